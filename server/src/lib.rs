@@ -1,0 +1,10 @@
+//! Slipway's companion server: serves the web app, embeds the OCI registry, and runs containers.
+#![cfg(not(target_arch = "wasm32"))]
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod routes;
+pub mod runtime;
+pub mod serve;
+
+pub use routes::{app, AppState};

@@ -1,0 +1,147 @@
+//! The HTTP surface: one router for the web app, the registry (`/v2/`) and the companion API (`/api/`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use slipway::info::{RegistryInfo, RuntimeInfo, ServerInfo};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+/// What every handler may read: fixed at start.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub runtime: RuntimeInfo,
+    pub registry_dir: PathBuf,
+    pub dist_dir: PathBuf,
+}
+
+pub fn app(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/api/info", get(info))
+        .route("/v2/", get(registry_base));
+    let web = if state.dist_dir.join("index.html").is_file() {
+        let index = ServeFile::new(state.dist_dir.join("index.html"));
+        Router::new().fallback_service(ServeDir::new(&state.dist_dir).fallback(index))
+    } else {
+        Router::new().fallback(app_not_built)
+    };
+    api.with_state(state.clone())
+        .merge(web.with_state(state))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Json<ServerInfo> {
+    Json(ServerInfo {
+        name: "slipway".to_string(),
+        version: slipway::VERSION.to_string(),
+        runtime: state.runtime.clone(),
+        registry: RegistryInfo {
+            storage: state.registry_dir.display().to_string(),
+        },
+    })
+}
+
+/// OCI distribution base endpoint: 200 says "this is a registry speaking API v2".
+async fn registry_base() -> Response {
+    let mut response = Json(serde_json::json!({})).into_response();
+    response.headers_mut().insert(
+        "Docker-Distribution-API-Version",
+        HeaderValue::from_static("registry/2.0"),
+    );
+    response
+}
+
+async fn app_not_built(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><title>Slipway</title><h1>The Slipway web app is not built</h1>\
+         <p>No <code>index.html</code> in <code>{}</code>. Run <code>trunk build --release</code> \
+         (or the README's first command), or pass <code>--dist</code>.</p>",
+        state.dist_dir.display()
+    );
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Html(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    fn state(dist: PathBuf) -> Arc<AppState> {
+        Arc::new(AppState {
+            runtime: RuntimeInfo::Unavailable {
+                reason: "test".into(),
+            },
+            registry_dir: PathBuf::from("/data/registry"),
+            dist_dir: dist,
+        })
+    }
+
+    async fn get(router: Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = router
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn registry_base_answers_with_the_api_version_header() {
+        let (status, headers, body) = get(app(state("/nonexistent".into())), "/v2/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["docker-distribution-api-version"], "registry/2.0");
+        assert_eq!(body, "{}");
+    }
+
+    #[tokio::test]
+    async fn info_names_version_runtime_and_storage() {
+        let (status, _, body) = get(app(state("/nonexistent".into())), "/api/info").await;
+        assert_eq!(status, StatusCode::OK);
+        let info: ServerInfo = serde_json::from_str(&body).unwrap();
+        assert_eq!(info.name, "slipway");
+        assert_eq!(info.version, slipway::VERSION);
+        assert_eq!(info.registry.storage, "/data/registry");
+        assert_eq!(
+            info.runtime,
+            RuntimeInfo::Unavailable {
+                reason: "test".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_dist_is_explained_not_a_bare_404() {
+        let (status, _, body) = get(app(state("/nonexistent".into())), "/").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("not built"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn built_app_is_served_with_index_fallback() {
+        let dist = std::env::temp_dir().join(format!("slipway-dist-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(dist.join("index.html"), "<p>app</p>").unwrap();
+        std::fs::write(dist.join("app.js"), "1").unwrap();
+        let router = app(state(dist.clone()));
+        assert_eq!(get(router.clone(), "/").await.2, "<p>app</p>");
+        assert_eq!(get(router.clone(), "/app.js").await.2, "1");
+        assert_eq!(get(router, "/lesson/1").await.2, "<p>app</p>");
+        std::fs::remove_dir_all(dist).unwrap();
+    }
+}

@@ -1,0 +1,45 @@
+//! `slipway serve`: bind, print the address, serve until SIGINT or SIGTERM.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::ServeArgs;
+use crate::routes::{app, AppState};
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let registry_dir = args.data.join("registry");
+    std::fs::create_dir_all(&registry_dir)
+        .with_context(|| format!("cannot create registry storage {}", registry_dir.display()))?;
+    let runtime = crate::runtime::detect(args.runtime);
+    tracing::info!(runtime = %runtime.summary(), "OCI runtime");
+    if !args.dist.join("index.html").is_file() {
+        tracing::warn!(dist = %args.dist.display(), "web app not built: the page will say so");
+    }
+    let state = Arc::new(AppState {
+        runtime,
+        registry_dir,
+        dist_dir: args.dist,
+    });
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to learn the port when --addr asks for port 0.
+    println!("slipway listening on http://{addr}");
+    tracing::info!(%addr, "serving");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+}

@@ -1,0 +1,10 @@
+//! Slipway core: everything the playground does without a kernel, for the browser (wasm32) and natively.
+//!
+//! The core modules have no Yew or web-sys dependency; only `ui::app` and its browser transport are wasm-only.
+#![forbid(unsafe_code)]
+
+pub mod info;
+pub mod ui;
+
+/// The version of this build, shared by the web app and the companion server.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

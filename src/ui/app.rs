@@ -1,0 +1,119 @@
+//! The Yew components of the playground page: layout, companion status, and the panes to come.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::api;
+use super::state::{CompanionAction, CompanionStatus};
+
+/// The seed tutorial's Dockerfile, shown until the editor and lessons arrive.
+const STARTER_DOCKERFILE: &str = "FROM python:3.11-slim\n\nWORKDIR /app\n\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n\nCOPY . .\n\nENTRYPOINT [\"python3\"]\nCMD [\"manage.py\", \"runserver\", \"0.0.0.0:8000\"]\n";
+
+impl Reducible for CompanionStatus {
+    type Action = CompanionAction;
+
+    fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
+        Rc::new((*self).clone().reduce(action))
+    }
+}
+
+fn check_companion(status: UseReducerHandle<CompanionStatus>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let action = match api::get_text("/api/info").await {
+            Ok(body) => CompanionAction::InfoReceived(body),
+            Err(why) => CompanionAction::RequestFailed(why),
+        };
+        status.dispatch(action);
+    });
+}
+
+#[function_component(CompanionIndicator)]
+fn companion_indicator() -> Html {
+    let status = use_reducer(CompanionStatus::default);
+    {
+        let status = status.clone();
+        use_effect_with((), move |_| check_companion(status));
+    }
+    let recheck = {
+        let status = status.clone();
+        Callback::from(move |_| {
+            status.dispatch(CompanionAction::Recheck);
+            check_companion(status.clone());
+        })
+    };
+    let class = match &*status {
+        CompanionStatus::Checking => "status checking",
+        CompanionStatus::Connected(_) => "status connected",
+        CompanionStatus::Unreachable(_) => "status unreachable",
+    };
+    html! {
+        <div class="companion">
+            <span id="companion-status" class={class} role="status" aria-live="polite"
+                  aria-label="Companion status">{ status.text() }</span>
+            <button type="button" onclick={recheck} aria-label="Check the companion again">{ "Recheck" }</button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct NotYetProps {
+    what: AttrValue,
+    issue: AttrValue,
+}
+
+/// A plain statement that a pane's feature is not built yet, and which piece of work brings it.
+#[function_component(NotYet)]
+fn not_yet(props: &NotYetProps) -> Html {
+    html! { <p class="not-yet">{ format!("Not built yet: {} arrives with {}.", props.what, props.issue) }</p> }
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    html! {
+        <div class="app" id="slipway-app" data-ready="true">
+            <header class="topbar">
+                <h1 class="brand">{ "Slipway" }</h1>
+                <span class="tagline">{ "learn Docker by doing it" }</span>
+                <CompanionIndicator />
+            </header>
+            <main class="workspace">
+                <section class="pane editor" aria-labelledby="editor-title">
+                    <h2 id="editor-title">{ "Dockerfile" }</h2>
+                    <textarea aria-label="Dockerfile editor" spellcheck="false"
+                              value={STARTER_DOCKERFILE} />
+                    <NotYet what="parsing, build checks and builds" issue="the Dockerfile front end and image builder" />
+                </section>
+                <section class="pane terminal" aria-labelledby="terminal-title">
+                    <h2 id="terminal-title">{ "Terminal" }</h2>
+                    <pre class="terminal-screen" aria-label="Terminal output">{ "$ docker build -t user/app:v1 .\n" }</pre>
+                    <NotYet what="the docker terminal" issue="the learner's workspace" />
+                </section>
+                <aside class="side" aria-label="Side panels">
+                    <section class="panel" aria-labelledby="images-title">
+                        <h2 id="images-title">{ "Images" }</h2>
+                        <NotYet what="local images and layers" issue="the image builder" />
+                    </section>
+                    <section class="panel" aria-labelledby="containers-title">
+                        <h2 id="containers-title">{ "Containers" }</h2>
+                        <NotYet what="running containers" issue="the runner" />
+                    </section>
+                    <section class="panel" aria-labelledby="registry-title">
+                        <h2 id="registry-title">{ "Registry" }</h2>
+                        <NotYet what="login, push and pull" issue="the registry" />
+                    </section>
+                </aside>
+            </main>
+        </div>
+    }
+}
+
+/// Mount the app on `#app`, replacing the loading placeholder that `index.html` shows until the wasm runs.
+pub fn start() {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a browser document");
+    let root = document.get_element_by_id("app").expect("index.html has #app");
+    root.set_inner_html("");
+    yew::Renderer::<App>::with_root(root).render();
+}
