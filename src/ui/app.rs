@@ -65,7 +65,7 @@ struct NotYetProps {
 /// A plain statement that a pane's feature is not built yet, and which piece of work brings it.
 #[function_component(NotYet)]
 fn not_yet(props: &NotYetProps) -> Html {
-    html! { <p class="not-yet">{ format!("Not built yet: {} arrives with {}.", props.what, props.issue) }</p> }
+    html! { <p class="not-yet">{ format!("Not built yet: {} — coming with {}.", props.what, props.issue) }</p> }
 }
 
 #[function_component(App)]
