@@ -365,7 +365,7 @@ mod tests {
         assert!(matches!(err("-bad.host/app"), BadRegistry(_)));
         assert!(matches!(err("host:port/app"), BadRegistry(_)));
         assert!(matches!(
-            err(&"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            err("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
             HexIdentifier(_)
         ));
         assert_eq!(err(&format!("x.io/{}", "a".repeat(251))), NameTooLong);
