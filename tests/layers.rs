@@ -1,30 +1,12 @@
 //! Layers: determinism, digests checked by `sha256sum`/`gzip -dc`, and what GNU tar reads back.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{ensure, Context, Result};
 use slipway::layer::{FileTree, LayerOptions, Meta};
 
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!("slipway-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        Ok(TempDir(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::support::TempDir;
 
 fn run(cmd: &mut Command) -> Result<Vec<u8>> {
     let out = cmd.output().with_context(|| format!("spawning {cmd:?}"))?;
@@ -111,14 +93,14 @@ fn same_input_gives_identical_bytes() -> Result<()> {
 
 #[test]
 fn digests_match_coreutils() -> Result<()> {
-    let dir = TempDir::new("layer-digest")?;
+    let dir = TempDir::new("layer-digest");
     let (gz, info) = fixture()?.to_layer(&LayerOptions::default())?;
-    let gz_path = dir.0.join("layer.tar.gz");
+    let gz_path = dir.path().join("layer.tar.gz");
     std::fs::write(&gz_path, &gz)?;
     ensure!(sha256sum(&gz_path)? == info.digest.to_string(), "digest mismatch");
     ensure!(info.size == gz.len() as u64);
     let tar = run(Command::new("gzip").arg("-dc").arg(&gz_path))?;
-    let tar_path = dir.0.join("layer.tar");
+    let tar_path = dir.path().join("layer.tar");
     std::fs::write(&tar_path, &tar)?;
     ensure!(
         sha256sum(&tar_path)? == info.diff_id.to_string(),
@@ -130,9 +112,9 @@ fn digests_match_coreutils() -> Result<()> {
 
 #[test]
 fn gnu_tar_lists_and_extracts_what_we_wrote() -> Result<()> {
-    let dir = TempDir::new("layer-tar")?;
+    let dir = TempDir::new("layer-tar");
     let (gz, _) = fixture()?.to_layer(&LayerOptions::default())?;
-    let gz_path = dir.0.join("layer.tar.gz");
+    let gz_path = dir.path().join("layer.tar.gz");
     std::fs::write(&gz_path, &gz)?;
 
     let listing = String::from_utf8(run(Command::new("tar")
@@ -183,7 +165,7 @@ fn gnu_tar_lists_and_extracts_what_we_wrote() -> Result<()> {
         }
     }
 
-    let out = dir.0.join("x");
+    let out = dir.path().join("x");
     std::fs::create_dir(&out)?;
     run(Command::new("tar")
         .arg("-xzf")

@@ -2,3 +2,5 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod layers;
+mod shell;
+mod support;
