@@ -108,3 +108,60 @@ pub fn write_dir<W: Write>(root: &Path, layer: &mut LayerWriter<W>) -> Result<Di
     }
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::process::Command;
+
+    #[test]
+    fn keeps_modes_links_and_owners_skips_fifos() {
+        let root = std::env::temp_dir().join(format!("slipway-dir-layer-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("a/b")).unwrap();
+        fs::write(root.join("a/b/file"), b"content").unwrap();
+        fs::set_permissions(root.join("a/b/file"), fs::Permissions::from_mode(0o4755)).unwrap();
+        fs::hard_link(root.join("a/b/file"), root.join("a/link")).unwrap();
+        symlink("../x", root.join("a/sym")).unwrap();
+        fs::write(root.join("a-b"), b"").unwrap();
+        std::os::unix::fs::chown(root.join("a-b"), Some(1000), Some(1001)).unwrap();
+        assert!(Command::new("mkfifo")
+            .arg(root.join("fifo"))
+            .status()
+            .unwrap()
+            .success());
+
+        let mut layer = LayerWriter::new(Vec::new(), &slipway::layer::LayerOptions::default());
+        let stats = write_dir(&root, &mut layer).unwrap();
+        let (gz, info) = layer.finish().unwrap();
+        assert_eq!(
+            (stats.files, stats.dirs, stats.symlinks, stats.hardlinks),
+            (2, 2, 1, 1)
+        );
+        assert_eq!(stats.skipped, ["fifo"]);
+        assert_eq!(info.size, gz.len() as u64);
+
+        let tgz = root.with_extension("tgz");
+        fs::write(&tgz, &gz).unwrap();
+        let out = Command::new("tar")
+            .arg("--numeric-owner")
+            .arg("-tvzf")
+            .arg(&tgz)
+            .output()
+            .unwrap();
+        let listing = String::from_utf8(out.stdout).unwrap();
+        let names: Vec<&str> = listing
+            .lines()
+            .map(|l| l.split_whitespace().nth(5).unwrap())
+            .collect();
+        // Path-byte order: "a" < "a-b" < "a/..."; the hard link's data sits on the first name, a/b/file.
+        assert_eq!(names, ["a/", "a-b", "a/b/", "a/b/file", "a/link", "a/sym"]);
+        assert!(listing.contains("-rwsr-xr-x 0/0"), "{listing}");
+        assert!(listing.contains("1000/1001"), "{listing}");
+        assert!(listing.contains("a/link link to a/b/file"), "{listing}");
+        assert!(listing.contains("a/sym -> ../x"), "{listing}");
+        let _ = fs::remove_dir_all(&root);
+        let _ = fs::remove_file(&tgz);
+    }
+}
