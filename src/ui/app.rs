@@ -70,6 +70,12 @@ fn not_yet(props: &NotYetProps) -> Html {
 
 #[function_component(App)]
 pub fn app() -> Html {
+    // The page-load benchmark reads this mark: navigation start to the app's first render.
+    use_effect_with((), |_| {
+        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = performance.mark("slipway-first-render");
+        }
+    });
     html! {
         <div class="app" id="slipway-app" data-ready="true">
             <header class="topbar">
