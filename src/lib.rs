@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod image;
 pub mod info;
+pub mod layer;
 pub mod ui;
 
 /// The version of this build, shared by the web app and the companion server.

@@ -1,5 +1,7 @@
 //! Slipway's one integration-test binary: a module per area, as in ripgrep.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod base_images;
+mod layers;
 mod shell;
 mod support;

@@ -22,6 +22,25 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app, the embedded OCI registry (/v2/) and the container API (/api/).
     Serve(ServeArgs),
+    /// Build busybox, debian and python base images from Debian packages (no Docker Hub) as OCI layouts
+    /// under <data>/base-images/; valid layouts are reused, so a second run is instant.
+    BaseImages(BaseImagesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BaseImagesArgs {
+    /// Directory for registry storage and container state (layouts go to <data>/base-images/<name>/).
+    #[arg(long, env = "SLIPWAY_DATA", default_value_os_t = default_data_dir())]
+    pub data: PathBuf,
+    /// Images to build: busybox, debian, python (or busybox:latest, ...). Default: all three.
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Debian mirror for debootstrap (default: the first Debian mirror in the host's apt sources).
+    #[arg(long)]
+    pub mirror: Option<String>,
+    /// Rebuild even when a valid layout exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,5 +86,45 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(crate::serve::serve(args))
         }
+        Command::BaseImages(args) => base_images(args),
     }
+}
+
+fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
+    use crate::base_images::{ensure, BaseImage, Options};
+    let images = if args.images.is_empty() {
+        BaseImage::ALL.to_vec()
+    } else {
+        args.images
+            .iter()
+            .map(|n| BaseImage::from_name(n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let options = Options {
+        data: args.data,
+        mirror: args.mirror,
+        force: args.force,
+        layer: slipway::layer::LayerOptions::from_env(),
+    };
+    for image in images {
+        if image != BaseImage::Busybox
+            && (args.force || crate::base_images::cached(&options.data, image).is_none())
+        {
+            eprintln!(
+                "building {} with debootstrap (about a minute)...",
+                image.reference()
+            );
+        }
+        let done = ensure(image, &options)?;
+        println!(
+            "{}\t{}\t{:.1} MB\t{} in {:.1}s\t{}",
+            image.reference(),
+            done.manifest,
+            done.size as f64 / 1e6,
+            if done.cached { "cached" } else { "built" },
+            done.elapsed.as_secs_f64(),
+            done.dir.display()
+        );
+    }
+    Ok(())
 }

@@ -2,7 +2,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![forbid(unsafe_code)]
 
+pub mod base_images;
 pub mod cli;
+pub mod dir_layer;
+pub mod oci_layout;
 pub mod routes;
 pub mod runtime;
 pub mod serve;
