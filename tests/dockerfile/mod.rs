@@ -1,0 +1,3 @@
+//! Dockerfile front end: BuildKit's parser corpus, our golden corpus, and the `slipway parse|lint` commands.
+
+mod conformance;
