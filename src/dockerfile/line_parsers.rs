@@ -351,7 +351,7 @@ mod tests {
         assert_eq!(kw.value, "COPY");
         assert_eq!(vals(&flags), ["--from=a", "--chown=x y"]);
         assert_eq!(rest, "src dst");
-        assert_eq!(off, 29);
+        assert_eq!(off, 28);
         let (_, flags, rest, _) = split_command("CMD --doit -- [ ]", 0);
         assert_eq!(vals(&flags), ["--doit"]);
         assert_eq!(rest, "[ ]");

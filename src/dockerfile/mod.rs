@@ -3,6 +3,8 @@
 
 pub mod dump;
 pub mod error;
+pub mod flags;
+pub mod instructions;
 mod line_parsers;
 pub mod shell;
 pub mod span;
