@@ -74,10 +74,10 @@ impl Flags {
                 },
                 (_, Some(v)) => v.to_string(),
             };
-            out.values.entry(decl).or_default().push(Word {
-                value,
-                span: w.span,
-            });
+            out.values
+                .entry(decl)
+                .or_default()
+                .push(Word { value, span: w.span });
         }
         Ok(out)
     }
@@ -146,7 +146,12 @@ pub fn parse_duration(s: &str) -> Result<i128, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => return Err(format!("time: missing unit in duration {}", super::shell::go_quote(s))),
+            "" => {
+                return Err(format!(
+                    "time: missing unit in duration {}",
+                    super::shell::go_quote(s)
+                ))
+            }
             _ => {
                 return Err(format!(
                     "time: unknown unit {} in duration {}",
@@ -178,9 +183,16 @@ mod tests {
 
     #[test]
     fn flags_follow_bflags_rules() {
-        let decl = [("from", FlagType::String), ("link", FlagType::Bool), ("exclude", FlagType::Strings)];
-        let f = Flags::parse(&[w("--from=build"), w("--link"), w("--exclude=a"), w("--exclude=b")], &decl)
-            .expect("valid flags");
+        let decl = [
+            ("from", FlagType::String),
+            ("link", FlagType::Bool),
+            ("exclude", FlagType::Strings),
+        ];
+        let f = Flags::parse(
+            &[w("--from=build"), w("--link"), w("--exclude=a"), w("--exclude=b")],
+            &decl,
+        )
+        .expect("valid flags");
         assert_eq!(f.string("from").map(|w| w.value).as_deref(), Some("build"));
         assert!(f.bool("link"));
         assert_eq!(f.strings("exclude").len(), 2);

@@ -5,13 +5,29 @@ use serde::Serialize;
 
 use super::error::{suggest, Error};
 use super::flags::{parse_duration, FlagType as T, Flags};
-use super::syntax::{parse_heredoc, Heredoc, Node, Word};
 use super::span::Span;
+use super::syntax::{parse_heredoc, Heredoc, Node, Word};
 
 /// Every instruction keyword, upper case.
 pub const KEYWORDS: [&str; 18] = [
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
 ];
 
 /// A command line of RUN, CMD, ENTRYPOINT or HEALTHCHECK.
@@ -143,13 +159,19 @@ pub struct Command {
 fn one(node: &Node, kw: &str) -> Result<Word, Error> {
     match node.args.as_slice() {
         [a] => Ok(a.clone()),
-        _ => Err(Error::instruction(format!("{kw} requires exactly one argument"), node.span)),
+        _ => Err(Error::instruction(
+            format!("{kw} requires exactly one argument"),
+            node.span,
+        )),
     }
 }
 
 fn at_least_one(node: &Node, kw: &str) -> Result<(), Error> {
     if node.args.is_empty() {
-        return Err(Error::instruction(format!("{kw} requires at least one argument"), node.span));
+        return Err(Error::instruction(
+            format!("{kw} requires at least one argument"),
+            node.span,
+        ));
     }
     Ok(())
 }
@@ -165,12 +187,18 @@ fn cmdline(node: &Node) -> CmdLine {
 fn key_values(node: &Node, kw: &str) -> Result<Vec<KeyValue>, Error> {
     at_least_one(node, kw)?;
     if node.args.len() % 3 != 0 {
-        return Err(Error::instruction(format!("Bad input to {kw}, too many arguments"), node.span));
+        return Err(Error::instruction(
+            format!("Bad input to {kw}, too many arguments"),
+            node.span,
+        ));
     }
     let mut out = Vec::new();
     for t in node.args.chunks(3) {
         if t[0].value.is_empty() {
-            return Err(Error::instruction(format!("{kw} names can not be blank"), t[0].span));
+            return Err(Error::instruction(
+                format!("{kw} names can not be blank"),
+                t[0].span,
+            ));
         }
         out.push(KeyValue {
             key: t[0].clone(),
@@ -188,16 +216,30 @@ fn sources_and_dest(node: &Node, kw: &str) -> Result<SourcesAndDest, Error> {
             node.span,
         ));
     };
-    let heredoc = |w: &Word| if node.json { None } else { parse_heredoc(&w.value).ok().flatten() };
+    let heredoc = |w: &Word| {
+        if node.json {
+            None
+        } else {
+            parse_heredoc(&w.value).ok().flatten()
+        }
+    };
     if heredoc(dest).is_some() {
-        return Err(Error::instruction(format!("{kw} cannot accept a heredoc as a destination"), dest.span));
+        return Err(Error::instruction(
+            format!("{kw} cannot accept a heredoc as a destination"),
+            dest.span,
+        ));
     }
     let mut sources = Vec::new();
     let mut contents = Vec::new();
     for s in srcs {
         match heredoc(s) {
             Some(h) => {
-                let mut doc = node.heredocs.iter().find(|d| d.name == h.name).cloned().unwrap_or(h);
+                let mut doc = node
+                    .heredocs
+                    .iter()
+                    .find(|d| d.name == h.name)
+                    .cloned()
+                    .unwrap_or(h);
                 if doc.chomp {
                     doc.content = chomp(&doc.content);
                 }
@@ -215,7 +257,9 @@ fn sources_and_dest(node: &Node, kw: &str) -> Result<SourcesAndDest, Error> {
 
 /// Removes leading tabs from every line (`<<-`).
 pub fn chomp(s: &str) -> String {
-    s.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect()
+    s.split_inclusive('\n')
+        .map(|l| l.trim_start_matches('\t'))
+        .collect()
 }
 
 fn interval(f: &Flags, name: &str) -> Result<i128, Error> {
@@ -223,7 +267,10 @@ fn interval(f: &Flags, name: &str) -> Result<i128, Error> {
     if w.value.is_empty() {
         return Ok(0);
     }
-    let d = parse_duration(&w.value).map_err(|m| Error::Flag { message: m, span: w.span })?;
+    let d = parse_duration(&w.value).map_err(|m| Error::Flag {
+        message: m,
+        span: w.span,
+    })?;
     if d != 0 && d < 1_000_000 {
         return Err(Error::Flag {
             message: format!("Interval \"{name}\" cannot be less than 1ms"),
@@ -245,16 +292,30 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
                 [image, a, n] if a.value.eq_ignore_ascii_case("as") => {
                     let lower = n.value.to_ascii_lowercase();
                     let valid = lower.starts_with(|c: char| c.is_ascii_lowercase())
-                        && lower.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+                        && lower
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
                     if !valid {
                         return Err(Error::instruction(
                             format!("invalid name for build stage: \"{}\", name can't start with a number or contain symbols", n.value),
                             n.span,
                         ));
                     }
-                    (image.clone(), Some(a.clone()), Some(Word { value: lower, span: n.span }))
+                    (
+                        image.clone(),
+                        Some(a.clone()),
+                        Some(Word {
+                            value: lower,
+                            span: n.span,
+                        }),
+                    )
                 }
-                _ => return Err(Error::instruction("FROM requires either one or three arguments", node.span)),
+                _ => {
+                    return Err(Error::instruction(
+                        "FROM requires either one or three arguments",
+                        node.span,
+                    ))
+                }
             };
             Instruction::From(From {
                 image,
@@ -264,12 +325,28 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
             })
         }
         "RUN" => {
-            let f = flags(&[("mount", T::Strings), ("network", T::String), ("security", T::String)])?;
-            if let Some(n) = f.string("network").filter(|n| !matches!(n.value.as_str(), "default" | "none" | "host")) {
-                return Err(Error::Flag { message: format!("unsupported network mode \"{}\"", n.value), span: n.span });
+            let f = flags(&[
+                ("mount", T::Strings),
+                ("network", T::String),
+                ("security", T::String),
+            ])?;
+            if let Some(n) = f
+                .string("network")
+                .filter(|n| !matches!(n.value.as_str(), "default" | "none" | "host"))
+            {
+                return Err(Error::Flag {
+                    message: format!("unsupported network mode \"{}\"", n.value),
+                    span: n.span,
+                });
             }
-            if let Some(s) = f.string("security").filter(|s| !matches!(s.value.as_str(), "sandbox" | "insecure")) {
-                return Err(Error::Flag { message: format!("unsupported security mode \"{}\"", s.value), span: s.span });
+            if let Some(s) = f
+                .string("security")
+                .filter(|s| !matches!(s.value.as_str(), "sandbox" | "insecure"))
+            {
+                return Err(Error::Flag {
+                    message: format!("unsupported security mode \"{}\"", s.value),
+                    span: s.span,
+                });
             }
             Instruction::Run(Run {
                 cmd: cmdline(node),
@@ -288,11 +365,15 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
         }
         "LABEL" => {
             flags(&[])?;
-            Instruction::Label { labels: key_values(node, "LABEL")? }
+            Instruction::Label {
+                labels: key_values(node, "LABEL")?,
+            }
         }
         "ENV" => {
             flags(&[])?;
-            Instruction::Env { vars: key_values(node, "ENV")? }
+            Instruction::Env {
+                vars: key_values(node, "ENV")?,
+            }
         }
         "MAINTAINER" => {
             let name = one(node, "MAINTAINER")?;
@@ -302,7 +383,9 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
         "EXPOSE" => {
             at_least_one(node, "EXPOSE")?;
             flags(&[])?;
-            Instruction::Expose { ports: node.args.clone() }
+            Instruction::Expose {
+                ports: node.args.clone(),
+            }
         }
         "ADD" | "COPY" => {
             if node.args.len() < 2 {
@@ -355,9 +438,14 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
             at_least_one(node, "VOLUME")?;
             flags(&[])?;
             if let Some(e) = node.args.iter().find(|a| a.value.trim().is_empty()) {
-                return Err(Error::instruction("VOLUME specified can not be an empty string", e.span));
+                return Err(Error::instruction(
+                    "VOLUME specified can not be an empty string",
+                    e.span,
+                ));
             }
-            Instruction::Volume { paths: node.args.clone() }
+            Instruction::Volume {
+                paths: node.args.clone(),
+            }
         }
         "USER" => {
             let user = one(node, "USER")?;
@@ -379,8 +467,24 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
                     Some((k, v)) => {
                         let eq = a.span.start + k.len();
                         (
-                            Word { value: k.into(), span: Span { end: eq, end_column: a.span.column + k.chars().count(), end_line: a.span.line, ..a.span } },
-                            Some(Word { value: v.into(), span: Span { start: eq + 1, column: a.span.column + k.chars().count() + 1, line: a.span.end_line, ..a.span } }),
+                            Word {
+                                value: k.into(),
+                                span: Span {
+                                    end: eq,
+                                    end_column: a.span.column + k.chars().count(),
+                                    end_line: a.span.line,
+                                    ..a.span
+                                },
+                            },
+                            Some(Word {
+                                value: v.into(),
+                                span: Span {
+                                    start: eq + 1,
+                                    column: a.span.column + k.chars().count() + 1,
+                                    line: a.span.end_line,
+                                    ..a.span
+                                },
+                            }),
                         )
                     }
                     None => (a.clone(), None),
@@ -390,22 +494,35 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
                     .iter()
                     .find_map(|c| c.strip_prefix(&format!("{} ", name.value)))
                     .map(str::to_string);
-                args.push(ArgDef { name, default, comment });
+                args.push(ArgDef {
+                    name,
+                    default,
+                    comment,
+                });
             }
             Instruction::Arg { args }
         }
         "ONBUILD" => {
             let Some(sub) = &node.sub else {
-                return Err(Error::instruction("ONBUILD requires at least one argument", node.span));
+                return Err(Error::instruction(
+                    "ONBUILD requires at least one argument",
+                    node.span,
+                ));
             };
             flags(&[])?;
             let trigger = sub.keyword.value.to_ascii_uppercase();
             match trigger.as_str() {
                 "ONBUILD" => {
-                    return Err(Error::instruction("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", sub.keyword.span))
+                    return Err(Error::instruction(
+                        "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+                        sub.keyword.span,
+                    ))
                 }
                 "MAINTAINER" | "FROM" => {
-                    return Err(Error::instruction(format!("{trigger} isn't allowed as an ONBUILD trigger"), sub.keyword.span))
+                    return Err(Error::instruction(
+                        format!("{trigger} isn't allowed as an ONBUILD trigger"),
+                        sub.keyword.span,
+                    ))
                 }
                 _ => {}
             }
@@ -415,18 +532,36 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
                 expression.push_str(&h.content);
                 expression.push_str(&h.name);
             }
-            Instruction::Onbuild { expression, trigger: Word { value: trigger, span: sub.keyword.span } }
+            Instruction::Onbuild {
+                expression,
+                trigger: Word {
+                    value: trigger,
+                    span: sub.keyword.span,
+                },
+            }
         }
-        "STOPSIGNAL" => Instruction::Stopsignal { signal: one(node, "STOPSIGNAL")? },
+        "STOPSIGNAL" => Instruction::Stopsignal {
+            signal: one(node, "STOPSIGNAL")?,
+        },
         "HEALTHCHECK" => {
             at_least_one(node, "HEALTHCHECK")?;
             let typ = node.args[0].value.to_ascii_uppercase();
             let rest = &node.args[1..];
             if typ == "NONE" {
                 if !rest.is_empty() {
-                    return Err(Error::instruction("HEALTHCHECK NONE takes no arguments", node.span));
+                    return Err(Error::instruction(
+                        "HEALTHCHECK NONE takes no arguments",
+                        node.span,
+                    ));
                 }
-                Instruction::Healthcheck(Healthcheck { cmd: None, interval: 0, timeout: 0, start_period: 0, start_interval: 0, retries: 0 })
+                Instruction::Healthcheck(Healthcheck {
+                    cmd: None,
+                    interval: 0,
+                    timeout: 0,
+                    start_period: 0,
+                    start_interval: 0,
+                    retries: 0,
+                })
             } else {
                 let f = flags(&[
                     ("interval", T::String),
@@ -436,10 +571,16 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
                     ("retries", T::String),
                 ])?;
                 if typ != "CMD" {
-                    return Err(Error::instruction(format!("Unknown type \"{typ}\" in HEALTHCHECK (try CMD)"), node.args[0].span));
+                    return Err(Error::instruction(
+                        format!("Unknown type \"{typ}\" in HEALTHCHECK (try CMD)"),
+                        node.args[0].span,
+                    ));
                 }
                 if rest.is_empty() {
-                    return Err(Error::instruction("Missing command after HEALTHCHECK CMD", node.span));
+                    return Err(Error::instruction(
+                        "Missing command after HEALTHCHECK CMD",
+                        node.span,
+                    ));
                 }
                 let retries = match f.string("retries").filter(|w| !w.value.is_empty()) {
                     None => 0,
@@ -447,16 +588,26 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
                         let r: i64 = w
                             .value
                             .parse::<i32>()
-                            .map_err(|_| Error::Flag { message: format!("strconv.ParseInt: parsing \"{}\": invalid syntax", w.value), span: w.span })?
+                            .map_err(|_| Error::Flag {
+                                message: format!("strconv.ParseInt: parsing \"{}\": invalid syntax", w.value),
+                                span: w.span,
+                            })?
                             .into();
                         if r < 0 {
-                            return Err(Error::Flag { message: format!("--retries cannot be negative ({r})"), span: w.span });
+                            return Err(Error::Flag {
+                                message: format!("--retries cannot be negative ({r})"),
+                                span: w.span,
+                            });
                         }
                         r
                     }
                 };
                 Instruction::Healthcheck(Healthcheck {
-                    cmd: Some(CmdLine { exec_form: node.json, args: rest.to_vec(), files: Vec::new() }),
+                    cmd: Some(CmdLine {
+                        exec_form: node.json,
+                        args: rest.to_vec(),
+                        files: Vec::new(),
+                    }),
                     interval: interval(&f, "interval")?,
                     timeout: interval(&f, "timeout")?,
                     start_period: interval(&f, "start-period")?,
@@ -468,12 +619,20 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
         "SHELL" => {
             flags(&[])?;
             if node.args.is_empty() {
-                return Err(Error::instruction("SHELL requires at least one argument", node.span));
+                return Err(Error::instruction(
+                    "SHELL requires at least one argument",
+                    node.span,
+                ));
             }
             if !node.json {
-                return Err(Error::instruction("SHELL requires the arguments to be in JSON form", node.span));
+                return Err(Error::instruction(
+                    "SHELL requires the arguments to be in JSON form",
+                    node.span,
+                ));
             }
-            Instruction::Shell { shell: node.args.clone() }
+            Instruction::Shell {
+                shell: node.args.clone(),
+            }
         }
         _ => {
             return Err(Error::UnknownInstruction {
@@ -494,6 +653,10 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
 /// The ONBUILD expression: the original line without the keyword.
 fn strip_onbuild(original: &str) -> String {
     let t = original.trim_start();
-    let rest = if t.len() >= 7 && t[..7].eq_ignore_ascii_case("onbuild") { &t[7..] } else { t };
+    let rest = if t.len() >= 7 && t[..7].eq_ignore_ascii_case("onbuild") {
+        &t[7..]
+    } else {
+        t
+    };
     rest.trim_start().to_string()
 }
