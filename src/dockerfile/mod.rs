@@ -7,6 +7,8 @@ pub mod flags;
 pub mod ignore;
 pub mod instructions;
 mod line_parsers;
+pub mod lint;
+pub mod render;
 pub mod shell;
 pub mod span;
 pub mod stages;

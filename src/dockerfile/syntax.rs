@@ -69,8 +69,8 @@ pub struct Node {
     pub end_line: usize,
     /// Comment lines right before the instruction.
     pub comments: Vec<String>,
-    /// Lines of empty continuation lines inside the instruction.
-    pub empty_continuation_lines: Vec<usize>,
+    /// Empty lines inside the instruction's continuation (BuildKit warns about them).
+    pub empty_continuations: Vec<Span>,
 }
 
 impl Node {
@@ -279,7 +279,7 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
             }
             let lp = if lt.starts_with('#') { "" } else { lt };
             if lp.trim_start().is_empty() {
-                empty_lines.push(i);
+                empty_lines.push(idx.line_span(i));
                 continue;
             }
             let (seg, e) = trim_continuation(lp, dirs.escape);
@@ -297,7 +297,7 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
             };
             idx.span(s, e)
         })?;
-        node.empty_continuation_lines = empty_lines;
+        node.empty_continuations = empty_lines;
         node.comments = std::mem::take(&mut pending_comments);
         let mut end_line = i;
         let mut span_end = end_src;
@@ -467,7 +467,7 @@ fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn) -> Result
         start_line: 0,
         end_line: 0,
         comments: Vec::new(),
-        empty_continuation_lines: Vec::new(),
+        empty_continuations: Vec::new(),
     })
 }
 

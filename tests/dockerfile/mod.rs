@@ -1,3 +1,4 @@
 //! Dockerfile front end: BuildKit's parser corpus, our golden corpus, and the `slipway parse|lint` commands.
 
 mod conformance;
+mod golden;
