@@ -22,6 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app, the embedded OCI registry (/v2/) and the container API (/api/).
     Serve(ServeArgs),
+    /// Parse a Dockerfile and print its instructions (`-` reads standard input).
+    Parse(crate::commands::dockerfile::ParseArgs),
+    /// Run the build checks on a Dockerfile and print the diagnostics.
+    Lint(crate::commands::dockerfile::LintArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,5 +71,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(crate::serve::serve(args))
         }
+        Command::Parse(args) => exit_with(crate::commands::dockerfile::parse(&args)?),
+        Command::Lint(args) => exit_with(crate::commands::dockerfile::lint(&args)?),
     }
+}
+
+/// Ends the process with `code` unless it is 0 (stdout is flushed first).
+fn exit_with(code: i32) -> anyhow::Result<()> {
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
 }

@@ -1,4 +1,5 @@
 //! Dockerfile front end: BuildKit's parser corpus, our golden corpus, and the `slipway parse|lint` commands.
 
+mod cli;
 mod conformance;
 mod golden;
