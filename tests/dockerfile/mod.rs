@@ -2,4 +2,6 @@
 
 mod cli;
 mod conformance;
+mod expand;
 mod golden;
+mod model;
