@@ -287,10 +287,10 @@ pub(crate) fn split_whitespace(rest: &str, off: usize) -> Vec<Tok> {
     out
 }
 
-/// The outcome of trying to read the arguments as a JSON array.
+/// The outcome of trying to read the arguments as a JSON array (`Shell`: not JSON, shell form).
 pub(crate) enum Json {
     Array(Vec<Tok>),
-    NotJson,
+    Shell,
     NotStringArray,
 }
 
@@ -299,10 +299,10 @@ pub(crate) fn parse_json(rest: &str, off: usize) -> Json {
     let t = rest.trim_start();
     let t_off = off + (rest.len() - t.len());
     if !t.starts_with('[') {
-        return Json::NotJson;
+        return Json::Shell;
     }
     let Ok(values) = serde_json::from_str::<Vec<serde_json::Value>>(t) else {
-        return Json::NotJson;
+        return Json::Shell;
     };
     let mut strings = Vec::with_capacity(values.len());
     for v in values {
@@ -374,6 +374,6 @@ mod tests {
             _ => panic!("expected a JSON array"),
         }
         assert!(matches!(parse_json("[1]", 0), Json::NotStringArray));
-        assert!(matches!(parse_json("['a']", 0), Json::NotJson));
+        assert!(matches!(parse_json("['a']", 0), Json::Shell));
     }
 }

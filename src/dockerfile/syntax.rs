@@ -402,7 +402,7 @@ fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn) -> Result
                         t
                     }
                     Json::NotStringArray => return Err(err(NOT_STRING_ARRAY.into())),
-                    Json::NotJson => nonempty(rest, rest_off),
+                    Json::Shell => nonempty(rest, rest_off),
                 }
             }
         }
@@ -412,8 +412,8 @@ fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn) -> Result
                 t
             }
             Json::NotStringArray => return Err(err(NOT_STRING_ARRAY.into())),
-            Json::NotJson if rest.is_empty() => Vec::new(),
-            Json::NotJson => lp::split_whitespace(rest, rest_off),
+            Json::Shell if rest.is_empty() => Vec::new(),
+            Json::Shell => lp::split_whitespace(rest, rest_off),
         },
         Shape::Health => {
             let sep = rest
@@ -438,7 +438,7 @@ fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn) -> Result
                             v.extend(t);
                         }
                         Json::NotStringArray => return Err(err(NOT_STRING_ARRAY.into())),
-                        Json::NotJson => v.extend(nonempty(cmd, rest_off + next)),
+                        Json::Shell => v.extend(nonempty(cmd, rest_off + next)),
                     }
                 }
                 v

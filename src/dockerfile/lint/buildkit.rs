@@ -147,14 +147,12 @@ fn stages(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                 cl.args[0].span,
                 format!("JSON arguments recommended for {} to prevent unintended behavior related to OS signals", c.keyword),
             ),
-            Instruction::Env { vars } | Instruction::Label { labels: vars } => {
-                if vars.iter().any(|kv| kv.legacy) {
-                    sink.report(
-                        "LegacyKeyValueFormat",
-                        c.span,
-                        format!("\"{0} key=value\" should be used instead of legacy \"{0} key value\" format", c.keyword),
-                    );
-                }
+            Instruction::Env { vars } | Instruction::Label { labels: vars } if vars.iter().any(|kv| kv.legacy) => {
+                sink.report(
+                    "LegacyKeyValueFormat",
+                    c.span,
+                    format!("\"{0} key=value\" should be used instead of legacy \"{0} key value\" format", c.keyword),
+                );
             }
             Instruction::Expose { ports } => {
                 for p in ports {
@@ -252,7 +250,7 @@ fn is_var_name(n: &str) -> bool {
 /// Secret-looking names, as BuildKit's `SecretsUsedInArgOrEnv` sees them.
 fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    let tokens: Vec<&str> = lower.split(|c: char| c == '_' || c == '-' || c == '.').collect();
+    let tokens: Vec<&str> = lower.split(['_', '-', '.']).collect();
     if tokens.contains(&"public") {
         return false;
     }

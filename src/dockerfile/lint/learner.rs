@@ -43,7 +43,7 @@ fn simple_commands(script: &str) -> Vec<Vec<String>> {
         // Skip leading VAR=value assignments and `sudo`.
         let start = words
             .iter()
-            .position(|w| !(w.contains('=') && !w.starts_with('-')) && w != "sudo");
+            .position(|w| (w.starts_with('-') || !w.contains('=')) && w != "sudo");
         if let Some(s) = start {
             out.push(words[s..].to_vec());
         }
@@ -159,15 +159,15 @@ pub(super) fn run(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                         }
                     }
                 }
-                Instruction::Copy(cp) if cp.from.is_none() => {
-                    if cp
-                        .files
-                        .sources
-                        .iter()
-                        .any(|s| matches!(s.value.as_str(), "." | "./" | "*"))
-                    {
-                        copied_all.get_or_insert(c.line);
-                    }
+                Instruction::Copy(cp)
+                    if cp.from.is_none()
+                        && cp
+                            .files
+                            .sources
+                            .iter()
+                            .any(|s| matches!(s.value.as_str(), "." | "./" | "*")) =>
+                {
+                    copied_all.get_or_insert(c.line);
                 }
                 Instruction::Add(a) => {
                     let plain = !a.files.sources.is_empty()
