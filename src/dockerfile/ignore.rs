@@ -101,19 +101,15 @@ impl Dockerignore {
     /// The last pattern that decides `path` is excluded, if it is.
     pub fn matching_pattern(&self, path: &str) -> Option<&Pattern> {
         let file = clean(path.trim_start_matches('/'));
-        let parent_dirs: Vec<&str> = match file.rfind('/') {
-            Some(i) => file[..i].split('/').collect(),
-            None => Vec::new(),
-        };
+        let chars: Vec<char> = file.chars().collect();
         let mut decided: Option<&Pattern> = None;
         for p in &self.patterns {
             if p.exclusion != decided.is_some() {
                 continue;
             }
-            let mut m = matches(&p.toks, &file);
-            if !m {
-                m = (1..=parent_dirs.len()).any(|n| matches(&p.toks, &parent_dirs[..n].join("/")));
-            }
+            // The file itself, or one of its parent directories (a prefix ending before a `/`).
+            let prefixes = matching_prefixes(&p.toks, &chars);
+            let m = prefixes[chars.len()] || (1..chars.len()).any(|k| prefixes[k] && chars[k] == '/');
             if m {
                 decided = if p.exclusion { None } else { Some(p) };
             }
@@ -184,45 +180,59 @@ fn compile(p: &str) -> Vec<Tok> {
     out
 }
 
-fn matches(toks: &[Tok], s: &str) -> bool {
-    let s: Vec<char> = s.chars().collect();
-    let mut memo = vec![None; (toks.len() + 1) * (s.len() + 1)];
-    go(toks, &s, 0, 0, &mut memo)
-}
-
-fn go(t: &[Tok], s: &[char], ti: usize, si: usize, memo: &mut Vec<Option<bool>>) -> bool {
-    let key = ti * (s.len() + 1) + si;
-    if let Some(v) = memo[key] {
-        return v;
-    }
-    let r = match t.get(ti) {
-        None => si == s.len(),
-        Some(Tok::Lit(c)) => s.get(si) == Some(c) && go(t, s, ti + 1, si + 1, memo),
-        Some(Tok::One) => s.get(si).is_some_and(|c| *c != '/') && go(t, s, ti + 1, si + 1, memo),
-        Some(Tok::Class { negated, items }) => {
-            s.get(si)
-                .is_some_and(|c| *c != '/' && items.iter().any(|(lo, hi)| lo <= c && c <= hi) != *negated)
-                && go(t, s, ti + 1, si + 1, memo)
-        }
-        Some(Tok::Star) => {
-            let mut k = si;
-            loop {
-                if go(t, s, ti + 1, k, memo) {
-                    break true;
+/// Which prefixes `s[..k]` match the whole pattern (one pass; the state at `k` only depends on `s[..k]`).
+fn matching_prefixes(toks: &[Tok], s: &[char]) -> Vec<bool> {
+    let n = s.len();
+    let mut cur = vec![false; n + 1];
+    cur[0] = true;
+    for tok in toks {
+        let mut next = vec![false; n + 1];
+        match tok {
+            Tok::Lit(c) => {
+                for j in 0..n {
+                    next[j + 1] = cur[j] && s[j] == *c;
                 }
-                if k == s.len() || s[k] == '/' {
-                    break false;
+            }
+            Tok::One => {
+                for j in 0..n {
+                    next[j + 1] = cur[j] && s[j] != '/';
                 }
-                k += 1;
+            }
+            Tok::Class { negated, items } => {
+                for j in 0..n {
+                    let c = s[j];
+                    let inside = items.iter().any(|(lo, hi)| *lo <= c && c <= *hi);
+                    next[j + 1] = cur[j] && c != '/' && inside != *negated;
+                }
+            }
+            Tok::Star => {
+                for k in 0..=n {
+                    next[k] = cur[k] || (k > 0 && next[k - 1] && s[k - 1] != '/');
+                }
+            }
+            Tok::Any => {
+                let mut seen = false;
+                for k in 0..=n {
+                    seen |= cur[k];
+                    next[k] = seen;
+                }
+            }
+            Tok::AnyDirs => {
+                let mut seen = false;
+                for k in 0..=n {
+                    if k > 0 && seen && s[k - 1] == '/' {
+                        next[k] = true;
+                    }
+                    if cur[k] {
+                        next[k] = true;
+                        seen = true;
+                    }
+                }
             }
         }
-        Some(Tok::Any) => (si..=s.len()).any(|k| go(t, s, ti + 1, k, memo)),
-        Some(Tok::AnyDirs) => {
-            go(t, s, ti + 1, si, memo) || (si..s.len()).any(|k| s[k] == '/' && go(t, s, ti + 1, k + 1, memo))
-        }
-    };
-    memo[key] = Some(r);
-    r
+        cur = next;
+    }
+    cur
 }
 
 #[cfg(test)]

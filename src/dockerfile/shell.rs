@@ -94,6 +94,7 @@ impl Lexer {
             pos: 0,
             vars,
             raw_escapes: self.raw_escapes,
+            depth: 0,
             matched: BTreeSet::new(),
             unmatched: BTreeSet::new(),
         };
@@ -128,9 +129,13 @@ struct State<'a> {
     pos: usize,
     vars: &'a dyn Vars,
     raw_escapes: bool,
+    depth: usize,
     matched: BTreeSet<String>,
     unmatched: BTreeSet<String>,
 }
+
+/// Deeper `${a:-${b:-...}}` nesting is rejected instead of exhausting the stack.
+const MAX_NESTING: usize = 64;
 
 #[derive(Default)]
 struct Words {
@@ -319,6 +324,16 @@ impl State<'_> {
     }
 
     fn process_dollar(&mut self) -> Res<String> {
+        if self.depth >= MAX_NESTING {
+            return Err("syntax error: substitutions nested too deeply".into());
+        }
+        self.depth += 1;
+        let r = self.dollar_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn dollar_inner(&mut self) -> Res<String> {
         self.next();
         if self.peek() != Some('{') {
             let name = self.process_name();
@@ -494,73 +509,70 @@ fn compile_pattern(p: &str) -> Result<Vec<Tok>, String> {
     Ok(out)
 }
 
-/// Whether `s` matches all of `pat` (wildcards do not match newlines, as in Go regexps).
-fn full_match(pat: &[Tok], s: &[char]) -> bool {
-    // dp[j]: pattern prefix of length i matches s[..j]
-    let mut dp = vec![false; s.len() + 1];
-    dp[0] = true;
-    for tok in pat {
-        let mut next = vec![false; s.len() + 1];
-        match tok {
-            Tok::Star => {
-                for j in 0..=s.len() {
-                    next[j] = dp[j] || (j > 0 && next[j - 1] && s[j - 1] != '\n');
-                }
-            }
-            Tok::Any => {
-                for j in 1..=s.len() {
-                    next[j] = dp[j - 1] && s[j - 1] != '\n';
-                }
-            }
-            Tok::Lit(c) => {
-                for j in 1..=s.len() {
-                    next[j] = dp[j - 1] && s[j - 1] == *c;
-                }
+/// Adds the states reachable without input (a `*` may match nothing).
+fn closure(pat: &[Tok], set: &mut [bool]) {
+    for t in 0..pat.len() {
+        if set[t] && pat[t] == Tok::Star {
+            set[t + 1] = true;
+        }
+    }
+}
+
+/// Every `e` such that `s[start..e]` matches all of `pat`, ascending (wildcards do not match newlines, as in
+/// Go regexps). A state-set simulation: linear in the text for each start.
+fn ends_from(pat: &[Tok], s: &[char], start: usize) -> Vec<usize> {
+    let m = pat.len();
+    let mut cur = vec![false; m + 1];
+    cur[0] = true;
+    closure(pat, &mut cur);
+    let mut ends = Vec::new();
+    let mut pos = start;
+    loop {
+        if cur[m] {
+            ends.push(pos);
+        }
+        let Some(&c) = s.get(pos) else { break };
+        let mut next = vec![false; m + 1];
+        for t in (0..m).filter(|&t| cur[t]) {
+            match pat[t] {
+                Tok::Star if c != '\n' => next[t] = true,
+                Tok::Any if c != '\n' => next[t + 1] = true,
+                Tok::Lit(l) if l == c => next[t + 1] = true,
+                _ => {}
             }
         }
-        dp = next;
+        closure(pat, &mut next);
+        if !next.contains(&true) {
+            break;
+        }
+        cur = next;
+        pos += 1;
     }
-    dp[s.len()]
+    ends
 }
 
 fn trim_prefix(pat: &[Tok], value: &str, greedy: bool) -> String {
     let s: Vec<char> = value.chars().collect();
-    let ends: Box<dyn Iterator<Item = usize>> = if greedy {
-        Box::new((0..=s.len()).rev())
-    } else {
-        Box::new(0..=s.len())
-    };
-    for end in ends {
-        if full_match(pat, &s[..end]) {
-            return s[end..].iter().collect();
-        }
+    let ends = ends_from(pat, &s, 0);
+    match if greedy { ends.last() } else { ends.first() } {
+        Some(&e) => s[e..].iter().collect(),
+        None => value.to_string(),
     }
-    value.to_string()
 }
 
 fn trim_suffix(pat: &[Tok], value: &str, greedy: bool) -> String {
-    let s: Vec<char> = value.chars().collect();
-    let starts: Box<dyn Iterator<Item = usize>> = if greedy {
-        Box::new(0..=s.len())
-    } else {
-        Box::new((0..=s.len()).rev())
-    };
-    for start in starts {
-        if full_match(pat, &s[start..]) {
-            return s[..start].iter().collect();
-        }
+    let rev_pat: Vec<Tok> = pat.iter().rev().cloned().collect();
+    let rev: Vec<char> = value.chars().rev().collect();
+    let ends = ends_from(&rev_pat, &rev, 0);
+    match if greedy { ends.last() } else { ends.first() } {
+        Some(&len) => rev[len..].iter().rev().collect(),
+        None => value.to_string(),
     }
-    value.to_string()
 }
 
 /// Leftmost match at or after `from`, longest at that start.
 fn find(pat: &[Tok], s: &[char], from: usize) -> Option<(usize, usize)> {
-    (from..=s.len()).find_map(|start| {
-        (start..=s.len())
-            .rev()
-            .find(|&end| full_match(pat, &s[start..end]))
-            .map(|end| (start, end))
-    })
+    (from..=s.len()).find_map(|start| ends_from(pat, s, start).last().map(|&end| (start, end)))
 }
 
 fn replace(pat: &[Tok], value: &str, replacement: &str, all: bool) -> String {

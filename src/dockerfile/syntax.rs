@@ -288,7 +288,7 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
             last_end = lbase + lp.len();
         }
         let end_src = last_end;
-        let mut node = node_from_line(&logical.text, 0, dirs.escape, &|a, b| {
+        let to_span = |a: usize, b: usize| {
             let s = logical.src(a, end_src);
             let e = if b > a {
                 logical.src(b - 1, end_src.saturating_sub(1)) + 1
@@ -296,7 +296,8 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
                 s
             };
             idx.span(s, e)
-        })?;
+        };
+        let mut node = node_from_line(&logical.text, 0, dirs.escape, &to_span, 0)?;
         node.empty_continuations = empty_lines;
         node.comments = std::mem::take(&mut pending_comments);
         let mut end_line = i;
@@ -365,7 +366,7 @@ fn word(t: Tok, span: &SpanFn) -> Word {
 }
 
 /// One instruction from its logical line (BuildKit's `newNodeFromLine`).
-fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn) -> Result<Node, Error> {
+fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn, depth: usize) -> Result<Node, Error> {
     let (kw, flags, rest, rest_off) = lp::split_command(line, off);
     let lower = kw.value.to_ascii_lowercase();
     let mut json = false;
@@ -446,7 +447,10 @@ fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn) -> Result
         }
         Shape::SubCommand => {
             if !rest.is_empty() {
-                let child = node_from_line(rest, rest_off, escape, span)?;
+                if depth >= 8 {
+                    return Err(err("ONBUILD nested too deeply".into()));
+                }
+                let child = node_from_line(rest, rest_off, escape, span, depth + 1)?;
                 sub = Some(Box::new(child));
             }
             Vec::new()

@@ -5,3 +5,4 @@ mod conformance;
 mod expand;
 mod golden;
 mod model;
+mod robustness;
