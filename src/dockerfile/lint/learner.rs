@@ -70,7 +70,10 @@ fn assumes_yes(args: &[String]) -> bool {
     })
 }
 
-const INSTALLERS: [&[&str]; 10] = [
+const INSTALLERS: [&[&str]; 13] = [
+    &["apt-get", "install"],
+    &["apt", "install"],
+    &["npm", "i"],
     &["pip", "install"],
     &["pip3", "install"],
     &["npm", "install"],
