@@ -145,7 +145,16 @@ pub(super) fn run(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                             "`apt-get update` in a RUN of its own: its cached result goes stale".into(),
                         );
                     }
-                    if !r.cmd.exec_form && cmds.first().and_then(|w| w.first()).is_some_and(|p| p == "cd") {
+                    let is_cd =
+                        |w: Option<&Vec<String>>| w.and_then(|w| w.first()).is_some_and(|p| p == "cd");
+                    if !r.cmd.exec_form && cmds.len() > 1 && is_cd(cmds.last()) {
+                        sink.report(
+                            "CdInRun",
+                            span,
+                            "`cd` at the end of a RUN changes nothing for later instructions; use WORKDIR"
+                                .into(),
+                        );
+                    } else if !r.cmd.exec_form && is_cd(cmds.first()) {
                         sink.report(
                             "CdInRun",
                             span,
