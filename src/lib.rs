@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod image;
+pub mod dockerfile;
 pub mod info;
 pub mod layer;
 pub mod ui;

@@ -5,3 +5,4 @@ mod base_images;
 mod layers;
 mod shell;
 mod support;
+mod dockerfile;

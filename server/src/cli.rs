@@ -25,6 +25,10 @@ pub enum Command {
     /// Build busybox, debian and python base images from Debian packages (no Docker Hub) as OCI layouts
     /// under <data>/base-images/; valid layouts are reused, so a second run is instant.
     BaseImages(BaseImagesArgs),
+    /// Parse a Dockerfile and print its instructions (`-` reads standard input).
+    Parse(crate::commands::dockerfile::ParseArgs),
+    /// Run the build checks on a Dockerfile and print the diagnostics.
+    Lint(crate::commands::dockerfile::LintArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -87,6 +91,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(crate::serve::serve(args))
         }
         Command::BaseImages(args) => base_images(args),
+        Command::Parse(args) => exit_with(crate::commands::dockerfile::parse(&args)?),
+        Command::Lint(args) => exit_with(crate::commands::dockerfile::lint(&args)?),
     }
 }
 
@@ -125,6 +131,16 @@ fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
             done.elapsed.as_secs_f64(),
             done.dir.display()
         );
+    }
+    Ok(())
+}
+
+/// Ends the process with `code` unless it is 0 (stdout is flushed first).
+fn exit_with(code: i32) -> anyhow::Result<()> {
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    if code != 0 {
+        std::process::exit(code);
     }
     Ok(())
 }

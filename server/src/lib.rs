@@ -6,6 +6,7 @@ pub mod base_images;
 pub mod cli;
 pub mod dir_layer;
 pub mod oci_layout;
+pub mod commands;
 pub mod routes;
 pub mod runtime;
 pub mod serve;
