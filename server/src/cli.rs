@@ -22,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app, the embedded OCI registry (/v2/) and the container API (/api/).
     Serve(ServeArgs),
+    /// Remove registry blobs that no manifest references, and stale upload sessions.
+    Gc(GcArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,6 +40,54 @@ pub struct ServeArgs {
     /// OCI runtime: auto picks crun on cgroup v2 hosts and runc elsewhere.
     #[arg(long, value_enum, default_value_t = RuntimeChoice::Auto)]
     pub runtime: RuntimeChoice,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Limits and browser access for the embedded registry.
+#[derive(Debug, clap::Args)]
+pub struct RegistryArgs {
+    /// Largest blob accepted, in bytes (default: no limit).
+    #[arg(long, env = "SLIPWAY_MAX_BLOB_SIZE")]
+    pub max_blob_size: Option<u64>,
+    /// Largest manifest accepted, in bytes.
+    #[arg(long, env = "SLIPWAY_MAX_MANIFEST_SIZE", default_value_t = 4 * 1024 * 1024)]
+    pub max_manifest_size: u64,
+    /// Bytes each namespace (`learner1` in `learner1/app`) may store (default: no quota).
+    #[arg(long, env = "SLIPWAY_NAMESPACE_QUOTA")]
+    pub namespace_quota: Option<u64>,
+    /// A browser origin allowed to call the registry (repeatable); loopback origins always are.
+    #[arg(long = "cors-origin")]
+    pub cors_origins: Vec<String>,
+}
+
+impl RegistryArgs {
+    pub fn options(&self) -> crate::registry::RegistryOptions {
+        crate::registry::RegistryOptions {
+            limits: crate::registry::Limits {
+                max_blob_size: self.max_blob_size,
+                max_manifest_size: self.max_manifest_size,
+                namespace_quota: self.namespace_quota,
+            },
+            cors_origins: self.cors_origins.clone(),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    /// The data directory `slipway serve` uses.
+    #[arg(long, env = "SLIPWAY_DATA", default_value_os_t = default_data_dir())]
+    pub data: PathBuf,
+    /// Keep unreferenced blobs younger than this many seconds (a push in flight uploads layers first).
+    #[arg(long, default_value_t = 3600)]
+    pub grace: u64,
+    /// Remove upload sessions untouched for this many seconds.
+    #[arg(long, default_value_t = 86400)]
+    pub upload_max_age: u64,
+    /// Report what would be removed without removing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `$XDG_DATA_HOME/slipway`, else `~/.local/share/slipway`, else `./slipway-data`.
@@ -66,6 +116,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(crate::serve::serve(args))
+        }
+        Command::Gc(args) => {
+            let root = args.data.join("registry");
+            let store = crate::registry::Store::open(&root, Default::default())?;
+            let options = crate::registry::gc::GcOptions {
+                grace_secs: args.grace,
+                upload_max_age_secs: args.upload_max_age,
+                dry_run: args.dry_run,
+            };
+            let report = crate::registry::gc::collect(&store, &options)?;
+            let verb = if args.dry_run { "would remove" } else { "removed" };
+            println!(
+                "gc: {verb} {} blobs ({} bytes) and {} upload sessions; kept {} blobs",
+                report.blobs_removed, report.bytes_freed, report.uploads_removed, report.blobs_kept
+            );
+            Ok(())
         }
     }
 }

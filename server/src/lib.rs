@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod registry;
 pub mod routes;
 pub mod runtime;
 pub mod serve;
