@@ -105,7 +105,7 @@ async fn kill_during_uploads_keeps_committed_objects_and_hides_partial_ones() ->
     assert_eq!(status.status(), 204);
     let range = header(&status, "range");
     let offset: usize = range.trim_start_matches("0-").parse::<usize>()? + 1;
-    assert!(offset >= 1 << 20 && offset <= 3 << 20, "resume offset {offset}");
+    assert!((1 << 20..=3 << 20).contains(&offset), "resume offset {offset}");
     let rest = c
         .patch(server.url(&location))
         .header("content-range", format!("{offset}-{}", big.len() - 1))

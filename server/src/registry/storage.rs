@@ -395,10 +395,6 @@ impl Store {
         }
         Ok(sessions)
     }
-
-    pub fn remove_upload_session(&self, id: &str) -> Result<(), RegistryError> {
-        self.remove_session(id)
-    }
 }
 
 /// Write every chunk of `body` to `file`, hashing as it goes; fails past `limit` total bytes.

@@ -7,6 +7,8 @@ use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 
+use oci_spec::image::Digest;
+
 use super::names::{parse_digest, RepoName};
 use super::{blocking, respond, RegistryError, Request, Store, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
 
@@ -14,7 +16,7 @@ fn session_location(repo: &RepoName, id: &str) -> String {
     format!("/v2/{repo}/blobs/uploads/{id}")
 }
 
-fn blob_created(repo: &RepoName, digest: &str) -> Response {
+fn blob_created(repo: &RepoName, digest: &Digest) -> Response {
     respond(
         StatusCode::CREATED,
         vec![
@@ -47,18 +49,25 @@ pub fn parse_content_range(value: &str) -> Option<(u64, u64)> {
     let value = value.split('/').next()?;
     let (start, end) = value.split_once('-')?;
     let (start, end): (u64, u64) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
-    (end >= start).then(|| (start, end - start + 1))
+    (end >= start).then_some((start, end - start + 1))
 }
 
-fn content_range(request: &Request) -> Result<Option<(u64, u64)>, RegistryError> {
+/// The request's `Content-Range`, if any; a malformed one is a 416 carrying the session's current range.
+fn content_range(
+    store: &Store,
+    repo: &RepoName,
+    id: &str,
+    request: &Request,
+) -> Result<Option<(u64, u64)>, RegistryError> {
     match request.header(header::CONTENT_RANGE) {
         None => Ok(None),
-        Some(value) => parse_content_range(value)
-            .map(Some)
-            .ok_or_else(|| RegistryError::RangeInvalid {
-                current: 0,
+        Some(value) => match parse_content_range(value) {
+            Some(range) => Ok(Some(range)),
+            None => Err(RegistryError::RangeInvalid {
+                current: store.upload_size(repo, id)?,
                 start: u64::MAX,
             }),
+        },
     }
 }
 
@@ -86,13 +95,13 @@ pub async fn start(
         })
         .await?;
         if mounted {
-            return Ok(blob_created(repo, &digest.to_string()));
+            return Ok(blob_created(repo, &digest));
         }
     } else if let Some(digest) = request.params.get("digest") {
         let digest = parse_digest(digest)?;
         let stream = body.into_data_stream();
         store.put_blob(repo, &digest, stream).await?;
-        return Ok(blob_created(repo, &digest.to_string()));
+        return Ok(blob_created(repo, &digest));
     }
     let target = repo.clone();
     let id = blocking(store, move |store| Ok(store.start_upload(&target)?)).await?;
@@ -106,16 +115,7 @@ pub async fn patch(
     request: &Request,
     body: Body,
 ) -> Result<Response, RegistryError> {
-    let range = match content_range(request) {
-        Ok(range) => range,
-        Err(_) => {
-            let current = store.upload_size(repo, id)?;
-            return Err(RegistryError::RangeInvalid {
-                current,
-                start: u64::MAX,
-            });
-        }
-    };
+    let range = content_range(store, repo, id, request)?;
     let (start, length) = match range {
         Some((start, length)) => (Some(start), Some(length)),
         None => (None, None),
@@ -137,10 +137,10 @@ pub async fn finish(
         .get("digest")
         .ok_or_else(|| RegistryError::DigestInvalid("PUT needs ?digest=".into()))?;
     let digest = parse_digest(digest)?;
-    let start = content_range(request)?.map(|(start, _)| start);
+    let start = content_range(store, repo, id, request)?.map(|(start, _)| start);
     let stream = body.into_data_stream();
     store.finish_upload(repo, id, &digest, start, stream).await?;
-    Ok(blob_created(repo, &digest.to_string()))
+    Ok(blob_created(repo, &digest))
 }
 
 pub async fn status(store: &Arc<Store>, repo: &RepoName, id: &str) -> Result<Response, RegistryError> {
