@@ -24,6 +24,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Remove registry blobs that no manifest references, and stale upload sessions.
     Gc(GcArgs),
+    /// Read a password on stdin and print its argon2 hash, for a `--users` file line `name:<hash>`.
+    HashPassword,
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,18 +61,33 @@ pub struct RegistryArgs {
     /// A browser origin allowed to call the registry (repeatable); loopback origins always are.
     #[arg(long = "cors-origin")]
     pub cors_origins: Vec<String>,
+    /// Turn on `docker login`: a file of `name:<argon2 hash>` lines (see `slipway hash-password`). Each user
+    /// pushes only to its own namespace. Without it the registry is open, like a local `registry:2`.
+    #[arg(long, env = "SLIPWAY_USERS")]
+    pub users: Option<PathBuf>,
+    /// With `--users`: refuse pulls without a login too.
+    #[arg(long)]
+    pub no_anonymous_pull: bool,
 }
 
 impl RegistryArgs {
-    pub fn options(&self) -> crate::registry::RegistryOptions {
-        crate::registry::RegistryOptions {
+    pub fn options(&self) -> anyhow::Result<crate::registry::RegistryOptions> {
+        let auth = match &self.users {
+            Some(path) => Some(std::sync::Arc::new(crate::registry::auth::Auth::from_users_file(
+                path,
+                !self.no_anonymous_pull,
+            )?)),
+            None => None,
+        };
+        Ok(crate::registry::RegistryOptions {
             limits: crate::registry::Limits {
                 max_blob_size: self.max_blob_size,
                 max_manifest_size: self.max_manifest_size,
                 namespace_quota: self.namespace_quota,
             },
             cors_origins: self.cors_origins.clone(),
-        }
+            auth,
+        })
     }
 }
 
@@ -131,6 +148,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 "gc: {verb} {} blobs ({} bytes) and {} upload sessions; kept {} blobs",
                 report.blobs_removed, report.bytes_freed, report.uploads_removed, report.blobs_kept
             );
+            Ok(())
+        }
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(!password.is_empty(), "no password on stdin");
+            println!("{}", crate::registry::auth::hash_password(password)?);
             Ok(())
         }
     }

@@ -2,6 +2,7 @@
 //! registry (Debian's `docker-registry`).
 
 mod api;
+mod auth;
 mod crash;
 mod limits;
 mod lists;
@@ -86,7 +87,7 @@ impl Server {
             .arg(data)
             .args(["--dist", "/nonexistent", "--runtime", "auto"])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -51,6 +51,8 @@ pub enum RegistryError {
     Unsupported(String),
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("invalid parameter: {0}")]
+    BadParameter(String),
     #[error("request body failed: {0}")]
     Body(String),
     #[error("storage failed: {0}")]
@@ -80,7 +82,8 @@ impl RegistryError {
             Unauthorized(_) => ("UNAUTHORIZED", StatusCode::UNAUTHORIZED),
             Denied(_) => ("DENIED", StatusCode::FORBIDDEN),
             Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
-            NotFound(_) => ("NOT_FOUND", StatusCode::NOT_FOUND),
+            NotFound(_) => ("UNSUPPORTED", StatusCode::NOT_FOUND),
+            BadParameter(_) => ("UNSUPPORTED", StatusCode::BAD_REQUEST),
             Body(_) => ("BLOB_UPLOAD_INVALID", StatusCode::BAD_REQUEST),
             Io(_) => ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR),
         }

@@ -15,7 +15,7 @@ pub fn paginate(items: Vec<String>, request: &Request) -> Result<(Vec<String>, b
     let n = match request.params.get("n") {
         Some(n) => Some(
             n.parse::<usize>()
-                .map_err(|_| RegistryError::UploadInvalid(format!("n={n} is not a number")))?,
+                .map_err(|_| RegistryError::BadParameter(format!("n={n} is not a number")))?,
         ),
         None => None,
     };

@@ -2,6 +2,7 @@
 //!
 //! Names contain `/`, so one catch-all route takes every `/v2/...` path and [`names::Route`] splits it.
 
+pub mod auth;
 pub mod digest;
 pub mod error;
 pub mod gc;
@@ -11,6 +12,7 @@ pub mod repository;
 pub mod storage;
 
 mod blobs;
+mod gate;
 mod listing;
 mod manifests;
 mod uploads;
@@ -38,6 +40,8 @@ pub struct RegistryOptions {
     pub limits: Limits,
     /// Extra origins (e.g. `https://docs.example.org`) besides loopback ones, which are always allowed.
     pub cors_origins: Vec<String>,
+    /// Users and token signing; `None` leaves the registry open (the local default, like `registry:2`).
+    pub auth: Option<Arc<auth::Auth>>,
 }
 
 /// A handle on the registry: cheap to clone, shared by every request.
@@ -45,6 +49,7 @@ pub struct RegistryOptions {
 pub struct Registry {
     store: Arc<Store>,
     cors_origins: Arc<Vec<String>>,
+    auth: Option<Arc<auth::Auth>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -61,6 +66,7 @@ impl Registry {
         Ok(Registry {
             store: Arc::new(Store::open(root, options.limits)?),
             cors_origins: Arc::new(options.cors_origins),
+            auth: options.auth,
         })
     }
 
@@ -108,12 +114,23 @@ pub fn router(registry: &Registry) -> Router {
             header::LINK,
         ])
         .max_age(std::time::Duration::from_secs(600));
-    Router::new()
+    let routes = Router::new()
         .route("/v2", any(base))
         .route("/v2/", any(base))
         .route("/v2/{*rest}", any(dispatch))
-        .with_state(registry.store.clone())
-        .layer(cors)
+        .with_state(registry.store.clone());
+    let routes = match &registry.auth {
+        Some(auth) => {
+            let token = Router::new()
+                .route("/token", axum::routing::get(gate::token))
+                .with_state(auth.clone());
+            routes
+                .layer(axum::middleware::from_fn_with_state(auth.clone(), gate::check))
+                .merge(token)
+        }
+        None => routes,
+    };
+    routes.layer(cors)
 }
 
 /// `http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`: the app served on this machine.

@@ -49,7 +49,11 @@ pub fn parse_content_range(value: &str) -> Option<(u64, u64)> {
     let value = value.split('/').next()?;
     let (start, end) = value.split_once('-')?;
     let (start, end): (u64, u64) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
-    (end >= start).then_some((start, end - start + 1))
+    if end >= start {
+        Some((start, end - start + 1))
+    } else {
+        None
+    }
 }
 
 /// The request's `Content-Range`, if any; a malformed one is a 416 carrying the session's current range.
