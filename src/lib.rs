@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod info;
+pub mod registry;
 pub mod ui;
 
 /// The version of this build, shared by the web app and the companion server.
