@@ -45,7 +45,9 @@ fn parse_params(text: &str) -> Vec<(String, String)> {
     let mut params = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
-        let Some((key, after)) = rest.split_once('=') else { break };
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
         let key = key.trim().trim_start_matches(',').trim().to_string();
         let after = after.trim_start();
         let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
@@ -116,7 +118,10 @@ mod tests {
                 scope: Some("repository:library/ubuntu:pull,push".into()),
             })
         );
-        assert_eq!(Challenge::parse(r#"Basic realm="registry""#), Some(Challenge::Basic));
+        assert_eq!(
+            Challenge::parse(r#"Basic realm="registry""#),
+            Some(Challenge::Basic)
+        );
         assert_eq!(Challenge::parse("Negotiate abc"), None);
         assert_eq!(Challenge::parse("Bearer service=x"), None);
     }
@@ -129,6 +134,9 @@ mod tests {
         };
         assert_eq!(credentials.basic_header(), "Basic bGVhcm5lcjE6cHc=");
         assert!(!format!("{credentials:?}").contains("pw\""));
-        assert_eq!(encode_query_value("repository:a/b:pull,push"), "repository%3Aa%2Fb%3Apull%2Cpush");
+        assert_eq!(
+            encode_query_value("repository:a/b:pull,push"),
+            "repository%3Aa%2Fb%3Apull%2Cpush"
+        );
     }
 }

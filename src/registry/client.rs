@@ -141,7 +141,10 @@ impl<T: Transport> Client<T> {
                 None => return Ok(response),
             },
             Challenge::Bearer { realm, service, .. } => {
-                format!("Bearer {}", self.fetch_token(&realm, service.as_deref(), scope).await?)
+                format!(
+                    "Bearer {}",
+                    self.fetch_token(&realm, service.as_deref(), scope).await?
+                )
             }
         };
         if known.as_ref() == Some(&authorization) {
@@ -157,7 +160,12 @@ impl<T: Transport> Client<T> {
     }
 
     /// Trade the credentials (or nothing, for anonymous access) for a token at the challenge's realm.
-    async fn fetch_token(&self, realm: &str, service: Option<&str>, scope: &str) -> Result<String, ClientError> {
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+    ) -> Result<String, ClientError> {
         let mut query = Vec::new();
         if let Some(service) = service {
             query.push(format!("service={}", encode_query_value(service)));
@@ -270,7 +278,9 @@ impl<T: Transport> Client<T> {
         let scope = scope_push(repo);
         let mut sent = 0usize;
         if let Some(chunk_size) = options.chunk_size.filter(|&c| c > 0 && c < data.len()) {
-            for chunk in data.chunks(chunk_size) {
+            // Every chunk but the last goes by PATCH; the last rides on the closing PUT.
+            while data.len() - sent > chunk_size {
+                let chunk = &data[sent..sent + chunk_size];
                 let end = sent + chunk.len() - 1;
                 let patch = HttpRequest::new(Method::Patch, location.clone())
                     .header("Content-Type", "application/octet-stream")
@@ -312,9 +322,12 @@ impl<T: Transport> Client<T> {
         bytes: &[u8],
     ) -> Result<String, ClientError> {
         let digest = digest_like("sha256:", bytes)?;
-        let request = HttpRequest::new(Method::Put, self.url(&format!("/v2/{repo}/manifests/{reference}")))
-            .header("Content-Type", media_type)
-            .body(bytes.to_vec());
+        let request = HttpRequest::new(
+            Method::Put,
+            self.url(&format!("/v2/{repo}/manifests/{reference}")),
+        )
+        .header("Content-Type", media_type)
+        .body(bytes.to_vec());
         let response = self.send(request.clone(), &scope_push(repo)).await?;
         expect(&response, &request, &[201])?;
         if let Some(theirs) = response.header("docker-content-digest") {
@@ -330,8 +343,11 @@ impl<T: Transport> Client<T> {
 
     /// Fetch a manifest by tag or digest, verified against the digest asked for or the one the registry names.
     pub async fn pull_manifest(&self, repo: &str, reference: &str) -> Result<PulledManifest, ClientError> {
-        let request = HttpRequest::new(Method::Get, self.url(&format!("/v2/{repo}/manifests/{reference}")))
-            .header("Accept", MANIFEST_TYPES.join(", "));
+        let request = HttpRequest::new(
+            Method::Get,
+            self.url(&format!("/v2/{repo}/manifests/{reference}")),
+        )
+        .header("Accept", MANIFEST_TYPES.join(", "));
         let response = self.send(request.clone(), &scope_pull(repo)).await?;
         expect(&response, &request, &[200])?;
         let expected = if reference.contains(':') {
@@ -369,7 +385,10 @@ impl<T: Transport> Client<T> {
             if let Some(page) = body["tags"].as_array() {
                 tags.extend(page.iter().filter_map(|t| t.as_str()).map(str::to_string));
             }
-            next = response.header("link").and_then(next_link).map(|l| self.resolve(&l));
+            next = response
+                .header("link")
+                .and_then(next_link)
+                .map(|l| self.resolve(&l));
         }
         Ok(tags)
     }
@@ -378,9 +397,13 @@ impl<T: Transport> Client<T> {
 /// `</v2/x/tags/list?n=2&last=b>; rel="next"` → the URL.
 fn next_link(value: &str) -> Option<String> {
     let (target, params) = value.split_once(';')?;
-    params
-        .contains("rel=\"next\"")
-        .then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    params.contains("rel=\"next\"").then(|| {
+        target
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_string()
+    })
 }
 
 fn expect(response: &HttpResponse, request: &HttpRequest, statuses: &[u16]) -> Result<(), ClientError> {
@@ -398,7 +421,11 @@ fn error_from(response: &HttpResponse, request: &HttpRequest) -> ClientError {
         .and_then(|body| {
             let first = body.get("errors")?.get(0)?.clone();
             let code = first.get("code")?.as_str()?.to_string();
-            let message = first.get("message").and_then(|m| m.as_str()).unwrap_or("").to_string();
+            let message = first
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("")
+                .to_string();
             Some((code, message))
         });
     match (response.status, envelope) {
@@ -406,7 +433,11 @@ fn error_from(response: &HttpResponse, request: &HttpRequest) -> ClientError {
         (401, None) => ClientError::Unauthorized(format!("{} {}", request.method.as_str(), request.url)),
         (403, Some((_, message))) => ClientError::Denied(message),
         (403, None) => ClientError::Denied(format!("{} {}", request.method.as_str(), request.url)),
-        (status, Some((code, message))) => ClientError::Registry { status, code, message },
+        (status, Some((code, message))) => ClientError::Registry {
+            status,
+            code,
+            message,
+        },
         (status, None) => ClientError::Unexpected {
             status,
             method: request.method.as_str(),

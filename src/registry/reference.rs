@@ -67,7 +67,12 @@ fn digest_is_valid(digest: &str) -> bool {
     let Some((algorithm, hex)) = digest.split_once(':') else {
         return false;
     };
-    let hex_ok = |len: usize| hex.len() == len && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let hex_ok = |len: usize| {
+        hex.len() == len
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
     match algorithm {
         "sha256" => hex_ok(64),
         "sha512" => hex_ok(128),
@@ -127,10 +132,7 @@ impl Reference {
 
     /// What goes after `/manifests/`: the digest when there is one, else the tag.
     pub fn manifest_reference(&self) -> &str {
-        self.digest
-            .as_deref()
-            .or(self.tag.as_deref())
-            .unwrap_or("latest")
+        self.digest.as_deref().or(self.tag.as_deref()).unwrap_or("latest")
     }
 
     /// The base URL of the registry's API: Docker Hub's API host, plain HTTP for loopback hosts (as Docker
@@ -139,13 +141,16 @@ impl Reference {
         if self.registry == DOCKER_HUB {
             return format!("https://{DOCKER_HUB_API}");
         }
-        let host = self.registry.rsplit_once(':').map_or(self.registry.as_str(), |(h, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                h
-            } else {
-                self.registry.as_str()
-            }
-        });
+        let host = self
+            .registry
+            .rsplit_once(':')
+            .map_or(self.registry.as_str(), |(h, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    self.registry.as_str()
+                }
+            });
         let loopback = host == "localhost" || host.starts_with("127.") || host == "[::1]";
         let scheme = if loopback { "http" } else { "https" };
         format!("{scheme}://{}", self.registry)
@@ -187,7 +192,10 @@ impl fmt::Display for Reference {
 fn split_registry(name: &str) -> (String, String) {
     let (registry, remainder) = match name.split_once('/') {
         Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase()) =>
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
+                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
         {
             (first.to_string(), rest.to_string())
         }
@@ -218,8 +226,14 @@ mod tests {
     fn normalizes_like_docker() {
         assert_eq!(full("ubuntu"), "docker.io/library/ubuntu:latest");
         assert_eq!(full("python:3.12"), "docker.io/library/python:3.12");
-        assert_eq!(full("keerthanav123/python-sample-app:v1"), "docker.io/keerthanav123/python-sample-app:v1");
-        assert_eq!(full("index.docker.io/library/busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(
+            full("keerthanav123/python-sample-app:v1"),
+            "docker.io/keerthanav123/python-sample-app:v1"
+        );
+        assert_eq!(
+            full("index.docker.io/library/busybox"),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(full("localhost/app"), "localhost/app:latest");
         assert_eq!(full("localhost:5000/a/b:v2"), "localhost:5000/a/b:v2");
         assert_eq!(full("ghcr.io/owner/tool:1.0"), "ghcr.io/owner/tool:1.0");
@@ -242,14 +256,26 @@ mod tests {
         let local = Reference::parse("127.0.0.1:8080/user/app:v1").unwrap();
         assert_eq!(local.familiar(), "127.0.0.1:8080/user/app:v1");
         assert_eq!(local.api_base(), "http://127.0.0.1:8080");
-        assert_eq!(Reference::parse("localhost:5000/a").unwrap().api_base(), "http://localhost:5000");
-        assert_eq!(Reference::parse("ghcr.io/a/b").unwrap().api_base(), "https://ghcr.io");
+        assert_eq!(
+            Reference::parse("localhost:5000/a").unwrap().api_base(),
+            "http://localhost:5000"
+        );
+        assert_eq!(
+            Reference::parse("ghcr.io/a/b").unwrap().api_base(),
+            "https://ghcr.io"
+        );
     }
 
     #[test]
     fn rejects_what_docker_rejects() {
-        assert!(matches!(Reference::parse("Ubuntu"), Err(ReferenceError::Uppercase(_))));
-        assert!(matches!(Reference::parse("user/App"), Err(ReferenceError::Uppercase(_))));
+        assert!(matches!(
+            Reference::parse("Ubuntu"),
+            Err(ReferenceError::Uppercase(_))
+        ));
+        assert!(matches!(
+            Reference::parse("user/App"),
+            Err(ReferenceError::Uppercase(_))
+        ));
         assert!(Reference::parse("").is_err());
         assert!(Reference::parse("a:b:c").is_err());
         assert!(Reference::parse("ubuntu:").is_err());

@@ -67,7 +67,7 @@ fn skopeo(args: &[&str]) -> Result<String> {
 }
 
 /// The digest of the manifest a registry serves for `reference` (`docker://HOST/REPO:TAG`).
-fn served_digest(reference: &str) -> Result<String> {
+pub(super) fn served_digest(reference: &str) -> Result<String> {
     let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", reference])?;
     Ok(sha256(raw.as_bytes()))
 }
@@ -135,13 +135,13 @@ async fn skopeo_copies_an_image_in_and_out_unchanged() -> Result<()> {
 }
 
 /// Debian's CNCF distribution server on a free loopback port, killed on drop.
-struct Distribution {
+pub(super) struct Distribution {
     child: std::process::Child,
-    addr: String,
+    pub(super) addr: String,
 }
 
 impl Distribution {
-    async fn start(dir: &Path) -> Result<Distribution> {
+    pub(super) async fn start(dir: &Path) -> Result<Distribution> {
         let binary = require_tool("docker-registry", "docker-registry");
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr = format!("127.0.0.1:{port}");
