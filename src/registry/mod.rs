@@ -3,6 +3,8 @@
 
 pub mod challenge;
 pub mod client;
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
 pub mod reference;
 pub mod transport;
 
