@@ -24,6 +24,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Remove registry blobs that no manifest references, and stale upload sessions.
     Gc(GcArgs),
+    /// Load an OCI image layout (directory or tarball) or a `docker save` archive into the registry.
+    Import(ImportArgs),
     /// Read a password on stdin and print its argon2 hash, for a `--users` file line `name:<hash>`.
     HashPassword,
 }
@@ -92,6 +94,18 @@ impl RegistryArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// An OCI image layout directory, a tarball of one, or a `docker save` archive.
+    pub source: PathBuf,
+    /// The name to store it under, as `docker pull` would spell it (`busybox:1.36`, `ghcr.io/a/b:v1`).
+    #[arg(long = "as")]
+    pub reference: String,
+    /// The data directory `slipway serve` uses.
+    #[arg(long, env = "SLIPWAY_DATA", default_value_os_t = default_data_dir())]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct GcArgs {
     /// The data directory `slipway serve` uses.
     #[arg(long, env = "SLIPWAY_DATA", default_value_os_t = default_data_dir())]
@@ -147,6 +161,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "gc: {verb} {} blobs ({} bytes) and {} upload sessions; kept {} blobs",
                 report.blobs_removed, report.bytes_freed, report.uploads_removed, report.blobs_kept
+            );
+            Ok(())
+        }
+        Command::Import(args) => {
+            let store = crate::registry::Store::open(&args.data.join("registry"), Default::default())?;
+            let imported = crate::registry::import::import(&store, &args.source, &args.reference)?;
+            println!(
+                "imported {} as {}:{} ({}, {} objects)",
+                args.reference, imported.repository, imported.tag, imported.digest, imported.blobs
             );
             Ok(())
         }

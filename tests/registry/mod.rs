@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod client;
 mod crash;
+mod import;
 mod limits;
 mod lists;
 mod peers;

@@ -8,7 +8,7 @@ use super::*;
 
 /// Write a two-layer OCI image layout (gzip tar layers, config, manifest, index) tagged `v1`; returns the
 /// manifest's digest.
-fn write_oci_layout(dir: &Path) -> Result<String> {
+pub(super) fn write_oci_layout(dir: &Path) -> Result<String> {
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs)?;
     let put = |bytes: &[u8]| -> Result<String> {
@@ -52,7 +52,7 @@ fn write_oci_layout(dir: &Path) -> Result<String> {
     Ok(manifest_digest)
 }
 
-fn skopeo(args: &[&str]) -> Result<String> {
+pub(super) fn skopeo(args: &[&str]) -> Result<String> {
     let output = Command::new(require_tool("skopeo", "skopeo"))
         .args(["--insecure-policy"])
         .args(args)

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod digest;
 pub mod error;
 pub mod gc;
+pub mod import;
 pub mod manifest;
 pub mod names;
 pub mod repository;
@@ -63,8 +64,10 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// Open the storage under `root` (creating it, and clearing what a crash left half-written).
     pub fn open(root: &Path, options: RegistryOptions) -> std::io::Result<Self> {
+        let store = Store::open(root, options.limits)?;
+        store.clear_temp()?;
         Ok(Registry {
-            store: Arc::new(Store::open(root, options.limits)?),
+            store: Arc::new(store),
             cors_origins: Arc::new(options.cors_origins),
             auth: options.auth,
         })

@@ -53,21 +53,24 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (creating if needed) the storage under `root`, clearing what a crash left in `tmp/`.
+    /// Open (creating if needed) the storage under `root`. Tools (`gc`, `import`) open it beside a running
+    /// server, so this leaves `tmp/` alone; the server calls [`Store::clear_temp`] at start.
     pub fn open(root: &Path, limits: Limits) -> std::io::Result<Self> {
-        for dir in ["blobs", "uploads", "repos"] {
+        for dir in ["blobs", "uploads", "repos", "tmp"] {
             std::fs::create_dir_all(root.join(dir))?;
         }
-        let tmp = root.join("tmp");
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)?;
-        }
-        std::fs::create_dir_all(&tmp)?;
         Ok(Store {
             root: root.to_path_buf(),
             limits,
             sessions: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Remove what a crash left half-written in `tmp/` (only safe while nothing else writes there).
+    pub fn clear_temp(&self) -> std::io::Result<()> {
+        let tmp = self.root.join("tmp");
+        std::fs::remove_dir_all(&tmp)?;
+        std::fs::create_dir_all(&tmp)
     }
 
     pub fn root(&self) -> &Path {
@@ -153,7 +156,7 @@ impl Store {
         };
         file.sync_all().await?;
         drop(file);
-        self.commit_blob(repo, expected, &temp, size).await?;
+        self.commit_blob(repo, expected, &temp, size)?;
         Ok(size)
     }
 
@@ -168,35 +171,64 @@ impl Store {
     }
 
     /// Rename a verified, fsynced temp file to its blob path (or drop it if the blob exists), then link it.
-    async fn commit_blob(
+    fn commit_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
         temp: &Path,
         size: u64,
     ) -> Result<(), RegistryError> {
-        let check_quota = self.check_quota(repo, digest, size);
-        if let Err(e) = check_quota {
+        if let Err(e) = self.check_quota(repo, digest, size) {
             let _ = std::fs::remove_file(temp);
             return Err(e);
         }
-        let path = self.blob_path(digest);
         if self.blob_size(digest).is_some() {
             std::fs::remove_file(temp)?;
         } else {
-            let temp = temp.to_path_buf();
-            let parent = path.parent().expect("blob paths have parents").to_path_buf();
-            let target = path.clone();
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                std::fs::create_dir_all(&parent)?;
-                std::fs::rename(&temp, &target)?;
-                sync_dir(&parent)
-            })
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))??;
+            self.commit_file(temp, &self.blob_path(digest))?;
         }
         self.link_blob(repo, digest)?;
         Ok(())
+    }
+
+    /// Copy a file into the store as a blob of `repo` (imports), hashing it on the way; returns its digest and
+    /// size. With `expected`, a different digest is refused.
+    pub fn put_blob_file(
+        &self,
+        repo: &RepoName,
+        source: &Path,
+        expected: Option<&Digest>,
+    ) -> Result<(Digest, u64), RegistryError> {
+        let algorithm = match expected {
+            Some(digest) => Algorithm::of(digest)?,
+            None => Algorithm::Sha256,
+        };
+        let temp = self.temp_path();
+        let mut input = std::fs::File::open(source)?;
+        let mut output = std::fs::File::create(&temp)?;
+        let mut hasher = Hasher::new(algorithm);
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = input.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            output.write_all(&buffer[..n])?;
+            size += n as u64;
+        }
+        output.sync_all()?;
+        drop(output);
+        let digest = hasher.finish();
+        if let Some(expected) = expected {
+            if let Err(e) = self.check_digest(expected, &digest) {
+                let _ = std::fs::remove_file(&temp);
+                return Err(e);
+            }
+        }
+        self.commit_blob(repo, &digest, &temp, size)?;
+        Ok((digest, size))
     }
 
     fn upload_dir(&self, id: &str) -> Result<PathBuf, RegistryError> {
@@ -359,7 +391,7 @@ impl Store {
             return Err(e);
         }
         std::fs::File::open(&data)?.sync_all()?;
-        let result = self.commit_blob(repo, expected, &data, size).await;
+        let result = self.commit_blob(repo, expected, &data, size);
         drop(state);
         self.remove_session(id)?;
         result.map(|()| size)
