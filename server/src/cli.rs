@@ -70,6 +70,12 @@ pub struct RegistryArgs {
     /// With `--users`: refuse pulls without a login too.
     #[arg(long)]
     pub no_anonymous_pull: bool,
+    /// Pull-through cache for Docker Hub, ghcr.io and quay.io: names the registry lacks are fetched there.
+    #[arg(long)]
+    pub pull_through: bool,
+    /// A pull-through upstream `HOST=URL` (repeatable), e.g. `docker.io=http://127.0.0.1:5000`.
+    #[arg(long = "upstream", value_parser = crate::registry::upstream::Upstreams::parse_spec)]
+    pub upstreams: Vec<(String, String)>,
 }
 
 impl RegistryArgs {
@@ -89,7 +95,21 @@ impl RegistryArgs {
             },
             cors_origins: self.cors_origins.clone(),
             auth,
+            upstreams: self.upstream_list(),
         })
+    }
+
+    /// `--upstream` entries, then the defaults `--pull-through` adds for hosts not given explicitly.
+    fn upstream_list(&self) -> Vec<(String, String)> {
+        let mut list = self.upstreams.clone();
+        if self.pull_through {
+            for (host, url) in crate::registry::upstream::DEFAULT_UPSTREAMS {
+                if !list.iter().any(|(h, _)| h == host) {
+                    list.push((host.to_string(), url.to_string()));
+                }
+            }
+        }
+        list
     }
 }
 

@@ -2,8 +2,8 @@
 //! Basic), HEAD before upload ("Layer already exists"), cross-repository mount, monolithic and chunked uploads
 //! with progress, manifest push, pull with digest verification, and tag lists.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use sha2::{Digest as _, Sha256, Sha512};
 
@@ -96,7 +96,7 @@ pub struct Client<T: Transport> {
     base: String,
     credentials: Option<Credentials>,
     /// Authorization header values by scope, learned from challenges.
-    authorizations: RefCell<HashMap<String, String>>,
+    authorizations: Mutex<HashMap<String, String>>,
 }
 
 fn scope_pull(repo: &str) -> String {
@@ -113,7 +113,7 @@ impl<T: Transport> Client<T> {
             transport,
             base: base.into().trim_end_matches('/').to_string(),
             credentials,
-            authorizations: RefCell::new(HashMap::new()),
+            authorizations: Mutex::new(HashMap::new()),
         }
     }
 
@@ -121,9 +121,17 @@ impl<T: Transport> Client<T> {
         format!("{}{path}", self.base)
     }
 
+    fn authorization(&self, scope: &str) -> Option<String> {
+        self.authorizations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(scope)
+            .cloned()
+    }
+
     /// Send with the authorization known for `scope`; on a 401 challenge, authenticate once and retry.
     async fn send(&self, request: HttpRequest, scope: &str) -> Result<HttpResponse, ClientError> {
-        let known = self.authorizations.borrow().get(scope).cloned();
+        let known = self.authorization(scope);
         let first = match &known {
             Some(value) => request.clone().header("Authorization", value.clone()),
             None => request.clone(),
@@ -151,7 +159,8 @@ impl<T: Transport> Client<T> {
             return Ok(response);
         }
         self.authorizations
-            .borrow_mut()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(scope.to_string(), authorization.clone());
         Ok(self
             .transport

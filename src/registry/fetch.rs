@@ -33,8 +33,7 @@ impl Transport for Fetch {
             let body = js_sys::Uint8Array::from(request.body.as_slice());
             init.set_body(&body);
         }
-        let js_request =
-            web_sys::Request::new_with_str_and_init(&request.url, &init).map_err(js_error)?;
+        let js_request = web_sys::Request::new_with_str_and_init(&request.url, &init).map_err(js_error)?;
         let response = JsFuture::from(window.fetch_with_request(&js_request))
             .await
             .map_err(|e| {

@@ -9,6 +9,7 @@ mod import;
 mod limits;
 mod lists;
 mod peers;
+mod upstream;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use super::names::{parse_digest, RepoName};
+use super::upstream::Upstreams;
 use super::{blocking, respond, RegistryError, Request, Store, DOCKER_CONTENT_DIGEST};
 
 /// Parse `bytes=a-b`, `bytes=a-` or `bytes=-n` against a blob of `size` bytes into an inclusive range.
@@ -43,14 +44,19 @@ pub fn parse_range(value: &str, size: u64) -> Result<(u64, u64), RegistryError> 
 
 pub async fn get(
     store: &Arc<Store>,
+    upstreams: Option<&Upstreams>,
     repo: &RepoName,
     digest: &str,
     request: &Request,
 ) -> Result<Response, RegistryError> {
     let digest = parse_digest(digest)?;
-    let size = store
-        .repo_blob_size(repo, &digest)
-        .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
+    let mut size = store.repo_blob_size(repo, &digest);
+    if let (None, Some(upstreams)) = (size, upstreams) {
+        if upstreams.fetch_blob(store, repo, &digest).await? {
+            size = store.repo_blob_size(repo, &digest);
+        }
+    }
+    let size = size.ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
     let range = match request.header(header::RANGE) {
         Some(value) => Some(parse_range(value, size)?),
         None => None,

@@ -12,6 +12,7 @@ use super::digest::{digest_of, Algorithm};
 use super::manifest;
 use super::names::{Reference, RepoName};
 use super::repository::ManifestEntry;
+use super::upstream::Upstreams;
 use super::{blocking, respond, RegistryError, Request, Store, DOCKER_CONTENT_DIGEST};
 
 /// The manifest a reference names in `repo`.
@@ -32,12 +33,20 @@ fn resolve(store: &Store, repo: &RepoName, reference: &Reference) -> Result<Mani
 
 pub async fn get(
     store: &Arc<Store>,
+    upstreams: Option<&Upstreams>,
     repo: &RepoName,
     reference: &str,
     request: &Request,
 ) -> Result<Response, RegistryError> {
     let reference = Reference::parse(reference)?;
-    let entry = resolve(store, repo, &reference)?;
+    let entry = match (resolve(store, repo, &reference), upstreams) {
+        (Ok(entry), _) => entry,
+        (Err(local), Some(upstreams)) => upstreams
+            .fetch_manifest(store, repo, &reference)
+            .await?
+            .ok_or(local)?,
+        (Err(local), None) => return Err(local),
+    };
     let headers = vec![
         (header::CONTENT_TYPE, entry.media_type.clone()),
         (DOCKER_CONTENT_DIGEST, entry.digest.to_string()),

@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod names;
 pub mod repository;
 pub mod storage;
+pub mod upstream;
 
 mod blobs;
 mod gate;
@@ -43,6 +44,8 @@ pub struct RegistryOptions {
     pub cors_origins: Vec<String>,
     /// Users and token signing; `None` leaves the registry open (the local default, like `registry:2`).
     pub auth: Option<Arc<auth::Auth>>,
+    /// Upstream registries (`HOST`, `URL`) for the pull-through cache.
+    pub upstreams: Vec<(String, String)>,
 }
 
 /// A handle on the registry: cheap to clone, shared by every request.
@@ -51,6 +54,14 @@ pub struct Registry {
     store: Arc<Store>,
     cors_origins: Arc<Vec<String>>,
     auth: Option<Arc<auth::Auth>>,
+    upstreams: Option<Arc<upstream::Upstreams>>,
+}
+
+/// What every registry request may use.
+#[derive(Clone)]
+struct Shared {
+    store: Arc<Store>,
+    upstreams: Option<Arc<upstream::Upstreams>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -70,6 +81,8 @@ impl Registry {
             store: Arc::new(store),
             cors_origins: Arc::new(options.cors_origins),
             auth: options.auth,
+            upstreams: (!options.upstreams.is_empty())
+                .then(|| Arc::new(upstream::Upstreams::new(&options.upstreams))),
         })
     }
 
@@ -121,7 +134,10 @@ pub fn router(registry: &Registry) -> Router {
         .route("/v2", any(base))
         .route("/v2/", any(base))
         .route("/v2/{*rest}", any(dispatch))
-        .with_state(registry.store.clone());
+        .with_state(Shared {
+            store: registry.store.clone(),
+            upstreams: registry.upstreams.clone(),
+        });
     let routes = match &registry.auth {
         Some(auth) => {
             let token = Router::new()
@@ -182,7 +198,7 @@ impl Request {
 }
 
 async fn dispatch(
-    State(store): State<Arc<Store>>,
+    State(shared): State<Shared>,
     UrlPath(rest): UrlPath<String>,
     method: Method,
     Query(params): Query<HashMap<String, String>>,
@@ -194,16 +210,13 @@ async fn dispatch(
         params,
         headers,
     };
-    let result = route(store, &rest, request, body).await;
+    let result = route(shared, &rest, request, body).await;
     with_api_version(result.unwrap_or_else(IntoResponse::into_response))
 }
 
-async fn route(
-    store: Arc<Store>,
-    rest: &str,
-    request: Request,
-    body: Body,
-) -> Result<Response, RegistryError> {
+async fn route(shared: Shared, rest: &str, request: Request, body: Body) -> Result<Response, RegistryError> {
+    let Shared { store, upstreams } = shared;
+    let upstreams = upstreams.as_deref();
     let route = Route::parse(rest).ok_or_else(|| RegistryError::NotFound(format!("/v2/{rest}")))?;
     let method = request.method.clone();
     let unsupported = || Err(RegistryError::Unsupported(format!("{method} /v2/{rest}")));
@@ -215,7 +228,7 @@ async fn route(
         Route::Blob { name, digest } => {
             let repo = RepoName::parse(&name)?;
             match method {
-                Method::GET | Method::HEAD => blobs::get(&store, &repo, &digest, &request).await,
+                Method::GET | Method::HEAD => blobs::get(&store, upstreams, &repo, &digest, &request).await,
                 Method::DELETE => blobs::delete(&store, &repo, &digest).await,
                 _ => unsupported(),
             }
@@ -240,7 +253,9 @@ async fn route(
         Route::Manifest { name, reference } => {
             let repo = RepoName::parse(&name)?;
             match method {
-                Method::GET | Method::HEAD => manifests::get(&store, &repo, &reference, &request).await,
+                Method::GET | Method::HEAD => {
+                    manifests::get(&store, upstreams, &repo, &reference, &request).await
+                }
                 Method::PUT => manifests::put(&store, &repo, &reference, &request, body).await,
                 Method::DELETE => manifests::delete(&store, &repo, &reference).await,
                 _ => unsupported(),
