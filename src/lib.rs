@@ -8,6 +8,7 @@ pub mod image;
 pub mod dockerfile;
 pub mod info;
 pub mod layer;
+pub mod registry;
 pub mod ui;
 
 /// The version of this build, shared by the web app and the companion server.

@@ -3,6 +3,7 @@
 
 mod base_images;
 mod layers;
+mod registry;
 mod shell;
 mod support;
 mod dockerfile;

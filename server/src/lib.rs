@@ -7,6 +7,7 @@ pub mod cli;
 pub mod dir_layer;
 pub mod oci_layout;
 pub mod commands;
+pub mod registry;
 pub mod routes;
 pub mod runtime;
 pub mod serve;
