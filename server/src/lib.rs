@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod routes;
+pub mod runner;
 pub mod runtime;
 pub mod serve;
 
