@@ -482,3 +482,7 @@ impl LayerStore {
         Ok(target)
     }
 }
+
+#[cfg(test)]
+#[path = "unpack_tests.rs"]
+mod tests;
