@@ -109,6 +109,8 @@ fn whiteout() -> tar::Header {
     h.set_mode(0o644);
     h.set_size(0);
     h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
     h
 }
 

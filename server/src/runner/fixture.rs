@@ -152,7 +152,7 @@ impl TarBuilder {
 pub const BUSYBOX_APPLETS: &[&str] = &[
     "sh", "echo", "cat", "ls", "id", "sleep", "env", "pwd", "head", "tr", "mkdir", "rm", "touch", "hostname", "httpd",
     "true", "false", "yes", "dd", "chmod", "printf", "wc", "test", "grep", "nc", "mount", "unshare", "ping", "stat",
-    "whoami", "ln", "mv", "cp", "seq", "kill", "ps", "wget", "dmesg", "umount", "cut", "sort", "find", "xargs",
+    "whoami", "ln", "mv", "cp", "seq", "kill", "ps", "wget", "dmesg", "umount", "cut", "sort", "find", "xargs", "stty", "ip", "tail",
 ];
 
 /// The busybox root filesystem as one tar: `/bin/busybox` from the host plus applet symlinks, `/etc/passwd` with

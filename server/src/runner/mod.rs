@@ -308,3 +308,6 @@ pub(crate) fn prepare_rootfs(
     overlay::mount(lowers, &dir.join("empty"), &dir.join("upper"), &dir.join("work"), &dir.join("rootfs"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
