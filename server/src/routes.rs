@@ -17,6 +17,8 @@ pub struct AppState {
     pub runtime: RuntimeInfo,
     pub registry_dir: PathBuf,
     pub dist_dir: PathBuf,
+    /// The container runner; None when no OCI runtime is usable (the API then answers 503).
+    pub runner: Option<Arc<crate::runner::Runner>>,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -29,7 +31,15 @@ pub fn app(state: Arc<AppState>) -> Router {
     } else {
         Router::new().fallback(app_not_built)
     };
+    let containers = match &state.runner {
+        Some(runner) => crate::runner::router(runner.clone()),
+        None => Router::new()
+            .route("/api/containers", axum::routing::any(no_runner))
+            .route("/api/containers/{*rest}", axum::routing::any(no_runner))
+            .route("/api/steps", axum::routing::any(no_runner)),
+    };
     api.with_state(state.clone())
+        .merge(containers)
         .merge(web.with_state(state))
         .layer(TraceLayer::new_for_http())
 }
@@ -53,6 +63,11 @@ async fn registry_base() -> Response {
         HeaderValue::from_static("registry/2.0"),
     );
     response
+}
+
+async fn no_runner() -> Response {
+    let body = serde_json::json!({"message": "containers are unavailable: no usable OCI runtime (see /api/info)"});
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 async fn app_not_built(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
@@ -84,6 +99,7 @@ mod tests {
             },
             registry_dir: PathBuf::from("/data/registry"),
             dist_dir: dist,
+            runner: None,
         })
     }
 

@@ -310,4 +310,7 @@ pub(crate) fn prepare_rootfs(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
+
+#[cfg(test)]
+mod api_tests;
