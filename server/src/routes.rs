@@ -66,7 +66,8 @@ async fn registry_base() -> Response {
 }
 
 async fn no_runner() -> Response {
-    let body = serde_json::json!({"message": "containers are unavailable: no usable OCI runtime (see /api/info)"});
+    let body =
+        serde_json::json!({"message": "containers are unavailable: no usable OCI runtime (see /api/info)"});
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 

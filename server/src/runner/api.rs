@@ -157,7 +157,10 @@ async fn kill(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn wait(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<Json<super::lifecycle::State>> {
+async fn wait(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<super::lifecycle::State>> {
     let c = r.get(&id)?;
     Ok(Json(c.wait().await))
 }
@@ -203,7 +206,11 @@ fn render(chunk: &Chunk, q: &LogsQuery) -> Bytes {
     Bytes::from(chunk.data.clone())
 }
 
-async fn logs(State(r): State<Arc<Runner>>, Path(id): Path<String>, Query(q): Query<LogsQuery>) -> ApiResult<Response> {
+async fn logs(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    Query(q): Query<LogsQuery>,
+) -> ApiResult<Response> {
     let c = r.get(&id)?;
     let (past, mut rx, closed) = c.logs.snapshot(q.tail);
     let last_seq = past.last().map(|ch| ch.seq);
@@ -259,7 +266,10 @@ async fn attach(
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Control {
-    Resize { cols: u16, rows: u16 },
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
     /// Close stdin (EOF).
     Eof,
 }
@@ -297,7 +307,8 @@ async fn attach_session(c: Arc<super::Container>, socket: WebSocket) {
         } else {
             c_out.wait().await
         };
-        let exit = serde_json::json!({"type": "exit", "exit_code": state.exit_code, "oom_killed": state.oom_killed});
+        let exit =
+            serde_json::json!({"type": "exit", "exit_code": state.exit_code, "oom_killed": state.oom_killed});
         let _ = sink.send(Message::Text(exit.to_string().into())).await;
         let _ = sink.close().await;
     });

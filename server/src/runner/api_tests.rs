@@ -19,7 +19,12 @@ async fn serve(env: &TestEnv) -> std::net::SocketAddr {
 }
 
 /// A minimal HTTP/1.0 client (no extra dependency): returns status and body.
-async fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: Option<serde_json::Value>) -> (StatusCode, String) {
+async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let req = format!(
@@ -55,19 +60,49 @@ async fn run_logs_wait_inspect_remove() {
     let (status, body) = http(addr, "POST", &format!("/api/containers/{id}/wait"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json(&body)["exit_code"], 4);
-    let (_, logs) = http(addr, "GET", &format!("/api/containers/{id}/logs?follow=true"), None).await;
+    let (_, logs) = http(
+        addr,
+        "GET",
+        &format!("/api/containers/{id}/logs?follow=true"),
+        None,
+    )
+    .await;
     assert!(logs.contains("one\n") && logs.contains("two\n"), "{logs}");
-    let (_, tail) = http(addr, "GET", &format!("/api/containers/{id}/logs?tail=1&format=json"), None).await;
+    let (_, tail) = http(
+        addr,
+        "GET",
+        &format!("/api/containers/{id}/logs?tail=1&format=json"),
+        None,
+    )
+    .await;
     assert_eq!(tail.lines().count(), 1, "{tail}");
-    let (_, stamped) = http(addr, "GET", &format!("/api/containers/{id}/logs?timestamps=true"), None).await;
-    assert!(stamped.lines().all(|l| l.len() > 31 && &l[4..5] == "-" && l.contains("Z ")), "{stamped}");
+    let (_, stamped) = http(
+        addr,
+        "GET",
+        &format!("/api/containers/{id}/logs?timestamps=true"),
+        None,
+    )
+    .await;
+    assert!(
+        stamped
+            .lines()
+            .all(|l| l.len() > 31 && &l[4..5] == "-" && l.contains("Z ")),
+        "{stamped}"
+    );
     let (_, ps) = http(addr, "GET", "/api/containers", None).await;
-    assert_eq!(json(&ps).as_array().unwrap().len(), 0, "exited containers only with all=true");
+    assert_eq!(
+        json(&ps).as_array().unwrap().len(),
+        0,
+        "exited containers only with all=true"
+    );
     let (_, ps) = http(addr, "GET", "/api/containers?all=true", None).await;
     assert_eq!(json(&ps)[0]["status"], "exited");
     let (_, inspect) = http(addr, "GET", &format!("/api/containers/{}", &id[..12]), None).await;
     assert_eq!(json(&inspect)["state"]["exit_code"], 4);
-    assert_eq!(json(&inspect)["args"], serde_json::json!(["sh", "-c", "echo one; echo two >&2; exit 4"]));
+    assert_eq!(
+        json(&inspect)["args"],
+        serde_json::json!(["sh", "-c", "echo one; echo two >&2; exit 4"])
+    );
     let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = http(addr, "GET", &format!("/api/containers/{id}"), None).await;
@@ -79,10 +114,22 @@ async fn run_logs_wait_inspect_remove() {
 async fn errors_have_status_and_message() {
     let env = test_env();
     let addr = serve(&env).await;
-    let (status, body) = http(addr, "POST", "/api/containers", Some(serde_json::json!({"image": "nope"}))).await;
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/api/containers",
+        Some(serde_json::json!({"image": "nope"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(json(&body)["message"].as_str().unwrap().contains("nope"));
-    let (status, _) = http(addr, "POST", "/api/containers", Some(serde_json::json!({"image": "busybox", "user": "ghost"}))).await;
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/api/containers",
+        Some(serde_json::json!({"image": "busybox", "user": "ghost"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = http(addr, "POST", "/api/containers/abcd/stop", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -125,12 +172,20 @@ async fn attach_websocket_drives_a_tty() {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/containers/{id}/attach"))
         .await
         .unwrap();
-    ws.send(Message::text(r#"{"type":"resize","cols":120,"rows":30}"#)).await.unwrap();
-    ws.send(Message::binary(b"stty size; echo hi-$((6*7))\n".to_vec())).await.unwrap();
+    ws.send(Message::text(r#"{"type":"resize","cols":120,"rows":30}"#))
+        .await
+        .unwrap();
+    ws.send(Message::binary(b"stty size; echo hi-$((6*7))\n".to_vec()))
+        .await
+        .unwrap();
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !(seen.contains("30 120") && seen.contains("hi-42")) {
-        let msg = tokio::time::timeout_at(deadline, ws.next()).await.expect("output in time").unwrap().unwrap();
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("output in time")
+            .unwrap()
+            .unwrap();
         if let Message::Binary(b) = msg {
             seen.push_str(&String::from_utf8_lossy(&b));
         }
@@ -169,6 +224,14 @@ async fn run_step_over_http_returns_a_layer_descriptor() {
     let layer = &result["layer"];
     assert_eq!(layer["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
     let digest = layer["digest"].as_str().unwrap();
-    let blob = env.runner.config.data_dir.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
-    assert_eq!(std::fs::metadata(blob).unwrap().len(), layer["size"].as_u64().unwrap());
+    let blob = env
+        .runner
+        .config
+        .data_dir
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    assert_eq!(
+        std::fs::metadata(blob).unwrap().len(),
+        layer["size"].as_u64().unwrap()
+    );
 }

@@ -168,7 +168,15 @@ pub fn missing_mount_points(merged: &Path) -> Vec<String> {
 }
 
 /// Mount points the runtime creates in the rootfs when the image lacks them.
-pub const MOUNT_POINTS: &[&str] = &["proc", "sys", "dev", "etc", "etc/hosts", "etc/hostname", "etc/resolv.conf"];
+pub const MOUNT_POINTS: &[&str] = &[
+    "proc",
+    "sys",
+    "dev",
+    "etc",
+    "etc/hosts",
+    "etc/hostname",
+    "etc/resolv.conf",
+];
 
 /// After the run: the placeholders still untouched in `upper` (empty files, dirs holding only placeholders), plus
 /// directories that were only copied up to hold a placeholder (same owner and mode as in the lower layers).
@@ -203,9 +211,15 @@ pub fn effective_placeholders(upper: &Path, created: &[String], lowers: &[PathBu
         .collect();
     for parent in parents {
         let path = upper.join(&parent);
-        let Ok(m) = fs::symlink_metadata(&path) else { continue };
-        let lower = lowers.iter().rev().find_map(|l| fs::symlink_metadata(l.join(&parent)).ok());
-        let same = lower.is_some_and(|l| l.is_dir() && l.mode() == m.mode() && l.uid() == m.uid() && l.gid() == m.gid());
+        let Ok(m) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let lower = lowers
+            .iter()
+            .rev()
+            .find_map(|l| fs::symlink_metadata(l.join(&parent)).ok());
+        let same = lower
+            .is_some_and(|l| l.is_dir() && l.mode() == m.mode() && l.uid() == m.uid() && l.gid() == m.gid());
         if m.is_dir() && same && !is_opaque(&path) && only_placeholders(&path, &parent, &set) {
             set.insert(parent);
         }

@@ -22,7 +22,12 @@ pub fn gzip(bytes: &[u8]) -> io::Result<Vec<u8>> {
 
 /// Write `layers` (uncompressed tarballs, bottom first) as a gzip-layered OCI image layout at `dir`, tagged `tag`.
 /// `config` is the image config's `config` object (Env, Cmd, ...). Returns the manifest digest.
-pub fn write_layout(dir: &Path, tag: &str, config: serde_json::Value, layers: &[Vec<u8>]) -> io::Result<String> {
+pub fn write_layout(
+    dir: &Path,
+    tag: &str,
+    config: serde_json::Value,
+    layers: &[Vec<u8>],
+) -> io::Result<String> {
     let blobs = dir.join("blobs/sha256");
     fs::create_dir_all(&blobs)?;
     fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
@@ -98,7 +103,9 @@ impl TarBuilder {
 
     pub fn dir(&mut self, path: &str, mode: u32) -> &mut Self {
         let mut h = Self::header(tar::EntryType::Directory, mode, 0);
-        self.inner.append_data(&mut h, path, io::empty()).expect("tar dir");
+        self.inner
+            .append_data(&mut h, path, io::empty())
+            .expect("tar dir");
         self
     }
 
@@ -124,7 +131,9 @@ impl TarBuilder {
 
     pub fn hardlink(&mut self, path: &str, target: &str) -> &mut Self {
         let mut h = Self::header(tar::EntryType::Link, 0o644, 0);
-        self.inner.append_link(&mut h, path, target).expect("tar hardlink");
+        self.inner
+            .append_link(&mut h, path, target)
+            .expect("tar hardlink");
         self
     }
 
@@ -150,9 +159,10 @@ impl TarBuilder {
 
 /// Applets linked in the busybox test image.
 pub const BUSYBOX_APPLETS: &[&str] = &[
-    "sh", "echo", "cat", "ls", "id", "sleep", "env", "pwd", "head", "tr", "mkdir", "rm", "touch", "hostname", "httpd",
-    "true", "false", "yes", "dd", "chmod", "printf", "wc", "test", "grep", "nc", "mount", "unshare", "ping", "stat",
-    "whoami", "ln", "mv", "cp", "seq", "kill", "ps", "wget", "dmesg", "umount", "cut", "sort", "find", "xargs", "stty", "ip", "tail",
+    "sh", "echo", "cat", "ls", "id", "sleep", "env", "pwd", "head", "tr", "mkdir", "rm", "touch", "hostname",
+    "httpd", "true", "false", "yes", "dd", "chmod", "printf", "wc", "test", "grep", "nc", "mount", "unshare",
+    "ping", "stat", "whoami", "ln", "mv", "cp", "seq", "kill", "ps", "wget", "dmesg", "umount", "cut",
+    "sort", "find", "xargs", "stty", "ip", "tail",
 ];
 
 /// The busybox root filesystem as one tar: `/bin/busybox` from the host plus applet symlinks, `/etc/passwd` with
@@ -160,7 +170,9 @@ pub const BUSYBOX_APPLETS: &[&str] = &[
 pub fn busybox_rootfs_tar(busybox: &Path) -> io::Result<Vec<u8>> {
     let binary = fs::read(busybox)?;
     let mut t = TarBuilder::new();
-    for d in ["bin", "etc", "tmp", "root", "home", "home/app", "proc", "sys", "dev", "var", "www", "usr", "usr/bin"] {
+    for d in [
+        "bin", "etc", "tmp", "root", "home", "home/app", "proc", "sys", "dev", "var", "www", "usr", "usr/bin",
+    ] {
         t.dir(d, if d == "tmp" { 0o1777 } else { 0o755 });
     }
     t.file("bin/busybox", 0o755, &binary);

@@ -48,7 +48,9 @@ pub trait ImageSource: Send + Sync + std::fmt::Debug {
 /// `sha256:<64 hex>` and nothing else: digests become file names.
 pub fn check_digest(digest: &str) -> Result<&str, ImageError> {
     match digest.split_once(':') {
-        Some(("sha256", hex)) if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
+        Some(("sha256", hex))
+            if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
             Ok(hex)
         }
         _ => Err(ImageError::BadDigest(digest.to_string())),
@@ -105,13 +107,18 @@ impl OciLayoutSource {
         let Some(desc) = index.manifests().iter().find(|d| wanted(d)) else {
             return Ok(None);
         };
-        if *desc.media_type() != MediaType::ImageManifest && *desc.media_type() != MediaType::Other(DOCKER_MANIFEST.into()) {
-            return Err(malformed(format!("unsupported manifest type {}", desc.media_type())));
+        if *desc.media_type() != MediaType::ImageManifest
+            && *desc.media_type() != MediaType::Other(DOCKER_MANIFEST.into())
+        {
+            return Err(malformed(format!(
+                "unsupported manifest type {}",
+                desc.media_type()
+            )));
         }
         let manifest_digest = desc.digest().to_string();
         let manifest = ImageManifest::from_file(Self::blob_in(root, &manifest_digest)?)
             .map_err(|e| malformed(e.to_string()))?;
-        let config_path = Self::blob_in(root, &manifest.config().digest().to_string())?;
+        let config_path = Self::blob_in(root, manifest.config().digest().as_ref())?;
         let config = ImageConfiguration::from_file(config_path).map_err(|e| malformed(e.to_string()))?;
         let diff_ids = config.rootfs().diff_ids();
         if diff_ids.len() != manifest.layers().len() {
@@ -181,8 +188,14 @@ mod tests {
     fn references_split_into_name_and_tag() {
         assert_eq!(split_reference("busybox"), ("busybox", "latest"));
         assert_eq!(split_reference("user/app:v1"), ("user/app", "v1"));
-        assert_eq!(split_reference("localhost:5000/app"), ("localhost:5000/app", "latest"));
-        assert_eq!(split_reference("localhost:5000/app:2"), ("localhost:5000/app", "2"));
+        assert_eq!(
+            split_reference("localhost:5000/app"),
+            ("localhost:5000/app", "latest")
+        );
+        assert_eq!(
+            split_reference("localhost:5000/app:2"),
+            ("localhost:5000/app", "2")
+        );
     }
 
     #[test]

@@ -60,7 +60,10 @@ pub struct Container {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl Container {
@@ -131,23 +134,29 @@ impl Container {
     }
 }
 
-fn pump(reader: std::io::PipeReader, stream: Stream, logs: Arc<Logs>, done: std::sync::mpsc::Sender<()>) {
-    let _ = std::thread::Builder::new().name("log-pump".into()).spawn(move || {
-        let mut reader = BufReader::new(reader);
-        loop {
-            let mut line = Vec::new();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => logs.push(stream, line),
+fn pump(reader: std::os::fd::OwnedFd, stream: Stream, logs: Arc<Logs>, done: std::sync::mpsc::Sender<()>) {
+    let _ = std::thread::Builder::new()
+        .name("log-pump".into())
+        .spawn(move || {
+            let mut reader = BufReader::new(std::fs::File::from(reader));
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => logs.push(stream, line),
+                }
             }
-        }
-        let _ = done.send(());
-    });
+            let _ = done.send(());
+        });
 }
 
 impl Runner {
     /// `docker create`: resolve the image, unpack its layers, mount the rootfs and write the bundle.
-    pub async fn create(self: &Arc<Self>, image: &str, opts: RunOptions) -> Result<Arc<Container>, RunnerError> {
+    pub async fn create(
+        self: &Arc<Self>,
+        image: &str,
+        opts: RunOptions,
+    ) -> Result<Arc<Container>, RunnerError> {
         let this = self.clone();
         let image_ref = image.to_string();
         let (resolved, lowers) = tokio::task::spawn_blocking(move || {
@@ -171,7 +180,11 @@ impl Runner {
         let args = spec::command(config.config().as_ref(), &opts)?;
         let id = super::random_id();
         let name = opts.name.clone().unwrap_or_else(|| super::default_name(&id));
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)) {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        {
             return Err(RunnerError::Conflict(format!("invalid container name {name:?}")));
         }
         let hostname = opts.hostname.clone().unwrap_or_else(|| id[..12].to_string());
@@ -211,7 +224,10 @@ impl Runner {
         };
         let saved = spec::build(config, &opts, &ctx)
             .map_err(RunnerError::from)
-            .and_then(|s| s.save(dir.join("config.json")).map_err(|e| RunnerError::Spec(e.into())));
+            .and_then(|s| {
+                s.save(dir.join("config.json"))
+                    .map_err(|e| RunnerError::Spec(e.into()))
+            });
         if let Err(e) = saved {
             cleanup_dir(&dir);
             return Err(e);
@@ -253,7 +269,10 @@ impl Runner {
     /// `docker start`: run the container's process; a monitor task reaps it and cleans up.
     pub async fn start(self: &Arc<Self>, c: &Arc<Container>) -> Result<(), RunnerError> {
         if c.state().status != Status::Created {
-            return Err(RunnerError::Conflict(format!("container {} was already started", c.name)));
+            return Err(RunnerError::Conflict(format!(
+                "container {} was already started",
+                c.name
+            )));
         }
         c.update(|s| s.status = Status::Running);
         match self.launch(c).await {
@@ -283,20 +302,27 @@ impl Runner {
             let accept = tokio::task::spawn_blocking(move || sock.accept_master(Duration::from_secs(10)));
             let created = self
                 .runc
-                .create(&c.id, &c.dir, Some(&sock_path), (Stdio::null(), Stdio::null(), Stdio::null()))
+                .create(
+                    &c.id,
+                    &c.dir,
+                    Some(&sock_path),
+                    (Stdio::null(), Stdio::null(), Stdio::null()),
+                )
                 .await;
-            let master = accept.await.map_err(|e| io_ctx("console")(std::io::Error::other(e)))?;
+            let master = accept
+                .await
+                .map_err(|e| io_ctx("console")(std::io::Error::other(e)))?;
             let pid = created?;
             let master = master.map_err(io_ctx("receiving the pty master"))?;
             *c.tty.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(Tty::start(master, c.logs.clone()).map_err(io_ctx("tty"))?);
             pid
         } else {
-            let (out_r, out_w) = std::io::pipe().map_err(io_ctx("pipe"))?;
-            let (err_r, err_w) = std::io::pipe().map_err(io_ctx("pipe"))?;
+            let (out_r, out_w) = pipe()?;
+            let (err_r, err_w) = pipe()?;
             let stdin = if c.opts.interactive {
-                let (in_r, in_w) = std::io::pipe().map_err(io_ctx("pipe"))?;
-                *c.stdin.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::fs::File::from(std::os::fd::OwnedFd::from(in_w)));
+                let (in_r, in_w) = pipe()?;
+                *c.stdin.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::fs::File::from(in_w));
                 Stdio::from(in_r)
             } else {
                 Stdio::null()
@@ -310,7 +336,12 @@ impl Runner {
                 logs.close();
             });
             self.runc
-                .create(&c.id, &c.dir, None, (stdin, Stdio::from(out_w), Stdio::from(err_w)))
+                .create(
+                    &c.id,
+                    &c.dir,
+                    None,
+                    (stdin, Stdio::from(out_w), Stdio::from(err_w)),
+                )
                 .await?
         };
         let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
@@ -364,7 +395,14 @@ impl Runner {
 
     /// After the process ended: runtime state, cgroups, ports and the rootfs mount go; the upper dir stays until
     /// the container is removed.
-    async fn finish(&self, c: &Arc<Container>, code: Option<i32>, oom: bool, timed_out: bool, error: Option<String>) {
+    async fn finish(
+        &self,
+        c: &Arc<Container>,
+        code: Option<i32>,
+        oom: bool,
+        timed_out: bool,
+        error: Option<String>,
+    ) {
         c.ports.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let _ = self.runc.kill(&c.id, "KILL", true).await;
         if let Err(e) = self.runc.delete(&c.id).await {
@@ -412,7 +450,10 @@ impl Runner {
     /// `docker kill -s SIGNAL`.
     pub async fn kill(&self, c: &Arc<Container>, signal: &str) -> Result<(), RunnerError> {
         if c.state().status != Status::Running {
-            return Err(RunnerError::Conflict(format!("container {} is not running", c.name)));
+            return Err(RunnerError::Conflict(format!(
+                "container {} is not running",
+                c.name
+            )));
         }
         let signal = signal.trim_start_matches("SIG");
         if signal.is_empty() || !signal.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -449,6 +490,11 @@ impl Runner {
     }
 }
 
+/// A close-on-exec pipe (read end, write end).
+fn pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), RunnerError> {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| io_ctx("pipe")(e.into()))
+}
+
 /// Unmount (if still mounted) and delete a container directory.
 pub(crate) fn cleanup_dir(dir: &std::path::Path) {
     let _ = overlay::unmount(&dir.join("rootfs"));
@@ -471,7 +517,10 @@ pub fn read_oom_kills(cgroups_path: &str) -> u64 {
         .filter_map(|p| std::fs::read_to_string(p).ok())
         .flat_map(|text| {
             text.lines()
-                .filter_map(|l| l.strip_prefix("oom_kill ").and_then(|v| v.trim().parse::<u64>().ok()))
+                .filter_map(|l| {
+                    l.strip_prefix("oom_kill ")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                })
                 .collect::<Vec<_>>()
         })
         .sum()

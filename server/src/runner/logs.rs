@@ -110,12 +110,20 @@ impl Logs {
         let inner = self.lock();
         let rx = self.tx.subscribe();
         let skip = tail.map_or(0, |t| inner.chunks.len().saturating_sub(t));
-        (inner.chunks.iter().skip(skip).cloned().collect(), rx, inner.closed)
+        (
+            inner.chunks.iter().skip(skip).cloned().collect(),
+            rx,
+            inner.closed,
+        )
     }
 
     /// Everything as one byte string (for RUN step output).
     pub fn all_bytes(&self) -> Vec<u8> {
-        self.lock().chunks.iter().flat_map(|c| c.data.iter().copied()).collect()
+        self.lock()
+            .chunks
+            .iter()
+            .flat_map(|c| c.data.iter().copied())
+            .collect()
     }
 }
 
@@ -150,7 +158,10 @@ mod tests {
     #[test]
     fn timestamps_format_like_docker() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
-        assert_eq!(rfc3339(1_795_842_313_000_000_001), "2026-11-28T05:05:13.000000001Z");
+        assert_eq!(
+            rfc3339(1_795_842_313_000_000_001),
+            "2026-11-28T05:05:13.000000001Z"
+        );
     }
 
     #[test]

@@ -138,13 +138,22 @@ pub fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-const ADJECTIVES: &[&str] = &["brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry"];
-const NOUNS: &[&str] = &["otter", "falcon", "badger", "heron", "lynx", "panda", "quokka", "raven", "seal", "wombat"];
+const ADJECTIVES: &[&str] = &[
+    "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+];
+const NOUNS: &[&str] = &[
+    "otter", "falcon", "badger", "heron", "lynx", "panda", "quokka", "raven", "seal", "wombat",
+];
 
 fn default_name(id: &str) -> String {
     let b = u8::from_str_radix(&id[..2], 16).unwrap_or(0) as usize;
     let c = u8::from_str_radix(&id[2..4], 16).unwrap_or(0) as usize;
-    format!("{}_{}_{}", ADJECTIVES[b % ADJECTIVES.len()], NOUNS[c % NOUNS.len()], &id[4..8])
+    format!(
+        "{}_{}_{}",
+        ADJECTIVES[b % ADJECTIVES.len()],
+        NOUNS[c % NOUNS.len()],
+        &id[4..8]
+    )
 }
 
 /// One row of `docker ps`.
@@ -213,7 +222,9 @@ impl Runner {
         match matches.len() {
             1 => Ok(matches[0].clone()),
             0 => Err(RunnerError::NotFound(key.to_string())),
-            _ => Err(RunnerError::Conflict(format!("{key:?} matches several containers"))),
+            _ => Err(RunnerError::Conflict(format!(
+                "{key:?} matches several containers"
+            ))),
         }
     }
 
@@ -234,7 +245,10 @@ impl Runner {
             return Err(RunnerError::TooMany(self.config.max_containers));
         }
         if table.values().any(|o| o.name == c.name) {
-            return Err(RunnerError::Conflict(format!("the container name {:?} is already in use", c.name)));
+            return Err(RunnerError::Conflict(format!(
+                "the container name {:?} is already in use",
+                c.name
+            )));
         }
         table.insert(c.id.clone(), c);
         Ok(())
@@ -300,12 +314,19 @@ pub(crate) fn prepare_rootfs(
     }
     // The overlay root takes the upper dir's owner and mode: container root, 0755.
     let root_id = shift.to_host(0);
-    std::os::unix::fs::lchown(dir.join("upper"), Some(root_id), Some(root_id)).map_err(io_ctx("chown upper"))?;
+    std::os::unix::fs::lchown(dir.join("upper"), Some(root_id), Some(root_id))
+        .map_err(io_ctx("chown upper"))?;
     spec::write_etc_files(&dir.join("etc"), hostname).map_err(io_ctx("writing /etc files"))?;
     for f in ["hosts", "hostname", "resolv.conf"] {
         let _ = std::os::unix::fs::lchown(dir.join("etc").join(f), Some(root_id), Some(root_id));
     }
-    overlay::mount(lowers, &dir.join("empty"), &dir.join("upper"), &dir.join("work"), &dir.join("rootfs"))?;
+    overlay::mount(
+        lowers,
+        &dir.join("empty"),
+        &dir.join("upper"),
+        &dir.join("work"),
+        &dir.join("rootfs"),
+    )?;
     Ok(())
 }
 

@@ -61,7 +61,11 @@ impl Publisher {
                 });
             }
         });
-        Ok(Publisher { host, container, task })
+        Ok(Publisher {
+            host,
+            container,
+            task,
+        })
     }
 }
 

@@ -30,7 +30,11 @@ fn checked(p: &Path) -> Result<String, OverlayError> {
 
 /// The mount data for `lowers` (bottom first, as in the image manifest).
 pub fn options(lowers: &[PathBuf], upper: &Path, work: &Path) -> Result<String, OverlayError> {
-    let lower: Vec<String> = lowers.iter().rev().map(|p| checked(p)).collect::<Result<_, _>>()?;
+    let lower: Vec<String> = lowers
+        .iter()
+        .rev()
+        .map(|p| checked(p))
+        .collect::<Result<_, _>>()?;
     // redirect_dir/metacopy/index off: the upper dir stays a plain diff (renamed dirs are copied up whole).
     let data = format!(
         "lowerdir={},upperdir={},workdir={},redirect_dir=off,metacopy=off,index=off",
@@ -45,7 +49,13 @@ pub fn options(lowers: &[PathBuf], upper: &Path, work: &Path) -> Result<String, 
 }
 
 /// Mount the overlay at `target`. An image without layers gets an empty lower dir (`empty`).
-pub fn mount(lowers: &[PathBuf], empty: &Path, upper: &Path, work: &Path, target: &Path) -> Result<(), OverlayError> {
+pub fn mount(
+    lowers: &[PathBuf],
+    empty: &Path,
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<(), OverlayError> {
     let fallback = [empty.to_path_buf()];
     let lowers = if lowers.is_empty() { &fallback[..] } else { lowers };
     let data = options(lowers, upper, work)?;
@@ -63,7 +73,9 @@ pub fn unmount(target: &Path) -> io::Result<()> {
     match rustix::mount::unmount(target, UnmountFlags::empty()) {
         Ok(()) => Ok(()),
         Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOENT) => Ok(()),
-        Err(rustix::io::Errno::BUSY) => rustix::mount::unmount(target, UnmountFlags::DETACH).map_err(Into::into),
+        Err(rustix::io::Errno::BUSY) => {
+            rustix::mount::unmount(target, UnmountFlags::DETACH).map_err(Into::into)
+        }
         Err(e) => Err(e.into()),
     }
 }

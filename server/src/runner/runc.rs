@@ -33,7 +33,8 @@ pub fn last_log_error(log: &Path) -> Option<String> {
     let text = std::fs::read_to_string(log).ok()?;
     text.lines().rev().find_map(|line| {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        (v["level"] == "error" || v["level"] == "fatal").then(|| v["msg"].as_str().unwrap_or(line).to_string())
+        (v["level"] == "error" || v["level"] == "fatal")
+            .then(|| v["msg"].as_str().unwrap_or(line).to_string())
     })
 }
 
@@ -49,7 +50,10 @@ impl Runc {
     }
 
     fn name(&self) -> String {
-        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     async fn simple(&self, args: &[&str]) -> Result<String, RuncError> {
@@ -86,7 +90,11 @@ impl Runc {
         let log = bundle.join("runtime.log");
         let pid_file = bundle.join("init.pid");
         let mut cmd = self.command(Some(&log));
-        cmd.arg("create").arg("--bundle").arg(bundle).arg("--pid-file").arg(&pid_file);
+        cmd.arg("create")
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--pid-file")
+            .arg(&pid_file);
         if let Some(sock) = console_socket {
             cmd.arg("--console-socket").arg(sock);
         }
@@ -106,7 +114,9 @@ impl Runc {
             message,
         };
         if !status.success() {
-            return Err(failed(last_log_error(&log).unwrap_or_else(|| format!("exit status {status}"))));
+            return Err(failed(
+                last_log_error(&log).unwrap_or_else(|| format!("exit status {status}")),
+            ));
         }
         std::fs::read_to_string(&pid_file)
             .ok()
@@ -136,7 +146,11 @@ impl Runc {
         let out = self.simple(&["list", "--format", "json"]).await?;
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or(serde_json::Value::Null);
         Ok(v.as_array()
-            .map(|a| a.iter().filter_map(|c| c["id"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["id"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 }

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::{
     get_default_maskedpaths, get_default_mounts, get_default_readonly_paths, Capability, LinuxBuilder,
-    LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxIdMappingBuilder, LinuxMemoryBuilder,
-    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder, Mount, MountBuilder,
-    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxIdMappingBuilder,
+    LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder,
+    Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
+    UserBuilder,
 };
 use serde::{Deserialize, Serialize};
 
@@ -135,7 +136,13 @@ pub fn command(image: Option<&oci_spec::image::Config>, opts: &RunOptions) -> Re
 }
 
 /// Image Env, then `-e` overrides (same key replaced, bare `KEY` removed), then HOSTNAME, HOME and TERM defaults.
-pub fn environment(image_env: &[String], overrides: &[String], hostname: &str, home: &str, tty: bool) -> Vec<String> {
+pub fn environment(
+    image_env: &[String],
+    overrides: &[String],
+    hostname: &str,
+    home: &str,
+    tty: bool,
+) -> Vec<String> {
     let mut env: Vec<(String, Option<String>)> = Vec::new();
     let mut set = |entry: &str| {
         let (k, v) = match entry.split_once('=') {
@@ -167,7 +174,12 @@ pub fn environment(image_env: &[String], overrides: &[String], hostname: &str, h
 }
 
 fn bind(dest: &str, source: &Path, ro: bool) -> Result<Mount, SpecError> {
-    let mut options = vec!["rbind".to_string(), "rprivate".to_string(), "nosuid".to_string(), "nodev".to_string()];
+    let mut options = vec![
+        "rbind".to_string(),
+        "rprivate".to_string(),
+        "nosuid".to_string(),
+        "nodev".to_string(),
+    ];
     options.push(if ro { "ro" } else { "rw" }.to_string());
     Ok(MountBuilder::default()
         .destination(dest)
@@ -197,7 +209,9 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| "/".to_string());
     if !cwd.starts_with('/') {
-        return Err(SpecError::Invalid(format!("working directory {cwd:?} is not absolute")));
+        return Err(SpecError::Invalid(format!(
+            "working directory {cwd:?} is not absolute"
+        )));
     }
 
     let caps: HashSet<Capability> = DEFAULT_CAPS.iter().copied().collect();
@@ -239,11 +253,18 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
     mounts.push(bind("/etc/hostname", &ctx.etc_dir.join("hostname"), false)?);
     mounts.push(bind("/etc/resolv.conf", &ctx.etc_dir.join("resolv.conf"), false)?);
 
-    let memory = opts.memory.unwrap_or(ctx.defaults.memory).min(ctx.ceilings.memory);
+    let memory = opts
+        .memory
+        .unwrap_or(ctx.defaults.memory)
+        .min(ctx.ceilings.memory);
     if memory < 6 << 20 {
         return Err(SpecError::Invalid("minimum memory limit allowed is 6MB".into()));
     }
-    let pids = opts.pids_limit.unwrap_or(ctx.defaults.pids).min(ctx.ceilings.pids).max(1);
+    let pids = opts
+        .pids_limit
+        .unwrap_or(ctx.defaults.pids)
+        .min(ctx.ceilings.pids)
+        .max(1);
     let cpus = opts.cpus.unwrap_or(ctx.defaults.cpus).min(ctx.ceilings.cpus);
     if cpus <= 0.0 || cpus.is_nan() {
         return Err(SpecError::Invalid(format!("--cpus must be positive, not {cpus}")));
@@ -256,10 +277,12 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
             .build()?])
         .memory(LinuxMemoryBuilder::default().limit(memory).swap(memory).build()?)
         .pids(LinuxPidsBuilder::default().limit(pids).build()?)
-        .cpu(LinuxCpuBuilder::default()
-            .period(period)
-            .quota((cpus * period as f64) as i64)
-            .build()?)
+        .cpu(
+            LinuxCpuBuilder::default()
+                .period(period)
+                .quota((cpus * period as f64) as i64)
+                .build()?,
+        )
         .build()?;
 
     let mut namespaces = Vec::new();
@@ -280,7 +303,11 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
         .readonly_paths(get_default_readonly_paths())
         .seccomp(super::seccomp::profile()?);
     if let Some(shift) = ctx.userns {
-        namespaces.push(LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::User).build()?);
+        namespaces.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::User)
+                .build()?,
+        );
         let map = LinuxIdMappingBuilder::default()
             .container_id(0u32)
             .host_id(shift.base)
@@ -305,9 +332,7 @@ pub fn write_etc_files(dir: &Path, hostname: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(
         dir.join("hosts"),
-        format!(
-            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"
-        ),
+        format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
     )?;
     std::fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
     // Outbound networking is off: no nameserver is reachable, so none is listed.

@@ -119,9 +119,7 @@ impl Runner {
         self.forget(&c.id);
         let dir = c.dir.clone();
         let _ = tokio::task::spawn_blocking(move || cleanup_dir(&dir)).await;
-        if let Err(e) = started {
-            return Err(e);
-        }
+        started?;
         Ok(StepResult {
             exit_code,
             oom_killed: state.oom_killed,

@@ -13,7 +13,10 @@ pub(crate) struct TestEnv {
 }
 
 pub(crate) fn test_env_with(tweak: impl FnOnce(&mut RunnerConfig)) -> TestEnv {
-    let tmp = tempfile::Builder::new().prefix("slipway-rt-").tempdir_in("/var/tmp").unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("slipway-rt-")
+        .tempdir_in("/var/tmp")
+        .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let images = tmp.path().join("images");
@@ -43,7 +46,9 @@ async fn run(env: &TestEnv, opts: RunOptions) -> (lifecycle::State, String) {
     let r = &env.runner;
     let c = r.create("busybox", opts).await.unwrap();
     r.start(&c).await.unwrap();
-    let state = tokio::time::timeout(Duration::from_secs(60), c.wait()).await.expect("container ends");
+    let state = tokio::time::timeout(Duration::from_secs(60), c.wait())
+        .await
+        .expect("container ends");
     let out = String::from_utf8_lossy(&c.logs.all_bytes()).into_owned();
     r.remove(&c, false).await.unwrap();
     assert_clean(env, &c.id);
@@ -53,7 +58,11 @@ async fn run(env: &TestEnv, opts: RunOptions) -> (lifecycle::State, String) {
 /// Nothing of container `id` is left: mounts, cgroups, runtime state, directory.
 pub(crate) fn assert_clean(env: &TestEnv, id: &str) {
     let data = &env.runner.config.data_dir;
-    assert_eq!(overlay::mounts_below(&data.join("c")), Vec::<String>::new(), "mounts left");
+    assert_eq!(
+        overlay::mounts_below(&data.join("c")),
+        Vec::<String>::new(),
+        "mounts left"
+    );
     for ctrl in ["memory", "pids", "cpu,cpuacct", "devices", "freezer"] {
         let cg = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway").join(id);
         assert!(!cg.exists(), "cgroup left: {}", cg.display());
@@ -93,7 +102,10 @@ async fn missing_executable_is_an_error_not_a_hang() {
     let c = r.create("busybox", cmd(&["no-such-binary"])).await.unwrap();
     let started = r.start(&c).await;
     let state = c.wait().await;
-    assert!(started.is_err() || state.exit_code != Some(0), "{started:?} {state:?}");
+    assert!(
+        started.is_err() || state.exit_code != Some(0),
+        "{started:?} {state:?}"
+    );
     r.remove(&c, true).await.unwrap();
     assert_clean(&env, &c.id);
 }
@@ -105,7 +117,11 @@ async fn env_workdir_hostname_and_overrides() {
         env: vec!["GREETING=hi".into(), "PATH=/bin".into()],
         workdir: Some("/tmp".into()),
         hostname: Some("box".into()),
-        ..cmd(&["sh", "-c", "echo $GREETING $PATH $HOME $HOSTNAME; pwd; hostname; cat /etc/hostname; grep box /etc/hosts"])
+        ..cmd(&[
+            "sh",
+            "-c",
+            "echo $GREETING $PATH $HOME $HOSTNAME; pwd; hostname; cat /etc/hostname; grep box /etc/hosts",
+        ])
     };
     let (state, out) = run(&env, opts).await;
     assert_eq!(state.exit_code, Some(0), "{out}");
@@ -127,12 +143,35 @@ async fn entrypoint_override_and_image_cmd() {
 #[tokio::test]
 async fn users_resolve_through_the_image() {
     let env = test_env();
-    let (_, out) = run(&env, RunOptions { user: Some("app".into()), ..cmd(&["id"]) }).await;
+    let (_, out) = run(
+        &env,
+        RunOptions {
+            user: Some("app".into()),
+            ..cmd(&["id"])
+        },
+    )
+    .await;
     assert_eq!(out, "uid=1000(app) gid=1000(app) groups=50(staff)\n");
-    let (_, out) = run(&env, RunOptions { user: Some("4242:50".into()), ..cmd(&["id"]) }).await;
+    let (_, out) = run(
+        &env,
+        RunOptions {
+            user: Some("4242:50".into()),
+            ..cmd(&["id"])
+        },
+    )
+    .await;
     assert_eq!(out, "uid=4242 gid=50(staff)\n");
     let r = &env.runner;
-    let err = r.create("busybox", RunOptions { user: Some("ghost".into()), ..cmd(&["id"]) }).await.unwrap_err();
+    let err = r
+        .create(
+            "busybox",
+            RunOptions {
+                user: Some("ghost".into()),
+                ..cmd(&["id"])
+            },
+        )
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("unable to find user ghost"), "{err}");
     assert!(r.list(true).is_empty());
     assert_eq!(overlay::mounts_below(&r.config.data_dir), Vec::<String>::new());
@@ -150,9 +189,19 @@ async fn isolation_user_namespace_and_refused_syscalls() {
     let (state, out) = run(&env, cmd(&["sh", "-c", script])).await;
     assert_eq!(state.exit_code, Some(0), "{out}");
     let fields: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(fields, ["0", "100000", "65536"], "container root is host uid 100000");
-    assert!(!out.contains("MOUNTED") && !out.contains("UNSHARED") && !out.contains("PINGED"), "{out}");
-    assert!(out.contains(" lo\n") && !out.contains("eth"), "only loopback: {out}");
+    assert_eq!(
+        fields,
+        ["0", "100000", "65536"],
+        "container root is host uid 100000"
+    );
+    assert!(
+        !out.contains("MOUNTED") && !out.contains("UNSHARED") && !out.contains("PINGED"),
+        "{out}"
+    );
+    assert!(
+        out.contains(" lo\n") && !out.contains("eth"),
+        "only loopback: {out}"
+    );
 }
 
 #[tokio::test]
@@ -160,7 +209,11 @@ async fn memory_limit_kills_and_reports_oom() {
     let env = test_env();
     let opts = RunOptions {
         memory: Some(16 << 20),
-        ..cmd(&["sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived"])
+        ..cmd(&[
+            "sh",
+            "-c",
+            "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived",
+        ])
     };
     let (state, out) = run(&env, opts).await;
     assert!(!out.contains("survived"), "{out}");
@@ -181,7 +234,10 @@ async fn pids_limit_holds_a_fork_bomb() {
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some("16"));
     let procs: usize = lines.next().unwrap().trim().parse().unwrap();
-    assert!((10..=16).contains(&procs), "{procs} processes under a limit of 16: the bomb ran and was held");
+    assert!(
+        (10..=16).contains(&procs),
+        "{procs} processes under a limit of 16: the bomb ran and was held"
+    );
 }
 
 #[tokio::test]
@@ -197,7 +253,17 @@ async fn stop_sends_term_then_kill() {
     assert_eq!(state.exit_code, Some(137));
     r.remove(&c, false).await.unwrap();
     // With a handler, SIGTERM alone ends it.
-    let c = r.create("busybox", cmd(&["sh", "-c", "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done"])).await.unwrap();
+    let c = r
+        .create(
+            "busybox",
+            cmd(&[
+                "sh",
+                "-c",
+                "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done",
+            ]),
+        )
+        .await
+        .unwrap();
     r.start(&c).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let state = r.stop(&c, Some(Duration::from_secs(20))).await.unwrap();
@@ -219,12 +285,28 @@ async fn remove_force_kills_a_running_container_and_names_are_unique() {
     let env = test_env();
     let r = &env.runner;
     let c = r
-        .create("busybox", RunOptions { name: Some("web".into()), ..cmd(&["sleep", "100"]) })
+        .create(
+            "busybox",
+            RunOptions {
+                name: Some("web".into()),
+                ..cmd(&["sleep", "100"])
+            },
+        )
         .await
         .unwrap();
     r.start(&c).await.unwrap();
     assert_eq!(r.list(false).len(), 1);
-    assert!(matches!(r.create("busybox", RunOptions { name: Some("web".into()), ..cmd(&["true"]) }).await, Err(RunnerError::Conflict(_))));
+    assert!(matches!(
+        r.create(
+            "busybox",
+            RunOptions {
+                name: Some("web".into()),
+                ..cmd(&["true"])
+            }
+        )
+        .await,
+        Err(RunnerError::Conflict(_))
+    ));
     assert!(matches!(r.remove(&c, false).await, Err(RunnerError::Conflict(_))));
     assert_eq!(r.get("web").unwrap().id, c.id);
     r.remove(&c, true).await.unwrap();
@@ -239,7 +321,10 @@ async fn published_port_reaches_httpd_inside() {
     let env = test_env();
     let r = &env.runner;
     let opts = RunOptions {
-        publish: vec![spec::PortMapping { host: 0, container: 8080 }],
+        publish: vec![spec::PortMapping {
+            host: 0,
+            container: 8080,
+        }],
         ..cmd(&["httpd", "-f", "-p", "8080", "-h", "/www"])
     };
     let c = r.create("busybox", opts).await.unwrap();
@@ -261,7 +346,10 @@ async fn published_port_reaches_httpd_inside() {
     }
     assert!(body.contains("hello from busybox httpd"), "{body}");
     r.remove(&c, true).await.unwrap();
-    assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(), "listener closed");
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        "listener closed"
+    );
     assert_clean(&env, &c.id);
 }
 
@@ -269,11 +357,22 @@ async fn published_port_reaches_httpd_inside() {
 async fn tty_round_trip_and_resize() {
     let env = test_env();
     let r = &env.runner;
-    let c = r.create("busybox", RunOptions { tty: true, ..cmd(&["sh"]) }).await.unwrap();
+    let c = r
+        .create(
+            "busybox",
+            RunOptions {
+                tty: true,
+                ..cmd(&["sh"])
+            },
+        )
+        .await
+        .unwrap();
     r.start(&c).await.unwrap();
     c.resize(100, 40).unwrap();
     c.write_input(b"echo hi-$((1+1)); stty size; exit 5\n").unwrap();
-    let state = tokio::time::timeout(Duration::from_secs(20), c.wait()).await.unwrap();
+    let state = tokio::time::timeout(Duration::from_secs(20), c.wait())
+        .await
+        .unwrap();
     let out = String::from_utf8_lossy(&c.logs.all_bytes()).into_owned();
     assert!(out.contains("hi-2"), "{out:?}");
     assert!(out.contains("40 100"), "{out:?}");
@@ -286,13 +385,22 @@ async fn tty_round_trip_and_resize() {
 async fn hostile_image_is_refused_and_leaves_nothing() {
     let env = test_env();
     let mut t = fixture::TarBuilder::new();
-    t.dir("a", 0o755).raw(b"a/up", tar::EntryType::Symlink, Some(b"../../../etc"), b"");
+    t.dir("a", 0o755)
+        .raw(b"a/up", tar::EntryType::Symlink, Some(b"../../../etc"), b"");
     let images = env.tmp.path().join("images");
     fixture::write_layout(&images, "evil", serde_json::json!({"Cmd": ["sh"]}), &[t.finish()]).unwrap();
     let err = env.runner.create("evil", cmd(&["true"])).await.unwrap_err();
-    assert!(matches!(err, RunnerError::Unpack(unpack::UnpackError::EscapingSymlink { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            RunnerError::Unpack(unpack::UnpackError::EscapingSymlink { .. })
+        ),
+        "{err}"
+    );
     assert!(env.runner.list(true).is_empty());
-    let layers: Vec<_> = std::fs::read_dir(env.runner.config.data_dir.join("layers")).unwrap().collect();
+    let layers: Vec<_> = std::fs::read_dir(env.runner.config.data_dir.join("layers"))
+        .unwrap()
+        .collect();
     assert!(layers.is_empty(), "nothing kept of the refused layer: {layers:?}");
 }
 
@@ -305,7 +413,12 @@ fn tar_listing(blob: &Path) -> Vec<String> {
         .map(|e| {
             let e = e.unwrap();
             let h = e.header();
-            format!("{} {}:{}", e.path().unwrap().display(), h.uid().unwrap(), h.gid().unwrap())
+            format!(
+                "{} {}:{}",
+                e.path().unwrap().display(),
+                h.uid().unwrap(),
+                h.gid().unwrap()
+            )
         })
         .collect()
 }
@@ -362,7 +475,10 @@ async fn run_step_diff_has_exact_whiteouts_and_runs_back() {
     );
     // Reproducible: the same step gives the same layer digest.
     let again = r.run_step(step).await.unwrap().layer.unwrap();
-    assert_eq!((again.digest.clone(), again.diff_id.clone()), (layer.digest.clone(), layer.diff_id.clone()));
+    assert_eq!(
+        (again.digest.clone(), again.diff_id.clone()),
+        (layer.digest.clone(), layer.diff_id.clone())
+    );
     // The layer runs: stack it on the base and look at the result.
     let mut all = layers;
     all.push(layer.digest.clone());
@@ -374,7 +490,10 @@ async fn run_step_diff_has_exact_whiteouts_and_runs_back() {
     let out = r.run_step(check).await.unwrap();
     assert_eq!(out.exit_code, 0, "{}", out.output);
     // hosts, hostname and resolv.conf are the runtime's bind mounts, not layer content.
-    assert_eq!(out.output, "dir2\ngroup\nhostname\nhosts\nmotd\npasswd\nresolv.conf\n.\n..\nc\nkeep\nchanged\nbuilder\n");
+    assert_eq!(
+        out.output,
+        "dir2\ngroup\nhostname\nhosts\nmotd\npasswd\nresolv.conf\n.\n..\nc\nkeep\nchanged\nbuilder\n"
+    );
     assert_eq!(overlay::mounts_below(&r.config.data_dir), Vec::<String>::new());
     assert!(r.list(true).is_empty());
 }

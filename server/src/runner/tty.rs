@@ -73,17 +73,19 @@ impl Tty {
     pub fn start(master: OwnedFd, logs: Arc<Logs>) -> io::Result<Tty> {
         let master = Arc::new(master);
         let reader = master.try_clone()?;
-        std::thread::Builder::new().name("tty-reader".into()).spawn(move || {
-            let mut file = std::fs::File::from(reader);
-            let mut buf = [0u8; 8192];
-            loop {
-                match file.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => logs.push(Stream::Tty, buf[..n].to_vec()),
+        std::thread::Builder::new()
+            .name("tty-reader".into())
+            .spawn(move || {
+                let mut file = std::fs::File::from(reader);
+                let mut buf = [0u8; 8192];
+                loop {
+                    match file.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => logs.push(Stream::Tty, buf[..n].to_vec()),
+                    }
                 }
-            }
-            logs.close();
-        })?;
+                logs.close();
+            })?;
         Ok(Tty { master })
     }
 

@@ -22,7 +22,9 @@ pub enum UnpackError {
     PathTraversal(String),
     #[error("layer entry {path:?} is a symlink to {target:?}, which escapes the layer root")]
     EscapingSymlink { path: String, target: String },
-    #[error("layer entry {path:?} is a hard link to {target:?}, which is not a regular file inside this layer")]
+    #[error(
+        "layer entry {path:?} is a hard link to {target:?}, which is not a regular file inside this layer"
+    )]
     BadHardLink { path: String, target: String },
     #[error("layer entry {0:?} would be written through a symlink or a non-directory")]
     ThroughSymlink(String),
@@ -299,8 +301,13 @@ fn unpack_tar<R: Read>(
         let mtime = header.mtime().unwrap_or(0);
 
         if name == ".wh..wh..opq" {
-            rustix::fs::lsetxattr(&parent, "trusted.overlay.opaque", b"y", rustix::fs::XattrFlags::empty())
-                .map_err(|e| io_err(raw.clone())(e.into()))?;
+            rustix::fs::lsetxattr(
+                &parent,
+                "trusted.overlay.opaque",
+                b"y",
+                rustix::fs::XattrFlags::empty(),
+            )
+            .map_err(|e| io_err(raw.clone())(e.into()))?;
             stats.whiteouts += 1;
             continue;
         }
@@ -334,7 +341,8 @@ fn unpack_tar<R: Read>(
                     fs::create_dir(&target).map_err(io_err(raw.clone()))?;
                 }
                 lchown(&target, Some(uid), Some(gid)).map_err(io_err(raw.clone()))?;
-                fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(io_err(raw.clone()))?;
+                fs::set_permissions(&target, fs::Permissions::from_mode(mode))
+                    .map_err(io_err(raw.clone()))?;
             }
             tar::EntryType::Symlink => {
                 let link = entry
@@ -342,7 +350,10 @@ fn unpack_tar<R: Read>(
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
                 if link.is_empty() || !symlink_stays_inside(comps.len() - 1, &link) {
-                    return Err(UnpackError::EscapingSymlink { path: raw, target: link });
+                    return Err(UnpackError::EscapingSymlink {
+                        path: raw,
+                        target: link,
+                    });
                 }
                 clear(&target, false)?;
                 std::os::unix::fs::symlink(&link, &target).map_err(io_err(raw.clone()))?;
@@ -388,7 +399,14 @@ fn unpack_tar<R: Read>(
 }
 
 /// Owner first (chown clears set-id bits), then mode, then mtime; never following a symlink.
-fn finish(path: &Path, uid: u32, gid: u32, mode: Option<u32>, mtime: u64, raw: &str) -> Result<(), UnpackError> {
+fn finish(
+    path: &Path,
+    uid: u32,
+    gid: u32,
+    mode: Option<u32>,
+    mtime: u64,
+    raw: &str,
+) -> Result<(), UnpackError> {
     lchown(path, Some(uid), Some(gid)).map_err(io_err(raw))?;
     if let Some(mode) = mode {
         fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err(raw))?;
@@ -461,7 +479,12 @@ impl LayerStore {
         let file = File::open(blob).map_err(io_err(blob.display().to_string()))?;
         match unpack_layer(file, &tmp, self.limits, self.shift, Some(digest)) {
             Ok(stats) => {
-                tracing::debug!(digest, entries = stats.entries, bytes = stats.bytes, "layer unpacked");
+                tracing::debug!(
+                    digest,
+                    entries = stats.entries,
+                    bytes = stats.bytes,
+                    "layer unpacked"
+                );
                 fs::rename(&tmp, &dir).map_err(io_err(dir.display().to_string()))?;
                 Ok(dir)
             }

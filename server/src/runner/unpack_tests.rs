@@ -48,7 +48,12 @@ fn whiteouts_become_overlay_whiteouts() {
     assert_eq!(gone.rdev(), 0);
     assert!(!dir.path().join("etc/.wh.gone").exists());
     let mut buf = [0u8; 4];
-    let n = rustix::fs::lgetxattr(dir.path().join("var/cache"), "trusted.overlay.opaque", &mut buf[..]).unwrap();
+    let n = rustix::fs::lgetxattr(
+        dir.path().join("var/cache"),
+        "trusted.overlay.opaque",
+        &mut buf[..],
+    )
+    .unwrap();
     assert_eq!(&buf[..n], b"y");
     assert!(dir.path().join("var/cache/new").is_file());
     assert!(!dir.path().join("var/cache/.wh..wh..opq").exists());
@@ -57,9 +62,14 @@ fn whiteouts_become_overlay_whiteouts() {
 #[test]
 fn ids_are_shifted_for_the_user_namespace() {
     let mut t = TarBuilder::new();
-    t.file_owned("a", 0o644, 0, 0, b"").file_owned("b", 0o644, 1000, 50, b"").file_owned("c", 0o644, 70000, 0, b"");
+    t.file_owned("a", 0o644, 0, 0, b"")
+        .file_owned("b", 0o644, 1000, 50, b"")
+        .file_owned("c", 0o644, 70000, 0, b"");
     let dir = tempfile::tempdir().unwrap();
-    let shift = IdShift { base: 100_000, size: 65_536 };
+    let shift = IdShift {
+        base: 100_000,
+        size: 65_536,
+    };
     unpack_layer(&t.finish()[..], dir.path(), UnpackLimits::default(), shift, None).unwrap();
     let owner = |n: &str| {
         let m = fs::metadata(dir.path().join(n)).unwrap();
@@ -67,7 +77,11 @@ fn ids_are_shifted_for_the_user_namespace() {
     };
     assert_eq!(owner("a"), (100_000, 100_000));
     assert_eq!(owner("b"), (101_000, 100_050));
-    assert_eq!(owner("c"), (165_534, 100_000), "out-of-range ids become the overflow id");
+    assert_eq!(
+        owner("c"),
+        (165_534, 100_000),
+        "out-of-range ids become the overflow id"
+    );
     assert_eq!(shift.to_container(101_000), 1000);
 }
 
@@ -93,7 +107,8 @@ fn absolute_paths_are_refused() {
 #[test]
 fn escaping_relative_symlinks_are_refused() {
     let mut t = TarBuilder::new();
-    t.dir("a", 0o755).raw(b"a/up", tar::EntryType::Symlink, Some(b"../../etc"), b"");
+    t.dir("a", 0o755)
+        .raw(b"a/up", tar::EntryType::Symlink, Some(b"../../etc"), b"");
     let r = unpack(t.finish()).1;
     assert!(matches!(r, Err(UnpackError::EscapingSymlink { .. })), "{r:?}");
 }
@@ -104,7 +119,12 @@ fn writing_through_a_symlink_is_refused() {
     let outside = tempfile::tempdir().unwrap();
     let mut t = TarBuilder::new();
     let target = outside.path().to_str().unwrap().as_bytes().to_vec();
-    t.raw(b"link", tar::EntryType::Symlink, Some(&target), b"").raw(b"link/pwned", tar::EntryType::Regular, None, b"x");
+    t.raw(b"link", tar::EntryType::Symlink, Some(&target), b"").raw(
+        b"link/pwned",
+        tar::EntryType::Regular,
+        None,
+        b"x",
+    );
     let r = unpack(t.finish()).1;
     assert!(matches!(r, Err(UnpackError::ThroughSymlink(_))), "{r:?}");
     assert!(!outside.path().join("pwned").exists());
@@ -116,8 +136,13 @@ fn a_file_entry_replaces_a_symlink_instead_of_following_it() {
     fs::write(outside.path().join("victim"), b"safe").unwrap();
     let victim = outside.path().join("victim");
     let mut t = TarBuilder::new();
-    t.raw(b"f", tar::EntryType::Symlink, Some(victim.to_str().unwrap().as_bytes()), b"")
-        .file("f", 0o644, b"overwritten");
+    t.raw(
+        b"f",
+        tar::EntryType::Symlink,
+        Some(victim.to_str().unwrap().as_bytes()),
+        b"",
+    )
+    .file("f", 0o644, b"overwritten");
     let (dir, r) = unpack(t.finish());
     r.unwrap();
     assert_eq!(fs::read(&victim).unwrap(), b"safe");
@@ -130,12 +155,19 @@ fn hard_links_outside_the_layer_are_refused() {
         let mut t = TarBuilder::new();
         t.raw(b"h", tar::EntryType::Link, Some(target), b"");
         let r = unpack(t.finish()).1;
-        assert!(matches!(r, Err(UnpackError::BadHardLink { .. })), "{target:?}: {r:?}");
+        assert!(
+            matches!(r, Err(UnpackError::BadHardLink { .. })),
+            "{target:?}: {r:?}"
+        );
     }
     // ...and so is a hard link through a symlink inside the layer.
     let mut t = TarBuilder::new();
-    t.symlink("etc", "/etc").raw(b"h", tar::EntryType::Link, Some(b"etc/passwd"), b"");
-    assert!(matches!(unpack(t.finish()).1, Err(UnpackError::BadHardLink { .. })));
+    t.symlink("etc", "/etc")
+        .raw(b"h", tar::EntryType::Link, Some(b"etc/passwd"), b"");
+    assert!(matches!(
+        unpack(t.finish()).1,
+        Err(UnpackError::BadHardLink { .. })
+    ));
 }
 
 #[test]
@@ -154,7 +186,10 @@ fn decompression_bombs_are_refused() {
     let blob = gzip(&t.finish()).unwrap();
     assert!(blob.len() < 64 << 10, "a small blob that expands a lot");
     let dir = tempfile::tempdir().unwrap();
-    let limits = UnpackLimits { max_bytes: 1 << 20, max_entries: 10 };
+    let limits = UnpackLimits {
+        max_bytes: 1 << 20,
+        max_entries: 10,
+    };
     let r = unpack_layer(&blob[..], dir.path(), limits, IdShift::NONE, None);
     assert!(matches!(r, Err(UnpackError::TooLarge(_))), "{r:?}");
     let mut t = TarBuilder::new();
@@ -171,7 +206,13 @@ fn blob_digest_is_verified() {
     t.file("a", 0o644, b"a");
     let dir = tempfile::tempdir().unwrap();
     let wrong = format!("sha256:{}", "0".repeat(64));
-    let r = unpack_layer(&t.finish()[..], dir.path(), UnpackLimits::default(), IdShift::NONE, Some(&wrong));
+    let r = unpack_layer(
+        &t.finish()[..],
+        dir.path(),
+        UnpackLimits::default(),
+        IdShift::NONE,
+        Some(&wrong),
+    );
     assert!(matches!(r, Err(UnpackError::DigestMismatch { .. })), "{r:?}");
 }
 
@@ -188,7 +229,11 @@ fn store_unpacks_once_and_cleans_failed_attempts() {
     let dir = store.ensure(&digest, &path).unwrap();
     assert!(dir.join("a").is_file());
     fs::remove_file(&path).unwrap();
-    assert_eq!(store.ensure(&digest, &path).unwrap(), dir, "second use needs no blob");
+    assert_eq!(
+        store.ensure(&digest, &path).unwrap(),
+        dir,
+        "second use needs no blob"
+    );
     let mut bad = TarBuilder::new();
     bad.raw(b"../x", tar::EntryType::Regular, None, b"");
     let bad = bad.finish();

@@ -119,7 +119,11 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ResolvedUser, Us
 
 /// Resolve `spec` using the files of the root filesystem at `root`.
 pub fn resolve_in_root(spec: &str, root: &Path) -> Result<ResolvedUser, UserError> {
-    resolve(spec, &read_in_root(root, "etc/passwd"), &read_in_root(root, "etc/group"))
+    resolve(
+        spec,
+        &read_in_root(root, "etc/passwd"),
+        &read_in_root(root, "etc/group"),
+    )
 }
 
 #[cfg(test)]
@@ -134,7 +138,10 @@ mod tests {
         let root = resolve("", PASSWD, GROUP).unwrap();
         assert_eq!((root.uid, root.gid, root.home.as_str()), (0, 0, "/root"));
         let app = resolve("app", PASSWD, GROUP).unwrap();
-        assert_eq!((app.uid, app.gid, app.additional_gids.clone()), (1000, 1000, vec![50]));
+        assert_eq!(
+            (app.uid, app.gid, app.additional_gids.clone()),
+            (1000, 1000, vec![50])
+        );
         assert_eq!(app.home, "/home/app");
         assert_eq!(resolve("1000", PASSWD, GROUP).unwrap(), app);
         let unknown = resolve("4242", PASSWD, GROUP).unwrap();
@@ -147,8 +154,14 @@ mod tests {
 
     #[test]
     fn unknown_names_are_errors() {
-        assert_eq!(resolve("ghost", PASSWD, GROUP), Err(UserError::NoSuchUser("ghost".into())));
-        assert_eq!(resolve("app:ghosts", PASSWD, GROUP), Err(UserError::NoSuchGroup("ghosts".into())));
+        assert_eq!(
+            resolve("ghost", PASSWD, GROUP),
+            Err(UserError::NoSuchUser("ghost".into()))
+        );
+        assert_eq!(
+            resolve("app:ghosts", PASSWD, GROUP),
+            Err(UserError::NoSuchGroup("ghosts".into()))
+        );
     }
 
     #[test]
@@ -157,6 +170,9 @@ mod tests {
         fs::create_dir(dir.path().join("etc")).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("etc/passwd")).unwrap();
         assert_eq!(read_in_root(dir.path(), "etc/passwd"), "");
-        assert!(matches!(resolve_in_root("root", dir.path()), Err(UserError::NoSuchUser(_))));
+        assert!(matches!(
+            resolve_in_root("root", dir.path()),
+            Err(UserError::NoSuchUser(_))
+        ));
     }
 }
