@@ -30,9 +30,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Tests and scripts read this line to learn the port when --addr asks for port 0.
     println!("slipway listening on http://{addr}");
     tracing::info!(%addr, "serving");
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    if let Some(runner) = &state.runner {
+        runner.shutdown().await;
+    }
     tracing::info!("shut down cleanly");
     Ok(())
 }

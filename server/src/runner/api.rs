@@ -44,6 +44,14 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route("/api/containers/{id}/wait", post(wait))
         .route("/api/containers/{id}/logs", get(logs))
         .route("/api/containers/{id}/attach", get(attach))
+        .route(
+            "/api/containers/{id}/proxy/{port}/",
+            axum::routing::any(super::proxy::proxy_root),
+        )
+        .route(
+            "/api/containers/{id}/proxy/{port}/{*path}",
+            axum::routing::any(super::proxy::proxy_path),
+        )
         .route("/api/steps", post(step))
         .with_state(runner)
 }

@@ -235,3 +235,38 @@ async fn run_step_over_http_returns_a_layer_descriptor() {
         layer["size"].as_u64().unwrap()
     );
 }
+
+#[tokio::test]
+async fn preview_proxy_reaches_the_web_app_inside() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let (_, body) = http(
+        addr,
+        "POST",
+        "/api/containers?start=true",
+        Some(serde_json::json!({"image": "busybox", "cmd": ["httpd", "-f", "-p", "8080", "-h", "/www"]})),
+    )
+    .await;
+    let id = json(&body)["id"].as_str().unwrap().to_string();
+    let mut page = String::new();
+    for _ in 0..50 {
+        let (status, body) = http(
+            addr,
+            "GET",
+            &format!("/api/containers/{id}/proxy/8080/index.html?x=1"),
+            None,
+        )
+        .await;
+        if status == StatusCode::OK {
+            page = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(page, "hello from busybox httpd\n");
+    let (status, _) = http(addr, "GET", &format!("/api/containers/{id}/proxy/9999/"), None).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "nothing listens on 9999");
+    let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}?force=true"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_clean(&env, &id);
+}

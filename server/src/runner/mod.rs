@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod network;
 pub mod overlay;
+pub mod proxy;
 pub mod runc;
 pub mod seccomp;
 pub mod spec;
@@ -274,6 +275,16 @@ impl Runner {
     /// Where container `id` keeps its bundle, overlay dirs and /etc files (short: socket paths have a limit).
     pub fn container_dir(&self, id: &str) -> PathBuf {
         self.config.data_dir.join("c").join(&id[..16])
+    }
+
+    /// Server shutdown: kill and remove every container (nothing outlives the server).
+    pub async fn shutdown(&self) {
+        let all: Vec<Arc<Container>> = self.table().values().cloned().collect();
+        for c in all {
+            if let Err(e) = self.remove(&c, true).await {
+                tracing::warn!(id = %c.id, error = %e, "removing container at shutdown");
+            }
+        }
     }
 
     /// Crash recovery: kill and delete every container in our runtime root, unmount and remove stale dirs.

@@ -184,6 +184,7 @@ async fn isolation_user_namespace_and_refused_syscalls() {
         mount -t tmpfs none /mnt 2>/dev/null && echo MOUNTED; \
         unshare -U true 2>/dev/null && echo UNSHARED; \
         ping -c1 -W1 127.0.0.1 >/dev/null 2>&1 && echo PINGED; \
+        nc -w 2 192.0.2.1 80 </dev/null 2>/dev/null && echo REACHED; \
         ip -o link 2>/dev/null | cut -d: -f2; \
         echo done";
     let (state, out) = run(&env, cmd(&["sh", "-c", script])).await;
