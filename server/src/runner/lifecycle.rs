@@ -498,6 +498,7 @@ fn pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), RunnerError> {
 /// Unmount (if still mounted) and delete a container directory.
 pub(crate) fn cleanup_dir(dir: &std::path::Path) {
     let _ = overlay::unmount(&dir.join("rootfs"));
+    let _ = overlay::unmount(&dir.join("rw"));
     if let Err(e) = std::fs::remove_dir_all(dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::warn!(dir = %dir.display(), error = %e, "removing container dir");

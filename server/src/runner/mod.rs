@@ -87,6 +87,9 @@ pub struct RunnerConfig {
     pub stop_grace: Duration,
     pub max_containers: usize,
     pub max_log_bytes: usize,
+    /// Size limit of a container's writable layer: its upper dir lives on a tmpfs of this size (whose pages are
+    /// charged to the container's memory cgroup). None: upper dir on the runner's disk, unbounded.
+    pub writable_limit: Option<u64>,
 }
 
 impl RunnerConfig {
@@ -109,6 +112,7 @@ impl RunnerConfig {
             stop_grace: Duration::from_secs(10),
             max_containers: 32,
             max_log_bytes: 4 << 20,
+            writable_limit: Some(1 << 30),
         }
     }
 }
@@ -303,8 +307,7 @@ impl Runner {
                 if known.contains(&dir) {
                     continue;
                 }
-                let _ = overlay::unmount(&dir.join("rootfs"));
-                let _ = std::fs::remove_dir_all(&dir);
+                lifecycle::cleanup_dir(&dir);
                 removed += 1;
             }
         }
@@ -320,24 +323,27 @@ pub(crate) fn prepare_rootfs(
     hostname: &str,
 ) -> Result<(), RunnerError> {
     let shift = runner.config.userns.unwrap_or(unpack::IdShift::NONE);
-    for sub in ["upper", "work", "rootfs", "empty"] {
+    for sub in ["rw", "rootfs", "empty"] {
         std::fs::create_dir_all(dir.join(sub)).map_err(io_ctx(format!("creating {sub}")))?;
+    }
+    if let Some(limit) = runner.config.writable_limit {
+        let data = std::ffi::CString::new(format!("size={limit},mode=0755")).unwrap_or_default();
+        let flags = rustix::mount::MountFlags::NODEV | rustix::mount::MountFlags::NOSUID;
+        rustix::mount::mount("slipway-rw", dir.join("rw"), "tmpfs", flags, data.as_c_str())
+            .map_err(|e| io_ctx("mounting the writable layer's tmpfs")(e.into()))?;
+    }
+    let (upper, work) = (dir.join("rw/upper"), dir.join("rw/work"));
+    for d in [&upper, &work] {
+        std::fs::create_dir_all(d).map_err(io_ctx("creating the upper dir"))?;
     }
     // The overlay root takes the upper dir's owner and mode: container root, 0755.
     let root_id = shift.to_host(0);
-    std::os::unix::fs::lchown(dir.join("upper"), Some(root_id), Some(root_id))
-        .map_err(io_ctx("chown upper"))?;
+    std::os::unix::fs::lchown(&upper, Some(root_id), Some(root_id)).map_err(io_ctx("chown upper"))?;
     spec::write_etc_files(&dir.join("etc"), hostname).map_err(io_ctx("writing /etc files"))?;
     for f in ["hosts", "hostname", "resolv.conf"] {
         let _ = std::os::unix::fs::lchown(dir.join("etc").join(f), Some(root_id), Some(root_id));
     }
-    overlay::mount(
-        lowers,
-        &dir.join("empty"),
-        &dir.join("upper"),
-        &dir.join("work"),
-        &dir.join("rootfs"),
-    )?;
+    overlay::mount(lowers, &dir.join("empty"), &upper, &work, &dir.join("rootfs"))?;
     Ok(())
 }
 

@@ -96,7 +96,7 @@ impl Runner {
         let exit_code = state.exit_code.unwrap_or(255);
         let mut layer = None;
         if started.is_ok() && exit_code == 0 {
-            let upper = c.dir.join("upper");
+            let upper = c.dir.join("rw/upper");
             let blobs = self.config.data_dir.join("blobs/sha256");
             let tmp = blobs.join(format!(".tmp-{}", c.id));
             let opts = DiffOptions {

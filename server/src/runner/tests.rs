@@ -515,3 +515,18 @@ async fn failing_run_step_gives_output_and_no_layer() {
     assert_eq!(result.output, "before\n");
     assert!(result.layer.is_none());
 }
+
+#[tokio::test]
+async fn writable_layer_is_size_limited() {
+    let env = test_env_with(|c| c.writable_limit = Some(8 << 20));
+    let script = "dd if=/dev/zero of=/big bs=1M count=20 2>&1; wc -c < /big";
+    let (state, out) = run(&env, cmd(&["sh", "-c", script])).await;
+    assert!(out.contains("No space left on device"), "{out}");
+    let written: u64 = out.lines().last().unwrap().trim().parse().unwrap();
+    assert!(written <= 8 << 20, "{written} bytes written past an 8 MiB limit");
+    assert_eq!(
+        state.exit_code,
+        Some(0),
+        "the shell goes on; only the write failed"
+    );
+}
