@@ -13,7 +13,8 @@ use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::lifecycle::Status;
+use super::exec::{Exec, ExecOptions, ExecState};
+use super::io::ProcessIo;
 use super::logs::{rfc3339, Chunk, Stream};
 use super::{images::ImageError, RunOptions, RunStep, Runner, RunnerError};
 
@@ -52,6 +53,10 @@ pub fn router(runner: Arc<Runner>) -> Router {
             "/api/containers/{id}/proxy/{port}/{*path}",
             axum::routing::any(super::proxy::proxy_path),
         )
+        .route("/api/containers/{id}/exec", post(exec_create))
+        .route("/api/execs/{id}", get(exec_inspect))
+        .route("/api/execs/{id}/wait", post(exec_wait))
+        .route("/api/execs/{id}/attach", get(exec_attach))
         .route("/api/steps", post(step))
         .with_state(runner)
 }
@@ -220,7 +225,7 @@ async fn logs(
     Query(q): Query<LogsQuery>,
 ) -> ApiResult<Response> {
     let c = r.get(&id)?;
-    let (past, mut rx, closed) = c.logs.snapshot(q.tail);
+    let (past, mut rx, closed) = c.io.logs.snapshot(q.tail);
     let last_seq = past.last().map(|ch| ch.seq);
     let head: Vec<Result<Bytes, std::io::Error>> = past.iter().map(|ch| Ok(render(ch, &q))).collect();
     let content_type = if q.format.as_deref() == Some("json") {
@@ -271,6 +276,32 @@ async fn attach(
     Ok(ws.on_upgrade(move |socket| attach_session(c, socket)))
 }
 
+/// Something with a process to attach to: a container or an exec.
+trait Attachable: Send + Sync + 'static {
+    fn io(&self) -> &ProcessIo;
+    /// Resolves when the process ended: the final text frame.
+    fn exit(&self) -> impl std::future::Future<Output = serde_json::Value> + Send + '_;
+}
+
+impl Attachable for super::Container {
+    fn io(&self) -> &ProcessIo {
+        &self.io
+    }
+    async fn exit(&self) -> serde_json::Value {
+        let state = self.wait().await;
+        serde_json::json!({"type": "exit", "exit_code": state.exit_code, "oom_killed": state.oom_killed})
+    }
+}
+
+impl Attachable for Exec {
+    fn io(&self) -> &ProcessIo {
+        &self.io
+    }
+    async fn exit(&self) -> serde_json::Value {
+        serde_json::json!({"type": "exit", "exit_code": self.wait().await})
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Control {
@@ -284,11 +315,11 @@ enum Control {
 
 /// Output as binary frames (replaying what was already written); binary frames in are input; text frames are
 /// JSON controls (`{"type":"resize","cols":80,"rows":24}`, `{"type":"eof"}`). A final text frame reports the exit.
-async fn attach_session(c: Arc<super::Container>, socket: WebSocket) {
+async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
-    let (past, mut rx, closed) = c.logs.snapshot(None);
+    let (past, mut rx, closed) = target.io().logs.snapshot(None);
     let last_seq = past.last().map(|ch| ch.seq);
-    let c_out = c.clone();
+    let out_target = target.clone();
     let out = tokio::spawn(async move {
         for ch in past {
             if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
@@ -310,28 +341,22 @@ async fn attach_session(c: Arc<super::Container>, socket: WebSocket) {
                 }
             }
         }
-        let state = if c_out.state().status == Status::Created {
-            c_out.state()
-        } else {
-            c_out.wait().await
-        };
-        let exit =
-            serde_json::json!({"type": "exit", "exit_code": state.exit_code, "oom_killed": state.oom_killed});
+        let exit = out_target.exit().await;
         let _ = sink.send(Message::Text(exit.to_string().into())).await;
         let _ = sink.close().await;
     });
     while let Some(Ok(msg)) = stream.next().await {
         match msg {
             Message::Binary(bytes) => {
-                let _ = c.write_input(&bytes);
+                let _ = target.io().write_input(&bytes);
             }
             Message::Text(text) => match serde_json::from_str::<Control>(&text) {
                 Ok(Control::Resize { cols, rows }) => {
-                    let _ = c.resize(cols, rows);
+                    let _ = target.io().resize(cols, rows);
                 }
-                Ok(Control::Eof) => c.close_input(),
+                Ok(Control::Eof) => target.io().close_input(),
                 Err(_) => {
-                    let _ = c.write_input(text.as_bytes());
+                    let _ = target.io().write_input(text.as_bytes());
                 }
             },
             Message::Close(_) => break,
@@ -339,6 +364,46 @@ async fn attach_session(c: Arc<super::Container>, socket: WebSocket) {
         }
     }
     let _ = out.await;
+}
+
+#[derive(Debug, Serialize)]
+struct ExecCreated {
+    id: String,
+}
+
+async fn exec_create(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    Json(opts): Json<ExecOptions>,
+) -> ApiResult<(StatusCode, Json<ExecCreated>)> {
+    let c = r.get(&id)?;
+    let exec = r.exec(&c, opts).await?;
+    Ok((StatusCode::CREATED, Json(ExecCreated { id: exec.id.clone() })))
+}
+
+fn find_exec(r: &Runner, id: &str) -> ApiResult<Arc<Exec>> {
+    r.execs
+        .get(id)
+        .ok_or_else(|| RunnerError::NotFound(format!("exec {id}")))
+}
+
+async fn exec_inspect(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<Json<ExecState>> {
+    Ok(Json(find_exec(&r, &id)?.state()))
+}
+
+async fn exec_wait(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<Json<ExecState>> {
+    let exec = find_exec(&r, &id)?;
+    exec.wait().await;
+    Ok(Json(exec.state()))
+}
+
+async fn exec_attach(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let exec = find_exec(&r, &id)?;
+    Ok(ws.on_upgrade(move |socket| attach_session(exec, socket)))
 }
 
 async fn step(State(r): State<Arc<Runner>>, Json(step): Json<RunStep>) -> ApiResult<Json<super::StepResult>> {

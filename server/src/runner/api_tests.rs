@@ -270,3 +270,71 @@ async fn preview_proxy_reaches_the_web_app_inside() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_clean(&env, &id);
 }
+
+#[tokio::test]
+async fn exec_runs_in_the_running_container_plain_and_with_a_tty() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let (_, body) = http(
+        addr,
+        "POST",
+        "/api/containers?start=true",
+        Some(
+            serde_json::json!({"image": "busybox", "hostname": "host1", "env": ["FROM=run"],
+            "cmd": ["sh", "-c", "echo marker > /tmp/m; sleep 100"]}),
+        ),
+    )
+    .await;
+    let id = json(&body)["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) = http(
+        addr,
+        "POST",
+        &format!("/api/containers/{id}/exec"),
+        Some(serde_json::json!({"cmd": ["sh", "-c", "echo $FROM $EXTRA $(hostname) $(id -u); cat /tmp/m; exit 6"],
+            "env": ["EXTRA=x"], "user": "app"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let exec_id = json(&body)["id"].as_str().unwrap().to_string();
+    let (_, state) = http(addr, "POST", &format!("/api/execs/{exec_id}/wait"), None).await;
+    assert_eq!(json(&state)["exit_code"], 6);
+    let exec = env.runner.execs.get(&exec_id).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&exec.io.logs.all_bytes()),
+        "run x host1 1000\nmarker\n"
+    );
+
+    let (_, body) = http(
+        addr,
+        "POST",
+        &format!("/api/containers/{id}/exec"),
+        Some(serde_json::json!({"cmd": ["sh"], "tty": true})),
+    )
+    .await;
+    let exec_id = json(&body)["id"].as_str().unwrap().to_string();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/execs/{exec_id}/attach"))
+        .await
+        .unwrap();
+    ws.send(Message::binary(b"echo in-$((2+3)); exit 9\n".to_vec()))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (mut seen, mut exit) = (String::new(), None);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        match msg {
+            Message::Binary(b) => seen.push_str(&String::from_utf8_lossy(&b)),
+            Message::Text(t) => {
+                exit = Some(json(&t));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(seen.contains("in-5"), "{seen:?}");
+    assert_eq!(exit.expect("exit frame")["exit_code"], 9);
+    let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}?force=true"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(env.runner.execs.get(&exec_id).is_none());
+    assert_clean(&env, &id);
+}

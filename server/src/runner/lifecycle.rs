@@ -1,9 +1,7 @@
 //! Container lifecycle: create (image → rootfs + spec), start (runtime create/start, output pumps, port
 //! publishers), the monitor that reaps the init process and cleans up, stop/kill/remove/wait.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,10 +9,9 @@ use oci_spec::image::ImageConfiguration;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::logs::{Logs, Stream};
+use super::io::ProcessIo;
 use super::network::Publisher;
 use super::spec::{self, RunOptions, SpecContext};
-use super::tty::{ConsoleSocket, Tty};
 use super::{io_ctx, overlay, users, Runner, RunnerError, Summary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,11 +45,9 @@ pub struct Container {
     pub args: Vec<String>,
     pub dir: PathBuf,
     pub created: u64,
-    pub logs: Arc<Logs>,
+    pub io: ProcessIo,
     state: Mutex<State>,
     status_tx: watch::Sender<Status>,
-    stdin: Mutex<Option<std::fs::File>>,
-    pub(crate) tty: Mutex<Option<Tty>>,
     ports: Mutex<Vec<Publisher>>,
     /// Directories created as mount points before the run (for RUN step diffs).
     pub(crate) placeholders: Vec<String>,
@@ -112,42 +107,17 @@ impl Container {
 
     /// Write to the container's stdin (`-i`) or TTY.
     pub fn write_input(&self, bytes: &[u8]) -> std::io::Result<()> {
-        if let Some(tty) = self.tty.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            return tty.write(bytes);
-        }
-        match self.stdin.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            Some(f) => std::io::Write::write_all(f, bytes),
-            None => Err(std::io::Error::other("stdin is not open (run with -i)")),
-        }
+        self.io.write_input(bytes)
     }
 
     /// Close stdin (EOF for the process).
     pub fn close_input(&self) {
-        self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.io.close_input()
     }
 
     pub fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()> {
-        match self.tty.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            Some(tty) => tty.resize(cols, rows),
-            None => Err(std::io::Error::other("not a TTY container")),
-        }
+        self.io.resize(cols, rows)
     }
-}
-
-fn pump(reader: std::os::fd::OwnedFd, stream: Stream, logs: Arc<Logs>, done: std::sync::mpsc::Sender<()>) {
-    let _ = std::thread::Builder::new()
-        .name("log-pump".into())
-        .spawn(move || {
-            let mut reader = BufReader::new(std::fs::File::from(reader));
-            loop {
-                let mut line = Vec::new();
-                match reader.read_until(b'\n', &mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => logs.push(stream, line),
-                }
-            }
-            let _ = done.send(());
-        });
 }
 
 impl Runner {
@@ -241,7 +211,7 @@ impl Runner {
             args,
             dir: dir.clone(),
             created: now(),
-            logs: Arc::new(Logs::new(self.config.max_log_bytes)),
+            io: ProcessIo::new(self.config.max_log_bytes),
             state: Mutex::new(State {
                 status: Status::Created,
                 pid: None,
@@ -253,8 +223,6 @@ impl Runner {
                 finished_at: None,
             }),
             status_tx,
-            stdin: Mutex::new(None),
-            tty: Mutex::new(None),
             ports: Mutex::new(Vec::new()),
             placeholders,
             lowers,
@@ -287,7 +255,7 @@ impl Runner {
             }
             Err(e) => {
                 let msg = e.to_string();
-                c.logs.close();
+                c.io.logs.close();
                 self.finish(c, Some(127), false, false, Some(msg)).await;
                 Err(e)
             }
@@ -295,55 +263,14 @@ impl Runner {
     }
 
     async fn launch(&self, c: &Arc<Container>) -> Result<i32, RunnerError> {
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        let pid = if c.opts.tty {
-            let sock_path = c.dir.join("tty.sock");
-            let sock = ConsoleSocket::bind(&sock_path).map_err(io_ctx("console socket"))?;
-            let accept = tokio::task::spawn_blocking(move || sock.accept_master(Duration::from_secs(10)));
-            let created = self
-                .runc
-                .create(
-                    &c.id,
-                    &c.dir,
-                    Some(&sock_path),
-                    (Stdio::null(), Stdio::null(), Stdio::null()),
-                )
-                .await;
-            let master = accept
-                .await
-                .map_err(|e| io_ctx("console")(std::io::Error::other(e)))?;
-            let pid = created?;
-            let master = master.map_err(io_ctx("receiving the pty master"))?;
-            *c.tty.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Tty::start(master, c.logs.clone()).map_err(io_ctx("tty"))?);
-            pid
-        } else {
-            let (out_r, out_w) = pipe()?;
-            let (err_r, err_w) = pipe()?;
-            let stdin = if c.opts.interactive {
-                let (in_r, in_w) = pipe()?;
-                *c.stdin.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::fs::File::from(in_w));
-                Stdio::from(in_r)
-            } else {
-                Stdio::null()
-            };
-            pump(out_r, Stream::Stdout, c.logs.clone(), done_tx.clone());
-            pump(err_r, Stream::Stderr, c.logs.clone(), done_tx.clone());
-            let logs = c.logs.clone();
-            std::thread::spawn(move || {
-                let _ = done_rx.recv();
-                let _ = done_rx.recv();
-                logs.close();
-            });
-            self.runc
-                .create(
-                    &c.id,
-                    &c.dir,
-                    None,
-                    (stdin, Stdio::from(out_w), Stdio::from(err_w)),
-                )
-                .await?
-        };
+        let pid =
+            c.io.launch(
+                c.opts.tty,
+                c.opts.interactive,
+                &c.dir.join("tty.sock"),
+                |sock, stdio| async move { self.runc.create(&c.id, &c.dir, sock.as_deref(), stdio).await },
+            )
+            .await?;
         let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
         for p in &c.opts.publish {
             match Publisher::start(p.host, p.container, netns.clone()).await {
@@ -363,30 +290,15 @@ impl Runner {
 
     /// Reap the init process (we are its subreaper), enforcing the wall-clock limit, then clean up.
     async fn monitor(self: Arc<Self>, c: Arc<Container>, pid: i32) {
-        let reap = tokio::task::spawn_blocking(move || {
-            let pid = rustix::process::Pid::from_raw(pid)?;
-            loop {
-                match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
-                    Ok(Some((_, status))) => {
-                        return Some(match (status.exit_status(), status.terminating_signal()) {
-                            (Some(code), _) => code,
-                            (None, Some(sig)) => 128 + sig,
-                            _ => 255,
-                        });
-                    }
-                    Err(rustix::io::Errno::INTR) => continue,
-                    _ => return None,
-                }
-            }
-        });
+        let reap = super::io::reap(pid);
         let mut timed_out = false;
         tokio::pin!(reap);
         let code = tokio::select! {
-            r = &mut reap => r.ok().flatten(),
+            r = &mut reap => r,
             _ = tokio::time::sleep(self.config.wall_clock) => {
                 timed_out = true;
                 let _ = self.runc.kill(&c.id, "KILL", true).await;
-                reap.await.ok().flatten()
+                reap.await
             }
         };
         let oom = read_oom_kills(&Runner::cgroups_path(&c.id)) > 0;
@@ -411,15 +323,7 @@ impl Runner {
         if let Err(e) = overlay::unmount(&c.dir.join("rootfs")) {
             tracing::warn!(id = %c.id, error = %e, "unmounting rootfs");
         }
-        c.close_input();
-        // Give the output pumps a moment to drain what the process wrote last.
-        for _ in 0..100 {
-            if c.logs.is_closed() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        c.tty.lock().unwrap_or_else(|e| e.into_inner()).take();
+        c.io.finish().await;
         c.update(|s| {
             s.status = Status::Exited;
             s.exit_code = code.or(Some(255));
@@ -488,11 +392,6 @@ impl Runner {
         let _ = tokio::task::spawn_blocking(move || cleanup_dir(&dir)).await;
         Ok(())
     }
-}
-
-/// A close-on-exec pipe (read end, write end).
-fn pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), RunnerError> {
-    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| io_ctx("pipe")(e.into()))
 }
 
 /// Unmount (if still mounted) and delete a container directory.

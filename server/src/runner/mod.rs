@@ -7,8 +7,10 @@
 
 pub mod api;
 pub mod diff;
+pub mod exec;
 pub mod fixture;
 pub mod images;
+pub mod io;
 pub mod lifecycle;
 pub mod logs;
 pub mod network;
@@ -125,6 +127,7 @@ pub struct Runner {
     pub layers: unpack::LayerStore,
     pub(crate) runc: runc::Runc,
     containers: Mutex<HashMap<String, Arc<Container>>>,
+    pub execs: exec::ExecTable,
 }
 
 /// 32 random bytes as hex: container ids.
@@ -206,6 +209,7 @@ impl Runner {
             layers,
             runc,
             containers: Mutex::new(HashMap::new()),
+            execs: exec::ExecTable::default(),
         })
     }
 
@@ -260,6 +264,7 @@ impl Runner {
     }
 
     pub(crate) fn forget(&self, id: &str) {
+        self.execs.remove_container(id);
         self.table().remove(id);
     }
 

@@ -78,8 +78,8 @@ impl Runc {
         }
     }
 
-    /// `runc create`: the container's stdio are the given handles (inherited by its init process). Returns when
-    /// the container is created (its init waits for `start`).
+    /// `runc create`: the container's stdio are the given handles (inherited by its init process). Returns the
+    /// init's pid once the container is created (it waits for `start`).
     pub async fn create(
         &self,
         id: &str,
@@ -87,18 +87,54 @@ impl Runc {
         console_socket: Option<&Path>,
         stdio: (Stdio, Stdio, Stdio),
     ) -> Result<i32, RuncError> {
-        let log = bundle.join("runtime.log");
-        let pid_file = bundle.join("init.pid");
-        let mut cmd = self.command(Some(&log));
-        cmd.arg("create")
-            .arg("--bundle")
-            .arg(bundle)
-            .arg("--pid-file")
-            .arg(&pid_file);
+        let args = vec!["create".into(), "--bundle".into(), bundle.as_os_str().to_owned()];
+        self.detached("create", args, id, bundle, "init", console_socket, stdio)
+            .await
+    }
+
+    /// `runc exec -d`: start `process` (an OCI process JSON file in `dir`) in the running container; returns its pid.
+    pub async fn exec(
+        &self,
+        id: &str,
+        dir: &Path,
+        name: &str,
+        process: &Path,
+        console_socket: Option<&Path>,
+        stdio: (Stdio, Stdio, Stdio),
+    ) -> Result<i32, RuncError> {
+        let args = vec![
+            "exec".into(),
+            "-d".into(),
+            "--process".into(),
+            process.as_os_str().to_owned(),
+        ];
+        self.detached("exec", args, id, dir, name, console_socket, stdio)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn detached(
+        &self,
+        what: &str,
+        mut args: Vec<std::ffi::OsString>,
+        id: &str,
+        dir: &Path,
+        name: &str,
+        console_socket: Option<&Path>,
+        stdio: (Stdio, Stdio, Stdio),
+    ) -> Result<i32, RuncError> {
+        let log = dir.join(format!("{name}.log"));
+        let pid_file = dir.join(format!("{name}.pid"));
+        let _ = std::fs::remove_file(&pid_file);
+        args.push("--pid-file".into());
+        args.push(pid_file.as_os_str().to_owned());
         if let Some(sock) = console_socket {
-            cmd.arg("--console-socket").arg(sock);
+            args.push("--console-socket".into());
+            args.push(sock.as_os_str().to_owned());
         }
-        cmd.arg(id).stdin(stdio.0).stdout(stdio.1).stderr(stdio.2);
+        args.push(id.into());
+        let mut cmd = self.command(Some(&log));
+        cmd.args(args).stdin(stdio.0).stdout(stdio.1).stderr(stdio.2);
         let mut child = cmd.spawn().map_err(|source| RuncError::Spawn {
             runtime: self.name(),
             source,
@@ -110,7 +146,7 @@ impl Runc {
         })?;
         let failed = |message: String| RuncError::Failed {
             runtime: self.name(),
-            command: "create".into(),
+            command: what.into(),
             message,
         };
         if !status.success() {

@@ -92,7 +92,7 @@ impl Runner {
             .await?;
         let started = self.start(&c).await;
         let state = c.wait().await;
-        let output = String::from_utf8_lossy(&c.logs.all_bytes()).into_owned();
+        let output = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
         let exit_code = state.exit_code.unwrap_or(255);
         let mut layer = None;
         if started.is_ok() && exit_code == 0 {

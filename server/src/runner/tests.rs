@@ -49,7 +49,7 @@ async fn run(env: &TestEnv, opts: RunOptions) -> (lifecycle::State, String) {
     let state = tokio::time::timeout(Duration::from_secs(60), c.wait())
         .await
         .expect("container ends");
-    let out = String::from_utf8_lossy(&c.logs.all_bytes()).into_owned();
+    let out = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
     r.remove(&c, false).await.unwrap();
     assert_clean(env, &c.id);
     (state, out)
@@ -374,7 +374,7 @@ async fn tty_round_trip_and_resize() {
     let state = tokio::time::timeout(Duration::from_secs(20), c.wait())
         .await
         .unwrap();
-    let out = String::from_utf8_lossy(&c.logs.all_bytes()).into_owned();
+    let out = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
     assert!(out.contains("hi-2"), "{out:?}");
     assert!(out.contains("40 100"), "{out:?}");
     assert_eq!(state.exit_code, Some(5));
