@@ -4,8 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
-pub mod image;
 pub mod dockerfile;
+pub mod image;
 pub mod info;
 pub mod layer;
 pub mod registry;

@@ -2,8 +2,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod base_images;
+mod dockerfile;
 mod layers;
 mod registry;
+mod runner;
 mod shell;
 mod support;
-mod dockerfile;

@@ -67,6 +67,16 @@ pub struct ServeArgs {
     /// OCI runtime: auto picks crun on cgroup v2 hosts and runc elsewhere.
     #[arg(long, value_enum, default_value_t = RuntimeChoice::Auto)]
     pub runtime: RuntimeChoice,
+    /// Container state and the unpacked-layer cache. Every parent must be world-searchable (o+x): container
+    /// root runs as an unprivileged host uid (user namespace) and must reach its bind mounts.
+    #[arg(long, env = "SLIPWAY_RUNNER_DIR", default_value = "/var/lib/slipway/runner")]
+    pub runner_dir: PathBuf,
+    /// OCI image layout directories to run images from (repeatable), searched before the registry.
+    #[arg(long = "oci-layout", env = "SLIPWAY_OCI_LAYOUTS", value_delimiter = ':')]
+    pub oci_layouts: Vec<PathBuf>,
+    /// Run containers without a user namespace (container root = host root). Not for public servers.
+    #[arg(long)]
+    pub no_userns: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -4,11 +4,12 @@
 
 pub mod base_images;
 pub mod cli;
+pub mod commands;
 pub mod dir_layer;
 pub mod oci_layout;
-pub mod commands;
 pub mod registry;
 pub mod routes;
+pub mod runner;
 pub mod runtime;
 pub mod serve;
 
