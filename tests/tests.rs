@@ -8,3 +8,4 @@ mod registry;
 mod runner;
 mod shell;
 mod support;
+mod terminal;
