@@ -27,7 +27,7 @@ mod native {
     use super::support::TempDir;
 
     const TOTAL: usize = 64 << 20;
-    const RUNS: usize = 5;
+    const RUNS: usize = 3;
 
     /// xorshift64*: fast deterministic bytes.
     struct Rng(u64);
@@ -89,15 +89,29 @@ mod native {
         v[v.len() / 2]
     }
 
-    fn time(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    /// CPU seconds of this process and its waited-for children (utime + stime + cutime + cstime, 10 ms ticks).
+    fn cpu_secs() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<f64> = after_name
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(0.0))
+            .collect();
+        // Fields 14-17 of the man page are indexes 11-14 after the name.
+        fields.get(11..15).map_or(0.0, |f| f.iter().sum::<f64>() / 100.0)
+    }
+
+    /// Median wall seconds and median CPU seconds over `runs` runs after a warm-up.
+    fn time(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<(f64, f64)> {
         f()?; // warm-up
-        let mut secs = Vec::new();
+        let (mut wall, mut cpu) = (Vec::new(), Vec::new());
         for _ in 0..runs {
-            let start = Instant::now();
+            let (start, cpu_start) = (Instant::now(), cpu_secs());
             f()?;
-            secs.push(start.elapsed().as_secs_f64());
+            wall.push(start.elapsed().as_secs_f64());
+            cpu.push(cpu_secs() - cpu_start);
         }
-        Ok(median(secs))
+        Ok((median(wall), median(cpu)))
     }
 
     pub fn main() -> anyhow::Result<()> {
@@ -119,8 +133,20 @@ mod native {
             gz.len() as f64 / 1e6,
             100.0 * gz.len() as f64 / info.tar_size as f64
         );
-        println!("| what | MB/s |\n| --- | ---: |");
-        let row = |what: &str, secs: f64| println!("| {what} | {:.0} |", mb / secs);
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        println!(
+            "load average at start: {}\n",
+            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        );
+        println!("| what | MB/s (wall) | MB per CPU-second |\n| --- | ---: | ---: |");
+        let row = |what: &str, (wall, cpu): (f64, f64)| {
+            let per_cpu = if cpu > 0.0 {
+                format!("{:.0}", mb / cpu)
+            } else {
+                "-".into()
+            };
+            println!("| {what} | {:.0} | {per_cpu} |", mb / wall)
+        };
 
         for level in [6, 1] {
             let opts = LayerOptions {
