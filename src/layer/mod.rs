@@ -8,10 +8,12 @@ mod hash;
 pub mod path;
 mod tar;
 mod tree;
+mod untar;
 
 pub use hash::{sha256, HashWriter, LayerInfo, LayerOptions, LayerWriter};
 pub use tar::{HeaderKind, Meta, TarWriter};
 pub use tree::{FileTree, Node};
+pub use untar::{ExtractError, ExtractLimits, Extracted};
 
 /// Errors from building a layer.
 #[derive(Debug, thiserror::Error)]
