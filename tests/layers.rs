@@ -306,3 +306,73 @@ mod extract {
         Ok(())
     }
 }
+
+mod archive {
+    use super::*;
+    use slipway::image::{
+        config_blob, history, layer_descriptor, manifest_blob, new_config, push_empty, push_layer,
+        write_archive, ArchiveImage, Format, Reference,
+    };
+
+    #[test]
+    fn docker_and_oci_archive_read_by_skopeo() -> Result<()> {
+        let dir = TempDir::new("archive");
+        let (gz, info) = fixture()?.to_layer(&LayerOptions::default())?;
+        let mut config = new_config("linux", "amd64", Some("1970-01-01T00:00:00Z".into()));
+        let mut inner = config.config().clone().unwrap_or_default();
+        inner.set_cmd(Some(vec!["/app/run.sh".into()]));
+        inner.set_working_dir(Some("/app".into()));
+        config.set_config(Some(inner));
+        push_layer(&mut config, &info.diff_id, history(None, "COPY . /", None, false))?;
+        push_empty(&mut config, None, "CMD [\"/app/run.sh\"]");
+        let config = config_blob(&config, Format::Oci)?;
+        let layer = layer_descriptor(&info, Format::Oci);
+        let manifest = manifest_blob(config.descriptor.clone(), vec![layer.clone()], Format::Oci)?;
+        let image = ArchiveImage {
+            tags: vec![Reference::parse("user/app:v1")?],
+            manifest: &manifest,
+            config: &config,
+            layers: vec![(&layer, &gz[..])],
+        };
+        let bytes = write_archive(Vec::new(), &[image], 0)?;
+        let again = write_archive(
+            Vec::new(),
+            &[ArchiveImage {
+                tags: vec![Reference::parse("user/app:v1")?],
+                manifest: &manifest,
+                config: &config,
+                layers: vec![(&layer, &gz[..])],
+            }],
+            0,
+        )?;
+        ensure!(bytes == again, "archive bytes differ between runs");
+        let file = dir.path().join("app.tar");
+        std::fs::write(&file, &bytes)?;
+
+        let docker: serde_json::Value =
+            serde_json::from_str(&String::from_utf8(run(Command::new("skopeo")
+                .args(["inspect", "--config"])
+                .arg(format!("docker-archive:{}", file.display())))?)?)?;
+        ensure!(docker["config"]["WorkingDir"] == "/app", "{docker}");
+        ensure!(
+            docker["rootfs"]["diff_ids"][0] == info.diff_id.to_string(),
+            "{docker}"
+        );
+        let oci: serde_json::Value = serde_json::from_str(&String::from_utf8(run(Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("oci-archive:{}:v1", file.display())))?)?)?;
+        ensure!(oci["Digest"] == manifest.descriptor.digest().to_string(), "{oci}");
+        // A copy out of the docker archive (to `dir:`, no format conversion) keeps the config bytes: the image ID.
+        let out = dir.path().join("copy");
+        run(Command::new("skopeo")
+            .args(["copy", "-q", "--insecure-policy"])
+            .arg(format!("docker-archive:{}", file.display()))
+            .arg(format!("dir:{}", out.display())))?;
+        let hex = config.descriptor.digest().digest().to_owned();
+        ensure!(
+            std::fs::read(out.join(&hex))? == config.bytes,
+            "config changed in the copy"
+        );
+        Ok(())
+    }
+}
