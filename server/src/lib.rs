@@ -4,6 +4,7 @@
 
 pub mod base_images;
 pub mod cli;
+pub mod dir_diff;
 pub mod dir_layer;
 pub mod oci_layout;
 pub mod routes;
