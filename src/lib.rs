@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod dockerfile;
 pub mod image;
 pub mod info;
 pub mod layer;
+pub mod registry;
 pub mod ui;
 
 /// The version of this build, shared by the web app and the companion server.

@@ -3,6 +3,9 @@
 
 mod base_images;
 mod copy_rules;
+mod dockerfile;
 mod layers;
+mod registry;
+mod runner;
 mod shell;
 mod support;

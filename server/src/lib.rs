@@ -4,10 +4,13 @@
 
 pub mod base_images;
 pub mod cli;
+pub mod commands;
 pub mod dir_diff;
 pub mod dir_layer;
 pub mod oci_layout;
+pub mod registry;
 pub mod routes;
+pub mod runner;
 pub mod runtime;
 pub mod serve;
 
