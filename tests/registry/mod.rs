@@ -9,6 +9,7 @@ mod import;
 mod limits;
 mod lists;
 mod peers;
+mod proxy;
 mod upstream;
 
 use std::io::{BufRead, BufReader};
