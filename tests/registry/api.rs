@@ -201,6 +201,23 @@ async fn sha512_blobs_are_verified_and_served() -> Result<()> {
     let get = c.get(server.url(&format!("/v2/r/blobs/{digest}"))).send().await?;
     assert_eq!(get.status(), 200);
     assert_eq!(get.bytes().await?.as_ref(), &blob[..]);
+
+    // A manifest pushed by its sha512 digest is stored and served under it.
+    push_blob(&server, "r", b"{}").await?;
+    let manifest = image_manifest(b"{}", &[], serde_json::json!({}));
+    let manifest_digest = sha512(&manifest);
+    let url = server.url(&format!("/v2/r/manifests/{manifest_digest}"));
+    let put = c
+        .put(&url)
+        .header("content-type", OCI_MANIFEST)
+        .body(manifest.clone())
+        .send()
+        .await?;
+    assert_eq!(put.status(), 201);
+    assert_eq!(header(&put, "docker-content-digest"), manifest_digest);
+    let get = c.get(&url).send().await?;
+    assert_eq!(header(&get, "docker-content-digest"), manifest_digest);
+    assert_eq!(get.bytes().await?.as_ref(), &manifest[..]);
     Ok(())
 }
 
