@@ -85,8 +85,9 @@ async fn page_renders_and_reports_the_companion_connected() {
                     .await?;
                 page.by_name("Dockerfile editor").await?;
                 page.by_name("Terminal output").await?;
+                // The panels are named by their headings and say plainly what is not built yet.
                 let images = page.text_of("Images").await?;
-                anyhow::ensure!(images == "Images", "panel heading: {images:?}");
+                anyhow::ensure!(images.contains("Not built yet"), "Images panel: {images:?}");
                 let unnamed = page
                     .client
                     .execute(
@@ -186,4 +187,35 @@ async fn page_check_fails_when_the_wasm_does_not_load() {
     let _ = std::fs::remove_file(
         crate::support::browser::artifacts_dir().join("expected_failure_wasm_missing.html"),
     );
+}
+
+/// The terminal runs the docker-command interpreter in the page: a typo gets docker's error and a suggestion.
+#[tokio::test(flavor = "multi_thread")]
+async fn terminal_answers_a_typo_with_a_suggestion() {
+    let server = Server::start().unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("terminal_answers_a_typo_with_a_suggestion", |page| async move {
+            page.goto(&url).await?;
+            page.type_into("Terminal input", "docker biuld -t user/app:v1 .\u{E007}")
+                .await?;
+            let want = "docker: unknown command: docker biuld";
+            let screen = page
+                .wait_for_text("Terminal output", want, |t| t.contains(want))
+                .await?;
+            anyhow::ensure!(screen.contains("$ docker biuld -t user/app:v1 ."), "{screen}");
+            anyhow::ensure!(screen.contains("Did you mean this?"), "{screen}");
+            // ↑ brings the line back for editing.
+            let input = page.by_name("Terminal input").await?;
+            input.send_keys("\u{E013}").await?;
+            let value = input.prop("value").await?.unwrap_or_default();
+            anyhow::ensure!(
+                value == "docker biuld -t user/app:v1 .",
+                "after ArrowUp: {value:?}"
+            );
+            Ok(())
+        })
+        .await
+        .unwrap();
 }

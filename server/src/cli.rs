@@ -22,12 +22,35 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app, the embedded OCI registry (/v2/) and the container API (/api/).
     Serve(ServeArgs),
+    /// Build busybox, debian and python base images from Debian packages (no Docker Hub) as OCI layouts
+    /// under <data>/base-images/; valid layouts are reused, so a second run is instant.
+    BaseImages(BaseImagesArgs),
+    /// Parse a Dockerfile and print its instructions (`-` reads standard input).
+    Parse(crate::commands::dockerfile::ParseArgs),
+    /// Run the build checks on a Dockerfile and print the diagnostics.
+    Lint(crate::commands::dockerfile::LintArgs),
     /// Remove registry blobs that no manifest references, and stale upload sessions.
     Gc(GcArgs),
     /// Load an OCI image layout (directory or tarball) or a `docker save` archive into the registry.
     Import(ImportArgs),
     /// Read a password on stdin and print its argon2 hash, for a `--users` file line `name:<hash>`.
     HashPassword,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BaseImagesArgs {
+    /// Directory for registry storage and container state (layouts go to <data>/base-images/<name>/).
+    #[arg(long, env = "SLIPWAY_DATA", default_value_os_t = default_data_dir())]
+    pub data: PathBuf,
+    /// Images to build: busybox, debian, python (or busybox:latest, ...). Default: all three.
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Debian mirror for debootstrap (default: the first Debian mirror in the host's apt sources).
+    #[arg(long)]
+    pub mirror: Option<String>,
+    /// Rebuild even when a valid layout exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +67,16 @@ pub struct ServeArgs {
     /// OCI runtime: auto picks crun on cgroup v2 hosts and runc elsewhere.
     #[arg(long, value_enum, default_value_t = RuntimeChoice::Auto)]
     pub runtime: RuntimeChoice,
+    /// Container state and the unpacked-layer cache. Every parent must be world-searchable (o+x): container
+    /// root runs as an unprivileged host uid (user namespace) and must reach its bind mounts.
+    #[arg(long, env = "SLIPWAY_RUNNER_DIR", default_value = "/var/lib/slipway/runner")]
+    pub runner_dir: PathBuf,
+    /// OCI image layout directories to run images from (repeatable), searched before the registry.
+    #[arg(long = "oci-layout", env = "SLIPWAY_OCI_LAYOUTS", value_delimiter = ':')]
+    pub oci_layouts: Vec<PathBuf>,
+    /// Run containers without a user namespace (container root = host root). Not for public servers.
+    #[arg(long)]
+    pub no_userns: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -173,6 +206,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(crate::serve::serve(args))
         }
+        Command::BaseImages(args) => base_images(args),
+        Command::Parse(args) => exit_with(crate::commands::dockerfile::parse(&args)?),
+        Command::Lint(args) => exit_with(crate::commands::dockerfile::lint(&args)?),
         Command::Gc(args) => {
             let root = args.data.join("registry");
             let store = crate::registry::Store::open(&root, Default::default())?;
@@ -207,4 +243,53 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
+    use crate::base_images::{ensure, BaseImage, Options};
+    let images = if args.images.is_empty() {
+        BaseImage::ALL.to_vec()
+    } else {
+        args.images
+            .iter()
+            .map(|n| BaseImage::from_name(n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let options = Options {
+        data: args.data,
+        mirror: args.mirror,
+        force: args.force,
+        layer: slipway::layer::LayerOptions::from_env(),
+    };
+    for image in images {
+        if image != BaseImage::Busybox
+            && (args.force || crate::base_images::cached(&options.data, image).is_none())
+        {
+            eprintln!(
+                "building {} with debootstrap (about a minute)...",
+                image.reference()
+            );
+        }
+        let done = ensure(image, &options)?;
+        println!(
+            "{}\t{}\t{:.1} MB\t{} in {:.1}s\t{}",
+            image.reference(),
+            done.manifest,
+            done.size as f64 / 1e6,
+            if done.cached { "cached" } else { "built" },
+            done.elapsed.as_secs_f64(),
+            done.dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Ends the process with `code` unless it is 0 (stdout is flushed first).
+fn exit_with(code: i32) -> anyhow::Result<()> {
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
 }

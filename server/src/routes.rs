@@ -19,6 +19,8 @@ pub struct AppState {
     pub dist_dir: PathBuf,
     /// The embedded OCI registry, served under `/v2/`.
     pub registry: crate::registry::Registry,
+    /// The container runner; None when no OCI runtime is usable (the API then answers 503).
+    pub runner: Option<Arc<crate::runner::Runner>>,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -29,9 +31,17 @@ pub fn app(state: Arc<AppState>) -> Router {
     } else {
         Router::new().fallback(app_not_built)
     };
+    let containers = match &state.runner {
+        Some(runner) => crate::runner::router(runner.clone()),
+        None => Router::new()
+            .route("/api/containers", axum::routing::any(no_runner))
+            .route("/api/containers/{*rest}", axum::routing::any(no_runner))
+            .route("/api/steps", axum::routing::any(no_runner)),
+    };
     let registry = crate::registry::router(&state.registry);
     api.with_state(state.clone())
         .merge(registry)
+        .merge(containers)
         .merge(web.with_state(state))
         .layer(TraceLayer::new_for_http())
 }
@@ -45,6 +55,12 @@ async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
             storage: state.registry_dir.display().to_string(),
         },
     })
+}
+
+async fn no_runner() -> Response {
+    let body =
+        serde_json::json!({"message": "containers are unavailable: no usable OCI runtime (see /api/info)"});
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 async fn app_not_built(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
@@ -81,6 +97,7 @@ mod tests {
                 Default::default(),
             )
             .unwrap(),
+            runner: None,
         })
     }
 
