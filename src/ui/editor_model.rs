@@ -371,8 +371,8 @@ mod tests {
     #[test]
     fn jumping_uses_utf16_offsets() {
         let s = EditorState::new("FROM a\n# é😀\nRUN x\n");
-        assert_eq!(s.line_offset(3), 17);
-        assert_eq!(s.line_offset_utf16(3), 14);
+        assert_eq!(s.line_offset(3), 16);
+        assert_eq!(s.line_offset_utf16(3), 13);
         assert_eq!(s.reduce(EditorAction::JumpTo(3)).jump_to, Some(3));
     }
 }
