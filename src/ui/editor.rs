@@ -34,10 +34,10 @@ fn severity_class(s: Severity) -> &'static str {
 
 fn render_line(segments: &[Segment]) -> Html {
     html! {
-        for segments.iter().map(|s| {
+        <>{ for segments.iter().map(|s| {
             let class = classes!(s.tok.class(), s.severity.map(severity_class), s.severity.map(|_| "underline"));
             html! { <span {class} title={s.message.clone()}>{ s.text.clone() }</span> }
-        })
+        }) }</>
     }
 }
 
