@@ -2,3 +2,5 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod dockerfile;
+mod shell;
+mod support;

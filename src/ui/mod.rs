@@ -2,6 +2,7 @@
 
 pub mod editor_model;
 pub mod state;
+pub mod terminal_state;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
@@ -9,3 +10,5 @@ mod api;
 pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod editor;
+#[cfg(target_arch = "wasm32")]
+mod terminal;
