@@ -13,8 +13,16 @@ use crate::dockerfile::lint::Severity;
 impl Reducible for EditorState {
     type Action = EditorAction;
 
+    /// Also times the parse + check with the page's clock (`data-check-ms` on the editor shows it).
     fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
-        Rc::new((*self).clone().reduce(action))
+        let perf = web_sys::window().and_then(|w| w.performance());
+        let start = perf.as_ref().map(|p| p.now());
+        let timed = matches!(action, EditorAction::Edit(_));
+        let mut next = (*self).clone().reduce(action);
+        if let (true, Some(p), Some(start)) = (timed, perf, start) {
+            next.check_ms = Some(p.now() - start);
+        }
+        Rc::new(next)
     }
 }
 
@@ -80,7 +88,7 @@ pub fn dockerfile_editor(props: &EditorProps) -> Html {
     highlighted.push(html! { " " });
     let problems = state.diagnostics.len();
     html! {
-        <div class="dockerfile-editor">
+        <div class="dockerfile-editor" data-check-ms={state.check_ms.map(|ms| format!("{ms:.3}"))}>
             <div class="editor-body">
                 <div class="editor-gutter" aria-hidden="true">
                     { for (1..=count).map(|l| {
@@ -103,12 +111,14 @@ pub fn dockerfile_editor(props: &EditorProps) -> Html {
                 <h3>{ if problems == 0 { "No problems".to_string() } else { format!("Problems ({problems})") } }</h3>
                 <ul class="editor-diagnostics">
                     { for state.diagnostics.iter().map(|d| html! {
-                        <li class={classes!("diagnostic", severity_class(d.severity))} onclick={jump(d.line)}
-                            data-line={d.line.to_string()} data-rule={d.rule} title={d.explanation}>
-                            <span class="diag-pos">{ format!("{}:{}", d.line, d.column) }</span>
-                            <span class="diag-severity">{ d.severity.to_string() }</span>
-                            <span class="diag-rule">{ d.rule }</span>
-                            <span class="diag-message">{ d.message.clone() }</span>
+                        <li data-line={d.line.to_string()} data-rule={d.rule}>
+                            <button type="button" class={classes!("diagnostic", severity_class(d.severity))}
+                                    onclick={jump(d.line)} title={d.explanation}>
+                                <span class="diag-pos">{ format!("{}:{}", d.line, d.column) }</span>
+                                <span class="diag-severity">{ d.severity.to_string() }</span>
+                                <span class="diag-rule">{ d.rule }</span>
+                                <span class="diag-message">{ d.message.clone() }</span>
+                            </button>
                         </li>
                     }) }
                 </ul>
@@ -117,9 +127,11 @@ pub fn dockerfile_editor(props: &EditorProps) -> Html {
                 <h3>{ "Outline" }</h3>
                 <ul>
                     { for state.outline.iter().map(|o| html! {
-                        <li class={classes!("outline-item", if o.depth == 0 { "outline-stage" } else { "outline-instruction" })}
-                            onclick={jump(o.line)} data-line={o.line.to_string()}>
-                            <span class="outline-line">{ o.line }</span>{ " " }{ o.label.clone() }
+                        <li data-line={o.line.to_string()}>
+                            <button type="button" onclick={jump(o.line)}
+                                    class={classes!("outline-item", if o.depth == 0 { "outline-stage" } else { "outline-instruction" })}>
+                                <span class="outline-line">{ o.line }</span>{ " " }{ o.label.clone() }
+                            </button>
                         </li>
                     }) }
                 </ul>

@@ -2,7 +2,7 @@
 //! gutter markers, highlighted and underlined line segments, and the outline of stages and instructions.
 
 use crate::dockerfile::lint::{self, Diagnostic, LintOptions, Severity};
-use crate::dockerfile::{instructions::KEYWORDS, parse};
+use crate::dockerfile::{instructions::KEYWORDS, parse, Dockerfile};
 
 /// One entry of the outline: a stage (depth 0) or an instruction (depth 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub struct EditorState {
     pub outline: Vec<OutlineItem>,
     /// The line the learner asked to jump to (from the diagnostics list or the outline).
     pub jump_to: Option<usize>,
+    /// How long the last parse + check took, in milliseconds, when a clock was available (the browser's).
+    pub check_ms: Option<f64>,
 }
 
 /// What can happen in the editor.
@@ -36,15 +38,25 @@ impl EditorState {
             diagnostics: Vec::new(),
             outline: Vec::new(),
             jump_to: None,
+            check_ms: None,
         };
         s.set_text(text);
         s
     }
 
+    /// Parses and checks once; the diagnostics and the outline come from the same parse.
     fn set_text(&mut self, text: &str) {
         self.text = text.to_string();
-        self.diagnostics = lint::diagnose(text, &LintOptions::default());
-        self.outline = outline(text);
+        match parse(text) {
+            Ok(df) => {
+                self.diagnostics = lint::check(&df, &LintOptions::default()).diagnostics;
+                self.outline = outline(&df);
+            }
+            Err(e) => {
+                self.diagnostics = vec![lint::error_diagnostic(&e)];
+                self.outline = Vec::new();
+            }
+        }
     }
 
     pub fn reduce(mut self, action: EditorAction) -> Self {
@@ -286,9 +298,8 @@ fn underline(line: &str, n: usize, toks: Vec<(usize, usize, Tok)>, diags: &[Diag
         .collect()
 }
 
-/// Stages and their instructions, from the parse (empty while the file does not parse).
-pub fn outline(text: &str) -> Vec<OutlineItem> {
-    let Ok(df) = parse(text) else { return Vec::new() };
+/// Stages and their instructions.
+pub fn outline(df: &Dockerfile) -> Vec<OutlineItem> {
     let mut out = Vec::new();
     for c in &df.commands {
         if let crate::dockerfile::instructions::Instruction::From(f) = &c.instruction {
