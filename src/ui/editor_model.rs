@@ -13,7 +13,7 @@ pub struct OutlineItem {
 }
 
 /// What the editor shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EditorState {
     pub text: String,
     pub diagnostics: Vec<Diagnostic>,
