@@ -5,7 +5,10 @@
 
 pub mod cli;
 pub mod dockerfile;
+pub mod image;
 pub mod info;
+pub mod layer;
+pub mod registry;
 pub mod ui;
 
 /// The version of this build, shared by the web app and the companion server.

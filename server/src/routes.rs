@@ -17,19 +17,31 @@ pub struct AppState {
     pub runtime: RuntimeInfo,
     pub registry_dir: PathBuf,
     pub dist_dir: PathBuf,
+    /// The embedded OCI registry, served under `/v2/`.
+    pub registry: crate::registry::Registry,
+    /// The container runner; None when no OCI runtime is usable (the API then answers 503).
+    pub runner: Option<Arc<crate::runner::Runner>>,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/api/info", get(info))
-        .route("/v2/", get(registry_base));
+    let api = Router::new().route("/api/info", get(info));
     let web = if state.dist_dir.join("index.html").is_file() {
         let index = ServeFile::new(state.dist_dir.join("index.html"));
         Router::new().fallback_service(ServeDir::new(&state.dist_dir).fallback(index))
     } else {
         Router::new().fallback(app_not_built)
     };
+    let containers = match &state.runner {
+        Some(runner) => crate::runner::router(runner.clone()),
+        None => Router::new()
+            .route("/api/containers", axum::routing::any(no_runner))
+            .route("/api/containers/{*rest}", axum::routing::any(no_runner))
+            .route("/api/steps", axum::routing::any(no_runner)),
+    };
+    let registry = crate::registry::router(&state.registry);
     api.with_state(state.clone())
+        .merge(registry)
+        .merge(containers)
         .merge(web.with_state(state))
         .layer(TraceLayer::new_for_http())
 }
@@ -45,14 +57,10 @@ async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
     })
 }
 
-/// OCI distribution base endpoint: 200 says "this is a registry speaking API v2".
-async fn registry_base() -> Response {
-    let mut response = Json(serde_json::json!({})).into_response();
-    response.headers_mut().insert(
-        "Docker-Distribution-API-Version",
-        HeaderValue::from_static("registry/2.0"),
-    );
-    response
+async fn no_runner() -> Response {
+    let body =
+        serde_json::json!({"message": "containers are unavailable: no usable OCI runtime (see /api/info)"});
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 async fn app_not_built(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
@@ -84,6 +92,12 @@ mod tests {
             },
             registry_dir: PathBuf::from("/data/registry"),
             dist_dir: dist,
+            registry: crate::registry::Registry::open(
+                &std::env::temp_dir().join(format!("slipway-routes-test-{}", std::process::id())),
+                Default::default(),
+            )
+            .unwrap(),
+            runner: None,
         })
     }
 

@@ -42,7 +42,7 @@ impl CgroupMode {
 }
 
 /// Look for `name` on PATH and in the sbin folders root's PATH has but a service's may not.
-fn find_executable(name: &str) -> Option<PathBuf> {
+pub fn find_executable(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))

@@ -16,10 +16,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !args.dist.join("index.html").is_file() {
         tracing::warn!(dist = %args.dist.display(), "web app not built: the page will say so");
     }
+    let registry = crate::registry::Registry::open(&registry_dir, args.registry.options()?)
+        .with_context(|| format!("cannot open registry storage {}", registry_dir.display()))?;
+    let runner = start_runner(&args, &runtime).await;
     let state = Arc::new(AppState {
         runtime,
         registry_dir,
         dist_dir: args.dist,
+        registry,
+        runner,
     });
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -28,11 +33,49 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Tests and scripts read this line to learn the port when --addr asks for port 0.
     println!("slipway listening on http://{addr}");
     tracing::info!(%addr, "serving");
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    if let Some(runner) = &state.runner {
+        runner.shutdown().await;
+    }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// The container runner, when the runtime is usable; leftovers of a crashed run are cleaned first.
+async fn start_runner(
+    args: &ServeArgs,
+    runtime: &slipway::info::RuntimeInfo,
+) -> Option<Arc<crate::runner::Runner>> {
+    use crate::runner::{OciLayoutSource, Runner, RunnerConfig};
+    // crun takes the same create/start/kill/delete/list commands; only runc is tested on this (v1) host.
+    let slipway::info::RuntimeInfo::Available { path, .. } = runtime else {
+        return None;
+    };
+    let mut config = RunnerConfig::new(args.runner_dir.clone(), path.into());
+    if args.no_userns {
+        config.userns = None;
+    }
+    let mut layouts = args.oci_layouts.clone();
+    layouts.push(args.data.join("images"));
+    let source = Arc::new(OciLayoutSource::new(layouts));
+    match Runner::new(config, source) {
+        Ok(runner) => {
+            let runner = Arc::new(runner);
+            match runner.reconcile().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(leftovers = n, "removed containers left by an earlier run"),
+                Err(e) => tracing::warn!(error = %e, "reconciling leftovers"),
+            }
+            tracing::info!(dir = %args.runner_dir.display(), "container runner ready");
+            Some(runner)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "container runner unavailable");
+            None
+        }
+    }
 }
 
 async fn shutdown_signal() {

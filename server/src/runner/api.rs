@@ -1,0 +1,411 @@
+//! The container API under `/api/containers` and `/api/steps` (see `docs/runner-api.md`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::exec::{Exec, ExecOptions, ExecState};
+use super::io::ProcessIo;
+use super::logs::{rfc3339, Chunk, Stream};
+use super::{images::ImageError, RunOptions, RunStep, Runner, RunnerError};
+
+impl IntoResponse for RunnerError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            RunnerError::NotFound(_) | RunnerError::Image(ImageError::NotFound(_)) => StatusCode::NOT_FOUND,
+            RunnerError::Image(ImageError::BlobNotFound(_)) => StatusCode::NOT_FOUND,
+            RunnerError::Conflict(_) => StatusCode::CONFLICT,
+            RunnerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            RunnerError::Spec(_) | RunnerError::User(_) | RunnerError::Image(_) => StatusCode::BAD_REQUEST,
+            RunnerError::Unpack(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, Json(serde_json::json!({ "message": self.to_string() }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, RunnerError>;
+
+pub fn router(runner: Arc<Runner>) -> Router {
+    Router::new()
+        .route("/api/containers", get(list).post(create))
+        .route("/api/containers/{id}", get(inspect).delete(remove))
+        .route("/api/containers/{id}/start", post(start))
+        .route("/api/containers/{id}/stop", post(stop))
+        .route("/api/containers/{id}/kill", post(kill))
+        .route("/api/containers/{id}/wait", post(wait))
+        .route("/api/containers/{id}/logs", get(logs))
+        .route("/api/containers/{id}/attach", get(attach))
+        .route(
+            "/api/containers/{id}/proxy/{port}/",
+            axum::routing::any(super::proxy::proxy_root),
+        )
+        .route(
+            "/api/containers/{id}/proxy/{port}/{*path}",
+            axum::routing::any(super::proxy::proxy_path),
+        )
+        .route("/api/containers/{id}/exec", post(exec_create))
+        .route("/api/execs/{id}", get(exec_inspect))
+        .route("/api/execs/{id}/wait", post(exec_wait))
+        .route("/api/execs/{id}/attach", get(exec_attach))
+        .route("/api/steps", post(step))
+        .with_state(runner)
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+async fn list(State(r): State<Arc<Runner>>, Query(q): Query<ListQuery>) -> Json<Vec<super::Summary>> {
+    Json(r.list(q.all))
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateRequest {
+    image: String,
+    #[serde(flatten)]
+    options: RunOptions,
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateQuery {
+    /// `docker run`: create and start in one call.
+    #[serde(default)]
+    start: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Created {
+    id: String,
+    name: String,
+    ports: Vec<super::spec::PortMapping>,
+}
+
+async fn create(
+    State(r): State<Arc<Runner>>,
+    Query(q): Query<CreateQuery>,
+    Json(req): Json<CreateRequest>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let c = r.create(&req.image, req.options).await?;
+    if q.start {
+        if let Err(e) = r.start(&c).await {
+            let _ = r.remove(&c, true).await;
+            return Err(e);
+        }
+    }
+    let summary = c.summary();
+    Ok((
+        StatusCode::CREATED,
+        Json(Created {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            ports: summary.ports,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct Inspect {
+    #[serde(flatten)]
+    summary: super::Summary,
+    args: Vec<String>,
+    options: RunOptions,
+    state: super::lifecycle::State,
+}
+
+async fn inspect(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<Json<Inspect>> {
+    let c = r.get(&id)?;
+    Ok(Json(Inspect {
+        summary: c.summary(),
+        args: c.args.clone(),
+        options: c.opts.clone(),
+        state: c.state(),
+    }))
+}
+
+async fn start(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let c = r.get(&id)?;
+    r.start(&c).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct StopQuery {
+    /// Seconds to wait after SIGTERM before SIGKILL.
+    t: Option<u64>,
+}
+
+async fn stop(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    Query(q): Query<StopQuery>,
+) -> ApiResult<Json<super::lifecycle::State>> {
+    let c = r.get(&id)?;
+    Ok(Json(r.stop(&c, q.t.map(Duration::from_secs)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct KillQuery {
+    signal: Option<String>,
+}
+
+async fn kill(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    Query(q): Query<KillQuery>,
+) -> ApiResult<StatusCode> {
+    let c = r.get(&id)?;
+    r.kill(&c, q.signal.as_deref().unwrap_or("KILL")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn wait(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<super::lifecycle::State>> {
+    let c = r.get(&id)?;
+    Ok(Json(c.wait().await))
+}
+
+#[derive(Debug, Deserialize)]
+struct RemoveQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+async fn remove(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    Query(q): Query<RemoveQuery>,
+) -> ApiResult<StatusCode> {
+    let c = r.get(&id)?;
+    r.remove(&c, q.force).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct LogsQuery {
+    #[serde(default)]
+    follow: bool,
+    tail: Option<usize>,
+    #[serde(default)]
+    timestamps: bool,
+    /// `raw` (default) or `json` (one chunk object per line).
+    format: Option<String>,
+}
+
+fn render(chunk: &Chunk, q: &LogsQuery) -> Bytes {
+    if q.format.as_deref() == Some("json") {
+        let mut line = serde_json::to_vec(chunk).unwrap_or_default();
+        line.push(b'\n');
+        return Bytes::from(line);
+    }
+    if q.timestamps && chunk.stream != Stream::Tty {
+        let mut out = format!("{} ", rfc3339(chunk.time_ns)).into_bytes();
+        out.extend_from_slice(&chunk.data);
+        return Bytes::from(out);
+    }
+    Bytes::from(chunk.data.clone())
+}
+
+async fn logs(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    Query(q): Query<LogsQuery>,
+) -> ApiResult<Response> {
+    let c = r.get(&id)?;
+    let (past, mut rx, closed) = c.io.logs.snapshot(q.tail);
+    let last_seq = past.last().map(|ch| ch.seq);
+    let head: Vec<Result<Bytes, std::io::Error>> = past.iter().map(|ch| Ok(render(ch, &q))).collect();
+    let content_type = if q.format.as_deref() == Some("json") {
+        "application/x-ndjson"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    let body = if !q.follow || closed {
+        Body::from_stream(futures_util::stream::iter(head))
+    } else {
+        let live = async_stream(move |tx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(ch) if ch.seq == u64::MAX => break,
+                    Ok(ch) if last_seq.is_some_and(|s| ch.seq <= s) => continue,
+                    Ok(ch) => {
+                        if tx.send(Ok(render(&ch, &q))).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                }
+            }
+        });
+        Body::from_stream(futures_util::stream::iter(head).chain(live))
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// A stream fed by a task through a channel (no extra crate).
+fn async_stream<F, Fut>(f: F) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(f(tx));
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+async fn attach(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let c = r.get(&id)?;
+    Ok(ws.on_upgrade(move |socket| attach_session(c, socket)))
+}
+
+/// Something with a process to attach to: a container or an exec.
+trait Attachable: Send + Sync + 'static {
+    fn io(&self) -> &ProcessIo;
+    /// Resolves when the process ended: the final text frame.
+    fn exit(&self) -> impl std::future::Future<Output = serde_json::Value> + Send + '_;
+}
+
+impl Attachable for super::Container {
+    fn io(&self) -> &ProcessIo {
+        &self.io
+    }
+    async fn exit(&self) -> serde_json::Value {
+        let state = self.wait().await;
+        serde_json::json!({"type": "exit", "exit_code": state.exit_code, "oom_killed": state.oom_killed})
+    }
+}
+
+impl Attachable for Exec {
+    fn io(&self) -> &ProcessIo {
+        &self.io
+    }
+    async fn exit(&self) -> serde_json::Value {
+        serde_json::json!({"type": "exit", "exit_code": self.wait().await})
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Control {
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    /// Close stdin (EOF).
+    Eof,
+}
+
+/// Output as binary frames (replaying what was already written); binary frames in are input; text frames are
+/// JSON controls (`{"type":"resize","cols":80,"rows":24}`, `{"type":"eof"}`). A final text frame reports the exit.
+async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let (past, mut rx, closed) = target.io().logs.snapshot(None);
+    let last_seq = past.last().map(|ch| ch.seq);
+    let out_target = target.clone();
+    let out = tokio::spawn(async move {
+        for ch in past {
+            if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
+                return;
+            }
+        }
+        if !closed {
+            loop {
+                match rx.recv().await {
+                    Ok(ch) if ch.seq == u64::MAX => break,
+                    Ok(ch) if last_seq.is_some_and(|s| ch.seq <= s) => continue,
+                    Ok(ch) => {
+                        if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                }
+            }
+        }
+        let exit = out_target.exit().await;
+        let _ = sink.send(Message::Text(exit.to_string().into())).await;
+        let _ = sink.close().await;
+    });
+    while let Some(Ok(msg)) = stream.next().await {
+        match msg {
+            Message::Binary(bytes) => {
+                let _ = target.io().write_input(&bytes);
+            }
+            Message::Text(text) => match serde_json::from_str::<Control>(&text) {
+                Ok(Control::Resize { cols, rows }) => {
+                    let _ = target.io().resize(cols, rows);
+                }
+                Ok(Control::Eof) => target.io().close_input(),
+                Err(_) => {
+                    let _ = target.io().write_input(text.as_bytes());
+                }
+            },
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    let _ = out.await;
+}
+
+#[derive(Debug, Serialize)]
+struct ExecCreated {
+    id: String,
+}
+
+async fn exec_create(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    Json(opts): Json<ExecOptions>,
+) -> ApiResult<(StatusCode, Json<ExecCreated>)> {
+    let c = r.get(&id)?;
+    let exec = r.exec(&c, opts).await?;
+    Ok((StatusCode::CREATED, Json(ExecCreated { id: exec.id.clone() })))
+}
+
+fn find_exec(r: &Runner, id: &str) -> ApiResult<Arc<Exec>> {
+    r.execs
+        .get(id)
+        .ok_or_else(|| RunnerError::NotFound(format!("exec {id}")))
+}
+
+async fn exec_inspect(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<Json<ExecState>> {
+    Ok(Json(find_exec(&r, &id)?.state()))
+}
+
+async fn exec_wait(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<Json<ExecState>> {
+    let exec = find_exec(&r, &id)?;
+    exec.wait().await;
+    Ok(Json(exec.state()))
+}
+
+async fn exec_attach(
+    State(r): State<Arc<Runner>>,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let exec = find_exec(&r, &id)?;
+    Ok(ws.on_upgrade(move |socket| attach_session(exec, socket)))
+}
+
+async fn step(State(r): State<Arc<Runner>>, Json(step): Json<RunStep>) -> ApiResult<Json<super::StepResult>> {
+    Ok(Json(r.run_step(step).await?))
+}

@@ -1,0 +1,340 @@
+//! The container API over a real socket: docker run / ps / logs / wait / stop / rm, the attach WebSocket with a
+//! TTY, and a RUN step, all against real runc containers.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::tests::{assert_clean, test_env, TestEnv};
+
+async fn serve(env: &TestEnv) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = super::router(env.runner.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// A minimal HTTP/1.0 client (no extra dependency): returns status and body.
+async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (StatusCode::from_u16(code).unwrap(), body.to_string())
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[tokio::test]
+async fn run_logs_wait_inspect_remove() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/api/containers?start=true",
+        Some(serde_json::json!({"image": "busybox", "cmd": ["sh", "-c", "echo one; echo two >&2; exit 4"], "env": ["A=1"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = json(&body)["id"].as_str().unwrap().to_string();
+    let (status, body) = http(addr, "POST", &format!("/api/containers/{id}/wait"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&body)["exit_code"], 4);
+    let (_, logs) = http(
+        addr,
+        "GET",
+        &format!("/api/containers/{id}/logs?follow=true"),
+        None,
+    )
+    .await;
+    assert!(logs.contains("one\n") && logs.contains("two\n"), "{logs}");
+    let (_, tail) = http(
+        addr,
+        "GET",
+        &format!("/api/containers/{id}/logs?tail=1&format=json"),
+        None,
+    )
+    .await;
+    assert_eq!(tail.lines().count(), 1, "{tail}");
+    let (_, stamped) = http(
+        addr,
+        "GET",
+        &format!("/api/containers/{id}/logs?timestamps=true"),
+        None,
+    )
+    .await;
+    assert!(
+        stamped
+            .lines()
+            .all(|l| l.len() > 31 && &l[4..5] == "-" && l.contains("Z ")),
+        "{stamped}"
+    );
+    let (_, ps) = http(addr, "GET", "/api/containers", None).await;
+    assert_eq!(
+        json(&ps).as_array().unwrap().len(),
+        0,
+        "exited containers only with all=true"
+    );
+    let (_, ps) = http(addr, "GET", "/api/containers?all=true", None).await;
+    assert_eq!(json(&ps)[0]["status"], "exited");
+    let (_, inspect) = http(addr, "GET", &format!("/api/containers/{}", &id[..12]), None).await;
+    assert_eq!(json(&inspect)["state"]["exit_code"], 4);
+    assert_eq!(
+        json(&inspect)["args"],
+        serde_json::json!(["sh", "-c", "echo one; echo two >&2; exit 4"])
+    );
+    let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = http(addr, "GET", &format!("/api/containers/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_clean(&env, &id);
+}
+
+#[tokio::test]
+async fn errors_have_status_and_message() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/api/containers",
+        Some(serde_json::json!({"image": "nope"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(json(&body)["message"].as_str().unwrap().contains("nope"));
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/api/containers",
+        Some(serde_json::json!({"image": "busybox", "user": "ghost"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = http(addr, "POST", "/api/containers/abcd/stop", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn detached_container_stops_with_term_then_kill() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let (_, body) = http(
+        addr,
+        "POST",
+        "/api/containers?start=true",
+        Some(serde_json::json!({"image": "busybox", "name": "sleeper", "cmd": ["sleep", "100"]})),
+    )
+    .await;
+    let id = json(&body)["id"].as_str().unwrap().to_string();
+    let (_, ps) = http(addr, "GET", "/api/containers", None).await;
+    assert_eq!(json(&ps)[0]["name"], "sleeper");
+    let (status, body) = http(addr, "POST", "/api/containers/sleeper/stop?t=1", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&body)["exit_code"], 137);
+    let (status, _) = http(addr, "DELETE", "/api/containers/sleeper", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_clean(&env, &id);
+}
+
+#[tokio::test]
+async fn attach_websocket_drives_a_tty() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let (_, body) = http(
+        addr,
+        "POST",
+        "/api/containers?start=true",
+        Some(serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]})),
+    )
+    .await;
+    let id = json(&body)["id"].as_str().unwrap().to_string();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/containers/{id}/attach"))
+        .await
+        .unwrap();
+    ws.send(Message::text(r#"{"type":"resize","cols":120,"rows":30}"#))
+        .await
+        .unwrap();
+    ws.send(Message::binary(b"stty size; echo hi-$((6*7))\n".to_vec()))
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !(seen.contains("30 120") && seen.contains("hi-42")) {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("output in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Binary(b) = msg {
+            seen.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    ws.send(Message::binary(b"exit 3\n".to_vec())).await.unwrap();
+    let mut exit = None;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Text(t) = msg {
+            exit = Some(json(&t));
+            break;
+        }
+    }
+    assert_eq!(exit.expect("exit frame")["exit_code"], 3);
+    let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_clean(&env, &id);
+}
+
+#[tokio::test]
+async fn run_step_over_http_returns_a_layer_descriptor() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let base = env.runner.images.resolve("busybox").unwrap();
+    let layers: Vec<String> = base.layers.iter().map(|l| l.digest.clone()).collect();
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/api/steps",
+        Some(serde_json::json!({"layers": layers, "command": "echo built > /built.txt; echo done"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let result = json(&body);
+    assert_eq!(result["exit_code"], 0);
+    assert_eq!(result["output"], "done\n");
+    let layer = &result["layer"];
+    assert_eq!(layer["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
+    let digest = layer["digest"].as_str().unwrap();
+    let blob = env
+        .runner
+        .config
+        .data_dir
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    assert_eq!(
+        std::fs::metadata(blob).unwrap().len(),
+        layer["size"].as_u64().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn preview_proxy_reaches_the_web_app_inside() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let (_, body) = http(
+        addr,
+        "POST",
+        "/api/containers?start=true",
+        Some(serde_json::json!({"image": "busybox", "cmd": ["httpd", "-f", "-p", "8080", "-h", "/www"]})),
+    )
+    .await;
+    let id = json(&body)["id"].as_str().unwrap().to_string();
+    let mut page = String::new();
+    for _ in 0..50 {
+        let (status, body) = http(
+            addr,
+            "GET",
+            &format!("/api/containers/{id}/proxy/8080/index.html?x=1"),
+            None,
+        )
+        .await;
+        if status == StatusCode::OK {
+            page = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(page, "hello from busybox httpd\n");
+    let (status, _) = http(addr, "GET", &format!("/api/containers/{id}/proxy/9999/"), None).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "nothing listens on 9999");
+    let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}?force=true"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_clean(&env, &id);
+}
+
+#[tokio::test]
+async fn exec_runs_in_the_running_container_plain_and_with_a_tty() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let (_, body) = http(
+        addr,
+        "POST",
+        "/api/containers?start=true",
+        Some(
+            serde_json::json!({"image": "busybox", "hostname": "host1", "env": ["FROM=run"],
+            "cmd": ["sh", "-c", "echo marker > /tmp/m; sleep 100"]}),
+        ),
+    )
+    .await;
+    let id = json(&body)["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) = http(
+        addr,
+        "POST",
+        &format!("/api/containers/{id}/exec"),
+        Some(serde_json::json!({"cmd": ["sh", "-c", "echo $FROM $EXTRA $(hostname) $(id -u); cat /tmp/m; exit 6"],
+            "env": ["EXTRA=x"], "user": "app"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let exec_id = json(&body)["id"].as_str().unwrap().to_string();
+    let (_, state) = http(addr, "POST", &format!("/api/execs/{exec_id}/wait"), None).await;
+    assert_eq!(json(&state)["exit_code"], 6);
+    let exec = env.runner.execs.get(&exec_id).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&exec.io.logs.all_bytes()),
+        "run x host1 1000\nmarker\n"
+    );
+
+    let (_, body) = http(
+        addr,
+        "POST",
+        &format!("/api/containers/{id}/exec"),
+        Some(serde_json::json!({"cmd": ["sh"], "tty": true})),
+    )
+    .await;
+    let exec_id = json(&body)["id"].as_str().unwrap().to_string();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/execs/{exec_id}/attach"))
+        .await
+        .unwrap();
+    ws.send(Message::binary(b"echo in-$((2+3)); exit 9\n".to_vec()))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (mut seen, mut exit) = (String::new(), None);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        match msg {
+            Message::Binary(b) => seen.push_str(&String::from_utf8_lossy(&b)),
+            Message::Text(t) => {
+                exit = Some(json(&t));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(seen.contains("in-5"), "{seen:?}");
+    assert_eq!(exit.expect("exit frame")["exit_code"], 9);
+    let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}?force=true"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(env.runner.execs.get(&exec_id).is_none());
+    assert_clean(&env, &id);
+}

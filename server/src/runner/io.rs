@@ -1,0 +1,163 @@
+//! A runtime process's stdio, shared by containers and execs: output into [`Logs`], stdin as a pipe (`-i`) or the
+//! TTY's master (`-t`, received over the console socket), window resize, and reaping the process.
+
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::logs::{Logs, Stream};
+use super::runc::RuncError;
+use super::tty::{ConsoleSocket, Tty};
+use super::{io_ctx, RunnerError};
+
+#[derive(Debug)]
+pub struct ProcessIo {
+    pub logs: Arc<Logs>,
+    stdin: Mutex<Option<std::fs::File>>,
+    tty: Mutex<Option<Tty>>,
+}
+
+/// A close-on-exec pipe (read end, write end).
+fn pipe() -> Result<(OwnedFd, OwnedFd), RunnerError> {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| io_ctx("pipe")(e.into()))
+}
+
+fn pump(reader: OwnedFd, stream: Stream, logs: Arc<Logs>, done: std::sync::mpsc::Sender<()>) {
+    let _ = std::thread::Builder::new()
+        .name("log-pump".into())
+        .spawn(move || {
+            let mut reader = BufReader::new(std::fs::File::from(reader));
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => logs.push(stream, line),
+                }
+            }
+            let _ = done.send(());
+        });
+}
+
+impl ProcessIo {
+    pub fn new(max_log_bytes: usize) -> Self {
+        ProcessIo {
+            logs: Arc::new(Logs::new(max_log_bytes)),
+            stdin: Mutex::new(None),
+            tty: Mutex::new(None),
+        }
+    }
+
+    /// Write to stdin (`-i`) or the TTY.
+    pub fn write_input(&self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(tty) = self.tty.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return tty.write(bytes);
+        }
+        match self.stdin.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(f) => std::io::Write::write_all(f, bytes),
+            None => Err(std::io::Error::other("stdin is not open (run with -i)")),
+        }
+    }
+
+    /// Close stdin (EOF for the process).
+    pub fn close_input(&self) {
+        self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    pub fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()> {
+        match self.tty.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            Some(tty) => tty.resize(cols, rows),
+            None => Err(std::io::Error::other("not a TTY")),
+        }
+    }
+
+    /// Start a detached runtime process (`create` or `exec`) wired to this io; `spawn` gets the console socket
+    /// path (TTY) and the stdio handles, and returns the process's host pid.
+    pub async fn launch<F, Fut>(
+        &self,
+        tty: bool,
+        interactive: bool,
+        sock_path: &Path,
+        spawn: F,
+    ) -> Result<i32, RunnerError>
+    where
+        F: FnOnce(Option<PathBuf>, (Stdio, Stdio, Stdio)) -> Fut,
+        Fut: Future<Output = Result<i32, RuncError>>,
+    {
+        if tty {
+            let sock = ConsoleSocket::bind(sock_path).map_err(io_ctx("console socket"))?;
+            let accept = tokio::task::spawn_blocking(move || sock.accept_master(Duration::from_secs(10)));
+            let created = spawn(
+                Some(sock_path.to_path_buf()),
+                (Stdio::null(), Stdio::null(), Stdio::null()),
+            )
+            .await;
+            let master = accept
+                .await
+                .map_err(|e| io_ctx("console")(std::io::Error::other(e)))?;
+            let _ = std::fs::remove_file(sock_path);
+            let pid = created?;
+            let master = master.map_err(io_ctx("receiving the pty master"))?;
+            *self.tty.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Tty::start(master, self.logs.clone()).map_err(io_ctx("tty"))?);
+            return Ok(pid);
+        }
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let (out_r, out_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        let stdin = if interactive {
+            let (in_r, in_w) = pipe()?;
+            *self.stdin.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::fs::File::from(in_w));
+            Stdio::from(in_r)
+        } else {
+            Stdio::null()
+        };
+        pump(out_r, Stream::Stdout, self.logs.clone(), done_tx.clone());
+        pump(err_r, Stream::Stderr, self.logs.clone(), done_tx);
+        let logs = self.logs.clone();
+        std::thread::spawn(move || {
+            let _ = done_rx.recv();
+            let _ = done_rx.recv();
+            logs.close();
+        });
+        Ok(spawn(None, (stdin, Stdio::from(out_w), Stdio::from(err_w))).await?)
+    }
+
+    /// After the process ended: close stdin, give the output a moment to drain, drop the TTY.
+    pub async fn finish(&self) {
+        self.close_input();
+        for _ in 0..100 {
+            if self.logs.is_closed() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.tty.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// Wait for `pid` (a child of ours: we are the subreaper) and return its exit code, 128 + signal when killed.
+pub async fn reap(pid: i32) -> Option<i32> {
+    tokio::task::spawn_blocking(move || {
+        let pid = rustix::process::Pid::from_raw(pid)?;
+        loop {
+            match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+                Ok(Some((_, status))) => {
+                    return Some(match (status.exit_status(), status.terminating_signal()) {
+                        (Some(code), _) => code,
+                        (None, Some(sig)) => 128 + sig,
+                        _ => 255,
+                    });
+                }
+                Err(rustix::io::Errno::INTR) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten()
+}

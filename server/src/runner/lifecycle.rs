@@ -1,0 +1,427 @@
+//! Container lifecycle: create (image → rootfs + spec), start (runtime create/start, output pumps, port
+//! publishers), the monitor that reaps the init process and cleans up, stop/kill/remove/wait.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use oci_spec::image::ImageConfiguration;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::io::ProcessIo;
+use super::network::Publisher;
+use super::spec::{self, RunOptions, SpecContext};
+use super::{io_ctx, overlay, users, Runner, RunnerError, Summary};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Exited,
+}
+
+/// What `inspect` shows of a container's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct State {
+    pub status: Status,
+    pub pid: Option<i32>,
+    pub exit_code: Option<i32>,
+    pub oom_killed: bool,
+    /// Killed at the wall-clock limit.
+    pub timed_out: bool,
+    pub error: Option<String>,
+    pub started_at: Option<u64>,
+    pub finished_at: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub opts: RunOptions,
+    pub args: Vec<String>,
+    pub dir: PathBuf,
+    pub created: u64,
+    pub io: ProcessIo,
+    state: Mutex<State>,
+    status_tx: watch::Sender<Status>,
+    ports: Mutex<Vec<Publisher>>,
+    /// Directories created as mount points before the run (for RUN step diffs).
+    pub(crate) placeholders: Vec<String>,
+    pub(crate) lowers: Vec<PathBuf>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Container {
+    pub fn state(&self) -> State {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut s);
+        let status = s.status;
+        drop(s);
+        self.status_tx.send_replace(status);
+    }
+
+    pub fn summary(&self) -> Summary {
+        let state = self.state();
+        let ports = self
+            .ports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|p| spec::PortMapping {
+                host: p.host,
+                container: p.container,
+            })
+            .collect();
+        Summary {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            image: self.image.clone(),
+            command: self.args.join(" "),
+            created: self.created,
+            status: state.status,
+            exit_code: state.exit_code,
+            ports,
+        }
+    }
+
+    /// Wait until the container has exited; returns its state.
+    pub async fn wait(&self) -> State {
+        let mut rx = self.status_tx.subscribe();
+        let _ = rx.wait_for(|s| *s == Status::Exited).await;
+        self.state()
+    }
+
+    /// Write to the container's stdin (`-i`) or TTY.
+    pub fn write_input(&self, bytes: &[u8]) -> std::io::Result<()> {
+        self.io.write_input(bytes)
+    }
+
+    /// Close stdin (EOF for the process).
+    pub fn close_input(&self) {
+        self.io.close_input()
+    }
+
+    pub fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()> {
+        self.io.resize(cols, rows)
+    }
+}
+
+impl Runner {
+    /// `docker create`: resolve the image, unpack its layers, mount the rootfs and write the bundle.
+    pub async fn create(
+        self: &Arc<Self>,
+        image: &str,
+        opts: RunOptions,
+    ) -> Result<Arc<Container>, RunnerError> {
+        let this = self.clone();
+        let image_ref = image.to_string();
+        let (resolved, lowers) = tokio::task::spawn_blocking(move || {
+            let resolved = this.images.resolve(&image_ref)?;
+            let lowers = this.unpack_layers(&resolved.layers)?;
+            Ok::<_, RunnerError>((resolved, lowers))
+        })
+        .await
+        .map_err(|e| io_ctx("unpack task")(std::io::Error::other(e)))??;
+        self.create_from(image, &resolved.config, lowers, opts).await
+    }
+
+    /// Create a container from an image config and unpacked layer dirs (bottom first).
+    pub async fn create_from(
+        self: &Arc<Self>,
+        image: &str,
+        config: &ImageConfiguration,
+        lowers: Vec<PathBuf>,
+        opts: RunOptions,
+    ) -> Result<Arc<Container>, RunnerError> {
+        let args = spec::command(config.config().as_ref(), &opts)?;
+        let id = super::random_id();
+        let name = opts.name.clone().unwrap_or_else(|| super::default_name(&id));
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        {
+            return Err(RunnerError::Conflict(format!("invalid container name {name:?}")));
+        }
+        let hostname = opts.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+        let dir = self.container_dir(&id);
+        let this = self.clone();
+        let (dir2, lowers2, host2) = (dir.clone(), lowers.clone(), hostname.clone());
+        let user_spec = opts
+            .user
+            .clone()
+            .or_else(|| config.config().as_ref().and_then(|c| c.user().clone()))
+            .unwrap_or_default();
+        let prepared = tokio::task::spawn_blocking(move || {
+            super::prepare_rootfs(&this, &dir2, &lowers2, &host2)?;
+            let rootfs = dir2.join("rootfs");
+            let placeholders = super::diff::missing_mount_points(&rootfs);
+            let user = users::resolve_in_root(&user_spec, &rootfs)?;
+            Ok::<_, RunnerError>((placeholders, user))
+        })
+        .await
+        .map_err(|e| io_ctx("prepare task")(std::io::Error::other(e)))?;
+        let (placeholders, user) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                cleanup_dir(&dir);
+                return Err(e);
+            }
+        };
+        let ctx = SpecContext {
+            rootfs: dir.join("rootfs"),
+            hostname,
+            cgroups_path: Runner::cgroups_path(&id),
+            etc_dir: dir.join("etc"),
+            user,
+            userns: self.config.userns,
+            defaults: self.config.defaults,
+            ceilings: self.config.ceilings,
+        };
+        let saved = spec::build(config, &opts, &ctx)
+            .map_err(RunnerError::from)
+            .and_then(|s| {
+                s.save(dir.join("config.json"))
+                    .map_err(|e| RunnerError::Spec(e.into()))
+            });
+        if let Err(e) = saved {
+            cleanup_dir(&dir);
+            return Err(e);
+        }
+        let (status_tx, _) = watch::channel(Status::Created);
+        let container = Arc::new(Container {
+            id,
+            name,
+            image: image.to_string(),
+            opts,
+            args,
+            dir: dir.clone(),
+            created: now(),
+            io: ProcessIo::new(self.config.max_log_bytes),
+            state: Mutex::new(State {
+                status: Status::Created,
+                pid: None,
+                exit_code: None,
+                oom_killed: false,
+                timed_out: false,
+                error: None,
+                started_at: None,
+                finished_at: None,
+            }),
+            status_tx,
+            ports: Mutex::new(Vec::new()),
+            placeholders,
+            lowers,
+        });
+        if let Err(e) = self.insert(container.clone()) {
+            cleanup_dir(&dir);
+            return Err(e);
+        }
+        Ok(container)
+    }
+
+    /// `docker start`: run the container's process; a monitor task reaps it and cleans up.
+    pub async fn start(self: &Arc<Self>, c: &Arc<Container>) -> Result<(), RunnerError> {
+        if c.state().status != Status::Created {
+            return Err(RunnerError::Conflict(format!(
+                "container {} was already started",
+                c.name
+            )));
+        }
+        c.update(|s| s.status = Status::Running);
+        match self.launch(c).await {
+            Ok(pid) => {
+                c.update(|s| {
+                    s.pid = Some(pid);
+                    s.started_at = Some(now());
+                });
+                let (this, c2) = (self.clone(), c.clone());
+                tokio::spawn(async move { this.monitor(c2, pid).await });
+                Ok(())
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                c.io.logs.close();
+                self.finish(c, Some(127), false, false, Some(msg)).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn launch(&self, c: &Arc<Container>) -> Result<i32, RunnerError> {
+        let pid =
+            c.io.launch(
+                c.opts.tty,
+                c.opts.interactive,
+                &c.dir.join("tty.sock"),
+                |sock, stdio| async move { self.runc.create(&c.id, &c.dir, sock.as_deref(), stdio).await },
+            )
+            .await?;
+        let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
+        for p in &c.opts.publish {
+            match Publisher::start(p.host, p.container, netns.clone()).await {
+                Ok(publisher) => c.ports.lock().unwrap_or_else(|e| e.into_inner()).push(publisher),
+                Err(e) => {
+                    let _ = self.runc.delete(&c.id).await;
+                    return Err(io_ctx(format!("publishing port {}", p.host))(e));
+                }
+            }
+        }
+        if let Err(e) = self.runc.start(&c.id).await {
+            let _ = self.runc.delete(&c.id).await;
+            return Err(e.into());
+        }
+        Ok(pid)
+    }
+
+    /// Reap the init process (we are its subreaper), enforcing the wall-clock limit, then clean up.
+    async fn monitor(self: Arc<Self>, c: Arc<Container>, pid: i32) {
+        let reap = super::io::reap(pid);
+        let mut timed_out = false;
+        tokio::pin!(reap);
+        let code = tokio::select! {
+            r = &mut reap => r,
+            _ = tokio::time::sleep(self.config.wall_clock) => {
+                timed_out = true;
+                let _ = self.runc.kill(&c.id, "KILL", true).await;
+                reap.await
+            }
+        };
+        let oom = read_oom_kills(&Runner::cgroups_path(&c.id)) > 0;
+        self.finish(&c, code, oom, timed_out, None).await;
+    }
+
+    /// After the process ended: runtime state, cgroups, ports and the rootfs mount go; the upper dir stays until
+    /// the container is removed.
+    async fn finish(
+        &self,
+        c: &Arc<Container>,
+        code: Option<i32>,
+        oom: bool,
+        timed_out: bool,
+        error: Option<String>,
+    ) {
+        c.ports.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let _ = self.runc.kill(&c.id, "KILL", true).await;
+        if let Err(e) = self.runc.delete(&c.id).await {
+            tracing::debug!(id = %c.id, error = %e, "runtime delete");
+        }
+        if let Err(e) = overlay::unmount(&c.dir.join("rootfs")) {
+            tracing::warn!(id = %c.id, error = %e, "unmounting rootfs");
+        }
+        c.io.finish().await;
+        c.update(|s| {
+            s.status = Status::Exited;
+            s.exit_code = code.or(Some(255));
+            s.oom_killed = oom;
+            s.timed_out = timed_out;
+            s.error = error;
+            s.finished_at = Some(now());
+        });
+        if c.opts.auto_remove {
+            self.forget(&c.id);
+            cleanup_dir(&c.dir);
+        }
+    }
+
+    /// `docker stop`: SIGTERM, then SIGKILL after `grace`.
+    pub async fn stop(&self, c: &Arc<Container>, grace: Option<Duration>) -> Result<State, RunnerError> {
+        if c.state().status != Status::Running {
+            return Ok(c.state());
+        }
+        let _ = self.runc.kill(&c.id, "TERM", false).await;
+        let grace = grace.unwrap_or(self.config.stop_grace);
+        if tokio::time::timeout(grace, c.wait()).await.is_err() {
+            let _ = self.runc.kill(&c.id, "KILL", true).await;
+        }
+        Ok(c.wait().await)
+    }
+
+    /// `docker kill -s SIGNAL`.
+    pub async fn kill(&self, c: &Arc<Container>, signal: &str) -> Result<(), RunnerError> {
+        if c.state().status != Status::Running {
+            return Err(RunnerError::Conflict(format!(
+                "container {} is not running",
+                c.name
+            )));
+        }
+        let signal = signal.trim_start_matches("SIG");
+        if signal.is_empty() || !signal.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(RunnerError::Conflict(format!("invalid signal {signal:?}")));
+        }
+        self.runc.kill(&c.id, signal, false).await?;
+        Ok(())
+    }
+
+    /// `docker rm [-f]`.
+    pub async fn remove(&self, c: &Arc<Container>, force: bool) -> Result<(), RunnerError> {
+        match c.state().status {
+            Status::Running if !force => {
+                return Err(RunnerError::Conflict(format!(
+                    "cannot remove running container {}: stop it first or use force",
+                    c.name
+                )))
+            }
+            Status::Running => {
+                let _ = self.runc.kill(&c.id, "KILL", true).await;
+                c.wait().await;
+            }
+            Status::Created => {
+                let _ = self.runc.delete(&c.id).await;
+                let _ = overlay::unmount(&c.dir.join("rootfs"));
+                c.update(|s| s.status = Status::Exited);
+            }
+            Status::Exited => {}
+        }
+        self.forget(&c.id);
+        let dir = c.dir.clone();
+        let _ = tokio::task::spawn_blocking(move || cleanup_dir(&dir)).await;
+        Ok(())
+    }
+}
+
+/// Unmount (if still mounted) and delete a container directory.
+pub(crate) fn cleanup_dir(dir: &std::path::Path) {
+    let _ = overlay::unmount(&dir.join("rootfs"));
+    let _ = overlay::unmount(&dir.join("rw"));
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(dir = %dir.display(), error = %e, "removing container dir");
+        }
+    }
+}
+
+/// OOM kills recorded in the container's memory cgroup (v1 `memory.oom_control`, v2 `memory.events`).
+pub fn read_oom_kills(cgroups_path: &str) -> u64 {
+    let rel = cgroups_path.trim_start_matches('/');
+    let candidates = [
+        format!("/sys/fs/cgroup/memory/{rel}/memory.oom_control"),
+        format!("/sys/fs/cgroup/{rel}/memory.events"),
+    ];
+    candidates
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(|l| {
+                    l.strip_prefix("oom_kill ")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                })
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}

@@ -1,0 +1,181 @@
+//! A container's output: a bounded in-memory buffer of chunks (one per line for pipes, raw reads for a TTY),
+//! each with its stream, time and sequence number, plus a broadcast channel for followers.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    /// The TTY's combined output.
+    Tty,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Chunk {
+    pub seq: u64,
+    pub stream: Stream,
+    /// Nanoseconds since the Unix epoch.
+    pub time_ns: u128,
+    #[serde(serialize_with = "lossy")]
+    pub data: Vec<u8>,
+}
+
+fn lossy<S: serde::Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(data))
+}
+
+#[derive(Debug)]
+struct Inner {
+    chunks: VecDeque<Chunk>,
+    bytes: usize,
+    next_seq: u64,
+    closed: bool,
+}
+
+/// Bounded log storage; the oldest chunks go first when `max_bytes` is exceeded.
+#[derive(Debug)]
+pub struct Logs {
+    inner: Mutex<Inner>,
+    max_bytes: usize,
+    tx: broadcast::Sender<Chunk>,
+}
+
+impl Logs {
+    pub fn new(max_bytes: usize) -> Self {
+        Logs {
+            inner: Mutex::new(Inner {
+                chunks: VecDeque::new(),
+                bytes: 0,
+                next_seq: 0,
+                closed: false,
+            }),
+            max_bytes,
+            tx: broadcast::channel(1024).0,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn push(&self, stream: Stream, data: Vec<u8>) {
+        let time_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let mut inner = self.lock();
+        let chunk = Chunk {
+            seq: inner.next_seq,
+            stream,
+            time_ns,
+            data,
+        };
+        inner.next_seq += 1;
+        inner.bytes += chunk.data.len();
+        inner.chunks.push_back(chunk.clone());
+        while inner.bytes > self.max_bytes {
+            match inner.chunks.pop_front() {
+                Some(old) => inner.bytes -= old.data.len(),
+                None => break,
+            }
+        }
+        let _ = self.tx.send(chunk);
+    }
+
+    /// No more output will come (all writers closed).
+    pub fn close(&self) {
+        self.lock().closed = true;
+        // Wake followers with an empty marker they recognise by `is_closed`.
+        let _ = self.tx.send(Chunk {
+            seq: u64::MAX,
+            stream: Stream::Stdout,
+            time_ns: 0,
+            data: Vec::new(),
+        });
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// The last `tail` chunks (all when None), and a receiver for what comes after them.
+    pub fn snapshot(&self, tail: Option<usize>) -> (Vec<Chunk>, broadcast::Receiver<Chunk>, bool) {
+        let inner = self.lock();
+        let rx = self.tx.subscribe();
+        let skip = tail.map_or(0, |t| inner.chunks.len().saturating_sub(t));
+        (
+            inner.chunks.iter().skip(skip).cloned().collect(),
+            rx,
+            inner.closed,
+        )
+    }
+
+    /// Everything as one byte string (for RUN step output).
+    pub fn all_bytes(&self) -> Vec<u8> {
+        self.lock()
+            .chunks
+            .iter()
+            .flat_map(|c| c.data.iter().copied())
+            .collect()
+    }
+}
+
+/// `2026-11-28T05:05:13.123456789Z` from nanoseconds since the epoch (Docker's `--timestamps` format).
+pub fn rfc3339(time_ns: u128) -> String {
+    let secs = (time_ns / 1_000_000_000) as i64;
+    let nanos = (time_ns % 1_000_000_000) as u32;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_format_like_docker() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339(1_795_842_313_000_000_001),
+            "2026-11-28T05:05:13.000000001Z"
+        );
+    }
+
+    #[test]
+    fn buffer_is_bounded_and_tail_counts_chunks() {
+        let logs = Logs::new(10);
+        for i in 0..5 {
+            logs.push(Stream::Stdout, format!("{i}abc\n").into_bytes());
+        }
+        let (all, _, closed) = logs.snapshot(None);
+        assert!(!closed);
+        assert_eq!(all.len(), 2, "only the newest 10 bytes are kept");
+        assert_eq!(all[1].data, b"4abc\n");
+        assert_eq!(logs.snapshot(Some(1)).0.len(), 1);
+        logs.close();
+        assert!(logs.is_closed());
+    }
+}

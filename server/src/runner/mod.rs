@@ -1,0 +1,359 @@
+//! The runner: real containers under runc for `docker run` and for the RUN steps of builds.
+//!
+//! Images come from an [`images::ImageSource`]; their layers are unpacked once per digest ([`unpack`]), stacked
+//! with overlayfs ([`overlay`]) and run from an OCI runtime spec ([`spec`]) in fresh namespaces with limits.
+//! [`lifecycle`] starts, stops and reaps them; [`step`] turns a RUN step's upper dir into a layer ([`diff`]);
+//! [`api`] is the HTTP surface (`/api/containers...`, documented in `docs/runner-api.md`).
+
+pub mod api;
+pub mod diff;
+pub mod exec;
+pub mod fixture;
+pub mod images;
+pub mod io;
+pub mod lifecycle;
+pub mod logs;
+pub mod network;
+pub mod overlay;
+pub mod proxy;
+pub mod runc;
+pub mod seccomp;
+pub mod spec;
+pub mod step;
+pub mod tty;
+pub mod unpack;
+pub mod users;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+pub use api::router;
+pub use images::{ImageSource, OciLayoutSource};
+pub use lifecycle::{Container, Status};
+pub use spec::{Limits, RunOptions};
+pub use step::{RunStep, StepResult};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error(transparent)]
+    Image(#[from] images::ImageError),
+    #[error(transparent)]
+    Unpack(#[from] unpack::UnpackError),
+    #[error(transparent)]
+    Overlay(#[from] overlay::OverlayError),
+    #[error(transparent)]
+    Spec(#[from] spec::SpecError),
+    #[error(transparent)]
+    User(#[from] users::UserError),
+    #[error(transparent)]
+    Runtime(#[from] runc::RuncError),
+    #[error("no such container: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("too many containers (limit {0})")]
+    TooMany(usize),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub(crate) fn io_ctx(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunnerError {
+    let context = context.into();
+    move |source| RunnerError::Io { context, source }
+}
+
+/// How the runner is set up; the defaults are the safe ones.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Everything the runner writes lives below this (layers, containers, runtime state, blobs).
+    pub data_dir: PathBuf,
+    /// The OCI runtime binary (runc).
+    pub runtime: PathBuf,
+    /// Map container root to an unprivileged host range (user namespace).
+    pub userns: Option<unpack::IdShift>,
+    pub defaults: Limits,
+    pub ceilings: Limits,
+    pub unpack_limits: unpack::UnpackLimits,
+    /// Containers are killed after this long.
+    pub wall_clock: Duration,
+    /// SIGTERM → SIGKILL grace for `stop`.
+    pub stop_grace: Duration,
+    pub max_containers: usize,
+    pub max_log_bytes: usize,
+    /// Size limit of a container's writable layer: its upper dir lives on a tmpfs of this size (whose pages are
+    /// charged to the container's memory cgroup). None: upper dir on the runner's disk, unbounded.
+    pub writable_limit: Option<u64>,
+}
+
+impl RunnerConfig {
+    pub fn new(data_dir: PathBuf, runtime: PathBuf) -> Self {
+        RunnerConfig {
+            data_dir,
+            runtime,
+            userns: Some(unpack::IdShift {
+                base: 100_000,
+                size: 65_536,
+            }),
+            defaults: Limits::default(),
+            ceilings: Limits {
+                memory: 2 << 30,
+                pids: 1024,
+                cpus: 2.0,
+            },
+            unpack_limits: unpack::UnpackLimits::default(),
+            wall_clock: Duration::from_secs(30 * 60),
+            stop_grace: Duration::from_secs(10),
+            max_containers: 32,
+            max_log_bytes: 4 << 20,
+            writable_limit: Some(1 << 30),
+        }
+    }
+}
+
+/// The runner: owns the layer store, the runtime state root and the table of containers.
+#[derive(Debug)]
+pub struct Runner {
+    pub config: RunnerConfig,
+    pub images: Arc<dyn ImageSource>,
+    pub layers: unpack::LayerStore,
+    pub(crate) runc: runc::Runc,
+    containers: Mutex<HashMap<String, Arc<Container>>>,
+    pub execs: exec::ExecTable,
+}
+
+/// 32 random bytes as hex: container ids.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 32];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_err()
+    {
+        let t = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes[..16].copy_from_slice(&t.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const ADJECTIVES: &[&str] = &[
+    "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+];
+const NOUNS: &[&str] = &[
+    "otter", "falcon", "badger", "heron", "lynx", "panda", "quokka", "raven", "seal", "wombat",
+];
+
+fn default_name(id: &str) -> String {
+    let b = u8::from_str_radix(&id[..2], 16).unwrap_or(0) as usize;
+    let c = u8::from_str_radix(&id[2..4], 16).unwrap_or(0) as usize;
+    format!(
+        "{}_{}_{}",
+        ADJECTIVES[b % ADJECTIVES.len()],
+        NOUNS[c % NOUNS.len()],
+        &id[4..8]
+    )
+}
+
+/// One row of `docker ps`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub command: String,
+    pub created: u64,
+    pub status: Status,
+    pub exit_code: Option<i32>,
+    pub ports: Vec<spec::PortMapping>,
+}
+
+impl Runner {
+    /// Set up directories and become the reaper of detached container processes.
+    pub fn new(config: RunnerConfig, images: Arc<dyn ImageSource>) -> Result<Self, RunnerError> {
+        let data = &config.data_dir;
+        for sub in ["", "layers", "c", "runtime", "blobs/sha256"] {
+            let dir = data.join(sub);
+            std::fs::create_dir_all(&dir).map_err(io_ctx(format!("creating {}", dir.display())))?;
+        }
+        // The container's root (an unprivileged uid with a user namespace) must traverse to its bind mounts.
+        use std::os::unix::fs::PermissionsExt;
+        for sub in ["", "c"] {
+            let _ = std::fs::set_permissions(data.join(sub), std::fs::Permissions::from_mode(0o755));
+        }
+        // runc create/start exit before the container does; its init is re-parented to us so we can reap it.
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+            .map_err(|e| io_ctx("PR_SET_CHILD_SUBREAPER")(e.into()))?;
+        let layers = unpack::LayerStore::new(
+            data.join("layers"),
+            config.unpack_limits,
+            config.userns.unwrap_or(unpack::IdShift::NONE),
+        )
+        .map_err(io_ctx("layer store"))?;
+        let runc = runc::Runc {
+            path: config.runtime.clone(),
+            root: data.join("runtime"),
+        };
+        Ok(Runner {
+            config,
+            images,
+            layers,
+            runc,
+            containers: Mutex::new(HashMap::new()),
+            execs: exec::ExecTable::default(),
+        })
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Container>>> {
+        self.containers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Find by full id, unique id prefix, or name.
+    pub fn get(&self, key: &str) -> Result<Arc<Container>, RunnerError> {
+        let table = self.table();
+        if let Some(c) = table.get(key) {
+            return Ok(c.clone());
+        }
+        let matches: Vec<_> = table
+            .values()
+            .filter(|c| c.name == key || (key.len() >= 4 && c.id.starts_with(key)))
+            .cloned()
+            .collect();
+        match matches.len() {
+            1 => Ok(matches[0].clone()),
+            0 => Err(RunnerError::NotFound(key.to_string())),
+            _ => Err(RunnerError::Conflict(format!(
+                "{key:?} matches several containers"
+            ))),
+        }
+    }
+
+    pub fn list(&self, all: bool) -> Vec<Summary> {
+        let mut rows: Vec<Summary> = self
+            .table()
+            .values()
+            .map(|c| c.summary())
+            .filter(|s| all || s.status == Status::Running)
+            .collect();
+        rows.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
+        rows
+    }
+
+    pub(crate) fn insert(&self, c: Arc<Container>) -> Result<(), RunnerError> {
+        let mut table = self.table();
+        if table.len() >= self.config.max_containers {
+            return Err(RunnerError::TooMany(self.config.max_containers));
+        }
+        if table.values().any(|o| o.name == c.name) {
+            return Err(RunnerError::Conflict(format!(
+                "the container name {:?} is already in use",
+                c.name
+            )));
+        }
+        table.insert(c.id.clone(), c);
+        Ok(())
+    }
+
+    pub(crate) fn forget(&self, id: &str) {
+        self.execs.remove_container(id);
+        self.table().remove(id);
+    }
+
+    /// Unpack (once) every layer blob, returning the directories bottom first. Blocking.
+    pub fn unpack_layers(&self, layers: &[images::LayerBlob]) -> Result<Vec<PathBuf>, RunnerError> {
+        layers
+            .iter()
+            .map(|l| self.layers.ensure(&l.digest, &l.path).map_err(Into::into))
+            .collect()
+    }
+
+    /// The cgroup path given to the runtime for container `id`.
+    pub fn cgroups_path(id: &str) -> String {
+        format!("/slipway/{id}")
+    }
+
+    /// Where container `id` keeps its bundle, overlay dirs and /etc files (short: socket paths have a limit).
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.config.data_dir.join("c").join(&id[..16])
+    }
+
+    /// Server shutdown: kill and remove every container (nothing outlives the server).
+    pub async fn shutdown(&self) {
+        let all: Vec<Arc<Container>> = self.table().values().cloned().collect();
+        for c in all {
+            if let Err(e) = self.remove(&c, true).await {
+                tracing::warn!(id = %c.id, error = %e, "removing container at shutdown");
+            }
+        }
+    }
+
+    /// Crash recovery: kill and delete every container in our runtime root, unmount and remove stale dirs.
+    pub async fn reconcile(&self) -> Result<usize, RunnerError> {
+        let ids = self.runc.list().await.unwrap_or_default();
+        for id in &ids {
+            let _ = self.runc.kill(id, "KILL", true).await;
+            let _ = self.runc.delete(id).await;
+        }
+        let cdir = self.config.data_dir.join("c");
+        let known: Vec<PathBuf> = self.table().keys().map(|id| self.container_dir(id)).collect();
+        let mut removed = 0;
+        if let Ok(entries) = std::fs::read_dir(&cdir) {
+            for e in entries.flatten() {
+                let dir = e.path();
+                if known.contains(&dir) {
+                    continue;
+                }
+                lifecycle::cleanup_dir(&dir);
+                removed += 1;
+            }
+        }
+        Ok(ids.len().max(removed))
+    }
+}
+
+/// Prepare a container directory: overlay over `lowers`, the /etc files, and the resolved user. Blocking.
+pub(crate) fn prepare_rootfs(
+    runner: &Runner,
+    dir: &Path,
+    lowers: &[PathBuf],
+    hostname: &str,
+) -> Result<(), RunnerError> {
+    let shift = runner.config.userns.unwrap_or(unpack::IdShift::NONE);
+    for sub in ["rw", "rootfs", "empty"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(io_ctx(format!("creating {sub}")))?;
+    }
+    if let Some(limit) = runner.config.writable_limit {
+        let data = std::ffi::CString::new(format!("size={limit},mode=0755")).unwrap_or_default();
+        let flags = rustix::mount::MountFlags::NODEV | rustix::mount::MountFlags::NOSUID;
+        rustix::mount::mount("slipway-rw", dir.join("rw"), "tmpfs", flags, data.as_c_str())
+            .map_err(|e| io_ctx("mounting the writable layer's tmpfs")(e.into()))?;
+    }
+    let (upper, work) = (dir.join("rw/upper"), dir.join("rw/work"));
+    for d in [&upper, &work] {
+        std::fs::create_dir_all(d).map_err(io_ctx("creating the upper dir"))?;
+    }
+    // The overlay root takes the upper dir's owner and mode: container root, 0755.
+    let root_id = shift.to_host(0);
+    std::os::unix::fs::lchown(&upper, Some(root_id), Some(root_id)).map_err(io_ctx("chown upper"))?;
+    spec::write_etc_files(&dir.join("etc"), hostname).map_err(io_ctx("writing /etc files"))?;
+    for f in ["hosts", "hostname", "resolv.conf"] {
+        let _ = std::os::unix::fs::lchown(dir.join("etc").join(f), Some(root_id), Some(root_id));
+    }
+    overlay::mount(lowers, &dir.join("empty"), &upper, &work, &dir.join("rootfs"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+#[cfg(test)]
+mod api_tests;

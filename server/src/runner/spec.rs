@@ -1,0 +1,344 @@
+//! The OCI runtime spec for one container: the image config plus `docker run` options, with Slipway's
+//! isolation defaults (namespaces, Docker's capabilities minus NET_RAW, no_new_privileges, seccomp, limits).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::ImageConfiguration;
+use oci_spec::runtime::{
+    get_default_maskedpaths, get_default_mounts, get_default_readonly_paths, Capability, LinuxBuilder,
+    LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxIdMappingBuilder,
+    LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder,
+    Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
+    UserBuilder,
+};
+use serde::{Deserialize, Serialize};
+
+use super::unpack::IdShift;
+use super::users::ResolvedUser;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("no command: the image has no Entrypoint or Cmd and none was given")]
+    NoCommand,
+    #[error("invalid option: {0}")]
+    Invalid(String),
+    #[error("building the runtime spec: {0}")]
+    Oci(#[from] oci_spec::OciSpecError),
+}
+
+/// The `docker run` flags the runner understands (also the JSON body of `POST /api/containers`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RunOptions {
+    pub name: Option<String>,
+    /// `--entrypoint`: replaces the image's Entrypoint (and drops its Cmd, as Docker does). `[""]` clears it.
+    pub entrypoint: Option<Vec<String>>,
+    /// Arguments after the image name: replace the image's Cmd.
+    pub cmd: Vec<String>,
+    /// `-e KEY=VALUE`; a bare `KEY` removes the variable.
+    pub env: Vec<String>,
+    /// `-w`
+    pub workdir: Option<String>,
+    /// `-u name|uid[:group|gid]`
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    /// `-t`
+    pub tty: bool,
+    /// `-i`: keep stdin open (written through the attach WebSocket).
+    pub interactive: bool,
+    /// `-m`, bytes.
+    pub memory: Option<i64>,
+    /// `--cpus`
+    pub cpus: Option<f64>,
+    /// `--pids-limit`
+    pub pids_limit: Option<i64>,
+    /// `-p [HOST:]CONTAINER`: published TCP ports (host port 0 = any free port).
+    pub publish: Vec<PortMapping>,
+    /// `--rm`
+    pub auto_remove: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortMapping {
+    #[serde(default)]
+    pub host: u16,
+    pub container: u16,
+}
+
+/// Limits applied when the options give none, and the ceilings options cannot exceed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Limits {
+    pub memory: i64,
+    pub pids: i64,
+    pub cpus: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: 512 << 20,
+            pids: 256,
+            cpus: 1.0,
+        }
+    }
+}
+
+/// Everything besides the image and options that the spec needs.
+#[derive(Debug, Clone)]
+pub struct SpecContext {
+    pub rootfs: PathBuf,
+    pub hostname: String,
+    pub cgroups_path: String,
+    /// Files bind-mounted at /etc/hosts, /etc/hostname, /etc/resolv.conf.
+    pub etc_dir: PathBuf,
+    pub user: ResolvedUser,
+    /// Some: run in a user namespace mapping container ids 0..size to host base..base+size.
+    pub userns: Option<IdShift>,
+    pub defaults: Limits,
+    pub ceilings: Limits,
+}
+
+/// Docker's default capability set without CAP_NET_RAW (raw sockets are refused in Slipway).
+pub const DEFAULT_CAPS: &[Capability] = &[
+    Capability::Chown,
+    Capability::DacOverride,
+    Capability::Fsetid,
+    Capability::Fowner,
+    Capability::Mknod,
+    Capability::Setgid,
+    Capability::Setuid,
+    Capability::Setfcap,
+    Capability::Setpcap,
+    Capability::NetBindService,
+    Capability::SysChroot,
+    Capability::Kill,
+    Capability::AuditWrite,
+];
+
+/// The process arguments: Entrypoint + Cmd with Docker's override rules.
+pub fn command(image: Option<&oci_spec::image::Config>, opts: &RunOptions) -> Result<Vec<String>, SpecError> {
+    let image_entry = image.and_then(|c| c.entrypoint().clone()).unwrap_or_default();
+    let image_cmd = image.and_then(|c| c.cmd().clone()).unwrap_or_default();
+    let (entry, cmd) = match &opts.entrypoint {
+        Some(e) => {
+            let e: Vec<String> = e.iter().filter(|s| !s.is_empty()).cloned().collect();
+            (e, opts.cmd.clone())
+        }
+        None if !opts.cmd.is_empty() => (image_entry, opts.cmd.clone()),
+        None => (image_entry, image_cmd),
+    };
+    let args: Vec<String> = entry.into_iter().chain(cmd).collect();
+    if args.is_empty() {
+        return Err(SpecError::NoCommand);
+    }
+    Ok(args)
+}
+
+/// Image Env, then `-e` overrides (same key replaced, bare `KEY` removed), then HOSTNAME, HOME and TERM defaults.
+pub fn environment(
+    image_env: &[String],
+    overrides: &[String],
+    hostname: &str,
+    home: &str,
+    tty: bool,
+) -> Vec<String> {
+    let mut env: Vec<(String, Option<String>)> = Vec::new();
+    let mut set = |entry: &str| {
+        let (k, v) = match entry.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (entry.to_string(), None),
+        };
+        match env.iter_mut().find(|(key, _)| *key == k) {
+            Some(slot) => slot.1 = v,
+            None => env.push((k, v)),
+        }
+    };
+    let has = |list: &[String], key: &str| list.iter().any(|e| e.split('=').next() == Some(key));
+    if !has(image_env, "PATH") && !has(overrides, "PATH") {
+        set("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    }
+    set(&format!("HOSTNAME={hostname}"));
+    for e in image_env.iter().chain(overrides) {
+        set(e);
+    }
+    if !has(image_env, "HOME") && !has(overrides, "HOME") {
+        set(&format!("HOME={home}"));
+    }
+    if tty && !has(image_env, "TERM") && !has(overrides, "TERM") {
+        set("TERM=xterm");
+    }
+    env.into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+        .collect()
+}
+
+fn bind(dest: &str, source: &Path, ro: bool) -> Result<Mount, SpecError> {
+    let mut options = vec![
+        "rbind".to_string(),
+        "rprivate".to_string(),
+        "nosuid".to_string(),
+        "nodev".to_string(),
+    ];
+    options.push(if ro { "ro" } else { "rw" }.to_string());
+    Ok(MountBuilder::default()
+        .destination(dest)
+        .typ("bind")
+        .source(source)
+        .options(options)
+        .build()?)
+}
+
+/// The host's hard limit for open files: rlimits above it would fail (no CAP_SYS_RESOURCE here).
+fn nofile_hard() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .maximum
+        .unwrap_or(1 << 20)
+        .min(1 << 20)
+}
+
+pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -> Result<Spec, SpecError> {
+    let cfg = image.config().as_ref();
+    let args = command(cfg, opts)?;
+    let image_env = cfg.and_then(|c| c.env().clone()).unwrap_or_default();
+    let env = environment(&image_env, &opts.env, &ctx.hostname, &ctx.user.home, opts.tty);
+    let cwd = opts
+        .workdir
+        .clone()
+        .or_else(|| cfg.and_then(|c| c.working_dir().clone()))
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "/".to_string());
+    if !cwd.starts_with('/') {
+        return Err(SpecError::Invalid(format!(
+            "working directory {cwd:?} is not absolute"
+        )));
+    }
+
+    let caps: HashSet<Capability> = DEFAULT_CAPS.iter().copied().collect();
+    let root_user = ctx.user.uid == 0;
+    let active = if root_user { caps.clone() } else { HashSet::new() };
+    let capabilities = LinuxCapabilitiesBuilder::default()
+        .bounding(caps.clone())
+        .effective(active.clone())
+        .permitted(active.clone())
+        .inheritable(HashSet::new())
+        .ambient(HashSet::new())
+        .build()?;
+    let hard = nofile_hard();
+    let rlimits = vec![PosixRlimitBuilder::default()
+        .typ(PosixRlimitType::RlimitNofile)
+        .soft(1024.min(hard))
+        .hard(hard)
+        .build()?];
+    let mut user = UserBuilder::default()
+        .uid(ctx.user.uid)
+        .gid(ctx.user.gid)
+        .umask(0o022u32);
+    if !ctx.user.additional_gids.is_empty() {
+        user = user.additional_gids(ctx.user.additional_gids.clone());
+    }
+    let process = ProcessBuilder::default()
+        .terminal(opts.tty)
+        .args(args)
+        .env(env)
+        .cwd(cwd)
+        .user(user.build()?)
+        .capabilities(capabilities)
+        .rlimits(rlimits)
+        .no_new_privileges(true)
+        .build()?;
+
+    let mut mounts: Vec<Mount> = get_default_mounts();
+    mounts.push(bind("/etc/hosts", &ctx.etc_dir.join("hosts"), false)?);
+    mounts.push(bind("/etc/hostname", &ctx.etc_dir.join("hostname"), false)?);
+    mounts.push(bind("/etc/resolv.conf", &ctx.etc_dir.join("resolv.conf"), false)?);
+
+    let memory = opts
+        .memory
+        .unwrap_or(ctx.defaults.memory)
+        .min(ctx.ceilings.memory);
+    if memory < 6 << 20 {
+        return Err(SpecError::Invalid("minimum memory limit allowed is 6MB".into()));
+    }
+    let pids = opts
+        .pids_limit
+        .unwrap_or(ctx.defaults.pids)
+        .min(ctx.ceilings.pids)
+        .max(1);
+    let cpus = opts.cpus.unwrap_or(ctx.defaults.cpus).min(ctx.ceilings.cpus);
+    if cpus <= 0.0 || cpus.is_nan() {
+        return Err(SpecError::Invalid(format!("--cpus must be positive, not {cpus}")));
+    }
+    let period: u64 = 100_000;
+    let resources = LinuxResourcesBuilder::default()
+        .devices(vec![LinuxDeviceCgroupBuilder::default()
+            .allow(false)
+            .access("rwm")
+            .build()?])
+        .memory(LinuxMemoryBuilder::default().limit(memory).swap(memory).build()?)
+        .pids(LinuxPidsBuilder::default().limit(pids).build()?)
+        .cpu(
+            LinuxCpuBuilder::default()
+                .period(period)
+                .quota((cpus * period as f64) as i64)
+                .build()?,
+        )
+        .build()?;
+
+    let mut namespaces = Vec::new();
+    for typ in [
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Network,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Mount,
+        LinuxNamespaceType::Cgroup,
+    ] {
+        namespaces.push(LinuxNamespaceBuilder::default().typ(typ).build()?);
+    }
+    let mut linux = LinuxBuilder::default()
+        .resources(resources)
+        .cgroups_path(PathBuf::from(&ctx.cgroups_path))
+        .masked_paths(get_default_maskedpaths())
+        .readonly_paths(get_default_readonly_paths())
+        .seccomp(super::seccomp::profile()?);
+    if let Some(shift) = ctx.userns {
+        namespaces.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::User)
+                .build()?,
+        );
+        let map = LinuxIdMappingBuilder::default()
+            .container_id(0u32)
+            .host_id(shift.base)
+            .size(shift.size)
+            .build()?;
+        linux = linux.uid_mappings(vec![map]).gid_mappings(vec![map]);
+    }
+    let linux = linux.namespaces(namespaces).build()?;
+
+    Ok(SpecBuilder::default()
+        .version("1.0.2")
+        .root(RootBuilder::default().path(&ctx.rootfs).readonly(false).build()?)
+        .hostname(ctx.hostname.clone())
+        .process(process)
+        .mounts(mounts)
+        .linux(linux)
+        .build()?)
+}
+
+/// The per-container /etc files, written to `dir`.
+pub fn write_etc_files(dir: &Path, hostname: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join("hosts"),
+        format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
+    )?;
+    std::fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
+    // Outbound networking is off: no nameserver is reachable, so none is listed.
+    std::fs::write(
+        dir.join("resolv.conf"),
+        "# Slipway: this container has no outbound network.\noptions ndots:0\n",
+    )?;
+    Ok(())
+}
