@@ -9,6 +9,7 @@ pub mod instructions;
 mod line_parsers;
 pub mod lint;
 pub mod render;
+pub mod sample;
 pub mod shell;
 pub mod span;
 pub mod stages;

@@ -19,13 +19,23 @@ pub struct Span {
 pub struct LineIndex<'a> {
     src: &'a str,
     starts: Vec<usize>,
+    /// Whether each line is pure ASCII (its columns are byte offsets then).
+    ascii: Vec<bool>,
 }
 
 impl<'a> LineIndex<'a> {
     pub fn new(src: &'a str) -> Self {
         let mut starts = vec![0];
         starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { src, starts }
+        let ascii = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let e = starts.get(i + 1).copied().unwrap_or(src.len());
+                src.as_bytes()[s..e].is_ascii()
+            })
+            .collect();
+        LineIndex { src, starts, ascii }
     }
 
     /// 1-based (line, column) of a byte offset; offsets past the end clamp to the end.
@@ -35,7 +45,12 @@ impl<'a> LineIndex<'a> {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let column = self.src[self.starts[line]..offset].chars().count() + 1;
+        let start = self.starts[line];
+        let column = if self.ascii[line] {
+            offset - start + 1
+        } else {
+            self.src[start..offset].chars().count() + 1
+        };
         (line + 1, column)
     }
 

@@ -94,6 +94,14 @@ pub struct StageGraph {
 
 /// Expands `word` with `vars` (BuildKit's lexer with the file's escape character).
 pub fn expand(escape: char, word: &str, vars: &BTreeMap<String, String>) -> Expansion {
+    if !word.contains(['$', '\'', '"', escape]) {
+        // Nothing to substitute or unquote: the word stands as is (split on whitespace).
+        return Expansion {
+            result: word.to_string(),
+            words: word.split_whitespace().map(String::from).collect(),
+            ..Expansion::default()
+        };
+    }
     Lexer::new(escape)
         .process(word, vars)
         .unwrap_or_else(|_| Expansion {

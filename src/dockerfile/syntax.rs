@@ -99,19 +99,29 @@ impl SyntaxTree {
     }
 }
 
-/// A logical line: text plus, for every byte, the source offset it came from.
+/// A logical line: text plus the source offsets its pieces came from.
 struct Logical {
     text: String,
-    map: Vec<usize>,
+    /// (offset in `text`, offset in the source) where each piece starts.
+    pieces: Vec<(usize, usize)>,
 }
 
 impl Logical {
     fn push(&mut self, s: &str, src_off: usize) {
+        self.pieces.push((self.text.len(), src_off));
         self.text.push_str(s);
-        self.map.extend(src_off..src_off + s.len());
     }
+    /// The source offset of byte `i` of the text (`end_fallback` past the end).
     fn src(&self, i: usize, end_fallback: usize) -> usize {
-        self.map.get(i).copied().unwrap_or(end_fallback)
+        if i >= self.text.len() {
+            return end_fallback;
+        }
+        let k = match self.pieces.binary_search_by_key(&i, |p| p.0) {
+            Ok(k) => k,
+            Err(k) => k - 1,
+        };
+        let (t, s) = self.pieces[k];
+        s + (i - t)
     }
 }
 
@@ -263,8 +273,8 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
             continue;
         }
         let mut logical = Logical {
-            text: String::new(),
-            map: Vec::new(),
+            text: String::with_capacity(processed.len()),
+            pieces: Vec::with_capacity(2),
         };
         logical.push(seg, soff);
         let mut last_end = soff + processed.len();
@@ -549,15 +559,20 @@ fn name_val(rest: &str, off: usize, escape: char, key: &str) -> Result<Vec<Tok>,
 }
 
 fn can_contain_heredoc(node: &Node) -> bool {
-    let n = match (&node.sub, node.command().as_str()) {
-        (Some(sub), "onbuild") => sub,
+    let n = match &node.sub {
+        Some(sub) if node.keyword.value.eq_ignore_ascii_case("onbuild") => sub,
         _ => node,
     };
-    matches!(n.command().as_str(), "add" | "copy" | "run") && !n.json
+    let k = &n.keyword.value;
+    (k.eq_ignore_ascii_case("add") || k.eq_ignore_ascii_case("copy") || k.eq_ignore_ascii_case("run"))
+        && !n.json
 }
 
 /// Heredoc markers in a logical line (BuildKit's `heredocsFromLine`).
 fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
+    if !line.contains("<<") {
+        return Ok(Vec::new());
+    }
     let mut lex = Lexer::new('\\');
     lex.raw_quotes = true;
     lex.raw_escapes = true;

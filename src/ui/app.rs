@@ -86,9 +86,8 @@ pub fn app() -> Html {
             <main class="workspace">
                 <section class="pane editor" aria-labelledby="editor-title">
                     <h2 id="editor-title">{ "Dockerfile" }</h2>
-                    <textarea aria-label="Dockerfile editor" spellcheck="false"
-                              value={STARTER_DOCKERFILE} />
-                    <NotYet what="parsing, build checks and builds" issue="the Dockerfile front end and image builder" />
+                    <super::editor::DockerfileEditor initial={STARTER_DOCKERFILE} />
+                    <NotYet what="builds" issue="the image builder" />
                 </section>
                 <section class="pane terminal" aria-labelledby="terminal-title">
                     <h2 id="terminal-title">{ "Terminal" }</h2>

@@ -1,5 +1,6 @@
 //! The web app: plain state reducers (tested natively) and the Yew components that render them (wasm only).
 
+pub mod editor_model;
 pub mod state;
 pub mod terminal_state;
 
@@ -7,5 +8,7 @@ pub mod terminal_state;
 mod api;
 #[cfg(target_arch = "wasm32")]
 pub mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod editor;
 #[cfg(target_arch = "wasm32")]
 mod terminal;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod conformance;
+mod e2e;
 mod expand;
 mod golden;
 mod model;

@@ -277,7 +277,11 @@ fn scopes(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
     let esc = df.syntax.escape;
     let meta = &df.stages.meta_args;
     let (global_declared, globals) = global_args(&df.commands, meta, esc, &opts.build_args);
-    let (_, defaults) = global_args(&df.commands, meta, esc, &BTreeMap::new());
+    let defaults = if opts.build_args.is_empty() {
+        globals.clone()
+    } else {
+        global_args(&df.commands, meta, esc, &BTreeMap::new()).1
+    };
     for &i in meta {
         secrets(&df.commands[i], sink);
     }

@@ -154,18 +154,21 @@ pub fn lint(src: &str, opts: &LintOptions) -> Result<Report, Error> {
 pub fn diagnose(src: &str, opts: &LintOptions) -> Vec<Diagnostic> {
     match lint(src, opts) {
         Ok(r) => r.diagnostics,
-        Err(e) => {
-            let span = e.span();
-            vec![Diagnostic {
-                rule: "ParseError",
-                severity: Severity::Error,
-                line: span.line,
-                column: span.column,
-                span,
-                message: e.to_string(),
-                explanation: "BuildKit rejects this Dockerfile before building anything.",
-                url: None,
-            }]
-        }
+        Err(e) => vec![error_diagnostic(&e)],
+    }
+}
+
+/// A rejected Dockerfile as a diagnostic (rule `ParseError`).
+pub fn error_diagnostic(e: &Error) -> Diagnostic {
+    let span = e.span();
+    Diagnostic {
+        rule: "ParseError",
+        severity: Severity::Error,
+        line: span.line,
+        column: span.column,
+        span,
+        message: e.to_string(),
+        explanation: "BuildKit rejects this Dockerfile before building anything.",
+        url: None,
     }
 }
