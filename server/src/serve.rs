@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::cli::ServeArgs;
 use crate::routes::{app, AppState};
@@ -26,6 +27,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         registry,
         runner,
     });
+    let (interrupt, terminate) = shutdown_signals()?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -34,7 +36,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("slipway listening on http://{addr}");
     tracing::info!(%addr, "serving");
     axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal(interrupt, terminate))
         .await?;
     if let Some(runner) = &state.runner {
         runner.shutdown().await;
@@ -88,11 +90,18 @@ async fn start_runner(
     }
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+/// Resolves on SIGINT or SIGTERM. The handlers are installed by `shutdown_signals()` before the server says it
+/// is listening, so a signal sent right after that line is never lost to the default action.
+async fn shutdown_signal(mut interrupt: Signal, mut terminate: Signal) {
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
     }
+}
+
+fn shutdown_signals() -> anyhow::Result<(Signal, Signal)> {
+    Ok((
+        signal(SignalKind::interrupt()).context("install SIGINT handler")?,
+        signal(SignalKind::terminate()).context("install SIGTERM handler")?,
+    ))
 }

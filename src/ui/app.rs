@@ -92,7 +92,7 @@ pub fn app() -> Html {
                 <section class="pane terminal" aria-labelledby="terminal-title">
                     <h2 id="terminal-title">{ "Terminal" }</h2>
                     <super::terminal::Terminal />
-                    <NotYet what="builds, runs and pushes from the terminal" issue="the builder, runner and registry" />
+                    <NotYet what="docker build, push and interactive -it sessions in the terminal" issue="the builder, the registry client and the workspace" />
                 </section>
                 <aside class="side" aria-label="Side panels">
                     <section class="panel" aria-labelledby="images-title">
