@@ -4,10 +4,13 @@
 pub mod dump;
 pub mod error;
 pub mod flags;
+mod heredoc;
 pub mod ignore;
+mod instruction_types;
 pub mod instructions;
 mod line_parsers;
 pub mod lint;
+mod pattern;
 pub mod render;
 pub mod sample;
 pub mod shell;

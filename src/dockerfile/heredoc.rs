@@ -1,0 +1,63 @@
+//! Heredoc markers (`<<EOF`, `<<-EOF`, `<<'EOF'`, `3<<EOF`) as BuildKit finds them: the instruction line is
+//! split by the shell lexer with raw quotes and escapes, and each word is matched against `[fd]<<[-]WORD`.
+
+use super::shell::{Lexer, NoVars};
+use super::span::Span;
+use super::syntax::Heredoc;
+
+/// Heredoc markers in a logical line (BuildKit's `heredocsFromLine`).
+pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
+    if !line.contains("<<") {
+        return Ok(Vec::new());
+    }
+    let mut lex = Lexer::new('\\');
+    lex.raw_quotes = true;
+    lex.raw_escapes = true;
+    lex.skip_unset_env = true;
+    let words = lex.process_words(line, &NoVars).unwrap_or_default();
+    let mut out = Vec::new();
+    for w in words {
+        if let Some(doc) = parse_heredoc(&w)? {
+            out.push(doc);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads `[fd]<<[-]WORD` (BuildKit's `ParseHeredoc`); `Ok(None)` when `src` is not a heredoc marker.
+pub fn parse_heredoc(src: &str) -> Result<Option<Heredoc>, String> {
+    let digits = src.len() - src.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let Some(after) = src[digits..].strip_prefix("<<") else {
+        return Ok(None);
+    };
+    let (chomp, rest) = match after.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, after),
+    };
+    if rest.contains('<') || rest.is_empty() {
+        return Ok(None);
+    }
+    let fd = src[..digits].parse::<u32>().unwrap_or(0);
+    let mut lex = Lexer::new('\\');
+    lex.skip_unset_env = true;
+    let words = lex.process_words(rest, &NoVars).map_err(|e| e.to_string())?;
+    if words.len() != 1 {
+        return Ok(None);
+    }
+    lex.raw_quotes = true;
+    let raw = lex.process_words(rest, &NoVars).map_err(|e| e.to_string())?;
+    if raw.len() != words.len() {
+        return Err(format!(
+            "internal lexing of heredoc produced inconsistent results: {rest}"
+        ));
+    }
+    let quotes = |s: &str| s.chars().filter(|c| *c == '\'' || *c == '"').count();
+    Ok(Some(Heredoc {
+        expand: quotes(&words[0]) == quotes(&raw[0]),
+        name: words[0].clone(),
+        fd,
+        chomp,
+        content: String::new(),
+        span: Span::default(),
+    }))
+}
