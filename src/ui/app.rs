@@ -101,7 +101,7 @@ pub fn app() -> Html {
                     </section>
                     <section class="panel" aria-labelledby="containers-title">
                         <h2 id="containers-title">{ "Containers" }</h2>
-                        <NotYet what="running containers" issue="the runner" />
+                        <NotYet what="a live container list (docker ps in the terminal works)" issue="the workspace" />
                     </section>
                     <section class="panel" aria-labelledby="registry-title">
                         <h2 id="registry-title">{ "Registry" }</h2>
