@@ -356,4 +356,7 @@ pub(crate) fn prepare_rootfs(
 pub(crate) mod tests;
 
 #[cfg(test)]
+mod tests_more;
+
+#[cfg(test)]
 mod api_tests;
