@@ -3,7 +3,12 @@
 //! The core modules have no Yew or web-sys dependency; only `ui::app` and its browser transport are wasm-only.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod dockerfile;
+pub mod image;
 pub mod info;
+pub mod layer;
+pub mod registry;
 pub mod ui;
 
 /// The version of this build, shared by the web app and the companion server.

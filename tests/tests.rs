@@ -1,4 +1,10 @@
 //! Slipway's one integration-test binary: a module per area, as in ripgrep.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod base_images;
+mod dockerfile;
+mod layers;
+mod registry;
 mod runner;
+mod shell;
+mod support;

@@ -22,6 +22,35 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app, the embedded OCI registry (/v2/) and the container API (/api/).
     Serve(ServeArgs),
+    /// Build busybox, debian and python base images from Debian packages (no Docker Hub) as OCI layouts
+    /// under <data>/base-images/; valid layouts are reused, so a second run is instant.
+    BaseImages(BaseImagesArgs),
+    /// Parse a Dockerfile and print its instructions (`-` reads standard input).
+    Parse(crate::commands::dockerfile::ParseArgs),
+    /// Run the build checks on a Dockerfile and print the diagnostics.
+    Lint(crate::commands::dockerfile::LintArgs),
+    /// Remove registry blobs that no manifest references, and stale upload sessions.
+    Gc(GcArgs),
+    /// Load an OCI image layout (directory or tarball) or a `docker save` archive into the registry.
+    Import(ImportArgs),
+    /// Read a password on stdin and print its argon2 hash, for a `--users` file line `name:<hash>`.
+    HashPassword,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BaseImagesArgs {
+    /// Directory for registry storage and container state (layouts go to <data>/base-images/<name>/).
+    #[arg(long, env = "SLIPWAY_DATA", default_value_os_t = default_data_dir())]
+    pub data: PathBuf,
+    /// Images to build: busybox, debian, python (or busybox:latest, ...). Default: all three.
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Debian mirror for debootstrap (default: the first Debian mirror in the host's apt sources).
+    #[arg(long)]
+    pub mirror: Option<String>,
+    /// Rebuild even when a valid layout exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +77,101 @@ pub struct ServeArgs {
     /// Run containers without a user namespace (container root = host root). Not for public servers.
     #[arg(long)]
     pub no_userns: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Limits and browser access for the embedded registry.
+#[derive(Debug, clap::Args)]
+pub struct RegistryArgs {
+    /// Largest blob accepted, in bytes (default: no limit).
+    #[arg(long, env = "SLIPWAY_MAX_BLOB_SIZE")]
+    pub max_blob_size: Option<u64>,
+    /// Largest manifest accepted, in bytes.
+    #[arg(long, env = "SLIPWAY_MAX_MANIFEST_SIZE", default_value_t = 4 * 1024 * 1024)]
+    pub max_manifest_size: u64,
+    /// Bytes each namespace (`learner1` in `learner1/app`) may store (default: no quota).
+    #[arg(long, env = "SLIPWAY_NAMESPACE_QUOTA")]
+    pub namespace_quota: Option<u64>,
+    /// A browser origin allowed to call the registry (repeatable); loopback origins always are.
+    #[arg(long = "cors-origin")]
+    pub cors_origins: Vec<String>,
+    /// Turn on `docker login`: a file of `name:<argon2 hash>` lines (see `slipway hash-password`). Each user
+    /// pushes only to its own namespace. Without it the registry is open, like a local `registry:2`.
+    #[arg(long, env = "SLIPWAY_USERS")]
+    pub users: Option<PathBuf>,
+    /// With `--users`: refuse pulls without a login too.
+    #[arg(long)]
+    pub no_anonymous_pull: bool,
+    /// Pull-through cache for Docker Hub, ghcr.io and quay.io: names the registry lacks are fetched there.
+    #[arg(long)]
+    pub pull_through: bool,
+    /// A pull-through upstream `HOST=URL` (repeatable), e.g. `docker.io=http://127.0.0.1:5000`.
+    #[arg(long = "upstream", value_parser = crate::registry::upstream::Upstreams::parse_spec)]
+    pub upstreams: Vec<(String, String)>,
+}
+
+impl RegistryArgs {
+    pub fn options(&self) -> anyhow::Result<crate::registry::RegistryOptions> {
+        let auth = match &self.users {
+            Some(path) => Some(std::sync::Arc::new(crate::registry::auth::Auth::from_users_file(
+                path,
+                !self.no_anonymous_pull,
+            )?)),
+            None => None,
+        };
+        Ok(crate::registry::RegistryOptions {
+            limits: crate::registry::Limits {
+                max_blob_size: self.max_blob_size,
+                max_manifest_size: self.max_manifest_size,
+                namespace_quota: self.namespace_quota,
+            },
+            cors_origins: self.cors_origins.clone(),
+            auth,
+            upstreams: self.upstream_list(),
+        })
+    }
+
+    /// `--upstream` entries, then the defaults `--pull-through` adds for hosts not given explicitly.
+    fn upstream_list(&self) -> Vec<(String, String)> {
+        let mut list = self.upstreams.clone();
+        if self.pull_through {
+            for (host, url) in crate::registry::upstream::DEFAULT_UPSTREAMS {
+                if !list.iter().any(|(h, _)| h == host) {
+                    list.push((host.to_string(), url.to_string()));
+                }
+            }
+        }
+        list
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// An OCI image layout directory, a tarball of one, or a `docker save` archive.
+    pub source: PathBuf,
+    /// The name to store it under, as `docker pull` would spell it (`busybox:1.36`, `ghcr.io/a/b:v1`).
+    #[arg(long = "as")]
+    pub reference: String,
+    /// The data directory `slipway serve` uses.
+    #[arg(long, env = "SLIPWAY_DATA", default_value_os_t = default_data_dir())]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    /// The data directory `slipway serve` uses.
+    #[arg(long, env = "SLIPWAY_DATA", default_value_os_t = default_data_dir())]
+    pub data: PathBuf,
+    /// Keep unreferenced blobs younger than this many seconds (a push in flight uploads layers first).
+    #[arg(long, default_value_t = 3600)]
+    pub grace: u64,
+    /// Remove upload sessions untouched for this many seconds.
+    #[arg(long, default_value_t = 86400)]
+    pub upload_max_age: u64,
+    /// Report what would be removed without removing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `$XDG_DATA_HOME/slipway`, else `~/.local/share/slipway`, else `./slipway-data`.
@@ -77,5 +201,90 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(crate::serve::serve(args))
         }
+        Command::BaseImages(args) => base_images(args),
+        Command::Parse(args) => exit_with(crate::commands::dockerfile::parse(&args)?),
+        Command::Lint(args) => exit_with(crate::commands::dockerfile::lint(&args)?),
+        Command::Gc(args) => {
+            let root = args.data.join("registry");
+            let store = crate::registry::Store::open(&root, Default::default())?;
+            let options = crate::registry::gc::GcOptions {
+                grace_secs: args.grace,
+                upload_max_age_secs: args.upload_max_age,
+                dry_run: args.dry_run,
+            };
+            let report = crate::registry::gc::collect(&store, &options)?;
+            let verb = if args.dry_run { "would remove" } else { "removed" };
+            println!(
+                "gc: {verb} {} blobs ({} bytes) and {} upload sessions; kept {} blobs",
+                report.blobs_removed, report.bytes_freed, report.uploads_removed, report.blobs_kept
+            );
+            Ok(())
+        }
+        Command::Import(args) => {
+            let store = crate::registry::Store::open(&args.data.join("registry"), Default::default())?;
+            let imported = crate::registry::import::import(&store, &args.source, &args.reference)?;
+            println!(
+                "imported {} as {}:{} ({}, {} objects)",
+                args.reference, imported.repository, imported.tag, imported.digest, imported.blobs
+            );
+            Ok(())
+        }
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(!password.is_empty(), "no password on stdin");
+            println!("{}", crate::registry::auth::hash_password(password)?);
+            Ok(())
+        }
     }
+}
+
+fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
+    use crate::base_images::{ensure, BaseImage, Options};
+    let images = if args.images.is_empty() {
+        BaseImage::ALL.to_vec()
+    } else {
+        args.images
+            .iter()
+            .map(|n| BaseImage::from_name(n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let options = Options {
+        data: args.data,
+        mirror: args.mirror,
+        force: args.force,
+        layer: slipway::layer::LayerOptions::from_env(),
+    };
+    for image in images {
+        if image != BaseImage::Busybox
+            && (args.force || crate::base_images::cached(&options.data, image).is_none())
+        {
+            eprintln!(
+                "building {} with debootstrap (about a minute)...",
+                image.reference()
+            );
+        }
+        let done = ensure(image, &options)?;
+        println!(
+            "{}\t{}\t{:.1} MB\t{} in {:.1}s\t{}",
+            image.reference(),
+            done.manifest,
+            done.size as f64 / 1e6,
+            if done.cached { "cached" } else { "built" },
+            done.elapsed.as_secs_f64(),
+            done.dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Ends the process with `code` unless it is 0 (stdout is flushed first).
+fn exit_with(code: i32) -> anyhow::Result<()> {
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
 }

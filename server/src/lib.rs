@@ -2,7 +2,12 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![forbid(unsafe_code)]
 
+pub mod base_images;
 pub mod cli;
+pub mod commands;
+pub mod dir_layer;
+pub mod oci_layout;
+pub mod registry;
 pub mod routes;
 pub mod runner;
 pub mod runtime;

@@ -17,14 +17,14 @@ pub struct AppState {
     pub runtime: RuntimeInfo,
     pub registry_dir: PathBuf,
     pub dist_dir: PathBuf,
+    /// The embedded OCI registry, served under `/v2/`.
+    pub registry: crate::registry::Registry,
     /// The container runner; None when no OCI runtime is usable (the API then answers 503).
     pub runner: Option<Arc<crate::runner::Runner>>,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/api/info", get(info))
-        .route("/v2/", get(registry_base));
+    let api = Router::new().route("/api/info", get(info));
     let web = if state.dist_dir.join("index.html").is_file() {
         let index = ServeFile::new(state.dist_dir.join("index.html"));
         Router::new().fallback_service(ServeDir::new(&state.dist_dir).fallback(index))
@@ -38,7 +38,9 @@ pub fn app(state: Arc<AppState>) -> Router {
             .route("/api/containers/{*rest}", axum::routing::any(no_runner))
             .route("/api/steps", axum::routing::any(no_runner)),
     };
+    let registry = crate::registry::router(&state.registry);
     api.with_state(state.clone())
+        .merge(registry)
         .merge(containers)
         .merge(web.with_state(state))
         .layer(TraceLayer::new_for_http())
@@ -53,16 +55,6 @@ async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
             storage: state.registry_dir.display().to_string(),
         },
     })
-}
-
-/// OCI distribution base endpoint: 200 says "this is a registry speaking API v2".
-async fn registry_base() -> Response {
-    let mut response = Json(serde_json::json!({})).into_response();
-    response.headers_mut().insert(
-        "Docker-Distribution-API-Version",
-        HeaderValue::from_static("registry/2.0"),
-    );
-    response
 }
 
 async fn no_runner() -> Response {
@@ -100,6 +92,11 @@ mod tests {
             },
             registry_dir: PathBuf::from("/data/registry"),
             dist_dir: dist,
+            registry: crate::registry::Registry::open(
+                &std::env::temp_dir().join(format!("slipway-routes-test-{}", std::process::id())),
+                Default::default(),
+            )
+            .unwrap(),
             runner: None,
         })
     }

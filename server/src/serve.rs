@@ -16,11 +16,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !args.dist.join("index.html").is_file() {
         tracing::warn!(dist = %args.dist.display(), "web app not built: the page will say so");
     }
+    let registry = crate::registry::Registry::open(&registry_dir, args.registry.options()?)
+        .with_context(|| format!("cannot open registry storage {}", registry_dir.display()))?;
     let runner = start_runner(&args, &runtime).await;
     let state = Arc::new(AppState {
         runtime,
         registry_dir,
         dist_dir: args.dist,
+        registry,
         runner,
     });
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -1,0 +1,103 @@
+//! Page-load benchmark: release wasm size (raw, gzipped), total first-load transfer, and the time from navigation
+//! to the app's first render in headless Chromium on loopback (median of 10 cold loads, fresh profile each).
+//! Run with `scripts/bench.sh` (it builds the app first). Prints a Markdown table for docs/performance.md.
+
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> anyhow::Result<()> {
+    native::main()
+}
+
+/// The benchmark drives a native browser; there is nothing to run on wasm32.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use super::support;
+    use std::io::Write;
+    use std::time::Duration;
+
+    use support::browser::Browser;
+    use support::server::{dist_dir, Server};
+
+    fn gzip_len(bytes: &[u8]) -> usize {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(bytes).expect("gzip in memory");
+        encoder.finish().expect("gzip in memory").len()
+    }
+
+    fn median(values: &mut [f64]) -> f64 {
+        values.sort_by(|a, b| a.total_cmp(b));
+        let mid = values.len() / 2;
+        if values.len() % 2 == 0 {
+            (values[mid - 1] + values[mid]) / 2.0
+        } else {
+            values[mid]
+        }
+    }
+
+    const READ_LOAD_JS: &str = r#"
+    const mark = performance.getEntriesByName('slipway-first-render')[0];
+    if (!mark) return null;
+    const nav = performance.getEntriesByType('navigation')[0];
+    const resources = performance.getEntriesByType('resource');
+    const transfer = nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0);
+    return { render_ms: mark.startTime, transfer: transfer, requests: resources.length + 1 };
+    "#;
+
+    #[tokio::main]
+    pub async fn main() -> anyhow::Result<()> {
+        let dist = dist_dir();
+        let wasm = std::fs::read_dir(&dist)?
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().ends_with(".wasm"))
+            .ok_or_else(|| anyhow::anyhow!("no .wasm in {}", dist.display()))?;
+        let wasm_bytes = std::fs::read(wasm.path())?;
+
+        let server = Server::start()?;
+        let runs = 10;
+        let (mut render, mut transfer, mut requests) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..runs {
+            let browser = Browser::start().await?;
+            let url = server.url.clone();
+            let (tx, rx) = std::sync::mpsc::channel();
+            browser
+                .run("bench_page_load", |page| async move {
+                    page.goto(&url).await?;
+                    page.by_name("Companion status").await?;
+                    for _ in 0..100 {
+                        let value = page.client.execute(READ_LOAD_JS, vec![]).await?;
+                        if !value.is_null() {
+                            tx.send(value)?;
+                            return Ok(());
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    anyhow::bail!("no slipway-first-render mark")
+                })
+                .await?;
+            let value = rx.recv()?;
+            render.push(value["render_ms"].as_f64().unwrap_or(f64::NAN));
+            transfer.push(value["transfer"].as_f64().unwrap_or(f64::NAN));
+            requests = value["requests"].as_u64().unwrap_or(0);
+        }
+        println!("| metric | value |\n| --- | --- |");
+        println!("| release wasm, raw | {} KiB |", wasm_bytes.len() / 1024);
+        println!("| release wasm, gzip -9 | {} KiB |", gzip_len(&wasm_bytes) / 1024);
+        println!(
+            "| first-load transfer (uncompressed, {requests} requests) | {:.0} KiB |",
+            median(&mut transfer) / 1024.0
+        );
+        println!(
+            "| navigation → first render, median of {runs} (min–max) | {:.0} ms ({:.0}–{:.0}) |",
+            median(&mut render.clone()),
+            render.iter().cloned().fold(f64::INFINITY, f64::min),
+            render.iter().cloned().fold(0.0, f64::max)
+        );
+        Ok(())
+    }
+}

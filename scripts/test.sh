@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The README's second command: install what the tests need, then run every check and test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+source scripts/env.sh
+step() { printf '\n==> %s\n' "$*"; }
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy (host)"
+cargo clippy --workspace --all-targets -- -D warnings
+step "cargo clippy (wasm32)"
+cargo clippy --workspace --all-targets --target wasm32-unknown-unknown -- -D warnings
+step "build the app and the server"
+trunk build --release
+cargo build -p slipway-server
+step "cargo test --workspace"
+cargo test --workspace

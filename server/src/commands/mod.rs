@@ -1,0 +1,3 @@
+//! The native subcommands that are not the server: each module prints and returns an exit code.
+
+pub mod dockerfile;

@@ -1,0 +1,369 @@
+//! `docker login` for the registry: Docker's token flow. A request without a good token gets
+//! `401` + `WWW-Authenticate: Bearer realm=".../token",service=...,scope=...`; the client trades Basic
+//! credentials (or none, for anonymous pull) at `/token` for a short-lived token scoped to repositories and
+//! actions. Users come from a file of `name:<argon2 PHC hash>` lines; a user pushes only to its own namespace.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+pub const SERVICE: &str = "slipway";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("cannot read users file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("users file {path}, line {line}: {why}")]
+    Parse { path: String, line: usize, why: String },
+    #[error("cannot hash password: {0}")]
+    Hash(String),
+}
+
+/// Hash a password as an argon2id PHC string (`$argon2id$v=19$...`), with a random salt.
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+fn verify_password(phc: &str, password: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// What a token or a credential allows on one repository (or `*` for the catalog).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub actions: Vec<String>,
+}
+
+impl Access {
+    /// `repository:learner1/app:pull,push` → Access; `None` for what cannot be parsed.
+    pub fn parse_scope(scope: &str) -> Option<Access> {
+        let (kind, rest) = scope.split_once(':')?;
+        let (name, actions) = rest.rsplit_once(':')?;
+        Some(Access {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            actions: actions.split(',').map(str::to_string).collect(),
+        })
+    }
+
+    pub fn scope(&self) -> String {
+        format!("{}:{}:{}", self.kind, self.name, self.actions.join(","))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Claims {
+    /// The user, or `None` for an anonymous token.
+    sub: Option<String>,
+    access: Vec<Access>,
+    exp: u64,
+}
+
+/// Who is asking, once credentials are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Anonymous,
+    User(String),
+}
+
+/// The registry's auth settings: users, whether anonymous pull is allowed, and the token signing key.
+pub struct Auth {
+    users: HashMap<String, String>,
+    pub anonymous_pull: bool,
+    secret: Vec<u8>,
+    pub token_seconds: u64,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("users", &self.users.len())
+            .field("anonymous_pull", &self.anonymous_pull)
+            .finish()
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Auth {
+    /// Read `name:<argon2 hash>` lines (blank lines and `#` comments allowed).
+    pub fn from_users_file(path: &Path, anonymous_pull: bool) -> Result<Auth, AuthError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| AuthError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let mut users = HashMap::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let parse_error = |why: &str| AuthError::Parse {
+                path: shown.clone(),
+                line: index + 1,
+                why: why.to_string(),
+            };
+            let (name, hash) = line
+                .split_once(':')
+                .ok_or_else(|| parse_error("expected name:hash"))?;
+            if PasswordHash::new(hash).is_err() {
+                return Err(parse_error(
+                    "the hash is not a PHC string: make one with `slipway hash-password`",
+                ));
+            }
+            if super::names::RepoName::parse(name).is_err() || name.contains('/') {
+                return Err(parse_error(
+                    "a user name must be a valid repository name component (lowercase)",
+                ));
+            }
+            users.insert(name.to_string(), hash.to_string());
+        }
+        let secret = uuid::Uuid::new_v4()
+            .as_bytes()
+            .iter()
+            .chain(uuid::Uuid::new_v4().as_bytes())
+            .copied()
+            .collect();
+        Ok(Auth {
+            users,
+            anonymous_pull,
+            secret,
+            token_seconds: 300,
+        })
+    }
+
+    /// Check `Authorization: Basic ...`; `Err` carries why it is refused.
+    pub fn check_basic(&self, header: &str) -> Result<Identity, String> {
+        let encoded = header.strip_prefix("Basic ").ok_or("not Basic credentials")?;
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| "malformed Basic credentials")?;
+        let decoded = String::from_utf8(decoded).map_err(|_| "malformed Basic credentials")?;
+        let (user, password) = decoded.split_once(':').ok_or("malformed Basic credentials")?;
+        match self.users.get(user) {
+            Some(hash) if verify_password(hash, password) => Ok(Identity::User(user.to_string())),
+            _ => Err(format!("wrong user name or password for {user:?}")),
+        }
+    }
+
+    /// The actions `identity` may have on `access`: pull for users (and anonymous when allowed), push and
+    /// delete only in the user's own namespace.
+    pub fn grant(&self, identity: &Identity, requested: &Access) -> Access {
+        let may_pull = matches!(identity, Identity::User(_)) || self.anonymous_pull;
+        let owns = match identity {
+            Identity::User(user) => {
+                requested.kind == "repository" && requested.name.split('/').next() == Some(user.as_str())
+            }
+            Identity::Anonymous => false,
+        };
+        let actions = requested
+            .actions
+            .iter()
+            .filter(|action| match action.as_str() {
+                "pull" => may_pull,
+                "push" | "delete" => owns,
+                "*" => requested.kind == "registry" && may_pull,
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        Access {
+            kind: requested.kind.clone(),
+            name: requested.name.clone(),
+            actions,
+        }
+    }
+
+    /// Sign a token for `identity` with the granted access.
+    pub fn issue(&self, identity: &Identity, access: Vec<Access>) -> (String, u64) {
+        let claims = Claims {
+            sub: match identity {
+                Identity::User(user) => Some(user.clone()),
+                Identity::Anonymous => None,
+            },
+            access,
+            exp: now() + self.token_seconds,
+        };
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
+        let signature = URL_SAFE_NO_PAD.encode(self.sign(payload.as_bytes()));
+        (format!("{payload}.{signature}"), self.token_seconds)
+    }
+
+    fn sign(&self, payload: &[u8]) -> Vec<u8> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+        mac.update(payload);
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Verify a bearer token; `Err` says why it is refused.
+    fn verify_token(&self, token: &str) -> Result<Claims, String> {
+        let (payload, signature) = token.split_once('.').ok_or("malformed token")?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| "malformed token")?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&signature)
+            .map_err(|_| "token not issued by this registry (or it restarted)")?;
+        let claims: Claims = URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or("malformed token")?;
+        if claims.exp < now() {
+            return Err("token expired".into());
+        }
+        Ok(claims)
+    }
+
+    /// Decide a registry request: `needed` is `None` for the base endpoint (any valid credential will do).
+    pub fn authorize(&self, authorization: Option<&str>, needed: Option<&Access>) -> Decision {
+        let (identity, granted): (Identity, Vec<Access>) = match authorization {
+            Some(header) if header.starts_with("Bearer ") => {
+                match self.verify_token(header["Bearer ".len()..].trim()) {
+                    Ok(claims) => {
+                        let identity = claims.sub.map(Identity::User).unwrap_or(Identity::Anonymous);
+                        (identity, claims.access)
+                    }
+                    Err(why) => return Decision::Unauthenticated(why),
+                }
+            }
+            Some(header) if header.starts_with("Basic ") => match self.check_basic(header) {
+                Ok(identity) => {
+                    let granted = needed.map(|n| vec![self.grant(&identity, n)]).unwrap_or_default();
+                    (identity, granted)
+                }
+                Err(why) => return Decision::Unauthenticated(why),
+            },
+            _ => return Decision::Unauthenticated("authentication required".into()),
+        };
+        let Some(needed) = needed else {
+            return Decision::Allowed;
+        };
+        let has = |action: &String| {
+            granted
+                .iter()
+                .any(|g| g.kind == needed.kind && g.name == needed.name && g.actions.contains(action))
+        };
+        if needed.actions.iter().all(has) {
+            return Decision::Allowed;
+        }
+        let who = match &identity {
+            Identity::User(user) => format!("user {user:?}"),
+            Identity::Anonymous => "an anonymous client".to_string(),
+        };
+        let missing: Vec<&str> = needed
+            .actions
+            .iter()
+            .filter(|a| !has(a))
+            .map(String::as_str)
+            .collect();
+        let why = match &identity {
+            Identity::User(user) if missing.contains(&"push") || missing.contains(&"delete") => format!(
+                "{who} may not {} {}: a user pushes only to its own namespace ({user}/...)",
+                missing.join(","),
+                needed.name
+            ),
+            _ => format!("{who} may not {} {}", missing.join(","), needed.name),
+        };
+        match identity {
+            Identity::Anonymous => Decision::Unauthenticated(why),
+            Identity::User(_) => Decision::Denied(why),
+        }
+    }
+}
+
+/// The outcome of [`Auth::authorize`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    /// 401 with a challenge: no, bad or insufficient anonymous credentials.
+    Unauthenticated(String),
+    /// 403: a known user asking for what it may not do.
+    Denied(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(anonymous_pull: bool) -> Auth {
+        let dir = std::env::temp_dir().join(format!("slipway-auth-{}-{anonymous_pull}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("users");
+        std::fs::write(
+            &file,
+            format!("# users\nlearner1:{}\n", hash_password("secret").unwrap()),
+        )
+        .unwrap();
+        Auth::from_users_file(&file, anonymous_pull).unwrap()
+    }
+
+    fn basic(user: &str, password: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
+    }
+
+    #[test]
+    fn users_push_only_to_their_namespace() {
+        let auth = auth(true);
+        let own = Access::parse_scope("repository:learner1/app:pull,push").unwrap();
+        let other = Access::parse_scope("repository:learner2/app:pull,push").unwrap();
+        let good = basic("learner1", "secret");
+        assert_eq!(auth.authorize(Some(&good), Some(&own)), Decision::Allowed);
+        assert!(
+            matches!(auth.authorize(Some(&good), Some(&other)), Decision::Denied(why) if why.contains("own namespace"))
+        );
+        assert!(matches!(
+            auth.authorize(Some(&basic("learner1", "wrong")), Some(&own)),
+            Decision::Unauthenticated(_)
+        ));
+    }
+
+    #[test]
+    fn tokens_carry_granted_scopes_and_are_tamper_proof() {
+        let auth = auth(false);
+        let identity = Identity::User("learner1".into());
+        let wanted = Access::parse_scope("repository:learner1/app:pull,push").unwrap();
+        let (token, _) = auth.issue(&identity, vec![auth.grant(&identity, &wanted)]);
+        let bearer = format!("Bearer {token}");
+        assert_eq!(auth.authorize(Some(&bearer), Some(&wanted)), Decision::Allowed);
+        let tampered = format!("Bearer x{token}");
+        assert!(matches!(
+            auth.authorize(Some(&tampered), Some(&wanted)),
+            Decision::Unauthenticated(_)
+        ));
+        let pull = Access::parse_scope("repository:library/ubuntu:pull").unwrap();
+        assert!(matches!(
+            auth.authorize(None, Some(&pull)),
+            Decision::Unauthenticated(_)
+        ));
+        let anonymous = auth.grant(&Identity::Anonymous, &pull);
+        assert!(anonymous.actions.is_empty(), "anonymous pull is off");
+    }
+}

@@ -1,0 +1,166 @@
+//! The HTTP side of registry auth: the middleware that challenges `/v2/` requests, and the `/token` endpoint.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::auth::{Access, Auth, Decision, Identity, SERVICE};
+use super::names::Route;
+use super::RegistryError;
+
+/// The access a `/v2/...` request needs; `None` for the base endpoint.
+fn needed(method: &Method, path: &str) -> Option<Access> {
+    let rest = path.strip_prefix("/v2/").filter(|r| !r.is_empty())?;
+    let route = Route::parse(rest)?;
+    let repository = |name: String, actions: &[&str]| Access {
+        kind: "repository".into(),
+        name,
+        actions: actions.iter().map(|a| a.to_string()).collect(),
+    };
+    let write = if *method == Method::DELETE {
+        "delete"
+    } else {
+        "push"
+    };
+    let reading = *method == Method::GET || *method == Method::HEAD;
+    Some(match route {
+        Route::Catalog => Access {
+            kind: "registry".into(),
+            name: "catalog".into(),
+            actions: vec!["*".into()],
+        },
+        Route::Blob { name, .. }
+        | Route::UploadStart { name }
+        | Route::Upload { name, .. }
+        | Route::Manifest { name, .. }
+        | Route::TagsList { name }
+        | Route::Referrers { name, .. } => {
+            if reading {
+                repository(name, &["pull"])
+            } else {
+                repository(name, &[write])
+            }
+        }
+    })
+}
+
+fn host_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+fn challenge(headers: &HeaderMap, access: Option<&Access>, why: String) -> Response {
+    let mut value = format!(
+        "Bearer realm=\"{}/token\",service=\"{SERVICE}\"",
+        host_url(headers)
+    );
+    if let Some(access) = access {
+        // Docker asks for pull with push, so one token serves the whole push.
+        let mut scope = access.clone();
+        if scope.actions.iter().any(|a| a == "push") && !scope.actions.iter().any(|a| a == "pull") {
+            scope.actions.insert(0, "pull".into());
+        }
+        value.push_str(&format!(",scope=\"{}\"", scope.scope()));
+    }
+    let mut response = RegistryError::Unauthorized(why).into_response();
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// Drop `mount`/`from` from a query: a mount the caller may not read becomes a plain upload.
+fn without_mount(uri: &Uri) -> Uri {
+    let query: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.starts_with("mount=") && !pair.starts_with("from=") && !pair.is_empty())
+        .collect();
+    let path_and_query = if query.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{}", uri.path(), query.join("&"))
+    };
+    path_and_query.parse().unwrap_or_else(|_| uri.clone())
+}
+
+/// Middleware: let the request through, or answer 401 (with a challenge) or 403 saying why.
+pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Next) -> Response {
+    if request.method() == Method::OPTIONS {
+        return next.run(request).await;
+    }
+    let needed = needed(request.method(), request.uri().path());
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match auth.authorize(authorization.as_deref(), needed.as_ref()) {
+        Decision::Allowed => {}
+        Decision::Unauthenticated(why) => {
+            return super::with_api_version(challenge(request.headers(), needed.as_ref(), why))
+        }
+        Decision::Denied(why) => return super::with_api_version(RegistryError::Denied(why).into_response()),
+    }
+    let from = request
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("from=")))
+        .map(|name| name.replace("%2F", "/").replace("%2f", "/"));
+    if let Some(from) = from {
+        let read = Access {
+            kind: "repository".into(),
+            name: from,
+            actions: vec!["pull".into()],
+        };
+        if auth.authorize(authorization.as_deref(), Some(&read)) != Decision::Allowed {
+            *request.uri_mut() = without_mount(request.uri());
+        }
+    }
+    next.run(request).await
+}
+
+/// `GET /token?service=...&scope=...`: Basic credentials (or none) → a signed token for what they allow.
+pub async fn token(
+    State(auth): State<Arc<Auth>>,
+    Query(params): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let identity = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        Some(value) => match auth.check_basic(value) {
+            Ok(identity) => identity,
+            Err(why) => return RegistryError::Unauthorized(why).into_response(),
+        },
+        None => Identity::Anonymous,
+    };
+    if identity == Identity::Anonymous && !auth.anonymous_pull {
+        return RegistryError::Unauthorized("log in first: this registry allows no anonymous access".into())
+            .into_response();
+    }
+    let access: Vec<Access> = params
+        .iter()
+        .filter(|(key, _)| key == "scope")
+        .flat_map(|(_, value)| value.split(' '))
+        .filter_map(Access::parse_scope)
+        .map(|requested| auth.grant(&identity, &requested))
+        .collect();
+    let (token, expires_in) = auth.issue(&identity, access);
+    Json(serde_json::json!({
+        "token": token,
+        "access_token": token,
+        "expires_in": expires_in,
+    }))
+    .into_response()
+}

@@ -1,0 +1,482 @@
+//! Content-addressed blob storage on disk: streamed, digest-verified, atomically committed blobs shared by all
+//! repositories, and upload sessions that survive a restart.
+//!
+//! Layout under the storage root:
+//! - `blobs/<alg>/<2 hex>/<hex>`: blob bytes, only ever created by `rename` of a fully written, fsynced file;
+//! - `uploads/<uuid>/{repo,data}`: an upload session (created whole by renaming a prepared directory);
+//! - `tmp/`: files being written; anything found there at start is the leftover of a crash and is removed;
+//! - `repos/<name>/_repo/...`: per-repository links, tags and manifests (see `repository.rs`).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use oci_spec::image::Digest;
+use tokio::io::AsyncWriteExt;
+
+use super::digest::{Algorithm, Hasher};
+use super::error::RegistryError;
+use super::names::RepoName;
+
+/// Size limits and quotas; `None` means unlimited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub max_blob_size: Option<u64>,
+    pub max_manifest_size: u64,
+    pub namespace_quota: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_blob_size: None,
+            max_manifest_size: 4 * 1024 * 1024,
+            namespace_quota: None,
+        }
+    }
+}
+
+/// The running hash of an upload session, valid while `hashed` equals the session's size on disk.
+struct SessionHash {
+    hashed: u64,
+    hasher: Option<Hasher>,
+}
+
+/// The registry's storage: one per data directory.
+pub struct Store {
+    root: PathBuf,
+    pub limits: Limits,
+    sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<SessionHash>>>>,
+}
+
+impl Store {
+    /// Open (creating if needed) the storage under `root`. Tools (`gc`, `import`) open it beside a running
+    /// server, so this leaves `tmp/` alone; the server calls [`Store::clear_temp`] at start.
+    pub fn open(root: &Path, limits: Limits) -> std::io::Result<Self> {
+        for dir in ["blobs", "uploads", "repos", "tmp"] {
+            std::fs::create_dir_all(root.join(dir))?;
+        }
+        Ok(Store {
+            root: root.to_path_buf(),
+            limits,
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Remove what a crash left half-written in `tmp/` (only safe while nothing else writes there).
+    pub fn clear_temp(&self) -> std::io::Result<()> {
+        let tmp = self.root.join("tmp");
+        std::fs::remove_dir_all(&tmp)?;
+        std::fs::create_dir_all(&tmp)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        let hex = digest.digest();
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().as_ref())
+            .join(&hex[..2])
+            .join(hex)
+    }
+
+    /// The size of a committed blob, or `None` when the store does not hold it.
+    pub fn blob_size(&self, digest: &Digest) -> Option<u64> {
+        std::fs::metadata(self.blob_path(digest))
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        self.root.join("tmp").join(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Write a small file atomically: temp file, fsync, rename into place, fsync the directory.
+    pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let temp = self.temp_path();
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        self.commit_file(&temp, path)
+    }
+
+    /// Move a fully written, fsynced file into place and make the rename durable.
+    fn commit_file(&self, temp: &Path, path: &Path) -> std::io::Result<()> {
+        let parent = path.parent().expect("storage paths have parents");
+        std::fs::create_dir_all(parent)?;
+        std::fs::rename(temp, path)?;
+        sync_dir(parent)
+    }
+
+    /// Store bytes already in memory (a manifest) as a blob under their digest.
+    pub fn put_small_blob(&self, digest: &Digest, bytes: &[u8]) -> std::io::Result<()> {
+        if self.blob_size(digest).is_some() {
+            return Ok(());
+        }
+        self.write_atomic(&self.blob_path(digest), bytes)
+    }
+
+    /// Stream a whole blob (a monolithic upload) into the store, verifying `expected` as it arrives.
+    pub async fn put_blob<S, E>(
+        &self,
+        repo: &RepoName,
+        expected: &Digest,
+        body: S,
+    ) -> Result<u64, RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let temp = self.temp_path();
+        let mut file = tokio::fs::File::create(&temp).await?;
+        let mut hasher = Some(Hasher::new(Algorithm::of(expected)?));
+        let written = write_stream(&mut file, body, &mut hasher, 0, self.limits.max_blob_size).await;
+        let result = match written {
+            Ok(size) => {
+                let actual = hasher.take().expect("hasher kept").finish();
+                self.check_digest(expected, &actual).map(|()| size)
+            }
+            Err(e) => Err(e),
+        };
+        let size = match result {
+            Ok(size) => size,
+            Err(e) => {
+                drop(file);
+                let _ = tokio::fs::remove_file(&temp).await;
+                return Err(e);
+            }
+        };
+        file.sync_all().await?;
+        drop(file);
+        self.commit_blob(repo, expected, &temp, size)?;
+        Ok(size)
+    }
+
+    fn check_digest(&self, expected: &Digest, actual: &Digest) -> Result<(), RegistryError> {
+        if expected == actual {
+            Ok(())
+        } else {
+            Err(RegistryError::DigestInvalid(format!(
+                "the content's digest is {actual}, not {expected}"
+            )))
+        }
+    }
+
+    /// Rename a verified, fsynced temp file to its blob path (or drop it if the blob exists), then link it.
+    fn commit_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        temp: &Path,
+        size: u64,
+    ) -> Result<(), RegistryError> {
+        if let Err(e) = self.check_quota(repo, digest, size) {
+            let _ = std::fs::remove_file(temp);
+            return Err(e);
+        }
+        if self.blob_size(digest).is_some() {
+            std::fs::remove_file(temp)?;
+        } else {
+            self.commit_file(temp, &self.blob_path(digest))?;
+        }
+        self.link_blob(repo, digest)?;
+        Ok(())
+    }
+
+    /// Copy a file into the store as a blob of `repo` (imports), hashing it on the way; returns its digest and
+    /// size. With `expected`, a different digest is refused.
+    pub fn put_blob_file(
+        &self,
+        repo: &RepoName,
+        source: &Path,
+        expected: Option<&Digest>,
+    ) -> Result<(Digest, u64), RegistryError> {
+        let algorithm = match expected {
+            Some(digest) => Algorithm::of(digest)?,
+            None => Algorithm::Sha256,
+        };
+        let temp = self.temp_path();
+        let mut input = std::fs::File::open(source)?;
+        let mut output = std::fs::File::create(&temp)?;
+        let mut hasher = Hasher::new(algorithm);
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = input.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            output.write_all(&buffer[..n])?;
+            size += n as u64;
+        }
+        output.sync_all()?;
+        drop(output);
+        let digest = hasher.finish();
+        if let Some(expected) = expected {
+            if let Err(e) = self.check_digest(expected, &digest) {
+                let _ = std::fs::remove_file(&temp);
+                return Err(e);
+            }
+        }
+        self.commit_blob(repo, &digest, &temp, size)?;
+        Ok((digest, size))
+    }
+
+    fn upload_dir(&self, id: &str) -> Result<PathBuf, RegistryError> {
+        let id = uuid::Uuid::parse_str(id)
+            .map_err(|_| RegistryError::UploadUnknown(format!("{id:?} is not an upload id")))?;
+        Ok(self.root.join("uploads").join(id.to_string()))
+    }
+
+    /// Begin an upload session for `repo`; the session directory appears whole or not at all.
+    pub fn start_upload(&self, repo: &RepoName) -> std::io::Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let temp = self.temp_path();
+        std::fs::create_dir(&temp)?;
+        let mut name = std::fs::File::create(temp.join("repo"))?;
+        name.write_all(repo.as_str().as_bytes())?;
+        name.sync_all()?;
+        std::fs::File::create(temp.join("data"))?.sync_all()?;
+        sync_dir(&temp)?;
+        let target = self.root.join("uploads").join(&id);
+        std::fs::rename(&temp, &target)?;
+        sync_dir(&self.root.join("uploads"))?;
+        self.session(&id);
+        Ok(id)
+    }
+
+    fn session(&self, id: &str) -> Arc<tokio::sync::Mutex<SessionHash>> {
+        let mut sessions = self.sessions.lock().expect("session map lock");
+        sessions
+            .entry(id.to_string())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Mutex::new(SessionHash {
+                    hashed: 0,
+                    hasher: Some(Hasher::new(Algorithm::Sha256)),
+                }))
+            })
+            .clone()
+    }
+
+    /// The session's data file, after checking that the session exists and belongs to `repo`.
+    fn upload_data(&self, repo: &RepoName, id: &str) -> Result<PathBuf, RegistryError> {
+        let dir = self.upload_dir(id)?;
+        let owner = std::fs::read_to_string(dir.join("repo"))
+            .map_err(|_| RegistryError::UploadUnknown(id.to_string()))?;
+        let data = dir.join("data");
+        if owner != repo.as_str() || !data.is_file() {
+            return Err(RegistryError::UploadUnknown(id.to_string()));
+        }
+        Ok(data)
+    }
+
+    /// Bytes received so far by an upload session.
+    pub fn upload_size(&self, repo: &RepoName, id: &str) -> Result<u64, RegistryError> {
+        let data = self.upload_data(repo, id)?;
+        Ok(std::fs::metadata(data)?.len())
+    }
+
+    /// Append a chunk; `start`, from `Content-Range`, must equal the bytes received so far. On a failed or short
+    /// chunk the session is truncated back, so its size always counts whole chunks.
+    pub async fn append_upload<S, E>(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        start: Option<u64>,
+        expected_len: Option<u64>,
+        body: S,
+    ) -> Result<u64, RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let data = self.upload_data(repo, id)?;
+        let session = self.session(id);
+        let mut state = session.lock().await;
+        self.append_locked(&data, &mut state, start, expected_len, body)
+            .await
+    }
+
+    async fn append_locked<S, E>(
+        &self,
+        data: &Path,
+        state: &mut SessionHash,
+        start: Option<u64>,
+        expected_len: Option<u64>,
+        body: S,
+    ) -> Result<u64, RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let mut file = tokio::fs::OpenOptions::new().write(true).open(data).await?;
+        let current = file.metadata().await?.len();
+        if let Some(start) = start {
+            if start != current {
+                return Err(RegistryError::RangeInvalid { current, start });
+            }
+        }
+        file.set_len(current).await?;
+        use tokio::io::AsyncSeekExt;
+        file.seek(std::io::SeekFrom::Start(current)).await?;
+        if state.hashed != current {
+            state.hasher = None;
+        }
+        let mut hasher = state.hasher.take();
+        let limit = self.limits.max_blob_size;
+        let mut written = write_stream(&mut file, body, &mut hasher, current, limit).await;
+        if let (Ok(n), Some(expected)) = (&written, expected_len) {
+            if *n != expected {
+                written = Err(RegistryError::SizeInvalid(format!(
+                    "the chunk declared {expected} bytes but {n} arrived"
+                )));
+            }
+        }
+        match written {
+            Ok(n) => {
+                file.flush().await?;
+                state.hashed = current + n;
+                state.hasher = hasher;
+                Ok(current + n)
+            }
+            Err(e) => {
+                file.set_len(current).await?;
+                state.hasher = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Finish a session: append the last chunk if any, verify the digest, commit the blob, end the session.
+    pub async fn finish_upload<S, E>(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        expected: &Digest,
+        start: Option<u64>,
+        body: S,
+    ) -> Result<u64, RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let algorithm = Algorithm::of(expected)?;
+        let data = self.upload_data(repo, id)?;
+        let session = self.session(id);
+        let mut state = session.lock().await;
+        let size = self.append_locked(&data, &mut state, start, None, body).await?;
+        let cached = state.hasher.take().filter(|h| h.algorithm() == algorithm);
+        let actual = match cached {
+            Some(hasher) if state.hashed == size => hasher.finish(),
+            _ => {
+                let path = data.clone();
+                tokio::task::spawn_blocking(move || hash_file(&path, algorithm))
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))??
+            }
+        };
+        state.hashed = u64::MAX;
+        if let Err(e) = self.check_digest(expected, &actual) {
+            drop(state);
+            self.cancel_upload(repo, id)?;
+            return Err(e);
+        }
+        std::fs::File::open(&data)?.sync_all()?;
+        let result = self.commit_blob(repo, expected, &data, size);
+        drop(state);
+        self.remove_session(id)?;
+        result.map(|()| size)
+    }
+
+    /// Drop an upload session and whatever it received.
+    pub fn cancel_upload(&self, repo: &RepoName, id: &str) -> Result<(), RegistryError> {
+        self.upload_data(repo, id)?;
+        self.remove_session(id)
+    }
+
+    fn remove_session(&self, id: &str) -> Result<(), RegistryError> {
+        let dir = self.upload_dir(id)?;
+        self.sessions.lock().expect("session map lock").remove(id);
+        match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Upload sessions on disk with their age in seconds (for garbage collection).
+    pub fn upload_sessions(&self) -> std::io::Result<Vec<(String, u64)>> {
+        let mut sessions = Vec::new();
+        for entry in std::fs::read_dir(self.root.join("uploads"))? {
+            let entry = entry?;
+            let age = entry
+                .metadata()?
+                .modified()?
+                .elapsed()
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            sessions.push((entry.file_name().to_string_lossy().into_owned(), age));
+        }
+        Ok(sessions)
+    }
+}
+
+/// Write every chunk of `body` to `file`, hashing as it goes; fails past `limit` total bytes.
+async fn write_stream<S, E>(
+    file: &mut tokio::fs::File,
+    mut body: S,
+    hasher: &mut Option<Hasher>,
+    already: u64,
+    limit: Option<u64>,
+) -> Result<u64, RegistryError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| RegistryError::Body(e.to_string()))?;
+        written += chunk.len() as u64;
+        if let Some(limit) = limit {
+            if already + written > limit {
+                return Err(RegistryError::TooLarge {
+                    what: "blob",
+                    size: already + written,
+                    limit,
+                });
+            }
+        }
+        if let Some(hasher) = hasher.as_mut() {
+            hasher.update(&chunk);
+        }
+        file.write_all(&chunk).await?;
+    }
+    Ok(written)
+}
+
+/// Hash a file from disk (an upload session resumed after a restart).
+pub fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<Digest> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Hasher::new(algorithm);
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(hasher.finish());
+        }
+        hasher.update(&buffer[..n]);
+    }
+}
+
+/// Make renames and creations in `dir` durable.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}

@@ -1,0 +1,193 @@
+//! Pull-through cache: a manifest or blob the registry lacks is fetched from the upstream registry its name
+//! maps to (`library/ubuntu` → Docker Hub, `ghcr.io/a/b` → ghcr.io), verified, stored, then served. Tags are
+//! cached as first fetched; offline, only what was cached or imported is served.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use oci_spec::image::Digest;
+use slipway::registry::{Client, ClientError, HttpRequest, HttpResponse, Transport, TransportError};
+
+use super::digest::{digest_of, Algorithm};
+use super::manifest;
+use super::names::{Reference, RepoName};
+use super::repository::ManifestEntry;
+use super::storage::Store;
+use super::RegistryError;
+
+/// The well-known registries `--pull-through` turns on.
+pub const DEFAULT_UPSTREAMS: [(&str, &str); 3] = [
+    ("docker.io", "https://registry-1.docker.io"),
+    ("ghcr.io", "https://ghcr.io"),
+    ("quay.io", "https://quay.io"),
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid upstream {0:?}: expected HOST=URL, e.g. docker.io=https://registry-1.docker.io")]
+pub struct UpstreamSpecError(String);
+
+/// The server's transport to upstream registries.
+#[derive(Clone)]
+pub struct ReqwestTransport(reqwest::Client);
+
+impl Transport for ReqwestTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
+            .map_err(|e| TransportError(e.to_string()))?;
+        let mut builder = self.0.request(method, &request.url).body(request.body);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder.send().await.map_err(|e| TransportError(e.to_string()))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| TransportError(e.to_string()))?
+            .to_vec();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Upstream registries by host, each with its own client (tokens are per registry).
+pub struct Upstreams {
+    by_host: Vec<(String, Arc<Client<ReqwestTransport>>)>,
+}
+
+impl std::fmt::Debug for Upstreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hosts: Vec<&str> = self.by_host.iter().map(|(h, _)| h.as_str()).collect();
+        f.debug_struct("Upstreams").field("hosts", &hosts).finish()
+    }
+}
+
+impl Upstreams {
+    /// From `HOST=URL` specs.
+    pub fn new(specs: &[(String, String)]) -> Upstreams {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(Duration::from_secs(60))
+            .build()
+            .expect("a reqwest client with rustls builds");
+        let by_host = specs
+            .iter()
+            .map(|(host, url)| {
+                let client = Client::new(ReqwestTransport(http.clone()), url.clone(), None);
+                (host.clone(), Arc::new(client))
+            })
+            .collect();
+        Upstreams { by_host }
+    }
+
+    pub fn parse_spec(spec: &str) -> Result<(String, String), UpstreamSpecError> {
+        match spec.split_once('=') {
+            Some((host, url))
+                if !host.is_empty() && (url.starts_with("http://") || url.starts_with("https://")) =>
+            {
+                Ok((host.to_string(), url.trim_end_matches('/').to_string()))
+            }
+            _ => Err(UpstreamSpecError(spec.to_string())),
+        }
+    }
+
+    /// The upstream client and repository path for a local repository name, if any upstream serves it.
+    fn route(&self, repo: &RepoName) -> Option<(Arc<Client<ReqwestTransport>>, String)> {
+        let name = repo.as_str();
+        if let Some((first, rest)) = name.split_once('/') {
+            if let Some((_, client)) = self
+                .by_host
+                .iter()
+                .find(|(host, _)| host == first && host != "docker.io")
+            {
+                return Some((client.clone(), rest.to_string()));
+            }
+        }
+        self.by_host
+            .iter()
+            .find(|(host, _)| host == "docker.io")
+            .map(|(_, client)| (client.clone(), name.to_string()))
+    }
+
+    /// Fetch a manifest the store lacks, store it (tagged when asked by tag) and return it.
+    pub async fn fetch_manifest(
+        &self,
+        store: &Store,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<Option<ManifestEntry>, RegistryError> {
+        let Some((client, path)) = self.route(repo) else {
+            return Ok(None);
+        };
+        let wanted = match reference {
+            Reference::Tag(tag) => tag.clone(),
+            Reference::Digest(digest) => digest.to_string(),
+        };
+        let pulled = match client.pull_manifest(&path, &wanted).await {
+            Ok(pulled) => pulled,
+            Err(e) => return upstream_miss(repo, &wanted, e),
+        };
+        let checked = manifest::check(Some(&pulled.media_type), &pulled.bytes)?;
+        let digest = digest_of(Algorithm::Sha256, &pulled.bytes);
+        let digest = match pulled.digest.parse::<Digest>() {
+            Ok(theirs) if Algorithm::of(&theirs).is_ok() => theirs,
+            _ => digest,
+        };
+        let entry = ManifestEntry {
+            digest: digest.clone(),
+            media_type: checked.media_type.clone(),
+            size: pulled.bytes.len() as u64,
+        };
+        let tag = match reference {
+            Reference::Tag(tag) => Some(tag.as_str()),
+            Reference::Digest(_) => None,
+        };
+        let descriptor = checked.referrer_descriptor(&digest, entry.size);
+        let referrer = checked.subject.as_ref().map(|s| (s, &descriptor));
+        store.put_manifest(repo, &entry, &pulled.bytes, tag, referrer)?;
+        tracing::info!(%repo, reference = %wanted, %digest, "pull-through: cached manifest");
+        Ok(Some(entry))
+    }
+
+    /// Fetch a blob the store lacks into the store; `false` when no upstream has it.
+    pub async fn fetch_blob(
+        &self,
+        store: &Store,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        let Some((client, path)) = self.route(repo) else {
+            return Ok(false);
+        };
+        let bytes = match client.pull_blob(&path, digest.as_ref()).await {
+            Ok(bytes) => bytes,
+            Err(e) => return upstream_miss(repo, digest.as_ref(), e).map(|_: Option<()>| false),
+        };
+        let chunks = futures_util::stream::iter([Ok::<Bytes, std::convert::Infallible>(Bytes::from(bytes))]);
+        store.put_blob(repo, digest, chunks).await?;
+        tracing::info!(%repo, %digest, "pull-through: cached blob");
+        Ok(true)
+    }
+}
+
+/// An upstream that does not have it, or cannot be reached, is a miss, not an error: the local answer stands.
+fn upstream_miss<T>(repo: &RepoName, wanted: &str, error: ClientError) -> Result<Option<T>, RegistryError> {
+    match error {
+        ClientError::DigestMismatch { .. } => Err(RegistryError::DigestInvalid(format!(
+            "upstream sent bad content: {error}"
+        ))),
+        other => {
+            tracing::info!(%repo, %wanted, error = %other, "pull-through: upstream miss");
+            Ok(None)
+        }
+    }
+}

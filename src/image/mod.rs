@@ -1,0 +1,24 @@
+//! OCI images: references, configs with history, manifests and indexes (oci-spec types, Docker types on request).
+
+pub mod config;
+pub mod manifest;
+pub mod reference;
+
+pub use config::{check_history, history, new_config, push_empty, push_layer, rfc3339};
+pub use manifest::{
+    canonical_json, config_blob, index_blob, layer_descriptor, manifest_blob, platform, platform_of,
+    ref_name, with_ref_name, Blob, Format,
+};
+pub use oci_spec::image::{Descriptor, Digest, ImageConfiguration, ImageIndex, ImageManifest, MediaType};
+pub use reference::{Reference, ReferenceError};
+
+/// Errors from building or reading image metadata.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("invalid image: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Spec(#[from] oci_spec::OciSpecError),
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}

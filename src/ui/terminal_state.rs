@@ -1,0 +1,124 @@
+//! The terminal pane's state as a reducer: screen lines, the input line, and history with ↑/↓.
+
+use crate::cli::interpret::interpret_line;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TermLine {
+    /// What the learner typed, shown after the prompt.
+    Command(String),
+    Stdout(String),
+    Stderr(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TerminalState {
+    pub lines: Vec<TermLine>,
+    pub input: String,
+    pub history: Vec<String>,
+    /// Position while browsing history with ↑/↓; `None` when editing a new line.
+    browsing: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TerminalAction {
+    Edit(String),
+    Submit,
+    HistoryPrevious,
+    HistoryNext,
+}
+
+pub const PROMPT: &str = "$ ";
+
+impl TerminalState {
+    pub fn reduce(mut self, action: TerminalAction) -> Self {
+        match action {
+            TerminalAction::Edit(text) => {
+                self.input = text;
+                self.browsing = None;
+            }
+            TerminalAction::Submit => {
+                let line = std::mem::take(&mut self.input);
+                self.browsing = None;
+                if !line.trim().is_empty() && self.history.last() != Some(&line) {
+                    self.history.push(line.clone());
+                }
+                if line.trim() == "clear" {
+                    self.lines.clear();
+                    return self;
+                }
+                self.lines.push(TermLine::Command(line.clone()));
+                let outcome = interpret_line(&line);
+                if !outcome.stdout.is_empty() {
+                    self.lines
+                        .push(TermLine::Stdout(outcome.stdout.trim_end().to_string()));
+                }
+                if !outcome.stderr.is_empty() {
+                    self.lines
+                        .push(TermLine::Stderr(outcome.stderr.trim_end().to_string()));
+                }
+            }
+            TerminalAction::HistoryPrevious if !self.history.is_empty() => {
+                let at = match self.browsing {
+                    Some(i) => i.saturating_sub(1),
+                    None => self.history.len() - 1,
+                };
+                self.browsing = Some(at);
+                self.input = self.history[at].clone();
+            }
+            TerminalAction::HistoryNext => match self.browsing {
+                Some(i) if i + 1 < self.history.len() => {
+                    self.browsing = Some(i + 1);
+                    self.input = self.history[i + 1].clone();
+                }
+                Some(_) => {
+                    self.browsing = None;
+                    self.input.clear();
+                }
+                None => {}
+            },
+            TerminalAction::HistoryPrevious => {}
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(state: TerminalState, line: &str) -> TerminalState {
+        state
+            .reduce(TerminalAction::Edit(line.into()))
+            .reduce(TerminalAction::Submit)
+    }
+
+    #[test]
+    fn submitting_runs_the_interpreter_and_records_history() {
+        let s = typed(TerminalState::default(), "docker biuld");
+        assert_eq!(s.lines[0], TermLine::Command("docker biuld".into()));
+        assert!(matches!(&s.lines[1], TermLine::Stderr(e) if e.contains("\tbuild")));
+        assert_eq!(s.history, ["docker biuld"]);
+        assert!(s.input.is_empty());
+    }
+
+    #[test]
+    fn arrows_walk_history_and_back_to_an_empty_line() {
+        let s = typed(typed(TerminalState::default(), "docker images"), "docker ps");
+        let s = s.reduce(TerminalAction::HistoryPrevious);
+        assert_eq!(s.input, "docker ps");
+        let s = s
+            .reduce(TerminalAction::HistoryPrevious)
+            .reduce(TerminalAction::HistoryPrevious);
+        assert_eq!(s.input, "docker images");
+        let s = s.reduce(TerminalAction::HistoryNext);
+        assert_eq!(s.input, "docker ps");
+        let s = s.reduce(TerminalAction::HistoryNext);
+        assert_eq!(s.input, "");
+    }
+
+    #[test]
+    fn clear_empties_the_screen() {
+        let s = typed(typed(TerminalState::default(), "docker --help"), "clear");
+        assert!(s.lines.is_empty());
+    }
+}

@@ -1,0 +1,213 @@
+//! `slipway base-images` through the real binary: OCI layouts that skopeo reads and copies, cached on rerun.
+//!
+//! busybox always runs (about a second). debian and python run debootstrap against the Debian mirror (about a
+//! minute each): set `SLIPWAY_TEST_DEBOOTSTRAP=1` to include them.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{ensure, Context, Result};
+use serde_json::Value;
+
+use crate::support::server::slipway_bin;
+use crate::support::TempDir;
+
+fn run(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().with_context(|| format!("spawning {cmd:?}"))?;
+    ensure!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+fn base_images(data: &Path, image: &str) -> Result<(String, f64)> {
+    let start = Instant::now();
+    let out = run(Command::new(slipway_bin())
+        .arg("base-images")
+        .arg("--data")
+        .arg(data)
+        .arg(image))?;
+    Ok((out, start.elapsed().as_secs_f64()))
+}
+
+fn skopeo_json(args: &[&str]) -> Result<Value> {
+    Ok(serde_json::from_str(&run(Command::new("skopeo").args(args))?)?)
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let out = run(Command::new("sha256sum").arg(path))?;
+    Ok(format!(
+        "sha256:{}",
+        out.split_whitespace().next().unwrap_or_default()
+    ))
+}
+
+/// Checks one built layout with skopeo: inspect, config fields, and a copy to `dir:` with the same digests.
+fn check_with_skopeo(data: &Path, name: &str, reference: &str, cmd: &[&str], work: &Path) -> Result<Value> {
+    let oci = format!(
+        "oci:{}:{reference}",
+        data.join("base-images").join(name).display()
+    );
+    let inspect = skopeo_json(&["inspect", &oci])?;
+    ensure!(
+        inspect["Architecture"] == "amd64" && inspect["Os"] == "linux",
+        "{inspect}"
+    );
+    let env = inspect["Env"].as_array().context("Env")?;
+    ensure!(
+        env.iter()
+            .any(|e| e.as_str().is_some_and(|e| e.starts_with("PATH=/usr/local/"))),
+        "{inspect}"
+    );
+    let config = skopeo_json(&["inspect", "--config", &oci])?;
+    ensure!(config["config"]["Cmd"] == serde_json::json!(cmd), "Cmd: {config}");
+    let history = config["history"].as_array().context("history")?;
+    ensure!(
+        history.len() == 2 && history[1]["empty_layer"] == true,
+        "history: {config}"
+    );
+    ensure!(
+        config["rootfs"]["diff_ids"].as_array().map(Vec::len) == Some(1),
+        "{config}"
+    );
+
+    let copy = work.join(format!("{name}-copy"));
+    run(Command::new("skopeo").args([
+        "copy",
+        "-q",
+        "--insecure-policy",
+        &oci,
+        &format!("dir:{}", copy.display()),
+    ]))?;
+    ensure!(
+        sha256_file(&copy.join("manifest.json"))? == inspect["Digest"].as_str().unwrap_or_default(),
+        "skopeo rewrote the manifest"
+    );
+    for layer in inspect["Layers"].as_array().context("Layers")? {
+        let digest = layer.as_str().context("layer digest")?;
+        let file = copy.join(digest.trim_start_matches("sha256:"));
+        ensure!(sha256_file(&file)? == digest, "copied layer {digest} differs");
+    }
+    Ok(inspect)
+}
+
+#[test]
+fn busybox_layout_is_read_and_copied_by_skopeo() -> Result<()> {
+    let data = TempDir::new("base-images");
+    let (first, secs) = base_images(data.path(), "busybox")?;
+    eprintln!("busybox built in {secs:.2}s: {first}");
+    ensure!(
+        first.starts_with("busybox:latest\tsha256:") && first.contains("built"),
+        "{first}"
+    );
+
+    let inspect = check_with_skopeo(data.path(), "busybox", "busybox:latest", &["sh"], data.path())?;
+    let manifest = inspect["Digest"].as_str().unwrap_or_default().to_owned();
+    ensure!(first.contains(&manifest));
+
+    // The layer: a static busybox and absolute applet links, /tmp sticky, /root private.
+    let layer = inspect["Layers"][0]
+        .as_str()
+        .context("layer")?
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let blob = data.path().join("base-images/busybox/blobs/sha256").join(layer);
+    let listing = run(Command::new("tar").arg("--numeric-owner").arg("-tvzf").arg(&blob))?;
+    for want in [
+        "bin/sh -> /bin/busybox",
+        "drwxrwxrwt 0/0",
+        "drwx------ 0/0",
+        "-rwxr-xr-x 0/0",
+        "etc/passwd",
+    ] {
+        ensure!(listing.contains(want), "{want:?} missing from\n{listing}");
+    }
+
+    // Second run: verified and reused.
+    let (second, secs) = base_images(data.path(), "busybox:latest")?;
+    eprintln!("busybox cached run {secs:.2}s");
+    ensure!(
+        second.contains("cached") && second.contains(&manifest),
+        "{second}"
+    );
+    ensure!(secs < 5.0, "a cached run took {secs:.1}s");
+
+    // A corrupted blob is noticed and the image rebuilt.
+    std::fs::write(&blob, b"garbage")?;
+    let (third, _) = base_images(data.path(), "busybox")?;
+    ensure!(
+        third.contains("built") && third.contains(&manifest),
+        "not rebuilt identically: {third}"
+    );
+    Ok(())
+}
+
+#[test]
+fn unknown_base_image_is_a_clear_error() -> Result<()> {
+    let data = TempDir::new("base-images-unknown");
+    let out = Command::new(slipway_bin())
+        .args(["base-images", "--data"])
+        .arg(data.path())
+        .arg("alpine")
+        .output()?;
+    ensure!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(err.contains("unknown base image \"alpine\""), "{err}");
+    Ok(())
+}
+
+#[test]
+fn debian_and_python_from_debootstrap() -> Result<()> {
+    if std::env::var_os("SLIPWAY_TEST_DEBOOTSTRAP").is_none() {
+        eprintln!(
+            "SKIPPED: set SLIPWAY_TEST_DEBOOTSTRAP=1 to build debian and python with debootstrap (~2 min)"
+        );
+        return Ok(());
+    }
+    let data = TempDir::new("base-images-debootstrap");
+    for (name, reference, cmd, check) in [
+        ("debian", "debian:bookworm-slim", "bash", "bash -c 'echo ok'"),
+        (
+            "python",
+            "python:3.11-slim",
+            "python3",
+            "python -c 'import venv, pip; print(\"ok\")'",
+        ),
+    ] {
+        let (out, secs) = base_images(data.path(), reference)?;
+        eprintln!("{reference} built in {secs:.1}s: {out}");
+        let inspect = check_with_skopeo(data.path(), name, reference, &[cmd], data.path())?;
+        // Run something in the unpacked layer.
+        let root = data.path().join(format!("{name}-rootfs"));
+        std::fs::create_dir_all(&root)?;
+        let layer = inspect["Layers"][0]
+            .as_str()
+            .context("layer")?
+            .trim_start_matches("sha256:")
+            .to_owned();
+        let blob = data
+            .path()
+            .join("base-images")
+            .join(name)
+            .join("blobs/sha256")
+            .join(layer);
+        run(Command::new("tar").arg("-xzf").arg(&blob).arg("-C").arg(&root))?;
+        ensure!(!root
+            .join("var/lib/apt/lists")
+            .read_dir()?
+            .any(|e| e.is_ok_and(|e| e.file_name() != "partial" && e.file_name() != "lock")));
+        ensure!(
+            !root.join("etc/resolv.conf").exists(),
+            "host resolv.conf leaked into the image"
+        );
+        let said = run(Command::new("chroot").arg(&root).args(["/bin/sh", "-c", check]))?;
+        ensure!(said.trim() == "ok", "{said}");
+        let (again, secs) = base_images(data.path(), reference)?;
+        ensure!(again.contains("cached") && secs < 5.0, "{again} ({secs:.1}s)");
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! The foundation: the real server answers over real sockets, and the real page renders in headless Chromium.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::browser::Browser;
+use crate::support::server::{dist_dir, slipway_bin, Server};
+use crate::support::{free_port, TempDir};
+
+async fn info(server: &Server) -> serde_json::Value {
+    let response = reqwest::get(format!("{}/api/info", server.url))
+        .await
+        .expect("GET /api/info");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("/api/info is JSON")
+}
+
+#[tokio::test]
+async fn server_answers_registry_base_and_info_over_a_real_socket() {
+    let server = Server::start().unwrap();
+    let response = reqwest::get(format!("{}/v2/", server.url)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["docker-distribution-api-version"],
+        "registry/2.0"
+    );
+
+    let info = info(&server).await;
+    assert_eq!(info["name"], "slipway");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    let storage = server.data.path().join("registry");
+    assert_eq!(info["registry"]["storage"], storage.display().to_string());
+    assert!(storage.is_dir(), "serve creates the registry storage");
+    // runc is installed by the setup script; the page's status line depends on this answer.
+    assert_eq!(info["runtime"]["status"], "available", "{info}");
+    assert!(
+        ["runc", "crun"].contains(&info["runtime"]["name"].as_str().unwrap()),
+        "{info}"
+    );
+
+    let index = reqwest::get(&server.url).await.unwrap();
+    assert_eq!(index.status(), 200);
+    assert!(index.text().await.unwrap().contains("Loading Slipway"));
+}
+
+#[test]
+fn sigterm_shuts_the_server_down_gracefully() {
+    let server = Server::start().unwrap();
+    let status = server.stop().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [vec!["--help"], vec!["serve", "--help"], vec!["help", "serve"]] {
+        let out = Command::new(slipway_bin()).args(&args).output().unwrap();
+        assert!(out.status.success(), "slipway {args:?} failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage: slipway"), "slipway {args:?}: {text}");
+    }
+    let out = Command::new(slipway_bin()).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("slipway {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn page_renders_and_reports_the_companion_connected() {
+    let server = Server::start().unwrap();
+    let info = info(&server).await;
+    let expected = format!(
+        "companion connected — runtime {} {}",
+        info["runtime"]["name"].as_str().unwrap(),
+        info["runtime"]["version"].as_str().unwrap()
+    );
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "page_renders_and_reports_the_companion_connected",
+            |page| async move {
+                page.goto(&url).await?;
+                page.wait_for_text("Companion status", &expected, |t| t == expected)
+                    .await?;
+                page.by_name("Dockerfile editor").await?;
+                page.by_name("Terminal output").await?;
+                // The panels are named by their headings and say plainly what is not built yet.
+                let images = page.text_of("Images").await?;
+                anyhow::ensure!(images.contains("Not built yet"), "Images panel: {images:?}");
+                let unnamed = page
+                    .client
+                    .execute(
+                        "return [...document.querySelectorAll('button, textarea, input, select, a[href]')]
+                       .filter(e => !(e.getAttribute('aria-label') || e.textContent.trim() || e.title))
+                       .map(e => e.outerHTML);",
+                        vec![],
+                    )
+                    .await?;
+                anyhow::ensure!(
+                    unnamed == serde_json::json!([]),
+                    "controls without an accessible name: {unnamed}"
+                );
+                page.click("Check the companion again").await?;
+                page.wait_for_text("Companion status", &expected, |t| t == expected)
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// Without a companion (the app served by a plain static file server) the page says so instead of pretending.
+#[tokio::test(flavor = "multi_thread")]
+async fn page_says_the_companion_is_unreachable_without_one() {
+    let port = free_port();
+    let mut static_server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dist_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 http.server");
+    let url = format!("http://127.0.0.1:{port}/");
+    for _ in 0..100 {
+        if reqwest::get(&url).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let browser = Browser::start().await.unwrap();
+    let result = browser
+        .run(
+            "page_says_the_companion_is_unreachable_without_one",
+            |page| async move {
+                page.goto(&url).await?;
+                let want = "companion unreachable — /api/info answered HTTP 404";
+                page.wait_for_text("Companion status", want, |t| t == want)
+                    .await?;
+                Ok(())
+            },
+        )
+        .await;
+    let _ = static_server.kill();
+    let _ = static_server.wait();
+    result.unwrap();
+}
+
+/// The harness must not pass when the wasm fails to load: serve a dist without its .wasm and check that the
+/// app never renders (the page stays on its loading placeholder).
+#[tokio::test(flavor = "multi_thread")]
+async fn page_check_fails_when_the_wasm_does_not_load() {
+    let broken = TempDir::new("dist-without-wasm");
+    for entry in std::fs::read_dir(dist_dir()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if entry.file_type().unwrap().is_file() && !name.to_string_lossy().ends_with(".wasm") {
+            std::fs::copy(entry.path(), broken.path().join(&name)).unwrap();
+        }
+    }
+    let server = Server::start_with(broken.path(), &[]).unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    let result = browser
+        .run("expected_failure_wasm_missing", |page| async move {
+            page.goto(&url).await?;
+            page.wait_for_text("Companion status", "a connection", |t| {
+                t.starts_with("companion connected")
+            })
+            .await?;
+            Ok(())
+        })
+        .await;
+    let error = result.expect_err("the page check passed although the wasm is missing");
+    assert!(error.to_string().contains("Companion status"), "{error:#}");
+    let _ = std::fs::remove_file(
+        crate::support::browser::artifacts_dir().join("expected_failure_wasm_missing.png"),
+    );
+    let _ = std::fs::remove_file(
+        crate::support::browser::artifacts_dir().join("expected_failure_wasm_missing.html"),
+    );
+}
+
+/// The terminal runs the docker-command interpreter in the page: a typo gets docker's error and a suggestion.
+#[tokio::test(flavor = "multi_thread")]
+async fn terminal_answers_a_typo_with_a_suggestion() {
+    let server = Server::start().unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("terminal_answers_a_typo_with_a_suggestion", |page| async move {
+            page.goto(&url).await?;
+            page.type_into("Terminal input", "docker biuld -t user/app:v1 .\u{E007}")
+                .await?;
+            let want = "docker: unknown command: docker biuld";
+            let screen = page
+                .wait_for_text("Terminal output", want, |t| t.contains(want))
+                .await?;
+            anyhow::ensure!(screen.contains("$ docker biuld -t user/app:v1 ."), "{screen}");
+            anyhow::ensure!(screen.contains("Did you mean this?"), "{screen}");
+            // ↑ brings the line back for editing.
+            let input = page.by_name("Terminal input").await?;
+            input.send_keys("\u{E013}").await?;
+            let value = input.prop("value").await?.unwrap_or_default();
+            anyhow::ensure!(
+                value == "docker biuld -t user/app:v1 .",
+                "after ArrowUp: {value:?}"
+            );
+            Ok(())
+        })
+        .await
+        .unwrap();
+}

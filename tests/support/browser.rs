@@ -1,0 +1,219 @@
+//! Headless Chromium through Debian's chromedriver, driven with fantoccini, as a learner would use the page.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use super::{free_port, repo_root, TempDir};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long `wait_*` helpers poll before failing.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A chromedriver process and one browser session, closed on drop.
+pub struct Browser {
+    driver: Child,
+    pub client: Client,
+    _profile: TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> anyhow::Result<Browser> {
+        for tool in [CHROMEDRIVER, CHROMIUM] {
+            if !std::path::Path::new(tool).exists() {
+                bail!("{tool} is missing: apt-get install chromium chromium-driver (scripts/test.sh does)");
+            }
+        }
+        let port = free_port();
+        let mut driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("spawn chromedriver")?;
+        let profile = TempDir::new("chrome-profile");
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let caps = match caps {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("capabilities are an object"),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            match ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if started.elapsed() < WAIT => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    let _ = driver.kill();
+                    bail!("chromedriver on {url} gave no session: {e}");
+                }
+            }
+        };
+        Ok(Browser {
+            driver,
+            client,
+            _profile: profile,
+        })
+    }
+
+    /// Run `steps` against a fresh page; on failure, save a screenshot and the DOM under `test-artifacts/`.
+    pub async fn run<F, Fut>(self, name: &str, steps: F) -> anyhow::Result<()>
+    where
+        F: FnOnce(Page) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        let page = Page {
+            client: self.client.clone(),
+        };
+        let result = steps(page.clone()).await;
+        if let Err(e) = &result {
+            let dir = artifacts_dir();
+            let _ = std::fs::create_dir_all(&dir);
+            if let Ok(png) = page.client.screenshot().await {
+                let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+            }
+            if let Ok(html) = page.client.source().await {
+                let _ = std::fs::write(dir.join(format!("{name}.html")), html);
+            }
+            eprintln!("e2e {name} failed: {e:#}\n  artifacts in {}", dir.display());
+        }
+        let _ = self.client.clone().close().await;
+        result
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+pub fn artifacts_dir() -> PathBuf {
+    repo_root().join("test-artifacts")
+}
+
+/// Finds the first visible element whose accessible name is `name`: aria-label, aria-labelledby, a `<label for>`,
+/// or (for buttons, links and headings) its text, then `title` and `placeholder`. Marks it for a CSS lookup.
+const FIND_BY_NAME_JS: &str = r#"
+const [wanted, mark] = arguments;
+const clean = s => (s || '').replace(/\s+/g, ' ').trim();
+function nameOf(el) {
+  if (el.hasAttribute('aria-label')) return clean(el.getAttribute('aria-label'));
+  if (el.hasAttribute('aria-labelledby')) {
+    return clean(el.getAttribute('aria-labelledby').split(/\s+/)
+      .map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent).join(' '));
+  }
+  if (el.id) { const l = document.querySelector(`label[for="${CSS.escape(el.id)}"]`); if (l) return clean(l.textContent); }
+  if (/^(BUTTON|A|H[1-6]|SUMMARY|OPTION|LEGEND)$/.test(el.tagName)) return clean(el.textContent);
+  return clean(el.getAttribute('title') || el.getAttribute('placeholder') || '');
+}
+for (const el of document.querySelectorAll('body *')) {
+  if (nameOf(el) === wanted && el.getClientRects().length > 0) {
+    el.setAttribute('data-e2e-mark', mark);
+    return true;
+  }
+}
+return false;
+"#;
+
+#[derive(Clone)]
+pub struct Page {
+    pub client: Client,
+}
+
+impl Page {
+    pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
+        self.client.goto(url).await.with_context(|| format!("open {url}"))
+    }
+
+    /// The element whose accessible name is `name`, waiting up to [`WAIT`] for it to appear.
+    pub async fn by_name(&self, name: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static MARKS: AtomicU64 = AtomicU64::new(0);
+        let mark = MARKS.fetch_add(1, Ordering::SeqCst).to_string();
+        let started = Instant::now();
+        loop {
+            let found = self
+                .client
+                .execute(FIND_BY_NAME_JS, vec![json!(name), json!(mark)])
+                .await?;
+            if found == json!(true) {
+                let css = format!("[data-e2e-mark=\"{mark}\"]");
+                return Ok(self.client.find(Locator::Css(&css)).await?);
+            }
+            if started.elapsed() > WAIT {
+                bail!("no visible element with accessible name {name:?} after {WAIT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, name: &str) -> anyhow::Result<()> {
+        Ok(self.by_name(name).await?.click().await?)
+    }
+
+    /// Replace the value of the named field with `text`, as typing would.
+    pub async fn type_into(&self, name: &str, text: &str) -> anyhow::Result<()> {
+        let field = self.by_name(name).await?;
+        field.clear().await?;
+        Ok(field.send_keys(text).await?)
+    }
+
+    pub async fn text_of(&self, name: &str) -> anyhow::Result<String> {
+        Ok(self.by_name(name).await?.text().await?)
+    }
+
+    /// Poll the named element's text until `done` accepts it; the error quotes the last text seen.
+    pub async fn wait_for_text(
+        &self,
+        name: &str,
+        what: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<String> {
+        let started = Instant::now();
+        let mut last = String::new();
+        while started.elapsed() < WAIT {
+            if let Ok(text) = self.text_of(name).await {
+                if done(&text) {
+                    return Ok(text);
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(anyhow!(
+            "{name:?} never showed {what} within {WAIT:?}; last text: {last:?}"
+        ))
+    }
+
+    /// Time since navigation start, from the page's own clock (Performance API), in milliseconds.
+    pub async fn ms_since_navigation(&self) -> anyhow::Result<f64> {
+        let value = self.client.execute("return performance.now();", vec![]).await?;
+        value
+            .as_f64()
+            .ok_or_else(|| anyhow!("performance.now() returned {value}"))
+    }
+}

@@ -1,0 +1,109 @@
+//! Starts the real `slipway serve` binary on a free loopback port and stops it with SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use super::{repo_root, TempDir};
+
+/// The `slipway` binary built next to this test binary (`cargo build -p slipway-server`), or `$SLIPWAY_BIN`.
+pub fn slipway_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SLIPWAY_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/..");
+    let bin = dir.join("slipway");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build -p slipway-server` before the tests (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The web app Trunk built; tests that need the page fail loudly without it.
+pub fn dist_dir() -> PathBuf {
+    let dist = repo_root().join("dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} has no index.html: run `trunk build --release` first (scripts/test.sh does)",
+        dist.display()
+    );
+    dist
+}
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub data: TempDir,
+}
+
+impl Server {
+    /// `slipway serve` with a fresh data dir and the built app.
+    pub fn start() -> anyhow::Result<Server> {
+        Self::start_with(&dist_dir(), &[])
+    }
+
+    pub fn start_with(dist: &Path, extra_args: &[&str]) -> anyhow::Result<Server> {
+        let data = TempDir::new("data");
+        let mut child = Command::new(slipway_bin())
+            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .arg("--dist")
+            .arg(dist)
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("spawn slipway serve")?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("slipway listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                bail!("slipway serve did not print its address within 30 s");
+            }
+        };
+        Ok(Server { child, url, data })
+    }
+
+    /// SIGTERM, then wait: returns the exit status so tests can check graceful shutdown.
+    pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("kill -TERM failed");
+        }
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("slipway did not exit within 5 s of SIGTERM")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
