@@ -57,6 +57,9 @@ pub struct RunOptions {
     pub publish: Vec<PortMapping>,
     /// `--rm`
     pub auto_remove: bool,
+    /// The session that owns the container (from the `X-Slipway-Session` header, not the JSON body).
+    #[serde(skip)]
+    pub session: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
