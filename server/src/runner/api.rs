@@ -448,6 +448,11 @@ async fn exec_attach(
     Ok(ws.on_upgrade(move |socket| attach_session(exec, socket)))
 }
 
-async fn step(State(r): State<Arc<Runner>>, Json(step): Json<RunStep>) -> ApiResult<Json<super::StepResult>> {
+async fn step(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Json(mut step): Json<RunStep>,
+) -> ApiResult<Json<super::StepResult>> {
+    step.session = session(&headers);
     Ok(Json(r.run_step(step).await?))
 }
