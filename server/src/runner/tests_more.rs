@@ -167,7 +167,7 @@ async fn interactive_stdin_reaches_the_process() {
 #[tokio::test]
 #[ignore = "benchmark: prints timings"]
 async fn bench_start_times() {
-    let env = test_env();
+    let env = test_env_with(|c| c.max_per_session = 32);
     let r = &env.runner;
     let first_output = |opts: RunOptions| async move {
         let t0 = std::time::Instant::now();
