@@ -10,3 +10,5 @@ cargo build -p slipway-server --profile server
 export SLIPWAY_BIN="$CARGO_TARGET_DIR/server/slipway"
 echo "## Page load ($(date -u +%Y-%m-%d), $(nproc) cores)"
 cargo bench --bench page_load
+echo "## Layer pass, native ($(date -u +%Y-%m-%d), $(nproc) cores)"
+cargo bench --bench layer_pass

@@ -2,9 +2,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod base_images;
+mod copy_rules;
 mod dockerfile;
 mod layers;
 mod registry;
 mod runner;
 mod shell;
 mod support;
+mod terminal;

@@ -109,6 +109,10 @@ pub struct RegistryArgs {
     /// A pull-through upstream `HOST=URL` (repeatable), e.g. `docker.io=http://127.0.0.1:5000`.
     #[arg(long = "upstream", value_parser = crate::registry::upstream::Upstreams::parse_spec)]
     pub upstreams: Vec<(String, String)>,
+    /// A host (`host[:port]`) the browser may reach through `/api/registry-proxy/` (repeatable), besides
+    /// Docker Hub, Quay and ghcr.io. Loopback hosts are reached over plain HTTP.
+    #[arg(long = "proxy-host")]
+    pub proxy_hosts: Vec<String>,
 }
 
 impl RegistryArgs {
@@ -129,6 +133,7 @@ impl RegistryArgs {
             cors_origins: self.cors_origins.clone(),
             auth,
             upstreams: self.upstream_list(),
+            proxy_hosts: self.proxy_hosts.clone(),
         })
     }
 

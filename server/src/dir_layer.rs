@@ -31,7 +31,7 @@ pub struct DirStats {
     pub skipped: Vec<String>,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DirLayerError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DirLayerError + '_ {
     move |source| DirLayerError::Io {
         path: path.to_owned(),
         source,
@@ -39,7 +39,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DirLayerError + '_ {
 }
 
 /// Every path below `root` (relative, `/`-separated) with its `lstat` metadata, sorted by path bytes.
-fn collect(root: &Path) -> Result<Vec<(String, Metadata)>, DirLayerError> {
+pub(crate) fn collect(root: &Path) -> Result<Vec<(String, Metadata)>, DirLayerError> {
     let mut out = Vec::new();
     let mut stack = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
@@ -71,42 +71,55 @@ pub fn write_dir<W: Write>(root: &Path, layer: &mut LayerWriter<W>) -> Result<Di
     let mut stats = DirStats::default();
     let mut first_link: HashMap<(u64, u64), String> = HashMap::new();
     for (rel, md) in collect(root)? {
-        let meta = Meta {
-            mode: md.mode() & 0o7777,
-            uid: md.uid(),
-            gid: md.gid(),
-            mtime: None,
-        };
-        let kind = md.file_type();
-        let full = root.join(&rel);
-        if kind.is_dir() {
-            layer.append_dir(&rel, &meta)?;
-            stats.dirs += 1;
-        } else if kind.is_symlink() {
-            let target = fs::read_link(&full).map_err(io_err(&full))?;
-            let target = target
-                .into_os_string()
-                .into_string()
-                .map_err(|_| DirLayerError::NotUtf8(full.clone()))?;
-            layer.append_symlink(&rel, &target, &meta)?;
-            stats.symlinks += 1;
-        } else if kind.is_file() {
-            if md.nlink() > 1 {
-                if let Some(first) = first_link.get(&(md.dev(), md.ino())) {
-                    layer.append_hardlink(&rel, first, &meta)?;
-                    stats.hardlinks += 1;
-                    continue;
-                }
-                first_link.insert((md.dev(), md.ino()), rel.clone());
-            }
-            let mut file = BufReader::with_capacity(256 * 1024, File::open(&full).map_err(io_err(&full))?);
-            layer.append_file(&rel, &meta, md.len(), &mut file)?;
-            stats.files += 1;
-        } else if kind.is_char_device() || kind.is_block_device() || kind.is_fifo() || kind.is_socket() {
-            stats.skipped.push(rel);
-        }
+        emit(root, &rel, &md, layer, &mut first_link, &mut stats)?;
     }
     Ok(stats)
+}
+
+/// Writes one entry; a file whose inode was written before (in this layer) becomes a hard link to it.
+pub(crate) fn emit<W: Write>(
+    root: &Path,
+    rel: &str,
+    md: &Metadata,
+    layer: &mut LayerWriter<W>,
+    first_link: &mut HashMap<(u64, u64), String>,
+    stats: &mut DirStats,
+) -> Result<(), DirLayerError> {
+    let meta = Meta {
+        mode: md.mode() & 0o7777,
+        uid: md.uid(),
+        gid: md.gid(),
+        mtime: None,
+    };
+    let kind = md.file_type();
+    let full = root.join(rel);
+    if kind.is_dir() {
+        layer.append_dir(rel, &meta)?;
+        stats.dirs += 1;
+    } else if kind.is_symlink() {
+        let target = fs::read_link(&full).map_err(io_err(&full))?;
+        let target = target
+            .into_os_string()
+            .into_string()
+            .map_err(|_| DirLayerError::NotUtf8(full.clone()))?;
+        layer.append_symlink(rel, &target, &meta)?;
+        stats.symlinks += 1;
+    } else if kind.is_file() {
+        if md.nlink() > 1 {
+            if let Some(first) = first_link.get(&(md.dev(), md.ino())) {
+                layer.append_hardlink(rel, first, &meta)?;
+                stats.hardlinks += 1;
+                return Ok(());
+            }
+            first_link.insert((md.dev(), md.ino()), rel.to_owned());
+        }
+        let mut file = BufReader::with_capacity(256 * 1024, File::open(&full).map_err(io_err(&full))?);
+        layer.append_file(rel, &meta, md.len(), &mut file)?;
+        stats.files += 1;
+    } else if kind.is_char_device() || kind.is_block_device() || kind.is_fifo() || kind.is_socket() {
+        stats.skipped.push(rel.to_owned());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

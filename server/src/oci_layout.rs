@@ -94,7 +94,7 @@ impl OciLayout {
     /// Stores a JSON blob (config, manifest) under its digest.
     pub fn write_blob(&self, blob: &Blob) -> Result<(), LayoutError> {
         let path = self.blob_path(blob.descriptor.digest());
-        let tmp = path.with_extension("tmp");
+        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
         fs::write(&tmp, &blob.bytes).map_err(io_err(&tmp))?;
         fs::rename(&tmp, &path).map_err(io_err(&path))
     }
@@ -108,10 +108,11 @@ impl OciLayout {
     where
         E: From<LayoutError>,
     {
-        let tmp = self
-            .root
-            .join("blobs/sha256")
-            .join(format!(".layer-{}.tmp", std::process::id()));
+        // Unique per process and call, so concurrent writers into one layout never share a temp file.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!(".layer-{}-{n}.tmp", std::process::id());
+        let tmp = self.root.join("blobs/sha256").join(name);
         let file = File::create(&tmp).map_err(io_err(&tmp))?;
         let mut layer = LayerWriter::new(BufWriter::with_capacity(1 << 20, file), options);
         fill(&mut layer)?;

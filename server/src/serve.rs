@@ -59,6 +59,16 @@ async fn start_runner(
     }
     let mut layouts = args.oci_layouts.clone();
     layouts.push(args.data.join("images"));
+    // Images made by `slipway base-images --data` (one OCI layout per image) run without a registry round trip.
+    if let Ok(entries) = std::fs::read_dir(args.data.join("base-images")) {
+        let mut base: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("index.json").is_file())
+            .collect();
+        base.sort();
+        layouts.extend(base);
+    }
     let source = Arc::new(OciLayoutSource::new(layouts));
     match Runner::new(config, source) {
         Ok(runner) => {

@@ -1,9 +1,11 @@
 //! Running a terminal line: parse it, answer what needs no backend (help, version, errors), and name what a
 //! command still needs when its backend is not available.
 
+use super::containers;
 use super::help;
-use super::parse::{parse, Parsed};
+use super::parse::{parse, Invocation, Parsed};
 use super::words::split_words;
+use crate::registry::transport::Transport;
 
 /// What a command printed and how it ended, like a process.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,7 +16,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn ok(stdout: String) -> Self {
+    pub fn success(stdout: String) -> Self {
         Outcome {
             stdout,
             stderr: String::new(),
@@ -22,7 +24,7 @@ impl Outcome {
         }
     }
 
-    fn fail(stderr: String, exit_code: i32) -> Self {
+    pub fn failure(stderr: String, exit_code: i32) -> Self {
         Outcome {
             stdout: String::new(),
             stderr,
@@ -31,50 +33,102 @@ impl Outcome {
     }
 }
 
+/// What a line needs: an answer now, or a call to the companion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Done(Outcome),
+    /// A container command, answered by the companion's container API.
+    Companion(Invocation),
+}
+
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
-pub fn interpret_line(line: &str) -> Outcome {
+pub fn plan_line(line: &str) -> Step {
     let words = match split_words(line) {
         Ok(words) => words,
-        Err(e) => return Outcome::fail(format!("slipway: {e}"), 2),
+        Err(e) => return Step::Done(Outcome::failure(format!("slipway: {e}"), 2)),
     };
     match words.first().map(String::as_str) {
-        None => return Outcome::default(),
+        None => return Step::Done(Outcome::default()),
         Some("docker") => {}
         Some(other) => {
-            return Outcome::fail(
+            return Step::Done(Outcome::failure(
                 format!("slipway: {other}: command not found (this terminal runs docker commands: try 'docker --help')"),
                 127,
-            )
+            ))
         }
     }
-    match parse(&words) {
-        Err(e) => Outcome::fail(e.to_string(), e.exit_code()),
-        Ok(Parsed::Help(None)) => Outcome::ok(help::overview()),
-        Ok(Parsed::Help(Some(command))) => Outcome::ok(help::command_help(command)),
-        Ok(Parsed::Version) => Outcome::ok(format!("Docker version (Slipway {})", crate::VERSION)),
-        Ok(Parsed::Run(inv)) => {
-            let needs = match inv.command.path {
-                ["build"]
-                | ["image", "ls"]
-                | ["image", "rm"]
-                | ["image", "inspect"]
-                | ["image", "history"]
-                | ["image", "tag"]
-                | ["image", "save"] => "the image builder",
-                ["image", "push"] | ["image", "pull"] | ["login"] | ["logout"] => "the registry client",
-                ["version"] => {
-                    return Outcome::ok(format!("Client:\n Version:    Slipway {}\n", crate::VERSION))
-                }
-                _ => "the container runner",
-            };
-            Outcome::fail(
-                format!(
-                    "slipway: 'docker {}' is understood but not available yet: it needs {needs}, which is not built yet",
-                    inv.typed.join(" ")
-                ),
-                1,
-            )
+    let inv = match parse(&words) {
+        Err(e) => return Step::Done(Outcome::failure(e.to_string(), e.exit_code())),
+        Ok(Parsed::Help(None)) => return Step::Done(Outcome::success(help::overview())),
+        Ok(Parsed::Help(Some(command))) => return Step::Done(Outcome::success(help::command_help(command))),
+        Ok(Parsed::Version) => {
+            return Step::Done(Outcome::success(format!(
+                "Docker version (Slipway {})",
+                crate::VERSION
+            )))
         }
+        Ok(Parsed::Run(inv)) => inv,
+    };
+    let needs = match inv.command.path {
+        ["container", "run"]
+        | ["container", "ls"]
+        | ["container", "logs"]
+        | ["container", "stop"]
+        | ["container", "kill"]
+        | ["container", "rm"] => return Step::Companion(inv),
+        ["version"] => {
+            return Step::Done(Outcome::success(format!(
+                "Client:\n Version:    Slipway {}\n",
+                crate::VERSION
+            )))
+        }
+        ["build"]
+        | ["image", "ls"]
+        | ["image", "rm"]
+        | ["image", "inspect"]
+        | ["image", "history"]
+        | ["image", "tag"]
+        | ["image", "save"] => "the image builder",
+        ["image", "push"] | ["image", "pull"] | ["login"] | ["logout"] => {
+            "the registry client in the terminal"
+        }
+        _ => "the workspace's terminal work",
+    };
+    Step::Done(Outcome::failure(
+        format!(
+            "slipway: 'docker {}' is understood but not available yet: it needs {needs}, which is not built yet",
+            inv.typed.join(" ")
+        ),
+        1,
+    ))
+}
+
+/// Answer a line without a companion: container commands say that they need one.
+pub fn interpret_line(line: &str) -> Outcome {
+    match plan_line(line) {
+        Step::Done(outcome) => outcome,
+        Step::Companion(inv) => Outcome::failure(
+            format!(
+                "slipway: 'docker {}' needs the Slipway companion server",
+                inv.typed.join(" ")
+            ),
+            1,
+        ),
+    }
+}
+
+/// Run a container command against the companion at `base` ("" = the page's own origin).
+pub async fn run_on_companion<T: Transport>(
+    transport: &T,
+    base: &str,
+    inv: &Invocation,
+    now: u64,
+) -> Outcome {
+    match inv.command.path {
+        ["container", "run"] => containers::run(transport, base, inv).await,
+        ["container", "ls"] => containers::ps(transport, base, inv, now).await,
+        ["container", "logs"] => containers::logs(transport, base, inv).await,
+        _ => containers::each_container(transport, base, inv).await,
     }
 }
 

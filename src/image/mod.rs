@@ -1,9 +1,11 @@
 //! OCI images: references, configs with history, manifests and indexes (oci-spec types, Docker types on request).
 
+pub mod archive;
 pub mod config;
 pub mod manifest;
 pub mod reference;
 
+pub use archive::{write_archive, ArchiveImage};
 pub use config::{check_history, history, new_config, push_empty, push_layer, rfc3339};
 pub use manifest::{
     canonical_json, config_blob, index_blob, layer_descriptor, manifest_blob, platform, platform_of,

@@ -3,14 +3,17 @@
 //! Same input, same bytes: entries are written in path order with fixed times, numeric owners and no host
 //! metadata, so a layer built in the browser has the digest of the one built natively.
 
+pub mod copy;
 mod hash;
 pub mod path;
 mod tar;
 mod tree;
+mod untar;
 
 pub use hash::{sha256, HashWriter, LayerInfo, LayerOptions, LayerWriter};
 pub use tar::{HeaderKind, Meta, TarWriter};
 pub use tree::{FileTree, Node};
+pub use untar::{ExtractError, ExtractLimits, Extracted};
 
 /// Errors from building a layer.
 #[derive(Debug, thiserror::Error)]

@@ -313,6 +313,19 @@ impl<T: Transport> Client<T> {
         Ok(BlobPush::Uploaded)
     }
 
+    /// A ready-to-send, authorized `GET` for a blob the repository has, for callers that stream the body
+    /// themselves (and must verify the digest as it streams). `None` when the registry lacks the blob.
+    pub async fn blob_request(&self, repo: &str, digest: &str) -> Result<Option<HttpRequest>, ClientError> {
+        if self.blob_exists(repo, digest).await?.is_none() {
+            return Ok(None);
+        }
+        let mut request = HttpRequest::new(Method::Get, self.url(&format!("/v2/{repo}/blobs/{digest}")));
+        if let Some(authorization) = self.authorization(&scope_pull(repo)) {
+            request = request.header("Authorization", authorization);
+        }
+        Ok(Some(request))
+    }
+
     /// Fetch a blob and check it against its digest.
     pub async fn pull_blob(&self, repo: &str, digest: &str) -> Result<Vec<u8>, ClientError> {
         let request = HttpRequest::new(Method::Get, self.url(&format!("/v2/{repo}/blobs/{digest}")));

@@ -6,6 +6,8 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::terminal_state::{TermLine, TerminalAction, TerminalState, PROMPT};
+use crate::cli::interpret::{plan_line, run_on_companion, Step};
+use crate::registry::fetch::Fetch;
 
 impl Reducible for TerminalState {
     type Action = TerminalAction;
@@ -29,7 +31,21 @@ pub fn terminal() -> Html {
         let state = state.clone();
         Callback::from(move |e: KeyboardEvent| {
             let action = match e.key().as_str() {
-                "Enter" => TerminalAction::Submit,
+                "Enter" if state.busy => return,
+                "Enter" => {
+                    // Read the field itself: the last keystrokes may not have been rendered into `state` yet.
+                    let line = e.target_unchecked_into::<HtmlInputElement>().value();
+                    state.dispatch(TerminalAction::Edit(line.clone()));
+                    if let Step::Companion(inv) = plan_line(&line) {
+                        let state = state.clone();
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let now = (js_sys::Date::now() / 1000.0) as u64;
+                            let outcome = run_on_companion(&Fetch, "", &inv, now).await;
+                            state.dispatch(TerminalAction::Finished(outcome));
+                        });
+                    }
+                    TerminalAction::Submit
+                }
                 "ArrowUp" => TerminalAction::HistoryPrevious,
                 "ArrowDown" => TerminalAction::HistoryNext,
                 _ => return,
@@ -51,6 +67,7 @@ pub fn terminal() -> Html {
             <div class="terminal-prompt">
                 <span aria-hidden="true">{ PROMPT }</span>
                 <input type="text" aria-label="Terminal input" spellcheck="false" autocomplete="off"
+                       aria-busy={if state.busy { "true" } else { "false" }}
                        value={state.input.clone()} {oninput} {onkeydown} />
             </div>
         </div>

@@ -1,6 +1,6 @@
 //! The terminal pane's state as a reducer: screen lines, the input line, and history with ↑/↓.
 
-use crate::cli::interpret::interpret_line;
+use crate::cli::interpret::{plan_line, Outcome, Step};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TermLine {
@@ -17,6 +17,8 @@ pub struct TerminalState {
     pub history: Vec<String>,
     /// Position while browsing history with ↑/↓; `None` when editing a new line.
     browsing: Option<usize>,
+    /// A command is running on the companion; its output arrives with `Finished`.
+    pub busy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +27,24 @@ pub enum TerminalAction {
     Submit,
     HistoryPrevious,
     HistoryNext,
+    /// The companion answered the running command.
+    Finished(Outcome),
 }
 
 pub const PROMPT: &str = "$ ";
 
 impl TerminalState {
+    fn show(&mut self, outcome: Outcome) {
+        if !outcome.stdout.is_empty() {
+            self.lines
+                .push(TermLine::Stdout(outcome.stdout.trim_end().to_string()));
+        }
+        if !outcome.stderr.is_empty() {
+            self.lines
+                .push(TermLine::Stderr(outcome.stderr.trim_end().to_string()));
+        }
+    }
+
     pub fn reduce(mut self, action: TerminalAction) -> Self {
         match action {
             TerminalAction::Edit(text) => {
@@ -47,15 +62,14 @@ impl TerminalState {
                     return self;
                 }
                 self.lines.push(TermLine::Command(line.clone()));
-                let outcome = interpret_line(&line);
-                if !outcome.stdout.is_empty() {
-                    self.lines
-                        .push(TermLine::Stdout(outcome.stdout.trim_end().to_string()));
+                match plan_line(&line) {
+                    Step::Done(outcome) => self.show(outcome),
+                    Step::Companion(_) => self.busy = true,
                 }
-                if !outcome.stderr.is_empty() {
-                    self.lines
-                        .push(TermLine::Stderr(outcome.stderr.trim_end().to_string()));
-                }
+            }
+            TerminalAction::Finished(outcome) => {
+                self.busy = false;
+                self.show(outcome);
             }
             TerminalAction::HistoryPrevious if !self.history.is_empty() => {
                 let at = match self.browsing {
@@ -114,6 +128,19 @@ mod tests {
         assert_eq!(s.input, "docker ps");
         let s = s.reduce(TerminalAction::HistoryNext);
         assert_eq!(s.input, "");
+    }
+
+    #[test]
+    fn container_commands_wait_for_the_companion() {
+        let s = typed(TerminalState::default(), "docker run busybox echo hi");
+        assert!(s.busy);
+        assert_eq!(s.lines, [TermLine::Command("docker run busybox echo hi".into())]);
+        let s = s.reduce(TerminalAction::Finished(Outcome {
+            stdout: "hi\n".into(),
+            ..Default::default()
+        }));
+        assert!(!s.busy);
+        assert_eq!(s.lines[1], TermLine::Stdout("hi".into()));
     }
 
     #[test]

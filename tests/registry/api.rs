@@ -201,6 +201,23 @@ async fn sha512_blobs_are_verified_and_served() -> Result<()> {
     let get = c.get(server.url(&format!("/v2/r/blobs/{digest}"))).send().await?;
     assert_eq!(get.status(), 200);
     assert_eq!(get.bytes().await?.as_ref(), &blob[..]);
+
+    // A manifest pushed by its sha512 digest is stored and served under it.
+    push_blob(&server, "r", b"{}").await?;
+    let manifest = image_manifest(b"{}", &[], serde_json::json!({}));
+    let manifest_digest = sha512(&manifest);
+    let url = server.url(&format!("/v2/r/manifests/{manifest_digest}"));
+    let put = c
+        .put(&url)
+        .header("content-type", OCI_MANIFEST)
+        .body(manifest.clone())
+        .send()
+        .await?;
+    assert_eq!(put.status(), 201);
+    assert_eq!(header(&put, "docker-content-digest"), manifest_digest);
+    let get = c.get(&url).send().await?;
+    assert_eq!(header(&get, "docker-content-digest"), manifest_digest);
+    assert_eq!(get.bytes().await?.as_ref(), &manifest[..]);
     Ok(())
 }
 
@@ -432,5 +449,57 @@ async fn cors_preflight_allows_loopback_and_configured_origins_only() -> Result<
         .send()
         .await?;
     assert!(evil.headers().get("access-control-allow-origin").is_none());
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_pushes_of_one_blob_and_racing_chunks_stay_consistent() -> Result<()> {
+    let data = TempDir::new("reg-race");
+    let server = Server::start(data.path())?;
+    let blob = noise(500_000, 61);
+    let digest = sha256(&blob);
+    let pushes = (0..10).map(|i| {
+        let url = server.url(&format!("/v2/race/r{}/blobs/uploads/?digest={digest}", i % 3));
+        let body = blob.clone();
+        tokio::spawn(async move { client().post(url).body(body).send().await.map(|r| r.status()) })
+    });
+    for push in pushes {
+        assert_eq!(push.await??, 201);
+    }
+    for repo in ["race/r0", "race/r1", "race/r2"] {
+        let get = client()
+            .get(server.url(&format!("/v2/{repo}/blobs/{digest}")))
+            .send()
+            .await?;
+        assert_eq!(get.bytes().await?.as_ref(), &blob[..]);
+    }
+    // Two chunks claiming the same offset: one lands, the other is told where the session stands.
+    let start = client()
+        .post(server.url("/v2/race/r0/blobs/uploads/"))
+        .send()
+        .await?;
+    let upload = server.url(&header(&start, "location"));
+    let racers = (0..2).map(|_| {
+        let url = upload.clone();
+        let chunk = blob[..100_000].to_vec();
+        tokio::spawn(async move {
+            client()
+                .patch(url)
+                .header("content-range", "0-99999")
+                .body(chunk)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    });
+    let mut statuses = Vec::new();
+    for racer in racers {
+        statuses.push(racer.await??);
+    }
+    statuses.sort();
+    assert_eq!(statuses, [202, 416]);
+    let status = client().get(&upload).send().await?;
+    assert_eq!(header(&status, "range"), "0-99999");
+    assert_blobs_intact(data.path());
     Ok(())
 }

@@ -10,10 +10,10 @@ use super::peers::{served_digest, Distribution};
 use super::*;
 
 /// The native transport: reqwest.
-struct Reqwest(reqwest::Client);
+pub(super) struct Reqwest(reqwest::Client);
 
 impl Reqwest {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Reqwest(client())
     }
 }
@@ -61,13 +61,13 @@ impl Transport for Tampering {
     }
 }
 
-struct Image {
-    config: Vec<u8>,
-    layer: Vec<u8>,
-    manifest: Vec<u8>,
+pub(super) struct Image {
+    pub(super) config: Vec<u8>,
+    pub(super) layer: Vec<u8>,
+    pub(super) manifest: Vec<u8>,
 }
 
-fn image(seed: u64) -> Image {
+pub(super) fn image(seed: u64) -> Image {
     let config = format!(
         r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":[]}},"seed":{seed}}}"#
     )
@@ -82,7 +82,7 @@ fn image(seed: u64) -> Image {
 }
 
 /// Push config, layer (in 64 KiB chunks) and manifest; returns how the layer push ended and the progress seen.
-async fn push<T: Transport>(
+pub(super) async fn push<T: Transport>(
     client: &Client<T>,
     repo: &str,
     tag: &str,

@@ -41,7 +41,7 @@ fn wait_for_bytes_under(dir: &Path, bytes: u64) {
             })
             .unwrap_or(0)
     }
-    for _ in 0..200 {
+    for _ in 0..800 {
         if size(dir) >= bytes {
             return;
         }
@@ -133,6 +133,8 @@ async fn kill_during_manifest_writes_leaves_every_tag_whole() -> Result<()> {
         let server = Server::start(data.path())?;
         // Push images as fast as possible and kill the server at a moment the pushes do not choose.
         let base = server.base.clone();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = done.clone();
         let pusher = tokio::spawn(async move {
             let c = client();
             let mut n = 0u64;
@@ -157,9 +159,17 @@ async fn kill_during_manifest_writes_leaves_every_tag_whole() -> Result<()> {
                     return n;
                 }
                 n += 1;
+                counter.store(n, std::sync::atomic::Ordering::SeqCst);
             }
         });
-        tokio::time::sleep(Duration::from_millis(300 + 97 * round)).await;
+        // Let a few pushes complete even on a loaded machine, then kill at an arbitrary moment.
+        for _ in 0..400 {
+            if done.load(std::sync::atomic::Ordering::SeqCst) >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50 + 37 * round)).await;
         server.kill();
         let pushed = pusher.await?;
         assert!(pushed > 0, "round {round}: no push completed before the kill");

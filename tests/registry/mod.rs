@@ -9,12 +9,12 @@ mod import;
 mod limits;
 mod lists;
 mod peers;
+mod proxy;
 mod upstream;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest as _, Sha256, Sha512};
@@ -24,42 +24,8 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/// A directory under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(label: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("slipway-{label}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create temp dir");
-        TempDir(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The `slipway` binary next to this test binary (`target/debug/slipway`).
-pub fn slipway_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let binary = dir.join("slipway");
-    assert!(
-        binary.is_file(),
-        "{} is missing: run `cargo build -p slipway-server` before the tests",
-        binary.display()
-    );
-    binary
-}
+pub use crate::support::server::slipway_bin as slipway_binary;
+pub use crate::support::TempDir;
 
 /// A tool a test needs from Debian: missing means a loud failure naming the package, never a silent pass.
 pub fn require_tool(binary: &str, apt_package: &str) -> PathBuf {

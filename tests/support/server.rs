@@ -52,12 +52,19 @@ impl Server {
     }
 
     pub fn start_with(dist: &Path, extra_args: &[&str]) -> anyhow::Result<Server> {
-        let data = TempDir::new("data");
+        Self::start_in(TempDir::new("data"), dist, extra_args)
+    }
+
+    /// `slipway serve` on a prepared data dir (e.g. with base images in it). Each server gets its own runner
+    /// dir, so parallel tests never see (or clean up) each other's containers.
+    pub fn start_in(data: TempDir, dist: &Path, extra_args: &[&str]) -> anyhow::Result<Server> {
         let mut child = Command::new(slipway_bin())
             .args(["serve", "--addr", "127.0.0.1:0", "--data"])
             .arg(data.path())
             .arg("--dist")
             .arg(dist)
+            .arg("--runner-dir")
+            .arg(data.path().join("runner"))
             .args(extra_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -106,4 +113,21 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `slipway base-images --data DIR busybox`: the busybox image from Debian's busybox-static, as an OCI layout
+/// the server finds under `DIR/base-images/`.
+pub fn with_busybox(data: &TempDir) -> anyhow::Result<()> {
+    let out = Command::new(slipway_bin())
+        .args(["base-images", "--data"])
+        .arg(data.path())
+        .arg("busybox")
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "slipway base-images busybox failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
 }

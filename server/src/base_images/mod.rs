@@ -14,11 +14,12 @@ use slipway::image::{
 };
 use slipway::layer::{LayerError, LayerInfo, LayerOptions};
 
+use crate::dir_diff::{index_layer, write_dir_diff};
 use crate::dir_layer::{write_dir, DirLayerError};
 use crate::oci_layout::{LayoutError, OciLayout, VerifiedImage};
 
 /// Bumped when a recipe changes: layouts written by another recipe are rebuilt.
-pub const RECIPE: &str = "1";
+pub const RECIPE: &str = "2";
 /// Index annotation holding [`RECIPE`].
 pub const RECIPE_ANNOTATION: &str = "dev.slipway.base-images.recipe";
 /// containerd's annotation for the full image name, beside the OCI ref name.
@@ -180,6 +181,7 @@ fn build(image: BaseImage, options: &Options, work: &Path) -> Result<(), BaseIma
     let staging = work.join("layout");
     let layout = OciLayout::create(&staging)?;
     let created = rfc3339(options.layer.mtime);
+    let mut base = None;
     let (info, spec) = match image {
         BaseImage::Busybox => {
             let source = busybox::find()?;
@@ -226,11 +228,45 @@ fn build(image: BaseImage, options: &Options, work: &Path) -> Result<(), BaseIma
                 if let Some(v) = debootstrap::package_version(&rootfs, "python3.11") {
                     env.push(format!("PYTHON_VERSION={v}"));
                 }
-                what.push_str(&format!(" --include={}", include.join(",")));
+                what = format!(
+                    "debootstrap --variant=minbase bookworm --include={}: the difference",
+                    include.join(",")
+                );
             }
-            let info = layout.write_layer(&options.layer, |w| {
-                write_dir(&rootfs, w).map(|_| ()).map_err(BaseImageError::from)
-            })?;
+            let info = if image == BaseImage::Python {
+                // python:3.11-slim is debian:bookworm-slim plus a layer, as the official image is.
+                let debian = ensure(
+                    BaseImage::Debian,
+                    &Options {
+                        force: false,
+                        ..options.clone()
+                    },
+                )?;
+                let debian_layout = OciLayout::open(&debian.dir)?;
+                let verified = debian_layout.verify(BaseImage::Debian.reference())?;
+                let debian_layer = &verified.manifest.layers()[0];
+                let blob = debian_layout.blob_path(debian_layer.digest());
+                let file = fs::File::open(&blob).map_err(|e| BaseImageError::Io {
+                    path: blob.clone(),
+                    source: e,
+                })?;
+                let index = index_layer(std::io::BufReader::new(file))?;
+                let target = layout.blob_path(debian_layer.digest());
+                fs::copy(&blob, &target).map_err(|e| BaseImageError::Io {
+                    path: target,
+                    source: e,
+                })?;
+                base = Some(verified);
+                layout.write_layer(&options.layer, |w| {
+                    write_dir_diff(&rootfs, &index, w)
+                        .map(|_| ())
+                        .map_err(BaseImageError::from)
+                })?
+            } else {
+                layout.write_layer(&options.layer, |w| {
+                    write_dir(&rootfs, w).map(|_| ()).map_err(BaseImageError::from)
+                })?
+            };
             let cmd = if image == BaseImage::Python {
                 "python3"
             } else {
@@ -244,7 +280,7 @@ fn build(image: BaseImage, options: &Options, work: &Path) -> Result<(), BaseIma
             (info, spec)
         }
     };
-    write_image(&layout, image, &info, &spec, &created)?;
+    write_image(&layout, image, base.as_ref(), &info, &spec, &created)?;
     let final_dir = layout_dir(&options.data, image);
     remove_tree(&final_dir)?;
     fs::rename(&staging, &final_dir).map_err(|e| BaseImageError::Io {
@@ -262,6 +298,7 @@ struct Spec {
 fn write_image(
     layout: &OciLayout,
     image: BaseImage,
+    base: Option<&VerifiedImage>,
     info: &LayerInfo,
     spec: &Spec,
     created: &str,
@@ -271,7 +308,11 @@ fn write_image(
         "aarch64" => "arm64",
         other => other,
     };
-    let mut config = new_config("linux", arch, Some(created.to_owned()));
+    let (mut config, mut layers) = match base {
+        Some(base) => (base.config.clone(), base.manifest.layers().clone()),
+        None => (new_config("linux", arch, Some(created.to_owned())), Vec::new()),
+    };
+    layers.push(layer_descriptor(info, Format::Oci));
     let mut inner = config.config().clone().unwrap_or_default();
     inner.set_env(Some(spec.env.clone()));
     inner.set_cmd(Some(spec.cmd.clone()));
@@ -285,11 +326,7 @@ fn write_image(
     push_empty(&mut config, Some(created), &format!("CMD {cmd_json}"));
     let config = config_blob(&config, Format::Oci)?;
     layout.write_blob(&config)?;
-    let manifest = manifest_blob(
-        config.descriptor.clone(),
-        vec![layer_descriptor(info, Format::Oci)],
-        Format::Oci,
-    )?;
+    let manifest = manifest_blob(config.descriptor.clone(), layers, Format::Oci)?;
     layout.write_blob(&manifest)?;
     let mut descriptor = with_ref_name(manifest.descriptor.clone(), image.reference());
     let full = Reference::parse(image.reference())

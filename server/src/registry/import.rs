@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::Digest;
-use slipway::registry::reference::{Reference, ReferenceError, DOCKER_HUB};
+use slipway::image::{Reference, ReferenceError};
 
 use super::digest::{digest_of, Algorithm};
 use super::manifest::{self, OCI_MANIFEST};
@@ -42,11 +42,11 @@ pub struct Imported {
 
 /// Where a reference lives in the embedded registry.
 pub fn local_repository(reference: &Reference) -> String {
-    if reference.registry == DOCKER_HUB {
-        reference.repository.clone()
+    if reference.is_docker_hub() {
+        reference.repository().to_string()
     } else {
-        let host = reference.registry.to_ascii_lowercase().replace(':', "-");
-        format!("{host}/{}", reference.repository)
+        let host = reference.registry().to_ascii_lowercase().replace(':', "-");
+        format!("{host}/{}", reference.repository())
     }
 }
 
@@ -100,9 +100,9 @@ fn unpack(store: &Store, tarball: &Path) -> Result<Unpacked, ImportError> {
 
 /// Import `source` (a directory or tarball) as `reference` (`busybox:1.36`, `ghcr.io/a/b:v1`).
 pub fn import(store: &Store, source: &Path, reference: &str) -> Result<Imported, ImportError> {
-    let reference = Reference::parse(reference)?;
+    let reference = Reference::parse(reference)?.with_default_tag();
     let repo = RepoName::parse(&local_repository(&reference))?;
-    let tag = reference.tag.clone().unwrap_or_else(|| "latest".into());
+    let tag = reference.tag().unwrap_or("latest").to_string();
     let _unpacked;
     let dir = if source.is_file() {
         _unpacked = unpack(store, source)?;
@@ -243,7 +243,8 @@ fn import_docker_archive(
                 .filter_map(|t| t.as_str())
                 .any(|t| {
                     Reference::parse(t)
-                        .is_ok_and(|r| wanted.contains(&r.to_string()) || r.tag.as_deref() == Some(tag))
+                        .map(Reference::with_default_tag)
+                        .is_ok_and(|r| wanted.contains(&r.to_string()) || r.tag() == Some(tag))
                 })
         })
         .or(if entries.len() == 1 { entries.first() } else { None })

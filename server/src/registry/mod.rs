@@ -9,6 +9,7 @@ pub mod gc;
 pub mod import;
 pub mod manifest;
 pub mod names;
+pub mod proxy;
 pub mod repository;
 pub mod storage;
 pub mod upstream;
@@ -46,6 +47,8 @@ pub struct RegistryOptions {
     pub auth: Option<Arc<auth::Auth>>,
     /// Upstream registries (`HOST`, `URL`) for the pull-through cache.
     pub upstreams: Vec<(String, String)>,
+    /// Hosts the browser may reach through `/api/registry-proxy/`, besides [`proxy::DEFAULT_HOSTS`].
+    pub proxy_hosts: Vec<String>,
 }
 
 /// A handle on the registry: cheap to clone, shared by every request.
@@ -55,6 +58,7 @@ pub struct Registry {
     cors_origins: Arc<Vec<String>>,
     auth: Option<Arc<auth::Auth>>,
     upstreams: Option<Arc<upstream::Upstreams>>,
+    proxy: Arc<proxy::RegistryProxy>,
 }
 
 /// What every registry request may use.
@@ -83,6 +87,13 @@ impl Registry {
             auth: options.auth,
             upstreams: (!options.upstreams.is_empty())
                 .then(|| Arc::new(upstream::Upstreams::new(&options.upstreams))),
+            proxy: Arc::new(proxy::RegistryProxy::new(
+                proxy::DEFAULT_HOSTS
+                    .iter()
+                    .map(|h| h.to_string())
+                    .chain(options.proxy_hosts)
+                    .collect(),
+            )),
         })
     }
 
@@ -149,7 +160,10 @@ pub fn router(registry: &Registry) -> Router {
         }
         None => routes,
     };
-    routes.layer(cors)
+    let proxy = Router::new()
+        .route(&format!("{}/{{*rest}}", proxy::PREFIX), any(proxy::forward))
+        .with_state(registry.proxy.clone());
+    routes.merge(proxy).layer(cors)
 }
 
 /// `http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`: the app served on this machine.

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use oci_spec::image::Digest;
 use slipway::registry::{Client, ClientError, HttpRequest, HttpResponse, Transport, TransportError};
 
@@ -62,6 +61,8 @@ impl Transport for ReqwestTransport {
 /// Upstream registries by host, each with its own client (tokens are per registry).
 pub struct Upstreams {
     by_host: Vec<(String, Arc<Client<ReqwestTransport>>)>,
+    /// For streaming blobs, which the client's whole-body transport would hold in memory.
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Upstreams {
@@ -86,7 +87,7 @@ impl Upstreams {
                 (host.clone(), Arc::new(client))
             })
             .collect();
-        Upstreams { by_host }
+        Upstreams { by_host, http }
     }
 
     pub fn parse_spec(spec: &str) -> Result<(String, String), UpstreamSpecError> {
@@ -158,7 +159,8 @@ impl Upstreams {
         Ok(Some(entry))
     }
 
-    /// Fetch a blob the store lacks into the store; `false` when no upstream has it.
+    /// Stream a blob the store lacks from upstream into the store, verifying its digest as it arrives;
+    /// `false` when no upstream has it.
     pub async fn fetch_blob(
         &self,
         store: &Store,
@@ -168,12 +170,28 @@ impl Upstreams {
         let Some((client, path)) = self.route(repo) else {
             return Ok(false);
         };
-        let bytes = match client.pull_blob(&path, digest.as_ref()).await {
-            Ok(bytes) => bytes,
+        let request = match client.blob_request(&path, digest.as_ref()).await {
+            Ok(Some(request)) => request,
+            Ok(None) => return Ok(false),
             Err(e) => return upstream_miss(repo, digest.as_ref(), e).map(|_: Option<()>| false),
         };
-        let chunks = futures_util::stream::iter([Ok::<Bytes, std::convert::Infallible>(Bytes::from(bytes))]);
-        store.put_blob(repo, digest, chunks).await?;
+        let mut get = self.http.get(&request.url);
+        for (name, value) in &request.headers {
+            get = get.header(name, value);
+        }
+        let response = match get.send().await {
+            Ok(response) if response.status().is_success() => response,
+            Ok(response) => {
+                tracing::info!(%repo, %digest, status = %response.status(), "pull-through: upstream refused the blob");
+                return Ok(false);
+            }
+            Err(e) => {
+                tracing::info!(%repo, %digest, error = %e, "pull-through: upstream unreachable");
+                return Ok(false);
+            }
+        };
+        let stream = Box::pin(response.bytes_stream());
+        store.put_blob(repo, digest, stream).await?;
         tracing::info!(%repo, %digest, "pull-through: cached blob");
         Ok(true)
     }

@@ -1,0 +1,482 @@
+//! Container commands (`run`, `ps`, `logs`, `stop`, `kill`, `rm`) against the companion's container API
+//! (`docs/runner-api.md`), over the same transport trait as the registry client: `fetch` in the page,
+//! an HTTP client natively.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::interpret::Outcome;
+use super::parse::Invocation;
+use crate::registry::transport::{HttpRequest, HttpResponse, Method, Transport};
+
+/// One row of `GET /api/containers`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ContainerRow {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub command: String,
+    pub created: u64,
+    pub status: String,
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub ports: Vec<PortRow>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PortRow {
+    pub host: u16,
+    pub container: u16,
+}
+
+#[derive(Debug, Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct WaitState {
+    exit_code: Option<i32>,
+    #[serde(default)]
+    oom_killed: bool,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LogChunk {
+    stream: String,
+    data: String,
+}
+
+/// What the docker CLI prints when the daemon answers with an error.
+fn daemon_error(response: &HttpResponse) -> String {
+    let message = serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(&response.body).trim().to_string());
+    format!("Error response from daemon: {message}")
+}
+
+async fn call<T: Transport>(
+    transport: &T,
+    base: &str,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<HttpResponse, String> {
+    let mut request = HttpRequest::new(method, format!("{base}{path}"));
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body.to_string().into_bytes());
+    }
+    transport
+        .send(request)
+        .await
+        .map_err(|e| format!("Cannot connect to the Slipway companion at {base}: {}", e.0))
+}
+
+/// `-p 8000:8000`, `-p 8000`; docker's "ip:" forms are not supported on the companion.
+fn publish_spec(spec: &str) -> Result<serde_json::Value, String> {
+    let spec = spec.strip_suffix("/tcp").unwrap_or(spec);
+    let parse = |p: &str| {
+        p.parse::<u16>()
+            .map_err(|_| format!("invalid published port: {spec}"))
+    };
+    Ok(match spec.split_once(':') {
+        Some((host, container)) => json!({"host": parse(host)?, "container": parse(container)?}),
+        None => json!({"host": 0, "container": parse(spec)?}),
+    })
+}
+
+/// `-m 512m` → bytes, with docker's units (b, k, m, g).
+pub fn memory_bytes(text: &str) -> Result<i64, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let (digits, unit) = lower.split_at(
+        lower
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(lower.len()),
+    );
+    let number: f64 = digits.parse().map_err(|_| format!("invalid size: '{text}'"))?;
+    let scale = match unit.trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("invalid size: '{text}'")),
+    };
+    Ok((number * scale) as i64)
+}
+
+/// The JSON body of `POST /api/containers` for a `docker run` invocation.
+pub fn create_body(inv: &Invocation) -> Result<serde_json::Value, String> {
+    let flags = &inv.flags;
+    let publish = flags
+        .values("publish")
+        .iter()
+        .map(|p| publish_spec(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut body = json!({
+        "image": inv.args[0],
+        "cmd": inv.args[1..],
+        "env": flags.values("env"),
+        "tty": flags.is_set("tty"),
+        "interactive": flags.is_set("interactive"),
+        "publish": publish,
+    });
+    for (flag, field) in [
+        ("name", "name"),
+        ("workdir", "workdir"),
+        ("user", "user"),
+        ("hostname", "hostname"),
+    ] {
+        if let Some(v) = flags.value(flag) {
+            body[field] = json!(v);
+        }
+    }
+    if let Some(e) = flags.value("entrypoint") {
+        body["entrypoint"] = json!([e]);
+    }
+    if let Some(m) = flags.value("memory") {
+        body["memory"] = json!(memory_bytes(m)?);
+    }
+    if let Some(c) = flags.value("cpus") {
+        body["cpus"] = json!(c
+            .parse::<f64>()
+            .map_err(|_| format!("invalid argument \"{c}\" for \"--cpus\" flag"))?);
+    }
+    if let Some(p) = flags.value("pids-limit") {
+        body["pids_limit"] = json!(p
+            .parse::<i64>()
+            .map_err(|_| format!("invalid argument \"{p}\" for \"--pids-limit\" flag"))?);
+    }
+    Ok(body)
+}
+
+/// `docker run`: create and start; detached prints the id, attached waits and prints the output.
+pub async fn run<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> Outcome {
+    let body = match create_body(inv) {
+        Ok(body) => body,
+        Err(e) => {
+            return Outcome::failure(
+                format!("docker: {e}\n\nRun 'docker run --help' for more information"),
+                125,
+            )
+        }
+    };
+    let created = match call(
+        transport,
+        base,
+        Method::Post,
+        "/api/containers?start=true",
+        Some(body),
+    )
+    .await
+    {
+        Ok(r) if r.is_success() => r,
+        Ok(r) if r.status == 404 => {
+            let image = &inv.args[0];
+            let tagged = if image.contains(':') || image.contains('@') {
+                image.clone()
+            } else {
+                format!("{image}:latest")
+            };
+            return Outcome::failure(
+                format!(
+                    "Unable to find image '{tagged}' locally\ndocker: {}\n\nRun 'docker run --help' for more information",
+                    daemon_error(&r)
+                ),
+                125,
+            );
+        }
+        Ok(r) => return Outcome::failure(format!("docker: {}", daemon_error(&r)), 125),
+        Err(e) => return Outcome::failure(e, 125),
+    };
+    let Ok(Created { id }) = serde_json::from_slice::<Created>(&created.body) else {
+        return Outcome::failure("docker: the companion's answer had no container id".into(), 125);
+    };
+    if inv.flags.is_set("detach") {
+        return Outcome::success(format!("{id}\n"));
+    }
+    let state = match call(
+        transport,
+        base,
+        Method::Post,
+        &format!("/api/containers/{id}/wait"),
+        None,
+    )
+    .await
+    {
+        Ok(r) if r.is_success() => serde_json::from_slice::<WaitState>(&r.body).ok(),
+        Ok(r) => return Outcome::failure(format!("docker: {}", daemon_error(&r)), 125),
+        Err(e) => return Outcome::failure(e, 125),
+    };
+    let mut outcome = logs_of(transport, base, &id, "").await;
+    let state = state.unwrap_or(WaitState {
+        exit_code: None,
+        oom_killed: false,
+        error: None,
+    });
+    if let Some(error) = state.error {
+        outcome.stderr.push_str(&format!("docker: {error}\n"));
+    }
+    if state.oom_killed {
+        outcome
+            .stderr
+            .push_str("docker: the container was killed: out of memory (see -m/--memory)\n");
+    }
+    outcome.exit_code = state.exit_code.unwrap_or(125);
+    if inv.flags.is_set("rm") {
+        let _ = call(
+            transport,
+            base,
+            Method::Delete,
+            &format!("/api/containers/{id}?force=true"),
+            None,
+        )
+        .await;
+    }
+    outcome
+}
+
+async fn logs_of<T: Transport>(transport: &T, base: &str, id: &str, query: &str) -> Outcome {
+    let path = format!("/api/containers/{id}/logs?format=json{query}");
+    match call(transport, base, Method::Get, &path, None).await {
+        Ok(r) if r.is_success() => {
+            let mut out = Outcome::default();
+            for line in String::from_utf8_lossy(&r.body)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+            {
+                if let Ok(chunk) = serde_json::from_str::<LogChunk>(line) {
+                    if chunk.stream == "stderr" {
+                        out.stderr.push_str(&chunk.data);
+                    } else {
+                        out.stdout.push_str(&chunk.data);
+                    }
+                }
+            }
+            out
+        }
+        Ok(r) => Outcome::failure(daemon_error(&r), 1),
+        Err(e) => Outcome::failure(e, 1),
+    }
+}
+
+/// `docker logs [--tail N] CONTAINER`.
+pub async fn logs<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> Outcome {
+    let mut query = String::new();
+    if let Some(tail) = inv.flags.value("tail").filter(|t| *t != "all") {
+        query.push_str(&format!("&tail={tail}"));
+    }
+    if inv.flags.is_set("timestamps") {
+        query.push_str("&timestamps=true");
+    }
+    logs_of(transport, base, &inv.args[0], &query).await
+}
+
+fn ago(seconds: u64) -> String {
+    match seconds {
+        0 => "Less than a second".to_string(),
+        1 => "1 second".to_string(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s < 120 => "About a minute".to_string(),
+        s if s < 3600 => format!("{} minutes", s / 60),
+        s if s < 7200 => "About an hour".to_string(),
+        s => format!("{} hours", s / 3600),
+    }
+}
+
+/// The `docker ps` table, with docker's column names and its "Up …" / "Exited (N) … ago" statuses.
+pub fn ps_table(rows: &[ContainerRow], now: u64, quiet: bool, no_trunc: bool) -> String {
+    if quiet {
+        return rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}\n",
+                    if no_trunc {
+                        &r.id[..]
+                    } else {
+                        &r.id[..12.min(r.id.len())]
+                    }
+                )
+            })
+            .collect();
+    }
+    let mut table = vec![[
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ]
+    .map(String::from)];
+    for r in rows {
+        let age = ago(now.saturating_sub(r.created));
+        let status = match (r.status.as_str(), r.exit_code) {
+            ("running", _) => format!("Up {age}"),
+            ("exited", code) => format!("Exited ({}) {age} ago", code.unwrap_or(-1)),
+            _ => "Created".to_string(),
+        };
+        let mut command = format!("\"{}\"", r.command);
+        if !no_trunc && command.chars().count() > 22 {
+            command = format!("\"{}…\"", r.command.chars().take(19).collect::<String>());
+        }
+        let ports = r
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{}->{}/tcp", p.host, p.container))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let id = if no_trunc {
+            r.id.clone()
+        } else {
+            r.id.chars().take(12).collect()
+        };
+        table.push([
+            id,
+            r.image.clone(),
+            command,
+            format!("{age} ago"),
+            status,
+            ports,
+            r.name.clone(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    table
+        .iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            format!("{}\n", cells.join("   ").trim_end())
+        })
+        .collect()
+}
+
+/// `docker ps [-a] [-q]`. `now` is the caller's clock in Unix seconds (the page and natively differ).
+pub async fn ps<T: Transport>(transport: &T, base: &str, inv: &Invocation, now: u64) -> Outcome {
+    let all = inv.flags.is_set("all");
+    let path = format!("/api/containers{}", if all { "?all=true" } else { "" });
+    match call(transport, base, Method::Get, &path, None).await {
+        Ok(r) if r.is_success() => match serde_json::from_slice::<Vec<ContainerRow>>(&r.body) {
+            Ok(rows) => Outcome::success(ps_table(
+                &rows,
+                now,
+                inv.flags.is_set("quiet"),
+                inv.flags.is_set("no-trunc"),
+            )),
+            Err(e) => Outcome::failure(format!("docker: unreadable answer from the companion: {e}"), 1),
+        },
+        Ok(r) => Outcome::failure(daemon_error(&r), 1),
+        Err(e) => Outcome::failure(e, 1),
+    }
+}
+
+/// `docker stop|kill|rm CONTAINER...`: each name is echoed on success, as docker does.
+pub async fn each_container<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> Outcome {
+    let mut out = Outcome::default();
+    for name in &inv.args {
+        let (method, path) = match inv.command.path {
+            ["container", "stop"] => {
+                let t = inv
+                    .flags
+                    .value("time")
+                    .map(|t| format!("?t={t}"))
+                    .unwrap_or_default();
+                (Method::Post, format!("/api/containers/{name}/stop{t}"))
+            }
+            ["container", "kill"] => {
+                let s = inv.flags.value("signal").unwrap_or("KILL");
+                (Method::Post, format!("/api/containers/{name}/kill?signal={s}"))
+            }
+            _ => {
+                let force = if inv.flags.is_set("force") {
+                    "?force=true"
+                } else {
+                    ""
+                };
+                (Method::Delete, format!("/api/containers/{name}{force}"))
+            }
+        };
+        match call(transport, base, method, &path, None).await {
+            Ok(r) if r.is_success() => out.stdout.push_str(&format!("{name}\n")),
+            Ok(r) => {
+                out.stderr.push_str(&format!("{}\n", daemon_error(&r)));
+                out.exit_code = 1;
+            }
+            Err(e) => {
+                out.stderr.push_str(&format!("{e}\n"));
+                out.exit_code = 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_flags_become_the_create_body() {
+        let words = crate::cli::words::split_words(
+            "docker run --rm -p 8000:8000 -e A=1 -m 64m --cpus 0.5 --pids-limit 32 -w /app --name web user/app python3 app.py",
+        )
+        .unwrap();
+        let crate::cli::parse::Parsed::Run(inv) = crate::cli::parse::parse(&words).unwrap() else {
+            panic!()
+        };
+        let body = create_body(&inv).unwrap();
+        assert_eq!(body["image"], "user/app");
+        assert_eq!(body["cmd"], json!(["python3", "app.py"]));
+        assert_eq!(body["publish"], json!([{"host": 8000, "container": 8000}]));
+        assert_eq!(body["memory"], 64 * 1024 * 1024);
+        assert_eq!(body["cpus"], 0.5);
+        assert_eq!(body["pids_limit"], 32);
+        assert_eq!(body["name"], "web");
+        assert_eq!(body["workdir"], "/app");
+    }
+
+    #[test]
+    fn sizes_and_ports_parse_like_docker() {
+        assert_eq!(memory_bytes("512m"), Ok(512 << 20));
+        assert_eq!(memory_bytes("1g"), Ok(1 << 30));
+        assert_eq!(memory_bytes("100"), Ok(100));
+        assert!(memory_bytes("lots").is_err());
+        assert_eq!(publish_spec("80").unwrap(), json!({"host": 0, "container": 80}));
+        assert!(publish_spec("x:80").is_err());
+    }
+
+    #[test]
+    fn ps_table_uses_dockers_columns_and_statuses() {
+        let rows = vec![ContainerRow {
+            id: "0123456789abcdef".into(),
+            name: "web".into(),
+            image: "user/app".into(),
+            command: "python3 -m http.server 8000".into(),
+            created: 100,
+            status: "exited".into(),
+            exit_code: Some(0),
+            ports: vec![],
+        }];
+        let table = ps_table(&rows, 130, false, false);
+        let mut lines = table.lines();
+        let header = lines.next().unwrap();
+        assert!(
+            header.starts_with("CONTAINER ID   IMAGE      COMMAND"),
+            "{header}"
+        );
+        let row = lines.next().unwrap();
+        assert!(row.starts_with("0123456789ab   user/app   \"python3 -m http.ser…\"   30 seconds ago   Exited (0) 30 seconds ago"), "{row}");
+        assert_eq!(ps_table(&rows, 130, true, false), "0123456789ab\n");
+    }
+}
