@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -34,6 +34,16 @@ impl IntoResponse for RunnerError {
 }
 
 type ApiResult<T> = Result<T, RunnerError>;
+
+/// The caller's session: an opaque token the page picks (`X-Slipway-Session`); containers are only visible to,
+/// and counted against, the session that created them. No header: the shared anonymous session.
+pub fn session(headers: &HeaderMap) -> String {
+    headers
+        .get("x-slipway-session")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(128).collect())
+        .unwrap_or_default()
+}
 
 pub fn router(runner: Arc<Runner>) -> Router {
     Router::new()
@@ -67,8 +77,12 @@ struct ListQuery {
     all: bool,
 }
 
-async fn list(State(r): State<Arc<Runner>>, Query(q): Query<ListQuery>) -> Json<Vec<super::Summary>> {
-    Json(r.list(q.all))
+async fn list(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Json<Vec<super::Summary>> {
+    Json(r.list_in(Some(&session(&headers)), q.all))
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,10 +108,13 @@ struct Created {
 
 async fn create(
     State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
     Query(q): Query<CreateQuery>,
     Json(req): Json<CreateRequest>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let c = r.create(&req.image, req.options).await?;
+    let mut options = req.options;
+    options.session = session(&headers);
+    let c = r.create(&req.image, options).await?;
     if q.start {
         if let Err(e) = r.start(&c).await {
             let _ = r.remove(&c, true).await;
@@ -124,8 +141,12 @@ struct Inspect {
     state: super::lifecycle::State,
 }
 
-async fn inspect(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<Json<Inspect>> {
-    let c = r.get(&id)?;
+async fn inspect(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Inspect>> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
     Ok(Json(Inspect {
         summary: c.summary(),
         args: c.args.clone(),
@@ -134,8 +155,12 @@ async fn inspect(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiRes
     }))
 }
 
-async fn start(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let c = r.get(&id)?;
+async fn start(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
     r.start(&c).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -148,10 +173,11 @@ struct StopQuery {
 
 async fn stop(
     State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<StopQuery>,
 ) -> ApiResult<Json<super::lifecycle::State>> {
-    let c = r.get(&id)?;
+    let c = r.get_in(Some(&session(&headers)), &id)?;
     Ok(Json(r.stop(&c, q.t.map(Duration::from_secs)).await?))
 }
 
@@ -162,19 +188,21 @@ struct KillQuery {
 
 async fn kill(
     State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<KillQuery>,
 ) -> ApiResult<StatusCode> {
-    let c = r.get(&id)?;
+    let c = r.get_in(Some(&session(&headers)), &id)?;
     r.kill(&c, q.signal.as_deref().unwrap_or("KILL")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn wait(
     State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<super::lifecycle::State>> {
-    let c = r.get(&id)?;
+    let c = r.get_in(Some(&session(&headers)), &id)?;
     Ok(Json(c.wait().await))
 }
 
@@ -186,10 +214,11 @@ struct RemoveQuery {
 
 async fn remove(
     State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<RemoveQuery>,
 ) -> ApiResult<StatusCode> {
-    let c = r.get(&id)?;
+    let c = r.get_in(Some(&session(&headers)), &id)?;
     r.remove(&c, q.force).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -221,10 +250,11 @@ fn render(chunk: &Chunk, q: &LogsQuery) -> Bytes {
 
 async fn logs(
     State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<LogsQuery>,
 ) -> ApiResult<Response> {
-    let c = r.get(&id)?;
+    let c = r.get_in(Some(&session(&headers)), &id)?;
     let (past, mut rx, closed) = c.io.logs.snapshot(q.tail);
     let last_seq = past.last().map(|ch| ch.seq);
     let head: Vec<Result<Bytes, std::io::Error>> = past.iter().map(|ch| Ok(render(ch, &q))).collect();
@@ -269,10 +299,11 @@ where
 
 async fn attach(
     State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let c = r.get(&id)?;
+    let c = r.get_in(Some(&session(&headers)), &id)?;
     Ok(ws.on_upgrade(move |socket| attach_session(c, socket)))
 }
 
@@ -373,39 +404,55 @@ struct ExecCreated {
 
 async fn exec_create(
     State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Json(opts): Json<ExecOptions>,
 ) -> ApiResult<(StatusCode, Json<ExecCreated>)> {
-    let c = r.get(&id)?;
+    let c = r.get_in(Some(&session(&headers)), &id)?;
     let exec = r.exec(&c, opts).await?;
     Ok((StatusCode::CREATED, Json(ExecCreated { id: exec.id.clone() })))
 }
 
-fn find_exec(r: &Runner, id: &str) -> ApiResult<Arc<Exec>> {
+fn find_exec(r: &Runner, headers: &HeaderMap, id: &str) -> ApiResult<Arc<Exec>> {
     r.execs
         .get(id)
+        .filter(|e| e.container.session == session(headers))
         .ok_or_else(|| RunnerError::NotFound(format!("exec {id}")))
 }
 
-async fn exec_inspect(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<Json<ExecState>> {
-    Ok(Json(find_exec(&r, &id)?.state()))
+async fn exec_inspect(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ExecState>> {
+    Ok(Json(find_exec(&r, &headers, &id)?.state()))
 }
 
-async fn exec_wait(State(r): State<Arc<Runner>>, Path(id): Path<String>) -> ApiResult<Json<ExecState>> {
-    let exec = find_exec(&r, &id)?;
+async fn exec_wait(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ExecState>> {
+    let exec = find_exec(&r, &headers, &id)?;
     exec.wait().await;
     Ok(Json(exec.state()))
 }
 
 async fn exec_attach(
     State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let exec = find_exec(&r, &id)?;
+    let exec = find_exec(&r, &headers, &id)?;
     Ok(ws.on_upgrade(move |socket| attach_session(exec, socket)))
 }
 
-async fn step(State(r): State<Arc<Runner>>, Json(step): Json<RunStep>) -> ApiResult<Json<super::StepResult>> {
+async fn step(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Json(mut step): Json<RunStep>,
+) -> ApiResult<Json<super::StepResult>> {
+    step.session = session(&headers);
     Ok(Json(r.run_step(step).await?))
 }

@@ -25,10 +25,24 @@ async fn http(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> (StatusCode, String) {
+    http_as(addr, None, method, path, body).await
+}
+
+/// The same, as session `session` (`X-Slipway-Session`).
+async fn http_as(
+    addr: std::net::SocketAddr,
+    session: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let session = session
+        .map(|t| format!("X-Slipway-Session: {t}\r\n"))
+        .unwrap_or_default();
     let req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: x\r\n{session}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();
@@ -336,5 +350,60 @@ async fn exec_runs_in_the_running_container_plain_and_with_a_tty() {
     let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}?force=true"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(env.runner.execs.get(&exec_id).is_none());
+    assert_clean(&env, &id);
+}
+
+#[tokio::test]
+async fn sessions_see_only_their_containers_and_have_a_quota() {
+    let env = super::tests::test_env_with(|c| c.max_per_session = 1);
+    let addr = serve(&env).await;
+    let run = serde_json::json!({"image": "busybox", "name": "mine", "cmd": ["sleep", "100"]});
+    let (status, body) = http_as(
+        addr,
+        Some("alice"),
+        "POST",
+        "/api/containers?start=true",
+        Some(run.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = json(&body)["id"].as_str().unwrap().to_string();
+    // Bob cannot see, inspect, stop or remove Alice's container, and may reuse its name.
+    let (_, ps) = http_as(addr, Some("bob"), "GET", "/api/containers?all=true", None).await;
+    assert_eq!(json(&ps), serde_json::json!([]));
+    for (method, path) in [
+        ("GET", format!("/api/containers/{id}")),
+        ("POST", "/api/containers/mine/stop".into()),
+        ("DELETE", format!("/api/containers/{id}?force=true")),
+    ] {
+        let (status, _) = http_as(addr, Some("bob"), method, &path, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let (status, body) = http_as(addr, Some("bob"), "POST", "/api/containers", Some(run.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let bob_id = json(&body)["id"].as_str().unwrap().to_string();
+    // Alice is at her quota of one.
+    let (status, _) = http_as(
+        addr,
+        Some("alice"),
+        "POST",
+        "/api/containers",
+        Some(serde_json::json!({"image": "busybox"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (_, ps) = http_as(addr, Some("alice"), "GET", "/api/containers", None).await;
+    assert_eq!(json(&ps)[0]["id"], id.as_str());
+    for (who, cid) in [("alice", &id), ("bob", &bob_id)] {
+        let (status, _) = http_as(
+            addr,
+            Some(who),
+            "DELETE",
+            &format!("/api/containers/{cid}?force=true"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
     assert_clean(&env, &id);
 }

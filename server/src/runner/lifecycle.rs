@@ -39,6 +39,8 @@ pub struct State {
 #[derive(Debug)]
 pub struct Container {
     pub id: String,
+    /// Only requests of this session see the container.
+    pub session: String,
     pub name: String,
     pub image: String,
     pub opts: RunOptions,
@@ -205,6 +207,7 @@ impl Runner {
         let (status_tx, _) = watch::channel(Status::Created);
         let container = Arc::new(Container {
             id,
+            session: opts.session.clone(),
             name,
             image: image.to_string(),
             opts,

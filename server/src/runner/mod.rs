@@ -88,6 +88,8 @@ pub struct RunnerConfig {
     /// SIGTERM → SIGKILL grace for `stop`.
     pub stop_grace: Duration,
     pub max_containers: usize,
+    /// Containers one session (the `X-Slipway-Session` header) may have at once.
+    pub max_per_session: usize,
     pub max_log_bytes: usize,
     /// Size limit of a container's writable layer: its upper dir lives on a tmpfs of this size (whose pages are
     /// charged to the container's memory cgroup). None: upper dir on the runner's disk, unbounded.
@@ -113,6 +115,7 @@ impl RunnerConfig {
             wall_clock: Duration::from_secs(30 * 60),
             stop_grace: Duration::from_secs(10),
             max_containers: 32,
+            max_per_session: 8,
             max_log_bytes: 4 << 20,
             writable_limit: Some(1 << 30),
         }
@@ -217,14 +220,21 @@ impl Runner {
         self.containers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Find by full id, unique id prefix, or name.
+    /// Find by full id, unique id prefix, or name (any session).
     pub fn get(&self, key: &str) -> Result<Arc<Container>, RunnerError> {
+        self.get_in(None, key)
+    }
+
+    /// Find by full id, unique id prefix, or name among the containers of `session` (all when None).
+    pub fn get_in(&self, session: Option<&str>, key: &str) -> Result<Arc<Container>, RunnerError> {
         let table = self.table();
-        if let Some(c) = table.get(key) {
+        let visible = |c: &&Arc<Container>| session.is_none_or(|s| c.session == s);
+        if let Some(c) = table.get(key).filter(visible) {
             return Ok(c.clone());
         }
         let matches: Vec<_> = table
             .values()
+            .filter(visible)
             .filter(|c| c.name == key || (key.len() >= 4 && c.id.starts_with(key)))
             .cloned()
             .collect();
@@ -238,9 +248,15 @@ impl Runner {
     }
 
     pub fn list(&self, all: bool) -> Vec<Summary> {
+        self.list_in(None, all)
+    }
+
+    /// `docker ps [-a]` for one session (all sessions when None).
+    pub fn list_in(&self, session: Option<&str>, all: bool) -> Vec<Summary> {
         let mut rows: Vec<Summary> = self
             .table()
             .values()
+            .filter(|c| session.is_none_or(|s| c.session == s) && c.image != step::BUILD_STEP_IMAGE)
             .map(|c| c.summary())
             .filter(|s| all || s.status == Status::Running)
             .collect();
@@ -253,7 +269,11 @@ impl Runner {
         if table.len() >= self.config.max_containers {
             return Err(RunnerError::TooMany(self.config.max_containers));
         }
-        if table.values().any(|o| o.name == c.name) {
+        let mine = table.values().filter(|o| o.session == c.session).count();
+        if mine >= self.config.max_per_session {
+            return Err(RunnerError::TooMany(self.config.max_per_session));
+        }
+        if table.values().any(|o| o.session == c.session && o.name == c.name) {
             return Err(RunnerError::Conflict(format!(
                 "the container name {:?} is already in use",
                 c.name
@@ -354,6 +374,9 @@ pub(crate) fn prepare_rootfs(
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod tests_more;
 
 #[cfg(test)]
 mod api_tests;

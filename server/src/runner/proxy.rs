@@ -42,7 +42,7 @@ async fn forward(
     path: String,
     mut req: Request,
 ) -> Result<Response, RunnerError> {
-    let c = r.get(&id)?;
+    let c = r.get_in(Some(&super::api::session(req.headers())), &id)?;
     let state = c.state();
     let (Status::Running, Some(pid)) = (state.status, state.pid) else {
         return Err(RunnerError::Conflict(format!(

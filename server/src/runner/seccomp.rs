@@ -91,6 +91,17 @@ fn rule(names: &[&str], errno: u32) -> Result<LinuxSyscall, oci_spec::OciSpecErr
         .build()
 }
 
+/// The native architecture and its compat ones: a filter must cover every syscall ABI the kernel accepts.
+fn architectures() -> Vec<Arch> {
+    if cfg!(target_arch = "x86_64") {
+        vec![Arch::ScmpArchX86_64, Arch::ScmpArchX86, Arch::ScmpArchX32]
+    } else if cfg!(target_arch = "aarch64") {
+        vec![Arch::ScmpArchAarch64, Arch::ScmpArchArm]
+    } else {
+        vec![Arch::ScmpArchNative]
+    }
+}
+
 pub fn profile() -> Result<LinuxSeccomp, oci_spec::OciSpecError> {
     let mut syscalls = vec![rule(DENIED, EPERM)?, rule(&["clone3"], ENOSYS)?];
     for flag in NAMESPACE_FLAGS {
@@ -111,7 +122,7 @@ pub fn profile() -> Result<LinuxSeccomp, oci_spec::OciSpecError> {
     }
     LinuxSeccompBuilder::default()
         .default_action(LinuxSeccompAction::ScmpActAllow)
-        .architectures(vec![Arch::ScmpArchX86_64, Arch::ScmpArchX86, Arch::ScmpArchX32])
+        .architectures(architectures())
         .syscalls(syscalls)
         .build()
 }

@@ -57,6 +57,9 @@ pub struct RunOptions {
     pub publish: Vec<PortMapping>,
     /// `--rm`
     pub auto_remove: bool,
+    /// The session that owns the container (from the `X-Slipway-Session` header, not the JSON body).
+    #[serde(skip)]
+    pub session: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -189,6 +192,12 @@ fn bind(dest: &str, source: &Path, ro: bool) -> Result<Mount, SpecError> {
         .build()?)
 }
 
+/// Whether memory+swap can be limited (cgroup v1 needs swap accounting; v2 always has `memory.swap.max`).
+fn swap_accounting() -> bool {
+    let v1 = Path::new("/sys/fs/cgroup/memory");
+    !v1.is_dir() || v1.join("memory.memsw.limit_in_bytes").exists()
+}
+
 /// The host's hard limit for open files: rlimits above it would fail (no CAP_SYS_RESOURCE here).
 fn nofile_hard() -> u64 {
     rustix::process::getrlimit(rustix::process::Resource::Nofile)
@@ -253,6 +262,21 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
     mounts.push(bind("/etc/hostname", &ctx.etc_dir.join("hostname"), false)?);
     mounts.push(bind("/etc/resolv.conf", &ctx.etc_dir.join("resolv.conf"), false)?);
 
+    if ctx.hostname.is_empty()
+        || ctx.hostname.len() > 63
+        || !ctx
+            .hostname
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(SpecError::Invalid(format!("invalid hostname {:?}", ctx.hostname)));
+    }
+    if let Some(p) = opts.publish.iter().find(|p| p.host != 0 && p.host < 1024) {
+        return Err(SpecError::Invalid(format!(
+            "host port {} is privileged: use 1024 or above",
+            p.host
+        )));
+    }
     let memory = opts
         .memory
         .unwrap_or(ctx.defaults.memory)
@@ -275,7 +299,11 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
             .allow(false)
             .access("rwm")
             .build()?])
-        .memory(LinuxMemoryBuilder::default().limit(memory).swap(memory).build()?)
+        .memory(if swap_accounting() {
+            LinuxMemoryBuilder::default().limit(memory).swap(memory).build()?
+        } else {
+            LinuxMemoryBuilder::default().limit(memory).build()?
+        })
         .pids(LinuxPidsBuilder::default().limit(pids).build()?)
         .cpu(
             LinuxCpuBuilder::default()
@@ -341,4 +369,152 @@ pub fn write_etc_files(dir: &Path, hostname: &str) -> std::io::Result<()> {
         "# Slipway: this container has no outbound network.\noptions ndots:0\n",
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(entry: &[&str], cmd: &[&str]) -> oci_spec::image::Config {
+        let mut c = oci_spec::image::Config::default();
+        let v = |a: &[&str]| (!a.is_empty()).then(|| a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        c.set_entrypoint(v(entry));
+        c.set_cmd(v(cmd));
+        c
+    }
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn entrypoint_and_cmd_follow_docker_rules() {
+        let img = image(&["/entry"], &["default"]);
+        let opts = RunOptions::default();
+        assert_eq!(
+            command(Some(&img), &opts).unwrap(),
+            strings(&["/entry", "default"])
+        );
+        let opts = RunOptions {
+            cmd: strings(&["mine"]),
+            ..RunOptions::default()
+        };
+        assert_eq!(command(Some(&img), &opts).unwrap(), strings(&["/entry", "mine"]));
+        // --entrypoint drops the image's Cmd too.
+        let opts = RunOptions {
+            entrypoint: Some(strings(&["sh"])),
+            ..RunOptions::default()
+        };
+        assert_eq!(command(Some(&img), &opts).unwrap(), strings(&["sh"]));
+        let opts = RunOptions {
+            entrypoint: Some(strings(&[""])),
+            cmd: strings(&["ls"]),
+            ..RunOptions::default()
+        };
+        assert_eq!(command(Some(&img), &opts).unwrap(), strings(&["ls"]));
+        assert!(matches!(
+            command(Some(&image(&[], &[])), &RunOptions::default()),
+            Err(SpecError::NoCommand)
+        ));
+    }
+
+    #[test]
+    fn environment_overrides_removes_and_defaults() {
+        let env = environment(
+            &strings(&["PATH=/usr/bin", "A=1", "B=2"]),
+            &strings(&["A=override", "B", "C=3"]),
+            "host",
+            "/root",
+            true,
+        );
+        assert_eq!(
+            env,
+            strings(&[
+                "HOSTNAME=host",
+                "PATH=/usr/bin",
+                "A=override",
+                "C=3",
+                "HOME=/root",
+                "TERM=xterm"
+            ])
+        );
+        let env = environment(&[], &[], "h", "/", false);
+        assert_eq!(
+            env[0],
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        );
+    }
+
+    #[test]
+    fn spec_has_isolation_defaults_and_refuses_bad_options() {
+        let ctx = SpecContext {
+            rootfs: "/r".into(),
+            hostname: "h".into(),
+            cgroups_path: "/slipway/x".into(),
+            etc_dir: "/e".into(),
+            user: ResolvedUser {
+                uid: 1000,
+                gid: 1000,
+                additional_gids: vec![],
+                home: "/home/a".into(),
+            },
+            userns: Some(IdShift {
+                base: 100_000,
+                size: 65_536,
+            }),
+            defaults: Limits::default(),
+            ceilings: Limits::default(),
+        };
+        let img = ImageConfiguration::default();
+        let opts = RunOptions {
+            cmd: strings(&["true"]),
+            memory: Some(1 << 40),
+            ..RunOptions::default()
+        };
+        let spec = build(&img, &opts, &ctx).unwrap();
+        let process = spec.process().as_ref().unwrap();
+        assert_eq!(process.no_new_privileges(), Some(true));
+        let caps = process.capabilities().as_ref().unwrap();
+        assert!(
+            caps.effective().as_ref().unwrap().is_empty(),
+            "a non-root user gets no effective capabilities"
+        );
+        assert!(!caps.bounding().as_ref().unwrap().contains(&Capability::NetRaw));
+        let linux = spec.linux().as_ref().unwrap();
+        let memory = linux.resources().as_ref().unwrap().memory().unwrap();
+        assert_eq!(
+            memory.limit(),
+            Some(Limits::default().memory),
+            "clamped to the ceiling"
+        );
+        assert_eq!(linux.cgroups_path().as_deref(), Some(Path::new("/slipway/x")));
+        assert!(linux
+            .namespaces()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|n| n.typ() == LinuxNamespaceType::User));
+        assert!(linux.seccomp().is_some());
+        let bad_host = SpecContext {
+            hostname: "a\nb".into(),
+            ..ctx.clone()
+        };
+        assert!(matches!(
+            build(&img, &opts, &bad_host),
+            Err(SpecError::Invalid(_))
+        ));
+        let low_port = RunOptions {
+            publish: vec![PortMapping {
+                host: 80,
+                container: 80,
+            }],
+            ..opts.clone()
+        };
+        assert!(matches!(build(&img, &low_port, &ctx), Err(SpecError::Invalid(_))));
+        let relative = RunOptions {
+            workdir: Some("tmp".into()),
+            ..opts
+        };
+        assert!(matches!(build(&img, &relative, &ctx), Err(SpecError::Invalid(_))));
+    }
 }

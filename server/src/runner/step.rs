@@ -32,6 +32,9 @@ pub struct RunStep {
     pub mtime: Option<u64>,
     pub memory: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// The session running the build (from the `X-Slipway-Session` header): steps count against its quota.
+    #[serde(skip)]
+    pub session: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +47,9 @@ pub struct StepResult {
     /// The layer, when the command succeeded.
     pub layer: Option<LayerDescriptor>,
 }
+
+/// The image name of the transient containers of RUN steps (not listed by `docker ps`).
+pub const BUILD_STEP_IMAGE: &str = "(build step)";
 
 impl Runner {
     /// Run `step` to completion; on success its filesystem changes become a gzip layer under `blobs/sha256/`.
@@ -85,10 +91,11 @@ impl Runner {
             user: step.user.clone(),
             memory: step.memory,
             pids_limit: step.pids_limit,
+            session: step.session.clone(),
             ..RunOptions::default()
         };
         let c = self
-            .create_from("(build step)", &ImageConfiguration::default(), lowers, opts)
+            .create_from(BUILD_STEP_IMAGE, &ImageConfiguration::default(), lowers, opts)
             .await?;
         let started = self.start(&c).await;
         let state = c.wait().await;

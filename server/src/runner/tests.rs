@@ -34,7 +34,7 @@ pub(crate) fn test_env() -> TestEnv {
     test_env_with(|_| {})
 }
 
-fn cmd(args: &[&str]) -> RunOptions {
+pub(crate) fn cmd(args: &[&str]) -> RunOptions {
     RunOptions {
         cmd: args.iter().map(|s| s.to_string()).collect(),
         ..RunOptions::default()
@@ -42,7 +42,7 @@ fn cmd(args: &[&str]) -> RunOptions {
 }
 
 /// Run to completion, returning the final state, the output, and the container (already removed).
-async fn run(env: &TestEnv, opts: RunOptions) -> (lifecycle::State, String) {
+pub(crate) async fn run(env: &TestEnv, opts: RunOptions) -> (lifecycle::State, String) {
     let r = &env.runner;
     let c = r.create("busybox", opts).await.unwrap();
     r.start(&c).await.unwrap();
@@ -403,130 +403,4 @@ async fn hostile_image_is_refused_and_leaves_nothing() {
         .unwrap()
         .collect();
     assert!(layers.is_empty(), "nothing kept of the refused layer: {layers:?}");
-}
-
-fn tar_listing(blob: &Path) -> Vec<String> {
-    let file = std::fs::File::open(blob).unwrap();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    archive
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            let h = e.header();
-            format!(
-                "{} {}:{}",
-                e.path().unwrap().display(),
-                h.uid().unwrap(),
-                h.gid().unwrap()
-            )
-        })
-        .collect()
-}
-
-#[tokio::test]
-async fn run_step_diff_has_exact_whiteouts_and_runs_back() {
-    let env = test_env();
-    let r = &env.runner;
-    // Base: busybox + a layer with files to change and delete.
-    let mut extra = fixture::TarBuilder::new();
-    extra
-        .dir("etc/dir1", 0o755)
-        .file("etc/dir1/a", 0o644, b"a")
-        .dir("etc/dir2", 0o755)
-        .file("etc/dir2/b", 0o644, b"b")
-        .file("etc/motd", 0o644, b"keep\n")
-        .file("etc/gone.txt", 0o644, b"gone");
-    let images = env.tmp.path().join("images");
-    let busybox = fixture::busybox_rootfs_tar(Path::new("/bin/busybox")).unwrap();
-    fixture::write_layout(&images, "base", serde_json::json!({}), &[busybox, extra.finish()]).unwrap();
-    let base = r.images.resolve("base").unwrap();
-    let layers: Vec<String> = base.layers.iter().map(|l| l.digest.clone()).collect();
-    let step = RunStep {
-        layers: layers.clone(),
-        env: vec!["WHO=builder".into()],
-        workdir: Some("/etc".into()),
-        command: Some(
-            "echo $WHO > /x; echo changed >> motd; rm gone.txt; rm -rf dir1 dir2; mkdir dir2; echo new > dir2/c; \
-             mkdir -p /home/app/data; chown app /home/app/data"
-                .into(),
-        ),
-        mtime: Some(0),
-        ..RunStep::default()
-    };
-    let result = r.run_step(step.clone()).await.unwrap();
-    assert_eq!(result.exit_code, 0, "{}", result.output);
-    let layer = result.layer.expect("a layer");
-    // Sorted by the names on disk (whiteouts sit where the deleted entry was); no /etc/hosts placeholders.
-    assert_eq!(
-        tar_listing(&layer.path),
-        [
-            "etc/ 0:0",
-            "etc/.wh.dir1 0:0",
-            "etc/dir2/ 0:0",
-            "etc/dir2/.wh..wh..opq 0:0",
-            "etc/dir2/c 0:0",
-            "etc/.wh.gone.txt 0:0",
-            "etc/motd 0:0",
-            "home/ 0:0",
-            "home/app/ 0:0",
-            "home/app/data/ 1000:0",
-            "x 0:0",
-        ]
-    );
-    // Reproducible: the same step gives the same layer digest.
-    let again = r.run_step(step).await.unwrap().layer.unwrap();
-    assert_eq!(
-        (again.digest.clone(), again.diff_id.clone()),
-        (layer.digest.clone(), layer.diff_id.clone())
-    );
-    // The layer runs: stack it on the base and look at the result.
-    let mut all = layers;
-    all.push(layer.digest.clone());
-    let check = RunStep {
-        layers: all,
-        command: Some("ls /etc; ls -a /etc/dir2; cat /etc/motd /x".into()),
-        ..RunStep::default()
-    };
-    let out = r.run_step(check).await.unwrap();
-    assert_eq!(out.exit_code, 0, "{}", out.output);
-    // hosts, hostname and resolv.conf are the runtime's bind mounts, not layer content.
-    assert_eq!(
-        out.output,
-        "dir2\ngroup\nhostname\nhosts\nmotd\npasswd\nresolv.conf\n.\n..\nc\nkeep\nchanged\nbuilder\n"
-    );
-    assert_eq!(overlay::mounts_below(&r.config.data_dir), Vec::<String>::new());
-    assert!(r.list(true).is_empty());
-}
-
-#[tokio::test]
-async fn failing_run_step_gives_output_and_no_layer() {
-    let env = test_env();
-    let r = &env.runner;
-    let base = r.images.resolve("busybox").unwrap();
-    let step = RunStep {
-        layers: base.layers.iter().map(|l| l.digest.clone()).collect(),
-        shell: Some(vec!["/bin/sh".into(), "-ec".into()]),
-        command: Some("echo before; false; echo after".into()),
-        ..RunStep::default()
-    };
-    let result = r.run_step(step).await.unwrap();
-    assert_eq!(result.exit_code, 1);
-    assert_eq!(result.output, "before\n");
-    assert!(result.layer.is_none());
-}
-
-#[tokio::test]
-async fn writable_layer_is_size_limited() {
-    let env = test_env_with(|c| c.writable_limit = Some(8 << 20));
-    let script = "dd if=/dev/zero of=/big bs=1M count=20 2>&1; wc -c < /big";
-    let (state, out) = run(&env, cmd(&["sh", "-c", script])).await;
-    assert!(out.contains("No space left on device"), "{out}");
-    let written: u64 = out.lines().last().unwrap().trim().parse().unwrap();
-    assert!(written <= 8 << 20, "{written} bytes written past an 8 MiB limit");
-    assert_eq!(
-        state.exit_code,
-        Some(0),
-        "the shell goes on; only the write failed"
-    );
 }

@@ -494,16 +494,6 @@ impl LayerStore {
             }
         }
     }
-
-    /// Adopt an already-unpacked directory (a RUN step's upper dir) as the layer for `digest`.
-    pub fn adopt(&self, digest: &str, dir: &Path) -> io::Result<PathBuf> {
-        let target = self.path_for(digest);
-        if target.is_dir() {
-            return Ok(target);
-        }
-        fs::rename(dir, &target)?;
-        Ok(target)
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,344 @@
+//! More real-container tests: RUN-step layers (exact whiteouts, reproducible, run back), the writable-layer limit,
+//! `-i` stdin, crash recovery, a real Debian image (opt-in) and start-time measurements (ignored).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::tests::{assert_clean, cmd, run, test_env, test_env_with};
+use super::*;
+
+fn tar_listing(blob: &Path) -> Vec<String> {
+    let file = std::fs::File::open(blob).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let h = e.header();
+            format!(
+                "{} {}:{}",
+                e.path().unwrap().display(),
+                h.uid().unwrap(),
+                h.gid().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn run_step_diff_has_exact_whiteouts_and_runs_back() {
+    let env = test_env();
+    let r = &env.runner;
+    // Base: busybox + a layer with files to change and delete.
+    let mut extra = fixture::TarBuilder::new();
+    extra
+        .dir("etc/dir1", 0o755)
+        .file("etc/dir1/a", 0o644, b"a")
+        .dir("etc/dir2", 0o755)
+        .file("etc/dir2/b", 0o644, b"b")
+        .file("etc/motd", 0o644, b"keep\n")
+        .file("etc/gone.txt", 0o644, b"gone");
+    let images = env.tmp.path().join("images");
+    let busybox = fixture::busybox_rootfs_tar(Path::new("/bin/busybox")).unwrap();
+    fixture::write_layout(&images, "base", serde_json::json!({}), &[busybox, extra.finish()]).unwrap();
+    let base = r.images.resolve("base").unwrap();
+    let layers: Vec<String> = base.layers.iter().map(|l| l.digest.clone()).collect();
+    let step = RunStep {
+        layers: layers.clone(),
+        env: vec!["WHO=builder".into()],
+        workdir: Some("/etc".into()),
+        command: Some(
+            "echo $WHO > /x; echo changed >> motd; rm gone.txt; rm -rf dir1 dir2; mkdir dir2; echo new > dir2/c; \
+             mkdir -p /home/app/data; chown app /home/app/data"
+                .into(),
+        ),
+        mtime: Some(0),
+        ..RunStep::default()
+    };
+    let result = r.run_step(step.clone()).await.unwrap();
+    assert_eq!(result.exit_code, 0, "{}", result.output);
+    let layer = result.layer.expect("a layer");
+    // Sorted by the names on disk (whiteouts sit where the deleted entry was); no /etc/hosts placeholders.
+    assert_eq!(
+        tar_listing(&layer.path),
+        [
+            "etc/ 0:0",
+            "etc/.wh.dir1 0:0",
+            "etc/dir2/ 0:0",
+            "etc/dir2/.wh..wh..opq 0:0",
+            "etc/dir2/c 0:0",
+            "etc/.wh.gone.txt 0:0",
+            "etc/motd 0:0",
+            "home/ 0:0",
+            "home/app/ 0:0",
+            "home/app/data/ 1000:0",
+            "x 0:0",
+        ]
+    );
+    // Reproducible: the same step gives the same layer digest.
+    let again = r.run_step(step).await.unwrap().layer.unwrap();
+    assert_eq!(
+        (again.digest.clone(), again.diff_id.clone()),
+        (layer.digest.clone(), layer.diff_id.clone())
+    );
+    // The layer runs: stack it on the base and look at the result.
+    let mut all = layers;
+    all.push(layer.digest.clone());
+    let check = RunStep {
+        layers: all,
+        command: Some("ls /etc; ls -a /etc/dir2; cat /etc/motd /x".into()),
+        ..RunStep::default()
+    };
+    let out = r.run_step(check).await.unwrap();
+    assert_eq!(out.exit_code, 0, "{}", out.output);
+    // hosts, hostname and resolv.conf are the runtime's bind mounts, not layer content.
+    assert_eq!(
+        out.output,
+        "dir2\ngroup\nhostname\nhosts\nmotd\npasswd\nresolv.conf\n.\n..\nc\nkeep\nchanged\nbuilder\n"
+    );
+    assert_eq!(overlay::mounts_below(&r.config.data_dir), Vec::<String>::new());
+    assert!(r.list(true).is_empty());
+}
+
+#[tokio::test]
+async fn failing_run_step_gives_output_and_no_layer() {
+    let env = test_env();
+    let r = &env.runner;
+    let base = r.images.resolve("busybox").unwrap();
+    let step = RunStep {
+        layers: base.layers.iter().map(|l| l.digest.clone()).collect(),
+        shell: Some(vec!["/bin/sh".into(), "-ec".into()]),
+        command: Some("echo before; false; echo after".into()),
+        ..RunStep::default()
+    };
+    let result = r.run_step(step).await.unwrap();
+    assert_eq!(result.exit_code, 1);
+    assert_eq!(result.output, "before\n");
+    assert!(result.layer.is_none());
+}
+
+#[tokio::test]
+async fn writable_layer_is_size_limited() {
+    let env = test_env_with(|c| c.writable_limit = Some(8 << 20));
+    let script = "dd if=/dev/zero of=/big bs=1M count=20 2>&1; wc -c < /big";
+    let (state, out) = run(&env, cmd(&["sh", "-c", script])).await;
+    assert!(out.contains("No space left on device"), "{out}");
+    let written: u64 = out.lines().last().unwrap().trim().parse().unwrap();
+    assert!(written <= 8 << 20, "{written} bytes written past an 8 MiB limit");
+    assert_eq!(
+        state.exit_code,
+        Some(0),
+        "the shell goes on; only the write failed"
+    );
+}
+
+#[tokio::test]
+async fn interactive_stdin_reaches_the_process() {
+    let env = test_env();
+    let r = &env.runner;
+    let c = r
+        .create(
+            "busybox",
+            RunOptions {
+                interactive: true,
+                ..cmd(&["sh", "-c", "tr a-z A-Z; echo end"])
+            },
+        )
+        .await
+        .unwrap();
+    r.start(&c).await.unwrap();
+    c.write_input(b"hello stdin\n").unwrap();
+    c.close_input();
+    let state = tokio::time::timeout(Duration::from_secs(20), c.wait())
+        .await
+        .unwrap();
+    assert_eq!(state.exit_code, Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&c.io.logs.all_bytes()),
+        "HELLO STDIN\nend\n"
+    );
+    r.remove(&c, false).await.unwrap();
+    assert_clean(&env, &c.id);
+}
+
+/// Timings for the issue's benchmark list: `cargo test -p slipway-server --lib bench_ -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "benchmark: prints timings"]
+async fn bench_start_times() {
+    let env = test_env_with(|c| c.max_per_session = 32);
+    let r = &env.runner;
+    let first_output = |opts: RunOptions| async move {
+        let t0 = std::time::Instant::now();
+        let c = r.create("busybox", opts).await.unwrap();
+        r.start(&c).await.unwrap();
+        let (_, mut rx, _) = c.io.logs.snapshot(None);
+        if c.io.logs.all_bytes().is_empty() {
+            let _ = rx.recv().await;
+        }
+        let elapsed = t0.elapsed();
+        c.wait().await;
+        r.remove(&c, false).await.unwrap();
+        elapsed
+    };
+    let t0 = std::time::Instant::now();
+    let image = r.images.resolve("busybox").unwrap();
+    r.unpack_layers(&image.layers).unwrap();
+    let unpack = t0.elapsed();
+    std::fs::remove_dir_all(r.layers.path_for(&image.layers[0].digest)).unwrap();
+    let cold = first_output(cmd(&["echo", "hi"])).await;
+    let mut warm = Vec::new();
+    for _ in 0..10 {
+        warm.push(first_output(cmd(&["echo", "hi"])).await);
+    }
+    warm.sort();
+    let t0 = std::time::Instant::now();
+    let all: Vec<_> = (0..20).map(|_| first_output(cmd(&["echo", "hi"]))).collect();
+    futures_util::future::join_all(all).await;
+    let concurrent = t0.elapsed();
+    let base = r.images.resolve("busybox").unwrap();
+    let step = RunStep {
+        layers: base.layers.iter().map(|l| l.digest.clone()).collect(),
+        command: Some("true".into()),
+        ..RunStep::default()
+    };
+    let t0 = std::time::Instant::now();
+    r.run_step(step).await.unwrap();
+    let run_step = t0.elapsed();
+    println!(
+        "unpack busybox: {unpack:?}; request→first output: cold {cold:?}, warm median {:?} (min {:?}); 20 concurrent: {concurrent:?}; RUN true: {run_step:?}",
+        warm[warm.len() / 2],
+        warm[0]
+    );
+}
+
+#[tokio::test]
+async fn reconcile_removes_what_a_crashed_server_left() {
+    let env = test_env();
+    let (config, images) = (env.runner.config.clone(), env.runner.images.clone());
+    // A "crashed" server: its runtime disappears with a running container, mounted rootfs and cgroups.
+    let (cfg, img) = (config.clone(), images.clone());
+    let (id, pid) = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let id = rt.block_on(async {
+            let crashed = Arc::new(Runner::new(cfg, img).unwrap());
+            let c = crashed.create("busybox", cmd(&["sleep", "100"])).await.unwrap();
+            crashed.start(&c).await.unwrap();
+            (c.id.clone(), c.state().pid.unwrap())
+        });
+        rt.shutdown_background();
+        id
+    })
+    .join()
+    .unwrap();
+    assert!(
+        !overlay::mounts_below(&config.data_dir.join("c")).is_empty(),
+        "the crash left mounts"
+    );
+    let restarted = Runner::new(config, images).unwrap();
+    assert!(restarted.reconcile().await.unwrap() >= 1);
+    assert_clean(&env, &id);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "container process still alive: {stat}"
+    );
+}
+
+/// A real distribution image: `SLIPWAY_TEST_DEBIAN_ROOTFS=/path/to/debootstrap/minbase cargo test -p slipway-server
+/// --lib debian -- --ignored`. Layered by GNU tar (hard links, absolute symlinks, set-uid files, many entries).
+#[tokio::test]
+#[ignore = "needs a debootstrap rootfs in SLIPWAY_TEST_DEBIAN_ROOTFS"]
+async fn debian_image_runs_and_builds() {
+    let Some(rootfs) = std::env::var_os("SLIPWAY_TEST_DEBIAN_ROOTFS") else {
+        eprintln!("SKIPPED: SLIPWAY_TEST_DEBIAN_ROOTFS is not set");
+        return;
+    };
+    let env = test_env();
+    let r = &env.runner;
+    let tar_path = env.tmp.path().join("debian.tar");
+    let status = std::process::Command::new("tar")
+        .args([
+            "--sort=name",
+            "--numeric-owner",
+            "--mtime=@0",
+            "--exclude=./dev/*",
+            "--exclude=./proc/*",
+        ])
+        .args(["--exclude=./sys/*", "-C"])
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar_path)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let images = env.tmp.path().join("images");
+    let config = serde_json::json!({"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["bash"]});
+    fixture::write_layout(&images, "debian", config, &[std::fs::read(&tar_path).unwrap()]).unwrap();
+    let c = r
+        .create(
+            "debian",
+            cmd(&[
+                "bash",
+                "-c",
+                "id; readlink /bin/sh; cat /etc/debian_version >/dev/null && echo ok",
+            ]),
+        )
+        .await
+        .unwrap();
+    r.start(&c).await.unwrap();
+    let state = c.wait().await;
+    let out = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
+    assert_eq!(state.exit_code, Some(0), "{out}");
+    assert_eq!(out, "uid=0(root) gid=0(root) groups=0(root)\ndash\nok\n");
+    r.remove(&c, false).await.unwrap();
+
+    let base = r.images.resolve("debian").unwrap();
+    let layers: Vec<String> = base.layers.iter().map(|l| l.digest.clone()).collect();
+    let step = RunStep {
+        layers: layers.clone(),
+        command: Some(
+            "useradd -m -u 1000 bob && echo hi > /home/bob/x && chown bob:bob /home/bob/x && rm /etc/motd"
+                .into(),
+        ),
+        ..RunStep::default()
+    };
+    let result = r.run_step(step).await.unwrap();
+    assert_eq!(result.exit_code, 0, "{}", result.output);
+    let listing = tar_listing(&result.layer.as_ref().unwrap().path);
+    for expected in [
+        "etc/passwd 0:0",
+        "etc/shadow 0:42",
+        "home/bob/ 1000:1000",
+        "home/bob/x 1000:1000",
+        "etc/.wh.motd 0:0",
+    ] {
+        assert!(
+            listing.iter().any(|l| l == expected),
+            "{expected} missing from {listing:#?}"
+        );
+    }
+    assert!(
+        !listing
+            .iter()
+            .any(|l| l.starts_with("etc/hosts") || l.starts_with("etc/resolv.conf")),
+        "{listing:#?}"
+    );
+    let mut all = layers;
+    all.push(result.layer.unwrap().digest);
+    let check = RunStep {
+        layers: all,
+        user: Some("bob".into()),
+        command: Some("id; cat ~/x; test -e /etc/motd || echo motd-gone".into()),
+        ..RunStep::default()
+    };
+    let out = r.run_step(check).await.unwrap();
+    assert_eq!(
+        out.output,
+        "uid=1000(bob) gid=1000(bob) groups=1000(bob)\nhi\nmotd-gone\n"
+    );
+    assert_eq!(overlay::mounts_below(&r.config.data_dir), Vec::<String>::new());
+}
