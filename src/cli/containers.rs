@@ -9,6 +9,24 @@ use super::interpret::Outcome;
 use super::parse::Invocation;
 use crate::registry::transport::{HttpRequest, HttpResponse, Method, Transport};
 
+/// A transport that names the caller's session (`X-Slipway-Session`): the companion shows each session only
+/// its own containers and counts them against its own quota.
+pub struct SessionTransport<'a, T> {
+    pub inner: &'a T,
+    pub session: String,
+}
+
+impl<T: Transport> Transport for SessionTransport<'_, T> {
+    async fn send(
+        &self,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, crate::registry::transport::TransportError> {
+        self.inner
+            .send(request.header("X-Slipway-Session", self.session.clone()))
+            .await
+    }
+}
+
 /// One row of `GET /api/containers`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ContainerRow {

@@ -6,6 +6,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::terminal_state::{TermLine, TerminalAction, TerminalState, PROMPT};
+use crate::cli::containers::SessionTransport;
 use crate::cli::interpret::{plan_line, run_on_companion, Step};
 use crate::registry::fetch::Fetch;
 
@@ -15,6 +16,15 @@ impl Reducible for TerminalState {
     fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
         Rc::new((*self).clone().reduce(action))
     }
+}
+
+thread_local! {
+    /// This page's session with the companion: random, made once per page load.
+    static PAGE_SESSION: String = format!("page-{:016x}", (js_sys::Math::random() * u64::MAX as f64) as u64);
+}
+
+fn page_session() -> String {
+    PAGE_SESSION.with(String::clone)
 }
 
 #[function_component(Terminal)]
@@ -40,7 +50,11 @@ pub fn terminal() -> Html {
                         let state = state.clone();
                         wasm_bindgen_futures::spawn_local(async move {
                             let now = (js_sys::Date::now() / 1000.0) as u64;
-                            let outcome = run_on_companion(&Fetch, "", &inv, now).await;
+                            let transport = SessionTransport {
+                                inner: &Fetch,
+                                session: page_session(),
+                            };
+                            let outcome = run_on_companion(&transport, "", &inv, now).await;
                             state.dispatch(TerminalAction::Finished(outcome));
                         });
                     }
