@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (not tests) on this machine, peers in the same run where an area has one.
-# Paste the printed tables into docs/performance.md.
+# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 source scripts/env.sh
-trunk build --release
-cargo build -p slipway-server --profile server
-export SLIPWAY_BIN="$CARGO_TARGET_DIR/server/slipway"
-echo "## Page load ($(date -u +%Y-%m-%d), $(nproc) cores)"
-cargo bench --bench page_load
-echo "## Layer pass, native ($(date -u +%Y-%m-%d), $(nproc) cores)"
-cargo bench --bench layer_pass
+what="${1:-all}"
+if [[ "$what" == page || "$what" == all ]]; then
+    trunk build --release
+    cargo build -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
+    echo "## Page load ($(date -u +%Y-%m-%d), $(nproc) cores)"
+    # Chromium measures the release wasm; the harness driving it needs no optimization.
+    cargo bench --profile dev --bench page_load
+fi
+if [[ "$what" == layers || "$what" == all ]]; then
+    echo "## Layer pass, native ($(date -u +%Y-%m-%d), $(nproc) cores)"
+    cargo bench --bench layer_pass
+fi
+if [[ "$what" == dockerfile || "$what" == all ]]; then
+    echo "## Dockerfile parse + check, native ($(date -u +%Y-%m-%d), $(nproc) cores)"
+    cargo bench --bench dockerfile
+fi
