@@ -109,7 +109,17 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM first, so the server removes its containers, mounts and cgroups; SIGKILL only if it hangs.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..200 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
