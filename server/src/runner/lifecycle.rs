@@ -149,6 +149,20 @@ impl Runner {
         lowers: Vec<PathBuf>,
         opts: RunOptions,
     ) -> Result<Arc<Container>, RunnerError> {
+        // In a task of its own: a dropped request (client gone) must not stop between mounting and recording.
+        let (this, image, config) = (self.clone(), image.to_string(), config.clone());
+        tokio::spawn(async move { this.create_now(&image, &config, lowers, opts).await })
+            .await
+            .map_err(|e| io_ctx("create task")(std::io::Error::other(e)))?
+    }
+
+    async fn create_now(
+        self: &Arc<Self>,
+        image: &str,
+        config: &ImageConfiguration,
+        lowers: Vec<PathBuf>,
+        opts: RunOptions,
+    ) -> Result<Arc<Container>, RunnerError> {
         let args = spec::command(config.config().as_ref(), &opts)?;
         let id = super::random_id();
         let name = opts.name.clone().unwrap_or_else(|| super::default_name(&id));
@@ -239,6 +253,14 @@ impl Runner {
 
     /// `docker start`: run the container's process; a monitor task reaps it and cleans up.
     pub async fn start(self: &Arc<Self>, c: &Arc<Container>) -> Result<(), RunnerError> {
+        // In a task of its own: a dropped request must not leave a created-but-never-started container.
+        let (this, c) = (self.clone(), c.clone());
+        tokio::spawn(async move { this.start_now(&c).await })
+            .await
+            .map_err(|e| io_ctx("start task")(std::io::Error::other(e)))?
+    }
+
+    async fn start_now(self: &Arc<Self>, c: &Arc<Container>) -> Result<(), RunnerError> {
         if c.state().status != Status::Created {
             return Err(RunnerError::Conflict(format!(
                 "container {} was already started",
