@@ -41,6 +41,23 @@ async fn server_answers_registry_base_and_info_over_a_real_socket() {
     let index = reqwest::get(&server.url).await.unwrap();
     assert_eq!(index.status(), 200);
     assert!(index.text().await.unwrap().contains("Loading Slipway"));
+
+    // The app's files go out gzipped to browsers that ask; the registry's answers never are.
+    let client = reqwest::Client::new();
+    let gzip = |path: &str| {
+        client
+            .get(format!("{}{path}", server.url))
+            .header("Accept-Encoding", "gzip")
+            .send()
+    };
+    let app = gzip("/").await.unwrap();
+    assert_eq!(
+        app.headers().get("content-encoding").map(|v| v.as_bytes()),
+        Some(&b"gzip"[..])
+    );
+    let v2 = gzip("/v2/").await.unwrap();
+    assert_eq!(v2.status(), 200);
+    assert!(v2.headers().get("content-encoding").is_none());
 }
 
 #[test]

@@ -27,7 +27,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     let api = Router::new().route("/api/info", get(info));
     let web = if state.dist_dir.join("index.html").is_file() {
         let index = ServeFile::new(state.dist_dir.join("index.html"));
-        Router::new().fallback_service(ServeDir::new(&state.dist_dir).fallback(index))
+        // Only the app's files are compressed: registry blobs must go out byte for byte (digests, Range).
+        Router::new()
+            .fallback_service(ServeDir::new(&state.dist_dir).fallback(index))
+            .layer(tower_http::compression::CompressionLayer::new())
     } else {
         Router::new().fallback(app_not_built)
     };
