@@ -89,7 +89,7 @@ mod native {
         println!("| release wasm, raw | {} KiB |", wasm_bytes.len() / 1024);
         println!("| release wasm, gzip -9 | {} KiB |", gzip_len(&wasm_bytes) / 1024);
         println!(
-            "| first-load transfer (uncompressed, {requests} requests) | {:.0} KiB |",
+            "| first-load transfer (bytes on the wire, {requests} requests) | {:.0} KiB |",
             median(&mut transfer) / 1024.0
         );
         println!(
