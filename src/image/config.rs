@@ -79,9 +79,21 @@ pub fn check_history(config: &ImageConfiguration) -> Result<(), ImageError> {
 
 /// Seconds since the epoch as RFC 3339 UTC (`1970-01-01T00:00:00Z`), without a date library.
 pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
+    let (date, time) = civil(secs as i64);
+    format!("{date}T{time}Z")
+}
+
+/// Nanoseconds since the epoch as RFC 3339 UTC with nanoseconds (`2026-11-28T05:05:13.123456789Z`), the format
+/// of `docker logs --timestamps`.
+pub fn rfc3339_nanos(time_ns: u128) -> String {
+    let (date, time) = civil((time_ns / 1_000_000_000) as i64);
+    format!("{date}T{time}.{:09}Z", time_ns % 1_000_000_000)
+}
+
+/// `("YYYY-MM-DD", "hh:mm:ss")` for seconds since the epoch (Howard Hinnant's civil_from_days).
+fn civil(secs: i64) -> (String, String) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -91,11 +103,9 @@ pub fn rfc3339(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+    (
+        format!("{year:04}-{month:02}-{day:02}"),
+        format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
     )
 }
 

@@ -7,11 +7,6 @@ use std::process::{Child, Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("slipway")
-}
-
 /// Why this machine cannot run the test (not root, no runc, binary not built), or None.
 fn missing_prerequisite() -> Option<String> {
     let uid = std::fs::read_to_string("/proc/self/status")
@@ -130,13 +125,8 @@ impl Drop for Server {
 }
 
 fn start_server(root: &Path) -> Server {
-    let binary = server_binary();
-    assert!(
-        binary.is_file(),
-        "{} is missing: run `cargo build -p slipway-server` before the integration tests",
-        binary.display()
-    );
-    let mut child = Command::new(binary)
+    // slipway_bin() fails loudly when the binary is not built.
+    let mut child = Command::new(crate::support::server::slipway_bin())
         .args(["serve", "--addr", "127.0.0.1:0", "--runtime", "runc"])
         .arg("--data")
         .arg(root.join("data"))

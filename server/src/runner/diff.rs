@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest as _, Sha256};
+use slipway::layer::HashWriter;
 
 use super::unpack::IdShift;
 
@@ -33,24 +33,6 @@ pub struct DiffOptions {
     pub shift: Option<IdShift>,
 }
 
-struct HashWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    count: u64,
-}
-
-impl<W: Write> Write for HashWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 fn is_opaque(path: &Path) -> bool {
     let mut buf = [0u8; 4];
     matches!(rustix::fs::lgetxattr(path, "trusted.overlay.opaque", &mut buf[..]), Ok(1) if buf[0] == b'y')
@@ -59,31 +41,23 @@ fn is_opaque(path: &Path) -> bool {
 /// Write the layer for `upper` to `out` (gzip), returning its descriptor (path = `out`).
 pub fn capture(upper: &Path, out: &Path, opts: &DiffOptions) -> io::Result<LayerDescriptor> {
     let file = File::create(out)?;
-    let blob = HashWriter {
-        inner: io::BufWriter::new(file),
-        hasher: Sha256::new(),
-        count: 0,
-    };
+    let blob = HashWriter::new(io::BufWriter::new(file));
     let gz = flate2::GzBuilder::new()
         .mtime(0)
         .write(blob, flate2::Compression::new(6));
-    let tar_out = HashWriter {
-        inner: gz,
-        hasher: Sha256::new(),
-        count: 0,
-    };
+    let tar_out = HashWriter::new(gz);
     let mut builder = tar::Builder::new(tar_out);
     builder.mode(tar::HeaderMode::Complete);
     walk(&mut builder, upper, "", opts)?;
     let tar_out = builder.into_inner()?;
-    let diff_id = format!("sha256:{:x}", tar_out.hasher.finalize());
-    let mut blob = tar_out.inner.finish()?;
-    blob.flush()?;
+    let (gz, diff_id, _) = tar_out.finish();
+    let (mut file, digest, size) = gz.finish()?.finish();
+    file.flush()?;
     Ok(LayerDescriptor {
         media_type: "application/vnd.oci.image.layer.v1.tar+gzip".to_string(),
-        digest: format!("sha256:{:x}", blob.hasher.finalize()),
-        size: blob.count,
-        diff_id,
+        digest: digest.to_string(),
+        size,
+        diff_id: diff_id.to_string(),
         path: out.to_path_buf(),
     })
 }

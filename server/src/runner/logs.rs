@@ -128,28 +128,7 @@ impl Logs {
 }
 
 /// `2026-11-28T05:05:13.123456789Z` from nanoseconds since the epoch (Docker's `--timestamps` format).
-pub fn rfc3339(time_ns: u128) -> String {
-    let secs = (time_ns / 1_000_000_000) as i64;
-    let nanos = (time_ns % 1_000_000_000) as u32;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+pub use slipway::image::rfc3339_nanos as rfc3339;
 
 #[cfg(test)]
 mod tests {
