@@ -14,6 +14,15 @@ use super::parse::Invocation;
 use crate::image::parse_rfc3339;
 use crate::registry::Transport;
 
+/// `RootFS` of `docker image inspect`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RootFs {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub layers: Value,
+}
+
 /// docker's `image inspect` object for the common fields, in docker's field order.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -31,7 +40,7 @@ pub struct InspectedImage {
     pub os: Value,
     pub size: u64,
     #[serde(rename = "RootFS")]
-    pub root_fs: Value,
+    pub root_fs: RootFs,
     pub metadata: Value,
 }
 
@@ -63,10 +72,10 @@ pub fn inspect_json(found: &Found, all: &[LocalImage]) -> InspectedImage {
         architecture: config["architecture"].clone(),
         os: config["os"].clone(),
         size: found.image.size,
-        root_fs: json!({
-            "Type": config["rootfs"]["type"].as_str().unwrap_or("layers"),
-            "Layers": config["rootfs"]["diff_ids"],
-        }),
+        root_fs: RootFs {
+            kind: config["rootfs"]["type"].as_str().unwrap_or("layers").to_string(),
+            layers: config["rootfs"]["diff_ids"].clone(),
+        },
         metadata: json!({"LastTagTime": "0001-01-01T00:00:00Z"}),
     };
     inspected

@@ -72,10 +72,6 @@ pub async fn pull_image<T: Transport>(
     let target: RegistryTarget = ctx.target(reference.registry());
     let source = ctx.client(&target);
     let repo = reference.repository();
-    out.progress(
-        stream,
-        &format!("{}: Pulling from {repo}", reference.tag_or_digest()),
-    );
     let denied = || {
         format!(
             "pull access denied for {}, repository does not exist or may require 'docker login'",
@@ -94,6 +90,10 @@ pub async fn pull_image<T: Transport>(
         }
         Err(e) => return Err(e.to_string()),
     };
+    out.progress(
+        stream,
+        &format!("{}: Pulling from {repo}", reference.tag_or_digest()),
+    );
     let shown_digest = manifest.digest.clone();
     if manifest.media_type.contains("index") || manifest.media_type.contains("list") {
         let index: Value = serde_json::from_slice(&manifest.bytes).unwrap_or_default();
