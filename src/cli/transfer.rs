@@ -245,7 +245,10 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
                 Stream::Stderr,
                 &format!("Unable to find image '{}' locally", reference.familiar()),
             );
-            pull_error = pull_image(ctx, image, &mut out, Stream::Stderr).await.err();
+            // The name now carries its tag: `docker run` says no "Using default tag".
+            pull_error = pull_image(ctx, &reference.to_string(), &mut out, Stream::Stderr)
+                .await
+                .err();
         }
     }
     let ran = containers::run(ctx.transport, ctx.base, inv).await;

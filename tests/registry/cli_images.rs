@@ -282,3 +282,58 @@ async fn push_reaches_a_second_registry_through_the_proxy() -> Result<()> {
     assert_eq!(images.stdout, format!("{target} {digest}\n"));
     Ok(())
 }
+
+#[tokio::test]
+async fn run_pulls_an_image_that_is_not_local_first() -> Result<()> {
+    use crate::support::server::{with_busybox, Server as Companion};
+    let data = crate::support::TempDir::new("cli-run-pull");
+    with_busybox(&data)?;
+    let layout = data.path().join("base-images/busybox");
+    let imported = Command::new(slipway_binary())
+        .args(["import", "--data"])
+        .arg(data.path())
+        .arg(&layout)
+        .args(["--as", "busybox:latest"])
+        .output()?;
+    anyhow::ensure!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let companion = Companion::start_in(data, Path::new("/nonexistent"), &[])?;
+    let dir = TempDir::new("cli-run-pull-auth");
+    let cli = DockerCli {
+        host: companion.url.clone(),
+        auth_file: dir.path().join("auth.json"),
+        session: "run-session",
+    };
+    let first = cli.run("docker run --rm busybox echo hello")?;
+    assert_eq!(
+        (first.stdout.as_str(), first.code),
+        ("hello\n", 0),
+        "{}",
+        first.stderr
+    );
+    let lines: Vec<&str> = first.stderr.lines().collect();
+    assert_eq!(
+        lines[0], "Unable to find image 'busybox:latest' locally",
+        "{}",
+        first.stderr
+    );
+    assert_eq!(lines[1], "latest: Pulling from library/busybox");
+    assert!(lines[2].ends_with(": Pull complete"), "{}", first.stderr);
+    assert!(lines[3].starts_with("Digest: sha256:"), "{}", first.stderr);
+    assert_eq!(lines[4], "Status: Downloaded newer image for busybox:latest");
+    let second = cli.run("docker run --rm busybox echo again")?;
+    assert_eq!((second.stdout.as_str(), second.stderr.as_str()), ("again\n", ""));
+
+    let missing = cli.run("docker run nosuchimage")?;
+    assert_eq!(missing.code, 125);
+    assert_eq!(
+        missing.stderr,
+        "Unable to find image 'nosuchimage:latest' locally\n\
+         docker: Error response from daemon: pull access denied for nosuchimage, repository does not exist or may require 'docker login'\n\n\
+         Run 'docker run --help' for more information\n"
+    );
+    Ok(())
+}
