@@ -4,9 +4,9 @@
 
 use std::process::{Command, Stdio};
 
-use super::auth::users_file;
 use super::peers::{served_digest, Distribution};
 use super::*;
+use crate::support::server::users_file;
 
 /// A small image with a fixed config, pushed straight into the registry as `library/hello:latest` (what
 /// `docker pull hello` finds); returns the manifest's digest.
@@ -150,6 +150,8 @@ async fn image_commands_print_what_docker_prints() -> Result<()> {
         "docker history hello",
         "docker push learner1/app:v1",
         "docker push learner1/app:v1",
+        "docker push -q learner1/app:v1",
+        "docker pull -q hello",
         "docker system df",
         "docker rmi learner1/app:v1",
         "docker rmi hello",
@@ -285,21 +287,9 @@ async fn push_reaches_a_second_registry_through_the_proxy() -> Result<()> {
 
 #[tokio::test]
 async fn run_pulls_an_image_that_is_not_local_first() -> Result<()> {
-    use crate::support::server::{with_busybox, Server as Companion};
+    use crate::support::server::{with_busybox_in_registry, Server as Companion};
     let data = crate::support::TempDir::new("cli-run-pull");
-    with_busybox(&data)?;
-    let layout = data.path().join("base-images/busybox");
-    let imported = Command::new(slipway_binary())
-        .args(["import", "--data"])
-        .arg(data.path())
-        .arg(&layout)
-        .args(["--as", "busybox:latest"])
-        .output()?;
-    anyhow::ensure!(
-        imported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&imported.stderr)
-    );
+    with_busybox_in_registry(&data)?;
     let companion = Companion::start_in(data, Path::new("/nonexistent"), &[])?;
     let dir = TempDir::new("cli-run-pull-auth");
     let cli = DockerCli {
