@@ -327,3 +327,51 @@ async fn run_pulls_an_image_that_is_not_local_first() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn push_to_another_registry_needs_its_login() -> Result<()> {
+    let dir = TempDir::new("cli-images-remote-login");
+    let users = users_file(dir.path())?;
+    let remote = Server::start_with(&dir.path().join("remote"), &["--users", users.to_str().unwrap()])?;
+    let server = Server::start_with(&dir.path().join("data"), &["--proxy-host", &remote.addr])?;
+    let digest = seed_hello(&server).await?;
+    let cli = DockerCli::new(&server, dir.path(), "remote-login-session");
+    assert_eq!(cli.run("docker pull hello")?.code, 0);
+    let target = format!("{}/learner1/app:v1", remote.addr);
+    assert_eq!(cli.run(&format!("docker tag hello {target}"))?.code, 0);
+
+    let refused = cli.run(&format!("docker push {target}"))?;
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.starts_with("unauthorized: "), "{}", refused.stderr);
+
+    let wrong = cli.run(&format!("docker login -u learner1 -p wrong {}", remote.addr))?;
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong.stderr.contains(&format!(
+            "Error response from daemon: Get \"http://{}/v2/\": unauthorized: ",
+            remote.addr
+        )),
+        "{}",
+        wrong.stderr
+    );
+    let right = cli.run_with_stdin(
+        &format!("docker login -u learner1 --password-stdin {}", remote.addr),
+        "pw-one\n",
+    )?;
+    assert_eq!(right.stdout, "Login Succeeded\n", "{}", right.stderr);
+    let push = cli.run(&format!("docker push {target}"))?;
+    assert_eq!(push.code, 0, "{}", push.stderr);
+    assert!(
+        push.stdout.contains(&format!("v1: digest: {digest}")),
+        "{}",
+        push.stdout
+    );
+    assert_eq!(served_digest(&format!("docker://{target}"))?, digest);
+    // Someone else's namespace stays closed, with the registry's reason.
+    let theirs = format!("{}/learner2/app:v1", remote.addr);
+    assert_eq!(cli.run(&format!("docker tag hello {theirs}"))?.code, 0);
+    let denied = cli.run(&format!("docker push {theirs}"))?;
+    assert_eq!(denied.code, 1);
+    assert!(denied.stderr.contains("own namespace"), "{}", denied.stderr);
+    Ok(())
+}
