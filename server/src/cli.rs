@@ -261,6 +261,7 @@ fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
         force: args.force,
         layer: slipway::layer::LayerOptions::from_env(),
     };
+    let store = crate::registry::Store::open(&options.data.join("registry"), Default::default())?;
     for image in images {
         if image != BaseImage::Busybox
             && (args.force || crate::base_images::cached(&options.data, image).is_none())
@@ -280,6 +281,16 @@ fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
             done.elapsed.as_secs_f64(),
             done.dir.display()
         );
+        // Straight into the registry too (safe beside a running server: blobs are committed by rename).
+        if let Some(result) = crate::base_images::registry::import_base_image(&store, &options.data, image) {
+            let done = result?;
+            let what = if done.imported { "imported" } else { "already" };
+            println!(
+                "{}	{what} in the registry as {}",
+                image.reference(),
+                done.stored_as
+            );
+        }
     }
     Ok(())
 }

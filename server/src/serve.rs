@@ -19,7 +19,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let registry = crate::registry::Registry::open(&registry_dir, args.registry.options()?)
         .with_context(|| format!("cannot open registry storage {}", registry_dir.display()))?;
-    let runner = start_runner(&args, &runtime).await;
+    import_base_images(&registry, &args.data).await;
+    let runner = start_runner(&args, &runtime, &registry).await;
     let state = Arc::new(AppState {
         runtime,
         registry_dir,
@@ -45,12 +46,32 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Base images built by `slipway base-images` go into the registry (cheap when they are there already).
+async fn import_base_images(registry: &crate::registry::Registry, data: &std::path::Path) {
+    let store = registry.store().clone();
+    let data = data.to_path_buf();
+    let imports =
+        tokio::task::spawn_blocking(move || crate::base_images::registry::import_base_images(&store, &data))
+            .await
+            .unwrap_or_default();
+    for (image, result) in imports {
+        match result {
+            Ok(done) if done.imported => {
+                tracing::info!(image = image.reference(), stored_as = %done.stored_as, digest = %done.digest, "imported base image")
+            }
+            Ok(done) => tracing::debug!(stored_as = %done.stored_as, "base image already in the registry"),
+            Err(e) => tracing::warn!(image = image.reference(), error = %e, "cannot import base image"),
+        }
+    }
+}
+
 /// The container runner, when the runtime is usable; leftovers of a crashed run are cleaned first.
 async fn start_runner(
     args: &ServeArgs,
     runtime: &slipway::info::RuntimeInfo,
+    registry: &crate::registry::Registry,
 ) -> Option<Arc<crate::runner::Runner>> {
-    use crate::runner::{OciLayoutSource, Runner, RunnerConfig};
+    use crate::runner::{OciLayoutSource, RegistryImageSource, Runner, RunnerConfig};
     // crun takes the same create/start/kill/delete/list commands; only runc is tested on this (v1) host.
     let slipway::info::RuntimeInfo::Available { path, .. } = runtime else {
         return None;
@@ -71,9 +92,14 @@ async fn start_runner(
         base.sort();
         layouts.extend(base);
     }
-    let source = Arc::new(OciLayoutSource::new(layouts));
+    // The session's local store, then the registry, then the layouts (docs/local-images.md).
+    let source = Arc::new(RegistryImageSource::new(
+        registry.store().clone(),
+        OciLayoutSource::new(layouts),
+    ));
     match Runner::new(config, source) {
-        Ok(runner) => {
+        Ok(mut runner) => {
+            runner.registry = Some(registry.store().clone());
             let runner = Arc::new(runner);
             match runner.reconcile().await {
                 Ok(0) => {}

@@ -131,8 +131,9 @@ impl Runner {
     ) -> Result<Arc<Container>, RunnerError> {
         let this = self.clone();
         let image_ref = image.to_string();
+        let session = opts.session.clone();
         let (resolved, lowers) = tokio::task::spawn_blocking(move || {
-            let resolved = this.images.resolve(&image_ref)?;
+            let resolved = this.images.resolve_for(&session, &image_ref)?;
             let lowers = this.unpack_layers(&resolved.layers)?;
             Ok::<_, RunnerError>((resolved, lowers))
         })

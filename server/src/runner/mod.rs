@@ -16,6 +16,7 @@ pub mod logs;
 pub mod network;
 pub mod overlay;
 pub mod proxy;
+pub mod registry_source;
 pub mod runc;
 pub mod seccomp;
 pub mod spec;
@@ -35,6 +36,7 @@ use serde::Serialize;
 pub use api::router;
 pub use images::{ImageSource, OciLayoutSource};
 pub use lifecycle::{Container, Status};
+pub use registry_source::RegistryImageSource;
 pub use spec::{Limits, RunOptions};
 pub use step::{RunStep, StepResult};
 
@@ -56,6 +58,8 @@ pub enum RunnerError {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     #[error("too many containers (limit {0})")]
     TooMany(usize),
     #[error("{context}: {source}")]
@@ -127,6 +131,8 @@ impl RunnerConfig {
 pub struct Runner {
     pub config: RunnerConfig,
     pub images: Arc<dyn ImageSource>,
+    /// The embedded registry's storage, where RUN steps naming a `repository` commit their layer.
+    pub registry: Option<Arc<crate::registry::Store>>,
     pub layers: unpack::LayerStore,
     pub(crate) runc: runc::Runc,
     containers: Mutex<HashMap<String, Arc<Container>>>,
@@ -209,6 +215,7 @@ impl Runner {
         Ok(Runner {
             config,
             images,
+            registry: None,
             layers,
             runc,
             containers: Mutex::new(HashMap::new()),
