@@ -1,6 +1,8 @@
 //! The runner through the real `slipway` binary: `slipway serve` with an OCI layout holding a busybox image made
 //! from the host's static busybox, then `docker run`, logs, a RUN step and a clean shutdown over HTTP.
 
+mod local;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
