@@ -207,10 +207,11 @@ async fn sessions_run_their_local_images_and_run_steps_store_layers_in_their_rep
     // `docker run learner1/bb:v1`: only the session that has it in its local store can run it.
     let ran = api.run("session-a", "learner1/bb:v1", &["echo", "mine"]).await?;
     ensure!(ran == Ok((0, "mine\n".into())), "{ran:?}");
-    let refused = api
-        .run("session-b", "learner1/bb:v1", &["echo", "theirs"])
-        .await?;
-    ensure!(matches!(&refused, Err((404, _))), "{refused:?}");
+    // Not by its short name, nor by its full local repository name.
+    for image in ["learner1/bb:v1".to_string(), format!("{repo}:v1")] {
+        let refused = api.run("session-b", &image, &["echo", "theirs"]).await?;
+        ensure!(matches!(&refused, Err((404, _))), "{image}: {refused:?}");
+    }
 
     // A RUN step names its session's repository: the layer is a blob there, served with a matching digest.
     let layers: Vec<Value> = busybox["layers"]

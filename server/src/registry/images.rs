@@ -136,7 +136,7 @@ pub struct ImageRow {
 pub fn session_images(store: &Store, key: &str) -> Result<Vec<ImageRow>, RegistryError> {
     let prefix = local::prefix(key);
     let mut rows = Vec::new();
-    for name in store.catalog()? {
+    for name in store.catalog_under(&prefix)? {
         let Some(path) = name.strip_prefix(&prefix) else {
             continue;
         };

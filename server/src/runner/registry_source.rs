@@ -12,7 +12,7 @@ use slipway::image::Reference;
 
 use super::images::{check_digest, ImageError, ImageSource, LayerBlob, OciLayoutSource, ResolvedImage};
 use crate::registry::images::{read_image, StoredImage};
-use crate::registry::local::runner_session_key;
+use crate::registry::local;
 use crate::registry::names::RepoName;
 use crate::registry::Store;
 
@@ -88,25 +88,39 @@ impl RegistryImageSource {
     }
 }
 
-impl ImageSource for RegistryImageSource {
-    /// Without a session: the registry as pushed, then the layouts.
-    fn resolve(&self, reference: &str) -> Result<ResolvedImage, ImageError> {
+impl RegistryImageSource {
+    /// The registry as pushed, then the layouts. A name inside `slipway-local/` is only looked up for the session
+    /// that owns it (`key`), as the registry's HTTP side would answer.
+    fn resolve_as(&self, key: Option<&str>, reference: &str) -> Result<ResolvedImage, ImageError> {
         if let Ok(parsed) = Reference::parse(reference) {
-            if let Some(image) = self.find_in_repository(&registry_path(&parsed), &parsed)? {
-                return Ok(image);
+            let name = registry_path(&parsed);
+            let visible =
+                !local::is_reserved(&name) || key.is_some_and(|key| local::check(&name, key).is_ok());
+            if visible {
+                if let Some(image) = self.find_in_repository(&name, &parsed)? {
+                    return Ok(image);
+                }
             }
         }
         self.layouts.resolve(reference)
     }
+}
+
+impl ImageSource for RegistryImageSource {
+    /// Without a session: the registry as pushed (no local store), then the layouts.
+    fn resolve(&self, reference: &str) -> Result<ResolvedImage, ImageError> {
+        self.resolve_as(None, reference)
+    }
 
     fn resolve_for(&self, session: &str, reference: &str) -> Result<ResolvedImage, ImageError> {
+        let key = local::runner_session_key(session);
         if let Ok(parsed) = Reference::parse(reference) {
-            let local = local_repository(&runner_session_key(session), &parsed);
-            if let Some(image) = self.find_in_repository(&local, &parsed)? {
+            let mine = local_repository(&key, &parsed);
+            if let Some(image) = self.find_in_repository(&mine, &parsed)? {
                 return Ok(image);
             }
         }
-        self.resolve(reference)
+        self.resolve_as(Some(&key), reference)
     }
 
     fn blob(&self, digest: &str) -> Result<PathBuf, ImageError> {
