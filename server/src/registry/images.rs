@@ -175,3 +175,77 @@ pub async fn list(
         blocking(&store, move |store| session_images(store, &key)).await?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::digest::{digest_of, Algorithm};
+    use crate::registry::manifest::OCI_MANIFEST;
+    use crate::registry::repository::ManifestEntry;
+
+    fn put_blob(store: &Store, repo: &RepoName, bytes: &[u8]) -> serde_json::Value {
+        let digest = digest_of(Algorithm::Sha256, bytes);
+        store.put_small_blob(&digest, bytes).unwrap();
+        store.link_blob(repo, &digest).unwrap();
+        serde_json::json!({"mediaType": "application/octet-stream", "digest": digest.to_string(), "size": bytes.len()})
+    }
+
+    fn put_manifest(
+        store: &Store,
+        repo: &RepoName,
+        media_type: &str,
+        value: serde_json::Value,
+        tag: Option<&str>,
+    ) -> serde_json::Value {
+        let bytes = serde_json::to_vec(&value).unwrap();
+        let digest = digest_of(Algorithm::Sha256, &bytes);
+        let entry = ManifestEntry {
+            digest: digest.clone(),
+            media_type: media_type.to_string(),
+            size: bytes.len() as u64,
+        };
+        store.put_manifest(repo, &entry, &bytes, tag, None).unwrap();
+        serde_json::json!({"mediaType": media_type, "digest": digest.to_string(), "size": bytes.len()})
+    }
+
+    #[test]
+    fn an_index_resolves_to_its_linux_amd64_image_and_sizes_add_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Default::default()).unwrap();
+        let repo = RepoName::parse("slipway-local/k1/learner1/app").unwrap();
+        let mut images = Vec::new();
+        for arch in ["arm64", "amd64"] {
+            let config = put_blob(
+                &store,
+                &repo,
+                format!(r#"{{"created":"2026-11-28T07:00:00Z","architecture":"{arch}"}}"#).as_bytes(),
+            );
+            let layer = put_blob(&store, &repo, arch.repeat(100).as_bytes());
+            let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]});
+            let mut descriptor = put_manifest(&store, &repo, OCI_MANIFEST, manifest, None);
+            descriptor["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
+            images.push((
+                descriptor,
+                config["size"].as_u64().unwrap() + layer["size"].as_u64().unwrap(),
+            ));
+        }
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX,
+            "manifests": [images[0].0, images[1].0]});
+        let index = put_manifest(&store, &repo, OCI_INDEX, index, Some("v1"));
+
+        let image = read_image(&store, &repo, "v1").unwrap().unwrap();
+        assert_eq!(image.digest.to_string(), index["digest"]);
+        assert_eq!(image.manifest_digest.to_string(), images[1].0["digest"]);
+        assert_eq!(image.size(), images[1].1);
+        assert_eq!(image.created().as_deref(), Some("2026-11-28T07:00:00Z"));
+        assert!(read_image(&store, &repo, "v2").unwrap().is_none());
+
+        let rows = session_images(&store, "k1").unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].repository.as_str(), rows[0].tag.as_str()),
+            ("learner1/app", "v1")
+        );
+        assert!(session_images(&store, "k2").unwrap().is_empty());
+    }
+}
