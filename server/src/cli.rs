@@ -71,14 +71,27 @@ pub struct ServeArgs {
     /// root runs as an unprivileged host uid (user namespace) and must reach its bind mounts.
     #[arg(long, env = "SLIPWAY_RUNNER_DIR", default_value = "/var/lib/slipway/runner")]
     pub runner_dir: PathBuf,
-    /// OCI image layout directories to run images from (repeatable), searched before the registry.
+    /// OCI image layout directories to run images from (repeatable), searched after the session's local store
+    /// and the registry.
     #[arg(long = "oci-layout", env = "SLIPWAY_OCI_LAYOUTS", value_delimiter = ':')]
     pub oci_layouts: Vec<PathBuf>,
     /// Run containers without a user namespace (container root = host root). Not for public servers.
     #[arg(long)]
     pub no_userns: bool,
+    /// Containers' network: `none` = loopback only; `outbound` = loopback plus connections out through
+    /// slirp4netns (user-mode NAT: `apt-get install`, `pip install` work), reaching all the host reaches except
+    /// its loopback. See docs/runner-api.md before turning it on for a public server.
+    #[arg(long, value_enum, env = "SLIPWAY_CONTAINER_NETWORK", default_value_t = ContainerNetworkChoice::None)]
+    pub container_network: ContainerNetworkChoice,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// `--container-network`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ContainerNetworkChoice {
+    None,
+    Outbound,
 }
 
 /// Limits and browser access for the embedded registry.

@@ -12,6 +12,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let registry_dir = args.data.join("registry");
     std::fs::create_dir_all(&registry_dir)
         .with_context(|| format!("cannot create registry storage {}", registry_dir.display()))?;
+    let network = container_network(args.container_network)?;
     let runtime = crate::runtime::detect(args.runtime);
     tracing::info!(runtime = %runtime.summary(), "OCI runtime");
     if !args.dist.join("index.html").is_file() {
@@ -20,7 +21,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let registry = crate::registry::Registry::open(&registry_dir, args.registry.options()?)
         .with_context(|| format!("cannot open registry storage {}", registry_dir.display()))?;
     import_base_images(&registry, &args.data).await;
-    let runner = start_runner(&args, &runtime, &registry).await;
+    let runner = start_runner(&args, &runtime, &registry, network).await;
     let state = Arc::new(AppState {
         runtime,
         registry_dir,
@@ -44,6 +45,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// The operator's network choice, with the helper it needs found up front (a clear error beats failing runs).
+fn container_network(
+    choice: crate::cli::ContainerNetworkChoice,
+) -> anyhow::Result<crate::runner::outbound::ContainerNetwork> {
+    use crate::runner::outbound::{find_slirp4netns, ContainerNetwork};
+    Ok(match choice {
+        crate::cli::ContainerNetworkChoice::None => ContainerNetwork::None,
+        crate::cli::ContainerNetworkChoice::Outbound => {
+            let slirp4netns = find_slirp4netns()
+                .context("--container-network outbound needs slirp4netns: apt-get install slirp4netns")?;
+            tracing::warn!(
+                "containers have outbound network: they reach all the host reaches but its loopback"
+            );
+            ContainerNetwork::Outbound { slirp4netns }
+        }
+    })
 }
 
 /// Base images built by `slipway base-images` go into the registry (cheap when they are there already).
@@ -70,6 +89,7 @@ async fn start_runner(
     args: &ServeArgs,
     runtime: &slipway::info::RuntimeInfo,
     registry: &crate::registry::Registry,
+    network: crate::runner::outbound::ContainerNetwork,
 ) -> Option<Arc<crate::runner::Runner>> {
     use crate::runner::{OciLayoutSource, RegistryImageSource, Runner, RunnerConfig};
     // crun takes the same create/start/kill/delete/list commands; only runc is tested on this (v1) host.
@@ -80,6 +100,7 @@ async fn start_runner(
     if args.no_userns {
         config.userns = None;
     }
+    config.network = network;
     let mut layouts = args.oci_layouts.clone();
     layouts.push(args.data.join("images"));
     // Images made by `slipway base-images --data` (one OCI layout per image) run without a registry round trip.

@@ -2,6 +2,7 @@
 //! from the host's static busybox, then `docker run`, logs, a RUN step and a clean shutdown over HTTP.
 
 mod local;
+mod network;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -14,6 +14,7 @@ pub mod io;
 pub mod lifecycle;
 pub mod logs;
 pub mod network;
+pub mod outbound;
 pub mod overlay;
 pub mod proxy;
 pub mod registry_source;
@@ -98,6 +99,8 @@ pub struct RunnerConfig {
     /// Size limit of a container's writable layer: its upper dir lives on a tmpfs of this size (whose pages are
     /// charged to the container's memory cgroup). None: upper dir on the runner's disk, unbounded.
     pub writable_limit: Option<u64>,
+    /// Loopback only, or outbound connections too (operator's choice, `--container-network`).
+    pub network: outbound::ContainerNetwork,
 }
 
 impl RunnerConfig {
@@ -122,6 +125,7 @@ impl RunnerConfig {
             max_per_session: 8,
             max_log_bytes: 4 << 20,
             writable_limit: Some(1 << 30),
+            network: outbound::ContainerNetwork::None,
         }
     }
 }
@@ -371,7 +375,8 @@ pub(crate) fn prepare_rootfs(
     // The overlay root takes the upper dir's owner and mode: container root, 0755.
     let root_id = shift.to_host(0);
     std::os::unix::fs::lchown(&upper, Some(root_id), Some(root_id)).map_err(io_ctx("chown upper"))?;
-    spec::write_etc_files(&dir.join("etc"), hostname).map_err(io_ctx("writing /etc files"))?;
+    spec::write_etc_files(&dir.join("etc"), hostname, runner.config.network.is_outbound())
+        .map_err(io_ctx("writing /etc files"))?;
     for f in ["hosts", "hostname", "resolv.conf"] {
         let _ = std::os::unix::fs::lchown(dir.join("etc").join(f), Some(root_id), Some(root_id));
     }
