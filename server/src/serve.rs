@@ -103,6 +103,8 @@ async fn start_runner(
     config.network = network;
     let mut layouts = args.oci_layouts.clone();
     layouts.push(args.data.join("images"));
+    // Layers of RUN steps that named no repository stay in the runner's `blobs/sha256/`: later steps stack them.
+    layouts.push(args.runner_dir.clone());
     // Images made by `slipway base-images --data` (one OCI layout per image) run without a registry round trip.
     if let Ok(entries) = std::fs::read_dir(args.data.join("base-images")) {
         let mut base: Vec<_> = entries

@@ -215,6 +215,18 @@ async fn docker_run_and_a_run_step_through_the_binary() -> anyhow::Result<()> {
         .await?;
     assert_eq!(step["exit_code"], 0, "{step}");
     assert!(step["layer"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    // The next step stacks that layer (kept in the runner's blobs: the step named no repository).
+    let next: serde_json::Value = http
+        .post(format!("{base}/api/steps"))
+        .json(
+            &serde_json::json!({"layers": [manifest["layers"][0]["digest"], step["layer"]["digest"]],
+            "command": "cat /hi.txt"}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(next["output"], "hi\n", "{next}");
 
     // A detached container is killed and cleaned up when the server shuts down.
     let sleeper: serde_json::Value = http
