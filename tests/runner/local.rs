@@ -256,9 +256,22 @@ async fn sessions_run_their_local_images_and_run_steps_store_layers_in_their_rep
     stacked.push(json!(digest));
     let next = json!({"layers": stacked, "command": "cat /hi.txt"});
     let (status, answer) = api
-        .json(reqwest::Method::POST, "/api/steps", Some("session-a"), next)
+        .json(
+            reqwest::Method::POST,
+            "/api/steps",
+            Some("session-a"),
+            next.clone(),
+        )
         .await?;
     ensure!(status == 200 && answer["output"] == "hi\n", "{status} {answer}");
+    // Knowing the digest is not enough for another session: the layer is in session a's store only.
+    let (status, answer) = api
+        .json(reqwest::Method::POST, "/api/steps", Some("session-b"), next)
+        .await?;
+    ensure!(
+        status == 404,
+        "session b stacked session a's layer: {status} {answer}"
+    );
 
     // Another session's repository, or one outside slipway-local, is refused before anything runs.
     for (session, target) in [

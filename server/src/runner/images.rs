@@ -49,6 +49,12 @@ pub trait ImageSource: Send + Sync + std::fmt::Debug {
         let _ = session;
         self.resolve(reference)
     }
+    /// [`ImageSource::blob`] for a RUN step of `session`: a source with private stores only hands out blobs the
+    /// session could read anyway.
+    fn blob_for(&self, session: &str, digest: &str) -> Result<PathBuf, ImageError> {
+        let _ = session;
+        self.blob(digest)
+    }
 }
 
 /// `sha256:<64 hex>` and nothing else: digests become file names.

@@ -106,6 +106,34 @@ impl RegistryImageSource {
     }
 }
 
+impl RegistryImageSource {
+    /// A blob of the registry's store that some repository visible to session `key` links (any repository
+    /// when `key` is None: the caller is the server itself), else one of the layouts. A blob only another
+    /// session's local store holds is not handed out, digest known or not.
+    fn blob_as(&self, key: Option<&str>, digest: &str) -> Result<PathBuf, ImageError> {
+        check_digest(digest)?;
+        let parsed: oci_spec::image::Digest = digest
+            .parse()
+            .map_err(|_| ImageError::BadDigest(digest.to_string()))?;
+        if self.store.blob_size(&parsed).is_some() && self.visible(key, &parsed) {
+            return Ok(self.store.blob_path(&parsed));
+        }
+        self.layouts.blob(digest)
+    }
+
+    fn visible(&self, key: Option<&str>, digest: &oci_spec::image::Digest) -> bool {
+        let Some(key) = key else {
+            return true;
+        };
+        let names = self.store.catalog().unwrap_or_default();
+        names
+            .iter()
+            .filter(|name| local::check(name, key).is_ok())
+            .filter_map(|name| RepoName::parse(name).ok())
+            .any(|repo| self.store.repo_blob_size(&repo, digest).is_some())
+    }
+}
+
 impl ImageSource for RegistryImageSource {
     /// Without a session: the registry as pushed (no local store), then the layouts.
     fn resolve(&self, reference: &str) -> Result<ResolvedImage, ImageError> {
@@ -124,13 +152,10 @@ impl ImageSource for RegistryImageSource {
     }
 
     fn blob(&self, digest: &str) -> Result<PathBuf, ImageError> {
-        check_digest(digest)?;
-        let parsed: oci_spec::image::Digest = digest
-            .parse()
-            .map_err(|_| ImageError::BadDigest(digest.to_string()))?;
-        if self.store.blob_size(&parsed).is_some() {
-            return Ok(self.store.blob_path(&parsed));
-        }
-        self.layouts.blob(digest)
+        self.blob_as(None, digest)
+    }
+
+    fn blob_for(&self, session: &str, digest: &str) -> Result<PathBuf, ImageError> {
+        self.blob_as(Some(&local::runner_session_key(session)), digest)
     }
 }

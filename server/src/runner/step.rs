@@ -76,6 +76,7 @@ impl Runner {
         };
         let this = self.clone();
         let digests = step.layers.clone();
+        let session = step.session.clone();
         let lowers = tokio::task::spawn_blocking(move || {
             let blobs = digests
                 .iter()
@@ -83,7 +84,7 @@ impl Runner {
                     Ok(LayerBlob {
                         digest: d.clone(),
                         diff_id: None,
-                        path: this.images.blob(d)?,
+                        path: this.images.blob_for(&session, d)?,
                     })
                 })
                 .collect::<Result<Vec<_>, RunnerError>>()?;
