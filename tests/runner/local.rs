@@ -291,3 +291,33 @@ async fn sessions_run_their_local_images_and_run_steps_store_layers_in_their_rep
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_run_step_over_its_sessions_quota_fails_cleanly() -> Result<()> {
+    if skipped("RUN step quota test") {
+        return Ok(());
+    }
+    let data = TempDir::new("runner-local-quota");
+    with_busybox(&data)?;
+    let runner_dir = data.path().join("runner");
+    let server = Server::start_in(data, Path::new("/nonexistent"), &["--namespace-quota", "4096"])?;
+    let api = Api::new(&server);
+    let busybox = busybox_manifest(&api).await?;
+    let repo = format!("slipway-local/{}/learner1/big", session_key(Some("session-q")));
+    let step = json!({"layers": [busybox["layers"][0]["digest"]], "repository": repo,
+        "command": "dd if=/dev/urandom of=/big bs=1k count=64 2>/dev/null"});
+    let (status, answer) = api
+        .json(reqwest::Method::POST, "/api/steps", Some("session-q"), step)
+        .await?;
+    ensure!(status == 507, "{status} {answer}");
+    ensure!(
+        answer["message"].as_str().unwrap_or("").contains("quota"),
+        "{answer}"
+    );
+    let leftovers = std::fs::read_dir(runner_dir.join("c"))?.count();
+    ensure!(
+        leftovers == 0,
+        "{leftovers} container dirs left after the failed step"
+    );
+    Ok(())
+}

@@ -58,7 +58,8 @@ pub struct StepResult {
 pub const BUILD_STEP_IMAGE: &str = "(build step)";
 
 impl Runner {
-    /// Run `step` to completion; on success its filesystem changes become a gzip layer under `blobs/sha256/`.
+    /// Run `step` to completion; on success its filesystem changes become a gzip layer: a blob of the registry
+    /// linked to `step.repository` when it names one, else a file under the runner's `blobs/sha256/`.
     pub async fn run_step(self: &Arc<Self>, step: RunStep) -> Result<StepResult, RunnerError> {
         let target = self.step_repository(&step)?;
         let argv = match (&step.exec, &step.command) {
@@ -109,7 +110,8 @@ impl Runner {
         let state = c.wait().await;
         let output = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
         let exit_code = state.exit_code.unwrap_or(255);
-        let mut layer = None;
+        // Captured before the container goes, returned after: a failed capture (quota, disk) must not leak it.
+        let mut layer = Ok(None);
         if started.is_ok() && exit_code == 0 {
             let upper = c.dir.join("rw/upper");
             let blobs = self.config.data_dir.join("blobs/sha256");
@@ -132,8 +134,8 @@ impl Runner {
                 Ok(desc)
             })
             .await
-            .map_err(|e| io_ctx("diff task")(std::io::Error::other(e)))?;
-            layer = Some(captured?);
+            .map_err(|e| io_ctx("diff task")(std::io::Error::other(e)));
+            layer = captured.and_then(|c| c).map(Some);
         }
         self.forget(&c.id);
         let dir = c.dir.clone();
@@ -144,12 +146,10 @@ impl Runner {
             oom_killed: state.oom_killed,
             timed_out: state.timed_out,
             output,
-            layer,
+            layer: layer?,
         })
     }
-}
 
-impl Runner {
     /// Where the step's layer goes: the registry repository it names, checked before anything runs. Only the
     /// caller's own local store may be named; anything else is answered as an unknown repository.
     fn step_repository(&self, step: &RunStep) -> Result<Option<(Arc<Store>, RepoName)>, RunnerError> {
