@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use slipway::cli::local::session_key;
 
+use super::busybox_server;
 use crate::support::server::{with_busybox, Server};
 use crate::support::TempDir;
 
@@ -142,22 +143,14 @@ async fn tag_busybox_locally(api: &Api, session: &str, manifest: &Value) -> Resu
     Ok(repo)
 }
 
-/// True (said loudly) when this machine cannot run containers.
-fn skipped(test: &str) -> bool {
-    let why = super::missing_prerequisite();
-    if let Some(why) = &why {
-        eprintln!("SKIPPED {test}: {why}");
-    }
-    why.is_some()
-}
-
 fn mtime(path: &Path) -> std::time::SystemTime {
     std::fs::metadata(path).and_then(|m| m.modified()).expect("mtime")
 }
 
 #[tokio::test]
 async fn base_images_are_imported_into_the_registry_at_start_and_run_from_there() -> Result<()> {
-    if skipped("base image import test") {
+    if let Some(why) = super::missing_prerequisite() {
+        eprintln!("SKIPPED base image import test: {why}");
         return Ok(());
     }
     let data = TempDir::new("runner-base-import");
@@ -194,12 +187,9 @@ async fn base_images_are_imported_into_the_registry_at_start_and_run_from_there(
 
 #[tokio::test]
 async fn sessions_run_their_local_images_and_run_steps_store_layers_in_their_repository() -> Result<()> {
-    if skipped("local image runner test") {
+    let Some(server) = busybox_server("runner-local-images", &[])? else {
         return Ok(());
-    }
-    let data = TempDir::new("runner-local-images");
-    with_busybox(&data)?;
-    let server = Server::start_in(data, Path::new("/nonexistent"), &[])?;
+    };
     let api = Api::new(&server);
     let busybox = busybox_manifest(&api).await?;
     let repo = tag_busybox_locally(&api, "session-a", &busybox).await?;
@@ -294,13 +284,10 @@ async fn sessions_run_their_local_images_and_run_steps_store_layers_in_their_rep
 
 #[tokio::test]
 async fn a_run_step_over_its_sessions_quota_fails_cleanly() -> Result<()> {
-    if skipped("RUN step quota test") {
+    let Some(server) = busybox_server("runner-local-quota", &["--namespace-quota", "4096"])? else {
         return Ok(());
-    }
-    let data = TempDir::new("runner-local-quota");
-    with_busybox(&data)?;
-    let runner_dir = data.path().join("runner");
-    let server = Server::start_in(data, Path::new("/nonexistent"), &["--namespace-quota", "4096"])?;
+    };
+    let runner_dir = server.data.path().join("runner");
     let api = Api::new(&server);
     let busybox = busybox_manifest(&api).await?;
     let repo = format!("slipway-local/{}/learner1/big", session_key(Some("session-q")));

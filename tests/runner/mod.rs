@@ -34,6 +34,21 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
+/// `slipway serve` with busybox imported, or None (said loudly) when this machine cannot run containers.
+fn busybox_server(label: &str, args: &[&str]) -> anyhow::Result<Option<crate::support::server::Server>> {
+    if let Some(why) = missing_prerequisite() {
+        eprintln!("SKIPPED {label}: {why}");
+        return Ok(None);
+    }
+    let data = crate::support::TempDir::new(label);
+    crate::support::server::with_busybox(&data)?;
+    Ok(Some(crate::support::server::Server::start_in(
+        data,
+        Path::new("/nonexistent"),
+        args,
+    )?))
+}
+
 fn tar_entry(
     b: &mut tar::Builder<Vec<u8>>,
     kind: tar::EntryType,

@@ -3,25 +3,13 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
-use crate::support::server::{with_busybox, Server};
-use crate::support::TempDir;
-
-/// `slipway serve` with busybox imported, or None (said loudly) when this machine cannot run containers.
-fn busybox_server(label: &str, args: &[&str]) -> Result<Option<Server>> {
-    if let Some(why) = super::missing_prerequisite() {
-        eprintln!("SKIPPED {label}: {why}");
-        return Ok(None);
-    }
-    let data = TempDir::new(label);
-    with_busybox(&data)?;
-    Ok(Some(Server::start_in(data, Path::new("/nonexistent"), args)?))
-}
+use super::busybox_server;
+use crate::support::server::Server;
 
 /// `docker run --rm busybox sh -c SCRIPT`: exit code and output.
 async fn run_sh(server: &Server, script: &str) -> Result<(i64, String)> {
