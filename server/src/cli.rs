@@ -71,14 +71,27 @@ pub struct ServeArgs {
     /// root runs as an unprivileged host uid (user namespace) and must reach its bind mounts.
     #[arg(long, env = "SLIPWAY_RUNNER_DIR", default_value = "/var/lib/slipway/runner")]
     pub runner_dir: PathBuf,
-    /// OCI image layout directories to run images from (repeatable), searched before the registry.
+    /// OCI image layout directories to run images from (repeatable), searched after the session's local store
+    /// and the registry.
     #[arg(long = "oci-layout", env = "SLIPWAY_OCI_LAYOUTS", value_delimiter = ':')]
     pub oci_layouts: Vec<PathBuf>,
     /// Run containers without a user namespace (container root = host root). Not for public servers.
     #[arg(long)]
     pub no_userns: bool,
+    /// Containers' network: `none` = loopback only; `outbound` = loopback plus connections out through
+    /// slirp4netns (user-mode NAT: `apt-get install`, `pip install` work), reaching all the host reaches except
+    /// its loopback. See docs/runner-api.md before turning it on for a public server.
+    #[arg(long, value_enum, env = "SLIPWAY_CONTAINER_NETWORK", default_value_t = ContainerNetworkChoice::None)]
+    pub container_network: ContainerNetworkChoice,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// `--container-network`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ContainerNetworkChoice {
+    None,
+    Outbound,
 }
 
 /// Limits and browser access for the embedded registry.
@@ -261,6 +274,7 @@ fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
         force: args.force,
         layer: slipway::layer::LayerOptions::from_env(),
     };
+    let store = crate::registry::Store::open(&options.data.join("registry"), Default::default())?;
     for image in images {
         if image != BaseImage::Busybox
             && (args.force || crate::base_images::cached(&options.data, image).is_none())
@@ -280,6 +294,16 @@ fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
             done.elapsed.as_secs_f64(),
             done.dir.display()
         );
+        // Straight into the registry too (safe beside a running server: blobs are committed by rename).
+        if let Some(result) = crate::base_images::registry::import_base_image(&store, &options.data, image) {
+            let done = result?;
+            let what = if done.imported { "imported" } else { "already" };
+            println!(
+                "{}	{what} in the registry as {}",
+                image.reference(),
+                done.stored_as
+            );
+        }
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use super::*;
 
 /// A users file with `learner1` / `pw-one` and `learner2` / `pw-two`, hashed by `slipway hash-password`.
-fn users_file(dir: &Path) -> Result<PathBuf> {
+pub(super) fn users_file(dir: &Path) -> Result<PathBuf> {
     let mut lines = String::from("# classroom\n");
     for (user, password) in [("learner1", "pw-one"), ("learner2", "pw-two")] {
         let mut child = Command::new(slipway_binary())

@@ -8,6 +8,7 @@ mod crash;
 mod import;
 mod limits;
 mod lists;
+mod local;
 mod peers;
 mod proxy;
 mod upstream;
