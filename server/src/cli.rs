@@ -33,6 +33,9 @@ pub enum Command {
     Gc(GcArgs),
     /// Load an OCI image layout (directory or tarball) or a `docker save` archive into the registry.
     Import(ImportArgs),
+    /// Run a docker command (`images`, `pull busybox`, `push user/app:v1`, ...) against a running companion,
+    /// through the same interpreter as the page's terminal.
+    Docker(crate::commands::docker::DockerArgs),
     /// Read a password on stdin and print its argon2 hash, for a `--users` file line `name:<hash>`.
     HashPassword,
 }
@@ -222,6 +225,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BaseImages(args) => base_images(args),
         Command::Parse(args) => exit_with(crate::commands::dockerfile::parse(&args)?),
         Command::Lint(args) => exit_with(crate::commands::dockerfile::lint(&args)?),
+        Command::Docker(args) => exit_with(crate::commands::docker::docker(args)?),
         Command::Gc(args) => {
             let root = args.data.join("registry");
             let store = crate::registry::Store::open(&root, Default::default())?;

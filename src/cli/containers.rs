@@ -293,18 +293,6 @@ pub async fn logs<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> 
     logs_of(transport, base, &inv.args[0], &query).await
 }
 
-fn ago(seconds: u64) -> String {
-    match seconds {
-        0 => "Less than a second".to_string(),
-        1 => "1 second".to_string(),
-        s if s < 60 => format!("{s} seconds"),
-        s if s < 120 => "About a minute".to_string(),
-        s if s < 3600 => format!("{} minutes", s / 60),
-        s if s < 7200 => "About an hour".to_string(),
-        s => format!("{} hours", s / 3600),
-    }
-}
-
 /// The `docker ps` table, with docker's column names and its "Up …" / "Exited (N) … ago" statuses.
 pub fn ps_table(rows: &[ContainerRow], now: u64, quiet: bool, no_trunc: bool) -> String {
     if quiet {
@@ -333,7 +321,7 @@ pub fn ps_table(rows: &[ContainerRow], now: u64, quiet: bool, no_trunc: bool) ->
     ]
     .map(String::from)];
     for r in rows {
-        let age = ago(now.saturating_sub(r.created));
+        let age = super::format::human_duration(now.saturating_sub(r.created));
         let status = match (r.status.as_str(), r.exit_code) {
             ("running", _) => format!("Up {age}"),
             ("exited", code) => format!("Exited ({}) {age} ago", code.unwrap_or(-1)),
@@ -364,20 +352,7 @@ pub fn ps_table(rows: &[ContainerRow], now: u64, quiet: bool, no_trunc: bool) ->
             r.name.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
-        .map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    table
-        .iter()
-        .map(|row| {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, w)| format!("{cell:<w$}"))
-                .collect();
-            format!("{}\n", cells.join("   ").trim_end())
-        })
-        .collect()
+    super::format::tabwrite(&table.into_iter().map(Vec::from).collect::<Vec<_>>())
 }
 
 /// `docker ps [-a] [-q]`. `now` is the caller's clock in Unix seconds (the page and natively differ).

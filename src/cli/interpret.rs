@@ -43,10 +43,14 @@ pub enum Step {
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
 pub fn plan_line(line: &str) -> Step {
-    let words = match split_words(line) {
-        Ok(words) => words,
-        Err(e) => return Step::Done(Outcome::failure(format!("slipway: {e}"), 2)),
-    };
+    match split_words(line) {
+        Ok(words) => plan_words(&words),
+        Err(e) => Step::Done(Outcome::failure(format!("slipway: {e}"), 2)),
+    }
+}
+
+/// Interpret a command already split into words (`["docker", "images"]`), as `slipway docker` receives it.
+pub fn plan_words(words: &[String]) -> Step {
     match words.first().map(String::as_str) {
         None => return Step::Done(Outcome::default()),
         Some("docker") => {}
@@ -57,7 +61,7 @@ pub fn plan_line(line: &str) -> Step {
             ))
         }
     }
-    let inv = match parse(&words) {
+    let inv = match parse(words) {
         Err(e) => return Step::Done(Outcome::failure(e.to_string(), e.exit_code())),
         Ok(Parsed::Help(None)) => return Step::Done(Outcome::success(help::overview())),
         Ok(Parsed::Help(Some(command))) => return Step::Done(Outcome::success(help::command_help(command))),
@@ -82,16 +86,17 @@ pub fn plan_line(line: &str) -> Step {
                 crate::VERSION
             )))
         }
-        ["build"]
-        | ["image", "ls"]
+        ["image", "ls"]
         | ["image", "rm"]
         | ["image", "inspect"]
         | ["image", "history"]
         | ["image", "tag"]
-        | ["image", "save"] => "the image builder",
-        ["image", "push"] | ["image", "pull"] | ["login"] | ["logout"] => {
-            "the registry client in the terminal"
-        }
+        | ["image", "push"]
+        | ["image", "pull"]
+        | ["login"]
+        | ["logout"]
+        | ["system", "df"] => return Step::Companion(inv),
+        ["build"] | ["image", "save"] => "the image builder",
         _ => "the workspace's terminal work",
     };
     Step::Done(Outcome::failure(
@@ -161,6 +166,6 @@ mod tests {
         assert!(out.stderr.contains("needs the image builder"), "{}", out.stderr);
         assert!(interpret_line("docker push user/app:v1")
             .stderr
-            .contains("the registry client"));
+            .contains("needs the Slipway companion"));
     }
 }

@@ -6,7 +6,7 @@ use sha2::{Digest as _, Sha256};
 use crate::image::Reference;
 
 /// The registry namespace reserved for local images: `slipway-local/KEY/...`.
-pub const LOCAL_NAMESPACE: &str = "slipway-local";
+pub const LOCAL_PREFIX: &str = "slipway-local";
 
 /// The key of a session: the first 16 hex characters of `sha256(TOKEN)` for the `X-Slipway-Session: TOKEN`
 /// header, or `anonymous` when the request has none. Hashing keeps the token itself out of repository names
@@ -25,7 +25,7 @@ pub fn session_key(token: Option<&str>) -> String {
 /// repository path without the default registry (`learner1/app`, `library/python`) and, for other registries,
 /// the host first with `:` replaced by `-` (`127.0.0.1-5000/learner1/app`). Tag and digest are not part of it.
 pub fn local_repository(key: &str, reference: &Reference) -> String {
-    format!("{LOCAL_NAMESPACE}/{key}/{}", registry_path(reference))
+    format!("{LOCAL_PREFIX}/{key}/{}", registry_path(reference))
 }
 
 /// Where `reference` is stored in the embedded registry: its path for Docker Hub names (`library/busybox`),

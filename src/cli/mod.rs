@@ -1,11 +1,18 @@
 //! The docker-command interpreter shared by the browser terminal and `slipway docker`: words, parsing, help.
 
 pub mod containers;
+pub mod context;
+pub mod credentials;
+pub mod format;
 pub mod help;
+pub mod image_info;
+pub mod images;
 pub mod interpret;
 pub mod local;
+pub mod login;
 pub mod parse;
 pub mod spec;
+pub mod transfer;
 pub mod words;
 
 #[cfg(test)]

@@ -90,6 +90,47 @@ pub fn rfc3339_nanos(time_ns: u128) -> String {
     format!("{date}T{time}.{:09}Z", time_ns % 1_000_000_000)
 }
 
+/// Seconds since the epoch of an RFC 3339 time (`2026-11-28T07:00:00.5+01:00`), the inverse of [`rfc3339`];
+/// fractions are dropped. `None` when the text is not such a time.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let number = |s: &str| s.parse::<i64>().ok();
+    let (date, time) = text.split_once(['T', 't', ' '])?;
+    let mut parts = date.splitn(3, '-');
+    let (year, month, day) = (
+        number(parts.next()?)?,
+        number(parts.next()?)?,
+        number(parts.next()?)?,
+    );
+    let (clock, offset) = match time.find(['Z', 'z', '+', '-']) {
+        Some(at) => (&time[..at], &time[at..]),
+        None => (time, "Z"),
+    };
+    let clock = clock.split('.').next()?;
+    let mut hms = clock.splitn(3, ':');
+    let (hour, minute, second) = (number(hms.next()?)?, number(hms.next()?)?, number(hms.next()?)?);
+    let offset_secs = match offset.as_bytes().first() {
+        Some(b'+' | b'-') => {
+            let (h, m) = offset[1..].split_once(':')?;
+            let secs = number(h)? * 3600 + number(m)? * 60;
+            if offset.starts_with('-') {
+                -secs
+            } else {
+                secs
+            }
+        }
+        _ => 0,
+    };
+    // Howard Hinnant's days_from_civil, the inverse of `civil` below.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs)
+}
+
 /// `("YYYY-MM-DD", "hh:mm:ss")` for seconds since the epoch (Howard Hinnant's civil_from_days).
 fn civil(secs: i64) -> (String, String) {
     let days = secs.div_euclid(86_400);
@@ -120,6 +161,14 @@ mod tests {
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+        for secs in [0, 951_782_400, 1_700_000_000, 4_102_444_799] {
+            assert_eq!(parse_rfc3339(&rfc3339(secs)), Some(secs as i64));
+        }
+        assert_eq!(
+            parse_rfc3339("2023-11-14T23:13:20.123456789+01:00"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 
     #[test]

@@ -6,7 +6,9 @@ pub mod manifest;
 pub mod reference;
 
 pub use archive::{write_archive, ArchiveImage};
-pub use config::{check_history, history, new_config, push_empty, push_layer, rfc3339, rfc3339_nanos};
+pub use config::{
+    check_history, history, new_config, parse_rfc3339, push_empty, push_layer, rfc3339, rfc3339_nanos,
+};
 pub use manifest::{
     canonical_json, config_blob, index_blob, layer_descriptor, manifest_blob, platform, platform_of,
     ref_name, with_ref_name, Blob, Format,

@@ -313,6 +313,52 @@ impl<T: Transport> Client<T> {
         Ok(BlobPush::Uploaded)
     }
 
+    /// Ask the registry to mount a blob from another of its repositories (`POST ?mount=&from=`): `true` when
+    /// it did (201), `false` when it opened an upload instead (202), which is then cancelled.
+    pub async fn mount_blob(&self, repo: &str, digest: &str, from: &str) -> Result<bool, ClientError> {
+        let scope = format!("{} {}", scope_push(repo), scope_pull(from));
+        let path = format!(
+            "/v2/{repo}/blobs/uploads/?mount={}&from={}",
+            encode_query_value(digest),
+            encode_query_value(from)
+        );
+        let start = HttpRequest::new(Method::Post, self.url(&path));
+        let response = self.send(start.clone(), &scope).await?;
+        if response.status == 201 {
+            return Ok(true);
+        }
+        expect(&response, &start, &[202])?;
+        if let Ok(location) = self.location(&response, &start) {
+            // Best effort: an abandoned upload session is swept by `slipway gc` anyway.
+            let _ = self
+                .send(HttpRequest::new(Method::Delete, location), &scope_push(repo))
+                .await;
+        }
+        Ok(false)
+    }
+
+    /// Delete a manifest by tag or digest (`DELETE /v2/<repo>/manifests/<reference>`).
+    pub async fn delete_manifest(&self, repo: &str, reference: &str) -> Result<(), ClientError> {
+        let request = HttpRequest::new(
+            Method::Delete,
+            self.url(&format!("/v2/{repo}/manifests/{reference}")),
+        );
+        let response = self
+            .send(request.clone(), &format!("repository:{repo}:delete"))
+            .await?;
+        expect(&response, &request, &[200, 202])
+    }
+
+    /// The repositories `/v2/_catalog` lists.
+    pub async fn catalog(&self) -> Result<Vec<String>, ClientError> {
+        self.paged(
+            self.url("/v2/_catalog?n=1000"),
+            "registry:catalog:*",
+            "repositories",
+        )
+        .await
+    }
+
     /// A ready-to-send, authorized `GET` for a blob the repository has, for callers that stream the body
     /// themselves (and must verify the digest as it streams). `None` when the registry lacks the blob.
     pub async fn blob_request(&self, repo: &str, digest: &str) -> Result<Option<HttpRequest>, ClientError> {
@@ -395,24 +441,34 @@ impl<T: Transport> Client<T> {
         })
     }
 
-    /// All tags of a repository, following `Link` pagination.
+    /// All tags of a repository.
     pub async fn tags(&self, repo: &str) -> Result<Vec<String>, ClientError> {
-        let mut tags = Vec::new();
-        let mut next = Some(self.url(&format!("/v2/{repo}/tags/list")));
+        self.paged(
+            self.url(&format!("/v2/{repo}/tags/list")),
+            &scope_pull(repo),
+            "tags",
+        )
+        .await
+    }
+
+    /// A list answer's `field` (`tags`, `repositories`), every page, following `Link` pagination.
+    async fn paged(&self, first: String, scope: &str, field: &str) -> Result<Vec<String>, ClientError> {
+        let mut items = Vec::new();
+        let mut next = Some(first);
         while let Some(url) = next.take() {
             let request = HttpRequest::new(Method::Get, url);
-            let response = self.send(request.clone(), &scope_pull(repo)).await?;
+            let response = self.send(request.clone(), scope).await?;
             expect(&response, &request, &[200])?;
             let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
-            if let Some(page) = body["tags"].as_array() {
-                tags.extend(page.iter().filter_map(|t| t.as_str()).map(str::to_string));
+            if let Some(page) = body[field].as_array() {
+                items.extend(page.iter().filter_map(|t| t.as_str()).map(str::to_string));
             }
             next = response
                 .header("link")
                 .and_then(next_link)
                 .map(|l| self.resolve(&l));
         }
-        Ok(tags)
+        Ok(items)
     }
 }
 

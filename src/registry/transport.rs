@@ -85,3 +85,10 @@ pub struct TransportError(pub String);
 pub trait Transport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
 }
+
+/// A borrowed transport is a transport: one page-wide `fetch` serves many short-lived clients.
+impl<T: Transport> Transport for &T {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(request).await
+    }
+}

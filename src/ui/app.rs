@@ -70,6 +70,12 @@ fn not_yet(props: &NotYetProps) -> Html {
 
 #[function_component(App)]
 pub fn app() -> Html {
+    // Bumped after every terminal command: the Images and Registry panels reload then.
+    let store_revision = use_state(|| 0u32);
+    let on_command_done = {
+        let store_revision = store_revision.clone();
+        Callback::from(move |()| store_revision.set(*store_revision + 1))
+    };
     // The page-load benchmark reads this mark: navigation start to the app's first render.
     use_effect_with((), |_| {
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
@@ -91,22 +97,16 @@ pub fn app() -> Html {
                 </section>
                 <section class="pane terminal" aria-labelledby="terminal-title">
                     <h2 id="terminal-title">{ "Terminal" }</h2>
-                    <super::terminal::Terminal />
-                    <NotYet what="docker build, push and interactive -it sessions in the terminal" issue="the builder, the registry client and the workspace" />
+                    <super::terminal::Terminal {on_command_done} />
+                    <NotYet what="docker build and interactive -it sessions in the terminal" issue="the builder, the registry client and the workspace" />
                 </section>
                 <aside class="side" aria-label="Side panels">
-                    <section class="panel" aria-labelledby="images-title">
-                        <h2 id="images-title">{ "Images" }</h2>
-                        <NotYet what="local images and layers" issue="the image builder" />
-                    </section>
+                    <super::panels::ImagesPanel revision={*store_revision} />
                     <section class="panel" aria-labelledby="containers-title">
                         <h2 id="containers-title">{ "Containers" }</h2>
                         <NotYet what="a live container list (docker ps in the terminal works)" issue="the workspace" />
                     </section>
-                    <section class="panel" aria-labelledby="registry-title">
-                        <h2 id="registry-title">{ "Registry" }</h2>
-                        <NotYet what="login, push and pull" issue="the registry" />
-                    </section>
+                    <super::panels::RegistryPanel revision={*store_revision} />
                 </aside>
             </main>
         </div>

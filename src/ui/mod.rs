@@ -1,6 +1,7 @@
 //! The web app: plain state reducers (tested natively) and the Yew components that render them (wasm only).
 
 pub mod editor_model;
+pub mod panels_state;
 pub mod state;
 pub mod terminal_state;
 
@@ -10,5 +11,9 @@ mod api;
 pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod editor;
+#[cfg(target_arch = "wasm32")]
+mod panels;
+#[cfg(target_arch = "wasm32")]
+mod session;
 #[cfg(target_arch = "wasm32")]
 mod terminal;

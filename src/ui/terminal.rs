@@ -5,10 +5,10 @@ use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::session::PageSession;
 use super::terminal_state::{TermLine, TerminalAction, TerminalState, PROMPT};
-use crate::cli::containers::SessionTransport;
-use crate::cli::interpret::{plan_line, run_on_companion, Step};
-use crate::registry::fetch::Fetch;
+use crate::cli::context::{run_command, Stream};
+use crate::cli::interpret::{plan_line, Step};
 
 impl Reducible for TerminalState {
     type Action = TerminalAction;
@@ -18,17 +18,15 @@ impl Reducible for TerminalState {
     }
 }
 
-thread_local! {
-    /// This page's session with the companion: random, made once per page load.
-    static PAGE_SESSION: String = format!("page-{:016x}", (js_sys::Math::random() * u64::MAX as f64) as u64);
-}
-
-fn page_session() -> String {
-    PAGE_SESSION.with(String::clone)
+#[derive(Properties, PartialEq)]
+pub struct TerminalProps {
+    /// Called after each companion command: images or the registry may have changed.
+    #[prop_or_default]
+    pub on_command_done: Callback<()>,
 }
 
 #[function_component(Terminal)]
-pub fn terminal() -> Html {
+pub fn terminal(props: &TerminalProps) -> Html {
     let state = use_reducer(TerminalState::default);
     let oninput = {
         let state = state.clone();
@@ -39,6 +37,7 @@ pub fn terminal() -> Html {
     };
     let onkeydown = {
         let state = state.clone();
+        let on_command_done = props.on_command_done.clone();
         Callback::from(move |e: KeyboardEvent| {
             let action = match e.key().as_str() {
                 "Enter" if state.busy => return,
@@ -48,14 +47,17 @@ pub fn terminal() -> Html {
                     state.dispatch(TerminalAction::Edit(line.clone()));
                     if let Step::Companion(inv) = plan_line(&line) {
                         let state = state.clone();
+                        let on_command_done = on_command_done.clone();
                         wasm_bindgen_futures::spawn_local(async move {
-                            let now = (js_sys::Date::now() / 1000.0) as u64;
-                            let transport = SessionTransport {
-                                inner: &Fetch,
-                                session: page_session(),
+                            let session = PageSession::new();
+                            let progress_state = state.clone();
+                            let progress = move |stream: Stream, line: &str| {
+                                progress_state.dispatch(TerminalAction::Progress(stream, line.to_string()))
                             };
-                            let outcome = run_on_companion(&transport, "", &inv, now).await;
+                            let outcome = run_command(&session.context(Some(&progress)), &inv).await;
+                            session.save_credentials();
                             state.dispatch(TerminalAction::Finished(outcome));
+                            on_command_done.emit(());
                         });
                     }
                     TerminalAction::Submit

@@ -1,5 +1,6 @@
 //! The terminal pane's state as a reducer: screen lines, the input line, and history with ↑/↓.
 
+use crate::cli::context::Stream;
 use crate::cli::interpret::{plan_line, Outcome, Step};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub enum TerminalAction {
     Submit,
     HistoryPrevious,
     HistoryNext,
+    /// A line the running command printed as it went (pull and push progress).
+    Progress(Stream, String),
     /// The companion answered the running command.
     Finished(Outcome),
 }
@@ -67,6 +70,8 @@ impl TerminalState {
                     Step::Companion(_) => self.busy = true,
                 }
             }
+            TerminalAction::Progress(Stream::Stdout, line) => self.lines.push(TermLine::Stdout(line)),
+            TerminalAction::Progress(Stream::Stderr, line) => self.lines.push(TermLine::Stderr(line)),
             TerminalAction::Finished(outcome) => {
                 self.busy = false;
                 self.show(outcome);
@@ -141,6 +146,23 @@ mod tests {
         }));
         assert!(!s.busy);
         assert_eq!(s.lines[1], TermLine::Stdout("hi".into()));
+    }
+
+    #[test]
+    fn progress_lines_show_while_a_command_runs() {
+        let s = typed(TerminalState::default(), "docker pull busybox");
+        assert!(s.busy);
+        let s = s.reduce(TerminalAction::Progress(
+            Stream::Stdout,
+            "abc: Pull complete".into(),
+        ));
+        assert!(s.busy);
+        assert_eq!(s.lines[1], TermLine::Stdout("abc: Pull complete".into()));
+        let s = s.reduce(TerminalAction::Finished(Outcome::success(
+            "docker.io/library/busybox:latest\n".into(),
+        )));
+        assert!(!s.busy);
+        assert_eq!(s.lines.len(), 3);
     }
 
     #[test]

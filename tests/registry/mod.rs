@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod cli_images;
 mod client;
 mod crash;
 mod import;

@@ -3,7 +3,7 @@
 //! there, with or without `docker login`; everyone else is told the repository does not exist.
 
 use axum::http::HeaderMap;
-use slipway::cli::local::{session_key, LOCAL_NAMESPACE};
+use slipway::cli::local::{session_key, LOCAL_PREFIX};
 
 use super::RegistryError;
 
@@ -35,12 +35,12 @@ pub fn runner_session_key(session: &str) -> String {
 
 /// Whether `name` is in the reserved namespace (`slipway-local` itself included).
 pub fn is_reserved(name: &str) -> bool {
-    name == LOCAL_NAMESPACE || name.starts_with(&format!("{LOCAL_NAMESPACE}/"))
+    name == LOCAL_PREFIX || name.starts_with(&format!("{LOCAL_PREFIX}/"))
 }
 
 /// `Some(KEY)` for `slipway-local/KEY/NAME...`, `None` for names outside the namespace or without a NAME.
 pub fn owner(name: &str) -> Option<&str> {
-    let rest = name.strip_prefix(LOCAL_NAMESPACE)?.strip_prefix('/')?;
+    let rest = name.strip_prefix(LOCAL_PREFIX)?.strip_prefix('/')?;
     let (key, repository) = rest.split_once('/')?;
     (!key.is_empty() && !repository.is_empty()).then_some(key)
 }
@@ -56,7 +56,7 @@ pub fn check(name: &str, key: &str) -> Result<(), RegistryError> {
 
 /// The prefix of session `key`'s repositories: `slipway-local/KEY/`.
 pub fn prefix(key: &str) -> String {
-    format!("{LOCAL_NAMESPACE}/{key}/")
+    format!("{LOCAL_PREFIX}/{key}/")
 }
 
 /// A stored path back in docker's familiar form: `library/python` → `python`, `learner1/app` stays,

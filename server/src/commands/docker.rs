@@ -1,0 +1,119 @@
+//! `slipway docker [--host URL] ARGS...`: the page's docker-command interpreter on the command line, against a
+//! running companion, with logins kept in a file (docker's `config.json` shape).
+
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use slipway::cli::containers::SessionTransport;
+use slipway::cli::context::{run_command, CommandContext, Stream};
+use slipway::cli::credentials::CredentialStore;
+use slipway::cli::interpret::{plan_words, Outcome, Step};
+
+use crate::registry::upstream::ReqwestTransport;
+
+#[derive(Debug, clap::Args)]
+pub struct DockerArgs {
+    /// The Slipway companion to talk to.
+    #[arg(long, env = "SLIPWAY_HOST", default_value = "http://127.0.0.1:8080")]
+    pub host: String,
+    /// Where `docker login` keeps credentials (default: ~/.config/slipway/auth.json).
+    #[arg(long, env = "SLIPWAY_AUTH_FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// The docker command line, e.g. `images` or `pull busybox`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+fn default_auth_file() -> PathBuf {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    config.join("slipway").join("auth.json")
+}
+
+/// The session this command line speaks for: `$SLIPWAY_SESSION`, else one fixed per user, so consecutive
+/// commands see the same local images.
+fn session() -> String {
+    std::env::var("SLIPWAY_SESSION").unwrap_or_else(|_| {
+        let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+        format!("cli-{user}")
+    })
+}
+
+/// Run one docker command line; returns its exit code.
+pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
+    let base = args.host.trim_end_matches('/').to_string();
+    let registry_host = base
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .to_string();
+    let auth_file = args.auth_file.clone().unwrap_or_else(default_auth_file);
+    let stored = std::fs::read_to_string(&auth_file).unwrap_or_default();
+    let credentials = RefCell::new(CredentialStore::from_json(&stored)?);
+    let mut words = vec!["docker".to_string()];
+    words.extend(args.args);
+    let stdin = if words.iter().any(|w| w == "--password-stdin") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        Some(text)
+    } else {
+        None
+    };
+    let outcome = match plan_words(&words) {
+        Step::Done(outcome) => outcome,
+        Step::Companion(inv) => {
+            let http = reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .build()?;
+            let reqwest = ReqwestTransport::new(http);
+            let session = session();
+            let transport = SessionTransport {
+                inner: &reqwest,
+                session: session.clone(),
+            };
+            let print = |stream: Stream, line: &str| match stream {
+                Stream::Stdout => println!("{line}"),
+                Stream::Stderr => eprintln!("{line}"),
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let ctx = CommandContext {
+                transport: &transport,
+                base: &base,
+                registry_host: &registry_host,
+                session: Some(&session),
+                credentials: &credentials,
+                stdin: stdin.as_deref(),
+                now,
+                progress: Some(&print),
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(run_command(&ctx, &inv))
+        }
+    };
+    let credentials = credentials.into_inner();
+    if credentials.to_json() != CredentialStore::from_json(&stored)?.to_json() {
+        if let Some(dir) = auth_file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&auth_file, credentials.to_json())?;
+    }
+    print_outcome(&outcome)?;
+    Ok(outcome.exit_code)
+}
+
+fn print_outcome(outcome: &Outcome) -> anyhow::Result<()> {
+    std::io::stdout().write_all(outcome.stdout.as_bytes())?;
+    std::io::stdout().flush()?;
+    std::io::stderr().write_all(outcome.stderr.as_bytes())?;
+    if !outcome.stderr.is_empty() && !outcome.stderr.ends_with('\n') {
+        eprintln!();
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! What a command run against the companion needs: the transport, the session (whose local image store it
+//! uses), the learner's registry logins, and where progress lines go while it runs. One context serves the page
+//! and `slipway docker`; [`run_command`] dispatches every companion command.
+
+use std::cell::RefCell;
+
+use super::credentials::CredentialStore;
+use super::interpret::Outcome;
+use super::parse::Invocation;
+use super::{containers, image_info, images, local, login, transfer};
+use crate::image::Reference;
+use crate::registry::{Client, Transport};
+
+/// Which stream a progress line belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Where progress lines go while a command runs.
+pub type ProgressSink<'a> = &'a dyn Fn(Stream, &str);
+
+pub struct CommandContext<'a, T: Transport> {
+    /// Sends every request with the session's `X-Slipway-Session` header (see [`containers::SessionTransport`]).
+    pub transport: &'a T,
+    /// The companion's base URL: `""` for the page's own origin, `http://127.0.0.1:8080` natively.
+    pub base: &'a str,
+    /// The embedded registry's name, as `docker login` and image names spell it (`127.0.0.1:8080`).
+    pub registry_host: &'a str,
+    /// The session token the transport sends; its key names the local image store.
+    pub session: Option<&'a str>,
+    pub credentials: &'a RefCell<CredentialStore>,
+    /// What `--password-stdin` reads.
+    pub stdin: Option<&'a str>,
+    /// The caller's clock, Unix seconds.
+    pub now: u64,
+    /// Lines shown while a command runs (pull and push progress); without it they join the outcome.
+    pub progress: Option<ProgressSink<'a>>,
+}
+
+/// A registry an image name points at, as reached from here.
+pub struct RegistryTarget {
+    /// The registry API base: the companion itself, or its proxy for other hosts.
+    pub base: String,
+    /// The host the learner's login is stored under.
+    pub host: String,
+    /// The embedded registry (blobs can be mounted from the local store).
+    pub embedded: bool,
+}
+
+impl<'a, T: Transport> CommandContext<'a, T> {
+    pub fn session_key(&self) -> String {
+        local::session_key(self.session)
+    }
+
+    pub fn local_repository(&self, reference: &Reference) -> String {
+        local::local_repository(&self.session_key(), reference)
+    }
+
+    /// Docker Hub names and the companion's own host are the embedded registry; other hosts go through
+    /// `/api/registry-proxy/HOST` (registries without CORS, and one origin for the page).
+    pub fn target(&self, registry: &str) -> RegistryTarget {
+        if registry == crate::image::reference::DOCKER_HUB || registry == self.registry_host {
+            RegistryTarget {
+                base: self.base.to_string(),
+                host: self.registry_host.to_string(),
+                embedded: true,
+            }
+        } else {
+            RegistryTarget {
+                base: format!("{}/api/registry-proxy/{registry}", self.base),
+                host: registry.to_string(),
+                embedded: false,
+            }
+        }
+    }
+
+    /// A client for a registry with the learner's stored login for it.
+    pub fn client(&self, target: &RegistryTarget) -> Client<&'a T> {
+        let credentials = self.credentials.borrow().get(&target.host);
+        Client::new(self.transport, target.base.clone(), credentials)
+    }
+
+    /// A client for the session's local store (the embedded registry).
+    pub fn local_client(&self) -> Client<&'a T> {
+        self.client(&self.target(self.registry_host))
+    }
+
+    /// The URL docker shows for a registry in errors (`Get "http://127.0.0.1:8080/v2/": ...`).
+    pub fn display_url(&self, target: &RegistryTarget) -> String {
+        if target.embedded {
+            if self.base.is_empty() {
+                format!("http://{}", self.registry_host)
+            } else {
+                self.base.to_string()
+            }
+        } else {
+            let reference = Reference::parse(&format!("{}/x", target.host));
+            reference
+                .map(|r| crate::registry::api_base(&r))
+                .unwrap_or_else(|_| format!("https://{}", target.host))
+        }
+    }
+}
+
+/// Collects a command's output, sending progress lines to the context's sink as they happen.
+pub struct Printer<'p> {
+    progress: Option<ProgressSink<'p>>,
+    pub outcome: Outcome,
+}
+
+impl<'p> Printer<'p> {
+    pub fn new<T: Transport>(ctx: &CommandContext<'p, T>) -> Self {
+        Printer {
+            progress: ctx.progress,
+            outcome: Outcome::default(),
+        }
+    }
+
+    /// A line shown as it happens (pull/push progress).
+    pub fn progress(&mut self, stream: Stream, line: &str) {
+        match self.progress {
+            Some(sink) => sink(stream, line),
+            None => self.line(stream, line),
+        }
+    }
+
+    /// A line of the final output.
+    pub fn line(&mut self, stream: Stream, line: &str) {
+        let text = match stream {
+            Stream::Stdout => &mut self.outcome.stdout,
+            Stream::Stderr => &mut self.outcome.stderr,
+        };
+        text.push_str(line);
+        text.push('\n');
+    }
+
+    pub fn fail(mut self, message: &str, exit_code: i32) -> Outcome {
+        self.line(Stream::Stderr, message);
+        self.outcome.exit_code = exit_code;
+        self.outcome
+    }
+
+    pub fn done(self) -> Outcome {
+        self.outcome
+    }
+}
+
+/// Run a command [`super::interpret::plan_line`] handed to the companion.
+pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    match inv.command.path {
+        ["container", "run"] => transfer::run_pulling_first(ctx, inv).await,
+        ["container", "ls"] => containers::ps(ctx.transport, ctx.base, inv, ctx.now).await,
+        ["container", "logs"] => containers::logs(ctx.transport, ctx.base, inv).await,
+        ["container", "stop"] | ["container", "kill"] | ["container", "rm"] => {
+            containers::each_container(ctx.transport, ctx.base, inv).await
+        }
+        ["login"] => login::login(ctx, inv).await,
+        ["logout"] => login::logout(ctx, inv),
+        ["image", "pull"] => transfer::pull(ctx, inv).await,
+        ["image", "push"] => transfer::push(ctx, inv).await,
+        ["image", "ls"] => images::list(ctx, inv).await,
+        ["image", "tag"] => images::tag(ctx, inv).await,
+        ["image", "rm"] => images::remove(ctx, inv).await,
+        ["image", "inspect"] => image_info::inspect(ctx, inv).await,
+        ["image", "history"] => image_info::history(ctx, inv).await,
+        ["system", "df"] => image_info::system_df(ctx, inv).await,
+        _ => Outcome::failure(
+            format!(
+                "slipway: 'docker {}' is not available in this terminal yet",
+                inv.typed.join(" ")
+            ),
+            1,
+        ),
+    }
+}

@@ -1,0 +1,467 @@
+//! Image commands over the session's local store (`docs/local-images.md`): `images`, `tag`, `rmi`,
+//! `image inspect`, `image history` and `system df`, with docker 28's columns, texts and JSON shapes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::context::{CommandContext, Printer, Stream};
+use super::format::{go_time, human_duration, human_size, tabwrite, Template};
+use super::interpret::Outcome;
+use super::local::LOCAL_PREFIX;
+use super::parse::Invocation;
+use crate::image::{parse_rfc3339, Reference};
+use crate::registry::{Client, ClientError, Transport};
+
+/// One row of `GET /api/images`: a tag in the session's local store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalImage {
+    /// Docker's familiar form: `learner1/app`, `python`, `127.0.0.1:5000/x/y`.
+    pub repository: String,
+    pub tag: String,
+    /// The manifest's digest.
+    pub digest: String,
+    /// The config's digest: the image ID.
+    pub id: String,
+    pub created: String,
+    /// Config plus layer sizes, as stored.
+    pub size: u64,
+}
+
+impl LocalImage {
+    pub fn short_id(&self) -> &str {
+        let hex = self.id.strip_prefix("sha256:").unwrap_or(&self.id);
+        &hex[..hex.len().min(12)]
+    }
+
+    fn created_unix(&self) -> i64 {
+        parse_rfc3339(&self.created).unwrap_or(0)
+    }
+
+    /// `busybox:latest`.
+    pub fn name(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
+}
+
+/// An image manifest's parts the commands need, from its JSON (OCI or Docker v2).
+pub struct ManifestParts {
+    pub config_digest: String,
+    pub config_size: u64,
+    /// `(digest, size)` of each layer, base first.
+    pub layers: Vec<(String, u64)>,
+}
+
+impl ManifestParts {
+    pub fn parse(bytes: &[u8]) -> Option<ManifestParts> {
+        let value: Value = serde_json::from_slice(bytes).ok()?;
+        let descriptor = |d: &Value| Some((d["digest"].as_str()?.to_string(), d["size"].as_u64()?));
+        let (config_digest, config_size) = descriptor(&value["config"])?;
+        let layers = value["layers"]
+            .as_array()?
+            .iter()
+            .map(descriptor)
+            .collect::<Option<Vec<_>>>()?;
+        Some(ManifestParts {
+            config_digest,
+            config_size,
+            layers,
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.config_size + self.layers.iter().map(|(_, s)| s).sum::<u64>()
+    }
+}
+
+/// The docker-familiar name of a local repository (`slipway-local/KEY/library/busybox` → `busybox`,
+/// `.../127.0.0.1-5000/x` → `127.0.0.1:5000/x`).
+pub fn familiar_of_local(path: &str) -> String {
+    let (first, rest) = path.split_once('/').unwrap_or((path, ""));
+    if first.contains('.') || first.starts_with("localhost") {
+        let host = match first.rsplit_once('-') {
+            Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("{name}:{port}")
+            }
+            _ => first.to_string(),
+        };
+        return format!("{host}/{rest}");
+    }
+    path.strip_prefix("library/").unwrap_or(path).to_string()
+}
+
+/// The session's local images, newest first: `GET /api/images`, or, from a companion without it, the
+/// session's `slipway-local/KEY/` repositories read through the registry API.
+pub async fn list_local<T: Transport>(ctx: &CommandContext<'_, T>) -> Result<Vec<LocalImage>, String> {
+    let request =
+        crate::registry::HttpRequest::new(crate::registry::Method::Get, format!("{}/api/images", ctx.base));
+    let response = ctx
+        .transport
+        .send(request)
+        .await
+        .map_err(|e| format!("Cannot connect to the Slipway companion at {}: {e}", ctx.base))?;
+    // A companion without the endpoint answers with its web app (or 404): read the store itself then.
+    let json = response
+        .header("content-type")
+        .is_some_and(|t| t.contains("json"));
+    if response.is_success() && json {
+        return serde_json::from_slice(&response.body)
+            .map_err(|e| format!("unreadable answer from /api/images: {e}"));
+    }
+    if json && response.status != 404 {
+        return Err(format!(
+            "Error response from daemon: /api/images answered HTTP {}",
+            response.status
+        ));
+    }
+    let client = ctx.local_client();
+    let prefix = format!("{LOCAL_PREFIX}/{}/", ctx.session_key());
+    let mut images = Vec::new();
+    let repositories = client
+        .catalog()
+        .await
+        .map_err(|e| format!("Error response from daemon: {e}"))?;
+    for repository in repositories.iter().filter(|r| r.starts_with(&prefix)) {
+        for tag in client.tags(repository).await.unwrap_or_default() {
+            if let Ok(image) = read_local(&client, repository, &tag).await {
+                images.push(LocalImage {
+                    repository: familiar_of_local(&repository[prefix.len()..]),
+                    ..image
+                });
+            }
+        }
+    }
+    images.sort_by_key(|i| std::cmp::Reverse(i.created_unix()));
+    Ok(images)
+}
+
+async fn read_local<T: Transport>(
+    client: &Client<T>,
+    repository: &str,
+    tag: &str,
+) -> Result<LocalImage, ClientError> {
+    let manifest = client.pull_manifest(repository, tag).await?;
+    let parts = ManifestParts::parse(&manifest.bytes).ok_or_else(|| ClientError::Registry {
+        status: 200,
+        code: "MANIFEST_INVALID".into(),
+        message: format!("{repository}:{tag} is not an image manifest"),
+    })?;
+    let config: Value = serde_json::from_slice(&client.pull_blob(repository, &parts.config_digest).await?)
+        .unwrap_or_default();
+    Ok(LocalImage {
+        repository: repository.to_string(),
+        tag: tag.to_string(),
+        digest: manifest.digest,
+        id: parts.config_digest.clone(),
+        created: config["created"].as_str().unwrap_or_default().to_string(),
+        size: parts.size(),
+    })
+}
+
+/// A local image found by name (`busybox`, `learner1/app:v1`) or by ID prefix (`6fd955f66c23`).
+pub struct Found {
+    pub image: LocalImage,
+    pub repository: String,
+    pub manifest: Vec<u8>,
+    pub config: Value,
+}
+
+fn looks_like_id(name: &str) -> bool {
+    let hex = name.strip_prefix("sha256:").unwrap_or(name);
+    hex.len() >= 4
+        && hex.len() <= 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// Find a local image; `Err` is docker's `No such image: NAME` text.
+pub async fn find<T: Transport>(ctx: &CommandContext<'_, T>, name: &str) -> Result<Found, String> {
+    let no_such = || {
+        let shown = match Reference::parse(name) {
+            Ok(r) if !looks_like_id(name) => r.with_default_tag().familiar(),
+            _ => name.to_string(),
+        };
+        format!("No such image: {shown}")
+    };
+    let client = ctx.local_client();
+    let mut image = None;
+    if let Ok(reference) = Reference::parse(name).map(Reference::with_default_tag) {
+        let repository = ctx.local_repository(&reference);
+        if let Ok(found) = read_local(&client, &repository, &reference.tag_or_digest()).await {
+            image = Some((
+                LocalImage {
+                    repository: reference.familiar_name(),
+                    ..found
+                },
+                repository,
+            ));
+        }
+    }
+    if image.is_none() && looks_like_id(name) {
+        let hex = name.strip_prefix("sha256:").unwrap_or(name);
+        let listed = list_local(ctx).await?;
+        if let Some(hit) = listed
+            .into_iter()
+            .find(|i| i.id.strip_prefix("sha256:").is_some_and(|h| h.starts_with(hex)))
+        {
+            let reference = Reference::parse(&hit.name()).map_err(|e| e.to_string())?;
+            image = Some((hit, ctx.local_repository(&reference)));
+        }
+    }
+    let (image, repository) = image.ok_or_else(no_such)?;
+    let manifest = client
+        .pull_manifest(&repository, &image.tag)
+        .await
+        .map_err(|_| no_such())?;
+    let config = client
+        .pull_blob(&repository, &image.id)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    Ok(Found {
+        image,
+        repository,
+        manifest: manifest.bytes,
+        config,
+    })
+}
+
+fn image_fields(image: &LocalImage, now: u64, no_trunc: bool) -> BTreeMap<&'static str, String> {
+    let created = image.created_unix();
+    BTreeMap::from([
+        (
+            "ID",
+            if no_trunc {
+                image.id.clone()
+            } else {
+                image.short_id().to_string()
+            },
+        ),
+        ("Repository", image.repository.clone()),
+        ("Tag", image.tag.clone()),
+        ("Digest", image.digest.clone()),
+        (
+            "CreatedSince",
+            format!(
+                "{} ago",
+                human_duration(now.saturating_sub(created.max(0) as u64))
+            ),
+        ),
+        ("CreatedAt", go_time(created)),
+        ("Size", human_size(image.size)),
+    ])
+}
+
+const IMAGE_TITLES: [(&str, &str); 7] = [
+    ("ID", "IMAGE ID"),
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("Digest", "DIGEST"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Size", "SIZE"),
+];
+
+/// Render rows through `--format` (plain lines, or a `table` with its header), docker-style.
+pub fn render_template(
+    format: &str,
+    rows: &[BTreeMap<&'static str, String>],
+    titles: &[(&'static str, &'static str)],
+    kind: &'static str,
+) -> Result<String, String> {
+    let template = Template::parse(format);
+    let mut lines = Vec::new();
+    for row in rows {
+        lines.push(template.render(row, kind).map_err(|e| e.to_string())?);
+    }
+    if !template.table {
+        return Ok(lines.iter().map(|l| format!("{l}\n")).collect());
+    }
+    let titles = BTreeMap::from_iter(titles.iter().copied());
+    let table: Vec<Vec<String>> = std::iter::once(template.header(&titles))
+        .chain(lines)
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    Ok(tabwrite(&table))
+}
+
+/// The `docker images` output for `images` (already filtered), docker 28's columns and flags.
+pub fn images_table(images: &[LocalImage], inv: &Invocation, now: u64) -> Result<String, String> {
+    let no_trunc = inv.flags.is_set("no-trunc");
+    if inv.flags.is_set("quiet") {
+        return Ok(images
+            .iter()
+            .map(|i| format!("{}\n", image_fields(i, now, no_trunc)["ID"]))
+            .collect());
+    }
+    let rows: Vec<_> = images.iter().map(|i| image_fields(i, now, no_trunc)).collect();
+    if let Some(format) = inv.flags.value("format") {
+        return render_template(format, &rows, &IMAGE_TITLES, "formatter.imageContext");
+    }
+    let mut columns = vec!["Repository", "Tag"];
+    if inv.flags.is_set("digests") {
+        columns.push("Digest");
+    }
+    columns.extend(["ID", "CreatedSince", "Size"]);
+    let titles = BTreeMap::from(IMAGE_TITLES);
+    let table: Vec<Vec<String>> = std::iter::once(columns.iter().map(|c| titles[c].to_string()).collect())
+        .chain(
+            rows.iter()
+                .map(|row| columns.iter().map(|c| row[c].clone()).collect()),
+        )
+        .collect();
+    Ok(tabwrite(&table))
+}
+
+/// `docker images [REPOSITORY[:TAG]]`.
+pub async fn list<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let mut images = match list_local(ctx).await {
+        Ok(images) => images,
+        Err(e) => return Outcome::failure(e, 1),
+    };
+    if let Some(wanted) = inv.args.first() {
+        let (name, tag) = match wanted.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+            Some((name, tag)) => (name.to_string(), Some(tag.to_string())),
+            None => (wanted.clone(), None),
+        };
+        let name = Reference::parse(&name).map(|r| r.familiar_name()).unwrap_or(name);
+        images.retain(|i| i.repository == name && tag.as_ref().is_none_or(|t| *t == i.tag));
+    }
+    match images_table(&images, inv, ctx.now) {
+        Ok(text) => Outcome::success(text),
+        Err(e) => Outcome::failure(e, 1),
+    }
+}
+
+/// `docker tag SOURCE TARGET`: the manifest PUT under the new name, its blobs mounted there first.
+pub async fn tag<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let out = Printer::new(ctx);
+    let target = match Reference::parse(&inv.args[1]) {
+        Ok(r) => r.with_default_tag(),
+        Err(e) => {
+            return out.fail(
+                &format!(
+                    "Error parsing reference: {:?} is not a valid repository/tag: {e}",
+                    inv.args[1]
+                ),
+                1,
+            )
+        }
+    };
+    let found = match find(ctx, &inv.args[0]).await {
+        Ok(found) => found,
+        Err(e) => return out.fail(&format!("Error response from daemon: {e}"), 1),
+    };
+    match copy_local(ctx, &found, &target).await {
+        Ok(()) => out.done(),
+        Err(e) => out.fail(&format!("Error response from daemon: {e}"), 1),
+    }
+}
+
+/// Put a found local image under another local name (blobs mounted, manifest PUT by tag).
+pub async fn copy_local<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    found: &Found,
+    target: &Reference,
+) -> Result<(), ClientError> {
+    let client = ctx.local_client();
+    let repository = ctx.local_repository(target);
+    let parts = ManifestParts::parse(&found.manifest).ok_or_else(|| ClientError::Registry {
+        status: 200,
+        code: "MANIFEST_INVALID".into(),
+        message: "not an image manifest".into(),
+    })?;
+    let blobs =
+        std::iter::once(parts.config_digest.clone()).chain(parts.layers.iter().map(|(d, _)| d.clone()));
+    for digest in blobs {
+        if client.blob_exists(&repository, &digest).await?.is_none()
+            && !client.mount_blob(&repository, &digest, &found.repository).await?
+        {
+            let data = client.pull_blob(&found.repository, &digest).await?;
+            client
+                .push_blob(&repository, &digest, &data, &Default::default(), &mut |_, _| {})
+                .await?;
+        }
+    }
+    let media_type = serde_json::from_slice::<Value>(&found.manifest)
+        .ok()
+        .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "application/vnd.oci.image.manifest.v1+json".into());
+    client
+        .push_manifest(&repository, &target.tag_or_digest(), &media_type, &found.manifest)
+        .await?;
+    Ok(())
+}
+
+/// `docker rmi NAME...`: `Untagged: NAME`, then `Deleted: sha256:ID` when no other tag keeps the image.
+pub async fn remove<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let mut out = Printer::new(ctx);
+    let client = ctx.local_client();
+    for name in &inv.args {
+        let found = match find(ctx, name).await {
+            Ok(found) => found,
+            Err(e) => {
+                out.line(Stream::Stderr, &format!("Error response from daemon: {e}"));
+                out.outcome.exit_code = 1;
+                continue;
+            }
+        };
+        let others: Vec<LocalImage> = list_local(ctx)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| i.id == found.image.id && i.name() != found.image.name())
+            .collect();
+        let by_id = looks_like_id(name)
+            && Reference::parse(name)
+                .map(|r| r.familiar_name() != found.image.repository)
+                .unwrap_or(true);
+        if by_id && !others.is_empty() && !inv.flags.is_set("force") {
+            out.line(
+                Stream::Stderr,
+                &format!(
+                    "Error response from daemon: conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                    found.image.short_id()
+                ),
+            );
+            out.outcome.exit_code = 1;
+            continue;
+        }
+        let mut doomed = vec![found.image.clone()];
+        if by_id {
+            doomed.extend(others.iter().cloned());
+        }
+        for image in &doomed {
+            let repository = match Reference::parse(&image.name()) {
+                Ok(r) => ctx.local_repository(&r),
+                Err(_) => continue,
+            };
+            if let Err(e) = client.delete_manifest(&repository, &image.tag).await {
+                out.line(Stream::Stderr, &format!("Error response from daemon: {e}"));
+                out.outcome.exit_code = 1;
+                continue;
+            }
+            out.line(Stream::Stdout, &format!("Untagged: {}", image.name()));
+        }
+        if by_id || others.is_empty() {
+            out.line(Stream::Stdout, &format!("Deleted: {}", found.image.id));
+        }
+    }
+    out.done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_read_back_as_familiar_names() {
+        assert_eq!(familiar_of_local("library/busybox"), "busybox");
+        assert_eq!(familiar_of_local("learner1/app"), "learner1/app");
+        assert_eq!(familiar_of_local("127.0.0.1-5000/x/y"), "127.0.0.1:5000/x/y");
+        assert_eq!(familiar_of_local("localhost-5000/app"), "localhost:5000/app");
+    }
+}

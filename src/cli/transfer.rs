@@ -1,0 +1,271 @@
+//! `docker pull` and `docker push` between a registry and the session's local store, with docker's progress
+//! lines; and `docker run`'s "Unable to find image locally" pull before it runs.
+
+use serde_json::Value;
+
+use super::containers;
+use super::context::{CommandContext, Printer, RegistryTarget, Stream};
+use super::images::ManifestParts;
+use super::interpret::Outcome;
+use super::parse::Invocation;
+use crate::image::Reference;
+use crate::registry::{Client, ClientError, Transport};
+
+/// `sha256:0123456789abcdef...` → `0123456789ab`, how docker names layers in progress lines.
+fn short(digest: &str) -> &str {
+    let hex = digest.split_once(':').map_or(digest, |(_, h)| h);
+    &hex[..hex.len().min(12)]
+}
+
+/// The reference, with `Using default tag: latest` shown when the name had neither tag nor digest.
+fn reference_of(name: &str, out: &mut Printer, stream: Stream) -> Result<Reference, String> {
+    let reference = Reference::parse(name).map_err(|e| e.to_string())?;
+    if reference.tag().is_none() && reference.digest().is_none() {
+        out.progress(stream, "Using default tag: latest");
+    }
+    Ok(reference.with_default_tag())
+}
+
+/// Copy a blob between repositories unless the destination has it: mounted on one registry, else sent.
+/// `Ok(true)` when the blob was already there.
+async fn transfer_blob<T: Transport>(
+    from: (&Client<T>, &str),
+    to: (&Client<T>, &str),
+    digest: &str,
+    same_registry: bool,
+) -> Result<bool, ClientError> {
+    let (to_client, to_repo) = to;
+    if to_client.blob_exists(to_repo, digest).await?.is_some() {
+        return Ok(true);
+    }
+    let (from_client, from_repo) = from;
+    if same_registry && to_client.mount_blob(to_repo, digest, from_repo).await? {
+        return Ok(false);
+    }
+    let data = from_client.pull_blob(from_repo, digest).await?;
+    to_client
+        .push_blob(to_repo, digest, &data, &Default::default(), &mut |_, _| {})
+        .await?;
+    Ok(false)
+}
+
+/// From an index, the linux/amd64 image (else the first one listed).
+fn pick_platform(index: &Value) -> Option<String> {
+    let manifests = index["manifests"].as_array()?;
+    let matches = |m: &&Value| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64";
+    manifests
+        .iter()
+        .find(matches)
+        .or_else(|| manifests.first())
+        .and_then(|m| m["digest"].as_str().map(str::to_string))
+}
+
+/// Pull `name` into the local store, printing docker's lines on `stream`. `Err` is the daemon's error text.
+pub async fn pull_image<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    name: &str,
+    out: &mut Printer<'_>,
+    stream: Stream,
+) -> Result<(), String> {
+    let reference = reference_of(name, out, stream)?;
+    let familiar = reference.familiar();
+    let target: RegistryTarget = ctx.target(reference.registry());
+    let source = ctx.client(&target);
+    let repo = reference.repository();
+    let denied = || {
+        format!(
+            "pull access denied for {}, repository does not exist or may require 'docker login'",
+            reference.familiar_name()
+        )
+    };
+    let mut manifest = match source.pull_manifest(repo, &reference.tag_or_digest()).await {
+        Ok(m) => m,
+        Err(ClientError::Registry { code, .. }) if code == "MANIFEST_UNKNOWN" => {
+            return Err(format!(
+                "manifest for {familiar} not found: manifest unknown: manifest unknown"
+            ))
+        }
+        Err(ClientError::Registry { .. } | ClientError::Unauthorized(_) | ClientError::Denied(_)) => {
+            return Err(denied())
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    out.progress(
+        stream,
+        &format!("{}: Pulling from {repo}", reference.tag_or_digest()),
+    );
+    let shown_digest = manifest.digest.clone();
+    if manifest.media_type.contains("index") || manifest.media_type.contains("list") {
+        let index: Value = serde_json::from_slice(&manifest.bytes).unwrap_or_default();
+        let chosen = pick_platform(&index).ok_or_else(denied)?;
+        manifest = source
+            .pull_manifest(repo, &chosen)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let parts = ManifestParts::parse(&manifest.bytes)
+        .ok_or_else(|| format!("{familiar}: the registry sent a manifest that is not an image"))?;
+    let local = ctx.local_client();
+    let local_repo = ctx.local_repository(&reference);
+    let tag = reference.tag_or_digest();
+    if let Ok(existing) = local.pull_manifest(&local_repo, &tag).await {
+        if existing.digest == manifest.digest {
+            out.progress(stream, &format!("Digest: {shown_digest}"));
+            out.progress(stream, &format!("Status: Image is up to date for {familiar}"));
+            return Ok(());
+        }
+    }
+    for (digest, _) in &parts.layers {
+        let existed = transfer_blob((&source, repo), (&local, &local_repo), digest, target.embedded)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = if existed {
+            "Already exists"
+        } else {
+            "Pull complete"
+        };
+        out.progress(stream, &format!("{}: {status}", short(digest)));
+    }
+    transfer_blob(
+        (&source, repo),
+        (&local, &local_repo),
+        &parts.config_digest,
+        target.embedded,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    local
+        .push_manifest(&local_repo, &tag, &manifest.media_type, &manifest.bytes)
+        .await
+        .map_err(|e| e.to_string())?;
+    out.progress(stream, &format!("Digest: {shown_digest}"));
+    out.progress(stream, &format!("Status: Downloaded newer image for {familiar}"));
+    Ok(())
+}
+
+/// `docker pull NAME[:TAG|@DIGEST]`.
+pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let mut out = Printer::new(ctx);
+    match pull_image(ctx, &inv.args[0], &mut out, Stream::Stdout).await {
+        Ok(()) => {
+            if let Ok(reference) = Reference::parse(&inv.args[0]) {
+                out.line(Stream::Stdout, &reference.with_default_tag().to_string());
+            }
+            out.done()
+        }
+        Err(e) => out.fail(&format!("Error response from daemon: {e}"), 1),
+    }
+}
+
+/// `docker push NAME[:TAG]`: layers top first, each `Layer already exists`, `Mounted from ...` or `Pushed`.
+pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let mut out = Printer::new(ctx);
+    let reference = match reference_of(&inv.args[0], &mut out, Stream::Stdout) {
+        Ok(r) => r,
+        Err(e) => return out.fail(&e, 1),
+    };
+    out.progress(
+        Stream::Stdout,
+        &format!("The push refers to repository [{}]", reference.name()),
+    );
+    let local = ctx.local_client();
+    let local_repo = ctx.local_repository(&reference);
+    let tag = reference.tag_or_digest();
+    let Ok(manifest) = local.pull_manifest(&local_repo, &tag).await else {
+        return out.fail(
+            &format!(
+                "An image does not exist locally with the tag: {}",
+                reference.familiar_name()
+            ),
+            1,
+        );
+    };
+    let Some(parts) = ManifestParts::parse(&manifest.bytes) else {
+        return out.fail("the local image has no image manifest", 1);
+    };
+    let target = ctx.target(reference.registry());
+    let remote = ctx.client(&target);
+    let repo = reference.repository();
+    for (digest, _) in parts.layers.iter().rev() {
+        let status = if remote.blob_exists(repo, digest).await.ok().flatten().is_some() {
+            "Layer already exists".to_string()
+        } else if target.embedded
+            && remote
+                .mount_blob(repo, digest, &local_repo)
+                .await
+                .unwrap_or(false)
+        {
+            format!("Mounted from {local_repo}")
+        } else {
+            match transfer_blob((&local, &local_repo), (&remote, repo), digest, false).await {
+                Ok(_) => "Pushed".to_string(),
+                Err(e) => return out.fail(&e.to_string(), 1),
+            }
+        };
+        out.progress(Stream::Stdout, &format!("{}: {status}", short(digest)));
+    }
+    let config = transfer_blob(
+        (&local, &local_repo),
+        (&remote, repo),
+        &parts.config_digest,
+        target.embedded,
+    );
+    if let Err(e) = config.await {
+        return out.fail(&e.to_string(), 1);
+    }
+    match remote
+        .push_manifest(repo, &tag, &manifest.media_type, &manifest.bytes)
+        .await
+    {
+        Ok(digest) => {
+            out.line(
+                Stream::Stdout,
+                &format!("{tag}: digest: {digest} size: {}", manifest.bytes.len()),
+            );
+            out.done()
+        }
+        Err(e) => out.fail(&e.to_string(), 1),
+    }
+}
+
+/// `docker run`: when the image is not in the local store, say so and pull it first (docker's lines on
+/// stderr), then run. A failed pull still tries the run: the runner also knows its base-image layouts.
+pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let mut out = Printer::new(ctx);
+    let image = &inv.args[0];
+    let mut pull_error = None;
+    if let Ok(reference) = Reference::parse(image).map(Reference::with_default_tag) {
+        let local = ctx.local_client();
+        let present = local
+            .pull_manifest(&ctx.local_repository(&reference), &reference.tag_or_digest())
+            .await
+            .is_ok();
+        if !present {
+            out.progress(
+                Stream::Stderr,
+                &format!("Unable to find image '{}' locally", reference.familiar()),
+            );
+            // The name now carries its tag: `docker run` says no "Using default tag".
+            pull_error = pull_image(ctx, &reference.to_string(), &mut out, Stream::Stderr)
+                .await
+                .err();
+        }
+    }
+    let ran = containers::run(ctx.transport, ctx.base, inv).await;
+    let mut outcome = out.done();
+    match pull_error {
+        // The runner did not know the image either: the pull's error is the one that explains.
+        Some(e) if ran.exit_code == 125 && ran.stderr.starts_with("Unable to find image") => {
+            outcome.stderr.push_str(&format!(
+                "docker: Error response from daemon: {e}\n\nRun 'docker run --help' for more information\n"
+            ));
+            outcome.exit_code = 125;
+        }
+        _ => {
+            outcome.stdout.push_str(&ran.stdout);
+            outcome.stderr.push_str(&ran.stderr);
+            outcome.exit_code = ran.exit_code;
+        }
+    }
+    outcome
+}

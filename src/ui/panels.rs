@@ -1,0 +1,98 @@
+//! The Images and Registry side panels: the session's local images (`/api/images`) and what the embedded
+//! registry serves (`/v2/_catalog`, tags, manifests), reloaded whenever the terminal may have changed them.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::panels_state::{image_cells, load_registry, registry_cells, PanelAction, PanelList};
+use super::session::PageSession;
+use crate::cli::images::{list_local, LocalImage};
+
+impl<T: Clone + PartialEq + 'static> Reducible for PanelList<T> {
+    type Action = PanelAction<T>;
+
+    fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
+        Rc::new((*self).clone().reduce(action))
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PanelProps {
+    /// Bumped by the terminal after each command that may change images or the registry.
+    pub revision: u32,
+}
+
+fn rows<T, const N: usize>(
+    list: &PanelList<T>,
+    label: &str,
+    empty: &str,
+    cells: impl Fn(&T) -> [String; N],
+) -> Html {
+    match list {
+        PanelList::Loading => html! { <p class="panel-note">{ "loading…" }</p> },
+        PanelList::Failed(why) => html! { <p class="panel-note panel-error">{ why.clone() }</p> },
+        PanelList::Loaded(items) if items.is_empty() => {
+            html! { <p class="panel-note">{ empty.to_string() }</p> }
+        }
+        PanelList::Loaded(items) => html! {
+            <table class="panel-table" aria-label={label.to_string()}>
+                { for items.iter().map(|item| html! {
+                    <tr>{ for cells(item).into_iter().map(|cell| html! { <td>{ cell }</td> }) }</tr>
+                }) }
+            </table>
+        },
+    }
+}
+
+#[function_component(ImagesPanel)]
+pub fn images_panel(props: &PanelProps) -> Html {
+    let list = use_reducer(PanelList::<LocalImage>::default);
+    {
+        let list = list.clone();
+        use_effect_with(props.revision, move |_| {
+            list.dispatch(PanelAction::Refresh);
+            wasm_bindgen_futures::spawn_local(async move {
+                let session = PageSession::new();
+                let action = match list_local(&session.context(None)).await {
+                    Ok(images) => PanelAction::Loaded(images),
+                    Err(why) => PanelAction::Failed(why),
+                };
+                list.dispatch(action);
+            });
+        });
+    }
+    let now = (js_sys::Date::now() / 1000.0) as u64;
+    html! {
+        <section class="panel" aria-labelledby="images-title">
+            <h2 id="images-title">{ "Images" }</h2>
+            { rows(&list, "Local images", "No images yet: try docker pull busybox", |i| image_cells(i, now)) }
+        </section>
+    }
+}
+
+#[function_component(RegistryPanel)]
+pub fn registry_panel(props: &PanelProps) -> Html {
+    let list = use_reducer(PanelList::default);
+    {
+        let list = list.clone();
+        use_effect_with(props.revision, move |_| {
+            list.dispatch(PanelAction::Refresh);
+            wasm_bindgen_futures::spawn_local(async move {
+                let session = PageSession::new();
+                let ctx = session.context(None);
+                let action = match load_registry(&ctx.local_client()).await {
+                    Ok(entries) => PanelAction::Loaded(entries),
+                    Err(why) => PanelAction::Failed(format!("registry unreadable: {why}")),
+                };
+                list.dispatch(action);
+            });
+        });
+    }
+    html! {
+        <section class="panel" aria-labelledby="registry-title">
+            <h2 id="registry-title">{ "Registry" }</h2>
+            { rows(&list, "Registry repositories", "Nothing pushed yet: try docker push", registry_cells) }
+        </section>
+    }
+}

@@ -1,0 +1,91 @@
+//! The page's side of a companion session: its token and `docker login` credentials (memory, mirrored in
+//! `sessionStorage` so a reload keeps the local images and logins of the tab), and the command context built
+//! from them.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::cli::containers::SessionTransport;
+use crate::cli::context::{CommandContext, ProgressSink};
+use crate::cli::credentials::CredentialStore;
+use crate::registry::fetch::Fetch;
+
+const SESSION_KEY: &str = "slipway-session";
+const CREDENTIALS_KEY: &str = "slipway-credentials";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+thread_local! {
+    /// This tab's session with the companion: made once, kept for the tab's life.
+    static PAGE_SESSION: String = {
+        let stored = storage().and_then(|s| s.get_item(SESSION_KEY).ok().flatten());
+        stored.unwrap_or_else(|| {
+            let token = format!("page-{:016x}", (js_sys::Math::random() * u64::MAX as f64) as u64);
+            if let Some(s) = storage() {
+                let _ = s.set_item(SESSION_KEY, &token);
+            }
+            token
+        })
+    };
+    static CREDENTIALS: Rc<RefCell<CredentialStore>> = Rc::new(RefCell::new(
+        storage()
+            .and_then(|s| s.get_item(CREDENTIALS_KEY).ok().flatten())
+            .and_then(|text| CredentialStore::from_json(&text).ok())
+            .unwrap_or_default(),
+    ));
+}
+
+pub fn page_session() -> String {
+    PAGE_SESSION.with(String::clone)
+}
+
+/// Everything a command needs from the page; [`PageSession::context`] lends it out.
+pub struct PageSession {
+    transport: SessionTransport<'static, Fetch>,
+    token: String,
+    registry_host: String,
+    credentials: Rc<RefCell<CredentialStore>>,
+}
+
+impl PageSession {
+    pub fn new() -> Self {
+        let token = page_session();
+        let registry_host = web_sys::window()
+            .and_then(|w| w.location().host().ok())
+            .unwrap_or_default();
+        PageSession {
+            transport: SessionTransport {
+                inner: &Fetch,
+                session: token.clone(),
+            },
+            token,
+            registry_host,
+            credentials: CREDENTIALS.with(Rc::clone),
+        }
+    }
+
+    pub fn context<'a>(
+        &'a self,
+        progress: Option<ProgressSink<'a>>,
+    ) -> CommandContext<'a, SessionTransport<'static, Fetch>> {
+        CommandContext {
+            transport: &self.transport,
+            base: "",
+            registry_host: &self.registry_host,
+            session: Some(&self.token),
+            credentials: &self.credentials,
+            stdin: None,
+            now: (js_sys::Date::now() / 1000.0) as u64,
+            progress,
+        }
+    }
+
+    /// Mirror the logins into `sessionStorage` (after `docker login`/`logout`).
+    pub fn save_credentials(&self) {
+        if let Some(s) = storage() {
+            let _ = s.set_item(CREDENTIALS_KEY, &self.credentials.borrow().to_json());
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! `slipway docker ...` (the page's interpreter, natively) against a real `slipway serve`: the image commands'
+//! output compared with golden text, logins checked by the real token flow, and a push through the companion's
+//! proxy to a second registry (Debian's `docker-registry`), checked with skopeo.
+
+use std::process::{Command, Stdio};
+
+use super::auth::users_file;
+use super::peers::{served_digest, Distribution};
+use super::*;
+
+/// A small image with a fixed config, pushed straight into the registry as `library/hello:latest` (what
+/// `docker pull hello` finds); returns the manifest's digest.
+async fn seed_hello(server: &Server) -> Result<String> {
+    let layer = noise(2000, 7);
+    let config = serde_json::to_vec(&serde_json::json!({
+        "created": "2020-01-01T00:00:00Z",
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Env": ["PATH=/usr/bin:/bin"], "Cmd": ["/hello"]},
+        "rootfs": {"type": "layers", "diff_ids": [sha256(&layer)]},
+        "history": [
+            {"created": "2020-01-01T00:00:00Z", "created_by": "COPY hello / # a long instruction that docker truncates"},
+            {"created": "2020-01-01T00:00:00Z", "created_by": "CMD [\"/hello\"]", "empty_layer": true}
+        ]
+    }))?;
+    push_blob(server, "library/hello", &config).await?;
+    push_blob(server, "library/hello", &layer).await?;
+    let manifest = image_manifest(&config, &[&layer], serde_json::json!({}));
+    let response = client()
+        .put(server.url("/v2/library/hello/manifests/latest"))
+        .header("content-type", OCI_MANIFEST)
+        .body(manifest.clone())
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 201, "seeding hello: {}", response.status());
+    Ok(sha256(&manifest))
+}
+
+/// Runs `slipway docker` lines against one companion, as one session with its own credentials file.
+struct DockerCli {
+    host: String,
+    auth_file: PathBuf,
+    session: &'static str,
+}
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+impl DockerCli {
+    fn new(server: &Server, dir: &Path, session: &'static str) -> DockerCli {
+        DockerCli {
+            host: server.base.clone(),
+            auth_file: dir.join(format!("{session}-auth.json")),
+            session,
+        }
+    }
+
+    fn run_with_stdin(&self, line: &str, stdin: &str) -> Result<Run> {
+        let words = slipway::cli::words::split_words(line)?;
+        anyhow::ensure!(words[0] == "docker", "{line}");
+        let mut child = Command::new(slipway_binary())
+            .args(["docker", "--host", &self.host])
+            .args(&words[1..])
+            .env("SLIPWAY_SESSION", self.session)
+            .env("SLIPWAY_AUTH_FILE", &self.auth_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        {
+            use std::io::Write;
+            child.stdin.take().context("stdin")?.write_all(stdin.as_bytes())?;
+        }
+        let output = child.wait_with_output()?;
+        Ok(Run {
+            stdout: String::from_utf8(output.stdout)?,
+            stderr: String::from_utf8(output.stderr)?,
+            code: output.status.code().unwrap_or(-1),
+        })
+    }
+
+    fn run(&self, line: &str) -> Result<Run> {
+        self.run_with_stdin(line, "")
+    }
+
+    /// Every line with its output, as a terminal transcript: `$ line`, stdout, `! stderr`, `[exit N]`.
+    fn transcript(&self, lines: &[&str]) -> Result<String> {
+        let mut text = String::new();
+        for line in lines {
+            let run = self.run(line)?;
+            text.push_str(&format!("$ {line}\n{}", run.stdout));
+            for err in run.stderr.lines() {
+                text.push_str(&format!("! {err}\n"));
+            }
+            text.push_str(&format!("[exit {}]\n", run.code));
+        }
+        Ok(text)
+    }
+}
+
+/// Stable text: the server's address, the session key and ages that grow with the calendar are named.
+fn normalize(text: &str, server: &Server, key: &str) -> String {
+    let mut out = text.replace(&server.addr, "<companion>").replace(key, "<key>");
+    for n in (1..100).rev() {
+        for unit in ["years", "months"] {
+            out = out.replace(&format!("{n} {unit} ago"), &format!("N {unit} ago"));
+        }
+    }
+    out
+}
+
+fn check_golden(name: &str, actual: &str) {
+    let path = crate::support::repo_root()
+        .join("tests/golden/docker-cli/session")
+        .join(name);
+    if std::env::var_os("SLIPWAY_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing: run with SLIPWAY_UPDATE_GOLDEN=1", path.display()));
+    assert_eq!(
+        actual,
+        want,
+        "{} differs (SLIPWAY_UPDATE_GOLDEN=1 rewrites it)",
+        path.display()
+    );
+}
+
+#[tokio::test]
+async fn image_commands_print_what_docker_prints() -> Result<()> {
+    let dir = TempDir::new("cli-images");
+    let server = Server::start(&dir.path().join("data"))?;
+    seed_hello(&server).await?;
+    let cli = DockerCli::new(&server, dir.path(), "golden-session");
+    let transcript = cli.transcript(&[
+        "docker images",
+        "docker pull hello",
+        "docker pull hello",
+        "docker images",
+        "docker tag hello learner1/app:v1",
+        "docker images --digests",
+        "docker images -q",
+        "docker images --format '{{.Repository}}:{{.Tag}}'",
+        "docker images --format 'table {{.Repository}}\\t{{.ID}}\\t{{.Size}}' learner1/app",
+        "docker image inspect learner1/app:v1",
+        "docker history hello",
+        "docker push learner1/app:v1",
+        "docker push learner1/app:v1",
+        "docker system df",
+        "docker rmi learner1/app:v1",
+        "docker rmi hello",
+        "docker images",
+    ])?;
+    let key = slipway::cli::local::session_key(Some("golden-session"));
+    check_golden("images.txt", &normalize(&transcript, &server, &key));
+    Ok(())
+}
+
+#[tokio::test]
+async fn image_command_errors_print_what_docker_prints() -> Result<()> {
+    let dir = TempDir::new("cli-images-errors");
+    let server = Server::start(&dir.path().join("data"))?;
+    seed_hello(&server).await?;
+    let cli = DockerCli::new(&server, dir.path(), "golden-errors");
+    let transcript = cli.transcript(&[
+        "docker pull nosuch",
+        "docker pull hello:nosuch",
+        "docker push nothere:v1",
+        "docker rmi nothere",
+        "docker tag nothere x",
+        "docker image inspect nothere",
+        "docker images --bogus",
+        "docker images --format '{{.Nope}}'",
+        "docker login --password-stdin",
+        "docker login -u someone",
+    ])?;
+    let key = slipway::cli::local::session_key(Some("golden-errors"));
+    check_golden("errors.txt", &normalize(&transcript, &server, &key));
+    Ok(())
+}
+
+#[tokio::test]
+async fn login_checks_the_password_with_the_registry() -> Result<()> {
+    let dir = TempDir::new("cli-login");
+    let users = users_file(dir.path())?;
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--users", users.to_str().unwrap(), "--no-anonymous-pull"],
+    )?;
+    let cli = DockerCli::new(&server, dir.path(), "login-session");
+    let pull = cli.run("docker pull hello")?;
+    assert_eq!(pull.code, 1);
+    assert!(
+        pull.stderr.contains(
+            "pull access denied for hello, repository does not exist or may require 'docker login'"
+        ),
+        "{}",
+        pull.stderr
+    );
+
+    let wrong = cli.run("docker login -u learner1 -p wrong")?;
+    assert_eq!(wrong.code, 1);
+    assert_eq!(
+        wrong.stderr,
+        format!(
+            "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n\
+             Error response from daemon: Get \"{}/v2/\": unauthorized: authentication required: wrong user name or password for \"learner1\"\n",
+            server.base
+        )
+    );
+    assert!(!cli.auth_file.exists(), "a failed login stores nothing");
+
+    let right = cli.run_with_stdin("docker login -u learner1 --password-stdin", "pw-one\n")?;
+    assert_eq!(
+        (right.stdout.as_str(), right.code),
+        ("Login Succeeded\n", 0),
+        "{}",
+        right.stderr
+    );
+    let stored: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cli.auth_file)?)?;
+    assert!(stored["auths"][&server.addr]["auth"].is_string(), "{stored}");
+
+    let again = cli.run("docker login")?;
+    assert!(again.stdout.ends_with("Login Succeeded\n"), "{}", again.stdout);
+    let out = cli.run("docker logout")?;
+    assert_eq!(
+        out.stdout,
+        format!("Removing login credentials for {}\n", server.addr)
+    );
+    let stored: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cli.auth_file)?)?;
+    assert!(
+        stored["auths"].as_object().is_some_and(|a| a.is_empty()),
+        "{stored}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn push_reaches_a_second_registry_through_the_proxy() -> Result<()> {
+    let dir = TempDir::new("cli-images-remote");
+    let remote = Distribution::start(dir.path()).await?;
+    let server = Server::start_with(&dir.path().join("data"), &["--proxy-host", &remote.addr])?;
+    let digest = seed_hello(&server).await?;
+    let cli = DockerCli::new(&server, dir.path(), "remote-session");
+    assert_eq!(cli.run("docker pull hello")?.code, 0);
+    let target = format!("{}/learner1/app:v1", remote.addr);
+    assert_eq!(cli.run(&format!("docker tag hello {target}"))?.code, 0);
+    let push = cli.run(&format!("docker push {target}"))?;
+    assert_eq!(push.code, 0, "{}", push.stderr);
+    let lines: Vec<&str> = push.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("The push refers to repository [{}/learner1/app]", remote.addr)
+    );
+    assert!(lines[1].ends_with(": Pushed"), "{}", push.stdout);
+    assert_eq!(
+        lines[2],
+        format!(
+            "v1: digest: {digest} size: {}",
+            lines[2].rsplit(' ').next().unwrap()
+        )
+    );
+    // The second registry really serves it, byte for byte.
+    assert_eq!(served_digest(&format!("docker://{target}"))?, digest);
+    let again = cli.run(&format!("docker push {target}"))?;
+    assert!(
+        again.stdout.contains(": Layer already exists"),
+        "{}",
+        again.stdout
+    );
+
+    // And back: pulled from there (through the proxy) into another session's store.
+    let other = DockerCli::new(&server, dir.path(), "other-session");
+    let pull = other.run(&format!("docker pull {target}"))?;
+    assert_eq!(pull.code, 0, "{}", pull.stderr);
+    assert!(pull.stdout.contains(": Pull complete"), "{}", pull.stdout);
+    let images = other.run("docker images --format '{{.Repository}}:{{.Tag}} {{.Digest}}'")?;
+    assert_eq!(images.stdout, format!("{target} {digest}\n"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn run_pulls_an_image_that_is_not_local_first() -> Result<()> {
+    use crate::support::server::{with_busybox, Server as Companion};
+    let data = crate::support::TempDir::new("cli-run-pull");
+    with_busybox(&data)?;
+    let layout = data.path().join("base-images/busybox");
+    let imported = Command::new(slipway_binary())
+        .args(["import", "--data"])
+        .arg(data.path())
+        .arg(&layout)
+        .args(["--as", "busybox:latest"])
+        .output()?;
+    anyhow::ensure!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let companion = Companion::start_in(data, Path::new("/nonexistent"), &[])?;
+    let dir = TempDir::new("cli-run-pull-auth");
+    let cli = DockerCli {
+        host: companion.url.clone(),
+        auth_file: dir.path().join("auth.json"),
+        session: "run-session",
+    };
+    let first = cli.run("docker run --rm busybox echo hello")?;
+    assert_eq!(
+        (first.stdout.as_str(), first.code),
+        ("hello\n", 0),
+        "{}",
+        first.stderr
+    );
+    let lines: Vec<&str> = first.stderr.lines().collect();
+    assert_eq!(
+        lines[0], "Unable to find image 'busybox:latest' locally",
+        "{}",
+        first.stderr
+    );
+    assert_eq!(lines[1], "latest: Pulling from library/busybox");
+    assert!(lines[2].ends_with(": Pull complete"), "{}", first.stderr);
+    assert!(lines[3].starts_with("Digest: sha256:"), "{}", first.stderr);
+    assert_eq!(lines[4], "Status: Downloaded newer image for busybox:latest");
+    let second = cli.run("docker run --rm busybox echo again")?;
+    assert_eq!((second.stdout.as_str(), second.stderr.as_str()), ("again\n", ""));
+
+    let missing = cli.run("docker run nosuchimage")?;
+    assert_eq!(missing.code, 125);
+    assert_eq!(
+        missing.stderr,
+        "Unable to find image 'nosuchimage:latest' locally\n\
+         docker: Error response from daemon: pull access denied for nosuchimage, repository does not exist or may require 'docker login'\n\n\
+         Run 'docker run --help' for more information\n"
+    );
+    Ok(())
+}
