@@ -3,6 +3,7 @@
 pub mod containers;
 pub mod help;
 pub mod interpret;
+pub mod local;
 pub mod parse;
 pub mod spec;
 pub mod words;

@@ -313,6 +313,33 @@ impl<T: Transport> Client<T> {
         Ok(BlobPush::Uploaded)
     }
 
+    /// Link a blob the registry already holds in `from` into `repo` without sending its bytes (cross-repository
+    /// mount, HEAD first). `Ok(false)` when the registry could not mount it (the caller uploads the bytes).
+    pub async fn mount_blob(&self, repo: &str, digest: &str, from: &str) -> Result<BlobPush, ClientError> {
+        if self.blob_exists(repo, digest).await?.is_some() {
+            return Ok(BlobPush::Exists);
+        }
+        let path = format!(
+            "/v2/{repo}/blobs/uploads/?mount={}&from={}",
+            encode_query_value(digest),
+            encode_query_value(from)
+        );
+        let start = HttpRequest::new(Method::Post, self.url(&path));
+        let scope = format!("{} {}", scope_push(repo), scope_pull(from));
+        let response = self.send(start.clone(), &scope).await?;
+        match response.status {
+            201 => Ok(BlobPush::Mounted {
+                from: from.to_string(),
+            }),
+            202 => Err(ClientError::Registry {
+                status: 404,
+                code: "BLOB_UNKNOWN".into(),
+                message: format!("{digest} is not in {from}: cannot mount it into {repo}"),
+            }),
+            _ => Err(error_from(&response, &start)),
+        }
+    }
+
     /// A ready-to-send, authorized `GET` for a blob the repository has, for callers that stream the body
     /// themselves (and must verify the digest as it streams). `None` when the registry lacks the blob.
     pub async fn blob_request(&self, repo: &str, digest: &str) -> Result<Option<HttpRequest>, ClientError> {
