@@ -39,6 +39,8 @@ pub enum Step {
     Done(Outcome),
     /// A container command, answered by the companion's container API.
     Companion(Invocation),
+    /// `docker build`: needs the project's files as its context (`cli::build::build`).
+    Build(Invocation),
 }
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
@@ -82,8 +84,8 @@ pub fn plan_line(line: &str) -> Step {
                 crate::VERSION
             )))
         }
-        ["build"]
-        | ["image", "ls"]
+        ["build"] => return Step::Build(inv),
+        ["image", "ls"]
         | ["image", "rm"]
         | ["image", "inspect"]
         | ["image", "history"]
@@ -107,7 +109,7 @@ pub fn plan_line(line: &str) -> Step {
 pub fn interpret_line(line: &str) -> Outcome {
     match plan_line(line) {
         Step::Done(outcome) => outcome,
-        Step::Companion(inv) => Outcome::failure(
+        Step::Companion(inv) | Step::Build(inv) => Outcome::failure(
             format!(
                 "slipway: 'docker {}' needs the Slipway companion server",
                 inv.typed.join(" ")
@@ -158,7 +160,11 @@ mod tests {
     fn commands_without_a_backend_say_what_they_need() {
         let out = interpret_line("docker build -t user/app:v1 .");
         assert_eq!(out.exit_code, 1);
-        assert!(out.stderr.contains("needs the image builder"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("needs the Slipway companion"),
+            "{}",
+            out.stderr
+        );
         assert!(interpret_line("docker push user/app:v1")
             .stderr
             .contains("the registry client"));

@@ -1,3 +1,4 @@
 //! The native subcommands that are not the server: each module prints and returns an exit code.
 
+pub mod build;
 pub mod dockerfile;

@@ -30,6 +30,13 @@ pub struct UpstreamSpecError(String);
 #[derive(Clone)]
 pub struct ReqwestTransport(reqwest::Client);
 
+impl ReqwestTransport {
+    /// A transport over a configured client (timeouts, TLS) for other native callers (`slipway build`).
+    pub fn new(client: reqwest::Client) -> Self {
+        ReqwestTransport(client)
+    }
+}
+
 impl Transport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
