@@ -110,10 +110,12 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             if stage.base_stage.is_some() || stage.base_expanded.eq_ignore_ascii_case("scratch") {
                 continue;
             }
-            let reference = Reference::parse(&stage.base_expanded).map_err(|e| BuildError::Instruction {
-                line: stage.line,
-                message: format!("FROM {}: {e}", stage.base_expanded),
-            })?;
+            let reference = Reference::parse(&stage.base_expanded)
+                .map(Reference::with_default_tag)
+                .map_err(|e| BuildError::Instruction {
+                    line: stage.line,
+                    message: format!("FROM {}: {e}", stage.base_expanded),
+                })?;
             let platform = self.stage_platform(&df, stage.first_command, &globals, options)?;
             let shown = match reference.tag() {
                 Some(tag) => format!("{}:{tag}", reference.name()),
@@ -398,7 +400,9 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         let (id, t) = self.start(ids, shown);
         let result = self.layer_step_inner(id, step, st, states, scope).await;
         match result {
-            Ok(()) => {
+            // BuildKit's plain progress ends a cached step with CACHED alone.
+            Ok(true) => Ok(()),
+            Ok(false) => {
                 self.done(id, t);
                 Ok(())
             }
@@ -425,7 +429,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         st: &mut StageState,
         states: &[Option<StageState>],
         scope: &Scope<'_>,
-    ) -> Result<(), BuildError> {
+    ) -> Result<bool, BuildError> {
         let Scope {
             df,
             ctx,
@@ -505,6 +509,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         } else {
             self.cached_layer(&key).await
         };
+        let cached = hit.is_some();
         let layer = match hit {
             Some((layer, _)) => {
                 self.emit(Event::Cached { id });
@@ -542,7 +547,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         st.commit_layer(options.epoch, &created_by, &layer.diff_id)?;
         st.rootfs.push(layer, tree.map(Arc::new));
         st.key = key;
-        Ok(())
+        Ok(cached)
     }
 
     async fn run_step(

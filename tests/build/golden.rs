@@ -28,7 +28,10 @@ fn check(case: &Path, file: &str, actual: &str, failures: &mut Vec<String>) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
     if expected != actual {
-        failures.push(format!("{}:\n--- expected\n{expected}\n--- actual\n{actual}", path.display()));
+        failures.push(format!(
+            "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        ));
     }
 }
 
@@ -47,7 +50,10 @@ fn golden_images_match() {
             "--cache-dir".to_owned(),
             cache.display().to_string(),
         ];
-        for line in std::fs::read_to_string(case.join("build-args")).unwrap_or_default().lines() {
+        for line in std::fs::read_to_string(case.join("build-args"))
+            .unwrap_or_default()
+            .lines()
+        {
             args.extend(["--build-arg".to_owned(), line.to_owned()]);
         }
         if let Ok(target) = std::fs::read_to_string(case.join("target")) {
@@ -63,7 +69,12 @@ fn golden_images_match() {
             String::from_utf8_lossy(&out.stderr)
         );
         check(&case, "image.txt", &describe(&layout, "v1"), &mut failures);
-        check(&case, "progress.txt", &stable_progress(&out.stderr), &mut failures);
+        check(
+            &case,
+            "progress.txt",
+            &stable_progress(&out.stderr),
+            &mut failures,
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -46,16 +46,16 @@ pub fn layer_listing(bytes: &[u8]) -> Vec<String> {
         let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let mode = header.mode().unwrap_or(0);
         let owner = format!("{}:{}", header.uid().unwrap_or(0), header.gid().unwrap_or(0));
+        let target = entry
+            .link_name()
+            .ok()
+            .flatten()
+            .map(|l| l.display().to_string())
+            .unwrap_or_default();
         let line = match header.entry_type() {
             tar::EntryType::Directory => format!("{path} dir {mode:o} {owner}"),
-            tar::EntryType::Symlink => format!(
-                "{path} symlink {owner} -> {}",
-                entry.link_name().ok().flatten().map(|l| l.display().to_string()).unwrap_or_default()
-            ),
-            tar::EntryType::Link => format!(
-                "{path} hardlink -> {}",
-                entry.link_name().ok().flatten().map(|l| l.display().to_string()).unwrap_or_default()
-            ),
+            tar::EntryType::Symlink => format!("{path} symlink {owner} -> {target}"),
+            tar::EntryType::Link => format!("{path} hardlink -> {target}"),
             _ => {
                 let mut data = Vec::new();
                 entry.read_to_end(&mut data).expect("read entry");
@@ -71,8 +71,11 @@ pub fn layer_listing(bytes: &[u8]) -> Vec<String> {
 pub fn describe(layout: &Path, tag: &str) -> String {
     let manifest_bytes = blob(layout, &manifest_digest(layout, tag));
     let manifest: serde_json::Value = serde_json::from_slice(&manifest_bytes).expect("manifest json");
-    let config: serde_json::Value =
-        serde_json::from_slice(&blob(layout, manifest["config"]["digest"].as_str().expect("config"))).expect("config");
+    let config: serde_json::Value = serde_json::from_slice(&blob(
+        layout,
+        manifest["config"]["digest"].as_str().expect("config"),
+    ))
+    .expect("config");
     let mut out = format!(
         "manifest:\n{}\nconfig:\n{}\n",
         serde_json::to_string_pretty(&manifest).expect("json"),

@@ -3,7 +3,7 @@
 
 mod api;
 mod auth;
-mod client;
+pub(crate) mod client;
 mod crash;
 mod import;
 mod limits;
