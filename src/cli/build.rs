@@ -27,7 +27,7 @@ pub struct BuildEnv<'a, T: Transport, C: CacheStore> {
     pub cache: &'a C,
     /// Milliseconds from any fixed point.
     pub clock: &'a dyn Fn() -> u64,
-    /// Receives progress text as it is rendered (the terminal shows it live); may ignore it.
+    /// Receives each piece of progress text as it is rendered (the terminal shows it live); may ignore it.
     pub stream: &'a dyn Fn(&str),
 }
 
@@ -173,14 +173,19 @@ pub async fn build<T: Transport, C: CacheStore>(
         session_key: key,
     };
     let renderer = RefCell::new(PlainRenderer::new());
+    let log = RefCell::new(String::new());
     let quiet = request.quiet;
     let progress = |e: &Event| {
         if quiet {
             return;
         }
-        let mut r = renderer.borrow_mut();
-        r.event(e);
-        (env.stream)(r.text().rsplit_terminator('\n').next().unwrap_or(""));
+        let chunk = {
+            let mut r = renderer.borrow_mut();
+            r.event(e);
+            r.take()
+        };
+        (env.stream)(&chunk);
+        log.borrow_mut().push_str(&chunk);
     };
     let builder = Builder {
         resolver: &resolver,
@@ -190,7 +195,7 @@ pub async fn build<T: Transport, C: CacheStore>(
         progress: &progress,
     };
     let result = builder.build(&context, &request.options, &sink).await;
-    let log = renderer.into_inner().take();
+    let log = log.into_inner();
     match result {
         Ok(image) if quiet => Outcome::success(format!("{}\n", image.id())),
         Ok(_) => Outcome {
