@@ -130,3 +130,32 @@ fn run_without_companion_says_so() {
     let (result, _) = build_with(&MemoryCache::new(), &FileTree::new(), "FROM busybox\n", |_| {});
     assert!(result.unwrap_err().to_string().contains("needs a registry"));
 }
+
+#[test]
+fn docker_media_types_on_request_and_reproducible_digests() {
+    let ctx = context(&[("a.txt", "a\n")]);
+    let df = "FROM scratch\nCOPY a.txt /\n";
+    let (oci, _) = build_with(&MemoryCache::new(), &ctx, df, |_| {});
+    let (again, _) = build_with(&MemoryCache::new(), &ctx, df, |_| {});
+    assert_eq!(oci.as_ref().unwrap().manifest, again.unwrap().manifest);
+    let (docker, _) = build_with(&MemoryCache::new(), &ctx, df, |o| {
+        o.format = crate::image::Format::Docker
+    });
+    let manifest: serde_json::Value = serde_json::from_slice(&docker.unwrap().manifest.bytes).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.docker.container.image.v1+json"
+    );
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    );
+    let (epoch, _) = build_with(&MemoryCache::new(), &ctx, df, |o| o.epoch = 1_700_000_000);
+    let config: serde_json::Value = serde_json::from_slice(&epoch.unwrap().config.bytes).unwrap();
+    assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+    assert_eq!(config["history"][0]["created"], "2023-11-14T22:13:20Z");
+}
