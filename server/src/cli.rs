@@ -29,6 +29,8 @@ pub enum Command {
     Parse(crate::commands::dockerfile::ParseArgs),
     /// Run the build checks on a Dockerfile and print the diagnostics.
     Lint(crate::commands::dockerfile::LintArgs),
+    /// Build an image from a Dockerfile and a context directory, into an OCI layout or the companion.
+    Build(crate::commands::build::BuildArgs),
     /// Remove registry blobs that no manifest references, and stale upload sessions.
     Gc(GcArgs),
     /// Load an OCI image layout (directory or tarball) or a `docker save` archive into the registry.
@@ -226,6 +228,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Parse(args) => exit_with(crate::commands::dockerfile::parse(&args)?),
         Command::Lint(args) => exit_with(crate::commands::dockerfile::lint(&args)?),
         Command::Docker(args) => exit_with(crate::commands::docker::docker(args)?),
+        Command::Build(args) => exit_with(crate::commands::build::build(&args)?),
         Command::Gc(args) => {
             let root = args.data.join("registry");
             let store = crate::registry::Store::open(&root, Default::default())?;

@@ -10,10 +10,10 @@ use super::peers::{served_digest, Distribution};
 use super::*;
 
 /// The native transport: reqwest.
-pub(super) struct Reqwest(reqwest::Client);
+pub(crate) struct Reqwest(reqwest::Client);
 
 impl Reqwest {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Reqwest(client())
     }
 }

@@ -4,7 +4,7 @@
 mod api;
 mod auth;
 mod cli_images;
-mod client;
+pub(crate) mod client;
 mod crash;
 mod import;
 mod limits;
