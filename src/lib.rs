@@ -3,6 +3,7 @@
 //! The core modules have no Yew or web-sys dependency; only `ui::app` and its browser transport are wasm-only.
 #![forbid(unsafe_code)]
 
+pub mod build;
 pub mod cli;
 pub mod dockerfile;
 pub mod image;

@@ -2,6 +2,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod base_images;
+mod build;
 mod copy_rules;
 mod dockerfile;
 mod layers;

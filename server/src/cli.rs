@@ -29,6 +29,8 @@ pub enum Command {
     Parse(crate::commands::dockerfile::ParseArgs),
     /// Run the build checks on a Dockerfile and print the diagnostics.
     Lint(crate::commands::dockerfile::LintArgs),
+    /// Build an image from a Dockerfile and a context directory, into an OCI layout or the companion.
+    Build(crate::commands::build::BuildArgs),
     /// Remove registry blobs that no manifest references, and stale upload sessions.
     Gc(GcArgs),
     /// Load an OCI image layout (directory or tarball) or a `docker save` archive into the registry.
@@ -74,14 +76,27 @@ pub struct ServeArgs {
     /// root runs as an unprivileged host uid (user namespace) and must reach its bind mounts.
     #[arg(long, env = "SLIPWAY_RUNNER_DIR", default_value = "/var/lib/slipway/runner")]
     pub runner_dir: PathBuf,
-    /// OCI image layout directories to run images from (repeatable), searched before the registry.
+    /// OCI image layout directories to run images from (repeatable), searched after the session's local store
+    /// and the registry.
     #[arg(long = "oci-layout", env = "SLIPWAY_OCI_LAYOUTS", value_delimiter = ':')]
     pub oci_layouts: Vec<PathBuf>,
     /// Run containers without a user namespace (container root = host root). Not for public servers.
     #[arg(long)]
     pub no_userns: bool,
+    /// Containers' network: `none` = loopback only; `outbound` = loopback plus connections out through
+    /// slirp4netns (user-mode NAT: `apt-get install`, `pip install` work), reaching all the host reaches except
+    /// its loopback. See docs/runner-api.md before turning it on for a public server.
+    #[arg(long, value_enum, env = "SLIPWAY_CONTAINER_NETWORK", default_value_t = ContainerNetworkChoice::None)]
+    pub container_network: ContainerNetworkChoice,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// `--container-network`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ContainerNetworkChoice {
+    None,
+    Outbound,
 }
 
 /// Limits and browser access for the embedded registry.
@@ -213,6 +228,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Parse(args) => exit_with(crate::commands::dockerfile::parse(&args)?),
         Command::Lint(args) => exit_with(crate::commands::dockerfile::lint(&args)?),
         Command::Docker(args) => exit_with(crate::commands::docker::docker(args)?),
+        Command::Build(args) => exit_with(crate::commands::build::build(&args)?),
         Command::Gc(args) => {
             let root = args.data.join("registry");
             let store = crate::registry::Store::open(&root, Default::default())?;
@@ -265,6 +281,7 @@ fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
         force: args.force,
         layer: slipway::layer::LayerOptions::from_env(),
     };
+    let store = crate::registry::Store::open(&options.data.join("registry"), Default::default())?;
     for image in images {
         if image != BaseImage::Busybox
             && (args.force || crate::base_images::cached(&options.data, image).is_none())
@@ -284,6 +301,16 @@ fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
             done.elapsed.as_secs_f64(),
             done.dir.display()
         );
+        // Straight into the registry too (safe beside a running server: blobs are committed by rename).
+        if let Some(result) = crate::base_images::registry::import_base_image(&store, &options.data, image) {
+            let done = result?;
+            let what = if done.imported { "imported" } else { "already" };
+            println!(
+                "{}	{what} in the registry as {}",
+                image.reference(),
+                done.stored_as
+            );
+        }
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let registry_dir = args.data.join("registry");
     std::fs::create_dir_all(&registry_dir)
         .with_context(|| format!("cannot create registry storage {}", registry_dir.display()))?;
+    let network = container_network(args.container_network)?;
     let runtime = crate::runtime::detect(args.runtime);
     tracing::info!(runtime = %runtime.summary(), "OCI runtime");
     if !args.dist.join("index.html").is_file() {
@@ -19,7 +20,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let registry = crate::registry::Registry::open(&registry_dir, args.registry.options()?)
         .with_context(|| format!("cannot open registry storage {}", registry_dir.display()))?;
-    let runner = start_runner(&args, &runtime).await;
+    import_base_images(&registry, &args.data).await;
+    let runner = start_runner(&args, &runtime, &registry, network).await;
     let state = Arc::new(AppState {
         runtime,
         registry_dir,
@@ -45,12 +47,51 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The operator's network choice, with the helper it needs found up front (a clear error beats failing runs).
+fn container_network(
+    choice: crate::cli::ContainerNetworkChoice,
+) -> anyhow::Result<crate::runner::outbound::ContainerNetwork> {
+    use crate::runner::outbound::{find_slirp4netns, ContainerNetwork};
+    Ok(match choice {
+        crate::cli::ContainerNetworkChoice::None => ContainerNetwork::None,
+        crate::cli::ContainerNetworkChoice::Outbound => {
+            let slirp4netns = find_slirp4netns()
+                .context("--container-network outbound needs slirp4netns: apt-get install slirp4netns")?;
+            tracing::warn!(
+                "containers have outbound network: they reach all the host reaches but its loopback"
+            );
+            ContainerNetwork::Outbound { slirp4netns }
+        }
+    })
+}
+
+/// Base images built by `slipway base-images` go into the registry (cheap when they are there already).
+async fn import_base_images(registry: &crate::registry::Registry, data: &std::path::Path) {
+    let store = registry.store().clone();
+    let data = data.to_path_buf();
+    let imports =
+        tokio::task::spawn_blocking(move || crate::base_images::registry::import_base_images(&store, &data))
+            .await
+            .unwrap_or_default();
+    for (image, result) in imports {
+        match result {
+            Ok(done) if done.imported => {
+                tracing::info!(image = image.reference(), stored_as = %done.stored_as, digest = %done.digest, "imported base image")
+            }
+            Ok(done) => tracing::debug!(stored_as = %done.stored_as, "base image already in the registry"),
+            Err(e) => tracing::warn!(image = image.reference(), error = %e, "cannot import base image"),
+        }
+    }
+}
+
 /// The container runner, when the runtime is usable; leftovers of a crashed run are cleaned first.
 async fn start_runner(
     args: &ServeArgs,
     runtime: &slipway::info::RuntimeInfo,
+    registry: &crate::registry::Registry,
+    network: crate::runner::outbound::ContainerNetwork,
 ) -> Option<Arc<crate::runner::Runner>> {
-    use crate::runner::{OciLayoutSource, Runner, RunnerConfig};
+    use crate::runner::{OciLayoutSource, RegistryImageSource, Runner, RunnerConfig};
     // crun takes the same create/start/kill/delete/list commands; only runc is tested on this (v1) host.
     let slipway::info::RuntimeInfo::Available { path, .. } = runtime else {
         return None;
@@ -59,8 +100,11 @@ async fn start_runner(
     if args.no_userns {
         config.userns = None;
     }
+    config.network = network;
     let mut layouts = args.oci_layouts.clone();
     layouts.push(args.data.join("images"));
+    // Layers of RUN steps that named no repository stay in the runner's `blobs/sha256/`: later steps stack them.
+    layouts.push(args.runner_dir.clone());
     // Images made by `slipway base-images --data` (one OCI layout per image) run without a registry round trip.
     if let Ok(entries) = std::fs::read_dir(args.data.join("base-images")) {
         let mut base: Vec<_> = entries
@@ -71,9 +115,14 @@ async fn start_runner(
         base.sort();
         layouts.extend(base);
     }
-    let source = Arc::new(OciLayoutSource::new(layouts));
+    // The session's local store, then the registry, then the layouts (docs/local-images.md).
+    let source = Arc::new(RegistryImageSource::new(
+        registry.store().clone(),
+        OciLayoutSource::new(layouts),
+    ));
     match Runner::new(config, source) {
-        Ok(runner) => {
+        Ok(mut runner) => {
+            runner.registry = Some(registry.store().clone());
             let runner = Arc::new(runner);
             match runner.reconcile().await {
                 Ok(0) => {}

@@ -39,6 +39,8 @@ pub enum Step {
     Done(Outcome),
     /// A container command, answered by the companion's container API.
     Companion(Invocation),
+    /// `docker build`: needs the project's files as its context (`cli::build::build`).
+    Build(Invocation),
 }
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
@@ -86,6 +88,7 @@ pub fn plan_words(words: &[String]) -> Step {
                 crate::VERSION
             )))
         }
+        ["build"] => return Step::Build(inv),
         ["image", "ls"]
         | ["image", "rm"]
         | ["image", "inspect"]
@@ -96,7 +99,7 @@ pub fn plan_words(words: &[String]) -> Step {
         | ["login"]
         | ["logout"]
         | ["system", "df"] => return Step::Companion(inv),
-        ["build"] | ["image", "save"] => "the image builder",
+        ["image", "save"] => "the image builder",
         _ => "the workspace's terminal work",
     };
     Step::Done(Outcome::failure(
@@ -112,7 +115,7 @@ pub fn plan_words(words: &[String]) -> Step {
 pub fn interpret_line(line: &str) -> Outcome {
     match plan_line(line) {
         Step::Done(outcome) => outcome,
-        Step::Companion(inv) => Outcome::failure(
+        Step::Companion(inv) | Step::Build(inv) => Outcome::failure(
             format!(
                 "slipway: 'docker {}' needs the Slipway companion server",
                 inv.typed.join(" ")
@@ -163,7 +166,11 @@ mod tests {
     fn commands_without_a_backend_say_what_they_need() {
         let out = interpret_line("docker build -t user/app:v1 .");
         assert_eq!(out.exit_code, 1);
-        assert!(out.stderr.contains("needs the image builder"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("needs the Slipway companion"),
+            "{}",
+            out.stderr
+        );
         assert!(interpret_line("docker push user/app:v1")
             .stderr
             .contains("needs the Slipway companion"));

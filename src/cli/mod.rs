@@ -1,5 +1,6 @@
 //! The docker-command interpreter shared by the browser terminal and `slipway docker`: words, parsing, help.
 
+pub mod build;
 pub mod containers;
 pub mod context;
 pub mod credentials;

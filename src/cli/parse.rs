@@ -12,6 +12,11 @@ use super::spec::{Arity, CommandSpec, FlagSpec, COMMANDS, GLOBAL_FLAGS};
 pub struct Flags(BTreeMap<&'static str, Vec<String>>);
 
 impl Flags {
+    /// Replace a flag's values with one (callers that rewrite a command line, e.g. a path made relative).
+    pub fn set(&mut self, long: &'static str, value: String) {
+        self.0.insert(long, vec![value]);
+    }
+
     pub fn is_set(&self, long: &str) -> bool {
         self.0
             .get(long)

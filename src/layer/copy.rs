@@ -195,7 +195,7 @@ impl Copier<'_> {
 }
 
 /// `dest` made absolute against `workdir`, `.`/`..` resolved lexically, as a normalized relative path.
-fn resolve_dest(dest: &str, workdir: &str) -> String {
+pub fn resolve_dest(dest: &str, workdir: &str) -> String {
     let full = if dest.starts_with('/') {
         dest.to_owned()
     } else {
@@ -241,6 +241,12 @@ fn context_path(src: &str) -> Result<String, CopyError> {
         }
     }
     Ok(parts.join("/"))
+}
+
+/// The context paths a source names (itself, or every path its wildcard parts match), for callers that need
+/// to know what a COPY reads (cache checksums, `--parents`).
+pub fn source_matches(context: &FileTree, src: &str) -> Result<Vec<String>, CopyError> {
+    expand(context, src)
 }
 
 /// The context paths a source names: itself, or every path its wildcard parts match.

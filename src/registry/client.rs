@@ -337,6 +337,24 @@ impl<T: Transport> Client<T> {
         Ok(false)
     }
 
+    /// Link a blob the registry already holds in `from` into `repo` without sending its bytes (HEAD first, then
+    /// a cross-repository mount). An error when the registry could not mount it (the caller uploads the bytes).
+    pub async fn link_blob(&self, repo: &str, digest: &str, from: &str) -> Result<BlobPush, ClientError> {
+        if self.blob_exists(repo, digest).await?.is_some() {
+            return Ok(BlobPush::Exists);
+        }
+        if self.mount_blob(repo, digest, from).await? {
+            return Ok(BlobPush::Mounted {
+                from: from.to_string(),
+            });
+        }
+        Err(ClientError::Registry {
+            status: 404,
+            code: "BLOB_UNKNOWN".into(),
+            message: format!("{digest} is not in {from}: cannot mount it into {repo}"),
+        })
+    }
+
     /// Delete a manifest by tag or digest (`DELETE /v2/<repo>/manifests/<reference>`).
     pub async fn delete_manifest(&self, repo: &str, reference: &str) -> Result<(), ClientError> {
         let request = HttpRequest::new(

@@ -45,6 +45,22 @@ pub fn terminal(props: &TerminalProps) -> Html {
                     // Read the field itself: the last keystrokes may not have been rendered into `state` yet.
                     let line = e.target_unchecked_into::<HtmlInputElement>().value();
                     state.dispatch(TerminalAction::Edit(line.clone()));
+                    if let Step::Build(inv) = plan_line(&line) {
+                        // The builder takes the project's files as its context; the terminal does not hold
+                        // them yet (workspace issue), so say so instead of building an empty context.
+                        let state = state.clone();
+                        let outcome = crate::cli::interpret::Outcome::failure(
+                            format!(
+                                "slipway: 'docker {}' in the page needs the project files as its context: not wired yet",
+                                inv.typed.join(" ")
+                            ),
+                            1,
+                        );
+                        // After Submit has marked the terminal busy.
+                        wasm_bindgen_futures::spawn_local(async move {
+                            state.dispatch(TerminalAction::Finished(outcome));
+                        });
+                    }
                     if let Step::Companion(inv) = plan_line(&line) {
                         let state = state.clone();
                         let on_command_done = on_command_done.clone();

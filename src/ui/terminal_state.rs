@@ -67,7 +67,7 @@ impl TerminalState {
                 self.lines.push(TermLine::Command(line.clone()));
                 match plan_line(&line) {
                     Step::Done(outcome) => self.show(outcome),
-                    Step::Companion(_) => self.busy = true,
+                    Step::Companion(_) | Step::Build(_) => self.busy = true,
                 }
             }
             TerminalAction::Progress(Stream::Stdout, line) => self.lines.push(TermLine::Stdout(line)),

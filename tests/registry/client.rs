@@ -11,10 +11,10 @@ use super::*;
 use crate::support::server::users_file;
 
 /// The native transport: reqwest.
-pub(super) struct Reqwest(reqwest::Client);
+pub(crate) struct Reqwest(reqwest::Client);
 
 impl Reqwest {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Reqwest(client())
     }
 }

@@ -4,11 +4,12 @@
 mod api;
 mod auth;
 mod cli_images;
-mod client;
+pub(crate) mod client;
 mod crash;
 mod import;
 mod limits;
 mod lists;
+mod local;
 mod peers;
 mod proxy;
 mod upstream;

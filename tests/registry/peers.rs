@@ -212,3 +212,52 @@ async fn images_travel_between_slipway_and_cncf_distribution() -> Result<()> {
     assert_eq!(served_digest(&ours_again)?, manifest_digest);
     Ok(())
 }
+
+/// Podman as a client (`podman pull`), with its own throw-away storage (vfs: no mounts) and settings that work on
+/// this host (DESIGN.md: cgroupfs manager, file events logger); nothing runs, so no network is touched.
+#[tokio::test]
+async fn podman_pulls_an_image_pushed_by_skopeo() -> Result<()> {
+    let podman = require_tool("podman", "podman");
+    let work = TempDir::new("reg-podman");
+    let layout = work.path().join("layout");
+    let manifest_digest = write_oci_layout(&layout)?;
+    let server = Server::start(&work.path().join("data"))?;
+    let target = format!("{}/learner1/app:v1", server.addr);
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:v1", layout.display()),
+        &format!("docker://{target}"),
+    ])?;
+
+    let conf = work.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        "[engine]\nevents_logger = \"file\"\ncgroup_manager = \"cgroupfs\"\n",
+    )?;
+    let storage = work.path().join("podman");
+    let podman_cmd = |args: &[&str]| -> Result<String> {
+        let output = Command::new(&podman)
+            .env("CONTAINERS_CONF", &conf)
+            .arg("--root")
+            .arg(storage.join("root"))
+            .arg("--runroot")
+            .arg(storage.join("run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args)
+            .output()?;
+        if !output.status.success() {
+            bail!(
+                "podman {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    podman_cmd(&["pull", "--tls-verify=false", &target])?;
+    let digest = podman_cmd(&["image", "inspect", "--format", "{{.Digest}}", &target])?;
+    assert_eq!(digest.trim(), manifest_digest);
+    let cmd = podman_cmd(&["image", "inspect", "--format", "{{.Config.Cmd}}", &target])?;
+    assert_eq!(cmd.trim(), "[python3 app.py]");
+    Ok(())
+}

@@ -1,6 +1,9 @@
 //! The runner through the real `slipway` binary: `slipway serve` with an OCI layout holding a busybox image made
 //! from the host's static busybox, then `docker run`, logs, a RUN step and a clean shutdown over HTTP.
 
+mod local;
+mod network;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,6 +32,21 @@ fn missing_prerequisite() -> Option<String> {
         return Some("/bin/busybox (busybox-static) is not installed".into());
     }
     None
+}
+
+/// `slipway serve` with busybox imported, or None (said loudly) when this machine cannot run containers.
+fn busybox_server(label: &str, args: &[&str]) -> anyhow::Result<Option<crate::support::server::Server>> {
+    if let Some(why) = missing_prerequisite() {
+        eprintln!("SKIPPED {label}: {why}");
+        return Ok(None);
+    }
+    let data = crate::support::TempDir::new(label);
+    crate::support::server::with_busybox(&data)?;
+    Ok(Some(crate::support::server::Server::start_in(
+        data,
+        Path::new("/nonexistent"),
+        args,
+    )?))
 }
 
 fn tar_entry(
@@ -212,6 +230,18 @@ async fn docker_run_and_a_run_step_through_the_binary() -> anyhow::Result<()> {
         .await?;
     assert_eq!(step["exit_code"], 0, "{step}");
     assert!(step["layer"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    // The next step stacks that layer (kept in the runner's blobs: the step named no repository).
+    let next: serde_json::Value = http
+        .post(format!("{base}/api/steps"))
+        .json(
+            &serde_json::json!({"layers": [manifest["layers"][0]["digest"], step["layer"]["digest"]],
+            "command": "cat /hi.txt"}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(next["output"], "hi\n", "{next}");
 
     // A detached container is killed and cleaned up when the server shuts down.
     let sleeper: serde_json::Value = http

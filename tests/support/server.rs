@@ -90,6 +90,11 @@ impl Server {
         Ok(Server { child, url, data })
     }
 
+    /// The server's process id (to find the helpers it started).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then wait: returns the exit status so tests can check graceful shutdown.
     pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
         let status = Command::new("kill")

@@ -3,6 +3,7 @@
 
 mod busybox;
 mod debootstrap;
+pub mod registry;
 
 use std::fs;
 use std::path::{Path, PathBuf};

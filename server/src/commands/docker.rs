@@ -63,6 +63,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
     };
     let outcome = match plan_words(&words) {
         Step::Done(outcome) => outcome,
+        Step::Build(inv) => build(&base, inv)?,
         Step::Companion(inv) => {
             let http = reqwest::Client::builder()
                 .connect_timeout(std::time::Duration::from_secs(10))
@@ -106,6 +107,58 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
     }
     print_outcome(&outcome)?;
     Ok(outcome.exit_code)
+}
+
+/// `docker build` natively: the context directory read into a tree, `-f` relative to it, the image into the
+/// session's local store of the companion at `base`, the step cache in slipway's cache directory.
+fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result<Outcome> {
+    let context_dir = PathBuf::from(inv.args.first().cloned().unwrap_or_else(|| ".".into()));
+    let tree = super::build::read_context(&context_dir)?;
+    if let Some(file) = inv.flags.value("file").map(PathBuf::from) {
+        // The builder reads `-f` from the context tree: a Dockerfile outside the context is not in it.
+        let Ok(inside) = file.strip_prefix(&context_dir) else {
+            return Ok(Outcome::failure(
+                format!(
+                    "ERROR: slipway docker build reads -f from the context: {} is not under {} (use `slipway build -f`)\n",
+                    file.display(),
+                    context_dir.display()
+                ),
+                1,
+            ));
+        };
+        inv.flags.set("file", inside.to_string_lossy().into_owned());
+    }
+    inv.args = vec![".".into()];
+    let session = session();
+    let transport = SessionTransport {
+        inner: &ReqwestTransport::new(reqwest::Client::new()),
+        session: session.clone(),
+    };
+    let cache = slipway::build::DirCache::new(super::build::default_cache_dir());
+    let started = std::time::Instant::now();
+    let clock = move || started.elapsed().as_millis() as u64;
+    let streamed = RefCell::new(String::new());
+    let stream = |chunk: &str| {
+        eprint!("{chunk}");
+        streamed.borrow_mut().push_str(chunk);
+    };
+    let env = slipway::cli::build::BuildEnv {
+        transport: &transport,
+        base,
+        session: Some(&session),
+        cache: &cache,
+        clock: &clock,
+        stream: &stream,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut outcome = runtime.block_on(slipway::cli::build::build(&env, &inv, &tree));
+    // The progress was streamed as it came: print only what follows it.
+    if let Some(rest) = outcome.stderr.strip_prefix(streamed.borrow().as_str()) {
+        outcome.stderr = rest.to_string();
+    }
+    Ok(outcome)
 }
 
 fn print_outcome(outcome: &Outcome) -> anyhow::Result<()> {

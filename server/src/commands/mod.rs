@@ -1,4 +1,5 @@
 //! The native subcommands that are not the server: each module prints and returns an exit code.
 
+pub mod build;
 pub mod docker;
 pub mod dockerfile;

@@ -102,6 +102,13 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
         return next.run(request).await;
     }
     let needed = needed(request.method(), request.uri().path());
+    // A session's local store needs no login: the session header is its key (checked by the dispatcher).
+    if needed
+        .as_ref()
+        .is_some_and(|access| access.kind == "repository" && super::local::is_reserved(&access.name))
+    {
+        return next.run(request).await;
+    }
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -119,7 +126,7 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
         .query()
         .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("from=")))
         .map(|name| name.replace("%2F", "/").replace("%2f", "/"));
-    if let Some(from) = from {
+    if let Some(from) = from.filter(|from| !super::local::is_reserved(from)) {
         let read = Access {
             kind: "repository".into(),
             name: from,

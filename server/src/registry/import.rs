@@ -42,12 +42,7 @@ pub struct Imported {
 
 /// Where a reference lives in the embedded registry.
 pub fn local_repository(reference: &Reference) -> String {
-    if reference.is_docker_hub() {
-        reference.repository().to_string()
-    } else {
-        let host = reference.registry().to_ascii_lowercase().replace(':', "-");
-        format!("{host}/{}", reference.repository())
-    }
+    slipway::cli::local::registry_path(reference)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ImportError> {

@@ -6,7 +6,9 @@ pub mod auth;
 pub mod digest;
 pub mod error;
 pub mod gc;
+pub mod images;
 pub mod import;
+pub mod local;
 pub mod manifest;
 pub mod names;
 pub mod proxy;
@@ -70,9 +72,7 @@ struct Shared {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry")
-            .field("root", &self.store.root())
-            .finish()
+        f.debug_struct("Registry").field("store", &self.store).finish()
     }
 }
 
@@ -126,6 +126,7 @@ pub fn router(registry: &Registry) -> Router {
             header::CONTENT_RANGE,
             header::RANGE,
             header::ACCEPT,
+            HeaderName::from_static(local::SESSION_HEADER),
         ])
         .expose_headers([
             HeaderName::from_static("docker-content-digest"),
@@ -163,7 +164,10 @@ pub fn router(registry: &Registry) -> Router {
     let proxy = Router::new()
         .route(&format!("{}/{{*rest}}", proxy::PREFIX), any(proxy::forward))
         .with_state(registry.proxy.clone());
-    routes.merge(proxy).layer(cors)
+    let images = Router::new()
+        .route("/api/images", axum::routing::get(images::list))
+        .with_state(registry.store.clone());
+    routes.merge(proxy).merge(images).layer(cors)
 }
 
 /// `http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`: the app served on this machine.
@@ -232,6 +236,8 @@ async fn route(shared: Shared, rest: &str, request: Request, body: Body) -> Resu
     let Shared { store, upstreams } = shared;
     let upstreams = upstreams.as_deref();
     let route = Route::parse(rest).ok_or_else(|| RegistryError::NotFound(format!("/v2/{rest}")))?;
+    let mut request = request;
+    guard_local_names(&route, &mut request)?;
     let method = request.method.clone();
     let unsupported = || Err(RegistryError::Unsupported(format!("{method} /v2/{rest}")));
     match route {
@@ -288,6 +294,32 @@ async fn route(shared: Shared, rest: &str, request: Request, body: Body) -> Resu
                 Method::GET => listing::referrers(&store, &repo, &digest, &request).await,
                 _ => unsupported(),
             }
+        }
+    }
+}
+
+/// The reserved `slipway-local/KEY/...` repositories answer only their own session: any other request is told
+/// the name is unknown, and a mount from another session's repository becomes a plain upload.
+fn guard_local_names(route: &Route, request: &mut Request) -> Result<(), RegistryError> {
+    let key = local::request_key(&request.headers);
+    match route {
+        Route::Catalog => Ok(()),
+        Route::Blob { name, .. }
+        | Route::Upload { name, .. }
+        | Route::Manifest { name, .. }
+        | Route::TagsList { name }
+        | Route::Referrers { name, .. } => local::check(name, &key),
+        Route::UploadStart { name } => {
+            local::check(name, &key)?;
+            let foreign = request
+                .params
+                .get("from")
+                .is_some_and(|from| local::check(from, &key).is_err());
+            if foreign {
+                request.params.remove("mount");
+                request.params.remove("from");
+            }
+            Ok(())
         }
     }
 }

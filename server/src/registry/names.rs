@@ -23,8 +23,13 @@ impl RepoName {
     }
 
     /// The first path component: `learner1` in `learner1/app`. Quotas and push rules apply per namespace.
+    /// A session's local store `slipway-local/KEY/...` is a namespace of its own: `slipway-local/KEY`.
     pub fn namespace(&self) -> &str {
-        self.0.split('/').next().unwrap_or(&self.0)
+        let first = self.0.split('/').next().unwrap_or(&self.0);
+        match super::local::owner(&self.0) {
+            Some(key) => &self.0[..first.len() + 1 + key.len()],
+            None => first,
+        }
     }
 }
 

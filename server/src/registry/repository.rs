@@ -179,6 +179,15 @@ impl Store {
         Ok(names)
     }
 
+    /// The repositories whose names start with `prefix/` (one directory walk, not the whole catalog), sorted.
+    pub fn catalog_under(&self, prefix: &str) -> std::io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        let prefix = prefix.trim_end_matches('/');
+        collect_repos(&self.root().join("repos").join(prefix), prefix, &mut names)?;
+        names.sort();
+        Ok(names)
+    }
+
     /// Every manifest digest and every linked blob digest of a repository (for usage and garbage collection).
     pub fn repo_digests(&self, repo: &RepoName) -> std::io::Result<(Vec<Digest>, Vec<Digest>)> {
         let dir = self.repo_dir(repo);

@@ -52,6 +52,12 @@ pub struct Store {
     sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<SessionHash>>>>,
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).finish()
+    }
+}
+
 impl Store {
     /// Open (creating if needed) the storage under `root`. Tools (`gc`, `import`) open it beside a running
     /// server, so this leaves `tmp/` alone; the server calls [`Store::clear_temp`] at start.

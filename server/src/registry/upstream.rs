@@ -31,6 +31,7 @@ pub struct UpstreamSpecError(String);
 pub struct ReqwestTransport(reqwest::Client);
 
 impl ReqwestTransport {
+    /// A transport over a configured client (timeouts, TLS) for other native callers (`slipway build`).
     pub fn new(client: reqwest::Client) -> Self {
         ReqwestTransport(client)
     }

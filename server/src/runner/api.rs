@@ -27,6 +27,7 @@ impl IntoResponse for RunnerError {
             RunnerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             RunnerError::Spec(_) | RunnerError::User(_) | RunnerError::Image(_) => StatusCode::BAD_REQUEST,
             RunnerError::Unpack(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RunnerError::Registry(e) => e.code_and_status().1,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(serde_json::json!({ "message": self.to_string() }))).into_response()
@@ -38,11 +39,7 @@ type ApiResult<T> = Result<T, RunnerError>;
 /// The caller's session: an opaque token the page picks (`X-Slipway-Session`); containers are only visible to,
 /// and counted against, the session that created them. No header: the shared anonymous session.
 pub fn session(headers: &HeaderMap) -> String {
-    headers
-        .get("x-slipway-session")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(128).collect())
-        .unwrap_or_default()
+    crate::registry::local::session_token(headers).unwrap_or_default()
 }
 
 pub fn router(runner: Arc<Runner>) -> Router {

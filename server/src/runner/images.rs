@@ -1,7 +1,7 @@
 //! Where the runner gets images: a small trait, and its implementation for an OCI image layout directory.
 //!
-//! The registry plugs in later by implementing [`ImageSource`]; the runner only needs the image config and the
-//! ordered layer blobs (bottom first) with their digests.
+//! The registry plugs in by implementing [`ImageSource`] (`registry_source.rs`); the runner only needs the image
+//! config and the ordered layer blobs (bottom first) with their digests.
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +43,18 @@ pub trait ImageSource: Send + Sync + std::fmt::Debug {
     fn resolve(&self, reference: &str) -> Result<ResolvedImage, ImageError>;
     /// The local path of a blob by digest (for RUN steps, whose layers come as digests).
     fn blob(&self, digest: &str) -> Result<PathBuf, ImageError>;
+    /// Resolve for the runner session `session` (`""` is the anonymous one): a source with per-session images
+    /// (the registry's local stores) looks there first; others ignore the session.
+    fn resolve_for(&self, session: &str, reference: &str) -> Result<ResolvedImage, ImageError> {
+        let _ = session;
+        self.resolve(reference)
+    }
+    /// [`ImageSource::blob`] for a RUN step of `session`: a source with private stores only hands out blobs the
+    /// session could read anyway.
+    fn blob_for(&self, session: &str, digest: &str) -> Result<PathBuf, ImageError> {
+        let _ = session;
+        self.blob(digest)
+    }
 }
 
 /// `sha256:<64 hex>` and nothing else: digests become file names.

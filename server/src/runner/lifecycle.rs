@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::io::ProcessIo;
 use super::network::Publisher;
+use super::outbound::{ContainerNetwork, Slirp};
 use super::spec::{self, RunOptions, SpecContext};
 use super::{io_ctx, overlay, users, Runner, RunnerError, Summary};
 
@@ -51,6 +52,8 @@ pub struct Container {
     state: Mutex<State>,
     status_tx: watch::Sender<Status>,
     ports: Mutex<Vec<Publisher>>,
+    /// slirp4netns while the container runs, with `--container-network outbound`.
+    outbound: Mutex<Option<Slirp>>,
     /// Directories created as mount points before the run (for RUN step diffs).
     pub(crate) placeholders: Vec<String>,
     pub(crate) lowers: Vec<PathBuf>,
@@ -131,8 +134,9 @@ impl Runner {
     ) -> Result<Arc<Container>, RunnerError> {
         let this = self.clone();
         let image_ref = image.to_string();
+        let session = opts.session.clone();
         let (resolved, lowers) = tokio::task::spawn_blocking(move || {
-            let resolved = this.images.resolve(&image_ref)?;
+            let resolved = this.images.resolve_for(&session, &image_ref)?;
             let lowers = this.unpack_layers(&resolved.layers)?;
             Ok::<_, RunnerError>((resolved, lowers))
         })
@@ -241,6 +245,7 @@ impl Runner {
             }),
             status_tx,
             ports: Mutex::new(Vec::new()),
+            outbound: Mutex::new(None),
             placeholders,
             lowers,
         });
@@ -296,6 +301,15 @@ impl Runner {
                 |sock, stdio| async move { self.runc.create(&c.id, &c.dir, sock.as_deref(), stdio).await },
             )
             .await?;
+        if let ContainerNetwork::Outbound { slirp4netns } = &self.config.network {
+            match Slirp::start(slirp4netns, pid).await {
+                Ok(slirp) => *c.outbound.lock().unwrap_or_else(|e| e.into_inner()) = Some(slirp),
+                Err(e) => {
+                    let _ = self.runc.delete(&c.id).await;
+                    return Err(io_ctx("starting slirp4netns for outbound network")(e));
+                }
+            }
+        }
         let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
         for p in &c.opts.publish {
             match Publisher::start(p.host, p.container, netns.clone()).await {
@@ -341,6 +355,10 @@ impl Runner {
         error: Option<String>,
     ) {
         c.ports.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let slirp = c.outbound.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(slirp) = slirp {
+            slirp.stop().await;
+        }
         let _ = self.runc.kill(&c.id, "KILL", true).await;
         if let Err(e) = self.runc.delete(&c.id).await {
             tracing::debug!(id = %c.id, error = %e, "runtime delete");

@@ -14,8 +14,10 @@ pub mod io;
 pub mod lifecycle;
 pub mod logs;
 pub mod network;
+pub mod outbound;
 pub mod overlay;
 pub mod proxy;
+pub mod registry_source;
 pub mod runc;
 pub mod seccomp;
 pub mod spec;
@@ -35,6 +37,7 @@ use serde::Serialize;
 pub use api::router;
 pub use images::{ImageSource, OciLayoutSource};
 pub use lifecycle::{Container, Status};
+pub use registry_source::RegistryImageSource;
 pub use spec::{Limits, RunOptions};
 pub use step::{RunStep, StepResult};
 
@@ -56,6 +59,8 @@ pub enum RunnerError {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     #[error("too many containers (limit {0})")]
     TooMany(usize),
     #[error("{context}: {source}")]
@@ -94,6 +99,8 @@ pub struct RunnerConfig {
     /// Size limit of a container's writable layer: its upper dir lives on a tmpfs of this size (whose pages are
     /// charged to the container's memory cgroup). None: upper dir on the runner's disk, unbounded.
     pub writable_limit: Option<u64>,
+    /// Loopback only, or outbound connections too (operator's choice, `--container-network`).
+    pub network: outbound::ContainerNetwork,
 }
 
 impl RunnerConfig {
@@ -118,6 +125,7 @@ impl RunnerConfig {
             max_per_session: 8,
             max_log_bytes: 4 << 20,
             writable_limit: Some(1 << 30),
+            network: outbound::ContainerNetwork::None,
         }
     }
 }
@@ -127,6 +135,8 @@ impl RunnerConfig {
 pub struct Runner {
     pub config: RunnerConfig,
     pub images: Arc<dyn ImageSource>,
+    /// The embedded registry's storage, where RUN steps naming a `repository` commit their layer.
+    pub registry: Option<Arc<crate::registry::Store>>,
     pub layers: unpack::LayerStore,
     pub(crate) runc: runc::Runc,
     containers: Mutex<HashMap<String, Arc<Container>>>,
@@ -209,6 +219,7 @@ impl Runner {
         Ok(Runner {
             config,
             images,
+            registry: None,
             layers,
             runc,
             containers: Mutex::new(HashMap::new()),
@@ -364,7 +375,8 @@ pub(crate) fn prepare_rootfs(
     // The overlay root takes the upper dir's owner and mode: container root, 0755.
     let root_id = shift.to_host(0);
     std::os::unix::fs::lchown(&upper, Some(root_id), Some(root_id)).map_err(io_ctx("chown upper"))?;
-    spec::write_etc_files(&dir.join("etc"), hostname).map_err(io_ctx("writing /etc files"))?;
+    spec::write_etc_files(&dir.join("etc"), hostname, runner.config.network.is_outbound())
+        .map_err(io_ctx("writing /etc files"))?;
     for f in ["hosts", "hostname", "resolv.conf"] {
         let _ = std::os::unix::fs::lchown(dir.join("etc").join(f), Some(root_id), Some(root_id));
     }

@@ -356,18 +356,21 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
 }
 
 /// The per-container /etc files, written to `dir`.
-pub fn write_etc_files(dir: &Path, hostname: &str) -> std::io::Result<()> {
+pub fn write_etc_files(dir: &Path, hostname: &str, outbound: bool) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(
         dir.join("hosts"),
         format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{hostname}\n"),
     )?;
     std::fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
-    // Outbound networking is off: no nameserver is reachable, so none is listed.
-    std::fs::write(
-        dir.join("resolv.conf"),
-        "# Slipway: this container has no outbound network.\noptions ndots:0\n",
-    )?;
+    let resolv = if outbound {
+        // slirp4netns answers DNS there, forwarding to the host's resolvers.
+        format!("nameserver {}\noptions ndots:0\n", super::outbound::SLIRP_DNS)
+    } else {
+        // Outbound networking is off: no nameserver is reachable, so none is listed.
+        "# Slipway: this container has no outbound network.\noptions ndots:0\n".to_string()
+    };
+    std::fs::write(dir.join("resolv.conf"), resolv)?;
     Ok(())
 }
 

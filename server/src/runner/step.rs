@@ -1,7 +1,7 @@
 //! RUN steps for builds: run a command on top of given layers with the step's Env, WorkingDir, User and SHELL,
 //! then capture the overlay upper dir as an OCI layer.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use oci_spec::image::ImageConfiguration;
@@ -12,6 +12,9 @@ use super::images::LayerBlob;
 use super::lifecycle::cleanup_dir;
 use super::spec::RunOptions;
 use super::{io_ctx, Runner, RunnerError};
+use crate::registry::local;
+use crate::registry::names::RepoName;
+use crate::registry::{RegistryError, Store};
 
 /// One RUN instruction with the build state it runs in (JSON body of `POST /api/steps`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -32,6 +35,9 @@ pub struct RunStep {
     pub mtime: Option<u64>,
     pub memory: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// A local repository of the caller's session (`slipway-local/KEY/NAME`): the new layer is committed to the
+    /// registry's blob store and linked there, so the build can push its manifest without uploading the layer.
+    pub repository: Option<String>,
     /// The session running the build (from the `X-Slipway-Session` header): steps count against its quota.
     #[serde(skip)]
     pub session: String,
@@ -52,8 +58,10 @@ pub struct StepResult {
 pub const BUILD_STEP_IMAGE: &str = "(build step)";
 
 impl Runner {
-    /// Run `step` to completion; on success its filesystem changes become a gzip layer under `blobs/sha256/`.
+    /// Run `step` to completion; on success its filesystem changes become a gzip layer: a blob of the registry
+    /// linked to `step.repository` when it names one, else a file under the runner's `blobs/sha256/`.
     pub async fn run_step(self: &Arc<Self>, step: RunStep) -> Result<StepResult, RunnerError> {
+        let target = self.step_repository(&step)?;
         let argv = match (&step.exec, &step.command) {
             (Some(argv), _) if !argv.is_empty() => argv.clone(),
             (_, Some(cmd)) => {
@@ -69,6 +77,7 @@ impl Runner {
         };
         let this = self.clone();
         let digests = step.layers.clone();
+        let session = step.session.clone();
         let lowers = tokio::task::spawn_blocking(move || {
             let blobs = digests
                 .iter()
@@ -76,7 +85,7 @@ impl Runner {
                     Ok(LayerBlob {
                         digest: d.clone(),
                         diff_id: None,
-                        path: this.images.blob(d)?,
+                        path: this.images.blob_for(&session, d)?,
                     })
                 })
                 .collect::<Result<Vec<_>, RunnerError>>()?;
@@ -101,7 +110,8 @@ impl Runner {
         let state = c.wait().await;
         let output = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
         let exit_code = state.exit_code.unwrap_or(255);
-        let mut layer = None;
+        // Captured before the container goes, returned after: a failed capture (quota, disk) must not leak it.
+        let mut layer = Ok(None);
         if started.is_ok() && exit_code == 0 {
             let upper = c.dir.join("rw/upper");
             let blobs = self.config.data_dir.join("blobs/sha256");
@@ -111,17 +121,21 @@ impl Runner {
                 mtime: step.mtime,
                 shift: self.config.userns,
             };
-            let captured = tokio::task::spawn_blocking(move || -> std::io::Result<LayerDescriptor> {
-                let mut desc = diff::capture(&upper, &tmp, &opts)?;
-                let hex = desc.digest.trim_start_matches("sha256:");
-                let path: PathBuf = blobs.join(hex);
-                std::fs::rename(&tmp, &path)?;
-                desc.path = path;
+            let captured = tokio::task::spawn_blocking(move || -> Result<LayerDescriptor, RunnerError> {
+                let mut desc = diff::capture(&upper, &tmp, &opts).map_err(io_ctx("capturing the layer"))?;
+                desc.path = match target {
+                    Some((store, repo)) => commit_to_registry(&store, &repo, &tmp, &desc.digest)?,
+                    None => {
+                        let path: PathBuf = blobs.join(desc.digest.trim_start_matches("sha256:"));
+                        std::fs::rename(&tmp, &path).map_err(io_ctx("storing the layer"))?;
+                        path
+                    }
+                };
                 Ok(desc)
             })
             .await
-            .map_err(|e| io_ctx("diff task")(std::io::Error::other(e)))?;
-            layer = Some(captured.map_err(io_ctx("capturing the layer"))?);
+            .map_err(|e| io_ctx("diff task")(std::io::Error::other(e)));
+            layer = captured.and_then(|c| c).map(Some);
         }
         self.forget(&c.id);
         let dir = c.dir.clone();
@@ -132,7 +146,39 @@ impl Runner {
             oom_killed: state.oom_killed,
             timed_out: state.timed_out,
             output,
-            layer,
+            layer: layer?,
         })
     }
+
+    /// Where the step's layer goes: the registry repository it names, checked before anything runs. Only the
+    /// caller's own local store may be named; anything else is answered as an unknown repository.
+    fn step_repository(&self, step: &RunStep) -> Result<Option<(Arc<Store>, RepoName)>, RunnerError> {
+        let Some(name) = &step.repository else {
+            return Ok(None);
+        };
+        let unknown =
+            || RegistryError::NameUnknown(format!("{name} is not a local repository of this session"));
+        let store = self.registry.clone().ok_or_else(unknown)?;
+        let repo = RepoName::parse(name)?;
+        let key = local::runner_session_key(&step.session);
+        if local::owner(name) != Some(key.as_str()) {
+            return Err(unknown().into());
+        }
+        Ok(Some((store, repo)))
+    }
+}
+
+/// Commit a captured layer into the registry's blob store (verified, fsynced, renamed into place) and link it to
+/// `repo`; the temp file goes either way. Returns the blob's path in the store.
+fn commit_to_registry(
+    store: &Store,
+    repo: &RepoName,
+    temp: &Path,
+    digest: &str,
+) -> Result<PathBuf, RunnerError> {
+    let expected = crate::registry::names::parse_digest(digest);
+    let committed = expected.and_then(|expected| store.put_blob_file(repo, temp, Some(&expected)));
+    let _ = std::fs::remove_file(temp);
+    let (digest, _) = committed?;
+    Ok(store.blob_path(&digest))
 }

@@ -1,0 +1,328 @@
+//! `slipway build`: the browser's image builder on the command line, same core code. With `--oci-layout` it
+//! writes an OCI image layout (no companion needed for builds without RUN); with `--host` it resolves FROM
+//! through the companion's registry, runs RUN there, and stores the image in the session's local repository.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use slipway::build::{
+    BaseResolver, BuildOptions, Builder, BuiltImage, CompanionExecutor, DirCache, Event, ImageSink,
+    NoCompanion, NoRegistry, PlainRenderer, Platform, RegistryResolver, RegistrySink, RunExecutor,
+};
+use slipway::cli::build::failure_text;
+use slipway::cli::local::{local_repository, session_key, LOCAL_PREFIX};
+use slipway::image::{with_ref_name, Blob, Format, Reference};
+use slipway::layer::{FileTree, Meta};
+use slipway::registry::{Client, HttpRequest, HttpResponse, Transport, TransportError};
+
+use crate::oci_layout::OciLayout;
+use crate::registry::upstream::ReqwestTransport;
+
+/// Arguments of `slipway build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Name and optionally a tag, `name:tag` (repeatable).
+    #[arg(short = 't', long = "tag")]
+    pub tags: Vec<String>,
+    /// The Dockerfile (default: CONTEXT/Dockerfile).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// The stage to build (default: the last one).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// A build arg, `NAME=VALUE` (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// Do not reuse cached steps.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Target platform, e.g. linux/amd64.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Write the image as an OCI image layout into this directory (created; other tags in it stay).
+    #[arg(long = "oci-layout", value_name = "DIR")]
+    pub oci_layout: Option<PathBuf>,
+    /// The Slipway companion (`http://127.0.0.1:8080`): FROM images, RUN steps, the local image store.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// The session token sent as `X-Slipway-Session` (its hash names the local repositories).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Docker schema-2 media types instead of OCI.
+    #[arg(long)]
+    pub docker_format: bool,
+    /// Where the build cache lives (default: ~/.cache/slipway/build).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Print only the image ID.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The build context directory.
+    pub context: PathBuf,
+}
+
+/// Reads a directory into a file tree as a build context: modes kept, owners root, times left to the build
+/// (reproducible layers), symlinks kept as links, special files skipped.
+pub fn read_context(root: &Path) -> anyhow::Result<FileTree> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut tree = FileTree::new();
+    let mut todo = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel)) = todo.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let meta = std::fs::symlink_metadata(entry.path())?;
+            let mode = meta.permissions().mode() & 0o7777;
+            let file_type = meta.file_type();
+            if file_type.is_symlink() {
+                let target = std::fs::read_link(entry.path())?;
+                tree.insert_symlink(&path, &target.to_string_lossy(), Meta::symlink())?;
+            } else if file_type.is_dir() {
+                tree.insert_dir(&path, Meta::root(mode))?;
+                todo.push((entry.path(), path));
+            } else if file_type.is_file() {
+                tree.insert_file(&path, std::fs::read(entry.path())?, Meta::root(mode))?;
+            }
+        }
+    }
+    Ok(tree)
+}
+
+/// Writes images into an OCI layout, fetching layers this build does not hold (base images, RUN) from the
+/// companion's registry.
+struct LayoutSink<'a, R: BaseResolver> {
+    layout: OciLayout,
+    fetch: &'a R,
+}
+
+impl<R: BaseResolver> ImageSink for LayoutSink<'_, R> {
+    async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), slipway::build::BuildError> {
+        let err = |e: crate::oci_layout::LayoutError| slipway::build::BuildError::Registry(e.to_string());
+        for layer in &image.layers {
+            let bytes = match (&layer.blob, &layer.repository) {
+                (Some(b), _) => b.to_vec(),
+                (None, Some(repo)) => self.fetch.blob(repo, layer.descriptor.digest().as_ref()).await?,
+                (None, None) => {
+                    return Err(slipway::build::BuildError::Registry(format!(
+                        "layer {} has no source",
+                        layer.descriptor.digest()
+                    )))
+                }
+            };
+            self.layout
+                .write_blob(&Blob {
+                    descriptor: layer.descriptor.clone(),
+                    bytes,
+                })
+                .map_err(err)?;
+        }
+        self.layout.write_blob(&image.config).map_err(err)?;
+        self.layout.write_blob(&image.manifest).map_err(err)?;
+        // Keep the other tags of the layout; these tags now name this image.
+        let names: Vec<String> = tags
+            .iter()
+            .map(|t| t.tag().unwrap_or("latest").to_owned())
+            .collect();
+        let mut manifests: Vec<_> = self
+            .layout
+            .read_index()
+            .map(|i| i.manifests().clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| slipway::image::ref_name(d).is_none_or(|n| !names.iter().any(|t| t == n)))
+            .collect();
+        if names.is_empty() {
+            manifests.push(image.manifest.descriptor.clone());
+        }
+        for name in &names {
+            manifests.push(with_ref_name(image.manifest.descriptor.clone(), name));
+        }
+        self.layout.write_index(manifests).map_err(err)
+    }
+}
+
+/// The companion over HTTP, naming the session when one is given (without it the companion uses the key
+/// `anonymous`).
+#[derive(Clone)]
+struct Companion {
+    http: ReqwestTransport,
+    session: Option<String>,
+}
+
+impl Transport for Companion {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let request = match &self.session {
+            Some(s) => request.header("X-Slipway-Session", s.clone()),
+            None => request,
+        };
+        self.http.send(request).await
+    }
+}
+
+pub fn default_cache_dir() -> PathBuf {
+    let home = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    home.join("slipway/build")
+}
+
+/// Runs `slipway build`; returns the exit code (0 built, 1 the build failed, 2 bad input).
+pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
+    if args.oci_layout.is_none() && args.host.is_none() {
+        eprintln!("slipway build: give --oci-layout DIR (write an OCI layout) or --host URL (the companion)");
+        return Ok(2);
+    }
+    let context = read_context(&args.context)?;
+    let dockerfile_path = args
+        .file
+        .clone()
+        .unwrap_or_else(|| args.context.join("Dockerfile"));
+    let dockerfile = std::fs::read_to_string(&dockerfile_path)
+        .map_err(|e| anyhow::anyhow!("failed to read dockerfile {}: {e}", dockerfile_path.display()))?;
+    let tags = args
+        .tags
+        .iter()
+        .map(|t| Reference::parse(t).map(Reference::with_default_tag))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut build_args = BTreeMap::new();
+    for a in &args.build_args {
+        // `--build-arg NAME` takes the value from the environment, as docker does.
+        let value = match a.split_once('=') {
+            Some((k, v)) => Some((k.to_owned(), v.to_owned())),
+            None => std::env::var(a).ok().map(|v| (a.clone(), v)),
+        };
+        build_args.extend(value);
+    }
+    let options = BuildOptions {
+        dockerfile,
+        dockerfile_name: dockerfile_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "Dockerfile".into()),
+        tags,
+        target: args.target.clone(),
+        build_args,
+        no_cache: args.no_cache,
+        platform: match &args.platform {
+            Some(p) => Platform::parse(p)?,
+            None => Platform::default(),
+        },
+        format: if args.docker_format {
+            Format::Docker
+        } else {
+            Format::Oci
+        },
+        epoch: BuildOptions::epoch_from_env(),
+        ..BuildOptions::default()
+    };
+    let cache = DirCache::new(args.cache_dir.clone().unwrap_or_else(default_cache_dir));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let transport = Companion {
+        http: ReqwestTransport::new(reqwest::Client::new()),
+        session: args.session.clone(),
+    };
+    let key = session_key(args.session.as_deref());
+    let outcome = runtime.block_on(async {
+        match &args.host {
+            Some(host) => {
+                let host = host.trim_end_matches('/');
+                let client = Client::new(transport.clone(), host, None);
+                let resolver = RegistryResolver {
+                    client: &client,
+                    session_key: key.clone(),
+                };
+                let repository = options
+                    .tags
+                    .first()
+                    .map(|t| local_repository(&key, t))
+                    .unwrap_or_else(|| format!("{LOCAL_PREFIX}/{key}/untagged"));
+                let executor = CompanionExecutor {
+                    transport: &transport,
+                    base: host.to_owned(),
+                    registry: &client,
+                    repository,
+                };
+                match &args.oci_layout {
+                    Some(dir) => {
+                        let sink = LayoutSink {
+                            layout: OciLayout::create(dir)?,
+                            fetch: &resolver,
+                        };
+                        Ok(run(args, &options, &context, &resolver, &executor, &cache, &sink).await)
+                    }
+                    None => {
+                        let sink = RegistrySink {
+                            client: &client,
+                            session_key: key.clone(),
+                        };
+                        Ok(run(args, &options, &context, &resolver, &executor, &cache, &sink).await)
+                    }
+                }
+            }
+            None => {
+                let dir = args.oci_layout.as_ref().expect("checked above");
+                let sink = LayoutSink {
+                    layout: OciLayout::create(dir)?,
+                    fetch: &NoRegistry,
+                };
+                Ok::<_, anyhow::Error>(
+                    run(args, &options, &context, &NoRegistry, &NoCompanion, &cache, &sink).await,
+                )
+            }
+        }
+    })?;
+    Ok(outcome)
+}
+
+async fn run<R: BaseResolver, X: RunExecutor, S: ImageSink>(
+    args: &BuildArgs,
+    options: &BuildOptions,
+    context: &FileTree,
+    resolver: &R,
+    executor: &X,
+    cache: &DirCache,
+    sink: &S,
+) -> i32 {
+    let start = Instant::now();
+    let clock = move || start.elapsed().as_millis() as u64;
+    let renderer = RefCell::new(PlainRenderer::new());
+    let quiet = args.quiet;
+    let progress = |e: &Event| {
+        if quiet {
+            return;
+        }
+        let mut r = renderer.borrow_mut();
+        r.event(e);
+        let text = r.take();
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    };
+    let builder = Builder {
+        resolver,
+        executor,
+        cache,
+        clock: &clock,
+        progress: &progress,
+    };
+    match builder.build(context, options, sink).await {
+        Ok(image) => {
+            println!("{}", image.id());
+            0
+        }
+        Err(e) => {
+            eprint!("{}", failure_text(&e));
+            1
+        }
+    }
+}

@@ -1,0 +1,765 @@
+//! Orchestration: parse, pick the target, resolve bases, then run each needed stage's instructions in order,
+//! with the cache and the progress events, and export the target through an [`ImageSink`].
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::cache::{hex, CacheStore, CachedLayer, CachedStep, PlaceRecord};
+use super::context::{apply_dockerignore, context_size};
+use super::layers::{copy_layer, workdir_layer, CopyPlan};
+use super::progress::{human_size, Event, MissReason};
+use super::resolve::{BaseResolver, Platform, ResolvedImage};
+use super::rootfs::{LayerRef, Rootfs};
+use super::run::{RunExecutor, StepRequest};
+use super::sink::{BuiltImage, ImageSink};
+use super::state::{DockerExtras, StageState};
+use super::steps::{apply_metadata, command_argv, expand, normalize_workdir, vars_map, ArgScope};
+use super::{BuildError, BuildOptions};
+use crate::dockerfile::instructions::{self, Command, Instruction};
+use crate::dockerfile::shell::Lexer;
+use crate::dockerfile::stages::{expand as expand_global, global_args};
+use crate::dockerfile::{self, syntax, Dockerfile};
+use crate::image::{layer_descriptor, manifest_blob, new_config, Descriptor, MediaType, Reference};
+use crate::layer::{FileTree, LayerOptions};
+
+/// Builds images with the given side effects.
+pub struct Builder<'a, R: BaseResolver, X: RunExecutor, C: CacheStore> {
+    pub resolver: &'a R,
+    pub executor: &'a X,
+    pub cache: &'a C,
+    /// Milliseconds from any fixed point (step durations).
+    pub clock: &'a dyn Fn() -> u64,
+    pub progress: &'a dyn Fn(&Event),
+}
+
+/// What every step of one build reads.
+#[derive(Clone, Copy)]
+struct Scope<'s> {
+    df: &'s Dockerfile,
+    /// The context with `.dockerignore` applied.
+    ctx: &'s FileTree,
+    escape: char,
+    options: &'s BuildOptions,
+}
+
+/// One instruction of a stage, with where it came from.
+struct Step {
+    command: Command,
+    /// The instruction as written (for the progress name).
+    original: String,
+    onbuild: bool,
+}
+
+impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
+    fn emit(&self, event: Event) {
+        (self.progress)(&event);
+    }
+
+    fn start(&self, ids: &Cell<usize>, name: String) -> (usize, u64) {
+        let id = ids.get() + 1;
+        ids.set(id);
+        self.emit(Event::Start { id, name });
+        (id, (self.clock)())
+    }
+
+    fn done(&self, id: usize, since: u64) {
+        let millis = (self.clock)().saturating_sub(since);
+        self.emit(Event::Done { id, millis });
+    }
+
+    /// Builds the target stage of `options.dockerfile` from `context` and writes it to `sink`.
+    pub async fn build<S: ImageSink>(
+        &self,
+        context: &FileTree,
+        options: &BuildOptions,
+        sink: &S,
+    ) -> Result<BuiltImage, BuildError> {
+        let ids = Cell::new(0);
+        let (id, t) = self.start(
+            &ids,
+            format!(
+                "[internal] load build definition from {}",
+                options.dockerfile_name
+            ),
+        );
+        self.emit(Event::Log {
+            id,
+            text: format!(
+                "transferring dockerfile: {} done",
+                human_size(options.dockerfile.len() as u64)
+            ),
+        });
+        let df = dockerfile::parse_with_args(&options.dockerfile, &options.build_args).map_err(|e| {
+            BuildError::Dockerfile {
+                line: e.line(),
+                message: e.to_string(),
+            }
+        })?;
+        self.done(id, t);
+        let target = df
+            .stages
+            .target(options.target.as_deref())
+            .map_err(BuildError::Target)?;
+        let reachable = df.stages.reachable(target);
+        let escape = df.syntax.escape;
+        let (_, globals) = global_args(&df.commands, &df.stages.meta_args, escape, &options.build_args);
+
+        let mut bases: BTreeMap<usize, (Reference, ResolvedImage)> = BTreeMap::new();
+        for stage in df.stages.stages.iter().filter(|s| reachable[s.index]) {
+            if stage.base_stage.is_some() || stage.base_expanded.eq_ignore_ascii_case("scratch") {
+                continue;
+            }
+            let reference = Reference::parse(&stage.base_expanded)
+                .map(Reference::with_default_tag)
+                .map_err(|e| BuildError::Instruction {
+                    line: stage.line,
+                    message: format!("FROM {}: {e}", stage.base_expanded),
+                })?;
+            let platform = self.stage_platform(&df, stage.first_command, &globals, options)?;
+            let shown = match reference.tag() {
+                Some(tag) => format!("{}:{tag}", reference.name()),
+                None => reference.name(),
+            };
+            let (id, t) = self.start(&ids, format!("[internal] load metadata for {shown}"));
+            match self.resolver.resolve(&reference, &platform).await {
+                Ok(image) => {
+                    self.done(id, t);
+                    bases.insert(stage.index, (reference, image));
+                }
+                Err(e) => {
+                    self.emit(Event::Error {
+                        id,
+                        message: e.to_string(),
+                    });
+                    return Err(e);
+                }
+            }
+        }
+        let (id, t) = self.start(&ids, "[internal] load .dockerignore".into());
+        let ignore_size = match context.get(".dockerignore") {
+            Some(crate::layer::Node::File { data, .. }) => data.len() as u64,
+            _ => 0,
+        };
+        self.emit(Event::Log {
+            id,
+            text: format!("transferring context: {} done", human_size(ignore_size)),
+        });
+        self.done(id, t);
+        let ctx = apply_dockerignore(context);
+        let mut context_loaded = false;
+
+        let count = df.stages.stages.len();
+        let mut states: Vec<Option<StageState>> = vec![None; count];
+        for s in (0..count).filter(|&s| reachable[s]) {
+            let stage = &df.stages.stages[s];
+            let prefix = match (&stage.name, count) {
+                (_, 1) => String::new(),
+                (Some(name), _) => format!("{name} "),
+                (None, _) => format!("stage-{s} "),
+            };
+            let mut steps = Vec::new();
+            let (mut st, from_image) = match (stage.base_stage, bases.remove(&s)) {
+                (Some(b), _) => {
+                    let mut st = states[b].clone().ok_or_else(|| BuildError::Instruction {
+                        line: stage.line,
+                        message: format!("stage {b} was not built"),
+                    })?;
+                    // ONBUILD of the base stage run here; the stage's own triggers do not carry over.
+                    let triggers = std::mem::take(&mut st.extras.onbuild);
+                    steps.extend(parse_triggers(&triggers, stage.line)?);
+                    (st, None)
+                }
+                (None, Some((reference, image))) => {
+                    let extras = DockerExtras::from_config_json(&image.config_json);
+                    let mut rootfs = Rootfs::default();
+                    for layer in &image.layers {
+                        rootfs.push(layer.clone(), None);
+                    }
+                    let key = hex(&["from", &image.manifest_digest, &options.platform.to_string()]);
+                    let mut st = StageState::new(image.config.clone(), extras, rootfs, key);
+                    steps.extend(parse_triggers(
+                        &std::mem::take(&mut st.extras.onbuild),
+                        stage.line,
+                    )?);
+                    st.base_pinned = Some(image.pinned.clone());
+                    // Remember which digest this name resolved to, to explain the next miss.
+                    let base_key = format!(
+                        "base/{}",
+                        hex(&[&reference.to_string(), &options.platform.to_string()])
+                    );
+                    if let Some(before) = self.cache.get(&base_key).await {
+                        if before != image.manifest_digest.as_bytes() {
+                            st.changed = Some(MissReason::BaseChanged);
+                        }
+                    }
+                    self.cache.put(&base_key, image.manifest_digest.as_bytes()).await;
+                    (st, Some(image.pinned))
+                }
+                (None, None) => {
+                    let platform = self.stage_platform(&df, stage.first_command, &globals, options)?;
+                    let config = new_config(&platform.os, &platform.architecture, None);
+                    let key = hex(&["scratch", &platform.to_string()]);
+                    (
+                        StageState::new(config, DockerExtras::default(), Rootfs::default(), key),
+                        None,
+                    )
+                }
+            };
+            for i in stage.first_command + 1..=stage.last_command {
+                steps.push(Step {
+                    command: df.commands[i].clone(),
+                    original: df.syntax.nodes[i].original.clone(),
+                    onbuild: false,
+                });
+            }
+            let layered = |step: &Step| {
+                step.onbuild
+                    || matches!(
+                        step.command.instruction,
+                        Instruction::Copy(_)
+                            | Instruction::Add(_)
+                            | Instruction::Run(_)
+                            | Instruction::Workdir { .. }
+                    )
+            };
+            let total = usize::from(from_image.is_some()) + steps.iter().filter(|s| layered(s)).count();
+            let width = total.to_string().len();
+            let mut index = 0;
+            let mut name = |text: &str, onbuild: bool| {
+                index += 1;
+                let ob = if onbuild { "ONBUILD " } else { "" };
+                format!("[{prefix}{index:>width$}/{total}] {ob}{text}")
+            };
+            let stage_seen_key = format!("stage/{}", st.key);
+            let seen_before = self.cache.get(&stage_seen_key).await.is_some();
+            self.cache.put(&stage_seen_key, b"1").await;
+            if let Some(pinned) = &from_image {
+                let (id, _) = self.start(&ids, name(&format!("FROM {pinned}"), false));
+                self.emit(Event::Cached { id });
+            }
+            if !context_loaded {
+                context_loaded = true;
+                let (id, t) = self.start(&ids, "[internal] load build context".into());
+                self.emit(Event::Log {
+                    id,
+                    text: format!("transferring context: {} done", human_size(context_size(&ctx))),
+                });
+                self.done(id, t);
+            }
+            let scope = ArgScope {
+                build_args: &options.build_args,
+                globals: &globals,
+            };
+            for step in &steps {
+                let line = step.command.line;
+                match &step.command.instruction {
+                    Instruction::From(_) => {}
+                    Instruction::Copy(_)
+                    | Instruction::Add(_)
+                    | Instruction::Workdir { .. }
+                    | Instruction::Run(_) => {
+                        let shown = name(&display(&step.original, escape, &st.vars), step.onbuild);
+                        let scope = Scope {
+                            df: &df,
+                            ctx: &ctx,
+                            escape,
+                            options,
+                        };
+                        self.layer_step(&ids, shown, step, &mut st, &states, &scope)
+                            .await?;
+                    }
+                    _ => {
+                        if let Some(created_by) = apply_metadata(&mut st, &step.command, escape, &scope)? {
+                            st.commit_empty(options.epoch, &created_by);
+                            let key = hex(&["meta", &st.key, &created_by]);
+                            let seen = format!("seen/{key}");
+                            if self.cache.get(&seen).await.is_none() {
+                                if seen_before && st.changed.is_none() {
+                                    st.changed = Some(MissReason::PreviousStepChanged);
+                                }
+                                self.cache.put(&seen, b"1").await;
+                            }
+                            st.key = key;
+                        }
+                    }
+                }
+                let _ = line;
+            }
+            states[s] = Some(st);
+        }
+        let st = states[target]
+            .take()
+            .ok_or_else(|| BuildError::Target("the target stage was not built".into()))?;
+        self.export(&ids, st, options, sink).await
+    }
+
+    /// The platform of a stage: `FROM --platform=...` (global ARGs expanded), else the build's.
+    fn stage_platform(
+        &self,
+        df: &Dockerfile,
+        from_index: usize,
+        globals: &BTreeMap<String, String>,
+        options: &BuildOptions,
+    ) -> Result<Platform, BuildError> {
+        match &df.commands[from_index].instruction {
+            Instruction::From(f) => match &f.platform {
+                Some(p) => Platform::parse(&expand_global(df.syntax.escape, &p.value, globals).result),
+                None => Ok(options.platform.clone()),
+            },
+            _ => Ok(options.platform.clone()),
+        }
+    }
+
+    /// Why a step cannot reuse the cache.
+    async fn miss_reason(
+        &self,
+        st: &StageState,
+        place: &str,
+        files: &PlaceRecord,
+        no_cache: bool,
+    ) -> MissReason {
+        if no_cache {
+            return MissReason::NoCache;
+        }
+        if let Some(reason) = &st.changed {
+            return reason.clone();
+        }
+        match self
+            .cache
+            .get(place)
+            .await
+            .and_then(|b| serde_json::from_slice::<PlaceRecord>(&b).ok())
+        {
+            Some(before) => {
+                let changed = files.changed_since(&before);
+                if changed.is_empty() {
+                    MissReason::NewInstruction
+                } else {
+                    MissReason::FilesChanged(changed)
+                }
+            }
+            None => MissReason::NewInstruction,
+        }
+    }
+
+    /// A cached step's layer, when the cache has it whole (the blob too, for layers made here).
+    async fn cached_layer(&self, key: &str) -> Option<(LayerRef, Option<CachedLayer>)> {
+        let step: CachedStep = serde_json::from_slice(&self.cache.get(&format!("step/{key}")).await?).ok()?;
+        let cached = step.layer?;
+        let digest: crate::image::Digest = cached.digest.parse().ok()?;
+        let blob = match &cached.repository {
+            Some(_) => None,
+            None => Some(Arc::<[u8]>::from(
+                self.cache.get(&format!("blob/{digest}")).await?,
+            )),
+        };
+        let layer = LayerRef {
+            descriptor: Descriptor::new(MediaType::from(cached.media_type.as_str()), cached.size, digest),
+            diff_id: cached.diff_id.parse().ok()?,
+            blob,
+            repository: cached.repository.clone(),
+        };
+        Some((layer, Some(cached)))
+    }
+
+    async fn remember(&self, key: &str, place: &str, files: &PlaceRecord, layer: &LayerRef) {
+        let cached = CachedStep {
+            layer: Some(CachedLayer {
+                media_type: layer.descriptor.media_type().to_string(),
+                digest: layer.descriptor.digest().to_string(),
+                size: layer.descriptor.size(),
+                diff_id: layer.diff_id.to_string(),
+                repository: layer.repository.clone(),
+            }),
+        };
+        if let Some(blob) = &layer.blob {
+            self.cache
+                .put(&format!("blob/{}", layer.descriptor.digest()), blob)
+                .await;
+        }
+        if let Ok(bytes) = serde_json::to_vec(&cached) {
+            self.cache.put(&format!("step/{key}"), &bytes).await;
+        }
+        if let Ok(bytes) = serde_json::to_vec(files) {
+            self.cache.put(place, &bytes).await;
+        }
+    }
+
+    /// COPY, ADD, WORKDIR or RUN: a step that makes a layer, through the cache.
+    async fn layer_step(
+        &self,
+        ids: &Cell<usize>,
+        shown: String,
+        step: &Step,
+        st: &mut StageState,
+        states: &[Option<StageState>],
+        scope: &Scope<'_>,
+    ) -> Result<(), BuildError> {
+        let line = step.command.line;
+        let (id, t) = self.start(ids, shown);
+        let result = self.layer_step_inner(id, step, st, states, scope).await;
+        match result {
+            // BuildKit's plain progress ends a cached step with CACHED alone.
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                self.done(id, t);
+                Ok(())
+            }
+            Err(e) => {
+                self.emit(Event::Error {
+                    id,
+                    message: e.to_string(),
+                });
+                Err(match e {
+                    BuildError::Copy(c) => BuildError::Instruction {
+                        line,
+                        message: c.to_string(),
+                    },
+                    other => other,
+                })
+            }
+        }
+    }
+
+    async fn layer_step_inner(
+        &self,
+        id: usize,
+        step: &Step,
+        st: &mut StageState,
+        states: &[Option<StageState>],
+        scope: &Scope<'_>,
+    ) -> Result<bool, BuildError> {
+        let Scope {
+            df,
+            ctx,
+            escape,
+            options,
+        } = *scope;
+        let line = step.command.line;
+        let vars = vars_map(&st.vars);
+        // What the step will produce locally (COPY, ADD, WORKDIR), or the RUN to send.
+        let (created_by, files, tree, run) = match &step.command.instruction {
+            Instruction::Copy(_) | Instruction::Add(_) => {
+                let plan = CopyPlan::new(&step.command, escape, &vars)?;
+                let source = self.copy_source(&plan, st, states, df, options).await?;
+                let owner = match &plan.chown {
+                    Some(spec) => Some(self.owner(spec, st).await?),
+                    None => None,
+                };
+                let base = st.rootfs.merged();
+                let (tree, files) = copy_layer(
+                    &plan,
+                    source.as_ref().unwrap_or(ctx),
+                    &base,
+                    &st.workdir(),
+                    owner,
+                    line,
+                )?;
+                let mut files = files;
+                if let Some(from) = &plan.from {
+                    if let Some(key) = source_key(from, df, states) {
+                        files.files.insert(format!("--from={from}"), key);
+                    }
+                }
+                (plan.created_by(), files, Some(tree), None)
+            }
+            Instruction::Workdir { path } => {
+                let path = expand(escape, &path.value, &vars, line)?;
+                let wd = normalize_workdir(&st.workdir(), &path);
+                let mut inner = st.inner();
+                inner.set_working_dir(Some(wd.clone()));
+                st.set_inner(inner);
+                let user = st.inner().user().clone().filter(|u| !u.is_empty());
+                let owner = match &user {
+                    Some(u) => Some(self.owner(u, st).await?),
+                    None => None,
+                };
+                let tree = workdir_layer(&wd, &st.rootfs, owner)?;
+                (format!("WORKDIR {wd}"), PlaceRecord::default(), Some(tree), None)
+            }
+            Instruction::Run(run) => {
+                let mut argv = command_argv(&run.cmd, &st.extras.shell);
+                if let (false, Some(doc)) = (run.cmd.exec_form, run.cmd.files.first()) {
+                    // A heredoc RUN runs its content through the shell, as BuildKit's non-shebang heredocs do.
+                    let content = if doc.chomp {
+                        instructions::chomp(&doc.content)
+                    } else {
+                        doc.content.clone()
+                    };
+                    if let Some(last) = argv.last_mut() {
+                        *last = content;
+                    }
+                }
+                let created_by = format!(
+                    "RUN {} # buildkit",
+                    super::history::run_command_string(&st.build_args, &argv)
+                );
+                (created_by, PlaceRecord::default(), None, Some(argv))
+            }
+            _ => unreachable!("layer_step only gets layer instructions"),
+        };
+        let mut parts = vec!["step".to_owned(), st.key.clone(), created_by.clone()];
+        parts.extend(files.files.iter().map(|(p, sum)| format!("{p}\0{sum}")));
+        let part_refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let key = hex(&part_refs);
+        let place = format!("place/{}", hex(&["place", &st.key, &created_by]));
+        let hit = if options.no_cache || st.changed.is_some() {
+            None
+        } else {
+            self.cached_layer(&key).await
+        };
+        let cached = hit.is_some();
+        let layer = match hit {
+            Some((layer, _)) => {
+                self.emit(Event::Cached { id });
+                layer
+            }
+            None => {
+                let reason = self.miss_reason(st, &place, &files, options.no_cache).await;
+                self.emit(Event::Miss {
+                    id,
+                    step: created_by.trim_end_matches(" # buildkit").to_owned(),
+                    reason,
+                });
+                let layer = match (&tree, run) {
+                    (Some(tree), _) => {
+                        let (bytes, info) = tree.to_layer(&LayerOptions {
+                            mtime: options.epoch,
+                            level: options.gzip_level,
+                        })?;
+                        self.emit(Event::Bytes { id, bytes: info.size });
+                        LayerRef {
+                            descriptor: layer_descriptor(&info, options.format),
+                            diff_id: info.diff_id,
+                            blob: Some(bytes.into()),
+                            repository: None,
+                        }
+                    }
+                    (None, Some(argv)) => self.run_step(id, st, argv, options).await?,
+                    (None, None) => unreachable!("a layer step has a tree or a command"),
+                };
+                self.remember(&key, &place, &files, &layer).await;
+                st.changed = Some(MissReason::PreviousStepChanged);
+                layer
+            }
+        };
+        st.commit_layer(options.epoch, &created_by, &layer.diff_id)?;
+        st.rootfs.push(layer, tree.map(Arc::new));
+        st.key = key;
+        Ok(cached)
+    }
+
+    async fn run_step(
+        &self,
+        id: usize,
+        st: &StageState,
+        argv: Vec<String>,
+        options: &BuildOptions,
+    ) -> Result<LayerRef, BuildError> {
+        let layers: Vec<LayerRef> = st.rootfs.layers().cloned().collect();
+        let request = StepRequest {
+            layers: layers.iter().map(|l| l.descriptor.digest().to_string()).collect(),
+            env: st.run_env(),
+            workdir: Some(st.workdir()),
+            user: st.inner().user().clone().filter(|u| !u.is_empty()),
+            exec: Some(argv.clone()),
+            mtime: options.epoch,
+            ..StepRequest::default()
+        };
+        let outcome = self.executor.run(request, &layers).await?;
+        if !outcome.output.is_empty() {
+            self.emit(Event::Log {
+                id,
+                text: outcome.output.clone(),
+            });
+        }
+        match outcome.layer {
+            Some(layer) if outcome.exit_code == 0 => Ok(layer),
+            _ => Err(BuildError::RunFailed {
+                command: argv.join(" "),
+                exit_code: outcome.exit_code,
+                output: outcome.output,
+            }),
+        }
+    }
+
+    /// Loads the contents of the layers a rootfs does not have yet (base image and RUN layers).
+    async fn load(&self, rootfs: &mut Rootfs) -> Result<(), BuildError> {
+        for layer in rootfs.missing() {
+            let digest = layer.descriptor.digest().to_string();
+            let repository = layer.repository.clone().ok_or_else(|| {
+                BuildError::Registry(format!("layer {digest} has no repository to be read from"))
+            })?;
+            let bytes = self.resolver.blob(&repository, &digest).await?;
+            let mut tree = FileTree::new();
+            tree.extract_tar(&bytes, "", &crate::layer::ExtractLimits::default())?;
+            rootfs.fill(layer.descriptor.digest(), Arc::new(tree));
+        }
+        Ok(())
+    }
+
+    /// `--chown`/`USER` to ids: numeric needs nothing; names read the stage's passwd and group files, loading
+    /// the layers this build does not have yet.
+    async fn owner(&self, spec: &str, st: &mut StageState) -> Result<(u32, u32), BuildError> {
+        if let Ok(ids) = super::rootfs::resolve_owner(spec, None) {
+            return Ok(ids);
+        }
+        if !st.rootfs.complete() {
+            self.load(&mut st.rootfs).await?;
+        }
+        super::rootfs::resolve_owner(spec, Some(&st.rootfs.merged()))
+    }
+
+    /// The tree COPY reads: `None` for the context, else the `--from` stage's or image's filesystem.
+    async fn copy_source(
+        &self,
+        plan: &CopyPlan,
+        st: &StageState,
+        states: &[Option<StageState>],
+        df: &Dockerfile,
+        options: &BuildOptions,
+    ) -> Result<Option<FileTree>, BuildError> {
+        let Some(from) = &plan.from else { return Ok(None) };
+        if let Some(index) = df.stages.find(from) {
+            let Some(source) = states.get(index).and_then(Option::as_ref) else {
+                return Err(BuildError::Instruction {
+                    line: plan.line,
+                    message: format!(
+                        "cannot copy from stage {from:?}, it needs to be defined before the current stage"
+                    ),
+                });
+            };
+            let mut rootfs = source.rootfs.clone();
+            self.load(&mut rootfs).await?;
+            return Ok(Some(rootfs.merged()));
+        }
+        let _ = st;
+        let reference = Reference::parse(from).map_err(|e| BuildError::Instruction {
+            line: plan.line,
+            message: format!("COPY --from={from}: no stage of that name, and not an image reference: {e}"),
+        })?;
+        let image = self
+            .resolver
+            .resolve(&reference, &options.platform)
+            .await
+            .map_err(|e| BuildError::Instruction {
+                line: plan.line,
+                message: format!(
+                    "COPY --from={from}: no stage of that name, and the image cannot be used: {e}"
+                ),
+            })?;
+        let mut rootfs = Rootfs::default();
+        for layer in image.layers {
+            rootfs.push(layer, None);
+        }
+        self.load(&mut rootfs).await?;
+        Ok(Some(rootfs.merged()))
+    }
+
+    async fn export<S: ImageSink>(
+        &self,
+        ids: &Cell<usize>,
+        st: StageState,
+        options: &BuildOptions,
+        sink: &S,
+    ) -> Result<BuiltImage, BuildError> {
+        let (id, t) = self.start(ids, "exporting to image".into());
+        let layers: Vec<LayerRef> = st.rootfs.layers().cloned().collect();
+        let descriptors = layers
+            .iter()
+            .map(|l| {
+                let mut d = l.descriptor.clone();
+                if is_gzip_layer(d.media_type()) {
+                    d.set_media_type(options.format.layer_gzip());
+                }
+                d
+            })
+            .collect();
+        let config = st.config_blob(options.epoch, options.format)?;
+        let manifest = manifest_blob(config.descriptor.clone(), descriptors, options.format)?;
+        self.emit(Event::Log {
+            id,
+            text: "exporting layers done".into(),
+        });
+        let image = BuiltImage {
+            config,
+            manifest,
+            layers,
+            format: options.format,
+        };
+        self.emit(Event::Log {
+            id,
+            text: format!("writing image {} done", image.id()),
+        });
+        if let Err(e) = sink.write(&image, &options.tags).await {
+            self.emit(Event::Error {
+                id,
+                message: e.to_string(),
+            });
+            return Err(e);
+        }
+        for tag in &options.tags {
+            self.emit(Event::Log {
+                id,
+                text: format!("naming to {} done", tag.clone().with_default_tag()),
+            });
+        }
+        self.done(id, t);
+        Ok(image)
+    }
+}
+
+/// The cache key of what a `COPY --from` stage produced (its last step), so a change there misses here.
+fn source_key(from: &str, df: &Dockerfile, states: &[Option<StageState>]) -> Option<String> {
+    let index = df.stages.find(from)?;
+    states.get(index)?.as_ref().map(|s| s.key.clone())
+}
+
+/// ONBUILD triggers (each a one-line instruction) as steps.
+fn parse_triggers(triggers: &[String], line: usize) -> Result<Vec<Step>, BuildError> {
+    let mut steps = Vec::new();
+    for trigger in triggers {
+        let tree = syntax::parse(trigger).map_err(|e| BuildError::Instruction {
+            line,
+            message: format!("ONBUILD {trigger}: {e}"),
+        })?;
+        for node in &tree.nodes {
+            let mut command = instructions::parse_node(node).map_err(|e| BuildError::Instruction {
+                line,
+                message: format!("ONBUILD {trigger}: {e}"),
+            })?;
+            command.line = line;
+            steps.push(Step {
+                command,
+                original: node.original.clone(),
+                onbuild: true,
+            });
+        }
+    }
+    Ok(steps)
+}
+
+/// The progress name of an instruction: its text with variables expanded where set, keyword upper case.
+fn display(original: &str, escape: char, vars: &[(String, String)]) -> String {
+    let mut lexer = Lexer::new(escape);
+    lexer.raw_quotes = true;
+    lexer.raw_escapes = true;
+    lexer.skip_unset_env = true;
+    let text = lexer
+        .process(original, &vars_map(vars))
+        .map(|e| e.result)
+        .unwrap_or_else(|_| original.to_owned());
+    match text.split_once(' ') {
+        Some((keyword, rest)) => format!("{} {rest}", keyword.to_ascii_uppercase()),
+        None => text.to_ascii_uppercase(),
+    }
+}
+
+/// A gzip layer media type of either family (re-labelled to the build's format on export).
+fn is_gzip_layer(media_type: &MediaType) -> bool {
+    matches!(
+        media_type.to_string().as_str(),
+        "application/vnd.oci.image.layer.v1.tar+gzip" | crate::image::manifest::DOCKER_LAYER_GZIP
+    )
+}

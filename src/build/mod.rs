@@ -1,0 +1,141 @@
+//! The image builder: a Dockerfile and a context [`FileTree`](crate::layer::FileTree) in, an OCI image out,
+//! with the same code in the browser and natively. Side effects sit behind narrow traits: base images
+//! ([`BaseResolver`]), RUN steps ([`RunExecutor`]), the cache ([`CacheStore`]) and the output ([`ImageSink`]).
+//!
+//! Layers made from the context (COPY, ADD, WORKDIR) are assembled and hashed here; RUN goes to the companion.
+//! The config and `history` follow BuildKit's Dockerfile front end field by field (`docs/building.md` lists
+//! the deliberate differences).
+
+mod cache;
+mod context;
+mod engine;
+pub mod history;
+mod layers;
+mod progress;
+mod resolve;
+mod rootfs;
+mod run;
+mod sink;
+mod state;
+mod steps;
+
+use std::collections::BTreeMap;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use cache::DirCache;
+pub use cache::{CacheStore, CachedLayer, CachedStep, MemoryCache, PlaceRecord};
+pub use context::{apply_dockerignore, context_size};
+pub use engine::Builder;
+pub use progress::{human_size, Event, MissReason, PlainRenderer};
+pub use resolve::{registry_repository, BaseResolver, NoRegistry, Platform, RegistryResolver, ResolvedImage};
+pub use rootfs::{apply_layer, resolve_owner, LayerRef, Rootfs};
+pub use run::{CompanionExecutor, NoCompanion, RunExecutor, StepOutcome, StepRequest};
+pub use sink::{BuiltImage, ImageSink, MemorySink, RegistrySink};
+
+use crate::image::{Format, Reference};
+
+/// Why a build failed. Messages follow BuildKit's where it has one.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("dockerfile parse error on line {line}: {message}")]
+    Dockerfile { line: usize, message: String },
+    #[error("{0}")]
+    Target(String),
+    #[error("line {line}: {message}")]
+    Instruction { line: usize, message: String },
+    #[error("invalid platform {0:?}: expected os/arch, e.g. linux/amd64")]
+    Platform(String),
+    #[error("{0}: needs a registry to resolve images, and this build has none")]
+    NeedsRegistry(String),
+    #[error("RUN {0}: RUN steps need the Slipway companion server, which is not connected (builds without RUN work without it)")]
+    NeedsCompanion(String),
+    #[error("the companion could not run the step: {0}")]
+    Companion(String),
+    #[error("{0}: {1}")]
+    Base(String, String),
+    #[error("registry: {0}")]
+    Registry(String),
+    #[error("invalid user {spec:?}: {reason}")]
+    OwnerUnknown { spec: String, reason: String },
+    #[error("process \"{command}\" did not complete successfully: exit code: {exit_code}")]
+    RunFailed {
+        command: String,
+        exit_code: i32,
+        output: String,
+    },
+    #[error(transparent)]
+    Copy(#[from] crate::layer::copy::CopyError),
+    #[error(transparent)]
+    Extract(#[from] crate::layer::ExtractError),
+    #[error(transparent)]
+    Layer(#[from] crate::layer::LayerError),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+}
+
+/// What to build and how.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The Dockerfile's text.
+    pub dockerfile: String,
+    /// Its name in the context, for progress (`load build definition from Dockerfile`).
+    pub dockerfile_name: String,
+    /// `-t`, repeatable.
+    pub tags: Vec<Reference>,
+    pub target: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub no_cache: bool,
+    pub platform: Platform,
+    /// Media types: OCI by default, Docker schema 2 on request.
+    pub format: Format,
+    /// Seconds since the epoch for `created` and file times (`SOURCE_DATE_EPOCH`, else 0).
+    pub epoch: u64,
+    /// gzip level of layers made here.
+    pub gzip_level: u32,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            dockerfile: String::new(),
+            dockerfile_name: "Dockerfile".into(),
+            tags: Vec::new(),
+            target: None,
+            build_args: BTreeMap::new(),
+            no_cache: false,
+            platform: Platform::default(),
+            format: Format::Oci,
+            epoch: 0,
+            gzip_level: 6,
+        }
+    }
+}
+
+impl BuildOptions {
+    /// `SOURCE_DATE_EPOCH` when set and numeric (natively; a browser has no environment), else 0.
+    pub fn epoch_from_env() -> u64 {
+        crate::layer::LayerOptions::from_env().mtime
+    }
+}
+
+/// Polls a future that never waits on I/O (memory stores in tests) to completion.
+#[cfg(test)]
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

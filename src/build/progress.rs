@@ -1,0 +1,161 @@
+//! Build progress: a stream of events (steps starting and ending, cache hits and misses with the reason, log
+//! lines, bytes) and a renderer for BuildKit's plain progress format (`--progress plain`).
+
+use std::fmt;
+
+/// Why a step could not reuse the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MissReason {
+    /// `--no-cache`.
+    NoCache,
+    /// The step before it was rebuilt, so its result cannot be reused.
+    PreviousStepChanged,
+    /// The base image resolved to another digest than last time.
+    BaseChanged,
+    /// Files this step reads changed (context paths, or the COPY --from source).
+    FilesChanged(Vec<String>),
+    /// No earlier build ran this instruction here.
+    NewInstruction,
+}
+
+impl fmt::Display for MissReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MissReason::NoCache => f.write_str("--no-cache"),
+            MissReason::PreviousStepChanged => f.write_str("a previous step changed"),
+            MissReason::BaseChanged => f.write_str("the base image changed"),
+            MissReason::FilesChanged(files) => {
+                const SHOWN: usize = 3;
+                let mut list = files.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+                if files.len() > SHOWN {
+                    list.push_str(&format!(" and {} more", files.len() - SHOWN));
+                }
+                write!(f, "{list} changed")
+            }
+            MissReason::NewInstruction => f.write_str("new instruction"),
+        }
+    }
+}
+
+/// One thing that happened during a build. `id` numbers the step (`#5`), as BuildKit numbers vertices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A step started: `name` is `[2/4] COPY requirements.txt /app/` or `[internal] load build context`.
+    Start { id: usize, name: String },
+    /// A line of output or a status line of the step (`transferring context: 1.2kB done`).
+    Log { id: usize, text: String },
+    /// The step's result came from the cache.
+    Cached { id: usize },
+    /// The step runs: why the cache could not be used. `step` is the instruction (`COPY a /app/`).
+    Miss {
+        id: usize,
+        step: String,
+        reason: MissReason,
+    },
+    /// The step made a layer of `bytes` bytes (gzip), or hashed that much.
+    Bytes { id: usize, bytes: u64 },
+    /// The step ended after `millis` milliseconds.
+    Done { id: usize, millis: u64 },
+    /// The step failed.
+    Error { id: usize, message: String },
+}
+
+/// Renders events as BuildKit's plain progress does; a blank line separates steps.
+#[derive(Debug, Default)]
+pub struct PlainRenderer {
+    out: String,
+    current: Option<usize>,
+}
+
+impl PlainRenderer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an event's lines.
+    pub fn event(&mut self, event: &Event) {
+        match event {
+            Event::Start { id, name } => {
+                if self.current.is_some() {
+                    self.out.push('\n');
+                }
+                self.current = Some(*id);
+                self.out.push_str(&format!("#{id} {name}\n"));
+            }
+            Event::Log { id, text } => {
+                for line in text.lines() {
+                    self.out.push_str(&format!("#{id} {line}\n"));
+                }
+            }
+            Event::Cached { id } => self.out.push_str(&format!("#{id} CACHED\n")),
+            Event::Miss { id, reason, .. } => self.out.push_str(&format!("#{id} cache miss: {reason}\n")),
+            Event::Bytes { .. } => {}
+            Event::Done { id, millis } => self.out.push_str(&format!(
+                "#{id} DONE {}.{}s\n",
+                millis / 1000,
+                millis % 1000 / 100
+            )),
+            Event::Error { id, message } => self.out.push_str(&format!("#{id} ERROR: {message}\n")),
+        }
+    }
+
+    /// Takes what was rendered so far (for streaming output).
+    pub fn take(&mut self) -> String {
+        std::mem::take(&mut self.out)
+    }
+
+    pub fn text(&self) -> &str {
+        &self.out
+    }
+}
+
+/// `1.2kB`, `150B`, `3.4MB`: docker's `units.HumanSize` (decimal, 4 significant digits).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let text = format!("{value:.4}");
+    let text = if text.contains('.') {
+        let digits: String = text.chars().take(5).collect();
+        digits.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    };
+    format!("{text}{}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_like_buildkit() {
+        let mut r = PlainRenderer::new();
+        r.event(&Event::Start {
+            id: 5,
+            name: "[2/4] COPY requirements.txt /app/".into(),
+        });
+        r.event(&Event::Cached { id: 5 });
+        r.event(&Event::Start {
+            id: 6,
+            name: "[3/4] COPY app.py /app/".into(),
+        });
+        r.event(&Event::Miss {
+            id: 6,
+            step: "COPY app.py /app/".into(),
+            reason: MissReason::FilesChanged(vec!["app.py".into()]),
+        });
+        r.event(&Event::Done { id: 6, millis: 123 });
+        assert_eq!(
+            r.text(),
+            "#5 [2/4] COPY requirements.txt /app/\n#5 CACHED\n\n#6 [3/4] COPY app.py /app/\n#6 cache miss: app.py changed\n#6 DONE 0.1s\n"
+        );
+        assert_eq!(human_size(150), "150B");
+        assert_eq!(human_size(1234), "1.234kB");
+        assert_eq!(human_size(2_000_000), "2MB");
+    }
+}

@@ -1,0 +1,238 @@
+//! FROM an image: a trait that resolves a reference to its config and layers for a platform, and its
+//! implementation over the registry client (the session's local repository first, then the registry, as
+//! `docs/local-images.md` says).
+
+use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
+
+use super::rootfs::LayerRef;
+use super::BuildError;
+use crate::cli::local::local_repository;
+use crate::image::Reference;
+use crate::registry::{Client, ClientError, Transport};
+
+/// A platform as `--platform` and `FROM --platform` spell it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl Default for Platform {
+    fn default() -> Self {
+        Platform {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: None,
+        }
+    }
+}
+
+impl Platform {
+    /// `linux/amd64`, `linux/arm64/v8`, `linux/arm/v7`.
+    pub fn parse(text: &str) -> Result<Platform, BuildError> {
+        let parts: Vec<&str> = text.trim().split('/').collect();
+        let bad = || BuildError::Platform(text.to_owned());
+        match parts.as_slice() {
+            [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: None,
+            }),
+            [os, arch, variant] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: Some(variant.to_string()),
+            }),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A base image, resolved.
+#[derive(Debug, Clone)]
+pub struct ResolvedImage {
+    /// `docker.io/library/busybox:latest@sha256:...`, as BuildKit prints it in the FROM step.
+    pub pinned: String,
+    pub manifest_digest: String,
+    pub config: ImageConfiguration,
+    /// The config as JSON, for the Docker fields OCI lacks (`Healthcheck`, `OnBuild`, `Shell`).
+    pub config_json: serde_json::Value,
+    pub layers: Vec<LayerRef>,
+}
+
+/// Resolves base images and fetches their blobs.
+#[allow(async_fn_in_trait)]
+pub trait BaseResolver {
+    async fn resolve(&self, reference: &Reference, platform: &Platform) -> Result<ResolvedImage, BuildError>;
+    async fn blob(&self, repository: &str, digest: &str) -> Result<Vec<u8>, BuildError>;
+}
+
+/// No registry at all: FROM an image fails with a clear message; FROM scratch builds work.
+pub struct NoRegistry;
+
+impl BaseResolver for NoRegistry {
+    async fn resolve(&self, reference: &Reference, _: &Platform) -> Result<ResolvedImage, BuildError> {
+        Err(BuildError::NeedsRegistry(format!(
+            "FROM {}",
+            reference.familiar()
+        )))
+    }
+
+    async fn blob(&self, repository: &str, digest: &str) -> Result<Vec<u8>, BuildError> {
+        Err(BuildError::NeedsRegistry(format!(
+            "reading layer {digest} of {repository}"
+        )))
+    }
+}
+
+/// Resolves through the companion's registry: the session's local repository, then the registry's own
+/// repository (`library/python`, pull-through for Docker Hub names when the companion is online).
+pub struct RegistryResolver<'a, T: Transport> {
+    pub client: &'a Client<T>,
+    pub session_key: String,
+}
+
+/// The repository a reference has in the companion's registry (its pull-through names other registries by
+/// host: `ghcr.io/a/b`).
+pub fn registry_repository(reference: &Reference) -> String {
+    if reference.is_docker_hub() {
+        reference.repository().to_owned()
+    } else {
+        format!("{}/{}", reference.registry(), reference.repository())
+    }
+}
+
+fn not_found(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Registry { status: 404, .. } | ClientError::Unexpected { status: 404, .. }
+    )
+}
+
+impl<T: Transport> RegistryResolver<'_, T> {
+    async fn resolve_in(
+        &self,
+        repository: &str,
+        reference: &Reference,
+        platform: &Platform,
+    ) -> Result<ResolvedImage, ClientError> {
+        let tag_or_digest = match reference.digest() {
+            Some(d) => d.to_string(),
+            None => reference.tag().unwrap_or("latest").to_owned(),
+        };
+        let mut pulled = self.client.pull_manifest(repository, &tag_or_digest).await?;
+        let top_digest = pulled.digest.clone();
+        let value: serde_json::Value = serde_json::from_slice(&pulled.bytes).unwrap_or_default();
+        if value.get("manifests").is_some() {
+            let index: ImageIndex = serde_json::from_slice(&pulled.bytes).map_err(|e| bad(repository, e))?;
+            let chosen = index
+                .manifests()
+                .iter()
+                .find(|m| {
+                    m.platform().as_ref().is_some_and(|p| {
+                        p.os().to_string() == platform.os
+                            && p.architecture().to_string() == platform.architecture
+                            && (platform.variant.is_none() || p.variant() == &platform.variant)
+                    })
+                })
+                .ok_or_else(|| ClientError::Registry {
+                    status: 404,
+                    code: "MANIFEST_UNKNOWN".into(),
+                    message: format!("no match for platform {platform} in manifest {top_digest}"),
+                })?;
+            pulled = self
+                .client
+                .pull_manifest(repository, chosen.digest().as_ref())
+                .await?;
+        }
+        let manifest: ImageManifest =
+            serde_json::from_slice(&pulled.bytes).map_err(|e| bad(repository, e))?;
+        let config_bytes = self
+            .client
+            .pull_blob(repository, manifest.config().digest().as_ref())
+            .await?;
+        let config: ImageConfiguration =
+            serde_json::from_slice(&config_bytes).map_err(|e| bad(repository, e))?;
+        let config_json = serde_json::from_slice(&config_bytes).unwrap_or_default();
+        let diff_ids = config.rootfs().diff_ids();
+        if diff_ids.len() != manifest.layers().len() {
+            return Err(bad(repository, "layer count and diff_ids differ"));
+        }
+        let layers = manifest
+            .layers()
+            .iter()
+            .zip(diff_ids)
+            .map(|(d, diff_id)| {
+                Ok(LayerRef {
+                    descriptor: d.clone(),
+                    diff_id: diff_id.parse().map_err(|e| bad(repository, e))?,
+                    blob: None,
+                    repository: Some(repository.to_owned()),
+                })
+            })
+            .collect::<Result<Vec<_>, ClientError>>()?;
+        let name = match reference.tag() {
+            Some(tag) => format!("{}:{tag}", reference.name()),
+            None => reference.name(),
+        };
+        Ok(ResolvedImage {
+            pinned: format!("{name}@{top_digest}"),
+            manifest_digest: top_digest,
+            config,
+            config_json,
+            layers,
+        })
+    }
+}
+
+fn bad(repository: &str, e: impl std::fmt::Display) -> ClientError {
+    ClientError::Registry {
+        status: 0,
+        code: "MANIFEST_INVALID".into(),
+        message: format!("{repository}: {e}"),
+    }
+}
+
+impl<T: Transport> BaseResolver for RegistryResolver<'_, T> {
+    async fn resolve(&self, reference: &Reference, platform: &Platform) -> Result<ResolvedImage, BuildError> {
+        let local = local_repository(&self.session_key, reference);
+        match self.resolve_in(&local, reference, platform).await {
+            Ok(image) => return Ok(image),
+            Err(e) if not_found(&e) => {}
+            Err(e) => return Err(BuildError::Base(reference.familiar(), e.to_string())),
+        }
+        self.resolve_in(&registry_repository(reference), reference, platform)
+            .await
+            .map_err(|e| {
+                if not_found(&e) {
+                    BuildError::Base(
+                        reference.familiar(),
+                        format!(
+                            "failed to resolve source metadata for {}: not found",
+                            reference.name() + &reference.tag().map(|t| format!(":{t}")).unwrap_or_default()
+                        ),
+                    )
+                } else {
+                    BuildError::Base(reference.familiar(), e.to_string())
+                }
+            })
+    }
+
+    async fn blob(&self, repository: &str, digest: &str) -> Result<Vec<u8>, BuildError> {
+        self.client
+            .pull_blob(repository, digest)
+            .await
+            .map_err(|e| BuildError::Registry(e.to_string()))
+    }
+}

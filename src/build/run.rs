@@ -1,0 +1,160 @@
+//! RUN steps through a trait: the companion's `POST /api/steps` (docs/runner-api.md), or an executor that
+//! says RUN needs the companion.
+
+use serde::{Deserialize, Serialize};
+
+use super::rootfs::LayerRef;
+use super::BuildError;
+use crate::image::{Descriptor, Digest, MediaType};
+use crate::registry::{Client, HttpRequest, Method, PushOptions, Transport};
+
+/// One RUN step as the companion takes it (the JSON body of `POST /api/steps`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StepRequest {
+    pub layers: Vec<String>,
+    pub env: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Vec<String>>,
+    pub mtime: u64,
+    /// The local repository the new layer is linked to (docs/local-images.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+}
+
+/// What a RUN step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub exit_code: i32,
+    pub output: String,
+    /// The new layer when the command succeeded.
+    pub layer: Option<LayerRef>,
+}
+
+/// Runs RUN steps. `layers` are the stage's layers so far, bottom first.
+#[allow(async_fn_in_trait)]
+pub trait RunExecutor {
+    async fn run(&self, step: StepRequest, layers: &[LayerRef]) -> Result<StepOutcome, BuildError>;
+}
+
+/// No companion: RUN fails and says what it needs; builds without RUN still work.
+pub struct NoCompanion;
+
+impl RunExecutor for NoCompanion {
+    async fn run(&self, step: StepRequest, _: &[LayerRef]) -> Result<StepOutcome, BuildError> {
+        let what = step
+            .command
+            .or(step.exec.map(|e| e.join(" ")))
+            .unwrap_or_default();
+        Err(BuildError::NeedsCompanion(what))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct StepAnswer {
+    exit_code: i32,
+    #[serde(default)]
+    oom_killed: bool,
+    #[serde(default)]
+    timed_out: bool,
+    #[serde(default)]
+    output: String,
+    layer: Option<LayerAnswer>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LayerAnswer {
+    #[serde(rename = "mediaType")]
+    media_type: String,
+    digest: String,
+    size: u64,
+    diff_id: String,
+}
+
+/// RUN through the companion at `base`: layers this build made are uploaded to `repository` first (HEAD
+/// before upload), so the runner finds every layer in the registry's blob store.
+pub struct CompanionExecutor<'a, T: Transport> {
+    pub transport: &'a T,
+    /// The companion's base URL ("" in the page: its own origin).
+    pub base: String,
+    pub registry: &'a Client<T>,
+    pub repository: String,
+}
+
+impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
+    async fn run(&self, mut step: StepRequest, layers: &[LayerRef]) -> Result<StepOutcome, BuildError> {
+        for layer in layers {
+            if let Some(blob) = &layer.blob {
+                self.registry
+                    .push_blob(
+                        &self.repository,
+                        layer.descriptor.digest().as_ref(),
+                        blob,
+                        &PushOptions::default(),
+                        &mut |_, _| {},
+                    )
+                    .await
+                    .map_err(|e| BuildError::Registry(e.to_string()))?;
+            }
+        }
+        step.repository = Some(self.repository.clone());
+        let body = serde_json::to_vec(&step).map_err(|e| BuildError::Companion(e.to_string()))?;
+        let request = HttpRequest::new(Method::Post, format!("{}/api/steps", self.base))
+            .header("Content-Type", "application/json")
+            .body(body);
+        let response = self
+            .transport
+            .send(request)
+            .await
+            .map_err(|e| BuildError::Companion(e.to_string()))?;
+        if !response.is_success() {
+            let message = serde_json::from_slice::<serde_json::Value>(&response.body)
+                .ok()
+                .and_then(|v| v["message"].as_str().map(String::from))
+                .unwrap_or_else(|| String::from_utf8_lossy(&response.body).into_owned());
+            return Err(BuildError::Companion(format!(
+                "{} ({})",
+                message, response.status
+            )));
+        }
+        let answer: StepAnswer =
+            serde_json::from_slice(&response.body).map_err(|e| BuildError::Companion(e.to_string()))?;
+        let mut output = answer.output;
+        if answer.oom_killed {
+            output.push_str("\n(the step ran out of memory)\n");
+        }
+        if answer.timed_out {
+            output.push_str("\n(the step ran past the companion's time limit)\n");
+        }
+        let layer = match answer.layer {
+            Some(l) if answer.exit_code == 0 => {
+                let digest: Digest = l
+                    .digest
+                    .parse()
+                    .map_err(|e| BuildError::Companion(format!("{e}")))?;
+                Some(LayerRef {
+                    descriptor: Descriptor::new(MediaType::from(l.media_type.as_str()), l.size, digest),
+                    diff_id: l
+                        .diff_id
+                        .parse()
+                        .map_err(|e| BuildError::Companion(format!("{e}")))?,
+                    blob: None,
+                    repository: Some(self.repository.clone()),
+                })
+            }
+            _ => None,
+        };
+        Ok(StepOutcome {
+            exit_code: answer.exit_code,
+            output,
+            layer,
+        })
+    }
+}

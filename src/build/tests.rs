@@ -1,0 +1,161 @@
+//! Builds of small fixtures in memory: history strings, config fields, cache hits and miss reasons.
+
+use std::cell::RefCell;
+
+use super::*;
+use crate::layer::{FileTree, Meta};
+
+pub(crate) fn context(files: &[(&str, &str)]) -> FileTree {
+    let mut tree = FileTree::new();
+    for (path, data) in files {
+        tree.insert_file(path, data.as_bytes().to_vec(), Meta::file())
+            .unwrap();
+    }
+    tree
+}
+
+/// Builds with no registry and no companion; returns the image and the plain progress.
+pub(crate) fn build_with(
+    cache: &MemoryCache,
+    ctx: &FileTree,
+    dockerfile: &str,
+    tweak: impl FnOnce(&mut BuildOptions),
+) -> (Result<BuiltImage, BuildError>, String) {
+    let renderer = RefCell::new(PlainRenderer::new());
+    let progress = |e: &Event| renderer.borrow_mut().event(e);
+    let clock = || 0;
+    let builder = Builder {
+        resolver: &NoRegistry,
+        executor: &NoCompanion,
+        cache,
+        clock: &clock,
+        progress: &progress,
+    };
+    let mut options = BuildOptions {
+        dockerfile: dockerfile.to_owned(),
+        tags: vec![Reference::parse("learner1/app:v1").unwrap()],
+        ..BuildOptions::default()
+    };
+    tweak(&mut options);
+    let sink = MemorySink::default();
+    let result = block_on(builder.build(ctx, &options, &sink));
+    let text = renderer.borrow().text().to_owned();
+    (result, text)
+}
+
+fn config_json(image: &BuiltImage) -> serde_json::Value {
+    serde_json::from_slice(&image.config.bytes).unwrap()
+}
+
+#[test]
+fn metadata_instructions_write_buildkit_history() {
+    let ctx = context(&[("app.py", "print('hi')\n")]);
+    let df = "FROM scratch\nENV A=b C=\"d e\"\nLABEL org.example=x\nWORKDIR /app\nCOPY app.py /app/\nUSER 1000\nEXPOSE 8000 53/udp\nVOLUME /data\nSTOPSIGNAL SIGINT\nENTRYPOINT [\"python3\"]\nCMD [\"app.py\"]\n";
+    let (image, log) = build_with(&MemoryCache::new(), &ctx, df, |_| {});
+    let image = image.unwrap();
+    let json = config_json(&image);
+    let by: Vec<&str> = json["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["created_by"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by,
+        [
+            "ENV A=b C=d e",
+            "LABEL org.example=x",
+            "WORKDIR /app",
+            "COPY app.py /app/ # buildkit",
+            "USER 1000",
+            "EXPOSE map[53/udp:{} 8000/tcp:{}]",
+            "VOLUME [/data]",
+            "STOPSIGNAL SIGINT",
+            "ENTRYPOINT [\"python3\"]",
+            "CMD [\"app.py\"]",
+        ]
+    );
+    let config = &json["config"];
+    assert_eq!(config["WorkingDir"], "/app");
+    assert_eq!(config["User"], "1000");
+    assert_eq!(config["Cmd"], serde_json::json!(["app.py"]));
+    assert_eq!(
+        config["Env"][0],
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    );
+    assert_eq!(json["created"], "1970-01-01T00:00:00Z");
+    assert_eq!(json["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+    assert!(log.contains("#4 [1/2] WORKDIR /app\n"), "{log}");
+    assert!(log.contains("#5 [2/2] COPY app.py /app/\n"), "{log}");
+    assert!(log.contains("naming to docker.io/learner1/app:v1 done"), "{log}");
+}
+
+#[test]
+fn rebuild_is_cached_and_a_change_says_why() {
+    let cache = MemoryCache::new();
+    let df = "FROM scratch\nCOPY requirements.txt /app/\nCOPY app.py /app/\n";
+    let ctx = context(&[("requirements.txt", "flask\n"), ("app.py", "1\n")]);
+    let (first, _) = build_with(&cache, &ctx, df, |_| {});
+    let (second, log) = build_with(&cache, &ctx, df, |_| {});
+    assert_eq!(first.unwrap().manifest, second.unwrap().manifest);
+    assert_eq!(log.matches("CACHED").count(), 2, "{log}");
+    let changed = context(&[("requirements.txt", "flask\n"), ("app.py", "2\n")]);
+    let (_, log) = build_with(&cache, &changed, df, |_| {});
+    assert!(
+        log.contains("#4 [1/2] COPY requirements.txt /app/\n#4 CACHED"),
+        "{log}"
+    );
+    assert!(log.contains("cache miss: app.py changed"), "{log}");
+    let changed = context(&[("requirements.txt", "flask==3\n"), ("app.py", "2\n")]);
+    let (_, log) = build_with(&cache, &changed, df, |_| {});
+    assert!(log.contains("cache miss: requirements.txt changed"), "{log}");
+    assert!(log.contains("cache miss: a previous step changed"), "{log}");
+    let (_, log) = build_with(&cache, &changed, df, |o| o.no_cache = true);
+    assert_eq!(log.matches("cache miss: --no-cache").count(), 2, "{log}");
+}
+
+#[test]
+fn run_without_companion_says_so() {
+    let (result, _) = build_with(
+        &MemoryCache::new(),
+        &FileTree::new(),
+        "FROM scratch\nRUN echo hi\n",
+        |_| {},
+    );
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("needs the Slipway companion") || err.contains("companion server"),
+        "{err}"
+    );
+    let (result, _) = build_with(&MemoryCache::new(), &FileTree::new(), "FROM busybox\n", |_| {});
+    assert!(result.unwrap_err().to_string().contains("needs a registry"));
+}
+
+#[test]
+fn docker_media_types_on_request_and_reproducible_digests() {
+    let ctx = context(&[("a.txt", "a\n")]);
+    let df = "FROM scratch\nCOPY a.txt /\n";
+    let (oci, _) = build_with(&MemoryCache::new(), &ctx, df, |_| {});
+    let (again, _) = build_with(&MemoryCache::new(), &ctx, df, |_| {});
+    assert_eq!(oci.as_ref().unwrap().manifest, again.unwrap().manifest);
+    let (docker, _) = build_with(&MemoryCache::new(), &ctx, df, |o| {
+        o.format = crate::image::Format::Docker
+    });
+    let manifest: serde_json::Value = serde_json::from_slice(&docker.unwrap().manifest.bytes).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.docker.container.image.v1+json"
+    );
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    );
+    let (epoch, _) = build_with(&MemoryCache::new(), &ctx, df, |o| o.epoch = 1_700_000_000);
+    let config: serde_json::Value = serde_json::from_slice(&epoch.unwrap().config.bytes).unwrap();
+    assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+    assert_eq!(config["history"][0]["created"], "2023-11-14T22:13:20Z");
+}

@@ -1,0 +1,224 @@
+//! Each session's local image store (`slipway-local/KEY/...`, `docs/local-images.md`) over real sockets: only
+//! the owning session reaches it, with no login even when the registry has users; the catalog never lists it;
+//! `GET /api/images` lists it newest first; tag DELETE removes just the tag.
+
+use slipway::cli::local::{local_repository, session_key};
+use slipway::image::Reference;
+use slipway::registry::{
+    BlobPush, Client, HttpRequest, HttpResponse, PushOptions, Transport, TransportError,
+};
+
+use super::client::{image, push, Image, Reqwest};
+use super::*;
+
+/// The page's transport: every request carries the session header.
+struct Session(Reqwest, &'static str);
+
+impl Transport for Session {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.0.send(request.header("X-Slipway-Session", self.1)).await
+    }
+}
+
+fn session_client(server: &Server, token: &'static str) -> Client<Session> {
+    Client::new(Session(Reqwest::new(), token), server.base.clone(), None)
+}
+
+fn local(token: Option<&str>, reference: &str) -> String {
+    local_repository(&session_key(token), &Reference::parse(reference).unwrap())
+}
+
+/// An image whose config says when it was created (what `docker images` sorts by).
+fn dated_image(seed: u64, created: &str) -> Image {
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","created":"{created}","rootfs":{{"type":"layers","diff_ids":[]}},"seed":{seed}}}"#
+    )
+    .into_bytes();
+    let layer = noise(5000, seed);
+    let manifest = image_manifest(&config, &[&layer], serde_json::json!({}));
+    Image {
+        config,
+        layer,
+        manifest,
+    }
+}
+
+/// Push the image's layer to `repo`, offering a mount from `from`.
+async fn push_layer_from(
+    client: &Client<Session>,
+    repo: &str,
+    from: &str,
+    image: &Image,
+) -> Result<BlobPush> {
+    let options = PushOptions {
+        chunk_size: None,
+        mount_from: Some(from.to_string()),
+    };
+    let layer = &image.layer;
+    Ok(client
+        .push_blob(repo, &sha256(layer), layer, &options, &mut |_, _| {})
+        .await?)
+}
+
+async fn get(server: &Server, path: &str, token: Option<&str>) -> Result<reqwest::Response> {
+    let mut request = client().get(server.url(path));
+    if let Some(token) = token {
+        request = request.header("X-Slipway-Session", token);
+    }
+    Ok(request.send().await?)
+}
+
+#[tokio::test]
+async fn local_stores_belong_to_their_session_even_with_logins_configured() -> Result<()> {
+    let dir = TempDir::new("reg-local-auth");
+    let users = super::auth::users_file(dir.path())?;
+    let server = Server::start_with(&dir.path().join("data"), &["--users", users.to_str().unwrap()])?;
+    let mine = local(Some("session-a"), "learner1/app:v1");
+    assert!(
+        mine.starts_with("slipway-local/") && mine.ends_with("/learner1/app"),
+        "{mine}"
+    );
+
+    let a = session_client(&server, "session-a");
+    let image = image(71);
+    let (outcome, _) = push(&a, &mine, "v1", &image, None).await?;
+    assert_eq!(outcome, BlobPush::Uploaded);
+    assert_eq!(a.pull_manifest(&mine, "v1").await?.bytes, image.manifest);
+
+    // Another session, or none, is told the repository does not exist (not 401: nothing to log in to).
+    for token in [Some("session-b"), None] {
+        let response = get(&server, &format!("/v2/{mine}/manifests/v1"), token).await?;
+        assert_eq!(response.status(), 404, "{token:?}");
+        assert_eq!(error_code(response).await, "NAME_UNKNOWN");
+        let blob = get(
+            &server,
+            &format!("/v2/{mine}/blobs/{}", sha256(&image.layer)),
+            token,
+        )
+        .await?;
+        assert_eq!(blob.status(), 404);
+    }
+    let b = session_client(&server, "session-b");
+    let theirs = local(Some("session-b"), "learner1/app");
+    let write = b
+        .push_blob(
+            &mine,
+            &sha256(b"x"),
+            b"x",
+            &PushOptions::default(),
+            &mut |_, _| {},
+        )
+        .await;
+    assert!(write.is_err(), "session b wrote into session a's store");
+
+    // A mount from another session's store is not a mount: b must upload the bytes itself.
+    let mounted = push_layer_from(&b, &theirs, &mine, &image).await?;
+    assert_eq!(mounted, BlobPush::Uploaded);
+    // Within one session a mount is a mount (how `docker tag` copies an image).
+    let copy = local(Some("session-a"), "learner1/copy");
+    let mounted = push_layer_from(&a, &copy, &mine, &image).await?;
+    assert_eq!(mounted, BlobPush::Mounted { from: mine.clone() });
+
+    // No header is the anonymous session: its own store, no login.
+    let anonymous = local(None, "learner1/app");
+    assert_eq!(anonymous, "slipway-local/anonymous/learner1/app");
+    let nobody = Client::new(Reqwest::new(), server.base.clone(), None);
+    push(&nobody, &anonymous, "v1", &image, None).await?;
+    let response = get(
+        &server,
+        &format!("/v2/{anonymous}/manifests/v1"),
+        Some("session-a"),
+    )
+    .await?;
+    assert_eq!(response.status(), 404);
+
+    // Outside slipway-local the registry still wants a login for pushes.
+    let public = nobody
+        .push_blob(
+            "learner1/app",
+            &sha256(b"y"),
+            b"y",
+            &PushOptions::default(),
+            &mut |_, _| {},
+        )
+        .await;
+    assert!(
+        public.is_err(),
+        "pushed to a public repository without logging in"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn api_images_lists_the_sessions_images_newest_first_and_the_catalog_hides_them() -> Result<()> {
+    let data = TempDir::new("reg-local-images");
+    let server = Server::start(data.path())?;
+    let a = session_client(&server, "session-a");
+    let app = dated_image(81, "2026-11-28T07:00:00Z");
+    let python = dated_image(82, "2026-11-01T00:00:00Z");
+    let app_repo = local(Some("session-a"), "learner1/app");
+    let python_repo = local(Some("session-a"), "python");
+    push(&a, &app_repo, "v1", &app, None).await?;
+    push(&a, &python_repo, "3.11-slim", &python, None).await?;
+    push_image(&server, "learner1/public", "v1", 83).await?;
+
+    let rows: serde_json::Value = get(&server, "/api/images", Some("session-a"))
+        .await?
+        .json()
+        .await?;
+    let size = |image: &Image| image.config.len() + image.layer.len();
+    assert_eq!(
+        rows,
+        serde_json::json!([
+            {"repository": "learner1/app", "tag": "v1", "digest": sha256(&app.manifest),
+             "id": sha256(&app.config), "created": "2026-11-28T07:00:00Z", "size": size(&app)},
+            {"repository": "python", "tag": "3.11-slim", "digest": sha256(&python.manifest),
+             "id": sha256(&python.config), "created": "2026-11-01T00:00:00Z", "size": size(&python)},
+        ])
+    );
+    let other: serde_json::Value = get(&server, "/api/images", Some("session-b"))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(other, serde_json::json!([]));
+    let anonymous: serde_json::Value = get(&server, "/api/images", None).await?.json().await?;
+    assert_eq!(anonymous, serde_json::json!([]));
+
+    let catalog: serde_json::Value = get(&server, "/v2/_catalog", Some("session-a"))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(catalog["repositories"], serde_json::json!(["learner1/public"]));
+
+    // `docker rmi learner1/app:v1`: the tag goes, the manifest stays addressable by digest.
+    let deleted = client()
+        .delete(server.url(&format!("/v2/{app_repo}/manifests/v1")))
+        .header("X-Slipway-Session", "session-a")
+        .send()
+        .await?;
+    assert_eq!(deleted.status(), 202);
+    let rows: serde_json::Value = get(&server, "/api/images", Some("session-a"))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(
+        a.pull_manifest(&app_repo, &sha256(&app.manifest)).await?.bytes,
+        app.manifest
+    );
+
+    // The browser may send the session header across origins.
+    let preflight = client()
+        .request(
+            reqwest::Method::OPTIONS,
+            server.url(&format!("/v2/{app_repo}/tags/list")),
+        )
+        .header("Origin", "http://localhost:8080")
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "x-slipway-session")
+        .send()
+        .await?;
+    let allowed = header(&preflight, "access-control-allow-headers");
+    assert!(allowed.contains("x-slipway-session"), "{allowed}");
+    Ok(())
+}
