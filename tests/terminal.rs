@@ -52,9 +52,13 @@ async fn docker_run_in_the_page_runs_a_real_container() {
         .unwrap();
 }
 
+/// The seed tutorial's registry half on a classroom companion (logins configured): a push is refused until
+/// `docker login` succeeds, a wrong password is refused with docker's text, then the push lands and shows in the
+/// Registry panel.
 #[tokio::test(flavor = "multi_thread")]
 async fn docker_login_checks_the_password_in_the_page() {
     let data = TempDir::new("terminal-login");
+    with_busybox_in_registry(&data).unwrap();
     let users = crate::support::server::users_file(data.path()).unwrap();
     let server = Server::start_in(data, &dist_dir(), &["--users", users.to_str().unwrap()]).unwrap();
     let url = server.url.clone();
@@ -64,7 +68,24 @@ async fn docker_login_checks_the_password_in_the_page() {
             "docker_login_checks_the_password_in_the_page",
             |page| async move {
                 page.goto(&url).await?;
-                page.type_into("Terminal input", "docker login -u learner1 -p wrong\u{E007}")
+                let enter = |line: &str| format!("{line}\u{E007}");
+                page.type_into("Terminal input", &enter("docker pull busybox"))
+                    .await?;
+                page.wait_for_text("Local images", "busybox in the Images panel", |t| {
+                    t.contains("busybox:latest")
+                })
+                .await?;
+                page.type_into("Terminal input", &enter("docker tag busybox learner1/app:v1"))
+                    .await?;
+                page.wait_for_text("Local images", "the new tag", |t| t.contains("learner1/app:v1"))
+                    .await?;
+                page.type_into("Terminal input", &enter("docker push learner1/app:v1"))
+                    .await?;
+                page.wait_for_text("Terminal output", "the refused push", |t| {
+                    t.contains("unauthorized: authentication required")
+                })
+                .await?;
+                page.type_into("Terminal input", &enter("docker login -u learner1 -p wrong"))
                     .await?;
                 let screen = page
                     .wait_for_text("Terminal output", "the refused login", |t| {
@@ -77,14 +98,24 @@ async fn docker_login_checks_the_password_in_the_page() {
                     "{screen}"
                 );
                 anyhow::ensure!(!screen.contains("Login Succeeded"), "{screen}");
-                page.type_into("Terminal input", "docker login -u learner1 -p pw-one\u{E007}")
+                page.type_into("Terminal input", &enter("docker login -u learner1 -p pw-one"))
                     .await?;
                 page.wait_for_text("Terminal output", "Login Succeeded", |t| {
                     t.contains("Login Succeeded")
                 })
                 .await?;
+                page.type_into("Terminal input", &enter("docker push learner1/app:v1"))
+                    .await?;
+                page.wait_for_text("Terminal output", "the push", |t| {
+                    t.contains("v1: digest: sha256:")
+                })
+                .await?;
+                page.wait_for_text("Registry repositories", "the pushed image", |t| {
+                    t.contains("learner1/app:v1")
+                })
+                .await?;
                 // The login lives in the tab's session: a bare `docker login` reuses it.
-                page.type_into("Terminal input", "docker login\u{E007}").await?;
+                page.type_into("Terminal input", &enter("docker login")).await?;
                 page.wait_for_text("Terminal output", "the stored login", |t| {
                     t.contains("Authenticating with existing credentials...")
                 })
