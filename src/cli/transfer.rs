@@ -149,6 +149,10 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
     if inv.flags.is_set("quiet") {
         out = out.quiet();
     }
+    // A malformed name is the client's error, printed without the daemon's prefix.
+    if let Err(e) = Reference::parse(&inv.args[0]) {
+        return out.fail(&e.to_string(), 1);
+    }
     match pull_image(ctx, &inv.args[0], &mut out, Stream::Stdout).await {
         Ok(()) => {
             if let Ok(reference) = Reference::parse(&inv.args[0]) {
