@@ -332,18 +332,54 @@ pub async fn list<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
         Ok(images) => images,
         Err(e) => return Outcome::failure(e, 1),
     };
-    if let Some(wanted) = inv.args.first() {
-        let (name, tag) = match wanted.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
-            Some((name, tag)) => (name.to_string(), Some(tag.to_string())),
-            None => (wanted.clone(), None),
-        };
-        let name = Reference::parse(&name).map(|r| r.familiar_name()).unwrap_or(name);
-        images.retain(|i| i.repository == name && tag.as_ref().is_none_or(|t| *t == i.tag));
+    let mut patterns: Vec<String> = inv.args.clone();
+    for filter in inv.flags.values("filter") {
+        match filter.split_once('=') {
+            Some(("reference", pattern)) => patterns.push(pattern.to_string()),
+            // Nothing here is ever dangling: every local image has a tag.
+            Some(("dangling", "true")) => images.clear(),
+            Some(("dangling", "false")) => {}
+            _ => {
+                let key = filter.split('=').next().unwrap_or_default();
+                return Outcome::failure(format!("Error response from daemon: invalid filter '{key}'"), 1);
+            }
+        }
     }
+    images.retain(|image| patterns.iter().all(|p| reference_matches(p, image)));
     match images_table(&images, inv, ctx.now) {
         Ok(text) => Outcome::success(text),
         Err(e) => Outcome::failure(e, 1),
     }
+}
+
+/// `path.Match`-style globbing as docker's reference filter uses: `*` and `?` never cross a `/`.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match (pattern.first(), text.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            glob(&pattern[1..], text)
+                || (text.first().is_some_and(|&c| c != b'/') && glob(pattern, &text[1..]))
+        }
+        (Some(b'?'), Some(&c)) if c != b'/' => glob(&pattern[1..], &text[1..]),
+        (Some(p), Some(c)) if p == c => glob(&pattern[1..], &text[1..]),
+        _ => false,
+    }
+}
+
+/// Whether `docker images PATTERN` (or `--filter reference=PATTERN`) shows an image: `busybox`,
+/// `learner1/*`, `busybox:1.*`, `docker.io/library/busybox`.
+pub fn reference_matches(pattern: &str, image: &LocalImage) -> bool {
+    let (name, tag) = match pattern.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+        Some((name, tag)) => (name.to_string(), Some(tag)),
+        None => (pattern.to_string(), None),
+    };
+    let name = if name.contains(['*', '?']) {
+        name
+    } else {
+        Reference::parse(&name).map(|r| r.familiar_name()).unwrap_or(name)
+    };
+    glob(name.as_bytes(), image.repository.as_bytes())
+        && tag.is_none_or(|t| glob(t.as_bytes(), image.tag.as_bytes()))
 }
 
 /// `docker tag SOURCE TARGET`: the manifest PUT under the new name, its blobs mounted there first.
@@ -466,6 +502,28 @@ pub async fn remove<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_filter_like_docker() {
+        let image = |repository: &str, tag: &str| LocalImage {
+            repository: repository.into(),
+            tag: tag.into(),
+            digest: String::new(),
+            id: String::new(),
+            created: String::new(),
+            size: 0,
+        };
+        let busybox = image("busybox", "1.36");
+        assert!(reference_matches("busybox", &busybox));
+        assert!(reference_matches("docker.io/library/busybox:1.36", &busybox));
+        assert!(reference_matches("busy*", &busybox));
+        assert!(reference_matches("busybox:1.*", &busybox));
+        assert!(!reference_matches("busybox:latest", &busybox));
+        let app = image("learner1/app", "v1");
+        assert!(reference_matches("learner1/*", &app));
+        assert!(!reference_matches("*", &app), "* stops at a slash");
+        assert!(reference_matches("*/*:v?", &app));
+    }
 
     #[test]
     fn local_paths_read_back_as_familiar_names() {

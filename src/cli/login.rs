@@ -44,15 +44,17 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
             "WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
         );
     }
-    let password = match (flags.value("password"), from_stdin) {
-        (Some(p), _) => Some(p.to_string()),
-        (None, true) => Some(
-            ctx.stdin
-                .unwrap_or_default()
-                .trim_end_matches(['\n', '\r'])
-                .to_string(),
-        ),
-        (None, false) => None,
+    let password = match (flags.value("password"), from_stdin, ctx.stdin) {
+        (Some(p), _, _) => Some(p.to_string()),
+        (None, true, Some(stdin)) => Some(stdin.trim_end_matches(['\n', '\r']).to_string()),
+        // The page's terminal pipes nothing into a command.
+        (None, true, None) => {
+            return out.fail(
+                "Error: this terminal has no standard input to read a password from: use -p PASSWORD",
+                1,
+            )
+        }
+        (None, false, _) => None,
     };
     let stored = ctx.credentials.borrow().get(&host);
     let credentials = match (flags.value("username"), password) {

@@ -146,6 +146,7 @@ async fn image_commands_print_what_docker_prints() -> Result<()> {
         "docker images -q",
         "docker images --format '{{.Repository}}:{{.Tag}}'",
         "docker images --format 'table {{.Repository}}\\t{{.ID}}\\t{{.Size}}' learner1/app",
+        "docker images --filter reference='learner1/*' --filter dangling=false",
         "docker image inspect learner1/app:v1",
         "docker history hello",
         "docker push learner1/app:v1",
@@ -176,6 +177,7 @@ async fn image_command_errors_print_what_docker_prints() -> Result<()> {
         "docker tag nothere x",
         "docker image inspect nothere",
         "docker images --bogus",
+        "docker images --filter color=blue",
         "docker pull B:x",
         "docker push B:x",
         "docker tag nothere B:x",
@@ -376,5 +378,49 @@ async fn push_to_another_registry_needs_its_login() -> Result<()> {
     let denied = cli.run(&format!("docker push {theirs}"))?;
     assert_eq!(denied.code, 1);
     assert!(denied.stderr.contains("own namespace"), "{}", denied.stderr);
+    Ok(())
+}
+
+#[tokio::test]
+async fn pull_of_an_index_stores_the_linux_amd64_image() -> Result<()> {
+    let dir = TempDir::new("cli-images-index");
+    let server = Server::start(&dir.path().join("data"))?;
+    let image_digest = seed_hello(&server).await?;
+    let image = client()
+        .get(server.url(&format!("/v2/library/hello/manifests/{image_digest}")))
+        .header("accept", OCI_MANIFEST)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let descriptor = |digest: &str, arch: &str| {
+        serde_json::json!({"mediaType": OCI_MANIFEST, "digest": digest, "size": image.len(),
+            "platform": {"os": "linux", "architecture": arch}})
+    };
+    // An arm64 entry first: the pull must choose by platform, not by position.
+    let other = push_image(&server, "library/hello", "arm64-only", 99).await?;
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [descriptor(&sha256(&other), "arm64"), descriptor(&image_digest, "amd64")],
+    }))?;
+    let response = client()
+        .put(server.url("/v2/library/hello/manifests/multi"))
+        .header("content-type", OCI_INDEX)
+        .body(index.clone())
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == 201, "index push: {}", response.status());
+
+    let cli = DockerCli::new(&server, dir.path(), "index-session");
+    let pull = cli.run("docker pull hello:multi")?;
+    assert_eq!(pull.code, 0, "{}", pull.stderr);
+    // docker shows the digest it asked for (the index); the local store keeps the amd64 image.
+    assert!(
+        pull.stdout.contains(&format!("Digest: {}\n", sha256(&index))),
+        "{}",
+        pull.stdout
+    );
+    let images = cli.run("docker images --format '{{.Tag}} {{.Digest}}'")?;
+    assert_eq!(images.stdout, format!("multi {image_digest}\n"));
     Ok(())
 }
