@@ -1,6 +1,10 @@
 //! The web app: plain state reducers (tested natively) and the Yew components that render them (wasm only).
 
 pub mod editor_model;
+pub mod lesson;
+pub mod project;
+pub mod project_archive;
+pub mod share;
 pub mod state;
 pub mod terminal_state;
 
