@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use crate::cli::containers::ContainerRow;
 use crate::image::Reference;
 
 /// A lesson manifest.
@@ -183,22 +184,6 @@ struct ImageRow {
     tag: String,
     #[serde(default)]
     id: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct ContainerRow {
-    id: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    ports: Vec<PortRow>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PortRow {
-    container: u16,
 }
 
 #[derive(Debug, Deserialize)]

@@ -110,7 +110,7 @@ fn container_answers_needs_a_published_port_and_a_2xx() {
     let c = check(2);
     let list = |status: &str, port: u16| {
         Ok(format!(
-            r#"[{{"id":"c1","name":"web","image":"x","command":"","created":"","status":"{status}","exit_code":null,"ports":[{{"host":8000,"container":{port}}}]}}]"#
+            r#"[{{"id":"c1","name":"web","image":"x","command":"","created":0,"status":"{status}","exit_code":null,"ports":[{{"host":8000,"container":{port}}}]}}]"#
         ))
     };
     assert_eq!(c.pick_container(list("running", 8000)), Ok("c1".into()));
@@ -144,4 +144,16 @@ fn pushed_reads_the_registry_tags() {
         .judge_tags(Ok((401, String::new())))
         .message
         .contains("docker login"));
+}
+
+#[test]
+fn the_shipped_lesson_parses_and_its_files_exist() {
+    let lesson = Lesson::parse(include_str!("../../static/lessons/python-web-app/lesson.json")).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    for (name, url) in lesson.file_urls("/lessons/python-web-app/lesson.json") {
+        let file = root.join(url.trim_start_matches('/'));
+        assert!(file.is_file(), "{name}: {} is missing", file.display());
+    }
+    let first = lesson.steps[0].check.clone().unwrap();
+    assert!(first.judge_history(&["docker version".into()]).passed);
 }

@@ -7,6 +7,7 @@ pub mod project_archive;
 pub mod share;
 pub mod state;
 pub mod terminal_state;
+pub mod workspace;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
