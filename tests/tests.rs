@@ -10,3 +10,4 @@ mod runner;
 mod shell;
 mod support;
 mod terminal;
+mod workspace;

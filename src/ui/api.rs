@@ -29,3 +29,14 @@ fn js_error_text(value: &wasm_bindgen::JsValue) -> String {
         .or_else(|| value.as_string())
         .unwrap_or_else(|| format!("{value:?}"))
 }
+
+thread_local! {
+    /// This page's session with the companion: random, made once per page load.
+    static PAGE_SESSION: String = format!("page-{:016x}", (js_sys::Math::random() * u64::MAX as f64) as u64);
+}
+
+/// The `X-Slipway-Session` token of this page load: the terminal and the lesson checks share it, so a check
+/// sees the containers and images the terminal made.
+pub fn page_session() -> String {
+    PAGE_SESSION.with(String::clone)
+}

@@ -174,6 +174,55 @@ pub fn personalize(text: &str, user: &str) -> String {
     text.replace("{user}", user)
 }
 
+/// A piece of a step's markdown-lite text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    Text(String),
+    Code(String),
+    Bold(String),
+}
+
+/// The paragraphs of a step's text (split at blank lines), each as spans: `` `code` `` and `**bold**`.
+pub fn markdown_lite(text: &str) -> Vec<Vec<Span>> {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|paragraph| {
+            let mut spans = Vec::new();
+            let mut rest = paragraph;
+            while !rest.is_empty() {
+                let code = rest.find('`');
+                let bold = rest.find("**");
+                let (at, marker, make): (usize, &str, fn(String) -> Span) = match (code, bold) {
+                    (Some(c), Some(b)) if b < c => (b, "**", Span::Bold),
+                    (Some(c), _) => (c, "`", Span::Code),
+                    (None, Some(b)) => (b, "**", Span::Bold),
+                    (None, None) => (rest.len(), "", Span::Text),
+                };
+                if at > 0 {
+                    spans.push(Span::Text(rest[..at].to_string()));
+                }
+                if marker.is_empty() {
+                    break;
+                }
+                let inner = &rest[at + marker.len()..];
+                match inner.find(marker) {
+                    Some(end) => {
+                        spans.push(make(inner[..end].to_string()));
+                        rest = &inner[end + marker.len()..];
+                    }
+                    None => {
+                        // An unclosed marker is plain text.
+                        spans.push(Span::Text(rest[at..].to_string()));
+                        break;
+                    }
+                }
+            }
+            spans
+        })
+        .collect()
+}
+
 fn words(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

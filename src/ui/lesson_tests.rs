@@ -149,11 +149,30 @@ fn pushed_reads_the_registry_tags() {
 #[test]
 fn the_shipped_lesson_parses_and_its_files_exist() {
     let lesson = Lesson::parse(include_str!("../../static/lessons/python-web-app/lesson.json")).unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
-    for (name, url) in lesson.file_urls("/lessons/python-web-app/lesson.json") {
+    // Trunk copies static/ into dist/static/, served under /static/.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, url) in lesson.file_urls("/static/lessons/python-web-app/lesson.json") {
         let file = root.join(url.trim_start_matches('/'));
         assert!(file.is_file(), "{name}: {} is missing", file.display());
     }
     let first = lesson.steps[0].check.clone().unwrap();
     assert!(first.judge_history(&["docker version".into()]).passed);
+}
+
+#[test]
+fn markdown_lite_paragraphs_code_and_bold() {
+    let p = markdown_lite("A **bold** `cmd` end.\n\nTwo `unclosed");
+    assert_eq!(
+        p,
+        [
+            vec![
+                Span::Text("A ".into()),
+                Span::Bold("bold".into()),
+                Span::Text(" ".into()),
+                Span::Code("cmd".into()),
+                Span::Text(" end.".into()),
+            ],
+            vec![Span::Text("Two ".into()), Span::Text("`unclosed".into())],
+        ]
+    );
 }

@@ -5,6 +5,7 @@ pub mod lesson;
 pub mod project;
 pub mod project_archive;
 pub mod share;
+pub mod start;
 pub mod state;
 pub mod terminal_state;
 pub mod workspace;
@@ -16,4 +17,10 @@ pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod editor;
 #[cfg(target_arch = "wasm32")]
+pub mod files;
+#[cfg(target_arch = "wasm32")]
+mod lesson_panel;
+#[cfg(target_arch = "wasm32")]
 mod terminal;
+#[cfg(target_arch = "wasm32")]
+mod web;

@@ -5,6 +5,7 @@ use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::api::page_session;
 use super::terminal_state::{TermLine, TerminalAction, TerminalState, PROMPT};
 use crate::cli::containers::SessionTransport;
 use crate::cli::interpret::{plan_line, run_on_companion, Step};
@@ -18,18 +19,42 @@ impl Reducible for TerminalState {
     }
 }
 
-thread_local! {
-    /// This page's session with the companion: random, made once per page load.
-    static PAGE_SESSION: String = format!("page-{:016x}", (js_sys::Math::random() * u64::MAX as f64) as u64);
-}
-
-fn page_session() -> String {
-    PAGE_SESSION.with(String::clone)
+#[derive(Properties, PartialEq)]
+pub struct TerminalProps {
+    /// History restored from the saved workspace (↑ reaches it).
+    #[prop_or_default]
+    pub initial_history: Vec<String>,
+    /// Told the whole history after each command (the workspace saves it; lesson checks read it).
+    #[prop_or_default]
+    pub on_history: Callback<Vec<String>>,
+    /// A command put on the input line from outside (a lesson's "Type it" button); the number makes a repeat
+    /// of the same command count as new.
+    #[prop_or_default]
+    pub prefill: Option<(u32, String)>,
 }
 
 #[function_component(Terminal)]
-pub fn terminal() -> Html {
-    let state = use_reducer(TerminalState::default);
+pub fn terminal(props: &TerminalProps) -> Html {
+    let initial_history = props.initial_history.clone();
+    let state = use_reducer(move || TerminalState::with_history(initial_history));
+    let input_ref = use_node_ref();
+    {
+        let on_history = props.on_history.clone();
+        use_effect_with(state.history.clone(), move |history| {
+            on_history.emit(history.clone())
+        });
+    }
+    {
+        let (state, input_ref) = (state.clone(), input_ref.clone());
+        use_effect_with(props.prefill.clone(), move |prefill| {
+            if let Some((_, line)) = prefill {
+                state.dispatch(TerminalAction::Edit(line.clone()));
+                if let Some(input) = input_ref.cast::<HtmlInputElement>() {
+                    let _ = input.focus();
+                }
+            }
+        });
+    }
     let oninput = {
         let state = state.clone();
         Callback::from(move |e: InputEvent| {
@@ -80,7 +105,7 @@ pub fn terminal() -> Html {
             </div>
             <div class="terminal-prompt">
                 <span aria-hidden="true">{ PROMPT }</span>
-                <input type="text" aria-label="Terminal input" spellcheck="false" autocomplete="off"
+                <input ref={input_ref} type="text" aria-label="Terminal input" spellcheck="false" autocomplete="off"
                        aria-busy={if state.busy { "true" } else { "false" }}
                        value={state.input.clone()} {oninput} {onkeydown} />
             </div>
