@@ -185,3 +185,95 @@ async fn the_embed_demo_holds_two_independent_widgets() {
         .await
         .unwrap();
 }
+
+/// Interactive elements without an accessible name (same rules as the harness's lookup by name).
+const UNNAMED_CONTROLS_JS: &str = r#"
+const clean = s => (s || '').replace(/\s+/g, ' ').trim();
+function nameOf(el) {
+  if (el.getAttribute('aria-label')) return clean(el.getAttribute('aria-label'));
+  if (el.hasAttribute('aria-labelledby')) {
+    return clean(el.getAttribute('aria-labelledby').split(/\s+/)
+      .map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent).join(' '));
+  }
+  if (el.id) { const l = document.querySelector(`label[for="${CSS.escape(el.id)}"]`); if (l) return clean(l.textContent); }
+  if (el.closest('label')) return clean(el.closest('label').textContent);
+  if (/^(BUTTON|A)$/.test(el.tagName)) return clean(el.textContent);
+  return clean(el.getAttribute('title') || '');
+}
+return [...document.querySelectorAll('button, input, textarea, select, a[href], [role="separator"], iframe')]
+  .filter(el => !nameOf(el)).map(el => el.outerHTML.slice(0, 120));
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
+    use slipway::ui::project::{Project, ProjectFile};
+    let server = Server::start().unwrap();
+    let url = server.url.clone();
+    let dir = crate::support::TempDir::new("upload");
+    let zip = dir.path().join("site.zip");
+    let project = Project::from_files([
+        ("site/web/index.html", ProjectFile::new("<h1>hi</h1>")),
+        ("site/Dockerfile.web", ProjectFile::new("FROM busybox\n")),
+    ])
+    .unwrap();
+    std::fs::write(&zip, project.to_zip()).unwrap();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "upload_a_zip_and_use_the_page_by_keyboard_at_768_px",
+            |page| async move {
+                page.client.set_window_size(768, 900).await?;
+                page.goto(&url).await?;
+                page.by_name("Upload files")
+                    .await?
+                    .send_keys(&zip.display().to_string())
+                    .await?;
+                // The zip's single top folder is unwrapped: its content is the build context.
+                page.by_name("Open web/index.html").await?;
+                page.by_name("Open Dockerfile.web").await?;
+                let message = page.text_of("Files message").await?;
+                anyhow::ensure!(message == "Unpacked 2 file(s) from site.zip.", "{message}");
+
+                let unnamed = page.client.execute(UNNAMED_CONTROLS_JS, vec![]).await?;
+                anyhow::ensure!(
+                    unnamed == serde_json::json!([]),
+                    "controls without a name: {unnamed}"
+                );
+                let overflow = page
+                    .client
+                    .execute(
+                        "return document.documentElement.scrollWidth - window.innerWidth;",
+                        vec![],
+                    )
+                    .await?;
+                anyhow::ensure!(
+                    overflow.as_i64() <= Some(0),
+                    "the page scrolls sideways at 768 px by {overflow}"
+                );
+
+                // A column border moves with the arrow keys; text size and theme change from their controls.
+                let border = page.by_name("Resize the terminal column").await?;
+                let before = border.attr("aria-valuenow").await?.unwrap_or_default();
+                border.send_keys("\u{E012}").await?; // ←: the border moves left, the terminal grows
+                let after = page
+                    .by_name("Resize the terminal column")
+                    .await?
+                    .attr("aria-valuenow")
+                    .await?
+                    .unwrap_or_default();
+                anyhow::ensure!(
+                    after.parse::<i32>()? == before.parse::<i32>()? + 16,
+                    "{before} -> {after}"
+                );
+                page.click("Larger text").await?;
+                page.wait_for_text("Text size", "16 px", |t| t == "16 px").await?;
+                page.click("Switch to the light theme").await?;
+                let app = page.client.find(fantoccini::Locator::Id("slipway-app")).await?;
+                anyhow::ensure!(app.attr("data-theme").await?.as_deref() == Some("light"));
+                page.by_name("Switch to the dark theme").await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}

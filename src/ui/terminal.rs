@@ -38,6 +38,12 @@ pub fn terminal(props: &TerminalProps) -> Html {
     let initial_history = props.initial_history.clone();
     let state = use_reducer(move || TerminalState::with_history(initial_history));
     let input_ref = use_node_ref();
+    // The page-load benchmark reads this mark: the prompt is in the page with its key handlers attached.
+    use_effect_with((), |_| {
+        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = performance.mark("slipway-prompt-ready");
+        }
+    });
     {
         let on_history = props.on_history.clone();
         use_effect_with(state.history.clone(), move |history| {

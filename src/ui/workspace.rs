@@ -175,7 +175,7 @@ impl Default for Settings {
             theme: Theme::Dark,
             font_px: 14,
             left_px: 280,
-            terminal_px: 460,
+            terminal_px: 400,
         }
     }
 }
