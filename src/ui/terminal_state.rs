@@ -37,6 +37,14 @@ pub enum TerminalAction {
 pub const PROMPT: &str = "$ ";
 
 impl TerminalState {
+    /// A fresh screen with history from an earlier visit.
+    pub fn with_history(history: Vec<String>) -> Self {
+        TerminalState {
+            history,
+            ..Default::default()
+        }
+    }
+
     fn show(&mut self, outcome: Outcome) {
         if !outcome.stdout.is_empty() {
             self.lines

@@ -182,6 +182,27 @@ impl Page {
         Ok(field.send_keys(text).await?)
     }
 
+    /// The current value of the named field (an input or textarea).
+    pub async fn value_of(&self, name: &str) -> anyhow::Result<String> {
+        Ok(self.by_name(name).await?.prop("value").await?.unwrap_or_default())
+    }
+
+    /// Poll until an element named `name` is gone (or hidden), e.g. a deleted file's row.
+    pub async fn wait_gone(&self, name: &str) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            let found = self
+                .client
+                .execute(FIND_BY_NAME_JS, vec![json!(name), json!("gone-probe")])
+                .await?;
+            if found != json!(true) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("{name:?} is still on the page after {WAIT:?}")
+    }
+
     pub async fn text_of(&self, name: &str) -> anyhow::Result<String> {
         Ok(self.by_name(name).await?.text().await?)
     }

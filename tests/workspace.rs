@@ -1,0 +1,279 @@
+//! The learner's workspace in headless Chromium against the real companion: the file tree (create, rename,
+//! delete) survives a reload, a share link opens the same files in a fresh browser profile, a lesson loads by
+//! URL and its first check passes once the learner does the step, and the embed demo's two widgets are
+//! independent.
+
+use std::sync::{Arc, Mutex};
+
+use crate::support::browser::{Browser, Page};
+use crate::support::server::Server;
+
+const ENTER: &str = "\u{E007}";
+
+/// Make a file in the tree through the UI and type `text` into it.
+async fn new_file(page: &Page, path: &str, text: &str) -> anyhow::Result<()> {
+    page.click("New file").await?;
+    page.type_into("New file name", &format!("{path}{ENTER}")).await?;
+    page.by_name(&format!("Open {path}")).await?;
+    page.type_into(&format!("Editor for {path}"), text).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_tree_changes_survive_a_reload() {
+    let server = Server::start().unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("file_tree_changes_survive_a_reload", |page| async move {
+            page.goto(&url).await?;
+            // The built-in lesson's project is there from the start.
+            page.by_name("Open app.py").await?;
+            page.by_name("Open requirements.txt").await?;
+            new_file(&page, "notes.txt", "remember the -p flag").await?;
+            page.click("Rename notes.txt").await?;
+            page.type_into("New name for notes.txt", &format!("docs/notes.md{ENTER}"))
+                .await?;
+            page.by_name("Open docs/notes.md").await?;
+            page.by_name("Folder docs").await?;
+            page.wait_gone("Open notes.txt").await?;
+            page.click("Delete requirements.txt").await?;
+            page.wait_gone("Open requirements.txt").await?;
+            let message = page.text_of("Files message").await?;
+            anyhow::ensure!(message == "Deleted requirements.txt.", "{message}");
+            page.type_into("Terminal input", &format!("docker version{ENTER}"))
+                .await?;
+            page.wait_for_text("Terminal output", "docker version's answer", |t| {
+                t.contains("Slipway")
+            })
+            .await?;
+
+            page.client.refresh().await?;
+            page.click("Open docs/notes.md").await?;
+            let text = page.value_of("Editor for docs/notes.md").await?;
+            anyhow::ensure!(text == "remember the -p flag", "after reload: {text:?}");
+            page.wait_gone("Open requirements.txt").await?;
+            page.by_name("Tab docs/notes.md").await?;
+            // History came back: ↑ brings the last command.
+            page.type_into("Terminal input", "\u{E013}").await?;
+            let line = page.value_of("Terminal input").await?;
+            anyhow::ensure!(line == "docker version", "history after reload: {line:?}");
+
+            // Reset returns to the lesson's start.
+            page.click("Reset").await?;
+            page.by_name("Open requirements.txt").await?;
+            page.wait_gone("Open docs/notes.md").await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_share_link_opens_the_same_files_in_a_fresh_profile() {
+    let server = Server::start().unwrap();
+    let url = server.url.clone();
+    let link = Arc::new(Mutex::new(String::new()));
+    let first = Browser::start().await.unwrap();
+    let got = link.clone();
+    first
+        .run("share_link_made", |page| async move {
+            page.goto(&url).await?;
+            new_file(&page, "src/hello.txt", "shared with a friend").await?;
+            page.click("Copy share link").await?;
+            let value = page.value_of("Share link").await?;
+            anyhow::ensure!(value.contains("#share="), "{value}");
+            *got.lock().unwrap() = value;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let link = link.lock().unwrap().clone();
+    let second = Browser::start().await.unwrap();
+    second
+        .run("share_link_opened", |page| async move {
+            page.goto(&link).await?;
+            page.click("Open src/hello.txt").await?;
+            let text = page.value_of("Editor for src/hello.txt").await?;
+            anyhow::ensure!(text == "shared with a friend", "{text:?}");
+            page.by_name("Open app.py").await?;
+            let message = page.text_of("Files message").await?;
+            anyhow::ensure!(message == "Opened the project from the link.", "{message}");
+            // The fragment is dropped once read, so a reload shows the (now saved) workspace, not the link again.
+            let now = page.client.current_url().await?;
+            anyhow::ensure!(now.fragment().is_none(), "{now}");
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lesson_loads_by_url_and_its_first_check_passes() {
+    let server = Server::start().unwrap();
+    // An absolute URL, so the page fetches the manifest and its files (the built-in path needs no fetch).
+    let url = format!(
+        "{0}/?lesson={0}/static/lessons/python-web-app/lesson.json",
+        server.url
+    );
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "a_lesson_loads_by_url_and_its_first_check_passes",
+            |page| async move {
+                page.goto(&url).await?;
+                page.by_name("Your first container: a Python web app").await?;
+                page.by_name("Open app.py").await?;
+                page.click("Check step 1").await?;
+                page.wait_for_text("Step 1 result", "a failing verdict", |t| t.starts_with("Not yet"))
+                    .await?;
+                page.click("Type it: docker version").await?;
+                let line = page.value_of("Terminal input").await?;
+                anyhow::ensure!(line == "docker version", "{line:?}");
+                page.type_into("Terminal input", &format!("{line}{ENTER}"))
+                    .await?;
+                let verdict = page
+                    .wait_for_text("Step 1 result", "the step done", |t| t.starts_with("Done"))
+                    .await?;
+                anyhow::ensure!(verdict == "Done: you ran `docker version`.", "{verdict}");
+                // The next step is now the current one, personalized with the learner's name.
+                page.type_into("Your user name", "ana").await?;
+                page.by_name("Type it: docker login").await?;
+                page.click("3. Build your first image").await?;
+                page.by_name("Type it: docker build -t ana/python-sample-app:v1 .")
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embed_demo_holds_two_independent_widgets() {
+    let server = Server::start().unwrap();
+    let url = format!("{}/static/embed-demo.html", server.url);
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "the_embed_demo_holds_two_independent_widgets",
+            |page| async move {
+                page.goto(&url).await?;
+                page.by_name("First playground").await?;
+                page.by_name("Second playground").await?;
+                page.client.enter_frame(0).await?;
+                // The first widget loads its lesson's files by URL; the tab appears once they are in.
+                page.by_name("Tab Dockerfile").await?;
+                page.by_name("Terminal input").await?;
+                page.type_into("Dockerfile editor", "FROM busybox\nCMD [\"echo\", \"first\"]\n")
+                    .await?;
+                page.client.enter_parent_frame().await?;
+                page.client.enter_frame(1).await?;
+                page.by_name("Open app.py").await?;
+                let second = page.value_of("Dockerfile editor").await?;
+                anyhow::ensure!(
+                    second.contains("FROM python:3.11-slim"),
+                    "second widget changed: {second}"
+                );
+                page.client.enter_parent_frame().await?;
+                page.client.enter_frame(0).await?;
+                let first = page.value_of("Dockerfile editor").await?;
+                anyhow::ensure!(first.contains("\"first\""), "{first}");
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// Interactive elements without an accessible name (same rules as the harness's lookup by name).
+const UNNAMED_CONTROLS_JS: &str = r#"
+const clean = s => (s || '').replace(/\s+/g, ' ').trim();
+function nameOf(el) {
+  if (el.getAttribute('aria-label')) return clean(el.getAttribute('aria-label'));
+  if (el.hasAttribute('aria-labelledby')) {
+    return clean(el.getAttribute('aria-labelledby').split(/\s+/)
+      .map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent).join(' '));
+  }
+  if (el.id) { const l = document.querySelector(`label[for="${CSS.escape(el.id)}"]`); if (l) return clean(l.textContent); }
+  if (el.closest('label')) return clean(el.closest('label').textContent);
+  if (/^(BUTTON|A)$/.test(el.tagName)) return clean(el.textContent);
+  return clean(el.getAttribute('title') || '');
+}
+return [...document.querySelectorAll('button, input, textarea, select, a[href], [role="separator"], iframe')]
+  .filter(el => !nameOf(el)).map(el => el.outerHTML.slice(0, 120));
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
+    use slipway::ui::project::{Project, ProjectFile};
+    let server = Server::start().unwrap();
+    let url = server.url.clone();
+    let dir = crate::support::TempDir::new("upload");
+    let zip = dir.path().join("site.zip");
+    let project = Project::from_files([
+        ("site/web/index.html", ProjectFile::new("<h1>hi</h1>")),
+        ("site/Dockerfile.web", ProjectFile::new("FROM busybox\n")),
+    ])
+    .unwrap();
+    std::fs::write(&zip, project.to_zip()).unwrap();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "upload_a_zip_and_use_the_page_by_keyboard_at_768_px",
+            |page| async move {
+                page.client.set_window_size(768, 900).await?;
+                page.goto(&url).await?;
+                page.by_name("Upload files")
+                    .await?
+                    .send_keys(&zip.display().to_string())
+                    .await?;
+                // The zip's single top folder is unwrapped: its content is the build context.
+                page.by_name("Open web/index.html").await?;
+                page.by_name("Open Dockerfile.web").await?;
+                let message = page.text_of("Files message").await?;
+                anyhow::ensure!(message == "Unpacked 2 file(s) from site.zip.", "{message}");
+
+                let unnamed = page.client.execute(UNNAMED_CONTROLS_JS, vec![]).await?;
+                anyhow::ensure!(
+                    unnamed == serde_json::json!([]),
+                    "controls without a name: {unnamed}"
+                );
+                let overflow = page
+                    .client
+                    .execute(
+                        "return document.documentElement.scrollWidth - window.innerWidth;",
+                        vec![],
+                    )
+                    .await?;
+                anyhow::ensure!(
+                    overflow.as_i64() <= Some(0),
+                    "the page scrolls sideways at 768 px by {overflow}"
+                );
+
+                // A column border moves with the arrow keys; text size and theme change from their controls.
+                let border = page.by_name("Resize the terminal column").await?;
+                let before = border.attr("aria-valuenow").await?.unwrap_or_default();
+                border.send_keys("\u{E012}").await?; // ←: the border moves left, the terminal grows
+                let after = page
+                    .by_name("Resize the terminal column")
+                    .await?
+                    .attr("aria-valuenow")
+                    .await?
+                    .unwrap_or_default();
+                anyhow::ensure!(
+                    after.parse::<i32>()? == before.parse::<i32>()? + 16,
+                    "{before} -> {after}"
+                );
+                page.click("Larger text").await?;
+                page.wait_for_text("Text size", "16 px", |t| t == "16 px").await?;
+                page.click("Switch to the light theme").await?;
+                let app = page.client.find(fantoccini::Locator::Id("slipway-app")).await?;
+                anyhow::ensure!(app.attr("data-theme").await?.as_deref() == Some("light"));
+                page.by_name("Switch to the dark theme").await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}
