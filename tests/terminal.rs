@@ -2,7 +2,7 @@
 //! output appears in the terminal; `docker ps -a` lists it in docker's columns.
 
 use crate::support::browser::Browser;
-use crate::support::server::{dist_dir, with_busybox, Server};
+use crate::support::server::{dist_dir, with_busybox, with_busybox_in_registry, Server};
 use crate::support::TempDir;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -45,6 +45,142 @@ async fn docker_run_in_the_page_runs_a_real_container() {
                     t.contains("Unable to find image 'nosuchimage:latest' locally")
                 })
                 .await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// The seed tutorial's registry half on a classroom companion (logins configured): a push is refused until
+/// `docker login` succeeds, a wrong password is refused with docker's text, then the push lands and shows in the
+/// Registry panel.
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_login_checks_the_password_in_the_page() {
+    let data = TempDir::new("terminal-login");
+    with_busybox_in_registry(&data).unwrap();
+    let users = crate::support::server::users_file(data.path()).unwrap();
+    let server = Server::start_in(data, &dist_dir(), &["--users", users.to_str().unwrap()]).unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "docker_login_checks_the_password_in_the_page",
+            |page| async move {
+                page.goto(&url).await?;
+                let enter = |line: &str| format!("{line}\u{E007}");
+                page.type_into("Terminal input", &enter("docker pull busybox"))
+                    .await?;
+                page.wait_for_text("Local images", "busybox in the Images panel", |t| {
+                    t.contains("busybox:latest")
+                })
+                .await?;
+                page.type_into("Terminal input", &enter("docker tag busybox learner1/app:v1"))
+                    .await?;
+                page.wait_for_text("Local images", "the new tag", |t| t.contains("learner1/app:v1"))
+                    .await?;
+                page.type_into("Terminal input", &enter("docker push learner1/app:v1"))
+                    .await?;
+                page.wait_for_text("Terminal output", "the refused push", |t| {
+                    t.contains("unauthorized: authentication required")
+                })
+                .await?;
+                page.type_into("Terminal input", &enter("docker login -u learner1 -p wrong"))
+                    .await?;
+                let screen = page
+                    .wait_for_text("Terminal output", "the refused login", |t| {
+                        t.contains("wrong user name or password")
+                    })
+                    .await?;
+                anyhow::ensure!(
+                    screen.contains("Error response from daemon: Get \"http://")
+                        && screen.contains("/v2/\": unauthorized:"),
+                    "{screen}"
+                );
+                anyhow::ensure!(!screen.contains("Login Succeeded"), "{screen}");
+                page.type_into("Terminal input", &enter("docker login -u learner1 -p pw-one"))
+                    .await?;
+                page.wait_for_text("Terminal output", "Login Succeeded", |t| {
+                    t.contains("Login Succeeded")
+                })
+                .await?;
+                page.type_into("Terminal input", &enter("docker push learner1/app:v1"))
+                    .await?;
+                page.wait_for_text("Terminal output", "the push", |t| {
+                    t.contains("v1: digest: sha256:")
+                })
+                .await?;
+                page.wait_for_text("Registry repositories", "the pushed image", |t| {
+                    t.contains("learner1/app:v1")
+                })
+                .await?;
+                // The login lives in the tab's session: a bare `docker login` reuses it.
+                page.type_into("Terminal input", &enter("docker login")).await?;
+                page.wait_for_text("Terminal output", "the stored login", |t| {
+                    t.contains("Authenticating with existing credentials...")
+                })
+                .await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_images_and_push_show_in_the_terminal_and_panels() {
+    let data = TempDir::new("terminal-images");
+    with_busybox_in_registry(&data).unwrap();
+    let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "pull_images_and_push_show_in_the_terminal_and_panels",
+            |page| async move {
+                page.goto(&url).await?;
+                page.type_into("Terminal input", "docker pull busybox\u{E007}")
+                    .await?;
+                let screen = page
+                    .wait_for_text("Terminal output", "the pull", |t| {
+                        t.contains("docker.io/library/busybox:latest")
+                    })
+                    .await?;
+                anyhow::ensure!(
+                    screen.contains("latest: Pulling from library/busybox"),
+                    "{screen}"
+                );
+                anyhow::ensure!(screen.contains(": Pull complete"), "{screen}");
+                anyhow::ensure!(
+                    screen.contains("Status: Downloaded newer image for busybox:latest"),
+                    "{screen}"
+                );
+                page.wait_for_text("Local images", "busybox in the Images panel", |t| {
+                    t.contains("busybox:latest")
+                })
+                .await?;
+                page.type_into("Terminal input", "docker images\u{E007}").await?;
+                page.wait_for_text("Terminal output", "docker images", |t| {
+                    t.contains("REPOSITORY   TAG       IMAGE ID") && t.contains("busybox      latest")
+                })
+                .await?;
+                page.type_into("Terminal input", "docker tag busybox learner1/app:v1\u{E007}")
+                    .await?;
+                page.wait_for_text("Local images", "the new tag", |t| t.contains("learner1/app:v1"))
+                    .await?;
+                page.type_into("Terminal input", "docker push learner1/app:v1\u{E007}")
+                    .await?;
+                page.wait_for_text("Terminal output", "the push", |t| {
+                    t.contains("v1: digest: sha256:")
+                })
+                .await?;
+                let registry = page
+                    .wait_for_text("Registry repositories", "the pushed image", |t| {
+                        t.contains("learner1/app:v1")
+                    })
+                    .await?;
+                anyhow::ensure!(registry.contains("sha256:"), "{registry}");
+                anyhow::ensure!(!registry.contains("slipway-local"), "{registry}");
                 Ok(())
             },
         )

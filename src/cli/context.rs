@@ -107,6 +107,7 @@ impl<'a, T: Transport> CommandContext<'a, T> {
 /// Collects a command's output, sending progress lines to the context's sink as they happen.
 pub struct Printer<'p> {
     progress: Option<ProgressSink<'p>>,
+    quiet: bool,
     pub outcome: Outcome,
 }
 
@@ -114,12 +115,22 @@ impl<'p> Printer<'p> {
     pub fn new<T: Transport>(ctx: &CommandContext<'p, T>) -> Self {
         Printer {
             progress: ctx.progress,
+            quiet: false,
             outcome: Outcome::default(),
         }
     }
 
+    /// `--quiet`: progress lines are dropped, only the final output remains.
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
+    }
+
     /// A line shown as it happens (pull/push progress).
     pub fn progress(&mut self, stream: Stream, line: &str) {
+        if self.quiet && stream == Stream::Stdout {
+            return;
+        }
         match self.progress {
             Some(sink) => sink(stream, line),
             None => self.line(stream, line),

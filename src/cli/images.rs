@@ -106,8 +106,9 @@ pub async fn list_local<T: Transport>(ctx: &CommandContext<'_, T>) -> Result<Vec
         .header("content-type")
         .is_some_and(|t| t.contains("json"));
     if response.is_success() && json {
-        return serde_json::from_slice(&response.body)
-            .map_err(|e| format!("unreadable answer from /api/images: {e}"));
+        let images = serde_json::from_slice(&response.body)
+            .map_err(|e| format!("unreadable answer from /api/images: {e}"))?;
+        return Ok(newest_first(images));
     }
     if json && response.status != 404 {
         return Err(format!(
@@ -132,8 +133,17 @@ pub async fn list_local<T: Transport>(ctx: &CommandContext<'_, T>) -> Result<Vec
             }
         }
     }
-    images.sort_by_key(|i| std::cmp::Reverse(i.created_unix()));
-    Ok(images)
+    Ok(newest_first(images))
+}
+
+/// Newest first, as docker lists; images made at the same second by name, so the order never wobbles.
+fn newest_first(mut images: Vec<LocalImage>) -> Vec<LocalImage> {
+    images.sort_by(|a, b| {
+        b.created_unix()
+            .cmp(&a.created_unix())
+            .then_with(|| a.name().cmp(&b.name()))
+    });
+    images
 }
 
 async fn read_local<T: Transport>(

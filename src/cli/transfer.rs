@@ -146,6 +146,13 @@ pub async fn pull_image<T: Transport>(
 /// `docker pull NAME[:TAG|@DIGEST]`.
 pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
+    if inv.flags.is_set("quiet") {
+        out = out.quiet();
+    }
+    // A malformed name is the client's error, printed without the daemon's prefix.
+    if let Err(e) = Reference::parse(&inv.args[0]) {
+        return out.fail(&e.to_string(), 1);
+    }
     match pull_image(ctx, &inv.args[0], &mut out, Stream::Stdout).await {
         Ok(()) => {
             if let Ok(reference) = Reference::parse(&inv.args[0]) {
@@ -160,6 +167,9 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
 /// `docker push NAME[:TAG]`: layers top first, each `Layer already exists`, `Mounted from ...` or `Pushed`.
 pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
+    if inv.flags.is_set("quiet") {
+        out = out.quiet();
+    }
     let reference = match reference_of(&inv.args[0], &mut out, Stream::Stdout) {
         Ok(r) => r,
         Err(e) => return out.fail(&e, 1),
@@ -217,6 +227,11 @@ pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
         .push_manifest(repo, &tag, &manifest.media_type, &manifest.bytes)
         .await
     {
+        // `--quiet` prints only the name pushed, as docker does.
+        Ok(_) if inv.flags.is_set("quiet") => {
+            out.line(Stream::Stdout, &reference.to_string());
+            out.done()
+        }
         Ok(digest) => {
             out.line(
                 Stream::Stdout,

@@ -35,12 +35,20 @@ fn rows<T, const N: usize>(
         PanelList::Loaded(items) if items.is_empty() => {
             html! { <p class="panel-note">{ empty.to_string() }</p> }
         }
+        // A narrow column: the name on one line, the rest below it.
         PanelList::Loaded(items) => html! {
-            <table class="panel-table" aria-label={label.to_string()}>
-                { for items.iter().map(|item| html! {
-                    <tr>{ for cells(item).into_iter().map(|cell| html! { <td>{ cell }</td> }) }</tr>
+            <ul class="panel-list" aria-label={label.to_string()}>
+                { for items.iter().map(|item| {
+                    let cells = cells(item);
+                    let (name, rest) = cells.split_first().expect("panels show at least a name");
+                    html! {
+                        <li>
+                            <span class="panel-name">{ name.clone() }</span>
+                            <span class="panel-meta">{ rest.join(" · ") }</span>
+                        </li>
+                    }
                 }) }
-            </table>
+            </ul>
         },
     }
 }

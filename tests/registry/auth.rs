@@ -1,29 +1,9 @@
 //! `docker login` against the registry: the token flow over HTTP, per-namespace push, and skopeo as a client.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use super::*;
-
-/// A users file with `learner1` / `pw-one` and `learner2` / `pw-two`, hashed by `slipway hash-password`.
-pub(super) fn users_file(dir: &Path) -> Result<PathBuf> {
-    let mut lines = String::from("# classroom\n");
-    for (user, password) in [("learner1", "pw-one"), ("learner2", "pw-two")] {
-        let mut child = Command::new(slipway_binary())
-            .arg("hash-password")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()?;
-        writeln!(child.stdin.take().context("stdin")?, "{password}")?;
-        let output = child.wait_with_output()?;
-        let hash = String::from_utf8(output.stdout)?;
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-        lines.push_str(&format!("{user}:{}", hash));
-    }
-    let path = dir.join("users");
-    std::fs::write(&path, lines)?;
-    Ok(path)
-}
+use crate::support::server::users_file;
 
 async fn token(server: &Server, credentials: Option<(&str, &str)>, scope: &str) -> Result<reqwest::Response> {
     let mut request = client()

@@ -4,9 +4,9 @@
 
 use std::process::{Command, Stdio};
 
-use super::auth::users_file;
 use super::peers::{served_digest, Distribution};
 use super::*;
+use crate::support::server::users_file;
 
 /// A small image with a fixed config, pushed straight into the registry as `library/hello:latest` (what
 /// `docker pull hello` finds); returns the manifest's digest.
@@ -150,6 +150,8 @@ async fn image_commands_print_what_docker_prints() -> Result<()> {
         "docker history hello",
         "docker push learner1/app:v1",
         "docker push learner1/app:v1",
+        "docker push -q learner1/app:v1",
+        "docker pull -q hello",
         "docker system df",
         "docker rmi learner1/app:v1",
         "docker rmi hello",
@@ -174,6 +176,9 @@ async fn image_command_errors_print_what_docker_prints() -> Result<()> {
         "docker tag nothere x",
         "docker image inspect nothere",
         "docker images --bogus",
+        "docker pull B:x",
+        "docker push B:x",
+        "docker tag nothere B:x",
         "docker images --format '{{.Nope}}'",
         "docker login --password-stdin",
         "docker login -u someone",
@@ -285,21 +290,9 @@ async fn push_reaches_a_second_registry_through_the_proxy() -> Result<()> {
 
 #[tokio::test]
 async fn run_pulls_an_image_that_is_not_local_first() -> Result<()> {
-    use crate::support::server::{with_busybox, Server as Companion};
+    use crate::support::server::{with_busybox_in_registry, Server as Companion};
     let data = crate::support::TempDir::new("cli-run-pull");
-    with_busybox(&data)?;
-    let layout = data.path().join("base-images/busybox");
-    let imported = Command::new(slipway_binary())
-        .args(["import", "--data"])
-        .arg(data.path())
-        .arg(&layout)
-        .args(["--as", "busybox:latest"])
-        .output()?;
-    anyhow::ensure!(
-        imported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&imported.stderr)
-    );
+    with_busybox_in_registry(&data)?;
     let companion = Companion::start_in(data, Path::new("/nonexistent"), &[])?;
     let dir = TempDir::new("cli-run-pull-auth");
     let cli = DockerCli {
@@ -335,5 +328,53 @@ async fn run_pulls_an_image_that_is_not_local_first() -> Result<()> {
          docker: Error response from daemon: pull access denied for nosuchimage, repository does not exist or may require 'docker login'\n\n\
          Run 'docker run --help' for more information\n"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn push_to_another_registry_needs_its_login() -> Result<()> {
+    let dir = TempDir::new("cli-images-remote-login");
+    let users = users_file(dir.path())?;
+    let remote = Server::start_with(&dir.path().join("remote"), &["--users", users.to_str().unwrap()])?;
+    let server = Server::start_with(&dir.path().join("data"), &["--proxy-host", &remote.addr])?;
+    let digest = seed_hello(&server).await?;
+    let cli = DockerCli::new(&server, dir.path(), "remote-login-session");
+    assert_eq!(cli.run("docker pull hello")?.code, 0);
+    let target = format!("{}/learner1/app:v1", remote.addr);
+    assert_eq!(cli.run(&format!("docker tag hello {target}"))?.code, 0);
+
+    let refused = cli.run(&format!("docker push {target}"))?;
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.starts_with("unauthorized: "), "{}", refused.stderr);
+
+    let wrong = cli.run(&format!("docker login -u learner1 -p wrong {}", remote.addr))?;
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong.stderr.contains(&format!(
+            "Error response from daemon: Get \"http://{}/v2/\": unauthorized: ",
+            remote.addr
+        )),
+        "{}",
+        wrong.stderr
+    );
+    let right = cli.run_with_stdin(
+        &format!("docker login -u learner1 --password-stdin {}", remote.addr),
+        "pw-one\n",
+    )?;
+    assert_eq!(right.stdout, "Login Succeeded\n", "{}", right.stderr);
+    let push = cli.run(&format!("docker push {target}"))?;
+    assert_eq!(push.code, 0, "{}", push.stderr);
+    assert!(
+        push.stdout.contains(&format!("v1: digest: {digest}")),
+        "{}",
+        push.stdout
+    );
+    assert_eq!(served_digest(&format!("docker://{target}"))?, digest);
+    // Someone else's namespace stays closed, with the registry's reason.
+    let theirs = format!("{}/learner2/app:v1", remote.addr);
+    assert_eq!(cli.run(&format!("docker tag hello {theirs}"))?.code, 0);
+    let denied = cli.run(&format!("docker push {theirs}"))?;
+    assert_eq!(denied.code, 1);
+    assert!(denied.stderr.contains("own namespace"), "{}", denied.stderr);
     Ok(())
 }

@@ -8,6 +8,7 @@ use slipway::registry::{
 
 use super::peers::{served_digest, Distribution};
 use super::*;
+use crate::support::server::users_file;
 
 /// The native transport: reqwest.
 pub(crate) struct Reqwest(reqwest::Client);
@@ -179,18 +180,7 @@ async fn client_pushes_skips_mounts_and_pulls_verified_content() -> Result<()> {
 #[tokio::test]
 async fn client_logs_in_through_the_token_flow_and_hears_why_it_is_refused() -> Result<()> {
     let dir = TempDir::new("reg-client-auth");
-    let hash = std::process::Command::new(slipway_binary())
-        .arg("hash-password")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            writeln!(child.stdin.take().unwrap(), "pw-one")?;
-            child.wait_with_output()
-        })?;
-    let users = dir.path().join("users");
-    std::fs::write(&users, format!("learner1:{}", String::from_utf8(hash.stdout)?))?;
+    let users = users_file(dir.path())?;
     let server = Server::start_with(&dir.path().join("data"), &["--users", users.to_str().unwrap()])?;
     let login = |password: &str| {
         let credentials = Credentials {

@@ -71,7 +71,7 @@ async fn get(server: &Server, path: &str, token: Option<&str>) -> Result<reqwest
 #[tokio::test]
 async fn local_stores_belong_to_their_session_even_with_logins_configured() -> Result<()> {
     let dir = TempDir::new("reg-local-auth");
-    let users = super::auth::users_file(dir.path())?;
+    let users = crate::support::server::users_file(dir.path())?;
     let server = Server::start_with(&dir.path().join("data"), &["--users", users.to_str().unwrap()])?;
     let mine = local(Some("session-a"), "learner1/app:v1");
     assert!(

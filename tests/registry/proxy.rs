@@ -6,6 +6,7 @@ use slipway::registry::{BlobPush, Client, ClientError, Credentials};
 use super::client::{image, push, Reqwest};
 use super::peers::{served_digest, Distribution};
 use super::*;
+use crate::support::server::users_file;
 
 #[tokio::test]
 async fn client_pushes_to_a_corsless_registry_through_the_proxy() -> Result<()> {
@@ -57,18 +58,7 @@ async fn client_pushes_to_a_corsless_registry_through_the_proxy() -> Result<()> 
 #[tokio::test]
 async fn credentials_pass_through_the_proxy_to_the_token_flow() -> Result<()> {
     let work = TempDir::new("reg-proxy-auth");
-    let hash = std::process::Command::new(slipway_binary())
-        .arg("hash-password")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            writeln!(child.stdin.take().unwrap(), "pw-one")?;
-            child.wait_with_output()
-        })?;
-    let users = work.path().join("users");
-    std::fs::write(&users, format!("learner1:{}", String::from_utf8(hash.stdout)?))?;
+    let users = users_file(work.path())?;
     let remote = Server::start_with(&work.path().join("remote"), &["--users", users.to_str().unwrap()])?;
     let server = Server::start_with(&work.path().join("data"), &["--proxy-host", &remote.addr])?;
 

@@ -1,6 +1,6 @@
 //! Starts the real `slipway serve` binary on a free loopback port and stops it with SIGTERM.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -130,19 +130,60 @@ impl Drop for Server {
     }
 }
 
-/// `slipway base-images --data DIR busybox`: the busybox image from Debian's busybox-static, as an OCI layout
-/// the server finds under `DIR/base-images/`.
-pub fn with_busybox(data: &TempDir) -> anyhow::Result<()> {
-    let out = Command::new(slipway_bin())
-        .args(["base-images", "--data"])
-        .arg(data.path())
-        .arg("busybox")
-        .output()?;
+/// Run `slipway ARGS...` to completion; a failure quotes its stderr.
+fn slipway_ok(args: &[&std::ffi::OsStr]) -> anyhow::Result<()> {
+    let out = Command::new(slipway_bin()).args(args).output()?;
     if !out.status.success() {
         bail!(
-            "slipway base-images busybox failed: {}",
+            "slipway {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
     Ok(())
+}
+
+/// `slipway base-images --data DIR busybox`: the busybox image from Debian's busybox-static, as an OCI layout
+/// the server finds under `DIR/base-images/`.
+pub fn with_busybox(data: &TempDir) -> anyhow::Result<()> {
+    slipway_ok(&[
+        "base-images".as_ref(),
+        "--data".as_ref(),
+        data.path().as_os_str(),
+        "busybox".as_ref(),
+    ])
+}
+
+/// [`with_busybox`], then `slipway import` of that layout into the registry as `library/busybox:latest`, so
+/// `docker pull busybox` finds it (as it will once `slipway serve` imports base images itself).
+pub fn with_busybox_in_registry(data: &TempDir) -> anyhow::Result<()> {
+    with_busybox(data)?;
+    let layout = data.path().join("base-images/busybox");
+    slipway_ok(&[
+        "import".as_ref(),
+        "--data".as_ref(),
+        data.path().as_os_str(),
+        layout.as_os_str(),
+        "--as".as_ref(),
+        "busybox:latest".as_ref(),
+    ])
+}
+
+/// A users file with `learner1` / `pw-one` and `learner2` / `pw-two`, hashed by `slipway hash-password`.
+pub fn users_file(dir: &Path) -> anyhow::Result<PathBuf> {
+    let mut lines = String::from("# classroom\n");
+    for (user, password) in [("learner1", "pw-one"), ("learner2", "pw-two")] {
+        let mut child = Command::new(slipway_bin())
+            .arg("hash-password")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        writeln!(child.stdin.take().context("stdin")?, "{password}")?;
+        let output = child.wait_with_output()?;
+        let hash = String::from_utf8(output.stdout)?;
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        lines.push_str(&format!("{user}:{}", hash));
+    }
+    let path = dir.join("users");
+    std::fs::write(&path, lines)?;
+    Ok(path)
 }
