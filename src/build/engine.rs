@@ -504,7 +504,8 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         let part_refs: Vec<&str> = parts.iter().map(String::as_str).collect();
         let key = hex(&part_refs);
         let place = format!("place/{}", hex(&["place", &st.key, &created_by]));
-        let hit = if options.no_cache || st.changed.is_some() {
+        // Keys chain, so after a rebuilt step they are new anyway; a key seen before (a file changed back) hits.
+        let hit = if options.no_cache {
             None
         } else {
             self.cached_layer(&key).await
