@@ -220,6 +220,15 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                 d
             })
             .collect();
+        let mut st = st;
+        if !options.labels.is_empty() {
+            // `--label`: on the final image only, without a history entry, as BuildKit does.
+            let mut inner = st.inner();
+            let mut labels = inner.labels().clone().unwrap_or_default();
+            labels.extend(options.labels.clone());
+            inner.set_labels(Some(labels));
+            st.set_inner(inner);
+        }
         let config = st.config_blob(options.epoch, options.format)?;
         let manifest = manifest_blob(config.descriptor.clone(), descriptors, options.format)?;
         self.emit(Event::Log {

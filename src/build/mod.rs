@@ -85,6 +85,8 @@ pub struct BuildOptions {
     pub tags: Vec<Reference>,
     pub target: Option<String>,
     pub build_args: BTreeMap<String, String>,
+    /// `--label`: labels of the final image.
+    pub labels: BTreeMap<String, String>,
     pub no_cache: bool,
     pub platform: Platform,
     /// Media types: OCI by default, Docker schema 2 on request.
@@ -103,6 +105,7 @@ impl Default for BuildOptions {
             tags: Vec::new(),
             target: None,
             build_args: BTreeMap::new(),
+            labels: BTreeMap::new(),
             no_cache: false,
             platform: Platform::default(),
             format: Format::Oci,

@@ -323,3 +323,18 @@ fn failed_run_reports_like_buildkit() {
     );
     assert!(crate::cli::build::failure_text(&err).contains(" > step output\n"));
 }
+
+#[test]
+fn label_flag_labels_the_final_image_without_history() {
+    let (image, _) = build_with(
+        &MemoryCache::new(),
+        &FileTree::new(),
+        "FROM scratch\nLABEL a=1\n",
+        |o| {
+            o.labels.insert("b".into(), "2".into());
+        },
+    );
+    let json = config_json(&image.unwrap());
+    assert_eq!(json["config"]["Labels"], serde_json::json!({"a": "1", "b": "2"}));
+    assert_eq!(json["history"].as_array().unwrap().len(), 1);
+}

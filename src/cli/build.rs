@@ -65,6 +65,17 @@ pub fn subtree(tree: &FileTree, dir: &str) -> Result<FileTree, String> {
     Ok(out)
 }
 
+/// `--label KEY=VALUE` values (a bare `KEY` is an empty label, as docker takes it).
+pub fn labels(values: &[String]) -> BTreeMap<String, String> {
+    values
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (l.clone(), String::new()),
+        })
+        .collect()
+}
+
 /// `docker build` flags to a request; the Dockerfile is read from `tree` (`-f` relative to the tree's root,
 /// else `CONTEXT/Dockerfile`).
 pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, String> {
@@ -92,6 +103,7 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
             None => continue,
         };
     }
+    let labels = labels(flags.values("label"));
     let dockerfile_path = match flags.value("file") {
         Some(f) => f.trim_start_matches("./").to_owned(),
         None => {
@@ -127,6 +139,7 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
             tags,
             target: flags.value("target").map(String::from),
             build_args,
+            labels,
             no_cache: flags.is_set("no-cache"),
             platform,
             ..BuildOptions::default()
