@@ -24,7 +24,7 @@ apt_install() {
 # Runtime: the OCI runtimes, and what base images are made from (busybox-static, debootstrap).
 RUN_PACKAGES=(runc crun pkg-config libssl-dev busybox-static debootstrap ca-certificates iproute2 python3)
 # Tests: a real browser and real registry peers.
-TEST_PACKAGES=(chromium chromium-driver skopeo docker-registry)
+TEST_PACKAGES=(chromium chromium-driver skopeo docker-registry buildah)
 if [[ "${1:-}" == "--test" ]]; then apt_install "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; else apt_install "${RUN_PACKAGES[@]}"; fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
