@@ -405,15 +405,9 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             }
             Instruction::Run(run) => {
                 let mut argv = command_argv(&run.cmd, &st.extras.shell);
-                if let (false, Some(doc)) = (run.cmd.exec_form, run.cmd.files.first()) {
-                    // A heredoc RUN runs its content through the shell, as BuildKit's non-shebang heredocs do.
-                    let content = if doc.chomp {
-                        instructions::chomp(&doc.content)
-                    } else {
-                        doc.content.clone()
-                    };
+                if !run.cmd.exec_form && !run.cmd.files.is_empty() {
                     if let Some(last) = argv.last_mut() {
-                        *last = content;
+                        *last = heredoc_script(last, &run.cmd.files);
                     }
                 }
                 let created_by = format!(
@@ -505,6 +499,28 @@ fn parse_triggers(triggers: &[String], line: usize) -> Result<Vec<Step>, BuildEr
         }
     }
     Ok(steps)
+}
+
+/// The shell script of a RUN with heredocs, as BuildKit makes it: `RUN <<EOF` alone runs the document's content;
+/// otherwise the documents follow the command line, so the shell reads them as here-documents.
+fn heredoc_script(command: &str, docs: &[syntax::Heredoc]) -> String {
+    let marker = command.trim();
+    let alone = docs.len() == 1 && marker.starts_with("<<") && !marker.contains(char::is_whitespace);
+    if alone {
+        let doc = &docs[0];
+        return if doc.chomp {
+            instructions::chomp(&doc.content)
+        } else {
+            doc.content.clone()
+        };
+    }
+    let mut full = command.to_owned();
+    for doc in docs {
+        full.push('\n');
+        full.push_str(&doc.content);
+        full.push_str(&doc.name);
+    }
+    full
 }
 
 /// The progress name of an instruction: its text with variables expanded where set, keyword upper case.

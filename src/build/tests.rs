@@ -338,3 +338,35 @@ fn label_flag_labels_the_final_image_without_history() {
     assert_eq!(json["config"]["Labels"], serde_json::json!({"a": "1", "b": "2"}));
     assert_eq!(json["history"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn heredoc_runs_like_buildkit() {
+    let companion = RecordingCompanion {
+        steps: RefCell::new(Vec::new()),
+        exit_code: 0,
+    };
+    let clock = || 0;
+    let progress = |_: &Event| {};
+    let builder = Builder {
+        resolver: &NoRegistry,
+        executor: &companion,
+        cache: &MemoryCache::new(),
+        clock: &clock,
+        progress: &progress,
+    };
+    let options = BuildOptions {
+        dockerfile:
+            "FROM scratch\nRUN <<EOT\necho one\necho two\nEOT\nRUN cat <<EOT > /greeting\nhello\nEOT\n".into(),
+        ..BuildOptions::default()
+    };
+    block_on(builder.build(&FileTree::new(), &options, &MemorySink::default())).unwrap();
+    let steps = companion.steps.borrow();
+    assert_eq!(
+        steps[0].exec.as_deref().unwrap(),
+        ["/bin/sh", "-c", "echo one\necho two\n"]
+    );
+    assert_eq!(
+        steps[1].exec.as_deref().unwrap(),
+        ["/bin/sh", "-c", "cat <<EOT > /greeting\nhello\nEOT"]
+    );
+}
