@@ -242,27 +242,39 @@ impl RunExecutor for RecordingCompanion {
     }
 }
 
+impl RecordingCompanion {
+    fn new(exit_code: i32) -> Self {
+        RecordingCompanion {
+            steps: RefCell::new(Vec::new()),
+            exit_code,
+        }
+    }
+
+    /// Builds `dockerfile` (empty context, no registry) with this companion running RUN.
+    fn build(&self, cache: &MemoryCache, dockerfile: &str) -> Result<BuiltImage, BuildError> {
+        let clock = || 0;
+        let progress = |_: &Event| {};
+        let builder = Builder {
+            resolver: &NoRegistry,
+            executor: self,
+            cache,
+            clock: &clock,
+            progress: &progress,
+        };
+        let options = BuildOptions {
+            dockerfile: dockerfile.into(),
+            ..BuildOptions::default()
+        };
+        block_on(builder.build(&FileTree::new(), &options, &MemorySink::default()))
+    }
+}
+
 #[test]
 fn run_steps_carry_env_args_and_buildkit_history() {
-    let companion = RecordingCompanion {
-        steps: RefCell::new(Vec::new()),
-        exit_code: 0,
-    };
-    let clock = || 0;
-    let progress = |_: &Event| {};
+    let companion = RecordingCompanion::new(0);
     let cache = MemoryCache::new();
-    let builder = Builder {
-        resolver: &NoRegistry,
-        executor: &companion,
-        cache: &cache,
-        clock: &clock,
-        progress: &progress,
-    };
-    let options = BuildOptions {
-        dockerfile: "FROM scratch\nARG NAME=world\nARG EMPTY\nENV MODE=prod\nWORKDIR /srv\nUSER 1000\nSHELL [\"/bin/bash\", \"-c\"]\nRUN echo hi $NAME\nRUN [\"/bin/true\"]\n".into(),
-        ..BuildOptions::default()
-    };
-    let image = block_on(builder.build(&FileTree::new(), &options, &MemorySink::default())).unwrap();
+    let dockerfile = "FROM scratch\nARG NAME=world\nARG EMPTY\nENV MODE=prod\nWORKDIR /srv\nUSER 1000\nSHELL [\"/bin/bash\", \"-c\"]\nRUN echo hi $NAME\nRUN [\"/bin/true\"]\n";
+    let image = companion.build(&cache, dockerfile).unwrap();
     let json = config_json(&image);
     let by: Vec<&str> = json["history"]
         .as_array()
@@ -293,30 +305,15 @@ fn run_steps_carry_env_args_and_buildkit_history() {
     // The second RUN stacks on the first one's layer.
     assert_eq!(steps[1].layers.len(), 2);
     // A rebuild reuses both RUN layers without asking the companion again.
-    block_on(builder.build(&FileTree::new(), &options, &MemorySink::default())).unwrap();
+    companion.build(&cache, dockerfile).unwrap();
     assert_eq!(companion.steps.borrow().len(), 2);
 }
 
 #[test]
 fn failed_run_reports_like_buildkit() {
-    let companion = RecordingCompanion {
-        steps: RefCell::new(Vec::new()),
-        exit_code: 3,
-    };
-    let clock = || 0;
-    let progress = |_: &Event| {};
-    let builder = Builder {
-        resolver: &NoRegistry,
-        executor: &companion,
-        cache: &MemoryCache::new(),
-        clock: &clock,
-        progress: &progress,
-    };
-    let options = BuildOptions {
-        dockerfile: "FROM scratch\nRUN exit 3\n".into(),
-        ..BuildOptions::default()
-    };
-    let err = block_on(builder.build(&FileTree::new(), &options, &MemorySink::default())).unwrap_err();
+    let err = RecordingCompanion::new(3)
+        .build(&MemoryCache::new(), "FROM scratch\nRUN exit 3\n")
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3"
@@ -341,25 +338,13 @@ fn label_flag_labels_the_final_image_without_history() {
 
 #[test]
 fn heredoc_runs_like_buildkit() {
-    let companion = RecordingCompanion {
-        steps: RefCell::new(Vec::new()),
-        exit_code: 0,
-    };
-    let clock = || 0;
-    let progress = |_: &Event| {};
-    let builder = Builder {
-        resolver: &NoRegistry,
-        executor: &companion,
-        cache: &MemoryCache::new(),
-        clock: &clock,
-        progress: &progress,
-    };
-    let options = BuildOptions {
-        dockerfile:
-            "FROM scratch\nRUN <<EOT\necho one\necho two\nEOT\nRUN cat <<EOT > /greeting\nhello\nEOT\n".into(),
-        ..BuildOptions::default()
-    };
-    block_on(builder.build(&FileTree::new(), &options, &MemorySink::default())).unwrap();
+    let companion = RecordingCompanion::new(0);
+    companion
+        .build(
+            &MemoryCache::new(),
+            "FROM scratch\nRUN <<EOT\necho one\necho two\nEOT\nRUN cat <<EOT > /greeting\nhello\nEOT\n",
+        )
+        .unwrap();
     let steps = companion.steps.borrow();
     assert_eq!(
         steps[0].exec.as_deref().unwrap(),
