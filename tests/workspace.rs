@@ -186,24 +186,6 @@ async fn the_embed_demo_holds_two_independent_widgets() {
         .unwrap();
 }
 
-/// Interactive elements without an accessible name (same rules as the harness's lookup by name).
-const UNNAMED_CONTROLS_JS: &str = r#"
-const clean = s => (s || '').replace(/\s+/g, ' ').trim();
-function nameOf(el) {
-  if (el.getAttribute('aria-label')) return clean(el.getAttribute('aria-label'));
-  if (el.hasAttribute('aria-labelledby')) {
-    return clean(el.getAttribute('aria-labelledby').split(/\s+/)
-      .map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent).join(' '));
-  }
-  if (el.id) { const l = document.querySelector(`label[for="${CSS.escape(el.id)}"]`); if (l) return clean(l.textContent); }
-  if (el.closest('label')) return clean(el.closest('label').textContent);
-  if (/^(BUTTON|A)$/.test(el.tagName)) return clean(el.textContent);
-  return clean(el.getAttribute('title') || '');
-}
-return [...document.querySelectorAll('button, input, textarea, select, a[href], [role="separator"], iframe')]
-  .filter(el => !nameOf(el)).map(el => el.outerHTML.slice(0, 120));
-"#;
-
 #[tokio::test(flavor = "multi_thread")]
 async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
     use slipway::ui::project::{Project, ProjectFile};
@@ -234,11 +216,8 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                 let message = page.text_of("Files message").await?;
                 anyhow::ensure!(message == "Unpacked 2 file(s) from site.zip.", "{message}");
 
-                let unnamed = page.client.execute(UNNAMED_CONTROLS_JS, vec![]).await?;
-                anyhow::ensure!(
-                    unnamed == serde_json::json!([]),
-                    "controls without a name: {unnamed}"
-                );
+                let unnamed = page.unnamed_controls().await?;
+                anyhow::ensure!(unnamed.is_empty(), "controls without a name: {unnamed:#?}");
                 let overflow = page
                     .client
                     .execute(
