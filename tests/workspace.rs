@@ -250,6 +250,11 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                 let app = page.client.find(fantoccini::Locator::Id("slipway-app")).await?;
                 anyhow::ensure!(app.attr("data-theme").await?.as_deref() == Some("light"));
                 page.by_name("Switch to the dark theme").await?;
+                // Theme and text size are part of the saved workspace.
+                page.client.refresh().await?;
+                page.wait_for_text("Text size", "16 px after reload", |t| t == "16 px")
+                    .await?;
+                page.by_name("Switch to the dark theme").await?;
                 Ok(())
             },
         )
