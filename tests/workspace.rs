@@ -261,3 +261,100 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
         .await
         .unwrap();
 }
+
+/// A copy of the built app with one more lesson folder in `static/lessons/NAME/`, as a teacher would add one.
+fn dist_with_lesson(name: &str, manifest: &str) -> crate::support::TempDir {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dist = crate::support::TempDir::new("dist-lesson");
+    copy(&crate::support::server::dist_dir(), dist.path());
+    let folder = dist.path().join("static/lessons").join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("lesson.json"), manifest).unwrap();
+    dist
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_answers_check_passes_and_shows_the_preview() {
+    let manifest = r#"{
+      "title": "Serve a page", "files": [],
+      "steps": [{"title": "Serve", "text": "Run a web server with a published port.",
+                 "check": {"kind": "container_answers", "port": 8000, "contains": "hello from busybox"}}]
+    }"#;
+    let dist = dist_with_lesson("serve", manifest);
+    let data = crate::support::TempDir::new("preview-data");
+    crate::support::server::with_busybox(&data).unwrap();
+    let server = Server::start_in(data, dist.path(), &[]).unwrap();
+    let url = format!("{0}/?lesson={0}/static/lessons/serve/lesson.json", server.url);
+    let host_port = crate::support::free_port();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "a_container_answers_check_passes_and_shows_the_preview",
+            |page| async move {
+                page.goto(&url).await?;
+                page.click("Check step 1").await?;
+                page.wait_for_text("Step 1 result", "nothing running yet", |t| {
+                    t.contains("no container is running")
+                })
+                .await?;
+                let run = format!(
+                    "docker run -d --name web -p {host_port}:8000 busybox sh -c \
+                 'mkdir /w && echo hello from busybox > /w/index.html && exec httpd -f -p 8000 -h /w'{ENTER}"
+                );
+                page.type_into("Terminal input", &run).await?;
+                page.wait_for_text("Terminal output", "the container id", |t| {
+                    t.lines().last().is_some_and(|l| l.len() == 64)
+                })
+                .await?;
+                // httpd may need a moment to listen: check again until the app answers.
+                let mut verdict = String::new();
+                for _ in 0..20 {
+                    page.click("Check step 1").await?;
+                    verdict = page
+                        .wait_for_text("Step 1 result", "a verdict", |t| !t.is_empty())
+                        .await?;
+                    if verdict.starts_with("Done") {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                }
+                anyhow::ensure!(
+                    verdict.starts_with("Done: your app answered on port 8000"),
+                    "{verdict}"
+                );
+                page.by_name("App preview").await?.enter_frame().await?;
+                let body = page
+                    .client
+                    .find(fantoccini::Locator::Css("body"))
+                    .await?
+                    .text()
+                    .await?;
+                page.client.enter_parent_frame().await?;
+                anyhow::ensure!(body.contains("hello from busybox"), "preview shows {body:?}");
+                // Clean up: one command at a time (the prompt ignores Enter while a command runs).
+                let said_web = |t: &str| t.lines().filter(|l| *l == "web").count();
+                page.type_into("Terminal input", &format!("docker kill web{ENTER}"))
+                    .await?;
+                page.wait_for_text("Terminal output", "the container killed", |t| said_web(t) == 1)
+                    .await?;
+                page.type_into("Terminal input", &format!("docker rm web{ENTER}"))
+                    .await?;
+                page.wait_for_text("Terminal output", "the container removed", |t| said_web(t) == 2)
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}

@@ -10,7 +10,7 @@ use yew::prelude::*;
 use super::lesson::{markdown_lite, personalize, Check, Lesson, Span, Verdict};
 use super::web;
 
-/// Fetches what `check` needs and judges it; also returns the preview URL when a container answered.
+/// Fetches what `check` needs and judges it; also returns the app's page for the preview when a container answered.
 async fn run_check(check: Check, history: Vec<String>) -> (Verdict, Option<String>) {
     match &check {
         Check::CommandRan { .. } => (check.judge_history(&history), None),
@@ -20,8 +20,14 @@ async fn run_check(check: Check, history: Vec<String>) -> (Verdict, Option<Strin
                 Err(verdict) => (verdict, None),
                 Ok(id) => {
                     let url = format!("/api/containers/{id}/proxy/{port}/");
-                    let verdict = check.judge_answer(web::get(&url).await);
-                    let preview = verdict.passed.then_some(url);
+                    let answer = web::get(&url).await;
+                    let page = answer.as_ref().ok().map(|(_, body)| body.clone());
+                    let verdict = check.judge_answer(answer);
+                    // A frame cannot send the session header the proxy needs, so the page shows the answer it
+                    // fetched itself (relative links resolve against the proxy path through <base>).
+                    let preview = page
+                        .filter(|_| verdict.passed)
+                        .map(|body| format!("<base href=\"{url}\">{body}"));
                     (verdict, preview)
                 }
             }
@@ -179,11 +185,12 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
             </li>
         }
     });
-    let preview_frame = (*preview).clone().map(|url| {
+    // Sandboxed without same-origin: the learner's page runs its scripts but cannot reach this one.
+    let preview_frame = (*preview).clone().map(|page| {
         html! {
             <div class="preview">
                 <h3>{ "Preview" }</h3>
-                <iframe src={url} title="App preview" />
+                <iframe srcdoc={page} sandbox="allow-scripts allow-forms" title="App preview" />
             </div>
         }
     });
