@@ -211,6 +211,10 @@ pub fn app() -> Html {
         let initial = plan.history.clone();
         use_state(move || initial)
     };
+    let finished = {
+        let initial = plan.finished.clone();
+        use_state(move || initial)
+    };
     let user = {
         let initial = plan.user.clone();
         use_state(move || initial)
@@ -240,6 +244,7 @@ pub fn app() -> Html {
             version: 0,
             project: project.project.clone(),
             history: (*history).clone(),
+            finished: (*finished).clone(),
             settings: *settings,
             lesson_url: Some(plan.lesson.url().to_string()),
             user: (*user).clone(),
@@ -311,6 +316,14 @@ pub fn app() -> Html {
             }
         })
     };
+    let on_finished = {
+        let finished = finished.clone();
+        Callback::from(move |done: (String, i32)| {
+            let mut all = (*finished).clone();
+            all.push(done);
+            finished.set(all);
+        })
+    };
     let on_try = {
         let prefill = prefill.clone();
         Callback::from(move |line: String| {
@@ -340,7 +353,7 @@ pub fn app() -> Html {
     let lesson_pane = (*lesson).clone().filter(|_| panes.lesson).map(|l| {
         html! {
             <LessonPanel key={*lesson_run} lesson={l} user={lesson_user.clone()} {on_user}
-                         history={(*history).clone()} {on_try} />
+                         finished={(*finished).clone()} {on_try} />
         }
     });
     let left = (panes.lesson || panes.files).then(|| {
@@ -362,7 +375,7 @@ pub fn app() -> Html {
                          on_resize={resize(SettingsAction::ResizeTerminal)} />
                 <section class="pane terminal" aria-labelledby="terminal-title">
                     <h2 id="terminal-title">{ "Terminal" }</h2>
-                    <super::terminal::Terminal initial_history={(*history).clone()} {on_history}
+                    <super::terminal::Terminal initial_history={(*history).clone()} {on_history} {on_finished}
                                                prefill={(*prefill).clone()} />
                 </section>
             </>
