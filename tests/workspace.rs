@@ -74,6 +74,19 @@ async fn a_share_link_opens_the_same_files_in_a_fresh_profile() {
     let server = Server::start().unwrap();
     let url = server.url.clone();
     let link = Arc::new(Mutex::new(String::new()));
+    // 48 KiB that do not compress (xorshift), to be uploaded after the link is made.
+    let dir = crate::support::TempDir::new("share-big");
+    let big = dir.path().join("noise.bin");
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let noise: Vec<u8> = (0..48 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&big, noise).unwrap();
     let first = Browser::start().await.unwrap();
     let got = link.clone();
     first
@@ -84,6 +97,20 @@ async fn a_share_link_opens_the_same_files_in_a_fresh_profile() {
             let value = page.value_of("Share link").await?;
             anyhow::ensure!(value.contains("#share="), "{value}");
             *got.lock().unwrap() = value;
+            // A project too big for a link gets an error that states the limit.
+            page.by_name("Upload files")
+                .await?
+                .send_keys(&big.display().to_string())
+                .await?;
+            page.by_name("Open noise.bin").await?;
+            page.click("Copy share link").await?;
+            let message = page
+                .wait_for_text("Files message", "the size limit", |t| t.contains("too large"))
+                .await?;
+            anyhow::ensure!(
+                message.contains("over the limit of 32768 bytes (32 KiB)"),
+                "{message}"
+            );
             Ok(())
         })
         .await
