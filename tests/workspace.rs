@@ -74,6 +74,19 @@ async fn a_share_link_opens_the_same_files_in_a_fresh_profile() {
     let server = Server::start().unwrap();
     let url = server.url.clone();
     let link = Arc::new(Mutex::new(String::new()));
+    // 48 KiB that do not compress (xorshift), to be uploaded after the link is made.
+    let dir = crate::support::TempDir::new("share-big");
+    let big = dir.path().join("noise.bin");
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let noise: Vec<u8> = (0..48 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&big, noise).unwrap();
     let first = Browser::start().await.unwrap();
     let got = link.clone();
     first
@@ -84,6 +97,20 @@ async fn a_share_link_opens_the_same_files_in_a_fresh_profile() {
             let value = page.value_of("Share link").await?;
             anyhow::ensure!(value.contains("#share="), "{value}");
             *got.lock().unwrap() = value;
+            // A project too big for a link gets an error that states the limit.
+            page.by_name("Upload files")
+                .await?
+                .send_keys(&big.display().to_string())
+                .await?;
+            page.by_name("Open noise.bin").await?;
+            page.click("Copy share link").await?;
+            let message = page
+                .wait_for_text("Files message", "the size limit", |t| t.contains("too large"))
+                .await?;
+            anyhow::ensure!(
+                message.contains("over the limit of 32768 bytes (32 KiB)"),
+                "{message}"
+            );
             Ok(())
         })
         .await
@@ -186,24 +213,6 @@ async fn the_embed_demo_holds_two_independent_widgets() {
         .unwrap();
 }
 
-/// Interactive elements without an accessible name (same rules as the harness's lookup by name).
-const UNNAMED_CONTROLS_JS: &str = r#"
-const clean = s => (s || '').replace(/\s+/g, ' ').trim();
-function nameOf(el) {
-  if (el.getAttribute('aria-label')) return clean(el.getAttribute('aria-label'));
-  if (el.hasAttribute('aria-labelledby')) {
-    return clean(el.getAttribute('aria-labelledby').split(/\s+/)
-      .map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent).join(' '));
-  }
-  if (el.id) { const l = document.querySelector(`label[for="${CSS.escape(el.id)}"]`); if (l) return clean(l.textContent); }
-  if (el.closest('label')) return clean(el.closest('label').textContent);
-  if (/^(BUTTON|A)$/.test(el.tagName)) return clean(el.textContent);
-  return clean(el.getAttribute('title') || '');
-}
-return [...document.querySelectorAll('button, input, textarea, select, a[href], [role="separator"], iframe')]
-  .filter(el => !nameOf(el)).map(el => el.outerHTML.slice(0, 120));
-"#;
-
 #[tokio::test(flavor = "multi_thread")]
 async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
     use slipway::ui::project::{Project, ProjectFile};
@@ -234,11 +243,8 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                 let message = page.text_of("Files message").await?;
                 anyhow::ensure!(message == "Unpacked 2 file(s) from site.zip.", "{message}");
 
-                let unnamed = page.client.execute(UNNAMED_CONTROLS_JS, vec![]).await?;
-                anyhow::ensure!(
-                    unnamed == serde_json::json!([]),
-                    "controls without a name: {unnamed}"
-                );
+                let unnamed = page.unnamed_controls().await?;
+                anyhow::ensure!(unnamed.is_empty(), "controls without a name: {unnamed:#?}");
                 let overflow = page
                     .client
                     .execute(
@@ -271,6 +277,108 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                 let app = page.client.find(fantoccini::Locator::Id("slipway-app")).await?;
                 anyhow::ensure!(app.attr("data-theme").await?.as_deref() == Some("light"));
                 page.by_name("Switch to the dark theme").await?;
+                // Theme and text size are part of the saved workspace.
+                page.client.refresh().await?;
+                page.wait_for_text("Text size", "16 px after reload", |t| t == "16 px")
+                    .await?;
+                page.by_name("Switch to the dark theme").await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// A copy of the built app with one more lesson folder in `static/lessons/NAME/`, as a teacher would add one.
+fn dist_with_lesson(name: &str, manifest: &str) -> crate::support::TempDir {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dist = crate::support::TempDir::new("dist-lesson");
+    copy(&crate::support::server::dist_dir(), dist.path());
+    let folder = dist.path().join("static/lessons").join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("lesson.json"), manifest).unwrap();
+    dist
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_answers_check_passes_and_shows_the_preview() {
+    let manifest = r#"{
+      "title": "Serve a page", "files": [],
+      "steps": [{"title": "Serve", "text": "Run a web server with a published port.",
+                 "check": {"kind": "container_answers", "port": 8000, "contains": "hello from busybox"}}]
+    }"#;
+    let dist = dist_with_lesson("serve", manifest);
+    let data = crate::support::TempDir::new("preview-data");
+    crate::support::server::with_busybox(&data).unwrap();
+    let server = Server::start_in(data, dist.path(), &[]).unwrap();
+    let url = format!("{0}/?lesson={0}/static/lessons/serve/lesson.json", server.url);
+    let host_port = crate::support::free_port();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "a_container_answers_check_passes_and_shows_the_preview",
+            |page| async move {
+                page.goto(&url).await?;
+                page.click("Check step 1").await?;
+                page.wait_for_text("Step 1 result", "nothing running yet", |t| {
+                    t.contains("no container is running")
+                })
+                .await?;
+                let run = format!(
+                    "docker run -d --name web -p {host_port}:8000 busybox sh -c \
+                 'mkdir /w && echo hello from busybox > /w/index.html && exec httpd -f -p 8000 -h /w'{ENTER}"
+                );
+                page.type_into("Terminal input", &run).await?;
+                page.wait_for_text("Terminal output", "the container id", |t| {
+                    t.lines().last().is_some_and(|l| l.len() == 64)
+                })
+                .await?;
+                // httpd may need a moment to listen: check again until the app answers.
+                let mut verdict = String::new();
+                for _ in 0..20 {
+                    page.click("Check step 1").await?;
+                    verdict = page
+                        .wait_for_text("Step 1 result", "a verdict", |t| !t.is_empty())
+                        .await?;
+                    if verdict.starts_with("Done") {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                }
+                anyhow::ensure!(
+                    verdict.starts_with("Done: your app answered on port 8000"),
+                    "{verdict}"
+                );
+                page.by_name("App preview").await?.enter_frame().await?;
+                let body = page
+                    .client
+                    .find(fantoccini::Locator::Css("body"))
+                    .await?
+                    .text()
+                    .await?;
+                page.client.enter_parent_frame().await?;
+                anyhow::ensure!(body.contains("hello from busybox"), "preview shows {body:?}");
+                // Clean up: one command at a time (the prompt ignores Enter while a command runs).
+                let said_web = |t: &str| t.lines().filter(|l| *l == "web").count();
+                page.type_into("Terminal input", &format!("docker kill web{ENTER}"))
+                    .await?;
+                page.wait_for_text("Terminal output", "the container killed", |t| said_web(t) == 1)
+                    .await?;
+                page.type_into("Terminal input", &format!("docker rm web{ENTER}"))
+                    .await?;
+                page.wait_for_text("Terminal output", "the container removed", |t| said_web(t) == 2)
+                    .await?;
                 Ok(())
             },
         )

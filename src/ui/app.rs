@@ -217,6 +217,10 @@ pub fn app() -> Html {
         let initial = plan.history.clone();
         use_state(move || initial)
     };
+    let finished = {
+        let initial = plan.finished.clone();
+        use_state(move || initial)
+    };
     let user = {
         let initial = plan.user.clone();
         use_state(move || initial)
@@ -246,6 +250,7 @@ pub fn app() -> Html {
             version: 0,
             project: project.project.clone(),
             history: (*history).clone(),
+            finished: (*finished).clone(),
             settings: *settings,
             lesson_url: Some(plan.lesson.url().to_string()),
             user: (*user).clone(),
@@ -317,6 +322,14 @@ pub fn app() -> Html {
             }
         })
     };
+    let on_finished = {
+        let finished = finished.clone();
+        Callback::from(move |done: (String, i32)| {
+            let mut all = (*finished).clone();
+            all.push(done);
+            finished.set(all);
+        })
+    };
     let on_try = {
         let prefill = prefill.clone();
         Callback::from(move |line: String| {
@@ -346,7 +359,7 @@ pub fn app() -> Html {
     let lesson_pane = (*lesson).clone().filter(|_| panes.lesson).map(|l| {
         html! {
             <LessonPanel key={*lesson_run} lesson={l} user={lesson_user.clone()} {on_user}
-                         history={(*history).clone()} {on_try} />
+                         finished={(*finished).clone()} {on_try} />
         }
     });
     let left = (panes.lesson || panes.files).then(|| {
@@ -368,7 +381,7 @@ pub fn app() -> Html {
                          on_resize={resize(SettingsAction::ResizeTerminal)} />
                 <section class="pane terminal" aria-labelledby="terminal-title">
                     <h2 id="terminal-title">{ "Terminal" }</h2>
-                    <super::terminal::Terminal initial_history={(*history).clone()} {on_history}
+                    <super::terminal::Terminal initial_history={(*history).clone()} {on_history} {on_finished}
                                                prefill={(*prefill).clone()} {on_command_done} />
                 </section>
             </>

@@ -79,6 +79,19 @@ pub fn files_pane() -> Html {
     let naming = use_state(|| None::<Naming>);
     let name = use_state(String::new);
     let dragging = use_state(|| false);
+    let name_ref = use_node_ref();
+    {
+        // A keyboard user lands in the name field as soon as it opens.
+        let name_ref = name_ref.clone();
+        use_effect_with((*naming).clone(), move |naming| {
+            if naming.is_some() {
+                if let Some(input) = name_ref.cast::<HtmlInputElement>() {
+                    let _ = input.focus();
+                    input.select();
+                }
+            }
+        });
+    }
 
     let start = |what: Naming, initial: String| {
         let (naming, name) = (naming.clone(), name.clone());
@@ -131,8 +144,8 @@ pub fn files_pane() -> Html {
         };
         html! {
             <div class="name-field">
-                <input type="text" aria-label={label} value={(*name).clone()} {oninput} {onkeydown}
-                       autofocus=true spellcheck="false" />
+                <input ref={name_ref.clone()} type="text" aria-label={label} value={(*name).clone()} {oninput}
+                       {onkeydown} spellcheck="false" />
                 <button type="button" onclick={ok}>{ "OK" }</button>
                 <button type="button" onclick={cancel}>{ "Cancel" }</button>
             </div>

@@ -59,7 +59,8 @@ pub enum Check {
         #[serde(default)]
         contains: Option<String>,
     },
-    /// A command in the terminal history starts with `pattern` (words compared with single spaces).
+    /// The latest command in the terminal that starts with `pattern` (words compared with single spaces)
+    /// succeeded (exit code 0).
     CommandRan { pattern: String },
     /// The embedded registry lists the tag (`GET /v2/<repository>/tags/list`).
     Pushed { name: String },
@@ -267,14 +268,19 @@ impl Check {
         }
     }
 
-    /// `command_ran`: judged from the terminal history.
-    pub fn judge_history(&self, history: &[String]) -> Verdict {
+    /// `command_ran`: judged from the commands that finished in the terminal, with their exit codes.
+    pub fn judge_history(&self, finished: &[(String, i32)]) -> Verdict {
         let Check::CommandRan { pattern } = self else {
             return Verdict::fail("this check does not read the terminal history");
         };
         let wanted = words(pattern);
-        match history.iter().rev().find(|c| words(c).starts_with(&wanted)) {
-            Some(cmd) => Verdict::pass(format!("Done: you ran `{}`.", words(cmd))),
+        // The latest attempt counts: a success after failures is done, a failure says why not.
+        match finished.iter().rev().find(|(c, _)| words(c).starts_with(&wanted)) {
+            Some((cmd, 0)) => Verdict::pass(format!("Done: you ran `{}`.", words(cmd))),
+            Some((cmd, code)) => Verdict::fail(format!(
+                "You ran `{}`, but it failed (exit code {code}): the terminal says why. Fix it and run it again.",
+                words(cmd)
+            )),
             None => Verdict::fail(format!(
                 "Not yet: no command starting with `{wanted}` in your terminal history. Type it in the terminal and press Enter."
             )),

@@ -10,18 +10,24 @@ use yew::prelude::*;
 use super::lesson::{markdown_lite, personalize, Check, Lesson, Span, Verdict};
 use super::web;
 
-/// Fetches what `check` needs and judges it; also returns the preview URL when a container answered.
-async fn run_check(check: Check, history: Vec<String>) -> (Verdict, Option<String>) {
+/// Fetches what `check` needs and judges it; also returns the app's page for the preview when a container answered.
+async fn run_check(check: Check, finished: Vec<(String, i32)>) -> (Verdict, Option<String>) {
     match &check {
-        Check::CommandRan { .. } => (check.judge_history(&history), None),
+        Check::CommandRan { .. } => (check.judge_history(&finished), None),
         Check::ImageExists { .. } => (check.judge_images(web::get_ok("/api/images").await), None),
         Check::ContainerAnswers { port, .. } => {
             match check.pick_container(web::get_ok("/api/containers").await) {
                 Err(verdict) => (verdict, None),
                 Ok(id) => {
                     let url = format!("/api/containers/{id}/proxy/{port}/");
-                    let verdict = check.judge_answer(web::get(&url).await);
-                    let preview = verdict.passed.then_some(url);
+                    let answer = web::get(&url).await;
+                    let page = answer.as_ref().ok().map(|(_, body)| body.clone());
+                    let verdict = check.judge_answer(answer);
+                    // A frame cannot send the session header the proxy needs, so the page shows the answer it
+                    // fetched itself (relative links resolve against the proxy path through <base>).
+                    let preview = page
+                        .filter(|_| verdict.passed)
+                        .map(|body| format!("<base href=\"{url}\">{body}"));
                     (verdict, preview)
                 }
             }
@@ -41,8 +47,8 @@ pub struct LessonPanelProps {
     pub lesson: Rc<Lesson>,
     pub user: String,
     pub on_user: Callback<String>,
-    /// The terminal history (command_ran checks read it).
-    pub history: Vec<String>,
+    /// Commands that finished in the terminal, with exit codes (command_ran checks read them).
+    pub finished: Vec<(String, i32)>,
     /// Puts a step's command on the terminal's input line.
     pub on_try: Callback<String>,
 }
@@ -73,7 +79,7 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
             checking.clone(),
             preview.clone(),
         );
-        let (user, history) = (props.user.clone(), props.history.clone());
+        let (user, finished) = (props.user.clone(), props.finished.clone());
         Callback::from(move |index: usize| {
             let Some(check) = lesson.steps.get(index).and_then(|s| s.check.clone()) else {
                 return;
@@ -85,10 +91,10 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
                 checking.clone(),
                 preview.clone(),
             );
-            let (history, steps) = (history.clone(), lesson.steps.len());
+            let (finished, steps) = (finished.clone(), lesson.steps.len());
             checking.set(Some(index));
             wasm_bindgen_futures::spawn_local(async move {
-                let (verdict, url) = run_check(check, history).await;
+                let (verdict, url) = run_check(check, finished).await;
                 if url.is_some() {
                     preview.set(url);
                 }
@@ -106,7 +112,7 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
     {
         let (lesson, current, check_step) = (lesson.clone(), current.clone(), check_step.clone());
         let seen = use_mut_ref(|| None::<usize>);
-        use_effect_with(props.history.len(), move |len| {
+        use_effect_with(props.finished.len(), move |len| {
             // Not on the first render: an unchecked step says nothing until the learner acts.
             let first = seen.borrow_mut().replace(*len).is_none();
             let step = lesson.steps.get(*current);
@@ -179,11 +185,12 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
             </li>
         }
     });
-    let preview_frame = (*preview).clone().map(|url| {
+    // Sandboxed without same-origin: the learner's page runs its scripts but cannot reach this one.
+    let preview_frame = (*preview).clone().map(|page| {
         html! {
             <div class="preview">
                 <h3>{ "Preview" }</h3>
-                <iframe src={url} title="App preview" />
+                <iframe srcdoc={page} sandbox="allow-scripts allow-forms" title="App preview" />
             </div>
         }
     });

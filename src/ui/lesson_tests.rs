@@ -80,8 +80,11 @@ fn resolves_like_a_browser() {
 #[test]
 fn command_ran_reads_history() {
     let c = check(0);
-    assert!(!c.judge_history(&["docker ps".into()]).passed);
-    let v = c.judge_history(&["docker   login -u ana".into()]);
+    assert!(!c.judge_history(&[("docker ps".into(), 0)]).passed);
+    let failed = c.judge_history(&[("docker login".into(), 1)]);
+    assert!(!failed.passed);
+    assert!(failed.message.contains("failed (exit code 1)"), "{failed:?}");
+    let v = c.judge_history(&[("docker login".into(), 1), ("docker   login -u ana".into(), 0)]);
     assert!(v.passed, "{v:?}");
     assert_eq!(v.message, "Done: you ran `docker login -u ana`.");
 }
@@ -156,7 +159,7 @@ fn the_shipped_lesson_parses_and_its_files_exist() {
         assert!(file.is_file(), "{name}: {} is missing", file.display());
     }
     let first = lesson.steps[0].check.clone().unwrap();
-    assert!(first.judge_history(&["docker version".into()]).passed);
+    assert!(first.judge_history(&[("docker version".into(), 0)]).passed);
 }
 
 #[test]

@@ -137,6 +137,7 @@ pub struct StartPlan {
     pub project: Option<Project>,
     pub lesson: LessonSource,
     pub history: Vec<String>,
+    pub finished: Vec<(String, i32)>,
     pub settings: Settings,
     pub user: Option<String>,
     pub message: Option<Message>,
@@ -159,6 +160,7 @@ pub fn plan_start(input: &StartInputs) -> StartPlan {
         project: None,
         lesson: lesson_param.map_or(LessonSource::Builtin, LessonSource::from_url),
         history: Vec::new(),
+        finished: Vec::new(),
         settings: Settings::default(),
         user: None,
         message: None,
@@ -183,6 +185,7 @@ pub fn plan_start(input: &StartInputs) -> StartPlan {
     if let Some(saved) = &saved {
         plan.settings = saved.settings;
         plan.history = saved.history.clone();
+        plan.finished = saved.finished.clone();
         plan.user = saved.user.clone();
     }
     let shared = share::from_hash(&input.hash).or_else(|| input.files.as_deref().map(share::decode));

@@ -35,6 +35,9 @@ pub struct TerminalProps {
     /// Told the whole history after each command (the workspace saves it; lesson checks read it).
     #[prop_or_default]
     pub on_history: Callback<Vec<String>>,
+    /// Told each command that finishes, with its exit code.
+    #[prop_or_default]
+    pub on_finished: Callback<(String, i32)>,
     /// A command put on the input line from outside (a lesson's "Type it" button); the number makes a repeat
     /// of the same command count as new.
     #[prop_or_default]
@@ -59,6 +62,14 @@ pub fn terminal(props: &TerminalProps) -> Html {
         let on_history = props.on_history.clone();
         use_effect_with(state.history.clone(), move |history| {
             on_history.emit(history.clone())
+        });
+    }
+    {
+        let (on_finished, last) = (props.on_finished.clone(), state.finished.last().cloned());
+        use_effect_with(state.finished.len(), move |_| {
+            if let Some(done) = last {
+                on_finished.emit(done);
+            }
         });
     }
     {

@@ -214,6 +214,8 @@ pub struct SavedWorkspace {
     pub version: u32,
     pub project: Project,
     pub history: Vec<String>,
+    /// Commands that finished, with exit codes (lesson checks of the `command_ran` kind read them).
+    pub finished: Vec<(String, i32)>,
     pub settings: Settings,
     /// The lesson the workspace started from (its manifest URL) and the learner's user name in it.
     pub lesson_url: Option<String>,
@@ -231,6 +233,8 @@ impl SavedWorkspace {
         saved.version = SAVED_VERSION;
         let extra = saved.history.len().saturating_sub(HISTORY_KEPT);
         saved.history.drain(..extra);
+        let extra = saved.finished.len().saturating_sub(HISTORY_KEPT);
+        saved.finished.drain(..extra);
         serde_json::to_string(&saved).expect("a workspace serializes")
     }
 
