@@ -42,11 +42,12 @@ mod native {
 
     const READ_LOAD_JS: &str = r#"
     const mark = performance.getEntriesByName('slipway-first-render')[0];
-    if (!mark) return null;
+    const prompt = performance.getEntriesByName('slipway-prompt-ready')[0];
+    if (!mark || !prompt) return null;
     const nav = performance.getEntriesByType('navigation')[0];
     const resources = performance.getEntriesByType('resource');
     const transfer = nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0);
-    return { render_ms: mark.startTime, transfer: transfer, requests: resources.length + 1 };
+    return { render_ms: mark.startTime, prompt_ms: prompt.startTime, transfer: transfer, requests: resources.length + 1 };
     "#;
 
     #[tokio::main]
@@ -60,7 +61,7 @@ mod native {
 
         let server = Server::start()?;
         let runs = 10;
-        let (mut render, mut transfer, mut requests) = (Vec::new(), Vec::new(), 0);
+        let (mut render, mut prompt, mut transfer, mut requests) = (Vec::new(), Vec::new(), Vec::new(), 0);
         for _ in 0..runs {
             let browser = Browser::start().await?;
             let url = server.url.clone();
@@ -77,11 +78,12 @@ mod native {
                         }
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
-                    anyhow::bail!("no slipway-first-render mark")
+                    anyhow::bail!("no slipway-first-render or slipway-prompt-ready mark")
                 })
                 .await?;
             let value = rx.recv()?;
             render.push(value["render_ms"].as_f64().unwrap_or(f64::NAN));
+            prompt.push(value["prompt_ms"].as_f64().unwrap_or(f64::NAN));
             transfer.push(value["transfer"].as_f64().unwrap_or(f64::NAN));
             requests = value["requests"].as_u64().unwrap_or(0);
         }
@@ -97,6 +99,12 @@ mod native {
             median(&mut render.clone()),
             render.iter().cloned().fold(f64::INFINITY, f64::min),
             render.iter().cloned().fold(0.0, f64::max)
+        );
+        println!(
+            "| navigation → interactive terminal prompt, median of {runs} (min–max) | {:.0} ms ({:.0}–{:.0}) |",
+            median(&mut prompt.clone()),
+            prompt.iter().cloned().fold(f64::INFINITY, f64::min),
+            prompt.iter().cloned().fold(0.0, f64::max)
         );
         Ok(())
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (not tests) on this machine, peers in the same run where an area has one.
-# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|all]
+# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|build|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -21,4 +21,10 @@ fi
 if [[ "$what" == dockerfile || "$what" == all ]]; then
     echo "## Dockerfile parse + check, native ($(date -u +%Y-%m-%d), $(nproc) cores)"
     cargo bench --bench dockerfile
+fi
+if [[ "$what" == build || "$what" == all ]]; then
+    cargo build -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
+    echo "## Image build, native ($(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+    cargo bench --bench build
 fi

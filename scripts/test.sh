@@ -16,3 +16,5 @@ trunk build --release
 cargo build -p slipway-server
 step "cargo test --workspace"
 cargo test --workspace
+step "wasm tests in headless Chromium (the builder's digests equal the native ones)"
+CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" cargo test --target wasm32-unknown-unknown -p slipway --lib wasm

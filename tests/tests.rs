@@ -11,3 +11,4 @@ mod runner;
 mod shell;
 mod support;
 mod terminal;
+mod workspace;

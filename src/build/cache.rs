@@ -144,13 +144,42 @@ pub fn hex(parts: &[&str]) -> String {
     format!("{:x}", h.finalize())
 }
 
+/// sha256 of file contents, remembered per buffer: the page keeps a file's `Arc` while it is unchanged, so a
+/// rebuild hashes only what changed. The memo holds the buffers it names (an address is never reused while
+/// remembered) and forgets everything past a bound.
+fn content_hash(data: &std::sync::Arc<[u8]>) -> String {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const MAX_BYTES: usize = 256 << 20;
+    type Memo = (HashMap<usize, (std::sync::Arc<[u8]>, String)>, usize);
+    thread_local! {
+        static MEMO: RefCell<Memo> = RefCell::new((HashMap::new(), 0));
+    }
+    let key = data.as_ptr() as usize;
+    MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if let Some((kept, sum)) = memo.0.get(&key) {
+            if kept.len() == data.len() {
+                return sum.clone();
+            }
+        }
+        let sum = format!("{:x}", Sha256::digest(data));
+        if memo.1 + data.len() > MAX_BYTES {
+            *memo = (HashMap::new(), 0);
+        }
+        memo.1 += data.len();
+        memo.0.insert(key, (data.clone(), sum.clone()));
+        sum
+    })
+}
+
 /// The checksum of one entry: its kind, owner, mode and content (or link target).
 pub fn node_checksum(node: &Node, tree: &FileTree) -> String {
     let mut h = Sha256::new();
     match node {
         Node::File { data, meta } => {
             h.update(format!("f {:o} {} {}\n", meta.mode, meta.uid, meta.gid));
-            h.update(data);
+            h.update(content_hash(data));
         }
         Node::Dir { meta } => h.update(format!("d {:o} {} {}\n", meta.mode, meta.uid, meta.gid)),
         Node::Symlink { target, meta } => {

@@ -150,12 +150,17 @@ impl HealthcheckConfig {
     }
 }
 
-/// The argv of RUN with the build args in scope before it (`|2 A=1 B=2 /bin/sh -c make`).
-pub fn run_command_string(build_args: &[(String, String)], argv: &[String]) -> String {
+/// The argv of RUN with the build args in scope before it (`|2 A=1 B=2 /bin/sh -c make`; an ARG without a
+/// value shows as `B=`).
+pub fn run_command_string(build_args: &[(String, Option<String>)], argv: &[String]) -> String {
     let mut parts = Vec::new();
     if !build_args.is_empty() {
         parts.push(format!("|{}", build_args.len()));
-        parts.extend(build_args.iter().map(|(k, v)| format!("{k}={v}")));
+        parts.extend(
+            build_args
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or_default())),
+        );
     }
     parts.extend(argv.iter().cloned());
     parts.join(" ")
@@ -186,8 +191,11 @@ mod tests {
         assert_eq!(go_quote_rune(3), r"'\x03'");
         assert_eq!(go_quote_rune(65), "'A'");
         assert_eq!(
-            run_command_string(&[("V".into(), "1".into())], &s(&["/bin/sh", "-c", "make"])),
-            "|1 V=1 /bin/sh -c make"
+            run_command_string(
+                &[("V".into(), Some("1".into())), ("E".into(), None)],
+                &s(&["/bin/sh", "-c", "make"])
+            ),
+            "|2 V=1 E= /bin/sh -c make"
         );
     }
 

@@ -6,6 +6,7 @@
 //! The config and `history` follow BuildKit's Dockerfile front end field by field (`docs/building.md` lists
 //! the deliberate differences).
 
+mod builder_io;
 mod cache;
 mod context;
 mod engine;
@@ -84,6 +85,8 @@ pub struct BuildOptions {
     pub tags: Vec<Reference>,
     pub target: Option<String>,
     pub build_args: BTreeMap<String, String>,
+    /// `--label`: labels of the final image.
+    pub labels: BTreeMap<String, String>,
     pub no_cache: bool,
     pub platform: Platform,
     /// Media types: OCI by default, Docker schema 2 on request.
@@ -102,6 +105,7 @@ impl Default for BuildOptions {
             tags: Vec::new(),
             target: None,
             build_args: BTreeMap::new(),
+            labels: BTreeMap::new(),
             no_cache: false,
             platform: Platform::default(),
             format: Format::Oci,

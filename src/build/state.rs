@@ -44,8 +44,9 @@ pub struct StageState {
     /// Variables for word expansion and RUN's environment, later entries win: the image's Env, then ARG and
     /// ENV as they come.
     pub vars: Vec<(String, String)>,
-    /// ARGs declared in the stage with their values (`|N K=V` of RUN history entries).
-    pub build_args: Vec<(String, String)>,
+    /// ARGs declared in the stage with their values, `None` when declared without one (`|N K=V` of RUN history
+    /// entries; only those with a value are in RUN's environment).
+    pub build_args: Vec<(String, Option<String>)>,
     /// CMD was set in this Dockerfile's stage (ENTRYPOINT resets an inherited CMD otherwise).
     pub cmd_set: bool,
     /// The cache chain: the key of the last step.
@@ -120,7 +121,7 @@ impl StageState {
     /// The environment of a RUN step: the config's Env plus the stage's build args not overridden by ENV.
     pub fn run_env(&self) -> Vec<String> {
         let mut env = self.inner().env().clone().unwrap_or_default();
-        for (k, v) in &self.build_args {
+        for (k, v) in self.build_args.iter().filter_map(|(k, v)| Some((k, v.as_ref()?))) {
             if !env.iter().any(|e| e.split('=').next() == Some(k.as_str())) {
                 env.push(format!("{k}={v}"));
             }

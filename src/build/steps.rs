@@ -269,10 +269,15 @@ pub fn apply_metadata(
                             st.vars.push((name.clone(), v.clone()));
                         }
                         st.build_args.retain(|(k, _)| k != &name);
-                        st.build_args.push((name.clone(), v.clone()));
+                        st.build_args.push((name.clone(), Some(v.clone())));
                         parts.push(format!("{name}={v}"));
                     }
-                    None => parts.push(name.clone()),
+                    None => {
+                        // Declared without a value: RUN's history still lists it (`|1 NAME=`), as BuildKit's.
+                        st.build_args.retain(|(k, _)| k != &name);
+                        st.build_args.push((name.clone(), None));
+                        parts.push(name.clone());
+                    }
                 }
             }
             format!("ARG {}", parts.join(" "))

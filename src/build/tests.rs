@@ -159,3 +159,199 @@ fn docker_media_types_on_request_and_reproducible_digests() {
     assert_eq!(config["created"], "2023-11-14T22:13:20Z");
     assert_eq!(config["history"][0]["created"], "2023-11-14T22:13:20Z");
 }
+
+/// The fixture the browser test builds too (`wasm_digest_matches_native` below): the same digests natively and
+/// in wasm.
+pub(crate) const FIXTURE_DOCKERFILE: &str =
+    "FROM scratch\nWORKDIR /app\nCOPY requirements.txt /app/\nCOPY app.py /app/\nENV PORT=8000\nCMD [\"python3\", \"app.py\"]\n";
+
+pub(crate) fn fixture_context() -> FileTree {
+    context(&[
+        ("requirements.txt", "flask==3.0\n"),
+        ("app.py", "from flask import Flask\napp = Flask(__name__)\n"),
+    ])
+}
+
+/// The manifest digest of the fixture, pinned: a change here changes every image's bytes.
+pub(crate) const FIXTURE_MANIFEST: &str =
+    "sha256:97a6621c1d9fd2024cef85bd9d697560cf55adf98fd6b8367ed94187d6f61e03";
+
+#[test]
+fn fixture_digest_is_pinned() {
+    let (image, _) = build_with(
+        &MemoryCache::new(),
+        &fixture_context(),
+        FIXTURE_DOCKERFILE,
+        |_| {},
+    );
+    assert_eq!(
+        image.unwrap().manifest.descriptor.digest().to_string(),
+        FIXTURE_MANIFEST
+    );
+}
+
+/// The same fixture built in the browser: byte-identical digests to the native build above.
+#[cfg(target_arch = "wasm32")]
+mod wasm {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    fn wasm_digest_matches_native() {
+        let (image, _) = build_with(
+            &MemoryCache::new(),
+            &fixture_context(),
+            FIXTURE_DOCKERFILE,
+            |_| {},
+        );
+        assert_eq!(
+            image.unwrap().manifest.descriptor.digest().to_string(),
+            FIXTURE_MANIFEST
+        );
+    }
+}
+
+/// A companion stand-in that records the steps it is asked to run.
+struct RecordingCompanion {
+    steps: RefCell<Vec<StepRequest>>,
+    exit_code: i32,
+}
+
+impl RunExecutor for RecordingCompanion {
+    async fn run(&self, step: StepRequest, _: &[LayerRef]) -> Result<StepOutcome, BuildError> {
+        self.steps.borrow_mut().push(step);
+        let diff_id = crate::layer::sha256(b"tar");
+        let layer = LayerRef {
+            descriptor: crate::image::Descriptor::new(
+                crate::image::MediaType::ImageLayerGzip,
+                3,
+                crate::layer::sha256(b"gz"),
+            ),
+            diff_id,
+            blob: None,
+            repository: Some("slipway-local/k/learner1/app".into()),
+        };
+        Ok(StepOutcome {
+            exit_code: self.exit_code,
+            output: "step output\n".into(),
+            layer: (self.exit_code == 0).then_some(layer),
+        })
+    }
+}
+
+impl RecordingCompanion {
+    fn new(exit_code: i32) -> Self {
+        RecordingCompanion {
+            steps: RefCell::new(Vec::new()),
+            exit_code,
+        }
+    }
+
+    /// Builds `dockerfile` (empty context, no registry) with this companion running RUN.
+    fn build(&self, cache: &MemoryCache, dockerfile: &str) -> Result<BuiltImage, BuildError> {
+        let clock = || 0;
+        let progress = |_: &Event| {};
+        let builder = Builder {
+            resolver: &NoRegistry,
+            executor: self,
+            cache,
+            clock: &clock,
+            progress: &progress,
+        };
+        let options = BuildOptions {
+            dockerfile: dockerfile.into(),
+            ..BuildOptions::default()
+        };
+        block_on(builder.build(&FileTree::new(), &options, &MemorySink::default()))
+    }
+}
+
+#[test]
+fn run_steps_carry_env_args_and_buildkit_history() {
+    let companion = RecordingCompanion::new(0);
+    let cache = MemoryCache::new();
+    let dockerfile = "FROM scratch\nARG NAME=world\nARG EMPTY\nENV MODE=prod\nWORKDIR /srv\nUSER 1000\nSHELL [\"/bin/bash\", \"-c\"]\nRUN echo hi $NAME\nRUN [\"/bin/true\"]\n";
+    let image = companion.build(&cache, dockerfile).unwrap();
+    let json = config_json(&image);
+    let by: Vec<&str> = json["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["created_by"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by[6],
+        "RUN |2 NAME=world EMPTY= /bin/bash -c echo hi $NAME # buildkit"
+    );
+    assert_eq!(by[7], "RUN |2 NAME=world EMPTY= /bin/true # buildkit");
+    let steps = companion.steps.borrow();
+    assert_eq!(
+        steps[0].exec.as_deref().unwrap(),
+        ["/bin/bash", "-c", "echo hi $NAME"]
+    );
+    assert!(
+        steps[0].env.contains(&"MODE=prod".to_owned()) && steps[0].env.contains(&"NAME=world".to_owned())
+    );
+    assert!(
+        !steps[0].env.iter().any(|e| e.starts_with("EMPTY")),
+        "{:?}",
+        steps[0].env
+    );
+    assert_eq!(steps[0].workdir.as_deref(), Some("/srv"));
+    assert_eq!(steps[0].user.as_deref(), Some("1000"));
+    // The second RUN stacks on the first one's layer.
+    assert_eq!(steps[1].layers.len(), 2);
+    // A rebuild reuses both RUN layers without asking the companion again.
+    companion.build(&cache, dockerfile).unwrap();
+    assert_eq!(companion.steps.borrow().len(), 2);
+}
+
+#[test]
+fn failed_run_reports_like_buildkit() {
+    let err = RecordingCompanion::new(3)
+        .build(&MemoryCache::new(), "FROM scratch\nRUN exit 3\n")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3"
+    );
+    assert!(crate::cli::build::failure_text(&err).contains(" > step output\n"));
+}
+
+#[test]
+fn label_flag_labels_the_final_image_without_history() {
+    let (image, _) = build_with(
+        &MemoryCache::new(),
+        &FileTree::new(),
+        "FROM scratch\nLABEL a=1\n",
+        |o| {
+            o.labels.insert("b".into(), "2".into());
+        },
+    );
+    let json = config_json(&image.unwrap());
+    assert_eq!(json["config"]["Labels"], serde_json::json!({"a": "1", "b": "2"}));
+    assert_eq!(json["history"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn heredoc_runs_like_buildkit() {
+    let companion = RecordingCompanion::new(0);
+    companion
+        .build(
+            &MemoryCache::new(),
+            "FROM scratch\nRUN <<EOT\necho one\necho two\nEOT\nRUN cat <<EOT > /greeting\nhello\nEOT\n",
+        )
+        .unwrap();
+    let steps = companion.steps.borrow();
+    assert_eq!(
+        steps[0].exec.as_deref().unwrap(),
+        ["/bin/sh", "-c", "echo one\necho two\n"]
+    );
+    assert_eq!(
+        steps[1].exec.as_deref().unwrap(),
+        ["/bin/sh", "-c", "cat <<EOT > /greeting\nhello\nEOT"]
+    );
+}

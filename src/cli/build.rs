@@ -65,6 +65,17 @@ pub fn subtree(tree: &FileTree, dir: &str) -> Result<FileTree, String> {
     Ok(out)
 }
 
+/// `--label KEY=VALUE` values (a bare `KEY` is an empty label, as docker takes it).
+pub fn labels(values: &[String]) -> BTreeMap<String, String> {
+    values
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (l.clone(), String::new()),
+        })
+        .collect()
+}
+
 /// `docker build` flags to a request; the Dockerfile is read from `tree` (`-f` relative to the tree's root,
 /// else `CONTEXT/Dockerfile`).
 pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, String> {
@@ -92,6 +103,7 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
             None => continue,
         };
     }
+    let labels = labels(flags.values("label"));
     let dockerfile_path = match flags.value("file") {
         Some(f) => f.trim_start_matches("./").to_owned(),
         None => {
@@ -127,6 +139,7 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
             tags,
             target: flags.value("target").map(String::from),
             build_args,
+            labels,
             no_cache: flags.is_set("no-cache"),
             platform,
             ..BuildOptions::default()
@@ -231,4 +244,63 @@ pub fn failure_text(e: &BuildError) -> String {
 
 fn indent(output: &str) -> String {
     output.lines().map(|l| format!(" > {l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::parse::{parse, Parsed};
+    use crate::layer::Meta;
+
+    fn invocation(line: &str) -> Invocation {
+        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+        match parse(&words) {
+            Ok(Parsed::Run(inv)) => inv,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    fn tree() -> FileTree {
+        let mut t = FileTree::new();
+        for (path, data) in [
+            ("Dockerfile", "FROM scratch\n"),
+            ("web/Dockerfile", "FROM scratch AS web\n"),
+            ("web/app.py", "1\n"),
+            ("ci.Dockerfile", "FROM scratch\n"),
+        ] {
+            t.insert_file(path, data.as_bytes().to_vec(), Meta::file())
+                .unwrap();
+        }
+        t
+    }
+
+    #[test]
+    fn flags_become_options() {
+        let r = parse_request(
+            &invocation("docker build -t learner1/app:v1 -t app --build-arg A=1 --target web --no-cache --platform linux/arm64 --label x=y -q web"),
+            &tree(),
+        )
+        .unwrap();
+        let tags: Vec<String> = r.options.tags.iter().map(|t| t.to_string()).collect();
+        assert_eq!(
+            tags,
+            ["docker.io/learner1/app:v1", "docker.io/library/app:latest"]
+        );
+        assert_eq!(r.options.dockerfile, "FROM scratch AS web\n");
+        assert_eq!(r.options.build_args.get("A").map(String::as_str), Some("1"));
+        assert_eq!(r.options.target.as_deref(), Some("web"));
+        assert_eq!(r.options.platform.to_string(), "linux/arm64");
+        assert_eq!(r.options.labels.get("x").map(String::as_str), Some("y"));
+        assert!(r.options.no_cache && r.quiet);
+        assert_eq!(subtree(&tree(), &r.context_dir).unwrap().len(), 2);
+        let f = parse_request(&invocation("docker build -f ci.Dockerfile ."), &tree()).unwrap();
+        assert_eq!(f.options.dockerfile_name, "ci.Dockerfile");
+        let missing = parse_request(&invocation("docker build -f nope ."), &tree()).unwrap_err();
+        assert!(
+            missing.contains("open nope: no such file or directory"),
+            "{missing}"
+        );
+        assert!(subtree(&tree(), "nowhere").unwrap_err().contains("not found"));
+        assert!(parse_request(&invocation("docker build -"), &tree()).is_err());
+    }
 }

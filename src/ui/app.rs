@@ -1,20 +1,36 @@
-//! The Yew components of the playground page: layout, companion status, and the panes to come.
+//! The Yew components of the playground page: the start (share link, saved workspace or lesson), the shared
+//! project context, layout with resizable columns, settings, persistence and share links; `/embed` too.
 
 use std::rc::Rc;
 
 use yew::prelude::*;
 
 use super::api;
+use super::files::{EditorPane, FilesPane, ProjectHandle, ReadOnly};
+use super::lesson::Lesson;
+use super::lesson_panel::LessonPanel;
+use super::project::{Project, ProjectFile};
+use super::share;
+use super::start::{
+    builtin_lesson, builtin_project, plan_start, LessonSource, Panes, StartInputs, StartPlan,
+};
 use super::state::{CompanionAction, CompanionStatus};
-
-/// The seed tutorial's Dockerfile, shown until the editor and lessons arrive.
-const STARTER_DOCKERFILE: &str = "FROM python:3.11-slim\n\nWORKDIR /app\n\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n\nCOPY . .\n\nENTRYPOINT [\"python3\"]\nCMD [\"manage.py\", \"runserver\", \"0.0.0.0:8000\"]\n";
+use super::web;
+use super::workspace::{ProjectAction, ProjectState, SavedWorkspace, Settings, SettingsAction, SAVED_KEY};
 
 impl Reducible for CompanionStatus {
     type Action = CompanionAction;
 
     fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
         Rc::new((*self).clone().reduce(action))
+    }
+}
+
+impl Reducible for Settings {
+    type Action = SettingsAction;
+
+    fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
+        Rc::new((*self).reduce(action))
     }
 }
 
@@ -68,6 +84,110 @@ fn not_yet(props: &NotYetProps) -> Html {
     html! { <p class="not-yet">{ format!("Not built yet: {} — coming with {}.", props.what, props.issue) }</p> }
 }
 
+#[derive(Properties, PartialEq)]
+struct ResizerProps {
+    label: AttrValue,
+    /// Pixels to add to the column's width (the sign is already the column's: `1` grows it).
+    on_resize: Callback<i32>,
+    /// `1` when moving right widens the column (it is left of the handle), `-1` when it narrows it.
+    direction: i32,
+    value: u16,
+}
+
+/// A column border to drag, or to move with ←/→ when focused (16 px a press).
+#[function_component(Resizer)]
+fn resizer(props: &ResizerProps) -> Html {
+    let last_x = use_mut_ref(|| None::<i32>);
+    let onpointerdown = {
+        let last_x = last_x.clone();
+        Callback::from(move |e: PointerEvent| {
+            let target: web_sys::Element = e.target_unchecked_into();
+            let _ = target.set_pointer_capture(e.pointer_id());
+            *last_x.borrow_mut() = Some(e.client_x());
+        })
+    };
+    let onpointermove = {
+        let (last_x, on_resize, direction) = (last_x.clone(), props.on_resize.clone(), props.direction);
+        Callback::from(move |e: PointerEvent| {
+            let mut last = last_x.borrow_mut();
+            if let Some(x) = *last {
+                on_resize.emit((e.client_x() - x) * direction);
+                *last = Some(e.client_x());
+            }
+        })
+    };
+    let onpointerup = {
+        let last_x = last_x.clone();
+        Callback::from(move |_: PointerEvent| *last_x.borrow_mut() = None)
+    };
+    let onkeydown = {
+        let (on_resize, direction) = (props.on_resize.clone(), props.direction);
+        Callback::from(move |e: KeyboardEvent| {
+            let step = match e.key().as_str() {
+                "ArrowLeft" => -16,
+                "ArrowRight" => 16,
+                _ => return,
+            };
+            e.prevent_default();
+            on_resize.emit(step * direction);
+        })
+    };
+    html! {
+        <div class="resizer" role="separator" aria-orientation="vertical" tabindex="0"
+             aria-label={props.label.clone()} aria-valuenow={props.value.to_string()}
+             {onpointerdown} {onpointermove} {onpointerup} {onkeydown} />
+    }
+}
+
+/// The start plan from the page's URL and storage.
+fn read_start() -> StartPlan {
+    let path = web::location_pathname();
+    let embed = path == "/embed" || path.starts_with("/embed/");
+    plan_start(&StartInputs {
+        embed,
+        hash: web::location_hash(),
+        lesson: web::query_param("lesson"),
+        files: web::query_param("files"),
+        panes: web::query_param("panes"),
+        readonly: web::query_param("readonly"),
+        theme: web::query_param("theme"),
+        saved: if embed { None } else { web::local_get(SAVED_KEY) },
+    })
+}
+
+/// Fetches a lesson manifest; with `fill`, also its files, which then replace the project.
+fn load_lesson(url: String, fill: bool, lesson: UseStateHandle<Option<Rc<Lesson>>>, project: ProjectHandle) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let say_error = |text: String| project.dispatch(ProjectAction::Say { error: true, text });
+        let manifest = match web::get_ok(&url).await {
+            Ok(body) => body,
+            Err(why) => return say_error(format!("Could not load the lesson: {why}")),
+        };
+        let parsed = match Lesson::parse(&manifest) {
+            Ok(parsed) => parsed,
+            Err(why) => return say_error(format!("Could not load the lesson {url}: {why}")),
+        };
+        if fill {
+            let absolute = super::lesson::resolve(&web::location_href(), &url);
+            let mut files = Vec::new();
+            for (name, file_url) in parsed.file_urls(&absolute) {
+                match web::get_bytes(&file_url).await {
+                    Ok(bytes) => files.push((name, ProjectFile::new(bytes))),
+                    Err(why) => return say_error(format!("Could not load the lesson's file {name}: {why}")),
+                }
+            }
+            match Project::from_files(files) {
+                Ok(p) => project.dispatch(ProjectAction::Replace {
+                    project: p,
+                    why: format!("Loaded the lesson \u{201c}{}\u{201d}.", parsed.title),
+                }),
+                Err(why) => return say_error(format!("The lesson's files are not usable: {why}")),
+            }
+        }
+        lesson.set(Some(Rc::new(parsed)));
+    });
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     // Bumped after every terminal command: the Images and Registry panels reload then.
@@ -76,30 +196,240 @@ pub fn app() -> Html {
         let store_revision = store_revision.clone();
         Callback::from(move |()| store_revision.set(*store_revision + 1))
     };
+    let plan = use_memo((), |_| read_start());
+    let project = {
+        let plan = plan.clone();
+        use_reducer(move || {
+            let mut state = ProjectState::new(plan.project.clone().unwrap_or_default());
+            state.message = plan.message.clone();
+            state
+        })
+    };
+    let settings = {
+        let initial = plan.settings;
+        use_reducer(move || initial)
+    };
+    let lesson = {
+        let builtin = plan.lesson == LessonSource::Builtin;
+        use_state(move || builtin.then(|| Rc::new(builtin_lesson())))
+    };
+    let history = {
+        let initial = plan.history.clone();
+        use_state(move || initial)
+    };
+    let finished = {
+        let initial = plan.finished.clone();
+        use_state(move || initial)
+    };
+    let user = {
+        let initial = plan.user.clone();
+        use_state(move || initial)
+    };
+    let prefill = use_state(|| None::<(u32, String)>);
+    let share_link = use_state(|| None::<String>);
+    let lesson_run = use_state(|| 0u32);
+
     // The page-load benchmark reads this mark: navigation start to the app's first render.
-    use_effect_with((), |_| {
-        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-            let _ = performance.mark("slipway-first-render");
+    {
+        let (plan, lesson, project) = (plan.clone(), lesson.clone(), project.clone());
+        use_effect_with((), move |_| {
+            if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+                let _ = performance.mark("slipway-first-render");
+            }
+            if web::location_hash().starts_with(share::SHARE_PREFIX) {
+                web::clear_hash();
+            }
+            if let LessonSource::Fetch(url) = &plan.lesson {
+                load_lesson(url.clone(), plan.project.is_none(), lesson, project);
+            }
+        });
+    }
+    // Save the workspace whenever something in it changes.
+    {
+        let saved = SavedWorkspace {
+            version: 0,
+            project: project.project.clone(),
+            history: (*history).clone(),
+            finished: (*finished).clone(),
+            settings: *settings,
+            lesson_url: Some(plan.lesson.url().to_string()),
+            user: (*user).clone(),
+        };
+        let (persist, project) = (plan.persist, project.clone());
+        use_effect_with(saved, move |saved| {
+            if persist {
+                if let Err(why) = web::local_set(SAVED_KEY, &saved.to_json()) {
+                    project.dispatch(ProjectAction::Say {
+                        error: true,
+                        text: why,
+                    });
+                }
+            }
+        });
+    }
+
+    let lesson_user = (*user)
+        .clone()
+        .or_else(|| (*lesson).as_ref().map(|l| l.user.clone()))
+        .unwrap_or_else(|| "learner1".into());
+    let reset = {
+        let (plan, lesson, project, lesson_run) =
+            (plan.clone(), lesson.clone(), project.clone(), lesson_run.clone());
+        Callback::from(move |_: MouseEvent| {
+            lesson_run.set(*lesson_run + 1);
+            match &plan.lesson {
+                LessonSource::Builtin => project.dispatch(ProjectAction::Replace {
+                    project: builtin_project(),
+                    why: "Reset: the project is back at the lesson's start.".into(),
+                }),
+                LessonSource::Fetch(url) => load_lesson(url.clone(), true, lesson.clone(), project.clone()),
+            }
+        })
+    };
+    let copy_share = {
+        let (project, share_link) = (project.clone(), share_link.clone());
+        Callback::from(move |_: MouseEvent| {
+            let page = web::location_href();
+            let page = if page.contains("/embed") {
+                page.split("/embed").next().unwrap_or_default().to_string() + "/"
+            } else {
+                page
+            };
+            match share::link(&page, &project.project) {
+                Ok(link) => {
+                    web::copy_to_clipboard(&link);
+                    share_link.set(Some(link));
+                    project.dispatch(ProjectAction::Say {
+                        error: false,
+                        text: "Share link copied: anyone who opens it gets these files.".into(),
+                    });
+                }
+                Err(why) => {
+                    share_link.set(None);
+                    project.dispatch(ProjectAction::Say {
+                        error: true,
+                        text: why.to_string(),
+                    });
+                }
+            }
+        })
+    };
+    let on_history = {
+        let history = history.clone();
+        Callback::from(move |h: Vec<String>| {
+            if *history != h {
+                history.set(h)
+            }
+        })
+    };
+    let on_finished = {
+        let finished = finished.clone();
+        Callback::from(move |done: (String, i32)| {
+            let mut all = (*finished).clone();
+            all.push(done);
+            finished.set(all);
+        })
+    };
+    let on_try = {
+        let prefill = prefill.clone();
+        Callback::from(move |line: String| {
+            let n = prefill.as_ref().map_or(0, |(n, _)| n + 1);
+            prefill.set(Some((n, line)));
+        })
+    };
+    let on_user = {
+        let user = user.clone();
+        Callback::from(move |u: String| user.set(Some(u)))
+    };
+    let dispatch = |action: SettingsAction| {
+        let settings = settings.clone();
+        Callback::from(move |_: MouseEvent| settings.dispatch(action))
+    };
+    let resize = |action: fn(i32) -> SettingsAction| {
+        let settings = settings.clone();
+        Callback::from(move |d: i32| settings.dispatch(action(d)))
+    };
+
+    let panes: Panes = plan.panes;
+    let embed = !plan.persist;
+    let style = format!(
+        "--font: {}px; --left: {}px; --terminal: {}px;",
+        settings.font_px, settings.left_px, settings.terminal_px
+    );
+    let lesson_pane = (*lesson).clone().filter(|_| panes.lesson).map(|l| {
+        html! {
+            <LessonPanel key={*lesson_run} lesson={l} user={lesson_user.clone()} {on_user}
+                         finished={(*finished).clone()} {on_try} />
         }
     });
-    html! {
-        <div class="app" id="slipway-app" data-ready="true">
-            <header class="topbar">
-                <h1 class="brand">{ "Slipway" }</h1>
-                <span class="tagline">{ "learn Docker by doing it" }</span>
-                <CompanionIndicator />
-            </header>
-            <main class="workspace">
-                <section class="pane editor" aria-labelledby="editor-title">
-                    <h2 id="editor-title">{ "Dockerfile" }</h2>
-                    <super::editor::DockerfileEditor initial={STARTER_DOCKERFILE} />
-                    <NotYet what="builds" issue="the image builder" />
-                </section>
+    let left = (panes.lesson || panes.files).then(|| {
+        html! {
+            <>
+                <div class="column left">
+                    if panes.files { <FilesPane /> }
+                    { lesson_pane }
+                </div>
+                <Resizer label="Resize the lesson and files column" direction={1} value={settings.left_px}
+                         on_resize={resize(SettingsAction::ResizeLeft)} />
+            </>
+        }
+    });
+    let terminal = panes.terminal.then(|| {
+        html! {
+            <>
+                <Resizer label="Resize the terminal column" direction={-1} value={settings.terminal_px}
+                         on_resize={resize(SettingsAction::ResizeTerminal)} />
                 <section class="pane terminal" aria-labelledby="terminal-title">
                     <h2 id="terminal-title">{ "Terminal" }</h2>
-                    <super::terminal::Terminal {on_command_done} />
-                    <NotYet what="docker build and interactive -it sessions in the terminal" issue="the builder, the registry client and the workspace" />
+                    <super::terminal::Terminal initial_history={(*history).clone()} {on_history} {on_finished}
+                                               prefill={(*prefill).clone()} {on_command_done} />
                 </section>
+            </>
+        }
+    });
+    let share_field = (*share_link).clone().map(|link| {
+        html! {
+            <input class="share-link" type="text" readonly=true aria-label="Share link" value={link} />
+        }
+    });
+    let message = (!panes.files).then(|| {
+        project.message.as_ref().map(|m| {
+            html! {
+                <p class={classes!("files-message", m.error.then_some("error"))} role="status"
+                   aria-label="Files message">{ m.text.clone() }</p>
+            }
+        })
+    });
+    html! {
+        <ContextProvider<ProjectHandle> context={project.clone()}>
+        <ContextProvider<ReadOnly> context={ReadOnly(plan.readonly)}>
+        <div class={classes!("app", embed.then_some("embed"))} id="slipway-app" data-ready="true"
+             data-theme={settings.theme.name()} {style}>
+            <header class="topbar">
+                <h1 class="brand">{ "Slipway" }</h1>
+                if !embed { <span class="tagline">{ "learn Docker by doing it" }</span> }
+                <div class="controls" role="toolbar" aria-label="Page controls">
+                    <button type="button" onclick={dispatch(SettingsAction::FontSmaller)}
+                            aria-label="Smaller text">{ "A−" }</button>
+                    <span class="font-size" aria-label="Text size">{ format!("{} px", settings.font_px) }</span>
+                    <button type="button" onclick={dispatch(SettingsAction::FontBigger)}
+                            aria-label="Larger text">{ "A+" }</button>
+                    <button type="button" onclick={dispatch(SettingsAction::ToggleTheme)}
+                            aria-label={format!("Switch to the {} theme", settings.theme.other().name())}>
+                        { if settings.theme == super::workspace::Theme::Dark { "☀ Light" } else { "☾ Dark" } }
+                    </button>
+                    <button type="button" onclick={copy_share}>{ "Copy share link" }</button>
+                    if !plan.readonly { <button type="button" onclick={reset}>{ "Reset" }</button> }
+                </div>
+                if !embed { <CompanionIndicator /> }
+            </header>
+            { share_field }
+            { message.flatten() }
+            <main class="workspace">
+                { left }
+                if panes.editor { <EditorPane /> }
+                { terminal }
+                if panes.side {
                 <aside class="side" aria-label="Side panels">
                     <super::panels::ImagesPanel revision={*store_revision} />
                     <section class="panel" aria-labelledby="containers-title">
@@ -108,8 +438,11 @@ pub fn app() -> Html {
                     </section>
                     <super::panels::RegistryPanel revision={*store_revision} />
                 </aside>
+                }
             </main>
         </div>
+        </ContextProvider<ReadOnly>>
+        </ContextProvider<ProjectHandle>>
     }
 }
 

@@ -30,6 +30,14 @@ impl Reducible for EditorState {
 pub struct EditorProps {
     /// The text the editor starts with.
     pub initial: AttrValue,
+    /// Told every edit (the project keeps the file's text).
+    #[prop_or_default]
+    pub onchange: Callback<String>,
+    #[prop_or_default]
+    pub readonly: bool,
+    /// The accessible name of the text field.
+    #[prop_or(AttrValue::from("Dockerfile editor"))]
+    pub label: AttrValue,
 }
 
 fn severity_class(s: Severity) -> &'static str {
@@ -67,9 +75,11 @@ pub fn dockerfile_editor(props: &EditorProps) -> Html {
     }
     let oninput = {
         let state = state.clone();
+        let onchange = props.onchange.clone();
         Callback::from(move |e: InputEvent| {
             let t: HtmlTextAreaElement = e.target_unchecked_into();
             state.dispatch(EditorAction::Edit(t.value()));
+            onchange.emit(t.value());
         })
     };
     let jump = |line: usize| {
@@ -102,7 +112,7 @@ pub fn dockerfile_editor(props: &EditorProps) -> Html {
                 </div>
                 <div class="editor-code">
                     <pre class="editor-highlight" aria-hidden="true">{ for highlighted }</pre>
-                    <textarea ref={textarea} class="editor-input" aria-label="Dockerfile editor"
+                    <textarea ref={textarea} class="editor-input" aria-label={props.label.clone()} readonly={props.readonly}
                               spellcheck="false" autocomplete="off" wrap="off" rows={count.to_string()}
                               value={state.text.clone()} {oninput} />
                 </div>
@@ -137,5 +147,21 @@ pub fn dockerfile_editor(props: &EditorProps) -> Html {
                 </ul>
             </nav>
         </div>
+    }
+}
+
+/// A plain text editor for files that are not Dockerfiles (no highlighting, no checks).
+#[function_component(PlainEditor)]
+pub fn plain_editor(props: &EditorProps) -> Html {
+    let oninput = {
+        let onchange = props.onchange.clone();
+        Callback::from(move |e: InputEvent| {
+            let t: HtmlTextAreaElement = e.target_unchecked_into();
+            onchange.emit(t.value());
+        })
+    };
+    html! {
+        <textarea class="plain-editor" aria-label={props.label.clone()} spellcheck="false" autocomplete="off"
+                  wrap="off" readonly={props.readonly} value={props.initial.clone()} {oninput} />
     }
 }

@@ -1,9 +1,15 @@
 //! The web app: plain state reducers (tested natively) and the Yew components that render them (wasm only).
 
 pub mod editor_model;
+pub mod lesson;
 pub mod panels_state;
+pub mod project;
+pub mod project_archive;
+pub mod share;
+pub mod start;
 pub mod state;
 pub mod terminal_state;
+pub mod workspace;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
@@ -12,8 +18,14 @@ pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod editor;
 #[cfg(target_arch = "wasm32")]
+pub mod files;
+#[cfg(target_arch = "wasm32")]
+mod lesson_panel;
+#[cfg(target_arch = "wasm32")]
 mod panels;
 #[cfg(target_arch = "wasm32")]
 mod session;
 #[cfg(target_arch = "wasm32")]
 mod terminal;
+#[cfg(target_arch = "wasm32")]
+mod web;

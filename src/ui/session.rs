@@ -82,6 +82,16 @@ impl PageSession {
         }
     }
 
+    /// The `X-Slipway-Session` token.
+    pub fn token(&self) -> String {
+        self.token.clone()
+    }
+
+    /// The companion transport, sending the session header.
+    pub fn transport(&self) -> &SessionTransport<'static, Fetch> {
+        &self.transport
+    }
+
     /// Mirror the logins into `sessionStorage` (after `docker login`/`logout`).
     pub fn save_credentials(&self) {
         if let Some(s) = storage() {

@@ -20,6 +20,10 @@ pub struct TerminalState {
     browsing: Option<usize>,
     /// A command is running on the companion; its output arrives with `Finished`.
     pub busy: bool,
+    /// The line of the command in flight.
+    running: Option<String>,
+    /// Commands that finished, with their exit codes, oldest first (lesson checks read them).
+    pub finished: Vec<(String, i32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +41,14 @@ pub enum TerminalAction {
 pub const PROMPT: &str = "$ ";
 
 impl TerminalState {
+    /// A fresh screen with history from an earlier visit.
+    pub fn with_history(history: Vec<String>) -> Self {
+        TerminalState {
+            history,
+            ..Default::default()
+        }
+    }
+
     fn show(&mut self, outcome: Outcome) {
         if !outcome.stdout.is_empty() {
             self.lines
@@ -66,14 +78,23 @@ impl TerminalState {
                 }
                 self.lines.push(TermLine::Command(line.clone()));
                 match plan_line(&line) {
-                    Step::Done(outcome) => self.show(outcome),
-                    Step::Companion(_) | Step::Build(_) => self.busy = true,
+                    Step::Done(outcome) => {
+                        self.finished.push((line, outcome.exit_code));
+                        self.show(outcome);
+                    }
+                    Step::Companion(_) | Step::Build(_) => {
+                        self.busy = true;
+                        self.running = Some(line);
+                    }
                 }
             }
             TerminalAction::Progress(Stream::Stdout, line) => self.lines.push(TermLine::Stdout(line)),
             TerminalAction::Progress(Stream::Stderr, line) => self.lines.push(TermLine::Stderr(line)),
             TerminalAction::Finished(outcome) => {
                 self.busy = false;
+                if let Some(line) = self.running.take() {
+                    self.finished.push((line, outcome.exit_code));
+                }
                 self.show(outcome);
             }
             TerminalAction::HistoryPrevious if !self.history.is_empty() => {
@@ -117,6 +138,7 @@ mod tests {
         assert_eq!(s.lines[0], TermLine::Command("docker biuld".into()));
         assert!(matches!(&s.lines[1], TermLine::Stderr(e) if e.contains("\tbuild")));
         assert_eq!(s.history, ["docker biuld"]);
+        assert_eq!(s.finished, [("docker biuld".to_string(), 1)]);
         assert!(s.input.is_empty());
     }
 
@@ -146,6 +168,7 @@ mod tests {
         }));
         assert!(!s.busy);
         assert_eq!(s.lines[1], TermLine::Stdout("hi".into()));
+        assert_eq!(s.finished, [("docker run busybox echo hi".to_string(), 0)]);
     }
 
     #[test]

@@ -44,7 +44,8 @@ pub fn layer_listing(bytes: &[u8]) -> Vec<String> {
         let mut entry = entry.expect("entry");
         let header = entry.header().clone();
         let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let mode = header.mode().unwrap_or(0);
+        // Permission bits only: docker's legacy archive code (buildah) adds file-type bits, BuildKit does not.
+        let mode = header.mode().unwrap_or(0) & 0o7777;
         let owner = format!("{}:{}", header.uid().unwrap_or(0), header.gid().unwrap_or(0));
         let target = entry
             .link_name()

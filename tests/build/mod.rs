@@ -1,7 +1,9 @@
 //! The image builder: golden images built by `slipway build`, the cache across builds, hostile input, and real
 //! peers (skopeo, the registry and the runner of a real `slipway serve`).
 
+mod buildah;
 mod golden;
 mod hostile;
 mod layout;
+mod page;
 mod peers;

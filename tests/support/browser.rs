@@ -115,10 +115,9 @@ pub fn artifacts_dir() -> PathBuf {
     repo_root().join("test-artifacts")
 }
 
-/// Finds the first visible element whose accessible name is `name`: aria-label, aria-labelledby, a `<label for>`,
-/// or (for buttons, links and headings) its text, then `title` and `placeholder`. Marks it for a CSS lookup.
-const FIND_BY_NAME_JS: &str = r#"
-const [wanted, mark] = arguments;
+/// The accessible name of an element, simplified: aria-label, aria-labelledby, a `<label for>` or an enclosing
+/// `<label>`, (for buttons, links and headings) its text, then `title` and `placeholder`.
+const NAME_OF_JS: &str = r#"
 const clean = s => (s || '').replace(/\s+/g, ' ').trim();
 function nameOf(el) {
   if (el.hasAttribute('aria-label')) return clean(el.getAttribute('aria-label'));
@@ -127,9 +126,15 @@ function nameOf(el) {
       .map(id => document.getElementById(id)).filter(Boolean).map(e => e.textContent).join(' '));
   }
   if (el.id) { const l = document.querySelector(`label[for="${CSS.escape(el.id)}"]`); if (l) return clean(l.textContent); }
+  if (/^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) && el.closest('label')) return clean(el.closest('label').textContent);
   if (/^(BUTTON|A|H[1-6]|SUMMARY|OPTION|LEGEND)$/.test(el.tagName)) return clean(el.textContent);
   return clean(el.getAttribute('title') || el.getAttribute('placeholder') || '');
 }
+"#;
+
+/// Finds the first visible element whose accessible name is `name` and marks it for a CSS lookup.
+const FIND_BY_NAME_JS: &str = r#"
+const [wanted, mark] = arguments;
 for (const el of document.querySelectorAll('body *')) {
   if (nameOf(el) === wanted && el.getClientRects().length > 0) {
     el.setAttribute('data-e2e-mark', mark);
@@ -137,6 +142,12 @@ for (const el of document.querySelectorAll('body *')) {
   }
 }
 return false;
+"#;
+
+/// The start of every interactive element that has no accessible name.
+const UNNAMED_CONTROLS_JS: &str = r#"
+return [...document.querySelectorAll('button, input, textarea, select, a[href], [role="separator"], iframe')]
+  .filter(el => !nameOf(el)).map(el => el.outerHTML.slice(0, 120));
 "#;
 
 #[derive(Clone)]
@@ -158,7 +169,10 @@ impl Page {
         loop {
             let found = self
                 .client
-                .execute(FIND_BY_NAME_JS, vec![json!(name), json!(mark)])
+                .execute(
+                    &format!("{NAME_OF_JS}{FIND_BY_NAME_JS}"),
+                    vec![json!(name), json!(mark)],
+                )
                 .await?;
             if found == json!(true) {
                 let css = format!("[data-e2e-mark=\"{mark}\"]");
@@ -180,6 +194,39 @@ impl Page {
         let field = self.by_name(name).await?;
         field.clear().await?;
         Ok(field.send_keys(text).await?)
+    }
+
+    /// The current value of the named field (an input or textarea).
+    pub async fn value_of(&self, name: &str) -> anyhow::Result<String> {
+        Ok(self.by_name(name).await?.prop("value").await?.unwrap_or_default())
+    }
+
+    /// Poll until an element named `name` is gone (or hidden), e.g. a deleted file's row.
+    pub async fn wait_gone(&self, name: &str) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            let found = self
+                .client
+                .execute(
+                    &format!("{NAME_OF_JS}{FIND_BY_NAME_JS}"),
+                    vec![json!(name), json!("gone-probe")],
+                )
+                .await?;
+            if found != json!(true) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("{name:?} is still on the page after {WAIT:?}")
+    }
+
+    /// Interactive elements (buttons, fields, links, frames, separators) that have no accessible name.
+    pub async fn unnamed_controls(&self) -> anyhow::Result<Vec<String>> {
+        let found = self
+            .client
+            .execute(&format!("{NAME_OF_JS}{UNNAMED_CONTROLS_JS}"), vec![])
+            .await?;
+        Ok(serde_json::from_value(found)?)
     }
 
     pub async fn text_of(&self, name: &str) -> anyhow::Result<String> {

@@ -36,6 +36,9 @@ pub struct BuildArgs {
     /// A build arg, `NAME=VALUE` (repeatable).
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     pub build_args: Vec<String>,
+    /// A label of the final image, `KEY=VALUE` (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
     /// Do not reuse cached steps.
     #[arg(long)]
     pub no_cache: bool,
@@ -212,6 +215,7 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
         tags,
         target: args.target.clone(),
         build_args,
+        labels: slipway::cli::build::labels(&args.labels),
         no_cache: args.no_cache,
         platform: match &args.platform {
             Some(p) => Platform::parse(p)?,

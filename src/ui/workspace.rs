@@ -1,0 +1,325 @@
+//! The workspace around the project, as reducers: project operations with the message they leave for the
+//! learner, the page settings (theme, font size, pane widths), and the record saved across reloads.
+
+use serde::{Deserialize, Serialize};
+
+use super::project::{Project, ProjectError, ProjectFile};
+
+/// Something a learner did to the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectAction {
+    NewFile(String),
+    NewFolder(String),
+    Rename {
+        from: String,
+        to: String,
+    },
+    Delete(String),
+    Edit {
+        path: String,
+        text: String,
+    },
+    Open(String),
+    Close(String),
+    /// Files chosen in an upload dialog or dropped, below a folder (`""` = top).
+    Upload {
+        folder: String,
+        files: Vec<(String, Vec<u8>)>,
+    },
+    /// A dropped `.zip`/`.tar`/`.tar.gz`.
+    Archive {
+        name: String,
+        bytes: Vec<u8>,
+    },
+    /// A whole new project (a lesson's start, a share link, a reset).
+    Replace {
+        project: Project,
+        why: String,
+    },
+    /// Show a message from outside the reducer (a failed download, a share link error).
+    Say {
+        error: bool,
+        text: String,
+    },
+}
+
+/// The project plus the last thing said about it, and a counter of whole replacements (editors key on it so
+/// they start afresh when the project is swapped under them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProjectState {
+    pub project: Project,
+    pub message: Option<Message>,
+    pub generation: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub error: bool,
+    pub text: String,
+}
+
+impl ProjectState {
+    pub fn new(project: Project) -> Self {
+        ProjectState {
+            project,
+            ..Default::default()
+        }
+    }
+
+    pub fn reduce(mut self, action: ProjectAction) -> Self {
+        let p = &mut self.project;
+        let result: Result<Option<String>, ProjectError> = match action {
+            ProjectAction::NewFile(path) => p.create_file(&path, "").map(|f| Some(format!("Created {f}."))),
+            ProjectAction::NewFolder(path) => p
+                .create_folder(&path)
+                .map(|f| Some(format!("Created folder {f}."))),
+            ProjectAction::Rename { from, to } => p
+                .rename(&from, &to)
+                .map(|t| Some(format!("Renamed {from} to {t}."))),
+            ProjectAction::Delete(path) => p.delete(&path).map(|_| Some(format!("Deleted {path}."))),
+            // Typing says nothing, and keeps the last message (an error stays readable while fixing it).
+            ProjectAction::Edit { path, text } => match p.edit(&path, text) {
+                Ok(()) => return self,
+                Err(e) => Err(e),
+            },
+            ProjectAction::Open(path) => {
+                p.open(&path);
+                return self;
+            }
+            ProjectAction::Close(path) => {
+                p.close(&path);
+                return self;
+            }
+            ProjectAction::Upload { folder, files } => p.upload(&folder, files).map(|added| {
+                let first = added.first().cloned().unwrap_or_default();
+                p.open(&first);
+                Some(format!("Added {} file(s).", added.len()))
+            }),
+            ProjectAction::Archive { name, bytes } => p
+                .import_archive("", &name, &bytes)
+                .map(|n| Some(format!("Unpacked {n} file(s) from {name}."))),
+            ProjectAction::Replace { project, why } => {
+                self.project = project;
+                self.generation += 1;
+                Ok(Some(why))
+            }
+            ProjectAction::Say { error, text } => {
+                self.message = Some(Message { error, text });
+                return self;
+            }
+        };
+        self.message = match result {
+            Ok(text) => text.map(|text| Message { error: false, text }),
+            Err(e) => Some(Message {
+                error: true,
+                text: e.to_string(),
+            }),
+        };
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    Dark,
+    Light,
+}
+
+impl Theme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Theme::Dark => "dark",
+            Theme::Light => "light",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Theme> {
+        match s {
+            "dark" => Some(Theme::Dark),
+            "light" => Some(Theme::Light),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Theme {
+        match self {
+            Theme::Dark => Theme::Light,
+            Theme::Light => Theme::Dark,
+        }
+    }
+}
+
+/// Page settings that persist: theme, font size and the widths of the resizable columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub theme: Theme,
+    /// Pixels of the code and terminal text (the rest of the page scales with it).
+    pub font_px: u8,
+    /// Width of the lesson + files column, in pixels.
+    pub left_px: u16,
+    /// Width of the terminal column, in pixels.
+    pub terminal_px: u16,
+}
+
+pub const FONT_MIN: u8 = 10;
+pub const FONT_MAX: u8 = 32;
+pub const COLUMN_MIN: u16 = 160;
+pub const COLUMN_MAX: u16 = 1200;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            theme: Theme::Dark,
+            font_px: 14,
+            left_px: 280,
+            terminal_px: 400,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsAction {
+    ToggleTheme,
+    FontBigger,
+    FontSmaller,
+    /// Add pixels (negative: remove) to a column's width.
+    ResizeLeft(i32),
+    ResizeTerminal(i32),
+}
+
+fn clamp_px(current: u16, delta: i32) -> u16 {
+    (i32::from(current) + delta).clamp(i32::from(COLUMN_MIN), i32::from(COLUMN_MAX)) as u16
+}
+
+impl Settings {
+    pub fn reduce(mut self, action: SettingsAction) -> Self {
+        match action {
+            SettingsAction::ToggleTheme => self.theme = self.theme.other(),
+            SettingsAction::FontBigger => self.font_px = (self.font_px + 2).min(FONT_MAX),
+            SettingsAction::FontSmaller => self.font_px = self.font_px.saturating_sub(2).max(FONT_MIN),
+            SettingsAction::ResizeLeft(d) => self.left_px = clamp_px(self.left_px, d),
+            SettingsAction::ResizeTerminal(d) => self.terminal_px = clamp_px(self.terminal_px, d),
+        }
+        self
+    }
+}
+
+/// What survives a reload (localStorage key [`SAVED_KEY`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SavedWorkspace {
+    pub version: u32,
+    pub project: Project,
+    pub history: Vec<String>,
+    /// Commands that finished, with exit codes (lesson checks of the `command_ran` kind read them).
+    pub finished: Vec<(String, i32)>,
+    pub settings: Settings,
+    /// The lesson the workspace started from (its manifest URL) and the learner's user name in it.
+    pub lesson_url: Option<String>,
+    pub user: Option<String>,
+}
+
+pub const SAVED_KEY: &str = "slipway.workspace";
+const SAVED_VERSION: u32 = 1;
+/// Terminal history kept across reloads (the newest lines).
+const HISTORY_KEPT: usize = 500;
+
+impl SavedWorkspace {
+    pub fn to_json(&self) -> String {
+        let mut saved = self.clone();
+        saved.version = SAVED_VERSION;
+        let extra = saved.history.len().saturating_sub(HISTORY_KEPT);
+        saved.history.drain(..extra);
+        let extra = saved.finished.len().saturating_sub(HISTORY_KEPT);
+        saved.finished.drain(..extra);
+        serde_json::to_string(&saved).expect("a workspace serializes")
+    }
+
+    /// The saved workspace, or why it cannot be used (the page then starts afresh and says so).
+    pub fn from_json(json: &str) -> Result<SavedWorkspace, String> {
+        let saved: SavedWorkspace =
+            serde_json::from_str(json).map_err(|e| format!("the saved workspace is unreadable ({e})"))?;
+        if saved.version != SAVED_VERSION {
+            return Err(format!(
+                "the saved workspace has format {}, this page reads format {SAVED_VERSION}",
+                saved.version
+            ));
+        }
+        Ok(saved)
+    }
+}
+
+/// The starter project when there is no lesson: the seed tutorial's Dockerfile.
+pub fn starter_project() -> Project {
+    Project::from_files([(
+        "Dockerfile",
+        ProjectFile::new(
+            "FROM python:3.11-slim\n\nWORKDIR /app\n\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n\nCOPY . .\n\nENTRYPOINT [\"python3\"]\nCMD [\"app.py\"]\n",
+        ),
+    )])
+    .expect("a valid starter project")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_leave_a_message_errors_included() {
+        let s = ProjectState::new(starter_project());
+        let s = s.reduce(ProjectAction::NewFile("app.py".into()));
+        assert_eq!(s.message.as_ref().unwrap().text, "Created app.py.");
+        assert_eq!(s.project.active.as_deref(), Some("app.py"));
+        let s = s.reduce(ProjectAction::NewFile("app.py".into()));
+        let m = s.message.clone().unwrap();
+        assert!(m.error && m.text == "\"app.py\" already exists", "{m:?}");
+        let s = s.reduce(ProjectAction::Edit {
+            path: "app.py".into(),
+            text: "print(1)".into(),
+        });
+        assert!(s.message.unwrap().error, "editing keeps the last message");
+    }
+
+    #[test]
+    fn replace_bumps_the_generation() {
+        let s = ProjectState::new(starter_project());
+        let s = s.reduce(ProjectAction::Replace {
+            project: Project::default(),
+            why: "Reset.".into(),
+        });
+        assert_eq!(s.generation, 1);
+        assert!(s.project.files.is_empty());
+    }
+
+    #[test]
+    fn settings_clamp() {
+        let mut s = Settings::default();
+        for _ in 0..20 {
+            s = s
+                .reduce(SettingsAction::FontBigger)
+                .reduce(SettingsAction::ResizeLeft(-100));
+        }
+        assert_eq!((s.font_px, s.left_px), (FONT_MAX, COLUMN_MIN));
+        assert_eq!(s.reduce(SettingsAction::ToggleTheme).theme, Theme::Light);
+    }
+
+    #[test]
+    fn saved_workspace_round_trips_and_refuses_other_formats() {
+        let saved = SavedWorkspace {
+            project: starter_project(),
+            history: (0..600).map(|i| format!("docker ps # {i}")).collect(),
+            lesson_url: Some("/lessons/python-web-app/lesson.json".into()),
+            ..Default::default()
+        };
+        let back = SavedWorkspace::from_json(&saved.to_json()).unwrap();
+        assert_eq!(back.project, saved.project);
+        assert_eq!(back.history.len(), 500);
+        assert_eq!(back.history[0], "docker ps # 100");
+        let err = SavedWorkspace::from_json(r#"{"version": 7}"#).unwrap_err();
+        assert!(err.contains("format 7"), "{err}");
+        assert!(SavedWorkspace::from_json("{").unwrap_err().contains("unreadable"));
+    }
+}
