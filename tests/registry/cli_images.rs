@@ -230,6 +230,18 @@ async fn login_checks_the_password_with_the_registry() -> Result<()> {
     );
     let stored: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cli.auth_file)?)?;
     assert!(stored["auths"][&server.addr]["auth"].is_string(), "{stored}");
+    assert!(
+        right
+            .stderr
+            .contains("WARNING! Your credentials are stored unencrypted in"),
+        "{}",
+        right.stderr
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cli.auth_file)?.permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the credentials file is the owner's alone");
+    }
 
     let again = cli.run("docker login")?;
     assert!(again.stdout.ends_with("Login Succeeded\n"), "{}", again.stdout);

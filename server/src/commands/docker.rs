@@ -99,11 +99,19 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
         }
     };
     let credentials = credentials.into_inner();
+    let mut outcome = outcome;
     if credentials.to_json() != CredentialStore::from_json(&stored)?.to_json() {
         if let Some(dir) = auth_file.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(&auth_file, credentials.to_json())?;
+        write_private(&auth_file, &credentials.to_json())?;
+        if outcome.stdout.ends_with("Login Succeeded\n") {
+            // What docker says when no credential helper is configured: the file holds the password.
+            outcome.stderr.push_str(&format!(
+                "\nWARNING! Your credentials are stored unencrypted in '{}'.\n",
+                auth_file.display()
+            ));
+        }
     }
     print_outcome(&outcome)?;
     Ok(outcome.exit_code)
@@ -159,6 +167,18 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         outcome.stderr = rest.to_string();
     }
     Ok(outcome)
+}
+
+/// Write a file only its owner may read (it holds passwords).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
 }
 
 fn print_outcome(outcome: &Outcome) -> anyhow::Result<()> {
