@@ -59,10 +59,16 @@ async fn the_whole_lesson_in_the_page() {
     let data = TempDir::new("lesson-data");
     with_python(&data).unwrap();
     let users = users_file(data.path()).unwrap();
-    let server = Server::start_in(data, &dist_dir(), &["--users", users.to_str().unwrap()]).unwrap();
     let remote_dir = TempDir::new("lesson-remote");
     let remote = Distribution::start(remote_dir.path()).await.unwrap();
     let remote_addr = remote.addr.clone();
+    // The companion's proxy reaches only the registries it is told about (not an open proxy).
+    let server = Server::start_in(
+        data,
+        &dist_dir(),
+        &["--users", users.to_str().unwrap(), "--proxy-host", &remote_addr],
+    )
+    .unwrap();
     let url = format!("{}/", server.url);
     let host_port = crate::support::free_port();
     let shown_digest = Arc::new(Mutex::new(String::new()));
