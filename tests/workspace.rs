@@ -61,6 +61,7 @@ async fn file_tree_changes_survive_a_reload() {
 
             // Reset returns to the lesson's start.
             page.click("Reset").await?;
+            page.click("Yes, reset").await?;
             page.by_name("Open requirements.txt").await?;
             page.wait_gone("Open docs/notes.md").await?;
             Ok(())

@@ -272,10 +272,18 @@ pub fn app() -> Html {
         .clone()
         .or_else(|| (*lesson).as_ref().map(|l| l.user.clone()))
         .unwrap_or_else(|| "learner1".into());
+    // Reset throws the learner's changes away: it asks first, in the page (no blocking dialog).
+    let confirming_reset = use_state(|| false);
+    let ask_reset = {
+        let confirming_reset = confirming_reset.clone();
+        Callback::from(move |_: MouseEvent| confirming_reset.set(!*confirming_reset))
+    };
     let reset = {
         let (plan, lesson, project, lesson_run) =
             (plan.clone(), lesson.clone(), project.clone(), lesson_run.clone());
+        let confirming_reset = confirming_reset.clone();
         Callback::from(move |_: MouseEvent| {
+            confirming_reset.set(false);
             lesson_run.set(*lesson_run + 1);
             match &plan.lesson {
                 LessonSource::Builtin => project.dispatch(ProjectAction::Replace {
@@ -419,7 +427,18 @@ pub fn app() -> Html {
                         { if settings.theme == super::workspace::Theme::Dark { "☀ Light" } else { "☾ Dark" } }
                     </button>
                     <button type="button" onclick={copy_share}>{ "Copy share link" }</button>
-                    if !plan.readonly { <button type="button" onclick={reset}>{ "Reset" }</button> }
+                    if !plan.readonly {
+                        <button type="button" onclick={ask_reset.clone()} aria-expanded={confirming_reset.to_string()}>
+                            { "Reset" }
+                        </button>
+                    }
+                    if *confirming_reset {
+                        <span class="confirm" role="group" aria-label="Confirm reset">
+                            { "Replace your files with the lesson's start?" }
+                            <button type="button" onclick={reset}>{ "Yes, reset" }</button>
+                            <button type="button" onclick={ask_reset}>{ "Keep my files" }</button>
+                        </span>
+                    }
                 </div>
                 if !embed { <CompanionIndicator /> }
             </header>

@@ -20,6 +20,24 @@ fn cases() -> Vec<PathBuf> {
     v
 }
 
+/// The fixture context with modes that do not depend on the checkout's umask (files 0644, directories 0755):
+/// layers keep the context's modes, as Docker's do.
+fn copy_with_fixed_modes(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to).expect("mkdir");
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_with_fixed_modes(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+    }
+}
+
 fn check(case: &Path, file: &str, actual: &str, failures: &mut Vec<String>) {
     let path = case.join(file);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
@@ -61,7 +79,9 @@ fn golden_images_match() {
         }
         args.push(".".into());
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = slipway_build(&case.join("context"), &arg_refs);
+        let context = tmp.path().join("context");
+        copy_with_fixed_modes(&case.join("context"), &context);
+        let out = slipway_build(&context, &arg_refs);
         assert!(
             out.status.success(),
             "{}: {}",

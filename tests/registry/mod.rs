@@ -10,7 +10,7 @@ mod import;
 mod limits;
 mod lists;
 mod local;
-mod peers;
+pub(crate) mod peers;
 mod proxy;
 mod upstream;
 

@@ -135,13 +135,13 @@ async fn skopeo_copies_an_image_in_and_out_unchanged() -> Result<()> {
 }
 
 /// Debian's CNCF distribution server on a free loopback port, killed on drop.
-pub(super) struct Distribution {
+pub(crate) struct Distribution {
     child: std::process::Child,
-    pub(super) addr: String,
+    pub(crate) addr: String,
 }
 
 impl Distribution {
-    pub(super) async fn start(dir: &Path) -> Result<Distribution> {
+    pub(crate) async fn start(dir: &Path) -> Result<Distribution> {
         let binary = require_tool("docker-registry", "docker-registry");
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr = format!("127.0.0.1:{port}");

@@ -187,3 +187,34 @@ pub fn users_file(dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::write(&path, lines)?;
     Ok(path)
 }
+
+/// `python:3.11-slim` (debootstrap with python3, a few minutes the first time) built once per machine into a cache
+/// outside the clone (`SLIPWAY_TEST_BASE_IMAGES`, default `/var/tmp/slipway-test-base-images`), then copied as an
+/// OCI layout under `DATA/base-images/python`, where the server imports it at start.
+pub fn with_python(data: &TempDir) -> anyhow::Result<()> {
+    let cache = std::env::var_os("SLIPWAY_TEST_BASE_IMAGES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/slipway-test-base-images"));
+    let out = Command::new(slipway_bin())
+        .args(["base-images", "--data"])
+        .arg(&cache)
+        .arg("python")
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "slipway base-images python failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let target = data.path().join("base-images");
+    std::fs::create_dir_all(&target)?;
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(cache.join("base-images/python"))
+        .arg(&target)
+        .status()?;
+    if !copied.success() {
+        bail!("copying the python base image failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The seed tutorial end to end in headless Chromium, as a learner does it: log in, build the Python web app
+//! (its RUN step executed by the companion under runc), list images, run it with a published port and read the
+//! app's page in the lesson's preview, change the app and rebuild (CACHED steps and why the rest ran), push to
+//! the embedded registry and, through the companion's proxy, to a second real registry (Debian's
+//! `docker-registry`), whose copy `skopeo` reads with the digest the page showed.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use crate::registry::peers::Distribution;
+use crate::support::browser::{Browser, Page};
+use crate::support::server::{dist_dir, users_file, with_python, Server};
+use crate::support::TempDir;
+
+const ENTER: &str = "\u{E007}";
+
+/// Type a command, wait until the terminal is idle again, and return what it printed; `done` must be in it.
+async fn command(page: &Page, line: &str, done: &str) -> anyhow::Result<String> {
+    let before = page.text_of("Terminal output").await?.len();
+    page.type_into("Terminal input", &format!("{line}{ENTER}"))
+        .await?;
+    // The command line appears in the same render that marks the terminal busy.
+    page.wait_for_text("Terminal output", line, |t| {
+        t.get(before..).is_some_and(|new| new.contains(line))
+    })
+    .await?;
+    for _ in 0..1200 {
+        let busy = page.by_name("Terminal input").await?.attr("aria-busy").await?;
+        if busy.as_deref() == Some("false") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let screen = page.text_of("Terminal output").await?;
+    let new = screen.get(before..).unwrap_or_default().to_string();
+    anyhow::ensure!(new.contains(done) && !new.contains("ERROR"), "{line}:\n{new}");
+    Ok(new)
+}
+
+/// Click a lesson step's Check until it passes (a server may need a moment to listen).
+async fn check_passes(page: &Page, step: usize, title: &str) -> anyhow::Result<String> {
+    page.click(title).await?;
+    let mut verdict = String::new();
+    for _ in 0..30 {
+        page.click(&format!("Check step {step}")).await?;
+        verdict = page
+            .wait_for_text(&format!("Step {step} result"), "a verdict", |t| !t.is_empty())
+            .await?;
+        if verdict.starts_with("Done") {
+            return Ok(verdict);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    anyhow::bail!("step {step} did not pass: {verdict}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_whole_lesson_in_the_page() {
+    let data = TempDir::new("lesson-data");
+    with_python(&data).unwrap();
+    let users = users_file(data.path()).unwrap();
+    let remote_dir = TempDir::new("lesson-remote");
+    let remote = Distribution::start(remote_dir.path()).await.unwrap();
+    let remote_addr = remote.addr.clone();
+    // The companion's proxy reaches only the registries it is told about (not an open proxy).
+    let server = Server::start_in(
+        data,
+        &dist_dir(),
+        &["--users", users.to_str().unwrap(), "--proxy-host", &remote_addr],
+    )
+    .unwrap();
+    let url = format!("{}/", server.url);
+    let host_port = crate::support::free_port();
+    let shown_digest = Arc::new(Mutex::new(String::new()));
+    let browser = Browser::start().await.unwrap();
+    let digest_out = shown_digest.clone();
+    browser
+        .run("the_whole_lesson_in_the_page", |page| async move {
+            page.goto(&url).await?;
+            page.by_name("Open app.py").await?;
+            page.type_into("Your user name", "learner1").await?;
+
+            command(&page, "docker login -u learner1 -p pw-one", "Login Succeeded").await?;
+            let build = command(
+                &page,
+                "docker build -t learner1/python-sample-app:v1 .",
+                "naming to",
+            )
+            .await?;
+            anyhow::ensure!(build.contains("RUN pip install -r requirements.txt"), "{build}");
+            check_passes(&page, 3, "3. Build your first image").await?;
+
+            let images = command(&page, "docker images", "REPOSITORY").await?;
+            anyhow::ensure!(images.contains("learner1/python-sample-app"), "{images}");
+
+            command(
+                &page,
+                &format!("docker run -d -p {host_port}:8000 learner1/python-sample-app:v1"),
+                "",
+            )
+            .await?;
+            let verdict = check_passes(&page, 6, "6. Publish the port and open the app").await?;
+            anyhow::ensure!(verdict.contains("port 8000"), "{verdict}");
+            page.by_name("App preview").await?.enter_frame().await?;
+            let body = page
+                .client
+                .find(fantoccini::Locator::Css("body"))
+                .await?
+                .text()
+                .await?;
+            page.client.enter_parent_frame().await?;
+            anyhow::ensure!(body.contains("Hello from a container"), "{body}");
+            // The published port answers on the host too, as `docker run -p` does.
+            let direct = reqwest::get(format!("http://127.0.0.1:{host_port}/"))
+                .await?
+                .text()
+                .await?;
+            anyhow::ensure!(direct.contains("Hello from a container"), "{direct}");
+
+            // Change the app: the base, WORKDIR, requirements and pip steps come from the cache.
+            page.click("Open app.py").await?;
+            page.type_into("Editor for app.py", "\n# changed by the learner\n")
+                .await?;
+            let rebuild = command(
+                &page,
+                "docker build -t learner1/python-sample-app:v2 .",
+                "naming to",
+            )
+            .await?;
+            anyhow::ensure!(rebuild.matches("CACHED").count() >= 3, "{rebuild}");
+            anyhow::ensure!(rebuild.contains("cache miss: app.py changed"), "{rebuild}");
+
+            let push = command(&page, "docker push learner1/python-sample-app:v1", "size:").await?;
+            let digest = push
+                .split_whitespace()
+                .find(|w| w.starts_with("sha256:"))
+                .unwrap_or_default()
+                .to_string();
+            anyhow::ensure!(digest.len() == 71, "{push}");
+            check_passes(&page, 8, "8. Push the image").await?;
+
+            // The same image to a second registry, through the companion's proxy.
+            let target = format!("{remote_addr}/learner1/python-sample-app:v1");
+            command(
+                &page,
+                &format!("docker tag learner1/python-sample-app:v1 {target}"),
+                "",
+            )
+            .await?;
+            let pushed = command(&page, &format!("docker push {target}"), "size:").await?;
+            anyhow::ensure!(pushed.contains(&digest), "{pushed}");
+            *digest_out.lock().unwrap() = digest;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let digest = shown_digest.lock().unwrap().clone();
+    let inspect = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+        .arg(format!("docker://{}/learner1/python-sample-app:v1", remote.addr))
+        .output()
+        .unwrap();
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&inspect.stdout).trim(), digest);
+    drop(remote);
+}
