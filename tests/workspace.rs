@@ -386,3 +386,62 @@ async fn a_container_answers_check_passes_and_shows_the_preview() {
         .await
         .unwrap();
 }
+
+/// Both widgets of the embed demo build their own project in their own terminal: the first the lesson's app as
+/// it is, the second after an edit, so the two images differ.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embed_demo_widgets_build_independently() {
+    let data = crate::support::TempDir::new("embed-build-data");
+    crate::support::server::with_python(&data).unwrap();
+    let server = Server::start_in(data, &crate::support::server::dist_dir(), &[]).unwrap();
+    let url = format!("{}/static/embed-demo.html", server.url);
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("the_embed_demo_widgets_build_independently", |page| async move {
+            page.goto(&url).await?;
+            page.by_name("Second playground").await?;
+            // The second widget: change its app, then build it.
+            page.client.enter_frame(1).await?;
+            page.click("Open app.py").await?;
+            page.type_into("Editor for app.py", "\n# the second widget's change\n")
+                .await?;
+            page.type_into(
+                "Terminal input",
+                &format!("docker build -q -t learner1/second:v1 .{ENTER}"),
+            )
+            .await?;
+            let second = page
+                .wait_for_text("Terminal output", "the second build", |t| {
+                    t.contains("sha256:") || t.contains("ERROR")
+                })
+                .await?;
+            page.client.enter_parent_frame().await?;
+            // The first widget builds the lesson's project untouched.
+            page.client.enter_frame(0).await?;
+            page.by_name("Tab Dockerfile").await?;
+            page.type_into(
+                "Terminal input",
+                &format!("docker build -q -t learner1/first:v1 .{ENTER}"),
+            )
+            .await?;
+            let first = page
+                .wait_for_text("Terminal output", "the first build", |t| {
+                    t.contains("sha256:") || t.contains("ERROR")
+                })
+                .await?;
+            page.client.enter_parent_frame().await?;
+            let id = |screen: &str| {
+                screen
+                    .split_whitespace()
+                    .find(|w| w.starts_with("sha256:"))
+                    .map(str::to_string)
+            };
+            let (first_id, second_id) = (id(&first), id(&second));
+            anyhow::ensure!(first_id.is_some(), "first widget: {first}");
+            anyhow::ensure!(second_id.is_some(), "second widget: {second}");
+            anyhow::ensure!(first_id != second_id, "the widgets built the same image");
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
