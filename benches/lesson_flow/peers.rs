@@ -209,9 +209,10 @@ pub async fn podman_side(work: &Path) -> anyhow::Result<(StepTimes, StepTimes)> 
     }
     let remote = SecondRegistry::start(&work.join("podman-remote")).await?;
     let podman = Podman::new()?;
-    // The base image the slipway side imports: the OCI layout `slipway base-images python` caches.
+    // The base image the slipway side imports: the OCI layout `slipway base-images python` caches, loaded (and
+    // unpacked into podman's storage) before the clock starts.
     let layout = super::support::TempDir::new("bench-lesson-base");
-    with_python_layout(&layout)?;
+    super::support::server::with_python(&layout)?;
     let pulled = podman.run(&[
         "pull",
         "-q",
@@ -228,9 +229,4 @@ pub async fn podman_side(work: &Path) -> anyhow::Result<(StepTimes, StepTimes)> 
     .await??;
     drop(remote);
     Ok((cold, warm))
-}
-
-/// The python base image's OCI layout under `DIR/base-images/python`, as the slipway side gets it.
-fn with_python_layout(dir: &super::support::TempDir) -> anyhow::Result<()> {
-    super::support::server::with_python(dir)
 }
