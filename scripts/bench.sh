@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (not tests) on this machine, peers in the same run where an area has one.
-# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|build|all]
+# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -27,4 +27,12 @@ if [[ "$what" == build || "$what" == all ]]; then
     export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
     echo "## Image build, native ($(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
     cargo bench --bench build
+fi
+if [[ "$what" == lesson || "$what" == all ]]; then
+    [[ "$what" == all ]] || trunk build --release
+    cargo build -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
+    echo "## Lesson flow in the page beside podman ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores)"
+    # Chromium runs the release wasm and the companion does the containers: the driver needs no optimization.
+    cargo bench --profile dev --bench lesson_flow
 fi
