@@ -49,34 +49,8 @@ mod native {
     use super::support::{free_port, TempDir};
     use super::{StepTimes, STEPS};
 
-    const ENTER: &str = "\u{E007}";
     const GREETING: &str = "Hello from a container";
     const IMAGE: &str = "learner1/python-sample-app";
-
-    /// Type a command, wait until the terminal is idle again (polled every 20 ms, so the wait adds little), and
-    /// return what it printed; `done` must be in it and `ERROR` must not.
-    async fn command(page: &Page, line: &str, done: &str) -> anyhow::Result<String> {
-        let before = page.text_of("Terminal output").await?.len();
-        page.type_into("Terminal input", &format!("{line}{ENTER}"))
-            .await?;
-        page.wait_for_text("Terminal output", line, |t| {
-            t.get(before..).is_some_and(|new| new.contains(line))
-        })
-        .await?;
-        let input = page.by_name("Terminal input").await?;
-        let started = Instant::now();
-        while input.attr("aria-busy").await?.as_deref() != Some("false") {
-            ensure!(
-                started.elapsed() < Duration::from_secs(600),
-                "{line}: still busy after 10 minutes"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let screen = page.text_of("Terminal output").await?;
-        let new = screen.get(before..).unwrap_or_default().to_string();
-        ensure!(new.contains(done) && !new.contains("ERROR"), "{line}:\n{new}");
-        Ok(new)
-    }
 
     /// Poll the published port from the host until the app's page answers.
     async fn until_app_answers(port: u16) -> anyhow::Result<()> {
@@ -120,25 +94,33 @@ mod native {
             Instant::now()
         };
         let mut since = clock;
-        command(page, "docker login -u learner1 -p pw-one", "Login Succeeded").await?;
+        page.terminal_command("docker login -u learner1 -p pw-one", "Login Succeeded")
+            .await?;
         since = lap(&mut times, 0, since);
-        command(page, &format!("docker build -t {IMAGE}:{first} ."), "naming to").await?;
+        page.terminal_command(&format!("docker build -t {IMAGE}:{first} ."), "naming to")
+            .await?;
         since = lap(&mut times, 1, since);
-        command(page, "docker images", IMAGE).await?;
+        page.terminal_command("docker images", IMAGE).await?;
         since = lap(&mut times, 2, since);
         let port = free_port();
-        command(page, &format!("docker run -d -p {port}:8000 {IMAGE}:{first}"), "").await?;
+        page.terminal_command(&format!("docker run -d -p {port}:8000 {IMAGE}:{first}"), "")
+            .await?;
         until_app_answers(port).await?;
         since = lap(&mut times, 3, since);
         append_to_app(page, &format!("\n# changed for {second}\n")).await?;
-        let rebuild = command(page, &format!("docker build -t {IMAGE}:{second} ."), "naming to").await?;
+        let rebuild = page
+            .terminal_command(&format!("docker build -t {IMAGE}:{second} ."), "naming to")
+            .await?;
         ensure!(rebuild.contains("CACHED"), "{rebuild}");
         since = lap(&mut times, 4, since);
-        command(page, &format!("docker push {IMAGE}:{first}"), "size:").await?;
+        page.terminal_command(&format!("docker push {IMAGE}:{first}"), "size:")
+            .await?;
         since = lap(&mut times, 5, since);
         let target = format!("{remote}/{IMAGE}:{first}");
-        command(page, &format!("docker tag {IMAGE}:{first} {target}"), "").await?;
-        command(page, &format!("docker push {target}"), "size:").await?;
+        page.terminal_command(&format!("docker tag {IMAGE}:{first} {target}"), "")
+            .await?;
+        page.terminal_command(&format!("docker push {target}"), "size:")
+            .await?;
         lap(&mut times, 6, since);
         Ok(times)
     }
@@ -174,7 +156,7 @@ mod native {
                 let mut overhead = Vec::new();
                 for _ in 0..5 {
                     let start = Instant::now();
-                    command(&page, "docker version", "Slipway").await?;
+                    page.terminal_command("docker version", "Slipway").await?;
                     overhead.push(start.elapsed().as_secs_f64());
                 }
                 overhead.sort_by(f64::total_cmp);

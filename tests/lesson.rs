@@ -7,35 +7,10 @@
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use crate::registry::peers::Distribution;
 use crate::support::browser::{Browser, Page};
+use crate::support::distribution::Distribution;
 use crate::support::server::{dist_dir, users_file, with_python, Server};
 use crate::support::TempDir;
-
-const ENTER: &str = "\u{E007}";
-
-/// Type a command, wait until the terminal is idle again, and return what it printed; `done` must be in it.
-async fn command(page: &Page, line: &str, done: &str) -> anyhow::Result<String> {
-    let before = page.text_of("Terminal output").await?.len();
-    page.type_into("Terminal input", &format!("{line}{ENTER}"))
-        .await?;
-    // The command line appears in the same render that marks the terminal busy.
-    page.wait_for_text("Terminal output", line, |t| {
-        t.get(before..).is_some_and(|new| new.contains(line))
-    })
-    .await?;
-    for _ in 0..1200 {
-        let busy = page.by_name("Terminal input").await?.attr("aria-busy").await?;
-        if busy.as_deref() == Some("false") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    let screen = page.text_of("Terminal output").await?;
-    let new = screen.get(before..).unwrap_or_default().to_string();
-    anyhow::ensure!(new.contains(done) && !new.contains("ERROR"), "{line}:\n{new}");
-    Ok(new)
-}
 
 /// Click a lesson step's Check until it passes (a server may need a moment to listen).
 async fn check_passes(page: &Page, step: usize, title: &str) -> anyhow::Result<String> {
@@ -80,21 +55,18 @@ async fn the_whole_lesson_in_the_page() {
             page.by_name("Open app.py").await?;
             page.type_into("Your user name", "learner1").await?;
 
-            command(&page, "docker login -u learner1 -p pw-one", "Login Succeeded").await?;
-            let build = command(
-                &page,
-                "docker build -t learner1/python-sample-app:v1 .",
-                "naming to",
-            )
-            .await?;
+            page.terminal_command("docker login -u learner1 -p pw-one", "Login Succeeded")
+                .await?;
+            let build = page
+                .terminal_command("docker build -t learner1/python-sample-app:v1 .", "naming to")
+                .await?;
             anyhow::ensure!(build.contains("RUN pip install -r requirements.txt"), "{build}");
             check_passes(&page, 3, "3. Build your first image").await?;
 
-            let images = command(&page, "docker images", "REPOSITORY").await?;
+            let images = page.terminal_command("docker images", "REPOSITORY").await?;
             anyhow::ensure!(images.contains("learner1/python-sample-app"), "{images}");
 
-            command(
-                &page,
+            page.terminal_command(
                 &format!("docker run -d -p {host_port}:8000 learner1/python-sample-app:v1"),
                 "",
             )
@@ -121,16 +93,15 @@ async fn the_whole_lesson_in_the_page() {
             page.click("Open app.py").await?;
             page.type_into("Editor for app.py", "\n# changed by the learner\n")
                 .await?;
-            let rebuild = command(
-                &page,
-                "docker build -t learner1/python-sample-app:v2 .",
-                "naming to",
-            )
-            .await?;
+            let rebuild = page
+                .terminal_command("docker build -t learner1/python-sample-app:v2 .", "naming to")
+                .await?;
             anyhow::ensure!(rebuild.matches("CACHED").count() >= 3, "{rebuild}");
             anyhow::ensure!(rebuild.contains("cache miss: app.py changed"), "{rebuild}");
 
-            let push = command(&page, "docker push learner1/python-sample-app:v1", "size:").await?;
+            let push = page
+                .terminal_command("docker push learner1/python-sample-app:v1", "size:")
+                .await?;
             let digest = push
                 .split_whitespace()
                 .find(|w| w.starts_with("sha256:"))
@@ -141,13 +112,11 @@ async fn the_whole_lesson_in_the_page() {
 
             // The same image to a second registry, through the companion's proxy.
             let target = format!("{remote_addr}/learner1/python-sample-app:v1");
-            command(
-                &page,
-                &format!("docker tag learner1/python-sample-app:v1 {target}"),
-                "",
-            )
-            .await?;
-            let pushed = command(&page, &format!("docker push {target}"), "size:").await?;
+            page.terminal_command(&format!("docker tag learner1/python-sample-app:v1 {target}"), "")
+                .await?;
+            let pushed = page
+                .terminal_command(&format!("docker push {target}"), "size:")
+                .await?;
             anyhow::ensure!(pushed.contains(&digest), "{pushed}");
             *digest_out.lock().unwrap() = digest;
             Ok(())

@@ -2,58 +2,14 @@
 //! done with podman (build, images, run + exec, rebuild, push) in a throw-away storage under /var/tmp.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context};
+use anyhow::{ensure, Context};
 
 use super::{StepTimes, STEPS};
 
-/// CNCF distribution (`docker-registry serve`) on a free loopback port, storage under `dir`; killed on drop.
-pub struct SecondRegistry {
-    child: Child,
-    pub addr: String,
-}
-
-impl SecondRegistry {
-    pub async fn start(dir: &Path) -> anyhow::Result<SecondRegistry> {
-        std::fs::create_dir_all(dir)?;
-        let addr = format!("127.0.0.1:{}", super::support::free_port());
-        let config = dir.join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
-                dir.join("storage").display()
-            ),
-        )?;
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context(
-                "docker-registry is missing: apt-get install docker-registry (scripts/setup.sh --test does)",
-            )?;
-        let registry = SecondRegistry { child, addr };
-        for _ in 0..200 {
-            let ready = reqwest::get(format!("http://{}/v2/", registry.addr)).await;
-            if ready.is_ok_and(|r| r.status() == 200) {
-                return Ok(registry);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!("docker-registry did not answer on {}", registry.addr)
-    }
-}
-
-impl Drop for SecondRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use super::support::distribution::Distribution as SecondRegistry;
 
 /// Podman with its own storage (overlay), state and settings that work on this host (DESIGN.md: runc, cgroupfs,
 /// file events logger, no network namespace set up by podman, ulimits below the host's). Nothing is ever

@@ -2,7 +2,6 @@
 //! (`docker-registry`) as a second registry to copy to and from.
 
 use std::process::Command;
-use std::time::Duration;
 
 use super::*;
 
@@ -134,49 +133,7 @@ async fn skopeo_copies_an_image_in_and_out_unchanged() -> Result<()> {
     Ok(())
 }
 
-/// Debian's CNCF distribution server on a free loopback port, killed on drop.
-pub(crate) struct Distribution {
-    child: std::process::Child,
-    pub(crate) addr: String,
-}
-
-impl Distribution {
-    pub(crate) async fn start(dir: &Path) -> Result<Distribution> {
-        let binary = require_tool("docker-registry", "docker-registry");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let addr = format!("127.0.0.1:{port}");
-        let config = dir.join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
-                dir.join("storage").display()
-            ),
-        )?;
-        let child = Command::new(binary)
-            .arg("serve")
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()?;
-        let registry = Distribution { child, addr };
-        for _ in 0..100 {
-            let ready = client().get(format!("http://{}/v2/", registry.addr)).send().await;
-            if ready.is_ok_and(|r| r.status() == 200) {
-                return Ok(registry);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        bail!("docker-registry did not answer on {}", registry.addr)
-    }
-}
-
-impl Drop for Distribution {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub(crate) use crate::support::distribution::Distribution;
 
 #[tokio::test]
 async fn images_travel_between_slipway_and_cncf_distribution() -> Result<()> {

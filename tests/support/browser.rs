@@ -229,6 +229,34 @@ impl Page {
         Ok(serde_json::from_value(found)?)
     }
 
+    /// Type a docker command into the page's terminal, wait until the terminal is idle again (the prompt
+    /// ignores Enter while a command runs), and return what the command printed; `done` must be in it and
+    /// `ERROR` must not.
+    pub async fn terminal_command(&self, line: &str, done: &str) -> anyhow::Result<String> {
+        let before = self.text_of("Terminal output").await?.len();
+        self.type_into("Terminal input", &format!("{line}\u{E007}"))
+            .await?;
+        // The command line appears in the same render that marks the terminal busy.
+        self.wait_for_text("Terminal output", line, |t| {
+            t.get(before..).is_some_and(|new| new.contains(line))
+        })
+        .await?;
+        let input = self.by_name("Terminal input").await?;
+        let started = Instant::now();
+        while input.attr("aria-busy").await?.as_deref() != Some("false") {
+            if started.elapsed() > Duration::from_secs(600) {
+                bail!("{line}: the terminal is still busy after 10 minutes");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let screen = self.text_of("Terminal output").await?;
+        let new = screen.get(before..).unwrap_or_default().to_string();
+        if !new.contains(done) || new.contains("ERROR") {
+            bail!("{line}:\n{new}");
+        }
+        Ok(new)
+    }
+
     pub async fn text_of(&self, name: &str) -> anyhow::Result<String> {
         Ok(self.by_name(name).await?.text().await?)
     }
