@@ -41,6 +41,10 @@ pub enum Step {
     Companion(Invocation),
     /// `docker build`: needs the project's files as its context (`cli::build::build`).
     Build(Invocation),
+    /// `docker run -it` (or `-i`, `-t`): the companion starts the container
+    /// (`cli::transfer::start_interactive`), then the caller attaches the terminal to it over the attach
+    /// WebSocket instead of waiting for its output.
+    Attach(Invocation),
 }
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
@@ -76,6 +80,7 @@ pub fn plan_words(words: &[String]) -> Step {
         Ok(Parsed::Run(inv)) => inv,
     };
     let needs = match inv.command.path {
+        ["container", "run"] if containers::is_interactive_run(&inv) => return Step::Attach(inv),
         ["container", "run"]
         | ["container", "ls"]
         | ["container", "logs"]
@@ -115,7 +120,7 @@ pub fn plan_words(words: &[String]) -> Step {
 pub fn interpret_line(line: &str) -> Outcome {
     match plan_line(line) {
         Step::Done(outcome) => outcome,
-        Step::Companion(inv) | Step::Build(inv) => Outcome::failure(
+        Step::Companion(inv) | Step::Build(inv) | Step::Attach(inv) => Outcome::failure(
             format!(
                 "slipway: 'docker {}' needs the Slipway companion server",
                 inv.typed.join(" ")
@@ -160,6 +165,21 @@ mod tests {
         assert_eq!(interpret_line("").exit_code, 0);
         assert_eq!(interpret_line("ls -l").exit_code, 127);
         assert_eq!(interpret_line("docker run 'x").exit_code, 2);
+    }
+
+    #[test]
+    fn interactive_runs_attach_and_detached_ones_do_not() {
+        for line in [
+            "docker run -it busybox sh",
+            "docker run -i busybox sh",
+            "docker run -t busybox",
+            "docker run --rm -it busybox",
+        ] {
+            assert!(matches!(plan_line(line), Step::Attach(_)), "{line}");
+        }
+        for line in ["docker run -dit busybox sh", "docker run busybox echo hi"] {
+            assert!(matches!(plan_line(line), Step::Companion(_)), "{line}");
+        }
     }
 
     #[test]
