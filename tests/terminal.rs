@@ -187,3 +187,71 @@ async fn pull_images_and_push_show_in_the_terminal_and_panels() {
         .await
         .unwrap();
 }
+
+/// `docker run -it busybox sh` in the page: the terminal hands over to the container's shell (keystrokes in,
+/// its TTY out, a hint while attached), and `exit 3` gives the prompt back with the exit code docker reports.
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_run_it_hands_the_terminal_to_a_shell() {
+    let data = TempDir::new("terminal-tty");
+    with_busybox(&data).unwrap();
+    let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("docker_run_it_hands_the_terminal_to_a_shell", |page| async move {
+            page.goto(&url).await?;
+            page.type_into(
+                "Terminal input",
+                "docker run -it --name shell1 busybox sh\u{E007}",
+            )
+            .await?;
+            page.wait_for_text("Terminal output", "the shell's prompt", |t| t.contains("/ #"))
+                .await?;
+            let hint = page
+                .client
+                .find(fantoccini::Locator::Css(".terminal-hint"))
+                .await?
+                .text()
+                .await?;
+            anyhow::ensure!(hint == "attached to shell1 (Ctrl-D or exit to leave)", "{hint}");
+            let input = page.by_name("Terminal input").await?;
+            anyhow::ensure!(input.attr("aria-busy").await?.as_deref() == Some("true"));
+            input.send_keys("echo hi\u{E007}").await?;
+            let screen = page
+                .wait_for_text("Terminal output", "echo's output", |t| {
+                    t.lines().any(|l| l == "hi")
+                })
+                .await?;
+            // The shell's own echo of the line, with no escape sequences or carriage returns left in it.
+            anyhow::ensure!(screen.lines().any(|l| l == "/ # echo hi"), "{screen}");
+            anyhow::ensure!(!screen.contains('\u{1b}') && !screen.contains('\r'), "{screen:?}");
+            input.send_keys("exit 3\u{E007}").await?;
+            page.wait_gone("attached to shell1 (Ctrl-D or exit to leave)")
+                .await?;
+            let started = std::time::Instant::now();
+            while page
+                .by_name("Terminal input")
+                .await?
+                .attr("aria-busy")
+                .await?
+                .as_deref()
+                != Some("false")
+            {
+                anyhow::ensure!(
+                    started.elapsed() < std::time::Duration::from_secs(20),
+                    "still busy"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            page.type_into("Terminal input", "docker ps -a\u{E007}").await?;
+            let screen = page
+                .wait_for_text("Terminal output", "the exited shell", |t| {
+                    t.contains("Exited (3)")
+                })
+                .await?;
+            anyhow::ensure!(screen.contains("shell1"), "{screen}");
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
