@@ -255,3 +255,60 @@ async fn docker_run_it_hands_the_terminal_to_a_shell() {
         .await
         .unwrap();
 }
+
+/// `docker exec` in the page attaches to a process in a running container: `-it sh` gives a shell there, a
+/// plain `docker exec` shows its output, and both give the prompt back when the process ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_exec_attaches_to_a_running_container() {
+    let data = TempDir::new("terminal-exec");
+    with_busybox(&data).unwrap();
+    let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("docker_exec_attaches_to_a_running_container", |page| async move {
+            page.goto(&url).await?;
+            let enter = |line: &str| format!("{line}\u{E007}");
+            page.type_into(
+                "Terminal input",
+                &enter("docker run -d --name web busybox sleep 300"),
+            )
+            .await?;
+            page.wait_for_text("Terminal output", "the container id", |t| {
+                t.lines().any(|l| l.len() == 64)
+            })
+            .await?;
+            page.type_into("Terminal input", &enter("docker exec -it web sh"))
+                .await?;
+            let input = page.by_name("Terminal input").await?;
+            page.wait_for_text("Terminal output", "the exec shell's prompt", |t| {
+                t.contains("/ #")
+            })
+            .await?;
+            input
+                .send_keys(&enter("echo in-$(hostname | cut -c1-3)-exec"))
+                .await?;
+            page.wait_for_text("Terminal output", "the exec's output", |t| {
+                t.lines().any(|l| l.starts_with("in-") && l.ends_with("-exec"))
+            })
+            .await?;
+            input.send_keys(&enter("exit")).await?;
+            page.wait_gone("attached to web (Ctrl-D or exit to leave)")
+                .await?;
+            page.type_into("Terminal input", &enter("docker exec web echo plain-exec"))
+                .await?;
+            page.wait_for_text("Terminal output", "a plain exec's output", |t| {
+                t.lines().any(|l| l == "plain-exec")
+            })
+            .await?;
+            page.type_into("Terminal input", &enter("docker rm -f web"))
+                .await?;
+            page.wait_for_text("Terminal output", "the removal", |t| {
+                t.lines().any(|l| l == "web")
+            })
+            .await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}

@@ -76,7 +76,7 @@ struct LogChunk {
 }
 
 /// What the docker CLI prints when the daemon answers with an error.
-fn daemon_error(response: &HttpResponse) -> String {
+pub(super) fn daemon_error(response: &HttpResponse) -> String {
     let message = serde_json::from_slice::<serde_json::Value>(&response.body)
         .ok()
         .and_then(|v| v["message"].as_str().map(str::to_string))
@@ -84,7 +84,7 @@ fn daemon_error(response: &HttpResponse) -> String {
     format!("Error response from daemon: {message}")
 }
 
-async fn call<T: Transport>(
+pub(super) async fn call<T: Transport>(
     transport: &T,
     base: &str,
     method: Method,

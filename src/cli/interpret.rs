@@ -41,9 +41,9 @@ pub enum Step {
     Companion(Invocation),
     /// `docker build`: needs the project's files as its context (`cli::build::build`).
     Build(Invocation),
-    /// `docker run -it` (or `-i`, `-t`): the companion starts the container
-    /// (`cli::transfer::start_interactive`), then the caller attaches the terminal to it over the attach
-    /// WebSocket instead of waiting for its output.
+    /// `docker run -it` (or `-i`, `-t`) and `docker exec`: the companion starts the process
+    /// (`cli::attach::start`), then the caller attaches the terminal to it over the attach WebSocket instead of
+    /// waiting for its output.
     Attach(Invocation),
 }
 
@@ -80,8 +80,11 @@ pub fn plan_words(words: &[String]) -> Step {
         Ok(Parsed::Run(inv)) => inv,
     };
     let needs = match inv.command.path {
-        ["container", "run"] if containers::is_interactive_run(&inv) => return Step::Attach(inv),
+        ["container", "run"] | ["container", "exec"] if super::attach::attaches(&inv) => {
+            return Step::Attach(inv)
+        }
         ["container", "run"]
+        | ["container", "exec"]
         | ["container", "ls"]
         | ["container", "logs"]
         | ["container", "stop"]
@@ -177,7 +180,13 @@ mod tests {
         ] {
             assert!(matches!(plan_line(line), Step::Attach(_)), "{line}");
         }
-        for line in ["docker run -dit busybox sh", "docker run busybox echo hi"] {
+        assert!(matches!(plan_line("docker exec -it web sh"), Step::Attach(_)));
+        assert!(matches!(plan_line("docker exec web ls /"), Step::Attach(_)));
+        for line in [
+            "docker run -dit busybox sh",
+            "docker run busybox echo hi",
+            "docker exec -d web touch /x",
+        ] {
             assert!(matches!(plan_line(line), Step::Companion(_)), "{line}");
         }
     }

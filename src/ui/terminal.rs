@@ -213,8 +213,8 @@ fn screen_size(screen_ref: &NodeRef) -> (u16, u16) {
     (cols.clamp(20, 250), rows.clamp(5, 100))
 }
 
-/// `docker run -it` in the page: start the container (pulling first, like `docker run`), then hand the
-/// terminal to it over the attach WebSocket until it exits.
+/// `docker run -it` or `docker exec` in the page: start the process (a run pulls first, like `docker run`),
+/// then hand the terminal to it over the attach WebSocket until it exits.
 async fn attach_in_page(
     state: UseReducerHandle<TerminalState>,
     socket: SocketSlot,
@@ -227,10 +227,10 @@ async fn attach_in_page(
     let progress = move |stream: Stream, line: &str| {
         progress_state.dispatch(TerminalAction::Progress(stream, line.to_string()))
     };
-    let started = crate::cli::transfer::start_interactive(&session.context(Some(&progress)), &inv).await;
+    let started = crate::cli::attach::start(&session.context(Some(&progress)), &inv).await;
     on_command_done.emit(());
-    let created = match started {
-        Ok((created, _printed_through_progress)) => created,
+    let target = match started {
+        Ok(target) => target,
         Err(outcome) => return state.dispatch(TerminalAction::Finished(outcome)),
     };
     let on_event: Rc<dyn Fn(AttachEvent)> = {
@@ -246,16 +246,11 @@ async fn attach_in_page(
             }
         })
     };
-    let path = crate::cli::attach::attach_path(&created.id, &session.token());
+    let path = target.path_for(&session.token());
     match AttachSocket::open(&path, cols, rows, on_event) {
         Ok(opened) => {
             *socket.borrow_mut() = Some(opened);
-            let name = if created.name.is_empty() {
-                created.id[..12.min(created.id.len())].to_string()
-            } else {
-                created.name
-            };
-            state.dispatch(TerminalAction::Attached(name));
+            state.dispatch(TerminalAction::Attached(target.container));
         }
         Err(e) => state.dispatch(TerminalAction::Finished(Outcome::failure(
             format!("docker: {e}"),

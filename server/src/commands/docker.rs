@@ -67,8 +67,9 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
         // The attach WebSocket needs a terminal of its own; the page's terminal is that terminal.
         Step::Attach(inv) => Outcome::failure(
             format!(
-                "slipway: 'docker {}' is interactive: interactive sessions (-i/-t) run in the Slipway page's \
-                 terminal only; here, run it detached (-d) and read its output with 'docker logs'",
+                "slipway: 'docker {}' attaches to the container: attached sessions (docker run -i/-t, docker \
+                 exec) run in the Slipway page's terminal only; here, run it detached (-d) and read its output \
+                 with 'docker logs'",
                 inv.typed.join(" ")
             ),
             1,
