@@ -312,3 +312,27 @@ async fn docker_exec_attaches_to_a_running_container() {
         .await
         .unwrap();
 }
+
+/// `slipway docker run -it` natively: no terminal to hand over, so it says where attached sessions run, and
+/// starts nothing.
+#[test]
+fn native_docker_run_it_points_to_the_page() {
+    let out = std::process::Command::new(crate::support::server::slipway_bin())
+        .args([
+            "docker",
+            "--host",
+            "http://127.0.0.1:9",
+            "run",
+            "-it",
+            "busybox",
+            "sh",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("run in the Slipway page's terminal only"),
+        "{stderr}"
+    );
+}
