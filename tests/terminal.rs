@@ -187,3 +187,152 @@ async fn pull_images_and_push_show_in_the_terminal_and_panels() {
         .await
         .unwrap();
 }
+
+/// `docker run -it busybox sh` in the page: the terminal hands over to the container's shell (keystrokes in,
+/// its TTY out, a hint while attached), and `exit 3` gives the prompt back with the exit code docker reports.
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_run_it_hands_the_terminal_to_a_shell() {
+    let data = TempDir::new("terminal-tty");
+    with_busybox(&data).unwrap();
+    let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("docker_run_it_hands_the_terminal_to_a_shell", |page| async move {
+            page.goto(&url).await?;
+            page.type_into(
+                "Terminal input",
+                "docker run -it --name shell1 busybox sh\u{E007}",
+            )
+            .await?;
+            page.wait_for_text("Terminal output", "the shell's prompt", |t| t.contains("/ #"))
+                .await?;
+            let hint = page
+                .client
+                .find(fantoccini::Locator::Css(".terminal-hint"))
+                .await?
+                .text()
+                .await?;
+            anyhow::ensure!(hint == "attached to shell1 (Ctrl-D or exit to leave)", "{hint}");
+            let input = page.by_name("Terminal input").await?;
+            anyhow::ensure!(input.attr("aria-busy").await?.as_deref() == Some("true"));
+            input.send_keys("echo hi\u{E007}").await?;
+            let screen = page
+                .wait_for_text("Terminal output", "echo's output", |t| {
+                    t.lines().any(|l| l == "hi")
+                })
+                .await?;
+            // The shell's own echo of the line, with no escape sequences or carriage returns left in it.
+            anyhow::ensure!(screen.lines().any(|l| l == "/ # echo hi"), "{screen}");
+            anyhow::ensure!(!screen.contains('\u{1b}') && !screen.contains('\r'), "{screen:?}");
+            input.send_keys("exit 3\u{E007}").await?;
+            page.wait_gone("attached to shell1 (Ctrl-D or exit to leave)")
+                .await?;
+            let started = std::time::Instant::now();
+            while page
+                .by_name("Terminal input")
+                .await?
+                .attr("aria-busy")
+                .await?
+                .as_deref()
+                != Some("false")
+            {
+                anyhow::ensure!(
+                    started.elapsed() < std::time::Duration::from_secs(20),
+                    "still busy"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            page.type_into("Terminal input", "docker ps -a\u{E007}").await?;
+            let screen = page
+                .wait_for_text("Terminal output", "the exited shell", |t| {
+                    t.contains("Exited (3)")
+                })
+                .await?;
+            anyhow::ensure!(screen.contains("shell1"), "{screen}");
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+/// `docker exec` in the page attaches to a process in a running container: `-it sh` gives a shell there, a
+/// plain `docker exec` shows its output, and both give the prompt back when the process ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn docker_exec_attaches_to_a_running_container() {
+    let data = TempDir::new("terminal-exec");
+    with_busybox(&data).unwrap();
+    let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("docker_exec_attaches_to_a_running_container", |page| async move {
+            page.goto(&url).await?;
+            let enter = |line: &str| format!("{line}\u{E007}");
+            page.type_into(
+                "Terminal input",
+                &enter("docker run -d --name web busybox sleep 300"),
+            )
+            .await?;
+            page.wait_for_text("Terminal output", "the container id", |t| {
+                t.lines().any(|l| l.len() == 64)
+            })
+            .await?;
+            page.type_into("Terminal input", &enter("docker exec -it web sh"))
+                .await?;
+            let input = page.by_name("Terminal input").await?;
+            page.wait_for_text("Terminal output", "the exec shell's prompt", |t| {
+                t.contains("/ #")
+            })
+            .await?;
+            input
+                .send_keys(&enter("echo in-$(hostname | cut -c1-3)-exec"))
+                .await?;
+            page.wait_for_text("Terminal output", "the exec's output", |t| {
+                t.lines().any(|l| l.starts_with("in-") && l.ends_with("-exec"))
+            })
+            .await?;
+            input.send_keys(&enter("exit")).await?;
+            page.wait_gone("attached to web (Ctrl-D or exit to leave)")
+                .await?;
+            page.type_into("Terminal input", &enter("docker exec web echo plain-exec"))
+                .await?;
+            page.wait_for_text("Terminal output", "a plain exec's output", |t| {
+                t.lines().any(|l| l == "plain-exec")
+            })
+            .await?;
+            page.type_into("Terminal input", &enter("docker rm -f web"))
+                .await?;
+            page.wait_for_text("Terminal output", "the removal", |t| {
+                t.lines().any(|l| l == "web")
+            })
+            .await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+/// `slipway docker run -it` natively: no terminal to hand over, so it says where attached sessions run, and
+/// starts nothing.
+#[test]
+fn native_docker_run_it_points_to_the_page() {
+    let out = std::process::Command::new(crate::support::server::slipway_bin())
+        .args([
+            "docker",
+            "--host",
+            "http://127.0.0.1:9",
+            "run",
+            "-it",
+            "busybox",
+            "sh",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("run in the Slipway page's terminal only"),
+        "{stderr}"
+    );
+}

@@ -47,9 +47,18 @@ pub struct PortRow {
     pub container: u16,
 }
 
-#[derive(Debug, Deserialize)]
-struct Created {
-    id: String,
+/// The answer to `POST /api/containers`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Created {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// Whether a `docker run` hands the terminal to the container (`-i`/`-t` without `-d`) instead of waiting for
+/// its output.
+pub fn is_interactive_run(inv: &Invocation) -> bool {
+    (inv.flags.is_set("interactive") || inv.flags.is_set("tty")) && !inv.flags.is_set("detach")
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,7 +76,7 @@ struct LogChunk {
 }
 
 /// What the docker CLI prints when the daemon answers with an error.
-fn daemon_error(response: &HttpResponse) -> String {
+pub(super) fn daemon_error(response: &HttpResponse) -> String {
     let message = serde_json::from_slice::<serde_json::Value>(&response.body)
         .ok()
         .and_then(|v| v["message"].as_str().map(str::to_string))
@@ -75,7 +84,7 @@ fn daemon_error(response: &HttpResponse) -> String {
     format!("Error response from daemon: {message}")
 }
 
-async fn call<T: Transport>(
+pub(super) async fn call<T: Transport>(
     transport: &T,
     base: &str,
     method: Method,
@@ -173,15 +182,32 @@ pub fn create_body(inv: &Invocation) -> Result<serde_json::Value, String> {
 
 /// `docker run`: create and start; detached prints the id, attached waits and prints the output.
 pub async fn run<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> Outcome {
-    let body = match create_body(inv) {
-        Ok(body) => body,
-        Err(e) => {
-            return Outcome::failure(
-                format!("docker: {e}\n\nRun 'docker run --help' for more information"),
-                125,
-            )
-        }
+    let id = match create_started(transport, base, inv).await {
+        Ok(created) => created.id,
+        Err(failed) => return failed,
     };
+    if inv.flags.is_set("detach") {
+        return Outcome::success(format!("{id}\n"));
+    }
+    wait_and_collect(transport, base, inv, &id).await
+}
+
+/// Create and start the container of a `docker run`; a failure is docker's message with exit code 125.
+pub async fn create_started<T: Transport>(
+    transport: &T,
+    base: &str,
+    inv: &Invocation,
+) -> Result<Created, Outcome> {
+    let mut body = create_body(inv).map_err(|e| {
+        Outcome::failure(
+            format!("docker: {e}\n\nRun 'docker run --help' for more information"),
+            125,
+        )
+    })?;
+    if is_interactive_run(inv) {
+        // Nobody waits to remove it afterwards: the companion does (`--rm`).
+        body["auto_remove"] = json!(inv.flags.is_set("rm"));
+    }
     let created = match call(
         transport,
         base,
@@ -199,23 +225,23 @@ pub async fn run<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> O
             } else {
                 format!("{image}:latest")
             };
-            return Outcome::failure(
+            return Err(Outcome::failure(
                 format!(
                     "Unable to find image '{tagged}' locally\ndocker: {}\n\nRun 'docker run --help' for more information",
                     daemon_error(&r)
                 ),
                 125,
-            );
+            ));
         }
-        Ok(r) => return Outcome::failure(format!("docker: {}", daemon_error(&r)), 125),
-        Err(e) => return Outcome::failure(e, 125),
+        Ok(r) => return Err(Outcome::failure(format!("docker: {}", daemon_error(&r)), 125)),
+        Err(e) => return Err(Outcome::failure(e, 125)),
     };
-    let Ok(Created { id }) = serde_json::from_slice::<Created>(&created.body) else {
-        return Outcome::failure("docker: the companion's answer had no container id".into(), 125);
-    };
-    if inv.flags.is_set("detach") {
-        return Outcome::success(format!("{id}\n"));
-    }
+    serde_json::from_slice::<Created>(&created.body)
+        .map_err(|_| Outcome::failure("docker: the companion's answer had no container id".into(), 125))
+}
+
+/// An attached, non-interactive `docker run`: wait for the exit, then print the output (and honour `--rm`).
+async fn wait_and_collect<T: Transport>(transport: &T, base: &str, inv: &Invocation, id: &str) -> Outcome {
     let state = match call(
         transport,
         base,
@@ -229,7 +255,7 @@ pub async fn run<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> O
         Ok(r) => return Outcome::failure(format!("docker: {}", daemon_error(&r)), 125),
         Err(e) => return Outcome::failure(e, 125),
     };
-    let mut outcome = logs_of(transport, base, &id, "").await;
+    let mut outcome = logs_of(transport, base, id, "").await;
     let state = state.unwrap_or(WaitState {
         exit_code: None,
         oom_killed: false,

@@ -167,6 +167,7 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         ["container", "stop"] | ["container", "kill"] | ["container", "rm"] => {
             containers::each_container(ctx.transport, ctx.base, inv).await
         }
+        ["container", "exec"] => super::attach::exec_detached(ctx, inv).await,
         ["login"] => login::login(ctx, inv).await,
         ["logout"] => login::logout(ctx, inv),
         ["image", "pull"] => transfer::pull(ctx, inv).await,

@@ -41,6 +41,10 @@ pub enum Step {
     Companion(Invocation),
     /// `docker build`: needs the project's files as its context (`cli::build::build`).
     Build(Invocation),
+    /// `docker run -it` (or `-i`, `-t`) and `docker exec`: the companion starts the process
+    /// (`cli::attach::start`), then the caller attaches the terminal to it over the attach WebSocket instead of
+    /// waiting for its output.
+    Attach(Invocation),
 }
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
@@ -76,7 +80,11 @@ pub fn plan_words(words: &[String]) -> Step {
         Ok(Parsed::Run(inv)) => inv,
     };
     let needs = match inv.command.path {
+        ["container", "run"] | ["container", "exec"] if super::attach::attaches(&inv) => {
+            return Step::Attach(inv)
+        }
         ["container", "run"]
+        | ["container", "exec"]
         | ["container", "ls"]
         | ["container", "logs"]
         | ["container", "stop"]
@@ -115,7 +123,7 @@ pub fn plan_words(words: &[String]) -> Step {
 pub fn interpret_line(line: &str) -> Outcome {
     match plan_line(line) {
         Step::Done(outcome) => outcome,
-        Step::Companion(inv) | Step::Build(inv) => Outcome::failure(
+        Step::Companion(inv) | Step::Build(inv) | Step::Attach(inv) => Outcome::failure(
             format!(
                 "slipway: 'docker {}' needs the Slipway companion server",
                 inv.typed.join(" ")
@@ -160,6 +168,27 @@ mod tests {
         assert_eq!(interpret_line("").exit_code, 0);
         assert_eq!(interpret_line("ls -l").exit_code, 127);
         assert_eq!(interpret_line("docker run 'x").exit_code, 2);
+    }
+
+    #[test]
+    fn interactive_runs_attach_and_detached_ones_do_not() {
+        for line in [
+            "docker run -it busybox sh",
+            "docker run -i busybox sh",
+            "docker run -t busybox",
+            "docker run --rm -it busybox",
+        ] {
+            assert!(matches!(plan_line(line), Step::Attach(_)), "{line}");
+        }
+        assert!(matches!(plan_line("docker exec -it web sh"), Step::Attach(_)));
+        assert!(matches!(plan_line("docker exec web ls /"), Step::Attach(_)));
+        for line in [
+            "docker run -dit busybox sh",
+            "docker run busybox echo hi",
+            "docker exec -d web touch /x",
+        ] {
+            assert!(matches!(plan_line(line), Step::Companion(_)), "{line}");
+        }
     }
 
     #[test]

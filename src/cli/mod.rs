@@ -1,5 +1,6 @@
 //! The docker-command interpreter shared by the browser terminal and `slipway docker`: words, parsing, help.
 
+pub mod attach;
 pub mod build;
 pub mod containers;
 pub mod context;
@@ -14,6 +15,7 @@ pub mod login;
 pub mod parse;
 pub mod spec;
 pub mod transfer;
+pub mod tty_screen;
 pub mod words;
 
 #[cfg(test)]

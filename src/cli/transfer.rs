@@ -243,33 +243,36 @@ pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
     }
 }
 
-/// `docker run`: when the image is not in the local store, say so and pull it first (docker's lines on
-/// stderr), then run. A failed pull still tries the run: the runner also knows its base-image layouts.
-pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
-    let mut out = Printer::new(ctx);
-    let image = &inv.args[0];
-    let mut pull_error = None;
-    if let Ok(reference) = Reference::parse(image).map(Reference::with_default_tag) {
-        let local = ctx.local_client();
-        let present = local
-            .pull_manifest(&ctx.local_repository(&reference), &reference.tag_or_digest())
-            .await
-            .is_ok();
-        if !present {
-            out.progress(
-                Stream::Stderr,
-                &format!("Unable to find image '{}' locally", reference.familiar()),
-            );
-            // The name now carries its tag: `docker run` says no "Using default tag".
-            pull_error = pull_image(ctx, &reference.to_string(), &mut out, Stream::Stderr)
-                .await
-                .err();
-        }
+/// `docker run`'s pull: when the session's local store lacks the image, say so and pull it (progress on
+/// stderr, as docker prints it). The pull's error, if it failed.
+async fn pull_if_missing<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    image: &str,
+    out: &mut Printer<'_>,
+) -> Option<String> {
+    let reference = Reference::parse(image).map(Reference::with_default_tag).ok()?;
+    let local = ctx.local_client();
+    let present = local
+        .pull_manifest(&ctx.local_repository(&reference), &reference.tag_or_digest())
+        .await
+        .is_ok();
+    if present {
+        return None;
     }
-    let ran = containers::run(ctx.transport, ctx.base, inv).await;
-    let mut outcome = out.done();
+    out.progress(
+        Stream::Stderr,
+        &format!("Unable to find image '{}' locally", reference.familiar()),
+    );
+    // The name now carries its tag: `docker run` says no "Using default tag".
+    pull_image(ctx, &reference.to_string(), out, Stream::Stderr)
+        .await
+        .err()
+}
+
+/// The pull's output followed by the run's; when the runner did not know the image either, the pull's error is
+/// the one that explains.
+fn after_pull(mut outcome: Outcome, ran: Outcome, pull_error: Option<String>) -> Outcome {
     match pull_error {
-        // The runner did not know the image either: the pull's error is the one that explains.
         Some(e) if ran.exit_code == 125 && ran.stderr.starts_with("Unable to find image") => {
             outcome.stderr.push_str(&format!(
                 "docker: Error response from daemon: {e}\n\nRun 'docker run --help' for more information\n"
@@ -283,4 +286,27 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
         }
     }
     outcome
+}
+
+/// `docker run`: when the image is not in the local store, say so and pull it first (docker's lines on
+/// stderr), then run. A failed pull still tries the run: the runner also knows its base-image layouts.
+pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let mut out = Printer::new(ctx);
+    let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
+    let ran = containers::run(ctx.transport, ctx.base, inv).await;
+    after_pull(out.done(), ran, pull_error)
+}
+
+/// `docker run -it`: pull like `docker run`, then create and start the container for the caller to attach to
+/// ([`containers::attach_path`]). Ok carries what was printed on the way (empty with a progress sink).
+pub async fn start_interactive<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+) -> Result<(containers::Created, Outcome), Outcome> {
+    let mut out = Printer::new(ctx);
+    let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
+    match containers::create_started(ctx.transport, ctx.base, inv).await {
+        Ok(created) => Ok((created, out.done())),
+        Err(failed) => Err(after_pull(out.done(), failed, pull_error)),
+    }
 }

@@ -1,17 +1,22 @@
 //! The terminal pane: a prompt that runs docker commands through the shared interpreter.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::attach::{AttachEvent, AttachSocket};
 use super::files::ProjectHandle;
 use super::session::PageSession;
-use super::terminal_state::{TermLine, TerminalAction, TerminalState, PROMPT};
+use super::terminal_state::{key_input, TermLine, TerminalAction, TerminalState, PROMPT};
 use crate::build::MemoryCache;
 use crate::cli::build::BuildEnv;
 use crate::cli::context::{run_command, Stream};
-use crate::cli::interpret::{plan_line, Step};
+use crate::cli::interpret::{plan_line, Outcome, Step};
+
+/// The attach WebSocket of the running `docker run -it`, while there is one.
+type SocketSlot = Rc<RefCell<Option<AttachSocket>>>;
 
 thread_local! {
     /// The build cache of this page (IndexedDB-backed persistence is still to come): a rebuild in the same
@@ -52,6 +57,8 @@ pub fn terminal(props: &TerminalProps) -> Html {
     let initial_history = props.initial_history.clone();
     let state = use_reducer(move || TerminalState::with_history(initial_history));
     let input_ref = use_node_ref();
+    let screen_ref = use_node_ref();
+    let socket: SocketSlot = use_mut_ref(|| None);
     // The page-load benchmark reads this mark: the prompt is in the page with its key handlers attached.
     use_effect_with((), |_| {
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
@@ -84,17 +91,31 @@ pub fn terminal(props: &TerminalProps) -> Html {
         });
     }
     let oninput = {
-        let state = state.clone();
+        let (state, socket) = (state.clone(), socket.clone());
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
+            if let Some(attached) = socket.borrow().as_ref() {
+                // Pasted text goes to the container as typed; the field stays empty.
+                attached.send(input.value().as_bytes());
+                input.set_value("");
+                return;
+            }
             state.dispatch(TerminalAction::Edit(input.value()));
         })
     };
     let project = use_context::<ProjectHandle>();
     let onkeydown = {
-        let state = state.clone();
+        let (state, socket, screen_ref) = (state.clone(), socket.clone(), screen_ref.clone());
         let on_command_done = props.on_command_done.clone();
         Callback::from(move |e: KeyboardEvent| {
+            if let Some(attached) = socket.borrow().as_ref() {
+                // Attached: every key is the container's (its TTY echoes what it wants shown).
+                if let Some(bytes) = key_input(&e.key(), e.ctrl_key()) {
+                    e.prevent_default();
+                    attached.send(&bytes);
+                }
+                return;
+            }
             let action = match e.key().as_str() {
                 "Enter" if state.busy => return,
                 "Enter" => {
@@ -130,6 +151,14 @@ pub fn terminal(props: &TerminalProps) -> Html {
                                 on_command_done.emit(());
                             });
                         }
+                        Step::Attach(inv) => {
+                            let size = screen_size(&screen_ref);
+                            let (state, socket) = (state.clone(), socket.clone());
+                            let on_command_done = on_command_done.clone();
+                            wasm_bindgen_futures::spawn_local(async move {
+                                attach_in_page(state, socket, inv, size, on_command_done).await
+                            });
+                        }
                         Step::Done(_) => {}
                     }
                     TerminalAction::Submit
@@ -147,18 +176,86 @@ pub fn terminal(props: &TerminalProps) -> Html {
         TermLine::Stdout(t) => html! { <div class="term-stdout">{ t }</div> },
         TermLine::Stderr(t) => html! { <div class="term-stderr">{ t }</div> },
     });
+    let tty_lines = state.attached.iter().flat_map(|a| a.screen.lines()).map(|line| {
+        html! { <div class="term-stdout">{ line }</div> }
+    });
+    let hint = state.attached.as_ref().map(|a| {
+        html! {
+            <div class="terminal-hint" role="status">
+                { format!("attached to {} (Ctrl-D or exit to leave)", a.container) }
+            </div>
+        }
+    });
     html! {
         <div class="terminal-box">
-            <div class="terminal-screen" role="log" aria-live="polite" aria-label="Terminal output">
+            <div ref={screen_ref} class="terminal-screen" role="log" aria-live="polite" aria-label="Terminal output">
                 { for lines }
+                { for tty_lines }
             </div>
+            { hint }
             <div class="terminal-prompt">
-                <span aria-hidden="true">{ PROMPT }</span>
+                <span aria-hidden="true">{ if state.attached.is_some() { "" } else { PROMPT } }</span>
                 <input ref={input_ref} type="text" aria-label="Terminal input" spellcheck="false" autocomplete="off"
                        aria-busy={if state.busy { "true" } else { "false" }}
                        value={state.input.clone()} {oninput} {onkeydown} />
             </div>
         </div>
+    }
+}
+
+/// The TTY size the screen fits, in characters (the monospace cell is about 8.4×18 px here), at least 20×5.
+fn screen_size(screen_ref: &NodeRef) -> (u16, u16) {
+    let Some(screen) = screen_ref.cast::<web_sys::Element>() else {
+        return (80, 24);
+    };
+    let cols = (f64::from(screen.client_width()) / 8.4) as u16;
+    let rows = (f64::from(screen.client_height()) / 18.0) as u16;
+    (cols.clamp(20, 250), rows.clamp(5, 100))
+}
+
+/// `docker run -it` or `docker exec` in the page: start the process (a run pulls first, like `docker run`),
+/// then hand the terminal to it over the attach WebSocket until it exits.
+async fn attach_in_page(
+    state: UseReducerHandle<TerminalState>,
+    socket: SocketSlot,
+    inv: crate::cli::parse::Invocation,
+    (cols, rows): (u16, u16),
+    on_command_done: Callback<()>,
+) {
+    let session = PageSession::new();
+    let progress_state = state.clone();
+    let progress = move |stream: Stream, line: &str| {
+        progress_state.dispatch(TerminalAction::Progress(stream, line.to_string()))
+    };
+    let started = crate::cli::attach::start(&session.context(Some(&progress)), &inv).await;
+    on_command_done.emit(());
+    let target = match started {
+        Ok(target) => target,
+        Err(outcome) => return state.dispatch(TerminalAction::Finished(outcome)),
+    };
+    let on_event: Rc<dyn Fn(AttachEvent)> = {
+        let (state, socket) = (state.clone(), socket.clone());
+        Rc::new(move |event| match event {
+            AttachEvent::Output(bytes) => state.dispatch(TerminalAction::TtyOutput(bytes)),
+            AttachEvent::Ended(outcome) => {
+                state.dispatch(TerminalAction::Detached(outcome));
+                on_command_done.emit(());
+                // Freed after this handler returns: the socket owns the handler running now.
+                let socket = socket.clone();
+                wasm_bindgen_futures::spawn_local(async move { drop(socket.borrow_mut().take()) });
+            }
+        })
+    };
+    let path = target.path_for(&session.token());
+    match AttachSocket::open(&path, cols, rows, on_event) {
+        Ok(opened) => {
+            *socket.borrow_mut() = Some(opened);
+            state.dispatch(TerminalAction::Attached(target.container));
+        }
+        Err(e) => state.dispatch(TerminalAction::Finished(Outcome::failure(
+            format!("docker: {e}"),
+            125,
+        ))),
     }
 }
 

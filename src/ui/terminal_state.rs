@@ -2,6 +2,7 @@
 
 use crate::cli::context::Stream;
 use crate::cli::interpret::{plan_line, Outcome, Step};
+use crate::cli::tty_screen::TtyScreen;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TermLine {
@@ -24,6 +25,15 @@ pub struct TerminalState {
     running: Option<String>,
     /// Commands that finished, with their exit codes, oldest first (lesson checks read them).
     pub finished: Vec<(String, i32)>,
+    /// `docker run -it`: the terminal belongs to this container until it exits.
+    pub attached: Option<Attachment>,
+}
+
+/// A container the terminal is attached to: its name and its TTY screen so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub container: String,
+    pub screen: TtyScreen,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +46,45 @@ pub enum TerminalAction {
     Progress(Stream, String),
     /// The companion answered the running command.
     Finished(Outcome),
+    /// The running `docker run -it` started container NAME and the terminal now shows its TTY.
+    Attached(String),
+    /// Output of the attached container.
+    TtyOutput(Vec<u8>),
+    /// The attached container exited (or the connection ended): its screen stays, the prompt comes back.
+    Detached(Outcome),
 }
 
 pub const PROMPT: &str = "$ ";
+
+/// What a key pressed while attached sends to the container's TTY, as a terminal would: Enter is `\r`,
+/// Backspace DEL, Ctrl-letter its control byte (Ctrl-C `\x03`, Ctrl-D `\x04`), arrows their escapes, a
+/// printable key its text. `None`: the key sends nothing (Shift alone, F-keys).
+pub fn key_input(key: &str, ctrl: bool) -> Option<Vec<u8>> {
+    let bytes: &[u8] = match key {
+        "Enter" => b"\r",
+        "Backspace" => b"\x7f",
+        "Tab" => b"\t",
+        "Escape" => b"\x1b",
+        "ArrowUp" => b"\x1b[A",
+        "ArrowDown" => b"\x1b[B",
+        "ArrowRight" => b"\x1b[C",
+        "ArrowLeft" => b"\x1b[D",
+        "Home" => b"\x1b[H",
+        "End" => b"\x1b[F",
+        "Delete" => b"\x1b[3~",
+        _ => {
+            let mut chars = key.chars();
+            let (Some(c), None) = (chars.next(), chars.next()) else {
+                return None;
+            };
+            return Some(match c {
+                c if ctrl && c.is_ascii_alphabetic() => vec![c.to_ascii_lowercase() as u8 - b'a' + 1],
+                c => c.to_string().into_bytes(),
+            });
+        }
+    };
+    Some(bytes.to_vec())
+}
 
 impl TerminalState {
     /// A fresh screen with history from an earlier visit.
@@ -82,7 +128,7 @@ impl TerminalState {
                         self.finished.push((line, outcome.exit_code));
                         self.show(outcome);
                     }
-                    Step::Companion(_) | Step::Build(_) => {
+                    Step::Companion(_) | Step::Build(_) | Step::Attach(_) => {
                         self.busy = true;
                         self.running = Some(line);
                     }
@@ -90,6 +136,24 @@ impl TerminalState {
             }
             TerminalAction::Progress(Stream::Stdout, line) => self.lines.push(TermLine::Stdout(line)),
             TerminalAction::Progress(Stream::Stderr, line) => self.lines.push(TermLine::Stderr(line)),
+            TerminalAction::Attached(container) => {
+                self.attached = Some(Attachment {
+                    container,
+                    screen: TtyScreen::default(),
+                })
+            }
+            TerminalAction::TtyOutput(bytes) => {
+                if let Some(a) = self.attached.as_mut() {
+                    a.screen.feed(&bytes);
+                }
+            }
+            TerminalAction::Detached(outcome) => {
+                if let Some(a) = self.attached.take() {
+                    self.lines
+                        .extend(a.screen.finished_lines().into_iter().map(TermLine::Stdout));
+                }
+                return self.reduce(TerminalAction::Finished(outcome));
+            }
             TerminalAction::Finished(outcome) => {
                 self.busy = false;
                 if let Some(line) = self.running.take() {
@@ -186,6 +250,40 @@ mod tests {
         )));
         assert!(!s.busy);
         assert_eq!(s.lines.len(), 3);
+    }
+
+    #[test]
+    fn an_interactive_run_shows_the_containers_screen_until_it_exits() {
+        let s = typed(TerminalState::default(), "docker run -it busybox sh");
+        assert!(s.busy && s.attached.is_none());
+        let s = s
+            .reduce(TerminalAction::Attached("eager_turing".into()))
+            .reduce(TerminalAction::TtyOutput(b"/ # echo hi\r\nhi\r\n/ # ".to_vec()));
+        let attached = s.attached.as_ref().expect("attached");
+        assert_eq!(attached.container, "eager_turing");
+        assert_eq!(attached.screen.lines(), ["/ # echo hi", "hi", "/ #"]);
+        assert!(s.busy);
+        let s = s
+            .reduce(TerminalAction::TtyOutput(b"exit\r\n".to_vec()))
+            .reduce(TerminalAction::Detached(Outcome::failure(String::new(), 0)));
+        assert!(!s.busy && s.attached.is_none());
+        assert_eq!(
+            s.lines[1..],
+            ["/ # echo hi", "hi", "/ # exit"].map(|l| TermLine::Stdout(l.into()))
+        );
+        assert_eq!(s.finished, [("docker run -it busybox sh".to_string(), 0)]);
+    }
+
+    #[test]
+    fn keys_become_terminal_bytes() {
+        assert_eq!(key_input("Enter", false).unwrap(), b"\r");
+        assert_eq!(key_input("Backspace", false).unwrap(), b"\x7f");
+        assert_eq!(key_input("c", true).unwrap(), b"\x03");
+        assert_eq!(key_input("D", true).unwrap(), b"\x04");
+        assert_eq!(key_input("é", false).unwrap(), "é".as_bytes());
+        assert_eq!(key_input(" ", false).unwrap(), b" ");
+        assert_eq!(key_input("ArrowUp", false).unwrap(), b"\x1b[A");
+        assert_eq!(key_input("Shift", false), None);
     }
 
     #[test]

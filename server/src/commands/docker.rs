@@ -64,6 +64,16 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
     let outcome = match plan_words(&words) {
         Step::Done(outcome) => outcome,
         Step::Build(inv) => build(&base, inv)?,
+        // The attach WebSocket needs a terminal of its own; the page's terminal is that terminal.
+        Step::Attach(inv) => Outcome::failure(
+            format!(
+                "slipway: 'docker {}' attaches to the container: attached sessions (docker run -i/-t, docker \
+                 exec) run in the Slipway page's terminal only; here, run it detached (-d) and read its output \
+                 with 'docker logs'",
+                inv.typed.join(" ")
+            ),
+            1,
+        ),
         Step::Companion(inv) => {
             let http = reqwest::Client::builder()
                 .connect_timeout(std::time::Duration::from_secs(10))

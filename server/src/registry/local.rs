@@ -19,8 +19,13 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(TOKEN_MAX_CHARS).collect::<String>())
-        .filter(|s| !s.is_empty())
+        .and_then(token_from)
+}
+
+/// A raw token (a header value, or the `?session=` of a WebSocket, which cannot send headers) as the server
+/// understands it: at most 128 characters; empty is no token.
+pub fn token_from(raw: &str) -> Option<String> {
+    Some(raw.chars().take(TOKEN_MAX_CHARS).collect::<String>()).filter(|s| !s.is_empty())
 }
 
 /// The key of the session that sent `headers` (`anonymous` without the header).

@@ -42,6 +42,24 @@ pub fn session(headers: &HeaderMap) -> String {
     crate::registry::local::session_token(headers).unwrap_or_default()
 }
 
+/// The session of a WebSocket request: browsers cannot set headers on a WebSocket, so the page passes its token
+/// as `?session=TOKEN` instead; the header wins when both are present. Same rules as the header.
+fn ws_session(headers: &HeaderMap, query: &SessionQuery) -> String {
+    crate::registry::local::session_token(headers)
+        .or_else(|| {
+            query
+                .session
+                .as_deref()
+                .and_then(crate::registry::local::token_from)
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize)]
+struct SessionQuery {
+    session: Option<String>,
+}
+
 pub fn router(runner: Arc<Runner>) -> Router {
     Router::new()
         .route("/api/containers", get(list).post(create))
@@ -298,9 +316,10 @@ async fn attach(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<SessionQuery>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let c = r.get_in(Some(&session(&headers)), &id)?;
+    let c = r.get_in(Some(&ws_session(&headers, &q)), &id)?;
     Ok(ws.on_upgrade(move |socket| attach_session(c, socket)))
 }
 
@@ -411,9 +430,13 @@ async fn exec_create(
 }
 
 fn find_exec(r: &Runner, headers: &HeaderMap, id: &str) -> ApiResult<Arc<Exec>> {
+    find_exec_in(r, &session(headers), id)
+}
+
+fn find_exec_in(r: &Runner, session: &str, id: &str) -> ApiResult<Arc<Exec>> {
     r.execs
         .get(id)
-        .filter(|e| e.container.session == session(headers))
+        .filter(|e| e.container.session == session)
         .ok_or_else(|| RunnerError::NotFound(format!("exec {id}")))
 }
 
@@ -439,9 +462,10 @@ async fn exec_attach(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<SessionQuery>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let exec = find_exec(&r, &headers, &id)?;
+    let exec = find_exec_in(&r, &ws_session(&headers, &q), &id)?;
     Ok(ws.on_upgrade(move |socket| attach_session(exec, socket)))
 }
 

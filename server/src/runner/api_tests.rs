@@ -58,6 +58,34 @@ fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The attach output until `done` says it is complete (binary frames, as text); panics after `deadline`.
+async fn output_until(ws: &mut Ws, deadline: tokio::time::Instant, done: impl Fn(&str) -> bool) -> String {
+    let mut seen = String::new();
+    while !done(&seen) {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("output in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Binary(b) = msg {
+            seen.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    seen
+}
+
+/// The final text frame of an attach (`{"type":"exit",...}`).
+async fn exit_frame(ws: &mut Ws, deadline: tokio::time::Instant) -> serde_json::Value {
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Text(t) = msg {
+            return json(&t);
+        }
+    }
+    panic!("no exit frame in time")
+}
+
 #[tokio::test]
 async fn run_logs_wait_inspect_remove() {
     let env = test_env();
@@ -192,27 +220,13 @@ async fn attach_websocket_drives_a_tty() {
     ws.send(Message::binary(b"stty size; echo hi-$((6*7))\n".to_vec()))
         .await
         .unwrap();
-    let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !(seen.contains("30 120") && seen.contains("hi-42")) {
-        let msg = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .expect("output in time")
-            .unwrap()
-            .unwrap();
-        if let Message::Binary(b) = msg {
-            seen.push_str(&String::from_utf8_lossy(&b));
-        }
-    }
+    output_until(&mut ws, deadline, |seen| {
+        seen.contains("30 120") && seen.contains("hi-42")
+    })
+    .await;
     ws.send(Message::binary(b"exit 3\n".to_vec())).await.unwrap();
-    let mut exit = None;
-    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
-        if let Message::Text(t) = msg {
-            exit = Some(json(&t));
-            break;
-        }
-    }
-    assert_eq!(exit.expect("exit frame")["exit_code"], 3);
+    assert_eq!(exit_frame(&mut ws, deadline).await["exit_code"], 3);
     let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_clean(&env, &id);
@@ -405,5 +419,68 @@ async fn sessions_see_only_their_containers_and_have_a_quota() {
         .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
     }
+    assert_clean(&env, &id);
+}
+
+/// The status a WebSocket handshake was refused with (the upgrade must fail).
+async fn ws_refusal(url: &str) -> StatusCode {
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status(),
+        Err(e) => panic!("{url}: unexpected error {e}"),
+        Ok(_) => panic!("{url}: the upgrade was accepted"),
+    }
+}
+
+#[tokio::test]
+async fn attach_takes_the_session_from_the_query_when_there_is_no_header() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let (status, body) = http_as(
+        addr,
+        Some("alice"),
+        "POST",
+        "/api/containers?start=true",
+        Some(serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = json(&body)["id"].as_str().unwrap().to_string();
+    // Another session, and no session at all, do not find it.
+    for url in [
+        format!("ws://{addr}/api/containers/{id}/attach?session=bob"),
+        format!("ws://{addr}/api/containers/{id}/attach"),
+    ] {
+        assert_eq!(ws_refusal(&url).await, StatusCode::NOT_FOUND, "{url}");
+    }
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/api/containers/{id}/attach?session=alice"))
+            .await
+            .unwrap();
+    ws.send(Message::binary(b"echo via-$((40+2))\n".to_vec()))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    output_until(&mut ws, deadline, |seen| seen.contains("via-42")).await;
+    // An exec's attach follows the same rule.
+    let (status, body) = http_as(
+        addr,
+        Some("alice"),
+        "POST",
+        &format!("/api/containers/{id}/exec"),
+        Some(serde_json::json!({"cmd": ["sleep", "5"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let exec_id = json(&body)["id"].as_str().unwrap().to_string();
+    let url = format!("ws://{addr}/api/execs/{exec_id}/attach?session=bob");
+    assert_eq!(ws_refusal(&url).await, StatusCode::NOT_FOUND);
+    tokio_tungstenite::connect_async(format!("ws://{addr}/api/execs/{exec_id}/attach?session=alice"))
+        .await
+        .expect("the owner attaches to its exec");
+    ws.send(Message::binary(b"exit\n".to_vec())).await.unwrap();
+    assert_eq!(exit_frame(&mut ws, deadline).await["exit_code"], 0);
+    let path = format!("/api/containers/{id}?force=true");
+    let (status, _) = http_as(addr, Some("alice"), "DELETE", &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     assert_clean(&env, &id);
 }
