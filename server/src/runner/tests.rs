@@ -248,6 +248,15 @@ async fn stop_sends_term_then_kill() {
     // PID 1 without a TERM handler ignores SIGTERM: stop must escalate to SIGKILL after the grace.
     let c = r.create("busybox", cmd(&["sleep", "100"])).await.unwrap();
     r.start(&c).await.unwrap();
+    // Until runc's init has exec'd `sleep`, SIGTERM still kills it (the default action): wait for PID 1 to be sleep.
+    let pid = c.state().pid.unwrap();
+    for _ in 0..200 {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "sleep" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let t0 = std::time::Instant::now();
     let state = r.stop(&c, Some(Duration::from_millis(500))).await.unwrap();
     assert!(t0.elapsed() >= Duration::from_millis(500));
