@@ -102,13 +102,12 @@ async fn page_renders_and_reports_the_companion_connected() {
                     .await?;
                 page.by_name("Dockerfile editor").await?;
                 page.by_name("Terminal output").await?;
-                // The panels are named by their headings; an empty one says what fills it, one not built
-                // yet says so plainly.
+                // The panels are named by their headings; an empty one says what fills it.
                 let images = page.text_of("Images").await?;
                 anyhow::ensure!(images.contains("No images yet"), "Images panel: {images:?}");
                 let containers = page.text_of("Containers").await?;
                 anyhow::ensure!(
-                    containers.contains("Not built yet"),
+                    containers.contains("No containers yet"),
                     "Containers panel: {containers:?}"
                 );
                 let unnamed = page

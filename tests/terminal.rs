@@ -39,6 +39,11 @@ async fn docker_run_in_the_page_runs_a_real_container() {
                     .await?;
                 anyhow::ensure!(screen.contains("CONTAINER ID   IMAGE"), "{screen}");
                 anyhow::ensure!(screen.contains("greeter"), "{screen}");
+                // The Containers panel lists it too, refreshed after the command.
+                page.wait_for_text("Containers", "the container in the panel", |t| {
+                    t.contains("greeter") && t.contains("Exited (3)")
+                })
+                .await?;
                 page.type_into("Terminal input", "docker run nosuchimage\u{E007}")
                     .await?;
                 page.wait_for_text("Terminal output", "an unknown image error", |t| {

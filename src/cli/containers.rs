@@ -28,7 +28,7 @@ impl<T: Transport> Transport for SessionTransport<'_, T> {
 }
 
 /// One row of `GET /api/containers`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ContainerRow {
     pub id: String,
     pub name: String,
@@ -41,7 +41,7 @@ pub struct ContainerRow {
     pub ports: Vec<PortRow>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PortRow {
     pub host: u16,
     pub container: u16,
@@ -348,21 +348,12 @@ pub fn ps_table(rows: &[ContainerRow], now: u64, quiet: bool, no_trunc: bool) ->
     .map(String::from)];
     for r in rows {
         let age = super::format::human_duration(now.saturating_sub(r.created));
-        let status = match (r.status.as_str(), r.exit_code) {
-            ("running", _) => format!("Up {age}"),
-            ("exited", code) => format!("Exited ({}) {age} ago", code.unwrap_or(-1)),
-            _ => "Created".to_string(),
-        };
+        let status = status_text(r, now);
         let mut command = format!("\"{}\"", r.command);
         if !no_trunc && command.chars().count() > 22 {
             command = format!("\"{}…\"", r.command.chars().take(19).collect::<String>());
         }
-        let ports = r
-            .ports
-            .iter()
-            .map(|p| format!("127.0.0.1:{}->{}/tcp", p.host, p.container))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let ports = ports_text(r);
         let id = if no_trunc {
             r.id.clone()
         } else {
@@ -383,21 +374,45 @@ pub fn ps_table(rows: &[ContainerRow], now: u64, quiet: bool, no_trunc: bool) ->
 
 /// `docker ps [-a] [-q]`. `now` is the caller's clock in Unix seconds (the page and natively differ).
 pub async fn ps<T: Transport>(transport: &T, base: &str, inv: &Invocation, now: u64) -> Outcome {
-    let all = inv.flags.is_set("all");
-    let path = format!("/api/containers{}", if all { "?all=true" } else { "" });
-    match call(transport, base, Method::Get, &path, None).await {
-        Ok(r) if r.is_success() => match serde_json::from_slice::<Vec<ContainerRow>>(&r.body) {
-            Ok(rows) => Outcome::success(ps_table(
-                &rows,
-                now,
-                inv.flags.is_set("quiet"),
-                inv.flags.is_set("no-trunc"),
-            )),
-            Err(e) => Outcome::failure(format!("docker: unreadable answer from the companion: {e}"), 1),
-        },
-        Ok(r) => Outcome::failure(daemon_error(&r), 1),
+    match list(transport, base, inv.flags.is_set("all")).await {
+        Ok(rows) => Outcome::success(ps_table(
+            &rows,
+            now,
+            inv.flags.is_set("quiet"),
+            inv.flags.is_set("no-trunc"),
+        )),
         Err(e) => Outcome::failure(e, 1),
     }
+}
+
+/// The session's containers (`GET /api/containers`), newest first; `all` includes stopped ones.
+pub async fn list<T: Transport>(transport: &T, base: &str, all: bool) -> Result<Vec<ContainerRow>, String> {
+    let path = format!("/api/containers{}", if all { "?all=true" } else { "" });
+    match call(transport, base, Method::Get, &path, None).await {
+        Ok(r) if r.is_success() => serde_json::from_slice::<Vec<ContainerRow>>(&r.body)
+            .map_err(|e| format!("docker: unreadable answer from the companion: {e}")),
+        Ok(r) => Err(daemon_error(&r)),
+        Err(e) => Err(e),
+    }
+}
+
+/// docker's STATUS column: `Up 3 minutes`, `Exited (0) 2 seconds ago`, `Created`.
+pub fn status_text(row: &ContainerRow, now: u64) -> String {
+    let age = super::format::human_duration(now.saturating_sub(row.created));
+    match (row.status.as_str(), row.exit_code) {
+        ("running", _) => format!("Up {age}"),
+        ("exited", code) => format!("Exited ({}) {age} ago", code.unwrap_or(-1)),
+        _ => "Created".to_string(),
+    }
+}
+
+/// docker's PORTS column: `127.0.0.1:8000->8000/tcp, ...`.
+pub fn ports_text(row: &ContainerRow) -> String {
+    row.ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{}->{}/tcp", p.host, p.container))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `docker stop|kill|rm CONTAINER...`: each name is echoed on success, as docker does.

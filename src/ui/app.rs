@@ -73,18 +73,6 @@ fn companion_indicator() -> Html {
 }
 
 #[derive(Properties, PartialEq)]
-struct NotYetProps {
-    what: AttrValue,
-    issue: AttrValue,
-}
-
-/// A plain statement that a pane's feature is not built yet, and which piece of work brings it.
-#[function_component(NotYet)]
-fn not_yet(props: &NotYetProps) -> Html {
-    html! { <p class="not-yet">{ format!("Not built yet: {} — coming with {}.", props.what, props.issue) }</p> }
-}
-
-#[derive(Properties, PartialEq)]
 struct ResizerProps {
     label: AttrValue,
     /// Pixels to add to the column's width (the sign is already the column's: `1` grows it).
@@ -451,10 +439,7 @@ pub fn app() -> Html {
                 if panes.side {
                 <aside class="side" aria-label="Side panels">
                     <super::panels::ImagesPanel revision={*store_revision} />
-                    <section class="panel" aria-labelledby="containers-title">
-                        <h2 id="containers-title">{ "Containers" }</h2>
-                        <NotYet what="a live container list (docker ps in the terminal works)" issue="the workspace" />
-                    </section>
+                    <super::panels::ContainersPanel revision={*store_revision} />
                     <super::panels::RegistryPanel revision={*store_revision} />
                 </aside>
                 }

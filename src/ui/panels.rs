@@ -1,5 +1,6 @@
-//! The Images and Registry side panels: the session's local images (`/api/images`) and what the embedded
-//! registry serves (`/v2/_catalog`, tags, manifests), reloaded whenever the terminal may have changed them.
+//! The Images, Containers and Registry side panels: the session's local images (`/api/images`), its containers
+//! (`/api/containers?all=true`) and what the embedded registry serves (`/v2/_catalog`, tags, manifests), reloaded
+//! whenever the terminal may have changed them.
 
 use std::rc::Rc;
 
@@ -7,6 +8,7 @@ use yew::prelude::*;
 
 use super::panels_state::{image_cells, load_registry, registry_cells, PanelAction, PanelList};
 use super::session::PageSession;
+use crate::cli::containers::{self, ContainerRow};
 use crate::cli::images::{list_local, LocalImage};
 
 impl<T: Clone + PartialEq + 'static> Reducible for PanelList<T> {
@@ -101,6 +103,39 @@ pub fn registry_panel(props: &PanelProps) -> Html {
         <section class="panel" aria-labelledby="registry-title">
             <h2 id="registry-title">{ "Registry" }</h2>
             { rows(&list, "Registry repositories", "Nothing pushed yet: try docker push", registry_cells) }
+        </section>
+    }
+}
+
+#[function_component(ContainersPanel)]
+pub fn containers_panel(props: &PanelProps) -> Html {
+    let list = use_reducer(PanelList::<ContainerRow>::default);
+    {
+        let list = list.clone();
+        use_effect_with(props.revision, move |_| {
+            list.dispatch(PanelAction::Refresh);
+            wasm_bindgen_futures::spawn_local(async move {
+                let session = PageSession::new();
+                let action = match containers::list(session.transport(), "", true).await {
+                    Ok(rows) => PanelAction::Loaded(rows),
+                    Err(why) => PanelAction::Failed(why),
+                };
+                list.dispatch(action);
+            });
+        });
+    }
+    let now = (js_sys::Date::now() / 1000.0) as u64;
+    html! {
+        <section class="panel" aria-labelledby="containers-title">
+            <h2 id="containers-title">{ "Containers" }</h2>
+            { rows(&list, "Containers", "No containers yet: try docker run busybox echo hello", |c| {
+                let mut status = containers::status_text(c, now);
+                let ports = containers::ports_text(c);
+                if !ports.is_empty() {
+                    status = format!("{status} · {ports}");
+                }
+                [c.name.clone(), c.image.clone(), status]
+            }) }
         </section>
     }
 }
