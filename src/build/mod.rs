@@ -12,7 +12,7 @@ mod context;
 mod engine;
 pub mod history;
 mod layers;
-mod progress;
+pub(crate) mod progress;
 mod resolve;
 mod rootfs;
 mod run;

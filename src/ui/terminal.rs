@@ -145,7 +145,17 @@ pub fn terminal(props: &TerminalProps) -> Html {
                                     progress_state
                                         .dispatch(TerminalAction::Progress(stream, line.to_string()))
                                 };
-                                let outcome = run_command(&session.context(Some(&progress)), &inv).await;
+                                let status_state = state.clone();
+                                let status = move |stream: Stream, key: &str, line: &str| {
+                                    status_state.dispatch(TerminalAction::Status {
+                                        stream,
+                                        key: key.to_string(),
+                                        line: line.to_string(),
+                                    })
+                                };
+                                let mut ctx = session.context(Some(&progress));
+                                ctx.status = Some(&status);
+                                let outcome = run_command(&ctx, &inv).await;
                                 session.save_credentials();
                                 state.dispatch(TerminalAction::Finished(outcome));
                                 on_command_done.emit(());
