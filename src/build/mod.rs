@@ -12,7 +12,7 @@ mod context;
 mod engine;
 pub mod history;
 mod layers;
-pub(crate) mod progress;
+mod progress;
 mod resolve;
 mod rootfs;
 mod run;

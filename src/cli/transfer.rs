@@ -5,10 +5,10 @@ use serde_json::Value;
 
 use super::containers;
 use super::context::{CommandContext, Printer, RegistryTarget, Stream};
+use super::format::human_size_with_precision;
 use super::images::ManifestParts;
 use super::interpret::Outcome;
 use super::parse::Invocation;
-use crate::build::progress::human_size;
 use crate::image::Reference;
 use crate::registry::{Client, ClientError, PushOptions, Transport};
 
@@ -36,9 +36,13 @@ pub fn progress_bar(current: u64, total: u64) -> String {
     let percent = (current as f64 / total.max(1) as f64 * 100.0) as usize;
     let filled = (percent / 2).min(50);
     let sizes = if current > total {
-        format!("{:>8}", human_size(current))
+        format!("{:>8}", human_size_with_precision(current, 4))
     } else {
-        format!("{:>8}/{}", human_size(current), human_size(total))
+        format!(
+            "{:>8}/{}",
+            human_size_with_precision(current, 4),
+            human_size_with_precision(total, 4)
+        )
     };
     format!("[{}>{}] {sizes}", "=".repeat(filled), " ".repeat(50 - filled))
 }
