@@ -411,6 +411,7 @@ impl<T: Transport> Client<T> {
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let total = self.blob_exists(repo, digest).await?.unwrap_or(0);
         let mut data = Vec::with_capacity(total as usize);
+        let mut whole_answer = false;
         while (data.len() as u64) < total {
             let start = data.len() as u64;
             let end = (start + chunk_size.max(1)).min(total) - 1;
@@ -420,6 +421,7 @@ impl<T: Transport> Client<T> {
             expect(&response, &request, &[200, 206])?;
             if response.status == 200 || response.body.is_empty() {
                 data = response.body;
+                whole_answer = true;
                 break;
             }
             data.extend_from_slice(&response.body);
@@ -430,7 +432,9 @@ impl<T: Transport> Client<T> {
             return self.pull_blob(repo, digest).await;
         }
         verify(digest, &data)?;
-        progress(data.len() as u64, total.max(data.len() as u64));
+        if whole_answer {
+            progress(data.len() as u64, data.len() as u64);
+        }
         Ok(data)
     }
 
