@@ -21,6 +21,10 @@ pub enum Stream {
 /// Where progress lines go while a command runs.
 pub type ProgressSink<'a> = &'a dyn Fn(Stream, &str);
 
+/// Where a layer's status line goes when the screen can redraw it (the page, a TTY): `(stream, key, line)`,
+/// the line replacing the earlier one with the same key (docker's per-layer progress bars).
+pub type StatusSink<'a> = &'a dyn Fn(Stream, &str, &str);
+
 pub struct CommandContext<'a, T: Transport> {
     /// Sends every request with the session's `X-Slipway-Session` header (see [`containers::SessionTransport`]).
     pub transport: &'a T,
@@ -37,6 +41,9 @@ pub struct CommandContext<'a, T: Transport> {
     pub now: u64,
     /// Lines shown while a command runs (pull and push progress); without it they join the outcome.
     pub progress: Option<ProgressSink<'a>>,
+    /// Per-layer lines redrawn in place; with it, pushes and pulls also show progress bars (docker shows them
+    /// only on a terminal). Without it, only each layer's final status is printed, through `progress`.
+    pub status: Option<StatusSink<'a>>,
 }
 
 /// A registry an image name points at, as reached from here.
@@ -107,6 +114,7 @@ impl<'a, T: Transport> CommandContext<'a, T> {
 /// Collects a command's output, sending progress lines to the context's sink as they happen.
 pub struct Printer<'p> {
     progress: Option<ProgressSink<'p>>,
+    status: Option<StatusSink<'p>>,
     quiet: bool,
     pub outcome: Outcome,
 }
@@ -115,6 +123,7 @@ impl<'p> Printer<'p> {
     pub fn new<T: Transport>(ctx: &CommandContext<'p, T>) -> Self {
         Printer {
             progress: ctx.progress,
+            status: ctx.status,
             quiet: false,
             outcome: Outcome::default(),
         }
@@ -134,6 +143,23 @@ impl<'p> Printer<'p> {
         match self.progress {
             Some(sink) => sink(stream, line),
             None => self.line(stream, line),
+        }
+    }
+
+    /// Whether progress bars can be drawn: a status sink redraws lines in place, and `--quiet` hides them.
+    pub fn shows_bars(&self) -> bool {
+        self.status.is_some() && !self.quiet
+    }
+
+    /// A layer's status line, keyed by the layer's short id: redrawn in place when a status sink is there,
+    /// else printed as a progress line.
+    pub fn status(&mut self, stream: Stream, key: &str, line: &str) {
+        if self.quiet && stream == Stream::Stdout {
+            return;
+        }
+        match self.status {
+            Some(sink) => sink(stream, key, line),
+            None => self.progress(stream, line),
         }
     }
 

@@ -35,6 +35,12 @@ pub fn tabwrite(rows: &[Vec<String>]) -> String {
 
 /// go-units `HumanSizeWithPrecision(size, 3)`: decimal units, three significant digits (`4.26MB`, `528B`).
 pub fn human_size(bytes: u64) -> String {
+    human_size_with_precision(bytes, 3)
+}
+
+/// go-units `HumanSizeWithPrecision`: decimal units, `precision` significant digits, rounded (`units.HumanSize`,
+/// docker's progress sizes, is precision 4: `1.049MB`).
+pub fn human_size_with_precision(bytes: u64, precision: usize) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let mut size = bytes as f64;
     let mut unit = 0;
@@ -42,11 +48,12 @@ pub fn human_size(bytes: u64) -> String {
         size /= 1000.0;
         unit += 1;
     }
-    let decimals = match size {
-        s if s >= 100.0 => 0,
-        s if s >= 10.0 => 1,
-        _ => 2,
+    let whole_digits = match size {
+        s if s >= 100.0 => 3,
+        s if s >= 10.0 => 2,
+        _ => 1,
     };
+    let decimals = precision.saturating_sub(whole_digits);
     let mut text = format!("{size:.decimals$}");
     if text.contains('.') {
         text = text.trim_end_matches('0').trim_end_matches('.').to_string();
@@ -212,6 +219,8 @@ mod tests {
         assert_eq!(human_size(0), "0B");
         assert_eq!(human_size(528), "528B");
         assert_eq!(human_size(1234), "1.23kB");
+        assert_eq!(human_size_with_precision(1_048_576, 4), "1.049MB");
+        assert_eq!(human_size_with_precision(262_144, 4), "262.1kB");
         assert_eq!(human_size(4_261_234), "4.26MB");
         assert_eq!(human_size(12_300_000), "12.3MB");
         assert_eq!(human_size(123_456_789), "123MB");

@@ -5,11 +5,12 @@ use serde_json::Value;
 
 use super::containers;
 use super::context::{CommandContext, Printer, RegistryTarget, Stream};
+use super::format::human_size_with_precision;
 use super::images::ManifestParts;
 use super::interpret::Outcome;
 use super::parse::Invocation;
 use crate::image::Reference;
-use crate::registry::{Client, ClientError, Transport};
+use crate::registry::{Client, ClientError, PushOptions, Transport};
 
 /// `sha256:0123456789abcdef...` → `0123456789ab`, how docker names layers in progress lines.
 fn short(digest: &str) -> &str {
@@ -26,13 +27,49 @@ fn reference_of(name: &str, out: &mut Printer, stream: Stream) -> Result<Referen
     Ok(reference.with_default_tag())
 }
 
-/// Copy a blob between repositories unless the destination has it: mounted on one registry, else sent.
-/// `Ok(true)` when the blob was already there.
+/// Blobs bigger than this move in pieces (`Range` GETs, `PATCH` chunks) when a bar follows them.
+const PIECE: usize = 256 * 1024;
+
+/// docker's terminal progress (`jsonmessage.JSONProgress.String`, without the time left): a 50-column bar
+/// of `=` up to a `>`, then the sizes as `units.HumanSize` spells them.
+pub fn progress_bar(current: u64, total: u64) -> String {
+    let percent = (current as f64 / total.max(1) as f64 * 100.0) as usize;
+    let filled = (percent / 2).min(50);
+    let sizes = if current > total {
+        format!("{:>8}", human_size_with_precision(current, 4))
+    } else {
+        format!(
+            "{:>8}/{}",
+            human_size_with_precision(current, 4),
+            human_size_with_precision(total, 4)
+        )
+    };
+    format!("[{}>{}] {sizes}", "=".repeat(filled), " ".repeat(50 - filled))
+}
+
+/// Where a copied blob's bytes are reported as they go: `(done, total)` of the download and of the upload.
+struct Progress<'f> {
+    downloading: Option<&'f mut dyn FnMut(u64, u64)>,
+    uploading: Option<&'f mut dyn FnMut(u64, u64)>,
+}
+
+impl Progress<'_> {
+    fn none() -> Self {
+        Progress {
+            downloading: None,
+            uploading: None,
+        }
+    }
+}
+
+/// Copy a blob between repositories unless the destination has it: mounted on one registry, else sent, in
+/// pieces when a side reports its progress. `Ok(true)` when the blob was already there.
 async fn transfer_blob<T: Transport>(
     from: (&Client<T>, &str),
     to: (&Client<T>, &str),
     digest: &str,
     same_registry: bool,
+    progress: Progress<'_>,
 ) -> Result<bool, ClientError> {
     let (to_client, to_repo) = to;
     if to_client.blob_exists(to_repo, digest).await?.is_some() {
@@ -42,9 +79,26 @@ async fn transfer_blob<T: Transport>(
     if same_registry && to_client.mount_blob(to_repo, digest, from_repo).await? {
         return Ok(false);
     }
-    let data = from_client.pull_blob(from_repo, digest).await?;
+    let data = match progress.downloading {
+        Some(report) => {
+            from_client
+                .pull_blob_in_ranges(from_repo, digest, PIECE as u64, report)
+                .await?
+        }
+        None => from_client.pull_blob(from_repo, digest).await?,
+    };
+    let (options, report): (PushOptions, &mut dyn FnMut(u64, u64)) = match progress.uploading {
+        Some(report) => (
+            PushOptions {
+                chunk_size: Some(PIECE),
+                ..Default::default()
+            },
+            report,
+        ),
+        None => (PushOptions::default(), &mut |_, _| {}),
+    };
     to_client
-        .push_blob(to_repo, digest, &data, &Default::default(), &mut |_, _| {})
+        .push_blob(to_repo, digest, &data, &options, report)
         .await?;
     Ok(false)
 }
@@ -116,21 +170,38 @@ pub async fn pull_image<T: Transport>(
         }
     }
     for (digest, _) in &parts.layers {
-        let existed = transfer_blob((&source, repo), (&local, &local_repo), digest, target.embedded)
-            .await
-            .map_err(|e| e.to_string())?;
+        let id = short(digest);
+        let bars = out.shows_bars();
+        let mut downloading = |done: u64, total: u64| {
+            let line = format!("{id}: Downloading {}", progress_bar(done, total));
+            out.status(stream, id, &line);
+        };
+        let progress = Progress {
+            downloading: bars.then_some(&mut downloading as &mut dyn FnMut(u64, u64)),
+            uploading: None,
+        };
+        let existed = transfer_blob(
+            (&source, repo),
+            (&local, &local_repo),
+            digest,
+            target.embedded,
+            progress,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let status = if existed {
             "Already exists"
         } else {
             "Pull complete"
         };
-        out.progress(stream, &format!("{}: {status}", short(digest)));
+        out.status(stream, id, &format!("{id}: {status}"));
     }
     transfer_blob(
         (&source, repo),
         (&local, &local_repo),
         &parts.config_digest,
         target.embedded,
+        Progress::none(),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -197,6 +268,7 @@ pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
     let remote = ctx.client(&target);
     let repo = reference.repository();
     for (digest, _) in parts.layers.iter().rev() {
+        let id = short(digest);
         let status = if remote.blob_exists(repo, digest).await.ok().flatten().is_some() {
             "Layer already exists".to_string()
         } else if target.embedded
@@ -207,18 +279,29 @@ pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
         {
             format!("Mounted from {local_repo}")
         } else {
-            match transfer_blob((&local, &local_repo), (&remote, repo), digest, false).await {
+            let bars = out.shows_bars();
+            let mut uploading = |done: u64, total: u64| {
+                let line = format!("{id}: Pushing {}", progress_bar(done, total));
+                out.status(Stream::Stdout, id, &line);
+            };
+            let progress = Progress {
+                downloading: None,
+                uploading: bars.then_some(&mut uploading as &mut dyn FnMut(u64, u64)),
+            };
+            let sent = transfer_blob((&local, &local_repo), (&remote, repo), digest, false, progress);
+            match sent.await {
                 Ok(_) => "Pushed".to_string(),
                 Err(e) => return out.fail(&e.to_string(), 1),
             }
         };
-        out.progress(Stream::Stdout, &format!("{}: {status}", short(digest)));
+        out.status(Stream::Stdout, id, &format!("{id}: {status}"));
     }
     let config = transfer_blob(
         (&local, &local_repo),
         (&remote, repo),
         &parts.config_digest,
         target.embedded,
+        Progress::none(),
     );
     if let Err(e) = config.await {
         return out.fail(&e.to_string(), 1);
@@ -308,5 +391,27 @@ pub async fn start_interactive<T: Transport>(
     match containers::create_started(ctx.transport, ctx.base, inv).await {
         Ok(created) => Ok((created, out.done())),
         Err(failed) => Err(after_pull(out.done(), failed, pull_error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_bar;
+
+    #[test]
+    fn the_bar_is_dockers_fifty_columns_and_human_sizes() {
+        // `[bar] ` then the current size right-aligned in eight columns (`%8v/%v`).
+        assert_eq!(
+            progress_bar(1_200_000, 3_400_000),
+            format!("[{}>{}]    1.2MB/3.4MB", "=".repeat(17), " ".repeat(33))
+        );
+        assert_eq!(
+            progress_bar(3_400_000, 3_400_000),
+            format!("[{}>]    3.4MB/3.4MB", "=".repeat(50))
+        );
+        assert_eq!(
+            progress_bar(0, 512),
+            format!("[>{}]       0B/512B", " ".repeat(50))
+        );
     }
 }

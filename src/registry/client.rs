@@ -399,6 +399,45 @@ impl<T: Transport> Client<T> {
         Ok(response.body)
     }
 
+    /// Fetch a blob in `Range` requests of `chunk_size` bytes, `progress(received, total)` after each, and check
+    /// the whole against its digest. A registry that ignores `Range` (200) sends it whole in the first answer.
+    pub async fn pull_blob_in_ranges(
+        &self,
+        repo: &str,
+        digest: &str,
+        chunk_size: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Vec<u8>, ClientError> {
+        let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
+        let total = self.blob_exists(repo, digest).await?.unwrap_or(0);
+        let mut data = Vec::with_capacity(total as usize);
+        let mut whole_answer = false;
+        while (data.len() as u64) < total {
+            let start = data.len() as u64;
+            let end = (start + chunk_size.max(1)).min(total) - 1;
+            let request =
+                HttpRequest::new(Method::Get, url.clone()).header("Range", format!("bytes={start}-{end}"));
+            let response = self.send(request.clone(), &scope_pull(repo)).await?;
+            expect(&response, &request, &[200, 206])?;
+            if response.status == 200 || response.body.is_empty() {
+                data = response.body;
+                whole_answer = true;
+                break;
+            }
+            data.extend_from_slice(&response.body);
+            progress(data.len() as u64, total);
+        }
+        if data.is_empty() {
+            // No size from HEAD (or an empty blob): one plain GET.
+            return self.pull_blob(repo, digest).await;
+        }
+        verify(digest, &data)?;
+        if whole_answer {
+            progress(data.len() as u64, data.len() as u64);
+        }
+        Ok(data)
+    }
+
     /// Push a manifest under a tag or digest; returns its digest (checked against the registry's).
     pub async fn push_manifest(
         &self,

@@ -79,6 +79,7 @@ impl PageSession {
             stdin: None,
             now: (js_sys::Date::now() / 1000.0) as u64,
             progress,
+            status: None,
         }
     }
 

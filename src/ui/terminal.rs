@@ -145,7 +145,10 @@ pub fn terminal(props: &TerminalProps) -> Html {
                                     progress_state
                                         .dispatch(TerminalAction::Progress(stream, line.to_string()))
                                 };
-                                let outcome = run_command(&session.context(Some(&progress)), &inv).await;
+                                let status = status_sink(state.clone());
+                                let mut ctx = session.context(Some(&progress));
+                                ctx.status = Some(&status);
+                                let outcome = run_command(&ctx, &inv).await;
                                 session.save_credentials();
                                 state.dispatch(TerminalAction::Finished(outcome));
                                 on_command_done.emit(());
@@ -213,6 +216,17 @@ fn screen_size(screen_ref: &NodeRef) -> (u16, u16) {
     (cols.clamp(20, 250), rows.clamp(5, 100))
 }
 
+/// Where a layer's status line goes: redrawn in place in the terminal (docker's progress bars).
+fn status_sink(state: UseReducerHandle<TerminalState>) -> impl Fn(Stream, &str, &str) {
+    move |stream, key, line| {
+        state.dispatch(TerminalAction::Status {
+            stream,
+            key: key.to_string(),
+            line: line.to_string(),
+        })
+    }
+}
+
 /// `docker run -it` or `docker exec` in the page: start the process (a run pulls first, like `docker run`),
 /// then hand the terminal to it over the attach WebSocket until it exits.
 async fn attach_in_page(
@@ -227,7 +241,10 @@ async fn attach_in_page(
     let progress = move |stream: Stream, line: &str| {
         progress_state.dispatch(TerminalAction::Progress(stream, line.to_string()))
     };
-    let started = crate::cli::attach::start(&session.context(Some(&progress)), &inv).await;
+    let status = status_sink(state.clone());
+    let mut ctx = session.context(Some(&progress));
+    ctx.status = Some(&status);
+    let started = crate::cli::attach::start(&ctx, &inv).await;
     on_command_done.emit(());
     let target = match started {
         Ok(target) => target,

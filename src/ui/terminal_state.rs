@@ -27,6 +27,8 @@ pub struct TerminalState {
     pub finished: Vec<(String, i32)>,
     /// `docker run -it`: the terminal belongs to this container until it exits.
     pub attached: Option<Attachment>,
+    /// The running command's keyed lines (a layer's progress) and where each is on screen.
+    keyed: Vec<(String, usize)>,
 }
 
 /// A container the terminal is attached to: its name and its TTY screen so far.
@@ -44,6 +46,13 @@ pub enum TerminalAction {
     HistoryNext,
     /// A line the running command printed as it went (pull and push progress).
     Progress(Stream, String),
+    /// A layer's status line (`abc123: Pushing [==>  ] 1MB/3MB`): it replaces the running command's earlier line
+    /// with the same key, as docker redraws a layer's line on a terminal.
+    Status {
+        stream: Stream,
+        key: String,
+        line: String,
+    },
     /// The companion answered the running command.
     Finished(Outcome),
     /// The running `docker run -it` started container NAME and the terminal now shows its TTY.
@@ -123,6 +132,7 @@ impl TerminalState {
                     return self;
                 }
                 self.lines.push(TermLine::Command(line.clone()));
+                self.keyed.clear();
                 match plan_line(&line) {
                     Step::Done(outcome) => {
                         self.finished.push((line, outcome.exit_code));
@@ -136,6 +146,20 @@ impl TerminalState {
             }
             TerminalAction::Progress(Stream::Stdout, line) => self.lines.push(TermLine::Stdout(line)),
             TerminalAction::Progress(Stream::Stderr, line) => self.lines.push(TermLine::Stderr(line)),
+            TerminalAction::Status { stream, key, line } => {
+                let line = match stream {
+                    Stream::Stdout => TermLine::Stdout(line),
+                    Stream::Stderr => TermLine::Stderr(line),
+                };
+                let on_screen = self.keyed.iter().find(|(k, _)| *k == key).map(|&(_, at)| at);
+                match on_screen {
+                    Some(at) if at < self.lines.len() => self.lines[at] = line,
+                    _ => {
+                        self.keyed.push((key, self.lines.len()));
+                        self.lines.push(line);
+                    }
+                }
+            }
             TerminalAction::Attached(container) => {
                 self.attached = Some(Attachment {
                     container,
@@ -250,6 +274,41 @@ mod tests {
         )));
         assert!(!s.busy);
         assert_eq!(s.lines.len(), 3);
+    }
+
+    #[test]
+    fn a_layers_status_replaces_its_earlier_line_in_place() {
+        let status = |key: &str, line: &str| TerminalAction::Status {
+            stream: Stream::Stdout,
+            key: key.into(),
+            line: line.into(),
+        };
+        let s = typed(TerminalState::default(), "docker push learner1/app")
+            .reduce(TerminalAction::Progress(
+                Stream::Stdout,
+                "The push refers to repository [docker.io/learner1/app]".into(),
+            ))
+            .reduce(status("aaa", "aaa: Pushing [=>   ] 1MB/3MB"))
+            .reduce(status("bbb", "bbb: Layer already exists"))
+            .reduce(status("aaa", "aaa: Pushing [===> ] 2MB/3MB"));
+        assert_eq!(s.lines.len(), 4);
+        assert_eq!(
+            s.lines[2],
+            TermLine::Stdout("aaa: Pushing [===> ] 2MB/3MB".into())
+        );
+        let s = s.reduce(status("aaa", "aaa: Pushed"));
+        assert_eq!(
+            s.lines[1..],
+            [
+                TermLine::Stdout("The push refers to repository [docker.io/learner1/app]".into()),
+                TermLine::Stdout("aaa: Pushed".into()),
+                TermLine::Stdout("bbb: Layer already exists".into()),
+            ]
+        );
+        // The next command's layer with the same id gets a line of its own.
+        let s = typed(s, "docker push learner1/app").reduce(status("aaa", "aaa: Layer already exists"));
+        assert_eq!(s.lines.len(), 6);
+        assert_eq!(s.lines[5], TermLine::Stdout("aaa: Layer already exists".into()));
     }
 
     #[test]

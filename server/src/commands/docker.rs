@@ -2,7 +2,7 @@
 //! running companion, with logins kept in a file (docker's `config.json` shape).
 
 use std::cell::RefCell;
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use slipway::cli::containers::SessionTransport;
@@ -84,10 +84,11 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 inner: &reqwest,
                 session: session.clone(),
             };
-            let print = |stream: Stream, line: &str| match stream {
-                Stream::Stdout => println!("{line}"),
-                Stream::Stderr => eprintln!("{line}"),
-            };
+            let screen = TerminalLines::default();
+            let print = |stream: Stream, line: &str| screen.print(stream, None, line);
+            let redraw = |stream: Stream, key: &str, line: &str| screen.print(stream, Some(key), line);
+            // Like docker, bars only on a terminal (both streams, which share its lines); else final lines only.
+            let on_terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
@@ -101,6 +102,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 stdin: stdin.as_deref(),
                 now,
                 progress: Some(&print),
+                status: on_terminal.then_some(&redraw as &dyn Fn(Stream, &str, &str)),
             };
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -177,6 +179,36 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         outcome.stderr = rest.to_string();
     }
     Ok(outcome)
+}
+
+/// The progress lines printed so far, keyed where a layer's line is: a keyed line printed again is redrawn where
+/// it is (cursor up, clear the line, print, back down), as docker's `jsonmessage` does on a terminal.
+#[derive(Default)]
+struct TerminalLines {
+    keys: RefCell<Vec<Option<String>>>,
+}
+
+impl TerminalLines {
+    fn print(&self, stream: Stream, key: Option<&str>, line: &str) {
+        let mut keys = self.keys.borrow_mut();
+        let at = key.and_then(|key| keys.iter().position(|k| k.as_deref() == Some(key)));
+        let text = match at {
+            Some(at) => {
+                let up = keys.len() - at;
+                format!("\x1b[{up}A\r\x1b[2K{line}\r\x1b[{up}B")
+            }
+            None => {
+                keys.push(key.map(str::to_string));
+                format!("{line}\n")
+            }
+        };
+        let written = match stream {
+            Stream::Stdout => std::io::stdout().write_all(text.as_bytes()),
+            Stream::Stderr => std::io::stderr().write_all(text.as_bytes()),
+        };
+        // A closed terminal loses the progress, not the command.
+        let _ = written.and_then(|()| std::io::stdout().flush());
+    }
 }
 
 /// Write a file only its owner may read (it holds passwords).
