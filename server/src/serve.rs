@@ -20,8 +20,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let registry = crate::registry::Registry::open(&registry_dir, args.registry.options()?)
         .with_context(|| format!("cannot open registry storage {}", registry_dir.display()))?;
-    import_base_images(&registry, &args.data).await;
+    let base_images = import_base_images(&registry, &args.data).await;
     let runner = start_runner(&args, &runtime, &registry, network).await;
+    if let Some(runner) = &runner {
+        unpack_in_background(runner.clone(), base_images);
+    }
     let state = Arc::new(AppState {
         runtime,
         registry_dir,
@@ -66,22 +69,51 @@ fn container_network(
 }
 
 /// Base images built by `slipway base-images` go into the registry (cheap when they are there already).
-async fn import_base_images(registry: &crate::registry::Registry, data: &std::path::Path) {
+/// Imports the base images; returns the references they are stored under.
+async fn import_base_images(registry: &crate::registry::Registry, data: &std::path::Path) -> Vec<String> {
     let store = registry.store().clone();
     let data = data.to_path_buf();
     let imports =
         tokio::task::spawn_blocking(move || crate::base_images::registry::import_base_images(&store, &data))
             .await
             .unwrap_or_default();
+    let mut stored = Vec::new();
     for (image, result) in imports {
         match result {
-            Ok(done) if done.imported => {
-                tracing::info!(image = image.reference(), stored_as = %done.stored_as, digest = %done.digest, "imported base image")
+            Ok(done) => {
+                if done.imported {
+                    tracing::info!(image = image.reference(), stored_as = %done.stored_as, digest = %done.digest, "imported base image")
+                } else {
+                    tracing::debug!(stored_as = %done.stored_as, "base image already in the registry")
+                }
+                stored.push(done.stored_as.to_string());
             }
-            Ok(done) => tracing::debug!(stored_as = %done.stored_as, "base image already in the registry"),
             Err(e) => tracing::warn!(image = image.reference(), error = %e, "cannot import base image"),
         }
     }
+    stored
+}
+
+/// Unpack the base images' layers while the server already answers, so a learner's first `RUN` or `docker run`
+/// on them does not pay for it (the python base takes seconds). Unpacking is once per digest and safe beside a
+/// container that needs the same layer.
+fn unpack_in_background(runner: Arc<crate::runner::Runner>, references: Vec<String>) {
+    tokio::task::spawn_blocking(move || {
+        for reference in references {
+            let started = std::time::Instant::now();
+            let result = runner
+                .images
+                .resolve(&reference)
+                .map_err(|e| e.to_string())
+                .and_then(|image| runner.unpack_layers(&image.layers).map_err(|e| e.to_string()));
+            match result {
+                Ok(dirs) => {
+                    tracing::info!(%reference, layers = dirs.len(), ms = started.elapsed().as_millis() as u64, "base image unpacked")
+                }
+                Err(e) => tracing::warn!(%reference, error = %e, "cannot unpack base image ahead of use"),
+            }
+        }
+    });
 }
 
 /// The container runner, when the runtime is usable; leftovers of a crashed run are cleaned first.

@@ -180,8 +180,22 @@ async fn base_images_are_imported_into_the_registry_at_start_and_run_from_there(
     let data = TempDir::new("runner-base-import-start");
     with_busybox(&data)?;
     std::fs::remove_dir_all(data.path().join("registry"))?;
+    let layers_dir = data.path().join("runner/layers");
     let server = Server::start_in(data, Path::new("/nonexistent"), &[])?;
     busybox_manifest(&Api::new(&server)).await?;
+    // ... and its layers are unpacked in the background, before any container asks for them.
+    let mut unpacked = 0;
+    for _ in 0..100 {
+        unpacked = std::fs::read_dir(&layers_dir).map(|d| d.count()).unwrap_or(0);
+        if unpacked > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ensure!(
+        unpacked == 1,
+        "busybox's one layer was not unpacked ahead of use ({unpacked} dirs)"
+    );
     Ok(())
 }
 
