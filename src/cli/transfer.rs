@@ -29,6 +29,14 @@ fn reference_of(name: &str, out: &mut Printer, stream: Stream) -> Result<Referen
 
 /// Blobs bigger than this move in pieces (`Range` GETs, `PATCH` chunks) when a bar follows them.
 const PIECE: usize = 256 * 1024;
+/// Downloads with a bar go in pieces of this size: small enough for a moving bar, big enough that a 50 MB layer
+/// through the proxy is not hundreds of round trips.
+const DOWNLOAD_PIECE: u64 = 1024 * 1024;
+
+/// Upload chunks: about 16 updates of the bar per layer, never below [`PIECE`] nor above 8 MiB.
+fn upload_piece(size: usize) -> usize {
+    (size / 16).clamp(PIECE, 8 * 1024 * 1024)
+}
 
 /// docker's terminal progress (`jsonmessage.JSONProgress.String`, without the time left): a 50-column bar
 /// of `=` up to a `>`, then the sizes as `units.HumanSize` spells them.
@@ -82,7 +90,7 @@ async fn transfer_blob<T: Transport>(
     let data = match progress.downloading {
         Some(report) => {
             from_client
-                .pull_blob_in_ranges(from_repo, digest, PIECE as u64, report)
+                .pull_blob_in_ranges(from_repo, digest, DOWNLOAD_PIECE, report)
                 .await?
         }
         None => from_client.pull_blob(from_repo, digest).await?,
@@ -90,7 +98,7 @@ async fn transfer_blob<T: Transport>(
     let (options, report): (PushOptions, &mut dyn FnMut(u64, u64)) = match progress.uploading {
         Some(report) => (
             PushOptions {
-                chunk_size: Some(PIECE),
+                chunk_size: Some(upload_piece(data.len())),
                 ..Default::default()
             },
             report,
