@@ -236,6 +236,21 @@ async fn terminal_answers_a_typo_with_a_suggestion() {
                 value == "docker biuld -t user/app:v1 .",
                 "after ArrowUp: {value:?}"
             );
+            // Tab completes commands, flags and the project's files from the interpreter's own table.
+            input.clear().await?;
+            input.send_keys("docker ver\u{E004}").await?;
+            let value = input.prop("value").await?.unwrap_or_default();
+            anyhow::ensure!(value == "docker version ", "after Tab: {value:?}");
+            input.clear().await?;
+            input.send_keys("docker build -f Dock\u{E004}").await?;
+            let value = input.prop("value").await?.unwrap_or_default();
+            anyhow::ensure!(value == "docker build -f Dockerfile ", "after Tab: {value:?}");
+            input.clear().await?;
+            input.send_keys("docker p\u{E004}").await?;
+            let screen = page
+                .wait_for_text("Terminal output", "the choices", |t| t.contains("ps  pull  push"))
+                .await?;
+            anyhow::ensure!(screen.contains("ps  pull  push"), "{screen}");
             Ok(())
         })
         .await

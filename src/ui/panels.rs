@@ -65,7 +65,15 @@ pub fn images_panel(props: &PanelProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let session = PageSession::new();
                 let action = match list_local(&session.context(None)).await {
-                    Ok(images) => PanelAction::Loaded(images),
+                    Ok(images) => {
+                        super::session::set_known_images(
+                            images
+                                .iter()
+                                .map(|i| format!("{}:{}", i.repository, i.tag))
+                                .collect(),
+                        );
+                        PanelAction::Loaded(images)
+                    }
                     Err(why) => PanelAction::Failed(why),
                 };
                 list.dispatch(action);

@@ -37,6 +37,19 @@ thread_local! {
     ));
 }
 
+thread_local! {
+    /// `repository:tag` of the session's local images as the Images panel last loaded them (tab completion).
+    static KNOWN_IMAGES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+pub fn set_known_images(names: Vec<String>) {
+    KNOWN_IMAGES.with(|k| *k.borrow_mut() = names);
+}
+
+pub fn known_images() -> Vec<String> {
+    KNOWN_IMAGES.with(|k| k.borrow().clone())
+}
+
 pub fn page_session() -> String {
     PAGE_SESSION.with(String::clone)
 }

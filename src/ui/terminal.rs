@@ -12,6 +12,7 @@ use super::session::PageSession;
 use super::terminal_state::{key_input, TermLine, TerminalAction, TerminalState, PROMPT};
 use crate::build::MemoryCache;
 use crate::cli::build::BuildEnv;
+use crate::cli::complete::complete;
 use crate::cli::context::{run_command, Stream};
 use crate::cli::interpret::{plan_line, Outcome, Step};
 
@@ -165,6 +166,23 @@ pub fn terminal(props: &TerminalProps) -> Html {
                         Step::Done(_) => {}
                     }
                     TerminalAction::Submit
+                }
+                // Shift+Tab, and Tab on an empty line, move the focus as usual (no keyboard trap).
+                "Tab" if state.busy || e.shift_key() => return,
+                "Tab" => {
+                    let line = e.target_unchecked_into::<HtmlInputElement>().value();
+                    if line.trim().is_empty() {
+                        return;
+                    }
+                    let paths: Vec<String> = project
+                        .as_ref()
+                        .map(|p| p.project.files.keys().cloned().collect())
+                        .unwrap_or_default();
+                    let done = complete(&line, &super::session::known_images(), &paths);
+                    if !done.choices.is_empty() {
+                        state.dispatch(TerminalAction::Progress(Stream::Stdout, done.choices.join("  ")));
+                    }
+                    TerminalAction::Edit(done.line)
                 }
                 "ArrowUp" => TerminalAction::HistoryPrevious,
                 "ArrowDown" => TerminalAction::HistoryNext,
