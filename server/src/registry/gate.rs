@@ -48,7 +48,9 @@ fn needed(method: &Method, path: &str) -> Option<Access> {
     })
 }
 
-fn host_url(headers: &HeaderMap) -> String {
+/// `scheme://host` the client used to reach us (Host, and `X-Forwarded-Proto` behind a TLS proxy): the base for
+/// URLs we hand back (token realm, proxied `Location`s).
+pub(super) fn host_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -93,18 +93,6 @@ impl RegistryProxy {
     }
 }
 
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
-}
-
 /// Rewrite `realm="https://auth.docker.io/token"` to the proxy, leaving other parameters alone.
 fn rewrite_challenge(proxy: &RegistryProxy, value: &str, origin: &str) -> String {
     let Some(start) = value.find("realm=\"") else {
@@ -172,7 +160,7 @@ pub async fn forward(
                 .into_response();
         }
     };
-    let origin = origin(&headers);
+    let origin = super::gate::host_url(&headers);
     let mut response = Response::new(Body::empty());
     *response.status_mut() =
         StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
