@@ -109,6 +109,11 @@ async fn the_whole_lesson_in_the_page() {
                 .to_string();
             anyhow::ensure!(digest.len() == 71, "{push}");
             check_passes(&page, 8, "8. Push the image").await?;
+            // The built and pushed image shows in the Registry panel, with its tag.
+            page.wait_for_text("Registry", "the pushed image in the panel", |t| {
+                t.contains("learner1/python-sample-app") && t.contains("v1")
+            })
+            .await?;
 
             // The same image to a second registry, through the companion's proxy.
             let target = format!("{remote_addr}/learner1/python-sample-app:v1");
