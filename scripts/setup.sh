@@ -53,8 +53,11 @@ grep -q "wasm_bindgen = \"$WBG_VERSION\"" Trunk.toml || {
     exit 1
 }
 
-# wasm-opt from npm's binaryen (a node build): Debian's binaryen cannot read Yew's output.
-if [[ "$(tools/node_modules/.bin/wasm-opt --version 2>/dev/null)" != *version_132* ]]; then
-    step "npm install (tools/: binaryen wasm-opt)"
+# From npm (tools/package-lock.json): binaryen's wasm-opt (a node build: Debian's binaryen cannot read Yew's
+# output), esbuild, xterm.js and CodeMirror 6 for the page. Reinstalled whenever the lock file changes.
+lock_stamp=tools/node_modules/.slipway-lock-sha256
+if [[ "$(cat "$lock_stamp" 2>/dev/null)" != "$(sha256sum < tools/package-lock.json)" ]]; then
+    step "npm ci (tools/: wasm-opt, esbuild, xterm.js, CodeMirror)"
     (cd tools && npm ci --no-audit --no-fund)
+    sha256sum < tools/package-lock.json > "$lock_stamp"
 fi
