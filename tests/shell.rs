@@ -164,7 +164,8 @@ async fn page_says_the_companion_is_unreachable_without_one() {
             "page_says_the_companion_is_unreachable_without_one",
             |page| async move {
                 page.goto(&url).await?;
-                let want = "companion unreachable — /api/info answered HTTP 404";
+                let want = "offline: companion unreachable — /api/info answered HTTP 404 (editing, checks, \
+                            COPY-only builds, images and downloads still work)";
                 page.wait_for_text("Companion status", want, |t| t == want)
                     .await?;
                 Ok(())
