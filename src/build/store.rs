@@ -23,7 +23,7 @@ pub enum StoreError {
     Damaged(String),
     #[error("No such image: {0}")]
     NoSuchImage(String),
-    #[error("blob {0} is missing from the page's image store")]
+    #[error("blob {0} is not in this browser's image store (base and RUN layers stay in the companion's registry)")]
     MissingBlob(String),
 }
 
@@ -102,26 +102,16 @@ impl<S: KeyValueStore> LocalStore<'_, S> {
         self.kv.save(&blob_key(digest), bytes).await
     }
 
-    /// Stores `image` under `tags`; layers this build does not hold are read through `fetch` (base images,
-    /// RUN layers in the companion's registry) unless the store has them already.
-    pub async fn add<R: BaseResolver>(
-        &self,
-        image: &BuiltImage,
-        tags: &[Reference],
-        created: &str,
-        fetch: &R,
-    ) -> Result<(), BuildError> {
+    /// Stores `image` under `tags`: config, manifest and the layers this build holds (made from the context, or
+    /// read from this store). Layers that live in the companion's registry (a pulled base, RUN results) stay
+    /// there: copying a 60 MB base into the browser on every build would cost more than it gives.
+    pub async fn add(&self, image: &BuiltImage, tags: &[Reference], created: &str) -> Result<(), BuildError> {
         let err = |e: StoreError| BuildError::Registry(format!("keeping the image in this browser: {e}"));
         for layer in &image.layers {
-            let digest = layer.descriptor.digest().to_string();
-            match (&layer.blob, &layer.repository) {
-                (Some(bytes), _) => self.put_blob(&digest, bytes).await.map_err(err)?,
-                (None, _) if self.kv.contains(&blob_key(&digest)).await.map_err(err)? => {}
-                (None, Some(repository)) => {
-                    let bytes = fetch.blob(repository, &digest).await?;
-                    self.put_blob(&digest, &bytes).await.map_err(err)?;
-                }
-                (None, None) => return Err(err(StoreError::MissingBlob(digest))),
+            if let Some(bytes) = &layer.blob {
+                self.put_blob(layer.descriptor.digest().as_ref(), bytes)
+                    .await
+                    .map_err(err)?;
             }
         }
         for blob in [&image.config, &image.manifest] {
@@ -237,17 +227,15 @@ pub async fn archive(
 }
 
 /// Writes each finished image into the page's store (and nothing else).
-pub struct StoreSink<'a, S: KeyValueStore, R: BaseResolver> {
+pub struct StoreSink<'a, S: KeyValueStore> {
     pub store: LocalStore<'a, S>,
-    /// Reads layers the build does not hold (from the companion's registry when there is one).
-    pub fetch: &'a R,
     /// `created` as the image list shows it (the config's).
     pub created: String,
 }
 
-impl<S: KeyValueStore, R: BaseResolver> ImageSink for StoreSink<'_, S, R> {
+impl<S: KeyValueStore> ImageSink for StoreSink<'_, S> {
     async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), BuildError> {
-        self.store.add(image, tags, &self.created, self.fetch).await
+        self.store.add(image, tags, &self.created).await
     }
 }
 

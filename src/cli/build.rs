@@ -10,8 +10,8 @@ use super::local::session_key;
 use super::parse::Invocation;
 use crate::build::{
     BaseResolver, BothSinks, BuildError, BuildOptions, Builder, BuiltImage, CacheStore, CompanionExecutor,
-    Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, NoRegistry, PlainRenderer, Platform,
-    RegistryResolver, RegistrySink, RunExecutor, StoreSink,
+    Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, PlainRenderer, Platform, RegistryResolver,
+    RegistrySink, RunExecutor, StoreSink,
 };
 use crate::image::Reference;
 use crate::layer::{FileTree, Node};
@@ -199,7 +199,6 @@ pub async fn build_keeping<T: Transport, C: CacheStore, S: KeyValueStore>(
     if !online {
         let sink = StoreSink {
             store: LocalStore { kv: keep },
-            fetch: &NoRegistry,
             created,
         };
         return run_build(env, &request, &context, &store, &NoCompanion, &sink).await;
@@ -216,11 +215,7 @@ pub async fn build_keeping<T: Transport, C: CacheStore, S: KeyValueStore>(
         client: &client,
         session_key: key,
     };
-    let kept = StoreSink {
-        store,
-        fetch: &resolver,
-        created,
-    };
+    let kept = StoreSink { store, created };
     run_build(
         env,
         &request,

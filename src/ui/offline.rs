@@ -35,7 +35,8 @@ pub async fn list_images(online: bool) -> Result<Vec<LocalImage>, String> {
 pub async fn save_image(name: &str, online: bool) -> Result<Vec<u8>, String> {
     match (LocalStore { kv: &IMAGE_STORE }).save(name).await {
         Ok(bytes) => return Ok(bytes),
-        Err(StoreError::NoSuchImage(_)) if online => {}
+        // Not built here, or its base layers live in the companion's registry: take it from there.
+        Err(StoreError::NoSuchImage(_) | StoreError::MissingBlob(_)) if online => {}
         Err(e) => return Err(e.to_string()),
     }
     let session = PageSession::new();

@@ -28,7 +28,6 @@ fn build_into(
     };
     let sink = StoreSink {
         store: LocalStore { kv },
-        fetch: &NoRegistry,
         created: "2026-11-28T10:00:00Z".into(),
     };
     block_on(builder.build(&ctx, &options, &sink))
@@ -131,4 +130,25 @@ fn a_stored_image_is_a_base_without_any_registry() {
         .unwrap_err()
         .to_string();
     assert!(missing.contains("not in this browser's image store"), "{missing}");
+}
+
+#[test]
+fn layers_of_the_companion_stay_there() {
+    let mut image = app_v1(&MemoryCache::new());
+    image.layers[0].blob = None;
+    image.layers[0].repository = Some("library/busybox".into());
+    let kv = MemoryCache::new();
+    let store = LocalStore { kv: &kv };
+    let tag = Reference::parse("learner1/app:v1").unwrap();
+    block_on(store.add(&image, &[tag], "2026-11-28T10:00:00Z")).unwrap();
+    assert_eq!(block_on(store.list()).unwrap().len(), 1);
+    let missing = block_on(store.save("learner1/app:v1")).unwrap_err();
+    assert_eq!(
+        missing,
+        StoreError::MissingBlob(image.layers[0].descriptor.digest().to_string())
+    );
+    assert!(
+        missing.to_string().contains("stay in the companion's registry"),
+        "{missing}"
+    );
 }
