@@ -215,8 +215,11 @@ pub async fn build_keeping<T: Transport, C: CacheStore, S: KeyValueStore>(
         client: &client,
         session_key: key,
     };
-    let kept = StoreSink { store, created };
-    run_build(
+    let kept = BestEffort {
+        sink: StoreSink { store, created },
+        refused: RefCell::new(None),
+    };
+    let mut outcome = run_build(
         env,
         &request,
         &context,
@@ -224,7 +227,29 @@ pub async fn build_keeping<T: Transport, C: CacheStore, S: KeyValueStore>(
         &executor,
         &BothSinks(&registry, &kept),
     )
-    .await
+    .await;
+    if let Some(e) = kept.refused.into_inner() {
+        outcome.stderr.push_str(&format!(
+            "WARNING: the image is in the companion's local store only: {e}\n"
+        ));
+    }
+    outcome
+}
+
+/// A second output that may fail without failing the build (the page's store when the companion has the
+/// image: a full quota costs only the offline copy); the refusal is kept to be reported.
+struct BestEffort<S: ImageSink> {
+    sink: S,
+    refused: RefCell<Option<BuildError>>,
+}
+
+impl<S: ImageSink> ImageSink for BestEffort<S> {
+    async fn write(&self, image: &BuiltImage, tags: &[crate::image::Reference]) -> Result<(), BuildError> {
+        if let Err(e) = self.sink.write(image, tags).await {
+            *self.refused.borrow_mut() = Some(e);
+        }
+        Ok(())
+    }
 }
 
 /// The request and its context, with `created` set: `SOURCE_DATE_EPOCH` (build arg, else the environment)
@@ -371,6 +396,49 @@ mod tests {
                 .unwrap();
         }
         t
+    }
+
+    /// A store that refuses every write, as a full IndexedDB does.
+    struct FullStore;
+
+    impl KeyValueStore for FullStore {
+        async fn load(&self, _: &str) -> Result<Option<Vec<u8>>, crate::build::StoreError> {
+            Ok(None)
+        }
+        async fn save(&self, _: &str, _: &[u8]) -> Result<(), crate::build::StoreError> {
+            Err(crate::build::StoreError::Refused(
+                "QuotaExceededError: quota exceeded".into(),
+            ))
+        }
+        async fn contains(&self, _: &str) -> Result<bool, crate::build::StoreError> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn a_full_browser_store_is_a_clear_error_or_only_a_warning() {
+        let sink = |kv| StoreSink {
+            store: LocalStore { kv },
+            created: String::new(),
+        };
+        let (image, _) = crate::build::tests::build_with(
+            &crate::build::MemoryCache::new(),
+            &tree(),
+            "FROM scratch\nCOPY web/app.py /\n",
+            |_| {},
+        );
+        let image = image.unwrap();
+        let tags = [Reference::parse("learner1/app:v1").unwrap()];
+        // Offline the store is the only output: its refusal fails the build, in the browser's words.
+        let err = crate::build::block_on(sink(&FullStore).write(&image, &tags)).unwrap_err();
+        assert!(err.to_string().contains("QuotaExceededError"), "{err}");
+        // Online it is a second copy: the build succeeds and the refusal is kept for a warning.
+        let best = BestEffort {
+            sink: sink(&FullStore),
+            refused: RefCell::new(None),
+        };
+        assert!(crate::build::block_on(best.write(&image, &tags)).is_ok());
+        assert!(best.refused.into_inner().is_some());
     }
 
     #[test]
