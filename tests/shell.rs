@@ -1,11 +1,10 @@
 //! The foundation: the real server answers over real sockets, and the real page renders in headless Chromium.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use crate::support::browser::Browser;
-use crate::support::server::{dist_dir, slipway_bin, Server};
-use crate::support::{free_port, TempDir};
+use crate::support::server::{dist_dir, slipway_bin, Server, StaticServer};
+use crate::support::TempDir;
 
 async fn info(server: &Server) -> serde_json::Value {
     let response = reqwest::get(format!("{}/api/info", server.url))
@@ -136,43 +135,23 @@ async fn page_renders_and_reports_the_companion_connected() {
 /// Without a companion (the app served by a plain static file server) the page says so instead of pretending.
 #[tokio::test(flavor = "multi_thread")]
 async fn page_says_the_companion_is_unreachable_without_one() {
-    let port = free_port();
-    let mut static_server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(dist_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 http.server");
-    let url = format!("http://127.0.0.1:{port}/");
-    for _ in 0..100 {
-        if reqwest::get(&url).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let static_server = StaticServer::start(&dist_dir()).await.unwrap();
+    let url = format!("{}/", static_server.url);
     let browser = Browser::start().await.unwrap();
     let result = browser
         .run(
             "page_says_the_companion_is_unreachable_without_one",
             |page| async move {
                 page.goto(&url).await?;
-                let want = "companion unreachable — /api/info answered HTTP 404";
+                let want = "offline: companion unreachable — /api/info answered HTTP 404 (editing, checks, \
+                            COPY-only builds, images and downloads still work)";
                 page.wait_for_text("Companion status", want, |t| t == want)
                     .await?;
                 Ok(())
             },
         )
         .await;
-    let _ = static_server.kill();
-    let _ = static_server.wait();
+    drop(static_server);
     result.unwrap();
 }
 

@@ -10,6 +10,7 @@ mod lesson;
 mod registry;
 mod runner;
 mod shell;
+mod store;
 mod support;
 mod terminal;
 mod workspace;

@@ -229,7 +229,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             inner.set_labels(Some(labels));
             st.set_inner(inner);
         }
-        let config = st.config_blob(options.epoch, options.format)?;
+        let config = st.config_blob(options.created, options.format)?;
         let manifest = manifest_blob(config.descriptor.clone(), descriptors, options.format)?;
         self.emit(Event::Log {
             id,

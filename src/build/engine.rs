@@ -271,7 +271,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                     }
                     _ => {
                         if let Some(created_by) = apply_metadata(&mut st, &step.command, escape, &scope)? {
-                            st.commit_empty(options.epoch, &created_by);
+                            st.commit_empty(options.created, &created_by);
                             let key = hex(&["meta", &st.key, &created_by]);
                             let seen = format!("seen/{key}");
                             if self.cache.get(&seen).await.is_none() {
@@ -464,7 +464,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                 layer
             }
         };
-        st.commit_layer(options.epoch, &created_by, &layer.diff_id)?;
+        st.commit_layer(options.created, &created_by, &layer.diff_id)?;
         st.rootfs.push(layer, tree.map(Arc::new));
         st.key = key;
         Ok(cached)

@@ -19,6 +19,7 @@ mod run;
 mod sink;
 mod state;
 mod steps;
+mod store;
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,7 @@ pub use resolve::{registry_repository, BaseResolver, NoRegistry, Platform, Regis
 pub use rootfs::{apply_layer, resolve_owner, LayerRef, Rootfs};
 pub use run::{CompanionExecutor, NoCompanion, RunExecutor, StepOutcome, StepRequest};
 pub use sink::{BuiltImage, ImageSink, MemorySink, RegistrySink};
+pub use store::{archive, find_in, BothSinks, KeyValueStore, LocalStore, StoreError, StoreSink};
 
 use crate::image::{Format, Reference};
 
@@ -91,8 +93,11 @@ pub struct BuildOptions {
     pub platform: Platform,
     /// Media types: OCI by default, Docker schema 2 on request.
     pub format: Format,
-    /// Seconds since the epoch for `created` and file times (`SOURCE_DATE_EPOCH`, else 0).
+    /// Seconds since the epoch for file times in layers made here (`SOURCE_DATE_EPOCH`, else 0).
     pub epoch: u64,
+    /// Seconds since the epoch for `created` in the config and its history: `SOURCE_DATE_EPOCH` when given,
+    /// else the time of the build, as BuildKit writes them ([`BuildOptions::created_at`]). 0 by default (tests).
+    pub created: u64,
     /// gzip level of layers made here.
     pub gzip_level: u32,
 }
@@ -110,6 +115,7 @@ impl Default for BuildOptions {
             platform: Platform::default(),
             format: Format::Oci,
             epoch: 0,
+            created: 0,
             gzip_level: 6,
         }
     }
@@ -119,6 +125,16 @@ impl BuildOptions {
     /// `SOURCE_DATE_EPOCH` when set and numeric (natively; a browser has no environment), else 0.
     pub fn epoch_from_env() -> u64 {
         crate::layer::LayerOptions::from_env().mtime
+    }
+
+    /// `created` for a build at `now` (seconds): `SOURCE_DATE_EPOCH` when it was given, else `now`.
+    pub fn created_at(source_date_epoch: Option<u64>, now: u64) -> u64 {
+        source_date_epoch.unwrap_or(now)
+    }
+
+    /// `SOURCE_DATE_EPOCH` when set and numeric (natively; a browser has no environment).
+    pub fn source_date_epoch() -> Option<u64> {
+        std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
     }
 }
 
@@ -142,4 +158,4 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -154,10 +154,31 @@ fn docker_media_types_on_request_and_reproducible_digests() {
         manifest["layers"][0]["mediaType"],
         "application/vnd.docker.image.rootfs.diff.tar.gzip"
     );
-    let (epoch, _) = build_with(&MemoryCache::new(), &ctx, df, |o| o.epoch = 1_700_000_000);
+    let (epoch, _) = build_with(&MemoryCache::new(), &ctx, df, |o| {
+        o.epoch = 1_700_000_000;
+        o.created = 1_700_000_000;
+    });
     let config: serde_json::Value = serde_json::from_slice(&epoch.unwrap().config.bytes).unwrap();
     assert_eq!(config["created"], "2023-11-14T22:13:20Z");
     assert_eq!(config["history"][0]["created"], "2023-11-14T22:13:20Z");
+}
+
+#[test]
+fn created_is_the_build_time_unless_source_date_epoch_is_given() {
+    let ctx = context(&[("app.py", "print('hi')\n")]);
+    let df = "FROM scratch\nCOPY app.py /\n";
+    let (pinned, _) = build_with(&MemoryCache::new(), &ctx, df, |_| {});
+    let now = BuildOptions::created_at(None, 1_764_324_000);
+    let sde = BuildOptions::created_at(Some(0), 1_764_324_000);
+    assert_eq!((now, sde), (1_764_324_000, 0));
+    let (today, _) = build_with(&MemoryCache::new(), &ctx, df, |o| o.created = now);
+    let (pinned, today) = (pinned.unwrap(), today.unwrap());
+    let config: serde_json::Value = serde_json::from_slice(&today.config.bytes).unwrap();
+    assert_eq!(config["created"], "2025-11-28T10:00:00Z");
+    assert_eq!(config["history"][0]["created"], "2025-11-28T10:00:00Z");
+    // The build time is metadata only: the layer's files keep their fixed times, so its digest is unchanged.
+    assert_eq!(pinned.layers[0].descriptor, today.layers[0].descriptor);
+    assert_ne!(pinned.id(), today.id());
 }
 
 /// The fixture the browser test builds too (`wasm_digest_matches_native` below): the same digests natively and

@@ -9,8 +9,9 @@ use super::interpret::Outcome;
 use super::local::session_key;
 use super::parse::Invocation;
 use crate::build::{
-    BuildError, BuildOptions, Builder, CacheStore, CompanionExecutor, Event, PlainRenderer, Platform,
-    RegistryResolver, RegistrySink,
+    BaseResolver, BothSinks, BuildError, BuildOptions, Builder, BuiltImage, CacheStore, CompanionExecutor,
+    Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, PlainRenderer, Platform, RegistryResolver,
+    RegistrySink, RunExecutor, StoreSink,
 };
 use crate::image::Reference;
 use crate::layer::{FileTree, Node};
@@ -29,6 +30,10 @@ pub struct BuildEnv<'a, T: Transport, C: CacheStore> {
     pub clock: &'a dyn Fn() -> u64,
     /// Receives each piece of progress text as it is rendered (the terminal shows it live); may ignore it.
     pub stream: &'a dyn Fn(&str),
+    /// Seconds since the Unix epoch: the image's `created` unless `SOURCE_DATE_EPOCH` pins it.
+    pub now: u64,
+    /// `SOURCE_DATE_EPOCH` of the caller's environment (natively); `--build-arg SOURCE_DATE_EPOCH=N` wins.
+    pub source_date_epoch: Option<u64>,
 }
 
 /// A parsed `docker build` command line.
@@ -156,35 +161,154 @@ pub async fn build<T: Transport, C: CacheStore>(
     inv: &Invocation,
     tree: &FileTree,
 ) -> Outcome {
-    let request = match parse_request(inv, tree).and_then(|r| subtree(tree, &r.context_dir).map(|c| (r, c))) {
+    let (request, context) = match prepare(env, inv, tree) {
         Ok(ok) => ok,
-        Err(e) => return Outcome::failure(format!("ERROR: {e}\n"), 1),
+        Err(outcome) => return outcome,
     };
-    let (request, context) = request;
     let key = session_key(env.session);
-    let transport = Borrowed(env.transport);
     let client = Client::new(Borrowed(env.transport), env.base, None);
     let resolver = RegistryResolver {
         client: &client,
         session_key: key.clone(),
     };
-    // RUN layers are linked to the first tag's local repository (or an untagged one).
-    let repository = request
-        .options
-        .tags
-        .first()
-        .map(|t| super::local::local_repository(&key, t))
-        .unwrap_or_else(|| format!("{}/{key}/untagged", super::local::LOCAL_PREFIX));
-    let executor = CompanionExecutor {
-        transport: &transport,
-        base: env.base.to_owned(),
-        registry: &client,
-        repository,
-    };
+    let transport = Borrowed(env.transport);
+    let executor = companion_executor(env, &transport, &client, &request, &key);
     let sink = RegistrySink {
         client: &client,
         session_key: key,
     };
+    run_build(env, &request, &context, &resolver, &executor, &sink).await
+}
+
+/// `docker build` in the page: as [`build`], and the image is also kept in the page's own store (`keep`).
+/// Without the companion (`online` false) FROM resolves in that store only, RUN says it needs the companion,
+/// and the image goes to the store alone.
+pub async fn build_keeping<T: Transport, C: CacheStore, S: KeyValueStore>(
+    env: &BuildEnv<'_, T, C>,
+    inv: &Invocation,
+    tree: &FileTree,
+    keep: &S,
+    online: bool,
+) -> Outcome {
+    let (request, context) = match prepare(env, inv, tree) {
+        Ok(ok) => ok,
+        Err(outcome) => return outcome,
+    };
+    let created = crate::image::rfc3339(request.options.created);
+    let store = LocalStore { kv: keep };
+    if !online {
+        let sink = StoreSink {
+            store: LocalStore { kv: keep },
+            created,
+        };
+        return run_build(env, &request, &context, &store, &NoCompanion, &sink).await;
+    }
+    let key = session_key(env.session);
+    let client = Client::new(Borrowed(env.transport), env.base, None);
+    let resolver = RegistryResolver {
+        client: &client,
+        session_key: key.clone(),
+    };
+    let transport = Borrowed(env.transport);
+    let executor = companion_executor(env, &transport, &client, &request, &key);
+    let registry = RegistrySink {
+        client: &client,
+        session_key: key,
+    };
+    let kept = BestEffort {
+        sink: StoreSink { store, created },
+        refused: RefCell::new(None),
+    };
+    let mut outcome = run_build(
+        env,
+        &request,
+        &context,
+        &resolver,
+        &executor,
+        &BothSinks(&registry, &kept),
+    )
+    .await;
+    if let Some(e) = kept.refused.into_inner() {
+        outcome.stderr.push_str(&format!(
+            "WARNING: the image is in the companion's local store only: {e}\n"
+        ));
+    }
+    outcome
+}
+
+/// A second output that may fail without failing the build (the page's store when the companion has the
+/// image: a full quota costs only the offline copy); the refusal is kept to be reported.
+struct BestEffort<S: ImageSink> {
+    sink: S,
+    refused: RefCell<Option<BuildError>>,
+}
+
+impl<S: ImageSink> ImageSink for BestEffort<S> {
+    async fn write(&self, image: &BuiltImage, tags: &[crate::image::Reference]) -> Result<(), BuildError> {
+        if let Err(e) = self.sink.write(image, tags).await {
+            *self.refused.borrow_mut() = Some(e);
+        }
+        Ok(())
+    }
+}
+
+/// The request and its context, with `created` set: `SOURCE_DATE_EPOCH` (build arg, else the environment)
+/// pins it and the layers' file times, else it is the build's time, as BuildKit does.
+fn prepare<T: Transport, C: CacheStore>(
+    env: &BuildEnv<'_, T, C>,
+    inv: &Invocation,
+    tree: &FileTree,
+) -> Result<(BuildRequest, FileTree), Outcome> {
+    let (mut request, context) = parse_request(inv, tree)
+        .and_then(|r| subtree(tree, &r.context_dir).map(|c| (r, c)))
+        .map_err(|e| Outcome::failure(format!("ERROR: {e}\n"), 1))?;
+    let pinned = match request.options.build_args.get("SOURCE_DATE_EPOCH") {
+        Some(value) => Some(value.trim().parse::<u64>().map_err(|_| {
+            Outcome::failure(
+                format!(
+                    "ERROR: invalid SOURCE_DATE_EPOCH {value:?}: expected seconds since the Unix epoch\n"
+                ),
+                1,
+            )
+        })?),
+        None => env.source_date_epoch,
+    };
+    request.options.epoch = pinned.unwrap_or(0);
+    request.options.created = BuildOptions::created_at(pinned, env.now);
+    Ok((request, context))
+}
+
+/// RUN through the companion; RUN layers are linked to the first tag's local repository (or an untagged one).
+fn companion_executor<'e, T: Transport, C: CacheStore>(
+    env: &BuildEnv<'_, T, C>,
+    transport: &'e Borrowed<'e, T>,
+    client: &'e Client<Borrowed<'e, T>>,
+    request: &BuildRequest,
+    key: &str,
+) -> CompanionExecutor<'e, Borrowed<'e, T>> {
+    let repository = request
+        .options
+        .tags
+        .first()
+        .map(|t| super::local::local_repository(key, t))
+        .unwrap_or_else(|| format!("{}/{key}/untagged", super::local::LOCAL_PREFIX));
+    CompanionExecutor {
+        transport,
+        base: env.base.to_owned(),
+        registry: client,
+        repository,
+    }
+}
+
+/// Builds with the given parts, rendering progress as BuildKit's plain text.
+async fn run_build<T: Transport, C: CacheStore, R: BaseResolver, X: RunExecutor, S: ImageSink>(
+    env: &BuildEnv<'_, T, C>,
+    request: &BuildRequest,
+    context: &FileTree,
+    resolver: &R,
+    executor: &X,
+    sink: &S,
+) -> Outcome {
     let renderer = RefCell::new(PlainRenderer::new());
     let log = RefCell::new(String::new());
     let quiet = request.quiet;
@@ -201,13 +325,13 @@ pub async fn build<T: Transport, C: CacheStore>(
         log.borrow_mut().push_str(&chunk);
     };
     let builder = Builder {
-        resolver: &resolver,
-        executor: &executor,
+        resolver,
+        executor,
         cache: env.cache,
         clock: env.clock,
         progress: &progress,
     };
-    let result = builder.build(&context, &request.options, &sink).await;
+    let result: Result<BuiltImage, BuildError> = builder.build(context, &request.options, sink).await;
     let log = log.into_inner();
     match result {
         Ok(image) if quiet => Outcome::success(format!("{}\n", image.id())),
@@ -272,6 +396,49 @@ mod tests {
                 .unwrap();
         }
         t
+    }
+
+    /// A store that refuses every write, as a full IndexedDB does.
+    struct FullStore;
+
+    impl KeyValueStore for FullStore {
+        async fn load(&self, _: &str) -> Result<Option<Vec<u8>>, crate::build::StoreError> {
+            Ok(None)
+        }
+        async fn save(&self, _: &str, _: &[u8]) -> Result<(), crate::build::StoreError> {
+            Err(crate::build::StoreError::Refused(
+                "QuotaExceededError: quota exceeded".into(),
+            ))
+        }
+        async fn contains(&self, _: &str) -> Result<bool, crate::build::StoreError> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn a_full_browser_store_is_a_clear_error_or_only_a_warning() {
+        let sink = |kv| StoreSink {
+            store: LocalStore { kv },
+            created: String::new(),
+        };
+        let (image, _) = crate::build::tests::build_with(
+            &crate::build::MemoryCache::new(),
+            &tree(),
+            "FROM scratch\nCOPY web/app.py /\n",
+            |_| {},
+        );
+        let image = image.unwrap();
+        let tags = [Reference::parse("learner1/app:v1").unwrap()];
+        // Offline the store is the only output: its refusal fails the build, in the browser's words.
+        let err = crate::build::block_on(sink(&FullStore).write(&image, &tags)).unwrap_err();
+        assert!(err.to_string().contains("QuotaExceededError"), "{err}");
+        // Online it is a second copy: the build succeeds and the refusal is kept for a warning.
+        let best = BestEffort {
+            sink: sink(&FullStore),
+            refused: RefCell::new(None),
+        };
+        assert!(crate::build::block_on(best.write(&image, &tags)).is_ok());
+        assert!(best.refused.into_inner().is_some());
     }
 
     #[test]

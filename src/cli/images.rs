@@ -328,10 +328,14 @@ pub fn images_table(images: &[LocalImage], inv: &Invocation, now: u64) -> Result
 
 /// `docker images [REPOSITORY[:TAG]]`.
 pub async fn list<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
-    let mut images = match list_local(ctx).await {
-        Ok(images) => images,
-        Err(e) => return Outcome::failure(e, 1),
-    };
+    match list_local(ctx).await {
+        Ok(images) => list_these(images, inv, ctx.now),
+        Err(e) => Outcome::failure(e, 1),
+    }
+}
+
+/// `docker images` over a given list (the companion's local store, or the page's own when offline).
+pub fn list_these(mut images: Vec<LocalImage>, inv: &Invocation, now: u64) -> Outcome {
     let mut patterns: Vec<String> = inv.args.clone();
     for filter in inv.flags.values("filter") {
         match filter.split_once('=') {
@@ -346,7 +350,7 @@ pub async fn list<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
         }
     }
     images.retain(|image| patterns.iter().all(|p| reference_matches(p, image)));
-    match images_table(&images, inv, ctx.now) {
+    match images_table(&images, inv, now) {
         Ok(text) => Outcome::success(text),
         Err(e) => Outcome::failure(e, 1),
     }

@@ -107,7 +107,14 @@ pub fn plan_words(words: &[String]) -> Step {
         | ["login"]
         | ["logout"]
         | ["system", "df"] => return Step::Companion(inv),
-        ["image", "save"] => "the image builder",
+        ["image", "save"] => {
+            return Step::Done(Outcome::failure(
+                "slipway: 'docker save' runs in the Slipway page's terminal (a browser download); on the command \
+                 line use `slipway build --output type=docker,dest=FILE`\n"
+                    .into(),
+                1,
+            ))
+        }
         _ => "the workspace's terminal work",
     };
     Step::Done(Outcome::failure(

@@ -13,6 +13,7 @@ pub mod images;
 pub mod interpret;
 pub mod local;
 pub mod login;
+pub mod offline;
 pub mod parse;
 pub mod spec;
 pub mod transfer;

@@ -127,6 +127,31 @@ fn resizer(props: &ResizerProps) -> Html {
     }
 }
 
+thread_local! {
+    /// The saved workspace as read before the first render (IndexedDB is asynchronous, the start plan is not).
+    static STARTUP_WORKSPACE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Saves the workspace in IndexedDB (then the older localStorage copy is dropped: migrated); when IndexedDB
+/// refuses (private mode, quota), in localStorage as before, and says so. The project text is never lost
+/// silently: if both refuse, the page says why.
+fn save_workspace(saved: &SavedWorkspace, project: ProjectHandle) {
+    let mut saved = saved.clone();
+    saved.saved_at = js_sys::Date::now() as u64;
+    let json = saved.to_json();
+    wasm_bindgen_futures::spawn_local(async move {
+        let refused = match super::store::save_workspace(&json).await {
+            Ok(()) => return web::local_remove(SAVED_KEY),
+            Err(e) => e,
+        };
+        let text = match web::local_set(SAVED_KEY, &json) {
+            Ok(()) => format!("Saved in localStorage instead of IndexedDB ({refused})."),
+            Err(why) => format!("The workspace could not be saved: {refused}; {why}."),
+        };
+        project.dispatch(ProjectAction::Say { error: true, text });
+    });
+}
+
 /// The start plan from the page's URL and storage.
 fn read_start() -> StartPlan {
     let path = web::location_pathname();
@@ -139,7 +164,11 @@ fn read_start() -> StartPlan {
         panes: web::query_param("panes"),
         readonly: web::query_param("readonly"),
         theme: web::query_param("theme"),
-        saved: if embed { None } else { web::local_get(SAVED_KEY) },
+        saved: if embed {
+            None
+        } else {
+            STARTUP_WORKSPACE.with(|s| s.borrow().clone())
+        },
     })
 }
 
@@ -242,16 +271,12 @@ pub fn app() -> Html {
             settings: *settings,
             lesson_url: Some(plan.lesson.url().to_string()),
             user: (*user).clone(),
+            saved_at: 0,
         };
         let (persist, project) = (plan.persist, project.clone());
         use_effect_with(saved, move |saved| {
             if persist {
-                if let Err(why) = web::local_set(SAVED_KEY, &saved.to_json()) {
-                    project.dispatch(ProjectAction::Say {
-                        error: true,
-                        text: why,
-                    });
-                }
+                save_workspace(saved, project);
             }
         });
     }
@@ -456,6 +481,12 @@ pub fn start() {
         .and_then(|w| w.document())
         .expect("a browser document");
     let root = document.get_element_by_id("app").expect("index.html has #app");
-    root.set_inner_html("");
-    yew::Renderer::<App>::with_root(root).render();
+    // The saved workspace first (IndexedDB answers asynchronously), then the page.
+    wasm_bindgen_futures::spawn_local(async move {
+        let indexed = super::store::load_workspace().await.ok().flatten();
+        let saved = super::workspace::newest_saved(indexed, web::local_get(SAVED_KEY));
+        STARTUP_WORKSPACE.with(|s| *s.borrow_mut() = saved);
+        root.set_inner_html("");
+        yew::Renderer::<App>::with_root(root).render();
+    });
 }

@@ -24,9 +24,13 @@ pub mod files;
 #[cfg(target_arch = "wasm32")]
 mod lesson_panel;
 #[cfg(target_arch = "wasm32")]
+mod offline;
+#[cfg(target_arch = "wasm32")]
 mod panels;
 #[cfg(target_arch = "wasm32")]
 mod session;
+#[cfg(target_arch = "wasm32")]
+mod store;
 #[cfg(target_arch = "wasm32")]
 mod terminal;
 #[cfg(target_arch = "wasm32")]

@@ -9,7 +9,7 @@ use yew::prelude::*;
 use super::panels_state::{image_cells, load_registry, registry_cells, PanelAction, PanelList};
 use super::session::PageSession;
 use crate::cli::containers::{self, ContainerRow};
-use crate::cli::images::{list_local, LocalImage};
+use crate::cli::images::LocalImage;
 
 impl<T: Clone + PartialEq + 'static> Reducible for PanelList<T> {
     type Action = PanelAction<T>;
@@ -55,16 +55,52 @@ fn rows<T, const N: usize>(
     }
 }
 
+/// The list of local images, each with a Download button (`docker save` as a browser download).
+fn image_rows(list: &PanelList<LocalImage>, now: u64, on_download: &Callback<LocalImage>) -> Html {
+    match list {
+        PanelList::Loaded(items) if !items.is_empty() => html! {
+            <ul class="panel-list" aria-label="Local images">
+                { for items.iter().map(|image| {
+                    let cells = image_cells(image, now);
+                    let (name, rest) = cells.split_first().expect("panels show at least a name");
+                    let onclick = {
+                        let (on_download, image) = (on_download.clone(), image.clone());
+                        Callback::from(move |_: MouseEvent| on_download.emit(image.clone()))
+                    };
+                    html! {
+                        <li>
+                            <span class="panel-name">{ name.clone() }</span>
+                            <span class="panel-meta">{ rest.join(" · ") }</span>
+                            <button type="button" class="panel-download" {onclick}
+                                    aria-label={format!("Download {}", image.name())}>{ "Download" }</button>
+                        </li>
+                    }
+                }) }
+            </ul>
+        },
+        other => rows(
+            other,
+            "Local images",
+            "No images yet: try docker pull busybox",
+            |i| image_cells(i, now),
+        ),
+    }
+}
+
 #[function_component(ImagesPanel)]
 pub fn images_panel(props: &PanelProps) -> Html {
     let list = use_reducer(PanelList::<LocalImage>::default);
+    // Set when the list came from this browser's own store (the companion was unreachable).
+    let from_browser = use_state(|| false);
+    let download_note = use_state(|| None::<(bool, String)>);
     {
-        let list = list.clone();
+        let (list, from_browser) = (list.clone(), from_browser.clone());
         use_effect_with(props.revision, move |_| {
             list.dispatch(PanelAction::Refresh);
             wasm_bindgen_futures::spawn_local(async move {
-                let session = PageSession::new();
-                let action = match list_local(&session.context(None)).await {
+                let online = super::offline::companion_online().await;
+                from_browser.set(!online);
+                let action = match super::offline::list_images(online).await {
                     Ok(images) => {
                         super::session::set_known_images(
                             images
@@ -80,11 +116,38 @@ pub fn images_panel(props: &PanelProps) -> Html {
             });
         });
     }
+    let on_download = {
+        let download_note = download_note.clone();
+        Callback::from(move |image: LocalImage| {
+            let download_note = download_note.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let file = crate::cli::offline::tar_name(&image.repository, &image.tag);
+                download_note.set(Some(
+                    match super::offline::download_image(&image.name(), &file).await {
+                        Ok(()) => (false, format!("Downloaded {} as {file}.", image.name())),
+                        Err(why) => (true, format!("Could not download {}: {why}", image.name())),
+                    },
+                ));
+            });
+        })
+    };
     let now = (js_sys::Date::now() / 1000.0) as u64;
+    let note = (*download_note).clone().map(|(error, text)| {
+        let class = if error {
+            "panel-note panel-error"
+        } else {
+            "panel-note"
+        };
+        html! { <p class={class} role="status">{ text }</p> }
+    });
     html! {
         <section class="panel" aria-labelledby="images-title">
             <h2 id="images-title">{ "Images" }</h2>
-            { rows(&list, "Local images", "No images yet: try docker pull busybox", |i| image_cells(i, now)) }
+            if *from_browser {
+                <p class="panel-note">{ "Kept in this browser (the companion is unreachable)." }</p>
+            }
+            { image_rows(&list, now, &on_download) }
+            { note }
         </section>
     }
 }

@@ -46,7 +46,10 @@ impl CompanionStatus {
             CompanionStatus::Connected(info) => {
                 format!("companion connected — runtime {}", info.runtime.summary())
             }
-            CompanionStatus::Unreachable(why) => format!("companion unreachable — {why}"),
+            // The page works on without it: say what still does.
+            CompanionStatus::Unreachable(why) => format!(
+                "offline: companion unreachable — {why} (editing, checks, COPY-only builds, images and downloads still work)"
+            ),
         }
     }
 
@@ -73,7 +76,10 @@ mod tests {
     #[test]
     fn failed_request_says_why() {
         let s = CompanionStatus::default().reduce(CompanionAction::RequestFailed("HTTP 502".into()));
-        assert_eq!(s.text(), "companion unreachable — HTTP 502");
+        assert_eq!(
+            s.text(),
+            "offline: companion unreachable — HTTP 502 (editing, checks, COPY-only builds, images and downloads still work)"
+        );
         assert_eq!(s.reduce(CompanionAction::Recheck), CompanionStatus::Checking);
     }
 

@@ -8,9 +8,11 @@ use yew::prelude::*;
 
 use super::attach::{AttachEvent, AttachSocket};
 use super::files::ProjectHandle;
+use super::offline::companion_online;
 use super::session::PageSession;
+use super::store::{BUILD_CACHE, IMAGE_STORE};
 use super::terminal_state::{key_input, TermLine, TerminalAction, TerminalState, PROMPT};
-use crate::build::MemoryCache;
+use crate::build::LocalStore;
 use crate::cli::build::BuildEnv;
 use crate::cli::complete::complete;
 use crate::cli::context::{run_command, Stream};
@@ -18,12 +20,6 @@ use crate::cli::interpret::{plan_line, Outcome, Step};
 
 /// The attach WebSocket of the running `docker run -it`, while there is one.
 type SocketSlot = Rc<RefCell<Option<AttachSocket>>>;
-
-thread_local! {
-    /// The build cache of this page (IndexedDB-backed persistence is still to come): a rebuild in the same
-    /// page reuses every unchanged step.
-    static BUILD_CACHE: Rc<MemoryCache> = Rc::new(MemoryCache::default());
-}
 
 impl Reducible for TerminalState {
     type Action = TerminalAction;
@@ -123,6 +119,26 @@ pub fn terminal(props: &TerminalProps) -> Html {
                     // Read the field itself: the last keystrokes may not have been rendered into `state` yet.
                     let line = e.target_unchecked_into::<HtmlInputElement>().value();
                     state.dispatch(TerminalAction::Edit(line.clone()));
+                    if let Some(save) = crate::cli::offline::plan_save(&line) {
+                        let running = state.clone();
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let outcome = match save {
+                                Err(outcome) => outcome,
+                                Ok(save) => {
+                                    match super::offline::download_image(&save.image, &save.file).await {
+                                        Ok(()) => Outcome::default(),
+                                        Err(e) => {
+                                            Outcome::failure(format!("Error response from daemon: {e}\n"), 1)
+                                        }
+                                    }
+                                }
+                            };
+                            running.dispatch(TerminalAction::Finished(outcome));
+                        });
+                        state.dispatch(TerminalAction::Submit);
+                        e.prevent_default();
+                        return;
+                    }
                     match plan_line(&line) {
                         Step::Build(inv) => {
                             // The project's files are the build context, as the directory is for docker.
@@ -140,6 +156,14 @@ pub fn terminal(props: &TerminalProps) -> Html {
                         Step::Companion(inv) => {
                             let (state, on_command_done) = (state.clone(), on_command_done.clone());
                             wasm_bindgen_futures::spawn_local(async move {
+                                if !companion_online().await {
+                                    // Offline: `docker images` from the page's own store, the rest say why not.
+                                    let now = (js_sys::Date::now() / 1000.0) as u64;
+                                    let store = LocalStore { kv: &IMAGE_STORE };
+                                    let outcome = crate::cli::offline::run_offline(&store, &inv, now).await;
+                                    state.dispatch(TerminalAction::Finished(outcome));
+                                    return on_command_done.emit(());
+                                }
                                 let session = PageSession::new();
                                 let progress_state = state.clone();
                                 let progress = move |stream: Stream, line: &str| {
@@ -254,6 +278,11 @@ async fn attach_in_page(
     (cols, rows): (u16, u16),
     on_command_done: Callback<()>,
 ) {
+    if !companion_online().await {
+        return state.dispatch(TerminalAction::Finished(crate::cli::offline::needs_companion(
+            &inv,
+        )));
+    }
     let session = PageSession::new();
     let progress_state = state.clone();
     let progress = move |stream: Stream, line: &str| {
@@ -294,14 +323,14 @@ async fn attach_in_page(
     }
 }
 
-/// `docker build` in the page: the builder streams BuildKit's plain progress into the terminal line by line.
+/// `docker build` in the page (through the companion, or without it for COPY-only builds): the builder streams BuildKit's plain progress into the terminal line by line.
 async fn build_in_page(
     state: &UseReducerHandle<TerminalState>,
     inv: &crate::cli::parse::Invocation,
     tree: &crate::layer::FileTree,
 ) -> crate::cli::interpret::Outcome {
     let session = PageSession::new();
-    let cache = BUILD_CACHE.with(Rc::clone);
+    let online = companion_online().await;
     let clock = || js_sys::Date::now() as u64;
     let pending = std::cell::RefCell::new(String::new());
     let streamed = std::cell::RefCell::new(String::new());
@@ -323,11 +352,15 @@ async fn build_in_page(
         transport: session.transport(),
         base: "",
         session: Some(&token),
-        cache: &*cache,
+        cache: &BUILD_CACHE,
         clock: &clock,
         stream: &stream,
+        now: (js_sys::Date::now() / 1000.0) as u64,
+        // A page has no environment: `--build-arg SOURCE_DATE_EPOCH=N` pins the time, as with BuildKit.
+        source_date_epoch: None,
     };
-    let mut outcome = crate::cli::build::build(&env, inv, tree).await;
+    // The image goes to the page's own store too (and only there while the companion is unreachable).
+    let mut outcome = crate::cli::build::build_keeping(&env, inv, tree, &IMAGE_STORE, online).await;
     let rest = pending.borrow().clone();
     if !rest.is_empty() {
         state.dispatch(TerminalAction::Progress(Stream::Stderr, rest));

@@ -133,6 +133,12 @@ impl TerminalState {
                 }
                 self.lines.push(TermLine::Command(line.clone()));
                 self.keyed.clear();
+                if crate::cli::offline::plan_save(&line).is_some() {
+                    // `docker save`: the page makes the download, then says how it went (`Finished`).
+                    self.busy = true;
+                    self.running = Some(line);
+                    return self;
+                }
                 match plan_line(&line) {
                     Step::Done(outcome) => {
                         self.finished.push((line, outcome.exit_code));

@@ -34,6 +34,13 @@ pub fn local_set(key: &str, value: &str) -> Result<(), String> {
         .map_err(|e| format!("the browser refused to save the workspace: {}", js_text(&e)))
 }
 
+/// Forgets `key` (the workspace once IndexedDB holds it).
+pub fn local_remove(key: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
 pub fn location_hash() -> String {
     window().location().hash().unwrap_or_default()
 }

@@ -207,7 +207,7 @@ impl Settings {
     }
 }
 
-/// What survives a reload (localStorage key [`SAVED_KEY`]).
+/// What survives a reload (IndexedDB's `workspace` store; localStorage key [`SAVED_KEY`] when IndexedDB fails).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SavedWorkspace {
@@ -220,6 +220,9 @@ pub struct SavedWorkspace {
     /// The lesson the workspace started from (its manifest URL) and the learner's user name in it.
     pub lesson_url: Option<String>,
     pub user: Option<String>,
+    /// When it was saved (milliseconds since the Unix epoch): of two copies (IndexedDB and the localStorage
+    /// fallback) the newer one wins.
+    pub saved_at: u64,
 }
 
 pub const SAVED_KEY: &str = "slipway.workspace";
@@ -249,6 +252,20 @@ impl SavedWorkspace {
             ));
         }
         Ok(saved)
+    }
+}
+
+/// Of the workspace saved in IndexedDB and the one in localStorage (older pages, or a fallback after IndexedDB
+/// refused a write), the newer one; an unreadable copy loses to a readable one.
+pub fn newest_saved(indexed: Option<String>, local: Option<String>) -> Option<String> {
+    let stamp = |json: &String| SavedWorkspace::from_json(json).ok().map(|s| s.saved_at);
+    match (indexed, local) {
+        (Some(i), Some(l)) => match (stamp(&i), stamp(&l)) {
+            (None, Some(_)) => Some(l),
+            (Some(a), Some(b)) if b > a => Some(l),
+            _ => Some(i),
+        },
+        (i, l) => i.or(l),
     }
 }
 
@@ -321,5 +338,30 @@ mod tests {
         let err = SavedWorkspace::from_json(r#"{"version": 7}"#).unwrap_err();
         assert!(err.contains("format 7"), "{err}");
         assert!(SavedWorkspace::from_json("{").unwrap_err().contains("unreadable"));
+    }
+
+    #[test]
+    fn the_newer_saved_copy_wins() {
+        let at = |ms: u64, file: &str| {
+            SavedWorkspace {
+                project: Project::from_files([(file, ProjectFile::new("x"))]).unwrap(),
+                saved_at: ms,
+                ..Default::default()
+            }
+            .to_json()
+        };
+        let (old, new) = (at(1, "old.txt"), at(2, "new.txt"));
+        assert_eq!(
+            newest_saved(Some(old.clone()), Some(new.clone())),
+            Some(new.clone())
+        );
+        assert_eq!(
+            newest_saved(Some(new.clone()), Some(old.clone())),
+            Some(new.clone())
+        );
+        // Only localStorage (a page from before IndexedDB): migrated from there.
+        assert_eq!(newest_saved(None, Some(old.clone())), Some(old.clone()));
+        assert_eq!(newest_saved(Some("{".into()), Some(old.clone())), Some(old));
+        assert_eq!(newest_saved(None, None), None);
     }
 }

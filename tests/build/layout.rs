@@ -12,7 +12,8 @@ pub fn slipway_build(dir: &Path, args: &[&str]) -> Output {
         .arg("build")
         .args(args)
         .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
+        // Reproducible, as BuildKit's reproducible builds are: without it `created` is the build time.
+        .env("SOURCE_DATE_EPOCH", "0")
         .output()
         .expect("run slipway build")
 }

@@ -4,6 +4,6 @@
 mod buildah;
 mod golden;
 mod hostile;
-mod layout;
+pub(crate) mod layout;
 mod page;
 mod peers;

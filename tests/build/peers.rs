@@ -212,6 +212,9 @@ async fn docker_build(
         cache,
         clock: &clock,
         stream: &stream,
+        now: 0,
+        // Reproducible, as BuildKit's builds with SOURCE_DATE_EPOCH are.
+        source_date_epoch: Some(0),
     };
     build(&env, &inv, tree).await
 }

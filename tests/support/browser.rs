@@ -24,6 +24,15 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> anyhow::Result<Browser> {
+        Self::launch(None).await
+    }
+
+    /// A browser whose downloads land in `dir` without asking (Chromium's `download.default_directory`).
+    pub async fn start_with_downloads(dir: &std::path::Path) -> anyhow::Result<Browser> {
+        Self::launch(Some(dir)).await
+    }
+
+    async fn launch(downloads: Option<&std::path::Path>) -> anyhow::Result<Browser> {
         for tool in [CHROMEDRIVER, CHROMIUM] {
             if !std::path::Path::new(tool).exists() {
                 bail!("{tool} is missing: apt-get install chromium chromium-driver (scripts/test.sh does)");
@@ -45,7 +54,11 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--window-size=1280,900",
                     format!("--user-data-dir={}", profile.path().display()),
-                ]
+                ],
+                "prefs": downloads.map(|dir| json!({
+                    "download.default_directory": dir.display().to_string(),
+                    "download.prompt_for_download": false,
+                })).unwrap_or_else(|| json!({})),
             }
         });
         let caps = match caps {

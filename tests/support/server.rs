@@ -218,3 +218,48 @@ pub fn with_python(data: &TempDir) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The built app served by a plain static file server (`python3 -m http.server` on loopback): the page with no
+/// companion behind it. Killed on drop.
+pub struct StaticServer {
+    child: Child,
+    pub url: String,
+}
+
+impl StaticServer {
+    pub async fn start(dist: &Path) -> anyhow::Result<StaticServer> {
+        let port = super::free_port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dist)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("python3 -m http.server")?;
+        let server = StaticServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..100 {
+            if reqwest::get(&server.url).await.is_ok() {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("the static server on {} never answered", server.url)
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

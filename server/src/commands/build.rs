@@ -48,6 +48,11 @@ pub struct BuildArgs {
     /// Write the image as an OCI image layout into this directory (created; other tags in it stay).
     #[arg(long = "oci-layout", value_name = "DIR")]
     pub oci_layout: Option<PathBuf>,
+    /// Where the image goes, as `docker buildx build --output`: `type=docker,dest=FILE` (a `docker load` tar),
+    /// `type=oci,dest=FILE` (an OCI layout tar; `tar=false`, or a DEST that is a directory or ends in `/`,
+    /// writes the layout as a directory).
+    #[arg(short = 'o', long = "output", value_name = "type=TYPE,dest=PATH")]
+    pub output: Option<String>,
     /// The Slipway companion (`http://127.0.0.1:8080`): FROM images, RUN steps, the local image store.
     #[arg(long)]
     pub host: Option<String>,
@@ -111,16 +116,7 @@ impl<R: BaseResolver> ImageSink for LayoutSink<'_, R> {
     async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), slipway::build::BuildError> {
         let err = |e: crate::oci_layout::LayoutError| slipway::build::BuildError::Registry(e.to_string());
         for layer in &image.layers {
-            let bytes = match (&layer.blob, &layer.repository) {
-                (Some(b), _) => b.to_vec(),
-                (None, Some(repo)) => self.fetch.blob(repo, layer.descriptor.digest().as_ref()).await?,
-                (None, None) => {
-                    return Err(slipway::build::BuildError::Registry(format!(
-                        "layer {} has no source",
-                        layer.descriptor.digest()
-                    )))
-                }
-            };
+            let bytes = layer_bytes(layer, self.fetch).await?;
             self.layout
                 .write_blob(&Blob {
                     descriptor: layer.descriptor.clone(),
@@ -153,6 +149,104 @@ impl<R: BaseResolver> ImageSink for LayoutSink<'_, R> {
     }
 }
 
+/// The bytes of a layer: this build's, or fetched from the registry repository that holds it.
+async fn layer_bytes<R: BaseResolver>(
+    layer: &slipway::build::LayerRef,
+    fetch: &R,
+) -> Result<Vec<u8>, slipway::build::BuildError> {
+    match (&layer.blob, &layer.repository) {
+        (Some(b), _) => Ok(b.to_vec()),
+        (None, Some(repo)) => fetch.blob(repo, layer.descriptor.digest().as_ref()).await,
+        (None, None) => Err(slipway::build::BuildError::Registry(format!(
+            "layer {} has no source",
+            layer.descriptor.digest()
+        ))),
+    }
+}
+
+/// Writes the image as one tar (`docker save` format, which is also an OCI layout archive) to a file.
+struct ArchiveSink<'a, R: BaseResolver> {
+    dest: PathBuf,
+    fetch: &'a R,
+}
+
+impl<R: BaseResolver> ImageSink for ArchiveSink<'_, R> {
+    async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), slipway::build::BuildError> {
+        let mut bytes = Vec::new();
+        for layer in &image.layers {
+            bytes.push(layer_bytes(layer, self.fetch).await?);
+        }
+        let archive = slipway::image::ArchiveImage {
+            tags: tags.to_vec(),
+            manifest: &image.manifest,
+            config: &image.config,
+            layers: image
+                .layers
+                .iter()
+                .map(|l| &l.descriptor)
+                .zip(bytes.iter().map(Vec::as_slice))
+                .collect(),
+        };
+        let file = std::fs::File::create(&self.dest).map_err(|e| {
+            slipway::build::BuildError::Registry(format!("cannot write {}: {e}", self.dest.display()))
+        })?;
+        let out = slipway::image::write_archive(std::io::BufWriter::new(file), &[archive], 0)?;
+        out.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .map_err(|e| {
+                slipway::build::BuildError::Registry(format!("cannot write {}: {e}", self.dest.display()))
+            })
+    }
+}
+
+/// Where `--output` (or `--oci-layout`) sends the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// An OCI image layout directory.
+    Layout(PathBuf),
+    /// One tar file readable by `docker load` and as an OCI layout archive.
+    Archive(PathBuf),
+}
+
+/// `type=docker,dest=FILE` / `type=oci,dest=PATH[,tar=false]`, as BuildKit spells them.
+pub fn parse_output(spec: &str) -> Result<Output, String> {
+    let mut kind = None;
+    let mut dest = None;
+    let mut tar = true;
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("type", v)) => kind = Some(v.to_owned()),
+            Some(("dest", v)) => dest = Some(PathBuf::from(v)),
+            Some(("tar", v)) => tar = v != "false",
+            // Names and annotations are BuildKit exporter options this builder has no use for.
+            Some(("name" | "annotation" | "oci-mediatypes" | "compression", _)) => {}
+            _ => return Err(format!("invalid --output {spec:?}: unknown part {part:?}")),
+        }
+    }
+    let dest = dest.ok_or_else(|| format!("invalid --output {spec:?}: give dest=PATH"))?;
+    match kind.as_deref() {
+        Some("docker") => Ok(Output::Archive(dest)),
+        Some("oci") if !tar || dest.is_dir() || dest.to_string_lossy().ends_with('/') => {
+            Ok(Output::Layout(dest))
+        }
+        Some("oci") => Ok(Output::Archive(dest)),
+        Some(other) => Err(format!(
+            "--output type={other} is not supported here: use type=docker or type=oci (or --host URL for the \
+             companion's local store)"
+        )),
+        None => Err(format!("invalid --output {spec:?}: give type=docker or type=oci")),
+    }
+}
+
+/// Seconds since the Unix epoch now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// The companion over HTTP, naming the session when one is given (without it the companion uses the key
 /// `anonymous`).
 #[derive(Clone)]
@@ -181,8 +275,26 @@ pub fn default_cache_dir() -> PathBuf {
 
 /// Runs `slipway build`; returns the exit code (0 built, 1 the build failed, 2 bad input).
 pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
-    if args.oci_layout.is_none() && args.host.is_none() {
-        eprintln!("slipway build: give --oci-layout DIR (write an OCI layout) or --host URL (the companion)");
+    let output = match (&args.output, &args.oci_layout) {
+        (Some(_), Some(_)) => {
+            eprintln!("slipway build: give --output or --oci-layout, not both");
+            return Ok(2);
+        }
+        (Some(spec), None) => match parse_output(spec) {
+            Ok(output) => Some(output),
+            Err(e) => {
+                eprintln!("slipway build: {e}");
+                return Ok(2);
+            }
+        },
+        (None, Some(dir)) => Some(Output::Layout(dir.clone())),
+        (None, None) => None,
+    };
+    if output.is_none() && args.host.is_none() {
+        eprintln!(
+            "slipway build: give --output type=docker,dest=FILE, --oci-layout DIR (or --output type=oci,dest=DIR) \
+             or --host URL (the companion)"
+        );
         return Ok(2);
     }
     let context = read_context(&args.context)?;
@@ -226,7 +338,9 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
         } else {
             Format::Oci
         },
+        // SOURCE_DATE_EPOCH pins file times and `created`; without it `created` is now, as BuildKit does.
         epoch: BuildOptions::epoch_from_env(),
+        created: BuildOptions::created_at(BuildOptions::source_date_epoch(), unix_now()),
         ..BuildOptions::default()
     };
     let cache = DirCache::new(args.cache_dir.clone().unwrap_or_else(default_cache_dir));
@@ -258,10 +372,17 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
                     registry: &client,
                     repository,
                 };
-                match &args.oci_layout {
-                    Some(dir) => {
+                match &output {
+                    Some(Output::Layout(dir)) => {
                         let sink = LayoutSink {
                             layout: OciLayout::create(dir)?,
+                            fetch: &resolver,
+                        };
+                        Ok(run(args, &options, &context, &resolver, &executor, &cache, &sink).await)
+                    }
+                    Some(Output::Archive(file)) => {
+                        let sink = ArchiveSink {
+                            dest: file.clone(),
                             fetch: &resolver,
                         };
                         Ok(run(args, &options, &context, &resolver, &executor, &cache, &sink).await)
@@ -275,16 +396,24 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
                     }
                 }
             }
-            None => {
-                let dir = args.oci_layout.as_ref().expect("checked above");
-                let sink = LayoutSink {
-                    layout: OciLayout::create(dir)?,
-                    fetch: &NoRegistry,
-                };
-                Ok::<_, anyhow::Error>(
-                    run(args, &options, &context, &NoRegistry, &NoCompanion, &cache, &sink).await,
-                )
-            }
+            None => match output.as_ref().expect("checked above") {
+                Output::Layout(dir) => {
+                    let sink = LayoutSink {
+                        layout: OciLayout::create(dir)?,
+                        fetch: &NoRegistry,
+                    };
+                    Ok::<_, anyhow::Error>(
+                        run(args, &options, &context, &NoRegistry, &NoCompanion, &cache, &sink).await,
+                    )
+                }
+                Output::Archive(file) => {
+                    let sink = ArchiveSink {
+                        dest: file.clone(),
+                        fetch: &NoRegistry,
+                    };
+                    Ok(run(args, &options, &context, &NoRegistry, &NoCompanion, &cache, &sink).await)
+                }
+            },
         }
     })?;
     Ok(outcome)
@@ -328,5 +457,35 @@ async fn run<R: BaseResolver, X: RunExecutor, S: ImageSink>(
             eprint!("{}", failure_text(&e));
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_parse_as_buildkit_spells_them() {
+        assert_eq!(
+            parse_output("type=docker,dest=app.tar"),
+            Ok(Output::Archive("app.tar".into()))
+        );
+        assert_eq!(
+            parse_output("type=oci,dest=out,tar=false"),
+            Ok(Output::Layout("out".into()))
+        );
+        assert_eq!(
+            parse_output("type=oci,dest=out/"),
+            Ok(Output::Layout("out/".into()))
+        );
+        assert_eq!(
+            parse_output("type=oci,dest=app.tar"),
+            Ok(Output::Archive("app.tar".into()))
+        );
+        assert!(parse_output("type=docker").unwrap_err().contains("dest=PATH"));
+        assert!(parse_output("type=local,dest=x")
+            .unwrap_err()
+            .contains("not supported"));
+        assert!(parse_output("dest=x,bogus").unwrap_err().contains("unknown part"));
     }
 }

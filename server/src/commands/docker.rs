@@ -169,6 +169,8 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         cache: &cache,
         clock: &clock,
         stream: &stream,
+        now: super::build::unix_now(),
+        source_date_epoch: slipway::build::BuildOptions::source_date_epoch(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
