@@ -176,6 +176,31 @@ async fn editor_outline_jumps_and_the_page_settings_reach_it() {
             let shown = page.text_of("Text size").await?;
             wait_js(&page, size, vec![], json!(shown.replace(' ', ""))).await?;
             anyhow::ensure!(json!(shown.replace(' ', "")) != before, "font size stayed {before}");
+
+            // Tab leaves the editor (no focus trap) and types nothing.
+            let editor = page.by_name("Dockerfile editor").await?;
+            editor.send_keys("\u{E004}").await?;
+            let left = run_js(
+                &page,
+                "return !document.activeElement.closest('.cm-editor');",
+                vec![],
+            )
+            .await?;
+            anyhow::ensure!(left == json!(true), "Tab kept the focus in the editor");
+            anyhow::ensure!(page.value_of("Dockerfile editor").await? == text, "Tab changed the text");
+
+            // Another file opens in the same editor, without the Dockerfile checks.
+            page.click("Open app.py").await?;
+            let app = page.by_name("Editor for app.py").await?;
+            anyhow::ensure!(app.attr("contenteditable").await?.as_deref() == Some("true"));
+            let checks = run_js(
+                &page,
+                "return [document.querySelectorAll('.cm-gutter-lint').length,
+                         document.querySelectorAll('.editor-problems').length];",
+                vec![],
+            )
+            .await?;
+            anyhow::ensure!(checks == json!([0, 0]), "app.py got Dockerfile checks: {checks}");
             Ok(())
         })
         .await
