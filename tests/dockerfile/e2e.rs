@@ -238,6 +238,18 @@ async fn read_only_embed_editor_refuses_typing() {
         .unwrap();
 }
 
+/// Types one character before the final newline and reports the milliseconds until the page is idle again.
+const KEYSTROKE_JS: &str = r#"
+const done = arguments[arguments.length - 1];
+const editor = window.SlipwayEditor.of(document.querySelector('.dockerfile-editor .cm-content'));
+const at = editor.view.state.doc.length - 1;
+const channel = new MessageChannel();
+const start = performance.now();
+channel.port1.onmessage = () => done(performance.now() - start);
+editor.view.dispatch({ changes: { from: at, insert: 'x' }, userEvent: 'input.type' });
+channel.port2.postMessage(null);
+"#;
+
 /// Parse + check timed by the page itself (`data-check-ms`), in wasm: the numbers for docs/performance.md.
 /// Prints `wasm parse+check` lines; asserts only a loose bound (the 2 ms goal is tracked in the docs).
 #[tokio::test(flavor = "multi_thread")]
@@ -264,7 +276,7 @@ async fn editor_parse_and_check_time_in_the_browser() {
                 ),
             ];
             for (name, src, runs) in workloads {
-                let mut times = Vec::new();
+                let (mut times, mut keystrokes) = (Vec::new(), Vec::new());
                 for i in 0..runs + 3 {
                     // A different text each time, so every input event really re-checks.
                     let text = format!("{src}# run {i}\n");
@@ -289,17 +301,29 @@ async fn editor_parse_and_check_time_in_the_browser() {
                         .as_str()
                         .and_then(|v| v.parse().ok())
                         .ok_or_else(|| anyhow::anyhow!("no timing: {value}"))?;
+                    // One keystroke as CodeMirror sees it (a character typed into the last comment), timed
+                    // until the page is idle again: the editor's update, parse + check, Yew's render and the
+                    // diagnostics handed back to CodeMirror (Yew renders in a microtask; a message runs after).
+                    let keystroke = page
+                        .client
+                        .execute_async(KEYSTROKE_JS, vec![])
+                        .await?
+                        .as_f64()
+                        .ok_or_else(|| anyhow::anyhow!("no keystroke timing"))?;
                     if i >= 3 {
                         times.push(ms); // the first runs warm V8 up
+                        keystrokes.push(keystroke);
                     }
                 }
                 times.sort_by(f64::total_cmp);
+                keystrokes.sort_by(f64::total_cmp);
                 let median = times[times.len() / 2];
                 println!(
-                    "wasm parse+check {name:<26} {:>8} bytes {:>9.3} ms {:>7.1} MB/s",
+                    "wasm parse+check {name:<26} {:>8} bytes {:>9.3} ms {:>7.1} MB/s; keystroke to diagnostics {:>9.3} ms",
                     src.len(),
                     median,
-                    src.len() as f64 / (median / 1e3) / 1e6
+                    src.len() as f64 / (median / 1e3) / 1e6,
+                    keystrokes[keystrokes.len() / 2],
                 );
                 anyhow::ensure!(median < 500.0, "{name}: {median} ms");
             }
