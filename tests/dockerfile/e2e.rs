@@ -142,7 +142,7 @@ async fn editor_outline_jumps_and_the_page_settings_reach_it() {
     browser
         .run("editor_outline_jumps", |page| async move {
             page.goto(&url).await?;
-            let text = "FROM golang:1.22 AS build\nWORKDIR /src\nRUN go build -o /app .\n\nFROM alpine:3.19\nCOPY --from=build /app /app\nCMD [\"/app\"]\n";
+            let text = "FROM golang:1.22 AS build\nWORKDIR /src\nRUN go build -o /app .\n\nFROM alpine:3.19\nCOPY --from=build /app /app\nCMD [\"/app\"]\nENV PATH=$HOME/bin\nRUN <<EOF\napk add curl\nEOF\n# the end\n";
             page.paste_into("Dockerfile editor", text).await?;
             let outline = page
                 .wait_for_text("Outline", "both stages", |t| t.contains("FROM alpine:3.19"))
@@ -155,20 +155,22 @@ async fn editor_outline_jumps_and_the_page_settings_reach_it() {
                 .await?;
             wait_js(&page, CURSOR_JS, vec![], json!(["6", "COPY --from=build /app /app", true])).await?;
 
-            // Highlighting: FROM in the keyword colour, --from=build in the flag colour, of the current theme.
+            // Highlighting: keyword, flag, variable, string, heredoc body and comment each in the current theme's colour.
             const COLOURS_JS: &str = r#"
                 const probe = (v) => { const d = document.createElement('span'); d.style.color = `var(${v})`;
                   document.querySelector('.code-editor').append(d); const c = getComputedStyle(d).color; d.remove(); return c; };
                 const token = (text) => [...document.querySelectorAll('.cm-line span')].find(s => s.textContent === text);
-                return [getComputedStyle(token('FROM')).color === probe('--tok-keyword'),
-                        getComputedStyle(token('--from=build')).color === probe('--tok-flag'),
+                const is = (text, v) => getComputedStyle(token(text)).color === probe(v);
+                return [is('FROM', '--tok-keyword') && is('--from=build', '--tok-flag') && is('$HOME', '--tok-variable')
+                          && is('"/app"', '--tok-string') && is('apk add curl', '--tok-heredoc')
+                          && is('# the end', '--tok-comment'),
                         getComputedStyle(token('FROM')).color];
             "#;
             let dark = run_js(&page, COLOURS_JS, vec![]).await?;
-            anyhow::ensure!(dark[0] == json!(true) && dark[1] == json!(true), "dark colours: {dark}");
+            anyhow::ensure!(dark[0] == json!(true), "dark colours: {dark}");
             page.click("Switch to the light theme").await?;
             let light = run_js(&page, COLOURS_JS, vec![]).await?;
-            anyhow::ensure!(light[0] == json!(true) && light[2] != dark[2], "light colours: {light} after {dark}");
+            anyhow::ensure!(light[0] == json!(true) && light[1] != dark[1], "light colours: {light} after {dark}");
 
             let size = "return getComputedStyle(document.querySelector('.cm-content')).fontSize;";
             let before = run_js(&page, size, vec![]).await?;
