@@ -179,6 +179,26 @@ async fn editor_outline_jumps_and_the_page_settings_reach_it() {
             wait_js(&page, size, vec![], json!(shown.replace(' ', ""))).await?;
             anyhow::ensure!(json!(shown.replace(' ', "")) != before, "font size stayed {before}");
 
+            // In a long file, the list scrolls CodeMirror to a problem far below and puts the cursor on it.
+            let long = format!("FROM alpine:3.19\n{}RUNN oops\n", "RUN echo step\n".repeat(200));
+            page.paste_into("Dockerfile editor", &long).await?;
+            page.client
+                .find(Locator::Css(".editor-diagnostics li[data-line='202'] button"))
+                .await?
+                .click()
+                .await?;
+            wait_js(&page, CURSOR_JS, vec![], json!(["202", "RUNN oops", true])).await?;
+            let visible = run_js(
+                &page,
+                "const line = document.querySelector('.cm-activeLine').getBoundingClientRect();
+                 const view = document.querySelector('.cm-scroller').getBoundingClientRect();
+                 return line.top >= view.top && line.bottom <= view.bottom;",
+                vec![],
+            )
+            .await?;
+            anyhow::ensure!(visible == json!(true), "line 202 is not scrolled into view");
+            page.paste_into("Dockerfile editor", text).await?;
+
             // Tab leaves the editor (no focus trap) and types nothing.
             let editor = page.by_name("Dockerfile editor").await?;
             editor.send_keys("\u{E004}").await?;
