@@ -30,6 +30,10 @@ const focused = document.activeElement && document.activeElement.classList.conta
 return [gutter ? gutter.textContent : null, line ? line.textContent : null, focused];
 "#;
 
+async fn click_css(page: &Page, css: &str) -> anyhow::Result<()> {
+    Ok(page.client.find(Locator::Css(css)).await?.click().await?)
+}
+
 async fn run_js(page: &Page, js: &str, args: Vec<Value>) -> anyhow::Result<Value> {
     Ok(page.client.execute(js, args).await?)
 }
@@ -108,11 +112,7 @@ async fn editor_flags_a_typo_with_a_suggestion_and_clears_it_when_fixed() {
             );
 
             // The list entry moves the cursor (typing left it at the end) to the start of line 2.
-            page.client
-                .find(Locator::Css(".editor-diagnostics li[data-line='2'] button"))
-                .await?
-                .click()
-                .await?;
+            click_css(&page, ".editor-diagnostics li[data-line='2'] button").await?;
             wait_js(&page, CURSOR_JS, vec![], json!(["2", "RUNN echo hi", true])).await?;
 
             // Fix it where the cursor is: three steps right, delete the extra N.
@@ -148,11 +148,7 @@ async fn editor_outline_jumps_and_the_page_settings_reach_it() {
                 .wait_for_text("Outline", "both stages", |t| t.contains("FROM alpine:3.19"))
                 .await?;
             anyhow::ensure!(outline.contains("FROM golang:1.22 AS build"), "outline: {outline:?}");
-            page.client
-                .find(Locator::Css(".editor-outline li[data-line='6'] button"))
-                .await?
-                .click()
-                .await?;
+            click_css(&page, ".editor-outline li[data-line='6'] button").await?;
             wait_js(&page, CURSOR_JS, vec![], json!(["6", "COPY --from=build /app /app", true])).await?;
 
             // Highlighting: keyword, flag, variable, string, heredoc body and comment each in the current theme's colour.
@@ -182,11 +178,7 @@ async fn editor_outline_jumps_and_the_page_settings_reach_it() {
             // In a long file, the list scrolls CodeMirror to a problem far below and puts the cursor on it.
             let long = format!("FROM alpine:3.19\n{}RUNN oops\n", "RUN echo step\n".repeat(200));
             page.paste_into("Dockerfile editor", &long).await?;
-            page.client
-                .find(Locator::Css(".editor-diagnostics li[data-line='202'] button"))
-                .await?
-                .click()
-                .await?;
+            click_css(&page, ".editor-diagnostics li[data-line='202'] button").await?;
             wait_js(&page, CURSOR_JS, vec![], json!(["202", "RUNN oops", true])).await?;
             let visible = run_js(
                 &page,
