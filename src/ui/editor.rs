@@ -84,16 +84,23 @@ fn code_mirror(props: &CodeMirrorProps) -> Html {
     let dark = settings.theme == Theme::Dark;
     {
         let (host, live, onchange) = (host.clone(), live.clone(), onchange.clone());
-        let options = CreateOptions {
-            doc: &props.initial,
-            label: &props.label,
-            language: props.language,
-            read_only: props.readonly,
-            dark,
-            font_px: settings.font_px,
-        };
-        let options = to_js(&options);
+        let (doc, label, language, read_only) = (
+            props.initial.clone(),
+            props.label.clone(),
+            props.language,
+            props.readonly,
+        );
+        let font_px = settings.font_px;
+        // Only the first render's text counts: later ones are the editor's own edits coming back.
         use_effect_with((), move |_| {
+            let options = to_js(&CreateOptions {
+                doc: &doc,
+                label: &label,
+                language,
+                read_only,
+                dark,
+                font_px,
+            });
             mount(&host, &live, options, onchange);
             move || {
                 if let Some(l) = live.borrow_mut().take() {
