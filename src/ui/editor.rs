@@ -111,8 +111,10 @@ fn code_mirror(props: &CodeMirrorProps) -> Html {
     }
     {
         let live = live.clone();
+        // Plain files have no checks: leave CodeMirror's lint extension out of their editor altogether.
+        let checked = props.language == "dockerfile";
         use_effect_with(props.marks.clone(), move |marks| {
-            if let Some(l) = live.borrow().as_ref() {
+            if let (true, Some(l)) = (checked, live.borrow().as_ref()) {
                 l.handle.set_diagnostics(&to_js(&**marks));
             }
         });
