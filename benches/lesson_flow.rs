@@ -69,15 +69,16 @@ mod native {
         }
     }
 
-    /// Append a line to app.py in the page's editor, as typing at its end would (the app keeps working).
+    /// Append a line to app.py in the page's editor, as typing at its end would (the app keeps working):
+    /// through the code editor's handle, so the edit reaches the project like a keystroke.
     async fn append_to_app(page: &Page, line: &str) -> anyhow::Result<()> {
         page.click("Open app.py").await?;
         let editor = page.by_name("Editor for app.py").await?;
         page.client
             .execute(
-                "const [t, line] = arguments;
-                 t.value = t.value + line;
-                 t.dispatchEvent(new Event('input', { bubbles: true }));
+                "const [field, line] = arguments;
+                 const editor = window.SlipwayEditor.of(field);
+                 editor.setDoc(editor.getDoc() + line, true);
                  return null;",
                 vec![serde_json::to_value(&editor)?, json!(line)],
             )

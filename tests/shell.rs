@@ -112,7 +112,7 @@ async fn page_renders_and_reports_the_companion_connected() {
                 let unnamed = page
                     .client
                     .execute(
-                        "return [...document.querySelectorAll('button, textarea, input, select, a[href]')]
+                        "return [...document.querySelectorAll('button, textarea, input, select, a[href], [contenteditable=true]')]
                        .filter(e => !(e.getAttribute('aria-label') || e.textContent.trim() || e.title))
                        .map(e => e.outerHTML);",
                         vec![],

@@ -424,6 +424,7 @@ pub fn app() -> Html {
     html! {
         <ContextProvider<ProjectHandle> context={project.clone()}>
         <ContextProvider<ReadOnly> context={ReadOnly(plan.readonly)}>
+        <ContextProvider<super::workspace::Settings> context={*settings}>
         <div class={classes!("app", embed.then_some("embed"))} id="slipway-app" data-ready="true"
              data-theme={settings.theme.name()} {style}>
             <header class="topbar">
@@ -470,6 +471,7 @@ pub fn app() -> Html {
                 }
             </main>
         </div>
+        </ContextProvider<super::workspace::Settings>>
         </ContextProvider<ReadOnly>>
         </ContextProvider<ProjectHandle>>
     }

@@ -1,14 +1,176 @@
-//! The Dockerfile editor (wasm): highlighted text with line numbers, diagnostics as you type (wavy underline,
-//! gutter marker, hover text, a list that jumps to the line) and an outline of stages and instructions.
-//! All logic lives in `editor_model` (tested natively); this file only renders it.
+//! The code editor (wasm): CodeMirror 6 through the thin `window.SlipwayEditor` wrapper (`www/js/editor.js`).
+//! For Dockerfiles: highlighting, diagnostics as you type (underline, gutter marker, hover text), a list of them
+//! and an outline that both jump to the line. Parsing and checking stay in Rust (`editor_model`, tested natively).
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
-use web_sys::HtmlTextAreaElement;
+use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
-use super::editor_model::{EditorAction, EditorState, Segment};
+use super::editor_model::{CodeMark, EditorAction, EditorState, Jump};
+use super::workspace::{Settings, Theme};
 use crate::dockerfile::lint::Severity;
+
+#[wasm_bindgen]
+extern "C" {
+    /// One CodeMirror view, as `www/js/editor.js` hands it out.
+    type EditorHandle;
+
+    #[wasm_bindgen(js_namespace = SlipwayEditor, js_name = create, catch)]
+    fn create_editor(parent: &web_sys::Element, options: &JsValue) -> Result<EditorHandle, JsValue>;
+    #[wasm_bindgen(method, js_name = onChange)]
+    fn on_change(this: &EditorHandle, callback: &Closure<dyn FnMut(String)>);
+    #[wasm_bindgen(method, js_name = setDiagnostics)]
+    fn set_diagnostics(this: &EditorHandle, diagnostics: &JsValue);
+    #[wasm_bindgen(method, js_name = gotoLine)]
+    fn goto_line(this: &EditorHandle, line: u32);
+    #[wasm_bindgen(method, js_name = setReadOnly)]
+    fn set_read_only(this: &EditorHandle, on: bool);
+    #[wasm_bindgen(method, js_name = setTheme)]
+    fn set_theme(this: &EditorHandle, dark: bool);
+    #[wasm_bindgen(method, js_name = setFontSize)]
+    fn set_font_size(this: &EditorHandle, px: u32);
+    #[wasm_bindgen(method)]
+    fn dispose(this: &EditorHandle);
+}
+
+/// The options `SlipwayEditor.create` reads.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateOptions<'a> {
+    doc: &'a str,
+    label: &'a str,
+    language: &'a str,
+    read_only: bool,
+    dark: bool,
+    font_px: u8,
+}
+
+fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
+    let json = serde_json::to_string(value).expect("plain data serializes");
+    js_sys::JSON::parse(&json).expect("serde_json writes valid JSON")
+}
+
+/// A live view and the closure it calls on every edit (dropped with it).
+struct Live {
+    handle: EditorHandle,
+    _on_change: Closure<dyn FnMut(String)>,
+}
+
+#[derive(Properties, PartialEq)]
+struct CodeMirrorProps {
+    initial: AttrValue,
+    label: AttrValue,
+    /// `"dockerfile"` highlights and shows `marks`; `"plain"` is text only.
+    language: &'static str,
+    readonly: bool,
+    onchange: Callback<String>,
+    #[prop_or_default]
+    marks: Rc<Vec<CodeMark>>,
+    #[prop_or_default]
+    jump: Option<Jump>,
+}
+
+/// Mounts CodeMirror once (the parent remounts it, by key, for another file) and keeps it in step with props.
+#[function_component(CodeMirror)]
+fn code_mirror(props: &CodeMirrorProps) -> Html {
+    let host = use_node_ref();
+    let live = use_mut_ref(|| None::<Live>);
+    // The newest callback, so the closure handed to JavaScript once never calls a stale one.
+    let onchange = use_mut_ref(Callback::<String>::noop);
+    *onchange.borrow_mut() = props.onchange.clone();
+    let settings = use_context::<Settings>().unwrap_or_default();
+    let dark = settings.theme == Theme::Dark;
+    {
+        let (host, live, onchange) = (host.clone(), live.clone(), onchange.clone());
+        let (doc, label, language, read_only) = (
+            props.initial.clone(),
+            props.label.clone(),
+            props.language,
+            props.readonly,
+        );
+        let font_px = settings.font_px;
+        // Only the first render's text counts: later ones are the editor's own edits coming back.
+        use_effect_with((), move |_| {
+            let options = to_js(&CreateOptions {
+                doc: &doc,
+                label: &label,
+                language,
+                read_only,
+                dark,
+                font_px,
+            });
+            mount(&host, &live, options, onchange);
+            move || {
+                if let Some(l) = live.borrow_mut().take() {
+                    l.handle.dispose();
+                }
+            }
+        });
+    }
+    {
+        let live = live.clone();
+        // Plain files have no checks: leave CodeMirror's lint extension out of their editor altogether.
+        let checked = props.language == "dockerfile";
+        use_effect_with(props.marks.clone(), move |marks| {
+            if let (true, Some(l)) = (checked, live.borrow().as_ref()) {
+                l.handle.set_diagnostics(&to_js(&**marks));
+            }
+        });
+    }
+    {
+        let live = live.clone();
+        use_effect_with(props.jump, move |jump| {
+            if let (Some(j), Some(l)) = (jump, live.borrow().as_ref()) {
+                l.handle.goto_line(u32::try_from(j.line).unwrap_or(u32::MAX));
+            }
+        });
+    }
+    {
+        let live = live.clone();
+        use_effect_with(
+            (props.readonly, dark, settings.font_px),
+            move |&(readonly, dark, font_px)| {
+                if let Some(l) = live.borrow().as_ref() {
+                    l.handle.set_read_only(readonly);
+                    l.handle.set_theme(dark);
+                    l.handle.set_font_size(u32::from(font_px));
+                }
+            },
+        );
+    }
+    html! { <div class="code-editor" ref={host}></div> }
+}
+
+fn mount(
+    host: &NodeRef,
+    live: &Rc<RefCell<Option<Live>>>,
+    options: JsValue,
+    onchange: Rc<RefCell<Callback<String>>>,
+) {
+    let Some(parent) = host.cast::<web_sys::Element>() else {
+        return;
+    };
+    match create_editor(&parent, &options) {
+        Ok(handle) => {
+            let on_change = Closure::<dyn FnMut(String)>::new(move |text: String| {
+                let callback = onchange.borrow().clone();
+                callback.emit(text);
+            });
+            handle.on_change(&on_change);
+            *live.borrow_mut() = Some(Live {
+                handle,
+                _on_change: on_change,
+            });
+        }
+        // The bundle did not load (vendor/editor.js missing): say so where the editor would be.
+        Err(why) => parent.set_text_content(Some(&format!(
+            "The code editor failed to start: {}",
+            why.as_string().unwrap_or_else(|| format!("{why:?}"))
+        ))),
+    }
+}
 
 impl Reducible for EditorState {
     type Action = EditorAction;
@@ -48,75 +210,28 @@ fn severity_class(s: Severity) -> &'static str {
     }
 }
 
-fn render_line(segments: &[Segment]) -> Html {
-    html! {
-        <>{ for segments.iter().map(|s| {
-            let class = classes!(s.tok.class(), s.severity.map(severity_class), s.severity.map(|_| "underline"));
-            html! { <span {class} title={s.message.clone()}>{ s.text.clone() }</span> }
-        }) }</>
-    }
-}
-
 #[function_component(DockerfileEditor)]
 pub fn dockerfile_editor(props: &EditorProps) -> Html {
     let initial = props.initial.clone();
     let state = use_reducer(move || EditorState::new(&initial));
-    let textarea = use_node_ref();
-    {
-        let textarea = textarea.clone();
-        let jump = state.jump_to;
-        let offset = jump.map(|l| state.line_offset_utf16(l));
-        use_effect_with(jump, move |_| {
-            if let (Some(off), Some(t)) = (offset, textarea.cast::<HtmlTextAreaElement>()) {
-                let _ = t.focus();
-                let _ = t.set_selection_range(off, off);
-            }
-        });
-    }
-    let oninput = {
+    let marks = state.marks.clone();
+    let onchange = {
         let state = state.clone();
         let onchange = props.onchange.clone();
-        Callback::from(move |e: InputEvent| {
-            let t: HtmlTextAreaElement = e.target_unchecked_into();
-            state.dispatch(EditorAction::Edit(t.value()));
-            onchange.emit(t.value());
+        Callback::from(move |text: String| {
+            state.dispatch(EditorAction::Edit(text.clone()));
+            onchange.emit(text);
         })
     };
     let jump = |line: usize| {
         let state = state.clone();
         Callback::from(move |_: MouseEvent| state.dispatch(EditorAction::JumpTo(line)))
     };
-    let lines = state.lines();
-    let count = state.line_count();
-    let mut highlighted: Vec<Html> = Vec::with_capacity(lines.len() * 2 + 1);
-    for (i, l) in lines.iter().enumerate() {
-        if i > 0 {
-            highlighted.push(html! { "\n" });
-        }
-        highlighted.push(render_line(l));
-    }
-    highlighted.push(html! { " " });
     let problems = state.diagnostics.len();
     html! {
         <div class="dockerfile-editor" data-check-ms={state.check_ms.map(|ms| format!("{ms:.3}"))}>
-            <div class="editor-body">
-                <div class="editor-gutter" aria-hidden="true">
-                    { for (1..=count).map(|l| {
-                        let marker = state.marker(l);
-                        let title = marker.map(|_| state.hover(l));
-                        html! {
-                            <div class={classes!("gutter-line", marker.map(severity_class))}
-                                 data-line={l.to_string()} {title}>{ l }</div>
-                        }
-                    }) }
-                </div>
-                <div class="editor-code">
-                    <pre class="editor-highlight" aria-hidden="true">{ for highlighted }</pre>
-                    <textarea ref={textarea} class="editor-input" aria-label={props.label.clone()} readonly={props.readonly}
-                              spellcheck="false" autocomplete="off" wrap="off" rows={count.to_string()}
-                              value={state.text.clone()} {oninput} />
-                </div>
-            </div>
+            <CodeMirror initial={props.initial.clone()} label={props.label.clone()} language="dockerfile"
+                        readonly={props.readonly} {onchange} {marks} jump={state.jump_to} />
             <section class="editor-problems" aria-label="Problems">
                 <h3>{ if problems == 0 { "No problems".to_string() } else { format!("Problems ({problems})") } }</h3>
                 <ul class="editor-diagnostics">
@@ -150,18 +265,13 @@ pub fn dockerfile_editor(props: &EditorProps) -> Html {
     }
 }
 
-/// A plain text editor for files that are not Dockerfiles (no highlighting, no checks).
+/// Files that are not Dockerfiles: the same editor without highlighting or checks.
 #[function_component(PlainEditor)]
 pub fn plain_editor(props: &EditorProps) -> Html {
-    let oninput = {
-        let onchange = props.onchange.clone();
-        Callback::from(move |e: InputEvent| {
-            let t: HtmlTextAreaElement = e.target_unchecked_into();
-            onchange.emit(t.value());
-        })
-    };
     html! {
-        <textarea class="plain-editor" aria-label={props.label.clone()} spellcheck="false" autocomplete="off"
-                  wrap="off" readonly={props.readonly} value={props.initial.clone()} {oninput} />
+        <div class="plain-editor">
+            <CodeMirror initial={props.initial.clone()} label={props.label.clone()} language="plain"
+                        readonly={props.readonly} onchange={props.onchange.clone()} />
+        </div>
     }
 }

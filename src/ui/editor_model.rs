@@ -1,8 +1,12 @@
-//! The Dockerfile editor's state as a plain reducer (tested natively): the text, its diagnostics, per-line
-//! gutter markers, highlighted and underlined line segments, and the outline of stages and instructions.
+//! The Dockerfile editor's state as a plain reducer (tested natively): the text, its diagnostics (and where
+//! CodeMirror draws them), the outline of stages and instructions, and the line to jump to.
+
+use std::rc::Rc;
+
+use serde::Serialize;
 
 use crate::dockerfile::lint::{self, Diagnostic, LintOptions, Severity};
-use crate::dockerfile::{instructions::KEYWORDS, parse, Dockerfile};
+use crate::dockerfile::{parse, Dockerfile};
 
 /// One entry of the outline: a stage (depth 0) or an instruction (depth 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,11 +21,20 @@ pub struct OutlineItem {
 pub struct EditorState {
     pub text: String,
     pub diagnostics: Vec<Diagnostic>,
+    /// The diagnostics placed for CodeMirror, computed with them (so the timed check includes it).
+    pub marks: Rc<Vec<CodeMark>>,
     pub outline: Vec<OutlineItem>,
     /// The line the learner asked to jump to (from the diagnostics list or the outline).
-    pub jump_to: Option<usize>,
+    pub jump_to: Option<Jump>,
     /// How long the last parse + check took, in milliseconds, when a clock was available (the browser's).
     pub check_ms: Option<f64>,
+}
+
+/// A request to move the cursor to `line`; `seq` tells a second click on the same line from the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Jump {
+    pub line: usize,
+    pub seq: u32,
 }
 
 /// What can happen in the editor.
@@ -36,6 +49,7 @@ impl EditorState {
         let mut s = EditorState {
             text: String::new(),
             diagnostics: Vec::new(),
+            marks: Rc::default(),
             outline: Vec::new(),
             jump_to: None,
             check_ms: None,
@@ -57,245 +71,83 @@ impl EditorState {
                 self.outline = Vec::new();
             }
         }
+        self.marks = Rc::new(self.code_marks());
     }
 
     pub fn reduce(mut self, action: EditorAction) -> Self {
         match action {
-            EditorAction::Edit(text) => {
-                self.set_text(&text);
-                self.jump_to = None;
+            EditorAction::Edit(text) => self.set_text(&text),
+            EditorAction::JumpTo(line) => {
+                let seq = self.jump_to.map_or(0, |j| j.seq.wrapping_add(1));
+                self.jump_to = Some(Jump { line, seq });
             }
-            EditorAction::JumpTo(line) => self.jump_to = Some(line),
         }
         self
     }
 
-    /// Number of lines the gutter shows (at least one).
-    pub fn line_count(&self) -> usize {
-        self.text.split('\n').count().max(1)
-    }
-
-    /// The most severe diagnostic starting on `line`, for the gutter marker.
-    pub fn marker(&self, line: usize) -> Option<Severity> {
+    /// Where CodeMirror draws each diagnostic: UTF-16 offsets into the text (what JavaScript strings count).
+    pub fn code_marks(&self) -> Vec<CodeMark> {
+        let starts = line_starts_utf16(&self.text);
+        let lines: Vec<&str> = self.text.split('\n').collect();
+        // 1-based (line, column in characters) → UTF-16 offset; past the end clamps to the line's end.
+        let offset = |line: usize, column: usize| -> u32 {
+            let Some(text) = lines.get(line.saturating_sub(1)) else {
+                return starts.last().copied().unwrap_or(0);
+            };
+            let within: usize = text
+                .chars()
+                .take(column.saturating_sub(1))
+                .map(char::len_utf16)
+                .sum();
+            starts[line.saturating_sub(1)] + u32::try_from(within).unwrap_or(u32::MAX)
+        };
         self.diagnostics
             .iter()
-            .filter(|d| d.line == line)
-            .map(|d| d.severity)
-            .min()
-    }
-
-    /// Hover text for `line`: every message of the diagnostics that cover it.
-    pub fn hover(&self, line: usize) -> String {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.span.line <= line && line <= d.span.end_line.max(d.span.line))
-            .map(|d| format!("{} [{}]: {}", d.severity, d.rule, d.message))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// Byte offset where 1-based `line` starts.
-    pub fn line_offset(&self, line: usize) -> usize {
-        self.text
-            .split_inclusive('\n')
-            .take(line.saturating_sub(1))
-            .map(str::len)
-            .sum()
-    }
-
-    /// The same offset in UTF-16 code units (what a textarea's selection uses).
-    pub fn line_offset_utf16(&self, line: usize) -> u32 {
-        let off = self.line_offset(line).min(self.text.len());
-        u32::try_from(self.text[..off].encode_utf16().count()).unwrap_or(u32::MAX)
-    }
-
-    /// The highlighted, underlined segments of every line.
-    pub fn lines(&self) -> Vec<Vec<Segment>> {
-        let mut continued = false;
-        let mut in_heredoc: Option<String> = None;
-        self.text
-            .split('\n')
-            .enumerate()
-            .map(|(i, l)| {
-                let toks = highlight_line(l, &mut continued, &mut in_heredoc);
-                underline(l, i + 1, toks, &self.diagnostics)
+            .map(|d| {
+                let from = offset(d.span.line.max(1), d.span.column.max(1));
+                let end_line = d.span.end_line.max(d.span.line);
+                let to = offset(end_line.max(1), d.span.end_column.max(1));
+                CodeMark {
+                    from,
+                    // A diagnostic at a point still underlines one character.
+                    to: if to > from { to } else { from + 1 },
+                    severity: match d.severity {
+                        Severity::Error => "error",
+                        Severity::Warning => "warning",
+                        Severity::Info => "info",
+                    },
+                    rule: d.rule,
+                    message: d.message.clone(),
+                    explanation: d.explanation,
+                }
             })
             .collect()
     }
 }
 
-/// Token classes of the highlighter (CSS classes `tok-...`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tok {
-    Plain,
-    Keyword,
-    Flag,
-    String,
-    Variable,
-    Comment,
-    Heredoc,
+/// A diagnostic as CodeMirror's lint extension draws it (`www/js/editor.js` reads these fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeMark {
+    pub from: u32,
+    pub to: u32,
+    pub severity: &'static str,
+    pub rule: &'static str,
+    pub message: String,
+    pub explanation: &'static str,
 }
 
-impl Tok {
-    pub fn class(self) -> &'static str {
-        match self {
-            Tok::Plain => "tok-plain",
-            Tok::Keyword => "tok-keyword",
-            Tok::Flag => "tok-flag",
-            Tok::String => "tok-string",
-            Tok::Variable => "tok-variable",
-            Tok::Comment => "tok-comment",
-            Tok::Heredoc => "tok-heredoc",
+/// The UTF-16 offset where each line starts, plus the text's length at the end.
+fn line_starts_utf16(text: &str) -> Vec<u32> {
+    let mut starts = vec![0u32];
+    let mut at = 0u32;
+    for c in text.chars() {
+        at += c.len_utf16() as u32;
+        if c == '\n' {
+            starts.push(at);
         }
     }
-}
-
-/// A run of text with one token class and, if a diagnostic covers it, its severity and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    pub text: String,
-    pub tok: Tok,
-    pub severity: Option<Severity>,
-    pub message: Option<String>,
-}
-
-/// Highlights one line; `continued` and `in_heredoc` carry the state between lines.
-pub fn highlight_line(
-    line: &str,
-    continued: &mut bool,
-    in_heredoc: &mut Option<String>,
-) -> Vec<(usize, usize, Tok)> {
-    if let Some(term) = in_heredoc.as_deref() {
-        if line.trim_start_matches('\t').trim_end_matches('\r') == term {
-            *in_heredoc = None;
-        }
-        return vec![(0, line.len(), Tok::Heredoc)];
-    }
-    let trimmed = line.trim_start();
-    let lead = line.len() - trimmed.len();
-    if trimmed.starts_with('#') {
-        return vec![(0, line.len(), Tok::Comment)];
-    }
-    let mut out = Vec::new();
-    let mut i = lead;
-    if !*continued {
-        let end = trimmed.find(char::is_whitespace).map_or(line.len(), |e| lead + e);
-        let word = &line[lead..end];
-        if KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word)) {
-            out.push((lead, end, Tok::Keyword));
-            i = end;
-        }
-    }
-    let b = line.as_bytes();
-    let mut plain_start = i;
-    let flush = |out: &mut Vec<(usize, usize, Tok)>, from: usize, to: usize| {
-        if to > from {
-            out.push((from, to, Tok::Plain));
-        }
-    };
-    while i < b.len() {
-        let c = b[i];
-        let start_of_word = i == 0 || b[i - 1].is_ascii_whitespace();
-        let (end, tok) = if c == b'"' || c == b'\'' {
-            let close = line[i + 1..].find(c as char).map_or(line.len(), |p| i + 2 + p);
-            (close, Tok::String)
-        } else if c == b'$' {
-            let rest = &line[i + 1..];
-            let len = if rest.starts_with('{') {
-                rest.find('}').map_or(rest.len(), |p| p + 1)
-            } else {
-                rest.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
-                    .unwrap_or(rest.len())
-            };
-            (i + 1 + len, Tok::Variable)
-        } else if c == b'-' && start_of_word && line[i..].starts_with("--") {
-            (
-                line[i..].find(char::is_whitespace).map_or(line.len(), |p| i + p),
-                Tok::Flag,
-            )
-        } else if c == b'<' && start_of_word && line[i..].starts_with("<<") {
-            let end = line[i..].find(char::is_whitespace).map_or(line.len(), |p| i + p);
-            let word = line[i + 2..end]
-                .trim_start_matches('-')
-                .trim_matches(|ch| ch == '"' || ch == '\'');
-            if !word.is_empty() {
-                *in_heredoc = Some(word.to_string());
-            }
-            (end, Tok::Heredoc)
-        } else {
-            i += line[i..].chars().next().map_or(1, char::len_utf8);
-            continue;
-        };
-        flush(&mut out, plain_start, i);
-        out.push((i, end.min(line.len()), tok));
-        i = end.min(line.len());
-        plain_start = i;
-    }
-    flush(&mut out, plain_start, line.len());
-    if lead > 0 && out.first().is_some_and(|t| t.0 > 0) {
-        out.insert(0, (0, lead, Tok::Plain));
-    }
-    *continued = line.trim_end().ends_with('\\') || line.trim_end().ends_with('`');
-    out
-}
-
-/// Cuts highlighted tokens at diagnostic boundaries so covered text can be underlined.
-fn underline(line: &str, n: usize, toks: Vec<(usize, usize, Tok)>, diags: &[Diagnostic]) -> Vec<Segment> {
-    // Byte ranges of this line covered by diagnostics (columns are 1-based characters).
-    let col_to_byte = |col: usize| {
-        line.char_indices()
-            .nth(col.saturating_sub(1))
-            .map_or(line.len(), |(b, _)| b)
-    };
-    let covers: Vec<(usize, usize, &Diagnostic)> = diags
-        .iter()
-        .filter(|d| d.span.line <= n && n <= d.span.end_line.max(d.span.line))
-        .map(|d| {
-            let s = if d.span.line == n {
-                col_to_byte(d.span.column)
-            } else {
-                0
-            };
-            let mut e = if d.span.end_line == n {
-                col_to_byte(d.span.end_column)
-            } else {
-                line.len()
-            };
-            if e <= s {
-                e = (s + 1).min(line.len()).max(s);
-            }
-            (s, e, d)
-        })
-        .collect();
-    let mut cuts: Vec<usize> = toks.iter().flat_map(|t| [t.0, t.1]).collect();
-    for (s, e, _) in &covers {
-        cuts.push(*s);
-        cuts.push(*e);
-    }
-    cuts.push(0);
-    cuts.push(line.len());
-    cuts.retain(|c| *c <= line.len() && line.is_char_boundary(*c));
-    cuts.sort_unstable();
-    cuts.dedup();
-    cuts.windows(2)
-        .map(|w| {
-            let (a, z) = (w[0], w[1]);
-            let tok = toks
-                .iter()
-                .find(|t| t.0 <= a && z <= t.1)
-                .map_or(Tok::Plain, |t| t.2);
-            let cover = covers
-                .iter()
-                .filter(|(s, e, _)| *s <= a && z <= *e)
-                .min_by_key(|(_, _, d)| d.severity);
-            Segment {
-                text: line[a..z].to_string(),
-                tok,
-                severity: cover.map(|c| c.2.severity),
-                message: cover.map(|c| c.2.message.clone()),
-            }
-        })
-        .collect()
+    starts.push(at);
+    starts
 }
 
 /// Stages and their instructions.
@@ -341,49 +193,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn typo_gets_a_marker_an_underline_and_goes_away_when_fixed() {
+    fn typo_gets_an_error_mark_on_its_word_and_goes_away_when_fixed() {
         let s = EditorState::new("FROM alpine:3.19\nRUNN echo hi\nUSER app\n");
-        assert_eq!(s.marker(2), Some(Severity::Error));
-        assert!(s
-            .hover(2)
-            .contains("unknown instruction: RUNN (did you mean RUN?)"));
-        let line2 = &s.lines()[1];
-        assert!(line2
+        let marks = s.code_marks();
+        let typo = marks
             .iter()
-            .any(|seg| seg.text == "RUNN" && seg.severity == Some(Severity::Error)));
+            .find(|m| {
+                m.message
+                    .contains("unknown instruction: RUNN (did you mean RUN?)")
+            })
+            .expect("the typo's diagnostic");
+        assert_eq!(typo.severity, "error");
+        assert_eq!(&s.text[typo.from as usize..typo.to as usize], "RUNN");
         let s = s.reduce(EditorAction::Edit(
             "FROM alpine:3.19\nRUN echo hi\nUSER app\n".into(),
         ));
-        assert_eq!(s.marker(2), None);
         assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        assert!(s.code_marks().is_empty());
         assert_eq!(s.outline.len(), 3);
     }
 
     #[test]
-    fn highlighting_knows_keywords_flags_strings_variables_and_heredocs() {
-        let s =
-            EditorState::new("# hi\nCOPY --from=build \"a b\" $DEST\nRUN <<EOF\nRUN inside\nEOF\nCMD x\n");
-        let lines = s.lines();
-        assert_eq!(lines[0][0].tok, Tok::Comment);
-        let toks: Vec<(String, Tok)> = lines[1].iter().map(|s| (s.text.clone(), s.tok)).collect();
-        assert!(toks.contains(&("COPY".into(), Tok::Keyword)));
-        assert!(toks.contains(&("--from=build".into(), Tok::Flag)));
-        assert!(toks.contains(&("\"a b\"".into(), Tok::String)));
-        assert!(toks.contains(&("$DEST".into(), Tok::Variable)));
-        assert!(
-            lines[3].iter().all(|s| s.tok == Tok::Heredoc),
-            "heredoc body is not code"
-        );
-        assert_eq!(lines[5][0].tok, Tok::Keyword);
-        let joined: String = lines[1].iter().map(|s| s.text.as_str()).collect();
-        assert_eq!(joined, "COPY --from=build \"a b\" $DEST");
+    fn marks_count_utf16_units_like_javascript() {
+        // "é" is one UTF-16 unit (two bytes), "😀" two units (four bytes): RUNN starts at unit 13, byte 16.
+        let text = "FROM a\n# é😀\nRUNN x\n";
+        let s = EditorState::new(text);
+        let typo = s.marks[0].clone();
+        let utf16: Vec<u16> = text.encode_utf16().collect();
+        let marked = String::from_utf16(&utf16[typo.from as usize..typo.to as usize]).unwrap();
+        assert_eq!(marked, "RUNN");
+        assert_eq!(line_starts_utf16(text), vec![0, 7, 13, 20, 20]);
     }
 
     #[test]
-    fn jumping_uses_utf16_offsets() {
-        let s = EditorState::new("FROM a\n# é😀\nRUN x\n");
-        assert_eq!(s.line_offset(3), 16);
-        assert_eq!(s.line_offset_utf16(3), 13);
-        assert_eq!(s.reduce(EditorAction::JumpTo(3)).jump_to, Some(3));
+    fn jumping_asks_again_for_the_same_line() {
+        let s = EditorState::new("FROM a\nRUN x\n");
+        let once = s.reduce(EditorAction::JumpTo(2));
+        let twice = once.clone().reduce(EditorAction::JumpTo(2));
+        assert_eq!(once.jump_to.map(|j| j.line), Some(2));
+        assert_ne!(
+            once.jump_to, twice.jump_to,
+            "a second click must move the cursor again"
+        );
     }
 }

@@ -12,6 +12,8 @@ use super::{free_port, repo_root, TempDir};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// WebDriver keys: Control+A (Control stays down until the NULL key), then Backspace.
+const SELECT_ALL_AND_DELETE: &str = "\u{E009}a\u{E000}\u{E003}";
 /// How long `wait_*` helpers poll before failing.
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -159,7 +161,7 @@ return false;
 
 /// The start of every interactive element that has no accessible name.
 const UNNAMED_CONTROLS_JS: &str = r#"
-return [...document.querySelectorAll('button, input, textarea, select, a[href], [role="separator"], iframe')]
+return [...document.querySelectorAll('button, input, textarea, select, a[href], [role="separator"], iframe, [contenteditable="true"]')]
   .filter(el => !nameOf(el)).map(el => el.outerHTML.slice(0, 120));
 "#;
 
@@ -202,16 +204,51 @@ impl Page {
         Ok(self.by_name(name).await?.click().await?)
     }
 
-    /// Replace the value of the named field with `text`, as typing would.
+    /// Replace the value of the named field with `text`, as typing would. In the code editor (CodeMirror's
+    /// contenteditable) that is what a learner does: select all (Ctrl+A), delete, type.
     pub async fn type_into(&self, name: &str, text: &str) -> anyhow::Result<()> {
         let field = self.by_name(name).await?;
-        field.clear().await?;
+        if field.attr("contenteditable").await?.as_deref() == Some("true") {
+            field.send_keys(SELECT_ALL_AND_DELETE).await?;
+        } else {
+            field.clear().await?;
+        }
         Ok(field.send_keys(text).await?)
     }
 
-    /// The current value of the named field (an input or textarea).
+    /// The current value of the named field (an input, a textarea or the code editor's text).
     pub async fn value_of(&self, name: &str) -> anyhow::Result<String> {
-        Ok(self.by_name(name).await?.prop("value").await?.unwrap_or_default())
+        let field = self.by_name(name).await?;
+        if field.attr("contenteditable").await?.is_some() {
+            return self.code_of(&field).await;
+        }
+        Ok(field.prop("value").await?.unwrap_or_default())
+    }
+
+    /// The whole text of the code editor `field` belongs to (its DOM shows only the lines in view).
+    pub async fn code_of(&self, field: &fantoccini::elements::Element) -> anyhow::Result<String> {
+        let text = self
+            .client
+            .execute(
+                "const h = window.SlipwayEditor.of(arguments[0]); return h ? h.getDoc() : null;",
+                vec![serde_json::to_value(field)?],
+            )
+            .await?;
+        text.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("no code editor around the field: {text}"))
+    }
+
+    /// Replace the code editor's whole text at once, as a paste would (tests that only need the content).
+    pub async fn paste_into(&self, name: &str, text: &str) -> anyhow::Result<()> {
+        let field = self.by_name(name).await?;
+        self.client
+            .execute(
+                "window.SlipwayEditor.of(arguments[0]).setDoc(arguments[1], true); return null;",
+                vec![serde_json::to_value(&field)?, json!(text)],
+            )
+            .await?;
+        Ok(())
     }
 
     /// Poll until an element named `name` is gone (or hidden), e.g. a deleted file's row.
