@@ -407,6 +407,11 @@ impl Runner {
             return Err(RunnerError::Conflict(format!("invalid signal {signal:?}")));
         }
         self.runc.kill(&c.id, signal, false).await?;
+        // As dockerd does for SIGKILL: answer once the container has exited, so a `docker rm` right after
+        // `docker kill` finds it stopped (the monitor reaps it within milliseconds; bounded in case it cannot).
+        if signal == "KILL" || signal == "9" {
+            let _ = tokio::time::timeout(Duration::from_secs(10), c.wait()).await;
+        }
         Ok(())
     }
 
