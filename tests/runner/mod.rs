@@ -3,6 +3,7 @@
 
 mod local;
 mod network;
+mod streaming;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -117,6 +117,17 @@ impl Logs {
         )
     }
 
+    /// The chunks still buffered that came after `after` (all of them for None): a follower that lagged behind
+    /// the broadcast channel catches up from here.
+    pub fn since(&self, after: Option<u64>) -> Vec<Chunk> {
+        self.lock()
+            .chunks
+            .iter()
+            .filter(|c| after.is_none_or(|a| c.seq > a))
+            .cloned()
+            .collect()
+    }
+
     /// Everything as one byte string (for RUN step output).
     pub fn all_bytes(&self) -> Vec<u8> {
         self.lock()
@@ -154,6 +165,8 @@ mod tests {
         assert_eq!(all.len(), 2, "only the newest 10 bytes are kept");
         assert_eq!(all[1].data, b"4abc\n");
         assert_eq!(logs.snapshot(Some(1)).0.len(), 1);
+        assert_eq!(logs.since(Some(all[0].seq)).len(), 1, "only what came after");
+        assert_eq!(logs.since(None).len(), 2);
         logs.close();
         assert!(logs.is_closed());
     }
