@@ -308,7 +308,12 @@ async fn a_run_step_over_its_sessions_quota_fails_cleanly() -> Result<()> {
     let step = json!({"layers": [busybox["layers"][0]["digest"]], "repository": repo,
         "command": "dd if=/dev/urandom of=/big bs=1k count=64 2>/dev/null"});
     let (status, answer) = api
-        .json(reqwest::Method::POST, "/api/steps", Some("session-q"), step.clone())
+        .json(
+            reqwest::Method::POST,
+            "/api/steps",
+            Some("session-q"),
+            step.clone(),
+        )
         .await?;
     ensure!(status == 507, "{status} {answer}");
     ensure!(
@@ -335,10 +340,7 @@ async fn a_run_step_over_its_sessions_quota_fails_cleanly() -> Result<()> {
         last["type"] == "error" && last["status"] == 507,
         "streamed answer: {text}"
     );
-    ensure!(
-        last["message"].as_str().unwrap_or("").contains("quota"),
-        "{last}"
-    );
+    ensure!(last["message"].as_str().unwrap_or("").contains("quota"), "{last}");
     let leftovers = std::fs::read_dir(runner_dir.join("c"))?.count();
     ensure!(
         leftovers == 0,

@@ -1,8 +1,11 @@
 //! The runner through the real `slipway` binary: `slipway serve` with an OCI layout holding a busybox image made
 //! from the host's static busybox, then `docker run`, logs, a RUN step and a clean shutdown over HTTP.
 
+mod crash;
+mod crun;
 mod local;
 mod network;
+mod page;
 mod streaming;
 
 use std::io::{BufRead, BufReader, Write};

@@ -95,6 +95,14 @@ impl Server {
         self.child.id()
     }
 
+    /// SIGKILL, as a crash or the OOM killer would: the server cleans up nothing. Returns its data dir, for a
+    /// server started again on it.
+    pub fn crash(mut self) -> anyhow::Result<TempDir> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(std::mem::replace(&mut self.data, TempDir::new("crashed")))
+    }
+
     /// SIGTERM, then wait: returns the exit status so tests can check graceful shutdown.
     pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
         let status = Command::new("kill")
@@ -116,6 +124,10 @@ impl Server {
 impl Drop for Server {
     /// SIGTERM first, so the server removes its containers, mounts and cgroups; SIGKILL only if it hangs.
     fn drop(&mut self) {
+        // Already stopped (`stop`, `crash`): nothing to signal.
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();

@@ -418,9 +418,11 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
                 let _ = target.io().write_input(&bytes);
             }
             Message::Text(text) => match serde_json::from_str::<Control>(&text) {
-                Ok(Control::Resize { cols, rows }) => {
+                // A terminal that is not laid out yet measures 0: keep the size the TTY has.
+                Ok(Control::Resize { cols, rows }) if cols > 0 && rows > 0 => {
                     let _ = target.io().resize(cols, rows);
                 }
+                Ok(Control::Resize { .. }) => {}
                 Ok(Control::Eof) => target.io().close_input(),
                 Err(_) => {
                     let _ = target.io().write_input(text.as_bytes());

@@ -66,7 +66,7 @@ async fn output_until(ws: &mut Ws, deadline: tokio::time::Instant, done: impl Fn
     while !done(&seen) {
         let msg = tokio::time::timeout_at(deadline, ws.next())
             .await
-            .expect("output in time")
+            .unwrap_or_else(|_| panic!("the awaited output did not come in time; seen: {seen:?}"))
             .unwrap()
             .unwrap();
         if let Message::Binary(b) = msg {
@@ -225,6 +225,26 @@ async fn attach_websocket_drives_a_tty() {
         seen.contains("30 120") && seen.contains("hi-42")
     })
     .await;
+    // A window resized while a program runs in the foreground: it gets SIGWINCH (its trap prints), and the new
+    // size is the TTY's; a size of zero (a terminal not laid out yet) is ignored.
+    let program = br#"sh -c 'trap "echo got-\$((40+3))-winch" WINCH; echo ready-$((1+1)); while sleep 0.1; do :; done'"#;
+    ws.send(Message::binary([&program[..], b"\n"].concat()))
+        .await
+        .unwrap();
+    output_until(&mut ws, deadline, |seen| seen.contains("ready-2")).await;
+    for resize in [
+        r#"{"type":"resize","cols":0,"rows":0}"#,
+        r#"{"type":"resize","cols":90,"rows":20}"#,
+    ] {
+        ws.send(Message::text(resize)).await.unwrap();
+    }
+    output_until(&mut ws, deadline, |seen| seen.contains("got-43-winch")).await;
+    // Ctrl-C ends the program; the shell reads the size the TTY has now.
+    ws.send(Message::binary(b"\x03".to_vec())).await.unwrap();
+    ws.send(Message::binary(b"stty size | tr ' ' x\n".to_vec()))
+        .await
+        .unwrap();
+    output_until(&mut ws, deadline, |seen| seen.contains("20x90")).await;
     ws.send(Message::binary(b"exit 3\n".to_vec())).await.unwrap();
     assert_eq!(exit_frame(&mut ws, deadline).await["exit_code"], 3);
     let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}"), None).await;

@@ -30,6 +30,27 @@ pub(crate) fn test_env_with(tweak: impl FnOnce(&mut RunnerConfig)) -> TestEnv {
     TestEnv { tmp, runner }
 }
 
+/// A test that panics half way leaves nothing running: every container in the runner's runtime root is killed
+/// and deleted (processes, cgroups) and every container directory unmounted and removed, before the temp dir goes.
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let runner = self.runner.clone();
+        // Dropped inside the test's runtime, which cannot run futures any more (it is blocked here): the sweep
+        // runs on a runtime of its own and drives the runtime CLI directly, not the test's watcher tasks.
+        let cleaned = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the cleanup");
+            runtime.block_on(runner.sweep_everything());
+        })
+        .join();
+        if cleaned.is_err() && !std::thread::panicking() {
+            panic!("cleaning up the test's containers panicked");
+        }
+    }
+}
+
 pub(crate) fn test_env() -> TestEnv {
     test_env_with(|_| {})
 }
@@ -69,6 +90,32 @@ pub(crate) fn assert_clean(env: &TestEnv, id: &str) {
     }
     assert!(!data.join("runtime").join(id).exists(), "runtime state left");
     assert!(!env.runner.container_dir(id).exists(), "container dir left");
+}
+
+#[tokio::test]
+async fn a_test_that_panics_with_a_running_container_leaves_nothing() {
+    let env = test_env();
+    let root = env.tmp.path().to_path_buf();
+    let data = env.runner.config.data_dir.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let scenario = tokio::spawn(async move {
+        let c = env
+            .runner
+            .create("busybox", cmd(&["sleep", "1000"]))
+            .await
+            .unwrap();
+        env.runner.start(&c).await.unwrap();
+        let _ = tx.send(c.id.clone());
+        panic!("a failing assertion while {} runs", c.id);
+    });
+    assert!(scenario.await.unwrap_err().is_panic());
+    let id = rx.await.expect("the container started before the panic");
+    assert_eq!(overlay::mounts_below(&data), Vec::<String>::new(), "mounts left");
+    for ctrl in ["memory", "pids"] {
+        let cg = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway").join(&id);
+        assert!(!cg.exists(), "cgroup left: {}", cg.display());
+    }
+    assert!(!root.exists(), "the test's temp dir is left");
 }
 
 #[tokio::test]
