@@ -70,7 +70,15 @@ async fn a_server_killed_with_a_running_container_is_cleaned_up_by_the_next_star
     let id = created["id"].as_str().unwrap_or_default().to_string();
     ensure!(!id.is_empty(), "{created}");
     let runner = server.data.path().join("runner");
-    let before = leftovers(&runner, &id, &argv);
+    // The runtime's init becomes `sleep` a moment after the start answered: wait for that state.
+    let mut before = leftovers(&runner, &id, &argv);
+    for _ in 0..100 {
+        if before.iter().any(|l| l.starts_with("process")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        before = leftovers(&runner, &id, &argv);
+    }
     ensure!(
         before.iter().any(|l| l.starts_with("process")) && before.iter().any(|l| l.starts_with("mount")),
         "the running container should show: {before:?}"

@@ -104,7 +104,12 @@ impl Server {
     }
 
     /// SIGTERM, then wait: returns the exit status so tests can check graceful shutdown.
-    pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+    pub fn stop(self) -> anyhow::Result<std::process::ExitStatus> {
+        self.stop_keeping_data().map(|(status, _)| status)
+    }
+
+    /// [`Server::stop`], keeping the data dir (to check what the server left in it).
+    pub fn stop_keeping_data(mut self) -> anyhow::Result<(std::process::ExitStatus, TempDir)> {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()?;
@@ -113,7 +118,7 @@ impl Server {
         }
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
+                return Ok((status, std::mem::replace(&mut self.data, TempDir::new("stopped"))));
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -62,11 +62,17 @@ pub(crate) fn cmd(args: &[&str]) -> RunOptions {
     }
 }
 
+/// `docker run -d`: a started container of `image` (the test fails if it cannot start).
+pub(crate) async fn started(env: &TestEnv, image: &str, opts: RunOptions) -> Arc<super::Container> {
+    let c = env.runner.create(image, opts).await.unwrap();
+    env.runner.start(&c).await.unwrap();
+    c
+}
+
 /// Run to completion, returning the final state, the output, and the container (already removed).
 pub(crate) async fn run(env: &TestEnv, opts: RunOptions) -> (lifecycle::State, String) {
     let r = &env.runner;
-    let c = r.create("busybox", opts).await.unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(env, "busybox", opts).await;
     let state = tokio::time::timeout(Duration::from_secs(60), c.wait())
         .await
         .expect("container ends");
@@ -135,8 +141,7 @@ async fn exit_codes_and_stderr() {
     assert!(out.contains("out\n") && out.contains("err\n"), "{out}");
     // A signal death from outside is reported as 128 + signal.
     let r = &env.runner;
-    let c = r.create("busybox", cmd(&["sleep", "100"])).await.unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(&env, "busybox", cmd(&["sleep", "100"])).await;
     r.kill(&c, "SIGKILL").await.unwrap();
     assert_eq!(c.wait().await.exit_code, Some(137));
     r.remove(&c, false).await.unwrap();
@@ -293,8 +298,7 @@ async fn stop_sends_term_then_kill() {
     let env = test_env();
     let r = &env.runner;
     // PID 1 without a TERM handler ignores SIGTERM: stop must escalate to SIGKILL after the grace.
-    let c = r.create("busybox", cmd(&["sleep", "100"])).await.unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(&env, "busybox", cmd(&["sleep", "100"])).await;
     // Until runc's init has exec'd `sleep`, SIGTERM still kills it (the default action): wait for PID 1 to be sleep.
     let pid = c.state().pid.unwrap();
     for _ in 0..200 {
@@ -310,18 +314,16 @@ async fn stop_sends_term_then_kill() {
     assert_eq!(state.exit_code, Some(137));
     r.remove(&c, false).await.unwrap();
     // With a handler, SIGTERM alone ends it.
-    let c = r
-        .create(
-            "busybox",
-            cmd(&[
-                "sh",
-                "-c",
-                "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done",
-            ]),
-        )
-        .await
-        .unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(
+        &env,
+        "busybox",
+        cmd(&[
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done",
+        ]),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let state = r.stop(&c, Some(Duration::from_secs(20))).await.unwrap();
     assert_eq!(state.exit_code, Some(7));
@@ -341,17 +343,15 @@ async fn wall_clock_limit_kills() {
 async fn remove_force_kills_a_running_container_and_names_are_unique() {
     let env = test_env();
     let r = &env.runner;
-    let c = r
-        .create(
-            "busybox",
-            RunOptions {
-                name: Some("web".into()),
-                ..cmd(&["sleep", "100"])
-            },
-        )
-        .await
-        .unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(
+        &env,
+        "busybox",
+        RunOptions {
+            name: Some("web".into()),
+            ..cmd(&["sleep", "100"])
+        },
+    )
+    .await;
     assert_eq!(r.list(false).len(), 1);
     assert!(matches!(
         r.create(
@@ -384,8 +384,7 @@ async fn published_port_reaches_httpd_inside() {
         }],
         ..cmd(&["httpd", "-f", "-p", "8080", "-h", "/www"])
     };
-    let c = r.create("busybox", opts).await.unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(&env, "busybox", opts).await;
     let port = c.summary().ports[0].host;
     assert_ne!(port, 0);
     let mut body = String::new();
@@ -414,17 +413,15 @@ async fn published_port_reaches_httpd_inside() {
 async fn tty_round_trip_and_resize() {
     let env = test_env();
     let r = &env.runner;
-    let c = r
-        .create(
-            "busybox",
-            RunOptions {
-                tty: true,
-                ..cmd(&["sh"])
-            },
-        )
-        .await
-        .unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(
+        &env,
+        "busybox",
+        RunOptions {
+            tty: true,
+            ..cmd(&["sh"])
+        },
+    )
+    .await;
     c.resize(100, 40).unwrap();
     c.write_input(b"echo hi-$((1+1)); stty size; exit 5\n").unwrap();
     let state = tokio::time::timeout(Duration::from_secs(20), c.wait())
