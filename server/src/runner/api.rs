@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::exec::{Exec, ExecOptions, ExecState};
 use super::io::ProcessIo;
-use super::logs::{rfc3339, Chunk, Stream};
+use super::logs::{rfc3339, Chunk, Follower, Stream};
 use super::{images::ImageError, RunOptions, RunStep, Runner, RunnerError};
 
 impl RunnerError {
@@ -280,7 +280,7 @@ async fn logs(
     Query(q): Query<LogsQuery>,
 ) -> ApiResult<Response> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
-    let (past, mut rx, closed) = c.io.logs.snapshot(q.tail);
+    let (past, rx, closed) = c.io.logs.snapshot(q.tail);
     let last_seq = past.last().map(|ch| ch.seq);
     let head: Vec<Result<Bytes, std::io::Error>> = past.iter().map(|ch| Ok(render(ch, &q))).collect();
     let content_type = if q.format.as_deref() == Some("json") {
@@ -291,26 +291,13 @@ async fn logs(
     let body = if !q.follow || closed {
         Body::from_stream(futures_util::stream::iter(head))
     } else {
+        let mut follower = Follower::new(c.io.logs.clone(), rx, last_seq);
         let live = async_stream(move |tx| async move {
-            let mut last_seq = last_seq;
-            loop {
-                let chunks = match rx.recv().await {
-                    Ok(ch) if ch.seq == u64::MAX => break,
-                    Ok(ch) if last_seq.is_some_and(|s| ch.seq <= s) => continue,
-                    Ok(ch) => vec![ch],
-                    // A slow reader missed broadcasts: catch up from the buffer.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => c.io.logs.since(last_seq),
-                    Err(_) => break,
-                };
+            while let Some(chunks) = follower.next().await {
                 for ch in chunks {
-                    last_seq = Some(ch.seq);
                     if tx.send(Ok(render(&ch, &q))).await.is_err() {
                         return;
                     }
-                }
-                // The end marker may have been among the missed broadcasts.
-                if c.io.logs.is_closed() && c.io.logs.since(last_seq).is_empty() {
-                    break;
                 }
             }
             // As `docker logs -f`: done when the container is, not merely its output (it exits right after).
@@ -384,8 +371,8 @@ enum Control {
 /// JSON controls (`{"type":"resize","cols":80,"rows":24}`, `{"type":"eof"}`). A final text frame reports the exit.
 async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
-    let (past, mut rx, closed) = target.io().logs.snapshot(None);
-    let last_seq = past.last().map(|ch| ch.seq);
+    let (past, rx, closed) = target.io().logs.snapshot(None);
+    let mut follower = Follower::new(target.io().logs.clone(), rx, past.last().map(|ch| ch.seq));
     let out_target = target.clone();
     let out = tokio::spawn(async move {
         for ch in past {
@@ -394,17 +381,11 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
             }
         }
         if !closed {
-            loop {
-                match rx.recv().await {
-                    Ok(ch) if ch.seq == u64::MAX => break,
-                    Ok(ch) if last_seq.is_some_and(|s| ch.seq <= s) => continue,
-                    Ok(ch) => {
-                        if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
-                            return;
-                        }
+            while let Some(chunks) = follower.next().await {
+                for ch in chunks {
+                    if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
+                        return;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => break,
                 }
             }
         }

@@ -138,6 +138,43 @@ impl Logs {
     }
 }
 
+/// Follows a container's output past a snapshot: each call gives what came next, in order and without gaps (a
+/// reader too slow for the live feed catches up from the buffer), until the output has ended.
+pub struct Follower {
+    logs: std::sync::Arc<Logs>,
+    rx: broadcast::Receiver<Chunk>,
+    last: Option<u64>,
+}
+
+impl Follower {
+    /// A follower of `logs` past the chunk `last` (from [`Logs::snapshot`], with its receiver).
+    pub fn new(logs: std::sync::Arc<Logs>, rx: broadcast::Receiver<Chunk>, last: Option<u64>) -> Self {
+        Follower { logs, rx, last }
+    }
+
+    /// The next chunks; None once the output has ended and everything was given.
+    pub async fn next(&mut self) -> Option<Vec<Chunk>> {
+        loop {
+            let chunks = match self.rx.recv().await {
+                Ok(ch) if ch.seq == u64::MAX => return None,
+                Ok(ch) if self.last.is_some_and(|s| ch.seq <= s) => continue,
+                Ok(ch) => vec![ch],
+                Err(broadcast::error::RecvError::Lagged(_)) => self.logs.since(self.last),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            match chunks.last() {
+                Some(last) => {
+                    self.last = Some(last.seq);
+                    return Some(chunks);
+                }
+                // The end marker may have been among the missed broadcasts.
+                None if self.logs.is_closed() => return None,
+                None => continue,
+            }
+        }
+    }
+}
+
 /// `2026-11-28T05:05:13.123456789Z` from nanoseconds since the epoch (Docker's `--timestamps` format).
 pub use slipway::image::rfc3339_nanos as rfc3339;
 
@@ -152,6 +189,24 @@ mod tests {
             rfc3339(1_795_842_313_000_000_001),
             "2026-11-28T05:05:13.000000001Z"
         );
+    }
+
+    #[tokio::test]
+    async fn a_follower_that_lagged_catches_up_from_the_buffer() {
+        let logs = std::sync::Arc::new(Logs::new(1 << 20));
+        let (past, rx, _) = logs.snapshot(None);
+        let mut follower = Follower::new(logs.clone(), rx, past.last().map(|c| c.seq));
+        // More than the live feed holds, before the follower reads anything.
+        for i in 0..1500 {
+            logs.push(Stream::Stdout, format!("{i}\n").into_bytes());
+        }
+        logs.close();
+        let mut seen = Vec::new();
+        while let Some(chunks) = follower.next().await {
+            seen.extend(chunks.into_iter().map(|c| String::from_utf8(c.data).unwrap()));
+        }
+        let expected: Vec<String> = (0..1500).map(|i| format!("{i}\n")).collect();
+        assert_eq!(seen, expected);
     }
 
     #[test]
