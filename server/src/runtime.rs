@@ -12,6 +12,16 @@ pub enum RuntimeChoice {
     Crun,
 }
 
+impl RuntimeChoice {
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeChoice::Auto => "auto",
+            RuntimeChoice::Runc => "runc",
+            RuntimeChoice::Crun => "crun",
+        }
+    }
+}
+
 /// The host's cgroup layout, which decides whether crun can run here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CgroupMode {
@@ -83,10 +93,12 @@ pub fn detect(choice: RuntimeChoice) -> RuntimeInfo {
     let cgroup = CgroupMode::detect();
     let crun_usable = |info: RuntimeInfo| match cgroup {
         CgroupMode::V2 => Ok(info),
-        other => Err(format!(
-            "crun does not support this host's cgroup {} layout",
-            other.as_str()
+        CgroupMode::Hybrid => Err(hybrid_refusal(
+            &std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers").unwrap_or_default(),
         )),
+        CgroupMode::V1 => {
+            Err("crun does not support this host's cgroup v1 layout (it needs cgroup v2)".into())
+        }
     };
     let result = match choice {
         RuntimeChoice::Runc => probe("runc", cgroup),
@@ -121,9 +133,29 @@ pub fn detect(choice: RuntimeChoice) -> RuntimeInfo {
     result.unwrap_or_else(|reason| RuntimeInfo::Unavailable { reason })
 }
 
+/// Why crun refuses a hybrid host, given the controllers of its v2 hierarchy: crun 1.8 stops with "cgroups in
+/// hybrid mode not supported, drop all controllers from cgroupv2" (measured on Debian 12, where `hugetlb` sits
+/// on `/sys/fs/cgroup/unified`).
+fn hybrid_refusal(v2_controllers: &str) -> String {
+    let controllers = v2_controllers.split_whitespace().collect::<Vec<_>>().join(", ");
+    format!(
+        "crun does not support this host's cgroup hybrid layout: the v2 hierarchy at /sys/fs/cgroup/unified has \
+         controllers ({}), and crun refuses hybrid mode with controllers on cgroup v2; use --runtime runc, or boot \
+         the host with cgroup v2 only (systemd.unified_cgroup_hierarchy=1)",
+        if controllers.is_empty() { "none listed" } else { &controllers }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crun_on_a_hybrid_host_names_the_controllers_in_its_way() {
+        let why = hybrid_refusal("hugetlb\n");
+        assert!(why.contains("(hugetlb)"), "{why}");
+        assert!(why.contains("--runtime runc"), "{why}");
+    }
 
     #[test]
     fn versions_parse_from_runc_and_crun_output() {

@@ -14,6 +14,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create registry storage {}", registry_dir.display()))?;
     let network = container_network(args.container_network)?;
     let runtime = crate::runtime::detect(args.runtime);
+    // Asked for by name, a runtime that cannot run here is an error, not a server without containers.
+    if let (
+        slipway::info::RuntimeInfo::Unavailable { reason },
+        crate::runtime::RuntimeChoice::Runc | crate::runtime::RuntimeChoice::Crun,
+    ) = (&runtime, args.runtime)
+    {
+        anyhow::bail!("--runtime {}: {reason}", args.runtime.name());
+    }
     tracing::info!(runtime = %runtime.summary(), "OCI runtime");
     if !args.dist.join("index.html").is_file() {
         tracing::warn!(dist = %args.dist.display(), "web app not built: the page will say so");

@@ -111,13 +111,22 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             mtime: options.epoch,
             ..StepRequest::default()
         };
-        let outcome = self.executor.run(request, &layers).await?;
-        if !outcome.output.is_empty() {
-            self.emit(Event::Log {
-                id,
-                text: outcome.output.clone(),
-            });
+        // Output is shown as it comes, a whole line at a time (a chunk may end mid-line).
+        let partial = std::cell::RefCell::new(String::new());
+        let show = |text: &str| {
+            let mut partial = partial.borrow_mut();
+            partial.push_str(text);
+            if let Some(end) = partial.rfind('\n') {
+                let lines: String = partial.drain(..=end).collect();
+                self.emit(Event::Log { id, text: lines });
+            }
+        };
+        let outcome = self.executor.run(request, &layers, &show).await;
+        let rest = partial.take();
+        if !rest.is_empty() {
+            self.emit(Event::Log { id, text: rest });
         }
+        let outcome = outcome?;
         match outcome.layer {
             Some(layer) if outcome.exit_code == 0 => Ok(layer),
             _ => Err(BuildError::RunFailed {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::rootfs::LayerRef;
 use super::BuildError;
 use crate::image::{Descriptor, Digest, MediaType};
+use crate::registry::transport::LineSplitter;
 use crate::registry::{Client, HttpRequest, Method, PushOptions, Transport};
 
 /// One RUN step as the companion takes it (the JSON body of `POST /api/steps`).
@@ -38,23 +39,46 @@ pub struct StepOutcome {
     pub layer: Option<LayerRef>,
 }
 
-/// Runs RUN steps. `layers` are the stage's layers so far, bottom first.
+/// Runs RUN steps. `layers` are the stage's layers so far, bottom first. `output` gets the step's output as it
+/// is produced (the outcome has all of it again, for the error of a failed step).
 #[allow(async_fn_in_trait)]
 pub trait RunExecutor {
-    async fn run(&self, step: StepRequest, layers: &[LayerRef]) -> Result<StepOutcome, BuildError>;
+    async fn run(
+        &self,
+        step: StepRequest,
+        layers: &[LayerRef],
+        output: &dyn Fn(&str),
+    ) -> Result<StepOutcome, BuildError>;
 }
 
 /// No companion: RUN fails and says what it needs; builds without RUN still work.
 pub struct NoCompanion;
 
 impl RunExecutor for NoCompanion {
-    async fn run(&self, step: StepRequest, _: &[LayerRef]) -> Result<StepOutcome, BuildError> {
+    async fn run(
+        &self,
+        step: StepRequest,
+        _: &[LayerRef],
+        _: &dyn Fn(&str),
+    ) -> Result<StepOutcome, BuildError> {
         let what = step
             .command
             .or(step.exec.map(|e| e.join(" ")))
             .unwrap_or_default();
         Err(BuildError::NeedsCompanion(what))
     }
+}
+
+/// One line of the streamed answer of `POST /api/steps` (`Accept: application/x-ndjson`).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum StepEvent {
+    /// Output as produced.
+    Output { data: String },
+    /// The end: how the command exited and the layer it made.
+    Result(StepAnswer),
+    /// The step failed after it started (the layer could not be stored: quota, disk).
+    Error { status: u16, message: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +90,7 @@ struct StepAnswer {
     timed_out: bool,
     #[serde(default)]
     output: String,
+    #[serde(default)]
     layer: Option<LayerAnswer>,
 }
 
@@ -89,7 +114,12 @@ pub struct CompanionExecutor<'a, T: Transport> {
 }
 
 impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
-    async fn run(&self, mut step: StepRequest, layers: &[LayerRef]) -> Result<StepOutcome, BuildError> {
+    async fn run(
+        &self,
+        mut step: StepRequest,
+        layers: &[LayerRef],
+        output: &dyn Fn(&str),
+    ) -> Result<StepOutcome, BuildError> {
         for layer in layers {
             if let Some(blob) = &layer.blob {
                 self.registry
@@ -108,12 +138,32 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
         let body = serde_json::to_vec(&step).map_err(|e| BuildError::Companion(e.to_string()))?;
         let request = HttpRequest::new(Method::Post, format!("{}/api/steps", self.base))
             .header("Content-Type", "application/json")
+            .header("Accept", "application/x-ndjson")
             .body(body);
+        let mut lines = LineSplitter::default();
+        let mut answer = None;
+        let mut failure = None;
+        let mut streamed = String::new();
+        let mut on_event = |line: &str| match serde_json::from_str::<StepEvent>(line) {
+            Ok(StepEvent::Output { data }) => {
+                output(&data);
+                streamed.push_str(&data);
+            }
+            Ok(StepEvent::Result(result)) => answer = Some(result),
+            Ok(StepEvent::Error { status, message }) => failure = Some(format!("{message} ({status})")),
+            Err(_) if line.trim().is_empty() => {}
+            Err(e) => failure = Some(format!("unreadable step event {line:?}: {e}")),
+        };
         let response = self
             .transport
-            .send(request)
+            .send_streaming(request, &mut |chunk| {
+                lines.feed(chunk).iter().for_each(|l| on_event(l))
+            })
             .await
             .map_err(|e| BuildError::Companion(e.to_string()))?;
+        if let Some(rest) = lines.finish() {
+            on_event(&rest);
+        }
         if !response.is_success() {
             let message = serde_json::from_slice::<serde_json::Value>(&response.body)
                 .ok()
@@ -124,9 +174,18 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
                 message, response.status
             )));
         }
-        let answer: StepAnswer =
-            serde_json::from_slice(&response.body).map_err(|e| BuildError::Companion(e.to_string()))?;
-        let mut output = answer.output;
+        if let Some(failure) = failure {
+            return Err(BuildError::Companion(failure));
+        }
+        let answer = answer.ok_or_else(|| {
+            BuildError::Companion("the companion's answer ended before the step's result".into())
+        })?;
+        // The streamed result leaves the output out: it came as output events.
+        let mut output = if answer.output.is_empty() {
+            streamed
+        } else {
+            answer.output
+        };
         if answer.oom_killed {
             output.push_str("\n(the step ran out of memory)\n");
         }

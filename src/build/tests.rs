@@ -242,8 +242,14 @@ struct RecordingCompanion {
 }
 
 impl RunExecutor for RecordingCompanion {
-    async fn run(&self, step: StepRequest, _: &[LayerRef]) -> Result<StepOutcome, BuildError> {
+    async fn run(
+        &self,
+        step: StepRequest,
+        _: &[LayerRef],
+        output: &dyn Fn(&str),
+    ) -> Result<StepOutcome, BuildError> {
         self.steps.borrow_mut().push(step);
+        output("step output\n");
         let diff_id = crate::layer::sha256(b"tar");
         let layer = LayerRef {
             descriptor: crate::image::Descriptor::new(

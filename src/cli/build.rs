@@ -354,6 +354,14 @@ impl<T: Transport> Transport for Borrowed<'_, T> {
     ) -> Result<crate::registry::HttpResponse, crate::registry::TransportError> {
         self.0.send(request).await
     }
+
+    async fn send_streaming(
+        &self,
+        request: crate::registry::HttpRequest,
+        on_chunk: &mut dyn FnMut(&[u8]),
+    ) -> Result<crate::registry::HttpResponse, crate::registry::TransportError> {
+        self.0.send_streaming(request, on_chunk).await
+    }
 }
 
 /// The end of a failed build, as BuildKit prints it.

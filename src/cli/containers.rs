@@ -5,9 +5,10 @@
 use serde::Deserialize;
 use serde_json::json;
 
+use super::context::{ProgressSink, Stream};
 use super::interpret::Outcome;
 use super::parse::Invocation;
-use crate::registry::transport::{HttpRequest, HttpResponse, Method, Transport};
+use crate::registry::transport::{HttpRequest, HttpResponse, LineSplitter, Method, Transport};
 
 /// A transport that names the caller's session (`X-Slipway-Session`): the companion shows each session only
 /// its own containers and counts them against its own quota.
@@ -23,6 +24,19 @@ impl<T: Transport> Transport for SessionTransport<'_, T> {
     ) -> Result<HttpResponse, crate::registry::transport::TransportError> {
         self.inner
             .send(request.header("X-Slipway-Session", self.session.clone()))
+            .await
+    }
+
+    async fn send_streaming(
+        &self,
+        request: HttpRequest,
+        on_chunk: &mut dyn FnMut(&[u8]),
+    ) -> Result<HttpResponse, crate::registry::transport::TransportError> {
+        self.inner
+            .send_streaming(
+                request.header("X-Slipway-Session", self.session.clone()),
+                on_chunk,
+            )
             .await
     }
 }
@@ -307,8 +321,14 @@ async fn logs_of<T: Transport>(transport: &T, base: &str, id: &str, query: &str)
     }
 }
 
-/// `docker logs [--tail N] CONTAINER`.
-pub async fn logs<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> Outcome {
+/// `docker logs [-f] [--tail N] [-t] CONTAINER`. With `-f` the output goes to `progress` line by line as the
+/// container writes it, until the container's output ends (it exited); without a progress sink it is collected.
+pub async fn logs<T: Transport>(
+    transport: &T,
+    base: &str,
+    inv: &Invocation,
+    progress: Option<ProgressSink<'_>>,
+) -> Outcome {
     let mut query = String::new();
     if let Some(tail) = inv.flags.value("tail").filter(|t| *t != "all") {
         query.push_str(&format!("&tail={tail}"));
@@ -316,7 +336,84 @@ pub async fn logs<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> 
     if inv.flags.is_set("timestamps") {
         query.push_str("&timestamps=true");
     }
-    logs_of(transport, base, &inv.args[0], &query).await
+    if !inv.flags.is_set("follow") {
+        return logs_of(transport, base, &inv.args[0], &query).await;
+    }
+    let id = &inv.args[0];
+    let request = HttpRequest::new(
+        Method::Get,
+        format!("{base}/api/containers/{id}/logs?format=json&follow=true{query}"),
+    );
+    let mut out = Outcome::default();
+    let mut follower = LogFollower::default();
+    let mut ndjson = LineSplitter::default();
+    let mut show = |line: &str| {
+        let Ok(chunk) = serde_json::from_str::<LogChunk>(line) else {
+            return;
+        };
+        let stream = match chunk.stream.as_str() {
+            "stderr" => Stream::Stderr,
+            _ => Stream::Stdout,
+        };
+        match progress {
+            Some(sink) => follower.push(stream, &chunk.data, sink),
+            None if stream == Stream::Stderr => out.stderr.push_str(&chunk.data),
+            None => out.stdout.push_str(&chunk.data),
+        }
+    };
+    let response = transport
+        .send_streaming(request, &mut |bytes| {
+            ndjson.feed(bytes).iter().for_each(|l| show(l))
+        })
+        .await;
+    if let Some(rest) = ndjson.finish() {
+        show(&rest);
+    }
+    if let Some(sink) = progress {
+        follower.flush(sink);
+    }
+    match response {
+        Ok(r) if r.is_success() => out,
+        Ok(r) => Outcome::failure(daemon_error(&r), 1),
+        Err(e) => Outcome::failure(
+            format!("Cannot connect to the Slipway companion at {base}: {}", e.0),
+            1,
+        ),
+    }
+}
+
+/// Followed output cut into whole lines per stream, for a sink that shows lines (a chunk may end mid-line).
+#[derive(Default)]
+struct LogFollower {
+    stdout: String,
+    stderr: String,
+}
+
+impl LogFollower {
+    fn pending(&mut self, stream: Stream) -> &mut String {
+        match stream {
+            Stream::Stdout => &mut self.stdout,
+            Stream::Stderr => &mut self.stderr,
+        }
+    }
+
+    fn push(&mut self, stream: Stream, data: &str, sink: ProgressSink<'_>) {
+        let pending = self.pending(stream);
+        pending.push_str(data);
+        while let Some(end) = pending.find('\n') {
+            let line: String = pending.drain(..=end).collect();
+            sink(stream, line.trim_end_matches('\n').trim_end_matches('\r'));
+        }
+    }
+
+    fn flush(&mut self, sink: ProgressSink<'_>) {
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let rest = std::mem::take(self.pending(stream));
+            if !rest.is_empty() {
+                sink(stream, &rest);
+            }
+        }
+    }
 }
 
 /// The `docker ps` table, with docker's column names and its "Up …" / "Exited (N) … ago" statuses.

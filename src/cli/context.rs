@@ -189,7 +189,7 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
     match inv.command.path {
         ["container", "run"] => transfer::run_pulling_first(ctx, inv).await,
         ["container", "ls"] => containers::ps(ctx.transport, ctx.base, inv, ctx.now).await,
-        ["container", "logs"] => containers::logs(ctx.transport, ctx.base, inv).await,
+        ["container", "logs"] => containers::logs(ctx.transport, ctx.base, inv, ctx.progress).await,
         ["container", "stop"] | ["container", "kill"] | ["container", "rm"] => {
             containers::each_container(ctx.transport, ctx.base, inv).await
         }

@@ -150,7 +150,7 @@ pub async fn run_on_companion<T: Transport>(
     match inv.command.path {
         ["container", "run"] => containers::run(transport, base, inv).await,
         ["container", "ls"] => containers::ps(transport, base, inv, now).await,
-        ["container", "logs"] => containers::logs(transport, base, inv).await,
+        ["container", "logs"] => containers::logs(transport, base, inv, None).await,
         _ => containers::each_container(transport, base, inv).await,
     }
 }

@@ -19,8 +19,12 @@ fn js_error(value: wasm_bindgen::JsValue) -> TransportError {
     TransportError(text)
 }
 
-impl Transport for Fetch {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+impl Fetch {
+    /// Sends the request; the answer's status and headers, and the `Response` whose body is still to be read.
+    async fn start(
+        &self,
+        request: &HttpRequest,
+    ) -> Result<(HttpResponse, web_sys::Response), TransportError> {
         let window = web_sys::window().ok_or_else(|| TransportError("no window".into()))?;
         let headers = web_sys::Headers::new().map_err(js_error)?;
         for (name, value) in &request.headers {
@@ -56,17 +60,54 @@ impl Transport for Fetch {
                 header_pairs.push((name, value));
             }
         }
-        let body = if request.method == Method::Head {
-            Vec::new()
-        } else {
-            let buffer = response.array_buffer().map_err(js_error)?;
-            let buffer = JsFuture::from(buffer).await.map_err(js_error)?;
-            js_sys::Uint8Array::new(&buffer).to_vec()
-        };
-        Ok(HttpResponse {
+        let head = HttpResponse {
             status: response.status(),
             headers: header_pairs,
-            body,
-        })
+            body: Vec::new(),
+        };
+        Ok((head, response))
+    }
+}
+
+async fn whole_body(response: &web_sys::Response) -> Result<Vec<u8>, TransportError> {
+    let buffer = response.array_buffer().map_err(js_error)?;
+    let buffer = JsFuture::from(buffer).await.map_err(js_error)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+impl Transport for Fetch {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let (mut head, response) = self.start(&request).await?;
+        if request.method != Method::Head {
+            head.body = whole_body(&response).await?;
+        }
+        Ok(head)
+    }
+
+    /// Reads the body through its `ReadableStream`, handing each chunk over as it arrives.
+    async fn send_streaming(
+        &self,
+        request: HttpRequest,
+        on_chunk: &mut dyn FnMut(&[u8]),
+    ) -> Result<HttpResponse, TransportError> {
+        let (mut head, response) = self.start(&request).await?;
+        if !head.is_success() {
+            head.body = whole_body(&response).await?;
+            return Ok(head);
+        }
+        let Some(stream) = response.body() else {
+            return Ok(head);
+        };
+        let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+        loop {
+            let result = JsFuture::from(reader.read()).await.map_err(js_error)?;
+            let done = js_sys::Reflect::get(&result, &"done".into()).map_err(js_error)?;
+            if done.as_bool().unwrap_or(true) {
+                break;
+            }
+            let value = js_sys::Reflect::get(&result, &"value".into()).map_err(js_error)?;
+            on_chunk(&js_sys::Uint8Array::new(&value).to_vec());
+        }
+        Ok(head)
     }
 }

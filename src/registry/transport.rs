@@ -84,11 +84,76 @@ pub struct TransportError(pub String);
 #[allow(async_fn_in_trait)]
 pub trait Transport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+
+    /// Like [`Transport::send`], but a successful (2xx) answer's body goes to `on_chunk` piece by piece as it
+    /// arrives, and the returned response's body is empty; an unsuccessful answer's body is returned whole (it
+    /// is an error message). For answers that last: `docker logs -f`, a RUN step's output. The default waits for
+    /// the whole body and hands it over in one piece; transports that can stream override it, and wrappers
+    /// forward it.
+    async fn send_streaming(
+        &self,
+        request: HttpRequest,
+        on_chunk: &mut dyn FnMut(&[u8]),
+    ) -> Result<HttpResponse, TransportError> {
+        let mut response = self.send(request).await?;
+        if response.is_success() {
+            on_chunk(&std::mem::take(&mut response.body));
+        }
+        Ok(response)
+    }
 }
 
 /// A borrowed transport is a transport: one page-wide `fetch` serves many short-lived clients.
 impl<T: Transport> Transport for &T {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         (**self).send(request).await
+    }
+
+    async fn send_streaming(
+        &self,
+        request: HttpRequest,
+        on_chunk: &mut dyn FnMut(&[u8]),
+    ) -> Result<HttpResponse, TransportError> {
+        (**self).send_streaming(request, on_chunk).await
+    }
+}
+
+/// Splits a streamed body into lines (NDJSON): feed it chunks, get back each complete line without its `\n`.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// The complete lines `chunk` finishes, in order; a partial last line waits for the next chunk.
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<String> {
+        self.pending.extend_from_slice(chunk);
+        let mut lines = Vec::new();
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            lines.push(String::from_utf8_lossy(&line[..end]).into_owned());
+        }
+        lines
+    }
+
+    /// What is left after the last newline (a body that does not end with one).
+    pub fn finish(&mut self) -> Option<String> {
+        let rest = std::mem::take(&mut self.pending);
+        (!rest.is_empty()).then(|| String::from_utf8_lossy(&rest).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_across_chunks_come_out_whole() {
+        let mut s = LineSplitter::default();
+        assert_eq!(s.feed(b"{\"a\":1}\n{\"b\""), vec!["{\"a\":1}"]);
+        assert!(s.feed(b":2").is_empty());
+        assert_eq!(s.feed(b"}\n\nx"), vec!["{\"b\":2}", ""]);
+        assert_eq!(s.finish().as_deref(), Some("x"));
+        assert_eq!(s.finish(), None);
     }
 }

@@ -308,7 +308,12 @@ async fn a_run_step_over_its_sessions_quota_fails_cleanly() -> Result<()> {
     let step = json!({"layers": [busybox["layers"][0]["digest"]], "repository": repo,
         "command": "dd if=/dev/urandom of=/big bs=1k count=64 2>/dev/null"});
     let (status, answer) = api
-        .json(reqwest::Method::POST, "/api/steps", Some("session-q"), step)
+        .json(
+            reqwest::Method::POST,
+            "/api/steps",
+            Some("session-q"),
+            step.clone(),
+        )
         .await?;
     ensure!(status == 507, "{status} {answer}");
     ensure!(
@@ -319,6 +324,27 @@ async fn a_run_step_over_its_sessions_quota_fails_cleanly() -> Result<()> {
     ensure!(
         leftovers == 0,
         "{leftovers} container dirs left after the failed step"
+    );
+
+    // Streamed, the refusal comes after the command ran: the stream's last event carries the same status.
+    let streamed = api
+        .request(reqwest::Method::POST, "/api/steps", Some("session-q"))
+        .header("Accept", "application/x-ndjson")
+        .json(&step)
+        .send()
+        .await?;
+    ensure!(streamed.status() == 200, "{}", streamed.status());
+    let text = streamed.text().await?;
+    let last: Value = serde_json::from_str(text.lines().last().unwrap_or_default())?;
+    ensure!(
+        last["type"] == "error" && last["status"] == 507,
+        "streamed answer: {text}"
+    );
+    ensure!(last["message"].as_str().unwrap_or("").contains("quota"), "{last}");
+    let leftovers = std::fs::read_dir(runner_dir.join("c"))?.count();
+    ensure!(
+        leftovers == 0,
+        "{leftovers} container dirs left after the failed streamed step"
     );
     Ok(())
 }

@@ -95,8 +95,21 @@ impl Server {
         self.child.id()
     }
 
+    /// SIGKILL, as a crash or the OOM killer would: the server cleans up nothing. Returns its data dir, for a
+    /// server started again on it.
+    pub fn crash(mut self) -> anyhow::Result<TempDir> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(std::mem::replace(&mut self.data, TempDir::new("crashed")))
+    }
+
     /// SIGTERM, then wait: returns the exit status so tests can check graceful shutdown.
-    pub fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+    pub fn stop(self) -> anyhow::Result<std::process::ExitStatus> {
+        self.stop_keeping_data().map(|(status, _)| status)
+    }
+
+    /// [`Server::stop`], keeping the data dir (to check what the server left in it).
+    pub fn stop_keeping_data(mut self) -> anyhow::Result<(std::process::ExitStatus, TempDir)> {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()?;
@@ -105,7 +118,7 @@ impl Server {
         }
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
+                return Ok((status, std::mem::replace(&mut self.data, TempDir::new("stopped"))));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -116,6 +129,10 @@ impl Server {
 impl Drop for Server {
     /// SIGTERM first, so the server removes its containers, mounts and cgroups; SIGKILL only if it hangs.
     fn drop(&mut self) {
+        // Already stopped (`stop`, `crash`): nothing to signal.
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();

@@ -255,13 +255,28 @@ struct Companion {
     session: Option<String>,
 }
 
-impl Transport for Companion {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let request = match &self.session {
+impl Companion {
+    fn with_session(&self, request: HttpRequest) -> HttpRequest {
+        match &self.session {
             Some(s) => request.header("X-Slipway-Session", s.clone()),
             None => request,
-        };
-        self.http.send(request).await
+        }
+    }
+}
+
+impl Transport for Companion {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.http.send(self.with_session(request)).await
+    }
+
+    async fn send_streaming(
+        &self,
+        request: HttpRequest,
+        on_chunk: &mut dyn FnMut(&[u8]),
+    ) -> Result<HttpResponse, TransportError> {
+        self.http
+            .send_streaming(self.with_session(request), on_chunk)
+            .await
     }
 }
 

@@ -37,8 +37,9 @@ impl ReqwestTransport {
     }
 }
 
-impl Transport for ReqwestTransport {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+impl ReqwestTransport {
+    /// Sends the request; the answer's status and headers, with the body still to be read.
+    async fn start(&self, request: HttpRequest) -> Result<(HttpResponse, reqwest::Response), TransportError> {
         let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
             .map_err(|e| TransportError(e.to_string()))?;
         let mut builder = self.0.request(method, &request.url).body(request.body);
@@ -46,22 +47,52 @@ impl Transport for ReqwestTransport {
             builder = builder.header(name, value);
         }
         let response = builder.send().await.map_err(|e| TransportError(e.to_string()))?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let body = response
+        let head = HttpResponse {
+            status: response.status().as_u16(),
+            headers: response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect(),
+            body: Vec::new(),
+        };
+        Ok((head, response))
+    }
+}
+
+impl Transport for ReqwestTransport {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let (mut head, response) = self.start(request).await?;
+        head.body = response
             .bytes()
             .await
             .map_err(|e| TransportError(e.to_string()))?
             .to_vec();
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok(head)
+    }
+
+    async fn send_streaming(
+        &self,
+        request: HttpRequest,
+        on_chunk: &mut dyn FnMut(&[u8]),
+    ) -> Result<HttpResponse, TransportError> {
+        let (mut head, mut response) = self.start(request).await?;
+        if !head.is_success() {
+            head.body = response
+                .bytes()
+                .await
+                .map_err(|e| TransportError(e.to_string()))?
+                .to_vec();
+            return Ok(head);
+        }
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| TransportError(e.to_string()))?
+        {
+            on_chunk(&chunk);
+        }
+        Ok(head)
     }
 }
 

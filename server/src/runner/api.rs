@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use super::exec::{Exec, ExecOptions, ExecState};
 use super::io::ProcessIo;
-use super::logs::{rfc3339, Chunk, Stream};
+use super::logs::{rfc3339, Chunk, Follower, Stream};
 use super::{images::ImageError, RunOptions, RunStep, Runner, RunnerError};
 
-impl IntoResponse for RunnerError {
-    fn into_response(self) -> Response {
-        let status = match &self {
+impl RunnerError {
+    /// The HTTP status this error is answered with.
+    fn status(&self) -> StatusCode {
+        match self {
             RunnerError::NotFound(_) | RunnerError::Image(ImageError::NotFound(_)) => StatusCode::NOT_FOUND,
             RunnerError::Image(ImageError::BlobNotFound(_)) => StatusCode::NOT_FOUND,
             RunnerError::Conflict(_) => StatusCode::CONFLICT,
@@ -29,8 +30,17 @@ impl IntoResponse for RunnerError {
             RunnerError::Unpack(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RunnerError::Registry(e) => e.code_and_status().1,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        (status, Json(serde_json::json!({ "message": self.to_string() }))).into_response()
+        }
+    }
+}
+
+impl IntoResponse for RunnerError {
+    fn into_response(self) -> Response {
+        (
+            self.status(),
+            Json(serde_json::json!({ "message": self.to_string() })),
+        )
+            .into_response()
     }
 }
 
@@ -270,7 +280,7 @@ async fn logs(
     Query(q): Query<LogsQuery>,
 ) -> ApiResult<Response> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
-    let (past, mut rx, closed) = c.io.logs.snapshot(q.tail);
+    let (past, rx, closed) = c.io.logs.snapshot(q.tail);
     let last_seq = past.last().map(|ch| ch.seq);
     let head: Vec<Result<Bytes, std::io::Error>> = past.iter().map(|ch| Ok(render(ch, &q))).collect();
     let content_type = if q.format.as_deref() == Some("json") {
@@ -281,20 +291,17 @@ async fn logs(
     let body = if !q.follow || closed {
         Body::from_stream(futures_util::stream::iter(head))
     } else {
+        let mut follower = Follower::new(c.io.logs.clone(), rx, last_seq);
         let live = async_stream(move |tx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(ch) if ch.seq == u64::MAX => break,
-                    Ok(ch) if last_seq.is_some_and(|s| ch.seq <= s) => continue,
-                    Ok(ch) => {
-                        if tx.send(Ok(render(&ch, &q))).await.is_err() {
-                            break;
-                        }
+            while let Some(chunks) = follower.next().await {
+                for ch in chunks {
+                    if tx.send(Ok(render(&ch, &q))).await.is_err() {
+                        return;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => break,
                 }
             }
+            // As `docker logs -f`: done when the container is, not merely its output (it exits right after).
+            c.wait().await;
         });
         Body::from_stream(futures_util::stream::iter(head).chain(live))
     };
@@ -364,8 +371,8 @@ enum Control {
 /// JSON controls (`{"type":"resize","cols":80,"rows":24}`, `{"type":"eof"}`). A final text frame reports the exit.
 async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
-    let (past, mut rx, closed) = target.io().logs.snapshot(None);
-    let last_seq = past.last().map(|ch| ch.seq);
+    let (past, rx, closed) = target.io().logs.snapshot(None);
+    let mut follower = Follower::new(target.io().logs.clone(), rx, past.last().map(|ch| ch.seq));
     let out_target = target.clone();
     let out = tokio::spawn(async move {
         for ch in past {
@@ -374,17 +381,11 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
             }
         }
         if !closed {
-            loop {
-                match rx.recv().await {
-                    Ok(ch) if ch.seq == u64::MAX => break,
-                    Ok(ch) if last_seq.is_some_and(|s| ch.seq <= s) => continue,
-                    Ok(ch) => {
-                        if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
-                            return;
-                        }
+            while let Some(chunks) = follower.next().await {
+                for ch in chunks {
+                    if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
+                        return;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => break,
                 }
             }
         }
@@ -398,9 +399,11 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
                 let _ = target.io().write_input(&bytes);
             }
             Message::Text(text) => match serde_json::from_str::<Control>(&text) {
-                Ok(Control::Resize { cols, rows }) => {
+                // A terminal that is not laid out yet measures 0: keep the size the TTY has.
+                Ok(Control::Resize { cols, rows }) if cols > 0 && rows > 0 => {
                     let _ = target.io().resize(cols, rows);
                 }
+                Ok(Control::Resize { .. }) => {}
                 Ok(Control::Eof) => target.io().close_input(),
                 Err(_) => {
                     let _ = target.io().write_input(text.as_bytes());
@@ -469,11 +472,84 @@ async fn exec_attach(
     Ok(ws.on_upgrade(move |socket| attach_session(exec, socket)))
 }
 
+/// The streamed answer's media type, asked for with `Accept`.
+const NDJSON: &str = "application/x-ndjson";
+
 async fn step(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Json(mut step): Json<RunStep>,
-) -> ApiResult<Json<super::StepResult>> {
+) -> ApiResult<Response> {
     step.session = session(&headers);
-    Ok(Json(r.run_step(step).await?))
+    let streamed = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(NDJSON));
+    if !streamed {
+        return Ok(Json(r.run_step(step).await?).into_response());
+    }
+    // Refusals (unknown layer or repository, quota) are still plain error statuses: nothing has run yet.
+    let prepared = r.prepare_step(step).await?;
+    let logs = prepared.logs().clone();
+    let mut rx = logs.snapshot(None).1;
+    // The step runs to the end (and cleans up) even when the client goes away.
+    let mut finished = tokio::spawn(async move { r.finish_step(prepared).await });
+    let body = async_stream(move |tx| async move {
+        let mut sent: Option<u64> = None;
+        let forward = |sent: &mut Option<u64>| {
+            let chunks = logs.since(*sent);
+            if let Some(last) = chunks.last() {
+                *sent = Some(last.seq);
+            }
+            chunks.iter().map(step_output_line).collect::<Vec<_>>()
+        };
+        let result = loop {
+            tokio::select! {
+                result = &mut finished => break result,
+                _ = rx.recv() => {
+                    for line in forward(&mut sent) {
+                        if tx.send(Ok(line)).await.is_err() {
+                            // The client left; the step still finishes in its task.
+                            return;
+                        }
+                    }
+                }
+            }
+        };
+        for line in forward(&mut sent) {
+            let _ = tx.send(Ok(line)).await;
+        }
+        let last = match result {
+            Ok(Ok(result)) => {
+                let mut v = serde_json::to_value(result).unwrap_or_default();
+                if let Some(fields) = v.as_object_mut() {
+                    // Already sent as output events.
+                    fields.remove("output");
+                    fields.insert("type".into(), "result".into());
+                }
+                v
+            }
+            Ok(Err(e)) => {
+                serde_json::json!({"type": "error", "status": e.status().as_u16(), "message": e.to_string()})
+            }
+            Err(e) => serde_json::json!({"type": "error", "status": 500, "message": e.to_string()}),
+        };
+        let _ = tx.send(Ok(ndjson_line(&last))).await;
+    });
+    Ok(([(header::CONTENT_TYPE, NDJSON)], Body::from_stream(body)).into_response())
+}
+
+fn ndjson_line(value: &serde_json::Value) -> Bytes {
+    let mut line = serde_json::to_vec(value).unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+/// One chunk of a step's output as a line of the streamed answer.
+fn step_output_line(chunk: &Chunk) -> Bytes {
+    ndjson_line(&serde_json::json!({
+        "type": "output",
+        "stream": chunk.stream,
+        "data": String::from_utf8_lossy(&chunk.data),
+    }))
 }

@@ -54,6 +54,20 @@ async fn http_as(
     (StatusCode::from_u16(code).unwrap(), body.to_string())
 }
 
+/// `docker run -d` over the API (`POST /api/containers?start=true`) as `session`: the new container's id.
+async fn started(addr: std::net::SocketAddr, session: Option<&str>, body: serde_json::Value) -> String {
+    let (status, body) = http_as(addr, session, "POST", "/api/containers?start=true", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    json(&body)["id"].as_str().unwrap().to_string()
+}
+
+/// `docker rm -f` over the API, then nothing of the container may be left on the host.
+async fn removed_clean(env: &TestEnv, addr: std::net::SocketAddr, id: &str) {
+    let (status, body) = http(addr, "DELETE", &format!("/api/containers/{id}?force=true"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_clean(env, id);
+}
+
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
@@ -66,7 +80,7 @@ async fn output_until(ws: &mut Ws, deadline: tokio::time::Instant, done: impl Fn
     while !done(&seen) {
         let msg = tokio::time::timeout_at(deadline, ws.next())
             .await
-            .expect("output in time")
+            .unwrap_or_else(|_| panic!("the awaited output did not come in time; seen: {seen:?}"))
             .unwrap()
             .unwrap();
         if let Message::Binary(b) = msg {
@@ -90,15 +104,7 @@ async fn exit_frame(ws: &mut Ws, deadline: tokio::time::Instant) -> serde_json::
 async fn run_logs_wait_inspect_remove() {
     let env = test_env();
     let addr = serve(&env).await;
-    let (status, body) = http(
-        addr,
-        "POST",
-        "/api/containers?start=true",
-        Some(serde_json::json!({"image": "busybox", "cmd": ["sh", "-c", "echo one; echo two >&2; exit 4"], "env": ["A=1"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let id = json(&body)["id"].as_str().unwrap().to_string();
+    let id = started(addr, None, serde_json::json!({"image": "busybox", "cmd": ["sh", "-c", "echo one; echo two >&2; exit 4"], "env": ["A=1"]})).await;
     let (status, body) = http(addr, "POST", &format!("/api/containers/{id}/wait"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json(&body)["exit_code"], 4);
@@ -181,14 +187,12 @@ async fn errors_have_status_and_message() {
 async fn detached_container_stops_with_term_then_kill() {
     let env = test_env();
     let addr = serve(&env).await;
-    let (_, body) = http(
+    let id = started(
         addr,
-        "POST",
-        "/api/containers?start=true",
-        Some(serde_json::json!({"image": "busybox", "name": "sleeper", "cmd": ["sleep", "100"]})),
+        None,
+        serde_json::json!({"image": "busybox", "name": "sleeper", "cmd": ["sleep", "100"]}),
     )
     .await;
-    let id = json(&body)["id"].as_str().unwrap().to_string();
     let (_, ps) = http(addr, "GET", "/api/containers", None).await;
     assert_eq!(json(&ps)[0]["name"], "sleeper");
     let (status, body) = http(addr, "POST", "/api/containers/sleeper/stop?t=1", None).await;
@@ -203,14 +207,12 @@ async fn detached_container_stops_with_term_then_kill() {
 async fn attach_websocket_drives_a_tty() {
     let env = test_env();
     let addr = serve(&env).await;
-    let (_, body) = http(
+    let id = started(
         addr,
-        "POST",
-        "/api/containers?start=true",
-        Some(serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]})),
+        None,
+        serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]}),
     )
     .await;
-    let id = json(&body)["id"].as_str().unwrap().to_string();
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/containers/{id}/attach"))
         .await
         .unwrap();
@@ -225,11 +227,29 @@ async fn attach_websocket_drives_a_tty() {
         seen.contains("30 120") && seen.contains("hi-42")
     })
     .await;
+    // A window resized while a program runs in the foreground: it gets SIGWINCH (its trap prints), and the new
+    // size is the TTY's; a size of zero (a terminal not laid out yet) is ignored.
+    let program = br#"sh -c 'trap "echo got-\$((40+3))-winch" WINCH; echo ready-$((1+1)); while sleep 0.1; do :; done'"#;
+    ws.send(Message::binary([&program[..], b"\n"].concat()))
+        .await
+        .unwrap();
+    output_until(&mut ws, deadline, |seen| seen.contains("ready-2")).await;
+    for resize in [
+        r#"{"type":"resize","cols":0,"rows":0}"#,
+        r#"{"type":"resize","cols":90,"rows":20}"#,
+    ] {
+        ws.send(Message::text(resize)).await.unwrap();
+    }
+    output_until(&mut ws, deadline, |seen| seen.contains("got-43-winch")).await;
+    // Ctrl-C ends the program; the shell reads the size the TTY has now.
+    ws.send(Message::binary(b"\x03".to_vec())).await.unwrap();
+    ws.send(Message::binary(b"stty size | tr ' ' x\n".to_vec()))
+        .await
+        .unwrap();
+    output_until(&mut ws, deadline, |seen| seen.contains("20x90")).await;
     ws.send(Message::binary(b"exit 3\n".to_vec())).await.unwrap();
     assert_eq!(exit_frame(&mut ws, deadline).await["exit_code"], 3);
-    let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}"), None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_clean(&env, &id);
+    removed_clean(&env, addr, &id).await;
 }
 
 #[tokio::test]
@@ -268,14 +288,12 @@ async fn run_step_over_http_returns_a_layer_descriptor() {
 async fn preview_proxy_reaches_the_web_app_inside() {
     let env = test_env();
     let addr = serve(&env).await;
-    let (_, body) = http(
+    let id = started(
         addr,
-        "POST",
-        "/api/containers?start=true",
-        Some(serde_json::json!({"image": "busybox", "cmd": ["httpd", "-f", "-p", "8080", "-h", "/www"]})),
+        None,
+        serde_json::json!({"image": "busybox", "cmd": ["httpd", "-f", "-p", "8080", "-h", "/www"]}),
     )
     .await;
-    let id = json(&body)["id"].as_str().unwrap().to_string();
     let mut page = String::new();
     for _ in 0..50 {
         let (status, body) = http(
@@ -294,26 +312,20 @@ async fn preview_proxy_reaches_the_web_app_inside() {
     assert_eq!(page, "hello from busybox httpd\n");
     let (status, _) = http(addr, "GET", &format!("/api/containers/{id}/proxy/9999/"), None).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "nothing listens on 9999");
-    let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}?force=true"), None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_clean(&env, &id);
+    removed_clean(&env, addr, &id).await;
 }
 
 #[tokio::test]
 async fn exec_runs_in_the_running_container_plain_and_with_a_tty() {
     let env = test_env();
     let addr = serve(&env).await;
-    let (_, body) = http(
+    let id = started(
         addr,
-        "POST",
-        "/api/containers?start=true",
-        Some(
-            serde_json::json!({"image": "busybox", "hostname": "host1", "env": ["FROM=run"],
+        None,
+        serde_json::json!({"image": "busybox", "hostname": "host1", "env": ["FROM=run"],
             "cmd": ["sh", "-c", "echo marker > /tmp/m; sleep 100"]}),
-        ),
     )
     .await;
-    let id = json(&body)["id"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (status, body) = http(
         addr,
@@ -372,16 +384,7 @@ async fn sessions_see_only_their_containers_and_have_a_quota() {
     let env = super::tests::test_env_with(|c| c.max_per_session = 1);
     let addr = serve(&env).await;
     let run = serde_json::json!({"image": "busybox", "name": "mine", "cmd": ["sleep", "100"]});
-    let (status, body) = http_as(
-        addr,
-        Some("alice"),
-        "POST",
-        "/api/containers?start=true",
-        Some(run.clone()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let id = json(&body)["id"].as_str().unwrap().to_string();
+    let id = started(addr, Some("alice"), run.clone()).await;
     // Bob cannot see, inspect, stop or remove Alice's container, and may reuse its name.
     let (_, ps) = http_as(addr, Some("bob"), "GET", "/api/containers?all=true", None).await;
     assert_eq!(json(&ps), serde_json::json!([]));
@@ -435,16 +438,12 @@ async fn ws_refusal(url: &str) -> StatusCode {
 async fn attach_takes_the_session_from_the_query_when_there_is_no_header() {
     let env = test_env();
     let addr = serve(&env).await;
-    let (status, body) = http_as(
+    let id = started(
         addr,
         Some("alice"),
-        "POST",
-        "/api/containers?start=true",
-        Some(serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]})),
+        serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]}),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let id = json(&body)["id"].as_str().unwrap().to_string();
     // Another session, and no session at all, do not find it.
     for url in [
         format!("ws://{addr}/api/containers/{id}/attach?session=bob"),

@@ -117,6 +117,17 @@ impl Logs {
         )
     }
 
+    /// The chunks still buffered that came after `after` (all of them for None): a follower that lagged behind
+    /// the broadcast channel catches up from here.
+    pub fn since(&self, after: Option<u64>) -> Vec<Chunk> {
+        self.lock()
+            .chunks
+            .iter()
+            .filter(|c| after.is_none_or(|a| c.seq > a))
+            .cloned()
+            .collect()
+    }
+
     /// Everything as one byte string (for RUN step output).
     pub fn all_bytes(&self) -> Vec<u8> {
         self.lock()
@@ -124,6 +135,43 @@ impl Logs {
             .iter()
             .flat_map(|c| c.data.iter().copied())
             .collect()
+    }
+}
+
+/// Follows a container's output past a snapshot: each call gives what came next, in order and without gaps (a
+/// reader too slow for the live feed catches up from the buffer), until the output has ended.
+pub struct Follower {
+    logs: std::sync::Arc<Logs>,
+    rx: broadcast::Receiver<Chunk>,
+    last: Option<u64>,
+}
+
+impl Follower {
+    /// A follower of `logs` past the chunk `last` (from [`Logs::snapshot`], with its receiver).
+    pub fn new(logs: std::sync::Arc<Logs>, rx: broadcast::Receiver<Chunk>, last: Option<u64>) -> Self {
+        Follower { logs, rx, last }
+    }
+
+    /// The next chunks; None once the output has ended and everything was given.
+    pub async fn next(&mut self) -> Option<Vec<Chunk>> {
+        loop {
+            let chunks = match self.rx.recv().await {
+                Ok(ch) if ch.seq == u64::MAX => return None,
+                Ok(ch) if self.last.is_some_and(|s| ch.seq <= s) => continue,
+                Ok(ch) => vec![ch],
+                Err(broadcast::error::RecvError::Lagged(_)) => self.logs.since(self.last),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            match chunks.last() {
+                Some(last) => {
+                    self.last = Some(last.seq);
+                    return Some(chunks);
+                }
+                // The end marker may have been among the missed broadcasts.
+                None if self.logs.is_closed() => return None,
+                None => continue,
+            }
+        }
     }
 }
 
@@ -143,6 +191,24 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_follower_that_lagged_catches_up_from_the_buffer() {
+        let logs = std::sync::Arc::new(Logs::new(1 << 20));
+        let (past, rx, _) = logs.snapshot(None);
+        let mut follower = Follower::new(logs.clone(), rx, past.last().map(|c| c.seq));
+        // More than the live feed holds, before the follower reads anything.
+        for i in 0..1500 {
+            logs.push(Stream::Stdout, format!("{i}\n").into_bytes());
+        }
+        logs.close();
+        let mut seen = Vec::new();
+        while let Some(chunks) = follower.next().await {
+            seen.extend(chunks.into_iter().map(|c| String::from_utf8(c.data).unwrap()));
+        }
+        let expected: Vec<String> = (0..1500).map(|i| format!("{i}\n")).collect();
+        assert_eq!(seen, expected);
+    }
+
     #[test]
     fn buffer_is_bounded_and_tail_counts_chunks() {
         let logs = Logs::new(10);
@@ -154,6 +220,8 @@ mod tests {
         assert_eq!(all.len(), 2, "only the newest 10 bytes are kept");
         assert_eq!(all[1].data, b"4abc\n");
         assert_eq!(logs.snapshot(Some(1)).0.len(), 1);
+        assert_eq!(logs.since(Some(all[0].seq)).len(), 1, "only what came after");
+        assert_eq!(logs.since(None).len(), 2);
         logs.close();
         assert!(logs.is_closed());
     }

@@ -329,13 +329,27 @@ impl Runner {
 
     /// Crash recovery: kill and delete every container in our runtime root, unmount and remove stale dirs.
     pub async fn reconcile(&self) -> Result<usize, RunnerError> {
+        self.sweep(false).await
+    }
+
+    /// Kill and delete every container of this runner, known or not, without the tasks that watch them (a
+    /// test's cleanup, when the runtime those tasks live on is stopped).
+    #[cfg(test)]
+    pub(crate) async fn sweep_everything(&self) -> usize {
+        self.sweep(true).await.unwrap_or(0)
+    }
+
+    async fn sweep(&self, known_too: bool) -> Result<usize, RunnerError> {
         let ids = self.runc.list().await.unwrap_or_default();
         for id in &ids {
             let _ = self.runc.kill(id, "KILL", true).await;
             let _ = self.runc.delete(id).await;
         }
         let cdir = self.config.data_dir.join("c");
-        let known: Vec<PathBuf> = self.table().keys().map(|id| self.container_dir(id)).collect();
+        let known: Vec<PathBuf> = match known_too {
+            true => Vec::new(),
+            false => self.table().keys().map(|id| self.container_dir(id)).collect(),
+        };
         let mut removed = 0;
         if let Ok(entries) = std::fs::read_dir(&cdir) {
             for e in entries.flatten() {

@@ -57,10 +57,32 @@ pub struct StepResult {
 /// The image name of the transient containers of RUN steps (not listed by `docker ps`).
 pub const BUILD_STEP_IMAGE: &str = "(build step)";
 
+/// A RUN step whose container is created but not started yet: [`Runner::finish_step`] runs it, and its output
+/// can be followed meanwhile through [`PreparedStep::logs`].
+pub struct PreparedStep {
+    container: Arc<super::Container>,
+    target: Option<(Arc<Store>, RepoName)>,
+    mtime: Option<u64>,
+}
+
+impl PreparedStep {
+    /// The step's output as it is produced.
+    pub fn logs(&self) -> &Arc<super::logs::Logs> {
+        &self.container.io.logs
+    }
+}
+
 impl Runner {
     /// Run `step` to completion; on success its filesystem changes become a gzip layer: a blob of the registry
     /// linked to `step.repository` when it names one, else a file under the runner's `blobs/sha256/`.
     pub async fn run_step(self: &Arc<Self>, step: RunStep) -> Result<StepResult, RunnerError> {
+        let prepared = self.prepare_step(step).await?;
+        self.finish_step(prepared).await
+    }
+
+    /// Everything that can refuse a step before it runs: the target repository, the command, the layers, the
+    /// container (quota). Nothing runs yet.
+    pub async fn prepare_step(self: &Arc<Self>, step: RunStep) -> Result<PreparedStep, RunnerError> {
         let target = self.step_repository(&step)?;
         let argv = match (&step.exec, &step.command) {
             (Some(argv), _) if !argv.is_empty() => argv.clone(),
@@ -103,9 +125,23 @@ impl Runner {
             session: step.session.clone(),
             ..RunOptions::default()
         };
-        let c = self
+        let container = self
             .create_from(BUILD_STEP_IMAGE, &ImageConfiguration::default(), lowers, opts)
             .await?;
+        Ok(PreparedStep {
+            container,
+            target,
+            mtime: step.mtime,
+        })
+    }
+
+    /// Run a prepared step, capture its layer and remove its container (whatever happens).
+    pub async fn finish_step(self: &Arc<Self>, step: PreparedStep) -> Result<StepResult, RunnerError> {
+        let PreparedStep {
+            container: c,
+            target,
+            mtime,
+        } = step;
         let started = self.start(&c).await;
         let state = c.wait().await;
         let output = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
@@ -118,7 +154,7 @@ impl Runner {
             let tmp = blobs.join(format!(".tmp-{}", c.id));
             let opts = DiffOptions {
                 placeholders: diff::effective_placeholders(&upper, &c.placeholders, &c.lowers),
-                mtime: step.mtime,
+                mtime,
                 shift: self.config.userns,
             };
             let captured = tokio::task::spawn_blocking(move || -> Result<LayerDescriptor, RunnerError> {

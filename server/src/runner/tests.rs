@@ -30,6 +30,27 @@ pub(crate) fn test_env_with(tweak: impl FnOnce(&mut RunnerConfig)) -> TestEnv {
     TestEnv { tmp, runner }
 }
 
+/// A test that panics half way leaves nothing running: every container in the runner's runtime root is killed
+/// and deleted (processes, cgroups) and every container directory unmounted and removed, before the temp dir goes.
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let runner = self.runner.clone();
+        // Dropped inside the test's runtime, which cannot run futures any more (it is blocked here): the sweep
+        // runs on a runtime of its own and drives the runtime CLI directly, not the test's watcher tasks.
+        let cleaned = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the cleanup");
+            runtime.block_on(runner.sweep_everything());
+        })
+        .join();
+        if cleaned.is_err() && !std::thread::panicking() {
+            panic!("cleaning up the test's containers panicked");
+        }
+    }
+}
+
 pub(crate) fn test_env() -> TestEnv {
     test_env_with(|_| {})
 }
@@ -41,11 +62,17 @@ pub(crate) fn cmd(args: &[&str]) -> RunOptions {
     }
 }
 
+/// `docker run -d`: a started container of `image` (the test fails if it cannot start).
+pub(crate) async fn started(env: &TestEnv, image: &str, opts: RunOptions) -> Arc<super::Container> {
+    let c = env.runner.create(image, opts).await.unwrap();
+    env.runner.start(&c).await.unwrap();
+    c
+}
+
 /// Run to completion, returning the final state, the output, and the container (already removed).
 pub(crate) async fn run(env: &TestEnv, opts: RunOptions) -> (lifecycle::State, String) {
     let r = &env.runner;
-    let c = r.create("busybox", opts).await.unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(env, "busybox", opts).await;
     let state = tokio::time::timeout(Duration::from_secs(60), c.wait())
         .await
         .expect("container ends");
@@ -72,6 +99,32 @@ pub(crate) fn assert_clean(env: &TestEnv, id: &str) {
 }
 
 #[tokio::test]
+async fn a_test_that_panics_with_a_running_container_leaves_nothing() {
+    let env = test_env();
+    let root = env.tmp.path().to_path_buf();
+    let data = env.runner.config.data_dir.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let scenario = tokio::spawn(async move {
+        let c = env
+            .runner
+            .create("busybox", cmd(&["sleep", "1000"]))
+            .await
+            .unwrap();
+        env.runner.start(&c).await.unwrap();
+        let _ = tx.send(c.id.clone());
+        panic!("a failing assertion while {} runs", c.id);
+    });
+    assert!(scenario.await.unwrap_err().is_panic());
+    let id = rx.await.expect("the container started before the panic");
+    assert_eq!(overlay::mounts_below(&data), Vec::<String>::new(), "mounts left");
+    for ctrl in ["memory", "pids"] {
+        let cg = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway").join(&id);
+        assert!(!cg.exists(), "cgroup left: {}", cg.display());
+    }
+    assert!(!root.exists(), "the test's temp dir is left");
+}
+
+#[tokio::test]
 async fn echo_hello() {
     let env = test_env();
     let (state, out) = run(&env, cmd(&["echo", "hello"])).await;
@@ -88,8 +141,7 @@ async fn exit_codes_and_stderr() {
     assert!(out.contains("out\n") && out.contains("err\n"), "{out}");
     // A signal death from outside is reported as 128 + signal.
     let r = &env.runner;
-    let c = r.create("busybox", cmd(&["sleep", "100"])).await.unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(&env, "busybox", cmd(&["sleep", "100"])).await;
     r.kill(&c, "SIGKILL").await.unwrap();
     // Like dockerd, a SIGKILL answers once the container has exited: a plain `docker rm` right after succeeds.
     assert_eq!(c.state().exit_code, Some(137));
@@ -247,8 +299,7 @@ async fn stop_sends_term_then_kill() {
     let env = test_env();
     let r = &env.runner;
     // PID 1 without a TERM handler ignores SIGTERM: stop must escalate to SIGKILL after the grace.
-    let c = r.create("busybox", cmd(&["sleep", "100"])).await.unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(&env, "busybox", cmd(&["sleep", "100"])).await;
     // Until runc's init has exec'd `sleep`, SIGTERM still kills it (the default action): wait for PID 1 to be sleep.
     let pid = c.state().pid.unwrap();
     for _ in 0..200 {
@@ -264,18 +315,16 @@ async fn stop_sends_term_then_kill() {
     assert_eq!(state.exit_code, Some(137));
     r.remove(&c, false).await.unwrap();
     // With a handler, SIGTERM alone ends it.
-    let c = r
-        .create(
-            "busybox",
-            cmd(&[
-                "sh",
-                "-c",
-                "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done",
-            ]),
-        )
-        .await
-        .unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(
+        &env,
+        "busybox",
+        cmd(&[
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done",
+        ]),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let state = r.stop(&c, Some(Duration::from_secs(20))).await.unwrap();
     assert_eq!(state.exit_code, Some(7));
@@ -295,17 +344,15 @@ async fn wall_clock_limit_kills() {
 async fn remove_force_kills_a_running_container_and_names_are_unique() {
     let env = test_env();
     let r = &env.runner;
-    let c = r
-        .create(
-            "busybox",
-            RunOptions {
-                name: Some("web".into()),
-                ..cmd(&["sleep", "100"])
-            },
-        )
-        .await
-        .unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(
+        &env,
+        "busybox",
+        RunOptions {
+            name: Some("web".into()),
+            ..cmd(&["sleep", "100"])
+        },
+    )
+    .await;
     assert_eq!(r.list(false).len(), 1);
     assert!(matches!(
         r.create(
@@ -338,8 +385,7 @@ async fn published_port_reaches_httpd_inside() {
         }],
         ..cmd(&["httpd", "-f", "-p", "8080", "-h", "/www"])
     };
-    let c = r.create("busybox", opts).await.unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(&env, "busybox", opts).await;
     let port = c.summary().ports[0].host;
     assert_ne!(port, 0);
     let mut body = String::new();
@@ -368,17 +414,15 @@ async fn published_port_reaches_httpd_inside() {
 async fn tty_round_trip_and_resize() {
     let env = test_env();
     let r = &env.runner;
-    let c = r
-        .create(
-            "busybox",
-            RunOptions {
-                tty: true,
-                ..cmd(&["sh"])
-            },
-        )
-        .await
-        .unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(
+        &env,
+        "busybox",
+        RunOptions {
+            tty: true,
+            ..cmd(&["sh"])
+        },
+    )
+    .await;
     c.resize(100, 40).unwrap();
     c.write_input(b"echo hi-$((1+1)); stty size; exit 5\n").unwrap();
     let state = tokio::time::timeout(Duration::from_secs(20), c.wait())

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::tests::{assert_clean, cmd, run, test_env, test_env_with};
+use super::tests::{assert_clean, cmd, run, started, test_env, test_env_with};
 use super::*;
 
 fn tar_listing(blob: &Path) -> Vec<String> {
@@ -138,17 +138,15 @@ async fn writable_layer_is_size_limited() {
 async fn interactive_stdin_reaches_the_process() {
     let env = test_env();
     let r = &env.runner;
-    let c = r
-        .create(
-            "busybox",
-            RunOptions {
-                interactive: true,
-                ..cmd(&["sh", "-c", "tr a-z A-Z; echo end"])
-            },
-        )
-        .await
-        .unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(
+        &env,
+        "busybox",
+        RunOptions {
+            interactive: true,
+            ..cmd(&["sh", "-c", "tr a-z A-Z; echo end"])
+        },
+    )
+    .await;
     c.write_input(b"hello stdin\n").unwrap();
     c.close_input();
     let state = tokio::time::timeout(Duration::from_secs(20), c.wait())
@@ -278,18 +276,16 @@ async fn debian_image_runs_and_builds() {
     let images = env.tmp.path().join("images");
     let config = serde_json::json!({"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["bash"]});
     fixture::write_layout(&images, "debian", config, &[std::fs::read(&tar_path).unwrap()]).unwrap();
-    let c = r
-        .create(
-            "debian",
-            cmd(&[
-                "bash",
-                "-c",
-                "id; readlink /bin/sh; cat /etc/debian_version >/dev/null && echo ok",
-            ]),
-        )
-        .await
-        .unwrap();
-    r.start(&c).await.unwrap();
+    let c = started(
+        &env,
+        "debian",
+        cmd(&[
+            "bash",
+            "-c",
+            "id; readlink /bin/sh; cat /etc/debian_version >/dev/null && echo ok",
+        ]),
+    )
+    .await;
     let state = c.wait().await;
     let out = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
     assert_eq!(state.exit_code, Some(0), "{out}");
