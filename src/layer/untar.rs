@@ -57,7 +57,7 @@ pub enum ExtractError {
 }
 
 /// `Some(kind)` when `bytes` start like a compressed stream other than gzip.
-fn other_compression(head: &[u8]) -> Option<&'static str> {
+pub(super) fn other_compression(head: &[u8]) -> Option<&'static str> {
     match head {
         [b'B', b'Z', b'h', ..] => Some("bzip2"),
         [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some("xz"),

@@ -1,6 +1,8 @@
 //! The web app: plain state reducers (tested natively) and the Yew components that render them (wasm only).
 
+pub mod build_view;
 pub mod editor_model;
+pub mod explorer_state;
 pub mod lesson;
 pub mod panels_state;
 pub mod project;
