@@ -29,6 +29,8 @@ pub struct BuildEnv<'a, T: Transport, C: CacheStore> {
     pub clock: &'a dyn Fn() -> u64,
     /// Receives each piece of progress text as it is rendered (the terminal shows it live); may ignore it.
     pub stream: &'a dyn Fn(&str),
+    /// Receives every progress event as it happens, `-q` or not (the page's Build panel); may ignore them.
+    pub events: &'a dyn Fn(&Event),
 }
 
 /// A parsed `docker build` command line.
@@ -189,6 +191,7 @@ pub async fn build<T: Transport, C: CacheStore>(
     let log = RefCell::new(String::new());
     let quiet = request.quiet;
     let progress = |e: &Event| {
+        (env.events)(e);
         if quiet {
             return;
         }

@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::hash::{sha256, sha256_digest};
 use super::path::{normalize, parent};
-use super::untar::other_compression;
+use super::untar::{entry_path, other_compression};
 use super::{ExtractError, ExtractLimits};
 
 /// How a layer changed a path.
@@ -242,16 +242,11 @@ impl LayerStack {
             if count > self.limits.max_entries {
                 return Err(ExtractError::TooManyEntries(self.limits.max_entries));
             }
-            let raw =
-                String::from_utf8(entry.path_bytes().into_owned()).map_err(|_| ExtractError::BadEntry {
-                    path: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
-                    reason: "name is not UTF-8".into(),
-                })?;
+            let (raw, path) = entry_path(&entry)?;
             let bad = |reason: String| ExtractError::BadEntry {
                 path: raw.clone(),
                 reason,
             };
-            let path = normalize(&raw).map_err(|e| bad(e.to_string()))?;
             if path.is_empty() {
                 continue;
             }

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use super::explorer_state::ExplorerState;
 use super::panels_state::{image_cells, load_registry, registry_cells, PanelAction, PanelList};
 use super::session::PageSession;
 use crate::cli::containers::{self, ContainerRow};
@@ -30,6 +31,7 @@ fn rows<T, const N: usize>(
     label: &str,
     empty: &str,
     cells: impl Fn(&T) -> [String; N],
+    action: impl Fn(&T) -> Html,
 ) -> Html {
     match list {
         PanelList::Loading => html! { <p class="panel-note">{ "loading…" }</p> },
@@ -47,6 +49,7 @@ fn rows<T, const N: usize>(
                         <li>
                             <span class="panel-name">{ name.clone() }</span>
                             <span class="panel-meta">{ rest.join(" · ") }</span>
+                            { action(item) }
                         </li>
                     }
                 }) }
@@ -81,10 +84,21 @@ pub fn images_panel(props: &PanelProps) -> Html {
         });
     }
     let now = (js_sys::Date::now() / 1000.0) as u64;
+    let explorer = use_reducer(ExplorerState::default);
+    let explore = |image: &LocalImage| {
+        let (explorer, name) = (explorer.clone(), image.name());
+        let onclick = Callback::from(move |_| super::explorer::open(&explorer, name.clone()));
+        html! {
+            <button type="button" class="explore" aria-label={format!("Explore {}", image.name())} {onclick}>
+                { "Explore layers" }
+            </button>
+        }
+    };
     html! {
         <section class="panel" aria-labelledby="images-title">
             <h2 id="images-title">{ "Images" }</h2>
-            { rows(&list, "Local images", "No images yet: try docker pull busybox", |i| image_cells(i, now)) }
+            { rows(&list, "Local images", "No images yet: try docker pull busybox", |i| image_cells(i, now), explore) }
+            <super::explorer::LayerExplorer state={explorer} />
         </section>
     }
 }
@@ -110,7 +124,7 @@ pub fn registry_panel(props: &PanelProps) -> Html {
     html! {
         <section class="panel" aria-labelledby="registry-title">
             <h2 id="registry-title">{ "Registry" }</h2>
-            { rows(&list, "Registry repositories", "Nothing pushed yet: try docker push", registry_cells) }
+            { rows(&list, "Registry repositories", "Nothing pushed yet: try docker push", registry_cells, |_| Html::default()) }
         </section>
     }
 }
@@ -143,7 +157,7 @@ pub fn containers_panel(props: &PanelProps) -> Html {
                     status = format!("{status} · {ports}");
                 }
                 [c.name.clone(), c.image.clone(), status]
-            }) }
+            }, |_| Html::default()) }
         </section>
     }
 }

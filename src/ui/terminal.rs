@@ -319,6 +319,7 @@ async fn build_in_page(
         }
     };
     let token = session.token();
+    let live = super::build_panel::LiveBuild::begin();
     let env = BuildEnv {
         transport: session.transport(),
         base: "",
@@ -326,8 +327,10 @@ async fn build_in_page(
         cache: &*cache,
         clock: &clock,
         stream: &stream,
+        events: &|e| live.event(e),
     };
     let mut outcome = crate::cli::build::build(&env, inv, tree).await;
+    live.finish(outcome.exit_code == 0);
     let rest = pending.borrow().clone();
     if !rest.is_empty() {
         state.dispatch(TerminalAction::Progress(Stream::Stderr, rest));

@@ -212,6 +212,7 @@ async fn docker_build(
         cache,
         clock: &clock,
         stream: &stream,
+        events: &|_| {},
     };
     build(&env, &inv, tree).await
 }

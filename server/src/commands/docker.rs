@@ -169,6 +169,7 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         cache: &cache,
         clock: &clock,
         stream: &stream,
+        events: &|_| {},
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
