@@ -43,8 +43,8 @@ impl LiveBuild {
         dispatch(BuildViewAction::Event(event.clone()));
     }
 
-    pub fn finish(self, ok: bool) {
-        dispatch(BuildViewAction::Finished { ok });
+    pub fn finish(self, outcome: &crate::cli::interpret::Outcome) {
+        dispatch(BuildViewAction::finished(outcome));
     }
 }
 
@@ -111,6 +111,9 @@ pub fn build_panel() -> Html {
                 <ol class="build-steps" aria-label="Build steps">
                     { for view.steps.iter().map(step) }
                 </ol>
+                if let Some(error) = &view.error {
+                    <pre class="step-output build-error" role="alert" aria-label="Build error">{ error.clone() }</pre>
+                }
             }
         </section>
     }

@@ -2,6 +2,7 @@
 //! events the terminal renders as BuildKit's plain progress), kept after the build ends until the next one.
 
 use crate::build::{Event, MissReason};
+use crate::cli::interpret::Outcome;
 
 /// Where a step is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub struct BuildView {
     pub running: bool,
     /// `Some(true)` after a successful build, `Some(false)` after a failed one.
     pub succeeded: Option<bool>,
+    /// Why the build failed (`ERROR: failed to solve: ...`), also when no step was running (a Dockerfile error).
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,9 +67,26 @@ pub enum BuildViewAction {
     /// A build starts: the previous one's steps go.
     Begin,
     Event(Event),
+    /// The build ended; `error` is why it failed.
     Finished {
-        ok: bool,
+        error: Option<String>,
     },
+}
+
+impl BuildViewAction {
+    /// How `docker build` ended, from its outcome: the last `ERROR` line of a failure (BuildKit's summary).
+    pub fn finished(outcome: &Outcome) -> Self {
+        let error = (outcome.exit_code != 0).then(|| {
+            let stderr = outcome.stderr.trim();
+            stderr
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("ERROR"))
+                .unwrap_or(stderr)
+                .to_owned()
+        });
+        BuildViewAction::Finished { error }
+    }
 }
 
 /// `[stage 2/5]` of a step name, which a plan and the step's start share.
@@ -89,9 +109,10 @@ impl BuildView {
                     ..BuildView::default()
                 }
             }
-            BuildViewAction::Finished { ok } => {
+            BuildViewAction::Finished { error } => {
                 self.running = false;
-                self.succeeded = Some(ok);
+                self.succeeded = Some(error.is_none());
+                self.error = error;
                 for step in &mut self.steps {
                     if matches!(step.state, StepState::Waiting | StepState::Running) {
                         step.state = StepState::Canceled;
@@ -250,7 +271,7 @@ mod tests {
         assert_eq!(copy.miss.as_deref(), Some("cache miss: b.txt changed"));
         assert_eq!(copy.bytes, 120);
         let view = events(view, vec![Event::Done { id: 4, millis: 42 }])
-            .reduce(BuildViewAction::Finished { ok: true });
+            .reduce(BuildViewAction::finished(&Outcome::success(String::new())));
         assert_eq!(
             (view.steps[2].state, view.steps[2].millis),
             (StepState::Done, Some(42))
@@ -280,13 +301,37 @@ mod tests {
                 },
             ],
         )
-        .reduce(BuildViewAction::Finished { ok: false });
+        .reduce(BuildViewAction::finished(&Outcome::failure(
+            "#4 ERROR: exit code: 1\n------\n > line two\n------\nERROR: failed to solve: exit code: 1\n"
+                .into(),
+            1,
+        )));
         let run = &view.steps[0];
         assert_eq!(run.state, StepState::Error);
         assert_eq!(run.output, ["line one", "line two"]);
         assert!(run.error.as_deref().unwrap().contains("exit code: 1"));
         assert_eq!(view.steps[1].state, StepState::Canceled);
         assert_eq!(view.succeeded, Some(false));
+        assert_eq!(
+            view.error.as_deref(),
+            Some("ERROR: failed to solve: exit code: 1")
+        );
+    }
+
+    #[test]
+    fn a_failure_before_any_step_still_says_why() {
+        let view = BuildView::default()
+            .reduce(BuildViewAction::Begin)
+            .reduce(BuildViewAction::finished(&Outcome::failure(
+                "ERROR: failed to solve: dockerfile parse error on line 1: unknown instruction: gamma\n"
+                    .into(),
+                1,
+            )));
+        assert_eq!(
+            view.error.as_deref(),
+            Some("ERROR: failed to solve: dockerfile parse error on line 1: unknown instruction: gamma")
+        );
+        assert_eq!((view.running, view.succeeded), (false, Some(false)));
     }
 
     #[test]

@@ -330,7 +330,7 @@ async fn build_in_page(
         events: &|e| live.event(e),
     };
     let mut outcome = crate::cli::build::build(&env, inv, tree).await;
-    live.finish(outcome.exit_code == 0);
+    live.finish(&outcome);
     let rest = pending.borrow().clone();
     if !rest.is_empty() {
         state.dispatch(TerminalAction::Progress(Stream::Stderr, rest));

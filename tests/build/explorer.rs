@@ -37,6 +37,10 @@ async fn build_panel_and_layer_explorer_in_the_page() {
         ),
         ("a.txt", ProjectFile::new("alpha\n")),
         ("b.txt", ProjectFile::new("beta\n")),
+        (
+            "broken.Dockerfile",
+            ProjectFile::new("FROM scratch\nCOPY missing.txt /app/\n"),
+        ),
     ])
     .unwrap();
     let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
@@ -126,6 +130,25 @@ async fn build_panel_and_layer_explorer_in_the_page() {
             anyhow::ensure!(files.contains("[added] b.txt 6B"), "{files}");
             let unnamed = page.unnamed_controls().await?;
             anyhow::ensure!(unnamed.is_empty(), "controls without a name: {unnamed:?}");
+            page.click("Close the layer explorer").await?;
+
+            // A failing step: the panel marks it, shows its error, and says why the build failed.
+            page.type_into(
+                "Terminal input",
+                "docker build -f broken.Dockerfile -t learner1/broken .\u{E007}",
+            )
+            .await?;
+            page.wait_for_text("Build status", "the failed build's end", |t| t == "build failed")
+                .await?;
+            let failed = step_line(&page, "[1/1] COPY missing.txt /app/").await?;
+            anyhow::ensure!(failed.starts_with("error"), "{failed}");
+            let output = page.text_of("Output of [1/1] COPY missing.txt /app/").await?;
+            anyhow::ensure!(output.contains("missing.txt"), "{output}");
+            let error = page.text_of("Build error").await?;
+            anyhow::ensure!(error.starts_with("ERROR: failed to solve:"), "{error}");
+            // The earlier steps are gone: the panel shows this build only.
+            let steps = page.text_of("Build steps").await?;
+            anyhow::ensure!(!steps.contains("COPY b.txt"), "{steps}");
             Ok(())
         })
         .await

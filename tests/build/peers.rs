@@ -355,7 +355,7 @@ async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> a
     )
     .await;
     assert_eq!(built.exit_code, 0, "{}", built.stderr);
-    let view = view.into_inner().reduce(BuildViewAction::Finished { ok: true });
+    let view = view.into_inner().reduce(BuildViewAction::finished(&built));
     let step = |prefix: &str| {
         view.steps
             .iter()
