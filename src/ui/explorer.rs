@@ -40,15 +40,19 @@ fn short(digest: &str) -> String {
     format!("{algorithm}:{}", &hex[..hex.len().min(12)])
 }
 
-fn tree(nodes: &[TreeNode]) -> Html {
+/// Layers with more entries than this show their directories closed, to be opened one by one (a base image's
+/// thousands of files would otherwise fill the page).
+const OPEN_ALL_UP_TO: usize = 300;
+
+fn tree(nodes: &[TreeNode], open_all: bool) -> Html {
     html! {
         <ul class="layer-tree">
-            { for nodes.iter().map(tree_node) }
+            { for nodes.iter().map(|n| tree_node(n, open_all)) }
         </ul>
     }
 }
 
-fn tree_node(node: &TreeNode) -> Html {
+fn tree_node(node: &TreeNode, open_all: bool) -> Html {
     let change = node.entry.as_ref().map(|e| e.change);
     let mark =
         change.map(|c| html! { <><span class="change-mark">{ format!("[{}]", c.label()) }</span>{ " " }</> });
@@ -71,9 +75,9 @@ fn tree_node(node: &TreeNode) -> Html {
     } else {
         html! {
             <li class={class}>
-                <details open=true>
+                <details open={open_all}>
                     <summary>{ line }</summary>
-                    { tree(&node.children) }
+                    { tree(&node.children, open_all) }
                 </details>
             </li>
         }
@@ -124,7 +128,7 @@ fn layers_view(state: &UseReducerHandle<ExplorerState>, image: &ExploredImage, s
                 <h3>{ format!("Layer {} changes {} in {} entries", selected + 1,
                               human_size(layer.changes.content_size()), layer.changes.entries.len()) }</h3>
                 if nodes.is_empty() { <p class="panel-note">{ "This layer changes no files." }</p> }
-                else { { tree(&nodes) } }
+                else { { tree(&nodes, layer.changes.entries.len() <= OPEN_ALL_UP_TO) } }
             </section>
         }
     });
