@@ -225,11 +225,34 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             };
             let total = usize::from(from_image.is_some()) + steps.iter().filter(|s| layered(s)).count();
             let width = total.to_string().len();
+            let step_name = |index: usize, text: &str, onbuild: bool| {
+                let ob = if onbuild { "ONBUILD " } else { "" };
+                format!("[{prefix}{index:>width$}/{total}] {ob}{text}")
+            };
+            // Every step of the stage is known before the first one starts (a live view lists them as waiting);
+            // names use the variables as the stage starts, the Start event carries the final name.
+            let mut planned: Vec<(&str, bool)> = Vec::new();
+            let from_text = from_image.as_ref().map(|pinned| format!("FROM {pinned}"));
+            if let Some(text) = &from_text {
+                planned.push((text, false));
+            }
+            let layered_texts: Vec<(String, bool)> = steps
+                .iter()
+                .filter(|s| layered(s))
+                .map(|s| (display(&s.original, escape, &st.vars), s.onbuild))
+                .collect();
+            planned.extend(layered_texts.iter().map(|(t, o)| (t.as_str(), *o)));
+            self.emit(Event::Plan {
+                names: planned
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (text, onbuild))| step_name(i + 1, text, *onbuild))
+                    .collect(),
+            });
             let mut index = 0;
             let mut name = |text: &str, onbuild: bool| {
                 index += 1;
-                let ob = if onbuild { "ONBUILD " } else { "" };
-                format!("[{prefix}{index:>width$}/{total}] {ob}{text}")
+                step_name(index, text, onbuild)
             };
             let stage_seen_key = format!("stage/{}", st.key);
             let seen_before = self.cache.get(&stage_seen_key).await.is_some();

@@ -40,6 +40,9 @@ impl fmt::Display for MissReason {
 /// One thing that happened during a build. `id` numbers the step (`#5`), as BuildKit numbers vertices.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// The steps a stage will run, in order, before the first starts: their names as [`Event::Start`] will
+    /// give them (`[2/5] COPY a /app/`; the bracket is the same, the text may still gain expanded variables).
+    Plan { names: Vec<String> },
     /// A step started: `name` is `[2/4] COPY requirements.txt /app/` or `[internal] load build context`.
     Start { id: usize, name: String },
     /// A line of output or a status line of the step (`transferring context: 1.2kB done`).
@@ -89,7 +92,7 @@ impl PlainRenderer {
             }
             Event::Cached { id } => self.out.push_str(&format!("#{id} CACHED\n")),
             Event::Miss { id, reason, .. } => self.out.push_str(&format!("#{id} cache miss: {reason}\n")),
-            Event::Bytes { .. } => {}
+            Event::Plan { .. } | Event::Bytes { .. } => {}
             Event::Done { id, millis } => self.out.push_str(&format!(
                 "#{id} DONE {}.{}s\n",
                 millis / 1000,

@@ -34,6 +34,8 @@ pub struct BuildEnv<'a, T: Transport, C: CacheStore> {
     pub now: u64,
     /// `SOURCE_DATE_EPOCH` of the caller's environment (natively); `--build-arg SOURCE_DATE_EPOCH=N` wins.
     pub source_date_epoch: Option<u64>,
+    /// Receives every progress event as it happens, `-q` or not (the page's Build panel); may ignore them.
+    pub events: &'a dyn Fn(&Event),
 }
 
 /// A parsed `docker build` command line.
@@ -313,6 +315,7 @@ async fn run_build<T: Transport, C: CacheStore, R: BaseResolver, X: RunExecutor,
     let log = RefCell::new(String::new());
     let quiet = request.quiet;
     let progress = |e: &Event| {
+        (env.events)(e);
         if quiet {
             return;
         }

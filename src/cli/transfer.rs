@@ -112,7 +112,7 @@ async fn transfer_blob<T: Transport>(
 }
 
 /// From an index, the linux/amd64 image (else the first one listed).
-fn pick_platform(index: &Value) -> Option<String> {
+pub fn pick_platform(index: &Value) -> Option<String> {
     let manifests = index["manifests"].as_array()?;
     let matches = |m: &&Value| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64";
     manifests

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod config;
+pub mod explore;
 pub mod manifest;
 pub mod reference;
 

@@ -3,6 +3,7 @@
 //! Same input, same bytes: entries are written in path order with fixed times, numeric owners and no host
 //! metadata, so a layer built in the browser has the digest of the one built natively.
 
+pub mod changes;
 pub mod copy;
 mod hash;
 pub mod path;

@@ -57,13 +57,26 @@ pub enum ExtractError {
 }
 
 /// `Some(kind)` when `bytes` start like a compressed stream other than gzip.
-fn other_compression(head: &[u8]) -> Option<&'static str> {
+pub(super) fn other_compression(head: &[u8]) -> Option<&'static str> {
     match head {
         [b'B', b'Z', b'h', ..] => Some("bzip2"),
         [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some("xz"),
         [0x28, 0xb5, 0x2f, 0xfd, ..] => Some("zstd"),
         _ => None,
     }
+}
+
+/// An entry's name as written and normalized; a name that is not UTF-8 or has `..` is refused.
+pub(super) fn entry_path<R: Read>(entry: &tar::Entry<'_, R>) -> Result<(String, String), ExtractError> {
+    let raw = String::from_utf8(entry.path_bytes().into_owned()).map_err(|_| ExtractError::BadEntry {
+        path: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
+        reason: "name is not UTF-8".into(),
+    })?;
+    let path = normalize(&raw).map_err(|e| ExtractError::BadEntry {
+        path: raw.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok((raw, path))
 }
 
 impl FileTree {
@@ -92,16 +105,11 @@ impl FileTree {
             if out.entries > limits.max_entries {
                 return Err(ExtractError::TooManyEntries(limits.max_entries));
             }
-            let raw =
-                String::from_utf8(entry.path_bytes().into_owned()).map_err(|_| ExtractError::BadEntry {
-                    path: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
-                    reason: "name is not UTF-8".into(),
-                })?;
+            let (raw, rel) = entry_path(&entry)?;
             let bad = |reason: String| ExtractError::BadEntry {
                 path: raw.clone(),
                 reason,
             };
-            let rel = normalize(&raw).map_err(|e| bad(e.to_string()))?;
             let path = match (dest.is_empty(), rel.is_empty()) {
                 (_, true) => continue, // "./": the destination itself
                 (true, false) => rel,

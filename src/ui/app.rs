@@ -464,6 +464,7 @@ pub fn app() -> Html {
                 { terminal }
                 if panes.side {
                 <aside class="side" aria-label="Side panels">
+                    <super::build_panel::BuildPanel />
                     <super::panels::ImagesPanel revision={*store_revision} />
                     <super::panels::ContainersPanel revision={*store_revision} />
                     <super::panels::RegistryPanel revision={*store_revision} />

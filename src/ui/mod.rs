@@ -1,6 +1,8 @@
 //! The web app: plain state reducers (tested natively) and the Yew components that render them (wasm only).
 
+pub mod build_view;
 pub mod editor_model;
+pub mod explorer_state;
 pub mod lesson;
 pub mod panels_state;
 pub mod project;
@@ -18,7 +20,11 @@ pub mod app;
 #[cfg(target_arch = "wasm32")]
 mod attach;
 #[cfg(target_arch = "wasm32")]
+mod build_panel;
+#[cfg(target_arch = "wasm32")]
 pub mod editor;
+#[cfg(target_arch = "wasm32")]
+mod explorer;
 #[cfg(target_arch = "wasm32")]
 pub mod files;
 #[cfg(target_arch = "wasm32")]

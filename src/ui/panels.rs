@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use super::explorer_state::ExplorerState;
 use super::panels_state::{image_cells, load_registry, registry_cells, PanelAction, PanelList};
 use super::session::PageSession;
 use crate::cli::containers::{self, ContainerRow};
@@ -30,6 +31,7 @@ fn rows<T, const N: usize>(
     label: &str,
     empty: &str,
     cells: impl Fn(&T) -> [String; N],
+    action: impl Fn(&T) -> Html,
 ) -> Html {
     match list {
         PanelList::Loading => html! { <p class="panel-note">{ "loading…" }</p> },
@@ -47,43 +49,12 @@ fn rows<T, const N: usize>(
                         <li>
                             <span class="panel-name">{ name.clone() }</span>
                             <span class="panel-meta">{ rest.join(" · ") }</span>
+                            { action(item) }
                         </li>
                     }
                 }) }
             </ul>
         },
-    }
-}
-
-/// The list of local images, each with a Download button (`docker save` as a browser download).
-fn image_rows(list: &PanelList<LocalImage>, now: u64, on_download: &Callback<LocalImage>) -> Html {
-    match list {
-        PanelList::Loaded(items) if !items.is_empty() => html! {
-            <ul class="panel-list" aria-label="Local images">
-                { for items.iter().map(|image| {
-                    let cells = image_cells(image, now);
-                    let (name, rest) = cells.split_first().expect("panels show at least a name");
-                    let onclick = {
-                        let (on_download, image) = (on_download.clone(), image.clone());
-                        Callback::from(move |_: MouseEvent| on_download.emit(image.clone()))
-                    };
-                    html! {
-                        <li>
-                            <span class="panel-name">{ name.clone() }</span>
-                            <span class="panel-meta">{ rest.join(" · ") }</span>
-                            <button type="button" class="panel-download" {onclick}
-                                    aria-label={format!("Download {}", image.name())}>{ "Download" }</button>
-                        </li>
-                    }
-                }) }
-            </ul>
-        },
-        other => rows(
-            other,
-            "Local images",
-            "No images yet: try docker pull busybox",
-            |i| image_cells(i, now),
-        ),
     }
 }
 
@@ -140,14 +111,32 @@ pub fn images_panel(props: &PanelProps) -> Html {
         };
         html! { <p class={class} role="status">{ text }</p> }
     });
+    let explorer = use_reducer(ExplorerState::default);
+    let actions = |image: &LocalImage| {
+        let (explorer, name) = (explorer.clone(), image.name());
+        let explore = Callback::from(move |_| super::explorer::open(&explorer, name.clone()));
+        let download = {
+            let (on_download, image) = (on_download.clone(), image.clone());
+            Callback::from(move |_: MouseEvent| on_download.emit(image.clone()))
+        };
+        html! {
+            <>
+                <button type="button" class="explore" aria-label={format!("Explore {}", image.name())}
+                        onclick={explore}>{ "Explore layers" }</button>
+                <button type="button" class="panel-download" onclick={download}
+                        aria-label={format!("Download {}", image.name())}>{ "Download" }</button>
+            </>
+        }
+    };
     html! {
         <section class="panel" aria-labelledby="images-title">
             <h2 id="images-title">{ "Images" }</h2>
             if *from_browser {
                 <p class="panel-note">{ "Kept in this browser (the companion is unreachable)." }</p>
             }
-            { image_rows(&list, now, &on_download) }
+            { rows(&list, "Local images", "No images yet: try docker pull busybox", |i| image_cells(i, now), actions) }
             { note }
+            <super::explorer::LayerExplorer state={explorer} />
         </section>
     }
 }
@@ -173,7 +162,7 @@ pub fn registry_panel(props: &PanelProps) -> Html {
     html! {
         <section class="panel" aria-labelledby="registry-title">
             <h2 id="registry-title">{ "Registry" }</h2>
-            { rows(&list, "Registry repositories", "Nothing pushed yet: try docker push", registry_cells) }
+            { rows(&list, "Registry repositories", "Nothing pushed yet: try docker push", registry_cells, |_| Html::default()) }
         </section>
     }
 }
@@ -206,7 +195,7 @@ pub fn containers_panel(props: &PanelProps) -> Html {
                     status = format!("{status} · {ports}");
                 }
                 [c.name.clone(), c.image.clone(), status]
-            }) }
+            }, |_| Html::default()) }
         </section>
     }
 }

@@ -348,6 +348,7 @@ async fn build_in_page(
         }
     };
     let token = session.token();
+    let live = super::build_panel::LiveBuild::begin();
     let env = BuildEnv {
         transport: session.transport(),
         base: "",
@@ -358,9 +359,11 @@ async fn build_in_page(
         now: (js_sys::Date::now() / 1000.0) as u64,
         // A page has no environment: `--build-arg SOURCE_DATE_EPOCH=N` pins the time, as with BuildKit.
         source_date_epoch: None,
+        events: &|e| live.event(e),
     };
     // The image goes to the page's own store too (and only there while the companion is unreachable).
     let mut outcome = crate::cli::build::build_keeping(&env, inv, tree, &IMAGE_STORE, online).await;
+    live.finish(&outcome);
     let rest = pending.borrow().clone();
     if !rest.is_empty() {
         state.dispatch(TerminalAction::Progress(Stream::Stderr, rest));

@@ -2,6 +2,7 @@
 //! peers (skopeo, the registry and the runner of a real `slipway serve`).
 
 mod buildah;
+mod explorer;
 mod golden;
 mod hostile;
 pub(crate) mod layout;

@@ -198,6 +198,17 @@ async fn docker_build(
     line: &str,
     tree: &FileTree,
 ) -> slipway::cli::interpret::Outcome {
+    docker_build_with_events(server, cache, line, tree, &|_| {}).await
+}
+
+/// [`docker_build`], telling `events` every progress event (as the page's Build panel is told).
+async fn docker_build_with_events(
+    server: &Server,
+    cache: &MemoryCache,
+    line: &str,
+    tree: &FileTree,
+    events: &dyn Fn(&slipway::build::Event),
+) -> slipway::cli::interpret::Outcome {
     let words: Vec<String> = line.split_whitespace().map(String::from).collect();
     let Ok(Parsed::Run(inv)) = parse(&words) else {
         panic!("{line} does not parse");
@@ -215,6 +226,7 @@ async fn docker_build(
         now: 0,
         // Reproducible, as BuildKit's builds with SOURCE_DATE_EPOCH are.
         source_date_epoch: Some(0),
+        events,
     };
     build(&env, &inv, tree).await
 }
@@ -313,6 +325,115 @@ async fn run_steps_go_through_the_companion() -> anyhow::Result<()> {
         "{}",
         failed.stderr
     );
+    server.stop()?;
+    Ok(())
+}
+
+/// The Build panel's state and the layer explorer's reading, natively against a real server: the events of a
+/// FROM busybox + WORKDIR + COPY build end with every step done or CACHED, and the image read back from the
+/// local store has the base layer's files added, WORKDIR's directory, and COPY's file added under it.
+#[tokio::test]
+async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> anyhow::Result<()> {
+    use slipway::layer::changes::Change;
+    use slipway::ui::build_view::{BuildView, BuildViewAction, StepState};
+    use slipway::ui::explorer_state::load_image;
+
+    require_prerequisites(&[]);
+    let data = busybox_data("build-explore")?;
+    let server = Server::start_in(data, Path::new("/nonexistent"), &[])?;
+    let cache = MemoryCache::new();
+    let dockerfile = "FROM busybox\nWORKDIR /app\nCOPY app.py /app/\nENV MODE=test\nCMD [\"sh\"]\n";
+    let tree = context(&[("Dockerfile", dockerfile), ("app.py", "print(1)\n")]);
+    let view = std::cell::RefCell::new(BuildView::default().reduce(BuildViewAction::Begin));
+    let events = |e: &slipway::build::Event| {
+        let before = view.take();
+        *view.borrow_mut() = before.reduce(BuildViewAction::Event(e.clone()));
+    };
+    let built = docker_build_with_events(
+        &server,
+        &cache,
+        "docker build -t learner1/app:v1 .",
+        &tree,
+        &events,
+    )
+    .await;
+    assert_eq!(built.exit_code, 0, "{}", built.stderr);
+    let view = view.into_inner().reduce(BuildViewAction::finished(&built));
+    let step = |prefix: &str| {
+        view.steps
+            .iter()
+            .find(|s| s.name.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no step {prefix} in {:#?}", view.steps))
+    };
+    assert!(step("[1/3] FROM docker.io/library/busybox").state == StepState::Cached);
+    assert_eq!(step("[2/3] WORKDIR /app").state, StepState::Done);
+    let copy = step("[3/3] COPY app.py /app/");
+    assert_eq!(copy.state, StepState::Done);
+    assert!(copy.bytes > 0 && copy.millis.is_some(), "{copy:?}");
+    assert_eq!(copy.miss.as_deref(), Some("cache miss: a previous step changed"));
+    assert!(view
+        .steps
+        .iter()
+        .all(|s| matches!(s.state, StepState::Done | StepState::Cached)));
+
+    let transport = Reqwest::new();
+    let credentials = std::cell::RefCell::new(slipway::cli::credentials::CredentialStore::default());
+    let ctx = slipway::cli::context::CommandContext {
+        transport: &transport,
+        base: &server.url,
+        registry_host: "",
+        session: None,
+        credentials: &credentials,
+        stdin: None,
+        now: 0,
+        progress: None,
+        status: None,
+    };
+    let image = load_image(&ctx, "learner1/app:v1")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let n = image.layers.len();
+    assert!(n >= 3, "{n} layers");
+    let base = &image.layers[0].changes;
+    assert!(base.entries.iter().all(|e| e.change == Change::Added));
+    assert!(
+        base.entries
+            .iter()
+            .any(|e| e.path == "bin/busybox" && e.size > 100_000),
+        "{:?}",
+        base.entries.first()
+    );
+    let workdir = &image.layers[n - 2];
+    assert_eq!(
+        slipway::image::explore::instruction(&workdir.layer.created_by),
+        "WORKDIR /app"
+    );
+    let marks = |l: &slipway::ui::explorer_state::ExploredLayer| {
+        l.changes
+            .entries
+            .iter()
+            .map(|e| (e.path.clone(), e.change, e.size))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(marks(workdir), [("app".to_owned(), Change::Added, 0)]);
+    let copied = &image.layers[n - 1];
+    assert_eq!(copied.layer.created_by, "COPY app.py /app/ # buildkit");
+    assert_eq!(
+        marks(copied),
+        [
+            ("app".to_owned(), Change::Modified, 0),
+            ("app/app.py".to_owned(), Change::Added, 9)
+        ]
+    );
+    assert_eq!(copied.changes.blob_size, copied.layer.size);
+    assert!(
+        image.plan.metadata_after.iter().any(|m| m.contains("MODE=test")),
+        "{:?}",
+        image.plan.metadata_after
+    );
+    assert!(image.plan.config_json.contains("\"MODE=test\""));
+    let missing = load_image(&ctx, "learner1/nothing:v1").await.unwrap_err();
+    assert!(missing.starts_with("learner1/nothing:v1: "), "{missing}");
     server.stop()?;
     Ok(())
 }

@@ -171,6 +171,7 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         stream: &stream,
         now: super::build::unix_now(),
         source_date_epoch: slipway::build::BuildOptions::source_date_epoch(),
+        events: &|_| {},
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
