@@ -12,4 +12,5 @@ mod runner;
 mod shell;
 mod support;
 mod terminal;
+mod terminal_keys;
 mod workspace;

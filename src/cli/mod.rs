@@ -16,7 +16,6 @@ pub mod login;
 pub mod parse;
 pub mod spec;
 pub mod transfer;
-pub mod tty_screen;
 pub mod words;
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod editor_model;
 pub mod lesson;
+pub mod line_editor;
 pub mod panels_state;
 pub mod project;
 pub mod project_archive;
@@ -31,3 +32,5 @@ mod session;
 mod terminal;
 #[cfg(target_arch = "wasm32")]
 mod web;
+#[cfg(target_arch = "wasm32")]
+mod xterm;
