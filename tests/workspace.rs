@@ -338,8 +338,9 @@ async fn a_container_answers_check_passes_and_shows_the_preview() {
                  'mkdir /w && echo hello from busybox > /w/index.html && exec httpd -f -p 8000 -h /w'{ENTER}"
                 );
                 page.type_into("Terminal input", &run).await?;
+                // The id, then the next prompt.
                 page.wait_for_text("Terminal output", "the container id", |t| {
-                    t.lines().last().is_some_and(|l| l.len() == 64)
+                    t.lines().rev().nth(1).is_some_and(|l| l.len() == 64)
                 })
                 .await?;
                 // httpd may need a moment to listen: check again until the app answers.
