@@ -143,7 +143,16 @@ impl Console {
     /// state, so a reader that waits for idle finds the command's output already there.
     fn sync_transcript(&self) {
         if let Some(transcript) = self.transcript.cast::<web_sys::Element>() {
-            transcript.set_text_content(Some(&self.term.text()));
+            let (shown, text) = (transcript.text_content().unwrap_or_default(), self.term.text());
+            match text.strip_prefix(shown.as_str()) {
+                // Only what is new is added, so a screen reader announces the new output, not all of it.
+                Some(added) if !shown.is_empty() => {
+                    if !added.is_empty() {
+                        let _ = transcript.append_with_str_1(added);
+                    }
+                }
+                _ => transcript.set_text_content(Some(&text)),
+            }
         }
         self.set_busy(self.state.borrow().busy);
     }
