@@ -162,35 +162,56 @@ async fn ctrl_c_stops_a_foreground_container_and_reaches_an_attached_shell() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_prompt_edits_lines_and_recalls_history() {
+async fn the_prompt_edits_lines_recalls_history_and_follows_the_theme() {
     let server = Server::start().unwrap();
     let url = server.url.clone();
     let browser = Browser::start().await.unwrap();
     browser
-        .run("the_prompt_edits_lines_and_recalls_history", |page| async move {
-            page.goto(&url).await?;
-            page.by_name("Terminal input").await?;
-            // ← and insert; Home and insert; End and type; ← seven times and Ctrl-K cut the tail.
-            keys(&page, "ocker versin\u{E012}o").await?;
-            page.wait_for_terminal_line("ocker version").await?;
-            keys(&page, "\u{E011}d\u{E010} --junk").await?;
-            page.wait_for_terminal_line("docker version --junk").await?;
-            keys(&page, &format!("{}\u{E009}k\u{E000}", "\u{E012}".repeat(7))).await?;
-            page.wait_for_terminal_line("docker version").await?;
-            keys(&page, ENTER).await?;
-            let out = page
-                .wait_for_text("Terminal output", "docker version's answer", |t| {
-                    t.contains("Slipway")
-                })
-                .await?;
-            anyhow::ensure!(out.contains("$ docker version\n"), "{out}");
-            // ↑ brings it back; Ctrl-A and Delete edit it at its start.
-            keys(&page, "\u{E013}").await?;
-            page.wait_for_terminal_line("docker version").await?;
-            keys(&page, "\u{E009}a\u{E000}\u{E017}\u{E017}").await?;
-            page.wait_for_terminal_line("cker version").await?;
-            Ok(())
-        })
+        .run(
+            "the_prompt_edits_lines_recalls_history_and_follows_the_theme",
+            |page| async move {
+                page.goto(&url).await?;
+                page.by_name("Terminal input").await?;
+                // ← and insert; Home and insert; End and type; ← seven times and Ctrl-K cut the tail.
+                keys(&page, "ocker versin\u{E012}o").await?;
+                page.wait_for_terminal_line("ocker version").await?;
+                keys(&page, "\u{E011}d\u{E010} --junk").await?;
+                page.wait_for_terminal_line("docker version --junk").await?;
+                keys(&page, &format!("{}\u{E009}k\u{E000}", "\u{E012}".repeat(7))).await?;
+                page.wait_for_terminal_line("docker version").await?;
+                keys(&page, ENTER).await?;
+                let out = page
+                    .wait_for_text("Terminal output", "docker version's answer", |t| {
+                        t.contains("Slipway")
+                    })
+                    .await?;
+                anyhow::ensure!(out.contains("$ docker version\n"), "{out}");
+                // ↑ brings it back; Ctrl-A and Delete edit it at its start.
+                keys(&page, "\u{E013}").await?;
+                page.wait_for_terminal_line("docker version").await?;
+                keys(&page, "\u{E009}a\u{E000}\u{E017}\u{E017}").await?;
+                page.wait_for_terminal_line("cker version").await?;
+                // The page's theme switch recolours the terminal too (xterm draws rows in the theme's foreground).
+                let text_colour = || async {
+                    let colour = page
+                        .client
+                        .execute(
+                            "return getComputedStyle(document.querySelector('.xterm-rows')).color;",
+                            vec![],
+                        )
+                        .await?;
+                    anyhow::Ok(colour.as_str().unwrap_or_default().to_string())
+                };
+                anyhow::ensure!(text_colour().await? == "rgb(201, 209, 217)", "dark theme");
+                page.click("Switch to the light theme").await?;
+                let started = Instant::now();
+                while text_colour().await? != "rgb(31, 35, 40)" {
+                    anyhow::ensure!(started.elapsed() < WAIT, "light theme: {}", text_colour().await?);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(())
+            },
+        )
         .await
         .unwrap();
 }
