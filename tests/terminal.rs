@@ -233,21 +233,7 @@ async fn docker_run_it_hands_the_terminal_to_a_shell() {
             input.send_keys("exit 3\u{E007}").await?;
             page.wait_gone("attached to shell1 (Ctrl-D or exit to leave)")
                 .await?;
-            let started = std::time::Instant::now();
-            while page
-                .by_name("Terminal input")
-                .await?
-                .attr("aria-busy")
-                .await?
-                .as_deref()
-                != Some("false")
-            {
-                anyhow::ensure!(
-                    started.elapsed() < std::time::Duration::from_secs(20),
-                    "still busy"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
+            page.wait_terminal_idle().await?;
             page.type_into("Terminal input", "docker ps -a\u{E007}").await?;
             let screen = page
                 .wait_for_text("Terminal output", "the exited shell", |t| {

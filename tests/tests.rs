@@ -13,4 +13,5 @@ mod shell;
 mod store;
 mod support;
 mod terminal;
+mod terminal_keys;
 mod workspace;

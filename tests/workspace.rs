@@ -56,8 +56,7 @@ async fn file_tree_changes_survive_a_reload() {
             page.by_name("Tab docs/notes.md").await?;
             // History came back: ↑ brings the last command.
             page.type_into("Terminal input", "\u{E013}").await?;
-            let line = page.value_of("Terminal input").await?;
-            anyhow::ensure!(line == "docker version", "history after reload: {line:?}");
+            page.wait_for_terminal_line("docker version").await?;
 
             // Reset returns to the lesson's start.
             page.click("Reset").await?;
@@ -156,10 +155,8 @@ async fn a_lesson_loads_by_url_and_its_first_check_passes() {
                 page.wait_for_text("Step 1 result", "a failing verdict", |t| t.starts_with("Not yet"))
                     .await?;
                 page.click("Type it: docker version").await?;
-                let line = page.value_of("Terminal input").await?;
-                anyhow::ensure!(line == "docker version", "{line:?}");
-                page.type_into("Terminal input", &format!("{line}{ENTER}"))
-                    .await?;
+                page.wait_for_terminal_line("docker version").await?;
+                page.type_into("Terminal input", ENTER).await?;
                 let verdict = page
                     .wait_for_text("Step 1 result", "the step done", |t| t.starts_with("Done"))
                     .await?;
@@ -341,8 +338,9 @@ async fn a_container_answers_check_passes_and_shows_the_preview() {
                  'mkdir /w && echo hello from busybox > /w/index.html && exec httpd -f -p 8000 -h /w'{ENTER}"
                 );
                 page.type_into("Terminal input", &run).await?;
+                // The id, then the next prompt.
                 page.wait_for_text("Terminal output", "the container id", |t| {
-                    t.lines().last().is_some_and(|l| l.len() == 64)
+                    t.lines().rev().nth(1).is_some_and(|l| l.len() == 64)
                 })
                 .await?;
                 // httpd may need a moment to listen: check again until the app answers.

@@ -194,8 +194,14 @@ pub fn create_body(inv: &Invocation) -> Result<serde_json::Value, String> {
     Ok(body)
 }
 
-/// `docker run`: create and start; detached prints the id, attached waits and prints the output.
-pub async fn run<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> Outcome {
+/// `docker run`: create and start; detached prints the id, attached tells `foreground` the id, waits and
+/// prints the output.
+pub async fn run<T: Transport>(
+    transport: &T,
+    base: &str,
+    inv: &Invocation,
+    foreground: Option<&dyn Fn(&str)>,
+) -> Outcome {
     let id = match create_started(transport, base, inv).await {
         Ok(created) => created.id,
         Err(failed) => return failed,
@@ -203,7 +209,44 @@ pub async fn run<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> O
     if inv.flags.is_set("detach") {
         return Outcome::success(format!("{id}\n"));
     }
+    if let Some(foreground) = foreground {
+        foreground(&id);
+    }
     wait_and_collect(transport, base, inv, &id).await
+}
+
+/// Ctrl-C on a foreground `docker run` (no `-t`): docker's CLI forwards SIGINT to the container (`--sig-proxy`),
+/// then waits. A process that ignores SIGINT (any PID 1 without a handler, `sleep` among them) would hold the
+/// page's prompt forever, so the page then stops it as `docker stop -t 3` does (SIGTERM, SIGKILL after 3 s) and
+/// removes it for `--rm`. See docs/docker-cli.md.
+pub async fn interrupt<T: Transport>(transport: &T, base: &str, id: &str, remove: bool) {
+    let container = format!("/api/containers/{id}");
+    let _ = call(
+        transport,
+        base,
+        Method::Post,
+        &format!("{container}/kill?signal=INT"),
+        None,
+    )
+    .await;
+    let _ = call(
+        transport,
+        base,
+        Method::Post,
+        &format!("{container}/stop?t=3"),
+        None,
+    )
+    .await;
+    if remove {
+        let _ = call(
+            transport,
+            base,
+            Method::Delete,
+            &format!("{container}?force=true"),
+            None,
+        )
+        .await;
+    }
 }
 
 /// Create and start the container of a `docker run`; a failure is docker's message with exit code 125.

@@ -44,6 +44,9 @@ pub struct CommandContext<'a, T: Transport> {
     /// Per-layer lines redrawn in place; with it, pushes and pulls also show progress bars (docker shows them
     /// only on a terminal). Without it, only each layer's final status is printed, through `progress`.
     pub status: Option<StatusSink<'a>>,
+    /// Told the id of the container a foreground `docker run` (no `-d`, no `-it`) waits for: the page's Ctrl-C
+    /// stops it.
+    pub foreground: Option<&'a dyn Fn(&str)>,
 }
 
 /// A registry an image name points at, as reached from here.

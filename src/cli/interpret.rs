@@ -148,7 +148,7 @@ pub async fn run_on_companion<T: Transport>(
     now: u64,
 ) -> Outcome {
     match inv.command.path {
-        ["container", "run"] => containers::run(transport, base, inv).await,
+        ["container", "run"] => containers::run(transport, base, inv, None).await,
         ["container", "ls"] => containers::ps(transport, base, inv, now).await,
         ["container", "logs"] => containers::logs(transport, base, inv, None).await,
         _ => containers::each_container(transport, base, inv).await,

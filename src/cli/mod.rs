@@ -17,7 +17,6 @@ pub mod offline;
 pub mod parse;
 pub mod spec;
 pub mod transfer;
-pub mod tty_screen;
 pub mod words;
 
 #[cfg(test)]

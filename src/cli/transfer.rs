@@ -384,7 +384,7 @@ fn after_pull(mut outcome: Outcome, ran: Outcome, pull_error: Option<String>) ->
 pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
     let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
-    let ran = containers::run(ctx.transport, ctx.base, inv).await;
+    let ran = containers::run(ctx.transport, ctx.base, inv, ctx.foreground).await;
     after_pull(out.done(), ran, pull_error)
 }
 

@@ -403,7 +403,8 @@ pub fn app() -> Html {
                 <section class="pane terminal" aria-labelledby="terminal-title">
                     <h2 id="terminal-title">{ "Terminal" }</h2>
                     <super::terminal::Terminal initial_history={(*history).clone()} {on_history} {on_finished}
-                                               prefill={(*prefill).clone()} {on_command_done} />
+                                               prefill={(*prefill).clone()} {on_command_done}
+                                               font_px={settings.font_px} theme={settings.theme.name()} />
                 </section>
             </>
         }

@@ -82,6 +82,14 @@ impl AttachSocket {
     pub fn send(&self, bytes: &[u8]) {
         let _ = self.socket.send_with_u8_array(bytes);
     }
+
+    /// The terminal's new size for the container's TTY (a text control frame); before the socket is open, the
+    /// size sent on opening is the one the terminal had when it was created.
+    pub fn resize(&self, cols: u16, rows: u16) {
+        if self.socket.ready_state() == WebSocket::OPEN {
+            let _ = self.socket.send_with_str(&resize_control(cols, rows));
+        }
+    }
 }
 
 impl Drop for AttachSocket {

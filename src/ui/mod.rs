@@ -4,6 +4,7 @@ pub mod build_view;
 pub mod editor_model;
 pub mod explorer_state;
 pub mod lesson;
+pub mod line_editor;
 pub mod panels_state;
 pub mod project;
 pub mod project_archive;
@@ -41,3 +42,5 @@ mod store;
 mod terminal;
 #[cfg(target_arch = "wasm32")]
 mod web;
+#[cfg(target_arch = "wasm32")]
+mod xterm;

@@ -93,6 +93,7 @@ impl PageSession {
             now: (js_sys::Date::now() / 1000.0) as u64,
             progress,
             status: None,
+            foreground: None,
         }
     }
 

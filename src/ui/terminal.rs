@@ -1,9 +1,12 @@
-//! The terminal pane: a prompt that runs docker commands through the shared interpreter.
+//! The terminal pane: xterm.js draws it, the reducer in `terminal_state` decides what it shows, and the shared
+//! interpreter runs the commands. Attached to a container (`run -it`, `exec -it`), xterm's bytes go straight to
+//! the container's TTY and back.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use web_sys::HtmlInputElement;
+use futures_util::future::{AbortHandle, Abortable};
+use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use super::attach::{AttachEvent, AttachSocket};
@@ -11,25 +14,16 @@ use super::files::ProjectHandle;
 use super::offline::companion_online;
 use super::session::PageSession;
 use super::store::{BUILD_CACHE, IMAGE_STORE};
-use super::terminal_state::{key_input, TermLine, TerminalAction, TerminalState, PROMPT};
+use super::terminal_state::{Effect, TerminalAction, TerminalState, INTERRUPTED};
+use super::xterm::{self, XtermHandle};
 use crate::build::LocalStore;
 use crate::cli::build::BuildEnv;
 use crate::cli::complete::complete;
 use crate::cli::context::{run_command, Stream};
-use crate::cli::interpret::{plan_line, Outcome, Step};
+use crate::cli::interpret::{Outcome, Step};
+use crate::cli::parse::Invocation;
 
-/// The attach WebSocket of the running `docker run -it`, while there is one.
-type SocketSlot = Rc<RefCell<Option<AttachSocket>>>;
-
-impl Reducible for TerminalState {
-    type Action = TerminalAction;
-
-    fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
-        Rc::new((*self).clone().reduce(action))
-    }
-}
-
-#[derive(Properties, PartialEq)]
+#[derive(Properties, PartialEq, Clone)]
 pub struct TerminalProps {
     /// History restored from the saved workspace (↑ reaches it).
     #[prop_or_default]
@@ -47,293 +41,477 @@ pub struct TerminalProps {
     /// Called after each companion command: images or the registry may have changed.
     #[prop_or_default]
     pub on_command_done: Callback<()>,
+    /// The page's font size (its font-size control), in CSS pixels.
+    #[prop_or(14)]
+    pub font_px: u8,
+    /// The page's theme: `dark` or `light`.
+    #[prop_or_else(|| "dark".to_string())]
+    pub theme: String,
+}
+
+/// The running terminal: its state, the xterm.js it draws into, and what the command in flight holds.
+/// Shared by xterm's handlers and the commands' tasks; no borrow is held across a call out.
+struct Console {
+    state: RefCell<TerminalState>,
+    term: XtermHandle,
+    /// The attach WebSocket of the running `docker run -it` / `docker exec`, while there is one.
+    socket: RefCell<Option<AttachSocket>>,
+    /// Aborts the command in flight (Ctrl-C).
+    abort: RefCell<Option<AbortHandle>>,
+    /// The container a foreground `docker run` waits for, and whether it was `--rm`.
+    foreground: RefCell<Option<(String, bool)>>,
+    /// A foreground `docker run` has not said its container yet: Ctrl-C waits for it (`cancel_pending`), or
+    /// the container it is starting would be left running.
+    run_starting: Cell<bool>,
+    cancel_pending: Cell<bool>,
+    /// The latest props (their callbacks) and the project (build context, Tab completion of paths).
+    props: RefCell<TerminalProps>,
+    project: RefCell<Option<ProjectHandle>>,
+    /// The "Terminal output" transcript and a re-render for the attach hint.
+    transcript: NodeRef,
+    rerender: Callback<()>,
+    _handlers: RefCell<Vec<Box<dyn std::any::Any>>>,
+}
+
+impl Console {
+    fn dispatch(self: &Rc<Self>, action: TerminalAction) {
+        let (effects, output, history, finished, attached_changed, busy) = {
+            let mut state = self.state.borrow_mut();
+            let (history_len, finished_len) = (state.editor.history.len(), state.finished.len());
+            let attached = state.attached.is_some();
+            let effects = state.reduce(action);
+            let history = (state.editor.history.len() != history_len).then(|| state.editor.history.clone());
+            let finished = (state.finished.len() != finished_len)
+                .then(|| state.finished.last().cloned())
+                .flatten();
+            let attached_changed = state.attached.is_some() != attached;
+            (
+                effects,
+                state.take_output(),
+                history,
+                finished,
+                attached_changed,
+                state.busy,
+            )
+        };
+        if !output.is_empty() {
+            self.term.write_text(&output);
+        }
+        if busy {
+            // Busy shows at once; idle only once the transcript has the output (see `sync_transcript`).
+            self.set_busy(true);
+        }
+        let props = self.props.borrow().clone();
+        if let Some(history) = history {
+            props.on_history.emit(history);
+        }
+        if let Some(done) = finished {
+            props.on_finished.emit(done);
+        }
+        if attached_changed {
+            self.rerender.emit(());
+        }
+        for effect in effects {
+            self.start(effect);
+        }
+    }
+
+    fn abort(&self) {
+        let abort = self.abort.borrow_mut().take();
+        if let Some(abort) = abort {
+            abort.abort();
+        }
+    }
+
+    /// Images, containers or the registry may have changed (the panels refresh).
+    fn command_done(&self) {
+        let on_command_done = self.props.borrow().on_command_done.clone();
+        on_command_done.emit(());
+    }
+
+    fn set_busy(&self, busy: bool) {
+        if let Some(textarea) = self.term.textarea() {
+            let _ = textarea.set_attribute("aria-busy", if busy { "true" } else { "false" });
+        }
+    }
+
+    /// After xterm parsed what was written: the transcript gets the buffer's text, then aria-busy follows the
+    /// state, so a reader that waits for idle finds the command's output already there.
+    fn sync_transcript(&self) {
+        if let Some(transcript) = self.transcript.cast::<web_sys::Element>() {
+            let (shown, text) = (transcript.text_content().unwrap_or_default(), self.term.text());
+            match text.strip_prefix(shown.as_str()) {
+                // Only what is new is added, so a screen reader announces the new output, not all of it.
+                Some(added) if !shown.is_empty() => {
+                    if !added.is_empty() {
+                        let _ = transcript.append_with_str_1(added);
+                    }
+                }
+                _ => transcript.set_text_content(Some(&text)),
+            }
+        }
+        self.set_busy(self.state.borrow().busy);
+    }
+
+    fn start(self: &Rc<Self>, effect: Effect) {
+        match effect {
+            Effect::Run(Step::Build(inv)) => {
+                let tree = self
+                    .project
+                    .borrow()
+                    .as_ref()
+                    .map(|p| p.project.context_tree())
+                    .unwrap_or_default();
+                let console = self.clone();
+                self.run_abortable(async move { build_in_page(&console, &inv, &tree).await });
+            }
+            Effect::Run(Step::Companion(inv)) => {
+                let foreground_run = inv.command.path == ["container", "run"] && !inv.flags.is_set("detach");
+                self.run_starting.set(foreground_run);
+                let console = self.clone();
+                self.run_abortable(async move { console.companion_command(&inv).await });
+            }
+            Effect::Run(Step::Attach(inv)) => {
+                let console = self.clone();
+                self.run_abortable(async move { console.attach(inv).await });
+            }
+            Effect::Run(Step::Done(_)) => {}
+            Effect::Complete(before) => {
+                let paths: Vec<String> = self
+                    .project
+                    .borrow()
+                    .as_ref()
+                    .map(|p| p.project.files.keys().cloned().collect())
+                    .unwrap_or_default();
+                let done = complete(&before, &super::session::known_images(), &paths);
+                let choices = if done.choices.len() > 1 {
+                    done.choices
+                } else {
+                    Vec::new()
+                };
+                self.dispatch(TerminalAction::Completed {
+                    before: done.line,
+                    choices,
+                });
+            }
+            Effect::Cancel if self.run_starting.get() => self.cancel_pending.set(true),
+            Effect::Cancel => self.abort(),
+            Effect::Save(save) => self.run_abortable(async move {
+                Some(match save {
+                    Err(outcome) => outcome,
+                    Ok(save) => match super::offline::download_image(&save.image, &save.file).await {
+                        Ok(()) => Outcome::default(),
+                        Err(e) => Outcome::failure(format!("Error response from daemon: {e}\n"), 1),
+                    },
+                })
+            }),
+            Effect::ToContainer(data) => {
+                if let Some(socket) = self.socket.borrow().as_ref() {
+                    socket.send(data.as_bytes());
+                }
+            }
+        }
+    }
+
+    /// Run a command's future until it ends or Ctrl-C aborts it; then the prompt comes back. An aborted
+    /// foreground `docker run` has its container stopped first, so nothing is left running.
+    fn run_abortable(self: &Rc<Self>, command: impl std::future::Future<Output = Option<Outcome>> + 'static) {
+        let (handle, registration) = AbortHandle::new_pair();
+        *self.abort.borrow_mut() = Some(handle);
+        self.foreground.borrow_mut().take();
+        self.cancel_pending.set(false);
+        let console = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let ended = Abortable::new(command, registration).await;
+            console.abort.borrow_mut().take();
+            console.run_starting.set(false);
+            let outcome = match ended {
+                Ok(Some(outcome)) => outcome,
+                // Attached: the container's exit gives the prompt back (`Detached`).
+                Ok(None) => return,
+                Err(_aborted) => {
+                    let foreground = console.foreground.borrow_mut().take();
+                    if let Some((id, remove)) = foreground {
+                        let session = PageSession::new();
+                        crate::cli::containers::interrupt(session.transport(), "", &id, remove).await;
+                    }
+                    Outcome::failure(String::new(), INTERRUPTED)
+                }
+            };
+            console.dispatch(TerminalAction::Finished(outcome));
+            console.command_done();
+        });
+    }
+
+    /// Where a running command's progress lines go: the terminal, as they happen.
+    fn progress_sink(self: &Rc<Self>) -> impl Fn(Stream, &str) + '_ {
+        move |stream, line| self.dispatch(TerminalAction::Progress(stream, line.to_string()))
+    }
+
+    /// Where a layer's status line goes: redrawn in place in the terminal (docker's progress bars).
+    fn status_sink(self: &Rc<Self>) -> impl Fn(Stream, &str, &str) + '_ {
+        move |stream, key, line| {
+            self.dispatch(TerminalAction::Status {
+                stream,
+                key: key.to_string(),
+                line: line.to_string(),
+            })
+        }
+    }
+
+    async fn companion_command(self: &Rc<Self>, inv: &Invocation) -> Option<Outcome> {
+        if !companion_online().await {
+            // Offline: `docker images` from the page's own store, the rest say why not.
+            let now = (js_sys::Date::now() / 1000.0) as u64;
+            let store = LocalStore { kv: &IMAGE_STORE };
+            return Some(crate::cli::offline::run_offline(&store, inv, now).await);
+        }
+        let session = PageSession::new();
+        let (progress, status) = (self.progress_sink(), self.status_sink());
+        let remove = inv.flags.is_set("rm");
+        let foreground = |id: &str| {
+            *self.foreground.borrow_mut() = Some((id.to_string(), remove));
+            self.run_starting.set(false);
+            if self.cancel_pending.get() {
+                self.abort();
+            }
+        };
+        let mut ctx = session.context(Some(&progress));
+        ctx.status = Some(&status);
+        ctx.foreground = Some(&foreground);
+        let outcome = run_command(&ctx, inv).await;
+        session.save_credentials();
+        Some(outcome)
+    }
+
+    /// `docker run -it` or `docker exec` in the page: start the process (a run pulls first, like `docker
+    /// run`), then hand the terminal to it over the attach WebSocket until it exits.
+    async fn attach(self: &Rc<Self>, inv: Invocation) -> Option<Outcome> {
+        if !companion_online().await {
+            return Some(crate::cli::offline::needs_companion(&inv));
+        }
+        let session = PageSession::new();
+        let started = {
+            let (progress, status) = (self.progress_sink(), self.status_sink());
+            let mut ctx = session.context(Some(&progress));
+            ctx.status = Some(&status);
+            crate::cli::attach::start(&ctx, &inv).await
+        };
+        self.command_done();
+        let target = match started {
+            Ok(target) => target,
+            Err(outcome) => return Some(outcome),
+        };
+        // Without a TTY nothing turns the process's `\n` into `\r\n` (the TTY's onlcr): the terminal must.
+        let tty = inv.flags.is_set("tty");
+        let on_event: Rc<dyn Fn(AttachEvent)> = {
+            let console = self.clone();
+            Rc::new(move |event| match event {
+                AttachEvent::Output(bytes) if tty => console.term.write_bytes(bytes),
+                AttachEvent::Output(bytes) => console.term.write_bytes(crlf(&bytes)),
+                AttachEvent::Ended(outcome) => {
+                    console.dispatch(TerminalAction::Detached(outcome));
+                    console.command_done();
+                    // Freed after this handler returns: the socket owns the handler running now.
+                    let console = console.clone();
+                    wasm_bindgen_futures::spawn_local(
+                        async move { drop(console.socket.borrow_mut().take()) },
+                    );
+                }
+            })
+        };
+        let path = target.path_for(&session.token());
+        match AttachSocket::open(&path, self.term.cols(), self.term.rows(), on_event) {
+            Ok(opened) => {
+                *self.socket.borrow_mut() = Some(opened);
+                self.dispatch(TerminalAction::Attached(target.container));
+                None
+            }
+            Err(e) => Some(Outcome::failure(format!("docker: {e}"), 125)),
+        }
+    }
 }
 
 #[function_component(Terminal)]
 pub fn terminal(props: &TerminalProps) -> Html {
-    let initial_history = props.initial_history.clone();
-    let state = use_reducer(move || TerminalState::with_history(initial_history));
-    let input_ref = use_node_ref();
     let screen_ref = use_node_ref();
-    let socket: SocketSlot = use_mut_ref(|| None);
-    // The page-load benchmark reads this mark: the prompt is in the page with its key handlers attached.
-    use_effect_with((), |_| {
-        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-            let _ = performance.mark("slipway-prompt-ready");
-        }
-    });
-    {
-        let on_history = props.on_history.clone();
-        use_effect_with(state.history.clone(), move |history| {
-            on_history.emit(history.clone())
-        });
-    }
-    {
-        let (on_finished, last) = (props.on_finished.clone(), state.finished.last().cloned());
-        use_effect_with(state.finished.len(), move |_| {
-            if let Some(done) = last {
-                on_finished.emit(done);
-            }
-        });
-    }
-    {
-        let (state, input_ref) = (state.clone(), input_ref.clone());
-        use_effect_with(props.prefill.clone(), move |prefill| {
-            if let Some((_, line)) = prefill {
-                state.dispatch(TerminalAction::Edit(line.clone()));
-                if let Some(input) = input_ref.cast::<HtmlInputElement>() {
-                    let _ = input.focus();
-                }
-            }
-        });
-    }
-    let oninput = {
-        let (state, socket) = (state.clone(), socket.clone());
-        Callback::from(move |e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            if let Some(attached) = socket.borrow().as_ref() {
-                // Pasted text goes to the container as typed; the field stays empty.
-                attached.send(input.value().as_bytes());
-                input.set_value("");
-                return;
-            }
-            state.dispatch(TerminalAction::Edit(input.value()));
-        })
-    };
+    let transcript_ref = use_node_ref();
+    let console: Rc<RefCell<Option<Rc<Console>>>> = use_mut_ref(|| None);
+    let rerender = use_force_update();
     let project = use_context::<ProjectHandle>();
-    let onkeydown = {
-        let (state, socket, screen_ref) = (state.clone(), socket.clone(), screen_ref.clone());
-        let on_command_done = props.on_command_done.clone();
-        Callback::from(move |e: KeyboardEvent| {
-            if let Some(attached) = socket.borrow().as_ref() {
-                // Attached: every key is the container's (its TTY echoes what it wants shown).
-                if let Some(bytes) = key_input(&e.key(), e.ctrl_key()) {
-                    e.prevent_default();
-                    attached.send(&bytes);
-                }
-                return;
+    if let Some(console) = console.borrow().as_ref() {
+        *console.props.borrow_mut() = props.clone();
+        *console.project.borrow_mut() = project.clone();
+    }
+    {
+        let (console, screen_ref, transcript_ref) =
+            (console.clone(), screen_ref.clone(), transcript_ref.clone());
+        let (props, project) = (props.clone(), project.clone());
+        use_effect_with((), move |_| {
+            if let Some(screen) = screen_ref.cast::<web_sys::Element>() {
+                let term = xterm::open(&screen, props.font_px, &props.theme);
+                let opened = open_console(term, props, project, transcript_ref, rerender);
+                *console.borrow_mut() = Some(opened);
             }
-            let action = match e.key().as_str() {
-                "Enter" if state.busy => return,
-                "Enter" => {
-                    // Read the field itself: the last keystrokes may not have been rendered into `state` yet.
-                    let line = e.target_unchecked_into::<HtmlInputElement>().value();
-                    state.dispatch(TerminalAction::Edit(line.clone()));
-                    if let Some(save) = crate::cli::offline::plan_save(&line) {
-                        let running = state.clone();
-                        wasm_bindgen_futures::spawn_local(async move {
-                            let outcome = match save {
-                                Err(outcome) => outcome,
-                                Ok(save) => {
-                                    match super::offline::download_image(&save.image, &save.file).await {
-                                        Ok(()) => Outcome::default(),
-                                        Err(e) => {
-                                            Outcome::failure(format!("Error response from daemon: {e}\n"), 1)
-                                        }
-                                    }
-                                }
-                            };
-                            running.dispatch(TerminalAction::Finished(outcome));
-                        });
-                        state.dispatch(TerminalAction::Submit);
-                        e.prevent_default();
-                        return;
-                    }
-                    match plan_line(&line) {
-                        Step::Build(inv) => {
-                            // The project's files are the build context, as the directory is for docker.
-                            let tree = project
-                                .as_ref()
-                                .map(|p| p.project.context_tree())
-                                .unwrap_or_default();
-                            let (state, on_command_done) = (state.clone(), on_command_done.clone());
-                            wasm_bindgen_futures::spawn_local(async move {
-                                let outcome = build_in_page(&state, &inv, &tree).await;
-                                state.dispatch(TerminalAction::Finished(outcome));
-                                on_command_done.emit(());
-                            });
-                        }
-                        Step::Companion(inv) => {
-                            let (state, on_command_done) = (state.clone(), on_command_done.clone());
-                            wasm_bindgen_futures::spawn_local(async move {
-                                if !companion_online().await {
-                                    // Offline: `docker images` from the page's own store, the rest say why not.
-                                    let now = (js_sys::Date::now() / 1000.0) as u64;
-                                    let store = LocalStore { kv: &IMAGE_STORE };
-                                    let outcome = crate::cli::offline::run_offline(&store, &inv, now).await;
-                                    state.dispatch(TerminalAction::Finished(outcome));
-                                    return on_command_done.emit(());
-                                }
-                                let session = PageSession::new();
-                                let progress_state = state.clone();
-                                let progress = move |stream: Stream, line: &str| {
-                                    progress_state
-                                        .dispatch(TerminalAction::Progress(stream, line.to_string()))
-                                };
-                                let status = status_sink(state.clone());
-                                let mut ctx = session.context(Some(&progress));
-                                ctx.status = Some(&status);
-                                let outcome = run_command(&ctx, &inv).await;
-                                session.save_credentials();
-                                state.dispatch(TerminalAction::Finished(outcome));
-                                on_command_done.emit(());
-                            });
-                        }
-                        Step::Attach(inv) => {
-                            let size = screen_size(&screen_ref);
-                            let (state, socket) = (state.clone(), socket.clone());
-                            let on_command_done = on_command_done.clone();
-                            wasm_bindgen_futures::spawn_local(async move {
-                                attach_in_page(state, socket, inv, size, on_command_done).await
-                            });
-                        }
-                        Step::Done(_) => {}
-                    }
-                    TerminalAction::Submit
+            // The page-load benchmark reads this mark: the prompt is drawn and takes keys.
+            if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+                let _ = performance.mark("slipway-prompt-ready");
+            }
+            move || {
+                if let Some(console) = console.borrow_mut().take() {
+                    console.socket.borrow_mut().take();
+                    console.term.dispose();
                 }
-                // Shift+Tab, and Tab on an empty line, move the focus as usual (no keyboard trap).
-                "Tab" if state.busy || e.shift_key() => return,
-                "Tab" => {
-                    let line = e.target_unchecked_into::<HtmlInputElement>().value();
-                    if line.trim().is_empty() {
-                        return;
-                    }
-                    let paths: Vec<String> = project
-                        .as_ref()
-                        .map(|p| p.project.files.keys().cloned().collect())
-                        .unwrap_or_default();
-                    let done = complete(&line, &super::session::known_images(), &paths);
-                    if !done.choices.is_empty() {
-                        state.dispatch(TerminalAction::Progress(Stream::Stdout, done.choices.join("  ")));
-                    }
-                    TerminalAction::Edit(done.line)
-                }
-                "ArrowUp" => TerminalAction::HistoryPrevious,
-                "ArrowDown" => TerminalAction::HistoryNext,
-                _ => return,
-            };
-            e.prevent_default();
-            state.dispatch(action);
-        })
-    };
-    let lines = state.lines.iter().map(|line| match line {
-        TermLine::Command(c) => html! { <div class="term-command">{ format!("{PROMPT}{c}") }</div> },
-        TermLine::Stdout(t) => html! { <div class="term-stdout">{ t }</div> },
-        TermLine::Stderr(t) => html! { <div class="term-stderr">{ t }</div> },
-    });
-    let tty_lines = state.attached.iter().flat_map(|a| a.screen.lines()).map(|line| {
-        html! { <div class="term-stdout">{ line }</div> }
-    });
-    let hint = state.attached.as_ref().map(|a| {
-        html! {
-            <div class="terminal-hint" role="status">
-                { format!("attached to {} (Ctrl-D or exit to leave)", a.container) }
-            </div>
-        }
-    });
+            }
+        });
+    }
+    {
+        let console = console.clone();
+        use_effect_with(props.prefill.clone(), move |prefill| {
+            let console = console.borrow().clone();
+            if let (Some((_, line)), Some(console)) = (prefill, console) {
+                console.dispatch(TerminalAction::Prefill(line.clone()));
+                console.term.focus();
+            }
+        });
+    }
+    {
+        let console = console.clone();
+        use_effect_with((props.font_px, props.theme.clone()), move |(font_px, theme)| {
+            if let Some(console) = console.borrow().as_ref() {
+                console.term.set_font_size(*font_px);
+                console.term.set_theme(theme);
+            }
+        });
+    }
+    let attached = console
+        .borrow()
+        .as_ref()
+        .and_then(|c| c.state.borrow().attached.clone());
+    let hint = attached.map(|container| format!("attached to {container} (Ctrl-D or exit to leave)"));
     html! {
         <div class="terminal-box">
-            <div ref={screen_ref} class="terminal-screen" role="log" aria-live="polite" aria-label="Terminal output">
-                { for lines }
-                { for tty_lines }
-            </div>
-            { hint }
-            <div class="terminal-prompt">
-                <span aria-hidden="true">{ if state.attached.is_some() { "" } else { PROMPT } }</span>
-                <input ref={input_ref} type="text" aria-label="Terminal input" spellcheck="false" autocomplete="off"
-                       aria-busy={if state.busy { "true" } else { "false" }}
-                       value={state.input.clone()} {oninput} {onkeydown} />
-            </div>
+            <div ref={screen_ref} class="terminal-screen"></div>
+            // What the terminal shows, scrollback included, as text: for screen readers (xterm.js draws rows
+            // of spans) and for reading the terminal back in tests.
+            <pre ref={transcript_ref} class="terminal-transcript" role="log" aria-label="Terminal output"></pre>
+            // Always there (empty when not attached): the children keep their places, so Yew never re-creates
+            // the element xterm.js draws into.
+            <div class="terminal-hint" role="status">{ hint }</div>
         </div>
     }
 }
 
-/// The TTY size the screen fits, in characters (the monospace cell is about 8.4×18 px here), at least 20×5.
-fn screen_size(screen_ref: &NodeRef) -> (u16, u16) {
-    let Some(screen) = screen_ref.cast::<web_sys::Element>() else {
-        return (80, 24);
-    };
-    let cols = (f64::from(screen.client_width()) / 8.4) as u16;
-    let rows = (f64::from(screen.client_height()) / 18.0) as u16;
-    (cols.clamp(20, 250), rows.clamp(5, 100))
-}
-
-/// Where a layer's status line goes: redrawn in place in the terminal (docker's progress bars).
-fn status_sink(state: UseReducerHandle<TerminalState>) -> impl Fn(Stream, &str, &str) {
-    move |stream, key, line| {
-        state.dispatch(TerminalAction::Status {
-            stream,
-            key: key.to_string(),
-            line: line.to_string(),
-        })
+/// Wire xterm's events to a new console and show the first prompt.
+fn open_console(
+    term: XtermHandle,
+    props: TerminalProps,
+    project: Option<ProjectHandle>,
+    transcript: NodeRef,
+    rerender: UseForceUpdateHandle,
+) -> Rc<Console> {
+    let mut state = TerminalState::with_history(props.initial_history.clone());
+    state.reduce(TerminalAction::Resize {
+        cols: term.cols(),
+        rows: term.rows(),
+    });
+    if let Some(textarea) = term.textarea() {
+        let _ = textarea.set_attribute("aria-label", "Terminal input");
     }
-}
-
-/// `docker run -it` or `docker exec` in the page: start the process (a run pulls first, like `docker run`),
-/// then hand the terminal to it over the attach WebSocket until it exits.
-async fn attach_in_page(
-    state: UseReducerHandle<TerminalState>,
-    socket: SocketSlot,
-    inv: crate::cli::parse::Invocation,
-    (cols, rows): (u16, u16),
-    on_command_done: Callback<()>,
-) {
-    if !companion_online().await {
-        return state.dispatch(TerminalAction::Finished(crate::cli::offline::needs_companion(
-            &inv,
-        )));
-    }
-    let session = PageSession::new();
-    let progress_state = state.clone();
-    let progress = move |stream: Stream, line: &str| {
-        progress_state.dispatch(TerminalAction::Progress(stream, line.to_string()))
-    };
-    let status = status_sink(state.clone());
-    let mut ctx = session.context(Some(&progress));
-    ctx.status = Some(&status);
-    let started = crate::cli::attach::start(&ctx, &inv).await;
-    on_command_done.emit(());
-    let target = match started {
-        Ok(target) => target,
-        Err(outcome) => return state.dispatch(TerminalAction::Finished(outcome)),
-    };
-    let on_event: Rc<dyn Fn(AttachEvent)> = {
-        let (state, socket) = (state.clone(), socket.clone());
-        Rc::new(move |event| match event {
-            AttachEvent::Output(bytes) => state.dispatch(TerminalAction::TtyOutput(bytes)),
-            AttachEvent::Ended(outcome) => {
-                state.dispatch(TerminalAction::Detached(outcome));
-                on_command_done.emit(());
-                // Freed after this handler returns: the socket owns the handler running now.
-                let socket = socket.clone();
-                wasm_bindgen_futures::spawn_local(async move { drop(socket.borrow_mut().take()) });
+    let console = Rc::new(Console {
+        state: RefCell::new(state),
+        term,
+        socket: RefCell::new(None),
+        abort: RefCell::new(None),
+        foreground: RefCell::new(None),
+        run_starting: Cell::new(false),
+        cancel_pending: Cell::new(false),
+        props: RefCell::new(props),
+        project: RefCell::new(project),
+        transcript,
+        rerender: Callback::from(move |_| rerender.force_update()),
+        _handlers: RefCell::new(Vec::new()),
+    });
+    // The handlers hold the console weakly: it owns them.
+    let weak = Rc::downgrade(&console);
+    let on_data = Closure::<dyn FnMut(String)>::new({
+        let weak = weak.clone();
+        move |data: String| {
+            if let Some(console) = weak.upgrade() {
+                console.dispatch(TerminalAction::Input(data));
             }
-        })
-    };
-    let path = target.path_for(&session.token());
-    match AttachSocket::open(&path, cols, rows, on_event) {
-        Ok(opened) => {
-            *socket.borrow_mut() = Some(opened);
-            state.dispatch(TerminalAction::Attached(target.container));
         }
-        Err(e) => state.dispatch(TerminalAction::Finished(Outcome::failure(
-            format!("docker: {e}"),
-            125,
-        ))),
-    }
+    });
+    let on_resize = Closure::<dyn FnMut(u16, u16)>::new({
+        let weak = weak.clone();
+        move |cols: u16, rows: u16| {
+            if let Some(console) = weak.upgrade() {
+                console.dispatch(TerminalAction::Resize { cols, rows });
+                if let Some(socket) = console.socket.borrow().as_ref() {
+                    socket.resize(cols, rows);
+                }
+            }
+        }
+    });
+    // Shift+Tab, and Tab on an empty prompt, move the focus as usual: the terminal is no keyboard trap.
+    let key_filter = Closure::<dyn FnMut(web_sys::KeyboardEvent) -> bool>::new({
+        let weak = weak.clone();
+        move |e: web_sys::KeyboardEvent| {
+            let Some(console) = weak.upgrade() else {
+                return true;
+            };
+            let state = console.state.borrow();
+            let leaves = e.key() == "Tab"
+                && state.attached.is_none()
+                && (e.shift_key() || state.busy || state.editor.line().trim().is_empty());
+            !leaves
+        }
+    });
+    let on_parsed = Closure::<dyn FnMut()>::new(move || {
+        if let Some(console) = weak.upgrade() {
+            console.sync_transcript();
+        }
+    });
+    console.term.on_data(&on_data);
+    console.term.on_resize(&on_resize);
+    console.term.set_key_filter(&key_filter);
+    console.term.on_write_parsed(&on_parsed);
+    console._handlers.borrow_mut().extend([
+        Box::new(on_data) as Box<dyn std::any::Any>,
+        Box::new(on_resize),
+        Box::new(key_filter),
+        Box::new(on_parsed),
+    ]);
+    let first_prompt = console.state.borrow_mut().take_output();
+    console.term.write_text(&first_prompt);
+    console.set_busy(false);
+    console
 }
 
-/// `docker build` in the page (through the companion, or without it for COPY-only builds): the builder streams BuildKit's plain progress into the terminal line by line.
+/// Line feeds as a TTY with `onlcr` writes them.
+fn crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16);
+    for &b in bytes {
+        if b == b'\n' {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// `docker build` in the page (through the companion, or without it for COPY-only builds): the builder streams
+/// BuildKit's plain progress into the terminal line by line.
 async fn build_in_page(
-    state: &UseReducerHandle<TerminalState>,
-    inv: &crate::cli::parse::Invocation,
+    console: &Rc<Console>,
+    inv: &Invocation,
     tree: &crate::layer::FileTree,
-) -> crate::cli::interpret::Outcome {
+) -> Option<Outcome> {
     let session = PageSession::new();
     let online = companion_online().await;
     let clock = || js_sys::Date::now() as u64;
-    let pending = std::cell::RefCell::new(String::new());
-    let streamed = std::cell::RefCell::new(String::new());
+    let pending = RefCell::new(String::new());
+    let streamed = RefCell::new(String::new());
     let stream = |chunk: &str| {
         streamed.borrow_mut().push_str(chunk);
         // Whole lines only: a chunk may end mid-line.
@@ -341,7 +519,7 @@ async fn build_in_page(
         pending.push_str(chunk);
         while let Some(end) = pending.find('\n') {
             let line: String = pending.drain(..=end).collect();
-            state.dispatch(TerminalAction::Progress(
+            console.dispatch(TerminalAction::Progress(
                 Stream::Stderr,
                 line.trim_end_matches('\n').to_string(),
             ));
@@ -366,11 +544,11 @@ async fn build_in_page(
     live.finish(&outcome);
     let rest = pending.borrow().clone();
     if !rest.is_empty() {
-        state.dispatch(TerminalAction::Progress(Stream::Stderr, rest));
+        console.dispatch(TerminalAction::Progress(Stream::Stderr, rest));
     }
     // What was streamed is already on the screen; keep only the ending (the error, or `-q`'s image ID).
     if let Some(ending) = outcome.stderr.strip_prefix(streamed.borrow().as_str()) {
         outcome.stderr = ending.to_string();
     }
-    outcome
+    Some(outcome)
 }

@@ -1,49 +1,45 @@
-//! The terminal pane's state as a reducer: screen lines, the input line, and history with ↑/↓.
+//! The terminal pane's state as a reducer: the line editor while the prompt is up, the command in flight (and
+//! Ctrl-C for it), a container's TTY while attached. Each action leaves the text for xterm.js in an output
+//! buffer and says what the caller must start ([`Effect`]); nothing here touches the page.
 
+use super::line_editor::{decode, Edit, Key, LineEditor, BRACKETED_PASTE_ON};
 use crate::cli::context::Stream;
 use crate::cli::interpret::{plan_line, Outcome, Step};
-use crate::cli::tty_screen::TtyScreen;
+
+/// The exit code of a command stopped by Ctrl-C, as a shell reports SIGINT (128 + 2).
+pub const INTERRUPTED: i32 = 130;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TermLine {
-    /// What the learner typed, shown after the prompt.
-    Command(String),
-    Stdout(String),
-    Stderr(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TerminalState {
-    pub lines: Vec<TermLine>,
-    pub input: String,
-    pub history: Vec<String>,
-    /// Position while browsing history with ↑/↓; `None` when editing a new line.
-    browsing: Option<usize>,
-    /// A command is running on the companion; its output arrives with `Finished`.
+    pub editor: LineEditor,
+    /// A command is running; its output arrives with `Finished`.
     pub busy: bool,
     /// The line of the command in flight.
     running: Option<String>,
     /// Commands that finished, with their exit codes, oldest first (lesson checks read them).
     pub finished: Vec<(String, i32)>,
     /// `docker run -it`: the terminal belongs to this container until it exits.
-    pub attached: Option<Attachment>,
-    /// The running command's keyed lines (a layer's progress) and where each is on screen.
+    pub attached: Option<String>,
+    /// Ctrl-C was pressed for the command in flight; its answer is no longer shown.
+    interrupted: bool,
+    /// Rows printed since the running command started, and the row of each keyed status line among them.
+    printed_rows: usize,
     keyed: Vec<(String, usize)>,
-}
-
-/// A container the terminal is attached to: its name and its TTY screen so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attachment {
-    pub container: String,
-    pub screen: TtyScreen,
+    cols: usize,
+    rows: usize,
+    output: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TerminalAction {
-    Edit(String),
-    Submit,
-    HistoryPrevious,
-    HistoryNext,
+    /// What xterm.js read from the keyboard (or a paste), as its `onData` gives it.
+    Input(String),
+    /// A command put on the line from outside (a lesson's "Type it" button).
+    Prefill(String),
+    /// Tab's answer for the text before the cursor, and the choices when there are several.
+    Completed { before: String, choices: Vec<String> },
+    /// The terminal's size in cells changed.
+    Resize { cols: u16, rows: u16 },
     /// A line the running command printed as it went (pull and push progress).
     Progress(Stream, String),
     /// A layer's status line (`abc123: Pushing [==>  ] 1MB/3MB`): it replaces the running command's earlier line
@@ -53,307 +49,342 @@ pub enum TerminalAction {
         key: String,
         line: String,
     },
-    /// The companion answered the running command.
+    /// The running command ended.
     Finished(Outcome),
-    /// The running `docker run -it` started container NAME and the terminal now shows its TTY.
+    /// The running `docker run -it` started container NAME; its TTY now owns the terminal.
     Attached(String),
-    /// Output of the attached container.
-    TtyOutput(Vec<u8>),
-    /// The attached container exited (or the connection ended): its screen stays, the prompt comes back.
+    /// The attached container exited (or the connection ended): the prompt comes back.
     Detached(Outcome),
 }
 
-pub const PROMPT: &str = "$ ";
+/// What the caller must do after an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Run the submitted line's command (a build, a companion command, or an attach).
+    Run(Step),
+    /// Complete this text (the line up to the cursor) and answer with `Completed`.
+    Complete(String),
+    /// Ctrl-C while a command runs: stop it (and its foreground container), then answer with `Finished`.
+    Cancel,
+    /// Keys for the attached container's TTY, unchanged (Ctrl-C is its `\x03`).
+    ToContainer(String),
+    /// `docker save`: the page makes the download (or answers docker's error), then says how it went
+    /// (`Finished`).
+    Save(Result<crate::cli::offline::SaveRequest, Outcome>),
+}
 
-/// What a key pressed while attached sends to the container's TTY, as a terminal would: Enter is `\r`,
-/// Backspace DEL, Ctrl-letter its control byte (Ctrl-C `\x03`, Ctrl-D `\x04`), arrows their escapes, a
-/// printable key its text. `None`: the key sends nothing (Shift alone, F-keys).
-pub fn key_input(key: &str, ctrl: bool) -> Option<Vec<u8>> {
-    let bytes: &[u8] = match key {
-        "Enter" => b"\r",
-        "Backspace" => b"\x7f",
-        "Tab" => b"\t",
-        "Escape" => b"\x1b",
-        "ArrowUp" => b"\x1b[A",
-        "ArrowDown" => b"\x1b[B",
-        "ArrowRight" => b"\x1b[C",
-        "ArrowLeft" => b"\x1b[D",
-        "Home" => b"\x1b[H",
-        "End" => b"\x1b[F",
-        "Delete" => b"\x1b[3~",
-        _ => {
-            let mut chars = key.chars();
-            let (Some(c), None) = (chars.next(), chars.next()) else {
-                return None;
-            };
-            return Some(match c {
-                c if ctrl && c.is_ascii_alphabetic() => vec![c.to_ascii_lowercase() as u8 - b'a' + 1],
-                c => c.to_string().into_bytes(),
-            });
-        }
-    };
-    Some(bytes.to_vec())
+impl Default for TerminalState {
+    fn default() -> Self {
+        TerminalState::with_history(Vec::new())
+    }
 }
 
 impl TerminalState {
-    /// A fresh screen with history from an earlier visit.
+    /// A fresh terminal with history from an earlier visit; its output starts with the first prompt.
     pub fn with_history(history: Vec<String>) -> Self {
-        TerminalState {
-            history,
-            ..Default::default()
-        }
+        let mut state = TerminalState {
+            editor: LineEditor::with_history(history),
+            busy: false,
+            running: None,
+            finished: Vec::new(),
+            attached: None,
+            interrupted: false,
+            printed_rows: 0,
+            keyed: Vec::new(),
+            cols: 80,
+            rows: 24,
+            output: BRACKETED_PASTE_ON.to_string(),
+        };
+        state.editor.prompt();
+        state
     }
 
-    fn show(&mut self, outcome: Outcome) {
-        if !outcome.stdout.is_empty() {
-            self.lines
-                .push(TermLine::Stdout(outcome.stdout.trim_end().to_string()));
-        }
-        if !outcome.stderr.is_empty() {
-            self.lines
-                .push(TermLine::Stderr(outcome.stderr.trim_end().to_string()));
-        }
+    /// What to write to xterm.js since the last call.
+    pub fn take_output(&mut self) -> String {
+        self.write("");
+        std::mem::take(&mut self.output)
     }
 
-    pub fn reduce(mut self, action: TerminalAction) -> Self {
+    /// Text for the terminal after what the line editor wrote so far (its output comes first).
+    fn write(&mut self, text: &str) {
+        let edited = self.editor.take_output();
+        self.output.push_str(&edited);
+        self.output.push_str(text);
+    }
+
+    pub fn reduce(&mut self, action: TerminalAction) -> Vec<Effect> {
         match action {
-            TerminalAction::Edit(text) => {
-                self.input = text;
-                self.browsing = None;
+            TerminalAction::Input(data) if self.attached.is_some() => {
+                return vec![Effect::ToContainer(data)];
             }
-            TerminalAction::Submit => {
-                let line = std::mem::take(&mut self.input);
-                self.browsing = None;
-                if !line.trim().is_empty() && self.history.last() != Some(&line) {
-                    self.history.push(line.clone());
-                }
-                if line.trim() == "clear" {
-                    self.lines.clear();
-                    return self;
-                }
-                self.lines.push(TermLine::Command(line.clone()));
-                self.keyed.clear();
-                if crate::cli::offline::plan_save(&line).is_some() {
-                    // `docker save`: the page makes the download, then says how it went (`Finished`).
-                    self.busy = true;
-                    self.running = Some(line);
-                    return self;
-                }
-                match plan_line(&line) {
-                    Step::Done(outcome) => {
-                        self.finished.push((line, outcome.exit_code));
-                        self.show(outcome);
-                    }
-                    Step::Companion(_) | Step::Build(_) | Step::Attach(_) => {
-                        self.busy = true;
-                        self.running = Some(line);
-                    }
+            TerminalAction::Input(data) if self.busy => {
+                // Keys typed while a command runs are dropped, except Ctrl-C.
+                if decode(&data).contains(&Key::Interrupt) && !self.interrupted {
+                    self.interrupted = true;
+                    return vec![Effect::Cancel];
                 }
             }
-            TerminalAction::Progress(Stream::Stdout, line) => self.lines.push(TermLine::Stdout(line)),
-            TerminalAction::Progress(Stream::Stderr, line) => self.lines.push(TermLine::Stderr(line)),
-            TerminalAction::Status { stream, key, line } => {
-                let line = match stream {
-                    Stream::Stdout => TermLine::Stdout(line),
-                    Stream::Stderr => TermLine::Stderr(line),
-                };
+            TerminalAction::Input(data) => {
+                let mut effects = Vec::new();
+                for key in decode(&data) {
+                    // A command started by an earlier key of the same data gets the rest (a pasted script).
+                    if self.busy {
+                        break;
+                    }
+                    match self.editor.apply(key) {
+                        Edit::Submit(line) => effects.extend(self.submit(line)),
+                        Edit::Complete(before) => effects.push(Effect::Complete(before)),
+                        Edit::Interrupt => self.editor.prompt(),
+                        Edit::Edited | Edit::ClearScreen | Edit::Nothing => {}
+                    }
+                }
+                return effects;
+            }
+            TerminalAction::Prefill(line) if !self.busy => self.editor.set_line(&line),
+            TerminalAction::Prefill(_) => {}
+            TerminalAction::Completed { before, choices } if !self.busy => {
+                self.editor.completed(&before, &choices)
+            }
+            TerminalAction::Completed { .. } => {}
+            TerminalAction::Resize { cols, rows } => {
+                self.cols = usize::from(cols).max(1);
+                self.rows = usize::from(rows).max(1);
+                self.editor.set_cols(self.cols);
+            }
+            TerminalAction::Progress(_, line) if !self.interrupted => self.print_line(&line),
+            TerminalAction::Status { key, line, .. } if !self.interrupted => {
                 let on_screen = self.keyed.iter().find(|(k, _)| *k == key).map(|&(_, at)| at);
-                match on_screen {
-                    Some(at) if at < self.lines.len() => self.lines[at] = line,
+                match on_screen.map(|at| self.printed_rows - at) {
+                    // Still on the screen: up to its row, rewrite it, back down.
+                    Some(up) if up < self.rows => {
+                        let row = one_row(&line, self.cols);
+                        self.write(&format!("\x1b[{up}A\r\x1b[2K{row}\r\x1b[{up}B"));
+                    }
                     _ => {
-                        self.keyed.push((key, self.lines.len()));
-                        self.lines.push(line);
+                        self.keyed.retain(|(k, _)| *k != key);
+                        self.keyed.push((key, self.printed_rows));
+                        self.print_line(&one_row(&line, self.cols));
                     }
                 }
             }
-            TerminalAction::Attached(container) => {
-                self.attached = Some(Attachment {
-                    container,
-                    screen: TtyScreen::default(),
-                })
-            }
-            TerminalAction::TtyOutput(bytes) => {
-                if let Some(a) = self.attached.as_mut() {
-                    a.screen.feed(&bytes);
-                }
-            }
+            TerminalAction::Progress(..) | TerminalAction::Status { .. } => {}
+            TerminalAction::Attached(container) => self.attached = Some(container),
             TerminalAction::Detached(outcome) => {
-                if let Some(a) = self.attached.take() {
-                    self.lines
-                        .extend(a.screen.finished_lines().into_iter().map(TermLine::Stdout));
-                }
-                return self.reduce(TerminalAction::Finished(outcome));
+                self.attached = None;
+                // Whatever the container left (colours, a half line): plain text on a fresh row again.
+                self.write("\x1b[0m\r\n");
+                self.finish(outcome);
             }
-            TerminalAction::Finished(outcome) => {
-                self.busy = false;
-                if let Some(line) = self.running.take() {
-                    self.finished.push((line, outcome.exit_code));
-                }
-                self.show(outcome);
-            }
-            TerminalAction::HistoryPrevious if !self.history.is_empty() => {
-                let at = match self.browsing {
-                    Some(i) => i.saturating_sub(1),
-                    None => self.history.len() - 1,
-                };
-                self.browsing = Some(at);
-                self.input = self.history[at].clone();
-            }
-            TerminalAction::HistoryNext => match self.browsing {
-                Some(i) if i + 1 < self.history.len() => {
-                    self.browsing = Some(i + 1);
-                    self.input = self.history[i + 1].clone();
-                }
-                Some(_) => {
-                    self.browsing = None;
-                    self.input.clear();
-                }
-                None => {}
-            },
-            TerminalAction::HistoryPrevious => {}
+            TerminalAction::Finished(outcome) => self.finish(outcome),
         }
-        self
+        Vec::new()
     }
+
+    fn submit(&mut self, line: String) -> Vec<Effect> {
+        if line.trim() == "clear" {
+            self.write("\x1b[H\x1b[2J\x1b[3J");
+            self.editor.prompt();
+            return Vec::new();
+        }
+        self.keyed.clear();
+        self.printed_rows = 0;
+        if let Some(save) = crate::cli::offline::plan_save(&line) {
+            self.busy = true;
+            self.interrupted = false;
+            self.running = Some(line);
+            return vec![Effect::Save(save)];
+        }
+        match plan_line(&line) {
+            Step::Done(outcome) => {
+                self.finished.push((line, outcome.exit_code));
+                self.show(&outcome);
+                self.editor.prompt();
+                Vec::new()
+            }
+            step => {
+                self.busy = true;
+                self.interrupted = false;
+                self.running = Some(line);
+                vec![Effect::Run(step)]
+            }
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if !self.busy {
+            return;
+        }
+        self.busy = false;
+        let exit_code = if self.interrupted {
+            // Docker prints nothing more after ^C; the shell's `$?` says how it ended.
+            self.write("^C\r\n");
+            INTERRUPTED
+        } else {
+            self.show(&outcome);
+            outcome.exit_code
+        };
+        self.interrupted = false;
+        if let Some(line) = self.running.take() {
+            self.finished.push((line, exit_code));
+        }
+        self.editor.prompt();
+    }
+
+    fn show(&mut self, outcome: &Outcome) {
+        for text in [&outcome.stdout, &outcome.stderr] {
+            for line in text.lines() {
+                self.print_line(line);
+            }
+        }
+    }
+
+    fn print_line(&mut self, line: &str) {
+        self.write(line);
+        self.write("\r\n");
+        self.printed_rows += line.chars().count().max(1).div_ceil(self.cols);
+    }
+}
+
+/// A status line cut to the terminal's width: one that wrapped could not be redrawn in place.
+fn one_row(line: &str, cols: usize) -> String {
+    line.chars().take(cols.saturating_sub(1).max(1)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn typed(state: TerminalState, line: &str) -> TerminalState {
-        state
-            .reduce(TerminalAction::Edit(line.into()))
-            .reduce(TerminalAction::Submit)
+    fn typed(state: &mut TerminalState, line: &str) -> Vec<Effect> {
+        state.take_output();
+        state.reduce(TerminalAction::Input(format!("{line}\r")))
+    }
+
+    #[test]
+    fn the_first_prompt_turns_bracketed_paste_on() {
+        let mut s = TerminalState::default();
+        assert_eq!(s.take_output(), "\x1b[?2004h\r\x1b[K\r\x1b[J$ \r\x1b[2C");
     }
 
     #[test]
     fn submitting_runs_the_interpreter_and_records_history() {
-        let s = typed(TerminalState::default(), "docker biuld");
-        assert_eq!(s.lines[0], TermLine::Command("docker biuld".into()));
-        assert!(matches!(&s.lines[1], TermLine::Stderr(e) if e.contains("\tbuild")));
-        assert_eq!(s.history, ["docker biuld"]);
+        let mut s = TerminalState::default();
+        assert!(typed(&mut s, "docker biuld").is_empty());
+        let out = s.take_output();
+        assert!(
+            out.contains("$ docker biuld\r\x1b[14C\r\ndocker: unknown command"),
+            "{out:?}"
+        );
+        assert!(out.contains("\tbuild\r\n"), "{out:?}");
+        assert!(out.ends_with("$ \r\x1b[2C"), "{out:?}");
+        assert_eq!(s.editor.history, ["docker biuld"]);
         assert_eq!(s.finished, [("docker biuld".to_string(), 1)]);
-        assert!(s.input.is_empty());
-    }
-
-    #[test]
-    fn arrows_walk_history_and_back_to_an_empty_line() {
-        let s = typed(typed(TerminalState::default(), "docker images"), "docker ps");
-        let s = s.reduce(TerminalAction::HistoryPrevious);
-        assert_eq!(s.input, "docker ps");
-        let s = s
-            .reduce(TerminalAction::HistoryPrevious)
-            .reduce(TerminalAction::HistoryPrevious);
-        assert_eq!(s.input, "docker images");
-        let s = s.reduce(TerminalAction::HistoryNext);
-        assert_eq!(s.input, "docker ps");
-        let s = s.reduce(TerminalAction::HistoryNext);
-        assert_eq!(s.input, "");
     }
 
     #[test]
     fn container_commands_wait_for_the_companion() {
-        let s = typed(TerminalState::default(), "docker run busybox echo hi");
+        let mut s = TerminalState::default();
+        let effects = typed(&mut s, "docker run busybox echo hi");
+        assert!(matches!(&effects[..], [Effect::Run(Step::Companion(_))]));
         assert!(s.busy);
-        assert_eq!(s.lines, [TermLine::Command("docker run busybox echo hi".into())]);
-        let s = s.reduce(TerminalAction::Finished(Outcome {
-            stdout: "hi\n".into(),
-            ..Default::default()
-        }));
+        // Typing while it runs goes nowhere.
+        assert!(s.reduce(TerminalAction::Input("ls\r".into())).is_empty());
+        s.take_output();
+        s.reduce(TerminalAction::Finished(Outcome::success("hi\n".into())));
         assert!(!s.busy);
-        assert_eq!(s.lines[1], TermLine::Stdout("hi".into()));
+        assert_eq!(s.take_output(), "hi\r\n\r\x1b[K\r\x1b[J$ \r\x1b[2C");
         assert_eq!(s.finished, [("docker run busybox echo hi".to_string(), 0)]);
+        assert_eq!(s.editor.line(), "");
     }
 
     #[test]
-    fn progress_lines_show_while_a_command_runs() {
-        let s = typed(TerminalState::default(), "docker pull busybox");
-        assert!(s.busy);
-        let s = s.reduce(TerminalAction::Progress(
-            Stream::Stdout,
-            "abc: Pull complete".into(),
-        ));
-        assert!(s.busy);
-        assert_eq!(s.lines[1], TermLine::Stdout("abc: Pull complete".into()));
-        let s = s.reduce(TerminalAction::Finished(Outcome::success(
-            "docker.io/library/busybox:latest\n".into(),
-        )));
-        assert!(!s.busy);
-        assert_eq!(s.lines.len(), 3);
+    fn ctrl_c_cancels_the_running_command_once_and_ends_it_with_130() {
+        let mut s = TerminalState::default();
+        typed(&mut s, "docker run busybox sleep 600");
+        assert_eq!(s.reduce(TerminalAction::Input("\x03".into())), [Effect::Cancel]);
+        assert!(s.reduce(TerminalAction::Input("\x03".into())).is_empty());
+        s.take_output();
+        // What the stopped command still reports is not shown: the prompt comes back after ^C.
+        s.reduce(TerminalAction::Progress(Stream::Stdout, "late".into()));
+        s.reduce(TerminalAction::Finished(Outcome::failure("stopped".into(), 137)));
+        assert_eq!(s.take_output(), "^C\r\n\r\x1b[K\r\x1b[J$ \r\x1b[2C");
+        assert_eq!(
+            s.finished,
+            [("docker run busybox sleep 600".to_string(), INTERRUPTED)]
+        );
+        // Ctrl-C at the prompt drops the line.
+        s.reduce(TerminalAction::Input("docker ps\x03".into()));
+        assert!(s
+            .take_output()
+            .ends_with("$ docker ps\r\x1b[11C^C\r\n\r\x1b[K\r\x1b[J$ \r\x1b[2C"));
+        assert_eq!(s.finished.len(), 1);
     }
 
     #[test]
-    fn a_layers_status_replaces_its_earlier_line_in_place() {
+    fn a_layers_status_is_redrawn_on_its_row() {
         let status = |key: &str, line: &str| TerminalAction::Status {
             stream: Stream::Stdout,
             key: key.into(),
             line: line.into(),
         };
-        let s = typed(TerminalState::default(), "docker push learner1/app")
-            .reduce(TerminalAction::Progress(
-                Stream::Stdout,
-                "The push refers to repository [docker.io/learner1/app]".into(),
-            ))
-            .reduce(status("aaa", "aaa: Pushing [=>   ] 1MB/3MB"))
-            .reduce(status("bbb", "bbb: Layer already exists"))
-            .reduce(status("aaa", "aaa: Pushing [===> ] 2MB/3MB"));
-        assert_eq!(s.lines.len(), 4);
-        assert_eq!(
-            s.lines[2],
-            TermLine::Stdout("aaa: Pushing [===> ] 2MB/3MB".into())
-        );
-        let s = s.reduce(status("aaa", "aaa: Pushed"));
-        assert_eq!(
-            s.lines[1..],
-            [
-                TermLine::Stdout("The push refers to repository [docker.io/learner1/app]".into()),
-                TermLine::Stdout("aaa: Pushed".into()),
-                TermLine::Stdout("bbb: Layer already exists".into()),
-            ]
-        );
-        // The next command's layer with the same id gets a line of its own.
-        let s = typed(s, "docker push learner1/app").reduce(status("aaa", "aaa: Layer already exists"));
-        assert_eq!(s.lines.len(), 6);
-        assert_eq!(s.lines[5], TermLine::Stdout("aaa: Layer already exists".into()));
+        let mut s = TerminalState::default();
+        typed(&mut s, "docker push learner1/app");
+        s.reduce(TerminalAction::Progress(
+            Stream::Stdout,
+            "The push refers to".into(),
+        ));
+        s.reduce(status("aaa", "aaa: Pushing [=>   ] 1MB/3MB"));
+        s.reduce(status("bbb", "bbb: Layer already exists"));
+        s.take_output();
+        s.reduce(status("aaa", "aaa: Pushed"));
+        assert_eq!(s.take_output(), "\x1b[2A\r\x1b[2Kaaa: Pushed\r\x1b[2B");
+        // Scrolled off the screen: printed again below.
+        s.reduce(TerminalAction::Resize { cols: 80, rows: 2 });
+        s.reduce(status("aaa", "aaa: Pushed"));
+        assert_eq!(s.take_output(), "aaa: Pushed\r\n");
     }
 
     #[test]
-    fn an_interactive_run_shows_the_containers_screen_until_it_exits() {
-        let s = typed(TerminalState::default(), "docker run -it busybox sh");
-        assert!(s.busy && s.attached.is_none());
-        let s = s
-            .reduce(TerminalAction::Attached("eager_turing".into()))
-            .reduce(TerminalAction::TtyOutput(b"/ # echo hi\r\nhi\r\n/ # ".to_vec()));
-        let attached = s.attached.as_ref().expect("attached");
-        assert_eq!(attached.container, "eager_turing");
-        assert_eq!(attached.screen.lines(), ["/ # echo hi", "hi", "/ #"]);
-        assert!(s.busy);
-        let s = s
-            .reduce(TerminalAction::TtyOutput(b"exit\r\n".to_vec()))
-            .reduce(TerminalAction::Detached(Outcome::failure(String::new(), 0)));
+    fn an_interactive_run_hands_keys_to_the_container_until_it_exits() {
+        let mut s = TerminalState::default();
+        assert!(matches!(
+            &typed(&mut s, "docker run -it busybox sh")[..],
+            [Effect::Run(Step::Attach(_))]
+        ));
+        s.reduce(TerminalAction::Attached("eager_turing".into()));
+        assert_eq!(
+            s.reduce(TerminalAction::Input("\x03\x1b[A".into())),
+            [Effect::ToContainer("\x03\x1b[A".into())]
+        );
+        s.take_output();
+        s.reduce(TerminalAction::Detached(Outcome::failure(String::new(), 3)));
         assert!(!s.busy && s.attached.is_none());
+        assert_eq!(s.take_output(), "\x1b[0m\r\n\r\x1b[K\r\x1b[J$ \r\x1b[2C");
+        assert_eq!(s.finished, [("docker run -it busybox sh".to_string(), 3)]);
+    }
+
+    #[test]
+    fn prefill_and_completion_edit_the_line() {
+        let mut s = TerminalState::default();
+        s.reduce(TerminalAction::Prefill("docker version".into()));
+        assert_eq!(s.editor.line(), "docker version");
+        s.reduce(TerminalAction::Input("\x15docker ver".into()));
         assert_eq!(
-            s.lines[1..],
-            ["/ # echo hi", "hi", "/ # exit"].map(|l| TermLine::Stdout(l.into()))
+            s.reduce(TerminalAction::Input("\t".into())),
+            [Effect::Complete("docker ver".into())]
         );
-        assert_eq!(s.finished, [("docker run -it busybox sh".to_string(), 0)]);
+        s.reduce(TerminalAction::Completed {
+            before: "docker version ".into(),
+            choices: vec![],
+        });
+        assert_eq!(s.editor.line(), "docker version ");
     }
 
     #[test]
-    fn keys_become_terminal_bytes() {
-        assert_eq!(key_input("Enter", false).unwrap(), b"\r");
-        assert_eq!(key_input("Backspace", false).unwrap(), b"\x7f");
-        assert_eq!(key_input("c", true).unwrap(), b"\x03");
-        assert_eq!(key_input("D", true).unwrap(), b"\x04");
-        assert_eq!(key_input("é", false).unwrap(), "é".as_bytes());
-        assert_eq!(key_input(" ", false).unwrap(), b" ");
-        assert_eq!(key_input("ArrowUp", false).unwrap(), b"\x1b[A");
-        assert_eq!(key_input("Shift", false), None);
-    }
-
-    #[test]
-    fn clear_empties_the_screen() {
-        let s = typed(typed(TerminalState::default(), "docker --help"), "clear");
-        assert!(s.lines.is_empty());
+    fn clear_empties_the_screen_and_scrollback() {
+        let mut s = TerminalState::default();
+        typed(&mut s, "docker --help");
+        typed(&mut s, "clear");
+        assert!(s.take_output().contains("\x1b[H\x1b[2J\x1b[3J"));
+        assert_eq!(s.editor.history, ["docker --help", "clear"]);
     }
 }

@@ -388,6 +388,7 @@ async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> a
         now: 0,
         progress: None,
         status: None,
+        foreground: None,
     };
     let image = load_image(&ctx, "learner1/app:v1")
         .await

@@ -42,6 +42,7 @@ async fn run_with_bars(server: &Server, session: &str, line: &str) -> Result<Pri
         now: 0,
         progress: Some(&progress),
         status: Some(&status),
+        foreground: None,
     };
     let outcome = run_command(&ctx, &inv).await;
     Ok((outcome, keyed.into_inner()))

@@ -307,6 +307,38 @@ impl Page {
         Ok(new)
     }
 
+    /// Wait until the terminal takes commands again (`aria-busy="false"` on its input), up to [`WAIT`].
+    pub async fn wait_terminal_idle(&self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        while self
+            .by_name("Terminal input")
+            .await?
+            .attr("aria-busy")
+            .await?
+            .as_deref()
+            != Some("false")
+        {
+            anyhow::ensure!(
+                started.elapsed() < WAIT,
+                "the terminal is still busy after {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// Wait until the line being edited at the terminal's prompt is `line` (trailing spaces aside: the
+    /// "Terminal output" transcript has the terminal's rows as text, trimmed as a terminal's copy is).
+    pub async fn wait_for_terminal_line(&self, line: &str) -> anyhow::Result<()> {
+        let want = format!("$ {line}");
+        let want = want.trim_end();
+        self.wait_for_text("Terminal output", &format!("the prompt's line {want:?}"), |t| {
+            t.lines().last() == Some(want)
+        })
+        .await
+        .map(|_| ())
+    }
+
     pub async fn text_of(&self, name: &str) -> anyhow::Result<String> {
         Ok(self.by_name(name).await?.text().await?)
     }

@@ -103,6 +103,8 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 now,
                 progress: Some(&print),
                 status: on_terminal.then_some(&redraw as &dyn Fn(Stream, &str, &str)),
+                // A terminal's Ctrl-C ends this process; the container stays, as with docker's `--sig-proxy=false`.
+                foreground: None,
             };
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
