@@ -14,7 +14,8 @@ targets=("$@")
 work="${FUZZ_WORK:-/var/tmp/slipway-fuzz}"
 buildkit="${BUILDKIT_CORPUS:-../shared/conformance/buildkit-parser}"
 [ -d "$buildkit" ] || buildkit=/work/shared/conformance/buildkit-parser
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/slipway-target-fuzz}"
+# Its own target dir (nightly + sanitizer flags would otherwise rebuild the regular one back and forth).
+export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-/var/tmp/slipway-target-fuzz}"
 
 seed_parse() {
     local dir="$1" d
