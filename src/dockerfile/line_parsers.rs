@@ -190,17 +190,18 @@ pub(crate) fn parse_words(rest: &str, off: usize, escape: char) -> Vec<Tok> {
     let mut blank_ok = false;
     let mut word = String::new();
     let mut start = 0;
-    let chars: Vec<(usize, char)> = rest.char_indices().collect();
-    let mut i = 0;
+    // Walked in place (no collected `Vec<(usize, char)>`): this runs for every ENV, LABEL and ARG.
+    let mut chars = rest.char_indices().peekable();
     loop {
-        let at_end = i >= chars.len();
-        let (pos, ch) = chars.get(i).copied().unwrap_or((rest.len(), '\0'));
+        let current = chars.peek().copied();
+        let at_end = current.is_none();
+        let (pos, ch) = current.unwrap_or((rest.len(), '\0'));
         if phase == Phase::Spaces {
             if at_end {
                 break;
             }
             if ch.is_whitespace() {
-                i += 1;
+                chars.next();
                 continue;
             }
             phase = Phase::Word;
@@ -212,6 +213,7 @@ pub(crate) fn parse_words(rest: &str, off: usize, escape: char) -> Vec<Tok> {
             }
             break;
         }
+        chars.next();
         if phase == Phase::Word {
             if ch.is_whitespace() {
                 phase = Phase::Spaces;
@@ -220,7 +222,6 @@ pub(crate) fn parse_words(rest: &str, off: usize, escape: char) -> Vec<Tok> {
                 }
                 word.clear();
                 blank_ok = false;
-                i += 1;
                 continue;
             }
             if ch == '\'' || ch == '"' {
@@ -230,16 +231,13 @@ pub(crate) fn parse_words(rest: &str, off: usize, escape: char) -> Vec<Tok> {
             }
             let mut c = ch;
             if ch == escape {
-                if i + 1 == chars.len() {
-                    i += 1;
+                let Some((_, next)) = chars.next() else {
                     continue;
-                }
+                };
                 word.push(ch);
-                i += 1;
-                c = chars[i].1;
+                c = next;
             }
             word.push(c);
-            i += 1;
             continue;
         }
         // Phase::Quote
@@ -248,17 +246,14 @@ pub(crate) fn parse_words(rest: &str, off: usize, escape: char) -> Vec<Tok> {
         }
         let mut c = ch;
         if ch == escape && quote != '\'' {
-            if i + 1 == chars.len() {
+            let Some((_, next)) = chars.next() else {
                 phase = Phase::Word;
-                i += 1;
                 continue;
-            }
-            i += 1;
+            };
             word.push(ch);
-            c = chars[i].1;
+            c = next;
         }
         word.push(c);
-        i += 1;
     }
     words
 }

@@ -44,11 +44,11 @@ pub fn parse_with_args(
     build_args: &std::collections::BTreeMap<String, String>,
 ) -> Result<Dockerfile, Error> {
     let syntax = syntax::parse(src)?;
-    let commands = syntax
-        .nodes
-        .iter()
-        .map(instructions::parse_node)
-        .collect::<Result<Vec<_>, _>>()?;
+    // Sized up front: a `Command` is large, and growing the vector by doubling copies all of them.
+    let mut commands = Vec::with_capacity(syntax.nodes.len());
+    for node in &syntax.nodes {
+        commands.push(instructions::parse_node(node)?);
+    }
     let stages = StageGraph::build(&commands, syntax.escape, build_args)?;
     Ok(Dockerfile {
         syntax,

@@ -1,5 +1,7 @@
 //! Source positions: byte ranges with 1-based line and column numbers, for every node the parser produces.
 
+use std::cell::Cell;
+
 use serde::Serialize;
 
 /// A range of the source text. `start..end` are byte offsets; lines and columns are 1-based, columns count
@@ -21,6 +23,9 @@ pub struct LineIndex<'a> {
     starts: Vec<usize>,
     /// Whether each line is pure ASCII (its columns are byte offsets then).
     ascii: Vec<bool>,
+    /// The 0-based line of the last lookup: the parser asks for offsets in nearly increasing order, so the
+    /// answer is almost always this line or the next one, without a binary search over every line start.
+    last_line: Cell<usize>,
 }
 
 impl<'a> LineIndex<'a> {
@@ -35,16 +40,18 @@ impl<'a> LineIndex<'a> {
                 src.as_bytes()[s..e].is_ascii()
             })
             .collect();
-        LineIndex { src, starts, ascii }
+        LineIndex {
+            src,
+            starts,
+            ascii,
+            last_line: Cell::new(0),
+        }
     }
 
     /// 1-based (line, column) of a byte offset; offsets past the end clamp to the end.
     pub fn position(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(self.src, offset.min(self.src.len()));
-        let line = match self.starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
+        let line = self.line_of(offset);
         let start = self.starts[line];
         let column = if self.ascii[line] {
             offset - start + 1
@@ -52,6 +59,25 @@ impl<'a> LineIndex<'a> {
             self.src[start..offset].chars().count() + 1
         };
         (line + 1, column)
+    }
+
+    /// The 0-based line holding `offset` (at most `src.len()`).
+    fn line_of(&self, offset: usize) -> usize {
+        let starts_line =
+            |l: usize| self.starts[l] <= offset && self.starts.get(l + 1).is_none_or(|&next| offset < next);
+        let hint = self.last_line.get();
+        let line = if starts_line(hint) {
+            hint
+        } else if hint + 1 < self.starts.len() && starts_line(hint + 1) {
+            hint + 1
+        } else {
+            match self.starts.binary_search(&offset) {
+                Ok(i) => i,
+                Err(i) => i - 1,
+            }
+        };
+        self.last_line.set(line);
+        line
     }
 
     /// The span of `start..end`.
@@ -108,5 +134,22 @@ mod tests {
         assert_eq!(idx.position(6), (2, 3));
         let s = idx.line_span(2);
         assert_eq!((s.start, s.end, s.end_column), (3, 7, 4));
+    }
+
+    #[test]
+    fn lookups_in_any_order_agree_with_a_fresh_index() {
+        let src = "FROM a\n\nRUN b \\\n  c\n\u{e9}t\u{e9}\nEND";
+        let idx = LineIndex::new(src);
+        let offsets: Vec<usize> = (0..=src.len())
+            .chain((0..=src.len()).rev())
+            .chain([3, 20, 1, 15, 0])
+            .collect();
+        for off in offsets {
+            assert_eq!(
+                idx.position(off),
+                LineIndex::new(src).position(off),
+                "offset {off}"
+            );
+        }
     }
 }

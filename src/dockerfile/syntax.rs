@@ -237,7 +237,9 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
         escape: '\\',
         found: Vec::new(),
     };
-    let mut nodes = Vec::new();
+    // At most one node per line; sized up front (and shrunk at the end) because a `Node` is large and
+    // growing the vector by doubling would copy every node again.
+    let mut nodes = Vec::with_capacity(lines.len());
     let mut comments = Vec::new();
     let mut pending_comments: Vec<String> = Vec::new();
     let mut i = 0;
@@ -345,6 +347,7 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
             }
             end_line = i;
         }
+        node.original = logical.text;
         node.start_line = start_line;
         node.end_line = end_line;
         if let Some(sub) = node.sub.as_mut() {
@@ -355,6 +358,7 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
         node.span = idx.span(node.keyword.span.start, span_end.max(node.keyword.span.end));
         nodes.push(node);
     }
+    nodes.shrink_to_fit();
     if nodes.is_empty() {
         return Err(Error::Empty {
             span: idx.span(src.len(), src.len()),
@@ -478,7 +482,12 @@ fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn, depth: us
         sub,
         json,
         heredocs: Vec::new(),
-        original: line.to_string(),
+        // The top-level caller moves its logical line in instead of copying it.
+        original: if depth == 0 {
+            String::new()
+        } else {
+            line.to_string()
+        },
         span: whole,
         start_line: 0,
         end_line: 0,

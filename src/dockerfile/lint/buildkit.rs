@@ -37,12 +37,14 @@ pub(super) fn run(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
     scopes(df, opts, sink);
 }
 
+/// `s == s.to_ascii_uppercase()`, without building the upper-case copy.
 fn is_upper(s: &str) -> bool {
-    s == s.to_ascii_uppercase()
+    !s.bytes().any(|b| b.is_ascii_lowercase())
 }
 
+/// `s == s.to_ascii_lowercase()`, without building the lower-case copy.
 fn is_lower(s: &str) -> bool {
-    s == s.to_ascii_lowercase()
+    !s.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 fn casing(nodes: &[Node], sink: &mut Sink) {
@@ -351,6 +353,14 @@ fn scopes(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                     }
                     e.result
                 };
+            // Where the expanded value is not needed: a word without `$` references no variable, so there is
+            // nothing to report and nothing to expand.
+            let warn =
+                |w: &Word, vars: &BTreeMap<String, String>, declared: &BTreeSet<String>, sink: &mut Sink| {
+                    if w.value.contains('$') {
+                        check(w, vars, declared, sink);
+                    }
+                };
             match &c.instruction {
                 Instruction::Arg { args } => {
                     secrets(c, sink);
@@ -383,8 +393,8 @@ fn scopes(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                 }
                 Instruction::Label { labels } => {
                     for kv in labels {
-                        check(&kv.key, &vars, &declared, sink);
-                        check(&kv.value, &vars, &declared, sink);
+                        warn(&kv.key, &vars, &declared, sink);
+                        warn(&kv.value, &vars, &declared, sink);
                     }
                 }
                 Instruction::Workdir { path } => {
@@ -412,7 +422,7 @@ fn scopes(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                         .chain(cp.chmod.iter())
                         .chain(cp.from.iter())
                     {
-                        check(w, &vars, &declared, sink);
+                        warn(w, &vars, &declared, sink);
                     }
                 }
                 Instruction::Add(a) => {
@@ -424,15 +434,15 @@ fn scopes(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                         .chain(a.chown.iter())
                         .chain(a.chmod.iter())
                     {
-                        check(w, &vars, &declared, sink);
+                        warn(w, &vars, &declared, sink);
                     }
                 }
                 Instruction::User { user: w } | Instruction::Stopsignal { signal: w } => {
-                    check(w, &vars, &declared, sink);
+                    warn(w, &vars, &declared, sink);
                 }
                 Instruction::Expose { ports: ws } | Instruction::Volume { paths: ws } => {
                     for w in ws {
-                        check(w, &vars, &declared, sink);
+                        warn(w, &vars, &declared, sink);
                     }
                 }
                 _ => {}
