@@ -210,6 +210,7 @@ async fn docker_build(
         base: &server.url,
         session: None,
         cache,
+        packer: &slipway::build::InlinePacker,
         clock: &clock,
         stream: &stream,
     };
