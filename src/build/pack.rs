@@ -94,7 +94,8 @@ mod tests {
     #[test]
     fn inline_packer_gives_the_one_pass_bytes() {
         let mut tree = FileTree::new();
-        tree.insert_file("a/b.txt", b"hello\n".to_vec(), Meta::file()).unwrap();
+        tree.insert_file("a/b.txt", b"hello\n".to_vec(), Meta::file())
+            .unwrap();
         let tree = Arc::new(tree);
         let options = LayerOptions { mtime: 7, level: 6 };
         let packed = block_on(InlinePacker.pack(tree.clone(), options)).unwrap();

@@ -305,9 +305,14 @@ mod tests {
     fn compressor_in_pieces_matches_the_one_pass_writer() {
         let mut tree = super::super::FileTree::new();
         let text: Vec<u8> = (0..300_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
-        tree.insert_file("app/data.bin", text, super::super::Meta::file()).unwrap();
-        tree.insert_file("app/main.py", b"print('hi')\n".to_vec(), super::super::Meta::file())
+        tree.insert_file("app/data.bin", text, super::super::Meta::file())
             .unwrap();
+        tree.insert_file(
+            "app/main.py",
+            b"print('hi')\n".to_vec(),
+            super::super::Meta::file(),
+        )
+        .unwrap();
         let options = LayerOptions::default();
         let (gz, info) = tree.to_layer(&options).unwrap();
         let tar = tree.to_tar(options.mtime).unwrap();

@@ -1,6 +1,7 @@
 //! The web app: plain state reducers (tested natively) and the Yew components that render them (wasm only).
 
 pub mod editor_model;
+pub mod layer_pool_state;
 pub mod lesson;
 pub mod panels_state;
 pub mod project;
@@ -21,6 +22,10 @@ mod attach;
 pub mod editor;
 #[cfg(target_arch = "wasm32")]
 pub mod files;
+#[cfg(target_arch = "wasm32")]
+mod layer_pool;
+#[cfg(target_arch = "wasm32")]
+pub mod layer_worker;
 #[cfg(target_arch = "wasm32")]
 mod lesson_panel;
 #[cfg(target_arch = "wasm32")]

@@ -324,6 +324,7 @@ async fn build_in_page(
         base: "",
         session: Some(&token),
         cache: &*cache,
+        packer: &super::layer_pool::WorkerPacker,
         clock: &clock,
         stream: &stream,
     };

@@ -7,3 +7,4 @@ mod hostile;
 mod layout;
 mod page;
 mod peers;
+mod workers;
