@@ -131,7 +131,7 @@ async fn multi_layer_build_in_the_page_packs_in_workers_with_native_digests() {
 
     let data = TempDir::new("page-workers-data");
     let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
-    let mut project_files = vec![("Dockerfile".to_owned(), ProjectFile::new(&df))];
+    let mut project_files = vec![("Dockerfile".to_owned(), ProjectFile::new(df.as_str()))];
     for (name, data) in &files {
         project_files.push((name.clone(), ProjectFile::new(std::str::from_utf8(data).unwrap())));
     }
@@ -179,7 +179,7 @@ async fn page_stays_responsive_while_64_mb_of_layers_pack() {
 
     let data = TempDir::new("page-workers-data");
     let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
-    let project = Project::from_files([("Dockerfile", ProjectFile::new(&df))]).unwrap();
+    let project = Project::from_files([("Dockerfile", ProjectFile::new(df.as_str()))]).unwrap();
     let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
     let upload = paths
         .iter()
