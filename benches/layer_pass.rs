@@ -201,7 +201,7 @@ mod native {
             );
             for level in [6, 1] {
                 row(
-                    &format!("gzip-{level} only (flate2, miniz_oxide)"),
+                    &format!("gzip-{level} only (flate2, zlib-rs)"),
                     time(RUNS, || {
                         let mut e =
                             flate2::write::GzEncoder::new(io::sink(), flate2::Compression::new(level));

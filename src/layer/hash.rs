@@ -103,8 +103,8 @@ impl LayerOptions {
     }
 }
 
-/// What the gzip encoder is fed at a time. The deflate output of miniz_oxide depends on where its input
-/// writes split, not only on the bytes; cutting the tar into pieces of this size makes the gzip blob depend
+/// What the gzip encoder is fed at a time. A streaming deflate's output can depend on where its input writes
+/// split, not only on the bytes (miniz_oxide's did; zlib-rs gives no promise either); cutting the tar into pieces of this size makes the gzip blob depend
 /// on the tar bytes and the level alone, whoever writes them and however (the tar writer's header-sized
 /// writes natively, a Web Worker's pieces of a transferred buffer in the page).
 const GZIP_INPUT_PIECE: usize = 64 << 10;
