@@ -489,7 +489,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                         );
                         let index = st.rootfs.layers().count();
                         let layer = placeholder();
-                        st.commit_layer(options.epoch, &created_by, &layer.diff_id)?;
+                        st.commit_layer(options.created, &created_by, &layer.diff_id)?;
                         st.rootfs.push(layer, Some(tree));
                         pending.push(PendingLayer {
                             id,
