@@ -65,6 +65,7 @@ mod native {
             resolver: &NoRegistry,
             executor: &NoCompanion,
             cache,
+            packer: &slipway::build::InlinePacker,
             clock: &clock,
             progress: &progress,
         };

@@ -1,17 +1,23 @@
-//! Layer-pass benchmark (native): tar + gzip + sha256 of 64 MiB of mixed files in one streaming pass, beside
-//! `tar -c | tee >(sha256sum) | gzip | sha256sum` on the same files in the same run, and each stage alone.
-//! Run with `scripts/bench.sh` or `cargo bench --bench layer_pass`. Prints a Markdown table for docs/performance.md.
+//! Layer-pass benchmark: tar + gzip + sha256 of 64 MiB of mixed files in one streaming pass natively, beside
+//! `tar -c | tee >(sha256sum) | gzip | sha256sum` on the same files, each stage alone, and the page's
+//! `layer-worker` Web Workers in headless Chromium over the same files cut into several layers, in one run.
+//! Run with `scripts/bench.sh layers` (it builds the app and the server first). Prints a Markdown table for
+//! docs/performance.md and the ratios it is read for.
 
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "layer_pass_browser.rs"]
+mod browser;
+
+#[cfg(not(target_arch = "wasm32"))]
 fn main() -> anyhow::Result<()> {
     native::main()
 }
 
-/// Native only: the browser numbers come from the wasm benchmark in headless Chromium.
+/// The benchmark drives a native browser; there is nothing to run on wasm32.
 #[cfg(target_arch = "wasm32")]
 fn main() {}
 
@@ -28,6 +34,8 @@ mod native {
 
     const TOTAL: usize = 64 << 20;
     const RUNS: usize = 3;
+    /// The browser pass cuts the files into this many layers (consecutive files, ~8 MiB each).
+    const LAYERS: usize = 8;
 
     /// xorshift64*: fast deterministic bytes.
     struct Rng(u64);
@@ -139,77 +147,132 @@ mod native {
             load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
         );
         println!("| what | MB/s (wall) | MB per CPU-second |\n| --- | ---: | ---: |");
+        // Each row prints at once (a long run shows progress) and is kept for the ratios at the end.
+        let rows = std::cell::RefCell::new(Vec::<(String, f64, f64)>::new());
         let row = |what: &str, (wall, cpu): (f64, f64)| {
             let per_cpu = if cpu > 0.0 {
                 format!("{:.0}", mb / cpu)
             } else {
                 "-".into()
             };
-            println!("| {what} | {:.0} | {per_cpu} |", mb / wall)
+            println!("| {what} | {:.0} | {per_cpu} |", mb / wall);
+            rows.borrow_mut().push((what.to_owned(), mb / wall, mb / cpu));
         };
 
-        for level in [6, 1] {
-            let opts = LayerOptions {
-                level,
-                ..LayerOptions::default()
-            };
-            let secs = time(RUNS, || {
-                let mut w = LayerWriter::new(io::sink(), &opts);
-                tree.write_layer(&mut w)?;
-                w.finish()?;
-                Ok(())
-            })?;
-            row(
-                &format!("slipway layer pass: tar + sha256 + gzip-{level} + sha256, one thread"),
-                secs,
-            );
-        }
-        let mut tar = Vec::new();
-        {
-            let mut t = slipway::layer::TarWriter::new(&mut tar, 0);
-            tree.write_tar(&mut t)?;
-            t.finish()?;
-        }
-        row(
-            "tar only (from memory)",
-            time(RUNS, || {
-                let mut t = slipway::layer::TarWriter::new(io::sink(), 0);
+        // `BENCH_BROWSER_ONLY=1`: only the browser rows, to compare builds of the app made with other flags.
+        if std::env::var_os("BENCH_BROWSER_ONLY").is_none() {
+            for level in [6, 1] {
+                let opts = LayerOptions {
+                    level,
+                    ..LayerOptions::default()
+                };
+                let secs = time(RUNS, || {
+                    let mut w = LayerWriter::new(io::sink(), &opts);
+                    tree.write_layer(&mut w)?;
+                    w.finish()?;
+                    Ok(())
+                })?;
+                row(
+                    &format!("slipway layer pass: tar + sha256 + gzip-{level} + sha256, one thread"),
+                    secs,
+                );
+            }
+            let mut tar = Vec::new();
+            {
+                let mut t = slipway::layer::TarWriter::new(&mut tar, 0);
                 tree.write_tar(&mut t)?;
                 t.finish()?;
-                Ok(())
-            })?,
-        );
-        row(
-            "sha256 only",
-            time(RUNS, || {
-                std::hint::black_box(Sha256::digest(&tar));
-                Ok(())
-            })?,
-        );
-        for level in [6, 1] {
+            }
             row(
-                &format!("gzip-{level} only (flate2, miniz_oxide)"),
+                "tar only (from memory)",
                 time(RUNS, || {
-                    let mut e = flate2::write::GzEncoder::new(io::sink(), flate2::Compression::new(level));
-                    e.write_all(&tar)?;
-                    e.finish()?;
+                    let mut t = slipway::layer::TarWriter::new(io::sink(), 0);
+                    tree.write_tar(&mut t)?;
+                    t.finish()?;
                     Ok(())
                 })?,
             );
-        }
-        let ctx = dir.path().join("ctx");
-        for level in [6, 1] {
-            let script = format!(
-                "tar -c --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -C {} . \
-                 | tee >(sha256sum > /dev/null) | gzip -{level} -n | sha256sum > /dev/null",
-                ctx.display()
+            row(
+                "sha256 only",
+                time(RUNS, || {
+                    std::hint::black_box(Sha256::digest(&tar));
+                    Ok(())
+                })?,
             );
-            row(&format!("shell: `tar -c | tee >(sha256sum) | gzip -{level} | sha256sum` (files on disk, page cache warm)"), time(RUNS, || {
+            for level in [6, 1] {
+                row(
+                    &format!("gzip-{level} only (flate2, zlib-rs)"),
+                    time(RUNS, || {
+                        let mut e =
+                            flate2::write::GzEncoder::new(io::sink(), flate2::Compression::new(level));
+                        e.write_all(&tar)?;
+                        e.finish()?;
+                        Ok(())
+                    })?,
+                );
+            }
+            let ctx = dir.path().join("ctx");
+            for level in [6, 1] {
+                let script = format!(
+                    "tar -c --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -C {} . \
+                 | tee >(sha256sum > /dev/null) | gzip -{level} -n | sha256sum > /dev/null",
+                    ctx.display()
+                );
+                row(&format!("shell: `tar -c | tee >(sha256sum) | gzip -{level} | sha256sum` (files on disk, page cache warm)"), time(RUNS, || {
                 let status = Command::new("bash").arg("-c").arg(&script).status()?;
                 anyhow::ensure!(status.success(), "shell pipeline failed");
                 Ok(())
             })?);
+            }
         }
+        // The same files as several layers, as a multi-COPY build gives the page's worker pool.
+        let mut layers = vec![FileTree::new(); LAYERS];
+        for (i, (path, data)) in files.iter().enumerate() {
+            layers[i * LAYERS / files.len()].insert_file(path, data.clone(), Meta::file())?;
+        }
+        let opts = LayerOptions::default();
+        let tars = layers
+            .iter()
+            .map(|l| l.to_tar(opts.mtime))
+            .collect::<Result<Vec<_>, _>>()?;
+        let expected = layers
+            .iter()
+            .map(|l| l.to_layer(&opts).map(|(_, info)| info))
+            .collect::<Result<Vec<_>, _>>()?;
+        let browser_mb = tars.iter().map(|t| t.len()).sum::<usize>() as f64 / 1e6;
+        let browser_rows = tokio::runtime::Runtime::new()?
+            .block_on(super::browser::run(&tars, &expected, opts.level, RUNS))?;
+        for (what, wall, cpu) in browser_rows {
+            println!("| {what} | {:.0} | {:.0} |", browser_mb / wall, browser_mb / cpu);
+            rows.borrow_mut()
+                .push((what, browser_mb / wall, browser_mb / cpu));
+        }
+
+        let rows = rows.into_inner();
+        let find = |part: &str| {
+            rows.iter()
+                .find(|(what, _, _)| what.contains(part))
+                .map(|&(_, wall, cpu)| (wall, cpu))
+                .unwrap_or((f64::NAN, f64::NAN))
+        };
+        let native = find("slipway layer pass: tar + sha256 + gzip-6");
+        let shell = find("shell: `tar -c | tee >(sha256sum) | gzip -6");
+        let one_worker = find("in 1 layer-worker,");
+        let all_workers = find("(one per core)");
+        println!("\nRatios (gzip-6; per core = MB per CPU-second):");
+        println!(
+            "- browser per core / native per core: {:.2}",
+            one_worker.1 / native.1
+        );
+        println!(
+            "- browser, all workers / 1 worker, wall: {:.2}",
+            all_workers.0 / one_worker.0
+        );
+        println!(
+            "- native / shell: {:.2} per core, {:.2} wall",
+            native.1 / shell.1,
+            native.0 / shell.0
+        );
         Ok(())
     }
 }

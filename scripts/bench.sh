@@ -15,7 +15,11 @@ if [[ "$what" == page || "$what" == all ]]; then
     cargo bench --profile dev --bench page_load
 fi
 if [[ "$what" == layers || "$what" == all ]]; then
-    echo "## Layer pass, native ($(date -u +%Y-%m-%d), $(nproc) cores)"
+    # The browser half runs the release layer-worker wasm in headless Chromium against `slipway serve`.
+    [[ "$what" == all ]] || trunk build --release
+    cargo build -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
+    echo "## Layer pass, native and in the page's workers ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores)"
     cargo bench --bench layer_pass
 fi
 if [[ "$what" == dockerfile || "$what" == all ]]; then

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::cache::{hex, CacheStore, PlaceRecord};
 use super::context::{apply_dockerignore, context_size};
 use super::layers::{copy_layer, workdir_layer, CopyPlan};
+use super::pack::{placeholder, LayerPacker, PendingLayer, PendingLayers};
 use super::progress::{human_size, Event, MissReason};
 use super::resolve::{BaseResolver, Platform, ResolvedImage};
 use super::rootfs::{LayerRef, Rootfs};
@@ -28,6 +29,8 @@ pub struct Builder<'a, R: BaseResolver, X: RunExecutor, C: CacheStore> {
     pub resolver: &'a R,
     pub executor: &'a X,
     pub cache: &'a C,
+    /// Compresses and hashes the layers made here (inline natively, Web Workers in the page).
+    pub packer: &'a dyn LayerPacker,
     /// Milliseconds from any fixed point (step durations).
     pub clock: &'a dyn Fn() -> u64,
     pub progress: &'a dyn Fn(&Event),
@@ -41,6 +44,8 @@ struct Scope<'s> {
     ctx: &'s FileTree,
     escape: char,
     options: &'s BuildOptions,
+    /// This stage's layers still being packed.
+    pending: &'s PendingLayers,
 }
 
 /// One instruction of a stage, with where it came from.
@@ -148,6 +153,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         self.done(id, t);
         let ctx = apply_dockerignore(context);
         let mut context_loaded = false;
+        let pending = PendingLayers::default();
 
         let count = df.stages.stages.len();
         let mut states: Vec<Option<StageState>> = vec![None; count];
@@ -288,6 +294,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                             ctx: &ctx,
                             escape,
                             options,
+                            pending: &pending,
                         };
                         self.layer_step(&ids, shown, step, &mut st, &states, &scope)
                             .await?;
@@ -309,6 +316,8 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                 }
                 let _ = line;
             }
+            // A later stage starts from this one (FROM stage) or the export reads it: digests must be final.
+            self.settle(&pending, &mut st, options).await?;
             states[s] = Some(st);
         }
         let st = states[target]
@@ -383,11 +392,12 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             ctx,
             escape,
             options,
+            pending,
         } = *scope;
         let line = step.command.line;
         let vars = vars_map(&st.vars);
         // What the step will produce locally (COPY, ADD, WORKDIR), or the RUN to send.
-        let (created_by, files, tree, run) = match &step.command.instruction {
+        let (created_by, files, mut tree, run) = match &step.command.instruction {
             Instruction::Copy(_) | Instruction::Add(_) => {
                 let plan = CopyPlan::new(&step.command, escape, &vars)?;
                 let source = self.copy_source(&plan, st, states, df, options).await?;
@@ -465,21 +475,38 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                     step: created_by.trim_end_matches(" # buildkit").to_owned(),
                     reason,
                 });
-                let layer = match (&tree, run) {
+                let layer = match (tree.take(), run) {
                     (Some(tree), _) => {
-                        let (bytes, info) = tree.to_layer(&LayerOptions {
-                            mtime: options.epoch,
-                            level: options.gzip_level,
-                        })?;
-                        self.emit(Event::Bytes { id, bytes: info.size });
-                        LayerRef {
-                            descriptor: layer_descriptor(&info, options.format),
-                            diff_id: info.diff_id,
-                            blob: Some(bytes.into()),
-                            repository: None,
-                        }
+                        // Packing goes on (in Web Workers in the page) while the next steps run; the stage
+                        // settles it before anything reads the digests (a RUN, a later stage, the export).
+                        let tree = Arc::new(tree);
+                        let job = self.packer.pack(
+                            tree.clone(),
+                            LayerOptions {
+                                mtime: options.epoch,
+                                level: options.gzip_level,
+                            },
+                        );
+                        let index = st.rootfs.layers().count();
+                        let layer = placeholder();
+                        st.commit_layer(options.created, &created_by, &layer.diff_id)?;
+                        st.rootfs.push(layer, Some(tree));
+                        pending.push(PendingLayer {
+                            id,
+                            index,
+                            key: key.clone(),
+                            place,
+                            files,
+                            job,
+                        });
+                        st.changed = Some(MissReason::PreviousStepChanged);
+                        st.key = key;
+                        return Ok(false);
                     }
-                    (None, Some(argv)) => self.run_step(id, st, argv, options).await?,
+                    (None, Some(argv)) => {
+                        self.settle(pending, st, options).await?;
+                        self.run_step(id, st, argv, options).await?
+                    }
                     (None, None) => unreachable!("a layer step has a tree or a command"),
                 };
                 self.remember(&key, &place, &files, &layer).await;
@@ -491,6 +518,32 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         st.rootfs.push(layer, tree.map(Arc::new));
         st.key = key;
         Ok(cached)
+    }
+
+    /// Waits for the stage's layers still being packed (they run at once) and puts their digests where the
+    /// placeholders were: the rootfs, the config's diff_ids and the cache.
+    async fn settle(
+        &self,
+        pending: &PendingLayers,
+        st: &mut StageState,
+        options: &BuildOptions,
+    ) -> Result<(), BuildError> {
+        for job in pending.take() {
+            let (bytes, info) = job.job.await?;
+            self.emit(Event::Bytes {
+                id: job.id,
+                bytes: info.size,
+            });
+            let layer = LayerRef {
+                descriptor: layer_descriptor(&info, options.format),
+                diff_id: info.diff_id,
+                blob: Some(bytes.into()),
+                repository: None,
+            };
+            st.replace_layer(job.index, layer.clone())?;
+            self.remember(&job.key, &job.place, &job.files, &layer).await;
+        }
+        Ok(())
     }
 }
 

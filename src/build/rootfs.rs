@@ -38,6 +38,18 @@ impl Rootfs {
         self.layers.push((layer, tree));
     }
 
+    /// Replaces the descriptor of layer `index` (a packed layer for its placeholder), keeping its tree;
+    /// false when there is no such layer.
+    pub fn replace(&mut self, index: usize, layer: LayerRef) -> bool {
+        match self.layers.get_mut(index) {
+            Some((slot, _)) => {
+                *slot = layer;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether every layer's contents are known.
     pub fn complete(&self) -> bool {
         self.layers.iter().all(|(_, t)| t.is_some())

@@ -154,6 +154,27 @@ impl StageState {
         )
     }
 
+    /// Puts a packed layer where its placeholder was: position `index` of the rootfs and of `rootfs.diff_ids`.
+    pub fn replace_layer(
+        &mut self,
+        index: usize,
+        layer: super::rootfs::LayerRef,
+    ) -> Result<(), crate::image::ImageError> {
+        let mut rootfs = self.config.rootfs().clone();
+        let slot = rootfs.diff_ids_mut().get_mut(index);
+        let replaced = slot.is_some() && self.rootfs.replace(index, layer.clone());
+        match slot {
+            Some(slot) if replaced => *slot = layer.diff_id.to_string(),
+            _ => {
+                return Err(crate::image::ImageError::Invalid(format!(
+                    "no layer {index} in the stage to replace"
+                )))
+            }
+        }
+        self.config.set_rootfs(rootfs);
+        Ok(())
+    }
+
     /// The final config blob: `created` set, Docker's extra fields merged into `config`, keys sorted.
     pub fn config_blob(&self, epoch: u64, format: Format) -> Result<Blob, crate::image::ImageError> {
         let mut config = self.config.clone();

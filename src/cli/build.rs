@@ -26,6 +26,8 @@ pub struct BuildEnv<'a, T: Transport, C: CacheStore> {
     /// The session token the transport sends (its hash names the local repositories).
     pub session: Option<&'a str>,
     pub cache: &'a C,
+    /// Compresses and hashes the layers the build makes (inline natively, Web Workers in the page).
+    pub packer: &'a dyn crate::build::LayerPacker,
     /// Milliseconds from any fixed point.
     pub clock: &'a dyn Fn() -> u64,
     /// Receives each piece of progress text as it is rendered (the terminal shows it live); may ignore it.
@@ -331,6 +333,7 @@ async fn run_build<T: Transport, C: CacheStore, R: BaseResolver, X: RunExecutor,
         resolver,
         executor,
         cache: env.cache,
+        packer: env.packer,
         clock: env.clock,
         progress: &progress,
     };

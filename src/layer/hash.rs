@@ -103,7 +103,119 @@ impl LayerOptions {
     }
 }
 
-type Pipeline<W> = HashWriter<GzEncoder<HashWriter<W>>>;
+/// What the gzip encoder is fed at a time. A streaming deflate's output can depend on where its input writes
+/// split, not only on the bytes (miniz_oxide's did; zlib-rs gives no promise either); cutting the tar into pieces of this size makes the gzip blob depend
+/// on the tar bytes and the level alone, whoever writes them and however (the tar writer's header-sized
+/// writes natively, a Web Worker's pieces of a transferred buffer in the page).
+const GZIP_INPUT_PIECE: usize = 64 << 10;
+
+/// Passes bytes on in pieces of exactly `GZIP_INPUT_PIECE` (the last one shorter, at [`FixedPieces::finish`]).
+struct FixedPieces<W: Write> {
+    inner: W,
+    held: Vec<u8>,
+}
+
+impl<W: Write> FixedPieces<W> {
+    fn new(inner: W) -> Self {
+        FixedPieces {
+            inner,
+            held: Vec::with_capacity(GZIP_INPUT_PIECE),
+        }
+    }
+
+    /// Writes what is held and returns the inner writer.
+    fn finish(mut self) -> io::Result<W> {
+        if !self.held.is_empty() {
+            self.inner.write_all(&self.held)?;
+        }
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for FixedPieces<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut rest = buf;
+        if !self.held.is_empty() {
+            let take = rest.len().min(GZIP_INPUT_PIECE - self.held.len());
+            self.held.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.held.len() < GZIP_INPUT_PIECE {
+                return Ok(buf.len());
+            }
+            self.inner.write_all(&self.held)?;
+            self.held.clear();
+        }
+        // Whole pieces straight from the caller's buffer: no copy for large writes.
+        while rest.len() >= GZIP_INPUT_PIECE {
+            self.inner.write_all(&rest[..GZIP_INPUT_PIECE])?;
+            rest = &rest[GZIP_INPUT_PIECE..];
+        }
+        self.held.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    /// Holds on to a partial piece: flushing it early would change the gzip bytes.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+type Pipeline<W> = HashWriter<FixedPieces<GzEncoder<HashWriter<W>>>>;
+
+/// tar bytes in → sha256 (diff_id) → fixed pieces → gzip → sha256 (digest) → `sink`.
+fn pipeline<W: Write>(sink: W, level: u32) -> Pipeline<W> {
+    // No file name, mtime 0 and the "unknown" OS byte: the gzip header depends on nothing but the level.
+    let gz = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(HashWriter::new(sink), Compression::new(level));
+    HashWriter::new(FixedPieces::new(gz))
+}
+
+/// Ends a pipeline: the sink and the layer's digests and sizes.
+fn finish_pipeline<W: Write>(tar_hash: Pipeline<W>) -> Result<(W, LayerInfo), LayerError> {
+    let (pieces, diff_id, tar_size) = tar_hash.finish();
+    let gz_hash = pieces.finish()?.finish()?;
+    let (sink, digest, size) = gz_hash.finish();
+    Ok((
+        sink,
+        LayerInfo {
+            diff_id,
+            digest,
+            tar_size,
+            size,
+        },
+    ))
+}
+
+/// The second half of the layer pass for a tar written elsewhere (a Web Worker gets the page's tar bytes):
+/// feed it the tar in pieces, get the gzip blob and the same [`LayerInfo`] a [`LayerWriter`] gives.
+pub struct TarCompressor {
+    pipeline: Pipeline<Vec<u8>>,
+}
+
+impl TarCompressor {
+    pub fn new(level: u32) -> Self {
+        TarCompressor {
+            pipeline: pipeline(Vec::new(), level),
+        }
+    }
+
+    /// Adds the next piece of the tar.
+    pub fn write(&mut self, tar: &[u8]) -> Result<(), LayerError> {
+        Ok(self.pipeline.write_all(tar)?)
+    }
+
+    /// Tar bytes taken so far.
+    pub fn tar_bytes(&self) -> u64 {
+        self.pipeline.count()
+    }
+
+    /// The gzip blob and the layer's digests and sizes.
+    pub fn finish(self) -> Result<(Vec<u8>, LayerInfo), LayerError> {
+        finish_pipeline(self.pipeline)
+    }
+}
 
 /// Writes a gzipped tar layer to `W` and computes diff_id, digest and both sizes while the bytes pass.
 pub struct LayerWriter<W: Write> {
@@ -112,13 +224,8 @@ pub struct LayerWriter<W: Write> {
 
 impl<W: Write> LayerWriter<W> {
     pub fn new(sink: W, options: &LayerOptions) -> Self {
-        // No file name, mtime 0 and the "unknown" OS byte: the gzip header depends on nothing but the level.
-        let gz = GzBuilder::new()
-            .mtime(0)
-            .operating_system(255)
-            .write(HashWriter::new(sink), Compression::new(options.level));
         LayerWriter {
-            tar: TarWriter::new(HashWriter::new(gz), options.mtime),
+            tar: TarWriter::new(pipeline(sink, options.level), options.mtime),
         }
     }
 
@@ -155,19 +262,7 @@ impl<W: Write> LayerWriter<W> {
 
     /// Ends the archive and the gzip stream; returns the sink and the layer's digests and sizes.
     pub fn finish(self) -> Result<(W, LayerInfo), LayerError> {
-        let tar_hash = self.tar.finish()?;
-        let (gz, diff_id, tar_size) = tar_hash.finish();
-        let gz_hash = gz.finish()?;
-        let (sink, digest, size) = gz_hash.finish();
-        Ok((
-            sink,
-            LayerInfo {
-                diff_id,
-                digest,
-                tar_size,
-                size,
-            },
-        ))
+        finish_pipeline(self.tar.finish()?)
     }
 }
 
@@ -204,5 +299,30 @@ mod tests {
             info.diff_id.to_string(),
             "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
         );
+    }
+
+    #[test]
+    fn compressor_in_pieces_matches_the_one_pass_writer() {
+        let mut tree = super::super::FileTree::new();
+        let text: Vec<u8> = (0..300_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        tree.insert_file("app/data.bin", text, super::super::Meta::file())
+            .unwrap();
+        tree.insert_file(
+            "app/main.py",
+            b"print('hi')\n".to_vec(),
+            super::super::Meta::file(),
+        )
+        .unwrap();
+        let options = LayerOptions::default();
+        let (gz, info) = tree.to_layer(&options).unwrap();
+        let tar = tree.to_tar(options.mtime).unwrap();
+        let mut compressor = TarCompressor::new(options.level);
+        for piece in tar.chunks(7_001) {
+            compressor.write(piece).unwrap();
+        }
+        assert_eq!(compressor.tar_bytes(), tar.len() as u64);
+        let (gz_pieces, info_pieces) = compressor.finish().unwrap();
+        assert_eq!(info_pieces, info);
+        assert_eq!(gz_pieces, gz);
     }
 }

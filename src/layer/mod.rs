@@ -11,7 +11,7 @@ mod tar;
 mod tree;
 mod untar;
 
-pub use hash::{sha256, HashWriter, LayerInfo, LayerOptions, LayerWriter};
+pub use hash::{sha256, HashWriter, LayerInfo, LayerOptions, LayerWriter, TarCompressor};
 pub use tar::{HeaderKind, Meta, TarWriter};
 pub use tree::{FileTree, Node};
 pub use untar::{ExtractError, ExtractLimits, Extracted};

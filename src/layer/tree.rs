@@ -187,6 +187,13 @@ impl FileTree {
         })
     }
 
+    /// The whole tree as one uncompressed tar in memory (the bytes a layer pass would gzip and hash).
+    pub fn to_tar(&self, mtime: u64) -> Result<Vec<u8>, LayerError> {
+        let mut tar = TarWriter::new(Vec::new(), mtime);
+        self.write_tar(&mut tar)?;
+        tar.finish()
+    }
+
     /// The whole tree as one gzipped layer in memory, with its digests.
     pub fn to_layer(&self, options: &LayerOptions) -> Result<(Vec<u8>, LayerInfo), LayerError> {
         let mut layer = LayerWriter::new(Vec::new(), options);

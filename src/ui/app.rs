@@ -461,6 +461,7 @@ pub fn app() -> Html {
                         </span>
                     }
                 </div>
+                <super::layer_pool::LayerProgress />
                 if !embed { <CompanionIndicator /> }
             </header>
             { share_field }

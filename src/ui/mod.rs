@@ -3,6 +3,7 @@
 pub mod build_view;
 pub mod editor_model;
 pub mod explorer_state;
+pub mod layer_pool_state;
 pub mod lesson;
 pub mod line_editor;
 pub mod panels_state;
@@ -30,6 +31,10 @@ pub mod editor;
 mod explorer;
 #[cfg(target_arch = "wasm32")]
 pub mod files;
+#[cfg(target_arch = "wasm32")]
+mod layer_pool;
+#[cfg(target_arch = "wasm32")]
+pub mod layer_worker;
 #[cfg(target_arch = "wasm32")]
 mod lesson_panel;
 #[cfg(target_arch = "wasm32")]

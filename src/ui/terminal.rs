@@ -532,6 +532,7 @@ async fn build_in_page(
         base: "",
         session: Some(&token),
         cache: &BUILD_CACHE,
+        packer: &super::layer_pool::WorkerPacker,
         clock: &clock,
         stream: &stream,
         now: (js_sys::Date::now() / 1000.0) as u64,

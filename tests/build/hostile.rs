@@ -10,6 +10,7 @@ fn build(ctx: &FileTree, dockerfile: &str, target: Option<&str>) -> Result<(), B
         resolver: &NoRegistry,
         executor: &NoCompanion,
         cache: &MemoryCache::new(),
+        packer: &slipway::build::InlinePacker,
         clock: &clock,
         progress: &progress,
     };

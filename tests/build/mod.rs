@@ -8,3 +8,4 @@ mod hostile;
 pub(crate) mod layout;
 mod page;
 mod peers;
+mod workers;

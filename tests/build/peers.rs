@@ -221,6 +221,7 @@ async fn docker_build_with_events(
         base: &server.url,
         session: None,
         cache,
+        packer: &slipway::build::InlinePacker,
         clock: &clock,
         stream: &stream,
         now: 0,

@@ -460,6 +460,7 @@ async fn run<R: BaseResolver, X: RunExecutor, S: ImageSink>(
         resolver,
         executor,
         cache,
+        packer: &slipway::build::InlinePacker,
         clock: &clock,
         progress: &progress,
     };

@@ -169,6 +169,7 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         base,
         session: Some(&session),
         cache: &cache,
+        packer: &slipway::build::InlinePacker,
         clock: &clock,
         stream: &stream,
         now: super::build::unix_now(),

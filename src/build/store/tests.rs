@@ -18,6 +18,7 @@ fn build_into(
         resolver,
         executor: &NoCompanion,
         cache: &cache,
+        packer: &crate::build::InlinePacker,
         clock: &clock,
         progress: &progress,
     };

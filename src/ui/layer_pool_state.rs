@@ -1,0 +1,225 @@
+//! The layer worker pool's bookkeeping, without the browser: which worker does which job, what waits, when
+//! to start another worker, and the bytes done of the jobs in flight (the progress bar). The wasm side
+//! (`ui::layer_pool`) carries out the commands it returns.
+
+use std::collections::{BTreeMap, VecDeque};
+
+/// Upper bound on workers, whatever `navigator.hardwareConcurrency` says: each holds a wasm instance.
+pub const MAX_WORKERS: usize = 8;
+
+/// What the pool must do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolCommand {
+    /// Start one more worker (it reports ready later under the next worker number).
+    Spawn,
+    /// Post job `job` to worker `worker`.
+    Send { worker: usize, job: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Starting,
+    Idle,
+    Busy(u64),
+    /// Failed to load or crashed: never given work again.
+    Dead,
+}
+
+/// Jobs and workers of the pool.
+#[derive(Debug, Clone)]
+pub struct PoolBook {
+    cap: usize,
+    workers: Vec<Slot>,
+    queue: VecDeque<u64>,
+    /// Tar bytes done and total of each job since the pool was last idle.
+    jobs: BTreeMap<u64, (u64, u64)>,
+    next_job: u64,
+}
+
+impl PoolBook {
+    /// A pool of at most `cores` workers (at least 1, at most [`MAX_WORKERS`]).
+    pub fn new(cores: usize) -> Self {
+        PoolBook {
+            cap: cores.clamp(1, MAX_WORKERS),
+            workers: Vec::new(),
+            queue: VecDeque::new(),
+            jobs: BTreeMap::new(),
+            next_job: 1,
+        }
+    }
+
+    /// How many workers the pool may run.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// A new job of `tar_bytes`: its id and what to do (send it to an idle worker, or start one).
+    pub fn submit(&mut self, tar_bytes: u64) -> (u64, Vec<PoolCommand>) {
+        if self.jobs.values().all(|(done, total)| done == total) && self.queue.is_empty() {
+            // A new batch: the bar restarts from zero.
+            self.jobs.clear();
+        }
+        let job = self.next_job;
+        self.next_job += 1;
+        self.jobs.insert(job, (0, tar_bytes));
+        self.queue.push_back(job);
+        (job, self.dispatch())
+    }
+
+    /// Worker `worker` (numbered in spawn order) finished loading.
+    pub fn ready(&mut self, worker: usize) -> Vec<PoolCommand> {
+        if let Some(slot @ Slot::Starting) = self.workers.get_mut(worker) {
+            *slot = Slot::Idle;
+        }
+        self.dispatch()
+    }
+
+    /// Job `job` has `done` tar bytes behind it.
+    pub fn progress(&mut self, job: u64, done: u64) {
+        if let Some((d, total)) = self.jobs.get_mut(&job) {
+            *d = done.min(*total);
+        }
+    }
+
+    /// Worker `worker` finished its job (with a result or an error): the worker takes the next one.
+    pub fn finished(&mut self, worker: usize) -> Vec<PoolCommand> {
+        if let Some(slot) = self.workers.get_mut(worker) {
+            if let Slot::Busy(job) = *slot {
+                if let Some((d, total)) = self.jobs.get_mut(&job) {
+                    *d = *total;
+                }
+                *slot = Slot::Idle;
+            }
+        }
+        self.dispatch()
+    }
+
+    /// Worker `worker` is gone (failed to load, crashed): the job it had, to fail; what waits goes to others.
+    pub fn lost(&mut self, worker: usize) -> (Option<u64>, Vec<PoolCommand>) {
+        let job = match self.workers.get_mut(worker) {
+            Some(slot) => {
+                let job = match *slot {
+                    Slot::Busy(job) => Some(job),
+                    _ => None,
+                };
+                *slot = Slot::Dead;
+                job
+            }
+            None => None,
+        };
+        if let Some(job) = job {
+            self.jobs.remove(&job);
+        }
+        (job, self.dispatch())
+    }
+
+    /// Jobs waiting for a worker when no worker can ever take them (all dead, none may start): to fail.
+    pub fn stranded(&mut self) -> Vec<u64> {
+        let alive = self.workers.iter().any(|s| *s != Slot::Dead);
+        if alive || self.workers.len() < self.cap {
+            return Vec::new();
+        }
+        let stranded: Vec<u64> = self.queue.drain(..).collect();
+        for job in &stranded {
+            self.jobs.remove(job);
+        }
+        stranded
+    }
+
+    /// Tar bytes done and total over the current batch of jobs.
+    pub fn bytes(&self) -> (u64, u64) {
+        self.jobs
+            .values()
+            .fold((0, 0), |(d, t), (done, total)| (d + done, t + total))
+    }
+
+    /// Whether any job is waiting or running.
+    pub fn active(&self) -> bool {
+        !self.queue.is_empty() || self.workers.iter().any(|s| matches!(s, Slot::Busy(_)))
+    }
+
+    /// Waiting jobs to idle workers; one more worker per job nobody can take, up to the cap.
+    fn dispatch(&mut self) -> Vec<PoolCommand> {
+        let mut commands = Vec::new();
+        for (worker, slot) in self.workers.iter_mut().enumerate() {
+            if *slot != Slot::Idle {
+                continue;
+            }
+            let Some(job) = self.queue.pop_front() else {
+                break;
+            };
+            *slot = Slot::Busy(job);
+            commands.push(PoolCommand::Send { worker, job });
+        }
+        let starting = self.workers.iter().filter(|s| **s == Slot::Starting).count();
+        let mut unserved = self.queue.len().saturating_sub(starting);
+        while unserved > 0 && self.workers.len() < self.cap {
+            self.workers.push(Slot::Starting);
+            commands.push(PoolCommand::Spawn);
+            unserved -= 1;
+        }
+        commands
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PoolCommand::*;
+
+    #[test]
+    fn jobs_start_workers_up_to_the_cap_then_queue() {
+        let mut pool = PoolBook::new(2);
+        assert_eq!(pool.submit(100), (1, vec![Spawn]));
+        assert_eq!(pool.submit(50), (2, vec![Spawn]));
+        // Two workers starting for two jobs: the third waits.
+        assert_eq!(pool.submit(10), (3, vec![]));
+        assert_eq!(pool.ready(1), vec![Send { worker: 1, job: 1 }]);
+        assert_eq!(pool.ready(0), vec![Send { worker: 0, job: 2 }]);
+        assert_eq!(pool.finished(1), vec![Send { worker: 1, job: 3 }]);
+        assert!(pool.active());
+        assert_eq!(pool.finished(0), vec![]);
+        assert_eq!(pool.finished(1), vec![]);
+        assert!(!pool.active());
+        assert_eq!(pool.cap(), 2);
+    }
+
+    #[test]
+    fn progress_sums_the_batch_and_restarts_after_it() {
+        let mut pool = PoolBook::new(4);
+        let (a, _) = pool.submit(100);
+        let (b, _) = pool.submit(300);
+        pool.ready(0);
+        pool.ready(1);
+        pool.progress(a, 40);
+        pool.progress(b, 500); // more than the job: clamped
+        assert_eq!(pool.bytes(), (340, 400));
+        pool.finished(0);
+        pool.finished(1);
+        assert_eq!(pool.bytes(), (400, 400));
+        let _ = pool.submit(10);
+        assert_eq!(pool.bytes(), (0, 10));
+    }
+
+    #[test]
+    fn idle_workers_are_reused_before_spawning() {
+        let mut pool = PoolBook::new(4);
+        let _ = pool.submit(1);
+        pool.ready(0);
+        pool.finished(0);
+        assert_eq!(pool.submit(1), (2, vec![Send { worker: 0, job: 2 }]));
+    }
+
+    #[test]
+    fn a_lost_worker_fails_its_job_and_strands_the_queue_when_none_is_left() {
+        let mut pool = PoolBook::new(1);
+        let _ = pool.submit(1);
+        let _ = pool.submit(2);
+        pool.ready(0);
+        assert_eq!(pool.lost(0), (Some(1), vec![]));
+        assert_eq!(pool.stranded(), vec![2]);
+        assert!(!pool.active());
+        assert_eq!(PoolBook::new(0).cap(), 1);
+        assert_eq!(PoolBook::new(64).cap(), MAX_WORKERS);
+    }
+}
