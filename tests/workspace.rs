@@ -443,3 +443,79 @@ async fn the_embed_demo_widgets_build_independently() {
         .await
         .unwrap();
 }
+
+/// The Dockerfile's text in the workspace IndexedDB holds now (the page's `slipway` database, `workspace` store:
+/// UTF-8 JSON bytes, file contents in base64), or null.
+const SAVED_IN_INDEXEDDB_JS: &str = "const done = arguments[arguments.length - 1];
+     const open = indexedDB.open('slipway');
+     open.onerror = () => done(null);
+     open.onsuccess = () => {
+       const db = open.result;
+       if (!db.objectStoreNames.contains('workspace')) { db.close(); return done(null); }
+       const get = db.transaction('workspace').objectStore('workspace').get('current');
+       get.onsuccess = () => {
+         db.close();
+         if (get.result == null) return done(null);
+         const saved = JSON.parse(new TextDecoder().decode(get.result));
+         const file = saved.project.files['Dockerfile'];
+         done(file ? new TextDecoder().decode(Uint8Array.from(atob(file.data), c => c.charCodeAt(0))) : null);
+       };
+       get.onerror = () => { db.close(); done(null); };
+     };";
+
+/// Edits are saved after a pause in typing (not on every keystroke): typed text reaches IndexedDB once the
+/// typing stops, with no reload to push it, and a reload then finds it; text typed just before a reload (within
+/// the pause) is saved as the page goes and is there too.
+#[tokio::test(flavor = "multi_thread")]
+async fn typed_text_is_saved_after_a_pause_and_survives_a_reload() {
+    let server = Server::start().unwrap();
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("typed_text_is_saved_after_a_pause", |page| async move {
+            page.goto(&url).await?;
+            page.by_name("Dockerfile editor").await?;
+            page.type_into("Dockerfile editor", "FROM alpine:3.19\nRUN echo paused\n")
+                .await?;
+            // The save lands by itself once typing pauses: poll IndexedDB, no reload or navigation.
+            let mut saved = String::new();
+            for _ in 0..100 {
+                saved = page
+                    .client
+                    .execute_async(SAVED_IN_INDEXEDDB_JS, vec![])
+                    .await?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if saved == "FROM alpine:3.19\nRUN echo paused\n" {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            anyhow::ensure!(
+                saved == "FROM alpine:3.19\nRUN echo paused\n",
+                "the typed text never reached IndexedDB: {saved:?}"
+            );
+            page.client.refresh().await?;
+            page.by_name("Dockerfile editor").await?;
+            let text = page.value_of("Dockerfile editor").await?;
+            anyhow::ensure!(
+                text == "FROM alpine:3.19\nRUN echo paused\n",
+                "after reload: {text:?}"
+            );
+
+            // Typed and reloaded at once, within the pause: saved as the page goes.
+            page.type_into("Dockerfile editor", "FROM alpine:3.19\nRUN echo hurried\n")
+                .await?;
+            page.client.refresh().await?;
+            page.by_name("Dockerfile editor").await?;
+            let text = page.value_of("Dockerfile editor").await?;
+            anyhow::ensure!(
+                text == "FROM alpine:3.19\nRUN echo hurried\n",
+                "after an immediate reload: {text:?}"
+            );
+            Ok(())
+        })
+        .await
+        .unwrap();
+}

@@ -134,11 +134,15 @@ thread_local! {
 
 /// Saves the workspace in IndexedDB (then the older localStorage copy is dropped: migrated); when IndexedDB
 /// refuses (private mode, quota), in localStorage as before, and says so. The project text is never lost
-/// silently: if both refuse, the page says why.
-fn save_workspace(saved: &SavedWorkspace, project: ProjectHandle) {
-    let mut saved = saved.clone();
+/// silently: if both refuse, the page says why. When the page is `leaving` (reload, navigation), the
+/// asynchronous IndexedDB write may not commit before it goes: localStorage gets the same copy synchronously
+/// first (the next page start moves it into IndexedDB).
+fn save_workspace(mut saved: SavedWorkspace, project: ProjectHandle, leaving: bool) {
     saved.saved_at = js_sys::Date::now() as u64;
     let json = saved.to_json();
+    if leaving {
+        let _ = web::local_set(SAVED_KEY, &json);
+    }
     wasm_bindgen_futures::spawn_local(async move {
         let refused = match super::store::save_workspace(&json).await {
             Ok(()) => return web::local_remove(SAVED_KEY),
@@ -276,7 +280,9 @@ pub fn app() -> Html {
         let (persist, project) = (plan.persist, project.clone());
         use_effect_with(saved, move |saved| {
             if persist {
-                save_workspace(saved, project);
+                // After a pause in edits, not on every keystroke (serializing the whole workspace each time).
+                let saved = saved.clone();
+                super::autosave::later(move |leaving| save_workspace(saved, project, leaving));
             }
         });
     }
@@ -489,7 +495,20 @@ pub fn start() {
     // The saved workspace first (IndexedDB answers asynchronously), then the page.
     wasm_bindgen_futures::spawn_local(async move {
         let indexed = super::store::load_workspace().await.ok().flatten();
-        let saved = super::workspace::newest_saved(indexed, web::local_get(SAVED_KEY));
+        let local = web::local_get(SAVED_KEY);
+        let from_local = local.is_some();
+        let saved = super::workspace::newest_saved(indexed.clone(), local);
+        // A copy the last page left in localStorage as it went (see `save_workspace`): into IndexedDB now, or
+        // dropped if IndexedDB already holds one as new.
+        if from_local {
+            let moved = match (&saved, saved == indexed) {
+                (Some(json), false) => super::store::save_workspace(json).await.is_ok(),
+                _ => true,
+            };
+            if moved {
+                web::local_remove(SAVED_KEY);
+            }
+        }
         STARTUP_WORKSPACE.with(|s| *s.borrow_mut() = saved);
         root.set_inner_html("");
         yew::Renderer::<App>::with_root(root).render();

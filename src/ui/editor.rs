@@ -179,13 +179,35 @@ impl Reducible for EditorState {
     fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
         let perf = web_sys::window().and_then(|w| w.performance());
         let start = perf.as_ref().map(|p| p.now());
-        let timed = matches!(action, EditorAction::Edit(_));
-        let mut next = (*self).clone().reduce(action);
-        if let (true, Some(p), Some(start)) = (timed, perf, start) {
+        let mut next = match action {
+            EditorAction::Edit(text) => self.edited(text),
+            jump => return Rc::new((*self).clone().reduce(jump)),
+        };
+        if let (Some(p), Some(start)) = (perf, start) {
             next.check_ms = Some(p.now() - start);
         }
         Rc::new(next)
     }
+}
+
+/// Parse + check alone, timed precisely in the page: runs `dockerfile::lint::lint` `runs` times on `text` and
+/// returns the mean in milliseconds (one `performance.now()` pair around the loop, so its 0.1 ms resolution
+/// divides by `runs`). The editor's `data-check-ms` times its whole update once; this is for comparing with the
+/// native bench. Called by the browser test as `window.wasmBindings.slipway_lint_mean_ms(text, runs)`.
+#[wasm_bindgen]
+pub fn slipway_lint_mean_ms(text: &str, runs: u32) -> f64 {
+    use crate::dockerfile::lint::{lint, LintOptions};
+    let Some(clock) = web_sys::window().and_then(|w| w.performance()) else {
+        return f64::NAN;
+    };
+    let opts = LintOptions::default();
+    let runs = runs.max(1);
+    let start = clock.now();
+    for _ in 0..runs {
+        // The result is dropped inside the loop, as the editor drops the previous one.
+        drop(std::hint::black_box(lint(std::hint::black_box(text), &opts)));
+    }
+    (clock.now() - start) / f64::from(runs)
 }
 
 #[derive(Properties, PartialEq)]

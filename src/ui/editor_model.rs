@@ -46,37 +46,40 @@ pub enum EditorAction {
 
 impl EditorState {
     pub fn new(text: &str) -> Self {
-        let mut s = EditorState {
-            text: String::new(),
-            diagnostics: Vec::new(),
-            marks: Rc::default(),
-            outline: Vec::new(),
-            jump_to: None,
-            check_ms: None,
-        };
-        s.set_text(text);
-        s
+        Self::checked(text.to_string(), None)
     }
 
     /// Parses and checks once; the diagnostics and the outline come from the same parse.
-    fn set_text(&mut self, text: &str) {
-        self.text = text.to_string();
-        match parse(text) {
-            Ok(df) => {
-                self.diagnostics = lint::check(&df, &LintOptions::default()).diagnostics;
-                self.outline = outline(&df);
-            }
-            Err(e) => {
-                self.diagnostics = vec![lint::error_diagnostic(&e)];
-                self.outline = Vec::new();
-            }
-        }
-        self.marks = Rc::new(self.code_marks());
+    fn checked(text: String, jump_to: Option<Jump>) -> Self {
+        let (diagnostics, outline) = match parse(&text) {
+            Ok(df) => (
+                lint::check(&df, &LintOptions::default()).diagnostics,
+                outline(&df),
+            ),
+            Err(e) => (vec![lint::error_diagnostic(&e)], Vec::new()),
+        };
+        let mut s = EditorState {
+            text,
+            diagnostics,
+            marks: Rc::default(),
+            outline,
+            jump_to,
+            check_ms: None,
+        };
+        s.marks = Rc::new(s.code_marks());
+        s
+    }
+
+    /// The state after the learner's edit, built from the new text alone: nothing of the previous text,
+    /// diagnostics or outline is copied (Yew's reducer holds the old state behind an `Rc`, so taking it by value
+    /// would clone all of it on every keystroke only to throw it away).
+    pub fn edited(&self, text: String) -> Self {
+        Self::checked(text, self.jump_to)
     }
 
     pub fn reduce(mut self, action: EditorAction) -> Self {
         match action {
-            EditorAction::Edit(text) => self.set_text(&text),
+            EditorAction::Edit(text) => self = self.edited(text),
             EditorAction::JumpTo(line) => {
                 let seq = self.jump_to.map_or(0, |j| j.seq.wrapping_add(1));
                 self.jump_to = Some(Jump { line, seq });
@@ -87,6 +90,9 @@ impl EditorState {
 
     /// Where CodeMirror draws each diagnostic: UTF-16 offsets into the text (what JavaScript strings count).
     pub fn code_marks(&self) -> Vec<CodeMark> {
+        if self.diagnostics.is_empty() {
+            return Vec::new(); // no need to index the text's lines
+        }
         let starts = line_starts_utf16(&self.text);
         let lines: Vec<&str> = self.text.split('\n').collect();
         // 1-based (line, column in characters) → UTF-16 offset; past the end clamps to the line's end.
@@ -152,7 +158,11 @@ fn line_starts_utf16(text: &str) -> Vec<u32> {
 
 /// Stages and their instructions.
 pub fn outline(df: &Dockerfile) -> Vec<OutlineItem> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(df.commands.len());
+    let nodes = &df.syntax.nodes;
+    // Commands and syntax nodes are both in file order: one cursor walks the nodes once (a search from the
+    // start for each command was quadratic: ~50 million comparisons on a 10,000-line file).
+    let mut next_node = 0;
     for c in &df.commands {
         if let crate::dockerfile::instructions::Instruction::From(f) = &c.instruction {
             let name = f
@@ -165,24 +175,39 @@ pub fn outline(df: &Dockerfile) -> Vec<OutlineItem> {
                 label: format!("FROM {}{name}", f.image.value),
             });
         } else {
-            let first = df.syntax.nodes.iter().find(|n| n.start_line == c.line);
-            let summary: String = first
-                .map(|n| {
-                    n.args
-                        .iter()
-                        .map(|a| a.value.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default()
-                .chars()
-                .take(40)
-                .collect();
+            while nodes.get(next_node).is_some_and(|n| n.start_line < c.line) {
+                next_node += 1;
+            }
+            let first = nodes
+                .get(next_node)
+                .filter(|n| n.start_line == c.line)
+                .or_else(|| nodes.iter().find(|n| n.start_line == c.line));
+            let summary = first.map_or_else(String::new, |n| {
+                summary_of(n.args.iter().map(|a| a.value.as_str()), 40)
+            });
             out.push(OutlineItem {
                 line: c.line,
                 depth: u8::from(!df.stages.stages.is_empty()),
                 label: format!("{} {summary}", c.keyword),
             });
+        }
+    }
+    out
+}
+
+/// The first `max_chars` characters of the words joined by spaces, without joining the words past them (a
+/// RUN with a long heredoc would otherwise be copied whole for a 40-character label).
+fn summary_of<'a>(words: impl Iterator<Item = &'a str>, max_chars: usize) -> String {
+    let mut out = String::new();
+    let mut room = max_chars;
+    for (i, word) in words.enumerate() {
+        for piece in [if i == 0 { "" } else { " " }, word] {
+            let cut = piece.char_indices().nth(room).map_or(piece.len(), |(at, _)| at);
+            out.push_str(&piece[..cut]);
+            room -= piece[..cut].chars().count();
+            if room == 0 {
+                return out;
+            }
         }
     }
     out
@@ -223,6 +248,25 @@ mod tests {
         let marked = String::from_utf16(&utf16[typo.from as usize..typo.to as usize]).unwrap();
         assert_eq!(marked, "RUNN");
         assert_eq!(line_starts_utf16(text), vec![0, 7, 13, 20, 20]);
+    }
+
+    #[test]
+    fn outline_labels_are_cut_at_40_characters() {
+        assert_eq!(summary_of(["echo", "hi"].into_iter(), 40), "echo hi");
+        assert_eq!(summary_of(["ab", "cd"].into_iter(), 4), "ab c");
+        assert_eq!(summary_of(["ab", "cd"].into_iter(), 3), "ab ");
+        assert_eq!(summary_of(["é😀x"].into_iter(), 2), "é😀");
+        let s = EditorState::new(&format!("FROM a\nRUN {}\n", "x".repeat(100)));
+        assert_eq!(s.outline[1].label, format!("RUN {}", "x".repeat(40)));
+    }
+
+    #[test]
+    fn an_edit_keeps_the_jump_and_replaces_the_rest() {
+        let s = EditorState::new("FROM a:1\nRUNN x\n").reduce(EditorAction::JumpTo(2));
+        let s = s.reduce(EditorAction::Edit("FROM a:1\nRUN x\nUSER app\n".into()));
+        assert_eq!(s.jump_to.map(|j| j.line), Some(2));
+        assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
+        assert_eq!(s.outline.len(), 3);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub mod app;
 #[cfg(target_arch = "wasm32")]
 mod attach;
 #[cfg(target_arch = "wasm32")]
+mod autosave;
+#[cfg(target_arch = "wasm32")]
 mod build_panel;
 #[cfg(target_arch = "wasm32")]
 pub mod editor;

@@ -1,13 +1,22 @@
 //! Learner rules beyond BuildKit: the mistakes the classic Docker tutorial teaches about (apt-get without
 //! `-y`, `apt-get update` alone, cache busting by `COPY . .`, unpinned bases, root, ADD vs COPY, `cd`).
 
+use std::borrow::Cow;
+
 use super::{LintOptions, Sink};
 use crate::dockerfile::instructions::{CmdLine, Instruction};
 use crate::dockerfile::syntax::Word;
 use crate::dockerfile::Dockerfile;
 
-/// The script a RUN executes: the shell-form line, the exec-form words, and heredoc bodies.
-fn script(cmd: &CmdLine) -> String {
+/// The script a RUN executes: the shell-form line, the exec-form words, and heredoc bodies (borrowed when it is
+/// the shell-form line alone, the common case).
+fn script(cmd: &CmdLine) -> Cow<'_, str> {
+    if !cmd.exec_form && cmd.files.is_empty() {
+        return cmd
+            .args
+            .first()
+            .map_or(Cow::Borrowed(""), |a| Cow::Borrowed(a.value.as_str()));
+    }
     let mut s = if cmd.exec_form {
         cmd.args
             .iter()
@@ -21,50 +30,74 @@ fn script(cmd: &CmdLine) -> String {
         s.push('\n');
         s.push_str(&f.content);
     }
-    s
+    Cow::Owned(s)
 }
 
-/// Simple commands of a script, split at `&&`, `||`, `;`, `|` and newlines, as words.
-fn simple_commands(script: &str) -> Vec<Vec<String>> {
+/// The pieces of a script between `&&`, `||`, `;`, `|` and newlines (`&&` taken left to right, so `&&&` leaves
+/// a lone `&`, as replacing `&&` by a newline would).
+fn command_parts(script: &str) -> impl Iterator<Item = &str> {
+    let bytes = script.as_bytes();
+    let mut start = 0;
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let sep = match bytes[at] {
+                b'\n' | b';' | b'|' => 1,
+                b'&' if bytes.get(at + 1) == Some(&b'&') => 2,
+                _ => 0,
+            };
+            if sep > 0 {
+                let part = &script[start..at];
+                at += sep;
+                start = at;
+                return Some(part);
+            }
+            at += 1;
+        }
+        (start <= bytes.len()).then(|| {
+            let part = &script[start..];
+            start = bytes.len() + 1;
+            part
+        })
+    })
+}
+
+/// Simple commands of a script, split at `&&`, `||`, `;`, `|` and newlines, as words (borrowed from it).
+fn simple_commands(script: &str) -> Vec<Vec<&str>> {
     let mut out = Vec::new();
-    let normalized = script
-        .replace("&&", "\n")
-        .replace("||", "\n")
-        .replace([';', '|'], "\n");
-    for part in normalized.lines() {
-        let words: Vec<String> = part
+    for part in command_parts(script) {
+        let words: Vec<&str> = part
             .split_whitespace()
-            .map(|w| {
-                w.trim_matches(|c| c == '"' || c == '\'' || c == '(' || c == ')')
-                    .to_string()
-            })
+            .map(|w| w.trim_matches(|c| c == '"' || c == '\'' || c == '(' || c == ')'))
             .filter(|w| !w.is_empty())
             .collect();
         // Skip leading VAR=value assignments and `sudo`.
         let start = words
             .iter()
-            .position(|w| (w.starts_with('-') || !w.contains('=')) && w != "sudo");
+            .position(|w| (w.starts_with('-') || !w.contains('=')) && *w != "sudo");
         if let Some(s) = start {
-            out.push(words[s..].to_vec());
+            let mut words = words;
+            words.drain(..s);
+            out.push(words);
         }
     }
     out
 }
 
 /// `apt-get`/`apt` subcommand of a simple command, with the remaining words.
-fn apt(words: &[String]) -> Option<(&str, &[String])> {
+fn apt<'a, 'w>(words: &'w [&'a str]) -> Option<(&'a str, &'w [&'a str])> {
     let prog = words.first()?.rsplit('/').next()?;
     if prog != "apt-get" && prog != "apt" {
         return None;
     }
     let rest = &words[1..];
     let sub = rest.iter().find(|w| !w.starts_with('-'))?;
-    Some((sub.as_str(), rest))
+    Some((sub, rest))
 }
 
-fn assumes_yes(args: &[String]) -> bool {
+fn assumes_yes(args: &[&str]) -> bool {
     args.iter().any(|a| {
-        matches!(a.as_str(), "--yes" | "--assume-yes" | "-qq" | "--quiet=2")
+        matches!(*a, "--yes" | "--assume-yes" | "-qq" | "--quiet=2")
             || (a.starts_with('-') && !a.starts_with("--") && a.contains('y'))
             || a.starts_with("--assume-yes=")
     })
@@ -86,12 +119,12 @@ const INSTALLERS: [&[&str]; 13] = [
     &["pipenv", "install"],
 ];
 
-fn installs_dependencies(cmds: &[Vec<String>]) -> bool {
+fn installs_dependencies(cmds: &[Vec<&str>]) -> bool {
     cmds.iter().any(|w| {
         INSTALLERS
             .iter()
             .any(|pat| w.len() >= pat.len() && w.iter().zip(pat.iter()).all(|(a, b)| a == b))
-            || (w.first().is_some_and(|p| p == "yarn") && w.len() == 1)
+            || (w.first().is_some_and(|p| *p == "yarn") && w.len() == 1)
     })
 }
 
@@ -119,7 +152,8 @@ pub(super) fn run(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                     unpinned(&st.base_expanded, &f.image, sink)
                 }
                 Instruction::Run(r) => {
-                    let cmds = simple_commands(&script(&r.cmd));
+                    let script = script(&r.cmd);
+                    let cmds = simple_commands(&script);
                     let span = args_span(&r.cmd, &n.keyword);
                     let mut update = false;
                     let mut install = false;
@@ -145,8 +179,7 @@ pub(super) fn run(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                             "`apt-get update` in a RUN of its own: its cached result goes stale".into(),
                         );
                     }
-                    let is_cd =
-                        |w: Option<&Vec<String>>| w.and_then(|w| w.first()).is_some_and(|p| p == "cd");
+                    let is_cd = |w: Option<&Vec<&str>>| w.and_then(|w| w.first()).is_some_and(|p| *p == "cd");
                     if !r.cmd.exec_form && cmds.len() > 1 && is_cd(cmds.last()) {
                         sink.report(
                             "CdInRun",
@@ -276,6 +309,41 @@ fn root(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                 span,
                 "No USER instruction: the image runs as root".into(),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    /// The split is the one replacing every separator by a newline and taking the lines gives.
+    #[test]
+    fn command_parts_split_like_replacing_separators_by_newlines() {
+        for script in [
+            "",
+            "a",
+            "apt-get update && apt-get install -y x",
+            "a&&&b || c|||d; e\nf\r\ng&h",
+            "&&",
+            "x &&",
+            ";;\n\n|",
+            "echo é && ls😀|wc",
+        ] {
+            let replaced = script
+                .replace("&&", "\n")
+                .replace("||", "\n")
+                .replace([';', '|'], "\n");
+            let expected: Vec<Vec<&str>> = replaced
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                .filter(|w| !w.is_empty())
+                .collect();
+            let got: Vec<Vec<&str>> = command_parts(script)
+                .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                .filter(|w| !w.is_empty())
+                .collect();
+            assert_eq!(got, expected, "{script:?}");
         }
     }
 }
