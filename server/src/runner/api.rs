@@ -293,15 +293,23 @@ async fn logs(
     } else {
         let mut follower = Follower::new(c.io.logs.clone(), rx, last_seq);
         let live = async_stream(move |tx| async move {
-            while let Some(chunks) = follower.next().await {
-                for ch in chunks {
-                    if tx.send(Ok(render(&ch, &q))).await.is_err() {
-                        return;
+            let follow = async {
+                while let Some(chunks) = follower.next().await {
+                    for ch in chunks {
+                        if tx.send(Ok(render(&ch, &q))).await.is_err() {
+                            return;
+                        }
                     }
                 }
+                // As `docker logs -f`: done when the container is, not merely its output (it exits right after).
+                c.wait().await;
+            };
+            // The client went away (Ctrl-C in the page): stop following now, not at the container's next
+            // output or its exit, which may be never.
+            tokio::select! {
+                () = follow => {}
+                () = tx.closed() => {}
             }
-            // As `docker logs -f`: done when the container is, not merely its output (it exits right after).
-            c.wait().await;
         });
         Body::from_stream(futures_util::stream::iter(head).chain(live))
     };
