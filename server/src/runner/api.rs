@@ -164,6 +164,8 @@ struct Inspect {
     args: Vec<String>,
     options: RunOptions,
     state: super::lifecycle::State,
+    /// How many readers follow its output right now (`logs -f`, attaches): one that went away must not stay.
+    log_followers: usize,
 }
 
 async fn inspect(
@@ -177,6 +179,7 @@ async fn inspect(
         args: c.args.clone(),
         options: c.opts.clone(),
         state: c.state(),
+        log_followers: c.io.logs.followers(),
     }))
 }
 
