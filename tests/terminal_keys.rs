@@ -8,12 +8,12 @@ use crate::support::browser::{Browser, Page, WAIT};
 use crate::support::server::{dist_dir, with_busybox, Server};
 use crate::support::TempDir;
 
-const ENTER: &str = "\u{E007}";
+pub(crate) const ENTER: &str = "\u{E007}";
 /// WebDriver's Control key is held until the NULL key releases it.
-const CTRL_C: &str = "\u{E009}c\u{E000}";
+pub(crate) const CTRL_C: &str = "\u{E009}c\u{E000}";
 
 /// Type keys into xterm's input (the keys go wherever the terminal sends them: prompt or container).
-async fn keys(page: &Page, text: &str) -> anyhow::Result<()> {
+pub(crate) async fn keys(page: &Page, text: &str) -> anyhow::Result<()> {
     Ok(page.by_name("Terminal input").await?.send_keys(text).await?)
 }
 
@@ -35,7 +35,7 @@ async fn stty_size(page: &Page, seen: usize) -> anyhow::Result<(u32, u32)> {
 }
 
 /// Run `steps` on the page of a companion whose registry has busybox.
-async fn on_a_page_with_busybox<F, Fut>(name: &str, dir: &str, steps: F)
+pub(crate) async fn on_a_page_with_busybox<F, Fut>(name: &str, dir: &str, steps: F)
 where
     F: FnOnce(Page, String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,

@@ -14,4 +14,5 @@ mod store;
 mod support;
 mod terminal;
 mod terminal_keys;
+mod terminal_polish;
 mod workspace;

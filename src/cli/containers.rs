@@ -87,6 +87,53 @@ struct WaitState {
 struct LogChunk {
     stream: String,
     data: String,
+    /// When the container wrote it, in nanoseconds since the Unix epoch (`--timestamps`).
+    #[serde(default)]
+    time_ns: u128,
+}
+
+impl LogChunk {
+    fn stream(&self) -> Stream {
+        match self.stream.as_str() {
+            "stderr" => Stream::Stderr,
+            _ => Stream::Stdout,
+        }
+    }
+}
+
+/// `docker logs --timestamps`: each line starts with the time it was written
+/// (`2026-11-28T05:05:13.123456789Z `). A chunk may end mid-line; the next line of the same stream is stamped
+/// when it starts.
+#[derive(Debug)]
+struct Timestamps {
+    on: bool,
+    at_line_start: [bool; 2],
+}
+
+impl Timestamps {
+    fn new(on: bool) -> Self {
+        Timestamps {
+            on,
+            at_line_start: [true; 2],
+        }
+    }
+
+    fn stamp(&mut self, chunk: &LogChunk) -> String {
+        if !self.on {
+            return chunk.data.clone();
+        }
+        let stamp = format!("{} ", crate::image::rfc3339_nanos(chunk.time_ns));
+        let at_start = &mut self.at_line_start[usize::from(chunk.stream() == Stream::Stderr)];
+        let mut out = String::with_capacity(chunk.data.len() + stamp.len());
+        for piece in chunk.data.split_inclusive('\n') {
+            if *at_start {
+                out.push_str(&stamp);
+            }
+            out.push_str(piece);
+            *at_start = piece.ends_with('\n');
+        }
+        out
+    }
 }
 
 /// What the docker CLI prints when the daemon answers with an error.
@@ -312,7 +359,7 @@ async fn wait_and_collect<T: Transport>(transport: &T, base: &str, inv: &Invocat
         Ok(r) => return Outcome::failure(format!("docker: {}", daemon_error(&r)), 125),
         Err(e) => return Outcome::failure(e, 125),
     };
-    let mut outcome = logs_of(transport, base, id, "").await;
+    let mut outcome = logs_of(transport, base, id, "", Timestamps::new(false)).await;
     let state = state.unwrap_or(WaitState {
         exit_code: None,
         oom_killed: false,
@@ -340,7 +387,13 @@ async fn wait_and_collect<T: Transport>(transport: &T, base: &str, inv: &Invocat
     outcome
 }
 
-async fn logs_of<T: Transport>(transport: &T, base: &str, id: &str, query: &str) -> Outcome {
+async fn logs_of<T: Transport>(
+    transport: &T,
+    base: &str,
+    id: &str,
+    query: &str,
+    mut timestamps: Timestamps,
+) -> Outcome {
     let path = format!("/api/containers/{id}/logs?format=json{query}");
     match call(transport, base, Method::Get, &path, None).await {
         Ok(r) if r.is_success() => {
@@ -350,10 +403,10 @@ async fn logs_of<T: Transport>(transport: &T, base: &str, id: &str, query: &str)
                 .filter(|l| !l.trim().is_empty())
             {
                 if let Ok(chunk) = serde_json::from_str::<LogChunk>(line) {
-                    if chunk.stream == "stderr" {
-                        out.stderr.push_str(&chunk.data);
-                    } else {
-                        out.stdout.push_str(&chunk.data);
+                    let text = timestamps.stamp(&chunk);
+                    match chunk.stream() {
+                        Stream::Stderr => out.stderr.push_str(&text),
+                        Stream::Stdout => out.stdout.push_str(&text),
                     }
                 }
             }
@@ -379,8 +432,9 @@ pub async fn logs<T: Transport>(
     if inv.flags.is_set("timestamps") {
         query.push_str("&timestamps=true");
     }
+    let mut timestamps = Timestamps::new(inv.flags.is_set("timestamps"));
     if !inv.flags.is_set("follow") {
-        return logs_of(transport, base, &inv.args[0], &query).await;
+        return logs_of(transport, base, &inv.args[0], &query, timestamps).await;
     }
     let id = &inv.args[0];
     let request = HttpRequest::new(
@@ -394,14 +448,11 @@ pub async fn logs<T: Transport>(
         let Ok(chunk) = serde_json::from_str::<LogChunk>(line) else {
             return;
         };
-        let stream = match chunk.stream.as_str() {
-            "stderr" => Stream::Stderr,
-            _ => Stream::Stdout,
-        };
+        let (stream, text) = (chunk.stream(), timestamps.stamp(&chunk));
         match progress {
-            Some(sink) => follower.push(stream, &chunk.data, sink),
-            None if stream == Stream::Stderr => out.stderr.push_str(&chunk.data),
-            None => out.stdout.push_str(&chunk.data),
+            Some(sink) => follower.push(stream, &text, sink),
+            None if stream == Stream::Stderr => out.stderr.push_str(&text),
+            None => out.stdout.push_str(&text),
         }
     };
     let response = transport
@@ -599,6 +650,30 @@ pub async fn each_container<T: Transport>(transport: &T, base: &str, inv: &Invoc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_start_every_line_of_each_stream() {
+        let chunk = |stream: &str, data: &str, time_ns: u128| -> LogChunk {
+            serde_json::from_value(json!({"seq": 1, "stream": stream, "data": data, "time_ns": time_ns}))
+                .unwrap()
+        };
+        let mut stamps = Timestamps::new(true);
+        let second = 1_795_842_313_000_000_000u128;
+        assert_eq!(
+            stamps.stamp(&chunk("stdout", "one\ntw", second)),
+            "2026-11-28T05:05:13.000000000Z one\n2026-11-28T05:05:13.000000000Z tw"
+        );
+        // The rest of a line is not stamped again; another stream keeps its own line starts.
+        assert_eq!(
+            stamps.stamp(&chunk("stderr", "err\n", second + 5)),
+            "2026-11-28T05:05:13.000000005Z err\n"
+        );
+        assert_eq!(
+            stamps.stamp(&chunk("stdout", "o\nthree\n", second + 7)),
+            "o\n2026-11-28T05:05:13.000000007Z three\n"
+        );
+        assert_eq!(Timestamps::new(false).stamp(&chunk("stdout", "x\n", 1)), "x\n");
+    }
 
     #[test]
     fn run_flags_become_the_create_body() {

@@ -1,6 +1,8 @@
 //! The browser's [`Transport`]: `fetch`. Cross-origin registries must send CORS headers (the companion's does);
 //! others are reached through the companion's proxy.
 
+use std::cell::RefCell;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -8,7 +10,70 @@ use super::transport::{HttpRequest, HttpResponse, Method, Transport, TransportEr
 
 /// `window.fetch`, with bodies as byte arrays.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Fetch;
+pub struct Fetch {
+    /// Requests carry the terminal command's abort signal (see [`CommandAbort`]): Ctrl-C closes them.
+    follows_command: bool,
+}
+
+impl Fetch {
+    /// Requests of the page (panels, lessons): no command owns them.
+    pub const PAGE: Fetch = Fetch {
+        follows_command: false,
+    };
+    /// Requests of the terminal's command in flight: aborted with it.
+    pub const COMMAND: Fetch = Fetch {
+        follows_command: true,
+    };
+}
+
+thread_local! {
+    /// The abort controller of the terminal command in flight (the terminal runs one at a time).
+    static COMMAND_ABORT: RefCell<Option<web_sys::AbortController>> = const { RefCell::new(None) };
+}
+
+/// The terminal command in flight, for its requests: dropping a Rust future does not stop a `fetch`, so
+/// without this a Ctrl-C'd `docker logs -f` would keep its HTTP request (and the companion's follower) open
+/// until the container exits. Made when the command starts; [`CommandAbort::abort`] (Ctrl-C) closes every
+/// request [`Fetch::COMMAND`] made for it, and requests made after that (stopping the container) go out
+/// as usual.
+#[derive(Debug)]
+pub struct CommandAbort {
+    controller: Option<web_sys::AbortController>,
+}
+
+impl CommandAbort {
+    pub fn begin() -> CommandAbort {
+        let controller = web_sys::AbortController::new().ok();
+        COMMAND_ABORT.with(|c| *c.borrow_mut() = controller.clone());
+        CommandAbort { controller }
+    }
+
+    /// Close the command's requests now: their fetches and body reads fail with an `AbortError`.
+    pub fn abort(self) {
+        if let Some(controller) = &self.controller {
+            controller.abort();
+        }
+    }
+}
+
+impl Drop for CommandAbort {
+    fn drop(&mut self) {
+        COMMAND_ABORT.with(|current| {
+            let mut current = current.borrow_mut();
+            let ours = match (current.as_ref(), self.controller.as_ref()) {
+                (Some(current), Some(ours)) => current.signal() == ours.signal(),
+                _ => false,
+            };
+            if ours {
+                current.take();
+            }
+        });
+    }
+}
+
+fn command_signal() -> Option<web_sys::AbortSignal> {
+    COMMAND_ABORT.with(|c| c.borrow().as_ref().map(|c| c.signal()))
+}
 
 fn js_error(value: wasm_bindgen::JsValue) -> TransportError {
     let text = value
@@ -33,6 +98,11 @@ impl Fetch {
         let init = web_sys::RequestInit::new();
         init.set_method(request.method.as_str());
         init.set_headers(&headers);
+        if self.follows_command {
+            if let Some(signal) = command_signal() {
+                init.set_signal(Some(&signal));
+            }
+        }
         if !matches!(request.method, Method::Get | Method::Head) {
             let body = js_sys::Uint8Array::from(request.body.as_slice());
             init.set_body(&body);

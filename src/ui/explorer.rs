@@ -1,4 +1,4 @@
-//! The layer explorer, opened from the Images panel: the image's layers (instruction, size, digest, diff_id),
+//! The layer explorer, opened from the Images panel (local images) or the Registry panel (pushed tags): the image's layers (instruction, size, digest, diff_id),
 //! the selected layer's file tree with what it added, modified or deleted (in words and colour), and the
 //! config and manifest as JSON.
 
@@ -6,7 +6,9 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::explorer_state::{load_image, ExploredImage, ExplorerAction, ExplorerState, ExplorerTab};
+use super::explorer_state::{
+    load_image, load_pushed, ExploredImage, ExplorerAction, ExplorerState, ExplorerTab,
+};
 use super::session::PageSession;
 use crate::build::human_size;
 use crate::image::explore::instruction;
@@ -27,6 +29,21 @@ pub fn open(state: &UseReducerHandle<ExplorerState>, name: String) {
     wasm_bindgen_futures::spawn_local(async move {
         let session = PageSession::new();
         let action = match load_image(&session.context(None), &name).await {
+            Ok(image) => ExplorerAction::Loaded(Box::new(image)),
+            Err(why) => ExplorerAction::Failed { name, why },
+        };
+        state.dispatch(action);
+    });
+}
+
+/// Opens the explorer on `repository:tag` as pushed to the registry and reads it.
+pub fn open_pushed(state: &UseReducerHandle<ExplorerState>, repository: String, tag: String) {
+    let name = format!("{repository}:{tag}");
+    state.dispatch(ExplorerAction::Open(name.clone()));
+    let state = state.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let session = PageSession::new();
+        let action = match load_pushed(&session.context(None), &repository, &tag).await {
             Ok(image) => ExplorerAction::Loaded(Box::new(image)),
             Err(why) => ExplorerAction::Failed { name, why },
         };

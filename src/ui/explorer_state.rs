@@ -1,5 +1,6 @@
 //! The layer explorer as a reducer, and how it reads an image: manifest, config, then each layer's blob in turn
-//! from the registry (the session's local store), each blob dropped once its changes are known.
+//! from the registry (the session's local store, or a repository pushed there), each blob dropped once its
+//! changes are known.
 
 use serde_json::Value;
 
@@ -35,27 +36,47 @@ pub async fn load_image<T: Transport>(
         .map(Reference::with_default_tag)
         .map_err(|e| format!("{name}: {e}"))?;
     let repository = ctx.local_repository(&reference);
+    read_image(ctx, &repository, &reference.tag_or_digest(), name).await
+}
+
+/// Reads `repository:tag` as the Registry panel lists it (what was pushed), with the learner's login for the
+/// registry; the explorer names it `repository:tag`.
+pub async fn load_pushed<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    repository: &str,
+    tag: &str,
+) -> Result<ExploredImage, String> {
+    read_image(ctx, repository, tag, &format!("{repository}:{tag}")).await
+}
+
+/// Reads `repository` at `tag_or_digest` from the embedded registry; errors start with `name`.
+async fn read_image<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    repository: &str,
+    tag_or_digest: &str,
+    name: &str,
+) -> Result<ExploredImage, String> {
     let client = ctx.local_client();
     let fail = |e: crate::registry::ClientError| format!("{name}: {e}");
     let mut manifest = client
-        .pull_manifest(&repository, &reference.tag_or_digest())
+        .pull_manifest(repository, tag_or_digest)
         .await
         .map_err(fail)?;
     let value: Value = serde_json::from_slice(&manifest.bytes).map_err(|e| format!("{name}: {e}"))?;
     if value["manifests"].is_array() {
         let digest = pick_platform(&value).ok_or_else(|| format!("{name}: the index lists no image"))?;
-        manifest = client.pull_manifest(&repository, &digest).await.map_err(fail)?;
+        manifest = client.pull_manifest(repository, &digest).await.map_err(fail)?;
     }
     let value: Value = serde_json::from_slice(&manifest.bytes).map_err(|e| format!("{name}: {e}"))?;
     let config_digest = value["config"]["digest"]
         .as_str()
         .ok_or_else(|| format!("{name}: the manifest names no config"))?;
-    let config = client.pull_blob(&repository, config_digest).await.map_err(fail)?;
+    let config = client.pull_blob(repository, config_digest).await.map_err(fail)?;
     let plan = ImagePlan::new(&manifest.bytes, &config).map_err(|e| format!("{name}: {e}"))?;
     let mut stack = LayerStack::default();
     let mut layers = Vec::new();
     for (index, layer) in plan.layers.iter().enumerate() {
-        let blob = client.pull_blob(&repository, &layer.digest).await.map_err(fail)?;
+        let blob = client.pull_blob(repository, &layer.digest).await.map_err(fail)?;
         let changes = plan
             .read_layer(&mut stack, index, &blob)
             .map_err(|e| format!("{name}: {e}"))?;

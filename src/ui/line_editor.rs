@@ -136,6 +136,16 @@ fn escape_key(data: &str) -> (Key, usize) {
     }
 }
 
+/// A paste split as a shell reads it: the complete lines (each ended by a line break) to run in order, and the
+/// unfinished text after the last break, left on the prompt. A `\` before a line break continues the line.
+pub fn split_paste(text: &str) -> (Vec<String>, String) {
+    let unified = text.replace("\r\n", "\n").replace('\r', "\n");
+    let joined = unified.replace("\\\n", "");
+    let mut lines: Vec<String> = joined.split('\n').map(str::to_string).collect();
+    let rest = lines.pop().unwrap_or_default();
+    (lines, rest)
+}
+
 /// What the caller does after a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
@@ -247,7 +257,8 @@ impl LineEditor {
         match key {
             Key::Text(text) => return self.insert(text.chars().filter(|c| !c.is_control())),
             Key::Paste(text) => {
-                // One line, as typed: a `\`-newline continuation joins, other line breaks become spaces.
+                // One line, as typed: a `\`-newline continuation joins, other line breaks become spaces. (The
+                // terminal runs a paste's complete lines first: see [`split_paste`].)
                 let joined = text.replace("\\\r\n", "").replace("\\\n", "");
                 let flat: String = joined
                     .chars()
@@ -506,6 +517,25 @@ mod tests {
         );
         assert_eq!(e.line(), "docker run   -p 8000:8000 busybox");
         assert!(e.history.is_empty());
+    }
+
+    #[test]
+    fn a_paste_splits_into_lines_to_run_and_the_rest() {
+        assert_eq!(
+            split_paste("docker run \\\r\n  -p 8000:8000 busybox\r\ndocker ps\ndocker im"),
+            (
+                vec![
+                    "docker run   -p 8000:8000 busybox".to_string(),
+                    "docker ps".to_string()
+                ],
+                "docker im".to_string()
+            )
+        );
+        assert_eq!(
+            split_paste("docker ps\n"),
+            (vec!["docker ps".to_string()], String::new())
+        );
+        assert_eq!(split_paste("docker ps"), (Vec::new(), "docker ps".to_string()));
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::explorer_state::ExplorerState;
-use super::panels_state::{image_cells, load_registry, registry_cells, PanelAction, PanelList};
+use super::panels_state::{
+    image_cells, load_registry, registry_cells, PanelAction, PanelList, RegistryEntry,
+};
 use super::session::PageSession;
 use crate::cli::containers::{self, ContainerRow};
 use crate::cli::images::LocalImage;
@@ -159,10 +161,21 @@ pub fn registry_panel(props: &PanelProps) -> Html {
             });
         });
     }
+    let explorer = use_reducer(ExplorerState::default);
+    let explore = |entry: &RegistryEntry| {
+        let (explorer, repository, tag) = (explorer.clone(), entry.repository.clone(), entry.tag.clone());
+        let label = format!("Explore pushed {repository}:{tag}");
+        let onclick =
+            Callback::from(move |_| super::explorer::open_pushed(&explorer, repository.clone(), tag.clone()));
+        html! {
+            <button type="button" class="explore" aria-label={label} {onclick}>{ "Explore layers" }</button>
+        }
+    };
     html! {
         <section class="panel" aria-labelledby="registry-title">
             <h2 id="registry-title">{ "Registry" }</h2>
-            { rows(&list, "Registry repositories", "Nothing pushed yet: try docker push", registry_cells, |_| Html::default()) }
+            { rows(&list, "Registry repositories", "Nothing pushed yet: try docker push", registry_cells, explore) }
+            <super::explorer::LayerExplorer state={explorer} />
         </section>
     }
 }

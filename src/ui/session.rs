@@ -63,14 +63,25 @@ pub struct PageSession {
 }
 
 impl PageSession {
+    /// A session for the page's own requests (panels).
     pub fn new() -> Self {
+        PageSession::with_fetch(&Fetch::PAGE)
+    }
+
+    /// A session for the terminal's command in flight: its requests close on Ctrl-C
+    /// ([`crate::registry::fetch::CommandAbort`]).
+    pub fn for_command() -> Self {
+        PageSession::with_fetch(&Fetch::COMMAND)
+    }
+
+    fn with_fetch(fetch: &'static Fetch) -> Self {
         let token = page_session();
         let registry_host = web_sys::window()
             .and_then(|w| w.location().host().ok())
             .unwrap_or_default();
         PageSession {
             transport: SessionTransport {
-                inner: &Fetch,
+                inner: fetch,
                 session: token.clone(),
             },
             token,

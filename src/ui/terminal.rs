@@ -22,6 +22,7 @@ use crate::cli::complete::complete;
 use crate::cli::context::{run_command, Stream};
 use crate::cli::interpret::{Outcome, Step};
 use crate::cli::parse::Invocation;
+use crate::registry::fetch::CommandAbort;
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct TerminalProps {
@@ -58,6 +59,8 @@ struct Console {
     socket: RefCell<Option<AttachSocket>>,
     /// Aborts the command in flight (Ctrl-C).
     abort: RefCell<Option<AbortHandle>>,
+    /// Closes the command's HTTP requests on Ctrl-C (dropping its future does not).
+    requests: RefCell<Option<CommandAbort>>,
     /// The container a foreground `docker run` waits for, and whether it was `--rm`.
     foreground: RefCell<Option<(String, bool)>>,
     /// A foreground `docker run` has not said its container yet: Ctrl-C waits for it (`cancel_pending`), or
@@ -120,6 +123,10 @@ impl Console {
         let abort = self.abort.borrow_mut().take();
         if let Some(abort) = abort {
             abort.abort();
+        }
+        let requests = self.requests.borrow_mut().take();
+        if let Some(requests) = requests {
+            requests.abort();
         }
     }
 
@@ -218,12 +225,14 @@ impl Console {
     fn run_abortable(self: &Rc<Self>, command: impl std::future::Future<Output = Option<Outcome>> + 'static) {
         let (handle, registration) = AbortHandle::new_pair();
         *self.abort.borrow_mut() = Some(handle);
+        *self.requests.borrow_mut() = Some(CommandAbort::begin());
         self.foreground.borrow_mut().take();
         self.cancel_pending.set(false);
         let console = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let ended = Abortable::new(command, registration).await;
             console.abort.borrow_mut().take();
+            console.requests.borrow_mut().take();
             console.run_starting.set(false);
             let outcome = match ended {
                 Ok(Some(outcome)) => outcome,
@@ -266,7 +275,7 @@ impl Console {
             let store = LocalStore { kv: &IMAGE_STORE };
             return Some(crate::cli::offline::run_offline(&store, inv, now).await);
         }
-        let session = PageSession::new();
+        let session = PageSession::for_command();
         let (progress, status) = (self.progress_sink(), self.status_sink());
         let remove = inv.flags.is_set("rm");
         let foreground = |id: &str| {
@@ -290,7 +299,7 @@ impl Console {
         if !companion_online().await {
             return Some(crate::cli::offline::needs_companion(&inv));
         }
-        let session = PageSession::new();
+        let session = PageSession::for_command();
         let started = {
             let (progress, status) = (self.progress_sink(), self.status_sink());
             let mut ctx = session.context(Some(&progress));
@@ -423,6 +432,7 @@ fn open_console(
         term,
         socket: RefCell::new(None),
         abort: RefCell::new(None),
+        requests: RefCell::new(None),
         foreground: RefCell::new(None),
         run_starting: Cell::new(false),
         cancel_pending: Cell::new(false),
@@ -507,7 +517,7 @@ async fn build_in_page(
     inv: &Invocation,
     tree: &crate::layer::FileTree,
 ) -> Option<Outcome> {
-    let session = PageSession::new();
+    let session = PageSession::for_command();
     let online = companion_online().await;
     let clock = || js_sys::Date::now() as u64;
     let pending = RefCell::new(String::new());

@@ -2,7 +2,9 @@
 //! Ctrl-C for it), a container's TTY while attached. Each action leaves the text for xterm.js in an output
 //! buffer and says what the caller must start ([`Effect`]); nothing here touches the page.
 
-use super::line_editor::{decode, Edit, Key, LineEditor, BRACKETED_PASTE_ON};
+use std::collections::VecDeque;
+
+use super::line_editor::{decode, split_paste, Edit, Key, LineEditor, BRACKETED_PASTE_ON};
 use crate::cli::context::Stream;
 use crate::cli::interpret::{plan_line, Outcome, Step};
 
@@ -22,6 +24,10 @@ pub struct TerminalState {
     pub attached: Option<String>,
     /// Ctrl-C was pressed for the command in flight; its answer is no longer shown.
     interrupted: bool,
+    /// A paste's lines still to run, one after another as each command ends (a shell reads them in turn).
+    pasted: VecDeque<String>,
+    /// The paste's unfinished last line: it goes on the prompt once the lines before it ran.
+    paste_rest: String,
     /// Rows printed since the running command started, and the row of each keyed status line among them.
     printed_rows: usize,
     keyed: Vec<(String, usize)>,
@@ -89,6 +95,8 @@ impl TerminalState {
             finished: Vec::new(),
             attached: None,
             interrupted: false,
+            pasted: VecDeque::new(),
+            paste_rest: String::new(),
             printed_rows: 0,
             keyed: Vec::new(),
             cols: 80,
@@ -121,6 +129,9 @@ impl TerminalState {
                 // Keys typed while a command runs are dropped, except Ctrl-C.
                 if decode(&data).contains(&Key::Interrupt) && !self.interrupted {
                     self.interrupted = true;
+                    // As a shell's SIGINT flushes what was typed ahead: the rest of a paste does not run.
+                    self.pasted.clear();
+                    self.paste_rest.clear();
                     return vec![Effect::Cancel];
                 }
             }
@@ -130,6 +141,15 @@ impl TerminalState {
                     // A command started by an earlier key of the same data gets the rest (a pasted script).
                     if self.busy {
                         break;
+                    }
+                    if let Key::Paste(text) = &key {
+                        let (lines, rest) = split_paste(text);
+                        if !lines.is_empty() {
+                            self.pasted.extend(lines);
+                            self.paste_rest.push_str(&rest);
+                            effects.extend(self.run_pasted());
+                            continue;
+                        }
                     }
                     match self.editor.apply(key) {
                         Edit::Submit(line) => effects.extend(self.submit(line)),
@@ -173,11 +193,32 @@ impl TerminalState {
                 self.attached = None;
                 // Whatever the container left (colours, a half line): plain text on a fresh row again.
                 self.write("\x1b[0m\r\n");
-                self.finish(outcome);
+                return self.finish(outcome);
             }
-            TerminalAction::Finished(outcome) => self.finish(outcome),
+            TerminalAction::Finished(outcome) => return self.finish(outcome),
         }
         Vec::new()
+    }
+
+    /// Run the pasted lines in order until one starts a command (the rest wait for it to end); then the
+    /// paste's unfinished text goes on the prompt.
+    fn run_pasted(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        while !self.busy {
+            let Some(line) = self.pasted.pop_front() else {
+                let rest = std::mem::take(&mut self.paste_rest);
+                if !rest.is_empty() {
+                    self.editor.apply(Key::Paste(rest));
+                }
+                break;
+            };
+            // Echoed on the prompt as if typed, then Enter: what is on the line already comes first.
+            self.editor.apply(Key::Paste(line));
+            if let Edit::Submit(line) = self.editor.apply(Key::Enter) {
+                effects.extend(self.submit(line));
+            }
+        }
+        effects
     }
 
     fn submit(&mut self, line: String) -> Vec<Effect> {
@@ -210,9 +251,10 @@ impl TerminalState {
         }
     }
 
-    fn finish(&mut self, outcome: Outcome) {
+    /// The command in flight ended: its answer, a new prompt, and the next pasted line if any.
+    fn finish(&mut self, outcome: Outcome) -> Vec<Effect> {
         if !self.busy {
-            return;
+            return Vec::new();
         }
         self.busy = false;
         let exit_code = if self.interrupted {
@@ -228,6 +270,7 @@ impl TerminalState {
             self.finished.push((line, exit_code));
         }
         self.editor.prompt();
+        self.run_pasted()
     }
 
     fn show(&mut self, outcome: &Outcome) {
@@ -377,6 +420,56 @@ mod tests {
             choices: vec![],
         });
         assert_eq!(s.editor.line(), "docker version ");
+    }
+
+    #[test]
+    fn a_pasted_script_runs_line_by_line_as_each_command_ends() {
+        let mut s = TerminalState::default();
+        s.reduce(TerminalAction::Input("docker ".into()));
+        let effects = s.reduce(TerminalAction::Input(
+            "\x1b[200~run \\\n  busybox echo one\ndocker biuld\ndocker run busybox echo two\ndocker p\x1b[201~"
+                .into(),
+        ));
+        // What was typed before the paste joins its first line; the first command runs, the rest wait.
+        let [Effect::Run(Step::Companion(first))] = &effects[..] else {
+            panic!("{effects:?}");
+        };
+        assert_eq!(first.args, ["busybox", "echo", "one"]);
+        assert_eq!(s.editor.history, ["docker run   busybox echo one"]);
+        s.take_output();
+        let effects = s.reduce(TerminalAction::Finished(Outcome::success("one\n".into())));
+        // `docker biuld` answers at once; the next container command starts.
+        let [Effect::Run(Step::Companion(third))] = &effects[..] else {
+            panic!("{effects:?}");
+        };
+        assert_eq!(third.args, ["busybox", "echo", "two"]);
+        let out = s.take_output();
+        assert!(
+            out.contains("one\r\n") && out.contains("$ docker biuld"),
+            "{out:?}"
+        );
+        assert!(out.contains("docker: unknown command"), "{out:?}");
+        assert!(s
+            .reduce(TerminalAction::Finished(Outcome::success("two\n".into())))
+            .is_empty());
+        // The unfinished last line waits on the prompt.
+        assert_eq!(s.editor.line(), "docker p");
+        let codes: Vec<i32> = s.finished.iter().map(|(_, code)| *code).collect();
+        assert_eq!(codes, [0, 1, 0]);
+    }
+
+    #[test]
+    fn ctrl_c_drops_the_rest_of_a_paste() {
+        let mut s = TerminalState::default();
+        s.reduce(TerminalAction::Input(
+            "\x1b[200~docker run busybox sleep 600\ndocker ps\nrest\x1b[201~".into(),
+        ));
+        assert_eq!(s.reduce(TerminalAction::Input("\x03".into())), [Effect::Cancel]);
+        assert!(s
+            .reduce(TerminalAction::Finished(Outcome::failure(String::new(), 137)))
+            .is_empty());
+        assert_eq!(s.editor.line(), "");
+        assert_eq!(s.finished.len(), 1);
     }
 
     #[test]

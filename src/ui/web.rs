@@ -123,7 +123,7 @@ pub fn relative_path(file: &web_sys::File) -> String {
 /// GET `url` on behalf of this page's companion session: the status and body, or why there was no answer.
 pub async fn get(url: &str) -> Result<(u16, String), String> {
     let transport = crate::cli::containers::SessionTransport {
-        inner: &crate::registry::fetch::Fetch,
+        inner: &crate::registry::fetch::Fetch::PAGE,
         session: super::session::page_session(),
     };
     let response = transport
@@ -146,7 +146,7 @@ pub async fn get_ok(url: &str) -> Result<String, String> {
 
 /// GET `url` as bytes from a 2xx answer (lesson files may be binary).
 pub async fn get_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let response = crate::registry::fetch::Fetch
+    let response = crate::registry::fetch::Fetch::PAGE
         .send(HttpRequest::new(Method::Get, url))
         .await
         .map_err(|e| format!("request to {url} failed: {e}"))?;

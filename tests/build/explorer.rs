@@ -154,3 +154,63 @@ async fn build_panel_and_layer_explorer_in_the_page() {
         .await
         .unwrap();
 }
+
+/// A tag pushed to the registry opens in the explorer from the Registry panel, read from the registry: it still
+/// shows after the local image is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pushed_tag_opens_in_the_layer_explorer_from_the_registry_panel() {
+    let server = Server::start_with(&dist_dir(), &[]).unwrap();
+    let project = Project::from_files([
+        (
+            "Dockerfile",
+            ProjectFile::new("FROM scratch\nCOPY hello.txt /greetings/\nCMD [\"/hello\"]\n"),
+        ),
+        ("hello.txt", ProjectFile::new("hello, registry\n")),
+    ])
+    .unwrap();
+    let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "a_pushed_tag_opens_in_the_layer_explorer_from_the_registry_panel",
+            |page| async move {
+                page.goto(&url).await?;
+                page.by_name("Open hello.txt").await?;
+                page.terminal_command("docker build -t learner1/hello:v1 .", "naming to")
+                    .await?;
+                page.terminal_command("docker push learner1/hello:v1", "v1: digest: sha256:")
+                    .await?;
+                page.terminal_command("docker rmi learner1/hello:v1", "Untagged")
+                    .await?;
+                page.wait_for_text("Registry repositories", "the pushed tag", |t| {
+                    t.contains("learner1/hello:v1")
+                })
+                .await?;
+                page.click("Explore pushed learner1/hello:v1").await?;
+                let layers = page
+                    .wait_for_text("Image layers", "the COPY layer", |t| {
+                        t.contains("1. COPY hello.txt /greetings/")
+                    })
+                    .await?;
+                anyhow::ensure!(layers.contains("CMD [\"/hello\"] (no layer)"), "{layers}");
+                let files = page.text_of("Files of layer 1").await?;
+                anyhow::ensure!(
+                    files.contains("[added] greetings/") && files.contains("[added] hello.txt 16B"),
+                    "{files}"
+                );
+                page.click("Manifest").await?;
+                let manifest = page.text_of("Image manifest").await?;
+                anyhow::ensure!(
+                    manifest.contains("application/vnd.oci.image.layer.v1.tar+gzip"),
+                    "{manifest}"
+                );
+                let unnamed = page.unnamed_controls().await?;
+                anyhow::ensure!(unnamed.is_empty(), "controls without a name: {unnamed:?}");
+                page.click("Close the layer explorer").await?;
+                page.wait_gone("Layer explorer").await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}

@@ -436,6 +436,12 @@ async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> a
     assert!(image.plan.config_json.contains("\"MODE=test\""));
     let missing = load_image(&ctx, "learner1/nothing:v1").await.unwrap_err();
     assert!(missing.starts_with("learner1/nothing:v1: "), "{missing}");
+    // What the Registry panel lists reads the same way, by repository and tag.
+    let pushed = slipway::ui::explorer_state::load_pushed(&ctx, "library/busybox", "latest")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    assert_eq!(pushed.name, "library/busybox:latest");
+    assert_eq!(pushed.layers[0].changes, image.layers[0].changes);
     server.stop()?;
     Ok(())
 }

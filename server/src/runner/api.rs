@@ -164,6 +164,8 @@ struct Inspect {
     args: Vec<String>,
     options: RunOptions,
     state: super::lifecycle::State,
+    /// How many readers follow its output right now (`logs -f`, attaches): one that went away must not stay.
+    log_followers: usize,
 }
 
 async fn inspect(
@@ -177,6 +179,7 @@ async fn inspect(
         args: c.args.clone(),
         options: c.opts.clone(),
         state: c.state(),
+        log_followers: c.io.logs.followers(),
     }))
 }
 
@@ -293,15 +296,23 @@ async fn logs(
     } else {
         let mut follower = Follower::new(c.io.logs.clone(), rx, last_seq);
         let live = async_stream(move |tx| async move {
-            while let Some(chunks) = follower.next().await {
-                for ch in chunks {
-                    if tx.send(Ok(render(&ch, &q))).await.is_err() {
-                        return;
+            let follow = async {
+                while let Some(chunks) = follower.next().await {
+                    for ch in chunks {
+                        if tx.send(Ok(render(&ch, &q))).await.is_err() {
+                            return;
+                        }
                     }
                 }
+                // As `docker logs -f`: done when the container is, not merely its output (it exits right after).
+                c.wait().await;
+            };
+            // The client went away (Ctrl-C in the page): stop following now, not at the container's next
+            // output or its exit, which may be never.
+            tokio::select! {
+                () = follow => {}
+                () = tx.closed() => {}
             }
-            // As `docker logs -f`: done when the container is, not merely its output (it exits right after).
-            c.wait().await;
         });
         Body::from_stream(futures_util::stream::iter(head).chain(live))
     };

@@ -100,6 +100,56 @@ async fn exit_frame(ws: &mut Ws, deadline: tokio::time::Instant) -> serde_json::
     panic!("no exit frame in time")
 }
 
+/// A `logs -f` client that goes away (Ctrl-C in the page) ends the server's follower at once, even while the
+/// container prints nothing; the container itself runs on.
+#[tokio::test]
+async fn a_log_follower_ends_when_its_client_goes_away() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let id = started(
+        addr,
+        None,
+        serde_json::json!({"image": "busybox", "cmd": ["sh", "-c", "echo once; sleep 600"]}),
+    )
+    .await;
+    let logs = env.runner.get(&id).unwrap().io.logs.clone();
+    let before = logs.followers();
+    let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /api/containers/{id}/logs?follow=true HTTP/1.1\r\nHost: x\r\n\r\n");
+    client.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&seen).contains("once\n") {
+        let mut buf = [0u8; 1024];
+        let n = tokio::time::timeout_at(deadline, client.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            n > 0,
+            "the follow answer ended early: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(
+        logs.followers(),
+        before + 1,
+        "one follower while the client reads"
+    );
+    drop(client);
+    while logs.followers() > before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the follower outlived its client"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, inspect) = http(addr, "GET", &format!("/api/containers/{id}"), None).await;
+    assert_eq!(json(&inspect)["state"]["status"], "running", "{inspect}");
+    removed_clean(&env, addr, &id).await;
+}
+
 #[tokio::test]
 async fn run_logs_wait_inspect_remove() {
     let env = test_env();

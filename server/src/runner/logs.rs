@@ -101,6 +101,11 @@ impl Logs {
         });
     }
 
+    /// How many followers (`logs -f`, attaches) are subscribed right now.
+    pub fn followers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     pub fn is_closed(&self) -> bool {
         self.lock().closed
     }
