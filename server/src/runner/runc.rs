@@ -166,6 +166,14 @@ impl Runc {
 
     /// Signal the container's init (or every process with `all`).
     pub async fn kill(&self, id: &str, signal: &str, all: bool) -> Result<(), RuncError> {
+        if !self.root.exists() {
+            // runc would create its state root again (and leave it behind); without it there is no container.
+            return Err(RuncError::Failed {
+                runtime: self.name(),
+                command: "kill".into(),
+                message: format!("container {id} does not exist (no runtime state)"),
+            });
+        }
         if all {
             self.simple(&["kill", "--all", id, signal]).await.map(|_| ())
         } else {
@@ -174,6 +182,10 @@ impl Runc {
     }
 
     pub async fn delete(&self, id: &str) -> Result<(), RuncError> {
+        if !self.root.exists() {
+            // Already swept with its whole state root: nothing to delete, and runc must not recreate the root.
+            return Ok(());
+        }
         self.simple(&["delete", "--force", id]).await.map(|_| ())
     }
 
