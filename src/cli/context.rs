@@ -60,6 +60,28 @@ pub struct RegistryTarget {
 }
 
 impl<'a, T: Transport> CommandContext<'a, T> {
+    /// A context without a session, stdin, progress sinks or foreground hook, at time 0: callers set what they
+    /// have with struct-update syntax (`CommandContext { now, ..CommandContext::new(...) }`).
+    pub fn new(
+        transport: &'a T,
+        base: &'a str,
+        registry_host: &'a str,
+        credentials: &'a RefCell<CredentialStore>,
+    ) -> Self {
+        CommandContext {
+            transport,
+            base,
+            registry_host,
+            session: None,
+            credentials,
+            stdin: None,
+            now: 0,
+            progress: None,
+            status: None,
+            foreground: None,
+        }
+    }
+
     pub fn session_key(&self) -> String {
         local::session_key(self.session)
     }

@@ -379,18 +379,7 @@ async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> a
 
     let transport = Reqwest::new();
     let credentials = std::cell::RefCell::new(slipway::cli::credentials::CredentialStore::default());
-    let ctx = slipway::cli::context::CommandContext {
-        transport: &transport,
-        base: &server.url,
-        registry_host: "",
-        session: None,
-        credentials: &credentials,
-        stdin: None,
-        now: 0,
-        progress: None,
-        status: None,
-        foreground: None,
-    };
+    let ctx = slipway::cli::context::CommandContext::new(&transport, &server.url, "", &credentials);
     let image = load_image(&ctx, "learner1/app:v1")
         .await
         .map_err(anyhow::Error::msg)?;

@@ -33,16 +33,10 @@ async fn run_with_bars(server: &Server, session: &str, line: &str) -> Result<Pri
     let status =
         |_: Stream, key: &str, line: &str| keyed.borrow_mut().push((key.to_string(), line.to_string()));
     let ctx = CommandContext {
-        transport: &transport,
-        base: &server.base,
-        registry_host: &server.addr,
         session: Some(session),
-        credentials: &credentials,
-        stdin: None,
-        now: 0,
         progress: Some(&progress),
         status: Some(&status),
-        foreground: None,
+        ..CommandContext::new(&transport, &server.base, &server.addr, &credentials)
     };
     let outcome = run_command(&ctx, &inv).await;
     Ok((outcome, keyed.into_inner()))
