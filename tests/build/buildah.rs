@@ -43,10 +43,9 @@ fn config(layout: &Path, tag: &str) -> serde_json::Value {
 
 #[test]
 fn buildah_builds_the_same_files_and_config() {
-    let on_path = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("buildah").is_file()));
-    if !on_path {
-        eprintln!("SKIPPED buildah comparison: buildah is not installed");
+    use crate::support::prerequisite::{available, on_path};
+    let missing = (!on_path("buildah")).then(|| "buildah is not installed".to_string());
+    if !available("buildah", missing, "Install it with `scripts/setup.sh --test`") {
         return;
     }
     let tmp = TempDir::new("buildah");

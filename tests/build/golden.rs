@@ -56,7 +56,9 @@ fn check(case: &Path, file: &str, actual: &str, failures: &mut Vec<String>) {
 #[test]
 fn golden_images_match() {
     let mut failures = Vec::new();
-    for case in cases() {
+    let cases = cases();
+    assert!(cases.len() >= 3, "tests/golden/build has {} cases", cases.len());
+    for case in cases {
         let tmp = TempDir::new("golden-build");
         let layout = tmp.path().join("layout");
         let cache = tmp.path().join("cache");

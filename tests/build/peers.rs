@@ -14,35 +14,19 @@ use crate::registry::client::Reqwest;
 use crate::support::server::{with_busybox, Server};
 use crate::support::TempDir;
 
-/// Why this machine cannot run these tests, or None.
-/// What these tests need (root, the tools, busybox-static): `scripts/setup.sh --test` installs it, so a missing
-/// piece fails the test loudly rather than skipping it.
+/// What these tests need (root, runc, busybox-static and the peer tools): `scripts/setup.sh --test` installs it,
+/// so a missing piece fails the test loudly rather than skipping it (there is no opt-out for the peers).
 fn require_prerequisites(tools: &[&str]) {
-    if let Some(why) = missing_prerequisite(tools) {
-        panic!("this test cannot run here: {why} (scripts/setup.sh --test installs what it needs)");
-    }
-}
-
-fn missing_prerequisite(tools: &[&str]) -> Option<String> {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    if !root {
-        return Some("not running as root".into());
+    use crate::support::prerequisite::{on_path, runner_missing, RUNNER_FIX};
+    if let Some(why) = runner_missing() {
+        panic!("this test cannot run here: {why}. {RUNNER_FIX}");
     }
     for tool in tools {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-            .unwrap_or(false);
-        if !found {
-            return Some(format!("{tool} is not installed"));
-        }
+        assert!(
+            on_path(tool),
+            "this test needs {tool}: install it with `scripts/setup.sh --test`"
+        );
     }
-    if !Path::new("/bin/busybox").exists() {
-        return Some("/bin/busybox (busybox-static) is not installed".into());
-    }
-    None
 }
 
 /// The busybox base image in a fresh data dir, imported into its registry as `busybox:latest` (what `slipway

@@ -4,20 +4,12 @@ use std::path::PathBuf;
 
 use slipway::dockerfile::{dump, syntax};
 
+/// The corpus beside the clone; without it the test fails and says where it belongs.
 fn corpus() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/buildkit-parser");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        // Straight to stderr, not through the test harness's capture: a skip must be seen.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!!!!!!! SKIPPED: BuildKit parser corpus not found at {} !!!!!!!!\n",
-            dir.display()
-        );
-        None
-    }
+    let missing = (!dir.is_dir()).then(|| format!("BuildKit's parser corpus is not at {}", dir.display()));
+    let fix = "Put the `shared` folder (with conformance/buildkit-parser) beside the clone";
+    crate::support::prerequisite::available("buildkit-corpus", missing, fix).then_some(dir)
 }
 
 fn cases(dir: &std::path::Path) -> Vec<PathBuf> {

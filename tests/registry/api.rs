@@ -178,7 +178,11 @@ async fn wrong_digests_are_digest_invalid_and_nothing_is_stored() -> Result<()> 
         .await?;
     assert_eq!(malformed.status(), 400);
     assert_eq!(error_code(malformed).await, "DIGEST_INVALID");
-    assert_blobs_intact(data.path());
+    // Every upload was refused: the store holds no blob at all (not even a torn one).
+    let stored: Vec<_> = std::fs::read_dir(data.path().join("registry/blobs/sha256"))
+        .map(|prefixes| prefixes.flatten().collect())
+        .unwrap_or_default();
+    assert!(stored.is_empty(), "refused uploads left blobs: {stored:?}");
     Ok(())
 }
 

@@ -206,12 +206,14 @@ pub async fn push_image(server: &Server, repo: &str, reference: &str, seed: u64)
     Ok(manifest)
 }
 
-/// Every committed blob file hashes to its own name: nothing torn is visible.
+/// Every committed blob file hashes to its own name: nothing torn is visible. Every caller stored blobs first,
+/// so finding none (a moved store, a wrong data dir) fails rather than passing on nothing.
 pub fn assert_blobs_intact(data: &Path) {
     let blobs = data.join("registry/blobs/sha256");
-    let Ok(prefixes) = std::fs::read_dir(&blobs) else {
-        return;
-    };
+    let prefixes: Vec<_> = std::fs::read_dir(&blobs)
+        .unwrap_or_else(|e| panic!("no blob store at {}: {e}", blobs.display()))
+        .collect();
+    assert!(!prefixes.is_empty(), "no blob in {}", blobs.display());
     for prefix in prefixes {
         for file in std::fs::read_dir(prefix.unwrap().path()).unwrap() {
             let file = file.unwrap();

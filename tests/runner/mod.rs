@@ -10,34 +10,15 @@ mod streaming;
 
 use std::path::Path;
 
-/// Why this machine cannot run the test (not root, no runc, binary not built), or None.
-fn missing_prerequisite() -> Option<String> {
-    let uid = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("Uid:")
-                .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
-        });
-    if uid.as_deref() != Some("0") {
-        return Some("not running as root".into());
-    }
-    if !["/usr/sbin/runc", "/usr/bin/runc", "/usr/local/sbin/runc"]
-        .iter()
-        .any(|p| Path::new(p).exists())
-    {
-        return Some("runc is not installed".into());
-    }
-    if !Path::new("/bin/busybox").exists() {
-        return Some("/bin/busybox (busybox-static) is not installed".into());
-    }
-    None
+/// Whether this machine can run containers; a missing piece fails the test (see `support::prerequisite`).
+fn can_run_containers() -> bool {
+    use crate::support::prerequisite::{available, runner_missing, RUNNER_FIX};
+    available("runner", runner_missing(), RUNNER_FIX)
 }
 
-/// `slipway serve` with busybox imported, or None (said loudly) when this machine cannot run containers.
+/// `slipway serve` with busybox imported, or None when the developer opted out of container tests.
 fn busybox_server(label: &str, args: &[&str]) -> anyhow::Result<Option<crate::support::server::Server>> {
-    if let Some(why) = missing_prerequisite() {
-        eprintln!("SKIPPED {label}: {why}");
+    if !can_run_containers() {
         return Ok(None);
     }
     let data = crate::support::TempDir::new(label);

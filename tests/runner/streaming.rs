@@ -11,10 +11,9 @@ use anyhow::{ensure, Context, Result};
 use crate::support::server::{slipway_bin, with_busybox_in_registry, Server};
 use crate::support::TempDir;
 
-/// `slipway serve` with busybox in its registry, or None (said loudly) when this machine cannot run containers.
+/// `slipway serve` with busybox in its registry, or None when the developer opted out of container tests.
 fn server(label: &str) -> Result<Option<Server>> {
-    if let Some(why) = super::missing_prerequisite() {
-        eprintln!("SKIPPED {label}: {why}");
+    if !super::can_run_containers() {
         return Ok(None);
     }
     let data = TempDir::new(label);

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod distribution;
+pub mod prerequisite;
 pub mod server;
 
 use std::path::PathBuf;

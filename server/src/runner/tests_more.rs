@@ -250,10 +250,9 @@ async fn reconcile_removes_what_a_crashed_server_left() {
 #[tokio::test]
 #[ignore = "needs a debootstrap rootfs in SLIPWAY_TEST_DEBIAN_ROOTFS"]
 async fn debian_image_runs_and_builds() {
-    let Some(rootfs) = std::env::var_os("SLIPWAY_TEST_DEBIAN_ROOTFS") else {
-        eprintln!("SKIPPED: SLIPWAY_TEST_DEBIAN_ROOTFS is not set");
-        return;
-    };
+    let rootfs = std::env::var_os("SLIPWAY_TEST_DEBIAN_ROOTFS").expect(
+        "this test needs SLIPWAY_TEST_DEBIAN_ROOTFS=/path/to/rootfs (`debootstrap --variant=minbase bookworm DIR`)",
+    );
     let env = test_env();
     let r = &env.runner;
     let tar_path = env.tmp.path().join("debian.tar");
