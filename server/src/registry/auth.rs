@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::rand_core::OsRng;
@@ -94,7 +95,13 @@ pub struct Auth {
     pub anonymous_pull: bool,
     secret: Vec<u8>,
     pub token_seconds: u64,
+    /// Turns for argon2 checks: each takes tens of milliseconds and ~19 MiB, so a flood of logins queues here
+    /// instead of taking every blocking thread and the memory with it.
+    password_checks: tokio::sync::Semaphore,
 }
+
+/// How many password checks run at once.
+const PARALLEL_PASSWORD_CHECKS: usize = 2;
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -157,6 +164,7 @@ impl Auth {
             anonymous_pull,
             secret,
             token_seconds: 300,
+            password_checks: tokio::sync::Semaphore::new(PARALLEL_PASSWORD_CHECKS),
         })
     }
 
@@ -240,6 +248,42 @@ impl Auth {
             return Err("token expired".into());
         }
         Ok(claims)
+    }
+
+    /// [`Auth::check_basic`] for async callers: the slow argon2 check runs on the blocking pool, never on an async
+    /// worker, and at most [`PARALLEL_PASSWORD_CHECKS`] at once.
+    pub async fn check_basic_off_workers(self: &Arc<Self>, header: &str) -> Result<Identity, String> {
+        let _turn = self
+            .password_checks
+            .acquire()
+            .await
+            .map_err(|_| "the server is shutting down".to_string())?;
+        let (auth, header) = (self.clone(), header.to_string());
+        tokio::task::spawn_blocking(move || auth.check_basic(&header))
+            .await
+            .map_err(|e| format!("password check failed: {e}"))?
+    }
+
+    /// [`Auth::authorize`] for async callers: Basic credentials are checked as [`Auth::check_basic_off_workers`]
+    /// does; a Bearer token (an HMAC) is checked inline.
+    pub async fn authorize_off_workers(
+        self: &Arc<Self>,
+        authorization: Option<&str>,
+        needed: Option<&Access>,
+    ) -> Decision {
+        match authorization {
+            Some(header) if header.starts_with("Basic ") => {
+                let _turn = match self.password_checks.acquire().await {
+                    Ok(turn) => turn,
+                    Err(_) => return Decision::Unauthenticated("the server is shutting down".into()),
+                };
+                let (auth, header, needed) = (self.clone(), header.to_string(), needed.cloned());
+                tokio::task::spawn_blocking(move || auth.authorize(Some(&header), needed.as_ref()))
+                    .await
+                    .unwrap_or_else(|e| Decision::Unauthenticated(format!("password check failed: {e}")))
+            }
+            _ => self.authorize(authorization, needed),
+        }
     }
 
     /// Decide a registry request: `needed` is `None` for the base endpoint (any valid credential will do).
@@ -327,6 +371,33 @@ mod tests {
 
     fn basic(user: &str, password: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
+    }
+
+    #[tokio::test]
+    async fn password_checks_off_the_workers_decide_as_the_inline_check_does() {
+        let auth = Arc::new(auth(false));
+        let right = basic("learner1", "secret");
+        let wrong = basic("learner1", "nope");
+        let checks = (0..6).map(|i| {
+            let (auth, header) = (
+                auth.clone(),
+                if i % 2 == 0 { right.clone() } else { wrong.clone() },
+            );
+            async move { auth.check_basic_off_workers(&header).await }
+        });
+        let results = futures_util::future::join_all(checks).await;
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result.is_ok(), i % 2 == 0, "{i}: {result:?}");
+        }
+        let needed = Access::parse_scope("repository:learner1/app:push").unwrap();
+        assert_eq!(
+            auth.authorize_off_workers(Some(&right), Some(&needed)).await,
+            Decision::Allowed
+        );
+        assert!(matches!(
+            auth.authorize_off_workers(Some(&wrong), Some(&needed)).await,
+            Decision::Unauthenticated(_)
+        ));
     }
 
     #[test]

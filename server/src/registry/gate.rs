@@ -116,7 +116,10 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    match auth.authorize(authorization.as_deref(), needed.as_ref()) {
+    match auth
+        .authorize_off_workers(authorization.as_deref(), needed.as_ref())
+        .await
+    {
         Decision::Allowed => {}
         Decision::Unauthenticated(why) => {
             return super::with_api_version(challenge(request.headers(), needed.as_ref(), why))
@@ -134,7 +137,11 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
             name: from,
             actions: vec!["pull".into()],
         };
-        if auth.authorize(authorization.as_deref(), Some(&read)) != Decision::Allowed {
+        if auth
+            .authorize_off_workers(authorization.as_deref(), Some(&read))
+            .await
+            != Decision::Allowed
+        {
             *request.uri_mut() = without_mount(request.uri());
         }
     }
@@ -148,7 +155,7 @@ pub async fn token(
     headers: HeaderMap,
 ) -> Response {
     let identity = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(value) => match auth.check_basic(value) {
+        Some(value) => match auth.check_basic_off_workers(value).await {
             Ok(identity) => identity,
             Err(why) => return RegistryError::Unauthorized(why).into_response(),
         },

@@ -407,7 +407,7 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
     while let Some(Ok(msg)) = stream.next().await {
         match msg {
             Message::Binary(bytes) => {
-                let _ = target.io().write_input(&bytes);
+                let _ = target.io().write_input(bytes.to_vec()).await;
             }
             Message::Text(text) => match serde_json::from_str::<Control>(&text) {
                 // A terminal that is not laid out yet measures 0: keep the size the TTY has.
@@ -417,7 +417,7 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
                 Ok(Control::Resize { .. }) => {}
                 Ok(Control::Eof) => target.io().close_input(),
                 Err(_) => {
-                    let _ = target.io().write_input(text.as_bytes());
+                    let _ = target.io().write_input(text.as_bytes().to_vec()).await;
                 }
             },
             Message::Close(_) => break,

@@ -1,8 +1,13 @@
 //! A runtime process's stdio, shared by containers and execs: output into [`Logs`], stdin as a pipe (`-i`) or the
 //! TTY's master (`-t`, received over the console socket), window resize, and reaping the process.
+//!
+//! Everything here is bounded against a hostile process: an output line is cut at [`MAX_LINE`] bytes (a process
+//! that writes without newlines cannot grow the server's memory), and input is written by a thread of its own
+//! behind a small queue (a process that never reads its stdin blocks that thread, never an async worker, and the
+//! full queue pushes back on whoever sends).
 
 use std::future::Future;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -14,10 +19,18 @@ use super::runc::RuncError;
 use super::tty::{ConsoleSocket, Tty};
 use super::{io_ctx, RunnerError};
 
+/// The longest output line kept whole; a longer one becomes several log entries, as Docker's log copier splits
+/// lines at 16 KiB (`daemon/logger/copier.go`) and marks them partial.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// Input chunks queued for the writer thread before the sender waits.
+const INPUT_QUEUE: usize = 16;
+
 #[derive(Debug)]
 pub struct ProcessIo {
     pub logs: Arc<Logs>,
-    stdin: Mutex<Option<std::fs::File>>,
+    /// The queue to the thread writing stdin (`-i`) or the TTY's master (`-t`).
+    input: Mutex<Option<tokio::sync::mpsc::Sender<Vec<u8>>>>,
     tty: Mutex<Option<Tty>>,
 }
 
@@ -33,7 +46,7 @@ fn pump(reader: OwnedFd, stream: Stream, logs: Arc<Logs>, done: std::sync::mpsc:
             let mut reader = BufReader::new(std::fs::File::from(reader));
             loop {
                 let mut line = Vec::new();
-                match reader.read_until(b'\n', &mut line) {
+                match (&mut reader).take(MAX_LINE as u64).read_until(b'\n', &mut line) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => logs.push(stream, line),
                 }
@@ -42,29 +55,50 @@ fn pump(reader: OwnedFd, stream: Stream, logs: Arc<Logs>, done: std::sync::mpsc:
         });
 }
 
+/// A thread that writes what the queue brings to `sink` until the queue closes or the process stops reading
+/// for good (EPIPE, EIO); dropping the sender closes `sink` (EOF for a pipe).
+fn input_writer(mut sink: std::fs::File) -> std::io::Result<tokio::sync::mpsc::Sender<Vec<u8>>> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(INPUT_QUEUE);
+    std::thread::Builder::new()
+        .name("input-writer".into())
+        .spawn(move || {
+            while let Some(bytes) = rx.blocking_recv() {
+                if sink.write_all(&bytes).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(tx)
+}
+
 impl ProcessIo {
     pub fn new(max_log_bytes: usize) -> Self {
         ProcessIo {
             logs: Arc::new(Logs::new(max_log_bytes)),
-            stdin: Mutex::new(None),
+            input: Mutex::new(None),
             tty: Mutex::new(None),
         }
     }
 
-    /// Write to stdin (`-i`) or the TTY.
-    pub fn write_input(&self, bytes: &[u8]) -> std::io::Result<()> {
-        if let Some(tty) = self.tty.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            return tty.write(bytes);
-        }
-        match self.stdin.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            Some(f) => std::io::Write::write_all(f, bytes),
-            None => Err(std::io::Error::other("stdin is not open (run with -i)")),
-        }
+    /// Queue bytes for stdin (`-i`) or the TTY; waits while the queue is full (the process reads slowly or not
+    /// at all), without blocking the caller's thread.
+    pub async fn write_input(&self, bytes: Vec<u8>) -> std::io::Result<()> {
+        let input = self.input.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(input) = input else {
+            return Err(std::io::Error::other("stdin is not open (run with -i)"));
+        };
+        input
+            .send(bytes)
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
     }
 
-    /// Close stdin (EOF for the process).
+    /// Close stdin (EOF for the process once what is queued is written). A TTY stays open: EOF there is the
+    /// line discipline's (Ctrl-D), and it closes with the process.
     pub fn close_input(&self) {
-        self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if self.tty.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            self.input.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
     }
 
     pub fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()> {
@@ -101,8 +135,10 @@ impl ProcessIo {
             let _ = std::fs::remove_file(sock_path);
             let pid = created?;
             let master = master.map_err(io_ctx("receiving the pty master"))?;
-            *self.tty.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Tty::start(master, self.logs.clone()).map_err(io_ctx("tty"))?);
+            let tty = Tty::start(master, self.logs.clone()).map_err(io_ctx("tty"))?;
+            let writer = tty.writer().and_then(input_writer).map_err(io_ctx("tty input"))?;
+            *self.input.lock().unwrap_or_else(|e| e.into_inner()) = Some(writer);
+            *self.tty.lock().unwrap_or_else(|e| e.into_inner()) = Some(tty);
             return Ok(pid);
         }
         let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -110,7 +146,8 @@ impl ProcessIo {
         let (err_r, err_w) = pipe()?;
         let stdin = if interactive {
             let (in_r, in_w) = pipe()?;
-            *self.stdin.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::fs::File::from(in_w));
+            let writer = input_writer(std::fs::File::from(in_w)).map_err(io_ctx("stdin"))?;
+            *self.input.lock().unwrap_or_else(|e| e.into_inner()) = Some(writer);
             Stdio::from(in_r)
         } else {
             Stdio::null()
@@ -126,9 +163,9 @@ impl ProcessIo {
         Ok(spawn(None, (stdin, Stdio::from(out_w), Stdio::from(err_w))).await?)
     }
 
-    /// After the process ended: close stdin, give the output a moment to drain, drop the TTY.
+    /// After the process ended: close the input, give the output a moment to drain, drop the TTY.
     pub async fn finish(&self) {
-        self.close_input();
+        self.input.lock().unwrap_or_else(|e| e.into_inner()).take();
         for _ in 0..100 {
             if self.logs.is_closed() {
                 break;

@@ -111,8 +111,8 @@ impl Container {
     }
 
     /// Write to the container's stdin (`-i`) or TTY.
-    pub fn write_input(&self, bytes: &[u8]) -> std::io::Result<()> {
-        self.io.write_input(bytes)
+    pub async fn write_input(&self, bytes: &[u8]) -> std::io::Result<()> {
+        self.io.write_input(bytes.to_vec()).await
     }
 
     /// Close stdin (EOF for the process).

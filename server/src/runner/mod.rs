@@ -405,4 +405,7 @@ pub(crate) mod tests;
 mod tests_more;
 
 #[cfg(test)]
+mod tests_hostile;
+
+#[cfg(test)]
 mod api_tests;

@@ -424,7 +424,9 @@ async fn tty_round_trip_and_resize() {
     )
     .await;
     c.resize(100, 40).unwrap();
-    c.write_input(b"echo hi-$((1+1)); stty size; exit 5\n").unwrap();
+    c.write_input(b"echo hi-$((1+1)); stty size; exit 5\n")
+        .await
+        .unwrap();
     let state = tokio::time::timeout(Duration::from_secs(20), c.wait())
         .await
         .unwrap();

@@ -147,7 +147,7 @@ async fn interactive_stdin_reaches_the_process() {
         },
     )
     .await;
-    c.write_input(b"hello stdin\n").unwrap();
+    c.write_input(b"hello stdin\n").await.unwrap();
     c.close_input();
     let state = tokio::time::timeout(Duration::from_secs(20), c.wait())
         .await

@@ -1,7 +1,7 @@
 //! Interactive TTYs: receive the pty master from the runtime over `--console-socket` (SCM_RIGHTS), pump its
 //! output into the container's logs, write keystrokes to it, and resize it.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
@@ -89,9 +89,9 @@ impl Tty {
         Ok(Tty { master })
     }
 
-    pub fn write(&self, bytes: &[u8]) -> io::Result<()> {
-        let mut file = std::fs::File::from(self.master.try_clone()?);
-        file.write_all(bytes)
+    /// A handle to write keystrokes to (the input writer thread owns it).
+    pub fn writer(&self) -> io::Result<std::fs::File> {
+        Ok(std::fs::File::from(self.master.try_clone()?))
     }
 
     pub fn resize(&self, cols: u16, rows: u16) -> io::Result<()> {

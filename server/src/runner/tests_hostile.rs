@@ -1,0 +1,86 @@
+//! A hostile process against the server's own resources: output without newlines cannot grow the server's
+//! memory, and a process that never reads its input blocks no async worker (the sender waits instead).
+
+use std::time::Duration;
+
+use super::io::MAX_LINE;
+use super::tests::{assert_clean, cmd, started, test_env};
+use super::RunOptions;
+
+/// The highest resident set this process has had, in bytes (`VmHWM`).
+fn peak_rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmHWM in /proc/self/status");
+    kib * 1024
+}
+
+#[tokio::test]
+async fn output_without_newlines_is_cut_into_lines_and_the_log_cap_holds() {
+    let env = test_env();
+    let max_log = env.runner.config.max_log_bytes;
+    let before = peak_rss();
+    // 256 MiB and not one newline: read line by line unbounded, it would be one 256 MiB buffer in the server.
+    let c = started(&env, "busybox", cmd(&["head", "-c", "268435456", "/dev/zero"])).await;
+    let state = tokio::time::timeout(Duration::from_secs(120), c.wait())
+        .await
+        .expect("the container ends");
+    assert_eq!(state.exit_code, Some(0));
+    let chunks = c.io.logs.since(None);
+    assert!(!chunks.is_empty(), "no output was kept");
+    let longest = chunks.iter().map(|ch| ch.data.len()).max().unwrap_or(0);
+    assert!(longest <= MAX_LINE, "a log entry of {longest} bytes");
+    let kept: usize = chunks.iter().map(|ch| ch.data.len()).sum();
+    assert!(kept <= max_log, "{kept} bytes kept, the cap is {max_log}");
+    let grown = peak_rss().saturating_sub(before);
+    assert!(
+        grown < 128 << 20,
+        "the server's peak memory grew by {} MiB while a container wrote 256 MiB",
+        grown >> 20
+    );
+    env.runner.remove(&c, false).await.unwrap();
+    assert_clean(&env, &c.id);
+}
+
+/// On the test's single-threaded runtime: if a write to the container's stdin blocked the thread, the timer
+/// below could not fire at all.
+#[tokio::test]
+async fn a_process_that_never_reads_its_stdin_blocks_the_sender_not_the_runtime() {
+    let env = test_env();
+    let c = started(
+        &env,
+        "busybox",
+        RunOptions {
+            interactive: true,
+            ..cmd(&["sleep", "1000"])
+        },
+    )
+    .await;
+    let writer = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            // 16 MiB: far more than a pipe (64 KiB) and the input queue hold.
+            for _ in 0..256 {
+                c.write_input(&[b'x'; 64 * 1024]).await?;
+            }
+            std::io::Result::Ok(())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !writer.is_finished(),
+        "16 MiB went into a process that reads nothing: the input is not bounded"
+    );
+    env.runner.remove(&c, true).await.unwrap();
+    // The process is gone: the writer thread sees a broken pipe and the waiting sender gets an error.
+    let sent = tokio::time::timeout(Duration::from_secs(20), writer)
+        .await
+        .expect("the sender is released once the container is gone")
+        .expect("the sender task");
+    assert!(sent.is_err(), "all 16 MiB were accepted by a removed container");
+    assert_clean(&env, &c.id);
+}
