@@ -5,6 +5,7 @@ mod base_images;
 mod build;
 mod copy_rules;
 mod dockerfile;
+mod front_door;
 mod layers;
 mod lesson;
 mod registry;

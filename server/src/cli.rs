@@ -88,6 +88,14 @@ pub struct ServeArgs {
     /// its loopback. See docs/runner-api.md before turning it on for a public server.
     #[arg(long, value_enum, env = "SLIPWAY_CONTAINER_NETWORK", default_value_t = ContainerNetworkChoice::None)]
     pub container_network: ContainerNetworkChoice,
+    /// A host name this server is reached by (repeatable), besides IP addresses and `localhost`. Requests that
+    /// name any other host get 403: a hostile site cannot rebind its own name to a learner's server.
+    #[arg(long = "public-host", env = "SLIPWAY_PUBLIC_HOSTS", value_delimiter = ',')]
+    pub public_hosts: Vec<String>,
+    /// Serve the registry without users on a non-loopback address (anyone who reaches it may push and delete).
+    /// Without this flag (or `--users`), `slipway serve` refuses such an address.
+    #[arg(long)]
+    pub open_registry: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

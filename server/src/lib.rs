@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod dir_diff;
 pub mod dir_layer;
+pub mod guard;
 pub mod oci_layout;
 pub mod registry;
 pub mod routes;

@@ -21,6 +21,8 @@ pub struct AppState {
     pub registry: crate::registry::Registry,
     /// The container runner; None when no OCI runtime is usable (the API then answers 503).
     pub runner: Option<Arc<crate::runner::Runner>>,
+    /// The host names the server answers to (`--public-host`), for the front door's Host check.
+    pub site_names: Arc<crate::guard::SiteNames>,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -42,10 +44,12 @@ pub fn app(state: Arc<AppState>) -> Router {
             .route("/api/steps", axum::routing::any(no_runner)),
     };
     let registry = crate::registry::router(&state.registry);
+    let front_door = axum::middleware::from_fn_with_state(state.site_names.clone(), crate::guard::front_door);
     api.with_state(state.clone())
         .merge(registry)
         .merge(containers)
         .merge(web.with_state(state))
+        .layer(front_door)
         .layer(TraceLayer::new_for_http())
 }
 
@@ -101,6 +105,7 @@ mod tests {
             )
             .unwrap(),
             runner: None,
+            site_names: Default::default(),
         })
     }
 

@@ -9,6 +9,7 @@ use crate::cli::ServeArgs;
 use crate::routes::{app, AppState};
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    refuse_an_exposed_open_registry(&args)?;
     let registry_dir = args.data.join("registry");
     std::fs::create_dir_all(&registry_dir)
         .with_context(|| format!("cannot create registry storage {}", registry_dir.display()))?;
@@ -39,6 +40,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dist_dir: args.dist,
         registry,
         runner,
+        site_names: Arc::new(crate::guard::SiteNames::new(&args.public_hosts)),
     });
     let (interrupt, terminate) = shutdown_signals()?;
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -193,4 +195,18 @@ fn shutdown_signals() -> anyhow::Result<(Signal, Signal)> {
         signal(SignalKind::interrupt()).context("install SIGINT handler")?,
         signal(SignalKind::terminate()).context("install SIGTERM handler")?,
     ))
+}
+
+/// Without users the registry lets anyone push and delete (as a local `registry:2` does): fine on loopback, an
+/// open door on any other address unless the operator says so.
+fn refuse_an_exposed_open_registry(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.addr.ip().is_loopback() || args.registry.users.is_some() || args.open_registry {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to serve an open registry on {}: without users anyone who reaches it can push, delete and \
+         replace the base images every learner runs. Add users with `--users FILE` (make hashes with `slipway \
+         hash-password`), listen on 127.0.0.1, or pass `--open-registry` to serve it open on purpose",
+        args.addr
+    )
 }

@@ -2,10 +2,8 @@
 //! stops at start and says why, instead of serving without containers; on any other host it serves with crun.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::support::server::{slipway_bin, Server};
-use crate::support::TempDir;
+use crate::support::server::{serve_refusal, Server};
 
 fn cgroups_are_hybrid() -> bool {
     Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists()
@@ -26,29 +24,7 @@ async fn crun_asked_for_by_name_serves_where_it_works_and_stops_the_server_with_
         assert!(info.to_string().contains("crun"), "{info}");
         return;
     }
-    let data = TempDir::new("crun-refused");
-    let out = Command::new(slipway_bin())
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--runtime",
-            "crun",
-            "--dist",
-            "/nonexistent",
-        ])
-        .arg("--data")
-        .arg(data.path())
-        .arg("--runner-dir")
-        .arg(data.path().join("runner"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "served with an unusable runtime: {stderr}");
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("slipway listening on"),
-        "{stderr}"
-    );
+    let stderr = serve_refusal(&["--addr", "127.0.0.1:0", "--runtime", "crun"]);
     assert!(
         stderr.contains("--runtime crun: crun does not support this host's cgroup hybrid layout"),
         "{stderr}"

@@ -280,3 +280,24 @@ impl Drop for StaticServer {
         let _ = self.child.wait();
     }
 }
+
+/// `slipway serve ARGS` on a fresh data dir where the server must refuse to start: its stderr, after checking
+/// that it exited with an error and never said it was listening.
+pub fn serve_refusal(args: &[&str]) -> String {
+    let data = TempDir::new("refused");
+    let out = Command::new(slipway_bin())
+        .args(["serve", "--dist", "/nonexistent", "--data"])
+        .arg(data.path())
+        .arg("--runner-dir")
+        .arg(data.path().join("runner"))
+        .args(args)
+        .output()
+        .expect("run slipway serve");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "slipway serve {args:?} started: {stderr}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("slipway listening on"),
+        "{stderr}"
+    );
+    stderr
+}
