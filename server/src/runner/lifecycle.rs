@@ -57,7 +57,12 @@ pub struct Container {
     /// Directories created as mount points before the run (for RUN step diffs).
     pub(crate) placeholders: Vec<String>,
     pub(crate) lowers: Vec<PathBuf>,
+    /// When it exited, in the server's order of exits (0 while it has not): `finished_at` has only seconds.
+    pub(crate) exit_order: std::sync::atomic::AtomicU64,
 }
+
+/// The server's count of container exits, for [`Container::exit_order`].
+static EXITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn now() -> u64 {
     SystemTime::now()
@@ -248,6 +253,7 @@ impl Runner {
             outbound: Mutex::new(None),
             placeholders,
             lowers,
+            exit_order: std::sync::atomic::AtomicU64::new(0),
         });
         if let Err(e) = self.insert(container.clone()) {
             cleanup_dir(&dir);
@@ -344,8 +350,9 @@ impl Runner {
         self.finish(&c, code, oom, timed_out, None).await;
     }
 
-    /// After the process ended: runtime state, cgroups, ports and the rootfs mount go; the upper dir stays until
-    /// the container is removed.
+    /// After the process ended: runtime state, cgroups, ports, the rootfs mount and the writable layer (its
+    /// tmpfs holds memory) go; logs and state stay until the container is removed. A build step's upper dir
+    /// stays: the step captures it as a layer, then removes the container.
     async fn finish(
         &self,
         c: &Arc<Container>,
@@ -367,6 +374,13 @@ impl Runner {
             tracing::warn!(id = %c.id, error = %e, "unmounting rootfs");
         }
         c.io.finish().await;
+        if !c.opts.auto_remove && c.image != super::step::BUILD_STEP_IMAGE {
+            // Before the state says exited, so whoever waits for the exit finds the memory already back.
+            let dir = c.dir.clone();
+            let _ = tokio::task::spawn_blocking(move || cleanup_dir(&dir)).await;
+        }
+        let order = EXITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        c.exit_order.store(order, std::sync::atomic::Ordering::Relaxed);
         c.update(|s| {
             s.status = Status::Exited;
             s.exit_code = code.or(Some(255));

@@ -92,9 +92,12 @@ pub struct RunnerConfig {
     pub wall_clock: Duration,
     /// SIGTERM → SIGKILL grace for `stop`.
     pub stop_grace: Duration,
+    /// Containers created or running on the whole server at once (exited ones do not count).
     pub max_containers: usize,
-    /// Containers one session (the `X-Slipway-Session` header) may have at once.
+    /// Containers one session (the `X-Slipway-Session` header) may have created or running at once.
     pub max_per_session: usize,
+    /// Exited containers a session keeps for `ps -a`, `logs` and `inspect`; past it the oldest are removed.
+    pub max_exited_per_session: usize,
     pub max_log_bytes: usize,
     /// Size limit of a container's writable layer: its upper dir lives on a tmpfs of this size (whose pages are
     /// charged to the container's memory cgroup). None: upper dir on the runner's disk, unbounded.
@@ -123,6 +126,7 @@ impl RunnerConfig {
             stop_grace: Duration::from_secs(10),
             max_containers: 32,
             max_per_session: 8,
+            max_exited_per_session: 16,
             max_log_bytes: 4 << 20,
             writable_limit: Some(1 << 30),
             network: outbound::ContainerNetwork::None,
@@ -275,12 +279,20 @@ impl Runner {
         rows
     }
 
+    /// Admit a new container: only live (created or running) containers count against the limits, and the
+    /// session's oldest exited containers past [`RunnerConfig::max_exited_per_session`] are removed (their
+    /// writable layers went at exit; what remains is their logs and state).
     pub(crate) fn insert(&self, c: Arc<Container>) -> Result<(), RunnerError> {
         let mut table = self.table();
-        if table.len() >= self.config.max_containers {
+        let live = |o: &&Arc<Container>| o.state().status != lifecycle::Status::Exited;
+        if table.values().filter(live).count() >= self.config.max_containers {
             return Err(RunnerError::TooMany(self.config.max_containers));
         }
-        let mine = table.values().filter(|o| o.session == c.session).count();
+        let mine = table
+            .values()
+            .filter(|o| o.session == c.session)
+            .filter(live)
+            .count();
         if mine >= self.config.max_per_session {
             return Err(RunnerError::TooMany(self.config.max_per_session));
         }
@@ -289,6 +301,24 @@ impl Runner {
                 "the container name {:?} is already in use",
                 c.name
             )));
+        }
+        let mut exited: Vec<(u64, String)> = table
+            .values()
+            .filter(|o| o.session == c.session && o.state().status == lifecycle::Status::Exited)
+            .map(|o| {
+                (
+                    o.exit_order.load(std::sync::atomic::Ordering::Relaxed),
+                    o.id.clone(),
+                )
+            })
+            .collect();
+        exited.sort();
+        let excess = exited.len().saturating_sub(self.config.max_exited_per_session);
+        for (_, id) in exited.into_iter().take(excess) {
+            if let Some(old) = table.remove(&id) {
+                self.execs.remove_container(&id);
+                lifecycle::cleanup_dir(&old.dir);
+            }
         }
         table.insert(c.id.clone(), c);
         Ok(())

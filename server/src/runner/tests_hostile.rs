@@ -1,11 +1,12 @@
 //! A hostile process against the server's own resources: output without newlines cannot grow the server's
-//! memory, and a process that never reads its input blocks no async worker (the sender waits instead).
+//! memory, a process that never reads its input blocks no async worker (the sender waits instead), and exited
+//! containers give back their slots and their writable layer's memory.
 
 use std::time::Duration;
 
 use super::io::MAX_LINE;
-use super::tests::{assert_clean, cmd, started, test_env};
-use super::RunOptions;
+use super::tests::{assert_clean, cmd, started, test_env, test_env_with};
+use super::{overlay, RunOptions};
 
 /// The highest resident set this process has had, in bytes (`VmHWM`).
 fn peak_rss() -> usize {
@@ -83,4 +84,70 @@ async fn a_process_that_never_reads_its_stdin_blocks_the_sender_not_the_runtime(
         .expect("the sender task");
     assert!(sent.is_err(), "all 16 MiB were accepted by a removed container");
     assert_clean(&env, &c.id);
+}
+
+/// Seventeen learners who each leave two exited containers must not lock everyone out.
+#[tokio::test]
+async fn exited_containers_hold_no_slot_and_no_writable_layer() {
+    let env = test_env_with(|c| {
+        c.max_per_session = 2;
+        c.max_exited_per_session = 3;
+    });
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        // Each writes to its writable layer (a tmpfs) and exits; at a limit of two live ones, none is refused.
+        let c = started(
+            &env,
+            "busybox",
+            cmd(&["sh", "-c", "head -c 1048576 /dev/zero > /kept; echo done"]),
+        )
+        .await;
+        let state = tokio::time::timeout(Duration::from_secs(30), c.wait())
+            .await
+            .expect("the container ends");
+        assert_eq!(state.exit_code, Some(0));
+        assert_eq!(
+            overlay::mounts_below(&c.dir),
+            Vec::<String>::new(),
+            "an exited container keeps mounts"
+        );
+        assert!(!c.dir.exists(), "an exited container keeps its directory");
+        ids.push(c.id.clone());
+    }
+    // A live one beside the exited ones is admitted too.
+    let live = started(&env, "busybox", cmd(&["sleep", "100"])).await;
+    let kept: Vec<String> = env
+        .runner
+        .list(true)
+        .into_iter()
+        .filter(|s| s.id != live.id)
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        kept.len(),
+        3,
+        "the session keeps its three newest exited containers: {kept:?}"
+    );
+    for id in &ids[..3] {
+        assert!(
+            !kept.contains(id),
+            "the oldest exited container {id} is still listed"
+        );
+    }
+    for id in &ids[3..] {
+        let c = env.runner.get(id).expect("a kept exited container");
+        assert_eq!(
+            String::from_utf8_lossy(&c.io.logs.all_bytes()),
+            "done\n",
+            "its logs stay"
+        );
+    }
+    env.runner.remove(&live, true).await.unwrap();
+    for id in &ids[3..] {
+        let c = env.runner.get(id).expect("kept");
+        env.runner.remove(&c, false).await.unwrap();
+    }
+    for id in &ids {
+        assert_clean(&env, id);
+    }
 }
