@@ -11,7 +11,7 @@ mod streaming;
 use std::path::Path;
 
 /// Why this machine cannot run the test (not root, no runc, binary not built), or None.
-fn missing_prerequisite() -> Option<String> {
+pub(crate) fn missing_prerequisite() -> Option<String> {
     let uid = std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
