@@ -120,8 +120,7 @@ fn a_build_cache_from_other_servers_rebuilds_and_says_why() -> Result<()> {
         &["images", "--format", "{{.Repository}} {{.CreatedAt}} {{.CreatedSince}}"],
     )?;
     ensure!(code == 0, "docker images: {err}");
-    let rfc = slipway::image::rfc3339(busybox_package_time()?);
-    let go_time = format!("{} +0000 UTC", rfc.trim_end_matches('Z').replace('T', " "));
+    let go_time = slipway::cli::format::go_time(busybox_package_time()? as i64);
     let row = out
         .lines()
         .find(|l| l.starts_with("busybox "))

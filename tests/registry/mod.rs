@@ -12,7 +12,7 @@ mod limits;
 mod lists;
 mod local;
 pub(crate) mod peers;
-mod page_proxy;
+mod page;
 mod proxy;
 mod upstream;
 
