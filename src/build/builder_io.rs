@@ -76,7 +76,10 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
     /// A cached step's layer the build can use, and whether the cache named one the server no longer has: a
     /// layer kept on the server (a RUN result) may be gone since (data wiped, blob collected), and BuildKit
     /// takes a cached result it cannot load as a miss.
-    pub(super) async fn usable_cached_layer(&self, key: &str) -> Result<(Option<LayerRef>, bool), BuildError> {
+    pub(super) async fn usable_cached_layer(
+        &self,
+        key: &str,
+    ) -> Result<(Option<LayerRef>, bool), BuildError> {
         match self.cached_layer(key).await {
             Some((layer, _)) if layer.blob.is_none() && !self.executor.has_layer(&layer).await? => {
                 Ok((None, true))

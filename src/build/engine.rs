@@ -15,7 +15,9 @@ use super::rootfs::{LayerRef, Rootfs};
 use super::run::RunExecutor;
 use super::sink::{BuiltImage, ImageSink};
 use super::state::{DockerExtras, StageState};
-use super::steps::{apply_metadata, command_argv, expand, heredoc_script, normalize_workdir, vars_map, ArgScope};
+use super::steps::{
+    apply_metadata, command_argv, expand, heredoc_script, normalize_workdir, vars_map, ArgScope,
+};
 use super::{BuildError, BuildOptions};
 use crate::dockerfile::instructions::{self, Command, Instruction};
 use crate::dockerfile::shell::Lexer;

@@ -304,7 +304,11 @@ impl RecordingCompanion {
     }
 
     /// The same, with the plain progress.
-    fn build_logged(&self, cache: &MemoryCache, dockerfile: &str) -> (Result<BuiltImage, BuildError>, String) {
+    fn build_logged(
+        &self,
+        cache: &MemoryCache,
+        dockerfile: &str,
+    ) -> (Result<BuiltImage, BuildError>, String) {
         let clock = || 0;
         let renderer = RefCell::new(PlainRenderer::new());
         let progress = |e: &Event| renderer.borrow_mut().event(e);

@@ -59,7 +59,10 @@ fn run_step(progress: &str) -> Result<Vec<&str>> {
 /// The image runs, and prints what its RUN step wrote: the layer is really on `server`.
 fn runs_on(server: &Server, context: &Path, cache: &Path) -> Result<()> {
     let (code, out, err) = docker(server, context, cache, &["run", "--rm", "learner1/app:v1"])?;
-    ensure!(code == 0 && out == "built here\n", "docker run ({code}): {out}{err}");
+    ensure!(
+        code == 0 && out == "built here\n",
+        "docker run ({code}): {out}{err}"
+    );
     Ok(())
 }
 
@@ -76,7 +79,10 @@ fn a_build_cache_from_other_servers_rebuilds_and_says_why() -> Result<()> {
     let first = server("cache-servers-a", "127.0.0.1:0")?;
     build(&first, context, cache)?;
     let again = build(&first, context, cache)?;
-    ensure!(run_step(&again)?.iter().any(|l| l.ends_with(" CACHED")), "{again}");
+    ensure!(
+        run_step(&again)?.iter().any(|l| l.ends_with(" CACHED")),
+        "{again}"
+    );
 
     // Another server, the same cache directory: the step is that server's to run.
     let second = server("cache-servers-b", "127.0.0.1:0")?;
@@ -108,7 +114,10 @@ fn a_build_cache_from_other_servers_rebuilds_and_says_why() -> Result<()> {
     ensure!(!progress.contains("BLOB_UNKNOWN"), "{progress}");
     runs_on(&wiped, context, cache)?;
     let again = build(&wiped, context, cache)?;
-    ensure!(run_step(&again)?.iter().any(|l| l.ends_with(" CACHED")), "{again}");
+    ensure!(
+        run_step(&again)?.iter().any(|l| l.ends_with(" CACHED")),
+        "{again}"
+    );
 
     // `docker images` dates busybox by its Debian package, as the package's own files are dated.
     let (code, _, err) = docker(&wiped, context, cache, &["pull", "busybox"])?;
@@ -117,7 +126,11 @@ fn a_build_cache_from_other_servers_rebuilds_and_says_why() -> Result<()> {
         &wiped,
         context,
         cache,
-        &["images", "--format", "{{.Repository}} {{.CreatedAt}} {{.CreatedSince}}"],
+        &[
+            "images",
+            "--format",
+            "{{.Repository}} {{.CreatedAt}} {{.CreatedSince}}",
+        ],
     )?;
     ensure!(code == 0, "docker images: {err}");
     let go_time = slipway::cli::format::go_time(busybox_package_time()? as i64);

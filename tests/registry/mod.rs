@@ -11,8 +11,8 @@ mod import;
 mod limits;
 mod lists;
 mod local;
-pub(crate) mod peers;
 mod page;
+pub(crate) mod peers;
 mod proxy;
 mod upstream;
 

@@ -63,11 +63,12 @@ async fn a_pulled_base_image_is_dated_by_its_package() {
     browser
         .run("a_pulled_base_image_is_dated_by_its_package", |page| async move {
             page.goto(&url).await?;
-            page.terminal_command("docker pull busybox", "Status: Downloaded newer image for busybox:latest")
-                .await?;
-            let listed = page
-                .terminal_command("docker images", "busybox")
-                .await?;
+            page.terminal_command(
+                "docker pull busybox",
+                "Status: Downloaded newer image for busybox:latest",
+            )
+            .await?;
+            let listed = page.terminal_command("docker images", "busybox").await?;
             anyhow::ensure!(!listed.contains("56 years ago"), "{listed}");
             page.terminal_command(
                 "docker images --format '{{.Repository}} {{.CreatedAt}}'",

@@ -14,7 +14,10 @@ pub fn file_date(path: &Path) -> Result<u64, BaseImageError> {
         source: e,
     };
     let modified = std::fs::metadata(path).and_then(|m| m.modified()).map_err(io)?;
-    Ok(modified.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+    Ok(modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0))
 }
 
 /// The date of the newest package installed in the root filesystem `root`: the latest time among dpkg's

@@ -131,9 +131,10 @@ pub async fn forward(
         .into_response();
         // A HEAD's answer has no body: the header names the host for the client's message.
         if let Ok(value) = HeaderValue::from_str(host) {
-            refused
-                .headers_mut()
-                .insert(HeaderName::from_static(slipway::registry::PROXY_REFUSED_HEADER), value);
+            refused.headers_mut().insert(
+                HeaderName::from_static(slipway::registry::PROXY_REFUSED_HEADER),
+                value,
+            );
         }
         return refused;
     }
