@@ -1,14 +1,20 @@
 //! One build cache, several servers: `slipway docker build` keeps its cache in the user's cache directory, so it
-//! meets servers that never ran its steps (another server) or lost them (the same address, its data wiped).
-//! Each build succeeds and says why a cached RUN step ran again, as BuildKit takes a missing cached result as a
-//! miss. Also: the base image the builds start from carries its Debian package's date, not 1970.
+//! meets servers that never ran its steps (another server) or lost them (the same address, its data wiped); the
+//! page keeps its cache in IndexedDB, which outlives a wiped server at the same address. Each build succeeds and
+//! says why a cached RUN step ran again, as BuildKit takes a missing cached result as a miss. Also: the base
+//! image the builds start from carries its Debian package's date, not 1970.
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::support::server::{busybox_package_time, slipway_bin, with_busybox_in_registry, Server};
+use slipway::ui::project::{Project, ProjectFile};
+
+use crate::support::browser::Browser;
+use crate::support::server::{
+    busybox_package_time, dist_dir, slipway_bin, with_busybox, with_busybox_in_registry, Server,
+};
 use crate::support::TempDir;
 
 /// What a learner would run to make the build's one RUN step; the image prints what it wrote.
@@ -45,15 +51,21 @@ fn build(server: &Server, context: &Path, cache: &Path) -> Result<String> {
     Ok(progress)
 }
 
-/// The lines the progress printed for the RUN step (`#5 [2/2] RUN ...` and the lines after it with its id).
-fn run_step(progress: &str) -> Result<Vec<&str>> {
+/// That the progress shows the RUN step (`#5 [2/2] RUN ...`) with a line (same `#5`) ending in `status`.
+fn run_step_says(progress: &str, status: &str) -> Result<()> {
     let start = progress
         .lines()
         .find(|l| l.contains("] RUN echo built here"))
         .with_context(|| format!("no RUN step in:\n{progress}"))?;
     let id = start.split_whitespace().next().unwrap_or_default();
-    let prefix = format!("{id} ");
-    Ok(progress.lines().filter(|l| l.starts_with(&prefix)).collect())
+    let said = progress
+        .lines()
+        .any(|l| l.starts_with(&format!("{id} ")) && l.ends_with(status));
+    ensure!(
+        said,
+        "the RUN step does not end a line with {status:?}:\n{progress}"
+    );
+    Ok(())
 }
 
 /// The image runs, and prints what its RUN step wrote: the layer is really on `server`.
@@ -78,22 +90,15 @@ fn a_build_cache_from_other_servers_rebuilds_and_says_why() -> Result<()> {
 
     let first = server("cache-servers-a", "127.0.0.1:0")?;
     build(&first, context, cache)?;
-    let again = build(&first, context, cache)?;
-    ensure!(
-        run_step(&again)?.iter().any(|l| l.ends_with(" CACHED")),
-        "{again}"
-    );
+    run_step_says(&build(&first, context, cache)?, " CACHED")?;
 
     // Another server, the same cache directory: the step is that server's to run.
     let second = server("cache-servers-b", "127.0.0.1:0")?;
     let progress = build(&second, context, cache)?;
-    let step = run_step(&progress)?;
-    ensure!(
-        step.iter()
-            .any(|l| l.ends_with(" cache miss: the cached layer was made on another server")),
-        "{progress}"
-    );
-    ensure!(step.iter().any(|l| l.contains(" DONE ")), "{progress}");
+    run_step_says(
+        &progress,
+        " cache miss: the cached layer was made on another server",
+    )?;
     runs_on(&second, context, cache)?;
 
     // The first server's address again, its data wiped: the cache names a layer this server lacks.
@@ -105,19 +110,13 @@ fn a_build_cache_from_other_servers_rebuilds_and_says_why() -> Result<()> {
     first.stop()?;
     let wiped = server("cache-servers-a-wiped", &addr)?;
     let progress = build(&wiped, context, cache)?;
-    let step = run_step(&progress)?;
-    ensure!(
-        step.iter()
-            .any(|l| l.ends_with(" cache miss: the cached layer is gone from this server")),
-        "{progress}"
-    );
+    run_step_says(
+        &progress,
+        " cache miss: the cached layer is gone from this server",
+    )?;
     ensure!(!progress.contains("BLOB_UNKNOWN"), "{progress}");
     runs_on(&wiped, context, cache)?;
-    let again = build(&wiped, context, cache)?;
-    ensure!(
-        run_step(&again)?.iter().any(|l| l.ends_with(" CACHED")),
-        "{again}"
-    );
+    run_step_says(&build(&wiped, context, cache)?, " CACHED")?;
 
     // `docker images` dates busybox by its Debian package, as the package's own files are dated.
     let (code, _, err) = docker(&wiped, context, cache, &["pull", "busybox"])?;
@@ -141,4 +140,44 @@ fn a_build_cache_from_other_servers_rebuilds_and_says_why() -> Result<()> {
     ensure!(row.starts_with(&format!("busybox {go_time} ")), "{out}");
     ensure!(!out.contains("1970") && !out.contains("56 years ago"), "{out}");
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pages_cache_survives_a_wiped_server_and_says_why_it_rebuilds() {
+    if let Some(why) = crate::runner::missing_prerequisite() {
+        panic!("RUN steps need real containers: {why}");
+    }
+    let start = |label: &str, addr: &str| {
+        let data = TempDir::new(label);
+        with_busybox(&data).unwrap();
+        Server::start_on(addr, data, &dist_dir(), &[]).unwrap()
+    };
+    let first = start("page-cache-a", "127.0.0.1:0");
+    let addr = first.url.trim_start_matches("http://").to_owned();
+    let project = Project::from_files([("Dockerfile", ProjectFile::new(DOCKERFILE))]).unwrap();
+    let url = slipway::ui::share::link(&format!("{}/", first.url), &project).unwrap();
+    let build = "docker build -t learner1/app:v1 .";
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "the_pages_cache_survives_a_wiped_server_and_says_why_it_rebuilds",
+            |page| async move {
+                page.goto(&url).await?;
+                page.terminal_command(build, "naming to").await?;
+                let again = page.terminal_command(build, "naming to").await?;
+                run_step_says(&again, " CACHED")?;
+                // The operator wipes the server's data and starts it again at the same address; the learner
+                // reloads the page, whose cache (IndexedDB, per origin) still names the old RUN layer.
+                first.stop()?;
+                let _wiped = start("page-cache-a-wiped", &addr);
+                page.goto(&url).await?;
+                let rebuilt = page.terminal_command(build, "naming to").await?;
+                run_step_says(&rebuilt, " cache miss: the cached layer is gone from this server")?;
+                page.terminal_command("docker run --rm learner1/app:v1", "built here")
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
 }
