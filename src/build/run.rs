@@ -79,9 +79,12 @@ impl RunExecutor for NoCompanion {
         ""
     }
 
-    /// Without a companion no RUN layer can be used: a cached one is a miss, and the step then says why.
-    async fn has_layer(&self, _: &LayerRef) -> Result<bool, BuildError> {
-        Ok(false)
+    /// A cached RUN layer is on the companion, and there is none: the step cannot be used, and says why.
+    async fn has_layer(&self, layer: &LayerRef) -> Result<bool, BuildError> {
+        Err(BuildError::NeedsCompanion(format!(
+            "(cached layer {})",
+            layer.descriptor.digest()
+        )))
     }
 }
 

@@ -474,3 +474,18 @@ fn layers_made_here_hit_on_any_server() {
     let (_, log) = RecordingCompanion::on("http://127.0.0.1:9090", 0).build_logged(&cache, dockerfile);
     assert!(log.contains("#4 [1/1] WORKDIR /app\n#4 CACHED"), "{log}");
 }
+
+#[test]
+fn offline_a_cached_run_layer_says_it_needs_the_companion() {
+    // The page's companion is its own origin (""), as is the page offline: the cached RUN step's key matches,
+    // but its layer is on the unreachable companion.
+    let cache = MemoryCache::new();
+    let dockerfile = "FROM scratch\nRUN make\n";
+    RecordingCompanion::on("", 0).build(&cache, dockerfile).unwrap();
+    let (image, log) = build_with(&cache, &FileTree::new(), dockerfile, |_| {});
+    let error = image.unwrap_err().to_string();
+    assert!(
+        error.starts_with("RUN (cached layer sha256:") && error.contains("need the Slipway companion server"),
+        "{error}\n{log}"
+    );
+}
