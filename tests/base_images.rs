@@ -115,6 +115,13 @@ fn busybox_layout_is_read_and_copied_by_skopeo() -> Result<()> {
     let inspect = check_with_skopeo(data.path(), "busybox", "busybox:latest", &["sh"], 1, data.path())?;
     let manifest = inspect["Digest"].as_str().unwrap_or_default().to_owned();
     ensure!(first.contains(&manifest));
+    // Made when its package was: the time busybox-static shipped /bin/busybox with, not 1970.
+    let shipped = crate::support::server::busybox_package_time()?;
+    ensure!(
+        inspect["Created"] == slipway::image::rfc3339(shipped).as_str() && shipped > 86_400 * 365,
+        "Created {} for a package shipped at {shipped}",
+        inspect["Created"]
+    );
 
     // The layer: a static busybox and absolute applet links, /tmp sticky, /root private.
     let layer = inspect["Layers"][0]

@@ -41,10 +41,12 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         {
             Some(before) => {
                 let changed = files.changed_since(&before);
-                if changed.is_empty() {
-                    MissReason::NewInstruction
-                } else {
+                if !changed.is_empty() {
                     MissReason::FilesChanged(changed)
+                } else if before.server.is_some() && before.server != files.server {
+                    MissReason::OtherServer
+                } else {
+                    MissReason::NewInstruction
                 }
             }
             None => MissReason::NewInstruction,
@@ -69,6 +71,21 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             repository: cached.repository.clone(),
         };
         Some((layer, Some(cached)))
+    }
+
+    /// A cached step's layer the build can use, and whether the cache named one the server no longer has: a
+    /// layer kept on the server (a RUN result) may be gone since (data wiped, blob collected), and BuildKit
+    /// takes a cached result it cannot load as a miss.
+    pub(super) async fn usable_cached_layer(
+        &self,
+        key: &str,
+    ) -> Result<(Option<LayerRef>, bool), BuildError> {
+        match self.cached_layer(key).await {
+            Some((layer, _)) if layer.blob.is_none() && !self.executor.has_layer(&layer).await? => {
+                Ok((None, true))
+            }
+            hit => Ok((hit.map(|(layer, _)| layer), false)),
+        }
     }
 
     pub(super) async fn remember(&self, key: &str, place: &str, files: &PlaceRecord, layer: &LayerRef) {

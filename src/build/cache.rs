@@ -110,6 +110,9 @@ pub struct CachedLayer {
 pub struct PlaceRecord {
     /// Path (as the step names it) → checksum.
     pub files: BTreeMap<String, String>,
+    /// The server a RUN step's layer was made on, so a step missed against another server can say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }
 
 impl PlaceRecord {

@@ -15,7 +15,9 @@ use super::rootfs::{LayerRef, Rootfs};
 use super::run::RunExecutor;
 use super::sink::{BuiltImage, ImageSink};
 use super::state::{DockerExtras, StageState};
-use super::steps::{apply_metadata, command_argv, expand, normalize_workdir, vars_map, ArgScope};
+use super::steps::{
+    apply_metadata, command_argv, expand, heredoc_script, normalize_workdir, vars_map, ArgScope,
+};
 use super::{BuildError, BuildOptions};
 use crate::dockerfile::instructions::{self, Command, Instruction};
 use crate::dockerfile::shell::Lexer;
@@ -447,29 +449,40 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                     "RUN {} # buildkit",
                     super::history::run_command_string(&st.build_args, &argv)
                 );
-                (created_by, PlaceRecord::default(), None, Some(argv))
+                // A RUN layer lives on the server that ran it: the step's key names that server (its place does
+                // not, so a miss on another server can say why).
+                let made_on = PlaceRecord {
+                    server: Some(self.executor.server().to_owned()),
+                    ..PlaceRecord::default()
+                };
+                (created_by, made_on, None, Some(argv))
             }
             _ => unreachable!("layer_step only gets layer instructions"),
         };
         let mut parts = vec!["step".to_owned(), st.key.clone(), created_by.clone()];
+        parts.extend(files.server.iter().map(|server| format!("server\0{server}")));
         parts.extend(files.files.iter().map(|(p, sum)| format!("{p}\0{sum}")));
         let part_refs: Vec<&str> = parts.iter().map(String::as_str).collect();
         let key = hex(&part_refs);
         let place = format!("place/{}", hex(&["place", &st.key, &created_by]));
         // Keys chain, so after a rebuilt step they are new anyway; a key seen before (a file changed back) hits.
-        let hit = if options.no_cache {
-            None
+        let (hit, gone) = if options.no_cache {
+            (None, false)
         } else {
-            self.cached_layer(&key).await
+            self.usable_cached_layer(&key).await?
         };
         let cached = hit.is_some();
         let layer = match hit {
-            Some((layer, _)) => {
+            Some(layer) => {
                 self.emit(Event::Cached { id });
                 layer
             }
             None => {
-                let reason = self.miss_reason(st, &place, &files, options.no_cache).await;
+                let reason = if gone {
+                    MissReason::LayerGone
+                } else {
+                    self.miss_reason(st, &place, &files, options.no_cache).await
+                };
                 self.emit(Event::Miss {
                     id,
                     step: created_by.trim_end_matches(" # buildkit").to_owned(),
@@ -575,28 +588,6 @@ fn parse_triggers(triggers: &[String], line: usize) -> Result<Vec<Step>, BuildEr
         }
     }
     Ok(steps)
-}
-
-/// The shell script of a RUN with heredocs, as BuildKit makes it: `RUN <<EOF` alone runs the document's content;
-/// otherwise the documents follow the command line, so the shell reads them as here-documents.
-fn heredoc_script(command: &str, docs: &[syntax::Heredoc]) -> String {
-    let marker = command.trim();
-    let alone = docs.len() == 1 && marker.starts_with("<<") && !marker.contains(char::is_whitespace);
-    if alone {
-        let doc = &docs[0];
-        return if doc.chomp {
-            instructions::chomp(&doc.content)
-        } else {
-            doc.content.clone()
-        };
-    }
-    let mut full = command.to_owned();
-    for doc in docs {
-        full.push('\n');
-        full.push_str(&doc.content);
-        full.push_str(&doc.name);
-    }
-    full
 }
 
 /// The progress name of an instruction: its text with variables expanded where set, keyword upper case.

@@ -209,6 +209,7 @@ pub fn copy_layer(
     let files = if plan.from.is_none() {
         PlaceRecord {
             files: checksums_below(&source, &matched),
+            server: None,
         }
     } else {
         PlaceRecord::default()

@@ -16,6 +16,10 @@ pub enum MissReason {
     FilesChanged(Vec<String>),
     /// No earlier build ran this instruction here.
     NewInstruction,
+    /// The cache names a RUN layer the server no longer has (its data was wiped, or the layer collected).
+    LayerGone,
+    /// The cached RUN layer was made against another server; layers on one server are not on another.
+    OtherServer,
 }
 
 impl fmt::Display for MissReason {
@@ -33,6 +37,8 @@ impl fmt::Display for MissReason {
                 write!(f, "{list} changed")
             }
             MissReason::NewInstruction => f.write_str("new instruction"),
+            MissReason::LayerGone => f.write_str("the cached layer is gone from this server"),
+            MissReason::OtherServer => f.write_str("the cached layer was made on another server"),
         }
     }
 }

@@ -49,6 +49,13 @@ pub trait RunExecutor {
         layers: &[LayerRef],
         output: &dyn Fn(&str),
     ) -> Result<StepOutcome, BuildError>;
+
+    /// The server RUN layers are kept on (the companion's base URL): part of a RUN step's cache key, so a cache
+    /// made against one server claims no hits against another.
+    fn server(&self) -> &str;
+
+    /// Whether the server still has a layer a cached RUN step made (its data may have been wiped since).
+    async fn has_layer(&self, layer: &LayerRef) -> Result<bool, BuildError>;
 }
 
 /// No companion: RUN fails and says what it needs; builds without RUN still work.
@@ -66,6 +73,18 @@ impl RunExecutor for NoCompanion {
             .or(step.exec.map(|e| e.join(" ")))
             .unwrap_or_default();
         Err(BuildError::NeedsCompanion(what))
+    }
+
+    fn server(&self) -> &str {
+        ""
+    }
+
+    /// A cached RUN layer is on the companion, and there is none: the step cannot be used, and says why.
+    async fn has_layer(&self, layer: &LayerRef) -> Result<bool, BuildError> {
+        Err(BuildError::NeedsCompanion(format!(
+            "(cached layer {})",
+            layer.descriptor.digest()
+        )))
     }
 }
 
@@ -215,5 +234,18 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
             output,
             layer,
         })
+    }
+
+    fn server(&self) -> &str {
+        &self.base
+    }
+
+    async fn has_layer(&self, layer: &LayerRef) -> Result<bool, BuildError> {
+        let repository = layer.repository.as_deref().unwrap_or(&self.repository);
+        self.registry
+            .blob_exists(repository, layer.descriptor.digest().as_ref())
+            .await
+            .map(|size| size.is_some())
+            .map_err(|e| BuildError::Registry(e.to_string()))
     }
 }

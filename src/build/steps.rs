@@ -308,6 +308,28 @@ pub fn normalize_workdir(current: &str, path: &str) -> String {
     format!("/{}", crate::layer::copy::resolve_dest(path, current))
 }
 
+/// The shell script of a RUN with heredocs, as BuildKit makes it: `RUN <<EOF` alone runs the document's content;
+/// otherwise the documents follow the command line, so the shell reads them as here-documents.
+pub(super) fn heredoc_script(command: &str, docs: &[crate::dockerfile::syntax::Heredoc]) -> String {
+    let marker = command.trim();
+    let alone = docs.len() == 1 && marker.starts_with("<<") && !marker.contains(char::is_whitespace);
+    if alone {
+        let doc = &docs[0];
+        return if doc.chomp {
+            crate::dockerfile::instructions::chomp(&doc.content)
+        } else {
+            doc.content.clone()
+        };
+    }
+    let mut full = command.to_owned();
+    for doc in docs {
+        full.push('\n');
+        full.push_str(&doc.content);
+        full.push_str(&doc.name);
+    }
+    full
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

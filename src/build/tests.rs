@@ -242,6 +242,10 @@ mod wasm {
 struct RecordingCompanion {
     steps: RefCell<Vec<StepRequest>>,
     exit_code: i32,
+    /// The server it stands for (its base URL).
+    server: String,
+    /// Whether the layers it made are still there (false: the server's data was wiped).
+    keeps_layers: std::cell::Cell<bool>,
 }
 
 impl RunExecutor for RecordingCompanion {
@@ -270,20 +274,44 @@ impl RunExecutor for RecordingCompanion {
             layer: (self.exit_code == 0).then_some(layer),
         })
     }
+
+    fn server(&self) -> &str {
+        &self.server
+    }
+
+    async fn has_layer(&self, _: &LayerRef) -> Result<bool, BuildError> {
+        Ok(self.keeps_layers.get())
+    }
 }
 
 impl RecordingCompanion {
     fn new(exit_code: i32) -> Self {
+        Self::on("http://127.0.0.1:8080", exit_code)
+    }
+
+    fn on(server: &str, exit_code: i32) -> Self {
         RecordingCompanion {
             steps: RefCell::new(Vec::new()),
             exit_code,
+            server: server.into(),
+            keeps_layers: std::cell::Cell::new(true),
         }
     }
 
     /// Builds `dockerfile` (empty context, no registry) with this companion running RUN.
     fn build(&self, cache: &MemoryCache, dockerfile: &str) -> Result<BuiltImage, BuildError> {
+        self.build_logged(cache, dockerfile).0
+    }
+
+    /// The same, with the plain progress.
+    fn build_logged(
+        &self,
+        cache: &MemoryCache,
+        dockerfile: &str,
+    ) -> (Result<BuiltImage, BuildError>, String) {
         let clock = || 0;
-        let progress = |_: &Event| {};
+        let renderer = RefCell::new(PlainRenderer::new());
+        let progress = |e: &Event| renderer.borrow_mut().event(e);
         let builder = Builder {
             resolver: &NoRegistry,
             executor: self,
@@ -296,7 +324,9 @@ impl RecordingCompanion {
             dockerfile: dockerfile.into(),
             ..BuildOptions::default()
         };
-        block_on(builder.build(&FileTree::new(), &options, &MemorySink::default()))
+        let result = block_on(builder.build(&FileTree::new(), &options, &MemorySink::default()));
+        let text = renderer.borrow().text().to_owned();
+        (result, text)
     }
 }
 
@@ -384,5 +414,78 @@ fn heredoc_runs_like_buildkit() {
     assert_eq!(
         steps[1].exec.as_deref().unwrap(),
         ["/bin/sh", "-c", "cat <<EOT > /greeting\nhello\nEOT"]
+    );
+}
+
+#[test]
+fn a_cached_run_layer_the_server_lost_is_rebuilt_and_says_why() {
+    let cache = MemoryCache::new();
+    let dockerfile = "FROM scratch\nRUN make\nRUN make install\n";
+    let companion = RecordingCompanion::new(0);
+    companion.build(&cache, dockerfile).unwrap();
+    let (_, log) = companion.build_logged(&cache, dockerfile);
+    assert_eq!(log.matches("CACHED").count(), 2, "{log}");
+    // The server's data was wiped: the cache names layers it no longer has.
+    companion.keeps_layers.set(false);
+    let (image, log) = companion.build_logged(&cache, dockerfile);
+    image.unwrap();
+    // Both steps' keys hit, and both layers are gone: each step runs again and says so.
+    assert!(
+        log.contains("#4 [1/2] RUN make\n#4 cache miss: the cached layer is gone from this server\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("#5 [2/2] RUN make install\n#5 cache miss: the cached layer is gone from this server\n"),
+        "{log}"
+    );
+    assert_eq!(companion.steps.borrow().len(), 4);
+}
+
+#[test]
+fn a_cache_made_against_one_server_claims_no_hits_against_another() {
+    let cache = MemoryCache::new();
+    let dockerfile = "FROM scratch\nRUN make\n";
+    let first = RecordingCompanion::on("http://127.0.0.1:8080", 0);
+    let second = RecordingCompanion::on("http://127.0.0.1:9090", 0);
+    first.build(&cache, dockerfile).unwrap();
+    let (image, log) = second.build_logged(&cache, dockerfile);
+    image.unwrap();
+    assert_eq!(second.steps.borrow().len(), 1, "the second server ran the step");
+    assert!(
+        log.contains("cache miss: the cached layer was made on another server"),
+        "{log}"
+    );
+    // Each server's results stay cached side by side.
+    let (_, log) = first.build_logged(&cache, dockerfile);
+    assert!(log.contains("#4 CACHED"), "{log}");
+    let (_, log) = second.build_logged(&cache, dockerfile);
+    assert!(log.contains("#4 CACHED"), "{log}");
+    assert_eq!((first.steps.borrow().len(), second.steps.borrow().len()), (1, 1));
+}
+
+#[test]
+fn layers_made_here_hit_on_any_server() {
+    // A WORKDIR or COPY layer's blob is in the cache itself and is uploaded to whichever server builds.
+    let cache = MemoryCache::new();
+    let dockerfile = "FROM scratch\nWORKDIR /app\n";
+    RecordingCompanion::on("http://127.0.0.1:8080", 0)
+        .build(&cache, dockerfile)
+        .unwrap();
+    let (_, log) = RecordingCompanion::on("http://127.0.0.1:9090", 0).build_logged(&cache, dockerfile);
+    assert!(log.contains("#4 [1/1] WORKDIR /app\n#4 CACHED"), "{log}");
+}
+
+#[test]
+fn offline_a_cached_run_layer_says_it_needs_the_companion() {
+    // The page's companion is its own origin (""), as is the page offline: the cached RUN step's key matches,
+    // but its layer is on the unreachable companion.
+    let cache = MemoryCache::new();
+    let dockerfile = "FROM scratch\nRUN make\n";
+    RecordingCompanion::on("", 0).build(&cache, dockerfile).unwrap();
+    let (image, log) = build_with(&cache, &FileTree::new(), dockerfile, |_| {});
+    let error = image.unwrap_err().to_string();
+    assert!(
+        error.starts_with("RUN (cached layer sha256:") && error.contains("need the Slipway companion server"),
+        "{error}\n{log}"
     );
 }

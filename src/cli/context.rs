@@ -47,6 +47,9 @@ pub struct CommandContext<'a, T: Transport> {
     /// Told the id of the container a foreground `docker run` (no `-d`, no `-it`) waits for: the page's Ctrl-C
     /// stops it.
     pub foreground: Option<&'a dyn Fn(&str)>,
+    /// Reach registries other than the companion's through its `/api/registry-proxy/` (the page: a browser
+    /// needs CORS headers most registries do not send). Natively they are reached directly, as docker does.
+    pub via_proxy: bool,
 }
 
 /// A registry an image name points at, as reached from here.
@@ -60,7 +63,8 @@ pub struct RegistryTarget {
 }
 
 impl<'a, T: Transport> CommandContext<'a, T> {
-    /// A context without a session, stdin, progress sinks or foreground hook, at time 0: callers set what they
+    /// A context without a session, stdin, progress sinks or foreground hook, at time 0, reaching other
+    /// registries directly (as a native client does): callers set what they
     /// have with struct-update syntax (`CommandContext { now, ..CommandContext::new(...) }`).
     pub fn new(
         transport: &'a T,
@@ -79,6 +83,7 @@ impl<'a, T: Transport> CommandContext<'a, T> {
             progress: None,
             status: None,
             foreground: None,
+            via_proxy: false,
         }
     }
 
@@ -91,20 +96,24 @@ impl<'a, T: Transport> CommandContext<'a, T> {
     }
 
     /// Docker Hub names and the companion's own host are the embedded registry; other hosts go through
-    /// `/api/registry-proxy/HOST` (registries without CORS, and one origin for the page).
+    /// `/api/registry-proxy/HOST` in the page (registries without CORS, and one origin), directly natively.
     pub fn target(&self, registry: &str) -> RegistryTarget {
         if registry == crate::image::reference::DOCKER_HUB || registry == self.registry_host {
-            RegistryTarget {
+            return RegistryTarget {
                 base: self.base.to_string(),
                 host: self.registry_host.to_string(),
                 embedded: true,
-            }
+            };
+        }
+        let base = if self.via_proxy {
+            format!("{}/api/registry-proxy/{registry}", self.base)
         } else {
-            RegistryTarget {
-                base: format!("{}/api/registry-proxy/{registry}", self.base),
-                host: registry.to_string(),
-                embedded: false,
-            }
+            direct_base(registry)
+        };
+        RegistryTarget {
+            base,
+            host: registry.to_string(),
+            embedded: false,
         }
     }
 
@@ -128,12 +137,17 @@ impl<'a, T: Transport> CommandContext<'a, T> {
                 self.base.to_string()
             }
         } else {
-            let reference = Reference::parse(&format!("{}/x", target.host));
-            reference
-                .map(|r| crate::registry::api_base(&r))
-                .unwrap_or_else(|_| format!("https://{}", target.host))
+            direct_base(&target.host)
         }
     }
+}
+
+/// The API base docker uses for a registry host: plain HTTP for loopback hosts (its insecure registries), else
+/// HTTPS.
+fn direct_base(host: &str) -> String {
+    Reference::parse(&format!("{host}/x"))
+        .map(|r| crate::registry::api_base(&r))
+        .unwrap_or_else(|_| format!("https://{host}"))
 }
 
 /// Collects a command's output, sending progress lines to the context's sink as they happen.

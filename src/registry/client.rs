@@ -26,6 +26,11 @@ pub enum ClientError {
     Unauthorized(String),
     #[error("denied: {0}")]
     Denied(String),
+    /// The companion's registry proxy does not forward to this host (only hosts its operator listed).
+    #[error(
+        "denied: this Slipway server does not forward requests to {0} (an operator allows it: slipway serve --proxy-host {0})"
+    )]
+    ProxyRefused(String),
     /// An error the registry explained with the OCI error envelope.
     #[error("{code}: {message}")]
     Registry {
@@ -563,6 +568,9 @@ fn error_from(response: &HttpResponse, request: &HttpRequest) -> ClientError {
                 .to_string();
             Some((code, message))
         });
+    if let (403, Some(host)) = (response.status, response.header(super::PROXY_REFUSED_HEADER)) {
+        return ClientError::ProxyRefused(host.to_owned());
+    }
     match (response.status, envelope) {
         (401, Some((_, message))) => ClientError::Unauthorized(message),
         (401, None) => ClientError::Unauthorized(format!("{} {}", request.method.as_str(), request.url)),
@@ -598,5 +606,29 @@ mod tests {
         );
         assert!(verify("sha256:00", b"x").is_err());
         assert!(digest_like("md5:", b"").is_err());
+    }
+
+    #[test]
+    fn a_proxy_refusal_names_the_host_and_the_flag_even_without_a_body() {
+        let head = HttpRequest::new(
+            Method::Head,
+            "/api/registry-proxy/127.0.0.1:5000/v2/learner1/app/blobs/sha256:00",
+        );
+        let refused = HttpResponse {
+            status: 403,
+            headers: vec![(super::super::PROXY_REFUSED_HEADER.into(), "127.0.0.1:5000".into())],
+            body: Vec::new(),
+        };
+        assert_eq!(
+            error_from(&refused, &head).to_string(),
+            "denied: this Slipway server does not forward requests to 127.0.0.1:5000 (an operator allows it: \
+             slipway serve --proxy-host 127.0.0.1:5000)"
+        );
+        // Another 403 without a body stays docker's bare `denied`.
+        let other = HttpResponse {
+            headers: Vec::new(),
+            ..refused
+        };
+        assert!(matches!(error_from(&other, &head), ClientError::Denied(_)));
     }
 }

@@ -13,6 +13,10 @@ pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError
 
 use crate::image::Reference;
 
+/// The header the companion's registry proxy sets when it refuses a host, naming the host: a HEAD has no body,
+/// so this is how every refusal says which host and how to allow it ([`ClientError::ProxyRefused`]).
+pub const PROXY_REFUSED_HEADER: &str = "x-slipway-proxy-refused";
+
 /// The host Docker Hub's registry API answers on (`docker.io` is only its name in references).
 pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
 

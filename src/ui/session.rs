@@ -105,6 +105,7 @@ impl PageSession {
             progress,
             status: None,
             foreground: None,
+            via_proxy: true,
         }
     }
 

@@ -8,4 +8,5 @@ mod hostile;
 pub(crate) mod layout;
 mod page;
 mod peers;
+mod servers;
 mod workers;

@@ -1,5 +1,5 @@
 //! Docker's per-layer progress bars from the interpreter, in process against a real `slipway serve` and a second
-//! registry behind its proxy: a multi-MB layer pushed in `PATCH` chunks and pulled in `Range` pieces shows a bar
+//! registry reached directly: a multi-MB layer pushed in `PATCH` chunks and pulled in `Range` pieces shows a bar
 //! that grows, redrawn under the layer's key, and ends with docker's final status on the same key.
 
 use std::cell::RefCell;
@@ -71,7 +71,7 @@ fn size_in_bytes(human: &str) -> f64 {
 async fn push_and_pull_of_a_multi_megabyte_layer_show_a_growing_bar_per_layer() -> Result<()> {
     let dir = TempDir::new("cli-progress");
     let remote = Distribution::start(dir.path()).await?;
-    let server = Server::start_with(&dir.path().join("data"), &["--proxy-host", &remote.addr])?;
+    let server = Server::start(&dir.path().join("data"))?;
     let layer = noise(3_000_000, 17);
     let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
     push_blob(&server, "library/big", config).await?;

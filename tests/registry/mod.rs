@@ -11,6 +11,7 @@ mod import;
 mod limits;
 mod lists;
 mod local;
+mod page;
 pub(crate) mod peers;
 mod proxy;
 mod upstream;

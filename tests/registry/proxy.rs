@@ -34,10 +34,17 @@ async fn client_pushes_to_a_corsless_registry_through_the_proxy() -> Result<()> 
         .send()
         .await?;
     assert_eq!(refused.status(), 403);
-    assert!(refused
-        .text()
-        .await?
-        .contains("does not serve \\\"evil.example\\\""));
+    assert_eq!(header(&refused, "x-slipway-proxy-refused"), "evil.example");
+    let text = refused.text().await?;
+    assert!(text.contains("does not serve \\\"evil.example\\\""), "{text}");
+    assert!(text.contains("slipway serve --proxy-host evil.example"), "{text}");
+    // A HEAD's refusal has no body: the header alone names the host.
+    let head = client()
+        .head(server.url("/api/registry-proxy/evil.example/v2/x/blobs/sha256:00"))
+        .send()
+        .await?;
+    assert_eq!(head.status(), 403);
+    assert_eq!(header(&head, "x-slipway-proxy-refused"), "evil.example");
 
     let preflight = client()
         .request(

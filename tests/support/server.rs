@@ -58,8 +58,14 @@ impl Server {
     /// `slipway serve` on a prepared data dir (e.g. with base images in it). Each server gets its own runner
     /// dir, so parallel tests never see (or clean up) each other's containers.
     pub fn start_in(data: TempDir, dist: &Path, extra_args: &[&str]) -> anyhow::Result<Server> {
+        Self::start_on("127.0.0.1:0", data, dist, extra_args)
+    }
+
+    /// [`Server::start_in`] listening on `addr` (`host:port`), e.g. where a stopped server listened: the same
+    /// URL with other data, as after the operator wiped it.
+    pub fn start_on(addr: &str, data: TempDir, dist: &Path, extra_args: &[&str]) -> anyhow::Result<Server> {
         let mut child = Command::new(slipway_bin())
-            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+            .args(["serve", "--addr", addr, "--data"])
             .arg(data.path())
             .arg("--dist")
             .arg(dist)
@@ -170,6 +176,24 @@ pub fn with_busybox(data: &TempDir) -> anyhow::Result<()> {
     ])
 }
 
+/// When busybox-static shipped `/bin/busybox` (dpkg keeps the .deb's file times): the busybox base image's
+/// `created`, in seconds since the epoch.
+pub fn busybox_package_time() -> anyhow::Result<u64> {
+    let out = Command::new("dpkg-query")
+        .args(["-L", "busybox-static"])
+        .output()?;
+    if !out.status.success() {
+        bail!("busybox-static is not installed: apt-get install busybox-static");
+    }
+    let listing = String::from_utf8(out.stdout)?;
+    let binary = listing
+        .lines()
+        .find(|l| l.ends_with("bin/busybox"))
+        .context("no bin/busybox in busybox-static")?;
+    let modified = std::fs::metadata(binary)?.modified()?;
+    Ok(modified.duration_since(std::time::UNIX_EPOCH)?.as_secs())
+}
+
 /// [`with_busybox`], then `slipway import` of that layout into the registry as `library/busybox:latest`, so
 /// `docker pull busybox` finds it (as it will once `slipway serve` imports base images itself).
 pub fn with_busybox_in_registry(data: &TempDir) -> anyhow::Result<()> {
@@ -206,12 +230,14 @@ pub fn users_file(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// `python:3.11-slim` (debootstrap with python3, a few minutes the first time) built once per machine into a cache
-/// outside the clone (`SLIPWAY_TEST_BASE_IMAGES`, default `/var/tmp/slipway-test-base-images`), then copied as an
-/// OCI layout under `DATA/base-images/python`, where the server imports it at start.
+/// outside the clone (`SLIPWAY_TEST_BASE_IMAGES`, default `/var/tmp/slipway-test-base-images-r3`), then copied as
+/// an OCI layout under `DATA/base-images/python`, where the server imports it at start. The default names the
+/// base-image recipe (`RECIPE` in `server/src/base_images/mod.rs`), so checkouts of different recipes on one
+/// machine do not rebuild each other's cache in turn.
 pub fn with_python(data: &TempDir) -> anyhow::Result<()> {
     let cache = std::env::var_os("SLIPWAY_TEST_BASE_IMAGES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/slipway-test-base-images"));
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/slipway-test-base-images-r3"));
     let out = Command::new(slipway_bin())
         .args(["base-images", "--data"])
         .arg(&cache)

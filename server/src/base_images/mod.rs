@@ -2,6 +2,7 @@
 //! written as OCI image layouts under `<data>/base-images/<name>/` and reused while they verify.
 
 mod busybox;
+mod dates;
 mod debootstrap;
 pub mod registry;
 
@@ -19,8 +20,9 @@ use crate::dir_diff::{index_layer, write_dir_diff};
 use crate::dir_layer::{write_dir, DirLayerError};
 use crate::oci_layout::{LayoutError, OciLayout, VerifiedImage};
 
-/// Bumped when a recipe changes: layouts written by another recipe are rebuilt.
-pub const RECIPE: &str = "2";
+/// Bumped when a recipe changes: layouts written by another recipe are rebuilt (3: `created` is the packages'
+/// date, no longer 1970).
+pub const RECIPE: &str = "3";
 /// Index annotation holding [`RECIPE`].
 pub const RECIPE_ANNOTATION: &str = "dev.slipway.base-images.recipe";
 /// containerd's annotation for the full image name, beside the OCI ref name.
@@ -102,6 +104,8 @@ pub struct Options {
     /// Rebuild even when a valid layout exists.
     pub force: bool,
     pub layer: LayerOptions,
+    /// The images' `created` (`SOURCE_DATE_EPOCH` when given); else the date of their Debian packages.
+    pub created: Option<u64>,
 }
 
 /// What `ensure` did for one image.
@@ -181,9 +185,8 @@ pub fn ensure(image: BaseImage, options: &Options) -> Result<Outcome, BaseImageE
 fn build(image: BaseImage, options: &Options, work: &Path) -> Result<(), BaseImageError> {
     let staging = work.join("layout");
     let layout = OciLayout::create(&staging)?;
-    let created = rfc3339(options.layer.mtime);
     let mut base = None;
-    let (info, spec) = match image {
+    let (info, spec, packages_date) = match image {
         BaseImage::Busybox => {
             let source = busybox::find()?;
             let tree = busybox::tree(&source)?;
@@ -198,7 +201,8 @@ fn build(image: BaseImage, options: &Options, work: &Path) -> Result<(), BaseIma
                 env: vec![PATH_ENV.into()],
                 cmd: vec!["sh".into()],
             };
-            (info, spec)
+            // The binary's time as its package shipped it (dpkg keeps it from the .deb).
+            (info, spec, dates::file_date(&source.binary)?)
         }
         BaseImage::Debian | BaseImage::Python => {
             let mirror = match &options.mirror {
@@ -218,6 +222,7 @@ fn build(image: BaseImage, options: &Options, work: &Path) -> Result<(), BaseIma
                 return Err(e);
             }
             debootstrap::clean(&rootfs)?;
+            let packages_date = dates::packages_date(&rootfs)?;
             let mut env = vec![PATH_ENV.to_owned()];
             let mut what = "debootstrap --variant=minbase bookworm".to_owned();
             if image == BaseImage::Python {
@@ -278,9 +283,10 @@ fn build(image: BaseImage, options: &Options, work: &Path) -> Result<(), BaseIma
                 env,
                 cmd: vec![cmd.into()],
             };
-            (info, spec)
+            (info, spec, packages_date)
         }
     };
+    let created = rfc3339(options.created.unwrap_or(packages_date));
     write_image(&layout, image, base.as_ref(), &info, &spec, &created)?;
     let final_dir = layout_dir(&options.data, image);
     remove_tree(&final_dir)?;
@@ -313,6 +319,8 @@ fn write_image(
         Some(base) => (base.config.clone(), base.manifest.layers().clone()),
         None => (new_config("linux", arch, Some(created.to_owned())), Vec::new()),
     };
+    // On a base (python on debian), the base's history keeps its dates and the image gets its own.
+    config.set_created(Some(created.to_owned()));
     layers.push(layer_descriptor(info, Format::Oci));
     let mut inner = config.config().clone().unwrap_or_default();
     inner.set_env(Some(spec.env.clone()));

@@ -123,11 +123,20 @@ pub async fn forward(
 ) -> Response {
     let (host, path) = rest.split_once('/').unwrap_or((rest.as_str(), ""));
     if !proxy.allows(host) {
-        return RegistryError::Denied(format!(
-            "the registry proxy does not serve {host:?} (allowed: {})",
+        let mut refused = RegistryError::Denied(format!(
+            "the registry proxy does not serve {host:?} (allowed: {}); an operator allows it with \
+             `slipway serve --proxy-host {host}`",
             proxy.hosts.join(", ")
         ))
         .into_response();
+        // A HEAD's answer has no body: the header names the host for the client's message.
+        if let Ok(value) = HeaderValue::from_str(host) {
+            refused.headers_mut().insert(
+                HeaderName::from_static(slipway::registry::PROXY_REFUSED_HEADER),
+                value,
+            );
+        }
+        return refused;
     }
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let url = format!("{}://{host}/{path}{query}", RegistryProxy::scheme(host));
