@@ -105,6 +105,8 @@ impl PageSession {
             progress,
             status: None,
             foreground: None,
+            prompter: None,
+            suggested_user: None,
         }
     }
 
