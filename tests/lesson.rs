@@ -48,8 +48,10 @@ async fn type_it(page: &Page, command: &str, done: &str) -> anyhow::Result<Strin
 
 /// A step whose check reads the terminal history passes by itself once its command ends.
 async fn step_done(page: &Page, step: usize) -> anyhow::Result<String> {
-    page.wait_for_text(&format!("Step {step} result"), "a passing verdict", |t| t.starts_with("Done"))
-        .await
+    page.wait_for_text(&format!("Step {step} result"), "a passing verdict", |t| {
+        t.starts_with("Done")
+    })
+    .await
 }
 
 /// Click a lesson step's Check until it passes (a server may need a moment to listen).
@@ -106,13 +108,20 @@ async fn the_whole_lesson_in_the_page() {
             keys(&page, ENTER).await?;
             wait_for_row(&page, "Password:").await?;
             keys(&page, &format!("pw-one{ENTER}")).await?;
-            page.wait_for_text("Terminal output", "Login Succeeded", |t| t.contains("Login Succeeded"))
-                .await?;
+            page.wait_for_text("Terminal output", "Login Succeeded", |t| {
+                t.contains("Login Succeeded")
+            })
+            .await?;
             page.wait_terminal_idle().await?;
             step_done(&page, 2).await?;
 
             page.click("3. Build your first image").await?;
-            let build = type_it(&page, "docker build -t learner1/python-sample-app:v1 .", "naming to").await?;
+            let build = type_it(
+                &page,
+                "docker build -t learner1/python-sample-app:v1 .",
+                "naming to",
+            )
+            .await?;
             anyhow::ensure!(build.contains("RUN pip install -r requirements.txt"), "{build}");
             check_passes(&page, 3, "3. Build your first image").await?;
 
@@ -123,8 +132,10 @@ async fn the_whole_lesson_in_the_page() {
 
             // `docker run -it`: the app's own output in the terminal, stopped with Ctrl-C as the step says.
             page.click("5. Run a container").await?;
-            page.click("Type it: docker run -it learner1/python-sample-app:v1").await?;
-            page.wait_for_terminal_line("docker run -it learner1/python-sample-app:v1").await?;
+            page.click("Type it: docker run -it learner1/python-sample-app:v1")
+                .await?;
+            page.wait_for_terminal_line("docker run -it learner1/python-sample-app:v1")
+                .await?;
             keys(&page, ENTER).await?;
             page.wait_for_text("Terminal output", "the app serving", |t| {
                 t.contains("Serving on http://0.0.0.0:8000")
@@ -135,7 +146,12 @@ async fn the_whole_lesson_in_the_page() {
             step_done(&page, 5).await?;
 
             page.click("6. Publish the port and open the app").await?;
-            type_it(&page, "docker run -d -p 8000:8000 learner1/python-sample-app:v1", "").await?;
+            type_it(
+                &page,
+                "docker run -d -p 8000:8000 learner1/python-sample-app:v1",
+                "",
+            )
+            .await?;
             let verdict = check_passes(&page, 6, "6. Publish the port and open the app").await?;
             anyhow::ensure!(verdict.contains("port 8000"), "{verdict}");
             page.by_name("App preview").await?.enter_frame().await?;
@@ -156,7 +172,12 @@ async fn the_whole_lesson_in_the_page() {
             page.click("Open app.py").await?;
             page.type_into("Editor for app.py", "\n# changed by the learner\n")
                 .await?;
-            let rebuild = type_it(&page, "docker build -t learner1/python-sample-app:v2 .", "naming to").await?;
+            let rebuild = type_it(
+                &page,
+                "docker build -t learner1/python-sample-app:v2 .",
+                "naming to",
+            )
+            .await?;
             anyhow::ensure!(rebuild.matches("CACHED").count() >= 3, "{rebuild}");
             anyhow::ensure!(rebuild.contains("cache miss: app.py changed"), "{rebuild}");
             check_passes(&page, 7, "7. Change the app and rebuild").await?;

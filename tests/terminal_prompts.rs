@@ -17,7 +17,11 @@ pub(crate) async fn wait_for_row(page: &Page, row: &str) -> anyhow::Result<Strin
 
 /// How many logins succeeded on the screen so far.
 async fn screen_logins(page: &Page) -> anyhow::Result<usize> {
-    Ok(page.text_of("Terminal output").await?.matches("Login Succeeded").count())
+    Ok(page
+        .text_of("Terminal output")
+        .await?
+        .matches("Login Succeeded")
+        .count())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -58,7 +62,9 @@ async fn docker_login_asks_for_the_user_name_and_a_hidden_password() {
                 wait_for_row(&page, "Password:").await?;
                 keys(&page, &format!("pw-one{ENTER}")).await?;
                 let screen = page
-                    .wait_for_text("Terminal output", "Login Succeeded", |t| t.contains("Login Succeeded"))
+                    .wait_for_text("Terminal output", "Login Succeeded", |t| {
+                        t.contains("Login Succeeded")
+                    })
                     .await?;
                 anyhow::ensure!(screen.contains("Username (learner1): learner1"), "{screen}");
                 anyhow::ensure!(!screen.contains("pw-one"), "the password showed: {screen}");
@@ -90,7 +96,11 @@ async fn docker_login_asks_for_the_user_name_and_a_hidden_password() {
 
                 // `--password-stdin` reads the next line typed, as from a pipe, unechoed.
                 let logins = screen_logins(&page).await?;
-                keys(&page, &format!("docker login -u learner1 --password-stdin{ENTER}")).await?;
+                keys(
+                    &page,
+                    &format!("docker login -u learner1 --password-stdin{ENTER}"),
+                )
+                .await?;
                 keys(&page, &format!("pw-one{ENTER}")).await?;
                 page.wait_for_text("Terminal output", "one more login", |t| {
                     t.matches("Login Succeeded").count() == logins + 1

@@ -57,7 +57,9 @@ impl LessonStep {
     /// A failing verdict with the step's hint after it (`{user}` filled in); a passing one as it is.
     pub fn advise(&self, verdict: Verdict, user: &str) -> Verdict {
         match &self.hint {
-            Some(hint) if !verdict.passed => Verdict::fail(format!("{} {}", verdict.message, personalize(hint, user))),
+            Some(hint) if !verdict.passed => {
+                Verdict::fail(format!("{} {}", verdict.message, personalize(hint, user)))
+            }
             _ => verdict,
         }
     }

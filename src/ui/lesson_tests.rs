@@ -98,7 +98,9 @@ fn a_failed_step_says_what_to_do_about_it() {
     assert!(!failed.passed);
     assert!(
         failed.message.contains("failed (exit code 1)")
-            && failed.message.contains("answer the `Username` and `Password` prompts")
+            && failed
+                .message
+                .contains("answer the `Username` and `Password` prompts")
             && failed.message.contains("any password works"),
         "{failed:?}"
     );
@@ -111,9 +113,11 @@ fn a_failed_step_says_what_to_do_about_it() {
     assert!(login.text.contains("`docker login`"));
     // `docker run -it` is stopped with Ctrl-C, as its step says: 130 counts as done there.
     let run_it = lesson.steps[4].check.as_ref().unwrap();
-    assert!(run_it
-        .judge_history(&[("docker run -it ana/python-sample-app:v1".into(), 130)])
-        .passed);
+    assert!(
+        run_it
+            .judge_history(&[("docker run -it ana/python-sample-app:v1".into(), 130)])
+            .passed
+    );
 }
 
 #[test]

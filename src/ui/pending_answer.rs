@@ -77,6 +77,9 @@ mod tests {
         assert!(waiting.as_mut().poll(&mut cx).is_pending());
         pending.give("learner1".into());
         assert!(flag.0.load(Ordering::SeqCst), "woken");
-        assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready("learner1".to_string()));
+        assert_eq!(
+            waiting.as_mut().poll(&mut cx),
+            Poll::Ready("learner1".to_string())
+        );
     }
 }

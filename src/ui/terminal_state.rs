@@ -193,7 +193,9 @@ impl TerminalState {
                 self.write("\x1b[0m\r\n");
                 return self.finish(outcome);
             }
-            TerminalAction::Ask { text, echo } if self.busy && !self.interrupted => return self.ask(&text, echo),
+            TerminalAction::Ask { text, echo } if self.busy && !self.interrupted => {
+                return self.ask(&text, echo)
+            }
             TerminalAction::Ask { .. } => {}
             TerminalAction::Finished(outcome) => return self.finish(outcome),
         }

@@ -224,7 +224,9 @@ fn a_question_shows_its_answer_and_a_password_stays_hidden() {
     assert_eq!(input(&mut s, "ret\r"), [Effect::Answer("secret".into())]);
     let out = s.take_output();
     assert_eq!(out, "Password: \r\n", "the password is not echoed");
-    s.reduce(TerminalAction::Finished(Outcome::success("Login Succeeded\n".into())));
+    s.reduce(TerminalAction::Finished(Outcome::success(
+        "Login Succeeded\n".into(),
+    )));
     assert!(s.take_output().starts_with("Login Succeeded\r\n"));
     assert_eq!(s.finished, [("docker login".to_string(), 0)]);
     // An empty answer is an answer (docker then takes the offered user name).
@@ -250,7 +252,10 @@ fn ctrl_c_at_a_question_cancels_and_keeps_what_is_typed_after_it() {
 #[test]
 fn lines_typed_while_a_command_runs_run_in_order_after_it() {
     let mut s = TerminalState::default();
-    assert_eq!(runs(&typed(&mut s, "docker build -t learner1/app:v1 .")), ["build"]);
+    assert_eq!(
+        runs(&typed(&mut s, "docker build -t learner1/app:v1 .")),
+        ["build"]
+    );
     s.take_output();
     assert!(input(&mut s, "docker images\rdocker ps\rdocker v").is_empty());
     assert!(input(&mut s, "x\x7f").is_empty());
@@ -265,7 +270,9 @@ fn lines_typed_while_a_command_runs_run_in_order_after_it() {
     let effects = s.reduce(TerminalAction::Finished(Outcome::success("REPOSITORY\n".into())));
     assert_eq!(runs(&effects), ["ps"]);
     assert!(s
-        .reduce(TerminalAction::Finished(Outcome::success("CONTAINER ID\n".into())))
+        .reduce(TerminalAction::Finished(Outcome::success(
+            "CONTAINER ID\n".into()
+        )))
         .is_empty());
     // The unfinished line waits on the prompt.
     assert_eq!(s.editor.line(), "docker v");

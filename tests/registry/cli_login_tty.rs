@@ -239,12 +239,22 @@ async fn login_offers_the_lesson_user_then_the_stored_one_and_asks_again_when_it
     // Nothing stored: the lesson's user name is offered, Enter takes it; the password is asked unechoed.
     let script = Scripted::new(&[Some(""), Some("pw-two")]);
     let done = login_in_process(&server, &credentials, &script, "docker login").await?;
-    assert_eq!((done.stdout.as_str(), done.exit_code), ("Login Succeeded\n", 0), "{done:?}");
+    assert_eq!(
+        (done.stdout.as_str(), done.exit_code),
+        ("Login Succeeded\n", 0),
+        "{done:?}"
+    );
     assert_eq!(
         script.asked(),
-        [("Username (learner2): ".to_string(), true), ("Password: ".to_string(), false)]
+        [
+            ("Username (learner2): ".to_string(), true),
+            ("Password: ".to_string(), false)
+        ]
     );
-    assert_eq!(credentials.borrow().get(&server.addr).unwrap().username, "learner2");
+    assert_eq!(
+        credentials.borrow().get(&server.addr).unwrap().username,
+        "learner2"
+    );
 
     // A stored login the registry refuses: docker says so and asks again, offering the stored user name.
     credentials.borrow_mut().set(
@@ -270,7 +280,10 @@ async fn login_offers_the_lesson_user_then_the_stored_one_and_asks_again_when_it
     // `-u` given: only the password is asked; an empty one is docker's error; Ctrl-C is 130 and stores nothing.
     let script = Scripted::new(&[Some("  ")]);
     let empty = login_in_process(&server, &credentials, &script, "docker login -u learner2").await?;
-    assert_eq!((empty.stderr.as_str(), empty.exit_code), ("error: password is required\n", 1));
+    assert_eq!(
+        (empty.stderr.as_str(), empty.exit_code),
+        ("error: password is required\n", 1)
+    );
     assert_eq!(script.asked(), [("Password: ".to_string(), false)]);
     credentials.borrow_mut().remove(&server.addr);
     let script = Scripted::new(&[None]);

@@ -238,7 +238,9 @@ impl Prompter for TtyPrompter {
             let (answer_tx, answer_rx) = tokio::sync::oneshot::channel();
             std::thread::spawn(move || {
                 let mut line = String::new();
-                let _ = std::io::stdin().read_line(&mut line).map(|_| answer_tx.send(line));
+                let _ = std::io::stdin()
+                    .read_line(&mut line)
+                    .map(|_| answer_tx.send(line));
             });
             let answer = tokio::select! {
                 // End of input answers nothing, as an empty line.
