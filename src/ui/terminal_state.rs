@@ -186,7 +186,15 @@ impl TerminalState {
                 }
             }
             TerminalAction::Progress(..) | TerminalAction::Status { .. } => {}
-            TerminalAction::Attached(container) => self.attached = Some(container),
+            TerminalAction::Attached(container) => {
+                self.attached = Some(container);
+                // Keys typed while it started are its input, as a terminal's input queue would give them.
+                let mut typed: String = self.lines_ahead.drain(..).map(|line| line + "\r").collect();
+                typed.push_str(&std::mem::take(&mut self.line_ahead));
+                if !typed.is_empty() {
+                    return vec![Effect::ToContainer(typed)];
+                }
+            }
             TerminalAction::Detached(outcome) => {
                 self.attached = None;
                 // Whatever the container left (colours, a half line): plain text on a fresh row again.

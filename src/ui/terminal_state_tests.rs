@@ -325,3 +325,16 @@ fn a_lesson_command_put_in_while_a_command_runs_waits_on_the_prompt() {
     s.reduce(TerminalAction::Finished(Outcome::default()));
     assert_eq!(s.editor.line(), "docker images");
 }
+
+#[test]
+fn keys_typed_while_a_container_starts_are_its_input() {
+    let mut s = TerminalState::default();
+    typed(&mut s, "docker run -it busybox sh");
+    assert!(input(&mut s, "ls /\recho hi").is_empty());
+    assert_eq!(
+        s.reduce(TerminalAction::Attached("eager_turing".into())),
+        [Effect::ToContainer("ls /\recho hi".into())]
+    );
+    s.reduce(TerminalAction::Detached(Outcome::default()));
+    assert_eq!(s.editor.line(), "", "nothing left for the prompt");
+}
