@@ -42,7 +42,8 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
         return out.fail("the --password-stdin option requires --username to be set", 1);
     }
     if flags.value("password").is_some() {
-        out.line(
+        // Before any prompt that may follow, as docker prints it.
+        out.progress(
             Stream::Stderr,
             "WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
         );
