@@ -1,4 +1,5 @@
-//! The seed tutorial end to end in headless Chromium, as a learner does it: log in, build the Python web app
+//! The seed tutorial end to end in headless Chromium, as a learner does it, by the lesson's own "Type it" buttons
+//! and Enter, answering `docker login`'s prompts by typing: log in, build the Python web app
 //! (its RUN step executed by the companion under runc), list images, run it with a published port and read the
 //! app's page in the lesson's preview, change the app and rebuild (CACHED steps and why the rest ran), push to
 //! the embedded registry and, through the companion's proxy, to a second real registry (Debian's
@@ -11,6 +12,47 @@ use crate::support::browser::{Browser, Page};
 use crate::support::distribution::Distribution;
 use crate::support::server::{dist_dir, users_file, with_python, Server};
 use crate::support::TempDir;
+use crate::terminal_keys::{keys, CTRL_C, ENTER};
+use crate::terminal_prompts::wait_for_row;
+
+/// A step's command as a learner runs it: its "Type it" button, then Enter in the terminal. Returns what the
+/// command printed once the terminal is idle again; `done` must be in it and `ERROR` must not.
+async fn type_it(page: &Page, command: &str, done: &str) -> anyhow::Result<String> {
+    let before = page.text_of("Terminal output").await?.len();
+    page.click(&format!("Type it: {command}")).await?;
+    page.wait_for_terminal_line(command).await?;
+    keys(page, ENTER).await?;
+    let started = std::time::Instant::now();
+    loop {
+        let idle = page
+            .by_name("Terminal input")
+            .await?
+            .attr("aria-busy")
+            .await?
+            .as_deref()
+            == Some("false");
+        let screen = page.text_of("Terminal output").await?;
+        let new = screen.get(before..).unwrap_or_default();
+        // Ended: the prompt is back after the command's own row.
+        if idle && new.lines().count() > 1 && new.lines().last() == Some("$") && new.contains(done) {
+            anyhow::ensure!(!new.contains("ERROR"), "{command}:\n{new}");
+            return Ok(new.to_string());
+        }
+        anyhow::ensure!(
+            started.elapsed() < std::time::Duration::from_secs(600),
+            "{command}: not done after 10 minutes:\n{new}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A step whose check reads the terminal history passes by itself once its command ends.
+async fn step_done(page: &Page, step: usize) -> anyhow::Result<String> {
+    page.wait_for_text(&format!("Step {step} result"), "a passing verdict", |t| {
+        t.starts_with("Done")
+    })
+    .await
+}
 
 /// Click a lesson step's Check until it passes (a server may need a moment to listen).
 async fn check_passes(page: &Page, step: usize, title: &str) -> anyhow::Result<String> {
@@ -45,7 +87,6 @@ async fn the_whole_lesson_in_the_page() {
     )
     .unwrap();
     let url = format!("{}/", server.url);
-    let host_port = crate::support::free_port();
     let shown_digest = Arc::new(Mutex::new(String::new()));
     let browser = Browser::start().await.unwrap();
     let digest_out = shown_digest.clone();
@@ -55,19 +96,59 @@ async fn the_whole_lesson_in_the_page() {
             page.by_name("Open app.py").await?;
             page.type_into("Your user name", "learner1").await?;
 
-            page.terminal_command("docker login -u learner1 -p pw-one", "Login Succeeded")
-                .await?;
-            let build = page
-                .terminal_command("docker build -t learner1/python-sample-app:v1 .", "naming to")
-                .await?;
+            // Every step as its "Type it" button puts it, then Enter; docker login's prompts answered by typing.
+            type_it(&page, "docker version", "Version").await?;
+            step_done(&page, 1).await?;
+
+            page.click("2. Log in to a registry").await?;
+            page.click("Type it: docker login").await?;
+            page.wait_for_terminal_line("docker login").await?;
+            keys(&page, ENTER).await?;
+            wait_for_row(&page, "Username (learner1):").await?;
+            keys(&page, ENTER).await?;
+            wait_for_row(&page, "Password:").await?;
+            keys(&page, &format!("pw-one{ENTER}")).await?;
+            page.wait_for_text("Terminal output", "Login Succeeded", |t| {
+                t.contains("Login Succeeded")
+            })
+            .await?;
+            page.wait_terminal_idle().await?;
+            step_done(&page, 2).await?;
+
+            page.click("3. Build your first image").await?;
+            let build = type_it(
+                &page,
+                "docker build -t learner1/python-sample-app:v1 .",
+                "naming to",
+            )
+            .await?;
             anyhow::ensure!(build.contains("RUN pip install -r requirements.txt"), "{build}");
             check_passes(&page, 3, "3. Build your first image").await?;
 
-            let images = page.terminal_command("docker images", "REPOSITORY").await?;
+            page.click("4. List your images").await?;
+            let images = type_it(&page, "docker images", "REPOSITORY").await?;
             anyhow::ensure!(images.contains("learner1/python-sample-app"), "{images}");
+            step_done(&page, 4).await?;
 
-            page.terminal_command(
-                &format!("docker run -d -p {host_port}:8000 learner1/python-sample-app:v1"),
+            // `docker run -it`: the app's own output in the terminal, stopped with Ctrl-C as the step says.
+            page.click("5. Run a container").await?;
+            page.click("Type it: docker run -it learner1/python-sample-app:v1")
+                .await?;
+            page.wait_for_terminal_line("docker run -it learner1/python-sample-app:v1")
+                .await?;
+            keys(&page, ENTER).await?;
+            page.wait_for_text("Terminal output", "the app serving", |t| {
+                t.contains("Serving on http://0.0.0.0:8000")
+            })
+            .await?;
+            keys(&page, CTRL_C).await?;
+            wait_for_row(&page, "$").await?;
+            step_done(&page, 5).await?;
+
+            page.click("6. Publish the port and open the app").await?;
+            type_it(
+                &page,
+                "docker run -d -p 8000:8000 learner1/python-sample-app:v1",
                 "",
             )
             .await?;
@@ -83,25 +164,26 @@ async fn the_whole_lesson_in_the_page() {
             page.client.enter_parent_frame().await?;
             anyhow::ensure!(body.contains("Hello from a container"), "{body}");
             // The published port answers on the host too, as `docker run -p` does.
-            let direct = reqwest::get(format!("http://127.0.0.1:{host_port}/"))
-                .await?
-                .text()
-                .await?;
+            let direct = reqwest::get("http://127.0.0.1:8000/").await?.text().await?;
             anyhow::ensure!(direct.contains("Hello from a container"), "{direct}");
 
             // Change the app: the base, WORKDIR, requirements and pip steps come from the cache.
+            page.click("7. Change the app and rebuild").await?;
             page.click("Open app.py").await?;
             page.type_into("Editor for app.py", "\n# changed by the learner\n")
                 .await?;
-            let rebuild = page
-                .terminal_command("docker build -t learner1/python-sample-app:v2 .", "naming to")
-                .await?;
+            let rebuild = type_it(
+                &page,
+                "docker build -t learner1/python-sample-app:v2 .",
+                "naming to",
+            )
+            .await?;
             anyhow::ensure!(rebuild.matches("CACHED").count() >= 3, "{rebuild}");
             anyhow::ensure!(rebuild.contains("cache miss: app.py changed"), "{rebuild}");
+            check_passes(&page, 7, "7. Change the app and rebuild").await?;
 
-            let push = page
-                .terminal_command("docker push learner1/python-sample-app:v1", "size:")
-                .await?;
+            page.click("8. Push the image").await?;
+            let push = type_it(&page, "docker push learner1/python-sample-app:v1", "size:").await?;
             let digest = push
                 .split_whitespace()
                 .find(|w| w.starts_with("sha256:"))

@@ -16,4 +16,5 @@ mod support;
 mod terminal;
 mod terminal_keys;
 mod terminal_polish;
+mod terminal_prompts;
 mod workspace;

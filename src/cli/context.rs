@@ -3,6 +3,8 @@
 //! and `slipway docker`; [`run_command`] dispatches every companion command.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 
 use super::credentials::CredentialStore;
 use super::interpret::Outcome;
@@ -50,6 +52,18 @@ pub struct CommandContext<'a, T: Transport> {
     /// Reach registries other than the companion's through its `/api/registry-proxy/` (the page: a browser
     /// needs CORS headers most registries do not send). Natively they are reached directly, as docker does.
     pub via_proxy: bool,
+    /// Where commands ask the learner for a line (a terminal); `None` when stdin is no terminal.
+    pub prompter: Option<&'a dyn Prompter>,
+    /// The user name `docker login` offers when no login is stored (the lesson's user name field).
+    pub suggested_user: Option<&'a str>,
+}
+
+/// A line typed at the terminal in answer to a command's question (`docker login`'s `Username: ` and
+/// `Password: `). The page's terminal and a native TTY answer; without one (stdin is a pipe) there is no prompt.
+pub trait Prompter {
+    /// Show `text`, then read one line, echoed as typed or (`echo: false`) hidden, as a password is; the cursor
+    /// ends on a fresh row. `None`: the learner pressed Ctrl-C (the command ends with exit code 130).
+    fn ask<'p>(&'p self, text: &'p str, echo: bool) -> Pin<Box<dyn Future<Output = Option<String>> + 'p>>;
 }
 
 /// A registry an image name points at, as reached from here.
@@ -63,8 +77,8 @@ pub struct RegistryTarget {
 }
 
 impl<'a, T: Transport> CommandContext<'a, T> {
-    /// A context without a session, stdin, progress sinks or foreground hook, at time 0, reaching other
-    /// registries directly (as a native client does): callers set what they
+    /// A context without a session, stdin, progress sinks, foreground hook or prompter, at time 0, reaching
+    /// other registries directly (as a native client does): callers set what they
     /// have with struct-update syntax (`CommandContext { now, ..CommandContext::new(...) }`).
     pub fn new(
         transport: &'a T,
@@ -84,6 +98,8 @@ impl<'a, T: Transport> CommandContext<'a, T> {
             status: None,
             foreground: None,
             via_proxy: false,
+            prompter: None,
+            suggested_user: None,
         }
     }
 

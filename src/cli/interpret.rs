@@ -7,6 +7,9 @@ use super::parse::{parse, Invocation, Parsed};
 use super::words::split_words;
 use crate::registry::transport::Transport;
 
+/// The exit code of a command stopped by Ctrl-C, as a shell reports SIGINT (128 + 2).
+pub const INTERRUPTED: i32 = 130;
+
 /// What a command printed and how it ended, like a process.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {

@@ -1,8 +1,9 @@
 //! `docker login` and `docker logout`: credentials checked for real through the registry's token flow (the
-//! embedded registry by default, others through the companion's proxy), kept in the context's store.
+//! embedded registry by default, others through the companion's proxy), kept in the context's store. What the
+//! flags leave out is asked for at the terminal, with docker's own prompts.
 
 use super::context::{CommandContext, Printer, Stream};
-use super::interpret::Outcome;
+use super::interpret::{Outcome, INTERRUPTED};
 use super::parse::Invocation;
 use crate::registry::{ClientError, Credentials, Transport};
 
@@ -23,7 +24,9 @@ fn server_host<T: Transport>(ctx: &CommandContext<'_, T>, server: Option<&String
     }
 }
 
-/// `docker login [-u USER] [-p PASS | --password-stdin] [SERVER]`.
+/// `docker login [-u USER] [-p PASS | --password-stdin] [SERVER]`, as docker's `runLogin`: a stored login is
+/// tried first; what is still missing is asked for at the terminal (`Username (DEFAULT): `, then `Password: `
+/// unechoed); without a terminal that is docker's "non TTY" error.
 pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
     let host = server_host(ctx, inv.args.first());
@@ -39,47 +42,99 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
         return out.fail("the --password-stdin option requires --username to be set", 1);
     }
     if flags.value("password").is_some() {
-        out.line(
+        // Before any prompt that may follow, as docker prints it.
+        out.progress(
             Stream::Stderr,
             "WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
         );
     }
-    let password = match (flags.value("password"), from_stdin, ctx.stdin) {
-        (Some(p), _, _) => Some(p.to_string()),
-        (None, true, Some(stdin)) => Some(stdin.trim_end_matches(['\n', '\r']).to_string()),
-        // The page's terminal pipes nothing into a command.
-        (None, true, None) => {
-            return out.fail(
-                "Error: this terminal has no standard input to read a password from: use -p PASSWORD",
-                1,
-            )
-        }
-        (None, false, _) => None,
+    let mut password = flags.value("password").unwrap_or_default().to_string();
+    if from_stdin {
+        password = match (ctx.stdin, ctx.prompter) {
+            (Some(stdin), _) => stdin.trim_end_matches('\n').trim_end_matches('\r').to_string(),
+            // The page's terminal is the pipe: the next line typed, not echoed.
+            (None, Some(prompter)) => match prompter.ask("", false).await {
+                Some(line) => line,
+                None => return interrupted(out),
+            },
+            (None, None) => {
+                return out.fail(
+                    "Error: this terminal has no standard input to read a password from: use -p PASSWORD",
+                    1,
+                )
+            }
+        };
+    }
+    let mut username = flags.value("username").unwrap_or_default().trim().to_string();
+    // Docker offers the stored login's user name; the page offers the lesson's until there is one.
+    let mut offered = ctx.suggested_user.map(str::to_string);
+    let stored = if username.is_empty() && password.is_empty() {
+        ctx.credentials.borrow().get(&host)
+    } else {
+        None
     };
-    let stored = ctx.credentials.borrow().get(&host);
-    let credentials = match (flags.value("username"), password) {
-        (Some(username), Some(password)) => Credentials {
-            username: username.to_string(),
-            password,
-        },
-        (None, None) if stored.is_some() => {
-            out.line(Stream::Stdout, "Authenticating with existing credentials...");
-            stored.expect("checked")
+    if let Some(stored) = stored {
+        // Shown before a prompt may follow, so as progress (the outcome prints at the end).
+        out.progress(
+            Stream::Stdout,
+            &format!(
+                "Authenticating with existing credentials... [Username: {}]",
+                stored.username
+            ),
+        );
+        out.progress(
+            Stream::Stdout,
+            "To login with a different account, run 'docker logout' followed by 'docker login'",
+        );
+        out.progress(Stream::Stdout, "");
+        match check_login(ctx, &host, &stored).await {
+            Ok(()) => {
+                out.line(Stream::Stdout, "Login Succeeded");
+                return out.done();
+            }
+            Err(ClientError::Unauthorized(_)) => {
+                out.progress(Stream::Stderr, "Stored credentials invalid or expired")
+            }
+            Err(e) => out.progress(Stream::Stderr, &format!("Login did not succeed, error: {e}")),
         }
-        // Docker would prompt here; the terminal has no prompt.
-        _ => {
+        offered = Some(stored.username);
+    }
+    if username.is_empty() || password.trim().is_empty() {
+        let Some(prompter) = ctx.prompter else {
             return out.fail(
                 "Error: Cannot perform an interactive login from a non TTY device",
                 1,
-            )
+            );
+        };
+        if username.is_empty() {
+            let offered = offered.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
+            let question = match &offered {
+                Some(user) => format!("Username ({user}): "),
+                None => "Username: ".to_string(),
+            };
+            let Some(answer) = prompter.ask(&question, true).await else {
+                return interrupted(out);
+            };
+            username = match (answer.trim(), offered) {
+                ("", Some(user)) => user,
+                (answer, _) => answer.to_string(),
+            };
+            if username.is_empty() {
+                return out.fail("error: username is required", 1);
+            }
         }
-    };
-    if credentials.password.is_empty() {
-        return out.fail("Error: Password Required", 1);
+        if password.trim().is_empty() {
+            let Some(answer) = prompter.ask("Password: ", false).await else {
+                return interrupted(out);
+            };
+            password = answer.trim().to_string();
+            if password.is_empty() {
+                return out.fail("error: password is required", 1);
+            }
+        }
     }
-    let target = ctx.target(&host);
-    let client = crate::registry::Client::new(ctx.transport, target.base.clone(), Some(credentials.clone()));
-    match client.login().await {
+    let credentials = Credentials { username, password };
+    match check_login(ctx, &host, &credentials).await {
         Ok(()) => {
             ctx.credentials.borrow_mut().set(&host, &credentials);
             out.line(Stream::Stdout, "Login Succeeded");
@@ -90,10 +145,28 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
                 ClientError::Unauthorized(message) => format!("unauthorized: {message}"),
                 other => other.to_string(),
             };
-            let url = format!("{}/v2/", ctx.display_url(&target));
+            let url = format!("{}/v2/", ctx.display_url(&ctx.target(&host)));
             out.fail(&format!("Error response from daemon: Get \"{url}\": {why}"), 1)
         }
     }
+}
+
+/// The registry's token flow with these credentials.
+async fn check_login<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    host: &str,
+    credentials: &Credentials,
+) -> Result<(), ClientError> {
+    let target = ctx.target(host);
+    let client = crate::registry::Client::new(ctx.transport, target.base, Some(credentials.clone()));
+    client.login().await
+}
+
+/// Ctrl-C at a prompt: nothing stored, nothing more printed, the shell's 130.
+fn interrupted(out: Printer<'_>) -> Outcome {
+    let mut outcome = out.done();
+    outcome.exit_code = INTERRUPTED;
+    outcome
 }
 
 /// `docker logout [SERVER]`.

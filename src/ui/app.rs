@@ -410,7 +410,8 @@ pub fn app() -> Html {
                     <h2 id="terminal-title">{ "Terminal" }</h2>
                     <super::terminal::Terminal initial_history={(*history).clone()} {on_history} {on_finished}
                                                prefill={(*prefill).clone()} {on_command_done}
-                                               font_px={settings.font_px} theme={settings.theme.name()} />
+                                               font_px={settings.font_px} theme={settings.theme.name()}
+                                               login_user={lesson_user.clone()} />
                 </section>
             </>
         }

@@ -29,6 +29,10 @@ fn same_folder() -> String {
     "./".into()
 }
 
+fn success_only() -> Vec<i32> {
+    vec![0]
+}
+
 fn default_user() -> String {
     "learner1".into()
 }
@@ -44,6 +48,21 @@ pub struct LessonStep {
     pub command: Option<String>,
     #[serde(default)]
     pub check: Option<Check>,
+    /// What to do when this step's check fails, in the step's own terms (shown after the reason).
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+impl LessonStep {
+    /// A failing verdict with the step's hint after it (`{user}` filled in); a passing one as it is.
+    pub fn advise(&self, verdict: Verdict, user: &str) -> Verdict {
+        match &self.hint {
+            Some(hint) if !verdict.passed => {
+                Verdict::fail(format!("{} {}", verdict.message, personalize(hint, user)))
+            }
+            _ => verdict,
+        }
+    }
 }
 
 /// How the page decides that a step is done. `{user}` in any string is the learner's user name.
@@ -60,8 +79,12 @@ pub enum Check {
         contains: Option<String>,
     },
     /// The latest command in the terminal that starts with `pattern` (words compared with single spaces)
-    /// succeeded (exit code 0).
-    CommandRan { pattern: String },
+    /// ended with one of `exit_codes` (default: 0, success; `docker run -it` stopped by Ctrl-C ends with 130).
+    CommandRan {
+        pattern: String,
+        #[serde(default = "success_only")]
+        exit_codes: Vec<i32>,
+    },
     /// The embedded registry lists the tag (`GET /v2/<repository>/tags/list`).
     Pushed { name: String },
 }
@@ -263,20 +286,29 @@ impl Check {
                 port: *port,
                 contains: contains.as_ref().map(p),
             },
-            Check::CommandRan { pattern } => Check::CommandRan { pattern: p(pattern) },
+            Check::CommandRan { pattern, exit_codes } => Check::CommandRan {
+                pattern: p(pattern),
+                exit_codes: exit_codes.clone(),
+            },
             Check::Pushed { name } => Check::Pushed { name: p(name) },
         }
     }
 
     /// `command_ran`: judged from the commands that finished in the terminal, with their exit codes.
     pub fn judge_history(&self, finished: &[(String, i32)]) -> Verdict {
-        let Check::CommandRan { pattern } = self else {
+        let Check::CommandRan { pattern, exit_codes } = self else {
             return Verdict::fail("this check does not read the terminal history");
         };
         let wanted = words(pattern);
         // The latest attempt counts: a success after failures is done, a failure says why not.
         match finished.iter().rev().find(|(c, _)| words(c).starts_with(&wanted)) {
-            Some((cmd, 0)) => Verdict::pass(format!("Done: you ran `{}`.", words(cmd))),
+            Some((cmd, code)) if exit_codes.contains(code) => {
+                Verdict::pass(format!("Done: you ran `{}`.", words(cmd)))
+            }
+            Some((cmd, crate::cli::interpret::INTERRUPTED)) => Verdict::fail(format!(
+                "You stopped `{}` with Ctrl-C (exit code 130) before it finished. Run it again and let it finish.",
+                words(cmd)
+            )),
             Some((cmd, code)) => Verdict::fail(format!(
                 "You ran `{}`, but it failed (exit code {code}): the terminal says why. Fix it and run it again.",
                 words(cmd)

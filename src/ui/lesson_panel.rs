@@ -95,10 +95,13 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
         );
         let (user, finished) = (props.user.clone(), props.finished.clone());
         Callback::from(move |index: usize| {
-            let Some(check) = lesson.steps.get(index).and_then(|s| s.check.clone()) else {
+            let Some(step) = lesson.steps.get(index).cloned() else {
                 return;
             };
-            let check = check.personalized(&user);
+            let Some(check) = step.check.as_ref().map(|c| c.personalized(&user)) else {
+                return;
+            };
+            let user = user.clone();
             let (current, verdicts, checking, preview) = (
                 current.clone(),
                 verdicts.clone(),
@@ -109,6 +112,7 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
             checking.set(Some(index));
             wasm_bindgen_futures::spawn_local(async move {
                 let (verdict, url) = run_check(check, finished).await;
+                let verdict = step.advise(verdict, &user);
                 if url.is_some() {
                     preview.set(url);
                 }

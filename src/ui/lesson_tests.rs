@@ -90,6 +90,37 @@ fn command_ran_reads_history() {
 }
 
 #[test]
+fn a_failed_step_says_what_to_do_about_it() {
+    let lesson = Lesson::parse(include_str!("../../static/lessons/python-web-app/lesson.json")).unwrap();
+    let login = &lesson.steps[1];
+    let check = login.check.as_ref().unwrap().personalized("ana");
+    let failed = login.advise(check.judge_history(&[("docker login".into(), 1)]), "ana");
+    assert!(!failed.passed);
+    assert!(
+        failed.message.contains("failed (exit code 1)")
+            && failed
+                .message
+                .contains("answer the `Username` and `Password` prompts")
+            && failed.message.contains("any password works"),
+        "{failed:?}"
+    );
+    let stopped = check.judge_history(&[("docker login".into(), 130)]);
+    assert!(stopped.message.contains("with Ctrl-C"), "{stopped:?}");
+    // A passing verdict stays as it is; the step's own text names the command as the seed tutorial does.
+    let done = login.advise(check.judge_history(&[("docker login".into(), 0)]), "ana");
+    assert_eq!(done.message, "Done: you ran `docker login`.");
+    assert_eq!(login.command.as_deref(), Some("docker login"));
+    assert!(login.text.contains("`docker login`"));
+    // `docker run -it` is stopped with Ctrl-C, as its step says: 130 counts as done there.
+    let run_it = lesson.steps[4].check.as_ref().unwrap();
+    assert!(
+        run_it
+            .judge_history(&[("docker run -it ana/python-sample-app:v1".into(), 130)])
+            .passed
+    );
+}
+
+#[test]
 fn image_exists_reads_the_image_list() {
     let c = check(1);
     let row = |repo: &str, tag: &str| {

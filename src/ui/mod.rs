@@ -7,6 +7,7 @@ pub mod layer_pool_state;
 pub mod lesson;
 pub mod line_editor;
 pub mod panels_state;
+pub mod pending_answer;
 pub mod project;
 pub mod project_archive;
 pub mod share;

@@ -106,6 +106,8 @@ impl PageSession {
             status: None,
             foreground: None,
             via_proxy: true,
+            prompter: None,
+            suggested_user: None,
         }
     }
 

@@ -3,6 +3,8 @@
 //! the container's TTY and back.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use futures_util::future::{AbortHandle, Abortable};
@@ -12,6 +14,7 @@ use yew::prelude::*;
 use super::attach::{AttachEvent, AttachSocket};
 use super::files::ProjectHandle;
 use super::offline::companion_online;
+use super::pending_answer::PendingAnswer;
 use super::session::PageSession;
 use super::store::{BUILD_CACHE, IMAGE_STORE};
 use super::terminal_state::{Effect, TerminalAction, TerminalState, INTERRUPTED};
@@ -19,7 +22,7 @@ use super::xterm::{self, XtermHandle};
 use crate::build::LocalStore;
 use crate::cli::build::BuildEnv;
 use crate::cli::complete::complete;
-use crate::cli::context::{run_command, Stream};
+use crate::cli::context::{run_command, Prompter, Stream};
 use crate::cli::interpret::{Outcome, Step};
 use crate::cli::parse::Invocation;
 use crate::registry::fetch::CommandAbort;
@@ -48,6 +51,9 @@ pub struct TerminalProps {
     /// The page's theme: `dark` or `light`.
     #[prop_or_else(|| "dark".to_string())]
     pub theme: String,
+    /// The user name `docker login` offers at its `Username` prompt (the lesson's user name field).
+    #[prop_or_default]
+    pub login_user: String,
 }
 
 /// The running terminal: its state, the xterm.js it draws into, and what the command in flight holds.
@@ -67,6 +73,8 @@ struct Console {
     /// the container it is starting would be left running.
     run_starting: Cell<bool>,
     cancel_pending: Cell<bool>,
+    /// The answer to the question the running command asked (`docker login`'s prompts), once typed.
+    answer: PendingAnswer,
     /// The latest props (their callbacks) and the project (build context, Tab completion of paths).
     props: RefCell<TerminalProps>,
     project: RefCell<Option<ProjectHandle>>,
@@ -74,6 +82,24 @@ struct Console {
     transcript: NodeRef,
     rerender: Callback<()>,
     _handlers: RefCell<Vec<Box<dyn std::any::Any>>>,
+}
+
+/// The page terminal's side of [`Prompter`]: the reducer shows the question and gathers the typed answer;
+/// Ctrl-C drops the waiting command, as it does any command.
+struct TerminalPrompter<'c>(&'c Rc<Console>);
+
+impl Prompter for TerminalPrompter<'_> {
+    fn ask<'p>(&'p self, text: &'p str, echo: bool) -> Pin<Box<dyn Future<Output = Option<String>> + 'p>> {
+        let console = self.0;
+        Box::pin(async move {
+            console.answer.reset();
+            console.dispatch(TerminalAction::Ask {
+                text: text.to_string(),
+                echo,
+            });
+            Some(console.answer.wait().await)
+        })
+    }
 }
 
 impl Console {
@@ -201,6 +227,7 @@ impl Console {
                     choices,
                 });
             }
+            Effect::Answer(answer) => self.answer.give(answer),
             Effect::Cancel if self.run_starting.get() => self.cancel_pending.set(true),
             Effect::Cancel => self.abort(),
             Effect::Save(save) => self.run_abortable(async move {
@@ -285,9 +312,13 @@ impl Console {
                 self.abort();
             }
         };
+        let prompter = TerminalPrompter(self);
+        let login_user = self.props.borrow().login_user.clone();
         let mut ctx = session.context(Some(&progress));
         ctx.status = Some(&status);
         ctx.foreground = Some(&foreground);
+        ctx.prompter = Some(&prompter);
+        ctx.suggested_user = Some(login_user.as_str()).filter(|user| !user.trim().is_empty());
         let outcome = run_command(&ctx, inv).await;
         session.save_credentials();
         Some(outcome)
@@ -436,6 +467,7 @@ fn open_console(
         foreground: RefCell::new(None),
         run_starting: Cell::new(false),
         cancel_pending: Cell::new(false),
+        answer: PendingAnswer::default(),
         props: RefCell::new(props),
         project: RefCell::new(project),
         transcript,

@@ -1,6 +1,7 @@
 //! The terminal pane's state as a reducer: the line editor while the prompt is up, the command in flight (and
-//! Ctrl-C for it), a container's TTY while attached. Each action leaves the text for xterm.js in an output
-//! buffer and says what the caller must start ([`Effect`]); nothing here touches the page.
+//! Ctrl-C for it), the questions it asks (`docker login`'s Username and Password), keys typed ahead while it
+//! runs, a container's TTY while attached. Each action leaves the text for xterm.js in an output buffer and
+//! says what the caller must start ([`Effect`]); nothing here touches the page.
 
 use std::collections::VecDeque;
 
@@ -8,8 +9,7 @@ use super::line_editor::{decode, split_paste, Edit, Key, LineEditor, BRACKETED_P
 use crate::cli::context::Stream;
 use crate::cli::interpret::{plan_line, Outcome, Step};
 
-/// The exit code of a command stopped by Ctrl-C, as a shell reports SIGINT (128 + 2).
-pub const INTERRUPTED: i32 = 130;
+pub use crate::cli::interpret::INTERRUPTED;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TerminalState {
@@ -24,16 +24,28 @@ pub struct TerminalState {
     pub attached: Option<String>,
     /// Ctrl-C was pressed for the command in flight; its answer is no longer shown.
     interrupted: bool,
-    /// A paste's lines still to run, one after another as each command ends (a shell reads them in turn).
-    pasted: VecDeque<String>,
-    /// The paste's unfinished last line: it goes on the prompt once the lines before it ran.
-    paste_rest: String,
+    /// Lines pasted, or typed while a command ran, still to run one after another as each command ends (a
+    /// shell reads them in turn); a question the command asks takes the first one, as a terminal's input
+    /// queue would give it.
+    lines_ahead: VecDeque<String>,
+    /// The unfinished line after them: it goes on the prompt once the lines before it ran.
+    line_ahead: String,
+    /// The running command asked for a line (`Username: `); the keys answer it until Enter.
+    question: Option<Question>,
     /// Rows printed since the running command started, and the row of each keyed status line among them.
     printed_rows: usize,
     keyed: Vec<(String, usize)>,
     cols: usize,
     rows: usize,
     output: String,
+}
+
+/// A question the running command asked, and the answer typed so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Question {
+    /// Whether the answer shows as it is typed (not for a password).
+    echo: bool,
+    answer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +67,9 @@ pub enum TerminalAction {
         key: String,
         line: String,
     },
+    /// The running command asks for a line: show `text`, read the answer (hidden unless `echo`) and give it
+    /// back with [`Effect::Answer`].
+    Ask { text: String, echo: bool },
     /// The running command ended.
     Finished(Outcome),
     /// The running `docker run -it` started container NAME; its TTY now owns the terminal.
@@ -72,6 +87,8 @@ pub enum Effect {
     Complete(String),
     /// Ctrl-C while a command runs: stop it (and its foreground container), then answer with `Finished`.
     Cancel,
+    /// The line that answers the running command's question ([`TerminalAction::Ask`]).
+    Answer(String),
     /// Keys for the attached container's TTY, unchanged (Ctrl-C is its `\x03`).
     ToContainer(String),
     /// `docker save`: the page makes the download (or answers docker's error), then says how it went
@@ -95,8 +112,9 @@ impl TerminalState {
             finished: Vec::new(),
             attached: None,
             interrupted: false,
-            pasted: VecDeque::new(),
-            paste_rest: String::new(),
+            lines_ahead: VecDeque::new(),
+            line_ahead: String::new(),
+            question: None,
             printed_rows: 0,
             keyed: Vec::new(),
             cols: 80,
@@ -125,42 +143,22 @@ impl TerminalState {
             TerminalAction::Input(data) if self.attached.is_some() => {
                 return vec![Effect::ToContainer(data)];
             }
-            TerminalAction::Input(data) if self.busy => {
-                // Keys typed while a command runs are dropped, except Ctrl-C.
-                if decode(&data).contains(&Key::Interrupt) && !self.interrupted {
-                    self.interrupted = true;
-                    // As a shell's SIGINT flushes what was typed ahead: the rest of a paste does not run.
-                    self.pasted.clear();
-                    self.paste_rest.clear();
-                    return vec![Effect::Cancel];
-                }
-            }
             TerminalAction::Input(data) => {
                 let mut effects = Vec::new();
                 for key in decode(&data) {
-                    // A command started by an earlier key of the same data gets the rest (a pasted script).
-                    if self.busy {
-                        break;
-                    }
-                    if let Key::Paste(text) = &key {
-                        let (lines, rest) = split_paste(text);
-                        if !lines.is_empty() {
-                            self.pasted.extend(lines);
-                            self.paste_rest.push_str(&rest);
-                            effects.extend(self.run_pasted());
-                            continue;
-                        }
-                    }
-                    match self.editor.apply(key) {
-                        Edit::Submit(line) => effects.extend(self.submit(line)),
-                        Edit::Complete(before) => effects.push(Effect::Complete(before)),
-                        Edit::Interrupt => self.editor.prompt(),
-                        Edit::Edited | Edit::ClearScreen | Edit::Nothing => {}
-                    }
+                    // A command started by an earlier key of the same data makes the rest type-ahead.
+                    let answer = if self.busy {
+                        self.key_while_busy(key)
+                    } else {
+                        self.key_at_prompt(key)
+                    };
+                    effects.extend(answer);
                 }
                 return effects;
             }
             TerminalAction::Prefill(line) if !self.busy => self.editor.set_line(&line),
+            // It goes on the prompt once the command ends, as what was typed ahead does.
+            TerminalAction::Prefill(line) if self.question.is_none() => self.line_ahead = line,
             TerminalAction::Prefill(_) => {}
             TerminalAction::Completed { before, choices } if !self.busy => {
                 self.editor.completed(&before, &choices)
@@ -188,25 +186,178 @@ impl TerminalState {
                 }
             }
             TerminalAction::Progress(..) | TerminalAction::Status { .. } => {}
-            TerminalAction::Attached(container) => self.attached = Some(container),
+            TerminalAction::Attached(container) => {
+                self.attached = Some(container);
+                // Keys typed while it started are its input, as a terminal's input queue would give them.
+                let mut typed: String = self.lines_ahead.drain(..).map(|line| line + "\r").collect();
+                typed.push_str(&std::mem::take(&mut self.line_ahead));
+                if !typed.is_empty() {
+                    return vec![Effect::ToContainer(typed)];
+                }
+            }
             TerminalAction::Detached(outcome) => {
                 self.attached = None;
                 // Whatever the container left (colours, a half line): plain text on a fresh row again.
                 self.write("\x1b[0m\r\n");
                 return self.finish(outcome);
             }
+            TerminalAction::Ask { text, echo } if self.busy && !self.interrupted => {
+                return self.ask(&text, echo)
+            }
+            TerminalAction::Ask { .. } => {}
             TerminalAction::Finished(outcome) => return self.finish(outcome),
         }
         Vec::new()
     }
 
-    /// Run the pasted lines in order until one starts a command (the rest wait for it to end); then the
-    /// paste's unfinished text goes on the prompt.
-    fn run_pasted(&mut self) -> Vec<Effect> {
+    /// A key while the prompt is up: the line editor's, or a paste's lines to run in turn.
+    fn key_at_prompt(&mut self, key: Key) -> Vec<Effect> {
+        if let Key::Paste(text) = &key {
+            let (lines, rest) = split_paste(text);
+            if !lines.is_empty() {
+                self.lines_ahead.extend(lines);
+                self.line_ahead.push_str(&rest);
+                return self.run_ahead();
+            }
+        }
+        match self.editor.apply(key) {
+            Edit::Submit(line) => self.submit(line),
+            Edit::Complete(before) => vec![Effect::Complete(before)],
+            Edit::Interrupt => {
+                self.editor.prompt();
+                Vec::new()
+            }
+            Edit::Edited | Edit::ClearScreen | Edit::Nothing => Vec::new(),
+        }
+    }
+
+    /// A key while a command runs: Ctrl-C stops it, a question takes the keys, the rest is typed ahead.
+    fn key_while_busy(&mut self, key: Key) -> Vec<Effect> {
+        if key == Key::Interrupt {
+            if self.interrupted {
+                return Vec::new();
+            }
+            self.interrupted = true;
+            self.question = None;
+            // As a shell's SIGINT flushes what was typed before it (the rest of a paste); keys after it are kept.
+            self.lines_ahead.clear();
+            self.line_ahead.clear();
+            // The terminal echoes ^C at once; docker prints nothing more, the prompt follows when it has ended.
+            self.write("^C\r\n");
+            self.printed_rows += 1;
+            return vec![Effect::Cancel];
+        }
+        if self.question.is_some() {
+            return self.key_for_question(key);
+        }
+        // Typed ahead: echoed as a terminal echoes it, kept for when the command ends.
+        match key {
+            Key::Text(text) => {
+                self.write(&text);
+                self.line_ahead.push_str(&text);
+            }
+            Key::Paste(text) => {
+                let (lines, rest) = split_paste(&text);
+                for line in lines {
+                    self.write(&line);
+                    self.write("\r\n");
+                    self.printed_rows += 1;
+                    let line = std::mem::take(&mut self.line_ahead) + &line;
+                    self.lines_ahead.push_back(line);
+                }
+                self.write(&rest);
+                self.line_ahead.push_str(&rest);
+            }
+            Key::Enter => {
+                self.write("\r\n");
+                self.printed_rows += 1;
+                let line = std::mem::take(&mut self.line_ahead);
+                self.lines_ahead.push_back(line);
+            }
+            Key::Backspace if self.line_ahead.pop().is_some() => self.write("\x08 \x08"),
+            Key::KillToStart => self.line_ahead.clear(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The command asked for a line: what was typed ahead answers first, else the keys from now on do.
+    fn ask(&mut self, text: &str, echo: bool) -> Vec<Effect> {
+        self.write(text);
+        if let Some(line) = self.lines_ahead.pop_front() {
+            if echo {
+                self.write(&line);
+            }
+            return self.answer(Question { echo, answer: line });
+        }
+        let answer = std::mem::take(&mut self.line_ahead);
+        if echo {
+            self.write(&answer);
+        }
+        self.question = Some(Question { echo, answer });
+        Vec::new()
+    }
+
+    /// A key typed in answer to a question: a terminal's cooked line (Backspace and Ctrl-U edit it).
+    fn key_for_question(&mut self, key: Key) -> Vec<Effect> {
+        let Some(mut question) = self.question.take() else {
+            return Vec::new();
+        };
+        let echoed = match key {
+            Key::Text(text) => {
+                question.answer.push_str(&text);
+                text
+            }
+            // A pasted answer: its first line answers; further lines are typed ahead.
+            Key::Paste(text) => match text.split_once(['\r', '\n']) {
+                None => {
+                    question.answer.push_str(&text);
+                    text
+                }
+                Some((first, more)) => {
+                    question.answer.push_str(first);
+                    if question.echo {
+                        self.write(first);
+                    }
+                    let (lines, rest) = split_paste(more.trim_start_matches('\n'));
+                    let effects = self.answer(question);
+                    self.lines_ahead.extend(lines);
+                    self.line_ahead.push_str(&rest);
+                    return effects;
+                }
+            },
+            Key::Backspace if question.answer.pop().is_some() => "\x08 \x08".to_string(),
+            Key::KillToStart => {
+                let erased = question.answer.chars().count();
+                question.answer.clear();
+                "\x08 \x08".repeat(erased)
+            }
+            Key::Enter => return self.answer(question),
+            _ => String::new(),
+        };
+        if question.echo {
+            self.write(&echoed);
+        }
+        self.question = Some(question);
+        Vec::new()
+    }
+
+    /// The question is answered: a fresh row (the terminal's echo of Enter, or docker's newline after a hidden
+    /// password), and the answer for the command.
+    fn answer(&mut self, question: Question) -> Vec<Effect> {
+        self.question = None;
+        self.write("\r\n");
+        self.printed_rows += 1;
+        vec![Effect::Answer(question.answer)]
+    }
+
+    /// Run the lines pasted or typed ahead in order until one starts a command (the rest wait for it to end);
+    /// then the unfinished text after them goes on the prompt.
+    fn run_ahead(&mut self) -> Vec<Effect> {
         let mut effects = Vec::new();
         while !self.busy {
-            let Some(line) = self.pasted.pop_front() else {
-                let rest = std::mem::take(&mut self.paste_rest);
+            let Some(line) = self.lines_ahead.pop_front() else {
+                let rest = std::mem::take(&mut self.line_ahead);
                 if !rest.is_empty() {
                     self.editor.apply(Key::Paste(rest));
                 }
@@ -251,15 +402,15 @@ impl TerminalState {
         }
     }
 
-    /// The command in flight ended: its answer, a new prompt, and the next pasted line if any.
+    /// The command in flight ended: its answer, a new prompt, and the next line pasted or typed ahead if any.
     fn finish(&mut self, outcome: Outcome) -> Vec<Effect> {
         if !self.busy {
             return Vec::new();
         }
         self.busy = false;
+        self.question = None;
         let exit_code = if self.interrupted {
-            // Docker prints nothing more after ^C; the shell's `$?` says how it ended.
-            self.write("^C\r\n");
+            // Docker prints nothing more after ^C (echoed when pressed); the shell's `$?` says how it ended.
             INTERRUPTED
         } else {
             self.show(&outcome);
@@ -270,7 +421,7 @@ impl TerminalState {
             self.finished.push((line, exit_code));
         }
         self.editor.prompt();
-        self.run_pasted()
+        self.run_ahead()
     }
 
     fn show(&mut self, outcome: &Outcome) {
@@ -294,190 +445,5 @@ fn one_row(line: &str, cols: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn typed(state: &mut TerminalState, line: &str) -> Vec<Effect> {
-        state.take_output();
-        state.reduce(TerminalAction::Input(format!("{line}\r")))
-    }
-
-    #[test]
-    fn the_first_prompt_turns_bracketed_paste_on() {
-        let mut s = TerminalState::default();
-        assert_eq!(s.take_output(), "\x1b[?2004h\r\x1b[K\r\x1b[J$ \r\x1b[2C");
-    }
-
-    #[test]
-    fn submitting_runs_the_interpreter_and_records_history() {
-        let mut s = TerminalState::default();
-        assert!(typed(&mut s, "docker biuld").is_empty());
-        let out = s.take_output();
-        assert!(
-            out.contains("$ docker biuld\r\x1b[14C\r\ndocker: unknown command"),
-            "{out:?}"
-        );
-        assert!(out.contains("\tbuild\r\n"), "{out:?}");
-        assert!(out.ends_with("$ \r\x1b[2C"), "{out:?}");
-        assert_eq!(s.editor.history, ["docker biuld"]);
-        assert_eq!(s.finished, [("docker biuld".to_string(), 1)]);
-    }
-
-    #[test]
-    fn container_commands_wait_for_the_companion() {
-        let mut s = TerminalState::default();
-        let effects = typed(&mut s, "docker run busybox echo hi");
-        assert!(matches!(&effects[..], [Effect::Run(Step::Companion(_))]));
-        assert!(s.busy);
-        // Typing while it runs goes nowhere.
-        assert!(s.reduce(TerminalAction::Input("ls\r".into())).is_empty());
-        s.take_output();
-        s.reduce(TerminalAction::Finished(Outcome::success("hi\n".into())));
-        assert!(!s.busy);
-        assert_eq!(s.take_output(), "hi\r\n\r\x1b[K\r\x1b[J$ \r\x1b[2C");
-        assert_eq!(s.finished, [("docker run busybox echo hi".to_string(), 0)]);
-        assert_eq!(s.editor.line(), "");
-    }
-
-    #[test]
-    fn ctrl_c_cancels_the_running_command_once_and_ends_it_with_130() {
-        let mut s = TerminalState::default();
-        typed(&mut s, "docker run busybox sleep 600");
-        assert_eq!(s.reduce(TerminalAction::Input("\x03".into())), [Effect::Cancel]);
-        assert!(s.reduce(TerminalAction::Input("\x03".into())).is_empty());
-        s.take_output();
-        // What the stopped command still reports is not shown: the prompt comes back after ^C.
-        s.reduce(TerminalAction::Progress(Stream::Stdout, "late".into()));
-        s.reduce(TerminalAction::Finished(Outcome::failure("stopped".into(), 137)));
-        assert_eq!(s.take_output(), "^C\r\n\r\x1b[K\r\x1b[J$ \r\x1b[2C");
-        assert_eq!(
-            s.finished,
-            [("docker run busybox sleep 600".to_string(), INTERRUPTED)]
-        );
-        // Ctrl-C at the prompt drops the line.
-        s.reduce(TerminalAction::Input("docker ps\x03".into()));
-        assert!(s
-            .take_output()
-            .ends_with("$ docker ps\r\x1b[11C^C\r\n\r\x1b[K\r\x1b[J$ \r\x1b[2C"));
-        assert_eq!(s.finished.len(), 1);
-    }
-
-    #[test]
-    fn a_layers_status_is_redrawn_on_its_row() {
-        let status = |key: &str, line: &str| TerminalAction::Status {
-            stream: Stream::Stdout,
-            key: key.into(),
-            line: line.into(),
-        };
-        let mut s = TerminalState::default();
-        typed(&mut s, "docker push learner1/app");
-        s.reduce(TerminalAction::Progress(
-            Stream::Stdout,
-            "The push refers to".into(),
-        ));
-        s.reduce(status("aaa", "aaa: Pushing [=>   ] 1MB/3MB"));
-        s.reduce(status("bbb", "bbb: Layer already exists"));
-        s.take_output();
-        s.reduce(status("aaa", "aaa: Pushed"));
-        assert_eq!(s.take_output(), "\x1b[2A\r\x1b[2Kaaa: Pushed\r\x1b[2B");
-        // Scrolled off the screen: printed again below.
-        s.reduce(TerminalAction::Resize { cols: 80, rows: 2 });
-        s.reduce(status("aaa", "aaa: Pushed"));
-        assert_eq!(s.take_output(), "aaa: Pushed\r\n");
-    }
-
-    #[test]
-    fn an_interactive_run_hands_keys_to_the_container_until_it_exits() {
-        let mut s = TerminalState::default();
-        assert!(matches!(
-            &typed(&mut s, "docker run -it busybox sh")[..],
-            [Effect::Run(Step::Attach(_))]
-        ));
-        s.reduce(TerminalAction::Attached("eager_turing".into()));
-        assert_eq!(
-            s.reduce(TerminalAction::Input("\x03\x1b[A".into())),
-            [Effect::ToContainer("\x03\x1b[A".into())]
-        );
-        s.take_output();
-        s.reduce(TerminalAction::Detached(Outcome::failure(String::new(), 3)));
-        assert!(!s.busy && s.attached.is_none());
-        assert_eq!(s.take_output(), "\x1b[0m\r\n\r\x1b[K\r\x1b[J$ \r\x1b[2C");
-        assert_eq!(s.finished, [("docker run -it busybox sh".to_string(), 3)]);
-    }
-
-    #[test]
-    fn prefill_and_completion_edit_the_line() {
-        let mut s = TerminalState::default();
-        s.reduce(TerminalAction::Prefill("docker version".into()));
-        assert_eq!(s.editor.line(), "docker version");
-        s.reduce(TerminalAction::Input("\x15docker ver".into()));
-        assert_eq!(
-            s.reduce(TerminalAction::Input("\t".into())),
-            [Effect::Complete("docker ver".into())]
-        );
-        s.reduce(TerminalAction::Completed {
-            before: "docker version ".into(),
-            choices: vec![],
-        });
-        assert_eq!(s.editor.line(), "docker version ");
-    }
-
-    #[test]
-    fn a_pasted_script_runs_line_by_line_as_each_command_ends() {
-        let mut s = TerminalState::default();
-        s.reduce(TerminalAction::Input("docker ".into()));
-        let effects = s.reduce(TerminalAction::Input(
-            "\x1b[200~run \\\n  busybox echo one\ndocker biuld\ndocker run busybox echo two\ndocker p\x1b[201~"
-                .into(),
-        ));
-        // What was typed before the paste joins its first line; the first command runs, the rest wait.
-        let [Effect::Run(Step::Companion(first))] = &effects[..] else {
-            panic!("{effects:?}");
-        };
-        assert_eq!(first.args, ["busybox", "echo", "one"]);
-        assert_eq!(s.editor.history, ["docker run   busybox echo one"]);
-        s.take_output();
-        let effects = s.reduce(TerminalAction::Finished(Outcome::success("one\n".into())));
-        // `docker biuld` answers at once; the next container command starts.
-        let [Effect::Run(Step::Companion(third))] = &effects[..] else {
-            panic!("{effects:?}");
-        };
-        assert_eq!(third.args, ["busybox", "echo", "two"]);
-        let out = s.take_output();
-        assert!(
-            out.contains("one\r\n") && out.contains("$ docker biuld"),
-            "{out:?}"
-        );
-        assert!(out.contains("docker: unknown command"), "{out:?}");
-        assert!(s
-            .reduce(TerminalAction::Finished(Outcome::success("two\n".into())))
-            .is_empty());
-        // The unfinished last line waits on the prompt.
-        assert_eq!(s.editor.line(), "docker p");
-        let codes: Vec<i32> = s.finished.iter().map(|(_, code)| *code).collect();
-        assert_eq!(codes, [0, 1, 0]);
-    }
-
-    #[test]
-    fn ctrl_c_drops_the_rest_of_a_paste() {
-        let mut s = TerminalState::default();
-        s.reduce(TerminalAction::Input(
-            "\x1b[200~docker run busybox sleep 600\ndocker ps\nrest\x1b[201~".into(),
-        ));
-        assert_eq!(s.reduce(TerminalAction::Input("\x03".into())), [Effect::Cancel]);
-        assert!(s
-            .reduce(TerminalAction::Finished(Outcome::failure(String::new(), 137)))
-            .is_empty());
-        assert_eq!(s.editor.line(), "");
-        assert_eq!(s.finished.len(), 1);
-    }
-
-    #[test]
-    fn clear_empties_the_screen_and_scrollback() {
-        let mut s = TerminalState::default();
-        typed(&mut s, "docker --help");
-        typed(&mut s, "clear");
-        assert!(s.take_output().contains("\x1b[H\x1b[2J\x1b[3J"));
-        assert_eq!(s.editor.history, ["docker --help", "clear"]);
-    }
-}
+#[path = "terminal_state_tests.rs"]
+mod tests;

@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod cli_images;
+mod cli_login_tty;
 mod cli_progress;
 pub(crate) mod client;
 mod crash;

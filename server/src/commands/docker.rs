@@ -2,11 +2,13 @@
 //! running companion, with logins kept in a file (docker's `config.json` shape).
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
+use std::pin::Pin;
 
 use slipway::cli::containers::SessionTransport;
-use slipway::cli::context::{run_command, CommandContext, Stream};
+use slipway::cli::context::{run_command, CommandContext, Prompter, Stream};
 use slipway::cli::credentials::CredentialStore;
 use slipway::cli::interpret::{plan_words, Outcome, Step};
 use slipway::registry::{HttpRequest, HttpResponse, Transport, TransportError};
@@ -111,6 +113,11 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 foreground: None,
                 // Natively there is no CORS to get around: other registries are reached as docker reaches them.
                 via_proxy: false,
+                // Docker asks for missing credentials only when stdin is a terminal.
+                prompter: std::io::stdin()
+                    .is_terminal()
+                    .then_some(&TtyPrompter as &dyn Prompter),
+                suggested_user: None,
             };
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -257,6 +264,69 @@ impl TerminalLines {
         };
         // A closed terminal loses the progress, not the command.
         let _ = written.and_then(|()| std::io::stdout().flush());
+    }
+}
+
+/// `docker login`'s questions on the terminal this runs in: the question on stdout, the answer from stdin, the
+/// echo off for a password (and back on however the prompt ends); Ctrl-C ends the prompt, as docker's does.
+struct TtyPrompter;
+
+impl Prompter for TtyPrompter {
+    fn ask<'p>(&'p self, text: &'p str, echo: bool) -> Pin<Box<dyn Future<Output = Option<String>> + 'p>> {
+        Box::pin(async move {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+            let hidden = if echo { None } else { EchoOff::begin() };
+            // A thread of its own: a read of stdin cannot be cancelled, and Ctrl-C must not wait for it.
+            let (answer_tx, answer_rx) = tokio::sync::oneshot::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = std::io::stdin()
+                    .read_line(&mut line)
+                    .map(|_| answer_tx.send(line));
+            });
+            let answer = tokio::select! {
+                // End of input answers nothing, as an empty line.
+                line = answer_rx => Some(line.unwrap_or_default()),
+                _ = tokio::signal::ctrl_c() => None,
+            };
+            drop(hidden);
+            // The Enter of a hidden answer was not echoed; after ^C docker ends the line too.
+            if !echo || answer.is_none() {
+                println!();
+            }
+            answer.map(|line| line.trim_end_matches(['\n', '\r']).to_string())
+        })
+    }
+}
+
+/// The terminal's echo turned off until dropped (docker's `DisableEcho`).
+struct EchoOff {
+    saved: rustix::termios::Termios,
+}
+
+impl EchoOff {
+    fn begin() -> Option<EchoOff> {
+        use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
+        let stdin = std::io::stdin();
+        let saved = tcgetattr(&stdin).ok()?;
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        tcsetattr(&stdin, OptionalActions::Now, &quiet).ok()?;
+        Some(EchoOff { saved })
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        let restored = rustix::termios::tcsetattr(
+            std::io::stdin(),
+            rustix::termios::OptionalActions::Now,
+            &self.saved,
+        );
+        if let Err(e) = restored {
+            eprintln!("Error: failed to restore terminal state to echo input: {e}");
+        }
     }
 }
 
