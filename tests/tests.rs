@@ -6,6 +6,7 @@ mod build;
 mod copy_rules;
 mod dockerfile;
 mod layers;
+mod layout;
 mod lesson;
 mod registry;
 mod runner;

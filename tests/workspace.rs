@@ -255,18 +255,18 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                     "the page scrolls sideways at 768 px by {overflow}"
                 );
 
-                // A column border moves with the arrow keys; text size and theme change from their controls.
-                let border = page.by_name("Resize the terminal column").await?;
+                // A pane border moves with the arrow keys; text size and theme change from their controls.
+                let border = page.by_name("Resize the editor and the terminal").await?;
                 let before = border.attr("aria-valuenow").await?.unwrap_or_default();
-                border.send_keys("\u{E012}").await?; // ←: the border moves left, the terminal grows
+                border.send_keys("\u{E013}").await?; // ↑: the border moves up, the terminal grows
                 let after = page
-                    .by_name("Resize the terminal column")
+                    .by_name("Resize the editor and the terminal")
                     .await?
                     .attr("aria-valuenow")
                     .await?
                     .unwrap_or_default();
                 anyhow::ensure!(
-                    after.parse::<i32>()? == before.parse::<i32>()? + 16,
+                    after.parse::<i32>()? == before.parse::<i32>()? - 16,
                     "{before} -> {after}"
                 );
                 page.click("Larger text").await?;
