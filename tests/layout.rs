@@ -5,24 +5,29 @@
 use std::time::Instant;
 
 use anyhow::ensure;
-use serde_json::json;
 
 use crate::support::browser::{Browser, Page, WAIT};
 use crate::support::server::{dist_dir, Server, StaticServer};
 use crate::support::TempDir;
 use crate::terminal_keys::{keys, on_a_page_with_busybox, stty_size, ENTER};
 
-/// Resize the browser window; headless Chromium's window has no frame, so the page gets exactly this size
-/// (checked: the column counts below are for these page widths).
+/// Resize the browser window so that the page inside gets `width`×`height` CSS pixels (the window's frame,
+/// which headless Chromium counts too, is added: the column counts below are for these page sizes).
 async fn window(page: &Page, width: u32, height: u32) -> anyhow::Result<()> {
+    let inner = || async {
+        let size = page
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await?;
+        anyhow::Ok(serde_json::from_value::<(u32, u32)>(size)?)
+    };
     page.client.set_window_size(width, height).await?;
-    let inner = page
-        .client
-        .execute("return [window.innerWidth, window.innerHeight];", vec![])
-        .await?;
+    let (w, h) = inner().await?;
+    page.client.set_window_size(2 * width - w, 2 * height - h).await?;
+    let got = inner().await?;
     ensure!(
-        inner == json!([width, height]),
-        "asked for {width}×{height}, the page got {inner}"
+        got == (width, height),
+        "asked for a {width}×{height} page, got {got:?}"
     );
     Ok(())
 }
@@ -128,7 +133,7 @@ async fn an_attached_container_sees_the_terminal_size_as_the_window_and_the_bord
             window(&page, 1440, 900).await?;
             page.goto(&url).await?;
             // A one-off container: its TTY has the terminal's size from the start.
-            keys(&page, &format!("docker run -it --rm busybox stty size{ENTER}")).await?;
+            keys(&page, &format!("docker run -it busybox stty size{ENTER}")).await?;
             page.wait_terminal_idle().await?;
             let screen = page.text_of("Terminal output").await?;
             let first = screen

@@ -178,7 +178,7 @@ impl Default for Settings {
             theme: Theme::Dark,
             font_px: 14,
             left_px: 280,
-            editor_row_px: 340,
+            editor_row_px: 300,
         }
     }
 }
