@@ -65,6 +65,16 @@ async fn wait_cells(
     }
 }
 
+/// `stty size` in the attached shell (its answer number `seen`, counting from 0) is the terminal's `cells`.
+async fn container_sees(page: &Page, seen: usize, cells: (u32, u32), when: &str) -> anyhow::Result<()> {
+    let answer = stty_size(page, seen).await?;
+    ensure!(
+        answer == (cells.1, cells.0),
+        "{when} the container saw {answer:?} (rows, cols), the terminal is {cells:?} (cols, rows)"
+    );
+    Ok(())
+}
+
 /// How far apart (in pixels) the vertical centres of the top bar's visible leaves are: one line is a few
 /// pixels at most, a wrapped bar a whole line height or more.
 const TOP_BAR_SPREAD_JS: &str = "
@@ -101,17 +111,8 @@ async fn the_terminal_has_room_at_common_window_widths_and_the_top_bar_one_line(
                         spread.as_f64().is_some_and(|s| s < 8.0),
                         "the top bar wraps at {width} px: its items' centres are {spread} px apart"
                     );
-                    let overflow = page
-                        .client
-                        .execute(
-                            "return document.documentElement.scrollWidth - window.innerWidth;",
-                            vec![],
-                        )
-                        .await?;
-                    ensure!(
-                        overflow.as_i64() <= Some(0),
-                        "the page scrolls sideways at {width} px"
-                    );
+                    let overflow = page.sideways_overflow().await?;
+                    ensure!(overflow <= 0, "the page scrolls sideways at {width} px");
                 }
                 ensure!(
                     widths.windows(2).all(|w| w[0] < w[1]),
@@ -156,14 +157,8 @@ async fn an_attached_container_sees_the_terminal_size_as_the_window_and_the_bord
                 .await?;
             window(&page, 1920, 1080).await?;
             let wide = wait_cells(&page, "more columns at 1920 px", |(c, r)| c >= 120 && r > rows).await?;
-            // The one-off container's answer is the first on the screen.
-            let mut answers = 1;
-            let seen = stty_size(&page, answers).await?;
-            answers += 1;
-            ensure!(
-                seen == (wide.1, wide.0),
-                "after the window grew the container saw {seen:?}, the terminal is {wide:?}"
-            );
+            // The one-off container's answer is the first on the screen: the shell's are the next ones.
+            container_sees(&page, 1, wide, "after the window grew").await?;
 
             // The lesson column's border, moved by keyboard (→ four times), takes columns from the terminal.
             let border = page.by_name("Resize the lesson and files column").await?;
@@ -173,23 +168,14 @@ async fn an_attached_container_sees_the_terminal_size_as_the_window_and_the_bord
                 wide.0 - narrower.0 >= 6,
                 "64 px more lesson column took only {wide:?} -> {narrower:?}"
             );
-            let seen = stty_size(&page, answers).await?;
-            answers += 1;
-            ensure!(
-                seen == (narrower.1, narrower.0),
-                "the container saw {seen:?}, the terminal is {narrower:?}"
-            );
+            container_sees(&page, 2, narrower, "after the column border moved").await?;
 
             // The border above the terminal, moved down (↓ five times), takes rows from it.
             let splitter = page.by_name("Resize the editor and the terminal").await?;
             splitter.send_keys(&"\u{E015}".repeat(5)).await?;
             let shorter = wait_cells(&page, "fewer rows", |(_, r)| r < narrower.1).await?;
             ensure!(shorter.0 == narrower.0, "{narrower:?} -> {shorter:?}");
-            let seen = stty_size(&page, answers).await?;
-            ensure!(
-                seen == (shorter.1, shorter.0),
-                "the container saw {seen:?}, the terminal is {shorter:?}"
-            );
+            container_sees(&page, 3, shorter, "after the row border moved").await?;
             keys(&page, &format!("exit{ENTER}")).await?;
             page.wait_terminal_idle().await?;
             Ok(())

@@ -243,17 +243,8 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
 
                 let unnamed = page.unnamed_controls().await?;
                 anyhow::ensure!(unnamed.is_empty(), "controls without a name: {unnamed:#?}");
-                let overflow = page
-                    .client
-                    .execute(
-                        "return document.documentElement.scrollWidth - window.innerWidth;",
-                        vec![],
-                    )
-                    .await?;
-                anyhow::ensure!(
-                    overflow.as_i64() <= Some(0),
-                    "the page scrolls sideways at 768 px by {overflow}"
-                );
+                let overflow = page.sideways_overflow().await?;
+                anyhow::ensure!(overflow <= 0, "the page scrolls sideways at 768 px by {overflow}");
 
                 // A pane border moves with the arrow keys; text size and theme change from their controls.
                 let border = page.by_name("Resize the editor and the terminal").await?;
