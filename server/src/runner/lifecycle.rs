@@ -57,7 +57,15 @@ pub struct Container {
     /// Directories created as mount points before the run (for RUN step diffs).
     pub(crate) placeholders: Vec<String>,
     pub(crate) lowers: Vec<PathBuf>,
+    /// Told when an attach session ends: see [`ATTACH_GRACE`].
+    pub(crate) attach_ended: tokio::sync::Notify,
 }
+
+/// How long an `--rm` container run with `-i`/`-t` stays after its process ended, unless an attach session
+/// ends first: the client attaches after the start, and a quick process (`docker run -it --rm IMAGE stty size`)
+/// may be gone by then; its output and exit code are still owed to that attach, as docker's attach-before-start
+/// gives them.
+pub(crate) const ATTACH_GRACE: Duration = Duration::from_secs(30);
 
 fn now() -> u64 {
     SystemTime::now()
@@ -248,6 +256,7 @@ impl Runner {
             outbound: Mutex::new(None),
             placeholders,
             lowers,
+            attach_ended: tokio::sync::Notify::new(),
         });
         if let Err(e) = self.insert(container.clone()) {
             cleanup_dir(&dir);
@@ -347,7 +356,7 @@ impl Runner {
     /// After the process ended: runtime state, cgroups, ports and the rootfs mount go; the upper dir stays until
     /// the container is removed.
     async fn finish(
-        &self,
+        self: &Arc<Self>,
         c: &Arc<Container>,
         code: Option<i32>,
         oom: bool,
@@ -375,7 +384,14 @@ impl Runner {
             s.error = error;
             s.finished_at = Some(now());
         });
-        if c.opts.auto_remove {
+        if c.opts.auto_remove && (c.opts.tty || c.opts.interactive) {
+            let (this, c) = (self.clone(), c.clone());
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(ATTACH_GRACE, c.attach_ended.notified()).await;
+                this.forget(&c.id);
+                cleanup_dir(&c.dir);
+            });
+        } else if c.opts.auto_remove {
             self.forget(&c.id);
             cleanup_dir(&c.dir);
         }
