@@ -133,8 +133,8 @@ async fn an_attached_container_sees_the_terminal_size_as_the_window_and_the_bord
         |page, url| async move {
             window(&page, 1440, 900).await?;
             page.goto(&url).await?;
-            // A one-off container: its TTY has the terminal's size from the start.
-            keys(&page, &format!("docker run -it busybox stty size{ENTER}")).await?;
+            // A one-off container, gone when it ends: its TTY had the terminal's size from the start.
+            keys(&page, &format!("docker run -it --rm busybox stty size{ENTER}")).await?;
             page.wait_terminal_idle().await?;
             let screen = page.text_of("Terminal output").await?;
             let first = screen
