@@ -2,7 +2,9 @@
 //! read from the terminal itself and from a container attached to it), the top bar stays one line, the borders
 //! between panes move and the container is told, and the loading text is readable in both themes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 
 use anyhow::ensure;
 
@@ -61,7 +63,7 @@ async fn wait_cells(
             started.elapsed() < WAIT,
             "the terminal never had {what}: it has {cells:?} (cols, rows)"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -176,6 +178,29 @@ async fn an_attached_container_sees_the_terminal_size_as_the_window_and_the_bord
             let shorter = wait_cells(&page, "fewer rows", |(_, r)| r < narrower.1).await?;
             ensure!(shorter.0 == narrower.0, "{narrower:?} -> {shorter:?}");
             container_sees(&page, 3, shorter, "after the row border moved").await?;
+
+            // The same border dragged with the mouse, 160 px up: the terminal gets taller.
+            let drag = MouseActions::new("mouse".into())
+                .then(PointerAction::MoveToElement {
+                    element: splitter,
+                    duration: None,
+                    x: 0.0,
+                    y: 0.0,
+                })
+                .then(PointerAction::Down {
+                    button: MOUSE_BUTTON_LEFT,
+                })
+                .then(PointerAction::MoveBy {
+                    duration: Some(Duration::from_millis(300)),
+                    x: 0.0,
+                    y: -160.0,
+                })
+                .then(PointerAction::Up {
+                    button: MOUSE_BUTTON_LEFT,
+                });
+            page.client.perform_actions(drag).await?;
+            let taller = wait_cells(&page, "rows from the drag", |(_, r)| r >= shorter.1 + 6).await?;
+            container_sees(&page, 4, taller, "after the row border was dragged").await?;
             keys(&page, &format!("exit{ENTER}")).await?;
             page.wait_terminal_idle().await?;
             Ok(())
