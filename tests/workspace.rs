@@ -266,11 +266,21 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                 let app = page.client.find(fantoccini::Locator::Id("slipway-app")).await?;
                 anyhow::ensure!(app.attr("data-theme").await?.as_deref() == Some("light"));
                 page.by_name("Switch to the dark theme").await?;
-                // Theme and text size are part of the saved workspace.
+                // Theme, text size and the pane sizes are part of the saved workspace.
                 page.client.refresh().await?;
                 page.wait_for_text("Text size", "16 px after reload", |t| t == "16 px")
                     .await?;
                 page.by_name("Switch to the dark theme").await?;
+                let kept = page
+                    .by_name("Resize the editor and the terminal")
+                    .await?
+                    .attr("aria-valuenow")
+                    .await?
+                    .unwrap_or_default();
+                anyhow::ensure!(
+                    kept == after,
+                    "the border was at {after}, after a reload at {kept}"
+                );
                 Ok(())
             },
         )
