@@ -74,10 +74,12 @@ pub fn resizer(props: &ResizerProps) -> Html {
             }
         })
     };
+    // The drag ends with the button, or when the browser takes the pointer away (a touch turned into a scroll).
     let onpointerup = {
         let last = last.clone();
         Callback::from(move |_: PointerEvent| *last.borrow_mut() = None)
     };
+    let onlostpointercapture = onpointerup.clone();
     let onkeydown = {
         let on_resize = props.on_resize.clone();
         Callback::from(move |e: KeyboardEvent| {
@@ -91,6 +93,6 @@ pub fn resizer(props: &ResizerProps) -> Html {
         <div class={classes!("resizer", orientation.name())} role="separator" tabindex="0"
              aria-orientation={orientation.name()} aria-label={props.label.clone()}
              aria-valuenow={props.value.to_string()}
-             {onpointerdown} {onpointermove} {onpointerup} {onkeydown} />
+             {onpointerdown} {onpointermove} {onpointerup} {onlostpointercapture} {onkeydown} />
     }
 }
