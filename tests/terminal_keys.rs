@@ -18,7 +18,7 @@ pub(crate) async fn keys(page: &Page, text: &str) -> anyhow::Result<()> {
 }
 
 /// The last `stty size` answer (`ROWS COLS`) after `seen` answers.
-async fn stty_size(page: &Page, seen: usize) -> anyhow::Result<(u32, u32)> {
+pub(crate) async fn stty_size(page: &Page, seen: usize) -> anyhow::Result<(u32, u32)> {
     keys(page, &format!("stty size{ENTER}")).await?;
     let sizes = |t: &str| -> Vec<(u32, u32)> {
         t.lines()

@@ -7,6 +7,7 @@ mod copy_rules;
 mod dockerfile;
 mod front_door;
 mod layers;
+mod layout;
 mod lesson;
 mod registry;
 mod runner;

@@ -243,30 +243,21 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
 
                 let unnamed = page.unnamed_controls().await?;
                 anyhow::ensure!(unnamed.is_empty(), "controls without a name: {unnamed:#?}");
-                let overflow = page
-                    .client
-                    .execute(
-                        "return document.documentElement.scrollWidth - window.innerWidth;",
-                        vec![],
-                    )
-                    .await?;
-                anyhow::ensure!(
-                    overflow.as_i64() <= Some(0),
-                    "the page scrolls sideways at 768 px by {overflow}"
-                );
+                let overflow = page.sideways_overflow().await?;
+                anyhow::ensure!(overflow <= 0, "the page scrolls sideways at 768 px by {overflow}");
 
-                // A column border moves with the arrow keys; text size and theme change from their controls.
-                let border = page.by_name("Resize the terminal column").await?;
+                // A pane border moves with the arrow keys; text size and theme change from their controls.
+                let border = page.by_name("Resize the editor and the terminal").await?;
                 let before = border.attr("aria-valuenow").await?.unwrap_or_default();
-                border.send_keys("\u{E012}").await?; // ←: the border moves left, the terminal grows
+                border.send_keys("\u{E013}").await?; // ↑: the border moves up, the terminal grows
                 let after = page
-                    .by_name("Resize the terminal column")
+                    .by_name("Resize the editor and the terminal")
                     .await?
                     .attr("aria-valuenow")
                     .await?
                     .unwrap_or_default();
                 anyhow::ensure!(
-                    after.parse::<i32>()? == before.parse::<i32>()? + 16,
+                    after.parse::<i32>()? == before.parse::<i32>()? - 16,
                     "{before} -> {after}"
                 );
                 page.click("Larger text").await?;
@@ -275,11 +266,21 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                 let app = page.client.find(fantoccini::Locator::Id("slipway-app")).await?;
                 anyhow::ensure!(app.attr("data-theme").await?.as_deref() == Some("light"));
                 page.by_name("Switch to the dark theme").await?;
-                // Theme and text size are part of the saved workspace.
+                // Theme, text size and the pane sizes are part of the saved workspace.
                 page.client.refresh().await?;
                 page.wait_for_text("Text size", "16 px after reload", |t| t == "16 px")
                     .await?;
                 page.by_name("Switch to the dark theme").await?;
+                let kept = page
+                    .by_name("Resize the editor and the terminal")
+                    .await?
+                    .attr("aria-valuenow")
+                    .await?
+                    .unwrap_or_default();
+                anyhow::ensure!(
+                    kept == after,
+                    "the border was at {after}, after a reload at {kept}"
+                );
                 Ok(())
             },
         )

@@ -32,10 +32,11 @@ impl AttachTarget {
 }
 
 /// Start what a [`super::interpret::Step::Attach`] line runs: `docker run -it` (pulling first, like `docker
-/// run`) or `docker exec`.
+/// run`) or `docker exec`. `console_size` is the terminal's `[rows, cols]`: a `-t` container's TTY starts with it.
 pub async fn start<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
+    console_size: Option<[u16; 2]>,
 ) -> Result<AttachTarget, Outcome> {
     if inv.command.path == ["container", "exec"] {
         let id = exec_create(ctx, inv).await?;
@@ -44,7 +45,8 @@ pub async fn start<T: Transport>(
             path: format!("/api/execs/{id}/attach"),
         });
     }
-    let (created, _printed_through_progress) = super::transfer::start_interactive(ctx, inv).await?;
+    let (created, _printed_through_progress) =
+        super::transfer::start_interactive(ctx, inv, console_size).await?;
     let container = if created.name.is_empty() {
         created.id.chars().take(12).collect()
     } else {

@@ -249,7 +249,7 @@ pub async fn run<T: Transport>(
     inv: &Invocation,
     foreground: Option<&dyn Fn(&str)>,
 ) -> Outcome {
-    let id = match create_started(transport, base, inv).await {
+    let id = match create_started(transport, base, inv, None).await {
         Ok(created) => created.id,
         Err(failed) => return failed,
     };
@@ -301,6 +301,7 @@ pub async fn create_started<T: Transport>(
     transport: &T,
     base: &str,
     inv: &Invocation,
+    console_size: Option<[u16; 2]>,
 ) -> Result<Created, Outcome> {
     let mut body = create_body(inv).map_err(|e| {
         Outcome::failure(
@@ -311,6 +312,9 @@ pub async fn create_started<T: Transport>(
     if is_interactive_run(inv) {
         // Nobody waits to remove it afterwards: the companion does (`--rm`).
         body["auto_remove"] = json!(inv.flags.is_set("rm"));
+    }
+    if let (true, Some(size)) = (inv.flags.is_set("tty"), console_size) {
+        body["console_size"] = json!(size);
     }
     let created = match call(
         transport,

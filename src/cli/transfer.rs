@@ -393,10 +393,11 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
 pub async fn start_interactive<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
+    console_size: Option<[u16; 2]>,
 ) -> Result<(containers::Created, Outcome), Outcome> {
     let mut out = Printer::new(ctx);
     let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
-    match containers::create_started(ctx.transport, ctx.base, inv).await {
+    match containers::create_started(ctx.transport, ctx.base, inv, console_size).await {
         Ok(created) => Ok((created, out.done())),
         Err(failed) => Err(after_pull(out.done(), failed, pull_error)),
     }

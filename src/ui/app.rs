@@ -10,6 +10,7 @@ use super::files::{EditorPane, FilesPane, ProjectHandle, ReadOnly};
 use super::lesson::Lesson;
 use super::lesson_panel::LessonPanel;
 use super::project::{Project, ProjectFile};
+use super::resizer::{Orientation, Resizer};
 use super::share;
 use super::start::{
     builtin_lesson, builtin_project, plan_start, LessonSource, Panes, StartInputs, StartPlan,
@@ -65,67 +66,16 @@ fn companion_indicator() -> Html {
     };
     html! {
         <div class="companion">
+            // The title repeats the text: the top bar cuts it short when the window is narrow.
             <span id="companion-status" class={class} role="status" aria-live="polite"
-                  aria-label="Companion status">{ status.text() }</span>
+                  aria-label="Companion status" title={status.text()}>{ status.text() }</span>
             <button type="button" onclick={recheck} aria-label="Check the companion again">{ "Recheck" }</button>
         </div>
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct ResizerProps {
-    label: AttrValue,
-    /// Pixels to add to the column's width (the sign is already the column's: `1` grows it).
-    on_resize: Callback<i32>,
-    /// `1` when moving right widens the column (it is left of the handle), `-1` when it narrows it.
-    direction: i32,
-    value: u16,
-}
-
-/// A column border to drag, or to move with ←/→ when focused (16 px a press).
-#[function_component(Resizer)]
-fn resizer(props: &ResizerProps) -> Html {
-    let last_x = use_mut_ref(|| None::<i32>);
-    let onpointerdown = {
-        let last_x = last_x.clone();
-        Callback::from(move |e: PointerEvent| {
-            let target: web_sys::Element = e.target_unchecked_into();
-            let _ = target.set_pointer_capture(e.pointer_id());
-            *last_x.borrow_mut() = Some(e.client_x());
-        })
-    };
-    let onpointermove = {
-        let (last_x, on_resize, direction) = (last_x.clone(), props.on_resize.clone(), props.direction);
-        Callback::from(move |e: PointerEvent| {
-            let mut last = last_x.borrow_mut();
-            if let Some(x) = *last {
-                on_resize.emit((e.client_x() - x) * direction);
-                *last = Some(e.client_x());
-            }
-        })
-    };
-    let onpointerup = {
-        let last_x = last_x.clone();
-        Callback::from(move |_: PointerEvent| *last_x.borrow_mut() = None)
-    };
-    let onkeydown = {
-        let (on_resize, direction) = (props.on_resize.clone(), props.direction);
-        Callback::from(move |e: KeyboardEvent| {
-            let step = match e.key().as_str() {
-                "ArrowLeft" => -16,
-                "ArrowRight" => 16,
-                _ => return,
-            };
-            e.prevent_default();
-            on_resize.emit(step * direction);
-        })
-    };
-    html! {
-        <div class="resizer" role="separator" aria-orientation="vertical" tabindex="0"
-             aria-label={props.label.clone()} aria-valuenow={props.value.to_string()}
-             {onpointerdown} {onpointermove} {onpointerup} {onkeydown} />
-    }
-}
+/// The theme in localStorage too (a copy of the saved settings' one), for the loading text before the app runs.
+const THEME_KEY: &str = "slipway.theme";
 
 thread_local! {
     /// The saved workspace as read before the first render (IndexedDB is asynchronous, the start plan is not).
@@ -379,9 +329,21 @@ pub fn app() -> Html {
 
     let panes: Panes = plan.panes;
     let embed = !plan.persist;
+    // The page behind the app (and the loading text of the next visit, see index.html) follows the theme.
+    use_effect_with(settings.theme, move |theme| {
+        if let Some(html) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = html.set_attribute("data-theme", theme.name());
+        }
+        if !embed {
+            let _ = web::local_set(THEME_KEY, theme.name());
+        }
+    });
     let style = format!(
-        "--font: {}px; --left: {}px; --terminal: {}px;",
-        settings.font_px, settings.left_px, settings.terminal_px
+        "--font: {}px; --left: {}px; --editor-row: {}px;",
+        settings.font_px, settings.left_px, settings.editor_row_px
     );
     let lesson_pane = (*lesson).clone().filter(|_| panes.lesson).map(|l| {
         html! {
@@ -396,24 +358,43 @@ pub fn app() -> Html {
                     if panes.files { <FilesPane /> }
                     { lesson_pane }
                 </div>
-                <Resizer label="Resize the lesson and files column" direction={1} value={settings.left_px}
-                         on_resize={resize(SettingsAction::ResizeLeft)} />
+                <Resizer label="Resize the lesson and files column" orientation={Orientation::Vertical}
+                         value={settings.left_px} on_resize={resize(SettingsAction::ResizeLeft)} />
             </>
+        }
+    });
+    // The editor and the side panels share a row above the terminal, which takes the rest of the height and
+    // the whole width right of the lesson: the terminal is where the learner works.
+    let upper = (panes.editor || panes.side).then(|| {
+        html! {
+            <div class="editor-row">
+                if panes.editor { <EditorPane /> }
+                if panes.side {
+                <aside class="side" aria-label="Side panels">
+                    <super::build_panel::BuildPanel />
+                    <super::panels::ImagesPanel revision={*store_revision} />
+                    <super::panels::ContainersPanel revision={*store_revision} />
+                    <super::panels::RegistryPanel revision={*store_revision} />
+                </aside>
+                }
+            </div>
+        }
+    });
+    let splitter = (upper.is_some() && panes.terminal).then(|| {
+        html! {
+            <Resizer label="Resize the editor and the terminal" orientation={Orientation::Horizontal}
+                     value={settings.editor_row_px} on_resize={resize(SettingsAction::ResizeEditorRow)} />
         }
     });
     let terminal = panes.terminal.then(|| {
         html! {
-            <>
-                <Resizer label="Resize the terminal column" direction={-1} value={settings.terminal_px}
-                         on_resize={resize(SettingsAction::ResizeTerminal)} />
-                <section class="pane terminal" aria-labelledby="terminal-title">
-                    <h2 id="terminal-title">{ "Terminal" }</h2>
-                    <super::terminal::Terminal initial_history={(*history).clone()} {on_history} {on_finished}
-                                               prefill={(*prefill).clone()} {on_command_done}
-                                               font_px={settings.font_px} theme={settings.theme.name()}
-                                               login_user={lesson_user.clone()} />
-                </section>
-            </>
+            <section class="pane terminal" aria-labelledby="terminal-title">
+                <h2 id="terminal-title">{ "Terminal" }</h2>
+                <super::terminal::Terminal initial_history={(*history).clone()} {on_history} {on_finished}
+                                           prefill={(*prefill).clone()} {on_command_done}
+                                           font_px={settings.font_px} theme={settings.theme.name()}
+                                           login_user={lesson_user.clone()} />
+            </section>
         }
     });
     let share_field = (*share_link).clone().map(|link| {
@@ -469,16 +450,11 @@ pub fn app() -> Html {
             { message.flatten() }
             <main class="workspace">
                 { left }
-                if panes.editor { <EditorPane /> }
-                { terminal }
-                if panes.side {
-                <aside class="side" aria-label="Side panels">
-                    <super::build_panel::BuildPanel />
-                    <super::panels::ImagesPanel revision={*store_revision} />
-                    <super::panels::ContainersPanel revision={*store_revision} />
-                    <super::panels::RegistryPanel revision={*store_revision} />
-                </aside>
-                }
+                <div class="work-column">
+                    { upper }
+                    { splitter }
+                    { terminal }
+                </div>
             </main>
         </div>
         </ContextProvider<super::workspace::Settings>>

@@ -335,7 +335,8 @@ impl Console {
             let (progress, status) = (self.progress_sink(), self.status_sink());
             let mut ctx = session.context(Some(&progress));
             ctx.status = Some(&status);
-            crate::cli::attach::start(&ctx, &inv).await
+            let size = [self.term.rows(), self.term.cols()];
+            crate::cli::attach::start(&ctx, &inv, Some(size)).await
         };
         self.command_done();
         let target = match started {

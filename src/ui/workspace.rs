@@ -1,5 +1,5 @@
 //! The workspace around the project, as reducers: project operations with the message they leave for the
-//! learner, the page settings (theme, font size, pane widths), and the record saved across reloads.
+//! learner, the page settings (theme, font size, pane sizes), and the record saved across reloads.
 
 use serde::{Deserialize, Serialize};
 
@@ -151,7 +151,7 @@ impl Theme {
     }
 }
 
-/// Page settings that persist: theme, font size and the widths of the resizable columns.
+/// Page settings that persist: theme, font size and the sizes of the resizable panes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -160,14 +160,17 @@ pub struct Settings {
     pub font_px: u8,
     /// Width of the lesson + files column, in pixels.
     pub left_px: u16,
-    /// Width of the terminal column, in pixels.
-    pub terminal_px: u16,
+    /// Height of the row above the terminal (editor and side panels), in pixels: the terminal below takes
+    /// the rest of the window, so a bigger window gives the terminal the room.
+    pub editor_row_px: u16,
 }
 
 pub const FONT_MIN: u8 = 10;
 pub const FONT_MAX: u8 = 32;
 pub const COLUMN_MIN: u16 = 160;
 pub const COLUMN_MAX: u16 = 1200;
+pub const ROW_MIN: u16 = 96;
+pub const ROW_MAX: u16 = 1600;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -175,7 +178,7 @@ impl Default for Settings {
             theme: Theme::Dark,
             font_px: 14,
             left_px: 280,
-            terminal_px: 400,
+            editor_row_px: 300,
         }
     }
 }
@@ -185,13 +188,14 @@ pub enum SettingsAction {
     ToggleTheme,
     FontBigger,
     FontSmaller,
-    /// Add pixels (negative: remove) to a column's width.
+    /// Add pixels (negative: remove) to the lesson and files column's width.
     ResizeLeft(i32),
-    ResizeTerminal(i32),
+    /// Add pixels (negative: remove) to the editor row's height; the terminal below gives or takes them.
+    ResizeEditorRow(i32),
 }
 
-fn clamp_px(current: u16, delta: i32) -> u16 {
-    (i32::from(current) + delta).clamp(i32::from(COLUMN_MIN), i32::from(COLUMN_MAX)) as u16
+fn clamp_px(current: u16, delta: i32, (min, max): (u16, u16)) -> u16 {
+    (i32::from(current) + delta).clamp(i32::from(min), i32::from(max)) as u16
 }
 
 impl Settings {
@@ -200,8 +204,12 @@ impl Settings {
             SettingsAction::ToggleTheme => self.theme = self.theme.other(),
             SettingsAction::FontBigger => self.font_px = (self.font_px + 2).min(FONT_MAX),
             SettingsAction::FontSmaller => self.font_px = self.font_px.saturating_sub(2).max(FONT_MIN),
-            SettingsAction::ResizeLeft(d) => self.left_px = clamp_px(self.left_px, d),
-            SettingsAction::ResizeTerminal(d) => self.terminal_px = clamp_px(self.terminal_px, d),
+            SettingsAction::ResizeLeft(d) => {
+                self.left_px = clamp_px(self.left_px, d, (COLUMN_MIN, COLUMN_MAX))
+            }
+            SettingsAction::ResizeEditorRow(d) => {
+                self.editor_row_px = clamp_px(self.editor_row_px, d, (ROW_MIN, ROW_MAX))
+            }
         }
         self
     }
@@ -321,6 +329,28 @@ mod tests {
         }
         assert_eq!((s.font_px, s.left_px), (FONT_MAX, COLUMN_MIN));
         assert_eq!(s.reduce(SettingsAction::ToggleTheme).theme, Theme::Light);
+    }
+
+    #[test]
+    fn the_editor_row_resizes_within_bounds_and_is_saved() {
+        let s = Settings::default().reduce(SettingsAction::ResizeEditorRow(-16));
+        assert_eq!(s.editor_row_px, Settings::default().editor_row_px - 16);
+        let shortest = (0..100).fold(s, |s, _| s.reduce(SettingsAction::ResizeEditorRow(-16)));
+        assert_eq!(shortest.editor_row_px, ROW_MIN);
+        let tallest = shortest.reduce(SettingsAction::ResizeEditorRow(i32::from(u16::MAX)));
+        assert_eq!(tallest.editor_row_px, ROW_MAX);
+        let saved = SavedWorkspace {
+            settings: s,
+            ..Default::default()
+        };
+        assert_eq!(SavedWorkspace::from_json(&saved.to_json()).unwrap().settings, s);
+        // A workspace saved before the editor row existed (it had a terminal column width) keeps its other
+        // settings and gets the default row.
+        let old =
+            r#"{"version":1,"settings":{"theme":"light","font_px":16,"left_px":300,"terminal_px":400}}"#;
+        let old = SavedWorkspace::from_json(old).unwrap().settings;
+        assert_eq!((old.theme, old.font_px, old.left_px), (Theme::Light, 16, 300));
+        assert_eq!(old.editor_row_px, Settings::default().editor_row_px);
     }
 
     #[test]

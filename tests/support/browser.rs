@@ -279,6 +279,20 @@ impl Page {
         Ok(serde_json::from_value(found)?)
     }
 
+    /// How many CSS pixels the page is wider than the window (0 or less: it never scrolls sideways).
+    pub async fn sideways_overflow(&self) -> anyhow::Result<i64> {
+        let overflow = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await?;
+        overflow
+            .as_i64()
+            .ok_or_else(|| anyhow!("the page's width difference is {overflow}"))
+    }
+
     /// Type a docker command into the page's terminal, wait until the terminal is idle again (the prompt
     /// ignores Enter while a command runs), and return what the command printed; `done` must be in it and
     /// `ERROR` must not.

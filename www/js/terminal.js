@@ -24,8 +24,12 @@ function create(element, options) {
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(element);
+  // The size in cells on the element too, for whoever inspects the page (its tests read it there).
+  const showSize = () => { element.dataset.cols = term.cols; element.dataset.rows = term.rows; };
+  term.onResize(showSize);
   const refit = () => { if (element.clientWidth > 0 && element.clientHeight > 0) fit.fit(); };
   refit();
+  showSize();
   // The pane is resizable (dragged borders, window, font size): the terminal follows it.
   const observer = new ResizeObserver(refit);
   observer.observe(element);

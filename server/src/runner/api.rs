@@ -344,6 +344,8 @@ async fn attach(
 /// Something with a process to attach to: a container or an exec.
 trait Attachable: Send + Sync + 'static {
     fn io(&self) -> &ProcessIo;
+    /// An attach session ended (an `--rm` container waits for one before it goes).
+    fn attach_ended(&self) {}
     /// Resolves when the process ended: the final text frame.
     fn exit(&self) -> impl std::future::Future<Output = serde_json::Value> + Send + '_;
 }
@@ -351,6 +353,10 @@ trait Attachable: Send + Sync + 'static {
 impl Attachable for super::Container {
     fn io(&self) -> &ProcessIo {
         &self.io
+    }
+    fn attach_ended(&self) {
+        // A permit, kept if the process has not ended yet: the first session that ends counts.
+        self.attach_ended.notify_one();
     }
     async fn exit(&self) -> serde_json::Value {
         let state = self.wait().await;
@@ -425,6 +431,7 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
         }
     }
     let _ = out.await;
+    target.attach_ended();
 }
 
 #[derive(Debug, Serialize)]

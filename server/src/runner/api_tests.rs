@@ -302,6 +302,37 @@ async fn attach_websocket_drives_a_tty() {
     removed_clean(&env, addr, &id).await;
 }
 
+/// `docker run -it --rm` of a process that ends before the client attaches (the client attaches after the
+/// start): the attach still gets the output and the exit code, then the container goes.
+#[tokio::test]
+async fn an_rm_tty_container_that_ended_before_the_attach_still_answers_it() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let body = serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "auto_remove": true,
+                                  "console_size": [21, 77], "cmd": ["sh", "-c", "stty size; exit 4"]});
+    let id = started(addr, None, body).await;
+    let path = format!("/api/containers/{id}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while json(&http(addr, "GET", &path, None).await.1)["state"]["status"] != "exited" {
+        assert!(tokio::time::Instant::now() < deadline, "never exited");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}/attach"))
+        .await
+        .unwrap();
+    output_until(&mut ws, deadline, |seen| seen.contains("21 77")).await;
+    assert_eq!(exit_frame(&mut ws, deadline).await["exit_code"], 4);
+    drop(ws);
+    while http(addr, "GET", &path, None).await.0 != StatusCode::NOT_FOUND {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not removed after the attach"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_clean(&env, &id);
+}
+
 #[tokio::test]
 async fn run_step_over_http_returns_a_layer_descriptor() {
     let env = test_env();

@@ -59,10 +59,18 @@ pub struct Container {
     pub(crate) lowers: Vec<PathBuf>,
     /// When it exited, in the server's order of exits (0 while it has not): `finished_at` has only seconds.
     pub(crate) exit_order: std::sync::atomic::AtomicU64,
+    /// Told when an attach session ends: see [`ATTACH_GRACE`].
+    pub(crate) attach_ended: tokio::sync::Notify,
 }
 
 /// The server's count of container exits, for [`Container::exit_order`].
 static EXITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How long an `--rm` container run with `-i`/`-t` stays after its process ended, unless an attach session
+/// ends first: the client attaches after the start, and a quick process (`docker run -it --rm IMAGE stty size`)
+/// may be gone by then; its output and exit code are still owed to that attach, as docker's attach-before-start
+/// gives them.
+pub(crate) const ATTACH_GRACE: Duration = Duration::from_secs(30);
 
 fn now() -> u64 {
     SystemTime::now()
@@ -254,6 +262,7 @@ impl Runner {
             placeholders,
             lowers,
             exit_order: std::sync::atomic::AtomicU64::new(0),
+            attach_ended: tokio::sync::Notify::new(),
         });
         if let Err(e) = self.insert(container.clone()) {
             cleanup_dir(&dir);
@@ -354,7 +363,7 @@ impl Runner {
     /// tmpfs holds memory) go; logs and state stay until the container is removed. A build step's upper dir
     /// stays: the step captures it as a layer, then removes the container.
     async fn finish(
-        &self,
+        self: &Arc<Self>,
         c: &Arc<Container>,
         code: Option<i32>,
         oom: bool,
@@ -389,7 +398,14 @@ impl Runner {
             s.error = error;
             s.finished_at = Some(now());
         });
-        if c.opts.auto_remove {
+        if c.opts.auto_remove && (c.opts.tty || c.opts.interactive) {
+            let (this, c) = (self.clone(), c.clone());
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(ATTACH_GRACE, c.attach_ended.notified()).await;
+                this.forget(&c.id);
+                cleanup_dir(&c.dir);
+            });
+        } else if c.opts.auto_remove {
             self.forget(&c.id);
             cleanup_dir(&c.dir);
         }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::ImageConfiguration;
+use oci_spec::runtime::BoxBuilder as ConsoleSizeBuilder;
 use oci_spec::runtime::{
     get_default_maskedpaths, get_default_mounts, get_default_readonly_paths, Capability, LinuxBuilder,
     LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxIdMappingBuilder,
@@ -47,6 +48,9 @@ pub struct RunOptions {
     pub tty: bool,
     /// `-i`: keep stdin open (written through the attach WebSocket).
     pub interactive: bool,
+    /// With `tty`, the client terminal's `[rows, cols]` (Docker's `HostConfig.ConsoleSize`, height then width):
+    /// the TTY has that size before the process starts, so `docker run -it IMAGE stty size` is right at once.
+    pub console_size: Option<[u16; 2]>,
     /// `-m`, bytes.
     pub memory: Option<i64>,
     /// `--cpus`
@@ -246,7 +250,15 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
     if !ctx.user.additional_gids.is_empty() {
         user = user.additional_gids(ctx.user.additional_gids.clone());
     }
-    let process = ProcessBuilder::default()
+    let mut process = ProcessBuilder::default();
+    if let (true, Some([rows, cols])) = (opts.tty, opts.console_size) {
+        let size = ConsoleSizeBuilder::default()
+            .height(u64::from(rows))
+            .width(u64::from(cols))
+            .build()?;
+        process = process.console_size(size);
+    }
+    let process = process
         .terminal(opts.tty)
         .args(args)
         .env(env)

@@ -438,6 +438,31 @@ async fn tty_round_trip_and_resize() {
     assert_clean(&env, &c.id);
 }
 
+/// The client's terminal size reaches the TTY before the process starts (Docker's ConsoleSize): a command
+/// that reads it at once, with nobody attached to resize it yet, sees it.
+#[tokio::test]
+async fn a_tty_starts_with_the_clients_console_size() {
+    let env = test_env();
+    let c = started(
+        &env,
+        "busybox",
+        RunOptions {
+            tty: true,
+            console_size: Some([33, 111]),
+            ..cmd(&["stty", "size"])
+        },
+    )
+    .await;
+    let state = tokio::time::timeout(Duration::from_secs(20), c.wait())
+        .await
+        .unwrap();
+    let out = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
+    assert_eq!(out.trim(), "33 111", "{out:?}");
+    assert_eq!(state.exit_code, Some(0));
+    env.runner.remove(&c, false).await.unwrap();
+    assert_clean(&env, &c.id);
+}
+
 #[tokio::test]
 async fn hostile_image_is_refused_and_leaves_nothing() {
     let env = test_env();
