@@ -267,12 +267,21 @@ async fn a_mount_without_from_links_only_blobs_the_caller_may_pull() -> Result<(
         .send()
         .await?;
     assert_eq!(head.status(), 404);
-    assert_eq!(mount_without_from(&server, "learner2/app", &layer, None, None).await?, 202);
+    assert_eq!(
+        mount_without_from(&server, "learner2/app", &layer, None, None).await?,
+        202
+    );
     // What the caller may pull is mounted: its own store, and the shared repositories.
     let copy = local(Some("session-a"), "learner1/copy");
-    assert_eq!(mount_without_from(&server, &copy, &layer, Some("session-a"), None).await?, 201);
+    assert_eq!(
+        mount_without_from(&server, &copy, &layer, Some("session-a"), None).await?,
+        201
+    );
     let public = push_blob(&server, "learner1/base", b"a public layer").await?;
-    assert_eq!(mount_without_from(&server, &theirs, &public, Some("session-b"), None).await?, 201);
+    assert_eq!(
+        mount_without_from(&server, &theirs, &public, Some("session-b"), None).await?,
+        201
+    );
     Ok(())
 }
 
@@ -286,7 +295,10 @@ async fn without_anonymous_pull_a_mount_without_from_reaches_only_the_sessions_o
     )?;
     let private = b"learner1's private layer";
     let upload = client()
-        .post(server.url(&format!("/v2/learner1/private/blobs/uploads/?digest={}", sha256(private))))
+        .post(server.url(&format!(
+            "/v2/learner1/private/blobs/uploads/?digest={}",
+            sha256(private)
+        )))
         .basic_auth("learner1", Some("pw-one"))
         .body(private.to_vec())
         .send()
@@ -303,7 +315,10 @@ async fn without_anonymous_pull_a_mount_without_from_reaches_only_the_sessions_o
     push(&c, &own, "v1", &image, None).await?;
     let copy = local(Some("session-c"), "learner1/copy");
     let layer = sha256(&image.layer);
-    assert_eq!(mount_without_from(&server, &copy, &layer, Some("session-c"), None).await?, 201);
+    assert_eq!(
+        mount_without_from(&server, &copy, &layer, Some("session-c"), None).await?,
+        201
+    );
     let user = Some(("learner2", "pw-two"));
     let status = mount_without_from(&server, &copy, &sha256(private), Some("session-c"), user).await?;
     assert_eq!(status, 201);

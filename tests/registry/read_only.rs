@@ -48,9 +48,8 @@ async fn attacks(
 ) -> Result<Vec<(String, reqwest::Response)>> {
     let c = client();
     let manifest_url = server.url(&format!("/v2/{repo}/manifests/{tag}"));
-    let manifest: serde_json::Value = c
-        .get(&manifest_url)
-        .header("accept", OCI_MANIFEST)
+    let manifest = c.get(&manifest_url).header("accept", OCI_MANIFEST);
+    let manifest: serde_json::Value = with_credentials(manifest, credentials)
         .send()
         .await?
         .json()
@@ -120,7 +119,25 @@ async fn base_image_state(server: &Server, credentials: Credentials<'_>) -> Resu
     let digest = |name: &str| served_digest(&format!("docker://{}/{name}", server.addr));
     let tags = client().get(server.url("/v2/library/python/tags/list"));
     let tags = with_credentials(tags, credentials).send().await?.text().await?;
-    Ok((digest("library/busybox:latest")?, digest("library/python:3.11-slim")?, tags))
+    Ok((
+        digest("library/busybox:latest")?,
+        digest("library/python:3.11-slim")?,
+        tags,
+    ))
+}
+
+/// `skopeo copy` of `source` over `base` (both names on `server`), with `extra` flags: it must fail, saying the
+/// target is read-only.
+fn assert_skopeo_refused(server: &Server, source: &str, base: &str, extra: &[&str]) {
+    let (source, base) = (
+        format!("docker://{}/{source}", server.addr),
+        format!("docker://{}/{base}", server.addr),
+    );
+    let mut args = vec!["copy", "--src-tls-verify=false", "--dest-tls-verify=false"];
+    args.extend_from_slice(extra);
+    args.extend([source.as_str(), base.as_str()]);
+    let refused = skopeo(&args).expect_err("skopeo replaced a base image");
+    assert!(refused.to_string().contains("read-only"), "{refused}");
 }
 
 const READ_ONLY: &str = "is a base image the operator imported and is read-only";
@@ -136,15 +153,7 @@ async fn a_learner_cannot_replace_a_base_image_but_slipway_import_can() -> Resul
     for (repo, tag) in [("library/python", "3.11-slim"), ("library/busybox", "latest")] {
         assert_all_denied(attacks(&server, repo, tag, &evil, None).await?, READ_ONLY).await?;
         // A real client: skopeo copying the learner's image over the base image is refused, saying why.
-        let refused = skopeo(&[
-            "copy",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-            &format!("docker://{}/learner1/evil:v1", server.addr),
-            &format!("docker://{}/{repo}:{tag}", server.addr),
-        ])
-        .expect_err("skopeo replaced a base image");
-        assert!(refused.to_string().contains("read-only"), "{refused}");
+        assert_skopeo_refused(&server, "learner1/evil:v1", &format!("{repo}:{tag}"), &[]);
     }
     assert_eq!(base_image_state(&server, None).await?, before);
 
@@ -157,8 +166,14 @@ async fn a_learner_cannot_replace_a_base_image_but_slipway_import_can() -> Resul
         &format!("oci:{}:3.11-slim", newer.display()),
     ])?;
     ensure_success(&import(data.path(), &newer, "python:3.11-slim")?)?;
+    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(newer.join("index.json"))?)?;
+    let newer_digest = index["manifests"][0]["digest"].as_str().context("index")?;
+    assert_ne!(newer_digest, before.1);
     let (busybox, python, _) = base_image_state(&server, None).await?;
-    assert_eq!((busybox, python), (before.0.clone(), sha256(&evil)));
+    assert_eq!(
+        (busybox.as_str(), python.as_str()),
+        (before.0.as_str(), newer_digest)
+    );
     let again = attacks(&server, "library/python", "3.11-slim", &evil, None).await?;
     assert_all_denied(again, READ_ONLY).await?;
 
@@ -172,10 +187,7 @@ async fn a_learner_cannot_replace_a_base_image_but_slipway_import_can() -> Resul
 async fn with_users_no_one_pushes_to_a_base_image_not_even_a_user_named_library() -> Result<()> {
     let work = TempDir::new("reg-read-only-users");
     let data = operator_images(work.path())?;
-    let users = users_file_with(
-        work.path(),
-        &[("learner1", "pw-one"), ("library", "pw-lib")],
-    )?;
+    let users = users_file_with(work.path(), &[("learner1", "pw-one"), ("library", "pw-lib")])?;
     let server = Server::start_with(data.path(), &["--users", users.to_str().unwrap()])?;
     let (learner, library) = (Some(("learner1", "pw-one")), Some(("library", "pw-lib")));
     let before = base_image_state(&server, learner).await?;
@@ -184,7 +196,10 @@ async fn with_users_no_one_pushes_to_a_base_image_not_even_a_user_named_library(
     let evil_config = br#"{"architecture":"amd64","os":"linux","seed":68}"#.to_vec();
     let evil_layer = noise(3000, 68);
     for blob in [&evil_config, &evil_layer] {
-        let upload = server.url(&format!("/v2/learner1/evil/blobs/uploads/?digest={}", sha256(blob)));
+        let upload = server.url(&format!(
+            "/v2/learner1/evil/blobs/uploads/?digest={}",
+            sha256(blob)
+        ));
         let upload = client().post(upload).body(blob.to_vec());
         let pushed = with_credentials(upload, learner).send().await?;
         assert_eq!(pushed.status(), 201);
@@ -205,23 +220,20 @@ async fn with_users_no_one_pushes_to_a_base_image_not_even_a_user_named_library(
         let responses = attacks(&server, repo, tag, &evil, library).await?;
         assert_all_denied(responses, READ_ONLY).await?;
     }
-    let refused = skopeo(&[
-        "copy",
-        "--src-creds",
-        "library:pw-lib",
-        "--dest-creds",
-        "library:pw-lib",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-        &format!("docker://{}/library/busybox:latest", server.addr),
-        &format!("docker://{}/library/python:3.11-slim", server.addr),
-    ])
-    .expect_err("skopeo replaced a base image");
-    assert!(refused.to_string().contains("read-only"), "{refused}");
+    let library_creds = ["--src-creds", "library:pw-lib", "--dest-creds", "library:pw-lib"];
+    assert_skopeo_refused(
+        &server,
+        "library/busybox:latest",
+        "library/python:3.11-slim",
+        &library_creds,
+    );
     assert_eq!(base_image_state(&server, learner).await?, before);
 
     // The rule is per repository, not per namespace: `library` still pushes where nothing was imported.
-    let upload = server.url(&format!("/v2/library/hello/blobs/uploads/?digest={}", sha256(&evil_layer)));
+    let upload = server.url(&format!(
+        "/v2/library/hello/blobs/uploads/?digest={}",
+        sha256(&evil_layer)
+    ));
     let upload = client().post(upload).body(evil_layer.clone());
     let hello = with_credentials(upload, library).send().await?;
     assert_eq!(hello.status(), 201);

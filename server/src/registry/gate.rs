@@ -199,8 +199,12 @@ mod tests {
     fn mounts_without_from_are_recognized() {
         let uri = |text: &str| text.parse::<Uri>().unwrap();
         assert!(mounts_without_from(&uri("/v2/a/blobs/uploads/?mount=sha256:00")));
-        assert!(!mounts_without_from(&uri("/v2/a/blobs/uploads/?mount=sha256:00&from=b")));
-        assert!(!mounts_without_from(&uri("/v2/a/blobs/uploads/?digest=sha256:00")));
+        assert!(!mounts_without_from(&uri(
+            "/v2/a/blobs/uploads/?mount=sha256:00&from=b"
+        )));
+        assert!(!mounts_without_from(&uri(
+            "/v2/a/blobs/uploads/?digest=sha256:00"
+        )));
         assert!(!mounts_without_from(&uri("/v2/a/blobs/uploads/")));
     }
 }

@@ -32,10 +32,17 @@ impl Store {
     }
 }
 
-/// Let a request through unless it would change a read-only repository. Reads (`GET`, `HEAD`) always pass;
-/// so do the catalog and writes to other repositories.
-pub(super) async fn check(store: &std::sync::Arc<Store>, route: &Route, method: &Method) -> Result<(), RegistryError> {
-    if *method == Method::GET || *method == Method::HEAD {
+/// Let a request through unless it would change a read-only repository (`POST`, `PATCH`, `PUT`, `DELETE`).
+/// Reads always pass; so do the catalog and writes to other repositories.
+pub(super) async fn check(
+    store: &std::sync::Arc<Store>,
+    route: &Route,
+    method: &Method,
+) -> Result<(), RegistryError> {
+    if !matches!(
+        *method,
+        Method::POST | Method::PATCH | Method::PUT | Method::DELETE
+    ) {
         return Ok(());
     }
     let Some(repo) = route.repository().and_then(|name| RepoName::parse(name).ok()) else {
@@ -68,7 +75,7 @@ mod tests {
         store.mark_read_only(&python).unwrap();
         assert!(store.is_read_only(&python));
         let manifest = Route::parse("library/python/manifests/3.11-slim").unwrap();
-        for method in [Method::GET, Method::HEAD] {
+        for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
             assert!(check(&store, &manifest, &method).await.is_ok());
         }
         for method in [Method::PUT, Method::DELETE, Method::POST, Method::PATCH] {
