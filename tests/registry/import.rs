@@ -6,7 +6,7 @@ use std::process::Command;
 use super::peers::{served_digest, skopeo, write_oci_layout};
 use super::*;
 
-fn import(data: &Path, source: &Path, reference: &str) -> Result<std::process::Output> {
+pub(super) fn import(data: &Path, source: &Path, reference: &str) -> Result<std::process::Output> {
     Ok(Command::new(slipway_binary())
         .arg("import")
         .arg(source)

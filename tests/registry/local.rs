@@ -222,3 +222,105 @@ async fn api_images_lists_the_sessions_images_newest_first_and_the_catalog_hides
     assert!(allowed.contains("x-slipway-session"), "{allowed}");
     Ok(())
 }
+
+/// `POST /v2/<repo>/blobs/uploads/?mount=<digest>` without `from`, as `session` (no header: none), with Basic
+/// `credentials`: the status (201 mounted, 202 an upload session instead).
+async fn mount_without_from(
+    server: &Server,
+    repo: &str,
+    digest: &str,
+    session: Option<&str>,
+    credentials: Option<(&str, &str)>,
+) -> Result<reqwest::StatusCode> {
+    let mut request = client().post(server.url(&format!("/v2/{repo}/blobs/uploads/?mount={digest}")));
+    if let Some(token) = session {
+        request = request.header("X-Slipway-Session", token);
+    }
+    if let Some((user, password)) = credentials {
+        request = request.basic_auth(user, Some(password));
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    if status == 202 {
+        assert!(header(&response, "location").contains(&format!("/v2/{repo}/blobs/uploads/")));
+    }
+    Ok(status)
+}
+
+#[tokio::test]
+async fn a_mount_without_from_links_only_blobs_the_caller_may_pull() -> Result<()> {
+    let data = TempDir::new("reg-local-blind-mount");
+    let server = Server::start(data.path())?;
+    let a = session_client(&server, "session-a");
+    let image = image(91);
+    let layer = sha256(&image.layer);
+    let mine = local(Some("session-a"), "learner1/app");
+    push(&a, &mine, "v1", &image, None).await?;
+
+    // Knowing the digest of a layer only session a's store holds gains another session nothing: an upload.
+    let theirs = local(Some("session-b"), "learner1/app");
+    let status = mount_without_from(&server, &theirs, &layer, Some("session-b"), None).await?;
+    assert_eq!(status, 202);
+    let head = client()
+        .head(server.url(&format!("/v2/{theirs}/blobs/{layer}")))
+        .header("X-Slipway-Session", "session-b")
+        .send()
+        .await?;
+    assert_eq!(head.status(), 404);
+    assert_eq!(
+        mount_without_from(&server, "learner2/app", &layer, None, None).await?,
+        202
+    );
+    // What the caller may pull is mounted: its own store, and the shared repositories.
+    let copy = local(Some("session-a"), "learner1/copy");
+    assert_eq!(
+        mount_without_from(&server, &copy, &layer, Some("session-a"), None).await?,
+        201
+    );
+    let public = push_blob(&server, "learner1/base", b"a public layer").await?;
+    assert_eq!(
+        mount_without_from(&server, &theirs, &public, Some("session-b"), None).await?,
+        201
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn without_anonymous_pull_a_mount_without_from_reaches_only_the_sessions_own_store() -> Result<()> {
+    let dir = TempDir::new("reg-local-blind-mount-private");
+    let users = crate::support::server::users_file(dir.path())?;
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--users", users.to_str().unwrap(), "--no-anonymous-pull"],
+    )?;
+    let private = b"learner1's private layer";
+    let upload = client()
+        .post(server.url(&format!(
+            "/v2/learner1/private/blobs/uploads/?digest={}",
+            sha256(private)
+        )))
+        .basic_auth("learner1", Some("pw-one"))
+        .body(private.to_vec())
+        .send()
+        .await?;
+    assert_eq!(upload.status(), 201);
+
+    // An anonymous session may not pull learner1/private, so it cannot mount from it either.
+    let c = session_client(&server, "session-c");
+    let own = local(Some("session-c"), "learner1/app");
+    let status = mount_without_from(&server, &own, &sha256(private), Some("session-c"), None).await?;
+    assert_eq!(status, 202);
+    // Its own store it may read; and a logged-in user may pull (so mount) anything.
+    let image = image(92);
+    push(&c, &own, "v1", &image, None).await?;
+    let copy = local(Some("session-c"), "learner1/copy");
+    let layer = sha256(&image.layer);
+    assert_eq!(
+        mount_without_from(&server, &copy, &layer, Some("session-c"), None).await?,
+        201
+    );
+    let user = Some(("learner2", "pw-two"));
+    let status = mount_without_from(&server, &copy, &sha256(private), Some("session-c"), user).await?;
+    assert_eq!(status, 201);
+    Ok(())
+}

@@ -15,6 +15,7 @@ mod local;
 mod page;
 pub(crate) mod peers;
 mod proxy;
+mod read_only;
 mod upstream;
 
 use std::io::{BufRead, BufReader};

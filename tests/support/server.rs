@@ -211,8 +211,13 @@ pub fn with_busybox_in_registry(data: &TempDir) -> anyhow::Result<()> {
 
 /// A users file with `learner1` / `pw-one` and `learner2` / `pw-two`, hashed by `slipway hash-password`.
 pub fn users_file(dir: &Path) -> anyhow::Result<PathBuf> {
+    users_file_with(dir, &[("learner1", "pw-one"), ("learner2", "pw-two")])
+}
+
+/// A users file at `DIR/users` with these `(user, password)` pairs, hashed by `slipway hash-password`.
+pub fn users_file_with(dir: &Path, users: &[(&str, &str)]) -> anyhow::Result<PathBuf> {
     let mut lines = String::from("# classroom\n");
-    for (user, password) in [("learner1", "pw-one"), ("learner2", "pw-two")] {
+    for (user, password) in users {
         let mut child = Command::new(slipway_bin())
             .arg("hash-password")
             .stdin(Stdio::piped())

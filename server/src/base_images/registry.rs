@@ -1,6 +1,7 @@
 //! Base images into the embedded registry: each layout under `<data>/base-images/` is imported as its reference
 //! (`library/busybox:latest`, ...), so `FROM python:3.11-slim`, `docker pull busybox` and `docker run busybox`
-//! resolve offline. Idempotent and cheap: a tag already naming the layout's manifest is left alone.
+//! resolve offline. Idempotent and cheap: a tag already naming the layout's manifest is left alone. Either way
+//! the repository is the operator's: read-only over HTTP (`registry/read_only.rs`).
 
 use std::path::Path;
 
@@ -47,11 +48,18 @@ pub fn import_base_image(
     let reference = Reference::parse(image.reference()).expect("valid built-in reference");
     let tag = reference.tag().unwrap_or("latest").to_string();
     let stored_as = format!("{}:{tag}", registry_path(&reference));
-    let present = RepoName::parse(&registry_path(&reference))
-        .ok()
-        .and_then(|repo| store.resolve_tag(&repo, &tag))
+    let repo = match RepoName::parse(&registry_path(&reference)) {
+        Ok(repo) => repo,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let present = store
+        .resolve_tag(&repo, &tag)
         .is_some_and(|digest| digest.to_string() == wanted);
     if present {
+        // Imported by a version that did not mark base images read-only: mark it now.
+        if let Err(e) = store.mark_read_only(&repo) {
+            return Some(Err(crate::registry::RegistryError::from(e).into()));
+        }
         return Some(Ok(RegistryImport {
             image,
             stored_as,

@@ -27,24 +27,14 @@ fn needed(method: &Method, path: &str) -> Option<Access> {
         "push"
     };
     let reading = *method == Method::GET || *method == Method::HEAD;
-    Some(match route {
-        Route::Catalog => Access {
+    Some(match route.repository() {
+        None => Access {
             kind: "registry".into(),
             name: "catalog".into(),
             actions: vec!["*".into()],
         },
-        Route::Blob { name, .. }
-        | Route::UploadStart { name }
-        | Route::Upload { name, .. }
-        | Route::Manifest { name, .. }
-        | Route::TagsList { name }
-        | Route::Referrers { name, .. } => {
-            if reading {
-                repository(name, &["pull"])
-            } else {
-                repository(name, &[write])
-            }
-        }
+        Some(name) if reading => repository(name.to_string(), &["pull"]),
+        Some(name) => repository(name.to_string(), &[write]),
     })
 }
 
@@ -82,6 +72,17 @@ fn challenge(headers: &HeaderMap, access: Option<&Access>, why: String) -> Respo
     response
 }
 
+/// Set on a request whose caller may pull nothing outside its own local store (anonymous, on a registry without
+/// anonymous pull), so that a mount without `from` looks only there.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OwnStoreOnly;
+
+/// Whether the query asks for a mount without naming where from (`?mount=` without `from=`).
+fn mounts_without_from(uri: &Uri) -> bool {
+    let pairs = || uri.query().unwrap_or("").split('&');
+    pairs().any(|pair| pair.starts_with("mount=")) && !pairs().any(|pair| pair.starts_with("from="))
+}
+
 /// Drop `mount`/`from` from a query: a mount the caller may not read becomes a plain upload.
 fn without_mount(uri: &Uri) -> Uri {
     let query: Vec<&str> = uri
@@ -104,18 +105,27 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
         return next.run(request).await;
     }
     let needed = needed(request.method(), request.uri().path());
-    // A session's local store needs no login: the session header is its key (checked by the dispatcher).
-    if needed
-        .as_ref()
-        .is_some_and(|access| access.kind == "repository" && super::local::is_reserved(&access.name))
-    {
-        return next.run(request).await;
-    }
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    // A session's local store needs no login: the session header is its key (checked by the dispatcher).
+    if needed
+        .as_ref()
+        .is_some_and(|access| access.kind == "repository" && super::local::is_reserved(&access.name))
+    {
+        // Without anonymous pull, only a valid credential (a user's: anonymous tokens are not issued then)
+        // reads the shared repositories, and so may mount from them without naming one.
+        if mounts_without_from(request.uri())
+            && !auth.anonymous_pull
+            && (authorization.is_none()
+                || auth.authorize_off_workers(authorization.as_deref(), None).await != Decision::Allowed)
+        {
+            request.extensions_mut().insert(OwnStoreOnly);
+        }
+        return next.run(request).await;
+    }
     match auth
         .authorize_off_workers(authorization.as_deref(), needed.as_ref())
         .await
@@ -179,4 +189,22 @@ pub async fn token(
         "expires_in": expires_in,
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mounts_without_from_are_recognized() {
+        let uri = |text: &str| text.parse::<Uri>().unwrap();
+        assert!(mounts_without_from(&uri("/v2/a/blobs/uploads/?mount=sha256:00")));
+        assert!(!mounts_without_from(&uri(
+            "/v2/a/blobs/uploads/?mount=sha256:00&from=b"
+        )));
+        assert!(!mounts_without_from(&uri(
+            "/v2/a/blobs/uploads/?digest=sha256:00"
+        )));
+        assert!(!mounts_without_from(&uri("/v2/a/blobs/uploads/")));
+    }
 }

@@ -3,6 +3,9 @@
 //!
 //! Docker Hub images are stored under their path (`busybox` → `library/busybox`), images of other registries
 //! under `<host>/<path>` (a port becomes `-port`), so `FROM ghcr.io/a/b` finds `ghcr.io/a/b`.
+//!
+//! An imported repository is the operator's: it becomes read-only over HTTP (`read_only.rs`), and only another
+//! import changes it.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -105,15 +108,19 @@ pub fn import(store: &Store, source: &Path, reference: &str) -> Result<Imported,
     } else {
         source.to_path_buf()
     };
-    let (digest, blobs) = if dir.join("oci-layout").is_file() && dir.join("index.json").is_file() {
-        import_oci_layout(store, &dir, &repo, &tag)?
-    } else if dir.join("manifest.json").is_file() {
-        import_docker_archive(store, &dir, &repo, &tag, &reference)?
-    } else {
+    let oci_layout = dir.join("oci-layout").is_file() && dir.join("index.json").is_file();
+    if !oci_layout && !dir.join("manifest.json").is_file() {
         return Err(ImportError::Format(format!(
             "{} is neither an OCI image layout (oci-layout, index.json) nor a `docker save` archive (manifest.json)",
             source.display()
         )));
+    }
+    // Before the first write, so no push over HTTP can land in the repository while it is being imported.
+    store.mark_read_only(&repo).map_err(RegistryError::from)?;
+    let (digest, blobs) = if oci_layout {
+        import_oci_layout(store, &dir, &repo, &tag)?
+    } else {
+        import_docker_archive(store, &dir, &repo, &tag, &reference)?
     };
     Ok(Imported {
         repository: repo.to_string(),

@@ -61,12 +61,7 @@ pub async fn tags(store: &Arc<Store>, repo: &RepoName, request: &Request) -> Res
 
 pub async fn catalog(store: &Arc<Store>, request: &Request) -> Result<Response, RegistryError> {
     // Sessions' local stores are private: not even their names are listed.
-    let all = blocking(store, |store| {
-        let mut names = store.catalog()?;
-        names.retain(|name| !super::local::is_reserved(name));
-        Ok(names)
-    })
-    .await?;
+    let all = blocking(store, |store| Ok(store.shared_catalog()?)).await?;
     let (names, more) = paginate(all, request)?;
     Ok(json_list(
         "/v2/_catalog",

@@ -20,6 +20,7 @@ mod blobs;
 mod gate;
 mod listing;
 mod manifests;
+mod read_only;
 mod uploads;
 
 use std::collections::HashMap;
@@ -27,7 +28,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Extension, Path as UrlPath, Query, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -221,6 +222,7 @@ async fn dispatch(
     method: Method,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    own_store_only: Option<Extension<gate::OwnStoreOnly>>,
     body: Body,
 ) -> Response {
     let request = Request {
@@ -228,16 +230,26 @@ async fn dispatch(
         params,
         headers,
     };
-    let result = route(shared, &rest, request, body).await;
+    let result = route(shared, &rest, request, own_store_only.is_none(), body).await;
     with_api_version(result.unwrap_or_else(IntoResponse::into_response))
 }
 
-async fn route(shared: Shared, rest: &str, request: Request, body: Body) -> Result<Response, RegistryError> {
+/// `pulls_shared`: whether the caller may pull repositories outside the local stores (the auth gate says no
+/// for an anonymous caller of a registry without anonymous pull).
+async fn route(
+    shared: Shared,
+    rest: &str,
+    request: Request,
+    pulls_shared: bool,
+    body: Body,
+) -> Result<Response, RegistryError> {
     let Shared { store, upstreams } = shared;
     let upstreams = upstreams.as_deref();
     let route = Route::parse(rest).ok_or_else(|| RegistryError::NotFound(format!("/v2/{rest}")))?;
     let mut request = request;
-    guard_local_names(&route, &mut request)?;
+    let key = local::request_key(&request.headers);
+    guard_local_names(&route, &mut request, &key)?;
+    read_only::check(&store, &route, &request.method).await?;
     let method = request.method.clone();
     let unsupported = || Err(RegistryError::Unsupported(format!("{method} /v2/{rest}")));
     match route {
@@ -256,7 +268,13 @@ async fn route(shared: Shared, rest: &str, request: Request, body: Body) -> Resu
         Route::UploadStart { name } => {
             let repo = RepoName::parse(&name)?;
             match method {
-                Method::POST => uploads::start(&store, &repo, &request, body).await,
+                Method::POST => {
+                    let reach = uploads::MountReach {
+                        own_store: local::prefix(&key),
+                        shared: pulls_shared,
+                    };
+                    uploads::start(&store, &repo, &request, &reach, body).await
+                }
                 _ => unsupported(),
             }
         }
@@ -300,28 +318,22 @@ async fn route(shared: Shared, rest: &str, request: Request, body: Body) -> Resu
 
 /// The reserved `slipway-local/KEY/...` repositories answer only their own session: any other request is told
 /// the name is unknown, and a mount from another session's repository becomes a plain upload.
-fn guard_local_names(route: &Route, request: &mut Request) -> Result<(), RegistryError> {
-    let key = local::request_key(&request.headers);
-    match route {
-        Route::Catalog => Ok(()),
-        Route::Blob { name, .. }
-        | Route::Upload { name, .. }
-        | Route::Manifest { name, .. }
-        | Route::TagsList { name }
-        | Route::Referrers { name, .. } => local::check(name, &key),
-        Route::UploadStart { name } => {
-            local::check(name, &key)?;
-            let foreign = request
-                .params
-                .get("from")
-                .is_some_and(|from| local::check(from, &key).is_err());
-            if foreign {
-                request.params.remove("mount");
-                request.params.remove("from");
-            }
-            Ok(())
+fn guard_local_names(route: &Route, request: &mut Request, key: &str) -> Result<(), RegistryError> {
+    let Some(name) = route.repository() else {
+        return Ok(());
+    };
+    local::check(name, key)?;
+    if let Route::UploadStart { .. } = route {
+        let foreign = request
+            .params
+            .get("from")
+            .is_some_and(|from| local::check(from, key).is_err());
+        if foreign {
+            request.params.remove("mount");
+            request.params.remove("from");
         }
     }
+    Ok(())
 }
 
 /// Run blocking storage work (fsync, renames, directory walks) off the async workers.

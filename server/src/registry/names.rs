@@ -123,6 +123,19 @@ pub enum Route {
 }
 
 impl Route {
+    /// The repository the route names; `None` for the catalog.
+    pub fn repository(&self) -> Option<&str> {
+        match self {
+            Route::Catalog => None,
+            Route::Blob { name, .. }
+            | Route::UploadStart { name }
+            | Route::Upload { name, .. }
+            | Route::Manifest { name, .. }
+            | Route::TagsList { name }
+            | Route::Referrers { name, .. } => Some(name),
+        }
+    }
+
     /// Parse the part of the path after `/v2/`; `None` for paths the spec does not define.
     pub fn parse(rest: &str) -> Option<Route> {
         if rest == "_catalog" {

@@ -24,7 +24,7 @@ pub struct ManifestEntry {
 }
 
 impl Store {
-    fn repo_dir(&self, repo: &RepoName) -> PathBuf {
+    pub(super) fn repo_dir(&self, repo: &RepoName) -> PathBuf {
         self.root().join("repos").join(repo.as_str()).join("_repo")
     }
 
@@ -175,6 +175,21 @@ impl Store {
     pub fn catalog(&self) -> std::io::Result<Vec<String>> {
         let mut names = Vec::new();
         collect_repos(&self.root().join("repos"), "", &mut names)?;
+        names.sort();
+        Ok(names)
+    }
+
+    /// Every repository outside the reserved `slipway-local/` namespace, sorted. Sessions' stores are not
+    /// walked at all: there may be many, and none of them is anyone else's business.
+    pub fn shared_catalog(&self) -> std::io::Result<Vec<String>> {
+        let root = self.root().join("repos");
+        let mut names = Vec::new();
+        for child in list_names(&root)? {
+            let path = root.join(&child);
+            if !super::local::is_reserved(&child) && path.is_dir() {
+                collect_repos(&path, &child, &mut names)?;
+            }
+        }
         names.sort();
         Ok(names)
     }

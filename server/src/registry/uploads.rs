@@ -1,5 +1,9 @@
 //! Blob uploads: `POST` (session, monolithic `?digest=`, or cross-repository `?mount=&from=`), `PATCH` chunks
 //! with `Content-Range` in order, `PUT` to finish, `GET` status and `DELETE` to cancel.
+//!
+//! A mount without `from` (OCI distribution 1.1 allows it) links a blob only when a repository the caller may
+//! pull already links it; otherwise it is a plain upload (202), as for a mount that fails. Knowing a digest is not
+//! permission to read it: another session's local store or, without anonymous pull, any shared repository.
 
 use std::sync::Arc;
 
@@ -11,6 +15,33 @@ use oci_spec::image::Digest;
 
 use super::names::{parse_digest, RepoName};
 use super::{blocking, respond, RegistryError, Request, Store, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
+
+/// The repositories a mount without `from` may take a blob from: the ones the caller may pull.
+#[derive(Debug, Clone)]
+pub(crate) struct MountReach {
+    /// The caller's own local store, `slipway-local/KEY/`.
+    pub own_store: String,
+    /// Whether the caller may pull the repositories outside `slipway-local/` (not an anonymous caller of a
+    /// registry with `--no-anonymous-pull`).
+    pub shared: bool,
+}
+
+impl Store {
+    /// The size of `digest` when a repository within `reach` links it, else `None`.
+    fn reachable_blob_size(&self, digest: &Digest, reach: &MountReach) -> std::io::Result<Option<u64>> {
+        if self.blob_size(digest).is_none() {
+            return Ok(None);
+        }
+        let mut candidates = self.catalog_under(&reach.own_store)?;
+        if reach.shared {
+            candidates.extend(self.shared_catalog()?);
+        }
+        Ok(candidates
+            .iter()
+            .filter_map(|name| RepoName::parse(name).ok())
+            .find_map(|repo| self.repo_blob_size(&repo, digest)))
+    }
+}
 
 fn session_location(repo: &RepoName, id: &str) -> String {
     format!("/v2/{repo}/blobs/uploads/{id}")
@@ -79,18 +110,19 @@ pub async fn start(
     store: &Arc<Store>,
     repo: &RepoName,
     request: &Request,
+    reach: &MountReach,
     body: Body,
 ) -> Result<Response, RegistryError> {
     if let Some(mount) = request.params.get("mount") {
         let digest = parse_digest(mount)?;
         let from = request.params.get("from").cloned();
-        let (target, wanted) = (repo.clone(), digest.clone());
+        let (target, wanted, reach) = (repo.clone(), digest.clone(), reach.clone());
         let mounted = blocking(store, move |store| {
             let size = match from {
                 Some(from) => RepoName::parse(&from)
                     .ok()
                     .and_then(|source| store.repo_blob_size(&source, &wanted)),
-                None => store.blob_size(&wanted),
+                None => store.reachable_blob_size(&wanted, &reach)?,
             };
             let Some(size) = size else { return Ok(false) };
             store.check_quota(&target, &wanted, size)?;
@@ -165,6 +197,7 @@ pub async fn cancel(store: &Arc<Store>, repo: &RepoName, id: &str) -> Result<Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::digest::{digest_of, Algorithm};
 
     #[test]
     fn content_ranges_parse() {
@@ -172,5 +205,33 @@ mod tests {
         assert_eq!(parse_content_range("bytes 10-19/*"), Some((10, 10)));
         assert_eq!(parse_content_range("9-0"), None);
         assert_eq!(parse_content_range("x"), None);
+    }
+
+    #[test]
+    fn a_mount_without_from_reaches_only_readable_repositories() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Default::default()).unwrap();
+        let link = |repo: &str, bytes: &[u8]| {
+            let digest = digest_of(Algorithm::Sha256, bytes);
+            store.put_small_blob(&digest, bytes).unwrap();
+            store.link_blob(&RepoName::parse(repo).unwrap(), &digest).unwrap();
+            digest
+        };
+        let public = link("learner1/app", b"public");
+        let theirs = link("slipway-local/k2/learner1/app", b"theirs");
+        let mine = link("slipway-local/k1/learner1/app", b"mine");
+        let unlinked = digest_of(Algorithm::Sha256, b"unlinked");
+        store.put_small_blob(&unlinked, b"unlinked").unwrap();
+        let reach = |shared| MountReach {
+            own_store: crate::registry::local::prefix("k1"),
+            shared,
+        };
+        let size = |digest: &Digest, shared| store.reachable_blob_size(digest, &reach(shared)).unwrap();
+        assert_eq!(size(&public, true), Some(6));
+        assert_eq!(size(&mine, true), Some(4));
+        assert_eq!(size(&theirs, true), None);
+        assert_eq!(size(&unlinked, true), None);
+        assert_eq!(size(&public, false), None);
+        assert_eq!(size(&mine, false), Some(4));
     }
 }
