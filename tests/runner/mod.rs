@@ -50,7 +50,10 @@ async fn docker_run(server: &Server, image: &str, cmd: &[&str]) -> anyhow::Resul
         .await?
         .json()
         .await?;
-    let id = created["id"].as_str().with_context(|| format!("no id: {created}"))?.to_string();
+    let id = created["id"]
+        .as_str()
+        .with_context(|| format!("no id: {created}"))?
+        .to_string();
     let state: serde_json::Value = http
         .post(format!("{}/api/containers/{id}/wait", server.url))
         .send()

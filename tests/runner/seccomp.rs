@@ -59,8 +59,8 @@ def report(name, answer):
     print(name, answer[0], answer[1], flush=True)
 "#;
 
-/// Runs `attack` (Python after [`PRELUDE`]) in a python:3.11-slim container on a server of its own, and returns
-/// every reported answer by name; None when the developer opted out of container tests.
+/// Runs `attack` (Python after [`PRELUDE`]) in a python:3.11-slim container on a server of its own, and
+/// returns every reported answer by name; None when the developer opted out of container tests.
 async fn answers(label: &str, attack: &str) -> Result<Option<HashMap<String, (i64, i64)>>> {
     let Some(server) = server_with(label, with_python, &["--runtime", "runc"])? else {
         return Ok(None);
@@ -80,11 +80,19 @@ async fn answers(label: &str, attack: &str) -> Result<Option<HashMap<String, (i6
     Ok(Some(answers))
 }
 
-/// Every name in `names` answered -1 with errno EPERM.
-fn refused_with_eperm(answers: &HashMap<String, (i64, i64)>, names: &[&str]) -> Result<()> {
+/// Runs `attack` as [`answers`] does; every name in `names` answered -1 with errno EPERM.
+async fn refused_with_eperm(label: &str, attack: &str, names: &[&str]) -> Result<()> {
+    let Some(answers) = answers(label, attack).await? else {
+        return Ok(());
+    };
     for name in names {
-        let answer = answers.get(*name).with_context(|| format!("{name} not reported: {answers:?}"))?;
-        ensure!(*answer == (-1, EPERM), "{name} answered {answer:?}, not (-1, EPERM)");
+        let answer = answers
+            .get(*name)
+            .with_context(|| format!("{name} not reported: {answers:?}"))?;
+        ensure!(
+            *answer == (-1, EPERM),
+            "{name} answered {answer:?}, not (-1, EPERM)"
+        );
     }
     Ok(())
 }
@@ -96,15 +104,12 @@ async fn io_uring_setup_from_a_container_fails_with_eperm() -> Result<()> {
         "params = ctypes.create_string_buffer(120)\nreport('io_uring_setup', call({}, 1, params))",
         nr::IO_URING_SETUP
     );
-    let Some(answers) = answers("seccomp-io-uring", &attack).await? else {
-        return Ok(());
-    };
-    refused_with_eperm(&answers, &["io_uring_setup"])
+    refused_with_eperm("seccomp-io-uring", &attack, &["io_uring_setup"]).await
 }
 
 #[tokio::test]
-async fn the_kernel_keyring_which_no_namespace_isolates_is_refused_keyctl_and_add_key_fail_with_eperm() -> Result<()>
-{
+async fn the_kernel_keyring_which_no_namespace_isolates_is_refused_keyctl_and_add_key_fail_with_eperm(
+) -> Result<()> {
     // KEYCTL_GET_KEYRING_ID of the session keyring, creating it; a "user" key in the process keyring.
     let attack = format!(
         "report('keyctl', call({keyctl}, 0, -3, 1))\n\
@@ -112,10 +117,7 @@ async fn the_kernel_keyring_which_no_namespace_isolates_is_refused_keyctl_and_ad
         keyctl = nr::KEYCTL,
         add_key = nr::ADD_KEY
     );
-    let Some(answers) = answers("seccomp-keyring", &attack).await? else {
-        return Ok(());
-    };
-    refused_with_eperm(&answers, &["keyctl", "add_key"])
+    refused_with_eperm("seccomp-keyring", &attack, &["keyctl", "add_key"]).await
 }
 
 #[tokio::test]
@@ -127,20 +129,14 @@ async fn loading_a_bpf_map_from_a_container_fails_with_eperm() -> Result<()> {
          report('bpf', call({}, 0, attr, 128))",
         nr::BPF
     );
-    let Some(answers) = answers("seccomp-bpf", &attack).await? else {
-        return Ok(());
-    };
-    refused_with_eperm(&answers, &["bpf"])
+    refused_with_eperm("seccomp-bpf", &attack, &["bpf"]).await
 }
 
 #[tokio::test]
 async fn userfaultfd_which_stalls_the_kernel_mid_copy_fails_with_eperm() -> Result<()> {
     // O_CLOEXEC | UFFD_USER_MODE_ONLY: the mode an unprivileged process may open where nothing filters it.
     let attack = format!("report('userfaultfd', call({}, 0o2000000 | 1))", nr::USERFAULTFD);
-    let Some(answers) = answers("seccomp-userfaultfd", &attack).await? else {
-        return Ok(());
-    };
-    refused_with_eperm(&answers, &["userfaultfd"])
+    refused_with_eperm("seccomp-userfaultfd", &attack, &["userfaultfd"]).await
 }
 
 #[tokio::test]
@@ -153,10 +149,7 @@ async fn perf_event_open_on_the_containers_own_process_fails_with_eperm() -> Res
          report('perf_event_open', call({}, attr, 0, -1, -1, 0))",
         nr::PERF_EVENT_OPEN
     );
-    let Some(answers) = answers("seccomp-perf", &attack).await? else {
-        return Ok(());
-    };
-    refused_with_eperm(&answers, &["perf_event_open"])
+    refused_with_eperm("seccomp-perf", &attack, &["perf_event_open"]).await
 }
 
 #[tokio::test]
@@ -172,10 +165,7 @@ async fn a_new_user_namespace_by_unshare_or_clone_fails_with_eperm() -> Result<(
         unshare = nr::UNSHARE,
         clone = nr::CLONE
     );
-    let Some(answers) = answers("seccomp-userns", &attack).await? else {
-        return Ok(());
-    };
-    refused_with_eperm(&answers, &["unshare", "clone"])
+    refused_with_eperm("seccomp-userns", &attack, &["unshare", "clone"]).await
 }
 
 #[tokio::test]
@@ -186,10 +176,7 @@ async fn mount_and_kexec_load_from_a_container_fail_with_eperm() -> Result<()> {
         mount = nr::MOUNT,
         kexec = nr::KEXEC_LOAD
     );
-    let Some(answers) = answers("seccomp-mount", &attack).await? else {
-        return Ok(());
-    };
-    refused_with_eperm(&answers, &["mount", "kexec_load"])
+    refused_with_eperm("seccomp-mount", &attack, &["mount", "kexec_load"]).await
 }
 
 #[tokio::test]

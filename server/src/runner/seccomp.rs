@@ -1,12 +1,12 @@
-//! Docker's default seccomp profile as oci-spec types: every syscall is refused with EPERM unless a rule allows
-//! it, and the rules are Docker's allowlist with its argument conditions and its capability and kernel gates
-//! decided for the capabilities Slipway grants and the host's kernel.
+//! Docker's default seccomp profile as oci-spec types: every syscall is refused with EPERM unless a rule
+//! allows it, and the rules are Docker's allowlist with its argument conditions, its capability gates decided
+//! for the capabilities Slipway grants, and its kernel gates decided for the host's kernel.
 //!
 //! Source: moby `profiles/seccomp/default.json` as of Docker Engine v26.0, which includes moby#46762 (the
-//! `io_uring_*` syscalls taken out of the allowlist: a ring runs reads, writes, opens and connects the filter
-//! never sees) and moby#47341 (syscalls of kernels 5.17 to 6.6). Later additions (moby#50077, kernels 6.8 to
-//! 6.13: `listmount`, `mseal`, `*xattrat`, ...) are not here yet; runc answers syscalls newer than the filter's
-//! newest with ENOSYS, so libc falls back to the older calls instead of failing with EPERM.
+//! `io_uring_*` syscalls taken out of the allowlist: a ring runs reads, writes, opens and connects the
+//! filter never sees) and moby#47341 (syscalls of kernels 5.17 to 6.6). Later additions (moby#50077,
+//! kernels 6.8 to 6.13: `listmount`, `mseal`, `*xattrat`, ...) are not here yet; runc answers syscalls newer
+//! than the filter's newest with ENOSYS, so libc falls back to the older calls instead of failing with EPERM.
 
 use std::collections::HashSet;
 
@@ -94,9 +94,15 @@ const ALLOWED_WITH_CAPABILITY: &[(Capability, &str)] = &[
         "kcmp pidfd_getfd process_madvise process_vm_readv process_vm_writev ptrace",
     ),
     (Capability::SysRawio, "iopl ioperm"),
-    (Capability::SysTime, "settimeofday stime clock_settime clock_settime64"),
+    (
+        Capability::SysTime,
+        "settimeofday stime clock_settime clock_settime64",
+    ),
     (Capability::SysTtyConfig, "vhangup"),
-    (Capability::SysNice, "get_mempolicy mbind set_mempolicy set_mempolicy_home_node"),
+    (
+        Capability::SysNice,
+        "get_mempolicy mbind set_mempolicy set_mempolicy_home_node",
+    ),
     (Capability::Syslog, "syslog"),
     (Capability::Bpf, "bpf"),
     (Capability::Perfmon, "perf_event_open"),
@@ -147,7 +153,11 @@ fn allow(names: Vec<String>) -> Result<LinuxSyscall, OciSpecError> {
 }
 
 /// `name` allowed when its first argument compares to `value` as `op` says (for MASKED_EQ: `arg & value == 0`).
-fn allow_when_first_arg(name: &str, op: LinuxSeccompOperator, value: u64) -> Result<LinuxSyscall, OciSpecError> {
+fn allow_when_first_arg(
+    name: &str,
+    op: LinuxSeccompOperator,
+    value: u64,
+) -> Result<LinuxSyscall, OciSpecError> {
     let arg = LinuxSeccompArgBuilder::default()
         .index(0usize)
         .value(value)
@@ -194,9 +204,17 @@ pub fn profile_for(caps: &HashSet<Capability>, kernel: KernelVersion) -> Result<
     allowed.retain(|name| seen.insert(name.clone()));
 
     let mut syscalls = vec![allow(allowed)?];
-    syscalls.push(allow_when_first_arg("socket", LinuxSeccompOperator::ScmpCmpNe, AF_VSOCK)?);
+    syscalls.push(allow_when_first_arg(
+        "socket",
+        LinuxSeccompOperator::ScmpCmpNe,
+        AF_VSOCK,
+    )?);
     for value in PERSONALITIES {
-        syscalls.push(allow_when_first_arg("personality", LinuxSeccompOperator::ScmpCmpEq, *value)?);
+        syscalls.push(allow_when_first_arg(
+            "personality",
+            LinuxSeccompOperator::ScmpCmpEq,
+            *value,
+        )?);
     }
     if !caps.contains(&Capability::SysAdmin) {
         // Threads and fork, but no new namespaces: a new user namespace would hand the process every
@@ -244,7 +262,10 @@ mod tests {
 
     fn rules_for<'a>(profile: &'a LinuxSeccomp, name: &str) -> Vec<&'a LinuxSyscall> {
         let rules = profile.syscalls().as_ref().expect("rules");
-        rules.iter().filter(|r| r.names().iter().any(|n| n == name)).collect()
+        rules
+            .iter()
+            .filter(|r| r.names().iter().any(|n| n == name))
+            .collect()
     }
 
     #[test]
@@ -264,19 +285,72 @@ mod tests {
         let profile = profile_for(&slipway_caps(), KernelVersion(6, 1)).unwrap();
         let allowed = unconditional(&profile);
         for core in [
-            "read", "write", "openat", "close", "execve", "mmap", "mprotect", "brk", "futex", "exit_group",
-            "rt_sigreturn", "getpid", "wait4", "epoll_wait", "accept4", "bind", "listen", "pipe2", "chroot",
-            "setuid", "chown", "ptrace",
+            "read",
+            "write",
+            "openat",
+            "close",
+            "execve",
+            "mmap",
+            "mprotect",
+            "brk",
+            "futex",
+            "exit_group",
+            "rt_sigreturn",
+            "getpid",
+            "wait4",
+            "epoll_wait",
+            "accept4",
+            "bind",
+            "listen",
+            "pipe2",
+            "chroot",
+            "setuid",
+            "chown",
+            "ptrace",
         ] {
             assert!(allowed.contains(core), "{core} is not allowed");
         }
         for attack in [
-            "io_uring_setup", "io_uring_enter", "io_uring_register", "keyctl", "add_key", "request_key", "bpf",
-            "userfaultfd", "perf_event_open", "unshare", "setns", "mount", "umount2", "pivot_root", "fsopen",
-            "open_tree", "move_mount", "kexec_load", "kexec_file_load", "init_module", "finit_module",
-            "delete_module", "reboot", "swapon", "acct", "settimeofday", "clock_settime", "iopl", "ioperm",
-            "syslog", "lookup_dcookie", "open_by_handle_at", "sethostname", "kcmp", "pidfd_getfd",
-            "process_madvise", "mbind", "vhangup", "quotactl", "fanotify_init",
+            "io_uring_setup",
+            "io_uring_enter",
+            "io_uring_register",
+            "keyctl",
+            "add_key",
+            "request_key",
+            "bpf",
+            "userfaultfd",
+            "perf_event_open",
+            "unshare",
+            "setns",
+            "mount",
+            "umount2",
+            "pivot_root",
+            "fsopen",
+            "open_tree",
+            "move_mount",
+            "kexec_load",
+            "kexec_file_load",
+            "init_module",
+            "finit_module",
+            "delete_module",
+            "reboot",
+            "swapon",
+            "acct",
+            "settimeofday",
+            "clock_settime",
+            "iopl",
+            "ioperm",
+            "syslog",
+            "lookup_dcookie",
+            "open_by_handle_at",
+            "sethostname",
+            "kcmp",
+            "pidfd_getfd",
+            "process_madvise",
+            "mbind",
+            "vhangup",
+            "quotactl",
+            "fanotify_init",
         ] {
             assert!(rules_for(&profile, attack).is_empty(), "{attack} has a rule");
         }
@@ -290,7 +364,10 @@ mod tests {
         assert_eq!(clone.len(), 1);
         let arg = clone[0].args().as_ref().unwrap()[0];
         assert_eq!(arg.op(), LinuxSeccompOperator::ScmpCmpMaskedEq);
-        assert_eq!((arg.index(), arg.value(), arg.value_two()), (0, CLONE_NAMESPACE_FLAGS, Some(0)));
+        assert_eq!(
+            (arg.index(), arg.value(), arg.value_two()),
+            (0, CLONE_NAMESPACE_FLAGS, Some(0))
+        );
         // CLONE_NEWUSER and CLONE_NEWNS are among the refused flags; CLONE_THREAD (threads) is not.
         assert_ne!(CLONE_NAMESPACE_FLAGS & 0x1000_0000, 0);
         assert_ne!(CLONE_NAMESPACE_FLAGS & 0x0002_0000, 0);
@@ -307,7 +384,10 @@ mod tests {
         let socket = rules_for(&profile, "socket");
         assert_eq!(socket.len(), 1);
         let arg = socket[0].args().as_ref().unwrap()[0];
-        assert_eq!((arg.op(), arg.value()), (LinuxSeccompOperator::ScmpCmpNe, AF_VSOCK));
+        assert_eq!(
+            (arg.op(), arg.value()),
+            (LinuxSeccompOperator::ScmpCmpNe, AF_VSOCK)
+        );
         let personalities: Vec<u64> = rules_for(&profile, "personality")
             .iter()
             .map(|r| r.args().as_ref().unwrap()[0].value())
@@ -324,9 +404,15 @@ mod tests {
         for name in ["mount", "unshare", "setns", "clone", "clone3"] {
             assert!(allowed.contains(name), "{name} with CAP_SYS_ADMIN");
         }
-        assert_eq!(rules_for(&profile, "clone").len(), 1, "no masked clone rule beside the full one");
-        let without_chroot: HashSet<Capability> =
-            slipway_caps().into_iter().filter(|c| *c != Capability::SysChroot).collect();
+        assert_eq!(
+            rules_for(&profile, "clone").len(),
+            1,
+            "no masked clone rule beside the full one"
+        );
+        let without_chroot: HashSet<Capability> = slipway_caps()
+            .into_iter()
+            .filter(|c| *c != Capability::SysChroot)
+            .collect();
         let profile = profile_for(&without_chroot, KernelVersion(6, 1)).unwrap();
         assert!(rules_for(&profile, "chroot").is_empty());
     }
@@ -341,11 +427,18 @@ mod tests {
 
     #[test]
     fn kernel_releases_parse_to_major_and_minor() {
-        assert_eq!(KernelVersion::parse("6.18.44-fc-v1272\n"), Some(KernelVersion(6, 18)));
+        assert_eq!(
+            KernelVersion::parse("6.18.44-fc-v1272\n"),
+            Some(KernelVersion(6, 18))
+        );
         assert_eq!(KernelVersion::parse("6.1.0-18-amd64"), Some(KernelVersion(6, 1)));
         assert_eq!(KernelVersion::parse("4.8-rc1"), Some(KernelVersion(4, 8)));
         assert_eq!(KernelVersion::parse("linux"), None);
-        assert_ne!(KernelVersion::host(), KernelVersion(0, 0), "/proc/sys/kernel/osrelease unreadable");
+        assert_ne!(
+            KernelVersion::host(),
+            KernelVersion(0, 0),
+            "/proc/sys/kernel/osrelease unreadable"
+        );
     }
 
     #[test]
@@ -356,7 +449,8 @@ mod tests {
         assert_eq!(unique.len(), all.len());
         for name in &all {
             assert!(
-                name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                 "{name:?}"
             );
         }
