@@ -6,9 +6,12 @@ mod crun;
 mod local;
 mod network;
 mod page;
+mod seccomp;
 mod streaming;
 
 use std::path::Path;
+
+use crate::support::server::Server;
 
 /// Whether this machine can run containers; a missing piece fails the test (see `support::prerequisite`).
 fn can_run_containers() -> bool {
@@ -17,17 +20,56 @@ fn can_run_containers() -> bool {
 }
 
 /// `slipway serve` with busybox imported, or None when the developer opted out of container tests.
-fn busybox_server(label: &str, args: &[&str]) -> anyhow::Result<Option<crate::support::server::Server>> {
+fn busybox_server(label: &str, args: &[&str]) -> anyhow::Result<Option<Server>> {
+    server_with(label, crate::support::server::with_busybox, args)
+}
+
+/// `slipway serve` on a data dir that `base_images` prepared (e.g. `with_python`), or None when the developer
+/// opted out of container tests.
+fn server_with(
+    label: &str,
+    base_images: fn(&crate::support::TempDir) -> anyhow::Result<()>,
+    args: &[&str],
+) -> anyhow::Result<Option<Server>> {
     if !can_run_containers() {
         return Ok(None);
     }
     let data = crate::support::TempDir::new(label);
-    crate::support::server::with_busybox(&data)?;
-    Ok(Some(crate::support::server::Server::start_in(
-        data,
-        Path::new("/nonexistent"),
-        args,
-    )?))
+    base_images(&data)?;
+    Ok(Some(Server::start_in(data, Path::new("/nonexistent"), args)?))
+}
+
+/// `docker run --rm IMAGE CMD...` through the API: exit code and output.
+async fn docker_run(server: &Server, image: &str, cmd: &[&str]) -> anyhow::Result<(i64, String)> {
+    use anyhow::Context;
+    let http = reqwest::Client::new();
+    let created: serde_json::Value = http
+        .post(format!("{}/api/containers?start=true", server.url))
+        .json(&serde_json::json!({"image": image, "cmd": cmd}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = created["id"]
+        .as_str()
+        .with_context(|| format!("no id: {created}"))?
+        .to_string();
+    let state: serde_json::Value = http
+        .post(format!("{}/api/containers/{id}/wait", server.url))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let logs = http
+        .get(format!("{}/api/containers/{id}/logs", server.url))
+        .send()
+        .await?
+        .text()
+        .await?;
+    http.delete(format!("{}/api/containers/{id}?force=true", server.url))
+        .send()
+        .await?;
+    Ok((state["exit_code"].as_i64().unwrap_or(-1), logs))
 }
 
 #[tokio::test]

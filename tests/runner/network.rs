@@ -13,31 +13,7 @@ use crate::support::server::Server;
 
 /// `docker run --rm busybox sh -c SCRIPT`: exit code and output.
 async fn run_sh(server: &Server, script: &str) -> Result<(i64, String)> {
-    let http = reqwest::Client::new();
-    let created: Value = http
-        .post(format!("{}/api/containers?start=true", server.url))
-        .json(&json!({"image": "busybox", "cmd": ["sh", "-c", script]}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = created["id"].as_str().context("no id")?.to_string();
-    let state: Value = http
-        .post(format!("{}/api/containers/{id}/wait", server.url))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let logs = http
-        .get(format!("{}/api/containers/{id}/logs", server.url))
-        .send()
-        .await?
-        .text()
-        .await?;
-    http.delete(format!("{}/api/containers/{id}?force=true", server.url))
-        .send()
-        .await?;
-    Ok((state["exit_code"].as_i64().unwrap_or(-1), logs))
+    super::docker_run(server, "busybox", &["sh", "-c", script]).await
 }
 
 /// The host's address on its default route (no packet is sent: a UDP "connect" only picks the route).

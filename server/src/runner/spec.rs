@@ -341,7 +341,7 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
         .cgroups_path(PathBuf::from(&ctx.cgroups_path))
         .masked_paths(get_default_maskedpaths())
         .readonly_paths(get_default_readonly_paths())
-        .seccomp(super::seccomp::profile()?);
+        .seccomp(super::seccomp::profile(&caps)?);
     if let Some(shift) = ctx.userns {
         namespaces.push(
             LinuxNamespaceBuilder::default()
