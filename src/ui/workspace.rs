@@ -85,10 +85,11 @@ impl ProjectState {
                 Some(true)
             }
         };
+        // Typing keeps the last message (maybe an error); every other change says whether it was refused.
+        let typing = matches!(action, Edit { .. });
         let was_edited = self.edited;
         let mut next = self.apply(action);
-        // A refused change (its error is the message) changed nothing.
-        let refused = edited == Some(true) && next.message.as_ref().is_some_and(|m| m.error);
+        let refused = !typing && next.message.as_ref().is_some_and(|m| m.error);
         next.edited = match edited {
             Some(edited) if !refused => edited,
             _ => was_edited,
