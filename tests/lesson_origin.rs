@@ -1,6 +1,7 @@
 //! Lessons from another origin, in headless Chromium against the real companion: the lesson's host never
 //! receives the learner's session (no `X-Slipway-Session`, no `Authorization`, no cookie) while the page's own
-//! requests still speak for it, and a lesson link asks before it replaces a saved project the learner changed.
+//! requests still speak for it, and a lesson or share link asks before it replaces a saved project the learner
+//! changed.
 
 use std::sync::{Arc, Mutex};
 
@@ -215,6 +216,32 @@ async fn a_lesson_link_asks_before_it_replaces_changed_files() {
                 page.client.refresh().await?;
                 page.by_name(LESSON_TITLE).await?;
                 page.wait_gone("Open the link?").await?;
+
+                // A share link asks the same way once the learner has changed the files again.
+                page.click("Copy share link").await?;
+                let link = page.value_of("Share link").await?;
+                page.click("Open Dockerfile").await?;
+                page.type_into("Dockerfile editor", mine).await?;
+                // Opened as a new page (the link differs from this one only in its fragment).
+                page.goto("about:blank").await?;
+                page.goto(&link).await?;
+                let asked = page.text_of("Open the link?").await?;
+                anyhow::ensure!(asked.contains("a shared project (1 file)"), "{asked}");
+                let text = page.value_of("Dockerfile editor").await?;
+                anyhow::ensure!(text == mine, "the learner's file stays while asking: {text:?}");
+                page.click("Open the shared files").await?;
+                page.wait_gone("Open the link?").await?;
+                page.wait_for_text("Files message", "the link's files", |t| {
+                    t == "Opened the project from the link."
+                })
+                .await?;
+                let text = page.value_of("Dockerfile editor").await?;
+                anyhow::ensure!(text == LESSON_DOCKERFILE, "the shared file: {text:?}");
+                let now = page.client.current_url().await?;
+                anyhow::ensure!(
+                    now.fragment().is_none(),
+                    "the fragment is dropped once answered: {now}"
+                );
                 Ok(())
             },
         )

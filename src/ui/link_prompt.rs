@@ -20,10 +20,13 @@ pub fn link_prompt(props: &LinkPromptProps) -> Html {
     let project = use_context::<ProjectHandle>().expect("inside the project context");
     let (what, open_label) = match &props.link {
         PendingLink::Lesson(url) => (format!("the lesson at {url}"), "Open the lesson"),
-        PendingLink::Share(shared) => (
-            format!("a shared project ({} files)", shared.files.len()),
-            "Open the shared files",
-        ),
+        PendingLink::Share(shared) => {
+            let n = shared.files.len();
+            (
+                format!("a shared project ({n} file{})", if n == 1 { "" } else { "s" }),
+                "Open the shared files",
+            )
+        }
     };
     let download = Callback::from(move |_: MouseEvent| offer_download(&project, true));
     let open = props.on_open.reform(|_: MouseEvent| ());
