@@ -185,7 +185,13 @@ async fn a_lesson_link_asks_before_it_replaces_changed_files() {
                 anyhow::ensure!(text == mine, "the learner's file stays while asking: {text:?}");
                 page.by_name("Your first container: a Python web app").await?;
 
-                // Keeping the files drops the link: a reload shows them without asking again.
+                // The question has the focus on its safe answer; keeping the files drops the link, so a
+                // reload shows them without asking again.
+                let focused = page
+                    .client
+                    .execute("return document.activeElement.textContent;", vec![])
+                    .await?;
+                anyhow::ensure!(focused == "Keep my files", "focus on {focused}");
                 page.click("Keep my files").await?;
                 page.wait_gone("Open the link?").await?;
                 let message = page.text_of("Files message").await?;

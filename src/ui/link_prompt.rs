@@ -28,6 +28,16 @@ pub fn link_prompt(props: &LinkPromptProps) -> Html {
             )
         }
     };
+    // A dialog takes the focus, on its safe answer: Enter keeps the learner's files.
+    let keep_ref = use_node_ref();
+    {
+        let keep_ref = keep_ref.clone();
+        use_effect_with((), move |_| {
+            if let Some(button) = keep_ref.cast::<web_sys::HtmlElement>() {
+                let _ = button.focus();
+            }
+        });
+    }
     let download = Callback::from(move |_: MouseEvent| offer_download(&project, true));
     let open = props.on_open.reform(|_: MouseEvent| ());
     let keep = props.on_keep.reform(|_: MouseEvent| ());
@@ -39,7 +49,7 @@ pub fn link_prompt(props: &LinkPromptProps) -> Html {
                            yours. Your files stay until you choose.") }
             </p>
             <button type="button" onclick={open}>{ open_label }</button>
-            <button type="button" onclick={keep}>{ "Keep my files" }</button>
+            <button type="button" ref={keep_ref} onclick={keep}>{ "Keep my files" }</button>
             <button type="button" onclick={download}>{ "Download my files" }</button>
         </div>
     }
