@@ -180,7 +180,7 @@ async fn a_lesson_link_asks_before_it_replaces_changed_files() {
                 page.goto(&lesson_url).await?;
                 page.by_name("Open the link?").await?;
                 let asked = page.text_of("Open the link?").await?;
-                anyhow::ensure!(asked.contains("which has changes of yours"), "{asked}");
+                anyhow::ensure!(asked.contains("would replace the project you changed"), "{asked}");
                 let text = page.value_of("Dockerfile editor").await?;
                 anyhow::ensure!(text == mine, "the learner's file stays while asking: {text:?}");
                 page.by_name("Your first container: a Python web app").await?;

@@ -45,8 +45,8 @@ pub fn link_prompt(props: &LinkPromptProps) -> Html {
         <div class="link-prompt" role="alertdialog" aria-label="Open the link?"
              aria-describedby="link-prompt-text">
             <p id="link-prompt-text">
-                { format!("This link opens {what}. Its files would replace your project, which has changes of \
-                           yours. Your files stay until you choose.") }
+                { format!("This link opens {what}. Its files would replace the project you changed; your files \
+                           stay until you choose.") }
             </p>
             <button type="button" onclick={open}>{ open_label }</button>
             <button type="button" ref={keep_ref} onclick={keep}>{ "Keep my files" }</button>
