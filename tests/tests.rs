@@ -9,6 +9,7 @@ mod front_door;
 mod layers;
 mod layout;
 mod lesson;
+mod lesson_origin;
 mod registry;
 mod runner;
 mod shell;

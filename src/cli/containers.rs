@@ -8,13 +8,44 @@ use serde_json::json;
 use super::context::{ProgressSink, Stream};
 use super::interpret::Outcome;
 use super::parse::Invocation;
-use crate::registry::transport::{HttpRequest, HttpResponse, LineSplitter, Method, Transport};
+use crate::registry::transport::{url_origin, HttpRequest, HttpResponse, LineSplitter, Method, Transport};
 
 /// A transport that names the caller's session (`X-Slipway-Session`): the companion shows each session only
-/// its own containers and counts them against its own quota.
+/// its own containers and counts them against its own quota. The header goes only to the companion (`home`):
+/// a lesson or registry on another origin never hears the token.
 pub struct SessionTransport<'a, T> {
     pub inner: &'a T,
     pub session: String,
+    /// The companion's origin (`http://127.0.0.1:8080`: [`SessionTransport::new`] drops a path); `""` when only
+    /// relative URLs (the page's own origin) reach it.
+    pub home: String,
+}
+
+impl<'a, T> SessionTransport<'a, T> {
+    pub fn new(inner: &'a T, session: impl Into<String>, home: &str) -> Self {
+        SessionTransport {
+            inner,
+            session: session.into(),
+            home: url_origin(home).unwrap_or(home).to_string(),
+        }
+    }
+
+    /// Whether `url` is on the companion: a relative URL (resolved against the page, which the companion
+    /// serves) or an absolute one on `home`'s origin. Anything else, `//host` included, is a stranger.
+    pub fn is_home(&self, url: &str) -> bool {
+        match url_origin(url) {
+            None => !url.starts_with("//"),
+            Some(origin) => !self.home.is_empty() && origin.eq_ignore_ascii_case(&self.home),
+        }
+    }
+
+    fn with_session(&self, request: HttpRequest) -> HttpRequest {
+        if self.is_home(&request.url) {
+            request.header("X-Slipway-Session", self.session.clone())
+        } else {
+            request
+        }
+    }
 }
 
 impl<T: Transport> Transport for SessionTransport<'_, T> {
@@ -22,9 +53,7 @@ impl<T: Transport> Transport for SessionTransport<'_, T> {
         &self,
         request: HttpRequest,
     ) -> Result<HttpResponse, crate::registry::transport::TransportError> {
-        self.inner
-            .send(request.header("X-Slipway-Session", self.session.clone()))
-            .await
+        self.inner.send(self.with_session(request)).await
     }
 
     async fn send_streaming(
@@ -33,10 +62,7 @@ impl<T: Transport> Transport for SessionTransport<'_, T> {
         on_chunk: &mut dyn FnMut(&[u8]),
     ) -> Result<HttpResponse, crate::registry::transport::TransportError> {
         self.inner
-            .send_streaming(
-                request.header("X-Slipway-Session", self.session.clone()),
-                on_chunk,
-            )
+            .send_streaming(self.with_session(request), on_chunk)
             .await
     }
 }
@@ -677,6 +703,43 @@ mod tests {
             "o\n2026-11-28T05:05:13.000000007Z three\n"
         );
         assert_eq!(Timestamps::new(false).stamp(&chunk("stdout", "x\n", 1)), "x\n");
+    }
+
+    #[test]
+    fn only_the_companion_hears_the_session() {
+        let native = SessionTransport::new(&(), "secret", "http://127.0.0.1:8080/");
+        let to = |t: &SessionTransport<'_, ()>, url: &str| {
+            t.with_session(HttpRequest::new(Method::Get, url))
+                .headers
+                .iter()
+                .any(|(name, value)| name == "X-Slipway-Session" && value == "secret")
+        };
+        assert!(to(&native, "http://127.0.0.1:8080/v2/") && to(&native, "http://127.0.0.1:8080"));
+        assert!(to(&native, "HTTP://127.0.0.1:8080/api/containers?all=true"));
+        assert!(!to(
+            &native,
+            "http://127.0.0.1:5000/v2/learner1/app/blobs/sha256:00"
+        ));
+        assert!(!to(&native, "http://127.0.0.1:80801/v2/"));
+        assert!(!to(&native, "http://127.0.0.1:8080.evil.example/"));
+        assert!(!to(&native, "http://127.0.0.1:8080@evil.example/"));
+        // The page: relative URLs are its own origin, which the companion serves.
+        let page = SessionTransport::new(&(), "secret", "http://play.example.org");
+        assert!(to(&page, "/api/images") && to(&page, "api/images") && to(&page, "/?lesson=http://x/"));
+        assert!(to(&page, "http://play.example.org/static/lessons/a/lesson.json"));
+        assert!(!to(&page, "http://127.0.0.1:9/lesson.json") && !to(&page, "//evil.example/lesson.json"));
+        assert!(
+            !to(&page, "https://play.example.org/api/images"),
+            "another scheme is another origin"
+        );
+        let relative_only = SessionTransport::new(&(), "secret", "");
+        assert!(to(&relative_only, "/api/images") && !to(&relative_only, "http://127.0.0.1:8080/"));
+        assert_eq!(url_origin("http://h:1/p?q#f"), Some("http://h:1"));
+        assert_eq!(url_origin("http://h?q"), Some("http://h"));
+        assert_eq!(url_origin("/a:b"), None);
+        assert!(!to(&page, "data:text/plain,secret"));
+        let with_path = SessionTransport::new(&(), "secret", "http://127.0.0.1:8080/slipway/");
+        assert!(to(&with_path, "http://127.0.0.1:8080/slipway/api/images"));
     }
 
     #[test]

@@ -75,6 +75,17 @@ fn command_signal() -> Option<web_sys::AbortSignal> {
     COMMAND_ABORT.with(|c| c.borrow().as_ref().map(|c| c.signal()))
 }
 
+/// Whether `url` leaves the page's origin: an absolute URL on another origin, or a scheme-relative `//host`.
+fn is_foreign(window: &web_sys::Window, url: &str) -> bool {
+    match super::transport::url_origin(url) {
+        None => url.starts_with("//"),
+        Some(origin) => window
+            .location()
+            .origin()
+            .map_or(true, |own| !origin.eq_ignore_ascii_case(&own)),
+    }
+}
+
 fn js_error(value: wasm_bindgen::JsValue) -> TransportError {
     let text = value
         .dyn_ref::<js_sys::Error>()
@@ -91,13 +102,26 @@ impl Fetch {
         request: &HttpRequest,
     ) -> Result<(HttpResponse, web_sys::Response), TransportError> {
         let window = web_sys::window().ok_or_else(|| TransportError("no window".into()))?;
+        let foreign = is_foreign(&window, &request.url);
         let headers = web_sys::Headers::new().map_err(js_error)?;
         for (name, value) in &request.headers {
+            // The session belongs to the page's own origin (the companion); SessionTransport already keeps it
+            // there, and this holds for any other path to a fetch too.
+            if foreign && name.eq_ignore_ascii_case("x-slipway-session") {
+                continue;
+            }
             headers.append(name, value).map_err(js_error)?;
         }
         let init = web_sys::RequestInit::new();
         init.set_method(request.method.as_str());
         init.set_headers(&headers);
+        // No cookies, HTTP authentication or client certificates for another origin (a lesson's host); the
+        // page's own origin keeps the browser's default.
+        init.set_credentials(if foreign {
+            web_sys::RequestCredentials::Omit
+        } else {
+            web_sys::RequestCredentials::SameOrigin
+        });
         if self.follows_command {
             if let Some(signal) = command_signal() {
                 init.set_signal(Some(&signal));

@@ -54,6 +54,24 @@ impl HttpRequest {
     }
 }
 
+/// `scheme://authority` of an absolute URL (`None` for a relative one): the part a browser compares to decide
+/// whether two URLs share an origin (default ports are not folded: the companion's URLs are written one way).
+pub fn url_origin(url: &str) -> Option<&str> {
+    let colon = url.find(':')?;
+    let scheme = &url[..colon];
+    let is_scheme = !scheme.is_empty()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme {
+        return None;
+    }
+    let rest = url[colon + 1..].strip_prefix("//").unwrap_or(&url[colon + 1..]);
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&url[..url.len() - rest.len() + authority_len])
+}
+
 /// A response; header names are matched case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {

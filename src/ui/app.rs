@@ -13,7 +13,7 @@ use super::project::{Project, ProjectFile};
 use super::resizer::{Orientation, Resizer};
 use super::share;
 use super::start::{
-    builtin_lesson, builtin_project, plan_start, LessonSource, Panes, StartInputs, StartPlan,
+    builtin_lesson, builtin_project, plan_start, LessonSource, Panes, PendingLink, StartInputs, StartPlan,
 };
 use super::state::{CompanionAction, CompanionStatus};
 use super::web;
@@ -126,8 +126,15 @@ fn read_start() -> StartPlan {
     })
 }
 
-/// Fetches a lesson manifest; with `fill`, also its files, which then replace the project.
-fn load_lesson(url: String, fill: bool, lesson: UseStateHandle<Option<Rc<Lesson>>>, project: ProjectHandle) {
+/// Fetches a lesson manifest; with `fill`, also its files, which then replace the project. `on_loaded` runs
+/// once the lesson is in place (not when it failed: the page stays as it was).
+fn load_lesson(
+    url: String,
+    fill: bool,
+    lesson: UseStateHandle<Option<Rc<Lesson>>>,
+    project: ProjectHandle,
+    on_loaded: impl FnOnce() + 'static,
+) {
     wasm_bindgen_futures::spawn_local(async move {
         let say_error = |text: String| project.dispatch(ProjectAction::Say { error: true, text });
         let manifest = match web::get_ok(&url).await {
@@ -156,6 +163,7 @@ fn load_lesson(url: String, fill: bool, lesson: UseStateHandle<Option<Rc<Lesson>
             }
         }
         lesson.set(Some(Rc::new(parsed)));
+        on_loaded();
     });
 }
 
@@ -173,6 +181,7 @@ pub fn app() -> Html {
         use_reducer(move || {
             let mut state = ProjectState::new(plan.project.clone().unwrap_or_default());
             state.message = plan.message.clone();
+            state.edited = plan.edited;
             state
         })
     };
@@ -183,6 +192,16 @@ pub fn app() -> Html {
     let lesson = {
         let builtin = plan.lesson == LessonSource::Builtin;
         use_state(move || builtin.then(|| Rc::new(builtin_lesson())))
+    };
+    // Where the shown lesson comes from: the start plan's, until the learner opens a link's lesson.
+    let lesson_source = {
+        let initial = plan.lesson.clone();
+        use_state(move || initial)
+    };
+    // A link waiting for the learner's answer before it replaces their changes.
+    let pending_link = {
+        let initial = plan.pending.clone();
+        use_state(move || initial)
     };
     let history = {
         let initial = plan.history.clone();
@@ -207,11 +226,12 @@ pub fn app() -> Html {
             if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
                 let _ = performance.mark("slipway-first-render");
             }
-            if web::location_hash().starts_with(share::SHARE_PREFIX) {
+            // A share link waiting for an answer keeps its fragment: a reload asks again.
+            if web::location_hash().starts_with(share::SHARE_PREFIX) && plan.pending.is_none() {
                 web::clear_hash();
             }
             if let LessonSource::Fetch(url) = &plan.lesson {
-                load_lesson(url.clone(), plan.project.is_none(), lesson, project);
+                load_lesson(url.clone(), plan.project.is_none(), lesson, project, || ());
             }
         });
     }
@@ -223,9 +243,10 @@ pub fn app() -> Html {
             history: (*history).clone(),
             finished: (*finished).clone(),
             settings: *settings,
-            lesson_url: Some(plan.lesson.url().to_string()),
+            lesson_url: Some(lesson_source.url().to_string()),
             user: (*user).clone(),
             saved_at: 0,
+            edited: project.edited,
         };
         let (persist, project) = (plan.persist, project.clone());
         use_effect_with(saved, move |saved| {
@@ -248,21 +269,71 @@ pub fn app() -> Html {
         Callback::from(move |_: MouseEvent| confirming_reset.set(!*confirming_reset))
     };
     let reset = {
-        let (plan, lesson, project, lesson_run) =
-            (plan.clone(), lesson.clone(), project.clone(), lesson_run.clone());
+        let (lesson_source, lesson, project, lesson_run) = (
+            lesson_source.clone(),
+            lesson.clone(),
+            project.clone(),
+            lesson_run.clone(),
+        );
         let confirming_reset = confirming_reset.clone();
         Callback::from(move |_: MouseEvent| {
             confirming_reset.set(false);
             lesson_run.set(*lesson_run + 1);
-            match &plan.lesson {
+            match &*lesson_source {
                 LessonSource::Builtin => project.dispatch(ProjectAction::Replace {
                     project: builtin_project(),
                     why: "Reset: the project is back at the lesson's start.".into(),
                 }),
-                LessonSource::Fetch(url) => load_lesson(url.clone(), true, lesson.clone(), project.clone()),
+                LessonSource::Fetch(url) => {
+                    load_lesson(url.clone(), true, lesson.clone(), project.clone(), || ())
+                }
             }
         })
     };
+    let open_link = {
+        let (pending_link, lesson_source, lesson, project, lesson_run) = (
+            pending_link.clone(),
+            lesson_source.clone(),
+            lesson.clone(),
+            project.clone(),
+            lesson_run.clone(),
+        );
+        Callback::from(move |()| {
+            match (*pending_link).clone() {
+                Some(PendingLink::Share(shared)) => {
+                    web::clear_hash();
+                    project.dispatch(ProjectAction::Replace {
+                        project: shared,
+                        why: "Opened the project from the link.".into(),
+                    });
+                }
+                Some(PendingLink::Lesson(url)) => {
+                    let (lesson_source, lesson_run) = (lesson_source.clone(), lesson_run.clone());
+                    let source = LessonSource::Fetch(url.clone());
+                    load_lesson(url, true, lesson.clone(), project.clone(), move || {
+                        lesson_source.set(source);
+                        lesson_run.set(*lesson_run + 1);
+                    });
+                }
+                None => {}
+            }
+            pending_link.set(None);
+        })
+    };
+    let keep_files = {
+        let (pending_link, project) = (pending_link.clone(), project.clone());
+        Callback::from(move |()| {
+            pending_link.set(None);
+            web::forget_link();
+            project.dispatch(ProjectAction::Say {
+                error: false,
+                text: "Kept your files; the link was not opened.".into(),
+            });
+        })
+    };
+    let link_prompt = (*pending_link).clone().map(|link| {
+        html! { <super::link_prompt::LinkPrompt {link} on_open={open_link} on_keep={keep_files} /> }
+    });
     let copy_share = {
         let (project, share_link) = (project.clone(), share_link.clone());
         Callback::from(move |_: MouseEvent| {
@@ -446,6 +517,7 @@ pub fn app() -> Html {
                 <super::layer_pool::LayerProgress />
                 if !embed { <CompanionIndicator /> }
             </header>
+            { link_prompt }
             { share_field }
             { message.flatten() }
             <main class="workspace">

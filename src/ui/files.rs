@@ -23,6 +23,21 @@ impl Reducible for ProjectState {
 /// `project.context_tree()` from it.
 pub type ProjectHandle = UseReducerHandle<ProjectState>;
 
+/// Offers the project as `project.zip` (or `project.tar`) to download; a refusal is said in the files message.
+pub fn offer_download(project: &ProjectHandle, zip: bool) {
+    let (name, bytes, mime) = if zip {
+        ("project.zip", project.project.to_zip(), "application/zip")
+    } else {
+        ("project.tar", project.project.to_tar(), "application/x-tar")
+    };
+    if let Err(why) = web::download(name, &bytes, mime) {
+        project.dispatch(ProjectAction::Say {
+            error: true,
+            text: why,
+        });
+    }
+}
+
 /// Whether the page lets the learner change files (embeds may be read-only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOnly(pub bool);
@@ -186,19 +201,7 @@ pub fn files_pane() -> Html {
     };
     let download = |zip: bool| {
         let project = project.clone();
-        Callback::from(move |_: MouseEvent| {
-            let (name, bytes, mime) = if zip {
-                ("project.zip", project.project.to_zip(), "application/zip")
-            } else {
-                ("project.tar", project.project.to_tar(), "application/x-tar")
-            };
-            if let Err(why) = web::download(name, &bytes, mime) {
-                project.dispatch(ProjectAction::Say {
-                    error: true,
-                    text: why,
-                });
-            }
-        })
+        Callback::from(move |_: MouseEvent| offer_download(&project, zip))
     };
 
     let rows = project.project.tree_rows();

@@ -39,6 +39,8 @@ pub mod layer_worker;
 #[cfg(target_arch = "wasm32")]
 mod lesson_panel;
 #[cfg(target_arch = "wasm32")]
+mod link_prompt;
+#[cfg(target_arch = "wasm32")]
 mod offline;
 #[cfg(target_arch = "wasm32")]
 mod panels;

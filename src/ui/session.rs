@@ -54,6 +54,19 @@ pub fn page_session() -> String {
     PAGE_SESSION.with(String::clone)
 }
 
+/// The page's origin (`http://127.0.0.1:8080`): the companion that serves the page, the only origin that
+/// hears the session.
+pub fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+/// The page's companion transport ([`Fetch::PAGE`]) with the session for the page's own origin only.
+pub fn page_transport() -> SessionTransport<'static, Fetch> {
+    SessionTransport::new(&Fetch::PAGE, page_session(), &page_origin())
+}
+
 /// Everything a command needs from the page; [`PageSession::context`] lends it out.
 pub struct PageSession {
     transport: SessionTransport<'static, Fetch>,
@@ -80,10 +93,7 @@ impl PageSession {
             .and_then(|w| w.location().host().ok())
             .unwrap_or_default();
         PageSession {
-            transport: SessionTransport {
-                inner: fetch,
-                session: token.clone(),
-            },
+            transport: SessionTransport::new(fetch, token.clone(), &page_origin()),
             token,
             registry_host,
             credentials: CREDENTIALS.with(Rc::clone),

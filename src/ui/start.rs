@@ -145,6 +145,19 @@ pub struct StartPlan {
     pub persist: bool,
     pub panes: Panes,
     pub readonly: bool,
+    /// The starting project holds changes of the learner's ([`super::workspace::ProjectState::edited`]).
+    pub edited: bool,
+    /// A link that would have replaced those changes: the page shows the saved project and asks first.
+    pub pending: Option<PendingLink>,
+}
+
+/// What a link (`?lesson=URL` or `#share=`) brings instead of the saved project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PendingLink {
+    /// Another lesson's start, at this manifest URL.
+    Lesson(String),
+    /// The files of a share link.
+    Share(Project),
 }
 
 fn said(error: bool, text: impl Into<String>) -> Option<Message> {
@@ -171,6 +184,8 @@ pub fn plan_start(input: &StartInputs) -> StartPlan {
             Panes::ALL
         },
         readonly: input.embed && matches!(input.readonly.as_deref(), Some("1" | "true" | "yes")),
+        edited: false,
+        pending: None,
     };
     let saved = match input.saved.as_deref().filter(|_| !input.embed) {
         None => None,
@@ -189,23 +204,50 @@ pub fn plan_start(input: &StartInputs) -> StartPlan {
         plan.user = saved.user.clone();
     }
     let shared = share::from_hash(&input.hash).or_else(|| input.files.as_deref().map(share::decode));
-    match shared {
-        Some(Ok(project)) => {
+    let link = match shared {
+        Some(Ok(project)) => Some(PendingLink::Share(project)),
+        Some(Err(why)) => {
+            plan.message = said(true, format!("Could not open the link: {why}"));
+            None
+        }
+        None => None,
+    };
+    let saved_lesson = |saved: &SavedWorkspace| saved.lesson_url.clone();
+    let link = link.or_else(|| {
+        lesson_param
+            .filter(|l| {
+                saved
+                    .as_ref()
+                    .is_none_or(|s| saved_lesson(s).as_deref() != Some(*l))
+            })
+            .map(|l| PendingLink::Lesson(l.to_string()))
+    });
+    let same_files = |link: &PendingLink, saved: &SavedWorkspace| match link {
+        PendingLink::Share(project) => project.files == saved.project.files,
+        PendingLink::Lesson(_) => false,
+    };
+    match (saved, link) {
+        // Never replace the learner's changes silently: keep them on screen and ask (docs/lessons.md).
+        (Some(saved), Some(link)) if saved.edited && !same_files(&link, &saved) => {
+            plan.lesson =
+                LessonSource::from_url(saved_lesson(&saved).as_deref().unwrap_or(BUILTIN_LESSON_URL));
+            plan.project = Some(saved.project);
+            plan.edited = true;
+            plan.pending = Some(link);
+        }
+        (_, Some(PendingLink::Share(project))) => {
             plan.project = Some(project);
             plan.message = said(false, "Opened the project from the link.");
         }
-        Some(Err(why)) => plan.message = said(true, format!("Could not open the link: {why}")),
-        None => {}
-    }
-    if plan.project.is_none() {
-        if let Some(saved) = saved {
-            let same_lesson = lesson_param.is_none_or(|l| Some(l) == saved.lesson_url.as_deref());
-            if same_lesson {
-                plan.lesson =
-                    LessonSource::from_url(saved.lesson_url.as_deref().unwrap_or(BUILTIN_LESSON_URL));
-                plan.project = Some(saved.project);
-            }
+        // The lesson's files, once it is loaded (`plan.lesson` names it).
+        (_, Some(PendingLink::Lesson(_))) => {}
+        (Some(saved), None) => {
+            plan.lesson =
+                LessonSource::from_url(saved_lesson(&saved).as_deref().unwrap_or(BUILTIN_LESSON_URL));
+            plan.project = Some(saved.project);
+            plan.edited = saved.edited;
         }
+        (None, None) => {}
     }
     if plan.project.is_none() && plan.lesson == LessonSource::Builtin {
         plan.project = Some(builtin_project());
@@ -267,6 +309,56 @@ mod tests {
             ["docker ps"],
             "history is the learner's, not the lesson's"
         );
+    }
+
+    #[test]
+    fn a_link_never_replaces_changed_files_silently() {
+        let mut edited = SavedWorkspace::from_json(&saved(BUILTIN_LESSON_URL, "mine.txt")).unwrap();
+        edited.edited = true;
+        let other_lesson = StartInputs {
+            lesson: Some("http://127.0.0.1:9/lesson.json".into()),
+            saved: Some(edited.to_json()),
+            ..Default::default()
+        };
+        let plan = plan_start(&other_lesson);
+        assert!(
+            plan.project.unwrap().files.contains_key("mine.txt"),
+            "the learner's files stay"
+        );
+        assert_eq!(
+            plan.lesson,
+            LessonSource::Builtin,
+            "and the lesson they belong to"
+        );
+        assert!(plan.edited);
+        assert_eq!(
+            plan.pending,
+            Some(PendingLink::Lesson("http://127.0.0.1:9/lesson.json".into()))
+        );
+        // The same lesson again (a reload after opening it) is no question.
+        let same_lesson = StartInputs {
+            lesson: Some(BUILTIN_LESSON_URL.into()),
+            ..other_lesson.clone()
+        };
+        assert_eq!(plan_start(&same_lesson).pending, None);
+
+        let shared = Project::from_files([("Dockerfile", ProjectFile::new("FROM scratch"))]).unwrap();
+        let share_link = StartInputs {
+            hash: format!("#share={}", share::encode(&shared).unwrap()),
+            saved: Some(edited.to_json()),
+            ..Default::default()
+        };
+        let plan = plan_start(&share_link);
+        assert!(plan.project.unwrap().files.contains_key("mine.txt"));
+        assert_eq!(plan.pending, Some(PendingLink::Share(shared)));
+        // A link to exactly the saved files replaces nothing: no question.
+        let own = StartInputs {
+            hash: format!("#share={}", share::encode(&edited.project).unwrap()),
+            ..share_link
+        };
+        let plan = plan_start(&own);
+        assert_eq!(plan.pending, None);
+        assert_eq!(plan.message.unwrap().text, "Opened the project from the link.");
     }
 
     #[test]

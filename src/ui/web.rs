@@ -72,6 +72,28 @@ pub fn clear_hash() {
     }
 }
 
+/// Drops a link the learner declined from the address bar (`#share=` and `?lesson=`), so a reload shows their
+/// saved project without asking again.
+pub fn forget_link() {
+    let loc = window().location();
+    let query = loc.search().unwrap_or_default();
+    let params = web_sys::UrlSearchParams::new_with_str(&query).ok();
+    let rest = params
+        .map(|p| {
+            p.delete("lesson");
+            String::from(p.to_string())
+        })
+        .unwrap_or_default();
+    let url = format!(
+        "{}{}{rest}",
+        loc.pathname().unwrap_or_default(),
+        if rest.is_empty() { "" } else { "?" }
+    );
+    if let Ok(history) = window().history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+}
+
 /// Puts `text` on the clipboard when the browser allows it (it needs a secure context or localhost).
 pub fn copy_to_clipboard(text: &str) {
     let clipboard = window().navigator().clipboard();
@@ -120,13 +142,10 @@ pub fn relative_path(file: &web_sys::File) -> String {
     }
 }
 
-/// GET `url` on behalf of this page's companion session: the status and body, or why there was no answer.
+/// GET `url`: the status and body, or why there was no answer. On the companion (the page's origin) the request
+/// speaks for this page's session; a lesson on another origin gets no session and no credentials.
 pub async fn get(url: &str) -> Result<(u16, String), String> {
-    let transport = crate::cli::containers::SessionTransport {
-        inner: &crate::registry::fetch::Fetch::PAGE,
-        session: super::session::page_session(),
-    };
-    let response = transport
+    let response = super::session::page_transport()
         .send(HttpRequest::new(Method::Get, url))
         .await
         .map_err(|e| format!("request to {url} failed: {e}"))?;

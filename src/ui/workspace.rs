@@ -50,6 +50,9 @@ pub struct ProjectState {
     pub project: Project,
     pub message: Option<Message>,
     pub generation: u32,
+    /// The learner changed the files since they last came whole (a lesson's start, a link, a reset): a link
+    /// must then ask before replacing them.
+    pub edited: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +69,35 @@ impl ProjectState {
         }
     }
 
-    pub fn reduce(mut self, action: ProjectAction) -> Self {
+    pub fn reduce(self, action: ProjectAction) -> Self {
+        use ProjectAction::*;
+        let edited = match &action {
+            Replace { .. } => Some(false),
+            // An editor reporting the text it already holds is no change.
+            Edit { path, text } => self
+                .project
+                .files
+                .get(path)
+                .is_some_and(|f| f.data != text.as_bytes())
+                .then_some(true),
+            Open(_) | Close(_) | Say { .. } => None,
+            NewFile(_) | NewFolder(_) | Rename { .. } | Delete(_) | Upload { .. } | Archive { .. } => {
+                Some(true)
+            }
+        };
+        // Typing keeps the last message (maybe an error); every other change says whether it was refused.
+        let typing = matches!(action, Edit { .. });
+        let was_edited = self.edited;
+        let mut next = self.apply(action);
+        let refused = !typing && next.message.as_ref().is_some_and(|m| m.error);
+        next.edited = match edited {
+            Some(edited) if !refused => edited,
+            _ => was_edited,
+        };
+        next
+    }
+
+    fn apply(mut self, action: ProjectAction) -> Self {
         let p = &mut self.project;
         let result: Result<Option<String>, ProjectError> = match action {
             ProjectAction::NewFile(path) => p.create_file(&path, "").map(|f| Some(format!("Created {f}."))),
@@ -231,6 +262,14 @@ pub struct SavedWorkspace {
     /// When it was saved (milliseconds since the Unix epoch): of two copies (IndexedDB and the localStorage
     /// fallback) the newer one wins.
     pub saved_at: u64,
+    /// The learner changed the project since it came from a lesson or link ([`ProjectState::edited`]). A save
+    /// from before this field was kept counts as changed: a link asks rather than guess.
+    #[serde(default = "unknown_counts_as_edited")]
+    pub edited: bool,
+}
+
+fn unknown_counts_as_edited() -> bool {
+    true
 }
 
 pub const SAVED_KEY: &str = "slipway.workspace";
@@ -317,6 +356,44 @@ mod tests {
         });
         assert_eq!(s.generation, 1);
         assert!(s.project.files.is_empty());
+    }
+
+    #[test]
+    fn only_a_change_to_the_files_counts_as_edited() {
+        let s = ProjectState::new(starter_project());
+        let path = s.project.files.keys().next().unwrap().clone();
+        let same = String::from_utf8(s.project.files[&path].data.clone()).unwrap();
+        let s = s.reduce(ProjectAction::Open(path.clone()));
+        let s = s.reduce(ProjectAction::Edit {
+            path: path.clone(),
+            text: same,
+        });
+        assert!(
+            !s.edited,
+            "opening a tab and the editor echoing the text change nothing"
+        );
+        let s = s.reduce(ProjectAction::Delete("no-such-file".into()));
+        assert!(!s.edited, "a refused change changed nothing");
+        let s = s.reduce(ProjectAction::Edit {
+            path,
+            text: "mine".into(),
+        });
+        assert!(s.edited);
+        let s = s.reduce(ProjectAction::Say {
+            error: true,
+            text: "x".into(),
+        });
+        assert!(s.edited, "a message changes nothing");
+        let s = s.reduce(ProjectAction::Replace {
+            project: starter_project(),
+            why: "Reset.".into(),
+        });
+        assert!(!s.edited, "the project came whole again");
+        let old_save = r#"{"version":1,"project":{"files":{}}}"#;
+        assert!(
+            SavedWorkspace::from_json(old_save).unwrap().edited,
+            "unknown counts as edited"
+        );
     }
 
     #[test]

@@ -217,10 +217,7 @@ async fn login_in_process(
         anyhow::bail!("{line} is not a companion command");
     };
     let reqwest = Reqwest::new();
-    let transport = SessionTransport {
-        inner: &reqwest,
-        session: "scripted-login".to_string(),
-    };
+    let transport = SessionTransport::new(&reqwest, "scripted-login", &server.base);
     let ctx = CommandContext {
         prompter: Some(prompter),
         suggested_user: Some("learner2"),

@@ -22,10 +22,7 @@ async fn run_with_bars(server: &Server, session: &str, line: &str) -> Result<Pri
         anyhow::bail!("{line} is not a companion command");
     };
     let reqwest = Reqwest::new();
-    let transport = SessionTransport {
-        inner: &reqwest,
-        session: session.to_string(),
-    };
+    let transport = SessionTransport::new(&reqwest, session, &server.base);
     let credentials = RefCell::new(CredentialStore::default());
     let progress_lines = RefCell::new(Vec::new());
     let keyed = RefCell::new(Vec::new());

@@ -11,7 +11,6 @@ use slipway::cli::containers::SessionTransport;
 use slipway::cli::context::{run_command, CommandContext, Prompter, Stream};
 use slipway::cli::credentials::CredentialStore;
 use slipway::cli::interpret::{plan_words, Outcome, Step};
-use slipway::registry::{HttpRequest, HttpResponse, Transport, TransportError};
 
 use crate::registry::upstream::ReqwestTransport;
 
@@ -83,13 +82,8 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 .build()?;
             let reqwest = ReqwestTransport::new(http);
             let session = session();
-            let transport = CompanionSession {
-                session: SessionTransport {
-                    inner: &reqwest,
-                    session: session.clone(),
-                },
-                base: &base,
-            };
+            // The session header for the companion only: other registries, reached directly, never see the token.
+            let transport = SessionTransport::new(&reqwest, session.clone(), &base);
             let screen = TerminalLines::default();
             let print = |stream: Stream, line: &str| screen.print(stream, None, line);
             let redraw = |stream: Stream, key: &str, line: &str| screen.print(stream, Some(key), line);
@@ -165,10 +159,8 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
     }
     inv.args = vec![".".into()];
     let session = session();
-    let transport = SessionTransport {
-        inner: &ReqwestTransport::new(reqwest::Client::new()),
-        session: session.clone(),
-    };
+    let reqwest = ReqwestTransport::new(reqwest::Client::new());
+    let transport = SessionTransport::new(&reqwest, session.clone(), base);
     let cache = slipway::build::DirCache::new(super::build::default_cache_dir());
     let started = std::time::Instant::now();
     let clock = move || started.elapsed().as_millis() as u64;
@@ -198,43 +190,6 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         outcome.stderr = rest.to_string();
     }
     Ok(outcome)
-}
-
-/// The session header for the companion only: other registries, reached directly, never see the token.
-struct CompanionSession<'a> {
-    session: SessionTransport<'a, ReqwestTransport>,
-    base: &'a str,
-}
-
-impl CompanionSession<'_> {
-    fn to_companion(&self, request: &HttpRequest) -> bool {
-        request
-            .url
-            .strip_prefix(self.base)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    }
-}
-
-impl Transport for CompanionSession<'_> {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        if self.to_companion(&request) {
-            self.session.send(request).await
-        } else {
-            self.session.inner.send(request).await
-        }
-    }
-
-    async fn send_streaming(
-        &self,
-        request: HttpRequest,
-        on_chunk: &mut dyn FnMut(&[u8]),
-    ) -> Result<HttpResponse, TransportError> {
-        if self.to_companion(&request) {
-            self.session.send_streaming(request, on_chunk).await
-        } else {
-            self.session.inner.send_streaming(request, on_chunk).await
-        }
-    }
 }
 
 /// The progress lines printed so far, keyed where a layer's line is: a keyed line printed again is redrawn where
@@ -350,25 +305,4 @@ fn print_outcome(outcome: &Outcome) -> anyhow::Result<()> {
         eprintln!();
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_companion_hears_the_session() {
-        let reqwest = ReqwestTransport::new(reqwest::Client::new());
-        let transport = CompanionSession {
-            session: SessionTransport {
-                inner: &reqwest,
-                session: "secret".into(),
-            },
-            base: "http://127.0.0.1:8080",
-        };
-        let to = |url: &str| transport.to_companion(&HttpRequest::new(slipway::registry::Method::Get, url));
-        assert!(to("http://127.0.0.1:8080/v2/") && to("http://127.0.0.1:8080"));
-        assert!(!to("http://127.0.0.1:5000/v2/learner1/app/blobs/sha256:00"));
-        assert!(!to("http://127.0.0.1:80801/v2/"));
-    }
 }
