@@ -338,7 +338,7 @@ async fn attach(
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let c = r.get_in(Some(&ws_session(&headers, &q)), &id)?;
-    Ok(ws.on_upgrade(move |socket| attach_session(c, socket)))
+    Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(c, socket)))
 }
 
 /// Something with a process to attach to: a container or an exec.
@@ -487,7 +487,13 @@ async fn exec_attach(
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let exec = find_exec_in(&r, &ws_session(&headers, &q), &id)?;
-    Ok(ws.on_upgrade(move |socket| attach_session(exec, socket)))
+    Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(exec, socket)))
+}
+
+/// An attach WebSocket takes messages up to `--max-websocket-message` (axum's default is 64 MiB).
+fn limited(ws: WebSocketUpgrade, runner: &Runner) -> WebSocketUpgrade {
+    let most = runner.config.max_websocket_message;
+    ws.max_message_size(most).max_frame_size(most)
 }
 
 /// The streamed answer's media type, asked for with `Accept`.

@@ -1,0 +1,124 @@
+//! `docker login` cannot be hammered: failed logins per user name and per client address are limited (429
+//! `TOOMANYREQUESTS` in the OCI envelope, with `Retry-After`), the server keeps answering meanwhile, and other
+//! users still log in.
+
+use super::*;
+use crate::support::server::users_file;
+
+async fn login(server: &Server, user: &str, password: &str) -> reqwest::Response {
+    client()
+        .get(server.url("/token"))
+        .query(&[
+            ("service", "slipway"),
+            ("scope", "repository:learner1/app:pull,push"),
+        ])
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .expect("the server answers")
+}
+
+#[tokio::test]
+async fn fifty_parallel_bad_logins_get_401_then_429_and_others_still_log_in() -> Result<()> {
+    let dir = TempDir::new("login-limits");
+    let users = users_file(dir.path())?;
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &[
+            "--users",
+            users.to_str().unwrap(),
+            "--login-attempts-per-user",
+            "5",
+            "--login-attempts-per-address",
+            "20",
+        ],
+    )?;
+
+    let guesses = (0..50).map(|i| {
+        let server = &server;
+        async move { login(server, "learner1", &format!("guess-{i}")).await }
+    });
+    let info_while_guessing = async {
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            let info = client().get(server.url("/api/info")).send().await;
+            statuses.push(info.map(|r| r.status().as_u16()).unwrap_or(0));
+        }
+        statuses
+    };
+    let (answers, info_statuses) = tokio::join!(futures_util::future::join_all(guesses), info_while_guessing);
+    assert_eq!(info_statuses, [200; 5], "/api/info answers during the flood");
+
+    let (mut unauthorized, mut limited) = (Vec::new(), Vec::new());
+    for answer in answers {
+        match answer.status().as_u16() {
+            401 => unauthorized.push(answer),
+            429 => limited.push(answer),
+            other => panic!("a wrong password got {other}"),
+        }
+    }
+    assert_eq!(
+        (unauthorized.len(), limited.len()),
+        (5, 45),
+        "five checked, the rest refused"
+    );
+    assert_eq!(error_code(unauthorized.remove(0)).await, "UNAUTHORIZED");
+    let refused = limited.remove(0);
+    let retry_after: u64 = header(&refused, "retry-after").parse()?;
+    assert!((1..=60).contains(&retry_after), "Retry-After: {retry_after}");
+    let envelope: serde_json::Value = refused.json().await?;
+    assert_eq!(envelope["errors"][0]["code"], "TOOMANYREQUESTS", "{envelope}");
+    let message = envelope["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("too many failed logins for \"learner1\""),
+        "{message}"
+    );
+
+    // Another user's right password still logs in from the same address; learner1 waits out its limit.
+    let other = login(&server, "learner2", "pw-two").await;
+    assert_eq!(other.status(), 200);
+    let body: serde_json::Value = other.json().await?;
+    assert!(body["token"].is_string(), "{body}");
+    assert_eq!(login(&server, "learner1", "pw-one").await.status(), 429);
+
+    // The address has 15 of its 20 attempts left, whatever user names they try.
+    for i in 0..15 {
+        let answer = login(&server, &format!("nobody{i}"), "guess").await;
+        assert_eq!(answer.status(), 401, "attempt {i}");
+    }
+    let refused = login(&server, "somebody-else", "guess").await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.text().await?.contains("from 127.0.0.1"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn basic_credentials_sent_straight_to_v2_are_limited_too() -> Result<()> {
+    let dir = TempDir::new("login-limits-v2");
+    let users = users_file(dir.path())?;
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &[
+            "--users",
+            users.to_str().unwrap(),
+            "--login-attempts-per-user",
+            "2",
+        ],
+    )?;
+    let manifest = server.url("/v2/learner1/app/manifests/v1");
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let answer = client()
+            .get(&manifest)
+            .basic_auth("learner1", Some("nope"))
+            .send()
+            .await?;
+        statuses.push(answer.status().as_u16());
+        if answer.status() == 429 {
+            assert_eq!(header(&answer, "docker-distribution-api-version"), "registry/2.0");
+            assert_eq!(error_code(answer).await, "TOOMANYREQUESTS");
+        }
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+    Ok(())
+}
