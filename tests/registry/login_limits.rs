@@ -6,8 +6,13 @@ use super::*;
 use crate::support::server::users_file;
 
 async fn login(server: &Server, user: &str, password: &str) -> reqwest::Response {
+    login_at(server.url("/token"), user, password).await
+}
+
+/// `docker login`'s token request to `token_url` (owned, so it runs as a task of its own).
+async fn login_at(token_url: String, user: &str, password: &str) -> reqwest::Response {
     client()
-        .get(server.url("/token"))
+        .get(token_url)
         .query(&[
             ("service", "slipway"),
             ("scope", "repository:learner1/app:pull,push"),
@@ -34,20 +39,18 @@ async fn fifty_parallel_bad_logins_get_401_then_429_and_others_still_log_in() ->
         ],
     )?;
 
-    let guesses = (0..50).map(|i| {
-        let server = &server;
-        async move { login(server, "learner1", &format!("guess-{i}")).await }
-    });
-    let info_while_guessing = async {
-        let mut statuses = Vec::new();
-        for _ in 0..5 {
-            let info = client().get(server.url("/api/info")).send().await;
-            statuses.push(info.map(|r| r.status().as_u16()).unwrap_or(0));
-        }
-        statuses
-    };
-    let (answers, info_statuses) = tokio::join!(futures_util::future::join_all(guesses), info_while_guessing);
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let token_url = server.url("/token");
+        guesses.spawn(async move { login_at(token_url, "learner1", &format!("guess-{i}")).await });
+    }
+    let mut info_statuses = Vec::new();
+    for _ in 0..5 {
+        let info = client().get(server.url("/api/info")).send().await;
+        info_statuses.push(info.map(|r| r.status().as_u16()).unwrap_or(0));
+    }
     assert_eq!(info_statuses, [200; 5], "/api/info answers during the flood");
+    let answers = guesses.join_all().await;
 
     let (mut unauthorized, mut limited) = (Vec::new(), Vec::new());
     for answer in answers {

@@ -313,7 +313,9 @@ async fn an_attach_message_past_the_size_limit_ends_the_attach() {
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    ws.send(Message::binary(b"echo small-$((2*3))\n".to_vec())).await.unwrap();
+    ws.send(Message::binary(b"echo small-$((2*3))\n".to_vec()))
+        .await
+        .unwrap();
     output_until(&mut ws, deadline, |seen| seen.contains("small-6")).await;
     let too_big = vec![b'x'; env.runner.config.max_websocket_message + 1];
     let _ = ws.send(Message::binary(too_big)).await;
