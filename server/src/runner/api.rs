@@ -410,7 +410,12 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
         let _ = sink.send(Message::Text(exit.to_string().into())).await;
         let _ = sink.close().await;
     });
-    while let Some(Ok(msg)) = stream.next().await {
+    let failed = loop {
+        let msg = match stream.next().await {
+            Some(Ok(msg)) => msg,
+            Some(Err(e)) => break Some(e),
+            None => break None,
+        };
         match msg {
             Message::Binary(bytes) => {
                 let _ = target.io().write_input(bytes.to_vec()).await;
@@ -426,11 +431,20 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
                     let _ = target.io().write_input(text.as_bytes().to_vec()).await;
                 }
             },
-            Message::Close(_) => break,
+            Message::Close(_) => break None,
             _ => {}
         }
+    };
+    match failed {
+        // A message past the size limit or a broken frame: the client is dropped, output and all.
+        Some(e) => {
+            tracing::debug!(error = %e, "attach input failed: closing the attach");
+            out.abort();
+        }
+        None => {
+            let _ = out.await;
+        }
     }
-    let _ = out.await;
     target.attach_ended();
 }
 
