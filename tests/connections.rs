@@ -29,6 +29,12 @@ async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
     }
 }
 
+/// A new connection from an honest client is served.
+async fn still_serves(addr: &str) {
+    let mut honest = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(info_on(&mut honest, addr).await.unwrap(), 200);
+}
+
 /// `GET /api/info` on an open connection (kept alive): the status code.
 async fn info_on(stream: &mut TcpStream, addr: &str) -> std::io::Result<u16> {
     let request = format!("GET /api/info HTTP/1.1\r\nHost: {addr}\r\n\r\n");
@@ -89,8 +95,7 @@ async fn a_slowloris_client_is_dropped_at_the_header_timeout() {
         "dropped only after {sent} of {} header bytes (a byte a second)",
         request.len()
     );
-    let mut honest = TcpStream::connect(&addr).await.unwrap();
-    assert_eq!(info_on(&mut honest, &addr).await.unwrap(), 200);
+    still_serves(&addr).await;
     drop(server);
 }
 
@@ -110,8 +115,7 @@ async fn a_request_body_that_stops_arriving_ends_at_the_idle_timeout() {
         closed_within(&mut stalled, Duration::from_secs(30)).await,
         "a body that stopped arriving held its connection for 30 s"
     );
-    let mut honest = TcpStream::connect(&addr).await.unwrap();
-    assert_eq!(info_on(&mut honest, &addr).await.unwrap(), 200);
+    still_serves(&addr).await;
     drop(server);
 }
 

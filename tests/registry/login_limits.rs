@@ -23,15 +23,21 @@ async fn login_at(token_url: String, user: &str, password: &str) -> reqwest::Res
         .expect("the server answers")
 }
 
+/// A server with `learner1` / `pw-one` and `learner2` / `pw-two`, and `limits` flags (the data dir goes with it).
+fn server_with_users(name: &str, limits: &[&str]) -> Result<(TempDir, Server)> {
+    let dir = TempDir::new(name);
+    let users = users_file(dir.path())?;
+    let mut flags = vec!["--users", users.to_str().unwrap()];
+    flags.extend_from_slice(limits);
+    let server = Server::start_with(&dir.path().join("data"), &flags)?;
+    Ok((dir, server))
+}
+
 #[tokio::test]
 async fn fifty_parallel_bad_logins_get_401_then_429_and_others_still_log_in() -> Result<()> {
-    let dir = TempDir::new("login-limits");
-    let users = users_file(dir.path())?;
-    let server = Server::start_with(
-        &dir.path().join("data"),
+    let (_dir, server) = server_with_users(
+        "login-limits",
         &[
-            "--users",
-            users.to_str().unwrap(),
             "--login-attempts-per-user",
             "5",
             "--login-attempts-per-address",
@@ -97,17 +103,7 @@ async fn fifty_parallel_bad_logins_get_401_then_429_and_others_still_log_in() ->
 
 #[tokio::test]
 async fn basic_credentials_sent_straight_to_v2_are_limited_too() -> Result<()> {
-    let dir = TempDir::new("login-limits-v2");
-    let users = users_file(dir.path())?;
-    let server = Server::start_with(
-        &dir.path().join("data"),
-        &[
-            "--users",
-            users.to_str().unwrap(),
-            "--login-attempts-per-user",
-            "2",
-        ],
-    )?;
+    let (_dir, server) = server_with_users("login-limits-v2", &["--login-attempts-per-user", "2"])?;
     let manifest = server.url("/v2/learner1/app/manifests/v1");
     let mut statuses = Vec::new();
     for _ in 0..3 {
