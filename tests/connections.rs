@@ -1,6 +1,6 @@
 //! Connections a stranger cannot hold, through the real binary and raw TCP: a slowloris client sending its headers a
-//! byte a second is dropped at the header timeout, a request body that stops arriving ends at the idle timeout, and
-//! connections past the per-client limit are closed while the first ones keep working.
+//! byte a second is dropped at the header timeout, a request body that stops arriving or a response the client stops
+//! reading ends at the idle timeout, and connections past the per-client limit are closed while the first ones keep working.
 
 use std::path::Path;
 use std::time::Duration;
@@ -114,6 +114,46 @@ async fn a_request_body_that_stops_arriving_ends_at_the_idle_timeout() {
     assert!(
         closed_within(&mut stalled, Duration::from_secs(30)).await,
         "a body that stopped arriving held its connection for 30 s"
+    );
+    still_serves(&addr).await;
+    drop(server);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_response_is_dropped_at_the_idle_timeout() {
+    let (server, addr) = start(&["--idle-timeout", "2"]);
+    // Larger than what the kernel's socket buffers hold on both ends, so the server's writes must wait.
+    let blob: Vec<u8> = (0..32u32 << 20).map(|i| (i % 251) as u8).collect();
+    let digest = crate::registry::sha256(&blob);
+    let pushed = reqwest::Client::new()
+        .post(format!(
+            "{}/v2/learner1/big/blobs/uploads/?digest={digest}",
+            server.url
+        ))
+        .body(blob.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), 201);
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    let request = format!("GET /v2/learner1/big/blobs/{digest} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    slow.write_all(request.as_bytes()).await.unwrap();
+    // The client reads nothing for longer than the idle timeout, then drains what it was sent.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let mut received = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(20), slow.read(&mut buf)).await {
+            Err(_) => break false,
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => received += n,
+        }
+    };
+    assert!(ended, "the connection stayed open after {received} bytes");
+    assert!(
+        received < blob.len(),
+        "all {} bytes arrived: the stalled response was not cut",
+        blob.len()
     );
     still_serves(&addr).await;
     drop(server);
