@@ -2,6 +2,7 @@
 //! `TOOMANYREQUESTS` in the OCI envelope, with `Retry-After`), the server keeps answering meanwhile, and other
 //! users still log in.
 
+use super::cli_images::DockerCli;
 use super::*;
 use crate::support::server::users_file;
 
@@ -119,5 +120,24 @@ async fn basic_credentials_sent_straight_to_v2_are_limited_too() -> Result<()> {
         }
     }
     assert_eq!(statuses, [401, 401, 429]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn docker_login_past_the_limit_says_toomanyrequests_as_docker_does() -> Result<()> {
+    let (dir, server) = server_with_users("login-limits-cli", &["--login-attempts-per-user", "1"])?;
+    let cli = DockerCli::new(&server, dir.path(), "login-limits");
+    let login = "docker login -u learner1 --password-stdin";
+    let wrong = cli.run_with_stdin(login, "wrong\n")?;
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stderr.contains(": unauthorized: "), "{}", wrong.stderr);
+    let limited = cli.run_with_stdin(login, "pw-one\n")?;
+    assert_eq!(limited.code, 1);
+    let expected = format!(
+        "Error response from daemon: Get \"{}/v2/\": toomanyrequests: too many failed logins for \"learner1\": try again in ",
+        server.base
+    );
+    assert!(limited.stderr.starts_with(&expected), "{}", limited.stderr);
+    assert!(limited.stderr.ends_with(" seconds\n"), "{}", limited.stderr);
     Ok(())
 }
