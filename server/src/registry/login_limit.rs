@@ -10,8 +10,12 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// How many user names and addresses are tracked at once (each entry is a few dozen bytes).
+/// How many user names and addresses are tracked at once.
 const MAX_TRACKED: usize = 16 * 1024;
+
+/// The bytes of a user name a bucket is kept under: longer names are no user's, and a stranger's megabyte-long
+/// names must not make the table big.
+const MAX_NAME_KEPT: usize = 128;
 
 /// Attempts allowed per minute (the burst too): a bucket holds this many tokens and refills in one minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +91,11 @@ impl LoginLimiter {
         address: Option<IpAddr>,
         now: Instant,
     ) -> Result<Attempt, TooManyLogins> {
-        let mut keys = vec![Key::User(user.to_string())];
+        let mut kept = user.len().min(MAX_NAME_KEPT);
+        while !user.is_char_boundary(kept) {
+            kept -= 1;
+        }
+        let mut keys = vec![Key::User(user[..kept].to_string())];
         keys.extend(address.map(|a| Key::Address(crate::connections::client_key(a))));
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         // Check every bucket before spending from any: a refused attempt costs nothing.
@@ -231,6 +239,15 @@ mod tests {
         assert_eq!(limiter.tracked(), 0, "nothing is kept for logins that succeed");
         drop(limiter.attempt("learner1", ADDRESS).unwrap());
         assert_eq!(limiter.tracked(), 2);
+    }
+
+    #[test]
+    fn long_names_are_kept_short_and_share_a_bucket() {
+        let limiter = limiter(1, 100);
+        let long = "é".repeat(1000);
+        drop(limiter.attempt(&long, None).unwrap());
+        let refused = limiter.attempt(&format!("{long}x"), None).unwrap_err();
+        assert!(refused.who.len() < 2 * MAX_NAME_KEPT, "{}", refused.who);
     }
 
     #[test]
