@@ -68,7 +68,7 @@ async fn info_on(stream: &mut TcpStream, addr: &str) -> std::io::Result<u16> {
 }
 
 #[tokio::test]
-async fn a_slowloris_client_is_dropped_at_the_header_timeout() {
+async fn a_slowloris_client_and_an_idle_kept_alive_connection_are_dropped_at_the_header_timeout() {
     let (server, addr) = start(&["--header-timeout", "2"]);
     let mut slow = TcpStream::connect(&addr).await.unwrap();
     let request =
@@ -96,6 +96,13 @@ async fn a_slowloris_client_is_dropped_at_the_header_timeout() {
         request.len()
     );
     still_serves(&addr).await;
+    // A kept-alive connection left idle after its answer is closed by the same deadline.
+    let mut idle = TcpStream::connect(&addr).await.unwrap();
+    assert_eq!(info_on(&mut idle, &addr).await.unwrap(), 200);
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(30)).await,
+        "an idle kept-alive connection stayed open"
+    );
     drop(server);
 }
 
