@@ -3,6 +3,7 @@
 
 mod base_images;
 mod build;
+mod connections;
 mod copy_rules;
 mod dockerfile;
 mod front_door;

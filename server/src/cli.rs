@@ -98,6 +98,38 @@ pub struct ServeArgs {
     pub open_registry: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// Bounds on what one client can hold: connections, their time, WebSocket messages.
+#[derive(Debug, clap::Args)]
+pub struct ConnectionArgs {
+    /// Seconds a client has to send a request's headers, counted from when its connection opens or its previous
+    /// response ends (so it also closes kept-alive connections left idle); slower clients are disconnected.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a client may stall a transfer: a request body that stops arriving, or a response (or WebSocket
+    /// output) the client stops reading, ends its connection after this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Connections one client address (an IPv6 /64) may hold open at once, WebSockets included; more are closed
+    /// as they arrive. Behind a reverse proxy every client has the proxy's address: raise it there.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_client: u32,
+    /// Largest WebSocket message accepted, in bytes (attach and exec send keystrokes and resizes).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_websocket_message: u64,
+}
+
+impl ConnectionArgs {
+    pub fn limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
+            per_client: self.max_connections_per_client as usize,
+        }
+    }
 }
 
 /// `--container-network`.
@@ -129,6 +161,13 @@ pub struct RegistryArgs {
     /// With `--users`: refuse pulls without a login too.
     #[arg(long)]
     pub no_anonymous_pull: bool,
+    /// With `--users`: failed logins one user name may have per minute (a burst of as many, then one every
+    /// 60/N seconds); past it the registry answers 429 TOOMANYREQUESTS with Retry-After, checking no password.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_attempts_per_user: u32,
+    /// With `--users`: failed logins one client address (an IPv6 /64) may have per minute, whatever the names.
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_attempts_per_address: u32,
     /// Pull-through cache for Docker Hub, ghcr.io and quay.io: names the registry lacks are fetched there.
     #[arg(long)]
     pub pull_through: bool,
@@ -144,10 +183,13 @@ pub struct RegistryArgs {
 impl RegistryArgs {
     pub fn options(&self) -> anyhow::Result<crate::registry::RegistryOptions> {
         let auth = match &self.users {
-            Some(path) => Some(std::sync::Arc::new(crate::registry::auth::Auth::from_users_file(
-                path,
-                !self.no_anonymous_pull,
-            )?)),
+            Some(path) => Some(std::sync::Arc::new(
+                crate::registry::auth::Auth::from_users_file(path, !self.no_anonymous_pull)?
+                    .with_login_limits(crate::registry::login_limit::LoginLimits {
+                        per_user: self.login_attempts_per_user,
+                        per_address: self.login_attempts_per_address,
+                    }),
+            )),
             None => None,
         };
         Ok(crate::registry::RegistryOptions {

@@ -5,6 +5,7 @@
 pub mod base_images;
 pub mod cli;
 pub mod commands;
+pub mod connections;
 pub mod dir_diff;
 pub mod dir_layer;
 pub mod guard;

@@ -50,9 +50,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Tests and scripts read this line to learn the port when --addr asks for port 0.
     println!("slipway listening on http://{addr}");
     tracing::info!(%addr, "serving");
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(shutdown_signal(interrupt, terminate))
-        .await?;
+    crate::connections::serve(
+        listener,
+        app(state.clone()),
+        args.connections.limits(),
+        shutdown_signal(interrupt, terminate),
+    )
+    .await;
     if let Some(runner) = &state.runner {
         runner.shutdown().await;
     }
@@ -139,6 +143,7 @@ async fn start_runner(
         return None;
     };
     let mut config = RunnerConfig::new(args.runner_dir.clone(), path.into());
+    config.max_websocket_message = args.connections.max_websocket_message as usize;
     if args.no_userns {
         config.userns = None;
     }

@@ -143,6 +143,10 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
         Err(e) => {
             let why = match e {
                 ClientError::Unauthorized(message) => format!("unauthorized: {message}"),
+                // As docker prints a registry's error code: `TOOMANYREQUESTS` → `toomanyrequests`.
+                ClientError::Registry { code, message, .. } => {
+                    format!("{}: {message}", code.to_lowercase().replace('_', " "))
+                }
                 other => other.to_string(),
             };
             let url = format!("{}/v2/", ctx.display_url(&ctx.target(&host)));

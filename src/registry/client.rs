@@ -200,7 +200,10 @@ impl<T: Transport> Client<T> {
         let response = self.transport.send(request.clone()).await?;
         if !response.is_success() {
             return Err(match error_from(&response, &request) {
-                ClientError::Registry { message, .. } => ClientError::Unauthorized(message),
+                // Too many logins is not a wrong password: docker says `toomanyrequests: ...`.
+                ClientError::Registry { status, message, .. } if status != 429 => {
+                    ClientError::Unauthorized(message)
+                }
                 other => other,
             });
         }

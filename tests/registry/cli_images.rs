@@ -37,20 +37,20 @@ async fn seed_hello(server: &Server) -> Result<String> {
 }
 
 /// Runs `slipway docker` lines against one companion, as one session with its own credentials file.
-struct DockerCli {
+pub(super) struct DockerCli {
     host: String,
     auth_file: PathBuf,
     session: &'static str,
 }
 
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: i32,
+pub(super) struct Run {
+    pub(super) stdout: String,
+    pub(super) stderr: String,
+    pub(super) code: i32,
 }
 
 impl DockerCli {
-    fn new(server: &Server, dir: &Path, session: &'static str) -> DockerCli {
+    pub(super) fn new(server: &Server, dir: &Path, session: &'static str) -> DockerCli {
         DockerCli {
             host: server.base.clone(),
             auth_file: dir.join(format!("{session}-auth.json")),
@@ -58,7 +58,7 @@ impl DockerCli {
         }
     }
 
-    fn run_with_stdin(&self, line: &str, stdin: &str) -> Result<Run> {
+    pub(super) fn run_with_stdin(&self, line: &str, stdin: &str) -> Result<Run> {
         let words = slipway::cli::words::split_words(line)?;
         anyhow::ensure!(words[0] == "docker", "{line}");
         let mut child = Command::new(slipway_binary())

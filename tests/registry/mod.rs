@@ -12,6 +12,7 @@ mod import;
 mod limits;
 mod lists;
 mod local;
+mod login_limits;
 mod page;
 pub(crate) mod peers;
 mod proxy;

@@ -4,7 +4,9 @@
 //! actions. Users come from a file of `name:<argon2 PHC hash>` lines; a user pushes only to its own namespace.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,6 +18,8 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+
+use super::login_limit::{LoginLimiter, LoginLimits, TooManyLogins};
 
 pub const SERVICE: &str = "slipway";
 
@@ -36,6 +40,15 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+/// Why a login is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoginRefused {
+    #[error("{0}")]
+    Wrong(String),
+    #[error(transparent)]
+    TooMany(#[from] TooManyLogins),
 }
 
 fn verify_password(phc: &str, password: &str) -> bool {
@@ -98,6 +111,13 @@ pub struct Auth {
     /// Turns for argon2 checks: each takes tens of milliseconds and ~19 MiB, so a flood of logins queues here
     /// instead of taking every blocking thread and the memory with it.
     password_checks: tokio::sync::Semaphore,
+    /// Failed logins per user name and client address: past the limit, 429 without a check.
+    logins: LoginLimiter,
+    /// An argon2 hash of a random password, checked for user names that do not exist: a wrong name takes the
+    /// same work as a wrong password, so answers do not tell which names exist.
+    unknown_user_hash: String,
+    /// argon2 verifications run so far (known and unknown users alike).
+    password_verifications: AtomicU64,
 }
 
 /// How many password checks run at once.
@@ -165,20 +185,33 @@ impl Auth {
             secret,
             token_seconds: 300,
             password_checks: tokio::sync::Semaphore::new(PARALLEL_PASSWORD_CHECKS),
+            logins: LoginLimiter::new(LoginLimits::default()),
+            unknown_user_hash: hash_password(&uuid::Uuid::new_v4().to_string())?,
+            password_verifications: AtomicU64::new(0),
         })
+    }
+
+    /// Limit failed logins as `limits` say (instead of [`LoginLimits::default`]).
+    pub fn with_login_limits(mut self, limits: LoginLimits) -> Auth {
+        self.logins = LoginLimiter::new(limits);
+        self
+    }
+
+    /// How many argon2 verifications have run.
+    pub fn password_verifications(&self) -> u64 {
+        self.password_verifications.load(Ordering::Relaxed)
     }
 
     /// Check `Authorization: Basic ...`; `Err` carries why it is refused.
     pub fn check_basic(&self, header: &str) -> Result<Identity, String> {
-        let encoded = header.strip_prefix("Basic ").ok_or("not Basic credentials")?;
-        let decoded = STANDARD
-            .decode(encoded.trim())
-            .map_err(|_| "malformed Basic credentials")?;
-        let decoded = String::from_utf8(decoded).map_err(|_| "malformed Basic credentials")?;
-        let (user, password) = decoded.split_once(':').ok_or("malformed Basic credentials")?;
-        match self.users.get(user) {
-            Some(hash) if verify_password(hash, password) => Ok(Identity::User(user.to_string())),
-            _ => Err(format!("wrong user name or password for {user:?}")),
+        let (user, password) = basic_credentials(header)?;
+        let known = self.users.get(&user);
+        self.password_verifications.fetch_add(1, Ordering::Relaxed);
+        let right = verify_password(known.unwrap_or(&self.unknown_user_hash), &password);
+        if right && known.is_some() {
+            Ok(Identity::User(user))
+        } else {
+            Err(format!("wrong user name or password for {user:?}"))
         }
     }
 
@@ -250,18 +283,31 @@ impl Auth {
         Ok(claims)
     }
 
-    /// [`Auth::check_basic`] for async callers: the slow argon2 check runs on the blocking pool, never on an async
-    /// worker, and at most [`PARALLEL_PASSWORD_CHECKS`] at once.
-    pub async fn check_basic_off_workers(self: &Arc<Self>, header: &str) -> Result<Identity, String> {
+    /// [`Auth::check_basic`] for async callers, from the client at `client` (when it came through a socket):
+    /// past the login limits the answer is [`LoginRefused::TooMany`] without a check; otherwise the slow argon2
+    /// check runs on the blocking pool, never on an async worker, and at most [`PARALLEL_PASSWORD_CHECKS`] at
+    /// once.
+    pub async fn check_basic_off_workers(
+        self: &Arc<Self>,
+        header: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Identity, LoginRefused> {
+        let (user, _) = basic_credentials(header).map_err(LoginRefused::Wrong)?;
+        // Taken before queueing for a check: a burst of guesses is refused while the first ones still wait.
+        let attempt = self.logins.attempt(&user, client)?;
         let _turn = self
             .password_checks
             .acquire()
             .await
-            .map_err(|_| "the server is shutting down".to_string())?;
+            .map_err(|_| LoginRefused::Wrong("the server is shutting down".to_string()))?;
         let (auth, header) = (self.clone(), header.to_string());
-        tokio::task::spawn_blocking(move || auth.check_basic(&header))
+        let checked = tokio::task::spawn_blocking(move || auth.check_basic(&header))
             .await
-            .map_err(|e| format!("password check failed: {e}"))?
+            .map_err(|e| LoginRefused::Wrong(format!("password check failed: {e}")))?;
+        if checked.is_ok() {
+            self.logins.succeeded(attempt);
+        }
+        checked.map_err(LoginRefused::Wrong)
     }
 
     /// [`Auth::authorize`] for async callers: Basic credentials are checked as [`Auth::check_basic_off_workers`]
@@ -270,17 +316,18 @@ impl Auth {
         self: &Arc<Self>,
         authorization: Option<&str>,
         needed: Option<&Access>,
+        client: Option<IpAddr>,
     ) -> Decision {
         match authorization {
             Some(header) if header.starts_with("Basic ") => {
-                let _turn = match self.password_checks.acquire().await {
-                    Ok(turn) => turn,
-                    Err(_) => return Decision::Unauthenticated("the server is shutting down".into()),
-                };
-                let (auth, header, needed) = (self.clone(), header.to_string(), needed.cloned());
-                tokio::task::spawn_blocking(move || auth.authorize(Some(&header), needed.as_ref()))
-                    .await
-                    .unwrap_or_else(|e| Decision::Unauthenticated(format!("password check failed: {e}")))
+                match self.check_basic_off_workers(header, client).await {
+                    Ok(identity) => {
+                        let granted = needed.map(|n| vec![self.grant(&identity, n)]).unwrap_or_default();
+                        self.decide(identity, granted, needed)
+                    }
+                    Err(LoginRefused::Wrong(why)) => Decision::Unauthenticated(why),
+                    Err(LoginRefused::TooMany(refused)) => Decision::TooManyLogins(refused),
+                }
             }
             _ => self.authorize(authorization, needed),
         }
@@ -307,6 +354,11 @@ impl Auth {
             },
             _ => return Decision::Unauthenticated("authentication required".into()),
         };
+        self.decide(identity, granted, needed)
+    }
+
+    /// Whether `identity`, holding `granted`, may do what `needed` asks.
+    fn decide(&self, identity: Identity, granted: Vec<Access>, needed: Option<&Access>) -> Decision {
         let Some(needed) = needed else {
             return Decision::Allowed;
         };
@@ -351,6 +403,18 @@ pub enum Decision {
     Unauthenticated(String),
     /// 403: a known user asking for what it may not do.
     Denied(String),
+    /// 429: too many failed logins for this user name or from this address; the password was not checked.
+    TooManyLogins(TooManyLogins),
+}
+
+/// `Authorization: Basic base64(user:password)` → (user, password); `Err` says why it is malformed.
+fn basic_credentials(header: &str) -> Result<(String, String), String> {
+    let malformed = || "malformed Basic credentials".to_string();
+    let encoded = header.strip_prefix("Basic ").ok_or("not Basic credentials")?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (user, password) = decoded.split_once(':').ok_or_else(malformed)?;
+    Ok((user.to_string(), password.to_string()))
 }
 
 #[cfg(test)]
@@ -383,7 +447,7 @@ mod tests {
                 auth.clone(),
                 if i % 2 == 0 { right.clone() } else { wrong.clone() },
             );
-            async move { auth.check_basic_off_workers(&header).await }
+            async move { auth.check_basic_off_workers(&header, None).await }
         });
         let results = futures_util::future::join_all(checks).await;
         for (i, result) in results.iter().enumerate() {
@@ -391,13 +455,66 @@ mod tests {
         }
         let needed = Access::parse_scope("repository:learner1/app:push").unwrap();
         assert_eq!(
-            auth.authorize_off_workers(Some(&right), Some(&needed)).await,
+            auth.authorize_off_workers(Some(&right), Some(&needed), None)
+                .await,
             Decision::Allowed
         );
         assert!(matches!(
-            auth.authorize_off_workers(Some(&wrong), Some(&needed)).await,
+            auth.authorize_off_workers(Some(&wrong), Some(&needed), None)
+                .await,
             Decision::Unauthenticated(_)
         ));
+    }
+
+    #[test]
+    fn an_unknown_user_name_costs_the_same_argon2_check_as_a_known_one() {
+        let auth = auth(false);
+        let before = auth.password_verifications();
+        let known = auth.check_basic(&basic("learner1", "nope")).unwrap_err();
+        assert_eq!(auth.password_verifications(), before + 1);
+        let unknown = auth.check_basic(&basic("nobody", "nope")).unwrap_err();
+        assert_eq!(
+            auth.password_verifications(),
+            before + 2,
+            "the unknown name was checked too"
+        );
+        assert_eq!(
+            known.replace("learner1", "nobody"),
+            unknown,
+            "the answers read alike"
+        );
+        // The stand-in hash costs what a user's does: same algorithm, memory, passes and lanes.
+        let params = |phc: &str| {
+            let hash = PasswordHash::new(phc).unwrap();
+            (hash.algorithm.to_string(), hash.version, hash.params.to_string())
+        };
+        assert_eq!(params(&auth.unknown_user_hash), params(&auth.users["learner1"]));
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_wrong_passwords_is_refused_before_any_check_past_the_limit() {
+        let auth = Arc::new(auth(false).with_login_limits(LoginLimits {
+            per_user: 3,
+            per_address: 100,
+        }));
+        let client = Some(IpAddr::from([192, 0, 2, 7]));
+        let wrong = basic("learner1", "nope");
+        let guesses = (0..8).map(|_| auth.check_basic_off_workers(&wrong, client));
+        let answers = futures_util::future::join_all(guesses).await;
+        let refused = answers
+            .iter()
+            .filter(|a| matches!(a, Err(LoginRefused::TooMany(_))))
+            .count();
+        assert_eq!(refused, 5, "{answers:?}");
+        assert_eq!(
+            auth.password_verifications(),
+            3,
+            "refused guesses cost no argon2 check"
+        );
+        let other = auth
+            .authorize_off_workers(Some(&basic("learner1", "secret")), None, client)
+            .await;
+        assert!(matches!(other, Decision::TooManyLogins(_)), "{other:?}");
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub enum RegistryError {
     Unauthorized(String),
     #[error("access denied: {0}")]
     Denied(String),
+    #[error(transparent)]
+    TooManyLogins(#[from] super::login_limit::TooManyLogins),
     #[error("unsupported: {0}")]
     Unsupported(String),
     #[error("not found: {0}")]
@@ -81,6 +83,7 @@ impl RegistryError {
             QuotaExceeded { .. } => ("DENIED", StatusCode::INSUFFICIENT_STORAGE),
             Unauthorized(_) => ("UNAUTHORIZED", StatusCode::UNAUTHORIZED),
             Denied(_) => ("DENIED", StatusCode::FORBIDDEN),
+            TooManyLogins(_) => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
             NotFound(_) => ("UNSUPPORTED", StatusCode::NOT_FOUND),
             BadParameter(_) => ("UNSUPPORTED", StatusCode::BAD_REQUEST),
@@ -114,6 +117,9 @@ impl IntoResponse for RegistryError {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     headers.insert(header::CONTENT_RANGE, value);
                 }
+            }
+            RegistryError::TooManyLogins(refused) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(refused.retry_after));
             }
             _ => {}
         }

@@ -8,9 +8,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::auth::{Access, Auth, Decision, Identity, SERVICE};
+use super::auth::{Access, Auth, Decision, Identity, LoginRefused, SERVICE};
 use super::names::Route;
 use super::RegistryError;
+use crate::connections::ClientAddress;
 
 /// The access a `/v2/...` request needs; `None` for the base endpoint.
 fn needed(method: &Method, path: &str) -> Option<Access> {
@@ -110,6 +111,7 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let client = crate::connections::client_address(request.extensions());
     // A session's local store needs no login: the session header is its key (checked by the dispatcher).
     if needed
         .as_ref()
@@ -120,14 +122,17 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
         if mounts_without_from(request.uri())
             && !auth.anonymous_pull
             && (authorization.is_none()
-                || auth.authorize_off_workers(authorization.as_deref(), None).await != Decision::Allowed)
+                || auth
+                    .authorize_off_workers(authorization.as_deref(), None, client)
+                    .await
+                    != Decision::Allowed)
         {
             request.extensions_mut().insert(OwnStoreOnly);
         }
         return next.run(request).await;
     }
     match auth
-        .authorize_off_workers(authorization.as_deref(), needed.as_ref())
+        .authorize_off_workers(authorization.as_deref(), needed.as_ref(), client)
         .await
     {
         Decision::Allowed => {}
@@ -135,6 +140,9 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
             return super::with_api_version(challenge(request.headers(), needed.as_ref(), why))
         }
         Decision::Denied(why) => return super::with_api_version(RegistryError::Denied(why).into_response()),
+        Decision::TooManyLogins(refused) => {
+            return super::with_api_version(RegistryError::from(refused).into_response())
+        }
     }
     let from = request
         .uri()
@@ -148,7 +156,7 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
             actions: vec!["pull".into()],
         };
         if auth
-            .authorize_off_workers(authorization.as_deref(), Some(&read))
+            .authorize_off_workers(authorization.as_deref(), Some(&read), client)
             .await
             != Decision::Allowed
         {
@@ -162,12 +170,14 @@ pub async fn check(State(auth): State<Arc<Auth>>, mut request: Request, next: Ne
 pub async fn token(
     State(auth): State<Arc<Auth>>,
     Query(params): Query<Vec<(String, String)>>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
 ) -> Response {
     let identity = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(value) => match auth.check_basic_off_workers(value).await {
+        Some(value) => match auth.check_basic_off_workers(value, client).await {
             Ok(identity) => identity,
-            Err(why) => return RegistryError::Unauthorized(why).into_response(),
+            Err(LoginRefused::Wrong(why)) => return RegistryError::Unauthorized(why).into_response(),
+            Err(LoginRefused::TooMany(refused)) => return RegistryError::from(refused).into_response(),
         },
         None => Identity::Anonymous,
     };

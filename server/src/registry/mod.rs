@@ -9,6 +9,7 @@ pub mod gc;
 pub mod images;
 pub mod import;
 pub mod local;
+pub mod login_limit;
 pub mod manifest;
 pub mod names;
 pub mod proxy;

@@ -338,7 +338,7 @@ async fn attach(
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let c = r.get_in(Some(&ws_session(&headers, &q)), &id)?;
-    Ok(ws.on_upgrade(move |socket| attach_session(c, socket)))
+    Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(c, socket)))
 }
 
 /// Something with a process to attach to: a container or an exec.
@@ -410,7 +410,12 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
         let _ = sink.send(Message::Text(exit.to_string().into())).await;
         let _ = sink.close().await;
     });
-    while let Some(Ok(msg)) = stream.next().await {
+    let failed = loop {
+        let msg = match stream.next().await {
+            Some(Ok(msg)) => msg,
+            Some(Err(e)) => break Some(e),
+            None => break None,
+        };
         match msg {
             Message::Binary(bytes) => {
                 let _ = target.io().write_input(bytes.to_vec()).await;
@@ -426,11 +431,20 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
                     let _ = target.io().write_input(text.as_bytes().to_vec()).await;
                 }
             },
-            Message::Close(_) => break,
+            Message::Close(_) => break None,
             _ => {}
         }
+    };
+    match failed {
+        // A message past the size limit or a broken frame: the client is dropped, output and all.
+        Some(e) => {
+            tracing::debug!(error = %e, "attach input failed: closing the attach");
+            out.abort();
+        }
+        None => {
+            let _ = out.await;
+        }
     }
-    let _ = out.await;
     target.attach_ended();
 }
 
@@ -487,7 +501,13 @@ async fn exec_attach(
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let exec = find_exec_in(&r, &ws_session(&headers, &q), &id)?;
-    Ok(ws.on_upgrade(move |socket| attach_session(exec, socket)))
+    Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(exec, socket)))
+}
+
+/// An attach WebSocket takes messages up to `--max-websocket-message` (axum's default is 64 MiB).
+fn limited(ws: WebSocketUpgrade, runner: &Runner) -> WebSocketUpgrade {
+    let most = runner.config.max_websocket_message;
+    ws.max_message_size(most).max_frame_size(most)
 }
 
 /// The streamed answer's media type, asked for with `Accept`.

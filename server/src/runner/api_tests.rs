@@ -302,6 +302,34 @@ async fn attach_websocket_drives_a_tty() {
     removed_clean(&env, addr, &id).await;
 }
 
+/// An attach message past `--max-websocket-message` (1 MiB by default) ends the attach; keystrokes pass.
+#[tokio::test]
+async fn an_attach_message_past_the_size_limit_ends_the_attach() {
+    let env = test_env();
+    let addr = serve(&env).await;
+    let body = serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]});
+    let id = started(addr, None, body).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/containers/{id}/attach"))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    ws.send(Message::binary(b"echo small-$((2*3))\n".to_vec()))
+        .await
+        .unwrap();
+    output_until(&mut ws, deadline, |seen| seen.contains("small-6")).await;
+    let too_big = vec![b'x'; env.runner.config.max_websocket_message + 1];
+    let _ = ws.send(Message::binary(too_big)).await;
+    let ended = loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => break false,
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => break true,
+            Ok(Some(Ok(_))) => continue,
+        }
+    };
+    assert!(ended, "a message past the limit was taken");
+    removed_clean(&env, addr, &id).await;
+}
+
 /// `docker run -it --rm` of a process that ends before the client attaches (the client attaches after the
 /// start): the attach still gets the output and the exit code, then the container goes.
 #[tokio::test]

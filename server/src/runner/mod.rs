@@ -104,6 +104,8 @@ pub struct RunnerConfig {
     pub writable_limit: Option<u64>,
     /// Loopback only, or outbound connections too (operator's choice, `--container-network`).
     pub network: outbound::ContainerNetwork,
+    /// Largest message an attach or exec WebSocket accepts (keystrokes and resizes are a few bytes).
+    pub max_websocket_message: usize,
 }
 
 impl RunnerConfig {
@@ -130,6 +132,7 @@ impl RunnerConfig {
             max_log_bytes: 4 << 20,
             writable_limit: Some(1 << 30),
             network: outbound::ContainerNetwork::None,
+            max_websocket_message: 1 << 20,
         }
     }
 }
