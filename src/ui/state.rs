@@ -63,8 +63,8 @@ mod tests {
     use super::*;
 
     const INFO: &str = r#"{"name":"slipway","version":"0.1.0",
-        "runtime":{"status":"available","name":"runc","version":"1.1.5","path":"/usr/sbin/runc","cgroup":"hybrid"},
-        "registry":{"storage":"/tmp/data/registry"}}"#;
+        "runtime":{"status":"available","name":"runc","version":"1.1.5","cgroup":"hybrid"},
+        "registry":{}}"#;
 
     #[test]
     fn info_answer_connects_and_names_the_runtime() {
