@@ -20,19 +20,32 @@ pub struct ResolvedUser {
     pub home: String,
 }
 
-/// Read a file below `root` without following any symlink on the way (the image is untrusted). Missing or
-/// symlinked files read as empty.
+/// The largest `/etc/passwd` or `/etc/group` read from an image.
+const MAX_USER_FILE: u64 = 4 << 20;
+
+/// Read a file below `root` without following any symlink and without leaving `root` (the image, and a running
+/// container that may rewrite its files at any moment, are untrusted). One `openat2` with `RESOLVE_BENEATH |
+/// RESOLVE_NO_SYMLINKS` opens it, so no check can be raced by a swap between checking and reading; the open file
+/// is then checked (a regular file, under 4 MiB) and read through that descriptor. Missing, symlinked or odd files
+/// read as empty.
 pub fn read_in_root(root: &Path, rel: &str) -> String {
-    let mut path = root.to_path_buf();
-    for c in rel.split('/').filter(|c| !c.is_empty()) {
-        path.push(c);
-        match fs::symlink_metadata(&path) {
-            Ok(m) if !m.file_type().is_symlink() => {}
-            _ => return String::new(),
+    use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
+    use std::io::Read;
+    let Ok(dir) = fs::File::open(root) else {
+        return String::new();
+    };
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    let Ok(fd) = openat2(&dir, rel.trim_start_matches('/'), flags, Mode::empty(), resolve) else {
+        return String::new();
+    };
+    let file = fs::File::from(fd);
+    match file.metadata() {
+        Ok(m) if m.is_file() && m.len() < MAX_USER_FILE => {
+            let mut text = String::new();
+            let _ = file.take(MAX_USER_FILE).read_to_string(&mut text);
+            text
         }
-    }
-    match fs::metadata(&path) {
-        Ok(m) if m.is_file() && m.len() < 4 << 20 => fs::read_to_string(&path).unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -174,5 +187,30 @@ mod tests {
             resolve_in_root("root", dir.path()),
             Err(UserError::NoSuchUser(_))
         ));
+    }
+
+    /// What a container can do to its own `/etc` while `docker exec -u` reads it: a symlinked directory on the
+    /// way, a path out of the root, a FIFO (a plain open would hang the server's thread). None of it is read.
+    #[test]
+    fn a_hostile_etc_is_read_as_empty_and_a_plain_one_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
+        assert_eq!(read_in_root(dir.path(), "etc/passwd"), "");
+        assert_eq!(read_in_root(dir.path(), "../../../../etc/passwd"), "");
+
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("etc")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.path().join("etc/group"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        assert_eq!(read_in_root(dir.path(), "etc/group"), "");
+        fs::write(dir.path().join("etc/passwd"), PASSWD).unwrap();
+        assert_eq!(read_in_root(dir.path(), "/etc/passwd"), PASSWD);
+        assert_eq!(resolve_in_root("app", dir.path()).unwrap().uid, 1000);
     }
 }
