@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::tests::{assert_clean, cmd, run, started, test_env, test_env_with};
+use super::tests::{assert_clean, cmd, run, started, test_env, test_env_with, TestEnv};
 use super::*;
 
 fn tar_listing(blob: &Path) -> Vec<String> {
@@ -27,6 +27,15 @@ fn tar_listing(blob: &Path) -> Vec<String> {
         .collect()
 }
 
+/// An image `name` of busybox plus the layer `extra`, in the test's image store: its layer digests.
+fn busybox_plus(env: &TestEnv, name: &str, extra: fixture::TarBuilder) -> Vec<String> {
+    let images = env.tmp.path().join("images");
+    let busybox = fixture::busybox_rootfs_tar(Path::new("/bin/busybox")).unwrap();
+    fixture::write_layout(&images, name, serde_json::json!({}), &[busybox, extra.finish()]).unwrap();
+    let base = env.runner.images.resolve(name).unwrap();
+    base.layers.iter().map(|l| l.digest.clone()).collect()
+}
+
 #[tokio::test]
 async fn run_step_diff_has_exact_whiteouts_and_runs_back() {
     let env = test_env();
@@ -40,11 +49,7 @@ async fn run_step_diff_has_exact_whiteouts_and_runs_back() {
         .file("etc/dir2/b", 0o644, b"b")
         .file("etc/motd", 0o644, b"keep\n")
         .file("etc/gone.txt", 0o644, b"gone");
-    let images = env.tmp.path().join("images");
-    let busybox = fixture::busybox_rootfs_tar(Path::new("/bin/busybox")).unwrap();
-    fixture::write_layout(&images, "base", serde_json::json!({}), &[busybox, extra.finish()]).unwrap();
-    let base = r.images.resolve("base").unwrap();
-    let layers: Vec<String> = base.layers.iter().map(|l| l.digest.clone()).collect();
+    let layers = busybox_plus(&env, "base", extra);
     let step = RunStep {
         layers: layers.clone(),
         env: vec!["WHO=builder".into()],
@@ -114,17 +119,7 @@ async fn run_step_layer_keeps_set_id_bits_the_disk_copy_lost() {
         .file("opt/touched", 0o4755, b"t")
         .file("opt/chmodded", 0o4755, b"c")
         .file("opt/chowned", 0o2755, b"o");
-    let images = env.tmp.path().join("images");
-    let busybox = fixture::busybox_rootfs_tar(Path::new("/bin/busybox")).unwrap();
-    fixture::write_layout(
-        &images,
-        "setid",
-        serde_json::json!({}),
-        &[busybox, extra.finish()],
-    )
-    .unwrap();
-    let base = r.images.resolve("setid").unwrap();
-    let layers: Vec<String> = base.layers.iter().map(|l| l.digest.clone()).collect();
+    let layers = busybox_plus(&env, "setid", extra);
     let on_disk = r.layers.path_for(layers.last().unwrap()).join("opt/touched");
     let step = RunStep {
         layers,
