@@ -139,10 +139,15 @@ impl FileTree {
                             limit: limits.max_bytes,
                         });
                     }
-                    let mut data = Vec::with_capacity(size as usize);
+                    // The header's size is a claim: reserve no more than the input could hold (a 1 GiB claim
+                    // in a small archive must not grow the page's memory), then read only what is there.
+                    let mut data = Vec::with_capacity(size.min(archive.len() as u64) as usize);
                     entry.read_to_end(&mut data).map_err(|e| bad(e.to_string()))?;
                     if data.len() as u64 != size {
-                        return Err(bad(format!("truncated: {} of {size} bytes", data.len())));
+                        return Err(bad(format!(
+                            "truncated: the header claims {size} bytes, the archive holds {}",
+                            data.len()
+                        )));
                     }
                     out.bytes += size;
                     self.insert_file(&path, data, meta)?;
@@ -168,5 +173,53 @@ impl FileTree {
             }
         }
         Ok(out)
+    }
+}
+
+/// A plain tar with one regular file whose header claims `claimed` bytes, followed by `data` (hostile-input tests).
+#[cfg(test)]
+pub(crate) fn tar_claiming(name: &str, claimed: u64, data: &[u8]) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    header.set_path(name).unwrap();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_size(claimed);
+    header.set_cksum();
+    [header.as_bytes().as_slice(), data].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::Node;
+
+    #[test]
+    fn an_entry_claiming_more_than_the_archive_holds_is_a_clear_error() {
+        let lying = tar_claiming("big.bin", 1 << 30, b"0123456789");
+        let err = FileTree::new()
+            .extract_tar(&lying, "/", &ExtractLimits::default())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "archive entry \"big.bin\": truncated: the header claims 1073741824 bytes, the archive holds 10"
+        );
+    }
+
+    #[test]
+    fn an_honest_archive_still_extracts() {
+        let mut honest = tar_claiming("hello.txt", 10, b"0123456789");
+        honest.resize(honest.len() + 512 - 10 + 1024, 0); // pad the data block, then the end-of-archive blocks
+        let mut tree = FileTree::new();
+        let done = tree
+            .extract_tar(&honest, "/app", &ExtractLimits::default())
+            .unwrap();
+        assert_eq!((done.entries, done.bytes), (1, 10));
+        match tree.get("app/hello.txt") {
+            Some(Node::File { data, .. }) => assert_eq!(&data[..], b"0123456789"),
+            other => panic!("app/hello.txt is {other:?}"),
+        }
     }
 }

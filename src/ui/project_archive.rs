@@ -64,7 +64,8 @@ fn unpack_zip(name: &str, bytes: &[u8]) -> Result<Unpacked, ProjectError> {
                 format!("over the limit of {MAX_IMPORT_BYTES} bytes"),
             ));
         }
-        let mut data = Vec::with_capacity(entry.size() as usize);
+        // The entry's size is a claim: reserve at most what the archive itself holds, then read what is there.
+        let mut data = Vec::with_capacity(entry.size().min(bytes.len() as u64) as usize);
         entry
             .by_ref()
             .take(MAX_IMPORT_BYTES)
@@ -265,6 +266,16 @@ mod tests {
             .import_archive("", "evil.zip", &evil)
             .unwrap_err();
         assert!(err.to_string().contains("unsafe entry name"), "{err}");
+        // A dropped tar whose header claims 60 MiB (under the import limit) and holds 10 bytes.
+        let lying = crate::layer::tar_claiming("big.bin", 60 << 20, b"0123456789");
+        let err = Project::default()
+            .import_archive("", "lying.tar", &lying)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("truncated: the header claims 62914560 bytes, the archive holds 10"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use slipway::layer::HashWriter;
 
-use super::unpack::IdShift;
+use super::unpack::{layer_mode, IdShift};
 
 /// A layer written to disk, ready to be stored in a registry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -62,10 +62,11 @@ pub fn capture(upper: &Path, out: &Path, opts: &DiffOptions) -> io::Result<Layer
     })
 }
 
-fn header_for(meta: &fs::Metadata, kind: tar::EntryType, opts: &DiffOptions) -> tar::Header {
+fn header_for(path: &Path, meta: &fs::Metadata, kind: tar::EntryType, opts: &DiffOptions) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(kind);
-    h.set_mode(meta.mode() & 0o7777);
+    // What the container made, plus the set-id bits a copied-up file had in its layer (stripped only on disk).
+    h.set_mode(layer_mode(path, meta));
     let (uid, gid) = match opts.shift {
         Some(s) => (s.to_container(meta.uid()), s.to_container(meta.gid())),
         None => (meta.uid(), meta.gid()),
@@ -106,7 +107,7 @@ fn walk<W: Write>(b: &mut tar::Builder<W>, dir: &Path, prefix: &str, opts: &Diff
             let wh = format!("{prefix}.wh.{name_str}");
             b.append_data(&mut whiteout(), &wh, io::empty())?;
         } else if ft.is_dir() {
-            let mut h = header_for(&meta, tar::EntryType::Directory, opts);
+            let mut h = header_for(&path, &meta, tar::EntryType::Directory, opts);
             b.append_data(&mut h, format!("{rel}/"), io::empty())?;
             if is_opaque(&path) {
                 let wh = format!("{rel}/.wh..wh..opq");
@@ -114,15 +115,15 @@ fn walk<W: Write>(b: &mut tar::Builder<W>, dir: &Path, prefix: &str, opts: &Diff
             }
             walk(b, &path, &format!("{rel}/"), opts)?;
         } else if ft.is_symlink() {
-            let mut h = header_for(&meta, tar::EntryType::Symlink, opts);
+            let mut h = header_for(&path, &meta, tar::EntryType::Symlink, opts);
             let target = fs::read_link(&path)?;
             b.append_link(&mut h, &rel, target)?;
         } else if ft.is_file() {
-            let mut h = header_for(&meta, tar::EntryType::Regular, opts);
+            let mut h = header_for(&path, &meta, tar::EntryType::Regular, opts);
             h.set_size(meta.len());
             b.append_data(&mut h, &rel, File::open(&path)?)?;
         } else if ft.is_fifo() {
-            let mut h = header_for(&meta, tar::EntryType::Fifo, opts);
+            let mut h = header_for(&path, &meta, tar::EntryType::Fifo, opts);
             b.append_data(&mut h, &rel, io::empty())?;
         } else {
             // Other device nodes and sockets never go into a layer.

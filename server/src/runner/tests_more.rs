@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::tests::{assert_clean, cmd, run, started, test_env, test_env_with};
+use super::tests::{assert_clean, cmd, run, started, test_env, test_env_with, TestEnv};
 use super::*;
 
 fn tar_listing(blob: &Path) -> Vec<String> {
@@ -27,6 +27,15 @@ fn tar_listing(blob: &Path) -> Vec<String> {
         .collect()
 }
 
+/// An image `name` of busybox plus the layer `extra`, in the test's image store: its layer digests.
+fn busybox_plus(env: &TestEnv, name: &str, extra: fixture::TarBuilder) -> Vec<String> {
+    let images = env.tmp.path().join("images");
+    let busybox = fixture::busybox_rootfs_tar(Path::new("/bin/busybox")).unwrap();
+    fixture::write_layout(&images, name, serde_json::json!({}), &[busybox, extra.finish()]).unwrap();
+    let base = env.runner.images.resolve(name).unwrap();
+    base.layers.iter().map(|l| l.digest.clone()).collect()
+}
+
 #[tokio::test]
 async fn run_step_diff_has_exact_whiteouts_and_runs_back() {
     let env = test_env();
@@ -40,11 +49,7 @@ async fn run_step_diff_has_exact_whiteouts_and_runs_back() {
         .file("etc/dir2/b", 0o644, b"b")
         .file("etc/motd", 0o644, b"keep\n")
         .file("etc/gone.txt", 0o644, b"gone");
-    let images = env.tmp.path().join("images");
-    let busybox = fixture::busybox_rootfs_tar(Path::new("/bin/busybox")).unwrap();
-    fixture::write_layout(&images, "base", serde_json::json!({}), &[busybox, extra.finish()]).unwrap();
-    let base = r.images.resolve("base").unwrap();
-    let layers: Vec<String> = base.layers.iter().map(|l| l.digest.clone()).collect();
+    let layers = busybox_plus(&env, "base", extra);
     let step = RunStep {
         layers: layers.clone(),
         env: vec!["WHO=builder".into()],
@@ -100,6 +105,61 @@ async fn run_step_diff_has_exact_whiteouts_and_runs_back() {
     );
     assert_eq!(overlay::mounts_below(&r.config.data_dir), Vec::<String>::new());
     assert!(r.list(true).is_empty());
+}
+
+/// Set-id bits are stripped from the unpacked layers on disk, but a RUN step's layer carries the modes Docker's would:
+/// the bits of a file the step only touched come back, a `chmod`/`chown` in the step decides, new files keep theirs.
+#[tokio::test]
+async fn run_step_layer_keeps_set_id_bits_the_disk_copy_lost() {
+    let env = test_env();
+    let r = &env.runner;
+    let mut extra = fixture::TarBuilder::new();
+    extra
+        .dir("opt", 0o755)
+        .file("opt/touched", 0o4755, b"t")
+        .file("opt/chmodded", 0o4755, b"c")
+        .file("opt/chowned", 0o2755, b"o");
+    let layers = busybox_plus(&env, "setid", extra);
+    let on_disk = r.layers.path_for(layers.last().unwrap()).join("opt/touched");
+    let step = RunStep {
+        layers,
+        command: Some(
+            "touch /opt/touched; chmod 700 /opt/chmodded; chown 1000 /opt/chowned; \
+             echo new > /opt/made; chmod 4750 /opt/made"
+                .into(),
+        ),
+        mtime: Some(0),
+        ..RunStep::default()
+    };
+    let result = r.run_step(step).await.unwrap();
+    assert_eq!(result.exit_code, 0, "{}", result.output);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&on_disk).unwrap().mode() & 0o7777,
+        0o755,
+        "stripped on disk"
+    );
+    let file = std::fs::File::open(&result.layer.expect("a layer").path).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let modes: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            format!("{} {:o}", e.path().unwrap().display(), e.header().mode().unwrap())
+        })
+        .filter(|l| l.starts_with("opt/"))
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            "opt/ 755",
+            "opt/chmodded 700",
+            "opt/chowned 755",
+            "opt/made 4750",
+            "opt/touched 4755"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -298,6 +298,9 @@ fn unpack_tar<R: Read>(
         let uid = shift.to_host(header.uid().unwrap_or(0));
         let gid = shift.to_host(header.gid().unwrap_or(0));
         let mode = header.mode().unwrap_or(0o644) & 0o7777;
+        // Set-id bits never reach the disk (see `strip_set_id`); directories keep theirs (a set-gid directory only
+        // chooses the group of new entries, it grants nothing to whoever runs a file).
+        let file_mode = mode & !SET_ID_BITS;
         let mtime = header.mtime().unwrap_or(0);
 
         if name == ".wh..wh..opq" {
@@ -333,7 +336,10 @@ fn unpack_tar<R: Read>(
                     .map_err(io_err(raw.clone()))?;
                 stats.bytes += io::copy(&mut entry, &mut file).map_err(&read_err)?;
                 drop(file);
-                finish(&target, uid, gid, Some(mode), mtime, &raw)?;
+                finish(&target, uid, gid, Some(file_mode), mtime, &raw)?;
+                if mode != file_mode {
+                    record_layer_mode(&target, mode, uid, gid).map_err(io_err(raw.clone()))?;
+                }
             }
             tar::EntryType::Directory => {
                 clear(&target, true)?;
@@ -387,15 +393,65 @@ fn unpack_tar<R: Read>(
             }
             tar::EntryType::Fifo => {
                 clear(&target, false)?;
-                rustix::fs::mknodat(CWD, &target, FileType::Fifo, Mode::from_raw_mode(mode), 0)
+                rustix::fs::mknodat(CWD, &target, FileType::Fifo, Mode::from_raw_mode(file_mode), 0)
                     .map_err(|e| io_err(raw.clone())(e.into()))?;
-                finish(&target, uid, gid, Some(mode), mtime, &raw)?;
+                finish(&target, uid, gid, Some(file_mode), mtime, &raw)?;
             }
             tar::EntryType::Char | tar::EntryType::Block => return Err(UnpackError::DeviceNode(raw)),
             _ => return Err(UnpackError::Unsupported(raw)),
         }
     }
     Ok(stats)
+}
+
+/// Set-user-id and set-group-id (`S_ISUID | S_ISGID`).
+pub const SET_ID_BITS: u32 = 0o6000;
+
+/// The xattr that remembers a file's mode from its layer when the set-id bits were stripped on disk. `trusted.*`:
+/// a container can neither read nor forge it, and overlayfs copies it up with the file.
+const LAYER_MODE_XATTR: &str = "trusted.slipway.layer-mode";
+
+/// Unpacked layers live in host directories that other host users can traverse (container root must reach them),
+/// owned by shifted container ids: a set-uid file there could be run as set-uid by any host user. Containers run
+/// with `no_new_privileges`, so the bits do nothing inside one anyway; they are stripped on disk and the layer's
+/// mode is kept in an xattr (with the owner, host ids) so a RUN step's diff can give a copied-up file its bits back.
+fn record_layer_mode(path: &Path, mode: u32, uid: u32, gid: u32) -> io::Result<()> {
+    let value = format!("{mode:o} {uid} {gid}");
+    rustix::fs::lsetxattr(
+        path,
+        LAYER_MODE_XATTR,
+        value.as_bytes(),
+        rustix::fs::XattrFlags::empty(),
+    )?;
+    Ok(())
+}
+
+/// The mode (`& 0o7777`) a layer should carry for `path`: its own mode, or the layer's original mode with set-id
+/// bits when the file is still what was unpacked (same mode less set-id, same owner; `chown`/`chmod` inside the
+/// container change that, as they would clear or set the bits under Docker).
+pub fn layer_mode(path: &Path, meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    let mode = meta.mode() & 0o7777;
+    if !meta.is_file() || mode & SET_ID_BITS != 0 {
+        return mode;
+    }
+    let mut buf = [0u8; 64];
+    let Ok(len) = rustix::fs::lgetxattr(path, LAYER_MODE_XATTR, &mut buf[..]) else {
+        return mode;
+    };
+    let text = String::from_utf8_lossy(&buf[..len]);
+    let mut parts = text.split(' ');
+    let recorded = parts.next().and_then(|m| u32::from_str_radix(m, 8).ok());
+    let owner = (
+        parts.next().and_then(|u| u.parse::<u32>().ok()),
+        parts.next().and_then(|g| g.parse::<u32>().ok()),
+    );
+    match recorded {
+        Some(orig) if orig & !SET_ID_BITS == mode && owner == (Some(meta.uid()), Some(meta.gid())) => {
+            orig & 0o7777
+        }
+        _ => mode,
+    }
 }
 
 /// Owner first (chown clears set-id bits), then mode, then mtime; never following a symlink.

@@ -25,7 +25,7 @@ fn regular_layer_unpacks_with_modes_owners_links() {
     assert_eq!(stats.entries, 6);
     let root = dir.path();
     let tool = fs::metadata(root.join("bin/tool")).unwrap();
-    assert_eq!(tool.mode() & 0o7777, 0o4755, "set-uid survives chown");
+    assert_eq!(tool.mode() & 0o7777, 0o755, "set-uid is stripped on disk");
     assert_eq!(tool.nlink(), 2);
     assert_eq!(fs::metadata(root.join("home/app/notes")).unwrap().uid(), 1000);
     assert_eq!(fs::read_link(root.join("bin/alias")).unwrap(), Path::new("tool"));
@@ -243,4 +243,39 @@ fn store_unpacks_once_and_cleans_failed_attempts() {
     let left: Vec<_> = fs::read_dir(root.path().join("layers")).unwrap().collect();
     assert_eq!(left.len(), 1, "only the good layer remains");
     assert!(store.ensure("sha256:../../etc", &path).is_err());
+}
+
+#[test]
+fn set_id_bits_are_stripped_on_disk_and_remembered_for_the_layer() {
+    let mut t = TarBuilder::new();
+    t.dir("bin", 0o755)
+        .file("bin/su", 0o4755, b"#!/bin/sh\n")
+        .file("bin/wall", 0o2755, b"#!/bin/sh\n")
+        .file("bin/both", 0o6750, b"#!/bin/sh\n")
+        .dir("tmp", 0o1777)
+        .dir("shared", 0o2775)
+        .file("bin/plain", 0o755, b"#!/bin/sh\n");
+    let (dir, r) = unpack(gzip(&t.finish()).unwrap());
+    r.unwrap();
+    let root = dir.path();
+    let mode = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().mode() & 0o7777;
+    assert_eq!(mode("bin/su"), 0o755);
+    assert_eq!(mode("bin/wall"), 0o755);
+    assert_eq!(mode("bin/both"), 0o750);
+    assert_eq!(mode("tmp"), 0o1777, "the sticky bit stays");
+    assert_eq!(
+        mode("shared"),
+        0o2775,
+        "a set-gid directory grants nothing to a runner: it stays"
+    );
+    // The layer's own modes come back for a diff while the file is unchanged...
+    let layer_mode_of = |p: &Path| layer_mode(p, &fs::symlink_metadata(p).unwrap());
+    assert_eq!(layer_mode_of(&root.join("bin/su")), 0o4755);
+    assert_eq!(layer_mode_of(&root.join("bin/both")), 0o6750);
+    assert_eq!(layer_mode_of(&root.join("bin/plain")), 0o755);
+    // ...and not once the container changed its mode or owner (chmod/chown clear or set the bits under Docker).
+    fs::set_permissions(root.join("bin/su"), fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(layer_mode_of(&root.join("bin/su")), 0o700);
+    lchown(root.join("bin/wall"), Some(1000), None).unwrap();
+    assert_eq!(layer_mode_of(&root.join("bin/wall")), 0o755);
 }
