@@ -417,3 +417,17 @@ fn exit_with(code: i32) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod port_range_tests {
+    use super::port_range;
+
+    #[test]
+    fn port_ranges_parse_as_low_dash_high() {
+        assert_eq!(port_range("1024-65535"), Ok(1024..=65535));
+        assert_eq!(port_range("8000"), Ok(8000..=8000));
+        assert!(port_range("0-10").is_err());
+        assert!(port_range("9000-8000").is_err());
+        assert!(port_range("8000-70000").is_err());
+    }
+}

@@ -160,3 +160,55 @@ impl Drop for Publisher {
         self.task.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_servers_own_port_and_ports_outside_the_range_are_refused() {
+        let policy = PublishPolicy {
+            max_per_container: 2,
+            range: 5000..=5009,
+            reserved: vec![5005],
+        };
+        assert_eq!(policy.check([0, 5009].into_iter()), Ok(()));
+        assert_eq!(
+            policy.check([5005].into_iter()),
+            Err(PublishError::Reserved { port: 5005 })
+        );
+        assert_eq!(
+            policy.check([4999].into_iter()),
+            Err(PublishError::OutsideRange {
+                port: 4999,
+                low: 5000,
+                high: 5009
+            })
+        );
+        assert_eq!(
+            policy.check([0, 0, 0].into_iter()),
+            Err(PublishError::TooMany { asked: 3, limit: 2 })
+        );
+    }
+
+    #[test]
+    fn a_random_port_skips_the_reserved_one() {
+        let free = StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        // A two-port range whose other port is reserved: every pick must be `port`.
+        let (range, reserved) = match port.checked_add(1) {
+            Some(next) => (port..=next, next),
+            None => (port - 1..=port, port - 1),
+        };
+        let policy = PublishPolicy {
+            max_per_container: 1,
+            range,
+            reserved: vec![reserved],
+        };
+        for _ in 0..8 {
+            let listener = policy.bind(0).unwrap();
+            assert_eq!(listener.local_addr().unwrap().port(), port);
+        }
+    }
+}
