@@ -100,6 +100,48 @@ pub struct ServeArgs {
     pub registry: RegistryArgs,
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    #[command(flatten)]
+    pub published_ports: PublishedPortArgs,
+}
+
+/// Bounds on `docker run -p`: each published port is a listener on the server's host.
+#[derive(Debug, clap::Args)]
+pub struct PublishedPortArgs {
+    /// Ports one container may publish; more are refused before any listener opens.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_published_ports: usize,
+    /// Host ports containers may publish on, `LOW-HIGH`; `-p CONTAINER` picks a free one inside it. The server's
+    /// own port is never given out.
+    #[arg(long, value_name = "LOW-HIGH", default_value = "1024-65535", value_parser = port_range)]
+    pub published_port_range: std::ops::RangeInclusive<u16>,
+}
+
+impl PublishedPortArgs {
+    /// The runner's policy; `own_port` (the server's listening port) is kept out of it.
+    pub fn policy(&self, own_port: u16) -> crate::runner::network::PublishPolicy {
+        crate::runner::network::PublishPolicy {
+            max_per_container: self.max_published_ports,
+            range: self.published_port_range.clone(),
+            reserved: vec![own_port],
+        }
+    }
+}
+
+/// `LOW-HIGH` (or one port) with 1 <= LOW <= HIGH.
+fn port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let (low, high) = text.split_once('-').unwrap_or((text, text));
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| format!("{p:?} is not a port (1-65535)"))
+    };
+    let (low, high) = (port(low)?, port(high)?);
+    if low > high {
+        return Err(format!("{low} is above {high}: write LOW-HIGH"));
+    }
+    Ok(low..=high)
 }
 
 /// Bounds on what one client can hold: connections, their time, WebSocket messages.
@@ -374,4 +416,18 @@ fn exit_with(code: i32) -> anyhow::Result<()> {
         std::process::exit(code);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod port_range_tests {
+    use super::port_range;
+
+    #[test]
+    fn port_ranges_parse_as_low_dash_high() {
+        assert_eq!(port_range("1024-65535"), Ok(1024..=65535));
+        assert_eq!(port_range("8000"), Ok(8000..=8000));
+        assert!(port_range("0-10").is_err());
+        assert!(port_range("9000-8000").is_err());
+        assert!(port_range("8000-70000").is_err());
+    }
 }

@@ -30,7 +30,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let registry = crate::registry::Registry::open(&registry_dir, args.registry.options()?)
         .with_context(|| format!("cannot open registry storage {}", registry_dir.display()))?;
     let base_images = import_base_images(&registry, &args.data).await;
-    let runner = start_runner(&args, &runtime, &registry, network).await;
+    let (interrupt, terminate) = shutdown_signals()?;
+    // Bound before the runner starts: its port is then known (also for --addr ...:0) and never published.
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    let runner = start_runner(&args, &runtime, &registry, network, addr.port()).await;
     if let Some(runner) = &runner {
         unpack_in_background(runner.clone(), base_images);
     }
@@ -42,11 +48,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         runner,
         site_names: Arc::new(crate::guard::SiteNames::new(&args.public_hosts)),
     });
-    let (interrupt, terminate) = shutdown_signals()?;
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
-    let addr = listener.local_addr()?;
     // Tests and scripts read this line to learn the port when --addr asks for port 0.
     println!("slipway listening on http://{addr}");
     tracing::info!(%addr, "serving");
@@ -136,6 +137,7 @@ async fn start_runner(
     runtime: &slipway::info::RuntimeInfo,
     registry: &crate::registry::Registry,
     network: crate::runner::outbound::ContainerNetwork,
+    own_port: u16,
 ) -> Option<Arc<crate::runner::Runner>> {
     use crate::runner::{OciLayoutSource, RegistryImageSource, Runner, RunnerConfig};
     // crun takes the same create/start/kill/delete/list commands; only runc is tested on this (v1) host.
@@ -144,6 +146,7 @@ async fn start_runner(
     };
     let mut config = RunnerConfig::new(args.runner_dir.clone(), path.into());
     config.max_websocket_message = args.connections.max_websocket_message as usize;
+    config.publish = args.published_ports.policy(own_port);
     if args.no_userns {
         config.userns = None;
     }

@@ -6,6 +6,7 @@ mod crun;
 mod local;
 mod network;
 mod page;
+mod published_ports;
 mod seccomp;
 mod streaming;
 

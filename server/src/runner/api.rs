@@ -26,7 +26,9 @@ impl RunnerError {
             RunnerError::Image(ImageError::BlobNotFound(_)) => StatusCode::NOT_FOUND,
             RunnerError::Conflict(_) => StatusCode::CONFLICT,
             RunnerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            RunnerError::Spec(_) | RunnerError::User(_) | RunnerError::Image(_) => StatusCode::BAD_REQUEST,
+            RunnerError::Spec(_) | RunnerError::User(_) | RunnerError::Image(_) | RunnerError::Publish(_) => {
+                StatusCode::BAD_REQUEST
+            }
             RunnerError::Unpack(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RunnerError::Registry(e) => e.code_and_status().1,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

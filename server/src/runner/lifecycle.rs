@@ -139,12 +139,19 @@ impl Container {
 }
 
 impl Runner {
+    /// The operator's bounds on `-p`: how many, and which host ports.
+    fn check_publish(&self, opts: &RunOptions) -> Result<(), RunnerError> {
+        Ok(self.config.publish.check(opts.publish.iter().map(|p| p.host))?)
+    }
+
     /// `docker create`: resolve the image, unpack its layers, mount the rootfs and write the bundle.
     pub async fn create(
         self: &Arc<Self>,
         image: &str,
         opts: RunOptions,
     ) -> Result<Arc<Container>, RunnerError> {
+        // Refused before the image is unpacked, and long before any listener is opened.
+        self.check_publish(&opts)?;
         let this = self.clone();
         let image_ref = image.to_string();
         let session = opts.session.clone();
@@ -180,6 +187,7 @@ impl Runner {
         lowers: Vec<PathBuf>,
         opts: RunOptions,
     ) -> Result<Arc<Container>, RunnerError> {
+        self.check_publish(&opts)?;
         let args = spec::command(config.config().as_ref(), &opts)?;
         let id = super::random_id();
         let name = opts.name.clone().unwrap_or_else(|| super::default_name(&id));
@@ -327,7 +335,7 @@ impl Runner {
         }
         let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
         for p in &c.opts.publish {
-            match Publisher::start(p.host, p.container, netns.clone()).await {
+            match Publisher::start(&self.config.publish, p.host, p.container, netns.clone()) {
                 Ok(publisher) => c.ports.lock().unwrap_or_else(|e| e.into_inner()).push(publisher),
                 Err(e) => {
                     let _ = self.runc.delete(&c.id).await;

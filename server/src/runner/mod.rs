@@ -61,6 +61,8 @@ pub enum RunnerError {
     Conflict(String),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    #[error(transparent)]
+    Publish(#[from] network::PublishError),
     #[error("too many containers (limit {0})")]
     TooMany(usize),
     #[error("{context}: {source}")]
@@ -106,6 +108,8 @@ pub struct RunnerConfig {
     pub network: outbound::ContainerNetwork,
     /// Largest message an attach or exec WebSocket accepts (keystrokes and resizes are a few bytes).
     pub max_websocket_message: usize,
+    /// How many ports a container may publish, and on which host ports.
+    pub publish: network::PublishPolicy,
 }
 
 impl RunnerConfig {
@@ -133,6 +137,7 @@ impl RunnerConfig {
             writable_limit: Some(1 << 30),
             network: outbound::ContainerNetwork::None,
             max_websocket_message: 1 << 20,
+            publish: network::PublishPolicy::default(),
         }
     }
 }

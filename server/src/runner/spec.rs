@@ -283,12 +283,6 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
     {
         return Err(SpecError::Invalid(format!("invalid hostname {:?}", ctx.hostname)));
     }
-    if let Some(p) = opts.publish.iter().find(|p| p.host != 0 && p.host < 1024) {
-        return Err(SpecError::Invalid(format!(
-            "host port {} is privileged: use 1024 or above",
-            p.host
-        )));
-    }
     let memory = opts
         .memory
         .unwrap_or(ctx.defaults.memory)
