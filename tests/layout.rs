@@ -24,14 +24,23 @@ async fn window(page: &Page, width: u32, height: u32) -> anyhow::Result<()> {
         anyhow::Ok(serde_json::from_value::<(u32, u32)>(size)?)
     };
     page.client.set_window_size(width, height).await?;
-    let (w, h) = inner().await?;
-    page.client.set_window_size(2 * width - w, 2 * height - h).await?;
-    let got = inner().await?;
-    ensure!(
-        got == (width, height),
-        "asked for a {width}×{height} page, got {got:?}"
-    );
-    Ok(())
+    // The page learns its new size a moment after the window changed: measure the frame again each time until
+    // the page has the size asked for.
+    let mut got = (0, 0);
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        got = inner().await?;
+        if got == (width, height) {
+            return Ok(());
+        }
+        let (_, _, outer_w, outer_h) = page.client.get_window_rect().await?;
+        let fit =
+            |outer: u64, want: u32, inside: u32| (outer as i64 + want as i64 - inside as i64).max(1) as u32;
+        page.client
+            .set_window_size(fit(outer_w, width, got.0), fit(outer_h, height, got.1))
+            .await?;
+    }
+    anyhow::bail!("asked for a {width}×{height} page, got {got:?}")
 }
 
 /// xterm.js's own size in cells (`cols`, `rows`), which the page's terminal shows on its screen element.
