@@ -29,14 +29,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let registry = crate::registry::Registry::open(&registry_dir, args.registry.options()?)
         .with_context(|| format!("cannot open registry storage {}", registry_dir.display()))?;
-    crate::collector::start(
-        registry.store().clone(),
-        crate::collector::CollectorConfig {
-            upload_grace: std::time::Duration::from_secs(args.upload_grace),
-        },
-    );
     let base_images = import_base_images(&registry, &args.data).await;
     let runner = start_runner(&args, &runtime, &registry, network).await;
+    crate::collector::start(
+        registry.store().clone(),
+        runner.clone(),
+        crate::collector::CollectorConfig {
+            upload_grace: std::time::Duration::from_secs(args.upload_grace),
+            layer_grace: std::time::Duration::from_secs(args.layer_grace),
+        },
+    );
     if let Some(runner) = &runner {
         unpack_in_background(runner.clone(), base_images);
     }
