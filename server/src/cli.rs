@@ -96,6 +96,14 @@ pub struct ServeArgs {
     /// Without this flag (or `--users`), `slipway serve` refuses such an address.
     #[arg(long)]
     pub open_registry: bool,
+    /// Remove registry upload sessions untouched for this many seconds (a push abandoned half way); the
+    /// server's collector looks every tenth of the shorter grace, between 1 s and 60 s.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_grace: u64,
+    /// Remove unpacked layers that no container (created, running or exited) stacks once unused for this many
+    /// seconds; the next container that needs one unpacks it again.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub layer_grace: u64,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

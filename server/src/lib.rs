@@ -4,6 +4,7 @@
 
 pub mod base_images;
 pub mod cli;
+pub mod collector;
 pub mod commands;
 pub mod connections;
 pub mod dir_diff;

@@ -37,6 +37,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
     let runner = start_runner(&args, &runtime, &registry, network, addr.port()).await;
+    crate::collector::start(
+        registry.store().clone(),
+        runner.clone(),
+        crate::collector::CollectorConfig {
+            upload_grace: std::time::Duration::from_secs(args.upload_grace),
+            layer_grace: std::time::Duration::from_secs(args.layer_grace),
+        },
+    );
     if let Some(runner) = &runner {
         unpack_in_background(runner.clone(), base_images);
     }

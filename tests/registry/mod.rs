@@ -7,6 +7,7 @@ mod cli_images;
 mod cli_login_tty;
 mod cli_progress;
 pub(crate) mod client;
+mod collector;
 mod crash;
 mod import;
 mod limits;

@@ -1,6 +1,7 @@
 //! The runner through the real `slipway` binary: `slipway serve` with an OCI layout holding a busybox image made
 //! from the host's static busybox, then `docker run`, logs, a RUN step and a clean shutdown over HTTP.
 
+mod collector;
 mod crash;
 mod crun;
 mod local;

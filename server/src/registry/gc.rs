@@ -1,7 +1,7 @@
 //! Garbage collection (`slipway gc`): mark every blob a manifest of any repository references, sweep the rest.
 //!
 //! Blobs younger than the grace period are kept, so a push in flight (layers first, manifest last) is not robbed
-//! of its layers; stale upload sessions are removed too.
+//! of its layers; stale upload sessions are removed too (also by `slipway serve`'s collector, `crate::collector`).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -108,13 +108,43 @@ pub fn collect(store: &Store, options: &GcOptions) -> Result<GcReport, RegistryE
             }
         }
     }
+    report.uploads_removed = if options.dry_run {
+        store
+            .upload_sessions()?
+            .iter()
+            .filter(|(_, age)| *age >= options.upload_max_age_secs)
+            .count() as u64
+    } else {
+        collect_stale_uploads(store, options.upload_max_age_secs)?.sessions
+    };
+    Ok(report)
+}
+
+/// What [`collect_stale_uploads`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UploadsFreed {
+    pub sessions: u64,
+    pub bytes: u64,
+}
+
+/// Remove upload sessions untouched for at least `max_age_secs` (both `slipway gc` and the collector of
+/// `slipway serve`, see `crate::collector`). Sessions a request is writing to are kept.
+pub fn collect_stale_uploads(store: &Store, max_age_secs: u64) -> Result<UploadsFreed, RegistryError> {
+    let mut freed = UploadsFreed::default();
     for (id, age) in store.upload_sessions()? {
-        if age >= options.upload_max_age_secs {
-            if !options.dry_run {
-                std::fs::remove_dir_all(store.root().join("uploads").join(&id))?;
+        if age < max_age_secs {
+            continue;
+        }
+        match store.remove_stale_upload(&id, max_age_secs) {
+            Ok(Some(bytes)) => {
+                freed.sessions += 1;
+                freed.bytes += bytes;
             }
-            report.uploads_removed += 1;
+            Ok(None) => {}
+            // A stray name under `uploads/` (not a session id) is not ours to remove.
+            Err(RegistryError::UploadUnknown(_)) => {}
+            Err(e) => return Err(e),
         }
     }
-    Ok(report)
+    Ok(freed)
 }

@@ -308,6 +308,8 @@ impl Store {
         let data = self.upload_data(repo, id)?;
         let session = self.session(id);
         let mut state = session.lock().await;
+        // The collector may have removed the session while this request waited for its lock.
+        self.upload_data(repo, id)?;
         self.append_locked(&data, &mut state, start, expected_len, body)
             .await
     }
@@ -379,6 +381,7 @@ impl Store {
         let data = self.upload_data(repo, id)?;
         let session = self.session(id);
         let mut state = session.lock().await;
+        self.upload_data(repo, id)?;
         let size = self.append_locked(&data, &mut state, start, None, body).await?;
         let cached = state.hasher.take().filter(|h| h.algorithm() == algorithm);
         let actual = match cached {
@@ -418,21 +421,48 @@ impl Store {
         }
     }
 
-    /// Upload sessions on disk with their age in seconds (for garbage collection).
+    /// Upload sessions on disk with the seconds since each was last touched (for garbage collection).
     pub fn upload_sessions(&self) -> std::io::Result<Vec<(String, u64)>> {
         let mut sessions = Vec::new();
         for entry in std::fs::read_dir(self.root.join("uploads"))? {
             let entry = entry?;
-            let age = entry
-                .metadata()?
-                .modified()?
-                .elapsed()
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
+            let age = untouched_for(&entry.path())?;
             sessions.push((entry.file_name().to_string_lossy().into_owned(), age));
         }
         Ok(sessions)
     }
+
+    /// Remove upload session `id` when it has been untouched for at least `max_age_secs`; returns the bytes it
+    /// held, or `None` when it was kept. A session whose lock a request holds (a chunk or a finish in progress)
+    /// is kept: the lock is taken here as the requests take it, and the age is read again under it.
+    pub fn remove_stale_upload(&self, id: &str, max_age_secs: u64) -> Result<Option<u64>, RegistryError> {
+        let dir = self.upload_dir(id)?;
+        let session = self.session(id);
+        let Ok(_busy) = session.try_lock() else {
+            return Ok(None);
+        };
+        let age = match untouched_for(&dir) {
+            Ok(age) => age,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if age < max_age_secs {
+            return Ok(None);
+        }
+        let size = std::fs::metadata(dir.join("data")).map(|m| m.len()).unwrap_or(0);
+        self.remove_session(id)?;
+        Ok(Some(size))
+    }
+}
+
+/// Seconds since an upload session's directory or its data was last changed (a chunk changes only the data
+/// file's mtime, not the directory's).
+fn untouched_for(session_dir: &Path) -> std::io::Result<u64> {
+    let mut newest = std::fs::metadata(session_dir)?.modified()?;
+    if let Ok(data) = std::fs::metadata(session_dir.join("data")) {
+        newest = newest.max(data.modified()?);
+    }
+    Ok(newest.elapsed().map(|d| d.as_secs()).unwrap_or(0))
 }
 
 /// Write every chunk of `body` to `file`, hashing as it goes; fails past `limit` total bytes.

@@ -152,6 +152,7 @@ impl Runner {
     ) -> Result<Arc<Container>, RunnerError> {
         // Refused before the image is unpacked, and long before any listener is opened.
         self.check_publish(&opts)?;
+        let creating = self.creating.clone().read_owned().await;
         let this = self.clone();
         let image_ref = image.to_string();
         let session = opts.session.clone();
@@ -162,22 +163,30 @@ impl Runner {
         })
         .await
         .map_err(|e| io_ctx("unpack task")(std::io::Error::other(e)))??;
-        self.create_from(image, &resolved.config, lowers, opts).await
+        self.create_from(image, &resolved.config, lowers, opts, creating)
+            .await
     }
 
-    /// Create a container from an image config and unpacked layer dirs (bottom first).
+    /// Create a container from an image config and unpacked layer dirs (bottom first). `creating` is the
+    /// shared hold on [`Runner::creating`] taken before the layers were unpacked: it lasts until the container
+    /// is in the table, so the layer collector cannot take the layers in between.
     pub async fn create_from(
         self: &Arc<Self>,
         image: &str,
         config: &ImageConfiguration,
         lowers: Vec<PathBuf>,
         opts: RunOptions,
+        creating: tokio::sync::OwnedRwLockReadGuard<()>,
     ) -> Result<Arc<Container>, RunnerError> {
         // In a task of its own: a dropped request (client gone) must not stop between mounting and recording.
         let (this, image, config) = (self.clone(), image.to_string(), config.clone());
-        tokio::spawn(async move { this.create_now(&image, &config, lowers, opts).await })
-            .await
-            .map_err(|e| io_ctx("create task")(std::io::Error::other(e)))?
+        tokio::spawn(async move {
+            let created = this.create_now(&image, &config, lowers, opts).await;
+            drop(creating);
+            created
+        })
+        .await
+        .map_err(|e| io_ctx("create task")(std::io::Error::other(e)))?
     }
 
     async fn create_now(

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod fixture;
 pub mod images;
 pub mod io;
+pub mod layer_gc;
 pub mod lifecycle;
 pub mod logs;
 pub mod network;
@@ -153,6 +154,9 @@ pub struct Runner {
     pub(crate) runc: runc::Runc,
     containers: Mutex<HashMap<String, Arc<Container>>>,
     pub execs: exec::ExecTable,
+    /// Held shared from a creation's first unpack until its container is in the table, exclusively by the layer
+    /// collector: a layer handed to a container being created is never collected before the table shows it.
+    pub(crate) creating: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// 32 random bytes as hex: container ids.
@@ -236,6 +240,7 @@ impl Runner {
             runc,
             containers: Mutex::new(HashMap::new()),
             execs: exec::ExecTable::default(),
+            creating: Arc::new(tokio::sync::RwLock::new(())),
         })
     }
 

@@ -97,6 +97,7 @@ impl Runner {
             }
             _ => return Err(RunnerError::Spec(super::spec::SpecError::NoCommand)),
         };
+        let creating = self.creating.clone().read_owned().await;
         let this = self.clone();
         let digests = step.layers.clone();
         let session = step.session.clone();
@@ -126,7 +127,13 @@ impl Runner {
             ..RunOptions::default()
         };
         let container = self
-            .create_from(BUILD_STEP_IMAGE, &ImageConfiguration::default(), lowers, opts)
+            .create_from(
+                BUILD_STEP_IMAGE,
+                &ImageConfiguration::default(),
+                lowers,
+                opts,
+                creating,
+            )
             .await?;
         Ok(PreparedStep {
             container,

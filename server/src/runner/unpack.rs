@@ -5,12 +5,13 @@
 //! whiteouts become overlayfs whiteouts (`.wh.NAME` → char device 0:0, `.wh..wh..opq` → `trusted.overlay.opaque=y`),
 //! so unpacked layers stack directly as overlay lower dirs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::{lchown, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rustix::fs::{FileType, Mode, CWD};
 use sha2::{Digest as _, Sha256};
@@ -487,6 +488,10 @@ pub struct LayerStore {
     limits: UnpackLimits,
     shift: IdShift,
     locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// When each layer was last handed out or seen in use (for collection); a layer unpacked by an earlier run
+    /// counts as used when this store opened.
+    last_used: Mutex<HashMap<String, Instant>>,
+    opened: Instant,
 }
 
 impl LayerStore {
@@ -498,7 +503,63 @@ impl LayerStore {
             limits,
             shift,
             locks: Mutex::new(HashMap::new()),
+            last_used: Mutex::new(HashMap::new()),
+            opened: Instant::now(),
         })
+    }
+
+    /// The lock `ensure` holds for digest `hex` while it looks for or unpacks that layer.
+    fn digest_lock(&self, hex: &str) -> Arc<Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(hex.to_string()).or_default().clone()
+    }
+
+    fn mark_used(&self, hex: &str) {
+        let mut last_used = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
+        last_used.insert(hex.to_string(), Instant::now());
+    }
+
+    /// Move every unpacked layer that is not in `in_use` and was last used at least `grace` ago out of the
+    /// store (renamed to `.gc-HEX`, which `ensure` never looks at), and mark the ones in use as used now.
+    /// Returns the moved directories and their digests' hex; the caller removes them. Blocking.
+    ///
+    /// The caller guarantees no container is being created meanwhile (see `Runner::collect_unused_layers`);
+    /// the digest lock keeps a background unpack (`ensure`) of the same layer out.
+    pub fn take_unused(
+        &self,
+        in_use: &HashSet<PathBuf>,
+        grace: Duration,
+    ) -> io::Result<Vec<(String, PathBuf)>> {
+        let mut taken = Vec::new();
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let dir = entry.path();
+            if name.starts_with(".gc-") {
+                // Left by a pass that stopped before removing it (a crash): nothing refers to it.
+                taken.push((name, dir));
+                continue;
+            }
+            if name.starts_with('.') || !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let lock = self.digest_lock(&name);
+            let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+            if in_use.contains(&dir) {
+                self.mark_used(&name);
+                continue;
+            }
+            let mut last_used = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
+            let used = last_used.get(&name).copied().unwrap_or(self.opened);
+            if used.elapsed() < grace {
+                continue;
+            }
+            let moved = self.root.join(format!(".gc-{name}"));
+            fs::rename(&dir, &moved)?;
+            last_used.remove(&name);
+            taken.push((name, moved));
+        }
+        Ok(taken)
     }
 
     pub fn shift(&self) -> IdShift {
@@ -518,11 +579,9 @@ impl LayerStore {
             return Err(UnpackError::PathTraversal(digest.to_string()));
         }
         let dir = self.path_for(digest);
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-            locks.entry(hex.to_string()).or_default().clone()
-        };
+        let lock = self.digest_lock(hex);
         let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.mark_used(hex);
         if dir.is_dir() {
             return Ok(dir);
         }
