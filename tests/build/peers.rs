@@ -137,31 +137,8 @@ async fn layout_image_round_trips_through_skopeo_and_runs() -> anyhow::Result<()
         serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", &remote]))?;
     assert_eq!(inspected["Digest"], built.as_str());
 
-    let http = reqwest::Client::new();
-    let created: serde_json::Value = http
-        .post(format!("{}/api/containers?start=true", server.url))
-        .json(&serde_json::json!({"image": "learner1/app:v1"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = created["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{created}"))
-        .to_owned();
-    let state: serde_json::Value = http
-        .post(format!("{}/api/containers/{id}/wait", server.url))
-        .send()
-        .await?
-        .json()
-        .await?;
-    assert_eq!(state["exit_code"], 0, "{state}");
-    let logs = http
-        .get(format!("{}/api/containers/{id}/logs", server.url))
-        .send()
-        .await?
-        .text()
-        .await?;
+    let (code, logs) = crate::runner::docker_run(&server, "learner1/app:v1", &[]).await?;
+    assert_eq!(code, 0, "{logs}");
     assert_eq!(logs, "hello\n/app\n1000\nhi from the layer\n");
     server.stop()?;
     Ok(())

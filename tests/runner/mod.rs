@@ -42,7 +42,7 @@ fn server_with(
 }
 
 /// `docker run --rm IMAGE CMD...` through the API: exit code and output.
-async fn docker_run(server: &Server, image: &str, cmd: &[&str]) -> anyhow::Result<(i64, String)> {
+pub(crate) async fn docker_run(server: &Server, image: &str, cmd: &[&str]) -> anyhow::Result<(i64, String)> {
     use anyhow::Context;
     let http = reqwest::Client::new();
     let created: serde_json::Value = http
