@@ -64,15 +64,24 @@ async fn a_containers_colours_reach_the_screen_and_its_tty_follows_the_pane() {
                 t.lines().any(|l| l == "red")
             })
             .await?;
-            // xterm.js draws the word with the ANSI red foreground (palette colour 1).
-            let red = page
-                .client
-                .execute(
-                    "return [...document.querySelectorAll('.xterm-rows span')]
+            // xterm.js draws the word with the ANSI red foreground (palette colour 1), on its next animation
+            // frame: the transcript can have the line a moment before the rows are painted.
+            let started = std::time::Instant::now();
+            let red = loop {
+                let red = page
+                    .client
+                    .execute(
+                        "return [...document.querySelectorAll('.xterm-rows span')]
                            .filter(s => s.textContent === 'red').map(s => s.className);",
-                    vec![],
-                )
-                .await?;
+                        vec![],
+                    )
+                    .await?;
+                let painted = red.as_array().is_some_and(|spans| !spans.is_empty());
+                if painted || started.elapsed() > WAIT {
+                    break red;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            };
             anyhow::ensure!(
                 red.as_array().is_some_and(|spans| spans
                     .iter()
