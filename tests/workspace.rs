@@ -247,15 +247,16 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                 anyhow::ensure!(overflow <= 0, "the page scrolls sideways at 768 px by {overflow}");
 
                 // A pane border moves with the arrow keys; text size and theme change from their controls.
-                let border = page.by_name("Resize the editor and the terminal").await?;
-                let before = border.attr("aria-valuenow").await?.unwrap_or_default();
-                border.send_keys("\u{E013}").await?; // ↑: the border moves up, the terminal grows
-                let after = page
-                    .by_name("Resize the editor and the terminal")
+                let border_at = || async {
+                    let border = page.by_name("Resize the editor and the terminal").await?;
+                    anyhow::Ok(border.attr("aria-valuenow").await?.unwrap_or_default())
+                };
+                let before = border_at().await?;
+                page.by_name("Resize the editor and the terminal")
                     .await?
-                    .attr("aria-valuenow")
-                    .await?
-                    .unwrap_or_default();
+                    .send_keys("\u{E013}") // ↑: the border moves up, the terminal grows
+                    .await?;
+                let after = border_at().await?;
                 anyhow::ensure!(
                     after.parse::<i32>()? == before.parse::<i32>()? - 16,
                     "{before} -> {after}"
@@ -271,12 +272,7 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                 page.wait_for_text("Text size", "16 px after reload", |t| t == "16 px")
                     .await?;
                 page.by_name("Switch to the dark theme").await?;
-                let kept = page
-                    .by_name("Resize the editor and the terminal")
-                    .await?
-                    .attr("aria-valuenow")
-                    .await?
-                    .unwrap_or_default();
+                let kept = border_at().await?;
                 anyhow::ensure!(
                     kept == after,
                     "the border was at {after}, after a reload at {kept}"
