@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::containers::{self, call, daemon_error};
 use super::context::CommandContext;
-use super::interpret::Outcome;
+use super::outcome::Outcome;
 use super::parse::Invocation;
 use crate::registry::transport::{Method, Transport};
 
@@ -31,7 +31,7 @@ impl AttachTarget {
     }
 }
 
-/// Start what a [`super::interpret::Step::Attach`] line runs: `docker run -it` (pulling first, like `docker
+/// Start what a [`super::outcome::Step::Attach`] line runs: `docker run -it` (pulling first, like `docker
 /// run`) or `docker exec`. `console_size` is the terminal's `[rows, cols]`: a `-t` container's TTY starts with it.
 pub async fn start<T: Transport>(
     ctx: &CommandContext<'_, T>,

@@ -5,14 +5,14 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use super::interpret::Outcome;
-use super::local::session_key;
+use super::outcome::Outcome;
 use super::parse::Invocation;
 use crate::build::{
     BaseResolver, BothSinks, BuildError, BuildOptions, Builder, BuiltImage, CacheStore, CompanionExecutor,
     Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, PlainRenderer, Platform, RegistryResolver,
     RegistrySink, RunExecutor, StoreSink,
 };
+use crate::image::local_store::session_key;
 use crate::image::Reference;
 use crate::layer::{FileTree, Node};
 use crate::registry::{Client, Transport};
@@ -294,8 +294,8 @@ fn companion_executor<'e, T: Transport, C: CacheStore>(
         .options
         .tags
         .first()
-        .map(|t| super::local::local_repository(key, t))
-        .unwrap_or_else(|| format!("{}/{key}/untagged", super::local::LOCAL_PREFIX));
+        .map(|t| crate::image::local_store::local_repository(key, t))
+        .unwrap_or_else(|| format!("{}/{key}/untagged", crate::image::local_store::LOCAL_PREFIX));
     CompanionExecutor {
         transport,
         base: env.base.to_owned(),

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::context::{ProgressSink, Stream};
-use super::interpret::Outcome;
+use super::outcome::Outcome;
 use super::parse::Invocation;
 use crate::registry::transport::{url_origin, HttpRequest, HttpResponse, LineSplitter, Method, Transport};
 

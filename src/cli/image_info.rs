@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 
 use super::context::CommandContext;
 use super::format::{go_time, human_duration, human_size, tabwrite};
-use super::images::{find, list_local, render_template, Found, LocalImage, ManifestParts};
-use super::interpret::Outcome;
+use super::images::{find, list_local, render_template, Found};
+use super::outcome::Outcome;
 use super::parse::Invocation;
+use crate::image::local_store::{LocalImage, ManifestParts};
 use crate::image::parse_rfc3339;
 use crate::registry::Transport;
 

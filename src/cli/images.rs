@@ -3,93 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::context::{CommandContext, Printer, Stream};
 use super::format::{go_time, human_duration, human_size, tabwrite, Template};
-use super::interpret::Outcome;
-use super::local::LOCAL_PREFIX;
+use super::outcome::Outcome;
 use super::parse::Invocation;
-use crate::image::{parse_rfc3339, Reference};
+use crate::image::local_store::{familiar_of_local, LocalImage, ManifestParts, LOCAL_PREFIX};
+use crate::image::Reference;
 use crate::registry::{Client, ClientError, Transport};
-
-/// One row of `GET /api/images`: a tag in the session's local store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LocalImage {
-    /// Docker's familiar form: `learner1/app`, `python`, `127.0.0.1:5000/x/y`.
-    pub repository: String,
-    pub tag: String,
-    /// The manifest's digest.
-    pub digest: String,
-    /// The config's digest: the image ID.
-    pub id: String,
-    pub created: String,
-    /// Config plus layer sizes, as stored.
-    pub size: u64,
-}
-
-impl LocalImage {
-    pub fn short_id(&self) -> &str {
-        let hex = self.id.strip_prefix("sha256:").unwrap_or(&self.id);
-        &hex[..hex.len().min(12)]
-    }
-
-    fn created_unix(&self) -> i64 {
-        parse_rfc3339(&self.created).unwrap_or(0)
-    }
-
-    /// `busybox:latest`.
-    pub fn name(&self) -> String {
-        format!("{}:{}", self.repository, self.tag)
-    }
-}
-
-/// An image manifest's parts the commands need, from its JSON (OCI or Docker v2).
-pub struct ManifestParts {
-    pub config_digest: String,
-    pub config_size: u64,
-    /// `(digest, size)` of each layer, base first.
-    pub layers: Vec<(String, u64)>,
-}
-
-impl ManifestParts {
-    pub fn parse(bytes: &[u8]) -> Option<ManifestParts> {
-        let value: Value = serde_json::from_slice(bytes).ok()?;
-        let descriptor = |d: &Value| Some((d["digest"].as_str()?.to_string(), d["size"].as_u64()?));
-        let (config_digest, config_size) = descriptor(&value["config"])?;
-        let layers = value["layers"]
-            .as_array()?
-            .iter()
-            .map(descriptor)
-            .collect::<Option<Vec<_>>>()?;
-        Some(ManifestParts {
-            config_digest,
-            config_size,
-            layers,
-        })
-    }
-
-    pub fn size(&self) -> u64 {
-        self.config_size + self.layers.iter().map(|(_, s)| s).sum::<u64>()
-    }
-}
-
-/// The docker-familiar name of a local repository (`slipway-local/KEY/library/busybox` → `busybox`,
-/// `.../127.0.0.1-5000/x` → `127.0.0.1:5000/x`).
-pub fn familiar_of_local(path: &str) -> String {
-    let (first, rest) = path.split_once('/').unwrap_or((path, ""));
-    if first.contains('.') || first.starts_with("localhost") {
-        let host = match first.rsplit_once('-') {
-            Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-                format!("{name}:{port}")
-            }
-            _ => first.to_string(),
-        };
-        return format!("{host}/{rest}");
-    }
-    path.strip_prefix("library/").unwrap_or(path).to_string()
-}
 
 /// The session's local images, newest first: `GET /api/images`, or, from a companion without it, the
 /// session's `slipway-local/KEY/` repositories read through the registry API.
@@ -527,13 +449,5 @@ mod tests {
         assert!(reference_matches("learner1/*", &app));
         assert!(!reference_matches("*", &app), "* stops at a slash");
         assert!(reference_matches("*/*:v?", &app));
-    }
-
-    #[test]
-    fn local_paths_read_back_as_familiar_names() {
-        assert_eq!(familiar_of_local("library/busybox"), "busybox");
-        assert_eq!(familiar_of_local("learner1/app"), "learner1/app");
-        assert_eq!(familiar_of_local("127.0.0.1-5000/x/y"), "127.0.0.1:5000/x/y");
-        assert_eq!(familiar_of_local("localhost-5000/app"), "localhost:5000/app");
     }
 }

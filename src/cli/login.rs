@@ -3,7 +3,7 @@
 //! flags leave out is asked for at the terminal, with docker's own prompts.
 
 use super::context::{CommandContext, Printer, Stream};
-use super::interpret::{Outcome, INTERRUPTED};
+use super::outcome::{Outcome, INTERRUPTED};
 use super::parse::Invocation;
 use crate::registry::{ClientError, Credentials, Transport};
 

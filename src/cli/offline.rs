@@ -3,7 +3,7 @@
 //! `> FILE`: a browser download of that name).
 
 use super::images::list_these;
-use super::interpret::Outcome;
+use super::outcome::Outcome;
 use super::parse::{parse, Invocation, Parsed};
 use super::words::split_words;
 use crate::build::{KeyValueStore, LocalStore};
@@ -108,7 +108,8 @@ pub fn tar_name(repository: &str, tag: &str) -> String {
 mod tests {
     use super::*;
     use crate::build::{block_on, MemoryCache};
-    use crate::cli::interpret::{plan_line, Step};
+    use crate::cli::interpret::plan_line;
+    use crate::cli::outcome::Step;
 
     fn request(image: &str, file: &str) -> Option<Result<SaveRequest, Outcome>> {
         Some(Ok(SaveRequest {

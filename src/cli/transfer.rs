@@ -6,9 +6,9 @@ use serde_json::Value;
 use super::containers;
 use super::context::{CommandContext, Printer, RegistryTarget, Stream};
 use super::format::human_size_with_precision;
-use super::images::ManifestParts;
-use super::interpret::Outcome;
+use super::outcome::Outcome;
 use super::parse::Invocation;
+use crate::image::local_store::ManifestParts;
 use crate::image::Reference;
 use crate::registry::{Client, ClientError, PushOptions, Transport};
 

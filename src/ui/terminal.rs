@@ -22,8 +22,9 @@ use super::xterm::{self, XtermHandle};
 use crate::build::LocalStore;
 use crate::cli::build::BuildEnv;
 use crate::cli::complete::complete;
-use crate::cli::context::{run_command, Prompter, Stream};
-use crate::cli::interpret::{Outcome, Step};
+use crate::cli::context::{Prompter, Stream};
+use crate::cli::interpret::run_command;
+use crate::cli::outcome::{Outcome, Step};
 use crate::cli::parse::Invocation;
 use crate::registry::fetch::CommandAbort;
 

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use slipway::cli::containers::SessionTransport;
-use slipway::cli::context::{run_command, CommandContext, Prompter, Stream};
+use slipway::cli::context::{CommandContext, Prompter, Stream};
 use slipway::cli::credentials::CredentialStore;
-use slipway::cli::interpret::{plan_words, Outcome, Step};
+use slipway::cli::interpret::{plan_words, run_command};
+use slipway::cli::outcome::{Outcome, Step};
 
 use crate::registry::upstream::ReqwestTransport;
 
