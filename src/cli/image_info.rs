@@ -11,6 +11,7 @@ use super::format::{go_time, human_duration, human_size, tabwrite};
 use super::images::{find, list_local, render_template, Found};
 use super::outcome::Outcome;
 use super::parse::Invocation;
+use super::spec::Flag;
 use crate::image::local_store::{LocalImage, ManifestParts};
 use crate::image::parse_rfc3339;
 use crate::registry::Transport;
@@ -102,7 +103,7 @@ pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
             Err(e) => errors.push_str(&format!("Error: {e}\n")),
         }
     }
-    let stdout = match inv.flags.value("format") {
+    let stdout = match inv.flags.value(Flag::FORMAT) {
         Some(format) => {
             let rows: Vec<BTreeMap<&'static str, String>> = objects
                 .iter()
@@ -141,7 +142,7 @@ pub async fn history<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
         Ok(found) => found,
         Err(e) => return Outcome::failure(format!("Error response from daemon: {e}"), 1),
     };
-    let no_trunc = inv.flags.is_set("no-trunc");
+    let no_trunc = inv.flags.is_set(Flag::NO_TRUNC);
     let mut sizes = ManifestParts::parse(&found.manifest)
         .map(|p| p.layers.into_iter().map(|(_, s)| s).collect::<Vec<_>>())
         .unwrap_or_default()
@@ -187,12 +188,12 @@ pub async fn history<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
         };
         top.insert("ID", id);
     }
-    if inv.flags.is_set("quiet") {
+    if inv.flags.is_set(Flag::QUIET) {
         return Outcome::success(rows.iter().map(|r| format!("{}\n", r["ID"])).collect());
     }
     let format = inv
         .flags
-        .value("format")
+        .value(Flag::FORMAT)
         .unwrap_or("table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}");
     let titles = [
         ("ID", "IMAGE"),

@@ -9,6 +9,7 @@ use super::context::{CommandContext, Printer, Stream};
 use super::format::{go_time, human_duration, human_size, tabwrite, Template};
 use super::outcome::Outcome;
 use super::parse::Invocation;
+use super::spec::Flag;
 use crate::image::local_store::{familiar_of_local, LocalImage, ManifestParts, LOCAL_PREFIX};
 use crate::image::Reference;
 use crate::registry::{Client, ClientError, Transport};
@@ -222,19 +223,19 @@ pub fn render_template(
 
 /// The `docker images` output for `images` (already filtered), docker 28's columns and flags.
 pub fn images_table(images: &[LocalImage], inv: &Invocation, now: u64) -> Result<String, String> {
-    let no_trunc = inv.flags.is_set("no-trunc");
-    if inv.flags.is_set("quiet") {
+    let no_trunc = inv.flags.is_set(Flag::NO_TRUNC);
+    if inv.flags.is_set(Flag::QUIET) {
         return Ok(images
             .iter()
             .map(|i| format!("{}\n", image_fields(i, now, no_trunc)["ID"]))
             .collect());
     }
     let rows: Vec<_> = images.iter().map(|i| image_fields(i, now, no_trunc)).collect();
-    if let Some(format) = inv.flags.value("format") {
+    if let Some(format) = inv.flags.value(Flag::FORMAT) {
         return render_template(format, &rows, &IMAGE_TITLES, "formatter.imageContext");
     }
     let mut columns = vec!["Repository", "Tag"];
-    if inv.flags.is_set("digests") {
+    if inv.flags.is_set(Flag::DIGESTS) {
         columns.push("Digest");
     }
     columns.extend(["ID", "CreatedSince", "Size"]);
@@ -259,7 +260,7 @@ pub async fn list<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
 /// `docker images` over a given list (the companion's local store, or the page's own when offline).
 pub fn list_these(mut images: Vec<LocalImage>, inv: &Invocation, now: u64) -> Outcome {
     let mut patterns: Vec<String> = inv.args.clone();
-    for filter in inv.flags.values("filter") {
+    for filter in inv.flags.values(Flag::FILTER) {
         match filter.split_once('=') {
             Some(("reference", pattern)) => patterns.push(pattern.to_string()),
             // Nothing here is ever dangling: every local image has a tag.
@@ -391,7 +392,7 @@ pub async fn remove<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation)
             && Reference::parse(name)
                 .map(|r| r.familiar_name() != found.image.repository)
                 .unwrap_or(true);
-        if by_id && !others.is_empty() && !inv.flags.is_set("force") {
+        if by_id && !others.is_empty() && !inv.flags.is_set(Flag::FORCE) {
             out.line(
                 Stream::Stderr,
                 &format!(

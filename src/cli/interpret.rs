@@ -5,6 +5,7 @@
 use super::context::CommandContext;
 use super::outcome::{Outcome, Step};
 use super::parse::{parse, Invocation, Parsed};
+use super::spec::{Backend, CommandId};
 use super::words::split_words;
 use super::{attach, containers, help, image_info, images, login, transfer};
 use crate::registry::transport::Transport;
@@ -41,73 +42,53 @@ pub fn plan_words(words: &[String]) -> Step {
         }
         Ok(Parsed::Run(inv)) => inv,
     };
-    let needs = match inv.command.path {
-        ["container", "run"] | ["container", "exec"] if attach::attaches(&inv) => {
-            return Step::Attach(inv)
-        }
-        ["container", "run"]
-        | ["container", "exec"]
-        | ["container", "ls"]
-        | ["container", "logs"]
-        | ["container", "stop"]
-        | ["container", "kill"]
-        | ["container", "rm"] => return Step::Companion(inv),
-        ["version"] => {
-            return Step::Done(Outcome::success(format!(
-                "Client:\n Version:    Slipway {}\n",
-                crate::VERSION
-            )))
-        }
-        ["build"] => return Step::Build(inv),
-        ["image", "ls"]
-        | ["image", "rm"]
-        | ["image", "inspect"]
-        | ["image", "history"]
-        | ["image", "tag"]
-        | ["image", "push"]
-        | ["image", "pull"]
-        | ["login"]
-        | ["logout"]
-        | ["system", "df"] => return Step::Companion(inv),
-        ["image", "save"] => {
-            return Step::Done(Outcome::failure(
-                "slipway: 'docker save' runs in the Slipway page's terminal (a browser download); on the command \
-                 line use `slipway build --output type=docker,dest=FILE`\n"
-                    .into(),
-                1,
-            ))
-        }
-        _ => "the workspace's terminal work",
-    };
-    Step::Done(Outcome::failure(
-        format!(
-            "slipway: 'docker {}' is understood but not available yet: it needs {needs}, which is not built yet",
-            inv.typed.join(" ")
-        ),
-        1,
-    ))
+    if attach::attaches(&inv) {
+        return Step::Attach(inv);
+    }
+    match (inv.command.backend, inv.command.id) {
+        (Backend::Companion, _) => Step::Companion(inv),
+        (_, CommandId::Build) => Step::Build(inv),
+        (_, CommandId::Version) => Step::Done(Outcome::success(format!(
+            "Client:\n Version:    Slipway {}\n",
+            crate::VERSION
+        ))),
+        (_, CommandId::ImageSave) => Step::Done(Outcome::failure(
+            "slipway: 'docker save' runs in the Slipway page's terminal (a browser download); on the command \
+             line use `slipway build --output type=docker,dest=FILE`\n"
+                .into(),
+            1,
+        )),
+        _ => Step::Done(Outcome::failure(
+            format!(
+                "slipway: 'docker {}' is understood but not available yet: it needs the workspace's terminal work, \
+                 which is not built yet",
+                inv.typed.join(" ")
+            ),
+            1,
+        )),
+    }
 }
 
 /// Run a command [`plan_line`] handed to the companion.
 pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
-    match inv.command.path {
-        ["container", "run"] => transfer::run_pulling_first(ctx, inv).await,
-        ["container", "ls"] => containers::ps(ctx.transport, ctx.base, inv, ctx.now).await,
-        ["container", "logs"] => containers::logs(ctx.transport, ctx.base, inv, ctx.progress).await,
-        ["container", "stop"] | ["container", "kill"] | ["container", "rm"] => {
+    match inv.command.id {
+        CommandId::ContainerRun => transfer::run_pulling_first(ctx, inv).await,
+        CommandId::ContainerLs => containers::ps(ctx.transport, ctx.base, inv, ctx.now).await,
+        CommandId::ContainerLogs => containers::logs(ctx.transport, ctx.base, inv, ctx.progress).await,
+        CommandId::ContainerStop | CommandId::ContainerKill | CommandId::ContainerRm => {
             containers::each_container(ctx.transport, ctx.base, inv).await
         }
-        ["container", "exec"] => attach::exec_detached(ctx, inv).await,
-        ["login"] => login::login(ctx, inv).await,
-        ["logout"] => login::logout(ctx, inv),
-        ["image", "pull"] => transfer::pull(ctx, inv).await,
-        ["image", "push"] => transfer::push(ctx, inv).await,
-        ["image", "ls"] => images::list(ctx, inv).await,
-        ["image", "tag"] => images::tag(ctx, inv).await,
-        ["image", "rm"] => images::remove(ctx, inv).await,
-        ["image", "inspect"] => image_info::inspect(ctx, inv).await,
-        ["image", "history"] => image_info::history(ctx, inv).await,
-        ["system", "df"] => image_info::system_df(ctx, inv).await,
+        CommandId::ContainerExec => attach::exec_detached(ctx, inv).await,
+        CommandId::Login => login::login(ctx, inv).await,
+        CommandId::Logout => login::logout(ctx, inv),
+        CommandId::ImagePull => transfer::pull(ctx, inv).await,
+        CommandId::ImagePush => transfer::push(ctx, inv).await,
+        CommandId::ImageLs => images::list(ctx, inv).await,
+        CommandId::ImageTag => images::tag(ctx, inv).await,
+        CommandId::ImageRm => images::remove(ctx, inv).await,
+        CommandId::ImageInspect => image_info::inspect(ctx, inv).await,
+        CommandId::ImageHistory => image_info::history(ctx, inv).await,
+        CommandId::SystemDf => image_info::system_df(ctx, inv).await,
         _ => Outcome::failure(
             format!(
                 "slipway: 'docker {}' is not available in this terminal yet",

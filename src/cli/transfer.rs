@@ -8,6 +8,7 @@ use super::context::{CommandContext, Printer, RegistryTarget, Stream};
 use super::format::human_size_with_precision;
 use super::outcome::Outcome;
 use super::parse::Invocation;
+use super::spec::Flag;
 use crate::image::local_store::ManifestParts;
 use crate::image::Reference;
 use crate::registry::{Client, ClientError, PushOptions, Transport};
@@ -225,7 +226,7 @@ pub async fn pull_image<T: Transport>(
 /// `docker pull NAME[:TAG|@DIGEST]`.
 pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
-    if inv.flags.is_set("quiet") {
+    if inv.flags.is_set(Flag::QUIET) {
         out = out.quiet();
     }
     // A malformed name is the client's error, printed without the daemon's prefix.
@@ -246,7 +247,7 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
 /// `docker push NAME[:TAG]`: layers top first, each `Layer already exists`, `Mounted from ...` or `Pushed`.
 pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
-    if inv.flags.is_set("quiet") {
+    if inv.flags.is_set(Flag::QUIET) {
         out = out.quiet();
     }
     let reference = match reference_of(&inv.args[0], &mut out, Stream::Stdout) {
@@ -319,7 +320,7 @@ pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
         .await
     {
         // `--quiet` prints only the name pushed, as docker does.
-        Ok(_) if inv.flags.is_set("quiet") => {
+        Ok(_) if inv.flags.is_set(Flag::QUIET) => {
             out.line(Stream::Stdout, &reference.to_string());
             out.done()
         }
