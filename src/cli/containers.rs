@@ -598,7 +598,7 @@ pub fn ps_table(rows: &[ContainerRow], now: u64, quiet: bool, no_trunc: bool) ->
 pub async fn ps<T: Transport>(transport: &T, base: &str, inv: &Invocation, now: u64) -> Outcome {
     let last = match last_containers(inv) {
         Ok(last) => last,
-        Err(message) => return Outcome::failure(message, 125),
+        Err(e) => return Outcome::failure(format!("{e}\n"), 125),
     };
     match list(transport, base, inv.flags.is_set(Flag::ALL) || last.is_some()).await {
         Ok(mut rows) => {
@@ -610,18 +610,23 @@ pub async fn ps<T: Transport>(transport: &T, base: &str, inv: &Invocation, now: 
     }
 }
 
+/// `ps -n`/`--last` given something other than a number, as pflag words it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid argument \"{0}\" for \"-n, --last\" flag: strconv.ParseInt: parsing \"{0}\": invalid syntax"
+)]
+pub struct InvalidLast(String);
+
 /// How many of the newest containers `-n N` (`-l`: one) asks for, in any state, as docker counts them: a
 /// number below 1 sets no limit.
-fn last_containers(inv: &Invocation) -> Result<Option<usize>, String> {
+pub(super) fn last_containers(inv: &Invocation) -> Result<Option<usize>, InvalidLast> {
     if inv.flags.is_set(Flag::LATEST) {
         return Ok(Some(1));
     }
     let Some(text) = inv.flags.value(Flag::LAST) else {
         return Ok(None);
     };
-    let n: i64 = text.parse().map_err(|_| {
-        format!("invalid argument \"{text}\" for \"-n, --last\" flag: strconv.ParseInt: parsing \"{text}\": invalid syntax\n")
-    })?;
+    let n: i64 = text.parse().map_err(|_| InvalidLast(text.to_string()))?;
     Ok(usize::try_from(n).ok().filter(|n| *n > 0))
 }
 

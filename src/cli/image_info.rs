@@ -124,7 +124,7 @@ pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
                 .collect();
             match render_template(format, &rows, &[], "image.InspectResponse") {
                 Ok(text) => text,
-                Err(e) => return Outcome::failure(e, 1),
+                Err(e) => return Outcome::failure(e.to_string(), 1),
             }
         }
         None => format!("{}\n", docker_json(&objects)),
@@ -205,7 +205,7 @@ pub async fn history<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
     ];
     match render_template(format, &rows, &titles, "formatter.historyContext") {
         Ok(text) => Outcome::success(text),
-        Err(e) => Outcome::failure(e, 1),
+        Err(e) => Outcome::failure(e.to_string(), 1),
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::context::{CommandContext, Printer, Stream};
-use super::format::{go_time, human_duration, human_size, tabwrite, Template};
+use super::format::{go_time, human_duration, human_size, tabwrite, Template, TemplateError};
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
@@ -204,11 +204,11 @@ pub fn render_template(
     rows: &[BTreeMap<&'static str, String>],
     titles: &[(&'static str, &'static str)],
     kind: &'static str,
-) -> Result<String, String> {
+) -> Result<String, TemplateError> {
     let template = Template::parse(format);
     let mut lines = Vec::new();
     for row in rows {
-        lines.push(template.render(row, kind).map_err(|e| e.to_string())?);
+        lines.push(template.render(row, kind)?);
     }
     if !template.table {
         return Ok(lines.iter().map(|l| format!("{l}\n")).collect());
@@ -222,7 +222,7 @@ pub fn render_template(
 }
 
 /// The `docker images` output for `images` (already filtered), docker 28's columns and flags.
-pub fn images_table(images: &[LocalImage], inv: &Invocation, now: u64) -> Result<String, String> {
+pub fn images_table(images: &[LocalImage], inv: &Invocation, now: u64) -> Result<String, TemplateError> {
     let no_trunc = inv.flags.is_set(Flag::NO_TRUNC);
     if inv.flags.is_set(Flag::QUIET) {
         return Ok(images
@@ -275,7 +275,7 @@ pub fn list_these(mut images: Vec<LocalImage>, inv: &Invocation, now: u64) -> Ou
     images.retain(|image| patterns.iter().all(|p| reference_matches(p, image)));
     match images_table(&images, inv, now) {
         Ok(text) => Outcome::success(text),
-        Err(e) => Outcome::failure(e, 1),
+        Err(e) => Outcome::failure(e.to_string(), 1),
     }
 }
 

@@ -214,3 +214,19 @@ fn every_command_has_one_entry() {
         );
     }
 }
+
+#[test]
+fn ps_last_and_latest_count_the_newest_containers_as_docker_does() {
+    let last = |line: &str| super::containers::last_containers(&run(line)).map_err(|e| e.to_string());
+    assert_eq!(last("docker ps"), Ok(None));
+    assert_eq!(last("docker ps -n 3"), Ok(Some(3)));
+    assert_eq!(last("docker ps --last=-1"), Ok(None), "below 1: no limit");
+    assert_eq!(last("docker ps -l"), Ok(Some(1)));
+    assert_eq!(
+        last("docker ps -n x"),
+        Err(
+            "invalid argument \"x\" for \"-n, --last\" flag: strconv.ParseInt: parsing \"x\": invalid syntax"
+                .into()
+        )
+    );
+}
