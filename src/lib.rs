@@ -14,3 +14,6 @@ pub mod ui;
 
 /// The version of this build, shared by the web app and the companion server.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod architecture_tests;

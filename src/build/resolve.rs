@@ -6,7 +6,7 @@ use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 
 use super::rootfs::LayerRef;
 use super::BuildError;
-use crate::cli::local::local_repository;
+use crate::image::local_store::local_repository;
 use crate::image::Reference;
 use crate::registry::{Client, ClientError, Transport};
 

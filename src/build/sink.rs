@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::rootfs::LayerRef;
 use super::BuildError;
-use crate::cli::local::local_repository;
+use crate::image::local_store::local_repository;
 use crate::image::{Blob, Format, Reference};
 use crate::registry::{Client, PushOptions, Transport};
 

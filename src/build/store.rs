@@ -10,7 +10,7 @@ use super::resolve::{BaseResolver, Platform, ResolvedImage};
 use super::rootfs::LayerRef;
 use super::sink::{BuiltImage, ImageSink};
 use super::BuildError;
-use crate::cli::images::{LocalImage, ManifestParts};
+use crate::image::local_store::{LocalImage, ManifestParts};
 use crate::image::{write_archive, ArchiveImage, Blob, Reference};
 
 /// Why the store could not do something. Quota and private-mode refusals come through as `Refused`, with the

@@ -6,8 +6,9 @@ use serde::Deserialize;
 
 use super::containers::{self, call, daemon_error};
 use super::context::CommandContext;
-use super::interpret::Outcome;
+use super::outcome::Outcome;
 use super::parse::Invocation;
+use super::spec::{CommandId, Flag};
 use crate::registry::transport::{Method, Transport};
 
 /// A started process to attach the terminal to.
@@ -31,14 +32,14 @@ impl AttachTarget {
     }
 }
 
-/// Start what a [`super::interpret::Step::Attach`] line runs: `docker run -it` (pulling first, like `docker
+/// Start what a [`super::outcome::Step::Attach`] line runs: `docker run -it` (pulling first, like `docker
 /// run`) or `docker exec`. `console_size` is the terminal's `[rows, cols]`: a `-t` container's TTY starts with it.
 pub async fn start<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
     console_size: Option<[u16; 2]>,
 ) -> Result<AttachTarget, Outcome> {
-    if inv.command.path == ["container", "exec"] {
+    if inv.command.id == CommandId::ContainerExec {
         let id = exec_create(ctx, inv).await?;
         return Ok(AttachTarget {
             container: inv.args[0].clone(),
@@ -68,11 +69,11 @@ async fn exec_create<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
     let flags = &inv.flags;
     let body = serde_json::json!({
         "cmd": inv.args[1..],
-        "tty": flags.is_set("tty"),
-        "interactive": flags.is_set("interactive"),
-        "env": flags.values("env"),
-        "user": flags.value("user"),
-        "workdir": flags.value("workdir"),
+        "tty": flags.is_set(Flag::TTY),
+        "interactive": flags.is_set(Flag::INTERACTIVE),
+        "env": flags.values(Flag::ENV),
+        "user": flags.value(Flag::USER),
+        "workdir": flags.value(Flag::WORKDIR),
     });
     let path = format!("/api/containers/{}/exec", inv.args[0]);
     match call(ctx.transport, ctx.base, Method::Post, &path, Some(body)).await {
@@ -94,14 +95,14 @@ pub async fn exec_detached<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invo
 
 /// Whether a `docker exec` runs detached; every other one attaches (its output is only on the attach socket).
 pub fn is_attached_exec(inv: &Invocation) -> bool {
-    !inv.flags.is_set("detach")
+    !inv.flags.is_set(Flag::DETACH)
 }
 
 /// Whether an invocation attaches the terminal: `docker run -i/-t` and `docker exec` without `-d`.
 pub fn attaches(inv: &Invocation) -> bool {
-    match inv.command.path {
-        ["container", "run"] => containers::is_interactive_run(inv),
-        ["container", "exec"] => is_attached_exec(inv),
+    match inv.command.id {
+        CommandId::ContainerRun => containers::is_interactive_run(inv),
+        CommandId::ContainerExec => is_attached_exec(inv),
         _ => false,
     }
 }

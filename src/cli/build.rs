@@ -5,14 +5,15 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use super::interpret::Outcome;
-use super::local::session_key;
+use super::outcome::Outcome;
 use super::parse::Invocation;
+use super::spec::Flag;
 use crate::build::{
     BaseResolver, BothSinks, BuildError, BuildOptions, Builder, BuiltImage, CacheStore, CompanionExecutor,
     Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, PlainRenderer, Platform, RegistryResolver,
     RegistrySink, RunExecutor, StoreSink,
 };
+use crate::image::local_store::session_key;
 use crate::image::Reference;
 use crate::layer::{FileTree, Node};
 use crate::registry::{Client, Transport};
@@ -96,7 +97,7 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
         ));
     }
     let tags = flags
-        .values("tag")
+        .values(Flag::TAG)
         .iter()
         .map(|t| {
             Reference::parse(t)
@@ -105,15 +106,15 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut build_args = BTreeMap::new();
-    for arg in flags.values("build-arg") {
+    for arg in flags.values(Flag::BUILD_ARG) {
         match arg.split_once('=') {
             Some((k, v)) => build_args.insert(k.to_owned(), v.to_owned()),
             // `--build-arg NAME` takes the value from the client's environment: the page has none.
             None => continue,
         };
     }
-    let labels = labels(flags.values("label"));
-    let dockerfile_path = match flags.value("file") {
+    let labels = labels(flags.values(Flag::LABEL));
+    let dockerfile_path = match flags.value(Flag::FILE) {
         Some(f) => f.trim_start_matches("./").to_owned(),
         None => {
             let dir = context_dir.trim_start_matches("./").trim_end_matches('/');
@@ -132,11 +133,11 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
         ))
         }
     };
-    let platform = match flags.value("platform") {
+    let platform = match flags.value(Flag::PLATFORM) {
         Some(p) => Platform::parse(p).map_err(|e| e.to_string())?,
         None => Platform::default(),
     };
-    let quiet = flags.is_set("quiet") || flags.value("progress") == Some("quiet");
+    let quiet = flags.is_set(Flag::QUIET) || flags.value(Flag::PROGRESS) == Some("quiet");
     Ok(BuildRequest {
         options: BuildOptions {
             dockerfile,
@@ -146,10 +147,10 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
                 .unwrap_or("Dockerfile")
                 .to_owned(),
             tags,
-            target: flags.value("target").map(String::from),
+            target: flags.value(Flag::TARGET).map(String::from),
             build_args,
             labels,
-            no_cache: flags.is_set("no-cache"),
+            no_cache: flags.is_set(Flag::NO_CACHE),
             platform,
             ..BuildOptions::default()
         },
@@ -294,8 +295,8 @@ fn companion_executor<'e, T: Transport, C: CacheStore>(
         .options
         .tags
         .first()
-        .map(|t| super::local::local_repository(key, t))
-        .unwrap_or_else(|| format!("{}/{key}/untagged", super::local::LOCAL_PREFIX));
+        .map(|t| crate::image::local_store::local_repository(key, t))
+        .unwrap_or_else(|| format!("{}/{key}/untagged", crate::image::local_store::LOCAL_PREFIX));
     CompanionExecutor {
         transport,
         base: env.base.to_owned(),

@@ -1,7 +1,7 @@
 //! Tab completion for the terminal: command names, flags, image names and project paths, from the same command
 //! table the parser uses (so completion never offers what the interpreter would reject).
 
-use super::spec::{CommandSpec, COMMANDS, GLOBAL_FLAGS};
+use super::spec::{CommandSpec, Operands, COMMANDS, GLOBAL_FLAGS};
 
 /// What Tab does to the input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,17 +11,6 @@ pub struct Completion {
     /// The candidates to show when more than one matches (bash's second Tab, shown at once).
     pub choices: Vec<String>,
 }
-
-/// Commands whose positional arguments are images.
-const TAKES_IMAGES: [&[&str]; 7] = [
-    &["container", "run"],
-    &["image", "push"],
-    &["image", "pull"],
-    &["image", "tag"],
-    &["image", "rm"],
-    &["image", "inspect"],
-    &["image", "history"],
-];
 
 /// Complete the last word of `line`. `images` are `repository:tag` names the learner has; `paths` the project's files
 /// and folders (for `docker build` contexts and `-f`).
@@ -77,7 +66,7 @@ fn candidates(words: &[&str], current: &str, images: &[String], paths: &[String]
         let Some(name) = word.strip_prefix("--") else {
             break;
         };
-        let takes_value = GLOBAL_FLAGS.iter().any(|f| f.long == name && f.takes_value);
+        let takes_value = GLOBAL_FLAGS.iter().any(|f| f.long() == name && f.takes_value);
         rest = if takes_value && !tail.is_empty() {
             &tail[1..]
         } else {
@@ -95,23 +84,22 @@ fn candidates(words: &[&str], current: &str, images: &[String], paths: &[String]
                 .map(|path| path[typed.len()].to_string())
                 .collect();
             if typed.is_empty() && current.starts_with('-') {
-                next = GLOBAL_FLAGS.iter().map(|f| format!("--{}", f.long)).collect();
+                next = GLOBAL_FLAGS.iter().map(|f| format!("--{}", f.long())).collect();
             }
             next
         }
         Some((command, args)) => {
             if current.starts_with('-') {
-                return command.flags.iter().map(|f| format!("--{}", f.long)).collect();
+                return command.flags.iter().map(|f| format!("--{}", f.long())).collect();
             }
             let previous = args.last().copied().unwrap_or_default();
-            let is_build = command.names().any(|p| p.last() == Some(&"build"));
-            let wants_path =
-                is_build && (previous == "-f" || previous == "--file" || !previous.starts_with('-'));
+            let wants_path = command.operands == Operands::Path
+                && (previous == "-f" || previous == "--file" || !previous.starts_with('-'));
             if wants_path {
                 let mut all = vec![".".to_string()];
                 all.extend(paths.iter().cloned());
                 all
-            } else if command.names().any(|p| TAKES_IMAGES.contains(&p)) {
+            } else if command.operands == Operands::Images {
                 images.to_vec()
             } else {
                 Vec::new()

@@ -6,8 +6,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::context::{ProgressSink, Stream};
-use super::interpret::Outcome;
+use super::outcome::Outcome;
 use super::parse::Invocation;
+use super::spec::{CommandId, Flag};
 use crate::registry::transport::{url_origin, HttpRequest, HttpResponse, LineSplitter, Method, Transport};
 
 /// A transport that names the caller's session (`X-Slipway-Session`): the companion shows each session only
@@ -98,7 +99,7 @@ pub struct Created {
 /// Whether a `docker run` hands the terminal to the container (`-i`/`-t` without `-d`) instead of waiting for
 /// its output.
 pub fn is_interactive_run(inv: &Invocation) -> bool {
-    (inv.flags.is_set("interactive") || inv.flags.is_set("tty")) && !inv.flags.is_set("detach")
+    (inv.flags.is_set(Flag::INTERACTIVE) || inv.flags.is_set(Flag::TTY)) && !inv.flags.is_set(Flag::DETACH)
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,40 +227,40 @@ pub fn memory_bytes(text: &str) -> Result<i64, String> {
 pub fn create_body(inv: &Invocation) -> Result<serde_json::Value, String> {
     let flags = &inv.flags;
     let publish = flags
-        .values("publish")
+        .values(Flag::PUBLISH)
         .iter()
         .map(|p| publish_spec(p))
         .collect::<Result<Vec<_>, _>>()?;
     let mut body = json!({
         "image": inv.args[0],
         "cmd": inv.args[1..],
-        "env": flags.values("env"),
-        "tty": flags.is_set("tty"),
-        "interactive": flags.is_set("interactive"),
+        "env": flags.values(Flag::ENV),
+        "tty": flags.is_set(Flag::TTY),
+        "interactive": flags.is_set(Flag::INTERACTIVE),
         "publish": publish,
     });
     for (flag, field) in [
-        ("name", "name"),
-        ("workdir", "workdir"),
-        ("user", "user"),
-        ("hostname", "hostname"),
+        (Flag::NAME, "name"),
+        (Flag::WORKDIR, "workdir"),
+        (Flag::USER, "user"),
+        (Flag::HOSTNAME, "hostname"),
     ] {
         if let Some(v) = flags.value(flag) {
             body[field] = json!(v);
         }
     }
-    if let Some(e) = flags.value("entrypoint") {
+    if let Some(e) = flags.value(Flag::ENTRYPOINT) {
         body["entrypoint"] = json!([e]);
     }
-    if let Some(m) = flags.value("memory") {
+    if let Some(m) = flags.value(Flag::MEMORY) {
         body["memory"] = json!(memory_bytes(m)?);
     }
-    if let Some(c) = flags.value("cpus") {
+    if let Some(c) = flags.value(Flag::CPUS) {
         body["cpus"] = json!(c
             .parse::<f64>()
             .map_err(|_| format!("invalid argument \"{c}\" for \"--cpus\" flag"))?);
     }
-    if let Some(p) = flags.value("pids-limit") {
+    if let Some(p) = flags.value(Flag::PIDS_LIMIT) {
         body["pids_limit"] = json!(p
             .parse::<i64>()
             .map_err(|_| format!("invalid argument \"{p}\" for \"--pids-limit\" flag"))?);
@@ -279,7 +280,7 @@ pub async fn run<T: Transport>(
         Ok(created) => created.id,
         Err(failed) => return failed,
     };
-    if inv.flags.is_set("detach") {
+    if inv.flags.is_set(Flag::DETACH) {
         return Outcome::success(format!("{id}\n"));
     }
     if let Some(foreground) = foreground {
@@ -337,9 +338,9 @@ pub async fn create_started<T: Transport>(
     })?;
     if is_interactive_run(inv) {
         // Nobody waits to remove it afterwards: the companion does (`--rm`).
-        body["auto_remove"] = json!(inv.flags.is_set("rm"));
+        body["auto_remove"] = json!(inv.flags.is_set(Flag::RM));
     }
-    if let (true, Some(size)) = (inv.flags.is_set("tty"), console_size) {
+    if let (true, Some(size)) = (inv.flags.is_set(Flag::TTY), console_size) {
         body["console_size"] = json!(size);
     }
     let created = match call(
@@ -404,7 +405,7 @@ async fn wait_and_collect<T: Transport>(transport: &T, base: &str, inv: &Invocat
             .push_str("docker: the container was killed: out of memory (see -m/--memory)\n");
     }
     outcome.exit_code = state.exit_code.unwrap_or(125);
-    if inv.flags.is_set("rm") {
+    if inv.flags.is_set(Flag::RM) {
         let _ = call(
             transport,
             base,
@@ -456,14 +457,14 @@ pub async fn logs<T: Transport>(
     progress: Option<ProgressSink<'_>>,
 ) -> Outcome {
     let mut query = String::new();
-    if let Some(tail) = inv.flags.value("tail").filter(|t| *t != "all") {
+    if let Some(tail) = inv.flags.value(Flag::TAIL).filter(|t| *t != "all") {
         query.push_str(&format!("&tail={tail}"));
     }
-    if inv.flags.is_set("timestamps") {
+    if inv.flags.is_set(Flag::TIMESTAMPS) {
         query.push_str("&timestamps=true");
     }
-    let mut timestamps = Timestamps::new(inv.flags.is_set("timestamps"));
-    if !inv.flags.is_set("follow") {
+    let mut timestamps = Timestamps::new(inv.flags.is_set(Flag::TIMESTAMPS));
+    if !inv.flags.is_set(Flag::FOLLOW) {
         return logs_of(transport, base, &inv.args[0], &query, timestamps).await;
     }
     let id = &inv.args[0];
@@ -593,17 +594,40 @@ pub fn ps_table(rows: &[ContainerRow], now: u64, quiet: bool, no_trunc: bool) ->
     super::format::tabwrite(&table.into_iter().map(Vec::from).collect::<Vec<_>>())
 }
 
-/// `docker ps [-a] [-q]`. `now` is the caller's clock in Unix seconds (the page and natively differ).
+/// `docker ps [-a] [-q] [-n N | -l]`. `now` is the caller's clock in Unix seconds (the page and natively differ).
 pub async fn ps<T: Transport>(transport: &T, base: &str, inv: &Invocation, now: u64) -> Outcome {
-    match list(transport, base, inv.flags.is_set("all")).await {
-        Ok(rows) => Outcome::success(ps_table(
-            &rows,
-            now,
-            inv.flags.is_set("quiet"),
-            inv.flags.is_set("no-trunc"),
-        )),
+    let last = match last_containers(inv) {
+        Ok(last) => last,
+        Err(e) => return Outcome::failure(format!("{e}\n"), 125),
+    };
+    match list(transport, base, inv.flags.is_set(Flag::ALL) || last.is_some()).await {
+        Ok(mut rows) => {
+            rows.truncate(last.unwrap_or(usize::MAX));
+            let (quiet, no_trunc) = (inv.flags.is_set(Flag::QUIET), inv.flags.is_set(Flag::NO_TRUNC));
+            Outcome::success(ps_table(&rows, now, quiet, no_trunc))
+        }
         Err(e) => Outcome::failure(e, 1),
     }
+}
+
+/// `ps -n`/`--last` given something other than a number, as pflag words it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid argument \"{0}\" for \"-n, --last\" flag: strconv.ParseInt: parsing \"{0}\": invalid syntax"
+)]
+pub struct InvalidLast(String);
+
+/// How many of the newest containers `-n N` (`-l`: one) asks for, in any state, as docker counts them: a
+/// number below 1 sets no limit.
+pub(super) fn last_containers(inv: &Invocation) -> Result<Option<usize>, InvalidLast> {
+    if inv.flags.is_set(Flag::LATEST) {
+        return Ok(Some(1));
+    }
+    let Some(text) = inv.flags.value(Flag::LAST) else {
+        return Ok(None);
+    };
+    let n: i64 = text.parse().map_err(|_| InvalidLast(text.to_string()))?;
+    Ok(usize::try_from(n).ok().filter(|n| *n > 0))
 }
 
 /// The session's containers (`GET /api/containers`), newest first; `all` includes stopped ones.
@@ -640,21 +664,21 @@ pub fn ports_text(row: &ContainerRow) -> String {
 pub async fn each_container<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> Outcome {
     let mut out = Outcome::default();
     for name in &inv.args {
-        let (method, path) = match inv.command.path {
-            ["container", "stop"] => {
+        let (method, path) = match inv.command.id {
+            CommandId::ContainerStop => {
                 let t = inv
                     .flags
-                    .value("time")
+                    .value(Flag::TIME)
                     .map(|t| format!("?t={t}"))
                     .unwrap_or_default();
                 (Method::Post, format!("/api/containers/{name}/stop{t}"))
             }
-            ["container", "kill"] => {
-                let s = inv.flags.value("signal").unwrap_or("KILL");
+            CommandId::ContainerKill => {
+                let s = inv.flags.value(Flag::SIGNAL).unwrap_or("KILL");
                 (Method::Post, format!("/api/containers/{name}/kill?signal={s}"))
             }
             _ => {
-                let force = if inv.flags.is_set("force") {
+                let force = if inv.flags.is_set(Flag::FORCE) {
                     "?force=true"
                 } else {
                     ""

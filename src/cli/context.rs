@@ -1,15 +1,15 @@
 //! What a command run against the companion needs: the transport, the session (whose local image store it
 //! uses), the learner's registry logins, and where progress lines go while it runs. One context serves the page
-//! and `slipway docker`; [`run_command`] dispatches every companion command.
+//! and `slipway docker`; [`super::interpret::run_command`] dispatches
+//! every companion command.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 
 use super::credentials::CredentialStore;
-use super::interpret::Outcome;
-use super::parse::Invocation;
-use super::{containers, image_info, images, local, login, transfer};
+use super::outcome::Outcome;
+use crate::image::local_store;
 use crate::image::Reference;
 use crate::registry::{Client, Transport};
 
@@ -28,7 +28,7 @@ pub type ProgressSink<'a> = &'a dyn Fn(Stream, &str);
 pub type StatusSink<'a> = &'a dyn Fn(Stream, &str, &str);
 
 pub struct CommandContext<'a, T: Transport> {
-    /// Sends every request with the session's `X-Slipway-Session` header (see [`containers::SessionTransport`]).
+    /// Sends every request with the session's `X-Slipway-Session` header (see [`super::containers::SessionTransport`]).
     pub transport: &'a T,
     /// The companion's base URL: `""` for the page's own origin, `http://127.0.0.1:8080` natively.
     pub base: &'a str,
@@ -104,11 +104,11 @@ impl<'a, T: Transport> CommandContext<'a, T> {
     }
 
     pub fn session_key(&self) -> String {
-        local::session_key(self.session)
+        local_store::session_key(self.session)
     }
 
     pub fn local_repository(&self, reference: &Reference) -> String {
-        local::local_repository(&self.session_key(), reference)
+        local_store::local_repository(&self.session_key(), reference)
     }
 
     /// Docker Hub names and the companion's own host are the embedded registry; other hosts go through
@@ -236,35 +236,5 @@ impl<'p> Printer<'p> {
 
     pub fn done(self) -> Outcome {
         self.outcome
-    }
-}
-
-/// Run a command [`super::interpret::plan_line`] handed to the companion.
-pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
-    match inv.command.path {
-        ["container", "run"] => transfer::run_pulling_first(ctx, inv).await,
-        ["container", "ls"] => containers::ps(ctx.transport, ctx.base, inv, ctx.now).await,
-        ["container", "logs"] => containers::logs(ctx.transport, ctx.base, inv, ctx.progress).await,
-        ["container", "stop"] | ["container", "kill"] | ["container", "rm"] => {
-            containers::each_container(ctx.transport, ctx.base, inv).await
-        }
-        ["container", "exec"] => super::attach::exec_detached(ctx, inv).await,
-        ["login"] => login::login(ctx, inv).await,
-        ["logout"] => login::logout(ctx, inv),
-        ["image", "pull"] => transfer::pull(ctx, inv).await,
-        ["image", "push"] => transfer::push(ctx, inv).await,
-        ["image", "ls"] => images::list(ctx, inv).await,
-        ["image", "tag"] => images::tag(ctx, inv).await,
-        ["image", "rm"] => images::remove(ctx, inv).await,
-        ["image", "inspect"] => image_info::inspect(ctx, inv).await,
-        ["image", "history"] => image_info::history(ctx, inv).await,
-        ["system", "df"] => image_info::system_df(ctx, inv).await,
-        _ => Outcome::failure(
-            format!(
-                "slipway: 'docker {}' is not available in this terminal yet",
-                inv.typed.join(" ")
-            ),
-            1,
-        ),
     }
 }

@@ -11,7 +11,7 @@ fn options(flags: &[FlagSpec]) -> String {
                 .map(|s| format!("-{s}, "))
                 .unwrap_or_else(|| "    ".to_string());
             let value = if f.takes_value { " string" } else { "" };
-            (format!("  {short}--{}{value}", f.long), f.help)
+            (format!("  {short}--{}{value}", f.long()), f.help)
         })
         .collect();
     let width = rows.iter().map(|(left, _)| left.len()).max().unwrap_or(0);

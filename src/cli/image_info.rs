@@ -8,9 +8,11 @@ use serde_json::{json, Value};
 
 use super::context::CommandContext;
 use super::format::{go_time, human_duration, human_size, tabwrite};
-use super::images::{find, list_local, render_template, Found, LocalImage, ManifestParts};
-use super::interpret::Outcome;
+use super::images::{find, list_local, render_template, Found};
+use super::outcome::Outcome;
 use super::parse::Invocation;
+use super::spec::Flag;
+use crate::image::local_store::{LocalImage, ManifestParts};
 use crate::image::parse_rfc3339;
 use crate::registry::Transport;
 
@@ -101,7 +103,7 @@ pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
             Err(e) => errors.push_str(&format!("Error: {e}\n")),
         }
     }
-    let stdout = match inv.flags.value("format") {
+    let stdout = match inv.flags.value(Flag::FORMAT) {
         Some(format) => {
             let rows: Vec<BTreeMap<&'static str, String>> = objects
                 .iter()
@@ -122,7 +124,7 @@ pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
                 .collect();
             match render_template(format, &rows, &[], "image.InspectResponse") {
                 Ok(text) => text,
-                Err(e) => return Outcome::failure(e, 1),
+                Err(e) => return Outcome::failure(e.to_string(), 1),
             }
         }
         None => format!("{}\n", docker_json(&objects)),
@@ -140,7 +142,7 @@ pub async fn history<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
         Ok(found) => found,
         Err(e) => return Outcome::failure(format!("Error response from daemon: {e}"), 1),
     };
-    let no_trunc = inv.flags.is_set("no-trunc");
+    let no_trunc = inv.flags.is_set(Flag::NO_TRUNC);
     let mut sizes = ManifestParts::parse(&found.manifest)
         .map(|p| p.layers.into_iter().map(|(_, s)| s).collect::<Vec<_>>())
         .unwrap_or_default()
@@ -186,12 +188,12 @@ pub async fn history<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
         };
         top.insert("ID", id);
     }
-    if inv.flags.is_set("quiet") {
+    if inv.flags.is_set(Flag::QUIET) {
         return Outcome::success(rows.iter().map(|r| format!("{}\n", r["ID"])).collect());
     }
     let format = inv
         .flags
-        .value("format")
+        .value(Flag::FORMAT)
         .unwrap_or("table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}");
     let titles = [
         ("ID", "IMAGE"),
@@ -203,7 +205,7 @@ pub async fn history<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
     ];
     match render_template(format, &rows, &titles, "formatter.historyContext") {
         Ok(text) => Outcome::success(text),
-        Err(e) => Outcome::failure(e, 1),
+        Err(e) => Outcome::failure(e.to_string(), 1),
     }
 }
 

@@ -3,93 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::context::{CommandContext, Printer, Stream};
-use super::format::{go_time, human_duration, human_size, tabwrite, Template};
-use super::interpret::Outcome;
-use super::local::LOCAL_PREFIX;
+use super::format::{go_time, human_duration, human_size, tabwrite, Template, TemplateError};
+use super::outcome::Outcome;
 use super::parse::Invocation;
-use crate::image::{parse_rfc3339, Reference};
+use super::spec::Flag;
+use crate::image::local_store::{familiar_of_local, LocalImage, ManifestParts, LOCAL_PREFIX};
+use crate::image::Reference;
 use crate::registry::{Client, ClientError, Transport};
-
-/// One row of `GET /api/images`: a tag in the session's local store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LocalImage {
-    /// Docker's familiar form: `learner1/app`, `python`, `127.0.0.1:5000/x/y`.
-    pub repository: String,
-    pub tag: String,
-    /// The manifest's digest.
-    pub digest: String,
-    /// The config's digest: the image ID.
-    pub id: String,
-    pub created: String,
-    /// Config plus layer sizes, as stored.
-    pub size: u64,
-}
-
-impl LocalImage {
-    pub fn short_id(&self) -> &str {
-        let hex = self.id.strip_prefix("sha256:").unwrap_or(&self.id);
-        &hex[..hex.len().min(12)]
-    }
-
-    fn created_unix(&self) -> i64 {
-        parse_rfc3339(&self.created).unwrap_or(0)
-    }
-
-    /// `busybox:latest`.
-    pub fn name(&self) -> String {
-        format!("{}:{}", self.repository, self.tag)
-    }
-}
-
-/// An image manifest's parts the commands need, from its JSON (OCI or Docker v2).
-pub struct ManifestParts {
-    pub config_digest: String,
-    pub config_size: u64,
-    /// `(digest, size)` of each layer, base first.
-    pub layers: Vec<(String, u64)>,
-}
-
-impl ManifestParts {
-    pub fn parse(bytes: &[u8]) -> Option<ManifestParts> {
-        let value: Value = serde_json::from_slice(bytes).ok()?;
-        let descriptor = |d: &Value| Some((d["digest"].as_str()?.to_string(), d["size"].as_u64()?));
-        let (config_digest, config_size) = descriptor(&value["config"])?;
-        let layers = value["layers"]
-            .as_array()?
-            .iter()
-            .map(descriptor)
-            .collect::<Option<Vec<_>>>()?;
-        Some(ManifestParts {
-            config_digest,
-            config_size,
-            layers,
-        })
-    }
-
-    pub fn size(&self) -> u64 {
-        self.config_size + self.layers.iter().map(|(_, s)| s).sum::<u64>()
-    }
-}
-
-/// The docker-familiar name of a local repository (`slipway-local/KEY/library/busybox` → `busybox`,
-/// `.../127.0.0.1-5000/x` → `127.0.0.1:5000/x`).
-pub fn familiar_of_local(path: &str) -> String {
-    let (first, rest) = path.split_once('/').unwrap_or((path, ""));
-    if first.contains('.') || first.starts_with("localhost") {
-        let host = match first.rsplit_once('-') {
-            Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-                format!("{name}:{port}")
-            }
-            _ => first.to_string(),
-        };
-        return format!("{host}/{rest}");
-    }
-    path.strip_prefix("library/").unwrap_or(path).to_string()
-}
 
 /// The session's local images, newest first: `GET /api/images`, or, from a companion without it, the
 /// session's `slipway-local/KEY/` repositories read through the registry API.
@@ -281,11 +204,11 @@ pub fn render_template(
     rows: &[BTreeMap<&'static str, String>],
     titles: &[(&'static str, &'static str)],
     kind: &'static str,
-) -> Result<String, String> {
+) -> Result<String, TemplateError> {
     let template = Template::parse(format);
     let mut lines = Vec::new();
     for row in rows {
-        lines.push(template.render(row, kind).map_err(|e| e.to_string())?);
+        lines.push(template.render(row, kind)?);
     }
     if !template.table {
         return Ok(lines.iter().map(|l| format!("{l}\n")).collect());
@@ -299,20 +222,20 @@ pub fn render_template(
 }
 
 /// The `docker images` output for `images` (already filtered), docker 28's columns and flags.
-pub fn images_table(images: &[LocalImage], inv: &Invocation, now: u64) -> Result<String, String> {
-    let no_trunc = inv.flags.is_set("no-trunc");
-    if inv.flags.is_set("quiet") {
+pub fn images_table(images: &[LocalImage], inv: &Invocation, now: u64) -> Result<String, TemplateError> {
+    let no_trunc = inv.flags.is_set(Flag::NO_TRUNC);
+    if inv.flags.is_set(Flag::QUIET) {
         return Ok(images
             .iter()
             .map(|i| format!("{}\n", image_fields(i, now, no_trunc)["ID"]))
             .collect());
     }
     let rows: Vec<_> = images.iter().map(|i| image_fields(i, now, no_trunc)).collect();
-    if let Some(format) = inv.flags.value("format") {
+    if let Some(format) = inv.flags.value(Flag::FORMAT) {
         return render_template(format, &rows, &IMAGE_TITLES, "formatter.imageContext");
     }
     let mut columns = vec!["Repository", "Tag"];
-    if inv.flags.is_set("digests") {
+    if inv.flags.is_set(Flag::DIGESTS) {
         columns.push("Digest");
     }
     columns.extend(["ID", "CreatedSince", "Size"]);
@@ -337,7 +260,7 @@ pub async fn list<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
 /// `docker images` over a given list (the companion's local store, or the page's own when offline).
 pub fn list_these(mut images: Vec<LocalImage>, inv: &Invocation, now: u64) -> Outcome {
     let mut patterns: Vec<String> = inv.args.clone();
-    for filter in inv.flags.values("filter") {
+    for filter in inv.flags.values(Flag::FILTER) {
         match filter.split_once('=') {
             Some(("reference", pattern)) => patterns.push(pattern.to_string()),
             // Nothing here is ever dangling: every local image has a tag.
@@ -352,7 +275,7 @@ pub fn list_these(mut images: Vec<LocalImage>, inv: &Invocation, now: u64) -> Ou
     images.retain(|image| patterns.iter().all(|p| reference_matches(p, image)));
     match images_table(&images, inv, now) {
         Ok(text) => Outcome::success(text),
-        Err(e) => Outcome::failure(e, 1),
+        Err(e) => Outcome::failure(e.to_string(), 1),
     }
 }
 
@@ -469,7 +392,7 @@ pub async fn remove<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation)
             && Reference::parse(name)
                 .map(|r| r.familiar_name() != found.image.repository)
                 .unwrap_or(true);
-        if by_id && !others.is_empty() && !inv.flags.is_set("force") {
+        if by_id && !others.is_empty() && !inv.flags.is_set(Flag::FORCE) {
             out.line(
                 Stream::Stderr,
                 &format!(
@@ -527,13 +450,5 @@ mod tests {
         assert!(reference_matches("learner1/*", &app));
         assert!(!reference_matches("*", &app), "* stops at a slash");
         assert!(reference_matches("*/*:v?", &app));
-    }
-
-    #[test]
-    fn local_paths_read_back_as_familiar_names() {
-        assert_eq!(familiar_of_local("library/busybox"), "busybox");
-        assert_eq!(familiar_of_local("learner1/app"), "learner1/app");
-        assert_eq!(familiar_of_local("127.0.0.1-5000/x/y"), "127.0.0.1:5000/x/y");
-        assert_eq!(familiar_of_local("localhost-5000/app"), "localhost:5000/app");
     }
 }

@@ -1,54 +1,14 @@
-//! Running a terminal line: parse it, answer what needs no backend (help, version, errors), and name what a
-//! command still needs when its backend is not available.
+//! The interpreter's dispatch: [`plan_line`] parses a terminal line and answers what needs no backend (help,
+//! version, errors) or names the backend a command runs on; [`run_command`] runs a companion command. Every front
+//! end (the page's terminal, `slipway docker`, the tests) goes through these two.
 
-use super::containers;
-use super::help;
+use super::context::CommandContext;
+use super::outcome::{Outcome, Step};
 use super::parse::{parse, Invocation, Parsed};
+use super::spec::{Backend, CommandId};
 use super::words::split_words;
+use super::{attach, containers, help, image_info, images, login, transfer};
 use crate::registry::transport::Transport;
-
-/// The exit code of a command stopped by Ctrl-C, as a shell reports SIGINT (128 + 2).
-pub const INTERRUPTED: i32 = 130;
-
-/// What a command printed and how it ended, like a process.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
-    pub stdout: String,
-    pub stderr: String,
-    pub exit_code: i32,
-}
-
-impl Outcome {
-    pub fn success(stdout: String) -> Self {
-        Outcome {
-            stdout,
-            stderr: String::new(),
-            exit_code: 0,
-        }
-    }
-
-    pub fn failure(stderr: String, exit_code: i32) -> Self {
-        Outcome {
-            stdout: String::new(),
-            stderr,
-            exit_code,
-        }
-    }
-}
-
-/// What a line needs: an answer now, or a call to the companion.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    Done(Outcome),
-    /// A container command, answered by the companion's container API.
-    Companion(Invocation),
-    /// `docker build`: needs the project's files as its context (`cli::build::build`).
-    Build(Invocation),
-    /// `docker run -it` (or `-i`, `-t`) and `docker exec`: the companion starts the process
-    /// (`cli::attach::start`), then the caller attaches the terminal to it over the attach WebSocket instead of
-    /// waiting for its output.
-    Attach(Invocation),
-}
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
 pub fn plan_line(line: &str) -> Step {
@@ -82,60 +42,56 @@ pub fn plan_words(words: &[String]) -> Step {
         }
         Ok(Parsed::Run(inv)) => inv,
     };
-    let needs = match inv.command.path {
-        ["container", "run"] | ["container", "exec"] if super::attach::attaches(&inv) => {
-            return Step::Attach(inv)
-        }
-        ["container", "run"]
-        | ["container", "exec"]
-        | ["container", "ls"]
-        | ["container", "logs"]
-        | ["container", "stop"]
-        | ["container", "kill"]
-        | ["container", "rm"] => return Step::Companion(inv),
-        ["version"] => {
-            return Step::Done(Outcome::success(format!(
-                "Client:\n Version:    Slipway {}\n",
-                crate::VERSION
-            )))
-        }
-        ["build"] => return Step::Build(inv),
-        ["image", "ls"]
-        | ["image", "rm"]
-        | ["image", "inspect"]
-        | ["image", "history"]
-        | ["image", "tag"]
-        | ["image", "push"]
-        | ["image", "pull"]
-        | ["login"]
-        | ["logout"]
-        | ["system", "df"] => return Step::Companion(inv),
-        ["image", "save"] => {
-            return Step::Done(Outcome::failure(
-                "slipway: 'docker save' runs in the Slipway page's terminal (a browser download); on the command \
-                 line use `slipway build --output type=docker,dest=FILE`\n"
-                    .into(),
-                1,
-            ))
-        }
-        _ => "the workspace's terminal work",
-    };
-    Step::Done(Outcome::failure(
-        format!(
-            "slipway: 'docker {}' is understood but not available yet: it needs {needs}, which is not built yet",
-            inv.typed.join(" ")
-        ),
-        1,
-    ))
+    if attach::attaches(&inv) {
+        return Step::Attach(inv);
+    }
+    match (inv.command.backend, inv.command.id) {
+        (Backend::Companion, _) => Step::Companion(inv),
+        (_, CommandId::Build) => Step::Build(inv),
+        (_, CommandId::Version) => Step::Done(Outcome::success(format!(
+            "Client:\n Version:    Slipway {}\n",
+            crate::VERSION
+        ))),
+        (_, CommandId::ImageSave) => Step::Done(Outcome::failure(
+            "slipway: 'docker save' runs in the Slipway page's terminal (a browser download); on the command \
+             line use `slipway build --output type=docker,dest=FILE`\n"
+                .into(),
+            1,
+        )),
+        _ => Step::Done(Outcome::failure(
+            format!(
+                "slipway: 'docker {}' is understood but not available yet: it needs the workspace's terminal work, \
+                 which is not built yet",
+                inv.typed.join(" ")
+            ),
+            1,
+        )),
+    }
 }
 
-/// Answer a line without a companion: container commands say that they need one.
-pub fn interpret_line(line: &str) -> Outcome {
-    match plan_line(line) {
-        Step::Done(outcome) => outcome,
-        Step::Companion(inv) | Step::Build(inv) | Step::Attach(inv) => Outcome::failure(
+/// Run a command [`plan_line`] handed to the companion.
+pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    match inv.command.id {
+        CommandId::ContainerRun => transfer::run_pulling_first(ctx, inv).await,
+        CommandId::ContainerLs => containers::ps(ctx.transport, ctx.base, inv, ctx.now).await,
+        CommandId::ContainerLogs => containers::logs(ctx.transport, ctx.base, inv, ctx.progress).await,
+        CommandId::ContainerStop | CommandId::ContainerKill | CommandId::ContainerRm => {
+            containers::each_container(ctx.transport, ctx.base, inv).await
+        }
+        CommandId::ContainerExec => attach::exec_detached(ctx, inv).await,
+        CommandId::Login => login::login(ctx, inv).await,
+        CommandId::Logout => login::logout(ctx, inv),
+        CommandId::ImagePull => transfer::pull(ctx, inv).await,
+        CommandId::ImagePush => transfer::push(ctx, inv).await,
+        CommandId::ImageLs => images::list(ctx, inv).await,
+        CommandId::ImageTag => images::tag(ctx, inv).await,
+        CommandId::ImageRm => images::remove(ctx, inv).await,
+        CommandId::ImageInspect => image_info::inspect(ctx, inv).await,
+        CommandId::ImageHistory => image_info::history(ctx, inv).await,
+        CommandId::SystemDf => image_info::system_df(ctx, inv).await,
+        _ => Outcome::failure(
             format!(
-                "slipway: 'docker {}' needs the Slipway companion server",
+                "slipway: 'docker {}' is not available in this terminal yet",
                 inv.typed.join(" ")
             ),
             1,
@@ -143,41 +99,34 @@ pub fn interpret_line(line: &str) -> Outcome {
     }
 }
 
-/// Run a container command against the companion at `base` ("" = the page's own origin).
-pub async fn run_on_companion<T: Transport>(
-    transport: &T,
-    base: &str,
-    inv: &Invocation,
-    now: u64,
-) -> Outcome {
-    match inv.command.path {
-        ["container", "run"] => containers::run(transport, base, inv, None).await,
-        ["container", "ls"] => containers::ps(transport, base, inv, now).await,
-        ["container", "logs"] => containers::logs(transport, base, inv, None).await,
-        _ => containers::each_container(transport, base, inv).await,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// What a line answers without any backend; a line that needs one is named by its step instead.
+    fn answer(line: &str) -> Outcome {
+        match plan_line(line) {
+            Step::Done(outcome) => outcome,
+            other => panic!("{line}: answered without a backend? {other:?}"),
+        }
+    }
+
     #[test]
     fn help_version_and_errors_need_no_backend() {
-        assert!(interpret_line("docker --help").stdout.contains("Commands:"));
-        assert!(interpret_line("docker run --help")
+        assert!(answer("docker --help").stdout.contains("Commands:"));
+        assert!(answer("docker run --help")
             .stdout
             .contains("Usage:  docker container run"));
-        let typo = interpret_line("docker biuld");
+        let typo = answer("docker biuld");
         assert_eq!(typo.exit_code, 1);
         assert!(
             typo.stderr.contains("Did you mean this?\n\tbuild"),
             "{}",
             typo.stderr
         );
-        assert_eq!(interpret_line("").exit_code, 0);
-        assert_eq!(interpret_line("ls -l").exit_code, 127);
-        assert_eq!(interpret_line("docker run 'x").exit_code, 2);
+        assert_eq!(answer("").exit_code, 0);
+        assert_eq!(answer("ls -l").exit_code, 127);
+        assert_eq!(answer("docker run 'x").exit_code, 2);
     }
 
     #[test]
@@ -202,16 +151,18 @@ mod tests {
     }
 
     #[test]
-    fn commands_without_a_backend_say_what_they_need() {
-        let out = interpret_line("docker build -t user/app:v1 .");
-        assert_eq!(out.exit_code, 1);
-        assert!(
-            out.stderr.contains("needs the Slipway companion"),
-            "{}",
-            out.stderr
-        );
-        assert!(interpret_line("docker push user/app:v1")
-            .stderr
-            .contains("needs the Slipway companion"));
+    fn commands_with_a_backend_are_handed_to_it() {
+        assert!(matches!(
+            plan_line("docker build -t user/app:v1 ."),
+            Step::Build(_)
+        ));
+        for line in [
+            "docker push user/app:v1",
+            "docker images",
+            "docker ps",
+            "docker login",
+        ] {
+            assert!(matches!(plan_line(line), Step::Companion(_)), "{line}");
+        }
     }
 }

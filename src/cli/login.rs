@@ -3,8 +3,9 @@
 //! flags leave out is asked for at the terminal, with docker's own prompts.
 
 use super::context::{CommandContext, Printer, Stream};
-use super::interpret::{Outcome, INTERRUPTED};
+use super::outcome::{Outcome, INTERRUPTED};
 use super::parse::Invocation;
+use super::spec::Flag;
 use crate::registry::{ClientError, Credentials, Transport};
 
 /// `https://quay.io/` → `quay.io`; Docker Hub's names are the embedded registry here.
@@ -31,24 +32,24 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
     let mut out = Printer::new(ctx);
     let host = server_host(ctx, inv.args.first());
     let flags = &inv.flags;
-    let from_stdin = flags.is_set("password-stdin");
-    if from_stdin && flags.value("password").is_some() {
+    let from_stdin = flags.is_set(Flag::PASSWORD_STDIN);
+    if from_stdin && flags.value(Flag::PASSWORD).is_some() {
         return out.fail(
             "conflicting options: cannot specify both --password and --password-stdin",
             1,
         );
     }
-    if from_stdin && flags.value("username").is_none() {
+    if from_stdin && flags.value(Flag::USERNAME).is_none() {
         return out.fail("the --password-stdin option requires --username to be set", 1);
     }
-    if flags.value("password").is_some() {
+    if flags.value(Flag::PASSWORD).is_some() {
         // Before any prompt that may follow, as docker prints it.
         out.progress(
             Stream::Stderr,
             "WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
         );
     }
-    let mut password = flags.value("password").unwrap_or_default().to_string();
+    let mut password = flags.value(Flag::PASSWORD).unwrap_or_default().to_string();
     if from_stdin {
         password = match (ctx.stdin, ctx.prompter) {
             (Some(stdin), _) => stdin.trim_end_matches('\n').trim_end_matches('\r').to_string(),
@@ -65,7 +66,7 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
             }
         };
     }
-    let mut username = flags.value("username").unwrap_or_default().trim().to_string();
+    let mut username = flags.value(Flag::USERNAME).unwrap_or_default().trim().to_string();
     // Docker offers the stored login's user name; the page offers the lesson's until there is one.
     let mut offered = ctx.suggested_user.map(str::to_string);
     let stored = if username.is_empty() && password.is_empty() {

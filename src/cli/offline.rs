@@ -3,8 +3,9 @@
 //! `> FILE`: a browser download of that name).
 
 use super::images::list_these;
-use super::interpret::Outcome;
+use super::outcome::Outcome;
 use super::parse::{parse, Invocation, Parsed};
+use super::spec::{CommandId, Flag};
 use super::words::split_words;
 use crate::build::{KeyValueStore, LocalStore};
 
@@ -23,8 +24,8 @@ pub fn needs_companion(inv: &Invocation) -> Outcome {
 /// A command while the companion is unreachable: `docker images` from the page's store, the rest say what they
 /// need.
 pub async fn run_offline<S: KeyValueStore>(store: &LocalStore<'_, S>, inv: &Invocation, now: u64) -> Outcome {
-    match inv.command.path {
-        ["image", "ls"] => match store.list().await {
+    match inv.command.id {
+        CommandId::ImageLs => match store.list().await {
             Ok(images) => list_these(images, inv, now),
             Err(e) => Outcome::failure(format!("Error: {e}\n"), 1),
         },
@@ -65,7 +66,7 @@ pub fn plan_save(line: &str) -> Option<Result<SaveRequest, Outcome>> {
     let Ok(Parsed::Run(inv)) = parse(&words) else {
         return None;
     };
-    if inv.command.path != ["image", "save"] {
+    if inv.command.id != CommandId::ImageSave {
         return redirect.map(|_| {
             Err(Outcome::failure(
                 "slipway: this terminal redirects only docker save's output (> FILE)\n".into(),
@@ -73,7 +74,7 @@ pub fn plan_save(line: &str) -> Option<Result<SaveRequest, Outcome>> {
             ))
         });
     }
-    let Some(path) = inv.flags.value("output").map(str::to_owned).or(redirect) else {
+    let Some(path) = inv.flags.value(Flag::OUTPUT).map(str::to_owned).or(redirect) else {
         return Some(Err(Outcome::failure(
             "cowardly refusing to save to a terminal. Use the -o flag or redirect\n".into(),
             1,
@@ -108,7 +109,8 @@ pub fn tar_name(repository: &str, tag: &str) -> String {
 mod tests {
     use super::*;
     use crate::build::{block_on, MemoryCache};
-    use crate::cli::interpret::{plan_line, Step};
+    use crate::cli::interpret::plan_line;
+    use crate::cli::outcome::Step;
 
     fn request(image: &str, file: &str) -> Option<Result<SaveRequest, Outcome>> {
         Some(Ok(SaveRequest {

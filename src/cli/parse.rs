@@ -5,37 +5,37 @@ use std::collections::BTreeMap;
 
 use thiserror::Error;
 
-use super::spec::{Arity, CommandSpec, FlagSpec, COMMANDS, GLOBAL_FLAGS};
+use super::spec::{Arity, CommandId, CommandSpec, Flag, FlagSpec, Support, COMMANDS, GLOBAL_FLAGS};
 
-/// Flags as given: long name → every value, in order (`true` for a boolean flag).
+/// Flags as given: flag → every value, in order (`true` for a boolean flag).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Flags(BTreeMap<&'static str, Vec<String>>);
+pub struct Flags(BTreeMap<Flag, Vec<String>>);
 
 impl Flags {
     /// Replace a flag's values with one (callers that rewrite a command line, e.g. a path made relative).
-    pub fn set(&mut self, long: &'static str, value: String) {
-        self.0.insert(long, vec![value]);
+    pub fn set(&mut self, flag: Flag, value: String) {
+        self.0.insert(flag, vec![value]);
     }
 
-    pub fn is_set(&self, long: &str) -> bool {
+    pub fn is_set(&self, flag: Flag) -> bool {
         self.0
-            .get(long)
+            .get(&flag)
             .and_then(|v| v.last())
             .is_some_and(|v| v != "false")
     }
 
     /// The last value given (pflag semantics for a non-repeated flag).
-    pub fn value(&self, long: &str) -> Option<&str> {
-        self.0.get(long).and_then(|v| v.last()).map(String::as_str)
+    pub fn value(&self, flag: Flag) -> Option<&str> {
+        self.0.get(&flag).and_then(|v| v.last()).map(String::as_str)
     }
 
     /// Every value of a repeatable flag (`-e A=1 -e B=2`).
-    pub fn values(&self, long: &str) -> &[String] {
-        self.0.get(long).map(Vec::as_slice).unwrap_or(&[])
+    pub fn values(&self, flag: Flag) -> &[String] {
+        self.0.get(&flag).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    fn push(&mut self, long: &'static str, value: String) {
-        self.0.entry(long).or_default().push(value);
+    fn push(&mut self, flag: Flag, value: String) {
+        self.0.entry(flag).or_default().push(value);
     }
 }
 
@@ -100,6 +100,14 @@ pub enum CliError {
         usage: String,
         verb: &'static str,
     },
+    /// A flag the command table declares but Slipway does not implement (see `spec::Support`).
+    #[error("unsupported flag: {flag}: {why}\n\nUsage:  {usage}\n\nRun '{help}' for more information")]
+    UnsupportedFlag {
+        flag: String,
+        why: &'static str,
+        usage: String,
+        help: String,
+    },
     #[error("docker: {0}")]
     Words(#[from] super::words::WordsError),
 }
@@ -117,7 +125,8 @@ impl CliError {
         match self {
             CliError::UnknownFlag { .. }
             | CliError::UnknownShorthand { .. }
-            | CliError::FlagNeedsArgument { .. } => 125,
+            | CliError::FlagNeedsArgument { .. }
+            | CliError::UnsupportedFlag { .. } => 125,
             _ => 1,
         }
     }
@@ -158,21 +167,16 @@ pub fn parse(words: &[String]) -> Result<Parsed, CliError> {
     if rest.first().is_some_and(|w| w == "docker") {
         rest = &rest[1..];
     }
-    let global_spec = CommandSpec {
-        path: &[],
-        aliases: &[],
-        usage: "[OPTIONS] COMMAND",
-        summary: "",
-        arity: Arity::AtLeast(0),
-        interspersed: false,
-        flags: GLOBAL_FLAGS,
+    let global_usage = FlagContext {
+        usage: "docker [OPTIONS] COMMAND".to_string(),
+        help: "docker --help".to_string(),
     };
-    let (global, rest) = parse_flags(&global_spec, &[], rest)?;
+    let (global, rest) = parse_flags(GLOBAL_FLAGS, false, &global_usage, rest)?;
     let rest = &rest[..];
-    if global.is_set("version") {
+    if global.is_set(Flag::VERSION) {
         return Ok(Parsed::Version);
     }
-    if global.is_set("help") || rest.is_empty() {
+    if global.is_set(Flag::HELP) || rest.is_empty() {
         return Ok(Parsed::Help(None));
     }
     let (command, typed) = match find_command(rest) {
@@ -203,11 +207,15 @@ pub fn parse(words: &[String]) -> Result<Parsed, CliError> {
         }
     };
     let after = &rest[typed.len()..];
-    if command.path == ["help"] {
+    if command.id == CommandId::Help {
         return Ok(Parsed::Help(find_command(after).map(|(c, _)| c)));
     }
-    let (flags, args) = parse_flags(command, &typed, after)?;
-    if flags.is_set("help") {
+    let context = FlagContext {
+        usage: command.usage_line(&typed),
+        help: format!("docker {} --help", typed.join(" ")),
+    };
+    let (flags, args) = parse_flags(command.flags, command.interspersed, &context, after)?;
+    if flags.is_set(Flag::HELP) {
         return Ok(Parsed::Help(Some(command)));
     }
     check_arity(command, &typed, &args)?;
@@ -260,18 +268,39 @@ fn check_arity(command: &CommandSpec, typed: &[&str], args: &[String]) -> Result
     })
 }
 
+/// What flag errors print: the command's usage line and where its help is.
+struct FlagContext {
+    usage: String,
+    help: String,
+}
+
+impl FlagContext {
+    /// A flag Slipway declares but does not do (the table's `Support`) is refused, never ignored.
+    fn check_support(&self, spec: &FlagSpec, value: &str, shown: &str) -> Result<(), CliError> {
+        let why = match spec.support {
+            Support::Implemented | Support::Always(_) => return Ok(()),
+            Support::OnlyValue(accepted, _) if value == accepted => return Ok(()),
+            Support::Refused(why) | Support::OnlyValue(_, why) => why,
+        };
+        Err(CliError::UnsupportedFlag {
+            flag: shown.to_string(),
+            why,
+            usage: self.usage.clone(),
+            help: self.help.clone(),
+        })
+    }
+}
+
 /// pflag-style parsing: `--long`, `--long=v`, `--long v`, `-abc`, `-p8000:8000`, `-p 8000:8000`, `--` ends flags.
+/// With `interspersed` false, flags stop at the first positional argument.
 fn parse_flags(
-    command: &CommandSpec,
-    typed: &[&str],
+    specs: &[FlagSpec],
+    interspersed: bool,
+    context: &FlagContext,
     words: &[String],
 ) -> Result<(Flags, Vec<String>), CliError> {
-    let usage = command.usage_line(typed);
-    let help = if typed.is_empty() {
-        "docker --help".to_string()
-    } else {
-        format!("docker {} --help", typed.join(" "))
-    };
+    let (usage, help) = (&context.usage, &context.help);
+    let by_short = |short: char| specs.iter().find(|f| f.short == Some(short));
     let needs_argument = |flag: String| CliError::FlagNeedsArgument {
         flag,
         usage: usage.clone(),
@@ -292,12 +321,15 @@ fn parse_flags(
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            let spec = command.flag_by_long(name).ok_or_else(|| CliError::UnknownFlag {
-                flag: name.to_string(),
-                suggestion: closest(name, command.flags.iter().map(|f| f.long)).map(|s| format!("--{s}")),
-                usage: usage.clone(),
-                help: help.clone(),
-            })?;
+            let spec = specs
+                .iter()
+                .find(|f| f.long() == name)
+                .ok_or_else(|| CliError::UnknownFlag {
+                    flag: name.to_string(),
+                    suggestion: closest(name, specs.iter().map(|f| f.long())).map(|s| format!("--{s}")),
+                    usage: usage.clone(),
+                    help: help.clone(),
+                })?;
             let value = match (spec.takes_value, inline) {
                 (true, Some(v)) => v,
                 (true, None) => {
@@ -311,21 +343,21 @@ fn parse_flags(
                 (false, Some(v)) => v,
                 (false, None) => "true".to_string(),
             };
-            flags.push(spec.long, value);
+            context.check_support(spec, &value, &format!("--{name}"))?;
+            flags.push(spec.id, value);
         } else if word.len() > 1 && word.starts_with('-') {
             let group = &word[1..];
             for (offset, short) in group.char_indices() {
-                let spec: &FlagSpec =
-                    command
-                        .flag_by_short(short)
-                        .ok_or_else(|| CliError::UnknownShorthand {
-                            short,
-                            group: group.to_string(),
-                            usage: usage.clone(),
-                            help: help.clone(),
-                        })?;
+                let spec: &FlagSpec = by_short(short).ok_or_else(|| CliError::UnknownShorthand {
+                    short,
+                    group: group.to_string(),
+                    usage: usage.clone(),
+                    help: help.clone(),
+                })?;
+                let shown = format!("-{short}, --{}", spec.long());
                 if !spec.takes_value {
-                    flags.push(spec.long, "true".to_string());
+                    context.check_support(spec, "true", &shown)?;
+                    flags.push(spec.id, "true".to_string());
                     continue;
                 }
                 let attached = &group[offset + short.len_utf8()..];
@@ -339,12 +371,13 @@ fn parse_flags(
                     i += 1;
                     v
                 };
-                flags.push(spec.long, value);
+                context.check_support(spec, &value, &shown)?;
+                flags.push(spec.id, value);
                 break;
             }
         } else {
             args.push(word.clone());
-            if !command.interspersed {
+            if !interspersed {
                 args.extend(words[i..].iter().cloned());
                 break;
             }

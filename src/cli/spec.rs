@@ -1,12 +1,84 @@
-//! The docker CLI's commands and flags that Slipway understands: names, usage lines, arity, as `docker` prints them.
+//! The one command table: every docker command Slipway understands, with its id, the backend it runs on, its
+//! usage line, arity and flags, as `docker` prints them. The parser, the dispatch (`interpret`), completion and
+//! help all read it; a flag the table declares is either implemented or refused by the parser with a reason.
+
+/// A flag's long name. Flags are looked up by these constants (made only here), so a misspelt flag name does
+/// not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Flag(&'static str);
+
+macro_rules! flag_names {
+    ($($id:ident = $long:literal),* $(,)?) => {
+        impl Flag {
+            $(pub const $id: Flag = Flag($long);)*
+        }
+    };
+}
+
+flag_names! {
+    ALL = "all", ALL_TAGS = "all-tags", BUILD_ARG = "build-arg", CONFIG = "config", CPUS = "cpus",
+    DEBUG = "debug", DETACH = "detach", DIGESTS = "digests", ENTRYPOINT = "entrypoint", ENV = "env",
+    FILE = "file", FILTER = "filter", FOLLOW = "follow", FORCE = "force", FORMAT = "format", HELP = "help",
+    HOST = "host", HOSTNAME = "hostname", HUMAN = "human", INTERACTIVE = "interactive", LABEL = "label",
+    LAST = "last", LATEST = "latest", LOG_LEVEL = "log-level", MEMORY = "memory", NAME = "name",
+    NO_CACHE = "no-cache", NO_PRUNE = "no-prune", NO_TRUNC = "no-trunc", OUTPUT = "output",
+    PASSWORD = "password", PASSWORD_STDIN = "password-stdin", PIDS_LIMIT = "pids-limit", PLATFORM = "platform",
+    PROGRESS = "progress", PUBLISH = "publish", PULL = "pull", QUIET = "quiet", RM = "rm", SIGNAL = "signal",
+    SINCE = "since", SIZE = "size", TAG = "tag", TAIL = "tail", TARGET = "target", TIME = "time",
+    TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
+    VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
+}
+
+impl Flag {
+    /// The name after `--`.
+    pub const fn long(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Whether Slipway does what a declared flag asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    Implemented,
+    /// Slipway always behaves as the flag asks, saying why (`rm -v`: containers here have no volumes).
+    Always(&'static str),
+    /// Parsed (so help lists it and docker's spelling is recognised) but refused, saying why.
+    Refused(&'static str),
+    /// Only the value docker uses by default is accepted (`history --human` is on by default); another is
+    /// refused, saying why.
+    OnlyValue(&'static str, &'static str),
+}
 
 /// One flag of a command, pflag style: `--long`, optional `-s`, with or without a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlagSpec {
-    pub long: &'static str,
+    pub id: Flag,
     pub short: Option<char>,
     pub takes_value: bool,
     pub help: &'static str,
+    pub support: Support,
+}
+
+impl FlagSpec {
+    pub const fn long(&self) -> &'static str {
+        self.id.long()
+    }
+
+    const fn always(mut self, why: &'static str) -> FlagSpec {
+        self.support = Support::Always(why);
+        self
+    }
+
+    /// A declared flag Slipway does not implement: the parser refuses it with `why`.
+    const fn refused(mut self, why: &'static str) -> FlagSpec {
+        self.support = Support::Refused(why);
+        self
+    }
+
+    const fn only(mut self, value: &'static str, why: &'static str) -> FlagSpec {
+        self.support = Support::OnlyValue(value, why);
+        self
+    }
 }
 
 /// How many positional arguments a command takes.
@@ -17,473 +89,315 @@ pub enum Arity {
     AtMost(usize),
 }
 
+/// Every command of the table, for matching without spelling its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandId {
+    Build,
+    ImageLs,
+    ImageRm,
+    ImageInspect,
+    ImageHistory,
+    ImageTag,
+    ImagePush,
+    ImagePull,
+    ImageSave,
+    Login,
+    Logout,
+    ContainerRun,
+    ContainerLs,
+    ContainerLogs,
+    ContainerStop,
+    ContainerKill,
+    ContainerRm,
+    ContainerExec,
+    Inspect,
+    SystemDf,
+    Version,
+    SystemInfo,
+    Help,
+}
+
+/// What runs a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The interpreter answers it (help, version).
+    Interpreter,
+    /// The companion server's API: containers, the session's image store, registries.
+    Companion,
+    /// The page itself: it needs the project's files (`build`) or a browser download (`save`).
+    Page,
+    /// Understood (help, errors) but nothing runs it yet.
+    NotYet,
+}
+
+/// What a command's positional arguments name, for completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operands {
+    Images,
+    /// A build context (a project path).
+    Path,
+    Other,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandSpec {
+    pub id: CommandId,
+    pub backend: Backend,
     /// The canonical path, e.g. `["image", "ls"]`.
     pub path: &'static [&'static str],
     /// Other paths that reach the same command, e.g. `["images"]`.
     pub aliases: &'static [&'static [&'static str]],
+    pub arity: Arity,
     /// What follows `docker <path>` in the usage line.
     pub usage: &'static str,
     pub summary: &'static str,
-    pub arity: Arity,
+    pub flags: &'static [FlagSpec],
     /// `false` for commands whose flags stop at the first positional (`run IMAGE CMD -x` passes `-x` on).
     pub interspersed: bool,
-    pub flags: &'static [FlagSpec],
+    pub operands: Operands,
 }
 
-const fn flag(long: &'static str, short: Option<char>, help: &'static str) -> FlagSpec {
+type Path = &'static [&'static str];
+
+#[allow(clippy::too_many_arguments)]
+const fn command(
+    id: CommandId,
+    backend: Backend,
+    path: Path,
+    aliases: &'static [Path],
+    arity: Arity,
+    usage: &'static str,
+    summary: &'static str,
+    flags: &'static [FlagSpec],
+) -> CommandSpec {
+    CommandSpec {
+        id,
+        backend,
+        path,
+        aliases,
+        arity,
+        usage,
+        summary,
+        flags,
+        interspersed: true,
+        operands: Operands::Other,
+    }
+}
+
+impl CommandSpec {
+    /// Flags stop at the first positional argument: the rest belongs to the container's command.
+    const fn flags_before_arguments(mut self) -> CommandSpec {
+        self.interspersed = false;
+        self
+    }
+
+    const fn operands(mut self, operands: Operands) -> CommandSpec {
+        self.operands = operands;
+        self
+    }
+}
+
+const fn flag(id: Flag, short: Option<char>, help: &'static str) -> FlagSpec {
     FlagSpec {
-        long,
+        id,
         short,
         takes_value: false,
         help,
+        support: Support::Implemented,
     }
 }
 
-const fn opt(long: &'static str, short: Option<char>, help: &'static str) -> FlagSpec {
+const fn opt(id: Flag, short: Option<char>, help: &'static str) -> FlagSpec {
     FlagSpec {
-        long,
-        short,
         takes_value: true,
-        help,
+        ..flag(id, short, help)
     }
 }
 
-const HELP: FlagSpec = flag("help", None, "Print usage");
-const FORMAT: FlagSpec = opt("format", None, "Format output using a custom template");
-const QUIET_IDS: FlagSpec = flag("quiet", Some('q'), "Only display IDs");
+const HELP: FlagSpec = flag(Flag::HELP, None, "Print usage");
+const FORMAT: FlagSpec = opt(Flag::FORMAT, None, "Format output using a custom template");
+const FORMAT_F: FlagSpec = opt(Flag::FORMAT, Some('f'), "Format output using a custom template");
+const QUIET_IDS: FlagSpec = flag(Flag::QUIET, Some('q'), "Only display IDs");
+const QUIET: FlagSpec = flag(Flag::QUIET, Some('q'), "Suppress verbose output");
+const NO_TRUNC: FlagSpec = flag(Flag::NO_TRUNC, None, "Don't truncate output");
+const FILTER: FlagSpec = opt(
+    Flag::FILTER,
+    Some('f'),
+    "Filter output based on conditions provided",
+);
+const SIGNAL: FlagSpec = opt(Flag::SIGNAL, Some('s'), "Signal to send to the container");
+const INTERACTIVE: FlagSpec = flag(
+    Flag::INTERACTIVE,
+    Some('i'),
+    "Keep STDIN open even if not attached",
+);
+const TTY: FlagSpec = flag(Flag::TTY, Some('t'), "Allocate a pseudo-TTY");
+const ENV: FlagSpec = opt(Flag::ENV, Some('e'), "Set environment variables");
+const WORKDIR: FlagSpec = opt(Flag::WORKDIR, Some('w'), "Working directory inside the container");
+const ALL_TAGS_REFUSED: &str = "it pushes and pulls one tag at a time: name each tag";
 
 /// Flags before the subcommand: `docker -H URL images`.
+#[rustfmt::skip]
 pub const GLOBAL_FLAGS: &[FlagSpec] = &[
-    opt("host", Some('H'), "Daemon (Slipway companion) URL to connect to"),
-    flag("debug", Some('D'), "Enable debug mode"),
-    opt("log-level", Some('l'), "Set the logging level"),
-    opt("config", None, "Location of client config files"),
-    flag("version", Some('v'), "Print version information and quit"),
+    opt(Flag::HOST, Some('H'), "Daemon (Slipway companion) URL to connect to")
+        .refused("this terminal talks to its own companion (natively: slipway docker --host URL)"),
+    flag(Flag::DEBUG, Some('D'), "Enable debug mode").refused("there is no debug output"),
+    opt(Flag::LOG_LEVEL, Some('l'), "Set the logging level").refused("there is no client log"),
+    opt(Flag::CONFIG, None, "Location of client config files")
+        .refused("logins are kept by the page (natively: in slipway's own file)"),
+    flag(Flag::VERSION, Some('v'), "Print version information and quit"),
     HELP,
 ];
 
+use Arity::{AtLeast, AtMost, Exactly};
+use Backend::{Companion, Interpreter, NotYet, Page};
+use CommandId::*;
+
+// One entry per command, laid out by hand: id, backend, path, aliases, arity, usage, summary, then its flags.
+#[rustfmt::skip]
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        path: &["build"],
-        aliases: &[&["image", "build"], &["buildx", "build"]],
-        usage: "[OPTIONS] PATH | URL | -",
-        summary: "Build an image from a Dockerfile",
-        arity: Arity::Exactly(1),
-        interspersed: true,
-        flags: &[
-            opt(
-                "tag",
-                Some('t'),
-                "Name and optionally a tag (format: \"name:tag\")",
-            ),
-            opt(
-                "file",
-                Some('f'),
-                "Name of the Dockerfile (default: \"PATH/Dockerfile\")",
-            ),
-            opt("build-arg", None, "Set build-time variables"),
-            opt("target", None, "Set the target build stage to build"),
-            flag("no-cache", None, "Do not use cache when building the image"),
-            opt("platform", None, "Set target platform for build"),
-            opt(
-                "progress",
-                None,
-                "Set type of progress output (\"auto\", \"plain\", \"tty\", \"quiet\")",
-            ),
-            opt("label", None, "Set metadata for an image"),
-            flag(
-                "quiet",
-                Some('q'),
-                "Suppress the build output and print image ID on success",
-            ),
-            flag("pull", None, "Always attempt to pull all referenced images"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["image", "ls"],
-        aliases: &[&["images"], &["image", "list"]],
-        usage: "[OPTIONS] [REPOSITORY[:TAG]]",
-        summary: "List images",
-        arity: Arity::AtMost(1),
-        interspersed: true,
-        flags: &[
-            flag(
-                "all",
-                Some('a'),
-                "Show all images (default hides intermediate images)",
-            ),
-            flag("digests", None, "Show digests"),
-            opt("filter", Some('f'), "Filter output based on conditions provided"),
-            FORMAT,
-            flag("no-trunc", None, "Don't truncate output"),
-            QUIET_IDS,
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["image", "rm"],
-        aliases: &[&["rmi"], &["image", "remove"]],
-        usage: "[OPTIONS] IMAGE [IMAGE...]",
-        summary: "Remove one or more images",
-        arity: Arity::AtLeast(1),
-        interspersed: true,
-        flags: &[
-            flag("force", Some('f'), "Force removal of the image"),
-            flag("no-prune", None, "Do not delete untagged parents"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["image", "inspect"],
-        aliases: &[],
-        usage: "[OPTIONS] IMAGE [IMAGE...]",
-        summary: "Display detailed information on one or more images",
-        arity: Arity::AtLeast(1),
-        interspersed: true,
-        flags: &[
-            opt("format", Some('f'), "Format output using a custom template"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["image", "history"],
-        aliases: &[&["history"]],
-        usage: "[OPTIONS] IMAGE",
-        summary: "Show the history of an image",
-        arity: Arity::Exactly(1),
-        interspersed: true,
-        flags: &[
-            FORMAT,
-            flag(
-                "human",
-                Some('H'),
-                "Print sizes and dates in human readable format",
-            ),
-            flag("no-trunc", None, "Don't truncate output"),
-            QUIET_IDS,
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["image", "tag"],
-        aliases: &[&["tag"]],
-        usage: "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
-        summary: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
-        arity: Arity::Exactly(2),
-        interspersed: true,
-        flags: &[HELP],
-    },
-    CommandSpec {
-        path: &["image", "push"],
-        aliases: &[&["push"]],
-        usage: "[OPTIONS] NAME[:TAG]",
-        summary: "Upload an image to a registry",
-        arity: Arity::Exactly(1),
-        interspersed: true,
-        flags: &[
-            flag(
-                "all-tags",
-                Some('a'),
-                "Push all tags of an image to the repository",
-            ),
-            flag("quiet", Some('q'), "Suppress verbose output"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["image", "pull"],
-        aliases: &[&["pull"]],
-        usage: "[OPTIONS] NAME[:TAG|@DIGEST]",
-        summary: "Download an image from a registry",
-        arity: Arity::Exactly(1),
-        interspersed: true,
-        flags: &[
-            flag(
-                "all-tags",
-                Some('a'),
-                "Download all tagged images in the repository",
-            ),
-            opt(
-                "platform",
-                None,
-                "Set platform if server is multi-platform capable",
-            ),
-            flag("quiet", Some('q'), "Suppress verbose output"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["image", "save"],
-        aliases: &[&["save"]],
-        usage: "[OPTIONS] IMAGE [IMAGE...]",
-        summary: "Save one or more images to a tar archive (streamed to STDOUT by default)",
-        arity: Arity::AtLeast(1),
-        interspersed: true,
-        flags: &[
-            opt("output", Some('o'), "Write to a file, instead of STDOUT"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["login"],
-        aliases: &[],
-        usage: "[OPTIONS] [SERVER]",
-        summary: "Authenticate to a registry",
-        arity: Arity::AtMost(1),
-        interspersed: true,
-        flags: &[
-            opt("username", Some('u'), "Username"),
-            opt("password", Some('p'), "Password or Personal Access Token (PAT)"),
-            flag(
-                "password-stdin",
-                None,
-                "Take the Password or Personal Access Token (PAT) from stdin",
-            ),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["logout"],
-        aliases: &[],
-        usage: "[SERVER]",
-        summary: "Log out from a registry",
-        arity: Arity::AtMost(1),
-        interspersed: true,
-        flags: &[HELP],
-    },
-    CommandSpec {
-        path: &["container", "run"],
-        aliases: &[&["run"]],
-        usage: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
-        summary: "Create and run a new container from an image",
-        arity: Arity::AtLeast(1),
-        interspersed: false,
-        flags: &[
-            flag(
-                "detach",
-                Some('d'),
-                "Run container in background and print container ID",
-            ),
-            flag("interactive", Some('i'), "Keep STDIN open even if not attached"),
-            flag("tty", Some('t'), "Allocate a pseudo-TTY"),
-            flag(
-                "rm",
-                None,
-                "Automatically remove the container and its associated anonymous volumes when it exits",
-            ),
-            opt("name", None, "Assign a name to the container"),
-            opt("publish", Some('p'), "Publish a container's port(s) to the host"),
-            opt("env", Some('e'), "Set environment variables"),
-            opt("workdir", Some('w'), "Working directory inside the container"),
-            opt(
-                "entrypoint",
-                None,
-                "Overwrite the default ENTRYPOINT of the image",
-            ),
-            opt(
-                "user",
-                Some('u'),
-                "Username or UID (format: <name|uid>[:<group|gid>])",
-            ),
-            opt("memory", Some('m'), "Memory limit"),
-            opt("cpus", None, "Number of CPUs"),
-            opt(
-                "pids-limit",
-                None,
-                "Tune container pids limit (set -1 for unlimited)",
-            ),
-            opt("hostname", Some('h'), "Container host name"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["container", "ls"],
-        aliases: &[&["ps"], &["container", "list"], &["container", "ps"]],
-        usage: "[OPTIONS]",
-        summary: "List containers",
-        arity: Arity::Exactly(0),
-        interspersed: true,
-        flags: &[
-            flag(
-                "all",
-                Some('a'),
-                "Show all containers (default shows just running)",
-            ),
-            opt("filter", Some('f'), "Filter output based on conditions provided"),
-            FORMAT,
-            opt(
-                "last",
-                Some('n'),
-                "Show n last created containers (includes all states)",
-            ),
-            flag(
-                "latest",
-                Some('l'),
-                "Show the latest created container (includes all states)",
-            ),
-            flag("no-trunc", None, "Don't truncate output"),
-            QUIET_IDS,
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["container", "logs"],
-        aliases: &[&["logs"]],
-        usage: "[OPTIONS] CONTAINER",
-        summary: "Fetch the logs of a container",
-        arity: Arity::Exactly(1),
-        interspersed: true,
-        flags: &[
-            flag("follow", Some('f'), "Follow log output"),
-            opt(
-                "tail",
-                Some('n'),
-                "Number of lines to show from the end of the logs",
-            ),
-            flag("timestamps", Some('t'), "Show timestamps"),
-            opt(
-                "since",
-                None,
-                "Show logs since timestamp or relative (e.g. 42m for 42 minutes)",
-            ),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["container", "stop"],
-        aliases: &[&["stop"]],
-        usage: "[OPTIONS] CONTAINER [CONTAINER...]",
-        summary: "Stop one or more running containers",
-        arity: Arity::AtLeast(1),
-        interspersed: true,
-        flags: &[
-            opt("signal", Some('s'), "Signal to send to the container"),
-            opt("time", Some('t'), "Seconds to wait before killing the container"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["container", "kill"],
-        aliases: &[&["kill"]],
-        usage: "[OPTIONS] CONTAINER [CONTAINER...]",
-        summary: "Kill one or more running containers",
-        arity: Arity::AtLeast(1),
-        interspersed: true,
-        flags: &[opt("signal", Some('s'), "Signal to send to the container"), HELP],
-    },
-    CommandSpec {
-        path: &["container", "rm"],
-        aliases: &[&["rm"], &["container", "remove"]],
-        usage: "[OPTIONS] CONTAINER [CONTAINER...]",
-        summary: "Remove one or more containers",
-        arity: Arity::AtLeast(1),
-        interspersed: true,
-        flags: &[
-            flag(
-                "force",
-                Some('f'),
-                "Force the removal of a running container (uses SIGKILL)",
-            ),
-            flag(
-                "volumes",
-                Some('v'),
-                "Remove anonymous volumes associated with the container",
-            ),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["container", "exec"],
-        aliases: &[&["exec"]],
-        usage: "[OPTIONS] CONTAINER COMMAND [ARG...]",
-        summary: "Execute a command in a running container",
-        arity: Arity::AtLeast(2),
-        interspersed: false,
-        flags: &[
-            flag(
-                "detach",
-                Some('d'),
-                "Detached mode: run command in the background",
-            ),
-            flag("interactive", Some('i'), "Keep STDIN open even if not attached"),
-            flag("tty", Some('t'), "Allocate a pseudo-TTY"),
-            opt("env", Some('e'), "Set environment variables"),
-            opt("workdir", Some('w'), "Working directory inside the container"),
-            opt(
-                "user",
-                Some('u'),
-                "Username or UID (format: \"<name|uid>[:<group|gid>]\")",
-            ),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["inspect"],
-        aliases: &[],
-        usage: "[OPTIONS] NAME|ID [NAME|ID...]",
-        summary: "Return low-level information on Docker objects",
-        arity: Arity::AtLeast(1),
-        interspersed: true,
-        flags: &[
-            opt("format", Some('f'), "Format output using a custom template"),
-            flag(
-                "size",
-                Some('s'),
-                "Display total file sizes if the type is container",
-            ),
-            opt("type", None, "Return JSON for specified type"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["system", "df"],
-        aliases: &[],
-        usage: "[OPTIONS]",
-        summary: "Show docker disk usage",
-        arity: Arity::Exactly(0),
-        interspersed: true,
-        flags: &[
-            FORMAT,
-            flag("verbose", Some('v'), "Show detailed information on space usage"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["version"],
-        aliases: &[],
-        usage: "[OPTIONS]",
-        summary: "Show the Docker version information",
-        arity: Arity::Exactly(0),
-        interspersed: true,
-        flags: &[
-            opt("format", Some('f'), "Format output using a custom template"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["system", "info"],
-        aliases: &[&["info"]],
-        usage: "[OPTIONS]",
-        summary: "Display system-wide information",
-        arity: Arity::Exactly(0),
-        interspersed: true,
-        flags: &[
-            opt("format", Some('f'), "Format output using a custom template"),
-            HELP,
-        ],
-    },
-    CommandSpec {
-        path: &["help"],
-        aliases: &[],
-        usage: "[COMMAND]",
-        summary: "Help about any command",
-        arity: Arity::AtMost(2),
-        interspersed: true,
-        flags: &[],
-    },
+    command(Build, Page, &["build"], &[&["image", "build"], &["buildx", "build"]], Exactly(1),
+        "[OPTIONS] PATH | URL | -", "Build an image from a Dockerfile", &[
+        opt(Flag::TAG, Some('t'), "Name and optionally a tag (format: \"name:tag\")"),
+        opt(Flag::FILE, Some('f'), "Name of the Dockerfile (default: \"PATH/Dockerfile\")"),
+        opt(Flag::BUILD_ARG, None, "Set build-time variables"),
+        opt(Flag::TARGET, None, "Set the target build stage to build"),
+        flag(Flag::NO_CACHE, None, "Do not use cache when building the image"),
+        opt(Flag::PLATFORM, None, "Set target platform for build"),
+        opt(Flag::PROGRESS, None, "Set type of progress output (\"auto\", \"plain\", \"tty\", \"quiet\")"),
+        opt(Flag::LABEL, None, "Set metadata for an image"),
+        flag(Flag::QUIET, Some('q'), "Suppress the build output and print image ID on success"),
+        flag(Flag::PULL, None, "Always attempt to pull all referenced images")
+            .refused("FROM images are resolved from the registry as the build starts"),
+        HELP,
+    ]).operands(Operands::Path),
+    command(ImageLs, Companion, &["image", "ls"], &[&["images"], &["image", "list"]], AtMost(1),
+        "[OPTIONS] [REPOSITORY[:TAG]]", "List images", &[
+        flag(Flag::ALL, Some('a'), "Show all images (default hides intermediate images)")
+            .always("a build here leaves no intermediate images: every image is listed"),
+        flag(Flag::DIGESTS, None, "Show digests"),
+        FILTER, FORMAT, NO_TRUNC, QUIET_IDS, HELP,
+    ]),
+    command(ImageRm, Companion, &["image", "rm"], &[&["rmi"], &["image", "remove"]], AtLeast(1),
+        "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", &[
+        flag(Flag::FORCE, Some('f'), "Force removal of the image"),
+        flag(Flag::NO_PRUNE, None, "Do not delete untagged parents")
+            .always("removing a tag never deletes other images here"),
+        HELP,
+    ]).operands(Operands::Images),
+    command(ImageInspect, Companion, &["image", "inspect"], &[], AtLeast(1),
+        "[OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images", &[
+        FORMAT_F, HELP,
+    ]).operands(Operands::Images),
+    command(ImageHistory, Companion, &["image", "history"], &[&["history"]], Exactly(1),
+        "[OPTIONS] IMAGE", "Show the history of an image", &[
+        FORMAT,
+        flag(Flag::HUMAN, Some('H'), "Print sizes and dates in human readable format")
+            .only("true", "sizes and dates are always printed for humans"),
+        NO_TRUNC, QUIET_IDS, HELP,
+    ]).operands(Operands::Images),
+    command(ImageTag, Companion, &["image", "tag"], &[&["tag"]], Exactly(2),
+        "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", &[
+        HELP,
+    ]).operands(Operands::Images),
+    command(ImagePush, Companion, &["image", "push"], &[&["push"]], Exactly(1),
+        "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", &[
+        flag(Flag::ALL_TAGS, Some('a'), "Push all tags of an image to the repository").refused(ALL_TAGS_REFUSED),
+        QUIET, HELP,
+    ]).operands(Operands::Images),
+    command(ImagePull, Companion, &["image", "pull"], &[&["pull"]], Exactly(1),
+        "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", &[
+        flag(Flag::ALL_TAGS, Some('a'), "Download all tagged images in the repository").refused(ALL_TAGS_REFUSED),
+        opt(Flag::PLATFORM, None, "Set platform if server is multi-platform capable")
+            .only("linux/amd64", "images are pulled for linux/amd64, the platform containers run on here"),
+        QUIET, HELP,
+    ]).operands(Operands::Images),
+    command(ImageSave, Page, &["image", "save"], &[&["save"]], AtLeast(1),
+        "[OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive (streamed to STDOUT by default)", &[
+        opt(Flag::OUTPUT, Some('o'), "Write to a file, instead of STDOUT"),
+        HELP,
+    ]),
+    command(Login, Companion, &["login"], &[], AtMost(1), "[OPTIONS] [SERVER]", "Authenticate to a registry", &[
+        opt(Flag::USERNAME, Some('u'), "Username"),
+        opt(Flag::PASSWORD, Some('p'), "Password or Personal Access Token (PAT)"),
+        flag(Flag::PASSWORD_STDIN, None, "Take the Password or Personal Access Token (PAT) from stdin"),
+        HELP,
+    ]),
+    command(Logout, Companion, &["logout"], &[], AtMost(1), "[SERVER]", "Log out from a registry", &[HELP]),
+    command(ContainerRun, Companion, &["container", "run"], &[&["run"]], AtLeast(1),
+        "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", &[
+        flag(Flag::DETACH, Some('d'), "Run container in background and print container ID"),
+        INTERACTIVE, TTY,
+        flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
+        opt(Flag::NAME, None, "Assign a name to the container"),
+        opt(Flag::PUBLISH, Some('p'), "Publish a container's port(s) to the host"),
+        ENV, WORKDIR,
+        opt(Flag::ENTRYPOINT, None, "Overwrite the default ENTRYPOINT of the image"),
+        opt(Flag::USER, Some('u'), "Username or UID (format: <name|uid>[:<group|gid>])"),
+        opt(Flag::MEMORY, Some('m'), "Memory limit"),
+        opt(Flag::CPUS, None, "Number of CPUs"),
+        opt(Flag::PIDS_LIMIT, None, "Tune container pids limit (set -1 for unlimited)"),
+        opt(Flag::HOSTNAME, Some('h'), "Container host name"),
+        HELP,
+    ]).flags_before_arguments().operands(Operands::Images),
+    command(ContainerLs, Companion, &["container", "ls"], &[&["ps"], &["container", "list"], &["container", "ps"]],
+        Exactly(0), "[OPTIONS]", "List containers", &[
+        flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
+        FILTER.refused("docker ps lists every container of the session here"),
+        FORMAT.refused("docker ps prints its table here"),
+        opt(Flag::LAST, Some('n'), "Show n last created containers (includes all states)"),
+        flag(Flag::LATEST, Some('l'), "Show the latest created container (includes all states)"),
+        NO_TRUNC, QUIET_IDS, HELP,
+    ]),
+    command(ContainerLogs, Companion, &["container", "logs"], &[&["logs"]], Exactly(1),
+        "[OPTIONS] CONTAINER", "Fetch the logs of a container", &[
+        flag(Flag::FOLLOW, Some('f'), "Follow log output"),
+        opt(Flag::TAIL, Some('n'), "Number of lines to show from the end of the logs"),
+        flag(Flag::TIMESTAMPS, Some('t'), "Show timestamps"),
+        opt(Flag::SINCE, None, "Show logs since timestamp or relative (e.g. 42m for 42 minutes)")
+            .refused("logs are not filtered by time here: use --tail"),
+        HELP,
+    ]),
+    command(ContainerStop, Companion, &["container", "stop"], &[&["stop"]], AtLeast(1),
+        "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", &[
+        SIGNAL.refused("docker stop sends SIGTERM, then SIGKILL after --time: use docker kill --signal"),
+        opt(Flag::TIME, Some('t'), "Seconds to wait before killing the container"),
+        HELP,
+    ]),
+    command(ContainerKill, Companion, &["container", "kill"], &[&["kill"]], AtLeast(1),
+        "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", &[SIGNAL, HELP]),
+    command(ContainerRm, Companion, &["container", "rm"], &[&["rm"], &["container", "remove"]], AtLeast(1),
+        "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", &[
+        flag(Flag::FORCE, Some('f'), "Force the removal of a running container (uses SIGKILL)"),
+        flag(Flag::VOLUMES, Some('v'), "Remove anonymous volumes associated with the container")
+            .always("containers here have no volumes to leave behind"),
+        HELP,
+    ]),
+    command(ContainerExec, Companion, &["container", "exec"], &[&["exec"]], AtLeast(2),
+        "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", &[
+        flag(Flag::DETACH, Some('d'), "Detached mode: run command in the background"),
+        INTERACTIVE, TTY, ENV, WORKDIR,
+        opt(Flag::USER, Some('u'), "Username or UID (format: \"<name|uid>[:<group|gid>]\")"),
+        HELP,
+    ]).flags_before_arguments(),
+    command(Inspect, NotYet, &["inspect"], &[], AtLeast(1),
+        "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on Docker objects", &[
+        FORMAT_F,
+        flag(Flag::SIZE, Some('s'), "Display total file sizes if the type is container"),
+        opt(Flag::TYPE, None, "Return JSON for specified type"),
+        HELP,
+    ]),
+    command(SystemDf, Companion, &["system", "df"], &[], Exactly(0), "[OPTIONS]", "Show docker disk usage", &[
+        FORMAT.refused("docker system df prints its table here"),
+        flag(Flag::VERBOSE, Some('v'), "Show detailed information on space usage")
+            .refused("only the summary table is shown here"),
+        HELP,
+    ]),
+    command(Version, Interpreter, &["version"], &[], Exactly(0), "[OPTIONS]", "Show the Docker version information",
+        &[FORMAT_F.refused("docker version prints its text here"), HELP]),
+    command(SystemInfo, NotYet, &["system", "info"], &[&["info"]], Exactly(0), "[OPTIONS]",
+        "Display system-wide information", &[FORMAT_F, HELP]),
+    command(Help, Interpreter, &["help"], &[], AtMost(2), "[COMMAND]", "Help about any command", &[]),
 ];
 
 impl CommandSpec {
@@ -492,12 +406,12 @@ impl CommandSpec {
         format!("docker {} {}", typed.join(" "), self.usage)
     }
 
-    pub fn flag_by_long(&self, long: &str) -> Option<&FlagSpec> {
-        self.flags.iter().find(|f| f.long == long)
-    }
-
-    pub fn flag_by_short(&self, short: char) -> Option<&FlagSpec> {
-        self.flags.iter().find(|f| f.short == Some(short))
+    /// The command of the table with this id.
+    pub fn of(id: CommandId) -> &'static CommandSpec {
+        COMMANDS
+            .iter()
+            .find(|c| c.id == id)
+            .expect("every command id has an entry in COMMANDS")
     }
 
     /// Every word sequence that names this command.

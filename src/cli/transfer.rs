@@ -6,10 +6,11 @@ use serde_json::Value;
 use super::containers;
 use super::context::{CommandContext, Printer, RegistryTarget, Stream};
 use super::format::human_size_with_precision;
-use super::images::ManifestParts;
-use super::interpret::Outcome;
+use super::outcome::Outcome;
 use super::parse::Invocation;
-use crate::image::Reference;
+use super::spec::Flag;
+use crate::image::local_store::ManifestParts;
+use crate::image::{Reference, ReferenceError};
 use crate::registry::{Client, ClientError, PushOptions, Transport};
 
 /// `sha256:0123456789abcdef...` → `0123456789ab`, how docker names layers in progress lines.
@@ -19,8 +20,8 @@ fn short(digest: &str) -> &str {
 }
 
 /// The reference, with `Using default tag: latest` shown when the name had neither tag nor digest.
-fn reference_of(name: &str, out: &mut Printer, stream: Stream) -> Result<Reference, String> {
-    let reference = Reference::parse(name).map_err(|e| e.to_string())?;
+fn reference_of(name: &str, out: &mut Printer, stream: Stream) -> Result<Reference, ReferenceError> {
+    let reference = Reference::parse(name)?;
     if reference.tag().is_none() && reference.digest().is_none() {
         out.progress(stream, "Using default tag: latest");
     }
@@ -122,35 +123,43 @@ pub fn pick_platform(index: &Value) -> Option<String> {
         .and_then(|m| m["digest"].as_str().map(str::to_string))
 }
 
-/// Pull `name` into the local store, printing docker's lines on `stream`. `Err` is the daemon's error text.
+/// Why a pull failed, in the daemon's words (printed after `Error response from daemon: `).
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error(transparent)]
+    Name(#[from] ReferenceError),
+    #[error("manifest for {0} not found: manifest unknown: manifest unknown")]
+    ManifestUnknown(String),
+    #[error("pull access denied for {0}, repository does not exist or may require 'docker login'")]
+    Denied(String),
+    #[error("{0}: the registry sent a manifest that is not an image")]
+    NotAnImage(String),
+    #[error(transparent)]
+    Registry(#[from] ClientError),
+}
+
+/// Pull `name` into the local store, printing docker's lines on `stream`.
 pub async fn pull_image<T: Transport>(
     ctx: &CommandContext<'_, T>,
     name: &str,
     out: &mut Printer<'_>,
     stream: Stream,
-) -> Result<(), String> {
+) -> Result<(), PullError> {
     let reference = reference_of(name, out, stream)?;
     let familiar = reference.familiar();
     let target: RegistryTarget = ctx.target(reference.registry());
     let source = ctx.client(&target);
     let repo = reference.repository();
-    let denied = || {
-        format!(
-            "pull access denied for {}, repository does not exist or may require 'docker login'",
-            reference.familiar_name()
-        )
-    };
+    let denied = || PullError::Denied(reference.familiar_name());
     let mut manifest = match source.pull_manifest(repo, &reference.tag_or_digest()).await {
         Ok(m) => m,
         Err(ClientError::Registry { code, .. }) if code == "MANIFEST_UNKNOWN" => {
-            return Err(format!(
-                "manifest for {familiar} not found: manifest unknown: manifest unknown"
-            ))
+            return Err(PullError::ManifestUnknown(familiar))
         }
         Err(ClientError::Registry { .. } | ClientError::Unauthorized(_) | ClientError::Denied(_)) => {
             return Err(denied())
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     out.progress(
         stream,
@@ -160,13 +169,10 @@ pub async fn pull_image<T: Transport>(
     if manifest.media_type.contains("index") || manifest.media_type.contains("list") {
         let index: Value = serde_json::from_slice(&manifest.bytes).unwrap_or_default();
         let chosen = pick_platform(&index).ok_or_else(denied)?;
-        manifest = source
-            .pull_manifest(repo, &chosen)
-            .await
-            .map_err(|e| e.to_string())?;
+        manifest = source.pull_manifest(repo, &chosen).await?;
     }
-    let parts = ManifestParts::parse(&manifest.bytes)
-        .ok_or_else(|| format!("{familiar}: the registry sent a manifest that is not an image"))?;
+    let parts =
+        ManifestParts::parse(&manifest.bytes).ok_or_else(|| PullError::NotAnImage(familiar.clone()))?;
     let local = ctx.local_client();
     let local_repo = ctx.local_repository(&reference);
     let tag = reference.tag_or_digest();
@@ -195,8 +201,7 @@ pub async fn pull_image<T: Transport>(
             target.embedded,
             progress,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         let status = if existed {
             "Already exists"
         } else {
@@ -211,12 +216,10 @@ pub async fn pull_image<T: Transport>(
         target.embedded,
         Progress::none(),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     local
         .push_manifest(&local_repo, &tag, &manifest.media_type, &manifest.bytes)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     out.progress(stream, &format!("Digest: {shown_digest}"));
     out.progress(stream, &format!("Status: Downloaded newer image for {familiar}"));
     Ok(())
@@ -225,7 +228,7 @@ pub async fn pull_image<T: Transport>(
 /// `docker pull NAME[:TAG|@DIGEST]`.
 pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
-    if inv.flags.is_set("quiet") {
+    if inv.flags.is_set(Flag::QUIET) {
         out = out.quiet();
     }
     // A malformed name is the client's error, printed without the daemon's prefix.
@@ -246,12 +249,12 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
 /// `docker push NAME[:TAG]`: layers top first, each `Layer already exists`, `Mounted from ...` or `Pushed`.
 pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
-    if inv.flags.is_set("quiet") {
+    if inv.flags.is_set(Flag::QUIET) {
         out = out.quiet();
     }
     let reference = match reference_of(&inv.args[0], &mut out, Stream::Stdout) {
         Ok(r) => r,
-        Err(e) => return out.fail(&e, 1),
+        Err(e) => return out.fail(&e.to_string(), 1),
     };
     out.progress(
         Stream::Stdout,
@@ -319,7 +322,7 @@ pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
         .await
     {
         // `--quiet` prints only the name pushed, as docker does.
-        Ok(_) if inv.flags.is_set("quiet") => {
+        Ok(_) if inv.flags.is_set(Flag::QUIET) => {
             out.line(Stream::Stdout, &reference.to_string());
             out.done()
         }
@@ -340,7 +343,7 @@ async fn pull_if_missing<T: Transport>(
     ctx: &CommandContext<'_, T>,
     image: &str,
     out: &mut Printer<'_>,
-) -> Option<String> {
+) -> Option<PullError> {
     let reference = Reference::parse(image).map(Reference::with_default_tag).ok()?;
     let local = ctx.local_client();
     let present = local
@@ -362,7 +365,7 @@ async fn pull_if_missing<T: Transport>(
 
 /// The pull's output followed by the run's; when the runner did not know the image either, the pull's error is
 /// the one that explains.
-fn after_pull(mut outcome: Outcome, ran: Outcome, pull_error: Option<String>) -> Outcome {
+fn after_pull(mut outcome: Outcome, ran: Outcome, pull_error: Option<PullError>) -> Outcome {
     match pull_error {
         Some(e) if ran.exit_code == 125 && ran.stderr.starts_with("Unable to find image") => {
             outcome.stderr.push_str(&format!(

@@ -1,9 +1,27 @@
 //! Heredoc markers (`<<EOF`, `<<-EOF`, `<<'EOF'`, `3<<EOF`) as BuildKit finds them: the instruction line is
 //! split by the shell lexer with raw quotes and escapes, and each word is matched against `[fd]<<[-]WORD`.
 
+use serde::Serialize;
+
 use super::shell::{Lexer, NoVars};
 use super::span::Span;
-use super::syntax::Heredoc;
+
+/// A here-document attached to RUN, COPY or ADD.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Heredoc {
+    /// The delimiter word, quotes removed.
+    pub name: String,
+    /// The file descriptor written before `<<` (0 when absent).
+    pub fd: u32,
+    /// Whether the content is subject to expansion (the delimiter was not quoted).
+    pub expand: bool,
+    /// `<<-`: leading tabs are removed from the content and the terminator.
+    pub chomp: bool,
+    /// The lines between the instruction and the terminator, line breaks included.
+    pub content: String,
+    /// The content and terminator lines.
+    pub span: Span,
+}
 
 /// Heredoc markers in a logical line (BuildKit's `heredocsFromLine`).
 pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {

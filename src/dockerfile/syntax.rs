@@ -8,7 +8,7 @@ use super::line_parsers::{self as lp, Json, Shape, Tok};
 use super::span::{LineIndex, Span};
 
 use super::heredoc::heredocs_from_line;
-pub use super::heredoc::parse_heredoc;
+pub use super::heredoc::{parse_heredoc, Heredoc};
 
 /// A parser directive (`# syntax=`, `# escape=`, `# check=`) at the top of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,23 +29,6 @@ pub struct Comment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Word {
     pub value: String,
-    pub span: Span,
-}
-
-/// A here-document attached to RUN, COPY or ADD.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Heredoc {
-    /// The delimiter word, quotes removed.
-    pub name: String,
-    /// The file descriptor written before `<<` (0 when absent).
-    pub fd: u32,
-    /// Whether the content is subject to expansion (the delimiter was not quoted).
-    pub expand: bool,
-    /// `<<-`: leading tabs are removed from the content and the terminator.
-    pub chomp: bool,
-    /// The lines between the instruction and the terminator, line breaks included.
-    pub content: String,
-    /// The content and terminator lines.
     pub span: Span,
 }
 

@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod config;
 pub mod explore;
+pub mod local_store;
 pub mod manifest;
 pub mod reference;
 

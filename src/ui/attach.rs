@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 use crate::cli::attach::{exit_outcome, resize_control};
-use crate::cli::interpret::Outcome;
+use crate::cli::outcome::Outcome;
 
 /// What the attached session tells the terminal.
 pub enum AttachEvent {

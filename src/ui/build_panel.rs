@@ -43,7 +43,7 @@ impl LiveBuild {
         dispatch(BuildViewAction::Event(event.clone()));
     }
 
-    pub fn finish(self, outcome: &crate::cli::interpret::Outcome) {
+    pub fn finish(self, outcome: &crate::cli::outcome::Outcome) {
         dispatch(BuildViewAction::finished(outcome));
     }
 }

@@ -2,7 +2,7 @@
 //! events the terminal renders as BuildKit's plain progress), kept after the build ends until the next one.
 
 use crate::build::{Event, MissReason};
-use crate::cli::interpret::Outcome;
+use crate::cli::outcome::Outcome;
 
 /// Where a step is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

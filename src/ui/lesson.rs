@@ -305,7 +305,7 @@ impl Check {
             Some((cmd, code)) if exit_codes.contains(code) => {
                 Verdict::pass(format!("Done: you ran `{}`.", words(cmd)))
             }
-            Some((cmd, crate::cli::interpret::INTERRUPTED)) => Verdict::fail(format!(
+            Some((cmd, crate::cli::outcome::INTERRUPTED)) => Verdict::fail(format!(
                 "You stopped `{}` with Ctrl-C (exit code 130) before it finished. Run it again and let it finish.",
                 words(cmd)
             )),

@@ -6,7 +6,8 @@ use super::session::PageSession;
 use super::state::{CompanionAction, CompanionStatus};
 use super::store::IMAGE_STORE;
 use crate::build::{archive, LocalStore, StoreError};
-use crate::cli::images::{find, list_local, LocalImage};
+use crate::cli::images::{find, list_local};
+use crate::image::local_store::LocalImage;
 use crate::image::Reference;
 
 /// Whether the companion answers `/api/info` as Slipway (asked each time: it may come and go).

@@ -12,7 +12,7 @@ use super::panels_state::{
 };
 use super::session::PageSession;
 use crate::cli::containers::{self, ContainerRow};
-use crate::cli::images::LocalImage;
+use crate::image::local_store::LocalImage;
 
 impl<T: Clone + PartialEq + 'static> Reducible for PanelList<T> {
     type Action = PanelAction<T>;

@@ -3,8 +3,7 @@
 //! registry client (so it is tested natively).
 
 use crate::cli::format::{human_duration, human_size};
-use crate::cli::images::{LocalImage, ManifestParts};
-use crate::cli::local::LOCAL_PREFIX;
+use crate::image::local_store::{LocalImage, ManifestParts, LOCAL_PREFIX};
 use crate::image::parse_rfc3339;
 use crate::registry::{Client, ClientError, Transport};
 

@@ -22,9 +22,11 @@ use super::xterm::{self, XtermHandle};
 use crate::build::LocalStore;
 use crate::cli::build::BuildEnv;
 use crate::cli::complete::complete;
-use crate::cli::context::{run_command, Prompter, Stream};
-use crate::cli::interpret::{Outcome, Step};
+use crate::cli::context::{Prompter, Stream};
+use crate::cli::interpret::run_command;
+use crate::cli::outcome::{Outcome, Step};
 use crate::cli::parse::Invocation;
+use crate::cli::spec::{CommandId, Flag};
 use crate::registry::fetch::CommandAbort;
 
 #[derive(Properties, PartialEq, Clone)]
@@ -199,7 +201,8 @@ impl Console {
                 self.run_abortable(async move { build_in_page(&console, &inv, &tree).await });
             }
             Effect::Run(Step::Companion(inv)) => {
-                let foreground_run = inv.command.path == ["container", "run"] && !inv.flags.is_set("detach");
+                let foreground_run =
+                    inv.command.id == CommandId::ContainerRun && !inv.flags.is_set(Flag::DETACH);
                 self.run_starting.set(foreground_run);
                 let console = self.clone();
                 self.run_abortable(async move { console.companion_command(&inv).await });
@@ -304,7 +307,7 @@ impl Console {
         }
         let session = PageSession::for_command();
         let (progress, status) = (self.progress_sink(), self.status_sink());
-        let remove = inv.flags.is_set("rm");
+        let remove = inv.flags.is_set(Flag::RM);
         let foreground = |id: &str| {
             *self.foreground.borrow_mut() = Some((id.to_string(), remove));
             self.run_starting.set(false);
@@ -344,7 +347,7 @@ impl Console {
             Err(outcome) => return Some(outcome),
         };
         // Without a TTY nothing turns the process's `\n` into `\r\n` (the TTY's onlcr): the terminal must.
-        let tty = inv.flags.is_set("tty");
+        let tty = inv.flags.is_set(Flag::TTY);
         let on_event: Rc<dyn Fn(AttachEvent)> = {
             let console = self.clone();
             Rc::new(move |event| match event {

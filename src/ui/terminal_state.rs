@@ -7,9 +7,10 @@ use std::collections::VecDeque;
 
 use super::line_editor::{decode, split_paste, Edit, Key, LineEditor, BRACKETED_PASTE_ON};
 use crate::cli::context::Stream;
-use crate::cli::interpret::{plan_line, Outcome, Step};
+use crate::cli::interpret::plan_line;
+use crate::cli::outcome::{Outcome, Step};
 
-pub use crate::cli::interpret::INTERRUPTED;
+pub use crate::cli::outcome::INTERRUPTED;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TerminalState {

@@ -158,7 +158,7 @@ async fn docker_build(
     cache: &MemoryCache,
     line: &str,
     tree: &FileTree,
-) -> slipway::cli::interpret::Outcome {
+) -> slipway::cli::outcome::Outcome {
     docker_build_with_events(server, cache, line, tree, &|_| {}).await
 }
 
@@ -169,7 +169,7 @@ async fn docker_build_with_events(
     line: &str,
     tree: &FileTree,
     events: &dyn Fn(&slipway::build::Event),
-) -> slipway::cli::interpret::Outcome {
+) -> slipway::cli::outcome::Outcome {
     let words: Vec<String> = line.split_whitespace().map(String::from).collect();
     let Ok(Parsed::Run(inv)) = parse(&words) else {
         panic!("{line} does not parse");

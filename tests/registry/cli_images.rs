@@ -158,7 +158,7 @@ async fn image_commands_print_what_docker_prints() -> Result<()> {
         "docker rmi hello",
         "docker images",
     ])?;
-    let key = slipway::cli::local::session_key(Some("golden-session"));
+    let key = slipway::image::local_store::session_key(Some("golden-session"));
     check_golden("images.txt", &normalize(&transcript, &server, &key));
     Ok(())
 }
@@ -185,7 +185,7 @@ async fn image_command_errors_print_what_docker_prints() -> Result<()> {
         "docker login --password-stdin",
         "docker login -u someone",
     ])?;
-    let key = slipway::cli::local::session_key(Some("golden-errors"));
+    let key = slipway::image::local_store::session_key(Some("golden-errors"));
     check_golden("errors.txt", &normalize(&transcript, &server, &key));
     Ok(())
 }

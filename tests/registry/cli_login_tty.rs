@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use slipway::cli::containers::SessionTransport;
-use slipway::cli::context::{run_command, CommandContext, Prompter};
+use slipway::cli::context::{CommandContext, Prompter};
 use slipway::cli::credentials::CredentialStore;
-use slipway::cli::interpret::{plan_line, Outcome, Step};
+use slipway::cli::interpret::{plan_line, run_command};
+use slipway::cli::outcome::{Outcome, Step};
 use slipway::registry::Credentials;
 
 use super::client::Reqwest;

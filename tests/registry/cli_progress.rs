@@ -5,9 +5,10 @@
 use std::cell::RefCell;
 
 use slipway::cli::containers::SessionTransport;
-use slipway::cli::context::{run_command, CommandContext, Stream};
+use slipway::cli::context::{CommandContext, Stream};
 use slipway::cli::credentials::CredentialStore;
-use slipway::cli::interpret::{plan_line, Outcome, Step};
+use slipway::cli::interpret::{plan_line, run_command};
+use slipway::cli::outcome::{Outcome, Step};
 
 use super::client::Reqwest;
 use super::peers::Distribution;

@@ -2,7 +2,7 @@
 //! the owning session reaches it, with no login even when the registry has users; the catalog never lists it;
 //! `GET /api/images` lists it newest first; tag DELETE removes just the tag.
 
-use slipway::cli::local::{local_repository, session_key};
+use slipway::image::local_store::{local_repository, session_key};
 use slipway::image::Reference;
 use slipway::registry::{
     BlobPush, Client, HttpRequest, HttpResponse, PushOptions, Transport, TransportError,

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{ensure, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use slipway::cli::local::session_key;
+use slipway::image::local_store::session_key;
 
 use super::busybox_server;
 use crate::support::server::{with_busybox, Server};

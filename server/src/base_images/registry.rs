@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use slipway::cli::local::registry_path;
+use slipway::image::local_store::registry_path;
 use slipway::image::Reference;
 
 use super::{layout_dir, BaseImage};

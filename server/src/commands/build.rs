@@ -13,7 +13,7 @@ use slipway::build::{
     NoCompanion, NoRegistry, PlainRenderer, Platform, RegistryResolver, RegistrySink, RunExecutor,
 };
 use slipway::cli::build::failure_text;
-use slipway::cli::local::{local_repository, session_key, LOCAL_PREFIX};
+use slipway::image::local_store::{local_repository, session_key, LOCAL_PREFIX};
 use slipway::image::{with_ref_name, Blob, Format, Reference};
 use slipway::layer::{FileTree, Meta};
 use slipway::registry::{Client, HttpRequest, HttpResponse, Transport, TransportError};

@@ -8,9 +8,11 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use slipway::cli::containers::SessionTransport;
-use slipway::cli::context::{run_command, CommandContext, Prompter, Stream};
+use slipway::cli::context::{CommandContext, Prompter, Stream};
 use slipway::cli::credentials::CredentialStore;
-use slipway::cli::interpret::{plan_words, Outcome, Step};
+use slipway::cli::interpret::{plan_words, run_command};
+use slipway::cli::outcome::{Outcome, Step};
+use slipway::cli::spec::Flag;
 
 use crate::registry::upstream::ReqwestTransport;
 
@@ -143,7 +145,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
 fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result<Outcome> {
     let context_dir = PathBuf::from(inv.args.first().cloned().unwrap_or_else(|| ".".into()));
     let tree = super::build::read_context(&context_dir)?;
-    if let Some(file) = inv.flags.value("file").map(PathBuf::from) {
+    if let Some(file) = inv.flags.value(Flag::FILE).map(PathBuf::from) {
         // The builder reads `-f` from the context tree: a Dockerfile outside the context is not in it.
         let Ok(inside) = file.strip_prefix(&context_dir) else {
             return Ok(Outcome::failure(
@@ -155,7 +157,7 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
                 1,
             ));
         };
-        inv.flags.set("file", inside.to_string_lossy().into_owned());
+        inv.flags.set(Flag::FILE, inside.to_string_lossy().into_owned());
     }
     inv.args = vec![".".into()];
     let session = session();

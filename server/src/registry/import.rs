@@ -45,7 +45,7 @@ pub struct Imported {
 
 /// Where a reference lives in the embedded registry.
 pub fn local_repository(reference: &Reference) -> String {
-    slipway::cli::local::registry_path(reference)
+    slipway::image::local_store::registry_path(reference)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ImportError> {

@@ -3,7 +3,7 @@
 //! there, with or without `docker login`; everyone else is told the repository does not exist.
 
 use axum::http::HeaderMap;
-use slipway::cli::local::{session_key, LOCAL_PREFIX};
+use slipway::image::local_store::{session_key, LOCAL_PREFIX};
 
 use super::RegistryError;
 
@@ -65,7 +65,7 @@ pub fn prefix(key: &str) -> String {
 }
 
 /// A stored path back in docker's familiar form: `library/python` → `python`, `learner1/app` stays,
-/// `127.0.0.1-5000/x/y` → `127.0.0.1:5000/x/y` (the inverse of `slipway::cli::local::registry_path`).
+/// `127.0.0.1-5000/x/y` → `127.0.0.1:5000/x/y` (the inverse of `slipway::image::local_store::registry_path`).
 pub fn familiar(path: &str) -> String {
     if let Some(official) = path.strip_prefix("library/").filter(|p| !p.contains('/')) {
         return official.to_string();

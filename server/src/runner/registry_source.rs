@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use oci_spec::image::ImageConfiguration;
-use slipway::cli::local::{local_repository, registry_path};
+use slipway::image::local_store::{local_repository, registry_path};
 use slipway::image::Reference;
 
 use super::images::{check_digest, ImageError, ImageSource, LayerBlob, OciLayoutSource, ResolvedImage};
