@@ -167,14 +167,26 @@ fn load_lesson(
     });
 }
 
-#[function_component(App)]
-pub fn app() -> Html {
-    // Bumped after every terminal command: the Images and Registry panels reload then.
-    let store_revision = use_state(|| 0u32);
-    let on_command_done = {
-        let store_revision = store_revision.clone();
-        Callback::from(move |()| store_revision.set(*store_revision + 1))
-    };
+/// The page's state that lives across renders: the start plan's values as Yew handles.
+#[derive(Clone)]
+struct AppState {
+    plan: Rc<StartPlan>,
+    project: ProjectHandle,
+    settings: UseReducerHandle<Settings>,
+    lesson: UseStateHandle<Option<Rc<Lesson>>>,
+    /// Where the shown lesson comes from: the start plan's, until the learner opens a link's lesson.
+    lesson_source: UseStateHandle<LessonSource>,
+    /// A link waiting for the learner's answer before it replaces their changes.
+    pending_link: UseStateHandle<Option<PendingLink>>,
+    history: UseStateHandle<Vec<String>>,
+    finished: UseStateHandle<Vec<(String, i32)>>,
+    user: UseStateHandle<Option<String>>,
+    /// Bumped when the lesson starts over (reset, another lesson): the lesson panel is made anew.
+    lesson_run: UseStateHandle<u32>,
+}
+
+#[hook]
+fn use_app_state() -> AppState {
     let plan = use_memo((), |_| read_start());
     let project = {
         let plan = plan.clone();
@@ -193,12 +205,10 @@ pub fn app() -> Html {
         let builtin = plan.lesson == LessonSource::Builtin;
         use_state(move || builtin.then(|| Rc::new(builtin_lesson())))
     };
-    // Where the shown lesson comes from: the start plan's, until the learner opens a link's lesson.
     let lesson_source = {
         let initial = plan.lesson.clone();
         use_state(move || initial)
     };
-    // A link waiting for the learner's answer before it replaces their changes.
     let pending_link = {
         let initial = plan.pending.clone();
         use_state(move || initial)
@@ -215,193 +225,68 @@ pub fn app() -> Html {
         let initial = plan.user.clone();
         use_state(move || initial)
     };
-    let prefill = use_state(|| None::<(u32, String)>);
-    let share_link = use_state(|| None::<String>);
     let lesson_run = use_state(|| 0u32);
-
-    // The page-load benchmark reads this mark: navigation start to the app's first render.
-    {
-        let (plan, lesson, project) = (plan.clone(), lesson.clone(), project.clone());
-        use_effect_with((), move |_| {
-            if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-                let _ = performance.mark("slipway-first-render");
-            }
-            // A share link waiting for an answer keeps its fragment: a reload asks again.
-            if web::location_hash().starts_with(share::SHARE_PREFIX) && plan.pending.is_none() {
-                web::clear_hash();
-            }
-            if let LessonSource::Fetch(url) = &plan.lesson {
-                load_lesson(url.clone(), plan.project.is_none(), lesson, project, || ());
-            }
-        });
+    AppState {
+        plan,
+        project,
+        settings,
+        lesson,
+        lesson_source,
+        pending_link,
+        history,
+        finished,
+        user,
+        lesson_run,
     }
-    // Save the workspace whenever something in it changes.
-    {
-        let saved = SavedWorkspace {
-            version: 0,
-            project: project.project.clone(),
-            history: (*history).clone(),
-            finished: (*finished).clone(),
-            settings: *settings,
-            lesson_url: Some(lesson_source.url().to_string()),
-            user: (*user).clone(),
-            saved_at: 0,
-            edited: project.edited,
-        };
-        let (persist, project) = (plan.persist, project.clone());
-        use_effect_with(saved, move |saved| {
-            if persist {
-                // After a pause in edits, not on every keystroke (serializing the whole workspace each time).
-                let saved = saved.clone();
-                super::autosave::later(move |leaving| save_workspace(saved, project, leaving));
-            }
-        });
-    }
+}
 
-    let lesson_user = (*user)
-        .clone()
-        .or_else(|| (*lesson).as_ref().map(|l| l.user.clone()))
-        .unwrap_or_else(|| "learner1".into());
-    // Reset throws the learner's changes away: it asks first, in the page (no blocking dialog).
-    let confirming_reset = use_state(|| false);
-    let ask_reset = {
-        let confirming_reset = confirming_reset.clone();
-        Callback::from(move |_: MouseEvent| confirming_reset.set(!*confirming_reset))
-    };
-    let reset = {
-        let (lesson_source, lesson, project, lesson_run) = (
-            lesson_source.clone(),
-            lesson.clone(),
-            project.clone(),
-            lesson_run.clone(),
-        );
-        let confirming_reset = confirming_reset.clone();
-        Callback::from(move |_: MouseEvent| {
-            confirming_reset.set(false);
-            lesson_run.set(*lesson_run + 1);
-            match &*lesson_source {
-                LessonSource::Builtin => project.dispatch(ProjectAction::Replace {
-                    project: builtin_project(),
-                    why: "Reset: the project is back at the lesson's start.".into(),
-                }),
-                LessonSource::Fetch(url) => {
-                    load_lesson(url.clone(), true, lesson.clone(), project.clone(), || ())
-                }
-            }
-        })
-    };
-    let open_link = {
-        let (pending_link, lesson_source, lesson, project, lesson_run) = (
-            pending_link.clone(),
-            lesson_source.clone(),
-            lesson.clone(),
-            project.clone(),
-            lesson_run.clone(),
-        );
-        Callback::from(move |()| {
-            match (*pending_link).clone() {
-                Some(PendingLink::Share(shared)) => {
-                    web::clear_hash();
-                    project.dispatch(ProjectAction::Replace {
-                        project: shared,
-                        why: "Opened the project from the link.".into(),
-                    });
-                }
-                Some(PendingLink::Lesson(url)) => {
-                    let (lesson_source, lesson_run) = (lesson_source.clone(), lesson_run.clone());
-                    let source = LessonSource::Fetch(url.clone());
-                    load_lesson(url, true, lesson.clone(), project.clone(), move || {
-                        lesson_source.set(source);
-                        lesson_run.set(*lesson_run + 1);
-                    });
-                }
-                None => {}
-            }
-            pending_link.set(None);
-        })
-    };
-    let keep_files = {
-        let (pending_link, project) = (pending_link.clone(), project.clone());
-        Callback::from(move |()| {
-            pending_link.set(None);
-            web::forget_link();
-            project.dispatch(ProjectAction::Say {
-                error: false,
-                text: "Kept your files; the link was not opened.".into(),
-            });
-        })
-    };
-    let link_prompt = (*pending_link).clone().map(|link| {
-        html! { <super::link_prompt::LinkPrompt {link} on_open={open_link} on_keep={keep_files} /> }
+/// The first render: the page-load benchmark's mark, a used share fragment cleared, the plan's lesson fetched.
+#[hook]
+fn use_start(state: &AppState) {
+    let (plan, lesson, project) = (state.plan.clone(), state.lesson.clone(), state.project.clone());
+    use_effect_with((), move |_| {
+        // The page-load benchmark reads this mark: navigation start to the app's first render.
+        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = performance.mark("slipway-first-render");
+        }
+        // A share link waiting for an answer keeps its fragment: a reload asks again.
+        if web::location_hash().starts_with(share::SHARE_PREFIX) && plan.pending.is_none() {
+            web::clear_hash();
+        }
+        if let LessonSource::Fetch(url) = &plan.lesson {
+            load_lesson(url.clone(), plan.project.is_none(), lesson, project, || ());
+        }
     });
-    let copy_share = {
-        let (project, share_link) = (project.clone(), share_link.clone());
-        Callback::from(move |_: MouseEvent| {
-            let page = web::location_href();
-            let page = if page.contains("/embed") {
-                page.split("/embed").next().unwrap_or_default().to_string() + "/"
-            } else {
-                page
-            };
-            match share::link(&page, &project.project) {
-                Ok(link) => {
-                    web::copy_to_clipboard(&link);
-                    share_link.set(Some(link));
-                    project.dispatch(ProjectAction::Say {
-                        error: false,
-                        text: "Share link copied: anyone who opens it gets these files.".into(),
-                    });
-                }
-                Err(why) => {
-                    share_link.set(None);
-                    project.dispatch(ProjectAction::Say {
-                        error: true,
-                        text: why.to_string(),
-                    });
-                }
-            }
-        })
-    };
-    let on_history = {
-        let history = history.clone();
-        Callback::from(move |h: Vec<String>| {
-            if *history != h {
-                history.set(h)
-            }
-        })
-    };
-    let on_finished = {
-        let finished = finished.clone();
-        Callback::from(move |done: (String, i32)| {
-            let mut all = (*finished).clone();
-            all.push(done);
-            finished.set(all);
-        })
-    };
-    let on_try = {
-        let prefill = prefill.clone();
-        Callback::from(move |line: String| {
-            let n = prefill.as_ref().map_or(0, |(n, _)| n + 1);
-            prefill.set(Some((n, line)));
-        })
-    };
-    let on_user = {
-        let user = user.clone();
-        Callback::from(move |u: String| user.set(Some(u)))
-    };
-    let dispatch = |action: SettingsAction| {
-        let settings = settings.clone();
-        Callback::from(move |_: MouseEvent| settings.dispatch(action))
-    };
-    let resize = |action: fn(i32) -> SettingsAction| {
-        let settings = settings.clone();
-        Callback::from(move |d: i32| settings.dispatch(action(d)))
-    };
+}
 
-    let panes: Panes = plan.panes;
-    let embed = !plan.persist;
-    // The page behind the app (and the loading text of the next visit, see index.html) follows the theme.
-    use_effect_with(settings.theme, move |theme| {
+/// Saves the workspace whenever something in it changes (not in embeds).
+#[hook]
+fn use_autosave(state: &AppState) {
+    let saved = SavedWorkspace {
+        version: 0,
+        project: state.project.project.clone(),
+        history: (*state.history).clone(),
+        finished: (*state.finished).clone(),
+        settings: *state.settings,
+        lesson_url: Some(state.lesson_source.url().to_string()),
+        user: (*state.user).clone(),
+        saved_at: 0,
+        edited: state.project.edited,
+    };
+    let (persist, project) = (state.plan.persist, state.project.clone());
+    use_effect_with(saved, move |saved| {
+        if persist {
+            // After a pause in edits, not on every keystroke (serializing the whole workspace each time).
+            let saved = saved.clone();
+            super::autosave::later(move |leaving| save_workspace(saved, project, leaving));
+        }
+    });
+}
+
+/// The page behind the app (and the loading text of the next visit, see index.html) follows the theme.
+#[hook]
+fn use_theme(theme: super::workspace::Theme, embed: bool) {
+    use_effect_with(theme, move |theme| {
         if let Some(html) = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.document_element())
@@ -412,14 +297,281 @@ pub fn app() -> Html {
             let _ = web::local_set(THEME_KEY, theme.name());
         }
     });
+}
+
+impl AppState {
+    fn say(&self, error: bool, text: impl Into<String>) {
+        self.project.dispatch(ProjectAction::Say {
+            error,
+            text: text.into(),
+        });
+    }
+
+    /// Reset: the project back at the lesson's start (the learner confirmed in the top bar).
+    fn reset(&self) -> Callback<()> {
+        let state = self.clone();
+        Callback::from(move |()| {
+            state.lesson_run.set(*state.lesson_run + 1);
+            match &*state.lesson_source {
+                LessonSource::Builtin => state.project.dispatch(ProjectAction::Replace {
+                    project: builtin_project(),
+                    why: "Reset: the project is back at the lesson's start.".into(),
+                }),
+                LessonSource::Fetch(url) => load_lesson(
+                    url.clone(),
+                    true,
+                    state.lesson.clone(),
+                    state.project.clone(),
+                    || (),
+                ),
+            }
+        })
+    }
+
+    /// The learner chose to open the waiting link: its files (and lesson) replace the project.
+    fn open_link(&self) -> Callback<()> {
+        let state = self.clone();
+        Callback::from(move |()| {
+            match (*state.pending_link).clone() {
+                Some(PendingLink::Share(shared)) => {
+                    web::clear_hash();
+                    state.project.dispatch(ProjectAction::Replace {
+                        project: shared,
+                        why: "Opened the project from the link.".into(),
+                    });
+                }
+                Some(PendingLink::Lesson(url)) => {
+                    let (lesson_source, lesson_run) = (state.lesson_source.clone(), state.lesson_run.clone());
+                    let source = LessonSource::Fetch(url.clone());
+                    load_lesson(
+                        url,
+                        true,
+                        state.lesson.clone(),
+                        state.project.clone(),
+                        move || {
+                            lesson_source.set(source);
+                            lesson_run.set(*lesson_run + 1);
+                        },
+                    );
+                }
+                None => {}
+            }
+            state.pending_link.set(None);
+        })
+    }
+
+    /// The learner chose to keep their files: the link is forgotten.
+    fn keep_files(&self) -> Callback<()> {
+        let state = self.clone();
+        Callback::from(move |()| {
+            state.pending_link.set(None);
+            web::forget_link();
+            state.say(false, "Kept your files; the link was not opened.");
+        })
+    }
+
+    /// Copies a link holding the project's files (to the app's page, also from an embed).
+    fn copy_share(&self, share_link: UseStateHandle<Option<String>>) -> Callback<MouseEvent> {
+        let state = self.clone();
+        Callback::from(move |_: MouseEvent| {
+            let page = web::location_href();
+            let page = if page.contains("/embed") {
+                page.split("/embed").next().unwrap_or_default().to_string() + "/"
+            } else {
+                page
+            };
+            match share::link(&page, &state.project.project) {
+                Ok(link) => {
+                    web::copy_to_clipboard(&link);
+                    share_link.set(Some(link));
+                    state.say(false, "Share link copied: anyone who opens it gets these files.");
+                }
+                Err(why) => {
+                    share_link.set(None);
+                    state.say(true, why.to_string());
+                }
+            }
+        })
+    }
+
+    fn on_history(&self) -> Callback<Vec<String>> {
+        let history = self.history.clone();
+        Callback::from(move |h: Vec<String>| {
+            if *history != h {
+                history.set(h)
+            }
+        })
+    }
+
+    fn on_finished(&self) -> Callback<(String, i32)> {
+        let finished = self.finished.clone();
+        Callback::from(move |done: (String, i32)| {
+            let mut all = (*finished).clone();
+            all.push(done);
+            finished.set(all);
+        })
+    }
+
+    /// The user name for `docker login` and the lesson: the learner's, else the lesson's.
+    fn lesson_user(&self) -> String {
+        (*self.user)
+            .clone()
+            .or_else(|| (*self.lesson).as_ref().map(|l| l.user.clone()))
+            .unwrap_or_else(|| "learner1".into())
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct TopBarProps {
+    settings: UseReducerHandle<Settings>,
+    embed: bool,
+    readonly: bool,
+    on_copy_share: Callback<MouseEvent>,
+    on_reset: Callback<()>,
+}
+
+/// The header: text size, theme, share link, reset (asked first, in the page: no blocking dialog), status.
+#[function_component(TopBar)]
+fn top_bar(props: &TopBarProps) -> Html {
+    let settings = &props.settings;
+    let confirming_reset = use_state(|| false);
+    let ask_reset = {
+        let confirming_reset = confirming_reset.clone();
+        Callback::from(move |_: MouseEvent| confirming_reset.set(!*confirming_reset))
+    };
+    let reset = {
+        let (confirming_reset, on_reset) = (confirming_reset.clone(), props.on_reset.clone());
+        Callback::from(move |_: MouseEvent| {
+            confirming_reset.set(false);
+            on_reset.emit(());
+        })
+    };
+    let dispatch = |action: SettingsAction| {
+        let settings = settings.clone();
+        Callback::from(move |_: MouseEvent| settings.dispatch(action))
+    };
+    html! {
+        <header class="topbar">
+            <h1 class="brand">{ "Slipway" }</h1>
+            if !props.embed { <span class="tagline">{ "learn Docker by doing it" }</span> }
+            <div class="controls" role="toolbar" aria-label="Page controls">
+                <button type="button" onclick={dispatch(SettingsAction::FontSmaller)}
+                        aria-label="Smaller text">{ "A−" }</button>
+                <span class="font-size" aria-label="Text size">{ format!("{} px", settings.font_px) }</span>
+                <button type="button" onclick={dispatch(SettingsAction::FontBigger)}
+                        aria-label="Larger text">{ "A+" }</button>
+                <button type="button" onclick={dispatch(SettingsAction::ToggleTheme)}
+                        aria-label={format!("Switch to the {} theme", settings.theme.other().name())}>
+                    { if settings.theme == super::workspace::Theme::Dark { "☀ Light" } else { "☾ Dark" } }
+                </button>
+                <button type="button" onclick={props.on_copy_share.clone()}>{ "Copy share link" }</button>
+                if !props.readonly {
+                    <button type="button" onclick={ask_reset.clone()} aria-expanded={confirming_reset.to_string()}>
+                        { "Reset" }
+                    </button>
+                }
+                if *confirming_reset {
+                    <span class="confirm" role="group" aria-label="Confirm reset">
+                        { "Replace your files with the lesson's start?" }
+                        <button type="button" onclick={reset}>{ "Yes, reset" }</button>
+                        <button type="button" onclick={ask_reset}>{ "Keep my files" }</button>
+                    </span>
+                }
+            </div>
+            <super::layer_pool::LayerProgress />
+            if !props.embed { <CompanionIndicator /> }
+        </header>
+    }
+}
+
+/// The editor and the side panels share a row above the terminal, which takes the rest of the height and the whole
+/// width right of the lesson: the terminal is where the learner works.
+fn editor_row(panes: Panes, store_revision: u32) -> Option<Html> {
+    (panes.editor || panes.side).then(|| {
+        html! {
+            <div class="editor-row">
+                if panes.editor { <EditorPane /> }
+                if panes.side {
+                <aside class="side" aria-label="Side panels">
+                    <super::build_panel::BuildPanel />
+                    <super::panels::ImagesPanel revision={store_revision} />
+                    <super::panels::ContainersPanel revision={store_revision} />
+                    <super::panels::RegistryPanel revision={store_revision} />
+                </aside>
+                }
+            </div>
+        }
+    })
+}
+
+impl AppState {
+    fn terminal_pane(
+        &self,
+        prefill: Option<(u32, String)>,
+        on_command_done: Callback<()>,
+        login_user: String,
+    ) -> Html {
+        let settings = &self.settings;
+        html! {
+            <section class="pane terminal" aria-labelledby="terminal-title">
+                <h2 id="terminal-title">{ "Terminal" }</h2>
+                <super::terminal::Terminal initial_history={(*self.history).clone()} on_history={self.on_history()}
+                                           on_finished={self.on_finished()} {prefill} {on_command_done}
+                                           font_px={settings.font_px} theme={settings.theme.name()}
+                                           {login_user} />
+            </section>
+        }
+    }
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let state = use_app_state();
+    use_start(&state);
+    use_autosave(&state);
+    // Bumped after every terminal command: the Images and Registry panels reload then.
+    let store_revision = use_state(|| 0u32);
+    let on_command_done = {
+        let store_revision = store_revision.clone();
+        Callback::from(move |()| store_revision.set(*store_revision + 1))
+    };
+    let prefill = use_state(|| None::<(u32, String)>);
+    let share_link = use_state(|| None::<String>);
+    let settings = &state.settings;
+    let plan = &state.plan;
+    let panes: Panes = plan.panes;
+    let embed = !plan.persist;
+    use_theme(settings.theme, embed);
+
+    let lesson_user = state.lesson_user();
+    let link_prompt = (*state.pending_link).clone().map(|link| {
+        html! {
+            <super::link_prompt::LinkPrompt {link} on_open={state.open_link()} on_keep={state.keep_files()} />
+        }
+    });
+    let on_try = {
+        let prefill = prefill.clone();
+        Callback::from(move |line: String| {
+            let n = prefill.as_ref().map_or(0, |(n, _)| n + 1);
+            prefill.set(Some((n, line)));
+        })
+    };
+    let on_user = {
+        let user = state.user.clone();
+        Callback::from(move |u: String| user.set(Some(u)))
+    };
+    let resize = |action: fn(i32) -> SettingsAction| {
+        let settings = settings.clone();
+        Callback::from(move |d: i32| settings.dispatch(action(d)))
+    };
     let style = format!(
         "--font: {}px; --left: {}px; --editor-row: {}px;",
         settings.font_px, settings.left_px, settings.editor_row_px
     );
-    let lesson_pane = (*lesson).clone().filter(|_| panes.lesson).map(|l| {
+    let lesson_pane = (*state.lesson).clone().filter(|_| panes.lesson).map(|l| {
         html! {
-            <LessonPanel key={*lesson_run} lesson={l} user={lesson_user.clone()} {on_user}
-                         finished={(*finished).clone()} {on_try} />
+            <LessonPanel key={*state.lesson_run} lesson={l} user={lesson_user.clone()} {on_user}
+                         finished={(*state.finished).clone()} {on_try} />
         }
     });
     let left = (panes.lesson || panes.files).then(|| {
@@ -434,47 +586,23 @@ pub fn app() -> Html {
             </>
         }
     });
-    // The editor and the side panels share a row above the terminal, which takes the rest of the height and
-    // the whole width right of the lesson: the terminal is where the learner works.
-    let upper = (panes.editor || panes.side).then(|| {
-        html! {
-            <div class="editor-row">
-                if panes.editor { <EditorPane /> }
-                if panes.side {
-                <aside class="side" aria-label="Side panels">
-                    <super::build_panel::BuildPanel />
-                    <super::panels::ImagesPanel revision={*store_revision} />
-                    <super::panels::ContainersPanel revision={*store_revision} />
-                    <super::panels::RegistryPanel revision={*store_revision} />
-                </aside>
-                }
-            </div>
-        }
-    });
+    let upper = editor_row(panes, *store_revision);
     let splitter = (upper.is_some() && panes.terminal).then(|| {
         html! {
             <Resizer label="Resize the editor and the terminal" orientation={Orientation::Horizontal}
                      value={settings.editor_row_px} on_resize={resize(SettingsAction::ResizeEditorRow)} />
         }
     });
-    let terminal = panes.terminal.then(|| {
-        html! {
-            <section class="pane terminal" aria-labelledby="terminal-title">
-                <h2 id="terminal-title">{ "Terminal" }</h2>
-                <super::terminal::Terminal initial_history={(*history).clone()} {on_history} {on_finished}
-                                           prefill={(*prefill).clone()} {on_command_done}
-                                           font_px={settings.font_px} theme={settings.theme.name()}
-                                           login_user={lesson_user.clone()} />
-            </section>
-        }
-    });
+    let terminal = panes
+        .terminal
+        .then(|| state.terminal_pane((*prefill).clone(), on_command_done, lesson_user.clone()));
     let share_field = (*share_link).clone().map(|link| {
         html! {
             <input class="share-link" type="text" readonly=true aria-label="Share link" value={link} />
         }
     });
     let message = (!panes.files).then(|| {
-        project.message.as_ref().map(|m| {
+        state.project.message.as_ref().map(|m| {
             html! {
                 <p class={classes!("files-message", m.error.then_some("error"))} role="status"
                    aria-label="Files message">{ m.text.clone() }</p>
@@ -482,41 +610,13 @@ pub fn app() -> Html {
         })
     });
     html! {
-        <ContextProvider<ProjectHandle> context={project.clone()}>
+        <ContextProvider<ProjectHandle> context={state.project.clone()}>
         <ContextProvider<ReadOnly> context={ReadOnly(plan.readonly)}>
-        <ContextProvider<super::workspace::Settings> context={*settings}>
+        <ContextProvider<super::workspace::Settings> context={**settings}>
         <div class={classes!("app", embed.then_some("embed"))} id="slipway-app" data-ready="true"
              data-theme={settings.theme.name()} {style}>
-            <header class="topbar">
-                <h1 class="brand">{ "Slipway" }</h1>
-                if !embed { <span class="tagline">{ "learn Docker by doing it" }</span> }
-                <div class="controls" role="toolbar" aria-label="Page controls">
-                    <button type="button" onclick={dispatch(SettingsAction::FontSmaller)}
-                            aria-label="Smaller text">{ "A−" }</button>
-                    <span class="font-size" aria-label="Text size">{ format!("{} px", settings.font_px) }</span>
-                    <button type="button" onclick={dispatch(SettingsAction::FontBigger)}
-                            aria-label="Larger text">{ "A+" }</button>
-                    <button type="button" onclick={dispatch(SettingsAction::ToggleTheme)}
-                            aria-label={format!("Switch to the {} theme", settings.theme.other().name())}>
-                        { if settings.theme == super::workspace::Theme::Dark { "☀ Light" } else { "☾ Dark" } }
-                    </button>
-                    <button type="button" onclick={copy_share}>{ "Copy share link" }</button>
-                    if !plan.readonly {
-                        <button type="button" onclick={ask_reset.clone()} aria-expanded={confirming_reset.to_string()}>
-                            { "Reset" }
-                        </button>
-                    }
-                    if *confirming_reset {
-                        <span class="confirm" role="group" aria-label="Confirm reset">
-                            { "Replace your files with the lesson's start?" }
-                            <button type="button" onclick={reset}>{ "Yes, reset" }</button>
-                            <button type="button" onclick={ask_reset}>{ "Keep my files" }</button>
-                        </span>
-                    }
-                </div>
-                <super::layer_pool::LayerProgress />
-                if !embed { <CompanionIndicator /> }
-            </header>
+            <TopBar settings={settings.clone()} {embed} readonly={plan.readonly}
+                    on_copy_share={state.copy_share(share_link.clone())} on_reset={state.reset()} />
             { link_prompt }
             { share_field }
             { message.flatten() }

@@ -87,94 +87,116 @@ fn file_list(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
-#[function_component(FilesPane)]
-pub fn files_pane() -> Html {
-    let project = use_context::<ProjectHandle>().expect("the app provides the project");
-    let ReadOnly(readonly) = use_context::<ReadOnly>().unwrap_or(ReadOnly(false));
-    let naming = use_state(|| None::<Naming>);
-    let name = use_state(String::new);
-    let dragging = use_state(|| false);
+#[derive(Properties, PartialEq)]
+struct NameFieldProps {
+    what: Naming,
+    initial: String,
+    on_name: Callback<(Naming, String)>,
+    on_cancel: Callback<()>,
+}
+
+/// The field that names a new file or folder, or a renamed one: Enter or OK takes the name, Escape or Cancel not.
+#[function_component(NameField)]
+fn name_field(props: &NameFieldProps) -> Html {
+    let name = {
+        let initial = props.initial.clone();
+        use_state(move || initial)
+    };
     let name_ref = use_node_ref();
     {
         // A keyboard user lands in the name field as soon as it opens.
         let name_ref = name_ref.clone();
-        use_effect_with((*naming).clone(), move |naming| {
-            if naming.is_some() {
-                if let Some(input) = name_ref.cast::<HtmlInputElement>() {
-                    let _ = input.focus();
-                    input.select();
-                }
+        use_effect_with(props.what.clone(), move |_| {
+            if let Some(input) = name_ref.cast::<HtmlInputElement>() {
+                let _ = input.focus();
+                input.select();
             }
         });
     }
-
-    let start = |what: Naming, initial: String| {
-        let (naming, name) = (naming.clone(), name.clone());
-        Callback::from(move |_: MouseEvent| {
-            name.set(initial.clone());
-            naming.set(Some(what.clone()));
-        })
+    let label = match &props.what {
+        Naming::NewFile => "New file name".to_string(),
+        Naming::NewFolder => "New folder name".to_string(),
+        Naming::Rename(from) => format!("New name for {from}"),
     };
     let finish = {
-        let (naming, name, project) = (naming.clone(), name.clone(), project.clone());
-        Callback::from(move |_: ()| {
-            let typed = (*name).clone();
-            let action = match (*naming).clone() {
-                Some(Naming::NewFile) => ProjectAction::NewFile(typed),
-                Some(Naming::NewFolder) => ProjectAction::NewFolder(typed),
-                Some(Naming::Rename(from)) => ProjectAction::Rename { from, to: typed },
-                None => return,
-            };
-            project.dispatch(action);
-            naming.set(None);
+        let (name, what, on_name) = (name.clone(), props.what.clone(), props.on_name.clone());
+        Callback::from(move |()| on_name.emit((what.clone(), (*name).clone())))
+    };
+    let oninput = {
+        let name = name.clone();
+        Callback::from(move |e: InputEvent| name.set(e.target_unchecked_into::<HtmlInputElement>().value()))
+    };
+    let onkeydown = {
+        let (finish, cancel) = (finish.clone(), props.on_cancel.clone());
+        Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
+            "Enter" => {
+                e.prevent_default();
+                finish.emit(());
+            }
+            "Escape" => cancel.emit(()),
+            _ => {}
         })
     };
-    let name_field = (*naming).clone().map(|what| {
-        let label = match &what {
-            Naming::NewFile => "New file name".to_string(),
-            Naming::NewFolder => "New folder name".to_string(),
-            Naming::Rename(from) => format!("New name for {from}"),
-        };
-        let oninput = {
-            let name = name.clone();
-            Callback::from(move |e: InputEvent| {
-                name.set(e.target_unchecked_into::<HtmlInputElement>().value())
-            })
-        };
-        let onkeydown = {
-            let (finish, naming) = (finish.clone(), naming.clone());
-            Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
-                "Enter" => {
-                    e.prevent_default();
-                    finish.emit(());
-                }
-                "Escape" => naming.set(None),
-                _ => {}
-            })
-        };
-        let ok = finish.reform(|_: MouseEvent| ());
-        let cancel = {
-            let naming = naming.clone();
-            Callback::from(move |_: MouseEvent| naming.set(None))
+    html! {
+        <div class="name-field">
+            <input ref={name_ref} type="text" aria-label={label} value={(*name).clone()} {oninput}
+                   {onkeydown} spellcheck="false" />
+            <button type="button" onclick={finish.reform(|_: MouseEvent| ())}>{ "OK" }</button>
+            <button type="button" onclick={props.on_cancel.reform(|_: MouseEvent| ())}>{ "Cancel" }</button>
+        </div>
+    }
+}
+
+/// One row of the file tree: a folder, or a file that opens in the editor; rename and delete unless read-only.
+fn tree_row(
+    project: &ProjectHandle,
+    row: &super::project::TreeRow,
+    current: bool,
+    on_rename: Option<Callback<MouseEvent>>,
+) -> Html {
+    let actions = on_rename.map(|rename| {
+        let delete = {
+            let (project, path) = (project.clone(), row.path.clone());
+            Callback::from(move |_: MouseEvent| project.dispatch(ProjectAction::Delete(path.clone())))
         };
         html! {
-            <div class="name-field">
-                <input ref={name_ref.clone()} type="text" aria-label={label} value={(*name).clone()} {oninput}
-                       {onkeydown} spellcheck="false" />
-                <button type="button" onclick={ok}>{ "OK" }</button>
-                <button type="button" onclick={cancel}>{ "Cancel" }</button>
-            </div>
+            <span class="row-actions">
+                <button type="button" class="icon" aria-label={format!("Rename {}", row.path)}
+                        title="Rename" onclick={rename}>{ "✎" }</button>
+                <button type="button" class="icon" aria-label={format!("Delete {}", row.path)}
+                        title="Delete" onclick={delete}>{ "✕" }</button>
+            </span>
         }
     });
-
-    let on_choose = {
-        let project = project.clone();
-        Callback::from(move |e: Event| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            add_files(project.clone(), file_list(input.files()));
-            input.set_value("");
-        })
+    let indent = format!("padding-left: {}em", 0.4 + row.depth as f32 * 1.0);
+    if row.is_folder {
+        return html! {
+            <li class="tree-row folder" style={indent} data-path={row.path.clone()}>
+                <span class="tree-name" aria-label={format!("Folder {}", row.path)}>{ format!("▸ {}", row.name) }</span>
+                { actions }
+            </li>
+        };
+    }
+    let open = {
+        let (project, path) = (project.clone(), row.path.clone());
+        Callback::from(move |_: MouseEvent| project.dispatch(ProjectAction::Open(path.clone())))
     };
+    html! {
+        <li class={classes!("tree-row", "file", current.then_some("current"))} style={indent}
+            data-path={row.path.clone()}>
+            <button type="button" class="tree-name" aria-label={format!("Open {}", row.path)}
+                    aria-current={current.then_some("true")} onclick={open}>{ row.name.clone() }</button>
+            { actions }
+        </li>
+    }
+}
+
+/// Files dropped on the pane are added (an archive is unpacked); `dragging` shows the drop target.
+fn drop_callbacks(
+    project: &ProjectHandle,
+    dragging: &UseStateHandle<bool>,
+    readonly: bool,
+) -> (Callback<DragEvent>, Callback<DragEvent>, Callback<DragEvent>) {
     let ondragover = {
         let dragging = dragging.clone();
         Callback::from(move |e: DragEvent| {
@@ -199,51 +221,65 @@ pub fn files_pane() -> Html {
             }
         })
     };
+    (ondragover, ondragleave, ondrop)
+}
+
+#[function_component(FilesPane)]
+pub fn files_pane() -> Html {
+    let project = use_context::<ProjectHandle>().expect("the app provides the project");
+    let ReadOnly(readonly) = use_context::<ReadOnly>().unwrap_or(ReadOnly(false));
+    // What the name field is open for, and the name it starts with.
+    let naming = use_state(|| None::<(Naming, String)>);
+    let dragging = use_state(|| false);
+
+    let start = |what: Naming, initial: String| {
+        let naming = naming.clone();
+        Callback::from(move |_: MouseEvent| naming.set(Some((what.clone(), initial.clone()))))
+    };
+    let on_name = {
+        let (naming, project) = (naming.clone(), project.clone());
+        Callback::from(move |(what, typed): (Naming, String)| {
+            project.dispatch(match what {
+                Naming::NewFile => ProjectAction::NewFile(typed),
+                Naming::NewFolder => ProjectAction::NewFolder(typed),
+                Naming::Rename(from) => ProjectAction::Rename { from, to: typed },
+            });
+            naming.set(None);
+        })
+    };
+    let on_cancel = {
+        let naming = naming.clone();
+        Callback::from(move |()| naming.set(None))
+    };
+    let name_field = (*naming).clone().map(|(what, initial)| {
+        // Keyed by what it names: another Rename or New starts a fresh field.
+        let key = format!("{what:?}");
+        html! { <NameField {key} {what} {initial} {on_name} {on_cancel} /> }
+    });
+
+    let on_choose = {
+        let project = project.clone();
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            add_files(project.clone(), file_list(input.files()));
+            input.set_value("");
+        })
+    };
+    let (ondragover, ondragleave, ondrop) = drop_callbacks(&project, &dragging, readonly);
     let download = |zip: bool| {
         let project = project.clone();
         Callback::from(move |_: MouseEvent| offer_download(&project, zip))
     };
 
-    let rows = project.project.tree_rows();
     let active = project.project.active.clone();
-    let row_html = rows.iter().map(|row| {
-        let indent = format!("padding-left: {}em", 0.4 + row.depth as f32 * 1.0);
-        let actions = (!readonly).then(|| {
-            let delete = {
-                let (project, path) = (project.clone(), row.path.clone());
-                Callback::from(move |_: MouseEvent| project.dispatch(ProjectAction::Delete(path.clone())))
-            };
-            html! {
-                <span class="row-actions">
-                    <button type="button" class="icon" aria-label={format!("Rename {}", row.path)}
-                            title="Rename" onclick={start(Naming::Rename(row.path.clone()), row.path.clone())}>{ "✎" }</button>
-                    <button type="button" class="icon" aria-label={format!("Delete {}", row.path)}
-                            title="Delete" onclick={delete}>{ "✕" }</button>
-                </span>
-            }
-        });
-        if row.is_folder {
-            html! {
-                <li class="tree-row folder" style={indent} data-path={row.path.clone()}>
-                    <span class="tree-name" aria-label={format!("Folder {}", row.path)}>{ format!("▸ {}", row.name) }</span>
-                    { actions }
-                </li>
-            }
-        } else {
-            let open = {
-                let (project, path) = (project.clone(), row.path.clone());
-                Callback::from(move |_: MouseEvent| project.dispatch(ProjectAction::Open(path.clone())))
-            };
-            let current = active.as_deref() == Some(row.path.as_str());
-            html! {
-                <li class={classes!("tree-row", "file", current.then_some("current"))} style={indent}
-                    data-path={row.path.clone()}>
-                    <button type="button" class="tree-name" aria-label={format!("Open {}", row.path)}
-                            aria-current={current.then_some("true")} onclick={open}>{ row.name.clone() }</button>
-                    { actions }
-                </li>
-            }
-        }
+    let row_html = project.project.tree_rows().into_iter().map(|row| {
+        let rename = (!readonly).then(|| start(Naming::Rename(row.path.clone()), row.path.clone()));
+        tree_row(
+            &project,
+            &row,
+            active.as_deref() == Some(row.path.as_str()),
+            rename,
+        )
     });
     let message = project.message.as_ref().map(|m| {
         html! {

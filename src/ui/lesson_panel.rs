@@ -7,7 +7,7 @@ use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use super::lesson::{markdown_lite, personalize, Check, Lesson, Span, Verdict};
+use super::lesson::{markdown_lite, personalize, Check, Lesson, LessonStep, Span, Verdict};
 use super::web;
 
 /// Fetches what `check` needs and judges it; also returns the app's page for the preview when a container answered.
@@ -74,6 +74,76 @@ fn render_spans(spans: &[Span], user: &str) -> Html {
             Span::Code(t) => html! { <code>{ personalize(t, user) }</code> },
             Span::Bold(t) => html! { <strong>{ personalize(t, user) }</strong> },
         }) }</>
+    }
+}
+
+/// One step of the lesson as the panel shows it.
+struct StepView<'a> {
+    index: usize,
+    step: &'a LessonStep,
+    current: &'a UseStateHandle<usize>,
+    verdict: Option<&'a Verdict>,
+    /// Its check is running.
+    busy: bool,
+    check_step: &'a Callback<usize>,
+    on_try: &'a Callback<String>,
+    user: &'a str,
+}
+
+impl StepView<'_> {
+    /// The step's title (a button that opens it); when current, its text, command ("Type it") and Check button;
+    /// its verdict stays under it after the lesson moves on, so the learner can reread it.
+    fn render(&self) -> Html {
+        let (i, step, user) = (self.index, self.step, self.user);
+        let is_current = i == **self.current;
+        let select = {
+            let current = self.current.clone();
+            Callback::from(move |_: MouseEvent| current.set(i))
+        };
+        let command = step.command.as_ref().map(|c| {
+            let command = personalize(c, user);
+            let on_try = self.on_try.clone();
+            let typed = command.clone();
+            html! {
+                <div class="step-command">
+                    <code>{ command.clone() }</code>
+                    <button type="button" aria-label={format!("Type it: {command}")}
+                            onclick={Callback::from(move |_: MouseEvent| on_try.emit(typed.clone()))}>{ "Type it" }</button>
+                </div>
+            }
+        });
+        let check = step.check.as_ref().map(|_| {
+            let busy = self.busy;
+            let run = self.check_step.reform(move |_: MouseEvent| i);
+            html! {
+                <button type="button" class="check" aria-label={format!("Check step {}", i + 1)}
+                        disabled={busy} onclick={run}>{ if busy { "Checking…" } else { "Check" } }</button>
+            }
+        });
+        let verdict = self.verdict;
+        let outcome = verdict.map(|v| {
+            html! {
+                <p class={classes!("verdict", if v.passed { "passed" } else { "failed" })} role="status"
+                   aria-label={format!("Step {} result", i + 1)}>{ v.message.clone() }</p>
+            }
+        });
+        html! {
+            <li class={classes!("step", is_current.then_some("current"), verdict.filter(|v| v.passed).map(|_| "done"))}
+                aria-current={is_current.then_some("step")}>
+                <button type="button" class="step-title" aria-expanded={is_current.to_string()} onclick={select}>
+                    { format!("{}. {}", i + 1, step.title) }
+                    { if verdict.is_some_and(|v| v.passed) { " ✓" } else { "" } }
+                </button>
+                if is_current {
+                    <div class="step-body">
+                        { for markdown_lite(&step.text).iter().map(|p| html! { <p>{ render_spans(p, user) }</p> }) }
+                        { command }
+                        { check }
+                    </div>
+                }
+                { outcome }
+            </li>
+        }
     }
 }
 
@@ -154,54 +224,17 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
     };
     let user = props.user.clone();
     let steps = lesson.steps.iter().enumerate().map(|(i, step)| {
-        let is_current = i == *current;
-        let verdict = verdicts.get(&i);
-        let select = {
-            let current = current.clone();
-            Callback::from(move |_: MouseEvent| current.set(i))
-        };
-        let command = step.command.as_ref().map(|c| {
-            let command = personalize(c, &user);
-            let on_try = props.on_try.clone();
-            let typed = command.clone();
-            html! {
-                <div class="step-command">
-                    <code>{ command.clone() }</code>
-                    <button type="button" aria-label={format!("Type it: {command}")}
-                            onclick={Callback::from(move |_: MouseEvent| on_try.emit(typed.clone()))}>{ "Type it" }</button>
-                </div>
-            }
-        });
-        let check = step.check.as_ref().map(|_| {
-            let busy = *checking == Some(i);
-            let run = check_step.reform(move |_: MouseEvent| i);
-            html! {
-                <button type="button" class="check" aria-label={format!("Check step {}", i + 1)}
-                        disabled={busy} onclick={run}>{ if busy { "Checking…" } else { "Check" } }</button>
-            }
-        });
-        let outcome = verdict.map(|v| html! {
-            <p class={classes!("verdict", if v.passed { "passed" } else { "failed" })} role="status"
-               aria-label={format!("Step {} result", i + 1)}>{ v.message.clone() }</p>
-        });
-        html! {
-            <li class={classes!("step", is_current.then_some("current"), verdict.filter(|v| v.passed).map(|_| "done"))}
-                aria-current={is_current.then_some("step")}>
-                <button type="button" class="step-title" aria-expanded={is_current.to_string()} onclick={select}>
-                    { format!("{}. {}", i + 1, step.title) }
-                    { if verdict.is_some_and(|v| v.passed) { " ✓" } else { "" } }
-                </button>
-                if is_current {
-                    <div class="step-body">
-                        { for markdown_lite(&step.text).iter().map(|p| html! { <p>{ render_spans(p, &user) }</p> }) }
-                        { command }
-                        { check }
-                    </div>
-                }
-                // The verdict stays under its step after the lesson moves on, so the learner can reread it.
-                { outcome }
-            </li>
+        StepView {
+            index: i,
+            step,
+            current: &current,
+            verdict: verdicts.get(&i),
+            busy: *checking == Some(i),
+            check_step: &check_step,
+            on_try: &props.on_try,
+            user: &user,
         }
+        .render()
     });
     // Sandboxed without same-origin: the learner's page runs its scripts but cannot reach this one.
     let preview_frame = (*preview).clone().map(|page| {

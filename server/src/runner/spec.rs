@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::BoxBuilder as ConsoleSizeBuilder;
 use oci_spec::runtime::{
-    get_default_maskedpaths, get_default_mounts, get_default_readonly_paths, Capability, LinuxBuilder,
+    get_default_maskedpaths, get_default_mounts, get_default_readonly_paths, Capability, Linux, LinuxBuilder,
     LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxIdMappingBuilder,
-    LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResourcesBuilder,
-    Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
-    UserBuilder,
+    LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResources,
+    LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, Process, ProcessBuilder,
+    RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 use serde::{Deserialize, Serialize};
 
@@ -210,7 +210,47 @@ fn nofile_hard() -> u64 {
         .min(1 << 20)
 }
 
+/// The OCI runtime spec for one container: the image's config plus the `docker run` flags, within the server's limits.
 pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -> Result<Spec, SpecError> {
+    let caps: HashSet<Capability> = DEFAULT_CAPS.iter().copied().collect();
+    let process = process(image, opts, ctx, &caps)?;
+    check_hostname(&ctx.hostname)?;
+
+    let mut mounts: Vec<Mount> = get_default_mounts();
+    mounts.push(bind("/etc/hosts", &ctx.etc_dir.join("hosts"), false)?);
+    mounts.push(bind("/etc/hostname", &ctx.etc_dir.join("hostname"), false)?);
+    mounts.push(bind("/etc/resolv.conf", &ctx.etc_dir.join("resolv.conf"), false)?);
+
+    Ok(SpecBuilder::default()
+        .version("1.0.2")
+        .root(RootBuilder::default().path(&ctx.rootfs).readonly(false).build()?)
+        .hostname(ctx.hostname.clone())
+        .process(process)
+        .mounts(mounts)
+        .linux(linux(opts, ctx, &caps)?)
+        .build()?)
+}
+
+fn check_hostname(hostname: &str) -> Result<(), SpecError> {
+    let valid = !hostname.is_empty()
+        && hostname.len() <= 63
+        && hostname
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if valid {
+        Ok(())
+    } else {
+        Err(SpecError::Invalid(format!("invalid hostname {hostname:?}")))
+    }
+}
+
+/// The process: command, environment, working directory, user, capabilities (only root holds them), rlimits.
+fn process(
+    image: &ImageConfiguration,
+    opts: &RunOptions,
+    ctx: &SpecContext,
+    caps: &HashSet<Capability>,
+) -> Result<Process, SpecError> {
     let cfg = image.config().as_ref();
     let args = command(cfg, opts)?;
     let image_env = cfg.and_then(|c| c.env().clone()).unwrap_or_default();
@@ -227,7 +267,6 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
         )));
     }
 
-    let caps: HashSet<Capability> = DEFAULT_CAPS.iter().copied().collect();
     let root_user = ctx.user.uid == 0;
     let active = if root_user { caps.clone() } else { HashSet::new() };
     let capabilities = LinuxCapabilitiesBuilder::default()
@@ -258,7 +297,7 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
             .build()?;
         process = process.console_size(size);
     }
-    let process = process
+    Ok(process
         .terminal(opts.tty)
         .args(args)
         .env(env)
@@ -267,22 +306,11 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
         .capabilities(capabilities)
         .rlimits(rlimits)
         .no_new_privileges(true)
-        .build()?;
+        .build()?)
+}
 
-    let mut mounts: Vec<Mount> = get_default_mounts();
-    mounts.push(bind("/etc/hosts", &ctx.etc_dir.join("hosts"), false)?);
-    mounts.push(bind("/etc/hostname", &ctx.etc_dir.join("hostname"), false)?);
-    mounts.push(bind("/etc/resolv.conf", &ctx.etc_dir.join("resolv.conf"), false)?);
-
-    if ctx.hostname.is_empty()
-        || ctx.hostname.len() > 63
-        || !ctx
-            .hostname
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-    {
-        return Err(SpecError::Invalid(format!("invalid hostname {:?}", ctx.hostname)));
-    }
+/// The cgroup limits: the flags' memory, pids and CPUs, defaulted and capped by the server's.
+fn resources(opts: &RunOptions, ctx: &SpecContext) -> Result<LinuxResources, SpecError> {
     let memory = opts
         .memory
         .unwrap_or(ctx.defaults.memory)
@@ -300,7 +328,7 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
         return Err(SpecError::Invalid(format!("--cpus must be positive, not {cpus}")));
     }
     let period: u64 = 100_000;
-    let resources = LinuxResourcesBuilder::default()
+    Ok(LinuxResourcesBuilder::default()
         .devices(vec![LinuxDeviceCgroupBuilder::default()
             .allow(false)
             .access("rwm")
@@ -317,8 +345,11 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
                 .quota((cpus * period as f64) as i64)
                 .build()?,
         )
-        .build()?;
+        .build()?)
+}
 
+/// The `linux` section: limits, namespaces (a user namespace when the server has a uid range), masked paths, seccomp.
+fn linux(opts: &RunOptions, ctx: &SpecContext, caps: &HashSet<Capability>) -> Result<Linux, SpecError> {
     let mut namespaces = Vec::new();
     for typ in [
         LinuxNamespaceType::Pid,
@@ -331,11 +362,11 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
         namespaces.push(LinuxNamespaceBuilder::default().typ(typ).build()?);
     }
     let mut linux = LinuxBuilder::default()
-        .resources(resources)
+        .resources(resources(opts, ctx)?)
         .cgroups_path(PathBuf::from(&ctx.cgroups_path))
         .masked_paths(get_default_maskedpaths())
         .readonly_paths(get_default_readonly_paths())
-        .seccomp(super::seccomp::profile(&caps)?);
+        .seccomp(super::seccomp::profile(caps)?);
     if let Some(shift) = ctx.userns {
         namespaces.push(
             LinuxNamespaceBuilder::default()
@@ -349,16 +380,7 @@ pub fn build(image: &ImageConfiguration, opts: &RunOptions, ctx: &SpecContext) -
             .build()?;
         linux = linux.uid_mappings(vec![map]).gid_mappings(vec![map]);
     }
-    let linux = linux.namespaces(namespaces).build()?;
-
-    Ok(SpecBuilder::default()
-        .version("1.0.2")
-        .root(RootBuilder::default().path(&ctx.rootfs).readonly(false).build()?)
-        .hostname(ctx.hostname.clone())
-        .process(process)
-        .mounts(mounts)
-        .linux(linux)
-        .build()?)
+    Ok(linux.namespaces(namespaces).build()?)
 }
 
 /// The per-container /etc files, written to `dir`.

@@ -304,25 +304,7 @@ fn unpack_tar<R: Read>(
         let file_mode = mode & !SET_ID_BITS;
         let mtime = header.mtime().unwrap_or(0);
 
-        if name == ".wh..wh..opq" {
-            rustix::fs::lsetxattr(
-                &parent,
-                "trusted.overlay.opaque",
-                b"y",
-                rustix::fs::XattrFlags::empty(),
-            )
-            .map_err(|e| io_err(raw.clone())(e.into()))?;
-            stats.whiteouts += 1;
-            continue;
-        }
-        if let Some(hidden) = name.strip_prefix(".wh.") {
-            let hidden_path = parent.join(hidden);
-            if hidden.is_empty() || hidden.contains('/') || hidden == "." || hidden == ".." {
-                return Err(UnpackError::PathTraversal(raw));
-            }
-            clear(&hidden_path, false)?;
-            rustix::fs::mknodat(CWD, &hidden_path, FileType::CharacterDevice, Mode::empty(), 0)
-                .map_err(|e| io_err(raw.clone())(e.into()))?;
+        if unpack_whiteout(&parent, &name, &raw)? {
             stats.whiteouts += 1;
             continue;
         }
@@ -371,26 +353,7 @@ fn unpack_tar<R: Read>(
                     .link_name_bytes()
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
-                let bad = || UnpackError::BadHardLink {
-                    path: raw.clone(),
-                    target: link.clone(),
-                };
-                let link_comps = safe_components(&link).map_err(|_| bad())?;
-                if link_comps.is_empty() {
-                    return Err(bad());
-                }
-                // Every component of the link target must be a real directory, and the target a regular file.
-                let mut source = dest.to_path_buf();
-                for (i, c) in link_comps.iter().enumerate() {
-                    source.push(c);
-                    let meta = fs::symlink_metadata(&source).map_err(|_| bad())?;
-                    let last = i + 1 == link_comps.len();
-                    if (last && !meta.is_file()) || (!last && !meta.is_dir()) {
-                        return Err(bad());
-                    }
-                }
-                clear(&target, false)?;
-                fs::hard_link(&source, &target).map_err(io_err(raw.clone()))?;
+                unpack_hard_link(dest, &target, &raw, link)?;
             }
             tar::EntryType::Fifo => {
                 clear(&target, false)?;
@@ -403,6 +366,57 @@ fn unpack_tar<R: Read>(
         }
     }
     Ok(stats)
+}
+
+/// A whiteout entry (`.wh.NAME` hides NAME below, `.wh..wh..opq` makes `parent` opaque) becomes overlayfs's own
+/// marker; returns false for every other entry.
+fn unpack_whiteout(parent: &Path, name: &str, raw: &str) -> Result<bool, UnpackError> {
+    if name == ".wh..wh..opq" {
+        rustix::fs::lsetxattr(
+            parent,
+            "trusted.overlay.opaque",
+            b"y",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .map_err(|e| io_err(raw)(e.into()))?;
+        return Ok(true);
+    }
+    let Some(hidden) = name.strip_prefix(".wh.") else {
+        return Ok(false);
+    };
+    if hidden.is_empty() || hidden.contains('/') || hidden == "." || hidden == ".." {
+        return Err(UnpackError::PathTraversal(raw.to_string()));
+    }
+    let hidden_path = parent.join(hidden);
+    clear(&hidden_path, false)?;
+    rustix::fs::mknodat(CWD, &hidden_path, FileType::CharacterDevice, Mode::empty(), 0)
+        .map_err(|e| io_err(raw)(e.into()))?;
+    Ok(true)
+}
+
+/// A hard link to `link` (a path inside the layer): every component of it must be a real directory already
+/// unpacked under `dest`, and the target a regular file, so a link can never reach outside.
+fn unpack_hard_link(dest: &Path, target: &Path, raw: &str, link: String) -> Result<(), UnpackError> {
+    let bad = || UnpackError::BadHardLink {
+        path: raw.to_string(),
+        target: link.clone(),
+    };
+    let link_comps = safe_components(&link).map_err(|_| bad())?;
+    if link_comps.is_empty() {
+        return Err(bad());
+    }
+    let mut source = dest.to_path_buf();
+    for (i, c) in link_comps.iter().enumerate() {
+        source.push(c);
+        let meta = fs::symlink_metadata(&source).map_err(|_| bad())?;
+        let last = i + 1 == link_comps.len();
+        if (last && !meta.is_file()) || (!last && !meta.is_dir()) {
+            return Err(bad());
+        }
+    }
+    clear(target, false)?;
+    fs::hard_link(&source, target).map_err(io_err(raw))?;
+    Ok(())
 }
 
 /// Set-user-id and set-group-id (`S_ISUID | S_ISGID`).
