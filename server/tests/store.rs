@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::project::{Project, ProjectFile};
 use anyhow::{bail, ensure, Context, Result};
-use slipway::ui::project::{Project, ProjectFile};
 
 use crate::support::browser::{Browser, Page};
 use crate::support::server::{dist_dir, slipway_bin, Server, StaticServer};
@@ -110,7 +110,7 @@ fn step_cached(log: &str, step: &str) -> Result<bool> {
 #[tokio::test(flavor = "multi_thread")]
 async fn workspace_images_and_cache_survive_a_reload() {
     let server = Server::start().unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", server.url), &copy_only_project()).unwrap();
+    let url = copy_only_project().share_link(&format!("{}/", server.url));
     let home = format!("{}/", server.url);
     let browser = Browser::start().await.unwrap();
     browser
@@ -160,7 +160,7 @@ async fn workspace_images_and_cache_survive_a_reload() {
 #[tokio::test(flavor = "multi_thread")]
 async fn offline_page_builds_lists_and_downloads_images() {
     let static_server = StaticServer::start(&dist_dir()).await.unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", static_server.url), &copy_only_project()).unwrap();
+    let url = copy_only_project().share_link(&format!("{}/", static_server.url));
     let home = format!("{}/", static_server.url);
     let downloads = TempDir::new("downloads");
     let dir = downloads.path().to_path_buf();

@@ -1,13 +1,13 @@
-//! Slipway's one integration-test binary: a module per area, as in ripgrep.
+//! The server's end-to-end tests, one binary with a module per area (as in ripgrep): the real `slipway` binary
+//! (`CARGO_BIN_EXE_slipway`), the page Trunk built in headless Chromium, containers under runc.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod base_images;
 mod build;
 mod connections;
-mod copy_rules;
+mod dist;
 mod dockerfile;
 mod front_door;
-mod layers;
 mod layout;
 mod lesson;
 mod lesson_origin;

@@ -213,7 +213,7 @@ async fn the_embed_demo_holds_two_independent_widgets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
-    use slipway::ui::project::{Project, ProjectFile};
+    use crate::support::project::{Project, ProjectFile};
     let server = Server::start().unwrap();
     let url = server.url.clone();
     let dir = crate::support::TempDir::new("upload");

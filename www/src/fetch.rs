@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+use slipway::registry::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 
 /// `window.fetch`, with bodies as byte arrays.
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,7 +77,7 @@ fn command_signal() -> Option<web_sys::AbortSignal> {
 
 /// Whether `url` leaves the page's origin: an absolute URL on another origin, or a scheme-relative `//host`.
 fn is_foreign(window: &web_sys::Window, url: &str) -> bool {
-    match super::transport::url_origin(url) {
+    match slipway::registry::transport::url_origin(url) {
         None => url.starts_with("//"),
         Some(origin) => window
             .location()

@@ -2,7 +2,7 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    slipway::ui::app::start();
+    slipway_web::ui::app::start();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

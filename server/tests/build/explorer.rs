@@ -2,7 +2,7 @@
 //! the explorer reads the built image back from the registry (layers, their file trees, config, manifest), and
 //! a rebuild after one file changed shows CACHED, the miss reason and the new layer's file.
 
-use slipway::ui::project::{Project, ProjectFile};
+use crate::support::project::{Project, ProjectFile};
 
 use crate::support::browser::{Browser, Page};
 use crate::support::server::{dist_dir, Server};
@@ -43,7 +43,7 @@ async fn build_panel_and_layer_explorer_in_the_page() {
         ),
     ])
     .unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
+    let url = project.share_link(&format!("{}/", server.url));
     let browser = Browser::start().await.unwrap();
     browser
         .run("build_panel_and_layer_explorer_in_the_page", |page| async move {
@@ -168,7 +168,7 @@ async fn a_pushed_tag_opens_in_the_layer_explorer_from_the_registry_panel() {
         ("hello.txt", ProjectFile::new("hello, registry\n")),
     ])
     .unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
+    let url = project.share_link(&format!("{}/", server.url));
     let browser = Browser::start().await.unwrap();
     browser
         .run(

@@ -1,10 +1,9 @@
-//! The image builder: golden images built by `slipway build`, the cache across builds, hostile input, and real
+//! The image builder: golden images built by `slipway build`, the cache across builds, and real
 //! peers (skopeo, the registry and the runner of a real `slipway serve`).
 
 mod buildah;
 mod explorer;
 mod golden;
-mod hostile;
 pub(crate) mod layout;
 mod page;
 mod peers;

@@ -2,7 +2,7 @@
 //! session's local store (`docker images` lists it, `docker run` runs it under runc), and a rebuild after
 //! editing one file shows CACHED for the unchanged steps and why the changed one was rebuilt.
 
-use slipway::ui::project::{Project, ProjectFile};
+use crate::support::project::{Project, ProjectFile};
 
 use crate::support::browser::Browser;
 use crate::support::server::{dist_dir, with_busybox, Server};
@@ -26,7 +26,7 @@ async fn build_images_run_and_rebuild_in_the_page() {
         ("b.txt", ProjectFile::new("beta\n")),
     ])
     .unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
+    let url = project.share_link(&format!("{}/", server.url));
     let browser = Browser::start().await.unwrap();
     browser
         .run("build_images_run_and_rebuild_in_the_page", |page| async move {

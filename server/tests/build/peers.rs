@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use anyhow::Context;
+
 use slipway::build::MemoryCache;
 use slipway::cli::build::{build, BuildEnv};
 use slipway::cli::parse::{parse, Parsed};
@@ -291,14 +293,14 @@ async fn run_steps_go_through_the_companion() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Build panel's state and the layer explorer's reading, natively against a real server: the events of a
-/// FROM busybox + WORKDIR + COPY build end with every step done or CACHED, and the image read back from the
-/// local store has the base layer's files added, WORKDIR's directory, and COPY's file added under it.
+/// What the Build panel and the layer explorer read, natively against a real server (their reducers are the web
+/// app's unit tests): the events of a FROM busybox + WORKDIR + COPY build end with every step done or cached, and
+/// the image read back from the local store has the base layer's files added, WORKDIR's directory, and COPY's file
+/// added under it.
 #[tokio::test]
 async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> anyhow::Result<()> {
+    use slipway::build::{Event, MissReason};
     use slipway::layer::changes::Change;
-    use slipway::ui::build_view::{BuildView, BuildViewAction, StepState};
-    use slipway::ui::explorer_state::load_image;
 
     require_prerequisites(&[]);
     let data = busybox_data("build-explore")?;
@@ -306,47 +308,69 @@ async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> a
     let cache = MemoryCache::new();
     let dockerfile = "FROM busybox\nWORKDIR /app\nCOPY app.py /app/\nENV MODE=test\nCMD [\"sh\"]\n";
     let tree = context(&[("Dockerfile", dockerfile), ("app.py", "print(1)\n")]);
-    let view = std::cell::RefCell::new(BuildView::default().reduce(BuildViewAction::Begin));
-    let events = |e: &slipway::build::Event| {
-        let before = view.take();
-        *view.borrow_mut() = before.reduce(BuildViewAction::Event(e.clone()));
-    };
+    let events = std::cell::RefCell::new(Vec::new());
+    let record = |e: &Event| events.borrow_mut().push(e.clone());
     let built = docker_build_with_events(
         &server,
         &cache,
         "docker build -t learner1/app:v1 .",
         &tree,
-        &events,
+        &record,
     )
     .await;
     assert_eq!(built.exit_code, 0, "{}", built.stderr);
-    let view = view.into_inner().reduce(BuildViewAction::finished(&built));
+    let events = events.into_inner();
     let step = |prefix: &str| {
-        view.steps
+        events
             .iter()
-            .find(|s| s.name.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no step {prefix} in {:#?}", view.steps))
+            .find_map(|e| match e {
+                Event::Start { id, name } if name.starts_with(prefix) => Some(*id),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no step {prefix} in {events:#?}"))
     };
-    assert!(step("[1/3] FROM docker.io/library/busybox").state == StepState::Cached);
-    assert_eq!(step("[2/3] WORKDIR /app").state, StepState::Done);
+    let cached = |id: usize| {
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Cached { id: i } if *i == id))
+    };
+    let done = |id: usize| {
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Done { id: i, .. } if *i == id))
+    };
+    assert!(cached(step("[1/3] FROM docker.io/library/busybox")));
+    let workdir = step("[2/3] WORKDIR /app");
+    assert!(done(workdir) && !cached(workdir), "{events:#?}");
     let copy = step("[3/3] COPY app.py /app/");
-    assert_eq!(copy.state, StepState::Done);
-    assert!(copy.bytes > 0 && copy.millis.is_some(), "{copy:?}");
-    assert_eq!(copy.miss.as_deref(), Some("cache miss: a previous step changed"));
-    assert!(view
-        .steps
+    assert!(done(copy) && !cached(copy), "{events:#?}");
+    let copied_bytes: u64 = events
         .iter()
-        .all(|s| matches!(s.state, StepState::Done | StepState::Cached)));
+        .map(|e| match e {
+            Event::Bytes { id, bytes } if *id == copy => *bytes,
+            _ => 0,
+        })
+        .sum();
+    assert!(copied_bytes > 0, "{events:#?}");
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Miss { id, reason: MissReason::PreviousStepChanged, .. } if *id == copy
+    )));
+    for event in &events {
+        assert!(!matches!(event, Event::Error { .. }), "{event:?}");
+        if let Event::Start { id, name } = event {
+            assert!(done(*id) || cached(*id), "{name} never ended");
+        }
+    }
 
     let transport = Reqwest::new();
     let credentials = std::cell::RefCell::new(slipway::cli::credentials::CredentialStore::default());
     let ctx = slipway::cli::context::CommandContext::new(&transport, &server.url, "", &credentials);
-    let image = load_image(&ctx, "learner1/app:v1")
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let app = slipway::image::Reference::parse("learner1/app:v1")?;
+    let image = read_image(&ctx, &ctx.local_repository(&app), "v1").await?;
     let n = image.layers.len();
     assert!(n >= 3, "{n} layers");
-    let base = &image.layers[0].changes;
+    let base = &image.layers[0].1;
     assert!(base.entries.iter().all(|e| e.change == Change::Added));
     assert!(
         base.entries
@@ -355,43 +379,80 @@ async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> a
         "{:?}",
         base.entries.first()
     );
-    let workdir = &image.layers[n - 2];
+    let (workdir, workdir_changes) = &image.layers[n - 2];
     assert_eq!(
-        slipway::image::explore::instruction(&workdir.layer.created_by),
+        slipway::image::explore::instruction(&workdir.created_by),
         "WORKDIR /app"
     );
-    let marks = |l: &slipway::ui::explorer_state::ExploredLayer| {
-        l.changes
+    let marks = |changes: &slipway::layer::changes::LayerChanges| {
+        changes
             .entries
             .iter()
             .map(|e| (e.path.clone(), e.change, e.size))
             .collect::<Vec<_>>()
     };
-    assert_eq!(marks(workdir), [("app".to_owned(), Change::Added, 0)]);
-    let copied = &image.layers[n - 1];
-    assert_eq!(copied.layer.created_by, "COPY app.py /app/ # buildkit");
+    assert_eq!(marks(workdir_changes), [("app".to_owned(), Change::Added, 0)]);
+    let (copied, copied_changes) = &image.layers[n - 1];
+    assert_eq!(copied.created_by, "COPY app.py /app/ # buildkit");
     assert_eq!(
-        marks(copied),
+        marks(copied_changes),
         [
             ("app".to_owned(), Change::Modified, 0),
             ("app/app.py".to_owned(), Change::Added, 9)
         ]
     );
-    assert_eq!(copied.changes.blob_size, copied.layer.size);
+    assert_eq!(copied_changes.blob_size, copied.size);
     assert!(
         image.plan.metadata_after.iter().any(|m| m.contains("MODE=test")),
         "{:?}",
         image.plan.metadata_after
     );
     assert!(image.plan.config_json.contains("\"MODE=test\""));
-    let missing = load_image(&ctx, "learner1/nothing:v1").await.unwrap_err();
-    assert!(missing.starts_with("learner1/nothing:v1: "), "{missing}");
-    // What the Registry panel lists reads the same way, by repository and tag.
-    let pushed = slipway::ui::explorer_state::load_pushed(&ctx, "library/busybox", "latest")
+    let missing = slipway::image::Reference::parse("learner1/nothing:v1")?;
+    assert!(read_image(&ctx, &ctx.local_repository(&missing), "v1")
         .await
-        .map_err(anyhow::Error::msg)?;
-    assert_eq!(pushed.name, "library/busybox:latest");
-    assert_eq!(pushed.layers[0].changes, image.layers[0].changes);
+        .is_err());
+    // What the Registry panel lists reads the same way, by repository and tag.
+    let pushed = read_image(&ctx, "library/busybox", "latest").await?;
+    assert_eq!(pushed.layers[0].1, image.layers[0].1);
     server.stop()?;
     Ok(())
+}
+
+/// An image read as the layer explorer reads it: its plan, and each layer with what it changes.
+struct ExploredImage {
+    plan: slipway::image::explore::ImagePlan,
+    layers: Vec<(
+        slipway::image::explore::ImageLayer,
+        slipway::layer::changes::LayerChanges,
+    )>,
+}
+
+/// `repository:tag` from the server's registry: the manifest (the linux/amd64 one of an index), the config, then
+/// each layer's blob in turn.
+async fn read_image(
+    ctx: &slipway::cli::context::CommandContext<'_, Reqwest>,
+    repository: &str,
+    tag: &str,
+) -> anyhow::Result<ExploredImage> {
+    let client = ctx.local_client();
+    let mut manifest = client.pull_manifest(repository, tag).await?;
+    let index: serde_json::Value = serde_json::from_slice(&manifest.bytes)?;
+    if let Some(digest) = slipway::cli::transfer::pick_platform(&index) {
+        manifest = client.pull_manifest(repository, &digest).await?;
+    }
+    let described: serde_json::Value = serde_json::from_slice(&manifest.bytes)?;
+    let config_digest = described["config"]["digest"]
+        .as_str()
+        .context("the manifest names no config")?;
+    let config = client.pull_blob(repository, config_digest).await?;
+    let plan = slipway::image::explore::ImagePlan::new(&manifest.bytes, &config)?;
+    let mut stack = slipway::layer::changes::LayerStack::default();
+    let mut layers = Vec::new();
+    for (index, layer) in plan.layers.iter().enumerate() {
+        let blob = client.pull_blob(repository, &layer.digest).await?;
+        let changes = plan.read_layer(&mut stack, index, &blob)?;
+        layers.push((layer.clone(), changes));
+    }
+    Ok(ExploredImage { plan, layers })
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use slipway::ui::project::{Project, ProjectFile};
+use crate::support::project::{Project, ProjectFile};
 
 use crate::support::browser::Browser;
 use crate::support::server::{
@@ -155,7 +155,7 @@ async fn the_pages_cache_survives_a_wiped_server_and_says_why_it_rebuilds() {
     let first = start("page-cache-a", "127.0.0.1:0");
     let addr = first.url.trim_start_matches("http://").to_owned();
     let project = Project::from_files([("Dockerfile", ProjectFile::new(DOCKERFILE))]).unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", first.url), &project).unwrap();
+    let url = project.share_link(&format!("{}/", first.url));
     let build = "docker build -t learner1/app:v1 .";
     let browser = Browser::start().await.unwrap();
     browser

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::support::project::{Project, ProjectFile};
 use slipway::build::{BuildOptions, Builder, InlinePacker, MemoryCache, MemorySink, NoCompanion, NoRegistry};
 use slipway::layer::{FileTree, Meta};
-use slipway::ui::project::{Project, ProjectFile};
 
 use crate::support::browser::{Browser, Page};
 use crate::support::server::{dist_dir, Server};
@@ -130,7 +130,7 @@ async fn multi_layer_build_in_the_page_packs_in_workers_with_native_digests() {
         project_files.push((name.clone(), ProjectFile::new(std::str::from_utf8(data).unwrap())));
     }
     let project = Project::from_files(project_files).unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
+    let url = project.share_link(&format!("{}/", server.url));
     let browser = Browser::start().await.unwrap();
     browser
         .run("multi_layer_build_in_the_page_packs_in_workers_with_native_digests", |page| async move {
@@ -174,7 +174,7 @@ async fn page_stays_responsive_while_64_mb_of_layers_pack() {
     let data = TempDir::new("page-workers-data");
     let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
     let project = Project::from_files([("Dockerfile", ProjectFile::new(df.as_str()))]).unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
+    let url = project.share_link(&format!("{}/", server.url));
     let upload = paths
         .iter()
         .map(|p| p.display().to_string())

@@ -1,32 +1,15 @@
 //! `slipway parse` and `slipway lint`, run as the real binary.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
-/// The `slipway` binary, built on first use (`cargo build -p slipway-server --bin slipway`).
-fn slipway() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
-        let bin = profile_dir.join(format!("slipway{}", std::env::consts::EXE_SUFFIX));
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "slipway-server", "--bin", "slipway"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("CARGO_TARGET_DIR", profile_dir.parent().expect("target dir"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the slipway binary failed");
-        bin
-    })
-}
+use crate::support::repo_root;
+use crate::support::server::slipway_bin;
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(slipway())
+    let mut child = Command::new(slipway_bin())
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(repo_root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -277,7 +277,7 @@ async fn editor_parse_and_check_time_in_the_browser() {
         .run("editor_parse_and_check_time", |page| async move {
             page.goto(&url).await?;
             page.by_name("Dockerfile editor").await?;
-            let seed = include_str!("../golden/dockerfile/seed-python-web-app/Dockerfile");
+            let seed = include_str!("../../../tests/golden/dockerfile/seed-python-web-app/Dockerfile");
             let workloads = [
                 ("seed tutorial Dockerfile", seed.to_string(), 30),
                 (

@@ -3,7 +3,7 @@
 //! (HEAD first, no body in the answer) and a pull (GET) to a host it refuses say which host and how an operator
 //! allows it. A pulled base image is dated by its Debian package, not 1970.
 
-use slipway::ui::project::{Project, ProjectFile};
+use crate::support::project::{Project, ProjectFile};
 
 use crate::support::browser::Browser;
 use crate::support::server::{busybox_package_time, dist_dir, with_busybox_in_registry, Server};
@@ -20,7 +20,7 @@ async fn a_refused_registry_host_is_named_with_the_operators_flag() {
         ("a.txt", ProjectFile::new("alpha\n")),
     ])
     .unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
+    let url = project.share_link(&format!("{}/", server.url));
     let browser = Browser::start().await.unwrap();
     browser
         .run("a_refused_registry_host_is_named_with_the_operators_flag", |page| async move {

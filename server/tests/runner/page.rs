@@ -2,7 +2,7 @@
 //! the terminal while the command is still running (the terminal is busy), the rest follows, and the command
 //! ends with the step or the container.
 
-use slipway::ui::project::{Project, ProjectFile};
+use crate::support::project::{Project, ProjectFile};
 
 use crate::support::browser::{Browser, Page};
 use crate::support::server::{dist_dir, with_busybox, Server};
@@ -50,7 +50,7 @@ async fn run_output_and_logs_follow_stream_into_the_page_terminal() {
         ProjectFile::new("FROM busybox\nRUN echo start; sleep 2; echo end\n"),
     )])
     .unwrap();
-    let url = slipway::ui::share::link(&format!("{}/", server.url), &project).unwrap();
+    let url = project.share_link(&format!("{}/", server.url));
     let browser = Browser::start().await.unwrap();
     browser
         .run(

@@ -9,23 +9,10 @@ use anyhow::{bail, Context};
 
 use super::{repo_root, TempDir};
 
-/// The `slipway` binary built next to this test binary (`cargo build -p slipway-server`), or `$SLIPWAY_BIN`.
+/// The `slipway` binary cargo built for these tests, or `$SLIPWAY_BIN` (scripts/bench.sh measures the debug build).
 pub fn slipway_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("SLIPWAY_BIN") {
-        return PathBuf::from(bin);
-    }
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/..");
-    let bin = dir.join("slipway");
-    assert!(
-        bin.is_file(),
-        "{} is missing: run `cargo build -p slipway-server` before the tests (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
+    std::env::var_os("SLIPWAY_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_slipway")), PathBuf::from)
 }
 
 /// The web app Trunk built; tests that need the page fail loudly without it.

@@ -3,7 +3,7 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    slipway::ui::layer_worker::start();
+    slipway_web::ui::layer_worker::start();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -7,8 +7,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
-use crate::cli::attach::{exit_outcome, resize_control};
-use crate::cli::interpret::Outcome;
+use slipway::cli::attach::{exit_outcome, resize_control};
+use slipway::cli::interpret::Outcome;
 
 /// What the attached session tells the terminal.
 pub enum AttachEvent {

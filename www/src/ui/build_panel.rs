@@ -7,7 +7,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::build_view::{BuildView, BuildViewAction, StepRow, StepState};
-use crate::build::{human_size, Event};
+use slipway::build::{human_size, Event};
 
 impl Reducible for BuildView {
     type Action = BuildViewAction;
@@ -43,7 +43,7 @@ impl LiveBuild {
         dispatch(BuildViewAction::Event(event.clone()));
     }
 
-    pub fn finish(self, outcome: &crate::cli::interpret::Outcome) {
+    pub fn finish(self, outcome: &slipway::cli::interpret::Outcome) {
         dispatch(BuildViewAction::finished(outcome));
     }
 }

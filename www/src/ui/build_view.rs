@@ -1,8 +1,8 @@
 //! The Build panel's state: the steps of the page's last build, fed by the builder's progress events (the same
 //! events the terminal renders as BuildKit's plain progress), kept after the build ends until the next one.
 
-use crate::build::{Event, MissReason};
-use crate::cli::interpret::Outcome;
+use slipway::build::{Event, MissReason};
+use slipway::cli::interpret::Outcome;
 
 /// Where a step is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

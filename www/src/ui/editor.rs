@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use super::editor_model::{CodeMark, EditorAction, EditorState, Jump};
 use super::workspace::{Settings, Theme};
-use crate::dockerfile::lint::Severity;
+use slipway::dockerfile::lint::Severity;
 
 #[wasm_bindgen]
 extern "C" {
@@ -196,7 +196,7 @@ impl Reducible for EditorState {
 /// native bench. Called by the browser test as `window.wasmBindings.slipway_lint_mean_ms(text, runs)`.
 #[wasm_bindgen]
 pub fn slipway_lint_mean_ms(text: &str, runs: u32) -> f64 {
-    use crate::dockerfile::lint::{lint, LintOptions};
+    use slipway::dockerfile::lint::{lint, LintOptions};
     let Some(clock) = web_sys::window().and_then(|w| w.performance()) else {
         return f64::NAN;
     };

@@ -5,8 +5,8 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use crate::dockerfile::lint::{self, Diagnostic, LintOptions, Severity};
-use crate::dockerfile::{parse, Dockerfile};
+use slipway::dockerfile::lint::{self, Diagnostic, LintOptions, Severity};
+use slipway::dockerfile::{parse, Dockerfile};
 
 /// One entry of the outline: a stage (depth 0) or an instruction (depth 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,7 +164,7 @@ pub fn outline(df: &Dockerfile) -> Vec<OutlineItem> {
     // start for each command was quadratic: ~50 million comparisons on a 10,000-line file).
     let mut next_node = 0;
     for c in &df.commands {
-        if let crate::dockerfile::instructions::Instruction::From(f) = &c.instruction {
+        if let slipway::dockerfile::instructions::Instruction::From(f) = &c.instruction {
             let name = f
                 .name
                 .as_ref()

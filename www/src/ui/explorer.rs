@@ -10,9 +10,9 @@ use super::explorer_state::{
     load_image, load_pushed, ExploredImage, ExplorerAction, ExplorerState, ExplorerTab,
 };
 use super::session::PageSession;
-use crate::build::human_size;
-use crate::image::explore::instruction;
-use crate::layer::changes::{EntryKind, TreeNode};
+use slipway::build::human_size;
+use slipway::image::explore::instruction;
+use slipway::layer::changes::{EntryKind, TreeNode};
 
 impl Reducible for ExplorerState {
     type Action = ExplorerAction;

@@ -4,12 +4,12 @@
 
 use serde_json::Value;
 
-use crate::cli::context::CommandContext;
-use crate::cli::transfer::pick_platform;
-use crate::image::explore::{ImageLayer, ImagePlan};
-use crate::image::Reference;
-use crate::layer::changes::{LayerChanges, LayerStack};
-use crate::registry::Transport;
+use slipway::cli::context::CommandContext;
+use slipway::cli::transfer::pick_platform;
+use slipway::image::explore::{ImageLayer, ImagePlan};
+use slipway::image::Reference;
+use slipway::layer::changes::{LayerChanges, LayerStack};
+use slipway::registry::Transport;
 
 /// A layer with what it changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,7 @@ async fn read_image<T: Transport>(
     name: &str,
 ) -> Result<ExploredImage, String> {
     let client = ctx.local_client();
-    let fail = |e: crate::registry::ClientError| format!("{name}: {e}");
+    let fail = |e: slipway::registry::ClientError| format!("{name}: {e}");
     let mut manifest = client
         .pull_manifest(repository, tag_or_digest)
         .await
@@ -174,7 +174,7 @@ impl ExplorerState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::changes::LayerStack;
+    use slipway::layer::changes::LayerStack;
 
     fn image(name: &str, layers: usize) -> Box<ExploredImage> {
         let changes = LayerStack::default().apply(&[0u8; 1024]).unwrap();

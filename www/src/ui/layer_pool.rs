@@ -20,9 +20,9 @@ use yew::prelude::*;
 
 use super::layer_pool_state::{PoolBook, PoolCommand};
 use super::layer_worker::object;
-use crate::build::{LayerPacker, PackFuture, Packed};
-use crate::image::Digest;
-use crate::layer::{FileTree, LayerError, LayerInfo, LayerOptions};
+use slipway::build::{LayerPacker, PackFuture, Packed};
+use slipway::image::Digest;
+use slipway::layer::{FileTree, LayerError, LayerInfo, LayerOptions};
 
 /// The worker's loader, written by Trunk (`data-loader-shim`) next to `layer-worker.js` and its wasm.
 const WORKER_URL: &str = "/layer-worker_loader.js";

@@ -1,4 +1,4 @@
-//! The layer worker: a second wasm module (`src/bin/layer_worker.rs`, built by Trunk as a Web Worker) that
+//! The layer worker: a second wasm module (`www/src/bin/layer_worker.rs`, built by Trunk as a Web Worker) that
 //! gzips and hashes one layer's tar at a time for the page's pool (`ui::layer_pool`).
 //!
 //! Messages: page → worker `{job, level, tar: ArrayBuffer}` (the buffer transferred, not copied); worker →
@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::layer::{LayerInfo, TarCompressor};
+use slipway::layer::{LayerInfo, TarCompressor};
 
 /// Tar bytes copied into wasm memory at a time (and the progress step).
 const PIECE: u32 = 4 << 20;

@@ -4,8 +4,8 @@
 
 use serde::Deserialize;
 
-use crate::cli::containers::ContainerRow;
-use crate::image::Reference;
+use slipway::cli::containers::ContainerRow;
+use slipway::image::Reference;
 
 /// A lesson manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -305,7 +305,7 @@ impl Check {
             Some((cmd, code)) if exit_codes.contains(code) => {
                 Verdict::pass(format!("Done: you ran `{}`.", words(cmd)))
             }
-            Some((cmd, crate::cli::interpret::INTERRUPTED)) => Verdict::fail(format!(
+            Some((cmd, slipway::cli::interpret::INTERRUPTED)) => Verdict::fail(format!(
                 "You stopped `{}` with Ctrl-C (exit code 130) before it finished. Run it again and let it finish.",
                 words(cmd)
             )),

@@ -42,7 +42,7 @@ async fn run_check(check: Check, finished: Vec<(String, i32)>) -> (Verdict, Opti
 /// The embedded registry's tags of `repo` as the learner sees them: with the credentials of their `docker login`
 /// (a classroom registry may refuse anonymous reads), as `(status, body)` for the check to judge.
 async fn registry_tags(repo: &str) -> Result<(u16, String), String> {
-    use crate::registry::ClientError;
+    use slipway::registry::ClientError;
     let session = super::session::PageSession::new();
     let ctx = session.context(None);
     match ctx.local_client().tags(repo).await {

@@ -5,9 +5,9 @@
 use super::session::PageSession;
 use super::state::{CompanionAction, CompanionStatus};
 use super::store::IMAGE_STORE;
-use crate::build::{archive, LocalStore, StoreError};
-use crate::cli::images::{find, list_local, LocalImage};
-use crate::image::Reference;
+use slipway::build::{archive, LocalStore, StoreError};
+use slipway::cli::images::{find, list_local, LocalImage};
+use slipway::image::Reference;
 
 /// Whether the companion answers `/api/info` as Slipway (asked each time: it may come and go).
 pub async fn companion_online() -> bool {

@@ -11,8 +11,8 @@ use super::panels_state::{
     image_cells, load_registry, registry_cells, PanelAction, PanelList, RegistryEntry,
 };
 use super::session::PageSession;
-use crate::cli::containers::{self, ContainerRow};
-use crate::cli::images::LocalImage;
+use slipway::cli::containers::{self, ContainerRow};
+use slipway::cli::images::LocalImage;
 
 impl<T: Clone + PartialEq + 'static> Reducible for PanelList<T> {
     type Action = PanelAction<T>;
@@ -94,7 +94,7 @@ pub fn images_panel(props: &PanelProps) -> Html {
         Callback::from(move |image: LocalImage| {
             let download_note = download_note.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let file = crate::cli::offline::tar_name(&image.repository, &image.tag);
+                let file = slipway::cli::offline::tar_name(&image.repository, &image.tag);
                 download_note.set(Some(
                     match super::offline::download_image(&image.name(), &file).await {
                         Ok(()) => (false, format!("Downloaded {} as {file}.", image.name())),

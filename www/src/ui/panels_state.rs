@@ -2,11 +2,11 @@
 //! and reloads when the terminal changed the store. Also what the Registry panel lists, read with the core
 //! registry client (so it is tested natively).
 
-use crate::cli::format::{human_duration, human_size};
-use crate::cli::images::{LocalImage, ManifestParts};
-use crate::cli::local::LOCAL_PREFIX;
-use crate::image::parse_rfc3339;
-use crate::registry::{Client, ClientError, Transport};
+use slipway::cli::format::{human_duration, human_size};
+use slipway::cli::images::{LocalImage, ManifestParts};
+use slipway::cli::local::LOCAL_PREFIX;
+use slipway::image::parse_rfc3339;
+use slipway::registry::{Client, ClientError, Transport};
 
 /// A panel's list: loading, loaded rows, or why there are none.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

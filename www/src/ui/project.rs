@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::layer::path::{normalize, parent};
-use crate::layer::{FileTree, Meta};
+use slipway::layer::path::{normalize, parent};
+use slipway::layer::{FileTree, Meta};
 
 /// One file of the project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -495,14 +495,17 @@ mod tests {
         p.create_folder("empty").unwrap();
         let tree = p.context_tree();
         match tree.get("README.md") {
-            Some(crate::layer::Node::File { data, meta }) => {
+            Some(slipway::layer::Node::File { data, meta }) => {
                 assert_eq!(&data[..], b"hi");
                 assert_eq!(meta.mode, 0o755);
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(tree.get("app"), Some(crate::layer::Node::Dir { .. })));
-        assert!(matches!(tree.get("empty"), Some(crate::layer::Node::Dir { .. })));
+        assert!(matches!(tree.get("app"), Some(slipway::layer::Node::Dir { .. })));
+        assert!(matches!(
+            tree.get("empty"),
+            Some(slipway::layer::Node::Dir { .. })
+        ));
     }
 
     #[test]

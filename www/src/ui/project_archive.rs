@@ -3,7 +3,7 @@
 
 use std::io::{Cursor, Read, Write};
 
-use crate::layer::{ExtractLimits, FileTree, Node, TarWriter};
+use slipway::layer::{ExtractLimits, FileTree, Node, TarWriter};
 
 use super::project::{Project, ProjectError, ProjectFile};
 
@@ -267,7 +267,11 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("unsafe entry name"), "{err}");
         // A dropped tar whose header claims 60 MiB (under the import limit) and holds 10 bytes.
-        let lying = crate::layer::tar_claiming("big.bin", 60 << 20, b"0123456789");
+        let mut header = tar::Header::new_gnu();
+        header.set_path("big.bin").unwrap();
+        header.set_size(60 << 20);
+        header.set_cksum();
+        let lying = [header.as_bytes().as_slice(), b"0123456789"].concat();
         let err = Project::default()
             .import_archive("", "lying.tar", &lying)
             .unwrap_err();

@@ -5,10 +5,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::cli::containers::SessionTransport;
-use crate::cli::context::{CommandContext, ProgressSink};
-use crate::cli::credentials::CredentialStore;
-use crate::registry::fetch::Fetch;
+use crate::fetch::Fetch;
+use slipway::cli::containers::SessionTransport;
+use slipway::cli::context::{CommandContext, ProgressSink};
+use slipway::cli::credentials::CredentialStore;
 
 const SESSION_KEY: &str = "slipway-session";
 const CREDENTIALS_KEY: &str = "slipway-credentials";
@@ -82,7 +82,7 @@ impl PageSession {
     }
 
     /// A session for the terminal's command in flight: its requests close on Ctrl-C
-    /// ([`crate::registry::fetch::CommandAbort`]).
+    /// ([`crate::fetch::CommandAbort`]).
     pub fn for_command() -> Self {
         PageSession::with_fetch(&Fetch::COMMAND)
     }

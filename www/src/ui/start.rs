@@ -8,19 +8,19 @@ use super::workspace::{Message, SavedWorkspace, Settings, Theme};
 
 /// The lesson built into the page (its files ship inside the wasm, so the first visit needs no fetch).
 pub const BUILTIN_LESSON_URL: &str = "/static/lessons/python-web-app/lesson.json";
-const BUILTIN_LESSON: &str = include_str!("../../static/lessons/python-web-app/lesson.json");
+const BUILTIN_LESSON: &str = include_str!("../../../static/lessons/python-web-app/lesson.json");
 const BUILTIN_FILES: [(&str, &str); 3] = [
     (
         "Dockerfile",
-        include_str!("../../static/examples/python-web-app/Dockerfile"),
+        include_str!("../../../static/examples/python-web-app/Dockerfile"),
     ),
     (
         "app.py",
-        include_str!("../../static/examples/python-web-app/app.py"),
+        include_str!("../../../static/examples/python-web-app/app.py"),
     ),
     (
         "requirements.txt",
-        include_str!("../../static/examples/python-web-app/requirements.txt"),
+        include_str!("../../../static/examples/python-web-app/requirements.txt"),
     ),
 ];
 

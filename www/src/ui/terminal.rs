@@ -19,13 +19,13 @@ use super::session::PageSession;
 use super::store::{BUILD_CACHE, IMAGE_STORE};
 use super::terminal_state::{Effect, TerminalAction, TerminalState, INTERRUPTED};
 use super::xterm::{self, XtermHandle};
-use crate::build::LocalStore;
-use crate::cli::build::BuildEnv;
-use crate::cli::complete::complete;
-use crate::cli::context::{run_command, Prompter, Stream};
-use crate::cli::interpret::{Outcome, Step};
-use crate::cli::parse::Invocation;
-use crate::registry::fetch::CommandAbort;
+use crate::fetch::CommandAbort;
+use slipway::build::LocalStore;
+use slipway::cli::build::BuildEnv;
+use slipway::cli::complete::complete;
+use slipway::cli::context::{run_command, Prompter, Stream};
+use slipway::cli::interpret::{Outcome, Step};
+use slipway::cli::parse::Invocation;
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct TerminalProps {
@@ -269,7 +269,7 @@ impl Console {
                     let foreground = console.foreground.borrow_mut().take();
                     if let Some((id, remove)) = foreground {
                         let session = PageSession::new();
-                        crate::cli::containers::interrupt(session.transport(), "", &id, remove).await;
+                        slipway::cli::containers::interrupt(session.transport(), "", &id, remove).await;
                     }
                     Outcome::failure(String::new(), INTERRUPTED)
                 }
@@ -300,7 +300,7 @@ impl Console {
             // Offline: `docker images` from the page's own store, the rest say why not.
             let now = (js_sys::Date::now() / 1000.0) as u64;
             let store = LocalStore { kv: &IMAGE_STORE };
-            return Some(crate::cli::offline::run_offline(&store, inv, now).await);
+            return Some(slipway::cli::offline::run_offline(&store, inv, now).await);
         }
         let session = PageSession::for_command();
         let (progress, status) = (self.progress_sink(), self.status_sink());
@@ -328,7 +328,7 @@ impl Console {
     /// run`), then hand the terminal to it over the attach WebSocket until it exits.
     async fn attach(self: &Rc<Self>, inv: Invocation) -> Option<Outcome> {
         if !companion_online().await {
-            return Some(crate::cli::offline::needs_companion(&inv));
+            return Some(slipway::cli::offline::needs_companion(&inv));
         }
         let session = PageSession::for_command();
         let started = {
@@ -336,7 +336,7 @@ impl Console {
             let mut ctx = session.context(Some(&progress));
             ctx.status = Some(&status);
             let size = [self.term.rows(), self.term.cols()];
-            crate::cli::attach::start(&ctx, &inv, Some(size)).await
+            slipway::cli::attach::start(&ctx, &inv, Some(size)).await
         };
         self.command_done();
         let target = match started {
@@ -548,7 +548,7 @@ fn crlf(bytes: &[u8]) -> Vec<u8> {
 async fn build_in_page(
     console: &Rc<Console>,
     inv: &Invocation,
-    tree: &crate::layer::FileTree,
+    tree: &slipway::layer::FileTree,
 ) -> Option<Outcome> {
     let session = PageSession::for_command();
     let online = companion_online().await;
@@ -584,7 +584,7 @@ async fn build_in_page(
         events: &|e| live.event(e),
     };
     // The image goes to the page's own store too (and only there while the companion is unreachable).
-    let mut outcome = crate::cli::build::build_keeping(&env, inv, tree, &IMAGE_STORE, online).await;
+    let mut outcome = slipway::cli::build::build_keeping(&env, inv, tree, &IMAGE_STORE, online).await;
     live.finish(&outcome);
     let rest = pending.borrow().clone();
     if !rest.is_empty() {

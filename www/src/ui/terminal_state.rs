@@ -6,10 +6,10 @@
 use std::collections::VecDeque;
 
 use super::line_editor::{decode, split_paste, Edit, Key, LineEditor, BRACKETED_PASTE_ON};
-use crate::cli::context::Stream;
-use crate::cli::interpret::{plan_line, Outcome, Step};
+use slipway::cli::context::Stream;
+use slipway::cli::interpret::{plan_line, Outcome, Step};
 
-pub use crate::cli::interpret::INTERRUPTED;
+pub use slipway::cli::interpret::INTERRUPTED;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TerminalState {
@@ -93,7 +93,7 @@ pub enum Effect {
     ToContainer(String),
     /// `docker save`: the page makes the download (or answers docker's error), then says how it went
     /// (`Finished`).
-    Save(Result<crate::cli::offline::SaveRequest, Outcome>),
+    Save(Result<slipway::cli::offline::SaveRequest, Outcome>),
 }
 
 impl Default for TerminalState {
@@ -380,7 +380,7 @@ impl TerminalState {
         }
         self.keyed.clear();
         self.printed_rows = 0;
-        if let Some(save) = crate::cli::offline::plan_save(&line) {
+        if let Some(save) = slipway::cli::offline::plan_save(&line) {
             self.busy = true;
             self.interrupted = false;
             self.running = Some(line);

@@ -4,7 +4,7 @@
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::registry::transport::{HttpRequest, Method, Transport};
+use slipway::registry::transport::{HttpRequest, Method, Transport};
 
 fn js_text(value: &JsValue) -> String {
     value
@@ -165,7 +165,7 @@ pub async fn get_ok(url: &str) -> Result<String, String> {
 
 /// GET `url` as bytes from a 2xx answer (lesson files may be binary).
 pub async fn get_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let response = crate::registry::fetch::Fetch::PAGE
+    let response = crate::fetch::Fetch::PAGE
         .send(HttpRequest::new(Method::Get, url))
         .await
         .map_err(|e| format!("request to {url} failed: {e}"))?;
