@@ -27,7 +27,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn the_layer_worker_wasm_links_no_yew() {
     let yew = b"yew-0.";
     let app = std::fs::read(wasm_module("slipway-web")).expect("read the app's wasm");
-    assert!(contains(&app, yew), "the app's wasm names no yew crate: the check is blind");
+    assert!(
+        contains(&app, yew),
+        "the app's wasm names no yew crate: the check is blind"
+    );
     let worker = std::fs::read(wasm_module("layer-worker")).expect("read the layer worker's wasm");
     assert!(!contains(&worker, yew), "the layer worker's wasm links Yew");
 }
