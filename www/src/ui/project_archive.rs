@@ -267,11 +267,16 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("unsafe entry name"), "{err}");
         // A dropped tar whose header claims 60 MiB (under the import limit) and holds 10 bytes.
-        let mut header = tar::Header::new_gnu();
-        header.set_path("big.bin").unwrap();
+        // An honest one-file tar from the core's writer, its header then made to claim more than it holds.
+        let mut tar = slipway::layer::TarWriter::new(Vec::new(), 0);
+        tar.append_bytes("big.bin", &slipway::layer::Meta::file(), b"0123456789")
+            .unwrap();
+        let mut lying = tar.finish().unwrap();
+        let mut header = tar::Header::from_byte_slice(&lying[..512]).clone();
         header.set_size(60 << 20);
         header.set_cksum();
-        let lying = [header.as_bytes().as_slice(), b"0123456789"].concat();
+        lying[..512].copy_from_slice(header.as_bytes());
+        lying.truncate(512 + 10);
         let err = Project::default()
             .import_archive("", "lying.tar", &lying)
             .unwrap_err();
