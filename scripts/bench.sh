@@ -12,7 +12,7 @@ if [[ "$what" == page || "$what" == all ]]; then
     export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
     echo "## Page load ($(date -u +%Y-%m-%d), $(nproc) cores)"
     # Chromium measures the release wasm; the harness driving it needs no optimization.
-    cargo bench --profile dev --bench page_load
+    cargo bench -p slipway-server --profile dev --bench page_load
 fi
 if [[ "$what" == layers || "$what" == all ]]; then
     # The browser half runs the release layer-worker wasm in headless Chromium against `slipway serve`.
@@ -20,17 +20,17 @@ if [[ "$what" == layers || "$what" == all ]]; then
     cargo build -p slipway-server
     export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
     echo "## Layer pass, native and in the page's workers ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores)"
-    cargo bench --bench layer_pass
+    cargo bench -p slipway-server --bench layer_pass
 fi
 if [[ "$what" == dockerfile || "$what" == all ]]; then
     echo "## Dockerfile parse + check, native ($(date -u +%Y-%m-%d), $(nproc) cores)"
-    cargo bench --bench dockerfile
+    cargo bench -p slipway --bench dockerfile
 fi
 if [[ "$what" == build || "$what" == all ]]; then
     cargo build -p slipway-server
     export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
     echo "## Image build, native ($(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
-    cargo bench --bench build
+    cargo bench -p slipway-server --bench build
 fi
 if [[ "$what" == lesson || "$what" == all ]]; then
     [[ "$what" == all ]] || trunk build --release
@@ -38,5 +38,5 @@ if [[ "$what" == lesson || "$what" == all ]]; then
     export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
     echo "## Lesson flow in the page beside podman ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores)"
     # Chromium runs the release wasm and the companion does the containers: the driver needs no optimization.
-    cargo bench --profile dev --bench lesson_flow
+    cargo bench -p slipway-server --profile dev --bench lesson_flow
 fi

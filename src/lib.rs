@@ -1,6 +1,6 @@
 //! Slipway core: everything the playground does without a kernel, for the browser (wasm32) and natively.
 //!
-//! The core modules have no Yew or web-sys dependency; only `ui::app` and its browser transport are wasm-only.
+//! No Yew or web-sys here: the web app (`www/`, crate `slipway-web`) and the companion server (`server/`) build on it.
 #![forbid(unsafe_code)]
 
 pub mod build;
@@ -10,7 +10,6 @@ pub mod image;
 pub mod info;
 pub mod layer;
 pub mod registry;
-pub mod ui;
 
 /// The version of this build, shared by the web app and the companion server.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

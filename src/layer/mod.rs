@@ -14,8 +14,6 @@ mod untar;
 pub use hash::{sha256, HashWriter, LayerInfo, LayerOptions, LayerWriter, TarCompressor};
 pub use tar::{HeaderKind, Meta, TarWriter};
 pub use tree::{FileTree, Node};
-#[cfg(test)]
-pub(crate) use untar::tar_claiming;
 pub use untar::{ExtractError, ExtractLimits, Extracted};
 
 /// Errors from building a layer.

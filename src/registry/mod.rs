@@ -3,8 +3,6 @@
 
 pub mod challenge;
 pub mod client;
-#[cfg(target_arch = "wasm32")]
-pub mod fetch;
 pub mod transport;
 
 pub use challenge::Credentials;

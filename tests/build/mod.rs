@@ -1,12 +1,4 @@
-//! The image builder: golden images built by `slipway build`, the cache across builds, hostile input, and real
-//! peers (skopeo, the registry and the runner of a real `slipway serve`).
+//! The image builder in process: hostile and broken input (the builder through `slipway build` and real peers is
+//! tested with the server, `server/tests/build/`).
 
-mod buildah;
-mod explorer;
-mod golden;
 mod hostile;
-pub(crate) mod layout;
-mod page;
-mod peers;
-mod servers;
-mod workers;

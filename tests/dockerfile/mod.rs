@@ -1,8 +1,7 @@
-//! Dockerfile front end: BuildKit's parser corpus, our golden corpus, and the `slipway parse|lint` commands.
+//! Dockerfile front end: BuildKit's parser corpus and our golden corpus (the `slipway parse|lint` commands and the
+//! editor in the page are tested with the server, `server/tests/dockerfile/`).
 
-mod cli;
 mod conformance;
-mod e2e;
 mod expand;
 mod golden;
 mod model;

@@ -1,19 +1,20 @@
-//! Test harness shared by every area: the real `slipway` server, headless Chromium through chromedriver, and a
-//! page driver that finds controls by accessible name, types, clicks, reads text and screenshots on failure.
+//! Test helpers every crate's tests share: the repository root, temp dirs, free ports, and prerequisites that
+//! fail loudly. The server's end-to-end harness (`server/tests/support/`) includes this file as its base.
 
-// Each area uses a part of the harness, and benches/ include it too: not every helper is used everywhere.
+// Each area uses a part of the harness, and benches include it too: not every helper is used everywhere.
 #![allow(dead_code)]
 
-pub mod browser;
-pub mod distribution;
 pub mod prerequisite;
-pub mod server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// The repository root (where `dist/` and `test-artifacts/` live).
+/// The repository root (where `dist/` and `test-artifacts/` live): the workspace's, whichever crate's tests run.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .expect("the workspace root holds Cargo.lock")
+        .to_path_buf()
 }
 
 /// A fresh, empty directory under the system temp dir, removed on drop.

@@ -1,0 +1,23 @@
+//! The server's end-to-end tests, one binary with a module per area (as in ripgrep): the real `slipway` binary
+//! (`CARGO_BIN_EXE_slipway`), the page Trunk built in headless Chromium, containers under runc.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod base_images;
+mod build;
+mod connections;
+mod dist;
+mod dockerfile;
+mod front_door;
+mod layout;
+mod lesson;
+mod lesson_origin;
+mod registry;
+mod runner;
+mod shell;
+mod store;
+mod support;
+mod terminal;
+mod terminal_keys;
+mod terminal_polish;
+mod terminal_prompts;
+mod workspace;

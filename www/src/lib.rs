@@ -1,0 +1,8 @@
+//! Slipway's web app: plain state reducers (tested natively) and the Yew components that render them, the
+//! browser's `fetch` transport, and the layer worker's entry; wasm-only parts are behind `cfg(target_arch)`.
+//! The two binaries Trunk builds (`slipway-web`, `layer-worker`) start from here.
+#![forbid(unsafe_code)]
+
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
+pub mod ui;

@@ -1,0 +1,299 @@
+//! The code editor (wasm): CodeMirror 6 through the thin `window.SlipwayEditor` wrapper (`www/js/editor.js`).
+//! For Dockerfiles: highlighting, diagnostics as you type (underline, gutter marker, hover text), a list of them
+//! and an outline that both jump to the line. Parsing and checking stay in Rust (`editor_model`, tested natively).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use yew::prelude::*;
+
+use super::editor_model::{CodeMark, EditorAction, EditorState, Jump};
+use super::workspace::{Settings, Theme};
+use slipway::dockerfile::lint::Severity;
+
+#[wasm_bindgen]
+extern "C" {
+    /// One CodeMirror view, as `www/js/editor.js` hands it out.
+    type EditorHandle;
+
+    #[wasm_bindgen(js_namespace = SlipwayEditor, js_name = create, catch)]
+    fn create_editor(parent: &web_sys::Element, options: &JsValue) -> Result<EditorHandle, JsValue>;
+    #[wasm_bindgen(method, js_name = onChange)]
+    fn on_change(this: &EditorHandle, callback: &Closure<dyn FnMut(String)>);
+    #[wasm_bindgen(method, js_name = setDiagnostics)]
+    fn set_diagnostics(this: &EditorHandle, diagnostics: &JsValue);
+    #[wasm_bindgen(method, js_name = gotoLine)]
+    fn goto_line(this: &EditorHandle, line: u32);
+    #[wasm_bindgen(method, js_name = setReadOnly)]
+    fn set_read_only(this: &EditorHandle, on: bool);
+    #[wasm_bindgen(method, js_name = setTheme)]
+    fn set_theme(this: &EditorHandle, dark: bool);
+    #[wasm_bindgen(method, js_name = setFontSize)]
+    fn set_font_size(this: &EditorHandle, px: u32);
+    #[wasm_bindgen(method)]
+    fn dispose(this: &EditorHandle);
+}
+
+/// The options `SlipwayEditor.create` reads.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateOptions<'a> {
+    doc: &'a str,
+    label: &'a str,
+    language: &'a str,
+    read_only: bool,
+    dark: bool,
+    font_px: u8,
+}
+
+fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
+    let json = serde_json::to_string(value).expect("plain data serializes");
+    js_sys::JSON::parse(&json).expect("serde_json writes valid JSON")
+}
+
+/// A live view and the closure it calls on every edit (dropped with it).
+struct Live {
+    handle: EditorHandle,
+    _on_change: Closure<dyn FnMut(String)>,
+}
+
+#[derive(Properties, PartialEq)]
+struct CodeMirrorProps {
+    initial: AttrValue,
+    label: AttrValue,
+    /// `"dockerfile"` highlights and shows `marks`; `"plain"` is text only.
+    language: &'static str,
+    readonly: bool,
+    onchange: Callback<String>,
+    #[prop_or_default]
+    marks: Rc<Vec<CodeMark>>,
+    #[prop_or_default]
+    jump: Option<Jump>,
+}
+
+/// Mounts CodeMirror once (the parent remounts it, by key, for another file) and keeps it in step with props.
+#[function_component(CodeMirror)]
+fn code_mirror(props: &CodeMirrorProps) -> Html {
+    let host = use_node_ref();
+    let live = use_mut_ref(|| None::<Live>);
+    // The newest callback, so the closure handed to JavaScript once never calls a stale one.
+    let onchange = use_mut_ref(Callback::<String>::noop);
+    *onchange.borrow_mut() = props.onchange.clone();
+    let settings = use_context::<Settings>().unwrap_or_default();
+    let dark = settings.theme == Theme::Dark;
+    {
+        let (host, live, onchange) = (host.clone(), live.clone(), onchange.clone());
+        let (doc, label, language, read_only) = (
+            props.initial.clone(),
+            props.label.clone(),
+            props.language,
+            props.readonly,
+        );
+        let font_px = settings.font_px;
+        // Only the first render's text counts: later ones are the editor's own edits coming back.
+        use_effect_with((), move |_| {
+            let options = to_js(&CreateOptions {
+                doc: &doc,
+                label: &label,
+                language,
+                read_only,
+                dark,
+                font_px,
+            });
+            mount(&host, &live, options, onchange);
+            move || {
+                if let Some(l) = live.borrow_mut().take() {
+                    l.handle.dispose();
+                }
+            }
+        });
+    }
+    {
+        let live = live.clone();
+        // Plain files have no checks: leave CodeMirror's lint extension out of their editor altogether.
+        let checked = props.language == "dockerfile";
+        use_effect_with(props.marks.clone(), move |marks| {
+            if let (true, Some(l)) = (checked, live.borrow().as_ref()) {
+                l.handle.set_diagnostics(&to_js(&**marks));
+            }
+        });
+    }
+    {
+        let live = live.clone();
+        use_effect_with(props.jump, move |jump| {
+            if let (Some(j), Some(l)) = (jump, live.borrow().as_ref()) {
+                l.handle.goto_line(u32::try_from(j.line).unwrap_or(u32::MAX));
+            }
+        });
+    }
+    {
+        let live = live.clone();
+        use_effect_with(
+            (props.readonly, dark, settings.font_px),
+            move |&(readonly, dark, font_px)| {
+                if let Some(l) = live.borrow().as_ref() {
+                    l.handle.set_read_only(readonly);
+                    l.handle.set_theme(dark);
+                    l.handle.set_font_size(u32::from(font_px));
+                }
+            },
+        );
+    }
+    html! { <div class="code-editor" ref={host}></div> }
+}
+
+fn mount(
+    host: &NodeRef,
+    live: &Rc<RefCell<Option<Live>>>,
+    options: JsValue,
+    onchange: Rc<RefCell<Callback<String>>>,
+) {
+    let Some(parent) = host.cast::<web_sys::Element>() else {
+        return;
+    };
+    match create_editor(&parent, &options) {
+        Ok(handle) => {
+            let on_change = Closure::<dyn FnMut(String)>::new(move |text: String| {
+                let callback = onchange.borrow().clone();
+                callback.emit(text);
+            });
+            handle.on_change(&on_change);
+            *live.borrow_mut() = Some(Live {
+                handle,
+                _on_change: on_change,
+            });
+        }
+        // The bundle did not load (vendor/editor.js missing): say so where the editor would be.
+        Err(why) => parent.set_text_content(Some(&format!(
+            "The code editor failed to start: {}",
+            why.as_string().unwrap_or_else(|| format!("{why:?}"))
+        ))),
+    }
+}
+
+impl Reducible for EditorState {
+    type Action = EditorAction;
+
+    /// Also times the parse + check with the page's clock (`data-check-ms` on the editor shows it).
+    fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
+        let perf = web_sys::window().and_then(|w| w.performance());
+        let start = perf.as_ref().map(|p| p.now());
+        let mut next = match action {
+            EditorAction::Edit(text) => self.edited(text),
+            jump => return Rc::new((*self).clone().reduce(jump)),
+        };
+        if let (Some(p), Some(start)) = (perf, start) {
+            next.check_ms = Some(p.now() - start);
+        }
+        Rc::new(next)
+    }
+}
+
+/// Parse + check alone, timed precisely in the page: runs `dockerfile::lint::lint` `runs` times on `text` and
+/// returns the mean in milliseconds (one `performance.now()` pair around the loop, so its 0.1 ms resolution
+/// divides by `runs`). The editor's `data-check-ms` times its whole update once; this is for comparing with the
+/// native bench. Called by the browser test as `window.wasmBindings.slipway_lint_mean_ms(text, runs)`.
+#[wasm_bindgen]
+pub fn slipway_lint_mean_ms(text: &str, runs: u32) -> f64 {
+    use slipway::dockerfile::lint::{lint, LintOptions};
+    let Some(clock) = web_sys::window().and_then(|w| w.performance()) else {
+        return f64::NAN;
+    };
+    let opts = LintOptions::default();
+    let runs = runs.max(1);
+    let start = clock.now();
+    for _ in 0..runs {
+        // The result is dropped inside the loop, as the editor drops the previous one.
+        drop(std::hint::black_box(lint(std::hint::black_box(text), &opts)));
+    }
+    (clock.now() - start) / f64::from(runs)
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EditorProps {
+    /// The text the editor starts with.
+    pub initial: AttrValue,
+    /// Told every edit (the project keeps the file's text).
+    #[prop_or_default]
+    pub onchange: Callback<String>,
+    #[prop_or_default]
+    pub readonly: bool,
+    /// The accessible name of the text field.
+    #[prop_or(AttrValue::from("Dockerfile editor"))]
+    pub label: AttrValue,
+}
+
+fn severity_class(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "diag-error",
+        Severity::Warning => "diag-warning",
+        Severity::Info => "diag-info",
+    }
+}
+
+#[function_component(DockerfileEditor)]
+pub fn dockerfile_editor(props: &EditorProps) -> Html {
+    let initial = props.initial.clone();
+    let state = use_reducer(move || EditorState::new(&initial));
+    let marks = state.marks.clone();
+    let onchange = {
+        let state = state.clone();
+        let onchange = props.onchange.clone();
+        Callback::from(move |text: String| {
+            state.dispatch(EditorAction::Edit(text.clone()));
+            onchange.emit(text);
+        })
+    };
+    let jump = |line: usize| {
+        let state = state.clone();
+        Callback::from(move |_: MouseEvent| state.dispatch(EditorAction::JumpTo(line)))
+    };
+    let problems = state.diagnostics.len();
+    html! {
+        <div class="dockerfile-editor" data-check-ms={state.check_ms.map(|ms| format!("{ms:.3}"))}>
+            <CodeMirror initial={props.initial.clone()} label={props.label.clone()} language="dockerfile"
+                        readonly={props.readonly} {onchange} {marks} jump={state.jump_to} />
+            <section class="editor-problems" aria-label="Problems">
+                <h3>{ if problems == 0 { "No problems".to_string() } else { format!("Problems ({problems})") } }</h3>
+                <ul class="editor-diagnostics">
+                    { for state.diagnostics.iter().map(|d| html! {
+                        <li data-line={d.line.to_string()} data-rule={d.rule}>
+                            <button type="button" class={classes!("diagnostic", severity_class(d.severity))}
+                                    onclick={jump(d.line)} title={d.explanation}>
+                                <span class="diag-pos">{ format!("{}:{}", d.line, d.column) }</span>
+                                <span class="diag-severity">{ d.severity.to_string() }</span>
+                                <span class="diag-rule">{ d.rule }</span>
+                                <span class="diag-message">{ d.message.clone() }</span>
+                            </button>
+                        </li>
+                    }) }
+                </ul>
+            </section>
+            <nav class="editor-outline" aria-label="Outline">
+                <h3>{ "Outline" }</h3>
+                <ul>
+                    { for state.outline.iter().map(|o| html! {
+                        <li data-line={o.line.to_string()}>
+                            <button type="button" onclick={jump(o.line)}
+                                    class={classes!("outline-item", if o.depth == 0 { "outline-stage" } else { "outline-instruction" })}>
+                                <span class="outline-line">{ o.line }</span>{ " " }{ o.label.clone() }
+                            </button>
+                        </li>
+                    }) }
+                </ul>
+            </nav>
+        </div>
+    }
+}
+
+/// Files that are not Dockerfiles: the same editor without highlighting or checks.
+#[function_component(PlainEditor)]
+pub fn plain_editor(props: &EditorProps) -> Html {
+    html! {
+        <div class="plain-editor">
+            <CodeMirror initial={props.initial.clone()} label={props.label.clone()} language="plain"
+                        readonly={props.readonly} onchange={props.onchange.clone()} />
+        </div>
+    }
+}

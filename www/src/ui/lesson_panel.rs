@@ -1,0 +1,260 @@
+//! The lesson panel (wasm): the steps, the current one highlighted, a "Check" button per step that fetches what
+//! the check needs and shows the verdict from `lesson.rs`, and the app's preview once a container answers.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use super::lesson::{markdown_lite, personalize, Check, Lesson, LessonStep, Span, Verdict};
+use super::web;
+
+/// Fetches what `check` needs and judges it; also returns the app's page for the preview when a container answered.
+async fn run_check(check: Check, finished: Vec<(String, i32)>) -> (Verdict, Option<String>) {
+    match &check {
+        Check::CommandRan { .. } => (check.judge_history(&finished), None),
+        Check::ImageExists { .. } => (check.judge_images(web::get_ok("/api/images").await), None),
+        Check::ContainerAnswers { port, .. } => {
+            match check.pick_container(web::get_ok("/api/containers").await) {
+                Err(verdict) => (verdict, None),
+                Ok(id) => {
+                    let url = format!("/api/containers/{id}/proxy/{port}/");
+                    let answer = web::get(&url).await;
+                    let page = answer.as_ref().ok().map(|(_, body)| body.clone());
+                    let verdict = check.judge_answer(answer);
+                    // A frame cannot send the session header the proxy needs, so the page shows the answer it
+                    // fetched itself (relative links resolve against the proxy path through <base>).
+                    let preview = page
+                        .filter(|_| verdict.passed)
+                        .map(|body| format!("<base href=\"{url}\">{body}"));
+                    (verdict, preview)
+                }
+            }
+        }
+        Check::Pushed { .. } => match check.pushed_repository() {
+            None => (check.judge_tags(Err("the image name is not valid".into())), None),
+            Some(repo) => (check.judge_tags(registry_tags(&repo).await), None),
+        },
+    }
+}
+
+/// The embedded registry's tags of `repo` as the learner sees them: with the credentials of their `docker login`
+/// (a classroom registry may refuse anonymous reads), as `(status, body)` for the check to judge.
+async fn registry_tags(repo: &str) -> Result<(u16, String), String> {
+    use slipway::registry::ClientError;
+    let session = super::session::PageSession::new();
+    let ctx = session.context(None);
+    match ctx.local_client().tags(repo).await {
+        Ok(tags) => Ok((200, serde_json::json!({ "name": repo, "tags": tags }).to_string())),
+        Err(ClientError::Unauthorized(_)) => Ok((401, String::new())),
+        Err(ClientError::Denied(_)) => Ok((403, String::new())),
+        Err(ClientError::Registry { status, .. }) | Err(ClientError::Unexpected { status, .. }) => {
+            Ok((status, String::new()))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LessonPanelProps {
+    pub lesson: Rc<Lesson>,
+    pub user: String,
+    pub on_user: Callback<String>,
+    /// Commands that finished in the terminal, with exit codes (command_ran checks read them).
+    pub finished: Vec<(String, i32)>,
+    /// Puts a step's command on the terminal's input line.
+    pub on_try: Callback<String>,
+}
+
+fn render_spans(spans: &[Span], user: &str) -> Html {
+    html! {
+        <>{ for spans.iter().map(|s| match s {
+            Span::Text(t) => html! { { personalize(t, user) } },
+            Span::Code(t) => html! { <code>{ personalize(t, user) }</code> },
+            Span::Bold(t) => html! { <strong>{ personalize(t, user) }</strong> },
+        }) }</>
+    }
+}
+
+/// One step of the lesson as the panel shows it.
+struct StepView<'a> {
+    index: usize,
+    step: &'a LessonStep,
+    current: &'a UseStateHandle<usize>,
+    verdict: Option<&'a Verdict>,
+    /// Its check is running.
+    busy: bool,
+    check_step: &'a Callback<usize>,
+    on_try: &'a Callback<String>,
+    user: &'a str,
+}
+
+impl StepView<'_> {
+    /// The step's title (a button that opens it); when current, its text, command ("Type it") and Check button;
+    /// its verdict stays under it after the lesson moves on, so the learner can reread it.
+    fn render(&self) -> Html {
+        let (i, step, user) = (self.index, self.step, self.user);
+        let is_current = i == **self.current;
+        let select = {
+            let current = self.current.clone();
+            Callback::from(move |_: MouseEvent| current.set(i))
+        };
+        let command = step.command.as_ref().map(|c| {
+            let command = personalize(c, user);
+            let on_try = self.on_try.clone();
+            let typed = command.clone();
+            html! {
+                <div class="step-command">
+                    <code>{ command.clone() }</code>
+                    <button type="button" aria-label={format!("Type it: {command}")}
+                            onclick={Callback::from(move |_: MouseEvent| on_try.emit(typed.clone()))}>{ "Type it" }</button>
+                </div>
+            }
+        });
+        let check = step.check.as_ref().map(|_| {
+            let busy = self.busy;
+            let run = self.check_step.reform(move |_: MouseEvent| i);
+            html! {
+                <button type="button" class="check" aria-label={format!("Check step {}", i + 1)}
+                        disabled={busy} onclick={run}>{ if busy { "Checking…" } else { "Check" } }</button>
+            }
+        });
+        let verdict = self.verdict;
+        let outcome = verdict.map(|v| {
+            html! {
+                <p class={classes!("verdict", if v.passed { "passed" } else { "failed" })} role="status"
+                   aria-label={format!("Step {} result", i + 1)}>{ v.message.clone() }</p>
+            }
+        });
+        html! {
+            <li class={classes!("step", is_current.then_some("current"), verdict.filter(|v| v.passed).map(|_| "done"))}
+                aria-current={is_current.then_some("step")}>
+                <button type="button" class="step-title" aria-expanded={is_current.to_string()} onclick={select}>
+                    { format!("{}. {}", i + 1, step.title) }
+                    { if verdict.is_some_and(|v| v.passed) { " ✓" } else { "" } }
+                </button>
+                if is_current {
+                    <div class="step-body">
+                        { for markdown_lite(&step.text).iter().map(|p| html! { <p>{ render_spans(p, user) }</p> }) }
+                        { command }
+                        { check }
+                    </div>
+                }
+                { outcome }
+            </li>
+        }
+    }
+}
+
+#[function_component(LessonPanel)]
+pub fn lesson_panel(props: &LessonPanelProps) -> Html {
+    let current = use_state(|| 0usize);
+    let verdicts = use_state(HashMap::<usize, Verdict>::new);
+    let checking = use_state(|| None::<usize>);
+    let preview = use_state(|| None::<String>);
+    let lesson = props.lesson.clone();
+
+    let check_step = {
+        let (lesson, current, verdicts, checking, preview) = (
+            lesson.clone(),
+            current.clone(),
+            verdicts.clone(),
+            checking.clone(),
+            preview.clone(),
+        );
+        let (user, finished) = (props.user.clone(), props.finished.clone());
+        Callback::from(move |index: usize| {
+            let Some(step) = lesson.steps.get(index).cloned() else {
+                return;
+            };
+            let Some(check) = step.check.as_ref().map(|c| c.personalized(&user)) else {
+                return;
+            };
+            let user = user.clone();
+            let (current, verdicts, checking, preview) = (
+                current.clone(),
+                verdicts.clone(),
+                checking.clone(),
+                preview.clone(),
+            );
+            let (finished, steps) = (finished.clone(), lesson.steps.len());
+            checking.set(Some(index));
+            wasm_bindgen_futures::spawn_local(async move {
+                let (verdict, url) = run_check(check, finished).await;
+                let verdict = step.advise(verdict, &user);
+                if url.is_some() {
+                    preview.set(url);
+                }
+                if verdict.passed && *current == index && index + 1 < steps {
+                    current.set(index + 1);
+                }
+                let mut all = (*verdicts).clone();
+                all.insert(index, verdict);
+                verdicts.set(all);
+                checking.set(None);
+            });
+        })
+    };
+    // A command the learner just typed may finish the current step: check history-only steps as it grows.
+    {
+        let (lesson, current, check_step) = (lesson.clone(), current.clone(), check_step.clone());
+        let seen = use_mut_ref(|| None::<usize>);
+        use_effect_with(props.finished.len(), move |len| {
+            // Not on the first render: an unchecked step says nothing until the learner acts.
+            let first = seen.borrow_mut().replace(*len).is_none();
+            let step = lesson.steps.get(*current);
+            if first {
+                return;
+            }
+            if matches!(
+                step.and_then(|s| s.check.as_ref()),
+                Some(Check::CommandRan { .. })
+            ) {
+                check_step.emit(*current);
+            }
+        });
+    }
+
+    let on_user = {
+        let on_user = props.on_user.clone();
+        Callback::from(move |e: InputEvent| {
+            on_user.emit(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let user = props.user.clone();
+    let steps = lesson.steps.iter().enumerate().map(|(i, step)| {
+        StepView {
+            index: i,
+            step,
+            current: &current,
+            verdict: verdicts.get(&i),
+            busy: *checking == Some(i),
+            check_step: &check_step,
+            on_try: &props.on_try,
+            user: &user,
+        }
+        .render()
+    });
+    // Sandboxed without same-origin: the learner's page runs its scripts but cannot reach this one.
+    let preview_frame = (*preview).clone().map(|page| {
+        html! {
+            <div class="preview">
+                <h3>{ "Preview" }</h3>
+                <iframe srcdoc={page} sandbox="allow-scripts allow-forms" title="App preview" />
+            </div>
+        }
+    });
+    html! {
+        <section class="pane lesson" aria-labelledby="lesson-title">
+            <h2 id="lesson-title">{ lesson.title.clone() }</h2>
+            if !lesson.summary.is_empty() { <p class="lesson-summary">{ lesson.summary.clone() }</p> }
+            <label class="lesson-user">{ "Your user name " }
+                <input type="text" value={props.user.clone()} oninput={on_user} spellcheck="false"
+                       aria-label="Your user name" />
+            </label>
+            <ol class="steps" aria-label="Lesson steps">{ for steps }</ol>
+            { preview_frame }
+        </section>
+    }
+}
