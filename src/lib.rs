@@ -3,11 +3,11 @@
 //! The core modules have no Yew or web-sys dependency; only `ui::app` and its browser transport are wasm-only.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod build;
 pub mod cli;
 pub mod dockerfile;
 pub mod image;
-pub mod info;
 pub mod layer;
 pub mod registry;
 pub mod ui;

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use slipway::info::{RegistryInfo, RuntimeInfo, ServerInfo};
+use slipway::api::{RegistryInfo, RuntimeInfo, ServerInfo};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 

@@ -1,6 +1,6 @@
 //! UI state as reducers: every change the page can make is an action applied to a plain value.
 
-use crate::info::ServerInfo;
+use crate::api::ServerInfo;
 
 /// What the page knows about its companion server.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
