@@ -312,3 +312,152 @@ fn refused_unless_success(response: HttpResponse) -> Result<HttpResponse, Compan
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// Answers every request with `status` and `body`, and keeps the requests.
+    struct Canned {
+        status: u16,
+        body: &'static str,
+        sent: RefCell<Vec<HttpRequest>>,
+    }
+
+    impl Canned {
+        fn new(status: u16, body: &'static str) -> Self {
+            Canned {
+                status,
+                body,
+                sent: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Transport for Canned {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.sent.borrow_mut().push(request);
+            Ok(HttpResponse {
+                status: self.status,
+                headers: vec![],
+                body: self.body.as_bytes().to_vec(),
+            })
+        }
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        struct Nobody;
+        impl std::task::Wake for Nobody {
+            fn wake(self: std::sync::Arc<Self>) {}
+        }
+        // The canned transport never waits: one poll finishes the call.
+        let waker = std::task::Waker::from(std::sync::Arc::new(Nobody));
+        match std::pin::pin!(future).poll(&mut std::task::Context::from_waker(&waker)) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the canned transport does not wait"),
+        }
+    }
+
+    #[test]
+    fn calls_go_to_the_routes_paths_with_typed_bodies() {
+        let transport = Canned::new(201, r#"{"id":"abc","name":"web","ports":[]}"#);
+        let companion = Companion::new(&transport, "http://127.0.0.1:8080");
+        let request = CreateContainer {
+            image: "busybox".into(),
+            options: RunOptions::default(),
+        };
+        let created = block_on(companion.create(&request, true)).unwrap();
+        assert_eq!(created.name, "web");
+        let sent = transport.sent.borrow_mut().remove(0);
+        assert_eq!(sent.url, "http://127.0.0.1:8080/api/containers?start=true");
+        assert_eq!(
+            serde_json::from_slice::<CreateContainer>(&sent.body).unwrap(),
+            request
+        );
+        block_on(companion.remove("web", &RemoveQuery { force: true })).unwrap();
+        assert_eq!(
+            transport.sent.borrow()[0].url,
+            "http://127.0.0.1:8080/api/containers/web?force=true"
+        );
+    }
+
+    #[test]
+    fn an_error_answer_is_refused_with_its_message() {
+        let transport = Canned::new(404, r#"{"message":"no such container: web"}"#);
+        let error = block_on(Companion::new(&transport, "").wait("web")).unwrap_err();
+        assert!(
+            matches!(error, CompanionError::Refused { status: 404, .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "Error response from daemon: no such container: web"
+        );
+        let garbled = Canned::new(200, "<html>");
+        let error = block_on(Companion::new(&garbled, "").containers(true)).unwrap_err();
+        assert!(matches!(error, CompanionError::Unreadable(_)), "{error:?}");
+    }
+
+    #[test]
+    fn a_step_streams_its_events() {
+        let transport = Canned::new(
+            200,
+            "{\"type\":\"output\",\"stream\":\"stdout\",\"data\":\"hi\\n\"}\n{\"type\":\"result\",\"exit_code\":0}\n",
+        );
+        let mut events = Vec::new();
+        block_on(Companion::new(&transport, "").run_step(&StepRequest::default(), &mut |e| events.push(e)))
+            .unwrap();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(matches!(&events[1], StepEvent::Result(r) if r.exit_code == 0));
+        let sent = &transport.sent.borrow()[0];
+        assert_eq!(sent.url, paths::STEPS);
+        assert!(sent.headers.contains(&("Accept".to_string(), NDJSON.to_string())));
+    }
+
+    #[test]
+    fn the_attach_path_carries_the_session() {
+        assert_eq!(
+            attach_path_for(&paths::container_attach("abc123"), "page-1f/x y"),
+            "/api/containers/abc123/attach?session=page-1f%2Fx%20y"
+        );
+    }
+
+    #[test]
+    fn only_the_companion_hears_the_session() {
+        let native = SessionTransport::new(&(), "secret", "http://127.0.0.1:8080/");
+        let to = |t: &SessionTransport<'_, ()>, url: &str| {
+            t.with_session(HttpRequest::new(Method::Get, url))
+                .headers
+                .iter()
+                .any(|(name, value)| name == SESSION_HEADER && value == "secret")
+        };
+        assert!(to(&native, "http://127.0.0.1:8080/v2/") && to(&native, "http://127.0.0.1:8080"));
+        assert!(to(&native, "HTTP://127.0.0.1:8080/api/containers?all=true"));
+        assert!(!to(
+            &native,
+            "http://127.0.0.1:5000/v2/learner1/app/blobs/sha256:00"
+        ));
+        assert!(!to(&native, "http://127.0.0.1:80801/v2/"));
+        assert!(!to(&native, "http://127.0.0.1:8080.evil.example/"));
+        assert!(!to(&native, "http://127.0.0.1:8080@evil.example/"));
+        // The page: relative URLs are its own origin, which the companion serves.
+        let page = SessionTransport::new(&(), "secret", "http://play.example.org");
+        assert!(to(&page, "/api/images") && to(&page, "api/images") && to(&page, "/?lesson=http://x/"));
+        assert!(to(&page, "http://play.example.org/static/lessons/a/lesson.json"));
+        assert!(!to(&page, "http://127.0.0.1:9/lesson.json") && !to(&page, "//evil.example/lesson.json"));
+        assert!(
+            !to(&page, "https://play.example.org/api/images"),
+            "another scheme is another origin"
+        );
+        let relative_only = SessionTransport::new(&(), "secret", "");
+        assert!(to(&relative_only, "/api/images") && !to(&relative_only, "http://127.0.0.1:8080/"));
+        assert_eq!(url_origin("http://h:1/p?q#f"), Some("http://h:1"));
+        assert_eq!(url_origin("http://h?q"), Some("http://h"));
+        assert_eq!(url_origin("/a:b"), None);
+        assert!(!to(&page, "data:text/plain,secret"));
+        let with_path = SessionTransport::new(&(), "secret", "http://127.0.0.1:8080/slipway/");
+        assert!(to(&with_path, "http://127.0.0.1:8080/slipway/api/images"));
+    }
+}
