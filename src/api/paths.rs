@@ -4,6 +4,8 @@
 //! The registry's `/v2/` paths are not here: the OCI distribution spec defines them, and the registry client
 //! spells them after it.
 
+/// Every companion route starts with this.
+pub const API: &str = "/api/";
 /// `GET`: the companion's [`super::ServerInfo`].
 pub const INFO: &str = "/api/info";
 /// `GET`: the session's local images ([`super::ImageRow`]).
@@ -36,6 +38,15 @@ pub const EXEC_WAIT: &str = "/api/execs/{id}/wait";
 pub const EXEC_ATTACH: &str = "/api/execs/{id}/attach";
 /// `POST`: run one RUN step of a build ([`super::StepRequest`]).
 pub const STEPS: &str = "/api/steps";
+
+/// Whether `path` is below a container's preview proxy ([`CONTAINER_PROXY`]).
+pub fn is_container_proxy(path: &str) -> bool {
+    let (before_id, after_id) = CONTAINER_PROXY.split_once("{id}").unwrap_or_default();
+    let proxy = after_id.split("{port}").next().unwrap_or_default();
+    path.strip_prefix(before_id)
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(id, rest)| !id.is_empty() && format!("/{rest}").starts_with(proxy))
+}
 
 /// `template` with its `{id}` filled in.
 fn with_id(template: &str, id: &str) -> String {
@@ -103,5 +114,10 @@ mod tests {
         assert_eq!(container_proxy("abc", 8000), "/api/containers/abc/proxy/8000/");
         assert!(CONTAINER_PROXY_PATH.starts_with(CONTAINER_PROXY));
         assert!(CONTAINERS_ANY.starts_with(CONTAINERS));
+        assert!(INFO.starts_with(API) && STEPS.starts_with(API));
+        assert!(is_container_proxy("/api/containers/abc/proxy/8000/index.html"));
+        assert!(is_container_proxy(&container_proxy("abc", 80)));
+        assert!(!is_container_proxy("/api/containers/abc/logs"));
+        assert!(!is_container_proxy("/api/containers//proxy/80/"));
     }
 }

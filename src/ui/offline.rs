@@ -11,7 +11,7 @@ use crate::image::Reference;
 
 /// Whether the companion answers `/api/info` as Slipway (asked each time: it may come and go).
 pub async fn companion_online() -> bool {
-    let action = match super::api::get_text("/api/info").await {
+    let action = match super::api::get_text(crate::api::paths::INFO).await {
         Ok(body) => CompanionAction::InfoReceived(body),
         Err(why) => CompanionAction::RequestFailed(why),
     };

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::cli::containers::SessionTransport;
+use crate::api::SessionTransport;
 use crate::cli::context::{CommandContext, ProgressSink};
 use crate::cli::credentials::CredentialStore;
 use crate::registry::fetch::Fetch;
@@ -121,7 +121,7 @@ impl PageSession {
         }
     }
 
-    /// The `X-Slipway-Session` token.
+    /// The session token ([`crate::api::SESSION_HEADER`]).
     pub fn token(&self) -> String {
         self.token.clone()
     }

@@ -56,7 +56,7 @@ pub struct BuildArgs {
     /// The Slipway companion (`http://127.0.0.1:8080`): FROM images, RUN steps, the local image store.
     #[arg(long)]
     pub host: Option<String>,
-    /// The session token sent as `X-Slipway-Session` (its hash names the local repositories).
+    /// The session token sent as `slipway::api::SESSION_HEADER` (its hash names the local repositories).
     #[arg(long)]
     pub session: Option<String>,
     /// Docker schema-2 media types instead of OCI.
@@ -258,7 +258,7 @@ struct Companion {
 impl Companion {
     fn with_session(&self, request: HttpRequest) -> HttpRequest {
         match &self.session {
-            Some(s) => request.header("X-Slipway-Session", s.clone()),
+            Some(s) => request.header(slipway::api::SESSION_HEADER, s.clone()),
             None => request,
         }
     }
