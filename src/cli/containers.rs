@@ -110,20 +110,17 @@ pub fn create_request(inv: &Invocation) -> Result<CreateContainer, String> {
         .map(|p| publish_spec(p))
         .collect::<Result<Vec<_>, _>>()?;
     let value = |flag: &str| flags.value(flag).map(str::to_string);
-    let cpus = flags
-        .value("cpus")
-        .map(|c| {
-            c.parse::<f64>()
-                .map_err(|_| format!("invalid argument \"{c}\" for \"--cpus\" flag"))
-        })
-        .transpose()?;
-    let pids_limit = flags
-        .value("pids-limit")
-        .map(|p| {
-            p.parse::<i64>()
-                .map_err(|_| format!("invalid argument \"{p}\" for \"--pids-limit\" flag"))
-        })
-        .transpose()?;
+    // docker's words for a flag value that is not a number.
+    fn number<N: std::str::FromStr>(flags: &super::parse::Flags, flag: &str) -> Result<Option<N>, String> {
+        let Some(text) = flags.value(flag) else {
+            return Ok(None);
+        };
+        text.parse()
+            .map(Some)
+            .map_err(|_| format!("invalid argument \"{text}\" for \"--{flag}\" flag"))
+    }
+    let cpus = number(flags, "cpus")?;
+    let pids_limit = number(flags, "pids-limit")?;
     Ok(CreateContainer {
         image: inv.args[0].clone(),
         options: RunOptions {
