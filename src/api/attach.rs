@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A text frame of an attach WebSocket: `resize` and `eof` go to the server, `exit` comes from it, last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum AttachFrame {
     /// The terminal's size for the TTY.
     Resize { cols: u16, rows: u16 },
@@ -58,5 +58,10 @@ mod tests {
         });
         assert_eq!(exec_exit, serde_json::json!({"type": "exit", "exit_code": 0}));
         assert_eq!(AttachFrame::from_text("ls\n"), None);
+        assert_eq!(
+            AttachFrame::from_text(r#"{"type":"resize","cols":80,"rows":24,"colour":true}"#),
+            None,
+            "a control with a field it does not have is text, not a resize"
+        );
     }
 }
