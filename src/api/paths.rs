@@ -104,7 +104,63 @@ pub fn exec_attach(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(not(target_arch = "wasm32"))]
+    use std::path::{Path, PathBuf};
+
     use super::*;
+
+    /// The workspace's Rust files outside tests and benchmarks (the production code), with their text.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn production_sources() -> Vec<(PathBuf, String)> {
+        fn walk(dir: &Path, found: &mut Vec<(PathBuf, String)>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let skipped = ["target", "tests", "benches", "fuzz", "node_modules", "dist"];
+                if path.is_dir() && !name.starts_with('.') && !skipped.contains(&name.as_str()) {
+                    walk(&path, found);
+                } else if name.ends_with(".rs") && !name.contains("tests") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    // A file's unit tests sit at its end, after `#[cfg(test)]`.
+                    let code = text.split("#[cfg(test)]").next().unwrap_or_default().to_string();
+                    found.push((path, code));
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(Path::new(env!("CARGO_MANIFEST_DIR")), &mut found);
+        found
+    }
+
+    /// Reads the source tree: natively only (wasm has no file system).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn route_paths_and_the_session_header_are_spelled_only_here() {
+        let sources = production_sources();
+        assert!(sources.iter().any(|(path, _)| path.ends_with("src/api/paths.rs")));
+        let mut strays = Vec::new();
+        for (path, code) in &sources {
+            if path.ends_with("src/api/paths.rs") || path.ends_with("src/api/mod.rs") {
+                continue;
+            }
+            for (number, line) in code.lines().enumerate() {
+                let line = line.trim_start();
+                let lower = line.to_ascii_lowercase();
+                let spelled = lower.contains("\"/api/") || lower.contains("\"x-slipway-session\"");
+                if spelled && !line.starts_with("//") {
+                    strays.push(format!("{}:{}: {line}", path.display(), number + 1));
+                }
+            }
+        }
+        assert!(
+            strays.is_empty(),
+            "use slipway::api::paths / SESSION_HEADER instead:\n{}",
+            strays.join("\n")
+        );
+    }
 
     #[test]
     fn paths_fill_in_the_routes_patterns() {
