@@ -3,11 +3,11 @@
 //! No Yew or web-sys here: the web app (`www/`, crate `slipway-web`) and the companion server (`server/`) build on it.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod build;
 pub mod cli;
 pub mod dockerfile;
 pub mod image;
-pub mod info;
 pub mod layer;
 pub mod registry;
 

@@ -99,7 +99,7 @@ fn needs_same_origin(method: &Method, path: &str, headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     let changes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    upgrade || (changes && path.starts_with("/api/"))
+    upgrade || (changes && path.starts_with(slipway::api::paths::API))
 }
 
 /// `http://127.0.0.1:8080` against the `Host` header `127.0.0.1:8080`.
@@ -112,9 +112,7 @@ fn same_origin(origin: &str, host: &str) -> bool {
 
 /// `/embed` is for docs pages on other sites, and a container's preview sits inside it.
 fn is_meant_to_be_framed(path: &str) -> bool {
-    path == "/embed"
-        || path.starts_with("/embed/")
-        || (path.starts_with("/api/containers/") && path.contains("/proxy/"))
+    path == "/embed" || path.starts_with("/embed/") || slipway::api::paths::is_container_proxy(path)
 }
 
 #[cfg(test)]

@@ -3,11 +3,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use slipway::info::{RegistryInfo, RuntimeInfo, ServerInfo};
+use serde::de::DeserializeOwned;
+use slipway::api::{paths, ErrorBody, RegistryInfo, RuntimeInfo, ServerInfo};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
@@ -26,7 +29,7 @@ pub struct AppState {
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
-    let api = Router::new().route("/api/info", get(info));
+    let api = Router::new().route(paths::INFO, get(info));
     let web = if state.dist_dir.join("index.html").is_file() {
         let index = ServeFile::new(state.dist_dir.join("index.html"));
         // Only the app's files are compressed: registry blobs must go out byte for byte (digests, Range).
@@ -39,9 +42,9 @@ pub fn app(state: Arc<AppState>) -> Router {
     let containers = match &state.runner {
         Some(runner) => crate::runner::router(runner.clone()),
         None => Router::new()
-            .route("/api/containers", axum::routing::any(no_runner))
-            .route("/api/containers/{*rest}", axum::routing::any(no_runner))
-            .route("/api/steps", axum::routing::any(no_runner)),
+            .route(paths::CONTAINERS, axum::routing::any(no_runner))
+            .route(paths::CONTAINERS_ANY, axum::routing::any(no_runner))
+            .route(paths::STEPS, axum::routing::any(no_runner)),
     };
     let registry = crate::registry::router(&state.registry);
     let front_door = axum::middleware::from_fn_with_state(state.site_names.clone(), crate::guard::front_door);
@@ -65,9 +68,33 @@ async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
 }
 
 async fn no_runner() -> Response {
-    let body =
-        serde_json::json!({"message": "containers are unavailable: no usable OCI runtime (see /api/info)"});
-    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    let message = format!(
+        "containers are unavailable: no usable OCI runtime (see {})",
+        paths::INFO
+    );
+    (StatusCode::SERVICE_UNAVAILABLE, Json(ErrorBody::new(message))).into_response()
+}
+
+/// A JSON request body of the protocol (`slipway::api`). Unlike axum's `Json`, a body that does not fit the
+/// type (an unknown or misspelt field, a wrong type) is a 400 whose [`ErrorBody`] names the field, the way
+/// every other refusal of the API reads; a missing `Content-Type` stays axum's 415.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let status = match rejection {
+                    JsonRejection::MissingJsonContentType(_) => rejection.status(),
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Err((status, Json(ErrorBody::new(rejection.body_text()))).into_response())
+            }
+        }
+    }
 }
 
 async fn app_not_built(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {

@@ -17,7 +17,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = crate::runtime::detect(args.runtime);
     // Asked for by name, a runtime that cannot run here is an error, not a server without containers.
     if let (
-        slipway::info::RuntimeInfo::Unavailable { reason },
+        slipway::api::info::RuntimeInfo::Unavailable { reason },
         crate::runtime::RuntimeChoice::Runc | crate::runtime::RuntimeChoice::Crun,
     ) = (&runtime, args.runtime)
     {
@@ -142,14 +142,14 @@ fn unpack_in_background(runner: Arc<crate::runner::Runner>, references: Vec<Stri
 /// The container runner, when the runtime is usable; leftovers of a crashed run are cleaned first.
 async fn start_runner(
     args: &ServeArgs,
-    runtime: &slipway::info::RuntimeInfo,
+    runtime: &slipway::api::info::RuntimeInfo,
     registry: &crate::registry::Registry,
     network: crate::runner::outbound::ContainerNetwork,
     own_port: u16,
 ) -> Option<Arc<crate::runner::Runner>> {
     use crate::runner::{OciLayoutSource, RegistryImageSource, Runner, RunnerConfig};
     // crun takes the same create/start/kill/delete/list commands; only runc is tested on this (v1) host.
-    let slipway::info::RuntimeInfo::Available { path, .. } = runtime else {
+    let slipway::api::info::RuntimeInfo::Available { path, .. } = runtime else {
         return None;
     };
     let mut config = RunnerConfig::new(args.runner_dir.clone(), path.into());

@@ -125,7 +125,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             workdir: Some(st.workdir()),
             user: st.inner().user().clone().filter(|u| !u.is_empty()),
             exec: Some(argv.clone()),
-            mtime: options.epoch,
+            mtime: Some(options.epoch),
             ..StepRequest::default()
         };
         // Output is shown as it comes, a whole line at a time (a chunk may end mid-line).

@@ -1,34 +1,14 @@
 //! RUN steps through a trait: the companion's `POST /api/steps` (docs/runner-api.md), or an executor that
 //! says RUN needs the companion.
 
-use serde::{Deserialize, Serialize};
-
 use super::rootfs::LayerRef;
 use super::BuildError;
+use crate::api::{Companion, CompanionError, StepEvent, StepLayer, StepResult};
 use crate::image::{Descriptor, Digest, MediaType};
-use crate::registry::transport::LineSplitter;
-use crate::registry::{Client, HttpRequest, Method, PushOptions, Transport};
+use crate::registry::{Client, PushOptions, Transport};
 
-/// One RUN step as the companion takes it (the JSON body of `POST /api/steps`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct StepRequest {
-    pub layers: Vec<String>,
-    pub env: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub workdir: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shell: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exec: Option<Vec<String>>,
-    pub mtime: u64,
-    /// The local repository the new layer is linked to (docs/local-images.md).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repository: Option<String>,
-}
+/// One RUN step as the companion takes it (the body of `POST /api/steps`): the protocol's.
+pub use crate::api::StepRequest;
 
 /// What a RUN step did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,40 +68,6 @@ impl RunExecutor for NoCompanion {
     }
 }
 
-/// One line of the streamed answer of `POST /api/steps` (`Accept: application/x-ndjson`).
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum StepEvent {
-    /// Output as produced.
-    Output { data: String },
-    /// The end: how the command exited and the layer it made.
-    Result(StepAnswer),
-    /// The step failed after it started (the layer could not be stored: quota, disk).
-    Error { status: u16, message: String },
-}
-
-#[derive(Debug, Deserialize)]
-struct StepAnswer {
-    exit_code: i32,
-    #[serde(default)]
-    oom_killed: bool,
-    #[serde(default)]
-    timed_out: bool,
-    #[serde(default)]
-    output: String,
-    #[serde(default)]
-    layer: Option<LayerAnswer>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LayerAnswer {
-    #[serde(rename = "mediaType")]
-    media_type: String,
-    digest: String,
-    size: u64,
-    diff_id: String,
-}
-
 /// RUN through the companion at `base`: layers this build made are uploaded to `repository` first (HEAD
 /// before upload), so the runner finds every layer in the registry's blob store.
 pub struct CompanionExecutor<'a, T: Transport> {
@@ -130,6 +76,25 @@ pub struct CompanionExecutor<'a, T: Transport> {
     pub base: String,
     pub registry: &'a Client<T>,
     pub repository: String,
+}
+
+impl<T: Transport> CompanionExecutor<'_, T> {
+    /// The layer a step made, as the build refers to it: in this build's repository on the companion.
+    fn layer_ref(&self, layer: StepLayer) -> Result<LayerRef, BuildError> {
+        let digest: Digest = layer
+            .digest
+            .parse()
+            .map_err(|e| BuildError::Companion(format!("{e}")))?;
+        Ok(LayerRef {
+            descriptor: Descriptor::new(MediaType::from(layer.media_type.as_str()), layer.size, digest),
+            diff_id: layer
+                .diff_id
+                .parse()
+                .map_err(|e| BuildError::Companion(format!("{e}")))?,
+            blob: None,
+            repository: Some(self.repository.clone()),
+        })
+    }
 }
 
 impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
@@ -154,49 +119,34 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
             }
         }
         step.repository = Some(self.repository.clone());
-        let body = serde_json::to_vec(&step).map_err(|e| BuildError::Companion(e.to_string()))?;
-        let request = HttpRequest::new(Method::Post, format!("{}/api/steps", self.base))
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/x-ndjson")
-            .body(body);
-        let mut lines = LineSplitter::default();
         let mut answer = None;
         let mut failure = None;
         let mut streamed = String::new();
-        let mut on_event = |line: &str| match serde_json::from_str::<StepEvent>(line) {
-            Ok(StepEvent::Output { data }) => {
+        let mut on_event = |event| match event {
+            StepEvent::Output { data, .. } => {
                 output(&data);
                 streamed.push_str(&data);
             }
-            Ok(StepEvent::Result(result)) => answer = Some(result),
-            Ok(StepEvent::Error { status, message }) => failure = Some(format!("{message} ({status})")),
-            Err(_) if line.trim().is_empty() => {}
-            Err(e) => failure = Some(format!("unreadable step event {line:?}: {e}")),
+            StepEvent::Result(result) => answer = Some(result),
+            StepEvent::Error { status, message } => failure = Some(format!("{message} ({status})")),
         };
-        let response = self
-            .transport
-            .send_streaming(request, &mut |chunk| {
-                lines.feed(chunk).iter().for_each(|l| on_event(l))
-            })
-            .await
-            .map_err(|e| BuildError::Companion(e.to_string()))?;
-        if let Some(rest) = lines.finish() {
-            on_event(&rest);
-        }
-        if !response.is_success() {
-            let message = serde_json::from_slice::<serde_json::Value>(&response.body)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(String::from))
-                .unwrap_or_else(|| String::from_utf8_lossy(&response.body).into_owned());
-            return Err(BuildError::Companion(format!(
-                "{} ({})",
-                message, response.status
-            )));
+        let companion = Companion::new(self.transport, &self.base);
+        match companion.run_step(&step, &mut on_event).await {
+            Ok(()) => {}
+            Err(CompanionError::Refused { status, message }) => {
+                return Err(BuildError::Companion(format!("{message} ({status})")))
+            }
+            Err(CompanionError::Unreachable { source, .. }) => {
+                return Err(BuildError::Companion(source.to_string()))
+            }
+            Err(CompanionError::Unreadable(e)) => {
+                failure = failure.or(Some(format!("unreadable step event: {e}")))
+            }
         }
         if let Some(failure) = failure {
             return Err(BuildError::Companion(failure));
         }
-        let answer = answer.ok_or_else(|| {
+        let answer: StepResult = answer.ok_or_else(|| {
             BuildError::Companion("the companion's answer ended before the step's result".into())
         })?;
         // The streamed result leaves the output out: it came as output events.
@@ -212,21 +162,7 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
             output.push_str("\n(the step ran past the companion's time limit)\n");
         }
         let layer = match answer.layer {
-            Some(l) if answer.exit_code == 0 => {
-                let digest: Digest = l
-                    .digest
-                    .parse()
-                    .map_err(|e| BuildError::Companion(format!("{e}")))?;
-                Some(LayerRef {
-                    descriptor: Descriptor::new(MediaType::from(l.media_type.as_str()), l.size, digest),
-                    diff_id: l
-                        .diff_id
-                        .parse()
-                        .map_err(|e| BuildError::Companion(format!("{e}")))?,
-                    blob: None,
-                    repository: Some(self.repository.clone()),
-                })
-            }
+            Some(layer) if answer.exit_code == 0 => Some(self.layer_ref(layer)?),
             _ => None,
         };
         Ok(StepOutcome {

@@ -2,33 +2,28 @@
 //! `docker run -it` and `docker exec` start a process, the terminal connects to its attach path, sizes the
 //! TTY, and ends with the exit frame turned into a command's outcome.
 
-use serde::Deserialize;
-
-use super::containers::{self, call, daemon_error};
+use super::containers;
 use super::context::CommandContext;
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::{CommandId, Flag};
-use crate::registry::transport::{Method, Transport};
+use crate::api::{paths, AttachFrame, Companion, CompanionError, ExecOptions};
+use crate::registry::transport::Transport;
 
 /// A started process to attach the terminal to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachTarget {
     /// The container, as the hint names it.
     pub container: String,
-    /// `/api/containers/ID/attach` or `/api/execs/ID/attach`.
+    /// [`paths::container_attach`] or [`paths::exec_attach`].
     pub path: String,
 }
 
 impl AttachTarget {
-    /// The WebSocket path with the session: a browser WebSocket cannot send `X-Slipway-Session`, so the session
+    /// The WebSocket path with the session: a browser WebSocket cannot send the session header, so the session
     /// rides in the query.
     pub fn path_for(&self, session: &str) -> String {
-        format!(
-            "{}?session={}",
-            self.path,
-            crate::registry::challenge::encode_query_value(session)
-        )
+        crate::api::attach_path_for(&self.path, session)
     }
 }
 
@@ -43,7 +38,7 @@ pub async fn start<T: Transport>(
         let id = exec_create(ctx, inv).await?;
         return Ok(AttachTarget {
             container: inv.args[0].clone(),
-            path: format!("/api/execs/{id}/attach"),
+            path: paths::exec_attach(&id),
         });
     }
     let (created, _printed_through_progress) =
@@ -55,33 +50,31 @@ pub async fn start<T: Transport>(
     };
     Ok(AttachTarget {
         container,
-        path: format!("/api/containers/{}/attach", created.id),
+        path: paths::container_attach(&created.id),
     })
-}
-
-#[derive(Debug, Deserialize)]
-struct ExecCreated {
-    id: String,
 }
 
 /// `POST /api/containers/CONTAINER/exec` for `docker exec [-it] [-e] [-u] [-w] CONTAINER CMD...`: the id.
 async fn exec_create<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Result<String, Outcome> {
     let flags = &inv.flags;
-    let body = serde_json::json!({
-        "cmd": inv.args[1..],
-        "tty": flags.is_set(Flag::TTY),
-        "interactive": flags.is_set(Flag::INTERACTIVE),
-        "env": flags.values(Flag::ENV),
-        "user": flags.value(Flag::USER),
-        "workdir": flags.value(Flag::WORKDIR),
-    });
-    let path = format!("/api/containers/{}/exec", inv.args[0]);
-    match call(ctx.transport, ctx.base, Method::Post, &path, Some(body)).await {
-        Ok(r) if r.is_success() => serde_json::from_slice::<ExecCreated>(&r.body)
-            .map(|c| c.id)
-            .map_err(|_| Outcome::failure("docker: the companion's answer had no exec id".into(), 126)),
-        Ok(r) => Err(Outcome::failure(daemon_error(&r), 1)),
-        Err(e) => Err(Outcome::failure(e, 1)),
+    let options = ExecOptions {
+        cmd: inv.args[1..].to_vec(),
+        tty: flags.is_set(Flag::TTY),
+        interactive: flags.is_set(Flag::INTERACTIVE),
+        env: flags.values(Flag::ENV).to_vec(),
+        user: flags.value(Flag::USER).map(str::to_string),
+        workdir: flags.value(Flag::WORKDIR).map(str::to_string),
+    };
+    match Companion::new(ctx.transport, ctx.base)
+        .exec(&inv.args[0], &options)
+        .await
+    {
+        Ok(created) => Ok(created.id),
+        Err(CompanionError::Unreadable(_)) => Err(Outcome::failure(
+            "docker: the companion's answer had no exec id".into(),
+            126,
+        )),
+        Err(e) => Err(Outcome::failure(e.to_string(), 1)),
     }
 }
 
@@ -109,29 +102,23 @@ pub fn attaches(inv: &Invocation) -> bool {
 
 /// The text frame that sets the TTY's size.
 pub fn resize_control(cols: u16, rows: u16) -> String {
-    serde_json::json!({"type": "resize", "cols": cols, "rows": rows}).to_string()
+    AttachFrame::Resize { cols, rows }.to_text()
 }
 
-#[derive(Debug, Deserialize)]
-struct ExitFrame {
-    #[serde(rename = "type")]
-    kind: String,
-    exit_code: Option<i32>,
-    #[serde(default)]
-    oom_killed: bool,
-}
-
-/// The outcome an exit frame (`{"type":"exit","exit_code":N}`) ends the session with; `None` for any other
-/// text.
+/// The outcome an exit frame ([`AttachFrame::Exit`]) ends the session with; `None` for any other text.
 pub fn exit_outcome(frame: &str) -> Option<Outcome> {
-    let exit = serde_json::from_str::<ExitFrame>(frame)
-        .ok()
-        .filter(|f| f.kind == "exit")?;
+    let Some(AttachFrame::Exit {
+        exit_code,
+        oom_killed,
+    }) = AttachFrame::from_text(frame)
+    else {
+        return None;
+    };
     let mut outcome = Outcome {
-        exit_code: exit.exit_code.unwrap_or(125),
+        exit_code: exit_code.unwrap_or(125),
         ..Outcome::default()
     };
-    if exit.oom_killed {
+    if oom_killed == Some(true) {
         outcome.stderr = "docker: the container was killed: out of memory (see -m/--memory)\n".into();
     }
     Some(outcome)
@@ -145,7 +132,7 @@ mod tests {
     fn the_protocol_frames() {
         let target = AttachTarget {
             container: "web".into(),
-            path: "/api/containers/abc123/attach".into(),
+            path: paths::container_attach("abc123"),
         };
         assert_eq!(
             target.path_for("page-1f/x y"),

@@ -2,99 +2,18 @@
 //! (`docs/runner-api.md`), over the same transport trait as the registry client: `fetch` in the page,
 //! an HTTP client natively.
 
-use serde::Deserialize;
-use serde_json::json;
-
 use super::context::{ProgressSink, Stream};
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::{CommandId, Flag};
-use crate::registry::transport::{url_origin, HttpRequest, HttpResponse, LineSplitter, Method, Transport};
+use crate::api::{
+    Companion, CompanionError, ContainerStatus, ContainerSummary, CreateContainer, KillQuery, LogChunk,
+    LogStream, LogsQuery, PortMapping, RemoveQuery, RunOptions, StopQuery,
+};
+use crate::registry::transport::Transport;
 
-/// A transport that names the caller's session (`X-Slipway-Session`): the companion shows each session only
-/// its own containers and counts them against its own quota. The header goes only to the companion (`home`):
-/// a lesson or registry on another origin never hears the token.
-pub struct SessionTransport<'a, T> {
-    pub inner: &'a T,
-    pub session: String,
-    /// The companion's origin (`http://127.0.0.1:8080`: [`SessionTransport::new`] drops a path); `""` when only
-    /// relative URLs (the page's own origin) reach it.
-    pub home: String,
-}
-
-impl<'a, T> SessionTransport<'a, T> {
-    pub fn new(inner: &'a T, session: impl Into<String>, home: &str) -> Self {
-        SessionTransport {
-            inner,
-            session: session.into(),
-            home: url_origin(home).unwrap_or(home).to_string(),
-        }
-    }
-
-    /// Whether `url` is on the companion: a relative URL (resolved against the page, which the companion
-    /// serves) or an absolute one on `home`'s origin. Anything else, `//host` included, is a stranger.
-    pub fn is_home(&self, url: &str) -> bool {
-        match url_origin(url) {
-            None => !url.starts_with("//"),
-            Some(origin) => !self.home.is_empty() && origin.eq_ignore_ascii_case(&self.home),
-        }
-    }
-
-    fn with_session(&self, request: HttpRequest) -> HttpRequest {
-        if self.is_home(&request.url) {
-            request.header("X-Slipway-Session", self.session.clone())
-        } else {
-            request
-        }
-    }
-}
-
-impl<T: Transport> Transport for SessionTransport<'_, T> {
-    async fn send(
-        &self,
-        request: HttpRequest,
-    ) -> Result<HttpResponse, crate::registry::transport::TransportError> {
-        self.inner.send(self.with_session(request)).await
-    }
-
-    async fn send_streaming(
-        &self,
-        request: HttpRequest,
-        on_chunk: &mut dyn FnMut(&[u8]),
-    ) -> Result<HttpResponse, crate::registry::transport::TransportError> {
-        self.inner
-            .send_streaming(self.with_session(request), on_chunk)
-            .await
-    }
-}
-
-/// One row of `GET /api/containers`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ContainerRow {
-    pub id: String,
-    pub name: String,
-    pub image: String,
-    pub command: String,
-    pub created: u64,
-    pub status: String,
-    pub exit_code: Option<i32>,
-    #[serde(default)]
-    pub ports: Vec<PortRow>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct PortRow {
-    pub host: u16,
-    pub container: u16,
-}
-
-/// The answer to `POST /api/containers`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Created {
-    pub id: String,
-    #[serde(default)]
-    pub name: String,
-}
+/// Moved to the protocol's client ([`crate::api`]); kept here for callers outside the interpreter.
+pub use crate::api::{Created, SessionTransport};
 
 /// Whether a `docker run` hands the terminal to the container (`-i`/`-t` without `-d`) instead of waiting for
 /// its output.
@@ -102,29 +21,11 @@ pub fn is_interactive_run(inv: &Invocation) -> bool {
     (inv.flags.is_set(Flag::INTERACTIVE) || inv.flags.is_set(Flag::TTY)) && !inv.flags.is_set(Flag::DETACH)
 }
 
-#[derive(Debug, Deserialize)]
-struct WaitState {
-    exit_code: Option<i32>,
-    #[serde(default)]
-    oom_killed: bool,
-    error: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LogChunk {
-    stream: String,
-    data: String,
-    /// When the container wrote it, in nanoseconds since the Unix epoch (`--timestamps`).
-    #[serde(default)]
-    time_ns: u128,
-}
-
-impl LogChunk {
-    fn stream(&self) -> Stream {
-        match self.stream.as_str() {
-            "stderr" => Stream::Stderr,
-            _ => Stream::Stdout,
-        }
+/// Which of the terminal's streams a chunk of output goes to (a TTY's output is stdout).
+fn stream_of(chunk: &LogChunk) -> Stream {
+    match chunk.stream {
+        LogStream::Stderr => Stream::Stderr,
+        LogStream::Stdout | LogStream::Tty => Stream::Stdout,
     }
 }
 
@@ -150,7 +51,7 @@ impl Timestamps {
             return chunk.data.clone();
         }
         let stamp = format!("{} ", crate::image::rfc3339_nanos(chunk.time_ns));
-        let at_start = &mut self.at_line_start[usize::from(chunk.stream() == Stream::Stderr)];
+        let at_start = &mut self.at_line_start[usize::from(stream_of(chunk) == Stream::Stderr)];
         let mut out = String::with_capacity(chunk.data.len() + stamp.len());
         for piece in chunk.data.split_inclusive('\n') {
             if *at_start {
@@ -163,44 +64,22 @@ impl Timestamps {
     }
 }
 
-/// What the docker CLI prints when the daemon answers with an error.
-pub(super) fn daemon_error(response: &HttpResponse) -> String {
-    let message = serde_json::from_slice::<serde_json::Value>(&response.body)
-        .ok()
-        .and_then(|v| v["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(&response.body).trim().to_string());
-    format!("Error response from daemon: {message}")
-}
-
-pub(super) async fn call<T: Transport>(
-    transport: &T,
-    base: &str,
-    method: Method,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> Result<HttpResponse, String> {
-    let mut request = HttpRequest::new(method, format!("{base}{path}"));
-    if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/json")
-            .body(body.to_string().into_bytes());
-    }
-    transport
-        .send(request)
-        .await
-        .map_err(|e| format!("Cannot connect to the Slipway companion at {base}: {}", e.0))
-}
-
 /// `-p 8000:8000`, `-p 8000`; docker's "ip:" forms are not supported on the companion.
-fn publish_spec(spec: &str) -> Result<serde_json::Value, String> {
+fn publish_spec(spec: &str) -> Result<PortMapping, String> {
     let spec = spec.strip_suffix("/tcp").unwrap_or(spec);
     let parse = |p: &str| {
         p.parse::<u16>()
             .map_err(|_| format!("invalid published port: {spec}"))
     };
     Ok(match spec.split_once(':') {
-        Some((host, container)) => json!({"host": parse(host)?, "container": parse(container)?}),
-        None => json!({"host": 0, "container": parse(spec)?}),
+        Some((host, container)) => PortMapping {
+            host: parse(host)?,
+            container: parse(container)?,
+        },
+        None => PortMapping {
+            host: 0,
+            container: parse(spec)?,
+        },
     })
 }
 
@@ -223,49 +102,45 @@ pub fn memory_bytes(text: &str) -> Result<i64, String> {
     Ok((number * scale) as i64)
 }
 
-/// The JSON body of `POST /api/containers` for a `docker run` invocation.
-pub fn create_body(inv: &Invocation) -> Result<serde_json::Value, String> {
+/// What `POST /api/containers` is asked for a `docker run` invocation.
+pub fn create_request(inv: &Invocation) -> Result<CreateContainer, String> {
     let flags = &inv.flags;
     let publish = flags
         .values(Flag::PUBLISH)
         .iter()
         .map(|p| publish_spec(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut body = json!({
-        "image": inv.args[0],
-        "cmd": inv.args[1..],
-        "env": flags.values(Flag::ENV),
-        "tty": flags.is_set(Flag::TTY),
-        "interactive": flags.is_set(Flag::INTERACTIVE),
-        "publish": publish,
-    });
-    for (flag, field) in [
-        (Flag::NAME, "name"),
-        (Flag::WORKDIR, "workdir"),
-        (Flag::USER, "user"),
-        (Flag::HOSTNAME, "hostname"),
-    ] {
-        if let Some(v) = flags.value(flag) {
-            body[field] = json!(v);
-        }
+    let value = |flag: Flag| flags.value(flag).map(str::to_string);
+    // docker's words for a flag value that is not a number.
+    fn number<N: std::str::FromStr>(flags: &super::parse::Flags, flag: Flag) -> Result<Option<N>, String> {
+        let Some(text) = flags.value(flag) else {
+            return Ok(None);
+        };
+        text.parse()
+            .map(Some)
+            .map_err(|_| format!("invalid argument \"{text}\" for \"--{}\" flag", flag.long()))
     }
-    if let Some(e) = flags.value(Flag::ENTRYPOINT) {
-        body["entrypoint"] = json!([e]);
-    }
-    if let Some(m) = flags.value(Flag::MEMORY) {
-        body["memory"] = json!(memory_bytes(m)?);
-    }
-    if let Some(c) = flags.value(Flag::CPUS) {
-        body["cpus"] = json!(c
-            .parse::<f64>()
-            .map_err(|_| format!("invalid argument \"{c}\" for \"--cpus\" flag"))?);
-    }
-    if let Some(p) = flags.value(Flag::PIDS_LIMIT) {
-        body["pids_limit"] = json!(p
-            .parse::<i64>()
-            .map_err(|_| format!("invalid argument \"{p}\" for \"--pids-limit\" flag"))?);
-    }
-    Ok(body)
+    let cpus = number(flags, Flag::CPUS)?;
+    let pids_limit = number(flags, Flag::PIDS_LIMIT)?;
+    Ok(CreateContainer {
+        image: inv.args[0].clone(),
+        options: RunOptions {
+            name: value(Flag::NAME),
+            entrypoint: value(Flag::ENTRYPOINT).map(|e| vec![e]),
+            cmd: inv.args[1..].to_vec(),
+            env: flags.values(Flag::ENV).to_vec(),
+            workdir: value(Flag::WORKDIR),
+            user: value(Flag::USER),
+            hostname: value(Flag::HOSTNAME),
+            tty: flags.is_set(Flag::TTY),
+            interactive: flags.is_set(Flag::INTERACTIVE),
+            memory: flags.value(Flag::MEMORY).map(memory_bytes).transpose()?,
+            cpus,
+            pids_limit,
+            publish,
+            ..RunOptions::default()
+        },
+    })
 }
 
 /// `docker run`: create and start; detached prints the id, attached tells `foreground` the id, waits and
@@ -294,32 +169,14 @@ pub async fn run<T: Transport>(
 /// page's prompt forever, so the page then stops it as `docker stop -t 3` does (SIGTERM, SIGKILL after 3 s) and
 /// removes it for `--rm`. See docs/docker-cli.md.
 pub async fn interrupt<T: Transport>(transport: &T, base: &str, id: &str, remove: bool) {
-    let container = format!("/api/containers/{id}");
-    let _ = call(
-        transport,
-        base,
-        Method::Post,
-        &format!("{container}/kill?signal=INT"),
-        None,
-    )
-    .await;
-    let _ = call(
-        transport,
-        base,
-        Method::Post,
-        &format!("{container}/stop?t=3"),
-        None,
-    )
-    .await;
+    let companion = Companion::new(transport, base);
+    let int = KillQuery {
+        signal: Some("INT".into()),
+    };
+    let _ = companion.kill(id, &int).await;
+    let _ = companion.stop(id, &StopQuery { t: Some(3) }).await;
     if remove {
-        let _ = call(
-            transport,
-            base,
-            Method::Delete,
-            &format!("{container}?force=true"),
-            None,
-        )
-        .await;
+        let _ = companion.remove(id, &RemoveQuery { force: true }).await;
     }
 }
 
@@ -330,7 +187,7 @@ pub async fn create_started<T: Transport>(
     inv: &Invocation,
     console_size: Option<[u16; 2]>,
 ) -> Result<Created, Outcome> {
-    let mut body = create_body(inv).map_err(|e| {
+    let mut request = create_request(inv).map_err(|e| {
         Outcome::failure(
             format!("docker: {e}\n\nRun 'docker run --help' for more information"),
             125,
@@ -338,113 +195,84 @@ pub async fn create_started<T: Transport>(
     })?;
     if is_interactive_run(inv) {
         // Nobody waits to remove it afterwards: the companion does (`--rm`).
-        body["auto_remove"] = json!(inv.flags.is_set(Flag::RM));
+        request.options.auto_remove = inv.flags.is_set(Flag::RM);
     }
-    if let (true, Some(size)) = (inv.flags.is_set(Flag::TTY), console_size) {
-        body["console_size"] = json!(size);
+    if inv.flags.is_set(Flag::TTY) {
+        request.options.console_size = console_size;
     }
-    let created = match call(
-        transport,
-        base,
-        Method::Post,
-        "/api/containers?start=true",
-        Some(body),
-    )
-    .await
-    {
-        Ok(r) if r.is_success() => r,
-        Ok(r) if r.status == 404 => {
+    match Companion::new(transport, base).create(&request, true).await {
+        Ok(created) => Ok(created),
+        Err(refused @ CompanionError::Refused { status: 404, .. }) => {
             let image = &inv.args[0];
             let tagged = if image.contains(':') || image.contains('@') {
                 image.clone()
             } else {
                 format!("{image}:latest")
             };
-            return Err(Outcome::failure(
+            Err(Outcome::failure(
                 format!(
-                    "Unable to find image '{tagged}' locally\ndocker: {}\n\nRun 'docker run --help' for more information",
-                    daemon_error(&r)
+                    "Unable to find image '{tagged}' locally\ndocker: {refused}\n\nRun 'docker run --help' for more information"
                 ),
                 125,
-            ));
+            ))
         }
-        Ok(r) => return Err(Outcome::failure(format!("docker: {}", daemon_error(&r)), 125)),
-        Err(e) => return Err(Outcome::failure(e, 125)),
-    };
-    serde_json::from_slice::<Created>(&created.body)
-        .map_err(|_| Outcome::failure("docker: the companion's answer had no container id".into(), 125))
+        Err(refused @ CompanionError::Refused { .. }) => {
+            Err(Outcome::failure(format!("docker: {refused}"), 125))
+        }
+        Err(CompanionError::Unreadable(_)) => Err(Outcome::failure(
+            "docker: the companion's answer had no container id".into(),
+            125,
+        )),
+        Err(unreachable) => Err(Outcome::failure(unreachable.to_string(), 125)),
+    }
 }
 
 /// An attached, non-interactive `docker run`: wait for the exit, then print the output (and honour `--rm`).
 async fn wait_and_collect<T: Transport>(transport: &T, base: &str, inv: &Invocation, id: &str) -> Outcome {
-    let state = match call(
-        transport,
-        base,
-        Method::Post,
-        &format!("/api/containers/{id}/wait"),
-        None,
-    )
-    .await
-    {
-        Ok(r) if r.is_success() => serde_json::from_slice::<WaitState>(&r.body).ok(),
-        Ok(r) => return Outcome::failure(format!("docker: {}", daemon_error(&r)), 125),
-        Err(e) => return Outcome::failure(e, 125),
+    let companion = Companion::new(transport, base);
+    let state = match companion.wait(id).await {
+        Ok(state) => Some(state),
+        Err(CompanionError::Unreadable(_)) => None,
+        Err(refused @ CompanionError::Refused { .. }) => {
+            return Outcome::failure(format!("docker: {refused}"), 125)
+        }
+        Err(unreachable) => return Outcome::failure(unreachable.to_string(), 125),
     };
-    let mut outcome = logs_of(transport, base, id, "", Timestamps::new(false)).await;
-    let state = state.unwrap_or(WaitState {
-        exit_code: None,
-        oom_killed: false,
-        error: None,
-    });
-    if let Some(error) = state.error {
+    let mut outcome = logs_of(&companion, id, &LogsQuery::default(), Timestamps::new(false)).await;
+    if let Some(error) = state.as_ref().and_then(|s| s.error.as_ref()) {
         outcome.stderr.push_str(&format!("docker: {error}\n"));
     }
-    if state.oom_killed {
+    if state.as_ref().is_some_and(|s| s.oom_killed) {
         outcome
             .stderr
             .push_str("docker: the container was killed: out of memory (see -m/--memory)\n");
     }
-    outcome.exit_code = state.exit_code.unwrap_or(125);
+    outcome.exit_code = state.and_then(|s| s.exit_code).unwrap_or(125);
     if inv.flags.is_set(Flag::RM) {
-        let _ = call(
-            transport,
-            base,
-            Method::Delete,
-            &format!("/api/containers/{id}?force=true"),
-            None,
-        )
-        .await;
+        let _ = companion.remove(id, &RemoveQuery { force: true }).await;
     }
     outcome
 }
 
 async fn logs_of<T: Transport>(
-    transport: &T,
-    base: &str,
+    companion: &Companion<'_, T>,
     id: &str,
-    query: &str,
+    query: &LogsQuery,
     mut timestamps: Timestamps,
 ) -> Outcome {
-    let path = format!("/api/containers/{id}/logs?format=json{query}");
-    match call(transport, base, Method::Get, &path, None).await {
-        Ok(r) if r.is_success() => {
+    match companion.logs(id, query).await {
+        Ok(chunks) => {
             let mut out = Outcome::default();
-            for line in String::from_utf8_lossy(&r.body)
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-            {
-                if let Ok(chunk) = serde_json::from_str::<LogChunk>(line) {
-                    let text = timestamps.stamp(&chunk);
-                    match chunk.stream() {
-                        Stream::Stderr => out.stderr.push_str(&text),
-                        Stream::Stdout => out.stdout.push_str(&text),
-                    }
+            for chunk in &chunks {
+                let text = timestamps.stamp(chunk);
+                match stream_of(chunk) {
+                    Stream::Stderr => out.stderr.push_str(&text),
+                    Stream::Stdout => out.stdout.push_str(&text),
                 }
             }
             out
         }
-        Ok(r) => Outcome::failure(daemon_error(&r), 1),
-        Err(e) => Outcome::failure(e, 1),
+        Err(e) => Outcome::failure(e.to_string(), 1),
     }
 }
 
@@ -456,54 +284,46 @@ pub async fn logs<T: Transport>(
     inv: &Invocation,
     progress: Option<ProgressSink<'_>>,
 ) -> Outcome {
-    let mut query = String::new();
-    if let Some(tail) = inv.flags.value(Flag::TAIL).filter(|t| *t != "all") {
-        query.push_str(&format!("&tail={tail}"));
-    }
-    if inv.flags.is_set(Flag::TIMESTAMPS) {
-        query.push_str("&timestamps=true");
-    }
-    let mut timestamps = Timestamps::new(inv.flags.is_set(Flag::TIMESTAMPS));
-    if !inv.flags.is_set(Flag::FOLLOW) {
-        return logs_of(transport, base, &inv.args[0], &query, timestamps).await;
-    }
+    let tail = match inv.flags.value(Flag::TAIL).filter(|t| *t != "all") {
+        Some(tail) => match tail.parse::<usize>() {
+            Ok(lines) => Some(lines),
+            Err(_) => {
+                return Outcome::failure(
+                    format!("Error response from daemon: invalid value for tail: {tail:?}"),
+                    1,
+                )
+            }
+        },
+        None => None,
+    };
+    let query = LogsQuery {
+        tail,
+        timestamps: inv.flags.is_set(Flag::TIMESTAMPS),
+        ..LogsQuery::default()
+    };
+    let companion = Companion::new(transport, base);
+    let mut timestamps = Timestamps::new(query.timestamps);
     let id = &inv.args[0];
-    let request = HttpRequest::new(
-        Method::Get,
-        format!("{base}/api/containers/{id}/logs?format=json&follow=true{query}"),
-    );
+    if !inv.flags.is_set(Flag::FOLLOW) {
+        return logs_of(&companion, id, &query, timestamps).await;
+    }
     let mut out = Outcome::default();
     let mut follower = LogFollower::default();
-    let mut ndjson = LineSplitter::default();
-    let mut show = |line: &str| {
-        let Ok(chunk) = serde_json::from_str::<LogChunk>(line) else {
-            return;
-        };
-        let (stream, text) = (chunk.stream(), timestamps.stamp(&chunk));
+    let mut show = |chunk: LogChunk| {
+        let (stream, text) = (stream_of(&chunk), timestamps.stamp(&chunk));
         match progress {
             Some(sink) => follower.push(stream, &text, sink),
             None if stream == Stream::Stderr => out.stderr.push_str(&text),
             None => out.stdout.push_str(&text),
         }
     };
-    let response = transport
-        .send_streaming(request, &mut |bytes| {
-            ndjson.feed(bytes).iter().for_each(|l| show(l))
-        })
-        .await;
-    if let Some(rest) = ndjson.finish() {
-        show(&rest);
-    }
+    let followed = companion.follow_logs(id, &query, &mut show).await;
     if let Some(sink) = progress {
         follower.flush(sink);
     }
-    match response {
-        Ok(r) if r.is_success() => out,
-        Ok(r) => Outcome::failure(daemon_error(&r), 1),
-        Err(e) => Outcome::failure(
-            format!("Cannot connect to the Slipway companion at {base}: {}", e.0),
-            1,
-        ),
+    match followed {
+        Ok(()) => out,
+        Err(e) => Outcome::failure(e.to_string(), 1),
     }
 }
 
@@ -542,7 +362,7 @@ impl LogFollower {
 }
 
 /// The `docker ps` table, with docker's column names and its "Up …" / "Exited (N) … ago" statuses.
-pub fn ps_table(rows: &[ContainerRow], now: u64, quiet: bool, no_trunc: bool) -> String {
+pub fn ps_table(rows: &[ContainerSummary], now: u64, quiet: bool, no_trunc: bool) -> String {
     if quiet {
         return rows
             .iter()
@@ -631,28 +451,32 @@ pub(super) fn last_containers(inv: &Invocation) -> Result<Option<usize>, Invalid
 }
 
 /// The session's containers (`GET /api/containers`), newest first; `all` includes stopped ones.
-pub async fn list<T: Transport>(transport: &T, base: &str, all: bool) -> Result<Vec<ContainerRow>, String> {
-    let path = format!("/api/containers{}", if all { "?all=true" } else { "" });
-    match call(transport, base, Method::Get, &path, None).await {
-        Ok(r) if r.is_success() => serde_json::from_slice::<Vec<ContainerRow>>(&r.body)
-            .map_err(|e| format!("docker: unreadable answer from the companion: {e}")),
-        Ok(r) => Err(daemon_error(&r)),
-        Err(e) => Err(e),
-    }
+pub async fn list<T: Transport>(
+    transport: &T,
+    base: &str,
+    all: bool,
+) -> Result<Vec<ContainerSummary>, String> {
+    Companion::new(transport, base)
+        .containers(all)
+        .await
+        .map_err(|e| match e {
+            CompanionError::Unreadable(_) => format!("docker: {e}"),
+            e => e.to_string(),
+        })
 }
 
 /// docker's STATUS column: `Up 3 minutes`, `Exited (0) 2 seconds ago`, `Created`.
-pub fn status_text(row: &ContainerRow, now: u64) -> String {
+pub fn status_text(row: &ContainerSummary, now: u64) -> String {
     let age = super::format::human_duration(now.saturating_sub(row.created));
-    match (row.status.as_str(), row.exit_code) {
-        ("running", _) => format!("Up {age}"),
-        ("exited", code) => format!("Exited ({}) {age} ago", code.unwrap_or(-1)),
-        _ => "Created".to_string(),
+    match row.status {
+        ContainerStatus::Running => format!("Up {age}"),
+        ContainerStatus::Exited => format!("Exited ({}) {age} ago", row.exit_code.unwrap_or(-1)),
+        ContainerStatus::Created => "Created".to_string(),
     }
 }
 
 /// docker's PORTS column: `127.0.0.1:8000->8000/tcp, ...`.
-pub fn ports_text(row: &ContainerRow) -> String {
+pub fn ports_text(row: &ContainerSummary) -> String {
     row.ports
         .iter()
         .map(|p| format!("127.0.0.1:{}->{}/tcp", p.host, p.container))
@@ -662,36 +486,33 @@ pub fn ports_text(row: &ContainerRow) -> String {
 
 /// `docker stop|kill|rm CONTAINER...`: each name is echoed on success, as docker does.
 pub async fn each_container<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> Outcome {
+    let companion = Companion::new(transport, base);
     let mut out = Outcome::default();
     for name in &inv.args {
-        let (method, path) = match inv.command.id {
+        let done = match inv.command.id {
             CommandId::ContainerStop => {
-                let t = inv
-                    .flags
-                    .value(Flag::TIME)
-                    .map(|t| format!("?t={t}"))
-                    .unwrap_or_default();
-                (Method::Post, format!("/api/containers/{name}/stop{t}"))
+                match inv.flags.value(Flag::TIME).map(str::parse::<u64>).transpose() {
+                    Ok(t) => companion.stop(name, &StopQuery { t }).await,
+                    Err(_) => {
+                        let time = inv.flags.value(Flag::TIME).unwrap_or_default();
+                        out.stderr
+                            .push_str(&format!("invalid argument \"{time}\" for \"-t, --time\" flag\n"));
+                        out.exit_code = 1;
+                        continue;
+                    }
+                }
             }
             CommandId::ContainerKill => {
-                let s = inv.flags.value(Flag::SIGNAL).unwrap_or("KILL");
-                (Method::Post, format!("/api/containers/{name}/kill?signal={s}"))
+                let signal = inv.flags.value(Flag::SIGNAL).unwrap_or("KILL").to_string();
+                companion.kill(name, &KillQuery { signal: Some(signal) }).await
             }
             _ => {
-                let force = if inv.flags.is_set(Flag::FORCE) {
-                    "?force=true"
-                } else {
-                    ""
-                };
-                (Method::Delete, format!("/api/containers/{name}{force}"))
+                let force = inv.flags.is_set(Flag::FORCE);
+                companion.remove(name, &RemoveQuery { force }).await
             }
         };
-        match call(transport, base, method, &path, None).await {
-            Ok(r) if r.is_success() => out.stdout.push_str(&format!("{name}\n")),
-            Ok(r) => {
-                out.stderr.push_str(&format!("{}\n", daemon_error(&r)));
-                out.exit_code = 1;
-            }
+        match done {
+            Ok(()) => out.stdout.push_str(&format!("{name}\n")),
             Err(e) => {
                 out.stderr.push_str(&format!("{e}\n"));
                 out.exit_code = 1;
@@ -704,6 +525,7 @@ pub async fn each_container<T: Transport>(transport: &T, base: &str, inv: &Invoc
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn timestamps_start_every_line_of_each_stream() {
@@ -730,43 +552,6 @@ mod tests {
     }
 
     #[test]
-    fn only_the_companion_hears_the_session() {
-        let native = SessionTransport::new(&(), "secret", "http://127.0.0.1:8080/");
-        let to = |t: &SessionTransport<'_, ()>, url: &str| {
-            t.with_session(HttpRequest::new(Method::Get, url))
-                .headers
-                .iter()
-                .any(|(name, value)| name == "X-Slipway-Session" && value == "secret")
-        };
-        assert!(to(&native, "http://127.0.0.1:8080/v2/") && to(&native, "http://127.0.0.1:8080"));
-        assert!(to(&native, "HTTP://127.0.0.1:8080/api/containers?all=true"));
-        assert!(!to(
-            &native,
-            "http://127.0.0.1:5000/v2/learner1/app/blobs/sha256:00"
-        ));
-        assert!(!to(&native, "http://127.0.0.1:80801/v2/"));
-        assert!(!to(&native, "http://127.0.0.1:8080.evil.example/"));
-        assert!(!to(&native, "http://127.0.0.1:8080@evil.example/"));
-        // The page: relative URLs are its own origin, which the companion serves.
-        let page = SessionTransport::new(&(), "secret", "http://play.example.org");
-        assert!(to(&page, "/api/images") && to(&page, "api/images") && to(&page, "/?lesson=http://x/"));
-        assert!(to(&page, "http://play.example.org/static/lessons/a/lesson.json"));
-        assert!(!to(&page, "http://127.0.0.1:9/lesson.json") && !to(&page, "//evil.example/lesson.json"));
-        assert!(
-            !to(&page, "https://play.example.org/api/images"),
-            "another scheme is another origin"
-        );
-        let relative_only = SessionTransport::new(&(), "secret", "");
-        assert!(to(&relative_only, "/api/images") && !to(&relative_only, "http://127.0.0.1:8080/"));
-        assert_eq!(url_origin("http://h:1/p?q#f"), Some("http://h:1"));
-        assert_eq!(url_origin("http://h?q"), Some("http://h"));
-        assert_eq!(url_origin("/a:b"), None);
-        assert!(!to(&page, "data:text/plain,secret"));
-        let with_path = SessionTransport::new(&(), "secret", "http://127.0.0.1:8080/slipway/");
-        assert!(to(&with_path, "http://127.0.0.1:8080/slipway/api/images"));
-    }
-
-    #[test]
     fn run_flags_become_the_create_body() {
         let words = crate::cli::words::split_words(
             "docker run --rm -p 8000:8000 -e A=1 -m 64m --cpus 0.5 --pids-limit 32 -w /app --name web user/app python3 app.py",
@@ -775,15 +560,23 @@ mod tests {
         let crate::cli::parse::Parsed::Run(inv) = crate::cli::parse::parse(&words).unwrap() else {
             panic!()
         };
-        let body = create_body(&inv).unwrap();
-        assert_eq!(body["image"], "user/app");
-        assert_eq!(body["cmd"], json!(["python3", "app.py"]));
-        assert_eq!(body["publish"], json!([{"host": 8000, "container": 8000}]));
-        assert_eq!(body["memory"], 64 * 1024 * 1024);
-        assert_eq!(body["cpus"], 0.5);
-        assert_eq!(body["pids_limit"], 32);
-        assert_eq!(body["name"], "web");
-        assert_eq!(body["workdir"], "/app");
+        let request = create_request(&inv).unwrap();
+        assert_eq!(request.image, "user/app");
+        let options = request.options;
+        assert_eq!(options.cmd, ["python3", "app.py"]);
+        assert_eq!(
+            options.publish,
+            [PortMapping {
+                host: 8000,
+                container: 8000
+            }]
+        );
+        assert_eq!(options.env, ["A=1"]);
+        assert_eq!(options.memory, Some(64 * 1024 * 1024));
+        assert_eq!(options.cpus, Some(0.5));
+        assert_eq!(options.pids_limit, Some(32));
+        assert_eq!(options.name.as_deref(), Some("web"));
+        assert_eq!(options.workdir.as_deref(), Some("/app"));
     }
 
     #[test]
@@ -792,19 +585,25 @@ mod tests {
         assert_eq!(memory_bytes("1g"), Ok(1 << 30));
         assert_eq!(memory_bytes("100"), Ok(100));
         assert!(memory_bytes("lots").is_err());
-        assert_eq!(publish_spec("80").unwrap(), json!({"host": 0, "container": 80}));
+        assert_eq!(
+            publish_spec("80").unwrap(),
+            PortMapping {
+                host: 0,
+                container: 80
+            }
+        );
         assert!(publish_spec("x:80").is_err());
     }
 
     #[test]
     fn ps_table_uses_dockers_columns_and_statuses() {
-        let rows = vec![ContainerRow {
+        let rows = vec![ContainerSummary {
             id: "0123456789abcdef".into(),
             name: "web".into(),
             image: "user/app".into(),
             command: "python3 -m http.server 8000".into(),
             created: 100,
-            status: "exited".into(),
+            status: ContainerStatus::Exited,
             exit_code: Some(0),
             ports: vec![],
         }];

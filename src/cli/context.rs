@@ -28,7 +28,7 @@ pub type ProgressSink<'a> = &'a dyn Fn(Stream, &str);
 pub type StatusSink<'a> = &'a dyn Fn(Stream, &str, &str);
 
 pub struct CommandContext<'a, T: Transport> {
-    /// Sends every request with the session's `X-Slipway-Session` header (see [`super::containers::SessionTransport`]).
+    /// Sends every request with the session's `X-Slipway-Session` header (see [`crate::api::SessionTransport`]).
     pub transport: &'a T,
     /// The companion's base URL: `""` for the page's own origin, `http://127.0.0.1:8080` natively.
     pub base: &'a str,
@@ -122,7 +122,7 @@ impl<'a, T: Transport> CommandContext<'a, T> {
             };
         }
         let base = if self.via_proxy {
-            format!("{}/api/registry-proxy/{registry}", self.base)
+            format!("{}{}/{registry}", self.base, crate::api::paths::REGISTRY_PROXY)
         } else {
             direct_base(registry)
         };

@@ -10,6 +10,7 @@ use super::format::{go_time, human_duration, human_size, tabwrite, Template, Tem
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
+use crate::api::paths::IMAGES;
 use crate::image::local_store::{familiar_of_local, LocalImage, ManifestParts, LOCAL_PREFIX};
 use crate::image::Reference;
 use crate::registry::{Client, ClientError, Transport};
@@ -18,7 +19,7 @@ use crate::registry::{Client, ClientError, Transport};
 /// session's `slipway-local/KEY/` repositories read through the registry API.
 pub async fn list_local<T: Transport>(ctx: &CommandContext<'_, T>) -> Result<Vec<LocalImage>, String> {
     let request =
-        crate::registry::HttpRequest::new(crate::registry::Method::Get, format!("{}/api/images", ctx.base));
+        crate::registry::HttpRequest::new(crate::registry::Method::Get, format!("{}{IMAGES}", ctx.base));
     let response = ctx
         .transport
         .send(request)
@@ -30,12 +31,12 @@ pub async fn list_local<T: Transport>(ctx: &CommandContext<'_, T>) -> Result<Vec
         .is_some_and(|t| t.contains("json"));
     if response.is_success() && json {
         let images = serde_json::from_slice(&response.body)
-            .map_err(|e| format!("unreadable answer from /api/images: {e}"))?;
+            .map_err(|e| format!("unreadable answer from {IMAGES}: {e}"))?;
         return Ok(newest_first(images));
     }
     if json && response.status != 404 {
         return Err(format!(
-            "Error response from daemon: /api/images answered HTTP {}",
+            "Error response from daemon: {IMAGES} answered HTTP {}",
             response.status
         ));
     }

@@ -107,7 +107,7 @@ impl Fetch {
         for (name, value) in &request.headers {
             // The session belongs to the page's own origin (the companion); SessionTransport already keeps it
             // there, and this holds for any other path to a fetch too.
-            if foreign && name.eq_ignore_ascii_case("x-slipway-session") {
+            if foreign && name.eq_ignore_ascii_case(slipway::api::SESSION_HEADER) {
                 continue;
             }
             headers.append(name, value).map_err(js_error)?;

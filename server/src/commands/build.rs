@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use slipway::api::SessionTransport;
 use slipway::build::{
     BaseResolver, BuildOptions, Builder, BuiltImage, CompanionExecutor, DirCache, Event, ImageSink,
     NoCompanion, NoRegistry, PlainRenderer, Platform, RegistryResolver, RegistrySink, RunExecutor,
@@ -16,7 +17,7 @@ use slipway::cli::build::failure_text;
 use slipway::image::local_store::{local_repository, session_key, LOCAL_PREFIX};
 use slipway::image::{with_ref_name, Blob, Format, Reference};
 use slipway::layer::{FileTree, Meta};
-use slipway::registry::{Client, HttpRequest, HttpResponse, Transport, TransportError};
+use slipway::registry::Client;
 
 use crate::oci_layout::OciLayout;
 use crate::registry::upstream::ReqwestTransport;
@@ -56,7 +57,7 @@ pub struct BuildArgs {
     /// The Slipway companion (`http://127.0.0.1:8080`): FROM images, RUN steps, the local image store.
     #[arg(long)]
     pub host: Option<String>,
-    /// The session token sent as `X-Slipway-Session` (its hash names the local repositories).
+    /// The session token sent as `slipway::api::SESSION_HEADER` (its hash names the local repositories).
     #[arg(long)]
     pub session: Option<String>,
     /// Docker schema-2 media types instead of OCI.
@@ -247,39 +248,6 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// The companion over HTTP, naming the session when one is given (without it the companion uses the key
-/// `anonymous`).
-#[derive(Clone)]
-struct Companion {
-    http: ReqwestTransport,
-    session: Option<String>,
-}
-
-impl Companion {
-    fn with_session(&self, request: HttpRequest) -> HttpRequest {
-        match &self.session {
-            Some(s) => request.header("X-Slipway-Session", s.clone()),
-            None => request,
-        }
-    }
-}
-
-impl Transport for Companion {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        self.http.send(self.with_session(request)).await
-    }
-
-    async fn send_streaming(
-        &self,
-        request: HttpRequest,
-        on_chunk: &mut dyn FnMut(&[u8]),
-    ) -> Result<HttpResponse, TransportError> {
-        self.http
-            .send_streaming(self.with_session(request), on_chunk)
-            .await
-    }
-}
-
 pub fn default_cache_dir() -> PathBuf {
     let home = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
@@ -362,16 +330,17 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let transport = Companion {
-        http: ReqwestTransport::new(reqwest::Client::new()),
-        session: args.session.clone(),
-    };
+    let http = ReqwestTransport::new(reqwest::Client::new());
+    // Without a session the header goes out empty, which the companion reads as none (the key `anonymous`).
+    let session = args.session.clone().unwrap_or_default();
+    let to_companion = |host: &str| SessionTransport::new(&http, session.clone(), host);
     let key = session_key(args.session.as_deref());
     let outcome = runtime.block_on(async {
         match &args.host {
             Some(host) => {
                 let host = host.trim_end_matches('/');
-                let client = Client::new(transport.clone(), host, None);
+                let transport = to_companion(host);
+                let client = Client::new(to_companion(host), host, None);
                 let resolver = RegistryResolver {
                     client: &client,
                     session_key: key.clone(),

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::pin::Pin;
 
-use slipway::cli::containers::SessionTransport;
+use slipway::api::SessionTransport;
 use slipway::cli::context::{CommandContext, Prompter, Stream};
 use slipway::cli::credentials::CredentialStore;
 use slipway::cli::interpret::{plan_words, run_command};

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use oci_spec::image::Digest;
-use serde::Serialize;
 
 use super::manifest::{DOCKER_LIST, OCI_INDEX};
 use super::names::{parse_digest, RepoName};
@@ -118,19 +117,8 @@ pub fn read_image(
     }))
 }
 
-/// One row of `docker images` (`GET /api/images`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImageRow {
-    /// docker's familiar form: `learner1/app`, `python`, `127.0.0.1:5000/x/y`.
-    pub repository: String,
-    pub tag: String,
-    /// The manifest digest the tag names.
-    pub digest: String,
-    /// The config digest (docker's image ID).
-    pub id: String,
-    pub created: Option<String>,
-    pub size: u64,
-}
+/// One row of `docker images` (`GET /api/images`): the protocol's.
+pub use slipway::api::ImageRow;
 
 /// Every tagged image in session `key`'s local store, newest first.
 pub fn session_images(store: &Store, key: &str) -> Result<Vec<ImageRow>, RegistryError> {

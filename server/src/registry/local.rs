@@ -1,5 +1,5 @@
 //! The reserved `slipway-local/KEY/...` namespace: each browser session's private image store
-//! (`docs/local-images.md`). Only a request whose `X-Slipway-Session` header hashes to `KEY` may read or write
+//! (`docs/local-images.md`). Only a request whose session header (`slipway::api::SESSION_HEADER`) hashes to `KEY` may read or write
 //! there, with or without `docker login`; everyone else is told the repository does not exist.
 
 use axum::http::HeaderMap;
@@ -7,8 +7,8 @@ use slipway::image::local_store::{session_key, LOCAL_PREFIX};
 
 use super::RegistryError;
 
-/// The header carrying the page's session token (the runner API reads the same one).
-pub const SESSION_HEADER: &str = "x-slipway-session";
+/// The header carrying the page's session token (the runner API reads the same one): the protocol's.
+pub use slipway::api::SESSION_HEADER;
 
 /// The runner keeps at most this many characters of a token; the key is derived from the same characters, so
 /// both halves of the server agree on who owns what.

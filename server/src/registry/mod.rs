@@ -167,7 +167,7 @@ pub fn router(registry: &Registry) -> Router {
         .route(&format!("{}/{{*rest}}", proxy::PREFIX), any(proxy::forward))
         .with_state(registry.proxy.clone());
     let images = Router::new()
-        .route("/api/images", axum::routing::get(images::list))
+        .route(slipway::api::paths::IMAGES, axum::routing::get(images::list))
         .with_state(registry.store.clone());
     routes.merge(proxy).merge(images).layer(cors)
 }

@@ -14,7 +14,7 @@ use futures_util::TryStreamExt;
 
 use super::RegistryError;
 
-pub const PREFIX: &str = "/api/registry-proxy";
+pub const PREFIX: &str = slipway::api::paths::REGISTRY_PROXY;
 
 /// Registry and token hosts the proxy serves by default.
 pub const DEFAULT_HOSTS: [&str; 5] = [

@@ -11,12 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
-use serde::{Deserialize, Serialize};
+use slipway::api::{self, paths, AttachFrame, ErrorBody, StepEvent, NDJSON};
+
+use crate::routes::ApiJson;
 
 use super::exec::{Exec, ExecOptions, ExecState};
 use super::io::ProcessIo;
 use super::logs::{rfc3339, Chunk, Follower, Stream};
-use super::{images::ImageError, RunOptions, RunStep, Runner, RunnerError};
+use super::{images::ImageError, RunStep, Runner, RunnerError};
 
 impl RunnerError {
     /// The HTTP status this error is answered with.
@@ -38,17 +40,13 @@ impl RunnerError {
 
 impl IntoResponse for RunnerError {
     fn into_response(self) -> Response {
-        (
-            self.status(),
-            Json(serde_json::json!({ "message": self.to_string() })),
-        )
-            .into_response()
+        (self.status(), Json(ErrorBody::new(self.to_string()))).into_response()
     }
 }
 
 type ApiResult<T> = Result<T, RunnerError>;
 
-/// The caller's session: an opaque token the page picks (`X-Slipway-Session`); containers are only visible to,
+/// The caller's session: an opaque token the page picks ([`api::SESSION_HEADER`]); containers are only visible to,
 /// and counted against, the session that created them. No header: the shared anonymous session.
 pub fn session(headers: &HeaderMap) -> String {
     crate::registry::local::session_token(headers).unwrap_or_default()
@@ -56,7 +54,7 @@ pub fn session(headers: &HeaderMap) -> String {
 
 /// The session of a WebSocket request: browsers cannot set headers on a WebSocket, so the page passes its token
 /// as `?session=TOKEN` instead; the header wins when both are present. Same rules as the header.
-fn ws_session(headers: &HeaderMap, query: &SessionQuery) -> String {
+fn ws_session(headers: &HeaderMap, query: &api::SessionQuery) -> String {
     crate::registry::local::session_token(headers)
         .or_else(|| {
             query
@@ -67,78 +65,46 @@ fn ws_session(headers: &HeaderMap, query: &SessionQuery) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Debug, Deserialize)]
-struct SessionQuery {
-    session: Option<String>,
-}
-
 pub fn router(runner: Arc<Runner>) -> Router {
     Router::new()
-        .route("/api/containers", get(list).post(create))
-        .route("/api/containers/{id}", get(inspect).delete(remove))
-        .route("/api/containers/{id}/start", post(start))
-        .route("/api/containers/{id}/stop", post(stop))
-        .route("/api/containers/{id}/kill", post(kill))
-        .route("/api/containers/{id}/wait", post(wait))
-        .route("/api/containers/{id}/logs", get(logs))
-        .route("/api/containers/{id}/attach", get(attach))
+        .route(paths::CONTAINERS, get(list).post(create))
+        .route(paths::CONTAINER, get(inspect).delete(remove))
+        .route(paths::CONTAINER_START, post(start))
+        .route(paths::CONTAINER_STOP, post(stop))
+        .route(paths::CONTAINER_KILL, post(kill))
+        .route(paths::CONTAINER_WAIT, post(wait))
+        .route(paths::CONTAINER_LOGS, get(logs))
+        .route(paths::CONTAINER_ATTACH, get(attach))
         .route(
-            "/api/containers/{id}/proxy/{port}/",
+            paths::CONTAINER_PROXY,
             axum::routing::any(super::proxy::proxy_root),
         )
         .route(
-            "/api/containers/{id}/proxy/{port}/{*path}",
+            paths::CONTAINER_PROXY_PATH,
             axum::routing::any(super::proxy::proxy_path),
         )
-        .route("/api/containers/{id}/exec", post(exec_create))
-        .route("/api/execs/{id}", get(exec_inspect))
-        .route("/api/execs/{id}/wait", post(exec_wait))
-        .route("/api/execs/{id}/attach", get(exec_attach))
-        .route("/api/steps", post(step))
+        .route(paths::CONTAINER_EXEC, post(exec_create))
+        .route(paths::EXEC, get(exec_inspect))
+        .route(paths::EXEC_WAIT, post(exec_wait))
+        .route(paths::EXEC_ATTACH, get(exec_attach))
+        .route(paths::STEPS, post(step))
         .with_state(runner)
-}
-
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    #[serde(default)]
-    all: bool,
 }
 
 async fn list(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<api::ListQuery>,
 ) -> Json<Vec<super::Summary>> {
     Json(r.list_in(Some(&session(&headers)), q.all))
-}
-
-#[derive(Debug, Deserialize)]
-struct CreateRequest {
-    image: String,
-    #[serde(flatten)]
-    options: RunOptions,
-}
-
-#[derive(Debug, Deserialize)]
-struct CreateQuery {
-    /// `docker run`: create and start in one call.
-    #[serde(default)]
-    start: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct Created {
-    id: String,
-    name: String,
-    ports: Vec<super::spec::PortMapping>,
 }
 
 async fn create(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
-    Query(q): Query<CreateQuery>,
-    Json(req): Json<CreateRequest>,
-) -> ApiResult<(StatusCode, Json<Created>)> {
+    Query(q): Query<api::CreateQuery>,
+    ApiJson(req): ApiJson<api::CreateContainer>,
+) -> ApiResult<(StatusCode, Json<api::Created>)> {
     let mut options = req.options;
     options.session = session(&headers);
     let c = r.create(&req.image, options).await?;
@@ -151,7 +117,7 @@ async fn create(
     let summary = c.summary();
     Ok((
         StatusCode::CREATED,
-        Json(Created {
+        Json(api::Created {
             id: c.id.clone(),
             name: c.name.clone(),
             ports: summary.ports,
@@ -159,24 +125,13 @@ async fn create(
     ))
 }
 
-#[derive(Debug, Serialize)]
-struct Inspect {
-    #[serde(flatten)]
-    summary: super::Summary,
-    args: Vec<String>,
-    options: RunOptions,
-    state: super::lifecycle::State,
-    /// How many readers follow its output right now (`logs -f`, attaches): one that went away must not stay.
-    log_followers: usize,
-}
-
 async fn inspect(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> ApiResult<Json<Inspect>> {
+) -> ApiResult<Json<api::ContainerInspect>> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
-    Ok(Json(Inspect {
+    Ok(Json(api::ContainerInspect {
         summary: c.summary(),
         args: c.args.clone(),
         options: c.opts.clone(),
@@ -195,32 +150,21 @@ async fn start(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
-struct StopQuery {
-    /// Seconds to wait after SIGTERM before SIGKILL.
-    t: Option<u64>,
-}
-
 async fn stop(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<StopQuery>,
+    Query(q): Query<api::StopQuery>,
 ) -> ApiResult<Json<super::lifecycle::State>> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
     Ok(Json(r.stop(&c, q.t.map(Duration::from_secs)).await?))
-}
-
-#[derive(Debug, Deserialize)]
-struct KillQuery {
-    signal: Option<String>,
 }
 
 async fn kill(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<KillQuery>,
+    Query(q): Query<api::KillQuery>,
 ) -> ApiResult<StatusCode> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
     r.kill(&c, q.signal.as_deref().unwrap_or("KILL")).await?;
@@ -236,39 +180,25 @@ async fn wait(
     Ok(Json(c.wait().await))
 }
 
-#[derive(Debug, Deserialize)]
-struct RemoveQuery {
-    #[serde(default)]
-    force: bool,
-}
-
 async fn remove(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<RemoveQuery>,
+    Query(q): Query<api::RemoveQuery>,
 ) -> ApiResult<StatusCode> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
     r.remove(&c, q.force).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
-struct LogsQuery {
-    #[serde(default)]
-    follow: bool,
-    tail: Option<usize>,
-    #[serde(default)]
-    timestamps: bool,
-    /// `raw` (default) or `json` (one chunk object per line).
-    format: Option<String>,
-}
-
-fn render(chunk: &Chunk, q: &LogsQuery) -> Bytes {
-    if q.format.as_deref() == Some("json") {
-        let mut line = serde_json::to_vec(chunk).unwrap_or_default();
-        line.push(b'\n');
-        return Bytes::from(line);
+fn render(chunk: &Chunk, q: &api::LogsQuery) -> Bytes {
+    if q.format == api::LogFormat::Json {
+        return ndjson_line(&api::LogChunk {
+            seq: chunk.seq,
+            stream: chunk.stream,
+            time_ns: chunk.time_ns,
+            data: String::from_utf8_lossy(&chunk.data).into_owned(),
+        });
     }
     if q.timestamps && chunk.stream != Stream::Tty {
         let mut out = format!("{} ", rfc3339(chunk.time_ns)).into_bytes();
@@ -282,14 +212,14 @@ async fn logs(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<LogsQuery>,
+    Query(q): Query<api::LogsQuery>,
 ) -> ApiResult<Response> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
     let (past, rx, closed) = c.io.logs.snapshot(q.tail);
     let last_seq = past.last().map(|ch| ch.seq);
     let head: Vec<Result<Bytes, std::io::Error>> = past.iter().map(|ch| Ok(render(ch, &q))).collect();
-    let content_type = if q.format.as_deref() == Some("json") {
-        "application/x-ndjson"
+    let content_type = if q.format == api::LogFormat::Json {
+        NDJSON
     } else {
         "text/plain; charset=utf-8"
     };
@@ -336,7 +266,7 @@ async fn attach(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<SessionQuery>,
+    Query(q): Query<api::SessionQuery>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let c = r.get_in(Some(&ws_session(&headers, &q)), &id)?;
@@ -349,7 +279,7 @@ trait Attachable: Send + Sync + 'static {
     /// An attach session ended (an `--rm` container waits for one before it goes).
     fn attach_ended(&self) {}
     /// Resolves when the process ended: the final text frame.
-    fn exit(&self) -> impl std::future::Future<Output = serde_json::Value> + Send + '_;
+    fn exit(&self) -> impl std::future::Future<Output = AttachFrame> + Send + '_;
 }
 
 impl Attachable for super::Container {
@@ -360,9 +290,12 @@ impl Attachable for super::Container {
         // A permit, kept if the process has not ended yet: the first session that ends counts.
         self.attach_ended.notify_one();
     }
-    async fn exit(&self) -> serde_json::Value {
+    async fn exit(&self) -> AttachFrame {
         let state = self.wait().await;
-        serde_json::json!({"type": "exit", "exit_code": state.exit_code, "oom_killed": state.oom_killed})
+        AttachFrame::Exit {
+            exit_code: state.exit_code,
+            oom_killed: Some(state.oom_killed),
+        }
     }
 }
 
@@ -370,24 +303,16 @@ impl Attachable for Exec {
     fn io(&self) -> &ProcessIo {
         &self.io
     }
-    async fn exit(&self) -> serde_json::Value {
-        serde_json::json!({"type": "exit", "exit_code": self.wait().await})
+    async fn exit(&self) -> AttachFrame {
+        AttachFrame::Exit {
+            exit_code: Some(self.wait().await),
+            oom_killed: None,
+        }
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum Control {
-    Resize {
-        cols: u16,
-        rows: u16,
-    },
-    /// Close stdin (EOF).
-    Eof,
-}
-
 /// Output as binary frames (replaying what was already written); binary frames in are input; text frames are
-/// JSON controls (`{"type":"resize","cols":80,"rows":24}`, `{"type":"eof"}`). A final text frame reports the exit.
+/// [`AttachFrame`] controls (`resize`, `eof`; any other text is input). A final `exit` frame reports the exit.
 async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (past, rx, closed) = target.io().logs.snapshot(None);
@@ -409,7 +334,7 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
             }
         }
         let exit = out_target.exit().await;
-        let _ = sink.send(Message::Text(exit.to_string().into())).await;
+        let _ = sink.send(Message::Text(exit.to_text().into())).await;
         let _ = sink.close().await;
     });
     let failed = loop {
@@ -422,14 +347,15 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
             Message::Binary(bytes) => {
                 let _ = target.io().write_input(bytes.to_vec()).await;
             }
-            Message::Text(text) => match serde_json::from_str::<Control>(&text) {
+            Message::Text(text) => match AttachFrame::from_text(&text) {
                 // A terminal that is not laid out yet measures 0: keep the size the TTY has.
-                Ok(Control::Resize { cols, rows }) if cols > 0 && rows > 0 => {
+                Some(AttachFrame::Resize { cols, rows }) if cols > 0 && rows > 0 => {
                     let _ = target.io().resize(cols, rows);
                 }
-                Ok(Control::Resize { .. }) => {}
-                Ok(Control::Eof) => target.io().close_input(),
-                Err(_) => {
+                Some(AttachFrame::Resize { .. }) => {}
+                Some(AttachFrame::Eof) => target.io().close_input(),
+                // Only the server sends `exit`: from the client it is text like any other.
+                Some(AttachFrame::Exit { .. }) | None => {
                     let _ = target.io().write_input(text.as_bytes().to_vec()).await;
                 }
             },
@@ -450,20 +376,18 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
     target.attach_ended();
 }
 
-#[derive(Debug, Serialize)]
-struct ExecCreated {
-    id: String,
-}
-
 async fn exec_create(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Json(opts): Json<ExecOptions>,
-) -> ApiResult<(StatusCode, Json<ExecCreated>)> {
+    ApiJson(opts): ApiJson<ExecOptions>,
+) -> ApiResult<(StatusCode, Json<api::ExecCreated>)> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
     let exec = r.exec(&c, opts).await?;
-    Ok((StatusCode::CREATED, Json(ExecCreated { id: exec.id.clone() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(api::ExecCreated { id: exec.id.clone() }),
+    ))
 }
 
 fn find_exec(r: &Runner, headers: &HeaderMap, id: &str) -> ApiResult<Arc<Exec>> {
@@ -499,7 +423,7 @@ async fn exec_attach(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<SessionQuery>,
+    Query(q): Query<api::SessionQuery>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let exec = find_exec_in(&r, &ws_session(&headers, &q), &id)?;
@@ -512,13 +436,10 @@ fn limited(ws: WebSocketUpgrade, runner: &Runner) -> WebSocketUpgrade {
     ws.max_message_size(most).max_frame_size(most)
 }
 
-/// The streamed answer's media type, asked for with `Accept`.
-const NDJSON: &str = "application/x-ndjson";
-
 async fn step(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
-    Json(mut step): Json<RunStep>,
+    ApiJson(mut step): ApiJson<RunStep>,
 ) -> ApiResult<Response> {
     step.session = session(&headers);
     let streamed = headers
@@ -526,7 +447,7 @@ async fn step(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains(NDJSON));
     if !streamed {
-        return Ok(Json(r.run_step(step).await?).into_response());
+        return Ok(Json(api::StepResult::from(r.run_step(step).await?)).into_response());
     }
     // Refusals (unknown layer or repository, quota) are still plain error statuses: nothing has run yet.
     let prepared = r.prepare_step(step).await?;
@@ -560,26 +481,26 @@ async fn step(
             let _ = tx.send(Ok(line)).await;
         }
         let last = match result {
-            Ok(Ok(result)) => {
-                let mut v = serde_json::to_value(result).unwrap_or_default();
-                if let Some(fields) = v.as_object_mut() {
-                    // Already sent as output events.
-                    fields.remove("output");
-                    fields.insert("type".into(), "result".into());
-                }
-                v
-            }
-            Ok(Err(e)) => {
-                serde_json::json!({"type": "error", "status": e.status().as_u16(), "message": e.to_string()})
-            }
-            Err(e) => serde_json::json!({"type": "error", "status": 500, "message": e.to_string()}),
+            // The output was already sent as output events.
+            Ok(Ok(result)) => StepEvent::Result(api::StepResult {
+                output: String::new(),
+                ..result.into()
+            }),
+            Ok(Err(e)) => StepEvent::Error {
+                status: e.status().as_u16(),
+                message: e.to_string(),
+            },
+            Err(e) => StepEvent::Error {
+                status: 500,
+                message: e.to_string(),
+            },
         };
         let _ = tx.send(Ok(ndjson_line(&last))).await;
     });
     Ok(([(header::CONTENT_TYPE, NDJSON)], Body::from_stream(body)).into_response())
 }
 
-fn ndjson_line(value: &serde_json::Value) -> Bytes {
+fn ndjson_line(value: &impl serde::Serialize) -> Bytes {
     let mut line = serde_json::to_vec(value).unwrap_or_default();
     line.push(b'\n');
     Bytes::from(line)
@@ -587,9 +508,71 @@ fn ndjson_line(value: &serde_json::Value) -> Bytes {
 
 /// One chunk of a step's output as a line of the streamed answer.
 fn step_output_line(chunk: &Chunk) -> Bytes {
-    ndjson_line(&serde_json::json!({
-        "type": "output",
-        "stream": chunk.stream,
-        "data": String::from_utf8_lossy(&chunk.data),
-    }))
+    ndjson_line(&StepEvent::Output {
+        stream: chunk.stream,
+        data: String::from_utf8_lossy(&chunk.data).into_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A runner that never runs anything: the bodies below are refused before it is asked.
+    fn idle_runner(data: &std::path::Path) -> Arc<Runner> {
+        let config = super::super::RunnerConfig::new(data.to_path_buf(), "/nonexistent/runc".into());
+        let images = super::super::OciLayoutSource::new(vec![]);
+        Arc::new(Runner::new(config, Arc::new(images)).unwrap())
+    }
+
+    async fn post(router: Router, path: &str, body: &str) -> (StatusCode, ErrorBody) {
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let error = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("not an error body ({e}): {}", String::from_utf8_lossy(&bytes)));
+        (status, error)
+    }
+
+    #[tokio::test]
+    async fn an_unknown_field_is_a_400_that_names_it() {
+        let data = tempfile::Builder::new()
+            .prefix("slipway-api-")
+            .tempdir_in("/var/tmp")
+            .unwrap();
+        let router = router(idle_runner(data.path()));
+        for (path, body, field) in [
+            (paths::CONTAINERS, r#"{"image":"busybox","memroy":1}"#, "memroy"),
+            (paths::STEPS, r#"{"layers":[],"comand":"true"}"#, "comand"),
+            (
+                &paths::container_exec("web"),
+                r#"{"cmd":["sh"],"tyy":true}"#,
+                "tyy",
+            ),
+        ] {
+            let (status, error) = post(router.clone(), path, body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {}", error.message);
+            assert!(
+                error.message.contains(&format!("unknown field `{field}`")),
+                "{path}: {}",
+                error.message
+            );
+        }
+        let (status, error) = post(router, paths::CONTAINERS, r#"{"image":"busybox","tty":"yes"}"#).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "a wrong type too: {}",
+            error.message
+        );
+    }
 }

@@ -5,24 +5,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use oci_spec::runtime::Spec;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::io::ProcessIo;
 use super::lifecycle::{Container, Status};
 use super::{io_ctx, spec, users, Runner, RunnerError};
 
-/// JSON body of `POST /api/containers/{id}/exec`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ExecOptions {
-    pub cmd: Vec<String>,
-    pub tty: bool,
-    pub interactive: bool,
-    pub env: Vec<String>,
-    pub user: Option<String>,
-    pub workdir: Option<String>,
-}
+/// The body of `POST /api/containers/{id}/exec` and what `GET /api/execs/{id}` shows: the protocol's.
+pub use slipway::api::{ExecOptions, ExecState};
 
 #[derive(Debug)]
 pub struct Exec {
@@ -31,16 +21,6 @@ pub struct Exec {
     pub args: Vec<String>,
     pub io: ProcessIo,
     exit: watch::Sender<Option<i32>>,
-}
-
-/// What `GET /api/execs/{id}` shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExecState {
-    pub id: String,
-    pub container: String,
-    pub args: Vec<String>,
-    pub running: bool,
-    pub exit_code: Option<i32>,
 }
 
 impl Exec {

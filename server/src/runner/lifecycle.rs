@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oci_spec::image::ImageConfiguration;
-use serde::Serialize;
 use tokio::sync::watch;
 
 use super::io::ProcessIo;
@@ -15,27 +14,8 @@ use super::outbound::{ContainerNetwork, Slirp};
 use super::spec::{self, RunOptions, SpecContext};
 use super::{io_ctx, overlay, users, Runner, RunnerError, Summary};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Created,
-    Running,
-    Exited,
-}
-
-/// What `inspect` shows of a container's state.
-#[derive(Debug, Clone, Serialize)]
-pub struct State {
-    pub status: Status,
-    pub pid: Option<i32>,
-    pub exit_code: Option<i32>,
-    pub oom_killed: bool,
-    /// Killed at the wall-clock limit.
-    pub timed_out: bool,
-    pub error: Option<String>,
-    pub started_at: Option<u64>,
-    pub finished_at: Option<u64>,
-}
+/// A container's status, and what `inspect`, `wait` and `stop` show of its state: the protocol's types.
+pub use slipway::api::{ContainerState as State, ContainerStatus as Status};
 
 #[derive(Debug)]
 pub struct Container {

@@ -8,14 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stream {
-    Stdout,
-    Stderr,
-    /// The TTY's combined output.
-    Tty,
-}
+/// Which output a chunk is: the protocol's.
+pub use slipway::api::LogStream as Stream;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Chunk {

@@ -33,8 +33,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-
 pub use api::router;
 pub use images::{ImageSource, OciLayoutSource};
 pub use lifecycle::{Container, Status};
@@ -193,18 +191,8 @@ fn default_name(id: &str) -> String {
     )
 }
 
-/// One row of `docker ps`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub id: String,
-    pub name: String,
-    pub image: String,
-    pub command: String,
-    pub created: u64,
-    pub status: Status,
-    pub exit_code: Option<i32>,
-    pub ports: Vec<spec::PortMapping>,
-}
+/// One row of `docker ps`: the protocol's.
+pub use slipway::api::ContainerSummary as Summary;
 
 impl Runner {
     /// Set up directories and become the reaper of detached container processes.

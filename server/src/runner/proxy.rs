@@ -1,4 +1,4 @@
-//! The preview proxy: `/api/containers/{id}/proxy/{port}/{*path}` forwards HTTP (and WebSocket upgrades) to
+//! The preview proxy: `slipway::api::paths::CONTAINER_PROXY_PATH` forwards HTTP (and WebSocket upgrades) to
 //! `127.0.0.1:port` inside the container's network namespace, so the page can show the learner's web app.
 
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ use super::network::connect_in_netns;
 use super::{Runner, RunnerError};
 
 fn bad_gateway(why: impl std::fmt::Display) -> Response {
-    let body = serde_json::json!({ "message": format!("proxy: {why}") });
+    let body = slipway::api::ErrorBody::new(format!("proxy: {why}"));
     (StatusCode::BAD_GATEWAY, axum::Json(body)).into_response()
 }
 

@@ -28,50 +28,8 @@ pub enum SpecError {
     Oci(#[from] oci_spec::OciSpecError),
 }
 
-/// The `docker run` flags the runner understands (also the JSON body of `POST /api/containers`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct RunOptions {
-    pub name: Option<String>,
-    /// `--entrypoint`: replaces the image's Entrypoint (and drops its Cmd, as Docker does). `[""]` clears it.
-    pub entrypoint: Option<Vec<String>>,
-    /// Arguments after the image name: replace the image's Cmd.
-    pub cmd: Vec<String>,
-    /// `-e KEY=VALUE`; a bare `KEY` removes the variable.
-    pub env: Vec<String>,
-    /// `-w`
-    pub workdir: Option<String>,
-    /// `-u name|uid[:group|gid]`
-    pub user: Option<String>,
-    pub hostname: Option<String>,
-    /// `-t`
-    pub tty: bool,
-    /// `-i`: keep stdin open (written through the attach WebSocket).
-    pub interactive: bool,
-    /// With `tty`, the client terminal's `[rows, cols]` (Docker's `HostConfig.ConsoleSize`, height then width):
-    /// the TTY has that size before the process starts, so `docker run -it IMAGE stty size` is right at once.
-    pub console_size: Option<[u16; 2]>,
-    /// `-m`, bytes.
-    pub memory: Option<i64>,
-    /// `--cpus`
-    pub cpus: Option<f64>,
-    /// `--pids-limit`
-    pub pids_limit: Option<i64>,
-    /// `-p [HOST:]CONTAINER`: published TCP ports (host port 0 = any free port).
-    pub publish: Vec<PortMapping>,
-    /// `--rm`
-    pub auto_remove: bool,
-    /// The session that owns the container (from the `X-Slipway-Session` header, not the JSON body).
-    #[serde(skip)]
-    pub session: String,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PortMapping {
-    #[serde(default)]
-    pub host: u16,
-    pub container: u16,
-}
+/// The `docker run` flags the runner understands: the protocol's (the JSON body of `POST /api/containers`).
+pub use slipway::api::{PortMapping, RunOptions};
 
 /// Limits applied when the options give none, and the ceilings options cannot exceed.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use oci_spec::image::ImageConfiguration;
-use serde::{Deserialize, Serialize};
 
 use super::diff::{self, DiffOptions, LayerDescriptor};
 use super::images::LayerBlob;
@@ -16,34 +15,11 @@ use crate::registry::local;
 use crate::registry::names::RepoName;
 use crate::registry::{RegistryError, Store};
 
-/// One RUN instruction with the build state it runs in (JSON body of `POST /api/steps`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RunStep {
-    /// Layer blob digests, bottom first (resolved through the image source).
-    pub layers: Vec<String>,
-    pub env: Vec<String>,
-    pub workdir: Option<String>,
-    pub user: Option<String>,
-    /// `SHELL`; default `["/bin/sh", "-c"]`.
-    pub shell: Option<Vec<String>>,
-    /// Shell form: the command line given to the shell.
-    pub command: Option<String>,
-    /// Exec form: the argv as is.
-    pub exec: Option<Vec<String>>,
-    /// Clamp file mtimes in the layer to this Unix time (reproducible layers).
-    pub mtime: Option<u64>,
-    pub memory: Option<i64>,
-    pub pids_limit: Option<i64>,
-    /// A local repository of the caller's session (`slipway-local/KEY/NAME`): the new layer is committed to the
-    /// registry's blob store and linked there, so the build can push its manifest without uploading the layer.
-    pub repository: Option<String>,
-    /// The session running the build (from the `X-Slipway-Session` header): steps count against its quota.
-    #[serde(skip)]
-    pub session: String,
-}
+/// One RUN instruction with the build state it runs in: the protocol's body of `POST /api/steps`.
+pub use slipway::api::StepRequest as RunStep;
 
-#[derive(Debug, Clone, Serialize)]
+/// How a step ended; [`slipway::api::StepResult`] is what the client is told of it.
+#[derive(Debug, Clone)]
 pub struct StepResult {
     pub exit_code: i32,
     pub oom_killed: bool,
@@ -52,6 +28,23 @@ pub struct StepResult {
     pub output: String,
     /// The layer, when the command succeeded.
     pub layer: Option<LayerDescriptor>,
+}
+
+impl From<StepResult> for slipway::api::StepResult {
+    fn from(result: StepResult) -> Self {
+        slipway::api::StepResult {
+            exit_code: result.exit_code,
+            oom_killed: result.oom_killed,
+            timed_out: result.timed_out,
+            output: result.output,
+            layer: result.layer.map(|l| slipway::api::StepLayer {
+                media_type: l.media_type,
+                digest: l.digest,
+                size: l.size,
+                diff_id: l.diff_id,
+            }),
+        }
+    }
 }
 
 /// The image name of the transient containers of RUN steps (not listed by `docker ps`).

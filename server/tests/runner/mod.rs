@@ -41,37 +41,25 @@ fn server_with(
     Ok(Some(Server::start_in(data, Path::new("/nonexistent"), args)?))
 }
 
-/// `docker run --rm IMAGE CMD...` through the API: exit code and output.
+/// `docker run --rm IMAGE CMD...` through the protocol's client (`slipway::api::Companion`): exit code and
+/// output.
 pub(crate) async fn docker_run(server: &Server, image: &str, cmd: &[&str]) -> anyhow::Result<(i64, String)> {
-    use anyhow::Context;
-    let http = reqwest::Client::new();
-    let created: serde_json::Value = http
-        .post(format!("{}/api/containers?start=true", server.url))
-        .json(&serde_json::json!({"image": image, "cmd": cmd}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = created["id"]
-        .as_str()
-        .with_context(|| format!("no id: {created}"))?
-        .to_string();
-    let state: serde_json::Value = http
-        .post(format!("{}/api/containers/{id}/wait", server.url))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let logs = http
-        .get(format!("{}/api/containers/{id}/logs", server.url))
-        .send()
-        .await?
-        .text()
-        .await?;
-    http.delete(format!("{}/api/containers/{id}?force=true", server.url))
-        .send()
-        .await?;
-    Ok((state["exit_code"].as_i64().unwrap_or(-1), logs))
+    use slipway::api::{Companion, CreateContainer, LogsQuery, RemoveQuery, RunOptions};
+    let transport = crate::registry::client::Reqwest::new();
+    let companion = Companion::new(&transport, &server.url);
+    let request = CreateContainer {
+        image: image.to_string(),
+        options: RunOptions {
+            cmd: cmd.iter().map(|arg| arg.to_string()).collect(),
+            ..RunOptions::default()
+        },
+    };
+    let id = companion.create(&request, true).await?.id;
+    let state = companion.wait(&id).await?;
+    let chunks = companion.logs(&id, &LogsQuery::default()).await?;
+    companion.remove(&id, &RemoveQuery { force: true }).await?;
+    let output = chunks.into_iter().map(|chunk| chunk.data).collect();
+    Ok((state.exit_code.map_or(-1, i64::from), output))
 }
 
 #[tokio::test]

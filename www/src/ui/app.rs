@@ -37,7 +37,7 @@ impl Reducible for Settings {
 
 fn check_companion(status: UseReducerHandle<CompanionStatus>) {
     wasm_bindgen_futures::spawn_local(async move {
-        let action = match api::get_text("/api/info").await {
+        let action = match api::get_text(slipway::api::paths::INFO).await {
             Ok(body) => CompanionAction::InfoReceived(body),
             Err(why) => CompanionAction::RequestFailed(why),
         };

@@ -11,15 +11,15 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use js_sys::{Array, ArrayBuffer, Function, Promise, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker};
 use yew::prelude::*;
 
-use super::layer_pool_state::{PoolBook, PoolCommand};
-use super::layer_worker::object;
+use super::layer_pool_state::{PoolBook, PoolCommand, WorkerJob, WorkerReport};
+use super::layer_worker::{post_message, read_message};
 use slipway::build::{LayerPacker, PackFuture, Packed};
 use slipway::image::Digest;
 use slipway::layer::{FileTree, LayerError, LayerInfo, LayerOptions};
@@ -116,41 +116,33 @@ impl Pool {
         let Some((tar, level)) = self.payloads.borrow_mut().remove(&job) else {
             return;
         };
-        let message = object(&[
-            ("job", (job as f64).into()),
-            ("level", level.into()),
-            ("tar", tar.clone().into()),
-        ]);
         if let Some(w) = self.workers.borrow().get(worker) {
             // Transferred: the page's copy of the tar is gone after this, none is cloned.
-            let _ = w.post_message_with_transfer(&message, &Array::of1(&tar));
+            post_message(w, &WorkerJob { job, level }, Some(&tar));
         }
     }
 
     fn on_message(self: &Rc<Self>, worker: usize, data: &JsValue) {
-        let get = |name: &str| Reflect::get(data, &name.into()).unwrap_or(JsValue::UNDEFINED);
-        let job = get("job").as_f64().unwrap_or(0.0) as u64;
-        match get("type").as_string().as_deref() {
-            Some("ready") => {
+        let Some((report, _)) = read_message::<WorkerReport>(data) else {
+            return;
+        };
+        match &report {
+            WorkerReport::Ready => {
                 let commands = self.with_book(|b| b.ready(worker));
                 self.run(commands);
             }
-            Some("progress") => {
-                let done = get("done").as_f64().unwrap_or(0.0) as u64;
-                self.with_book(|b| b.progress(job, done));
-            }
-            Some(kind @ ("done" | "error")) => {
+            WorkerReport::Progress { job, done } => self.with_book(|b| b.progress(*job, *done)),
+            WorkerReport::Done { job, .. } | WorkerReport::Error { job, .. } => {
                 let commands = self.with_book(|b| b.finished(worker));
-                if let Some((resolve, reject)) = self.waiters.borrow_mut().remove(&job) {
-                    let _ = if kind == "done" {
-                        resolve.call1(&JsValue::NULL, data)
-                    } else {
-                        reject.call1(&JsValue::NULL, &get("message"))
+                if let Some((resolve, reject)) = self.waiters.borrow_mut().remove(job) {
+                    // `done` resolves with the whole message: [`packed`] reads the layer and its buffer from it.
+                    let _ = match &report {
+                        WorkerReport::Error { message, .. } => reject.call1(&JsValue::NULL, &message.into()),
+                        _ => resolve.call1(&JsValue::NULL, data),
                     };
                 }
                 self.run(commands);
             }
-            _ => {}
         }
         self.notify();
     }
@@ -208,20 +200,27 @@ impl LayerPacker for WorkerPacker {
 /// The worker's `done` message as the gzip bytes and the layer's digests and sizes.
 fn packed(data: &JsValue) -> Result<Packed, LayerError> {
     let bad = |what: &str| LayerError::Io(std::io::Error::other(format!("the layer worker sent no {what}")));
-    let get = |name: &str| Reflect::get(data, &name.into()).unwrap_or(JsValue::UNDEFINED);
-    let digest = |name: &str| {
-        get(name)
-            .as_string()
-            .and_then(|s| Digest::try_from(s).ok())
-            .ok_or_else(|| bad(name))
+    let Some((
+        WorkerReport::Done {
+            diff_id,
+            digest,
+            tar_size,
+            size,
+            ..
+        },
+        gz,
+    )) = read_message::<WorkerReport>(data)
+    else {
+        return Err(bad("layer"));
     };
-    let gz: ArrayBuffer = get("gz").dyn_into().map_err(|_| bad("gzip bytes"))?;
+    let digest_of = |text: String, what: &str| Digest::try_from(text).map_err(|_| bad(what));
     let info = LayerInfo {
-        diff_id: digest("diffId")?,
-        digest: digest("digest")?,
-        tar_size: get("tarSize").as_f64().ok_or_else(|| bad("tar size"))? as u64,
-        size: get("size").as_f64().ok_or_else(|| bad("size"))? as u64,
+        diff_id: digest_of(diff_id, "diff id")?,
+        digest: digest_of(digest, "digest")?,
+        tar_size,
+        size,
     };
+    let gz = gz.ok_or_else(|| bad("gzip bytes"))?;
     Ok((Uint8Array::new(&gz).to_vec(), info))
 }
 

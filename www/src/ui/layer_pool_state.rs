@@ -1,8 +1,57 @@
 //! The layer worker pool's bookkeeping, without the browser: which worker does which job, what waits, when
 //! to start another worker, and the bytes done of the jobs in flight (the progress bar). The wasm side
-//! (`ui::layer_pool`) carries out the commands it returns.
+//! (`ui::layer_pool`) carries out the commands it returns. Also the messages between the page and its layer
+//! workers ([`WorkerJob`], [`WorkerReport`]).
 
 use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+/// Page → worker: gzip and hash job `job`'s tar (the tar's buffer is transferred beside this message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerJob {
+    pub job: u64,
+    /// The gzip level.
+    pub level: u32,
+}
+
+/// Worker → page: how a worker is doing (`done` carries the gzip bytes' buffer beside it, transferred).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum WorkerReport {
+    /// The worker listens for jobs.
+    Ready,
+    /// `done` tar bytes of `job` are gzipped and hashed (every few MiB).
+    Progress {
+        job: u64,
+        done: u64,
+    },
+    /// The job's layer: its digests and sizes.
+    Done {
+        job: u64,
+        diff_id: String,
+        digest: String,
+        tar_size: u64,
+        size: u64,
+    },
+    Error {
+        job: u64,
+        message: String,
+    },
+}
+
+impl WorkerReport {
+    /// The job the report is about (none for `ready`).
+    pub fn job(&self) -> Option<u64> {
+        match self {
+            WorkerReport::Ready => None,
+            WorkerReport::Progress { job, .. }
+            | WorkerReport::Done { job, .. }
+            | WorkerReport::Error { job, .. } => Some(*job),
+        }
+    }
+}
 
 /// Upper bound on workers, whatever `navigator.hardwareConcurrency` says: each holds a wasm instance.
 pub const MAX_WORKERS: usize = 8;
@@ -165,6 +214,39 @@ impl PoolBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn worker_messages_round_trip() {
+        let job = WorkerJob { job: 3, level: 6 };
+        let text = serde_json::to_string(&job).unwrap();
+        assert_eq!(serde_json::from_str::<WorkerJob>(&text).unwrap(), job);
+        for report in [
+            WorkerReport::Ready,
+            WorkerReport::Progress {
+                job: 3,
+                done: 4 << 20,
+            },
+            WorkerReport::Done {
+                job: 3,
+                diff_id: "sha256:00".into(),
+                digest: "sha256:01".into(),
+                tar_size: 10,
+                size: 5,
+            },
+            WorkerReport::Error {
+                job: 3,
+                message: "out of memory".into(),
+            },
+        ] {
+            let text = serde_json::to_string(&report).unwrap();
+            assert_eq!(
+                serde_json::from_str::<WorkerReport>(&text).unwrap(),
+                report,
+                "{text}"
+            );
+        }
+        assert_eq!(WorkerReport::Ready.job(), None);
+    }
     use PoolCommand::*;
 
     #[test]

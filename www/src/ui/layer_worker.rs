@@ -1,15 +1,18 @@
 //! The layer worker: a second wasm module (`www/src/bin/layer_worker.rs`, built by Trunk as a Web Worker) that
 //! gzips and hashes one layer's tar at a time for the page's pool (`ui::layer_pool`).
 //!
-//! Messages: page → worker `{job, level, tar: ArrayBuffer}` (the buffer transferred, not copied); worker →
-//! page `{type: "ready"}` once it listens, `{type: "progress", job, done}` every few MiB, then
-//! `{type: "done", job, gz: ArrayBuffer, diffId, digest, tarSize, size}` or `{type: "error", job, message}`.
+//! Messages are two-element arrays: the JSON text of a [`WorkerJob`] (page → worker) or a [`WorkerReport`]
+//! (worker → page), and the buffer that goes with it (a job's tar, a `done` report's gzip bytes), transferred
+//! rather than copied.
 
-use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Uint8Array};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use super::layer_pool_state::{WorkerJob, WorkerReport};
 use slipway::layer::{LayerInfo, TarCompressor};
 
 /// Tar bytes copied into wasm memory at a time (and the progress step).
@@ -20,77 +23,111 @@ pub fn start() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let reply = scope.clone();
     let onmessage = Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| {
-        let data = e.data();
-        let job = field(&data, "job").as_f64().unwrap_or(0.0);
-        let message = match pack(&reply, job, &data) {
-            Ok((gz, info)) => {
-                let msg = object(&[
-                    ("type", "done".into()),
-                    ("job", job.into()),
-                    ("gz", gz.buffer().into()),
-                    ("diffId", info.diff_id.to_string().into()),
-                    ("digest", info.digest.to_string().into()),
-                    ("tarSize", (info.tar_size as f64).into()),
-                    ("size", (info.size as f64).into()),
-                ]);
-                let transfer = Array::of1(&gz.buffer());
-                let _ = reply.post_message_with_transfer(&msg, &transfer);
+        let (job, tar) = match read_message::<WorkerJob>(&e.data()) {
+            Some((job, Some(tar))) => (job, tar),
+            Some((job, None)) => {
+                let message = "the job has no tar buffer".to_string();
+                post_message(
+                    &reply,
+                    &WorkerReport::Error {
+                        job: job.job,
+                        message,
+                    },
+                    None,
+                );
                 return;
             }
-            Err(message) => object(&[
-                ("type", "error".into()),
-                ("job", job.into()),
-                ("message", message.into()),
-            ]),
+            // Not a job of this page's pool: nobody waits for an answer.
+            None => return,
         };
-        let _ = reply.post_message(&message);
+        let (report, gz) = match pack(&reply, job, &tar) {
+            Ok((gz, info)) => (
+                WorkerReport::Done {
+                    job: job.job,
+                    diff_id: info.diff_id.to_string(),
+                    digest: info.digest.to_string(),
+                    tar_size: info.tar_size,
+                    size: info.size,
+                },
+                Some(gz.buffer()),
+            ),
+            Err(message) => (
+                WorkerReport::Error {
+                    job: job.job,
+                    message,
+                },
+                None,
+            ),
+        };
+        post_message(&reply, &report, gz.as_ref());
     });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     // The worker lives as long as the page wants it: its handler too.
     onmessage.forget();
-    let _ = scope.post_message(&object(&[("type", "ready".into())]));
+    post_message(&scope, &WorkerReport::Ready, None);
 }
 
 /// Gzips and hashes the job's tar, posting progress; the gzip blob as a fresh buffer to transfer back.
 fn pack(
     scope: &DedicatedWorkerGlobalScope,
-    job: f64,
-    data: &JsValue,
+    job: WorkerJob,
+    tar: &ArrayBuffer,
 ) -> Result<(Uint8Array, LayerInfo), String> {
-    let level = field(data, "level").as_f64().unwrap_or(6.0) as u32;
-    let tar: ArrayBuffer = field(data, "tar")
-        .dyn_into()
-        .map_err(|_| "the job has no tar buffer".to_string())?;
     let total = tar.byte_length();
-    let mut compressor = TarCompressor::new(level);
+    let mut compressor = TarCompressor::new(job.level);
     let mut piece = vec![0u8; PIECE.min(total) as usize];
     let mut offset = 0;
     while offset < total {
         let len = PIECE.min(total - offset);
-        let view = Uint8Array::new_with_byte_offset_and_length(&tar, offset, len);
+        let view = Uint8Array::new_with_byte_offset_and_length(tar, offset, len);
         let piece = &mut piece[..len as usize];
         view.copy_to(piece);
         compressor.write(piece).map_err(|e| e.to_string())?;
         offset += len;
-        let _ = scope.post_message(&object(&[
-            ("type", "progress".into()),
-            ("job", job.into()),
-            ("done", f64::from(offset).into()),
-        ]));
+        let progress = WorkerReport::Progress {
+            job: job.job,
+            done: u64::from(offset),
+        };
+        post_message(scope, &progress, None);
     }
     let (gz, info) = compressor.finish().map_err(|e| e.to_string())?;
     Ok((Uint8Array::from(gz.as_slice()), info))
 }
 
-fn field(value: &JsValue, name: &str) -> JsValue {
-    Reflect::get(value, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+/// Anything messages can be posted to: the worker's scope, or a worker from the page.
+pub(crate) trait PostMessage {
+    fn post_with_transfer(&self, message: &JsValue, transfer: &JsValue) -> Result<(), JsValue>;
 }
 
-/// A plain object from key-value pairs.
-pub(crate) fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in fields {
-        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+impl PostMessage for DedicatedWorkerGlobalScope {
+    fn post_with_transfer(&self, message: &JsValue, transfer: &JsValue) -> Result<(), JsValue> {
+        self.post_message_with_transfer(message, transfer)
     }
-    o.into()
+}
+
+impl PostMessage for web_sys::Worker {
+    fn post_with_transfer(&self, message: &JsValue, transfer: &JsValue) -> Result<(), JsValue> {
+        self.post_message_with_transfer(message, transfer)
+    }
+}
+
+/// Posts `body` as JSON text with `buffer` beside it, transferred (the sender's copy is gone after this).
+pub(crate) fn post_message<T: Serialize>(to: &impl PostMessage, body: &T, buffer: Option<&ArrayBuffer>) {
+    let Ok(text) = serde_json::to_string(body) else {
+        return;
+    };
+    let message = Array::of1(&JsValue::from_str(&text));
+    let transfer = Array::new();
+    if let Some(buffer) = buffer {
+        message.push(buffer);
+        transfer.push(buffer);
+    }
+    let _ = to.post_with_transfer(&message, &transfer);
+}
+
+/// A message's body and the buffer beside it; None when it is not a message of this protocol.
+pub(crate) fn read_message<T: DeserializeOwned>(data: &JsValue) -> Option<(T, Option<ArrayBuffer>)> {
+    let parts: &Array = data.dyn_ref()?;
+    let body = serde_json::from_str(&parts.get(0).as_string()?).ok()?;
+    Some((body, parts.get(1).dyn_into().ok()))
 }

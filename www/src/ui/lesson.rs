@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use slipway::cli::containers::ContainerRow;
+use slipway::api::{ContainerStatus, ContainerSummary};
 use slipway::image::Reference;
 
 /// A lesson manifest.
@@ -368,9 +368,12 @@ impl Check {
             return Err(Verdict::fail("this check does not read the container list"));
         };
         let body = answer.map_err(|why| Verdict::fail(format!("Could not list your containers: {why}.")))?;
-        let rows: Vec<ContainerRow> = serde_json::from_str(&body)
+        let rows: Vec<ContainerSummary> = serde_json::from_str(&body)
             .map_err(|e| Verdict::fail(format!("The companion's container list is unreadable: {e}.")))?;
-        let running: Vec<&ContainerRow> = rows.iter().filter(|c| c.status == "running").collect();
+        let running: Vec<&ContainerSummary> = rows
+            .iter()
+            .filter(|c| c.status == ContainerStatus::Running)
+            .collect();
         if let Some(c) = running
             .iter()
             .find(|c| c.ports.iter().any(|p| p.container == *port))

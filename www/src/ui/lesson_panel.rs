@@ -9,17 +9,18 @@ use yew::prelude::*;
 
 use super::lesson::{markdown_lite, personalize, Check, Lesson, LessonStep, Span, Verdict};
 use super::web;
+use slipway::api::paths;
 
 /// Fetches what `check` needs and judges it; also returns the app's page for the preview when a container answered.
 async fn run_check(check: Check, finished: Vec<(String, i32)>) -> (Verdict, Option<String>) {
     match &check {
         Check::CommandRan { .. } => (check.judge_history(&finished), None),
-        Check::ImageExists { .. } => (check.judge_images(web::get_ok("/api/images").await), None),
+        Check::ImageExists { .. } => (check.judge_images(web::get_ok(paths::IMAGES).await), None),
         Check::ContainerAnswers { port, .. } => {
-            match check.pick_container(web::get_ok("/api/containers").await) {
+            match check.pick_container(web::get_ok(paths::CONTAINERS).await) {
                 Err(verdict) => (verdict, None),
                 Ok(id) => {
-                    let url = format!("/api/containers/{id}/proxy/{port}/");
+                    let url = paths::container_proxy(&id, *port);
                     let answer = web::get(&url).await;
                     let page = answer.as_ref().ok().map(|(_, body)| body.clone());
                     let verdict = check.judge_answer(answer);

@@ -12,7 +12,7 @@ use slipway::image::Reference;
 
 /// Whether the companion answers `/api/info` as Slipway (asked each time: it may come and go).
 pub async fn companion_online() -> bool {
-    let action = match super::api::get_text("/api/info").await {
+    let action = match super::api::get_text(slipway::api::paths::INFO).await {
         Ok(body) => CompanionAction::InfoReceived(body),
         Err(why) => CompanionAction::RequestFailed(why),
     };

@@ -11,7 +11,8 @@ use super::panels_state::{
     image_cells, load_registry, registry_cells, PanelAction, PanelList, RegistryEntry,
 };
 use super::session::PageSession;
-use slipway::cli::containers::{self, ContainerRow};
+use slipway::api::ContainerSummary;
+use slipway::cli::containers;
 use slipway::image::local_store::LocalImage;
 
 impl<T: Clone + PartialEq + 'static> Reducible for PanelList<T> {
@@ -182,7 +183,7 @@ pub fn registry_panel(props: &PanelProps) -> Html {
 
 #[function_component(ContainersPanel)]
 pub fn containers_panel(props: &PanelProps) -> Html {
-    let list = use_reducer(PanelList::<ContainerRow>::default);
+    let list = use_reducer(PanelList::<ContainerSummary>::default);
     {
         let list = list.clone();
         use_effect_with(props.revision, move |_| {

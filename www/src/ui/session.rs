@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::fetch::Fetch;
-use slipway::cli::containers::SessionTransport;
+use slipway::api::SessionTransport;
 use slipway::cli::context::{CommandContext, ProgressSink};
 use slipway::cli::credentials::CredentialStore;
 
@@ -121,7 +121,7 @@ impl PageSession {
         }
     }
 
-    /// The `X-Slipway-Session` token.
+    /// The session token ([`slipway::api::SESSION_HEADER`]).
     pub fn token(&self) -> String {
         self.token.clone()
     }

@@ -1,6 +1,6 @@
 //! UI state as reducers: every change the page can make is an action applied to a plain value.
 
-use slipway::info::ServerInfo;
+use slipway::api::{paths, ServerInfo};
 
 /// What the page knows about its companion server.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -31,10 +31,13 @@ impl CompanionStatus {
             CompanionAction::InfoReceived(body) => match serde_json::from_str::<ServerInfo>(&body) {
                 Ok(info) if info.name == "slipway" => CompanionStatus::Connected(Box::new(info)),
                 Ok(info) => CompanionStatus::Unreachable(format!(
-                    "/api/info answered as {:?}, not a Slipway companion",
+                    "{} answered as {:?}, not a Slipway companion",
+                    paths::INFO,
                     info.name
                 )),
-                Err(e) => CompanionStatus::Unreachable(format!("/api/info sent an unreadable answer: {e}")),
+                Err(e) => {
+                    CompanionStatus::Unreachable(format!("{} sent an unreadable answer: {e}", paths::INFO))
+                }
             },
         }
     }

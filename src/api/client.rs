@@ -1,0 +1,463 @@
+//! The typed client of the companion's `/api/` routes, over the registry client's [`Transport`] (`fetch` in
+//! the page, an HTTP client natively): one method per route, taking and returning the [`super`] types.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::*;
+use crate::registry::transport::{url_origin, LineSplitter, TransportError};
+use crate::registry::{HttpRequest, HttpResponse, Method, Transport};
+
+/// A transport that names the caller's session ([`SESSION_HEADER`]): the companion shows each session only
+/// its own containers and counts them against its own quota. The header goes only to the companion (`home`):
+/// a lesson or registry on another origin never hears the token.
+pub struct SessionTransport<'a, T> {
+    pub inner: &'a T,
+    pub session: String,
+    /// The companion's origin (`http://127.0.0.1:8080`: [`SessionTransport::new`] drops a path); `""` when only
+    /// relative URLs (the page's own origin) reach it.
+    pub home: String,
+}
+
+impl<'a, T> SessionTransport<'a, T> {
+    pub fn new(inner: &'a T, session: impl Into<String>, home: &str) -> Self {
+        SessionTransport {
+            inner,
+            session: session.into(),
+            home: url_origin(home).unwrap_or(home).to_string(),
+        }
+    }
+
+    /// Whether `url` is on the companion: a relative URL (resolved against the page, which the companion
+    /// serves) or an absolute one on `home`'s origin. Anything else, `//host` included, is a stranger.
+    pub fn is_home(&self, url: &str) -> bool {
+        match url_origin(url) {
+            None => !url.starts_with("//"),
+            Some(origin) => !self.home.is_empty() && origin.eq_ignore_ascii_case(&self.home),
+        }
+    }
+
+    fn with_session(&self, request: HttpRequest) -> HttpRequest {
+        if self.is_home(&request.url) {
+            request.header(SESSION_HEADER, self.session.clone())
+        } else {
+            request
+        }
+    }
+}
+
+impl<T: Transport> Transport for SessionTransport<'_, T> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.inner.send(self.with_session(request)).await
+    }
+
+    async fn send_streaming(
+        &self,
+        request: HttpRequest,
+        on_chunk: &mut dyn FnMut(&[u8]),
+    ) -> Result<HttpResponse, TransportError> {
+        self.inner
+            .send_streaming(self.with_session(request), on_chunk)
+            .await
+    }
+}
+
+/// Why a call to the companion gave no answer of the expected type.
+#[derive(Debug, thiserror::Error)]
+pub enum CompanionError {
+    /// No HTTP answer at all (connection refused, CORS refused, ...).
+    #[error("Cannot connect to the Slipway companion at {base}: {source}")]
+    Unreachable {
+        base: String,
+        #[source]
+        source: TransportError,
+    },
+    /// An error status, with the message of its [`ErrorBody`].
+    #[error("Error response from daemon: {message}")]
+    Refused { status: u16, message: String },
+    /// A success whose body is not the route's answer type.
+    #[error("unreadable answer from the companion: {0}")]
+    Unreadable(#[source] serde_json::Error),
+}
+
+/// The companion at `base` (`""` in the page: its own origin; `http://127.0.0.1:8080` natively), reached
+/// through `transport` (which names the session: a [`SessionTransport`]).
+pub struct Companion<'a, T> {
+    pub transport: &'a T,
+    pub base: &'a str,
+}
+
+impl<'a, T: Transport> Companion<'a, T> {
+    pub fn new(transport: &'a T, base: &'a str) -> Self {
+        Companion { transport, base }
+    }
+
+    fn request(&self, method: Method, path_and_query: &str) -> HttpRequest {
+        HttpRequest::new(method, format!("{}{path_and_query}", self.base))
+    }
+
+    fn unreachable(&self, source: TransportError) -> CompanionError {
+        CompanionError::Unreachable {
+            base: self.base.to_string(),
+            source,
+        }
+    }
+
+    /// Send `request`; a non-2xx answer is [`CompanionError::Refused`].
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, CompanionError> {
+        let response = self
+            .transport
+            .send(request)
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        refused_unless_success(response)
+    }
+
+    /// A call without a body whose answer is of no interest beyond its success.
+    async fn call(&self, method: Method, path_and_query: &str) -> Result<(), CompanionError> {
+        self.send(self.request(method, path_and_query)).await.map(drop)
+    }
+
+    /// A call with an optional JSON body whose answer is JSON of type `A`.
+    async fn json<A: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<A, CompanionError> {
+        let mut request = self.request(method, path_and_query);
+        if let Some(body) = body {
+            request = with_json(request, body)?;
+        }
+        let response = self.send(request).await?;
+        serde_json::from_slice(&response.body).map_err(CompanionError::Unreadable)
+    }
+
+    /// A streamed call: each complete NDJSON line of a 2xx answer goes to `on_line` as it arrives.
+    async fn stream_lines(
+        &self,
+        request: HttpRequest,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<(), CompanionError> {
+        let mut lines = LineSplitter::default();
+        let response = self
+            .transport
+            .send_streaming(request, &mut |chunk| {
+                lines.feed(chunk).iter().for_each(|l| on_line(l))
+            })
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        if let Some(rest) = lines.finish() {
+            on_line(&rest);
+        }
+        refused_unless_success(response).map(drop)
+    }
+
+    /// `GET /api/info`.
+    pub async fn info(&self) -> Result<ServerInfo, CompanionError> {
+        self.json(Method::Get, paths::INFO, None::<&()>).await
+    }
+
+    /// `GET /api/images`: the session's local images.
+    pub async fn images(&self) -> Result<Vec<ImageRow>, CompanionError> {
+        self.json(Method::Get, paths::IMAGES, None::<&()>).await
+    }
+
+    /// `GET /api/containers`: the session's containers, newest first; `all` includes stopped ones.
+    pub async fn containers(&self, all: bool) -> Result<Vec<ContainerSummary>, CompanionError> {
+        let path = format!("{}{}", paths::CONTAINERS, query_string(&ListQuery { all }));
+        self.json(Method::Get, &path, None::<&()>).await
+    }
+
+    /// `POST /api/containers`: create a container, and start it when `start` (`docker run`).
+    pub async fn create(&self, container: &CreateContainer, start: bool) -> Result<Created, CompanionError> {
+        let path = format!("{}{}", paths::CONTAINERS, query_string(&CreateQuery { start }));
+        self.json(Method::Post, &path, Some(container)).await
+    }
+
+    /// `GET /api/containers/{id}`.
+    pub async fn inspect(&self, id: &str) -> Result<ContainerInspect, CompanionError> {
+        self.json(Method::Get, &paths::container(id), None::<&()>).await
+    }
+
+    /// `POST /api/containers/{id}/start`.
+    pub async fn start(&self, id: &str) -> Result<(), CompanionError> {
+        self.call(Method::Post, &paths::container_start(id)).await
+    }
+
+    /// `POST /api/containers/{id}/stop`: SIGTERM, then SIGKILL after `query.t` seconds.
+    pub async fn stop(&self, id: &str, query: &StopQuery) -> Result<(), CompanionError> {
+        let path = format!("{}{}", paths::container_stop(id), query_string(query));
+        self.call(Method::Post, &path).await
+    }
+
+    /// `POST /api/containers/{id}/kill`.
+    pub async fn kill(&self, id: &str, query: &KillQuery) -> Result<(), CompanionError> {
+        let path = format!("{}{}", paths::container_kill(id), query_string(query));
+        self.call(Method::Post, &path).await
+    }
+
+    /// `DELETE /api/containers/{id}`.
+    pub async fn remove(&self, id: &str, query: &RemoveQuery) -> Result<(), CompanionError> {
+        let path = format!("{}{}", paths::container(id), query_string(query));
+        self.call(Method::Delete, &path).await
+    }
+
+    /// `POST /api/containers/{id}/wait`: the state once the container exited.
+    pub async fn wait(&self, id: &str) -> Result<ContainerState, CompanionError> {
+        self.json(Method::Post, &paths::container_wait(id), None::<&()>)
+            .await
+    }
+
+    /// `GET /api/containers/{id}/logs` in the JSON format: the output so far, chunk by chunk (`query.follow` is
+    /// ignored: [`Companion::follow_logs`] follows).
+    pub async fn logs(&self, id: &str, query: &LogsQuery) -> Result<Vec<LogChunk>, CompanionError> {
+        let query = LogsQuery {
+            follow: false,
+            format: LogFormat::Json,
+            ..*query
+        };
+        let path = format!("{}{}", paths::container_logs(id), query_string(&query));
+        let response = self.send(self.request(Method::Get, &path)).await?;
+        Ok(String::from_utf8_lossy(&response.body)
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect())
+    }
+
+    /// `GET /api/containers/{id}/logs?follow=true` in the JSON format: each chunk goes to `on_chunk` as the
+    /// container writes it, until its output ends (it exited).
+    pub async fn follow_logs(
+        &self,
+        id: &str,
+        query: &LogsQuery,
+        on_chunk: &mut dyn FnMut(LogChunk),
+    ) -> Result<(), CompanionError> {
+        let query = LogsQuery {
+            follow: true,
+            format: LogFormat::Json,
+            ..*query
+        };
+        let path = format!("{}{}", paths::container_logs(id), query_string(&query));
+        self.stream_lines(self.request(Method::Get, &path), &mut |line| {
+            if let Ok(chunk) = serde_json::from_str(line) {
+                on_chunk(chunk);
+            }
+        })
+        .await
+    }
+
+    /// `POST /api/containers/{id}/exec`: the new process's id, to attach to.
+    pub async fn exec(&self, container: &str, options: &ExecOptions) -> Result<ExecCreated, CompanionError> {
+        self.json(Method::Post, &paths::container_exec(container), Some(options))
+            .await
+    }
+
+    /// `GET /api/execs/{id}`.
+    pub async fn exec_state(&self, id: &str) -> Result<ExecState, CompanionError> {
+        self.json(Method::Get, &paths::exec(id), None::<&()>).await
+    }
+
+    /// `POST /api/execs/{id}/wait`.
+    pub async fn exec_wait(&self, id: &str) -> Result<ExecState, CompanionError> {
+        self.json(Method::Post, &paths::exec_wait(id), None::<&()>).await
+    }
+
+    /// `POST /api/steps`, streamed: each [`StepEvent`] goes to `on_event` as it arrives (a line that is no
+    /// event is an [`CompanionError::Unreadable`] error, after the rest of the answer).
+    pub async fn run_step(
+        &self,
+        step: &StepRequest,
+        on_event: &mut dyn FnMut(StepEvent),
+    ) -> Result<(), CompanionError> {
+        let request = with_json(self.request(Method::Post, paths::STEPS), step)?.header("Accept", NDJSON);
+        let mut unreadable = None;
+        self.stream_lines(
+            request,
+            &mut |line| match serde_json::from_str::<StepEvent>(line) {
+                Ok(event) => on_event(event),
+                Err(_) if line.trim().is_empty() => {}
+                Err(e) => unreadable = unreadable.take().or(Some(e)),
+            },
+        )
+        .await?;
+        match unreadable {
+            Some(e) => Err(CompanionError::Unreadable(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The attach WebSocket's path for a browser, which cannot send the session header on a WebSocket: the
+/// session rides in the query ([`SessionQuery`]).
+pub fn attach_path_for(path: &str, session: &str) -> String {
+    let query = SessionQuery {
+        session: Some(session.to_string()),
+    };
+    format!("{path}{}", query_string(&query))
+}
+
+fn with_json(request: HttpRequest, body: &impl Serialize) -> Result<HttpRequest, CompanionError> {
+    let bytes = serde_json::to_vec(body).map_err(CompanionError::Unreadable)?;
+    Ok(request.header("Content-Type", "application/json").body(bytes))
+}
+
+fn refused_unless_success(response: HttpResponse) -> Result<HttpResponse, CompanionError> {
+    if response.is_success() {
+        Ok(response)
+    } else {
+        Err(CompanionError::Refused {
+            status: response.status,
+            message: ErrorBody::message_of(&response.body),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// Answers every request with `status` and `body`, and keeps the requests.
+    struct Canned {
+        status: u16,
+        body: &'static str,
+        sent: RefCell<Vec<HttpRequest>>,
+    }
+
+    impl Canned {
+        fn new(status: u16, body: &'static str) -> Self {
+            Canned {
+                status,
+                body,
+                sent: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Transport for Canned {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.sent.borrow_mut().push(request);
+            Ok(HttpResponse {
+                status: self.status,
+                headers: vec![],
+                body: self.body.as_bytes().to_vec(),
+            })
+        }
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        struct Nobody;
+        impl std::task::Wake for Nobody {
+            fn wake(self: std::sync::Arc<Self>) {}
+        }
+        // The canned transport never waits: one poll finishes the call.
+        let waker = std::task::Waker::from(std::sync::Arc::new(Nobody));
+        match std::pin::pin!(future).poll(&mut std::task::Context::from_waker(&waker)) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the canned transport does not wait"),
+        }
+    }
+
+    #[test]
+    fn calls_go_to_the_routes_paths_with_typed_bodies() {
+        let transport = Canned::new(201, r#"{"id":"abc","name":"web","ports":[]}"#);
+        let companion = Companion::new(&transport, "http://127.0.0.1:8080");
+        let request = CreateContainer {
+            image: "busybox".into(),
+            options: RunOptions::default(),
+        };
+        let created = block_on(companion.create(&request, true)).unwrap();
+        assert_eq!(created.name, "web");
+        let sent = transport.sent.borrow_mut().remove(0);
+        assert_eq!(sent.url, "http://127.0.0.1:8080/api/containers?start=true");
+        assert_eq!(
+            serde_json::from_slice::<CreateContainer>(&sent.body).unwrap(),
+            request
+        );
+        block_on(companion.remove("web", &RemoveQuery { force: true })).unwrap();
+        assert_eq!(
+            transport.sent.borrow()[0].url,
+            "http://127.0.0.1:8080/api/containers/web?force=true"
+        );
+    }
+
+    #[test]
+    fn an_error_answer_is_refused_with_its_message() {
+        let transport = Canned::new(404, r#"{"message":"no such container: web"}"#);
+        let error = block_on(Companion::new(&transport, "").wait("web")).unwrap_err();
+        assert!(
+            matches!(error, CompanionError::Refused { status: 404, .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "Error response from daemon: no such container: web"
+        );
+        let garbled = Canned::new(200, "<html>");
+        let error = block_on(Companion::new(&garbled, "").containers(true)).unwrap_err();
+        assert!(matches!(error, CompanionError::Unreadable(_)), "{error:?}");
+    }
+
+    #[test]
+    fn a_step_streams_its_events() {
+        let transport = Canned::new(
+            200,
+            "{\"type\":\"output\",\"stream\":\"stdout\",\"data\":\"hi\\n\"}\n{\"type\":\"result\",\"exit_code\":0}\n",
+        );
+        let mut events = Vec::new();
+        block_on(Companion::new(&transport, "").run_step(&StepRequest::default(), &mut |e| events.push(e)))
+            .unwrap();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(matches!(&events[1], StepEvent::Result(r) if r.exit_code == 0));
+        let sent = &transport.sent.borrow()[0];
+        assert_eq!(sent.url, paths::STEPS);
+        assert!(sent.headers.contains(&("Accept".to_string(), NDJSON.to_string())));
+    }
+
+    #[test]
+    fn the_attach_path_carries_the_session() {
+        assert_eq!(
+            attach_path_for(&paths::container_attach("abc123"), "page-1f/x y"),
+            "/api/containers/abc123/attach?session=page-1f%2Fx%20y"
+        );
+    }
+
+    #[test]
+    fn only_the_companion_hears_the_session() {
+        let native = SessionTransport::new(&(), "secret", "http://127.0.0.1:8080/");
+        let to = |t: &SessionTransport<'_, ()>, url: &str| {
+            t.with_session(HttpRequest::new(Method::Get, url))
+                .headers
+                .iter()
+                .any(|(name, value)| name == SESSION_HEADER && value == "secret")
+        };
+        assert!(to(&native, "http://127.0.0.1:8080/v2/") && to(&native, "http://127.0.0.1:8080"));
+        assert!(to(&native, "HTTP://127.0.0.1:8080/api/containers?all=true"));
+        assert!(!to(
+            &native,
+            "http://127.0.0.1:5000/v2/learner1/app/blobs/sha256:00"
+        ));
+        assert!(!to(&native, "http://127.0.0.1:80801/v2/"));
+        assert!(!to(&native, "http://127.0.0.1:8080.evil.example/"));
+        assert!(!to(&native, "http://127.0.0.1:8080@evil.example/"));
+        // The page: relative URLs are its own origin, which the companion serves.
+        let page = SessionTransport::new(&(), "secret", "http://play.example.org");
+        assert!(to(&page, "/api/images") && to(&page, "api/images") && to(&page, "/?lesson=http://x/"));
+        assert!(to(&page, "http://play.example.org/static/lessons/a/lesson.json"));
+        assert!(!to(&page, "http://127.0.0.1:9/lesson.json") && !to(&page, "//evil.example/lesson.json"));
+        assert!(
+            !to(&page, "https://play.example.org/api/images"),
+            "another scheme is another origin"
+        );
+        let relative_only = SessionTransport::new(&(), "secret", "");
+        assert!(to(&relative_only, "/api/images") && !to(&relative_only, "http://127.0.0.1:8080/"));
+        assert_eq!(url_origin("http://h:1/p?q#f"), Some("http://h:1"));
+        assert_eq!(url_origin("http://h?q"), Some("http://h"));
+        assert_eq!(url_origin("/a:b"), None);
+        assert!(!to(&page, "data:text/plain,secret"));
+        let with_path = SessionTransport::new(&(), "secret", "http://127.0.0.1:8080/slipway/");
+        assert!(to(&with_path, "http://127.0.0.1:8080/slipway/api/images"));
+    }
+}

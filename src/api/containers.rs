@@ -1,0 +1,347 @@
+//! Containers: `POST /api/containers` and what the container routes answer (`docs/runner-api.md`).
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The `docker run` flags the companion understands. Part of [`CreateContainer`]'s body, and shown back by
+/// `inspect`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunOptions {
+    pub name: Option<String>,
+    /// `--entrypoint`: replaces the image's Entrypoint (and drops its Cmd, as Docker does). `[""]` clears it.
+    pub entrypoint: Option<Vec<String>>,
+    /// Arguments after the image name: replace the image's Cmd.
+    pub cmd: Vec<String>,
+    /// `-e KEY=VALUE`; a bare `KEY` removes the variable.
+    pub env: Vec<String>,
+    /// `-w`
+    pub workdir: Option<String>,
+    /// `-u name|uid[:group|gid]`
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    /// `-t`
+    pub tty: bool,
+    /// `-i`: keep stdin open (written through the attach WebSocket).
+    pub interactive: bool,
+    /// With `tty`, the client terminal's `[rows, cols]` (Docker's `HostConfig.ConsoleSize`, height then width):
+    /// the TTY has that size before the process starts, so `docker run -it IMAGE stty size` is right at once.
+    pub console_size: Option<[u16; 2]>,
+    /// `-m`, bytes.
+    pub memory: Option<i64>,
+    /// `--cpus`
+    pub cpus: Option<f64>,
+    /// `--pids-limit`
+    pub pids_limit: Option<i64>,
+    /// `-p [HOST:]CONTAINER`: published TCP ports (host port 0 = any free port).
+    pub publish: Vec<PortMapping>,
+    /// `--rm`
+    pub auto_remove: bool,
+    /// The session that owns the container: the server takes it from the session header
+    /// ([`super::SESSION_HEADER`]), never from the body.
+    #[serde(skip)]
+    pub session: String,
+}
+
+/// A published port: `host` 0 asks for any free port.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PortMapping {
+    #[serde(default)]
+    pub host: u16,
+    pub container: u16,
+}
+
+/// The body of `POST /api/containers`: the image and the [`RunOptions`] beside it in one object.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CreateContainer {
+    pub image: String,
+    #[serde(flatten)]
+    pub options: RunOptions,
+}
+
+/// serde cannot deny unknown fields through `flatten`: the image is taken out first, and the rest must be
+/// exactly [`RunOptions`] (so a misspelt flag is refused, not ignored).
+impl<'de> Deserialize<'de> for CreateContainer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::deserialize(deserializer)?;
+        let image = fields
+            .remove("image")
+            .ok_or_else(|| D::Error::missing_field("image"))?;
+        let image = String::deserialize(image).map_err(D::Error::custom)?;
+        let options = RunOptions::deserialize(serde_json::Value::Object(fields)).map_err(D::Error::custom)?;
+        Ok(CreateContainer { image, options })
+    }
+}
+
+/// The query of `POST /api/containers`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CreateQuery {
+    /// `docker run`: create and start in one call.
+    pub start: bool,
+}
+
+/// The answer to `POST /api/containers`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Created {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerStatus {
+    Created,
+    Running,
+    Exited,
+}
+
+/// One row of `GET /api/containers` (`docker ps`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerSummary {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub command: String,
+    /// Unix seconds.
+    pub created: u64,
+    pub status: ContainerStatus,
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+}
+
+/// The query of `GET /api/containers`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListQuery {
+    /// Stopped containers too (`docker ps -a`).
+    pub all: bool,
+}
+
+/// A container's state: `inspect` shows it, `wait` and `stop` answer with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub status: ContainerStatus,
+    pub pid: Option<i32>,
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub oom_killed: bool,
+    /// Killed at the wall-clock limit.
+    #[serde(default)]
+    pub timed_out: bool,
+    pub error: Option<String>,
+    /// Unix seconds.
+    pub started_at: Option<u64>,
+    pub finished_at: Option<u64>,
+}
+
+/// The answer to `GET /api/containers/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerInspect {
+    #[serde(flatten)]
+    pub summary: ContainerSummary,
+    pub args: Vec<String>,
+    pub options: RunOptions,
+    pub state: ContainerState,
+    /// How many readers follow its output right now (`logs -f`, attaches): one that went away must not stay.
+    pub log_followers: usize,
+}
+
+/// The query of `POST /api/containers/{id}/stop`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StopQuery {
+    /// Seconds to wait after SIGTERM before SIGKILL.
+    pub t: Option<u64>,
+}
+
+/// The query of `POST /api/containers/{id}/kill`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KillQuery {
+    /// `KILL` when absent.
+    pub signal: Option<String>,
+}
+
+/// The query of `DELETE /api/containers/{id}`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoveQuery {
+    /// Kill a running container first (`docker rm -f`).
+    pub force: bool,
+}
+
+/// How `GET /api/containers/{id}/logs` writes the output.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// The bytes as written.
+    #[default]
+    Raw,
+    /// One [`LogChunk`] per line (`application/x-ndjson`).
+    Json,
+}
+
+/// The query of `GET /api/containers/{id}/logs`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogsQuery {
+    /// Keep the answer open and send output as it comes, until the container exits.
+    pub follow: bool,
+    /// Only the last lines.
+    pub tail: Option<usize>,
+    /// Raw output only: each line starts with the time it was written.
+    pub timestamps: bool,
+    pub format: LogFormat,
+}
+
+/// Which output of the process a chunk is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+    /// The TTY's combined output.
+    Tty,
+}
+
+/// One piece of output: a line of the `json` logs format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogChunk {
+    pub seq: u64,
+    pub stream: LogStream,
+    /// When the container wrote it, in nanoseconds since the Unix epoch.
+    pub time_ns: u128,
+    /// The bytes, invalid UTF-8 replaced.
+    pub data: String,
+}
+
+/// The query of a WebSocket route: a browser cannot set headers on a WebSocket, so the session rides here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionQuery {
+    pub session: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::round_trip;
+    use super::*;
+
+    fn summary() -> ContainerSummary {
+        ContainerSummary {
+            id: "0123456789abcdef".into(),
+            name: "web".into(),
+            image: "user/app".into(),
+            command: "python3 app.py".into(),
+            created: 100,
+            status: ContainerStatus::Running,
+            exit_code: None,
+            ports: vec![PortMapping {
+                host: 8000,
+                container: 80,
+            }],
+        }
+    }
+
+    fn state() -> ContainerState {
+        ContainerState {
+            status: ContainerStatus::Exited,
+            pid: None,
+            exit_code: Some(137),
+            oom_killed: true,
+            timed_out: false,
+            error: Some("killed".into()),
+            started_at: Some(1),
+            finished_at: Some(2),
+        }
+    }
+
+    #[test]
+    fn create_keeps_the_image_beside_the_options() {
+        let create = CreateContainer {
+            image: "busybox".into(),
+            options: RunOptions {
+                cmd: vec!["echo".into(), "hi".into()],
+                memory: Some(64 << 20),
+                cpus: Some(0.5),
+                publish: vec![PortMapping {
+                    host: 0,
+                    container: 80,
+                }],
+                console_size: Some([24, 80]),
+                ..RunOptions::default()
+            },
+        };
+        let json = round_trip(&create);
+        assert_eq!(json["image"], "busybox");
+        assert_eq!(json["cmd"], serde_json::json!(["echo", "hi"]));
+    }
+
+    #[test]
+    fn create_refuses_a_misspelt_flag_by_name() {
+        let error = serde_json::from_str::<CreateContainer>(r#"{"image":"busybox","memroy":1}"#).unwrap_err();
+        assert!(error.to_string().contains("unknown field `memroy`"), "{error}");
+        let error = serde_json::from_str::<CreateContainer>(r#"{"cmd":[]}"#).unwrap_err();
+        assert!(error.to_string().contains("missing field `image`"), "{error}");
+        let error = serde_json::from_str::<CreateContainer>(r#"{"image":"a","session":"x"}"#).unwrap_err();
+        assert!(error.to_string().contains("unknown field `session`"), "{error}");
+        let minimal: CreateContainer = serde_json::from_str(r#"{"image":"a"}"#).unwrap();
+        assert_eq!(minimal.options, RunOptions::default());
+    }
+
+    #[test]
+    fn answers_round_trip() {
+        round_trip(&summary());
+        round_trip(&state());
+        round_trip(&Created {
+            id: "abc".into(),
+            name: "web".into(),
+            ports: summary().ports,
+        });
+        let inspect = ContainerInspect {
+            summary: summary(),
+            args: vec!["python3".into()],
+            options: RunOptions::default(),
+            state: state(),
+            log_followers: 1,
+        };
+        let json = round_trip(&inspect);
+        assert_eq!(
+            json["status"], "running",
+            "the summary's fields are the inspect's own"
+        );
+        round_trip(&LogChunk {
+            seq: 3,
+            stream: LogStream::Stderr,
+            time_ns: 1_795_842_313_000_000_000,
+            data: "oops\n".into(),
+        });
+    }
+
+    #[test]
+    fn queries_round_trip() {
+        round_trip(&CreateQuery { start: true });
+        round_trip(&ListQuery { all: true });
+        round_trip(&StopQuery { t: Some(3) });
+        round_trip(&KillQuery {
+            signal: Some("INT".into()),
+        });
+        round_trip(&RemoveQuery { force: true });
+        let logs = LogsQuery {
+            follow: true,
+            tail: Some(5),
+            timestamps: false,
+            format: LogFormat::Json,
+        };
+        assert_eq!(round_trip(&logs)["format"], "json");
+        round_trip(&SessionQuery {
+            session: Some("page-1".into()),
+        });
+    }
+}

@@ -1,0 +1,179 @@
+//! Every companion route the page, `slipway docker` and the builder call, written once: the server's router
+//! registers these patterns (axum's `{id}` syntax) and the clients fill them in with the functions below.
+//!
+//! The registry's `/v2/` paths are not here: the OCI distribution spec defines them, and the registry client
+//! spells them after it.
+
+/// Every companion route starts with this.
+pub const API: &str = "/api/";
+/// `GET`: the companion's [`super::ServerInfo`].
+pub const INFO: &str = "/api/info";
+/// `GET`: the session's local images ([`super::ImageRow`]).
+pub const IMAGES: &str = "/api/images";
+/// Prefix of the registry proxy: `/api/registry-proxy/HOST/v2/...` reaches registry `HOST` through the companion.
+pub const REGISTRY_PROXY: &str = "/api/registry-proxy";
+/// `GET`: the session's containers; `POST`: create one ([`super::CreateContainer`]).
+pub const CONTAINERS: &str = "/api/containers";
+/// Every path below [`CONTAINERS`] (the answer when no runtime is usable).
+pub const CONTAINERS_ANY: &str = "/api/containers/{*rest}";
+/// `GET`: inspect; `DELETE`: remove.
+pub const CONTAINER: &str = "/api/containers/{id}";
+pub const CONTAINER_START: &str = "/api/containers/{id}/start";
+pub const CONTAINER_STOP: &str = "/api/containers/{id}/stop";
+pub const CONTAINER_KILL: &str = "/api/containers/{id}/kill";
+pub const CONTAINER_WAIT: &str = "/api/containers/{id}/wait";
+pub const CONTAINER_LOGS: &str = "/api/containers/{id}/logs";
+/// WebSocket: the container's TTY or stdio ([`super::AttachFrame`]).
+pub const CONTAINER_ATTACH: &str = "/api/containers/{id}/attach";
+/// `POST`: start a process in the container ([`super::ExecOptions`]).
+pub const CONTAINER_EXEC: &str = "/api/containers/{id}/exec";
+/// A published port's root, proxied to the container (the lesson's preview).
+pub const CONTAINER_PROXY: &str = "/api/containers/{id}/proxy/{port}/";
+/// Any path below a published port's root.
+pub const CONTAINER_PROXY_PATH: &str = "/api/containers/{id}/proxy/{port}/{*path}";
+/// `GET`: an exec's [`super::ExecState`].
+pub const EXEC: &str = "/api/execs/{id}";
+pub const EXEC_WAIT: &str = "/api/execs/{id}/wait";
+/// WebSocket: the exec's TTY or stdio ([`super::AttachFrame`]).
+pub const EXEC_ATTACH: &str = "/api/execs/{id}/attach";
+/// `POST`: run one RUN step of a build ([`super::StepRequest`]).
+pub const STEPS: &str = "/api/steps";
+
+/// Whether `path` is below a container's preview proxy ([`CONTAINER_PROXY`]).
+pub fn is_container_proxy(path: &str) -> bool {
+    let (before_id, after_id) = CONTAINER_PROXY.split_once("{id}").unwrap_or_default();
+    let proxy = after_id.split("{port}").next().unwrap_or_default();
+    path.strip_prefix(before_id)
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(id, rest)| !id.is_empty() && format!("/{rest}").starts_with(proxy))
+}
+
+/// `template` with its `{id}` filled in.
+fn with_id(template: &str, id: &str) -> String {
+    template.replacen("{id}", id, 1)
+}
+
+pub fn container(id: &str) -> String {
+    with_id(CONTAINER, id)
+}
+
+pub fn container_start(id: &str) -> String {
+    with_id(CONTAINER_START, id)
+}
+
+pub fn container_stop(id: &str) -> String {
+    with_id(CONTAINER_STOP, id)
+}
+
+pub fn container_kill(id: &str) -> String {
+    with_id(CONTAINER_KILL, id)
+}
+
+pub fn container_wait(id: &str) -> String {
+    with_id(CONTAINER_WAIT, id)
+}
+
+pub fn container_logs(id: &str) -> String {
+    with_id(CONTAINER_LOGS, id)
+}
+
+pub fn container_attach(id: &str) -> String {
+    with_id(CONTAINER_ATTACH, id)
+}
+
+pub fn container_exec(id: &str) -> String {
+    with_id(CONTAINER_EXEC, id)
+}
+
+/// The root of `port` published by container `id`, with its trailing slash (relative links resolve below it).
+pub fn container_proxy(id: &str, port: u16) -> String {
+    with_id(CONTAINER_PROXY, id).replacen("{port}", &port.to_string(), 1)
+}
+
+pub fn exec(id: &str) -> String {
+    with_id(EXEC, id)
+}
+
+pub fn exec_wait(id: &str) -> String {
+    with_id(EXEC_WAIT, id)
+}
+
+pub fn exec_attach(id: &str) -> String {
+    with_id(EXEC_ATTACH, id)
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(not(target_arch = "wasm32"))]
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// The workspace's Rust files outside tests and benchmarks (the production code), with their text.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn production_sources() -> Vec<(PathBuf, String)> {
+        fn walk(dir: &Path, found: &mut Vec<(PathBuf, String)>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let skipped = ["target", "tests", "benches", "fuzz", "node_modules", "dist"];
+                if path.is_dir() && !name.starts_with('.') && !skipped.contains(&name.as_str()) {
+                    walk(&path, found);
+                } else if name.ends_with(".rs") && !name.contains("tests") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    // A file's unit tests sit at its end, after `#[cfg(test)]`.
+                    let code = text.split("#[cfg(test)]").next().unwrap_or_default().to_string();
+                    found.push((path, code));
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(Path::new(env!("CARGO_MANIFEST_DIR")), &mut found);
+        found
+    }
+
+    /// Reads the source tree: natively only (wasm has no file system).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn route_paths_and_the_session_header_are_spelled_only_here() {
+        let sources = production_sources();
+        assert!(sources.iter().any(|(path, _)| path.ends_with("src/api/paths.rs")));
+        let mut strays = Vec::new();
+        for (path, code) in &sources {
+            if path.ends_with("src/api/paths.rs") || path.ends_with("src/api/mod.rs") {
+                continue;
+            }
+            for (number, line) in code.lines().enumerate() {
+                let line = line.trim_start();
+                let lower = line.to_ascii_lowercase();
+                let spelled = lower.contains("\"/api/") || lower.contains("\"x-slipway-session\"");
+                if spelled && !line.starts_with("//") {
+                    strays.push(format!("{}:{}: {line}", path.display(), number + 1));
+                }
+            }
+        }
+        assert!(
+            strays.is_empty(),
+            "use slipway::api::paths / SESSION_HEADER instead:\n{}",
+            strays.join("\n")
+        );
+    }
+
+    #[test]
+    fn paths_fill_in_the_routes_patterns() {
+        assert_eq!(container("web"), "/api/containers/web");
+        assert_eq!(container_attach("abc"), "/api/containers/abc/attach");
+        assert_eq!(exec_attach("e1"), "/api/execs/e1/attach");
+        assert_eq!(container_proxy("abc", 8000), "/api/containers/abc/proxy/8000/");
+        assert!(CONTAINER_PROXY_PATH.starts_with(CONTAINER_PROXY));
+        assert!(CONTAINERS_ANY.starts_with(CONTAINERS));
+        assert!(INFO.starts_with(API) && STEPS.starts_with(API));
+        assert!(is_container_proxy("/api/containers/abc/proxy/8000/index.html"));
+        assert!(is_container_proxy(&container_proxy("abc", 80)));
+        assert!(!is_container_proxy("/api/containers/abc/logs"));
+        assert!(!is_container_proxy("/api/containers//proxy/80/"));
+    }
+}

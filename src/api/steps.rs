@@ -1,0 +1,140 @@
+//! RUN steps of builds: `POST /api/steps` and the events its streamed answer is made of.
+
+use serde::{Deserialize, Serialize};
+
+use super::LogStream;
+
+/// The media type of a streamed answer (ask for it with `Accept`): one JSON value per line.
+pub const NDJSON: &str = "application/x-ndjson";
+
+/// One RUN instruction with the build state it runs in: the body of `POST /api/steps`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StepRequest {
+    /// Layer blob digests, bottom first.
+    pub layers: Vec<String>,
+    pub env: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `SHELL`; default `["/bin/sh", "-c"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<Vec<String>>,
+    /// Shell form: the command line given to the shell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Exec form: the argv as is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Vec<String>>,
+    /// Clamp file mtimes in the layer to this Unix time (reproducible layers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    /// A local repository of the caller's session (`slipway-local/KEY/NAME`): the new layer is committed to the
+    /// registry's blob store and linked there, so the build can push its manifest without uploading the layer
+    /// (docs/local-images.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The session running the build: the server takes it from the session header ([`super::SESSION_HEADER`]),
+    /// never from the body; steps count against its quota.
+    #[serde(skip)]
+    pub session: String,
+}
+
+/// The layer a successful step made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepLayer {
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    pub diff_id: String,
+}
+
+/// How a step ended: the whole answer of `POST /api/steps`, or the last event of its streamed answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    pub exit_code: i32,
+    #[serde(default)]
+    pub oom_killed: bool,
+    #[serde(default)]
+    pub timed_out: bool,
+    /// stdout and stderr interleaved as produced; left out of the streamed result (it came as output events).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub output: String,
+    /// The layer, when the command succeeded.
+    #[serde(default)]
+    pub layer: Option<StepLayer>,
+}
+
+/// One line of the streamed answer of `POST /api/steps` (`Accept: application/x-ndjson`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum StepEvent {
+    /// Output as produced.
+    Output { stream: LogStream, data: String },
+    /// The end: how the command exited and the layer it made.
+    Result(StepResult),
+    /// The step failed after it started (the layer could not be stored: quota, disk).
+    Error { status: u16, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::round_trip;
+    use super::*;
+
+    #[test]
+    fn step_request_round_trips_and_refuses_unknown_fields() {
+        let step = StepRequest {
+            layers: vec!["sha256:00".into()],
+            env: vec!["PATH=/bin".into()],
+            exec: Some(vec!["true".into()]),
+            mtime: Some(0),
+            repository: Some("slipway-local/k/app".into()),
+            ..StepRequest::default()
+        };
+        let json = round_trip(&step);
+        assert!(json.get("command").is_none(), "absent fields stay out: {json}");
+        let error = serde_json::from_str::<StepRequest>(r#"{"layers":[],"comand":"ls"}"#).unwrap_err();
+        assert!(error.to_string().contains("unknown field `comand`"), "{error}");
+    }
+
+    #[test]
+    fn step_events_round_trip_with_a_type_tag() {
+        let output = round_trip(&StepEvent::Output {
+            stream: LogStream::Stdout,
+            data: "hi\n".into(),
+        });
+        assert_eq!(output["type"], "output");
+        let result = round_trip(&StepEvent::Result(StepResult {
+            exit_code: 0,
+            layer: Some(StepLayer {
+                media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+                digest: "sha256:00".into(),
+                size: 3,
+                diff_id: "sha256:01".into(),
+            }),
+            ..StepResult::default()
+        }));
+        assert_eq!(result["type"], "result");
+        assert_eq!(
+            result["layer"]["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        );
+        let error = round_trip(&StepEvent::Error {
+            status: 507,
+            message: "quota".into(),
+        });
+        assert_eq!(error["status"], 507);
+        round_trip(&StepResult {
+            exit_code: 1,
+            output: "no\n".into(),
+            ..StepResult::default()
+        });
+    }
+}
