@@ -252,18 +252,13 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
             }
         }
         if is_comment(raw) {
-            let t = trim_newline(raw);
-            let lead = t.len() - t.trim_start().len();
-            let text = t.trim_start()[1..].trim().to_string();
-            comments.push(Comment {
-                text: text.clone(),
-                span: idx.span(base + lead, base + t.len()),
-            });
-            if text.is_empty() {
+            let comment = comment_at(raw, base, &idx);
+            if comment.text.is_empty() {
                 pending_comments.clear();
             } else {
-                pending_comments.push(text);
+                pending_comments.push(comment.text.clone());
             }
+            comments.push(comment);
         }
         let t = trim_newline(raw);
         let stripped = t.trim_start();
@@ -317,34 +312,7 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
         let mut end_line = i;
         let mut span_end = end_src;
         if can_contain_heredoc(&node) {
-            let docs = heredocs_from_line(&logical.text)
-                .map_err(|m| Error::syntax(m, idx.span(node.keyword.span.start, end_src)))?;
-            for mut doc in docs {
-                let content_start = lines.get(i).map_or(src.len(), |l| l.0);
-                let mut terminated = false;
-                while i < lines.len() {
-                    let (lbase, lraw) = lines[i];
-                    i += 1;
-                    let mut candidate = trim_newline(lraw);
-                    if doc.chomp {
-                        candidate = candidate.trim_start_matches('\t');
-                    }
-                    if candidate == doc.name {
-                        terminated = true;
-                        span_end = lbase + trim_newline(lraw).len();
-                        break;
-                    }
-                    doc.content.push_str(lraw);
-                    span_end = lbase + lraw.len();
-                }
-                if !terminated {
-                    return Err(Error::UnterminatedHeredoc {
-                        span: idx.span(node.keyword.span.start, src.len()),
-                    });
-                }
-                doc.span = idx.span(content_start, span_end);
-                node.heredocs.push(doc);
-            }
+            span_end = read_heredocs(&mut node, &logical.text, &lines, &mut i, end_src, src, &idx)?;
             end_line = i;
         }
         node.original = logical.text;
@@ -370,6 +338,59 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
         comments,
         nodes,
     })
+}
+
+/// A comment line starting at `base`, its text without the `#` and the spaces around it.
+fn comment_at(raw: &str, base: usize, idx: &LineIndex) -> Comment {
+    let t = trim_newline(raw);
+    let lead = t.len() - t.trim_start().len();
+    Comment {
+        text: t.trim_start()[1..].trim().to_string(),
+        span: idx.span(base + lead, base + t.len()),
+    }
+}
+
+/// Reads the bodies of the heredocs `text` opens (`<<EOF`), from `lines[*i]` on, into `node`; returns where
+/// the node's span ends (after the last terminator).
+fn read_heredocs(
+    node: &mut Node,
+    text: &str,
+    lines: &[(usize, &str)],
+    i: &mut usize,
+    end_src: usize,
+    src: &str,
+    idx: &LineIndex,
+) -> Result<usize, Error> {
+    let mut span_end = end_src;
+    let docs =
+        heredocs_from_line(text).map_err(|m| Error::syntax(m, idx.span(node.keyword.span.start, end_src)))?;
+    for mut doc in docs {
+        let content_start = lines.get(*i).map_or(src.len(), |l| l.0);
+        let mut terminated = false;
+        while *i < lines.len() {
+            let (lbase, lraw) = lines[*i];
+            *i += 1;
+            let mut candidate = trim_newline(lraw);
+            if doc.chomp {
+                candidate = candidate.trim_start_matches('\t');
+            }
+            if candidate == doc.name {
+                terminated = true;
+                span_end = lbase + trim_newline(lraw).len();
+                break;
+            }
+            doc.content.push_str(lraw);
+            span_end = lbase + lraw.len();
+        }
+        if !terminated {
+            return Err(Error::UnterminatedHeredoc {
+                span: idx.span(node.keyword.span.start, src.len()),
+            });
+        }
+        doc.span = idx.span(content_start, span_end);
+        node.heredocs.push(doc);
+    }
+    Ok(span_end)
 }
 
 type SpanFn<'a> = dyn Fn(usize, usize) -> Span + 'a;

@@ -5,6 +5,7 @@ pub mod config;
 pub mod explore;
 pub mod manifest;
 pub mod reference;
+pub mod units;
 
 pub use archive::{write_archive, ArchiveImage};
 pub use config::{
