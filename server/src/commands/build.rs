@@ -18,7 +18,7 @@ use slipway::image::{with_ref_name, Blob, Format, Reference};
 use slipway::layer::{FileTree, Meta};
 use slipway::registry::{Client, HttpRequest, HttpResponse, Transport, TransportError};
 
-use crate::oci_layout::OciLayout;
+use crate::image_dirs::oci_layout::OciLayout;
 use crate::registry::upstream::ReqwestTransport;
 
 /// Arguments of `slipway build`.
@@ -114,7 +114,9 @@ struct LayoutSink<'a, R: BaseResolver> {
 
 impl<R: BaseResolver> ImageSink for LayoutSink<'_, R> {
     async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), slipway::build::BuildError> {
-        let err = |e: crate::oci_layout::LayoutError| slipway::build::BuildError::Registry(e.to_string());
+        let err = |e: crate::image_dirs::oci_layout::LayoutError| {
+            slipway::build::BuildError::Registry(e.to_string())
+        };
         for layer in &image.layers {
             let bytes = layer_bytes(layer, self.fetch).await?;
             self.layout
