@@ -21,6 +21,7 @@ mod sink;
 mod state;
 mod steps;
 mod store;
+mod wiring;
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,7 @@ pub use rootfs::{apply_layer, resolve_owner, LayerRef, Rootfs};
 pub use run::{CompanionExecutor, NoCompanion, RunExecutor, StepOutcome, StepRequest};
 pub use sink::{BuiltImage, ImageSink, MemorySink, RegistrySink};
 pub use store::{archive, find_in, BothSinks, KeyValueStore, LocalStore, StoreError, StoreSink};
+pub use wiring::{plain_progress, CompanionLink, Workshop};
 
 use crate::image::{Format, Reference};
 

@@ -2,21 +2,20 @@
 //! writes an OCI image layout (no companion needed for builds without RUN); with `--host` it resolves FROM
 //! through the companion's registry, runs RUN there, and stores the image in the session's local repository.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use slipway::build::{
-    BaseResolver, BuildOptions, Builder, BuiltImage, CompanionExecutor, DirCache, Event, ImageSink,
-    NoCompanion, NoRegistry, PlainRenderer, Platform, RegistryResolver, RegistrySink, RunExecutor,
+    plain_progress, BaseResolver, BuildOptions, BuiltImage, CompanionLink, DirCache, ImageSink, NoCompanion,
+    NoRegistry, Platform, RunExecutor, Workshop,
 };
-use slipway::cli::build::failure_text;
-use slipway::cli::local::{local_repository, session_key, LOCAL_PREFIX};
+use slipway::cli::build::{failure_text, run_repository};
+use slipway::cli::local::session_key;
 use slipway::image::{with_ref_name, Blob, Format, Reference};
 use slipway::layer::{FileTree, Meta};
-use slipway::registry::{Client, HttpRequest, HttpResponse, Transport, TransportError};
+use slipway::registry::{HttpRequest, HttpResponse, Transport, TransportError};
 
 use crate::image_dirs::oci_layout::OciLayout;
 use crate::registry::upstream::ReqwestTransport;
@@ -373,22 +372,10 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
         match &args.host {
             Some(host) => {
                 let host = host.trim_end_matches('/');
-                let client = Client::new(transport.clone(), host, None);
-                let resolver = RegistryResolver {
-                    client: &client,
-                    session_key: key.clone(),
-                };
-                let repository = options
-                    .tags
-                    .first()
-                    .map(|t| local_repository(&key, t))
-                    .unwrap_or_else(|| format!("{LOCAL_PREFIX}/{key}/untagged"));
-                let executor = CompanionExecutor {
-                    transport: &transport,
-                    base: host.to_owned(),
-                    registry: &client,
-                    repository,
-                };
+                let repository = run_repository(&key, &options.tags);
+                let link = CompanionLink::new(transport.clone(), host, key.clone(), repository);
+                let resolver = link.resolver();
+                let executor = link.executor();
                 match &output {
                     Some(Output::Layout(dir)) => {
                         let sink = LayoutSink {
@@ -404,13 +391,16 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
                         };
                         Ok(run(args, &options, &context, &resolver, &executor, &cache, &sink).await)
                     }
-                    None => {
-                        let sink = RegistrySink {
-                            client: &client,
-                            session_key: key.clone(),
-                        };
-                        Ok(run(args, &options, &context, &resolver, &executor, &cache, &sink).await)
-                    }
+                    None => Ok(run(
+                        args,
+                        &options,
+                        &context,
+                        &resolver,
+                        &executor,
+                        &cache,
+                        &link.sink(),
+                    )
+                    .await),
                 }
             }
             None => match output.as_ref().expect("checked above") {
@@ -447,25 +437,15 @@ async fn run<R: BaseResolver, X: RunExecutor, S: ImageSink>(
 ) -> i32 {
     let start = Instant::now();
     let clock = move || start.elapsed().as_millis() as u64;
-    let renderer = RefCell::new(PlainRenderer::new());
-    let quiet = args.quiet;
-    let progress = |e: &Event| {
-        if quiet {
-            return;
-        }
-        let mut r = renderer.borrow_mut();
-        r.event(e);
-        let text = r.take();
+    let progress = plain_progress(args.quiet, |text: &str| {
         let _ = std::io::stderr().write_all(text.as_bytes());
-    };
-    let builder = Builder {
-        resolver,
-        executor,
+    });
+    let workshop = Workshop {
         cache,
         packer: &slipway::build::InlinePacker,
         clock: &clock,
-        progress: &progress,
     };
+    let builder = workshop.builder(resolver, executor, &progress);
     match builder.build(context, options, sink).await {
         Ok(image) => {
             println!("{}", image.id());
