@@ -189,9 +189,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             let st = self.run_stage(&run, base, &states, &mut context_loaded).await?;
             states[s] = Some(st);
         }
-        let st = states[plan.target]
-            .take()
-            .ok_or_else(|| BuildError::Target("the target stage was not built".into()))?;
+        let st = states[plan.target].take().ok_or(BuildError::TargetNotBuilt)?;
         self.export(&ids, st, options, sink).await
     }
 

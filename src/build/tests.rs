@@ -489,3 +489,29 @@ fn offline_a_cached_run_layer_says_it_needs_the_companion() {
         "{error}\n{log}"
     );
 }
+
+#[test]
+fn typed_errors_keep_their_text_and_their_source() {
+    let missing = BuildError::Base {
+        image: "python:3.12".into(),
+        source: BaseError::NotFound("docker.io/library/python:3.12".into()),
+    };
+    assert_eq!(
+        missing.to_string(),
+        "python:3.12: failed to resolve source metadata for docker.io/library/python:3.12: not found"
+    );
+    assert!(std::error::Error::source(&missing).is_some());
+    let refused = BuildError::KeepInBrowser(StoreError::Refused("QuotaExceededError".into()));
+    assert_eq!(
+        refused.to_string(),
+        "registry: keeping the image in this browser: the browser's storage refused: QuotaExceededError"
+    );
+    let target = crate::dockerfile::stages::TargetError::NotFound {
+        name: "tset".into(),
+        suggestion: Some("test".into()),
+    };
+    assert_eq!(
+        BuildError::from(target).to_string(),
+        "target stage \"tset\" could not be found (did you mean test?)"
+    );
+}

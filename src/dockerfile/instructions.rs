@@ -141,8 +141,8 @@ fn interval(f: &Flags, name: &str) -> Result<i128, Error> {
     if w.value.is_empty() {
         return Ok(0);
     }
-    let d = parse_duration(&w.value).map_err(|m| Error::Flag {
-        message: m,
+    let d = parse_duration(&w.value).map_err(|e| Error::Flag {
+        message: e.to_string(),
         span: w.span,
     })?;
     if d != 0 && d < 1_000_000 {

@@ -8,7 +8,7 @@ use super::line_parsers::{self as lp, Json, Shape, Tok};
 use super::span::{LineIndex, Span};
 
 use super::heredoc::heredocs_from_line;
-pub use super::heredoc::parse_heredoc;
+pub use super::heredoc::{parse_heredoc, HeredocError};
 
 /// A parser directive (`# syntax=`, `# escape=`, `# check=`) at the top of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -362,8 +362,8 @@ fn read_heredocs(
     idx: &LineIndex,
 ) -> Result<usize, Error> {
     let mut span_end = end_src;
-    let docs =
-        heredocs_from_line(text).map_err(|m| Error::syntax(m, idx.span(node.keyword.span.start, end_src)))?;
+    let docs = heredocs_from_line(text)
+        .map_err(|e| Error::syntax(e.to_string(), idx.span(node.keyword.span.start, end_src)))?;
     for mut doc in docs {
         let content_start = lines.get(*i).map_or(src.len(), |l| l.0);
         let mut terminated = false;
@@ -428,7 +428,7 @@ fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn, depth: us
         Shape::NameOrNameVal => lp::parse_words(rest, rest_off, escape),
         Shape::Env | Shape::Label => {
             let key = if lower == "env" { "ENV" } else { "LABEL" };
-            name_val(rest, rest_off, escape, key).map_err(err)?
+            name_val(rest, rest_off, escape, key).map_err(|e| err(e.to_string()))?
         }
         Shape::MaybeJson => {
             if rest.is_empty() {
@@ -531,15 +531,26 @@ fn nonempty(rest: &str, off: usize) -> Vec<Tok> {
     }
 }
 
+/// An ENV or LABEL line neither form reads.
+#[derive(Debug, thiserror::Error)]
+enum NameValError {
+    /// The legacy `KEY name value` form without a value.
+    #[error("{0} must have two arguments")]
+    MissingValue(&'static str),
+    /// A word of the `KEY a=b c=d` form without `=` (Go-quoted).
+    #[error("Syntax error - can't find = in {0}. Must be of the form: name=value")]
+    MissingEquals(String),
+}
+
 /// ENV and LABEL: legacy `KEY name value` or `KEY a=b c=d`, as (key, value, separator) triples.
-fn name_val(rest: &str, off: usize, escape: char, key: &str) -> Result<Vec<Tok>, String> {
+fn name_val(rest: &str, off: usize, escape: char, key: &'static str) -> Result<Vec<Tok>, NameValError> {
     let words = lp::parse_words(rest, off, escape);
     let Some(first) = words.first() else {
         return Ok(Vec::new());
     };
     if !first.value.contains('=') {
         let Some(ws) = rest.find(lp::is_reg_ws) else {
-            return Err(format!("{key} must have two arguments"));
+            return Err(NameValError::MissingValue(key));
         };
         let after = &rest[ws..];
         let vstart = ws + (after.len() - after.trim_start_matches(lp::is_reg_ws).len());
@@ -565,10 +576,7 @@ fn name_val(rest: &str, off: usize, escape: char, key: &str) -> Result<Vec<Tok>,
     let mut out = Vec::with_capacity(words.len() * 3);
     for w in words {
         let Some((k, v)) = w.value.split_once('=') else {
-            return Err(format!(
-                "Syntax error - can't find = in {}. Must be of the form: name=value",
-                super::shell::go_quote(&w.value)
-            ));
+            return Err(NameValError::MissingEquals(super::shell::go_quote(&w.value)));
         };
         let eq = w.start + k.len();
         out.push(Tok {

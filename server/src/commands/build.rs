@@ -113,9 +113,8 @@ struct LayoutSink<'a, R: BaseResolver> {
 
 impl<R: BaseResolver> ImageSink for LayoutSink<'_, R> {
     async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), slipway::build::BuildError> {
-        let err = |e: crate::image_dirs::oci_layout::LayoutError| {
-            slipway::build::BuildError::Registry(e.to_string())
-        };
+        let err =
+            |e: crate::image_dirs::oci_layout::LayoutError| slipway::build::BuildError::Output(Box::new(e));
         for layer in &image.layers {
             let bytes = layer_bytes(layer, self.fetch).await?;
             self.layout
@@ -158,10 +157,9 @@ async fn layer_bytes<R: BaseResolver>(
     match (&layer.blob, &layer.repository) {
         (Some(b), _) => Ok(b.to_vec()),
         (None, Some(repo)) => fetch.blob(repo, layer.descriptor.digest().as_ref()).await,
-        (None, None) => Err(slipway::build::BuildError::Registry(format!(
-            "layer {} has no source",
-            layer.descriptor.digest()
-        ))),
+        (None, None) => Err(slipway::build::BuildError::LayerWithoutSource {
+            digest: layer.descriptor.digest().to_string(),
+        }),
     }
 }
 
@@ -188,17 +186,27 @@ impl<R: BaseResolver> ImageSink for ArchiveSink<'_, R> {
                 .zip(bytes.iter().map(Vec::as_slice))
                 .collect(),
         };
-        let file = std::fs::File::create(&self.dest).map_err(|e| {
-            slipway::build::BuildError::Registry(format!("cannot write {}: {e}", self.dest.display()))
-        })?;
+        let cannot_write = |source| {
+            slipway::build::BuildError::Output(Box::new(WriteError {
+                path: self.dest.clone(),
+                source,
+            }))
+        };
+        let file = std::fs::File::create(&self.dest).map_err(cannot_write)?;
         let out = slipway::image::write_archive(std::io::BufWriter::new(file), &[archive], 0)?;
         out.into_inner()
             .map_err(|e| e.into_error())
             .and_then(|f| f.sync_all())
-            .map_err(|e| {
-                slipway::build::BuildError::Registry(format!("cannot write {}: {e}", self.dest.display()))
-            })
+            .map_err(cannot_write)
     }
+}
+
+/// The archive file `--output type=docker,dest=FILE` names could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+struct WriteError {
+    path: PathBuf,
+    source: std::io::Error,
 }
 
 /// Where `--output` (or `--oci-layout`) sends the image.
