@@ -60,17 +60,17 @@ struct Step {
 }
 
 impl Step {
-    /// COPY, ADD, RUN and WORKDIR make a layer and a numbered progress step; so does every ONBUILD trigger
-    /// in the count, as BuildKit numbers them.
+    /// COPY, ADD, RUN and WORKDIR make a layer; the other instructions only change the config.
     fn makes_layer(&self) -> bool {
-        self.onbuild
-            || matches!(
-                self.command.instruction,
-                Instruction::Copy(_)
-                    | Instruction::Add(_)
-                    | Instruction::Run(_)
-                    | Instruction::Workdir { .. }
-            )
+        matches!(
+            self.command.instruction,
+            Instruction::Copy(_) | Instruction::Add(_) | Instruction::Run(_) | Instruction::Workdir { .. }
+        )
+    }
+
+    /// Whether the step counts in the stage's `[n/total]` names: the layer steps, and every ONBUILD trigger.
+    fn numbered(&self) -> bool {
+        self.onbuild || self.makes_layer()
     }
 }
 
@@ -124,7 +124,7 @@ impl StepNames {
             (Some(name), _) => format!("{name} "),
             (None, _) => format!("stage-{index} "),
         };
-        let total = usize::from(from_image.is_some()) + steps.iter().filter(|s| s.makes_layer()).count();
+        let total = usize::from(from_image.is_some()) + steps.iter().filter(|s| s.numbered()).count();
         StepNames {
             prefix,
             total,
@@ -341,7 +341,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         planned.extend(
             steps
                 .iter()
-                .filter(|s| s.makes_layer())
+                .filter(|s| s.numbered())
                 .map(|s| (display(&s.original, escape, &st.vars), s.onbuild)),
         );
         self.emit(Event::Plan {
