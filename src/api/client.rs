@@ -19,6 +19,17 @@ pub struct SessionTransport<'a, T> {
     pub home: String,
 }
 
+// By hand: the derive would ask `T: Clone`, and only the reference is copied.
+impl<T> Clone for SessionTransport<'_, T> {
+    fn clone(&self) -> Self {
+        SessionTransport {
+            inner: self.inner,
+            session: self.session.clone(),
+            home: self.home.clone(),
+        }
+    }
+}
+
 impl<'a, T> SessionTransport<'a, T> {
     pub fn new(inner: &'a T, session: impl Into<String>, home: &str) -> Self {
         SessionTransport {

@@ -158,9 +158,12 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
     pub(super) async fn load(&self, rootfs: &mut Rootfs) -> Result<(), BuildError> {
         for layer in rootfs.missing() {
             let digest = layer.descriptor.digest().to_string();
-            let repository = layer.repository.clone().ok_or_else(|| {
-                BuildError::Registry(format!("layer {digest} has no repository to be read from"))
-            })?;
+            let repository = layer
+                .repository
+                .clone()
+                .ok_or_else(|| BuildError::LayerWithoutSource {
+                    digest: digest.clone(),
+                })?;
             let bytes = self.resolver.blob(&repository, &digest).await?;
             let mut tree = FileTree::new();
             tree.extract_tar(&bytes, "", &crate::layer::ExtractLimits::default())?;

@@ -9,7 +9,7 @@ use super::cache::{hex, CacheStore, PlaceRecord};
 use super::context::{apply_dockerignore, context_size};
 use super::layers::{copy_layer, workdir_layer, CopyPlan};
 use super::pack::{placeholder, LayerPacker, PendingLayer, PendingLayers};
-use super::progress::{human_size, Event, MissReason};
+use super::progress::{Event, MissReason};
 use super::resolve::{BaseResolver, Platform, ResolvedImage};
 use super::rootfs::{LayerRef, Rootfs};
 use super::run::RunExecutor;
@@ -23,6 +23,7 @@ use crate::dockerfile::instructions::{self, Command, Instruction};
 use crate::dockerfile::shell::Lexer;
 use crate::dockerfile::stages::{expand as expand_global, global_args};
 use crate::dockerfile::{self, syntax, Dockerfile};
+use crate::image::units::progress_size;
 use crate::image::{layer_descriptor, new_config, Reference};
 use crate::layer::{FileTree, LayerOptions};
 
@@ -58,6 +59,94 @@ struct Step {
     onbuild: bool,
 }
 
+impl Step {
+    /// COPY, ADD, RUN and WORKDIR make a layer; the other instructions only change the config.
+    fn makes_layer(&self) -> bool {
+        matches!(
+            self.command.instruction,
+            Instruction::Copy(_) | Instruction::Add(_) | Instruction::Run(_) | Instruction::Workdir { .. }
+        )
+    }
+
+    /// Whether the step counts in the stage's `[n/total]` names: the layer steps, and every ONBUILD trigger.
+    fn numbered(&self) -> bool {
+        self.onbuild || self.makes_layer()
+    }
+}
+
+/// A layer step's `created_by`, the files its key depends on, and its tree (made here) or RUN argv.
+type LayerStepOutput = (String, PlaceRecord, Option<FileTree>, Option<Vec<String>>);
+
+/// What the build knows once the Dockerfile is parsed and the bases are resolved.
+struct Plan {
+    df: Dockerfile,
+    target: usize,
+    /// By stage index: whether the target needs the stage.
+    reachable: Vec<bool>,
+    /// The global ARGs with the build's `--build-arg`s applied.
+    globals: BTreeMap<String, String>,
+    /// The resolved base image of each stage built on one, taken as the stage runs.
+    bases: BTreeMap<usize, (Reference, ResolvedImage)>,
+    /// The context with `.dockerignore` applied.
+    ctx: FileTree,
+}
+
+/// What running one stage reads.
+#[derive(Clone, Copy)]
+struct StageRun<'s> {
+    ids: &'s Cell<usize>,
+    plan: &'s Plan,
+    /// The stage's index in the Dockerfile.
+    index: usize,
+    options: &'s BuildOptions,
+    /// Layers of the build still being packed.
+    pending: &'s PendingLayers,
+}
+
+/// The progress names of one stage's numbered steps (`[build 2/5] RUN make`), numbered as they start.
+struct StepNames {
+    /// `build `, `stage-1 `, or nothing in a single-stage build.
+    prefix: String,
+    total: usize,
+    started: usize,
+}
+
+impl StepNames {
+    fn new(
+        name: Option<&str>,
+        index: usize,
+        stages: usize,
+        from_image: &Option<String>,
+        steps: &[Step],
+    ) -> Self {
+        let prefix = match (name, stages) {
+            (_, 1) => String::new(),
+            (Some(name), _) => format!("{name} "),
+            (None, _) => format!("stage-{index} "),
+        };
+        let total = usize::from(from_image.is_some()) + steps.iter().filter(|s| s.numbered()).count();
+        StepNames {
+            prefix,
+            total,
+            started: 0,
+        }
+    }
+
+    /// The name of step `index` (from 1).
+    fn name(&self, index: usize, text: &str, onbuild: bool) -> String {
+        let StepNames { prefix, total, .. } = self;
+        let width = total.to_string().len();
+        let ob = if onbuild { "ONBUILD " } else { "" };
+        format!("[{prefix}{index:>width$}/{total}] {ob}{text}")
+    }
+
+    /// The name of the step that starts now.
+    fn next(&mut self, text: &str, onbuild: bool) -> String {
+        self.started += 1;
+        self.name(self.started, text, onbuild)
+    }
+}
+
 impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
     pub(super) fn emit(&self, event: Event) {
         (self.progress)(&event);
@@ -83,8 +172,37 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         sink: &S,
     ) -> Result<BuiltImage, BuildError> {
         let ids = Cell::new(0);
+        let mut plan = self.plan(&ids, context, options).await?;
+        let pending = PendingLayers::default();
+        let count = plan.df.stages.stages.len();
+        let mut states: Vec<Option<StageState>> = vec![None; count];
+        let mut context_loaded = false;
+        for s in (0..count).filter(|&s| plan.reachable[s]) {
+            let base = plan.bases.remove(&s);
+            let run = StageRun {
+                ids: &ids,
+                plan: &plan,
+                index: s,
+                options,
+                pending: &pending,
+            };
+            let st = self.run_stage(&run, base, &states, &mut context_loaded).await?;
+            states[s] = Some(st);
+        }
+        let st = states[plan.target].take().ok_or(BuildError::TargetNotBuilt)?;
+        self.export(&ids, st, options, sink).await
+    }
+
+    /// Everything known before the first stage runs: the parsed Dockerfile, the target and the stages it
+    /// needs, the global ARGs, the resolved base images and the context with `.dockerignore` applied.
+    async fn plan(
+        &self,
+        ids: &Cell<usize>,
+        context: &FileTree,
+        options: &BuildOptions,
+    ) -> Result<Plan, BuildError> {
         let (id, t) = self.start(
-            &ids,
+            ids,
             format!(
                 "[internal] load build definition from {}",
                 options.dockerfile_name
@@ -94,7 +212,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             id,
             text: format!(
                 "transferring dockerfile: {} done",
-                human_size(options.dockerfile.len() as u64)
+                progress_size(options.dockerfile.len() as u64)
             ),
         });
         let df = dockerfile::parse_with_args(&options.dockerfile, &options.build_args).map_err(|e| {
@@ -109,10 +227,45 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             .target(options.target.as_deref())
             .map_err(BuildError::Target)?;
         let reachable = df.stages.reachable(target);
-        let escape = df.syntax.escape;
-        let (_, globals) = global_args(&df.commands, &df.stages.meta_args, escape, &options.build_args);
+        let (_, globals) = global_args(
+            &df.commands,
+            &df.stages.meta_args,
+            df.syntax.escape,
+            &options.build_args,
+        );
+        let bases = self
+            .resolve_bases(ids, &df, &reachable, &globals, options)
+            .await?;
+        let (id, t) = self.start(ids, "[internal] load .dockerignore".into());
+        let ignore_size = match context.get(".dockerignore") {
+            Some(crate::layer::Node::File { data, .. }) => data.len() as u64,
+            _ => 0,
+        };
+        self.emit(Event::Log {
+            id,
+            text: format!("transferring context: {} done", progress_size(ignore_size)),
+        });
+        self.done(id, t);
+        Ok(Plan {
+            ctx: apply_dockerignore(context),
+            df,
+            target,
+            reachable,
+            globals,
+            bases,
+        })
+    }
 
-        let mut bases: BTreeMap<usize, (Reference, ResolvedImage)> = BTreeMap::new();
+    /// The base image of every needed stage that starts from a registry image, by stage index.
+    async fn resolve_bases(
+        &self,
+        ids: &Cell<usize>,
+        df: &Dockerfile,
+        reachable: &[bool],
+        globals: &BTreeMap<String, String>,
+        options: &BuildOptions,
+    ) -> Result<BTreeMap<usize, (Reference, ResolvedImage)>, BuildError> {
+        let mut bases = BTreeMap::new();
         for stage in df.stages.stages.iter().filter(|s| reachable[s.index]) {
             if stage.base_stage.is_some() || stage.base_expanded.eq_ignore_ascii_case("scratch") {
                 continue;
@@ -123,12 +276,12 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                     line: stage.line,
                     message: format!("FROM {}: {e}", stage.base_expanded),
                 })?;
-            let platform = self.stage_platform(&df, stage.first_command, &globals, options)?;
+            let platform = self.stage_platform(df, stage.first_command, globals, options)?;
             let shown = match reference.tag() {
                 Some(tag) => format!("{}:{tag}", reference.name()),
                 None => reference.name(),
             };
-            let (id, t) = self.start(&ids, format!("[internal] load metadata for {shown}"));
+            let (id, t) = self.start(ids, format!("[internal] load metadata for {shown}"));
             match self.resolver.resolve(&reference, &platform).await {
                 Ok(image) => {
                     self.done(id, t);
@@ -143,189 +296,188 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                 }
             }
         }
-        let (id, t) = self.start(&ids, "[internal] load .dockerignore".into());
-        let ignore_size = match context.get(".dockerignore") {
-            Some(crate::layer::Node::File { data, .. }) => data.len() as u64,
-            _ => 0,
-        };
-        self.emit(Event::Log {
-            id,
-            text: format!("transferring context: {} done", human_size(ignore_size)),
-        });
-        self.done(id, t);
-        let ctx = apply_dockerignore(context);
-        let mut context_loaded = false;
-        let pending = PendingLayers::default();
+        Ok(bases)
+    }
 
-        let count = df.stages.stages.len();
-        let mut states: Vec<Option<StageState>> = vec![None; count];
-        for s in (0..count).filter(|&s| reachable[s]) {
-            let stage = &df.stages.stages[s];
-            let prefix = match (&stage.name, count) {
-                (_, 1) => String::new(),
-                (Some(name), _) => format!("{name} "),
-                (None, _) => format!("stage-{s} "),
-            };
-            let mut steps = Vec::new();
-            let (mut st, from_image) = match (stage.base_stage, bases.remove(&s)) {
-                (Some(b), _) => {
-                    let mut st = states[b].clone().ok_or_else(|| BuildError::Instruction {
-                        line: stage.line,
-                        message: format!("stage {b} was not built"),
-                    })?;
-                    // ONBUILD of the base stage run here; the stage's own triggers do not carry over.
-                    let triggers = std::mem::take(&mut st.extras.onbuild);
-                    steps.extend(parse_triggers(&triggers, stage.line)?);
-                    (st, None)
-                }
-                (None, Some((reference, image))) => {
-                    let extras = DockerExtras::from_config_json(&image.config_json);
-                    let mut rootfs = Rootfs::default();
-                    for layer in &image.layers {
-                        rootfs.push(layer.clone(), None);
-                    }
-                    let key = hex(&["from", &image.manifest_digest, &options.platform.to_string()]);
-                    let mut st = StageState::new(image.config.clone(), extras, rootfs, key);
-                    steps.extend(parse_triggers(
-                        &std::mem::take(&mut st.extras.onbuild),
-                        stage.line,
-                    )?);
-                    st.base_pinned = Some(image.pinned.clone());
-                    // Remember which digest this name resolved to, to explain the next miss.
-                    let base_key = format!(
-                        "base/{}",
-                        hex(&[&reference.to_string(), &options.platform.to_string()])
-                    );
-                    if let Some(before) = self.cache.get(&base_key).await {
-                        if before != image.manifest_digest.as_bytes() {
-                            st.changed = Some(MissReason::BaseChanged);
-                        }
-                    }
-                    self.cache.put(&base_key, image.manifest_digest.as_bytes()).await;
-                    (st, Some(image.pinned))
-                }
-                (None, None) => {
-                    let platform = self.stage_platform(&df, stage.first_command, &globals, options)?;
-                    let config = new_config(&platform.os, &platform.architecture, None);
-                    let key = hex(&["scratch", &platform.to_string()]);
-                    (
-                        StageState::new(config, DockerExtras::default(), Rootfs::default(), key),
-                        None,
-                    )
-                }
-            };
-            for i in stage.first_command + 1..=stage.last_command {
-                steps.push(Step {
-                    command: df.commands[i].clone(),
-                    original: df.syntax.nodes[i].original.clone(),
-                    onbuild: false,
-                });
-            }
-            let layered = |step: &Step| {
-                step.onbuild
-                    || matches!(
-                        step.command.instruction,
-                        Instruction::Copy(_)
-                            | Instruction::Add(_)
-                            | Instruction::Run(_)
-                            | Instruction::Workdir { .. }
-                    )
-            };
-            let total = usize::from(from_image.is_some()) + steps.iter().filter(|s| layered(s)).count();
-            let width = total.to_string().len();
-            let step_name = |index: usize, text: &str, onbuild: bool| {
-                let ob = if onbuild { "ONBUILD " } else { "" };
-                format!("[{prefix}{index:>width$}/{total}] {ob}{text}")
-            };
-            // Every step of the stage is known before the first one starts (a live view lists them as waiting);
-            // names use the variables as the stage starts, the Start event carries the final name.
-            let mut planned: Vec<(&str, bool)> = Vec::new();
-            let from_text = from_image.as_ref().map(|pinned| format!("FROM {pinned}"));
-            if let Some(text) = &from_text {
-                planned.push((text, false));
-            }
-            let layered_texts: Vec<(String, bool)> = steps
-                .iter()
-                .filter(|s| layered(s))
-                .map(|s| (display(&s.original, escape, &st.vars), s.onbuild))
-                .collect();
-            planned.extend(layered_texts.iter().map(|(t, o)| (t.as_str(), *o)));
-            self.emit(Event::Plan {
-                names: planned
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (text, onbuild))| step_name(i + 1, text, *onbuild))
-                    .collect(),
+    /// Runs one stage's steps (its base's ONBUILD triggers first) and settles its layers.
+    async fn run_stage(
+        &self,
+        run: &StageRun<'_>,
+        base: Option<(Reference, ResolvedImage)>,
+        states: &[Option<StageState>],
+        context_loaded: &mut bool,
+    ) -> Result<StageState, BuildError> {
+        let StageRun {
+            ids,
+            plan,
+            index: s,
+            options,
+            pending,
+        } = *run;
+        let df = &plan.df;
+        let escape = df.syntax.escape;
+        let stage = &df.stages.stages[s];
+        let (mut st, from_image, mut steps) = self.stage_base(run, base, states).await?;
+        for i in stage.first_command + 1..=stage.last_command {
+            steps.push(Step {
+                command: df.commands[i].clone(),
+                original: df.syntax.nodes[i].original.clone(),
+                onbuild: false,
             });
-            let mut index = 0;
-            let mut name = |text: &str, onbuild: bool| {
-                index += 1;
-                step_name(index, text, onbuild)
-            };
-            let stage_seen_key = format!("stage/{}", st.key);
-            let seen_before = self.cache.get(&stage_seen_key).await.is_some();
-            self.cache.put(&stage_seen_key, b"1").await;
-            if let Some(pinned) = &from_image {
-                let (id, _) = self.start(&ids, name(&format!("FROM {pinned}"), false));
-                self.emit(Event::Cached { id });
+        }
+        let mut names = StepNames::new(
+            stage.name.as_deref(),
+            s,
+            df.stages.stages.len(),
+            &from_image,
+            &steps,
+        );
+        // Every step of the stage is known before the first one starts (a live view lists them as waiting);
+        // names use the variables as the stage starts, the Start event carries the final name.
+        let mut planned: Vec<(String, bool)> = Vec::new();
+        if let Some(pinned) = &from_image {
+            planned.push((format!("FROM {pinned}"), false));
+        }
+        planned.extend(
+            steps
+                .iter()
+                .filter(|s| s.numbered())
+                .map(|s| (display(&s.original, escape, &st.vars), s.onbuild)),
+        );
+        self.emit(Event::Plan {
+            names: planned
+                .iter()
+                .enumerate()
+                .map(|(i, (text, onbuild))| names.name(i + 1, text, *onbuild))
+                .collect(),
+        });
+        let stage_seen_key = format!("stage/{}", st.key);
+        let seen_before = self.cache.get(&stage_seen_key).await.is_some();
+        self.cache.put(&stage_seen_key, b"1").await;
+        if let Some(pinned) = &from_image {
+            let (id, _) = self.start(ids, names.next(&format!("FROM {pinned}"), false));
+            self.emit(Event::Cached { id });
+        }
+        if !*context_loaded {
+            *context_loaded = true;
+            let (id, t) = self.start(ids, "[internal] load build context".into());
+            self.emit(Event::Log {
+                id,
+                text: format!(
+                    "transferring context: {} done",
+                    progress_size(context_size(&plan.ctx))
+                ),
+            });
+            self.done(id, t);
+        }
+        let scope = Scope {
+            df,
+            ctx: &plan.ctx,
+            escape,
+            options,
+            pending,
+        };
+        for step in &steps {
+            match &step.command.instruction {
+                Instruction::From(_) => {}
+                _ if step.makes_layer() => {
+                    let shown = names.next(&display(&step.original, escape, &st.vars), step.onbuild);
+                    self.layer_step(ids, shown, step, &mut st, states, &scope).await?;
+                }
+                _ => {
+                    let args = ArgScope {
+                        build_args: &options.build_args,
+                        globals: &plan.globals,
+                    };
+                    self.metadata_step(&mut st, &step.command, &args, &scope, seen_before)
+                        .await?;
+                }
             }
-            if !context_loaded {
-                context_loaded = true;
-                let (id, t) = self.start(&ids, "[internal] load build context".into());
-                self.emit(Event::Log {
-                    id,
-                    text: format!("transferring context: {} done", human_size(context_size(&ctx))),
-                });
-                self.done(id, t);
+        }
+        // A later stage starts from this one (FROM stage) or the export reads it: digests must be final.
+        self.settle(pending, &mut st, options).await?;
+        Ok(st)
+    }
+
+    /// The state a stage starts from (another stage, a base image or scratch), the base image's pinned
+    /// name for its FROM step, and the ONBUILD triggers the base left for it.
+    async fn stage_base(
+        &self,
+        run: &StageRun<'_>,
+        base: Option<(Reference, ResolvedImage)>,
+        states: &[Option<StageState>],
+    ) -> Result<(StageState, Option<String>, Vec<Step>), BuildError> {
+        let options = run.options;
+        let df = &run.plan.df;
+        let stage = &df.stages.stages[run.index];
+        match (stage.base_stage, base) {
+            (Some(b), _) => {
+                let mut st = states[b].clone().ok_or_else(|| BuildError::Instruction {
+                    line: stage.line,
+                    message: format!("stage {b} was not built"),
+                })?;
+                // ONBUILD of the base stage run here; the stage's own triggers do not carry over.
+                let triggers = std::mem::take(&mut st.extras.onbuild);
+                let steps = parse_triggers(&triggers, stage.line)?;
+                Ok((st, None, steps))
             }
-            let scope = ArgScope {
-                build_args: &options.build_args,
-                globals: &globals,
-            };
-            for step in &steps {
-                let line = step.command.line;
-                match &step.command.instruction {
-                    Instruction::From(_) => {}
-                    Instruction::Copy(_)
-                    | Instruction::Add(_)
-                    | Instruction::Workdir { .. }
-                    | Instruction::Run(_) => {
-                        let shown = name(&display(&step.original, escape, &st.vars), step.onbuild);
-                        let scope = Scope {
-                            df: &df,
-                            ctx: &ctx,
-                            escape,
-                            options,
-                            pending: &pending,
-                        };
-                        self.layer_step(&ids, shown, step, &mut st, &states, &scope)
-                            .await?;
-                    }
-                    _ => {
-                        if let Some(created_by) = apply_metadata(&mut st, &step.command, escape, &scope)? {
-                            st.commit_empty(options.created, &created_by);
-                            let key = hex(&["meta", &st.key, &created_by]);
-                            let seen = format!("seen/{key}");
-                            if self.cache.get(&seen).await.is_none() {
-                                if seen_before && st.changed.is_none() {
-                                    st.changed = Some(MissReason::PreviousStepChanged);
-                                }
-                                self.cache.put(&seen, b"1").await;
-                            }
-                            st.key = key;
-                        }
+            (None, Some((reference, image))) => {
+                let extras = DockerExtras::from_config_json(&image.config_json);
+                let mut rootfs = Rootfs::default();
+                for layer in &image.layers {
+                    rootfs.push(layer.clone(), None);
+                }
+                let key = hex(&["from", &image.manifest_digest, &options.platform.to_string()]);
+                let mut st = StageState::new(image.config.clone(), extras, rootfs, key);
+                let steps = parse_triggers(&std::mem::take(&mut st.extras.onbuild), stage.line)?;
+                st.base_pinned = Some(image.pinned.clone());
+                // Remember which digest this name resolved to, to explain the next miss.
+                let base_key = format!(
+                    "base/{}",
+                    hex(&[&reference.to_string(), &options.platform.to_string()])
+                );
+                if let Some(before) = self.cache.get(&base_key).await {
+                    if before != image.manifest_digest.as_bytes() {
+                        st.changed = Some(MissReason::BaseChanged);
                     }
                 }
-                let _ = line;
+                self.cache.put(&base_key, image.manifest_digest.as_bytes()).await;
+                Ok((st, Some(image.pinned), steps))
             }
-            // A later stage starts from this one (FROM stage) or the export reads it: digests must be final.
-            self.settle(&pending, &mut st, options).await?;
-            states[s] = Some(st);
+            (None, None) => {
+                let platform = self.stage_platform(df, stage.first_command, &run.plan.globals, options)?;
+                let config = new_config(&platform.os, &platform.architecture, None);
+                let key = hex(&["scratch", &platform.to_string()]);
+                let st = StageState::new(config, DockerExtras::default(), Rootfs::default(), key);
+                Ok((st, None, Vec::new()))
+            }
         }
-        let st = states[target]
-            .take()
-            .ok_or_else(|| BuildError::Target("the target stage was not built".into()))?;
-        self.export(&ids, st, options, sink).await
+    }
+
+    /// An instruction that only changes the config (ENV, LABEL, CMD, ...): an empty history entry, and a
+    /// key of its own so the next layer step's cache key changes with it.
+    async fn metadata_step(
+        &self,
+        st: &mut StageState,
+        command: &Command,
+        args: &ArgScope<'_>,
+        scope: &Scope<'_>,
+        seen_before: bool,
+    ) -> Result<(), BuildError> {
+        let Some(created_by) = apply_metadata(st, command, scope.escape, args)? else {
+            return Ok(());
+        };
+        st.commit_empty(scope.options.created, &created_by);
+        let key = hex(&["meta", &st.key, &created_by]);
+        let seen = format!("seen/{key}");
+        if self.cache.get(&seen).await.is_none() {
+            if seen_before && st.changed.is_none() {
+                st.changed = Some(MissReason::PreviousStepChanged);
+            }
+            self.cache.put(&seen, b"1").await;
+        }
+        st.key = key;
+        Ok(())
     }
 
     /// The platform of a stage: `FROM --platform=...` (global ARGs expanded), else the build's.
@@ -381,6 +533,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         }
     }
 
+    /// The body of [`Self::layer_step`]: the step through the cache; `Ok(true)` when it was a hit.
     async fn layer_step_inner(
         &self,
         id: usize,
@@ -389,76 +542,8 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         states: &[Option<StageState>],
         scope: &Scope<'_>,
     ) -> Result<bool, BuildError> {
-        let Scope {
-            df,
-            ctx,
-            escape,
-            options,
-            pending,
-        } = *scope;
-        let line = step.command.line;
-        let vars = vars_map(&st.vars);
-        // What the step will produce locally (COPY, ADD, WORKDIR), or the RUN to send.
-        let (created_by, files, mut tree, run) = match &step.command.instruction {
-            Instruction::Copy(_) | Instruction::Add(_) => {
-                let plan = CopyPlan::new(&step.command, escape, &vars)?;
-                let source = self.copy_source(&plan, st, states, df, options).await?;
-                let owner = match &plan.chown {
-                    Some(spec) => Some(self.owner(spec, st).await?),
-                    None => None,
-                };
-                let base = st.rootfs.merged();
-                let (tree, files) = copy_layer(
-                    &plan,
-                    source.as_ref().unwrap_or(ctx),
-                    &base,
-                    &st.workdir(),
-                    owner,
-                    line,
-                )?;
-                let mut files = files;
-                if let Some(from) = &plan.from {
-                    if let Some(key) = source_key(from, df, states) {
-                        files.files.insert(format!("--from={from}"), key);
-                    }
-                }
-                (plan.created_by(), files, Some(tree), None)
-            }
-            Instruction::Workdir { path } => {
-                let path = expand(escape, &path.value, &vars, line)?;
-                let wd = normalize_workdir(&st.workdir(), &path);
-                let mut inner = st.inner();
-                inner.set_working_dir(Some(wd.clone()));
-                st.set_inner(inner);
-                let user = st.inner().user().clone().filter(|u| !u.is_empty());
-                let owner = match &user {
-                    Some(u) => Some(self.owner(u, st).await?),
-                    None => None,
-                };
-                let tree = workdir_layer(&wd, &st.rootfs, owner)?;
-                (format!("WORKDIR {wd}"), PlaceRecord::default(), Some(tree), None)
-            }
-            Instruction::Run(run) => {
-                let mut argv = command_argv(&run.cmd, &st.extras.shell);
-                if !run.cmd.exec_form && !run.cmd.files.is_empty() {
-                    if let Some(last) = argv.last_mut() {
-                        *last = heredoc_script(last, &run.cmd.files);
-                    }
-                }
-                let created_by = format!(
-                    "RUN {} # buildkit",
-                    super::history::run_command_string(&st.build_args, &argv)
-                );
-                // A RUN layer lives on the server that ran it: the step's key names that server (its place does
-                // not, so a miss on another server can say why).
-                let made_on = PlaceRecord {
-                    server: Some(self.executor.server().to_owned()),
-                    ..PlaceRecord::default()
-                };
-                (created_by, made_on, None, Some(argv))
-            }
-            _ => unreachable!("layer_step only gets layer instructions"),
-        };
+        let Scope { options, pending, .. } = *scope;
+        let (created_by, files, mut tree, run) = self.layer_step_output(step, st, states, scope).await?;
         let mut parts = vec!["step".to_owned(), st.key.clone(), created_by.clone()];
         parts.extend(files.server.iter().map(|server| format!("server\0{server}")));
         parts.extend(files.files.iter().map(|(p, sum)| format!("{p}\0{sum}")));
@@ -531,6 +616,86 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         st.rootfs.push(layer, tree.map(Arc::new));
         st.key = key;
         Ok(cached)
+    }
+
+    /// What a layer step will produce: its `created_by`, the files its cache key depends on, and either the
+    /// layer's tree (COPY, ADD, WORKDIR, made here) or the RUN command to send.
+    async fn layer_step_output(
+        &self,
+        step: &Step,
+        st: &mut StageState,
+        states: &[Option<StageState>],
+        scope: &Scope<'_>,
+    ) -> Result<LayerStepOutput, BuildError> {
+        let Scope {
+            df,
+            ctx,
+            escape,
+            options,
+            ..
+        } = *scope;
+        let line = step.command.line;
+        let vars = vars_map(&st.vars);
+        Ok(match &step.command.instruction {
+            Instruction::Copy(_) | Instruction::Add(_) => {
+                let plan = CopyPlan::new(&step.command, escape, &vars)?;
+                let source = self.copy_source(&plan, st, states, df, options).await?;
+                let owner = match &plan.chown {
+                    Some(spec) => Some(self.owner(spec, st).await?),
+                    None => None,
+                };
+                let base = st.rootfs.merged();
+                let (tree, files) = copy_layer(
+                    &plan,
+                    source.as_ref().unwrap_or(ctx),
+                    &base,
+                    &st.workdir(),
+                    owner,
+                    line,
+                )?;
+                let mut files = files;
+                if let Some(from) = &plan.from {
+                    if let Some(key) = source_key(from, df, states) {
+                        files.files.insert(format!("--from={from}"), key);
+                    }
+                }
+                (plan.created_by(), files, Some(tree), None)
+            }
+            Instruction::Workdir { path } => {
+                let path = expand(escape, &path.value, &vars, line)?;
+                let wd = normalize_workdir(&st.workdir(), &path);
+                let mut inner = st.inner();
+                inner.set_working_dir(Some(wd.clone()));
+                st.set_inner(inner);
+                let user = st.inner().user().clone().filter(|u| !u.is_empty());
+                let owner = match &user {
+                    Some(u) => Some(self.owner(u, st).await?),
+                    None => None,
+                };
+                let tree = workdir_layer(&wd, &st.rootfs, owner)?;
+                (format!("WORKDIR {wd}"), PlaceRecord::default(), Some(tree), None)
+            }
+            Instruction::Run(run) => {
+                let mut argv = command_argv(&run.cmd, &st.extras.shell);
+                if !run.cmd.exec_form && !run.cmd.files.is_empty() {
+                    if let Some(last) = argv.last_mut() {
+                        *last = heredoc_script(last, &run.cmd.files);
+                    }
+                }
+                let created_by = format!(
+                    "RUN {} # buildkit",
+                    super::history::run_command_string(&st.build_args, &argv)
+                );
+                // A RUN layer lives on the server that ran it: the step's key names that server (its place does
+                // not, so a miss on another server can say why).
+                let made_on = PlaceRecord {
+                    server: Some(self.executor.server().to_owned()),
+                    ..PlaceRecord::default()
+                };
+                (created_by, made_on, None, Some(argv))
+            }
+            _ => unreachable!("layer_step only gets layer instructions"),
+        })
     }
 
     /// Waits for the stage's layers still being packed (they run at once) and puts their digests where the

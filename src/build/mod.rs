@@ -21,6 +21,7 @@ mod sink;
 mod state;
 mod steps;
 mod store;
+mod wiring;
 
 use std::collections::BTreeMap;
 
@@ -30,12 +31,15 @@ pub use cache::{CacheStore, CachedLayer, CachedStep, MemoryCache, PlaceRecord};
 pub use context::{apply_dockerignore, context_size};
 pub use engine::Builder;
 pub use pack::{InlinePacker, LayerPacker, PackFuture, Packed};
-pub use progress::{human_size, Event, MissReason, PlainRenderer};
+pub use progress::{Event, MissReason, PlainRenderer};
+// The page's build and layer panels print sizes as BuildKit's progress does (go-units `HumanSize`).
+pub use crate::image::units::progress_size as human_size;
 pub use resolve::{registry_repository, BaseResolver, NoRegistry, Platform, RegistryResolver, ResolvedImage};
 pub use rootfs::{apply_layer, resolve_owner, LayerRef, Rootfs};
 pub use run::{CompanionExecutor, NoCompanion, RunExecutor, StepOutcome, StepRequest};
 pub use sink::{BuiltImage, ImageSink, MemorySink, RegistrySink};
 pub use store::{archive, find_in, BothSinks, KeyValueStore, LocalStore, StoreError, StoreSink};
+pub use wiring::{plain_progress, CompanionLink, Workshop};
 
 use crate::image::{Format, Reference};
 
@@ -44,8 +48,11 @@ use crate::image::{Format, Reference};
 pub enum BuildError {
     #[error("dockerfile parse error on line {line}: {message}")]
     Dockerfile { line: usize, message: String },
-    #[error("{0}")]
-    Target(String),
+    #[error(transparent)]
+    Target(#[from] crate::dockerfile::stages::TargetError),
+    /// A stage the target needs was skipped: a bug in the stage graph, never the Dockerfile's fault.
+    #[error("the target stage was not built")]
+    TargetNotBuilt,
     #[error("line {line}: {message}")]
     Instruction { line: usize, message: String },
     #[error("invalid platform {0:?}: expected os/arch, e.g. linux/amd64")]
@@ -56,10 +63,28 @@ pub enum BuildError {
     NeedsCompanion(String),
     #[error("the companion could not run the step: {0}")]
     Companion(String),
-    #[error("{0}: {1}")]
-    Base(String, String),
+    #[error("{image}: {source}")]
+    Base {
+        /// The image as the Dockerfile names it (`python:3.12`).
+        image: String,
+        #[source]
+        source: BaseError,
+    },
     #[error("registry: {0}")]
-    Registry(String),
+    Registry(#[from] crate::registry::ClientError),
+    /// Reading the page's own image store (IndexedDB).
+    #[error("registry: {0}")]
+    Store(#[from] StoreError),
+    /// The image was built but the page's store refused to keep it.
+    #[error("registry: keeping the image in this browser: {0}")]
+    KeepInBrowser(#[source] StoreError),
+    #[error("registry: layer {digest} has no repository to be read from")]
+    LayerWithoutSource { digest: String },
+    #[error("registry: layer {digest} is neither in this build nor in a known repository")]
+    LayerNowhere { digest: String },
+    /// Writing the image where the caller asked (an OCI layout, an archive file) failed.
+    #[error("registry: {0}")]
+    Output(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("invalid user {spec:?}: {reason}")]
     OwnerUnknown { spec: String, reason: String },
     #[error("process \"{command}\" did not complete successfully: exit code: {exit_code}")]
@@ -76,6 +101,23 @@ pub enum BuildError {
     Layer(#[from] crate::layer::LayerError),
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),
+}
+
+/// Why a base image (FROM) could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum BaseError {
+    #[error(transparent)]
+    Registry(#[from] crate::registry::ClientError),
+    /// Neither the session's local images nor the registry have it.
+    #[error("failed to resolve source metadata for {0}: not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "not in this browser's image store, and the Slipway companion (which pulls images) is unreachable; \
+         only FROM scratch and images built in this page work offline"
+    )]
+    Offline,
 }
 
 /// What to build and how.

@@ -118,25 +118,6 @@ impl PlainRenderer {
     }
 }
 
-/// `1.2kB`, `150B`, `3.4MB`: docker's `units.HumanSize` (decimal, 4 significant digits).
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let text = format!("{value:.4}");
-    let text = if text.contains('.') {
-        let digits: String = text.chars().take(5).collect();
-        digits.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text
-    };
-    format!("{text}{}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,8 +144,5 @@ mod tests {
             r.text(),
             "#5 [2/4] COPY requirements.txt /app/\n#5 CACHED\n\n#6 [3/4] COPY app.py /app/\n#6 cache miss: app.py changed\n#6 DONE 0.1s\n"
         );
-        assert_eq!(human_size(150), "150B");
-        assert_eq!(human_size(1234), "1.234kB");
-        assert_eq!(human_size(2_000_000), "2MB");
     }
 }

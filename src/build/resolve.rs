@@ -5,7 +5,7 @@
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 
 use super::rootfs::LayerRef;
-use super::BuildError;
+use super::{BaseError, BuildError};
 use crate::image::local_store::local_repository;
 use crate::image::Reference;
 use crate::registry::{Client, ClientError, Transport};
@@ -210,22 +210,19 @@ impl<T: Transport> BaseResolver for RegistryResolver<'_, T> {
         match self.resolve_in(&local, reference, platform).await {
             Ok(image) => return Ok(image),
             Err(e) if not_found(&e) => {}
-            Err(e) => return Err(BuildError::Base(reference.familiar(), e.to_string())),
+            Err(e) => return Err(base_error(reference, e.into())),
         }
         self.resolve_in(&registry_repository(reference), reference, platform)
             .await
             .map_err(|e| {
-                if not_found(&e) {
-                    BuildError::Base(
-                        reference.familiar(),
-                        format!(
-                            "failed to resolve source metadata for {}: not found",
-                            reference.name() + &reference.tag().map(|t| format!(":{t}")).unwrap_or_default()
-                        ),
+                let source = if not_found(&e) {
+                    BaseError::NotFound(
+                        reference.name() + &reference.tag().map(|t| format!(":{t}")).unwrap_or_default(),
                     )
                 } else {
-                    BuildError::Base(reference.familiar(), e.to_string())
-                }
+                    e.into()
+                };
+                base_error(reference, source)
             })
     }
 
@@ -233,6 +230,14 @@ impl<T: Transport> BaseResolver for RegistryResolver<'_, T> {
         self.client
             .pull_blob(repository, digest)
             .await
-            .map_err(|e| BuildError::Registry(e.to_string()))
+            .map_err(BuildError::Registry)
+    }
+}
+
+/// A base image that could not be resolved, named as the Dockerfile has it.
+pub(super) fn base_error(reference: &Reference, source: BaseError) -> BuildError {
+    BuildError::Base {
+        image: reference.familiar(),
+        source,
     }
 }

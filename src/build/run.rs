@@ -115,7 +115,7 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
                         &mut |_, _| {},
                     )
                     .await
-                    .map_err(|e| BuildError::Registry(e.to_string()))?;
+                    .map_err(BuildError::Registry)?;
             }
         }
         step.repository = Some(self.repository.clone());
@@ -182,6 +182,6 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
             .blob_exists(repository, layer.descriptor.digest().as_ref())
             .await
             .map(|size| size.is_some())
-            .map_err(|e| BuildError::Registry(e.to_string()))
+            .map_err(BuildError::Registry)
     }
 }

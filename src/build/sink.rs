@@ -55,7 +55,7 @@ pub struct RegistrySink<'a, T: Transport> {
 
 impl<T: Transport> ImageSink for RegistrySink<'_, T> {
     async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), BuildError> {
-        let err = |e: crate::registry::ClientError| BuildError::Registry(e.to_string());
+        let err = BuildError::Registry;
         for tag in tags {
             let repo = local_repository(&self.session_key, tag);
             for layer in &image.layers {
@@ -70,11 +70,7 @@ impl<T: Transport> ImageSink for RegistrySink<'_, T> {
                     (None, Some(from)) => {
                         self.client.link_blob(&repo, &digest, from).await.map_err(err)?;
                     }
-                    (None, None) => {
-                        return Err(BuildError::Registry(format!(
-                            "layer {digest} is neither in this build nor in a known repository"
-                        )))
-                    }
+                    (None, None) => return Err(BuildError::LayerNowhere { digest }),
                 }
             }
             let config = &image.config;

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use super::history::{plain_list, port_map, quoted_list, HealthcheckConfig};
 use super::state::StageState;
 use super::BuildError;
-use crate::dockerfile::instructions::{CmdLine, Command, Instruction};
+use crate::dockerfile::instructions::{ArgDef, CmdLine, Command, Healthcheck, Instruction, KeyValue};
 use crate::dockerfile::shell::Lexer;
+use crate::dockerfile::syntax::Word;
 
 /// Build args and global ARG values, for ARG inside a stage.
 pub struct ArgScope<'a> {
@@ -97,6 +98,26 @@ fn port_specs(word: &str, line: usize) -> Result<Vec<String>, BuildError> {
     Ok((lo..=hi).map(|p| format!("{p}/{proto}")).collect())
 }
 
+/// Expands the words of one instruction with the stage's variables as the instruction starts.
+struct Words {
+    escape: char,
+    vars: BTreeMap<String, String>,
+    line: usize,
+}
+
+impl Words {
+    fn one(&self, word: &str) -> Result<String, BuildError> {
+        expand(self.escape, word, &self.vars, self.line)
+    }
+
+    fn pairs(&self, pairs: &[KeyValue]) -> Result<Vec<(String, String)>, BuildError> {
+        pairs
+            .iter()
+            .map(|kv| Ok((self.one(&kv.key.value)?, self.one(&kv.value.value)?)))
+            .collect()
+    }
+}
+
 /// Applies an instruction that changes only the config; returns its history string (`None`: no entry, as
 /// ONBUILD). Layer instructions (COPY, ADD, RUN, WORKDIR) are the engine's.
 pub fn apply_metadata(
@@ -106,96 +127,19 @@ pub fn apply_metadata(
     args: &ArgScope<'_>,
 ) -> Result<Option<String>, BuildError> {
     let line = cmd.line;
-    let vars = vars_map(&st.vars);
-    let ex = |w: &str| expand(escape, w, &vars, line);
+    let words = Words {
+        escape,
+        vars: vars_map(&st.vars),
+        line,
+    };
     let created_by = match &cmd.instruction {
-        Instruction::Env { vars: pairs } => {
-            let expanded = pairs
-                .iter()
-                .map(|kv| Ok((ex(&kv.key.value)?, ex(&kv.value.value)?)))
-                .collect::<Result<Vec<_>, BuildError>>()?;
-            let mut msg = String::from("ENV");
-            for (k, v) in expanded {
-                msg.push_str(&format!(" {k}={v}"));
-                st.set_env(&k, &v);
-            }
-            msg
+        Instruction::Env { vars: pairs } => apply_env(st, &words.pairs(pairs)?),
+        Instruction::Label { labels } => apply_labels(st, words.pairs(labels)?),
+        Instruction::Maintainer { .. } | Instruction::User { .. } | Instruction::Stopsignal { .. } => {
+            apply_config_word(st, &cmd.instruction, &words)?
         }
-        Instruction::Label { labels } => {
-            let expanded = labels
-                .iter()
-                .map(|kv| Ok((ex(&kv.key.value)?, ex(&kv.value.value)?)))
-                .collect::<Result<Vec<_>, BuildError>>()?;
-            let mut inner = st.inner();
-            let mut map = inner.labels().clone().unwrap_or_default();
-            let mut msg = String::from("LABEL");
-            for (k, v) in expanded {
-                msg.push_str(&format!(" {k}={v}"));
-                map.insert(k, v);
-            }
-            inner.set_labels(Some(map));
-            st.set_inner(inner);
-            msg
-        }
-        Instruction::Maintainer { name } => {
-            let name = ex(&name.value)?;
-            st.config.set_author(Some(name.clone()));
-            format!("MAINTAINER {name}")
-        }
-        Instruction::Expose { ports } => {
-            let mut specs = Vec::new();
-            for p in ports {
-                for word in expand_words(escape, &p.value, &vars, line)? {
-                    specs.extend(port_specs(&word, line)?);
-                }
-            }
-            let mut inner = st.inner();
-            let mut all = inner.exposed_ports().clone().unwrap_or_default();
-            for s in &specs {
-                if !all.contains(s) {
-                    all.push(s.clone());
-                }
-            }
-            inner.set_exposed_ports(Some(all));
-            st.set_inner(inner);
-            format!("EXPOSE {}", port_map(&specs))
-        }
-        Instruction::Volume { paths } => {
-            let paths = paths
-                .iter()
-                .map(|p| ex(&p.value))
-                .collect::<Result<Vec<_>, _>>()?;
-            if paths.iter().any(String::is_empty) {
-                return Err(BuildError::Instruction {
-                    line,
-                    message: "VOLUME specified can not be an empty string".into(),
-                });
-            }
-            let mut inner = st.inner();
-            let mut all = inner.volumes().clone().unwrap_or_default();
-            for p in &paths {
-                if !all.contains(p) {
-                    all.push(p.clone());
-                }
-            }
-            inner.set_volumes(Some(all));
-            st.set_inner(inner);
-            format!("VOLUME {}", plain_list(&paths))
-        }
-        Instruction::User { user } => {
-            let user = ex(&user.value)?;
-            let mut inner = st.inner();
-            inner.set_user(Some(user.clone()));
-            st.set_inner(inner);
-            format!("USER {user}")
-        }
-        Instruction::Stopsignal { signal } => {
-            let signal = ex(&signal.value)?;
-            let mut inner = st.inner();
-            inner.set_stop_signal(Some(signal.clone()));
-            st.set_inner(inner);
-            format!("STOPSIGNAL {signal}")
-        }
+        Instruction::Expose { ports } => apply_expose(st, ports, &words)?,
+        Instruction::Volume { paths } => apply_volumes(st, paths, &words)?,
         Instruction::Shell { shell } => {
             st.extras.shell = shell.iter().map(|w| w.value.clone()).collect();
             format!("SHELL {}", plain_list(&st.extras.shell))
@@ -204,84 +148,10 @@ pub fn apply_metadata(
             st.extras.onbuild.push(expression.clone());
             return Ok(None);
         }
-        Instruction::Cmd(cmdline) => {
-            let argv = command_argv(cmdline, &st.extras.shell);
-            let mut inner = st.inner();
-            inner.set_cmd(Some(argv.clone()));
-            st.set_inner(inner);
-            st.extras.args_escaped = true;
-            st.cmd_set = true;
-            format!("CMD {}", quoted_list(&argv))
-        }
-        Instruction::Entrypoint(cmdline) => {
-            let argv = command_argv(cmdline, &st.extras.shell);
-            let mut inner = st.inner();
-            inner.set_entrypoint(Some(argv.clone()));
-            if !st.cmd_set {
-                inner.set_cmd(None);
-            }
-            st.set_inner(inner);
-            format!("ENTRYPOINT {}", quoted_list(&argv))
-        }
-        Instruction::Healthcheck(h) => {
-            let test = match &h.cmd {
-                None => vec!["NONE".to_owned()],
-                Some(c) if c.exec_form => {
-                    let mut t = vec!["CMD".to_owned()];
-                    t.extend(c.args.iter().map(|w| w.value.clone()));
-                    t
-                }
-                Some(c) => vec![
-                    "CMD-SHELL".to_owned(),
-                    c.args
-                        .iter()
-                        .map(|w| w.value.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ],
-            };
-            let config = HealthcheckConfig {
-                test,
-                interval: h.interval,
-                timeout: h.timeout,
-                start_period: h.start_period,
-                start_interval: h.start_interval,
-                retries: h.retries,
-            };
-            let msg = config.created_by();
-            st.extras.healthcheck = Some(config);
-            msg
-        }
-        Instruction::Arg { args: defs } => {
-            let mut parts = Vec::new();
-            for def in defs {
-                let name = def.name.value.clone();
-                let value = if let Some(v) = args.build_args.get(&name) {
-                    Some(v.clone())
-                } else if let Some(d) = &def.default {
-                    Some(expand(escape, &d.value, &vars_map(&st.vars), line)?)
-                } else {
-                    args.globals.get(&name).cloned()
-                };
-                match &value {
-                    Some(v) => {
-                        if !NON_ENV_ARGS.contains(&name.as_str()) {
-                            st.vars.push((name.clone(), v.clone()));
-                        }
-                        st.build_args.retain(|(k, _)| k != &name);
-                        st.build_args.push((name.clone(), Some(v.clone())));
-                        parts.push(format!("{name}={v}"));
-                    }
-                    None => {
-                        // Declared without a value: RUN's history still lists it (`|1 NAME=`), as BuildKit's.
-                        st.build_args.retain(|(k, _)| k != &name);
-                        st.build_args.push((name.clone(), None));
-                        parts.push(name.clone());
-                    }
-                }
-            }
-            format!("ARG {}", parts.join(" "))
-        }
+        Instruction::Cmd(cmdline) => apply_cmd(st, cmdline),
+        Instruction::Entrypoint(cmdline) => apply_entrypoint(st, cmdline),
+        Instruction::Healthcheck(h) => apply_healthcheck(st, h),
+        Instruction::Arg { args: defs } => apply_args(st, defs, args, escape, line)?,
         other => {
             return Err(BuildError::Instruction {
                 line,
@@ -290,6 +160,191 @@ pub fn apply_metadata(
         }
     };
     Ok(Some(created_by))
+}
+
+fn apply_env(st: &mut StageState, pairs: &[(String, String)]) -> String {
+    let mut msg = String::from("ENV");
+    for (k, v) in pairs {
+        msg.push_str(&format!(" {k}={v}"));
+        st.set_env(k, v);
+    }
+    msg
+}
+
+fn apply_labels(st: &mut StageState, pairs: Vec<(String, String)>) -> String {
+    let mut inner = st.inner();
+    let mut map = inner.labels().clone().unwrap_or_default();
+    let mut msg = String::from("LABEL");
+    for (k, v) in pairs {
+        msg.push_str(&format!(" {k}={v}"));
+        map.insert(k, v);
+    }
+    inner.set_labels(Some(map));
+    st.set_inner(inner);
+    msg
+}
+
+/// MAINTAINER, USER and STOPSIGNAL: one expanded word into one config field.
+fn apply_config_word(
+    st: &mut StageState,
+    instruction: &Instruction,
+    words: &Words,
+) -> Result<String, BuildError> {
+    Ok(match instruction {
+        Instruction::Maintainer { name } => {
+            let name = words.one(&name.value)?;
+            st.config.set_author(Some(name.clone()));
+            format!("MAINTAINER {name}")
+        }
+        Instruction::User { user } => {
+            let user = words.one(&user.value)?;
+            let mut inner = st.inner();
+            inner.set_user(Some(user.clone()));
+            st.set_inner(inner);
+            format!("USER {user}")
+        }
+        Instruction::Stopsignal { signal } => {
+            let signal = words.one(&signal.value)?;
+            let mut inner = st.inner();
+            inner.set_stop_signal(Some(signal.clone()));
+            st.set_inner(inner);
+            format!("STOPSIGNAL {signal}")
+        }
+        other => unreachable!("{} is not a one-word config instruction", kind(other)),
+    })
+}
+
+fn apply_expose(st: &mut StageState, ports: &[Word], words: &Words) -> Result<String, BuildError> {
+    let mut specs = Vec::new();
+    for p in ports {
+        for word in expand_words(words.escape, &p.value, &words.vars, words.line)? {
+            specs.extend(port_specs(&word, words.line)?);
+        }
+    }
+    let mut inner = st.inner();
+    let mut all = inner.exposed_ports().clone().unwrap_or_default();
+    for s in &specs {
+        if !all.contains(s) {
+            all.push(s.clone());
+        }
+    }
+    inner.set_exposed_ports(Some(all));
+    st.set_inner(inner);
+    Ok(format!("EXPOSE {}", port_map(&specs)))
+}
+
+fn apply_volumes(st: &mut StageState, paths: &[Word], words: &Words) -> Result<String, BuildError> {
+    let paths = paths
+        .iter()
+        .map(|p| words.one(&p.value))
+        .collect::<Result<Vec<_>, _>>()?;
+    if paths.iter().any(String::is_empty) {
+        return Err(BuildError::Instruction {
+            line: words.line,
+            message: "VOLUME specified can not be an empty string".into(),
+        });
+    }
+    let mut inner = st.inner();
+    let mut all = inner.volumes().clone().unwrap_or_default();
+    for p in &paths {
+        if !all.contains(p) {
+            all.push(p.clone());
+        }
+    }
+    inner.set_volumes(Some(all));
+    st.set_inner(inner);
+    Ok(format!("VOLUME {}", plain_list(&paths)))
+}
+
+fn apply_cmd(st: &mut StageState, cmdline: &CmdLine) -> String {
+    let argv = command_argv(cmdline, &st.extras.shell);
+    let mut inner = st.inner();
+    inner.set_cmd(Some(argv.clone()));
+    st.set_inner(inner);
+    st.extras.args_escaped = true;
+    st.cmd_set = true;
+    format!("CMD {}", quoted_list(&argv))
+}
+
+/// ENTRYPOINT also clears a CMD inherited from the base, unless this stage set one (as docker does).
+fn apply_entrypoint(st: &mut StageState, cmdline: &CmdLine) -> String {
+    let argv = command_argv(cmdline, &st.extras.shell);
+    let mut inner = st.inner();
+    inner.set_entrypoint(Some(argv.clone()));
+    if !st.cmd_set {
+        inner.set_cmd(None);
+    }
+    st.set_inner(inner);
+    format!("ENTRYPOINT {}", quoted_list(&argv))
+}
+
+fn apply_healthcheck(st: &mut StageState, h: &Healthcheck) -> String {
+    let test = match &h.cmd {
+        None => vec!["NONE".to_owned()],
+        Some(c) if c.exec_form => {
+            let mut t = vec!["CMD".to_owned()];
+            t.extend(c.args.iter().map(|w| w.value.clone()));
+            t
+        }
+        Some(c) => vec![
+            "CMD-SHELL".to_owned(),
+            c.args
+                .iter()
+                .map(|w| w.value.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ],
+    };
+    let config = HealthcheckConfig {
+        test,
+        interval: h.interval,
+        timeout: h.timeout,
+        start_period: h.start_period,
+        start_interval: h.start_interval,
+        retries: h.retries,
+    };
+    let msg = config.created_by();
+    st.extras.healthcheck = Some(config);
+    msg
+}
+
+/// ARG inside a stage: each value comes from `--build-arg`, its default (expanded with the ARGs before it),
+/// or the global ARG of that name.
+fn apply_args(
+    st: &mut StageState,
+    defs: &[ArgDef],
+    args: &ArgScope<'_>,
+    escape: char,
+    line: usize,
+) -> Result<String, BuildError> {
+    let mut parts = Vec::new();
+    for def in defs {
+        let name = def.name.value.clone();
+        let value = if let Some(v) = args.build_args.get(&name) {
+            Some(v.clone())
+        } else if let Some(d) = &def.default {
+            Some(expand(escape, &d.value, &vars_map(&st.vars), line)?)
+        } else {
+            args.globals.get(&name).cloned()
+        };
+        match &value {
+            Some(v) => {
+                if !NON_ENV_ARGS.contains(&name.as_str()) {
+                    st.vars.push((name.clone(), v.clone()));
+                }
+                st.build_args.retain(|(k, _)| k != &name);
+                st.build_args.push((name.clone(), Some(v.clone())));
+                parts.push(format!("{name}={v}"));
+            }
+            None => {
+                // Declared without a value: RUN's history still lists it (`|1 NAME=`), as BuildKit's.
+                st.build_args.retain(|(k, _)| k != &name);
+                st.build_args.push((name.clone(), None));
+                parts.push(name.clone());
+            }
+        }
+    }
+    Ok(format!("ARG {}", parts.join(" ")))
 }
 
 fn kind(i: &Instruction) -> &'static str {

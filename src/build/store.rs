@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageManifest};
 
-use super::resolve::{BaseResolver, Platform, ResolvedImage};
+use super::resolve::{base_error, BaseResolver, Platform, ResolvedImage};
 use super::rootfs::LayerRef;
 use super::sink::{BuiltImage, ImageSink};
-use super::BuildError;
+use super::{BaseError, BuildError};
 use crate::image::local_store::{LocalImage, ManifestParts};
 use crate::image::{write_archive, ArchiveImage, Blob, Reference};
 
@@ -106,7 +106,7 @@ impl<S: KeyValueStore> LocalStore<'_, S> {
     /// read from this store). Layers that live in the companion's registry (a pulled base, RUN results) stay
     /// there: copying a 60 MB base into the browser on every build would cost more than it gives.
     pub async fn add(&self, image: &BuiltImage, tags: &[Reference], created: &str) -> Result<(), BuildError> {
-        let err = |e: StoreError| BuildError::Registry(format!("keeping the image in this browser: {e}"));
+        let err = BuildError::KeepInBrowser;
         for layer in &image.layers {
             if let Some(bytes) = &layer.blob {
                 self.put_blob(layer.descriptor.digest().as_ref(), bytes)
@@ -252,15 +252,8 @@ impl<A: ImageSink, B: ImageSink> ImageSink for BothSinks<'_, A, B> {
 /// `FROM` an image of the page's store (offline builds). Its layers come with their bytes.
 impl<S: KeyValueStore> BaseResolver for LocalStore<'_, S> {
     async fn resolve(&self, reference: &Reference, platform: &Platform) -> Result<ResolvedImage, BuildError> {
-        let needs = || {
-            BuildError::Base(
-                reference.familiar(),
-                "not in this browser's image store, and the Slipway companion (which pulls images) is unreachable; \
-                 only FROM scratch and images built in this page work offline"
-                    .to_owned(),
-            )
-        };
-        let base = |e: StoreError| BuildError::Base(reference.familiar(), e.to_string());
+        let needs = || base_error(reference, BaseError::Offline);
+        let base = |e: StoreError| base_error(reference, e.into());
         let name = reference.clone().with_default_tag().familiar();
         let image = match self.find(&name).await {
             Ok(image) => image,
@@ -299,9 +292,7 @@ impl<S: KeyValueStore> BaseResolver for LocalStore<'_, S> {
     }
 
     async fn blob(&self, _repository: &str, digest: &str) -> Result<Vec<u8>, BuildError> {
-        LocalStore::blob(self, digest)
-            .await
-            .map_err(|e| BuildError::Registry(e.to_string()))
+        LocalStore::blob(self, digest).await.map_err(BuildError::Store)
     }
 }
 

@@ -489,3 +489,49 @@ fn offline_a_cached_run_layer_says_it_needs_the_companion() {
         "{error}\n{log}"
     );
 }
+
+#[test]
+fn typed_errors_keep_their_text_and_their_source() {
+    let missing = BuildError::Base {
+        image: "python:3.12".into(),
+        source: BaseError::NotFound("docker.io/library/python:3.12".into()),
+    };
+    assert_eq!(
+        missing.to_string(),
+        "python:3.12: failed to resolve source metadata for docker.io/library/python:3.12: not found"
+    );
+    assert!(std::error::Error::source(&missing).is_some());
+    let refused = BuildError::KeepInBrowser(StoreError::Refused("QuotaExceededError".into()));
+    assert_eq!(
+        refused.to_string(),
+        "registry: keeping the image in this browser: the browser's storage refused: QuotaExceededError"
+    );
+    let target = crate::dockerfile::stages::TargetError::NotFound {
+        name: "tset".into(),
+        suggestion: Some("test".into()),
+    };
+    assert_eq!(
+        BuildError::from(target).to_string(),
+        "target stage \"tset\" could not be found (did you mean test?)"
+    );
+}
+
+#[test]
+fn onbuild_triggers_of_a_base_stage_run_in_the_stage_built_on_it() {
+    let ctx = context(&[("app.py", "print('hi')\n")]);
+    let df =
+        "FROM scratch AS base\nONBUILD ENV FROM_BASE=yes\nONBUILD COPY app.py /\nFROM base\nCMD [\"x\"]\n";
+    let (image, log) = build_with(&MemoryCache::new(), &ctx, df, |_| {});
+    let image = image.unwrap();
+    let json = config_json(&image);
+    let env: Vec<&str> = json["config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    // A config-only trigger changes the config; a layer trigger is a numbered step of its own.
+    assert!(env.contains(&"FROM_BASE=yes"), "{env:?}");
+    assert!(log.contains("[stage-1 1/2] ONBUILD COPY app.py /"), "{log}");
+    assert_eq!(image.layers.len(), 1);
+}

@@ -9,14 +9,13 @@ use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
 use crate::build::{
-    BaseResolver, BothSinks, BuildError, BuildOptions, Builder, BuiltImage, CacheStore, CompanionExecutor,
-    Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, PlainRenderer, Platform, RegistryResolver,
-    RegistrySink, RunExecutor, StoreSink,
+    plain_progress, BaseResolver, BothSinks, BuildError, BuildOptions, BuiltImage, CacheStore, CompanionLink,
+    Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, Platform, RunExecutor, StoreSink, Workshop,
 };
 use crate::image::local_store::session_key;
 use crate::image::Reference;
 use crate::layer::{FileTree, Node};
-use crate::registry::{Client, Transport};
+use crate::registry::Transport;
 
 /// What a build needs from its surroundings.
 pub struct BuildEnv<'a, T: Transport, C: CacheStore> {
@@ -170,19 +169,16 @@ pub async fn build<T: Transport, C: CacheStore>(
         Ok(ok) => ok,
         Err(outcome) => return outcome,
     };
-    let key = session_key(env.session);
-    let client = Client::new(Borrowed(env.transport), env.base, None);
-    let resolver = RegistryResolver {
-        client: &client,
-        session_key: key.clone(),
-    };
-    let transport = Borrowed(env.transport);
-    let executor = companion_executor(env, &transport, &client, &request, &key);
-    let sink = RegistrySink {
-        client: &client,
-        session_key: key,
-    };
-    run_build(env, &request, &context, &resolver, &executor, &sink).await
+    let link = companion_link(env, &request);
+    run_build(
+        env,
+        &request,
+        &context,
+        &link.resolver(),
+        &link.executor(),
+        &link.sink(),
+    )
+    .await
 }
 
 /// `docker build` in the page: as [`build`], and the image is also kept in the page's own store (`keep`).
@@ -208,18 +204,7 @@ pub async fn build_keeping<T: Transport, C: CacheStore, S: KeyValueStore>(
         };
         return run_build(env, &request, &context, &store, &NoCompanion, &sink).await;
     }
-    let key = session_key(env.session);
-    let client = Client::new(Borrowed(env.transport), env.base, None);
-    let resolver = RegistryResolver {
-        client: &client,
-        session_key: key.clone(),
-    };
-    let transport = Borrowed(env.transport);
-    let executor = companion_executor(env, &transport, &client, &request, &key);
-    let registry = RegistrySink {
-        client: &client,
-        session_key: key,
-    };
+    let link = companion_link(env, &request);
     let kept = BestEffort {
         sink: StoreSink { store, created },
         refused: RefCell::new(None),
@@ -228,9 +213,9 @@ pub async fn build_keeping<T: Transport, C: CacheStore, S: KeyValueStore>(
         env,
         &request,
         &context,
-        &resolver,
-        &executor,
-        &BothSinks(&registry, &kept),
+        &link.resolver(),
+        &link.executor(),
+        &BothSinks(&link.sink(), &kept),
     )
     .await;
     if let Some(e) = kept.refused.into_inner() {
@@ -283,26 +268,26 @@ fn prepare<T: Transport, C: CacheStore>(
     Ok((request, context))
 }
 
-/// RUN through the companion; RUN layers are linked to the first tag's local repository (or an untagged one).
-fn companion_executor<'e, T: Transport, C: CacheStore>(
-    env: &BuildEnv<'_, T, C>,
-    transport: &'e Borrowed<'e, T>,
-    client: &'e Client<Borrowed<'e, T>>,
+/// The companion for this build, over the caller's transport.
+fn companion_link<'e, T: Transport, C: CacheStore>(
+    env: &BuildEnv<'e, T, C>,
     request: &BuildRequest,
-    key: &str,
-) -> CompanionExecutor<'e, Borrowed<'e, T>> {
-    let repository = request
-        .options
-        .tags
-        .first()
-        .map(|t| crate::image::local_store::local_repository(key, t))
-        .unwrap_or_else(|| format!("{}/{key}/untagged", crate::image::local_store::LOCAL_PREFIX));
-    CompanionExecutor {
-        transport,
-        base: env.base.to_owned(),
-        registry: client,
-        repository,
-    }
+) -> CompanionLink<Borrowed<'e, T>> {
+    let key = session_key(env.session);
+    let repository = run_repository(&key, &request.options.tags);
+    CompanionLink::new(Borrowed(env.transport), env.base, key, repository)
+}
+
+/// The local repository a build's RUN layers are linked to: the first tag's, or the session's untagged one.
+pub fn run_repository(session_key: &str, tags: &[Reference]) -> String {
+    tags.first()
+        .map(|t| crate::image::local_store::local_repository(session_key, t))
+        .unwrap_or_else(|| {
+            format!(
+                "{}/{session_key}/untagged",
+                crate::image::local_store::LOCAL_PREFIX
+            )
+        })
 }
 
 /// Builds with the given parts, rendering progress as BuildKit's plain text.
@@ -314,32 +299,24 @@ async fn run_build<T: Transport, C: CacheStore, R: BaseResolver, X: RunExecutor,
     executor: &X,
     sink: &S,
 ) -> Outcome {
-    let renderer = RefCell::new(PlainRenderer::new());
     let log = RefCell::new(String::new());
     let quiet = request.quiet;
+    let plain = plain_progress(quiet, |chunk: &str| {
+        (env.stream)(chunk);
+        log.borrow_mut().push_str(chunk);
+    });
     let progress = |e: &Event| {
         (env.events)(e);
-        if quiet {
-            return;
-        }
-        let chunk = {
-            let mut r = renderer.borrow_mut();
-            r.event(e);
-            r.take()
-        };
-        (env.stream)(&chunk);
-        log.borrow_mut().push_str(&chunk);
+        plain(e);
     };
-    let builder = Builder {
-        resolver,
-        executor,
+    let workshop = Workshop {
         cache: env.cache,
         packer: env.packer,
         clock: env.clock,
-        progress: &progress,
     };
+    let builder = workshop.builder(resolver, executor, &progress);
     let result: Result<BuiltImage, BuildError> = builder.build(context, &request.options, sink).await;
-    let log = log.into_inner();
+    let log = log.take();
     match result {
         Ok(image) if quiet => Outcome::success(format!("{}\n", image.id())),
         Ok(_) => Outcome {
@@ -353,6 +330,13 @@ async fn run_build<T: Transport, C: CacheStore, R: BaseResolver, X: RunExecutor,
 
 /// A borrowed transport as a transport (the client owns its transport).
 struct Borrowed<'a, T>(&'a T);
+
+// Not derived: a derive would ask `T: Clone`, and a reference copies whatever it points to.
+impl<T> Clone for Borrowed<'_, T> {
+    fn clone(&self) -> Self {
+        Borrowed(self.0)
+    }
+}
 
 impl<T: Transport> Transport for Borrowed<'_, T> {
     async fn send(

@@ -33,33 +33,8 @@ pub fn tabwrite(rows: &[Vec<String>]) -> String {
         .collect()
 }
 
-/// go-units `HumanSizeWithPrecision(size, 3)`: decimal units, three significant digits (`4.26MB`, `528B`).
-pub fn human_size(bytes: u64) -> String {
-    human_size_with_precision(bytes, 3)
-}
-
-/// go-units `HumanSizeWithPrecision`: decimal units, `precision` significant digits, rounded (`units.HumanSize`,
-/// docker's progress sizes, is precision 4: `1.049MB`).
-pub fn human_size_with_precision(bytes: u64, precision: usize) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1000.0 && unit < UNITS.len() - 1 {
-        size /= 1000.0;
-        unit += 1;
-    }
-    let whole_digits = match size {
-        s if s >= 100.0 => 3,
-        s if s >= 10.0 => 2,
-        _ => 1,
-    };
-    let decimals = precision.saturating_sub(whole_digits);
-    let mut text = format!("{size:.decimals$}");
-    if text.contains('.') {
-        text = text.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    format!("{text}{}", UNITS[unit])
-}
+// The one go-units size formatter lives below the builder, which prints sizes too.
+pub use crate::image::units::{human_size, human_size_with_precision};
 
 /// go-units `HumanDuration`: "Less than a second", "About a minute", "3 hours", "2 weeks", ...
 pub fn human_duration(seconds: u64) -> String {
@@ -215,16 +190,7 @@ mod tests {
     }
 
     #[test]
-    fn sizes_and_durations_follow_go_units() {
-        assert_eq!(human_size(0), "0B");
-        assert_eq!(human_size(528), "528B");
-        assert_eq!(human_size(1234), "1.23kB");
-        assert_eq!(human_size_with_precision(1_048_576, 4), "1.049MB");
-        assert_eq!(human_size_with_precision(262_144, 4), "262.1kB");
-        assert_eq!(human_size(4_261_234), "4.26MB");
-        assert_eq!(human_size(12_300_000), "12.3MB");
-        assert_eq!(human_size(123_456_789), "123MB");
-        assert_eq!(human_size(4_000_000), "4MB");
+    fn durations_follow_go_units() {
         assert_eq!(human_duration(0), "Less than a second");
         assert_eq!(human_duration(59), "59 seconds");
         assert_eq!(human_duration(90), "About a minute");

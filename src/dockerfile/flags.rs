@@ -106,9 +106,20 @@ impl Flags {
     }
 }
 
+/// Why a duration does not parse, in Go's `time.ParseDuration` words (values already Go-quoted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("time: invalid duration {0}")]
+    Invalid(String),
+    #[error("time: missing unit in duration {0}")]
+    MissingUnit(String),
+    #[error("time: unknown unit {unit} in duration {duration}")]
+    UnknownUnit { unit: String, duration: String },
+}
+
 /// Go's `time.ParseDuration`, in nanoseconds.
-pub fn parse_duration(s: &str) -> Result<i128, String> {
-    let invalid = || format!("time: invalid duration {}", super::shell::go_quote(s));
+pub fn parse_duration(s: &str) -> Result<i128, DurationError> {
+    let invalid = || DurationError::Invalid(super::shell::go_quote(s));
     let mut rest = s;
     let mut neg = false;
     if let Some(r) = rest.strip_prefix('-') {
@@ -146,18 +157,12 @@ pub fn parse_duration(s: &str) -> Result<i128, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => {
-                return Err(format!(
-                    "time: missing unit in duration {}",
-                    super::shell::go_quote(s)
-                ))
-            }
+            "" => return Err(DurationError::MissingUnit(super::shell::go_quote(s))),
             _ => {
-                return Err(format!(
-                    "time: unknown unit {} in duration {}",
-                    super::shell::go_quote(unit),
-                    super::shell::go_quote(s)
-                ))
+                return Err(DurationError::UnknownUnit {
+                    unit: super::shell::go_quote(unit),
+                    duration: super::shell::go_quote(s),
+                })
             }
         };
         total += n * scale;

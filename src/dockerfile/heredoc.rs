@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::shell::{Lexer, NoVars};
+use super::shell::{ExpandError, Lexer, NoVars};
 use super::span::Span;
 
 /// A here-document attached to RUN, COPY or ADD.
@@ -23,8 +23,18 @@ pub struct Heredoc {
     pub span: Span,
 }
 
+/// Why a heredoc marker could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeredocError {
+    #[error(transparent)]
+    Lex(#[from] ExpandError),
+    /// Lexing the word with and without raw quotes gave different word counts (BuildKit checks the same).
+    #[error("internal lexing of heredoc produced inconsistent results: {0}")]
+    Inconsistent(String),
+}
+
 /// Heredoc markers in a logical line (BuildKit's `heredocsFromLine`).
-pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
+pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, HeredocError> {
     if !line.contains("<<") {
         return Ok(Vec::new());
     }
@@ -43,7 +53,7 @@ pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
 }
 
 /// Reads `[fd]<<[-]WORD` (BuildKit's `ParseHeredoc`); `Ok(None)` when `src` is not a heredoc marker.
-pub fn parse_heredoc(src: &str) -> Result<Option<Heredoc>, String> {
+pub fn parse_heredoc(src: &str) -> Result<Option<Heredoc>, HeredocError> {
     let digits = src.len() - src.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     let Some(after) = src[digits..].strip_prefix("<<") else {
         return Ok(None);
@@ -58,16 +68,14 @@ pub fn parse_heredoc(src: &str) -> Result<Option<Heredoc>, String> {
     let fd = src[..digits].parse::<u32>().unwrap_or(0);
     let mut lex = Lexer::new('\\');
     lex.skip_unset_env = true;
-    let words = lex.process_words(rest, &NoVars).map_err(|e| e.to_string())?;
+    let words = lex.process_words(rest, &NoVars)?;
     if words.len() != 1 {
         return Ok(None);
     }
     lex.raw_quotes = true;
-    let raw = lex.process_words(rest, &NoVars).map_err(|e| e.to_string())?;
+    let raw = lex.process_words(rest, &NoVars)?;
     if raw.len() != words.len() {
-        return Err(format!(
-            "internal lexing of heredoc produced inconsistent results: {rest}"
-        ));
+        return Err(HeredocError::Inconsistent(rest.to_owned()));
     }
     let quotes = |s: &str| s.chars().filter(|c| *c == '\'' || *c == '"').count();
     Ok(Some(Heredoc {

@@ -141,8 +141,8 @@ fn interval(f: &Flags, name: &str) -> Result<i128, Error> {
     if w.value.is_empty() {
         return Ok(0);
     }
-    let d = parse_duration(&w.value).map_err(|m| Error::Flag {
-        message: m,
+    let d = parse_duration(&w.value).map_err(|e| Error::Flag {
+        message: e.to_string(),
         span: w.span,
     })?;
     if d != 0 && d < 1_000_000 {
@@ -154,360 +154,70 @@ fn interval(f: &Flags, name: &str) -> Result<i128, Error> {
     Ok(d)
 }
 
-/// Converts one syntax node to a typed command.
+/// The flags a keyword declares, checked against the node's `--flag`s.
+fn flags(node: &Node, decl: &[(&'static str, T)]) -> Result<Flags, Error> {
+    Flags::parse(&node.flags, decl)
+}
+
+/// Converts one syntax node to a typed command: one `parse_*` per keyword, as BuildKit's
+/// `instructions/parse.go` has.
 pub fn parse_node(node: &Node) -> Result<Command, Error> {
     let kw = node.keyword.value.to_ascii_uppercase();
-    let flags = |decl: &[(&'static str, T)]| Flags::parse(&node.flags, decl);
     let instruction = match kw.as_str() {
-        "FROM" => {
-            let f = flags(&[("platform", T::String)])?;
-            let (image, as_keyword, name) = match node.args.as_slice() {
-                [image] => (image.clone(), None, None),
-                [image, a, n] if a.value.eq_ignore_ascii_case("as") => {
-                    let lower = n.value.to_ascii_lowercase();
-                    let valid = lower.starts_with(|c: char| c.is_ascii_lowercase())
-                        && lower
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
-                    if !valid {
-                        return Err(Error::instruction(
-                            format!("invalid name for build stage: \"{}\", name can't start with a number or contain symbols", n.value),
-                            n.span,
-                        ));
-                    }
-                    (
-                        image.clone(),
-                        Some(a.clone()),
-                        Some(Word {
-                            value: lower,
-                            span: n.span,
-                        }),
-                    )
-                }
-                _ => {
-                    return Err(Error::instruction(
-                        "FROM requires either one or three arguments",
-                        node.span,
-                    ))
-                }
-            };
-            Instruction::From(From {
-                image,
-                platform: f.string("platform"),
-                as_keyword,
-                name,
-            })
-        }
-        "RUN" => {
-            let f = flags(&[
-                ("mount", T::Strings),
-                ("network", T::String),
-                ("security", T::String),
-            ])?;
-            if let Some(n) = f
-                .string("network")
-                .filter(|n| !matches!(n.value.as_str(), "default" | "none" | "host"))
-            {
-                return Err(Error::Flag {
-                    message: format!("unsupported network mode \"{}\"", n.value),
-                    span: n.span,
-                });
-            }
-            if let Some(s) = f
-                .string("security")
-                .filter(|s| !matches!(s.value.as_str(), "sandbox" | "insecure"))
-            {
-                return Err(Error::Flag {
-                    message: format!("unsupported security mode \"{}\"", s.value),
-                    span: s.span,
-                });
-            }
-            Instruction::Run(Run {
-                cmd: cmdline(node),
-                mounts: f.strings("mount"),
-                network: f.string("network"),
-                security: f.string("security"),
-            })
-        }
+        "FROM" => parse_from(node)?,
+        "RUN" => parse_run(node)?,
         "CMD" => {
-            flags(&[])?;
+            flags(node, &[])?;
             Instruction::Cmd(cmdline(node))
         }
         "ENTRYPOINT" => {
-            flags(&[])?;
+            flags(node, &[])?;
             Instruction::Entrypoint(cmdline(node))
         }
         "LABEL" => {
-            flags(&[])?;
+            flags(node, &[])?;
             Instruction::Label {
                 labels: key_values(node, "LABEL")?,
             }
         }
         "ENV" => {
-            flags(&[])?;
+            flags(node, &[])?;
             Instruction::Env {
                 vars: key_values(node, "ENV")?,
             }
         }
         "MAINTAINER" => {
             let name = one(node, "MAINTAINER")?;
-            flags(&[])?;
+            flags(node, &[])?;
             Instruction::Maintainer { name }
         }
         "EXPOSE" => {
             at_least_one(node, "EXPOSE")?;
-            flags(&[])?;
+            flags(node, &[])?;
             Instruction::Expose {
                 ports: node.args.clone(),
             }
         }
-        "ADD" | "COPY" => {
-            if node.args.len() < 2 {
-                return Err(Error::instruction(
-                    format!("{kw} requires at least two arguments, but only one was provided. Destination could not be determined"),
-                    node.span,
-                ));
-            }
-            if kw == "ADD" {
-                let f = flags(&[
-                    ("chown", T::String),
-                    ("chmod", T::String),
-                    ("link", T::Bool),
-                    ("keep-git-dir", T::Bool),
-                    ("checksum", T::String),
-                    ("exclude", T::Strings),
-                    ("unpack", T::Bool),
-                ])?;
-                Instruction::Add(Add {
-                    files: sources_and_dest(node, "ADD")?,
-                    chown: f.string("chown"),
-                    chmod: f.string("chmod"),
-                    link: f.bool("link"),
-                    keep_git_dir: f.bool("keep-git-dir"),
-                    checksum: f.string("checksum"),
-                    exclude: f.strings("exclude"),
-                    unpack: f.string("unpack").map(|w| w.value == "true"),
-                })
-            } else {
-                let f = flags(&[
-                    ("from", T::String),
-                    ("chown", T::String),
-                    ("chmod", T::String),
-                    ("link", T::Bool),
-                    ("parents", T::Bool),
-                    ("exclude", T::Strings),
-                ])?;
-                Instruction::Copy(Copy {
-                    files: sources_and_dest(node, "COPY")?,
-                    from: f.string("from"),
-                    chown: f.string("chown"),
-                    chmod: f.string("chmod"),
-                    link: f.bool("link"),
-                    parents: f.bool("parents"),
-                    exclude: f.strings("exclude"),
-                })
-            }
-        }
-        "VOLUME" => {
-            at_least_one(node, "VOLUME")?;
-            flags(&[])?;
-            if let Some(e) = node.args.iter().find(|a| a.value.trim().is_empty()) {
-                return Err(Error::instruction(
-                    "VOLUME specified can not be an empty string",
-                    e.span,
-                ));
-            }
-            Instruction::Volume {
-                paths: node.args.clone(),
-            }
-        }
+        "ADD" => parse_add(node)?,
+        "COPY" => parse_copy(node)?,
+        "VOLUME" => parse_volume(node)?,
         "USER" => {
             let user = one(node, "USER")?;
-            flags(&[])?;
+            flags(node, &[])?;
             Instruction::User { user }
         }
         "WORKDIR" => {
             let path = one(node, "WORKDIR")?;
-            flags(&[])?;
+            flags(node, &[])?;
             Instruction::Workdir { path }
         }
-        "ARG" => {
-            at_least_one(node, "ARG")?;
-            flags(&[])?;
-            let mut args = Vec::new();
-            for a in &node.args {
-                let (name, default) = match a.value.split_once('=') {
-                    Some(("", _)) => return Err(Error::instruction("ARG names can not be blank", a.span)),
-                    Some((k, v)) => {
-                        let eq = a.span.start + k.len();
-                        (
-                            Word {
-                                value: k.into(),
-                                span: Span {
-                                    end: eq,
-                                    end_column: a.span.column + k.chars().count(),
-                                    end_line: a.span.line,
-                                    ..a.span
-                                },
-                            },
-                            Some(Word {
-                                value: v.into(),
-                                span: Span {
-                                    start: eq + 1,
-                                    column: a.span.column + k.chars().count() + 1,
-                                    line: a.span.end_line,
-                                    ..a.span
-                                },
-                            }),
-                        )
-                    }
-                    None => (a.clone(), None),
-                };
-                let comment = node
-                    .comments
-                    .iter()
-                    .find_map(|c| c.strip_prefix(&format!("{} ", name.value)))
-                    .map(str::to_string);
-                args.push(ArgDef {
-                    name,
-                    default,
-                    comment,
-                });
-            }
-            Instruction::Arg { args }
-        }
-        "ONBUILD" => {
-            let Some(sub) = &node.sub else {
-                return Err(Error::instruction(
-                    "ONBUILD requires at least one argument",
-                    node.span,
-                ));
-            };
-            flags(&[])?;
-            let trigger = sub.keyword.value.to_ascii_uppercase();
-            match trigger.as_str() {
-                "ONBUILD" => {
-                    return Err(Error::instruction(
-                        "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
-                        sub.keyword.span,
-                    ))
-                }
-                "MAINTAINER" | "FROM" => {
-                    return Err(Error::instruction(
-                        format!("{trigger} isn't allowed as an ONBUILD trigger"),
-                        sub.keyword.span,
-                    ))
-                }
-                _ => {}
-            }
-            let mut expression = strip_onbuild(&node.original);
-            for h in &node.heredocs {
-                expression.push('\n');
-                expression.push_str(&h.content);
-                expression.push_str(&h.name);
-            }
-            Instruction::Onbuild {
-                expression,
-                trigger: Word {
-                    value: trigger,
-                    span: sub.keyword.span,
-                },
-            }
-        }
+        "ARG" => parse_arg(node)?,
+        "ONBUILD" => parse_onbuild(node)?,
         "STOPSIGNAL" => Instruction::Stopsignal {
             signal: one(node, "STOPSIGNAL")?,
         },
-        "HEALTHCHECK" => {
-            at_least_one(node, "HEALTHCHECK")?;
-            let typ = node.args[0].value.to_ascii_uppercase();
-            let rest = &node.args[1..];
-            if typ == "NONE" {
-                if !rest.is_empty() {
-                    return Err(Error::instruction(
-                        "HEALTHCHECK NONE takes no arguments",
-                        node.span,
-                    ));
-                }
-                Instruction::Healthcheck(Healthcheck {
-                    cmd: None,
-                    interval: 0,
-                    timeout: 0,
-                    start_period: 0,
-                    start_interval: 0,
-                    retries: 0,
-                })
-            } else {
-                let f = flags(&[
-                    ("interval", T::String),
-                    ("timeout", T::String),
-                    ("start-period", T::String),
-                    ("start-interval", T::String),
-                    ("retries", T::String),
-                ])?;
-                if typ != "CMD" {
-                    return Err(Error::instruction(
-                        format!("Unknown type \"{typ}\" in HEALTHCHECK (try CMD)"),
-                        node.args[0].span,
-                    ));
-                }
-                if rest.is_empty() {
-                    return Err(Error::instruction(
-                        "Missing command after HEALTHCHECK CMD",
-                        node.span,
-                    ));
-                }
-                let retries = match f.string("retries").filter(|w| !w.value.is_empty()) {
-                    None => 0,
-                    Some(w) => {
-                        let r: i64 = w
-                            .value
-                            .parse::<i32>()
-                            .map_err(|_| Error::Flag {
-                                message: format!("strconv.ParseInt: parsing \"{}\": invalid syntax", w.value),
-                                span: w.span,
-                            })?
-                            .into();
-                        if r < 0 {
-                            return Err(Error::Flag {
-                                message: format!("--retries cannot be negative ({r})"),
-                                span: w.span,
-                            });
-                        }
-                        r
-                    }
-                };
-                Instruction::Healthcheck(Healthcheck {
-                    cmd: Some(CmdLine {
-                        exec_form: node.json,
-                        args: rest.to_vec(),
-                        files: Vec::new(),
-                    }),
-                    interval: interval(&f, "interval")?,
-                    timeout: interval(&f, "timeout")?,
-                    start_period: interval(&f, "start-period")?,
-                    start_interval: interval(&f, "start-interval")?,
-                    retries,
-                })
-            }
-        }
-        "SHELL" => {
-            flags(&[])?;
-            if node.args.is_empty() {
-                return Err(Error::instruction(
-                    "SHELL requires at least one argument",
-                    node.span,
-                ));
-            }
-            if !node.json {
-                return Err(Error::instruction(
-                    "SHELL requires the arguments to be in JSON form",
-                    node.span,
-                ));
-            }
-            Instruction::Shell {
-                shell: node.args.clone(),
-            }
-        }
+        "HEALTHCHECK" => parse_healthcheck(node)?,
+        "SHELL" => parse_shell(node)?,
         _ => {
             return Err(Error::UnknownInstruction {
                 keyword: node.keyword.value.clone(),
@@ -521,6 +231,347 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
         line: node.start_line,
         span: node.span,
         instruction,
+    })
+}
+
+fn parse_from(node: &Node) -> Result<Instruction, Error> {
+    let f = flags(node, &[("platform", T::String)])?;
+    let (image, as_keyword, name) = match node.args.as_slice() {
+        [image] => (image.clone(), None, None),
+        [image, a, n] if a.value.eq_ignore_ascii_case("as") => {
+            (image.clone(), Some(a.clone()), Some(stage_name(n)?))
+        }
+        _ => {
+            return Err(Error::instruction(
+                "FROM requires either one or three arguments",
+                node.span,
+            ))
+        }
+    };
+    Ok(Instruction::From(From {
+        image,
+        platform: f.string("platform"),
+        as_keyword,
+        name,
+    }))
+}
+
+/// The `AS name` of a FROM, lower-cased and checked as BuildKit checks stage names.
+fn stage_name(n: &Word) -> Result<Word, Error> {
+    let lower = n.value.to_ascii_lowercase();
+    let valid = lower.starts_with(|c: char| c.is_ascii_lowercase())
+        && lower
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+    if !valid {
+        return Err(Error::instruction(
+            format!(
+                "invalid name for build stage: \"{}\", name can't start with a number or contain symbols",
+                n.value
+            ),
+            n.span,
+        ));
+    }
+    Ok(Word {
+        value: lower,
+        span: n.span,
+    })
+}
+
+fn parse_run(node: &Node) -> Result<Instruction, Error> {
+    let f = flags(
+        node,
+        &[
+            ("mount", T::Strings),
+            ("network", T::String),
+            ("security", T::String),
+        ],
+    )?;
+    if let Some(n) = f
+        .string("network")
+        .filter(|n| !matches!(n.value.as_str(), "default" | "none" | "host"))
+    {
+        return Err(Error::Flag {
+            message: format!("unsupported network mode \"{}\"", n.value),
+            span: n.span,
+        });
+    }
+    if let Some(s) = f
+        .string("security")
+        .filter(|s| !matches!(s.value.as_str(), "sandbox" | "insecure"))
+    {
+        return Err(Error::Flag {
+            message: format!("unsupported security mode \"{}\"", s.value),
+            span: s.span,
+        });
+    }
+    Ok(Instruction::Run(Run {
+        cmd: cmdline(node),
+        mounts: f.strings("mount"),
+        network: f.string("network"),
+        security: f.string("security"),
+    }))
+}
+
+/// ADD and COPY both need a source and a destination before their flags are looked at.
+fn two_arguments(node: &Node, kw: &str) -> Result<(), Error> {
+    if node.args.len() < 2 {
+        return Err(Error::instruction(
+            format!("{kw} requires at least two arguments, but only one was provided. Destination could not be determined"),
+            node.span,
+        ));
+    }
+    Ok(())
+}
+
+fn parse_add(node: &Node) -> Result<Instruction, Error> {
+    two_arguments(node, "ADD")?;
+    let f = flags(
+        node,
+        &[
+            ("chown", T::String),
+            ("chmod", T::String),
+            ("link", T::Bool),
+            ("keep-git-dir", T::Bool),
+            ("checksum", T::String),
+            ("exclude", T::Strings),
+            ("unpack", T::Bool),
+        ],
+    )?;
+    Ok(Instruction::Add(Add {
+        files: sources_and_dest(node, "ADD")?,
+        chown: f.string("chown"),
+        chmod: f.string("chmod"),
+        link: f.bool("link"),
+        keep_git_dir: f.bool("keep-git-dir"),
+        checksum: f.string("checksum"),
+        exclude: f.strings("exclude"),
+        unpack: f.string("unpack").map(|w| w.value == "true"),
+    }))
+}
+
+fn parse_copy(node: &Node) -> Result<Instruction, Error> {
+    two_arguments(node, "COPY")?;
+    let f = flags(
+        node,
+        &[
+            ("from", T::String),
+            ("chown", T::String),
+            ("chmod", T::String),
+            ("link", T::Bool),
+            ("parents", T::Bool),
+            ("exclude", T::Strings),
+        ],
+    )?;
+    Ok(Instruction::Copy(Copy {
+        files: sources_and_dest(node, "COPY")?,
+        from: f.string("from"),
+        chown: f.string("chown"),
+        chmod: f.string("chmod"),
+        link: f.bool("link"),
+        parents: f.bool("parents"),
+        exclude: f.strings("exclude"),
+    }))
+}
+
+fn parse_volume(node: &Node) -> Result<Instruction, Error> {
+    at_least_one(node, "VOLUME")?;
+    flags(node, &[])?;
+    if let Some(e) = node.args.iter().find(|a| a.value.trim().is_empty()) {
+        return Err(Error::instruction(
+            "VOLUME specified can not be an empty string",
+            e.span,
+        ));
+    }
+    Ok(Instruction::Volume {
+        paths: node.args.clone(),
+    })
+}
+
+fn parse_arg(node: &Node) -> Result<Instruction, Error> {
+    at_least_one(node, "ARG")?;
+    flags(node, &[])?;
+    let mut args = Vec::new();
+    for a in &node.args {
+        let (name, default) = match a.value.split_once('=') {
+            Some(("", _)) => return Err(Error::instruction("ARG names can not be blank", a.span)),
+            Some((k, v)) => split_arg(a, k, v),
+            None => (a.clone(), None),
+        };
+        let comment = node
+            .comments
+            .iter()
+            .find_map(|c| c.strip_prefix(&format!("{} ", name.value)))
+            .map(str::to_string);
+        args.push(ArgDef {
+            name,
+            default,
+            comment,
+        });
+    }
+    Ok(Instruction::Arg { args })
+}
+
+/// `k=v` of an ARG as two words, each with its own span inside the argument.
+fn split_arg(a: &Word, k: &str, v: &str) -> (Word, Option<Word>) {
+    let eq = a.span.start + k.len();
+    (
+        Word {
+            value: k.into(),
+            span: Span {
+                end: eq,
+                end_column: a.span.column + k.chars().count(),
+                end_line: a.span.line,
+                ..a.span
+            },
+        },
+        Some(Word {
+            value: v.into(),
+            span: Span {
+                start: eq + 1,
+                column: a.span.column + k.chars().count() + 1,
+                line: a.span.end_line,
+                ..a.span
+            },
+        }),
+    )
+}
+
+fn parse_onbuild(node: &Node) -> Result<Instruction, Error> {
+    let Some(sub) = &node.sub else {
+        return Err(Error::instruction(
+            "ONBUILD requires at least one argument",
+            node.span,
+        ));
+    };
+    flags(node, &[])?;
+    let trigger = sub.keyword.value.to_ascii_uppercase();
+    match trigger.as_str() {
+        "ONBUILD" => {
+            return Err(Error::instruction(
+                "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+                sub.keyword.span,
+            ))
+        }
+        "MAINTAINER" | "FROM" => {
+            return Err(Error::instruction(
+                format!("{trigger} isn't allowed as an ONBUILD trigger"),
+                sub.keyword.span,
+            ))
+        }
+        _ => {}
+    }
+    let mut expression = strip_onbuild(&node.original);
+    for h in &node.heredocs {
+        expression.push('\n');
+        expression.push_str(&h.content);
+        expression.push_str(&h.name);
+    }
+    Ok(Instruction::Onbuild {
+        expression,
+        trigger: Word {
+            value: trigger,
+            span: sub.keyword.span,
+        },
+    })
+}
+
+fn parse_healthcheck(node: &Node) -> Result<Instruction, Error> {
+    at_least_one(node, "HEALTHCHECK")?;
+    let typ = node.args[0].value.to_ascii_uppercase();
+    let rest = &node.args[1..];
+    if typ == "NONE" {
+        if !rest.is_empty() {
+            return Err(Error::instruction(
+                "HEALTHCHECK NONE takes no arguments",
+                node.span,
+            ));
+        }
+        return Ok(Instruction::Healthcheck(Healthcheck {
+            cmd: None,
+            interval: 0,
+            timeout: 0,
+            start_period: 0,
+            start_interval: 0,
+            retries: 0,
+        }));
+    }
+    let f = flags(
+        node,
+        &[
+            ("interval", T::String),
+            ("timeout", T::String),
+            ("start-period", T::String),
+            ("start-interval", T::String),
+            ("retries", T::String),
+        ],
+    )?;
+    if typ != "CMD" {
+        return Err(Error::instruction(
+            format!("Unknown type \"{typ}\" in HEALTHCHECK (try CMD)"),
+            node.args[0].span,
+        ));
+    }
+    if rest.is_empty() {
+        return Err(Error::instruction(
+            "Missing command after HEALTHCHECK CMD",
+            node.span,
+        ));
+    }
+    // BuildKit reads --retries before the durations, so its error wins when both are wrong.
+    let retries = retries(&f)?;
+    Ok(Instruction::Healthcheck(Healthcheck {
+        cmd: Some(CmdLine {
+            exec_form: node.json,
+            args: rest.to_vec(),
+            files: Vec::new(),
+        }),
+        interval: interval(&f, "interval")?,
+        timeout: interval(&f, "timeout")?,
+        start_period: interval(&f, "start-period")?,
+        start_interval: interval(&f, "start-interval")?,
+        retries,
+    }))
+}
+
+/// `--retries` of a HEALTHCHECK: an int32 as Go's strconv reads it, never negative.
+fn retries(f: &Flags) -> Result<i64, Error> {
+    let Some(w) = f.string("retries").filter(|w| !w.value.is_empty()) else {
+        return Ok(0);
+    };
+    let r: i64 = w
+        .value
+        .parse::<i32>()
+        .map_err(|_| Error::Flag {
+            message: format!("strconv.ParseInt: parsing \"{}\": invalid syntax", w.value),
+            span: w.span,
+        })?
+        .into();
+    if r < 0 {
+        return Err(Error::Flag {
+            message: format!("--retries cannot be negative ({r})"),
+            span: w.span,
+        });
+    }
+    Ok(r)
+}
+
+fn parse_shell(node: &Node) -> Result<Instruction, Error> {
+    flags(node, &[])?;
+    if node.args.is_empty() {
+        return Err(Error::instruction(
+            "SHELL requires at least one argument",
+            node.span,
+        ));
+    }
+    if !node.json {
+        return Err(Error::instruction(
+            "SHELL requires the arguments to be in JSON form",
+            node.span,
+        ));
+    }
+    Ok(Instruction::Shell {
+        shell: node.args.clone(),
     })
 }
 

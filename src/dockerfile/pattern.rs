@@ -8,8 +8,17 @@ pub(crate) enum Tok {
     Lit(char),
 }
 
+/// A pattern that does not compile, as Go's regexp reports BuildKit's translation of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("invalid escape '\\{0}'")]
+    InvalidEscape(char),
+    #[error("invalid escape '\\'")]
+    TrailingEscape,
+}
+
 /// Shell pattern (`*`, `?`, `\` escapes; no brackets) as BuildKit's `convertShellPatternToRegex` reads it.
-pub(crate) fn compile_pattern(p: &str) -> Result<Vec<Tok>, String> {
+pub(crate) fn compile_pattern(p: &str) -> Result<Vec<Tok>, PatternError> {
     let chars: Vec<char> = p.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -25,8 +34,8 @@ pub(crate) fn compile_pattern(p: &str) -> Result<Vec<Tok>, String> {
                     out.push(Tok::Lit(n));
                     i += 1;
                 }
-                Some(n) => return Err(format!("invalid escape '\\{n}'")),
-                None => return Err("invalid escape '\\'".into()),
+                Some(&n) => return Err(PatternError::InvalidEscape(n)),
+                None => return Err(PatternError::TrailingEscape),
             },
             c => out.push(Tok::Lit(c)),
         }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use thiserror::Error;
 
+pub use super::pattern::PatternError;
 use super::pattern::{compile_pattern, replace, trim_prefix, trim_suffix};
 
 /// Why a word could not be expanded; the text matches BuildKit's.
@@ -12,7 +13,38 @@ use super::pattern::{compile_pattern, replace, trim_prefix, trim_suffix};
 #[error("failed to process {}: {message}", go_quote(source_word))]
 pub struct ExpandError {
     pub source_word: String,
-    pub message: String,
+    #[source]
+    pub message: LexError,
+}
+
+/// What is wrong inside a word, in BuildKit's shell lexer's words.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LexError {
+    #[error("unexpected end of statement while looking for matching {0}")]
+    Unterminated(char),
+    #[error("unexpected end of statement while looking for matching single-quote")]
+    UnterminatedSingleQuote,
+    #[error("unexpected end of statement while looking for matching double-quote")]
+    UnterminatedDoubleQuote,
+    #[error("syntax error: substitutions nested too deeply")]
+    TooDeep,
+    #[error("syntax error: missing '}}'")]
+    MissingBrace,
+    #[error("syntax error: missing '/' in ${{}}")]
+    MissingSlash,
+    #[error("syntax error: bad substitution")]
+    BadSubstitution,
+    /// `${V?message}`: `V` is unset (or empty with `:?`); `message` is the word, or the default text.
+    #[error("{name}: {message}")]
+    Required { name: String, message: String },
+    #[error("unsupported modifier ({0}) in substitution")]
+    UnsupportedModifier(String),
+    #[error("invalid pattern ({pattern}) in substitution: {source}")]
+    Pattern {
+        pattern: String,
+        #[source]
+        source: PatternError,
+    },
 }
 
 /// A source of variable values (build args and ENV seen so far).
@@ -176,7 +208,7 @@ impl Words {
     }
 }
 
-type Res<T> = Result<T, String>;
+type Res<T> = Result<T, LexError>;
 
 impl State<'_> {
     fn peek(&self) -> Option<char> {
@@ -240,9 +272,7 @@ impl State<'_> {
             }
         }
         if let Some(stop) = stop {
-            return Err(format!(
-                "unexpected end of statement while looking for matching {stop}"
-            ));
+            return Err(LexError::Unterminated(stop));
         }
         Ok((result, words.finish()))
     }
@@ -255,9 +285,7 @@ impl State<'_> {
         }
         loop {
             match self.next() {
-                None => {
-                    return Err("unexpected end of statement while looking for matching single-quote".into())
-                }
+                None => return Err(LexError::UnterminatedSingleQuote),
                 Some('\'') => {
                     if self.lex.raw_quotes {
                         result.push('\'');
@@ -277,9 +305,7 @@ impl State<'_> {
         }
         loop {
             match self.peek() {
-                None => {
-                    return Err("unexpected end of statement while looking for matching double-quote".into())
-                }
+                None => return Err(LexError::UnterminatedDoubleQuote),
                 Some('"') => {
                     self.next();
                     if self.lex.raw_quotes {
@@ -327,7 +353,7 @@ impl State<'_> {
 
     fn process_dollar(&mut self) -> Res<String> {
         if self.depth >= MAX_NESTING {
-            return Err("syntax error: substitutions nested too deeply".into());
+            return Err(LexError::TooDeep);
         }
         self.depth += 1;
         let r = self.dollar_inner();
@@ -350,8 +376,8 @@ impl State<'_> {
         }
         self.next();
         match self.peek() {
-            None => return Err("syntax error: missing '}'".into()),
-            Some('{' | '}' | ':') => return Err("syntax error: bad substitution".into()),
+            None => return Err(LexError::MissingBrace),
+            Some('{' | '}' | ':') => return Err(LexError::BadSubstitution),
             _ => {}
         }
         let name = self.process_name();
@@ -374,10 +400,7 @@ impl State<'_> {
                 let raw = op == '#' || op == '%';
                 let mut word = match self.process_stop_on(Some('}'), raw) {
                     Ok((w, _)) => w,
-                    Err(e) if self.peek().is_none() => {
-                        let _ = e;
-                        return Err("syntax error: missing '}'".into());
-                    }
+                    Err(_) if self.peek().is_none() => return Err(LexError::MissingBrace),
                     Err(e) => return Err(e),
                 };
                 let value = self.lookup(&name);
@@ -389,22 +412,10 @@ impl State<'_> {
                     '-' => Ok(if empty { word } else { value.unwrap_or_default() }),
                     '+' => Ok(if empty { String::new() } else { word }),
                     '?' => match value {
-                        None => Err(format!(
-                            "{name}: {}",
-                            if word.is_empty() {
-                                "is not allowed to be unset"
-                            } else {
-                                &word
-                            }
-                        )),
-                        Some(v) if null_is_unset && v.is_empty() => Err(format!(
-                            "{name}: {}",
-                            if word.is_empty() {
-                                "is not allowed to be empty"
-                            } else {
-                                &word
-                            }
-                        )),
+                        None => Err(required(name, word, "is not allowed to be unset")),
+                        Some(v) if null_is_unset && v.is_empty() => {
+                            Err(required(name, word, "is not allowed to be empty"))
+                        }
                         Some(v) => Ok(v),
                     },
                     '%' | '#' => {
@@ -413,15 +424,17 @@ impl State<'_> {
                             word.remove(0);
                         }
                         let value = value.unwrap_or_default();
-                        let pat = compile_pattern(&word)
-                            .map_err(|e| format!("invalid pattern ({word}) in substitution: {e}"))?;
+                        let pat = compile_pattern(&word).map_err(|source| LexError::Pattern {
+                            pattern: word.clone(),
+                            source,
+                        })?;
                         Ok(if op == '%' {
                             trim_suffix(&pat, &value, greedy)
                         } else {
                             trim_prefix(&pat, &value, greedy)
                         })
                     }
-                    _ => Err(format!("unsupported modifier ({chs}) in substitution")),
+                    _ => Err(LexError::UnsupportedModifier(chs)),
                 }
             }
             Some('/') => {
@@ -431,12 +444,12 @@ impl State<'_> {
                 }
                 let pattern = match self.process_stop_on(Some('/'), true) {
                     Ok((p, _)) => p,
-                    Err(_) if self.peek().is_none() => return Err("syntax error: missing '/' in ${}".into()),
+                    Err(_) if self.peek().is_none() => return Err(LexError::MissingSlash),
                     Err(e) => return Err(e),
                 };
                 let replacement = match self.process_stop_on(Some('}'), true) {
                     Ok((r, _)) => r,
-                    Err(_) if self.peek().is_none() => return Err("syntax error: missing '}'".into()),
+                    Err(_) if self.peek().is_none() => return Err(LexError::MissingBrace),
                     Err(e) => return Err(e),
                 };
                 let value = self.lookup(&name);
@@ -446,11 +459,13 @@ impl State<'_> {
                     }
                     return Ok(String::new());
                 };
-                let pat = compile_pattern(&pattern)
-                    .map_err(|e| format!("invalid pattern ({pattern}) in substitution: {e}"))?;
+                let pat = compile_pattern(&pattern).map_err(|source| LexError::Pattern {
+                    pattern: pattern.clone(),
+                    source,
+                })?;
                 Ok(replace(&pat, &value, &replacement, all))
             }
-            _ => Err(format!("unsupported modifier ({chs}) in substitution")),
+            _ => Err(LexError::UnsupportedModifier(chs)),
         }
     }
 
@@ -475,6 +490,14 @@ impl State<'_> {
             self.next();
         }
         name
+    }
+}
+
+/// `${V?word}` failing: the word is the message, or `default` when the word is empty.
+fn required(name: String, word: String, default: &str) -> LexError {
+    LexError::Required {
+        name,
+        message: if word.is_empty() { default.to_owned() } else { word },
     }
 }
 

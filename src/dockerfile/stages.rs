@@ -135,6 +135,22 @@ pub fn global_args(
     (declared, vars)
 }
 
+/// Why `--target` selects no stage, in BuildKit's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("no build stages")]
+    NoStages,
+    #[error(
+        "target stage \"{name}\" could not be found{}",
+        suggestion.as_ref().map(|m| format!(" (did you mean {m}?)")).unwrap_or_default()
+    )]
+    NotFound {
+        name: String,
+        /// The closest stage name, when one is close.
+        suggestion: Option<String>,
+    },
+}
+
 impl StageGraph {
     /// Groups commands into stages and resolves the edges between them.
     pub fn build(
@@ -245,24 +261,17 @@ impl StageGraph {
     }
 
     /// The stage `--target` selects (the last stage when `None`).
-    pub fn target(&self, target: Option<&str>) -> Result<usize, String> {
+    pub fn target(&self, target: Option<&str>) -> Result<usize, TargetError> {
         match target {
-            None => self
-                .stages
-                .len()
-                .checked_sub(1)
-                .ok_or_else(|| "no build stages".to_string()),
+            None => self.stages.len().checked_sub(1).ok_or(TargetError::NoStages),
             Some(t) => self
                 .stages
                 .iter()
                 .find(|s| s.name.as_deref() == Some(t.to_ascii_lowercase().as_str()))
                 .map(|s| s.index)
-                .ok_or_else(|| {
-                    let names = self.stages.iter().filter_map(|s| s.name.as_deref());
-                    match suggest(t, names) {
-                        Some(m) => format!("target stage \"{t}\" could not be found (did you mean {m}?)"),
-                        None => format!("target stage \"{t}\" could not be found"),
-                    }
+                .ok_or_else(|| TargetError::NotFound {
+                    name: t.to_owned(),
+                    suggestion: suggest(t, self.stages.iter().filter_map(|s| s.name.as_deref())),
                 }),
         }
     }

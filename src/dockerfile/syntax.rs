@@ -8,7 +8,7 @@ use super::line_parsers::{self as lp, Json, Shape, Tok};
 use super::span::{LineIndex, Span};
 
 use super::heredoc::heredocs_from_line;
-pub use super::heredoc::{parse_heredoc, Heredoc};
+pub use super::heredoc::{parse_heredoc, Heredoc, HeredocError};
 
 /// A parser directive (`# syntax=`, `# escape=`, `# check=`) at the top of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -235,18 +235,13 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
             }
         }
         if is_comment(raw) {
-            let t = trim_newline(raw);
-            let lead = t.len() - t.trim_start().len();
-            let text = t.trim_start()[1..].trim().to_string();
-            comments.push(Comment {
-                text: text.clone(),
-                span: idx.span(base + lead, base + t.len()),
-            });
-            if text.is_empty() {
+            let comment = comment_at(raw, base, &idx);
+            if comment.text.is_empty() {
                 pending_comments.clear();
             } else {
-                pending_comments.push(text);
+                pending_comments.push(comment.text.clone());
             }
+            comments.push(comment);
         }
         let t = trim_newline(raw);
         let stripped = t.trim_start();
@@ -300,34 +295,7 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
         let mut end_line = i;
         let mut span_end = end_src;
         if can_contain_heredoc(&node) {
-            let docs = heredocs_from_line(&logical.text)
-                .map_err(|m| Error::syntax(m, idx.span(node.keyword.span.start, end_src)))?;
-            for mut doc in docs {
-                let content_start = lines.get(i).map_or(src.len(), |l| l.0);
-                let mut terminated = false;
-                while i < lines.len() {
-                    let (lbase, lraw) = lines[i];
-                    i += 1;
-                    let mut candidate = trim_newline(lraw);
-                    if doc.chomp {
-                        candidate = candidate.trim_start_matches('\t');
-                    }
-                    if candidate == doc.name {
-                        terminated = true;
-                        span_end = lbase + trim_newline(lraw).len();
-                        break;
-                    }
-                    doc.content.push_str(lraw);
-                    span_end = lbase + lraw.len();
-                }
-                if !terminated {
-                    return Err(Error::UnterminatedHeredoc {
-                        span: idx.span(node.keyword.span.start, src.len()),
-                    });
-                }
-                doc.span = idx.span(content_start, span_end);
-                node.heredocs.push(doc);
-            }
+            span_end = read_heredocs(&mut node, &logical.text, &lines, &mut i, end_src, src, &idx)?;
             end_line = i;
         }
         node.original = logical.text;
@@ -353,6 +321,59 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
         comments,
         nodes,
     })
+}
+
+/// A comment line starting at `base`, its text without the `#` and the spaces around it.
+fn comment_at(raw: &str, base: usize, idx: &LineIndex) -> Comment {
+    let t = trim_newline(raw);
+    let lead = t.len() - t.trim_start().len();
+    Comment {
+        text: t.trim_start()[1..].trim().to_string(),
+        span: idx.span(base + lead, base + t.len()),
+    }
+}
+
+/// Reads the bodies of the heredocs `text` opens (`<<EOF`), from `lines[*i]` on, into `node`; returns where
+/// the node's span ends (after the last terminator).
+fn read_heredocs(
+    node: &mut Node,
+    text: &str,
+    lines: &[(usize, &str)],
+    i: &mut usize,
+    end_src: usize,
+    src: &str,
+    idx: &LineIndex,
+) -> Result<usize, Error> {
+    let mut span_end = end_src;
+    let docs = heredocs_from_line(text)
+        .map_err(|e| Error::syntax(e.to_string(), idx.span(node.keyword.span.start, end_src)))?;
+    for mut doc in docs {
+        let content_start = lines.get(*i).map_or(src.len(), |l| l.0);
+        let mut terminated = false;
+        while *i < lines.len() {
+            let (lbase, lraw) = lines[*i];
+            *i += 1;
+            let mut candidate = trim_newline(lraw);
+            if doc.chomp {
+                candidate = candidate.trim_start_matches('\t');
+            }
+            if candidate == doc.name {
+                terminated = true;
+                span_end = lbase + trim_newline(lraw).len();
+                break;
+            }
+            doc.content.push_str(lraw);
+            span_end = lbase + lraw.len();
+        }
+        if !terminated {
+            return Err(Error::UnterminatedHeredoc {
+                span: idx.span(node.keyword.span.start, src.len()),
+            });
+        }
+        doc.span = idx.span(content_start, span_end);
+        node.heredocs.push(doc);
+    }
+    Ok(span_end)
 }
 
 type SpanFn<'a> = dyn Fn(usize, usize) -> Span + 'a;
@@ -390,7 +411,7 @@ fn node_from_line(line: &str, off: usize, escape: char, span: &SpanFn, depth: us
         Shape::NameOrNameVal => lp::parse_words(rest, rest_off, escape),
         Shape::Env | Shape::Label => {
             let key = if lower == "env" { "ENV" } else { "LABEL" };
-            name_val(rest, rest_off, escape, key).map_err(err)?
+            name_val(rest, rest_off, escape, key).map_err(|e| err(e.to_string()))?
         }
         Shape::MaybeJson => {
             if rest.is_empty() {
@@ -493,15 +514,26 @@ fn nonempty(rest: &str, off: usize) -> Vec<Tok> {
     }
 }
 
+/// An ENV or LABEL line neither form reads.
+#[derive(Debug, thiserror::Error)]
+enum NameValError {
+    /// The legacy `KEY name value` form without a value.
+    #[error("{0} must have two arguments")]
+    MissingValue(&'static str),
+    /// A word of the `KEY a=b c=d` form without `=` (Go-quoted).
+    #[error("Syntax error - can't find = in {0}. Must be of the form: name=value")]
+    MissingEquals(String),
+}
+
 /// ENV and LABEL: legacy `KEY name value` or `KEY a=b c=d`, as (key, value, separator) triples.
-fn name_val(rest: &str, off: usize, escape: char, key: &str) -> Result<Vec<Tok>, String> {
+fn name_val(rest: &str, off: usize, escape: char, key: &'static str) -> Result<Vec<Tok>, NameValError> {
     let words = lp::parse_words(rest, off, escape);
     let Some(first) = words.first() else {
         return Ok(Vec::new());
     };
     if !first.value.contains('=') {
         let Some(ws) = rest.find(lp::is_reg_ws) else {
-            return Err(format!("{key} must have two arguments"));
+            return Err(NameValError::MissingValue(key));
         };
         let after = &rest[ws..];
         let vstart = ws + (after.len() - after.trim_start_matches(lp::is_reg_ws).len());
@@ -527,10 +559,7 @@ fn name_val(rest: &str, off: usize, escape: char, key: &str) -> Result<Vec<Tok>,
     let mut out = Vec::with_capacity(words.len() * 3);
     for w in words {
         let Some((k, v)) = w.value.split_once('=') else {
-            return Err(format!(
-                "Syntax error - can't find = in {}. Must be of the form: name=value",
-                super::shell::go_quote(&w.value)
-            ));
+            return Err(NameValError::MissingEquals(super::shell::go_quote(&w.value)));
         };
         let eq = w.start + k.len();
         out.push(Tok {

@@ -6,6 +6,7 @@ pub mod explore;
 pub mod local_store;
 pub mod manifest;
 pub mod reference;
+pub mod units;
 
 pub use archive::{write_archive, ArchiveImage};
 pub use config::{

@@ -241,6 +241,10 @@ impl<W: Write> LayerWriter<W> {
         self.tar.append_hardlink(path, target, meta)
     }
 
+    pub fn append_fifo(&mut self, path: &str, meta: &Meta) -> Result<(), LayerError> {
+        self.tar.append_fifo(path, meta)
+    }
+
     pub fn append_file(
         &mut self,
         path: &str,

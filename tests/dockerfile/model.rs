@@ -218,7 +218,7 @@ fn stage_graph_edges_targets_and_unused_stages() {
     assert_eq!(last, 3);
     assert_eq!(g.unused(last), vec![1, 2]);
     assert_eq!(g.unused(g.target(Some("test")).expect("test stage")), vec![3]);
-    let err = g.target(Some("tset")).expect_err("no such stage");
+    let err = g.target(Some("tset")).expect_err("no such stage").to_string();
     assert!(err.contains("did you mean test?"), "{err}");
     let mut args = BTreeMap::new();
     args.insert("BASE".to_string(), "alpine:3.19".to_string());

@@ -16,9 +16,9 @@ use slipway::image::{
 };
 use slipway::layer::{LayerError, LayerInfo, LayerOptions};
 
-use crate::dir_diff::{index_layer, write_dir_diff};
-use crate::dir_layer::{write_dir, DirLayerError};
-use crate::oci_layout::{LayoutError, OciLayout, VerifiedImage};
+use crate::image_dirs::dir_diff::{index_layer, write_dir_diff};
+use crate::image_dirs::dir_layer::{write_dir, DirLayerError};
+use crate::image_dirs::oci_layout::{LayoutError, OciLayout, VerifiedImage};
 
 /// Bumped when a recipe changes: layouts written by another recipe are rebuilt (3: `created` is the packages'
 /// date, no longer 1970).

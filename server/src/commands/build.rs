@@ -2,7 +2,6 @@
 //! writes an OCI image layout (no companion needed for builds without RUN); with `--host` it resolves FROM
 //! through the companion's registry, runs RUN there, and stores the image in the session's local repository.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,16 +9,15 @@ use std::time::Instant;
 
 use slipway::api::SessionTransport;
 use slipway::build::{
-    BaseResolver, BuildOptions, Builder, BuiltImage, CompanionExecutor, DirCache, Event, ImageSink,
-    NoCompanion, NoRegistry, PlainRenderer, Platform, RegistryResolver, RegistrySink, RunExecutor,
+    plain_progress, BaseResolver, BuildOptions, BuiltImage, CompanionLink, DirCache, ImageSink, NoCompanion,
+    NoRegistry, Platform, RunExecutor, Workshop,
 };
-use slipway::cli::build::failure_text;
-use slipway::image::local_store::{local_repository, session_key, LOCAL_PREFIX};
+use slipway::cli::build::{failure_text, run_repository};
+use slipway::image::local_store::session_key;
 use slipway::image::{with_ref_name, Blob, Format, Reference};
 use slipway::layer::{FileTree, Meta};
-use slipway::registry::Client;
 
-use crate::oci_layout::OciLayout;
+use crate::image_dirs::oci_layout::OciLayout;
 use crate::registry::upstream::ReqwestTransport;
 
 /// Arguments of `slipway build`.
@@ -115,7 +113,8 @@ struct LayoutSink<'a, R: BaseResolver> {
 
 impl<R: BaseResolver> ImageSink for LayoutSink<'_, R> {
     async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), slipway::build::BuildError> {
-        let err = |e: crate::oci_layout::LayoutError| slipway::build::BuildError::Registry(e.to_string());
+        let err =
+            |e: crate::image_dirs::oci_layout::LayoutError| slipway::build::BuildError::Output(Box::new(e));
         for layer in &image.layers {
             let bytes = layer_bytes(layer, self.fetch).await?;
             self.layout
@@ -158,10 +157,9 @@ async fn layer_bytes<R: BaseResolver>(
     match (&layer.blob, &layer.repository) {
         (Some(b), _) => Ok(b.to_vec()),
         (None, Some(repo)) => fetch.blob(repo, layer.descriptor.digest().as_ref()).await,
-        (None, None) => Err(slipway::build::BuildError::Registry(format!(
-            "layer {} has no source",
-            layer.descriptor.digest()
-        ))),
+        (None, None) => Err(slipway::build::BuildError::LayerWithoutSource {
+            digest: layer.descriptor.digest().to_string(),
+        }),
     }
 }
 
@@ -188,17 +186,27 @@ impl<R: BaseResolver> ImageSink for ArchiveSink<'_, R> {
                 .zip(bytes.iter().map(Vec::as_slice))
                 .collect(),
         };
-        let file = std::fs::File::create(&self.dest).map_err(|e| {
-            slipway::build::BuildError::Registry(format!("cannot write {}: {e}", self.dest.display()))
-        })?;
+        let cannot_write = |source| {
+            slipway::build::BuildError::Output(Box::new(WriteError {
+                path: self.dest.clone(),
+                source,
+            }))
+        };
+        let file = std::fs::File::create(&self.dest).map_err(cannot_write)?;
         let out = slipway::image::write_archive(std::io::BufWriter::new(file), &[archive], 0)?;
         out.into_inner()
             .map_err(|e| e.into_error())
             .and_then(|f| f.sync_all())
-            .map_err(|e| {
-                slipway::build::BuildError::Registry(format!("cannot write {}: {e}", self.dest.display()))
-            })
+            .map_err(cannot_write)
     }
+}
+
+/// The archive file `--output type=docker,dest=FILE` names could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+struct WriteError {
+    path: PathBuf,
+    source: std::io::Error,
 }
 
 /// Where `--output` (or `--oci-layout`) sends the image.
@@ -339,23 +347,10 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
         match &args.host {
             Some(host) => {
                 let host = host.trim_end_matches('/');
-                let transport = to_companion(host);
-                let client = Client::new(to_companion(host), host, None);
-                let resolver = RegistryResolver {
-                    client: &client,
-                    session_key: key.clone(),
-                };
-                let repository = options
-                    .tags
-                    .first()
-                    .map(|t| local_repository(&key, t))
-                    .unwrap_or_else(|| format!("{LOCAL_PREFIX}/{key}/untagged"));
-                let executor = CompanionExecutor {
-                    transport: &transport,
-                    base: host.to_owned(),
-                    registry: &client,
-                    repository,
-                };
+                let repository = run_repository(&key, &options.tags);
+                let link = CompanionLink::new(to_companion(host), host, key.clone(), repository);
+                let resolver = link.resolver();
+                let executor = link.executor();
                 match &output {
                     Some(Output::Layout(dir)) => {
                         let sink = LayoutSink {
@@ -371,13 +366,16 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
                         };
                         Ok(run(args, &options, &context, &resolver, &executor, &cache, &sink).await)
                     }
-                    None => {
-                        let sink = RegistrySink {
-                            client: &client,
-                            session_key: key.clone(),
-                        };
-                        Ok(run(args, &options, &context, &resolver, &executor, &cache, &sink).await)
-                    }
+                    None => Ok(run(
+                        args,
+                        &options,
+                        &context,
+                        &resolver,
+                        &executor,
+                        &cache,
+                        &link.sink(),
+                    )
+                    .await),
                 }
             }
             None => match output.as_ref().expect("checked above") {
@@ -414,25 +412,15 @@ async fn run<R: BaseResolver, X: RunExecutor, S: ImageSink>(
 ) -> i32 {
     let start = Instant::now();
     let clock = move || start.elapsed().as_millis() as u64;
-    let renderer = RefCell::new(PlainRenderer::new());
-    let quiet = args.quiet;
-    let progress = |e: &Event| {
-        if quiet {
-            return;
-        }
-        let mut r = renderer.borrow_mut();
-        r.event(e);
-        let text = r.take();
+    let progress = plain_progress(args.quiet, |text: &str| {
         let _ = std::io::stderr().write_all(text.as_bytes());
-    };
-    let builder = Builder {
-        resolver,
-        executor,
+    });
+    let workshop = Workshop {
         cache,
         packer: &slipway::build::InlinePacker,
         clock: &clock,
-        progress: &progress,
     };
+    let builder = workshop.builder(resolver, executor, &progress);
     match builder.build(context, options, sink).await {
         Ok(image) => {
             println!("{}", image.id());

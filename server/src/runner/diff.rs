@@ -1,5 +1,6 @@
-//! An overlay upper dir → an OCI layer: deterministic tar (sorted, numeric ids, no overlay xattrs), whiteouts as
-//! `.wh.NAME`, opaque dirs as `.wh..wh..opq`, then gzip; diff_id and digest computed in the same pass.
+//! An overlay upper dir → an OCI layer through the core's layer writer: deterministic tar (sorted, numeric ids,
+//! no overlay xattrs), whiteouts as `.wh.NAME`, opaque dirs as `.wh..wh..opq`, then gzip; diff_id and digest
+//! computed in the same pass.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -7,7 +8,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use slipway::layer::HashWriter;
+use slipway::layer::{LayerError, LayerOptions, LayerWriter, Meta};
 
 use super::unpack::{layer_mode, IdShift};
 
@@ -38,58 +39,62 @@ fn is_opaque(path: &Path) -> bool {
     matches!(rustix::fs::lgetxattr(path, "trusted.overlay.opaque", &mut buf[..]), Ok(1) if buf[0] == b'y')
 }
 
-/// Write the layer for `upper` to `out` (gzip), returning its descriptor (path = `out`).
+/// Write the layer for `upper` to `out` (gzip), returning its descriptor (path = `out`). The tar is the core's
+/// layer writer's, as every other layer Slipway makes.
 pub fn capture(upper: &Path, out: &Path, opts: &DiffOptions) -> io::Result<LayerDescriptor> {
     let file = File::create(out)?;
-    let blob = HashWriter::new(io::BufWriter::new(file));
-    let gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(blob, flate2::Compression::new(6));
-    let tar_out = HashWriter::new(gz);
-    let mut builder = tar::Builder::new(tar_out);
-    builder.mode(tar::HeaderMode::Complete);
-    walk(&mut builder, upper, "", opts)?;
-    let tar_out = builder.into_inner()?;
-    let (gz, diff_id, _) = tar_out.finish();
-    let (mut file, digest, size) = gz.finish()?.finish();
+    // Every entry carries its own time (kept or clamped), so the writer's default time is never used.
+    let mut layer = LayerWriter::new(io::BufWriter::new(file), &LayerOptions::default());
+    walk(&mut layer, upper, "", opts)?;
+    let (mut file, info) = layer.finish().map_err(layer_io)?;
     file.flush()?;
     Ok(LayerDescriptor {
         media_type: "application/vnd.oci.image.layer.v1.tar+gzip".to_string(),
-        digest: digest.to_string(),
-        size,
-        diff_id: diff_id.to_string(),
+        digest: info.digest.to_string(),
+        size: info.size,
+        diff_id: info.diff_id.to_string(),
         path: out.to_path_buf(),
     })
 }
 
-fn header_for(path: &Path, meta: &fs::Metadata, kind: tar::EntryType, opts: &DiffOptions) -> tar::Header {
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(kind);
-    // What the container made, plus the set-id bits a copied-up file had in its layer (stripped only on disk).
-    h.set_mode(layer_mode(path, meta));
+/// A layer writer's error as the I/O error callers of [`capture`] handle.
+fn layer_io(e: LayerError) -> io::Error {
+    match e {
+        LayerError::Io(e) => e,
+        other => io::Error::other(other),
+    }
+}
+
+/// Owner, mode and time of an entry of the upper dir as the layer records them.
+fn entry_meta(path: &Path, meta: &fs::Metadata, opts: &DiffOptions) -> Meta {
     let (uid, gid) = match opts.shift {
         Some(s) => (s.to_container(meta.uid()), s.to_container(meta.gid())),
         None => (meta.uid(), meta.gid()),
     };
-    h.set_uid(uid as u64);
-    h.set_gid(gid as u64);
-    h.set_mtime(opts.mtime.unwrap_or(meta.mtime().max(0) as u64));
-    h.set_size(0);
-    h
+    Meta {
+        // What the container made, plus the set-id bits a copied-up file had in its layer (stripped only on disk).
+        mode: layer_mode(path, meta),
+        uid,
+        gid,
+        mtime: Some(opts.mtime.unwrap_or(meta.mtime().max(0) as u64)),
+    }
 }
 
-fn whiteout() -> tar::Header {
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_mode(0o644);
-    h.set_size(0);
-    h.set_mtime(0);
-    h.set_uid(0);
-    h.set_gid(0);
-    h
+/// A whiteout (`.wh.NAME`) or opaque marker (`.wh..wh..opq`): an empty root-owned file at time 0.
+fn whiteout<W: Write>(layer: &mut LayerWriter<W>, path: &str) -> io::Result<()> {
+    let meta = Meta {
+        mtime: Some(0),
+        ..Meta::file()
+    };
+    layer.append_bytes(path, &meta, &[]).map_err(layer_io)
 }
 
-fn walk<W: Write>(b: &mut tar::Builder<W>, dir: &Path, prefix: &str, opts: &DiffOptions) -> io::Result<()> {
+fn walk<W: Write>(
+    layer: &mut LayerWriter<W>,
+    dir: &Path,
+    prefix: &str,
+    opts: &DiffOptions,
+) -> io::Result<()> {
     let mut names: Vec<_> = fs::read_dir(dir)?
         .map(|e| e.map(|e| e.file_name()))
         .collect::<Result<_, _>>()?;
@@ -104,27 +109,29 @@ fn walk<W: Write>(b: &mut tar::Builder<W>, dir: &Path, prefix: &str, opts: &Diff
         let meta = fs::symlink_metadata(&path)?;
         let ft = meta.file_type();
         if ft.is_char_device() && meta.rdev() == 0 {
-            let wh = format!("{prefix}.wh.{name_str}");
-            b.append_data(&mut whiteout(), &wh, io::empty())?;
+            whiteout(layer, &format!("{prefix}.wh.{name_str}"))?;
         } else if ft.is_dir() {
-            let mut h = header_for(&path, &meta, tar::EntryType::Directory, opts);
-            b.append_data(&mut h, format!("{rel}/"), io::empty())?;
+            layer
+                .append_dir(&rel, &entry_meta(&path, &meta, opts))
+                .map_err(layer_io)?;
             if is_opaque(&path) {
-                let wh = format!("{rel}/.wh..wh..opq");
-                b.append_data(&mut whiteout(), &wh, io::empty())?;
+                whiteout(layer, &format!("{rel}/.wh..wh..opq"))?;
             }
-            walk(b, &path, &format!("{rel}/"), opts)?;
+            walk(layer, &path, &format!("{rel}/"), opts)?;
         } else if ft.is_symlink() {
-            let mut h = header_for(&path, &meta, tar::EntryType::Symlink, opts);
             let target = fs::read_link(&path)?;
-            b.append_link(&mut h, &rel, target)?;
+            layer
+                .append_symlink(&rel, &target.to_string_lossy(), &entry_meta(&path, &meta, opts))
+                .map_err(layer_io)?;
         } else if ft.is_file() {
-            let mut h = header_for(&path, &meta, tar::EntryType::Regular, opts);
-            h.set_size(meta.len());
-            b.append_data(&mut h, &rel, File::open(&path)?)?;
+            let mut file = io::BufReader::new(File::open(&path)?);
+            layer
+                .append_file(&rel, &entry_meta(&path, &meta, opts), meta.len(), &mut file)
+                .map_err(layer_io)?;
         } else if ft.is_fifo() {
-            let mut h = header_for(&path, &meta, tar::EntryType::Fifo, opts);
-            b.append_data(&mut h, &rel, io::empty())?;
+            layer
+                .append_fifo(&rel, &entry_meta(&path, &meta, opts))
+                .map_err(layer_io)?;
         } else {
             // Other device nodes and sockets never go into a layer.
             tracing::debug!(path = %rel, "skipping special file in upper dir");

@@ -433,7 +433,10 @@ pub(crate) fn prepare_rootfs(
 pub(crate) mod tests;
 
 #[cfg(test)]
-mod tests_more;
+mod step_tests;
+
+#[cfg(test)]
+mod lifecycle_tests;
 
 #[cfg(test)]
 mod tests_hostile;

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{LintOptions, Sink};
 use crate::dockerfile::error::suggest;
-use crate::dockerfile::instructions::{Command, Instruction};
+use crate::dockerfile::instructions::{ArgDef, Command, Instruction};
 use crate::dockerfile::stages::{expand, global_args, PREDEFINED_ARGS};
 use crate::dockerfile::syntax::{Node, Word};
 use crate::dockerfile::Dockerfile;
@@ -75,114 +75,143 @@ fn casing(nodes: &[Node], sink: &mut Sink) {
     }
 }
 
+/// The checks that look at one instruction at a time, and the per-stage ones after them.
 fn stages(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for (c, n) in df.commands.iter().zip(&df.syntax.nodes) {
         if let Instruction::From(f) = &c.instruction {
-            if let (Some(name), Some(raw), Some(as_kw)) = (&f.name, n.args.get(2), &f.as_keyword) {
-                if !is_lower(&raw.value) {
-                    sink.report(
-                        "StageNameCasing",
-                        raw.span,
-                        format!("Stage name '{}' should be lowercase", raw.value),
-                    );
-                }
-                let from = &n.keyword.value;
-                if (is_upper(from) && !is_upper(&as_kw.value)) || (is_lower(from) && !is_lower(&as_kw.value))
-                {
-                    sink.report(
-                        "FromAsCasing",
-                        as_kw.span,
-                        format!("'{}' and '{}' keywords' casing do not match", as_kw.value, from),
-                    );
-                }
-                if !seen.insert(name.value.clone()) {
-                    sink.report(
-                        "DuplicateStageName",
-                        raw.span,
-                        format!(
-                            "Duplicate stage name \"{}\", stage names should be unique",
-                            name.value
-                        ),
-                    );
-                }
-                if matches!(name.value.as_str(), "scratch" | "context") {
-                    sink.report(
-                        "ReservedStageName",
-                        raw.span,
-                        format!(
-                            "Stage name should not use the same name as reserved stage \"{}\"",
-                            name.value
-                        ),
-                    );
-                }
-            }
-            if let Some(p) = &f.platform {
-                let v = p.value.trim_start_matches("--platform=");
-                if v == "$TARGETPLATFORM" || v == "${TARGETPLATFORM}" {
-                    sink.report(
-                        "RedundantTargetPlatform",
-                        p.span,
-                        "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior".into(),
-                    );
-                } else if !v.contains('$') {
-                    let arch = v.split('/').nth(1).unwrap_or(v);
-                    let named_for_it = f.name.as_ref().is_some_and(|n| n.value.contains(arch));
-                    if !named_for_it {
-                        sink.report(
-                            "FromPlatformFlagConstDisallowed",
-                            p.span,
-                            format!("FROM --platform flag should not use constant value \"{v}\""),
-                        );
-                    }
-                }
-            }
+            from_line(f, n, &mut seen, sink);
         }
-        match &c.instruction {
-            Instruction::Maintainer { name } => sink.report(
-                "MaintainerDeprecated",
-                n.keyword.span.clone_with_end(name.span),
-                "Maintainer instruction is deprecated in favor of using label".into(),
-            ),
-            Instruction::Cmd(cl) | Instruction::Entrypoint(cl) if !cl.exec_form && !cl.args.is_empty() => sink.report(
-                "JSONArgsRecommended",
-                cl.args[0].span,
-                format!("JSON arguments recommended for {} to prevent unintended behavior related to OS signals", c.keyword),
-            ),
-            Instruction::Env { vars } | Instruction::Label { labels: vars } if vars.iter().any(|kv| kv.legacy) => {
-                sink.report(
-                    "LegacyKeyValueFormat",
-                    c.span,
-                    format!("\"{0} key=value\" should be used instead of legacy \"{0} key value\" format", c.keyword),
-                );
-            }
-            Instruction::Expose { ports } => {
-                for p in ports {
-                    let v = &p.value;
-                    if v.contains(':') {
-                        sink.report(
-                            "ExposeInvalidFormat",
-                            p.span,
-                            format!("EXPOSE instruction should not define an IP address or host-port mapping, found '{v}'"),
-                        );
-                    }
-                    if let Some((_, proto)) = v.split_once('/') {
-                        if !is_lower(proto) {
-                            sink.report(
-                                "ExposeProtoCasing",
-                                p.span,
-                                format!("Defined protocol '{v}' in EXPOSE instruction should be lowercase"),
-                            );
-                        }
-                    }
-                }
-            }
-            Instruction::Copy(cp) if cp.from.is_none() => copy_ignored("Copy", &cp.files.sources, opts, sink),
-            Instruction::Add(a) => copy_ignored("Add", &a.files.sources, opts, sink),
-            _ => {}
+        instruction(c, n, opts, sink);
+    }
+    multiple_instructions(df, sink);
+    base_platforms(df, opts, sink);
+}
+
+/// A FROM line: stage name casing, uniqueness and reserved names, and its `--platform`.
+fn from_line(
+    f: &crate::dockerfile::instructions::From,
+    n: &Node,
+    seen: &mut BTreeSet<String>,
+    sink: &mut Sink,
+) {
+    if let (Some(name), Some(raw), Some(as_kw)) = (&f.name, n.args.get(2), &f.as_keyword) {
+        if !is_lower(&raw.value) {
+            sink.report(
+                "StageNameCasing",
+                raw.span,
+                format!("Stage name '{}' should be lowercase", raw.value),
+            );
+        }
+        let from = &n.keyword.value;
+        if (is_upper(from) && !is_upper(&as_kw.value)) || (is_lower(from) && !is_lower(&as_kw.value)) {
+            sink.report(
+                "FromAsCasing",
+                as_kw.span,
+                format!("'{}' and '{}' keywords' casing do not match", as_kw.value, from),
+            );
+        }
+        if !seen.insert(name.value.clone()) {
+            sink.report(
+                "DuplicateStageName",
+                raw.span,
+                format!(
+                    "Duplicate stage name \"{}\", stage names should be unique",
+                    name.value
+                ),
+            );
+        }
+        if matches!(name.value.as_str(), "scratch" | "context") {
+            sink.report(
+                "ReservedStageName",
+                raw.span,
+                format!(
+                    "Stage name should not use the same name as reserved stage \"{}\"",
+                    name.value
+                ),
+            );
         }
     }
-    // MultipleInstructionsDisallowed, per stage.
+    if let Some(p) = &f.platform {
+        let v = p.value.trim_start_matches("--platform=");
+        if v == "$TARGETPLATFORM" || v == "${TARGETPLATFORM}" {
+            sink.report(
+                "RedundantTargetPlatform",
+                p.span,
+                "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior".into(),
+            );
+        } else if !v.contains('$') {
+            let arch = v.split('/').nth(1).unwrap_or(v);
+            let named_for_it = f.name.as_ref().is_some_and(|n| n.value.contains(arch));
+            if !named_for_it {
+                sink.report(
+                    "FromPlatformFlagConstDisallowed",
+                    p.span,
+                    format!("FROM --platform flag should not use constant value \"{v}\""),
+                );
+            }
+        }
+    }
+}
+
+/// The checks of a single instruction: deprecated forms, EXPOSE formats and sources .dockerignore excludes.
+fn instruction(c: &Command, n: &Node, opts: &LintOptions, sink: &mut Sink) {
+    match &c.instruction {
+        Instruction::Maintainer { name } => sink.report(
+            "MaintainerDeprecated",
+            n.keyword.span.clone_with_end(name.span),
+            "Maintainer instruction is deprecated in favor of using label".into(),
+        ),
+        Instruction::Cmd(cl) | Instruction::Entrypoint(cl) if !cl.exec_form && !cl.args.is_empty() => sink
+            .report(
+                "JSONArgsRecommended",
+                cl.args[0].span,
+                format!(
+                    "JSON arguments recommended for {} to prevent unintended behavior related to OS signals",
+                    c.keyword
+                ),
+            ),
+        Instruction::Env { vars } | Instruction::Label { labels: vars }
+            if vars.iter().any(|kv| kv.legacy) =>
+        {
+            sink.report(
+                "LegacyKeyValueFormat",
+                c.span,
+                format!(
+                    "\"{0} key=value\" should be used instead of legacy \"{0} key value\" format",
+                    c.keyword
+                ),
+            );
+        }
+        Instruction::Expose { ports } => {
+            for p in ports {
+                let v = &p.value;
+                if v.contains(':') {
+                    sink.report(
+                        "ExposeInvalidFormat",
+                        p.span,
+                        format!("EXPOSE instruction should not define an IP address or host-port mapping, found '{v}'"),
+                    );
+                }
+                if let Some((_, proto)) = v.split_once('/') {
+                    if !is_lower(proto) {
+                        sink.report(
+                            "ExposeProtoCasing",
+                            p.span,
+                            format!("Defined protocol '{v}' in EXPOSE instruction should be lowercase"),
+                        );
+                    }
+                }
+            }
+        }
+        Instruction::Copy(cp) if cp.from.is_none() => copy_ignored("Copy", &cp.files.sources, opts, sink),
+        Instruction::Add(a) => copy_ignored("Add", &a.files.sources, opts, sink),
+        _ => {}
+    }
+}
+
+/// MultipleInstructionsDisallowed, per stage.
+fn multiple_instructions(df: &Dockerfile, sink: &mut Sink) {
     for st in &df.stages.stages {
         let mut last: BTreeMap<&str, &Command> = BTreeMap::new();
         for c in &df.commands[st.first_command..=st.last_command] {
@@ -197,7 +226,10 @@ fn stages(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
             }
         }
     }
-    // InvalidBaseImagePlatform, when the caller knows what was pulled.
+}
+
+/// InvalidBaseImagePlatform, when the caller knows what was pulled.
+fn base_platforms(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
     let expected = opts.target_platform.as_deref().unwrap_or("linux/amd64");
     for st in &df.stages.stages {
         if let Some(got) = opts.base_platforms.get(&st.base_expanded) {
@@ -273,180 +305,54 @@ fn is_secret_name(name: &str) -> bool {
     })
 }
 
+/// The global ARGs (before the first FROM) as every FROM line sees them.
+struct GlobalScope {
+    esc: char,
+    declared: BTreeSet<String>,
+    /// The values with `--build-arg`s applied.
+    values: BTreeMap<String, String>,
+    /// The values from the Dockerfile's defaults alone, for InvalidDefaultArgInFrom.
+    defaults: BTreeMap<String, String>,
+}
+
 /// Walks every stage with its ARG/ENV scope: UndefinedVar, UndefinedArgInFrom, InvalidDefaultArgInFrom,
 /// WorkdirRelativePath and SecretsUsedInArgOrEnv.
 fn scopes(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
     let esc = df.syntax.escape;
     let meta = &df.stages.meta_args;
-    let (global_declared, globals) = global_args(&df.commands, meta, esc, &opts.build_args);
+    let (declared, values) = global_args(&df.commands, meta, esc, &opts.build_args);
     let defaults = if opts.build_args.is_empty() {
-        globals.clone()
+        values.clone()
     } else {
         global_args(&df.commands, meta, esc, &BTreeMap::new()).1
+    };
+    let globals = GlobalScope {
+        esc,
+        declared,
+        values,
+        defaults,
     };
     for &i in meta {
         secrets(&df.commands[i], sink);
     }
     let mut stage_env: Vec<BTreeMap<String, String>> = Vec::new();
     for st in &df.stages.stages {
-        let from = &df.commands[st.first_command];
-        if let Instruction::From(f) = &from.instruction {
-            let mut undeclared = false;
-            for w in std::iter::once(&f.image).chain(f.platform.iter()) {
-                let e = expand(esc, &w.value, &globals);
-                for name in &e.unmatched {
-                    if is_var_name(name)
-                        && !global_declared.contains(name)
-                        && !PREDEFINED_ARGS.contains(&name.as_str())
-                    {
-                        let hint = suggest(name, global_declared.iter().map(String::as_str))
-                            .map(|s| format!(" (did you mean {s}?)"))
-                            .unwrap_or_default();
-                        undeclared = true;
-                        sink.report(
-                            "UndefinedArgInFrom",
-                            w.span,
-                            format!("FROM argument '{name}' is not declared{hint}"),
-                        );
-                    }
-                }
-            }
-            if f.image.value.contains('$') && !undeclared {
-                let d = expand(esc, &f.image.value, &defaults).result;
-                if !valid_image_name(&d) {
-                    sink.report(
-                        "InvalidDefaultArgInFrom",
-                        f.image.span,
-                        format!(
-                            "Default value for ARG {} results in empty or invalid base image name",
-                            f.image.value
-                        ),
-                    );
-                }
-            }
+        if let Instruction::From(f) = &df.commands[st.first_command].instruction {
+            from_args(f, &globals, sink);
         }
-        let mut vars: BTreeMap<String, String> = match st.base_stage {
+        let vars: BTreeMap<String, String> = match st.base_stage {
             Some(b) => stage_env.get(b).cloned().unwrap_or_default(),
             None => BTreeMap::new(),
         };
-        let external = st.base_stage.is_none();
-        let mut declared: BTreeSet<String> = vars.keys().cloned().collect();
-        let mut workdir_set = false;
+        let mut scope = StageScope {
+            esc,
+            external: st.base_stage.is_none(),
+            declared: vars.keys().cloned().collect(),
+            vars,
+            workdir_set: false,
+        };
         for c in &df.commands[st.first_command + 1..=st.last_command] {
-            let check =
-                |w: &Word, vars: &BTreeMap<String, String>, declared: &BTreeSet<String>, sink: &mut Sink| {
-                    let e = expand(esc, &w.value, vars);
-                    for name in &e.unmatched {
-                        let known = declared.contains(name)
-                            || PREDEFINED_ARGS.contains(&name.as_str())
-                            || (external && IMAGE_ENV.contains(&name.as_str()));
-                        if is_var_name(name) && !known {
-                            let hint = suggest(name, declared.iter().map(String::as_str))
-                                .map(|s| format!(" (did you mean ${s}?)"))
-                                .unwrap_or_default();
-                            sink.report(
-                                "UndefinedVar",
-                                w.span,
-                                format!("Usage of undefined variable '${name}'{hint}"),
-                            );
-                        }
-                    }
-                    e.result
-                };
-            // Where the expanded value is not needed: a word without `$` references no variable, so there is
-            // nothing to report and nothing to expand.
-            let warn =
-                |w: &Word, vars: &BTreeMap<String, String>, declared: &BTreeSet<String>, sink: &mut Sink| {
-                    if w.value.contains('$') {
-                        check(w, vars, declared, sink);
-                    }
-                };
-            match &c.instruction {
-                Instruction::Arg { args } => {
-                    secrets(c, sink);
-                    for a in args {
-                        let name = a.name.value.clone();
-                        let value = match (opts.build_args.get(&name), &a.default) {
-                            (Some(v), _) => Some(v.clone()),
-                            (None, Some(d)) => Some(check(d, &vars, &declared, sink)),
-                            (None, None) => globals
-                                .get(&name)
-                                .filter(|_| {
-                                    global_declared.contains(&name)
-                                        || PREDEFINED_ARGS.contains(&name.as_str())
-                                })
-                                .cloned(),
-                        };
-                        declared.insert(name.clone());
-                        if let Some(v) = value {
-                            vars.insert(name, v);
-                        }
-                    }
-                }
-                Instruction::Env { vars: kvs } => {
-                    secrets(c, sink);
-                    for kv in kvs {
-                        let v = check(&kv.value, &vars, &declared, sink);
-                        declared.insert(kv.key.value.clone());
-                        vars.insert(kv.key.value.clone(), v);
-                    }
-                }
-                Instruction::Label { labels } => {
-                    for kv in labels {
-                        warn(&kv.key, &vars, &declared, sink);
-                        warn(&kv.value, &vars, &declared, sink);
-                    }
-                }
-                Instruction::Workdir { path } => {
-                    let unresolved = expand(esc, &path.value, &vars)
-                        .unmatched
-                        .iter()
-                        .any(|n| !declared.contains(n));
-                    let p = check(path, &vars, &declared, sink);
-                    if !workdir_set && !unresolved && !p.starts_with('/') {
-                        sink.report(
-                            "WorkdirRelativePath",
-                            path.span,
-                            format!("Relative workdir \"{p}\" can have unexpected results if the base image changes"),
-                        );
-                    }
-                    workdir_set = true;
-                }
-                Instruction::Copy(cp) => {
-                    for w in cp
-                        .files
-                        .sources
-                        .iter()
-                        .chain([&cp.files.dest])
-                        .chain(cp.chown.iter())
-                        .chain(cp.chmod.iter())
-                        .chain(cp.from.iter())
-                    {
-                        warn(w, &vars, &declared, sink);
-                    }
-                }
-                Instruction::Add(a) => {
-                    for w in a
-                        .files
-                        .sources
-                        .iter()
-                        .chain([&a.files.dest])
-                        .chain(a.chown.iter())
-                        .chain(a.chmod.iter())
-                    {
-                        warn(w, &vars, &declared, sink);
-                    }
-                }
-                Instruction::User { user: w } | Instruction::Stopsignal { signal: w } => {
-                    warn(w, &vars, &declared, sink);
-                }
-                Instruction::Expose { ports: ws } | Instruction::Volume { paths: ws } => {
-                    for w in ws {
-                        warn(w, &vars, &declared, sink);
-                    }
-                }
-                _ => {}
-            }
+            scope.visit(c, opts, &globals, sink);
         }
         // Only ENV carries over to stages built on this one; ARGs do not.
         let env_only: BTreeMap<String, String> = df.commands[st.first_command..=st.last_command]
@@ -456,7 +362,7 @@ fn scopes(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
                 _ => None,
             })
             .flatten()
-            .filter_map(|k| vars.get(&k).map(|v| (k, v.clone())))
+            .filter_map(|k| scope.vars.get(&k).map(|v| (k, v.clone())))
             .collect();
         let mut inherited = match st.base_stage {
             Some(b) => stage_env.get(b).cloned().unwrap_or_default(),
@@ -464,6 +370,180 @@ fn scopes(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
         };
         inherited.extend(env_only);
         stage_env.push(inherited);
+    }
+}
+
+/// UndefinedArgInFrom and InvalidDefaultArgInFrom: a FROM line sees only the global ARGs.
+fn from_args(f: &crate::dockerfile::instructions::From, globals: &GlobalScope, sink: &mut Sink) {
+    let esc = globals.esc;
+    let mut undeclared = false;
+    for w in std::iter::once(&f.image).chain(f.platform.iter()) {
+        let e = expand(esc, &w.value, &globals.values);
+        for name in &e.unmatched {
+            if is_var_name(name)
+                && !globals.declared.contains(name)
+                && !PREDEFINED_ARGS.contains(&name.as_str())
+            {
+                let hint = suggest(name, globals.declared.iter().map(String::as_str))
+                    .map(|s| format!(" (did you mean {s}?)"))
+                    .unwrap_or_default();
+                undeclared = true;
+                sink.report(
+                    "UndefinedArgInFrom",
+                    w.span,
+                    format!("FROM argument '{name}' is not declared{hint}"),
+                );
+            }
+        }
+    }
+    if f.image.value.contains('$') && !undeclared {
+        let d = expand(esc, &f.image.value, &globals.defaults).result;
+        if !valid_image_name(&d) {
+            sink.report(
+                "InvalidDefaultArgInFrom",
+                f.image.span,
+                format!(
+                    "Default value for ARG {} results in empty or invalid base image name",
+                    f.image.value
+                ),
+            );
+        }
+    }
+}
+
+/// The variables one stage has declared so far, as its instructions are walked in order.
+struct StageScope {
+    esc: char,
+    /// Built on an image rather than on another stage: the image may set common variables we cannot see.
+    external: bool,
+    vars: BTreeMap<String, String>,
+    declared: BTreeSet<String>,
+    workdir_set: bool,
+}
+
+impl StageScope {
+    /// Expands `w`, reporting UndefinedVar for each variable neither declared nor predefined.
+    fn check(&self, w: &Word, sink: &mut Sink) -> String {
+        let e = expand(self.esc, &w.value, &self.vars);
+        for name in &e.unmatched {
+            let known = self.declared.contains(name)
+                || PREDEFINED_ARGS.contains(&name.as_str())
+                || (self.external && IMAGE_ENV.contains(&name.as_str()));
+            if is_var_name(name) && !known {
+                let hint = suggest(name, self.declared.iter().map(String::as_str))
+                    .map(|s| format!(" (did you mean ${s}?)"))
+                    .unwrap_or_default();
+                sink.report(
+                    "UndefinedVar",
+                    w.span,
+                    format!("Usage of undefined variable '${name}'{hint}"),
+                );
+            }
+        }
+        e.result
+    }
+
+    /// Where the expanded value is not needed: a word without `$` references no variable, so there is
+    /// nothing to report and nothing to expand.
+    fn warn(&self, w: &Word, sink: &mut Sink) {
+        if w.value.contains('$') {
+            self.check(w, sink);
+        }
+    }
+
+    fn visit(&mut self, c: &Command, opts: &LintOptions, globals: &GlobalScope, sink: &mut Sink) {
+        match &c.instruction {
+            Instruction::Arg { args } => {
+                secrets(c, sink);
+                for a in args {
+                    self.declare_arg(a, opts, globals, sink);
+                }
+            }
+            Instruction::Env { vars: kvs } => {
+                secrets(c, sink);
+                for kv in kvs {
+                    let v = self.check(&kv.value, sink);
+                    self.declared.insert(kv.key.value.clone());
+                    self.vars.insert(kv.key.value.clone(), v);
+                }
+            }
+            Instruction::Label { labels } => {
+                for kv in labels {
+                    self.warn(&kv.key, sink);
+                    self.warn(&kv.value, sink);
+                }
+            }
+            Instruction::Workdir { path } => self.workdir(path, sink),
+            Instruction::Copy(cp) => {
+                for w in cp
+                    .files
+                    .sources
+                    .iter()
+                    .chain([&cp.files.dest])
+                    .chain(cp.chown.iter())
+                    .chain(cp.chmod.iter())
+                    .chain(cp.from.iter())
+                {
+                    self.warn(w, sink);
+                }
+            }
+            Instruction::Add(a) => {
+                for w in a
+                    .files
+                    .sources
+                    .iter()
+                    .chain([&a.files.dest])
+                    .chain(a.chown.iter())
+                    .chain(a.chmod.iter())
+                {
+                    self.warn(w, sink);
+                }
+            }
+            Instruction::User { user: w } | Instruction::Stopsignal { signal: w } => {
+                self.warn(w, sink);
+            }
+            Instruction::Expose { ports: ws } | Instruction::Volume { paths: ws } => {
+                for w in ws {
+                    self.warn(w, sink);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// One ARG of a stage: its value comes from `--build-arg`, its default, or the global of that name.
+    fn declare_arg(&mut self, a: &ArgDef, opts: &LintOptions, globals: &GlobalScope, sink: &mut Sink) {
+        let name = a.name.value.clone();
+        let value = match (opts.build_args.get(&name), &a.default) {
+            (Some(v), _) => Some(v.clone()),
+            (None, Some(d)) => Some(self.check(d, sink)),
+            (None, None) => globals
+                .values
+                .get(&name)
+                .filter(|_| globals.declared.contains(&name) || PREDEFINED_ARGS.contains(&name.as_str()))
+                .cloned(),
+        };
+        self.declared.insert(name.clone());
+        if let Some(v) = value {
+            self.vars.insert(name, v);
+        }
+    }
+
+    /// WORKDIR: expands the path, and flags the stage's first WORKDIR if it is relative.
+    fn workdir(&mut self, path: &Word, sink: &mut Sink) {
+        let unresolved = expand(self.esc, &path.value, &self.vars)
+            .unmatched
+            .iter()
+            .any(|n| !self.declared.contains(n));
+        let p = self.check(path, sink);
+        if !self.workdir_set && !unresolved && !p.starts_with('/') {
+            sink.report(
+                "WorkdirRelativePath",
+                path.span,
+                format!("Relative workdir \"{p}\" can have unexpected results if the base image changes"),
+            );
+        }
+        self.workdir_set = true;
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use sha2::{Digest as _, Sha256};
 use slipway::layer::{LayerWriter, Meta};
 
-use crate::dir_layer::{collect, emit, io_err, DirLayerError, DirStats};
+use crate::image_dirs::dir_layer::{collect, emit, io_err, DirLayerError, DirStats};
 
 /// What identifies an entry for the diff (times are ignored: layers have fixed times).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +226,7 @@ mod tests {
             fs::write(root.join(file), file.as_bytes()).unwrap();
         }
         let mut base_layer = LayerWriter::new(Vec::new(), &LayerOptions::default());
-        crate::dir_layer::write_dir(&root, &mut base_layer).unwrap();
+        crate::image_dirs::dir_layer::write_dir(&root, &mut base_layer).unwrap();
         let (gz, _) = base_layer.finish().unwrap();
         let index = index_layer(&gz[..]).unwrap();
         assert!(matches!(
