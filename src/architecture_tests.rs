@@ -2,8 +2,8 @@
 //! core's modules or between files, the layers point one way (dockerfile, layer, image, registry client, api →
 //! builder → cli → ui), and the server reaches the interpreter only from its `slipway docker`/`slipway build`
 //! front ends. It reads `use crate::…`/`super::…` paths (grouped ones too) and inline `crate::a::b` paths of
-//! production code: `#[cfg(test)]` items and `tests.rs` files may use any layer. It walks the folders that exist,
-//! so a module moved to another crate (the web app) simply drops out.
+//! production code: `#[cfg(test)]` items and `tests.rs` files may use any layer. The cycle check covers the three
+//! crates (`src`, `server/src`, `www/src`). Last, no production function is longer than [`MAX_FUNCTION_LINES`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -288,35 +288,14 @@ fn show(path: &ModulePath) -> String {
     }
 }
 
-/// Circles in the server that predate this test, each as the files (or top-level modules) in it. The server's
-/// owners remove them (a router and the handlers it wires import each other); a circle not listed here, or a
-/// bigger one, fails the test. The core has none.
-const KNOWN_SERVER_CIRCLES: &[&[&str]] = &[
-    &["cli", "serve"],
-    &["runner::api", "runner::proxy"],
-    &["runner::lifecycle", "runner::step"],
-];
-
 #[test]
 fn no_import_cycle_between_modules_or_files() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut found = Vec::new();
-    for root in [repo.join("src"), repo.join("server/src")] {
-        if !root.is_dir() {
-            continue;
-        }
+    for root in [repo.join("src"), repo.join("server/src"), repo.join("www/src")] {
         let files = file_graph(&read_crate(&root));
         assert!(files.len() > 10, "{}: too few files read", root.display());
-        let known = |members: Vec<String>| {
-            root.ends_with("server/src")
-                && KNOWN_SERVER_CIRCLES
-                    .iter()
-                    .any(|k| members.iter().all(|m| k.contains(&m.as_str())))
-        };
         for group in circles(&files) {
-            if known(group.iter().map(show).collect()) {
-                continue;
-            }
             let scope: BTreeMap<ModulePath, BTreeSet<ModulePath>> = files
                 .iter()
                 .filter(|(f, _)| group.contains(*f))
@@ -326,9 +305,6 @@ fn no_import_cycle_between_modules_or_files() {
             found.push(format!("{}: files {}", root.display(), cycle.join(" -> ")));
         }
         for group in circles(&module_graph(&files)) {
-            if known(group.iter().cloned().collect()) {
-                continue;
-            }
             let names: Vec<&str> = group.iter().map(String::as_str).collect();
             found.push(format!("{}: modules {{{}}}", root.display(), names.join(", ")));
         }
@@ -422,4 +398,164 @@ fn grouped_uses_and_relative_paths_resolve_to_files() {
         (3, BTreeSet::from([1])),
     ]);
     assert_eq!(find_cycle(&graph), Some(vec![1, 2, 3, 1]));
+}
+
+/// Production functions stay short enough to read whole (issue 13: none over ~120 lines). Tests may be longer.
+const MAX_FUNCTION_LINES: usize = 120;
+
+/// `(lines, name, line)` of every `fn` body in `text` before its `#[cfg(test)]` module.
+fn function_lengths(text: &str) -> Vec<(usize, String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("#[cfg(test)]"))
+        .unwrap_or(lines.len());
+    let mut found = Vec::new();
+    for (start, line) in lines[..end].iter().enumerate() {
+        let Some(name) = fn_name(line) else { continue };
+        if let Some(body_end) = body_end(&lines[start..end]) {
+            found.push((body_end + 1, name, start + 1));
+        }
+    }
+    found
+}
+
+/// The name declared by a line like `pub(crate) async fn name<T>(`.
+fn fn_name(line: &str) -> Option<String> {
+    let code = line.split("//").next()?;
+    let words: Vec<&str> = code.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "fn")?;
+    let before_ok = words[..at].iter().all(|w| {
+        w.starts_with("pub") || matches!(*w, "async" | "const" | "unsafe" | "extern" | "\"C\"" | "default")
+    });
+    let name: String = words
+        .get(at + 1)?
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (before_ok && !name.is_empty()).then_some(name)
+}
+
+/// The index of the line that closes the body starting at `lines[0]`; None for a declaration without a body.
+fn body_end(lines: &[&str]) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut opened = false;
+    for (i, line) in lines.iter().enumerate() {
+        let code = strip_literals(line);
+        if !opened && code.contains(';') && !code.contains('{') {
+            return None;
+        }
+        for c in code.chars() {
+            match c {
+                '{' => {
+                    depth += 1;
+                    opened = true;
+                }
+                '}' => depth -= 1,
+                _ => {}
+            }
+        }
+        if opened && depth <= 0 {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// The line without string and char literals and a trailing comment (their braces do not count).
+fn strip_literals(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            // A char literal ('{', '\''), not a lifetime ('a): a lifetime has no closing quote two places on.
+            '\'' => {
+                let rest: String = chars.clone().take(3).collect();
+                if rest.starts_with('\\') {
+                    let close = rest[1..].find('\'').map(|i| i + 2).unwrap_or(0);
+                    for _ in 0..close {
+                        chars.next();
+                    }
+                } else if rest.chars().nth(1) == Some('\'') {
+                    chars.next();
+                    chars.next();
+                }
+            }
+            '/' if chars.peek() == Some(&'/') => break,
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Production source files (not tests, not `#[cfg(test)]` modules) of the three crates.
+fn production_files(repo: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut pending: Vec<PathBuf> = ["src", "server/src", "www/src"]
+        .iter()
+        .map(|d| repo.join(d))
+        .collect();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a source folder").flatten() {
+            let path = entry.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if path.is_dir() {
+                pending.push(path);
+            } else if name.ends_with(".rs") && name != "tests.rs" && !name.ends_with("_tests.rs") {
+                let text = std::fs::read_to_string(&path).expect("a source file is readable");
+                found.push((path, text));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_production_function_is_longer_than_the_limit() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = production_files(repo);
+    assert!(files.len() > 100, "too few source files read: {}", files.len());
+    let mut long = Vec::new();
+    let mut measured = 0;
+    for (path, text) in &files {
+        for (lines, name, line) in function_lengths(text) {
+            measured += 1;
+            if lines > MAX_FUNCTION_LINES {
+                long.push(format!("{}:{line} {name}: {lines} lines", path.display()));
+            }
+        }
+    }
+    assert!(measured > 1000, "too few functions found: {measured}");
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines (split them by step or by variant):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn function_lengths_count_bodies_not_braces_in_strings_or_chars() {
+    let text = "fn a() {\n    let s = \"{\";\n    let c = '{';\n    let l: &'static str = \"}}\";\n}\n\
+                pub(crate) async fn b<'x>(v: &'x str) -> &'x str {\n    v\n}\n\
+                fn declared();\n\
+                #[cfg(test)]\nmod tests {\n    fn long() {\n    }\n}\n";
+    assert_eq!(
+        function_lengths(text),
+        vec![(5, "a".to_string(), 1), (3, "b".to_string(), 6)]
+    );
 }

@@ -2,11 +2,13 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![forbid(unsafe_code)]
 
+pub mod api_json;
 pub mod base_images;
 pub mod cli;
 pub mod collector;
 pub mod commands;
 pub mod connections;
+pub mod dispatch;
 pub mod guard;
 pub mod image_dirs;
 pub mod registry;

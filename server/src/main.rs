@@ -4,8 +4,8 @@
 fn main() -> anyhow::Result<()> {
     use clap::Parser;
     let cli = slipway_server::cli::Cli::parse();
-    slipway_server::cli::init_tracing();
-    slipway_server::cli::run(cli)
+    slipway_server::dispatch::init_tracing();
+    slipway_server::dispatch::run(cli)
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -66,7 +66,7 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
             }
         };
     }
-    let mut username = flags.value(Flag::USERNAME).unwrap_or_default().trim().to_string();
+    let username = flags.value(Flag::USERNAME).unwrap_or_default().trim().to_string();
     // Docker offers the stored login's user name; the page offers the lesson's until there is one.
     let mut offered = ctx.suggested_user.map(str::to_string);
     let stored = if username.is_empty() && password.is_empty() {
@@ -100,41 +100,11 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
         }
         offered = Some(stored.username);
     }
-    if username.is_empty() || password.trim().is_empty() {
-        let Some(prompter) = ctx.prompter else {
-            return out.fail(
-                "Error: Cannot perform an interactive login from a non TTY device",
-                1,
-            );
-        };
-        if username.is_empty() {
-            let offered = offered.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
-            let question = match &offered {
-                Some(user) => format!("Username ({user}): "),
-                None => "Username: ".to_string(),
-            };
-            let Some(answer) = prompter.ask(&question, true).await else {
-                return interrupted(out);
-            };
-            username = match (answer.trim(), offered) {
-                ("", Some(user)) => user,
-                (answer, _) => answer.to_string(),
-            };
-            if username.is_empty() {
-                return out.fail("error: username is required", 1);
-            }
-        }
-        if password.trim().is_empty() {
-            let Some(answer) = prompter.ask("Password: ", false).await else {
-                return interrupted(out);
-            };
-            password = answer.trim().to_string();
-            if password.is_empty() {
-                return out.fail("error: password is required", 1);
-            }
-        }
-    }
-    let credentials = Credentials { username, password };
+    let credentials = match prompt_missing(ctx, username, password, offered).await {
+        Ok(credentials) => credentials,
+        Err(PromptEnd::Interrupted) => return interrupted(out),
+        Err(PromptEnd::Refused(why)) => return out.fail(why, 1),
+    };
     match check_login(ctx, &host, &credentials).await {
         Ok(()) => {
             ctx.credentials.borrow_mut().set(&host, &credentials);
@@ -154,6 +124,61 @@ pub async fn login<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) 
             out.fail(&format!("Error response from daemon: Get \"{url}\": {why}"), 1)
         }
     }
+}
+
+/// Why the prompts ended without credentials.
+enum PromptEnd {
+    /// Ctrl-C at a prompt.
+    Interrupted,
+    /// Docker's error text.
+    Refused(&'static str),
+}
+
+/// What the flags and the stored login left missing, asked at the terminal as docker does: `Username
+/// (OFFERED): ` (Enter takes the offered name), then `Password: ` unechoed.
+async fn prompt_missing<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    mut username: String,
+    mut password: String,
+    offered: Option<String>,
+) -> Result<Credentials, PromptEnd> {
+    if !username.is_empty() && !password.trim().is_empty() {
+        return Ok(Credentials { username, password });
+    }
+    let Some(prompter) = ctx.prompter else {
+        return Err(PromptEnd::Refused(
+            "Error: Cannot perform an interactive login from a non TTY device",
+        ));
+    };
+    if username.is_empty() {
+        let offered = offered.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
+        let question = match &offered {
+            Some(user) => format!("Username ({user}): "),
+            None => "Username: ".to_string(),
+        };
+        let answer = prompter
+            .ask(&question, true)
+            .await
+            .ok_or(PromptEnd::Interrupted)?;
+        username = match (answer.trim(), offered) {
+            ("", Some(user)) => user,
+            (answer, _) => answer.to_string(),
+        };
+        if username.is_empty() {
+            return Err(PromptEnd::Refused("error: username is required"));
+        }
+    }
+    if password.trim().is_empty() {
+        let answer = prompter
+            .ask("Password: ", false)
+            .await
+            .ok_or(PromptEnd::Interrupted)?;
+        password = answer.trim().to_string();
+        if password.is_empty() {
+            return Err(PromptEnd::Refused("error: password is required"));
+        }
+    }
+    Ok(Credentials { username, password })
 }
 
 /// The registry's token flow with these credentials.

@@ -265,30 +265,26 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 /// Runs `slipway build`; returns the exit code (0 built, 1 the build failed, 2 bad input).
-pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
+/// Where `--output`/`--oci-layout` send the image; Err: the usage error to print (exit code 2).
+fn output_of(args: &BuildArgs) -> Result<Option<Output>, String> {
     let output = match (&args.output, &args.oci_layout) {
-        (Some(_), Some(_)) => {
-            eprintln!("slipway build: give --output or --oci-layout, not both");
-            return Ok(2);
-        }
-        (Some(spec), None) => match parse_output(spec) {
-            Ok(output) => Some(output),
-            Err(e) => {
-                eprintln!("slipway build: {e}");
-                return Ok(2);
-            }
-        },
+        (Some(_), Some(_)) => return Err("slipway build: give --output or --oci-layout, not both".into()),
+        (Some(spec), None) => Some(parse_output(spec).map_err(|e| format!("slipway build: {e}"))?),
         (None, Some(dir)) => Some(Output::Layout(dir.clone())),
         (None, None) => None,
     };
     if output.is_none() && args.host.is_none() {
-        eprintln!(
+        return Err(
             "slipway build: give --output type=docker,dest=FILE, --oci-layout DIR (or --output type=oci,dest=DIR) \
              or --host URL (the companion)"
+                .into(),
         );
-        return Ok(2);
     }
-    let context = read_context(&args.context)?;
+    Ok(output)
+}
+
+/// The builder's options from the command line: the Dockerfile read, tags parsed, `--build-arg`s resolved.
+fn build_options(args: &BuildArgs) -> anyhow::Result<BuildOptions> {
     let dockerfile_path = args
         .file
         .clone()
@@ -309,7 +305,7 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
         };
         build_args.extend(value);
     }
-    let options = BuildOptions {
+    Ok(BuildOptions {
         dockerfile,
         dockerfile_name: dockerfile_path
             .file_name()
@@ -333,7 +329,19 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
         epoch: BuildOptions::epoch_from_env(),
         created: BuildOptions::created_at(BuildOptions::source_date_epoch(), unix_now()),
         ..BuildOptions::default()
+    })
+}
+
+pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
+    let output = match output_of(args) {
+        Ok(output) => output,
+        Err(usage) => {
+            eprintln!("{usage}");
+            return Ok(2);
+        }
     };
+    let context = read_context(&args.context)?;
+    let options = build_options(args)?;
     let cache = DirCache::new(args.cache_dir.clone().unwrap_or_else(default_cache_dir));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use slipway::api::{self, paths, AttachFrame, ErrorBody, StepEvent, NDJSON};
 
-use crate::routes::ApiJson;
+use crate::api_json::ApiJson;
 
 use super::exec::{Exec, ExecOptions, ExecState};
 use super::io::ProcessIo;

@@ -14,6 +14,10 @@ use super::outbound::{ContainerNetwork, Slirp};
 use super::spec::{self, RunOptions, SpecContext};
 use super::{io_ctx, overlay, users, Runner, RunnerError, Summary};
 
+/// The image name of the transient containers of RUN steps (not listed by `docker ps`, kept on exit for the
+/// step's diff).
+pub const BUILD_STEP_IMAGE: &str = "(build step)";
+
 /// A container's status, and what `inspect`, `wait` and `stop` show of its state: the protocol's types.
 pub use slipway::api::{ContainerState as State, ContainerStatus as Status};
 
@@ -380,7 +384,7 @@ impl Runner {
             tracing::warn!(id = %c.id, error = %e, "unmounting rootfs");
         }
         c.io.finish().await;
-        if !c.opts.auto_remove && c.image != super::step::BUILD_STEP_IMAGE {
+        if !c.opts.auto_remove && c.image != BUILD_STEP_IMAGE {
             // Before the state says exited, so whoever waits for the exit finds the memory already back.
             let dir = c.dir.clone();
             let _ = tokio::task::spawn_blocking(move || cleanup_dir(&dir)).await;

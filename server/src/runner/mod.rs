@@ -272,7 +272,7 @@ impl Runner {
         let mut rows: Vec<Summary> = self
             .table()
             .values()
-            .filter(|c| session.is_none_or(|s| c.session == s) && c.image != step::BUILD_STEP_IMAGE)
+            .filter(|c| session.is_none_or(|s| c.session == s) && c.image != lifecycle::BUILD_STEP_IMAGE)
             .map(|c| c.summary())
             .filter(|s| all || s.status == Status::Running)
             .collect();

@@ -42,7 +42,8 @@ async fn forward(
     path: String,
     mut req: Request,
 ) -> Result<Response, RunnerError> {
-    let c = r.get_in(Some(&super::api::session(req.headers())), &id)?;
+    let session = crate::registry::local::session_token(req.headers()).unwrap_or_default();
+    let c = r.get_in(Some(&session), &id)?;
     let state = c.state();
     let (Status::Running, Some(pid)) = (state.status, state.pid) else {
         return Err(RunnerError::Conflict(format!(

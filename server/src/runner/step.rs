@@ -8,7 +8,7 @@ use oci_spec::image::ImageConfiguration;
 
 use super::diff::{self, DiffOptions, LayerDescriptor};
 use super::images::LayerBlob;
-use super::lifecycle::cleanup_dir;
+use super::lifecycle::{cleanup_dir, BUILD_STEP_IMAGE};
 use super::spec::RunOptions;
 use super::{io_ctx, Runner, RunnerError};
 use crate::registry::local;
@@ -46,9 +46,6 @@ impl From<StepResult> for slipway::api::StepResult {
         }
     }
 }
-
-/// The image name of the transient containers of RUN steps (not listed by `docker ps`).
-pub const BUILD_STEP_IMAGE: &str = "(build step)";
 
 /// A RUN step whose container is created but not started yet: [`Runner::finish_step`] runs it, and its output
 /// can be followed meanwhile through [`PreparedStep::logs`].
