@@ -482,8 +482,8 @@ fn strip_literals(line: &str) -> String {
             // A char literal ('{', '\''), not a lifetime ('a): a lifetime has no closing quote two places on.
             '\'' => {
                 let rest: String = chars.clone().take(3).collect();
-                if rest.starts_with('\\') {
-                    let close = rest[1..].find('\'').map(|i| i + 2).unwrap_or(0);
+                if let Some(escaped) = rest.strip_prefix('\\') {
+                    let close = escaped.find('\'').map(|i| i + 2).unwrap_or(0);
                     for _ in 0..close {
                         chars.next();
                     }
