@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod build;
+pub mod builder;
 pub mod cli;
 pub mod dockerfile;
 pub mod image;

@@ -1,5 +1,5 @@
 //! Build benchmark (native): a COPY-only Dockerfile over a small web-app context (~300 files, ~6 MB), built
-//! cold (empty cache) and fully cached, in-process through `slipway::build` and end to end through the
+//! cold (empty cache) and fully cached, in-process through `slipway::builder` and end to end through the
 //! `slipway build --oci-layout` binary; `buildah bud` of the same Dockerfile beside it when installed.
 //! Run with `scripts/bench.sh build`. Prints a Markdown table for docs/performance.md.
 
@@ -20,7 +20,7 @@ mod native {
     use std::process::Command;
     use std::time::Instant;
 
-    use slipway::build::{BuildOptions, Builder, MemoryCache, MemorySink, NoCompanion, NoRegistry};
+    use slipway::builder::{BuildOptions, Builder, MemoryCache, MemorySink, NoCompanion, NoRegistry};
     use slipway::layer::{FileTree, Meta};
 
     use super::support::TempDir;
@@ -60,12 +60,12 @@ mod native {
 
     fn in_process(tree: &FileTree, cache: &MemoryCache) -> f64 {
         let clock = || 0;
-        let progress = |_: &slipway::build::Event| {};
+        let progress = |_: &slipway::builder::Event| {};
         let builder = Builder {
             resolver: &NoRegistry,
             executor: &NoCompanion,
             cache,
-            packer: &slipway::build::InlinePacker,
+            packer: &slipway::builder::InlinePacker,
             clock: &clock,
             progress: &progress,
         };
@@ -127,7 +127,7 @@ mod native {
             warm.push(in_process(&tree, &cache));
         }
         println!(
-            "| slipway::build in process (memory cache) | {:.0} | {:.1} |",
+            "| slipway::builder in process (memory cache) | {:.0} | {:.1} |",
             median(cold),
             median(warm)
         );

@@ -75,7 +75,7 @@ fn base_images(args: BaseImagesArgs) -> anyhow::Result<()> {
         mirror: args.mirror,
         force: args.force,
         layer: slipway::layer::LayerOptions::from_env(),
-        created: slipway::build::BuildOptions::source_date_epoch(),
+        created: slipway::builder::BuildOptions::source_date_epoch(),
     };
     let store = crate::registry::Store::open(&options.data.join("registry"), Default::default())?;
     for image in images {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
-use crate::build::{
+use crate::builder::{
     plain_progress, BaseResolver, BothSinks, BuildError, BuildOptions, BuiltImage, CacheStore, CompanionLink,
     Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, Platform, RunExecutor, StoreSink, Workshop,
 };
@@ -27,7 +27,7 @@ pub struct BuildEnv<'a, T: Transport, C: CacheStore> {
     pub session: Option<&'a str>,
     pub cache: &'a C,
     /// Compresses and hashes the layers the build makes (inline natively, Web Workers in the page).
-    pub packer: &'a dyn crate::build::LayerPacker,
+    pub packer: &'a dyn crate::builder::LayerPacker,
     /// Milliseconds from any fixed point.
     pub clock: &'a dyn Fn() -> u64,
     /// Receives each piece of progress text as it is rendered (the terminal shows it live); may ignore it.
@@ -401,15 +401,15 @@ mod tests {
     struct FullStore;
 
     impl KeyValueStore for FullStore {
-        async fn load(&self, _: &str) -> Result<Option<Vec<u8>>, crate::build::StoreError> {
+        async fn load(&self, _: &str) -> Result<Option<Vec<u8>>, crate::builder::StoreError> {
             Ok(None)
         }
-        async fn save(&self, _: &str, _: &[u8]) -> Result<(), crate::build::StoreError> {
-            Err(crate::build::StoreError::Refused(
+        async fn save(&self, _: &str, _: &[u8]) -> Result<(), crate::builder::StoreError> {
+            Err(crate::builder::StoreError::Refused(
                 "QuotaExceededError: quota exceeded".into(),
             ))
         }
-        async fn contains(&self, _: &str) -> Result<bool, crate::build::StoreError> {
+        async fn contains(&self, _: &str) -> Result<bool, crate::builder::StoreError> {
             Ok(false)
         }
     }
@@ -420,8 +420,8 @@ mod tests {
             store: LocalStore { kv },
             created: String::new(),
         };
-        let (image, _) = crate::build::tests::build_with(
-            &crate::build::MemoryCache::new(),
+        let (image, _) = crate::builder::tests::build_with(
+            &crate::builder::MemoryCache::new(),
             &tree(),
             "FROM scratch\nCOPY web/app.py /\n",
             |_| {},
@@ -429,14 +429,14 @@ mod tests {
         let image = image.unwrap();
         let tags = [Reference::parse("learner1/app:v1").unwrap()];
         // Offline the store is the only output: its refusal fails the build, in the browser's words.
-        let err = crate::build::block_on(sink(&FullStore).write(&image, &tags)).unwrap_err();
+        let err = crate::builder::block_on(sink(&FullStore).write(&image, &tags)).unwrap_err();
         assert!(err.to_string().contains("QuotaExceededError"), "{err}");
         // Online it is a second copy: the build succeeds and the refusal is kept for a warning.
         let best = BestEffort {
             sink: sink(&FullStore),
             refused: RefCell::new(None),
         };
-        assert!(crate::build::block_on(best.write(&image, &tags)).is_ok());
+        assert!(crate::builder::block_on(best.write(&image, &tags)).is_ok());
         assert!(best.refused.into_inner().is_some());
     }
 

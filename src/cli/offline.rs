@@ -7,7 +7,7 @@ use super::outcome::Outcome;
 use super::parse::{parse, Invocation, Parsed};
 use super::spec::{CommandId, Flag};
 use super::words::split_words;
-use crate::build::{KeyValueStore, LocalStore};
+use crate::builder::{KeyValueStore, LocalStore};
 
 /// What a command that needs the companion says when it is unreachable: one line, exit code 1.
 pub fn needs_companion(inv: &Invocation) -> Outcome {
@@ -108,7 +108,7 @@ pub fn tar_name(repository: &str, tag: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::{block_on, MemoryCache};
+    use crate::builder::{block_on, MemoryCache};
     use crate::cli::interpret::plan_line;
     use crate::cli::outcome::Step;
 

@@ -1,16 +1,16 @@
 //! Hostile and broken input: clear errors, never a panic, never a file outside the context.
 
-use slipway::build::{BuildError, BuildOptions, Builder, MemoryCache, MemorySink, NoCompanion, NoRegistry};
+use slipway::builder::{BuildError, BuildOptions, Builder, MemoryCache, MemorySink, NoCompanion, NoRegistry};
 use slipway::layer::{FileTree, Meta};
 
 fn build(ctx: &FileTree, dockerfile: &str, target: Option<&str>) -> Result<(), BuildError> {
     let clock = || 0;
-    let progress = |_: &slipway::build::Event| {};
+    let progress = |_: &slipway::builder::Event| {};
     let builder = Builder {
         resolver: &NoRegistry,
         executor: &NoCompanion,
         cache: &MemoryCache::new(),
-        packer: &slipway::build::InlinePacker,
+        packer: &slipway::builder::InlinePacker,
         clock: &clock,
         progress: &progress,
     };

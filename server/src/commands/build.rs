@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use slipway::api::SessionTransport;
-use slipway::build::{
+use slipway::builder::{
     plain_progress, BaseResolver, BuildOptions, BuiltImage, CompanionLink, DirCache, ImageSink, NoCompanion,
     NoRegistry, Platform, RunExecutor, Workshop,
 };
@@ -112,9 +112,13 @@ struct LayoutSink<'a, R: BaseResolver> {
 }
 
 impl<R: BaseResolver> ImageSink for LayoutSink<'_, R> {
-    async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), slipway::build::BuildError> {
+    async fn write(
+        &self,
+        image: &BuiltImage,
+        tags: &[Reference],
+    ) -> Result<(), slipway::builder::BuildError> {
         let err =
-            |e: crate::image_dirs::oci_layout::LayoutError| slipway::build::BuildError::Output(Box::new(e));
+            |e: crate::image_dirs::oci_layout::LayoutError| slipway::builder::BuildError::Output(Box::new(e));
         for layer in &image.layers {
             let bytes = layer_bytes(layer, self.fetch).await?;
             self.layout
@@ -151,13 +155,13 @@ impl<R: BaseResolver> ImageSink for LayoutSink<'_, R> {
 
 /// The bytes of a layer: this build's, or fetched from the registry repository that holds it.
 async fn layer_bytes<R: BaseResolver>(
-    layer: &slipway::build::LayerRef,
+    layer: &slipway::builder::LayerRef,
     fetch: &R,
-) -> Result<Vec<u8>, slipway::build::BuildError> {
+) -> Result<Vec<u8>, slipway::builder::BuildError> {
     match (&layer.blob, &layer.repository) {
         (Some(b), _) => Ok(b.to_vec()),
         (None, Some(repo)) => fetch.blob(repo, layer.descriptor.digest().as_ref()).await,
-        (None, None) => Err(slipway::build::BuildError::LayerWithoutSource {
+        (None, None) => Err(slipway::builder::BuildError::LayerWithoutSource {
             digest: layer.descriptor.digest().to_string(),
         }),
     }
@@ -170,7 +174,11 @@ struct ArchiveSink<'a, R: BaseResolver> {
 }
 
 impl<R: BaseResolver> ImageSink for ArchiveSink<'_, R> {
-    async fn write(&self, image: &BuiltImage, tags: &[Reference]) -> Result<(), slipway::build::BuildError> {
+    async fn write(
+        &self,
+        image: &BuiltImage,
+        tags: &[Reference],
+    ) -> Result<(), slipway::builder::BuildError> {
         let mut bytes = Vec::new();
         for layer in &image.layers {
             bytes.push(layer_bytes(layer, self.fetch).await?);
@@ -187,7 +195,7 @@ impl<R: BaseResolver> ImageSink for ArchiveSink<'_, R> {
                 .collect(),
         };
         let cannot_write = |source| {
-            slipway::build::BuildError::Output(Box::new(WriteError {
+            slipway::builder::BuildError::Output(Box::new(WriteError {
                 path: self.dest.clone(),
                 source,
             }))
@@ -425,7 +433,7 @@ async fn run<R: BaseResolver, X: RunExecutor, S: ImageSink>(
     });
     let workshop = Workshop {
         cache,
-        packer: &slipway::build::InlinePacker,
+        packer: &slipway::builder::InlinePacker,
         clock: &clock,
     };
     let builder = workshop.builder(resolver, executor, &progress);

@@ -163,7 +163,7 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
     let session = session();
     let reqwest = ReqwestTransport::new(reqwest::Client::new());
     let transport = SessionTransport::new(&reqwest, session.clone(), base);
-    let cache = slipway::build::DirCache::new(super::build::default_cache_dir());
+    let cache = slipway::builder::DirCache::new(super::build::default_cache_dir());
     let started = std::time::Instant::now();
     let clock = move || started.elapsed().as_millis() as u64;
     let streamed = RefCell::new(String::new());
@@ -176,11 +176,11 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         base,
         session: Some(&session),
         cache: &cache,
-        packer: &slipway::build::InlinePacker,
+        packer: &slipway::builder::InlinePacker,
         clock: &clock,
         stream: &stream,
         now: super::build::unix_now(),
-        source_date_epoch: slipway::build::BuildOptions::source_date_epoch(),
+        source_date_epoch: slipway::builder::BuildOptions::source_date_epoch(),
         events: &|_| {},
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::Context;
 
-use slipway::build::MemoryCache;
+use slipway::builder::MemoryCache;
 use slipway::cli::build::{build, BuildEnv};
 use slipway::cli::parse::{parse, Parsed};
 use slipway::layer::{FileTree, Meta};
@@ -170,7 +170,7 @@ async fn docker_build_with_events(
     cache: &MemoryCache,
     line: &str,
     tree: &FileTree,
-    events: &dyn Fn(&slipway::build::Event),
+    events: &dyn Fn(&slipway::builder::Event),
 ) -> slipway::cli::outcome::Outcome {
     let words: Vec<String> = line.split_whitespace().map(String::from).collect();
     let Ok(Parsed::Run(inv)) = parse(&words) else {
@@ -184,7 +184,7 @@ async fn docker_build_with_events(
         base: &server.url,
         session: None,
         cache,
-        packer: &slipway::build::InlinePacker,
+        packer: &slipway::builder::InlinePacker,
         clock: &clock,
         stream: &stream,
         now: 0,
@@ -299,7 +299,7 @@ async fn run_steps_go_through_the_companion() -> anyhow::Result<()> {
 /// added under it.
 #[tokio::test]
 async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> anyhow::Result<()> {
-    use slipway::build::{Event, MissReason};
+    use slipway::builder::{Event, MissReason};
     use slipway::layer::changes::Change;
 
     require_prerequisites(&[]);

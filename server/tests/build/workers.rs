@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use crate::support::project::{Project, ProjectFile};
-use slipway::build::{BuildOptions, Builder, InlinePacker, MemoryCache, MemorySink, NoCompanion, NoRegistry};
+use slipway::builder::{
+    BuildOptions, Builder, InlinePacker, MemoryCache, MemorySink, NoCompanion, NoRegistry,
+};
 use slipway::layer::{FileTree, Meta};
 
 use crate::support::browser::{Browser, Page};
@@ -50,7 +52,7 @@ async fn native_manifest(files: &[(String, Vec<u8>)], dockerfile: &str) -> Strin
     for (name, data) in files {
         tree.insert_file(name, data.clone(), Meta::file()).unwrap();
     }
-    let (clock, progress) = (|| 0, |_: &slipway::build::Event| {});
+    let (clock, progress) = (|| 0, |_: &slipway::builder::Event| {});
     let builder = Builder {
         resolver: &NoRegistry,
         executor: &NoCompanion,

@@ -7,7 +7,8 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::build_view::{BuildView, BuildViewAction, StepRow, StepState};
-use slipway::build::{human_size, Event};
+use slipway::builder::Event;
+use slipway::image::units::progress_size;
 
 impl Reducible for BuildView {
     type Action = BuildViewAction;
@@ -62,7 +63,7 @@ fn step(row: &StepRow) -> Html {
         meta.push(seconds(millis));
     }
     if row.bytes > 0 {
-        meta.push(human_size(row.bytes));
+        meta.push(progress_size(row.bytes));
     }
     let failure = (state == StepState::Error).then(|| {
         let mut text = row.output.join("\n");

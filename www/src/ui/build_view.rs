@@ -1,7 +1,7 @@
 //! The Build panel's state: the steps of the page's last build, fed by the builder's progress events (the same
 //! events the terminal renders as BuildKit's plain progress), kept after the build ends until the next one.
 
-use slipway::build::{Event, MissReason};
+use slipway::builder::{Event, MissReason};
 use slipway::cli::outcome::Outcome;
 
 /// Where a step is.

@@ -10,8 +10,8 @@ use super::explorer_state::{
     load_image, load_pushed, ExploredImage, ExplorerAction, ExplorerState, ExplorerTab,
 };
 use super::session::PageSession;
-use slipway::build::human_size;
 use slipway::image::explore::instruction;
+use slipway::image::units::progress_size;
 use slipway::layer::changes::{EntryKind, TreeNode};
 
 impl Reducible for ExplorerState {
@@ -79,7 +79,7 @@ fn tree_node(node: &TreeNode, open_all: bool) -> Html {
         _ => String::new(),
     };
     let class = classes!("tree-entry", change.map(|c| format!("change-{}", c.label())));
-    let size = (node.total_size > 0).then(|| human_size(node.total_size));
+    let size = (node.total_size > 0).then(|| progress_size(node.total_size));
     let line = html! {
         <>
             { mark }
@@ -125,10 +125,10 @@ fn layers_view(state: &UseReducerHandle<ExplorerState>, image: &ExploredImage, s
                     <span class="panel-meta">
                         { format!(
                             "{} · digest {} · diff_id {} · {} uncompressed",
-                            human_size(layer.layer.size),
+                            progress_size(layer.layer.size),
                             short(&layer.layer.digest),
                             short(&layer.layer.diff_id),
-                            human_size(layer.changes.tar_size),
+                            progress_size(layer.changes.tar_size),
                         ) }
                     </span>
                 </li>
@@ -143,7 +143,7 @@ fn layers_view(state: &UseReducerHandle<ExplorerState>, image: &ExploredImage, s
         html! {
             <section class="layer-files" aria-label={format!("Files of layer {}", selected + 1)}>
                 <h3>{ format!("Layer {} changes {} in {} entries", selected + 1,
-                              human_size(layer.changes.content_size()), layer.changes.entries.len()) }</h3>
+                              progress_size(layer.changes.content_size()), layer.changes.entries.len()) }</h3>
                 if nodes.is_empty() { <p class="panel-note">{ "This layer changes no files." }</p> }
                 else { { tree(&nodes, layer.changes.entries.len() <= OPEN_ALL_UP_TO) } }
             </section>

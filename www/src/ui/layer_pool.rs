@@ -20,7 +20,7 @@ use yew::prelude::*;
 
 use super::layer_pool_state::{PoolBook, PoolCommand, WorkerJob, WorkerReport};
 use super::layer_worker::{post_message, read_message};
-use slipway::build::{LayerPacker, PackFuture, Packed};
+use slipway::builder::{LayerPacker, PackFuture, Packed};
 use slipway::image::Digest;
 use slipway::layer::{FileTree, LayerError, LayerInfo, LayerOptions};
 

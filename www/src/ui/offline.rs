@@ -5,7 +5,7 @@
 use super::session::PageSession;
 use super::state::{CompanionAction, CompanionStatus};
 use super::store::IMAGE_STORE;
-use slipway::build::{archive, LocalStore, StoreError};
+use slipway::builder::{archive, LocalStore, StoreError};
 use slipway::cli::images::{find, list_local};
 use slipway::image::local_store::LocalImage;
 use slipway::image::Reference;

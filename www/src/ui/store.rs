@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
 
-use slipway::build::{CacheStore, KeyValueStore, StoreError};
+use slipway::builder::{CacheStore, KeyValueStore, StoreError};
 
 const DB_NAME: &str = "slipway";
 /// Bumped when object stores are added (the upgrade creates the missing ones).

@@ -20,7 +20,7 @@ use super::store::{BUILD_CACHE, IMAGE_STORE};
 use super::terminal_state::{Effect, TerminalAction, TerminalState, INTERRUPTED};
 use super::xterm::{self, XtermHandle};
 use crate::fetch::CommandAbort;
-use slipway::build::LocalStore;
+use slipway::builder::LocalStore;
 use slipway::cli::build::BuildEnv;
 use slipway::cli::complete::complete;
 use slipway::cli::context::{Prompter, Stream};

@@ -28,7 +28,7 @@ pub(crate) fn build_with(
         resolver: &NoRegistry,
         executor: &NoCompanion,
         cache,
-        packer: &crate::build::InlinePacker,
+        packer: &crate::builder::InlinePacker,
         clock: &clock,
         progress: &progress,
     };
@@ -316,7 +316,7 @@ impl RecordingCompanion {
             resolver: &NoRegistry,
             executor: self,
             cache,
-            packer: &crate::build::InlinePacker,
+            packer: &crate::builder::InlinePacker,
             clock: &clock,
             progress: &progress,
         };

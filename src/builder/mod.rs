@@ -32,8 +32,6 @@ pub use context::{apply_dockerignore, context_size};
 pub use engine::Builder;
 pub use pack::{InlinePacker, LayerPacker, PackFuture, Packed};
 pub use progress::{Event, MissReason, PlainRenderer};
-// The page's build and layer panels print sizes as BuildKit's progress does (go-units `HumanSize`).
-pub use crate::image::units::progress_size as human_size;
 pub use resolve::{registry_repository, BaseResolver, NoRegistry, Platform, RegistryResolver, ResolvedImage};
 pub use rootfs::{apply_layer, resolve_owner, LayerRef, Rootfs};
 pub use run::{CompanionExecutor, NoCompanion, RunExecutor, StepOutcome, StepRequest};

@@ -1,8 +1,8 @@
 //! The page's image store over a memory store: build into it, list, find, save as a tar, build FROM it.
 
 use super::*;
-use crate::build::tests::context;
-use crate::build::{block_on, BuildOptions, Builder, MemoryCache, NoCompanion, NoRegistry};
+use crate::builder::tests::context;
+use crate::builder::{block_on, BuildOptions, Builder, MemoryCache, NoCompanion, NoRegistry};
 
 fn build_into(
     kv: &MemoryCache,
@@ -11,14 +11,14 @@ fn build_into(
     tag: &str,
 ) -> Result<BuiltImage, BuildError> {
     let ctx = context(&[("app.py", "print('hi')\n"), ("Dockerfile", dockerfile)]);
-    let progress = |_: &crate::build::Event| {};
+    let progress = |_: &crate::builder::Event| {};
     let clock = || 0;
     let cache = MemoryCache::new();
     let builder = Builder {
         resolver,
         executor: &NoCompanion,
         cache: &cache,
-        packer: &crate::build::InlinePacker,
+        packer: &crate::builder::InlinePacker,
         clock: &clock,
         progress: &progress,
     };

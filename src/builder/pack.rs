@@ -88,7 +88,7 @@ pub(super) fn placeholder() -> LayerRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::block_on;
+    use crate::builder::block_on;
     use crate::layer::Meta;
 
     #[test]
