@@ -114,22 +114,34 @@ impl HealthcheckConfig {
 
     /// The Docker config JSON (`Test`, durations in nanoseconds, zero fields left out).
     pub fn to_json(&self) -> serde_json::Value {
-        let mut map = serde_json::Map::new();
-        map.insert("Test".into(), serde_json::json!(self.test));
-        for (key, value) in [
-            ("Interval", self.interval),
-            ("Timeout", self.timeout),
-            ("StartPeriod", self.start_period),
-            ("StartInterval", self.start_interval),
-        ] {
-            if value != 0 {
-                map.insert(key.into(), serde_json::json!(value as i64));
-            }
+        /// Docker's `HealthConfig` as it stores it.
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct DockerHealthConfig<'a> {
+            test: &'a [String],
+            #[serde(skip_serializing_if = "is_zero")]
+            interval: i64,
+            #[serde(skip_serializing_if = "is_zero")]
+            timeout: i64,
+            #[serde(skip_serializing_if = "is_zero")]
+            start_period: i64,
+            #[serde(skip_serializing_if = "is_zero")]
+            start_interval: i64,
+            #[serde(skip_serializing_if = "is_zero")]
+            retries: i64,
         }
-        if self.retries != 0 {
-            map.insert("Retries".into(), serde_json::json!(self.retries));
+        fn is_zero(n: &i64) -> bool {
+            *n == 0
         }
-        serde_json::Value::Object(map)
+        let config = DockerHealthConfig {
+            test: &self.test,
+            interval: self.interval as i64,
+            timeout: self.timeout as i64,
+            start_period: self.start_period as i64,
+            start_interval: self.start_interval as i64,
+            retries: self.retries,
+        };
+        serde_json::to_value(config).expect("a healthcheck serializes")
     }
 
     pub fn from_json(value: &serde_json::Value) -> Option<Self> {

@@ -18,6 +18,31 @@ pub struct DockerExtras {
     pub args_escaped: bool,
 }
 
+/// The Docker-only fields of an image config's `config` (OCI has no place for them), as Docker stores them.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerConfigExtras<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    healthcheck: Option<serde_json::Value>,
+    #[serde(rename = "OnBuild", skip_serializing_if = "<[String]>::is_empty")]
+    onbuild: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    shell: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    args_escaped: bool,
+}
+
+impl<'a> DockerConfigExtras<'a> {
+    fn of(extras: &'a DockerExtras) -> Self {
+        DockerConfigExtras {
+            healthcheck: extras.healthcheck.as_ref().map(HealthcheckConfig::to_json),
+            onbuild: &extras.onbuild,
+            shell: &extras.shell,
+            args_escaped: extras.args_escaped,
+        }
+    }
+}
+
 impl DockerExtras {
     pub fn from_config_json(value: &serde_json::Value) -> Self {
         let config = &value["config"];
@@ -182,21 +207,15 @@ impl StageState {
         // Validates history against diff_ids; the bytes are rebuilt below with the extra fields.
         let checked = config_blob(&config, format)?;
         let mut value = serde_json::to_value(&config)?;
-        let inner = value
-            .as_object_mut()
-            .map(|o| o.entry("config").or_insert_with(|| serde_json::json!({})));
+        let inner = value.as_object_mut().map(|o| {
+            o.entry("config")
+                .or_insert_with(|| serde_json::Value::Object(Default::default()))
+        });
         if let Some(serde_json::Value::Object(inner)) = inner {
-            if let Some(h) = &self.extras.healthcheck {
-                inner.insert("Healthcheck".into(), h.to_json());
-            }
-            if !self.extras.onbuild.is_empty() {
-                inner.insert("OnBuild".into(), serde_json::json!(self.extras.onbuild));
-            }
-            if !self.extras.shell.is_empty() {
-                inner.insert("Shell".into(), serde_json::json!(self.extras.shell));
-            }
-            if self.extras.args_escaped {
-                inner.insert("ArgsEscaped".into(), serde_json::json!(true));
+            if let serde_json::Value::Object(extras) =
+                serde_json::to_value(DockerConfigExtras::of(&self.extras))?
+            {
+                inner.extend(extras);
             }
         }
         let bytes = canonical_json(&value)?;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::context::CommandContext;
 use super::format::{go_time, human_duration, human_size, tabwrite};
@@ -43,7 +43,14 @@ pub struct InspectedImage {
     pub size: u64,
     #[serde(rename = "RootFS")]
     pub root_fs: RootFs,
-    pub metadata: Value,
+    pub metadata: Metadata,
+}
+
+/// `Metadata` of `docker image inspect`: an image that was never tagged locally shows Go's zero time.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Metadata {
+    pub last_tag_time: String,
 }
 
 pub fn inspect_json(found: &Found, all: &[LocalImage]) -> InspectedImage {
@@ -78,7 +85,9 @@ pub fn inspect_json(found: &Found, all: &[LocalImage]) -> InspectedImage {
             kind: config["rootfs"]["type"].as_str().unwrap_or("layers").to_string(),
             layers: config["rootfs"]["diff_ids"].clone(),
         },
-        metadata: json!({"LastTagTime": "0001-01-01T00:00:00Z"}),
+        metadata: Metadata {
+            last_tag_time: "0001-01-01T00:00:00Z".into(),
+        },
     };
     inspected
 }
@@ -238,6 +247,7 @@ pub async fn system_df<T: Transport>(ctx: &CommandContext<'_, T>, _inv: &Invocat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn inspect_json_is_indented_like_docker() {
