@@ -188,6 +188,9 @@ async fn the_app_origin_serves_no_container_content_and_a_wrong_preview_token_is
         let url = format!("{origin}{}page", slipway::api::paths::preview(&wrong, 8000));
         let answer = http.get(&url).send().await?;
         ensure!(answer.status() == 404, "{url}: {}", answer.status());
+        ensure!(answer.headers()["content-security-policy"]
+            .to_str()?
+            .starts_with("sandbox"));
         ensure!(!answer.text().await?.contains("hello from the app"));
     }
     ensure!(http.get(format!("{root}page")).send().await?.status() == 200);

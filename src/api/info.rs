@@ -27,14 +27,20 @@ pub struct PreviewInfo {
     pub host: Option<String>,
 }
 
+/// `name:port` or `[v6]:port`, not a bare name or `[v6]`.
+fn has_port(host: &str) -> bool {
+    match host.strip_prefix('[') {
+        Some(v6) => v6.contains("]:"),
+        None => host.contains(':'),
+    }
+}
+
 impl PreviewInfo {
     /// The preview origin as a CSP source for a page reached as `page_host` (a host name, no port):
     /// `preview.example.org:8081`, or the configured origin when it names its scheme.
     pub fn source(&self, page_host: &str) -> String {
         match &self.host {
-            Some(host) if host.contains("://") || (host.contains(':') && !host.starts_with('[')) => {
-                host.clone()
-            }
+            Some(host) if host.contains("://") || has_port(host) => host.clone(),
             Some(host) => format!("{host}:{}", self.port),
             None => format!("{page_host}:{}", self.port),
         }
@@ -131,6 +137,15 @@ mod tests {
             host: Some("preview.example.org:443".into()),
         };
         assert_eq!(with_port.source("x"), "preview.example.org:443");
+        let v6 = |host: &str| {
+            PreviewInfo {
+                port: 8081,
+                host: Some(host.into()),
+            }
+            .source("x")
+        };
+        assert_eq!(v6("[::1]"), "[::1]:8081");
+        assert_eq!(v6("[::1]:9000"), "[::1]:9000");
         let origin = PreviewInfo {
             port: 8081,
             host: Some("https://preview.example.org/".into()),

@@ -78,6 +78,25 @@ pub fn preview_router(runner: Arc<Runner>) -> Router {
         )
         .fallback(|| async { not_found() })
         .with_state(runner)
+        .layer(axum::middleware::map_response(sandboxed))
+}
+
+/// Every answer of the preview listener, the container's or its own (404, 502): sandboxed by CSP into an opaque
+/// origin, never sniffed, never telling a linked site the token.
+async fn sandboxed(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PREVIEW_CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // The lesson's check reads the answer from the app's page: no credentials ride along, so any origin may.
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
 }
 
 fn not_found() -> Response {
@@ -119,7 +138,7 @@ async fn answer(r: Arc<Runner>, token: String, port: u16, path: String, req: Req
     response
 }
 
-/// Only [`KEPT_HEADERS`] stay (a redirect kept below the preview prefix), and the answer is sandboxed.
+/// Only [`KEPT_HEADERS`] stay (a redirect kept below the preview prefix); [`sandboxed`] then adds ours.
 fn confine(headers: &mut HeaderMap, prefix: &str, port: u16) {
     let upstream = std::mem::take(headers);
     let mut last: Option<HeaderName> = None;
@@ -149,18 +168,6 @@ fn confine(headers: &mut HeaderMap, prefix: &str, port: u16) {
         };
         headers.append(name, value);
     }
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PREVIEW_CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // Links out of the app must not carry the preview token to other sites.
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    // The lesson's check reads the answer from the app's page: no credentials ride along, so any origin may.
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
 }
 
 /// A redirect the app sends for itself (`/login`, `http://localhost:8000/x`) stays below the preview prefix.
@@ -243,7 +250,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_safe_headers_pass_and_the_answer_is_sandboxed() {
+    fn only_safe_upstream_headers_pass() {
         let mut headers = HeaderMap::new();
         for (name, value) in [
             ("content-type", "text/html"),
@@ -261,19 +268,17 @@ mod tests {
         }
         confine(&mut headers, "/p/t/8000/", 8000);
         let names: Vec<_> = headers.keys().map(|n| n.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "content-type",
-                "vary",
-                "content-security-policy",
-                "x-content-type-options",
-                "referrer-policy",
-                "access-control-allow-origin"
-            ]
-        );
+        assert_eq!(names, ["content-type", "vary"]);
         assert_eq!(headers.get_all("vary").iter().count(), 2);
-        assert_eq!(headers["content-security-policy"], PREVIEW_CSP);
+    }
+
+    #[tokio::test]
+    async fn every_answer_of_the_preview_listener_is_sandboxed_even_a_404() {
+        let response = sandboxed(not_found()).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(response.headers()["content-security-policy"], PREVIEW_CSP);
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     }
 
     #[test]
