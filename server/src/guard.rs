@@ -6,7 +6,9 @@
 //! Containers' web apps are never served here: `crate::previews` serves them on an origin of their own.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use axum::extract::{Request, State};
 use axum::http::uri::Authority;
@@ -24,8 +26,35 @@ use slipway::api::PreviewInfo;
 pub struct SiteNames {
     public_hosts: Vec<String>,
     preview: Option<PreviewInfo>,
-    script_hashes: Vec<String>,
+    page: Option<Arc<PageScripts>>,
     embed_ancestors: Vec<String>,
+}
+
+/// The built page's inline scripts, hashed again whenever `index.html` changes (a rebuild while the server runs
+/// names new wasm files in Trunk's loader script).
+#[derive(Debug)]
+struct PageScripts {
+    index: PathBuf,
+    seen: Mutex<Option<(SystemTime, u64, Vec<String>)>>,
+}
+
+impl PageScripts {
+    fn hashes(&self) -> Vec<String> {
+        let Ok(meta) = std::fs::metadata(&self.index) else {
+            return Vec::new();
+        };
+        let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        match &*seen {
+            Some((time, len, hashes)) if (*time, *len) == stamp => hashes.clone(),
+            _ => {
+                let html = std::fs::read_to_string(&self.index).unwrap_or_default();
+                let hashes = inline_script_hashes(&html);
+                *seen = Some((stamp.0, stamp.1, hashes.clone()));
+                hashes
+            }
+        }
+    }
 }
 
 impl SiteNames {
@@ -47,8 +76,11 @@ impl SiteNames {
     }
 
     /// The inline scripts of the built page (`dist/index.html`), allowed by hash.
-    pub fn with_page(mut self, index_html: &str) -> Self {
-        self.script_hashes = inline_script_hashes(index_html);
+    pub fn with_page(mut self, index: PathBuf) -> Self {
+        self.page = Some(Arc::new(PageScripts {
+            index,
+            seen: Mutex::new(None),
+        }));
         self
     }
 
@@ -73,7 +105,12 @@ impl SiteNames {
 
     /// The app's Content-Security-Policy for a page reached as `host` (no port), framed as `framing` says.
     fn policy(&self, host: Option<&str>, embed: bool) -> String {
-        let hashes: String = self.script_hashes.iter().map(|h| format!(" '{h}'")).collect();
+        let hashes: String = self
+            .page
+            .iter()
+            .flat_map(|page| page.hashes())
+            .map(|h| format!(" '{h}'"))
+            .collect();
         let preview = match (&self.preview, host) {
             (Some(preview), Some(host)) => format!(" {}", preview.source(host)),
             (Some(preview), None) => format!(" *:{}", preview.port),
@@ -291,8 +328,11 @@ mod tests {
     fn the_policy_allows_the_inline_scripts_by_hash_and_frames_only_from_the_preview_origin() {
         let html =
             "<script src=\"/a.js\"></script><script>alert(1)</script><script type=\"module\">x</script>";
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index.html");
+        std::fs::write(&index, html).unwrap();
         let names = SiteNames::new(&[])
-            .with_page(html)
+            .with_page(index.clone())
             .with_preview(PreviewInfo {
                 port: 8081,
                 host: None,
@@ -300,7 +340,7 @@ mod tests {
             .with_embed_ancestors(&["https://docs.example.org".into()]);
         // echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64
         assert_eq!(
-            names.script_hashes,
+            names.page.as_ref().unwrap().hashes(),
             [
                 "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=",
                 "sha256-LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE="
@@ -316,6 +356,11 @@ mod tests {
             page.contains("object-src 'none'") && page.contains("base-uri 'self'"),
             "{page}"
         );
+        // A rebuild while the server runs: the new loader script is allowed, the old one no longer.
+        std::fs::write(&index, "<script>alert(22)</script>").unwrap();
+        let rebuilt = names.policy(Some("127.0.0.1"), false);
+        assert!(!rebuilt.contains("'sha256-bhHHL3z2"), "{rebuilt}");
+        assert_eq!(rebuilt.matches("'sha256-").count(), 1, "{rebuilt}");
         let embed = names.policy(Some("127.0.0.1"), true);
         assert!(
             embed.ends_with("frame-ancestors 'self' https://docs.example.org"),

@@ -87,12 +87,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// The front door's names and the app's CSP: the configured hosts, the preview origin, the built page's inline
-/// scripts (hashed as they are now in `dist/index.html`), the sites that may frame the embed.
+/// scripts (hashed from `dist/index.html`, again after each rebuild), the sites that may frame the embed.
 fn site_names(args: &ServeArgs, preview_addr: std::net::SocketAddr) -> crate::guard::SiteNames {
-    let page = std::fs::read_to_string(args.dist.join("index.html")).unwrap_or_default();
     crate::guard::SiteNames::new(&args.public_hosts)
         .with_preview(args.previews.info(preview_addr))
-        .with_page(&page)
+        .with_page(args.dist.join("index.html"))
         .with_embed_ancestors(&args.previews.embed_ancestors)
 }
 

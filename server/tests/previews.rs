@@ -288,3 +288,52 @@ async fn the_apps_csp_is_on_and_the_page_runs_a_container_with_no_violation() ->
         )
         .await
 }
+
+#[tokio::test]
+async fn operator_flags_name_the_preview_origin_and_the_sites_that_may_frame_the_embed() -> Result<()> {
+    let server = Server::start_with(
+        &dist_dir(),
+        &[
+            "--preview-addr",
+            "127.0.0.1:0",
+            "--preview-host",
+            "preview.example.org",
+            "--embed-ancestor",
+            "https://docs.example.org",
+        ],
+    )?;
+    let http = reqwest::Client::new();
+    let info: slipway::api::ServerInfo = http
+        .get(format!("{}/api/info", server.url))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let preview = info.preview.context("no preview origin")?;
+    ensure!(
+        preview.host.as_deref() == Some("preview.example.org"),
+        "{preview:?}"
+    );
+    ensure!(preview.port != 0);
+    let page = http.get(&server.url).send().await?;
+    let policy = page.headers()["content-security-policy"].to_str()?.to_string();
+    let frames = format!("frame-src 'self' preview.example.org:{};", preview.port);
+    ensure!(policy.contains(&frames), "{policy}");
+    ensure!(policy.ends_with("frame-ancestors 'self'"), "{policy}");
+    let embed = http.get(format!("{}/embed", server.url)).send().await?;
+    let policy = embed.headers()["content-security-policy"].to_str()?.to_string();
+    ensure!(
+        policy.ends_with("frame-ancestors 'self' https://docs.example.org"),
+        "{policy}"
+    );
+    // The preview listener answers on the port /api/info names (nothing to show: 404, sandboxed).
+    let nothing = http
+        .get(format!("http://127.0.0.1:{}/p/00/80/", preview.port))
+        .send()
+        .await?;
+    ensure!(nothing.status() == 404);
+    ensure!(nothing.headers()["content-security-policy"]
+        .to_str()?
+        .starts_with("sandbox"));
+    Ok(())
+}
