@@ -110,6 +110,8 @@ pub struct ServeArgs {
     pub connections: ConnectionArgs,
     #[command(flatten)]
     pub published_ports: PublishedPortArgs,
+    #[command(flatten)]
+    pub previews: crate::previews::PreviewArgs,
 }
 
 /// Bounds on `docker run -p`: each published port is a listener on the server's host.

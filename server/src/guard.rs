@@ -1,28 +1,93 @@
 //! The app's front door against other sites. A Host check stops DNS rebinding (a hostile domain that resolves to
 //! the learner's 127.0.0.1), an Origin check on WebSocket upgrades and state-changing `/api/` requests stops a
 //! hostile page from driving a learner's containers, and every response carries `nosniff`, a referrer policy and
-//! `frame-ancestors 'self'` (except the embed and the previews, whose point is to be framed).
+//! a Content-Security-Policy: the app's own scripts and wasm only (inline scripts by hash), frames only from the
+//! preview origin, and `frame-ancestors 'self'` (except the embed, whose point is to be framed by docs pages).
+//! Containers' web apps are never served here: `crate::previews` serves them on an origin of their own.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use axum::extract::{Request, State};
 use axum::http::uri::Authority;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use sha2::Digest;
+use slipway::api::PreviewInfo;
 
-/// The host names this server answers to, besides IP addresses and `localhost` (`slipway serve --public-host`).
+/// The host names this server answers to, besides IP addresses and `localhost` (`slipway serve --public-host`),
+/// and what the app's Content-Security-Policy names: the preview origin, the inline scripts' hashes, the sites
+/// that may frame the embed.
 #[derive(Debug, Clone, Default)]
 pub struct SiteNames {
     public_hosts: Vec<String>,
+    preview: Option<PreviewInfo>,
+    page: Option<Arc<PageScripts>>,
+    embed_ancestors: Vec<String>,
+}
+
+/// The built page's inline scripts, hashed again whenever `index.html` changes (a rebuild while the server runs
+/// names new wasm files in Trunk's loader script).
+#[derive(Debug)]
+struct PageScripts {
+    index: PathBuf,
+    seen: Mutex<Option<(SystemTime, u64, Vec<String>)>>,
+}
+
+impl PageScripts {
+    fn hashes(&self) -> Vec<String> {
+        let Ok(meta) = std::fs::metadata(&self.index) else {
+            return Vec::new();
+        };
+        let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        match &*seen {
+            Some((time, len, hashes)) if (*time, *len) == stamp => hashes.clone(),
+            _ => {
+                let html = std::fs::read_to_string(&self.index).unwrap_or_default();
+                let hashes = inline_script_hashes(&html);
+                *seen = Some((stamp.0, stamp.1, hashes.clone()));
+                hashes
+            }
+        }
+    }
 }
 
 impl SiteNames {
     pub fn new(public_hosts: &[String]) -> Self {
         SiteNames {
             public_hosts: public_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            ..Default::default()
         }
+    }
+
+    /// Where containers' web apps are served: the page may frame and fetch it.
+    pub fn with_preview(mut self, preview: PreviewInfo) -> Self {
+        self.preview = Some(preview);
+        self
+    }
+
+    pub fn preview(&self) -> Option<&PreviewInfo> {
+        self.preview.as_ref()
+    }
+
+    /// The inline scripts of the built page (`dist/index.html`), allowed by hash.
+    pub fn with_page(mut self, index: PathBuf) -> Self {
+        self.page = Some(Arc::new(PageScripts {
+            index,
+            seen: Mutex::new(None),
+        }));
+        self
+    }
+
+    /// Origins that may frame `/embed` (`slipway serve --embed-ancestor`); none given: any site may.
+    pub fn with_embed_ancestors(mut self, origins: &[String]) -> Self {
+        self.embed_ancestors = origins.to_vec();
+        self
     }
 
     /// An IP literal cannot be rebound (a page on it has that origin already); a name must be `localhost` or one
@@ -37,6 +102,59 @@ impl SiteNames {
             || host.ends_with(".localhost")
             || self.public_hosts.contains(&host)
     }
+
+    /// The app's Content-Security-Policy for a page reached as `host` (no port), framed as `framing` says.
+    fn policy(&self, host: Option<&str>, embed: bool) -> String {
+        let hashes: String = self
+            .page
+            .iter()
+            .flat_map(|page| page.hashes())
+            .map(|h| format!(" '{h}'"))
+            .collect();
+        let preview = match (&self.preview, host) {
+            (Some(preview), Some(host)) => format!(" {}", preview.source(host)),
+            (Some(preview), None) => format!(" *:{}", preview.port),
+            (None, _) => String::new(),
+        };
+        let ancestors = match (embed, self.embed_ancestors.is_empty()) {
+            (false, _) => "; frame-ancestors 'self'".to_string(),
+            (true, true) => String::new(),
+            (true, false) => format!("; frame-ancestors 'self' {}", self.embed_ancestors.join(" ")),
+        };
+        // Styles: xterm.js and CodeMirror set element styles from script. Connections: lessons and registries on
+        // other sites are fetched (without credentials), the terminal attaches over WebSockets.
+        format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; \
+             connect-src 'self' http: https: ws: wss:; frame-src 'self'{preview}; object-src 'none'; \
+             base-uri 'self'; form-action 'self'{ancestors}"
+        )
+    }
+}
+
+/// `sha256-BASE64` of every `<script>` without `src` in `html`, as CSP wants them.
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let Some(tag_end) = rest[start..].find('>') else {
+            break;
+        };
+        let tag = &rest[start..start + tag_end];
+        let body_start = start + tag_end + 1;
+        let Some(body_len) = rest[body_start..].find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            let digest = sha2::Sha256::digest(&rest.as_bytes()[body_start..body_start + body_len]);
+            hashes.push(format!(
+                "sha256-{}",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &rest[body_start + body_len..];
+    }
+    hashes
 }
 
 /// Middleware over the whole app.
@@ -66,7 +184,11 @@ pub async fn front_door(State(names): State<Arc<SiteNames>>, request: Request, n
             }
         }
     }
-    let framed = is_meant_to_be_framed(request.uri().path());
+    let embed = is_meant_to_be_framed(request.uri().path());
+    let page_host = host
+        .as_deref()
+        .and_then(|h| h.parse::<Authority>().ok())
+        .map(|a| a.host().to_string());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -74,11 +196,10 @@ pub async fn front_door(State(names): State<Arc<SiteNames>>, request: Request, n
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    if !framed && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'self'"),
-        );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(policy) = HeaderValue::from_str(&names.policy(page_host.as_deref(), embed)) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
     }
     response
 }
@@ -110,9 +231,9 @@ fn same_origin(origin: &str, host: &str) -> bool {
         .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
 
-/// `/embed` is for docs pages on other sites, and a container's preview sits inside it.
+/// `/embed` is for docs pages on other sites.
 fn is_meant_to_be_framed(path: &str) -> bool {
-    path == "/embed" || path.starts_with("/embed/") || slipway::api::paths::is_container_proxy(path)
+    path == "/embed" || path.starts_with("/embed/")
 }
 
 #[cfg(test)]
@@ -192,12 +313,58 @@ mod tests {
         let page = send(axum::http::Request::get("/").body(Body::empty()).unwrap()).await;
         assert_eq!(page.headers()["x-content-type-options"], "nosniff");
         assert_eq!(page.headers()["referrer-policy"], "no-referrer");
-        assert_eq!(
-            page.headers()["content-security-policy"],
-            "frame-ancestors 'self'"
-        );
+        let policy = page.headers()["content-security-policy"].to_str().unwrap();
+        assert!(policy.ends_with("; frame-ancestors 'self'"), "{policy}");
         let embed = send(axum::http::Request::get("/embed").body(Body::empty()).unwrap()).await;
-        assert!(!embed.headers().contains_key("content-security-policy"));
-        assert!(is_meant_to_be_framed("/api/containers/abc/proxy/8000/index.html"));
+        let policy = embed.headers()["content-security-policy"].to_str().unwrap();
+        assert!(!policy.contains("frame-ancestors"), "{policy}");
+        assert!(
+            policy.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{policy}"
+        );
+    }
+
+    #[test]
+    fn the_policy_allows_the_inline_scripts_by_hash_and_frames_only_from_the_preview_origin() {
+        let html =
+            "<script src=\"/a.js\"></script><script>alert(1)</script><script type=\"module\">x</script>";
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index.html");
+        std::fs::write(&index, html).unwrap();
+        let names = SiteNames::new(&[])
+            .with_page(index.clone())
+            .with_preview(PreviewInfo {
+                port: 8081,
+                host: None,
+            })
+            .with_embed_ancestors(&["https://docs.example.org".into()]);
+        // echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64
+        assert_eq!(
+            names.page.as_ref().unwrap().hashes(),
+            [
+                "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=",
+                "sha256-LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE="
+            ]
+        );
+        let page = names.policy(Some("127.0.0.1"), false);
+        assert!(page.contains("frame-src 'self' 127.0.0.1:8081;"), "{page}");
+        assert!(
+            page.contains("'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"),
+            "{page}"
+        );
+        assert!(
+            page.contains("object-src 'none'") && page.contains("base-uri 'self'"),
+            "{page}"
+        );
+        // A rebuild while the server runs: the new loader script is allowed, the old one no longer.
+        std::fs::write(&index, "<script>alert(22)</script>").unwrap();
+        let rebuilt = names.policy(Some("127.0.0.1"), false);
+        assert!(!rebuilt.contains("'sha256-bhHHL3z2"), "{rebuilt}");
+        assert_eq!(rebuilt.matches("'sha256-").count(), 1, "{rebuilt}");
+        let embed = names.policy(Some("127.0.0.1"), true);
+        assert!(
+            embed.ends_with("frame-ancestors 'self' https://docs.example.org"),
+            "{embed}"
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod connections;
 pub mod dispatch;
 pub mod guard;
 pub mod image_dirs;
+pub mod previews;
 pub mod registry;
 pub mod routes;
 pub mod runner;

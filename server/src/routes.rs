@@ -61,6 +61,7 @@ async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
         registry: RegistryInfo {
             storage: state.registry_dir.display().to_string(),
         },
+        preview: state.site_names.preview().cloned(),
     })
 }
 

@@ -36,7 +36,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
-    let runner = start_runner(&args, &runtime, &registry, network, addr.port()).await;
+    // Containers' web apps: on a listener of their own (another origin), its port never published either.
+    let previews = crate::previews::bind(&args.previews, addr).await?;
+    let preview_addr = previews.local_addr()?;
+    let runner = start_runner(
+        &args,
+        &runtime,
+        &registry,
+        network,
+        [addr.port(), preview_addr.port()],
+    )
+    .await;
+    crate::previews::spawn(previews, runner.clone(), args.connections.limits());
     crate::collector::start(
         registry.store().clone(),
         runner.clone(),
@@ -48,14 +59,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(runner) = &runner {
         unpack_in_background(runner.clone(), base_images);
     }
+    let site_names = Arc::new(site_names(&args, preview_addr));
     let state = Arc::new(AppState {
         runtime,
         registry_dir,
         dist_dir: args.dist,
         registry,
         runner,
-        site_names: Arc::new(crate::guard::SiteNames::new(&args.public_hosts)),
+        site_names,
     });
+    println!("slipway previews on http://{preview_addr}");
     // Tests and scripts read this line to learn the port when --addr asks for port 0.
     println!("slipway listening on http://{addr}");
     tracing::info!(%addr, "serving");
@@ -71,6 +84,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// The front door's names and the app's CSP: the configured hosts, the preview origin, the built page's inline
+/// scripts (hashed from `dist/index.html`, again after each rebuild), the sites that may frame the embed.
+fn site_names(args: &ServeArgs, preview_addr: std::net::SocketAddr) -> crate::guard::SiteNames {
+    crate::guard::SiteNames::new(&args.public_hosts)
+        .with_preview(args.previews.info(preview_addr))
+        .with_page(args.dist.join("index.html"))
+        .with_embed_ancestors(&args.previews.embed_ancestors)
 }
 
 /// The operator's network choice, with the helper it needs found up front (a clear error beats failing runs).
@@ -145,7 +167,7 @@ async fn start_runner(
     runtime: &slipway::api::info::RuntimeInfo,
     registry: &crate::registry::Registry,
     network: crate::runner::outbound::ContainerNetwork,
-    own_port: u16,
+    own_ports: [u16; 2],
 ) -> Option<Arc<crate::runner::Runner>> {
     use crate::runner::{OciLayoutSource, RegistryImageSource, Runner, RunnerConfig};
     // crun takes the same create/start/kill/delete/list commands; only runc is tested on this (v1) host.
@@ -154,7 +176,8 @@ async fn start_runner(
     };
     let mut config = RunnerConfig::new(args.runner_dir.clone(), path.into());
     config.max_websocket_message = args.connections.max_websocket_message as usize;
-    config.publish = args.published_ports.policy(own_port);
+    config.publish = args.published_ports.policy(own_ports[0]);
+    config.publish.reserved.extend_from_slice(&own_ports[1..]);
     if args.no_userns {
         config.userns = None;
     }

@@ -11,6 +11,7 @@ mod front_door;
 mod layout;
 mod lesson;
 mod lesson_origin;
+mod previews;
 mod registry;
 mod runner;
 mod shell;

@@ -113,6 +113,10 @@ pub struct ContainerSummary {
     pub exit_code: Option<i32>,
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// The container's preview token (128 random bits, hex): its published port `P` is served at
+    /// [`super::PreviewInfo::origin`] + [`super::paths::preview`]`(preview, P)`. Only the owner's answers carry it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub preview: String,
 }
 
 /// The query of `GET /api/containers`.
@@ -246,6 +250,7 @@ mod tests {
                 host: 8000,
                 container: 80,
             }],
+            preview: "00112233445566778899aabbccddeeff".into(),
         }
     }
 

@@ -25,7 +25,7 @@ pub use containers::{
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
 pub use images::ImageRow;
-pub use info::{RegistryInfo, RuntimeInfo, ServerInfo};
+pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
 
 use serde::Serialize;

@@ -27,10 +27,6 @@ pub const CONTAINER_LOGS: &str = "/api/containers/{id}/logs";
 pub const CONTAINER_ATTACH: &str = "/api/containers/{id}/attach";
 /// `POST`: start a process in the container ([`super::ExecOptions`]).
 pub const CONTAINER_EXEC: &str = "/api/containers/{id}/exec";
-/// A published port's root, proxied to the container (the lesson's preview).
-pub const CONTAINER_PROXY: &str = "/api/containers/{id}/proxy/{port}/";
-/// Any path below a published port's root.
-pub const CONTAINER_PROXY_PATH: &str = "/api/containers/{id}/proxy/{port}/{*path}";
 /// `GET`: an exec's [`super::ExecState`].
 pub const EXEC: &str = "/api/execs/{id}";
 pub const EXEC_WAIT: &str = "/api/execs/{id}/wait";
@@ -38,15 +34,6 @@ pub const EXEC_WAIT: &str = "/api/execs/{id}/wait";
 pub const EXEC_ATTACH: &str = "/api/execs/{id}/attach";
 /// `POST`: run one RUN step of a build ([`super::StepRequest`]).
 pub const STEPS: &str = "/api/steps";
-
-/// Whether `path` is below a container's preview proxy ([`CONTAINER_PROXY`]).
-pub fn is_container_proxy(path: &str) -> bool {
-    let (before_id, after_id) = CONTAINER_PROXY.split_once("{id}").unwrap_or_default();
-    let proxy = after_id.split("{port}").next().unwrap_or_default();
-    path.strip_prefix(before_id)
-        .and_then(|rest| rest.split_once('/'))
-        .is_some_and(|(id, rest)| !id.is_empty() && format!("/{rest}").starts_with(proxy))
-}
 
 /// `template` with its `{id}` filled in.
 fn with_id(template: &str, id: &str) -> String {
@@ -85,9 +72,20 @@ pub fn container_exec(id: &str) -> String {
     with_id(CONTAINER_EXEC, id)
 }
 
-/// The root of `port` published by container `id`, with its trailing slash (relative links resolve below it).
-pub fn container_proxy(id: &str, port: u16) -> String {
-    with_id(CONTAINER_PROXY, id).replacen("{port}", &port.to_string(), 1)
+// Previews: a container's web app is served by the preview listener, on an origin of its own (never the app's),
+// below the container's unguessable preview token ([`super::ContainerSummary::preview`]).
+
+/// A published port's root on the preview origin.
+pub const PREVIEW: &str = "/p/{token}/{port}/";
+/// Any path below a published port's root on the preview origin.
+pub const PREVIEW_PATH: &str = "/p/{token}/{port}/{*path}";
+
+/// The root of `port` of the container whose preview token is `token`, with its trailing slash (relative links
+/// resolve below it). Relative to the preview origin ([`super::PreviewInfo::origin`]).
+pub fn preview(token: &str, port: u16) -> String {
+    PREVIEW
+        .replacen("{token}", token, 1)
+        .replacen("{port}", &port.to_string(), 1)
 }
 
 pub fn exec(id: &str) -> String {
@@ -167,13 +165,9 @@ mod tests {
         assert_eq!(container("web"), "/api/containers/web");
         assert_eq!(container_attach("abc"), "/api/containers/abc/attach");
         assert_eq!(exec_attach("e1"), "/api/execs/e1/attach");
-        assert_eq!(container_proxy("abc", 8000), "/api/containers/abc/proxy/8000/");
-        assert!(CONTAINER_PROXY_PATH.starts_with(CONTAINER_PROXY));
+        assert_eq!(preview("t0k3n", 8000), "/p/t0k3n/8000/");
+        assert!(PREVIEW_PATH.starts_with(PREVIEW));
         assert!(CONTAINERS_ANY.starts_with(CONTAINERS));
         assert!(INFO.starts_with(API) && STEPS.starts_with(API));
-        assert!(is_container_proxy("/api/containers/abc/proxy/8000/index.html"));
-        assert!(is_container_proxy(&container_proxy("abc", 80)));
-        assert!(!is_container_proxy("/api/containers/abc/logs"));
-        assert!(!is_container_proxy("/api/containers//proxy/80/"));
     }
 }

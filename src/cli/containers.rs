@@ -606,6 +606,7 @@ mod tests {
             status: ContainerStatus::Exited,
             exit_code: Some(0),
             ports: vec![],
+            preview: String::new(),
         }];
         let table = ps_table(&rows, 130, false, false);
         let mut lines = table.lines();

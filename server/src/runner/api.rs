@@ -75,14 +75,6 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::CONTAINER_WAIT, post(wait))
         .route(paths::CONTAINER_LOGS, get(logs))
         .route(paths::CONTAINER_ATTACH, get(attach))
-        .route(
-            paths::CONTAINER_PROXY,
-            axum::routing::any(super::proxy::proxy_root),
-        )
-        .route(
-            paths::CONTAINER_PROXY_PATH,
-            axum::routing::any(super::proxy::proxy_path),
-        )
         .route(paths::CONTAINER_EXEC, post(exec_create))
         .route(paths::EXEC, get(exec_inspect))
         .route(paths::EXEC_WAIT, post(exec_wait))

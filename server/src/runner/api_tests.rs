@@ -394,24 +394,29 @@ async fn run_step_over_http_returns_a_layer_descriptor() {
 }
 
 #[tokio::test]
-async fn preview_proxy_reaches_the_web_app_inside() {
+async fn preview_proxy_reaches_the_web_app_inside_by_its_token_only() {
     let env = test_env();
     let addr = serve(&env).await;
+    let previews = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let previews = listener.local_addr().unwrap();
+        let app = super::proxy::preview_router(env.runner.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        previews
+    };
     let id = started(
         addr,
         None,
         serde_json::json!({"image": "busybox", "cmd": ["httpd", "-f", "-p", "8080", "-h", "/www"]}),
     )
     .await;
+    let (_, inspect) = http(addr, "GET", &format!("/api/containers/{id}"), None).await;
+    let token = json(&inspect)["preview"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 32, "{inspect}");
     let mut page = String::new();
     for _ in 0..50 {
-        let (status, body) = http(
-            addr,
-            "GET",
-            &format!("/api/containers/{id}/proxy/8080/index.html?x=1"),
-            None,
-        )
-        .await;
+        let path = format!("{}index.html?x=1", slipway::api::paths::preview(&token, 8080));
+        let (status, body) = http(previews, "GET", &path, None).await;
         if status == StatusCode::OK {
             page = body;
             break;
@@ -419,8 +424,10 @@ async fn preview_proxy_reaches_the_web_app_inside() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(page, "hello from busybox httpd\n");
-    let (status, _) = http(addr, "GET", &format!("/api/containers/{id}/proxy/9999/"), None).await;
+    let (status, _) = http(previews, "GET", &slipway::api::paths::preview(&token, 9999), None).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "nothing listens on 9999");
+    let (status, _) = http(previews, "GET", &slipway::api::paths::preview(&id, 8080), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the id is not the token");
     removed_clean(&env, addr, &id).await;
 }
 

@@ -45,6 +45,8 @@ pub struct Container {
     pub(crate) exit_order: std::sync::atomic::AtomicU64,
     /// Told when an attach session ends: see [`ATTACH_GRACE`].
     pub(crate) attach_ended: tokio::sync::Notify,
+    /// The container's preview token (`crate::previews`): its web app is reached with it, on the preview origin.
+    pub preview_token: String,
 }
 
 /// The server's count of container exits, for [`Container::exit_order`].
@@ -97,6 +99,7 @@ impl Container {
             status: state.status,
             exit_code: state.exit_code,
             ports,
+            preview: self.preview_token.clone(),
         }
     }
 
@@ -264,6 +267,7 @@ impl Runner {
             lowers,
             exit_order: std::sync::atomic::AtomicU64::new(0),
             attach_ended: tokio::sync::Notify::new(),
+            preview_token: super::preview_token::new_token(),
         });
         if let Err(e) = self.insert(container.clone()) {
             cleanup_dir(&dir);

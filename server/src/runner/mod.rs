@@ -17,6 +17,7 @@ pub mod logs;
 pub mod network;
 pub mod outbound;
 pub mod overlay;
+pub mod preview_token;
 pub mod proxy;
 pub mod registry_source;
 pub mod runc;

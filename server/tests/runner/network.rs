@@ -120,14 +120,18 @@ sleep 2
 const WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const WS_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
-/// GET with `Upgrade: websocket` through the preview proxy; returns the response head and the bytes after it.
-fn websocket_through_proxy(url: &str, id: &str) -> Result<(String, Vec<u8>)> {
-    let addr = url.trim_start_matches("http://").to_string();
-    let mut stream = TcpStream::connect(&addr)?;
+/// GET with `Upgrade: websocket` through the preview proxy (`root`: the port's preview root URL); returns the
+/// response head and the bytes after it.
+fn websocket_through_proxy(root: &str) -> Result<(String, Vec<u8>)> {
+    let (addr, path) = root
+        .trim_start_matches("http://")
+        .split_once('/')
+        .context("preview root")?;
+    let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
-        "GET /api/containers/{id}/proxy/8080/chat HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+        "GET /{path}chat HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Key: {WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )?;
     let mut received = Vec::new();
@@ -170,9 +174,8 @@ async fn the_preview_proxy_carries_a_websocket() -> Result<()> {
     let id = created["id"].as_str().context("no id")?.to_string();
     let mut last = String::new();
     for _ in 0..50 {
-        let (url, id) = (server.url.clone(), id.clone());
-        let (head, frames) =
-            tokio::task::spawn_blocking(move || websocket_through_proxy(&url, &id)).await??;
+        let root = crate::previews::preview_root(&server.url, &id, 8080).await?;
+        let (head, frames) = tokio::task::spawn_blocking(move || websocket_through_proxy(&root)).await??;
         if head.starts_with("HTTP/1.1 101") {
             ensure!(
                 head.to_ascii_lowercase().contains(&format!(

@@ -71,7 +71,7 @@ impl LessonStep {
 pub enum Check {
     /// The session's local images (`GET /api/images`) hold `name` (tag `latest` when none is given).
     ImageExists { name: String },
-    /// A running container publishes `port` and its app answers through the preview proxy with a 2xx
+    /// A running container publishes `port` and its app answers on the preview origin with a 2xx
     /// (whose body holds `contains`, when given).
     ContainerAnswers {
         port: u16,
@@ -363,7 +363,7 @@ impl Check {
     }
 
     /// `container_answers`, first half: which running container publishes the port, from `GET /api/containers`.
-    pub fn pick_container(&self, answer: Result<String, String>) -> Result<String, Verdict> {
+    pub fn pick_container(&self, answer: Result<String, String>) -> Result<ContainerSummary, Verdict> {
         let Check::ContainerAnswers { port, .. } = self else {
             return Err(Verdict::fail("this check does not read the container list"));
         };
@@ -378,7 +378,7 @@ impl Check {
             .iter()
             .find(|c| c.ports.iter().any(|p| p.container == *port))
         {
-            return Ok(c.id.clone());
+            return Ok((*c).clone());
         }
         Err(Verdict::fail(match running.first() {
             None => format!(
@@ -391,7 +391,7 @@ impl Check {
         }))
     }
 
-    /// `container_answers`, second half: the HTTP status and body the app sent through the preview proxy.
+    /// `container_answers`, second half: the HTTP status and body the app sent through the preview origin.
     pub fn judge_answer(&self, answer: Result<(u16, String), String>) -> Verdict {
         let Check::ContainerAnswers { port, contains } = self else {
             return Verdict::fail("this check does not read a container's answer");

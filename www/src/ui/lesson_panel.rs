@@ -11,7 +11,7 @@ use super::lesson::{markdown_lite, personalize, Check, Lesson, LessonStep, Span,
 use super::web;
 use slipway::api::paths;
 
-/// Fetches what `check` needs and judges it; also returns the app's page for the preview when a container answered.
+/// Fetches what `check` needs and judges it; also returns the app's preview URL when a container answered.
 async fn run_check(check: Check, finished: Vec<(String, i32)>) -> (Verdict, Option<String>) {
     match &check {
         Check::CommandRan { .. } => (check.judge_history(&finished), None),
@@ -19,16 +19,15 @@ async fn run_check(check: Check, finished: Vec<(String, i32)>) -> (Verdict, Opti
         Check::ContainerAnswers { port, .. } => {
             match check.pick_container(web::get_ok(paths::CONTAINERS).await) {
                 Err(verdict) => (verdict, None),
-                Ok(id) => {
-                    let url = paths::container_proxy(&id, *port);
-                    let answer = web::get(&url).await;
-                    let page = answer.as_ref().ok().map(|(_, body)| body.clone());
-                    let verdict = check.judge_answer(answer);
-                    // A frame cannot send the session header the proxy needs, so the page shows the answer it
-                    // fetched itself (relative links resolve against the proxy path through <base>).
-                    let preview = page
-                        .filter(|_| verdict.passed)
-                        .map(|body| format!("<base href=\"{url}\">{body}"));
+                Ok(container) => {
+                    // The app is served on the preview origin, never this page's: another origin, with no
+                    // session and no credentials (the container's token in the path is the capability).
+                    let url = match preview_origin().await {
+                        Ok(origin) => format!("{origin}{}", paths::preview(&container.preview, *port)),
+                        Err(why) => return (check.judge_answer(Err(why)), None),
+                    };
+                    let verdict = check.judge_answer(web::get(&url).await);
+                    let preview = Some(url).filter(|_| verdict.passed);
                     (verdict, preview)
                 }
             }
@@ -38,6 +37,22 @@ async fn run_check(check: Check, finished: Vec<(String, i32)>) -> (Verdict, Opti
             Some(repo) => (check.judge_tags(registry_tags(&repo).await), None),
         },
     }
+}
+
+/// Where the companion serves containers' web apps, from its `/api/info`.
+async fn preview_origin() -> Result<String, String> {
+    let info: slipway::api::ServerInfo =
+        serde_json::from_str(&web::get_ok(paths::INFO).await?).map_err(|e| e.to_string())?;
+    let preview = info
+        .preview
+        .ok_or_else(|| "the companion serves no previews".to_string())?;
+    let location = web_sys::window()
+        .ok_or_else(|| "no window".to_string())?
+        .location();
+    Ok(preview.origin(
+        &location.protocol().unwrap_or_else(|_| "http:".into()),
+        &location.hostname().unwrap_or_default(),
+    ))
 }
 
 /// The embedded registry's tags of `repo` as the learner sees them: with the credentials of their `docker login`
@@ -237,12 +252,13 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
         }
         .render()
     });
-    // Sandboxed without same-origin: the learner's page runs its scripts but cannot reach this one.
-    let preview_frame = (*preview).clone().map(|page| {
+    // On the preview origin, and sandboxed without same-origin (its answers also say so): the learner's page
+    // runs its scripts but cannot reach this one, nor anything of this origin.
+    let preview_frame = (*preview).clone().map(|url| {
         html! {
             <div class="preview">
                 <h3>{ "Preview" }</h3>
-                <iframe srcdoc={page} sandbox="allow-scripts allow-forms" title="App preview" />
+                <iframe src={url} sandbox="allow-scripts allow-forms" title="App preview" />
             </div>
         }
     });
