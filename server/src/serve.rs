@@ -55,6 +55,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         registry,
         runner,
         site_names: Arc::new(crate::guard::SiteNames::new(&args.public_hosts)),
+        sessions: Arc::new(crate::sessions::Sessions::new(args.sessions.limits())),
     });
     // Tests and scripts read this line to learn the port when --addr asks for port 0.
     println!("slipway listening on http://{addr}");

@@ -37,13 +37,70 @@ fn default_auth_file() -> PathBuf {
     config.join("slipway").join("auth.json")
 }
 
-/// The session this command line speaks for: `$SLIPWAY_SESSION`, else one fixed per user, so consecutive
-/// commands see the same local images.
-fn session() -> String {
-    std::env::var("SLIPWAY_SESSION").unwrap_or_else(|_| {
-        let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
-        format!("cli-{user}")
-    })
+/// The sessions the companions issued to this user's command lines, one per `--host`, kept 0600 in
+/// `sessions.json` beside the credentials file, so consecutive commands see the same containers and local images.
+#[derive(Debug, Clone)]
+pub struct SessionFile {
+    path: PathBuf,
+}
+
+impl SessionFile {
+    /// The file beside `auth_file` (the default one when None).
+    pub fn beside(auth_file: Option<&std::path::Path>) -> SessionFile {
+        let auth_file = auth_file.map_or_else(default_auth_file, std::path::Path::to_path_buf);
+        SessionFile {
+            path: auth_file.with_file_name("sessions.json"),
+        }
+    }
+
+    fn read(&self) -> std::collections::BTreeMap<String, String> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or_default()
+    }
+
+    /// The session kept for the companion at `host` (`""`: none yet).
+    pub fn get(&self, host: &str) -> String {
+        self.read().remove(host).unwrap_or_default()
+    }
+
+    /// Keep `token` for `host` (the file only its owner may read: the token is the session).
+    pub fn set(&self, host: &str, token: &str) -> std::io::Result<()> {
+        let mut all = self.read();
+        all.insert(host.to_string(), token.to_string());
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        write_private(
+            &self.path,
+            &serde_json::to_string_pretty(&all).unwrap_or_default(),
+        )
+    }
+
+    /// A transport to the companion at `host` with its kept session, asking for a new one (and keeping it) when
+    /// there is none or the companion refuses it. `$SLIPWAY_SESSION`, when set, is the session instead, as is.
+    pub fn transport<'a, T>(&self, inner: &'a T, host: &str) -> SessionTransport<'a, T> {
+        if let Some(token) = std::env::var("SLIPWAY_SESSION").ok().filter(|t| !t.is_empty()) {
+            return SessionTransport::new(inner, token, host);
+        }
+        let (file, for_host) = (self.clone(), host.to_string());
+        let keep = move |token: &str| {
+            if let Err(e) = file.set(&for_host, token) {
+                eprintln!("slipway: cannot keep the session in {}: {e}", file.path.display());
+            }
+        };
+        SessionTransport::new(inner, self.get(host), host).renewing(std::sync::Arc::new(keep))
+    }
+}
+
+/// A session the companion behind `transport` knows, before a command needs one (its key names the local
+/// images): the kept one when the companion still knows it, else a new one. Empty when the companion is out of
+/// reach (the command then says so).
+pub async fn live_session<T: slipway::registry::Transport>(
+    transport: &SessionTransport<'_, T>,
+    base: &str,
+) -> String {
+    let _ = slipway::api::Companion::new(transport, base).images().await;
+    transport.session()
 }
 
 /// Run one docker command line; returns its exit code.
@@ -67,7 +124,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
     };
     let outcome = match plan_words(&words) {
         Step::Done(outcome) => outcome,
-        Step::Build(inv) => build(&base, inv)?,
+        Step::Build(inv) => build(&base, inv, &SessionFile::beside(Some(&auth_file)))?,
         // The attach WebSocket needs a terminal of its own; the page's terminal is that terminal.
         Step::Attach(inv) => Outcome::failure(
             format!(
@@ -83,9 +140,12 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 .connect_timeout(std::time::Duration::from_secs(10))
                 .build()?;
             let reqwest = ReqwestTransport::new(http);
-            let session = session();
             // The session header for the companion only: other registries, reached directly, never see the token.
-            let transport = SessionTransport::new(&reqwest, session.clone(), &base);
+            let transport = SessionFile::beside(Some(&auth_file)).transport(&reqwest, &base);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let session = runtime.block_on(live_session(&transport, &base));
             let screen = TerminalLines::default();
             let print = |stream: Stream, line: &str| screen.print(stream, None, line);
             let redraw = |stream: Stream, key: &str, line: &str| screen.print(stream, Some(key), line);
@@ -115,9 +175,6 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                     .then_some(&TtyPrompter as &dyn Prompter),
                 suggested_user: None,
             };
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
             runtime.block_on(run_command(&ctx, &inv))
         }
     };
@@ -142,7 +199,11 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
 
 /// `docker build` natively: the context directory read into a tree, `-f` relative to it, the image into the
 /// session's local store of the companion at `base`, the step cache in slipway's cache directory.
-fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result<Outcome> {
+fn build(
+    base: &str,
+    mut inv: slipway::cli::parse::Invocation,
+    sessions: &SessionFile,
+) -> anyhow::Result<Outcome> {
     let context_dir = PathBuf::from(inv.args.first().cloned().unwrap_or_else(|| ".".into()));
     let tree = super::build::read_context(&context_dir)?;
     if let Some(file) = inv.flags.value(Flag::FILE).map(PathBuf::from) {
@@ -160,9 +221,12 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         inv.flags.set(Flag::FILE, inside.to_string_lossy().into_owned());
     }
     inv.args = vec![".".into()];
-    let session = session();
     let reqwest = ReqwestTransport::new(reqwest::Client::new());
-    let transport = SessionTransport::new(&reqwest, session.clone(), base);
+    let transport = sessions.transport(&reqwest, base);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let session = runtime.block_on(live_session(&transport, base));
     let cache = slipway::builder::DirCache::new(super::build::default_cache_dir());
     let started = std::time::Instant::now();
     let clock = move || started.elapsed().as_millis() as u64;
@@ -183,9 +247,6 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         source_date_epoch: slipway::builder::BuildOptions::source_date_epoch(),
         events: &|_| {},
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let mut outcome = runtime.block_on(slipway::cli::build::build(&env, &inv, &tree));
     // The progress was streamed as it came: print only what follows it.
     if let Some(rest) = outcome.stderr.strip_prefix(streamed.borrow().as_str()) {

@@ -121,13 +121,13 @@ const WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const WS_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
 /// GET with `Upgrade: websocket` through the preview proxy; returns the response head and the bytes after it.
-fn websocket_through_proxy(url: &str, id: &str) -> Result<(String, Vec<u8>)> {
+fn websocket_through_proxy(url: &str, session: &str, id: &str) -> Result<(String, Vec<u8>)> {
     let addr = url.trim_start_matches("http://").to_string();
     let mut stream = TcpStream::connect(&addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
-        "GET /api/containers/{id}/proxy/8080/chat HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+        "GET /api/containers/{id}/proxy/8080/chat HTTP/1.1\r\nHost: {addr}\r\nX-Slipway-Session: {session}\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Key: {WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )?;
     let mut received = Vec::new();
@@ -158,7 +158,10 @@ async fn the_preview_proxy_carries_a_websocket() -> Result<()> {
     let Some(server) = busybox_server("net-websocket", &[])? else {
         return Ok(());
     };
-    let http = reqwest::Client::new();
+    let session = server.session()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(slipway::api::SESSION_HEADER, session.parse()?);
+    let http = reqwest::Client::builder().default_headers(headers).build()?;
     let created: Value = http
         .post(format!("{}/api/containers?start=true", server.url))
         .json(&json!({"image": "busybox", "cmd": ["sh", "-c",
@@ -170,9 +173,9 @@ async fn the_preview_proxy_carries_a_websocket() -> Result<()> {
     let id = created["id"].as_str().context("no id")?.to_string();
     let mut last = String::new();
     for _ in 0..50 {
-        let (url, id) = (server.url.clone(), id.clone());
+        let (url, id, session) = (server.url.clone(), id.clone(), session.clone());
         let (head, frames) =
-            tokio::task::spawn_blocking(move || websocket_through_proxy(&url, &id)).await??;
+            tokio::task::spawn_blocking(move || websocket_through_proxy(&url, &session, &id)).await??;
         if head.starts_with("HTTP/1.1 101") {
             ensure!(
                 head.to_ascii_lowercase().contains(&format!(

@@ -364,8 +364,7 @@ impl Console {
                 }
             })
         };
-        let path = target.path_for(&session.token());
-        match AttachSocket::open(&path, self.term.cols(), self.term.rows(), on_event) {
+        match AttachSocket::open(&target.path, self.term.cols(), self.term.rows(), on_event) {
             Ok(opened) => {
                 *self.socket.borrow_mut() = Some(opened);
                 self.dispatch(TerminalAction::Attached(target.container));
