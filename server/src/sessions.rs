@@ -275,9 +275,12 @@ pub async fn issue(
 }
 
 /// Every request: the sessions go along (for the ticket routes); a request that acts for a session
-/// ([`paths::needs_session`]) must carry a live one, else 401 before any handler runs.
+/// ([`paths::needs_session`]) must carry a live one, else 401 before any handler runs (a CORS preflight, which
+/// acts for no one, passes).
 pub async fn gate(State(sessions): State<Arc<Sessions>>, mut request: Request, next: Next) -> Response {
-    if paths::needs_session(request.uri().path()) {
+    // A CORS preflight never carries the header it asks about: the request that follows it does.
+    let preflight = request.method() == axum::http::Method::OPTIONS;
+    if paths::needs_session(request.uri().path()) && !preflight {
         let checked = match crate::registry::local::session_token(request.headers()) {
             None => Err(SessionError::Missing),
             Some(token) => sessions.check(&token),

@@ -84,9 +84,10 @@ impl<'a, T> SessionTransport<'a, T> {
         }
     }
 
-    /// Whether `request` goes to the companion and may get (or renew) the session.
+    /// Whether `request` goes to a companion route that acts for a session, and may get (or renew) one: a 401
+    /// elsewhere (a registry login) is no verdict on the session.
     fn renews(&self, request: &HttpRequest) -> bool {
-        self.on_renew.is_some() && self.is_home(&request.url)
+        self.on_renew.is_some() && self.is_home(&request.url) && paths::needs_session(url_path(&request.url))
     }
 }
 
@@ -116,8 +117,7 @@ impl<T: Transport> SessionTransport<'_, T> {
 
     /// Before `request`: a session when it needs one and none is held.
     async fn ensure_for(&self, request: &HttpRequest) {
-        let path = url_path(&request.url);
-        if self.renews(request) && self.session().is_empty() && paths::needs_session(path) {
+        if self.renews(request) && self.session().is_empty() {
             let _ = self.renew().await;
         }
     }

@@ -363,9 +363,9 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
                 // `--session` as given; else the session kept for `host` (as `slipway docker` keeps it).
                 let transport = match &args.session {
                     Some(token) => SessionTransport::new(&http, token.clone(), host),
-                    None => super::docker::SessionFile::beside(None).transport(&http, host),
+                    None => super::session_file::SessionFile::beside(None).transport(&http, host),
                 };
-                let key = session_key(Some(&super::docker::live_session(&transport, host).await));
+                let key = session_key(Some(&super::session_file::live_session(&transport, host).await));
                 let repository = run_repository(&key, &options.tags);
                 let link = CompanionLink::new(transport, host, key.clone(), repository);
                 let resolver = link.resolver();

@@ -65,8 +65,8 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::CONTAINER_WAIT, post(wait))
         .route(paths::CONTAINER_LOGS, get(logs))
         .route(paths::CONTAINER_ATTACH, get(attach))
-        .route(paths::CONTAINER_ATTACH_TICKET, post(attach_ticket))
-        .route(paths::EXEC_ATTACH_TICKET, post(exec_attach_ticket))
+        .route(paths::CONTAINER_ATTACH_TICKET, post(attach_ticket::<false>))
+        .route(paths::EXEC_ATTACH_TICKET, post(attach_ticket::<true>))
         .route(
             paths::CONTAINER_PROXY,
             axum::routing::any(super::proxy::proxy_root),
@@ -264,31 +264,22 @@ fn exec_target(id: &str) -> String {
     format!("exec:{id}")
 }
 
-/// `POST /api/containers/{id}/attach-ticket`: a one-time ticket for the container's attach WebSocket.
-async fn attach_ticket(
+/// `POST /api/containers/{id}/attach-ticket` (or, with `EXEC`, `/api/execs/{id}/attach-ticket`): a one-time
+/// ticket for the attach WebSocket of the caller's container (or exec).
+async fn attach_ticket<const EXEC: bool>(
     State(r): State<Arc<Runner>>,
     Extension(sessions): Extension<Arc<Sessions>>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<api::AttachTicket>, Response> {
     let session = session(&headers);
-    let c = r
-        .get_in(Some(&session), &id)
-        .map_err(IntoResponse::into_response)?;
-    let ticket = sessions.ticket(&session, container_target(&c.id));
-    ticket.map(Json).map_err(IntoResponse::into_response)
-}
-
-/// `POST /api/execs/{id}/attach-ticket`.
-async fn exec_attach_ticket(
-    State(r): State<Arc<Runner>>,
-    Extension(sessions): Extension<Arc<Sessions>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Json<api::AttachTicket>, Response> {
-    let session = session(&headers);
-    let exec = find_exec_in(&r, &session, &id).map_err(IntoResponse::into_response)?;
-    let ticket = sessions.ticket(&session, exec_target(&exec.id));
+    let target = if EXEC {
+        find_exec_in(&r, &session, &id).map(|exec| exec_target(&exec.id))
+    } else {
+        r.get_in(Some(&session), &id).map(|c| container_target(&c.id))
+    };
+    let target = target.map_err(IntoResponse::into_response)?;
+    let ticket = sessions.ticket(&session, target);
     ticket.map(Json).map_err(IntoResponse::into_response)
 }
 

@@ -221,11 +221,14 @@ async fn interpreter_builds_into_the_local_store_with_a_cache_that_explains() ->
         first.stderr
     );
     let http = reqwest::Client::new();
+    let session = crate::support::server::named_session(&server.url, "docker-build");
+    let key = slipway::image::local_store::session_key(Some(session));
     let manifest = http
         .get(format!(
-            "{}/v2/slipway-local/anonymous/learner1/app/manifests/v1",
+            "{}/v2/slipway-local/{key}/learner1/app/manifests/v1",
             server.url
         ))
+        .header(slipway::api::SESSION_HEADER, session)
         .header("Accept", "application/vnd.oci.image.manifest.v1+json")
         .send()
         .await?;

@@ -311,35 +311,22 @@ async fn without_anonymous_pull_a_mount_without_from_reaches_only_the_sessions_o
     assert_eq!(upload.status(), 201);
 
     // An anonymous session may not pull learner1/private, so it cannot mount from it either.
+    let session_c = Some(sid(&server, "session-c"));
     let c = session_client(&server, sid(&server, "session-c"));
-    let own = local(Some(sid(&server, "session-c")), "learner1/app");
-    let status = mount_without_from(
-        &server,
-        &own,
-        &sha256(private),
-        Some(sid(&server, "session-c")),
-        None,
-    )
-    .await?;
+    let own = local(session_c, "learner1/app");
+    let status = mount_without_from(&server, &own, &sha256(private), session_c, None).await?;
     assert_eq!(status, 202);
     // Its own store it may read; and a logged-in user may pull (so mount) anything.
     let image = image(92);
     push(&c, &own, "v1", &image, None).await?;
-    let copy = local(Some(sid(&server, "session-c")), "learner1/copy");
+    let copy = local(session_c, "learner1/copy");
     let layer = sha256(&image.layer);
     assert_eq!(
-        mount_without_from(&server, &copy, &layer, Some(sid(&server, "session-c")), None).await?,
+        mount_without_from(&server, &copy, &layer, session_c, None).await?,
         201
     );
     let user = Some(("learner2", "pw-two"));
-    let status = mount_without_from(
-        &server,
-        &copy,
-        &sha256(private),
-        Some(sid(&server, "session-c")),
-        user,
-    )
-    .await?;
+    let status = mount_without_from(&server, &copy, &sha256(private), session_c, user).await?;
     assert_eq!(status, 201);
     Ok(())
 }

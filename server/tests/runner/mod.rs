@@ -9,6 +9,7 @@ mod network;
 mod page;
 mod published_ports;
 mod seccomp;
+mod sessions;
 mod streaming;
 
 use std::path::Path;

@@ -97,8 +97,10 @@ impl PageSession {
     }
 
     /// A session for the terminal's command in flight: its requests close on Ctrl-C
-    /// ([`crate::fetch::CommandAbort`]).
-    pub fn for_command() -> Self {
+    /// ([`crate::fetch::CommandAbort`]). The session is checked first (renewed when the companion forgot it), as
+    /// a command names its local repositories after it before its first request.
+    pub async fn for_command() -> Self {
+        ensure_page_session().await;
         PageSession::with_fetch(&Fetch::COMMAND)
     }
 
