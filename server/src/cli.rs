@@ -112,6 +112,35 @@ pub struct ServeArgs {
     pub published_ports: PublishedPortArgs,
     #[command(flatten)]
     pub previews: crate::previews::PreviewArgs,
+    #[command(flatten)]
+    pub sessions: SessionArgs,
+}
+
+/// The sessions the server issues (`POST /api/sessions`) to the page, `slipway docker` and embeds.
+#[derive(Debug, clap::Args)]
+pub struct SessionArgs {
+    /// Seconds a session may go unused before it expires (its containers and local images are then out of
+    /// reach: the page gets a new session).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle: u64,
+    /// Seconds after which a session expires however much it is used.
+    #[arg(long, value_name = "SECONDS", default_value_t = 12 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_max_age: u64,
+    /// New sessions one client address (an IPv6 /64) may get per minute. Behind a reverse proxy every client
+    /// has the proxy's address: raise it there.
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sessions_per_minute: u32,
+}
+
+impl SessionArgs {
+    pub fn limits(&self) -> crate::sessions::SessionLimits {
+        crate::sessions::SessionLimits {
+            idle: std::time::Duration::from_secs(self.session_idle),
+            max_age: std::time::Duration::from_secs(self.session_max_age),
+            per_address_per_minute: self.sessions_per_minute,
+            ..Default::default()
+        }
+    }
 }
 
 /// Bounds on `docker run -p`: each published port is a listener on the server's host.

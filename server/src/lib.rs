@@ -17,5 +17,6 @@ pub mod routes;
 pub mod runner;
 pub mod runtime;
 pub mod serve;
+pub mod sessions;
 
 pub use routes::{app, AppState};

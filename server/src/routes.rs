@@ -23,6 +23,8 @@ pub struct AppState {
     pub runner: Option<Arc<crate::runner::Runner>>,
     /// The host names the server answers to (`--public-host`), for the front door's Host check.
     pub site_names: Arc<crate::guard::SiteNames>,
+    /// The sessions the server issued, and their attach tickets.
+    pub sessions: Arc<crate::sessions::Sessions>,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -45,10 +47,16 @@ pub fn app(state: Arc<AppState>) -> Router {
     };
     let registry = crate::registry::router(&state.registry);
     let front_door = axum::middleware::from_fn_with_state(state.site_names.clone(), crate::guard::front_door);
+    let sessions = Router::new()
+        .route(paths::SESSIONS, axum::routing::post(crate::sessions::issue))
+        .with_state(state.sessions.clone());
+    let session_gate = axum::middleware::from_fn_with_state(state.sessions.clone(), crate::sessions::gate);
     api.with_state(state.clone())
+        .merge(sessions)
         .merge(registry)
         .merge(containers)
         .merge(web.with_state(state))
+        .layer(session_gate)
         .layer(front_door)
         .layer(TraceLayer::new_for_http())
 }
@@ -109,6 +117,7 @@ mod tests {
             .unwrap(),
             runner: None,
             site_names: Default::default(),
+            sessions: Default::default(),
         })
     }
 

@@ -67,10 +67,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         registry,
         runner,
         site_names,
+        sessions: Arc::new(crate::sessions::Sessions::new(args.sessions.limits())),
     });
-    println!("slipway previews on http://{preview_addr}");
-    // Tests and scripts read this line to learn the port when --addr asks for port 0.
+    // Tests and scripts read the first line to learn the port when --addr asks for port 0.
     println!("slipway listening on http://{addr}");
+    println!("slipway previews on http://{preview_addr}");
     tracing::info!(%addr, "serving");
     crate::connections::serve(
         listener,

@@ -36,7 +36,7 @@ async fn hostile_app(label: &str) -> Result<(Server, String, String)> {
     let data = TempDir::new(label);
     with_busybox(&data)?;
     let server = Server::start_in(data, &dist_dir(), &[])?;
-    let http = reqwest::Client::new();
+    let http = server.session_client()?;
     let created: Value = http
         .post(format!("{}/api/containers?start=true", server.url))
         .json(&json!({"image": "busybox", "name": "web", "cmd": ["sh", "-c",
@@ -46,7 +46,7 @@ async fn hostile_app(label: &str) -> Result<(Server, String, String)> {
         .json()
         .await?;
     let id = created["id"].as_str().context("no id")?.to_string();
-    let root = preview_root(&server.url, &id, 8000).await?;
+    let root = preview_root(&http, &server.url, &id, 8000).await?;
     // nc may need a moment to listen.
     for _ in 0..50 {
         if http.get(format!("{root}ready")).send().await?.status() == 200 {
@@ -58,9 +58,8 @@ async fn hostile_app(label: &str) -> Result<(Server, String, String)> {
 }
 
 /// Where container `id`'s port is shown: the preview origin from `/api/info`, the token from the container's
-/// inspect answer (as the page and the owner learn them).
-pub async fn preview_root(app: &str, id: &str, port: u16) -> Result<String> {
-    let http = reqwest::Client::new();
+/// inspect answer (as the page and the owner learn them; `http` carries the owner's session).
+pub async fn preview_root(http: &reqwest::Client, app: &str, id: &str, port: u16) -> Result<String> {
     let info: slipway::api::ServerInfo = http.get(format!("{app}/api/info")).send().await?.json().await?;
     let preview = info.preview.context("/api/info names no preview origin")?;
     ensure!(preview.port != app.rsplit(':').next().unwrap_or_default().parse::<u16>()?);

@@ -1,6 +1,8 @@
 //! The typed client of the companion's `/api/` routes, over the registry client's [`Transport`] (`fetch` in
 //! the page, an HTTP client natively): one method per route, taking and returning the [`super`] types.
 
+use std::sync::{Arc, Mutex};
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -8,15 +10,25 @@ use super::*;
 use crate::registry::transport::{url_origin, LineSplitter, TransportError};
 use crate::registry::{HttpRequest, HttpResponse, Method, Transport};
 
+/// Called with a token the companion issued after the old one was refused (or none was held): the page keeps
+/// it in `sessionStorage`, `slipway docker` in its session file.
+pub type OnRenew = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// A transport that names the caller's session ([`SESSION_HEADER`]): the companion shows each session only
 /// its own containers and counts them against its own quota. The header goes only to the companion (`home`):
 /// a lesson or registry on another origin never hears the token.
+///
+/// With [`SessionTransport::renewing`], a request that needs a session ([`paths::needs_session`]) while none
+/// is held first asks the companion for one ([`paths::SESSIONS`]), and a 401 from the companion (the session
+/// expired, or the server restarted) gets a new session and the request is sent once more.
 pub struct SessionTransport<'a, T> {
     pub inner: &'a T,
-    pub session: String,
+    /// The token, shared by clones (a renewal holds for all of them).
+    session: Arc<Mutex<String>>,
     /// The companion's origin (`http://127.0.0.1:8080`: [`SessionTransport::new`] drops a path); `""` when only
     /// relative URLs (the page's own origin) reach it.
     pub home: String,
+    on_renew: Option<OnRenew>,
 }
 
 // By hand: the derive would ask `T: Clone`, and only the reference is copied.
@@ -26,17 +38,32 @@ impl<T> Clone for SessionTransport<'_, T> {
             inner: self.inner,
             session: self.session.clone(),
             home: self.home.clone(),
+            on_renew: self.on_renew.clone(),
         }
     }
 }
 
 impl<'a, T> SessionTransport<'a, T> {
+    /// A transport that sends `session` as it is (no renewal).
     pub fn new(inner: &'a T, session: impl Into<String>, home: &str) -> Self {
         SessionTransport {
             inner,
-            session: session.into(),
+            session: Arc::new(Mutex::new(session.into())),
             home: url_origin(home).unwrap_or(home).to_string(),
+            on_renew: None,
         }
+    }
+
+    /// Get a session from the companion when none is held or the held one is refused; `on_renew` hears each
+    /// new token.
+    pub fn renewing(mut self, on_renew: OnRenew) -> Self {
+        self.on_renew = Some(on_renew);
+        self
+    }
+
+    /// The token sent now (`""` when none is held yet).
+    pub fn session(&self) -> String {
+        self.session.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Whether `url` is on the companion: a relative URL (resolved against the page, which the companion
@@ -49,27 +76,89 @@ impl<'a, T> SessionTransport<'a, T> {
     }
 
     fn with_session(&self, request: HttpRequest) -> HttpRequest {
-        if self.is_home(&request.url) {
-            request.header(SESSION_HEADER, self.session.clone())
+        let session = self.session();
+        if self.is_home(&request.url) && !session.is_empty() {
+            request.header(SESSION_HEADER, session)
         } else {
             request
         }
     }
+
+    /// Whether `request` goes to a companion route that acts for a session, and may get (or renew) one: a 401
+    /// elsewhere (a registry login) is no verdict on the session.
+    fn renews(&self, request: &HttpRequest) -> bool {
+        self.on_renew.is_some() && self.is_home(&request.url) && paths::needs_session(url_path(&request.url))
+    }
+}
+
+impl<T: Transport> SessionTransport<'_, T> {
+    /// `POST /api/sessions` on the companion: the new token is held (and told to `on_renew`).
+    pub async fn renew(&self) -> Result<String, CompanionError> {
+        let base = self.home.clone();
+        let response = self
+            .inner
+            .send(HttpRequest::new(
+                Method::Post,
+                format!("{base}{}", paths::SESSIONS),
+            ))
+            .await
+            .map_err(|source| CompanionError::Unreachable { base, source })?;
+        let response = refused_unless_success(response)?;
+        let issued: SessionIssued =
+            serde_json::from_slice(&response.body).map_err(CompanionError::Unreadable)?;
+        if let Ok(mut held) = self.session.lock() {
+            *held = issued.token.clone();
+        }
+        if let Some(hook) = &self.on_renew {
+            hook(&issued.token);
+        }
+        Ok(issued.token)
+    }
+
+    /// Before `request`: a session when it needs one and none is held.
+    async fn ensure_for(&self, request: &HttpRequest) {
+        if self.renews(request) && self.session().is_empty() {
+            let _ = self.renew().await;
+        }
+    }
+}
+
+/// The path of a URL, absolute or relative, without its query.
+fn url_path(url: &str) -> &str {
+    let rest = url_origin(url).map_or(url, |origin| &url[origin.len()..]);
+    rest.split(['?', '#']).next().unwrap_or(rest)
 }
 
 impl<T: Transport> Transport for SessionTransport<'_, T> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        self.inner.send(self.with_session(request)).await
+        self.ensure_for(&request).await;
+        let again = self.renews(&request).then(|| request.clone());
+        let response = self.inner.send(self.with_session(request)).await?;
+        match again {
+            Some(request) if response.status == 401 && self.renew().await.is_ok() => {
+                self.inner.send(self.with_session(request)).await
+            }
+            _ => Ok(response),
+        }
     }
 
+    /// Streamed answers are not sent twice (their chunks are out already): a 401 renews the session for the
+    /// next request.
     async fn send_streaming(
         &self,
         request: HttpRequest,
         on_chunk: &mut dyn FnMut(&[u8]),
     ) -> Result<HttpResponse, TransportError> {
-        self.inner
+        self.ensure_for(&request).await;
+        let renews = self.renews(&request);
+        let response = self
+            .inner
             .send_streaming(self.with_session(request), on_chunk)
-            .await
+            .await?;
+        if renews && response.status == 401 {
+            let _ = self.renew().await;
+        }
+        Ok(response)
     }
 }
 
@@ -274,6 +363,16 @@ impl<'a, T: Transport> Companion<'a, T> {
         self.json(Method::Post, &paths::exec_wait(id), None::<&()>).await
     }
 
+    /// `POST .../attach-ticket` ([`paths::container_attach_ticket`] or [`paths::exec_attach_ticket`]), then the
+    /// attach WebSocket's path with that ticket, to open within the ticket's life.
+    pub async fn attach_path(&self, ticket_path: &str) -> Result<String, CompanionError> {
+        let ticket: AttachTicket = self.json(Method::Post, ticket_path, None::<&()>).await?;
+        Ok(attach_path_for(
+            &paths::attach_of_ticket(ticket_path),
+            &ticket.ticket,
+        ))
+    }
+
     /// `POST /api/steps`, streamed: each [`StepEvent`] goes to `on_event` as it arrives (a line that is no
     /// event is an [`CompanionError::Unreadable`] error, after the rest of the answer).
     pub async fn run_step(
@@ -299,11 +398,11 @@ impl<'a, T: Transport> Companion<'a, T> {
     }
 }
 
-/// The attach WebSocket's path for a browser, which cannot send the session header on a WebSocket: the
-/// session rides in the query ([`SessionQuery`]).
-pub fn attach_path_for(path: &str, session: &str) -> String {
-    let query = SessionQuery {
-        session: Some(session.to_string()),
+/// The attach WebSocket's path with its one-time ticket ([`TicketQuery`]): a browser cannot send the session
+/// header on a WebSocket, and a long-lived token does not belong in a URL.
+pub fn attach_path_for(path: &str, ticket: &str) -> String {
+    let query = TicketQuery {
+        ticket: Some(ticket.to_string()),
     };
     format!("{path}{}", query_string(&query))
 }
@@ -428,11 +527,75 @@ mod tests {
     }
 
     #[test]
-    fn the_attach_path_carries_the_session() {
+    fn the_attach_path_carries_a_ticket_not_the_session() {
         assert_eq!(
-            attach_path_for(&paths::container_attach("abc123"), "page-1f/x y"),
-            "/api/containers/abc123/attach?session=page-1f%2Fx%20y"
+            attach_path_for(&paths::container_attach("abc123"), "t/x y"),
+            "/api/containers/abc123/attach?ticket=t%2Fx%20y"
         );
+    }
+
+    /// Answers `/api/sessions` with a new token each time, and other requests with 401 unless they carry the
+    /// newest one.
+    #[derive(Default)]
+    struct Issuing {
+        issued: RefCell<Vec<String>>,
+        sent: RefCell<Vec<HttpRequest>>,
+    }
+
+    impl Transport for Issuing {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.sent.borrow_mut().push(request.clone());
+            let answer = |status: u16, body: String| HttpResponse {
+                status,
+                headers: vec![],
+                body: body.into_bytes(),
+            };
+            if request.url.ends_with(paths::SESSIONS) {
+                let token = format!("t{}", self.issued.borrow().len());
+                self.issued.borrow_mut().push(token.clone());
+                return Ok(answer(
+                    201,
+                    format!(r#"{{"token":"{token}","idle_seconds":1,"max_age_seconds":2}}"#),
+                ));
+            }
+            let newest = self.issued.borrow().last().cloned().unwrap_or_default();
+            let held = request
+                .headers
+                .iter()
+                .find(|(n, _)| n == SESSION_HEADER)
+                .map(|(_, v)| v.clone());
+            Ok(match held {
+                Some(token) if token == newest => answer(200, "[]".into()),
+                _ => answer(401, r#"{"message":"reload"}"#.into()),
+            })
+        }
+    }
+
+    #[test]
+    fn a_session_is_asked_for_first_and_renewed_once_when_refused() {
+        let server = Issuing::default();
+        let heard = Arc::new(Mutex::new(Vec::<String>::new()));
+        let log = heard.clone();
+        let transport = SessionTransport::new(&server, "", "http://127.0.0.1:8080").renewing(Arc::new(
+            move |token: &str| log.lock().unwrap().push(token.to_string()),
+        ));
+        let companion = Companion::new(&transport, "http://127.0.0.1:8080");
+        block_on(companion.containers(false)).unwrap();
+        assert_eq!(transport.session(), "t0");
+        // The server forgot it (a restart): one 401, a new session, the request again.
+        server.issued.borrow_mut().push("other".into());
+        block_on(companion.images()).unwrap();
+        assert_eq!(transport.session(), "t2");
+        assert_eq!(*heard.lock().unwrap(), ["t0", "t2"]);
+        assert_eq!(
+            server.sent.borrow().len(),
+            5,
+            "session, list, refused, session, again"
+        );
+        // A transport without renewal sends what it holds, once.
+        let fixed = SessionTransport::new(&server, "made-up", "http://127.0.0.1:8080");
+        assert!(block_on(Companion::new(&fixed, "http://127.0.0.1:8080").images()).is_err());
+        assert_eq!(server.sent.borrow().len(), 6);
     }
 
     #[test]

@@ -225,13 +225,6 @@ pub struct LogChunk {
     pub data: String,
 }
 
-/// The query of a WebSocket route: a browser cannot set headers on a WebSocket, so the session rides here.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct SessionQuery {
-    pub session: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::round_trip;
@@ -345,8 +338,5 @@ mod tests {
             format: LogFormat::Json,
         };
         assert_eq!(round_trip(&logs)["format"], "json");
-        round_trip(&SessionQuery {
-            session: Some("page-1".into()),
-        });
     }
 }

@@ -13,19 +13,21 @@ mod exec;
 mod images;
 pub mod info;
 pub mod paths;
+mod sessions;
 mod steps;
 
 pub use attach::AttachFrame;
-pub use client::{attach_path_for, Companion, CompanionError, SessionTransport};
+pub use client::{attach_path_for, Companion, CompanionError, OnRenew, SessionTransport};
 pub use containers::{
     ContainerInspect, ContainerState, ContainerStatus, ContainerSummary, CreateContainer, CreateQuery,
     Created, KillQuery, ListQuery, LogChunk, LogFormat, LogStream, LogsQuery, PortMapping, RemoveQuery,
-    RunOptions, SessionQuery, StopQuery,
+    RunOptions, StopQuery,
 };
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
 pub use images::ImageRow;
 pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
+pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
 
 use serde::Serialize;
@@ -83,10 +85,10 @@ mod tests {
         assert_eq!(query_string(&ListQuery { all: true }), "?all=true");
         assert_eq!(query_string(&StopQuery { t: Some(3) }), "?t=3");
         assert_eq!(
-            query_string(&SessionQuery {
-                session: Some("page-1f/x y".into())
+            query_string(&TicketQuery {
+                ticket: Some("page-1f/x y".into())
             }),
-            "?session=page-1f%2Fx%20y"
+            "?ticket=page-1f%2Fx%20y"
         );
         let logs = LogsQuery {
             follow: true,

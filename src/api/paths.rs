@@ -35,6 +35,42 @@ pub const EXEC_ATTACH: &str = "/api/execs/{id}/attach";
 /// `POST`: run one RUN step of a build ([`super::StepRequest`]).
 pub const STEPS: &str = "/api/steps";
 
+// Sessions and attach tickets (issue 14): the companion issues both.
+/// `POST`: a new session ([`super::SessionIssued`]); no session header needed.
+pub const SESSIONS: &str = "/api/sessions";
+/// `POST`: a one-time ticket for the container's attach WebSocket ([`super::AttachTicket`]).
+pub const CONTAINER_ATTACH_TICKET: &str = "/api/containers/{id}/attach-ticket";
+/// `POST`: a one-time ticket for the exec's attach WebSocket ([`super::AttachTicket`]).
+pub const EXEC_ATTACH_TICKET: &str = "/api/execs/{id}/attach-ticket";
+/// The prefix of every exec route.
+pub const EXECS: &str = "/api/execs/";
+
+pub fn container_attach_ticket(id: &str) -> String {
+    with_id(CONTAINER_ATTACH_TICKET, id)
+}
+
+pub fn exec_attach_ticket(id: &str) -> String {
+    with_id(EXEC_ATTACH_TICKET, id)
+}
+
+/// The attach WebSocket path whose ticket route is `ticket_path` ([`container_attach_ticket`] or
+/// [`exec_attach_ticket`]).
+pub fn attach_of_ticket(ticket_path: &str) -> String {
+    ticket_path.trim_end_matches("-ticket").to_string()
+}
+
+/// Whether a request to `path` acts for a session: containers, execs, steps, the local images and the
+/// registry's local stores (`/v2/slipway-local/...`). The session route itself and attach WebSockets (they carry a
+/// ticket) are not; previews are served on their own origin, by their token.
+pub fn needs_session(path: &str) -> bool {
+    let acts = path.starts_with(CONTAINERS)
+        || path.starts_with(EXECS)
+        || path == STEPS
+        || path == IMAGES
+        || path.starts_with("/v2/slipway-local/");
+    acts && !path.ends_with("/attach")
+}
+
 /// `template` with its `{id}` filled in.
 fn with_id(template: &str, id: &str) -> String {
     template.replacen("{id}", id, 1)
@@ -169,5 +205,21 @@ mod tests {
         assert!(PREVIEW_PATH.starts_with(PREVIEW));
         assert!(CONTAINERS_ANY.starts_with(CONTAINERS));
         assert!(INFO.starts_with(API) && STEPS.starts_with(API));
+        assert_eq!(
+            container_attach_ticket("abc"),
+            "/api/containers/abc/attach-ticket"
+        );
+        assert_eq!(attach_of_ticket(&exec_attach_ticket("e1")), exec_attach("e1"));
+        assert!(needs_session(CONTAINERS) && needs_session(&container_logs("a")) && needs_session(STEPS));
+        assert!(
+            needs_session(&exec("e")) && needs_session(IMAGES) && needs_session(&exec_attach_ticket("e"))
+        );
+        assert!(needs_session("/v2/slipway-local/abc/app/manifests/latest"));
+        assert!(
+            !needs_session(SESSIONS)
+                && !needs_session(INFO)
+                && !needs_session("/v2/library/busybox/tags/list")
+        );
+        assert!(!needs_session(&container_attach("a")));
     }
 }

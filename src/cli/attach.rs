@@ -15,16 +15,9 @@ use crate::registry::transport::Transport;
 pub struct AttachTarget {
     /// The container, as the hint names it.
     pub container: String,
-    /// [`paths::container_attach`] or [`paths::exec_attach`].
+    /// [`paths::container_attach`] or [`paths::exec_attach`] with a one-time ticket in its query (a browser
+    /// WebSocket cannot send the session header): open it at once, the ticket lives seconds.
     pub path: String,
-}
-
-impl AttachTarget {
-    /// The WebSocket path with the session: a browser WebSocket cannot send the session header, so the session
-    /// rides in the query.
-    pub fn path_for(&self, session: &str) -> String {
-        crate::api::attach_path_for(&self.path, session)
-    }
 }
 
 /// Start what a [`super::outcome::Step::Attach`] line runs: `docker run -it` (pulling first, like `docker
@@ -38,7 +31,7 @@ pub async fn start<T: Transport>(
         let id = exec_create(ctx, inv).await?;
         return Ok(AttachTarget {
             container: inv.args[0].clone(),
-            path: paths::exec_attach(&id),
+            path: ticketed(ctx, &paths::exec_attach_ticket(&id)).await?,
         });
     }
     let (created, _printed_through_progress) =
@@ -50,8 +43,16 @@ pub async fn start<T: Transport>(
     };
     Ok(AttachTarget {
         container,
-        path: paths::container_attach(&created.id),
+        path: ticketed(ctx, &paths::container_attach_ticket(&created.id)).await?,
     })
+}
+
+/// The attach path with a fresh ticket from `ticket_path`.
+async fn ticketed<T: Transport>(ctx: &CommandContext<'_, T>, ticket_path: &str) -> Result<String, Outcome> {
+    Companion::new(ctx.transport, ctx.base)
+        .attach_path(ticket_path)
+        .await
+        .map_err(|e| Outcome::failure(format!("docker: {e}"), 126))
 }
 
 /// `POST /api/containers/CONTAINER/exec` for `docker exec [-it] [-e] [-u] [-w] CONTAINER CMD...`: the id.
@@ -130,14 +131,6 @@ mod tests {
 
     #[test]
     fn the_protocol_frames() {
-        let target = AttachTarget {
-            container: "web".into(),
-            path: paths::container_attach("abc123"),
-        };
-        assert_eq!(
-            target.path_for("page-1f/x y"),
-            "/api/containers/abc123/attach?session=page-1f%2Fx%20y"
-        );
         let resize: serde_json::Value = serde_json::from_str(&resize_control(80, 24)).unwrap();
         assert_eq!(
             resize,

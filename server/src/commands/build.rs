@@ -55,7 +55,8 @@ pub struct BuildArgs {
     /// The Slipway companion (`http://127.0.0.1:8080`): FROM images, RUN steps, the local image store.
     #[arg(long)]
     pub host: Option<String>,
-    /// The session token sent as `slipway::api::SESSION_HEADER` (its hash names the local repositories).
+    /// A session the companion issued, sent as `slipway::api::SESSION_HEADER` (its hash names the local
+    /// repositories); default: the one `slipway docker` keeps for `--host`, or a new one.
     #[arg(long)]
     pub session: Option<String>,
     /// Docker schema-2 media types instead of OCI.
@@ -355,16 +356,18 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     let http = ReqwestTransport::new(reqwest::Client::new());
-    // Without a session the header goes out empty, which the companion reads as none (the key `anonymous`).
-    let session = args.session.clone().unwrap_or_default();
-    let to_companion = |host: &str| SessionTransport::new(&http, session.clone(), host);
-    let key = session_key(args.session.as_deref());
     let outcome = runtime.block_on(async {
         match &args.host {
             Some(host) => {
                 let host = host.trim_end_matches('/');
+                // `--session` as given; else the session kept for `host` (as `slipway docker` keeps it).
+                let transport = match &args.session {
+                    Some(token) => SessionTransport::new(&http, token.clone(), host),
+                    None => super::session_file::SessionFile::beside(None).transport(&http, host),
+                };
+                let key = session_key(Some(&super::session_file::live_session(&transport, host).await));
                 let repository = run_repository(&key, &options.tags);
-                let link = CompanionLink::new(to_companion(host), host, key.clone(), repository);
+                let link = CompanionLink::new(transport, host, key.clone(), repository);
                 let resolver = link.resolver();
                 let executor = link.executor();
                 match &output {

@@ -7,13 +7,13 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::pin::Pin;
 
-use slipway::api::SessionTransport;
 use slipway::cli::context::{CommandContext, Prompter, Stream};
 use slipway::cli::credentials::CredentialStore;
 use slipway::cli::interpret::{plan_words, run_command};
 use slipway::cli::outcome::{Outcome, Step};
 use slipway::cli::spec::Flag;
 
+use super::session_file::{default_auth_file, live_session, write_private, SessionFile};
 use crate::registry::upstream::ReqwestTransport;
 
 #[derive(Debug, clap::Args)]
@@ -27,23 +27,6 @@ pub struct DockerArgs {
     /// The docker command line, e.g. `images` or `pull busybox`.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
     pub args: Vec<String>,
-}
-
-fn default_auth_file() -> PathBuf {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    config.join("slipway").join("auth.json")
-}
-
-/// The session this command line speaks for: `$SLIPWAY_SESSION`, else one fixed per user, so consecutive
-/// commands see the same local images.
-fn session() -> String {
-    std::env::var("SLIPWAY_SESSION").unwrap_or_else(|_| {
-        let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
-        format!("cli-{user}")
-    })
 }
 
 /// Run one docker command line; returns its exit code.
@@ -67,7 +50,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
     };
     let outcome = match plan_words(&words) {
         Step::Done(outcome) => outcome,
-        Step::Build(inv) => build(&base, inv)?,
+        Step::Build(inv) => build(&base, inv, &SessionFile::beside(Some(&auth_file)))?,
         // The attach WebSocket needs a terminal of its own; the page's terminal is that terminal.
         Step::Attach(inv) => Outcome::failure(
             format!(
@@ -83,9 +66,12 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 .connect_timeout(std::time::Duration::from_secs(10))
                 .build()?;
             let reqwest = ReqwestTransport::new(http);
-            let session = session();
             // The session header for the companion only: other registries, reached directly, never see the token.
-            let transport = SessionTransport::new(&reqwest, session.clone(), &base);
+            let transport = SessionFile::beside(Some(&auth_file)).transport(&reqwest, &base);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let session = runtime.block_on(live_session(&transport, &base));
             let screen = TerminalLines::default();
             let print = |stream: Stream, line: &str| screen.print(stream, None, line);
             let redraw = |stream: Stream, key: &str, line: &str| screen.print(stream, Some(key), line);
@@ -115,9 +101,6 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                     .then_some(&TtyPrompter as &dyn Prompter),
                 suggested_user: None,
             };
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
             runtime.block_on(run_command(&ctx, &inv))
         }
     };
@@ -142,7 +125,11 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
 
 /// `docker build` natively: the context directory read into a tree, `-f` relative to it, the image into the
 /// session's local store of the companion at `base`, the step cache in slipway's cache directory.
-fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result<Outcome> {
+fn build(
+    base: &str,
+    mut inv: slipway::cli::parse::Invocation,
+    sessions: &SessionFile,
+) -> anyhow::Result<Outcome> {
     let context_dir = PathBuf::from(inv.args.first().cloned().unwrap_or_else(|| ".".into()));
     let tree = super::build::read_context(&context_dir)?;
     if let Some(file) = inv.flags.value(Flag::FILE).map(PathBuf::from) {
@@ -160,9 +147,12 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         inv.flags.set(Flag::FILE, inside.to_string_lossy().into_owned());
     }
     inv.args = vec![".".into()];
-    let session = session();
     let reqwest = ReqwestTransport::new(reqwest::Client::new());
-    let transport = SessionTransport::new(&reqwest, session.clone(), base);
+    let transport = sessions.transport(&reqwest, base);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let session = runtime.block_on(live_session(&transport, base));
     let cache = slipway::builder::DirCache::new(super::build::default_cache_dir());
     let started = std::time::Instant::now();
     let clock = move || started.elapsed().as_millis() as u64;
@@ -183,9 +173,6 @@ fn build(base: &str, mut inv: slipway::cli::parse::Invocation) -> anyhow::Result
         source_date_epoch: slipway::builder::BuildOptions::source_date_epoch(),
         events: &|_| {},
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let mut outcome = runtime.block_on(slipway::cli::build::build(&env, &inv, &tree));
     // The progress was streamed as it came: print only what follows it.
     if let Some(rest) = outcome.stderr.strip_prefix(streamed.borrow().as_str()) {
@@ -285,18 +272,6 @@ impl Drop for EchoOff {
             eprintln!("Error: failed to restore terminal state to echo input: {e}");
         }
     }
-}
-
-/// Write a file only its owner may read (it holds passwords).
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())
 }
 
 fn print_outcome(outcome: &Outcome) -> anyhow::Result<()> {

@@ -3,3 +3,4 @@
 pub mod build;
 pub mod docker;
 pub mod dockerfile;
+pub mod session_file;

@@ -22,13 +22,14 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
         .and_then(token_from)
 }
 
-/// A raw token (a header value, or the `?session=` of a WebSocket, which cannot send headers) as the server
-/// understands it: at most 128 characters; empty is no token.
+/// A raw header value as the server understands it: at most 128 characters; empty is no token. Whether the
+/// server issued it and it is still alive is `crate::sessions::gate`'s check.
 pub fn token_from(raw: &str) -> Option<String> {
     Some(raw.chars().take(TOKEN_MAX_CHARS).collect::<String>()).filter(|s| !s.is_empty())
 }
 
-/// The key of the session that sent `headers` (`anonymous` without the header).
+/// The key of the session that sent `headers` (`anonymous` without the header, which the session gate refuses
+/// wherever a local store is reached).
 pub fn request_key(headers: &HeaderMap) -> String {
     session_key(session_token(headers).as_deref())
 }

@@ -9,11 +9,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use slipway::api::{self, paths, AttachFrame, ErrorBody, StepEvent, NDJSON};
 
 use crate::api_json::ApiJson;
+use crate::sessions::{SessionError, Sessions};
 
 use super::exec::{Exec, ExecOptions, ExecState};
 use super::io::ProcessIo;
@@ -46,23 +48,11 @@ impl IntoResponse for RunnerError {
 
 type ApiResult<T> = Result<T, RunnerError>;
 
-/// The caller's session: an opaque token the page picks ([`api::SESSION_HEADER`]); containers are only visible to,
-/// and counted against, the session that created them. No header: the shared anonymous session.
+/// The caller's session: a token the server issued ([`api::SESSION_HEADER`]), checked live by
+/// [`crate::sessions::gate`] before any of these handlers runs; containers are only visible to, and counted
+/// against, the session that created them.
 pub fn session(headers: &HeaderMap) -> String {
     crate::registry::local::session_token(headers).unwrap_or_default()
-}
-
-/// The session of a WebSocket request: browsers cannot set headers on a WebSocket, so the page passes its token
-/// as `?session=TOKEN` instead; the header wins when both are present. Same rules as the header.
-fn ws_session(headers: &HeaderMap, query: &api::SessionQuery) -> String {
-    crate::registry::local::session_token(headers)
-        .or_else(|| {
-            query
-                .session
-                .as_deref()
-                .and_then(crate::registry::local::token_from)
-        })
-        .unwrap_or_default()
 }
 
 pub fn router(runner: Arc<Runner>) -> Router {
@@ -75,6 +65,8 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::CONTAINER_WAIT, post(wait))
         .route(paths::CONTAINER_LOGS, get(logs))
         .route(paths::CONTAINER_ATTACH, get(attach))
+        .route(paths::CONTAINER_ATTACH_TICKET, post(attach_ticket::<false>))
+        .route(paths::EXEC_ATTACH_TICKET, post(attach_ticket::<true>))
         .route(paths::CONTAINER_EXEC, post(exec_create))
         .route(paths::EXEC, get(exec_inspect))
         .route(paths::EXEC_WAIT, post(exec_wait))
@@ -254,14 +246,53 @@ where
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-async fn attach(
+/// What an attach ticket of container `id` opens.
+fn container_target(id: &str) -> String {
+    format!("container:{id}")
+}
+
+/// What an attach ticket of exec `id` opens.
+fn exec_target(id: &str) -> String {
+    format!("exec:{id}")
+}
+
+/// `POST /api/containers/{id}/attach-ticket` (or, with `EXEC`, `/api/execs/{id}/attach-ticket`): a one-time
+/// ticket for the attach WebSocket of the caller's container (or exec).
+async fn attach_ticket<const EXEC: bool>(
     State(r): State<Arc<Runner>>,
+    Extension(sessions): Extension<Arc<Sessions>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<api::SessionQuery>,
+) -> Result<Json<api::AttachTicket>, Response> {
+    let session = session(&headers);
+    let target = if EXEC {
+        find_exec_in(&r, &session, &id).map(|exec| exec_target(&exec.id))
+    } else {
+        r.get_in(Some(&session), &id).map(|c| container_target(&c.id))
+    };
+    let target = target.map_err(IntoResponse::into_response)?;
+    let ticket = sessions.ticket(&session, target);
+    ticket.map(Json).map_err(IntoResponse::into_response)
+}
+
+/// The attach WebSocket of a container: its ticket (`?ticket=`, used up here) names the session and the
+/// container; an id, prefix or name that resolves to any other container is refused.
+async fn attach(
+    State(r): State<Arc<Runner>>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    Path(id): Path<String>,
+    Query(q): Query<api::TicketQuery>,
     ws: WebSocketUpgrade,
-) -> ApiResult<Response> {
-    let c = r.get_in(Some(&ws_session(&headers, &q)), &id)?;
+) -> Result<Response, Response> {
+    let grant = sessions
+        .redeem(q.ticket.as_deref())
+        .map_err(IntoResponse::into_response)?;
+    let c = r
+        .get_in(Some(&grant.session), &id)
+        .map_err(IntoResponse::into_response)?;
+    if grant.target != container_target(&c.id) {
+        return Err(SessionError::BadTicket.into_response());
+    }
     Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(c, socket)))
 }
 
@@ -411,14 +442,21 @@ async fn exec_wait(
     Ok(Json(exec.state()))
 }
 
+/// The attach WebSocket of an exec, opened by its ticket as [`attach`].
 async fn exec_attach(
     State(r): State<Arc<Runner>>,
-    headers: HeaderMap,
+    Extension(sessions): Extension<Arc<Sessions>>,
     Path(id): Path<String>,
-    Query(q): Query<api::SessionQuery>,
+    Query(q): Query<api::TicketQuery>,
     ws: WebSocketUpgrade,
-) -> ApiResult<Response> {
-    let exec = find_exec_in(&r, &ws_session(&headers, &q), &id)?;
+) -> Result<Response, Response> {
+    let grant = sessions
+        .redeem(q.ticket.as_deref())
+        .map_err(IntoResponse::into_response)?;
+    let exec = find_exec_in(&r, &grant.session, &id).map_err(IntoResponse::into_response)?;
+    if grant.target != exec_target(&exec.id) {
+        return Err(SessionError::BadTicket.into_response());
+    }
     Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(exec, socket)))
 }
 

@@ -13,19 +13,44 @@ use super::tests::{assert_clean, test_env, TestEnv};
 async fn serve(env: &TestEnv) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = super::router(env.runner.clone());
+    let sessions = std::sync::Arc::new(crate::sessions::Sessions::default());
+    for token in [TEST_SESSION, "alice", "bob"] {
+        sessions.admit(token);
+    }
+    let gate = axum::middleware::from_fn_with_state(sessions, crate::sessions::gate);
+    let app = super::router(env.runner.clone()).layer(gate);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
 }
 
-/// A minimal HTTP/1.0 client (no extra dependency): returns status and body.
+/// The session of requests that name none (the server takes it as issued).
+const TEST_SESSION: &str = "test-session";
+
+/// The attach WebSocket URL of `attach_path` with a one-time ticket asked for as `session`.
+async fn ticketed(addr: std::net::SocketAddr, session: &str, attach_path: &str) -> String {
+    let (status, body) = http_as(
+        addr,
+        Some(session),
+        "POST",
+        &format!("{attach_path}-ticket"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    format!(
+        "ws://{addr}{attach_path}?ticket={}",
+        json(&body)["ticket"].as_str().unwrap()
+    )
+}
+
+/// A minimal HTTP/1.0 client (no extra dependency), as [`TEST_SESSION`]: returns status and body.
 async fn http(
     addr: std::net::SocketAddr,
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
 ) -> (StatusCode, String) {
-    http_as(addr, None, method, path, body).await
+    http_as(addr, Some(TEST_SESSION), method, path, body).await
 }
 
 /// The same, as session `session` (`X-Slipway-Session`).
@@ -108,14 +133,16 @@ async fn a_log_follower_ends_when_its_client_goes_away() {
     let addr = serve(&env).await;
     let id = started(
         addr,
-        None,
+        Some(TEST_SESSION),
         serde_json::json!({"image": "busybox", "cmd": ["sh", "-c", "echo once; sleep 600"]}),
     )
     .await;
     let logs = env.runner.get(&id).unwrap().io.logs.clone();
     let before = logs.followers();
     let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET /api/containers/{id}/logs?follow=true HTTP/1.1\r\nHost: x\r\n\r\n");
+    let request = format!(
+        "GET /api/containers/{id}/logs?follow=true HTTP/1.1\r\nHost: x\r\nX-Slipway-Session: {TEST_SESSION}\r\n\r\n"
+    );
     client.write_all(request.as_bytes()).await.unwrap();
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -154,7 +181,7 @@ async fn a_log_follower_ends_when_its_client_goes_away() {
 async fn run_logs_wait_inspect_remove() {
     let env = test_env();
     let addr = serve(&env).await;
-    let id = started(addr, None, serde_json::json!({"image": "busybox", "cmd": ["sh", "-c", "echo one; echo two >&2; exit 4"], "env": ["A=1"]})).await;
+    let id = started(addr, Some(TEST_SESSION), serde_json::json!({"image": "busybox", "cmd": ["sh", "-c", "echo one; echo two >&2; exit 4"], "env": ["A=1"]})).await;
     let (status, body) = http(addr, "POST", &format!("/api/containers/{id}/wait"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json(&body)["exit_code"], 4);
@@ -239,7 +266,7 @@ async fn detached_container_stops_with_term_then_kill() {
     let addr = serve(&env).await;
     let id = started(
         addr,
-        None,
+        Some(TEST_SESSION),
         serde_json::json!({"image": "busybox", "name": "sleeper", "cmd": ["sleep", "100"]}),
     )
     .await;
@@ -259,13 +286,15 @@ async fn attach_websocket_drives_a_tty() {
     let addr = serve(&env).await;
     let id = started(
         addr,
-        None,
+        Some(TEST_SESSION),
         serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]}),
     )
     .await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/containers/{id}/attach"))
-        .await
-        .unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(
+        ticketed(addr, TEST_SESSION, &format!("/api/containers/{id}/attach")).await,
+    )
+    .await
+    .unwrap();
     ws.send(Message::text(r#"{"type":"resize","cols":120,"rows":30}"#))
         .await
         .unwrap();
@@ -308,10 +337,12 @@ async fn an_attach_message_past_the_size_limit_ends_the_attach() {
     let env = test_env();
     let addr = serve(&env).await;
     let body = serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]});
-    let id = started(addr, None, body).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/containers/{id}/attach"))
-        .await
-        .unwrap();
+    let id = started(addr, Some(TEST_SESSION), body).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(
+        ticketed(addr, TEST_SESSION, &format!("/api/containers/{id}/attach")).await,
+    )
+    .await
+    .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     ws.send(Message::binary(b"echo small-$((2*3))\n".to_vec()))
         .await
@@ -338,16 +369,17 @@ async fn an_rm_tty_container_that_ended_before_the_attach_still_answers_it() {
     let addr = serve(&env).await;
     let body = serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "auto_remove": true,
                                   "console_size": [21, 77], "cmd": ["sh", "-c", "stty size; exit 4"]});
-    let id = started(addr, None, body).await;
+    let id = started(addr, Some(TEST_SESSION), body).await;
     let path = format!("/api/containers/{id}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while json(&http(addr, "GET", &path, None).await.1)["state"]["status"] != "exited" {
         assert!(tokio::time::Instant::now() < deadline, "never exited");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}/attach"))
-        .await
-        .unwrap();
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(ticketed(addr, TEST_SESSION, &format!("{path}/attach")).await)
+            .await
+            .unwrap();
     output_until(&mut ws, deadline, |seen| seen.contains("21 77")).await;
     assert_eq!(exit_frame(&mut ws, deadline).await["exit_code"], 4);
     drop(ws);
@@ -406,7 +438,7 @@ async fn preview_proxy_reaches_the_web_app_inside_by_its_token_only() {
     };
     let id = started(
         addr,
-        None,
+        Some(TEST_SESSION),
         serde_json::json!({"image": "busybox", "cmd": ["httpd", "-f", "-p", "8080", "-h", "/www"]}),
     )
     .await;
@@ -437,7 +469,7 @@ async fn exec_runs_in_the_running_container_plain_and_with_a_tty() {
     let addr = serve(&env).await;
     let id = started(
         addr,
-        None,
+        Some(TEST_SESSION),
         serde_json::json!({"image": "busybox", "hostname": "host1", "env": ["FROM=run"],
             "cmd": ["sh", "-c", "echo marker > /tmp/m; sleep 100"]}),
     )
@@ -469,9 +501,11 @@ async fn exec_runs_in_the_running_container_plain_and_with_a_tty() {
     )
     .await;
     let exec_id = json(&body)["id"].as_str().unwrap().to_string();
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/execs/{exec_id}/attach"))
-        .await
-        .unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(
+        ticketed(addr, TEST_SESSION, &format!("/api/execs/{exec_id}/attach")).await,
+    )
+    .await
+    .unwrap();
     ws.send(Message::binary(b"echo in-$((2+3)); exit 9\n".to_vec()))
         .await
         .unwrap();
@@ -551,7 +585,7 @@ async fn ws_refusal(url: &str) -> StatusCode {
 }
 
 #[tokio::test]
-async fn attach_takes_the_session_from_the_query_when_there_is_no_header() {
+async fn an_attach_ticket_opens_its_own_sessions_process_once() {
     let env = test_env();
     let addr = serve(&env).await;
     let id = started(
@@ -560,23 +594,30 @@ async fn attach_takes_the_session_from_the_query_when_there_is_no_header() {
         serde_json::json!({"image": "busybox", "tty": true, "interactive": true, "cmd": ["sh"]}),
     )
     .await;
-    // Another session, and no session at all, do not find it.
+    let attach = format!("/api/containers/{id}/attach");
+    // Another session gets no ticket for it; no ticket, a made-up one or the session token itself open nothing.
+    let (status, _) = http_as(addr, Some("bob"), "POST", &format!("{attach}-ticket"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     for url in [
-        format!("ws://{addr}/api/containers/{id}/attach?session=bob"),
-        format!("ws://{addr}/api/containers/{id}/attach"),
+        format!("ws://{addr}{attach}"),
+        format!("ws://{addr}{attach}?ticket=made-up"),
+        format!("ws://{addr}{attach}?ticket=alice"),
     ] {
-        assert_eq!(ws_refusal(&url).await, StatusCode::NOT_FOUND, "{url}");
+        assert_eq!(ws_refusal(&url).await, StatusCode::UNAUTHORIZED, "{url}");
     }
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://{addr}/api/containers/{id}/attach?session=alice"))
-            .await
-            .unwrap();
+    let url = ticketed(addr, "alice", &attach).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    assert_eq!(
+        ws_refusal(&url).await,
+        StatusCode::UNAUTHORIZED,
+        "a ticket is used once"
+    );
     ws.send(Message::binary(b"echo via-$((40+2))\n".to_vec()))
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     output_until(&mut ws, deadline, |seen| seen.contains("via-42")).await;
-    // An exec's attach follows the same rule.
+    // An exec's attach follows the same rules, and a container's ticket does not open an exec.
     let (status, body) = http_as(
         addr,
         Some("alice"),
@@ -586,10 +627,14 @@ async fn attach_takes_the_session_from_the_query_when_there_is_no_header() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let exec_id = json(&body)["id"].as_str().unwrap().to_string();
-    let url = format!("ws://{addr}/api/execs/{exec_id}/attach?session=bob");
-    assert_eq!(ws_refusal(&url).await, StatusCode::NOT_FOUND);
-    tokio_tungstenite::connect_async(format!("ws://{addr}/api/execs/{exec_id}/attach?session=alice"))
+    let exec_attach = format!("/api/execs/{}/attach", json(&body)["id"].as_str().unwrap());
+    let (status, _) = http_as(addr, Some("bob"), "POST", &format!("{exec_attach}-ticket"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let container_ticket = ticketed(addr, "alice", &attach).await;
+    let (_, ticket) = container_ticket.split_once("?ticket=").unwrap();
+    let url = format!("ws://{addr}{exec_attach}?ticket={ticket}");
+    assert_eq!(ws_refusal(&url).await, StatusCode::UNAUTHORIZED);
+    tokio_tungstenite::connect_async(ticketed(addr, "alice", &exec_attach).await)
         .await
         .expect("the owner attaches to its exec");
     ws.send(Message::binary(b"exit\n".to_vec())).await.unwrap();

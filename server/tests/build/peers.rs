@@ -176,13 +176,15 @@ async fn docker_build_with_events(
     let Ok(Parsed::Run(inv)) = parse(&words) else {
         panic!("{line} does not parse");
     };
-    let transport = Reqwest::new();
+    let http = Reqwest::new();
+    let session = crate::support::server::named_session(&server.url, "docker-build");
+    let transport = slipway::api::SessionTransport::new(&http, session, &server.url);
     let clock = || 0;
     let stream = |_: &str| {};
     let env = BuildEnv {
         transport: &transport,
         base: &server.url,
-        session: None,
+        session: Some(session),
         cache,
         packer: &slipway::builder::InlinePacker,
         clock: &clock,
@@ -219,11 +221,14 @@ async fn interpreter_builds_into_the_local_store_with_a_cache_that_explains() ->
         first.stderr
     );
     let http = reqwest::Client::new();
+    let session = crate::support::server::named_session(&server.url, "docker-build");
+    let key = slipway::image::local_store::session_key(Some(session));
     let manifest = http
         .get(format!(
-            "{}/v2/slipway-local/anonymous/learner1/app/manifests/v1",
+            "{}/v2/slipway-local/{key}/learner1/app/manifests/v1",
             server.url
         ))
+        .header(slipway::api::SESSION_HEADER, session)
         .header("Accept", "application/vnd.oci.image.manifest.v1+json")
         .send()
         .await?;
@@ -363,9 +368,14 @@ async fn a_built_image_is_explored_layer_by_layer_and_its_steps_are_shown() -> a
         }
     }
 
-    let transport = Reqwest::new();
+    let http = Reqwest::new();
+    let session = crate::support::server::named_session(&server.url, "docker-build");
+    let transport = slipway::api::SessionTransport::new(&http, session, &server.url);
     let credentials = std::cell::RefCell::new(slipway::cli::credentials::CredentialStore::default());
-    let ctx = slipway::cli::context::CommandContext::new(&transport, &server.url, "", &credentials);
+    let ctx = slipway::cli::context::CommandContext {
+        session: Some(session),
+        ..slipway::cli::context::CommandContext::new(&transport, &server.url, "", &credentials)
+    };
     let app = slipway::image::Reference::parse("learner1/app:v1")?;
     let image = read_image(&ctx, &ctx.local_repository(&app), "v1").await?;
     let n = image.layers.len();
@@ -431,7 +441,7 @@ struct ExploredImage {
 /// `repository:tag` from the server's registry: the manifest (the linux/amd64 one of an index), the config, then
 /// each layer's blob in turn.
 async fn read_image(
-    ctx: &slipway::cli::context::CommandContext<'_, Reqwest>,
+    ctx: &slipway::cli::context::CommandContext<'_, slipway::api::SessionTransport<'_, Reqwest>>,
     repository: &str,
     tag: &str,
 ) -> anyhow::Result<ExploredImage> {

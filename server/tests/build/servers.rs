@@ -33,8 +33,10 @@ fn docker(server: &Server, context: &Path, cache: &Path, args: &[&str]) -> Resul
         .args(["docker", "--host", &server.url])
         .args(args)
         .current_dir(context)
-        .env("SLIPWAY_SESSION", "cache-servers")
+        .env_remove("SLIPWAY_SESSION")
         .env("XDG_CACHE_HOME", cache)
+        // The session file (`slipway docker` keeps the companion's session there) beside the cache.
+        .env("XDG_CONFIG_HOME", cache)
         .output()
         .context("running slipway docker")?;
     Ok((

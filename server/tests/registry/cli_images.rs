@@ -36,11 +36,11 @@ async fn seed_hello(server: &Server) -> Result<String> {
     Ok(sha256(&manifest))
 }
 
-/// Runs `slipway docker` lines against one companion, as one session with its own credentials file.
+/// Runs `slipway docker` lines against one companion, as one session with its own credentials file (and the
+/// session file beside it, where `slipway docker` keeps the session the companion issued it).
 pub(super) struct DockerCli {
     host: String,
     auth_file: PathBuf,
-    session: &'static str,
 }
 
 pub(super) struct Run {
@@ -53,9 +53,17 @@ impl DockerCli {
     pub(super) fn new(server: &Server, dir: &Path, session: &'static str) -> DockerCli {
         DockerCli {
             host: server.base.clone(),
-            auth_file: dir.join(format!("{session}-auth.json")),
-            session,
+            auth_file: dir.join(session).join("auth.json"),
         }
+    }
+
+    /// The session the companion issued to this command line (after a first command), as kept beside the
+    /// credentials.
+    pub(super) fn token(&self) -> String {
+        let file = self.auth_file.with_file_name("sessions.json");
+        let kept: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap_or_default()).unwrap_or_default();
+        kept[&self.host].as_str().unwrap_or_default().to_string()
     }
 
     pub(super) fn run_with_stdin(&self, line: &str, stdin: &str) -> Result<Run> {
@@ -64,7 +72,7 @@ impl DockerCli {
         let mut child = Command::new(slipway_binary())
             .args(["docker", "--host", &self.host])
             .args(&words[1..])
-            .env("SLIPWAY_SESSION", self.session)
+            .env_remove("SLIPWAY_SESSION")
             .env("SLIPWAY_AUTH_FILE", &self.auth_file)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -158,7 +166,7 @@ async fn image_commands_print_what_docker_prints() -> Result<()> {
         "docker rmi hello",
         "docker images",
     ])?;
-    let key = slipway::image::local_store::session_key(Some("golden-session"));
+    let key = slipway::image::local_store::session_key(Some(&cli.token()));
     check_golden("images.txt", &normalize(&transcript, &server, &key));
     Ok(())
 }
@@ -185,7 +193,7 @@ async fn image_command_errors_print_what_docker_prints() -> Result<()> {
         "docker login --password-stdin",
         "docker login -u someone",
     ])?;
-    let key = slipway::image::local_store::session_key(Some("golden-errors"));
+    let key = slipway::image::local_store::session_key(Some(&cli.token()));
     check_golden("errors.txt", &normalize(&transcript, &server, &key));
     Ok(())
 }
@@ -313,7 +321,6 @@ async fn run_pulls_an_image_that_is_not_local_first() -> Result<()> {
     let cli = DockerCli {
         host: companion.url.clone(),
         auth_file: dir.path().join("auth.json"),
-        session: "run-session",
     };
     let first = cli.run("docker run --rm busybox echo hello")?;
     assert_eq!(

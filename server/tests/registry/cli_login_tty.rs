@@ -51,7 +51,7 @@ impl OnTerminal {
         let mut command = Command::new(slipway_binary());
         command
             .args(["docker", "--host", &server.base, "login"])
-            .env("SLIPWAY_SESSION", "tty-login")
+            .env_remove("SLIPWAY_SESSION")
             .env("SLIPWAY_AUTH_FILE", auth_file)
             .stdin(Stdio::from(terminal.try_clone()?))
             .stdout(Stdio::from(terminal.try_clone()?))
@@ -218,7 +218,7 @@ async fn login_in_process(
         anyhow::bail!("{line} is not a companion command");
     };
     let reqwest = Reqwest::new();
-    let transport = SessionTransport::new(&reqwest, "scripted-login", &server.base);
+    let transport = SessionTransport::new(&reqwest, server.session()?, &server.base);
     let ctx = CommandContext {
         prompter: Some(prompter),
         suggested_user: Some("learner2"),

@@ -84,13 +84,14 @@ async fn push_and_pull_of_a_multi_megabyte_layer_show_a_growing_bar_per_layer() 
     anyhow::ensure!(put.status() == 201, "seeding big: {}", put.status());
     let key = sha256(&layer)["sha256:".len()..][..12].to_string();
 
-    let (pulled, _) = run_with_bars(&server, "bars-a", "docker pull big").await?;
+    let bars_a = server.session()?;
+    let (pulled, _) = run_with_bars(&server, &bars_a, "docker pull big").await?;
     assert_eq!(pulled.exit_code, 0, "{}", pulled.stderr);
     let target = format!("{}/learner1/big:v1", remote.addr);
-    let tagged = run_with_bars(&server, "bars-a", &format!("docker tag big {target}")).await?;
+    let tagged = run_with_bars(&server, &bars_a, &format!("docker tag big {target}")).await?;
     assert_eq!(tagged.0.exit_code, 0, "{}", tagged.0.stderr);
 
-    let (pushed, lines) = run_with_bars(&server, "bars-a", &format!("docker push {target}")).await?;
+    let (pushed, lines) = run_with_bars(&server, &bars_a, &format!("docker push {target}")).await?;
     assert_eq!(pushed.exit_code, 0, "{}", pushed.stderr);
     let counts = bar_counts(&lines, &key, "Pushing");
     assert!(counts.len() >= 10, "3 MB in 256 KiB chunks: {lines:?}");
@@ -99,7 +100,8 @@ async fn push_and_pull_of_a_multi_megabyte_layer_show_a_growing_bar_per_layer() 
     assert_eq!(counts.last(), Some(&"3MB"));
     assert_eq!(lines.last(), Some(&(key.clone(), format!("{key}: Pushed"))));
 
-    let (pulled, lines) = run_with_bars(&server, "bars-b", &format!("docker pull {target}")).await?;
+    let (pulled, lines) =
+        run_with_bars(&server, &server.session()?, &format!("docker pull {target}")).await?;
     assert_eq!(pulled.exit_code, 0, "{}", pulled.stderr);
     let counts = bar_counts(&lines, &key, "Downloading");
     assert!(counts.len() >= 3, "3 MB in 1 MiB ranges: {lines:?}");

@@ -20,6 +20,11 @@ impl Transport for Session {
     }
 }
 
+/// The token of the session the test calls `name` on `server`.
+fn sid(server: &Server, name: &str) -> &'static str {
+    crate::support::server::named_session(&server.base, name)
+}
+
 fn session_client(server: &Server, token: &'static str) -> Client<Session> {
     Client::new(Session(Reqwest::new(), token), server.base.clone(), None)
 }
@@ -73,22 +78,30 @@ async fn local_stores_belong_to_their_session_even_with_logins_configured() -> R
     let dir = TempDir::new("reg-local-auth");
     let users = crate::support::server::users_file(dir.path())?;
     let server = Server::start_with(&dir.path().join("data"), &["--users", users.to_str().unwrap()])?;
-    let mine = local(Some("session-a"), "learner1/app:v1");
+    let mine = local(Some(sid(&server, "session-a")), "learner1/app:v1");
     assert!(
         mine.starts_with("slipway-local/") && mine.ends_with("/learner1/app"),
         "{mine}"
     );
 
-    let a = session_client(&server, "session-a");
+    let a = session_client(&server, sid(&server, "session-a"));
     let image = image(71);
     let (outcome, _) = push(&a, &mine, "v1", &image, None).await?;
     assert_eq!(outcome, BlobPush::Uploaded);
     assert_eq!(a.pull_manifest(&mine, "v1").await?.bytes, image.manifest);
 
-    // Another session, or none, is told the repository does not exist (not 401: nothing to log in to).
-    for token in [Some("session-b"), None] {
+    // Another session is told the repository does not exist (not 401: nothing to log in to); no session at
+    // all, or a made-up one, is 401.
+    for (token, refusal) in [
+        (Some(sid(&server, "session-b")), 404),
+        (None, 401),
+        (Some("made-up"), 401),
+    ] {
         let response = get(&server, &format!("/v2/{mine}/manifests/v1"), token).await?;
-        assert_eq!(response.status(), 404, "{token:?}");
+        assert_eq!(response.status(), refusal, "{token:?}");
+        if refusal == 401 {
+            continue;
+        }
         assert_eq!(error_code(response).await, "NAME_UNKNOWN");
         let blob = get(
             &server,
@@ -98,8 +111,8 @@ async fn local_stores_belong_to_their_session_even_with_logins_configured() -> R
         .await?;
         assert_eq!(blob.status(), 404);
     }
-    let b = session_client(&server, "session-b");
-    let theirs = local(Some("session-b"), "learner1/app");
+    let b = session_client(&server, sid(&server, "session-b"));
+    let theirs = local(Some(sid(&server, "session-b")), "learner1/app");
     let write = b
         .push_blob(
             &mine,
@@ -115,22 +128,15 @@ async fn local_stores_belong_to_their_session_even_with_logins_configured() -> R
     let mounted = push_layer_from(&b, &theirs, &mine, &image).await?;
     assert_eq!(mounted, BlobPush::Uploaded);
     // Within one session a mount is a mount (how `docker tag` copies an image).
-    let copy = local(Some("session-a"), "learner1/copy");
+    let copy = local(Some(sid(&server, "session-a")), "learner1/copy");
     let mounted = push_layer_from(&a, &copy, &mine, &image).await?;
     assert_eq!(mounted, BlobPush::Mounted { from: mine.clone() });
 
-    // No header is the anonymous session: its own store, no login.
+    // There is no anonymous store: without a session nothing is written there.
     let anonymous = local(None, "learner1/app");
     assert_eq!(anonymous, "slipway-local/anonymous/learner1/app");
     let nobody = Client::new(Reqwest::new(), server.base.clone(), None);
-    push(&nobody, &anonymous, "v1", &image, None).await?;
-    let response = get(
-        &server,
-        &format!("/v2/{anonymous}/manifests/v1"),
-        Some("session-a"),
-    )
-    .await?;
-    assert_eq!(response.status(), 404);
+    assert!(push(&nobody, &anonymous, "v1", &image, None).await.is_err());
 
     // Outside slipway-local the registry still wants a login for pushes.
     let public = nobody
@@ -153,16 +159,16 @@ async fn local_stores_belong_to_their_session_even_with_logins_configured() -> R
 async fn api_images_lists_the_sessions_images_newest_first_and_the_catalog_hides_them() -> Result<()> {
     let data = TempDir::new("reg-local-images");
     let server = Server::start(data.path())?;
-    let a = session_client(&server, "session-a");
+    let a = session_client(&server, sid(&server, "session-a"));
     let app = dated_image(81, "2026-11-28T07:00:00Z");
     let python = dated_image(82, "2026-11-01T00:00:00Z");
-    let app_repo = local(Some("session-a"), "learner1/app");
-    let python_repo = local(Some("session-a"), "python");
+    let app_repo = local(Some(sid(&server, "session-a")), "learner1/app");
+    let python_repo = local(Some(sid(&server, "session-a")), "python");
     push(&a, &app_repo, "v1", &app, None).await?;
     push(&a, &python_repo, "3.11-slim", &python, None).await?;
     push_image(&server, "learner1/public", "v1", 83).await?;
 
-    let rows: serde_json::Value = get(&server, "/api/images", Some("session-a"))
+    let rows: serde_json::Value = get(&server, "/api/images", Some(sid(&server, "session-a")))
         .await?
         .json()
         .await?;
@@ -176,15 +182,14 @@ async fn api_images_lists_the_sessions_images_newest_first_and_the_catalog_hides
              "id": sha256(&python.config), "created": "2026-11-01T00:00:00Z", "size": size(&python)},
         ])
     );
-    let other: serde_json::Value = get(&server, "/api/images", Some("session-b"))
+    let other: serde_json::Value = get(&server, "/api/images", Some(sid(&server, "session-b")))
         .await?
         .json()
         .await?;
     assert_eq!(other, serde_json::json!([]));
-    let anonymous: serde_json::Value = get(&server, "/api/images", None).await?.json().await?;
-    assert_eq!(anonymous, serde_json::json!([]));
+    assert_eq!(get(&server, "/api/images", None).await?.status(), 401);
 
-    let catalog: serde_json::Value = get(&server, "/v2/_catalog", Some("session-a"))
+    let catalog: serde_json::Value = get(&server, "/v2/_catalog", Some(sid(&server, "session-a")))
         .await?
         .json()
         .await?;
@@ -193,11 +198,11 @@ async fn api_images_lists_the_sessions_images_newest_first_and_the_catalog_hides
     // `docker rmi learner1/app:v1`: the tag goes, the manifest stays addressable by digest.
     let deleted = client()
         .delete(server.url(&format!("/v2/{app_repo}/manifests/v1")))
-        .header("X-Slipway-Session", "session-a")
+        .header("X-Slipway-Session", sid(&server, "session-a"))
         .send()
         .await?;
     assert_eq!(deleted.status(), 202);
-    let rows: serde_json::Value = get(&server, "/api/images", Some("session-a"))
+    let rows: serde_json::Value = get(&server, "/api/images", Some(sid(&server, "session-a")))
         .await?
         .json()
         .await?;
@@ -251,19 +256,19 @@ async fn mount_without_from(
 async fn a_mount_without_from_links_only_blobs_the_caller_may_pull() -> Result<()> {
     let data = TempDir::new("reg-local-blind-mount");
     let server = Server::start(data.path())?;
-    let a = session_client(&server, "session-a");
+    let a = session_client(&server, sid(&server, "session-a"));
     let image = image(91);
     let layer = sha256(&image.layer);
-    let mine = local(Some("session-a"), "learner1/app");
+    let mine = local(Some(sid(&server, "session-a")), "learner1/app");
     push(&a, &mine, "v1", &image, None).await?;
 
     // Knowing the digest of a layer only session a's store holds gains another session nothing: an upload.
-    let theirs = local(Some("session-b"), "learner1/app");
-    let status = mount_without_from(&server, &theirs, &layer, Some("session-b"), None).await?;
+    let theirs = local(Some(sid(&server, "session-b")), "learner1/app");
+    let status = mount_without_from(&server, &theirs, &layer, Some(sid(&server, "session-b")), None).await?;
     assert_eq!(status, 202);
     let head = client()
         .head(server.url(&format!("/v2/{theirs}/blobs/{layer}")))
-        .header("X-Slipway-Session", "session-b")
+        .header("X-Slipway-Session", sid(&server, "session-b"))
         .send()
         .await?;
     assert_eq!(head.status(), 404);
@@ -272,14 +277,14 @@ async fn a_mount_without_from_links_only_blobs_the_caller_may_pull() -> Result<(
         202
     );
     // What the caller may pull is mounted: its own store, and the shared repositories.
-    let copy = local(Some("session-a"), "learner1/copy");
+    let copy = local(Some(sid(&server, "session-a")), "learner1/copy");
     assert_eq!(
-        mount_without_from(&server, &copy, &layer, Some("session-a"), None).await?,
+        mount_without_from(&server, &copy, &layer, Some(sid(&server, "session-a")), None).await?,
         201
     );
     let public = push_blob(&server, "learner1/base", b"a public layer").await?;
     assert_eq!(
-        mount_without_from(&server, &theirs, &public, Some("session-b"), None).await?,
+        mount_without_from(&server, &theirs, &public, Some(sid(&server, "session-b")), None).await?,
         201
     );
     Ok(())
@@ -306,21 +311,22 @@ async fn without_anonymous_pull_a_mount_without_from_reaches_only_the_sessions_o
     assert_eq!(upload.status(), 201);
 
     // An anonymous session may not pull learner1/private, so it cannot mount from it either.
-    let c = session_client(&server, "session-c");
-    let own = local(Some("session-c"), "learner1/app");
-    let status = mount_without_from(&server, &own, &sha256(private), Some("session-c"), None).await?;
+    let session_c = Some(sid(&server, "session-c"));
+    let c = session_client(&server, sid(&server, "session-c"));
+    let own = local(session_c, "learner1/app");
+    let status = mount_without_from(&server, &own, &sha256(private), session_c, None).await?;
     assert_eq!(status, 202);
     // Its own store it may read; and a logged-in user may pull (so mount) anything.
     let image = image(92);
     push(&c, &own, "v1", &image, None).await?;
-    let copy = local(Some("session-c"), "learner1/copy");
+    let copy = local(session_c, "learner1/copy");
     let layer = sha256(&image.layer);
     assert_eq!(
-        mount_without_from(&server, &copy, &layer, Some("session-c"), None).await?,
+        mount_without_from(&server, &copy, &layer, session_c, None).await?,
         201
     );
     let user = Some(("learner2", "pw-two"));
-    let status = mount_without_from(&server, &copy, &sha256(private), Some("session-c"), user).await?;
+    let status = mount_without_from(&server, &copy, &sha256(private), session_c, user).await?;
     assert_eq!(status, 201);
     Ok(())
 }

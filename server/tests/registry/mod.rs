@@ -93,6 +93,11 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// A session this server issued (`POST /api/sessions`).
+    pub fn session(&self) -> Result<String> {
+        crate::support::server::issue_session(&self.base)
+    }
 }
 
 impl Drop for Server {

@@ -9,8 +9,6 @@ use serde_json::{json, Value};
 
 use super::busybox_server;
 
-const SESSION: &str = "collector-layers";
-
 /// The unpacked layers' directories (`<runner>/layers/<hex>`), and whether a collected one is still on disk.
 fn layer_dirs(runner: &Path) -> Result<(Vec<String>, bool)> {
     let mut layers = Vec::new();
@@ -33,12 +31,7 @@ async fn call(
     url: String,
     body: Value,
 ) -> Result<(u16, Value)> {
-    let response = http
-        .request(method, url)
-        .header("X-Slipway-Session", SESSION)
-        .json(&body)
-        .send()
-        .await?;
+    let response = http.request(method, url).json(&body).send().await?;
     let status = response.status().as_u16();
     let text = response.text().await?;
     Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
@@ -68,7 +61,6 @@ async fn finish(http: &reqwest::Client, base: &str, id: &str) -> Result<(i64, St
     .await?;
     let logs = http
         .get(format!("{base}/api/containers/{id}/logs"))
-        .header("X-Slipway-Session", SESSION)
         .send()
         .await?
         .text()
@@ -82,7 +74,7 @@ async fn a_layer_in_use_is_kept_and_collected_after_its_container_is_removed() -
         return Ok(());
     };
     let (http, base, runner) = (
-        reqwest::Client::new(),
+        server.session_client()?,
         server.url.clone(),
         server.data.path().join("runner"),
     );

@@ -59,7 +59,7 @@ async fn a_server_killed_with_a_running_container_is_cleaned_up_by_the_next_star
     };
     // A command line no other test runs, to find the container's process among the host's.
     let argv = ["sleep", "4321"];
-    let http = reqwest::Client::new();
+    let http = server.session_client()?;
     let created: serde_json::Value = http
         .post(format!("{}/api/containers?start=true", server.url))
         .json(&serde_json::json!({"image": "busybox", "cmd": argv}))
@@ -94,7 +94,14 @@ async fn a_server_killed_with_a_running_container_is_cleaned_up_by_the_next_star
     let again = Server::start_in(data, Path::new("/nonexistent"), &[])?;
     let left = leftovers(&runner, &id, &argv);
     ensure!(left.is_empty(), "left after the restart: {left:?}");
-    let listed: serde_json::Value = http
+    // The restart forgot the sessions: the old one is refused, a new one sees nothing left.
+    let refused = http
+        .get(format!("{}/api/containers?all=true", again.url))
+        .send()
+        .await?;
+    ensure!(refused.status() == 401, "{}", refused.status());
+    let listed: serde_json::Value = again
+        .session_client()?
         .get(format!("{}/api/containers?all=true", again.url))
         .send()
         .await?

@@ -18,6 +18,8 @@ const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 struct Api {
     http: reqwest::Client,
     base: String,
+    /// The session the server issued for each name the test uses.
+    sessions: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Api {
@@ -25,13 +27,21 @@ impl Api {
         Api {
             http: reqwest::Client::new(),
             base: server.url.clone(),
+            sessions: Default::default(),
         }
+    }
+
+    /// The token of the session the test calls `name`, issued by the server the first time.
+    fn token(&self, name: &str) -> String {
+        let mut sessions = self.sessions.lock().unwrap();
+        let issue = || crate::support::server::issue_session(&self.base).expect("a session");
+        sessions.entry(name.to_string()).or_insert_with(issue).clone()
     }
 
     fn request(&self, method: reqwest::Method, path: &str, session: Option<&str>) -> reqwest::RequestBuilder {
         let request = self.http.request(method, format!("{}{path}", self.base));
         match session {
-            Some(token) => request.header("X-Slipway-Session", token),
+            Some(name) => request.header("X-Slipway-Session", self.token(name)),
             None => request,
         }
     }
@@ -113,7 +123,10 @@ async fn busybox_manifest(api: &Api) -> Result<Value> {
 
 /// `docker tag busybox learner1/bb:v1` in `session`'s local store: mount the blobs, PUT the manifest.
 async fn tag_busybox_locally(api: &Api, session: &str, manifest: &Value) -> Result<String> {
-    let repo = format!("slipway-local/{}/learner1/bb", session_key(Some(session)));
+    let repo = format!(
+        "slipway-local/{}/learner1/bb",
+        session_key(Some(&api.token(session)))
+    );
     let mut digests = vec![manifest["config"]["digest"]
         .as_str()
         .unwrap_or_default()
@@ -282,7 +295,7 @@ async fn sessions_run_their_local_images_and_run_steps_store_layers_in_their_rep
         ("session-a", "learner1/app".to_string()),
         (
             "session-a",
-            format!("slipway-local/{}", session_key(Some("session-a"))),
+            format!("slipway-local/{}", session_key(Some(&api.token("session-a")))),
         ),
     ] {
         let mut step = step.clone();
@@ -303,7 +316,10 @@ async fn a_run_step_over_its_sessions_quota_fails_cleanly() -> Result<()> {
     let runner_dir = server.data.path().join("runner");
     let api = Api::new(&server);
     let busybox = busybox_manifest(&api).await?;
-    let repo = format!("slipway-local/{}/learner1/big", session_key(Some("session-q")));
+    let repo = format!(
+        "slipway-local/{}/learner1/big",
+        session_key(Some(&api.token("session-q")))
+    );
     let step = json!({"layers": [busybox["layers"][0]["digest"]], "repository": repo,
         "command": "dd if=/dev/urandom of=/big bs=1k count=64 2>/dev/null"});
     let (status, answer) = api

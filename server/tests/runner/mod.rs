@@ -9,6 +9,7 @@ mod network;
 mod page;
 mod published_ports;
 mod seccomp;
+mod sessions;
 mod streaming;
 
 use std::path::Path;
@@ -45,7 +46,8 @@ fn server_with(
 /// output.
 pub(crate) async fn docker_run(server: &Server, image: &str, cmd: &[&str]) -> anyhow::Result<(i64, String)> {
     use slipway::api::{Companion, CreateContainer, LogsQuery, RemoveQuery, RunOptions};
-    let transport = crate::registry::client::Reqwest::new();
+    let http = crate::registry::client::Reqwest::new();
+    let transport = slipway::api::SessionTransport::new(&http, server.session()?, &server.url);
     let companion = Companion::new(&transport, &server.url);
     let request = CreateContainer {
         image: image.to_string(),
@@ -67,7 +69,7 @@ async fn docker_run_and_a_run_step_through_the_binary() -> anyhow::Result<()> {
     let Some(server) = busybox_server("runner-binary", &["--runtime", "runc"])? else {
         return Ok(());
     };
-    let http = reqwest::Client::new();
+    let http = server.session_client()?;
     let base = server.url.clone();
     let layout = server.data.path().join("base-images/busybox");
 

@@ -162,7 +162,7 @@ async fn the_preview_proxy_carries_a_websocket() -> Result<()> {
     let Some(server) = busybox_server("net-websocket", &[])? else {
         return Ok(());
     };
-    let http = reqwest::Client::new();
+    let http = server.session_client()?;
     let created: Value = http
         .post(format!("{}/api/containers?start=true", server.url))
         .json(&json!({"image": "busybox", "cmd": ["sh", "-c",
@@ -174,7 +174,7 @@ async fn the_preview_proxy_carries_a_websocket() -> Result<()> {
     let id = created["id"].as_str().context("no id")?.to_string();
     let mut last = String::new();
     for _ in 0..50 {
-        let root = crate::previews::preview_root(&server.url, &id, 8080).await?;
+        let root = crate::previews::preview_root(&http, &server.url, &id, 8080).await?;
         let (head, frames) = tokio::task::spawn_blocking(move || websocket_through_proxy(&root)).await??;
         if head.starts_with("HTTP/1.1 101") {
             ensure!(

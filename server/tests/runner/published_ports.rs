@@ -33,7 +33,8 @@ async fn create(server: &Server, cmd: &[&str], ports: &[(u16, u16)]) -> Result<(
         .iter()
         .map(|&(host, container)| json!({"host": host, "container": container}))
         .collect();
-    let response = reqwest::Client::new()
+    let response = server
+        .session_client()?
         .post(format!("{}/api/containers?start=true", server.url))
         .json(&json!({"image": "busybox", "cmd": cmd, "publish": publish}))
         .send()

@@ -88,7 +88,7 @@ fn a_run_steps_output_shows_while_the_step_runs() -> Result<()> {
     )?;
     let mut build = Docker::spawn(
         &server,
-        "stream-build",
+        &server.session()?,
         context.path(),
         &[
             "build",
@@ -145,7 +145,8 @@ fn docker_logs_follow_streams_until_the_container_exits() -> Result<()> {
     let Some(server) = server("runner-stream-logs")? else {
         return Ok(());
     };
-    let session = "stream-logs";
+    let session = server.session()?;
+    let session = session.as_str();
     let cwd = TempDir::new("stream-logs-cwd");
     let run = Command::new(slipway_bin())
         .args([

@@ -83,6 +83,16 @@ impl Server {
         Ok(Server { child, url, data })
     }
 
+    /// A session this server issued (`POST /api/sessions`), for requests that act for one.
+    pub fn session(&self) -> anyhow::Result<String> {
+        issue_session(&self.url)
+    }
+
+    /// An HTTP client whose every request carries a session this server issued.
+    pub fn session_client(&self) -> anyhow::Result<reqwest::Client> {
+        session_client(&self.url)
+    }
+
     /// The server's process id (to find the helpers it started).
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -318,4 +328,45 @@ pub fn serve_refusal(args: &[&str]) -> String {
         "{stderr}"
     );
     stderr
+}
+
+/// A session issued by the companion at `base` (`http://127.0.0.1:PORT`): `POST /api/sessions` over a plain
+/// socket (usable from sync and async tests alike), the token of its answer.
+pub fn issue_session(base: &str) -> anyhow::Result<String> {
+    use std::io::Read;
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(addr).with_context(|| format!("connect {addr}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let path = slipway::api::paths::SESSIONS;
+    write!(
+        stream,
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    anyhow::ensure!(head.contains(" 201 "), "{path} answered {head}\n{body}");
+    let issued: slipway::api::SessionIssued = serde_json::from_str(body).context("the session answer")?;
+    Ok(issued.token)
+}
+
+/// An HTTP client whose every request carries a session the companion at `base` issued.
+pub fn session_client(base: &str) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(slipway::api::SESSION_HEADER, issue_session(base)?.parse()?);
+    Ok(reqwest::Client::builder().default_headers(headers).build()?)
+}
+
+/// The token of the session a test calls `name` on the companion at `base`, issued the first time and the same
+/// after (kept for the test run, so clients may hold it as `&'static str`).
+pub fn named_session(base: &str, name: &str) -> &'static str {
+    static ISSUED: std::sync::Mutex<Vec<(String, &'static str)>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{base} {name}");
+    let mut issued = ISSUED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, token)) = issued.iter().find(|(k, _)| *k == key) {
+        return token;
+    }
+    let token: &'static str = Box::leak(issue_session(base).expect("a session").into_boxed_str());
+    issued.push((key, token));
+    token
 }

@@ -659,6 +659,7 @@ pub fn start() {
             }
         }
         STARTUP_WORKSPACE.with(|s| *s.borrow_mut() = saved);
+        super::session::ensure_page_session().await;
         root.set_inner_html("");
         yew::Renderer::<App>::with_root(root).render();
     });

@@ -28,8 +28,9 @@ pub struct AttachSocket {
 }
 
 impl AttachSocket {
-    /// Open `path` (`cli::attach::attach_path`) on the page's own origin, size the TTY to `cols`×`rows` once
-    /// connected, and tell `on_event` what happens.
+    /// Open `path` (`cli::attach::AttachTarget::path`, with its one-time ticket: no session token in the URL)
+    /// on the page's own origin at once, size the TTY to `cols`×`rows` once connected, and tell `on_event` what
+    /// happens.
     pub fn open(path: &str, cols: u16, rows: u16, on_event: Rc<dyn Fn(AttachEvent)>) -> Result<Self, String> {
         let location = web_sys::window().ok_or("no window")?.location();
         let scheme = match location.protocol().unwrap_or_default().as_str() {

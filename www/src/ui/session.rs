@@ -1,6 +1,7 @@
-//! The page's side of a companion session: its token and `docker login` credentials (memory, mirrored in
-//! `sessionStorage` so a reload keeps the local images and logins of the tab), and the command context built
-//! from them.
+//! The page's side of a companion session: its token (issued by the companion, `slipway::api::paths::SESSIONS`)
+//! and `docker login` credentials (memory, mirrored in `sessionStorage` so a reload keeps the local images and
+//! logins of the tab), and the command context built from them. The token travels in a header to the page's
+//! own origin only, never in a cookie: an embed on another site works whatever its third-party cookie rules.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,17 +19,11 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 thread_local! {
-    /// This tab's session with the companion: made once, kept for the tab's life.
-    static PAGE_SESSION: String = {
-        let stored = storage().and_then(|s| s.get_item(SESSION_KEY).ok().flatten());
-        stored.unwrap_or_else(|| {
-            let token = format!("page-{:016x}", (js_sys::Math::random() * u64::MAX as f64) as u64);
-            if let Some(s) = storage() {
-                let _ = s.set_item(SESSION_KEY, &token);
-            }
-            token
-        })
-    };
+    /// This tab's session with the companion: issued by it ([`ensure_page_session`]), kept for the tab's
+    /// life, renewed when the companion no longer knows it (it expired, or the server restarted).
+    static PAGE_SESSION: RefCell<String> = RefCell::new(
+        storage().and_then(|s| s.get_item(SESSION_KEY).ok().flatten()).unwrap_or_default(),
+    );
     static CREDENTIALS: Rc<RefCell<CredentialStore>> = Rc::new(RefCell::new(
         storage()
             .and_then(|s| s.get_item(CREDENTIALS_KEY).ok().flatten())
@@ -51,7 +46,27 @@ pub fn known_images() -> Vec<String> {
 }
 
 pub fn page_session() -> String {
-    PAGE_SESSION.with(String::clone)
+    PAGE_SESSION.with(|s| s.borrow().clone())
+}
+
+/// Keep a token the companion issued: for the page's next requests and, in `sessionStorage`, for a reload.
+fn keep_session(token: &str) {
+    PAGE_SESSION.with(|s| *s.borrow_mut() = token.to_string());
+    if let Some(s) = storage() {
+        let _ = s.set_item(SESSION_KEY, token);
+    }
+}
+
+/// `fetch` to the companion with the session, asking for one when none is held or it is refused.
+fn session_transport(fetch: &'static Fetch) -> SessionTransport<'static, Fetch> {
+    SessionTransport::new(fetch, page_session(), &page_origin()).renewing(std::sync::Arc::new(keep_session))
+}
+
+/// At start, before any request that needs it: a session the companion knows (a new one when the tab has none
+/// or the companion forgot it). A companion out of reach leaves the page without one (it works offline).
+pub async fn ensure_page_session() {
+    let transport = page_transport();
+    let _ = slipway::api::Companion::new(&transport, "").images().await;
 }
 
 /// The page's origin (`http://127.0.0.1:8080`): the companion that serves the page, the only origin that
@@ -64,7 +79,7 @@ pub fn page_origin() -> String {
 
 /// The page's companion transport ([`Fetch::PAGE`]) with the session for the page's own origin only.
 pub fn page_transport() -> SessionTransport<'static, Fetch> {
-    SessionTransport::new(&Fetch::PAGE, page_session(), &page_origin())
+    session_transport(&Fetch::PAGE)
 }
 
 /// Everything a command needs from the page; [`PageSession::context`] lends it out.
@@ -82,8 +97,10 @@ impl PageSession {
     }
 
     /// A session for the terminal's command in flight: its requests close on Ctrl-C
-    /// ([`crate::fetch::CommandAbort`]).
-    pub fn for_command() -> Self {
+    /// ([`crate::fetch::CommandAbort`]). The session is checked first (renewed when the companion forgot it), as
+    /// a command names its local repositories after it before its first request.
+    pub async fn for_command() -> Self {
+        ensure_page_session().await;
         PageSession::with_fetch(&Fetch::COMMAND)
     }
 
@@ -93,7 +110,7 @@ impl PageSession {
             .and_then(|w| w.location().host().ok())
             .unwrap_or_default();
         PageSession {
-            transport: SessionTransport::new(fetch, token.clone(), &page_origin()),
+            transport: session_transport(fetch),
             token,
             registry_host,
             credentials: CREDENTIALS.with(Rc::clone),

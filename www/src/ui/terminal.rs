@@ -305,7 +305,7 @@ impl Console {
             let store = LocalStore { kv: &IMAGE_STORE };
             return Some(slipway::cli::offline::run_offline(&store, inv, now).await);
         }
-        let session = PageSession::for_command();
+        let session = PageSession::for_command().await;
         let (progress, status) = (self.progress_sink(), self.status_sink());
         let remove = inv.flags.is_set(Flag::RM);
         let foreground = |id: &str| {
@@ -333,7 +333,7 @@ impl Console {
         if !companion_online().await {
             return Some(slipway::cli::offline::needs_companion(&inv));
         }
-        let session = PageSession::for_command();
+        let session = PageSession::for_command().await;
         let started = {
             let (progress, status) = (self.progress_sink(), self.status_sink());
             let mut ctx = session.context(Some(&progress));
@@ -364,8 +364,7 @@ impl Console {
                 }
             })
         };
-        let path = target.path_for(&session.token());
-        match AttachSocket::open(&path, self.term.cols(), self.term.rows(), on_event) {
+        match AttachSocket::open(&target.path, self.term.cols(), self.term.rows(), on_event) {
             Ok(opened) => {
                 *self.socket.borrow_mut() = Some(opened);
                 self.dispatch(TerminalAction::Attached(target.container));
@@ -553,7 +552,7 @@ async fn build_in_page(
     inv: &Invocation,
     tree: &slipway::layer::FileTree,
 ) -> Option<Outcome> {
-    let session = PageSession::for_command();
+    let session = PageSession::for_command().await;
     let online = companion_online().await;
     let clock = || js_sys::Date::now() as u64;
     let pending = RefCell::new(String::new());
