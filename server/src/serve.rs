@@ -48,9 +48,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await;
     crate::previews::spawn(previews, runner.clone(), args.connections.limits());
+    let sessions = Arc::new(crate::sessions::Sessions::new(args.sessions.limits()));
     crate::collector::start(
         registry.store().clone(),
         runner.clone(),
+        sessions.clone(),
         crate::collector::CollectorConfig {
             upload_grace: std::time::Duration::from_secs(args.upload_grace),
             layer_grace: std::time::Duration::from_secs(args.layer_grace),
@@ -67,7 +69,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         registry,
         runner,
         site_names,
-        sessions: Arc::new(crate::sessions::Sessions::new(args.sessions.limits())),
+        sessions,
     });
     // Tests and scripts read the first line to learn the port when --addr asks for port 0.
     println!("slipway listening on http://{addr}");
