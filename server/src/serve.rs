@@ -1,5 +1,6 @@
 //! `slipway serve`: bind, print the address, serve until SIGINT or SIGTERM.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -71,9 +72,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         site_names,
         sessions,
     });
-    // Tests and scripts read the first line to learn the port when --addr asks for port 0.
-    println!("slipway listening on http://{addr}");
-    println!("slipway previews on http://{preview_addr}");
+    // Tests and scripts read the first line to learn the port when --addr asks for port 0, and may close the pipe
+    // then: one write, and a closed stdout is no reason to stop serving (`println!` would panic).
+    let _ = write!(
+        std::io::stdout(),
+        "slipway listening on http://{addr}\nslipway previews on http://{preview_addr}\n"
+    );
     tracing::info!(%addr, "serving");
     crate::connections::serve(
         listener,
