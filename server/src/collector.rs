@@ -1,7 +1,8 @@
 //! The background collector of `slipway serve`: on an interval, removes what strangers left behind.
 //!
 //! That is registry upload sessions untouched for longer than `--upload-grace` (a client that started a push and
-//! went away), and unpacked layers no container uses and none used for `--layer-grace`. The filesystem work runs
+//! went away), unpacked layers no container uses and none used for `--layer-grace`, and the containers of
+//! sessions that expired (their owner left: their slots, memory and ports come back). The filesystem work runs
 //! in `spawn_blocking`, never on the async workers, and takes the locks the users take: an upload session's lock
 //! (a session being written to is kept), and the runner's creation gate and per-layer lock (a layer handed to a
 //! container being created, or being unpacked, is kept).
@@ -12,6 +13,7 @@ use std::time::Duration;
 use crate::registry::gc::{collect_stale_uploads, UploadsFreed};
 use crate::registry::Store;
 use crate::runner::Runner;
+use crate::sessions::Sessions;
 
 /// What the collector removes and after how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,7 @@ impl CollectorConfig {
 pub fn start(
     store: Arc<Store>,
     runner: Option<Arc<Runner>>,
+    sessions: Arc<Sessions>,
     config: CollectorConfig,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -43,6 +46,9 @@ pub fn start(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
+            if let Some(runner) = &runner {
+                remove_expired_sessions_containers(runner, &sessions).await;
+            }
             let (store, runner) = (store.clone(), runner.clone());
             match tokio::task::spawn_blocking(move || collect_once(&store, runner.as_deref(), &config)).await
             {
@@ -51,6 +57,19 @@ pub fn start(
             }
         }
     })
+}
+
+/// Containers whose session expired (or was never issued by this server run) are removed as `docker rm -f`
+/// removes them: nobody can reach them any more, and they would hold slots, memory and published ports.
+async fn remove_expired_sessions_containers(runner: &Runner, sessions: &Sessions) {
+    for container in runner.orphans(|session| sessions.is_live(session)) {
+        match runner.remove(&container, true).await {
+            Ok(()) => tracing::info!(id = %container.id, "removed a container whose session expired"),
+            Err(e) => {
+                tracing::warn!(id = %container.id, error = %e, "removing a container whose session expired")
+            }
+        }
+    }
 }
 
 /// One pass: upload sessions, then layers, each logging what it freed. Blocking.

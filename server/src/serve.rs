@@ -1,5 +1,6 @@
 //! `slipway serve`: bind, print the address, serve until SIGINT or SIGTERM.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -48,9 +49,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await;
     crate::previews::spawn(previews, runner.clone(), args.connections.limits());
+    let sessions = Arc::new(crate::sessions::Sessions::new(args.sessions.limits()));
     crate::collector::start(
         registry.store().clone(),
         runner.clone(),
+        sessions.clone(),
         crate::collector::CollectorConfig {
             upload_grace: std::time::Duration::from_secs(args.upload_grace),
             layer_grace: std::time::Duration::from_secs(args.layer_grace),
@@ -67,11 +70,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         registry,
         runner,
         site_names,
-        sessions: Arc::new(crate::sessions::Sessions::new(args.sessions.limits())),
+        sessions,
     });
-    // Tests and scripts read the first line to learn the port when --addr asks for port 0.
-    println!("slipway listening on http://{addr}");
-    println!("slipway previews on http://{preview_addr}");
+    // Tests and scripts read the first line to learn the port when --addr asks for port 0, and may close the pipe
+    // then: one write, and a closed stdout is no reason to stop serving (`println!` would panic).
+    let _ = write!(
+        std::io::stdout(),
+        "slipway listening on http://{addr}\nslipway previews on http://{preview_addr}\n"
+    );
     tracing::info!(%addr, "serving");
     crate::connections::serve(
         listener,

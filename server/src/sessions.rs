@@ -198,6 +198,13 @@ impl Sessions {
             && now.saturating_duration_since(times.issued) < self.limits.max_age
     }
 
+    /// Whether `token` is a live session, without counting it as used (for the collector).
+    pub fn is_live(&self, token: &str) -> bool {
+        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.get(token)
+            .is_some_and(|times| self.alive(times, Instant::now()))
+    }
+
     /// Whether `token` is a live session; it counts as used now.
     pub fn check(&self, token: &str) -> Result<(), SessionError> {
         self.check_at(token, Instant::now())

@@ -264,6 +264,15 @@ impl Runner {
         }
     }
 
+    /// The containers (RUN steps' too) whose session `live` says is gone.
+    pub fn orphans(&self, live: impl Fn(&str) -> bool) -> Vec<Arc<Container>> {
+        self.table()
+            .values()
+            .filter(|c| !live(&c.session))
+            .cloned()
+            .collect()
+    }
+
     pub fn list(&self, all: bool) -> Vec<Summary> {
         self.list_in(None, all)
     }

@@ -86,7 +86,9 @@ async fn more_ports_than_allowed_are_refused_before_any_listener_opens() -> Resu
     }
 
     // The docker CLI prints it as docker prints any daemon error, and exits 125 like `docker run`.
+    // An issued session, given as the CLI's environment: the test leaves no `sessions.json` in the user's home.
     let output = Command::new(slipway_bin())
+        .env("SLIPWAY_SESSION", server.session()?)
         .args(["docker", "--host", &server.url, "run", "--rm"])
         .args(
             ports

@@ -266,3 +266,66 @@ async fn a_session_cannot_reach_anothers_container_by_id_prefix_or_name() -> Res
     ensure!(status == 204, "{status}");
     Ok(())
 }
+
+/// A learner who left: once their session expires, the collector removes their containers as `docker rm -f`
+/// does (the process ends, the container's directory goes), so their slots, memory and ports come back; another
+/// learner's container stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_sessions_containers_are_removed_by_the_collector() -> Result<()> {
+    // `--upload-grace 10`: the collector looks every second.
+    let args = ["--session-idle", "3", "--upload-grace", "10"];
+    let Some(server) = super::busybox_server("sessions-expiry-collect", &args)? else {
+        return Ok(());
+    };
+    let (left, stays) = (server.session()?, server.session()?);
+    let run = |session: String| {
+        let server = &server;
+        async move {
+            let path = format!("{}?start=true", paths::CONTAINERS);
+            let body = json!({"image": "busybox", "cmd": ["sleep", "300"]});
+            let (status, created) = call(server, Some(&session), Method::POST, &path, Some(body)).await?;
+            ensure!(status == 201, "{status} {created}");
+            let id = created["id"].as_str().context("no id")?.to_string();
+            let (_, inspect) =
+                call(server, Some(&session), Method::GET, &paths::container(&id), None).await?;
+            let pid = inspect["state"]["pid"].as_i64().context("no pid")?;
+            Ok::<_, anyhow::Error>((id, pid))
+        }
+    };
+    let (left_id, left_pid) = run(left.clone()).await?;
+    let (stays_id, stays_pid) = run(stays.clone()).await?;
+    let dir = |id: &str| server.data.path().join("runner/c").join(&id[..16]);
+    ensure!(
+        dir(&left_id).is_dir(),
+        "no container directory at {}",
+        dir(&left_id).display()
+    );
+    ensure!(Path::new(&format!("/proc/{left_pid}")).exists());
+
+    // `left` is never used again; `stays` keeps using its session.
+    let started = std::time::Instant::now();
+    while dir(&left_id).exists() || Path::new(&format!("/proc/{left_pid}")).exists() {
+        ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the expired session's container is still there after 30 s"
+        );
+        let (status, _) = call(&server, Some(&stays), Method::GET, paths::CONTAINERS, None).await?;
+        ensure!(status == 200);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (status, inspect) = call(
+        &server,
+        Some(&stays),
+        Method::GET,
+        &paths::container(&stays_id),
+        None,
+    )
+    .await?;
+    ensure!(
+        status == 200 && inspect["state"]["status"] == "running",
+        "{status} {inspect}"
+    );
+    ensure!(Path::new(&format!("/proc/{stays_pid}")).exists());
+    ensure!(dir(&stays_id).is_dir());
+    Ok(())
+}
