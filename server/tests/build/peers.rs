@@ -98,6 +98,8 @@ async fn layout_image_round_trips_through_skopeo_and_runs() -> anyhow::Result<()
         ],
     );
     let cache = work.path().join("cache").display().to_string();
+    // An issued session on the command line: the test leaves no `sessions.json` in the user's home.
+    let session = server.session()?;
     let out = slipway_build(
         &ctx,
         &[
@@ -105,6 +107,8 @@ async fn layout_image_round_trips_through_skopeo_and_runs() -> anyhow::Result<()
             "learner1/app:v1",
             "--host",
             &server.url,
+            "--session",
+            &session,
             &layout_arg,
             "--cache-dir",
             &cache,
