@@ -10,14 +10,8 @@ mod support;
 #[path = "lesson_flow/peers.rs"]
 mod peers;
 
-#[cfg(not(target_arch = "wasm32"))]
-fn main() -> anyhow::Result<()> {
-    native::main()
-}
-
-/// The benchmark drives a native browser and podman; there is nothing to run on wasm32.
-#[cfg(target_arch = "wasm32")]
-fn main() {}
+include!("native_main.rs");
+native_bench_main!();
 
 /// The lesson's steps, in order; each side times the ones it has (`None` where it has no such step).
 #[cfg(not(target_arch = "wasm32"))]

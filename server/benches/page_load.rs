@@ -6,14 +6,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-#[cfg(not(target_arch = "wasm32"))]
-fn main() -> anyhow::Result<()> {
-    native::main()
-}
-
-/// The benchmark drives a native browser; there is nothing to run on wasm32.
-#[cfg(target_arch = "wasm32")]
-fn main() {}
+include!("native_main.rs");
+native_bench_main!();
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {

@@ -51,7 +51,7 @@ async fn start(http: &reqwest::Client, base: &str, script: &str) -> Result<Strin
 }
 
 /// Wait for container `id` to exit; its exit code and logs.
-async fn finish(http: &reqwest::Client, base: &str, id: &str) -> Result<(i64, String)> {
+pub(super) async fn finish(http: &reqwest::Client, base: &str, id: &str) -> Result<(i64, String)> {
     let (_, state) = call(
         http,
         reqwest::Method::POST,

@@ -86,19 +86,8 @@ async fn docker_run_and_a_run_step_through_the_binary() -> anyhow::Result<()> {
         .json()
         .await?;
     let id = created["id"].as_str().expect("id").to_string();
-    let state: serde_json::Value = http
-        .post(format!("{base}/api/containers/{id}/wait"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    assert_eq!(state["exit_code"], 2);
-    let logs = http
-        .get(format!("{base}/api/containers/{id}/logs"))
-        .send()
-        .await?
-        .text()
-        .await?;
+    let (exit_code, logs) = collector::finish(&http, &base, &id).await?;
+    assert_eq!(exit_code, 2);
     assert_eq!(logs, "hello from 0\n");
 
     let image: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json"))?)?;

@@ -16,43 +16,33 @@ pub mod state;
 pub mod terminal_state;
 pub mod workspace;
 
-#[cfg(target_arch = "wasm32")]
-mod api;
-#[cfg(target_arch = "wasm32")]
-pub mod app;
-#[cfg(target_arch = "wasm32")]
-mod attach;
-#[cfg(target_arch = "wasm32")]
-mod autosave;
-#[cfg(target_arch = "wasm32")]
-mod build_panel;
-#[cfg(target_arch = "wasm32")]
-pub mod editor;
-#[cfg(target_arch = "wasm32")]
-mod explorer;
-#[cfg(target_arch = "wasm32")]
-pub mod files;
-#[cfg(target_arch = "wasm32")]
-mod layer_pool;
-#[cfg(target_arch = "wasm32")]
-pub mod layer_worker;
-#[cfg(target_arch = "wasm32")]
-mod lesson_panel;
-#[cfg(target_arch = "wasm32")]
-mod link_prompt;
-#[cfg(target_arch = "wasm32")]
-mod offline;
-#[cfg(target_arch = "wasm32")]
-mod panels;
-#[cfg(target_arch = "wasm32")]
-mod resizer;
-#[cfg(target_arch = "wasm32")]
-mod session;
-#[cfg(target_arch = "wasm32")]
-mod store;
-#[cfg(target_arch = "wasm32")]
-mod terminal;
-#[cfg(target_arch = "wasm32")]
-mod web;
-#[cfg(target_arch = "wasm32")]
-mod xterm;
+/// Modules that only exist in the browser (they call web-sys, Yew or wasm-bindgen), each under
+/// `#[cfg(target_arch = "wasm32")]`.
+macro_rules! browser_only {
+    ($($vis:vis mod $name:ident;)*) => {
+        $(#[cfg(target_arch = "wasm32")] $vis mod $name;)*
+    };
+}
+
+browser_only! {
+    mod api;
+    pub mod app;
+    mod attach;
+    mod autosave;
+    mod build_panel;
+    pub mod editor;
+    mod explorer;
+    pub mod files;
+    mod layer_pool;
+    pub mod layer_worker;
+    mod lesson_panel;
+    mod link_prompt;
+    mod offline;
+    mod panels;
+    mod resizer;
+    mod session;
+    mod store;
+    mod terminal;
+    mod web;
+    mod xterm;
+}
