@@ -183,14 +183,7 @@ async fn the_whole_lesson_in_the_page() {
             .await?;
             let verdict = check_passes(&page, 6, "6. Publish the port and open the app").await?;
             anyhow::ensure!(verdict.contains("port 8000"), "{verdict}");
-            page.by_name("App preview").await?.enter_frame().await?;
-            let body = page
-                .client
-                .find(fantoccini::Locator::Css("body"))
-                .await?
-                .text()
-                .await?;
-            page.client.enter_parent_frame().await?;
+            let body = page.frame_text("App preview").await?;
             anyhow::ensure!(body.contains("Hello from a container"), "{body}");
             // The published port answers on the host too, as `docker run -p` does.
             let direct = reqwest::get("http://127.0.0.1:8000/").await?.text().await?;

@@ -356,14 +356,7 @@ async fn a_container_answers_check_passes_and_shows_the_preview() {
                     verdict.starts_with("Done: your app answered on port 8000"),
                     "{verdict}"
                 );
-                page.by_name("App preview").await?.enter_frame().await?;
-                let body = page
-                    .client
-                    .find(fantoccini::Locator::Css("body"))
-                    .await?
-                    .text()
-                    .await?;
-                page.client.enter_parent_frame().await?;
+                let body = page.frame_text("App preview").await?;
                 anyhow::ensure!(body.contains("hello from busybox"), "preview shows {body:?}");
                 // Clean up: one command at a time (the prompt ignores Enter while a command runs).
                 let said_web = |t: &str| t.lines().filter(|l| *l == "web").count();

@@ -258,6 +258,14 @@ impl<'a, T: Transport> Companion<'a, T> {
         self.json(Method::Get, paths::INFO, None::<&()>).await
     }
 
+    /// Makes sure the transport holds a live session before a command names things after it (its local
+    /// repositories): one cheap request that needs a session (the running containers, an in-memory table), which
+    /// a renewing [`SessionTransport`] answers by getting a new session when the companion forgot the old one.
+    /// A companion that cannot be reached is left for the command itself to report.
+    pub async fn touch_session(&self) {
+        let _ = self.containers(false).await;
+    }
+
     /// `GET /api/images`: the session's local images.
     pub async fn images(&self) -> Result<Vec<ImageRow>, CompanionError> {
         self.json(Method::Get, paths::IMAGES, None::<&()>).await

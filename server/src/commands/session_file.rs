@@ -77,7 +77,9 @@ pub async fn live_session<T: slipway::registry::Transport>(
     transport: &SessionTransport<'_, T>,
     base: &str,
 ) -> String {
-    let _ = slipway::api::Companion::new(transport, base).images().await;
+    slipway::api::Companion::new(transport, base)
+        .touch_session()
+        .await;
     transport.session()
 }
 

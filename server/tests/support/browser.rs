@@ -353,6 +353,19 @@ impl Page {
         .map(|_| ())
     }
 
+    /// The body text of the frame named `name` (the lesson's "App preview"), read from inside it.
+    pub async fn frame_text(&self, name: &str) -> anyhow::Result<String> {
+        self.by_name(name).await?.enter_frame().await?;
+        let body = self
+            .client
+            .find(fantoccini::Locator::Css("body"))
+            .await?
+            .text()
+            .await;
+        self.client.enter_parent_frame().await?;
+        Ok(body?)
+    }
+
     pub async fn text_of(&self, name: &str) -> anyhow::Result<String> {
         Ok(self.by_name(name).await?.text().await?)
     }

@@ -66,7 +66,7 @@ fn session_transport(fetch: &'static Fetch) -> SessionTransport<'static, Fetch> 
 /// or the companion forgot it). A companion out of reach leaves the page without one (it works offline).
 pub async fn ensure_page_session() {
     let transport = page_transport();
-    let _ = slipway::api::Companion::new(&transport, "").images().await;
+    slipway::api::Companion::new(&transport, "").touch_session().await;
 }
 
 /// The page's origin (`http://127.0.0.1:8080`): the companion that serves the page, the only origin that
