@@ -191,7 +191,11 @@ pub fn collect_unlinked(store: &Store, grace_secs: u64) -> Result<BlobsFreed, Re
             .and_then(|n| n.replacen('-', ":", 1).parse::<Digest>().ok());
         match digest {
             Some(digest) if marked.contains(&digest.to_string()) && store.blob_size(&digest).is_none() => {
-                std::fs::rename(&path, store.blob_path(&digest))?;
+                let home = store.blob_path(&digest);
+                if let Some(parent) = home.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::rename(&path, home)?;
                 freed.restored += 1;
             }
             _ if path.is_dir() => std::fs::remove_dir_all(&path)?,
