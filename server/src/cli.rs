@@ -104,6 +104,14 @@ pub struct ServeArgs {
     /// seconds; the next container that needs one unpacks it again.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub layer_grace: u64,
+    /// Remove an expired session's local images (`slipway-local/KEY/`) once it has been expired this many
+    /// seconds, then the registry blobs no repository links that are at least this old.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub local_store_grace: u64,
+    /// Remove RUN steps' layers kept in the runner's `blobs/sha256/` once neither written nor stacked by a step
+    /// for this many seconds (the page has uploaded them by then; a later step naming one gets a 404).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub step_blob_grace: u64,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

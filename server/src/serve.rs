@@ -49,14 +49,23 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await;
     crate::previews::spawn(previews, runner.clone(), args.connections.limits());
-    let sessions = Arc::new(crate::sessions::Sessions::new(args.sessions.limits()));
+    // The sessions of the previous run that are still alive: their learners keep working across the restart.
+    let sessions_file = args.data.join("issued-sessions.json");
+    let sessions = Arc::new(crate::sessions::Sessions::open(
+        args.sessions.limits(),
+        sessions_file,
+    ));
+    sessions.spawn_flusher();
+    let seconds = std::time::Duration::from_secs;
     crate::collector::start(
         registry.store().clone(),
         runner.clone(),
         sessions.clone(),
         crate::collector::CollectorConfig {
-            upload_grace: std::time::Duration::from_secs(args.upload_grace),
-            layer_grace: std::time::Duration::from_secs(args.layer_grace),
+            upload_grace: seconds(args.upload_grace),
+            layer_grace: seconds(args.layer_grace),
+            local_store_grace: seconds(args.local_store_grace),
+            step_blob_grace: seconds(args.step_blob_grace),
         },
     );
     if let Some(runner) = &runner {
@@ -89,6 +98,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(runner) = &state.runner {
         runner.shutdown().await;
     }
+    let sessions = state.sessions.clone();
+    let _ = tokio::task::spawn_blocking(move || sessions.persist_all()).await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

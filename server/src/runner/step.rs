@@ -92,13 +92,17 @@ impl Runner {
         let digests = step.layers.clone();
         let session = step.session.clone();
         let lowers = tokio::task::spawn_blocking(move || {
+            let own_blobs = this.step_blobs_dir();
             let blobs = digests
                 .iter()
                 .map(|d| {
+                    let path = this.images.blob_for(&session, d)?;
+                    // Stacked again: the collector keeps it another grace (layer_gc.rs).
+                    super::layer_gc::touch_step_blob(&own_blobs, &path);
                     Ok(LayerBlob {
                         digest: d.clone(),
                         diff_id: None,
-                        path: this.images.blob_for(&session, d)?,
+                        path,
                     })
                 })
                 .collect::<Result<Vec<_>, RunnerError>>()?;
@@ -147,7 +151,7 @@ impl Runner {
         let mut layer = Ok(None);
         if started.is_ok() && exit_code == 0 {
             let upper = c.dir.join("rw/upper");
-            let blobs = self.config.data_dir.join("blobs/sha256");
+            let blobs = self.step_blobs_dir();
             let tmp = blobs.join(format!(".tmp-{}", c.id));
             let opts = DiffOptions {
                 placeholders: diff::effective_placeholders(&upper, &c.placeholders, &c.lowers),

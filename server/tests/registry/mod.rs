@@ -7,6 +7,7 @@ mod cli_images;
 mod cli_login_tty;
 mod cli_progress;
 pub(crate) mod client;
+mod collect_local;
 mod collector;
 mod crash;
 mod import;
@@ -18,6 +19,7 @@ mod page;
 pub(crate) mod peers;
 mod proxy;
 mod read_only;
+mod restart;
 mod upstream;
 
 use std::io::{BufRead, BufReader};

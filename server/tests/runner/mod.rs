@@ -10,6 +10,7 @@ mod page;
 mod published_ports;
 mod seccomp;
 mod sessions;
+mod step_blobs;
 mod streaming;
 
 use std::path::Path;
