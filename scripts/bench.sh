@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (not tests) on this machine, peers in the same run where an area has one.
-# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|all]
+# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|hostile|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -39,4 +39,11 @@ if [[ "$what" == lesson || "$what" == all ]]; then
     echo "## Lesson flow in the page beside podman ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores)"
     # Chromium runs the release wasm and the companion does the containers: the driver needs no optimization.
     cargo bench -p slipway-server --profile dev --bench lesson_flow
+fi
+if [[ "$what" == hostile || "$what" == all ]]; then
+    cargo build -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
+    echo "## Hostile-learner soak, native ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+    # The honest learner's lesson alone, then beside five attacks; what the server holds and leaves afterwards.
+    cargo bench -p slipway-server --profile dev --bench hostile
 fi

@@ -32,36 +32,19 @@ pub type StepTimes = [Option<f64>; STEPS.len()];
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::path::Path;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     use anyhow::{bail, ensure, Context};
     use serde_json::json;
 
     use super::peers::{self, SecondRegistry};
     use super::support::browser::{Browser, Page};
-    use super::support::server::{dist_dir, users_file, with_python, Server};
+    use super::support::server::{dist_dir, until_app_answers, users_file, with_python, Server};
     use super::support::{free_port, TempDir};
     use super::{StepTimes, STEPS};
 
     const GREETING: &str = "Hello from a container";
     const IMAGE: &str = "learner1/python-sample-app";
-
-    /// Poll the published port from the host until the app's page answers.
-    async fn until_app_answers(port: u16) -> anyhow::Result<()> {
-        let started = Instant::now();
-        loop {
-            if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/")).await {
-                if response.text().await.is_ok_and(|body| body.contains(GREETING)) {
-                    return Ok(());
-                }
-            }
-            ensure!(
-                started.elapsed() < Duration::from_secs(120),
-                "the app never answered on {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
 
     /// Append a line to app.py in the page's editor, as typing at its end would (the app keeps working):
     /// through the code editor's handle, so the edit reaches the project like a keystroke.
@@ -100,7 +83,7 @@ mod native {
         let port = free_port();
         page.terminal_command(&format!("docker run -d -p {port}:8000 {IMAGE}:{first}"), "")
             .await?;
-        until_app_answers(port).await?;
+        until_app_answers(port, GREETING).await?;
         since = lap(&mut times, 3, since);
         append_to_app(page, &format!("\n# changed for {second}\n")).await?;
         let rebuild = page

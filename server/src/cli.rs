@@ -112,6 +112,11 @@ pub struct ServeArgs {
     /// for this many seconds (the page has uploaded them by then; a later step naming one gets a 404).
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub step_blob_grace: u64,
+    /// Worker threads of the async runtime that answers every request (default: one per core, tokio's
+    /// default). Blocking work (disk, argon2, container stdin) runs on a separate pool either way; fewer workers
+    /// leave more of a shared machine to the containers.
+    #[arg(long, value_name = "N", env = "SLIPWAY_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub worker_threads: Option<u16>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

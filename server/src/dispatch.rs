@@ -16,8 +16,11 @@ pub fn init_tracing() {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
-            let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(crate::serve::serve(args))
+            let mut runtime = tokio::runtime::Builder::new_multi_thread();
+            if let Some(workers) = args.worker_threads {
+                runtime.worker_threads(workers.into());
+            }
+            runtime.enable_all().build()?.block_on(crate::serve::serve(args))
         }
         Command::BaseImages(args) => base_images(args),
         Command::Parse(args) => exit_with(crate::commands::dockerfile::parse(&args)?),

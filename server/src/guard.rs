@@ -1,8 +1,9 @@
 //! The app's front door against other sites. A Host check stops DNS rebinding (a hostile domain that resolves to
 //! the learner's 127.0.0.1), an Origin check on WebSocket upgrades and state-changing `/api/` requests stops a
-//! hostile page from driving a learner's containers, and every response carries `nosniff`, a referrer policy and
-//! a Content-Security-Policy: the app's own scripts and wasm only (inline scripts by hash), frames only from the
-//! preview origin, and `frame-ancestors 'self'` (except the embed, whose point is to be framed by docs pages).
+//! hostile page from driving a learner's containers, every response carries `nosniff` and a referrer policy, and
+//! every HTML document a Content-Security-Policy: the app's own scripts and wasm only (inline scripts by hash),
+//! frames only from the preview origin, and `frame-ancestors 'self'` (except the embed, whose point is to be
+//! framed by docs pages). JSON, wasm, scripts and registry blobs need no policy: it is built for documents only.
 //! Containers' web apps are never served here: `crate::previews` serves them on an origin of their own.
 
 use std::net::IpAddr;
@@ -31,27 +32,36 @@ pub struct SiteNames {
 }
 
 /// The built page's inline scripts, hashed again whenever `index.html` changes (a rebuild while the server runs
-/// names new wasm files in Trunk's loader script).
+/// names new wasm files in Trunk's loader script). Asked for by HTML documents only: one `stat` each, and a read
+/// and hash only when the file's (mtime, length) changed.
 #[derive(Debug)]
 struct PageScripts {
     index: PathBuf,
-    seen: Mutex<Option<(SystemTime, u64, Vec<String>)>>,
+    seen: Mutex<Option<(FileStamp, Arc<str>)>>,
 }
 
+/// What tells a rebuilt `index.html` from the one already hashed: its modification time and length.
+type FileStamp = (SystemTime, u64);
+
 impl PageScripts {
-    fn hashes(&self) -> Vec<String> {
+    /// The hashes as the policy names them: ` 'sha256-...'` each.
+    fn sources(&self) -> Arc<str> {
         let Ok(meta) = std::fs::metadata(&self.index) else {
-            return Vec::new();
+            return Arc::from("");
         };
         let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         match &*seen {
-            Some((time, len, hashes)) if (*time, *len) == stamp => hashes.clone(),
+            Some((key, sources)) if *key == stamp => sources.clone(),
             _ => {
                 let html = std::fs::read_to_string(&self.index).unwrap_or_default();
-                let hashes = inline_script_hashes(&html);
-                *seen = Some((stamp.0, stamp.1, hashes.clone()));
-                hashes
+                let sources: String = inline_script_hashes(&html)
+                    .iter()
+                    .map(|h| format!(" '{h}'"))
+                    .collect();
+                let sources = Arc::<str>::from(sources);
+                *seen = Some((stamp, sources.clone()));
+                sources
             }
         }
     }
@@ -105,12 +115,7 @@ impl SiteNames {
 
     /// The app's Content-Security-Policy for a page reached as `host` (no port), framed as `framing` says.
     fn policy(&self, host: Option<&str>, embed: bool) -> String {
-        let hashes: String = self
-            .page
-            .iter()
-            .flat_map(|page| page.hashes())
-            .map(|h| format!(" '{h}'"))
-            .collect();
+        let hashes = self.page.as_ref().map(|page| page.sources()).unwrap_or_default();
         let preview = match (&self.preview, host) {
             (Some(preview), Some(host)) => format!(" {}", preview.source(host)),
             (Some(preview), None) => format!(" *:{}", preview.port),
@@ -196,12 +201,21 @@ pub async fn front_door(State(names): State<Arc<SiteNames>>, request: Request, n
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+    if is_html(headers) && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         if let Ok(policy) = HeaderValue::from_str(&names.policy(page_host.as_deref(), embed)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         }
     }
     response
+}
+
+/// A document a browser renders as the app (`text/html`): the only answers the policy acts on.
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("text/html"))
 }
 
 fn refuse(message: String) -> Response {
@@ -240,6 +254,7 @@ fn is_meant_to_be_framed(path: &str) -> bool {
 mod tests {
     use super::*;
     use axum::body::Body;
+    use axum::response::Html;
     use axum::routing::{get, post};
     use axum::Router;
     use tower::ServiceExt;
@@ -247,8 +262,9 @@ mod tests {
     fn app() -> Router {
         let names = Arc::new(SiteNames::new(&["play.example.org".to_string()]));
         Router::new()
-            .route("/", get(|| async { "page" }))
-            .route("/embed", get(|| async { "embed" }))
+            .route("/", get(|| async { Html("page") }))
+            .route("/embed", get(|| async { Html("embed") }))
+            .route("/api/info", get(|| async { axum::Json(serde_json::json!({})) }))
             .route("/api/containers", post(|| async { "created" }))
             .layer(axum::middleware::from_fn_with_state(names, front_door))
     }
@@ -324,6 +340,37 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn only_html_documents_carry_the_policy_and_every_answer_nosniff() {
+        let info = send(axum::http::Request::get("/api/info").body(Body::empty()).unwrap()).await;
+        assert_eq!(info.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(info.headers()["referrer-policy"], "no-referrer");
+        assert!(
+            !info.headers().contains_key("content-security-policy"),
+            "{:?}",
+            info.headers()
+        );
+        let created = send(
+            axum::http::Request::post("/api/containers")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert!(!created.headers().contains_key("content-security-policy"));
+        assert_eq!(created.headers()["x-content-type-options"], "nosniff");
+        let mut headers = HeaderMap::new();
+        for (value, html) in [
+            ("text/html; charset=utf-8", true),
+            ("TEXT/HTML", true),
+            ("application/json", false),
+            ("application/wasm", false),
+            ("text/javascript", false),
+        ] {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+            assert_eq!(is_html(&headers), html, "{value}");
+        }
+    }
+
     #[test]
     fn the_policy_allows_the_inline_scripts_by_hash_and_frames_only_from_the_preview_origin() {
         let html =
@@ -340,11 +387,9 @@ mod tests {
             .with_embed_ancestors(&["https://docs.example.org".into()]);
         // echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64
         assert_eq!(
-            names.page.as_ref().unwrap().hashes(),
-            [
-                "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=",
-                "sha256-LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE="
-            ]
+            &*names.page.as_ref().unwrap().sources(),
+            " 'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=' \
+             'sha256-LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE='"
         );
         let page = names.policy(Some("127.0.0.1"), false);
         assert!(page.contains("frame-src 'self' 127.0.0.1:8081;"), "{page}");

@@ -8,6 +8,7 @@ mod connections;
 mod dist;
 mod dockerfile;
 mod front_door;
+mod hostile;
 mod layout;
 mod lesson;
 mod lesson_origin;

@@ -24,7 +24,7 @@ fn can_run_containers() -> bool {
 }
 
 /// `slipway serve` with busybox imported, or None when the developer opted out of container tests.
-fn busybox_server(label: &str, args: &[&str]) -> anyhow::Result<Option<Server>> {
+pub(crate) fn busybox_server(label: &str, args: &[&str]) -> anyhow::Result<Option<Server>> {
     server_with(label, crate::support::server::with_busybox, args)
 }
 

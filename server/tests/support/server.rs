@@ -370,3 +370,20 @@ pub fn named_session(base: &str, name: &str) -> &'static str {
     issued.push((key, token));
     token
 }
+
+/// Polls the app published on `port` from the host until its page holds `text` (at most 120 s).
+pub async fn until_app_answers(port: u16, text: &str) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/")).await {
+            if response.text().await.is_ok_and(|body| body.contains(text)) {
+                return Ok(());
+            }
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(120),
+            "the app never answered on {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
