@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -51,14 +51,54 @@ pub enum LoginRefused {
     TooMany(#[from] TooManyLogins),
 }
 
+/// argon2 block buffers kept between checks, at most one per parallel check. A check needs ~19 MiB of blocks;
+/// allocated per check, that memory stayed behind in the malloc arena of every blocking thread that ever ran one
+/// (a login storm grew the server by hundreds of MiB). Kept here, all checks together hold at most
+/// `PARALLEL_PASSWORD_CHECKS` buffers.
+static BLOCK_BUFFERS: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether `password` matches the argon2 PHC string `phc`: what `Argon2::verify_password` decides (the
+/// algorithm, version, parameters and salt the string names; a constant-time comparison of the output), with the
+/// block memory taken from [`BLOCK_BUFFERS`] instead of allocated.
 fn verify_password(phc: &str, password: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (Params::try_from(&hash), Algorithm::try_from(hash.algorithm)) else {
+        return false;
+    };
+    let Ok(version) = hash.version.map(Version::try_from).transpose() else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let mut blocks = lock_buffers().pop().unwrap_or_default();
+    blocks.resize(params.block_count(), Block::new());
+    let hashed = Argon2::new(algorithm, version.unwrap_or_default(), params).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt,
+        &mut out,
+        &mut blocks,
+    );
+    let mut kept = lock_buffers();
+    if kept.len() < PARALLEL_PASSWORD_CHECKS {
+        kept.push(blocks);
+    }
+    drop(kept);
+    // `Output`'s equality is constant-time.
+    hashed.is_ok() && Output::new(&out).is_ok_and(|computed| computed == expected)
+}
+
+fn lock_buffers() -> std::sync::MutexGuard<'static, Vec<Vec<Block>>> {
+    BLOCK_BUFFERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What a token or a credential allows on one repository (or `*` for the catalog).
@@ -420,6 +460,42 @@ fn basic_credentials(header: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_buffers_decide_as_argon2_does_for_any_parameters_and_stay_bounded() {
+        use argon2::PasswordVerifier;
+        let small = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x10,
+            Params::new(64, 2, 1, Some(16)).unwrap(),
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let hashes = [
+            hash_password("secret").unwrap(),
+            small.hash_password(b"secret", &salt).unwrap().to_string(),
+        ];
+        let checks: Vec<_> = (0..8)
+            .map(|i| {
+                let phc = hashes[i % 2].clone();
+                std::thread::spawn(move || {
+                    let password = if i % 3 == 0 { "wrong" } else { "secret" };
+                    let theirs = PasswordHash::new(&phc)
+                        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+                        .unwrap();
+                    (verify_password(&phc, password), theirs, password == "secret")
+                })
+            })
+            .collect();
+        for check in checks {
+            let (ours, theirs, right) = check.join().unwrap();
+            assert_eq!((ours, theirs), (right, right));
+        }
+        assert!(!verify_password("not a phc string", "secret"));
+        assert!(
+            lock_buffers().len() <= PARALLEL_PASSWORD_CHECKS,
+            "eight checks kept at most two buffers"
+        );
+    }
 
     fn auth(anonymous_pull: bool) -> Auth {
         let dir = std::env::temp_dir().join(format!("slipway-auth-{}-{anonymous_pull}", std::process::id()));
