@@ -20,7 +20,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(workers) = args.worker_threads {
                 runtime.worker_threads(workers.into());
             }
-            runtime.enable_all().build()?.block_on(crate::serve::serve(args))
+            let runtime = runtime.enable_all().build()?;
+            let served = runtime.block_on(crate::serve::serve(args));
+            // Blocking work still running at the stop (a collector pass, a background unpack) is safe to cut, as a
+            // kill would: every write it makes is a rename into place. Waiting for it delayed the exit by seconds.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            served
         }
         Command::BaseImages(args) => base_images(args),
         Command::Parse(args) => exit_with(crate::commands::dockerfile::parse(&args)?),

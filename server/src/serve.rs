@@ -57,7 +57,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     sessions.spawn_flusher();
     let seconds = std::time::Duration::from_secs;
-    crate::collector::start(
+    let collector = crate::collector::start(
         registry.store().clone(),
         runner.clone(),
         sessions.clone(),
@@ -95,6 +95,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal(interrupt, terminate),
     )
     .await;
+    // No new collector pass once the server stops (one in progress is cut as a kill would cut it: dispatch does
+    // not wait for blocking work).
+    collector.abort();
     if let Some(runner) = &state.runner {
         runner.shutdown().await;
     }
