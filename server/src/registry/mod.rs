@@ -13,6 +13,7 @@ pub mod login_limit;
 pub mod manifest;
 pub mod names;
 pub mod proxy;
+pub mod quota;
 pub mod repository;
 pub mod storage;
 pub mod upstream;

@@ -25,7 +25,7 @@ pub struct ManifestEntry {
 
 impl Store {
     pub(super) fn repo_dir(&self, repo: &RepoName) -> PathBuf {
-        self.root().join("repos").join(repo.as_str()).join("_repo")
+        repo_dir_in(self.root(), repo.as_str())
     }
 
     fn digest_path(base: PathBuf, digest: &Digest) -> PathBuf {
@@ -196,46 +196,23 @@ impl Store {
 
     /// The repositories whose names start with `prefix/` (one directory walk, not the whole catalog), sorted.
     pub fn catalog_under(&self, prefix: &str) -> std::io::Result<Vec<String>> {
-        let mut names = Vec::new();
-        let prefix = prefix.trim_end_matches('/');
-        collect_repos(&self.root().join("repos").join(prefix), prefix, &mut names)?;
-        names.sort();
-        Ok(names)
+        catalog_under_in(self.root(), prefix)
     }
 
     /// Every manifest digest and every linked blob digest of a repository (for usage and garbage collection).
     pub fn repo_digests(&self, repo: &RepoName) -> std::io::Result<(Vec<Digest>, Vec<Digest>)> {
-        let dir = self.repo_dir(repo);
-        Ok((
-            list_digests(&dir.join("manifests"))?,
-            list_digests(&dir.join("layers"))?,
-        ))
+        repo_digests_in(self.root(), repo.as_str())
     }
 
-    /// Bytes used by the namespace: each distinct blob and manifest linked in its repositories, once.
+    /// Bytes used by the namespace: each distinct blob and manifest linked in its repositories, once (a blob
+    /// stored for another namespace too still counts here: a quota is what the namespace's images weigh).
     pub fn namespace_usage(&self, namespace: &str) -> std::io::Result<(u64, BTreeSet<String>)> {
-        let mut seen = BTreeSet::new();
-        let mut total = 0;
-        for name in self.catalog()? {
-            let Ok(repo) = RepoName::parse(&name) else {
-                continue;
-            };
-            if repo.namespace() != namespace {
-                continue;
-            }
-            let (manifests, layers) = self.repo_digests(&repo)?;
-            for digest in manifests.into_iter().chain(layers) {
-                if seen.insert(digest.to_string()) {
-                    total += self.blob_size(&digest).unwrap_or(0);
-                }
-            }
-        }
-        Ok((total, seen))
+        namespace_usage_in(self.root(), namespace)
     }
 
     /// Refuse to add `size` bytes under `digest` to `repo`'s namespace past its quota.
     pub fn check_quota(&self, repo: &RepoName, digest: &Digest, size: u64) -> Result<(), RegistryError> {
-        let Some(quota) = self.limits.namespace_quota else {
+        let Some(quota) = self.quota_for(repo) else {
             return Ok(());
         };
         let (used, seen) = self.namespace_usage(repo.namespace())?;
@@ -251,6 +228,64 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn repo_dir_in(root: &Path, name: &str) -> PathBuf {
+    root.join("repos").join(name).join("_repo")
+}
+
+fn catalog_under_in(root: &Path, prefix: &str) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let prefix = prefix.trim_end_matches('/');
+    collect_repos(&root.join("repos").join(prefix), prefix, &mut names)?;
+    names.sort();
+    Ok(names)
+}
+
+fn repo_digests_in(root: &Path, name: &str) -> std::io::Result<(Vec<Digest>, Vec<Digest>)> {
+    let dir = repo_dir_in(root, name);
+    Ok((
+        list_digests(&dir.join("manifests"))?,
+        list_digests(&dir.join("layers"))?,
+    ))
+}
+
+/// [`Store::namespace_usage`] of the store at `root`: a namespace is a path prefix (`learner1`,
+/// `slipway-local/KEY`), so only its own directory is walked.
+fn namespace_usage_in(root: &Path, namespace: &str) -> std::io::Result<(u64, BTreeSet<String>)> {
+    let mut seen = BTreeSet::new();
+    let mut total = 0;
+    for name in catalog_under_in(root, namespace)? {
+        let Ok(repo) = RepoName::parse(&name) else {
+            continue;
+        };
+        if repo.namespace() != namespace {
+            continue;
+        }
+        let (manifests, layers) = repo_digests_in(root, &name)?;
+        for digest in manifests.into_iter().chain(layers) {
+            if seen.insert(digest.to_string()) {
+                total += super::storage::blob_size_in(root, &digest).unwrap_or(0);
+            }
+        }
+    }
+    Ok((total, seen))
+}
+
+/// What `namespace` holds on disk in the store at `root`: its blobs and manifests
+/// ([`Store::namespace_usage`]) and the bytes its upload sessions in progress have received. Blocking.
+pub fn bytes_in_use(root: &Path, namespace: &str) -> std::io::Result<u64> {
+    let (mut total, _) = namespace_usage_in(root, namespace)?;
+    let uploads = root.join("uploads");
+    for id in list_names(&uploads)? {
+        let Ok(owner) = std::fs::read_to_string(uploads.join(&id).join("repo")) else {
+            continue;
+        };
+        if RepoName::parse(&owner).is_ok_and(|repo| repo.namespace() == namespace) {
+            total += std::fs::metadata(uploads.join(&id).join("data")).map_or(0, |m| m.len());
+        }
+    }
+    Ok(total)
 }
 
 fn list_names(dir: &Path) -> std::io::Result<Vec<String>> {
