@@ -104,8 +104,9 @@ pub struct ServeArgs {
     /// seconds; the next container that needs one unpacks it again.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub layer_grace: u64,
+    /// Boxed: `Command::Serve` stays near the other commands' size.
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    pub registry: Box<RegistryArgs>,
     #[command(flatten)]
     pub connections: ConnectionArgs,
     #[command(flatten)]

@@ -99,8 +99,13 @@ impl RegistryError {
 impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
         let (code, status) = self.code_and_status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "registry request failed");
+        match self {
+            // A refusal working as meant, not a failure of the server.
+            RegistryError::QuotaExceeded { .. } | RegistryError::DiskFull(_) => {
+                tracing::warn!(error = %self, "registry write refused")
+            }
+            _ if status.is_server_error() => tracing::error!(error = %self, "registry request failed"),
+            _ => {}
         }
         let body = serde_json::json!({
             "errors": [{ "code": code, "message": self.to_string(), "detail": {} }]

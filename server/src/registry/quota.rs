@@ -112,9 +112,14 @@ impl DiskBudget {
     pub async fn reserve_async(self: &Arc<Self>, bytes: u64) -> Result<(), DiskFull> {
         if self.needs_walk(bytes) {
             let this = self.clone();
+            let refused = DiskFull::Quota {
+                used: 0,
+                quota: 0,
+                wanted: bytes,
+            };
             return tokio::task::spawn_blocking(move || this.reserve(bytes))
                 .await
-                .unwrap_or_else(|_| Err(DiskFull::Quota { used: 0, quota: 0, wanted: bytes }));
+                .unwrap_or(Err(refused));
         }
         self.reserve(bytes)
     }
@@ -177,7 +182,9 @@ pub fn disk_usage(root: &Path, seen: &mut std::collections::HashSet<(u64, u64)>)
     let mut total = 0;
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let Ok(meta) = entry.metadata() else { continue };
             if meta.dev() != device {

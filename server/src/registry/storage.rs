@@ -235,9 +235,10 @@ impl Store {
                 let name = repo.namespace().to_string();
                 let guard = self.namespace_locks.lock(&name).await;
                 let (root, counted) = (self.root.clone(), name.clone());
-                let used = tokio::task::spawn_blocking(move || super::repository::bytes_in_use(&root, &counted))
-                    .await
-                    .map_err(|e| std::io::Error::other(e.to_string()))??;
+                let used =
+                    tokio::task::spawn_blocking(move || super::repository::bytes_in_use(&root, &counted))
+                        .await
+                        .map_err(|e| std::io::Error::other(e.to_string()))??;
                 Some((name, used, quota, guard))
             }
         };
@@ -301,7 +302,9 @@ impl Store {
             self.disk.release(reserved);
             e
         };
-        let copied = self.copy_hashing(&mut input, &temp, algorithm).map_err(|e| release(e.into()));
+        let copied = self
+            .copy_hashing(&mut input, &temp, algorithm)
+            .map_err(|e| release(e.into()));
         let (digest, size) = copied?;
         if let Some(expected) = expected {
             if let Err(e) = self.check_digest(expected, &digest) {
@@ -326,7 +329,7 @@ impl Store {
         temp: &Path,
         algorithm: Algorithm,
     ) -> std::io::Result<(Digest, u64)> {
-        let mut output = std::fs::File::create(&temp)?;
+        let mut output = std::fs::File::create(temp)?;
         let mut hasher = Hasher::new(algorithm);
         let mut buffer = vec![0u8; 1 << 20];
         let mut size = 0u64;
@@ -504,7 +507,9 @@ impl Store {
             expected_len: None,
             body,
         };
-        let size = self.append_locked(&data, &mut state, chunk, &mut allowance).await?;
+        let size = self
+            .append_locked(&data, &mut state, chunk, &mut allowance)
+            .await?;
         let cached = state.hasher.take().filter(|h| h.algorithm() == algorithm);
         let actual = match cached {
             Some(hasher) if state.hashed == size => hasher.finish(),

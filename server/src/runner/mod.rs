@@ -352,7 +352,11 @@ impl Runner {
         if table.values().filter(live).count() + held >= self.config.max_containers {
             return Err(RunnerError::TooMany(self.config.max_containers));
         }
-        let mine = table.values().filter(|o| o.session == session).filter(live).count();
+        let mine = table
+            .values()
+            .filter(|o| o.session == session)
+            .filter(live)
+            .count();
         let mine_held = pending.get(session).copied().unwrap_or(0) - own;
         if mine + mine_held >= self.config.max_per_session {
             return Err(RunnerError::TooMany(self.config.max_per_session));
@@ -415,7 +419,9 @@ impl Runner {
             .iter()
             .map(|l| match self.layers.ensure_within(&l.digest, &l.path, budget) {
                 Ok(dir) => Ok(dir),
-                Err(unpack::UnpackError::DiskFull(full)) => Err(crate::registry::RegistryError::from(full).into()),
+                Err(unpack::UnpackError::DiskFull(full)) => {
+                    Err(crate::registry::RegistryError::from(full).into())
+                }
                 Err(e) => Err(e.into()),
             })
             .collect()

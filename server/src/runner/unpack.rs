@@ -692,14 +692,9 @@ impl LayerStore {
             spend.give_back();
             return Err(e);
         }
-        let unpacked = unpack_layer_spending(
-            file,
-            &tmp,
-            self.limits,
-            self.shift,
-            Some(digest),
-            &mut |n| spend.spend(n),
-        );
+        let unpacked = unpack_layer_spending(file, &tmp, self.limits, self.shift, Some(digest), &mut |n| {
+            spend.spend(n)
+        });
         if unpacked.is_err() {
             spend.give_back();
         }
