@@ -17,6 +17,7 @@ pub mod quota;
 pub mod repository;
 pub mod storage;
 pub mod upstream;
+pub mod usage;
 
 mod blobs;
 mod gate;

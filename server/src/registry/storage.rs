@@ -138,12 +138,12 @@ impl Store {
     }
 
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        blob_path_in(&self.root, digest)
+        super::usage::blob_path_in(&self.root, digest)
     }
 
     /// The size of a committed blob, or `None` when the store does not hold it.
     pub fn blob_size(&self, digest: &Digest) -> Option<u64> {
-        blob_size_in(&self.root, digest)
+        super::usage::blob_size_in(&self.root, digest)
     }
 
     fn temp_path(&self) -> PathBuf {
@@ -235,10 +235,9 @@ impl Store {
                 let name = repo.namespace().to_string();
                 let guard = self.namespace_locks.lock(&name).await;
                 let (root, counted) = (self.root.clone(), name.clone());
-                let used =
-                    tokio::task::spawn_blocking(move || super::repository::bytes_in_use(&root, &counted))
-                        .await
-                        .map_err(|e| std::io::Error::other(e.to_string()))??;
+                let used = tokio::task::spawn_blocking(move || super::usage::bytes_in_use(&root, &counted))
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))??;
                 Some((name, used, quota, guard))
             }
         };
@@ -654,23 +653,6 @@ pub fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<Digest> {
         }
         hasher.update(&buffer[..n]);
     }
-}
-
-/// Where the store at `root` keeps blob `digest`.
-pub fn blob_path_in(root: &Path, digest: &Digest) -> PathBuf {
-    let hex = digest.digest();
-    root.join("blobs")
-        .join(digest.algorithm().as_ref())
-        .join(&hex[..2])
-        .join(hex)
-}
-
-/// The size of blob `digest` in the store at `root`, or `None` when it does not hold it.
-pub fn blob_size_in(root: &Path, digest: &Digest) -> Option<u64> {
-    std::fs::metadata(blob_path_in(root, digest))
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
 }
 
 /// Make renames and creations in `dir` durable.
