@@ -230,11 +230,13 @@ pub struct RegistryArgs {
     /// Largest manifest accepted, in bytes.
     #[arg(long, env = "SLIPWAY_MAX_MANIFEST_SIZE", default_value_t = 4 * 1024 * 1024)]
     pub max_manifest_size: u64,
-    /// Bytes each namespace (`learner1` in `learner1/app`) may store (default: no quota).
+    /// Bytes each namespace (`learner1` in `learner1/app`) may store, uploads in progress included; checked as
+    /// upload bytes arrive (default: no quota).
     #[arg(long, env = "SLIPWAY_NAMESPACE_QUOTA")]
     pub namespace_quota: Option<u64>,
     /// Bytes each session's local image store (`slipway-local/KEY/`, what `docker build`/`push`/`pull` in the
-    /// page write) may hold, uploads in progress included; checked as upload bytes arrive. 0: no quota.
+    /// page write) may hold, uploads in progress included; checked as upload bytes arrive (with
+    /// `--namespace-quota` too, the smaller holds). 0: no quota.
     #[arg(long, env = "SLIPWAY_SESSION_QUOTA", value_name = "BYTES", default_value_t = crate::registry::storage::DEFAULT_SESSION_QUOTA)]
     pub session_quota: u64,
     /// Bytes everything strangers can make the server write may take under the data and runner directories

@@ -11,7 +11,16 @@ use slipway::api::SESSION_HEADER;
 use slipway::image::local_store::{local_repository, session_key};
 use slipway::image::Reference;
 
-use crate::registry::{client, header, noise, sha256, Server as Registry, TempDir};
+use crate::registry::{header, noise, sha256, Server as Registry, TempDir};
+
+/// A client that opens a connection per request: a refused upload's answer comes before its body was read,
+/// and the server then closes that connection, which a pooled client might pick for the next request.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("a reqwest client")
+}
 
 /// The repository `reference` in the local store of session `token`.
 fn local(token: &str, reference: &str) -> String {

@@ -187,7 +187,7 @@ impl Store {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let mut allowance = self.allowance(repo).await?;
+        let mut allowance = self.allowance(repo, Some(expected)).await?;
         let temp = self.temp_path();
         let mut file = tokio::fs::File::create(&temp).await?;
         let mut hasher = Some(Hasher::new(Algorithm::of(expected)?));
@@ -218,27 +218,35 @@ impl Store {
         kept.map(|_| size)
     }
 
-    /// The quota of `repo`'s namespace: `--session-quota` for a session's local store, else
-    /// `--namespace-quota`.
+    /// The quota of `repo`'s namespace: `--namespace-quota`, and for a session's local store (a namespace of
+    /// its own, `slipway-local/KEY`) `--session-quota` too, the smaller one holding.
     pub fn quota_for(&self, repo: &RepoName) -> Option<u64> {
-        match super::local::owner(repo.as_str()) {
-            Some(_) => self.limits.session_quota,
-            None => self.limits.namespace_quota,
+        let session = super::local::owner(repo.as_str()).and(self.limits.session_quota);
+        match (self.limits.namespace_quota, session) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
-    /// What a stream into `repo` may write (see [`Allowance`]); waits for the namespace's other streams.
-    pub async fn allowance(&self, repo: &RepoName) -> Result<Allowance, RegistryError> {
+    /// What a stream into `repo` may write (see [`Allowance`]); waits for the namespace's other streams. A
+    /// blob the namespace already holds (`digest`, when the request names it) costs its quota nothing.
+    pub async fn allowance(
+        &self,
+        repo: &RepoName,
+        digest: Option<&Digest>,
+    ) -> Result<Allowance, RegistryError> {
         let namespace = match self.quota_for(repo) {
             None => None,
             Some(quota) => {
                 let name = repo.namespace().to_string();
                 let guard = self.namespace_locks.lock(&name).await;
                 let (root, counted) = (self.root.clone(), name.clone());
-                let used = tokio::task::spawn_blocking(move || super::usage::bytes_in_use(&root, &counted))
-                    .await
-                    .map_err(|e| std::io::Error::other(e.to_string()))??;
-                Some((name, used, quota, guard))
+                let (used, held) =
+                    tokio::task::spawn_blocking(move || super::usage::bytes_in_use(&root, &counted))
+                        .await
+                        .map_err(|e| std::io::Error::other(e.to_string()))??;
+                let free = digest.is_some_and(|d| held.contains(&d.to_string()));
+                (!free).then_some((name, used, quota, guard))
             }
         };
         Ok(Allowance {
@@ -414,7 +422,7 @@ impl Store {
         E: std::fmt::Display,
     {
         let data = self.upload_data(repo, id)?;
-        let mut allowance = self.allowance(repo).await?;
+        let mut allowance = self.allowance(repo, None).await?;
         let session = self.session(id);
         let mut state = session.lock().await;
         // The collector may have removed the session while this request waited for its lock.
@@ -497,7 +505,7 @@ impl Store {
     {
         let algorithm = Algorithm::of(expected)?;
         let data = self.upload_data(repo, id)?;
-        let mut allowance = self.allowance(repo).await?;
+        let mut allowance = self.allowance(repo, None).await?;
         let session = self.session(id);
         let mut state = session.lock().await;
         self.upload_data(repo, id)?;

@@ -69,8 +69,9 @@ pub(super) fn namespace_usage_in(root: &Path, namespace: &str) -> std::io::Resul
 
 /// What `namespace` holds on disk in the store at `root`: its blobs and manifests
 /// (`Store::namespace_usage`) and the bytes its upload sessions in progress have received. Blocking.
-pub fn bytes_in_use(root: &Path, namespace: &str) -> std::io::Result<u64> {
-    let (mut total, _) = namespace_usage_in(root, namespace)?;
+/// Also returns the digests of its blobs and manifests.
+pub fn bytes_in_use(root: &Path, namespace: &str) -> std::io::Result<(u64, BTreeSet<String>)> {
+    let (mut total, held) = namespace_usage_in(root, namespace)?;
     let uploads = root.join("uploads");
     for id in list_names(&uploads)? {
         let Ok(owner) = std::fs::read_to_string(uploads.join(&id).join("repo")) else {
@@ -80,7 +81,7 @@ pub fn bytes_in_use(root: &Path, namespace: &str) -> std::io::Result<u64> {
             total += std::fs::metadata(uploads.join(&id).join("data")).map_or(0, |m| m.len());
         }
     }
-    Ok(total)
+    Ok((total, held))
 }
 
 pub(super) fn list_names(dir: &Path) -> std::io::Result<Vec<String>> {
