@@ -125,6 +125,13 @@ impl Container {
     }
 }
 
+/// What a creation holds until its container is in the table: the shared hold on [`Runner::creating`], and
+/// the container slot `create` took before unpacking (none for a RUN step's container).
+struct Held {
+    creating: tokio::sync::OwnedRwLockReadGuard<()>,
+    slot: Option<super::Slot>,
+}
+
 impl Runner {
     /// The operator's bounds on `-p`: how many, and which host ports.
     fn check_publish(&self, opts: &RunOptions) -> Result<(), RunnerError> {
@@ -151,7 +158,11 @@ impl Runner {
         })
         .await
         .map_err(|e| io_ctx("unpack task")(std::io::Error::other(e)))??;
-        self.create_in_slot(image, &resolved.config, lowers, opts, creating, Some(slot))
+        let held = Held {
+            creating,
+            slot: Some(slot),
+        };
+        self.create_holding(image, &resolved.config, lowers, opts, held)
             .await
     }
 
@@ -166,23 +177,23 @@ impl Runner {
         opts: RunOptions,
         creating: tokio::sync::OwnedRwLockReadGuard<()>,
     ) -> Result<Arc<Container>, RunnerError> {
-        self.create_in_slot(image, config, lowers, opts, creating, None)
-            .await
+        let held = Held { creating, slot: None };
+        self.create_holding(image, config, lowers, opts, held).await
     }
 
-    /// [`Runner::create_from`] with the container slot `create` took before unpacking, if any.
-    async fn create_in_slot(
+    /// [`Runner::create_from`] with what the creation holds (see [`Held`]).
+    async fn create_holding(
         self: &Arc<Self>,
         image: &str,
         config: &ImageConfiguration,
         lowers: Vec<PathBuf>,
         opts: RunOptions,
-        creating: tokio::sync::OwnedRwLockReadGuard<()>,
-        slot: Option<super::Slot>,
+        held: Held,
     ) -> Result<Arc<Container>, RunnerError> {
         // In a task of its own: a dropped request (client gone) must not stop between mounting and recording.
         let (this, image, config) = (self.clone(), image.to_string(), config.clone());
         tokio::spawn(async move {
+            let Held { creating, slot } = held;
             let created = this.create_now(&image, &config, lowers, opts, slot).await;
             drop(creating);
             created
