@@ -528,6 +528,28 @@ pub(crate) fn prepare_rootfs(
 }
 
 #[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    #[test]
+    fn slots_count_like_containers_and_come_back_when_dropped() {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = RunnerConfig::new(data.path().to_path_buf(), "/nonexistent/runc".into());
+        (config.max_per_session, config.max_containers) = (2, 3);
+        let runner = Runner::new(config, Arc::new(OciLayoutSource::new(vec![]))).unwrap();
+        let a1 = runner.reserve_slot("a").unwrap();
+        let a2 = runner.reserve_slot("a").unwrap();
+        assert!(matches!(runner.reserve_slot("a"), Err(RunnerError::TooMany(2))));
+        let b1 = runner.reserve_slot("b").unwrap();
+        assert!(matches!(runner.reserve_slot("c"), Err(RunnerError::TooMany(3))));
+        drop(a1);
+        let a3 = runner.reserve_slot("a").unwrap();
+        drop((a2, a3, b1));
+        assert!(runner.pending.lock().unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
 pub(crate) mod tests;
 
 #[cfg(test)]
