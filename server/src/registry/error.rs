@@ -37,7 +37,7 @@ pub enum RegistryError {
         size: u64,
         limit: u64,
     },
-    #[error("quota exceeded: {namespace:?} would use {needed} bytes, over its quota of {quota} bytes")]
+    #[error("quota exceeded: {namespace} would use {needed} bytes, over its quota of {quota} bytes")]
     QuotaExceeded {
         namespace: String,
         needed: u64,

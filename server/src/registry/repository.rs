@@ -222,7 +222,7 @@ impl Store {
         }
         if used + size > quota {
             return Err(RegistryError::QuotaExceeded {
-                namespace: repo.namespace().to_string(),
+                namespace: usage::quota_owner(repo.namespace()),
                 needed: used + size,
                 quota,
             });

@@ -38,7 +38,7 @@ impl Allowance {
             let needed = used + self.taken + bytes;
             if needed > *quota {
                 return Err(RegistryError::QuotaExceeded {
-                    namespace: namespace.clone(),
+                    namespace: super::usage::quota_owner(namespace),
                     needed,
                     quota: *quota,
                 });

@@ -127,3 +127,12 @@ pub(super) fn collect_repos(dir: &Path, prefix: &str, names: &mut Vec<String>) -
     }
     Ok(())
 }
+
+/// Who a quota refusal names: the namespace, or "this session's image store" for `slipway-local/KEY` (the
+/// learner never typed that key).
+pub fn quota_owner(namespace: &str) -> String {
+    match super::local::is_reserved(namespace) {
+        true => "this session's image store".to_string(),
+        false => format!("namespace {namespace:?}"),
+    }
+}
