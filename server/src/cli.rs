@@ -117,8 +117,9 @@ pub struct ServeArgs {
     /// leave more of a shared machine to the containers.
     #[arg(long, value_name = "N", env = "SLIPWAY_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
+    /// Boxed: `Command::Serve` stays near the other commands' size.
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    pub registry: Box<RegistryArgs>,
     #[command(flatten)]
     pub connections: ConnectionArgs,
     #[command(flatten)]
@@ -242,9 +243,24 @@ pub struct RegistryArgs {
     /// Largest manifest accepted, in bytes.
     #[arg(long, env = "SLIPWAY_MAX_MANIFEST_SIZE", default_value_t = 4 * 1024 * 1024)]
     pub max_manifest_size: u64,
-    /// Bytes each namespace (`learner1` in `learner1/app`) may store (default: no quota).
+    /// Bytes each namespace (`learner1` in `learner1/app`) may store, uploads in progress included; checked as
+    /// upload bytes arrive (default: no quota).
     #[arg(long, env = "SLIPWAY_NAMESPACE_QUOTA")]
     pub namespace_quota: Option<u64>,
+    /// Bytes each session's local image store (`slipway-local/KEY/`, what `docker build`/`push`/`pull` in the
+    /// page write) may hold, uploads in progress included; checked as upload bytes arrive (with
+    /// `--namespace-quota` too, the smaller holds). 0: no quota.
+    #[arg(long, env = "SLIPWAY_SESSION_QUOTA", value_name = "BYTES", default_value_t = crate::registry::storage::DEFAULT_SESSION_QUOTA)]
+    pub session_quota: u64,
+    /// Bytes everything strangers can make the server write may take under the data and runner directories
+    /// (registry blobs and uploads, unpacked layers); past it uploads and `docker run` get 507 (default: no
+    /// byte quota, `--min-free-disk` alone guards the disk).
+    #[arg(long, env = "SLIPWAY_DISK_QUOTA", value_name = "BYTES")]
+    pub disk_quota: Option<u64>,
+    /// Bytes the data directory's filesystem must keep free: writes that would go below are refused with
+    /// 507. 0: no floor.
+    #[arg(long, env = "SLIPWAY_MIN_FREE_DISK", value_name = "BYTES", default_value_t = crate::registry::storage::DEFAULT_MIN_FREE_DISK)]
+    pub min_free_disk: u64,
     /// A browser origin allowed to call the registry (repeatable); loopback origins always are.
     #[arg(long = "cors-origin")]
     pub cors_origins: Vec<String>,
@@ -291,6 +307,9 @@ impl RegistryArgs {
                 max_blob_size: self.max_blob_size,
                 max_manifest_size: self.max_manifest_size,
                 namespace_quota: self.namespace_quota,
+                session_quota: Some(self.session_quota).filter(|q| *q > 0),
+                disk_quota: self.disk_quota,
+                min_free_disk: self.min_free_disk,
             },
             cors_origins: self.cors_origins.clone(),
             auth,

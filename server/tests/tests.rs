@@ -13,6 +13,7 @@ mod layout;
 mod lesson;
 mod lesson_origin;
 mod previews;
+mod quotas;
 mod registry;
 mod runner;
 mod shell;

@@ -37,12 +37,14 @@ pub enum RegistryError {
         size: u64,
         limit: u64,
     },
-    #[error("namespace {namespace:?} would use {needed} bytes, over its quota of {quota} bytes")]
+    #[error("quota exceeded: {namespace} would use {needed} bytes, over its quota of {quota} bytes")]
     QuotaExceeded {
         namespace: String,
         needed: u64,
         quota: u64,
     },
+    #[error(transparent)]
+    DiskFull(#[from] super::quota::DiskFull),
     #[error("authentication required: {0}")]
     Unauthorized(String),
     #[error("access denied: {0}")]
@@ -81,6 +83,7 @@ impl RegistryError {
             SizeInvalid(_) => ("SIZE_INVALID", StatusCode::BAD_REQUEST),
             TooLarge { .. } => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
             QuotaExceeded { .. } => ("DENIED", StatusCode::INSUFFICIENT_STORAGE),
+            DiskFull(_) => ("DENIED", StatusCode::INSUFFICIENT_STORAGE),
             Unauthorized(_) => ("UNAUTHORIZED", StatusCode::UNAUTHORIZED),
             Denied(_) => ("DENIED", StatusCode::FORBIDDEN),
             TooManyLogins(_) => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
@@ -96,8 +99,13 @@ impl RegistryError {
 impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
         let (code, status) = self.code_and_status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "registry request failed");
+        match self {
+            // A refusal working as meant, not a failure of the server.
+            RegistryError::QuotaExceeded { .. } | RegistryError::DiskFull(_) => {
+                tracing::warn!(error = %self, "registry write refused")
+            }
+            _ if status.is_server_error() => tracing::error!(error = %self, "registry request failed"),
+            _ => {}
         }
         let body = serde_json::json!({
             "errors": [{ "code": code, "message": self.to_string(), "detail": {} }]

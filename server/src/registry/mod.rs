@@ -13,9 +13,11 @@ pub mod login_limit;
 pub mod manifest;
 pub mod names;
 pub mod proxy;
+pub mod quota;
 pub mod repository;
 pub mod storage;
 pub mod upstream;
+pub mod usage;
 
 mod blobs;
 mod gate;

@@ -7,13 +7,14 @@
 //! Every file is written with `write_atomic`, so a crash leaves each link either old or new, never torn.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use oci_spec::image::Digest;
 
 use super::error::RegistryError;
 use super::names::RepoName;
 use super::storage::Store;
+use super::usage::{self, collect_repos, list_names};
 
 /// A manifest as a repository knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub struct ManifestEntry {
 
 impl Store {
     pub(super) fn repo_dir(&self, repo: &RepoName) -> PathBuf {
-        self.root().join("repos").join(repo.as_str()).join("_repo")
+        usage::repo_dir_in(self.root(), repo.as_str())
     }
 
     fn digest_path(base: PathBuf, digest: &Digest) -> PathBuf {
@@ -196,46 +197,23 @@ impl Store {
 
     /// The repositories whose names start with `prefix/` (one directory walk, not the whole catalog), sorted.
     pub fn catalog_under(&self, prefix: &str) -> std::io::Result<Vec<String>> {
-        let mut names = Vec::new();
-        let prefix = prefix.trim_end_matches('/');
-        collect_repos(&self.root().join("repos").join(prefix), prefix, &mut names)?;
-        names.sort();
-        Ok(names)
+        usage::catalog_under_in(self.root(), prefix)
     }
 
     /// Every manifest digest and every linked blob digest of a repository (for usage and garbage collection).
     pub fn repo_digests(&self, repo: &RepoName) -> std::io::Result<(Vec<Digest>, Vec<Digest>)> {
-        let dir = self.repo_dir(repo);
-        Ok((
-            list_digests(&dir.join("manifests"))?,
-            list_digests(&dir.join("layers"))?,
-        ))
+        usage::repo_digests_in(self.root(), repo.as_str())
     }
 
-    /// Bytes used by the namespace: each distinct blob and manifest linked in its repositories, once.
+    /// Bytes used by the namespace: each distinct blob and manifest linked in its repositories, once (a blob
+    /// stored for another namespace too still counts here: a quota is what the namespace's images weigh).
     pub fn namespace_usage(&self, namespace: &str) -> std::io::Result<(u64, BTreeSet<String>)> {
-        let mut seen = BTreeSet::new();
-        let mut total = 0;
-        for name in self.catalog()? {
-            let Ok(repo) = RepoName::parse(&name) else {
-                continue;
-            };
-            if repo.namespace() != namespace {
-                continue;
-            }
-            let (manifests, layers) = self.repo_digests(&repo)?;
-            for digest in manifests.into_iter().chain(layers) {
-                if seen.insert(digest.to_string()) {
-                    total += self.blob_size(&digest).unwrap_or(0);
-                }
-            }
-        }
-        Ok((total, seen))
+        usage::namespace_usage_in(self.root(), namespace)
     }
 
     /// Refuse to add `size` bytes under `digest` to `repo`'s namespace past its quota.
     pub fn check_quota(&self, repo: &RepoName, digest: &Digest, size: u64) -> Result<(), RegistryError> {
-        let Some(quota) = self.limits.namespace_quota else {
+        let Some(quota) = self.quota_for(repo) else {
             return Ok(());
         };
         let (used, seen) = self.namespace_usage(repo.namespace())?;
@@ -244,55 +222,11 @@ impl Store {
         }
         if used + size > quota {
             return Err(RegistryError::QuotaExceeded {
-                namespace: repo.namespace().to_string(),
+                namespace: usage::quota_owner(repo.namespace()),
                 needed: used + size,
                 quota,
             });
         }
         Ok(())
     }
-}
-
-fn list_names(dir: &Path) -> std::io::Result<Vec<String>> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
-}
-
-/// `<dir>/<alg>/<hex>` files as digests.
-fn list_digests(dir: &Path) -> std::io::Result<Vec<Digest>> {
-    let mut digests = Vec::new();
-    for algorithm in list_names(dir)? {
-        for hex in list_names(&dir.join(&algorithm))? {
-            if let Ok(digest) = format!("{algorithm}:{hex}").parse() {
-                digests.push(digest);
-            }
-        }
-    }
-    Ok(digests)
-}
-
-fn collect_repos(dir: &Path, prefix: &str, names: &mut Vec<String>) -> std::io::Result<()> {
-    for child in list_names(dir)? {
-        if child == "_repo" {
-            if !prefix.is_empty() {
-                names.push(prefix.to_string());
-            }
-            continue;
-        }
-        let path = dir.join(&child);
-        if path.is_dir() {
-            let name = if prefix.is_empty() {
-                child
-            } else {
-                format!("{prefix}/{child}")
-            };
-            collect_repos(&path, &name, names)?;
-        }
-    }
-    Ok(())
 }

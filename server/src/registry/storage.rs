@@ -20,14 +20,60 @@ use tokio::io::AsyncWriteExt;
 use super::digest::{Algorithm, Hasher};
 use super::error::RegistryError;
 use super::names::RepoName;
+use super::quota::{DiskBudget, NamespaceLocks};
+
+/// What one upload stream may still write: its namespace's quota (the count taken when the stream began,
+/// under the namespace's lock, which the allowance holds) and the server's disk budget.
+pub struct Allowance {
+    namespace: Option<(String, u64, u64, tokio::sync::OwnedMutexGuard<()>)>,
+    disk: Arc<DiskBudget>,
+    /// Bytes this stream has taken from both.
+    taken: u64,
+}
+
+impl Allowance {
+    /// Take `bytes` before writing them, or refuse with the quota or budget they would pass.
+    async fn take(&mut self, bytes: u64) -> Result<(), RegistryError> {
+        if let Some((namespace, used, quota, _)) = &self.namespace {
+            let needed = used + self.taken + bytes;
+            if needed > *quota {
+                return Err(RegistryError::QuotaExceeded {
+                    namespace: super::usage::quota_owner(namespace),
+                    needed,
+                    quota: *quota,
+                });
+            }
+        }
+        self.disk.reserve_async(bytes).await?;
+        self.taken += bytes;
+        Ok(())
+    }
+
+    /// The bytes taken were removed again (a refused or failed stream).
+    fn give_back(&mut self) {
+        self.disk.release(std::mem::take(&mut self.taken));
+    }
+}
 
 /// Size limits and quotas; `None` means unlimited.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     pub max_blob_size: Option<u64>,
     pub max_manifest_size: u64,
+    /// Bytes each namespace outside `slipway-local/` (`learner1` in `learner1/app`) may store.
     pub namespace_quota: Option<u64>,
+    /// Bytes each session's local store (`slipway-local/KEY/`) may store, uploads in progress included.
+    pub session_quota: Option<u64>,
+    /// The server-wide budget ([`super::quota::DiskBudget`]): bytes under the data directories, and bytes the
+    /// filesystem must keep free.
+    pub disk_quota: Option<u64>,
+    pub min_free_disk: u64,
 }
+
+/// `--session-quota`'s default: 2 GiB per session.
+pub const DEFAULT_SESSION_QUOTA: u64 = 2 << 30;
+/// `--min-free-disk`'s default: 1 GiB.
+pub const DEFAULT_MIN_FREE_DISK: u64 = 1 << 30;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -35,6 +81,9 @@ impl Default for Limits {
             max_blob_size: None,
             max_manifest_size: 4 * 1024 * 1024,
             namespace_quota: None,
+            session_quota: Some(DEFAULT_SESSION_QUOTA),
+            disk_quota: None,
+            min_free_disk: DEFAULT_MIN_FREE_DISK,
         }
     }
 }
@@ -50,6 +99,9 @@ pub struct Store {
     root: PathBuf,
     pub limits: Limits,
     sessions: Mutex<HashMap<String, Arc<tokio::sync::Mutex<SessionHash>>>>,
+    /// The server-wide disk budget, shared with the runner (unpacked layers).
+    pub disk: Arc<DiskBudget>,
+    namespace_locks: NamespaceLocks,
 }
 
 impl std::fmt::Debug for Store {
@@ -67,8 +119,10 @@ impl Store {
         }
         Ok(Store {
             root: root.to_path_buf(),
+            disk: Arc::new(DiskBudget::new(limits.disk_quota, limits.min_free_disk, root)),
             limits,
             sessions: Mutex::new(HashMap::new()),
+            namespace_locks: NamespaceLocks::default(),
         })
     }
 
@@ -84,20 +138,12 @@ impl Store {
     }
 
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        let hex = digest.digest();
-        self.root
-            .join("blobs")
-            .join(digest.algorithm().as_ref())
-            .join(&hex[..2])
-            .join(hex)
+        super::usage::blob_path_in(&self.root, digest)
     }
 
     /// The size of a committed blob, or `None` when the store does not hold it.
     pub fn blob_size(&self, digest: &Digest) -> Option<u64> {
-        std::fs::metadata(self.blob_path(digest))
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len())
+        super::usage::blob_size_in(&self.root, digest)
     }
 
     fn temp_path(&self) -> PathBuf {
@@ -141,10 +187,12 @@ impl Store {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        let mut allowance = self.allowance(repo, Some(expected)).await?;
         let temp = self.temp_path();
         let mut file = tokio::fs::File::create(&temp).await?;
         let mut hasher = Some(Hasher::new(Algorithm::of(expected)?));
-        let written = write_stream(&mut file, body, &mut hasher, 0, self.limits.max_blob_size).await;
+        let limit = self.limits.max_blob_size;
+        let written = write_stream(&mut file, body, &mut hasher, 0, limit, &mut allowance).await;
         let result = match written {
             Ok(size) => {
                 let actual = hasher.take().expect("hasher kept").finish();
@@ -157,13 +205,55 @@ impl Store {
             Err(e) => {
                 drop(file);
                 let _ = tokio::fs::remove_file(&temp).await;
+                allowance.give_back();
                 return Err(e);
             }
         };
         file.sync_all().await?;
         drop(file);
-        self.commit_blob(repo, expected, &temp, size)?;
-        Ok(size)
+        let kept = self.commit_blob(repo, expected, &temp, size);
+        if !matches!(kept, Ok(true)) {
+            allowance.give_back();
+        }
+        kept.map(|_| size)
+    }
+
+    /// The quota of `repo`'s namespace: `--namespace-quota`, and for a session's local store (a namespace of
+    /// its own, `slipway-local/KEY`) `--session-quota` too, the smaller one holding.
+    pub fn quota_for(&self, repo: &RepoName) -> Option<u64> {
+        let session = super::local::owner(repo.as_str()).and(self.limits.session_quota);
+        match (self.limits.namespace_quota, session) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// What a stream into `repo` may write (see [`Allowance`]); waits for the namespace's other streams. A
+    /// blob the namespace already holds (`digest`, when the request names it) costs its quota nothing.
+    pub async fn allowance(
+        &self,
+        repo: &RepoName,
+        digest: Option<&Digest>,
+    ) -> Result<Allowance, RegistryError> {
+        let namespace = match self.quota_for(repo) {
+            None => None,
+            Some(quota) => {
+                let name = repo.namespace().to_string();
+                let guard = self.namespace_locks.lock(&name).await;
+                let (root, counted) = (self.root.clone(), name.clone());
+                let (used, held) =
+                    tokio::task::spawn_blocking(move || super::usage::bytes_in_use(&root, &counted))
+                        .await
+                        .map_err(|e| std::io::Error::other(e.to_string()))??;
+                let free = digest.is_some_and(|d| held.contains(&d.to_string()));
+                (!free).then_some((name, used, quota, guard))
+            }
+        };
+        Ok(Allowance {
+            namespace,
+            disk: self.disk.clone(),
+            taken: 0,
+        })
     }
 
     fn check_digest(&self, expected: &Digest, actual: &Digest) -> Result<(), RegistryError> {
@@ -177,24 +267,26 @@ impl Store {
     }
 
     /// Rename a verified, fsynced temp file to its blob path (or drop it if the blob exists), then link it.
+    /// True when the file became the blob; otherwise (and on error) the file is gone.
     fn commit_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
         temp: &Path,
         size: u64,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<bool, RegistryError> {
         if let Err(e) = self.check_quota(repo, digest, size) {
             let _ = std::fs::remove_file(temp);
             return Err(e);
         }
-        if self.blob_size(digest).is_some() {
-            std::fs::remove_file(temp)?;
-        } else {
+        let kept = self.blob_size(digest).is_none();
+        if kept {
             self.commit_file(temp, &self.blob_path(digest))?;
+        } else {
+            std::fs::remove_file(temp)?;
         }
         self.link_blob(repo, digest)?;
-        Ok(())
+        Ok(kept)
     }
 
     /// Copy a file into the store as a blob of `repo` (imports), hashing it on the way; returns its digest and
@@ -211,7 +303,40 @@ impl Store {
         };
         let temp = self.temp_path();
         let mut input = std::fs::File::open(source)?;
-        let mut output = std::fs::File::create(&temp)?;
+        let reserved = input.metadata()?.len();
+        self.disk.reserve(reserved)?;
+        let release = |e: RegistryError| {
+            self.disk.release(reserved);
+            e
+        };
+        let copied = self
+            .copy_hashing(&mut input, &temp, algorithm)
+            .map_err(|e| release(e.into()));
+        let (digest, size) = copied?;
+        if let Some(expected) = expected {
+            if let Err(e) = self.check_digest(expected, &digest) {
+                let _ = std::fs::remove_file(&temp);
+                return Err(release(e));
+            }
+        }
+        match self.commit_blob(repo, &digest, &temp, size) {
+            Ok(true) => Ok((digest, size)),
+            Ok(false) => {
+                self.disk.release(reserved);
+                Ok((digest, size))
+            }
+            Err(e) => Err(release(e)),
+        }
+    }
+
+    /// Copy `input` to a new file at `temp`, fsynced, hashing it: its digest and size.
+    fn copy_hashing(
+        &self,
+        input: &mut std::fs::File,
+        temp: &Path,
+        algorithm: Algorithm,
+    ) -> std::io::Result<(Digest, u64)> {
+        let mut output = std::fs::File::create(temp)?;
         let mut hasher = Hasher::new(algorithm);
         let mut buffer = vec![0u8; 1 << 20];
         let mut size = 0u64;
@@ -225,16 +350,7 @@ impl Store {
             size += n as u64;
         }
         output.sync_all()?;
-        drop(output);
-        let digest = hasher.finish();
-        if let Some(expected) = expected {
-            if let Err(e) = self.check_digest(expected, &digest) {
-                let _ = std::fs::remove_file(&temp);
-                return Err(e);
-            }
-        }
-        self.commit_blob(repo, &digest, &temp, size)?;
-        Ok((digest, size))
+        Ok((hasher.finish(), size))
     }
 
     fn upload_dir(&self, id: &str) -> Result<PathBuf, RegistryError> {
@@ -306,26 +422,35 @@ impl Store {
         E: std::fmt::Display,
     {
         let data = self.upload_data(repo, id)?;
+        let mut allowance = self.allowance(repo, None).await?;
         let session = self.session(id);
         let mut state = session.lock().await;
         // The collector may have removed the session while this request waited for its lock.
         self.upload_data(repo, id)?;
-        self.append_locked(&data, &mut state, start, expected_len, body)
-            .await
+        let chunk = Chunk {
+            start,
+            expected_len,
+            body,
+        };
+        self.append_locked(&data, &mut state, chunk, &mut allowance).await
     }
 
     async fn append_locked<S, E>(
         &self,
         data: &Path,
         state: &mut SessionHash,
-        start: Option<u64>,
-        expected_len: Option<u64>,
-        body: S,
+        chunk: Chunk<S>,
+        allowance: &mut Allowance,
     ) -> Result<u64, RegistryError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        let Chunk {
+            start,
+            expected_len,
+            body,
+        } = chunk;
         let mut file = tokio::fs::OpenOptions::new().write(true).open(data).await?;
         let current = file.metadata().await?.len();
         if let Some(start) = start {
@@ -341,7 +466,7 @@ impl Store {
         }
         let mut hasher = state.hasher.take();
         let limit = self.limits.max_blob_size;
-        let mut written = write_stream(&mut file, body, &mut hasher, current, limit).await;
+        let mut written = write_stream(&mut file, body, &mut hasher, current, limit, allowance).await;
         if let (Ok(n), Some(expected)) = (&written, expected_len) {
             if *n != expected {
                 written = Err(RegistryError::SizeInvalid(format!(
@@ -358,6 +483,7 @@ impl Store {
             }
             Err(e) => {
                 file.set_len(current).await?;
+                allowance.give_back();
                 state.hasher = None;
                 Err(e)
             }
@@ -379,10 +505,18 @@ impl Store {
     {
         let algorithm = Algorithm::of(expected)?;
         let data = self.upload_data(repo, id)?;
+        let mut allowance = self.allowance(repo, None).await?;
         let session = self.session(id);
         let mut state = session.lock().await;
         self.upload_data(repo, id)?;
-        let size = self.append_locked(&data, &mut state, start, None, body).await?;
+        let chunk = Chunk {
+            start,
+            expected_len: None,
+            body,
+        };
+        let size = self
+            .append_locked(&data, &mut state, chunk, &mut allowance)
+            .await?;
         let cached = state.hasher.take().filter(|h| h.algorithm() == algorithm);
         let actual = match cached {
             Some(hasher) if state.hashed == size => hasher.finish(),
@@ -401,15 +535,21 @@ impl Store {
         }
         std::fs::File::open(&data)?.sync_all()?;
         let result = self.commit_blob(repo, expected, &data, size);
+        if !matches!(result, Ok(true)) {
+            self.disk.release(size);
+        }
         drop(state);
         self.remove_session(id)?;
-        result.map(|()| size)
+        result.map(|_| size)
     }
 
     /// Drop an upload session and whatever it received.
     pub fn cancel_upload(&self, repo: &RepoName, id: &str) -> Result<(), RegistryError> {
-        self.upload_data(repo, id)?;
-        self.remove_session(id)
+        let data = self.upload_data(repo, id)?;
+        let size = std::fs::metadata(data).map(|m| m.len()).unwrap_or(0);
+        self.remove_session(id)?;
+        self.disk.release(size);
+        Ok(())
     }
 
     fn remove_session(&self, id: &str) -> Result<(), RegistryError> {
@@ -451,6 +591,7 @@ impl Store {
         }
         let size = std::fs::metadata(dir.join("data")).map(|m| m.len()).unwrap_or(0);
         self.remove_session(id)?;
+        self.disk.release(size);
         Ok(Some(size))
     }
 }
@@ -465,13 +606,22 @@ fn untouched_for(session_dir: &Path) -> std::io::Result<u64> {
     Ok(newest.elapsed().map(|d| d.as_secs()).unwrap_or(0))
 }
 
-/// Write every chunk of `body` to `file`, hashing as it goes; fails past `limit` total bytes.
+/// One chunk of an upload session: where it says it starts, how long it says it is, its bytes.
+struct Chunk<S> {
+    start: Option<u64>,
+    expected_len: Option<u64>,
+    body: S,
+}
+
+/// Write every chunk of `body` to `file`, hashing as it goes; fails past `limit` total bytes, and before
+/// writing a piece the allowance refuses.
 async fn write_stream<S, E>(
     file: &mut tokio::fs::File,
     mut body: S,
     hasher: &mut Option<Hasher>,
     already: u64,
     limit: Option<u64>,
+    allowance: &mut Allowance,
 ) -> Result<u64, RegistryError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -490,6 +640,7 @@ where
                 });
             }
         }
+        allowance.take(chunk.len() as u64).await?;
         if let Some(hasher) = hasher.as_mut() {
             hasher.update(&chunk);
         }

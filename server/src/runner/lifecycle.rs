@@ -125,6 +125,13 @@ impl Container {
     }
 }
 
+/// What a creation holds until its container is in the table: the shared hold on [`Runner::creating`], and
+/// the container slot `create` took before unpacking (none for a RUN step's container).
+struct Held {
+    creating: tokio::sync::OwnedRwLockReadGuard<()>,
+    slot: Option<super::Slot>,
+}
+
 impl Runner {
     /// The operator's bounds on `-p`: how many, and which host ports.
     fn check_publish(&self, opts: &RunOptions) -> Result<(), RunnerError> {
@@ -137,8 +144,9 @@ impl Runner {
         image: &str,
         opts: RunOptions,
     ) -> Result<Arc<Container>, RunnerError> {
-        // Refused before the image is unpacked, and long before any listener is opened.
+        // Refused before the image is resolved or unpacked, and long before any listener is opened.
         self.check_publish(&opts)?;
+        let slot = self.reserve_slot(&opts.session)?;
         let creating = self.creating.clone().read_owned().await;
         let this = self.clone();
         let image_ref = image.to_string();
@@ -150,7 +158,11 @@ impl Runner {
         })
         .await
         .map_err(|e| io_ctx("unpack task")(std::io::Error::other(e)))??;
-        self.create_from(image, &resolved.config, lowers, opts, creating)
+        let held = Held {
+            creating,
+            slot: Some(slot),
+        };
+        self.create_holding(image, &resolved.config, lowers, opts, held)
             .await
     }
 
@@ -165,10 +177,24 @@ impl Runner {
         opts: RunOptions,
         creating: tokio::sync::OwnedRwLockReadGuard<()>,
     ) -> Result<Arc<Container>, RunnerError> {
+        let held = Held { creating, slot: None };
+        self.create_holding(image, config, lowers, opts, held).await
+    }
+
+    /// [`Runner::create_from`] with what the creation holds (see [`Held`]).
+    async fn create_holding(
+        self: &Arc<Self>,
+        image: &str,
+        config: &ImageConfiguration,
+        lowers: Vec<PathBuf>,
+        opts: RunOptions,
+        held: Held,
+    ) -> Result<Arc<Container>, RunnerError> {
         // In a task of its own: a dropped request (client gone) must not stop between mounting and recording.
         let (this, image, config) = (self.clone(), image.to_string(), config.clone());
         tokio::spawn(async move {
-            let created = this.create_now(&image, &config, lowers, opts).await;
+            let Held { creating, slot } = held;
+            let created = this.create_now(&image, &config, lowers, opts, slot).await;
             drop(creating);
             created
         })
@@ -182,6 +208,7 @@ impl Runner {
         config: &ImageConfiguration,
         lowers: Vec<PathBuf>,
         opts: RunOptions,
+        slot: Option<super::Slot>,
     ) -> Result<Arc<Container>, RunnerError> {
         self.check_publish(&opts)?;
         let args = spec::command(config.config().as_ref(), &opts)?;
@@ -269,7 +296,7 @@ impl Runner {
             attach_ended: tokio::sync::Notify::new(),
             preview_token: super::preview_token::new_token(),
         });
-        if let Err(e) = self.insert(container.clone()) {
+        if let Err(e) = self.insert(container.clone(), slot) {
             cleanup_dir(&dir);
             return Err(e);
         }

@@ -156,6 +156,40 @@ pub struct Runner {
     /// Held shared from a creation's first unpack until its container is in the table, exclusively by the layer
     /// collector: a layer handed to a container being created is never collected before the table shows it.
     pub(crate) creating: Arc<tokio::sync::RwLock<()>>,
+    /// Slots held by creates that have not put their container in the table yet, per session.
+    pending: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A container slot, taken by `create` before the image is resolved or any layer unpacked and counted like a
+/// live container until [`Runner::insert`] turns it into one; dropped (a failed create), it is given back.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// None once given back.
+    pending: Option<Arc<Mutex<HashMap<String, usize>>>>,
+    session: String,
+}
+
+impl Slot {
+    /// Give the slot back (its container is in the table now, or the create failed).
+    fn release(&mut self, pending: &mut HashMap<String, usize>) {
+        if self.pending.take().is_none() {
+            return;
+        }
+        if let Some(n) = pending.get_mut(&self.session) {
+            *n -= 1;
+            if *n == 0 {
+                pending.remove(&self.session);
+            }
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(pending) = self.pending.clone() {
+            self.release(&mut pending.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+    }
 }
 
 /// 32 random bytes as hex: container ids.
@@ -230,6 +264,7 @@ impl Runner {
             containers: Mutex::new(HashMap::new()),
             execs: exec::ExecTable::default(),
             creating: Arc::new(tokio::sync::RwLock::new(())),
+            pending: Arc::default(),
         })
     }
 
@@ -290,23 +325,58 @@ impl Runner {
         rows
     }
 
-    /// Admit a new container: only live (created or running) containers count against the limits, and the
-    /// session's oldest exited containers past [`RunnerConfig::max_exited_per_session`] are removed (their
-    /// writable layers went at exit; what remains is their logs and state).
-    pub(crate) fn insert(&self, c: Arc<Container>) -> Result<(), RunnerError> {
-        let mut table = self.table();
+    /// Check the container-count limits for one more container of `session` and hold its slot: cheap, and
+    /// taken before anything is unpacked, so parallel creates past the limit are refused before any work.
+    pub(crate) fn reserve_slot(&self, session: &str) -> Result<Slot, RunnerError> {
+        let table = self.table();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        self.check_counts(&table, &pending, session, 0)?;
+        *pending.entry(session.to_string()).or_default() += 1;
+        Ok(Slot {
+            pending: Some(self.pending.clone()),
+            session: session.to_string(),
+        })
+    }
+
+    /// Whether one more container of `session` fits: live (created or running) containers and the slots held
+    /// by creates in progress count, less `own` slots held by the caller itself.
+    fn check_counts(
+        &self,
+        table: &HashMap<String, Arc<Container>>,
+        pending: &HashMap<String, usize>,
+        session: &str,
+        own: usize,
+    ) -> Result<(), RunnerError> {
         let live = |o: &&Arc<Container>| o.state().status != lifecycle::Status::Exited;
-        if table.values().filter(live).count() >= self.config.max_containers {
+        let held: usize = pending.values().sum::<usize>() - own;
+        if table.values().filter(live).count() + held >= self.config.max_containers {
             return Err(RunnerError::TooMany(self.config.max_containers));
         }
         let mine = table
             .values()
-            .filter(|o| o.session == c.session)
+            .filter(|o| o.session == session)
             .filter(live)
             .count();
-        if mine >= self.config.max_per_session {
+        let mine_held = pending.get(session).copied().unwrap_or(0) - own;
+        if mine + mine_held >= self.config.max_per_session {
             return Err(RunnerError::TooMany(self.config.max_per_session));
         }
+        Ok(())
+    }
+
+    /// Admit a new container: only live (created or running) containers and held slots count against the
+    /// limits (`slot`: the one this create took first, which becomes the container), and the session's oldest
+    /// exited containers past [`RunnerConfig::max_exited_per_session`] are removed (their writable layers went
+    /// at exit; what remains is their logs and state).
+    pub(crate) fn insert(&self, c: Arc<Container>, mut slot: Option<Slot>) -> Result<(), RunnerError> {
+        let mut table = self.table();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let own = usize::from(slot.as_ref().is_some_and(|s| s.pending.is_some()));
+        self.check_counts(&table, &pending, &c.session, own)?;
+        if let Some(slot) = slot.as_mut() {
+            slot.release(&mut pending);
+        }
+        drop(pending);
         if table.values().any(|o| o.session == c.session && o.name == c.name) {
             return Err(RunnerError::Conflict(format!(
                 "the container name {:?} is already in use",
@@ -340,12 +410,30 @@ impl Runner {
         self.table().remove(id);
     }
 
-    /// Unpack (once) every layer blob, returning the directories bottom first. Blocking.
+    /// Unpack (once) every layer blob, returning the directories bottom first. Blocking. What a first unpack
+    /// writes is taken from the server's disk budget (the registry's, which then counts the runner's layers and
+    /// blobs too): past it the answer is the registry's 507 `DENIED` error.
     pub fn unpack_layers(&self, layers: &[images::LayerBlob]) -> Result<Vec<PathBuf>, RunnerError> {
+        let budget = self.disk_budget();
         layers
             .iter()
-            .map(|l| self.layers.ensure(&l.digest, &l.path).map_err(Into::into))
+            .map(|l| match self.layers.ensure_within(&l.digest, &l.path, budget) {
+                Ok(dir) => Ok(dir),
+                Err(unpack::UnpackError::DiskFull(full)) => {
+                    Err(crate::registry::RegistryError::from(full).into())
+                }
+                Err(e) => Err(e.into()),
+            })
             .collect()
+    }
+
+    /// The server's disk budget, counting the runner's unpacked layers and RUN-step blobs.
+    pub fn disk_budget(&self) -> Option<&crate::registry::quota::DiskBudget> {
+        let budget = &self.registry.as_ref()?.disk;
+        for sub in ["layers", "blobs"] {
+            budget.add_root(&self.config.data_dir.join(sub));
+        }
+        Some(budget)
     }
 
     /// The cgroup path given to the runtime for container `id`.
@@ -437,6 +525,28 @@ pub(crate) fn prepare_rootfs(
     }
     overlay::mount(lowers, &dir.join("empty"), &upper, &work, &dir.join("rootfs"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    #[test]
+    fn slots_count_like_containers_and_come_back_when_dropped() {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = RunnerConfig::new(data.path().to_path_buf(), "/nonexistent/runc".into());
+        (config.max_per_session, config.max_containers) = (2, 3);
+        let runner = Runner::new(config, Arc::new(OciLayoutSource::new(vec![]))).unwrap();
+        let a1 = runner.reserve_slot("a").unwrap();
+        let a2 = runner.reserve_slot("a").unwrap();
+        assert!(matches!(runner.reserve_slot("a"), Err(RunnerError::TooMany(2))));
+        let b1 = runner.reserve_slot("b").unwrap();
+        assert!(matches!(runner.reserve_slot("c"), Err(RunnerError::TooMany(3))));
+        drop(a1);
+        let a3 = runner.reserve_slot("a").unwrap();
+        drop((a2, a3, b1));
+        assert!(runner.pending.lock().unwrap().is_empty());
+    }
 }
 
 #[cfg(test)]

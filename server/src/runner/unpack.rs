@@ -37,6 +37,8 @@ pub enum UnpackError {
     TooLarge(u64),
     #[error("layer has more than {0} entries")]
     TooManyEntries(u64),
+    #[error("no room to unpack the layer: {0}")]
+    DiskFull(#[from] crate::registry::quota::DiskFull),
     #[error("layer blob digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch { expected: String, actual: String },
     #[error("I/O error while unpacking {context}: {source}")]
@@ -97,21 +99,70 @@ impl IdShift {
     }
 }
 
-/// Reads at most `limit` bytes, then fails: the decompression bound.
-struct Bounded<R> {
+/// Asked for each piece of decompressed layer before it is unpacked: the disk budget (see [`Spend`]).
+pub type SpendFn<'a> = &'a mut dyn FnMut(u64) -> Result<(), crate::registry::quota::DiskFull>;
+
+/// Reads at most `limit` bytes, then fails: the decompression bound; each piece read is first spent.
+struct Bounded<'a, R> {
     inner: R,
     left: u64,
     limit: u64,
+    spend: SpendFn<'a>,
 }
 
-impl<R: Read> Read for Bounded<R> {
+impl<R: Read> Read for Bounded<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n as u64 > self.left {
             return Err(io::Error::other(BoundExceeded(self.limit)));
         }
+        (self.spend)(n as u64).map_err(io::Error::other)?;
         self.left -= n as u64;
         Ok(n)
+    }
+}
+
+/// What one unpack takes from the server's disk budget: the blob's size before it starts (a layer that
+/// cannot fit is refused before any file is written), then every decompressed byte past that as it is read.
+/// Everything taken goes back if the unpack fails.
+struct Spend<'b> {
+    budget: Option<&'b crate::registry::quota::DiskBudget>,
+    taken: u64,
+    read: u64,
+}
+
+impl<'b> Spend<'b> {
+    fn prepay(
+        budget: Option<&'b crate::registry::quota::DiskBudget>,
+        bytes: u64,
+    ) -> Result<Self, crate::registry::quota::DiskFull> {
+        if let Some(budget) = budget {
+            budget.reserve(bytes)?;
+        }
+        Ok(Spend {
+            budget,
+            taken: if budget.is_some() { bytes } else { 0 },
+            read: 0,
+        })
+    }
+
+    fn spend(&mut self, bytes: u64) -> Result<(), crate::registry::quota::DiskFull> {
+        self.read += bytes;
+        let Some(budget) = self.budget else {
+            return Ok(());
+        };
+        if self.read > self.taken {
+            let more = self.read - self.taken;
+            budget.reserve(more)?;
+            self.taken += more;
+        }
+        Ok(())
+    }
+
+    fn give_back(self) {
+        if let Some(budget) = self.budget {
+            budget.release(self.taken);
+        }
     }
 }
 
@@ -220,6 +271,18 @@ pub fn unpack_layer<R: Read>(
     shift: IdShift,
     expected_digest: Option<&str>,
 ) -> Result<UnpackStats, UnpackError> {
+    unpack_layer_spending(blob, dest, limits, shift, expected_digest, &mut |_| Ok(()))
+}
+
+/// [`unpack_layer`], asking `spend` for every piece of decompressed tar before unpacking it.
+fn unpack_layer_spending<R: Read>(
+    blob: R,
+    dest: &Path,
+    limits: UnpackLimits,
+    shift: IdShift,
+    expected_digest: Option<&str>,
+    spend: SpendFn<'_>,
+) -> Result<UnpackStats, UnpackError> {
     let mut hashing = Hashing {
         inner: blob,
         hasher: Sha256::new(),
@@ -238,6 +301,7 @@ pub fn unpack_layer<R: Read>(
                 inner: raw,
                 left: limits.max_bytes,
                 limit: limits.max_bytes,
+                spend,
             },
             hasher: Sha256::new(),
         };
@@ -262,8 +326,11 @@ pub fn unpack_layer<R: Read>(
 
 fn map_read_err(limits: UnpackLimits) -> impl Fn(io::Error) -> UnpackError {
     move |e| {
-        if e.get_ref().is_some_and(|inner| inner.is::<BoundExceeded>()) {
+        let inner = e.get_ref();
+        if inner.is_some_and(|inner| inner.is::<BoundExceeded>()) {
             UnpackError::TooLarge(limits.max_bytes)
+        } else if let Some(full) = inner.and_then(|i| i.downcast_ref::<crate::registry::quota::DiskFull>()) {
+            UnpackError::DiskFull(full.clone())
         } else {
             UnpackError::Io {
                 context: "layer stream".into(),
@@ -588,6 +655,16 @@ impl LayerStore {
 
     /// The unpacked directory for `digest`, unpacking `blob` first if this is the first use. Blocking.
     pub fn ensure(&self, digest: &str, blob: &Path) -> Result<PathBuf, UnpackError> {
+        self.ensure_within(digest, blob, None)
+    }
+
+    /// [`LayerStore::ensure`], taking what a first unpack writes from `budget` (see [`Spend`]).
+    pub fn ensure_within(
+        &self,
+        digest: &str,
+        blob: &Path,
+        budget: Option<&crate::registry::quota::DiskBudget>,
+    ) -> Result<PathBuf, UnpackError> {
         let hex = digest.rsplit(':').next().unwrap_or(digest);
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(UnpackError::PathTraversal(digest.to_string()));
@@ -599,14 +676,29 @@ impl LayerStore {
         if dir.is_dir() {
             return Ok(dir);
         }
-        let tmp = self.root.join(format!(".tmp-{hex}"));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(io_err("stale partial layer"))?;
-        }
-        fs::create_dir(&tmp).map_err(io_err(tmp.display().to_string()))?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(io_err("layer dir"))?;
+        // Refused before anything is written when even the compressed blob does not fit.
         let file = File::open(blob).map_err(io_err(blob.display().to_string()))?;
-        match unpack_layer(file, &tmp, self.limits, self.shift, Some(digest)) {
+        let size = file.metadata().map_err(io_err(blob.display().to_string()))?.len();
+        let mut spend = Spend::prepay(budget, size)?;
+        let tmp = self.root.join(format!(".tmp-{hex}"));
+        let prepared = (|| {
+            if tmp.exists() {
+                fs::remove_dir_all(&tmp).map_err(io_err("stale partial layer"))?;
+            }
+            fs::create_dir(&tmp).map_err(io_err(tmp.display().to_string()))?;
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(io_err("layer dir"))
+        })();
+        if let Err(e) = prepared {
+            spend.give_back();
+            return Err(e);
+        }
+        let unpacked = unpack_layer_spending(file, &tmp, self.limits, self.shift, Some(digest), &mut |n| {
+            spend.spend(n)
+        });
+        if unpacked.is_err() {
+            spend.give_back();
+        }
+        match unpacked {
             Ok(stats) => {
                 tracing::debug!(
                     digest,

@@ -279,3 +279,44 @@ fn set_id_bits_are_stripped_on_disk_and_remembered_for_the_layer() {
     lchown(root.join("bin/wall"), Some(1000), None).unwrap();
     assert_eq!(layer_mode_of(&root.join("bin/wall")), 0o755);
 }
+
+#[test]
+fn unpacking_takes_from_the_disk_budget_and_gives_back_what_a_refusal_took() {
+    use crate::registry::quota::{DiskBudget, DiskFull};
+    let root = tempfile::tempdir().unwrap();
+    let layers = root.path().join("layers");
+    let store = LayerStore::new(layers.clone(), UnpackLimits::default(), IdShift::NONE).unwrap();
+    let mut t = TarBuilder::new();
+    t.file("zeros", 0o644, &vec![0u8; 1 << 20]);
+    let blob = gzip(&t.finish()).unwrap();
+    let digest = format!("sha256:{:x}", Sha256::digest(&blob));
+    let path = root.path().join("blob");
+    fs::write(&path, &blob).unwrap();
+    let nothing_left = |dir: &Path| fs::read_dir(dir).unwrap().next().is_none();
+
+    // A blob bigger than the budget: refused before anything is written.
+    let tiny = DiskBudget::new(Some(blob.len() as u64 - 1), 0, &layers);
+    let r = store.ensure_within(&digest, &path, Some(&tiny));
+    assert!(
+        matches!(r, Err(UnpackError::DiskFull(DiskFull::Quota { .. }))),
+        "{r:?}"
+    );
+    assert!(nothing_left(&layers));
+    // A small blob that expands past it: stopped mid-unpack, its partial directory removed, its bytes given back.
+    let small = DiskBudget::new(Some(256 << 10), 0, &layers);
+    let r = store.ensure_within(&digest, &path, Some(&small));
+    assert!(
+        matches!(r, Err(UnpackError::DiskFull(DiskFull::Quota { .. }))),
+        "{r:?}"
+    );
+    assert!(nothing_left(&layers));
+    assert_eq!(small.used(), 0);
+    // Within the budget: unpacked, its bytes counted; a second use costs nothing more.
+    let enough = DiskBudget::new(Some(2 << 20), 0, &layers);
+    let dir = store.ensure_within(&digest, &path, Some(&enough)).unwrap();
+    assert!(dir.join("zeros").is_file());
+    let used = enough.used();
+    assert!(used > 1 << 20, "{used}");
+    store.ensure_within(&digest, &path, Some(&enough)).unwrap();
+    assert_eq!(enough.used(), used);
+}

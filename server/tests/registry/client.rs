@@ -62,13 +62,13 @@ impl Transport for Tampering {
     }
 }
 
-pub(super) struct Image {
-    pub(super) config: Vec<u8>,
-    pub(super) layer: Vec<u8>,
-    pub(super) manifest: Vec<u8>,
+pub(crate) struct Image {
+    pub(crate) config: Vec<u8>,
+    pub(crate) layer: Vec<u8>,
+    pub(crate) manifest: Vec<u8>,
 }
 
-pub(super) fn image(seed: u64) -> Image {
+pub(crate) fn image(seed: u64) -> Image {
     let config = format!(
         r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":[]}},"seed":{seed}}}"#
     )
@@ -83,7 +83,7 @@ pub(super) fn image(seed: u64) -> Image {
 }
 
 /// Push config, layer (in 64 KiB chunks) and manifest; returns how the layer push ended and the progress seen.
-pub(super) async fn push<T: Transport>(
+pub(crate) async fn push<T: Transport>(
     client: &Client<T>,
     repo: &str,
     tag: &str,
