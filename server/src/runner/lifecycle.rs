@@ -168,16 +168,20 @@ impl Runner {
 
     /// Create a container from an image config and unpacked layer dirs (bottom first). `creating` is the
     /// shared hold on [`Runner::creating`] taken before the layers were unpacked: it lasts until the container
-    /// is in the table, so the layer collector cannot take the layers in between.
-    pub async fn create_from(
+    /// is in the table, so the layer collector cannot take the layers in between. `slot` is the container slot
+    /// reserved before the unpacking ([`Runner::reserve_slot`]).
+    pub(crate) async fn create_from(
         self: &Arc<Self>,
         image: &str,
         config: &ImageConfiguration,
         lowers: Vec<PathBuf>,
         opts: RunOptions,
-        creating: tokio::sync::OwnedRwLockReadGuard<()>,
+        (creating, slot): (tokio::sync::OwnedRwLockReadGuard<()>, super::Slot),
     ) -> Result<Arc<Container>, RunnerError> {
-        let held = Held { creating, slot: None };
+        let held = Held {
+            creating,
+            slot: Some(slot),
+        };
         self.create_holding(image, config, lowers, opts, held).await
     }
 

@@ -87,6 +87,8 @@ impl Runner {
             }
             _ => return Err(RunnerError::Spec(super::spec::SpecError::NoCommand)),
         };
+        // The session's container slot first: a step past the container limits unpacks nothing.
+        let slot = self.reserve_slot(&step.session)?;
         let creating = self.creating.clone().read_owned().await;
         let this = self.clone();
         let digests = step.layers.clone();
@@ -126,7 +128,7 @@ impl Runner {
                 &ImageConfiguration::default(),
                 lowers,
                 opts,
-                creating,
+                (creating, slot),
             )
             .await?;
         Ok(PreparedStep {
@@ -158,11 +160,37 @@ impl Runner {
                 mtime,
                 shift: self.config.userns,
             };
+            let this = self.clone();
             let captured = tokio::task::spawn_blocking(move || -> Result<LayerDescriptor, RunnerError> {
-                let mut desc = diff::capture(&upper, &tmp, &opts).map_err(io_ctx("capturing the layer"))?;
+                // Taken from the server's disk budget before the capture writes anything: at most what the
+                // upper dir holds (the writable layer's tmpfs bounds it) plus the archive's own overhead.
+                let bound = capture_bound(&upper);
+                let budget = this.disk_budget();
+                if let Some(budget) = budget {
+                    budget.reserve(bound).map_err(RegistryError::from)?;
+                }
+                let release = |bytes: u64| {
+                    if let Some(budget) = budget {
+                        budget.release(bytes);
+                    }
+                };
+                let captured = diff::capture(&upper, &tmp, &opts).map_err(io_ctx("capturing the layer"));
+                let mut desc = match captured {
+                    Ok(desc) => desc,
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&tmp);
+                        release(bound);
+                        return Err(e);
+                    }
+                };
                 desc.path = match target {
-                    Some((store, repo)) => commit_to_registry(&store, &repo, &tmp, &desc.digest)?,
+                    // The registry takes the blob's bytes from the budget itself.
+                    Some((store, repo)) => {
+                        release(bound);
+                        commit_to_registry(&store, &repo, &tmp, &desc.digest)?
+                    }
                     None => {
+                        release(bound.saturating_sub(desc.size));
                         let path: PathBuf = blobs.join(desc.digest.trim_start_matches("sha256:"));
                         std::fs::rename(&tmp, &path).map_err(io_ctx("storing the layer"))?;
                         path
@@ -205,6 +233,32 @@ impl Runner {
     }
 }
 
+/// The most bytes the capture of `upper` can write: its files' bytes, a tar header (512 bytes, and as many
+/// again for a long name or a link target) per entry, the archive's end, and gzip's overhead on incompressible
+/// data (well under 1/1000 plus its header). Entries are not followed through symlinks.
+fn capture_bound(upper: &Path) -> u64 {
+    fn walk(dir: &Path, total: &mut u64) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            *total += 1024
+                + if meta.is_file() {
+                    meta.len().div_ceil(512) * 512
+                } else {
+                    0
+                };
+            if meta.is_dir() {
+                walk(&entry.path(), total);
+            }
+        }
+    }
+    let mut total = 1024;
+    walk(upper, &mut total);
+    total + total / 1000 + 4096
+}
+
 /// Commit a captured layer into the registry's blob store (verified, fsynced, renamed into place) and link it to
 /// `repo`; the temp file goes either way. Returns the blob's path in the store.
 fn commit_to_registry(
@@ -218,4 +272,57 @@ fn commit_to_registry(
     let _ = std::fs::remove_file(temp);
     let (digest, _) = committed?;
     Ok(store.blob_path(&digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    /// Bytes no compressor shrinks: a sha256 chain.
+    fn noise(len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 32);
+        let mut block = Sha256::digest(b"seed");
+        while out.len() < len {
+            out.extend_from_slice(&block);
+            block = Sha256::digest(block);
+        }
+        out.truncate(len);
+        out
+    }
+
+    #[test]
+    fn the_capture_never_writes_more_than_its_bound() {
+        let upper = tempfile::tempdir().unwrap();
+        let root = upper.path();
+        std::fs::write(root.join("random.bin"), noise(3 * 1024 * 1024 + 7)).unwrap();
+        let deep = root
+            .join("a".repeat(90))
+            .join("b".repeat(90))
+            .join("c".repeat(90));
+        std::fs::create_dir_all(&deep).unwrap();
+        for i in 0..500 {
+            std::fs::write(deep.join(format!("{i}-{}", "n".repeat(120))), noise(i % 7)).unwrap();
+        }
+        std::os::unix::fs::symlink("z".repeat(300), root.join("link")).unwrap();
+        std::fs::create_dir(root.join("empty")).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let opts = DiffOptions {
+            placeholders: Default::default(),
+            mtime: Some(0),
+            shift: None,
+        };
+        let desc = diff::capture(root, &out.path().join("layer"), &opts).unwrap();
+        let bound = capture_bound(root);
+        assert!(
+            desc.size <= bound,
+            "captured {} bytes over the bound {bound}",
+            desc.size
+        );
+        assert!(
+            bound < desc.size * 2,
+            "the bound {bound} is not wildly above {}",
+            desc.size
+        );
+    }
 }

@@ -37,14 +37,9 @@ async fn layer(http: &reqwest::Client, base: &str, layers: &[&str], command: &st
     Ok(answer["layer"]["digest"].as_str().unwrap_or_default().to_string())
 }
 
-#[tokio::test]
-async fn run_step_blobs_are_collected_after_their_grace() -> Result<()> {
-    let Some(server) = busybox_server("step-blobs", &["--step-blob-grace", "3"])? else {
-        return Ok(());
-    };
-    let (http, base) = (server.session_client()?, server.url.clone());
-    let runner = server.data.path().join("runner");
-    let layout = server.data.path().join("base-images/busybox");
+/// The digest of busybox's one layer, from the data dir's base-image layout.
+fn busybox_layer(data: &Path) -> Result<String> {
+    let layout = data.join("base-images/busybox");
     let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json"))?)?;
     let manifest_hex = index["manifests"][0]["digest"].as_str().unwrap_or_default();
     let manifest: Value = serde_json::from_slice(&std::fs::read(
@@ -52,10 +47,67 @@ async fn run_step_blobs_are_collected_after_their_grace() -> Result<()> {
             .join("blobs/sha256")
             .join(manifest_hex.trim_start_matches("sha256:")),
     )?)?;
-    let busybox = manifest["layers"][0]["digest"]
+    Ok(manifest["layers"][0]["digest"]
         .as_str()
         .unwrap_or_default()
-        .to_string();
+        .to_string())
+}
+
+/// Bytes of the regular files below `dir`.
+fn bytes_below(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            total += bytes_below(&entry.path());
+        } else if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn a_run_steps_layer_past_the_disk_quota_is_refused_before_it_is_written() -> Result<()> {
+    let Some(server) = busybox_server("step-quota", &[])? else {
+        return Ok(());
+    };
+    let busybox = busybox_layer(server.data.path())?;
+    // Busybox unpacked once, so the budget below counts it.
+    let (http, base) = (server.session_client()?, server.url.clone());
+    layer(&http, &base, &[&busybox], "true").await?;
+    let (_, data) = server.stop_keeping_data()?;
+    // Room for 2 MiB more than the data dir holds now: a step writing 8 MiB of noise does not fit.
+    let quota = (bytes_below(data.path()) + (2 << 20)).to_string();
+    let server =
+        crate::support::server::Server::start_in(data, Path::new("/nonexistent"), &["--disk-quota", &quota])?;
+    let (http, base) = (server.session_client()?, server.url.clone());
+    let runner = server.data.path().join("runner");
+    let before = step_blobs(&runner)?;
+    let (status, answer) = step(&http, &base, &[&busybox], "head -c 8388608 /dev/urandom > /noise").await?;
+    ensure!(
+        status == 507 && answer.to_string().contains("disk quota"),
+        "{status} {answer}"
+    );
+    ensure!(
+        step_blobs(&runner)? == before,
+        "the refused capture left {:?}",
+        step_blobs(&runner)?
+    );
+    // A small step still fits.
+    let small = layer(&http, &base, &[&busybox], "echo small > /small").await?;
+    ensure!(step_blobs(&runner)?.iter().any(|b| small.ends_with(b.as_str())));
+    Ok(())
+}
+
+#[tokio::test]
+async fn run_step_blobs_are_collected_after_their_grace() -> Result<()> {
+    let Some(server) = busybox_server("step-blobs", &["--step-blob-grace", "3"])? else {
+        return Ok(());
+    };
+    let (http, base) = (server.session_client()?, server.url.clone());
+    let runner = server.data.path().join("runner");
+    let busybox = busybox_layer(server.data.path())?;
 
     let stacked = layer(&http, &base, &[&busybox], "echo kept > /kept").await?;
     let left = layer(&http, &base, &[&busybox], "echo left > /left").await?;
