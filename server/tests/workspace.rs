@@ -284,7 +284,8 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
         .unwrap();
 }
 
-/// Zip in and out of the page goes through the archive worker (a wasm module of its own, loaded on first use):
+/// Zip in and out of the page goes through the archive worker (a wasm module of its own, loaded on first use,
+/// not with the page):
 /// a dropped zip's files arrive, a broken one is refused with its name, and "Download zip" gives a zip that
 /// `unzip` reads back with the same files and modes (the modes of other files: `project_archive`'s unit tests).
 #[tokio::test(flavor = "multi_thread")]
@@ -309,6 +310,14 @@ async fn zips_go_in_and_out_through_the_archive_worker() {
             "zips_go_in_and_out_through_the_archive_worker",
             |page| async move {
                 page.goto(&url).await?;
+                page.by_name("Upload files").await?;
+                let loaded = "return performance.getEntriesByType('resource')\
+                              .some(e => e.name.includes('archive-worker'));";
+                let worker = page.client.execute(loaded, vec![]).await?;
+                anyhow::ensure!(
+                    worker.as_bool() == Some(false),
+                    "the archive worker came with the page"
+                );
                 for path in [&broken, &zip] {
                     let input = page.by_name("Upload files").await?;
                     input.send_keys(&path.display().to_string()).await?;
@@ -323,10 +332,9 @@ async fn zips_go_in_and_out_through_the_archive_worker() {
                 let message = page.text_of("Files message").await?;
                 anyhow::ensure!(message == "Unpacked 2 file(s) from site.zip.", "{message}");
 
-                let loaded = "return performance.getEntriesByType('resource').some(e => e.name.includes('archive-worker'));";
-            let worker = page.client.execute(loaded, vec![]).await?;
-            anyhow::ensure!(worker.as_bool() == Some(true), "no archive worker was loaded");
-            page.click("Download zip").await?;
+                let worker = page.client.execute(loaded, vec![]).await?;
+                anyhow::ensure!(worker.as_bool() == Some(true), "no archive worker was loaded");
+                page.click("Download zip").await?;
                 let got = crate::store::downloaded(&saved, "project.zip").await?;
                 let listing = std::process::Command::new("zipinfo").arg(&got).output()?;
                 let listing = String::from_utf8(listing.stdout)?;
