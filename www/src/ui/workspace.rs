@@ -27,7 +27,7 @@ pub enum ProjectAction {
         folder: String,
         files: Vec<(String, Vec<u8>)>,
     },
-    /// A dropped `.zip`/`.tar`/`.tar.gz`, unpacked (zips in a worker: `ui::archive_worker`).
+    /// A dropped `.zip`/`.tar`/`.tar.gz`, unpacked (a zip in the archive worker: `ui::archive_jobs`).
     Archive {
         name: String,
         unpacked: Unpacked,
