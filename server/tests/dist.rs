@@ -34,3 +34,23 @@ fn the_layer_worker_wasm_links_no_yew() {
     let worker = std::fs::read(wasm_module("layer-worker")).expect("read the layer worker's wasm");
     assert!(!contains(&worker, yew), "the layer worker's wasm links Yew");
 }
+
+/// The project archive's zip code is in the archive worker, loaded on first use, and not in the page's module
+/// (it kept the page's first load under its size before issue 13). The zip crate's panic locations
+/// (`zip-2.x/src/...`) mark its code, as Yew's mark Yew's.
+#[test]
+fn only_the_archive_worker_links_zip() {
+    let archive = std::fs::read(wasm_module("archive-worker")).expect("read the archive worker's wasm");
+    for (crate_path, in_archive_worker) in [(&b"zip-2."[..], true), (b"yew-0.", false)] {
+        let what = String::from_utf8_lossy(crate_path);
+        assert_eq!(
+            contains(&archive, crate_path),
+            in_archive_worker,
+            "the archive worker and {what}"
+        );
+    }
+    for module in ["slipway-web", "layer-worker"] {
+        let wasm = std::fs::read(wasm_module(module)).expect("read a wasm module");
+        assert!(!contains(&wasm, b"zip-2."), "{module}'s wasm links the zip crate");
+    }
+}

@@ -40,7 +40,7 @@ async fn images_row(page: &Page) -> Result<String> {
 }
 
 /// Waits for a finished download named `name` in `dir` (Chromium writes `.crdownload` until it is done).
-async fn downloaded(dir: &Path, name: &str) -> Result<PathBuf> {
+pub(crate) async fn downloaded(dir: &Path, name: &str) -> Result<PathBuf> {
     let path = dir.join(name);
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) {

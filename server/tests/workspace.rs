@@ -284,6 +284,80 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
         .unwrap();
 }
 
+/// Zip in and out of the page goes through the archive worker (a wasm module of its own, loaded on first use,
+/// not with the page):
+/// a dropped zip's files arrive, a broken one is refused with its name, and "Download zip" gives a zip that
+/// `unzip` reads back with the same files and modes (the modes of other files: `project_archive`'s unit tests).
+#[tokio::test(flavor = "multi_thread")]
+async fn zips_go_in_and_out_through_the_archive_worker() {
+    use crate::support::project::{Project, ProjectFile};
+    let server = Server::start().unwrap();
+    let url = server.url.clone();
+    let dir = crate::support::TempDir::new("zips");
+    let (zip, broken) = (dir.path().join("site.zip"), dir.path().join("broken.zip"));
+    let project = Project::from_files([
+        ("site/web/index.html", ProjectFile::new("<h1>hi</h1>")),
+        ("site/run.sh", ProjectFile::new("echo hi\n")),
+    ])
+    .unwrap();
+    std::fs::write(&zip, project.to_zip()).unwrap();
+    std::fs::write(&broken, b"PK\x03\x04 not really a zip").unwrap();
+    let downloads = crate::support::TempDir::new("zip-downloads");
+    let browser = Browser::start_with_downloads(downloads.path()).await.unwrap();
+    let saved = downloads.path().to_path_buf();
+    browser
+        .run(
+            "zips_go_in_and_out_through_the_archive_worker",
+            |page| async move {
+                page.goto(&url).await?;
+                page.by_name("Upload files").await?;
+                let loaded = "return performance.getEntriesByType('resource')\
+                              .some(e => e.name.includes('archive-worker'));";
+                let worker = page.client.execute(loaded, vec![]).await?;
+                anyhow::ensure!(
+                    worker.as_bool() == Some(false),
+                    "the archive worker came with the page"
+                );
+                for path in [&broken, &zip] {
+                    let input = page.by_name("Upload files").await?;
+                    input.send_keys(&path.display().to_string()).await?;
+                    if path == &broken {
+                        page.wait_for_text("Files message", "the broken zip refused", |t| {
+                            t.starts_with("cannot read broken.zip:")
+                        })
+                        .await?;
+                    }
+                }
+                page.by_name("Open run.sh").await?;
+                let message = page.text_of("Files message").await?;
+                anyhow::ensure!(message == "Unpacked 2 file(s) from site.zip.", "{message}");
+
+                let worker = page.client.execute(loaded, vec![]).await?;
+                anyhow::ensure!(worker.as_bool() == Some(true), "no archive worker was loaded");
+                page.click("Download zip").await?;
+                let got = crate::store::downloaded(&saved, "project.zip").await?;
+                let listing = std::process::Command::new("zipinfo").arg(&got).output()?;
+                let listing = String::from_utf8(listing.stdout)?;
+                let line = |name: &str| {
+                    listing
+                        .lines()
+                        .find(|l| l.ends_with(name))
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                anyhow::ensure!(line(" run.sh").starts_with("-rw-r--r--"), "{listing}");
+                anyhow::ensure!(line(" web/index.html").starts_with("-rw-r--r--"), "{listing}");
+                let page_html = std::process::Command::new("unzip")
+                    .args(["-p", &got.display().to_string(), "web/index.html"])
+                    .output()?;
+                anyhow::ensure!(page_html.stdout == b"<h1>hi</h1>", "{listing}");
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+}
+
 /// A copy of the built app with one more lesson folder in `static/lessons/NAME/`, as a teacher would add one.
 fn dist_with_lesson(name: &str, manifest: &str) -> crate::support::TempDir {
     fn copy(from: &std::path::Path, to: &std::path::Path) {

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// A text frame of an attach WebSocket: `resize` and `eof` go to the server, `exit` comes from it, last.
+/// Externally tagged (serde's default): `{"resize": {"cols": 80, "rows": 24}}`, `"eof"`, `{"exit": {...}}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum AttachFrame {
     /// The terminal's size for the TTY.
     Resize { cols: u16, rows: u16 },
@@ -37,13 +38,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn frames_round_trip_with_a_type_tag() {
+    fn frames_round_trip_tagged_by_their_variant() {
         let resize = round_trip(&AttachFrame::Resize { cols: 80, rows: 24 });
-        assert_eq!(
-            resize,
-            serde_json::json!({"type": "resize", "cols": 80, "rows": 24})
-        );
-        assert_eq!(round_trip(&AttachFrame::Eof), serde_json::json!({"type": "eof"}));
+        assert_eq!(resize, serde_json::json!({"resize": {"cols": 80, "rows": 24}}));
+        assert_eq!(round_trip(&AttachFrame::Eof), serde_json::json!("eof"));
         let container_exit = AttachFrame::Exit {
             exit_code: Some(137),
             oom_killed: Some(true),
@@ -56,10 +54,10 @@ mod tests {
             exit_code: Some(0),
             oom_killed: None,
         });
-        assert_eq!(exec_exit, serde_json::json!({"type": "exit", "exit_code": 0}));
+        assert_eq!(exec_exit, serde_json::json!({"exit": {"exit_code": 0}}));
         assert_eq!(AttachFrame::from_text("ls\n"), None);
         assert_eq!(
-            AttachFrame::from_text(r#"{"type":"resize","cols":80,"rows":24,"colour":true}"#),
+            AttachFrame::from_text(r#"{"resize":{"cols":80,"rows":24,"colour":true}}"#),
             None,
             "a control with a field it does not have is text, not a resize"
         );

@@ -522,7 +522,7 @@ mod tests {
     fn a_step_streams_its_events() {
         let transport = Canned::new(
             200,
-            "{\"type\":\"output\",\"stream\":\"stdout\",\"data\":\"hi\\n\"}\n{\"type\":\"result\",\"exit_code\":0}\n",
+            "{\"output\":{\"stream\":\"stdout\",\"data\":\"hi\\n\"}}\n{\"result\":{\"exit_code\":0}}\n",
         );
         let mut events = Vec::new();
         block_on(Companion::new(&transport, "").run_step(&StepRequest::default(), &mut |e| events.push(e)))

@@ -60,7 +60,7 @@ pub enum BuildError {
     #[error("RUN {0}: RUN steps need the Slipway companion server, which is not connected (builds without RUN work without it)")]
     NeedsCompanion(String),
     #[error("the companion could not run the step: {0}")]
-    Companion(String),
+    Companion(#[from] StepError),
     #[error("{image}: {source}")]
     Base {
         /// The image as the Dockerfile names it (`python:3.12`).
@@ -116,6 +116,25 @@ pub enum BaseError {
          only FROM scratch and images built in this page work offline"
     )]
     Offline,
+}
+
+/// Why the companion did not run a RUN step (`BuildError::Companion`).
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// An error status, before the step started or while it streamed (a quota, a full disk).
+    #[error("{message} ({status})")]
+    Refused { status: u16, message: String },
+    /// No answer at all.
+    #[error("{0}")]
+    Unreachable(#[source] crate::registry::TransportError),
+    /// A line of the answer that is not a step event.
+    #[error("unreadable step event: {0}")]
+    Unreadable(#[source] serde_json::Error),
+    #[error("the companion's answer ended before the step's result")]
+    NoResult,
+    /// The layer the step made names a digest that is none.
+    #[error("{0}")]
+    LayerDigest(#[source] oci_spec::OciSpecError),
 }
 
 /// What to build and how.

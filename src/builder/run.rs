@@ -2,7 +2,7 @@
 //! says RUN needs the companion.
 
 use super::rootfs::LayerRef;
-use super::BuildError;
+use super::{BuildError, StepError};
 use crate::api::{Companion, CompanionError, StepEvent, StepLayer, StepResult};
 use crate::image::{Descriptor, Digest, MediaType};
 use crate::registry::{Client, PushOptions, Transport};
@@ -81,16 +81,10 @@ pub struct CompanionExecutor<'a, T: Transport> {
 impl<T: Transport> CompanionExecutor<'_, T> {
     /// The layer a step made, as the build refers to it: in this build's repository on the companion.
     fn layer_ref(&self, layer: StepLayer) -> Result<LayerRef, BuildError> {
-        let digest: Digest = layer
-            .digest
-            .parse()
-            .map_err(|e| BuildError::Companion(format!("{e}")))?;
+        let digest: Digest = layer.digest.parse().map_err(StepError::LayerDigest)?;
         Ok(LayerRef {
             descriptor: Descriptor::new(MediaType::from(layer.media_type.as_str()), layer.size, digest),
-            diff_id: layer
-                .diff_id
-                .parse()
-                .map_err(|e| BuildError::Companion(format!("{e}")))?,
+            diff_id: layer.diff_id.parse().map_err(StepError::LayerDigest)?,
             blob: None,
             repository: Some(self.repository.clone()),
         })
@@ -128,27 +122,23 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
                 streamed.push_str(&data);
             }
             StepEvent::Result(result) => answer = Some(result),
-            StepEvent::Error { status, message } => failure = Some(format!("{message} ({status})")),
+            StepEvent::Error { status, message } => failure = Some(StepError::Refused { status, message }),
         };
         let companion = Companion::new(self.transport, &self.base);
         match companion.run_step(&step, &mut on_event).await {
             Ok(()) => {}
             Err(CompanionError::Refused { status, message }) => {
-                return Err(BuildError::Companion(format!("{message} ({status})")))
+                return Err(StepError::Refused { status, message }.into())
             }
             Err(CompanionError::Unreachable { source, .. }) => {
-                return Err(BuildError::Companion(source.to_string()))
+                return Err(StepError::Unreachable(source).into())
             }
-            Err(CompanionError::Unreadable(e)) => {
-                failure = failure.or(Some(format!("unreadable step event: {e}")))
-            }
+            Err(CompanionError::Unreadable(e)) => failure = failure.or(Some(StepError::Unreadable(e))),
         }
         if let Some(failure) = failure {
-            return Err(BuildError::Companion(failure));
+            return Err(failure.into());
         }
-        let answer: StepResult = answer.ok_or_else(|| {
-            BuildError::Companion("the companion's answer ended before the step's result".into())
-        })?;
+        let answer: StepResult = answer.ok_or(StepError::NoResult)?;
         // The streamed result leaves the output out: it came as output events.
         let mut output = if answer.output.is_empty() {
             streamed

@@ -514,6 +514,27 @@ fn typed_errors_keep_their_text_and_their_source() {
         BuildError::from(target).to_string(),
         "target stage \"tset\" could not be found (did you mean test?)"
     );
+    // The companion's refusal of a RUN step keeps its status and message; a lost connection keeps its cause.
+    let quota = BuildError::from(super::StepError::Refused {
+        status: 507,
+        message: "the session's disk quota is full".into(),
+    });
+    assert_eq!(
+        quota.to_string(),
+        "the companion could not run the step: the session's disk quota is full (507)"
+    );
+    let gone = BuildError::from(super::StepError::Unreachable(crate::registry::TransportError(
+        "connection refused".into(),
+    )));
+    assert_eq!(
+        gone.to_string(),
+        "the companion could not run the step: connection refused"
+    );
+    let cause = std::error::Error::source(&gone).and_then(std::error::Error::source);
+    assert_eq!(
+        cause.map(ToString::to_string).as_deref(),
+        Some("connection refused")
+    );
 }
 
 #[test]

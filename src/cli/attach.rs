@@ -132,19 +132,16 @@ mod tests {
     #[test]
     fn the_protocol_frames() {
         let resize: serde_json::Value = serde_json::from_str(&resize_control(80, 24)).unwrap();
+        assert_eq!(resize, serde_json::json!({"resize": {"cols": 80, "rows": 24}}));
         assert_eq!(
-            resize,
-            serde_json::json!({"type": "resize", "cols": 80, "rows": 24})
-        );
-        assert_eq!(
-            exit_outcome(r#"{"type":"exit","exit_code":3,"oom_killed":false}"#)
+            exit_outcome(r#"{"exit":{"exit_code":3,"oom_killed":false}}"#)
                 .unwrap()
                 .exit_code,
             3
         );
-        let oom = exit_outcome(r#"{"type":"exit","exit_code":137,"oom_killed":true}"#).unwrap();
+        let oom = exit_outcome(r#"{"exit":{"exit_code":137,"oom_killed":true}}"#).unwrap();
         assert!(oom.stderr.contains("out of memory"));
         assert_eq!(exit_outcome("hello"), None);
-        assert_eq!(exit_outcome(r#"{"type":"resize"}"#), None);
+        assert_eq!(exit_outcome(r#"{"resize":{"cols":1,"rows":1}}"#), None);
     }
 }

@@ -13,8 +13,8 @@ use crate::builder::{
     Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, Platform, RunExecutor, StoreSink, Workshop,
 };
 use crate::image::local_store::session_key;
-use crate::image::Reference;
-use crate::layer::{FileTree, Node};
+use crate::image::{Reference, ReferenceError};
+use crate::layer::{FileTree, LayerError, Node};
 use crate::registry::Transport;
 
 /// What a build needs from its surroundings.
@@ -49,26 +49,45 @@ pub struct BuildRequest {
     pub quiet: bool,
 }
 
+/// Why a `docker build` command line cannot start a build: BuildKit's and the CLI's texts (after `ERROR: `).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildRequestError {
+    #[error("unable to prepare context: {0}: only a directory of the project can be a build context here")]
+    ContextNotADirectory(String),
+    #[error("unable to prepare context: path {0:?} is not a directory")]
+    NotADirectory(String),
+    #[error("unable to prepare context: path {0:?} not found")]
+    NoContext(String),
+    #[error("invalid argument \"{tag}\" for \"-t, --tag\" flag: {source}")]
+    Tag {
+        tag: String,
+        #[source]
+        source: ReferenceError,
+    },
+    #[error("failed to solve: failed to read dockerfile: open {0}: no such file or directory")]
+    NoDockerfile(String),
+    #[error(transparent)]
+    Platform(#[from] crate::builder::BuildError),
+    #[error(transparent)]
+    Context(#[from] LayerError),
+}
+
 /// The subtree at `dir` (`.` = all), re-rooted.
-pub fn subtree(tree: &FileTree, dir: &str) -> Result<FileTree, String> {
+pub fn subtree(tree: &FileTree, dir: &str) -> Result<FileTree, BuildRequestError> {
     let dir = dir.trim_start_matches("./").trim_end_matches('/');
     if dir.is_empty() || dir == "." {
         return Ok(tree.clone());
     }
     match tree.get(dir) {
         Some(Node::Dir { .. }) => {}
-        Some(_) => {
-            return Err(format!(
-                "unable to prepare context: path {dir:?} is not a directory"
-            ))
-        }
-        None => return Err(format!("unable to prepare context: path {dir:?} not found")),
+        Some(_) => return Err(BuildRequestError::NotADirectory(dir.to_string())),
+        None => return Err(BuildRequestError::NoContext(dir.to_string())),
     }
     let prefix = format!("{dir}/");
     let mut out = FileTree::new();
     for (path, node) in tree.iter() {
         if let Some(rest) = path.strip_prefix(&prefix) {
-            out.insert(rest, node.clone()).map_err(|e| e.to_string())?;
+            out.insert(rest, node.clone())?;
         }
     }
     Ok(out)
@@ -87,13 +106,11 @@ pub fn labels(values: &[String]) -> BTreeMap<String, String> {
 
 /// `docker build` flags to a request; the Dockerfile is read from `tree` (`-f` relative to the tree's root,
 /// else `CONTEXT/Dockerfile`).
-pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, String> {
+pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, BuildRequestError> {
     let flags = &inv.flags;
     let context_dir = inv.args.first().cloned().unwrap_or_else(|| ".".into());
     if context_dir == "-" || context_dir.contains("://") {
-        return Err(format!(
-            "unable to prepare context: {context_dir}: only a directory of the project can be a build context here"
-        ));
+        return Err(BuildRequestError::ContextNotADirectory(context_dir));
     }
     let tags = flags
         .values(Flag::TAG)
@@ -101,7 +118,10 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
         .map(|t| {
             Reference::parse(t)
                 .map(Reference::with_default_tag)
-                .map_err(|e| format!("invalid argument \"{t}\" for \"-t, --tag\" flag: {e}"))
+                .map_err(|source| BuildRequestError::Tag {
+                    tag: t.to_string(),
+                    source,
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut build_args = BTreeMap::new();
@@ -126,14 +146,10 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
     };
     let dockerfile = match tree.get(&dockerfile_path) {
         Some(Node::File { data, .. }) => String::from_utf8_lossy(data).into_owned(),
-        _ => {
-            return Err(format!(
-            "failed to solve: failed to read dockerfile: open {dockerfile_path}: no such file or directory"
-        ))
-        }
+        _ => return Err(BuildRequestError::NoDockerfile(dockerfile_path)),
     };
     let platform = match flags.value(Flag::PLATFORM) {
-        Some(p) => Platform::parse(p).map_err(|e| e.to_string())?,
+        Some(p) => Platform::parse(p)?,
         None => Platform::default(),
     };
     let quiet = flags.is_set(Flag::QUIET) || flags.value(Flag::PROGRESS) == Some("quiet");
@@ -461,12 +477,15 @@ mod tests {
         assert_eq!(subtree(&tree(), &r.context_dir).unwrap().len(), 2);
         let f = parse_request(&invocation("docker build -f ci.Dockerfile ."), &tree()).unwrap();
         assert_eq!(f.options.dockerfile_name, "ci.Dockerfile");
-        let missing = parse_request(&invocation("docker build -f nope ."), &tree()).unwrap_err();
+        let missing = parse_request(&invocation("docker build -f nope ."), &tree())
+            .unwrap_err()
+            .to_string();
         assert!(
             missing.contains("open nope: no such file or directory"),
             "{missing}"
         );
-        assert!(subtree(&tree(), "nowhere").unwrap_err().contains("not found"));
+        let nowhere = subtree(&tree(), "nowhere").unwrap_err().to_string();
+        assert_eq!(nowhere, "unable to prepare context: path \"nowhere\" not found");
         assert!(parse_request(&invocation("docker build -"), &tree()).is_err());
     }
 }

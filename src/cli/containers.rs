@@ -64,13 +64,22 @@ impl Timestamps {
     }
 }
 
+/// A `docker run` flag value docker refuses, in its words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunFlagError {
+    #[error("invalid published port: {0}")]
+    Port(String),
+    #[error("invalid size: '{0}'")]
+    Size(String),
+    /// A flag that takes a number.
+    #[error("invalid argument \"{text}\" for \"--{flag}\" flag")]
+    Number { text: String, flag: &'static str },
+}
+
 /// `-p 8000:8000`, `-p 8000`; docker's "ip:" forms are not supported on the companion.
-fn publish_spec(spec: &str) -> Result<PortMapping, String> {
+fn publish_spec(spec: &str) -> Result<PortMapping, RunFlagError> {
     let spec = spec.strip_suffix("/tcp").unwrap_or(spec);
-    let parse = |p: &str| {
-        p.parse::<u16>()
-            .map_err(|_| format!("invalid published port: {spec}"))
-    };
+    let parse = |p: &str| p.parse::<u16>().map_err(|_| RunFlagError::Port(spec.to_string()));
     Ok(match spec.split_once(':') {
         Some((host, container)) => PortMapping {
             host: parse(host)?,
@@ -84,26 +93,27 @@ fn publish_spec(spec: &str) -> Result<PortMapping, String> {
 }
 
 /// `-m 512m` → bytes, with docker's units (b, k, m, g).
-pub fn memory_bytes(text: &str) -> Result<i64, String> {
+pub fn memory_bytes(text: &str) -> Result<i64, RunFlagError> {
     let lower = text.trim().to_ascii_lowercase();
     let (digits, unit) = lower.split_at(
         lower
             .find(|c: char| c.is_ascii_alphabetic())
             .unwrap_or(lower.len()),
     );
-    let number: f64 = digits.parse().map_err(|_| format!("invalid size: '{text}'"))?;
+    let size = || RunFlagError::Size(text.to_string());
+    let number: f64 = digits.parse().map_err(|_| size())?;
     let scale = match unit.trim_end_matches('b') {
         "" => 1.0,
         "k" => 1024.0,
         "m" => 1024.0 * 1024.0,
         "g" => 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(format!("invalid size: '{text}'")),
+        _ => return Err(size()),
     };
     Ok((number * scale) as i64)
 }
 
 /// What `POST /api/containers` is asked for a `docker run` invocation.
-pub fn create_request(inv: &Invocation) -> Result<CreateContainer, String> {
+pub fn create_request(inv: &Invocation) -> Result<CreateContainer, RunFlagError> {
     let flags = &inv.flags;
     let publish = flags
         .values(Flag::PUBLISH)
@@ -112,13 +122,17 @@ pub fn create_request(inv: &Invocation) -> Result<CreateContainer, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let value = |flag: Flag| flags.value(flag).map(str::to_string);
     // docker's words for a flag value that is not a number.
-    fn number<N: std::str::FromStr>(flags: &super::parse::Flags, flag: Flag) -> Result<Option<N>, String> {
+    fn number<N: std::str::FromStr>(
+        flags: &super::parse::Flags,
+        flag: Flag,
+    ) -> Result<Option<N>, RunFlagError> {
         let Some(text) = flags.value(flag) else {
             return Ok(None);
         };
-        text.parse()
-            .map(Some)
-            .map_err(|_| format!("invalid argument \"{text}\" for \"--{}\" flag", flag.long()))
+        text.parse().map(Some).map_err(|_| RunFlagError::Number {
+            text: text.to_string(),
+            flag: flag.long(),
+        })
     }
     let cpus = number(flags, Flag::CPUS)?;
     let pids_limit = number(flags, Flag::PIDS_LIMIT)?;
@@ -426,7 +440,7 @@ pub async fn ps<T: Transport>(transport: &T, base: &str, inv: &Invocation, now: 
             let (quiet, no_trunc) = (inv.flags.is_set(Flag::QUIET), inv.flags.is_set(Flag::NO_TRUNC));
             Outcome::success(ps_table(&rows, now, quiet, no_trunc))
         }
-        Err(e) => Outcome::failure(e, 1),
+        Err(e) => Outcome::failure(e.to_string(), 1),
     }
 }
 
@@ -450,18 +464,28 @@ pub(super) fn last_containers(inv: &Invocation) -> Result<Option<usize>, Invalid
     Ok(usize::try_from(n).ok().filter(|n| *n > 0))
 }
 
+/// Why the session's containers could not be listed, in docker's words.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// The companion's answer is no container list.
+    #[error("docker: {0}")]
+    Unreadable(#[source] CompanionError),
+    #[error(transparent)]
+    Companion(CompanionError),
+}
+
 /// The session's containers (`GET /api/containers`), newest first; `all` includes stopped ones.
 pub async fn list<T: Transport>(
     transport: &T,
     base: &str,
     all: bool,
-) -> Result<Vec<ContainerSummary>, String> {
+) -> Result<Vec<ContainerSummary>, ListError> {
     Companion::new(transport, base)
         .containers(all)
         .await
         .map_err(|e| match e {
-            CompanionError::Unreadable(_) => format!("docker: {e}"),
-            e => e.to_string(),
+            CompanionError::Unreadable(_) => ListError::Unreadable(e),
+            e => ListError::Companion(e),
         })
 }
 

@@ -222,7 +222,7 @@ pub async fn history<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
 pub async fn system_df<T: Transport>(ctx: &CommandContext<'_, T>, _inv: &Invocation) -> Outcome {
     let images = match list_local(ctx).await {
         Ok(images) => images,
-        Err(e) => return Outcome::failure(e, 1),
+        Err(e) => return Outcome::failure(e.to_string(), 1),
     };
     let mut unique: BTreeMap<&str, u64> = BTreeMap::new();
     for image in &images {

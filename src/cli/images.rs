@@ -12,41 +12,63 @@ use super::parse::Invocation;
 use super::spec::Flag;
 use crate::api::paths::IMAGES;
 use crate::image::local_store::{familiar_of_local, LocalImage, ManifestParts, LOCAL_PREFIX};
-use crate::image::Reference;
-use crate::registry::{Client, ClientError, Transport};
+use crate::image::{Reference, ReferenceError};
+use crate::registry::{Client, ClientError, Transport, TransportError};
+
+/// Why the session's local images could not be listed, or one found: docker's texts.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalImageError {
+    #[error("Cannot connect to the Slipway companion at {base}: {source}")]
+    Unreachable {
+        base: String,
+        #[source]
+        source: TransportError,
+    },
+    #[error("unreadable answer from {IMAGES}: {0}")]
+    Unreadable(#[source] serde_json::Error),
+    #[error("Error response from daemon: {IMAGES} answered HTTP {0}")]
+    Status(u16),
+    /// Reading the session's repositories through the registry API.
+    #[error("Error response from daemon: {0}")]
+    Registry(#[source] ClientError),
+    /// docker's `No such image: NAME`, the name as docker shows it.
+    #[error("No such image: {0}")]
+    NoSuchImage(String),
+    /// A listed image whose name is no reference (a bug in the store).
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+}
 
 /// The session's local images, newest first: `GET /api/images`, or, from a companion without it, the
 /// session's `slipway-local/KEY/` repositories read through the registry API.
-pub async fn list_local<T: Transport>(ctx: &CommandContext<'_, T>) -> Result<Vec<LocalImage>, String> {
+pub async fn list_local<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+) -> Result<Vec<LocalImage>, LocalImageError> {
     let request =
         crate::registry::HttpRequest::new(crate::registry::Method::Get, format!("{}{IMAGES}", ctx.base));
     let response = ctx
         .transport
         .send(request)
         .await
-        .map_err(|e| format!("Cannot connect to the Slipway companion at {}: {e}", ctx.base))?;
+        .map_err(|source| LocalImageError::Unreachable {
+            base: ctx.base.to_string(),
+            source,
+        })?;
     // A companion without the endpoint answers with its web app (or 404): read the store itself then.
     let json = response
         .header("content-type")
         .is_some_and(|t| t.contains("json"));
     if response.is_success() && json {
-        let images = serde_json::from_slice(&response.body)
-            .map_err(|e| format!("unreadable answer from {IMAGES}: {e}"))?;
+        let images = serde_json::from_slice(&response.body).map_err(LocalImageError::Unreadable)?;
         return Ok(newest_first(images));
     }
     if json && response.status != 404 {
-        return Err(format!(
-            "Error response from daemon: {IMAGES} answered HTTP {}",
-            response.status
-        ));
+        return Err(LocalImageError::Status(response.status));
     }
     let client = ctx.local_client();
     let prefix = format!("{LOCAL_PREFIX}/{}/", ctx.session_key());
     let mut images = Vec::new();
-    let repositories = client
-        .catalog()
-        .await
-        .map_err(|e| format!("Error response from daemon: {e}"))?;
+    let repositories = client.catalog().await.map_err(LocalImageError::Registry)?;
     for repository in repositories.iter().filter(|r| r.starts_with(&prefix)) {
         for tag in client.tags(repository).await.unwrap_or_default() {
             if let Ok(image) = read_local(&client, repository, &tag).await {
@@ -110,14 +132,14 @@ fn looks_like_id(name: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-/// Find a local image; `Err` is docker's `No such image: NAME` text.
-pub async fn find<T: Transport>(ctx: &CommandContext<'_, T>, name: &str) -> Result<Found, String> {
+/// Find a local image; not there is docker's `No such image: NAME`.
+pub async fn find<T: Transport>(ctx: &CommandContext<'_, T>, name: &str) -> Result<Found, LocalImageError> {
     let no_such = || {
         let shown = match Reference::parse(name) {
             Ok(r) if !looks_like_id(name) => r.with_default_tag().familiar(),
             _ => name.to_string(),
         };
-        format!("No such image: {shown}")
+        LocalImageError::NoSuchImage(shown)
     };
     let client = ctx.local_client();
     let mut image = None;
@@ -140,7 +162,7 @@ pub async fn find<T: Transport>(ctx: &CommandContext<'_, T>, name: &str) -> Resu
             .into_iter()
             .find(|i| i.id.strip_prefix("sha256:").is_some_and(|h| h.starts_with(hex)))
         {
-            let reference = Reference::parse(&hit.name()).map_err(|e| e.to_string())?;
+            let reference = Reference::parse(&hit.name())?;
             image = Some((hit, ctx.local_repository(&reference)));
         }
     }
@@ -254,7 +276,7 @@ pub fn images_table(images: &[LocalImage], inv: &Invocation, now: u64) -> Result
 pub async fn list<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     match list_local(ctx).await {
         Ok(images) => list_these(images, inv, ctx.now),
-        Err(e) => Outcome::failure(e, 1),
+        Err(e) => Outcome::failure(e.to_string(), 1),
     }
 }
 

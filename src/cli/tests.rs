@@ -230,3 +230,28 @@ fn ps_last_and_latest_count_the_newest_containers_as_docker_does() {
         )
     );
 }
+
+#[test]
+fn run_flag_values_docker_refuses_are_typed_with_its_words() {
+    use super::containers::{create_request, RunFlagError};
+    let refused = |line: &str| create_request(&run(line)).unwrap_err();
+    assert_eq!(
+        refused("docker run -p 80:x busybox"),
+        RunFlagError::Port("80:x".into())
+    );
+    assert_eq!(
+        refused("docker run -p 80:x busybox").to_string(),
+        "invalid published port: 80:x"
+    );
+    assert_eq!(
+        refused("docker run -m 12q busybox").to_string(),
+        "invalid size: '12q'"
+    );
+    assert_eq!(
+        refused("docker run --cpus lots busybox").to_string(),
+        "invalid argument \"lots\" for \"--cpus\" flag"
+    );
+    let ok = create_request(&run("docker run -m 1g -p 8000 --pids-limit 20 busybox")).unwrap();
+    assert_eq!(ok.options.memory, Some(1 << 30));
+    assert_eq!(ok.options.pids_limit, Some(20));
+}

@@ -115,11 +115,11 @@ async fn output_until(ws: &mut Ws, deadline: tokio::time::Instant, done: impl Fn
     seen
 }
 
-/// The final text frame of an attach (`{"type":"exit",...}`).
+/// The body of the final text frame of an attach (`{"exit": {...}}`).
 async fn exit_frame(ws: &mut Ws, deadline: tokio::time::Instant) -> serde_json::Value {
     while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
         if let Message::Text(t) = msg {
-            return json(&t);
+            return json(&t)["exit"].clone();
         }
     }
     panic!("no exit frame in time")
@@ -295,7 +295,7 @@ async fn attach_websocket_drives_a_tty() {
     )
     .await
     .unwrap();
-    ws.send(Message::text(r#"{"type":"resize","cols":120,"rows":30}"#))
+    ws.send(Message::text(r#"{"resize":{"cols":120,"rows":30}}"#))
         .await
         .unwrap();
     ws.send(Message::binary(b"stty size; echo hi-$((6*7))\n".to_vec()))
@@ -314,8 +314,8 @@ async fn attach_websocket_drives_a_tty() {
         .unwrap();
     output_until(&mut ws, deadline, |seen| seen.contains("ready-2")).await;
     for resize in [
-        r#"{"type":"resize","cols":0,"rows":0}"#,
-        r#"{"type":"resize","cols":90,"rows":20}"#,
+        r#"{"resize":{"cols":0,"rows":0}}"#,
+        r#"{"resize":{"cols":90,"rows":20}}"#,
     ] {
         ws.send(Message::text(resize)).await.unwrap();
     }
@@ -522,7 +522,7 @@ async fn exec_runs_in_the_running_container_plain_and_with_a_tty() {
         }
     }
     assert!(seen.contains("in-5"), "{seen:?}");
-    assert_eq!(exit.expect("exit frame")["exit_code"], 9);
+    assert_eq!(exit.expect("exit frame")["exit"]["exit_code"], 9);
     let (status, _) = http(addr, "DELETE", &format!("/api/containers/{id}?force=true"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(env.runner.execs.get(&exec_id).is_none());

@@ -75,7 +75,7 @@ async fn docker_run_and_a_run_step_through_the_binary() -> anyhow::Result<()> {
     let layout = server.data.path().join("base-images/busybox");
 
     let info: serde_json::Value = http.get(format!("{base}/api/info")).send().await?.json().await?;
-    assert_eq!(info["runtime"]["name"], "runc", "{info}");
+    assert_eq!(info["runtime"]["available"]["name"], "runc", "{info}");
 
     let created: serde_json::Value = http
         .post(format!("{base}/api/containers?start=true"))

@@ -23,19 +23,25 @@ impl Reducible for ProjectState {
 /// `project.context_tree()` from it.
 pub type ProjectHandle = UseReducerHandle<ProjectState>;
 
-/// Offers the project as `project.zip` (or `project.tar`) to download; a refusal is said in the files message.
+/// Offers the project as `project.zip` (zipped in a worker) or `project.tar` to download; a refusal is said in
+/// the files message.
 pub fn offer_download(project: &ProjectHandle, zip: bool) {
-    let (name, bytes, mime) = if zip {
-        ("project.zip", project.project.to_zip(), "application/zip")
-    } else {
-        ("project.tar", project.project.to_tar(), "application/x-tar")
-    };
-    if let Err(why) = web::download(name, &bytes, mime) {
-        project.dispatch(ProjectAction::Say {
-            error: true,
-            text: why,
-        });
-    }
+    let project = project.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let files = project.project.clone();
+        let saved = if zip {
+            let bytes = super::archive_jobs::zip(&files).await;
+            bytes.and_then(|bytes| web::download("project.zip", &bytes, "application/zip"))
+        } else {
+            web::download("project.tar", &files.to_tar(), "application/x-tar")
+        };
+        if let Err(why) = saved {
+            project.dispatch(ProjectAction::Say {
+                error: true,
+                text: why,
+            });
+        }
+    });
 }
 
 /// Whether the page lets the learner change files (embeds may be read-only).
@@ -62,10 +68,16 @@ fn add_files(project: ProjectHandle, files: Vec<web_sys::File>) {
         let mut plain = Vec::new();
         for file in files {
             match web::read_file(&file).await {
-                Ok(bytes) if is_archive(&file.name()) => project.dispatch(ProjectAction::Archive {
-                    name: file.name(),
-                    bytes,
-                }),
+                Ok(bytes) if is_archive(&file.name()) => {
+                    let name = file.name();
+                    match super::archive_jobs::unpack(&name, &bytes).await {
+                        Ok(unpacked) => project.dispatch(ProjectAction::Archive { name, unpacked }),
+                        Err(e) => project.dispatch(ProjectAction::Say {
+                            error: true,
+                            text: e.to_string(),
+                        }),
+                    }
+                }
                 Ok(bytes) => plain.push((web::relative_path(&file), bytes)),
                 Err(why) => project.dispatch(ProjectAction::Say {
                     error: true,

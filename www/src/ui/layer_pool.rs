@@ -132,6 +132,8 @@ impl Pool {
                 self.run(commands);
             }
             WorkerReport::Progress { job, done } => self.with_book(|b| b.progress(*job, *done)),
+            // Archive answers come from the archive worker (`ui::archive_jobs`), never from the pool's.
+            WorkerReport::Zipped | WorkerReport::Unzipped { .. } | WorkerReport::Unreadable { .. } => {}
             WorkerReport::Done { job, .. } | WorkerReport::Error { job, .. } => {
                 let commands = self.with_book(|b| b.finished(worker));
                 if let Some((resolve, reject)) = self.waiters.borrow_mut().remove(job) {

@@ -1,11 +1,13 @@
 //! The layer worker pool's bookkeeping, without the browser: which worker does which job, what waits, when
 //! to start another worker, and the bytes done of the jobs in flight (the progress bar). The wasm side
-//! (`ui::layer_pool`) carries out the commands it returns. Also the messages between the page and its layer
-//! workers ([`WorkerJob`], [`WorkerReport`]).
+//! (`ui::layer_pool`) carries out the commands it returns. Also the messages between the page and its workers
+//! ([`WorkerJob`] for a layer worker, [`ArchiveJob`] for the archive worker, [`WorkerReport`] back).
 
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
+
+use super::project_archive::{self, files_from_buffer, files_to_buffer, ArchiveFile};
 
 /// Page → worker: gzip and hash job `job`'s tar (the tar's buffer is transferred beside this message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +16,57 @@ pub struct WorkerJob {
     pub job: u64,
     /// The gzip level.
     pub level: u32,
+}
+
+/// Page → archive worker: the project archive's zip work (`ui::archive_jobs` starts a worker for each), so the
+/// page's module holds no zip code. The buffer beside it: the files' bytes one after another (`zip`), or the zip (`unzip`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum ArchiveJob {
+    /// Zip these folders and files; answered by [`WorkerReport::Zipped`].
+    Zip {
+        folders: Vec<String>,
+        files: Vec<ArchiveFile>,
+    },
+    /// Unzip the dropped archive `name`; answered by [`WorkerReport::Unzipped`] or [`WorkerReport::Unreadable`].
+    Unzip { name: String },
+}
+
+impl ArchiveJob {
+    /// Does the job on `buffer` (in the worker): the report and the buffer to send back beside it.
+    pub fn run(self, buffer: &[u8]) -> (WorkerReport, Option<Vec<u8>>) {
+        match self {
+            ArchiveJob::Zip { folders, files } => match files_from_buffer(files, buffer) {
+                Some(files) => {
+                    let zip = project_archive::zip(
+                        &folders,
+                        files.iter().map(|(path, file)| (path.as_str(), file)),
+                    );
+                    (WorkerReport::Zipped, Some(zip))
+                }
+                None => {
+                    let reason = "the file sizes do not match the buffer".to_string();
+                    (WorkerReport::Unreadable { reason }, None)
+                }
+            },
+            ArchiveJob::Unzip { name } => match project_archive::unpack_zip(&name, buffer) {
+                Ok(unpacked) => {
+                    let (files, data) = files_to_buffer(unpacked.files.iter().map(|(p, f)| (p.as_str(), f)));
+                    let folders = unpacked.folders;
+                    (WorkerReport::Unzipped { folders, files }, Some(data))
+                }
+                Err(super::project::ProjectError::Archive { reason, .. }) => {
+                    (WorkerReport::Unreadable { reason }, None)
+                }
+                Err(e) => (
+                    WorkerReport::Unreadable {
+                        reason: e.to_string(),
+                    },
+                    None,
+                ),
+            },
+        }
+    }
 }
 
 /// Worker → page: how a worker is doing (`done` carries the gzip bytes' buffer beside it, transferred).
@@ -41,13 +94,27 @@ pub enum WorkerReport {
         job: u64,
         message: String,
     },
+    /// An [`ArchiveJob::Zip`]'s zip is in the buffer beside it.
+    Zipped,
+    /// An [`ArchiveJob::Unzip`]'s files (their bytes one after another in the buffer beside it) and empty folders.
+    Unzipped {
+        folders: Vec<String>,
+        files: Vec<ArchiveFile>,
+    },
+    /// An archive job failed: why (a dropped archive that is not a zip, or an unsafe one).
+    Unreadable {
+        reason: String,
+    },
 }
 
 impl WorkerReport {
     /// The job the report is about (none for `ready`).
     pub fn job(&self) -> Option<u64> {
         match self {
-            WorkerReport::Ready => None,
+            WorkerReport::Ready
+            | WorkerReport::Zipped
+            | WorkerReport::Unzipped { .. }
+            | WorkerReport::Unreadable { .. } => None,
             WorkerReport::Progress { job, .. }
             | WorkerReport::Done { job, .. }
             | WorkerReport::Error { job, .. } => Some(*job),
@@ -248,6 +315,60 @@ mod tests {
             );
         }
         assert_eq!(WorkerReport::Ready.job(), None);
+    }
+
+    #[test]
+    fn archive_jobs_zip_and_unzip_through_their_buffers() {
+        use super::super::project::ProjectFile;
+        let script = ProjectFile {
+            data: b"#!/bin/sh\n".to_vec(),
+            mode: 0o755,
+        };
+        let files = [("app/run.sh", &script), ("empty.txt", &ProjectFile::new(""))];
+        let (listed, data) = files_to_buffer(files);
+        let job = ArchiveJob::Zip {
+            folders: vec!["logs".into()],
+            files: listed,
+        };
+        let text = serde_json::to_string(&job).unwrap();
+        assert_eq!(serde_json::from_str::<ArchiveJob>(&text).unwrap(), job, "{text}");
+        let (WorkerReport::Zipped, Some(zip)) = job.run(&data) else {
+            panic!("no zip")
+        };
+        let (report, data) = ArchiveJob::Unzip { name: "p.zip".into() }.run(&zip);
+        let text = serde_json::to_string(&report).unwrap();
+        assert_eq!(
+            serde_json::from_str::<WorkerReport>(&text).unwrap(),
+            report,
+            "{text}"
+        );
+        let WorkerReport::Unzipped {
+            folders,
+            files: listed,
+        } = report
+        else {
+            panic!("{report:?}")
+        };
+        assert_eq!(folders, ["logs"]);
+        let back = files_from_buffer(listed, &data.unwrap()).unwrap();
+        let back: Vec<_> = back.iter().map(|(p, f)| (p.as_str(), f)).collect();
+        assert_eq!(back, files);
+        // Not a zip, or sizes that do not add up to the buffer: refused with the reason, nothing panics.
+        let (report, _) = ArchiveJob::Unzip { name: "x.zip".into() }.run(b"PK\x03\x04 no zip");
+        assert!(matches!(report, WorkerReport::Unreadable { .. }), "{report:?}");
+        let short = ArchiveJob::Zip {
+            folders: vec![],
+            files: vec![ArchiveFile {
+                path: "a".into(),
+                mode: 0o644,
+                size: 9,
+            }],
+        };
+        assert!(matches!(
+            short.run(b"abc"),
+            (WorkerReport::Unreadable { .. }, None)
+        ));
+        assert_eq!(files_from_buffer(vec![], b"extra"), None);
     }
     use PoolCommand::*;
 

@@ -27,6 +27,8 @@ macro_rules! browser_only {
 browser_only! {
     mod api;
     pub mod app;
+    mod archive_jobs;
+    pub mod archive_worker;
     mod attach;
     mod autosave;
     mod build_panel;

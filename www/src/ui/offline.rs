@@ -24,7 +24,7 @@ pub async fn companion_online() -> bool {
 pub async fn list_images(online: bool) -> Result<Vec<LocalImage>, String> {
     if online {
         let session = PageSession::new();
-        return list_local(&session.context(None)).await;
+        return list_local(&session.context(None)).await.map_err(|e| e.to_string());
     }
     LocalStore { kv: &IMAGE_STORE }
         .list()
@@ -42,7 +42,7 @@ pub async fn save_image(name: &str, online: bool) -> Result<Vec<u8>, String> {
     }
     let session = PageSession::new();
     let ctx = session.context(None);
-    let found = find(&ctx, name).await?;
+    let found = find(&ctx, name).await.map_err(|e| e.to_string())?;
     let client = ctx.local_client();
     let mut manifest = found.manifest;
     // A multi-platform image (pulled): the linux/amd64 manifest, as docker save on that platform takes.

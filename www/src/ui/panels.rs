@@ -192,7 +192,7 @@ pub fn containers_panel(props: &PanelProps) -> Html {
                 let session = PageSession::new();
                 let action = match containers::list(session.transport(), "", true).await {
                     Ok(rows) => PanelAction::Loaded(rows),
-                    Err(why) => PanelAction::Failed(why),
+                    Err(why) => PanelAction::Failed(why.to_string()),
                 };
                 list.dispatch(action);
             });

@@ -1,8 +1,13 @@
 //! Projects in and out of archives: a dropped `.zip`, `.tar` or `.tar.gz` becomes files; the project downloads
 //! as a `.zip` or a `.tar` (the same deterministic tar our layers use).
+//!
+//! The zip side ([`unpack_zip`], [`zip`]) runs in the `archive-worker` module, not in the page's: the page posts
+//! an [`ArchiveJob`](super::layer_pool_state::ArchiveJob) to that worker (`ui::archive_jobs`), so the page's
+//! wasm holds no zip code. Tars are read and written in the page.
 
 use std::io::{Cursor, Read, Write};
 
+use serde::{Deserialize, Serialize};
 use slipway::layer::{ExtractLimits, FileTree, Node, TarWriter};
 
 use super::project::{Project, ProjectError, ProjectFile};
@@ -12,10 +17,60 @@ pub const MAX_IMPORT_BYTES: u64 = 64 << 20;
 const MAX_IMPORT_ENTRIES: usize = 10_000;
 
 /// The files of an archive, by path; folders that hold nothing are kept as folders.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Unpacked {
     pub files: Vec<(String, ProjectFile)>,
     pub folders: Vec<String>,
+}
+
+/// One file in a message to or from a worker: its bytes are the next `size` bytes of the buffer beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveFile {
+    pub path: String,
+    pub mode: u32,
+    pub size: u64,
+}
+
+/// The files' paths and modes, and their bytes one after another (one buffer to transfer to or from a worker).
+pub fn files_to_buffer<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a ProjectFile)>,
+) -> (Vec<ArchiveFile>, Vec<u8>) {
+    let mut buffer = Vec::new();
+    let listed = files
+        .into_iter()
+        .map(|(path, file)| {
+            buffer.extend_from_slice(&file.data);
+            ArchiveFile {
+                path: path.to_string(),
+                mode: file.mode,
+                size: file.data.len() as u64,
+            }
+        })
+        .collect();
+    (listed, buffer)
+}
+
+/// The files [`files_to_buffer`] wrote; None when the sizes do not add up to the buffer's length.
+pub fn files_from_buffer(listed: Vec<ArchiveFile>, buffer: &[u8]) -> Option<Vec<(String, ProjectFile)>> {
+    let mut rest = buffer;
+    let mut files = Vec::with_capacity(listed.len());
+    for file in listed {
+        let size = usize::try_from(file.size)
+            .ok()
+            .filter(|size| *size <= rest.len())?;
+        let (data, after) = rest.split_at(size);
+        rest = after;
+        let data = data.to_vec();
+        files.push((
+            file.path,
+            ProjectFile {
+                data,
+                mode: file.mode,
+            },
+        ));
+    }
+    rest.is_empty().then_some(files)
 }
 
 fn archive_error(name: &str, reason: impl ToString) -> ProjectError {
@@ -25,18 +80,13 @@ fn archive_error(name: &str, reason: impl ToString) -> ProjectError {
     }
 }
 
-/// Reads a zip (by its `PK` magic) or a tar / tar.gz (anything else) named `name`.
-pub fn unpack(name: &str, bytes: &[u8]) -> Result<Unpacked, ProjectError> {
-    let mut out = if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
-        unpack_zip(name, bytes)?
-    } else {
-        unpack_tar(name, bytes)?
-    };
-    strip_single_top_folder(&mut out);
-    Ok(out)
+/// Whether `bytes` are a zip (by its `PK` magic); anything else is read as a tar or tar.gz.
+pub fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
 }
 
-fn unpack_zip(name: &str, bytes: &[u8]) -> Result<Unpacked, ProjectError> {
+/// Reads the zip `name` (in the archive worker; natively in tests).
+pub fn unpack_zip(name: &str, bytes: &[u8]) -> Result<Unpacked, ProjectError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| archive_error(name, e))?;
     if zip.len() > MAX_IMPORT_ENTRIES {
         return Err(archive_error(
@@ -77,7 +127,8 @@ fn unpack_zip(name: &str, bytes: &[u8]) -> Result<Unpacked, ProjectError> {
     Ok(out)
 }
 
-fn unpack_tar(name: &str, bytes: &[u8]) -> Result<Unpacked, ProjectError> {
+/// Reads the tar or tar.gz `name` (in the page).
+pub fn unpack_tar(name: &str, bytes: &[u8]) -> Result<Unpacked, ProjectError> {
     let mut tree = FileTree::new();
     let limits = ExtractLimits {
         max_bytes: MAX_IMPORT_BYTES,
@@ -135,10 +186,44 @@ fn strip_single_top_folder(out: &mut Unpacked) {
     }
 }
 
+/// Zips `folders` and `files` (deflated; fixed 1980 timestamps, so the same files give the same bytes).
+pub fn zip<'a>(folders: &[String], files: impl IntoIterator<Item = (&'a str, &'a ProjectFile)>) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = |mode: u32| {
+        zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .unix_permissions(mode)
+    };
+    let written: Result<(), zip::result::ZipError> = (|| {
+        for folder in folders {
+            zip.add_directory(folder.as_str(), options(0o755))?;
+        }
+        for (path, file) in files {
+            zip.start_file(path, options(file.mode))?;
+            zip.write_all(&file.data)?;
+        }
+        Ok(())
+    })();
+    // Writing to memory fails only on a bug (e.g. a duplicate name, which a BTreeMap cannot hold).
+    written.expect("zip into memory");
+    zip.finish().expect("zip into memory").into_inner()
+}
+
 impl Project {
     /// Adds a dropped archive's files below `folder` (`""` for the top), replacing files of the same name.
+    /// Natively only: the page unzips in a worker and calls [`Project::import_unpacked`].
     pub fn import_archive(&mut self, folder: &str, name: &str, bytes: &[u8]) -> Result<usize, ProjectError> {
-        let unpacked = unpack(name, bytes)?;
+        let unpacked = if is_zip(bytes) {
+            unpack_zip(name, bytes)?
+        } else {
+            unpack_tar(name, bytes)?
+        };
+        self.import_unpacked(folder, unpacked)
+    }
+
+    /// Adds an unpacked archive's files below `folder`, its single wrapping folder unwrapped.
+    pub fn import_unpacked(&mut self, folder: &str, mut unpacked: Unpacked) -> Result<usize, ProjectError> {
+        strip_single_top_folder(&mut unpacked);
         for dir in &unpacked.folders {
             let path = super::project::clean_path(&format!("{folder}/{dir}"))?;
             if !self.files.contains_key(&path) {
@@ -153,27 +238,13 @@ impl Project {
         Ok(count)
     }
 
-    /// The project as a zip (deflated; fixed 1980 timestamps, so the same project gives the same bytes).
+    /// The project as a zip (natively only: the page zips in a worker).
     pub fn to_zip(&self) -> Vec<u8> {
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = |mode: u32| {
-            zip::write::SimpleFileOptions::default()
-                .compression_method(zip::CompressionMethod::Deflated)
-                .unix_permissions(mode)
-        };
-        let written: Result<(), zip::result::ZipError> = (|| {
-            for folder in &self.folders {
-                zip.add_directory(folder.as_str(), options(0o755))?;
-            }
-            for (path, file) in &self.files {
-                zip.start_file(path.as_str(), options(file.mode))?;
-                zip.write_all(&file.data)?;
-            }
-            Ok(())
-        })();
-        // Writing to memory fails only on a bug (e.g. a duplicate name, which a BTreeMap cannot hold).
-        written.expect("zip into memory");
-        zip.finish().expect("zip into memory").into_inner()
+        let folders: Vec<String> = self.folders.iter().cloned().collect();
+        zip(
+            &folders,
+            self.files.iter().map(|(path, file)| (path.as_str(), file)),
+        )
     }
 
     /// The project as a plain tar (what `docker build -` would read as a context).

@@ -66,7 +66,7 @@ mod tests {
     use super::*;
 
     const INFO: &str = r#"{"name":"slipway","version":"0.1.0",
-        "runtime":{"status":"available","name":"runc","version":"1.1.5","cgroup":"hybrid"},
+        "runtime":{"available":{"name":"runc","version":"1.1.5","cgroup":"hybrid"}},
         "registry":{}}"#;
 
     #[test]

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::project::{Project, ProjectError, ProjectFile};
+use super::project_archive::Unpacked;
 
 /// Something a learner did to the project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,10 +27,10 @@ pub enum ProjectAction {
         folder: String,
         files: Vec<(String, Vec<u8>)>,
     },
-    /// A dropped `.zip`/`.tar`/`.tar.gz`.
+    /// A dropped `.zip`/`.tar`/`.tar.gz`, unpacked (a zip in the archive worker: `ui::archive_jobs`).
     Archive {
         name: String,
-        bytes: Vec<u8>,
+        unpacked: Unpacked,
     },
     /// A whole new project (a lesson's start, a share link, a reset).
     Replace {
@@ -126,8 +127,8 @@ impl ProjectState {
                 p.open(&first);
                 Some(format!("Added {} file(s).", added.len()))
             }),
-            ProjectAction::Archive { name, bytes } => p
-                .import_archive("", &name, &bytes)
+            ProjectAction::Archive { name, unpacked } => p
+                .import_unpacked("", unpacked)
                 .map(|n| Some(format!("Unpacked {n} file(s) from {name}."))),
             ProjectAction::Replace { project, why } => {
                 self.project = project;
