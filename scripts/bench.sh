@@ -41,8 +41,9 @@ if [[ "$what" == lesson || "$what" == all ]]; then
     cargo bench -p slipway-server --profile dev --bench lesson_flow
 fi
 if [[ "$what" == hostile || "$what" == all ]]; then
-    cargo build -p slipway-server
-    export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
+    # The server as the README's first command builds it (argon2 and the proxy in a debug build say little).
+    cargo build --profile server -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/server/slipway"
     echo "## Hostile-learner soak, native ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
     # The honest learner's lesson alone, then beside five attacks; what the server holds and leaves afterwards.
     cargo bench -p slipway-server --profile dev --bench hostile
