@@ -29,7 +29,7 @@ window.__ready = false;
   let workers = [], queue = [];
   const start = () => new Promise((ok, fail) => {
     const w = new Worker('/layer-worker_loader.js');
-    w.onmessage = e => { if (e.data.type === 'ready') ok(w); };
+    w.onmessage = e => { if (JSON.parse(e.data[0]) === 'ready') ok(w); };
     w.onerror = e => fail(e.message || 'the worker did not load');
   });
   window.__prep = async n => {
@@ -39,12 +39,13 @@ window.__ready = false;
     window.__ready = true;
   };
   const pack = (w, job) => new Promise((ok, fail) => {
+    // The worker's protocol (ui::layer_worker): [JSON text, buffer]; reports externally tagged.
     w.onmessage = e => {
-      if (e.data.job !== job) return;
-      if (e.data.type === 'done') ok(e.data.digest);
-      else if (e.data.type === 'error') fail(e.data.message);
+      const report = JSON.parse(e.data[0]);
+      if (report.done && report.done.job === job) ok(report.done.digest);
+      else if (report.error && report.error.job === job) fail(report.error.message);
     };
-    w.postMessage({job, level, tar: queue[job]}, [queue[job]]);
+    w.postMessage([JSON.stringify({job, level}), queue[job]], [queue[job]]);
   });
   window.__pass = () => {
     window.__done = null;
