@@ -285,3 +285,52 @@ async fn fifty_parallel_bad_logins_leave_info_answering_within_1_s() -> Result<(
     );
     seen.assert_alive(&format!("50 parallel bad logins (all checked, {took:?})"))
 }
+
+/// Mount points at or below `dir` (from this process's mount table, which the server shares).
+fn mounts_below(dir: &std::path::Path) -> Result<Vec<String>> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo")?;
+    let dir = dir.to_string_lossy().into_owned();
+    Ok(table
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .filter(|point| point.starts_with(&dir))
+        .map(str::to_string)
+        .collect())
+}
+
+/// "Seventeen learners who each leave two exited containers lock everyone out": one session leaves 40 exited
+/// containers (more than the server's 32 slots), each having written to its writable layer; none of them keeps a
+/// mount, and a new session's `docker run` still runs.
+#[tokio::test]
+async fn forty_exited_containers_in_one_session_do_not_block_a_new_sessions_docker_run() -> Result<()> {
+    let Some(server) = crate::runner::busybox_server("hostile-exited", &[])? else {
+        return Ok(());
+    };
+    let http = Reqwest::new();
+    let transport = SessionTransport::new(&http, server.session()?, &server.url);
+    let companion = Companion::new(&transport, &server.url);
+    for i in 0..40 {
+        let request = CreateContainer {
+            image: "busybox".to_string(),
+            options: RunOptions {
+                cmd: ["sh", "-c", "head -c 65536 /dev/zero > /kept"]
+                    .map(str::to_string)
+                    .to_vec(),
+                ..RunOptions::default()
+            },
+        };
+        let id = companion
+            .create(&request, true)
+            .await
+            .with_context(|| format!("exited container {i} of 40"))?
+            .id;
+        let state = companion.wait(&id).await?;
+        ensure!(state.exit_code == Some(0), "container {i}: {state:?}");
+        let mounts = mounts_below(server.data.path())?;
+        ensure!(mounts.is_empty(), "exited container {i} left {mounts:?}");
+    }
+    // `docker_run` asks for a session of its own.
+    let (code, output) = crate::runner::docker_run(&server, "busybox", &["echo", "hi"]).await?;
+    ensure!(code == 0 && output == "hi\n", "{code} {output:?}");
+    Ok(())
+}
