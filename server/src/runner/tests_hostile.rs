@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::io::MAX_LINE;
+use super::io::{OutputPace, MAX_LINE, MAX_OUTPUT_PER_SECOND};
 use super::tests::{assert_clean, cmd, started, test_env, test_env_with};
 use super::{overlay, RunOptions};
 
@@ -45,6 +45,55 @@ async fn output_without_newlines_is_cut_into_lines_and_the_log_cap_holds() {
     );
     env.runner.remove(&c, false).await.unwrap();
     assert_clean(&env, &c.id);
+}
+
+/// A flood of output is paced, not swallowed: the process blocks in `write` once its stream has had
+/// [`MAX_OUTPUT_PER_SECOND`], so `cat /dev/zero` keeps neither the server's reader nor its own CPU busy.
+#[tokio::test]
+async fn a_flood_of_output_is_paced_and_the_flooding_process_waits() {
+    let env = test_env();
+    let mib = 3 * (MAX_OUTPUT_PER_SECOND >> 20) / 2;
+    let started_at = std::time::Instant::now();
+    let c = started(
+        &env,
+        "busybox",
+        cmd(&["sh", "-c", &format!("head -c {}m /dev/zero", mib)]),
+    )
+    .await;
+    let state = tokio::time::timeout(Duration::from_secs(60), c.wait())
+        .await
+        .expect("the container ends");
+    assert_eq!(state.exit_code, Some(0));
+    let took = started_at.elapsed();
+    // 1.5 seconds' worth: at least the second window must have waited.
+    assert!(
+        took >= Duration::from_millis(1000),
+        "{mib} MiB of output went through in {took:?}, faster than the pace"
+    );
+    env.runner.remove(&c, false).await.unwrap();
+    assert_clean(&env, &c.id);
+}
+
+#[test]
+fn the_pace_lets_a_window_through_then_waits_it_out() {
+    let mut pace = OutputPace::new();
+    let started_at = std::time::Instant::now();
+    // Half a second's worth in 16 KiB lines.
+    for _ in 0..(MAX_OUTPUT_PER_SECOND / 2) / MAX_LINE {
+        pace.took(MAX_LINE);
+    }
+    let took = started_at.elapsed();
+    assert!(
+        took >= Duration::from_millis(400),
+        "half a second's output in {took:?}"
+    );
+    // A trickle never waits.
+    let mut pace = OutputPace::new();
+    let started_at = std::time::Instant::now();
+    for _ in 0..1000 {
+        pace.took(100);
+    }
+    assert!(started_at.elapsed() < Duration::from_millis(100));
 }
 
 /// On the test's single-threaded runtime: if a write to the container's stdin blocked the thread, the timer

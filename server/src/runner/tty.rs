@@ -78,10 +78,14 @@ impl Tty {
             .spawn(move || {
                 let mut file = std::fs::File::from(reader);
                 let mut buf = [0u8; 8192];
+                let mut pace = super::io::OutputPace::new();
                 loop {
                     match file.read(&mut buf) {
                         Ok(0) | Err(_) => break,
-                        Ok(n) => logs.push(Stream::Tty, buf[..n].to_vec()),
+                        Ok(n) => {
+                            logs.push(Stream::Tty, buf[..n].to_vec());
+                            pace.took(n);
+                        }
                     }
                 }
                 logs.close();
