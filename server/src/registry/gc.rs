@@ -182,7 +182,13 @@ pub fn collect_unlinked(store: &Store, grace_secs: u64) -> Result<BlobsFreed, Re
     let mut freed = BlobsFreed::default();
     let held = quarantine(store);
     std::fs::create_dir_all(&held)?;
-    let marked = mark_linked(store)?;
+    // A link made while the mark walks the repositories is noted; the moves wait for links in progress (a push
+    // that saw a blob links it before they start) and spare whatever was noted.
+    store.note_links_from_now();
+    let marked = mark_linked(store);
+    let _sweeping = store.sweeping();
+    let mut marked = marked?;
+    marked.extend(store.links_noted());
     for entry in std::fs::read_dir(&held)? {
         let path = entry?.path();
         let digest = path
@@ -303,6 +309,49 @@ mod tests {
         file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs))
             .unwrap();
         digest
+    }
+
+    #[test]
+    fn the_sweep_waits_for_a_link_in_progress_and_keeps_what_it_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path(), Limits::default()).unwrap());
+        let repo = RepoName::parse("learner1/app").unwrap();
+        let old = blob(&store, None, b"unlinked and past its grace", 100);
+        // A push has seen the blob and is about to link it.
+        let linking = store.linking();
+        assert!(store.blob_size(&old).is_some());
+        let sweep = {
+            let store = store.clone();
+            std::thread::spawn(move || collect_unlinked(&store, 10).unwrap())
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!sweep.is_finished(), "the sweep ran while a link was being made");
+        store.link_blob(&repo, &old).unwrap();
+        drop(linking);
+        let freed = sweep.join().unwrap();
+        assert_eq!(freed.blobs, 0);
+        assert!(
+            store.blob_size(&old).is_some(),
+            "the blob just linked was moved out"
+        );
+    }
+
+    #[test]
+    fn a_link_made_while_the_sweep_marks_is_spared() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Limits::default()).unwrap();
+        let repo = RepoName::parse("learner1/app").unwrap();
+        let old = blob(&store, None, b"linked after the mark began", 100);
+        let other = blob(&store, None, b"nobody links this one", 100);
+        // What happens when a link lands between the mark's walk and the moves.
+        store.note_links_from_now();
+        store.link_blob(&repo, &old).unwrap();
+        let noted = store.links_noted();
+        assert!(noted.contains(&old.to_string()) && !noted.contains(&other.to_string()));
+        assert!(store.links_noted().is_empty(), "noting stopped");
+        let freed = collect_unlinked(&store, 10).unwrap();
+        assert_eq!(freed.blobs, 1);
+        assert!(store.blob_size(&old).is_some() && store.blob_size(&other).is_none());
     }
 
     #[test]

@@ -40,6 +40,7 @@ impl Store {
     /// Let `repo` serve a committed blob.
     pub fn link_blob(&self, repo: &RepoName, digest: &Digest) -> std::io::Result<()> {
         let link = Self::digest_path(self.repo_dir(repo).join("layers"), digest);
+        self.note_link(digest);
         if link.exists() {
             return Ok(());
         }
@@ -79,6 +80,8 @@ impl Store {
         referrer: Option<(&Digest, &serde_json::Value)>,
     ) -> Result<(), RegistryError> {
         self.check_quota(repo, &entry.digest, entry.size)?;
+        let _linking = self.linking();
+        self.note_link(&entry.digest);
         self.put_small_blob(&entry.digest, bytes)?;
         let dir = self.repo_dir(repo);
         let link = Self::digest_path(dir.join("manifests"), &entry.digest);

@@ -102,6 +102,12 @@ pub struct Store {
     /// The server-wide disk budget, shared with the runner (unpacked layers).
     pub disk: Arc<DiskBudget>,
     namespace_locks: NamespaceLocks,
+    /// Held (shared) from a blob's existence check to its link, and (exclusive) by the running server's sweep of
+    /// unlinked blobs (`gc::collect_unlinked`): the sweep never moves a blob out between another request seeing
+    /// it and linking it.
+    blob_links: std::sync::RwLock<()>,
+    /// While a sweep marks the linked blobs: every digest linked meanwhile, which its mark may have missed.
+    links_during_sweep: Mutex<Option<std::collections::HashSet<String>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -123,7 +129,41 @@ impl Store {
             limits,
             sessions: Mutex::new(HashMap::new()),
             namespace_locks: NamespaceLocks::default(),
+            blob_links: std::sync::RwLock::new(()),
+            links_during_sweep: Mutex::new(None),
         })
+    }
+
+    /// Remember that `digest` was just linked, if a sweep is marking (see `links_during_sweep`).
+    pub(crate) fn note_link(&self, digest: &Digest) {
+        let mut noted = self.links_during_sweep.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(noted) = noted.as_mut() {
+            noted.insert(digest.to_string());
+        }
+    }
+
+    /// A sweep starts marking: links from now on are noted.
+    pub(crate) fn note_links_from_now(&self) {
+        *self.links_during_sweep.lock().unwrap_or_else(|e| e.into_inner()) = Some(Default::default());
+    }
+
+    /// The digests linked since [`Store::note_links_from_now`]; noting stops.
+    pub(crate) fn links_noted(&self) -> std::collections::HashSet<String> {
+        self.links_during_sweep
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default()
+    }
+
+    /// Hold this from checking that a blob exists until it is linked (see `blob_links`). Blocking.
+    pub fn linking(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.blob_links.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Held by the sweep of unlinked blobs: no link is being made meanwhile. Blocking.
+    pub(crate) fn sweeping(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.blob_links.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Remove what a crash left half-written in `tmp/` (only safe while nothing else writes there).
@@ -279,6 +319,7 @@ impl Store {
             let _ = std::fs::remove_file(temp);
             return Err(e);
         }
+        let _linking = self.linking();
         let kept = self.blob_size(digest).is_none();
         if kept {
             self.commit_file(temp, &self.blob_path(digest))?;

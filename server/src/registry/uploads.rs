@@ -118,6 +118,7 @@ pub async fn start(
         let from = request.params.get("from").cloned();
         let (target, wanted, reach) = (repo.clone(), digest.clone(), reach.clone());
         let mounted = blocking(store, move |store| {
+            let _linking = store.linking();
             let size = match from {
                 Some(from) => RepoName::parse(&from)
                     .ok()
