@@ -670,5 +670,11 @@ mod tests {
         let row = lines.next().unwrap();
         assert!(row.starts_with("0123456789ab   user/app   \"python3 -m http.ser…\"   30 seconds ago   Exited (0) 30 seconds ago"), "{row}");
         assert_eq!(ps_table(&rows, 130, true, false), "0123456789ab\n");
+        let paused = ContainerSummary {
+            status: ContainerStatus::Running,
+            paused: true,
+            ..rows[0].clone()
+        };
+        assert_eq!(status_text(&paused, 280), "Up 3 minutes (Paused)");
     }
 }
