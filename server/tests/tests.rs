@@ -4,6 +4,7 @@
 
 mod base_images;
 mod build;
+mod commands;
 mod connections;
 mod dist;
 mod dockerfile;

@@ -311,6 +311,34 @@ impl<'a, T: Transport> Companion<'a, T> {
         self.call(Method::Delete, &path).await
     }
 
+    /// `POST /api/containers/{id}/pause`.
+    pub async fn pause(&self, id: &str) -> Result<(), CompanionError> {
+        self.call(Method::Post, &paths::container_pause(id)).await
+    }
+
+    /// `POST /api/containers/{id}/unpause`.
+    pub async fn unpause(&self, id: &str) -> Result<(), CompanionError> {
+        self.call(Method::Post, &paths::container_unpause(id)).await
+    }
+
+    /// `POST /api/containers/{id}/rename?name=NEW`.
+    pub async fn rename(&self, id: &str, query: &RenameQuery) -> Result<(), CompanionError> {
+        let path = format!("{}{}", paths::container_rename(id), query_string(query));
+        self.call(Method::Post, &path).await
+    }
+
+    /// `GET /api/containers/{id}/top`: the container's processes.
+    pub async fn top(&self, id: &str) -> Result<TopAnswer, CompanionError> {
+        self.json(Method::Get, &paths::container_top(id), None::<&()>)
+            .await
+    }
+
+    /// `POST /api/containers/prune`: remove the session's stopped containers.
+    pub async fn prune_containers(&self) -> Result<PruneAnswer, CompanionError> {
+        self.json(Method::Post, paths::CONTAINERS_PRUNE, None::<&()>)
+            .await
+    }
+
     /// `POST /api/containers/{id}/wait`: the state once the container exited.
     pub async fn wait(&self, id: &str) -> Result<ContainerState, CompanionError> {
         self.json(Method::Post, &paths::container_wait(id), None::<&()>)

@@ -1,5 +1,7 @@
 //! Containers: `POST /api/containers` and what the container routes answer (`docs/runner-api.md`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The `docker run` flags the companion understands. Part of [`CreateContainer`]'s body, and shown back by
@@ -117,6 +119,13 @@ pub struct ContainerSummary {
     /// [`super::PreviewInfo::origin`] + [`super::paths::preview`]`(preview, P)`. Only the owner's answers carry it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub preview: String,
+    /// Running, its processes frozen (`docker pause`): `docker ps` shows `Up 3 minutes (Paused)`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub paused: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// The query of `GET /api/containers`.
@@ -154,6 +163,57 @@ pub struct ContainerInspect {
     pub state: ContainerState,
     /// How many readers follow its output right now (`logs -f`, attaches): one that went away must not stay.
     pub log_followers: usize,
+    /// The image's configuration with the `docker run` flags over it, as `docker inspect` shows it; None when
+    /// the image can no longer be resolved.
+    #[serde(default)]
+    pub config: Option<ContainerConfig>,
+}
+
+/// What `docker inspect` shows as a container's `Config` (and its `Image`): the image's config with the
+/// `docker run` flags applied, as dockerd merges them at create.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// The image's id (`sha256:` and its config digest).
+    pub image_id: String,
+    pub hostname: String,
+    pub user: String,
+    pub env: Vec<String>,
+    /// None when neither the image nor the flags give one (docker's `null`).
+    pub cmd: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub working_dir: String,
+    /// `80/tcp`: the image's `EXPOSE`d ports and the published ones.
+    pub exposed_ports: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// The limits the container runs with (`-m`, `--cpus`, `--pids-limit`, else the server's defaults, within
+    /// its ceilings): bytes, billionths of a CPU, processes.
+    #[serde(default)]
+    pub memory: i64,
+    #[serde(default)]
+    pub nano_cpus: i64,
+    #[serde(default)]
+    pub pids_limit: i64,
+}
+
+/// The query of `POST /api/containers/{id}/rename`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RenameQuery {
+    pub name: String,
+}
+
+/// The answer to `GET /api/containers/{id}/top`: docker's `ps -ef` columns and one row per process.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TopAnswer {
+    pub titles: Vec<String>,
+    pub processes: Vec<Vec<String>>,
+}
+
+/// The answer to `POST /api/containers/prune`: the full ids of the removed containers and the bytes freed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PruneAnswer {
+    pub containers_deleted: Vec<String>,
+    pub space_reclaimed: u64,
 }
 
 /// The query of `POST /api/containers/{id}/stop`.
@@ -244,6 +304,7 @@ mod tests {
                 container: 80,
             }],
             preview: "00112233445566778899aabbccddeeff".into(),
+            paused: false,
         }
     }
 
@@ -308,6 +369,14 @@ mod tests {
             options: RunOptions::default(),
             state: state(),
             log_followers: 1,
+            config: Some(ContainerConfig {
+                image_id: "sha256:ab".into(),
+                env: vec!["PATH=/bin".into()],
+                cmd: Some(vec!["sh".into()]),
+                exposed_ports: vec!["80/tcp".into()],
+                labels: BTreeMap::from([("a".into(), "b".into())]),
+                ..ContainerConfig::default()
+            }),
         };
         let json = round_trip(&inspect);
         assert_eq!(
@@ -323,6 +392,27 @@ mod tests {
     }
 
     #[test]
+    fn paused_rows_top_and_prune_answers_round_trip() {
+        let json = round_trip(&ContainerSummary {
+            paused: true,
+            ..summary()
+        });
+        assert_eq!(json["paused"], true);
+        assert!(
+            round_trip(&summary()).get("paused").is_none(),
+            "left out when false"
+        );
+        round_trip(&TopAnswer {
+            titles: vec!["UID".into(), "PID".into()],
+            processes: vec![vec!["root".into(), "42".into()]],
+        });
+        round_trip(&PruneAnswer {
+            containers_deleted: vec!["0123".into()],
+            space_reclaimed: 0,
+        });
+    }
+
+    #[test]
     fn queries_round_trip() {
         round_trip(&CreateQuery { start: true });
         round_trip(&ListQuery { all: true });
@@ -331,6 +421,9 @@ mod tests {
             signal: Some("INT".into()),
         });
         round_trip(&RemoveQuery { force: true });
+        round_trip(&RenameQuery { name: "web2".into() });
+        let refused = serde_json::from_str::<RenameQuery>(r#"{"name":"a","nmae":"b"}"#).unwrap_err();
+        assert!(refused.to_string().contains("unknown field `nmae`"), "{refused}");
         let logs = LogsQuery {
             follow: true,
             tail: Some(5),

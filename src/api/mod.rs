@@ -19,9 +19,9 @@ mod steps;
 pub use attach::AttachFrame;
 pub use client::{attach_path_for, Companion, CompanionError, OnRenew, SessionTransport};
 pub use containers::{
-    ContainerInspect, ContainerState, ContainerStatus, ContainerSummary, CreateContainer, CreateQuery,
-    Created, KillQuery, ListQuery, LogChunk, LogFormat, LogStream, LogsQuery, PortMapping, RemoveQuery,
-    RunOptions, StopQuery,
+    ContainerConfig, ContainerInspect, ContainerState, ContainerStatus, ContainerSummary, CreateContainer,
+    CreateQuery, Created, KillQuery, ListQuery, LogChunk, LogFormat, LogStream, LogsQuery, PortMapping,
+    PruneAnswer, RemoveQuery, RenameQuery, RunOptions, StopQuery, TopAnswer,
 };
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};

@@ -23,6 +23,16 @@ pub const CONTAINER_STOP: &str = "/api/containers/{id}/stop";
 pub const CONTAINER_KILL: &str = "/api/containers/{id}/kill";
 pub const CONTAINER_WAIT: &str = "/api/containers/{id}/wait";
 pub const CONTAINER_LOGS: &str = "/api/containers/{id}/logs";
+/// `POST`: freeze every process of the container (`docker pause`).
+pub const CONTAINER_PAUSE: &str = "/api/containers/{id}/pause";
+/// `POST`: thaw them (`docker unpause`).
+pub const CONTAINER_UNPAUSE: &str = "/api/containers/{id}/unpause";
+/// `POST ?name=NEW` ([`super::RenameQuery`]): `docker rename`.
+pub const CONTAINER_RENAME: &str = "/api/containers/{id}/rename";
+/// `GET`: the container's processes ([`super::TopAnswer`]), `docker top`.
+pub const CONTAINER_TOP: &str = "/api/containers/{id}/top";
+/// `POST`: remove the session's stopped containers ([`super::PruneAnswer`]), `docker container prune`.
+pub const CONTAINERS_PRUNE: &str = "/api/containers/prune";
 /// WebSocket: the container's TTY or stdio ([`super::AttachFrame`]).
 pub const CONTAINER_ATTACH: &str = "/api/containers/{id}/attach";
 /// `POST`: start a process in the container ([`super::ExecOptions`]).
@@ -98,6 +108,22 @@ pub fn container_wait(id: &str) -> String {
 
 pub fn container_logs(id: &str) -> String {
     with_id(CONTAINER_LOGS, id)
+}
+
+pub fn container_pause(id: &str) -> String {
+    with_id(CONTAINER_PAUSE, id)
+}
+
+pub fn container_unpause(id: &str) -> String {
+    with_id(CONTAINER_UNPAUSE, id)
+}
+
+pub fn container_rename(id: &str) -> String {
+    with_id(CONTAINER_RENAME, id)
+}
+
+pub fn container_top(id: &str) -> String {
+    with_id(CONTAINER_TOP, id)
 }
 
 pub fn container_attach(id: &str) -> String {
@@ -201,6 +227,11 @@ mod tests {
         assert_eq!(container("web"), "/api/containers/web");
         assert_eq!(container_attach("abc"), "/api/containers/abc/attach");
         assert_eq!(exec_attach("e1"), "/api/execs/e1/attach");
+        assert_eq!(container_pause("web"), "/api/containers/web/pause");
+        assert_eq!(container_unpause("web"), "/api/containers/web/unpause");
+        assert_eq!(container_rename("web"), "/api/containers/web/rename");
+        assert_eq!(container_top("web"), "/api/containers/web/top");
+        assert!(needs_session(CONTAINERS_PRUNE) && needs_session(&container_top("a")));
         assert_eq!(preview("t0k3n", 8000), "/p/t0k3n/8000/");
         assert!(PREVIEW_PATH.starts_with(PREVIEW));
         assert!(CONTAINERS_ANY.starts_with(CONTAINERS));

@@ -194,6 +194,14 @@ pub async fn interrupt<T: Transport>(transport: &T, base: &str, id: &str, remove
     }
 }
 
+/// The command docker names in "Run 'docker VERB --help'": `run` or `create`.
+pub fn verb(inv: &Invocation) -> &'static str {
+    match inv.command.id {
+        CommandId::ContainerCreate => "create",
+        _ => "run",
+    }
+}
+
 /// Create and start the container of a `docker run`; a failure is docker's message with exit code 125.
 pub async fn create_started<T: Transport>(
     transport: &T,
@@ -201,20 +209,33 @@ pub async fn create_started<T: Transport>(
     inv: &Invocation,
     console_size: Option<[u16; 2]>,
 ) -> Result<Created, Outcome> {
+    create_container(transport, base, inv, console_size, true).await
+}
+
+/// Create the container of a `docker run` (and start it, with `start`) or a `docker create`; a failure is
+/// docker's message with exit code 125.
+pub async fn create_container<T: Transport>(
+    transport: &T,
+    base: &str,
+    inv: &Invocation,
+    console_size: Option<[u16; 2]>,
+    start: bool,
+) -> Result<Created, Outcome> {
+    let verb = verb(inv);
     let mut request = create_request(inv).map_err(|e| {
         Outcome::failure(
-            format!("docker: {e}\n\nRun 'docker run --help' for more information"),
+            format!("docker: {e}\n\nRun 'docker {verb} --help' for more information"),
             125,
         )
     })?;
-    if is_interactive_run(inv) {
+    if is_interactive_run(inv) || !start {
         // Nobody waits to remove it afterwards: the companion does (`--rm`).
         request.options.auto_remove = inv.flags.is_set(Flag::RM);
     }
     if inv.flags.is_set(Flag::TTY) {
         request.options.console_size = console_size;
     }
-    match Companion::new(transport, base).create(&request, true).await {
+    match Companion::new(transport, base).create(&request, start).await {
         Ok(created) => Ok(created),
         Err(refused @ CompanionError::Refused { status: 404, .. }) => {
             let image = &inv.args[0];
@@ -225,7 +246,7 @@ pub async fn create_started<T: Transport>(
             };
             Err(Outcome::failure(
                 format!(
-                    "Unable to find image '{tagged}' locally\ndocker: {refused}\n\nRun 'docker run --help' for more information"
+                    "Unable to find image '{tagged}' locally\ndocker: {refused}\n\nRun 'docker {verb} --help' for more information"
                 ),
                 125,
             ))
@@ -242,7 +263,12 @@ pub async fn create_started<T: Transport>(
 }
 
 /// An attached, non-interactive `docker run`: wait for the exit, then print the output (and honour `--rm`).
-async fn wait_and_collect<T: Transport>(transport: &T, base: &str, inv: &Invocation, id: &str) -> Outcome {
+pub(super) async fn wait_and_collect<T: Transport>(
+    transport: &T,
+    base: &str,
+    inv: &Invocation,
+    id: &str,
+) -> Outcome {
     let companion = Companion::new(transport, base);
     let state = match companion.wait(id).await {
         Ok(state) => Some(state),
@@ -493,6 +519,7 @@ pub async fn list<T: Transport>(
 pub fn status_text(row: &ContainerSummary, now: u64) -> String {
     let age = super::format::human_duration(now.saturating_sub(row.created));
     match row.status {
+        ContainerStatus::Running if row.paused => format!("Up {age} (Paused)"),
         ContainerStatus::Running => format!("Up {age}"),
         ContainerStatus::Exited => format!("Exited ({}) {age} ago", row.exit_code.unwrap_or(-1)),
         ContainerStatus::Created => "Created".to_string(),
@@ -631,6 +658,7 @@ mod tests {
             exit_code: Some(0),
             ports: vec![],
             preview: String::new(),
+            paused: false,
         }];
         let table = ps_table(&rows, 130, false, false);
         let mut lines = table.lines();
@@ -642,5 +670,11 @@ mod tests {
         let row = lines.next().unwrap();
         assert!(row.starts_with("0123456789ab   user/app   \"python3 -m http.ser…\"   30 seconds ago   Exited (0) 30 seconds ago"), "{row}");
         assert_eq!(ps_table(&rows, 130, true, false), "0123456789ab\n");
+        let paused = ContainerSummary {
+            status: ContainerStatus::Running,
+            paused: true,
+            ..rows[0].clone()
+        };
+        assert_eq!(status_text(&paused, 280), "Up 3 minutes (Paused)");
     }
 }

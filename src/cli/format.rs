@@ -6,6 +6,11 @@ use std::collections::BTreeMap;
 /// A table as Go's `tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)` writes docker's: every column but the last is
 /// padded to its widest cell plus 3, at least 10 wide.
 pub fn tabwrite(rows: &[Vec<String>]) -> String {
+    tabwrite_min(rows, 10)
+}
+
+/// [`tabwrite`] with another minimum cell width (`docker top` writes with 20).
+pub fn tabwrite_min(rows: &[Vec<String>], min_width: usize) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -15,7 +20,7 @@ pub fn tabwrite(rows: &[Vec<String>]) -> String {
                 .map(|cell| cell.chars().count())
                 .max()
                 .unwrap_or(0);
-            (widest + 3).max(10)
+            (widest + 3).max(min_width)
         })
         .collect();
     rows.iter()
@@ -60,6 +65,32 @@ pub fn human_duration(seconds: u64) -> String {
 pub fn go_time(unix: i64) -> String {
     let text = crate::image::rfc3339(unix.max(0) as u64);
     format!("{} +0000 UTC", text.trim_end_matches('Z').replace('T', " "))
+}
+
+/// Go template text with each `{{action}}` (trimmed, `{{- -}}` too) replaced by what `eval(action, column)`
+/// gives, `column` being where Go's errors place it; `unclosed` when an action has no `}}`.
+pub fn fill_actions<E>(
+    text: &str,
+    unclosed: E,
+    mut eval: impl FnMut(&str, usize) -> Result<String, E>,
+) -> Result<String, E> {
+    let mut out = String::new();
+    let mut rest = text;
+    let mut column = 0;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        column += open;
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            return Err(unclosed);
+        };
+        let action = after[..close].trim().trim_matches('-').trim();
+        out.push_str(&eval(action, column + 2)?);
+        column += close + 4;
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// A `--format` value: a Go template over one row's fields, optionally a `table`.
@@ -107,21 +138,9 @@ impl Template {
         fields: &BTreeMap<&'static str, String>,
         kind: &'static str,
     ) -> Result<String, TemplateError> {
-        let mut out = String::new();
-        let mut rest = self.text.as_str();
-        let mut column = 0;
-        while let Some(open) = rest.find("{{") {
-            out.push_str(&rest[..open]);
-            column += open;
-            let after = &rest[open + 2..];
-            let close = after.find("}}").ok_or(TemplateError::Unclosed)?;
-            let action = after[..close].trim().trim_matches('-').trim();
-            out.push_str(&evaluate(action, fields, kind, column + 2)?);
-            column += close + 4;
-            rest = &after[close + 2..];
-        }
-        out.push_str(rest);
-        Ok(out)
+        fill_actions(&self.text, TemplateError::Unclosed, |action, column| {
+            evaluate(action, fields, kind, column)
+        })
     }
 
     /// The header row of a `table` template: each `{{.Field}}` becomes its column title.

@@ -123,7 +123,7 @@ pub struct Found {
     pub config: Value,
 }
 
-fn looks_like_id(name: &str) -> bool {
+pub(super) fn looks_like_id(name: &str) -> bool {
     let hex = name.strip_prefix("sha256:").unwrap_or(name);
     hex.len() >= 4
         && hex.len() <= 64

@@ -7,7 +7,7 @@ use super::outcome::{Outcome, Step};
 use super::parse::{parse, Invocation, Parsed};
 use super::spec::{Backend, CommandId};
 use super::words::split_words;
-use super::{attach, containers, help, image_info, images, login, transfer};
+use super::{attach, containers, help, image_info, images, inspect, login, manage, transfer};
 use crate::registry::transport::Transport;
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
@@ -79,6 +79,15 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
             containers::each_container(ctx.transport, ctx.base, inv).await
         }
         CommandId::ContainerExec => attach::exec_detached(ctx, inv).await,
+        CommandId::ContainerCreate => transfer::create_pulling_first(ctx, inv).await,
+        CommandId::ContainerStart => manage::start(ctx, inv).await,
+        CommandId::ContainerWait => manage::wait(ctx, inv).await,
+        CommandId::ContainerRename => manage::rename(ctx, inv).await,
+        CommandId::ContainerPause | CommandId::ContainerUnpause => manage::pause(ctx, inv).await,
+        CommandId::ContainerTop => manage::top(ctx, inv).await,
+        CommandId::ContainerPrune => manage::container_prune(ctx, inv).await,
+        CommandId::ImagePrune => manage::image_prune(ctx, inv).await,
+        CommandId::Inspect => inspect::inspect(ctx, inv).await,
         CommandId::Login => login::login(ctx, inv).await,
         CommandId::Logout => login::logout(ctx, inv),
         CommandId::ImagePull => transfer::pull(ctx, inv).await,
@@ -148,6 +157,44 @@ mod tests {
         ] {
             assert!(matches!(plan_line(line), Step::Companion(_)), "{line}");
         }
+    }
+
+    #[test]
+    fn the_lifecycle_commands_go_to_the_companion_with_dockers_flags() {
+        for line in [
+            "docker create --name web -p 8000:8000 busybox sleep 1",
+            "docker container create -it busybox sh",
+            "docker start -a web",
+            "docker wait web other",
+            "docker rename web web2",
+            "docker pause web",
+            "docker container unpause web",
+            "docker top web -ef",
+            "docker container prune -f",
+            "docker image prune -af",
+            "docker inspect -f '{{.State.Status}}' web",
+            "docker inspect --type image busybox",
+        ] {
+            assert!(matches!(plan_line(line), Step::Companion(_)), "{line}");
+        }
+        let detached = answer("docker create -d busybox");
+        assert_eq!(detached.exit_code, 125, "docker create has no -d");
+        assert!(
+            detached.stderr.starts_with("unknown shorthand flag: 'd' in -d"),
+            "{}",
+            detached.stderr
+        );
+        let stdin = answer("docker start -i web");
+        assert_eq!(stdin.exit_code, 125);
+        assert!(
+            stdin.stderr.starts_with("unsupported flag: ") && stdin.stderr.contains("docker run -it"),
+            "{}",
+            stdin.stderr
+        );
+        assert_eq!(answer("docker rename web").exit_code, 1);
+        assert!(answer("docker container prune --help")
+            .stdout
+            .contains("Remove all stopped containers"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ macro_rules! flag_names {
 }
 
 flag_names! {
-    ALL = "all", ALL_TAGS = "all-tags", BUILD_ARG = "build-arg", CONFIG = "config", CPUS = "cpus",
+    ALL = "all", ALL_TAGS = "all-tags", ATTACH = "attach", BUILD_ARG = "build-arg", CONFIG = "config", CPUS = "cpus",
     DEBUG = "debug", DETACH = "detach", DIGESTS = "digests", ENTRYPOINT = "entrypoint", ENV = "env",
     FILE = "file", FILTER = "filter", FOLLOW = "follow", FORCE = "force", FORMAT = "format", HELP = "help",
     HOST = "host", HOSTNAME = "hostname", HUMAN = "human", INTERACTIVE = "interactive", LABEL = "label",
@@ -110,6 +110,15 @@ pub enum CommandId {
     ContainerKill,
     ContainerRm,
     ContainerExec,
+    ContainerCreate,
+    ContainerStart,
+    ContainerWait,
+    ContainerRename,
+    ContainerPause,
+    ContainerUnpause,
+    ContainerTop,
+    ContainerPrune,
+    ImagePrune,
     Inspect,
     SystemDf,
     Version,
@@ -235,6 +244,50 @@ const TTY: FlagSpec = flag(Flag::TTY, Some('t'), "Allocate a pseudo-TTY");
 const ENV: FlagSpec = opt(Flag::ENV, Some('e'), "Set environment variables");
 const WORKDIR: FlagSpec = opt(Flag::WORKDIR, Some('w'), "Working directory inside the container");
 const ALL_TAGS_REFUSED: &str = "it pushes and pulls one tag at a time: name each tag";
+const PRUNE_FILTER: FlagSpec = opt(
+    Flag::FILTER,
+    None,
+    "Provide filter values (e.g. \"until=<timestamp>\")",
+)
+.refused("prune removes everything it would remove without a filter here");
+const PRUNE_FORCE: FlagSpec = flag(Flag::FORCE, Some('f'), "Do not prompt for confirmation");
+
+/// The flags `docker create` and `docker run` share (`run` adds `-d`).
+#[rustfmt::skip]
+const CREATE_FLAGS: [FlagSpec; 14] = [
+    INTERACTIVE, TTY,
+    flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
+    opt(Flag::NAME, None, "Assign a name to the container"),
+    opt(Flag::PUBLISH, Some('p'), "Publish a container's port(s) to the host"),
+    ENV, WORKDIR,
+    opt(Flag::ENTRYPOINT, None, "Overwrite the default ENTRYPOINT of the image"),
+    opt(Flag::USER, Some('u'), "Username or UID (format: <name|uid>[:<group|gid>])"),
+    opt(Flag::MEMORY, Some('m'), "Memory limit"),
+    opt(Flag::CPUS, None, "Number of CPUs"),
+    opt(Flag::PIDS_LIMIT, None, "Tune container pids limit (set -1 for unlimited)"),
+    opt(Flag::HOSTNAME, Some('h'), "Container host name"),
+    HELP,
+];
+
+/// `first`, then `rest`: `docker run`'s flags are `-d` and `docker create`'s.
+const fn with_first(first: FlagSpec, rest: [FlagSpec; 14]) -> [FlagSpec; 15] {
+    let mut all = [first; 15];
+    let mut i = 0;
+    while i < rest.len() {
+        all[i + 1] = rest[i];
+        i += 1;
+    }
+    all
+}
+
+const RUN_FLAGS: [FlagSpec; 15] = with_first(
+    flag(
+        Flag::DETACH,
+        Some('d'),
+        "Run container in background and print container ID",
+    ),
+    CREATE_FLAGS,
+);
 
 /// Flags before the subcommand: `docker -H URL images`.
 #[rustfmt::skip]
@@ -325,21 +378,35 @@ pub const COMMANDS: &[CommandSpec] = &[
     ]),
     command(Logout, Companion, &["logout"], &[], AtMost(1), "[SERVER]", "Log out from a registry", &[HELP]),
     command(ContainerRun, Companion, &["container", "run"], &[&["run"]], AtLeast(1),
-        "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", &[
-        flag(Flag::DETACH, Some('d'), "Run container in background and print container ID"),
-        INTERACTIVE, TTY,
-        flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
-        opt(Flag::NAME, None, "Assign a name to the container"),
-        opt(Flag::PUBLISH, Some('p'), "Publish a container's port(s) to the host"),
-        ENV, WORKDIR,
-        opt(Flag::ENTRYPOINT, None, "Overwrite the default ENTRYPOINT of the image"),
-        opt(Flag::USER, Some('u'), "Username or UID (format: <name|uid>[:<group|gid>])"),
-        opt(Flag::MEMORY, Some('m'), "Memory limit"),
-        opt(Flag::CPUS, None, "Number of CPUs"),
-        opt(Flag::PIDS_LIMIT, None, "Tune container pids limit (set -1 for unlimited)"),
-        opt(Flag::HOSTNAME, Some('h'), "Container host name"),
+        "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image", &RUN_FLAGS)
+        .flags_before_arguments().operands(Operands::Images),
+    command(ContainerCreate, Companion, &["container", "create"], &[&["create"]], AtLeast(1),
+        "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container", &CREATE_FLAGS)
+        .flags_before_arguments().operands(Operands::Images),
+    command(ContainerStart, Companion, &["container", "start"], &[&["start"]], AtLeast(1),
+        "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", &[
+        flag(Flag::ATTACH, Some('a'), "Attach STDOUT/STDERR and forward signals"),
+        flag(Flag::INTERACTIVE, Some('i'), "Attach container's STDIN")
+            .refused("docker start -a shows the output here; to type into a container, use docker run -it"),
         HELP,
-    ]).flags_before_arguments().operands(Operands::Images),
+    ]),
+    command(ContainerWait, Companion, &["container", "wait"], &[&["wait"]], AtLeast(1),
+        "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes", &[HELP]),
+    command(ContainerRename, Companion, &["container", "rename"], &[&["rename"]], Exactly(2),
+        "CONTAINER NEW_NAME", "Rename a container", &[HELP]),
+    command(ContainerPause, Companion, &["container", "pause"], &[&["pause"]], AtLeast(1),
+        "CONTAINER [CONTAINER...]", "Pause all processes within one or more containers", &[HELP]),
+    command(ContainerUnpause, Companion, &["container", "unpause"], &[&["unpause"]], AtLeast(1),
+        "CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers", &[HELP]),
+    command(ContainerTop, Companion, &["container", "top"], &[&["top"]], AtLeast(1),
+        "CONTAINER [ps OPTIONS]", "Display the running processes of a container", &[HELP])
+        .flags_before_arguments(),
+    command(ContainerPrune, Companion, &["container", "prune"], &[], Exactly(0),
+        "[OPTIONS]", "Remove all stopped containers", &[PRUNE_FILTER, PRUNE_FORCE, HELP]),
+    command(ImagePrune, Companion, &["image", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused images", &[
+        flag(Flag::ALL, Some('a'), "Remove all unused images, not just dangling ones"),
+        PRUNE_FILTER, PRUNE_FORCE, HELP,
+    ]),
     command(ContainerLs, Companion, &["container", "ls"], &[&["ps"], &["container", "list"], &["container", "ps"]],
         Exactly(0), "[OPTIONS]", "List containers", &[
         flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
@@ -380,10 +447,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         opt(Flag::USER, Some('u'), "Username or UID (format: \"<name|uid>[:<group|gid>]\")"),
         HELP,
     ]).flags_before_arguments(),
-    command(Inspect, NotYet, &["inspect"], &[], AtLeast(1),
+    command(Inspect, Companion, &["inspect"], &[], AtLeast(1),
         "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on Docker objects", &[
         FORMAT_F,
-        flag(Flag::SIZE, Some('s'), "Display total file sizes if the type is container"),
+        flag(Flag::SIZE, Some('s'), "Display total file sizes if the type is container")
+            .refused("container sizes are not measured here"),
         opt(Flag::TYPE, None, "Return JSON for specified type"),
         HELP,
     ]),

@@ -365,11 +365,17 @@ async fn pull_if_missing<T: Transport>(
 
 /// The pull's output followed by the run's; when the runner did not know the image either, the pull's error is
 /// the one that explains.
-fn after_pull(mut outcome: Outcome, ran: Outcome, pull_error: Option<PullError>) -> Outcome {
+fn after_pull(
+    mut outcome: Outcome,
+    ran: Outcome,
+    pull_error: Option<PullError>,
+    inv: &Invocation,
+) -> Outcome {
     match pull_error {
         Some(e) if ran.exit_code == 125 && ran.stderr.starts_with("Unable to find image") => {
             outcome.stderr.push_str(&format!(
-                "docker: Error response from daemon: {e}\n\nRun 'docker run --help' for more information\n"
+                "docker: Error response from daemon: {e}\n\nRun 'docker {} --help' for more information\n",
+                containers::verb(inv)
             ));
             outcome.exit_code = 125;
         }
@@ -388,7 +394,18 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
     let mut out = Printer::new(ctx);
     let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
     let ran = containers::run(ctx.transport, ctx.base, inv, ctx.foreground).await;
-    after_pull(out.done(), ran, pull_error)
+    after_pull(out.done(), ran, pull_error, inv)
+}
+
+/// `docker create`: pull like `docker run`, then create the container and print its id.
+pub async fn create_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let mut out = Printer::new(ctx);
+    let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
+    let created = match containers::create_container(ctx.transport, ctx.base, inv, None, false).await {
+        Ok(created) => Outcome::success(format!("{}\n", created.id)),
+        Err(failed) => failed,
+    };
+    after_pull(out.done(), created, pull_error, inv)
 }
 
 /// `docker run -it`: pull like `docker run`, then create and start the container for the caller to attach to
@@ -402,7 +419,7 @@ pub async fn start_interactive<T: Transport>(
     let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
     match containers::create_started(ctx.transport, ctx.base, inv, console_size).await {
         Ok(created) => Ok((created, out.done())),
-        Err(failed) => Err(after_pull(out.done(), failed, pull_error)),
+        Err(failed) => Err(after_pull(out.done(), failed, pull_error, inv)),
     }
 }
 

@@ -28,7 +28,7 @@ impl RunnerError {
         match self {
             RunnerError::NotFound(_) | RunnerError::Image(ImageError::NotFound(_)) => StatusCode::NOT_FOUND,
             RunnerError::Image(ImageError::BlobNotFound(_)) => StatusCode::NOT_FOUND,
-            RunnerError::Conflict(_) => StatusCode::CONFLICT,
+            RunnerError::Conflict(_) | RunnerError::Refused(_) => StatusCode::CONFLICT,
             RunnerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             RunnerError::Spec(_) | RunnerError::User(_) | RunnerError::Image(_) | RunnerError::Publish(_) => {
                 StatusCode::BAD_REQUEST
@@ -64,6 +64,11 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::CONTAINER_KILL, post(kill))
         .route(paths::CONTAINER_WAIT, post(wait))
         .route(paths::CONTAINER_LOGS, get(logs))
+        .route(paths::CONTAINER_PAUSE, post(pause))
+        .route(paths::CONTAINER_UNPAUSE, post(unpause))
+        .route(paths::CONTAINER_RENAME, post(rename))
+        .route(paths::CONTAINER_TOP, get(top))
+        .route(paths::CONTAINERS_PRUNE, post(prune))
         .route(paths::CONTAINER_ATTACH, get(attach))
         .route(paths::CONTAINER_ATTACH_TICKET, post(attach_ticket::<false>))
         .route(paths::EXEC_ATTACH_TICKET, post(attach_ticket::<true>))
@@ -116,11 +121,12 @@ async fn inspect(
 ) -> ApiResult<Json<api::ContainerInspect>> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
     Ok(Json(api::ContainerInspect {
-        summary: c.summary(),
+        summary: r.summary_of(&c),
         args: c.args.clone(),
         options: c.opts.clone(),
         state: c.state(),
         log_followers: c.io.logs.followers(),
+        config: r.inspect_config(&c).await,
     }))
 }
 
@@ -130,6 +136,18 @@ async fn start(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
+    match c.state().status {
+        // As dockerd: starting a running container changes nothing.
+        super::Status::Running => return Ok(StatusCode::NO_CONTENT),
+        super::Status::Exited => {
+            return Err(RunnerError::Refused(format!(
+                "container {} has exited: starting a stopped container again is not supported here yet \
+                 (run a new one with docker run)",
+                r.name_of(&c)
+            )))
+        }
+        super::Status::Created => {}
+    }
     r.start(&c).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -141,6 +159,7 @@ async fn stop(
     Query(q): Query<api::StopQuery>,
 ) -> ApiResult<Json<super::lifecycle::State>> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
+    r.thaw(&c).await;
     Ok(Json(r.stop(&c, q.t.map(Duration::from_secs)).await?))
 }
 
@@ -151,6 +170,7 @@ async fn kill(
     Query(q): Query<api::KillQuery>,
 ) -> ApiResult<StatusCode> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
+    r.thaw(&c).await;
     r.kill(&c, q.signal.as_deref().unwrap_or("KILL")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -161,6 +181,10 @@ async fn wait(
     Path(id): Path<String>,
 ) -> ApiResult<Json<super::lifecycle::State>> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
+    // docker wait's default condition is "not running": a container never started answers at once.
+    if c.state().status == super::Status::Created {
+        return Ok(Json(c.state()));
+    }
     Ok(Json(c.wait().await))
 }
 
@@ -171,8 +195,55 @@ async fn remove(
     Query(q): Query<api::RemoveQuery>,
 ) -> ApiResult<StatusCode> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
+    if q.force {
+        r.thaw(&c).await;
+    }
     r.remove(&c, q.force).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn pause(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    r.pause(&c).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn unpause(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    r.unpause(&c).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rename(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<api::RenameQuery>,
+) -> ApiResult<StatusCode> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    r.rename(&c, &q.name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn top(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<api::TopAnswer>> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    Ok(Json(r.top(&c).await?))
+}
+
+async fn prune(State(r): State<Arc<Runner>>, headers: HeaderMap) -> Json<api::PruneAnswer> {
+    Json(r.prune(&session(&headers)).await)
 }
 
 fn render(chunk: &Chunk, q: &api::LogsQuery) -> Bytes {

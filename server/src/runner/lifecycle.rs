@@ -100,6 +100,8 @@ impl Container {
             exit_code: state.exit_code,
             ports,
             preview: self.preview_token.clone(),
+            // Only the runner knows (`Runner::summary_of`).
+            paused: false,
         }
     }
 

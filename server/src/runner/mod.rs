@@ -14,6 +14,7 @@ pub mod io;
 pub mod layer_gc;
 pub mod lifecycle;
 pub mod logs;
+pub mod manage;
 pub mod network;
 pub mod outbound;
 pub mod overlay;
@@ -28,7 +29,7 @@ pub mod tty;
 pub mod unpack;
 pub mod users;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -55,8 +56,11 @@ pub enum RunnerError {
     User(#[from] users::UserError),
     #[error(transparent)]
     Runtime(#[from] runc::RuncError),
-    #[error("no such container: {0}")]
+    #[error("No such container: {0}")]
     NotFound(String),
+    /// A refusal in dockerd's own words (`container ID is not running`), answered 409.
+    #[error("{0}")]
+    Refused(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error(transparent)]
@@ -158,6 +162,10 @@ pub struct Runner {
     pub(crate) creating: Arc<tokio::sync::RwLock<()>>,
     /// Slots held by creates that have not put their container in the table yet, per session.
     pending: Arc<Mutex<HashMap<String, usize>>>,
+    /// Containers whose processes are frozen (`docker pause`), by id ([`manage`]).
+    paused: Mutex<HashSet<String>>,
+    /// Names given by `docker rename`, by id: they replace [`Container::name`] ([`Runner::name_of`]).
+    renamed: Mutex<HashMap<String, String>>,
 }
 
 /// A container slot, taken by `create` before the image is resolved or any layer unpacked and counted like a
@@ -265,6 +273,8 @@ impl Runner {
             execs: exec::ExecTable::default(),
             creating: Arc::new(tokio::sync::RwLock::new(())),
             pending: Arc::default(),
+            paused: Mutex::default(),
+            renamed: Mutex::default(),
         })
     }
 
@@ -287,7 +297,7 @@ impl Runner {
         let matches: Vec<_> = table
             .values()
             .filter(visible)
-            .filter(|c| c.name == key || (key.len() >= 4 && c.id.starts_with(key)))
+            .filter(|c| self.name_of(c) == key || (key.len() >= 4 && c.id.starts_with(key)))
             .cloned()
             .collect();
         match matches.len() {
@@ -318,7 +328,7 @@ impl Runner {
             .table()
             .values()
             .filter(|c| session.is_none_or(|s| c.session == s) && c.image != lifecycle::BUILD_STEP_IMAGE)
-            .map(|c| c.summary())
+            .map(|c| self.summary_of(c))
             .filter(|s| all || s.status == Status::Running)
             .collect();
         rows.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
@@ -377,7 +387,10 @@ impl Runner {
             slot.release(&mut pending);
         }
         drop(pending);
-        if table.values().any(|o| o.session == c.session && o.name == c.name) {
+        if table
+            .values()
+            .any(|o| o.session == c.session && self.name_of(o) == c.name)
+        {
             return Err(RunnerError::Conflict(format!(
                 "the container name {:?} is already in use",
                 c.name
@@ -408,6 +421,7 @@ impl Runner {
     pub(crate) fn forget(&self, id: &str) {
         self.execs.remove_container(id);
         self.table().remove(id);
+        self.forget_names_and_pauses(id);
     }
 
     /// Unpack (once) every layer blob, returning the directories bottom first. Blocking. What a first unpack

@@ -189,6 +189,22 @@ impl Runc {
         self.simple(&["delete", "--force", id]).await.map(|_| ())
     }
 
+    /// `runc pause`: freeze every process of the container (its cgroup's freezer).
+    pub async fn pause(&self, id: &str) -> Result<(), RuncError> {
+        self.simple(&["pause", id]).await.map(|_| ())
+    }
+
+    /// `runc resume`: thaw them.
+    pub async fn resume(&self, id: &str) -> Result<(), RuncError> {
+        self.simple(&["resume", id]).await.map(|_| ())
+    }
+
+    /// `runc ps --format json`: the host pids of the container's processes.
+    pub async fn pids(&self, id: &str) -> Result<Vec<i32>, RuncError> {
+        let out = self.simple(&["ps", "--format", "json", id]).await?;
+        Ok(serde_json::from_str(out.trim()).unwrap_or_default())
+    }
+
     /// Ids of the containers in our state root (for crash recovery).
     pub async fn list(&self) -> Result<Vec<String>, RuncError> {
         let out = self.simple(&["list", "--format", "json"]).await?;
