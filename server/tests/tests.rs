@@ -12,6 +12,7 @@ mod hostile;
 mod layout;
 mod lesson;
 mod lesson_origin;
+mod ports;
 mod previews;
 mod quotas;
 mod registry;

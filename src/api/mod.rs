@@ -20,8 +20,8 @@ pub use attach::AttachFrame;
 pub use client::{attach_path_for, Companion, CompanionError, OnRenew, SessionTransport};
 pub use containers::{
     ContainerInspect, ContainerState, ContainerStatus, ContainerSummary, CreateContainer, CreateQuery,
-    Created, KillQuery, ListQuery, LogChunk, LogFormat, LogStream, LogsQuery, PortMapping, RemoveQuery,
-    RunOptions, StopQuery,
+    Created, KillQuery, ListQuery, LogChunk, LogFormat, LogStream, LogsQuery, PortMapping, PortsMode,
+    RemoveQuery, RunOptions, StopQuery,
 };
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};

@@ -15,6 +15,7 @@ pub mod login;
 pub mod offline;
 pub mod outcome;
 pub mod parse;
+pub mod ports;
 pub mod spec;
 pub mod transfer;
 pub mod words;

@@ -388,7 +388,9 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
     let mut out = Printer::new(ctx);
     let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
     let ran = containers::run(ctx.transport, ctx.base, inv, ctx.foreground).await;
-    after_pull(out.done(), ran, pull_error)
+    let mut outcome = after_pull(out.done(), ran, pull_error);
+    super::ports::after_detached_run(ctx, inv, &mut outcome).await;
+    outcome
 }
 
 /// `docker run -it`: pull like `docker run`, then create and start the container for the caller to attach to
