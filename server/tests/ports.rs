@@ -208,6 +208,20 @@ async fn in_host_mode_a_published_port_is_the_machines() -> Result<()> {
         "{answer:?}"
     );
     ps_shows(&server, &session, &format!("127.0.0.1:{port}->8000/tcp"))?;
+    // The machine's port is the machine's: another session taking it gets docker's words, with the loopback.
+    let taken = docker(
+        &server,
+        &server.session()?,
+        &["run", "-d", "-p", publish.as_str(), "busybox", "sleep", "9"],
+    )?;
+    let stderr = text(&taken.stderr);
+    ensure!(
+        taken.status.code() == Some(125)
+            && stderr.ends_with(&format!(
+                "): Bind for 127.0.0.1:{port} failed: port is already allocated\n"
+            )),
+        "{stderr:?}"
+    );
     Ok(())
 }
 
