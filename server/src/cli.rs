@@ -205,6 +205,33 @@ fn ports_mode(text: &str) -> Result<slipway::api::PortsMode, String> {
     }
 }
 
+#[cfg(test)]
+mod ports_mode_tests {
+    use super::PublishedPortArgs;
+    use slipway::api::PortsMode;
+
+    #[test]
+    fn ports_are_the_machines_on_loopback_and_shared_once_others_reach_the_server_unless_told() {
+        let args = |ports: Option<PortsMode>| PublishedPortArgs {
+            max_published_ports: 16,
+            published_port_range: 1024..=65535,
+            ports,
+        };
+        assert_eq!(args(None).policy(8080, false).mode, PortsMode::Host);
+        assert_eq!(args(None).policy(8080, true).mode, PortsMode::Shared);
+        assert_eq!(
+            args(Some(PortsMode::Host)).policy(8080, true).mode,
+            PortsMode::Host
+        );
+        assert_eq!(
+            args(Some(PortsMode::Shared)).policy(8080, false).mode,
+            PortsMode::Shared
+        );
+        assert_eq!(super::ports_mode("shared"), Ok(PortsMode::Shared));
+        assert!(super::ports_mode("nat").is_err());
+    }
+}
+
 /// `LOW-HIGH` (or one port) with 1 <= LOW <= HIGH.
 fn port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
     let (low, high) = text.split_once('-').unwrap_or((text, text));
