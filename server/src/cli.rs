@@ -167,16 +167,68 @@ pub struct PublishedPortArgs {
     /// own port is never given out.
     #[arg(long, value_name = "LOW-HIGH", default_value = "1024-65535", value_parser = port_range)]
     pub published_port_range: std::ops::RangeInclusive<u16>,
+    /// What `docker run -p HOST:CONTAINER` publishes: `host`, a listener on the machine's loopback port HOST (one
+    /// learner on their own machine), or `shared`, the session's own port HOST (nothing listens on the machine,
+    /// two learners both publishing 8000 never collide, each reaches their app through its preview). Default:
+    /// `host` when the server listens on loopback only and no `--public-host` is given, `shared` otherwise.
+    #[arg(long = "ports", value_name = "host|shared", env = "SLIPWAY_PORTS", value_parser = ports_mode)]
+    pub ports: Option<slipway::api::PortsMode>,
 }
 
 impl PublishedPortArgs {
-    /// The runner's policy; `own_port` (the server's listening port) is kept out of it.
-    pub fn policy(&self, own_port: u16) -> crate::runner::network::PublishPolicy {
+    /// The runner's policy; `own_port` (the server's listening port) is kept out of it. `exposed`: the server
+    /// is reached by others (a non-loopback address, a public host name, a classroom): `--ports` defaults to
+    /// shared then.
+    pub fn policy(&self, own_port: u16, exposed: bool) -> crate::runner::network::PublishPolicy {
+        use slipway::api::PortsMode;
+        let mode = self.ports.unwrap_or(match exposed {
+            true => PortsMode::Shared,
+            false => PortsMode::Host,
+        });
+        tracing::info!(?mode, "published ports (--ports)");
         crate::runner::network::PublishPolicy {
             max_per_container: self.max_published_ports,
             range: self.published_port_range.clone(),
             reserved: vec![own_port],
+            mode,
+            ..Default::default()
         }
+    }
+}
+
+/// `--ports host|shared`.
+fn ports_mode(text: &str) -> Result<slipway::api::PortsMode, String> {
+    match text {
+        "host" => Ok(slipway::api::PortsMode::Host),
+        "shared" => Ok(slipway::api::PortsMode::Shared),
+        _ => Err(format!("{text:?} is neither host nor shared")),
+    }
+}
+
+#[cfg(test)]
+mod ports_mode_tests {
+    use super::PublishedPortArgs;
+    use slipway::api::PortsMode;
+
+    #[test]
+    fn ports_are_the_machines_on_loopback_and_shared_once_others_reach_the_server_unless_told() {
+        let args = |ports: Option<PortsMode>| PublishedPortArgs {
+            max_published_ports: 16,
+            published_port_range: 1024..=65535,
+            ports,
+        };
+        assert_eq!(args(None).policy(8080, false).mode, PortsMode::Host);
+        assert_eq!(args(None).policy(8080, true).mode, PortsMode::Shared);
+        assert_eq!(
+            args(Some(PortsMode::Host)).policy(8080, true).mode,
+            PortsMode::Host
+        );
+        assert_eq!(
+            args(Some(PortsMode::Shared)).policy(8080, false).mode,
+            PortsMode::Shared
+        );
+        assert_eq!(super::ports_mode("shared"), Ok(PortsMode::Shared));
+        assert!(super::ports_mode("nat").is_err());
     }
 }
 

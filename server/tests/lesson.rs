@@ -57,7 +57,7 @@ async fn step_done(page: &Page, step: usize) -> anyhow::Result<String> {
 /// Click a lesson step's Check until it passes (a server may need a moment to listen). A check still running
 /// from the last click may pass at any moment: the lesson then moves on and the step's Check button goes, so the
 /// button is read and clicked in one step in the page, never waited for.
-async fn check_passes(page: &Page, step: usize, title: &str) -> anyhow::Result<String> {
+pub(crate) async fn check_passes(page: &Page, step: usize, title: &str) -> anyhow::Result<String> {
     page.click(title).await?;
     const CHECK: &str = "const v = document.querySelector(`[aria-label=\"Step ${arguments[0]} result\"]`);
         const b = document.querySelector(`[aria-label=\"Check step ${arguments[0]}\"]`);

@@ -13,6 +13,7 @@ mod hostile;
 mod layout;
 mod lesson;
 mod lesson_origin;
+mod ports;
 mod previews;
 mod quotas;
 mod registry;

@@ -94,6 +94,33 @@ pub struct Created {
     pub ports: Vec<PortMapping>,
 }
 
+/// Where a container's published ports are (`slipway serve --ports`, `docs/runner-api.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortsMode {
+    /// `-p HOST:CONTAINER` listens on the machine's loopback port HOST (one learner on their own machine).
+    #[default]
+    Host,
+    /// `-p HOST:CONTAINER` is the session's own port HOST: nothing listens on the machine, two sessions never
+    /// collide, and the app is reached through its preview (a shared server, a classroom).
+    Shared,
+}
+
+impl PortsMode {
+    /// The host address `docker ps`, `docker port` and `inspect` show a published port on: the loopback the
+    /// listener is bound to, or (shared) docker's "every address" of the learner's own machine.
+    pub fn host_ip(self) -> &'static str {
+        match self {
+            PortsMode::Host => "127.0.0.1",
+            PortsMode::Shared => "0.0.0.0",
+        }
+    }
+
+    pub fn is_host(&self) -> bool {
+        *self == PortsMode::Host
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerStatus {
@@ -115,6 +142,9 @@ pub struct ContainerSummary {
     pub exit_code: Option<i32>,
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// Whether [`Self::ports`] are listeners on the machine or the session's own (absent: host).
+    #[serde(default, skip_serializing_if = "PortsMode::is_host")]
+    pub ports_mode: PortsMode,
     /// The container's preview token (128 random bits, hex): its published port `P` is served at
     /// [`super::PreviewInfo::origin`] + [`super::paths::preview`]`(preview, P)`. Only the owner's answers carry it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -303,6 +333,7 @@ mod tests {
                 host: 8000,
                 container: 80,
             }],
+            ports_mode: PortsMode::Shared,
             preview: "00112233445566778899aabbccddeeff".into(),
             paused: false,
         }

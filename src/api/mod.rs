@@ -21,7 +21,7 @@ pub use client::{attach_path_for, Companion, CompanionError, OnRenew, SessionTra
 pub use containers::{
     ContainerConfig, ContainerInspect, ContainerState, ContainerStatus, ContainerSummary, CreateContainer,
     CreateQuery, Created, KillQuery, ListQuery, LogChunk, LogFormat, LogStream, LogsQuery, PortMapping,
-    PruneAnswer, RemoveQuery, RenameQuery, RunOptions, StopQuery, TopAnswer,
+    PortsMode, PruneAnswer, RemoveQuery, RenameQuery, RunOptions, StopQuery, TopAnswer,
 };
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};

@@ -526,14 +526,8 @@ pub fn status_text(row: &ContainerSummary, now: u64) -> String {
     }
 }
 
-/// docker's PORTS column: `127.0.0.1:8000->8000/tcp, ...`.
-pub fn ports_text(row: &ContainerSummary) -> String {
-    row.ports
-        .iter()
-        .map(|p| format!("127.0.0.1:{}->{}/tcp", p.host, p.container))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+/// docker's PORTS column (kept here for the page's panels).
+pub use super::ports::ports_text;
 
 /// `docker stop|kill|rm CONTAINER...`: each name is echoed on success, as docker does.
 pub async fn each_container<T: Transport>(transport: &T, base: &str, inv: &Invocation) -> Outcome {
@@ -657,6 +651,7 @@ mod tests {
             status: ContainerStatus::Exited,
             exit_code: Some(0),
             ports: vec![],
+            ports_mode: Default::default(),
             preview: String::new(),
             paused: false,
         }];

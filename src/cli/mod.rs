@@ -17,6 +17,7 @@ pub mod manage;
 pub mod offline;
 pub mod outcome;
 pub mod parse;
+pub mod ports;
 pub mod spec;
 pub mod transfer;
 pub mod words;

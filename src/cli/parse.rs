@@ -253,6 +253,9 @@ fn check_arity(command: &CommandSpec, typed: &[&str], args: &[String]) -> Result
         Arity::Exactly(n) if args.len() != n => format!("requires {n} {}", plural(n)),
         Arity::AtLeast(n) if args.len() < n => format!("requires at least {n} {}", plural(n)),
         Arity::AtMost(n) if args.len() > n => format!("requires at most {n} {}", plural(n)),
+        Arity::Between(low, high) if args.len() < low || args.len() > high => {
+            format!("requires at least {low} and at most {high} {}", plural(high))
+        }
         _ => return Ok(()),
     };
     let verb = if matches!(command.arity, Arity::AtLeast(_)) {

@@ -87,6 +87,8 @@ pub enum Arity {
     Exactly(usize),
     AtLeast(usize),
     AtMost(usize),
+    /// At least the first, at most the second (`docker port CONTAINER [PRIVATE_PORT]`).
+    Between(usize, usize),
 }
 
 /// Every command of the table, for matching without spelling its words.
@@ -106,6 +108,7 @@ pub enum CommandId {
     ContainerRun,
     ContainerLs,
     ContainerLogs,
+    ContainerPort,
     ContainerStop,
     ContainerKill,
     ContainerRm,
@@ -302,7 +305,7 @@ pub const GLOBAL_FLAGS: &[FlagSpec] = &[
     HELP,
 ];
 
-use Arity::{AtLeast, AtMost, Exactly};
+use Arity::{AtLeast, AtMost, Between, Exactly};
 use Backend::{Companion, Interpreter, NotYet, Page};
 use CommandId::*;
 
@@ -425,6 +428,8 @@ pub const COMMANDS: &[CommandSpec] = &[
             .refused("logs are not filtered by time here: use --tail"),
         HELP,
     ]),
+    command(ContainerPort, Companion, &["container", "port"], &[&["port"]], Between(1, 2),
+        "CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container", &[HELP]),
     command(ContainerStop, Companion, &["container", "stop"], &[&["stop"]], AtLeast(1),
         "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", &[
         SIGNAL.refused("docker stop sends SIGTERM, then SIGKILL after --time: use docker kill --signal"),

@@ -394,7 +394,9 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
     let mut out = Printer::new(ctx);
     let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
     let ran = containers::run(ctx.transport, ctx.base, inv, ctx.foreground).await;
-    after_pull(out.done(), ran, pull_error, inv)
+    let mut outcome = after_pull(out.done(), ran, pull_error, inv);
+    super::ports::after_detached_run(ctx, inv, &mut outcome).await;
+    outcome
 }
 
 /// `docker create`: pull like `docker run`, then create the container and print its id.

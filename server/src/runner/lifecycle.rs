@@ -80,16 +80,12 @@ impl Container {
 
     pub fn summary(&self) -> Summary {
         let state = self.state();
-        let ports = self
-            .ports
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|p| spec::PortMapping {
-                host: p.host,
-                container: p.container,
-            })
-            .collect();
+        let published = self.ports.lock().unwrap_or_else(|e| e.into_inner());
+        let (ports, ports_mode) = (
+            published.iter().map(Publisher::mapping).collect(),
+            Publisher::mode_of(&published),
+        );
+        drop(published);
         Summary {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -99,6 +95,7 @@ impl Container {
             status: state.status,
             exit_code: state.exit_code,
             ports,
+            ports_mode,
             preview: self.preview_token.clone(),
             // Only the runner knows (`Runner::summary_of`).
             paused: false,
@@ -365,11 +362,11 @@ impl Runner {
         }
         let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
         for p in &c.opts.publish {
-            match Publisher::start(&self.config.publish, p.host, p.container, netns.clone()) {
+            match Publisher::start(&self.config.publish, c, *p, netns.clone()) {
                 Ok(publisher) => c.ports.lock().unwrap_or_else(|e| e.into_inner()).push(publisher),
                 Err(e) => {
                     let _ = self.runc.delete(&c.id).await;
-                    return Err(io_ctx(format!("publishing port {}", p.host))(e));
+                    return Err(e);
                 }
             }
         }
