@@ -9,7 +9,7 @@ use oci_spec::image::ImageConfiguration;
 use tokio::sync::watch;
 
 use super::admission::Permit;
-use super::cgroups::{owner_key, OwnerCgroup};
+use super::cgroups::{owner_key, OwnerCgroup, OwnerCgroups};
 use super::io::ProcessIo;
 use super::network::Publisher;
 use super::outbound::{ContainerNetwork, Slirp};
@@ -128,6 +128,20 @@ impl Container {
 
     pub fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()> {
         self.io.resize(cols, rows)
+    }
+
+    /// Hold the owner's cgroup before the runtime makes the container's inside it: already held since the
+    /// create, or taken again (the cgroup made again) for a container started anew after it exited.
+    fn hold_owner_cgroup(&self, owners: &Arc<OwnerCgroups>) -> Result<(), RunnerError> {
+        let mut held = self.owner_cgroup.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_none() {
+            *held = Some(
+                owners
+                    .acquire(owner_key(&self.session))
+                    .map_err(io_ctx("making the owner's cgroup"))?,
+            );
+        }
+        Ok(())
     }
 
     /// Its own cgroup is gone: give back its hold on the owner's (the last one removes it).
@@ -373,6 +387,7 @@ impl Runner {
             false => Some(self.start_turn(c).await?),
         };
         Self::check_created(c)?;
+        c.hold_owner_cgroup(&self.owners)?;
         c.update(|s| s.status = Status::Running);
         match self.launch(c).await {
             Ok(pid) => {
