@@ -128,6 +128,50 @@ pub struct ServeArgs {
     pub previews: crate::previews::PreviewArgs,
     #[command(flatten)]
     pub sessions: SessionArgs,
+    #[command(flatten)]
+    pub fair_shares: FairShareArgs,
+}
+
+/// Fair shares between learners (docs/runner-api.md, "Fair shares"): each owner's parent cgroup (an owner is a
+/// session) holding all their containers and RUN steps, and the admission queues of RUN steps and starts.
+#[derive(Debug, clap::Args)]
+pub struct FairShareArgs {
+    /// Bytes of memory one session's containers and RUN steps may use together (swap included where the host
+    /// accounts it); past it the OOM killer picks among that session's processes only. The default, 768 MiB,
+    /// lets 30 learners at their cap fit a 24 GiB machine. Per-container limits (`-m`) apply inside it.
+    #[arg(long, value_name = "BYTES", default_value_t = 768 << 20, value_parser = clap::value_parser!(i64).range(6 << 20..))]
+    pub owner_memory: i64,
+    /// Processes one session's containers and RUN steps may have together: a fork bomb stops there (default
+    /// 512: 30 sessions at their cap stay well under the kernel's default 32,768).
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(i64).range(8..))]
+    pub owner_pids: i64,
+    /// Each session's CPU weight (cgroup v2 units, 1-10000; v1 gets cpu.shares = WEIGHT x 1024 / 100): busy
+    /// cores are shared between sessions by weight, however many containers each runs.
+    #[arg(long, value_name = "WEIGHT", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub owner_cpu_weight: u64,
+    /// RUN steps running at once across the server (default: the machine's cores). Each session runs one at a
+    /// time; the rest wait in a queue that takes turns between sessions, and the build output says how many are
+    /// ahead. Container starts (`docker run`, `docker start`) have a queue of their own with the same bound.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub builders: Option<u32>,
+    /// Seconds a container start waits for its turn before it is answered 503 (the server is busy).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub start_wait: u64,
+}
+
+impl FairShareArgs {
+    pub fn fair_shares(&self) -> crate::runner::FairShares {
+        let defaults = crate::runner::FairShares::default();
+        crate::runner::FairShares {
+            owner: crate::runner::cgroups::OwnerLimits {
+                memory: self.owner_memory,
+                pids: self.owner_pids,
+                cpu_weight: self.owner_cpu_weight,
+            },
+            builders: self.builders.map_or(defaults.builders, |n| n as usize),
+            start_wait: std::time::Duration::from_secs(self.start_wait),
+        }
+    }
 }
 
 /// The sessions the server issues (`POST /api/sessions`) to the page, `slipway docker` and embeds.

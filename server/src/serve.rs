@@ -204,6 +204,7 @@ async fn start_runner(
         config.userns = None;
     }
     config.network = network;
+    config.fair_shares = args.fair_shares.fair_shares();
     let mut layouts = args.oci_layouts.clone();
     layouts.push(args.data.join("images"));
     // Layers of RUN steps that named no repository stay in the runner's `blobs/sha256/`: later steps stack them.

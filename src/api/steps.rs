@@ -71,12 +71,15 @@ pub struct StepResult {
     pub layer: Option<StepLayer>,
 }
 
-/// One line of the streamed answer of `POST /api/steps` (`Accept: application/x-ndjson`): `{"output": {...}}`,
-/// `{"result": {...}}` or `{"error": {...}}`. Externally tagged (serde's default): cheaper to read in the page's
+/// One line of the streamed answer of `POST /api/steps` (`Accept: application/x-ndjson`): `{"queued": {...}}`,
+/// `{"output": {...}}`, `{"result": {...}}` or `{"error": {...}}`. Externally tagged (serde's default): cheaper to read in the page's
 /// wasm than an internally tagged enum (docs/performance.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepEvent {
+    /// The step waits for a builder (the server runs a bounded number of steps at once, one per owner):
+    /// `ahead` steps get one before it. Sent when it starts waiting and whenever the count changes.
+    Queued { ahead: usize },
     /// Output as produced.
     Output { stream: LogStream, data: String },
     /// The end: how the command exited and the layer it made.
@@ -132,6 +135,8 @@ mod tests {
             message: "quota".into(),
         });
         assert_eq!(error["error"]["status"], 507);
+        let queued = round_trip(&StepEvent::Queued { ahead: 3 });
+        assert_eq!(queued, serde_json::json!({"queued": {"ahead": 3}}));
         round_trip(&StepResult {
             exit_code: 1,
             output: "no\n".into(),

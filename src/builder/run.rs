@@ -117,6 +117,8 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
         let mut failure = None;
         let mut streamed = String::new();
         let mut on_event = |event| match event {
+            // Shown in the build's output, not part of the step's own.
+            StepEvent::Queued { ahead } => output(&format!("waiting for a builder: {ahead} ahead\n")),
             StepEvent::Output { data, .. } => {
                 output(&data);
                 streamed.push_str(&data);

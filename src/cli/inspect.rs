@@ -469,6 +469,7 @@ mod tests {
                 status,
                 exit_code: None,
                 ports: vec![],
+                ports_mode: Default::default(),
                 preview: String::new(),
                 paused,
             },

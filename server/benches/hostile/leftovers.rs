@@ -157,8 +157,9 @@ fn mounts_in(mountinfo: &str, dir: &Path) -> usize {
         .count()
 }
 
-/// Every empty `slipway/ID` cgroup (a container's that outlived it), in any hierarchy (v1 controllers or the v2
-/// tree), as `CONTROLLER/ID`.
+/// Every empty `slipway/ID` or `slipway/o-OWNER/ID` cgroup (a container's that outlived it), and every owner's
+/// parent cgroup with no container cgroup left in it, in any hierarchy (v1 controllers or the v2 tree), as
+/// `CONTROLLER/ID`, `CONTROLLER/o-OWNER/ID` or `CONTROLLER/o-OWNER`.
 fn container_cgroups() -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let roots = std::fs::read_dir("/sys/fs/cgroup")
@@ -169,22 +170,42 @@ fn container_cgroups() -> BTreeSet<String> {
         .map(|e| e.path())
         .chain([std::path::PathBuf::from("/sys/fs/cgroup")])
     {
-        let Ok(entries) = std::fs::read_dir(root.join("slipway")) else {
+        if !root.join("slipway").is_dir() {
             continue;
-        };
+        }
         // Only empty ones: another server on this machine (a test run) may have live containers there.
         let empty =
             |dir: &Path| std::fs::read_to_string(dir.join("cgroup.procs")).is_ok_and(|p| p.trim().is_empty());
-        for entry in entries
-            .flatten()
-            .filter(|e| e.path().is_dir() && empty(&e.path()))
-        {
-            let controller = root.file_name().map(|n| n.to_string_lossy().into_owned());
-            found.insert(format!(
-                "{}/{}",
-                controller.unwrap_or_default(),
-                entry.file_name().to_string_lossy()
-            ));
+        let controller = root.file_name().map(|n| n.to_string_lossy().into_owned());
+        let controller = controller.unwrap_or_default();
+        let dirs = |dir: &Path| -> Vec<std::path::PathBuf> {
+            let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+            entries.map(|e| e.path()).filter(|p| p.is_dir()).collect()
+        };
+        for path in dirs(&root.join("slipway")) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !name.starts_with("o-") {
+                if empty(&path) {
+                    found.insert(format!("{controller}/{name}"));
+                }
+                continue;
+            }
+            // An owner's parent cgroup (runner/cgroups.rs): its containers' cgroups are below it, and the owner's
+            // itself is a leftover once none is.
+            let children = dirs(&path);
+            if children.is_empty() {
+                found.insert(format!("{controller}/{name}"));
+            }
+            for child in children.iter().filter(|c| empty(c)) {
+                let id = child
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                found.insert(format!("{controller}/{name}/{id}"));
+            }
         }
     }
     found

@@ -30,6 +30,7 @@ impl RunnerError {
             RunnerError::Image(ImageError::BlobNotFound(_)) => StatusCode::NOT_FOUND,
             RunnerError::Conflict(_) | RunnerError::Refused(_) => StatusCode::CONFLICT,
             RunnerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            RunnerError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             RunnerError::Spec(_) | RunnerError::User(_) | RunnerError::Image(_) | RunnerError::Publish(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -553,6 +554,7 @@ async fn step(
     // Refusals (unknown layer or repository, quota) are still plain error statuses: nothing has run yet.
     let prepared = r.prepare_step(step).await?;
     let logs = prepared.logs().clone();
+    let mut ahead = prepared.ahead();
     let mut rx = logs.snapshot(None).1;
     // The step runs to the end (and cleans up) even when the client goes away.
     let mut finished = tokio::spawn(async move { r.finish_step(prepared).await });
@@ -568,6 +570,13 @@ async fn step(
         let result = loop {
             tokio::select! {
                 result = &mut finished => break result,
+                // Waiting for a builder: where the step stands, as the queue moves.
+                Ok(()) = ahead.changed() => {
+                    let queued = StepEvent::Queued { ahead: *ahead.borrow_and_update() };
+                    if tx.send(Ok(ndjson_line(&queued))).await.is_err() {
+                        return;
+                    }
+                }
                 _ = rx.recv() => {
                     for line in forward(&mut sent) {
                         if tx.send(Ok(line)).await.is_err() {

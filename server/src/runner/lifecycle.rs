@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use oci_spec::image::ImageConfiguration;
 use tokio::sync::watch;
 
+use super::admission::Permit;
+use super::cgroups::{owner_key, OwnerCgroup, OwnerCgroups};
 use super::io::ProcessIo;
 use super::network::Publisher;
 use super::outbound::{ContainerNetwork, Slirp};
@@ -47,6 +49,10 @@ pub struct Container {
     pub(crate) attach_ended: tokio::sync::Notify,
     /// The container's preview token (`crate::previews`): its web app is reached with it, on the preview origin.
     pub preview_token: String,
+    /// Its cgroups path, under its owner's parent cgroup (`/slipway/o-.../ID`, [`super::cgroups`]).
+    pub cgroup: String,
+    /// The hold on its owner's cgroup, given back once its own cgroup is gone (at exit, or removed unstarted).
+    owner_cgroup: Mutex<Option<OwnerCgroup>>,
 }
 
 /// The server's count of container exits, for [`Container::exit_order`].
@@ -121,6 +127,25 @@ impl Container {
 
     pub fn resize(&self, cols: u16, rows: u16) -> std::io::Result<()> {
         self.io.resize(cols, rows)
+    }
+
+    /// Hold the owner's cgroup before the runtime makes the container's inside it: already held since the
+    /// create, or taken again (the cgroup made again) for a container started anew after it exited.
+    fn hold_owner_cgroup(&self, owners: &Arc<OwnerCgroups>) -> Result<(), RunnerError> {
+        let mut held = self.owner_cgroup.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_none() {
+            *held = Some(
+                owners
+                    .acquire(owner_key(&self.session))
+                    .map_err(io_ctx("making the owner's cgroup"))?,
+            );
+        }
+        Ok(())
+    }
+
+    /// Its own cgroup is gone: give back its hold on the owner's (the last one removes it).
+    fn release_owner_cgroup(&self) {
+        drop(self.owner_cgroup.lock().unwrap_or_else(|e| e.into_inner()).take());
     }
 }
 
@@ -249,10 +274,18 @@ impl Runner {
                 return Err(e);
             }
         };
+        let owner_cgroup = match self.owners.acquire(owner_key(&opts.session)) {
+            Ok(held) => held,
+            Err(e) => {
+                cleanup_dir(&dir);
+                return Err(io_ctx("making the owner's cgroup")(e));
+            }
+        };
+        let cgroup = owner_cgroup.path_of(&id);
         let ctx = SpecContext {
             rootfs: dir.join("rootfs"),
             hostname,
-            cgroups_path: Runner::cgroups_path(&id),
+            cgroups_path: cgroup.clone(),
             etc_dir: dir.join("etc"),
             user,
             userns: self.config.userns,
@@ -298,6 +331,8 @@ impl Runner {
             exit_order: std::sync::atomic::AtomicU64::new(0),
             attach_ended: tokio::sync::Notify::new(),
             preview_token: super::preview_token::new_token(),
+            cgroup,
+            owner_cgroup: Mutex::new(Some(owner_cgroup)),
         });
         if let Err(e) = self.insert(container.clone(), slot) {
             cleanup_dir(&dir);
@@ -315,13 +350,43 @@ impl Runner {
             .map_err(|e| io_ctx("start task")(std::io::Error::other(e)))?
     }
 
-    async fn start_now(self: &Arc<Self>, c: &Arc<Container>) -> Result<(), RunnerError> {
+    /// Refused unless `c` was never started.
+    fn check_created(c: &Container) -> Result<(), RunnerError> {
         if c.state().status != Status::Created {
             return Err(RunnerError::Conflict(format!(
                 "container {} was already started",
                 c.name
             )));
         }
+        Ok(())
+    }
+
+    /// A turn of the start queue for `c` (one start at a time per owner, `builders` at once), or 503 past
+    /// [`super::FairShares::start_wait`]. Held until the process runs: a running container holds no turn.
+    async fn start_turn(&self, c: &Container) -> Result<Permit, RunnerError> {
+        let waiting = self.starts.enqueue(owner_key(&c.session));
+        let ahead = waiting.ahead();
+        let wait = self.config.fair_shares.start_wait;
+        tokio::time::timeout(wait, waiting.admitted()).await.map_err(|_| {
+            RunnerError::Busy(format!(
+                "the server is busy: container {} waited {} s for its turn to start ({} starts still ahead \
+                     of it); try again in a moment",
+                c.name,
+                wait.as_secs(),
+                *ahead.borrow()
+            ))
+        })
+    }
+
+    async fn start_now(self: &Arc<Self>, c: &Arc<Container>) -> Result<(), RunnerError> {
+        Self::check_created(c)?;
+        // A RUN step's container starts on its step's builder turn (step.rs); others wait for a start turn.
+        let _turn = match c.image == BUILD_STEP_IMAGE {
+            true => None,
+            false => Some(self.start_turn(c).await?),
+        };
+        Self::check_created(c)?;
+        c.hold_owner_cgroup(&self.owners)?;
         c.update(|s| s.status = Status::Running);
         match self.launch(c).await {
             Ok(pid) => {
@@ -390,7 +455,7 @@ impl Runner {
                 reap.await
             }
         };
-        let oom = read_oom_kills(&Runner::cgroups_path(&c.id)) > 0;
+        let oom = read_oom_kills(&c.cgroup) > 0;
         self.finish(&c, code, oom, timed_out, None).await;
     }
 
@@ -414,6 +479,7 @@ impl Runner {
         if let Err(e) = self.runc.delete(&c.id).await {
             tracing::debug!(id = %c.id, error = %e, "runtime delete");
         }
+        c.release_owner_cgroup();
         if let Err(e) = overlay::unmount(&c.dir.join("rootfs")) {
             tracing::warn!(id = %c.id, error = %e, "unmounting rootfs");
         }
@@ -495,6 +561,7 @@ impl Runner {
             }
             Status::Created => {
                 let _ = self.runc.delete(&c.id).await;
+                c.release_owner_cgroup();
                 let _ = overlay::unmount(&c.dir.join("rootfs"));
                 c.update(|s| s.status = Status::Exited);
             }

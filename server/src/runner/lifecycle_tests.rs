@@ -132,3 +132,39 @@ async fn reconcile_removes_what_a_crashed_server_left() {
         "container process still alive: {stat}"
     );
 }
+
+#[tokio::test]
+async fn a_start_that_waits_past_its_bound_for_a_turn_is_answered_busy_and_can_start_later() {
+    let env = test_env_with(|c| c.fair_shares.start_wait = Duration::from_secs(1));
+    let r = &env.runner;
+    let opts = RunOptions {
+        session: "learner".into(),
+        ..cmd(&["echo", "late"])
+    };
+    let c = r.create("busybox", opts).await.unwrap();
+    // Another start of the same owner holds the owner's one turn.
+    let held = r.starts.enqueue(cgroups::owner_key("learner")).admitted().await;
+    let error = r.start(&c).await.unwrap_err();
+    assert!(matches!(error, RunnerError::Busy(_)), "{error}");
+    assert!(
+        error.to_string().contains("waited 1 s for its turn to start"),
+        "{error}"
+    );
+    assert_eq!(c.state().status, Status::Created, "not started, still startable");
+    assert_eq!(r.starts.load(), (1, 0), "the refused start left the queue");
+    drop(held);
+    r.start(&c).await.unwrap();
+    assert_eq!(c.wait().await.exit_code, Some(0));
+    assert_eq!(
+        r.starts.load(),
+        (0, 0),
+        "a running or exited container holds no turn"
+    );
+    r.remove(&c, false).await.unwrap();
+    assert_clean(&env, &c.id);
+    assert_eq!(
+        r.owners.present(),
+        Vec::<std::path::PathBuf>::new(),
+        "the owner's cgroup went with it"
+    );
+}

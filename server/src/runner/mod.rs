@@ -5,7 +5,9 @@
 //! [`lifecycle`] starts, stops and reaps them; [`step`] turns a RUN step's upper dir into a layer ([`diff`]);
 //! [`api`] is the HTTP surface (`/api/containers...`, documented in `docs/runner-api.md`).
 
+pub mod admission;
 pub mod api;
+pub mod cgroups;
 pub mod diff;
 pub mod exec;
 pub mod fixture;
@@ -69,6 +71,9 @@ pub enum RunnerError {
     Publish(#[from] network::PublishError),
     #[error("too many containers (limit {0})")]
     TooMany(usize),
+    /// The admission queue did not give a container start its turn in time (503).
+    #[error("{0}")]
+    Busy(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -114,6 +119,30 @@ pub struct RunnerConfig {
     pub max_websocket_message: usize,
     /// How many ports a container may publish, and on which host ports.
     pub publish: network::PublishPolicy,
+    /// Each owner's parent cgroup and the admission queues.
+    pub fair_shares: FairShares,
+}
+
+/// Fair shares between owners (docs/runner-api.md, "Fair shares"): what each owner's parent cgroup allows, and
+/// how many RUN steps and container starts are admitted at once.
+#[derive(Debug, Clone)]
+pub struct FairShares {
+    pub owner: cgroups::OwnerLimits,
+    /// RUN steps running at once across the server (one per owner); container starts have a queue of their own
+    /// with the same bound. Default: the machine's cores.
+    pub builders: usize,
+    /// How long a container start waits for its turn before it is answered 503.
+    pub start_wait: Duration,
+}
+
+impl Default for FairShares {
+    fn default() -> Self {
+        FairShares {
+            owner: cgroups::OwnerLimits::default(),
+            builders: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            start_wait: Duration::from_secs(60),
+        }
+    }
 }
 
 impl RunnerConfig {
@@ -142,6 +171,7 @@ impl RunnerConfig {
             network: outbound::ContainerNetwork::None,
             max_websocket_message: 1 << 20,
             publish: network::PublishPolicy::default(),
+            fair_shares: FairShares::default(),
         }
     }
 }
@@ -166,6 +196,12 @@ pub struct Runner {
     paused: Mutex<HashSet<String>>,
     /// Names given by `docker rename`, by id: they replace [`Container::name`] ([`Runner::name_of`]).
     renamed: Mutex<HashMap<String, String>>,
+    /// The owners' parent cgroups ([`cgroups`]).
+    pub owners: Arc<cgroups::OwnerCgroups>,
+    /// RUN steps wait here for a builder ([`admission`]).
+    pub builders: admission::Admission,
+    /// Container starts wait here for their turn.
+    pub starts: admission::Admission,
 }
 
 /// A container slot, taken by `create` before the image is resolved or any layer unpacked and counted like a
@@ -263,7 +299,13 @@ impl Runner {
             path: config.runtime.clone(),
             root: data.join("runtime"),
         };
+        let owners = Arc::new(cgroups::OwnerCgroups::new(data, config.fair_shares.owner));
+        let builders = admission::Admission::new(config.fair_shares.builders);
+        let starts = admission::Admission::new(config.fair_shares.builders);
         Ok(Runner {
+            owners,
+            builders,
+            starts,
             config,
             images,
             registry: None,
@@ -450,11 +492,6 @@ impl Runner {
         Some(budget)
     }
 
-    /// The cgroup path given to the runtime for container `id`.
-    pub fn cgroups_path(id: &str) -> String {
-        format!("/slipway/{id}")
-    }
-
     /// Where container `id` keeps its bundle, overlay dirs and /etc files (short: socket paths have a limit).
     pub fn container_dir(&self, id: &str) -> PathBuf {
         self.config.data_dir.join("c").join(&id[..16])
@@ -468,6 +505,7 @@ impl Runner {
                 tracing::warn!(id = %c.id, error = %e, "removing container at shutdown");
             }
         }
+        self.owners.sweep();
     }
 
     /// Crash recovery: kill and delete every container in our runtime root, unmount and remove stale dirs.
@@ -504,6 +542,7 @@ impl Runner {
                 removed += 1;
             }
         }
+        self.owners.sweep();
         Ok(ids.len().max(removed))
     }
 }

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use oci_spec::image::ImageConfiguration;
 
+use super::admission::Waiting;
+use super::cgroups::owner_key;
 use super::diff::{self, DiffOptions, LayerDescriptor};
 use super::images::LayerBlob;
 use super::lifecycle::{cleanup_dir, BUILD_STEP_IMAGE};
@@ -47,18 +49,27 @@ impl From<StepResult> for slipway::api::StepResult {
     }
 }
 
-/// A RUN step whose container is created but not started yet: [`Runner::finish_step`] runs it, and its output
-/// can be followed meanwhile through [`PreparedStep::logs`].
+/// A RUN step whose container is created but not started yet: [`Runner::finish_step`] runs it once it has a
+/// builder, and its output can be followed meanwhile through [`PreparedStep::logs`], its place in the queue
+/// through [`PreparedStep::ahead`].
 pub struct PreparedStep {
     container: Arc<super::Container>,
     target: Option<(Arc<Store>, RepoName)>,
     mtime: Option<u64>,
+    /// Its place in the builders' queue, taken when the step was asked for.
+    turn: Waiting,
 }
 
 impl PreparedStep {
     /// The step's output as it is produced.
     pub fn logs(&self) -> &Arc<super::logs::Logs> {
         &self.container.io.logs
+    }
+
+    /// How many steps get a builder before this one, as the queue moves: marked changed while the step waits,
+    /// closed once it has its builder (at once when one was free).
+    pub fn ahead(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.turn.ahead()
     }
 }
 
@@ -89,6 +100,8 @@ impl Runner {
         };
         // The session's container slot first: a step past the container limits unpacks nothing.
         let slot = self.reserve_slot(&step.session)?;
+        // In the builders' queue from now (in the order steps are asked for), unpacking meanwhile.
+        let turn = self.builders.enqueue(owner_key(&step.session));
         let creating = self.creating.clone().read_owned().await;
         let this = self.clone();
         let digests = step.layers.clone();
@@ -135,6 +148,7 @@ impl Runner {
             container,
             target,
             mtime: step.mtime,
+            turn,
         })
     }
 
@@ -144,7 +158,10 @@ impl Runner {
             container: c,
             target,
             mtime,
+            turn,
         } = step;
+        // The builder is held until the step's container is gone, its layer captured.
+        let _builder = turn.admitted().await;
         let started = self.start(&c).await;
         let state = c.wait().await;
         let output = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();

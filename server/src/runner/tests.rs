@@ -82,6 +82,30 @@ pub(crate) async fn run(env: &TestEnv, opts: RunOptions) -> (lifecycle::State, S
     (state, out)
 }
 
+/// The cgroups of container `id` in the host's hierarchies, under whichever owner (`slipway/o-*/ID`).
+pub(crate) fn cgroups_of(id: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for ctrl in [
+        "memory",
+        "pids",
+        "cpu,cpuacct",
+        "devices",
+        "freezer",
+        "unified",
+        "",
+    ] {
+        let slipway = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway");
+        let owners = std::fs::read_dir(&slipway).into_iter().flatten().flatten();
+        found.extend(
+            owners
+                .map(|owner| owner.path().join(id))
+                .chain([slipway.join(id)])
+                .filter(|cg| cg.exists()),
+        );
+    }
+    found
+}
+
 /// Nothing of container `id` is left: mounts, cgroups, runtime state, directory.
 pub(crate) fn assert_clean(env: &TestEnv, id: &str) {
     let data = &env.runner.config.data_dir;
@@ -90,10 +114,7 @@ pub(crate) fn assert_clean(env: &TestEnv, id: &str) {
         Vec::<String>::new(),
         "mounts left"
     );
-    for ctrl in ["memory", "pids", "cpu,cpuacct", "devices", "freezer"] {
-        let cg = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway").join(id);
-        assert!(!cg.exists(), "cgroup left: {}", cg.display());
-    }
+    assert_eq!(cgroups_of(id), Vec::<PathBuf>::new(), "cgroups left");
     assert!(!data.join("runtime").join(id).exists(), "runtime state left");
     assert!(!env.runner.container_dir(id).exists(), "container dir left");
 }
@@ -117,10 +138,7 @@ async fn a_test_that_panics_with_a_running_container_leaves_nothing() {
     assert!(scenario.await.unwrap_err().is_panic());
     let id = rx.await.expect("the container started before the panic");
     assert_eq!(overlay::mounts_below(&data), Vec::<String>::new(), "mounts left");
-    for ctrl in ["memory", "pids"] {
-        let cg = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway").join(&id);
-        assert!(!cg.exists(), "cgroup left: {}", cg.display());
-    }
+    assert_eq!(cgroups_of(&id), Vec::<PathBuf>::new(), "cgroups left");
     assert!(!root.exists(), "the test's temp dir is left");
 }
 

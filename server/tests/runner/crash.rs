@@ -38,10 +38,15 @@ fn leftovers(runner: &Path, id: &str, argv: &[&str]) -> Vec<String> {
         .map(|m| format!("mount {m}"))
         .collect();
     left.extend(processes(argv).into_iter().map(|p| format!("process {p}")));
+    // The container's own cgroup sits under its owner's (`slipway/o-*/ID`), which goes with it.
     for ctrl in ["memory", "pids", "cpu,cpuacct", "devices", "freezer"] {
-        let cg = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway").join(id);
-        if cg.exists() {
-            left.push(format!("cgroup {}", cg.display()));
+        let slipway = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway");
+        for owner in std::fs::read_dir(&slipway).into_iter().flatten().flatten() {
+            let cg = owner.path().join(id);
+            if cg.exists() {
+                left.push(format!("cgroup {}", cg.display()));
+                left.push(format!("owner cgroup {}", owner.path().display()));
+            }
         }
     }
     for dir in [runner.join("c").join(id), runner.join("runtime").join(id)] {
@@ -94,6 +99,20 @@ async fn a_server_killed_with_a_running_container_is_cleaned_up_by_the_next_star
     let again = Server::start_in(data, Path::new("/nonexistent"), &[])?;
     let left = leftovers(&runner, &id, &argv);
     ensure!(left.is_empty(), "left after the restart: {left:?}");
+    let owners: Vec<&str> = before
+        .iter()
+        .filter_map(|l| l.strip_prefix("owner cgroup "))
+        .collect();
+    ensure!(
+        !owners.is_empty(),
+        "the container ran under its owner's cgroup: {before:?}"
+    );
+    for owner in owners {
+        ensure!(
+            !Path::new(owner).exists(),
+            "the owner's cgroup {owner} is left after the restart"
+        );
+    }
     // The session survived the restart (docs/security.md), its container did not: it sees nothing left, and
     // neither does a new session.
     for http in [http, again.session_client()?] {

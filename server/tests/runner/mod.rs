@@ -4,6 +4,7 @@
 mod collector;
 mod crash;
 mod crun;
+mod fair_shares;
 mod local;
 mod network;
 mod page;

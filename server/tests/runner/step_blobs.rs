@@ -38,7 +38,7 @@ async fn layer(http: &reqwest::Client, base: &str, layers: &[&str], command: &st
 }
 
 /// The digest of busybox's one layer, from the data dir's base-image layout.
-fn busybox_layer(data: &Path) -> Result<String> {
+pub(super) fn busybox_layer(data: &Path) -> Result<String> {
     let layout = data.join("base-images/busybox");
     let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json"))?)?;
     let manifest_hex = index["manifests"][0]["digest"].as_str().unwrap_or_default();
