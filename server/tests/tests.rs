@@ -4,6 +4,7 @@
 
 mod base_images;
 mod build;
+mod classroom;
 mod connections;
 mod dist;
 mod dockerfile;

@@ -660,7 +660,41 @@ pub fn start() {
         }
         STARTUP_WORKSPACE.with(|s| *s.borrow_mut() = saved);
         super::session::ensure_page_session().await;
+        // No session: a class's server gives none without a join code (`/api/info` says so), so sign in first.
+        let class = if super::session::page_session().is_empty() {
+            class_of_companion().await
+        } else {
+            None
+        };
         root.set_inner_html("");
-        yew::Renderer::<App>::with_root(root).render();
+        yew::Renderer::<Root>::with_root_and_props(root, RootProps { class }).render();
     });
+}
+
+/// The class the companion runs, if it runs one.
+async fn class_of_companion() -> Option<slipway::api::ClassroomInfo> {
+    let transport = super::session::page_transport();
+    let info = slipway::api::Companion::new(&transport, "").info().await.ok()?;
+    info.classroom
+}
+
+#[derive(Properties, PartialEq)]
+struct RootProps {
+    /// The class whose sign-in comes before the workspace (`None`: the workspace opens at once).
+    class: Option<slipway::api::ClassroomInfo>,
+}
+
+/// The sign-in form until a class member signs in, then the workspace.
+#[function_component(Root)]
+fn root(props: &RootProps) -> Html {
+    let signed_in = use_state(|| props.class.is_none());
+    if *signed_in {
+        return html! { <App /> };
+    }
+    let on_signed_in = Callback::from(move |member: slipway::api::SignedIn| {
+        super::session::keep_sign_in(&member);
+        signed_in.set(true);
+    });
+    let class_name = props.class.as_ref().and_then(|c| c.name.clone());
+    html! { <super::sign_in::SignIn {class_name} {on_signed_in} /> }
 }
