@@ -197,14 +197,20 @@ async fn a_bad_classroom_file_stops_the_server_with_its_line_and_column() -> Res
     Ok(())
 }
 
-/// Token for `scope` from the registry, logging in as `user` with `password` (docker login's Basic).
-async fn registry_token(server: &Server, user: &str, password: &str, scope: &str) -> Result<String> {
-    let response = reqwest::Client::new()
+/// The registry's answer to a token request for `scope`, logging in as `user` with `password` (docker login's
+/// Basic).
+async fn token_answer(server: &Server, user: &str, password: &str, scope: &str) -> Result<reqwest::Response> {
+    Ok(reqwest::Client::new()
         .get(format!("{}/token", server.url))
         .query(&[("service", "slipway"), ("scope", scope)])
         .basic_auth(user, Some(password))
         .send()
-        .await?;
+        .await?)
+}
+
+/// A token for `scope` from the registry, logging in as `user` with `password`.
+async fn registry_token(server: &Server, user: &str, password: &str, scope: &str) -> Result<String> {
+    let response = token_answer(server, user, password, scope).await?;
     ensure!(
         response.status() == 200,
         "token for {user}: {}",
@@ -220,15 +226,14 @@ async fn learners_log_in_to_the_registry_with_their_code_and_push_only_to_their_
     let file = class_file(dir.path(), "[learners]\ncount = 2\n")?;
     let (server, codes) = serve_class(&file, Path::new("/nonexistent"))?;
     let code = code_of(&codes, "learner1");
-    let wrong = reqwest::Client::new()
-        .get(format!("{}/token", server.url))
-        .query(&[
-            ("service", "slipway"),
-            ("scope", "repository:learner1/app:pull,push"),
-        ])
-        .basic_auth("learner1", Some(code_of(&codes, "learner2")))
-        .send()
-        .await?;
+    let other_code = code_of(&codes, "learner2");
+    let wrong = token_answer(
+        &server,
+        "learner1",
+        other_code,
+        "repository:learner1/app:pull,push",
+    )
+    .await?;
     ensure!(
         wrong.status() == 401,
         "another learner's code: {}",
