@@ -240,6 +240,18 @@ async fn learners_log_in_to_the_registry_with_their_code_and_push_only_to_their_
         wrong.status()
     );
 
+    // `slipway docker login` takes the learner's name and code as docker's would.
+    let login = Command::new(slipway_bin())
+        .args(["docker", "--host", &server.url, "--auth-file"])
+        .arg(dir.path().join("auth.json"))
+        .args(["login", "-u", "learner1", "-p", code])
+        .output()?;
+    let said = String::from_utf8_lossy(&login.stdout);
+    ensure!(
+        login.status.success() && said.contains("Login Succeeded"),
+        "{said}"
+    );
+
     let blob = b"a learner's layer".to_vec();
     let digest = crate::registry::sha256(&blob);
     let push = |repository: &str, token: String| {
