@@ -294,6 +294,36 @@ pub fn spawn_reloader(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_teacher_with_a_password_signs_in_by_name_and_learners_not_after_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("classroom.toml");
+        let hash = crate::registry::auth::hash_password("chalk and talk").unwrap();
+        let text = format!(
+            "[class]\nends = 2000-01-01T00:00:00Z\n[[teachers]]\nname = \"ada\"\npassword_hash = \"{hash}\"\n\
+             [learners]\ncount = 1\n"
+        );
+        std::fs::write(&file, text).unwrap();
+        let classroom = Classroom::open(&file, dir.path()).unwrap();
+        let by_name = |name: &str, code: &str| JoinRequest {
+            code: code.into(),
+            name: Some(name.into()),
+        };
+        let ada = find_member(&classroom, by_name("ada", "chalk and talk"))
+            .await
+            .unwrap();
+        assert_eq!((ada.name.as_str(), ada.role), ("ada", Role::Teacher));
+        assert!(find_member(&classroom, by_name("ada", "wrong")).await.is_none());
+        let password_alone = JoinRequest {
+            code: "chalk and talk".into(),
+            name: None,
+        };
+        assert!(find_member(&classroom, password_alone).await.is_none());
+        assert_eq!(classroom.check_login("ada", "chalk and talk"), Some(true));
+        // The class ended in 2000: a learner's sign-in is refused (a teacher's is not).
+        assert_eq!(classroom.ended().as_deref(), Some("2000-01-01T00:00:00Z"));
+    }
+
     #[test]
     fn principals_come_from_live_member_sessions() {
         let dir = tempfile::tempdir().unwrap();
