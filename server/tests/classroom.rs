@@ -435,6 +435,7 @@ async fn in_the_page_a_learner_signs_in_with_their_card_and_pushes_only_to_their
     // Another browser (a fresh profile: no sessionStorage): a wrong code is refused, the right one opens the
     // same learner's workspace, with the image built in the first browser.
     let home = format!("{}/", server.url);
+    let (class_dir, class_server) = (dir.path(), &server);
     Browser::start()
         .await?
         .run("classroom_second_browser", |page| async move {
@@ -450,6 +451,12 @@ async fn in_the_page_a_learner_signs_in_with_their_card_and_pushes_only_to_their
             })
             .await?;
             page.terminal_command("docker images", "learner1/app").await?;
+            // learner1 leaves the class: on the next load the page forgets the session and asks for a code again.
+            class_file(class_dir, "[learners]\nnames = [\"learner2\"]\n")?;
+            hangup(class_server)?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            page.goto(&home).await?;
+            page.by_name(CODE_FIELD).await?;
             Ok(())
         })
         .await

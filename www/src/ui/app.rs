@@ -660,22 +660,31 @@ pub fn start() {
         }
         STARTUP_WORKSPACE.with(|s| *s.borrow_mut() = saved);
         super::session::ensure_page_session().await;
-        // No session: a class's server gives none without a join code (`/api/info` says so), so sign in first.
-        let class = if super::session::page_session().is_empty() {
-            class_of_companion().await
-        } else {
-            None
-        };
+        let class = class_to_sign_in().await;
         root.set_inner_html("");
         yew::Renderer::<Root>::with_root_and_props(root, RootProps { class }).render();
     });
 }
 
-/// The class the companion runs, if it runs one.
-async fn class_of_companion() -> Option<slipway::api::ClassroomInfo> {
+/// The class to sign in to before the workspace opens: a class's server gives no session without a join code
+/// (`/api/info` says it runs one), and a member's session it no longer knows is forgotten. `None` (the
+/// workspace at once) outside a class and for a tab whose session the companion knows.
+async fn class_to_sign_in() -> Option<slipway::api::ClassroomInfo> {
+    use super::sign_in_state::needs_sign_in;
+    let held = !super::session::page_session().is_empty();
+    let member = super::session::member().is_some();
+    if held && !member {
+        return None;
+    }
     let transport = super::session::page_transport();
-    let info = slipway::api::Companion::new(&transport, "").info().await.ok()?;
-    info.classroom
+    let companion = slipway::api::Companion::new(&transport, "");
+    let class = companion.info().await.ok()?.classroom?;
+    let known = held && companion.containers(false).await.is_ok();
+    if !needs_sign_in(true, held, known) {
+        return None;
+    }
+    super::session::forget_sign_in();
+    Some(class)
 }
 
 #[derive(Properties, PartialEq)]

@@ -69,6 +69,15 @@ pub fn keep_sign_in(signed_in: &slipway::api::SignedIn) {
     }
 }
 
+/// Forget a classroom sign-in the companion no longer knows (the session went idle past the class's timeout, or
+/// the member left the class): the sign-in form comes back.
+pub fn forget_sign_in() {
+    keep_session("");
+    if let Some(s) = storage() {
+        let _ = s.remove_item(MEMBER_KEY);
+    }
+}
+
 /// The class member signed in in this tab, if any.
 pub fn member() -> Option<(String, slipway::api::Role)> {
     let text = storage()?.get_item(MEMBER_KEY).ok().flatten()?;

@@ -48,6 +48,12 @@ impl SignInState {
     }
 }
 
+/// Whether the page asks for a join code before the workspace: on a class's server (`classroom`) unless the
+/// tab holds a session (`held`) the companion still knows (`known`).
+pub fn needs_sign_in(classroom: bool, held: bool, known: bool) -> bool {
+    classroom && !(held && known)
+}
+
 /// The terminal's first line for a signed-in class member.
 pub fn greeting(name: &str, role: Role) -> String {
     match role {
@@ -89,6 +95,14 @@ mod tests {
         assert!(!state.sending());
         assert!(state.error.as_deref().unwrap().contains("not right"));
         assert_eq!(state.code, "abcde-fghjk", "the code stays to be corrected");
+    }
+
+    #[test]
+    fn only_a_class_member_whose_session_the_server_knows_skips_the_sign_in() {
+        assert!(!needs_sign_in(false, false, false), "no class: no sign-in");
+        assert!(needs_sign_in(true, false, false), "a class and no session");
+        assert!(needs_sign_in(true, true, false), "a session the server forgot");
+        assert!(!needs_sign_in(true, true, true));
     }
 
     #[test]
