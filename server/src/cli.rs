@@ -40,6 +40,9 @@ pub enum Command {
     Docker(crate::commands::docker::DockerArgs),
     /// Read a password on stdin and print its argon2 hash, for a `--users` file line `name:<hash>`.
     HashPassword,
+    /// Classroom mode: write an example classroom file, print the learners' sign-in cards.
+    #[command(subcommand)]
+    Classroom(crate::commands::classroom::ClassroomCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +120,10 @@ pub struct ServeArgs {
     /// leave more of a shared machine to the containers.
     #[arg(long, value_name = "N", env = "SLIPWAY_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
     pub worker_threads: Option<u16>,
+    /// Run a class (docs/classroom.md): the teachers, learners, lessons and per-learner limits of this TOML
+    /// file (`slipway classroom init` writes an example). Learners sign in with join codes; SIGHUP re-reads it.
+    #[arg(long, value_name = "FILE", env = "SLIPWAY_CLASSROOM")]
+    pub classroom: Option<PathBuf>,
     /// Boxed: `Command::Serve` stays near the other commands' size.
     #[command(flatten)]
     pub registry: Box<RegistryArgs>,

@@ -4,6 +4,7 @@
 
 pub mod api_json;
 pub mod base_images;
+pub mod classroom;
 pub mod cli;
 pub mod collector;
 pub mod commands;

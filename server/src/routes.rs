@@ -25,6 +25,8 @@ pub struct AppState {
     pub site_names: Arc<crate::guard::SiteNames>,
     /// The sessions the server issued, and their attach tickets.
     pub sessions: Arc<crate::sessions::Sessions>,
+    /// The class (`slipway serve --classroom`): sessions come from signing in with a join code.
+    pub classroom: Option<Arc<crate::classroom::Classroom>>,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -47,15 +49,24 @@ pub fn app(state: Arc<AppState>) -> Router {
     };
     let registry = crate::registry::router(&state.registry);
     let front_door = axum::middleware::from_fn_with_state(state.site_names.clone(), crate::guard::front_door);
-    let sessions = Router::new()
-        .route(paths::SESSIONS, axum::routing::post(crate::sessions::issue))
-        .with_state(state.sessions.clone());
+    let class = crate::classroom::ClassState {
+        classroom: state.classroom.clone(),
+        sessions: state.sessions.clone(),
+    };
+    let sessions = match &state.classroom {
+        None => Router::new()
+            .route(paths::SESSIONS, axum::routing::post(crate::sessions::issue))
+            .with_state(state.sessions.clone()),
+        Some(_) => crate::classroom::router(class.clone()),
+    };
+    let teacher_only = axum::middleware::from_fn_with_state(class, crate::classroom::teacher_only);
     let session_gate = axum::middleware::from_fn_with_state(state.sessions.clone(), crate::sessions::gate);
     api.with_state(state.clone())
         .merge(sessions)
         .merge(registry)
         .merge(containers)
         .merge(web.with_state(state))
+        .layer(teacher_only)
         .layer(session_gate)
         .layer(front_door)
         .layer(TraceLayer::new_for_http())
@@ -70,6 +81,7 @@ async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
             storage: state.registry_dir.display().to_string(),
         },
         preview: state.site_names.preview().cloned(),
+        classroom: state.classroom.as_ref().map(|c| c.info()),
     })
 }
 
@@ -118,6 +130,7 @@ mod tests {
             runner: None,
             site_names: Default::default(),
             sessions: Default::default(),
+            classroom: None,
         })
     }
 

@@ -9,7 +9,8 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use crate::cli::ServeArgs;
 use crate::routes::{app, AppState};
 
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
+    let classroom = open_classroom(&mut args)?;
     refuse_an_exposed_open_registry(&args)?;
     let registry_dir = args.data.join("registry");
     std::fs::create_dir_all(&registry_dir)
@@ -28,7 +29,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !args.dist.join("index.html").is_file() {
         tracing::warn!(dist = %args.dist.display(), "web app not built: the page will say so");
     }
-    let registry = crate::registry::Registry::open(&registry_dir, args.registry.options()?)
+    let options = with_classroom_logins(args.registry.options()?, &args, classroom.as_ref())?;
+    let registry = crate::registry::Registry::open(&registry_dir, options)
         .with_context(|| format!("cannot open registry storage {}", registry_dir.display()))?;
     let base_images = import_base_images(&registry, &args.data).await;
     let (interrupt, terminate) = shutdown_signals()?;
@@ -46,6 +48,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &registry,
         network,
         [addr.port(), preview_addr.port()],
+        classroom.as_ref().and_then(|c| c.limits().containers),
     )
     .await;
     crate::previews::spawn(previews, runner.clone(), args.connections.limits());
@@ -56,6 +59,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sessions_file,
     ));
     sessions.spawn_flusher();
+    if let Some(classroom) = &classroom {
+        let hangup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
+        crate::classroom::spawn_reloader(classroom.clone(), sessions.clone(), hangup);
+    }
     let seconds = std::time::Duration::from_secs;
     let collector = crate::collector::start(
         registry.store().clone(),
@@ -80,6 +87,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         runner,
         site_names,
         sessions,
+        classroom,
     });
     // Tests and scripts read the first line to learn the port when --addr asks for port 0, and may close the pipe
     // then: one write, and a closed stdout is no reason to stop serving (`println!` would panic).
@@ -189,6 +197,7 @@ async fn start_runner(
     registry: &crate::registry::Registry,
     network: crate::runner::outbound::ContainerNetwork,
     own_ports: [u16; 2],
+    per_learner: Option<u32>,
 ) -> Option<Arc<crate::runner::Runner>> {
     use crate::runner::{OciLayoutSource, RegistryImageSource, Runner, RunnerConfig};
     // crun takes the same create/start/kill/delete/list commands; only runc is tested on this (v1) host.
@@ -197,7 +206,9 @@ async fn start_runner(
     };
     let mut config = RunnerConfig::new(args.runner_dir.clone(), path.into());
     config.max_websocket_message = args.connections.max_websocket_message as usize;
-    let exposed = !args.addr.ip().is_loopback() || !args.public_hosts.is_empty();
+    // A class shares one server: each learner's `-p 8000:8000` is their own.
+    let exposed =
+        !args.addr.ip().is_loopback() || !args.public_hosts.is_empty() || args.classroom.is_some();
     config.publish = args.published_ports.policy(own_ports[0], exposed);
     config.publish.reserved.extend_from_slice(&own_ports[1..]);
     if args.no_userns {
@@ -205,6 +216,9 @@ async fn start_runner(
     }
     config.network = network;
     config.fair_shares = args.fair_shares.fair_shares();
+    if let Some(containers) = per_learner {
+        config.max_per_session = containers as usize;
+    }
     let mut layouts = args.oci_layouts.clone();
     layouts.push(args.data.join("images"));
     // Layers of RUN steps that named no repository stay in the runner's `blobs/sha256/`: later steps stack them.
@@ -262,7 +276,8 @@ fn shutdown_signals() -> anyhow::Result<(Signal, Signal)> {
 /// Without users the registry lets anyone push and delete (as a local `registry:2` does): fine on loopback, an
 /// open door on any other address unless the operator says so.
 fn refuse_an_exposed_open_registry(args: &ServeArgs) -> anyhow::Result<()> {
-    if args.addr.ip().is_loopback() || args.registry.users.is_some() || args.open_registry {
+    let has_users = args.registry.users.is_some() || args.classroom.is_some();
+    if args.addr.ip().is_loopback() || has_users || args.open_registry {
         return Ok(());
     }
     anyhow::bail!(
@@ -271,4 +286,65 @@ fn refuse_an_exposed_open_registry(args: &ServeArgs) -> anyhow::Result<()> {
          hash-password`), listen on 127.0.0.1, or pass `--open-registry` to serve it open on purpose",
         args.addr
     )
+}
+
+/// `--classroom FILE`: the class, read before anything starts (a bad file stops the server with its line and
+/// column). Its limits become the server's settings: disk → `--session-quota`, registry → `--namespace-quota`,
+/// idle timeout → `--session-idle`, memory, pids and CPU → the owners' cgroups (`--owner-memory`, `--owner-pids`,
+/// `--owner-cpu-weight`: 100 per core); running containers go to the runner, in `start_runner`.
+fn open_classroom(args: &mut ServeArgs) -> anyhow::Result<Option<Arc<crate::classroom::Classroom>>> {
+    let Some(file) = args.classroom.clone() else {
+        return Ok(None);
+    };
+    let classroom = crate::classroom::Classroom::open(&file, &args.data)?;
+    let limits = classroom.limits();
+    if let Some(disk) = limits.disk {
+        args.registry.session_quota = disk;
+    }
+    if let Some(bytes) = limits.registry {
+        args.registry.namespace_quota = Some(bytes);
+    }
+    if let Some(idle) = limits.idle_timeout {
+        args.sessions.session_idle = idle.max(1);
+    }
+    // Each learner is one owner of the runner's fair shares (their session is the same on every device).
+    if let Some(memory) = limits.memory {
+        args.fair_shares.owner_memory = i64::try_from(memory).unwrap_or(i64::MAX).max(6 << 20);
+    }
+    if let Some(pids) = limits.pids {
+        args.fair_shares.owner_pids = i64::from(pids).max(8);
+    }
+    if let Some(cores) = limits.cpu {
+        // One core is the default weight (100); the busy machine is shared in proportion to the weights.
+        args.fair_shares.owner_cpu_weight = ((cores * 100.0).round() as u64).clamp(1, 10_000);
+    }
+    let members = classroom.roster().members().len();
+    tracing::info!(file = %file.display(), members, "classroom: learners sign in with their join codes");
+    Ok(Some(Arc::new(classroom)))
+}
+
+/// In classroom mode the registry knows every member (name and join code) as a user, with or without
+/// `--users`: a learner pushes to their own namespace only.
+fn with_classroom_logins(
+    mut options: crate::registry::RegistryOptions,
+    args: &ServeArgs,
+    classroom: Option<&Arc<crate::classroom::Classroom>>,
+) -> anyhow::Result<crate::registry::RegistryOptions> {
+    use crate::registry::auth::Auth;
+    let Some(classroom) = classroom.cloned() else {
+        return Ok(options);
+    };
+    let auth = match options.auth.take().map(Arc::try_unwrap) {
+        Some(Ok(auth)) => auth,
+        Some(Err(_)) => anyhow::bail!("the registry's users are already in use"),
+        None => Auth::without_users(!args.registry.no_anonymous_pull)?.with_login_limits(
+            crate::registry::login_limit::LoginLimits {
+                per_user: args.registry.login_attempts_per_user,
+                per_address: args.registry.login_attempts_per_address,
+            },
+        ),
+    };
+    let check = move |name: &str, code: &str| classroom.check_login(name, code);
+    options.auth = Some(Arc::new(auth.with_members(Box::new(check))));
+    Ok(options)
 }

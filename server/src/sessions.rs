@@ -9,6 +9,11 @@
 //! last-use times. It is written atomically (temp file, fsync, rename) before a new session's answer goes out,
 //! and every [`Sessions::flush_every`] when sessions were used since, never once per request: a killed server
 //! loses at most the last-use times of that last period. Loading drops the expired sessions.
+//!
+//! In classroom mode (`crate::classroom`) a session is not issued but admitted ([`Sessions::admit_member`]): its
+//! token is derived from the class member, so every sign-in of one learner is the same session, and the runner's
+//! containers and the local store (`slipway-local/KEY/`, KEY from the token) are the learner's across
+//! browsers. [`Sessions::end`] ends a member's session when the classroom file drops them.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -364,6 +369,46 @@ impl Sessions {
         Ok(token)
     }
 
+    /// One session issuance spent by a client at `address` (a classroom sign-in attempt, right or wrong).
+    pub fn spend(&self, address: Option<IpAddr>) -> Result<(), SessionError> {
+        match address.map(crate::connections::client_key) {
+            Some(address) => self.spend_issuance(address, Instant::now()),
+            None => Ok(()),
+        }
+    }
+
+    /// Take a class member's `token` ([`crate::classroom::Classroom::session_token`]) as issued now: a new
+    /// sign-in of a member already signed in renews their session, it does not make a second one.
+    pub fn admit_member(&self, token: &str) -> Result<(), SessionError> {
+        let now = self.offset(Instant::now());
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        if live.len() >= MAX_SESSIONS {
+            live.retain(|_, times| self.alive(times, now));
+            if live.len() >= MAX_SESSIONS {
+                return Err(SessionError::TooMany("everyone".into()));
+            }
+        }
+        live.insert(
+            token_hash(token),
+            Times {
+                issued: now,
+                used: now,
+            },
+        );
+        self.issued.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// End the sessions whose hashes ([`token_hash`]) are `hashes` (members the classroom file dropped).
+    pub fn end(&self, hashes: &[String]) {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        for hash in hashes {
+            live.remove(hash);
+        }
+        // Written at the next flush, as any use.
+        self.used_since_save.store(true, Ordering::SeqCst);
+    }
+
     /// Take `token` as issued now (in-process tests name their sessions).
     #[cfg(test)]
     pub(crate) fn admit(&self, token: &str) {
@@ -497,7 +542,7 @@ pub async fn issue(
 }
 
 /// Write `bytes` to `path` readable by the owner only: a temp file beside it, fsync, rename, fsync the directory.
-fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -598,6 +643,19 @@ mod tests {
         sessions
             .issue_at(Some(one), now + Duration::from_secs(21))
             .unwrap();
+    }
+
+    #[test]
+    fn a_member_signing_in_twice_has_one_session_until_it_is_ended() {
+        let sessions = Sessions::new(SessionLimits::default());
+        let token = "ab".repeat(32);
+        assert_eq!(sessions.check(&token), Err(SessionError::Unknown));
+        sessions.admit_member(&token).unwrap();
+        sessions.admit_member(&token).unwrap();
+        assert_eq!(sessions.check(&token), Ok(()));
+        assert_eq!(sessions.live_keys().len(), 1);
+        sessions.end(&[token_hash(&token)]);
+        assert_eq!(sessions.check(&token), Err(SessionError::Unknown));
     }
 
     #[test]

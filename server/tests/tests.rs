@@ -5,6 +5,7 @@
 mod base_images;
 mod build;
 mod commands;
+mod classroom;
 mod connections;
 mod dist;
 mod dockerfile;

@@ -258,6 +258,12 @@ impl<'a, T: Transport> Companion<'a, T> {
         self.json(Method::Get, paths::INFO, None::<&()>).await
     }
 
+    /// `POST /api/classroom/join`: sign in to the class with a join code.
+    pub async fn join(&self, request: &JoinRequest) -> Result<SignedIn, CompanionError> {
+        self.json(Method::Post, paths::CLASSROOM_JOIN, Some(request))
+            .await
+    }
+
     /// Makes sure the transport holds a live session before a command names things after it (its local
     /// repositories): one cheap request that needs a session (the running containers, an in-memory table), which
     /// a renewing [`SessionTransport`] answers by getting a new session when the companion forgot the old one.

@@ -13,6 +13,10 @@ pub struct ServerInfo {
     /// Where containers' web apps are served (absent when the server runs no containers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<PreviewInfo>,
+    /// Present when the server runs a class (`slipway serve --classroom`): sessions come from signing in
+    /// with a join code ([`super::paths::CLASSROOM_JOIN`]), never from [`super::paths::SESSIONS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classroom: Option<super::ClassroomInfo>,
 }
 
 /// The preview listener: containers' web apps are served there, on an origin other than the app's, so a

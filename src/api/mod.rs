@@ -6,6 +6,7 @@
 //! fields, so a misspelt key is an error rather than a silently ignored flag.
 
 mod attach;
+pub mod classroom;
 mod client;
 mod containers;
 mod error;
@@ -17,6 +18,7 @@ mod sessions;
 mod steps;
 
 pub use attach::AttachFrame;
+pub use classroom::{normalize_join_code, ClassroomInfo, JoinRequest, Role, SignedIn};
 pub use client::{attach_path_for, Companion, CompanionError, OnRenew, SessionTransport};
 pub use containers::{
     ContainerConfig, ContainerInspect, ContainerState, ContainerStatus, ContainerSummary, CreateContainer,

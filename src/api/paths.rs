@@ -55,6 +55,12 @@ pub const EXEC_ATTACH_TICKET: &str = "/api/execs/{id}/attach-ticket";
 /// The prefix of every exec route.
 pub const EXECS: &str = "/api/execs/";
 
+// Classroom mode (issue 15): learners and teachers sign in with a join code; plain `POST` [`SESSIONS`] is refused.
+/// `POST`: sign in with a join code ([`super::JoinRequest`] → [`super::SignedIn`]); no session header needed.
+pub const CLASSROOM_JOIN: &str = "/api/classroom/join";
+/// The teacher's page: 403 for learners and clients not signed in.
+pub const TEACHER: &str = "/teacher";
+
 pub fn container_attach_ticket(id: &str) -> String {
     with_id(CONTAINER_ATTACH_TICKET, id)
 }

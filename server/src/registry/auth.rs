@@ -60,7 +60,7 @@ static BLOCK_BUFFERS: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(
 /// Whether `password` matches the argon2 PHC string `phc`: what `Argon2::verify_password` decides (the
 /// algorithm, version, parameters and salt the string names; a constant-time comparison of the output), with the
 /// block memory taken from [`BLOCK_BUFFERS`] instead of allocated.
-fn verify_password(phc: &str, password: &str) -> bool {
+pub(crate) fn verify_password(phc: &str, password: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else {
         return false;
     };
@@ -135,6 +135,9 @@ struct Claims {
     exp: u64,
 }
 
+/// Users besides the users file's (classroom members, `crate::classroom`): `Some(right)` when `name` is one.
+pub type MemberCheck = Box<dyn Fn(&str, &str) -> Option<bool> + Send + Sync>;
+
 /// Who is asking, once credentials are checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -158,6 +161,8 @@ pub struct Auth {
     unknown_user_hash: String,
     /// argon2 verifications run so far (known and unknown users alike).
     password_verifications: AtomicU64,
+    /// Classroom members, who log in with their name and join code ([`Auth::with_members`]).
+    members: std::sync::OnceLock<MemberCheck>,
 }
 
 /// How many password checks run at once.
@@ -213,6 +218,15 @@ impl Auth {
             }
             users.insert(name.to_string(), hash.to_string());
         }
+        Auth::with_users(users, anonymous_pull)
+    }
+
+    /// No users but the members [`Auth::with_members`] adds (a class without `--users`).
+    pub fn without_users(anonymous_pull: bool) -> Result<Auth, AuthError> {
+        Auth::with_users(HashMap::new(), anonymous_pull)
+    }
+
+    fn with_users(users: HashMap<String, String>, anonymous_pull: bool) -> Result<Auth, AuthError> {
         let secret = uuid::Uuid::new_v4()
             .as_bytes()
             .iter()
@@ -228,7 +242,15 @@ impl Auth {
             logins: LoginLimiter::new(LoginLimits::default()),
             unknown_user_hash: hash_password(&uuid::Uuid::new_v4().to_string())?,
             password_verifications: AtomicU64::new(0),
+            members: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Also accept the users `check` knows (classroom members, their join code as password); they win over a
+    /// users-file line of the same name. Set once.
+    pub fn with_members(self, check: MemberCheck) -> Auth {
+        let _ = self.members.set(check);
+        self
     }
 
     /// Limit failed logins as `limits` say (instead of [`LoginLimits::default`]).
@@ -245,6 +267,17 @@ impl Auth {
     /// Check `Authorization: Basic ...`; `Err` carries why it is refused.
     pub fn check_basic(&self, header: &str) -> Result<Identity, String> {
         let (user, password) = basic_credentials(header)?;
+        if let Some(right) = self.members.get().and_then(|check| check(&user, &password)) {
+            // A join code is checked by its hash in no time: the stand-in argon2 check keeps a member's answer as
+            // slow as a user's, so timing tells no names.
+            self.password_verifications.fetch_add(1, Ordering::Relaxed);
+            let _ = verify_password(&self.unknown_user_hash, &password);
+            return if right {
+                Ok(Identity::User(user))
+            } else {
+                Err(format!("wrong user name or password for {user:?}"))
+            };
+        }
         let known = self.users.get(&user);
         self.password_verifications.fetch_add(1, Ordering::Relaxed);
         let right = verify_password(known.unwrap_or(&self.unknown_user_hash), &password);
@@ -591,6 +624,38 @@ mod tests {
             .authorize_off_workers(Some(&basic("learner1", "secret")), None, client)
             .await;
         assert!(matches!(other, Decision::TooManyLogins(_)), "{other:?}");
+    }
+
+    #[test]
+    fn classroom_members_log_in_with_their_code_and_push_only_to_their_namespace() {
+        let auth = Auth::without_users(true)
+            .unwrap()
+            .with_members(Box::new(|name, code| {
+                (name == "learner1" || name == "learner2").then(|| code == format!("{name}-code"))
+            }));
+        let own = Access::parse_scope("repository:learner1/app:pull,push").unwrap();
+        let other = Access::parse_scope("repository:learner2/app:pull,push").unwrap();
+        let library = Access::parse_scope("repository:library/busybox:push").unwrap();
+        let good = basic("learner1", "learner1-code");
+        assert_eq!(auth.authorize(Some(&good), Some(&own)), Decision::Allowed);
+        assert!(matches!(
+            auth.authorize(Some(&good), Some(&other)),
+            Decision::Denied(_)
+        ));
+        assert!(matches!(
+            auth.authorize(Some(&good), Some(&library)),
+            Decision::Denied(_)
+        ));
+        let before = auth.password_verifications();
+        assert!(matches!(
+            auth.authorize(Some(&basic("learner1", "learner2-code")), Some(&own)),
+            Decision::Unauthenticated(_)
+        ));
+        assert_eq!(
+            auth.password_verifications(),
+            before + 1,
+            "a wrong code costs an argon2 check too"
+        );
     }
 
     #[test]

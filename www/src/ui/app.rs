@@ -660,7 +660,50 @@ pub fn start() {
         }
         STARTUP_WORKSPACE.with(|s| *s.borrow_mut() = saved);
         super::session::ensure_page_session().await;
+        let class = class_to_sign_in().await;
         root.set_inner_html("");
-        yew::Renderer::<App>::with_root(root).render();
+        yew::Renderer::<Root>::with_root_and_props(root, RootProps { class }).render();
     });
+}
+
+/// The class to sign in to before the workspace opens: a class's server gives no session without a join code
+/// (`/api/info` says it runs one), and a member's session it no longer knows is forgotten. `None` (the
+/// workspace at once) outside a class and for a tab whose session the companion knows.
+async fn class_to_sign_in() -> Option<slipway::api::ClassroomInfo> {
+    use super::sign_in_state::needs_sign_in;
+    let held = !super::session::page_session().is_empty();
+    let member = super::session::member().is_some();
+    if held && !member {
+        return None;
+    }
+    let transport = super::session::page_transport();
+    let companion = slipway::api::Companion::new(&transport, "");
+    let class = companion.info().await.ok()?.classroom?;
+    let known = held && companion.containers(false).await.is_ok();
+    if !needs_sign_in(true, held, known) {
+        return None;
+    }
+    super::session::forget_sign_in();
+    Some(class)
+}
+
+#[derive(Properties, PartialEq)]
+struct RootProps {
+    /// The class whose sign-in comes before the workspace (`None`: the workspace opens at once).
+    class: Option<slipway::api::ClassroomInfo>,
+}
+
+/// The sign-in form until a class member signs in, then the workspace.
+#[function_component(Root)]
+fn root(props: &RootProps) -> Html {
+    let signed_in = use_state(|| props.class.is_none());
+    if *signed_in {
+        return html! { <App /> };
+    }
+    let on_signed_in = Callback::from(move |member: slipway::api::SignedIn| {
+        super::session::keep_sign_in(&member);
+        signed_in.set(true);
+    });
+    let class_name = props.class.as_ref().and_then(|c| c.name.clone());
+    html! { <super::sign_in::SignIn {class_name} {on_signed_in} /> }
 }

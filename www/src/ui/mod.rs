@@ -11,6 +11,7 @@ pub mod pending_answer;
 pub mod project;
 pub mod project_archive;
 pub mod share;
+pub mod sign_in_state;
 pub mod start;
 pub mod state;
 pub mod terminal_state;
@@ -43,6 +44,7 @@ browser_only! {
     mod panels;
     mod resizer;
     mod session;
+    mod sign_in;
     mod store;
     mod terminal;
     mod web;

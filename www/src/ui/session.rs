@@ -13,6 +13,8 @@ use slipway::cli::credentials::CredentialStore;
 
 const SESSION_KEY: &str = "slipway-session";
 const CREDENTIALS_KEY: &str = "slipway-credentials";
+/// The class member signed in in this tab (classroom mode): `ROLE NAME`.
+const MEMBER_KEY: &str = "slipway-member";
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
@@ -55,6 +57,33 @@ fn keep_session(token: &str) {
     if let Some(s) = storage() {
         let _ = s.set_item(SESSION_KEY, token);
     }
+}
+
+/// Keep a classroom sign-in: the member's session is the tab's from now on (a reload keeps it), and who they
+/// are, for the terminal's greeting.
+pub fn keep_sign_in(signed_in: &slipway::api::SignedIn) {
+    keep_session(&signed_in.token);
+    if let Some(s) = storage() {
+        let role = serde_json::to_string(&signed_in.role).unwrap_or_default();
+        let _ = s.set_item(MEMBER_KEY, &format!("{} {}", role.trim_matches('"'), signed_in.name));
+    }
+}
+
+/// Forget a classroom sign-in the companion no longer knows (the session went idle past the class's timeout, or
+/// the member left the class): the sign-in form comes back.
+pub fn forget_sign_in() {
+    keep_session("");
+    if let Some(s) = storage() {
+        let _ = s.remove_item(MEMBER_KEY);
+    }
+}
+
+/// The class member signed in in this tab, if any.
+pub fn member() -> Option<(String, slipway::api::Role)> {
+    let text = storage()?.get_item(MEMBER_KEY).ok().flatten()?;
+    let (role, name) = text.split_once(' ')?;
+    let role = serde_json::from_str(&format!("\"{role}\"")).ok()?;
+    Some((name.to_string(), role))
 }
 
 /// `fetch` to the companion with the session, asking for one when none is held or it is refused.

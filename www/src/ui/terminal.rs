@@ -527,6 +527,10 @@ fn open_console(
         Box::new(key_filter),
         Box::new(on_parsed),
     ]);
+    if let Some((name, role)) = super::session::member() {
+        let greeting = super::sign_in_state::greeting(&name, role);
+        console.term.write_text(&format!("{greeting}\r\n"));
+    }
     let first_prompt = console.state.borrow_mut().take_output();
     console.term.write_text(&first_prompt);
     console.set_busy(false);
