@@ -207,8 +207,7 @@ async fn start_runner(
     let mut config = RunnerConfig::new(args.runner_dir.clone(), path.into());
     config.max_websocket_message = args.connections.max_websocket_message as usize;
     // A class shares one server: each learner's `-p 8000:8000` is their own.
-    let exposed =
-        !args.addr.ip().is_loopback() || !args.public_hosts.is_empty() || args.classroom.is_some();
+    let exposed = !args.addr.ip().is_loopback() || !args.public_hosts.is_empty() || args.classroom.is_some();
     config.publish = args.published_ports.policy(own_ports[0], exposed);
     config.publish.reserved.extend_from_slice(&own_ports[1..]);
     if args.no_userns {

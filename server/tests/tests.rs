@@ -4,8 +4,8 @@
 
 mod base_images;
 mod build;
-mod commands;
 mod classroom;
+mod commands;
 mod connections;
 mod dist;
 mod dockerfile;
