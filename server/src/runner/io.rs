@@ -4,7 +4,7 @@
 //! Everything here is bounded against a hostile process: an output line is cut at [`MAX_LINE`] bytes (a process
 //! that writes without newlines cannot grow the server's memory), and input is written by a thread of its own
 //! behind a small queue (a process that never reads its stdin blocks that thread, never an async worker, and the
-//! full queue pushes back on whoever sends). Output is paced to [`MAX_OUTPUT_PER_SECOND`] per stream, so a flood
+//! full queue pushes back on whoever sends). Output is paced (`pace.rs`) per stream, so a flood
 //! blocks the process that floods rather than costing the server a core.
 
 use std::future::Future;
@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::logs::{Logs, Stream};
+use super::pace::OutputPace;
 use super::runc::RuncError;
 use super::tty::{ConsoleSocket, Tty};
 use super::{io_ctx, RunnerError};
@@ -26,41 +27,6 @@ pub const MAX_LINE: usize = 16 * 1024;
 
 /// Input chunks queued for the writer thread before the sender waits.
 const INPUT_QUEUE: usize = 16;
-
-/// The most output a process's stream may hand the server per second. Past it the reader pauses, the pipe (or
-/// TTY) fills and the process blocks in `write`, as under Docker's blocking log mode: `cat /dev/zero` then costs
-/// neither the server's CPU (a line copied per 16 KiB) nor its own core. Far above what any lesson prints.
-pub const MAX_OUTPUT_PER_SECOND: usize = 32 << 20;
-
-/// Paces a reader to [`MAX_OUTPUT_PER_SECOND`], counted in tenths of a second.
-#[derive(Debug)]
-pub(crate) struct OutputPace {
-    window: std::time::Instant,
-    bytes: usize,
-}
-
-impl OutputPace {
-    const WINDOW: Duration = Duration::from_millis(100);
-
-    pub(crate) fn new() -> Self {
-        OutputPace {
-            window: std::time::Instant::now(),
-            bytes: 0,
-        }
-    }
-
-    /// Count `bytes` just read; sleeps out the window once it has had its share. Blocking: reader threads only.
-    pub(crate) fn took(&mut self, bytes: usize) {
-        self.bytes += bytes;
-        let elapsed = self.window.elapsed();
-        if self.bytes >= MAX_OUTPUT_PER_SECOND / 10 {
-            std::thread::sleep(Self::WINDOW.saturating_sub(elapsed));
-        } else if elapsed < Self::WINDOW {
-            return;
-        }
-        *self = OutputPace::new();
-    }
-}
 
 #[derive(Debug)]
 pub struct ProcessIo {

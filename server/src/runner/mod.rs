@@ -20,6 +20,7 @@ pub mod manage;
 pub mod network;
 pub mod outbound;
 pub mod overlay;
+pub mod pace;
 pub mod preview_token;
 pub mod proxy;
 pub mod registry_source;

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use super::io::{OutputPace, MAX_LINE, MAX_OUTPUT_PER_SECOND};
+use super::io::MAX_LINE;
+use super::pace::{OutputPace, MAX_OUTPUT_PER_SECOND};
 use super::tests::{assert_clean, cmd, started, test_env, test_env_with};
 use super::{overlay, RunOptions};
 

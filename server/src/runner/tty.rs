@@ -78,7 +78,7 @@ impl Tty {
             .spawn(move || {
                 let mut file = std::fs::File::from(reader);
                 let mut buf = [0u8; 8192];
-                let mut pace = super::io::OutputPace::new();
+                let mut pace = super::pace::OutputPace::new();
                 loop {
                     match file.read(&mut buf) {
                         Ok(0) | Err(_) => break,
