@@ -27,20 +27,6 @@ fn local(token: &str, reference: &str) -> String {
     local_repository(&session_key(Some(token)), &Reference::parse(reference).unwrap())
 }
 
-/// Bytes of the regular files below `dir`.
-fn bytes_below(dir: &Path) -> u64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_dir() {
-            total += bytes_below(&entry.path());
-        } else if meta.is_file() {
-            total += meta.len();
-        }
-    }
-    total
-}
-
 /// A refusal in the OCI envelope: status 507, code `DENIED`, a message naming `what`.
 async fn assert_denied(response: reqwest::Response, what: &str) -> Result<()> {
     let status = response.status().as_u16();
@@ -111,7 +97,7 @@ async fn upload_past(
         header(&status, "range") == format!("0-{}", accepted - 1),
         "the refused chunk was kept"
     );
-    let on_disk = bytes_below(data);
+    let on_disk = crate::support::bytes_below(data);
     ensure!(
         on_disk < quota + chunk as u64,
         "{on_disk} bytes under the data dir"
@@ -134,7 +120,7 @@ async fn upload_past(
         sha256(&big)
     );
     assert_denied(who.sign(c.put(finish)).body(big).send().await?, "quota").await?;
-    let on_disk = bytes_below(data);
+    let on_disk = crate::support::bytes_below(data);
     ensure!(
         on_disk < quota + chunk as u64,
         "{on_disk} bytes under the data dir"
@@ -363,7 +349,7 @@ async fn a_server_past_its_disk_quota_refuses_uploads_and_unpacking_and_keeps_wo
     crate::runner::docker_run(&server, "busybox", &["true"]).await?;
     let (_, data) = server.stop_keeping_data()?;
     // A budget of what the data dir holds now: less than 16 MiB more fits.
-    let quota = bytes_below(data.path()).to_string();
+    let quota = crate::support::bytes_below(data.path()).to_string();
     let server =
         crate::support::server::Server::start_in(data, Path::new("/nonexistent"), &["--disk-quota", &quota])?;
     let (base, dir) = (server.url.clone(), server.data.path().to_path_buf());

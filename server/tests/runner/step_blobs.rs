@@ -53,20 +53,6 @@ pub(super) fn busybox_layer(data: &Path) -> Result<String> {
         .to_string())
 }
 
-/// Bytes of the regular files below `dir`.
-fn bytes_below(dir: &Path) -> u64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_dir() {
-            total += bytes_below(&entry.path());
-        } else if meta.is_file() {
-            total += meta.len();
-        }
-    }
-    total
-}
-
 #[tokio::test]
 async fn a_run_steps_layer_past_the_disk_quota_is_refused_before_it_is_written() -> Result<()> {
     let Some(server) = busybox_server("step-quota", &[])? else {
@@ -78,7 +64,7 @@ async fn a_run_steps_layer_past_the_disk_quota_is_refused_before_it_is_written()
     layer(&http, &base, &[&busybox], "true").await?;
     let (_, data) = server.stop_keeping_data()?;
     // Room for 2 MiB more than the data dir holds now: a step writing 8 MiB of noise does not fit.
-    let quota = (bytes_below(data.path()) + (2 << 20)).to_string();
+    let quota = (crate::support::bytes_below(data.path()) + (2 << 20)).to_string();
     let server =
         crate::support::server::Server::start_in(data, Path::new("/nonexistent"), &["--disk-quota", &quota])?;
     let (http, base) = (server.session_client()?, server.url.clone());

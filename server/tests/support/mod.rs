@@ -14,3 +14,17 @@ pub mod server;
 #[path = "../../../tests/support/mod.rs"]
 mod shared;
 pub use shared::*;
+
+/// Bytes of the regular files below `dir` (what a quota or a disk budget counts).
+pub fn bytes_below(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            total += bytes_below(&entry.path());
+        } else if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    total
+}
