@@ -187,8 +187,10 @@ pub fn collect_unlinked(store: &Store, grace_secs: u64) -> Result<BlobsFreed, Re
     store.note_links_from_now();
     let marked = mark_linked(store);
     let _sweeping = store.sweeping();
+    // Noting stops whether or not the mark worked.
+    let noted = store.links_noted();
     let mut marked = marked?;
-    marked.extend(store.links_noted());
+    marked.extend(noted);
     for entry in std::fs::read_dir(&held)? {
         let path = entry?.path();
         let digest = path
