@@ -236,6 +236,8 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         let bases = self
             .resolve_bases(ids, &df, &reachable, &globals, options)
             .await?;
+        let report = super::checks::check(&df, context, options, super::checks::base_platforms(&df, &bases));
+        super::checks::refuse_violations(&report)?;
         let (id, t) = self.start(ids, "[internal] load .dockerignore".into());
         let ignore_size = match context.get(".dockerignore") {
             Some(crate::layer::Node::File { data, .. }) => data.len() as u64,

@@ -263,7 +263,7 @@ impl<S: ImageSink> ImageSink for BestEffort<S> {
 
 /// The request and its context, with `created` set: `SOURCE_DATE_EPOCH` (build arg, else the environment)
 /// pins it and the layers' file times, else it is the build's time, as BuildKit does. `Err` is how the command
-/// ends without building: a bad command line, `--check`, or the build checks failing under `check=error=true`.
+/// ends without building: a bad command line, or `--check`.
 fn prepare<T: Transport, C: CacheStore>(
     env: &BuildEnv<'_, T, C>,
     inv: &Invocation,
@@ -275,7 +275,6 @@ fn prepare<T: Transport, C: CacheStore>(
     if inv.flags.is_set(Flag::CHECK) {
         return Err(check(&request.options, &context));
     }
-    refuse_lint_violations(&request.options, &context)?;
     let pinned = match request.options.build_args.get("SOURCE_DATE_EPOCH") {
         Some(value) => Some(value.trim().parse::<u64>().map_err(|_| {
             Outcome::failure(
@@ -336,21 +335,6 @@ pub fn check(options: &BuildOptions, context: &FileTree) -> Outcome {
             .unwrap_or_default(),
         exit_code: i32::from(out.error.is_some() || out.warnings > 0),
         stdout: out.stdout,
-    }
-}
-
-/// `# check=error=true`: a build with warnings from BuildKit's checks fails before it starts, in BuildKit's
-/// words (`lint violation found for rules: ...`). A Dockerfile that does not parse is left to the build.
-fn refuse_lint_violations(options: &BuildOptions, context: &FileTree) -> Result<(), Outcome> {
-    let Ok((df, report)) = lint(options, context) else {
-        return Ok(());
-    };
-    if report.error.is_some() || !report.check.error {
-        return Ok(());
-    }
-    match render::check_output(&options.dockerfile, &options.dockerfile_name, &df, &report).error {
-        Some(text) => Err(Outcome::failure(format!("ERROR: failed to solve: {text}"), 1)),
-        None => Ok(()),
     }
 }
 
@@ -526,26 +510,32 @@ mod tests {
         assert!(best.refused.into_inner().is_some());
     }
 
-    /// `docker build --check` on a Dockerfile: the outcome, and the build's own refusal under `check=error=true`.
-    fn checked(dockerfile: &str) -> (Outcome, Result<(), Outcome>) {
+    /// `docker build --check` on a Dockerfile, and the build's end (`Err` the failure text) when built from
+    /// scratch without a registry or a companion.
+    fn checked(dockerfile: &str) -> (Outcome, Result<(), String>) {
         let mut t = FileTree::new();
         t.insert_file("Dockerfile", dockerfile.as_bytes().to_vec(), Meta::file())
             .unwrap();
         let r = parse_request(&invocation("docker build --check ."), &t).unwrap();
         assert!(invocation("docker build --check .").flags.is_set(Flag::CHECK));
-        (check(&r.options, &t), refuse_lint_violations(&r.options, &t))
+        let (built, _) =
+            crate::builder::tests::build_with(&crate::builder::MemoryCache::new(), &t, dockerfile, |_| {});
+        (
+            check(&r.options, &t),
+            built.map(|_| ()).map_err(|e| failure_text(&e)),
+        )
     }
 
     #[test]
     fn check_prints_buildkits_warnings_and_exits_1() {
-        let (out, build) = checked("FROM alpine:3.19\nUSER app\nCMD echo hi\n");
+        let (out, build) = checked("FROM scratch\nUSER app\nCMD echo hi\n");
         assert_eq!(
             out.stdout,
             "Check complete, 1 warning has been found!\n\n\
              WARNING: JSONArgsRecommended - https://docs.docker.com/go/dockerfile/rule/json-args-recommended/\n\
              JSON arguments recommended for CMD to prevent unintended behavior related to OS signals\n\
              Dockerfile:3\n\
-             --------------------\n   1 |     FROM alpine:3.19\n   2 |     USER app\n   3 | >>> CMD echo hi\n   4 |     \n\
+             --------------------\n   1 |     FROM scratch\n   2 |     USER app\n   3 | >>> CMD echo hi\n   4 |     \n\
              --------------------\n"
         );
         assert_eq!((out.stderr.as_str(), out.exit_code), ("", 1));
@@ -558,7 +548,7 @@ mod tests {
 
     #[test]
     fn check_error_true_fails_the_check_and_the_build() {
-        let (out, build) = checked("# check=error=true\nFROM alpine:3.19\nUSER app\nCMD echo hi\n");
+        let (out, build) = checked("# check=error=true\nFROM scratch\nUSER app\nCMD echo hi\n");
         assert!(out
             .stdout
             .starts_with("Check complete, 1 warning has been found!\n"));
@@ -568,15 +558,12 @@ mod tests {
             "ERROR: lint violation found for rules: JSONArgsRecommended\n"
         );
         assert_eq!(out.exit_code, 1);
-        let refused = build.unwrap_err();
         assert_eq!(
-            refused.stderr,
+            build.unwrap_err(),
             "ERROR: failed to solve: lint violation found for rules: JSONArgsRecommended\n"
         );
-        assert_eq!(refused.exit_code, 1);
         // Skipped rules raise nothing to fail on.
-        let (_, build) =
-            checked("# check=skip=JSONArgsRecommended;error=true\nFROM alpine:3.19\nCMD echo hi\n");
+        let (_, build) = checked("# check=skip=JSONArgsRecommended;error=true\nFROM scratch\nCMD echo hi\n");
         assert!(build.is_ok());
     }
 

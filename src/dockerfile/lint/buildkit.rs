@@ -271,18 +271,39 @@ fn multiple_instructions(df: &Dockerfile, sink: &mut Sink) {
     }
 }
 
-/// InvalidBaseImagePlatform, when the caller knows what was pulled.
+/// InvalidBaseImagePlatform, when the caller knows what was pulled: the OS or architecture of the image's
+/// config differs from the stage's platform (its `--platform`, else the build's target), as BuildKit's
+/// `validateBaseImagePlatform` compares them.
 fn base_platforms(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
-    let expected = opts.target_platform.as_deref().unwrap_or("linux/amd64");
+    if opts.base_platforms.is_empty() {
+        return;
+    }
+    let target = opts.target_platform.as_deref().unwrap_or("linux/amd64");
+    let esc = df.syntax.escape;
+    let (_, globals) = global_args(&df.commands, &df.stages.meta_args, esc, &opts.build_args);
     for st in &df.stages.stages {
-        if let Some(got) = opts.base_platforms.get(&st.base_expanded) {
-            if got != expected {
-                sink.report(
-                    "InvalidBaseImagePlatform",
-                    st.span,
-                    format!("Base image {} was pulled with platform \"{got}\", expected \"{expected}\" for current build", st.base_expanded),
-                );
-            }
+        let Some(got) = opts.base_platforms.get(&st.base_expanded) else {
+            continue;
+        };
+        let expected = match &df.commands[st.first_command].instruction {
+            Instruction::From(f) => f
+                .platform
+                .as_ref()
+                .map(|p| expand(esc, &p.value, &globals).result),
+            _ => None,
+        }
+        .unwrap_or_else(|| target.to_string());
+        if parse_platform(got) != parse_platform(&expected) {
+            sink.report(
+                "InvalidBaseImagePlatform",
+                st.span,
+                format!(
+                    "Base image {} was pulled with platform {}, expected {} for current build",
+                    st.base_expanded,
+                    go_quote(got),
+                    go_quote(&expected)
+                ),
+            );
         }
     }
 }
