@@ -25,6 +25,7 @@ pub(crate) fn check(
     build_args: &BTreeMap<String, String>,
 ) -> Result<(), Error> {
     let lex = Lexer::new(escape);
+    meta_args(&lex, commands, &graph.meta_args, build_args)?;
     let (declared, globals) = global_args(commands, &graph.meta_args, escape, build_args);
     for st in &graph.stages {
         if let Instruction::From(f) = &commands[st.first_command].instruction {
@@ -88,6 +89,38 @@ pub(crate) fn check(
             }
         }
         stage_env.push(env);
+    }
+    Ok(())
+}
+
+/// The defaults of the ARGs before the first FROM must expand (BuildKit's `buildMetaArgs`), each against the
+/// ones before it; a `--build-arg` replaces the default unexpanded.
+fn meta_args(
+    lex: &Lexer,
+    commands: &[Command],
+    meta: &[usize],
+    build_args: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    let mut vars = super::stages::platform_args();
+    for &i in meta {
+        let Instruction::Arg { args } = &commands[i].instruction else {
+            continue;
+        };
+        for a in args {
+            let value = match (build_args.get(&a.name.value), &a.default) {
+                (Some(v), _) => v.clone(),
+                (None, Some(d)) => {
+                    lex.process(&d.value, &vars)
+                        .map_err(|e| Error::Expansion {
+                            message: e.to_string(),
+                            span: commands[i].span,
+                        })?
+                        .result
+                }
+                (None, None) => continue,
+            };
+            vars.insert(a.name.value.clone(), value);
+        }
     }
     Ok(())
 }
