@@ -165,8 +165,9 @@ fn from_line(
     sink.unscope();
 }
 
-/// `os[/arch[/variant]]` as containerd's `platforms.Parse` reads it, with the architecture normalized;
-/// `None` where it fails (BuildKit then leaves FromPlatformFlagConstDisallowed quiet).
+/// `os[/arch[/variant]]` as containerd's `platforms.Parse` reads it, with the architecture normalized (one
+/// part is an OS, with amd64, or a known architecture, on linux); `None` where it fails (BuildKit then leaves
+/// FromPlatformFlagConstDisallowed quiet).
 fn parse_platform(v: &str) -> Option<(String, String)> {
     const OSES: [&str; 6] = ["linux", "windows", "darwin", "freebsd", "netbsd", "openbsd"];
     let normal = |a: &str| -> Option<String> {
@@ -192,9 +193,20 @@ fn parse_platform(v: &str) -> Option<(String, String)> {
             Some((one.to_ascii_lowercase(), "amd64".into()))
         }
         [one] => normal(one).map(|a| ("linux".into(), a)),
-        [os, arch] | [os, arch, _] if !os.is_empty() => Some((os.to_ascii_lowercase(), normal(arch)?)),
+        // Two or three parts: any well-formed names; the known architectures are normalized.
+        [os, arch] | [os, arch, _] if [os, arch].iter().all(|p| is_specifier(p)) => Some((
+            os.to_ascii_lowercase(),
+            normal(arch).unwrap_or_else(|| arch.to_ascii_lowercase()),
+        )),
         _ => None,
     }
+}
+
+/// containerd's `specifierRe` (`^[A-Za-z0-9_-]+$`).
+fn is_specifier(p: &str) -> bool {
+    !p.is_empty()
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The checks of a single instruction: deprecated forms, EXPOSE formats and sources .dockerignore excludes.
