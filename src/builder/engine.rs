@@ -215,12 +215,12 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                 progress_size(options.dockerfile.len() as u64)
             ),
         });
-        let df = dockerfile::parse_with_args(&options.dockerfile, &options.build_args).map_err(|e| {
-            BuildError::Dockerfile {
+        let df = dockerfile::parse_with_args(&options.dockerfile, &options.build_args)
+            .and_then(|df| dockerfile::evaluate(&df, &options.build_args).map(|()| df))
+            .map_err(|e| BuildError::Dockerfile {
                 line: e.line(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         self.done(id, t);
         let target = df
             .stages
@@ -236,6 +236,8 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         let bases = self
             .resolve_bases(ids, &df, &reachable, &globals, options)
             .await?;
+        let report = super::checks::check(&df, context, options, super::checks::base_platforms(&df, &bases));
+        super::checks::refuse_violations(&report)?;
         let (id, t) = self.start(ids, "[internal] load .dockerignore".into());
         let ignore_size = match context.get(".dockerignore") {
             Some(crate::layer::Node::File { data, .. }) => data.len() as u64,

@@ -8,6 +8,7 @@
 
 mod builder_io;
 mod cache;
+mod checks;
 mod context;
 mod engine;
 pub mod history;
@@ -99,6 +100,9 @@ pub enum BuildError {
     Layer(#[from] crate::layer::LayerError),
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),
+    /// `# check=error=true` and BuildKit's checks warned (the rules, sorted).
+    #[error("lint violation found for rules: {0}")]
+    LintViolation(String),
 }
 
 /// Why a base image (FROM) could not be resolved.

@@ -12,6 +12,9 @@ use crate::builder::{
     plain_progress, BaseResolver, BothSinks, BuildError, BuildOptions, BuiltImage, CacheStore, CompanionLink,
     Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, Platform, RunExecutor, StoreSink, Workshop,
 };
+use crate::dockerfile::ignore::Dockerignore;
+use crate::dockerfile::lint::{LintOptions, Report};
+use crate::dockerfile::{self, render, Dockerfile, Error as DockerfileError};
 use crate::image::local_store::session_key;
 use crate::image::{Reference, ReferenceError};
 use crate::layer::{FileTree, LayerError, Node};
@@ -259,7 +262,8 @@ impl<S: ImageSink> ImageSink for BestEffort<S> {
 }
 
 /// The request and its context, with `created` set: `SOURCE_DATE_EPOCH` (build arg, else the environment)
-/// pins it and the layers' file times, else it is the build's time, as BuildKit does.
+/// pins it and the layers' file times, else it is the build's time, as BuildKit does. `Err` is how the command
+/// ends without building: a bad command line, or `--check`.
 fn prepare<T: Transport, C: CacheStore>(
     env: &BuildEnv<'_, T, C>,
     inv: &Invocation,
@@ -268,6 +272,9 @@ fn prepare<T: Transport, C: CacheStore>(
     let (mut request, context) = parse_request(inv, tree)
         .and_then(|r| subtree(tree, &r.context_dir).map(|c| (r, c)))
         .map_err(|e| Outcome::failure(format!("ERROR: {e}\n"), 1))?;
+    if inv.flags.is_set(Flag::CHECK) {
+        return Err(check(&request.options, &context));
+    }
     let pinned = match request.options.build_args.get("SOURCE_DATE_EPOCH") {
         Some(value) => Some(value.trim().parse::<u64>().map_err(|_| {
             Outcome::failure(
@@ -282,6 +289,53 @@ fn prepare<T: Transport, C: CacheStore>(
     request.options.epoch = pinned.unwrap_or(0);
     request.options.created = BuildOptions::created_at(pinned, env.now);
     Ok((request, context))
+}
+
+/// The build checks of `options` in the `context` (its `.dockerignore` included), when the Dockerfile parses.
+fn lint(options: &BuildOptions, context: &FileTree) -> Result<(Dockerfile, Report), DockerfileError> {
+    let df = dockerfile::parse_with_args(&options.dockerfile, &options.build_args)?;
+    let lint_options = LintOptions {
+        build_args: options.build_args.clone(),
+        target: options.target.clone(),
+        dockerignore: match context.get(".dockerignore") {
+            Some(Node::File { data, .. }) => Some(Dockerignore::parse(&String::from_utf8_lossy(data))),
+            _ => None,
+        },
+        ..LintOptions::default()
+    };
+    let report = dockerfile::lint::check(&df, &lint_options);
+    Ok((df, report))
+}
+
+/// `docker build --check`: the checks alone, printed as buildx prints them, exit 1 when there is any warning
+/// or error; nothing is built.
+pub fn check(options: &BuildOptions, context: &FileTree) -> Outcome {
+    let name = &options.dockerfile_name;
+    let out = match lint(options, context) {
+        Ok((df, report)) => render::check_output(&options.dockerfile, name, &df, &report),
+        Err(e) => {
+            let s = e.span();
+            let excerpt = render::source_excerpt(&options.dockerfile, name, s.line, s.end_line);
+            let message = BuildError::Dockerfile {
+                line: e.line(),
+                message: e.to_string(),
+            };
+            render::CheckOutput {
+                stdout: String::new(),
+                error: Some(format!("{message}\n{excerpt}")),
+                warnings: 0,
+            }
+        }
+    };
+    Outcome {
+        stderr: out
+            .error
+            .as_ref()
+            .map(|t| format!("ERROR: {t}"))
+            .unwrap_or_default(),
+        exit_code: i32::from(out.error.is_some() || out.warnings > 0),
+        stdout: out.stdout,
+    }
 }
 
 /// The companion for this build, over the caller's transport.
@@ -454,6 +508,76 @@ mod tests {
         };
         assert!(crate::builder::block_on(best.write(&image, &tags)).is_ok());
         assert!(best.refused.into_inner().is_some());
+    }
+
+    /// `docker build --check` on a Dockerfile, and the build's end (`Err` the failure text) when built from
+    /// scratch without a registry or a companion.
+    fn checked(dockerfile: &str) -> (Outcome, Result<(), String>) {
+        let mut t = FileTree::new();
+        t.insert_file("Dockerfile", dockerfile.as_bytes().to_vec(), Meta::file())
+            .unwrap();
+        let r = parse_request(&invocation("docker build --check ."), &t).unwrap();
+        assert!(invocation("docker build --check .").flags.is_set(Flag::CHECK));
+        let (built, _) =
+            crate::builder::tests::build_with(&crate::builder::MemoryCache::new(), &t, dockerfile, |_| {});
+        (
+            check(&r.options, &t),
+            built.map(|_| ()).map_err(|e| failure_text(&e)),
+        )
+    }
+
+    #[test]
+    fn check_prints_buildkits_warnings_and_exits_1() {
+        let (out, build) = checked("FROM scratch\nUSER app\nCMD echo hi\n");
+        assert_eq!(
+            out.stdout,
+            "Check complete, 1 warning has been found!\n\n\
+             WARNING: JSONArgsRecommended - https://docs.docker.com/go/dockerfile/rule/json-args-recommended/\n\
+             JSON arguments recommended for CMD to prevent unintended behavior related to OS signals\n\
+             Dockerfile:3\n\
+             --------------------\n   1 |     FROM scratch\n   2 |     USER app\n   3 | >>> CMD echo hi\n   4 |     \n\
+             --------------------\n"
+        );
+        assert_eq!((out.stderr.as_str(), out.exit_code), ("", 1));
+        assert!(build.is_ok(), "warnings alone do not stop a build");
+        // Slipway's learner rules (RunningAsRoot here) are not BuildKit's: --check leaves them out.
+        let (clean, _) = checked("FROM alpine:3.19\nCMD [\"sh\"]\n");
+        assert_eq!(clean.stdout, "Check complete, no warnings found.\n");
+        assert_eq!(clean.exit_code, 0);
+    }
+
+    #[test]
+    fn check_error_true_fails_the_check_and_the_build() {
+        let (out, build) = checked("# check=error=true\nFROM scratch\nUSER app\nCMD echo hi\n");
+        assert!(out
+            .stdout
+            .starts_with("Check complete, 1 warning has been found!\n"));
+        assert!(out.stdout.ends_with("--------------------\n\n"), "{}", out.stdout);
+        assert_eq!(
+            out.stderr,
+            "ERROR: lint violation found for rules: JSONArgsRecommended\n"
+        );
+        assert_eq!(out.exit_code, 1);
+        assert_eq!(
+            build.unwrap_err(),
+            "ERROR: failed to solve: lint violation found for rules: JSONArgsRecommended\n"
+        );
+        // Skipped rules raise nothing to fail on.
+        let (_, build) = checked("# check=skip=JSONArgsRecommended;error=true\nFROM scratch\nCMD echo hi\n");
+        assert!(build.is_ok());
+    }
+
+    #[test]
+    fn check_prints_the_error_buildkit_stops_on_with_its_source() {
+        let (out, _) = checked("FROM alpine:3.19\nUSER app\nENV A=${x:i}\n");
+        assert_eq!(out.stdout, "", "no warnings: only the error, on stderr");
+        assert_eq!(
+            out.stderr,
+            "ERROR: failed to process \"${x:i}\": unsupported modifier (:i) in substitution\n\
+             Dockerfile:3\n--------------------\n   1 |     FROM alpine:3.19\n   2 |     USER app\n\
+             \x20  3 | >>> ENV A=${x:i}\n   4 |     \n--------------------\n"
+        );
+        assert_eq!(out.exit_code, 1);
     }
 
     #[test]

@@ -27,6 +27,7 @@ flag_names! {
     SINCE = "since", SIZE = "size", TAG = "tag", TAIL = "tail", TARGET = "target", TIME = "time",
     TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
+    CHECK = "check",
 }
 
 impl Flag {
@@ -323,6 +324,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         opt(Flag::PROGRESS, None, "Set type of progress output (\"auto\", \"plain\", \"tty\", \"quiet\")"),
         opt(Flag::LABEL, None, "Set metadata for an image"),
         flag(Flag::QUIET, Some('q'), "Suppress the build output and print image ID on success"),
+        flag(Flag::CHECK, None, "Shorthand for \"--call=check\""),
         flag(Flag::PULL, None, "Always attempt to pull all referenced images")
             .refused("FROM images are resolved from the registry as the build starts"),
         HELP,

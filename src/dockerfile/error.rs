@@ -47,6 +47,10 @@ fn did_you_mean(s: &Option<String>) -> String {
 impl Error {
     /// Where the error is.
     pub fn span(&self) -> Span {
+        *self.clone().span_mut()
+    }
+
+    fn span_mut(&mut self) -> &mut Span {
         match self {
             Error::Empty { span }
             | Error::DuplicateDirective { span, .. }
@@ -57,8 +61,14 @@ impl Error {
             | Error::UnknownFlag { span, .. }
             | Error::Flag { span, .. }
             | Error::Instruction { span, .. }
-            | Error::Expansion { span, .. } => *span,
+            | Error::Expansion { span, .. } => span,
         }
+    }
+
+    /// The same error at another place.
+    pub(crate) fn with_span(mut self, to: Span) -> Self {
+        *self.span_mut() = to;
+        self
     }
 
     /// The 1-based line the error starts on.

@@ -388,9 +388,9 @@ fn parse_volume(node: &Node) -> Result<Instruction, Error> {
     })
 }
 
+/// ARG: BuildKit's `parseArg` never parses flags, so `ARG --x Y=1` declares Y and the flag is ignored.
 fn parse_arg(node: &Node) -> Result<Instruction, Error> {
     at_least_one(node, "ARG")?;
-    flags(node, &[])?;
     let mut args = Vec::new();
     for a in &node.args {
         let (name, default) = match a.value.split_once('=') {

@@ -3,6 +3,7 @@
 
 pub mod dump;
 pub mod error;
+pub(crate) mod evaluate;
 pub mod flags;
 mod heredoc;
 pub mod ignore;
@@ -19,6 +20,7 @@ pub mod stages;
 pub mod syntax;
 
 pub use error::Error;
+pub use evaluate::DEFAULT_PATH;
 pub use span::Span;
 
 use instructions::Command;
@@ -46,13 +48,53 @@ pub fn parse_with_args(
     let syntax = syntax::parse(src)?;
     // Sized up front: a `Command` is large, and growing the vector by doubling copies all of them.
     let mut commands = Vec::with_capacity(syntax.nodes.len());
+    let at_start = |e: Error| at_instruction_start(e, &syntax.nodes);
     for node in &syntax.nodes {
-        commands.push(instructions::parse_node(node)?);
+        commands.push(instructions::parse_node(node).map_err(at_start)?);
     }
-    let stages = StageGraph::build(&commands, syntax.escape, build_args)?;
+    let stages = StageGraph::build(&commands, syntax.escape, build_args).map_err(at_start)?;
     Ok(Dockerfile {
         syntax,
         commands,
         stages,
+    })
+}
+
+/// The errors BuildKit stops on once it evaluates the stages of a parsed Dockerfile (a blank or invalid base
+/// name, a word that fails to expand, an invalid EXPOSE port, a circular stage dependency). `docker build
+/// --check` prints them after the warnings, so [`lint::check`] runs this too.
+pub fn evaluate(
+    df: &Dockerfile,
+    build_args: &std::collections::BTreeMap<String, String>,
+) -> Result<(), Error> {
+    evaluate::check(&df.commands, &df.stages, df.syntax.escape, build_args)
+        .map_err(|e| at_instruction_start(e, &df.syntax.nodes))
+}
+
+/// BuildKit reports an instruction's error at the instruction's first line (`parser.WithLocation` with the
+/// node's start line), which is earlier than the word at fault when the instruction spans lines or starts on a
+/// line holding only the escape character: the span then starts at the beginning of that first line.
+fn at_instruction_start(e: Error, nodes: &[syntax::Node]) -> Error {
+    let span = e.span();
+    let Some(node) = nodes
+        .iter()
+        .find(|n| n.span.start <= span.start && span.start <= n.span.end.max(n.span.start))
+    else {
+        return e;
+    };
+    if node.start_line >= span.line {
+        return e;
+    }
+    // The keyword, or column 1 of the line holding only the escape character.
+    let column = if node.span.line == node.start_line {
+        node.span.column
+    } else {
+        1
+    };
+    e.with_span(Span {
+        start: node.span.start,
+        line: node.start_line,
+        column,
+        ..span
     })
 }

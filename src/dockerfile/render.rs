@@ -197,3 +197,116 @@ pub fn error_json(e: &Error) -> Value {
     let s = e.span();
     json!({ "error": { "message": e.to_string(), "line": s.line, "column": s.column, "span": s, "suggestion": e.suggestion() } })
 }
+
+/// `docker build --check` as buildx prints it (`printResult` for `lint`, BuildKit's `LintResults.PrintTo` and
+/// `errdefs.Source.Print`): stdout with the count and each BuildKit warning (learner rules are Slipway's own and
+/// not shown), and the error text (after `ERROR: `) when BuildKit stops: an error in the Dockerfile, or
+/// `check=error=true` with warnings. `src` is the Dockerfile as read, `filename` its name.
+pub fn check_output(src: &str, filename: &str, df: &Dockerfile, report: &Report) -> CheckOutput {
+    let nodes = &df.syntax.nodes;
+    // The instruction a position belongs to: BuildKit's locations are whole instructions.
+    let lines_of = |d_start: usize, line: usize, end_line: usize| {
+        let at = nodes.partition_point(|n| n.span.start <= d_start);
+        at.checked_sub(1)
+            .and_then(|i| nodes.get(i))
+            .filter(|n| d_start <= n.span.end)
+            .map_or((line, end_line), |n| (n.start_line, n.end_line))
+    };
+    let mut warnings: Vec<(&Diagnostic, usize, usize)> = report
+        .diagnostics
+        .iter()
+        .filter(|d| super::lint::rules::rule(d.rule).is_some_and(|r| r.buildkit))
+        .map(|d| {
+            let (start, end) = match d.rule {
+                "NoEmptyContinuation" => (d.line, d.line),
+                _ => lines_of(d.span.start, d.line, d.span.end_line),
+            };
+            (d, start, end)
+        })
+        .collect();
+    warnings.sort_by_key(|w| w.1);
+    let mut out = String::new();
+    match warnings.len() {
+        0 => {}
+        1 => out.push_str("Check complete, 1 warning has been found!\n"),
+        n => out.push_str(&format!("Check complete, {n} warnings have been found!\n")),
+    }
+    for (d, start, end) in &warnings {
+        out.push_str(&format!("\nWARNING: {}", d.rule));
+        if let Some(url) = &d.url {
+            out.push_str(&format!(" - {url}"));
+        }
+        out.push_str(&format!("\n{}\n", d.message));
+        out.push_str(&source_excerpt(src, filename, *start, *end));
+    }
+    let error = match &report.error {
+        Some(e) => {
+            let s = e.span();
+            let (start, end) = lines_of(s.start, s.line, s.end_line);
+            Some(format!("{e}\n{}", source_excerpt(src, filename, start, end)))
+        }
+        None if report.check.error && !warnings.is_empty() => {
+            let mut rules: Vec<&str> = warnings.iter().map(|w| w.0.rule).collect();
+            rules.sort_unstable();
+            rules.dedup();
+            Some(format!("lint violation found for rules: {}\n", rules.join(", ")))
+        }
+        None => None,
+    };
+    match (&error, warnings.is_empty()) {
+        (Some(_), false) => out.push('\n'),
+        (None, true) => out.push_str("Check complete, no warnings found.\n"),
+        _ => {}
+    }
+    CheckOutput {
+        stdout: out,
+        error,
+        warnings: warnings.len(),
+    }
+}
+
+/// What `docker build --check` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutput {
+    pub stdout: String,
+    /// The text after `ERROR: ` (on stderr) when BuildKit stops.
+    pub error: Option<String>,
+    /// How many BuildKit warnings were printed.
+    pub warnings: usize,
+}
+
+/// BuildKit's `errdefs.Source.Print`: `FILE:LINE`, then lines `start..=end` marked `>>>`, with two lines of
+/// context around (four in all for a one-line range, split as the lines allow).
+pub fn source_excerpt(src: &str, filename: &str, start: usize, end: usize) -> String {
+    let lines: Vec<&str> = src.split('\n').collect();
+    if start < 1 || start > lines.len() {
+        return String::new();
+    }
+    let (marked_start, marked_end) = (start, end.clamp(start, lines.len()));
+    let (mut from, mut to) = (marked_start, marked_end);
+    let pad = if from == to { 4 } else { 2 };
+    let mut p = 0;
+    while p < pad {
+        if from > 1 {
+            from -= 1;
+            p += 1;
+        }
+        if to != lines.len() {
+            to += 1;
+            p += 1;
+        }
+        p += 1;
+    }
+    let mut out = format!("{filename}:{marked_start}\n--------------------\n");
+    for (i, line) in lines.iter().enumerate().take(to).skip(from - 1) {
+        let n = i + 1;
+        let mark = if (marked_start..=marked_end).contains(&n) {
+            ">>>"
+        } else {
+            "   "
+        };
+        out.push_str(&format!(" {n:>3} | {mark} {line}\n"));
+    }
+    out.push_str("--------------------\n");
+    out
+}

@@ -54,7 +54,8 @@ pub struct Node {
     pub end_line: usize,
     /// Comment lines right before the instruction.
     pub comments: Vec<String>,
-    /// Empty lines inside the instruction's continuation (BuildKit warns about them).
+    /// Where BuildKit warns about empty lines inside the instruction's continuation: its last continuation
+    /// line (heredoc bodies not counted), one entry at most.
     pub empty_continuations: Vec<Span>,
 }
 
@@ -122,7 +123,7 @@ fn is_go_space(c: char) -> bool {
 }
 
 /// `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`, returning name, value and the value's byte offset.
-fn match_directive(line: &str) -> Option<(&str, &str, usize)> {
+pub(crate) fn match_directive(line: &str) -> Option<(&str, &str, usize)> {
     let rest = line.strip_prefix('#')?;
     let r = rest.trim_start_matches(is_go_space);
     let name_len = r
@@ -289,8 +290,12 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
             };
             idx.span(s, e)
         };
-        let mut node = node_from_line(&logical.text, 0, dirs.escape, &to_span, 0)?;
-        node.empty_continuations = empty_lines;
+        let mut node = node_from_line(&logical.text, 0, dirs.escape, &to_span, 0)
+            .map_err(|e| at_start_line(e, start_line, lines[start_line - 1].0))?;
+        // BuildKit warns once per instruction, at its last continuation line.
+        if !empty_lines.is_empty() {
+            node.empty_continuations = vec![idx.line_span(i)];
+        }
         node.comments = std::mem::take(&mut pending_comments);
         let mut end_line = i;
         let mut span_end = end_src;
@@ -320,6 +325,21 @@ pub fn parse(src: &str) -> Result<SyntaxTree, Error> {
         directives: dirs.found,
         comments,
         nodes,
+    })
+}
+
+/// BuildKit reports an instruction's error at its first line, also when that holds only the escape character
+/// (`line_start` is where that line starts).
+fn at_start_line(e: Error, start_line: usize, line_start: usize) -> Error {
+    let span = e.span();
+    if span.line <= start_line {
+        return e;
+    }
+    e.with_span(Span {
+        start: line_start,
+        line: start_line,
+        column: 1,
+        ..span
     })
 }
 

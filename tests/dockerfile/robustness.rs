@@ -161,3 +161,16 @@ fn pathological_inputs_stay_fast() {
     let _ = di.is_excluded(&"a/".repeat(200));
     assert!(t.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn generated_dockerfiles_pass_buildkits_evaluation() {
+    for lines in [300, 10_000] {
+        let src = slipway::dockerfile::sample::generate(lines);
+        let df = slipway::dockerfile::parse(&src).expect("parses");
+        assert_eq!(
+            slipway::dockerfile::evaluate(&df, &Default::default()),
+            Ok(()),
+            "{lines} lines"
+        );
+    }
+}

@@ -4,10 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{LintOptions, Sink};
 use crate::dockerfile::error::suggest;
+use crate::dockerfile::evaluate::expanded_words;
+use crate::dockerfile::ignore::clean;
 use crate::dockerfile::instructions::{ArgDef, Command, Instruction};
+use crate::dockerfile::shell::go_quote;
 use crate::dockerfile::stages::{expand, global_args, PREDEFINED_ARGS};
 use crate::dockerfile::syntax::{Node, Word};
-use crate::dockerfile::Dockerfile;
+use crate::dockerfile::{Dockerfile, DEFAULT_PATH};
 
 /// Variables base images commonly set; without the image config we cannot know, so we do not flag them.
 const IMAGE_ENV: [&str; 12] = [
@@ -47,14 +50,14 @@ fn is_lower(s: &str) -> bool {
     !s.bytes().any(|b| b.is_ascii_uppercase())
 }
 
+/// ConsistentInstructionCasing over the stages' instructions, as BuildKit counts them: the ARGs before the
+/// first FROM are not part of a stage, and an ONBUILD counts as ONBUILD (its trigger is not an instruction).
 fn casing(nodes: &[Node], sink: &mut Sink) {
-    let mut all: Vec<&Node> = Vec::new();
-    for n in nodes {
-        all.push(n);
-        if let Some(s) = &n.sub {
-            all.push(s);
-        }
-    }
+    let first_from = nodes
+        .iter()
+        .position(|n| n.keyword.value.eq_ignore_ascii_case("from"))
+        .unwrap_or(nodes.len());
+    let all: Vec<&Node> = nodes[first_from..].iter().collect();
     let upper = all.iter().filter(|n| is_upper(&n.keyword.value)).count();
     let lower = all.iter().filter(|n| is_lower(&n.keyword.value)).count();
     let (majority_upper, name) = if lower > upper {
@@ -83,6 +86,7 @@ fn stages(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
             from_line(f, n, &mut seen, sink);
         }
         instruction(c, n, opts, sink);
+        sink.unscope();
     }
     multiple_instructions(df, sink);
     base_platforms(df, opts, sink);
@@ -132,45 +136,92 @@ fn from_line(
             );
         }
     }
+    sink.scope(&n.comments);
     if let Some(p) = &f.platform {
         let v = p.value.trim_start_matches("--platform=");
         if v == "$TARGETPLATFORM" || v == "${TARGETPLATFORM}" {
             sink.report(
                 "RedundantTargetPlatform",
                 p.span,
-                "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior".into(),
+                format!(
+                    "Setting platform to predefined {v} in FROM is redundant as this is the default behavior"
+                ),
             );
-        } else if !v.contains('$') {
-            let arch = v.split('/').nth(1).unwrap_or(v);
-            let named_for_it = f.name.as_ref().is_some_and(|n| n.value.contains(arch));
-            if !named_for_it {
+        } else if let (false, Some((os, arch))) = (v.contains('$'), parse_platform(v)) {
+            // A stage named after the platform's OS or architecture is exempt.
+            let name = f.name.as_ref().map_or("", |n| n.value.as_str());
+            if !name.contains(os.as_str()) && !name.contains(arch.as_str()) {
                 sink.report(
                     "FromPlatformFlagConstDisallowed",
                     p.span,
-                    format!("FROM --platform flag should not use constant value \"{v}\""),
+                    format!(
+                        "FROM --platform flag should not use constant value {}",
+                        go_quote(v)
+                    ),
                 );
             }
         }
     }
+    sink.unscope();
+}
+
+/// `os[/arch[/variant]]` as containerd's `platforms.Parse` reads it, with the architecture normalized (one
+/// part is an OS, with amd64, or a known architecture, on linux); `None` where it fails (BuildKit then leaves
+/// FromPlatformFlagConstDisallowed quiet).
+fn parse_platform(v: &str) -> Option<(String, String)> {
+    const OSES: [&str; 6] = ["linux", "windows", "darwin", "freebsd", "netbsd", "openbsd"];
+    let normal = |a: &str| -> Option<String> {
+        Some(
+            match a.to_ascii_lowercase().as_str() {
+                "amd64" | "x86_64" | "x86-64" => "amd64",
+                "arm64" | "aarch64" => "arm64",
+                "arm" | "armhf" | "armel" => "arm",
+                "386" | "i386" | "i686" | "x86" => "386",
+                "ppc64le" => "ppc64le",
+                "s390x" => "s390x",
+                "riscv64" => "riscv64",
+                "mips64le" => "mips64le",
+                "loong64" => "loong64",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    };
+    let parts: Vec<&str> = v.split('/').collect();
+    match parts.as_slice() {
+        [one] if OSES.contains(&one.to_ascii_lowercase().as_str()) => {
+            Some((one.to_ascii_lowercase(), "amd64".into()))
+        }
+        [one] => normal(one).map(|a| ("linux".into(), a)),
+        // Two or three parts: any well-formed names; the known architectures are normalized.
+        [os, arch] | [os, arch, _] if [os, arch].iter().all(|p| is_specifier(p)) => Some((
+            os.to_ascii_lowercase(),
+            normal(arch).unwrap_or_else(|| arch.to_ascii_lowercase()),
+        )),
+        _ => None,
+    }
+}
+
+/// containerd's `specifierRe` (`^[A-Za-z0-9_-]+$`).
+fn is_specifier(p: &str) -> bool {
+    !p.is_empty()
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The checks of a single instruction: deprecated forms, EXPOSE formats and sources .dockerignore excludes.
+/// A `# check=` comment before the instruction applies to these (reported while BuildKit dispatches it), not
+/// to MaintainerDeprecated (reported while parsing).
 fn instruction(c: &Command, n: &Node, opts: &LintOptions, sink: &mut Sink) {
+    if !matches!(c.instruction, Instruction::Maintainer { .. }) {
+        sink.scope(&n.comments);
+    }
     match &c.instruction {
         Instruction::Maintainer { name } => sink.report(
             "MaintainerDeprecated",
             n.keyword.span.clone_with_end(name.span),
             "Maintainer instruction is deprecated in favor of using label".into(),
         ),
-        Instruction::Cmd(cl) | Instruction::Entrypoint(cl) if !cl.exec_form && !cl.args.is_empty() => sink
-            .report(
-                "JSONArgsRecommended",
-                cl.args[0].span,
-                format!(
-                    "JSON arguments recommended for {} to prevent unintended behavior related to OS signals",
-                    c.keyword
-                ),
-            ),
         Instruction::Env { vars } | Instruction::Label { labels: vars }
             if vars.iter().any(|kv| kv.legacy) =>
         {
@@ -211,11 +262,14 @@ fn instruction(c: &Command, n: &Node, opts: &LintOptions, sink: &mut Sink) {
 }
 
 /// MultipleInstructionsDisallowed, per stage.
+/// Reported at the earlier instruction, with the later one's `# check=` comment (it is the one dispatched).
 fn multiple_instructions(df: &Dockerfile, sink: &mut Sink) {
     for st in &df.stages.stages {
         let mut last: BTreeMap<&str, &Command> = BTreeMap::new();
-        for c in &df.commands[st.first_command..=st.last_command] {
+        for i in st.first_command..=st.last_command {
+            let c = &df.commands[i];
             if matches!(c.keyword.as_str(), "CMD" | "ENTRYPOINT" | "HEALTHCHECK") {
+                sink.scope(&df.syntax.nodes[i].comments);
                 if let Some(prev) = last.insert(c.keyword.as_str(), c) {
                     sink.report(
                         "MultipleInstructionsDisallowed",
@@ -223,23 +277,45 @@ fn multiple_instructions(df: &Dockerfile, sink: &mut Sink) {
                         format!("Multiple {} instructions should not be used in the same stage because only the last one will be used", prev.keyword),
                     );
                 }
+                sink.unscope();
             }
         }
     }
 }
 
-/// InvalidBaseImagePlatform, when the caller knows what was pulled.
+/// InvalidBaseImagePlatform, when the caller knows what was pulled: the OS or architecture of the image's
+/// config differs from the stage's platform (its `--platform`, else the build's target), as BuildKit's
+/// `validateBaseImagePlatform` compares them.
 fn base_platforms(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
-    let expected = opts.target_platform.as_deref().unwrap_or("linux/amd64");
+    if opts.base_platforms.is_empty() {
+        return;
+    }
+    let target = opts.target_platform.as_deref().unwrap_or("linux/amd64");
+    let esc = df.syntax.escape;
+    let (_, globals) = global_args(&df.commands, &df.stages.meta_args, esc, &opts.build_args);
     for st in &df.stages.stages {
-        if let Some(got) = opts.base_platforms.get(&st.base_expanded) {
-            if got != expected {
-                sink.report(
-                    "InvalidBaseImagePlatform",
-                    st.span,
-                    format!("Base image {} was pulled with platform \"{got}\", expected \"{expected}\" for current build", st.base_expanded),
-                );
-            }
+        let Some(got) = opts.base_platforms.get(&st.base_expanded) else {
+            continue;
+        };
+        let expected = match &df.commands[st.first_command].instruction {
+            Instruction::From(f) => f
+                .platform
+                .as_ref()
+                .map(|p| expand(esc, &p.value, &globals).result),
+            _ => None,
+        }
+        .unwrap_or_else(|| target.to_string());
+        if parse_platform(got) != parse_platform(&expected) {
+            sink.report(
+                "InvalidBaseImagePlatform",
+                st.span,
+                format!(
+                    "Base image {} was pulled with platform {}, expected {} for current build",
+                    st.base_expanded,
+                    go_quote(got),
+                    go_quote(&expected)
+                ),
+            );
         }
     }
 }
@@ -259,18 +335,28 @@ impl SpanExt for crate::dockerfile::span::Span {
     }
 }
 
+/// CopyIgnoredFile. As BuildKit: silent when the `.dockerignore` has exclusions (`!path`), which make a static
+/// answer unreliable; the path is cleaned first. The context root (`.`) is never reported: BuildKit does not
+/// warn on `COPY . .` with a `.dockerignore` of `.*`.
 fn copy_ignored(verb: &str, sources: &[Word], opts: &LintOptions, sink: &mut Sink) {
     let Some(di) = &opts.dockerignore else { return };
+    if di.patterns.iter().any(|p| p.exclusion) {
+        return;
+    }
     for s in sources {
         let v = &s.value;
-        if v.contains("://") || v.starts_with("git@") || v.contains('$') {
+        if v.contains("://") || v.starts_with("git@") || v.contains('$') || v.starts_with("<<") {
             continue;
         }
-        if di.is_excluded(v) {
+        let src = clean(v);
+        if src != "." && di.is_excluded(&src) {
             sink.report(
                 "CopyIgnoredFile",
                 s.span,
-                format!("Attempting to {verb} file \"{v}\" that is excluded by .dockerignore"),
+                format!(
+                    "Attempting to {verb} file {} that is excluded by .dockerignore",
+                    go_quote(&src)
+                ),
             );
         }
     }
@@ -281,11 +367,13 @@ fn is_var_name(n: &str) -> bool {
         && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Secret-looking names, as BuildKit's `SecretsUsedInArgOrEnv` sees them.
+/// Secret-looking names, as BuildKit's `SecretsUsedInArgOrEnv` sees them: a whole `_`-separated part
+/// (case-insensitive) is a secret word, and none is `public`, `file` or `version`
+/// (`(?i)(?:_|^)(?:...)(?:_|$)` for both lists in `dockerfile2llb/validations.go`).
 fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    let tokens: Vec<&str> = lower.split(['_', '-', '.']).collect();
-    if tokens.contains(&"public") {
+    let tokens: Vec<&str> = lower.split('_').collect();
+    if tokens.iter().any(|t| matches!(*t, "public" | "file" | "version")) {
         return false;
     }
     tokens.iter().any(|t| {
@@ -335,42 +423,61 @@ fn scopes(df: &Dockerfile, opts: &LintOptions, sink: &mut Sink) {
     for &i in meta {
         secrets(&df.commands[i], sink);
     }
-    let mut stage_env: Vec<BTreeMap<String, String>> = Vec::new();
+    let mut passed: Vec<Inherited> = Vec::new();
     for st in &df.stages.stages {
-        if let Instruction::From(f) = &df.commands[st.first_command].instruction {
+        let from = st.first_command;
+        sink.scope(&df.syntax.nodes[from].comments);
+        if let Instruction::From(f) = &df.commands[from].instruction {
             from_args(f, &globals, sink);
         }
-        let vars: BTreeMap<String, String> = match st.base_stage {
-            Some(b) => stage_env.get(b).cloned().unwrap_or_default(),
-            None => BTreeMap::new(),
+        sink.unscope();
+        let base = match st.base_stage {
+            Some(b) => passed.get(b).cloned().unwrap_or_default(),
+            // BuildKit always sets PATH (from the image, or its default).
+            None => Inherited {
+                env: BTreeMap::from([("PATH".to_string(), DEFAULT_PATH.to_string())]),
+                ..Inherited::default()
+            },
         };
         let mut scope = StageScope {
             esc,
             external: st.base_stage.is_none(),
-            declared: vars.keys().cloned().collect(),
-            vars,
-            workdir_set: false,
+            declared: base.env.keys().cloned().collect(),
+            vars: base.env.clone(),
+            workdir_set: base.workdir_set,
+            shell: base.shell,
         };
-        for c in &df.commands[st.first_command + 1..=st.last_command] {
-            scope.visit(c, opts, &globals, sink);
+        for i in from + 1..=st.last_command {
+            sink.scope(&df.syntax.nodes[i].comments);
+            scope.visit(&df.commands[i], opts, &globals, sink);
+            sink.unscope();
         }
         // Only ENV carries over to stages built on this one; ARGs do not.
-        let env_only: BTreeMap<String, String> = df.commands[st.first_command..=st.last_command]
-            .iter()
-            .filter_map(|c| match &c.instruction {
-                Instruction::Env { vars: kvs } => Some(kvs.iter().map(|kv| kv.key.value.clone())),
-                _ => None,
-            })
-            .flatten()
-            .filter_map(|k| scope.vars.get(&k).map(|v| (k, v.clone())))
-            .collect();
-        let mut inherited = match st.base_stage {
-            Some(b) => stage_env.get(b).cloned().unwrap_or_default(),
-            None => BTreeMap::new(),
-        };
-        inherited.extend(env_only);
-        stage_env.push(inherited);
+        let mut env = base.env;
+        for c in &df.commands[from..=st.last_command] {
+            if let Instruction::Env { vars: kvs } = &c.instruction {
+                for kv in kvs {
+                    if let Some(v) = scope.vars.get(&kv.key.value) {
+                        env.insert(kv.key.value.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        passed.push(Inherited {
+            env,
+            shell: scope.shell,
+            workdir_set: scope.workdir_set,
+        });
     }
+}
+
+/// What a stage hands to the stages built on it (BuildKit's `dispatchState.init` clones the image config):
+/// its environment, whether a SHELL was set and whether a WORKDIR was.
+#[derive(Debug, Clone, Default)]
+struct Inherited {
+    env: BTreeMap<String, String>,
+    shell: bool,
+    workdir_set: bool,
 }
 
 /// UndefinedArgInFrom and InvalidDefaultArgInFrom: a FROM line sees only the global ARGs.
@@ -419,15 +526,23 @@ struct StageScope {
     vars: BTreeMap<String, String>,
     declared: BTreeSet<String>,
     workdir_set: bool,
+    /// A SHELL is set (here or in a parent stage): JSONArgsRecommended is silent then.
+    shell: bool,
 }
 
 impl StageScope {
-    /// Expands `w`, reporting UndefinedVar for each variable neither declared nor predefined.
+    /// Expands `w`, reporting UndefinedVar for each variable not declared in the stage. As in BuildKit, the
+    /// predefined platform and proxy args are undefined inside a stage until an `ARG NAME` declares them;
+    /// PATH is always defined, and the two SBOM scan args are never reported.
     fn check(&self, w: &Word, sink: &mut Sink) -> String {
         let e = expand(self.esc, &w.value, &self.vars);
         for name in &e.unmatched {
             let known = self.declared.contains(name)
-                || PREDEFINED_ARGS.contains(&name.as_str())
+                || name == "PATH"
+                || matches!(
+                    name.as_str(),
+                    "BUILDKIT_SBOM_SCAN_CONTEXT" | "BUILDKIT_SBOM_SCAN_STAGE"
+                )
                 || (self.external && IMAGE_ENV.contains(&name.as_str()));
             if is_var_name(name) && !known {
                 let hint = suggest(name, self.declared.iter().map(String::as_str))
@@ -461,53 +576,38 @@ impl StageScope {
             }
             Instruction::Env { vars: kvs } => {
                 secrets(c, sink);
-                for kv in kvs {
-                    let v = self.check(&kv.value, sink);
+                // Every value expands against the environment before the line (`ENV A=1 B=$A`: A is unset).
+                let values: Vec<String> = kvs.iter().map(|kv| self.check(&kv.value, sink)).collect();
+                for (kv, v) in kvs.iter().zip(values) {
                     self.declared.insert(kv.key.value.clone());
                     self.vars.insert(kv.key.value.clone(), v);
                 }
             }
-            Instruction::Label { labels } => {
-                for kv in labels {
-                    self.warn(&kv.key, sink);
-                    self.warn(&kv.value, sink);
-                }
+            Instruction::Shell { .. } => self.shell = true,
+            Instruction::Cmd(cl) | Instruction::Entrypoint(cl)
+                if !cl.exec_form && !cl.args.is_empty() && !self.shell =>
+            {
+                sink.report(
+                    "JSONArgsRecommended",
+                    cl.args[0].span,
+                    format!(
+                        "JSON arguments recommended for {} to prevent unintended behavior related to OS signals",
+                        c.keyword
+                    ),
+                );
             }
             Instruction::Workdir { path } => self.workdir(path, sink),
-            Instruction::Copy(cp) => {
-                for w in cp
-                    .files
-                    .sources
-                    .iter()
-                    .chain([&cp.files.dest])
-                    .chain(cp.chown.iter())
-                    .chain(cp.chmod.iter())
-                    .chain(cp.from.iter())
-                {
+            Instruction::Expose { ports } => {
+                for w in ports {
                     self.warn(w, sink);
                 }
             }
-            Instruction::Add(a) => {
-                for w in a
-                    .files
-                    .sources
-                    .iter()
-                    .chain([&a.files.dest])
-                    .chain(a.chown.iter())
-                    .chain(a.chmod.iter())
-                {
+            // BuildKit reports UndefinedVar on the words it expands before dispatching (not `COPY --from`).
+            other => {
+                for w in expanded_words(other) {
                     self.warn(w, sink);
                 }
             }
-            Instruction::User { user: w } | Instruction::Stopsignal { signal: w } => {
-                self.warn(w, sink);
-            }
-            Instruction::Expose { ports: ws } | Instruction::Volume { paths: ws } => {
-                for w in ws {
-                    self.warn(w, sink);
-                }
-            }
-            _ => {}
         }
     }
 
@@ -529,18 +629,18 @@ impl StageScope {
         }
     }
 
-    /// WORKDIR: expands the path, and flags the stage's first WORKDIR if it is relative.
+    /// WORKDIR: expands the path, and flags the first WORKDIR of the stage (or of the stages it is built on)
+    /// if the expanded path is relative.
     fn workdir(&mut self, path: &Word, sink: &mut Sink) {
-        let unresolved = expand(self.esc, &path.value, &self.vars)
-            .unmatched
-            .iter()
-            .any(|n| !self.declared.contains(n));
         let p = self.check(path, sink);
-        if !self.workdir_set && !unresolved && !p.starts_with('/') {
+        if !self.workdir_set && !p.starts_with('/') {
             sink.report(
                 "WorkdirRelativePath",
                 path.span,
-                format!("Relative workdir \"{p}\" can have unexpected results if the base image changes"),
+                format!(
+                    "Relative workdir {} can have unexpected results if the base image changes",
+                    go_quote(&p)
+                ),
             );
         }
         self.workdir_set = true;

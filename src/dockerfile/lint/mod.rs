@@ -85,8 +85,12 @@ impl CheckConfig {
 /// The outcome of checking a Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// The findings, and the error BuildKit stops on (if any) as a `ParseError` diagnostic.
     pub diagnostics: Vec<Diagnostic>,
     pub check: CheckConfig,
+    /// The error BuildKit stops on once it evaluates the stages ([`super::evaluate`]).
+    #[serde(skip)]
+    pub error: Option<Error>,
 }
 
 impl Report {
@@ -101,12 +105,30 @@ impl Report {
 /// Collects diagnostics for enabled rules.
 pub(crate) struct Sink<'a> {
     config: &'a CheckConfig,
+    /// The `# check=` comment right before the instruction being checked, where BuildKit honours one
+    /// (`WithMergedConfigFromComments`): the rules it skips are skipped too.
+    local: Option<CheckConfig>,
     out: Vec<Diagnostic>,
 }
 
 impl Sink<'_> {
+    /// Checks the next findings with the `# check=` among `comments` (the first one counts) merged in.
+    pub(crate) fn scope(&mut self, comments: &[String]) {
+        self.local = comments.iter().find_map(|c| {
+            let line = format!("#{c}");
+            let (name, value, _) = super::syntax::match_directive(&line)?;
+            name.eq_ignore_ascii_case("check")
+                .then(|| CheckConfig::parse(value.split(' ').next().unwrap_or_default()))
+        });
+    }
+
+    /// Back to the file's `# check=` directive alone.
+    pub(crate) fn unscope(&mut self) {
+        self.local = None;
+    }
+
     pub(crate) fn report(&mut self, rule: &'static str, span: Span, message: String) {
-        if !self.config.enabled(rule) {
+        if !self.config.enabled(rule) || self.local.as_ref().is_some_and(|l| !l.enabled(rule)) {
             return;
         }
         let Some(r) = rules::rule(rule) else { return };
@@ -132,15 +154,39 @@ pub fn check(df: &Dockerfile, opts: &LintOptions) -> Report {
         .unwrap_or_default();
     let mut sink = Sink {
         config: &config,
+        local: None,
         out: Vec::new(),
     };
     buildkit::run(df, opts, &mut sink);
     learner::run(df, opts, &mut sink);
     let mut diagnostics = sink.out;
+    for d in &mut diagnostics {
+        at_instruction_start(d, &df.syntax.nodes);
+    }
+    let error = super::evaluate(df, &opts.build_args).err();
+    diagnostics.extend(error.iter().map(error_diagnostic));
     diagnostics.sort_by_key(|d| (d.span.start, d.rule));
     Report {
         diagnostics,
         check: config,
+        error,
+    }
+}
+
+/// BuildKit places a finding at the whole instruction, so its line is the instruction's first line (earlier
+/// than the word's when the instruction spans lines or starts on a line holding only the escape character).
+/// The span stays on the word, for editors. NoEmptyContinuation has its own line (the last continuation line).
+fn at_instruction_start(d: &mut Diagnostic, nodes: &[super::syntax::Node]) {
+    if d.rule == "NoEmptyContinuation" {
+        return;
+    }
+    let at = nodes.partition_point(|n| n.span.start <= d.span.start);
+    let Some(node) = at.checked_sub(1).and_then(|i| nodes.get(i)) else {
+        return;
+    };
+    if node.start_line < d.line {
+        d.line = node.start_line;
+        d.column = 1;
     }
 }
 
