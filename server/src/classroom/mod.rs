@@ -6,6 +6,11 @@
 
 pub mod cards;
 pub mod config;
+pub mod dashboard;
+pub mod dashboard_csv;
+pub mod progress;
+pub mod progress_judge;
+pub mod progress_watch;
 pub mod roster;
 
 use std::path::{Path, PathBuf};
@@ -93,6 +98,11 @@ impl Classroom {
         Ok(Reloaded { members, removed })
     }
 
+    /// The data directory the class keeps its state in (codes, progress).
+    pub fn data_dir(&self) -> &Path {
+        self.stored_file.parent().unwrap_or(Path::new("."))
+    }
+
     pub fn roster(&self) -> Arc<Roster> {
         self.roster.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -150,6 +160,8 @@ impl Classroom {
 pub struct ClassState {
     pub classroom: Option<Arc<Classroom>>,
     pub sessions: Arc<Sessions>,
+    /// The class's progress (classroom mode, once started: [`progress_watch::Tracker::start`]).
+    pub progress: Option<Arc<progress_watch::Tracker>>,
 }
 
 impl ClassState {
@@ -252,12 +264,13 @@ pub async fn teacher_only(State(state): State<ClassState>, request: Request, nex
     next.run(request).await
 }
 
-/// The routes of classroom mode: the sign-in, and the refusal of anonymous sessions.
+/// The routes of classroom mode: the sign-in, the refusal of anonymous sessions, and the teacher's API.
 pub fn router(state: ClassState) -> axum::Router {
     axum::Router::new()
         .route(paths::CLASSROOM_JOIN, axum::routing::post(join))
         .route(paths::SESSIONS, axum::routing::post(refuse_anonymous_sessions))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(dashboard::router(state))
 }
 
 /// On SIGHUP: read the file again; end the sessions of members it dropped; a file that does not parse is
