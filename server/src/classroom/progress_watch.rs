@@ -449,8 +449,10 @@ pub async fn observe(State(state): State<ClassState>, request: Request, next: Ne
     let Some((command, failures_only)) = command else {
         return response;
     };
-    if status.is_success() {
-        if !failures_only {
+    // A registry's 401 is its challenge (the client comes back with a token), not a failed push.
+    let challenge = status == axum::http::StatusCode::UNAUTHORIZED && command.starts_with("docker push");
+    if status.is_success() || challenge {
+        if !failures_only && !challenge {
             tracker.records.update(&learner, |r| {
                 r.saw(&command, 0, now(), None);
                 (true, ())
