@@ -23,12 +23,22 @@ use crate::registry::names::RepoName;
 /// The feed sends the snapshot at least this often, changed or not.
 const FEED_EVERY: Duration = Duration::from_secs(5);
 
-fn refused(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(ErrorBody::new(message))).into_response()
+/// A refused teacher's request: its status and why.
+#[derive(Debug)]
+pub struct Refused(StatusCode, String);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorBody::new(self.1))).into_response()
+    }
+}
+
+fn refused(status: StatusCode, message: impl Into<String>) -> Refused {
+    Refused(status, message.into())
 }
 
 /// The tracker, when the caller is one of the class's teachers.
-fn for_teachers(state: &ClassState, headers: &HeaderMap) -> Result<Arc<Tracker>, Response> {
+fn for_teachers(state: &ClassState, headers: &HeaderMap) -> Result<Arc<Tracker>, Refused> {
     if !matches!(state.principal(headers), Principal::Teacher(_)) {
         return Err(refused(
             StatusCode::FORBIDDEN,
@@ -44,13 +54,13 @@ fn for_teachers(state: &ClassState, headers: &HeaderMap) -> Result<Arc<Tracker>,
 async fn snapshot(
     State(state): State<ClassState>,
     headers: HeaderMap,
-) -> Result<Json<ClassSnapshot>, Response> {
+) -> Result<Json<ClassSnapshot>, Refused> {
     let tracker = for_teachers(&state, &headers)?;
     let snapshot = tracker.subscribe().borrow().clone();
     Ok(Json((*snapshot).clone()))
 }
 
-async fn funnel(State(state): State<ClassState>, headers: HeaderMap) -> Result<Response, Response> {
+async fn funnel(State(state): State<ClassState>, headers: HeaderMap) -> Result<Response, Refused> {
     let tracker = for_teachers(&state, &headers)?;
     let snapshot = tracker.subscribe().borrow().clone();
     Ok(Json(snapshot.funnels.clone()).into_response())
@@ -58,7 +68,7 @@ async fn funnel(State(state): State<ClassState>, headers: HeaderMap) -> Result<R
 
 /// `text/event-stream`: a `snapshot` event with the [`ClassSnapshot`] at once, on every change, and every
 /// [`FEED_EVERY`] regardless.
-async fn feed(State(state): State<ClassState>, headers: HeaderMap) -> Result<Response, Response> {
+async fn feed(State(state): State<ClassState>, headers: HeaderMap) -> Result<Response, Refused> {
     let tracker = for_teachers(&state, &headers)?;
     let receiver = tracker.subscribe();
     let events = futures_util::stream::unfold((receiver, true), |(mut receiver, first)| async move {
@@ -78,7 +88,7 @@ async fn feed(State(state): State<ClassState>, headers: HeaderMap) -> Result<Res
     Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
 }
 
-async fn csv(State(state): State<ClassState>, headers: HeaderMap) -> Result<Response, Response> {
+async fn csv(State(state): State<ClassState>, headers: HeaderMap) -> Result<Response, Refused> {
     let tracker = for_teachers(&state, &headers)?;
     let snapshot = tracker.subscribe().borrow().clone();
     let titles: Vec<(String, Vec<String>)> = tracker
@@ -101,7 +111,7 @@ async fn csv(State(state): State<ClassState>, headers: HeaderMap) -> Result<Resp
 }
 
 /// The learner `name`, when the class has one.
-fn learner(tracker: &Tracker, name: &str) -> Result<Member, Response> {
+fn learner(tracker: &Tracker, name: &str) -> Result<Member, Refused> {
     let roster = tracker.classroom.roster();
     roster
         .by_name(name)
@@ -139,7 +149,7 @@ async fn stop(
     State(state): State<ClassState>,
     headers: HeaderMap,
     Path(name): Path<String>,
-) -> Result<Json<ActionDone>, Response> {
+) -> Result<Json<ActionDone>, Refused> {
     let tracker = for_teachers(&state, &headers)?;
     let member = learner(&tracker, &name)?;
     let stopped = their_containers(&tracker, &tracker.classroom.session_token(&member), false).await;
@@ -159,7 +169,7 @@ async fn reset(
     headers: HeaderMap,
     Path(name): Path<String>,
     Json(request): Json<ResetRequest>,
-) -> Result<Json<ActionDone>, Response> {
+) -> Result<Json<ActionDone>, Refused> {
     let tracker = for_teachers(&state, &headers)?;
     let member = learner(&tracker, &name)?;
     let (id, lesson) = match &request.lesson {

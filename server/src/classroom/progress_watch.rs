@@ -490,7 +490,7 @@ mod tests {
 
     #[test]
     fn requests_read_as_the_docker_commands_the_server_vouches_for() {
-        let of = |m: Method, p: &str, basic: bool| command_of(&m, p, basic).map(|(c, f)| (c, f));
+        let of = |m: Method, p: &str, basic: bool| command_of(&m, p, basic);
         assert_eq!(
             of(Method::GET, paths::IMAGES, false),
             Some(("docker images".into(), false))
