@@ -252,12 +252,15 @@ pub async fn refuse_anonymous_sessions() -> JoinError {
     JoinError::SignInFirst
 }
 
-/// Every request: the teacher's page ([`paths::TEACHER`] and below) answers 403 to anyone but a signed-in
-/// teacher.
+/// Every request: the teacher's page ([`paths::TEACHER`] and below) answers 403 to a request carrying a
+/// session that is not a teacher's (a learner's page). A browser opening the page sends no session: it gets the
+/// app, whose dashboard asks a teacher to sign in; the class's data is behind the teacher's API
+/// (`dashboard.rs`), which answers 403 to anyone but a teacher.
 pub async fn teacher_only(State(state): State<ClassState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let teachers = path == paths::TEACHER || path.starts_with(&format!("{}/", paths::TEACHER));
-    if teachers && !matches!(state.principal(request.headers()), Principal::Teacher(_)) {
+    let with_session = crate::registry::local::session_token(request.headers()).is_some();
+    if teachers && with_session && !matches!(state.principal(request.headers()), Principal::Teacher(_)) {
         let message = "the teacher's page is for the class's teachers: sign in with a teacher's code";
         return (StatusCode::FORBIDDEN, Json(ErrorBody::new(message))).into_response();
     }
