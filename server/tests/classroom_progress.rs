@@ -336,3 +336,101 @@ async fn teacher_acts_on_one_learner(server: &Server, teacher: &str, linus: &str
     ensure!(status == 400, "a step past the lesson: {status}");
     Ok(())
 }
+
+/// In Chromium: the teacher signs in at `/teacher` and watches; grace, in a second browser profile, signs in and
+/// types the seed lesson's login and build; the teacher's table shows her move on, live, and the live region
+/// says so.
+#[tokio::test]
+async fn in_chromium_the_teachers_dashboard_shows_a_learners_build_live() -> Result<()> {
+    use crate::support::browser::Browser;
+    use crate::support::project::{Project, ProjectFile};
+    let dir = TempDir::new("classroom-dashboard");
+    let class = CLASS.replace("progress-lesson", "python-web-app");
+    std::fs::write(dir.path().join("classroom.toml"), class)?;
+    let data = TempDir::new("classroom-dashboard-data");
+    with_busybox(&data)?;
+    let file = dir.path().join("classroom.toml");
+    let server = Server::start_in(
+        data,
+        &crate::support::server::dist_dir(),
+        &["--classroom", file.to_str().unwrap()],
+    )?;
+    let project = Project::from_files([(
+        "Dockerfile",
+        ProjectFile::new("FROM busybox\nRUN echo built > /built.txt\n"),
+    )])?;
+    let workspace = project.share_link(&format!("{}/", server.url));
+    let dashboard = format!("{}{}", server.url, paths::TEACHER);
+    Browser::start()
+        .await?
+        .run("classroom_dashboard_teacher", |teacher| async move {
+            teacher.goto(&dashboard).await?;
+            teacher.type_into(CODE_FIELD, "TEACH2026XY\u{E007}").await?;
+            let table = learners_table(&teacher, "both learners at the start", |t| {
+                t.contains("grace") && t.contains("linus") && t.contains("1 of 8 (0 passed)")
+            })
+            .await?;
+            ensure!(!table.contains("4 of 8"), "{table}");
+            // A sort button: its column header says how the table is sorted.
+            teacher.click("Learner").await?;
+            let sorted = teacher
+                .client
+                .execute(
+                    "return document.querySelector('th[aria-sort=\"ascending\"]')?.textContent;",
+                    vec![],
+                )
+                .await?;
+            ensure!(sorted == json!("Learner"), "{sorted}");
+            Browser::start()
+                .await?
+                .run("classroom_dashboard_learner", |grace| async move {
+                    grace.goto(&workspace).await?;
+                    grace.type_into(CODE_FIELD, "GRACE2026X\u{E007}").await?;
+                    grace
+                        .wait_for_text("Terminal output", "the greeting", |t| {
+                            t.contains("Welcome, grace!")
+                        })
+                        .await?;
+                    grace
+                        .terminal_command("docker login -u grace -p GRACE2026X", "Login Succeeded")
+                        .await?;
+                    grace
+                        .terminal_command("docker build -t grace/python-sample-app:v1 .", "naming to")
+                        .await?;
+                    Ok(())
+                })
+                .await?;
+            learners_table(&teacher, "grace on step 4", |t| t.contains("4 of 8 (2 passed)")).await?;
+            let said = teacher.text_of("Class dashboard updates").await?;
+            ensure!(said.contains("grace is on step"), "{said}");
+            Ok(())
+        })
+        .await
+}
+
+const CODE_FIELD: &str = "Your join code (on your card)";
+
+/// The learners' table's text once `done` accepts it (within 30 s: the server judges every 2 s).
+async fn learners_table(
+    page: &crate::support::browser::Page,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) -> Result<String> {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < Duration::from_secs(30) {
+        let text = page
+            .client
+            .execute(
+                "return document.querySelector('table.learners')?.innerText ?? '';",
+                vec![],
+            )
+            .await?;
+        last = text.as_str().unwrap_or_default().to_string();
+        if done(&last) {
+            return Ok(last);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("the learners' table never showed {what}: {last:?}")
+}

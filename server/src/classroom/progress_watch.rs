@@ -1,5 +1,5 @@
 //! The progress tracker of a class: it loads the assigned lessons, watches what learners' requests do (the
-//! [`observe`] middleware: listings, logins, pushes, failed creates), hears the runner's RUN steps end
+//! [`observe`] middleware: logins, pushes, failed creates), hears the runner's RUN steps end
 //! ([`crate::observed`]), and every [`PASS`] judges each learner's checks from the server's own stores
 //! (`progress_judge`), records first passes (`progress`) and publishes a [`ClassSnapshot`] for the dashboard.
 
@@ -380,12 +380,6 @@ impl Tracker {
 /// A learner's request, in docker's words, when it is one the server vouches for: `(command, success only)`
 /// (`success only`: a success is counted elsewhere, the periodic pass, and only a failure is noted here).
 fn command_of(method: &Method, path: &str, basic: bool) -> Option<(String, bool)> {
-    if *method == Method::GET && path == paths::IMAGES {
-        return Some(("docker images".into(), false));
-    }
-    if *method == Method::GET && path == paths::CONTAINERS {
-        return Some(("docker ps".into(), false));
-    }
     if *method == Method::POST && path == paths::CONTAINERS {
         return Some(("docker run".into(), true));
     }

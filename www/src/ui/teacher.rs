@@ -217,7 +217,7 @@ fn dashboard_view() -> Html {
     html! {
         <main class="teacher">
             <h1>{ "Class dashboard" }</h1>
-            <p class="announce" role="status" aria-live="polite">{ dashboard.announcement.clone() }</p>
+            <p class="announce" role="status" aria-live="polite" aria-label="Class dashboard updates">{ dashboard.announcement.clone() }</p>
             { dashboard.pending.as_ref().map(|p| confirmation(p, &dashboard)).unwrap_or_default() }
             <button type="button" onclick={csv}>{ "Download CSV" }</button>
             <table class="learners">
