@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use slipway::api::{ContainerStatus, ContainerSummary};
-use slipway::image::Reference;
 use slipway::lesson::{Check, Verdict};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -165,11 +164,6 @@ fn parse_answer(bytes: &[u8]) -> Result<(u16, String), String> {
         .and_then(|s| s.parse().ok())
         .ok_or("the app's answer is not HTTP")?;
     Ok((status, body.to_string()))
-}
-
-/// The image name of `name` in docker's words (`learner1/app:v1`), for commands seen.
-pub fn familiar(name: &str) -> String {
-    Reference::parse(name).map_or_else(|_| name.to_string(), |r| r.to_string())
 }
 
 #[cfg(test)]
