@@ -9,6 +9,7 @@ pub mod cli;
 pub mod dockerfile;
 pub mod image;
 pub mod layer;
+pub mod lesson;
 pub mod registry;
 
 /// The version of this build, shared by the web app and the companion server.

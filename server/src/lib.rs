@@ -12,6 +12,7 @@ pub mod connections;
 pub mod dispatch;
 pub mod guard;
 pub mod image_dirs;
+pub mod observed;
 pub mod previews;
 pub mod registry;
 pub mod routes;

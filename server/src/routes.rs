@@ -52,6 +52,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     let class = crate::classroom::ClassState {
         classroom: state.classroom.clone(),
         sessions: state.sessions.clone(),
+        progress: state.classroom.clone().and_then(|c| {
+            let store = state.registry.store().clone();
+            crate::classroom::progress_watch::Tracker::start(c, state.runner.clone(), store, &state.dist_dir)
+        }),
     };
     let sessions = match &state.classroom {
         None => Router::new()
@@ -59,6 +63,8 @@ pub fn app(state: Arc<AppState>) -> Router {
             .with_state(state.sessions.clone()),
         Some(_) => crate::classroom::router(class.clone()),
     };
+    let observe =
+        axum::middleware::from_fn_with_state(class.clone(), crate::classroom::progress_watch::observe);
     let teacher_only = axum::middleware::from_fn_with_state(class, crate::classroom::teacher_only);
     let session_gate = axum::middleware::from_fn_with_state(state.sessions.clone(), crate::sessions::gate);
     api.with_state(state.clone())
@@ -66,6 +72,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(registry)
         .merge(containers)
         .merge(web.with_state(state))
+        .layer(observe)
         .layer(teacher_only)
         .layer(session_gate)
         .layer(front_door)

@@ -5,6 +5,7 @@
 mod base_images;
 mod build;
 mod classroom;
+mod classroom_progress;
 mod commands;
 mod connections;
 mod dist;

@@ -14,6 +14,7 @@ mod exec;
 mod images;
 pub mod info;
 pub mod paths;
+mod progress;
 mod sessions;
 mod steps;
 
@@ -29,6 +30,10 @@ pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
 pub use images::ImageRow;
 pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
+pub use progress::{
+    ActionDone, ClassSnapshot, FailedCommand, FunnelStep, LearnerRow, LessonFunnel, LessonProgress,
+    ResetRequest, StepMark, ONLINE_SECONDS,
+};
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
 

@@ -60,6 +60,26 @@ pub const EXECS: &str = "/api/execs/";
 pub const CLASSROOM_JOIN: &str = "/api/classroom/join";
 /// The teacher's page: 403 for learners and clients not signed in.
 pub const TEACHER: &str = "/teacher";
+/// `GET`, teachers only: the class's [`super::ClassSnapshot`] (a row per learner, a funnel per lesson).
+pub const CLASSROOM_PROGRESS: &str = "/api/classroom/progress";
+/// `GET`, teachers only: `text/event-stream`, a [`super::ClassSnapshot`] per event, on change or every few seconds.
+pub const CLASSROOM_FEED: &str = "/api/classroom/progress/feed";
+/// `GET`, teachers only: the funnel per lesson ([`super::LessonFunnel`]s).
+pub const CLASSROOM_FUNNEL: &str = "/api/classroom/funnel";
+/// `GET`, teachers only: progress as CSV (RFC 4180), a line per learner and step.
+pub const CLASSROOM_CSV: &str = "/api/classroom/progress.csv";
+/// `POST`, teachers only: stop every container of the learner `{name}` ([`super::ActionDone`]).
+pub const CLASSROOM_STOP: &str = "/api/classroom/learners/{name}/stop";
+/// `POST` [`super::ResetRequest`], teachers only: take the learner `{name}` back to a step.
+pub const CLASSROOM_RESET: &str = "/api/classroom/learners/{name}/reset";
+
+pub fn classroom_stop(name: &str) -> String {
+    CLASSROOM_STOP.replacen("{name}", name, 1)
+}
+
+pub fn classroom_reset(name: &str) -> String {
+    CLASSROOM_RESET.replacen("{name}", name, 1)
+}
 
 pub fn container_attach_ticket(id: &str) -> String {
     with_id(CONTAINER_ATTACH_TICKET, id)

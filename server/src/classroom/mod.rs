@@ -6,6 +6,11 @@
 
 pub mod cards;
 pub mod config;
+pub mod dashboard;
+pub mod dashboard_csv;
+pub mod progress;
+pub mod progress_judge;
+pub mod progress_watch;
 pub mod roster;
 
 use std::path::{Path, PathBuf};
@@ -93,6 +98,11 @@ impl Classroom {
         Ok(Reloaded { members, removed })
     }
 
+    /// The data directory the class keeps its state in (codes, progress).
+    pub fn data_dir(&self) -> &Path {
+        self.stored_file.parent().unwrap_or(Path::new("."))
+    }
+
     pub fn roster(&self) -> Arc<Roster> {
         self.roster.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -150,6 +160,8 @@ impl Classroom {
 pub struct ClassState {
     pub classroom: Option<Arc<Classroom>>,
     pub sessions: Arc<Sessions>,
+    /// The class's progress (classroom mode, once started: [`progress_watch::Tracker::start`]).
+    pub progress: Option<Arc<progress_watch::Tracker>>,
 }
 
 impl ClassState {
@@ -240,24 +252,28 @@ pub async fn refuse_anonymous_sessions() -> JoinError {
     JoinError::SignInFirst
 }
 
-/// Every request: the teacher's page ([`paths::TEACHER`] and below) answers 403 to anyone but a signed-in
-/// teacher.
+/// Every request: the teacher's page ([`paths::TEACHER`] and below) answers 403 to a request carrying a
+/// session that is not a teacher's (a learner's page). A browser opening the page sends no session: it gets the
+/// app, whose dashboard asks a teacher to sign in; the class's data is behind the teacher's API
+/// (`dashboard.rs`), which answers 403 to anyone but a teacher.
 pub async fn teacher_only(State(state): State<ClassState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let teachers = path == paths::TEACHER || path.starts_with(&format!("{}/", paths::TEACHER));
-    if teachers && !matches!(state.principal(request.headers()), Principal::Teacher(_)) {
+    let with_session = crate::registry::local::session_token(request.headers()).is_some();
+    if teachers && with_session && !matches!(state.principal(request.headers()), Principal::Teacher(_)) {
         let message = "the teacher's page is for the class's teachers: sign in with a teacher's code";
         return (StatusCode::FORBIDDEN, Json(ErrorBody::new(message))).into_response();
     }
     next.run(request).await
 }
 
-/// The routes of classroom mode: the sign-in, and the refusal of anonymous sessions.
+/// The routes of classroom mode: the sign-in, the refusal of anonymous sessions, and the teacher's API.
 pub fn router(state: ClassState) -> axum::Router {
     axum::Router::new()
         .route(paths::CLASSROOM_JOIN, axum::routing::post(join))
         .route(paths::SESSIONS, axum::routing::post(refuse_anonymous_sessions))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(dashboard::router(state))
 }
 
 /// On SIGHUP: read the file again; end the sessions of members it dropped; a file that does not parse is

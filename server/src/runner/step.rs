@@ -219,6 +219,7 @@ impl Runner {
             .map_err(|e| io_ctx("diff task")(std::io::Error::other(e)));
             layer = captured.and_then(|c| c).map(Some);
         }
+        crate::observed::step_ended(&c.session, &c.args, exit_code, &output);
         self.forget(&c.id);
         let dir = c.dir.clone();
         let _ = tokio::task::spawn_blocking(move || cleanup_dir(&dir)).await;

@@ -660,6 +660,9 @@ pub fn start() {
         }
         STARTUP_WORKSPACE.with(|s| *s.borrow_mut() = saved);
         super::session::ensure_page_session().await;
+        if web::location_pathname() == slipway::api::paths::TEACHER {
+            return super::teacher::mount(root).await;
+        }
         let class = class_to_sign_in().await;
         root.set_inner_html("");
         yew::Renderer::<Root>::with_root_and_props(root, RootProps { class }).render();

@@ -14,6 +14,7 @@ pub mod share;
 pub mod sign_in_state;
 pub mod start;
 pub mod state;
+pub mod teacher_state;
 pub mod terminal_state;
 pub mod workspace;
 
@@ -46,6 +47,7 @@ browser_only! {
     mod session;
     mod sign_in;
     mod store;
+    mod teacher;
     mod terminal;
     mod web;
     mod xterm;

@@ -91,7 +91,7 @@ fn command_ran_reads_history() {
 
 #[test]
 fn a_failed_step_says_what_to_do_about_it() {
-    let lesson = Lesson::parse(include_str!("../../../static/lessons/python-web-app/lesson.json")).unwrap();
+    let lesson = Lesson::parse(include_str!("../../static/lessons/python-web-app/lesson.json")).unwrap();
     let login = &lesson.steps[1];
     let check = login.check.as_ref().unwrap().personalized("ana");
     let failed = login.advise(check.judge_history(&[("docker login".into(), 1)]), "ana");
@@ -185,9 +185,9 @@ fn pushed_reads_the_registry_tags() {
 
 #[test]
 fn the_shipped_lesson_parses_and_its_files_exist() {
-    let lesson = Lesson::parse(include_str!("../../../static/lessons/python-web-app/lesson.json")).unwrap();
+    let lesson = Lesson::parse(include_str!("../../static/lessons/python-web-app/lesson.json")).unwrap();
     // Trunk copies static/ into dist/static/, served under /static/.
-    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     for (name, url) in lesson.file_urls("/static/lessons/python-web-app/lesson.json") {
         let file = root.join(url.trim_start_matches('/'));
         assert!(file.is_file(), "{name}: {} is missing", file.display());
