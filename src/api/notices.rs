@@ -11,8 +11,8 @@ pub enum Notice {
     /// Unused for a while: the learner's running containers stop in `seconds_left` unless they use the
     /// playground (any command) before.
     IdleWarning { seconds_left: u64 },
-    /// Unused past the idle timeout: `stopped` running containers were stopped (images, containers and progress
-    /// are kept: `docker start` brings one back).
+    /// Unused past the idle timeout: `stopped` running containers were stopped (images, stopped containers and
+    /// progress are kept).
     IdleStopped { stopped: usize },
     /// The class ends at `ends_at` (RFC 3339), in `seconds_left`.
     ClassEndingSoon { seconds_left: u64, ends_at: String },
@@ -35,8 +35,8 @@ impl Notice {
                 duration_words(*seconds_left)
             ),
             Notice::IdleStopped { stopped } => format!(
-                "You were idle: {stopped} running container(s) stopped. Your images and containers are kept \
-                 (`docker ps -a`, `docker start NAME`)."
+                "You were idle: {stopped} running container(s) stopped. Your images, stopped containers and \
+                 their logs are kept (`docker ps -a`); `docker run` starts new ones."
             ),
             Notice::ClassEndingSoon { seconds_left, ends_at } => format!(
                 "The class ends in {} (at {ends_at}): save your work.",
