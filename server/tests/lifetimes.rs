@@ -298,3 +298,137 @@ async fn sighup_with_a_lower_memory_limit_rewrites_the_learners_cgroup_and_keeps
     );
     Ok(())
 }
+
+/// `slipway docker --host URL ARGS` with its files in `home` and `env`, stdin not a terminal: exit code, stdout
+/// and stderr.
+fn native_docker(
+    server: &Server,
+    home: &std::path::Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Result<(i32, String, String)> {
+    let output = std::process::Command::new(crate::support::server::slipway_bin())
+        .args(["docker", "--host", &server.url])
+        .args(args)
+        .env("SLIPWAY_AUTH_FILE", home.join("auth.json"))
+        .env_remove("SLIPWAY_SESSION")
+        .env_remove("SLIPWAY_JOIN_CODE")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    Ok((
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slipway_docker_signs_in_with_a_join_code_and_pushes_to_its_namespace() -> Result<()> {
+    let (dir, server, codes) = class_server(
+        "lifetimes-native",
+        "[class]\nname = \"Docker 101\"\n[learners]\ncount = 2\n",
+    )?;
+    let home = dir.path().join("home");
+    let context = dir.path().join("app");
+    std::fs::create_dir_all(&context)?;
+    std::fs::write(context.join("Dockerfile"), "FROM scratch\nCOPY a.txt /\n")?;
+    std::fs::write(context.join("a.txt"), "alpha\n")?;
+    let docker = |args: &[&str]| native_docker(&server, &home, &[], args);
+
+    let (code, _, err) = docker(&["images"])?;
+    ensure!(
+        code != 0 && err.contains("sign in with your join code"),
+        "{code} {err}"
+    );
+    let (code, _, err) = docker(&["login"])?;
+    ensure!(
+        code == 1 && err.contains("SLIPWAY_JOIN_CODE"),
+        "no code, no terminal: {code} {err}"
+    );
+    let (code, _, err) = docker(&["login", "-p", "WRONG-CODE0"])?;
+    ensure!(
+        code == 1 && err.contains("not one of this class's"),
+        "{code} {err}"
+    );
+    // The code as a learner copies it from the card: lower case, with its dash.
+    let typed = code_of(&codes, "learner1").to_lowercase();
+    let (code, out, _) = docker(&["login", "-p", &typed])?;
+    ensure!(
+        code == 0
+            && out.contains("Welcome, learner1! Signed in to the class Docker 101.")
+            && out.ends_with("Login Succeeded\n"),
+        "{out}"
+    );
+
+    let (code, out, err) = docker(&["build", "-t", "learner1/app:v1", context.to_str().unwrap()])?;
+    ensure!(code == 0, "build: {out} {err}");
+    let (code, out, err) = docker(&["push", "learner1/app:v1"])?;
+    ensure!(code == 0 && out.contains("digest: sha256:"), "push: {out} {err}");
+    ensure!(docker(&["tag", "learner1/app:v1", "learner2/app:v1"])?.0 == 0);
+    let (code, out, err) = docker(&["push", "learner2/app:v1"])?;
+    ensure!(
+        code != 0 && (out + &err).contains("denied"),
+        "another's namespace: {code}"
+    );
+
+    // A script: the code in the environment, no login command.
+    let other = dir.path().join("other-home");
+    let env = [("SLIPWAY_JOIN_CODE", code_of(&codes, "learner2"))];
+    let (code, out, err) = native_docker(&server, &other, &env, &["run", "--rm", "busybox", "echo", "hi"])?;
+    ensure!(code == 0 && out == "hi\n", "{code} {out} {err}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_teachers_broadcast_appears_in_a_learners_terminal_in_the_page() -> Result<()> {
+    use crate::support::browser::Browser;
+    let dir = TempDir::new("lifetimes-broadcast");
+    let file = class_file(
+        dir.path(),
+        "[[teachers]]\nname = \"ada\"\n[learners]\ncount = 1\n",
+    )?;
+    let data = TempDir::new("lifetimes-broadcast-data");
+    let (_, codes) = cards(&file, data.path())?;
+    let server = Server::start_in(
+        data,
+        &crate::support::server::dist_dir(),
+        &["--classroom", file.to_str().unwrap()],
+    )?;
+    let teacher = Member::sign_in(&server, code_of(&codes, "ada")).await?;
+    let learner = Member::sign_in(&server, code_of(&codes, "learner1")).await?;
+    let message = slipway::api::Broadcast {
+        message: "Break until 10:30".into(),
+    };
+    ensure!(
+        learner.api().broadcast(&message).await.is_err(),
+        "a learner may not broadcast"
+    );
+    let (code, home) = (
+        code_of(&codes, "learner1").to_string(),
+        format!("{}/", server.url),
+    );
+    Browser::start()
+        .await?
+        .run("classroom_broadcast", |page| async move {
+            page.goto(&home).await?;
+            page.type_into("Your join code (on your card)", &format!("{code}\u{E007}"))
+                .await?;
+            page.wait_for_text("Terminal output", "the greeting", |t| {
+                t.contains("Welcome, learner1!")
+            })
+            .await?;
+            // The page's first ask for notices says where to start; give it a moment to be waiting.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            teacher.api().broadcast(&message).await?;
+            let shown = page
+                .wait_for_text("Terminal output", "the broadcast", |t| {
+                    t.contains("[class notice] Message from ada: Break until 10:30")
+                })
+                .await?;
+            // On a row of its own, the prompt drawn again under it.
+            ensure!(shown.trim_end().ends_with('$'), "{shown:?}");
+            Ok(())
+        })
+        .await
+}
