@@ -11,7 +11,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+// Only its memory and CPU readings are used here.
 #[cfg(not(target_arch = "wasm32"))]
+#[allow(dead_code)]
 #[path = "hostile/leftovers.rs"]
 mod leftovers;
 
@@ -246,11 +248,14 @@ mod native {
         }
     }
 
+    /// One of a lesson's times.
+    type Measure = fn(&Lesson) -> f64;
+
     fn print_phase(title: &str, phase: &Phase) {
-        let column = |f: fn(&Lesson) -> f64| -> Vec<f64> { phase.lessons.iter().map(f).collect() };
+        let column = |f: Measure| -> Vec<f64> { phase.lessons.iter().map(f).collect() };
         println!("\n### {title}\n");
         println!("| step | p50 (s) | p95 (s) | max (s) |\n| --- | ---: | ---: | ---: |");
-        let rows: [(&str, fn(&Lesson) -> f64); 4] = [
+        let rows: [(&str, Measure); 4] = [
             ("sign in", |l| l.sign_in),
             ("build (RUN executed)", |l| l.build),
             ("run until the first answer", |l| l.first_answer),

@@ -93,8 +93,11 @@ impl Member {
     }
 }
 
+/// The cards' `(name, code)`.
+type Codes = Vec<(String, String)>;
+
 /// `slipway serve --classroom` with busybox, on a class file holding `text`; the cards' codes.
-fn class_server(label: &str, text: &str) -> Result<(TempDir, Server, Vec<(String, String)>)> {
+fn class_server(label: &str, text: &str) -> Result<(TempDir, Server, Codes)> {
     let dir = TempDir::new(label);
     let file = class_file(dir.path(), text)?;
     let server = crate::runner::busybox_server(label, &["--classroom", file.to_str().unwrap()])?

@@ -212,7 +212,7 @@ pub async fn extend(
 ) -> Response {
     let teacher = match super::notices::teacher(&state, &headers) {
         Ok(name) => name,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let Some(classroom) = &state.classroom else {
         return StatusCode::NOT_FOUND.into_response();

@@ -133,14 +133,22 @@ pub async fn notices(
     }
 }
 
+/// The refusal of a teacher's action to anyone else.
+#[derive(Debug)]
+pub struct NotATeacher;
+
+impl IntoResponse for NotATeacher {
+    fn into_response(self) -> Response {
+        let message = "only the class's teachers may do that: sign in with a teacher's code";
+        refused(StatusCode::FORBIDDEN, message)
+    }
+}
+
 /// The teacher's name, or the refusal for anyone else.
-pub(super) fn teacher(state: &ClassState, headers: &axum::http::HeaderMap) -> Result<String, Response> {
+pub(super) fn teacher(state: &ClassState, headers: &axum::http::HeaderMap) -> Result<String, NotATeacher> {
     match state.principal(headers) {
         Principal::Teacher(name) => Ok(name),
-        _ => Err(refused(
-            StatusCode::FORBIDDEN,
-            "only the class's teachers may do that: sign in with a teacher's code",
-        )),
+        _ => Err(NotATeacher),
     }
 }
 
@@ -152,7 +160,7 @@ pub async fn broadcast(
 ) -> Response {
     let from = match teacher(&state, &headers) {
         Ok(name) => name,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let message: String = body.message.chars().filter(|c| !c.is_control()).collect();
     let message = message.trim();

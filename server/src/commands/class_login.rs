@@ -6,12 +6,7 @@
 //! With `$SLIPWAY_JOIN_CODE` set, any command signs in first when the kept session is gone (scripts); without
 //! it, a class's companion's commands say how to sign in.
 
-use std::cell::RefCell;
-
 use slipway::api::{Companion, CompanionError, JoinRequest, SessionTransport, SignedIn};
-use slipway::cli::context::Prompter;
-use slipway::cli::credentials::CredentialStore;
-use slipway::cli::outcome::Outcome;
 use slipway::registry::Credentials;
 
 use super::session_file::SessionFile;
@@ -27,8 +22,12 @@ pub struct ClassLogin<'a> {
     /// Its registry host (`host:port`), where the registry login is kept.
     pub registry_host: &'a str,
     pub sessions: &'a SessionFile,
-    pub credentials: &'a RefCell<CredentialStore>,
+    /// Keeps a registry login (`docker login`'s credentials store) for a registry host.
+    pub keep_login: &'a dyn Fn(&str, &Credentials),
 }
+
+/// What a class sign-in printed: `Ok(stdout)`, or `Err(stderr)` (exit code 1).
+pub type Said = Result<String, String>;
 
 /// `docker login`'s words: the user, the password (or code) and the server, when given.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -74,14 +73,15 @@ fn http() -> anyhow::Result<ReqwestTransport> {
 }
 
 impl ClassLogin<'_> {
-    /// `docker login` to a class's companion: the class sign-in's outcome; None when `words` are no login to
-    /// this companion or it runs no class (docker's own login then runs).
+    /// `docker login` to a class's companion: what the class sign-in said; None when `words` are no login to
+    /// this companion or it runs no class (docker's own login then runs). `ask` asks for the code on a
+    /// terminal (None without one).
     pub fn login(
         &self,
         words: &[String],
         stdin: Option<&str>,
-        prompter: Option<&dyn Prompter>,
-    ) -> anyhow::Result<Option<Outcome>> {
+        ask: Option<&dyn Fn() -> Option<String>>,
+    ) -> anyhow::Result<Option<Said>> {
         let Some(login) = login_words(words) else {
             return Ok(None);
         };
@@ -99,10 +99,7 @@ impl ClassLogin<'_> {
             (None, true) => stdin.map(|text| text.trim().to_string()),
             (None, false) => match std::env::var(JOIN_CODE_ENV).ok().filter(|c| !c.is_empty()) {
                 Some(code) => Some(code),
-                None => match prompter {
-                    Some(prompter) => runtime.block_on(prompter.ask("Join code: ", false)),
-                    None => None,
-                },
+                None => ask.and_then(|ask| ask()),
             },
         };
         let Some(code) = typed.filter(|c| !c.trim().is_empty()) else {
@@ -110,21 +107,21 @@ impl ClassLogin<'_> {
                 "Error: {} runs a class: sign in with your join code (`login -p CODE`, or ${JOIN_CODE_ENV})",
                 self.base
             );
-            return Ok(Some(Outcome::failure(why, 1)));
+            return Ok(Some(Err(why)));
         };
         let signed = runtime.block_on(self.sign_in(&http, login.user, code));
         Ok(Some(match signed {
             Ok(signed) => {
                 let class = class.name.map(|n| format!(" {n}")).unwrap_or_default();
-                Outcome::success(format!(
+                Ok(format!(
                     "Welcome, {}! Signed in to the class{class}.\nLogin Succeeded\n",
                     signed.name
                 ))
             }
             Err(CompanionError::Refused { message, .. }) => {
-                Outcome::failure(format!("Error response from daemon: {message}"), 1)
+                Err(format!("Error response from daemon: {message}"))
             }
-            Err(e) => Outcome::failure(format!("Error: {e}"), 1),
+            Err(e) => Err(format!("Error: {e}")),
         }))
     }
 
@@ -147,14 +144,15 @@ impl ClassLogin<'_> {
             username: signed.name.clone(),
             password: code,
         };
-        self.credentials.borrow_mut().set(self.registry_host, &login);
+        (self.keep_login)(self.registry_host, &login);
         Ok(signed)
     }
 
     /// Before a command, when the kept session is gone or refused: with `$SLIPWAY_JOIN_CODE` set, sign in; without
     /// it, a class's companion gets the command refused with how to sign in (another companion issues a session
     /// as usual). Nothing to do with `$SLIPWAY_SESSION` set, or a companion out of reach (the command says so).
-    pub fn before_command(&self) -> anyhow::Result<Option<Outcome>> {
+    /// Why the command cannot run, if it cannot.
+    pub fn before_command(&self) -> anyhow::Result<Option<String>> {
         if std::env::var("SLIPWAY_SESSION").is_ok_and(|t| !t.is_empty()) {
             return Ok(None);
         }
@@ -167,21 +165,17 @@ impl ClassLogin<'_> {
         match std::env::var(JOIN_CODE_ENV).ok().filter(|c| !c.is_empty()) {
             Some(code) => Ok(match runtime.block_on(self.sign_in(&http, None, code)) {
                 Ok(_) => None,
-                Err(e) => Some(Outcome::failure(
-                    format!("Error: signing in with ${JOIN_CODE_ENV}: {e}"),
-                    1,
-                )),
+                Err(e) => Some(format!("Error: signing in with ${JOIN_CODE_ENV}: {e}")),
             }),
             None => {
                 let info = runtime.block_on(Companion::new(&http, self.base).info());
                 let class = info.ok().and_then(|i| i.classroom).is_some();
                 Ok(class.then(|| {
-                    let why = format!(
+                    format!(
                         "Error: {} runs a class: sign in with your join code first (`slipway docker --host {} \
                          login`, or ${JOIN_CODE_ENV})",
                         self.base, self.base
-                    );
-                    Outcome::failure(why, 1)
+                    )
                 }))
             }
         }

@@ -50,19 +50,23 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
         None
     };
     let sessions = SessionFile::beside(Some(&auth_file));
+    let keep_login =
+        |host: &str, login: &slipway::registry::Credentials| credentials.borrow_mut().set(host, login);
     let class = ClassLogin {
         base: &base,
         registry_host: &registry_host,
         sessions: &sessions,
-        credentials: &credentials,
+        keep_login: &keep_login,
     };
     let prompter = std::io::stdin()
         .is_terminal()
         .then_some(&TtyPrompter as &dyn Prompter);
-    let signed_in = match class.login(&words, stdin.as_deref(), prompter)? {
-        Some(login) => Some(login),
+    let ask = prompter.map(|_| &ask_join_code as &dyn Fn() -> Option<String>);
+    let signed_in = match class.login(&words, stdin.as_deref(), ask)? {
+        Some(Ok(said)) => Some(Outcome::success(said)),
+        Some(Err(said)) => Some(Outcome::failure(said, 1)),
         None if matches!(plan_words(&words), Step::Done(_)) => None,
-        None => class.before_command()?,
+        None => class.before_command()?.map(|why| Outcome::failure(why, 1)),
     };
     let outcome = match signed_in.map_or_else(|| plan_words(&words), Step::Done) {
         Step::Done(outcome) => outcome,
@@ -265,6 +269,15 @@ impl Prompter for TtyPrompter {
             answer.map(|line| line.trim_end_matches(['\n', '\r']).to_string())
         })
     }
+}
+
+/// The join code of a class sign-in, asked on the terminal (not echoed, as a password).
+fn ask_join_code() -> Option<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    runtime.block_on(TtyPrompter.ask("Join code: ", false))
 }
 
 /// The terminal's echo turned off until dropped (docker's `DisableEcho`).
