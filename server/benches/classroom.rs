@@ -3,9 +3,13 @@
 //! build the seed lesson's image with its RUN step executed (`slipway docker build`, the page's builder against
 //! the same API) and run it (`docker run -d -p 8000:8000`) until the app's first answer through its preview,
 //! their starts spread over SPREAD seconds (default 20). The class does it twice: on a quiet server, then with
-//! one more learner running a fork bomb, a memory hog and an endless loop. Prints per phase the p50/p95 of sign
-//! in, build and first answer, failures, the server's peak RSS and CPU, the machine's load, and a last line
-//! `learners=N failures=F lesson_p95_s=X hog_lesson_p95_s=Y`. Run with `scripts/bench.sh classroom [LEARNERS]`.
+//! one more learner running a fork bomb, a memory hog and an endless loop. Meanwhile one more learner probes the
+//! interactive commands (`docker images`, `docker ps`, `docker run --rm busybox echo hi`, through the API as the
+//! page sends them). Prints per phase the p50/p95 of sign in, build and first answer, the interactive
+//! p50/p95/p99, failures, the server's peak RSS and CPU, the machine's load, and a last line
+//! `learners=N failures=F lesson_p95_s=X interactive_p95_ms=Y hog_lesson_p95_s=Z hog_interactive_p95_ms=W
+//! solo_s=S` (S: one learner's lesson alone, done first, which also warms the server).
+//! Run with `scripts/bench.sh classroom [LEARNERS]`.
 
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "../tests/support/mod.rs"]
@@ -26,7 +30,9 @@ mod native {
     use std::time::{Duration, Instant};
 
     use anyhow::{ensure, Context};
-    use slipway::api::{paths, Companion, JoinRequest, SessionTransport};
+    use slipway::api::{
+        paths, Companion, CreateContainer, JoinRequest, RemoveQuery, RunOptions, SessionTransport,
+    };
 
     use super::leftovers::{cpu_seconds, memory};
     use super::support::server::{slipway_bin, with_busybox, with_python, Server};
@@ -192,8 +198,47 @@ mod native {
         }
     }
 
+    /// The interactive commands, timed one after another until `done` says the lessons are over: milliseconds.
+    async fn probe(
+        class: &Class,
+        name: &str,
+        done: &std::sync::atomic::AtomicBool,
+    ) -> anyhow::Result<Vec<f64>> {
+        use std::sync::atomic::Ordering;
+        let token = class.sign_in(name).await?;
+        let http = http()?;
+        let transport = SessionTransport::new(&http, token, &class.server.url);
+        let companion = Companion::new(&transport, &class.server.url);
+        let echo = CreateContainer {
+            image: "busybox".into(),
+            options: RunOptions {
+                cmd: vec!["echo".into(), "hi".into()],
+                ..RunOptions::default()
+            },
+        };
+        let mut times = Vec::new();
+        while !done.load(Ordering::Relaxed) {
+            for command in 0..3 {
+                let started = Instant::now();
+                match command {
+                    0 => drop(companion.images().await?),
+                    1 => drop(companion.containers(false).await?),
+                    _ => {
+                        let id = companion.create(&echo, true).await?.id;
+                        companion.wait(&id).await?;
+                        companion.remove(&id, &RemoveQuery { force: true }).await?;
+                    }
+                }
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(times)
+    }
+
     /// What one phase measured.
     struct Phase {
+        interactive_ms: Vec<f64>,
         lessons: Vec<Lesson>,
         failures: Vec<String>,
         peak_rss: u64,
@@ -202,8 +247,9 @@ mod native {
         wall: f64,
     }
 
-    /// `names` do the lesson at once, their starts spread over `spread`; the server's RSS sampled meanwhile.
-    async fn phase(class: &Class, names: &[String], spread: Duration) -> Phase {
+    /// `names` do the lesson at once, their starts spread over `spread`, while `prober` times the interactive
+    /// commands; the server's RSS sampled meanwhile.
+    async fn phase(class: &Class, names: &[String], prober: &str, spread: Duration) -> Phase {
         let pid = class.server.pid();
         let (cpu, started) = (cpu_seconds(pid), Instant::now());
         let step = spread / names.len().max(1) as u32;
@@ -211,31 +257,36 @@ mod native {
             tokio::time::sleep(step * n as u32).await;
             (name.clone(), class.lesson(name).await)
         });
+        let (mut lessons, mut failures) = (Vec::new(), Vec::new());
+        let over = std::sync::atomic::AtomicBool::new(false);
+        let lessons_then_over = async {
+            let done = futures_util::future::join_all(runs).await;
+            over.store(true, std::sync::atomic::Ordering::Relaxed);
+            done
+        };
+        let probing = probe(class, prober, &over);
         let sampling = async {
             let mut peak = 0;
-            loop {
+            while !over.load(std::sync::atomic::Ordering::Relaxed) {
                 peak = peak.max(memory(pid, "VmRSS"));
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                if started.elapsed() > Duration::from_secs(3600) {
-                    return peak;
-                }
             }
+            peak
         };
-        let (mut lessons, mut failures) = (Vec::new(), Vec::new());
-        let mut peak_rss = 0;
-        tokio::select! {
-            done = futures_util::future::join_all(runs) => {
-                for (name, result) in done {
-                    match result {
-                        Ok(lesson) => lessons.push(lesson),
-                        Err(e) => failures.push(format!("{name}: {e:#}")),
-                    }
-                }
+        let (done, probed, mut peak_rss) = tokio::join!(lessons_then_over, probing, sampling);
+        for (name, result) in done {
+            match result {
+                Ok(lesson) => lessons.push(lesson),
+                Err(e) => failures.push(format!("{name}: {e:#}")),
             }
-            peak = sampling => peak_rss = peak,
         }
+        let interactive_ms = probed.unwrap_or_else(|e| {
+            failures.push(format!("{prober} (interactive): {e:#}"));
+            Vec::new()
+        });
         peak_rss = peak_rss.max(memory(pid, "VmRSS"));
         Phase {
+            interactive_ms,
             lessons,
             failures,
             peak_rss,
@@ -270,6 +321,15 @@ mod native {
                 percentile(&values, 1.0)
             );
         }
+        let ms = &phase.interactive_ms;
+        println!(
+            "\nInteractive commands (`docker images`, `docker ps`, `docker run --rm busybox echo hi`; {} timed): \
+             p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms.",
+            ms.len(),
+            percentile(ms, 0.5),
+            percentile(ms, 0.95),
+            percentile(ms, 0.99)
+        );
         println!(
             "\n{} lessons done, {} failures in {:.0} s; server peak RSS {:.0} MiB, server CPU {:.1} s; load after: {}",
             phase.lessons.len(),
@@ -295,7 +355,7 @@ mod native {
         let file = dir.join("classroom.toml");
         let text = format!(
             "[class]\nname = \"bench\"\n[learners]\ncount = {}\n",
-            2 * learners + 1
+            2 * learners + 3
         );
         std::fs::write(&file, text)?;
         let cards = std::process::Command::new(slipway_bin())
@@ -358,22 +418,36 @@ mod native {
                 .unwrap_or_default()
                 .trim()
         );
-        let quiet = phase(&class, &names(1), spread).await;
+        let prober = format!("learner{}", 2 * learners + 2);
+        // One learner alone first: it warms the server (the base image's first unpack) and is the solo reference.
+        let solo = class
+            .lesson(&format!("learner{}", 2 * learners + 3))
+            .await
+            .context("the solo lesson")?;
+        println!(
+            "\nOne learner alone (the reference): whole lesson {:.2} s ({solo:?}).",
+            solo.whole()
+        );
+        let quiet = phase(&class, &names(1), &prober, spread).await;
         print_phase("quiet server", &quiet);
         let hog = format!("learner{}", 2 * learners + 1);
         class.hog(&hog).await.context("the hog")?;
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let hogged = phase(&class, &names(learners + 1), spread).await;
+        let hogged = phase(&class, &names(learners + 1), &prober, spread).await;
         print_phase(
             "beside one learner's fork bomb, memory hog and endless loop",
             &hogged,
         );
         let whole = |p: &Phase| -> Vec<f64> { p.lessons.iter().map(Lesson::whole).collect() };
         println!(
-            "\nlearners={learners} failures={} lesson_p95_s={:.2} hog_lesson_p95_s={:.2}",
+            "\nlearners={learners} failures={} lesson_p95_s={:.2} interactive_p95_ms={:.0} hog_lesson_p95_s={:.2} \
+             hog_interactive_p95_ms={:.0} solo_s={:.2}",
             quiet.failures.len() + hogged.failures.len(),
             percentile(&whole(&quiet), 0.95),
-            percentile(&whole(&hogged), 0.95)
+            percentile(&quiet.interactive_ms, 0.95),
+            percentile(&whole(&hogged), 0.95),
+            percentile(&hogged.interactive_ms, 0.95),
+            solo.whole()
         );
         Ok(())
     }
