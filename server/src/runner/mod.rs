@@ -470,7 +470,8 @@ impl Runner {
         self.max_per_session.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// A new per-session container limit: containers past it keep running, new ones wait for room.
+    /// A new per-session container limit: containers past it keep running, new ones are refused until there is
+    /// room.
     pub fn set_max_per_session(&self, limit: usize) {
         self.max_per_session
             .store(limit.max(1), std::sync::atomic::Ordering::Relaxed);
