@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (not tests) on this machine, peers in the same run where an area has one.
-# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|hostile|all]
+# Paste the printed tables into docs/performance.md.
+# Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|hostile|classroom [LEARNERS]|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -47,4 +48,13 @@ if [[ "$what" == hostile || "$what" == all ]]; then
     echo "## Hostile-learner soak, native ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
     # The honest learner's lesson alone, then beside five attacks; what the server holds and leaves afterwards.
     cargo bench -p slipway-server --profile dev --bench hostile
+fi
+if [[ "$what" == classroom || "$what" == all ]]; then
+    # The server as the README's first command builds it; the learners are `slipway docker` processes.
+    cargo build --profile server -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/server/slipway"
+    export LEARNERS="${2:-${LEARNERS:-30}}"
+    echo "## Classroom, native ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+    # LEARNERS sign in, build the seed lesson and run it, quiet and then beside one learner's hog.
+    cargo bench -p slipway-server --profile dev --bench classroom
 fi

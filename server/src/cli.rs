@@ -185,7 +185,8 @@ impl FairShareArgs {
 #[derive(Debug, clap::Args)]
 pub struct SessionArgs {
     /// Seconds a session may go unused before it expires (its containers and local images are then out of
-    /// reach: the page gets a new session).
+    /// reach: the page gets a new session). In classroom mode members' sessions last `--session-max-age`; the
+    /// class file's `idle_timeout` stops an idle learner's containers instead.
     #[arg(long, value_name = "SECONDS", default_value_t = 2 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle: u64,
     /// Seconds after which a session expires however much it is used.

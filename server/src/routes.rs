@@ -65,6 +65,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     };
     let observe =
         axum::middleware::from_fn_with_state(class.clone(), crate::classroom::progress_watch::observe);
+    let after_the_end = axum::middleware::from_fn_with_state(
+        class.clone(),
+        crate::classroom::lifetimes::refuse_after_the_end,
+    );
     let teacher_only = axum::middleware::from_fn_with_state(class, crate::classroom::teacher_only);
     let session_gate = axum::middleware::from_fn_with_state(state.sessions.clone(), crate::sessions::gate);
     api.with_state(state.clone())
@@ -74,6 +78,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(web.with_state(state))
         .layer(observe)
         .layer(teacher_only)
+        .layer(after_the_end)
         .layer(session_gate)
         .layer(front_door)
         .layer(TraceLayer::new_for_http())

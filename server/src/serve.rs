@@ -61,7 +61,8 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     sessions.spawn_flusher();
     if let Some(classroom) = &classroom {
         let hangup = signal(SignalKind::hangup()).context("install SIGHUP handler")?;
-        crate::classroom::spawn_reloader(classroom.clone(), sessions.clone(), hangup);
+        crate::classroom::spawn_reloader(classroom.clone(), sessions.clone(), runner.clone(), hangup);
+        crate::classroom::lifetimes::spawn(classroom.clone(), sessions.clone(), runner.clone());
     }
     let seconds = std::time::Duration::from_secs;
     let collector = crate::collector::start(
@@ -289,7 +290,7 @@ fn refuse_an_exposed_open_registry(args: &ServeArgs) -> anyhow::Result<()> {
 
 /// `--classroom FILE`: the class, read before anything starts (a bad file stops the server with its line and
 /// column). Its limits become the server's settings: disk → `--session-quota`, registry → `--namespace-quota`,
-/// idle timeout → `--session-idle`, memory, pids and CPU → the owners' cgroups (`--owner-memory`, `--owner-pids`,
+/// the idle timeout to the learners' watch (`classroom::lifetimes`), memory, pids and CPU → the owners' cgroups (`--owner-memory`, `--owner-pids`,
 /// `--owner-cpu-weight`: 100 per core); running containers go to the runner, in `start_runner`.
 fn open_classroom(args: &mut ServeArgs) -> anyhow::Result<Option<Arc<crate::classroom::Classroom>>> {
     let Some(file) = args.classroom.clone() else {
@@ -303,20 +304,14 @@ fn open_classroom(args: &mut ServeArgs) -> anyhow::Result<Option<Arc<crate::clas
     if let Some(bytes) = limits.registry {
         args.registry.namespace_quota = Some(bytes);
     }
-    if let Some(idle) = limits.idle_timeout {
-        args.sessions.session_idle = idle.max(1);
-    }
+    // A learner's session lasts the class: unused past the idle timeout, their containers stop
+    // (`classroom::lifetimes`) while their session, images and stopped containers stay.
+    args.sessions.session_idle = args.sessions.session_idle.max(args.sessions.session_max_age);
     // Each learner is one owner of the runner's fair shares (their session is the same on every device).
-    if let Some(memory) = limits.memory {
-        args.fair_shares.owner_memory = i64::try_from(memory).unwrap_or(i64::MAX).max(6 << 20);
-    }
-    if let Some(pids) = limits.pids {
-        args.fair_shares.owner_pids = i64::from(pids).max(8);
-    }
-    if let Some(cores) = limits.cpu {
-        // One core is the default weight (100); the busy machine is shared in proportion to the weights.
-        args.fair_shares.owner_cpu_weight = ((cores * 100.0).round() as u64).clamp(1, 10_000);
-    }
+    let owner = crate::classroom::lifetimes::owner_limits(&limits, args.fair_shares.fair_shares().owner);
+    args.fair_shares.owner_memory = owner.memory;
+    args.fair_shares.owner_pids = owner.pids;
+    args.fair_shares.owner_cpu_weight = owner.cpu_weight;
     let members = classroom.roster().members().len();
     tracing::info!(file = %file.display(), members, "classroom: learners sign in with their join codes");
     Ok(Some(Arc::new(classroom)))

@@ -459,6 +459,15 @@ impl Sessions {
             .is_some_and(|times| self.alive(times, now))
     }
 
+    /// How long ago `token`'s session was last used (signed in, or a request that acts for it); `None` when it
+    /// is not live. Reading it is no use (for the classroom's idle warnings).
+    pub fn unused_for(&self, token: &str) -> Option<Duration> {
+        let now = self.offset(Instant::now());
+        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let times = live.get(&token_hash(token)).filter(|t| self.alive(t, now))?;
+        Some(Duration::from_millis((now - times.used).max(0) as u64))
+    }
+
     /// Whether `token` is a live session; it counts as used now.
     pub fn check(&self, token: &str) -> Result<(), SessionError> {
         self.check_at(token, Instant::now())

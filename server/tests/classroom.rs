@@ -24,14 +24,14 @@ fn classroom(args: &[&str]) -> Result<String> {
 }
 
 /// A classroom file in `dir` holding `text`.
-fn class_file(dir: &Path, text: &str) -> Result<PathBuf> {
+pub(crate) fn class_file(dir: &Path, text: &str) -> Result<PathBuf> {
     let file = dir.join("classroom.toml");
     std::fs::write(&file, text)?;
     Ok(file)
 }
 
 /// `(name, code)` of every card `slipway classroom cards` prints for `file` with data dir `data`.
-fn cards(file: &Path, data: &Path) -> Result<(String, Vec<(String, String)>)> {
+pub(crate) fn cards(file: &Path, data: &Path) -> Result<(String, Vec<(String, String)>)> {
     let html = classroom(&[
         "cards",
         "--classroom",
@@ -64,7 +64,7 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&text[from..from + text[from..].find(end)?])
 }
 
-fn code_of<'a>(cards: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn code_of<'a>(cards: &'a [(String, String)], name: &str) -> &'a str {
     &cards.iter().find(|(n, _)| n == name).expect("a card").1
 }
 
@@ -79,7 +79,7 @@ async fn join(server: &Server, code: &str) -> Result<(u16, Value)> {
 }
 
 /// A signed-in member's session token.
-async fn sign_in(server: &Server, code: &str) -> Result<String> {
+pub(crate) async fn sign_in(server: &Server, code: &str) -> Result<String> {
     let (status, body) = join(server, code).await?;
     ensure!(status == 200, "sign-in with {code}: {status} {body}");
     Ok(body["token"].as_str().context("a token")?.to_string())
@@ -95,7 +95,7 @@ async fn status_of(server: &Server, path: &str, token: &str) -> Result<u16> {
 }
 
 /// Keeps `kill -HUP` next to the test that needs it.
-fn hangup(server: &Server) -> Result<()> {
+pub(crate) fn hangup(server: &Server) -> Result<()> {
     let status = Command::new("kill")
         .args(["-HUP", &server.pid().to_string()])
         .status()?;

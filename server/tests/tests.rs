@@ -15,6 +15,7 @@ mod hostile;
 mod layout;
 mod lesson;
 mod lesson_origin;
+mod lifetimes;
 mod ports;
 mod previews;
 mod quotas;

@@ -264,6 +264,29 @@ impl<'a, T: Transport> Companion<'a, T> {
             .await
     }
 
+    /// `GET /api/classroom/notices?after=N`: the member's notices after `after`, waiting a while for one
+    /// (`None`: at once, only the number to start from).
+    pub async fn notices(&self, after: Option<u64>) -> Result<Notices, CompanionError> {
+        let path = format!(
+            "{}{}",
+            paths::CLASSROOM_NOTICES,
+            query_string(&NoticeQuery { after })
+        );
+        self.json(Method::Get, &path, None::<&()>).await
+    }
+
+    /// `POST /api/classroom/broadcast` (teachers).
+    pub async fn broadcast(&self, message: &Broadcast) -> Result<(), CompanionError> {
+        let request = with_json(self.request(Method::Post, paths::CLASSROOM_BROADCAST), message)?;
+        self.send(request).await.map(drop)
+    }
+
+    /// `POST /api/classroom/extend` (teachers): the class's new end.
+    pub async fn extend_time(&self, extend: &ExtendTime) -> Result<ClassEnds, CompanionError> {
+        self.json(Method::Post, paths::CLASSROOM_EXTEND, Some(extend))
+            .await
+    }
+
     /// Makes sure the transport holds a live session before a command names things after it (its local
     /// repositories): one cheap request that needs a session (the running containers, an in-memory table), which
     /// a renewing [`SessionTransport`] answers by getting a new session when the companion forgot the old one.

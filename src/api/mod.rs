@@ -13,6 +13,7 @@ mod error;
 mod exec;
 mod images;
 pub mod info;
+mod notices;
 pub mod paths;
 mod progress;
 mod sessions;
@@ -34,6 +35,7 @@ pub use progress::{
     ActionDone, ClassSnapshot, FailedCommand, FunnelStep, LearnerRow, LessonFunnel, LessonProgress,
     ResetRequest, StepMark, ONLINE_SECONDS,
 };
+pub use notices::{Broadcast, ClassEnds, ExtendTime, Notice, NoticeQuery, Notices};
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
 

@@ -80,6 +80,13 @@ pub fn classroom_stop(name: &str) -> String {
 pub fn classroom_reset(name: &str) -> String {
     CLASSROOM_RESET.replacen("{name}", name, 1)
 }
+/// `GET ?after=N` ([`super::NoticeQuery`] → [`super::Notices`]): a class member's notices, long-polled; reading
+/// them does not count as using the playground.
+pub const CLASSROOM_NOTICES: &str = "/api/classroom/notices";
+/// `POST` (teachers; [`super::Broadcast`]): a message in every learner's terminal.
+pub const CLASSROOM_BROADCAST: &str = "/api/classroom/broadcast";
+/// `POST` (teachers; [`super::ExtendTime`] → [`super::ClassEnds`]): move the class's end later.
+pub const CLASSROOM_EXTEND: &str = "/api/classroom/extend";
 
 pub fn container_attach_ticket(id: &str) -> String {
     with_id(CONTAINER_ATTACH_TICKET, id)

@@ -153,8 +153,8 @@ fn parse_duration(text: &str) -> Result<u64, String> {
 }
 
 /// What each learner may use. `None`: the server's own setting (its flag or default) holds. Running
-/// containers, disk, registry bytes and the idle timeout map onto the existing settings at start
-/// (`docs/classroom.md`); memory, CPU and pids are read here for the per-learner cgroups.
+/// containers, disk and registry bytes map onto the existing settings at start (`docs/classroom.md`); memory,
+/// CPU and pids are read for the per-learner cgroups (again at SIGHUP), the idle timeout by the learners' watch.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ClassroomLimits {
     /// Containers a learner may hold at once (the runner's per-session limit).
@@ -169,7 +169,8 @@ pub struct ClassroomLimits {
     pub disk: Option<u64>,
     /// Bytes of the learner's registry namespace (`--namespace-quota`).
     pub registry: Option<u64>,
-    /// Seconds a learner's session may go unused (`--session-idle`).
+    /// Seconds a learner may go unused before their running containers are stopped (with a warning before:
+    /// `classroom::lifetimes`).
     pub idle_timeout: Option<u64>,
 }
 
@@ -447,7 +448,7 @@ cpu = 0.5               # CPU weight in cores: 1.0 = the default; a busy machine
 pids = 256
 disk = "1GiB"           # their local image store
 registry = "1GiB"       # their registry namespace
-idle_timeout = "2h"     # signed out after this long unused
+idle_timeout = "2h"     # running containers stopped after this long unused (warned before)
 "#;
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub mod dashboard_csv;
 pub mod progress;
 pub mod progress_judge;
 pub mod progress_watch;
+pub mod lifetimes;
+pub mod notices;
 pub mod roster;
 
 use std::path::{Path, PathBuf};
@@ -44,6 +46,10 @@ pub struct Classroom {
     stored_file: PathBuf,
     key: Vec<u8>,
     roster: RwLock<Arc<Roster>>,
+    /// What members' pages are told ([`notices`]).
+    pub notices: notices::NoticeBoard,
+    /// The end a teacher moved the class to ([`lifetimes::extend`]), Unix seconds: later than the file's.
+    extended_to: std::sync::Mutex<Option<i64>>,
 }
 
 // By hand: the key and the codes never go to a log.
@@ -81,6 +87,8 @@ impl Classroom {
             stored_file,
             key: stored.key_bytes(),
             roster: RwLock::new(Arc::new(roster)),
+            notices: notices::NoticeBoard::default(),
+            extended_to: std::sync::Mutex::default(),
         })
     }
 
@@ -122,7 +130,7 @@ impl Classroom {
         let roster = self.roster();
         ClassroomInfo {
             name: roster.config.name.clone(),
-            ends_at: roster.config.ends_at.clone(),
+            ends_at: self.ends_unix().map(lifetimes::rfc3339),
             lessons: roster.config.lessons.clone(),
         }
     }
@@ -145,13 +153,21 @@ impl Classroom {
         }
     }
 
+    /// When the class ends (Unix seconds): the file's end, or the later one a teacher moved it to.
+    pub fn ends_unix(&self) -> Option<i64> {
+        let moved = *self.extended_to.lock().unwrap_or_else(|e| e.into_inner());
+        self.roster().config.ends_unix.max(moved)
+    }
+
+    /// Move the class's end to `to` (Unix seconds).
+    fn extend_to(&self, to: i64) {
+        *self.extended_to.lock().unwrap_or_else(|e| e.into_inner()) = Some(to);
+    }
+
+    /// When the class ended (RFC 3339), if it has.
     fn ended(&self) -> Option<String> {
-        let roster = self.roster();
-        let ends = roster.config.ends_unix?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        (now >= ends).then(|| roster.config.ends_at.clone().unwrap_or_default())
+        let ends = self.ends_unix()?;
+        (lifetimes::unix_now() >= ends).then(|| lifetimes::rfc3339(ends))
     }
 }
 
@@ -267,27 +283,37 @@ pub async fn teacher_only(State(state): State<ClassState>, request: Request, nex
     next.run(request).await
 }
 
-/// The routes of classroom mode: the sign-in, the refusal of anonymous sessions, and the teacher's API.
+/// The routes of classroom mode: the sign-in, the refusal of anonymous sessions, the notices, and the teacher's
+/// API (progress, actions, broadcast and extend-time).
 pub fn router(state: ClassState) -> axum::Router {
     axum::Router::new()
         .route(paths::CLASSROOM_JOIN, axum::routing::post(join))
         .route(paths::SESSIONS, axum::routing::post(refuse_anonymous_sessions))
+        .route(paths::CLASSROOM_NOTICES, axum::routing::get(notices::notices))
+        .route(
+            paths::CLASSROOM_BROADCAST,
+            axum::routing::post(notices::broadcast),
+        )
+        .route(paths::CLASSROOM_EXTEND, axum::routing::post(lifetimes::extend))
         .with_state(state.clone())
         .merge(dashboard::router(state))
 }
 
-/// On SIGHUP: read the file again; end the sessions of members it dropped; a file that does not parse is
-/// logged and the class goes on as it was.
+/// On SIGHUP: read the file again; end the sessions of members it dropped; apply changed limits to the running
+/// learners ([`lifetimes::apply_limits`]); a file that does not parse is logged and the class goes on as it was.
 pub fn spawn_reloader(
     classroom: Arc<Classroom>,
     sessions: Arc<Sessions>,
+    runner: Option<Arc<crate::runner::Runner>>,
     mut hangup: tokio::signal::unix::Signal,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
             let reading = classroom.clone();
+            let before = classroom.limits();
             match tokio::task::spawn_blocking(move || reading.reload()).await {
                 Ok(Ok(reloaded)) => {
+                    lifetimes::apply_limits(&classroom, runner.as_deref(), &before);
                     let hashes: Vec<String> = reloaded.removed.iter().map(|(_, h)| h.clone()).collect();
                     sessions.end(&hashes);
                     let removed: Vec<&str> = reloaded.removed.iter().map(|(n, _)| n.as_str()).collect();

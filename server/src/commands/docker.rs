@@ -13,6 +13,7 @@ use slipway::cli::interpret::{plan_words, run_command};
 use slipway::cli::outcome::{Outcome, Step};
 use slipway::cli::spec::Flag;
 
+use super::class_login::ClassLogin;
 use super::session_file::{default_auth_file, live_session, write_private, SessionFile};
 use crate::registry::upstream::ReqwestTransport;
 
@@ -48,9 +49,28 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
     } else {
         None
     };
-    let outcome = match plan_words(&words) {
+    let sessions = SessionFile::beside(Some(&auth_file));
+    let keep_login =
+        |host: &str, login: &slipway::registry::Credentials| credentials.borrow_mut().set(host, login);
+    let class = ClassLogin {
+        base: &base,
+        registry_host: &registry_host,
+        sessions: &sessions,
+        keep_login: &keep_login,
+    };
+    let prompter = std::io::stdin()
+        .is_terminal()
+        .then_some(&TtyPrompter as &dyn Prompter);
+    let ask = prompter.map(|_| &ask_join_code as &dyn Fn() -> Option<String>);
+    let signed_in = match class.login(&words, stdin.as_deref(), ask)? {
+        Some(Ok(said)) => Some(Outcome::success(said)),
+        Some(Err(said)) => Some(Outcome::failure(said, 1)),
+        None if matches!(plan_words(&words), Step::Done(_)) => None,
+        None => class.before_command()?.map(|why| Outcome::failure(why, 1)),
+    };
+    let outcome = match signed_in.map_or_else(|| plan_words(&words), Step::Done) {
         Step::Done(outcome) => outcome,
-        Step::Build(inv) => build(&base, inv, &SessionFile::beside(Some(&auth_file)))?,
+        Step::Build(inv) => build(&base, inv, &sessions)?,
         // The attach WebSocket needs a terminal of its own; the page's terminal is that terminal.
         Step::Attach(inv) => Outcome::failure(
             format!(
@@ -67,7 +87,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 .build()?;
             let reqwest = ReqwestTransport::new(http);
             // The session header for the companion only: other registries, reached directly, never see the token.
-            let transport = SessionFile::beside(Some(&auth_file)).transport(&reqwest, &base);
+            let transport = sessions.transport(&reqwest, &base);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
@@ -96,21 +116,28 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 // Natively there is no CORS to get around: other registries are reached as docker reaches them.
                 via_proxy: false,
                 // Docker asks for missing credentials only when stdin is a terminal.
-                prompter: std::io::stdin()
-                    .is_terminal()
-                    .then_some(&TtyPrompter as &dyn Prompter),
+                prompter,
                 suggested_user: None,
             };
             runtime.block_on(run_command(&ctx, &inv))
         }
     };
-    let credentials = credentials.into_inner();
-    let mut outcome = outcome;
-    if credentials.to_json() != CredentialStore::from_json(&stored)?.to_json() {
+    finish(outcome, &credentials, &stored, &auth_file)
+}
+
+/// Keep changed credentials (as `stored` was read from `auth_file`), print the outcome: its exit code.
+fn finish(
+    mut outcome: Outcome,
+    credentials: &RefCell<CredentialStore>,
+    stored: &str,
+    auth_file: &std::path::Path,
+) -> anyhow::Result<i32> {
+    let credentials = credentials.borrow();
+    if credentials.to_json() != CredentialStore::from_json(stored)?.to_json() {
         if let Some(dir) = auth_file.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        write_private(&auth_file, &credentials.to_json())?;
+        write_private(auth_file, &credentials.to_json())?;
         if outcome.stdout.ends_with("Login Succeeded\n") {
             // What docker says when no credential helper is configured: the file holds the password.
             outcome.stderr.push_str(&format!(
@@ -242,6 +269,15 @@ impl Prompter for TtyPrompter {
             answer.map(|line| line.trim_end_matches(['\n', '\r']).to_string())
         })
     }
+}
+
+/// The join code of a class sign-in, asked on the terminal (not echoed, as a password).
+fn ask_join_code() -> Option<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    runtime.block_on(TtyPrompter.ask("Join code: ", false))
 }
 
 /// The terminal's echo turned off until dropped (docker's `DisableEcho`).

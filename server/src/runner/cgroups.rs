@@ -59,7 +59,8 @@ pub struct OwnerCgroups {
     layout: Layout,
     /// `o-<runner hash>-`: every owner cgroup of this runner starts with it.
     prefix: String,
-    limits: OwnerLimits,
+    /// Replaced by [`OwnerCgroups::set_limits`] (a classroom reload).
+    limits: Mutex<OwnerLimits>,
     /// Containers (created, running, or exiting) per owner cgroup name.
     held: Mutex<HashMap<String, usize>>,
 }
@@ -109,13 +110,25 @@ impl OwnerCgroups {
             root: root.to_path_buf(),
             layout,
             prefix: format!("o-{}-", hex(runner_dir.as_os_str().as_encoded_bytes(), 8)),
-            limits,
+            limits: Mutex::new(limits),
             held: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn limits(&self) -> OwnerLimits {
-        self.limits
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// New limits for every owner: those of the cgroups held now are rewritten in place (nobody's containers
+    /// stop; a lower memory cap makes the kernel reclaim, then kill, inside that owner's cgroup only), later
+    /// ones are made with them. How many cgroups were rewritten.
+    pub fn set_limits(&self, limits: OwnerLimits) -> std::io::Result<usize> {
+        let held = self.held();
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = limits;
+        for name in held.keys() {
+            self.write_limits(name, limits)?;
+        }
+        Ok(held.len())
     }
 
     /// The cgroup name of `owner` (a hash: a session token never appears in a path other host users can list).
@@ -160,17 +173,24 @@ impl OwnerCgroups {
 
     /// Make `/slipway/NAME` with the owner's limits.
     fn create(&self, name: &str) -> std::io::Result<()> {
-        let limits = self.limits;
+        if self.layout == Layout::V2 {
+            let slipway = self.root.join("slipway");
+            std::fs::create_dir_all(&slipway)?;
+            let dir = slipway.join(name);
+            std::fs::create_dir_all(&dir)?;
+            // Controllers flow down through `cgroup.subtree_control` from the root to the owner's children.
+            for parent in [self.root.as_path(), slipway.as_path(), dir.as_path()] {
+                enable_controllers(&self.root, parent)?;
+            }
+        }
+        self.write_limits(name, self.limits())
+    }
+
+    /// Write `limits` to `/slipway/NAME` (made for v1's controllers when missing).
+    fn write_limits(&self, name: &str, limits: OwnerLimits) -> std::io::Result<()> {
         match self.layout {
             Layout::V2 => {
-                let slipway = self.root.join("slipway");
-                std::fs::create_dir_all(&slipway)?;
-                let dir = slipway.join(name);
-                std::fs::create_dir_all(&dir)?;
-                // Controllers flow down through `cgroup.subtree_control` from the root to the owner's children.
-                for parent in [self.root.as_path(), slipway.as_path(), dir.as_path()] {
-                    enable_controllers(&self.root, parent)?;
-                }
+                let dir = self.root.join("slipway").join(name);
                 write(&dir, "cpu.weight", limits.cpu_weight.clamp(1, 10_000))?;
                 write(&dir, "memory.max", limits.memory)?;
                 if dir.join("memory.swap.max").exists() {
@@ -190,10 +210,7 @@ impl OwnerCgroups {
                 }
                 if let Some(dir) = at("memory") {
                     std::fs::create_dir_all(&dir)?;
-                    write(&dir, "memory.limit_in_bytes", limits.memory)?;
-                    if dir.join("memory.memsw.limit_in_bytes").exists() {
-                        write(&dir, "memory.memsw.limit_in_bytes", limits.memory)?;
-                    }
+                    write_memory_v1(&dir, limits.memory)?;
                 }
                 if let Some(dir) = at("pids") {
                     std::fs::create_dir_all(&dir)?;
@@ -274,6 +291,24 @@ impl OwnerCgroups {
 fn write(dir: &Path, file: &str, value: impl std::fmt::Display) -> std::io::Result<()> {
     std::fs::write(dir.join(file), value.to_string())
         .map_err(|e| std::io::Error::new(e.kind(), format!("writing {}: {e}", dir.join(file).display())))
+}
+
+/// v1: the memory cap, with swap where it is accounted. `memsw` may never be below `limit_in_bytes`, so a cap
+/// going down is written memory first, one going up memsw first.
+fn write_memory_v1(dir: &Path, memory: i64) -> std::io::Result<()> {
+    let memsw = dir.join("memory.memsw.limit_in_bytes").exists();
+    let now: i64 = std::fs::read_to_string(dir.join("memory.limit_in_bytes"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(i64::MAX);
+    if memsw && memory > now {
+        write(dir, "memory.memsw.limit_in_bytes", memory)?;
+    }
+    write(dir, "memory.limit_in_bytes", memory)?;
+    if memsw && memory <= now {
+        write(dir, "memory.memsw.limit_in_bytes", memory)?;
+    }
+    Ok(())
 }
 
 /// v2: turn on the cpu, memory and pids controllers (those the root offers) for the children of `dir`.

@@ -203,6 +203,8 @@ pub struct Runner {
     pub builders: admission::Admission,
     /// Container starts wait here for their turn.
     pub starts: admission::Admission,
+    /// [`RunnerConfig::max_per_session`] now (a classroom reload changes it: [`Runner::set_max_per_session`]).
+    max_per_session: std::sync::atomic::AtomicUsize,
 }
 
 /// A container slot, taken by `create` before the image is resolved or any layer unpacked and counted like a
@@ -304,6 +306,7 @@ impl Runner {
         let builders = admission::Admission::new(config.fair_shares.builders);
         let starts = admission::Admission::new(config.fair_shares.builders);
         Ok(Runner {
+            max_per_session: config.max_per_session.into(),
             owners,
             builders,
             starts,
@@ -411,8 +414,9 @@ impl Runner {
             .filter(live)
             .count();
         let mine_held = pending.get(session).copied().unwrap_or(0) - own;
-        if mine + mine_held >= self.config.max_per_session {
-            return Err(RunnerError::TooMany(self.config.max_per_session));
+        let per_session = self.max_per_session();
+        if mine + mine_held >= per_session {
+            return Err(RunnerError::TooMany(per_session));
         }
         Ok(())
     }
@@ -459,6 +463,18 @@ impl Runner {
         }
         table.insert(c.id.clone(), c);
         Ok(())
+    }
+
+    /// Containers one session may have created or running at once, now.
+    pub fn max_per_session(&self) -> usize {
+        self.max_per_session.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A new per-session container limit: containers past it keep running, new ones are refused until there is
+    /// room.
+    pub fn set_max_per_session(&self, limit: usize) {
+        self.max_per_session
+            .store(limit.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn forget(&self, id: &str) {

@@ -41,6 +41,7 @@ browser_only! {
     pub mod layer_worker;
     mod lesson_panel;
     mod link_prompt;
+    mod notices;
     mod offline;
     mod panels;
     mod resizer;

@@ -530,11 +530,23 @@ fn open_console(
     if let Some((name, role)) = super::session::member() {
         let greeting = super::sign_in_state::greeting(&name, role);
         console.term.write_text(&format!("{greeting}\r\n"));
+        follow_notices(&console);
     }
     let first_prompt = console.state.borrow_mut().take_output();
     console.term.write_text(&first_prompt);
     console.set_busy(false);
     console
+}
+
+/// A class member's terminal shows the class's notices while it is open.
+fn follow_notices(console: &Rc<Console>) {
+    let (weak, alive) = (Rc::downgrade(console), Rc::downgrade(console));
+    let show = move |text: String| {
+        if let Some(console) = weak.upgrade() {
+            console.dispatch(TerminalAction::Notice(text));
+        }
+    };
+    super::notices::follow(show, move || alive.strong_count() > 0);
 }
 
 /// Line feeds as a TTY with `onlcr` writes them.

@@ -39,6 +39,8 @@ pub struct TerminalState {
     cols: usize,
     rows: usize,
     output: String,
+    /// Class notices that came while a command ran: shown when it ends, before the prompt.
+    notices_ahead: Vec<String>,
 }
 
 /// A question the running command asked, and the answer typed so far.
@@ -77,6 +79,9 @@ pub enum TerminalAction {
     Attached(String),
     /// The attached container exited (or the connection ended): the prompt comes back.
     Detached(Outcome),
+    /// A class notice (the teacher's broadcast, an idle warning, ...): a marked line above the prompt, never
+    /// inside a running command's output (it waits for the command to end).
+    Notice(String),
 }
 
 /// What the caller must do after an action.
@@ -121,6 +126,7 @@ impl TerminalState {
             cols: 80,
             rows: 24,
             output: BRACKETED_PASTE_ON.to_string(),
+            notices_ahead: Vec::new(),
         };
         state.editor.prompt();
         state
@@ -207,6 +213,15 @@ impl TerminalState {
             }
             TerminalAction::Ask { .. } => {}
             TerminalAction::Finished(outcome) => return self.finish(outcome),
+            TerminalAction::Notice(text) if self.busy || self.attached.is_some() => {
+                self.notices_ahead.push(text)
+            }
+            TerminalAction::Notice(text) => {
+                // The prompt's row gives way to the notice, and is drawn again under it.
+                self.write("\r\x1b[K");
+                self.write(&notice_line(&text));
+                self.editor.prompt();
+            }
         }
         Vec::new()
     }
@@ -421,6 +436,9 @@ impl TerminalState {
         if let Some(line) = self.running.take() {
             self.finished.push((line, exit_code));
         }
+        for text in std::mem::take(&mut self.notices_ahead) {
+            self.write(&notice_line(&text));
+        }
         self.editor.prompt();
         self.run_ahead()
     }
@@ -438,6 +456,15 @@ impl TerminalState {
         self.write("\r\n");
         self.printed_rows += line.chars().count().max(1).div_ceil(self.cols);
     }
+}
+
+/// The marker that starts a class notice's line: reverse video on screen, words for a screen reader.
+pub const NOTICE_MARK: &str = "[class notice]";
+
+/// A class notice as the terminal shows it: marked, on a row of its own.
+fn notice_line(text: &str) -> String {
+    let text: String = text.chars().filter(|c| !c.is_control()).collect();
+    format!("\x1b[1;7m{NOTICE_MARK}\x1b[0m \x1b[1m{text}\x1b[0m\r\n")
 }
 
 /// A status line cut to the terminal's width: one that wrapped could not be redrawn in place.

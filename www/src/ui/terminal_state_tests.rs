@@ -338,3 +338,34 @@ fn keys_typed_while_a_container_starts_are_its_input() {
     s.reduce(TerminalAction::Detached(Outcome::default()));
     assert_eq!(s.editor.line(), "", "nothing left for the prompt");
 }
+
+#[test]
+fn a_class_notice_goes_above_the_prompt_and_waits_for_a_running_command() {
+    let mut s = TerminalState::default();
+    s.take_output();
+    s.reduce(TerminalAction::Input("docker ps".into()));
+    s.take_output();
+    // At the prompt: a marked row of its own, then the prompt again with what was typed.
+    s.reduce(TerminalAction::Notice("Message from ada: break".into()));
+    let out = s.take_output();
+    assert!(
+        out.starts_with("\r\x1b[K\x1b[1;7m[class notice]\x1b[0m \x1b[1mMessage from ada: break\x1b[0m\r\n"),
+        "{out:?}"
+    );
+    assert!(out.contains("$ docker ps"), "{out:?}");
+    // While a command runs: nothing until its output is out, then the notice before the next prompt.
+    let effects = s.reduce(TerminalAction::Input("\r".into()));
+    assert!(matches!(&effects[..], [Effect::Run(Step::Companion(_))]));
+    s.take_output();
+    s.reduce(TerminalAction::Notice("The class ends in 2 minutes".into()));
+    assert!(!s.take_output().contains("class notice"));
+    s.reduce(TerminalAction::Finished(Outcome::success(
+        "CONTAINER ID\n".into(),
+    )));
+    let out = s.take_output();
+    let (output, notice) = (
+        out.find("CONTAINER ID").unwrap(),
+        out.find("[class notice]").unwrap(),
+    );
+    assert!(output < notice && out.ends_with("$ \r\x1b[2C"), "{out:?}");
+}

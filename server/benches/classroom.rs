@@ -1,0 +1,454 @@
+//! Classroom benchmark (issue 15; a benchmark, not a test): LEARNERS learners (default 30) of one
+//! `slipway serve --classroom` each sign in with their join code (`POST /api/classroom/join`, as the page),
+//! build the seed lesson's image with its RUN step executed (`slipway docker build`, the page's builder against
+//! the same API) and run it (`docker run -d -p 8000:8000`) until the app's first answer through its preview,
+//! their starts spread over SPREAD seconds (default 20). The class does it twice: on a quiet server, then with
+//! one more learner running a fork bomb, a memory hog and an endless loop. Meanwhile one more learner probes the
+//! interactive commands (`docker images`, `docker ps`, `docker run --rm busybox echo hi`, through the API as the
+//! page sends them). Prints per phase the p50/p95 of sign in, build and first answer, the interactive
+//! p50/p95/p99, failures, the server's peak RSS and CPU, the machine's load, and a last line
+//! `learners=N failures=F lesson_p95_s=X interactive_p95_ms=Y hog_lesson_p95_s=Z hog_interactive_p95_ms=W
+//! solo_s=S` (S: one learner's lesson alone, done first, which also warms the server).
+//! Run with `scripts/bench.sh classroom [LEARNERS]`.
+
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+// Only its memory and CPU readings are used here.
+#[cfg(not(target_arch = "wasm32"))]
+#[allow(dead_code)]
+#[path = "hostile/leftovers.rs"]
+mod leftovers;
+
+include!("native_main.rs");
+native_bench_main!();
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, Instant};
+
+    use anyhow::{ensure, Context};
+    use slipway::api::{
+        paths, Companion, CreateContainer, JoinRequest, RemoveQuery, RunOptions, SessionTransport,
+    };
+
+    use super::leftovers::{cpu_seconds, memory};
+    use super::support::server::{slipway_bin, with_busybox, with_python, Server};
+    use super::support::{repo_root, TempDir};
+
+    const GREETING: &str = "Hello from a container";
+
+    /// One learner's times, in seconds.
+    #[derive(Debug, Clone, Copy)]
+    struct Lesson {
+        sign_in: f64,
+        build: f64,
+        first_answer: f64,
+    }
+
+    impl Lesson {
+        fn whole(&self) -> f64 {
+            self.sign_in + self.build + self.first_answer
+        }
+    }
+
+    /// The class's server and what every learner needs from it.
+    struct Class {
+        server: Server,
+        preview_port: u16,
+        codes: Vec<(String, String)>,
+        dir: PathBuf,
+    }
+
+    /// A transport that is plain reqwest (the core's registry transport natively).
+    fn http() -> anyhow::Result<slipway_server::registry::upstream::ReqwestTransport> {
+        Ok(slipway_server::registry::upstream::ReqwestTransport::new(
+            reqwest::Client::builder().build()?,
+        ))
+    }
+
+    impl Class {
+        fn code(&self, name: &str) -> anyhow::Result<String> {
+            let found = self.codes.iter().find(|(n, _)| n == name);
+            Ok(found.context("a card")?.1.clone())
+        }
+
+        /// `slipway docker --host URL ARGS` for session `token` in `context`.
+        async fn docker(&self, token: &str, context: &Path, args: &[&str]) -> anyhow::Result<String> {
+            let out = tokio::process::Command::new(slipway_bin())
+                .args(["docker", "--host", &self.server.url])
+                .args(args)
+                .current_dir(context)
+                .env("SLIPWAY_SESSION", token)
+                .env("XDG_CACHE_HOME", context.join(".cache"))
+                .env("XDG_CONFIG_HOME", context.join(".config"))
+                .output()
+                .await?;
+            ensure!(
+                out.status.success(),
+                "docker {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+
+        /// Sign in as `name`: the session token.
+        async fn sign_in(&self, name: &str) -> anyhow::Result<String> {
+            let http = http()?;
+            let request = JoinRequest {
+                code: self.code(name)?,
+                name: None,
+            };
+            Ok(Companion::new(&http, &self.server.url)
+                .join(&request)
+                .await?
+                .token)
+        }
+
+        /// `name`'s lesson: sign in, build (the RUN step executed: the requirements carry the name), run and
+        /// wait for the app's first answer through its preview.
+        async fn lesson(&self, name: &str) -> anyhow::Result<Lesson> {
+            let context = self.dir.join(name);
+            std::fs::create_dir_all(&context)?;
+            let example = repo_root().join("static/examples/python-web-app");
+            for file in ["Dockerfile", "app.py", "requirements.txt"] {
+                std::fs::copy(example.join(file), context.join(file)).context(file)?;
+            }
+            let requirements = context.join("requirements.txt");
+            let text = std::fs::read_to_string(&requirements)? + &format!("# {name}\n");
+            std::fs::write(&requirements, text)?;
+            let started = Instant::now();
+            let token = self.sign_in(name).await?;
+            let sign_in = started.elapsed().as_secs_f64();
+            let image = format!("{name}/python-sample-app:v1");
+            let started = Instant::now();
+            self.docker(&token, &context, &["build", "-q", "-t", &image, "."])
+                .await?;
+            let build = started.elapsed().as_secs_f64();
+            let started = Instant::now();
+            self.docker(
+                &token,
+                &context,
+                &["run", "-d", "-p", "8000:8000", "--name", "web", &image],
+            )
+            .await?;
+            self.until_answers(&token).await?;
+            let first_answer = started.elapsed().as_secs_f64();
+            Ok(Lesson {
+                sign_in,
+                build,
+                first_answer,
+            })
+        }
+
+        /// Until the learner's app answers through its preview (at most two minutes).
+        async fn until_answers(&self, token: &str) -> anyhow::Result<()> {
+            let http = http()?;
+            let transport = SessionTransport::new(&http, token.to_string(), &self.server.url);
+            let companion = Companion::new(&transport, &self.server.url);
+            let preview = companion
+                .containers(false)
+                .await?
+                .into_iter()
+                .find(|c| c.name == "web")
+                .context("the web container")?
+                .preview;
+            let url = format!(
+                "http://127.0.0.1:{}{}",
+                self.preview_port,
+                paths::preview(&preview, 8000)
+            );
+            let started = Instant::now();
+            loop {
+                if let Ok(response) = reqwest::get(&url).await {
+                    if response.text().await.is_ok_and(|body| body.contains(GREETING)) {
+                        return Ok(());
+                    }
+                }
+                ensure!(started.elapsed() < Duration::from_secs(120), "never answered");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+
+        /// The hog: a fork bomb, a memory hog and an endless loop, each a container of learner `name`.
+        async fn hog(&self, name: &str) -> anyhow::Result<()> {
+            let token = self.sign_in(name).await?;
+            let context = self.dir.join(name);
+            std::fs::create_dir_all(&context)?;
+            for script in [
+                "f(){ f | f & }; f; sleep 3600",
+                "x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done",
+                "while :; do :; done",
+            ] {
+                self.docker(&token, &context, &["run", "-d", "busybox", "sh", "-c", script])
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+
+    fn percentile(values: &[f64], p: f64) -> f64 {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(|a, b| a.total_cmp(b));
+        match sorted.len() {
+            0 => f64::NAN,
+            n => sorted[((n as f64 * p).ceil() as usize).clamp(1, n) - 1],
+        }
+    }
+
+    /// The interactive commands, timed one after another until `done` says the lessons are over: milliseconds.
+    async fn probe(
+        class: &Class,
+        name: &str,
+        done: &std::sync::atomic::AtomicBool,
+    ) -> anyhow::Result<Vec<f64>> {
+        use std::sync::atomic::Ordering;
+        let token = class.sign_in(name).await?;
+        let http = http()?;
+        let transport = SessionTransport::new(&http, token, &class.server.url);
+        let companion = Companion::new(&transport, &class.server.url);
+        let echo = CreateContainer {
+            image: "busybox".into(),
+            options: RunOptions {
+                cmd: vec!["echo".into(), "hi".into()],
+                ..RunOptions::default()
+            },
+        };
+        let mut times = Vec::new();
+        while !done.load(Ordering::Relaxed) {
+            for command in 0..3 {
+                let started = Instant::now();
+                match command {
+                    0 => drop(companion.images().await?),
+                    1 => drop(companion.containers(false).await?),
+                    _ => {
+                        let id = companion.create(&echo, true).await?.id;
+                        companion.wait(&id).await?;
+                        companion.remove(&id, &RemoveQuery { force: true }).await?;
+                    }
+                }
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(times)
+    }
+
+    /// What one phase measured.
+    struct Phase {
+        interactive_ms: Vec<f64>,
+        lessons: Vec<Lesson>,
+        failures: Vec<String>,
+        peak_rss: u64,
+        cpu: f64,
+        load: String,
+        wall: f64,
+    }
+
+    /// `names` do the lesson at once, their starts spread over `spread`, while `prober` times the interactive
+    /// commands; the server's RSS sampled meanwhile.
+    async fn phase(class: &Class, names: &[String], prober: &str, spread: Duration) -> Phase {
+        let pid = class.server.pid();
+        let (cpu, started) = (cpu_seconds(pid), Instant::now());
+        let step = spread / names.len().max(1) as u32;
+        let runs = names.iter().enumerate().map(|(n, name)| async move {
+            tokio::time::sleep(step * n as u32).await;
+            (name.clone(), class.lesson(name).await)
+        });
+        let (mut lessons, mut failures) = (Vec::new(), Vec::new());
+        let over = std::sync::atomic::AtomicBool::new(false);
+        let lessons_then_over = async {
+            let done = futures_util::future::join_all(runs).await;
+            over.store(true, std::sync::atomic::Ordering::Relaxed);
+            done
+        };
+        let probing = probe(class, prober, &over);
+        let sampling = async {
+            let mut peak = 0;
+            while !over.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(memory(pid, "VmRSS"));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            peak
+        };
+        let (done, probed, mut peak_rss) = tokio::join!(lessons_then_over, probing, sampling);
+        for (name, result) in done {
+            match result {
+                Ok(lesson) => lessons.push(lesson),
+                Err(e) => failures.push(format!("{name}: {e:#}")),
+            }
+        }
+        let interactive_ms = probed.unwrap_or_else(|e| {
+            failures.push(format!("{prober} (interactive): {e:#}"));
+            Vec::new()
+        });
+        peak_rss = peak_rss.max(memory(pid, "VmRSS"));
+        Phase {
+            interactive_ms,
+            lessons,
+            failures,
+            peak_rss,
+            cpu: cpu_seconds(pid) - cpu,
+            load: std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            wall: started.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// One of a lesson's times.
+    type Measure = fn(&Lesson) -> f64;
+
+    fn print_phase(title: &str, phase: &Phase) {
+        let column = |f: Measure| -> Vec<f64> { phase.lessons.iter().map(f).collect() };
+        println!("\n### {title}\n");
+        println!("| step | p50 (s) | p95 (s) | max (s) |\n| --- | ---: | ---: | ---: |");
+        let rows: [(&str, Measure); 4] = [
+            ("sign in", |l| l.sign_in),
+            ("build (RUN executed)", |l| l.build),
+            ("run until the first answer", |l| l.first_answer),
+            ("whole lesson", Lesson::whole),
+        ];
+        for (step, f) in rows {
+            let values = column(f);
+            println!(
+                "| {step} | {:.2} | {:.2} | {:.2} |",
+                percentile(&values, 0.5),
+                percentile(&values, 0.95),
+                percentile(&values, 1.0)
+            );
+        }
+        let ms = &phase.interactive_ms;
+        println!(
+            "\nInteractive commands (`docker images`, `docker ps`, `docker run --rm busybox echo hi`; {} timed): \
+             p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms.",
+            ms.len(),
+            percentile(ms, 0.5),
+            percentile(ms, 0.95),
+            percentile(ms, 0.99)
+        );
+        println!(
+            "\n{} lessons done, {} failures in {:.0} s; server peak RSS {:.0} MiB, server CPU {:.1} s; load after: {}",
+            phase.lessons.len(),
+            phase.failures.len(),
+            phase.wall,
+            phase.peak_rss as f64 / 1048576.0,
+            phase.cpu,
+            phase.load
+        );
+        for failure in &phase.failures {
+            println!("- failed: {failure}");
+        }
+    }
+
+    pub fn main() -> anyhow::Result<()> {
+        tokio::runtime::Runtime::new()?.block_on(bench())
+    }
+
+    async fn start_class(learners: usize, dir: &Path) -> anyhow::Result<Class> {
+        let data = TempDir::new("bench-classroom-data");
+        with_busybox(&data)?;
+        with_python(&data)?;
+        let file = dir.join("classroom.toml");
+        let text = format!(
+            "[class]\nname = \"bench\"\n[learners]\ncount = {}\n",
+            2 * learners + 3
+        );
+        std::fs::write(&file, text)?;
+        let cards = std::process::Command::new(slipway_bin())
+            .args(["classroom", "cards", "--classroom"])
+            .arg(&file)
+            .arg("--data")
+            .arg(data.path())
+            .args(["--url", "http://bench"])
+            .output()?;
+        let html = String::from_utf8(cards.stdout)?;
+        let codes = html
+            .split("<section class=\"card\">")
+            .skip(1)
+            .filter_map(|card| {
+                let after = |start: &str| Some(card.split_once(start)?.1.split_once('<')?.0.to_string());
+                Some((after("<h2>")?, after("<p class=\"code\">")?))
+            })
+            .collect();
+        let server = Server::start_in(
+            data,
+            Path::new("/nonexistent"),
+            &[
+                "--classroom",
+                file.to_str().context("utf-8 path")?,
+                "--sessions-per-minute",
+                "10000",
+            ],
+        )?;
+        let http = http()?;
+        let info = Companion::new(&http, &server.url).info().await?;
+        let preview_port = info.preview.context("the preview listener")?.port;
+        Ok(Class {
+            server,
+            preview_port,
+            codes,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    async fn bench() -> anyhow::Result<()> {
+        let learners: usize = std::env::var("LEARNERS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(30);
+        let spread = Duration::from_secs(
+            std::env::var("SPREAD")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(20),
+        );
+        let dir = TempDir::new("bench-classroom");
+        let class = start_class(learners, dir.path()).await?;
+        let names =
+            |from: usize| -> Vec<String> { (from..from + learners).map(|n| format!("learner{n}")).collect() };
+        println!(
+            "## Classroom: {learners} learners, starts spread over {} s ({} cores, load before {})",
+            spread.as_secs(),
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+        );
+        let prober = format!("learner{}", 2 * learners + 2);
+        // One learner alone first: it warms the server (the base image's first unpack) and is the solo reference.
+        let solo = class
+            .lesson(&format!("learner{}", 2 * learners + 3))
+            .await
+            .context("the solo lesson")?;
+        println!(
+            "\nOne learner alone (the reference): whole lesson {:.2} s ({solo:?}).",
+            solo.whole()
+        );
+        let quiet = phase(&class, &names(1), &prober, spread).await;
+        print_phase("quiet server", &quiet);
+        let hog = format!("learner{}", 2 * learners + 1);
+        class.hog(&hog).await.context("the hog")?;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let hogged = phase(&class, &names(learners + 1), &prober, spread).await;
+        print_phase(
+            "beside one learner's fork bomb, memory hog and endless loop",
+            &hogged,
+        );
+        let whole = |p: &Phase| -> Vec<f64> { p.lessons.iter().map(Lesson::whole).collect() };
+        println!(
+            "\nlearners={learners} failures={} lesson_p95_s={:.2} interactive_p95_ms={:.0} hog_lesson_p95_s={:.2} \
+             hog_interactive_p95_ms={:.0} solo_s={:.2}",
+            quiet.failures.len() + hogged.failures.len(),
+            percentile(&whole(&quiet), 0.95),
+            percentile(&quiet.interactive_ms, 0.95),
+            percentile(&whole(&hogged), 0.95),
+            percentile(&hogged.interactive_ms, 0.95),
+            solo.whole()
+        );
+        Ok(())
+    }
+}
