@@ -13,6 +13,7 @@ mod error;
 mod exec;
 mod images;
 pub mod info;
+mod networks;
 pub mod paths;
 mod sessions;
 mod steps;
@@ -29,6 +30,10 @@ pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
 pub use images::ImageRow;
 pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
+pub use networks::{
+    ContainerEndpoint, NetworkConnect, NetworkCreate, NetworkCreated, NetworkDisconnect, NetworkEndpoint,
+    NetworkInfo, NetworkPruneAnswer, DEFAULT_NETWORK, NO_NETWORK,
+};
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
 

@@ -152,6 +152,8 @@ pub fn create_request(inv: &Invocation) -> Result<CreateContainer, RunFlagError>
             cpus,
             pids_limit,
             publish,
+            network: value(Flag::NETWORK),
+            network_aliases: flags.values(Flag::NETWORK_ALIAS).to_vec(),
             ..RunOptions::default()
         },
     })

@@ -382,6 +382,13 @@ pub fn container_node(c: &ContainerInspect) -> Node {
             ),
         ),
         ("Config".into(), ordered(config_json, &order)),
+        (
+            "NetworkSettings".into(),
+            Node::of(&super::endpoints::network_settings(
+                &c.networks,
+                c.options.network.as_deref(),
+            )),
+        ),
     ])
 }
 
@@ -494,6 +501,7 @@ mod tests {
                 memory: 512 << 20,
                 ..ContainerConfig::default()
             }),
+            networks: Vec::new(),
         }
     }
 

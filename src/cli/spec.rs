@@ -16,6 +16,8 @@ macro_rules! flag_names {
 }
 
 flag_names! {
+    ALIAS = "alias", DRIVER = "driver", GATEWAY = "gateway", INTERNAL = "internal", NETWORK = "network",
+    NETWORK_ALIAS = "network-alias", SUBNET = "subnet",
     ALL = "all", ALL_TAGS = "all-tags", ATTACH = "attach", BUILD_ARG = "build-arg", CONFIG = "config", CPUS = "cpus",
     DEBUG = "debug", DETACH = "detach", DIGESTS = "digests", ENTRYPOINT = "entrypoint", ENV = "env",
     FILE = "file", FILTER = "filter", FOLLOW = "follow", FORCE = "force", FORMAT = "format", HELP = "help",
@@ -122,6 +124,13 @@ pub enum CommandId {
     ContainerTop,
     ContainerPrune,
     ImagePrune,
+    NetworkCreate,
+    NetworkLs,
+    NetworkInspect,
+    NetworkRm,
+    NetworkConnect,
+    NetworkDisconnect,
+    NetworkPrune,
     Inspect,
     SystemDf,
     Version,
@@ -257,7 +266,7 @@ const PRUNE_FORCE: FlagSpec = flag(Flag::FORCE, Some('f'), "Do not prompt for co
 
 /// The flags `docker create` and `docker run` share (`run` adds `-d`).
 #[rustfmt::skip]
-const CREATE_FLAGS: [FlagSpec; 14] = [
+const CREATE_FLAGS: [FlagSpec; 16] = [
     INTERACTIVE, TTY,
     flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
     opt(Flag::NAME, None, "Assign a name to the container"),
@@ -269,12 +278,14 @@ const CREATE_FLAGS: [FlagSpec; 14] = [
     opt(Flag::CPUS, None, "Number of CPUs"),
     opt(Flag::PIDS_LIMIT, None, "Tune container pids limit (set -1 for unlimited)"),
     opt(Flag::HOSTNAME, Some('h'), "Container host name"),
+    opt(Flag::NETWORK, None, "Connect a container to a network"),
+    opt(Flag::NETWORK_ALIAS, None, "Add network-scoped alias for the container"),
     HELP,
 ];
 
 /// `first`, then `rest`: `docker run`'s flags are `-d` and `docker create`'s.
-const fn with_first(first: FlagSpec, rest: [FlagSpec; 14]) -> [FlagSpec; 15] {
-    let mut all = [first; 15];
+const fn with_first(first: FlagSpec, rest: [FlagSpec; 16]) -> [FlagSpec; 17] {
+    let mut all = [first; 17];
     let mut i = 0;
     while i < rest.len() {
         all[i + 1] = rest[i];
@@ -283,7 +294,7 @@ const fn with_first(first: FlagSpec, rest: [FlagSpec; 14]) -> [FlagSpec; 15] {
     all
 }
 
-const RUN_FLAGS: [FlagSpec; 15] = with_first(
+const RUN_FLAGS: [FlagSpec; 17] = with_first(
     flag(
         Flag::DETACH,
         Some('d'),
@@ -410,6 +421,37 @@ pub const COMMANDS: &[CommandSpec] = &[
         flag(Flag::ALL, Some('a'), "Remove all unused images, not just dangling ones"),
         PRUNE_FILTER, PRUNE_FORCE, HELP,
     ]),
+    command(NetworkCreate, Companion, &["network", "create"], &[], Exactly(1), "[OPTIONS] NETWORK",
+        "Create a network", &[
+        opt(Flag::DRIVER, Some('d'), "Driver to manage the Network"),
+        opt(Flag::SUBNET, None, "Subnet in CIDR format that represents a network segment"),
+        opt(Flag::GATEWAY, None, "IPv4 or IPv6 Gateway for the master subnet"),
+        flag(Flag::INTERNAL, None, "Restrict external access to the network")
+            .always("a user network never reaches outside its own bridge here"),
+        HELP,
+    ]),
+    command(NetworkLs, Companion, &["network", "ls"], &[&["network", "list"]], Exactly(0), "[OPTIONS]",
+        "List networks", &[
+        FILTER.refused("docker network ls lists every network of the session here"),
+        FORMAT.refused("docker network ls prints its table here"),
+        NO_TRUNC, QUIET_IDS, HELP,
+    ]),
+    command(NetworkInspect, Companion, &["network", "inspect"], &[], AtLeast(1), "[OPTIONS] NETWORK [NETWORK...]",
+        "Display detailed information on one or more networks", &[FORMAT_F, HELP]),
+    command(NetworkRm, Companion, &["network", "rm"], &[&["network", "remove"]], AtLeast(1),
+        "NETWORK [NETWORK...]", "Remove one or more networks", &[HELP]),
+    command(NetworkConnect, Companion, &["network", "connect"], &[], Exactly(2), "[OPTIONS] NETWORK CONTAINER",
+        "Connect a container to a network", &[
+        opt(Flag::ALIAS, None, "Add network-scoped alias for the container"),
+        HELP,
+    ]),
+    command(NetworkDisconnect, Companion, &["network", "disconnect"], &[], Exactly(2),
+        "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network", &[
+        flag(Flag::FORCE, Some('f'), "Force the container to disconnect from a network"),
+        HELP,
+    ]),
+    command(NetworkPrune, Companion, &["network", "prune"], &[], Exactly(0), "[OPTIONS]",
+        "Remove all unused networks", &[PRUNE_FILTER, PRUNE_FORCE, HELP]),
     command(ContainerLs, Companion, &["container", "ls"], &[&["ps"], &["container", "list"], &["container", "ps"]],
         Exactly(0), "[OPTIONS]", "List containers", &[
         flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),

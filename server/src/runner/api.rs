@@ -36,6 +36,7 @@ impl RunnerError {
             }
             RunnerError::Unpack(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RunnerError::Registry(e) => e.code_and_status().1,
+            RunnerError::Network(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +79,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::EXEC_WAIT, post(exec_wait))
         .route(paths::EXEC_ATTACH, get(exec_attach))
         .route(paths::STEPS, post(step))
+        .merge(super::networks_api::routes())
         .with_state(runner)
 }
 
@@ -128,6 +130,7 @@ async fn inspect(
         state: c.state(),
         log_followers: c.io.logs.followers(),
         config: r.inspect_config(&c).await,
+        networks: r.networks.container_endpoints(&c.id),
     }))
 }
 

@@ -239,6 +239,7 @@ impl Runner {
         slot: Option<super::Slot>,
     ) -> Result<Arc<Container>, RunnerError> {
         self.check_publish(&opts)?;
+        let network = self.network_choice(&opts)?;
         let args = spec::command(config.config().as_ref(), &opts)?;
         let id = super::random_id();
         let name = opts.name.clone().unwrap_or_else(|| super::default_name(&id));
@@ -338,6 +339,11 @@ impl Runner {
             cleanup_dir(&dir);
             return Err(e);
         }
+        if let Err(e) = self.join_network(&container, &network) {
+            self.forget(&container.id);
+            cleanup_dir(&dir);
+            return Err(e.into());
+        }
         Ok(container)
     }
 
@@ -407,7 +413,7 @@ impl Runner {
         }
     }
 
-    async fn launch(&self, c: &Arc<Container>) -> Result<i32, RunnerError> {
+    async fn launch(self: &Arc<Self>, c: &Arc<Container>) -> Result<i32, RunnerError> {
         let pid =
             c.io.launch(
                 c.opts.tty,
@@ -416,7 +422,9 @@ impl Runner {
                 |sock, stdio| async move { self.runc.create(&c.id, &c.dir, sock.as_deref(), stdio).await },
             )
             .await?;
-        if let ContainerNetwork::Outbound { slirp4netns } = &self.config.network {
+        if let (ContainerNetwork::Outbound { slirp4netns }, true) =
+            (&self.config.network, self.wants_outbound(c))
+        {
             match Slirp::start(slirp4netns, pid).await {
                 Ok(slirp) => *c.outbound.lock().unwrap_or_else(|e| e.into_inner()) = Some(slirp),
                 Err(e) => {
@@ -424,6 +432,10 @@ impl Runner {
                     return Err(io_ctx("starting slirp4netns for outbound network")(e));
                 }
             }
+        }
+        if let Err(e) = self.plug_networks(c, pid).await {
+            let _ = self.runc.delete(&c.id).await;
+            return Err(e);
         }
         let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
         for p in &c.opts.publish {
@@ -471,6 +483,7 @@ impl Runner {
         error: Option<String>,
     ) {
         c.ports.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.networks.unplug_all(&c.id);
         let slirp = c.outbound.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(slirp) = slirp {
             slirp.stop().await;

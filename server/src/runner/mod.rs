@@ -9,6 +9,7 @@ pub mod admission;
 pub mod api;
 pub mod cgroups;
 pub mod diff;
+pub mod dns;
 pub mod exec;
 pub mod fixture;
 pub mod images;
@@ -18,6 +19,9 @@ pub mod lifecycle;
 pub mod logs;
 pub mod manage;
 pub mod network;
+pub mod networks;
+pub mod networks_api;
+pub mod networks_ns;
 pub mod outbound;
 pub mod overlay;
 pub mod pace;
@@ -70,6 +74,8 @@ pub enum RunnerError {
     Registry(#[from] crate::registry::RegistryError),
     #[error(transparent)]
     Publish(#[from] network::PublishError),
+    #[error(transparent)]
+    Network(#[from] networks::NetworkError),
     #[error("too many containers (limit {0})")]
     TooMany(usize),
     /// The admission queue did not give a container start its turn in time (503).
@@ -203,6 +209,8 @@ pub struct Runner {
     pub builders: admission::Admission,
     /// Container starts wait here for their turn.
     pub starts: admission::Admission,
+    /// The sessions' user networks ([`networks`]).
+    pub networks: networks::Networks,
 }
 
 /// A container slot, taken by `create` before the image is resolved or any layer unpacked and counted like a
@@ -303,7 +311,9 @@ impl Runner {
         let owners = Arc::new(cgroups::OwnerCgroups::new(data, config.fair_shares.owner));
         let builders = admission::Admission::new(config.fair_shares.builders);
         let starts = admission::Admission::new(config.fair_shares.builders);
+        let networks = networks::Networks::new(config.network.is_outbound());
         Ok(Runner {
+            networks,
             owners,
             builders,
             starts,
@@ -454,6 +464,7 @@ impl Runner {
         for (_, id) in exited.into_iter().take(excess) {
             if let Some(old) = table.remove(&id) {
                 self.execs.remove_container(&id);
+                self.networks.forget(&id);
                 lifecycle::cleanup_dir(&old.dir);
             }
         }
@@ -463,6 +474,7 @@ impl Runner {
 
     pub(crate) fn forget(&self, id: &str) {
         self.execs.remove_container(id);
+        self.networks.forget(id);
         self.table().remove(id);
         self.forget_names_and_pauses(id);
     }
@@ -506,6 +518,7 @@ impl Runner {
                 tracing::warn!(id = %c.id, error = %e, "removing container at shutdown");
             }
         }
+        self.networks.clear();
         self.owners.sweep();
     }
 
