@@ -14,6 +14,7 @@ mod hostile;
 mod layout;
 mod lesson;
 mod lesson_origin;
+mod networks;
 mod ports;
 mod previews;
 mod quotas;

@@ -261,7 +261,7 @@ mod tests {
         let mut pointer = query("web", 1);
         pointer[12] = 0xc0;
         assert_eq!(answer(&pointer, &One, false).unwrap()[3] & 0x0f, RCODE_FORMERR);
-        let long = vec![b'a'; 63].repeat(5);
+        let long = [b'a'; 63].repeat(5);
         let mut msg = vec![0u8; 12];
         msg[5] = 1;
         for chunk in long.chunks(63) {
