@@ -115,7 +115,11 @@ fn containers_on_a_user_network_find_each_other_by_name_and_alias_and_other_sess
     let a = Cli::new(&server)?;
     a.ok(&["pull", "-q", "busybox"])?;
     let id = a.ok(&["network", "create", "app"])?;
-    assert_eq!(held_namespaces(server.pid()), 1, "the network's namespace, held by the server");
+    assert_eq!(
+        held_namespaces(server.pid()),
+        1,
+        "the network's namespace, held by the server"
+    );
     ensure!(
         id.trim().len() == 64,
         "docker network create prints the id: {id:?}"
@@ -316,5 +320,69 @@ fn another_session_never_meets_this_network(server: &Server, a: &Cli) -> Result<
     assert_eq!(fetch(&b, "app", "www")?, None, "nor a's alias");
     b.ok(&["rm", "-f", "mine"])?;
     b.ok(&["network", "rm", "app"])?;
+    Ok(())
+}
+
+/// `docker network connect` plugs a running container in (an interface and a resolver at once), `--alias` and
+/// `docker rename` change what it answers to, `disconnect` pulls it out, `prune` removes only unused networks.
+#[test]
+fn connect_rename_disconnect_and_prune_change_what_resolves() -> Result<()> {
+    let Some(server) = server("networks-connect", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let a = Cli::new(&server)?;
+    a.ok(&["pull", "-q", "busybox"])?;
+    a.ok(&["network", "create", "--subnet", "10.9.0.0/24", "back"])?;
+    a.ok(&["network", "create", "unused"])?;
+    a.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "api",
+        "busybox",
+        "sh",
+        "-c",
+        &web("api here"),
+    ])?;
+    assert_eq!(fetch(&a, "back", "api")?, None, "not on the network yet");
+    assert_eq!(
+        a.ok(&["network", "connect", "--alias", "svc", "back", "api"])?,
+        ""
+    );
+    assert_eq!(fetch(&a, "back", "api")?.as_deref(), Some("api here\n"));
+    assert_eq!(fetch(&a, "back", "svc")?.as_deref(), Some("api here\n"));
+    let address = a.ok(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.Networks.back.IPAddress}}",
+        "api",
+    ])?;
+    assert_eq!(address, "10.9.0.2\n");
+    a.fails(
+        &["network", "connect", "back", "api"],
+        1,
+        "Error response from daemon: endpoint with name api already exists in network back\n",
+    )?;
+
+    assert_eq!(a.ok(&["rename", "api", "api2"])?, "");
+    assert_eq!(
+        fetch(&a, "back", "api2")?.as_deref(),
+        Some("api here\n"),
+        "the new name"
+    );
+    assert_eq!(fetch(&a, "back", "api")?, None, "not the old one");
+
+    assert_eq!(a.ok(&["network", "prune", "-f"])?, "Deleted Networks:\nunused\n");
+    a.fails(
+        &["network", "create", "--subnet", "10.9.0.128/25", "clash"],
+        1,
+        "Error response from daemon: invalid pool request: Pool overlaps with other one on this address space\n",
+    )?;
+    assert_eq!(a.ok(&["network", "disconnect", "back", "api2"])?, "");
+    assert_eq!(fetch(&a, "back", "svc")?, None, "gone from the network");
+    a.ok(&["rm", "-f", "api2"])?;
+    assert_eq!(a.ok(&["network", "prune", "-f"])?, "Deleted Networks:\nback\n");
+    let left = leftovers(&server);
+    ensure!(left.is_empty(), "left behind: {left:?}");
     Ok(())
 }

@@ -618,6 +618,16 @@ impl Networks {
         Ok(())
     }
 
+    /// `docker rename`: the resolvers answer to the new name (and no longer to the old one).
+    pub fn rename(&self, container_id: &str, name: &str) {
+        for (network, _) in self.endpoints_of(container_id) {
+            let mut endpoints = network.endpoints.lock();
+            for e in endpoints.iter_mut().filter(|e| e.container_id == container_id) {
+                e.name = name.to_string();
+            }
+        }
+    }
+
     /// The container is removed: it leaves every network.
     pub fn forget(&self, container_id: &str) {
         for (network, _) in self.endpoints_of(container_id) {
