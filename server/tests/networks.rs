@@ -40,7 +40,7 @@ fn held_namespaces(pid: u32) -> usize {
 }
 
 /// What the server still holds of containers and networks: namespaces, child processes, mounts below its data.
-fn leftovers(server: &Server) -> Vec<String> {
+pub(crate) fn leftovers(server: &Server) -> Vec<String> {
     let pid = server.pid();
     let mut left = Vec::new();
     let namespaces = held_namespaces(pid);

@@ -27,4 +27,5 @@ mod terminal;
 mod terminal_keys;
 mod terminal_polish;
 mod terminal_prompts;
+mod volumes;
 mod workspace;

@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub network: Option<String>,
     /// `--network-alias`: more names the container answers to on that (user) network.
     pub network_aliases: Vec<String>,
+    /// `-v NAME:/path[:ro]`, `-v /path`, `--mount type=volume,...` (the server adds the image's `VOLUME`s).
+    pub volumes: Vec<super::VolumeMount>,
     /// The session that owns the container: the server takes it from the session header
     /// ([`super::SESSION_HEADER`]), never from the body.
     #[serde(skip)]

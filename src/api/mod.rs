@@ -17,6 +17,7 @@ mod networks;
 pub mod paths;
 mod sessions;
 mod steps;
+mod volumes;
 
 pub use attach::AttachFrame;
 pub use classroom::{normalize_join_code, ClassroomInfo, JoinRequest, Role, SignedIn};
@@ -36,6 +37,7 @@ pub use networks::{
 };
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
+pub use volumes::{VolumeCreate, VolumeInfo, VolumeMount, VolumePruneAnswer, VolumePruneQuery};
 
 use serde::Serialize;
 

@@ -62,6 +62,12 @@ pub const NETWORK_CONNECT: &str = "/api/networks/{id}/connect";
 pub const NETWORK_DISCONNECT: &str = "/api/networks/{id}/disconnect";
 /// `POST`: remove the session's networks no container uses ([`super::NetworkPruneAnswer`]).
 pub const NETWORKS_PRUNE: &str = "/api/networks/prune";
+/// `GET`: the session's volumes ([`super::VolumeInfo`]); `POST`: create one ([`super::VolumeCreate`]).
+pub const VOLUMES: &str = "/api/volumes";
+/// `GET`: inspect; `DELETE`: remove (`docker volume rm`).
+pub const VOLUME: &str = "/api/volumes/{id}";
+/// `POST [?all=true]`: remove the session's unused volumes ([`super::VolumePruneAnswer`]).
+pub const VOLUMES_PRUNE: &str = "/api/volumes/prune";
 /// The prefix of every exec route.
 pub const EXECS: &str = "/api/execs/";
 
@@ -93,6 +99,7 @@ pub fn needs_session(path: &str) -> bool {
         || path.starts_with(EXECS)
         || path == STEPS
         || path.starts_with(NETWORKS)
+        || path.starts_with(VOLUMES)
         || path == IMAGES
         || path.starts_with("/v2/slipway-local/");
     acts && !path.ends_with("/attach")
@@ -101,6 +108,10 @@ pub fn needs_session(path: &str) -> bool {
 /// `template` with its `{id}` filled in.
 fn with_id(template: &str, id: &str) -> String {
     template.replacen("{id}", id, 1)
+}
+
+pub fn volume(name: &str) -> String {
+    with_id(VOLUME, name)
 }
 
 pub fn network(id: &str) -> String {
@@ -282,6 +293,7 @@ mod tests {
         );
         assert!(!needs_session(&container_attach("a")));
         assert_eq!(network_connect("app"), "/api/networks/app/connect");
+        assert!(needs_session(VOLUMES) && needs_session(&volume("data")) && needs_session(VOLUMES_PRUNE));
         assert!(needs_session(NETWORKS) && needs_session(&network("app")) && needs_session(NETWORKS_PRUNE));
     }
 }

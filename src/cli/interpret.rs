@@ -106,6 +106,11 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         | CommandId::NetworkConnect
         | CommandId::NetworkDisconnect
         | CommandId::NetworkPrune => super::networks::network(ctx, inv).await,
+        CommandId::VolumeCreate
+        | CommandId::VolumeLs
+        | CommandId::VolumeInspect
+        | CommandId::VolumeRm
+        | CommandId::VolumePrune => super::volumes::volume(ctx, inv).await,
         _ => Outcome::failure(
             format!(
                 "slipway: 'docker {}' is not available in this terminal yet",

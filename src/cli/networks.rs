@@ -8,8 +8,7 @@ use serde::Serialize;
 
 use super::context::{CommandContext, Printer, Stream};
 use super::format::tabwrite;
-use super::image_info::docker_json;
-use super::inspect::{render, InspectTemplateError, Node};
+use super::inspect::Node;
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::{CommandId, Flag};
@@ -83,13 +82,7 @@ async fn ls<T: Transport>(companion: &Companion<'_, T>, inv: &Invocation) -> Out
 async fn rm<T: Transport>(companion: &Companion<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Outcome::default();
     for name in &inv.args {
-        match companion.remove_network(name).await {
-            Ok(()) => out.stdout.push_str(&format!("{name}\n")),
-            Err(e) => {
-                out.stderr.push_str(&format!("{e}\n"));
-                out.exit_code = 1;
-            }
-        }
+        super::objects::record(&mut out, name, companion.remove_network(name).await);
     }
     out
 }
@@ -137,38 +130,14 @@ async fn prune<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> O
 }
 
 /// `docker network inspect [-f TEMPLATE] NETWORK...`.
-async fn inspect<T: Transport>(companion: &Companion<'_, T>, inv: &Invocation) -> Outcome {
-    let mut objects = Vec::new();
-    let mut errors = Vec::new();
-    for name in &inv.args {
-        match companion.network(name).await {
-            Ok(network) => objects.push(Node::of(&NetworkObject::of(&network))),
-            Err(CompanionError::Refused { status: 404, .. }) => {
-                errors.push(format!("Error: No such network: {name}"))
-            }
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    let mut out = Outcome::default();
-    match inv.flags.value(Flag::FORMAT) {
-        Some(template) => {
-            for object in &objects {
-                match render(template, object) {
-                    Ok(text) => out.stdout.push_str(&format!("{text}\n")),
-                    Err(e @ (InspectTemplateError::Unclosed | InspectTemplateError::Unsupported { .. })) => {
-                        return Outcome::failure(format!("{e}\n"), 64)
-                    }
-                    Err(e) => errors.push(e.to_string()),
-                }
-            }
-        }
-        None => out.stdout = format!("{}\n", docker_json(&objects)),
-    }
-    if !errors.is_empty() {
-        out.stderr = format!("{}\n", errors.join("\n"));
-        out.exit_code = 1;
-    }
-    out
+async fn inspect<'a, T: Transport>(companion: &'a Companion<'_, T>, inv: &'a Invocation) -> Outcome {
+    let fetch = |name: &'a str| async move {
+        companion
+            .network(name)
+            .await
+            .map(|o| Node::of(&NetworkObject::of(&o)))
+    };
+    super::objects::inspect_each(&inv.args, inv.flags.value(Flag::FORMAT), "network", fetch).await
 }
 
 /// docker's network object, its fields in docker's order.
@@ -281,6 +250,8 @@ impl NetworkObject {
 
 #[cfg(test)]
 mod tests {
+    use super::super::image_info::docker_json;
+    use super::super::inspect::render;
     use super::*;
 
     #[test]

@@ -17,7 +17,7 @@ macro_rules! flag_names {
 
 flag_names! {
     ALIAS = "alias", DRIVER = "driver", GATEWAY = "gateway", INTERNAL = "internal", NETWORK = "network",
-    NETWORK_ALIAS = "network-alias", SUBNET = "subnet",
+    NETWORK_ALIAS = "network-alias", SUBNET = "subnet", VOLUME = "volume", MOUNT = "mount",
     ALL = "all", ALL_TAGS = "all-tags", ATTACH = "attach", BUILD_ARG = "build-arg", CONFIG = "config", CPUS = "cpus",
     DEBUG = "debug", DETACH = "detach", DIGESTS = "digests", ENTRYPOINT = "entrypoint", ENV = "env",
     FILE = "file", FILTER = "filter", FOLLOW = "follow", FORCE = "force", FORMAT = "format", HELP = "help",
@@ -131,6 +131,11 @@ pub enum CommandId {
     NetworkConnect,
     NetworkDisconnect,
     NetworkPrune,
+    VolumeCreate,
+    VolumeLs,
+    VolumeInspect,
+    VolumeRm,
+    VolumePrune,
     Inspect,
     SystemDf,
     Version,
@@ -266,7 +271,7 @@ const PRUNE_FORCE: FlagSpec = flag(Flag::FORCE, Some('f'), "Do not prompt for co
 
 /// The flags `docker create` and `docker run` share (`run` adds `-d`).
 #[rustfmt::skip]
-const CREATE_FLAGS: [FlagSpec; 16] = [
+const CREATE_FLAGS: [FlagSpec; 18] = [
     INTERACTIVE, TTY,
     flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
     opt(Flag::NAME, None, "Assign a name to the container"),
@@ -280,12 +285,14 @@ const CREATE_FLAGS: [FlagSpec; 16] = [
     opt(Flag::HOSTNAME, Some('h'), "Container host name"),
     opt(Flag::NETWORK, None, "Connect a container to a network"),
     opt(Flag::NETWORK_ALIAS, None, "Add network-scoped alias for the container"),
+    opt(Flag::VOLUME, Some('v'), "Bind mount a volume"),
+    opt(Flag::MOUNT, None, "Attach a filesystem mount to the container"),
     HELP,
 ];
 
 /// `first`, then `rest`: `docker run`'s flags are `-d` and `docker create`'s.
-const fn with_first(first: FlagSpec, rest: [FlagSpec; 16]) -> [FlagSpec; 17] {
-    let mut all = [first; 17];
+const fn with_first(first: FlagSpec, rest: [FlagSpec; 18]) -> [FlagSpec; 19] {
+    let mut all = [first; 19];
     let mut i = 0;
     while i < rest.len() {
         all[i + 1] = rest[i];
@@ -294,7 +301,7 @@ const fn with_first(first: FlagSpec, rest: [FlagSpec; 16]) -> [FlagSpec; 17] {
     all
 }
 
-const RUN_FLAGS: [FlagSpec; 17] = with_first(
+const RUN_FLAGS: [FlagSpec; 19] = with_first(
     flag(
         Flag::DETACH,
         Some('d'),
@@ -452,6 +459,27 @@ pub const COMMANDS: &[CommandSpec] = &[
     ]),
     command(NetworkPrune, Companion, &["network", "prune"], &[], Exactly(0), "[OPTIONS]",
         "Remove all unused networks", &[PRUNE_FILTER, PRUNE_FORCE, HELP]),
+    command(VolumeCreate, Companion, &["volume", "create"], &[], AtMost(1), "[OPTIONS] [VOLUME]",
+        "Create a volume", &[HELP]),
+    command(VolumeLs, Companion, &["volume", "ls"], &[&["volume", "list"]], Exactly(0), "[OPTIONS]",
+        "List volumes", &[
+        FILTER.refused("docker volume ls lists every volume of the session here"),
+        FORMAT.refused("docker volume ls prints its table here"),
+        flag(Flag::QUIET, Some('q'), "Only display volume names"), HELP,
+    ]),
+    command(VolumeInspect, Companion, &["volume", "inspect"], &[], AtLeast(1), "[OPTIONS] VOLUME [VOLUME...]",
+        "Display detailed information on one or more volumes", &[FORMAT_F, HELP]),
+    command(VolumeRm, Companion, &["volume", "rm"], &[&["volume", "remove"]], AtLeast(1),
+        "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", &[
+        flag(Flag::FORCE, Some('f'), "Force the removal of one or more volumes")
+            .refused("a volume in use is never removed here: remove its containers first"),
+        HELP,
+    ]),
+    command(VolumePrune, Companion, &["volume", "prune"], &[], Exactly(0), "[OPTIONS]",
+        "Remove unused local volumes", &[
+        flag(Flag::ALL, Some('a'), "Remove all unused volumes, not just anonymous ones"),
+        PRUNE_FILTER, PRUNE_FORCE, HELP,
+    ]),
     command(ContainerLs, Companion, &["container", "ls"], &[&["ps"], &["container", "list"], &["container", "ps"]],
         Exactly(0), "[OPTIONS]", "List containers", &[
         flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
@@ -483,8 +511,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ContainerRm, Companion, &["container", "rm"], &[&["rm"], &["container", "remove"]], AtLeast(1),
         "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", &[
         flag(Flag::FORCE, Some('f'), "Force the removal of a running container (uses SIGKILL)"),
-        flag(Flag::VOLUMES, Some('v'), "Remove anonymous volumes associated with the container")
-            .always("containers here have no volumes to leave behind"),
+        flag(Flag::VOLUMES, Some('v'), "Remove anonymous volumes associated with the container"),
         HELP,
     ]),
     command(ContainerExec, Companion, &["container", "exec"], &[&["exec"]], AtLeast(2),

@@ -240,6 +240,7 @@ impl Runner {
     ) -> Result<Arc<Container>, RunnerError> {
         self.check_publish(&opts)?;
         let network = self.network_choice(&opts)?;
+        let opts = self.prepare_volumes(opts, config).await?;
         let args = spec::command(config.config().as_ref(), &opts)?;
         let id = super::random_id();
         let name = opts.name.clone().unwrap_or_else(|| super::default_name(&id));
@@ -295,6 +296,7 @@ impl Runner {
         };
         let saved = spec::build(config, &opts, &ctx)
             .map_err(RunnerError::from)
+            .and_then(|s| self.with_volumes(s, &opts, &ctx.rootfs))
             .and_then(|s| {
                 s.save(dir.join("config.json"))
                     .map_err(|e| RunnerError::Spec(e.into()))
@@ -517,10 +519,12 @@ impl Runner {
             tokio::spawn(async move {
                 let _ = tokio::time::timeout(ATTACH_GRACE, c.attach_ended.notified()).await;
                 this.forget(&c.id);
+                this.remove_anonymous_volumes(&c);
                 cleanup_dir(&c.dir);
             });
         } else if c.opts.auto_remove {
             self.forget(&c.id);
+            self.remove_anonymous_volumes(c);
             cleanup_dir(&c.dir);
         }
     }

@@ -35,6 +35,8 @@ pub mod step;
 pub mod tty;
 pub mod unpack;
 pub mod users;
+pub mod volumes;
+pub mod volumes_api;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -76,6 +78,8 @@ pub enum RunnerError {
     Publish(#[from] network::PublishError),
     #[error(transparent)]
     Network(#[from] networks::NetworkError),
+    #[error(transparent)]
+    Volume(#[from] volumes::VolumeError),
     #[error("too many containers (limit {0})")]
     TooMany(usize),
     /// The admission queue did not give a container start its turn in time (503).
@@ -211,6 +215,8 @@ pub struct Runner {
     pub starts: admission::Admission,
     /// The sessions' user networks ([`networks`]).
     pub networks: networks::Networks,
+    /// The sessions' volumes on disk ([`volumes`]).
+    pub volumes: volumes::Volumes,
 }
 
 /// A container slot, taken by `create` before the image is resolved or any layer unpacked and counted like a
@@ -312,8 +318,13 @@ impl Runner {
         let builders = admission::Admission::new(config.fair_shares.builders);
         let starts = admission::Admission::new(config.fair_shares.builders);
         let networks = networks::Networks::new(config.network.is_outbound());
+        let volumes = volumes::Volumes::new(
+            data.join("volumes"),
+            config.userns.unwrap_or(unpack::IdShift::NONE),
+        );
         Ok(Runner {
             networks,
+            volumes,
             owners,
             builders,
             starts,
@@ -499,7 +510,7 @@ impl Runner {
     /// The server's disk budget, counting the runner's unpacked layers and RUN-step blobs.
     pub fn disk_budget(&self) -> Option<&crate::registry::quota::DiskBudget> {
         let budget = &self.registry.as_ref()?.disk;
-        for sub in ["layers", "blobs"] {
+        for sub in ["layers", "blobs", "volumes"] {
             budget.add_root(&self.config.data_dir.join(sub));
         }
         Some(budget)
