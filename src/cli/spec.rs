@@ -42,7 +42,7 @@ impl Flag {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Support {
     Implemented,
-    /// Slipway always behaves as the flag asks, saying why (`rm -v`: containers here have no volumes).
+    /// Slipway always behaves as the flag asks, saying why (`images -a`: a build leaves no intermediate images).
     Always(&'static str),
     /// Parsed (so help lists it and docker's spelling is recognised) but refused, saying why.
     Refused(&'static str),

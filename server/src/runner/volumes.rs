@@ -213,8 +213,22 @@ impl Volumes {
         let meta = std::fs::symlink_metadata(&source).map_err(io_ctx("reading the image's directory"))?;
         std::fs::set_permissions(&data, meta.permissions()).map_err(io_ctx("copy-up"))?;
         std::os::unix::fs::lchown(&data, Some(meta.uid()), Some(meta.gid())).map_err(io_ctx("copy-up"))?;
+        // Copied into a directory no container sees (beside `_data`, never mounted), then renamed into the
+        // volume entry by entry: a container already using the volume cannot redirect a write of the server's
+        // through a symbolic link it planted (`rename` replaces a link, it never follows one).
+        let staging = self.dir(session, name).join("copy-up");
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir(&staging).map_err(io_ctx("copy-up"))?;
         let mut left = budget;
-        copy_tree(&source, &data, &mut left).map_err(|e| match e.kind() {
+        let copied = copy_tree(&source, &staging, &mut left).and_then(|()| {
+            for entry in std::fs::read_dir(&staging)? {
+                let entry = entry?;
+                std::fs::rename(entry.path(), data.join(entry.file_name()))?;
+            }
+            Ok(())
+        });
+        let _ = std::fs::remove_dir_all(&staging);
+        copied.map_err(|e| match e.kind() {
             io::ErrorKind::StorageFull => VolumeError::Quota {
                 used: budget,
                 quota: budget,
