@@ -99,6 +99,12 @@ async fn remove_expired_sessions_containers(runner: &Runner, sessions: &Sessions
             }
         }
     }
+    let networks = runner
+        .networks
+        .remove_orphans(|session| sessions.is_live(session));
+    if networks > 0 {
+        tracing::info!(networks, "removed the networks of expired sessions");
+    }
 }
 
 /// The local store keys in `on_disk` whose session is not in `live` and that have been so for `grace`;

@@ -214,12 +214,12 @@ impl<'a, T: Transport> Companion<'a, T> {
     }
 
     /// A call without a body whose answer is of no interest beyond its success.
-    async fn call(&self, method: Method, path_and_query: &str) -> Result<(), CompanionError> {
+    pub(super) async fn call(&self, method: Method, path_and_query: &str) -> Result<(), CompanionError> {
         self.send(self.request(method, path_and_query)).await.map(drop)
     }
 
     /// A call with an optional JSON body whose answer is JSON of type `A`.
-    async fn json<A: DeserializeOwned>(
+    pub(super) async fn json<A: DeserializeOwned>(
         &self,
         method: Method,
         path_and_query: &str,

@@ -38,6 +38,12 @@ pub struct RunOptions {
     pub publish: Vec<PortMapping>,
     /// `--rm`
     pub auto_remove: bool,
+    /// `--network NAME`: a user network of the session, `bridge` (the default: its own loopback) or `none`.
+    pub network: Option<String>,
+    /// `--network-alias`: more names the container answers to on that (user) network.
+    pub network_aliases: Vec<String>,
+    /// `-v NAME:/path[:ro]`, `-v /path`, `--mount type=volume,...` (the server adds the image's `VOLUME`s).
+    pub volumes: Vec<super::VolumeMount>,
     /// The session that owns the container: the server takes it from the session header
     /// ([`super::SESSION_HEADER`]), never from the body.
     #[serde(skip)]
@@ -197,6 +203,9 @@ pub struct ContainerInspect {
     /// the image can no longer be resolved.
     #[serde(default)]
     pub config: Option<ContainerConfig>,
+    /// Its endpoints on user networks (`NetworkSettings.Networks`); empty on the default network.
+    #[serde(default)]
+    pub networks: Vec<super::ContainerEndpoint>,
 }
 
 /// What `docker inspect` shows as a container's `Config` (and its `Image`): the image's config with the
@@ -408,6 +417,7 @@ mod tests {
                 labels: BTreeMap::from([("a".into(), "b".into())]),
                 ..ContainerConfig::default()
             }),
+            networks: Vec::new(),
         };
         let json = round_trip(&inspect);
         assert_eq!(

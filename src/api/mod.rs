@@ -14,10 +14,12 @@ mod exec;
 mod images;
 pub mod info;
 mod notices;
+mod networks;
 pub mod paths;
 mod progress;
 mod sessions;
 mod steps;
+mod volumes;
 
 pub use attach::AttachFrame;
 pub use classroom::{normalize_join_code, ClassroomInfo, JoinRequest, Role, SignedIn};
@@ -36,8 +38,13 @@ pub use progress::{
     ResetRequest, StepMark, ONLINE_SECONDS,
 };
 pub use notices::{Broadcast, ClassEnds, ExtendTime, Notice, NoticeQuery, Notices};
+pub use networks::{
+    ContainerEndpoint, NetworkConnect, NetworkCreate, NetworkCreated, NetworkDisconnect, NetworkEndpoint,
+    NetworkInfo, NetworkPruneAnswer, DEFAULT_NETWORK, NO_NETWORK,
+};
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
+pub use volumes::{VolumeCreate, VolumeInfo, VolumeMount, VolumePruneAnswer, VolumePruneQuery};
 
 use serde::Serialize;
 

@@ -52,6 +52,22 @@ pub const SESSIONS: &str = "/api/sessions";
 pub const CONTAINER_ATTACH_TICKET: &str = "/api/containers/{id}/attach-ticket";
 /// `POST`: a one-time ticket for the exec's attach WebSocket ([`super::AttachTicket`]).
 pub const EXEC_ATTACH_TICKET: &str = "/api/execs/{id}/attach-ticket";
+/// `GET`: the session's networks ([`super::NetworkInfo`]); `POST`: create one ([`super::NetworkCreate`]).
+pub const NETWORKS: &str = "/api/networks";
+/// `GET`: inspect; `DELETE`: remove (`docker network rm`).
+pub const NETWORK: &str = "/api/networks/{id}";
+/// `POST` ([`super::NetworkConnect`]): `docker network connect`.
+pub const NETWORK_CONNECT: &str = "/api/networks/{id}/connect";
+/// `POST` ([`super::NetworkDisconnect`]): `docker network disconnect`.
+pub const NETWORK_DISCONNECT: &str = "/api/networks/{id}/disconnect";
+/// `POST`: remove the session's networks no container uses ([`super::NetworkPruneAnswer`]).
+pub const NETWORKS_PRUNE: &str = "/api/networks/prune";
+/// `GET`: the session's volumes ([`super::VolumeInfo`]); `POST`: create one ([`super::VolumeCreate`]).
+pub const VOLUMES: &str = "/api/volumes";
+/// `GET`: inspect; `DELETE`: remove (`docker volume rm`).
+pub const VOLUME: &str = "/api/volumes/{id}";
+/// `POST [?all=true]`: remove the session's unused volumes ([`super::VolumePruneAnswer`]).
+pub const VOLUMES_PRUNE: &str = "/api/volumes/prune";
 /// The prefix of every exec route.
 pub const EXECS: &str = "/api/execs/";
 
@@ -109,6 +125,8 @@ pub fn needs_session(path: &str) -> bool {
     let acts = path.starts_with(CONTAINERS)
         || path.starts_with(EXECS)
         || path == STEPS
+        || path.starts_with(NETWORKS)
+        || path.starts_with(VOLUMES)
         || path == IMAGES
         || path.starts_with("/v2/slipway-local/");
     acts && !path.ends_with("/attach")
@@ -117,6 +135,22 @@ pub fn needs_session(path: &str) -> bool {
 /// `template` with its `{id}` filled in.
 fn with_id(template: &str, id: &str) -> String {
     template.replacen("{id}", id, 1)
+}
+
+pub fn volume(name: &str) -> String {
+    with_id(VOLUME, name)
+}
+
+pub fn network(id: &str) -> String {
+    with_id(NETWORK, id)
+}
+
+pub fn network_connect(id: &str) -> String {
+    with_id(NETWORK_CONNECT, id)
+}
+
+pub fn network_disconnect(id: &str) -> String {
+    with_id(NETWORK_DISCONNECT, id)
 }
 
 pub fn container(id: &str) -> String {
@@ -285,5 +319,8 @@ mod tests {
                 && !needs_session("/v2/library/busybox/tags/list")
         );
         assert!(!needs_session(&container_attach("a")));
+        assert_eq!(network_connect("app"), "/api/networks/app/connect");
+        assert!(needs_session(VOLUMES) && needs_session(&volume("data")) && needs_session(VOLUMES_PRUNE));
+        assert!(needs_session(NETWORKS) && needs_session(&network("app")) && needs_session(NETWORKS_PRUNE));
     }
 }

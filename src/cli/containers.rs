@@ -71,6 +71,8 @@ pub enum RunFlagError {
     Port(String),
     #[error("invalid size: '{0}'")]
     Size(String),
+    #[error(transparent)]
+    Mount(#[from] super::mounts::MountFlagError),
     /// A flag that takes a number.
     #[error("invalid argument \"{text}\" for \"--{flag}\" flag")]
     Number { text: String, flag: &'static str },
@@ -152,6 +154,9 @@ pub fn create_request(inv: &Invocation) -> Result<CreateContainer, RunFlagError>
             cpus,
             pids_limit,
             publish,
+            network: value(Flag::NETWORK),
+            network_aliases: flags.values(Flag::NETWORK_ALIAS).to_vec(),
+            volumes: super::mounts::mounts_of(inv)?,
             ..RunOptions::default()
         },
     })
@@ -289,7 +294,7 @@ pub(super) async fn wait_and_collect<T: Transport>(
     }
     outcome.exit_code = state.and_then(|s| s.exit_code).unwrap_or(125);
     if inv.flags.is_set(Flag::RM) {
-        let _ = companion.remove(id, &RemoveQuery { force: true }).await;
+        let _ = super::mounts::remove_container(&companion, id, true, true).await;
     }
     outcome
 }
@@ -552,8 +557,8 @@ pub async fn each_container<T: Transport>(transport: &T, base: &str, inv: &Invoc
                 companion.kill(name, &KillQuery { signal: Some(signal) }).await
             }
             _ => {
-                let force = inv.flags.is_set(Flag::FORCE);
-                companion.remove(name, &RemoveQuery { force }).await
+                let (force, volumes) = (inv.flags.is_set(Flag::FORCE), inv.flags.is_set(Flag::VOLUMES));
+                super::mounts::remove_container(&companion, name, force, volumes).await
             }
         };
         match done {

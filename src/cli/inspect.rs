@@ -382,6 +382,13 @@ pub fn container_node(c: &ContainerInspect) -> Node {
             ),
         ),
         ("Config".into(), ordered(config_json, &order)),
+        (
+            "NetworkSettings".into(),
+            Node::of(&super::endpoints::network_settings(
+                &c.networks,
+                c.options.network.as_deref(),
+            )),
+        ),
     ])
 }
 
@@ -415,24 +422,13 @@ async fn inspect_one<T: Transport>(ctx: &CommandContext<'_, T>, name: &str, kind
     }
 }
 
-/// `docker inspect [--type container|image] [-f TEMPLATE] NAME|ID...`.
-pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
-    let kind = inv.flags.value(Flag::TYPE);
-    if let Some(other) = kind.filter(|k| !matches!(*k, "container" | "image")) {
-        return Outcome::failure(format!("{other:?} is not a valid value for --type\n"), 1);
-    }
-    let mut objects = Vec::new();
-    let mut errors = Vec::new();
-    for name in &inv.args {
-        match inspect_one(ctx, name, kind).await {
-            Found::Object(node) => objects.push(node),
-            Found::Missing(error) => errors.push(error),
-        }
-    }
+/// The objects as docker prints them (a JSON array, or each through `template`), then `errors`, exit code 1 if
+/// there are any (`docker inspect`, `network inspect`, `volume inspect`).
+pub fn report(objects: &[Node], mut errors: Vec<String>, template: Option<&str>) -> Outcome {
     let mut out = Outcome::default();
-    match inv.flags.value(Flag::FORMAT) {
+    match template {
         Some(template) => {
-            for object in &objects {
+            for object in objects {
                 match render(template, object) {
                     Ok(text) => out.stdout.push_str(&format!("{text}\n")),
                     Err(e @ InspectTemplateError::Unclosed)
@@ -451,6 +447,23 @@ pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
         out.exit_code = 1;
     }
     out
+}
+
+/// `docker inspect [--type container|image] [-f TEMPLATE] NAME|ID...`.
+pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let kind = inv.flags.value(Flag::TYPE);
+    if let Some(other) = kind.filter(|k| !matches!(*k, "container" | "image")) {
+        return Outcome::failure(format!("{other:?} is not a valid value for --type\n"), 1);
+    }
+    let mut objects = Vec::new();
+    let mut errors = Vec::new();
+    for name in &inv.args {
+        match inspect_one(ctx, name, kind).await {
+            Found::Object(node) => objects.push(node),
+            Found::Missing(error) => errors.push(error),
+        }
+    }
+    report(&objects, errors, inv.flags.value(Flag::FORMAT))
 }
 
 #[cfg(test)]
@@ -494,6 +507,7 @@ mod tests {
                 memory: 512 << 20,
                 ..ContainerConfig::default()
             }),
+            networks: Vec::new(),
         }
     }
 

@@ -99,6 +99,18 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::ImageInspect => image_info::inspect(ctx, inv).await,
         CommandId::ImageHistory => image_info::history(ctx, inv).await,
         CommandId::SystemDf => image_info::system_df(ctx, inv).await,
+        CommandId::NetworkCreate
+        | CommandId::NetworkLs
+        | CommandId::NetworkInspect
+        | CommandId::NetworkRm
+        | CommandId::NetworkConnect
+        | CommandId::NetworkDisconnect
+        | CommandId::NetworkPrune => super::networks::network(ctx, inv).await,
+        CommandId::VolumeCreate
+        | CommandId::VolumeLs
+        | CommandId::VolumeInspect
+        | CommandId::VolumeRm
+        | CommandId::VolumePrune => super::volumes::volume(ctx, inv).await,
         _ => Outcome::failure(
             format!(
                 "slipway: 'docker {}' is not available in this terminal yet",

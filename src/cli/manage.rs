@@ -159,7 +159,7 @@ async fn confirm<T: Transport>(ctx: &CommandContext<'_, T>, out: &mut Printer<'_
 
 /// Ask unless `-f`; Err is how the command ends without removing anything: a "no" ends it quietly with exit
 /// code 0 (docker's cancelled prune), Ctrl-C with 130.
-async fn confirmed<T: Transport>(
+pub(super) async fn confirmed<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
     out: &mut Printer<'_>,

@@ -6,6 +6,7 @@ pub mod complete;
 pub mod containers;
 pub mod context;
 pub mod credentials;
+pub mod endpoints;
 pub mod format;
 pub mod help;
 pub mod image_info;
@@ -14,12 +15,16 @@ pub mod inspect;
 pub mod interpret;
 pub mod login;
 pub mod manage;
+pub mod mounts;
+pub mod networks;
+pub mod objects;
 pub mod offline;
 pub mod outcome;
 pub mod parse;
 pub mod ports;
 pub mod spec;
 pub mod transfer;
+pub mod volumes;
 pub mod words;
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ macro_rules! flag_names {
 }
 
 flag_names! {
+    ALIAS = "alias", DRIVER = "driver", GATEWAY = "gateway", INTERNAL = "internal", NETWORK = "network",
+    NETWORK_ALIAS = "network-alias", SUBNET = "subnet", VOLUME = "volume", MOUNT = "mount",
     ALL = "all", ALL_TAGS = "all-tags", ATTACH = "attach", BUILD_ARG = "build-arg", CONFIG = "config", CPUS = "cpus",
     DEBUG = "debug", DETACH = "detach", DIGESTS = "digests", ENTRYPOINT = "entrypoint", ENV = "env",
     FILE = "file", FILTER = "filter", FOLLOW = "follow", FORCE = "force", FORMAT = "format", HELP = "help",
@@ -41,7 +43,7 @@ impl Flag {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Support {
     Implemented,
-    /// Slipway always behaves as the flag asks, saying why (`rm -v`: containers here have no volumes).
+    /// Slipway always behaves as the flag asks, saying why (`images -a`: a build leaves no intermediate images).
     Always(&'static str),
     /// Parsed (so help lists it and docker's spelling is recognised) but refused, saying why.
     Refused(&'static str),
@@ -123,6 +125,18 @@ pub enum CommandId {
     ContainerTop,
     ContainerPrune,
     ImagePrune,
+    NetworkCreate,
+    NetworkLs,
+    NetworkInspect,
+    NetworkRm,
+    NetworkConnect,
+    NetworkDisconnect,
+    NetworkPrune,
+    VolumeCreate,
+    VolumeLs,
+    VolumeInspect,
+    VolumeRm,
+    VolumePrune,
     Inspect,
     SystemDf,
     Version,
@@ -258,7 +272,7 @@ const PRUNE_FORCE: FlagSpec = flag(Flag::FORCE, Some('f'), "Do not prompt for co
 
 /// The flags `docker create` and `docker run` share (`run` adds `-d`).
 #[rustfmt::skip]
-const CREATE_FLAGS: [FlagSpec; 14] = [
+const CREATE_FLAGS: [FlagSpec; 18] = [
     INTERACTIVE, TTY,
     flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
     opt(Flag::NAME, None, "Assign a name to the container"),
@@ -270,12 +284,16 @@ const CREATE_FLAGS: [FlagSpec; 14] = [
     opt(Flag::CPUS, None, "Number of CPUs"),
     opt(Flag::PIDS_LIMIT, None, "Tune container pids limit (set -1 for unlimited)"),
     opt(Flag::HOSTNAME, Some('h'), "Container host name"),
+    opt(Flag::NETWORK, None, "Connect a container to a network"),
+    opt(Flag::NETWORK_ALIAS, None, "Add network-scoped alias for the container"),
+    opt(Flag::VOLUME, Some('v'), "Bind mount a volume"),
+    opt(Flag::MOUNT, None, "Attach a filesystem mount to the container"),
     HELP,
 ];
 
 /// `first`, then `rest`: `docker run`'s flags are `-d` and `docker create`'s.
-const fn with_first(first: FlagSpec, rest: [FlagSpec; 14]) -> [FlagSpec; 15] {
-    let mut all = [first; 15];
+const fn with_first(first: FlagSpec, rest: [FlagSpec; 18]) -> [FlagSpec; 19] {
+    let mut all = [first; 19];
     let mut i = 0;
     while i < rest.len() {
         all[i + 1] = rest[i];
@@ -284,7 +302,7 @@ const fn with_first(first: FlagSpec, rest: [FlagSpec; 14]) -> [FlagSpec; 15] {
     all
 }
 
-const RUN_FLAGS: [FlagSpec; 15] = with_first(
+const RUN_FLAGS: [FlagSpec; 19] = with_first(
     flag(
         Flag::DETACH,
         Some('d'),
@@ -412,6 +430,58 @@ pub const COMMANDS: &[CommandSpec] = &[
         flag(Flag::ALL, Some('a'), "Remove all unused images, not just dangling ones"),
         PRUNE_FILTER, PRUNE_FORCE, HELP,
     ]),
+    command(NetworkCreate, Companion, &["network", "create"], &[], Exactly(1), "[OPTIONS] NETWORK",
+        "Create a network", &[
+        opt(Flag::DRIVER, Some('d'), "Driver to manage the Network"),
+        opt(Flag::SUBNET, None, "Subnet in CIDR format that represents a network segment"),
+        opt(Flag::GATEWAY, None, "IPv4 or IPv6 Gateway for the master subnet"),
+        flag(Flag::INTERNAL, None, "Restrict external access to the network")
+            .always("a user network never reaches outside its own bridge here"),
+        HELP,
+    ]),
+    command(NetworkLs, Companion, &["network", "ls"], &[&["network", "list"]], Exactly(0), "[OPTIONS]",
+        "List networks", &[
+        FILTER.refused("docker network ls lists every network of the session here"),
+        FORMAT.refused("docker network ls prints its table here"),
+        NO_TRUNC, QUIET_IDS, HELP,
+    ]),
+    command(NetworkInspect, Companion, &["network", "inspect"], &[], AtLeast(1), "[OPTIONS] NETWORK [NETWORK...]",
+        "Display detailed information on one or more networks", &[FORMAT_F, HELP]),
+    command(NetworkRm, Companion, &["network", "rm"], &[&["network", "remove"]], AtLeast(1),
+        "NETWORK [NETWORK...]", "Remove one or more networks", &[HELP]),
+    command(NetworkConnect, Companion, &["network", "connect"], &[], Exactly(2), "[OPTIONS] NETWORK CONTAINER",
+        "Connect a container to a network", &[
+        opt(Flag::ALIAS, None, "Add network-scoped alias for the container"),
+        HELP,
+    ]),
+    command(NetworkDisconnect, Companion, &["network", "disconnect"], &[], Exactly(2),
+        "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network", &[
+        flag(Flag::FORCE, Some('f'), "Force the container to disconnect from a network"),
+        HELP,
+    ]),
+    command(NetworkPrune, Companion, &["network", "prune"], &[], Exactly(0), "[OPTIONS]",
+        "Remove all unused networks", &[PRUNE_FILTER, PRUNE_FORCE, HELP]),
+    command(VolumeCreate, Companion, &["volume", "create"], &[], AtMost(1), "[OPTIONS] [VOLUME]",
+        "Create a volume", &[HELP]),
+    command(VolumeLs, Companion, &["volume", "ls"], &[&["volume", "list"]], Exactly(0), "[OPTIONS]",
+        "List volumes", &[
+        FILTER.refused("docker volume ls lists every volume of the session here"),
+        FORMAT.refused("docker volume ls prints its table here"),
+        flag(Flag::QUIET, Some('q'), "Only display volume names"), HELP,
+    ]),
+    command(VolumeInspect, Companion, &["volume", "inspect"], &[], AtLeast(1), "[OPTIONS] VOLUME [VOLUME...]",
+        "Display detailed information on one or more volumes", &[FORMAT_F, HELP]),
+    command(VolumeRm, Companion, &["volume", "rm"], &[&["volume", "remove"]], AtLeast(1),
+        "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", &[
+        flag(Flag::FORCE, Some('f'), "Force the removal of one or more volumes")
+            .refused("a volume in use is never removed here: remove its containers first"),
+        HELP,
+    ]),
+    command(VolumePrune, Companion, &["volume", "prune"], &[], Exactly(0), "[OPTIONS]",
+        "Remove unused local volumes", &[
+        flag(Flag::ALL, Some('a'), "Remove all unused volumes, not just anonymous ones"),
+        PRUNE_FILTER, PRUNE_FORCE, HELP,
+    ]),
     command(ContainerLs, Companion, &["container", "ls"], &[&["ps"], &["container", "list"], &["container", "ps"]],
         Exactly(0), "[OPTIONS]", "List containers", &[
         flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
@@ -443,8 +513,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ContainerRm, Companion, &["container", "rm"], &[&["rm"], &["container", "remove"]], AtLeast(1),
         "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", &[
         flag(Flag::FORCE, Some('f'), "Force the removal of a running container (uses SIGKILL)"),
-        flag(Flag::VOLUMES, Some('v'), "Remove anonymous volumes associated with the container")
-            .always("containers here have no volumes to leave behind"),
+        flag(Flag::VOLUMES, Some('v'), "Remove anonymous volumes associated with the container"),
         HELP,
     ]),
     command(ContainerExec, Companion, &["container", "exec"], &[&["exec"]], AtLeast(2),

@@ -36,6 +36,8 @@ impl RunnerError {
             }
             RunnerError::Unpack(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RunnerError::Registry(e) => e.code_and_status().1,
+            RunnerError::Volume(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            RunnerError::Network(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +80,8 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::EXEC_WAIT, post(exec_wait))
         .route(paths::EXEC_ATTACH, get(exec_attach))
         .route(paths::STEPS, post(step))
+        .merge(super::networks_api::routes())
+        .merge(super::volumes_api::routes())
         .with_state(runner)
 }
 
@@ -128,6 +132,7 @@ async fn inspect(
         state: c.state(),
         log_followers: c.io.logs.followers(),
         config: r.inspect_config(&c).await,
+        networks: r.networks.container_endpoints(&c.id),
     }))
 }
 

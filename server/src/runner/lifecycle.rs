@@ -239,6 +239,8 @@ impl Runner {
         slot: Option<super::Slot>,
     ) -> Result<Arc<Container>, RunnerError> {
         self.check_publish(&opts)?;
+        let network = self.network_choice(&opts)?;
+        let opts = self.prepare_volumes(opts, config).await?;
         let args = spec::command(config.config().as_ref(), &opts)?;
         let id = super::random_id();
         let name = opts.name.clone().unwrap_or_else(|| super::default_name(&id));
@@ -294,6 +296,7 @@ impl Runner {
         };
         let saved = spec::build(config, &opts, &ctx)
             .map_err(RunnerError::from)
+            .and_then(|s| self.with_volumes(s, &opts, &ctx.rootfs))
             .and_then(|s| {
                 s.save(dir.join("config.json"))
                     .map_err(|e| RunnerError::Spec(e.into()))
@@ -337,6 +340,11 @@ impl Runner {
         if let Err(e) = self.insert(container.clone(), slot) {
             cleanup_dir(&dir);
             return Err(e);
+        }
+        if let Err(e) = self.join_network(&container, &network) {
+            self.forget(&container.id);
+            cleanup_dir(&dir);
+            return Err(e.into());
         }
         Ok(container)
     }
@@ -407,7 +415,7 @@ impl Runner {
         }
     }
 
-    async fn launch(&self, c: &Arc<Container>) -> Result<i32, RunnerError> {
+    async fn launch(self: &Arc<Self>, c: &Arc<Container>) -> Result<i32, RunnerError> {
         let pid =
             c.io.launch(
                 c.opts.tty,
@@ -416,7 +424,9 @@ impl Runner {
                 |sock, stdio| async move { self.runc.create(&c.id, &c.dir, sock.as_deref(), stdio).await },
             )
             .await?;
-        if let ContainerNetwork::Outbound { slirp4netns } = &self.config.network {
+        if let (ContainerNetwork::Outbound { slirp4netns }, true) =
+            (&self.config.network, self.wants_outbound(c))
+        {
             match Slirp::start(slirp4netns, pid).await {
                 Ok(slirp) => *c.outbound.lock().unwrap_or_else(|e| e.into_inner()) = Some(slirp),
                 Err(e) => {
@@ -424,6 +434,10 @@ impl Runner {
                     return Err(io_ctx("starting slirp4netns for outbound network")(e));
                 }
             }
+        }
+        if let Err(e) = self.plug_networks(c, pid).await {
+            let _ = self.runc.delete(&c.id).await;
+            return Err(e);
         }
         let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
         for p in &c.opts.publish {
@@ -471,6 +485,7 @@ impl Runner {
         error: Option<String>,
     ) {
         c.ports.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.networks.unplug_all(&c.id);
         let slirp = c.outbound.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(slirp) = slirp {
             slirp.stop().await;
@@ -504,10 +519,12 @@ impl Runner {
             tokio::spawn(async move {
                 let _ = tokio::time::timeout(ATTACH_GRACE, c.attach_ended.notified()).await;
                 this.forget(&c.id);
+                this.remove_anonymous_volumes(&c);
                 cleanup_dir(&c.dir);
             });
         } else if c.opts.auto_remove {
             self.forget(&c.id);
+            self.remove_anonymous_volumes(c);
             cleanup_dir(&c.dir);
         }
     }

@@ -117,6 +117,8 @@ impl Runner {
             .unwrap_or_else(|e| e.into_inner())
             .insert(c.id.clone(), new.to_string());
         drop(table);
+        // Its networks' resolvers answer to the new name from now on, as Docker's do.
+        self.networks.rename(&c.id, new);
         Ok(())
     }
 

@@ -9,6 +9,7 @@ pub mod admission;
 pub mod api;
 pub mod cgroups;
 pub mod diff;
+pub mod dns;
 pub mod exec;
 pub mod fixture;
 pub mod images;
@@ -18,6 +19,9 @@ pub mod lifecycle;
 pub mod logs;
 pub mod manage;
 pub mod network;
+pub mod networks;
+pub mod networks_api;
+pub mod networks_ns;
 pub mod outbound;
 pub mod overlay;
 pub mod pace;
@@ -31,6 +35,8 @@ pub mod step;
 pub mod tty;
 pub mod unpack;
 pub mod users;
+pub mod volumes;
+pub mod volumes_api;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -70,6 +76,10 @@ pub enum RunnerError {
     Registry(#[from] crate::registry::RegistryError),
     #[error(transparent)]
     Publish(#[from] network::PublishError),
+    #[error(transparent)]
+    Network(#[from] networks::NetworkError),
+    #[error(transparent)]
+    Volume(#[from] volumes::VolumeError),
     #[error("too many containers (limit {0})")]
     TooMany(usize),
     /// The admission queue did not give a container start its turn in time (503).
@@ -205,6 +215,10 @@ pub struct Runner {
     pub starts: admission::Admission,
     /// [`RunnerConfig::max_per_session`] now (a classroom reload changes it: [`Runner::set_max_per_session`]).
     max_per_session: std::sync::atomic::AtomicUsize,
+    /// The sessions' user networks ([`networks`]).
+    pub networks: networks::Networks,
+    /// The sessions' volumes on disk ([`volumes`]).
+    pub volumes: volumes::Volumes,
 }
 
 /// A container slot, taken by `create` before the image is resolved or any layer unpacked and counted like a
@@ -305,8 +319,15 @@ impl Runner {
         let owners = Arc::new(cgroups::OwnerCgroups::new(data, config.fair_shares.owner));
         let builders = admission::Admission::new(config.fair_shares.builders);
         let starts = admission::Admission::new(config.fair_shares.builders);
+        let networks = networks::Networks::new(config.network.is_outbound());
+        let volumes = volumes::Volumes::new(
+            data.join("volumes"),
+            config.userns.unwrap_or(unpack::IdShift::NONE),
+        );
         Ok(Runner {
             max_per_session: config.max_per_session.into(),
+            networks,
+            volumes,
             owners,
             builders,
             starts,
@@ -458,6 +479,7 @@ impl Runner {
         for (_, id) in exited.into_iter().take(excess) {
             if let Some(old) = table.remove(&id) {
                 self.execs.remove_container(&id);
+                self.networks.forget(&id);
                 lifecycle::cleanup_dir(&old.dir);
             }
         }
@@ -479,6 +501,7 @@ impl Runner {
 
     pub(crate) fn forget(&self, id: &str) {
         self.execs.remove_container(id);
+        self.networks.forget(id);
         self.table().remove(id);
         self.forget_names_and_pauses(id);
     }
@@ -503,7 +526,7 @@ impl Runner {
     /// The server's disk budget, counting the runner's unpacked layers and RUN-step blobs.
     pub fn disk_budget(&self) -> Option<&crate::registry::quota::DiskBudget> {
         let budget = &self.registry.as_ref()?.disk;
-        for sub in ["layers", "blobs"] {
+        for sub in ["layers", "blobs", "volumes"] {
             budget.add_root(&self.config.data_dir.join(sub));
         }
         Some(budget)
@@ -522,6 +545,7 @@ impl Runner {
                 tracing::warn!(id = %c.id, error = %e, "removing container at shutdown");
             }
         }
+        self.networks.clear();
         self.owners.sweep();
     }
 
