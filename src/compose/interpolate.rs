@@ -153,8 +153,10 @@ fn braced(inner: &str, whole: &str, vars: &mut Variables) -> Result<String, Inte
 /// Interpolate every value of a file's tree (keys stay as written), naming the failing path as Compose does.
 pub fn interpolate_tree(node: &mut Node, path: &mut Vec<String>, vars: &mut Variables) -> Result<(), ComposeError> {
     match &mut node.value {
-        Value::Scalar { text, .. } => {
+        Value::Scalar { text, plain } => {
             if text.contains('$') {
+                // What a variable gave is a string, even an empty one (not a YAML null).
+                *plain = false;
                 *text = interpolate(text, vars).map_err(|e| {
                     ComposeError::at(
                         node.pos,

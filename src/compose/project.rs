@@ -48,6 +48,10 @@ pub struct Options {
     pub env: BTreeMap<String, String>,
     /// The project directory as shown in the model (`/project` in the page).
     pub working_dir: String,
+    /// `--env-file`: read instead of `.env`.
+    pub env_files: Vec<String>,
+    /// `docker compose config web`: only these services and what they depend on (enabled whatever their profiles).
+    pub services: Vec<String>,
 }
 
 /// A project Compose accepts, with its warnings and the files it was read from.
@@ -128,10 +132,19 @@ fn compose_files(files: &dyn ProjectFiles, opts: &Options, vars: &BTreeMap<Strin
 
 /// The variables: the environment wins over `.env` (read from the project's root).
 fn variables(files: &dyn ProjectFiles, opts: &Options) -> Result<BTreeMap<String, String>, ComposeError> {
-    let mut vars = match files.read(".env") {
-        Some(text) => dotenv::parse(".env", &text, &opts.env).map_err(|e| ComposeError::new(e.to_string()))?,
-        None => BTreeMap::new(),
-    };
+    let mut vars = BTreeMap::new();
+    if opts.env_files.is_empty() {
+        if let Some(text) = files.read(".env") {
+            vars = dotenv::parse(".env", &text, &opts.env).map_err(|e| ComposeError::new(e.to_string()))?;
+        }
+    }
+    for name in &opts.env_files {
+        let path = normalize(name);
+        let text = files
+            .read(&path)
+            .ok_or_else(|| ComposeError::new(format!("couldn't find env file: {}/{path}", opts.working_dir.trim_end_matches('/'))))?;
+        vars.extend(dotenv::parse(&path, &text, &opts.env).map_err(|e| ComposeError::new(e.to_string()))?);
+    }
     vars.extend(opts.env.clone());
     Ok(vars)
 }
@@ -184,6 +197,9 @@ pub fn load(files: &dyn ProjectFiles, opts: &Options) -> Result<Loaded, LoadFail
     project.active_profiles = opts.profiles.clone();
     if let Some(list) = values.get("COMPOSE_PROFILES").filter(|_| opts.profiles.is_empty()) {
         project.active_profiles = list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect();
+    }
+    if checker.errors.is_empty() {
+        select(&mut checker, &mut project, &opts.services);
     }
     if checker.errors.is_empty() {
         references(&mut checker, &project);
@@ -472,4 +488,29 @@ fn fill_defaults(project: &mut Project) {
             v.name = if v.external { key.clone() } else { format!("{prefix}_{key}") };
         }
     }
+}
+
+/// Keep only the `named` services and those they depend on, enabled whatever their profiles.
+fn select(c: &mut Checker, project: &mut Project, named: &[String]) {
+    if named.is_empty() {
+        return;
+    }
+    let mut keep: Vec<String> = Vec::new();
+    let mut todo: Vec<String> = named.to_vec();
+    while let Some(name) = todo.pop() {
+        if keep.contains(&name) {
+            continue;
+        }
+        match project.services.get(&name) {
+            Some(s) => todo.extend(s.depends_on.iter().filter(|(_, d)| d.required).map(|(n, _)| n.clone())),
+            None => {
+                c.errors.push(ComposeError::new(format!("no such service: {name}")));
+                return;
+            }
+        }
+        keep.push(name);
+    }
+    project.services.retain(|name, _| keep.contains(name));
+    let profiles: Vec<String> = project.services.values().flat_map(|s| s.profiles.clone()).collect();
+    project.active_profiles.extend(profiles);
 }

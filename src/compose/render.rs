@@ -319,8 +319,9 @@ fn needs_quotes(v: &str) -> bool {
         "" | "~" | "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | "-.inf" | ".nan"
     );
     let number = v.parse::<f64>().is_ok() || v.starts_with("0x") || v.starts_with("0o");
-    let bad_start = v.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`".contains(c) || c.is_whitespace())
-        && !(v.starts_with('-') && v.len() > 1 && !v.starts_with("- ") && !v.starts_with("--"));
+    // `-x` and `--flag` stay plain; `-` alone or `- x` would read as a list.
+    let dash_ok = v.starts_with('-') && v.len() > 1 && !v.starts_with("- ") && v != "---";
+    let bad_start = v.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`".contains(c) || c.is_whitespace()) && !dash_ok;
     special_word
         || number
         || bad_start

@@ -90,7 +90,9 @@ pub fn parse(file: usize, name: &str, text: &str) -> Result<Node, ComposeError> 
             format!("empty compose file: {name}"),
         ));
     }
-    let options = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
+    let options = marked_yaml::LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
     match marked_yaml::parse_yaml_with_options(file, text, options) {
         Ok(node) => Ok(convert(&node)),
         Err(e) => Err(load_error(file, &e)),

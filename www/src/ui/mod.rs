@@ -1,6 +1,7 @@
 //! The web app: plain state reducers (tested natively) and the Yew components that render them (wasm only).
 
 pub mod build_view;
+pub mod compose_model;
 pub mod editor_model;
 pub mod explorer_state;
 pub mod layer_pool_state;
