@@ -20,7 +20,11 @@ fn read_tree(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
             read_tree(root, &path, out);
             continue;
         }
-        let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         if !SPECIAL.contains(&rel.as_str()) {
             out.insert(rel, std::fs::read_to_string(&path).unwrap());
         }
@@ -31,7 +35,8 @@ fn run_case(dir: &Path) -> String {
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
     let mut files = BTreeMap::new();
     read_tree(dir, dir, &mut files);
-    let line = std::fs::read_to_string(dir.join("command")).unwrap_or_else(|_| "docker compose config".into());
+    let line =
+        std::fs::read_to_string(dir.join("command")).unwrap_or_else(|_| "docker compose config".into());
     let env: BTreeMap<String, String> = std::fs::read_to_string(dir.join("env"))
         .unwrap_or_default()
         .lines()
@@ -60,7 +65,11 @@ fn shown(outcome: &Outcome) -> String {
 fn compose_golden_corpus() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/compose");
     let bless = std::env::var("SLIPWAY_BLESS").is_ok_and(|v| v == "1");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     dirs.sort();
     assert!(dirs.len() >= 10, "the corpus is in {}", root.display());
     let mut failed = Vec::new();

@@ -14,7 +14,13 @@ use crate::compose::render::config_yaml;
 /// `docker compose` with no subcommand.
 fn usage() -> String {
     let mut out = String::from("\nUsage:  docker compose [OPTIONS] COMMAND\n\nDefine and run multi-container applications with Docker\n\n");
-    out.push_str(&help::command_help(CommandSpec::of(CommandId::Compose)).lines().skip(5).collect::<Vec<_>>().join("\n"));
+    out.push_str(
+        &help::command_help(CommandSpec::of(CommandId::Compose))
+            .lines()
+            .skip(5)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     out.push_str("\n\nCommands:\n");
     for command in COMPOSE_COMMANDS {
         for name in command.names() {
@@ -35,7 +41,10 @@ fn subcommand(inv: &Invocation) -> Result<Invocation, Outcome> {
         .iter()
         .find_map(|c| c.names().find(|n| n[1] == word.as_str()).map(|n| (c, n.to_vec())));
     let Some((command, typed)) = found else {
-        return Err(Outcome::failure(format!("unknown docker command: \"compose {word}\"\n"), 1));
+        return Err(Outcome::failure(
+            format!("unknown docker command: \"compose {word}\"\n"),
+            1,
+        ));
     };
     if command.backend == Backend::NotYet {
         return Err(Outcome::failure(
@@ -64,14 +73,24 @@ pub fn plan(inv: Invocation) -> Step {
 
 /// Run a `docker compose` line [`plan`] handed over, on the project's `files`. `env` is the environment Compose
 /// runs in (none in the page); `working_dir` is the project directory as shown (`/project` in the page).
-pub fn run(inv: &Invocation, files: &dyn ProjectFiles, env: &BTreeMap<String, String>, working_dir: &str) -> Outcome {
+pub fn run(
+    inv: &Invocation,
+    files: &dyn ProjectFiles,
+    env: &BTreeMap<String, String>,
+    working_dir: &str,
+) -> Outcome {
     let sub = match subcommand(inv) {
         Ok(sub) => sub,
         Err(outcome) => return outcome,
     };
     let compose = &sub.global;
     let split = |values: &[String]| -> Vec<String> {
-        values.iter().flat_map(|v| v.split(',')).filter(|v| !v.is_empty()).map(str::to_string).collect()
+        values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
     };
     let opts = Options {
         files: compose.values(Flag::FILE).to_vec(),
@@ -105,7 +124,12 @@ fn warnings(list: &[String]) -> String {
 /// `config` and its listing flags.
 fn config(sub: &Invocation, loaded: &Loaded) -> String {
     let project = &loaded.project;
-    let enabled = || project.services.values().filter(|s| s.enabled(&project.active_profiles));
+    let enabled = || {
+        project
+            .services
+            .values()
+            .filter(|s| s.enabled(&project.active_profiles))
+    };
     let lines = |names: Vec<String>| names.iter().map(|n| format!("{n}\n")).collect::<String>();
     if sub.flags.is_set(Flag::QUIET) {
         String::new()
@@ -114,12 +138,24 @@ fn config(sub: &Invocation, loaded: &Loaded) -> String {
     } else if sub.flags.is_set(Flag::VOLUMES) {
         lines(project.volumes.keys().cloned().collect())
     } else if sub.flags.is_set(Flag::PROFILES) {
-        let mut all: Vec<String> = project.services.values().flat_map(|s| s.profiles.clone()).collect();
+        let mut all: Vec<String> = project
+            .services
+            .values()
+            .flat_map(|s| s.profiles.clone())
+            .collect();
         all.sort();
         all.dedup();
         lines(all)
     } else if sub.flags.is_set(Flag::IMAGES) {
-        lines(enabled().map(|s| s.image.clone().unwrap_or_else(|| format!("{}-{}", project.name, s.name))).collect())
+        lines(
+            enabled()
+                .map(|s| {
+                    s.image
+                        .clone()
+                        .unwrap_or_else(|| format!("{}-{}", project.name, s.name))
+                })
+                .collect(),
+        )
     } else {
         config_yaml(project)
     }

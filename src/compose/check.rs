@@ -25,7 +25,13 @@ impl Checker {
 
     /// `services.web Additional property foo is not allowed` for each key of `node` not in `allowed` (extensions,
     /// `x-*`, are allowed everywhere). `known` are keys Compose has but Slipway does not support yet.
-    pub fn keys<'n>(&mut self, node: &'n Node, path: &str, allowed: &[&str], known: &[&str]) -> Vec<&'n Entry> {
+    pub fn keys<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        allowed: &[&str],
+        known: &[&str],
+    ) -> Vec<&'n Entry> {
         let Some(entries) = self.map(node, path) else {
             return Vec::new();
         };
@@ -39,10 +45,16 @@ impl Checker {
             } else if known.contains(&entry.key.as_str()) {
                 self.error(
                     entry.key_pos,
-                    format!("{path}.{} is valid Compose but not supported by Slipway yet (see docs/compose.md)", entry.key),
+                    format!(
+                        "{path}.{} is valid Compose but not supported by Slipway yet (see docs/compose.md)",
+                        entry.key
+                    ),
                 );
             } else {
-                self.error(entry.key_pos, format!("{path} Additional property {} is not allowed", entry.key));
+                self.error(
+                    entry.key_pos,
+                    format!("{path} Additional property {} is not allowed", entry.key),
+                );
             }
         }
         kept
@@ -60,21 +72,20 @@ impl Checker {
     }
 
     pub fn string(&mut self, node: &Node, path: &str) -> Option<String> {
-        match &node.value {
-            Value::Scalar { text, .. } if !node.is_null() => Some(text.clone()),
-            _ => {
-                self.error(node.pos, format!("{path} must be a string"));
-                None
-            }
-        }
+        self.text(node, path, "a string")
     }
 
     /// A string, or a number written as one (`expose: - 3000`).
     pub fn string_or_number(&mut self, node: &Node, path: &str) -> Option<String> {
+        self.text(node, path, "a string or number")
+    }
+
+    /// A scalar's text; anything else is refused as not being `what`.
+    fn text(&mut self, node: &Node, path: &str, what: &str) -> Option<String> {
         match &node.value {
             Value::Scalar { text, .. } if !node.is_null() => Some(text.clone()),
             _ => {
-                self.error(node.pos, format!("{path} must be a string or number"));
+                self.error(node.pos, format!("{path} must be {what}"));
                 None
             }
         }
@@ -114,7 +125,10 @@ impl Checker {
     /// A list of strings (`profiles`, `aliases`).
     pub fn strings(&mut self, node: &Node, path: &str) -> Vec<String> {
         let items = self.list(node, path);
-        items.iter().filter_map(|item| self.string_or_number(item, path)).collect()
+        items
+            .iter()
+            .filter_map(|item| self.string_or_number(item, path))
+            .collect()
     }
 
     /// `command` and `entrypoint`: a string (split as a shell would) or a list.
@@ -124,11 +138,19 @@ impl Checker {
             Value::Scalar { text, .. } => match shell_split(text) {
                 Some(words) => Some(words),
                 None => {
-                    self.error(node.pos, format!("{path}: invalid command line string: unterminated quote"));
+                    self.error(
+                        node.pos,
+                        format!("{path}: invalid command line string: unterminated quote"),
+                    );
                     None
                 }
             },
-            Value::Seq(items) => Some(items.iter().filter_map(|i| self.string_or_number(i, path)).collect()),
+            Value::Seq(items) => Some(
+                items
+                    .iter()
+                    .filter_map(|i| self.string_or_number(i, path))
+                    .collect(),
+            ),
             Value::Map(_) => {
                 self.error(node.pos, format!("{path} must be a string or array"));
                 None
@@ -146,7 +168,10 @@ impl Checker {
                         _ if e.node.is_null() => None,
                         Value::Scalar { text, .. } => Some(text.clone()),
                         _ => {
-                            self.error(e.node.pos, format!("{path}.{} must be a string, number, boolean or null", e.key));
+                            self.error(
+                                e.node.pos,
+                                format!("{path}.{} must be a string, number, boolean or null", e.key),
+                            );
                             continue;
                         }
                     };
@@ -184,19 +209,10 @@ impl Checker {
     }
 }
 
-/// `a/./b/../c` -> `a/c`, without a leading slash (a path inside the project).
+/// `a/./b/../c` -> `a/c`, without a leading slash (a path inside the project), resolved as `COPY` resolves
+/// its destination.
 pub fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
+    crate::layer::copy::resolve_dest(path, "")
 }
 
 /// Split a command line as Compose does (shell words: spaces separate, quotes group, `\` escapes).

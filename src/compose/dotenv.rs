@@ -16,7 +16,11 @@ pub struct DotenvError {
 }
 
 /// Parse `text` (named `file` in errors). Values interpolate from the variables defined above them, then `env`.
-pub fn parse(file: &str, text: &str, env: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, DotenvError> {
+pub fn parse(
+    file: &str,
+    text: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, DotenvError> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
@@ -37,8 +41,13 @@ pub fn parse(file: &str, text: &str, env: &BTreeMap<String, String>) -> Result<B
             Some(eq) => (line[..eq].trim(), Some(line[eq + 1..].trim_start())),
             None => (line.trim(), None),
         };
-        if let Some(bad) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
-            return Err(error(format!("unexpected character \"{bad}\" in variable name \"{key}\"")));
+        if let Some(bad) = key
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        {
+            return Err(error(format!(
+                "unexpected character \"{bad}\" in variable name \"{key}\""
+            )));
         }
         if key.is_empty() {
             return Err(error("no variable name before '='".to_string()));
@@ -50,7 +59,12 @@ pub fn parse(file: &str, text: &str, env: &BTreeMap<String, String>) -> Result<B
             }
             continue;
         };
-        let mut vars = Variables::new(env.iter().chain(out.iter()).map(|(k, v)| (k.clone(), v.clone())).collect());
+        let mut vars = Variables::new(
+            env.iter()
+                .chain(out.iter())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
         let value = match value.chars().next() {
             Some(q @ ('\'' | '"')) => {
                 let mut text = value[1..].to_string();
@@ -60,7 +74,8 @@ pub fn parse(file: &str, text: &str, env: &BTreeMap<String, String>) -> Result<B
                     text.push_str(lines[i]);
                     i += 1;
                 }
-                let end = closing_quote(&text, q).ok_or_else(|| error(format!("unterminated quoted value {q}")))?;
+                let end =
+                    closing_quote(&text, q).ok_or_else(|| error(format!("unterminated quoted value {q}")))?;
                 let inner = &text[..end];
                 if q == '\'' {
                     inner.to_string()

@@ -66,7 +66,8 @@ pub fn interpolate(text: &str, vars: &mut Variables) -> Result<String, Interpola
                 rest = &after[1..];
             }
             Some('{') => {
-                let close = matching_brace(after).ok_or_else(|| InterpolationError::Invalid(text.to_string()))?;
+                let close =
+                    matching_brace(after).ok_or_else(|| InterpolationError::Invalid(text.to_string()))?;
                 let inner = &after[1..close];
                 out.push_str(&braced(inner, text, vars)?);
                 rest = &after[close + 1..];
@@ -151,7 +152,11 @@ fn braced(inner: &str, whole: &str, vars: &mut Variables) -> Result<String, Inte
 }
 
 /// Interpolate every value of a file's tree (keys stay as written), naming the failing path as Compose does.
-pub fn interpolate_tree(node: &mut Node, path: &mut Vec<String>, vars: &mut Variables) -> Result<(), ComposeError> {
+pub fn interpolate_tree(
+    node: &mut Node,
+    path: &mut Vec<String>,
+    vars: &mut Variables,
+) -> Result<(), ComposeError> {
     match &mut node.value {
         Value::Scalar { text, plain } => {
             if text.contains('$') {

@@ -12,10 +12,17 @@ pub fn merge(base: &mut Node, over: Node) {
 
 fn merge_at(base: &mut Node, over: Node, path: &mut Vec<String>) {
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
-    let replaced = matches!(p.as_slice(), ["services", _, "command" | "entrypoint"] | ["services", _, "healthcheck", "test"]);
+    let replaced = matches!(
+        p.as_slice(),
+        ["services", _, "command" | "entrypoint"] | ["services", _, "healthcheck", "test"]
+    );
     let as_map = matches!(
         p.as_slice(),
-        ["services", _, "environment" | "labels" | "depends_on" | "networks"] | ["services", _, "build", "args" | "labels"]
+        [
+            "services",
+            _,
+            "environment" | "labels" | "depends_on" | "networks"
+        ] | ["services", _, "build", "args" | "labels"]
     );
     if replaced {
         *base = over;
@@ -129,7 +136,9 @@ fn volume_target(node: &Node) -> Option<String> {
     match &node.value {
         Value::Scalar { text, .. } => {
             let parts: Vec<&str> = text.split(':').collect();
-            parts.get(if parts.len() == 1 { 0 } else { 1 }).map(|t| t.to_string())
+            parts
+                .get(if parts.len() == 1 { 0 } else { 1 })
+                .map(|t| t.to_string())
         }
         Value::Map(_) => node.get("target").and_then(Node::as_str).map(str::to_string),
         Value::Seq(_) => None,

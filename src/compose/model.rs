@@ -50,7 +50,9 @@ pub struct Service {
 impl Service {
     /// Whether the active profiles enable the service (services without profiles always are).
     pub fn enabled(&self, active: &[String]) -> bool {
-        self.profiles.is_empty() || self.profiles.iter().any(|p| p == "*" || active.contains(p)) || active.iter().any(|a| a == "*")
+        self.profiles.is_empty()
+            || self.profiles.iter().any(|p| p == "*" || active.contains(p))
+            || active.iter().any(|a| a == "*")
     }
 
     /// The name of the service's `n`th container: `PROJECT-SERVICE-N`, or its `container_name`.

@@ -91,13 +91,18 @@ impl LoadFailure {
 /// Lowercase, and only `[a-z0-9_-]`, as Compose turns a directory's name into a project name.
 pub fn normalize_project_name(name: &str) -> String {
     let lower = name.to_lowercase();
-    let kept: String = lower.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).collect();
+    let kept: String = lower
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        .collect();
     kept.trim_start_matches(['_', '-']).to_string()
 }
 
 fn check_project_name(name: &str) -> Result<(), ComposeError> {
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'));
     if valid {
         Ok(())
     } else if name.is_empty() {
@@ -110,12 +115,19 @@ fn check_project_name(name: &str) -> Result<(), ComposeError> {
 }
 
 /// Which files to read, in order.
-fn compose_files(files: &dyn ProjectFiles, opts: &Options, vars: &BTreeMap<String, String>) -> Result<Vec<String>, ComposeError> {
+fn compose_files(
+    files: &dyn ProjectFiles,
+    opts: &Options,
+    vars: &BTreeMap<String, String>,
+) -> Result<Vec<String>, ComposeError> {
     if !opts.files.is_empty() {
         return Ok(opts.files.iter().map(|f| normalize(f)).collect());
     }
     if let Some(list) = vars.get("COMPOSE_FILE").filter(|l| !l.is_empty()) {
-        let sep = vars.get("COMPOSE_PATH_SEPARATOR").map(String::as_str).unwrap_or(":");
+        let sep = vars
+            .get("COMPOSE_PATH_SEPARATOR")
+            .map(String::as_str)
+            .unwrap_or(":");
         return Ok(list.split(sep).map(normalize).collect());
     }
     for (name, over) in FILE_NAMES {
@@ -140,9 +152,12 @@ fn variables(files: &dyn ProjectFiles, opts: &Options) -> Result<BTreeMap<String
     }
     for name in &opts.env_files {
         let path = normalize(name);
-        let text = files
-            .read(&path)
-            .ok_or_else(|| ComposeError::new(format!("couldn't find env file: {}/{path}", opts.working_dir.trim_end_matches('/'))))?;
+        let text = files.read(&path).ok_or_else(|| {
+            ComposeError::new(format!(
+                "couldn't find env file: {}/{path}",
+                opts.working_dir.trim_end_matches('/')
+            ))
+        })?;
         vars.extend(dotenv::parse(&path, &text, &opts.env).map_err(|e| ComposeError::new(e.to_string()))?);
     }
     vars.extend(opts.env.clone());
@@ -161,7 +176,9 @@ pub fn load(files: &dyn ProjectFiles, opts: &Options) -> Result<Loaded, LoadFail
     };
     let mut merged: Option<Node> = None;
     for name in &names {
-        let node = reader.read_file(name, &mut Vec::new()).map_err(|e| reader.failure(e))?;
+        let node = reader
+            .read_file(name, &mut Vec::new())
+            .map_err(|e| reader.failure(e))?;
         match merged.as_mut() {
             Some(base) => merge(base, node),
             None => merged = Some(node),
@@ -184,19 +201,37 @@ pub fn load(files: &dyn ProjectFiles, opts: &Options) -> Result<Loaded, LoadFail
     }
     let mut project = read_project(&mut checker, &root, files);
     project.working_dir = opts.working_dir.clone();
-    let dir_name = opts.working_dir.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    let dir_name = opts
+        .working_dir
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
     project.name = opts
         .project_name
         .clone()
-        .or_else(|| values.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()).cloned())
+        .or_else(|| {
+            values
+                .get("COMPOSE_PROJECT_NAME")
+                .filter(|n| !n.is_empty())
+                .cloned()
+        })
         .or_else(|| root.get("name").and_then(Node::as_str).map(str::to_string))
         .unwrap_or_else(|| normalize_project_name(dir_name));
     if let Err(e) = check_project_name(&project.name) {
         checker.errors.push(e);
     }
     project.active_profiles = opts.profiles.clone();
-    if let Some(list) = values.get("COMPOSE_PROFILES").filter(|_| opts.profiles.is_empty()) {
-        project.active_profiles = list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect();
+    if let Some(list) = values
+        .get("COMPOSE_PROFILES")
+        .filter(|_| opts.profiles.is_empty())
+    {
+        project.active_profiles = list
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
     }
     if checker.errors.is_empty() {
         select(&mut checker, &mut project, &opts.services);
@@ -220,7 +255,9 @@ pub fn load(files: &dyn ProjectFiles, opts: &Options) -> Result<Loaded, LoadFail
 }
 
 fn parent(path: &str) -> String {
-    path.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default()
+    path.rsplit_once('/')
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default()
 }
 
 /// Reads, parses and interpolates files, following `include`.
@@ -266,23 +303,42 @@ impl Reader<'_> {
         let include = entries.remove(at);
         let dir = parent(including.last().map(String::as_str).unwrap_or(""));
         let mut paths = Vec::new();
-        for item in include.node.items().ok_or_else(|| ComposeError::at(include.node.pos, "include must be a array"))? {
+        for item in include
+            .node
+            .items()
+            .ok_or_else(|| ComposeError::at(include.node.pos, "include must be a array"))?
+        {
             match &item.value {
                 Value::Scalar { text, .. } => paths.push((item.pos, text.clone())),
                 Value::Map(_) => match item.get("path") {
-                    Some(Node { pos, value: Value::Scalar { text, .. } }) => paths.push((*pos, text.clone())),
-                    Some(Node { value: Value::Seq(list), .. }) => {
-                        paths.extend(list.iter().filter_map(|p| p.as_str().map(|t| (p.pos, t.to_string()))))
-                    }
+                    Some(Node {
+                        pos,
+                        value: Value::Scalar { text, .. },
+                    }) => paths.push((*pos, text.clone())),
+                    Some(Node {
+                        value: Value::Seq(list),
+                        ..
+                    }) => paths.extend(
+                        list.iter()
+                            .filter_map(|p| p.as_str().map(|t| (p.pos, t.to_string()))),
+                    ),
                     _ => return Err(ComposeError::at(item.pos, "include path is required")),
                 },
-                Value::Seq(_) => return Err(ComposeError::at(item.pos, "include must be a array of strings or mappings")),
+                Value::Seq(_) => {
+                    return Err(ComposeError::at(
+                        item.pos,
+                        "include must be a array of strings or mappings",
+                    ))
+                }
             }
         }
         for (pos, path) in paths {
             let name = normalize(&format!("{dir}/{path}"));
             if including.contains(&name) {
-                return Err(ComposeError::at(pos, format!("include cycle detected: {} -> {name}", including.join(" -> "))));
+                return Err(ComposeError::at(
+                    pos,
+                    format!("include cycle detected: {} -> {name}", including.join(" -> ")),
+                ));
             }
             let included = self.read_file(&name, including)?;
             add_included(node, included, pos)?;
@@ -295,7 +351,10 @@ fn add_included(node: &mut Node, included: Node, pos: Pos) -> Result<(), Compose
     let Value::Map(sections) = included.value else {
         return Ok(());
     };
-    for section in sections.into_iter().filter(|s| matches!(s.key.as_str(), "services" | "networks" | "volumes")) {
+    for section in sections
+        .into_iter()
+        .filter(|s| matches!(s.key.as_str(), "services" | "networks" | "volumes"))
+    {
         let Value::Map(entries) = &mut node.value else {
             return Ok(());
         };
@@ -309,15 +368,26 @@ fn add_included(node: &mut Node, included: Node, pos: Pos) -> Result<(), Compose
                 },
             });
         }
-        let target = entries.iter_mut().find(|e| e.key == section.key).map(|e| &mut e.node);
-        let Some(Node { value: Value::Map(existing), .. }) = target else {
+        let target = entries
+            .iter_mut()
+            .find(|e| e.key == section.key)
+            .map(|e| &mut e.node);
+        let Some(Node {
+            value: Value::Map(existing),
+            ..
+        }) = target
+        else {
             continue;
         };
         for entry in section.node.entries().unwrap_or(&[]) {
             if existing.iter().any(|e| e.key == entry.key) {
                 return Err(ComposeError::at(
                     pos,
-                    format!("imported compose file defines conflicting {} {}", section.key.trim_end_matches('s'), entry.key),
+                    format!(
+                        "imported compose file defines conflicting {} {}",
+                        section.key.trim_end_matches('s'),
+                        entry.key
+                    ),
                 ));
             }
             existing.push(entry.clone());
@@ -334,14 +404,29 @@ fn read_project(c: &mut Checker, root: &Node, files: &dyn ProjectFiles) -> Proje
     for top in c.keys(root, "(root)", TOP_LEVEL, &["secrets", "configs", "models"]) {
         match top.key.as_str() {
             "services" => {
-                for entry in c.map(&top.node, "services").unwrap_or(&[]).iter().filter(|e| !e.key.starts_with("x-")) {
+                for entry in c
+                    .map(&top.node, "services")
+                    .unwrap_or(&[])
+                    .iter()
+                    .filter(|e| !e.key.starts_with("x-"))
+                {
                     let (mut s, env_files) = service(c, entry);
                     read_env_files(c, &mut s.environment, &env_files, files, entry.key_pos);
                     project.services.insert(s.name.clone(), s);
                 }
             }
-            "networks" => project.networks = resources(c, &top.node, "networks").into_iter().map(|(k, r)| (k, r.into_network())).collect(),
-            "volumes" => project.volumes = resources(c, &top.node, "volumes").into_iter().map(|(k, r)| (k, r.into_volume())).collect(),
+            "networks" => {
+                project.networks = resources(c, &top.node, "networks")
+                    .into_iter()
+                    .map(|(k, r)| (k, r.into_network()))
+                    .collect()
+            }
+            "volumes" => {
+                project.volumes = resources(c, &top.node, "volumes")
+                    .into_iter()
+                    .map(|(k, r)| (k, r.into_volume()))
+                    .collect()
+            }
             "name" => {
                 c.string(&top.node, "name");
             }
@@ -371,7 +456,10 @@ fn read_env_files(
             },
             None if *required => {
                 let shown = c.project_path(Pos::new(0, 0, 0), path);
-                c.error(pos, format!("env file {shown} not found: stat {shown}: no such file or directory"));
+                c.error(
+                    pos,
+                    format!("env file {shown} not found: stat {shown}: no such file or directory"),
+                );
             }
             None => {}
         }
@@ -414,11 +502,19 @@ impl Resource {
 fn resources(c: &mut Checker, node: &Node, section: &str) -> BTreeMap<String, Resource> {
     let mut out = BTreeMap::new();
     let (allowed, later): (&[&str], &[&str]) = if section == "networks" {
-        (&["name", "driver", "external", "internal", "attachable", "labels"], &["driver_opts", "ipam", "enable_ipv4", "enable_ipv6"])
+        (
+            &["name", "driver", "external", "internal", "attachable", "labels"],
+            &["driver_opts", "ipam", "enable_ipv4", "enable_ipv6"],
+        )
     } else {
         (&["name", "driver", "external", "labels"], &["driver_opts"])
     };
-    for entry in c.map(node, section).unwrap_or(&[]).iter().filter(|e| !e.key.starts_with("x-")) {
+    for entry in c
+        .map(node, section)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|e| !e.key.starts_with("x-"))
+    {
         let path = format!("{section}.{}", entry.key);
         let mut r = Resource::default();
         for e in c.keys(&entry.node, &path, allowed, later) {
@@ -445,18 +541,36 @@ fn references(c: &mut Checker, project: &Project) {
         }
         for (dep, d) in &s.depends_on {
             if d.required && !project.services.contains_key(dep) {
-                c.error(s.pos, format!("service \"{}\" depends on undefined service \"{dep}\": invalid compose project", s.name));
+                c.error(
+                    s.pos,
+                    format!(
+                        "service \"{}\" depends on undefined service \"{dep}\": invalid compose project",
+                        s.name
+                    ),
+                );
             }
         }
         for net in s.networks.keys() {
             if net != "default" && !project.networks.contains_key(net) {
-                c.error(s.pos, format!("service \"{}\" refers to undefined network {net}: invalid compose project", s.name));
+                c.error(
+                    s.pos,
+                    format!(
+                        "service \"{}\" refers to undefined network {net}: invalid compose project",
+                        s.name
+                    ),
+                );
             }
         }
         for m in &s.volumes {
             if let (super::model::MountType::Volume, Some(source)) = (m.kind, &m.source) {
                 if !project.volumes.contains_key(source) {
-                    c.error(s.pos, format!("service \"{}\" refers to undefined volume {source}: invalid compose project", s.name));
+                    c.error(
+                        s.pos,
+                        format!(
+                            "service \"{}\" refers to undefined volume {source}: invalid compose project",
+                            s.name
+                        ),
+                    );
                 }
             }
         }
@@ -480,12 +594,20 @@ fn fill_defaults(project: &mut Project) {
     let prefix = project.name.clone();
     for (key, n) in project.networks.iter_mut() {
         if n.name.is_empty() {
-            n.name = if n.external { key.clone() } else { format!("{prefix}_{key}") };
+            n.name = if n.external {
+                key.clone()
+            } else {
+                format!("{prefix}_{key}")
+            };
         }
     }
     for (key, v) in project.volumes.iter_mut() {
         if v.name.is_empty() {
-            v.name = if v.external { key.clone() } else { format!("{prefix}_{key}") };
+            v.name = if v.external {
+                key.clone()
+            } else {
+                format!("{prefix}_{key}")
+            };
         }
     }
 }
@@ -502,15 +624,25 @@ fn select(c: &mut Checker, project: &mut Project, named: &[String]) {
             continue;
         }
         match project.services.get(&name) {
-            Some(s) => todo.extend(s.depends_on.iter().filter(|(_, d)| d.required).map(|(n, _)| n.clone())),
+            Some(s) => todo.extend(
+                s.depends_on
+                    .iter()
+                    .filter(|(_, d)| d.required)
+                    .map(|(n, _)| n.clone()),
+            ),
             None => {
-                c.errors.push(ComposeError::new(format!("no such service: {name}")));
+                c.errors
+                    .push(ComposeError::new(format!("no such service: {name}")));
                 return;
             }
         }
         keep.push(name);
     }
     project.services.retain(|name, _| keep.contains(name));
-    let profiles: Vec<String> = project.services.values().flat_map(|s| s.profiles.clone()).collect();
+    let profiles: Vec<String> = project
+        .services
+        .values()
+        .flat_map(|s| s.profiles.clone())
+        .collect();
     project.active_profiles.extend(profiles);
 }

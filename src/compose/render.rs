@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Build, Dependency, Healthcheck, Limits, Mount, Network, Port, Project, Service, ServiceNetwork, Volume};
+use super::model::{
+    Build, Dependency, Healthcheck, Limits, Mount, Network, Port, Project, Service, ServiceNetwork, Volume,
+};
 use super::values::format_duration;
 
 /// A YAML value to print.
@@ -49,13 +51,19 @@ impl M {
     }
 
     fn map(self, key: &str, values: &BTreeMap<String, String>) -> Self {
-        let map = (!values.is_empty()).then(|| Y::Map(values.iter().map(|(k, v)| (k.clone(), s(v))).collect()));
+        let map =
+            (!values.is_empty()).then(|| Y::Map(values.iter().map(|(k, v)| (k.clone(), s(v))).collect()));
         self.opt(key, map)
     }
 
     fn nullable(self, key: &str, values: &BTreeMap<String, Option<String>>) -> Self {
         let map = (!values.is_empty()).then(|| {
-            Y::Map(values.iter().map(|(k, v)| (k.clone(), v.as_deref().map(s).unwrap_or(Y::Null))).collect())
+            Y::Map(
+                values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_deref().map(s).unwrap_or(Y::Null)))
+                    .collect(),
+            )
         });
         self.opt(key, map)
     }
@@ -73,18 +81,42 @@ pub fn config_yaml(project: &Project) -> String {
         .filter(|svc| svc.enabled(&project.active_profiles))
         .map(|svc| (svc.name.clone(), service(svc)))
         .collect();
-    let mut top = M::default().put("name", s(&project.name)).put("services", Y::Map(services));
+    let mut top = M::default()
+        .put("name", s(&project.name))
+        .put("services", Y::Map(services));
     if !project.networks.is_empty() {
-        top = top.put("networks", Y::Map(project.networks.iter().map(|(k, n)| (k.clone(), network(n))).collect()));
+        top = top.put(
+            "networks",
+            Y::Map(
+                project
+                    .networks
+                    .iter()
+                    .map(|(k, n)| (k.clone(), network(n)))
+                    .collect(),
+            ),
+        );
     }
     if !project.volumes.is_empty() {
-        top = top.put("volumes", Y::Map(project.volumes.iter().map(|(k, v)| (k.clone(), volume(v))).collect()));
+        top = top.put(
+            "volumes",
+            Y::Map(
+                project
+                    .volumes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), volume(v)))
+                    .collect(),
+            ),
+        );
     }
     let mut out = String::new();
-    write_map(&mut out, &match top.done() {
-        Y::Map(entries) => entries,
-        _ => Vec::new(),
-    }, 0);
+    write_map(
+        &mut out,
+        &match top.done() {
+            Y::Map(entries) => entries,
+            _ => Vec::new(),
+        },
+        0,
+    );
     out
 }
 
@@ -92,24 +124,46 @@ fn service(svc: &Service) -> Y {
     M::default()
         .strs("profiles", &svc.profiles)
         .opt("build", svc.build.as_ref().map(build))
-        .opt("command", svc.command.as_ref().map(|c| Y::Seq(c.iter().map(|w| s(w)).collect())))
+        .opt(
+            "command",
+            svc.command
+                .as_ref()
+                .map(|c| Y::Seq(c.iter().map(|w| s(w)).collect())),
+        )
         .opt("container_name", svc.container_name.as_deref().map(s))
-        .opt("depends_on", (!svc.depends_on.is_empty()).then(|| depends_on(&svc.depends_on)))
+        .opt(
+            "depends_on",
+            (!svc.depends_on.is_empty()).then(|| depends_on(&svc.depends_on)),
+        )
         .opt("deploy", svc.limits.as_ref().map(limits))
-        .opt("entrypoint", svc.entrypoint.as_ref().map(|c| Y::Seq(c.iter().map(|w| s(w)).collect())))
+        .opt(
+            "entrypoint",
+            svc.entrypoint
+                .as_ref()
+                .map(|c| Y::Seq(c.iter().map(|w| s(w)).collect())),
+        )
         .nullable("environment", &svc.environment)
         .strs("expose", &svc.expose)
         .opt("healthcheck", svc.healthcheck.as_ref().map(healthcheck))
         .opt("image", svc.image.as_deref().map(s))
         .map("labels", &svc.labels)
-        .opt("networks", (!svc.networks.is_empty()).then(|| networks(&svc.networks)))
-        .opt("ports", (!svc.ports.is_empty()).then(|| Y::Seq(svc.ports.iter().map(port).collect())))
+        .opt(
+            "networks",
+            (!svc.networks.is_empty()).then(|| networks(&svc.networks)),
+        )
+        .opt(
+            "ports",
+            (!svc.ports.is_empty()).then(|| Y::Seq(svc.ports.iter().map(port).collect())),
+        )
         .opt("restart", svc.restart.as_deref().map(s))
         .opt("scale", svc.scale.map(raw))
         .opt("stdin_open", svc.stdin_open.map(raw))
         .opt("tty", svc.tty.map(raw))
         .opt("user", svc.user.as_deref().map(s))
-        .opt("volumes", (!svc.volumes.is_empty()).then(|| Y::Seq(svc.volumes.iter().map(mount).collect())))
+        .opt(
+            "volumes",
+            (!svc.volumes.is_empty()).then(|| Y::Seq(svc.volumes.iter().map(mount).collect())),
+        )
         .opt("working_dir", svc.working_dir.as_deref().map(s))
         .done()
 }
@@ -144,13 +198,18 @@ fn limits(l: &Limits) -> Y {
         .opt("memory", l.memory.map(|m| s(&m.to_string())))
         .opt("pids", l.pids.map(raw))
         .done();
-    M::default().put("resources", M::default().put("limits", limits).done()).done()
+    M::default()
+        .put("resources", M::default().put("limits", limits).done())
+        .done()
 }
 
 fn healthcheck(h: &Healthcheck) -> Y {
     let d = |v: Option<super::model::Duration>| v.map(|d| s(&format_duration(d)));
     M::default()
-        .opt("test", h.test.as_ref().map(|t| Y::Seq(t.iter().map(|w| s(w)).collect())))
+        .opt(
+            "test",
+            h.test.as_ref().map(|t| Y::Seq(t.iter().map(|w| s(w)).collect())),
+        )
         .opt("timeout", d(h.timeout))
         .opt("interval", d(h.interval))
         .opt("retries", h.retries.map(raw))
@@ -187,14 +246,19 @@ fn port(p: &Port) -> Y {
 }
 
 fn mount(m: &Mount) -> Y {
-    let bind = M::default().opt("create_host_path", m.create_host_path.then(|| raw(true))).done();
+    let bind = M::default()
+        .opt("create_host_path", m.create_host_path.then(|| raw(true)))
+        .done();
     M::default()
         .put("type", s(m.kind.as_str()))
         .opt("source", m.source.as_deref().map(s))
         .put("target", s(&m.target))
         .opt("read_only", m.read_only.then(|| raw(true)))
         .opt("bind", (m.kind == super::model::MountType::Bind).then_some(bind))
-        .opt("volume", (m.kind == super::model::MountType::Volume).then(|| Y::Map(Vec::new())))
+        .opt(
+            "volume",
+            (m.kind == super::model::MountType::Volume).then(|| Y::Map(Vec::new())),
+        )
         .done()
 }
 
@@ -316,12 +380,25 @@ fn needs_quotes(v: &str) -> bool {
     let lower = v.to_ascii_lowercase();
     let special_word = matches!(
         lower.as_str(),
-        "" | "~" | "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | "-.inf" | ".nan"
+        "" | "~"
+            | "null"
+            | "true"
+            | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "y"
+            | "n"
+            | ".inf"
+            | "-.inf"
+            | ".nan"
     );
     let number = v.parse::<f64>().is_ok() || v.starts_with("0x") || v.starts_with("0o");
     // `-x` and `--flag` stay plain; `-` alone or `- x` would read as a list.
     let dash_ok = v.starts_with('-') && v.len() > 1 && !v.starts_with("- ") && v != "---";
-    let bad_start = v.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`".contains(c) || c.is_whitespace()) && !dash_ok;
+    let bad_start =
+        v.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`".contains(c) || c.is_whitespace()) && !dash_ok;
     special_word
         || number
         || bad_start

@@ -9,22 +9,99 @@ use super::values::{mount, parse_bytes, parse_duration, ports};
 
 /// The service keys Slipway reads.
 pub const SERVICE_KEYS: &[&str] = &[
-    "build", "command", "container_name", "depends_on", "deploy", "entrypoint", "env_file", "environment", "expose",
-    "healthcheck", "image", "labels", "networks", "ports", "profiles", "restart", "scale", "stdin_open", "tty",
-    "user", "volumes", "working_dir",
+    "build",
+    "command",
+    "container_name",
+    "depends_on",
+    "deploy",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "healthcheck",
+    "image",
+    "labels",
+    "networks",
+    "ports",
+    "profiles",
+    "restart",
+    "scale",
+    "stdin_open",
+    "tty",
+    "user",
+    "volumes",
+    "working_dir",
 ];
 
 /// Service keys of the Compose Specification that Slipway does not support yet: named as such, not as unknown.
 pub const LATER_SERVICE_KEYS: &[&str] = &[
-    "annotations", "attach", "blkio_config", "cap_add", "cap_drop", "cgroup", "cgroup_parent", "configs",
-    "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus",
-    "cpuset", "credential_spec", "develop", "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search",
-    "domainname", "extends", "external_links", "extra_hosts", "gpus", "group_add", "hostname", "init", "ipc",
-    "isolation", "label_file", "links", "logging", "mac_address", "mem_limit", "mem_reservation", "mem_swappiness",
-    "memswap_limit", "network_mode", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit", "platform",
-    "post_start", "pre_stop", "privileged", "provider", "pull_policy", "read_only", "runtime", "secrets",
-    "security_opt", "shm_size", "stop_grace_period", "stop_signal", "storage_opt", "sysctls", "tmpfs", "ulimits",
-    "userns_mode", "uts", "volumes_from",
+    "annotations",
+    "attach",
+    "blkio_config",
+    "cap_add",
+    "cap_drop",
+    "cgroup",
+    "cgroup_parent",
+    "configs",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "extends",
+    "external_links",
+    "extra_hosts",
+    "gpus",
+    "group_add",
+    "hostname",
+    "init",
+    "ipc",
+    "isolation",
+    "label_file",
+    "links",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "network_mode",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "platform",
+    "post_start",
+    "pre_stop",
+    "privileged",
+    "provider",
+    "pull_policy",
+    "read_only",
+    "runtime",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stop_grace_period",
+    "stop_signal",
+    "storage_opt",
+    "sysctls",
+    "tmpfs",
+    "ulimits",
+    "userns_mode",
+    "uts",
+    "volumes_from",
 ];
 
 /// What `env_file` entries name: the project path of each file and whether it must exist.
@@ -100,8 +177,31 @@ fn build(c: &mut Checker, n: &Node, at: &str) -> Option<Build> {
         b.context = c.project_path(n.pos, text);
         return Some(b);
     }
-    let later = ["additional_contexts", "cache_from", "cache_to", "dockerfile_inline", "network", "platforms", "secrets", "ssh", "tags", "no_cache", "pull", "shm_size", "extra_hosts", "isolation", "privileged", "ulimits", "entitlements"];
-    for e in c.keys(n, at, &["context", "dockerfile", "args", "labels", "target"], &later) {
+    let later = [
+        "additional_contexts",
+        "cache_from",
+        "cache_to",
+        "dockerfile_inline",
+        "network",
+        "platforms",
+        "secrets",
+        "ssh",
+        "tags",
+        "no_cache",
+        "pull",
+        "shm_size",
+        "extra_hosts",
+        "isolation",
+        "privileged",
+        "ulimits",
+        "entitlements",
+    ];
+    for e in c.keys(
+        n,
+        at,
+        &["context", "dockerfile", "args", "labels", "target"],
+        &later,
+    ) {
         let path = format!("{at}.{}", e.key);
         match e.key.as_str() {
             "context" => {
@@ -123,7 +223,11 @@ fn build(c: &mut Checker, n: &Node, at: &str) -> Option<Build> {
     Some(b)
 }
 
-const CONDITIONS: [&str; 3] = ["service_started", "service_healthy", "service_completed_successfully"];
+const CONDITIONS: [&str; 3] = [
+    "service_started",
+    "service_healthy",
+    "service_completed_successfully",
+];
 
 fn depends_on(c: &mut Checker, n: &Node, at: &str) -> BTreeMap<String, Dependency> {
     let started = || Dependency {
@@ -168,11 +272,23 @@ fn depends_on(c: &mut Checker, n: &Node, at: &str) -> BTreeMap<String, Dependenc
 
 /// Every entry of a mapping (the keys of `depends_on:` are service names: any name is allowed).
 fn c_entries(n: &Node) -> impl Iterator<Item = &Entry> {
-    n.entries().unwrap_or(&[]).iter().filter(|e| !e.key.starts_with("x-"))
+    n.entries()
+        .unwrap_or(&[])
+        .iter()
+        .filter(|e| !e.key.starts_with("x-"))
 }
 
 fn deploy(c: &mut Checker, n: &Node, at: &str) -> Option<Limits> {
-    let later = ["mode", "replicas", "labels", "update_config", "rollback_config", "restart_policy", "placement", "endpoint_mode"];
+    let later = [
+        "mode",
+        "replicas",
+        "labels",
+        "update_config",
+        "rollback_config",
+        "restart_policy",
+        "placement",
+        "endpoint_mode",
+    ];
     let mut limits = None;
     for e in c.keys(n, at, &["resources"], &later) {
         let rp = format!("{at}.resources");
@@ -227,7 +343,15 @@ fn relative(c: &Checker, pos: super::error::Pos, path: &str) -> String {
 
 fn healthcheck(c: &mut Checker, n: &Node, at: &str) -> Option<Healthcheck> {
     let mut h = Healthcheck::default();
-    let keys = ["test", "interval", "timeout", "start_period", "start_interval", "retries", "disable"];
+    let keys = [
+        "test",
+        "interval",
+        "timeout",
+        "start_period",
+        "start_interval",
+        "retries",
+        "disable",
+    ];
     for e in c.keys(n, at, &keys, &[]) {
         let path = format!("{at}.{}", e.key);
         match e.key.as_str() {
@@ -238,7 +362,10 @@ fn healthcheck(c: &mut Checker, n: &Node, at: &str) -> Option<Healthcheck> {
                 };
                 if let Some(first) = h.test.as_ref().and_then(|t| t.first()) {
                     if !matches!(first.as_str(), "NONE" | "CMD" | "CMD-SHELL") {
-                        c.error(e.node.pos, format!("{path} must start with \"CMD\", \"CMD-SHELL\" or \"NONE\""));
+                        c.error(
+                            e.node.pos,
+                            format!("{path} must start with \"CMD\", \"CMD-SHELL\" or \"NONE\""),
+                        );
                     }
                 }
             }
@@ -248,7 +375,10 @@ fn healthcheck(c: &mut Checker, n: &Node, at: &str) -> Option<Healthcheck> {
                 let d = match e.node.as_str().and_then(parse_duration) {
                     Some(d) => Some(d),
                     None => {
-                        c.error(e.node.pos, format!("{path}: invalid duration {:?}", e.node.as_str().unwrap_or("")));
+                        c.error(
+                            e.node.pos,
+                            format!("{path}: invalid duration {:?}", e.node.as_str().unwrap_or("")),
+                        );
                         None
                     }
                 };
@@ -283,7 +413,16 @@ fn service_networks(c: &mut Checker, n: &Node, at: &str) -> BTreeMap<String, Opt
             out.insert(e.key.clone(), None);
             continue;
         }
-        let later = ["ipv4_address", "ipv6_address", "link_local_ips", "mac_address", "driver_opts", "priority", "gw_priority", "interface_name"];
+        let later = [
+            "ipv4_address",
+            "ipv6_address",
+            "link_local_ips",
+            "mac_address",
+            "driver_opts",
+            "priority",
+            "gw_priority",
+            "interface_name",
+        ];
         let mut net = ServiceNetwork::default();
         for f in c.keys(&e.node, &path, &["aliases"], &later) {
             net.aliases = c.strings(&f.node, &format!("{path}.aliases"));

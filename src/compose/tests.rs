@@ -12,7 +12,12 @@ use super::values::{format_duration, parse_bytes, parse_duration, short_ports};
 use super::{check_file, outline};
 
 fn vars(pairs: &[(&str, &str)]) -> Variables {
-    Variables::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    Variables::new(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
 }
 
 #[test]
@@ -51,32 +56,46 @@ fn every_interpolation_form_as_compose() {
 fn required_variables_fail_with_composes_message() {
     let mut v = vars(&[("EMPTY", "")]);
     let e = interpolate("${TAG:?set TAG to the image tag}", &mut v).unwrap_err();
-    assert_eq!(e.to_string(), "required variable TAG is missing a value: set TAG to the image tag");
+    assert_eq!(
+        e.to_string(),
+        "required variable TAG is missing a value: set TAG to the image tag"
+    );
     let e = interpolate("${EMPTY:?}", &mut v).unwrap_err();
     assert_eq!(e.to_string(), "required variable EMPTY is missing a value");
-    assert!(matches!(interpolate("${UNSET?x}", &mut v), Err(InterpolationError::Required { .. })));
+    assert!(matches!(
+        interpolate("${UNSET?x}", &mut v),
+        Err(InterpolationError::Required { .. })
+    ));
 }
 
 #[test]
 fn unset_variables_warn_once_and_become_blank() {
     let mut v = vars(&[]);
     assert_eq!(interpolate("${X}-$X", &mut v).unwrap(), "-");
-    assert_eq!(v.warnings, vec!["The \"X\" variable is not set. Defaulting to a blank string.".to_string()]);
+    assert_eq!(
+        v.warnings,
+        vec!["The \"X\" variable is not set. Defaulting to a blank string.".to_string()]
+    );
 }
 
 #[test]
 fn invalid_interpolation_is_refused() {
     for bad in ["${}", "${ SET}", "$ x", "${SET", "end$", "${SET:x}"] {
         let mut v = vars(&[("SET", "v")]);
-        assert!(matches!(interpolate(bad, &mut v), Err(InterpolationError::Invalid(_))), "{bad}");
+        assert!(
+            matches!(interpolate(bad, &mut v), Err(InterpolationError::Invalid(_))),
+            "{bad}"
+        );
     }
 }
 
 #[test]
 fn dotenv_reads_what_compose_reads() {
     let text = "# a comment\n\nexport PLAIN=hello  # trailing comment\nSINGLE='no $PLAIN ${x} \\n'\nDOUBLE=\"say \\\"${PLAIN}\\\"\\nnext\"\nEMPTY=\nHASH=a#b\nMULTI=\"one\ntwo\"\nSPACED = spaced value \nFROM_ENV\nREF=${PLAIN}-$OUTSIDE\n";
-    let env: BTreeMap<String, String> =
-        [("FROM_ENV", "env"), ("OUTSIDE", "out")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env: BTreeMap<String, String> = [("FROM_ENV", "env"), ("OUTSIDE", "out")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let got = dotenv::parse(".env", text, &env).unwrap();
     let want: &[(&str, &str)] = &[
         ("DOUBLE", "say \"hello\"\nnext"),
@@ -93,7 +112,11 @@ fn dotenv_reads_what_compose_reads() {
     assert_eq!(got, want);
     let e = dotenv::parse(".env", "OK=1\nBAD KEY=2\n", &BTreeMap::new()).unwrap_err();
     assert_eq!(e.line, 2);
-    assert!(e.to_string().starts_with("failed to read .env: line 2: unexpected character \" \""), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("failed to read .env: line 2: unexpected character \" \""),
+        "{e}"
+    );
     assert!(dotenv::parse(".env", "Q=\"never closed\n", &BTreeMap::new()).is_err());
 }
 
@@ -101,16 +124,30 @@ fn dotenv_reads_what_compose_reads() {
 fn ports_short_syntax_expands_as_compose() {
     let p = short_ports("127.0.0.1:8000-8001:80-81/udp").unwrap();
     assert_eq!(p.len(), 2);
-    assert_eq!((p[1].host_ip.as_deref(), p[1].target, p[1].published.as_deref(), p[1].protocol.as_str()), (Some("127.0.0.1"), 81, Some("8001"), "udp"));
+    assert_eq!(
+        (
+            p[1].host_ip.as_deref(),
+            p[1].target,
+            p[1].published.as_deref(),
+            p[1].protocol.as_str()
+        ),
+        (Some("127.0.0.1"), 81, Some("8001"), "udp")
+    );
     let p = short_ports("3000-3002").unwrap();
-    assert_eq!(p.iter().map(|p| p.target).collect::<Vec<_>>(), vec![3000, 3001, 3002]);
+    assert_eq!(
+        p.iter().map(|p| p.target).collect::<Vec<_>>(),
+        vec![3000, 3001, 3002]
+    );
     assert!(p.iter().all(|p| p.published.is_none()));
     let p = short_ports("9000-9010:80").unwrap();
     assert_eq!((p.len(), p[0].published.as_deref()), (1, Some("9000-9010")));
     let p = short_ports("[::1]:8080:80").unwrap();
     assert_eq!(p[0].host_ip.as_deref(), Some("::1"));
     let p = short_ports("127.0.0.1::5000").unwrap();
-    assert_eq!((p[0].host_ip.as_deref(), p[0].published.as_deref()), (Some("127.0.0.1"), None));
+    assert_eq!(
+        (p[0].host_ip.as_deref(), p[0].published.as_deref()),
+        (Some("127.0.0.1"), None)
+    );
     assert!(short_ports("80/xyz").is_err());
     assert!(short_ports("8000-8002:80-81").is_err());
     assert!(short_ports("web").is_err());
@@ -118,8 +155,21 @@ fn ports_short_syntax_expands_as_compose() {
 
 #[test]
 fn durations_and_sizes_as_go_prints_them() {
-    for (text, shown) in [("10s", "10s"), ("1m30s", "1m30s"), ("90s", "1m30s"), ("1h", "1h0m0s"), ("500ms", "500ms"), ("1.5s", "1.5s"), ("2h3m4s", "2h3m4s"), ("0", "0s")] {
-        assert_eq!(parse_duration(text).map(format_duration).as_deref(), Some(shown), "{text}");
+    for (text, shown) in [
+        ("10s", "10s"),
+        ("1m30s", "1m30s"),
+        ("90s", "1m30s"),
+        ("1h", "1h0m0s"),
+        ("500ms", "500ms"),
+        ("1.5s", "1.5s"),
+        ("2h3m4s", "2h3m4s"),
+        ("0", "0s"),
+    ] {
+        assert_eq!(
+            parse_duration(text).map(format_duration).as_deref(),
+            Some(shown),
+            "{text}"
+        );
     }
     assert_eq!(parse_duration("10 parsecs"), None);
     assert_eq!(parse_duration("1m").unwrap(), Duration(60_000_000_000));
@@ -136,7 +186,10 @@ fn project_names_are_normalized_as_compose_does() {
 }
 
 fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn options() -> Options {
@@ -158,13 +211,36 @@ fn two_files_merge_by_the_specifications_rules() {
     let p = load(&f, &opts).unwrap().project;
     let web = &p.services["web"];
     assert_eq!(web.image.as_deref(), Some("web:2"));
-    assert_eq!(web.command, Some(vec!["serve".to_string(), "--debug".to_string()]));
-    let env: Vec<(&str, Option<&str>)> = web.environment.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
-    assert_eq!(env, vec![("A", Some("1")), ("B", Some("three")), ("C", Some("4"))]);
-    assert_eq!(web.ports.iter().map(|p| p.target).collect::<Vec<_>>(), vec![80, 90]);
+    assert_eq!(
+        web.command,
+        Some(vec!["serve".to_string(), "--debug".to_string()])
+    );
+    let env: Vec<(&str, Option<&str>)> = web
+        .environment
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_deref()))
+        .collect();
+    assert_eq!(
+        env,
+        vec![("A", Some("1")), ("B", Some("three")), ("C", Some("4"))]
+    );
+    assert_eq!(
+        web.ports.iter().map(|p| p.target).collect::<Vec<_>>(),
+        vec![80, 90]
+    );
     assert_eq!(web.expose, vec!["3000", "3001"]);
-    let mounts: Vec<(&str, Option<&str>, bool)> = web.volumes.iter().map(|m| (m.target.as_str(), m.source.as_deref(), m.read_only)).collect();
-    assert_eq!(mounts, vec![("/data", Some("data"), false), ("/etc/app", Some("/project/other"), true)]);
+    let mounts: Vec<(&str, Option<&str>, bool)> = web
+        .volumes
+        .iter()
+        .map(|m| (m.target.as_str(), m.source.as_deref(), m.read_only))
+        .collect();
+    assert_eq!(
+        mounts,
+        vec![
+            ("/data", Some("data"), false),
+            ("/etc/app", Some("/project/other"), true)
+        ]
+    );
     assert_eq!(web.labels["tier"], "front");
 }
 
@@ -188,7 +264,10 @@ fn the_override_file_beside_compose_yaml_is_read_and_names_follow_compose() {
 
 #[test]
 fn project_name_from_flag_then_environment_then_file_then_directory() {
-    let f = files(&[("compose.yaml", "name: fromfile\nservices:\n  web:\n    image: a\nvolumes:\n  data:\n")]);
+    let f = files(&[(
+        "compose.yaml",
+        "name: fromfile\nservices:\n  web:\n    image: a\nvolumes:\n  data:\n",
+    )]);
     assert_eq!(load(&f, &options()).unwrap().project.name, "fromfile");
     let env = Options {
         env: [("COMPOSE_PROJECT_NAME".to_string(), "fromenv".to_string())].into(),
@@ -200,12 +279,18 @@ fn project_name_from_flag_then_environment_then_file_then_directory() {
         ..env
     };
     let p = load(&f, &flag).unwrap().project;
-    assert_eq!((p.name.as_str(), p.volumes["data"].name.as_str()), ("fromflag", "fromflag_data"));
+    assert_eq!(
+        (p.name.as_str(), p.volumes["data"].name.as_str()),
+        ("fromflag", "fromflag_data")
+    );
     let bad = Options {
         project_name: Some("Bad Name".into()),
         ..options()
     };
-    assert!(load(&f, &bad).unwrap_err().render().contains("invalid project name \"Bad Name\""));
+    assert!(load(&f, &bad)
+        .unwrap_err()
+        .render()
+        .contains("invalid project name \"Bad Name\""));
 }
 
 #[test]
@@ -214,7 +299,11 @@ fn profiles_select_services() {
     let f = files(&[("compose.yaml", text)]);
     let shown = |opts: &Options| {
         let p = load(&f, opts).unwrap().project;
-        p.services.values().filter(|s| s.enabled(&p.active_profiles)).map(|s| s.name.clone()).collect::<Vec<_>>()
+        p.services
+            .values()
+            .filter(|s| s.enabled(&p.active_profiles))
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
     };
     assert_eq!(shown(&options()), vec!["web"]);
     let flag = Options {
@@ -236,7 +325,11 @@ fn dotenv_and_environment_feed_interpolation_and_the_environment_wins() {
         ("compose.yaml", "services:\n  web:\n    image: \"app:${TAG}\"\n    ports: [\"${PORT}:80\"]\n    environment: [HOME_DIR, MISSING]\n"),
     ]);
     let opts = Options {
-        env: [("TAG".to_string(), "fromenv".to_string()), ("HOME_DIR".to_string(), "/root".to_string())].into(),
+        env: [
+            ("TAG".to_string(), "fromenv".to_string()),
+            ("HOME_DIR".to_string(), "/root".to_string()),
+        ]
+        .into(),
         ..options()
     };
     let p = load(&f, &opts).unwrap().project;
@@ -245,7 +338,10 @@ fn dotenv_and_environment_feed_interpolation_and_the_environment_wins() {
     assert_eq!(web.ports[0].published.as_deref(), Some("8080"));
     assert_eq!(web.environment["HOME_DIR"].as_deref(), Some("/root"));
     assert_eq!(web.environment["MISSING"], None);
-    let required = files(&[("compose.yaml", "services:\n  web:\n    image: \"app:${TAG:?run with TAG set}\"\n")]);
+    let required = files(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: \"app:${TAG:?run with TAG set}\"\n",
+    )]);
     let e = load(&required, &options()).unwrap_err();
     assert_eq!(
         e.render(),
@@ -255,7 +351,10 @@ fn dotenv_and_environment_feed_interpolation_and_the_environment_wins() {
 
 /// The problem at `line:column` of a one-file project, in Compose's words.
 fn problems(text: &str) -> Vec<String> {
-    check_file("compose.yaml", text).iter().map(|e| e.render(&["compose.yaml".to_string()])).collect()
+    check_file("compose.yaml", text)
+        .iter()
+        .map(|e| e.render(&["compose.yaml".to_string()]))
+        .collect()
 }
 
 #[test]
@@ -283,7 +382,10 @@ fn invalid_files_get_line_column_and_composes_wording() {
         assert_eq!(problems(text), vec![want.to_string()], "{text}");
     }
     // Problems are all reported, not only the first.
-    assert_eq!(problems("services:\n  a:\n    image: x\n    foo: 1\n  b:\n    image: y\n    bar: 2\n").len(), 2);
+    assert_eq!(
+        problems("services:\n  a:\n    image: x\n    foo: 1\n  b:\n    image: y\n    bar: 2\n").len(),
+        2
+    );
     assert!(problems("services:\n  web:\n    image: a\n    x-note: anything\nx-common: {a: b}\n").is_empty());
 }
 
@@ -296,38 +398,71 @@ fn the_outline_lists_services_with_their_lines_even_when_the_file_has_problems()
 #[test]
 fn include_adds_the_included_files_resources_and_refuses_conflicts() {
     let f = files(&[
-        ("compose.yaml", "include:\n  - db/compose.yaml\nservices:\n  web:\n    build: .\n    depends_on: [db]\n"),
-        ("db/compose.yaml", "services:\n  db:\n    build: ./image\n    volumes: [\"data:/var/lib/db\"]\nvolumes:\n  data:\n"),
+        (
+            "compose.yaml",
+            "include:\n  - db/compose.yaml\nservices:\n  web:\n    build: .\n    depends_on: [db]\n",
+        ),
+        (
+            "db/compose.yaml",
+            "services:\n  db:\n    build: ./image\n    volumes: [\"data:/var/lib/db\"]\nvolumes:\n  data:\n",
+        ),
     ]);
     let p = load(&f, &options()).unwrap().project;
-    assert_eq!(p.services["db"].build.as_ref().unwrap().context, "/project/db/image");
+    assert_eq!(
+        p.services["db"].build.as_ref().unwrap().context,
+        "/project/db/image"
+    );
     assert_eq!(p.services["web"].build.as_ref().unwrap().context, "/project");
     assert!(p.volumes.contains_key("data"));
     let clash = files(&[
-        ("compose.yaml", "include: [other.yaml]\nservices:\n  web:\n    image: a\n"),
+        (
+            "compose.yaml",
+            "include: [other.yaml]\nservices:\n  web:\n    image: a\n",
+        ),
         ("other.yaml", "services:\n  web:\n    image: b\n"),
     ]);
-    assert!(load(&clash, &options()).unwrap_err().render().contains("imported compose file defines conflicting service web"));
+    assert!(load(&clash, &options())
+        .unwrap_err()
+        .render()
+        .contains("imported compose file defines conflicting service web"));
 }
 
 #[test]
 fn env_files_fill_the_environment_under_what_environment_sets() {
     let f = files(&[
-        ("compose.yaml", "services:\n  web:\n    image: a\n    env_file: web.env\n    environment:\n      MODE: prod\n"),
+        (
+            "compose.yaml",
+            "services:\n  web:\n    image: a\n    env_file: web.env\n    environment:\n      MODE: prod\n",
+        ),
         ("web.env", "MODE=dev\nLEVEL=debug\n"),
     ]);
     let p = load(&f, &options()).unwrap().project;
     let env = &p.services["web"].environment;
-    assert_eq!((env["MODE"].as_deref(), env["LEVEL"].as_deref()), (Some("prod"), Some("debug")));
-    let missing = files(&[("compose.yaml", "services:\n  web:\n    image: a\n    env_file: gone.env\n")]);
-    assert!(load(&missing, &options()).unwrap_err().render().contains("env file /project/gone.env not found"));
+    assert_eq!(
+        (env["MODE"].as_deref(), env["LEVEL"].as_deref()),
+        (Some("prod"), Some("debug"))
+    );
+    let missing = files(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: a\n    env_file: gone.env\n",
+    )]);
+    assert!(load(&missing, &options())
+        .unwrap_err()
+        .render()
+        .contains("env file /project/gone.env not found"));
 }
 
 #[test]
 fn config_output_re_escapes_dollars_and_writes_blocks() {
     let f = files(&[("compose.yaml", "services:\n  web:\n    image: a\n    command: echo $$HOME\n    environment:\n      MULTI: \"one\\ntwo\"\n      PORT: 80\n")]);
     let out = config_yaml(&load(&f, &options()).unwrap().project);
-    assert!(out.contains("    command:\n      - echo\n      - $$HOME\n"), "{out}");
-    assert!(out.contains("      MULTI: |-\n        one\n        two\n"), "{out}");
+    assert!(
+        out.contains("    command:\n      - echo\n      - $$HOME\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("      MULTI: |-\n        one\n        two\n"),
+        "{out}"
+    );
     assert!(out.contains("      PORT: \"80\"\n"), "{out}");
 }

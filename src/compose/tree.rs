@@ -24,7 +24,10 @@ pub struct Entry {
 pub enum Value {
     /// A scalar as written; `plain` is false when it was quoted (a quoted `"8080"` stays a string, a quoted
     /// `"null"` is not null).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<Entry>),
 }
@@ -130,20 +133,14 @@ fn convert(node: &Yaml) -> Node {
 /// this context`.
 fn load_error(file: usize, e: &LoadError) -> ComposeError {
     let (marker, message) = match e {
-        LoadError::TopLevelMustBeMapping(m) => (
-            Some(m),
-            "Top-level object must be a mapping".to_string(),
-        ),
+        LoadError::TopLevelMustBeMapping(m) => (Some(m), "Top-level object must be a mapping".to_string()),
         LoadError::TopLevelMustBeSequence(m) => (Some(m), "Top-level object must be a mapping".to_string()),
         LoadError::UnexpectedAnchor(m) => (
             Some(m),
             "YAML anchors and aliases are not supported here: write the value out".to_string(),
         ),
         LoadError::MappingKeyMustBeScalar(m) => (Some(m), "mapping keys must be strings".to_string()),
-        LoadError::UnexpectedTag(m) => (
-            Some(m),
-            "YAML tags (!tag) are not supported here".to_string(),
-        ),
+        LoadError::UnexpectedTag(m) => (Some(m), "YAML tags (!tag) are not supported here".to_string()),
         // go-yaml names the problem only: `did not find expected key`, not `while parsing a block mapping, ...`.
         LoadError::ScanError(m, scan) => {
             let info = scan.info();

@@ -53,7 +53,9 @@ pub fn short_ports(spec: &str) -> Result<Vec<Port>, String> {
         return Err(format!("invalid proto: {protocol}"));
     }
     let (host_ip, rest) = if let Some(v6) = rest.strip_prefix('[') {
-        let (ip, after) = v6.split_once("]:").ok_or_else(|| format!("invalid IP address: {rest}"))?;
+        let (ip, after) = v6
+            .split_once("]:")
+            .ok_or_else(|| format!("invalid IP address: {rest}"))?;
         (Some(ip.to_string()), after)
     } else if rest.matches(':').count() == 2 {
         let (ip, after) = rest.split_once(':').unwrap_or_default();
@@ -65,8 +67,12 @@ pub fn short_ports(spec: &str) -> Result<Vec<Port>, String> {
         Some((h, c)) => (Some(h).filter(|h| !h.is_empty()), c),
         None => (None, rest),
     };
-    let (c_start, c_end) = port_range(container).map_err(|_| format!("invalid containerPort: {container}"))?;
-    let host_range = host.map(port_range).transpose().map_err(|_| format!("invalid hostPort: {}", host.unwrap_or("")))?;
+    let (c_start, c_end) =
+        port_range(container).map_err(|_| format!("invalid containerPort: {container}"))?;
+    let host_range = host
+        .map(port_range)
+        .transpose()
+        .map_err(|_| format!("invalid hostPort: {}", host.unwrap_or("")))?;
     let port = |target: u16, published: Option<String>| Port {
         name: None,
         mode: "ingress".to_string(),
@@ -79,14 +85,20 @@ pub fn short_ports(spec: &str) -> Result<Vec<Port>, String> {
     match host_range {
         None => Ok((c_start..=c_end).map(|t| port(t, None)).collect()),
         Some((h_start, h_end)) if c_start == c_end => {
-            let published = if h_start == h_end { h_start.to_string() } else { format!("{h_start}-{h_end}") };
+            let published = if h_start == h_end {
+                h_start.to_string()
+            } else {
+                format!("{h_start}-{h_end}")
+            };
             Ok(vec![port(c_start, Some(published))])
         }
         Some((h_start, h_end)) if h_end - h_start == c_end - c_start => Ok((c_start..=c_end)
             .zip(h_start..=h_end)
             .map(|(t, h)| port(t, Some(h.to_string())))
             .collect()),
-        Some(_) => Err(format!("invalid ranges specified for container and host Ports: {spec}")),
+        Some(_) => Err(format!(
+            "invalid ranges specified for container and host Ports: {spec}"
+        )),
     }
 }
 
@@ -100,7 +112,15 @@ fn long_port(c: &mut Checker, node: &Node, path: &str) -> Option<Port> {
         protocol: "tcp".to_string(),
         app_protocol: None,
     };
-    let allowed = ["target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"];
+    let allowed = [
+        "target",
+        "published",
+        "host_ip",
+        "protocol",
+        "mode",
+        "name",
+        "app_protocol",
+    ];
     let mut target = None;
     for e in c.keys(node, path, &allowed, &[]) {
         let at = format!("{path}.{}", e.key);
@@ -142,14 +162,27 @@ pub fn mount(c: &mut Checker, node: &Node, path: &str) -> Option<Mount> {
                 None | Some("rw") => false,
                 Some("ro") => true,
                 Some(other) => {
-                    c.error(node.pos, format!("{path}: invalid mode for volume {text}: {other} (Slipway knows ro and rw)"));
+                    c.error(
+                        node.pos,
+                        format!("{path}: invalid mode for volume {text}: {other} (Slipway knows ro and rw)"),
+                    );
                     false
                 }
             };
             let is_path = source.is_some_and(|s| s.starts_with(['.', '/', '~']));
             Some(Mount {
-                kind: if is_path { MountType::Bind } else { MountType::Volume },
-                source: source.map(|s| if is_path { c.project_path(node.pos, s) } else { s.to_string() }),
+                kind: if is_path {
+                    MountType::Bind
+                } else {
+                    MountType::Volume
+                },
+                source: source.map(|s| {
+                    if is_path {
+                        c.project_path(node.pos, s)
+                    } else {
+                        s.to_string()
+                    }
+                }),
                 target: target.to_string(),
                 read_only,
                 create_host_path: is_path,
@@ -185,7 +218,9 @@ fn long_mount(c: &mut Checker, node: &Node, path: &str) -> Option<Mount> {
             "read_only" => read_only = c.boolean(&e.node, &at).unwrap_or(false),
             "bind" => {
                 for b in c.keys(&e.node, &at, &["create_host_path"], &["propagation", "selinux"]) {
-                    create = c.boolean(&b.node, &format!("{at}.create_host_path")).unwrap_or(false);
+                    create = c
+                        .boolean(&b.node, &format!("{at}.create_host_path"))
+                        .unwrap_or(false);
                 }
             }
             _ => {
@@ -201,7 +236,13 @@ fn long_mount(c: &mut Checker, node: &Node, path: &str) -> Option<Mount> {
         c.error(node.pos, format!("{path} target is required"));
         return None;
     };
-    let source = source.map(|(pos, s)| if kind == MountType::Bind { c.project_path(pos, &s) } else { s });
+    let source = source.map(|(pos, s)| {
+        if kind == MountType::Bind {
+            c.project_path(pos, &s)
+        } else {
+            s
+        }
+    });
     Some(Mount {
         kind,
         source,
@@ -225,7 +266,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let number: f64 = rest[..num_end].parse().ok()?;
         let after = &rest[num_end..];
-        let unit_end = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
         let scale = match &after[..unit_end] {
             "ns" => 1.0,
             "us" | "µs" => 1e3,
@@ -275,7 +318,9 @@ fn trim_float(v: f64) -> String {
 /// A byte size as Docker reads memory limits (`512m`, `1g`, `1024`; binary units).
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let t = text.trim().to_ascii_lowercase();
-    let end = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let number: f64 = t[..end].parse().ok()?;
     let scale: u64 = match t[end..].trim() {
         "" | "b" => 1,

@@ -34,6 +34,7 @@ browser_only! {
     mod attach;
     mod autosave;
     mod build_panel;
+    mod compose_editor;
     pub mod editor;
     mod explorer;
     pub mod files;
