@@ -315,7 +315,15 @@ fn no_import_cycle_between_modules_or_files() {
 /// What each layer of the core must not use: the ones above it.
 const LAYERS_ABOVE: &[(&[&str], &[&str])] = &[
     (
-        &["dockerfile", "layer", "image", "registry", "api", "info"],
+        &[
+            "dockerfile",
+            "compose",
+            "layer",
+            "image",
+            "registry",
+            "api",
+            "info",
+        ],
         &["build", "builder", "cli", "ui"],
     ),
     (&["build", "builder"], &["cli", "ui"]),

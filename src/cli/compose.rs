@@ -100,6 +100,7 @@ pub fn run(
         working_dir: working_dir.to_string(),
         env_files: compose.values(Flag::ENV_FILE).to_vec(),
         services: sub.args.clone(),
+        lenient_variables: false,
     };
     match load(files, &opts) {
         Ok(loaded) => {

@@ -13,6 +13,9 @@ pub struct Variables {
     pub values: BTreeMap<String, String>,
     /// `The "X" variable is not set. Defaulting to a blank string.`, once per variable.
     pub warnings: Vec<String>,
+    /// The editor's check of a file alone: a required variable without a value is not an error (it may be set
+    /// where Compose runs).
+    pub lenient: bool,
 }
 
 impl Variables {
@@ -20,6 +23,7 @@ impl Variables {
         Variables {
             values,
             warnings: Vec::new(),
+            lenient: false,
         }
     }
 
@@ -52,8 +56,18 @@ fn is_name_char(c: char) -> bool {
     c == '_' || c.is_ascii_alphanumeric()
 }
 
+/// Defaults inside defaults (`${A:-${B:-...}}`) deeper than this are refused: interpolation recurses.
+pub const MAX_NESTING: usize = 16;
+
 /// Interpolate one string.
 pub fn interpolate(text: &str, vars: &mut Variables) -> Result<String, InterpolationError> {
+    interpolate_at(text, vars, 0)
+}
+
+fn interpolate_at(text: &str, vars: &mut Variables, depth: usize) -> Result<String, InterpolationError> {
+    if depth > MAX_NESTING {
+        return Err(InterpolationError::Invalid(text.to_string()));
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {
@@ -69,7 +83,7 @@ pub fn interpolate(text: &str, vars: &mut Variables) -> Result<String, Interpola
                 let close =
                     matching_brace(after).ok_or_else(|| InterpolationError::Invalid(text.to_string()))?;
                 let inner = &after[1..close];
-                out.push_str(&braced(inner, text, vars)?);
+                out.push_str(&braced(inner, text, vars, depth)?);
                 rest = &after[close + 1..];
             }
             Some(c) if is_name_start(c) => {
@@ -116,7 +130,12 @@ fn lookup(name: &str, vars: &mut Variables) -> String {
 }
 
 /// `NAME`, `NAME:-default`, ...: the inside of `${...}`.
-fn braced(inner: &str, whole: &str, vars: &mut Variables) -> Result<String, InterpolationError> {
+fn braced(
+    inner: &str,
+    whole: &str,
+    vars: &mut Variables,
+    depth: usize,
+) -> Result<String, InterpolationError> {
     let end = inner.find(|c: char| !is_name_char(c)).unwrap_or(inner.len());
     let name = &inner[..end];
     if name.is_empty() || !name.starts_with(is_name_start) {
@@ -139,13 +158,14 @@ fn braced(inner: &str, whole: &str, vars: &mut Variables) -> Result<String, Inte
     let (kind, arg) = op.split_at(op.chars().next().map(char::len_utf8).unwrap_or(0));
     match kind {
         "-" if set => Ok(value.unwrap_or_default()),
-        "-" => interpolate(arg, vars),
-        "+" if set => interpolate(arg, vars),
+        "-" => interpolate_at(arg, vars, depth + 1),
+        "+" if set => interpolate_at(arg, vars, depth + 1),
         "+" => Ok(String::new()),
         "?" if set => Ok(value.unwrap_or_default()),
+        "?" if vars.lenient => Ok(String::new()),
         "?" => Err(InterpolationError::Required {
             name: name.to_string(),
-            message: interpolate(arg, vars)?,
+            message: interpolate_at(arg, vars, depth + 1)?,
         }),
         _ => Err(InterpolationError::Invalid(whole.to_string())),
     }

@@ -24,7 +24,8 @@ use std::collections::BTreeMap;
 pub use error::{ComposeError, Pos};
 pub use project::{is_compose_file, load, LoadFailure, Loaded, Options, ProjectFiles};
 
-/// Check one compose file alone, as the editor does: every problem found, with line and column.
+/// Check one compose file alone, as the editor does: every problem found, with line and column. Variables are
+/// unknown there: `${VAR:?msg}` is not an error (`docker compose config` checks it with the project's `.env`).
 pub fn check_file(name: &str, text: &str) -> Vec<ComposeError> {
     let mut files = BTreeMap::new();
     files.insert(name.to_string(), text.to_string());
@@ -32,6 +33,7 @@ pub fn check_file(name: &str, text: &str) -> Vec<ComposeError> {
         files: vec![name.to_string()],
         working_dir: "/project".to_string(),
         project_name: Some("project".to_string()),
+        lenient_variables: true,
         ..Options::default()
     };
     match load(&files, &opts) {

@@ -52,6 +52,8 @@ pub struct Options {
     pub env_files: Vec<String>,
     /// `docker compose config web`: only these services and what they depend on (enabled whatever their profiles).
     pub services: Vec<String>,
+    /// The editor's check of one file: required variables may be set where Compose runs ([`Variables::lenient`]).
+    pub lenient_variables: bool,
 }
 
 /// A project Compose accepts, with its warnings and the files it was read from.
@@ -171,7 +173,10 @@ pub fn load(files: &dyn ProjectFiles, opts: &Options) -> Result<Loaded, LoadFail
     let names = compose_files(files, opts, &values).map_err(fail)?;
     let mut reader = Reader {
         files,
-        vars: Variables::new(values.clone()),
+        vars: Variables {
+            lenient: opts.lenient_variables,
+            ..Variables::new(values.clone())
+        },
         read: Vec::new(),
     };
     let mut merged: Option<Node> = None;

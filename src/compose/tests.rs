@@ -466,3 +466,32 @@ fn config_output_re_escapes_dollars_and_writes_blocks() {
     );
     assert!(out.contains("      PORT: \"80\"\n"), "{out}");
 }
+
+#[test]
+fn hostile_files_are_refused_before_they_cost_anything() {
+    let deep = format!("services: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(
+        problems(&deep),
+        vec!["compose.yaml:1:1: yaml: line 1: nested deeper than 64 levels: refused here".to_string()]
+    );
+    let quoted = format!("services:\n  web:\n    image: \"{}\"\n", "[".repeat(1000));
+    assert!(problems(&quoted).is_empty());
+    let big = format!("services:\n  web:\n    image: a\n# {}\n", "x".repeat(2 << 20));
+    assert!(problems(&big)[0].contains("is larger than 1024 KiB"));
+    let anchors = "x-base: &base\n  image: a\nservices:\n  web: *base\n";
+    assert!(
+        problems(anchors)[0].contains("anchors and aliases are not supported"),
+        "{:?}",
+        problems(anchors)
+    );
+    let nested = format!("{}x{}", "${A:-".repeat(1000), "}".repeat(1000));
+    assert!(matches!(
+        interpolate(&nested, &mut vars(&[])),
+        Err(InterpolationError::Invalid(_))
+    ));
+}
+
+#[test]
+fn the_editor_check_does_not_demand_variables_it_cannot_know() {
+    assert!(problems("services:\n  web:\n    image: \"a:${TAG:?set TAG}\"\n").is_empty());
+}

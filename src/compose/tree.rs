@@ -93,6 +93,21 @@ pub fn parse(file: usize, name: &str, text: &str) -> Result<Node, ComposeError> 
             format!("empty compose file: {name}"),
         ));
     }
+    if text.len() > MAX_FILE_BYTES {
+        return Err(ComposeError::at(
+            Pos::new(file, 1, 1),
+            format!(
+                "{name} is larger than {} KiB: a compose file this big is refused here",
+                MAX_FILE_BYTES >> 10
+            ),
+        ));
+    }
+    if let Some(line) = too_deep(text) {
+        return Err(ComposeError::at(
+            Pos::new(file, line, 1),
+            format!("yaml: line {line}: nested deeper than {MAX_FLOW_DEPTH} levels: refused here"),
+        ));
+    }
     let options = marked_yaml::LoaderOptions::default()
         .error_on_duplicate_keys(true)
         .prevent_coercion(true);
@@ -100,6 +115,41 @@ pub fn parse(file: usize, name: &str, text: &str) -> Result<Node, ComposeError> 
         Ok(node) => Ok(convert(&node)),
         Err(e) => Err(load_error(file, &e)),
     }
+}
+
+/// Compose files are small: bigger ones are refused before parsing (the page checks on every keystroke).
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// Flow collections (`[[[...`) nested deeper than this are refused before parsing: the tree is walked (and
+/// dropped) recursively, and the page's stack is small. Block nesting needs a line's indentation per level, so
+/// [`MAX_FILE_BYTES`] bounds it (to about 1,400 levels).
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// The line where flow nesting goes past [`MAX_FLOW_DEPTH`], if it does (quotes and comments skipped).
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        let mut quote = None;
+        let mut previous = ' ';
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '#') if previous.is_whitespace() => break,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some(i + 1);
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            previous = c;
+        }
+    }
+    None
 }
 
 fn marker_pos(m: Option<&marked_yaml::Marker>, file: usize) -> Pos {

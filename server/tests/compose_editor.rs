@@ -1,0 +1,78 @@
+//! Compose in the page (headless Chromium, the real server): a compose.yaml with a mistake opens in the checking
+//! editor, which shows Compose's diagnostic at its line and column (list entry, underline) and the services'
+//! outline; fixing it clears the diagnostic; `docker compose config` typed in the terminal prints the model,
+//! interpolated from the project's `.env`.
+
+use fantoccini::Locator;
+use serde_json::json;
+
+use crate::support::browser::Browser;
+use crate::support::project::{Project, ProjectFile};
+use crate::support::server::Server;
+
+const BROKEN: &str = "services:\n  web:\n    image: \"busybox:${TAG}\"\n    foo: bar\n    ports:\n      - \"8080:80\"\n  cache:\n    image: busybox\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compose_file_shows_composes_diagnostic_at_its_line_and_config_prints_the_model() {
+    let server = Server::start().unwrap();
+    let project = Project::from_files([
+        ("Dockerfile", ProjectFile::new("FROM busybox\n")),
+        ("compose.yaml", ProjectFile::new(BROKEN)),
+        (".env", ProjectFile::new("TAG=1.36\n")),
+    ])
+    .unwrap();
+    let url = project.share_link(&format!("{}/", server.url));
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("compose_file_diagnostics_and_config", |page| async move {
+            page.goto(&url).await?;
+            page.click("Open compose.yaml").await?;
+            let problems = page
+                .wait_for_text("Problems", "Compose's diagnostic", |t| {
+                    t.contains("services.web Additional property foo is not allowed")
+                })
+                .await?;
+            anyhow::ensure!(problems.contains("4:5"), "diagnostic not at line 4, column 5: {problems:?}");
+            page.client
+                .find(Locator::Css(".compose-editor .editor-diagnostics li[data-line='4']"))
+                .await?;
+            let underlined = page
+                .client
+                .execute(
+                    "return [...document.querySelectorAll('.cm-lintRange-error')].map(e => e.textContent).join('');",
+                    vec![],
+                )
+                .await?;
+            anyhow::ensure!(underlined == json!("foo"), "underlined: {underlined}");
+            let outline = page.text_of("Outline").await?;
+            anyhow::ensure!(outline.contains("2 web") && outline.contains("7 cache"), "outline: {outline:?}");
+
+            // Fixed as a learner would, by typing: the diagnostic goes.
+            page.type_into("Editor for compose.yaml", &BROKEN.replace("    foo: bar\n", ""))
+                .await?;
+            page.wait_for_text("Problems", "no problems", |t| t.contains("No problems"))
+                .await?;
+
+            let out = page
+                .terminal_command("docker compose config", "name: project")
+                .await?;
+            for want in [
+                "services:",
+                "  web:",
+                "    image: busybox:1.36",
+                "      - mode: ingress",
+                "        published: \"8080\"",
+                "networks:",
+                "    name: project_default",
+            ] {
+                anyhow::ensure!(out.contains(want), "{want:?} missing from:\n{out}");
+            }
+            let services = page
+                .terminal_command("docker compose config --services", "cache")
+                .await?;
+            anyhow::ensure!(services.contains("cache") && services.contains("web"), "{services}");
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
