@@ -47,9 +47,21 @@ async fn compose_file_shows_composes_diagnostic_at_its_line_and_config_prints_th
             let outline = page.text_of("Outline").await?;
             anyhow::ensure!(outline.contains("2 web") && outline.contains("7 cache"), "outline: {outline:?}");
 
-            // Fixed as a learner would, by typing: the diagnostic goes.
-            page.type_into("Editor for compose.yaml", &BROKEN.replace("    foo: bar\n", ""))
+            // Fixed (pasted: typing YAML would meet the editor's auto-indent), the diagnostic goes.
+            let fixed = BROKEN.replace("    foo: bar\n", "");
+            page.paste_into("Editor for compose.yaml", &fixed).await?;
+            page.wait_for_text("Problems", "no problems", |t| t.contains("No problems"))
                 .await?;
+            // A mistake typed at the end (Ctrl+End, then the keys) is reported as it is typed, at its line.
+            let editor = page.by_name("Editor for compose.yaml").await?;
+            editor.send_keys("\u{E009}\u{E010}\u{E000}bogus: 1").await?;
+            let problems = page
+                .wait_for_text("Problems", "the typed mistake", |t| {
+                    t.contains("(root) Additional property bogus is not allowed")
+                })
+                .await?;
+            anyhow::ensure!(problems.contains("8:1"), "typed mistake not at 8:1: {problems:?}");
+            page.paste_into("Editor for compose.yaml", &fixed).await?;
             page.wait_for_text("Problems", "no problems", |t| t.contains("No problems"))
                 .await?;
 
