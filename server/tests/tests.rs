@@ -6,7 +6,7 @@ mod base_images;
 mod build;
 mod classroom;
 mod commands;
-mod compose_editor;
+mod compose;
 mod connections;
 mod dist;
 mod dockerfile;

@@ -161,3 +161,111 @@ fn config(sub: &Invocation, loaded: &Loaded) -> String {
         config_yaml(project)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::interpret::plan_line;
+
+    fn answer(line: &str) -> Outcome {
+        match plan_line(line) {
+            Step::Done(outcome) => outcome,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn compose_lines_are_planned_with_composes_words() {
+        assert!(matches!(
+            plan_line("docker compose -f a.yaml -p demo --profile x config --services"),
+            Step::Compose(_)
+        ));
+        assert!(matches!(plan_line("docker compose convert"), Step::Compose(_)));
+        let usage = answer("docker compose");
+        assert!(
+            usage.stdout.contains("Usage:  docker compose [OPTIONS] COMMAND"),
+            "{}",
+            usage.stdout
+        );
+        assert!(
+            usage.stdout.contains("-f, --file string")
+                && usage.stdout.contains("  config     Parse, resolve"),
+            "{}",
+            usage.stdout
+        );
+        let help = answer("docker compose config --help");
+        assert!(
+            help.stdout
+                .contains("Usage:  docker compose config [OPTIONS] [SERVICE...]"),
+            "{}",
+            help.stdout
+        );
+        let later = answer("docker compose up -d");
+        assert_eq!(later.exit_code, 1);
+        assert!(
+            later
+                .stderr
+                .contains("'docker compose up' is understood but not available yet"),
+            "{}",
+            later.stderr
+        );
+        assert_eq!(
+            answer("docker compose upp").stderr,
+            "unknown docker command: \"compose upp\"\n"
+        );
+        let bad = answer("docker compose config --bogus");
+        assert_eq!(bad.exit_code, 125);
+        assert!(bad.stderr.starts_with("unknown flag: --bogus"), "{}", bad.stderr);
+        let json = answer("docker compose config --format json");
+        assert!(
+            json.stderr.contains("the model is printed as YAML here"),
+            "{}",
+            json.stderr
+        );
+        let dir = answer("docker compose --project-directory x config");
+        assert!(
+            dir.stderr
+                .contains("the project directory is the project's root here"),
+            "{}",
+            dir.stderr
+        );
+    }
+
+    #[test]
+    fn config_flags_list_what_they_name() {
+        let mut files = BTreeMap::new();
+        files.insert(
+            "compose.yaml".to_string(),
+            "services:\n  web:\n    build: .\n    depends_on: [db]\n  db:\n    image: postgres\n    volumes: [data:/d]\n  dbg:\n    image: busybox\n    profiles: [debug]\nvolumes:\n  data:\n".to_string(),
+        );
+        let run_line = |line: &str| match plan_line(line) {
+            Step::Compose(inv) => run(&inv, &files, &BTreeMap::new(), "/project"),
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(run_line("docker compose config --services").stdout, "db\nweb\n");
+        assert_eq!(
+            run_line("docker compose --profile debug config --services").stdout,
+            "db\ndbg\nweb\n"
+        );
+        assert_eq!(run_line("docker compose config --volumes").stdout, "data\n");
+        assert_eq!(run_line("docker compose config --profiles").stdout, "debug\n");
+        assert_eq!(
+            run_line("docker compose config --images").stdout,
+            "postgres\nproject-web\n"
+        );
+        assert_eq!(run_line("docker compose config -q"), Outcome::default());
+        let only = run_line("docker compose config web").stdout;
+        assert!(
+            only.contains("  db:\n") && only.contains("  web:\n") && !only.contains("dbg"),
+            "{only}"
+        );
+        assert_eq!(
+            run_line("docker compose config nope").stderr,
+            "no such service: nope\n"
+        );
+        assert_eq!(
+            run_line("docker compose -p Demo config").stderr.lines().count(),
+            1
+        );
+    }
+}

@@ -1,14 +1,18 @@
 //! Compose in the page (headless Chromium, the real server): a compose.yaml with a mistake opens in the checking
 //! editor, which shows Compose's diagnostic at its line and column (list entry, underline) and the services'
 //! outline; fixing it clears the diagnostic; `docker compose config` typed in the terminal prints the model,
-//! interpolated from the project's `.env`.
+//! interpolated from the project's `.env`. Natively, `slipway docker compose config` reads the current directory
+//! and the process's environment.
+
+use std::process::{Command, Stdio};
 
 use fantoccini::Locator;
 use serde_json::json;
 
 use crate::support::browser::Browser;
 use crate::support::project::{Project, ProjectFile};
-use crate::support::server::Server;
+use crate::support::server::{slipway_bin, Server};
+use crate::support::TempDir;
 
 const BROKEN: &str = "services:\n  web:\n    image: \"busybox:${TAG}\"\n    foo: bar\n    ports:\n      - \"8080:80\"\n  cache:\n    image: busybox\n";
 
@@ -87,4 +91,55 @@ async fn compose_file_shows_composes_diagnostic_at_its_line_and_config_prints_th
         })
         .await
         .unwrap();
+}
+
+/// `slipway docker compose config` in a project directory: the project is named after the directory (normalized
+/// as Compose does), paths are absolute, the environment wins over `.env`, and a missing required variable fails
+/// with Compose's message and the file's line and column. No companion is needed for it.
+#[test]
+fn native_compose_config_reads_the_directory_and_the_environment() {
+    let home = TempDir::new("compose-native");
+    let dir = home.path().join("My App");
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  web:\n    build: ./app\n    image: \"web:${TAG}\"\n    environment:\n      - FROM_DOTENV=${DOTENV_ONLY}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join(".env"), "TAG=from-dotenv\nDOTENV_ONLY=yes\n").unwrap();
+    let run = |env: &[(&str, &str)]| {
+        let mut command = Command::new(slipway_bin());
+        command
+            .args(["docker", "--host", "http://127.0.0.1:9", "compose", "config"])
+            .current_dir(&dir)
+            .env_remove("TAG")
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let out = run(&[("TAG", "from-env")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let context = format!("      context: {}/app\n", dir.display());
+    for want in [
+        "name: myapp\n",
+        context.as_str(),
+        "    image: web:from-env\n",
+        "      FROM_DOTENV: \"yes\"\n",
+    ] {
+        assert!(stdout.contains(want), "{want:?} missing from:\n{stdout}");
+    }
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  web:\n    image: \"web:${NOPE:?say which}\"\n",
+    )
+    .unwrap();
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "compose.yaml:3:12: error while interpolating services.web.image: required variable NOPE is missing a value: say which\n"
+    );
 }
