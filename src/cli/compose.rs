@@ -174,61 +174,37 @@ mod tests {
         }
     }
 
+    /// `text` has `want` in it.
+    fn says(text: &str, want: &str) {
+        assert!(text.contains(want), "{want:?} is not in:\n{text}");
+    }
+
     #[test]
     fn compose_lines_are_planned_with_composes_words() {
-        assert!(matches!(
-            plan_line("docker compose -f a.yaml -p demo --profile x config --services"),
-            Step::Compose(_)
-        ));
+        let line = "docker compose -f a.yaml -p demo --profile x config --services";
+        assert!(matches!(plan_line(line), Step::Compose(_)));
         assert!(matches!(plan_line("docker compose convert"), Step::Compose(_)));
-        let usage = answer("docker compose");
-        assert!(
-            usage.stdout.contains("Usage:  docker compose [OPTIONS] COMMAND"),
-            "{}",
-            usage.stdout
-        );
-        assert!(
-            usage.stdout.contains("-f, --file string")
-                && usage.stdout.contains("  config     Parse, resolve"),
-            "{}",
-            usage.stdout
-        );
-        let help = answer("docker compose config --help");
-        assert!(
-            help.stdout
-                .contains("Usage:  docker compose config [OPTIONS] [SERVICE...]"),
-            "{}",
-            help.stdout
-        );
+        let usage = answer("docker compose").stdout;
+        says(&usage, "Usage:  docker compose [OPTIONS] COMMAND");
+        says(&usage, "-f, --file string");
+        says(&usage, "  config     Parse, resolve");
+        let help = answer("docker compose config --help").stdout;
+        says(&help, "Usage:  docker compose config [OPTIONS] [SERVICE...]");
         let later = answer("docker compose up -d");
         assert_eq!(later.exit_code, 1);
-        assert!(
-            later
-                .stderr
-                .contains("'docker compose up' is understood but not available yet"),
-            "{}",
-            later.stderr
+        says(
+            &later.stderr,
+            "'docker compose up' is understood but not available yet",
         );
-        assert_eq!(
-            answer("docker compose upp").stderr,
-            "unknown docker command: \"compose upp\"\n"
-        );
+        let unknown = answer("docker compose upp").stderr;
+        assert_eq!(unknown, "unknown docker command: \"compose upp\"\n");
         let bad = answer("docker compose config --bogus");
         assert_eq!(bad.exit_code, 125);
-        assert!(bad.stderr.starts_with("unknown flag: --bogus"), "{}", bad.stderr);
-        let json = answer("docker compose config --format json");
-        assert!(
-            json.stderr.contains("the model is printed as YAML here"),
-            "{}",
-            json.stderr
-        );
-        let dir = answer("docker compose --project-directory x config");
-        assert!(
-            dir.stderr
-                .contains("the project directory is the project's root here"),
-            "{}",
-            dir.stderr
-        );
+        says(&bad.stderr, "unknown flag: --bogus");
+        let json = answer("docker compose config --format json").stderr;
+        says(&json, "the model is printed as YAML here");
+        let dir = answer("docker compose --project-directory x config").stderr;
+        says(&dir, "the project directory is the project's root here");
     }
 
     #[test]
