@@ -116,7 +116,7 @@ impl Checker {
         match &node.value {
             Value::Seq(items) => items,
             _ => {
-                self.error(node.pos, format!("{path} must be a array"));
+                self.error(node.pos, format!("{path} must be a list"));
                 &[]
             }
         }
@@ -152,7 +152,7 @@ impl Checker {
                     .collect(),
             ),
             Value::Map(_) => {
-                self.error(node.pos, format!("{path} must be a string or array"));
+                self.error(node.pos, format!("{path} must be a string or list"));
                 None
             }
         }
@@ -189,7 +189,7 @@ impl Checker {
                 }
             }
             _ if node.is_null() => {}
-            Value::Scalar { .. } => self.error(node.pos, format!("{path} must be a mapping or array")),
+            Value::Scalar { .. } => self.error(node.pos, format!("{path} must be a mapping or list")),
         }
         out
     }

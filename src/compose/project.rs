@@ -311,7 +311,7 @@ impl Reader<'_> {
         for item in include
             .node
             .items()
-            .ok_or_else(|| ComposeError::at(include.node.pos, "include must be a array"))?
+            .ok_or_else(|| ComposeError::at(include.node.pos, "include must be a list"))?
         {
             match &item.value {
                 Value::Scalar { text, .. } => paths.push((item.pos, text.clone())),
@@ -332,7 +332,7 @@ impl Reader<'_> {
                 Value::Seq(_) => {
                     return Err(ComposeError::at(
                         item.pos,
-                        "include must be a array of strings or mappings",
+                        "include must be a list of strings or mappings",
                     ))
                 }
             }

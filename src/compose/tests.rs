@@ -363,7 +363,7 @@ fn invalid_files_get_line_column_and_composes_wording() {
         ("services:\n  web:\n    image: a\n    foo: 1\n", "compose.yaml:4:5: services.web Additional property foo is not allowed"),
         ("servics:\n  web:\n    image: a\n", "compose.yaml:1:1: (root) Additional property servics is not allowed"),
         ("services:\n  web:\n    image: [a]\n", "compose.yaml:3:12: services.web.image must be a string"),
-        ("services:\n  web:\n    image: a\n    ports: \"80\"\n", "compose.yaml:4:12: services.web.ports must be a array"),
+        ("services:\n  web:\n    image: a\n    ports: \"80\"\n", "compose.yaml:4:12: services.web.ports must be a list"),
         ("services:\n  web:\n    build: .\n    depends_on:\n      db:\n        condition: started\n  db:\n    image: d\n",
             "compose.yaml:6:20: services.web.depends_on.db.condition must be one of the following: \"service_started\", \"service_healthy\", \"service_completed_successfully\""),
         ("services:\n  web:\n    image: a\n    depends_on: [db]\n", "compose.yaml:2:3: service \"web\" depends on undefined service \"db\": invalid compose project"),
