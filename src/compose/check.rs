@@ -200,8 +200,10 @@ impl Checker {
             return path.to_string();
         }
         let dir = self.file_dirs.get(pos.file).map(String::as_str).unwrap_or("");
-        let joined = normalize(&format!("{dir}/{path}"));
-        if joined.is_empty() {
+        let joined = join(dir, path);
+        if joined.starts_with('/') {
+            joined
+        } else if joined.is_empty() {
             self.working_dir.clone()
         } else {
             format!("{}/{joined}", self.working_dir.trim_end_matches('/'))
@@ -213,6 +215,22 @@ impl Checker {
 /// its destination.
 pub fn normalize(path: &str) -> String {
     crate::layer::copy::resolve_dest(path, "")
+}
+
+/// `path` written in a file of folder `dir`: relative to the project's root, or absolute (a file named by an
+/// absolute `-f` natively) when `dir` or `path` is.
+pub fn join(dir: &str, path: &str) -> String {
+    let absolute = path.starts_with('/') || (dir.starts_with('/') && !path.starts_with('~'));
+    let joined = if path.starts_with('/') {
+        normalize(path)
+    } else {
+        normalize(&format!("{dir}/{path}"))
+    };
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
 }
 
 /// Split a command line as Compose does (shell words: spaces separate, quotes group, `\` escapes).

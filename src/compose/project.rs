@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::check::{normalize, Checker};
+use super::check::{join, Checker};
 use super::dotenv;
 use super::error::{ComposeError, Pos};
 use super::interpolate::{interpolate_tree, Variables};
@@ -123,14 +123,14 @@ fn compose_files(
     vars: &BTreeMap<String, String>,
 ) -> Result<Vec<String>, ComposeError> {
     if !opts.files.is_empty() {
-        return Ok(opts.files.iter().map(|f| normalize(f)).collect());
+        return Ok(opts.files.iter().map(|f| join("", f)).collect());
     }
     if let Some(list) = vars.get("COMPOSE_FILE").filter(|l| !l.is_empty()) {
         let sep = vars
             .get("COMPOSE_PATH_SEPARATOR")
             .map(String::as_str)
             .unwrap_or(":");
-        return Ok(list.split(sep).map(normalize).collect());
+        return Ok(list.split(sep).map(|f| join("", f)).collect());
     }
     for (name, over) in FILE_NAMES {
         if files.read(name).is_some() {
@@ -153,7 +153,7 @@ fn variables(files: &dyn ProjectFiles, opts: &Options) -> Result<BTreeMap<String
         }
     }
     for name in &opts.env_files {
-        let path = normalize(name);
+        let path = join("", name);
         let text = files.read(&path).ok_or_else(|| {
             ComposeError::new(format!(
                 "couldn't find env file: {}/{path}",
@@ -338,7 +338,7 @@ impl Reader<'_> {
             }
         }
         for (pos, path) in paths {
-            let name = normalize(&format!("{dir}/{path}"));
+            let name = join(&dir, &path);
             if including.contains(&name) {
                 return Err(ComposeError::at(
                     pos,

@@ -338,7 +338,7 @@ fn env_file(c: &mut Checker, n: &Node, at: &str) -> EnvFiles {
 /// A project path relative to the project's root, from a path written in the file at `pos`.
 fn relative(c: &Checker, pos: super::error::Pos, path: &str) -> String {
     let dir = c.file_dirs.get(pos.file).map(String::as_str).unwrap_or("");
-    super::check::normalize(&format!("{dir}/{path}"))
+    super::check::join(dir, path)
 }
 
 fn healthcheck(c: &mut Checker, n: &Node, at: &str) -> Option<Healthcheck> {

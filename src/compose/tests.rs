@@ -495,3 +495,20 @@ fn hostile_files_are_refused_before_they_cost_anything() {
 fn the_editor_check_does_not_demand_variables_it_cannot_know() {
     assert!(problems("services:\n  web:\n    image: \"a:${TAG:?set TAG}\"\n").is_empty());
 }
+
+#[test]
+fn paths_join_inside_the_project_or_stay_absolute() {
+    use super::check::join;
+    assert_eq!(join("", "compose.yaml"), "compose.yaml");
+    assert_eq!(join("db", "./init/../seed"), "db/seed");
+    assert_eq!(join("", "/srv/app/compose.yaml"), "/srv/app/compose.yaml");
+    assert_eq!(join("/srv/app", "./data"), "/srv/app/data");
+    assert_eq!(join("/srv/app", "/etc/x"), "/etc/x");
+    let f = files(&[("/srv/app/compose.yaml", "services:\n  web:\n    build: ./web\n")]);
+    let opts = Options {
+        files: vec!["/srv/app/compose.yaml".into()],
+        ..options()
+    };
+    let p = load(&f, &opts).unwrap().project;
+    assert_eq!(p.services["web"].build.as_ref().unwrap().context, "/srv/app/web");
+}
