@@ -317,6 +317,7 @@ const LAYERS_ABOVE: &[(&[&str], &[&str])] = &[
     (
         &[
             "dockerfile",
+            "compose",
             "layer",
             "image",
             "registry",

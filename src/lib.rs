@@ -6,6 +6,7 @@
 pub mod api;
 pub mod builder;
 pub mod cli;
+pub mod compose;
 pub mod dockerfile;
 pub mod image;
 pub mod layer;

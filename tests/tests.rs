@@ -3,6 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod build;
+mod compose;
 mod copy_rules;
 mod dockerfile;
 mod layers;

@@ -7,6 +7,7 @@ mod build;
 mod classroom;
 mod classroom_progress;
 mod commands;
+mod compose;
 mod connections;
 mod dist;
 mod dockerfile;

@@ -1,7 +1,7 @@
 //! Tab completion for the terminal: command names, flags, image names and project paths, from the same command
 //! table the parser uses (so completion never offers what the interpreter would reject).
 
-use super::spec::{CommandSpec, Operands, COMMANDS, GLOBAL_FLAGS};
+use super::spec::{CommandId, CommandSpec, Operands, COMMANDS, COMPOSE_COMMANDS, GLOBAL_FLAGS};
 
 /// What Tab does to the input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +88,9 @@ fn candidates(words: &[&str], current: &str, images: &[String], paths: &[String]
             }
             next
         }
+        Some((command, args)) if command.id == CommandId::Compose => {
+            compose_candidates(command, args, current, paths)
+        }
         Some((command, args)) => {
             if current.starts_with('-') {
                 return command.flags.iter().map(|f| format!("--{}", f.long())).collect();
@@ -105,6 +108,42 @@ fn candidates(words: &[&str], current: &str, images: &[String], paths: &[String]
                 Vec::new()
             }
         }
+    }
+}
+
+/// `docker compose [FLAGS] SUBCOMMAND [FLAGS]`: its flags, its subcommands, then the subcommand's flags; project
+/// files after `-f` and `--env-file`.
+fn compose_candidates(compose: &CommandSpec, args: &[&str], current: &str, paths: &[String]) -> Vec<String> {
+    let takes_value = |word: &str| {
+        compose.flags.iter().any(|f| {
+            f.takes_value
+                && (word == format!("--{}", f.long()) || f.short.is_some_and(|s| word == format!("-{s}")))
+        })
+    };
+    if args.last().is_some_and(|w| takes_value(w)) {
+        return paths.to_vec();
+    }
+    let mut words = args.iter();
+    let mut sub = None;
+    while let Some(word) = words.next() {
+        if !word.starts_with('-') {
+            sub = Some(*word);
+            break;
+        }
+        if takes_value(word) {
+            words.next();
+        }
+    }
+    let flags = |spec: &CommandSpec| spec.flags.iter().map(|f| format!("--{}", f.long())).collect();
+    match sub.map(|word| COMPOSE_COMMANDS.iter().find(|c| c.names().any(|n| n[1] == word))) {
+        None if current.starts_with('-') => flags(compose),
+        None => COMPOSE_COMMANDS
+            .iter()
+            .flat_map(CommandSpec::names)
+            .map(|n| n[1].to_string())
+            .collect(),
+        Some(Some(spec)) if current.starts_with('-') => flags(spec),
+        Some(_) => Vec::new(),
     }
 }
 
@@ -188,5 +227,31 @@ mod tests {
         assert_eq!(tab("docker build -f Dock").line, "docker build -f Dockerfile ");
         assert_eq!(tab("ls ").line, "ls ");
         assert!(tab("docker version ").choices.is_empty());
+    }
+
+    #[test]
+    fn compose_completes_its_subcommands_flags_and_files() {
+        let paths = vec!["compose.yaml".to_string(), "other.yaml".to_string()];
+        assert_eq!(complete("docker comp", &[], &[]).line, "docker compose ");
+        assert_eq!(
+            complete("docker compose con", &[], &paths).choices,
+            vec!["config", "convert"]
+        );
+        assert_eq!(
+            complete("docker compose -f other.yaml conf", &[], &paths).line,
+            "docker compose -f other.yaml config "
+        );
+        assert_eq!(
+            complete("docker compose -f oth", &[], &paths).line,
+            "docker compose -f other.yaml "
+        );
+        assert_eq!(
+            complete("docker compose --prof", &[], &paths).line,
+            "docker compose --profile "
+        );
+        assert_eq!(
+            complete("docker compose config --serv", &[], &paths).line,
+            "docker compose config --services "
+        );
     }
 }

@@ -7,7 +7,7 @@ use super::outcome::{Outcome, Step};
 use super::parse::{parse, Invocation, Parsed};
 use super::spec::{Backend, CommandId};
 use super::words::split_words;
-use super::{attach, containers, help, image_info, images, inspect, login, manage, ports, transfer};
+use super::{attach, compose, containers, help, image_info, images, inspect, login, manage, ports, transfer};
 use crate::registry::transport::Transport;
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
@@ -48,6 +48,7 @@ pub fn plan_words(words: &[String]) -> Step {
     match (inv.command.backend, inv.command.id) {
         (Backend::Companion, _) => Step::Companion(inv),
         (_, CommandId::Build) => Step::Build(inv),
+        (_, CommandId::Compose) => compose::plan(inv),
         (_, CommandId::Version) => Step::Done(Outcome::success(format!(
             "Client:\n Version:    Slipway {}\n",
             crate::VERSION

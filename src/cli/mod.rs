@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod build;
 pub mod complete;
+pub mod compose;
 pub mod containers;
 pub mod context;
 pub mod credentials;

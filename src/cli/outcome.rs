@@ -44,4 +44,6 @@ pub enum Step {
     /// (`cli::attach::start`), then the caller attaches the terminal to it over the attach WebSocket instead of
     /// waiting for its output.
     Attach(Invocation),
+    /// `docker compose`: needs the project's files (`cli::compose::run`).
+    Compose(Invocation),
 }

@@ -210,11 +210,22 @@ pub fn parse(words: &[String]) -> Result<Parsed, CliError> {
     if command.id == CommandId::Help {
         return Ok(Parsed::Help(find_command(after).map(|(c, _)| c)));
     }
+    parse_command(global, command, typed, after)
+}
+
+/// The flags and arguments of `command` (named by the `typed` words) from `words`: the second half of [`parse`],
+/// also used for the subcommands of `docker compose` (whose own table is `spec::COMPOSE_COMMANDS`).
+pub fn parse_command(
+    global: Flags,
+    command: &'static CommandSpec,
+    typed: Vec<&'static str>,
+    words: &[String],
+) -> Result<Parsed, CliError> {
     let context = FlagContext {
         usage: command.usage_line(&typed),
         help: format!("docker {} --help", typed.join(" ")),
     };
-    let (flags, args) = parse_flags(command.flags, command.interspersed, &context, after)?;
+    let (flags, args) = parse_flags(command.flags, command.interspersed, &context, words)?;
     if flags.is_set(Flag::HELP) {
         return Ok(Parsed::Help(Some(command)));
     }

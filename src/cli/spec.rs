@@ -20,13 +20,15 @@ flag_names! {
     NETWORK_ALIAS = "network-alias", SUBNET = "subnet", VOLUME = "volume", MOUNT = "mount",
     ALL = "all", ALL_TAGS = "all-tags", ATTACH = "attach", BUILD_ARG = "build-arg", CONFIG = "config", CPUS = "cpus",
     DEBUG = "debug", DETACH = "detach", DIGESTS = "digests", ENTRYPOINT = "entrypoint", ENV = "env",
-    FILE = "file", FILTER = "filter", FOLLOW = "follow", FORCE = "force", FORMAT = "format", HELP = "help",
-    HOST = "host", HOSTNAME = "hostname", HUMAN = "human", INTERACTIVE = "interactive", LABEL = "label",
+    ENV_FILE = "env-file", FILE = "file", FILTER = "filter", FOLLOW = "follow", FORCE = "force", FORMAT = "format", HELP = "help",
+    HOST = "host", HOSTNAME = "hostname", HUMAN = "human", IMAGES = "images", INTERACTIVE = "interactive",
+    LABEL = "label",
     LAST = "last", LATEST = "latest", LOG_LEVEL = "log-level", MEMORY = "memory", NAME = "name",
-    NO_CACHE = "no-cache", NO_PRUNE = "no-prune", NO_TRUNC = "no-trunc", OUTPUT = "output",
-    PASSWORD = "password", PASSWORD_STDIN = "password-stdin", PIDS_LIMIT = "pids-limit", PLATFORM = "platform",
-    PROGRESS = "progress", PUBLISH = "publish", PULL = "pull", QUIET = "quiet", RM = "rm", SIGNAL = "signal",
-    SINCE = "since", SIZE = "size", TAG = "tag", TAIL = "tail", TARGET = "target", TIME = "time",
+    NO_CACHE = "no-cache", NO_INTERPOLATE = "no-interpolate", NO_PRUNE = "no-prune", NO_TRUNC = "no-trunc",
+    OUTPUT = "output", PASSWORD = "password", PASSWORD_STDIN = "password-stdin", PIDS_LIMIT = "pids-limit",
+    PLATFORM = "platform", PROFILE = "profile", PROFILES = "profiles", PROGRESS = "progress",
+    PROJECT_DIRECTORY = "project-directory", PROJECT_NAME = "project-name", PUBLISH = "publish", PULL = "pull",
+    QUIET = "quiet", RM = "rm", SERVICES = "services", SIGNAL = "signal", SINCE = "since", SIZE = "size", TAG = "tag", TAIL = "tail", TARGET = "target", TIME = "time",
     TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
     CHECK = "check",
@@ -142,6 +144,11 @@ pub enum CommandId {
     Version,
     SystemInfo,
     Help,
+    /// `docker compose`: its subcommands are in [`COMPOSE_COMMANDS`].
+    Compose,
+    ComposeConfig,
+    /// A `docker compose` subcommand understood but not built yet (`up`, `down`, ...).
+    ComposeLater,
 }
 
 /// What runs a command.
@@ -542,6 +549,40 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(SystemInfo, NotYet, &["system", "info"], &[&["info"]], Exactly(0), "[OPTIONS]",
         "Display system-wide information", &[FORMAT_F, HELP]),
     command(Help, Interpreter, &["help"], &[], AtMost(2), "[COMMAND]", "Help about any command", &[]),
+    command(Compose, Page, &["compose"], &[], AtLeast(0), "[OPTIONS] COMMAND", "Docker Compose", &[
+        opt(Flag::FILE, Some('f'), "Compose configuration files"),
+        opt(Flag::PROJECT_NAME, Some('p'), "Project name"),
+        opt(Flag::PROFILE, None, "Specify a profile to enable"),
+        opt(Flag::ENV_FILE, None, "Specify an alternate environment file"),
+        opt(Flag::PROJECT_DIRECTORY, None, "Specify an alternate working directory")
+            .refused("the project directory is the project's root here: name files under it with -f"),
+        HELP,
+    ]).flags_before_arguments(),
+];
+
+/// The subcommands of `docker compose` (the words after its own flags), parsed with the same rules.
+#[rustfmt::skip]
+pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
+    command(ComposeConfig, Page, &["compose", "config"], &[&["compose", "convert"]], AtLeast(0),
+        "[OPTIONS] [SERVICE...]", "Parse, resolve and render compose file in canonical format", &[
+        flag(Flag::QUIET, Some('q'), "Only validate the configuration, don't print anything"),
+        flag(Flag::SERVICES, None, "Print the service names, one per line."),
+        flag(Flag::VOLUMES, None, "Print the volume names, one per line."),
+        flag(Flag::PROFILES, None, "Print the profile names, one per line."),
+        flag(Flag::IMAGES, None, "Print the image names, one per line."),
+        opt(Flag::FORMAT, None, "Format the output. Values: [yaml | json]")
+            .only("yaml", "the model is printed as YAML here"),
+        flag(Flag::NO_INTERPOLATE, None, "Don't interpolate environment variables")
+            .refused("the model is always printed interpolated here"),
+        opt(Flag::OUTPUT, Some('o'), "Save to file (default to stdout)")
+            .refused("the model is printed in the terminal: copy it into a file of the project"),
+        HELP,
+    ]),
+    command(ComposeLater, NotYet, &["compose", "up"], &[
+        &["compose", "down"], &["compose", "ps"], &["compose", "logs"], &["compose", "build"], &["compose", "pull"],
+        &["compose", "push"], &["compose", "exec"], &["compose", "run"], &["compose", "restart"],
+        &["compose", "stop"], &["compose", "start"], &["compose", "ls"], &["compose", "top"],
+    ], AtLeast(0), "[OPTIONS] [SERVICE...]", "Run the project's containers (not built yet)", &[HELP]),
 ];
 
 impl CommandSpec {
@@ -554,6 +595,7 @@ impl CommandSpec {
     pub fn of(id: CommandId) -> &'static CommandSpec {
         COMMANDS
             .iter()
+            .chain(COMPOSE_COMMANDS)
             .find(|c| c.id == id)
             .expect("every command id has an entry in COMMANDS")
     }

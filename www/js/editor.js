@@ -12,6 +12,7 @@ import { StreamLanguage, syntaxHighlighting, HighlightStyle, bracketMatching } f
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { tags } from "@lezer/highlight";
 import { dockerfile } from "./lib/dockerfile-mode.js";
+import { yaml } from "@codemirror/legacy-modes/mode/yaml";
 
 // Changes the host makes (setDoc) are not echoed back to it as edits.
 const fromHost = Annotation.define();
@@ -29,7 +30,7 @@ const highlightStyle = HighlightStyle.define([
 
 const handles = new WeakMap();
 
-// options: { doc, label, language: "dockerfile" | "plain", readOnly, dark, fontPx }
+// options: { doc, label, language: "dockerfile" | "compose" | "plain", readOnly, dark, fontPx }
 function create(parent, options) {
   const readOnly = new Compartment();
   const theme = new Compartment();
@@ -60,6 +61,8 @@ function create(parent, options) {
   ];
   if (options.language === "dockerfile") {
     extensions.push(StreamLanguage.define(dockerfile), syntaxHighlighting(highlightStyle), lintGutter());
+  } else if (options.language === "compose") {
+    extensions.push(StreamLanguage.define(yaml), syntaxHighlighting(highlightStyle), lintGutter());
   }
   const view = new EditorView({ parent, state: EditorState.create({ doc: options.doc || "", extensions }) });
   const handle = {

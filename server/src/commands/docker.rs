@@ -71,6 +71,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
     let outcome = match signed_in.map_or_else(|| plan_words(&words), Step::Done) {
         Step::Done(outcome) => outcome,
         Step::Build(inv) => build(&base, inv, &sessions)?,
+        Step::Compose(inv) => compose_here(&inv)?,
         // The attach WebSocket needs a terminal of its own; the page's terminal is that terminal.
         Step::Attach(inv) => Outcome::failure(
             format!(
@@ -318,4 +319,21 @@ fn print_outcome(outcome: &Outcome) -> anyhow::Result<()> {
         eprintln!();
     }
     Ok(())
+}
+
+/// The current directory as a Compose project's files.
+struct DirFiles(PathBuf);
+
+impl slipway::compose::ProjectFiles for DirFiles {
+    fn read(&self, path: &str) -> Option<String> {
+        std::fs::read_to_string(self.0.join(path)).ok()
+    }
+}
+
+/// `docker compose` natively: the project is the current directory, variables come from the environment.
+fn compose_here(inv: &slipway::cli::parse::Invocation) -> anyhow::Result<Outcome> {
+    let dir = std::env::current_dir()?;
+    let env = std::env::vars().collect();
+    let shown = dir.to_string_lossy().into_owned();
+    Ok(slipway::cli::compose::run(inv, &DirFiles(dir), &env, &shown))
 }

@@ -59,22 +59,22 @@ struct Live {
 }
 
 #[derive(Properties, PartialEq)]
-struct CodeMirrorProps {
-    initial: AttrValue,
-    label: AttrValue,
-    /// `"dockerfile"` highlights and shows `marks`; `"plain"` is text only.
-    language: &'static str,
-    readonly: bool,
-    onchange: Callback<String>,
+pub(super) struct CodeMirrorProps {
+    pub initial: AttrValue,
+    pub label: AttrValue,
+    /// `"dockerfile"` and `"compose"` highlight and show `marks`; `"plain"` is text only.
+    pub language: &'static str,
+    pub readonly: bool,
+    pub onchange: Callback<String>,
     #[prop_or_default]
-    marks: Rc<Vec<CodeMark>>,
+    pub marks: Rc<Vec<CodeMark>>,
     #[prop_or_default]
-    jump: Option<Jump>,
+    pub jump: Option<Jump>,
 }
 
 /// Mounts CodeMirror once (the parent remounts it, by key, for another file) and keeps it in step with props.
 #[function_component(CodeMirror)]
-fn code_mirror(props: &CodeMirrorProps) -> Html {
+pub(super) fn code_mirror(props: &CodeMirrorProps) -> Html {
     let host = use_node_ref();
     let live = use_mut_ref(|| None::<Live>);
     // The newest callback, so the closure handed to JavaScript once never calls a stale one.
@@ -112,7 +112,7 @@ fn code_mirror(props: &CodeMirrorProps) -> Html {
     {
         let live = live.clone();
         // Plain files have no checks: leave CodeMirror's lint extension out of their editor altogether.
-        let checked = props.language == "dockerfile";
+        let checked = props.language != "plain";
         use_effect_with(props.marks.clone(), move |marks| {
             if let (true, Some(l)) = (checked, live.borrow().as_ref()) {
                 l.handle.set_diagnostics(&to_js(&**marks));
@@ -232,6 +232,42 @@ fn severity_class(s: Severity) -> &'static str {
     }
 }
 
+/// One row of an editor's list of problems.
+pub(super) struct Problem {
+    pub line: usize,
+    pub column: usize,
+    /// `diag-error`, `diag-warning`, `diag-info`.
+    pub class: &'static str,
+    pub severity: String,
+    pub rule: &'static str,
+    pub message: String,
+    pub explanation: &'static str,
+}
+
+/// The list of problems under an editor, each jumping to its line (the Dockerfile and compose editors share it).
+pub(super) fn problems_list(problems: impl Iterator<Item = Problem>, jump: &dyn Fn(usize) -> Callback<MouseEvent>) -> Html {
+    let problems: Vec<Problem> = problems.collect();
+    let count = problems.len();
+    html! {
+        <section class="editor-problems" aria-label="Problems">
+            <h3>{ if count == 0 { "No problems".to_string() } else { format!("Problems ({count})") } }</h3>
+            <ul class="editor-diagnostics">
+                { for problems.into_iter().map(|d| html! {
+                    <li data-line={d.line.to_string()} data-rule={d.rule}>
+                        <button type="button" class={classes!("diagnostic", d.class)}
+                                onclick={jump(d.line)} title={d.explanation}>
+                            <span class="diag-pos">{ format!("{}:{}", d.line, d.column) }</span>
+                            <span class="diag-severity">{ d.severity }</span>
+                            <span class="diag-rule">{ d.rule }</span>
+                            <span class="diag-message">{ d.message }</span>
+                        </button>
+                    </li>
+                }) }
+            </ul>
+        </section>
+    }
+}
+
 #[function_component(DockerfileEditor)]
 pub fn dockerfile_editor(props: &EditorProps) -> Html {
     let initial = props.initial.clone();
@@ -249,27 +285,19 @@ pub fn dockerfile_editor(props: &EditorProps) -> Html {
         let state = state.clone();
         Callback::from(move |_: MouseEvent| state.dispatch(EditorAction::JumpTo(line)))
     };
-    let problems = state.diagnostics.len();
     html! {
         <div class="dockerfile-editor" data-check-ms={state.check_ms.map(|ms| format!("{ms:.3}"))}>
             <CodeMirror initial={props.initial.clone()} label={props.label.clone()} language="dockerfile"
                         readonly={props.readonly} {onchange} {marks} jump={state.jump_to} />
-            <section class="editor-problems" aria-label="Problems">
-                <h3>{ if problems == 0 { "No problems".to_string() } else { format!("Problems ({problems})") } }</h3>
-                <ul class="editor-diagnostics">
-                    { for state.diagnostics.iter().map(|d| html! {
-                        <li data-line={d.line.to_string()} data-rule={d.rule}>
-                            <button type="button" class={classes!("diagnostic", severity_class(d.severity))}
-                                    onclick={jump(d.line)} title={d.explanation}>
-                                <span class="diag-pos">{ format!("{}:{}", d.line, d.column) }</span>
-                                <span class="diag-severity">{ d.severity.to_string() }</span>
-                                <span class="diag-rule">{ d.rule }</span>
-                                <span class="diag-message">{ d.message.clone() }</span>
-                            </button>
-                        </li>
-                    }) }
-                </ul>
-            </section>
+            { problems_list(state.diagnostics.iter().map(|d| Problem {
+                line: d.line,
+                column: d.column,
+                class: severity_class(d.severity),
+                severity: d.severity.to_string(),
+                rule: d.rule,
+                message: d.message.clone(),
+                explanation: d.explanation,
+            }), &jump) }
             <nav class="editor-outline" aria-label="Outline">
                 <h3>{ "Outline" }</h3>
                 <ul>

@@ -381,6 +381,9 @@ pub fn editor_pane() -> Html {
                 Some(text) if is_dockerfile(path) => html! {
                     <DockerfileEditor {key} initial={text.to_string()} {onchange} {readonly} {label} />
                 },
+                Some(text) if slipway::compose::is_compose_file(path) => html! {
+                    <super::compose_editor::ComposeEditor {key} initial={text.to_string()} {onchange} {readonly} {label} name={path.clone()} />
+                },
                 Some(text) => html! {
                     <PlainEditor {key} initial={text.to_string()} {onchange} {readonly} {label} />
                 },

@@ -1,6 +1,7 @@
 //! The web app: plain state reducers (tested natively) and the Yew components that render them (wasm only).
 
 pub mod build_view;
+pub mod compose_model;
 pub mod editor_model;
 pub mod explorer_state;
 pub mod layer_pool_state;
@@ -34,6 +35,7 @@ browser_only! {
     mod attach;
     mod autosave;
     mod build_panel;
+    mod compose_editor;
     pub mod editor;
     mod explorer;
     pub mod files;

@@ -207,6 +207,15 @@ impl Console {
                 let console = self.clone();
                 self.run_abortable(async move { console.companion_command(&inv).await });
             }
+            Effect::Run(Step::Compose(inv)) => {
+                let outcome = self
+                    .project
+                    .borrow()
+                    .as_ref()
+                    .map(|p| super::compose_model::run_in_page(&inv, &p.project))
+                    .unwrap_or_else(|| Outcome::failure("no configuration file provided: not found\n".into(), 1));
+                self.run_abortable(async move { Some(outcome) });
+            }
             Effect::Run(Step::Attach(inv)) => {
                 let console = self.clone();
                 self.run_abortable(async move { console.attach(inv).await });

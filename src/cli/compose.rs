@@ -1,0 +1,247 @@
+//! `docker compose`: its flags (`-f`, `-p`, `--profile`, `--env-file`), its subcommands (the table's
+//! `COMPOSE_COMMANDS`), and `config` run on the project's files (the page's file tree, or the directory natively).
+//! The other subcommands are understood and refused until containers of a project can run (docs/compose.md).
+
+use std::collections::BTreeMap;
+
+use super::help;
+use super::outcome::{Outcome, Step};
+use super::parse::{parse_command, Invocation, Parsed};
+use super::spec::{Backend, CommandId, CommandSpec, Flag, COMPOSE_COMMANDS};
+use crate::compose::project::{load, Loaded, Options, ProjectFiles};
+use crate::compose::render::config_yaml;
+
+/// `docker compose` with no subcommand.
+fn usage() -> String {
+    let mut out = String::from("\nUsage:  docker compose [OPTIONS] COMMAND\n\nDefine and run multi-container applications with Docker\n\n");
+    out.push_str(
+        &help::command_help(CommandSpec::of(CommandId::Compose))
+            .lines()
+            .skip(5)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    out.push_str("\n\nCommands:\n");
+    for command in COMPOSE_COMMANDS {
+        for name in command.names() {
+            out.push_str(&format!("  {:10} {}\n", name[1], command.summary));
+        }
+    }
+    out.push_str("\nRun 'docker compose COMMAND --help' for more information on a command.\n");
+    out
+}
+
+/// The subcommand of a `docker compose` invocation, parsed (its `global` flags are compose's own), or what to
+/// print instead (help, an unknown subcommand, a flag error, a subcommand not built yet).
+fn subcommand(inv: &Invocation) -> Result<Invocation, Outcome> {
+    let Some(word) = inv.args.first() else {
+        return Err(Outcome::success(usage()));
+    };
+    let found = COMPOSE_COMMANDS
+        .iter()
+        .find_map(|c| c.names().find(|n| n[1] == word.as_str()).map(|n| (c, n.to_vec())));
+    let Some((command, typed)) = found else {
+        return Err(Outcome::failure(
+            format!("unknown docker command: \"compose {word}\"\n"),
+            1,
+        ));
+    };
+    if command.backend == Backend::NotYet {
+        return Err(Outcome::failure(
+            format!(
+                "slipway: 'docker compose {word}' is understood but not available yet: running a project's \
+                 containers is not built yet; 'docker compose config' shows the project as Compose reads it\n"
+            ),
+            1,
+        ));
+    }
+    match parse_command(inv.flags.clone(), command, typed, &inv.args[1..]) {
+        Ok(Parsed::Run(sub)) => Ok(sub),
+        Ok(Parsed::Help(Some(c))) => Err(Outcome::success(help::command_help(c))),
+        Ok(_) => Err(Outcome::success(usage())),
+        Err(e) => Err(Outcome::failure(e.to_string(), e.exit_code())),
+    }
+}
+
+/// What a `docker compose` line needs: an answer now, or the project's files ([`run`]).
+pub fn plan(inv: Invocation) -> Step {
+    match subcommand(&inv) {
+        Ok(_) => Step::Compose(inv),
+        Err(outcome) => Step::Done(outcome),
+    }
+}
+
+/// Run a `docker compose` line [`plan`] handed over, on the project's `files`. `env` is the environment Compose
+/// runs in (none in the page); `working_dir` is the project directory as shown (`/project` in the page).
+pub fn run(
+    inv: &Invocation,
+    files: &dyn ProjectFiles,
+    env: &BTreeMap<String, String>,
+    working_dir: &str,
+) -> Outcome {
+    let sub = match subcommand(inv) {
+        Ok(sub) => sub,
+        Err(outcome) => return outcome,
+    };
+    let compose = &sub.global;
+    let split = |values: &[String]| -> Vec<String> {
+        values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let opts = Options {
+        files: compose.values(Flag::FILE).to_vec(),
+        project_name: compose.value(Flag::PROJECT_NAME).map(str::to_string),
+        profiles: split(compose.values(Flag::PROFILE)),
+        env: env.clone(),
+        working_dir: working_dir.to_string(),
+        env_files: compose.values(Flag::ENV_FILE).to_vec(),
+        services: sub.args.clone(),
+        lenient_variables: false,
+    };
+    match load(files, &opts) {
+        Ok(loaded) => {
+            let mut outcome = Outcome::success(config(&sub, &loaded));
+            outcome.stderr = warnings(&loaded.warnings);
+            outcome
+        }
+        Err(failure) => {
+            let mut stderr = warnings(&failure.warnings);
+            stderr.push_str(&failure.render());
+            stderr.push('\n');
+            Outcome::failure(stderr, 1)
+        }
+    }
+}
+
+/// Compose's warnings as it prints them (`WARN[0000] The "X" variable is not set...`).
+fn warnings(list: &[String]) -> String {
+    list.iter().map(|w| format!("WARN[0000] {w}\n")).collect()
+}
+
+/// `config` and its listing flags.
+fn config(sub: &Invocation, loaded: &Loaded) -> String {
+    let project = &loaded.project;
+    let enabled = || {
+        project
+            .services
+            .values()
+            .filter(|s| s.enabled(&project.active_profiles))
+    };
+    let lines = |names: Vec<String>| names.iter().map(|n| format!("{n}\n")).collect::<String>();
+    if sub.flags.is_set(Flag::QUIET) {
+        String::new()
+    } else if sub.flags.is_set(Flag::SERVICES) {
+        lines(enabled().map(|s| s.name.clone()).collect())
+    } else if sub.flags.is_set(Flag::VOLUMES) {
+        lines(project.volumes.keys().cloned().collect())
+    } else if sub.flags.is_set(Flag::PROFILES) {
+        let mut all: Vec<String> = project
+            .services
+            .values()
+            .flat_map(|s| s.profiles.clone())
+            .collect();
+        all.sort();
+        all.dedup();
+        lines(all)
+    } else if sub.flags.is_set(Flag::IMAGES) {
+        lines(
+            enabled()
+                .map(|s| {
+                    s.image
+                        .clone()
+                        .unwrap_or_else(|| format!("{}-{}", project.name, s.name))
+                })
+                .collect(),
+        )
+    } else {
+        config_yaml(project)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::interpret::plan_line;
+
+    fn answer(line: &str) -> Outcome {
+        match plan_line(line) {
+            Step::Done(outcome) => outcome,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    /// `text` has `want` in it.
+    fn says(text: &str, want: &str) {
+        assert!(text.contains(want), "{want:?} is not in:\n{text}");
+    }
+
+    #[test]
+    fn compose_lines_are_planned_with_composes_words() {
+        let line = "docker compose -f a.yaml -p demo --profile x config --services";
+        assert!(matches!(plan_line(line), Step::Compose(_)));
+        assert!(matches!(plan_line("docker compose convert"), Step::Compose(_)));
+        let usage = answer("docker compose").stdout;
+        says(&usage, "Usage:  docker compose [OPTIONS] COMMAND");
+        says(&usage, "-f, --file string");
+        says(&usage, "  config     Parse, resolve");
+        let help = answer("docker compose config --help").stdout;
+        says(&help, "Usage:  docker compose config [OPTIONS] [SERVICE...]");
+        let later = answer("docker compose up -d");
+        assert_eq!(later.exit_code, 1);
+        says(
+            &later.stderr,
+            "'docker compose up' is understood but not available yet",
+        );
+        let unknown = answer("docker compose upp").stderr;
+        assert_eq!(unknown, "unknown docker command: \"compose upp\"\n");
+        let bad = answer("docker compose config --bogus");
+        assert_eq!(bad.exit_code, 125);
+        says(&bad.stderr, "unknown flag: --bogus");
+        let json = answer("docker compose config --format json").stderr;
+        says(&json, "the model is printed as YAML here");
+        let dir = answer("docker compose --project-directory x config").stderr;
+        says(&dir, "the project directory is the project's root here");
+    }
+
+    #[test]
+    fn config_flags_list_what_they_name() {
+        let mut files = BTreeMap::new();
+        files.insert(
+            "compose.yaml".to_string(),
+            "services:\n  web:\n    build: .\n    depends_on: [db]\n  db:\n    image: postgres\n    volumes: [data:/d]\n  dbg:\n    image: busybox\n    profiles: [debug]\nvolumes:\n  data:\n".to_string(),
+        );
+        let run_line = |line: &str| match plan_line(line) {
+            Step::Compose(inv) => run(&inv, &files, &BTreeMap::new(), "/project"),
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(run_line("docker compose config --services").stdout, "db\nweb\n");
+        assert_eq!(
+            run_line("docker compose --profile debug config --services").stdout,
+            "db\ndbg\nweb\n"
+        );
+        assert_eq!(run_line("docker compose config --volumes").stdout, "data\n");
+        assert_eq!(run_line("docker compose config --profiles").stdout, "debug\n");
+        assert_eq!(
+            run_line("docker compose config --images").stdout,
+            "postgres\nproject-web\n"
+        );
+        assert_eq!(run_line("docker compose config -q"), Outcome::default());
+        let only = run_line("docker compose config web").stdout;
+        assert!(
+            only.contains("  db:\n") && only.contains("  web:\n") && !only.contains("dbg"),
+            "{only}"
+        );
+        assert_eq!(
+            run_line("docker compose config nope").stderr,
+            "no such service: nope\n"
+        );
+        assert_eq!(
+            run_line("docker compose -p Demo config").stderr.lines().count(),
+            1
+        );
+    }
+}
