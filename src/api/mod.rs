@@ -13,8 +13,8 @@ mod error;
 mod exec;
 mod images;
 pub mod info;
-mod notices;
 mod networks;
+mod notices;
 pub mod paths;
 mod progress;
 mod sessions;
@@ -33,14 +33,14 @@ pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
 pub use images::ImageRow;
 pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
-pub use progress::{
-    ActionDone, ClassSnapshot, FailedCommand, FunnelStep, LearnerRow, LessonFunnel, LessonProgress,
-    ResetRequest, StepMark, ONLINE_SECONDS,
-};
-pub use notices::{Broadcast, ClassEnds, ExtendTime, Notice, NoticeQuery, Notices};
 pub use networks::{
     ContainerEndpoint, NetworkConnect, NetworkCreate, NetworkCreated, NetworkDisconnect, NetworkEndpoint,
     NetworkInfo, NetworkPruneAnswer, DEFAULT_NETWORK, NO_NETWORK,
+};
+pub use notices::{Broadcast, ClassEnds, ExtendTime, Notice, NoticeQuery, Notices};
+pub use progress::{
+    ActionDone, ClassSnapshot, FailedCommand, FunnelStep, LearnerRow, LessonFunnel, LessonProgress,
+    ResetRequest, StepMark, ONLINE_SECONDS,
 };
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
