@@ -16,7 +16,7 @@ use crate::terminal_keys::{keys, ENTER};
 use crate::terminal_prompts::wait_for_row;
 
 /// `slipway serve` with busybox in its registry, or None when the developer opted out of container tests.
-fn server(label: &str, dist: &Path) -> Result<Option<Server>> {
+pub(crate) fn server(label: &str, dist: &Path) -> Result<Option<Server>> {
     use crate::support::prerequisite::{available, runner_missing, RUNNER_FIX};
     if !available("runner", runner_missing(), RUNNER_FIX) {
         return Ok(None);
@@ -27,7 +27,7 @@ fn server(label: &str, dist: &Path) -> Result<Option<Server>> {
 }
 
 /// `slipway docker` for one session, stdin not a terminal.
-struct Cli<'s> {
+pub(crate) struct Cli<'s> {
     server: &'s Server,
     session: String,
     home: TempDir,
@@ -35,14 +35,14 @@ struct Cli<'s> {
 
 /// What a command printed and how it ended.
 #[derive(Debug)]
-struct Ran {
-    code: i32,
-    out: String,
-    err: String,
+pub(crate) struct Ran {
+    pub(crate) code: i32,
+    pub(crate) out: String,
+    pub(crate) err: String,
 }
 
 impl<'s> Cli<'s> {
-    fn new(server: &'s Server) -> Result<Cli<'s>> {
+    pub(crate) fn new(server: &'s Server) -> Result<Cli<'s>> {
         Ok(Cli {
             server,
             session: server.session()?,
@@ -50,7 +50,7 @@ impl<'s> Cli<'s> {
         })
     }
 
-    fn docker(&self, args: &[&str]) -> Result<Ran> {
+    pub(crate) fn docker(&self, args: &[&str]) -> Result<Ran> {
         let output = Command::new(slipway_bin())
             .args(["docker", "--host", &self.server.url])
             .args(args)
@@ -66,14 +66,14 @@ impl<'s> Cli<'s> {
     }
 
     /// A command that must succeed; its stdout.
-    fn ok(&self, args: &[&str]) -> Result<String> {
+    pub(crate) fn ok(&self, args: &[&str]) -> Result<String> {
         let ran = self.docker(args)?;
         ensure!(ran.code == 0, "docker {}: {ran:?}", args.join(" "));
         Ok(ran.out)
     }
 
     /// A command that must fail with `code`, printing exactly `stderr` and nothing on stdout.
-    fn fails(&self, args: &[&str], code: i32, stderr: &str) -> Result<()> {
+    pub(crate) fn fails(&self, args: &[&str], code: i32, stderr: &str) -> Result<()> {
         let ran = self.docker(args)?;
         ensure!(
             ran.code == code && ran.err == stderr && ran.out.is_empty(),
@@ -85,7 +85,7 @@ impl<'s> Cli<'s> {
 }
 
 /// The full id `docker create` printed.
-fn created_id(out: &str) -> Result<String> {
+pub(crate) fn created_id(out: &str) -> Result<String> {
     let id = out.trim_end_matches('\n');
     ensure!(
         id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) && out.ends_with('\n'),

@@ -7,6 +7,7 @@ mod build;
 mod classroom;
 mod commands;
 mod connections;
+mod container_changes;
 mod dist;
 mod dockerfile;
 mod front_door;

@@ -339,6 +339,18 @@ impl<'a, T: Transport> Companion<'a, T> {
             .await
     }
 
+    /// `POST /api/containers/{id}/restart`: stop it if it runs (SIGKILL after `query.t` seconds), start it again.
+    pub async fn restart(&self, id: &str, query: &RestartQuery) -> Result<(), CompanionError> {
+        let path = format!("{}{}", paths::container_restart(id), query_string(query));
+        self.call(Method::Post, &path).await
+    }
+
+    /// `GET /api/containers/{id}/changes`: the changes in its writable layer (`docker diff`).
+    pub async fn changes(&self, id: &str) -> Result<Vec<Change>, CompanionError> {
+        self.json(Method::Get, &paths::container_changes(id), None::<&()>)
+            .await
+    }
+
     /// `POST /api/containers/prune`: remove the session's stopped containers.
     pub async fn prune_containers(&self) -> Result<PruneAnswer, CompanionError> {
         self.json(Method::Post, paths::CONTAINERS_PRUNE, None::<&()>)

@@ -6,6 +6,7 @@
 //! fields, so a misspelt key is an error rather than a silently ignored flag.
 
 mod attach;
+mod changes;
 pub mod classroom;
 mod client;
 mod containers;
@@ -18,6 +19,7 @@ mod sessions;
 mod steps;
 
 pub use attach::AttachFrame;
+pub use changes::{Change, ChangeKind, RestartQuery};
 pub use classroom::{normalize_join_code, ClassroomInfo, JoinRequest, Role, SignedIn};
 pub use client::{attach_path_for, Companion, CompanionError, OnRenew, SessionTransport};
 pub use containers::{

@@ -31,6 +31,11 @@ pub const CONTAINER_UNPAUSE: &str = "/api/containers/{id}/unpause";
 pub const CONTAINER_RENAME: &str = "/api/containers/{id}/rename";
 /// `GET`: the container's processes ([`super::TopAnswer`]), `docker top`.
 pub const CONTAINER_TOP: &str = "/api/containers/{id}/top";
+/// `POST ?t=SECONDS` ([`super::RestartQuery`]): stop the container if it runs, then start it again (`docker
+/// restart`).
+pub const CONTAINER_RESTART: &str = "/api/containers/{id}/restart";
+/// `GET`: the changes in the container's writable layer ([`super::Change`]), `docker diff`.
+pub const CONTAINER_CHANGES: &str = "/api/containers/{id}/changes";
 /// `POST`: remove the session's stopped containers ([`super::PruneAnswer`]), `docker container prune`.
 pub const CONTAINERS_PRUNE: &str = "/api/containers/prune";
 /// WebSocket: the container's TTY or stdio ([`super::AttachFrame`]).
@@ -130,6 +135,14 @@ pub fn container_rename(id: &str) -> String {
 
 pub fn container_top(id: &str) -> String {
     with_id(CONTAINER_TOP, id)
+}
+
+pub fn container_restart(id: &str) -> String {
+    with_id(CONTAINER_RESTART, id)
+}
+
+pub fn container_changes(id: &str) -> String {
+    with_id(CONTAINER_CHANGES, id)
 }
 
 pub fn container_attach(id: &str) -> String {

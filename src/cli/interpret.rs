@@ -7,7 +7,7 @@ use super::outcome::{Outcome, Step};
 use super::parse::{parse, Invocation, Parsed};
 use super::spec::{Backend, CommandId};
 use super::words::split_words;
-use super::{attach, containers, help, image_info, images, inspect, login, manage, ports, transfer};
+use super::{attach, changes, containers, help, image_info, images, inspect, login, manage, ports, transfer};
 use crate::registry::transport::Transport;
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
@@ -86,6 +86,8 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::ContainerPause | CommandId::ContainerUnpause => manage::pause(ctx, inv).await,
         CommandId::ContainerTop => manage::top(ctx, inv).await,
         CommandId::ContainerPrune => manage::container_prune(ctx, inv).await,
+        CommandId::ContainerRestart => changes::restart(ctx, inv).await,
+        CommandId::ContainerDiff => changes::diff(ctx, inv).await,
         CommandId::ImagePrune => manage::image_prune(ctx, inv).await,
         CommandId::Inspect => inspect::inspect(ctx, inv).await,
         CommandId::ContainerPort => ports::port(ctx.transport, ctx.base, inv).await,

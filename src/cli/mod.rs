@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod changes;
 pub mod complete;
 pub mod containers;
 pub mod context;

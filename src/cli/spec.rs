@@ -27,7 +27,7 @@ flag_names! {
     SINCE = "since", SIZE = "size", TAG = "tag", TAIL = "tail", TARGET = "target", TIME = "time",
     TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
-    CHECK = "check",
+    CHECK = "check", TIMEOUT = "timeout",
 }
 
 impl Flag {
@@ -123,6 +123,8 @@ pub enum CommandId {
     ContainerTop,
     ContainerPrune,
     ImagePrune,
+    ContainerRestart,
+    ContainerDiff,
     Inspect,
     SystemDf,
     Version,
@@ -406,6 +408,14 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ContainerTop, Companion, &["container", "top"], &[&["top"]], AtLeast(1),
         "CONTAINER [ps OPTIONS]", "Display the running processes of a container", &[HELP])
         .flags_before_arguments(),
+    command(ContainerRestart, Companion, &["container", "restart"], &[&["restart"]], AtLeast(1),
+        "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", &[
+        SIGNAL.refused("docker restart sends SIGTERM, then SIGKILL after --timeout: use docker kill --signal"),
+        opt(Flag::TIMEOUT, Some('t'), "Seconds to wait before killing the container"),
+        HELP,
+    ]),
+    command(ContainerDiff, Companion, &["container", "diff"], &[&["diff"]], Exactly(1),
+        "CONTAINER", "Inspect changes to files or directories on a container's filesystem", &[HELP]),
     command(ContainerPrune, Companion, &["container", "prune"], &[], Exactly(0),
         "[OPTIONS]", "Remove all stopped containers", &[PRUNE_FILTER, PRUNE_FORCE, HELP]),
     command(ImagePrune, Companion, &["image", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused images", &[

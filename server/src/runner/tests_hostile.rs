@@ -161,7 +161,16 @@ async fn exited_containers_hold_no_slot_and_no_writable_layer() {
             Vec::<String>::new(),
             "an exited container keeps mounts"
         );
-        assert!(!c.dir.exists(), "an exited container keeps its directory");
+        assert!(
+            !c.dir.join("rw").exists(),
+            "an exited container keeps its writable layer's tmpfs"
+        );
+        let kept = std::fs::metadata(c.dir.join("kept.tar.gz")).expect("its changes are kept on disk");
+        assert!(
+            kept.len() < 64 << 10,
+            "the kept changes are the layer, compressed: {} bytes",
+            kept.len()
+        );
         ids.push(c.id.clone());
     }
     // A live one beside the exited ones is admitted too.

@@ -1,0 +1,117 @@
+//! `docker restart`, `docker start` of a stopped container and `docker diff` (issue 17), natively through the
+//! real `slipway docker` against a real server with real runc. A stopped container keeps its writable layer, as
+//! docker's does: started again, it finds its files where it left them. The expected texts are docker 28's
+//! (docker/cli `cli/command/container/{restart,diff}.go`; pflag's error for a bad `-t`).
+
+use std::path::Path;
+
+use anyhow::{ensure, Result};
+
+use crate::commands::{server, Cli};
+
+/// Each run appends a line to `/runs` and prints how many there are, deletes a file of the image and writes
+/// one of its own.
+const SCRIPT: &str =
+    "echo ran >> /runs; wc -l < /runs; rm -f /bin/true; mkdir -p /data; echo hi > /data/file";
+
+#[test]
+fn a_stopped_container_starts_again_with_its_files_and_diff_lists_them() -> Result<()> {
+    let Some(server) = server("changes-again", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    cli.ok(&["pull", "-q", "busybox"])?;
+    assert_eq!(
+        cli.ok(&["run", "--name", "keeper", "busybox", "sh", "-c", SCRIPT])?,
+        "1\n"
+    );
+    let changes = "C /bin\nD /bin/true\nA /data\nA /data/file\nA /runs\n";
+    assert_eq!(
+        cli.ok(&["diff", "keeper"])?,
+        changes,
+        "docker diff of a stopped container"
+    );
+
+    assert_eq!(cli.ok(&["start", "keeper"])?, "keeper\n");
+    assert_eq!(cli.ok(&["wait", "keeper"])?, "0\n");
+    assert_eq!(
+        cli.ok(&["logs", "keeper"])?,
+        "1\n2\n",
+        "the second run found the first run's file, and the logs go on"
+    );
+    assert_eq!(cli.ok(&["restart", "-t", "1", "keeper"])?, "keeper\n");
+    assert_eq!(cli.ok(&["wait", "keeper"])?, "0\n");
+    assert_eq!(cli.ok(&["logs", "keeper"])?, "1\n2\n3\n");
+    assert_eq!(cli.ok(&["container", "diff", "keeper"])?, changes);
+    Ok(())
+}
+
+#[test]
+fn restart_stops_a_running_container_and_runs_it_again() -> Result<()> {
+    let Some(server) = server("changes-restart", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    cli.ok(&["pull", "-q", "busybox"])?;
+    let script = "echo up >> /ups; wc -l < /ups; sleep 300";
+    cli.ok(&["run", "-d", "--name", "sleeper", "busybox", "sh", "-c", script])?;
+    assert_eq!(
+        cli.ok(&["diff", "sleeper"])?,
+        "A /ups\n",
+        "docker diff of a running container"
+    );
+    let started = "{{.State.Running}} {{.State.StartedAt}}";
+    let before = cli.ok(&["inspect", "-f", started, "sleeper"])?;
+    // The shell ignores SIGTERM as pid 1: the restart kills it after the second given.
+    assert_eq!(cli.ok(&["restart", "-t", "1", "sleeper"])?, "sleeper\n");
+    let after = cli.ok(&["inspect", "-f", started, "sleeper"])?;
+    ensure!(
+        before.starts_with("true ") && after.starts_with("true ") && after != before,
+        "started again later: {before} then {after}"
+    );
+    let mut logs = String::new();
+    for _ in 0..100 {
+        logs = cli.ok(&["logs", "sleeper"])?;
+        if logs.lines().count() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(logs, "1\n2\n", "the second run found the first run's file");
+    // A created container is only started.
+    cli.ok(&["create", "--name", "fresh", "busybox", "sleep", "300"])?;
+    assert_eq!(cli.ok(&["restart", "fresh", "sleeper"])?, "fresh\nsleeper\n");
+    assert_eq!(
+        cli.ok(&["inspect", "-f", "{{.State.Status}}", "fresh"])?,
+        "running\n"
+    );
+    assert_eq!(cli.ok(&["diff", "fresh"])?, "", "nothing changed");
+    cli.ok(&["rm", "-f", "fresh", "sleeper"])?;
+    Ok(())
+}
+
+#[test]
+fn restart_and_diff_answer_with_dockers_errors() -> Result<()> {
+    let Some(server) = server("changes-errors", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    cli.ok(&["pull", "-q", "busybox"])?;
+    cli.ok(&["create", "--name", "here", "busybox", "true"])?;
+    let no_such = "Error response from daemon: No such container: nope\n";
+    cli.fails(&["diff", "nope"], 1, no_such)?;
+    let ran = cli.docker(&["restart", "here", "nope"])?;
+    ensure!(
+        ran.code == 1 && ran.out == "here\n" && ran.err == no_such,
+        "{ran:?}"
+    );
+    cli.fails(
+        &["restart", "-t", "soon", "here"],
+        125,
+        "invalid argument \"soon\" for \"-t, --timeout\" flag: strconv.ParseInt: parsing \"soon\": invalid \
+         syntax\nSee 'docker restart --help'.\n",
+    )?;
+    let help = cli.ok(&["diff", "--help"])?;
+    ensure!(help.contains("Usage:  docker container diff CONTAINER"), "{help}");
+    Ok(())
+}
