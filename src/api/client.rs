@@ -351,6 +351,11 @@ impl<'a, T: Transport> Companion<'a, T> {
             .await
     }
 
+    /// `GET /api/system`: `docker info`'s figures.
+    pub async fn system(&self) -> Result<SystemInfo, CompanionError> {
+        self.json(Method::Get, paths::SYSTEM, None::<&()>).await
+    }
+
     /// `POST /api/containers/prune`: remove the session's stopped containers.
     pub async fn prune_containers(&self) -> Result<PruneAnswer, CompanionError> {
         self.json(Method::Post, paths::CONTAINERS_PRUNE, None::<&()>)

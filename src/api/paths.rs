@@ -8,6 +8,8 @@
 pub const API: &str = "/api/";
 /// `GET`: the companion's [`super::ServerInfo`].
 pub const INFO: &str = "/api/info";
+/// `GET`: `docker info`'s figures, the session's containers counted ([`super::SystemInfo`]).
+pub const SYSTEM: &str = "/api/system";
 /// `GET`: the session's local images ([`super::ImageRow`]).
 pub const IMAGES: &str = "/api/images";
 /// Prefix of the registry proxy: `/api/registry-proxy/HOST/v2/...` reaches registry `HOST` through the companion.
@@ -88,6 +90,7 @@ pub fn needs_session(path: &str) -> bool {
         || path.starts_with(EXECS)
         || path == STEPS
         || path == IMAGES
+        || path == SYSTEM
         || path.starts_with("/v2/slipway-local/");
     acts && !path.ends_with("/attach")
 }

@@ -5,9 +5,11 @@
 use super::context::CommandContext;
 use super::outcome::{Outcome, Step};
 use super::parse::{parse, Invocation, Parsed};
-use super::spec::{Backend, CommandId};
+use super::spec::{Backend, CommandId, Flag};
 use super::words::split_words;
-use super::{attach, changes, containers, help, image_info, images, inspect, login, manage, ports, transfer};
+use super::{
+    attach, changes, containers, help, image_info, images, inspect, login, manage, ports, system, transfer,
+};
 use crate::registry::transport::Transport;
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
@@ -47,6 +49,8 @@ pub fn plan_words(words: &[String]) -> Step {
     }
     match (inv.command.backend, inv.command.id) {
         (Backend::Companion, _) => Step::Companion(inv),
+        // docker's version document needs the server's figures; the plain text is the interpreter's own.
+        (_, CommandId::Version) if inv.flags.value(Flag::FORMAT).is_some() => Step::Companion(inv),
         (_, CommandId::Build) => Step::Build(inv),
         (_, CommandId::Version) => Step::Done(Outcome::success(format!(
             "Client:\n Version:    Slipway {}\n",
@@ -88,6 +92,9 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::ContainerPrune => manage::container_prune(ctx, inv).await,
         CommandId::ContainerRestart => changes::restart(ctx, inv).await,
         CommandId::ContainerDiff => changes::diff(ctx, inv).await,
+        CommandId::SystemInfo => system::info(ctx, inv).await,
+        CommandId::Version => system::version(ctx, inv).await,
+        CommandId::ContextLs => system::context_ls(ctx, inv),
         CommandId::ImagePrune => manage::image_prune(ctx, inv).await,
         CommandId::Inspect => inspect::inspect(ctx, inv).await,
         CommandId::ContainerPort => ports::port(ctx.transport, ctx.base, inv).await,

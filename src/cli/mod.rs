@@ -20,6 +20,7 @@ pub mod outcome;
 pub mod parse;
 pub mod ports;
 pub mod spec;
+pub mod system;
 pub mod transfer;
 pub mod words;
 

@@ -125,6 +125,7 @@ pub enum CommandId {
     ImagePrune,
     ContainerRestart,
     ContainerDiff,
+    ContextLs,
     Inspect,
     SystemDf,
     Version,
@@ -309,7 +310,7 @@ pub const GLOBAL_FLAGS: &[FlagSpec] = &[
 ];
 
 use Arity::{AtLeast, AtMost, Between, Exactly};
-use Backend::{Companion, Interpreter, NotYet, Page};
+use Backend::{Companion, Interpreter, Page};
 use CommandId::*;
 
 // One entry per command, laid out by hand: id, backend, path, aliases, arity, usage, summary, then its flags.
@@ -479,9 +480,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         HELP,
     ]),
     command(Version, Interpreter, &["version"], &[], Exactly(0), "[OPTIONS]", "Show the Docker version information",
-        &[FORMAT_F.refused("docker version prints its text here"), HELP]),
-    command(SystemInfo, NotYet, &["system", "info"], &[&["info"]], Exactly(0), "[OPTIONS]",
+        &[FORMAT_F, HELP]),
+    command(SystemInfo, Companion, &["system", "info"], &[&["info"]], Exactly(0), "[OPTIONS]",
         "Display system-wide information", &[FORMAT_F, HELP]),
+    command(ContextLs, Companion, &["context", "ls"], &[&["context", "list"]], Exactly(0), "[OPTIONS]",
+        "List contexts", &[FORMAT, flag(Flag::QUIET, Some('q'), "Only show context names"), HELP]),
     command(Help, Interpreter, &["help"], &[], AtMost(2), "[COMMAND]", "Help about any command", &[]),
 ];
 

@@ -72,6 +72,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::CONTAINER_RESTART, post(restart))
         .route(paths::CONTAINER_CHANGES, get(changes))
         .route(paths::CONTAINERS_PRUNE, post(prune))
+        .route(paths::SYSTEM, get(system))
         .route(paths::CONTAINER_ATTACH, get(attach))
         .route(paths::CONTAINER_ATTACH_TICKET, post(attach_ticket::<false>))
         .route(paths::EXEC_ATTACH_TICKET, post(attach_ticket::<true>))
@@ -157,6 +158,10 @@ async fn restart(
     let c = r.get_in(Some(&session(&headers)), &id)?;
     r.restart(&c, q.t.map(Duration::from_secs)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn system(State(r): State<Arc<Runner>>, headers: HeaderMap) -> Json<api::SystemInfo> {
+    Json(r.system_info(&session(&headers)).await)
 }
 
 async fn changes(

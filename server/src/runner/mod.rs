@@ -29,6 +29,7 @@ pub mod runc;
 pub mod seccomp;
 pub mod spec;
 pub mod step;
+pub mod system;
 pub mod tty;
 pub mod unpack;
 pub mod users;

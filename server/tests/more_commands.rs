@@ -1,7 +1,9 @@
-//! `docker restart`, `docker start` of a stopped container and `docker diff` (issue 17), natively through the
-//! real `slipway docker` against a real server with real runc. A stopped container keeps its writable layer, as
-//! docker's does: started again, it finds its files where it left them. The expected texts are docker 28's
-//! (docker/cli `cli/command/container/{restart,diff}.go`; pflag's error for a bad `-t`).
+//! The rest of issue 17's container and system commands: `docker restart`, `docker start` of a stopped
+//! container, `docker diff`, `docker info`, `docker version --format` and `docker context ls`, natively through
+//! the real `slipway docker` against a real server with real runc. A stopped container keeps its writable
+//! layer, as docker's does: started again, it finds its files where it left them. The expected texts are docker
+//! 28's (docker/cli `cli/command/container/{restart,diff}.go`, `system/{info,version}.go`, `context/list.go`;
+//! pflag's error for a bad `-t`).
 
 use std::path::Path;
 
@@ -113,5 +115,62 @@ fn restart_and_diff_answer_with_dockers_errors() -> Result<()> {
     )?;
     let help = cli.ok(&["diff", "--help"])?;
     ensure!(help.contains("Usage:  docker container diff CONTAINER"), "{help}");
+    Ok(())
+}
+
+#[test]
+fn info_version_and_context_show_the_servers_real_figures() -> Result<()> {
+    let Some(server) = server("system-info", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    cli.ok(&["pull", "-q", "busybox"])?;
+    cli.ok(&["run", "-d", "--name", "up", "busybox", "sleep", "300"])?;
+    cli.ok(&["run", "-d", "--name", "frozen", "busybox", "sleep", "300"])?;
+    cli.ok(&["pause", "frozen"])?;
+    cli.ok(&["create", "busybox", "true"])?;
+    let info = cli.ok(&["info"])?;
+    let cpus = std::thread::available_parallelism()?.get();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")?;
+    for expected in [
+        "Client:\n Version:    Slipway ".to_string(),
+        "\nServer:\n Containers: 3\n  Running: 1\n  Paused: 1\n  Stopped: 1\n Images: 1\n Server Version: "
+            .to_string(),
+        format!(" Kernel Version: {}\n", kernel.trim()),
+        format!(" CPUs: {cpus}\n"),
+        " Storage Driver: overlayfs\n".to_string(),
+        " OSType: linux\n".to_string(),
+    ] {
+        ensure!(info.contains(&expected), "{expected:?} in:\n{info}");
+    }
+    assert_eq!(
+        cli.ok(&[
+            "info",
+            "--format",
+            "{{.ContainersRunning}} {{.ContainersPaused}} {{.Images}} {{.OSType}}"
+        ])?,
+        "1 1 1 linux\n"
+    );
+    assert_eq!(
+        cli.ok(&["version", "--format", "{{.Server.Version}} {{.Server.Os}}"])?,
+        format!("{} linux\n", env!("CARGO_PKG_VERSION"))
+    );
+    let unclosed = cli.docker(&["version", "-f", "{{.Server.Version"])?;
+    ensure!(
+        unclosed.code == 64 && unclosed.err.contains("unclosed action"),
+        "{unclosed:?}"
+    );
+    let contexts = cli.ok(&["context", "ls"])?;
+    assert_eq!(
+        contexts,
+        format!(
+            "NAME        DESCRIPTION                               DOCKER ENDPOINT{}ERROR\n\
+             default *   Current DOCKER_HOST based configuration   {}\n",
+            " ".repeat(server.url.len().max(15) + 3 - 15),
+            server.url
+        )
+    );
+    assert_eq!(cli.ok(&["context", "ls", "-q"])?, "default\n");
+    cli.ok(&["rm", "-f", "up", "frozen"])?;
     Ok(())
 }
