@@ -174,3 +174,113 @@ fn info_version_and_context_show_the_servers_real_figures() -> Result<()> {
     cli.ok(&["rm", "-f", "up", "frozen"])?;
     Ok(())
 }
+
+/// The cells of `docker stats --no-stream NAME`'s one row, split at docker's three-space gaps.
+fn stats_row(cli: &Cli, name: &str) -> Result<Vec<String>> {
+    let table = cli.ok(&["stats", "--no-stream", name])?;
+    let mut lines = table.lines();
+    let header = lines.next().unwrap_or_default();
+    ensure!(
+        header
+            .split("   ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect::<Vec<_>>()
+            == [
+                "CONTAINER ID",
+                "NAME",
+                "CPU %",
+                "MEM USAGE / LIMIT",
+                "MEM %",
+                "NET I/O",
+                "BLOCK I/O",
+                "PIDS"
+            ],
+        "{table}"
+    );
+    let row = lines.next().unwrap_or_default();
+    Ok(row
+        .split("   ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+#[test]
+fn stats_reads_the_cgroup_and_update_rewrites_it_within_the_servers_ceilings() -> Result<()> {
+    let Some(server) = server("stats-update", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    cli.ok(&["pull", "-q", "busybox"])?;
+    let burner = "while :; do :; done";
+    cli.ok(&[
+        "run", "-d", "--name", "burn", "--cpus", "0.5", "-m", "64m", "busybox", "sh", "-c", burner,
+    ])?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let row = stats_row(&cli, "burn")?;
+    ensure!(row.len() == 8 && row[1] == "burn" && row[7] == "1", "{row:?}");
+    let cpu: f64 = row[2].trim_end_matches('%').parse()?;
+    ensure!((20.0..=60.0).contains(&cpu), "a loop held to half a CPU: {row:?}");
+    ensure!(row[3].ends_with(" / 64MiB"), "{row:?}");
+
+    assert_eq!(
+        cli.ok(&[
+            "update",
+            "--cpus",
+            "0.2",
+            "-m",
+            "32m",
+            "--pids-limit",
+            "10",
+            "burn"
+        ])?,
+        "burn\n"
+    );
+    let row = stats_row(&cli, "burn")?;
+    let cpu: f64 = row[2].trim_end_matches('%').parse()?;
+    ensure!(
+        cpu <= 30.0 && row[3].ends_with(" / 32MiB"),
+        "the cgroup has the new limits: {row:?}"
+    );
+    assert_eq!(
+        cli.ok(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}",
+            "burn"
+        ])?,
+        "33554432 200000000 10\n"
+    );
+
+    let ran = cli.docker(&["update", "-m", "100g", "burn"])?;
+    ensure!(
+        ran.code == 1
+            && ran
+                .err
+                .starts_with("Error response from daemon: Memory limit 100GiB is over this server's ceiling"),
+        "{ran:?}"
+    );
+    cli.fails(
+        &["update", "burn"],
+        1,
+        "you must provide one or more flags when using this command\n",
+    )?;
+    cli.fails(
+        &["update", "--cpus", "lots", "burn"],
+        125,
+        "invalid argument \"lots\" for \"--cpus\" flag\nSee 'docker update --help'.\n",
+    )?;
+    cli.fails(
+        &["stats", "--no-stream", "nope"],
+        1,
+        "Error response from daemon: No such container: nope\n",
+    )?;
+    // The new limits hold for the next run too.
+    cli.ok(&["restart", "-t", "0", "burn"])?;
+    let row = stats_row(&cli, "burn")?;
+    ensure!(row[3].ends_with(" / 32MiB"), "{row:?}");
+    cli.ok(&["rm", "-f", "burn"])?;
+    Ok(())
+}

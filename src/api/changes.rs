@@ -73,6 +73,45 @@ pub struct SystemInfo {
     pub security_options: Vec<String>,
 }
 
+/// The query of `GET /api/stats`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatsQuery {
+    /// Containers that do not run too (`docker stats -a`): their figures are zero.
+    pub all: bool,
+}
+
+/// One row of `docker stats`: a container's use of its cgroup over about a second (`GET /api/stats`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatsRow {
+    pub id: String,
+    pub name: String,
+    pub running: bool,
+    /// Percent of one CPU (200 = two CPUs busy), as docker computes it.
+    pub cpu_percent: f64,
+    /// Bytes in use, the page cache that can be dropped left out (docker's `usage - inactive_file`).
+    pub mem_usage: u64,
+    /// The container's memory limit in bytes.
+    pub mem_limit: u64,
+    pub net_rx: u64,
+    pub net_tx: u64,
+    pub block_read: u64,
+    pub block_write: u64,
+    pub pids: u64,
+}
+
+/// The body of `POST /api/containers/{id}/update` (`docker update`): the limits to change, the others kept.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdateLimits {
+    /// `-m`, bytes.
+    pub memory: Option<i64>,
+    /// `--cpus`
+    pub cpus: Option<f64>,
+    /// `--pids-limit`
+    pub pids_limit: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::round_trip;
@@ -87,6 +126,17 @@ mod tests {
         assert_eq!(json["kind"], "deleted");
         assert_eq!(ChangeKind::Modified.letter(), 'C');
         round_trip(&RestartQuery { t: Some(1) });
+        round_trip(&StatsQuery { all: true });
+        round_trip(&StatsRow {
+            cpu_percent: 12.5,
+            mem_usage: 1 << 20,
+            ..StatsRow::default()
+        });
+        round_trip(&UpdateLimits {
+            memory: Some(64 << 20),
+            cpus: Some(0.5),
+            pids_limit: None,
+        });
         let info = round_trip(&SystemInfo {
             containers_running: 1,
             ncpu: 2,

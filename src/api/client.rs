@@ -351,6 +351,20 @@ impl<'a, T: Transport> Companion<'a, T> {
             .await
     }
 
+    /// `GET /api/stats`: the session's containers' use of their limits over about a second.
+    pub async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, CompanionError> {
+        let path = format!("{}{}", paths::STATS, query_string(query));
+        self.json(Method::Get, &path, None::<&()>).await
+    }
+
+    /// `POST /api/containers/{id}/update`: change its limits.
+    pub async fn update(&self, id: &str, limits: &UpdateLimits) -> Result<(), CompanionError> {
+        let _warnings: serde_json::Value = self
+            .json(Method::Post, &paths::container_update(id), Some(limits))
+            .await?;
+        Ok(())
+    }
+
     /// `GET /api/system`: `docker info`'s figures.
     pub async fn system(&self) -> Result<SystemInfo, CompanionError> {
         self.json(Method::Get, paths::SYSTEM, None::<&()>).await

@@ -8,6 +8,8 @@
 pub const API: &str = "/api/";
 /// `GET`: the companion's [`super::ServerInfo`].
 pub const INFO: &str = "/api/info";
+/// `GET ?all=` ([`super::StatsQuery`]): the session's containers' [`super::StatsRow`]s, `docker stats`.
+pub const STATS: &str = "/api/stats";
 /// `GET`: `docker info`'s figures, the session's containers counted ([`super::SystemInfo`]).
 pub const SYSTEM: &str = "/api/system";
 /// `GET`: the session's local images ([`super::ImageRow`]).
@@ -36,6 +38,8 @@ pub const CONTAINER_TOP: &str = "/api/containers/{id}/top";
 /// `POST ?t=SECONDS` ([`super::RestartQuery`]): stop the container if it runs, then start it again (`docker
 /// restart`).
 pub const CONTAINER_RESTART: &str = "/api/containers/{id}/restart";
+/// `POST` ([`super::UpdateLimits`]): change a container's limits (`docker update`).
+pub const CONTAINER_UPDATE: &str = "/api/containers/{id}/update";
 /// `GET`: the changes in the container's writable layer ([`super::Change`]), `docker diff`.
 pub const CONTAINER_CHANGES: &str = "/api/containers/{id}/changes";
 /// `POST`: remove the session's stopped containers ([`super::PruneAnswer`]), `docker container prune`.
@@ -91,6 +95,7 @@ pub fn needs_session(path: &str) -> bool {
         || path == STEPS
         || path == IMAGES
         || path == SYSTEM
+        || path == STATS
         || path.starts_with("/v2/slipway-local/");
     acts && !path.ends_with("/attach")
 }
@@ -142,6 +147,10 @@ pub fn container_top(id: &str) -> String {
 
 pub fn container_restart(id: &str) -> String {
     with_id(CONTAINER_RESTART, id)
+}
+
+pub fn container_update(id: &str) -> String {
+    with_id(CONTAINER_UPDATE, id)
 }
 
 pub fn container_changes(id: &str) -> String {

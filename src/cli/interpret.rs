@@ -8,7 +8,8 @@ use super::parse::{parse, Invocation, Parsed};
 use super::spec::{Backend, CommandId, Flag};
 use super::words::split_words;
 use super::{
-    attach, changes, containers, help, image_info, images, inspect, login, manage, ports, system, transfer,
+    attach, changes, containers, help, image_info, images, inspect, login, manage, ports, resources, system,
+    transfer,
 };
 use crate::registry::transport::Transport;
 
@@ -95,6 +96,8 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::SystemInfo => system::info(ctx, inv).await,
         CommandId::Version => system::version(ctx, inv).await,
         CommandId::ContextLs => system::context_ls(ctx, inv),
+        CommandId::ContainerStats => resources::stats(ctx, inv).await,
+        CommandId::ContainerUpdate => resources::update(ctx, inv).await,
         CommandId::ImagePrune => manage::image_prune(ctx, inv).await,
         CommandId::Inspect => inspect::inspect(ctx, inv).await,
         CommandId::ContainerPort => ports::port(ctx.transport, ctx.base, inv).await,

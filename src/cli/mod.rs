@@ -19,6 +19,7 @@ pub mod offline;
 pub mod outcome;
 pub mod parse;
 pub mod ports;
+pub mod resources;
 pub mod spec;
 pub mod system;
 pub mod transfer;

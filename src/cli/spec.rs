@@ -27,7 +27,8 @@ flag_names! {
     SINCE = "since", SIZE = "size", TAG = "tag", TAIL = "tail", TARGET = "target", TIME = "time",
     TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
-    CHECK = "check", TIMEOUT = "timeout",
+    CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
+    RESTART = "restart", CPU_SHARES = "cpu-shares",
 }
 
 impl Flag {
@@ -126,6 +127,8 @@ pub enum CommandId {
     ContainerRestart,
     ContainerDiff,
     ContextLs,
+    ContainerStats,
+    ContainerUpdate,
     Inspect,
     SystemDf,
     Version,
@@ -417,6 +420,27 @@ pub const COMMANDS: &[CommandSpec] = &[
     ]),
     command(ContainerDiff, Companion, &["container", "diff"], &[&["diff"]], Exactly(1),
         "CONTAINER", "Inspect changes to files or directories on a container's filesystem", &[HELP]),
+    command(ContainerStats, Companion, &["container", "stats"], &[&["stats"]], AtLeast(0),
+        "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics", &[
+        flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
+        FORMAT.refused("docker stats prints its table here"),
+        flag(Flag::NO_STREAM, None, "Disable streaming stats and only pull the first result"),
+        flag(Flag::NO_TRUNC, None, "Do not truncate output"),
+        HELP,
+    ]),
+    command(ContainerUpdate, Companion, &["container", "update"], &[&["update"]], AtLeast(1),
+        "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers", &[
+        opt(Flag::MEMORY, Some('m'), "Memory limit"),
+        opt(Flag::CPUS, None, "Number of CPUs"),
+        opt(Flag::PIDS_LIMIT, None, "Tune container pids limit (set -1 for unlimited)"),
+        opt(Flag::MEMORY_SWAP, None, "Swap limit equal to memory plus swap: -1 to enable unlimited swap")
+            .refused("containers here have no swap: their memory limit is all they get"),
+        opt(Flag::CPU_SHARES, Some('c'), "CPU shares (relative weight)")
+            .refused("CPU time is shared by weight between learners here, not between containers: use --cpus"),
+        opt(Flag::RESTART, None, "Restart policy to apply when a container exits")
+            .refused("containers here are not restarted when they exit: docker start or docker restart them"),
+        HELP,
+    ]),
     command(ContainerPrune, Companion, &["container", "prune"], &[], Exactly(0),
         "[OPTIONS]", "Remove all stopped containers", &[PRUNE_FILTER, PRUNE_FORCE, HELP]),
     command(ImagePrune, Companion, &["image", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused images", &[

@@ -73,6 +73,8 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::CONTAINER_CHANGES, get(changes))
         .route(paths::CONTAINERS_PRUNE, post(prune))
         .route(paths::SYSTEM, get(system))
+        .route(paths::STATS, get(stats))
+        .route(paths::CONTAINER_UPDATE, post(update))
         .route(paths::CONTAINER_ATTACH, get(attach))
         .route(paths::CONTAINER_ATTACH_TICKET, post(attach_ticket::<false>))
         .route(paths::EXEC_ATTACH_TICKET, post(attach_ticket::<true>))
@@ -158,6 +160,25 @@ async fn restart(
     let c = r.get_in(Some(&session(&headers)), &id)?;
     r.restart(&c, q.t.map(Duration::from_secs)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn stats(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Query(q): Query<api::StatsQuery>,
+) -> Json<Vec<api::StatsRow>> {
+    Json(r.stats(&session(&headers), q.all).await)
+}
+
+async fn update(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(limits): ApiJson<api::UpdateLimits>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    r.update_limits(&c, limits).await?;
+    Ok(Json(serde_json::json!({ "Warnings": [] })))
 }
 
 async fn system(State(r): State<Arc<Runner>>, headers: HeaderMap) -> Json<api::SystemInfo> {

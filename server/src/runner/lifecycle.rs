@@ -55,6 +55,8 @@ pub struct Container {
     owner_cgroup: Mutex<Option<OwnerCgroup>>,
     /// A start again of the stopped container is mounting its rootfs (`keep.rs`).
     starting_again: std::sync::atomic::AtomicBool,
+    /// The limits `docker update` changed (`resources.rs`), over [`Container::opts`]'.
+    updated_limits: Mutex<slipway::api::UpdateLimits>,
 }
 
 /// The server's count of container exits, for [`Container::exit_order`].
@@ -191,6 +193,15 @@ impl Container {
         self.update(|s| s.error = Some(error));
         self.starting_again
             .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The limits `docker update` gave it (none: its `docker run` flags').
+    pub fn updated_limits(&self) -> slipway::api::UpdateLimits {
+        *self.updated_limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_updated_limits(&self, limits: slipway::api::UpdateLimits) {
+        *self.updated_limits.lock().unwrap_or_else(|e| e.into_inner()) = limits;
     }
 
     /// Its own cgroup is gone: give back its hold on the owner's (the last one removes it).
@@ -375,6 +386,7 @@ impl Runner {
             cgroup,
             owner_cgroup: Mutex::new(Some(owner_cgroup)),
             starting_again: std::sync::atomic::AtomicBool::new(false),
+            updated_limits: Mutex::default(),
         });
         if let Err(e) = self.insert(container.clone(), slot) {
             cleanup_dir(&dir);

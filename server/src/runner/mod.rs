@@ -25,6 +25,7 @@ pub mod pace;
 pub mod preview_token;
 pub mod proxy;
 pub mod registry_source;
+pub mod resources;
 pub mod runc;
 pub mod seccomp;
 pub mod spec;
