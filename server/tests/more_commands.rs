@@ -284,3 +284,70 @@ fn stats_reads_the_cgroup_and_update_rewrites_it_within_the_servers_ceilings() -
     cli.ok(&["rm", "-f", "burn"])?;
     Ok(())
 }
+
+#[test]
+fn system_prune_search_and_manifest_inspect_answer_as_docker_does() -> Result<()> {
+    let Some(server) = server("prune-search", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    cli.ok(&["pull", "-q", "busybox"])?;
+
+    let search = cli.ok(&["search", "busy"])?;
+    assert_eq!(
+        search,
+        "NAME      DESCRIPTION   STARS     OFFICIAL\nbusybox                 0         [OK]\n"
+    );
+    assert_eq!(
+        cli.ok(&["search", "nothing-like-it"])?,
+        "NAME      DESCRIPTION   STARS     OFFICIAL\n"
+    );
+    cli.fails(
+        &["search", "--limit", "0", "busy"],
+        1,
+        "limit 0 is outside the range of [1, 100]\n",
+    )?;
+
+    let manifest = cli.ok(&["manifest", "inspect", "busybox"])?;
+    ensure!(
+        manifest.starts_with("{\n\t\"schemaVersion\": 2,\n\t\"mediaType\": \"application/vnd.")
+            && manifest.contains("\n\t\"config\": {\n\t\t\"mediaType\": ")
+            && manifest.contains("\n\t\"layers\": [\n"),
+        "{manifest}"
+    );
+    cli.fails(
+        &["manifest", "inspect", "busybox:nope"],
+        1,
+        "no such manifest: docker.io/library/busybox:nope\n",
+    )?;
+
+    let running = cli.ok(&["run", "-d", "busybox", "sleep", "300"])?;
+    cli.ok(&["run", "--name", "done", "busybox", "true"])?;
+    let done = cli.ok(&["inspect", "-f", "{{.Id}}", "done"])?;
+    let asked = cli.docker(&["system", "prune"])?;
+    ensure!(
+        asked.code == 0
+            && asked.out.starts_with(
+                "WARNING! This will remove:\n  - all stopped containers\n  - all dangling images\n\n\
+                 Are you sure you want to continue? [y/N] "
+            ),
+        "{asked:?}"
+    );
+    assert_eq!(
+        cli.ok(&["system", "prune", "-f"])?,
+        format!("Deleted Containers:\n{done}\nTotal reclaimed space: 0B\n")
+    );
+    assert_eq!(cli.ok(&["ps", "-aq", "--no-trunc"])?, running);
+    cli.ok(&["rm", "-f", running.trim()])?;
+    let pruned = cli.ok(&["system", "prune", "-af"])?;
+    ensure!(
+        pruned.starts_with("Deleted Images:\nuntagged: busybox:latest\ndeleted: sha256:"),
+        "{pruned}"
+    );
+    let volumes = cli.docker(&["system", "prune", "--volumes"])?;
+    ensure!(
+        volumes.code == 125 && volumes.err.starts_with("unsupported flag: --volumes"),
+        "{volumes:?}"
+    );
+    Ok(())
+}

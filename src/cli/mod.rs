@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod catalog;
 pub mod changes;
 pub mod complete;
 pub mod containers;

@@ -28,7 +28,7 @@ flag_names! {
     TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
-    RESTART = "restart", CPU_SHARES = "cpu-shares",
+    RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure",
 }
 
 impl Flag {
@@ -129,6 +129,9 @@ pub enum CommandId {
     ContextLs,
     ContainerStats,
     ContainerUpdate,
+    SystemPrune,
+    Search,
+    ManifestInspect,
     Inspect,
     SystemDf,
     Version,
@@ -447,6 +450,27 @@ pub const COMMANDS: &[CommandSpec] = &[
         flag(Flag::ALL, Some('a'), "Remove all unused images, not just dangling ones"),
         PRUNE_FILTER, PRUNE_FORCE, HELP,
     ]),
+    command(SystemPrune, Companion, &["system", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused data", &[
+        flag(Flag::ALL, Some('a'), "Remove all unused images not just dangling ones"),
+        PRUNE_FILTER, PRUNE_FORCE,
+        flag(Flag::VOLUMES, None, "Prune anonymous volumes")
+            .refused("containers here have no volumes to prune"),
+        HELP,
+    ]),
+    command(Search, Companion, &["search"], &[], Exactly(1), "[OPTIONS] TERM", "Search Docker Hub for images", &[
+        opt(Flag::LIMIT, None, "Max number of search results"),
+        FILTER.refused("the companion's registry has no stars or official marks to filter on"),
+        FORMAT.refused("docker search prints its table here"),
+        NO_TRUNC, HELP,
+    ]),
+    command(ManifestInspect, Companion, &["manifest", "inspect"], &[], Exactly(1), "[OPTIONS] [MANIFEST_LIST] MANIFEST",
+        "Display an image manifest, or manifest list", &[
+        flag(Flag::INSECURE, None, "Allow communication with an insecure registry")
+            .always("the companion's registry is reached as the terminal reaches it"),
+        flag(Flag::VERBOSE, Some('v'), "Output additional info including layers and platform")
+            .refused("only the manifest is shown here"),
+        HELP,
+    ]).operands(Operands::Images),
     command(ContainerLs, Companion, &["container", "ls"], &[&["ps"], &["container", "list"], &["container", "ps"]],
         Exactly(0), "[OPTIONS]", "List containers", &[
         flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
