@@ -10,6 +10,9 @@ use std::path::Path;
 use anyhow::{ensure, Result};
 
 use crate::commands::{server, Cli};
+use crate::support::browser::Browser;
+use crate::support::server::dist_dir;
+use crate::terminal_keys::{keys, CTRL_C, ENTER};
 
 /// Each run appends a line to `/runs` and prints how many there are, deletes a file of the image and writes
 /// one of its own.
@@ -350,4 +353,54 @@ fn system_prune_search_and_manifest_inspect_answer_as_docker_does() -> Result<()
         "{volumes:?}"
     );
     Ok(())
+}
+
+/// A learner types them in the page: `docker diff` of a stopped container, `docker start` runs it again over
+/// its files, `docker stats` redraws its table live until Ctrl-C, `docker restart` and `docker info`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_learner_restarts_diffs_and_watches_stats_in_the_page() {
+    let Some(server) = server("more-page", &dist_dir()).unwrap() else {
+        return;
+    };
+    let url = server.url.clone();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "a_learner_restarts_diffs_and_watches_stats_in_the_page",
+            |page| async move {
+                page.goto(&url).await?;
+                let script = "docker run --name pg busybox sh -c 'echo x >> /hello; wc -l < /hello'";
+                let ran = page.terminal_command(script, "1").await?;
+                ensure!(!ran.contains("Error"), "{ran}");
+                page.terminal_command("docker diff pg", "A /hello").await?;
+                page.terminal_command("docker start pg", "pg").await?;
+                page.terminal_command("docker wait pg", "0").await?;
+                let logs = page.terminal_command("docker logs pg", "2").await?;
+                ensure!(logs.contains("1\n2\n"), "{logs}");
+
+                page.terminal_command("docker run -d --name live busybox sleep 300", "")
+                    .await?;
+                keys(&page, &format!("docker stats{ENTER}")).await?;
+                // Redrawn in place: two measurements show the one table, not two.
+                let screen = page
+                    .wait_for_text("Terminal output", "the live stats table", |t| {
+                        t.contains("MEM USAGE / LIMIT") && t.contains("   live   ")
+                    })
+                    .await?;
+                tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+                let later = page.text_of("Terminal output").await?;
+                ensure!(
+                    later.matches("MEM USAGE / LIMIT").count() == 1,
+                    "the table is redrawn, not printed again:\n{screen}\n---\n{later}"
+                );
+                keys(&page, CTRL_C).await?;
+                page.wait_terminal_idle().await?;
+                page.terminal_command("docker restart -t 1 live", "live").await?;
+                let info = page.terminal_command("docker info", "Containers: 2").await?;
+                ensure!(info.contains("  Running: 1\n"), "{info}");
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
 }

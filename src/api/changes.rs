@@ -73,6 +73,14 @@ pub struct SystemInfo {
     pub security_options: Vec<String>,
 }
 
+/// The query of `POST /api/containers/{id}/commit` (`docker commit`): the local repository of the caller's
+/// session the layer goes to. The answer is the layer's [`super::StepLayer`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CommitQuery {
+    pub repository: String,
+}
+
 /// The query of `GET /api/stats`.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
@@ -127,6 +135,9 @@ mod tests {
         assert_eq!(ChangeKind::Modified.letter(), 'C');
         round_trip(&RestartQuery { t: Some(1) });
         round_trip(&StatsQuery { all: true });
+        round_trip(&CommitQuery {
+            repository: "slipway-local/k/app".into(),
+        });
         round_trip(&StatsRow {
             cpu_percent: 12.5,
             mem_usage: 1 << 20,

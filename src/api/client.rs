@@ -365,6 +365,12 @@ impl<'a, T: Transport> Companion<'a, T> {
         Ok(())
     }
 
+    /// `POST /api/containers/{id}/commit`: its changes as a layer blob of the session's local `repository`.
+    pub async fn commit(&self, id: &str, query: &CommitQuery) -> Result<StepLayer, CompanionError> {
+        let path = format!("{}{}", paths::container_commit(id), query_string(query));
+        self.json(Method::Post, &path, None::<&()>).await
+    }
+
     /// `GET /api/system`: `docker info`'s figures.
     pub async fn system(&self) -> Result<SystemInfo, CompanionError> {
         self.json(Method::Get, paths::SYSTEM, None::<&()>).await

@@ -19,7 +19,9 @@ mod sessions;
 mod steps;
 
 pub use attach::AttachFrame;
-pub use changes::{Change, ChangeKind, RestartQuery, StatsQuery, StatsRow, SystemInfo, UpdateLimits};
+pub use changes::{
+    Change, ChangeKind, CommitQuery, RestartQuery, StatsQuery, StatsRow, SystemInfo, UpdateLimits,
+};
 pub use classroom::{normalize_join_code, ClassroomInfo, JoinRequest, Role, SignedIn};
 pub use client::{attach_path_for, Companion, CompanionError, OnRenew, SessionTransport};
 pub use containers::{

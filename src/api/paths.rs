@@ -40,6 +40,9 @@ pub const CONTAINER_TOP: &str = "/api/containers/{id}/top";
 pub const CONTAINER_RESTART: &str = "/api/containers/{id}/restart";
 /// `POST` ([`super::UpdateLimits`]): change a container's limits (`docker update`).
 pub const CONTAINER_UPDATE: &str = "/api/containers/{id}/update";
+/// `POST ?repository=` ([`super::CommitQuery`]): the container's changes as a layer blob of the session's local
+/// repository ([`super::StepLayer`]), `docker commit`.
+pub const CONTAINER_COMMIT: &str = "/api/containers/{id}/commit";
 /// `GET`: the changes in the container's writable layer ([`super::Change`]), `docker diff`.
 pub const CONTAINER_CHANGES: &str = "/api/containers/{id}/changes";
 /// `POST`: remove the session's stopped containers ([`super::PruneAnswer`]), `docker container prune`.
@@ -151,6 +154,10 @@ pub fn container_restart(id: &str) -> String {
 
 pub fn container_update(id: &str) -> String {
     with_id(CONTAINER_UPDATE, id)
+}
+
+pub fn container_commit(id: &str) -> String {
+    with_id(CONTAINER_COMMIT, id)
 }
 
 pub fn container_changes(id: &str) -> String {

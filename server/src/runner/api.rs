@@ -75,6 +75,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::SYSTEM, get(system))
         .route(paths::STATS, get(stats))
         .route(paths::CONTAINER_UPDATE, post(update))
+        .route(paths::CONTAINER_COMMIT, post(commit))
         .route(paths::CONTAINER_ATTACH, get(attach))
         .route(paths::CONTAINER_ATTACH_TICKET, post(attach_ticket::<false>))
         .route(paths::EXEC_ATTACH_TICKET, post(attach_ticket::<true>))
@@ -179,6 +180,16 @@ async fn update(
     let c = r.get_in(Some(&session(&headers)), &id)?;
     r.update_limits(&c, limits).await?;
     Ok(Json(serde_json::json!({ "Warnings": [] })))
+}
+
+async fn commit(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<api::CommitQuery>,
+) -> ApiResult<(StatusCode, Json<api::StepLayer>)> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    Ok((StatusCode::CREATED, Json(r.commit(&c, &q.repository).await?)))
 }
 
 async fn system(State(r): State<Arc<Runner>>, headers: HeaderMap) -> Json<api::SystemInfo> {

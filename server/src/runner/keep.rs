@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use slipway::api::{Change, ChangeKind};
+use slipway::api::{Change, ChangeKind, StepLayer};
 
 use super::diff::{self, DiffOptions};
 use super::lifecycle::{Container, Status, BUILD_STEP_IMAGE};
@@ -19,6 +19,8 @@ use super::{io_ctx, overlay, Runner, RunnerError};
 
 /// The file a stopped container's changes are kept in, in its directory.
 const KEPT: &str = "kept.tar.gz";
+/// Its descriptor (digest, size, diff_id), for `docker commit` of the stopped container.
+const KEPT_DESCRIPTOR: &str = "kept.json";
 
 impl Runner {
     /// How the container's upper dir is captured: without the mount points the runtime made, ids as the
@@ -36,6 +38,7 @@ impl Runner {
     /// container cannot start again, and says so).
     pub(crate) fn park(&self, c: &Container) {
         let (upper, kept) = (c.dir.join("rw/upper"), c.dir.join(KEPT));
+        let _ = std::fs::remove_file(c.dir.join(KEPT_DESCRIPTOR));
         if let Ok(old) = std::fs::metadata(&kept) {
             if std::fs::remove_file(&kept).is_ok() {
                 if let Some(budget) = self.disk_budget() {
@@ -46,12 +49,13 @@ impl Runner {
         if upper.is_dir() {
             let partial = c.dir.join("kept.partial");
             let captured = diff::capture(&upper, &partial, &self.diff_options(c, &upper));
-            let reserved = captured
-                .map_err(|e| e.to_string())
-                .and_then(|layer| match self.disk_budget() {
-                    Some(budget) => budget.reserve(layer.size).map_err(|e| e.to_string()),
-                    None => Ok(()),
-                });
+            let reserved = captured.map_err(|e| e.to_string()).and_then(|layer| {
+                if let Some(budget) = self.disk_budget() {
+                    budget.reserve(layer.size).map_err(|e| e.to_string())?;
+                }
+                let descriptor = serde_json::to_vec(&layer).map_err(|e| e.to_string())?;
+                std::fs::write(c.dir.join(KEPT_DESCRIPTOR), descriptor).map_err(|e| e.to_string())
+            });
             match reserved.and_then(|()| std::fs::rename(&partial, &kept).map_err(|e| e.to_string())) {
                 Ok(()) => {}
                 Err(e) => {
@@ -166,6 +170,57 @@ impl Runner {
             return list_changes(&kept, &c.lowers);
         }
         Ok(Vec::new())
+    }
+}
+
+impl Runner {
+    /// `docker commit`: the container's changes (its running upper dir captured now, or the layer kept when it
+    /// stopped) as a blob of `repository`, which must be a local repository of the container's session; the
+    /// client makes the image around it.
+    pub async fn commit(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+        repository: &str,
+    ) -> Result<StepLayer, RunnerError> {
+        let (store, repo) = self.local_repository_of(&c.session, repository)?;
+        let (this, c) = (self.clone(), c.clone());
+        tokio::task::spawn_blocking(move || {
+            let layer = this.layer_now(&c)?;
+            super::step::commit_to_registry(&store, &repo, &layer.path, &layer.digest)?;
+            Ok(StepLayer {
+                media_type: layer.media_type,
+                digest: layer.digest,
+                size: layer.size,
+                diff_id: layer.diff_id,
+            })
+        })
+        .await
+        .map_err(|e| io_ctx("commit task")(std::io::Error::other(e)))?
+    }
+
+    /// The container's changes as a layer file of its own (the caller moves or removes it). Blocking.
+    fn layer_now(&self, c: &Container) -> Result<diff::LayerDescriptor, RunnerError> {
+        let scratch = c
+            .dir
+            .join(format!("commit-{}.partial", &super::random_id()[..16]));
+        let upper = c.dir.join("rw/upper");
+        if c.state().status != Status::Exited && upper.is_dir() {
+            if let Ok(layer) = diff::capture(&upper, &scratch, &self.diff_options(c, &upper)) {
+                return Ok(layer);
+            }
+            let _ = std::fs::remove_file(&scratch);
+        }
+        let descriptor = std::fs::read(c.dir.join(KEPT_DESCRIPTOR)).map_err(|_| {
+            RunnerError::Refused(format!(
+                "container {} has no changes to commit: its writable layer was not kept when it stopped",
+                c.id
+            ))
+        })?;
+        let mut layer: diff::LayerDescriptor =
+            serde_json::from_slice(&descriptor).map_err(|e| io_ctx("reading kept.json")(e.into()))?;
+        std::fs::copy(c.dir.join(KEPT), &scratch).map_err(io_ctx("copying the kept layer"))?;
+        layer.path = scratch;
+        Ok(layer)
     }
 }
 
