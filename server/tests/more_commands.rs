@@ -404,3 +404,91 @@ async fn a_learner_restarts_diffs_and_watches_stats_in_the_page() {
         .await
         .unwrap();
 }
+
+#[test]
+fn commit_makes_an_image_of_a_containers_changes_that_runs() -> Result<()> {
+    let Some(server) = server("commit", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    cli.ok(&["pull", "-q", "busybox"])?;
+    cli.ok(&[
+        "run",
+        "--name",
+        "maker",
+        "busybox",
+        "sh",
+        "-c",
+        "echo made > /made",
+    ])?;
+    let id = cli.ok(&[
+        "commit",
+        "-m",
+        "add made",
+        "-a",
+        "Learner One",
+        "-c",
+        "CMD [\"cat\", \"/made\"]",
+        "-c",
+        "ENV GREETING=hi",
+        "maker",
+        "learner1/made:v1",
+    ])?;
+    ensure!(
+        id.starts_with("sha256:") && id.len() == "sha256:".len() + 64 + 1,
+        "{id:?}"
+    );
+    let images = cli.ok(&["images", "learner1/made"])?;
+    ensure!(
+        images
+            .lines()
+            .nth(1)
+            .is_some_and(|row| row.starts_with("learner1/made   v1   ")),
+        "{images}"
+    );
+    assert_eq!(cli.ok(&["run", "--rm", "learner1/made:v1"])?, "made\n");
+    assert_eq!(
+        cli.ok(&["run", "--rm", "learner1/made:v1", "sh", "-c", "echo $GREETING"])?,
+        "hi\n"
+    );
+    let history = cli.ok(&["history", "learner1/made:v1"])?;
+    ensure!(
+        history
+            .lines()
+            .nth(1)
+            .is_some_and(|row| row.ends_with("add made")),
+        "{history}"
+    );
+
+    // A running container is committed as it runs (paused meanwhile, as docker does).
+    cli.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "busybox",
+        "sh",
+        "-c",
+        "echo up > /up; sleep 300",
+    ])?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    cli.ok(&["commit", "live", "learner1/live"])?;
+    assert_eq!(cli.ok(&["run", "--rm", "learner1/live", "cat", "/up"])?, "up\n");
+    assert_eq!(
+        cli.ok(&["inspect", "-f", "{{.State.Status}}", "live"])?,
+        "running\n"
+    );
+
+    cli.fails(
+        &["commit", "nope", "learner1/x"],
+        1,
+        "Error response from daemon: No such container: nope\n",
+    )?;
+    cli.fails(
+        &["commit", "-c", "RUN true", "maker", "learner1/x"],
+        1,
+        "Error response from daemon: run is not a valid change command\n",
+    )?;
+    cli.ok(&["rm", "-f", "live"])?;
+    Ok(())
+}

@@ -8,8 +8,8 @@ use super::parse::{parse, Invocation, Parsed};
 use super::spec::{Backend, CommandId, Flag};
 use super::words::split_words;
 use super::{
-    attach, catalog, changes, containers, help, image_info, images, inspect, login, manage, ports, resources,
-    system, transfer,
+    attach, catalog, changes, commit, containers, help, image_info, images, inspect, login, manage, ports,
+    resources, system, transfer,
 };
 use crate::registry::transport::Transport;
 
@@ -101,6 +101,7 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::SystemPrune => manage::system_prune(ctx, inv).await,
         CommandId::Search => catalog::search(ctx, inv).await,
         CommandId::ManifestInspect => catalog::manifest_inspect(ctx, inv).await,
+        CommandId::ContainerCommit => commit::commit(ctx, inv).await,
         CommandId::ImagePrune => manage::image_prune(ctx, inv).await,
         CommandId::Inspect => inspect::inspect(ctx, inv).await,
         CommandId::ContainerPort => ports::port(ctx.transport, ctx.base, inv).await,

@@ -4,6 +4,7 @@ pub mod attach;
 pub mod build;
 pub mod catalog;
 pub mod changes;
+pub mod commit;
 pub mod complete;
 pub mod containers;
 pub mod context;

@@ -28,7 +28,8 @@ flag_names! {
     TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
-    RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure",
+    RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure", AUTHOR = "author",
+    CHANGE = "change", MESSAGE = "message",
 }
 
 impl Flag {
@@ -132,6 +133,7 @@ pub enum CommandId {
     SystemPrune,
     Search,
     ManifestInspect,
+    ContainerCommit,
     Inspect,
     SystemDf,
     Version,
@@ -449,6 +451,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ImagePrune, Companion, &["image", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused images", &[
         flag(Flag::ALL, Some('a'), "Remove all unused images, not just dangling ones"),
         PRUNE_FILTER, PRUNE_FORCE, HELP,
+    ]),
+    command(ContainerCommit, Companion, &["container", "commit"], &[&["commit"]], Between(1, 2),
+        "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", &[
+        opt(Flag::AUTHOR, Some('a'), "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")"),
+        opt(Flag::CHANGE, Some('c'), "Apply Dockerfile instruction to the created image"),
+        opt(Flag::MESSAGE, Some('m'), "Commit message"),
+        HELP,
     ]),
     command(SystemPrune, Companion, &["system", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused data", &[
         flag(Flag::ALL, Some('a'), "Remove all unused images not just dangling ones"),
