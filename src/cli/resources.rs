@@ -177,7 +177,7 @@ mod tests {
             pids: 1,
         };
         assert_eq!(
-            table(&[row.clone()], false),
+            table(std::slice::from_ref(&row), false),
             "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   BLOCK I/O    PIDS\n\
              4f2d5a1b7c3e   web       0.12%     1.5MiB / 1GiB       0.15%     0B / 0B   4.1kB / 0B   1\n"
         );
