@@ -492,3 +492,39 @@ fn commit_makes_an_image_of_a_containers_changes_that_runs() -> Result<()> {
     cli.ok(&["rm", "-f", "live"])?;
     Ok(())
 }
+
+#[test]
+fn another_session_cannot_restart_diff_commit_update_or_watch_a_container() -> Result<()> {
+    let Some(server) = server("more-sessions", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let owner = Cli::new(&server)?;
+    owner.ok(&["pull", "-q", "busybox"])?;
+    owner.ok(&["run", "-d", "--name", "mine", "busybox", "sleep", "300"])?;
+    let id = owner
+        .ok(&["inspect", "-f", "{{.Id}}", "mine"])?
+        .trim()
+        .to_string();
+    let stranger = Cli::new(&server)?;
+    for key in ["mine", &id[..12]] {
+        let no_such = format!("Error response from daemon: No such container: {key}\n");
+        stranger.fails(&["restart", key], 1, &no_such)?;
+        stranger.fails(&["diff", key], 1, &no_such)?;
+        stranger.fails(&["update", "-m", "64m", key], 1, &no_such)?;
+        stranger.fails(&["commit", key, "stranger/copy"], 1, &no_such)?;
+        stranger.fails(&["stats", "--no-stream", key], 1, &no_such)?;
+    }
+    let info = stranger.ok(&["info", "-f", "{{.Containers}} {{.Images}}"])?;
+    assert_eq!(info, "0 0\n", "the stranger's own session is empty");
+    assert_eq!(
+        owner.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.HostConfig.Memory}}",
+            "mine"
+        ])?,
+        "running 536870912\n"
+    );
+    owner.ok(&["rm", "-f", "mine"])?;
+    Ok(())
+}
