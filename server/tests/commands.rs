@@ -85,7 +85,7 @@ impl<'s> Cli<'s> {
 }
 
 /// The full id `docker create` printed.
-fn created_id(out: &str) -> Result<String> {
+pub(crate) fn created_id(out: &str) -> Result<String> {
     let id = out.trim_end_matches('\n');
     ensure!(
         id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) && out.ends_with('\n'),

@@ -18,6 +18,7 @@ mod lesson;
 mod lesson_origin;
 mod lifetimes;
 mod networks;
+mod more_commands;
 mod ports;
 mod previews;
 mod quotas;

@@ -362,6 +362,43 @@ impl<'a, T: Transport> Companion<'a, T> {
             .await
     }
 
+    /// `POST /api/containers/{id}/restart`: stop it if it runs (SIGKILL after `query.t` seconds), start it again.
+    pub async fn restart(&self, id: &str, query: &RestartQuery) -> Result<(), CompanionError> {
+        let path = format!("{}{}", paths::container_restart(id), query_string(query));
+        self.call(Method::Post, &path).await
+    }
+
+    /// `GET /api/containers/{id}/changes`: the changes in its writable layer (`docker diff`).
+    pub async fn changes(&self, id: &str) -> Result<Vec<Change>, CompanionError> {
+        self.json(Method::Get, &paths::container_changes(id), None::<&()>)
+            .await
+    }
+
+    /// `GET /api/stats`: the session's containers' use of their limits over about a second.
+    pub async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, CompanionError> {
+        let path = format!("{}{}", paths::STATS, query_string(query));
+        self.json(Method::Get, &path, None::<&()>).await
+    }
+
+    /// `POST /api/containers/{id}/update`: change its limits.
+    pub async fn update(&self, id: &str, limits: &UpdateLimits) -> Result<(), CompanionError> {
+        let _warnings: serde_json::Value = self
+            .json(Method::Post, &paths::container_update(id), Some(limits))
+            .await?;
+        Ok(())
+    }
+
+    /// `POST /api/containers/{id}/commit`: its changes as a layer blob of the session's local `repository`.
+    pub async fn commit(&self, id: &str, query: &CommitQuery) -> Result<StepLayer, CompanionError> {
+        let path = format!("{}{}", paths::container_commit(id), query_string(query));
+        self.json(Method::Post, &path, None::<&()>).await
+    }
+
+    /// `GET /api/system`: `docker info`'s figures.
+    pub async fn system(&self) -> Result<SystemInfo, CompanionError> {
+        self.json(Method::Get, paths::SYSTEM, None::<&()>).await
+    }
+
     /// `POST /api/containers/prune`: remove the session's stopped containers.
     pub async fn prune_containers(&self) -> Result<PruneAnswer, CompanionError> {
         self.json(Method::Post, paths::CONTAINERS_PRUNE, None::<&()>)

@@ -6,6 +6,7 @@
 //! fields, so a misspelt key is an error rather than a silently ignored flag.
 
 mod attach;
+mod changes;
 pub mod classroom;
 mod client;
 mod containers;
@@ -22,6 +23,9 @@ mod steps;
 mod volumes;
 
 pub use attach::AttachFrame;
+pub use changes::{
+    Change, ChangeKind, CommitQuery, RestartQuery, StatsQuery, StatsRow, SystemInfo, UpdateLimits,
+};
 pub use classroom::{normalize_join_code, ClassroomInfo, JoinRequest, Role, SignedIn};
 pub use client::{attach_path_for, Companion, CompanionError, OnRenew, SessionTransport};
 pub use containers::{

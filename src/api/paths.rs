@@ -8,6 +8,10 @@
 pub const API: &str = "/api/";
 /// `GET`: the companion's [`super::ServerInfo`].
 pub const INFO: &str = "/api/info";
+/// `GET ?all=` ([`super::StatsQuery`]): the session's containers' [`super::StatsRow`]s, `docker stats`.
+pub const STATS: &str = "/api/stats";
+/// `GET`: `docker info`'s figures, the session's containers counted ([`super::SystemInfo`]).
+pub const SYSTEM: &str = "/api/system";
 /// `GET`: the session's local images ([`super::ImageRow`]).
 pub const IMAGES: &str = "/api/images";
 /// Prefix of the registry proxy: `/api/registry-proxy/HOST/v2/...` reaches registry `HOST` through the companion.
@@ -31,6 +35,16 @@ pub const CONTAINER_UNPAUSE: &str = "/api/containers/{id}/unpause";
 pub const CONTAINER_RENAME: &str = "/api/containers/{id}/rename";
 /// `GET`: the container's processes ([`super::TopAnswer`]), `docker top`.
 pub const CONTAINER_TOP: &str = "/api/containers/{id}/top";
+/// `POST ?t=SECONDS` ([`super::RestartQuery`]): stop the container if it runs, then start it again (`docker
+/// restart`).
+pub const CONTAINER_RESTART: &str = "/api/containers/{id}/restart";
+/// `POST` ([`super::UpdateLimits`]): change a container's limits (`docker update`).
+pub const CONTAINER_UPDATE: &str = "/api/containers/{id}/update";
+/// `POST ?repository=` ([`super::CommitQuery`]): the container's changes as a layer blob of the session's local
+/// repository ([`super::StepLayer`]), `docker commit`.
+pub const CONTAINER_COMMIT: &str = "/api/containers/{id}/commit";
+/// `GET`: the changes in the container's writable layer ([`super::Change`]), `docker diff`.
+pub const CONTAINER_CHANGES: &str = "/api/containers/{id}/changes";
 /// `POST`: remove the session's stopped containers ([`super::PruneAnswer`]), `docker container prune`.
 pub const CONTAINERS_PRUNE: &str = "/api/containers/prune";
 /// WebSocket: the container's TTY or stdio ([`super::AttachFrame`]).
@@ -128,6 +142,8 @@ pub fn needs_session(path: &str) -> bool {
         || path.starts_with(NETWORKS)
         || path.starts_with(VOLUMES)
         || path == IMAGES
+        || path == SYSTEM
+        || path == STATS
         || path.starts_with("/v2/slipway-local/");
     acts && !path.ends_with("/attach")
 }
@@ -191,6 +207,22 @@ pub fn container_rename(id: &str) -> String {
 
 pub fn container_top(id: &str) -> String {
     with_id(CONTAINER_TOP, id)
+}
+
+pub fn container_restart(id: &str) -> String {
+    with_id(CONTAINER_RESTART, id)
+}
+
+pub fn container_update(id: &str) -> String {
+    with_id(CONTAINER_UPDATE, id)
+}
+
+pub fn container_commit(id: &str) -> String {
+    with_id(CONTAINER_COMMIT, id)
+}
+
+pub fn container_changes(id: &str) -> String {
+    with_id(CONTAINER_CHANGES, id)
 }
 
 pub fn container_attach(id: &str) -> String {

@@ -39,7 +39,7 @@ pub fn tabwrite_min(rows: &[Vec<String>], min_width: usize) -> String {
 }
 
 // The one go-units size formatter lives below the builder, which prints sizes too.
-pub use crate::image::units::{human_size, human_size_with_precision};
+pub use crate::image::units::{bytes_size, human_size, human_size_with_precision};
 
 /// go-units `HumanDuration`: "Less than a second", "About a minute", "3 hours", "2 weeks", ...
 pub fn human_duration(seconds: u64) -> String {

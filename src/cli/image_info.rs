@@ -94,8 +94,13 @@ pub fn inspect_json(found: &Found, all: &[LocalImage]) -> InspectedImage {
 
 /// JSON indented as docker prints it (four spaces).
 pub fn docker_json<V: Serialize>(value: &V) -> String {
+    json_indented(value, b"    ")
+}
+
+/// Go's `json.MarshalIndent(v, "", indent)`.
+pub fn json_indented<V: Serialize>(value: &V, indent: &[u8]) -> String {
     let mut out = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
     value.serialize(&mut serializer).expect("JSON values serialize");
     String::from_utf8(out).expect("serde_json writes UTF-8")

@@ -5,9 +5,12 @@
 use super::context::CommandContext;
 use super::outcome::{Outcome, Step};
 use super::parse::{parse, Invocation, Parsed};
-use super::spec::{Backend, CommandId};
+use super::spec::{Backend, CommandId, Flag};
 use super::words::split_words;
-use super::{attach, compose, containers, help, image_info, images, inspect, login, manage, ports, transfer};
+use super::{
+    attach, catalog, changes, commit, compose, containers, help, image_info, images, inspect, login, manage, ports,
+    resources, system, transfer,
+};
 use crate::registry::transport::Transport;
 
 /// Interpret one line typed at the prompt. Only `docker ...` lines are commands here.
@@ -47,6 +50,8 @@ pub fn plan_words(words: &[String]) -> Step {
     }
     match (inv.command.backend, inv.command.id) {
         (Backend::Companion, _) => Step::Companion(inv),
+        // docker's version document needs the server's figures; the plain text is the interpreter's own.
+        (_, CommandId::Version) if inv.flags.value(Flag::FORMAT).is_some() => Step::Companion(inv),
         (_, CommandId::Build) => Step::Build(inv),
         (_, CommandId::Compose) => compose::plan(inv),
         (_, CommandId::Version) => Step::Done(Outcome::success(format!(
@@ -87,6 +92,17 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::ContainerPause | CommandId::ContainerUnpause => manage::pause(ctx, inv).await,
         CommandId::ContainerTop => manage::top(ctx, inv).await,
         CommandId::ContainerPrune => manage::container_prune(ctx, inv).await,
+        CommandId::ContainerRestart => changes::restart(ctx, inv).await,
+        CommandId::ContainerDiff => changes::diff(ctx, inv).await,
+        CommandId::SystemInfo => system::info(ctx, inv).await,
+        CommandId::Version => system::version(ctx, inv).await,
+        CommandId::ContextLs => system::context_ls(ctx, inv),
+        CommandId::ContainerStats => resources::stats(ctx, inv).await,
+        CommandId::ContainerUpdate => resources::update(ctx, inv).await,
+        CommandId::SystemPrune => manage::system_prune(ctx, inv).await,
+        CommandId::Search => catalog::search(ctx, inv).await,
+        CommandId::ManifestInspect => catalog::manifest_inspect(ctx, inv).await,
+        CommandId::ContainerCommit => commit::commit(ctx, inv).await,
         CommandId::ImagePrune => manage::image_prune(ctx, inv).await,
         CommandId::Inspect => inspect::inspect(ctx, inv).await,
         CommandId::ContainerPort => ports::port(ctx.transport, ctx.base, inv).await,

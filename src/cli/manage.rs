@@ -1,6 +1,7 @@
 //! The container commands beside `run`: `start [-a]`, `wait`, `rename`, `pause`/`unpause`, `top`, and the prunes
-//! (`container prune`, `image prune [-a]`), with docker 28's output, errors and exit codes (docker/cli's
-//! `cli/command/container/{start,wait,rename,pause,unpause,top,prune}.go` and `image/prune.go`).
+//! (`container prune`, `image prune [-a]`, `system prune [-a]`), with docker 28's output, errors and exit codes
+//! (docker/cli's `cli/command/container/{start,wait,rename,pause,unpause,top,prune}.go`, `image/prune.go` and
+//! `system/prune.go`).
 
 use std::collections::BTreeSet;
 
@@ -177,6 +178,15 @@ pub(super) async fn confirmed<T: Transport>(
 
 /// The end of every prune: what was deleted (a title, then one line each, then a blank line) and the space.
 fn prune_report(out: &mut Printer<'_>, title: &str, lines: &[String], reclaimed: u64) {
+    deleted_section(out, title, lines);
+    out.line(
+        Stream::Stdout,
+        &format!("Total reclaimed space: {}", human_size(reclaimed)),
+    );
+}
+
+/// What one pruner deleted: its title, one line each, a blank line; nothing when it deleted nothing.
+fn deleted_section(out: &mut Printer<'_>, title: &str, lines: &[String]) {
     if !lines.is_empty() {
         out.line(Stream::Stdout, title);
         for line in lines {
@@ -184,10 +194,6 @@ fn prune_report(out: &mut Printer<'_>, title: &str, lines: &[String], reclaimed:
         }
         out.line(Stream::Stdout, "");
     }
-    out.line(
-        Stream::Stdout,
-        &format!("Total reclaimed space: {}", human_size(reclaimed)),
-    );
 }
 
 /// `docker container prune [-f]`: remove the session's containers that do not run.
@@ -227,14 +233,26 @@ pub async fn image_prune<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         out.outcome.exit_code = code;
         return out.done();
     }
-    if !all {
-        prune_report(&mut out, "Deleted Images:", &[], 0);
-        return out.done();
+    match prune_images(ctx, all).await {
+        Ok((lines, reclaimed)) => {
+            prune_report(&mut out, "Deleted Images:", &lines, reclaimed);
+            out.done()
+        }
+        Err(e) => out.fail(&e, 1),
     }
-    let unused = match unused_images(ctx).await {
-        Ok(unused) => unused,
-        Err(e) => return out.fail(&e, 1),
-    };
+}
+
+/// Remove the images a prune removes: none without `all` (every local image here has a tag, so none is
+/// dangling); with it, every image no container was created from, untagged and deleted. docker's report lines
+/// and the bytes freed.
+async fn prune_images<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    all: bool,
+) -> Result<(Vec<String>, u64), String> {
+    if !all {
+        return Ok((Vec::new(), 0));
+    }
+    let unused = unused_images(ctx).await?;
     let client = ctx.local_client();
     let (mut lines, mut reclaimed, mut deleted) = (Vec::new(), 0, BTreeSet::new());
     for image in &unused {
@@ -243,7 +261,7 @@ pub async fn image_prune<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         };
         let repository = ctx.local_repository(&reference);
         if let Err(e) = client.delete_manifest(&repository, &image.tag).await {
-            return out.fail(&format!("Error response from daemon: {e}"), 1);
+            return Err(format!("Error response from daemon: {e}"));
         }
         lines.push(format!("untagged: {}", image.name()));
         let last_tag = !unused.iter().any(|o| o.id == image.id && o.name() > image.name());
@@ -252,8 +270,41 @@ pub async fn image_prune<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
             reclaimed += image.size;
         }
     }
-    prune_report(&mut out, "Deleted Images:", &lines, reclaimed);
-    out.done()
+    Ok((lines, reclaimed))
+}
+
+/// `docker system prune [-a] [-f]`: the stopped containers, then the images `image prune` removes. Networks,
+/// volumes and the build cache are not the companion's to prune here (the build cache is the page's own).
+pub async fn system_prune<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let mut out = Printer::new(ctx);
+    let all = inv.flags.is_set(Flag::ALL);
+    let images = if all {
+        "all images without at least one container associated to them"
+    } else {
+        "all dangling images"
+    };
+    let warning = format!("WARNING! This will remove:\n  - all stopped containers\n  - {images}\n");
+    if let Err(code) = confirmed(ctx, inv, &mut out, &warning).await {
+        out.outcome.exit_code = code;
+        return out.done();
+    }
+    let containers = match Companion::new(ctx.transport, ctx.base).prune_containers().await {
+        Ok(report) => report,
+        Err(e) => return out.fail(&e.to_string(), 1),
+    };
+    deleted_section(&mut out, "Deleted Containers:", &containers.containers_deleted);
+    match prune_images(ctx, all).await {
+        Ok((lines, reclaimed)) => {
+            prune_report(
+                &mut out,
+                "Deleted Images:",
+                &lines,
+                reclaimed + containers.space_reclaimed,
+            );
+            out.done()
+        }
+        Err(e) => out.fail(&e, 1),
+    }
 }
 
 /// The session's local images that no container uses, by name; an image (id) used under any name is kept

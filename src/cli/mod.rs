@@ -2,6 +2,9 @@
 
 pub mod attach;
 pub mod build;
+pub mod catalog;
+pub mod changes;
+pub mod commit;
 pub mod complete;
 pub mod compose;
 pub mod containers;
@@ -23,7 +26,9 @@ pub mod offline;
 pub mod outcome;
 pub mod parse;
 pub mod ports;
+pub mod resources;
 pub mod spec;
+pub mod system;
 pub mod transfer;
 pub mod volumes;
 pub mod words;

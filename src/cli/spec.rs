@@ -31,7 +31,9 @@ flag_names! {
     QUIET = "quiet", RM = "rm", SERVICES = "services", SIGNAL = "signal", SINCE = "since", SIZE = "size", TAG = "tag", TAIL = "tail", TARGET = "target", TIME = "time",
     TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
-    CHECK = "check",
+    CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
+    RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure", AUTHOR = "author",
+    CHANGE = "change", MESSAGE = "message",
 }
 
 impl Flag {
@@ -139,6 +141,15 @@ pub enum CommandId {
     VolumeInspect,
     VolumeRm,
     VolumePrune,
+    ContainerRestart,
+    ContainerDiff,
+    ContextLs,
+    ContainerStats,
+    ContainerUpdate,
+    SystemPrune,
+    Search,
+    ManifestInspect,
+    ContainerCommit,
     Inspect,
     SystemDf,
     Version,
@@ -431,6 +442,35 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ContainerTop, Companion, &["container", "top"], &[&["top"]], AtLeast(1),
         "CONTAINER [ps OPTIONS]", "Display the running processes of a container", &[HELP])
         .flags_before_arguments(),
+    command(ContainerRestart, Companion, &["container", "restart"], &[&["restart"]], AtLeast(1),
+        "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", &[
+        SIGNAL.refused("docker restart sends SIGTERM, then SIGKILL after --timeout: use docker kill --signal"),
+        opt(Flag::TIMEOUT, Some('t'), "Seconds to wait before killing the container"),
+        HELP,
+    ]),
+    command(ContainerDiff, Companion, &["container", "diff"], &[&["diff"]], Exactly(1),
+        "CONTAINER", "Inspect changes to files or directories on a container's filesystem", &[HELP]),
+    command(ContainerStats, Companion, &["container", "stats"], &[&["stats"]], AtLeast(0),
+        "[OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics", &[
+        flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
+        FORMAT.refused("docker stats prints its table here"),
+        flag(Flag::NO_STREAM, None, "Disable streaming stats and only pull the first result"),
+        flag(Flag::NO_TRUNC, None, "Do not truncate output"),
+        HELP,
+    ]),
+    command(ContainerUpdate, Companion, &["container", "update"], &[&["update"]], AtLeast(1),
+        "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers", &[
+        opt(Flag::MEMORY, Some('m'), "Memory limit"),
+        opt(Flag::CPUS, None, "Number of CPUs"),
+        opt(Flag::PIDS_LIMIT, None, "Tune container pids limit (set -1 for unlimited)"),
+        opt(Flag::MEMORY_SWAP, None, "Swap limit equal to memory plus swap: -1 to enable unlimited swap")
+            .refused("containers here have no swap: their memory limit is all they get"),
+        opt(Flag::CPU_SHARES, Some('c'), "CPU shares (relative weight)")
+            .refused("CPU time is shared by weight between learners here, not between containers: use --cpus"),
+        opt(Flag::RESTART, None, "Restart policy to apply when a container exits")
+            .refused("containers here are not restarted when they exit: docker start or docker restart them"),
+        HELP,
+    ]),
     command(ContainerPrune, Companion, &["container", "prune"], &[], Exactly(0),
         "[OPTIONS]", "Remove all stopped containers", &[PRUNE_FILTER, PRUNE_FORCE, HELP]),
     command(ImagePrune, Companion, &["image", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused images", &[
@@ -489,6 +529,34 @@ pub const COMMANDS: &[CommandSpec] = &[
         flag(Flag::ALL, Some('a'), "Remove all unused volumes, not just anonymous ones"),
         PRUNE_FILTER, PRUNE_FORCE, HELP,
     ]),
+    command(ContainerCommit, Companion, &["container", "commit"], &[&["commit"]], Between(1, 2),
+        "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", &[
+        opt(Flag::AUTHOR, Some('a'), "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")"),
+        opt(Flag::CHANGE, Some('c'), "Apply Dockerfile instruction to the created image"),
+        opt(Flag::MESSAGE, Some('m'), "Commit message"),
+        HELP,
+    ]),
+    command(SystemPrune, Companion, &["system", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused data", &[
+        flag(Flag::ALL, Some('a'), "Remove all unused images not just dangling ones"),
+        PRUNE_FILTER, PRUNE_FORCE,
+        flag(Flag::VOLUMES, None, "Prune anonymous volumes")
+            .refused("prune volumes with docker volume prune here"),
+        HELP,
+    ]),
+    command(Search, Companion, &["search"], &[], Exactly(1), "[OPTIONS] TERM", "Search Docker Hub for images", &[
+        opt(Flag::LIMIT, None, "Max number of search results"),
+        FILTER.refused("the companion's registry has no stars or official marks to filter on"),
+        FORMAT.refused("docker search prints its table here"),
+        NO_TRUNC, HELP,
+    ]),
+    command(ManifestInspect, Companion, &["manifest", "inspect"], &[], Exactly(1), "[OPTIONS] [MANIFEST_LIST] MANIFEST",
+        "Display an image manifest, or manifest list", &[
+        flag(Flag::INSECURE, None, "Allow communication with an insecure registry")
+            .always("the companion's registry is reached as the terminal reaches it"),
+        flag(Flag::VERBOSE, Some('v'), "Output additional info including layers and platform")
+            .refused("only the manifest is shown here"),
+        HELP,
+    ]).operands(Operands::Images),
     command(ContainerLs, Companion, &["container", "ls"], &[&["ps"], &["container", "list"], &["container", "ps"]],
         Exactly(0), "[OPTIONS]", "List containers", &[
         flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
@@ -545,9 +613,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         HELP,
     ]),
     command(Version, Interpreter, &["version"], &[], Exactly(0), "[OPTIONS]", "Show the Docker version information",
-        &[FORMAT_F.refused("docker version prints its text here"), HELP]),
-    command(SystemInfo, NotYet, &["system", "info"], &[&["info"]], Exactly(0), "[OPTIONS]",
+        &[FORMAT_F, HELP]),
+    command(SystemInfo, Companion, &["system", "info"], &[&["info"]], Exactly(0), "[OPTIONS]",
         "Display system-wide information", &[FORMAT_F, HELP]),
+    command(ContextLs, Companion, &["context", "ls"], &[&["context", "list"]], Exactly(0), "[OPTIONS]",
+        "List contexts", &[FORMAT, flag(Flag::QUIET, Some('q'), "Only show context names"), HELP]),
     command(Help, Interpreter, &["help"], &[], AtMost(2), "[COMMAND]", "Help about any command", &[]),
     command(Compose, Page, &["compose"], &[], AtLeast(0), "[OPTIONS] COMMAND", "Docker Compose", &[
         opt(Flag::FILE, Some('f'), "Compose configuration files"),

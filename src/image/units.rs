@@ -16,13 +16,27 @@ pub fn progress_size(bytes: u64) -> String {
 /// go-units `HumanSizeWithPrecision`: decimal units, `precision` significant digits, rounded as Go's `%.*g`.
 pub fn human_size_with_precision(bytes: u64, precision: usize) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    scaled(bytes, 1000.0, &UNITS, precision)
+}
+
+/// go-units `BytesSize`: binary units, four significant digits (`1.5MiB`, `15.08GiB`), what `docker stats` and
+/// `docker info` print memory in.
+pub fn bytes_size(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    scaled(bytes, 1024.0, &UNITS, 4)
+}
+
+/// `bytes` in the largest of `units` (each `base` times the one before) that keeps it at least 1, with
+/// `precision` significant digits as Go's `%.*g` prints them.
+fn scaled(bytes: u64, base: f64, units: &[&str], precision: usize) -> String {
     let mut size = bytes as f64;
     let mut unit = 0;
-    while size >= 1000.0 && unit < UNITS.len() - 1 {
-        size /= 1000.0;
+    while size >= base && unit < units.len() - 1 {
+        size /= base;
         unit += 1;
     }
     let whole_digits = match size {
+        s if s >= 1000.0 => 4,
         s if s >= 100.0 => 3,
         s if s >= 10.0 => 2,
         _ => 1,
@@ -32,7 +46,7 @@ pub fn human_size_with_precision(bytes: u64, precision: usize) -> String {
     if text.contains('.') {
         text = text.trim_end_matches('0').trim_end_matches('.').to_string();
     }
-    format!("{text}{}", UNITS[unit])
+    format!("{text}{}", units[unit])
 }
 
 #[cfg(test)]
@@ -51,6 +65,15 @@ mod tests {
         assert_eq!(human_size(123_456_789), "123MB");
         assert_eq!(human_size(184_000_000), "184MB");
         assert_eq!(human_size(4_000_000), "4MB");
+    }
+
+    #[test]
+    fn memory_is_in_binary_units_with_four_digits() {
+        assert_eq!(bytes_size(0), "0B");
+        assert_eq!(bytes_size(1536), "1.5KiB");
+        assert_eq!(bytes_size(1 << 30), "1GiB");
+        assert_eq!(bytes_size(16_192_000_000), "15.08GiB");
+        assert_eq!(bytes_size(1023 << 20), "1023MiB");
     }
 
     #[test]

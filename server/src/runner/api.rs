@@ -71,7 +71,13 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::CONTAINER_UNPAUSE, post(unpause))
         .route(paths::CONTAINER_RENAME, post(rename))
         .route(paths::CONTAINER_TOP, get(top))
+        .route(paths::CONTAINER_RESTART, post(restart))
+        .route(paths::CONTAINER_CHANGES, get(changes))
         .route(paths::CONTAINERS_PRUNE, post(prune))
+        .route(paths::SYSTEM, get(system))
+        .route(paths::STATS, get(stats))
+        .route(paths::CONTAINER_UPDATE, post(update))
+        .route(paths::CONTAINER_COMMIT, post(commit))
         .route(paths::CONTAINER_ATTACH, get(attach))
         .route(paths::CONTAINER_ATTACH_TICKET, post(attach_ticket::<false>))
         .route(paths::EXEC_ATTACH_TICKET, post(attach_ticket::<true>))
@@ -144,18 +150,64 @@ async fn start(
     let c = r.get_in(Some(&session(&headers)), &id)?;
     match c.state().status {
         // As dockerd: starting a running container changes nothing.
-        super::Status::Running => return Ok(StatusCode::NO_CONTENT),
-        super::Status::Exited => {
-            return Err(RunnerError::Refused(format!(
-                "container {} has exited: starting a stopped container again is not supported here yet \
-                 (run a new one with docker run)",
-                r.name_of(&c)
-            )))
-        }
-        super::Status::Created => {}
+        super::Status::Running => {}
+        super::Status::Exited => r.start_again(&c).await?,
+        super::Status::Created => r.start(&c).await?,
     }
-    r.start(&c).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn restart(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<api::RestartQuery>,
+) -> ApiResult<StatusCode> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    r.restart(&c, q.t.map(Duration::from_secs)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn stats(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Query(q): Query<api::StatsQuery>,
+) -> Json<Vec<api::StatsRow>> {
+    Json(r.stats(&session(&headers), q.all).await)
+}
+
+async fn update(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(limits): ApiJson<api::UpdateLimits>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    r.update_limits(&c, limits).await?;
+    Ok(Json(serde_json::json!({ "Warnings": [] })))
+}
+
+async fn commit(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<api::CommitQuery>,
+) -> ApiResult<(StatusCode, Json<api::StepLayer>)> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    Ok((StatusCode::CREATED, Json(r.commit(&c, &q.repository).await?)))
+}
+
+async fn system(State(r): State<Arc<Runner>>, headers: HeaderMap) -> Json<api::SystemInfo> {
+    Json(r.system_info(&session(&headers)).await)
+}
+
+async fn changes(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<api::Change>>> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    Ok(Json(r.changes(&c).await?))
 }
 
 async fn stop(

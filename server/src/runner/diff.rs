@@ -13,7 +13,7 @@ use slipway::layer::{LayerError, LayerOptions, LayerWriter, Meta};
 use super::unpack::{layer_mode, IdShift};
 
 /// A layer written to disk, ready to be stored in a registry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LayerDescriptor {
     #[serde(rename = "mediaType")]
     pub media_type: String,

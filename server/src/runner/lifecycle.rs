@@ -53,6 +53,10 @@ pub struct Container {
     pub cgroup: String,
     /// The hold on its owner's cgroup, given back once its own cgroup is gone (at exit, or removed unstarted).
     owner_cgroup: Mutex<Option<OwnerCgroup>>,
+    /// A start again of the stopped container is mounting its rootfs (`keep.rs`).
+    starting_again: std::sync::atomic::AtomicBool,
+    /// The limits `docker update` changed (`resources.rs`), over [`Container::opts`]'.
+    updated_limits: Mutex<slipway::api::UpdateLimits>,
 }
 
 /// The server's count of container exits, for [`Container::exit_order`].
@@ -69,6 +73,20 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// The state of a container that was never started.
+fn created_state() -> State {
+    State {
+        status: Status::Created,
+        pid: None,
+        exit_code: None,
+        oom_killed: false,
+        timed_out: false,
+        error: None,
+        started_at: None,
+        finished_at: None,
+    }
 }
 
 impl Container {
@@ -141,6 +159,49 @@ impl Container {
             );
         }
         Ok(())
+    }
+
+    /// Take the stopped container's one start again (`docker start`/`restart`): false when it does not stand
+    /// stopped or another start has it already. Until [`Container::rearm`] or [`Container::exit_unstarted`] it
+    /// still shows as exited.
+    pub(crate) fn claim_start_again(&self) -> bool {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.status == Status::Exited
+            && !self
+                .starting_again
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Exited → created again once its rootfs is mounted anew ([`Container::claim_start_again`]): the last
+    /// run's exit is forgotten and its output reopened for the next.
+    pub(crate) fn rearm(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        *s = State {
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+            ..created_state()
+        };
+        drop(s);
+        self.io.logs.reopen();
+        self.starting_again
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.status_tx.send_replace(Status::Created);
+    }
+
+    /// A start again that could not mount its rootfs: still exited, saying why.
+    pub(crate) fn exit_unstarted(&self, error: String) {
+        self.update(|s| s.error = Some(error));
+        self.starting_again
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The limits `docker update` gave it (none: its `docker run` flags').
+    pub fn updated_limits(&self) -> slipway::api::UpdateLimits {
+        *self.updated_limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_updated_limits(&self, limits: slipway::api::UpdateLimits) {
+        *self.updated_limits.lock().unwrap_or_else(|e| e.into_inner()) = limits;
     }
 
     /// Its own cgroup is gone: give back its hold on the owner's (the last one removes it).
@@ -316,16 +377,7 @@ impl Runner {
             dir: dir.clone(),
             created: now(),
             io: ProcessIo::new(self.config.max_log_bytes),
-            state: Mutex::new(State {
-                status: Status::Created,
-                pid: None,
-                exit_code: None,
-                oom_killed: false,
-                timed_out: false,
-                error: None,
-                started_at: None,
-                finished_at: None,
-            }),
+            state: Mutex::new(created_state()),
             status_tx,
             ports: Mutex::new(Vec::new()),
             outbound: Mutex::new(None),
@@ -336,6 +388,8 @@ impl Runner {
             preview_token: super::preview_token::new_token(),
             cgroup,
             owner_cgroup: Mutex::new(Some(owner_cgroup)),
+            starting_again: std::sync::atomic::AtomicBool::new(false),
+            updated_limits: Mutex::default(),
         });
         if let Err(e) = self.insert(container.clone(), slot) {
             cleanup_dir(&dir);
@@ -371,7 +425,7 @@ impl Runner {
 
     /// A turn of the start queue for `c` (one start at a time per owner, `builders` at once), or 503 past
     /// [`super::FairShares::start_wait`]. Held until the process runs: a running container holds no turn.
-    async fn start_turn(&self, c: &Container) -> Result<Permit, RunnerError> {
+    pub(crate) async fn start_turn(&self, c: &Container) -> Result<Permit, RunnerError> {
         let waiting = self.starts.enqueue(owner_key(&c.session));
         let ahead = waiting.ahead();
         let wait = self.config.fair_shares.start_wait;
@@ -394,6 +448,12 @@ impl Runner {
             false => Some(self.start_turn(c).await?),
         };
         Self::check_created(c)?;
+        self.run_process(c).await
+    }
+
+    /// Run the process of a created container whose rootfs is mounted (its first start, or a start again
+    /// after [`Container::rearm`]); a monitor task reaps it and cleans up.
+    pub(crate) async fn run_process(self: &Arc<Self>, c: &Arc<Container>) -> Result<(), RunnerError> {
         c.hold_owner_cgroup(&self.owners)?;
         c.update(|s| s.status = Status::Running);
         match self.launch(c).await {
@@ -500,9 +560,10 @@ impl Runner {
         }
         c.io.finish().await;
         if !c.opts.auto_remove && c.image != BUILD_STEP_IMAGE {
-            // Before the state says exited, so whoever waits for the exit finds the memory already back.
-            let dir = c.dir.clone();
-            let _ = tokio::task::spawn_blocking(move || cleanup_dir(&dir)).await;
+            // Before the state says exited, so whoever waits for the exit finds the memory already back and
+            // the writable layer's changes kept on disk (`keep.rs`).
+            let (this, c2) = (self.clone(), c.clone());
+            let _ = tokio::task::spawn_blocking(move || this.park(&c2)).await;
         }
         let order = EXITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         c.exit_order.store(order, std::sync::atomic::Ordering::Relaxed);

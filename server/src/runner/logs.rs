@@ -95,6 +95,11 @@ impl Logs {
         });
     }
 
+    /// More output will come after all (a stopped container started again): followers from now on wait for it.
+    pub fn reopen(&self) {
+        self.lock().closed = false;
+    }
+
     /// How many followers (`logs -f`, attaches) are subscribed right now.
     pub fn followers(&self) -> usize {
         self.tx.receiver_count()

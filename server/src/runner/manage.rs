@@ -187,16 +187,10 @@ impl Runner {
         .await
         .ok()??;
         let mut config = container_config(c, &resolved, config_digest.unwrap_or_default());
-        // As the spec applies them (`spec::resources`): the flags', else the defaults, within the ceilings.
-        let (defaults, ceilings) = (self.config.defaults, self.config.ceilings);
-        config.memory = c.opts.memory.unwrap_or(defaults.memory).min(ceilings.memory);
-        config.pids_limit = c
-            .opts
-            .pids_limit
-            .unwrap_or(defaults.pids)
-            .min(ceilings.pids)
-            .max(1);
-        let cpus = c.opts.cpus.unwrap_or(defaults.cpus).min(ceilings.cpus);
+        // As the spec applies them (`spec::resources`): the flags' (or `docker update`'s), else the defaults,
+        // within the ceilings.
+        let (memory, cpus, pids) = self.limits_of(c);
+        (config.memory, config.pids_limit) = (memory, pids);
         config.nano_cpus = (cpus * 1e9).round() as i64;
         Some(config)
     }

@@ -14,6 +14,7 @@ pub mod exec;
 pub mod fixture;
 pub mod images;
 pub mod io;
+pub mod keep;
 pub mod layer_gc;
 pub mod lifecycle;
 pub mod logs;
@@ -28,10 +29,12 @@ pub mod pace;
 pub mod preview_token;
 pub mod proxy;
 pub mod registry_source;
+pub mod resources;
 pub mod runc;
 pub mod seccomp;
 pub mod spec;
 pub mod step;
+pub mod system;
 pub mod tty;
 pub mod unpack;
 pub mod users;
@@ -526,7 +529,7 @@ impl Runner {
     /// The server's disk budget, counting the runner's unpacked layers and RUN-step blobs.
     pub fn disk_budget(&self) -> Option<&crate::registry::quota::DiskBudget> {
         let budget = &self.registry.as_ref()?.disk;
-        for sub in ["layers", "blobs", "volumes"] {
+        for sub in ["layers", "blobs", "volumes", "c"] {
             budget.add_root(&self.config.data_dir.join(sub));
         }
         Some(budget)
@@ -595,10 +598,28 @@ pub(crate) fn prepare_rootfs(
     lowers: &[PathBuf],
     hostname: &str,
 ) -> Result<(), RunnerError> {
-    let shift = runner.config.userns.unwrap_or(unpack::IdShift::NONE);
     for sub in ["rw", "rootfs", "empty"] {
         std::fs::create_dir_all(dir.join(sub)).map_err(io_ctx(format!("creating {sub}")))?;
     }
+    let root_id = runner.config.userns.unwrap_or(unpack::IdShift::NONE).to_host(0);
+    spec::write_etc_files(&dir.join("etc"), hostname, runner.config.network.is_outbound())
+        .map_err(io_ctx("writing /etc files"))?;
+    for f in ["hosts", "hostname", "resolv.conf"] {
+        let _ = std::os::unix::fs::lchown(dir.join("etc").join(f), Some(root_id), Some(root_id));
+    }
+    mount_writable(runner, dir, lowers, None)
+}
+
+/// Mount the container's writable layer (a tmpfs of [`RunnerConfig::writable_limit`], or the disk) and its
+/// rootfs over `lowers`. `kept`: the changes of an earlier run ([`keep`]), unpacked into the upper dir first, with
+/// the layer unpacker's rules.
+pub(crate) fn mount_writable(
+    runner: &Runner,
+    dir: &Path,
+    lowers: &[PathBuf],
+    kept: Option<&Path>,
+) -> Result<(), RunnerError> {
+    let shift = runner.config.userns.unwrap_or(unpack::IdShift::NONE);
     if let Some(limit) = runner.config.writable_limit {
         let data = std::ffi::CString::new(format!("size={limit},mode=0755")).unwrap_or_default();
         let flags = rustix::mount::MountFlags::NODEV | rustix::mount::MountFlags::NOSUID;
@@ -612,10 +633,9 @@ pub(crate) fn prepare_rootfs(
     // The overlay root takes the upper dir's owner and mode: container root, 0755.
     let root_id = shift.to_host(0);
     std::os::unix::fs::lchown(&upper, Some(root_id), Some(root_id)).map_err(io_ctx("chown upper"))?;
-    spec::write_etc_files(&dir.join("etc"), hostname, runner.config.network.is_outbound())
-        .map_err(io_ctx("writing /etc files"))?;
-    for f in ["hosts", "hostname", "resolv.conf"] {
-        let _ = std::os::unix::fs::lchown(dir.join("etc").join(f), Some(root_id), Some(root_id));
+    if let Some(kept) = kept {
+        let blob = std::fs::File::open(kept).map_err(io_ctx("opening the kept writable layer"))?;
+        unpack::unpack_layer(blob, &upper, runner.config.unpack_limits, shift, None)?;
     }
     overlay::mount(lowers, &dir.join("empty"), &upper, &work, &dir.join("rootfs"))?;
     Ok(())

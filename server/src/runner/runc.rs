@@ -199,6 +199,43 @@ impl Runc {
         self.simple(&["resume", id]).await.map(|_| ())
     }
 
+    /// `runc events --stats`: one JSON event with the container's cgroup figures (runc's `types.Stats`).
+    pub async fn stats(&self, id: &str) -> Result<String, RuncError> {
+        self.simple(&["events", "--stats", id]).await
+    }
+
+    /// `runc update`: new limits for a running container's cgroup (`swap`: the memory+swap limit follows
+    /// the memory limit, as the spec sets it where swap is accounted).
+    pub async fn update(
+        &self,
+        id: &str,
+        memory: i64,
+        swap: bool,
+        (period, quota): (u64, i64),
+        pids: i64,
+    ) -> Result<(), RuncError> {
+        let (memory, period, quota, pids) = (
+            memory.to_string(),
+            period.to_string(),
+            quota.to_string(),
+            pids.to_string(),
+        );
+        let mut args = vec!["update", "--memory", &memory];
+        if swap {
+            args.extend(["--memory-swap", &memory]);
+        }
+        args.extend([
+            "--cpu-period",
+            &period,
+            "--cpu-quota",
+            &quota,
+            "--pids-limit",
+            &pids,
+            id,
+        ]);
+        self.simple(&args).await.map(|_| ())
+    }
+
     /// `runc ps --format json`: the host pids of the container's processes.
     pub async fn pids(&self, id: &str) -> Result<Vec<i32>, RuncError> {
         let out = self.simple(&["ps", "--format", "json", id]).await?;

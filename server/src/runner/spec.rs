@@ -155,7 +155,7 @@ fn bind(dest: &str, source: &Path, ro: bool) -> Result<Mount, SpecError> {
 }
 
 /// Whether memory+swap can be limited (cgroup v1 needs swap accounting; v2 always has `memory.swap.max`).
-fn swap_accounting() -> bool {
+pub(crate) fn swap_accounting() -> bool {
     let v1 = Path::new("/sys/fs/cgroup/memory");
     !v1.is_dir() || v1.join("memory.memsw.limit_in_bytes").exists()
 }

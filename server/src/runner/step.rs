@@ -236,18 +236,28 @@ impl Runner {
     /// Where the step's layer goes: the registry repository it names, checked before anything runs. Only the
     /// caller's own local store may be named; anything else is answered as an unknown repository.
     fn step_repository(&self, step: &RunStep) -> Result<Option<(Arc<Store>, RepoName)>, RunnerError> {
-        let Some(name) = &step.repository else {
-            return Ok(None);
-        };
+        match &step.repository {
+            Some(name) => self.local_repository_of(&step.session, name).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `name` as a registry repository of `session`'s own local store; anything else is answered as an unknown
+    /// repository.
+    pub(super) fn local_repository_of(
+        &self,
+        session: &str,
+        name: &str,
+    ) -> Result<(Arc<Store>, RepoName), RunnerError> {
         let unknown =
             || RegistryError::NameUnknown(format!("{name} is not a local repository of this session"));
         let store = self.registry.clone().ok_or_else(unknown)?;
         let repo = RepoName::parse(name)?;
-        let key = local::runner_session_key(&step.session);
+        let key = local::runner_session_key(session);
         if local::owner(name) != Some(key.as_str()) {
             return Err(unknown().into());
         }
-        Ok(Some((store, repo)))
+        Ok((store, repo))
     }
 }
 
@@ -279,7 +289,7 @@ fn capture_bound(upper: &Path) -> u64 {
 
 /// Commit a captured layer into the registry's blob store (verified, fsynced, renamed into place) and link it to
 /// `repo`; the temp file goes either way. Returns the blob's path in the store.
-fn commit_to_registry(
+pub(super) fn commit_to_registry(
     store: &Store,
     repo: &RepoName,
     temp: &Path,

@@ -161,7 +161,16 @@ async fn exited_containers_hold_no_slot_and_no_writable_layer() {
             Vec::<String>::new(),
             "an exited container keeps mounts"
         );
-        assert!(!c.dir.exists(), "an exited container keeps its directory");
+        assert!(
+            !c.dir.join("rw").exists(),
+            "an exited container keeps its writable layer's tmpfs"
+        );
+        let kept = std::fs::metadata(c.dir.join("kept.tar.gz")).expect("its changes are kept on disk");
+        assert!(
+            kept.len() < 64 << 10,
+            "the kept changes are the layer, compressed: {} bytes",
+            kept.len()
+        );
         ids.push(c.id.clone());
     }
     // A live one beside the exited ones is admitted too.
@@ -200,4 +209,39 @@ async fn exited_containers_hold_no_slot_and_no_writable_layer() {
     for id in &ids {
         assert_clean(&env, id);
     }
+}
+
+/// A stopped container's kept changes are a layer like any other when it starts again: a symlink that climbs
+/// out of the root is refused by the unpacker, the container stays stopped saying why, and no mount is left.
+#[tokio::test]
+async fn a_kept_layer_with_an_escaping_symlink_does_not_start_again() {
+    let env = test_env();
+    let c = started(
+        &env,
+        "busybox",
+        cmd(&[
+            "sh",
+            "-c",
+            "echo kept > /note; ln -s ../../../../../../etc/shadow /escape",
+        ]),
+    )
+    .await;
+    let state = tokio::time::timeout(Duration::from_secs(30), c.wait())
+        .await
+        .expect("the container ends");
+    assert_eq!(state.exit_code, Some(0));
+    let refused = env.runner.start_again(&c).await.expect_err("refused");
+    assert!(
+        refused.to_string().contains("escapes the layer root"),
+        "{refused}"
+    );
+    let state = c.state();
+    assert_eq!(state.status, super::Status::Exited);
+    assert!(
+        state.error.as_deref().unwrap_or_default().contains("escapes"),
+        "{state:?}"
+    );
+    assert_eq!(overlay::mounts_below(&c.dir), Vec::<String>::new(), "mounts left");
+    env.runner.remove(&c, false).await.unwrap();
+    assert_clean(&env, &c.id);
 }
