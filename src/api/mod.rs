@@ -31,11 +31,11 @@ pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
 pub use images::ImageRow;
 pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
+pub use notices::{Broadcast, ClassEnds, ExtendTime, Notice, NoticeQuery, Notices};
 pub use progress::{
     ActionDone, ClassSnapshot, FailedCommand, FunnelStep, LearnerRow, LessonFunnel, LessonProgress,
-    ResetRequest, StepMark, ONLINE_SECONDS,
+    MyProgress, ResetRequest, StepMark, ONLINE_SECONDS,
 };
-pub use notices::{Broadcast, ClassEnds, ExtendTime, Notice, NoticeQuery, Notices};
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
 

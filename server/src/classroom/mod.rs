@@ -8,11 +8,11 @@ pub mod cards;
 pub mod config;
 pub mod dashboard;
 pub mod dashboard_csv;
+pub mod lifetimes;
+pub mod notices;
 pub mod progress;
 pub mod progress_judge;
 pub mod progress_watch;
-pub mod lifetimes;
-pub mod notices;
 pub mod roster;
 
 use std::path::{Path, PathBuf};
