@@ -442,10 +442,10 @@ async fn in_chromium_the_teachers_dashboard_shows_a_learners_build_live() -> Res
         .await
 }
 
-const CODE_FIELD: &str = "Your join code (on your card)";
+pub(crate) const CODE_FIELD: &str = "Your join code (on your card)";
 
 /// The learners' table's text once `done` accepts it (within 30 s: the server judges every 2 s).
-async fn learners_table(
+pub(crate) async fn learners_table(
     page: &crate::support::browser::Page,
     what: &str,
     done: impl Fn(&str) -> bool,
