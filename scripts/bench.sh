@@ -55,6 +55,6 @@ if [[ "$what" == classroom || "$what" == all ]]; then
     export SLIPWAY_BIN="$CARGO_TARGET_DIR/server/slipway"
     export LEARNERS="${2:-${LEARNERS:-30}}"
     echo "## Classroom, native ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
-    # LEARNERS sign in, build the seed lesson and run it, quiet and then beside one learner's hog.
+    # LEARNERS do the seed lesson (build, images, run, check, push, rebuild) beside two hostile learners.
     cargo bench -p slipway-server --profile dev --bench classroom
 fi

@@ -1,14 +1,16 @@
 //! Classroom benchmark (issue 15; a benchmark, not a test): LEARNERS learners (default 30) of one
-//! `slipway serve --classroom` each sign in with their join code (`POST /api/classroom/join`, as the page),
-//! build the seed lesson's image with its RUN step executed (`slipway docker build`, the page's builder against
-//! the same API) and run it (`docker run -d -p 8000:8000`) until the app's first answer through its preview,
-//! their starts spread over SPREAD seconds (default 20). The class does it twice: on a quiet server, then with
-//! one more learner running a fork bomb, a memory hog and an endless loop. Meanwhile one more learner probes the
-//! interactive commands (`docker images`, `docker ps`, `docker run --rm busybox echo hi`, through the API as the
-//! page sends them). Prints per phase the p50/p95 of sign in, build and first answer, the interactive
-//! p50/p95/p99, failures, the server's peak RSS and CPU, the machine's load, and a last line
-//! `learners=N failures=F lesson_p95_s=X interactive_p95_ms=Y hog_lesson_p95_s=Z hog_interactive_p95_ms=W
-//! solo_s=S` (S: one learner's lesson alone, done first, which also warms the server).
+//! `slipway serve --classroom` each do the seed lesson as a native client with its own session: sign in with
+//! their join code (`POST /api/classroom/join`, as the page), build the lesson's image with its RUN step executed
+//! (`slipway docker build`, the page's builder against the same API), `docker images`, `docker run -d -p
+//! 8000:8000` until the app answers through its preview (the lesson's check), `docker push` to their namespace,
+//! and a rebuild after an edit of `app.py`; their starts spread over SPREAD seconds (default 60). Two hostile
+//! learners run beside them the whole time: one a fork bomb and a memory hog, the other an output flood.
+//! Meanwhile one more learner probes the interactive commands (`docker images`, `docker ps`, `docker run --rm
+//! busybox echo hi`, through the API as the page sends them). One learner alone does the lesson first in the
+//! same run (it also warms the server): the reference each learner's time is compared with. Prints each step's
+//! p50/p95/max, the lesson's completion time per learner (median, p95, max, and the slowest against the solo
+//! time), the interactive p50/p95/p99, failures, the server's peak RSS and CPU, the machine's load, and last
+//! `learners=N failures=F lesson_p95_s=X interactive_p95_ms=Y`.
 //! Run with `scripts/bench.sh classroom [LEARNERS]`.
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -45,13 +47,12 @@ mod native {
     struct Lesson {
         sign_in: f64,
         build: f64,
+        images: f64,
         first_answer: f64,
-    }
-
-    impl Lesson {
-        fn whole(&self) -> f64 {
-            self.sign_in + self.build + self.first_answer
-        }
+        push: f64,
+        rebuild: f64,
+        /// From signing in to the rebuild's end.
+        whole: f64,
     }
 
     /// The class's server and what every learner needs from it.
@@ -82,6 +83,7 @@ mod native {
                 .args(args)
                 .current_dir(context)
                 .env("SLIPWAY_SESSION", token)
+                .env("SLIPWAY_AUTH_FILE", context.join("auth.json"))
                 .env("XDG_CACHE_HOME", context.join(".cache"))
                 .env("XDG_CONFIG_HOME", context.join(".config"))
                 .output()
@@ -107,8 +109,9 @@ mod native {
                 .token)
         }
 
-        /// `name`'s lesson: sign in, build (the RUN step executed: the requirements carry the name), run and
-        /// wait for the app's first answer through its preview.
+        /// `name`'s lesson: sign in, build (the RUN step executed: the requirements carry the name), `docker
+        /// images`, run and wait for the app's first answer through its preview (the lesson's check), log in and
+        /// push to their namespace, edit `app.py` and build again.
         async fn lesson(&self, name: &str) -> anyhow::Result<Lesson> {
             let context = self.dir.join(name);
             std::fs::create_dir_all(&context)?;
@@ -119,27 +122,40 @@ mod native {
             let requirements = context.join("requirements.txt");
             let text = std::fs::read_to_string(&requirements)? + &format!("# {name}\n");
             std::fs::write(&requirements, text)?;
-            let started = Instant::now();
+            let begun = Instant::now();
             let token = self.sign_in(name).await?;
-            let sign_in = started.elapsed().as_secs_f64();
+            let sign_in = begun.elapsed().as_secs_f64();
             let image = format!("{name}/python-sample-app:v1");
+            let timed = |args: Vec<String>| {
+                let (token, context) = (token.clone(), context.clone());
+                async move {
+                    let started = Instant::now();
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    self.docker(&token, &context, &args).await?;
+                    anyhow::Ok(started.elapsed().as_secs_f64())
+                }
+            };
+            let words = |text: &str| text.split(' ').map(str::to_string).collect::<Vec<_>>();
+            let build = timed(words(&format!("build -q -t {image} ."))).await?;
+            let images = timed(words("images")).await?;
             let started = Instant::now();
-            self.docker(&token, &context, &["build", "-q", "-t", &image, "."])
-                .await?;
-            let build = started.elapsed().as_secs_f64();
-            let started = Instant::now();
-            self.docker(
-                &token,
-                &context,
-                &["run", "-d", "-p", "8000:8000", "--name", "web", &image],
-            )
-            .await?;
+            timed(words(&format!("run -d -p 8000:8000 --name web {image}"))).await?;
             self.until_answers(&token).await?;
             let first_answer = started.elapsed().as_secs_f64();
+            let code = self.code(name)?;
+            let push = timed(words(&format!("login -u {name} -p {code}"))).await?
+                + timed(words(&format!("push {image}"))).await?;
+            let app = context.join("app.py");
+            std::fs::write(&app, std::fs::read_to_string(&app)? + "# edited\n")?;
+            let rebuild = timed(words(&format!("build -q -t {name}/python-sample-app:v2 ."))).await?;
             Ok(Lesson {
                 sign_in,
                 build,
+                images,
                 first_answer,
+                push,
+                rebuild,
+                whole: begun.elapsed().as_secs_f64(),
             })
         }
 
@@ -172,16 +188,12 @@ mod native {
             }
         }
 
-        /// The hog: a fork bomb, a memory hog and an endless loop, each a container of learner `name`.
-        async fn hog(&self, name: &str) -> anyhow::Result<()> {
+        /// A hostile learner `name`: each of `scripts` a running container of theirs.
+        async fn hostile(&self, name: &str, scripts: &[&str]) -> anyhow::Result<()> {
             let token = self.sign_in(name).await?;
             let context = self.dir.join(name);
             std::fs::create_dir_all(&context)?;
-            for script in [
-                "f(){ f | f & }; f; sleep 3600",
-                "x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done",
-                "while :; do :; done",
-            ] {
+            for script in scripts {
                 self.docker(&token, &context, &["run", "-d", "busybox", "sh", "-c", script])
                     .await?;
             }
@@ -236,7 +248,7 @@ mod native {
         Ok(times)
     }
 
-    /// What one phase measured.
+    /// What the class's run measured.
     struct Phase {
         interactive_ms: Vec<f64>,
         lessons: Vec<Lesson>,
@@ -302,20 +314,24 @@ mod native {
     /// One of a lesson's times.
     type Measure = fn(&Lesson) -> f64;
 
-    fn print_phase(title: &str, phase: &Phase) {
+    fn print_phase(title: &str, phase: &Phase, solo: &Lesson) {
         let column = |f: Measure| -> Vec<f64> { phase.lessons.iter().map(f).collect() };
         println!("\n### {title}\n");
-        println!("| step | p50 (s) | p95 (s) | max (s) |\n| --- | ---: | ---: | ---: |");
-        let rows: [(&str, Measure); 4] = [
+        println!("| step | alone (s) | p50 (s) | p95 (s) | max (s) |\n| --- | ---: | ---: | ---: | ---: |");
+        let rows: [(&str, Measure); 7] = [
             ("sign in", |l| l.sign_in),
             ("build (RUN executed)", |l| l.build),
-            ("run until the first answer", |l| l.first_answer),
-            ("whole lesson", Lesson::whole),
+            ("docker images", |l| l.images),
+            ("run -d -p until it answers (the check)", |l| l.first_answer),
+            ("login + push", |l| l.push),
+            ("rebuild after an edit", |l| l.rebuild),
+            ("whole lesson", |l| l.whole),
         ];
         for (step, f) in rows {
             let values = column(f);
             println!(
-                "| {step} | {:.2} | {:.2} | {:.2} |",
+                "| {step} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                f(solo),
                 percentile(&values, 0.5),
                 percentile(&values, 0.95),
                 percentile(&values, 1.0)
@@ -342,6 +358,16 @@ mod native {
         for failure in &phase.failures {
             println!("- failed: {failure}");
         }
+        let whole = column(|l| l.whole);
+        println!(
+            "\nLesson completion per learner: median {:.1} s, p95 {:.1} s, max {:.1} s; alone {:.1} s; the slowest \
+             took {:.1}× the solo time (goal: at most 3×).",
+            percentile(&whole, 0.5),
+            percentile(&whole, 0.95),
+            percentile(&whole, 1.0),
+            solo.whole,
+            percentile(&whole, 1.0) / solo.whole
+        );
     }
 
     pub fn main() -> anyhow::Result<()> {
@@ -355,7 +381,7 @@ mod native {
         let file = dir.join("classroom.toml");
         let text = format!(
             "[class]\nname = \"bench\"\n[learners]\ncount = {}\n",
-            2 * learners + 3
+            learners + 4
         );
         std::fs::write(&file, text)?;
         let cards = std::process::Command::new(slipway_bin())
@@ -395,6 +421,15 @@ mod native {
         })
     }
 
+    /// The hostile learners: a fork bomb and a memory hog, and an output flood.
+    const HOSTILE: [&[&str]; 2] = [
+        &[
+            "f(){ f | f & }; f; sleep 3600",
+            "x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done",
+        ],
+        &["yes 'an output flood, line after line after line'"],
+    ];
+
     async fn bench() -> anyhow::Result<()> {
         let learners: usize = std::env::var("LEARNERS")
             .ok()
@@ -404,50 +439,49 @@ mod native {
             std::env::var("SPREAD")
                 .ok()
                 .and_then(|n| n.parse().ok())
-                .unwrap_or(20),
+                .unwrap_or(60),
         );
         let dir = TempDir::new("bench-classroom");
         let class = start_class(learners, dir.path()).await?;
-        let names =
-            |from: usize| -> Vec<String> { (from..from + learners).map(|n| format!("learner{n}")).collect() };
+        let names: Vec<String> = (1..=learners).map(|n| format!("learner{n}")).collect();
         println!(
-            "## Classroom: {learners} learners, starts spread over {} s ({} cores, load before {})",
+            "## Classroom: {learners} learners and 2 hostile ones, starts spread over {} s ({} cores, load before {})",
             spread.as_secs(),
             std::thread::available_parallelism().map_or(0, |n| n.get()),
             std::fs::read_to_string("/proc/loadavg")
                 .unwrap_or_default()
                 .trim()
         );
-        let prober = format!("learner{}", 2 * learners + 2);
+        let prober = format!("learner{}", learners + 3);
         // One learner alone first: it warms the server (the base image's first unpack) and is the solo reference.
         let solo = class
-            .lesson(&format!("learner{}", 2 * learners + 3))
+            .lesson(&format!("learner{}", learners + 4))
             .await
             .context("the solo lesson")?;
         println!(
             "\nOne learner alone (the reference): whole lesson {:.2} s ({solo:?}).",
-            solo.whole()
+            solo.whole
         );
-        let quiet = phase(&class, &names(1), &prober, spread).await;
-        print_phase("quiet server", &quiet);
-        let hog = format!("learner{}", 2 * learners + 1);
-        class.hog(&hog).await.context("the hog")?;
+        for (n, scripts) in HOSTILE.iter().enumerate() {
+            let name = format!("learner{}", learners + 1 + n);
+            class
+                .hostile(&name, scripts)
+                .await
+                .with_context(|| format!("hostile {name}"))?;
+        }
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let hogged = phase(&class, &names(learners + 1), &prober, spread).await;
+        let run = phase(&class, &names, &prober, spread).await;
         print_phase(
-            "beside one learner's fork bomb, memory hog and endless loop",
-            &hogged,
+            "the class, beside a fork bomb and a memory hog (one learner) and an output flood (another)",
+            &run,
+            &solo,
         );
-        let whole = |p: &Phase| -> Vec<f64> { p.lessons.iter().map(Lesson::whole).collect() };
+        let whole: Vec<f64> = run.lessons.iter().map(|l| l.whole).collect();
         println!(
-            "\nlearners={learners} failures={} lesson_p95_s={:.2} interactive_p95_ms={:.0} hog_lesson_p95_s={:.2} \
-             hog_interactive_p95_ms={:.0} solo_s={:.2}",
-            quiet.failures.len() + hogged.failures.len(),
-            percentile(&whole(&quiet), 0.95),
-            percentile(&quiet.interactive_ms, 0.95),
-            percentile(&whole(&hogged), 0.95),
-            percentile(&hogged.interactive_ms, 0.95),
-            solo.whole()
+            "\nlearners={learners} failures={} lesson_p95_s={:.2} interactive_p95_ms={:.0}",
+            run.failures.len(),
+            percentile(&whole, 0.95),
+            percentile(&run.interactive_ms, 0.95),
         );
         Ok(())
     }

@@ -210,7 +210,12 @@ async fn token_answer(server: &Server, user: &str, password: &str, scope: &str) 
 }
 
 /// A token for `scope` from the registry, logging in as `user` with `password`.
-async fn registry_token(server: &Server, user: &str, password: &str, scope: &str) -> Result<String> {
+pub(crate) async fn registry_token(
+    server: &Server,
+    user: &str,
+    password: &str,
+    scope: &str,
+) -> Result<String> {
     let response = token_answer(server, user, password, scope).await?;
     ensure!(
         response.status() == 200,

@@ -1,7 +1,7 @@
 //! Classroom progress end to end (issue 15): the server judges a lesson's checks from what it sees a learner
 //! do (real `slipway docker` commands with the learner's session, real runc), not from what a page says; only
-//! teachers read the snapshot, funnel, feed and CSV; the teacher's stop and reset act on one learner; progress
-//! survives a restart.
+//! teachers read the snapshot, funnel, feed and CSV; a learner reads only their own progress; the teacher's stop
+//! and reset act on one learner; progress survives a restart.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -183,6 +183,39 @@ async fn only_teachers_read_progress(server: &Server, learner: &str) -> Result<(
     Ok(())
 }
 
+/// A learner reads their own progress, never another's (the route takes no name); a teacher and a client not
+/// signed in get 403 there.
+async fn learners_read_only_their_own_progress(
+    server: &Server,
+    teacher: &str,
+    grace: &str,
+    linus: &str,
+) -> Result<()> {
+    let (status, body) = get(server, paths::CLASSROOM_MY_PROGRESS, grace).await?;
+    ensure!(status == 200, "{status} {body}");
+    let mine: slipway::api::MyProgress = serde_json::from_str(&body)?;
+    ensure!(mine.name == "grace" && mine.lessons.len() == 1, "{body}");
+    let passed: Vec<usize> = (0..5)
+        .filter(|&s| mine.step(5, s).is_some_and(|m| m.passed_at.is_some()))
+        .collect();
+    ensure!(passed == [0, 1, 2, 3], "grace's own steps: {body}");
+    let (status, body) = get(server, paths::CLASSROOM_MY_PROGRESS, linus).await?;
+    let theirs: slipway::api::MyProgress = serde_json::from_str(&body)?;
+    ensure!(
+        status == 200 && theirs.name == "linus" && !body.contains("grace"),
+        "linus sees only linus: {body}"
+    );
+    ensure!(
+        theirs.lessons[0].steps.iter().all(|m| m.passed_at.is_none()),
+        "{body}"
+    );
+    for token in [teacher, ""] {
+        let (status, _) = get(server, paths::CLASSROOM_MY_PROGRESS, token).await?;
+        ensure!(status == 403, "not a learner ({token:?}): {status}");
+    }
+    Ok(())
+}
+
 /// grace does the lesson with real commands: a failed build first, then the build, the app, the push.
 fn grace_does_the_lesson(server: &Server, grace: &str, dir: &Path) -> Result<()> {
     docker_ok(server, grace, dir, &["login", "-u", "grace", "-p", "GRACE2026X"])?;
@@ -243,6 +276,7 @@ async fn the_server_judges_progress_teachers_read_it_and_act_on_one_learner() ->
         "the failed RUN step is grace's last error: {error}"
     );
     ensure!(passed(&now, "linus")?.is_empty(), "linus did nothing: {now}");
+    learners_read_only_their_own_progress(&server, &teacher, &grace, &linus).await?;
     let funnel = &now["funnels"][0]["steps"];
     ensure!(
         funnel[1]["passed"] == 1 && funnel[0]["stopped_here"] == 1,
@@ -408,10 +442,10 @@ async fn in_chromium_the_teachers_dashboard_shows_a_learners_build_live() -> Res
         .await
 }
 
-const CODE_FIELD: &str = "Your join code (on your card)";
+pub(crate) const CODE_FIELD: &str = "Your join code (on your card)";
 
 /// The learners' table's text once `done` accepts it (within 30 s: the server judges every 2 s).
-async fn learners_table(
+pub(crate) async fn learners_table(
     page: &crate::support::browser::Page,
     what: &str,
     done: impl Fn(&str) -> bool,

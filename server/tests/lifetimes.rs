@@ -1,7 +1,7 @@
 //! Classroom lifetimes end to end (issue 15), with the real binary and runc: an idle learner is warned, then
 //! their containers stop and signing in again finds them; the class's end stops everything and refuses starts;
 //! a teacher's "extend time" moves it and is announced; SIGHUP with a lower memory limit rewrites the learner's
-//! cgroup without dropping their session.
+//! cgroup, and a lower registry quota refuses their next push, without dropping their session.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use slipway::api::{
     SessionTransport,
 };
 
-use crate::classroom::{cards, class_file, code_of, hangup, sign_in};
+use crate::classroom::{cards, class_file, code_of, hangup, registry_token, sign_in};
 use crate::registry::client::Reqwest;
 use crate::support::server::Server;
 use crate::support::TempDir;
@@ -263,17 +263,41 @@ fn owner_memory_cap(token: &str) -> Result<u64> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sighup_with_a_lower_memory_limit_rewrites_the_learners_cgroup_and_keeps_them() -> Result<()> {
-    let class =
-        |memory: &str| format!("[learners]\ncount = 1\n[limits]\nmemory = \"{memory}\"\ncontainers = 3\n");
-    let (dir, server, codes) = class_server("lifetimes-sighup", &class("512MiB"))?;
+async fn sighup_with_lower_limits_rewrites_the_learners_cgroup_and_quota_and_keeps_them() -> Result<()> {
+    let class = |memory: &str, registry: &str| {
+        format!(
+            "[learners]\ncount = 1\n[limits]\nmemory = \"{memory}\"\ncontainers = 3\nregistry = \"{registry}\"\n"
+        )
+    };
+    let (dir, server, codes) = class_server("lifetimes-sighup", &class("512MiB", "1MiB"))?;
     let learner = Member::sign_in(&server, code_of(&codes, "learner1")).await?;
     let running = learner.run_sleeper().await?;
     ensure!(owner_memory_cap(&learner.token)? == 512 << 20);
+    let (code, registry) = (code_of(&codes, "learner1"), &server);
+    let push = move |seed: u8| async move {
+        let token = registry_token(registry, "learner1", code, "repository:learner1/app:pull,push").await?;
+        let blob = vec![seed; 300 << 10];
+        let url = format!(
+            "{}/v2/learner1/app/blobs/uploads/?digest={}",
+            registry.url,
+            crate::registry::sha256(&blob)
+        );
+        let answer = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .body(blob)
+            .send()
+            .await?;
+        anyhow::Ok(answer.status().as_u16())
+    };
+    ensure!(
+        push(1).await? == 201,
+        "300 KiB within the registry quota of 1 MiB"
+    );
 
     class_file(
         dir.path(),
-        &class("256MiB").replace("containers = 3", "containers = 1"),
+        &class("256MiB", "512KiB").replace("containers = 3", "containers = 1"),
     )?;
     hangup(&server)?;
     let seen = learner
@@ -289,6 +313,12 @@ async fn sighup_with_a_lower_memory_limit_rewrites_the_learners_cgroup_and_keeps
         owner_memory_cap(&learner.token)? == 256 << 20,
         "the cgroup's cap rewritten"
     );
+    ensure!(
+        matches!(seen.last(), Some(Notice::LimitsChanged { limits }) if limits.contains("registry 512 KiB")),
+        "{seen:?}"
+    );
+    // The registry quota too: another 300 KiB passes the new 512 KiB of the learner's namespace.
+    ensure!(push(2).await? == 507, "a push past the lowered registry quota");
     // Not dropped: the same session, the container still running; the new count holds for new containers.
     ensure!(learner.status(&running).await? == ContainerStatus::Running);
     let refused = learner

@@ -6,6 +6,7 @@ mod base_images;
 mod build;
 mod classroom;
 mod classroom_progress;
+mod classroom_scenario;
 mod commands;
 mod compose;
 mod connections;

@@ -275,6 +275,12 @@ impl<'a, T: Transport> Companion<'a, T> {
         self.json(Method::Get, &path, None::<&()>).await
     }
 
+    /// `GET /api/classroom/progress/mine` (a learner): their own progress as the server judged it.
+    pub async fn my_progress(&self) -> Result<MyProgress, CompanionError> {
+        self.json(Method::Get, paths::CLASSROOM_MY_PROGRESS, None::<&()>)
+            .await
+    }
+
     /// `POST /api/classroom/broadcast` (teachers).
     pub async fn broadcast(&self, message: &Broadcast) -> Result<(), CompanionError> {
         let request = with_json(self.request(Method::Post, paths::CLASSROOM_BROADCAST), message)?;

@@ -44,7 +44,7 @@ pub use networks::{
 pub use notices::{Broadcast, ClassEnds, ExtendTime, Notice, NoticeQuery, Notices};
 pub use progress::{
     ActionDone, ClassSnapshot, FailedCommand, FunnelStep, LearnerRow, LessonFunnel, LessonProgress,
-    ResetRequest, StepMark, ONLINE_SECONDS,
+    MyProgress, ResetRequest, StepMark, ONLINE_SECONDS,
 };
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};

@@ -94,6 +94,9 @@ pub const TEACHER: &str = "/teacher";
 pub const CLASSROOM_PROGRESS: &str = "/api/classroom/progress";
 /// `GET`, teachers only: `text/event-stream`, a [`super::ClassSnapshot`] per event, on change or every few seconds.
 pub const CLASSROOM_FEED: &str = "/api/classroom/progress/feed";
+/// `GET`, a learner (their own session only): their own [`super::MyProgress`], the server's verdicts the lesson
+/// panel marks steps done by in classroom mode.
+pub const CLASSROOM_MY_PROGRESS: &str = "/api/classroom/progress/mine";
 /// `GET`, teachers only: the funnel per lesson ([`super::LessonFunnel`]s).
 pub const CLASSROOM_FUNNEL: &str = "/api/classroom/funnel";
 /// `GET`, teachers only: progress as CSV (RFC 4180), a line per learner and step.

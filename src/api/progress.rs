@@ -93,6 +93,29 @@ pub struct ClassSnapshot {
     pub taken_at: u64,
     pub learners: Vec<LearnerRow>,
     pub funnels: Vec<LessonFunnel>,
+    /// When the class ends now (RFC 3339), a teacher's extension included; none when it has no end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
+}
+
+/// The answer of [`super::paths::CLASSROOM_MY_PROGRESS`]: the asking learner's own progress, as the server
+/// judged it (never another learner's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyProgress {
+    pub name: String,
+    pub lessons: Vec<LessonProgress>,
+}
+
+impl MyProgress {
+    /// The server's mark of step `step` of the lesson with `steps` steps (a page knows its lesson by its
+    /// manifest, not by the class file's id): the first such lesson of theirs, else their first lesson.
+    pub fn step(&self, steps: usize, step: usize) -> Option<&StepMark> {
+        self.lessons
+            .iter()
+            .find(|l| l.steps.len() == steps)
+            .or(self.lessons.first())
+            .and_then(|l| l.steps.get(step))
+    }
 }
 
 /// `POST` [`super::paths::CLASSROOM_RESET`]: take the learner back to `step` (0-based) of `lesson` (the class's
@@ -158,5 +181,13 @@ mod tests {
             lesson: None,
         });
         assert!(serde_json::from_str::<ResetRequest>(r#"{"step":1,"passed":true}"#).is_err());
+        let mine = MyProgress {
+            name: "learner1".into(),
+            lessons: row.lessons.clone(),
+        };
+        round_trip(&mine);
+        assert_eq!(mine.step(2, 0).and_then(|s| s.passed_at), Some(5));
+        assert_eq!(mine.step(7, 1), Some(&StepMark::default()), "the first lesson");
+        assert!(mine.step(2, 2).is_none());
     }
 }

@@ -12,7 +12,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use slipway::api::{paths, ActionDone, ClassSnapshot, ErrorBody, ResetRequest, Role};
+use slipway::api::{paths, ActionDone, ClassSnapshot, ErrorBody, MyProgress, ResetRequest, Role};
 use slipway::image::Reference;
 use slipway::lesson::Check;
 
@@ -58,6 +58,29 @@ async fn snapshot(
     let tracker = for_teachers(&state, &headers)?;
     let snapshot = tracker.subscribe().borrow().clone();
     Ok(Json((*snapshot).clone()))
+}
+
+/// The asking learner's own progress (their row of the latest snapshot): only ever their own, so a learner can
+/// learn nothing of anyone else here. Anyone who is not a learner of the class gets 403.
+async fn mine(State(state): State<ClassState>, headers: HeaderMap) -> Result<Json<MyProgress>, Refused> {
+    let Principal::Learner(name) = state.principal(&headers) else {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "your progress is for the class's learners: sign in with your join code",
+        ));
+    };
+    let tracker = state
+        .progress
+        .clone()
+        .ok_or_else(|| refused(StatusCode::NOT_FOUND, "this server records no progress"))?;
+    let snapshot = tracker.subscribe().borrow().clone();
+    let lessons = snapshot
+        .learners
+        .iter()
+        .find(|row| row.name == name)
+        .map(|row| row.lessons.clone())
+        .unwrap_or_default();
+    Ok(Json(MyProgress { name, lessons }))
 }
 
 async fn funnel(State(state): State<ClassState>, headers: HeaderMap) -> Result<Response, Refused> {
@@ -245,6 +268,7 @@ pub fn router(state: ClassState) -> Router {
         .route(paths::CLASSROOM_PROGRESS, get(snapshot))
         .route(paths::CLASSROOM_FEED, get(feed))
         .route(paths::CLASSROOM_FUNNEL, get(funnel))
+        .route(paths::CLASSROOM_MY_PROGRESS, get(mine))
         .route(paths::CLASSROOM_CSV, get(csv))
         .route(paths::CLASSROOM_STOP, post(stop))
         .route(paths::CLASSROOM_RESET, post(reset))

@@ -133,6 +133,7 @@ mod tests {
                 ..LearnerRow::default()
             }],
             funnels: vec![],
+            ends_at: None,
         };
         let titles = vec![(
             "l".to_string(),

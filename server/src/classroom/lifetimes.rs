@@ -289,7 +289,8 @@ fn limits_words(owner: OwnerLimits, containers: usize) -> String {
 
 /// After a reload: when the limits changed from `before`, rewrite every learner's cgroup and the container
 /// count now (nobody is dropped: a lower memory cap makes the kernel reclaim, then kill inside that learner's
-/// cgroup only) and tell the class.
+/// cgroup only), the disk and registry quotas of the store (a line the file no longer has keeps the value in
+/// force; bytes stored stay, a lower quota refuses the next upload) and tell the class.
 pub fn apply_limits(classroom: &Classroom, runner: Option<&Runner>, before: &ClassroomLimits) {
     let after = classroom.limits();
     if &after == before {
@@ -303,15 +304,41 @@ pub fn apply_limits(classroom: &Classroom, runner: Option<&Runner>, before: &Cla
         Ok(rewritten) => tracing::info!(rewritten, ?owner, containers, "SIGHUP: learners' limits applied"),
         Err(e) => tracing::warn!(error = %e, "SIGHUP: rewriting the learners' cgroups"),
     }
-    let notice = Notice::LimitsChanged {
-        limits: limits_words(owner, containers),
-    };
+    let mut words = limits_words(owner, containers);
+    if let Some(store) = &runner.registry {
+        let (namespace, session) = store.quotas();
+        let (namespace, session) = (after.registry.or(namespace), after.disk.or(session));
+        store.set_quotas(namespace, session);
+        tracing::info!(?namespace, ?session, "SIGHUP: registry and disk quotas applied");
+        words.push_str(&quota_words(session, namespace));
+    }
+    let notice = Notice::LimitsChanged { limits: words };
     classroom.notices.post(Audience::Class, notice);
+}
+
+/// The disk and registry quotas in words: `, images 1024 MiB, registry 512 MiB`.
+fn quota_words(disk: Option<u64>, registry: Option<u64>) -> String {
+    let words = |what: &str, bytes: Option<u64>| match bytes {
+        None => String::new(),
+        Some(b) if b % (1 << 20) == 0 => format!(", {what} {} MiB", b >> 20),
+        Some(b) => format!(", {what} {} KiB", b >> 10),
+    };
+    format!("{}{}", words("images", disk), words("registry", registry))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotas_read_in_words() {
+        assert_eq!(
+            quota_words(Some(1 << 30), Some(512 << 20)),
+            ", images 1024 MiB, registry 512 MiB"
+        );
+        assert_eq!(quota_words(None, Some(512 << 10)), ", registry 512 KiB");
+        assert_eq!(quota_words(None, None), "");
+    }
 
     #[test]
     fn a_margin_is_five_minutes_or_half_a_short_timeout() {

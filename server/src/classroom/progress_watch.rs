@@ -188,9 +188,12 @@ impl Tracker {
             taken_at: now(),
             learners: rows,
             funnels,
+            ends_at: self.classroom.ends_unix().map(super::lifetimes::rfc3339),
         };
         self.snapshot.send_if_modified(|old| {
-            let changed = old.learners != snapshot.learners || old.funnels != snapshot.funnels;
+            let changed = old.learners != snapshot.learners
+                || old.funnels != snapshot.funnels
+                || old.ends_at != snapshot.ends_at;
             *old = Arc::new(snapshot);
             changed
         });

@@ -108,6 +108,9 @@ pub struct Store {
     blob_links: std::sync::RwLock<()>,
     /// While a sweep marks the linked blobs: every digest linked meanwhile, which its mark may have missed.
     links_during_sweep: Mutex<Option<std::collections::HashSet<String>>>,
+    /// `(namespace_quota, session_quota)` in force: `limits`' at start, a classroom reload's (SIGHUP) after
+    /// ([`Store::set_quotas`]).
+    quotas: std::sync::RwLock<(Option<u64>, Option<u64>)>,
 }
 
 impl std::fmt::Debug for Store {
@@ -126,6 +129,7 @@ impl Store {
         Ok(Store {
             root: root.to_path_buf(),
             disk: Arc::new(DiskBudget::new(limits.disk_quota, limits.min_free_disk, root)),
+            quotas: std::sync::RwLock::new((limits.namespace_quota, limits.session_quota)),
             limits,
             sessions: Mutex::new(HashMap::new()),
             namespace_locks: NamespaceLocks::default(),
@@ -261,11 +265,23 @@ impl Store {
     /// The quota of `repo`'s namespace: `--namespace-quota`, and for a session's local store (a namespace of
     /// its own, `slipway-local/KEY`) `--session-quota` too, the smaller one holding.
     pub fn quota_for(&self, repo: &RepoName) -> Option<u64> {
-        let session = super::local::owner(repo.as_str()).and(self.limits.session_quota);
-        match (self.limits.namespace_quota, session) {
+        let (namespace_quota, session_quota) = self.quotas();
+        let session = super::local::owner(repo.as_str()).and(session_quota);
+        match (namespace_quota, session) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// `(namespace_quota, session_quota)` now.
+    pub fn quotas(&self) -> (Option<u64>, Option<u64>) {
+        *self.quotas.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replace the namespace and session quotas (a classroom reload): uploads from now on count against them;
+    /// bytes stored already stay (a lower quota refuses the next upload, it deletes nothing).
+    pub fn set_quotas(&self, namespace_quota: Option<u64>, session_quota: Option<u64>) {
+        *self.quotas.write().unwrap_or_else(|e| e.into_inner()) = (namespace_quota, session_quota);
     }
 
     /// What a stream into `repo` may write (see [`Allowance`]); waits for the namespace's other streams. A

@@ -1,5 +1,7 @@
 //! The lesson panel (wasm): the steps, the current one highlighted, a "Check" button per step that fetches what
-//! the check needs and shows the verdict from `lesson.rs`, and the app's preview once a container answers.
+//! the check needs and shows the verdict from `lesson.rs`, and the app's preview once a container answers. In
+//! classroom mode (a learner signed in) a passed check marks the step done only once the class's server vouches
+//! for it (`lesson_vouch.rs`).
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -10,6 +12,32 @@ use yew::prelude::*;
 use super::lesson::{markdown_lite, personalize, Check, Lesson, LessonStep, Span, Verdict};
 use super::web;
 use slipway::api::paths;
+
+/// In classroom mode (a learner signed in): the page's `local` verdict of step `step` (of `steps`), passed only
+/// when the class's server vouches for it, asking it a few times while it has not judged the step yet.
+/// Outside classroom mode: `local`.
+async fn classroom_verdict(local: Verdict, steps: usize, step: usize) -> Verdict {
+    use super::lesson_vouch::{server_says, vouched, worth_asking_again, ASKS, ASK_EVERY_MS};
+    if !matches!(super::session::member(), Some((_, slipway::api::Role::Learner))) || !local.passed {
+        return local;
+    }
+    let transport = super::session::page_transport();
+    let companion = slipway::api::Companion::new(&transport, "");
+    let mut said = Err(String::new());
+    for ask in 0..ASKS {
+        if ask > 0 {
+            super::teacher::sleep_ms(ASK_EVERY_MS).await;
+        }
+        said = match companion.my_progress().await {
+            Ok(progress) => Ok(server_says(&progress, steps, step)),
+            Err(e) => Err(e.to_string()),
+        };
+        if !worth_asking_again(&local, &said) {
+            break;
+        }
+    }
+    vouched(local, said)
+}
 
 /// Fetches what `check` needs and judges it; also returns the app's preview URL when a container answered.
 async fn run_check(check: Check, finished: Vec<(String, i32)>) -> (Verdict, Option<String>) {
@@ -198,7 +226,7 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
             checking.set(Some(index));
             wasm_bindgen_futures::spawn_local(async move {
                 let (verdict, url) = run_check(check, finished).await;
-                let verdict = step.advise(verdict, &user);
+                let verdict = classroom_verdict(step.advise(verdict, &user), steps, index).await;
                 if url.is_some() {
                     preview.set(url);
                 }

@@ -6,6 +6,7 @@ pub mod editor_model;
 pub mod explorer_state;
 pub mod layer_pool_state;
 pub mod lesson;
+pub mod lesson_vouch;
 pub mod line_editor;
 pub mod panels_state;
 pub mod pending_answer;

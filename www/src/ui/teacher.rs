@@ -1,6 +1,8 @@
 //! The teacher's dashboard (`/teacher`, wasm): the usual sign-in form, then one screen for the class: the
 //! learners' table (sortable, a real `<table>` with `<th scope>` and `aria-sort`), each lesson's funnel, the
-//! actions on one learner (each confirmed first), the CSV export, and an `aria-live` region saying what changed.
+//! actions on one learner (each confirmed first), the class-wide actions (broadcast a message to every
+//! learner's terminal, extend time) beside the class's end, the CSV export, and an `aria-live` region saying
+//! what changed.
 //! Live: it follows the server's `text/event-stream` feed through the page's session transport (an
 //! `EventSource` cannot send the session header). The state and its rules are `teacher_state.rs`'s.
 
@@ -9,7 +11,10 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use super::teacher_state::{feed_events, size, step_label, Column, Dashboard, DashboardAction, Pending};
+use super::teacher_state::{
+    broadcast_request, end_label, extend_request, feed_events, size, step_label, Column, Dashboard, DashboardAction,
+    Pending,
+};
 use slipway::api::{paths, ActionDone, ClassSnapshot, ErrorBody, LearnerRow, LessonFunnel, Role, SignedIn};
 use slipway::registry::{HttpRequest, Method, Transport};
 
@@ -21,7 +26,8 @@ impl Reducible for Dashboard {
     }
 }
 
-async fn sleep_ms(ms: i32) {
+/// A timer as a future.
+pub(super) async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
@@ -182,9 +188,100 @@ fn confirmation(pending: &Pending, dashboard: &UseReducerHandle<Dashboard>) -> H
     }
 }
 
+/// The value of the input `id`.
+fn input_value(id: &str) -> String {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|i| i.value())
+        .unwrap_or_default()
+}
+
+/// Send the broadcast field's message to every learner's terminal.
+fn broadcast(dashboard: UseReducerHandle<Dashboard>) {
+    let request = match broadcast_request(&input_value("broadcast-message")) {
+        Ok(request) => request,
+        Err(why) => return dashboard.dispatch(DashboardAction::Said(why)),
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let transport = super::session::page_transport();
+        let said = match slipway::api::Companion::new(&transport, "").broadcast(&request).await {
+            Ok(()) => format!("Broadcast to the class: {}", request.message),
+            Err(e) => e.to_string(),
+        };
+        dashboard.dispatch(DashboardAction::Said(said));
+    });
+}
+
+/// Move the class's end by the minutes field's value.
+fn extend(dashboard: UseReducerHandle<Dashboard>) {
+    let request = match extend_request(&input_value("extend-minutes")) {
+        Ok(request) => request,
+        Err(why) => return dashboard.dispatch(DashboardAction::Said(why)),
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let transport = super::session::page_transport();
+        match slipway::api::Companion::new(&transport, "").extend_time(&request).await {
+            Ok(ends) => dashboard.dispatch(DashboardAction::EndsAt {
+                ends_at: ends.ends_at,
+                announce: true,
+            }),
+            Err(e) => dashboard.dispatch(DashboardAction::Said(e.to_string())),
+        }
+    });
+}
+
+/// The class-wide actions: a message for every learner's terminal, and more time, beside the class's end.
+fn class_actions(dashboard: &UseReducerHandle<Dashboard>) -> Html {
+    let on_broadcast = {
+        let dashboard = dashboard.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            broadcast(dashboard.clone());
+        })
+    };
+    let on_extend = {
+        let dashboard = dashboard.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            extend(dashboard.clone());
+        })
+    };
+    let ends = dashboard.ends_at.as_deref().map_or("no set end".to_string(), end_label);
+    html! {
+        <section class="class-actions" aria-label="Class actions">
+            <p class="class-end">{ "The class ends at " }<strong class="ends-at">{ ends }</strong></p>
+            <form class="broadcast" onsubmit={on_broadcast}>
+                <label for="broadcast-message">{ "Message to every learner" }</label>
+                <input id="broadcast-message" type="text" maxlength="500" autocomplete="off" />
+                <button type="submit">{ "Broadcast" }</button>
+            </form>
+            <form class="extend" onsubmit={on_extend}>
+                <label for="extend-minutes">{ "Extend time by (minutes)" }</label>
+                <input id="extend-minutes" type="number" min="1" max="1440" value="15" />
+                <button type="submit">{ "Extend time" }</button>
+            </form>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DashboardProps {
+    ends_at: Option<String>,
+}
+
 #[function_component(DashboardView)]
-fn dashboard_view() -> Html {
+fn dashboard_view(props: &DashboardProps) -> Html {
     let dashboard = use_reducer(Dashboard::default);
+    {
+        let (dashboard, ends_at) = (dashboard.clone(), props.ends_at.clone());
+        use_effect_with((), move |_| {
+            if let Some(ends_at) = ends_at {
+                dashboard.dispatch(DashboardAction::EndsAt { ends_at, announce: false });
+            }
+        });
+    }
     {
         let dashboard = dashboard.clone();
         use_effect_with((), move |_| wasm_bindgen_futures::spawn_local(follow_feed(dashboard)));
@@ -219,6 +316,7 @@ fn dashboard_view() -> Html {
             <h1>{ "Class dashboard" }</h1>
             <p class="announce" role="status" aria-live="polite" aria-label="Class dashboard updates">{ dashboard.announcement.clone() }</p>
             { dashboard.pending.as_ref().map(|p| confirmation(p, &dashboard)).unwrap_or_default() }
+            { class_actions(&dashboard) }
             <button type="button" onclick={csv}>{ "Download CSV" }</button>
             <table class="learners">
                 <caption>{ format!("Learners ({})", snapshot.learners.len()) }</caption>
@@ -233,6 +331,7 @@ fn dashboard_view() -> Html {
 #[derive(Properties, PartialEq)]
 struct TeacherRootProps {
     class_name: Option<String>,
+    ends_at: Option<String>,
 }
 
 /// The sign-in form until a teacher signs in, then the dashboard; a learner is told the page is not theirs.
@@ -240,7 +339,7 @@ struct TeacherRootProps {
 fn teacher_root(props: &TeacherRootProps) -> Html {
     let member = use_state(super::session::member);
     match &*member {
-        Some((_, Role::Teacher)) => html! { <DashboardView /> },
+        Some((_, Role::Teacher)) => html! { <DashboardView ends_at={props.ends_at.clone()} /> },
         Some((name, Role::Learner)) => html! {
             <main class="teacher">
                 <h1>{ "Class dashboard" }</h1>
@@ -268,6 +367,6 @@ pub async fn mount(root: web_sys::Element) {
         .ok()
         .and_then(|info| info.classroom);
     root.set_inner_html("");
-    let class_name = class.and_then(|c| c.name);
-    yew::Renderer::<TeacherRoot>::with_root_and_props(root, TeacherRootProps { class_name }).render();
+    let (class_name, ends_at) = class.map_or((None, None), |c| (c.name, c.ends_at));
+    yew::Renderer::<TeacherRoot>::with_root_and_props(root, TeacherRootProps { class_name, ends_at }).render();
 }

@@ -1,7 +1,8 @@
 //! The teacher's dashboard as plain state (tested natively): the latest [`ClassSnapshot`] from the server's
-//! feed, the table's sort, the action waiting for confirmation, and what the live region announces.
+//! feed, the table's sort, the action waiting for confirmation, the class's end, and what the live region
+//! announces; and the class-wide actions' forms (broadcast a message, extend time) read into requests.
 
-use slipway::api::{ClassSnapshot, LearnerRow};
+use slipway::api::{Broadcast, ClassSnapshot, ExtendTime, LearnerRow};
 
 /// A sortable column of the learners' table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,8 @@ pub struct Dashboard {
     pub pending: Option<Pending>,
     /// What the `aria-live` region says: the latest changes, or an action's outcome.
     pub announcement: String,
+    /// When the class ends (RFC 3339): from `/api/info` at first, then the feed and the teacher's extensions.
+    pub ends_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +83,43 @@ pub enum DashboardAction {
     Cancel,
     /// An action's outcome (or why it failed), for the live region.
     Said(String),
+    /// The class's end now (RFC 3339): `/api/info`'s at start (`announce` false), or an extension's answer.
+    EndsAt {
+        ends_at: String,
+        announce: bool,
+    },
+}
+
+/// The longest extension one press asks for: a day.
+pub const MAX_EXTEND_MINUTES: u32 = 24 * 60;
+
+/// The broadcast field read into a request: a message with something in it.
+pub fn broadcast_request(typed: &str) -> Result<Broadcast, String> {
+    let message = typed.trim();
+    if message.is_empty() {
+        return Err("Type a message to broadcast first.".into());
+    }
+    Ok(Broadcast {
+        message: message.to_string(),
+    })
+}
+
+/// The minutes field read into a request: a whole number from 1 to [`MAX_EXTEND_MINUTES`].
+pub fn extend_request(typed: &str) -> Result<ExtendTime, String> {
+    match typed.trim().parse::<u32>() {
+        Ok(minutes @ 1..=MAX_EXTEND_MINUTES) => Ok(ExtendTime { minutes }),
+        _ => Err(format!(
+            "Extend by a whole number of minutes, 1 to {MAX_EXTEND_MINUTES}."
+        )),
+    }
+}
+
+/// The class's end for people: `17:00 UTC (2026-12-07)` from `2026-12-07T17:00:00Z`; as given otherwise.
+pub fn end_label(ends_at: &str) -> String {
+    match ends_at.strip_suffix('Z').and_then(|t| t.split_once('T')) {
+        Some((day, time)) if time.len() >= 5 => format!("{} UTC ({day})", &time[..5]),
+        _ => ends_at.to_string(),
+    }
 }
 
 /// The step a learner is on in the class's first lesson, 1-based for people (`done` past the last).
@@ -119,6 +159,9 @@ impl Dashboard {
                 if !changes.is_empty() {
                     self.announcement = changes.join(". ");
                 }
+                if snapshot.ends_at.is_some() {
+                    self.ends_at = snapshot.ends_at.clone();
+                }
                 self.snapshot = Some(snapshot);
             }
             DashboardAction::SortBy(column) => {
@@ -133,6 +176,12 @@ impl Dashboard {
                 self.pending = None;
                 self.announcement = text;
             }
+            DashboardAction::EndsAt { ends_at, announce } => {
+                if announce {
+                    self.announcement = format!("The class now ends at {}.", end_label(&ends_at));
+                }
+                self.ends_at = Some(ends_at);
+            }
         }
         self
     }
@@ -143,6 +192,11 @@ impl Dashboard {
             return Vec::new();
         };
         let mut said = Vec::new();
+        if let (Some(old), Some(new)) = (&self.ends_at, &next.ends_at) {
+            if old != new {
+                said.push(format!("The class now ends at {}", end_label(new)));
+            }
+        }
         for row in &next.learners {
             let Some(old) = before.learners.iter().find(|r| r.name == row.name) else {
                 continue;
@@ -247,6 +301,7 @@ mod tests {
             taken_at: 1,
             learners: rows,
             funnels: vec![],
+            ends_at: None,
         }
     }
 
@@ -299,6 +354,56 @@ mod tests {
         assert_eq!(board.pending, Some(stop));
         let board = board.reduce(DashboardAction::Said("stopped 1 container(s) of grace".into()));
         assert!(board.pending.is_none() && board.announcement.starts_with("stopped"));
+    }
+
+    #[test]
+    fn the_class_end_is_shown_and_follows_extensions_and_the_feed() {
+        let board = Dashboard::default().reduce(DashboardAction::EndsAt {
+            ends_at: "2026-12-07T17:00:00Z".into(),
+            announce: false,
+        });
+        assert_eq!(board.ends_at.as_deref(), Some("2026-12-07T17:00:00Z"));
+        assert_eq!(board.announcement, "", "the end at start is shown, not announced");
+        assert_eq!(end_label("2026-12-07T17:00:00Z"), "17:00 UTC (2026-12-07)");
+        let board = board.reduce(DashboardAction::EndsAt {
+            ends_at: "2026-12-07T17:15:00Z".into(),
+            announce: true,
+        });
+        assert_eq!(
+            board.announcement,
+            "The class now ends at 17:15 UTC (2026-12-07)."
+        );
+        // The feed carries the end too: another teacher's extension shows and is said.
+        let board = board.reduce(DashboardAction::Snapshot(class(vec![])));
+        assert_eq!(
+            board.ends_at.as_deref(),
+            Some("2026-12-07T17:15:00Z"),
+            "a snapshot without an end keeps it"
+        );
+        let mut later = class(vec![]);
+        later.ends_at = Some("2026-12-07T17:45:00Z".into());
+        let board = board.reduce(DashboardAction::Snapshot(later));
+        assert_eq!(board.ends_at.as_deref(), Some("2026-12-07T17:45:00Z"));
+        assert_eq!(board.announcement, "The class now ends at 17:45 UTC (2026-12-07)");
+    }
+
+    #[test]
+    fn broadcast_and_extend_forms_read_into_requests_or_say_why_not() {
+        assert_eq!(
+            broadcast_request("  Break until 10:30 \n"),
+            Ok(Broadcast {
+                message: "Break until 10:30".into()
+            })
+        );
+        assert!(broadcast_request("   ").unwrap_err().contains("Type a message"));
+        assert_eq!(extend_request(" 15 "), Ok(ExtendTime { minutes: 15 }));
+        for bad in ["0", "-5", "ten", "", "1441"] {
+            assert!(extend_request(bad).is_err(), "{bad:?}");
+        }
+        let board = Dashboard::default().reduce(DashboardAction::Said(
+            "Broadcast to the class: Break until 10:30".into(),
+        ));
+        assert!(board.announcement.starts_with("Broadcast to the class"));
     }
 
     #[test]
