@@ -44,6 +44,7 @@ browser_only! {
     mod offline;
     mod panels;
     mod resizer;
+    pub mod runner;
     mod session;
     mod sign_in;
     mod store;

@@ -1,0 +1,287 @@
+//! The docs embeds' runner (`/embed/runner`, docs/embedding.md): a hidden frame on Slipway's origin that
+//! `static/blocks.js` opens on a docs page's first Run. No Yew UI: it listens for the page's `postMessage`s
+//! (JSON strings: `{"slipway":"run","id","kind","text","files"}`), runs each block through the shared
+//! interpreter and the page's builder in this frame's session, and answers with `output` and `done` messages.
+//! The session token stays in this frame (Slipway's origin); the docs page only ever sees the commands' output.
+//! Messages are taken from the parent frame only, and answered to its origin only (the one the browser names in
+//! `location.ancestorOrigins`, itself allowed by the embed's `frame-ancestors`, `slipway serve --embed-ancestor`).
+
+use std::cell::RefCell;
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+use super::offline::companion_online;
+use super::session::PageSession;
+use super::store::{BUILD_CACHE, IMAGE_STORE};
+use slipway::cli::build::BuildEnv;
+use slipway::cli::context::Stream;
+use slipway::cli::interpret::{plan_line, run_command};
+use slipway::cli::outcome::{Outcome, Step};
+use slipway::layer::{FileTree, Meta};
+
+/// What the docs page asks: run one block.
+#[derive(Debug, Deserialize)]
+struct RunRequest {
+    slipway: String,
+    id: String,
+    kind: String,
+    text: String,
+    #[serde(default)]
+    files: Vec<(String, String)>,
+    /// The image a Dockerfile block builds (`docker build -t TAG .`).
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+/// What the runner tells the page: `ready` once, then `output`s and one `done` per block run.
+#[derive(Debug, Serialize)]
+struct Answer<'a> {
+    slipway: &'a str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit: Option<i32>,
+    /// The 1-based line of the block the failure is about, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+}
+
+thread_local! {
+    /// The origin of the page that framed this runner: the only one heard and answered.
+    static PARENT_ORIGIN: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The files every block has sent so far: the build context of `docker build .` lines.
+    static CONTEXT: RefCell<FileTree> = RefCell::new(FileTree::new());
+}
+
+/// The runner's entry: listen to the parent page, tell it we are ready.
+pub fn start() {
+    let Some(window) = web_sys::window() else { return };
+    // Chromium and WebKit name the framing page's origin (`location.ancestorOrigins`, not in web-sys).
+    let origin = js_sys::Reflect::get(&window.location(), &"ancestorOrigins".into())
+        .and_then(|list| js_sys::Reflect::get(&list, &0.into()))
+        .ok()
+        .and_then(|o| o.as_string())
+        .unwrap_or_default();
+    if origin.is_empty() || origin == "null" {
+        // Not framed by a page with an origin: nobody to answer.
+        return;
+    }
+    PARENT_ORIGIN.with(|o| *o.borrow_mut() = origin);
+    let listener = Closure::<dyn Fn(web_sys::MessageEvent)>::new(on_message);
+    let _ = window.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+    listener.forget();
+    wasm_bindgen_futures::spawn_local(async {
+        super::session::ensure_page_session().await;
+        post(&Answer::new("ready", ""));
+    });
+}
+
+/// A message from the parent page, and its origin, or nothing (anyone else).
+fn on_message(event: web_sys::MessageEvent) {
+    let Some(window) = web_sys::window() else { return };
+    let from_parent = match (event.source(), window.parent().ok().flatten()) {
+        (Some(source), Some(parent)) => js_sys::Object::is(&source, &parent),
+        _ => false,
+    };
+    let origin = PARENT_ORIGIN.with(|o| o.borrow().clone());
+    if !from_parent || event.origin() != origin {
+        return;
+    }
+    let Some(text) = event.data().as_string() else { return };
+    let Ok(request) = serde_json::from_str::<RunRequest>(&text) else { return };
+    if request.slipway != "run" {
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let (exit, line) = run_block(&request).await;
+        post(&Answer {
+            exit: Some(exit),
+            line,
+            ..Answer::new("done", &request.id)
+        });
+    });
+}
+
+impl<'a> Answer<'a> {
+    fn new(kind: &'a str, id: &'a str) -> Self {
+        Answer {
+            slipway: kind,
+            id,
+            stream: None,
+            text: None,
+            exit: None,
+            line: None,
+        }
+    }
+}
+
+/// Send `answer` to the parent page, at its origin only.
+fn post(answer: &Answer) {
+    let origin = PARENT_ORIGIN.with(|o| o.borrow().clone());
+    let (Some(window), Ok(json)) = (web_sys::window(), serde_json::to_string(answer)) else {
+        return;
+    };
+    if let Ok(Some(parent)) = window.parent() {
+        let _ = parent.post_message(&json.into(), &origin);
+    }
+}
+
+fn say(id: &str, stream: Stream, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let stream = match stream {
+        Stream::Stdout => "stdout",
+        Stream::Stderr => "stderr",
+    };
+    post(&Answer {
+        stream: Some(stream),
+        text: Some(text),
+        ..Answer::new("output", id)
+    });
+}
+
+/// Add the block's files (and, for a Dockerfile block, the Dockerfile; for a compose block, `compose.yaml`) to
+/// the shared build context.
+fn add_files(request: &RunRequest) -> Result<(), String> {
+    let mut files = request.files.clone();
+    match request.kind.as_str() {
+        "dockerfile" => files.push(("Dockerfile".into(), request.text.clone())),
+        "compose" => files.push(("compose.yaml".into(), request.text.clone())),
+        _ => {}
+    }
+    CONTEXT.with(|tree| {
+        let mut tree = tree.borrow_mut();
+        for (name, data) in files {
+            let name = name.trim_start_matches("./").to_string();
+            tree.insert_file(&name, data.into_bytes(), Meta::file())
+                .map_err(|e| format!("the file {name} cannot be added: {e}"))?;
+        }
+        Ok(())
+    })
+}
+
+/// The lines a block runs, each with its 1-based line in the block: a Dockerfile block builds, a compose block
+/// brings the project up, a shell block runs its `docker ...` lines (`$ ` prompts, comments and blank lines
+/// skipped, `\` continuations joined).
+fn block_lines(request: &RunRequest) -> Vec<(usize, String)> {
+    match request.kind.as_str() {
+        "dockerfile" => {
+            let tag = request.tag.clone().unwrap_or_else(|| request.id.clone());
+            vec![(0, format!("docker build -t {} .", tag.to_ascii_lowercase()))]
+        }
+        "compose" => vec![(0, "docker compose up -d".to_string())],
+        _ => shell_lines(&request.text),
+    }
+}
+
+fn shell_lines(text: &str) -> Vec<(usize, String)> {
+    let mut lines = Vec::new();
+    let mut pending: Option<(usize, String)> = None;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let line = line.strip_prefix("$ ").unwrap_or(line);
+        let (number, mut joined) = pending.take().unwrap_or((n + 1, String::new()));
+        if joined.is_empty() && (line.is_empty() || line.starts_with('#')) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(head) => {
+                joined.push_str(head);
+                joined.push(' ');
+                pending = Some((number, joined));
+            }
+            None => {
+                joined.push_str(line);
+                lines.push((number, joined));
+            }
+        }
+    }
+    lines.extend(pending);
+    lines
+}
+
+/// Run a block's lines in order, stopping at the first failure: its exit code and line.
+async fn run_block(request: &RunRequest) -> (i32, Option<usize>) {
+    if let Err(why) = add_files(request) {
+        say(&request.id, Stream::Stderr, &why);
+        return (1, None);
+    }
+    for (number, line) in block_lines(request) {
+        let outcome = run_line(&request.id, &line).await;
+        say(&request.id, Stream::Stdout, &outcome.stdout);
+        say(&request.id, Stream::Stderr, &outcome.stderr);
+        if outcome.exit_code != 0 {
+            let line = (number > 0)
+                .then_some(number)
+                .or_else(|| failure_line(&outcome.stderr));
+            return (outcome.exit_code, line);
+        }
+    }
+    (0, None)
+}
+
+/// `dockerfile parse error on line N: ...` names the Dockerfile's line.
+fn failure_line(stderr: &str) -> Option<usize> {
+    let (_, rest) = stderr.split_once(" on line ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+async fn run_line(id: &str, line: &str) -> Outcome {
+    match plan_line(line) {
+        Step::Done(outcome) => outcome,
+        Step::Attach(_) => Outcome::failure(
+            "slipway: interactive commands (-it, exec) need a terminal: open this block in the full playground\n"
+                .into(),
+            1,
+        ),
+        Step::Companion(inv) => {
+            let session = PageSession::for_command().await;
+            let progress = |stream: Stream, text: &str| say(id, stream, &format!("{text}\n"));
+            let ctx = session.context(Some(&progress));
+            run_command(&ctx, &inv).await
+        }
+        Step::Build(inv) => build(id, &inv).await,
+    }
+}
+
+/// `docker build` on the shared context, its progress streamed to the block as it comes.
+async fn build(id: &str, inv: &slipway::cli::parse::Invocation) -> Outcome {
+    let session = PageSession::for_command().await;
+    let online = companion_online().await;
+    let tree = CONTEXT.with(|t| t.borrow().clone());
+    let clock = || js_sys::Date::now() as u64;
+    let streamed = RefCell::new(String::new());
+    let stream = |chunk: &str| {
+        streamed.borrow_mut().push_str(chunk);
+        post(&Answer {
+            stream: Some("progress"),
+            text: Some(chunk),
+            ..Answer::new("output", id)
+        });
+    };
+    let token = session.token();
+    let env = BuildEnv {
+        transport: session.transport(),
+        base: "",
+        session: Some(&token),
+        cache: &BUILD_CACHE,
+        packer: &super::layer_pool::WorkerPacker,
+        clock: &clock,
+        stream: &stream,
+        now: (js_sys::Date::now() / 1000.0) as u64,
+        source_date_epoch: None,
+        events: &|_| {},
+    };
+    let mut outcome = slipway::cli::build::build_keeping(&env, inv, &tree, &IMAGE_STORE, online).await;
+    if let Some(ending) = outcome.stderr.strip_prefix(streamed.borrow().as_str()) {
+        outcome.stderr = ending.to_string();
+    }
+    outcome
+}
