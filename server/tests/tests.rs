@@ -10,6 +10,7 @@ mod commands;
 mod connections;
 mod dist;
 mod dockerfile;
+mod embeds;
 mod front_door;
 mod hostile;
 mod layout;

@@ -4,7 +4,8 @@
 //! interpreter and the page's builder in this frame's session, and answers with `output` and `done` messages.
 //! The session token stays in this frame (Slipway's origin); the docs page only ever sees the commands' output.
 //! Messages are taken from the parent frame only, and answered to its origin only (the one the browser names in
-//! `location.ancestorOrigins`, itself allowed by the embed's `frame-ancestors`, `slipway serve --embed-ancestor`).
+//! `location.ancestorOrigins`, else the referrer's), itself allowed by the embed's `frame-ancestors`
+//! (`slipway serve --embed-ancestor`).
 
 use std::cell::RefCell;
 
@@ -66,6 +67,7 @@ pub fn start() {
         .and_then(|list| js_sys::Reflect::get(&list, &0.into()))
         .ok()
         .and_then(|o| o.as_string())
+        .or_else(|| referrer_origin(&window))
         .unwrap_or_default();
     if origin.is_empty() || origin == "null" {
         // Not framed by a page with an origin: nobody to answer.
@@ -79,6 +81,14 @@ pub fn start() {
         super::session::ensure_page_session().await;
         post(&Answer::new("ready", ""));
     });
+}
+
+/// Firefox names no ancestor origins: the origin of the page that loaded this frame (its default referrer
+/// policy sends at least the origin).
+fn referrer_origin(window: &web_sys::Window) -> Option<String> {
+    let referrer = window.document()?.referrer();
+    let url = web_sys::Url::new(&referrer).ok()?;
+    Some(url.origin()).filter(|o| o != "null")
 }
 
 /// A message from the parent page, and its origin, or nothing (anyone else).
