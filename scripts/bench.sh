@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (not tests) on this machine, peers in the same run where an area has one.
-# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|hostile|all]
+# Paste the printed tables into docs/performance.md.  Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|hostile|embeds|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -47,4 +47,11 @@ if [[ "$what" == hostile || "$what" == all ]]; then
     echo "## Hostile-learner soak, native ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
     # The honest learner's lesson alone, then beside five attacks; what the server holds and leaves afterwards.
     cargo bench -p slipway-server --profile dev --bench hostile
+fi
+if [[ "$what" == embeds || "$what" == all ]]; then
+    [[ "$what" == all ]] || trunk build --release
+    cargo build -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
+    echo "## Docs embeds: runnable blocks beside the iframe embed ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores)"
+    cargo bench -p slipway-server --profile dev --bench embeds
 fi

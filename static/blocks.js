@@ -231,6 +231,9 @@
       return new Promise(function (resolve) {
         waiting[block.id] = {
           output: function (stream, chunk) {
+            if (performance.mark && !performance.getEntriesByName("slipway-block-output").length) {
+              performance.mark("slipway-block-output");
+            }
             if (stream === "progress") {
               if (!details) {
                 details = el("details", { "data-slipway-progress": block.id });
@@ -331,6 +334,7 @@
       });
     }
     matchMedia("(prefers-color-scheme: dark)").addEventListener("change", paint);
+    if (performance.mark) performance.mark("slipway-blocks-enhanced");
   }
 
   window.SlipwayBlocks = { blocks: blocks, run: function (id) { return run(byId[id], true); } };

@@ -37,10 +37,17 @@ async fn wait_js(page: &Page, js: &str, what: &str, done: impl Fn(&Value) -> boo
 
 /// The text of block `id`'s output region.
 fn output_js(id: &str) -> String {
-    format!("var o = document.querySelector('[data-slipway-output=\"{id}\"]'); return o ? o.innerText : null;")
+    format!(
+        "var o = document.querySelector('[data-slipway-output=\"{id}\"]'); return o ? o.innerText : null;"
+    )
 }
 
-async fn wait_output(page: &Page, id: &str, what: &str, done: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+async fn wait_output(
+    page: &Page,
+    id: &str,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) -> anyhow::Result<String> {
     let value = wait_js(page, &output_js(id), what, |v| v.as_str().is_some_and(&done)).await?;
     Ok(value.as_str().unwrap_or_default().to_string())
 }
@@ -56,10 +63,17 @@ async fn resources(page: &Page) -> anyhow::Result<Vec<(String, f64)>> {
             vec![],
         )
         .await?;
-    let list = value.as_array().ok_or_else(|| anyhow!("no resource list: {value}"))?;
+    let list = value
+        .as_array()
+        .ok_or_else(|| anyhow!("no resource list: {value}"))?;
     Ok(list
         .iter()
-        .map(|e| (e[0].as_str().unwrap_or_default().to_string(), e[1].as_f64().unwrap_or(-1.0)))
+        .map(|e| {
+            (
+                e[0].as_str().unwrap_or_default().to_string(),
+                e[1].as_f64().unwrap_or(-1.0),
+            )
+        })
         .collect())
 }
 
@@ -96,15 +110,21 @@ async fn a_docs_page_on_another_site_runs_its_blocks_in_order_and_never_sees_the
         .run("embeds_cross_site", |page| async move {
             page.goto(&url).await?;
             let plain_before = example("plain.html");
-            wait_js(&page, "return document.querySelectorAll('[data-slipway-enhanced]').length;", "enhanced 4", |v| {
-                v == &json!(4)
-            })
+            wait_js(
+                &page,
+                "return document.querySelectorAll('[data-slipway-enhanced]').length;",
+                "enhanced 4",
+                |v| v == &json!(4),
+            )
             .await?;
             // Light until used: the script and nothing else, no frame.
             let fetched = resources(&page).await?;
             assert_eq!(fetched.len(), 1, "{fetched:?}");
             assert!(fetched[0].0.ends_with("/static/blocks.js"), "{fetched:?}");
-            let frames = page.client.execute("return document.querySelectorAll('iframe').length;", vec![]).await?;
+            let frames = page
+                .client
+                .execute("return document.querySelectorAll('iframe').length;", vec![])
+                .await?;
             assert_eq!(frames, json!(0));
             // The plain block reads exactly as written.
             let plain = page
@@ -114,13 +134,22 @@ async fn a_docs_page_on_another_site_runs_its_blocks_in_order_and_never_sees_the
             assert!(plain_before.contains(plain.as_str().unwrap()), "{plain}");
             let plain_next = page
                 .client
-                .execute("var n = document.getElementById('plain').nextElementSibling; return n && n.outerHTML;", vec![])
+                .execute(
+                    "var n = document.getElementById('plain').nextElementSibling; return n && n.outerHTML;",
+                    vec![],
+                )
                 .await?;
-            assert!(!plain_next.as_str().unwrap_or_default().contains("slipway"), "{plain_next}");
+            assert!(
+                !plain_next.as_str().unwrap_or_default().contains("slipway"),
+                "{plain_next}"
+            );
 
             // Run the dependent block: the Dockerfile block is built first, its progress folded under it.
             page.click("Run build and run").await?;
-            wait_output(&page, "app-image", "the Dockerfile block built", |t| t.contains("Done.")).await?;
+            wait_output(&page, "app-image", "the Dockerfile block built", |t| {
+                t.contains("Done.")
+            })
+            .await?;
             let out = wait_output(&page, "run-app", "the app's output", |t| t.contains("Done.")).await?;
             assert!(out.contains("print(\"hello from app.py\")"), "{out}");
             let folded = page
@@ -132,7 +161,10 @@ async fn a_docs_page_on_another_site_runs_its_blocks_in_order_and_never_sees_the
                 )
                 .await?;
             assert_eq!(folded[0], json!(false), "{folded}");
-            assert!(folded[1].as_str().unwrap_or_default().contains("COPY app.py"), "{folded}");
+            assert!(
+                folded[1].as_str().unwrap_or_default().contains("COPY app.py"),
+                "{folded}"
+            );
 
             // The broken block: its error under it and its line marked.
             page.click("Run the broken Dockerfile").await?;
@@ -141,29 +173,53 @@ async fn a_docs_page_on_another_site_runs_its_blocks_in_order_and_never_sees_the
             assert!(out.to_lowercase().contains("runn"), "{out}");
             let marked = page
                 .client
-                .execute("var m = document.querySelector('#broken mark'); return m && m.textContent;", vec![])
+                .execute(
+                    "var m = document.querySelector('#broken mark'); return m && m.textContent;",
+                    vec![],
+                )
                 .await?;
             assert_eq!(marked, json!("RUNN echo hello"));
             let run_app = page.client.execute(&output_js("run-app"), vec![]).await?;
-            assert!(!run_app.as_str().unwrap_or_default().contains("RUNN"), "{run_app}");
+            assert!(
+                !run_app.as_str().unwrap_or_default().contains("RUNN"),
+                "{run_app}"
+            );
 
             // Compose: `docker compose up` when the interpreter has it, else the interpreter's own answer.
             page.click("Run the compose project").await?;
-            let out = wait_output(&page, "compose-app", "an answer", |t| t.contains("Done.") || t.contains("Failed")).await?;
-            assert!(out.lines().count() >= 2, "the interpreter's answer is shown: {out}");
+            let out = wait_output(&page, "compose-app", "an answer", |t| {
+                t.contains("Done.") || t.contains("Failed")
+            })
+            .await?;
+            assert!(
+                out.lines().count() >= 2,
+                "the interpreter's answer is shown: {out}"
+            );
 
             // Edit, then Reset gives the original text back.
             page.click("Edit the broken Dockerfile").await?;
             let code = page.client.find(fantoccini::Locator::Css("#broken code")).await?;
-            assert_eq!(code.attr("contenteditable").await?.as_deref(), Some("plaintext-only"));
+            assert_eq!(
+                code.attr("contenteditable").await?.as_deref(),
+                Some("plaintext-only")
+            );
             code.send_keys("\nLABEL edited=yes").await?;
             page.click("Reset the broken Dockerfile").await?;
-            assert_eq!(code.text().await?, "FROM busybox\nRUNN echo hello\nCMD [\"true\"]");
+            assert_eq!(
+                code.text().await?,
+                "FROM busybox\nRUNN echo hello\nCMD [\"true\"]"
+            );
 
             // The session lives in the runner frame only.
-            let frame = page.client.find(fantoccini::Locator::Css("iframe[title='Slipway runner']")).await?;
+            let frame = page
+                .client
+                .find(fantoccini::Locator::Css("iframe[title='Slipway runner']"))
+                .await?;
             frame.enter_frame().await?;
-            let token = page.client.execute("return sessionStorage.getItem('slipway-session');", vec![]).await?;
+            let token = page
+                .client
+                .execute("return sessionStorage.getItem('slipway-session');", vec![])
+                .await?;
             page.client.enter_parent_frame().await?;
             let token = token.as_str().unwrap_or_default().to_string();
             assert!(token.len() >= 16, "the runner holds a session: {token:?}");
@@ -177,7 +233,10 @@ async fn a_docs_page_on_another_site_runs_its_blocks_in_order_and_never_sees_the
                     vec![],
                 )
                 .await?;
-            assert!(!seen.as_str().unwrap_or_default().contains(&token), "the session reached the docs page");
+            assert!(
+                !seen.as_str().unwrap_or_default().contains(&token),
+                "the session reached the docs page"
+            );
             Ok(())
         })
         .await
@@ -193,8 +252,9 @@ async fn axe_violations(page: &Page) -> anyhow::Result<Vec<String>> {
         .client
         .execute_async(
             "var done = arguments[arguments.length - 1]; \
-             axe.run(document).then(r => done(r.violations.filter(v => v.impact === 'serious' || \
-               v.impact === 'critical').map(v => v.id + ': ' + v.nodes.map(n => n.html).join(' | '))));",
+             axe.run(document).then(r => done(r.passes.length === 0 ? ['axe checked nothing'] : \
+               r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical') \
+               .map(v => v.id + ': ' + v.nodes.map(n => n.html).join(' | '))));",
             vec![],
         )
         .await?;
@@ -229,15 +289,35 @@ async fn the_examples_are_light_follow_the_page_theme_and_pass_axe() {
     browser
         .run("embeds_examples", |page| async move {
             page.goto(&format!("{base}/plain.html")).await?;
-            wait_js(&page, "return document.querySelectorAll('.slipway-bar').length;", "enhanced", |v| v == &json!(4))
+            wait_js(
+                &page,
+                "return document.querySelectorAll('.slipway-bar').length;",
+                "enhanced",
+                |v| v == &json!(4),
+            )
+            .await?;
+            // Enhancing shifted nothing (the Layout Instability API's shifts since navigation).
+            let shift = page
+                .client
+                .execute_async(
+                    "var done = arguments[arguments.length - 1], total = 0; \
+                     new PerformanceObserver(l => l.getEntries().forEach(e => total += e.value)) \
+                       .observe({type: 'layout-shift', buffered: true}); \
+                     setTimeout(() => done(total), 500);",
+                    vec![],
+                )
                 .await?;
+            assert_eq!(shift.as_f64(), Some(0.0), "cumulative layout shift {shift}");
             let fetched = resources(&page).await?;
             let bytes: f64 = fetched.iter().map(|(_, size)| size).sum();
             assert_eq!(fetched.len(), 1, "{fetched:?}");
             assert!(bytes > 0.0 && bytes < 20.0 * 1024.0, "{fetched:?}");
             assert_eq!(button_background(&page, "app-image").await?, LIGHT);
             page.client
-                .execute("document.documentElement.setAttribute('data-theme', 'dark'); return null;", vec![])
+                .execute(
+                    "document.documentElement.setAttribute('data-theme', 'dark'); return null;",
+                    vec![],
+                )
                 .await?;
             wait_js(
                 &page,
@@ -259,17 +339,53 @@ async fn the_examples_are_light_follow_the_page_theme_and_pass_axe() {
                 ("sphinx.html", "hello-image", LIGHT, "hello from Sphinx"),
             ] {
                 page.goto(&format!("{base}/{name}")).await?;
-                wait_js(&page, "return document.querySelectorAll('.slipway-bar').length;", "enhanced", |v| {
-                    v == &json!(2)
-                })
+                wait_js(
+                    &page,
+                    "return document.querySelectorAll('.slipway-bar').length;",
+                    "enhanced",
+                    |v| v == &json!(2),
+                )
                 .await?;
                 assert_eq!(button_background(&page, id).await?, theme, "{name}");
                 let violations = axe_violations(&page).await?;
                 assert!(violations.is_empty(), "{name}: {violations:#?}");
                 page.click("Run run hello").await?;
-                let out = wait_output(&page, "hello-run", "hello", |t| t.contains("Done.") || t.contains("Failed")).await?;
+                let out = wait_output(&page, "hello-run", "hello", |t| {
+                    t.contains("Done.") || t.contains("Failed")
+                })
+                .await?;
                 assert!(out.contains(says), "{name}: {out}");
             }
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_gets_the_containers_its_operator_budgets_and_no_more() {
+    let data = TempDir::new("data");
+    with_busybox(&data).unwrap();
+    let server = Server::start_in(data, &dist_dir(), &["--embed-containers", "1"]).unwrap();
+    let budget: Value = reqwest::get(format!("{}/embed/budget", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(budget, json!({"containers": 1, "build_minutes": null}));
+    let (_site, _dir, url) = cross_site_page(&server).await.unwrap();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("embeds_budget", |page| async move {
+            page.goto(&url).await?;
+            page.click("Run build and run").await?;
+            let out = wait_output(&page, "run-app", "the app's output", |t| t.contains("Done.")).await?;
+            assert!(out.contains("hello from app.py"), "{out}");
+            page.click("Run build and run").await?;
+            let out = wait_output(&page, "run-app", "the refusal", |t| t.contains("Failed")).await?;
+            assert!(out.contains("budget of 1 containers is used up"), "{out}");
+            assert!(out.contains("Failed at line 2"), "{out}");
             Ok(())
         })
         .await
