@@ -35,6 +35,20 @@ async fn wait_js(page: &Page, js: &str, what: &str, done: impl Fn(&Value) -> boo
     bail!("never {what} within {RUN_WAIT:?}; last: {last}")
 }
 
+/// The companion with busybox in its store, started with `args`.
+fn companion(args: &[&str]) -> Server {
+    let data = TempDir::new("data");
+    with_busybox(&data).unwrap();
+    Server::start_in(data, &dist_dir(), args).unwrap()
+}
+
+/// Until the page has `n` enhanced blocks.
+async fn wait_enhanced(page: &Page, n: usize) -> anyhow::Result<()> {
+    let js = "return document.querySelectorAll('.slipway-bar').length;";
+    wait_js(page, js, "enhanced", |v| v == &json!(n)).await?;
+    Ok(())
+}
+
 /// The text of block `id`'s output region.
 fn output_js(id: &str) -> String {
     format!(
@@ -101,22 +115,14 @@ async fn cross_site_page(server: &Server) -> anyhow::Result<(StaticServer, TempD
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_docs_page_on_another_site_runs_its_blocks_in_order_and_never_sees_the_session() {
-    let data = TempDir::new("data");
-    with_busybox(&data).unwrap();
-    let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
+    let server = companion(&[]);
     let (_site, _dir, url) = cross_site_page(&server).await.unwrap();
     let browser = Browser::start().await.unwrap();
     browser
         .run("embeds_cross_site", |page| async move {
             page.goto(&url).await?;
             let plain_before = example("plain.html");
-            wait_js(
-                &page,
-                "return document.querySelectorAll('[data-slipway-enhanced]').length;",
-                "enhanced 4",
-                |v| v == &json!(4),
-            )
-            .await?;
+            wait_enhanced(&page, 4).await?;
             // Light until used: the script and nothing else, no frame.
             let fetched = resources(&page).await?;
             assert_eq!(fetched.len(), 1, "{fetched:?}");
@@ -281,21 +287,13 @@ const DARK: &str = "rgb(33, 38, 45)";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_examples_are_light_follow_the_page_theme_and_pass_axe() {
-    let data = TempDir::new("data");
-    with_busybox(&data).unwrap();
-    let server = Server::start_in(data, &dist_dir(), &[]).unwrap();
+    let server = companion(&[]);
     let base = format!("{}/static/examples/embeds", server.url);
     let browser = Browser::start().await.unwrap();
     browser
         .run("embeds_examples", |page| async move {
             page.goto(&format!("{base}/plain.html")).await?;
-            wait_js(
-                &page,
-                "return document.querySelectorAll('.slipway-bar').length;",
-                "enhanced",
-                |v| v == &json!(4),
-            )
-            .await?;
+            wait_enhanced(&page, 4).await?;
             // Enhancing shifted nothing (the Layout Instability API's shifts since navigation).
             let shift = page
                 .client
@@ -339,13 +337,7 @@ async fn the_examples_are_light_follow_the_page_theme_and_pass_axe() {
                 ("sphinx.html", "hello-image", LIGHT, "hello from Sphinx"),
             ] {
                 page.goto(&format!("{base}/{name}")).await?;
-                wait_js(
-                    &page,
-                    "return document.querySelectorAll('.slipway-bar').length;",
-                    "enhanced",
-                    |v| v == &json!(2),
-                )
-                .await?;
+                wait_enhanced(&page, 2).await?;
                 assert_eq!(button_background(&page, id).await?, theme, "{name}");
                 let violations = axe_violations(&page).await?;
                 assert!(violations.is_empty(), "{name}: {violations:#?}");
@@ -364,9 +356,7 @@ async fn the_examples_are_light_follow_the_page_theme_and_pass_axe() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_page_gets_the_containers_its_operator_budgets_and_no_more() {
-    let data = TempDir::new("data");
-    with_busybox(&data).unwrap();
-    let server = Server::start_in(data, &dist_dir(), &["--embed-containers", "1"]).unwrap();
+    let server = companion(&["--embed-containers", "1"]);
     let budget: Value = reqwest::get(format!("{}/embed/budget", server.url))
         .await
         .unwrap()
