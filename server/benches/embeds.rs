@@ -2,7 +2,7 @@
 //! (`static/embed.js`), in headless Chromium against `slipway serve` on loopback. For a page of 1 and of 20
 //! blocks, cold (a fresh browser profile) and warm (the same page loaded again): bytes on the wire and time from
 //! navigation to an enhanced page, and from the first Run to its first output (the runner frame loading
-//! included). The iframe embed: bytes and time to the app's first render in its frame. Median of `RUNS`.
+//! included). The iframe embed: bytes and time to the app's first render in its frame. Median of 5 loads each.
 //! Run with `scripts/bench.sh embeds` (it builds the app first). Prints a Markdown table for docs/performance.md.
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -23,7 +23,13 @@ mod native {
     use support::server::{dist_dir, with_busybox, Server};
     use support::TempDir;
 
-    const RUNS: usize = 5;
+    /// Loads per page and state (`EMBEDS_BENCH_RUNS` overrides, e.g. 1 for a quick look).
+    fn runs() -> usize {
+        std::env::var("EMBEDS_BENCH_RUNS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(5)
+    }
 
     /// Bytes on the wire so far (the document and every resource, frames' included) and the named mark's time.
     const READ_JS: &str = r#"
@@ -140,7 +146,7 @@ mod native {
             let url = format!("{}/{path}", server.url);
             let mut cold = Vec::new();
             let mut warm = Vec::new();
-            for _ in 0..RUNS {
+            for _ in 0..runs() {
                 let browser = Browser::start().await?;
                 let (tx, rx) = std::sync::mpsc::channel();
                 let url = url.clone();
@@ -156,12 +162,14 @@ mod native {
             }
             for (load, runs) in [("cold", cold), ("warm", warm)] {
                 let column = |i: usize| median(&mut runs.iter().map(|r| r[i]).collect::<Vec<_>>());
+                let run = match iframe {
+                    true => "— | —".to_string(),
+                    false => format!("{:.0} | {:.0}", column(2), column(3) / 1024.0),
+                };
                 println!(
-                    "| {name} | {load} | {:.0} | {:.1} | {:.0} | {:.0} |",
+                    "| {name} | {load} | {:.0} | {:.1} | {run} |",
                     column(0),
-                    column(1) / 1024.0,
-                    column(2),
-                    column(3) / 1024.0
+                    column(1) / 1024.0
                 );
             }
         }
