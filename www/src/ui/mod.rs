@@ -10,6 +10,7 @@ pub mod panels_state;
 pub mod pending_answer;
 pub mod project;
 pub mod project_archive;
+pub mod runner_lines;
 pub mod share;
 pub mod sign_in_state;
 pub mod start;

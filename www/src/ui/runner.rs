@@ -14,6 +14,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use super::offline::companion_online;
+use super::runner_lines::{block_lines, failure_line};
 use super::session::PageSession;
 use super::store::{BUILD_CACHE, IMAGE_STORE};
 use slipway::cli::build::BuildEnv;
@@ -207,53 +208,13 @@ fn add_files(request: &RunRequest) -> Result<(), String> {
     })
 }
 
-/// The lines a block runs, each with its 1-based line in the block: a Dockerfile block builds, a compose block
-/// brings the project up, a shell block runs its `docker ...` lines (`$ ` prompts, comments and blank lines
-/// skipped, `\` continuations joined).
-fn block_lines(request: &RunRequest) -> Vec<(usize, String)> {
-    match request.kind.as_str() {
-        "dockerfile" => {
-            let tag = request.tag.clone().unwrap_or_else(|| request.id.clone());
-            vec![(0, format!("docker build -t {} .", tag.to_ascii_lowercase()))]
-        }
-        "compose" => vec![(0, "docker compose up -d".to_string())],
-        _ => shell_lines(&request.text),
-    }
-}
-
-fn shell_lines(text: &str) -> Vec<(usize, String)> {
-    let mut lines = Vec::new();
-    let mut pending: Option<(usize, String)> = None;
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        let line = line.strip_prefix("$ ").unwrap_or(line);
-        let (number, mut joined) = pending.take().unwrap_or((n + 1, String::new()));
-        if joined.is_empty() && (line.is_empty() || line.starts_with('#')) {
-            continue;
-        }
-        match line.strip_suffix('\\') {
-            Some(head) => {
-                joined.push_str(head);
-                joined.push(' ');
-                pending = Some((number, joined));
-            }
-            None => {
-                joined.push_str(line);
-                lines.push((number, joined));
-            }
-        }
-    }
-    lines.extend(pending);
-    lines
-}
-
 /// Run a block's lines in order, stopping at the first failure: its exit code and line.
 async fn run_block(request: &RunRequest) -> (i32, Option<usize>) {
     if let Err(why) = add_files(request) {
         say(&request.id, Stream::Stderr, &why);
         return (1, None);
     }
-    for (number, line) in block_lines(request) {
+    for (number, line) in block_lines(&request.kind, &request.id, request.tag.as_deref(), &request.text) {
         let outcome = run_line(&request.id, &line).await;
         say(&request.id, Stream::Stdout, &outcome.stdout);
         say(&request.id, Stream::Stderr, &outcome.stderr);
@@ -265,13 +226,6 @@ async fn run_block(request: &RunRequest) -> (i32, Option<usize>) {
         }
     }
     (0, None)
-}
-
-/// `dockerfile parse error on line N: ...` names the Dockerfile's line.
-fn failure_line(stderr: &str) -> Option<usize> {
-    let (_, rest) = stderr.split_once(" on line ")?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 async fn run_line(id: &str, line: &str) -> Outcome {
