@@ -84,7 +84,7 @@
       deps: (holder.getAttribute("data-depends-on") || "").split(/[\s,]+/).filter(Boolean),
       tag: holder.getAttribute("data-tag"),
     };
-    var name = holder.getAttribute("data-name") || id;
+    var name = (block.name = holder.getAttribute("data-name") || id);
     block.bar = el("div", { class: "slipway-bar", "data-slipway-bar": id });
     var buttons = el("div", { role: "group", "aria-label": "Slipway: " + name });
     block.run = button("Run", name, function () { run(block, true); });
@@ -277,6 +277,7 @@
   // "Open in the full playground": the block's files (and its dependencies') as a share link (#share=).
   function openLink(block) {
     var a = el("a", { href: server + "/", target: "_blank", rel: "noopener" }, "Open in the full playground");
+    a.setAttribute("aria-label", "Open in the full playground: " + block.name);
     a.addEventListener("click", function (event) {
       event.preventDefault();
       collect(block, {}).then(share).then(function (hash) { window.open(server + "/" + hash, "_blank", "noopener"); });

@@ -216,6 +216,37 @@ async fn a_docs_page_on_another_site_runs_its_blocks_in_order_and_never_sees_the
                 "FROM busybox\nRUNN echo hello\nCMD [\"true\"]"
             );
 
+            // The block's files (its dependency's too) open in the full playground through a share link.
+            let docs = page.client.window().await?;
+            page.click("Open in the full playground: build and run").await?;
+            let started = Instant::now();
+            let app = loop {
+                let windows = page.client.windows().await?;
+                if let Some(app) = windows.into_iter().find(|w| *w != docs) {
+                    break app;
+                }
+                if started.elapsed() > Duration::from_secs(20) {
+                    bail!("the full playground never opened");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            page.client.switch_to_window(app).await?;
+            let url = page.client.current_url().await?;
+            assert!(url.fragment().is_some_and(|f| f.starts_with("share=")), "{url}");
+            let files = wait_js(
+                &page,
+                "return document.body.innerText;",
+                "the shared files",
+                |v| {
+                    v.as_str()
+                        .is_some_and(|t| t.contains("app.py") && t.contains("Dockerfile"))
+                },
+            )
+            .await?;
+            assert!(files.as_str().is_some_and(|t| t.contains("app.py")));
+            page.client.close_window().await?;
+            page.client.switch_to_window(docs).await?;
+
             // The session lives in the runner frame only.
             let frame = page
                 .client
