@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (not tests) on this machine, peers in the same run where an area has one.
 # Paste the printed tables into docs/performance.md.
-# Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|hostile|classroom [LEARNERS]|all]
+# Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|hostile|classroom [LEARNERS]|embeds|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -57,4 +57,12 @@ if [[ "$what" == classroom || "$what" == all ]]; then
     echo "## Classroom, native ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
     # LEARNERS do the seed lesson (build, images, run, check, push, rebuild) beside two hostile learners.
     cargo bench -p slipway-server --profile dev --bench classroom
+fi
+
+if [[ "$what" == embeds || "$what" == all ]]; then
+    [[ "$what" == all ]] || trunk build --release
+    cargo build -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
+    echo "## Docs embeds: runnable blocks beside the iframe embed ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores)"
+    cargo bench -p slipway-server --profile dev --bench embeds
 fi

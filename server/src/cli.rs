@@ -137,6 +137,30 @@ pub struct ServeArgs {
     pub sessions: SessionArgs,
     #[command(flatten)]
     pub fair_shares: FairShareArgs,
+    #[command(flatten)]
+    pub embeds: EmbedArgs,
+}
+
+/// What one docs page's runnable blocks may use (docs/embedding.md): counted by the runner frame per page load,
+/// on top of the server's per-session quotas. Which sites may embed: `--embed-ancestor`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmbedArgs {
+    /// Containers one docs page's blocks may start (`docker run`, `docker create`). Default: no limit beyond
+    /// the session quotas.
+    #[arg(long, value_name = "N", env = "SLIPWAY_EMBED_CONTAINERS")]
+    pub embed_containers: Option<u32>,
+    /// Minutes of building one docs page's blocks may use, summed over its builds. Default: no limit.
+    #[arg(long, value_name = "MINUTES", env = "SLIPWAY_EMBED_BUILD_MINUTES")]
+    pub embed_build_minutes: Option<u32>,
+}
+
+impl EmbedArgs {
+    pub fn budget(&self) -> slipway::api::EmbedBudget {
+        slipway::api::EmbedBudget {
+            containers: self.embed_containers,
+            build_minutes: self.embed_build_minutes,
+        }
+    }
 }
 
 /// Fair shares between learners (docs/runner-api.md, "Fair shares"): each owner's parent cgroup (an owner is a

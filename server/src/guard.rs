@@ -29,6 +29,7 @@ pub struct SiteNames {
     preview: Option<PreviewInfo>,
     page: Option<Arc<PageScripts>>,
     embed_ancestors: Vec<String>,
+    embed_budget: slipway::api::EmbedBudget,
 }
 
 /// The built page's inline scripts, hashed again whenever `index.html` changes (a rebuild while the server runs
@@ -98,6 +99,16 @@ impl SiteNames {
     pub fn with_embed_ancestors(mut self, origins: &[String]) -> Self {
         self.embed_ancestors = origins.to_vec();
         self
+    }
+
+    /// What one docs page's runner frame may use (`--embed-containers`, `--embed-build-minutes`).
+    pub fn with_embed_budget(mut self, budget: slipway::api::EmbedBudget) -> Self {
+        self.embed_budget = budget;
+        self
+    }
+
+    pub fn embed_budget(&self) -> slipway::api::EmbedBudget {
+        self.embed_budget
     }
 
     /// An IP literal cannot be rebound (a page on it has that origin already); a name must be `localhost` or one
@@ -245,7 +256,7 @@ fn same_origin(origin: &str, host: &str) -> bool {
         .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
 
-/// `/embed` is for docs pages on other sites.
+/// `/embed` and its runner frame (`/embed/runner`, docs/embedding.md) are for docs pages on other sites.
 fn is_meant_to_be_framed(path: &str) -> bool {
     path == "/embed" || path.starts_with("/embed/")
 }
@@ -264,6 +275,10 @@ mod tests {
         Router::new()
             .route("/", get(|| async { Html("page") }))
             .route("/embed", get(|| async { Html("embed") }))
+            .route(
+                slipway::api::paths::EMBED_RUNNER,
+                get(|| async { Html("runner") }),
+            )
             .route("/api/info", get(|| async { axum::Json(serde_json::json!({})) }))
             .route("/api/containers", post(|| async { "created" }))
             .layer(axum::middleware::from_fn_with_state(names, front_door))
@@ -331,9 +346,13 @@ mod tests {
         assert_eq!(page.headers()["referrer-policy"], "no-referrer");
         let policy = page.headers()["content-security-policy"].to_str().unwrap();
         assert!(policy.ends_with("; frame-ancestors 'self'"), "{policy}");
+        for path in ["/embed", slipway::api::paths::EMBED_RUNNER] {
+            let embed = send(axum::http::Request::get(path).body(Body::empty()).unwrap()).await;
+            let policy = embed.headers()["content-security-policy"].to_str().unwrap();
+            assert!(!policy.contains("frame-ancestors"), "{path}: {policy}");
+        }
         let embed = send(axum::http::Request::get("/embed").body(Body::empty()).unwrap()).await;
         let policy = embed.headers()["content-security-policy"].to_str().unwrap();
-        assert!(!policy.contains("frame-ancestors"), "{policy}");
         assert!(
             policy.contains("script-src 'self' 'wasm-unsafe-eval'"),
             "{policy}"

@@ -30,7 +30,9 @@ pub struct AppState {
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
-    let api = Router::new().route(paths::INFO, get(info));
+    let api = Router::new()
+        .route(paths::INFO, get(info))
+        .route(paths::EMBED_BUDGET, get(embed_budget));
     let web = if state.dist_dir.join("index.html").is_file() {
         let index = ServeFile::new(state.dist_dir.join("index.html"));
         // Only the app's files are compressed: registry blobs must go out byte for byte (digests, Range).
@@ -95,6 +97,13 @@ async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
         preview: state.site_names.preview().cloned(),
         classroom: state.classroom.as_ref().map(|c| c.info()),
     })
+}
+
+/// What one docs page's runner frame may use (docs/embedding.md).
+async fn embed_budget(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> Json<slipway::api::EmbedBudget> {
+    Json(state.site_names.embed_budget())
 }
 
 async fn no_runner() -> Response {

@@ -123,6 +123,7 @@ fn site_names(args: &ServeArgs, preview_addr: std::net::SocketAddr) -> crate::gu
         .with_preview(args.previews.info(preview_addr))
         .with_page(args.dist.join("index.html"))
         .with_embed_ancestors(&args.previews.embed_ancestors)
+        .with_embed_budget(args.embeds.budget())
 }
 
 /// The operator's network choice, with the helper it needs found up front (a clear error beats failing runs).

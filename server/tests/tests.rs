@@ -12,6 +12,7 @@ mod compose;
 mod connections;
 mod dist;
 mod dockerfile;
+mod embeds;
 mod front_door;
 mod hostile;
 mod layout;

@@ -10,6 +10,7 @@ mod changes;
 pub mod classroom;
 mod client;
 mod containers;
+mod embed;
 mod error;
 mod exec;
 mod images;
@@ -33,6 +34,7 @@ pub use containers::{
     CreateQuery, Created, KillQuery, ListQuery, LogChunk, LogFormat, LogStream, LogsQuery, PortMapping,
     PortsMode, PruneAnswer, RemoveQuery, RenameQuery, RunOptions, StopQuery, TopAnswer,
 };
+pub use embed::EmbedBudget;
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
 pub use images::ImageRow;

@@ -88,6 +88,10 @@ pub const EXECS: &str = "/api/execs/";
 // Classroom mode (issue 15): learners and teachers sign in with a join code; plain `POST` [`SESSIONS`] is refused.
 /// `POST`: sign in with a join code ([`super::JoinRequest`] → [`super::SignedIn`]); no session header needed.
 pub const CLASSROOM_JOIN: &str = "/api/classroom/join";
+/// The docs embeds' hidden runner frame (`static/blocks.js`, docs/embedding.md): the interpreter without the UI.
+pub const EMBED_RUNNER: &str = "/embed/runner";
+/// `GET`: the budget of one runner frame's session ([`super::EmbedBudget`]); no session needed.
+pub const EMBED_BUDGET: &str = "/embed/budget";
 /// The teacher's page: 403 for learners and clients not signed in.
 pub const TEACHER: &str = "/teacher";
 /// `GET`, teachers only: the class's [`super::ClassSnapshot`] (a row per learner, a funnel per lesson).

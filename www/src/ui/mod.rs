@@ -12,6 +12,7 @@ pub mod panels_state;
 pub mod pending_answer;
 pub mod project;
 pub mod project_archive;
+pub mod runner_lines;
 pub mod share;
 pub mod sign_in_state;
 pub mod start;
@@ -48,6 +49,7 @@ browser_only! {
     mod offline;
     mod panels;
     mod resizer;
+    pub mod runner;
     mod session;
     mod sign_in;
     mod store;
