@@ -8,8 +8,8 @@ use super::parse::{parse, Invocation, Parsed};
 use super::spec::{Backend, CommandId, Flag};
 use super::words::split_words;
 use super::{
-    attach, catalog, changes, commit, compose, containers, help, image_info, images, inspect, login, manage, ports,
-    resources, system, transfer,
+    attach, catalog, changes, commit, compose, containers, help, image_info, images, inspect, login, manage,
+    ports, resources, system, transfer,
 };
 use crate::registry::transport::Transport;
 
