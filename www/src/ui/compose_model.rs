@@ -30,6 +30,23 @@ pub fn run_in_page(inv: &Invocation, project: &Project) -> Outcome {
     compose::run(inv, &PageFiles(project), &BTreeMap::new(), PAGE_PROJECT_DIR)
 }
 
+/// The docs embeds' runner: its blocks' files are a build context, not the page's project.
+struct TreeFiles<'a>(&'a slipway::layer::FileTree);
+
+impl ProjectFiles for TreeFiles<'_> {
+    fn read(&self, path: &str) -> Option<String> {
+        match self.0.get(path)? {
+            slipway::layer::Node::File { data, .. } => String::from_utf8(data.to_vec()).ok(),
+            _ => None,
+        }
+    }
+}
+
+/// Run a `docker compose` line on the files the embed's blocks brought (their shared build context).
+pub fn run_on_tree(inv: &Invocation, tree: &slipway::layer::FileTree) -> Outcome {
+    compose::run(inv, &TreeFiles(tree), &BTreeMap::new(), PAGE_PROJECT_DIR)
+}
+
 /// One problem the compose editor shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComposeDiagnostic {

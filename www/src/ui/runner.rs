@@ -250,6 +250,7 @@ async fn run_line(id: &str, line: &str) -> Outcome {
             }
             outcome
         }
+        Step::Compose(inv) => CONTEXT.with(|t| super::compose_model::run_on_tree(&inv, &t.borrow())),
         Step::Build(inv) => {
             if let Some(refused) = over_budget(true) {
                 return refused;
