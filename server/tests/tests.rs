@@ -8,6 +8,7 @@ mod classroom;
 mod classroom_progress;
 mod commands;
 mod compose;
+mod compose_up;
 mod connections;
 mod dist;
 mod dockerfile;

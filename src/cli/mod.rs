@@ -4,6 +4,7 @@ pub mod attach;
 pub mod build;
 pub mod complete;
 pub mod compose;
+pub mod compose_up;
 pub mod containers;
 pub mod context;
 pub mod credentials;

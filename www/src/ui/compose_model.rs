@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use slipway::cli::compose;
+use slipway::cli::context::CommandContext;
 use slipway::cli::outcome::Outcome;
 use slipway::cli::parse::Invocation;
 use slipway::compose::{check_file, outline, ProjectFiles};
+use slipway::registry::Transport;
 
 use super::editor_model::{CodeMark, Jump};
 use super::project::Project;
@@ -28,6 +30,15 @@ impl ProjectFiles for PageFiles<'_> {
 /// from the project's `.env` (or `--env-file`).
 pub fn run_in_page(inv: &Invocation, project: &Project) -> Outcome {
     compose::run(inv, &PageFiles(project), &BTreeMap::new(), PAGE_PROJECT_DIR)
+}
+
+/// Run a `docker compose` line on the page's project against the companion of `ctx` (`up`, `down`, `ps`).
+pub async fn run_on_companion<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+    project: &Project,
+) -> Outcome {
+    compose::run_project(ctx, inv, &PageFiles(project), &BTreeMap::new(), PAGE_PROJECT_DIR).await
 }
 
 /// One problem the compose editor shows.
