@@ -2,6 +2,7 @@
 //! real server with real runc (issue 16): two busybox services where one fetches the other's page by service
 //! name on the project's default network; a named volume that keeps its data across `down`/`up` and goes with
 //! `down -v`; Compose's progress lines and `ps` table; and after `down` nothing of the project left on the server.
+//! In the page, a learner types `docker compose up -d`, `docker compose ps` and `docker compose down`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -11,7 +12,9 @@ use anyhow::{ensure, Result};
 
 use crate::commands::{server, Ran};
 use crate::networks::leftovers;
-use crate::support::server::{slipway_bin, Server};
+use crate::support::browser::Browser;
+use crate::support::project::{Project as PageProject, ProjectFile};
+use crate::support::server::{dist_dir, slipway_bin, Server};
 use crate::support::TempDir;
 
 /// A Compose project directory with `compose.yaml`, and `slipway docker compose` run in it for one session.
@@ -185,4 +188,43 @@ fn a_named_volume_keeps_its_data_across_down_and_up_and_goes_with_down_v() -> Re
     let left = leftovers(&server);
     ensure!(left.is_empty(), "left after down: {left:?}");
     Ok(())
+}
+
+const PAGE_WEB: &str =
+    "services:\n  web:\n    image: busybox\n    command: [\"httpd\", \"-f\", \"-p\", \"80\"]\n";
+
+/// The page's project is named `project` (its directory is `/project`): its containers are `project-web-1`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_learner_runs_compose_up_ps_and_down_in_the_page() {
+    let Some(server) = server("compose-up-page", &dist_dir()).unwrap() else {
+        return;
+    };
+    let project = PageProject::from_files([("compose.yaml", ProjectFile::new(PAGE_WEB))]).unwrap();
+    let url = project.share_link(&format!("{}/", server.url));
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run(
+            "a_learner_runs_compose_up_ps_and_down_in_the_page",
+            |page| async move {
+                page.goto(&url).await?;
+                let up = page
+                    .terminal_command("docker compose up -d", "Container project-web-1  Started")
+                    .await?;
+                ensure!(up.contains(" ✔ Network project_default  Created"), "{up}");
+                let ps = page
+                    .terminal_command("docker compose ps", "project-web-1 ")
+                    .await?;
+                ensure!(
+                    ps.contains("SERVICE") && ps.contains(" web ") && ps.contains("Up "),
+                    "{ps}"
+                );
+                page.terminal_command("docker compose down -t 1", "Network project_default  Removed")
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
+        .unwrap();
+    let left = leftovers(&server);
+    assert!(left.is_empty(), "left after down: {left:?}");
 }

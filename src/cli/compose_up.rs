@@ -257,11 +257,8 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, pro
     }
     let companion = Companion::new(ctx.transport, ctx.base);
     let mut progress = Progress::default();
-    if let Err(e) = create_networks(&companion, project, &services, &mut progress).await {
-        return failed(&progress, e);
-    }
-    if let Err(e) = create_volumes(&companion, project, &services, &mut progress).await {
-        return failed(&progress, e);
+    if let Err(e) = create_missing(&companion, wanted(project, &services), &mut progress).await {
+        return failed(&progress, e.to_string());
     }
     let existing = match project_containers(&companion, project).await {
         Ok(rows) => rows,
@@ -306,70 +303,67 @@ async fn create_started<T: Transport>(
     companion.start(&created.id).await
 }
 
-async fn create_networks<T: Transport>(
-    companion: &Companion<'_, T>,
-    project: &Project,
-    services: &[Service],
-    progress: &mut Progress,
-) -> Result<(), String> {
-    let existing: BTreeSet<String> = companion
-        .networks()
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|n| n.name)
-        .collect();
-    let used: BTreeSet<&String> = services.iter().flat_map(|s| s.networks.keys()).collect();
-    for key in used {
-        let name = network_name(project, key);
-        let external = project.networks.get(key).is_some_and(|n| n.external);
-        if external || existing.contains(&name) {
-            continue;
-        }
-        let internal = project.networks.get(key).is_some_and(|n| n.internal);
-        let request = NetworkCreate {
-            name: name.clone(),
-            internal,
-            ..NetworkCreate::default()
-        };
-        companion
-            .create_network(&request)
-            .await
-            .map_err(|e| e.to_string())?;
-        progress.done(format!("Network {name}"), "Created");
-    }
-    Ok(())
+/// A network or named volume `up` creates when it is missing (external ones are used, never made).
+struct Wanted {
+    name: String,
+    external: bool,
+    /// `Some(internal)` for a network, `None` for a volume.
+    network: Option<bool>,
 }
 
-async fn create_volumes<T: Transport>(
-    companion: &Companion<'_, T>,
-    project: &Project,
-    services: &[Service],
-    progress: &mut Progress,
-) -> Result<(), String> {
-    let existing: BTreeSet<String> = companion
-        .volumes()
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|v| v.name)
-        .collect();
-    let used: BTreeSet<&String> = services
+/// The networks and named volumes the services use.
+fn wanted(project: &Project, services: &[Service]) -> Vec<Wanted> {
+    let networks: BTreeSet<&String> = services.iter().flat_map(|s| s.networks.keys()).collect();
+    let volumes: BTreeSet<&String> = services
         .iter()
         .flat_map(|s| s.volumes.iter().filter_map(|m| m.source.as_ref()))
         .collect();
-    for key in used {
-        let name = volume_name(project, key);
-        let external = project.volumes.get(key).is_some_and(|v| v.external);
-        if external || existing.contains(&name) {
-            continue;
+    let mut out: Vec<Wanted> = networks
+        .into_iter()
+        .map(|key| {
+            let network = project.networks.get(key);
+            Wanted {
+                name: network_name(project, key),
+                external: network.is_some_and(|n| n.external),
+                network: Some(network.is_some_and(|n| n.internal)),
+            }
+        })
+        .collect();
+    out.extend(volumes.into_iter().map(|key| Wanted {
+        name: volume_name(project, key),
+        external: project.volumes.get(key).is_some_and(|v| v.external),
+        network: None,
+    }));
+    out
+}
+
+/// Create what `wanted` lists and the session does not have yet (` ✔ Network app_default  Created`).
+async fn create_missing<T: Transport>(
+    companion: &Companion<'_, T>,
+    wanted: Vec<Wanted>,
+    progress: &mut Progress,
+) -> Result<(), CompanionError> {
+    let networks: BTreeSet<String> = companion.networks().await?.into_iter().map(|n| n.name).collect();
+    let volumes: BTreeSet<String> = companion.volumes().await?.into_iter().map(|v| v.name).collect();
+    for w in wanted {
+        match w.network {
+            Some(internal) if !w.external && !networks.contains(&w.name) => {
+                let request = NetworkCreate {
+                    name: w.name.clone(),
+                    internal,
+                    ..NetworkCreate::default()
+                };
+                companion.create_network(&request).await?;
+                progress.done(format!("Network {}", w.name), "Created");
+            }
+            None if !w.external && !volumes.contains(&w.name) => {
+                companion
+                    .create_volume(&VolumeCreate { name: w.name.clone() })
+                    .await?;
+                progress.done(format!("Volume \"{}\"", w.name), "Created");
+            }
+            _ => {}
         }
-        let request = VolumeCreate { name: name.clone() };
-        companion
-            .create_volume(&request)
-            .await
-            .map_err(|e| e.to_string())?;
-        progress.done(format!("Volume \"{name}\""), "Created");
     }
     Ok(())
 }
