@@ -1,15 +1,19 @@
 //! `docker compose`: its flags (`-f`, `-p`, `--profile`, `--env-file`), its subcommands (the table's
 //! `COMPOSE_COMMANDS`), and `config` run on the project's files (the page's file tree, or the directory natively).
-//! The other subcommands are understood and refused until containers of a project can run (docs/compose.md).
+//! `up`, `down` and `ps` run the project's containers on the companion ([`run_project`], `cli::compose_up`); the
+//! other subcommands are understood and refused until they are built (docs/compose.md).
 
 use std::collections::BTreeMap;
 
+use super::compose_up;
+use super::context::CommandContext;
 use super::help;
 use super::outcome::{Outcome, Step};
 use super::parse::{parse_command, Invocation, Parsed};
 use super::spec::{Backend, CommandId, CommandSpec, Flag, COMPOSE_COMMANDS};
 use crate::compose::project::{load, Loaded, Options, ProjectFiles};
 use crate::compose::render::config_yaml;
+use crate::registry::Transport;
 
 /// `docker compose` with no subcommand.
 fn usage() -> String {
@@ -71,18 +75,65 @@ pub fn plan(inv: Invocation) -> Step {
     }
 }
 
-/// Run a `docker compose` line [`plan`] handed over, on the project's `files`. `env` is the environment Compose
-/// runs in (none in the page); `working_dir` is the project directory as shown (`/project` in the page).
+/// Whether a `docker compose` line runs containers (`up`, `down`, `ps`): it needs the companion, `config` does
+/// not.
+pub fn needs_companion(inv: &Invocation) -> bool {
+    subcommand(inv).is_ok_and(|sub| sub.command.id != CommandId::ComposeConfig)
+}
+
+/// Run a `docker compose` line [`plan`] handed over, on the project's `files`, without a companion: `config`
+/// (the subcommands that run containers say they need one). `env` is the environment Compose runs in (none in
+/// the page); `working_dir` is the project directory as shown (`/project` in the page).
 pub fn run(
     inv: &Invocation,
     files: &dyn ProjectFiles,
     env: &BTreeMap<String, String>,
     working_dir: &str,
 ) -> Outcome {
-    let sub = match subcommand(inv) {
-        Ok(sub) => sub,
+    match loaded(inv, files, env, working_dir) {
+        Ok((sub, _)) if sub.command.id != CommandId::ComposeConfig => Outcome::failure(
+            format!(
+                "slipway: 'docker compose {}' runs the project's containers: it needs the Slipway companion\n",
+                sub.typed.get(1).copied().unwrap_or_default()
+            ),
+            1,
+        ),
+        Ok((sub, loaded)) => config_outcome(&sub, &loaded),
+        Err(outcome) => outcome,
+    }
+}
+
+/// Run a `docker compose` line [`plan`] handed over, on the project's `files`, against the companion of `ctx`:
+/// `up`, `down` and `ps` ([`super::compose_up`]) as well as `config`.
+pub async fn run_project<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+    files: &dyn ProjectFiles,
+    env: &BTreeMap<String, String>,
+    working_dir: &str,
+) -> Outcome {
+    let (sub, loaded) = match loaded(inv, files, env, working_dir) {
+        Ok(found) => found,
         Err(outcome) => return outcome,
     };
+    let mut outcome = match sub.command.id {
+        CommandId::ComposeUp => compose_up::up(ctx, &sub, &loaded.project).await,
+        CommandId::ComposeDown => compose_up::down(ctx, &sub, &loaded.project).await,
+        CommandId::ComposePs => compose_up::ps(ctx, &sub, &loaded.project).await,
+        _ => return config_outcome(&sub, &loaded),
+    };
+    outcome.stderr.insert_str(0, &warnings(&loaded.warnings));
+    outcome
+}
+
+/// The subcommand and the project it runs on, or what to print instead (help, a file Compose refuses).
+fn loaded(
+    inv: &Invocation,
+    files: &dyn ProjectFiles,
+    env: &BTreeMap<String, String>,
+    working_dir: &str,
+) -> Result<(Invocation, Loaded), Outcome> {
+    let sub = subcommand(inv)?;
     let compose = &sub.global;
     let split = |values: &[String]| -> Vec<String> {
         values
@@ -92,6 +143,11 @@ pub fn run(
             .map(str::to_string)
             .collect()
     };
+    // `config web` keeps only the named services (and what they need); `up web` starts them with theirs.
+    let services = match sub.command.id {
+        CommandId::ComposeConfig | CommandId::ComposeUp => sub.args.clone(),
+        _ => Vec::new(),
+    };
     let opts = Options {
         files: compose.values(Flag::FILE).to_vec(),
         project_name: compose.value(Flag::PROJECT_NAME).map(str::to_string),
@@ -99,22 +155,24 @@ pub fn run(
         env: env.clone(),
         working_dir: working_dir.to_string(),
         env_files: compose.values(Flag::ENV_FILE).to_vec(),
-        services: sub.args.clone(),
+        services,
         lenient_variables: false,
     };
     match load(files, &opts) {
-        Ok(loaded) => {
-            let mut outcome = Outcome::success(config(&sub, &loaded));
-            outcome.stderr = warnings(&loaded.warnings);
-            outcome
-        }
+        Ok(loaded) => Ok((sub, loaded)),
         Err(failure) => {
             let mut stderr = warnings(&failure.warnings);
             stderr.push_str(&failure.render());
             stderr.push('\n');
-            Outcome::failure(stderr, 1)
+            Err(Outcome::failure(stderr, 1))
         }
     }
+}
+
+fn config_outcome(sub: &Invocation, loaded: &Loaded) -> Outcome {
+    let mut outcome = Outcome::success(config(sub, loaded));
+    outcome.stderr = warnings(&loaded.warnings);
+    outcome
 }
 
 /// Compose's warnings as it prints them (`WARN[0000] The "X" variable is not set...`).
@@ -190,11 +248,12 @@ mod tests {
         says(&usage, "  config     Parse, resolve");
         let help = answer("docker compose config --help").stdout;
         says(&help, "Usage:  docker compose config [OPTIONS] [SERVICE...]");
-        let later = answer("docker compose up -d");
+        assert!(matches!(plan_line("docker compose up -d"), Step::Compose(_)));
+        let later = answer("docker compose logs");
         assert_eq!(later.exit_code, 1);
         says(
             &later.stderr,
-            "'docker compose up' is understood but not available yet",
+            "'docker compose logs' is understood but not available yet",
         );
         let unknown = answer("docker compose upp").stderr;
         assert_eq!(unknown, "unknown docker command: \"compose upp\"\n");

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod commit;
 pub mod complete;
 pub mod compose;
+pub mod compose_up;
 pub mod containers;
 pub mod context;
 pub mod credentials;

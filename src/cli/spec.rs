@@ -29,6 +29,7 @@ flag_names! {
     PLATFORM = "platform", PROFILE = "profile", PROFILES = "profiles", PROGRESS = "progress",
     PROJECT_DIRECTORY = "project-directory", PROJECT_NAME = "project-name", PUBLISH = "publish", PULL = "pull",
     QUIET = "quiet", RM = "rm", SERVICES = "services", SIGNAL = "signal", SINCE = "since", SIZE = "size", TAG = "tag", TAIL = "tail", TARGET = "target", TIME = "time",
+    BUILD = "build", RMI = "rmi",
     TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
@@ -158,7 +159,11 @@ pub enum CommandId {
     /// `docker compose`: its subcommands are in [`COMPOSE_COMMANDS`].
     Compose,
     ComposeConfig,
-    /// A `docker compose` subcommand understood but not built yet (`up`, `down`, ...).
+    /// `docker compose up|down|ps`: the project's containers on the companion (`cli::compose_up`).
+    ComposeUp,
+    ComposeDown,
+    ComposePs,
+    /// A `docker compose` subcommand understood but not built yet (`logs`, `exec`, ...).
     ComposeLater,
 }
 
@@ -648,8 +653,29 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
             .refused("the model is printed in the terminal: copy it into a file of the project"),
         HELP,
     ]),
-    command(ComposeLater, NotYet, &["compose", "up"], &[
-        &["compose", "down"], &["compose", "ps"], &["compose", "logs"], &["compose", "build"], &["compose", "pull"],
+    command(ComposeUp, Page, &["compose", "up"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]",
+        "Create and start containers", &[
+        flag(Flag::DETACH, Some('d'), "Detached mode: Run containers in the background"),
+        flag(Flag::BUILD, None, "Build images before starting containers")
+            .refused("compose up does not build here yet: build the image with 'docker build -t PROJECT-SERVICE .'"),
+        HELP,
+    ]),
+    command(ComposeDown, Page, &["compose", "down"], &[], AtLeast(0), "[OPTIONS] [SERVICES]",
+        "Stop and remove containers, networks", &[
+        flag(Flag::VOLUMES, Some('v'), "Remove named volumes declared in the \"volumes\" section of the Compose file and anonymous volumes attached to containers"),
+        opt(Flag::TIMEOUT, Some('t'), "Specify a shutdown timeout in seconds"),
+        opt(Flag::RMI, None, "Remove images used by services. \"local\" remove only images that don't have a custom tag (\"local\"|\"all\")")
+            .refused("compose down leaves the images here: remove them with 'docker rmi'"),
+        HELP,
+    ]),
+    command(ComposePs, Page, &["compose", "ps"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]",
+        "List containers", &[
+        flag(Flag::ALL, Some('a'), "Show all stopped containers (including those created by the run command)"),
+        flag(Flag::QUIET, Some('q'), "Only display IDs"),
+        HELP,
+    ]),
+    command(ComposeLater, NotYet, &["compose", "logs"], &[
+        &["compose", "build"], &["compose", "pull"],
         &["compose", "push"], &["compose", "exec"], &["compose", "run"], &["compose", "restart"],
         &["compose", "stop"], &["compose", "start"], &["compose", "ls"], &["compose", "top"],
     ], AtLeast(0), "[OPTIONS] [SERVICE...]", "Run the project's containers (not built yet)", &[HELP]),

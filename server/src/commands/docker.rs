@@ -71,7 +71,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
     let outcome = match signed_in.map_or_else(|| plan_words(&words), Step::Done) {
         Step::Done(outcome) => outcome,
         Step::Build(inv) => build(&base, inv, &sessions)?,
-        Step::Compose(inv) => compose_here(&inv)?,
+        Step::Compose(inv) => compose_here(&base, &registry_host, &inv, &sessions, &credentials)?,
         // The attach WebSocket needs a terminal of its own; the page's terminal is that terminal.
         Step::Attach(inv) => Outcome::failure(
             format!(
@@ -330,10 +330,34 @@ impl slipway::compose::ProjectFiles for DirFiles {
     }
 }
 
-/// `docker compose` natively: the project is the current directory, variables come from the environment.
-fn compose_here(inv: &slipway::cli::parse::Invocation) -> anyhow::Result<Outcome> {
+/// `docker compose` natively: the project is the current directory, variables come from the environment, the
+/// containers run on the companion at `base`.
+fn compose_here(
+    base: &str,
+    registry_host: &str,
+    inv: &slipway::cli::parse::Invocation,
+    sessions: &SessionFile,
+    credentials: &RefCell<CredentialStore>,
+) -> anyhow::Result<Outcome> {
     let dir = std::env::current_dir()?;
     let env = std::env::vars().collect();
     let shown = dir.to_string_lossy().into_owned();
-    Ok(slipway::cli::compose::run(inv, &DirFiles(dir), &env, &shown))
+    if !slipway::cli::compose::needs_companion(inv) {
+        return Ok(slipway::cli::compose::run(inv, &DirFiles(dir), &env, &shown));
+    }
+    let reqwest = ReqwestTransport::new(reqwest::Client::new());
+    let transport = sessions.transport(&reqwest, base);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let session = runtime.block_on(live_session(&transport, base));
+    let ctx = CommandContext {
+        session: Some(&session),
+        now: super::build::unix_now(),
+        ..CommandContext::new(&transport, base, registry_host, credentials)
+    };
+    let files = DirFiles(dir);
+    Ok(runtime.block_on(slipway::cli::compose::run_project(
+        &ctx, inv, &files, &env, &shown,
+    )))
 }

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use slipway::cli::compose;
+use slipway::cli::context::CommandContext;
 use slipway::cli::outcome::Outcome;
 use slipway::cli::parse::Invocation;
 use slipway::compose::{check_file, outline, ProjectFiles};
+use slipway::registry::Transport;
 
 use super::editor_model::{CodeMark, Jump};
 use super::project::Project;
@@ -42,9 +44,26 @@ impl ProjectFiles for TreeFiles<'_> {
     }
 }
 
-/// Run a `docker compose` line on the files the embed's blocks brought (their shared build context).
-pub fn run_on_tree(inv: &Invocation, tree: &slipway::layer::FileTree) -> Outcome {
-    compose::run(inv, &TreeFiles(tree), &BTreeMap::new(), PAGE_PROJECT_DIR)
+/// Run a `docker compose` line on the files the embed's blocks brought (their shared build context): `config`
+/// here, the rest (`up`, `down`, `ps`) against the companion of `ctx`.
+pub async fn run_on_tree<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+    tree: &slipway::layer::FileTree,
+) -> Outcome {
+    if !compose::needs_companion(inv) {
+        return compose::run(inv, &TreeFiles(tree), &BTreeMap::new(), PAGE_PROJECT_DIR);
+    }
+    compose::run_project(ctx, inv, &TreeFiles(tree), &BTreeMap::new(), PAGE_PROJECT_DIR).await
+}
+
+/// Run a `docker compose` line on the page's project against the companion of `ctx` (`up`, `down`, `ps`).
+pub async fn run_on_companion<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+    project: &Project,
+) -> Outcome {
+    compose::run_project(ctx, inv, &PageFiles(project), &BTreeMap::new(), PAGE_PROJECT_DIR).await
 }
 
 /// One problem the compose editor shows.

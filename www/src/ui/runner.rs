@@ -250,7 +250,13 @@ async fn run_line(id: &str, line: &str) -> Outcome {
             }
             outcome
         }
-        Step::Compose(inv) => CONTEXT.with(|t| super::compose_model::run_on_tree(&inv, &t.borrow())),
+        Step::Compose(inv) => {
+            let tree = CONTEXT.with(|t| t.borrow().clone());
+            let session = PageSession::for_command().await;
+            let progress = |stream: Stream, text: &str| say(id, stream, &format!("{text}\n"));
+            let ctx = session.context(Some(&progress));
+            super::compose_model::run_on_tree(&ctx, &inv, &tree).await
+        }
         Step::Build(inv) => {
             if let Some(refused) = over_budget(true) {
                 return refused;

@@ -208,13 +208,9 @@ impl Console {
                 self.run_abortable(async move { console.companion_command(&inv).await });
             }
             Effect::Run(Step::Compose(inv)) => {
-                let outcome = self
-                    .project
-                    .borrow()
-                    .as_ref()
-                    .map(|p| super::compose_model::run_in_page(&inv, &p.project))
-                    .unwrap_or_else(|| Outcome::failure("no configuration file provided: not found\n".into(), 1));
-                self.run_abortable(async move { Some(outcome) });
+                let project = self.project.borrow().as_ref().map(|p| p.project.clone());
+                let console = self.clone();
+                self.run_abortable(async move { console.compose(&inv, project).await });
             }
             Effect::Run(Step::Attach(inv)) => {
                 let console = self.clone();
@@ -334,6 +330,23 @@ impl Console {
         let outcome = run_command(&ctx, inv).await;
         session.save_credentials();
         Some(outcome)
+    }
+
+    /// `docker compose` on the page's project: `config` in the page, `up`/`down`/`ps` on the companion.
+    async fn compose(self: &Rc<Self>, inv: &Invocation, project: Option<super::project::Project>) -> Option<Outcome> {
+        let Some(project) = project else {
+            return Some(Outcome::failure("no configuration file provided: not found\n".into(), 1));
+        };
+        if !slipway::cli::compose::needs_companion(inv) {
+            return Some(super::compose_model::run_in_page(inv, &project));
+        }
+        if !companion_online().await {
+            return Some(slipway::cli::offline::needs_companion(inv));
+        }
+        let session = PageSession::for_command().await;
+        let progress = self.progress_sink();
+        let ctx = session.context(Some(&progress));
+        Some(super::compose_model::run_on_companion(&ctx, inv, &project).await)
     }
 
     /// `docker run -it` or `docker exec` in the page: start the process (a run pulls first, like `docker

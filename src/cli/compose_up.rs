@@ -1,0 +1,593 @@
+//! `docker compose up -d`, `down` and `ps`: a loaded project's networks, volumes and containers on the
+//! companion, named as Compose names them (`PROJECT_default`, `PROJECT_data`, `PROJECT-SERVICE-1`), with
+//! Compose's progress lines (`[+] Running 3/3`, ` ✔ Container app-web-1  Started`). See docs/compose.md.
+
+use std::collections::BTreeSet;
+
+use super::context::{CommandContext, Printer, Stream};
+use super::outcome::Outcome;
+use super::parse::Invocation;
+use super::spec::Flag;
+use crate::api::{
+    Companion, CompanionError, ContainerStatus, ContainerSummary, CreateContainer, NetworkConnect,
+    NetworkCreate, PortMapping, RemoveQuery, RunOptions, StopQuery, VolumeCreate, VolumeMount,
+};
+use crate::compose::model::{MountType, Project, Service};
+use crate::image::Reference;
+use crate::registry::Transport;
+
+/// Compose's lines for what it did, printed as one block (`[+] Running N/N`, then one line per resource).
+struct Progress {
+    /// `Running`, or `Pulling` for images.
+    title: &'static str,
+    lines: Vec<(String, String)>,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            title: "Running",
+            lines: Vec::new(),
+        }
+    }
+}
+
+impl Progress {
+    fn done(&mut self, what: String, state: &str) {
+        self.lines.push((what, state.to_string()));
+    }
+
+    fn render(&self) -> String {
+        if self.lines.is_empty() {
+            return String::new();
+        }
+        let width = self
+            .lines
+            .iter()
+            .map(|(w, _)| w.chars().count())
+            .max()
+            .unwrap_or(0);
+        let n = self.lines.len();
+        let mut out = format!("[+] {} {n}/{n}\n", self.title);
+        for (what, state) in &self.lines {
+            out.push_str(&format!(" ✔ {what:width$}  {state}\n"));
+        }
+        out
+    }
+}
+
+/// The services of `project` the line names (all enabled ones without names), dependencies first.
+fn ordered(project: &Project, named: &[String]) -> Vec<Service> {
+    let mut wanted: Vec<String> = if named.is_empty() {
+        project
+            .services
+            .values()
+            .filter(|s| s.enabled(&project.active_profiles))
+            .map(|s| s.name.clone())
+            .collect()
+    } else {
+        named.to_vec()
+    };
+    let mut order = Vec::new();
+    let mut seen = BTreeSet::new();
+    while let Some(name) = wanted.pop() {
+        visit(project, &name, &mut seen, &mut order);
+    }
+    order
+}
+
+fn visit(project: &Project, name: &str, seen: &mut BTreeSet<String>, order: &mut Vec<Service>) {
+    if !seen.insert(name.to_string()) {
+        return;
+    }
+    let Some(service) = project.services.get(name) else {
+        return;
+    };
+    for dependency in service.depends_on.keys() {
+        visit(project, dependency, seen, order);
+    }
+    order.push(service.clone());
+}
+
+/// The image a service runs: its `image`, else the one `build:` makes (`PROJECT-SERVICE`).
+fn image_of(project: &Project, service: &Service) -> String {
+    service
+        .image
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", project.name, service.name))
+}
+
+/// Why a service cannot run here yet, in the words the terminal shows.
+fn unsupported(service: &Service) -> Option<String> {
+    if service.volumes.iter().any(|m| m.kind != MountType::Volume) {
+        return Some(format!(
+            "service \"{}\": only named and anonymous volumes are mounted by compose here (bind and tmpfs \
+             mounts are not)",
+            service.name
+        ));
+    }
+    let ranged = service
+        .ports
+        .iter()
+        .find(|p| p.published.as_deref().is_some_and(|p| p.parse::<u16>().is_err()));
+    ranged.map(|p| {
+        format!(
+            "service \"{}\": published port \"{}\" is not a single port: port ranges are not published here",
+            service.name,
+            p.published.clone().unwrap_or_default()
+        )
+    })
+}
+
+/// What `POST /api/containers` is asked for the `n`th container of `service`, on its first network.
+fn create_request(project: &Project, service: &Service, n: u64) -> CreateContainer {
+    let networks: Vec<(String, Vec<String>)> = network_names(project, service);
+    let (network, aliases) = networks
+        .first()
+        .cloned()
+        .map(|(name, aliases)| (Some(name), aliases))
+        .unwrap_or_default();
+    let volumes = service
+        .volumes
+        .iter()
+        .map(|m| VolumeMount {
+            source: m
+                .source
+                .as_ref()
+                .map(|s| volume_name(project, s))
+                .unwrap_or_default(),
+            target: m.target.clone(),
+            read_only: m.read_only,
+        })
+        .collect();
+    let limits = service.limits.clone().unwrap_or_default();
+    CreateContainer {
+        image: image_of(project, service),
+        options: RunOptions {
+            name: Some(service.container_name(&project.name, n)),
+            entrypoint: service.entrypoint.clone(),
+            cmd: service.command.clone().unwrap_or_default(),
+            env: service
+                .environment
+                .iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+                .collect(),
+            workdir: service.working_dir.clone(),
+            user: service.user.clone(),
+            tty: service.tty.unwrap_or(false),
+            interactive: service.stdin_open.unwrap_or(false),
+            memory: limits.memory.map(|m| m as i64),
+            cpus: limits.cpus,
+            pids_limit: limits.pids,
+            publish: service
+                .ports
+                .iter()
+                .map(|p| PortMapping {
+                    host: p.published.as_deref().and_then(|p| p.parse().ok()).unwrap_or(0),
+                    container: p.target,
+                })
+                .collect(),
+            network,
+            network_aliases: aliases,
+            volumes,
+            ..RunOptions::default()
+        },
+    }
+}
+
+/// The service's networks as the server names them, each with the names the container answers to there (the
+/// service's name first, as Compose adds it).
+fn network_names(project: &Project, service: &Service) -> Vec<(String, Vec<String>)> {
+    service
+        .networks
+        .iter()
+        .map(|(key, attached)| {
+            let mut aliases = vec![service.name.clone()];
+            aliases.extend(attached.iter().flat_map(|a| a.aliases.clone()));
+            (network_name(project, key), aliases)
+        })
+        .collect()
+}
+
+fn network_name(project: &Project, key: &str) -> String {
+    project
+        .networks
+        .get(key)
+        .map(|n| n.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("{}_{key}", project.name))
+}
+
+fn volume_name(project: &Project, key: &str) -> String {
+    project
+        .volumes
+        .get(key)
+        .map(|v| v.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// The session's containers that belong to `project` (named `PROJECT-SERVICE-N` or by `container_name`), with
+/// the service each runs.
+async fn project_containers<T: Transport>(
+    companion: &Companion<'_, T>,
+    project: &Project,
+) -> Result<Vec<(String, ContainerSummary)>, CompanionError> {
+    let rows = companion.containers(true).await?;
+    let mut found = Vec::new();
+    for row in rows {
+        let service = project.services.values().find(|s| match &s.container_name {
+            Some(name) => *name == row.name,
+            None => row
+                .name
+                .strip_prefix(&format!("{}-{}-", project.name, s.name))
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())),
+        });
+        if let Some(service) = service {
+            found.push((service.name.clone(), row));
+        }
+    }
+    found.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    Ok(found)
+}
+
+fn failed(progress: &Progress, message: String) -> Outcome {
+    let mut stderr = progress.render();
+    stderr.push_str(&format!("Error response from daemon: {message}\n"));
+    Outcome::failure(stderr, 1)
+}
+
+/// `docker compose up -d [SERVICE...]`.
+pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
+    if !inv.flags.is_set(Flag::DETACH) {
+        return Outcome::failure(
+            "slipway: 'docker compose up' without -d would attach to the containers' output: that is not built \
+             yet here; run 'docker compose up -d', then 'docker compose logs' or 'docker logs NAME'\n"
+                .into(),
+            1,
+        );
+    }
+    let services = ordered(project, &inv.args);
+    if let Some(why) = services.iter().find_map(unsupported) {
+        return Outcome::failure(format!("{why}\n"), 1);
+    }
+    let pulled = pull_missing(ctx, project, &services).await;
+    if pulled.exit_code != 0 {
+        return pulled;
+    }
+    let companion = Companion::new(ctx.transport, ctx.base);
+    let mut progress = Progress::default();
+    if let Err(e) = create_missing(&companion, wanted(project, &services), &mut progress).await {
+        return failed(&progress, e.to_string());
+    }
+    let existing = match project_containers(&companion, project).await {
+        Ok(rows) => rows,
+        Err(e) => return failed(&progress, e.to_string()),
+    };
+    for service in &services {
+        let name = service.container_name(&project.name, 1);
+        let row = existing.iter().find(|(_, r)| r.name == name).map(|(_, r)| r);
+        let state = match row {
+            Some(r) if r.status == ContainerStatus::Running => Ok("Running"),
+            Some(r) => companion.start(&r.id).await.map(|()| "Started"),
+            None => create_started(&companion, project, service)
+                .await
+                .map(|()| "Started"),
+        };
+        match state {
+            Ok(state) => progress.done(format!("Container {name}"), state),
+            Err(e) => return failed(&progress, e.to_string()),
+        }
+    }
+    let mut outcome = pulled;
+    outcome.stderr.push_str(&progress.render());
+    outcome
+}
+
+/// Create the container of `service`, connect it to its other networks, then start it.
+async fn create_started<T: Transport>(
+    companion: &Companion<'_, T>,
+    project: &Project,
+    service: &Service,
+) -> Result<(), CompanionError> {
+    let created = companion
+        .create(&create_request(project, service, 1), false)
+        .await?;
+    for (network, aliases) in network_names(project, service).into_iter().skip(1) {
+        let connect = NetworkConnect {
+            container: created.id.clone(),
+            aliases,
+        };
+        companion.connect_network(&network, &connect).await?;
+    }
+    companion.start(&created.id).await
+}
+
+/// A network or named volume `up` creates when it is missing (external ones are used, never made).
+struct Wanted {
+    name: String,
+    external: bool,
+    /// `Some(internal)` for a network, `None` for a volume.
+    network: Option<bool>,
+}
+
+/// The networks and named volumes the services use.
+fn wanted(project: &Project, services: &[Service]) -> Vec<Wanted> {
+    let networks: BTreeSet<&String> = services.iter().flat_map(|s| s.networks.keys()).collect();
+    let volumes: BTreeSet<&String> = services
+        .iter()
+        .flat_map(|s| s.volumes.iter().filter_map(|m| m.source.as_ref()))
+        .collect();
+    let mut out: Vec<Wanted> = networks
+        .into_iter()
+        .map(|key| {
+            let network = project.networks.get(key);
+            Wanted {
+                name: network_name(project, key),
+                external: network.is_some_and(|n| n.external),
+                network: Some(network.is_some_and(|n| n.internal)),
+            }
+        })
+        .collect();
+    out.extend(volumes.into_iter().map(|key| Wanted {
+        name: volume_name(project, key),
+        external: project.volumes.get(key).is_some_and(|v| v.external),
+        network: None,
+    }));
+    out
+}
+
+/// Create what `wanted` lists and the session does not have yet (` ✔ Network app_default  Created`).
+async fn create_missing<T: Transport>(
+    companion: &Companion<'_, T>,
+    wanted: Vec<Wanted>,
+    progress: &mut Progress,
+) -> Result<(), CompanionError> {
+    let networks: BTreeSet<String> = companion.networks().await?.into_iter().map(|n| n.name).collect();
+    let volumes: BTreeSet<String> = companion.volumes().await?.into_iter().map(|v| v.name).collect();
+    for w in wanted {
+        match w.network {
+            Some(internal) if !w.external && !networks.contains(&w.name) => {
+                let request = NetworkCreate {
+                    name: w.name.clone(),
+                    internal,
+                    ..NetworkCreate::default()
+                };
+                companion.create_network(&request).await?;
+                progress.done(format!("Network {}", w.name), "Created");
+            }
+            None if !w.external && !volumes.contains(&w.name) => {
+                companion
+                    .create_volume(&VolumeCreate { name: w.name.clone() })
+                    .await?;
+                progress.done(format!("Volume \"{}\"", w.name), "Created");
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Pull the images the session's store does not have yet (` ✔ web Pulled`).
+async fn pull_missing<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    project: &Project,
+    services: &[Service],
+) -> Outcome {
+    let mut progress = Progress {
+        title: "Pulling",
+        ..Progress::default()
+    };
+    let local = ctx.local_client();
+    for service in services {
+        let image = image_of(project, service);
+        let Ok(reference) = Reference::parse(&image).map(Reference::with_default_tag) else {
+            return Outcome::failure(format!("invalid reference format: {image}\n"), 1);
+        };
+        let present = local
+            .pull_manifest(&ctx.local_repository(&reference), &reference.tag_or_digest())
+            .await
+            .is_ok();
+        if present {
+            continue;
+        }
+        if service.image.is_none() {
+            return Outcome::failure(
+                format!(
+                    "slipway: service \"{}\" is built from its Dockerfile: compose up does not build here yet; \
+                     build it first with 'docker build -t {image} {}'\n",
+                    service.name,
+                    service.build.as_ref().map_or(".", |b| b.context.as_str())
+                ),
+                1,
+            );
+        }
+        let mut out = Printer::new(ctx).quiet();
+        if let Err(e) = super::transfer::pull_image(ctx, &image, &mut out, Stream::Stdout).await {
+            let mut stderr = progress.render();
+            stderr.push_str(&format!("Error response from daemon: {e}\n"));
+            return Outcome::failure(stderr, 1);
+        }
+        progress.done(service.name.clone(), "Pulled");
+    }
+    Outcome {
+        stderr: progress.render(),
+        ..Outcome::default()
+    }
+}
+
+/// `docker compose down [-v] [-t N]`: the project's containers stopped and removed, then its networks (and with
+/// `-v` its volumes).
+pub async fn down<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
+    let timeout = match inv.flags.value(Flag::TIMEOUT).map(str::parse::<u64>).transpose() {
+        Ok(t) => t,
+        Err(_) => {
+            let text = inv.flags.value(Flag::TIMEOUT).unwrap_or_default();
+            return Outcome::failure(
+                format!("invalid argument \"{text}\" for \"-t, --timeout\" flag\n"),
+                1,
+            );
+        }
+    };
+    let companion = Companion::new(ctx.transport, ctx.base);
+    let mut progress = Progress::default();
+    let rows = match project_containers(&companion, project).await {
+        Ok(rows) => rows,
+        Err(e) => return failed(&progress, e.to_string()),
+    };
+    // Dependents first: the reverse of the order `up` starts them in.
+    let order = ordered(project, &[]);
+    for service in order.iter().rev() {
+        for (_, row) in rows.iter().filter(|(s, _)| *s == service.name) {
+            if row.status == ContainerStatus::Running {
+                if let Err(e) = companion.stop(&row.id, &StopQuery { t: timeout }).await {
+                    return failed(&progress, e.to_string());
+                }
+            }
+            let removed = companion.remove(&row.id, &RemoveQuery { force: true }).await;
+            if let Err(e) = removed {
+                return failed(&progress, e.to_string());
+            }
+            progress.done(format!("Container {}", row.name), "Removed");
+        }
+    }
+    if let Err(e) = remove_resources(
+        &companion,
+        project,
+        inv.flags.is_set(Flag::VOLUMES),
+        &mut progress,
+    )
+    .await
+    {
+        return failed(&progress, e.to_string());
+    }
+    Outcome {
+        stderr: progress.render(),
+        ..Outcome::default()
+    }
+}
+
+/// The project's own networks (and with `volumes` its volumes) that exist, removed.
+async fn remove_resources<T: Transport>(
+    companion: &Companion<'_, T>,
+    project: &Project,
+    volumes: bool,
+    progress: &mut Progress,
+) -> Result<(), CompanionError> {
+    let networks: BTreeSet<String> = companion.networks().await?.into_iter().map(|n| n.name).collect();
+    for (key, network) in &project.networks {
+        let name = network_name(project, key);
+        if !network.external && networks.contains(&name) {
+            companion.remove_network(&name).await?;
+            progress.done(format!("Network {name}"), "Removed");
+        }
+    }
+    if !volumes {
+        return Ok(());
+    }
+    let existing: BTreeSet<String> = companion.volumes().await?.into_iter().map(|v| v.name).collect();
+    for (key, volume) in &project.volumes {
+        let name = volume_name(project, key);
+        if !volume.external && existing.contains(&name) {
+            companion.remove_volume(&name).await?;
+            progress.done(format!("Volume {name}"), "Removed");
+        }
+    }
+    Ok(())
+}
+
+/// `docker compose ps [-a] [-q] [SERVICE...]`: Compose's table (NAME IMAGE COMMAND SERVICE CREATED STATUS
+/// PORTS).
+pub async fn ps<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
+    let companion = Companion::new(ctx.transport, ctx.base);
+    let rows = match project_containers(&companion, project).await {
+        Ok(rows) => rows,
+        Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+    };
+    let all = inv.flags.is_set(Flag::ALL);
+    let shown: Vec<&(String, ContainerSummary)> = rows
+        .iter()
+        .filter(|(_, r)| all || r.status == ContainerStatus::Running)
+        .filter(|(s, _)| inv.args.is_empty() || inv.args.contains(s))
+        .collect();
+    if inv.flags.is_set(Flag::QUIET) {
+        return Outcome::success(shown.iter().map(|(_, r)| format!("{}\n", r.id)).collect());
+    }
+    Outcome::success(ps_table(&shown, ctx.now))
+}
+
+fn ps_table(rows: &[&(String, ContainerSummary)], now: u64) -> String {
+    let mut table = vec![[
+        "NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS",
+    ]
+    .map(String::from)];
+    for (service, r) in rows {
+        let age = super::format::human_duration(now.saturating_sub(r.created));
+        let mut command = format!("\"{}\"", r.command);
+        if command.chars().count() > 22 {
+            command = format!("\"{}…\"", r.command.chars().take(19).collect::<String>());
+        }
+        table.push([
+            r.name.clone(),
+            r.image.clone(),
+            command,
+            service.clone(),
+            format!("{age} ago"),
+            super::containers::status_text(r, now),
+            super::ports::ports_text(r),
+        ]);
+    }
+    super::format::tabwrite(&table.into_iter().map(Vec::from).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::project::{load, Options};
+    use std::collections::BTreeMap;
+
+    fn project(yaml: &str) -> Project {
+        let mut files = BTreeMap::new();
+        files.insert("compose.yaml".to_string(), yaml.to_string());
+        let opts = Options {
+            project_name: Some("app".into()),
+            working_dir: "/project".into(),
+            ..Options::default()
+        };
+        load(&files, &opts).expect("loads").project
+    }
+
+    #[test]
+    fn containers_are_named_and_networked_as_compose_does() {
+        let p = project(
+            "services:\n  web:\n    image: busybox\n    depends_on: [db]\n    ports: ['8080:80']\n    \
+             networks: [front, default]\n    command: [httpd, -f]\n  db:\n    image: busybox\n    \
+             volumes: [data:/data]\n    environment: {A: b}\nnetworks:\n  front: {}\nvolumes:\n  data: {}\n",
+        );
+        let order: Vec<String> = ordered(&p, &[]).into_iter().map(|s| s.name).collect();
+        assert_eq!(order.first().map(String::as_str), Some("db"));
+        let web = create_request(&p, &p.services["web"], 1);
+        assert_eq!(web.options.name.as_deref(), Some("app-web-1"));
+        assert_eq!(web.options.network.as_deref(), Some("app_default"));
+        assert_eq!(web.options.network_aliases, vec!["web".to_string()]);
+        assert_eq!(
+            web.options.publish,
+            vec![PortMapping {
+                host: 8080,
+                container: 80
+            }]
+        );
+        assert_eq!(web.options.cmd, vec!["httpd".to_string(), "-f".to_string()]);
+        assert_eq!(network_names(&p, &p.services["web"])[1].0, "app_front");
+        let db = create_request(&p, &p.services["db"], 1);
+        assert_eq!(db.options.volumes[0].source, "app_data");
+        assert_eq!(db.options.env, vec!["A=b".to_string()]);
+        let mut progress = Progress::default();
+        progress.done("Network app_default".into(), "Created");
+        progress.done("Container app-web-1".into(), "Started");
+        assert_eq!(
+            progress.render(),
+            "[+] Running 2/2\n ✔ Network app_default  Created\n ✔ Container app-web-1  Started\n"
+        );
+    }
+}
