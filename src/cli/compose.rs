@@ -53,8 +53,8 @@ fn subcommand(inv: &Invocation) -> Result<Invocation, Outcome> {
     if command.backend == Backend::NotYet {
         return Err(Outcome::failure(
             format!(
-                "slipway: 'docker compose {word}' is understood but not available yet: running a project's \
-                 containers is not built yet; 'docker compose config' shows the project as Compose reads it\n"
+                "slipway: 'docker compose {word}' is understood but not available yet: 'docker compose up -d', \
+                 'ps' and 'down' run a project here, and 'docker compose config' shows it as Compose reads it\n"
             ),
             1,
         ));
