@@ -77,13 +77,23 @@ async fn wait_cells(
 }
 
 /// `stty size` in the attached shell (its answer number `seen`, counting from 0) is the terminal's `cells`.
-async fn container_sees(page: &Page, seen: usize, cells: (u32, u32), when: &str) -> anyhow::Result<()> {
-    let answer = stty_size(page, seen).await?;
+/// The size travels page -> companion -> console after the terminal refits, so a shell asked at once may still
+/// answer the size before: it is asked again (a few times, a moment apart, beside the terminal's size then)
+/// before the test fails. Returns the number the next answer will have.
+async fn container_sees(page: &Page, seen: usize, cells: (u32, u32), when: &str) -> anyhow::Result<usize> {
+    let (mut cells, mut answer) = (cells, stty_size(page, seen).await?);
+    let mut next = seen + 1;
+    while answer != (cells.1, cells.0) && next < seen + 5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cells = terminal_cells(page).await?;
+        answer = stty_size(page, next).await?;
+        next += 1;
+    }
     ensure!(
         answer == (cells.1, cells.0),
         "{when} the container saw {answer:?} (rows, cols), the terminal is {cells:?} (cols, rows)"
     );
-    Ok(())
+    Ok(next)
 }
 
 /// How far apart (in pixels) the vertical centres of the top bar's visible leaves are: one line is a few
@@ -169,7 +179,7 @@ async fn an_attached_container_sees_the_terminal_size_as_the_window_and_the_bord
             window(&page, 1920, 1080).await?;
             let wide = wait_cells(&page, "more columns at 1920 px", |(c, r)| c >= 120 && r > rows).await?;
             // The one-off container's answer is the first on the screen: the shell's are the next ones.
-            container_sees(&page, 1, wide, "after the window grew").await?;
+            let seen = container_sees(&page, 1, wide, "after the window grew").await?;
 
             // The lesson column's border, moved by keyboard (→ four times), takes columns from the terminal.
             let border = page.by_name("Resize the lesson and files column").await?;
@@ -179,14 +189,14 @@ async fn an_attached_container_sees_the_terminal_size_as_the_window_and_the_bord
                 wide.0 - narrower.0 >= 6,
                 "64 px more lesson column took only {wide:?} -> {narrower:?}"
             );
-            container_sees(&page, 2, narrower, "after the column border moved").await?;
+            let seen = container_sees(&page, seen, narrower, "after the column border moved").await?;
 
             // The border above the terminal, moved down (↓ five times), takes rows from it.
             let splitter = page.by_name("Resize the editor and the terminal").await?;
             splitter.send_keys(&"\u{E015}".repeat(5)).await?;
             let shorter = wait_cells(&page, "fewer rows", |(_, r)| r < narrower.1).await?;
             ensure!(shorter.0 == narrower.0, "{narrower:?} -> {shorter:?}");
-            container_sees(&page, 3, shorter, "after the row border moved").await?;
+            let seen = container_sees(&page, seen, shorter, "after the row border moved").await?;
 
             // The same border dragged with the mouse, 160 px up: the terminal gets taller.
             let drag = MouseActions::new("mouse".into())
@@ -209,7 +219,7 @@ async fn an_attached_container_sees_the_terminal_size_as_the_window_and_the_bord
                 });
             page.client.perform_actions(drag).await?;
             let taller = wait_cells(&page, "rows from the drag", |(_, r)| r >= shorter.1 + 6).await?;
-            container_sees(&page, 4, taller, "after the row border was dragged").await?;
+            container_sees(&page, seen, taller, "after the row border was dragged").await?;
             keys(&page, &format!("exit{ENTER}")).await?;
             page.wait_terminal_idle().await?;
             Ok(())
