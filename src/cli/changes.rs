@@ -39,11 +39,7 @@ pub async fn restart<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
             Err(e) => errors.push(e.to_string()),
         }
     }
-    if !errors.is_empty() {
-        out.stderr.push_str(&format!("{}\n", errors.join("\n")));
-        out.exit_code = 1;
-    }
-    out
+    super::manage::finish_with_errors(out, &errors)
 }
 
 /// Go's `strconv.ParseInt` error text for what Rust refused.

@@ -72,7 +72,7 @@ pub async fn wait<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
 }
 
 /// docker's `errors.New(strings.Join(errs, "\n"))`: every error after the output, exit code 1.
-fn finish_with_errors(mut out: Outcome, errors: &[String]) -> Outcome {
+pub(super) fn finish_with_errors(mut out: Outcome, errors: &[String]) -> Outcome {
     if !errors.is_empty() {
         out.stderr.push_str(&format!("{}\n", errors.join("\n")));
         out.exit_code = 1;

@@ -150,11 +150,7 @@ pub async fn update<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation)
             Err(e) => errors.push(e.to_string()),
         }
     }
-    if !errors.is_empty() {
-        out.stderr.push_str(&format!("{}\n", errors.join("\n")));
-        out.exit_code = 1;
-    }
-    out
+    super::manage::finish_with_errors(out, &errors)
 }
 
 #[cfg(test)]
