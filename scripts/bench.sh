@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (not tests) on this machine, peers in the same run where an area has one.
 # Paste the printed tables into docs/performance.md.
-# Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|hostile|classroom [LEARNERS]|embeds|all]
+# Usage: scripts/bench.sh [page|layers|dockerfile|build|lesson|hostile|classroom [LEARNERS]|embeds|compose|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -65,4 +65,15 @@ if [[ "$what" == embeds || "$what" == all ]]; then
     export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
     echo "## Docs embeds: runnable blocks beside the iframe embed ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores)"
     cargo bench -p slipway-server --profile dev --bench embeds
+fi
+if [[ "$what" == compose || "$what" == all ]]; then
+    # podman-compose from Debian, and CNI's dnsname plugin so podman's containers find each other by name.
+    for pkg in podman-compose golang-github-containernetworking-plugin-dnsname; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg"
+    done
+    cargo build -p slipway-server
+    export SLIPWAY_BIN="$CARGO_TARGET_DIR/debug/slipway"
+    echo "## Compose: the second lesson's project beside podman-compose ($(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores)"
+    cargo bench -p slipway-server --profile dev --bench compose
 fi

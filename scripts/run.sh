@@ -8,10 +8,10 @@ scripts/build.sh server
 source scripts/env.sh
 DATA="${SLIPWAY_DATA:-$PWD/.slipway-data}"
 SLIPWAY="$CARGO_TARGET_DIR/server/slipway"
-# Base images from Debian packages, no Docker Hub: busybox in seconds; debian and python with debootstrap
+# Base images from Debian packages, no Docker Hub: busybox in seconds; debian, python and redis with debootstrap
 # (minutes, once; cached after). A failed debootstrap (no mirror) leaves the playground usable with busybox.
 printf '\n==> slipway base-images (cached after the first run)\n'
 "$SLIPWAY" base-images --data "$DATA" busybox
-"$SLIPWAY" base-images --data "$DATA" debian python || echo "warning: debian/python base images not built (see above)" >&2
+"$SLIPWAY" base-images --data "$DATA" debian python redis || echo "warning: debian/python/redis base images not built (see above)" >&2
 printf '\n==> slipway serve on http://127.0.0.1:8080 (data in %s)\n' "$DATA"
 exec "$SLIPWAY" serve --addr 127.0.0.1:8080 --data "$DATA" --dist dist

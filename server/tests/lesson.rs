@@ -17,7 +17,7 @@ use crate::terminal_prompts::wait_for_row;
 
 /// A step's command as a learner runs it: its "Type it" button, then Enter in the terminal. Returns what the
 /// command printed once the terminal is idle again; `done` must be in it and `ERROR` must not.
-async fn type_it(page: &Page, command: &str, done: &str) -> anyhow::Result<String> {
+pub(crate) async fn type_it(page: &Page, command: &str, done: &str) -> anyhow::Result<String> {
     let before = page.text_of("Terminal output").await?.len();
     page.click(&format!("Type it: {command}")).await?;
     page.wait_for_terminal_line(command).await?;
@@ -47,7 +47,7 @@ async fn type_it(page: &Page, command: &str, done: &str) -> anyhow::Result<Strin
 }
 
 /// A step whose check reads the terminal history passes by itself once its command ends.
-async fn step_done(page: &Page, step: usize) -> anyhow::Result<String> {
+pub(crate) async fn step_done(page: &Page, step: usize) -> anyhow::Result<String> {
     page.wait_for_text(&format!("Step {step} result"), "a passing verdict", |t| {
         t.starts_with("Done")
     })

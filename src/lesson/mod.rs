@@ -165,6 +165,22 @@ impl Lesson {
     }
 }
 
+/// Where the lessons shipped with Slipway live: `static/lessons/NAME/lesson.json`, served under `/static/`.
+pub const SHIPPED_LESSONS: &str = "/static/lessons/";
+
+/// The manifest URL a `?lesson=` value (or an embed's `data-lesson`) names: a shipped lesson's bare name
+/// (`compose-app`: letters, digits and `-`) is `/static/lessons/compose-app/lesson.json`; anything else is a URL.
+pub fn manifest_url(param: &str) -> String {
+    let bare = !param.is_empty()
+        && param
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    match bare {
+        true => format!("{SHIPPED_LESSONS}{param}/lesson.json"),
+        false => param.to_string(),
+    }
+}
+
 /// `relative` resolved against `base` (a URL or a path) as a browser resolves a link: `./`, `../`, `/x`, names.
 pub fn resolve(base: &str, relative: &str) -> String {
     if relative.contains("://") {

@@ -69,17 +69,7 @@ impl Drop for Podman {
         let _ = self.run(&["rm", "--force", "--all", "--time", "0"]);
         let _ = self.run(&["rmi", "--force", "--all"]);
         // Whatever the storage driver left mounted under our dir, deepest first.
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        let prefix = self.dir.display().to_string();
-        let mut ours: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(1))
-            .filter(|m| m.starts_with(&prefix))
-            .collect();
-        ours.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for mount in ours {
-            let _ = Command::new("umount").arg("-l").arg(mount).status();
-        }
+        super::support::unmount_below(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -273,3 +273,35 @@ pub fn python_extras(root: &Path) -> Result<(), BaseImageError> {
     }
     Ok(())
 }
+
+/// `redis-server` as the official image runs it: no protected mode (the image's defaults, so other containers
+/// can connect without a password; Docker's network is the boundary), listening on every address (redis's
+/// built-in default when no config file is given), and `/data` as the working directory for dumps.
+/// `/usr/local/bin/redis-server` (first on `PATH`) passes `--protected-mode no` before the learner's own
+/// arguments, so theirs win; a config file as the first argument stays first, as redis requires.
+pub fn redis_extras(root: &Path) -> Result<(), BaseImageError> {
+    write(&root.join("usr/local/bin/redis-server"), REDIS_WRAPPER)?;
+    set_mode(&root.join("usr/local/bin/redis-server"), 0o755)?;
+    let data = root.join("data");
+    fs::create_dir_all(&data).map_err(|e| BaseImageError::Io {
+        path: data.clone(),
+        source: e,
+    })?;
+    set_mode(&data, 0o755)
+}
+
+const REDIS_WRAPPER: &str = r#"#!/bin/sh
+# slipway base-images: the official redis image turns protected mode off by default; Debian's build does not.
+case "$1" in
+    ''|-*) exec /usr/bin/redis-server --protected-mode no "$@" ;;
+    *) conf="$1"; shift; exec /usr/bin/redis-server "$conf" --protected-mode no "$@" ;;
+esac
+"#;
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), BaseImageError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| BaseImageError::Io {
+        path: path.to_owned(),
+        source: e,
+    })
+}

@@ -1,4 +1,4 @@
-//! `slipway base-images`: busybox, debian and python images built from Debian packages, without Docker Hub,
+//! `slipway base-images`: busybox, debian, python and redis images built from Debian packages, without Docker Hub,
 //! written as OCI image layouts under `<data>/base-images/<name>/` and reused while they verify.
 
 mod busybox;
@@ -39,7 +39,7 @@ pub enum BaseImageError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("no Debian mirror in /etc/apt/sources.list*: pass --mirror URL")]
     NoMirror,
-    #[error("unknown base image {0:?} (known: busybox, debian, python)")]
+    #[error("unknown base image {0:?} (known: busybox, debian, python, redis)")]
     Unknown(String),
     #[error(transparent)]
     Layer(#[from] LayerError),
@@ -57,10 +57,16 @@ pub enum BaseImage {
     Busybox,
     Debian,
     Python,
+    Redis,
 }
 
 impl BaseImage {
-    pub const ALL: [BaseImage; 3] = [BaseImage::Busybox, BaseImage::Debian, BaseImage::Python];
+    pub const ALL: [BaseImage; 4] = [
+        BaseImage::Busybox,
+        BaseImage::Debian,
+        BaseImage::Python,
+        BaseImage::Redis,
+    ];
 
     /// The layout's directory name under `<data>/base-images/`.
     pub fn dir_name(self) -> &'static str {
@@ -68,6 +74,7 @@ impl BaseImage {
             BaseImage::Busybox => "busybox",
             BaseImage::Debian => "debian",
             BaseImage::Python => "python",
+            BaseImage::Redis => "redis",
         }
     }
 
@@ -77,19 +84,32 @@ impl BaseImage {
             BaseImage::Busybox => "busybox:latest",
             BaseImage::Debian => "debian:bookworm-slim",
             BaseImage::Python => "python:3.11-slim",
+            BaseImage::Redis => "redis:7-bookworm",
         }
     }
 
-    /// Accepts `busybox`, `busybox:latest`, `docker.io/library/busybox:latest`, ...
+    /// More tags the registry gets for the same image (`redis:7`, `redis:latest`), as Docker Hub's tags alias.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            BaseImage::Redis => &["redis:7", "redis:latest"],
+            _ => &[],
+        }
+    }
+
+    /// Accepts `busybox`, `busybox:latest`, `docker.io/library/busybox:latest`, `redis:7`, ...
     pub fn from_name(name: &str) -> Result<Self, BaseImageError> {
         let wanted = Reference::parse(name).map_err(|_| BaseImageError::Unknown(name.to_owned()))?;
         BaseImage::ALL
             .into_iter()
             .find(|image| {
-                let own = Reference::parse(image.reference()).expect("valid built-in reference");
-                own.repository() == wanted.repository()
-                    && own.registry() == wanted.registry()
-                    && (wanted.tag().is_none() || wanted.tag() == own.tag())
+                std::iter::once(image.reference())
+                    .chain(image.aliases().iter().copied())
+                    .any(|reference| {
+                        let own = Reference::parse(reference).expect("valid built-in reference");
+                        own.repository() == wanted.repository()
+                            && own.registry() == wanted.registry()
+                            && (wanted.tag().is_none() || wanted.tag() == own.tag())
+                    })
             })
             .ok_or_else(|| BaseImageError::Unknown(name.to_owned()))
     }
@@ -185,109 +205,19 @@ pub fn ensure(image: BaseImage, options: &Options) -> Result<Outcome, BaseImageE
 fn build(image: BaseImage, options: &Options, work: &Path) -> Result<(), BaseImageError> {
     let staging = work.join("layout");
     let layout = OciLayout::create(&staging)?;
-    let mut base = None;
-    let (info, spec, packages_date) = match image {
-        BaseImage::Busybox => {
-            let source = busybox::find()?;
-            let tree = busybox::tree(&source)?;
-            let info = layout.write_layer(&options.layer, |w| {
-                tree.write_layer(w).map_err(BaseImageError::from)
-            })?;
-            let spec = Spec {
-                created_by: format!(
-                    "slipway base-images: busybox-static {} (/bin/busybox, applet links)",
-                    source.version
-                ),
-                env: vec![PATH_ENV.into()],
-                cmd: vec!["sh".into()],
-            };
-            // The binary's time as its package shipped it (dpkg keeps it from the .deb).
-            (info, spec, dates::file_date(&source.binary)?)
-        }
-        BaseImage::Debian | BaseImage::Python => {
-            let mirror = match &options.mirror {
-                Some(m) => m.clone(),
-                None => debootstrap::host_mirror().ok_or(BaseImageError::NoMirror)?,
-            };
-            let rootfs = work.join("rootfs");
-            let cache = options.data.join("base-images/.debs").join(image.dir_name());
-            let include: &[&str] = match image {
-                BaseImage::Python => &["python3", "python3-pip", "python3-venv"],
-                _ => &[],
-            };
-            let log = work.join("debootstrap.log");
-            let run = debootstrap::debootstrap(&rootfs, include, &mirror, &cache, &log);
-            if let Err(e) = run {
-                unmount_below(&rootfs);
-                return Err(e);
-            }
-            debootstrap::clean(&rootfs)?;
-            let packages_date = dates::packages_date(&rootfs)?;
-            let mut env = vec![PATH_ENV.to_owned()];
-            let mut what = "debootstrap --variant=minbase bookworm".to_owned();
-            if image == BaseImage::Python {
-                debootstrap::python_extras(&rootfs)?;
-                env = vec![
-                    "PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-                    "LANG=C.UTF-8".into(),
-                ];
-                if let Some(v) = debootstrap::package_version(&rootfs, "python3.11") {
-                    env.push(format!("PYTHON_VERSION={v}"));
-                }
-                what = format!(
-                    "debootstrap --variant=minbase bookworm --include={}: the difference",
-                    include.join(",")
-                );
-            }
-            let info = if image == BaseImage::Python {
-                // python:3.11-slim is debian:bookworm-slim plus a layer, as the official image is.
-                let debian = ensure(
-                    BaseImage::Debian,
-                    &Options {
-                        force: false,
-                        ..options.clone()
-                    },
-                )?;
-                let debian_layout = OciLayout::open(&debian.dir)?;
-                let verified = debian_layout.verify(BaseImage::Debian.reference())?;
-                let debian_layer = &verified.manifest.layers()[0];
-                let blob = debian_layout.blob_path(debian_layer.digest());
-                let file = fs::File::open(&blob).map_err(|e| BaseImageError::Io {
-                    path: blob.clone(),
-                    source: e,
-                })?;
-                let index = index_layer(std::io::BufReader::new(file))?;
-                let target = layout.blob_path(debian_layer.digest());
-                fs::copy(&blob, &target).map_err(|e| BaseImageError::Io {
-                    path: target,
-                    source: e,
-                })?;
-                base = Some(verified);
-                layout.write_layer(&options.layer, |w| {
-                    write_dir_diff(&rootfs, &index, w)
-                        .map(|_| ())
-                        .map_err(BaseImageError::from)
-                })?
-            } else {
-                layout.write_layer(&options.layer, |w| {
-                    write_dir(&rootfs, w).map(|_| ()).map_err(BaseImageError::from)
-                })?
-            };
-            let cmd = if image == BaseImage::Python {
-                "python3"
-            } else {
-                "bash"
-            };
-            let spec = Spec {
-                created_by: format!("slipway base-images: {what} (slim)"),
-                env,
-                cmd: vec![cmd.into()],
-            };
-            (info, spec, packages_date)
-        }
+    let built = match image {
+        BaseImage::Busybox => build_busybox(&layout, options)?,
+        _ => build_debian(image, &layout, options, work)?,
     };
-    let created = rfc3339(options.created.unwrap_or(packages_date));
-    write_image(&layout, image, base.as_ref(), &info, &spec, &created)?;
+    let created = rfc3339(options.created.unwrap_or(built.packages_date));
+    write_image(
+        &layout,
+        image,
+        built.base.as_ref(),
+        &built.info,
+        &built.spec,
+        &created,
+    )?;
     let final_dir = layout_dir(&options.data, image);
     remove_tree(&final_dir)?;
     fs::rename(&staging, &final_dir).map_err(|e| BaseImageError::Io {
@@ -296,10 +226,168 @@ fn build(image: BaseImage, options: &Options, work: &Path) -> Result<(), BaseIma
     })
 }
 
+/// A layer written into the staging layout, what the config says about it, and the image it sits on.
+struct Built {
+    info: LayerInfo,
+    spec: Spec,
+    packages_date: u64,
+    base: Option<VerifiedImage>,
+}
+
+fn build_busybox(layout: &OciLayout, options: &Options) -> Result<Built, BaseImageError> {
+    let source = busybox::find()?;
+    let tree = busybox::tree(&source)?;
+    let info = layout.write_layer(&options.layer, |w| {
+        tree.write_layer(w).map_err(BaseImageError::from)
+    })?;
+    let spec = Spec {
+        created_by: format!(
+            "slipway base-images: busybox-static {} (/bin/busybox, applet links)",
+            source.version
+        ),
+        env: vec![PATH_ENV.into()],
+        cmd: vec!["sh".into()],
+        ..Spec::default()
+    };
+    // The binary's time as its package shipped it (dpkg keeps it from the .deb).
+    let packages_date = dates::file_date(&source.binary)?;
+    Ok(Built {
+        info,
+        spec,
+        packages_date,
+        base: None,
+    })
+}
+
+/// What a Debian-based image adds to `debootstrap --variant=minbase bookworm`.
+fn recipe(image: BaseImage, rootfs: &Path) -> Result<Spec, BaseImageError> {
+    Ok(match image {
+        BaseImage::Python => {
+            debootstrap::python_extras(rootfs)?;
+            let mut env = vec![
+                "PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+                "LANG=C.UTF-8".into(),
+            ];
+            if let Some(v) = debootstrap::package_version(rootfs, "python3.11") {
+                env.push(format!("PYTHON_VERSION={v}"));
+            }
+            Spec {
+                env,
+                cmd: vec!["python3".into()],
+                ..Spec::default()
+            }
+        }
+        BaseImage::Redis => {
+            debootstrap::redis_extras(rootfs)?;
+            let mut env = vec![PATH_ENV.to_owned()];
+            if let Some(v) = debootstrap::package_version(rootfs, "redis-server") {
+                env.push(format!("REDIS_VERSION={v}"));
+            }
+            Spec {
+                env,
+                cmd: vec!["redis-server".into()],
+                volumes: vec!["/data".into()],
+                working_dir: Some("/data".into()),
+                exposed_ports: vec!["6379/tcp".into()],
+                ..Spec::default()
+            }
+        }
+        _ => Spec {
+            env: vec![PATH_ENV.to_owned()],
+            cmd: vec!["bash".into()],
+            ..Spec::default()
+        },
+    })
+}
+
+const PYTHON_PACKAGES: &[&str] = &["python3", "python3-pip", "python3-venv"];
+const REDIS_PACKAGES: &[&str] = &["redis-server"];
+
+fn build_debian(
+    image: BaseImage,
+    layout: &OciLayout,
+    options: &Options,
+    work: &Path,
+) -> Result<Built, BaseImageError> {
+    let mirror = match &options.mirror {
+        Some(m) => m.clone(),
+        None => debootstrap::host_mirror().ok_or(BaseImageError::NoMirror)?,
+    };
+    let rootfs = work.join("rootfs");
+    let cache = options.data.join("base-images/.debs").join(image.dir_name());
+    let include = match image {
+        BaseImage::Python => PYTHON_PACKAGES,
+        BaseImage::Redis => REDIS_PACKAGES,
+        _ => &[],
+    };
+    let log = work.join("debootstrap.log");
+    if let Err(e) = debootstrap::debootstrap(&rootfs, include, &mirror, &cache, &log) {
+        unmount_below(&rootfs);
+        return Err(e);
+    }
+    debootstrap::clean(&rootfs)?;
+    let packages_date = dates::packages_date(&rootfs)?;
+    let mut spec = recipe(image, &rootfs)?;
+    if image == BaseImage::Debian {
+        spec.created_by = "slipway base-images: debootstrap --variant=minbase bookworm (slim)".into();
+        let info = layout.write_layer(&options.layer, |w| {
+            write_dir(&rootfs, w).map(|_| ()).map_err(BaseImageError::from)
+        })?;
+        return Ok(Built {
+            info,
+            spec,
+            packages_date,
+            base: None,
+        });
+    }
+    spec.created_by = format!(
+        "slipway base-images: debootstrap --variant=minbase bookworm --include={}: the difference (slim)",
+        include.join(",")
+    );
+    // python:3.11-slim and redis:7-bookworm are debian:bookworm-slim plus a layer, as the official images are.
+    let debian = ensure(
+        BaseImage::Debian,
+        &Options {
+            force: false,
+            ..options.clone()
+        },
+    )?;
+    let debian_layout = OciLayout::open(&debian.dir)?;
+    let verified = debian_layout.verify(BaseImage::Debian.reference())?;
+    let debian_layer = &verified.manifest.layers()[0];
+    let blob = debian_layout.blob_path(debian_layer.digest());
+    let file = fs::File::open(&blob).map_err(|e| BaseImageError::Io {
+        path: blob.clone(),
+        source: e,
+    })?;
+    let index = index_layer(std::io::BufReader::new(file))?;
+    let target = layout.blob_path(debian_layer.digest());
+    fs::copy(&blob, &target).map_err(|e| BaseImageError::Io {
+        path: target,
+        source: e,
+    })?;
+    let info = layout.write_layer(&options.layer, |w| {
+        write_dir_diff(&rootfs, &index, w)
+            .map(|_| ())
+            .map_err(BaseImageError::from)
+    })?;
+    Ok(Built {
+        info,
+        spec,
+        packages_date,
+        base: Some(verified),
+    })
+}
+
+#[derive(Default)]
 struct Spec {
     created_by: String,
     env: Vec<String>,
     cmd: Vec<String>,
+    /// `VOLUME`, `WORKDIR` and `EXPOSE` as the official image has them (redis: `/data`, `/data`, `6379/tcp`).
+    volumes: Vec<String>,
+    working_dir: Option<String>,
+    exposed_ports: Vec<String>,
 }
 
 fn write_image(
@@ -325,12 +413,40 @@ fn write_image(
     let mut inner = config.config().clone().unwrap_or_default();
     inner.set_env(Some(spec.env.clone()));
     inner.set_cmd(Some(spec.cmd.clone()));
+    if !spec.volumes.is_empty() {
+        inner.set_volumes(Some(spec.volumes.clone()));
+    }
+    if spec.working_dir.is_some() {
+        inner.set_working_dir(spec.working_dir.clone());
+    }
+    if !spec.exposed_ports.is_empty() {
+        inner.set_exposed_ports(Some(spec.exposed_ports.clone()));
+    }
     config.set_config(Some(inner));
     push_layer(
         &mut config,
         &info.diff_id,
         history(Some(created), &spec.created_by, None, false),
     )?;
+    // The metadata steps in the order (and wording) BuildKit records them for the official Dockerfile.
+    if !spec.volumes.is_empty() {
+        push_empty(
+            &mut config,
+            Some(created),
+            &format!("VOLUME [{}]", spec.volumes.join(" ")),
+        );
+    }
+    if let Some(dir) = &spec.working_dir {
+        push_empty(&mut config, Some(created), &format!("WORKDIR {dir}"));
+    }
+    for port in &spec.exposed_ports {
+        let port = port.trim_end_matches("/tcp");
+        push_empty(
+            &mut config,
+            Some(created),
+            &format!("EXPOSE map[{port}/tcp:{{}}]"),
+        );
+    }
     let cmd_json = serde_json::to_string(&spec.cmd).unwrap_or_default();
     push_empty(&mut config, Some(created), &format!("CMD {cmd_json}"));
     let config = config_blob(&config, Format::Oci)?;

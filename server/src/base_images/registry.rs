@@ -55,24 +55,42 @@ pub fn import_base_image(
     let present = store
         .resolve_tag(&repo, &tag)
         .is_some_and(|digest| digest.to_string() == wanted);
-    if present {
+    let result = if present {
         // Imported by a version that did not mark base images read-only: mark it now.
-        if let Err(e) = store.mark_read_only(&repo) {
-            return Some(Err(crate::registry::RegistryError::from(e).into()));
-        }
-        return Some(Ok(RegistryImport {
+        store
+            .mark_read_only(&repo)
+            .map_err(|e| crate::registry::RegistryError::from(e).into())
+            .map(|()| RegistryImport {
+                image,
+                stored_as,
+                digest: wanted.clone(),
+                imported: false,
+            })
+    } else {
+        import(store, &dir, image.reference()).map(|done| RegistryImport {
             image,
             stored_as,
-            digest: wanted,
-            imported: false,
-        }));
+            digest: done.digest,
+            imported: true,
+        })
+    };
+    Some(result.and_then(|done| import_aliases(store, &dir, image, &wanted).map(|()| done)))
+}
+
+/// The image's other tags (`redis:7`, `redis:latest`) naming the same manifest, unless they already do.
+fn import_aliases(store: &Store, dir: &Path, image: BaseImage, wanted: &str) -> Result<(), ImportError> {
+    for alias in image.aliases() {
+        let reference = Reference::parse(alias).expect("valid built-in reference");
+        let repo = RepoName::parse(&registry_path(&reference))?;
+        let tag = reference.tag().unwrap_or("latest");
+        let present = store
+            .resolve_tag(&repo, tag)
+            .is_some_and(|digest| digest.to_string() == wanted);
+        if !present {
+            import(store, dir, alias)?;
+        }
     }
-    Some(import(store, &dir, image.reference()).map(|done| RegistryImport {
-        image,
-        stored_as,
-        digest: done.digest,
-        imported: true,
-    }))
+    Ok(())
 }
 
 /// [`import_base_image`] for every base image with a layout under `data`.

@@ -28,3 +28,19 @@ pub fn bytes_below(dir: &std::path::Path) -> u64 {
     }
     total
 }
+
+/// Lazily unmount whatever is mounted below `dir`, deepest first (what a storage driver such as podman's overlay
+/// left behind).
+pub fn unmount_below(dir: &std::path::Path) {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let prefix = dir.display().to_string();
+    let mut ours: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|m| m.starts_with(&prefix))
+        .collect();
+    ours.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for mount in ours {
+        let _ = std::process::Command::new("umount").arg("-l").arg(mount).status();
+    }
+}

@@ -237,17 +237,29 @@ pub fn users_file_with(dir: &Path, users: &[(&str, &str)]) -> anyhow::Result<Pat
 /// base-image recipe (`RECIPE` in `server/src/base_images/mod.rs`), so checkouts of different recipes on one
 /// machine do not rebuild each other's cache in turn.
 pub fn with_python(data: &TempDir) -> anyhow::Result<()> {
+    with_base_image(data, "python")
+}
+
+/// [`with_python`] and `redis:7-bookworm` (also tagged `redis:7` and `redis:latest`), for the compose lesson.
+pub fn with_python_and_redis(data: &TempDir) -> anyhow::Result<()> {
+    with_base_image(data, "python")?;
+    with_base_image(data, "redis")
+}
+
+/// The base image `name` (`python`, `redis`, ...) built once per machine into the cache [`with_python`]
+/// describes, then copied under `DATA/base-images/NAME`.
+pub fn with_base_image(data: &TempDir, name: &str) -> anyhow::Result<()> {
     let cache = std::env::var_os("SLIPWAY_TEST_BASE_IMAGES")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/tmp/slipway-test-base-images-r3"));
     let out = Command::new(slipway_bin())
         .args(["base-images", "--data"])
         .arg(&cache)
-        .arg("python")
+        .arg(name)
         .output()?;
     if !out.status.success() {
         bail!(
-            "slipway base-images python failed: {}",
+            "slipway base-images {name} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -255,11 +267,11 @@ pub fn with_python(data: &TempDir) -> anyhow::Result<()> {
     std::fs::create_dir_all(&target)?;
     let copied = Command::new("cp")
         .arg("-a")
-        .arg(cache.join("base-images/python"))
+        .arg(cache.join("base-images").join(name))
         .arg(&target)
         .status()?;
     if !copied.success() {
-        bail!("copying the python base image failed");
+        bail!("copying the {name} base image failed");
     }
     Ok(())
 }

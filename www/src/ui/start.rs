@@ -122,6 +122,8 @@ impl LessonSource {
     }
 
     fn from_url(url: &str) -> LessonSource {
+        // `?lesson=compose-app`: a shipped lesson by its name.
+        let url = &slipway::lesson::manifest_url(url);
         if url == BUILTIN_LESSON_URL {
             LessonSource::Builtin
         } else {
