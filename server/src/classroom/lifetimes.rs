@@ -218,7 +218,9 @@ impl Lifetimes {
             let runner = runner.clone();
             tokio::spawn(async move {
                 let stopped = runner.stop_steps(&token, CLASS_ENDED).await;
-                tracing::info!(%name, stopped, "the class ended: a late RUN step stopped");
+                if stopped > 0 {
+                    tracing::info!(%name, stopped, "the class ended: a late RUN step stopped");
+                }
             });
         }
     }

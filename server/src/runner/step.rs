@@ -252,11 +252,12 @@ impl Runner {
 
     /// Stop `session`'s RUN steps in progress, running or waiting for a builder (the class ended, the learner
     /// went idle): each build ends with `reason` as its error, and the step leaves no process, cgroup or mount.
-    /// How many were stopped.
+    /// How many were stopped (steps already asked to stop are left to that stop).
     pub async fn stop_steps(&self, session: &str, reason: &str) -> usize {
-        let steps = self.steps_of(session);
+        let mut steps = self.steps_of(session);
         {
             let mut asked = self.stopped_steps.lock().unwrap_or_else(|e| e.into_inner());
+            steps.retain(|c| !asked.contains_key(&c.id));
             for c in &steps {
                 asked.insert(c.id.clone(), reason.to_string());
             }
