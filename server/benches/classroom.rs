@@ -210,17 +210,20 @@ mod native {
         }
     }
 
-    /// The interactive commands, timed one after another until `done` says the lessons are over: milliseconds.
-    async fn probe(
-        class: &Class,
-        name: &str,
-        done: &std::sync::atomic::AtomicBool,
-    ) -> anyhow::Result<Vec<f64>> {
-        use std::sync::atomic::Ordering;
-        let token = class.sign_in(name).await?;
-        let http = http()?;
-        let transport = SessionTransport::new(&http, token, &class.server.url);
-        let companion = Companion::new(&transport, &class.server.url);
+    /// What the interactive probe saw: the times of the commands that worked (milliseconds) and the errors of
+    /// those that did not (each one a failure; the probe goes on).
+    #[derive(Default)]
+    struct Probed {
+        times_ms: Vec<f64>,
+        errors: Vec<String>,
+    }
+
+    /// One interactive command of the probe (0: `docker images`, 1: `docker ps`, 2: `docker run --rm busybox
+    /// echo hi`).
+    async fn interactive<T: slipway::registry::Transport>(
+        companion: &Companion<'_, T>,
+        command: usize,
+    ) -> anyhow::Result<()> {
         let echo = CreateContainer {
             image: "busybox".into(),
             options: RunOptions {
@@ -228,24 +231,47 @@ mod native {
                 ..RunOptions::default()
             },
         };
-        let mut times = Vec::new();
+        match command {
+            0 => drop(companion.images().await?),
+            1 => drop(companion.containers(false).await?),
+            _ => {
+                let id = companion.create(&echo, true).await?.id;
+                companion.wait(&id).await?;
+                companion.remove(&id, &RemoveQuery { force: true }).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The interactive commands, timed one after another until `done` says the lessons are over.
+    async fn probe(class: &Class, name: &str, done: &std::sync::atomic::AtomicBool) -> Probed {
+        use std::sync::atomic::Ordering;
+        let mut probed = Probed::default();
+        let token = match class.sign_in(name).await {
+            Ok(token) => token,
+            Err(e) => {
+                probed.errors.push(format!("signing in: {e:#}"));
+                return probed;
+            }
+        };
+        let Ok(http) = http() else {
+            probed.errors.push("no HTTP client".into());
+            return probed;
+        };
+        let transport = SessionTransport::new(&http, token, &class.server.url);
+        let companion = Companion::new(&transport, &class.server.url);
+        const NAMES: [&str; 3] = ["docker images", "docker ps", "docker run --rm busybox echo hi"];
         while !done.load(Ordering::Relaxed) {
-            for command in 0..3 {
+            for (command, words) in NAMES.iter().enumerate() {
                 let started = Instant::now();
-                match command {
-                    0 => drop(companion.images().await?),
-                    1 => drop(companion.containers(false).await?),
-                    _ => {
-                        let id = companion.create(&echo, true).await?.id;
-                        companion.wait(&id).await?;
-                        companion.remove(&id, &RemoveQuery { force: true }).await?;
-                    }
+                match interactive(&companion, command).await {
+                    Ok(()) => probed.times_ms.push(started.elapsed().as_secs_f64() * 1000.0),
+                    Err(e) => probed.errors.push(format!("{words}: {e:#}")),
                 }
-                times.push(started.elapsed().as_secs_f64() * 1000.0);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Ok(times)
+        probed
     }
 
     /// What the class's run measured.
@@ -292,10 +318,13 @@ mod native {
                 Err(e) => failures.push(format!("{name}: {e:#}")),
             }
         }
-        let interactive_ms = probed.unwrap_or_else(|e| {
-            failures.push(format!("{prober} (interactive): {e:#}"));
-            Vec::new()
-        });
+        failures.extend(
+            probed
+                .errors
+                .iter()
+                .map(|e| format!("{prober} (interactive): {e}")),
+        );
+        let interactive_ms = probed.times_ms;
         peak_rss = peak_rss.max(memory(pid, "VmRSS"));
         Phase {
             interactive_ms,
@@ -338,13 +367,19 @@ mod native {
             );
         }
         let ms = &phase.interactive_ms;
+        let figures = match ms.is_empty() {
+            true => "NOT MEASURED: every probe failed (see the failures below)".to_string(),
+            false => format!(
+                "p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
+                percentile(ms, 0.5),
+                percentile(ms, 0.95),
+                percentile(ms, 0.99)
+            ),
+        };
         println!(
             "\nInteractive commands (`docker images`, `docker ps`, `docker run --rm busybox echo hi`; {} timed): \
-             p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms.",
+             {figures}.",
             ms.len(),
-            percentile(ms, 0.5),
-            percentile(ms, 0.95),
-            percentile(ms, 0.99)
         );
         println!(
             "\n{} lessons done, {} failures in {:.0} s; server peak RSS {:.0} MiB, server CPU {:.1} s; load after: {}",
@@ -477,12 +512,21 @@ mod native {
             &solo,
         );
         let whole: Vec<f64> = run.lessons.iter().map(|l| l.whole).collect();
+        let interactive_p95 = match run.interactive_ms.is_empty() {
+            true => "unmeasured".to_string(),
+            false => format!("{:.0}", percentile(&run.interactive_ms, 0.95)),
+        };
         println!(
-            "\nlearners={learners} failures={} lesson_p95_s={:.2} interactive_p95_ms={:.0}",
+            "\nlearners={learners} failures={} lesson_p95_s={:.2} interactive_p95_ms={interactive_p95}",
             run.failures.len(),
             percentile(&whole, 0.95),
-            percentile(&run.interactive_ms, 0.95),
         );
+        // A figure that could not be measured is a failed run, not a NaN in a table.
+        ensure!(
+            !run.interactive_ms.is_empty(),
+            "the interactive probe timed no command (its errors are listed above)"
+        );
+        ensure!(!whole.is_empty(), "no learner finished the lesson");
         Ok(())
     }
 }

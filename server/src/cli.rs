@@ -124,6 +124,12 @@ pub struct ServeArgs {
     /// file (`slipway classroom init` writes an example). Learners sign in with join codes; SIGHUP re-reads it.
     #[arg(long, value_name = "FILE", env = "SLIPWAY_CLASSROOM")]
     pub classroom: Option<PathBuf>,
+    /// Containers created or running on the whole server at once, RUN steps included (exited ones do not
+    /// count). Default 32; with `--classroom`, the class's need: every member at their per-learner limit
+    /// (`containers` of the class file), again at each SIGHUP. Given here, it wins (the log says when it is below
+    /// the class's need).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_containers: Option<u64>,
     /// Boxed: `Command::Serve` stays near the other commands' size.
     #[command(flatten)]
     pub registry: Box<RegistryArgs>,

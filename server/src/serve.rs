@@ -11,6 +11,7 @@ use crate::routes::{app, AppState};
 
 pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     let classroom = open_classroom(&mut args)?;
+    raise_open_files();
     refuse_an_exposed_open_registry(&args)?;
     let registry_dir = args.data.join("registry");
     std::fs::create_dir_all(&registry_dir)
@@ -48,7 +49,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         &registry,
         network,
         [addr.port(), preview_addr.port()],
-        classroom.as_ref().and_then(|c| c.limits().containers),
+        classroom.as_deref(),
     )
     .await;
     crate::previews::spawn(previews, runner.clone(), args.connections.limits());
@@ -114,6 +115,24 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
     let _ = tokio::task::spawn_blocking(move || sessions.persist_all()).await;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Containers (their pipes, logs and consoles) and connections hold file descriptors: a class of 30 learners
+/// passes the usual soft limit of 1,024, so it is raised to the hard limit (as Go's runtime does for dockerd).
+fn raise_open_files() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(error = %e, ?limit, "raising the open-files limit");
+        }
+    }
+    let now = getrlimit(Resource::Nofile).current;
+    tracing::info!(open_files = ?now, "open-files limit");
 }
 
 /// The front door's names and the app's CSP: the configured hosts, the preview origin, the built page's inline
@@ -199,7 +218,7 @@ async fn start_runner(
     registry: &crate::registry::Registry,
     network: crate::runner::outbound::ContainerNetwork,
     own_ports: [u16; 2],
-    per_learner: Option<u32>,
+    classroom: Option<&crate::classroom::Classroom>,
 ) -> Option<Arc<crate::runner::Runner>> {
     use crate::runner::{OciLayoutSource, RegistryImageSource, Runner, RunnerConfig};
     // crun takes the same create/start/kill/delete/list commands; only runc is tested on this (v1) host.
@@ -217,9 +236,18 @@ async fn start_runner(
     }
     config.network = network;
     config.fair_shares = args.fair_shares.fair_shares();
-    if let Some(containers) = per_learner {
+    if let Some(containers) = classroom.and_then(|c| c.limits().containers) {
         config.max_per_session = containers as usize;
     }
+    // A class is sized from its members (every one at their own limit); `--max-containers` wins.
+    config.max_containers = match classroom {
+        Some(class) => crate::classroom::capacity::max_containers(class, config.max_per_session),
+        None => args.max_containers.map_or(config.max_containers, |n| n as usize),
+    };
+    tracing::info!(
+        max_containers = config.max_containers,
+        "server-wide container limit"
+    );
     let mut layouts = args.oci_layouts.clone();
     layouts.push(args.data.join("images"));
     // Layers of RUN steps that named no repository stay in the runner's `blobs/sha256/`: later steps stack them.
@@ -297,7 +325,8 @@ fn open_classroom(args: &mut ServeArgs) -> anyhow::Result<Option<Arc<crate::clas
     let Some(file) = args.classroom.clone() else {
         return Ok(None);
     };
-    let classroom = crate::classroom::Classroom::open(&file, &args.data)?;
+    let mut classroom = crate::classroom::Classroom::open(&file, &args.data)?;
+    classroom.operator_max_containers = args.max_containers.map(|n| n as usize);
     let limits = classroom.limits();
     if let Some(disk) = limits.disk {
         args.registry.session_quota = disk;
@@ -314,6 +343,9 @@ fn open_classroom(args: &mut ServeArgs) -> anyhow::Result<Option<Arc<crate::clas
     args.fair_shares.owner_pids = owner.pids;
     args.fair_shares.owner_cpu_weight = owner.cpu_weight;
     let members = classroom.roster().members().len();
+    // A class behind one address (a school's NAT): every member's browser connections.
+    let connections = &mut args.connections.max_connections_per_client;
+    *connections = crate::classroom::capacity::connections_per_client(*connections, members);
     tracing::info!(file = %file.display(), members, "classroom: learners sign in with their join codes");
     Ok(Some(Arc::new(classroom)))
 }

@@ -16,7 +16,7 @@ use crate::support::TempDir;
 
 /// The lesson the class is given: a login, a build, a running app, a push, and a command the server cannot see.
 const LESSON: &str = r#"{
-  "title": "Progress", "files": [],
+  "id": "progress-lesson", "title": "Progress", "files": [],
   "steps": [
     {"title": "Log in", "text": "x", "check": {"kind": "command_ran", "pattern": "docker login"}},
     {"title": "Build", "text": "x", "check": {"kind": "image_exists", "name": "{user}/app:v1"}},
@@ -26,7 +26,19 @@ const LESSON: &str = r#"{
   ]
 }"#;
 
-const CLASS: &str = "[class]\nlessons = [\"progress-lesson\"]\n\
+/// A second lesson of as many steps, none of which grace passes: the page tells the two apart by their ids.
+const TWIN: &str = r#"{
+  "id": "twin-lesson", "title": "Twin", "files": [],
+  "steps": [
+    {"title": "One", "text": "x", "check": {"kind": "image_exists", "name": "{user}/other:v1"}},
+    {"title": "Two", "text": "x", "check": {"kind": "image_exists", "name": "{user}/other:v2"}},
+    {"title": "Three", "text": "x", "check": {"kind": "image_exists", "name": "{user}/other:v3"}},
+    {"title": "Four", "text": "x", "check": {"kind": "image_exists", "name": "{user}/other:v4"}},
+    {"title": "Five", "text": "x", "check": {"kind": "image_exists", "name": "{user}/other:v5"}}
+  ]
+}"#;
+
+const CLASS: &str = "[class]\nlessons = [\"progress-lesson\", \"twin-lesson\"]\n\
     [[teachers]]\nname = \"ada\"\ncode = \"TEACH2026XY\"\n\
     [learners]\nnames = [\"grace\", \"linus\"]\n\
     [learners.codes]\ngrace = \"GRACE2026X\"\nlinus = \"KNVTS2026X\"\n";
@@ -42,9 +54,11 @@ struct Class {
 impl Class {
     fn new() -> Result<Class> {
         let dir = TempDir::new("classroom-progress");
-        let lessons = dir.path().join("dist/static/lessons/progress-lesson");
-        std::fs::create_dir_all(&lessons)?;
-        std::fs::write(lessons.join("lesson.json"), LESSON)?;
+        for (id, manifest) in [("progress-lesson", LESSON), ("twin-lesson", TWIN)] {
+            let lessons = dir.path().join("dist/static/lessons").join(id);
+            std::fs::create_dir_all(&lessons)?;
+            std::fs::write(lessons.join("lesson.json"), manifest)?;
+        }
         std::fs::write(dir.path().join("classroom.toml"), CLASS)?;
         for (name, dockerfile) in [
             ("app", APP),
@@ -194,11 +208,28 @@ async fn learners_read_only_their_own_progress(
     let (status, body) = get(server, paths::CLASSROOM_MY_PROGRESS, grace).await?;
     ensure!(status == 200, "{status} {body}");
     let mine: slipway::api::MyProgress = serde_json::from_str(&body)?;
-    ensure!(mine.name == "grace" && mine.lessons.len() == 1, "{body}");
-    let passed: Vec<usize> = (0..5)
-        .filter(|&s| mine.step(5, s).is_some_and(|m| m.passed_at.is_some()))
-        .collect();
-    ensure!(passed == [0, 1, 2, 3], "grace's own steps: {body}");
+    ensure!(mine.name == "grace" && mine.lessons.len() == 2, "{body}");
+    // The page names its lesson by its id: two lessons of five steps each are never confused.
+    for (lesson, passes) in [("progress-lesson", vec![0, 1, 2, 3]), ("twin-lesson", vec![])] {
+        let query = slipway::api::MyProgressQuery {
+            lesson: Some(lesson.into()),
+        };
+        let path = format!(
+            "{}{}",
+            paths::CLASSROOM_MY_PROGRESS,
+            slipway::api::query_string(&query)
+        );
+        let (status, body) = get(server, &path, grace).await?;
+        let one: slipway::api::MyProgress = serde_json::from_str(&body)?;
+        ensure!(
+            status == 200 && one.lessons.len() == 1 && one.lessons[0].lesson == lesson,
+            "{body}"
+        );
+        let passed: Vec<usize> = (0..5)
+            .filter(|&s| one.step(lesson, s).is_some_and(|m| m.passed_at.is_some()))
+            .collect();
+        ensure!(passed == passes, "grace's own steps of {lesson}: {body}");
+    }
     let (status, body) = get(server, paths::CLASSROOM_MY_PROGRESS, linus).await?;
     let theirs: slipway::api::MyProgress = serde_json::from_str(&body)?;
     ensure!(
@@ -285,7 +316,7 @@ async fn the_server_judges_progress_teachers_read_it_and_act_on_one_learner() ->
 
     let (status, csv) = get(&server, paths::CLASSROOM_CSV, &teacher).await?;
     ensure!(
-        status == 200 && csv.split("\r\n").filter(|l| !l.is_empty()).count() == 1 + 2 * 5,
+        status == 200 && csv.split("\r\n").filter(|l| !l.is_empty()).count() == 1 + 2 * 5 * 2,
         "{csv}"
     );
     ensure!(csv.contains("grace,progress-lesson,2,Build,20"), "{csv}");
@@ -379,7 +410,9 @@ async fn in_chromium_the_teachers_dashboard_shows_a_learners_build_live() -> Res
     use crate::support::browser::Browser;
     use crate::support::project::{Project, ProjectFile};
     let dir = TempDir::new("classroom-dashboard");
-    let class = CLASS.replace("progress-lesson", "python-web-app");
+    let class = CLASS
+        .replace(", \"twin-lesson\"", "")
+        .replace("progress-lesson", "python-web-app");
     std::fs::write(dir.path().join("classroom.toml"), class)?;
     let data = TempDir::new("classroom-dashboard-data");
     with_busybox(&data)?;

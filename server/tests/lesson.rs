@@ -100,6 +100,91 @@ pub(crate) async fn check_passes(page: &Page, step: usize, title: &str) -> anyho
     anyhow::bail!("step {step} did not pass: {verdict}")
 }
 
+/// The seed lesson's eight steps in `page` (the workspace open), as a learner does them, by the lesson's own
+/// "Type it" buttons and Enter, as user `user` whose registry password is `password`: each step's check passes
+/// (in a class, once the server vouches for it) and the app shows in the lesson's preview. The digest pushed.
+pub(crate) async fn the_seed_lesson(page: &Page, user: &str, password: &str) -> anyhow::Result<String> {
+    page.by_name("Open app.py").await?;
+    page.type_into("Your user name", user).await?;
+
+    // Every step as its "Type it" button puts it, then Enter; docker login's prompts answered by typing.
+    type_it(page, "docker version", "Version").await?;
+    step_done(page, 1).await?;
+
+    page.click("2. Log in to a registry").await?;
+    page.click("Type it: docker login").await?;
+    page.wait_for_terminal_line("docker login").await?;
+    keys(page, ENTER).await?;
+    wait_for_row(page, &format!("Username ({user}):")).await?;
+    keys(page, ENTER).await?;
+    wait_for_row(page, "Password:").await?;
+    keys(page, &format!("{password}{ENTER}")).await?;
+    page.wait_for_text("Terminal output", "Login Succeeded", |t| {
+        t.contains("Login Succeeded")
+    })
+    .await?;
+    page.wait_terminal_idle().await?;
+    step_done(page, 2).await?;
+
+    page.click("3. Build your first image").await?;
+    let image = format!("{user}/python-sample-app");
+    let build = type_it(page, &format!("docker build -t {image}:v1 ."), "naming to").await?;
+    anyhow::ensure!(build.contains("RUN pip install -r requirements.txt"), "{build}");
+    check_passes(page, 3, "3. Build your first image").await?;
+
+    page.click("4. List your images").await?;
+    let images = type_it(page, "docker images", "REPOSITORY").await?;
+    anyhow::ensure!(images.contains(&image), "{images}");
+    step_done(page, 4).await?;
+
+    // `docker run -it`: the app's own output in the terminal, stopped with Ctrl-C as the step says.
+    page.click("5. Run a container").await?;
+    let run_it = format!("docker run -it {image}:v1");
+    page.click(&format!("Type it: {run_it}")).await?;
+    page.wait_for_terminal_line(&run_it).await?;
+    keys(page, ENTER).await?;
+    page.wait_for_text("Terminal output", "the app serving", |t| {
+        t.contains("Serving on http://0.0.0.0:8000")
+    })
+    .await?;
+    keys(page, CTRL_C).await?;
+    wait_for_row(page, "$").await?;
+    step_done(page, 5).await?;
+
+    page.click("6. Publish the port and open the app").await?;
+    type_it(page, &format!("docker run -d -p 8000:8000 {image}:v1"), "").await?;
+    let verdict = check_passes(page, 6, "6. Publish the port and open the app").await?;
+    anyhow::ensure!(verdict.contains("port 8000"), "{verdict}");
+    let body = page.frame_text("App preview").await?;
+    anyhow::ensure!(body.contains("Hello from a container"), "{body}");
+
+    // Change the app: the base, WORKDIR, requirements and pip steps come from the cache.
+    page.click("7. Change the app and rebuild").await?;
+    page.click("Open app.py").await?;
+    page.type_into("Editor for app.py", "\n# changed by the learner\n")
+        .await?;
+    let rebuild = type_it(page, &format!("docker build -t {image}:v2 ."), "naming to").await?;
+    anyhow::ensure!(rebuild.matches("CACHED").count() >= 3, "{rebuild}");
+    anyhow::ensure!(rebuild.contains("cache miss: app.py changed"), "{rebuild}");
+    check_passes(page, 7, "7. Change the app and rebuild").await?;
+
+    page.click("8. Push the image").await?;
+    let push = type_it(page, &format!("docker push {image}:v1"), "size:").await?;
+    let digest = push
+        .split_whitespace()
+        .find(|w| w.starts_with("sha256:"))
+        .unwrap_or_default()
+        .to_string();
+    anyhow::ensure!(digest.len() == 71, "{push}");
+    check_passes(page, 8, "8. Push the image").await?;
+    // The built and pushed image shows in the Registry panel, with its tag.
+    page.wait_for_text("Registry", "the pushed image in the panel", |t| {
+        t.contains(&image) && t.contains("v1")
+    })
+    .await?;
+    Ok(digest)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_whole_lesson_in_the_page() {
     let data = TempDir::new("lesson-data");
@@ -122,102 +207,10 @@ async fn the_whole_lesson_in_the_page() {
     browser
         .run("the_whole_lesson_in_the_page", |page| async move {
             page.goto(&url).await?;
-            page.by_name("Open app.py").await?;
-            page.type_into("Your user name", "learner1").await?;
-
-            // Every step as its "Type it" button puts it, then Enter; docker login's prompts answered by typing.
-            type_it(&page, "docker version", "Version").await?;
-            step_done(&page, 1).await?;
-
-            page.click("2. Log in to a registry").await?;
-            page.click("Type it: docker login").await?;
-            page.wait_for_terminal_line("docker login").await?;
-            keys(&page, ENTER).await?;
-            wait_for_row(&page, "Username (learner1):").await?;
-            keys(&page, ENTER).await?;
-            wait_for_row(&page, "Password:").await?;
-            keys(&page, &format!("pw-one{ENTER}")).await?;
-            page.wait_for_text("Terminal output", "Login Succeeded", |t| {
-                t.contains("Login Succeeded")
-            })
-            .await?;
-            page.wait_terminal_idle().await?;
-            step_done(&page, 2).await?;
-
-            page.click("3. Build your first image").await?;
-            let build = type_it(
-                &page,
-                "docker build -t learner1/python-sample-app:v1 .",
-                "naming to",
-            )
-            .await?;
-            anyhow::ensure!(build.contains("RUN pip install -r requirements.txt"), "{build}");
-            check_passes(&page, 3, "3. Build your first image").await?;
-
-            page.click("4. List your images").await?;
-            let images = type_it(&page, "docker images", "REPOSITORY").await?;
-            anyhow::ensure!(images.contains("learner1/python-sample-app"), "{images}");
-            step_done(&page, 4).await?;
-
-            // `docker run -it`: the app's own output in the terminal, stopped with Ctrl-C as the step says.
-            page.click("5. Run a container").await?;
-            page.click("Type it: docker run -it learner1/python-sample-app:v1")
-                .await?;
-            page.wait_for_terminal_line("docker run -it learner1/python-sample-app:v1")
-                .await?;
-            keys(&page, ENTER).await?;
-            page.wait_for_text("Terminal output", "the app serving", |t| {
-                t.contains("Serving on http://0.0.0.0:8000")
-            })
-            .await?;
-            keys(&page, CTRL_C).await?;
-            wait_for_row(&page, "$").await?;
-            step_done(&page, 5).await?;
-
-            page.click("6. Publish the port and open the app").await?;
-            type_it(
-                &page,
-                "docker run -d -p 8000:8000 learner1/python-sample-app:v1",
-                "",
-            )
-            .await?;
-            let verdict = check_passes(&page, 6, "6. Publish the port and open the app").await?;
-            anyhow::ensure!(verdict.contains("port 8000"), "{verdict}");
-            let body = page.frame_text("App preview").await?;
-            anyhow::ensure!(body.contains("Hello from a container"), "{body}");
+            let digest = the_seed_lesson(&page, "learner1", "pw-one").await?;
             // The published port answers on the host too, as `docker run -p` does.
             let direct = reqwest::get("http://127.0.0.1:8000/").await?.text().await?;
             anyhow::ensure!(direct.contains("Hello from a container"), "{direct}");
-
-            // Change the app: the base, WORKDIR, requirements and pip steps come from the cache.
-            page.click("7. Change the app and rebuild").await?;
-            page.click("Open app.py").await?;
-            page.type_into("Editor for app.py", "\n# changed by the learner\n")
-                .await?;
-            let rebuild = type_it(
-                &page,
-                "docker build -t learner1/python-sample-app:v2 .",
-                "naming to",
-            )
-            .await?;
-            anyhow::ensure!(rebuild.matches("CACHED").count() >= 3, "{rebuild}");
-            anyhow::ensure!(rebuild.contains("cache miss: app.py changed"), "{rebuild}");
-            check_passes(&page, 7, "7. Change the app and rebuild").await?;
-
-            page.click("8. Push the image").await?;
-            let push = type_it(&page, "docker push learner1/python-sample-app:v1", "size:").await?;
-            let digest = push
-                .split_whitespace()
-                .find(|w| w.starts_with("sha256:"))
-                .unwrap_or_default()
-                .to_string();
-            anyhow::ensure!(digest.len() == 71, "{push}");
-            check_passes(&page, 8, "8. Push the image").await?;
-            // The built and pushed image shows in the Registry panel, with its tag.
-            page.wait_for_text("Registry", "the pushed image in the panel", |t| {
-                t.contains("learner1/python-sample-app") && t.contains("v1")
-            })
-            .await?;
 
             // The same image to a second registry, through the companion's proxy.
             let target = format!("{remote_addr}/learner1/python-sample-app:v1");

@@ -5,6 +5,7 @@
 mod base_images;
 mod build;
 mod classroom;
+mod classroom_limits;
 mod classroom_progress;
 mod classroom_scenario;
 mod commands;

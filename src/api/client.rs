@@ -275,10 +275,14 @@ impl<'a, T: Transport> Companion<'a, T> {
         self.json(Method::Get, &path, None::<&()>).await
     }
 
-    /// `GET /api/classroom/progress/mine` (a learner): their own progress as the server judged it.
-    pub async fn my_progress(&self) -> Result<MyProgress, CompanionError> {
-        self.json(Method::Get, paths::CLASSROOM_MY_PROGRESS, None::<&()>)
-            .await
+    /// `GET /api/classroom/progress/mine[?lesson=ID]` (a learner): their own progress as the server judged it,
+    /// of lesson `lesson` only when given (its stable id).
+    pub async fn my_progress(&self, lesson: Option<&str>) -> Result<MyProgress, CompanionError> {
+        let query = MyProgressQuery {
+            lesson: lesson.map(str::to_string),
+        };
+        let path = format!("{}{}", paths::CLASSROOM_MY_PROGRESS, query_string(&query));
+        self.json(Method::Get, &path, None::<&()>).await
     }
 
     /// `POST /api/classroom/broadcast` (teachers).

@@ -46,7 +46,7 @@ pub use networks::{
 pub use notices::{Broadcast, ClassEnds, ExtendTime, Notice, NoticeQuery, Notices};
 pub use progress::{
     ActionDone, ClassSnapshot, FailedCommand, FunnelStep, LearnerRow, LessonFunnel, LessonProgress,
-    MyProgress, ResetRequest, StepMark, ONLINE_SECONDS,
+    MyProgress, MyProgressQuery, ResetRequest, StepMark, ONLINE_SECONDS,
 };
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};

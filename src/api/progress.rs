@@ -107,15 +107,24 @@ pub struct MyProgress {
 }
 
 impl MyProgress {
-    /// The server's mark of step `step` of the lesson with `steps` steps (a page knows its lesson by its
-    /// manifest, not by the class file's id): the first such lesson of theirs, else their first lesson.
-    pub fn step(&self, steps: usize, step: usize) -> Option<&StepMark> {
+    /// The server's mark of step `step` of lesson `lesson` (its stable id: the manifest's `id`, the one the class
+    /// file names); `None` when the server judges no such lesson for them.
+    pub fn step(&self, lesson: &str, step: usize) -> Option<&StepMark> {
         self.lessons
             .iter()
-            .find(|l| l.steps.len() == steps)
-            .or(self.lessons.first())
+            .find(|l| l.lesson == lesson)
             .and_then(|l| l.steps.get(step))
     }
+}
+
+/// `GET` [`super::paths::CLASSROOM_MY_PROGRESS`]`?lesson=ID`: the page names the lesson it shows by its stable id
+/// (the manifest's `id`); the answer then holds that lesson only (none when the server does not judge it).
+/// Without it, every lesson of the learner's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MyProgressQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lesson: Option<String>,
 }
 
 /// `POST` [`super::paths::CLASSROOM_RESET`]: take the learner back to `step` (0-based) of `lesson` (the class's
@@ -186,8 +195,21 @@ mod tests {
             lessons: row.lessons.clone(),
         };
         round_trip(&mine);
-        assert_eq!(mine.step(2, 0).and_then(|s| s.passed_at), Some(5));
-        assert_eq!(mine.step(7, 1), Some(&StepMark::default()), "the first lesson");
-        assert!(mine.step(2, 2).is_none());
+        assert_eq!(mine.step("python-web-app", 0).and_then(|s| s.passed_at), Some(5));
+        assert_eq!(mine.step("python-web-app", 1), Some(&StepMark::default()));
+        assert!(mine.step("python-web-app", 2).is_none());
+        assert!(
+            mine.step("another-lesson", 0).is_none(),
+            "a lesson of as many steps is another lesson"
+        );
+        round_trip(&MyProgressQuery {
+            lesson: Some("python-web-app".into()),
+        });
+        assert_eq!(
+            crate::api::query_string(&MyProgressQuery {
+                lesson: Some("python-web-app".into())
+            }),
+            "?lesson=python-web-app"
+        );
     }
 }

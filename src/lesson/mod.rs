@@ -17,6 +17,10 @@ const INTERRUPTED: i32 = 130;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lesson {
+    /// The lesson's stable id: the name a classroom file gives it (`lessons = ["python-web-app"]`), by which the
+    /// page asks the class's server for its progress. Lessons served by URL may leave it out.
+    #[serde(default)]
+    pub id: Option<String>,
     pub title: String,
     #[serde(default)]
     pub summary: String,

@@ -6,13 +6,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use slipway::api::{paths, ActionDone, ClassSnapshot, ErrorBody, MyProgress, ResetRequest, Role};
+use slipway::api::{
+    paths, ActionDone, ClassSnapshot, ErrorBody, MyProgress, MyProgressQuery, ResetRequest, Role,
+};
 use slipway::image::Reference;
 use slipway::lesson::Check;
 
@@ -62,7 +64,12 @@ async fn snapshot(
 
 /// The asking learner's own progress (their row of the latest snapshot): only ever their own, so a learner can
 /// learn nothing of anyone else here. Anyone who is not a learner of the class gets 403.
-async fn mine(State(state): State<ClassState>, headers: HeaderMap) -> Result<Json<MyProgress>, Refused> {
+/// With `?lesson=ID` (the page names the lesson it shows by its stable id), that lesson only.
+async fn mine(
+    State(state): State<ClassState>,
+    headers: HeaderMap,
+    Query(query): Query<MyProgressQuery>,
+) -> Result<Json<MyProgress>, Refused> {
     let Principal::Learner(name) = state.principal(&headers) else {
         return Err(refused(
             StatusCode::FORBIDDEN,
@@ -79,7 +86,10 @@ async fn mine(State(state): State<ClassState>, headers: HeaderMap) -> Result<Jso
         .iter()
         .find(|row| row.name == name)
         .map(|row| row.lessons.clone())
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| query.lesson.as_ref().is_none_or(|id| l.lesson == *id))
+        .collect();
     Ok(Json(MyProgress { name, lessons }))
 }
 

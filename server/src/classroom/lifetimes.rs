@@ -33,6 +33,21 @@ pub const END_WARNINGS: [i64; 2] = [600, 120];
 /// How long a stopped container's processes get between SIGTERM and SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
+/// What a build whose RUN step the class's end stopped is told.
+pub const CLASS_ENDED: &str = "the class has ended: this RUN step was stopped (your images, containers and \
+     progress are kept; ask your teacher for more time)";
+
+/// What a build whose RUN step was stopped for idleness is told.
+fn idle_reason(timeout: Duration) -> String {
+    let secs = timeout.as_secs();
+    let spell = match secs {
+        0..60 => format!("{secs} seconds"),
+        60..120 => "1 minute".to_string(),
+        _ => format!("{} minutes", secs / 60),
+    };
+    format!("stopped after {spell} idle: this RUN step was stopped with your containers; run the build again")
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -117,8 +132,11 @@ impl Lifetimes {
                 self.watch.ended = Some(end);
                 tracing::info!(ends = %rfc3339(end), "the class ended: stopping the learners' containers");
                 for (name, token) in self.learners() {
-                    self.stop_containers(name, token, |stopped| Notice::ClassEnded { stopped });
+                    let reason = CLASS_ENDED.to_string();
+                    self.stop_containers(name, token, reason, |stopped| Notice::ClassEnded { stopped });
                 }
+            } else {
+                self.stop_late_steps();
             }
             return;
         }
@@ -155,13 +173,14 @@ impl Lifetimes {
                 self.watch.idle_stopped.remove(&name);
                 continue;
             }
-            let running = self.running(&token);
+            let busy = !self.running(&token).is_empty() || self.building(&token);
             if unused >= timeout {
-                if self.watch.idle_stopped.insert(name.clone()) && !running.is_empty() {
-                    tracing::info!(%name, "idle: stopping the learner's containers");
-                    self.stop_containers(name, token, |stopped| Notice::IdleStopped { stopped });
+                if self.watch.idle_stopped.insert(name.clone()) && busy {
+                    tracing::info!(%name, "idle: stopping the learner's containers and RUN steps");
+                    let reason = idle_reason(timeout);
+                    self.stop_containers(name, token, reason, |stopped| Notice::IdleStopped { stopped });
                 }
-            } else if !running.is_empty() && self.watch.idle_warned.insert(name.clone()) {
+            } else if busy && self.watch.idle_warned.insert(name.clone()) {
                 let notice = Notice::IdleWarning {
                     seconds_left: (timeout - unused).as_secs(),
                 };
@@ -182,12 +201,43 @@ impl Lifetimes {
         }
     }
 
-    /// Stop `token`'s running containers in the background, then tell `name` how many stopped.
-    fn stop_containers(&self, name: String, token: String, notice: fn(usize) -> Notice) {
+    /// Whether `token` has RUN steps in progress.
+    fn building(&self, token: &str) -> bool {
+        self.runner
+            .as_ref()
+            .is_some_and(|runner| !runner.steps_of(token).is_empty())
+    }
+
+    /// After the end: RUN steps that were asked for just before it and started since are stopped too.
+    fn stop_late_steps(&self) {
+        let Some(runner) = &self.runner else { return };
+        for (name, token) in self.learners() {
+            if runner.steps_of(&token).is_empty() {
+                continue;
+            }
+            let runner = runner.clone();
+            tokio::spawn(async move {
+                let stopped = runner.stop_steps(&token, CLASS_ENDED).await;
+                if stopped > 0 {
+                    tracing::info!(%name, stopped, "the class ended: a late RUN step stopped");
+                }
+            });
+        }
+    }
+
+    /// Stop `token`'s RUN steps (their builds told `reason`) and running containers in the background, then
+    /// tell `name` how many containers stopped.
+    fn stop_containers(&self, name: String, token: String, reason: String, notice: fn(usize) -> Notice) {
         let ids = self.running(&token);
         let (runner, classroom) = (self.runner.clone(), self.classroom.clone());
         tokio::spawn(async move {
             let mut stopped = 0;
+            if let Some(runner) = &runner {
+                let steps = runner.stop_steps(&token, &reason).await;
+                if steps > 0 {
+                    tracing::info!(%name, steps, %reason, "RUN steps stopped");
+                }
+            }
             for id in ids {
                 let Some(runner) = &runner else { break };
                 let Ok(container) = runner.get_in(Some(&token), &id) else {
@@ -338,6 +388,13 @@ mod tests {
         );
         assert_eq!(quota_words(None, Some(512 << 10)), ", registry 512 KiB");
         assert_eq!(quota_words(None, None), "");
+    }
+
+    #[test]
+    fn a_stopped_step_says_why() {
+        assert!(idle_reason(Duration::from_secs(7200)).starts_with("stopped after 120 minutes idle"));
+        assert!(idle_reason(Duration::from_secs(8)).starts_with("stopped after 8 seconds idle"));
+        assert!(CLASS_ENDED.starts_with("the class has ended"));
     }
 
     #[test]

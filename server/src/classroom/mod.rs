@@ -4,6 +4,7 @@
 //! registry namespace is their name (the registry accepts their name and code at `docker login`); SIGHUP
 //! re-reads the file ([`Classroom::reload`]). `docs/classroom.md` is the teacher's guide.
 
+pub mod capacity;
 pub mod cards;
 pub mod config;
 pub mod dashboard;
@@ -50,6 +51,8 @@ pub struct Classroom {
     pub notices: notices::NoticeBoard,
     /// The end a teacher moved the class to ([`lifetimes::extend`]), Unix seconds: later than the file's.
     extended_to: std::sync::Mutex<Option<i64>>,
+    /// The operator's `--max-containers`, which wins over the class's need ([`capacity`]).
+    pub operator_max_containers: Option<usize>,
 }
 
 // By hand: the key and the codes never go to a log.
@@ -89,6 +92,7 @@ impl Classroom {
             roster: RwLock::new(Arc::new(roster)),
             notices: notices::NoticeBoard::default(),
             extended_to: std::sync::Mutex::default(),
+            operator_max_containers: None,
         })
     }
 
@@ -314,6 +318,9 @@ pub fn spawn_reloader(
             match tokio::task::spawn_blocking(move || reading.reload()).await {
                 Ok(Ok(reloaded)) => {
                     lifetimes::apply_limits(&classroom, runner.as_deref(), &before);
+                    if let Some(runner) = runner.as_deref() {
+                        capacity::resize(&classroom, runner);
+                    }
                     let hashes: Vec<String> = reloaded.removed.iter().map(|(_, h)| h.clone()).collect();
                     sessions.end(&hashes);
                     let removed: Vec<&str> = reloaded.removed.iter().map(|(n, _)| n.as_str()).collect();

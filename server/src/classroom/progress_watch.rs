@@ -70,9 +70,19 @@ pub fn load_lesson(dist: &Path, id: &str) -> Option<Lesson> {
     let text = std::fs::read_to_string(&file)
         .map_err(|e| tracing::warn!(file = %file.display(), error = %e, "classroom: lesson not found"))
         .ok()?;
-    Lesson::parse(&text)
+    let lesson = Lesson::parse(&text)
         .map_err(|e| tracing::warn!(file = %file.display(), error = %e, "classroom: lesson unreadable"))
-        .ok()
+        .ok()?;
+    // The page asks for its lesson's progress by the manifest's id: it must be the id the class file names.
+    if lesson.id.as_deref() != Some(id) {
+        tracing::warn!(
+            file = %file.display(),
+            manifest_id = ?lesson.id,
+            lesson = id,
+            "classroom: the manifest's id is not the class file's: pages will judge this lesson alone"
+        );
+    }
+    Some(lesson)
 }
 
 impl Tracker {

@@ -29,7 +29,7 @@ impl RunnerError {
             RunnerError::NotFound(_) | RunnerError::Image(ImageError::NotFound(_)) => StatusCode::NOT_FOUND,
             RunnerError::Image(ImageError::BlobNotFound(_)) => StatusCode::NOT_FOUND,
             RunnerError::Conflict(_) | RunnerError::Refused(_) => StatusCode::CONFLICT,
-            RunnerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            RunnerError::TooMany(_) | RunnerError::ServerFull(_) => StatusCode::TOO_MANY_REQUESTS,
             RunnerError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             RunnerError::Spec(_) | RunnerError::User(_) | RunnerError::Image(_) | RunnerError::Publish(_) => {
                 StatusCode::BAD_REQUEST

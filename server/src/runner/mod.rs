@@ -83,8 +83,12 @@ pub enum RunnerError {
     Network(#[from] networks::NetworkError),
     #[error(transparent)]
     Volume(#[from] volumes::VolumeError),
-    #[error("too many containers (limit {0})")]
+    /// The session's own limit ([`Runner::max_per_session`]).
+    #[error("too many containers (limit {0}): you may have {0} created or running at once; remove one you no longer need (docker ps -a, docker rm)")]
     TooMany(usize),
+    /// The whole server's limit ([`Runner::max_containers`]), whoever holds the containers.
+    #[error("the server runs as many containers as it may ({0} across everyone): try again in a moment, or ask the server's operator to raise --max-containers")]
+    ServerFull(usize),
     /// The admission queue did not give a container start its turn in time (503).
     #[error("{0}")]
     Busy(String),
@@ -117,7 +121,8 @@ pub struct RunnerConfig {
     pub wall_clock: Duration,
     /// SIGTERM → SIGKILL grace for `stop`.
     pub stop_grace: Duration,
-    /// Containers created or running on the whole server at once (exited ones do not count).
+    /// Containers created or running on the whole server at once (exited ones do not count): `--max-containers`,
+    /// or in classroom mode sized from the class (`classroom::capacity`).
     pub max_containers: usize,
     /// Containers one session (the `X-Slipway-Session` header) may have created or running at once.
     pub max_per_session: usize,
@@ -218,6 +223,10 @@ pub struct Runner {
     pub starts: admission::Admission,
     /// [`RunnerConfig::max_per_session`] now (a classroom reload changes it: [`Runner::set_max_per_session`]).
     max_per_session: std::sync::atomic::AtomicUsize,
+    /// [`RunnerConfig::max_containers`] now (a classroom reload changes it: [`Runner::set_max_containers`]).
+    max_containers: std::sync::atomic::AtomicUsize,
+    /// RUN steps asked to stop, by container id, with the reason their build is told ([`step`]).
+    pub(crate) stopped_steps: Mutex<HashMap<String, String>>,
     /// The sessions' user networks ([`networks`]).
     pub networks: networks::Networks,
     /// The sessions' volumes on disk ([`volumes`]).
@@ -329,6 +338,8 @@ impl Runner {
         );
         Ok(Runner {
             max_per_session: config.max_per_session.into(),
+            max_containers: config.max_containers.into(),
+            stopped_steps: Mutex::default(),
             networks,
             volumes,
             owners,
@@ -428,10 +439,7 @@ impl Runner {
         own: usize,
     ) -> Result<(), RunnerError> {
         let live = |o: &&Arc<Container>| o.state().status != lifecycle::Status::Exited;
-        let held: usize = pending.values().sum::<usize>() - own;
-        if table.values().filter(live).count() + held >= self.config.max_containers {
-            return Err(RunnerError::TooMany(self.config.max_containers));
-        }
+        // The session's own limit first: a learner at it is told about theirs, whatever the server holds.
         let mine = table
             .values()
             .filter(|o| o.session == session)
@@ -441,6 +449,11 @@ impl Runner {
         let per_session = self.max_per_session();
         if mine + mine_held >= per_session {
             return Err(RunnerError::TooMany(per_session));
+        }
+        let held: usize = pending.values().sum::<usize>() - own;
+        let everyone = self.max_containers();
+        if table.values().filter(live).count() + held >= everyone {
+            return Err(RunnerError::ServerFull(everyone));
         }
         Ok(())
     }
@@ -499,6 +512,18 @@ impl Runner {
     /// room.
     pub fn set_max_per_session(&self, limit: usize) {
         self.max_per_session
+            .store(limit.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Containers the whole server may have created or running at once, now.
+    pub fn max_containers(&self) -> usize {
+        self.max_containers.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A new server-wide container limit (a class that grew): containers past it keep running, new ones are
+    /// refused until there is room.
+    pub fn set_max_containers(&self, limit: usize) {
+        self.max_containers
             .store(limit.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -655,7 +680,10 @@ mod slot_tests {
         let a2 = runner.reserve_slot("a").unwrap();
         assert!(matches!(runner.reserve_slot("a"), Err(RunnerError::TooMany(2))));
         let b1 = runner.reserve_slot("b").unwrap();
-        assert!(matches!(runner.reserve_slot("c"), Err(RunnerError::TooMany(3))));
+        assert!(matches!(
+            runner.reserve_slot("c"),
+            Err(RunnerError::ServerFull(3))
+        ));
         drop(a1);
         let a3 = runner.reserve_slot("a").unwrap();
         drop((a2, a3, b1));

@@ -17,6 +17,9 @@ use crate::registry::local;
 use crate::registry::names::RepoName;
 use crate::registry::{RegistryError, Store};
 
+/// SIGTERM → SIGKILL grace of a RUN step stopped by [`Runner::stop_steps`].
+const STEP_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One RUN instruction with the build state it runs in: the protocol's body of `POST /api/steps`.
 pub use slipway::api::StepRequest as RunStep;
 
@@ -162,13 +165,24 @@ impl Runner {
         } = step;
         // The builder is held until the step's container is gone, its layer captured.
         let _builder = turn.admitted().await;
+        if let Some(reason) = self.stop_asked(&c.id, false) {
+            // Stopped while it waited for a builder (the class ended, the learner went idle): never runs.
+            let _ = self.remove(&c, true).await;
+            self.stop_asked(&c.id, true);
+            return Err(RunnerError::Refused(reason));
+        }
         let started = self.start(&c).await;
+        if started.is_ok() && self.stop_asked(&c.id, false).is_some() {
+            // Asked while it was starting, before a stop could reach its process.
+            let _ = self.stop(&c, Some(STEP_STOP_GRACE)).await;
+        }
         let state = c.wait().await;
+        let stopped = self.stop_asked(&c.id, true);
         let output = String::from_utf8_lossy(&c.io.logs.all_bytes()).into_owned();
         let exit_code = state.exit_code.unwrap_or(255);
         // Captured before the container goes, returned after: a failed capture (quota, disk) must not leak it.
         let mut layer = Ok(None);
-        if started.is_ok() && exit_code == 0 {
+        if started.is_ok() && exit_code == 0 && stopped.is_none() {
             let upper = c.dir.join("rw/upper");
             let blobs = self.step_blobs_dir();
             let tmp = blobs.join(format!(".tmp-{}", c.id));
@@ -224,6 +238,9 @@ impl Runner {
         let dir = c.dir.clone();
         let _ = tokio::task::spawn_blocking(move || cleanup_dir(&dir)).await;
         started?;
+        if let Some(reason) = stopped {
+            return Err(RunnerError::Refused(reason));
+        }
         Ok(StepResult {
             exit_code,
             oom_killed: state.oom_killed,
@@ -231,6 +248,43 @@ impl Runner {
             output,
             layer: layer?,
         })
+    }
+
+    /// Stop `session`'s RUN steps in progress, running or waiting for a builder (the class ended, the learner
+    /// went idle): each build ends with `reason` as its error, and the step leaves no process, cgroup or mount.
+    /// How many were stopped (steps already asked to stop are left to that stop).
+    pub async fn stop_steps(&self, session: &str, reason: &str) -> usize {
+        let mut steps = self.steps_of(session);
+        {
+            let mut asked = self.stopped_steps.lock().unwrap_or_else(|e| e.into_inner());
+            steps.retain(|c| !asked.contains_key(&c.id));
+            for c in &steps {
+                asked.insert(c.id.clone(), reason.to_string());
+            }
+        }
+        for c in &steps {
+            let _ = self.stop(c, Some(STEP_STOP_GRACE)).await;
+        }
+        steps.len()
+    }
+
+    /// `session`'s RUN steps in progress (their containers, created or running).
+    pub fn steps_of(&self, session: &str) -> Vec<Arc<super::Container>> {
+        self.table()
+            .values()
+            .filter(|c| c.session == session && c.image == BUILD_STEP_IMAGE)
+            .filter(|c| c.state().status != super::Status::Exited)
+            .cloned()
+            .collect()
+    }
+
+    /// Why step container `id` was asked to stop, if it was ([`Runner::stop_steps`]); `take` forgets it.
+    fn stop_asked(&self, id: &str, take: bool) -> Option<String> {
+        let mut asked = self.stopped_steps.lock().unwrap_or_else(|e| e.into_inner());
+        match take {
+            true => asked.remove(id),
+            false => asked.get(id).cloned(),
+        }
     }
 
     /// Where the step's layer goes: the registry repository it names, checked before anything runs. Only the

@@ -19,7 +19,9 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 /// A chromedriver process and one browser session, closed on drop.
 pub struct Browser {
-    driver: Child,
+    /// None for another profile on a driver that another `Browser` owns ([`Browser::another_profile`]).
+    driver: Option<Child>,
+    port: u16,
     pub client: Client,
     _profile: TempDir,
 }
@@ -41,12 +43,27 @@ impl Browser {
             }
         }
         let port = free_port();
-        let mut driver = Command::new(CHROMEDRIVER)
+        let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .context("spawn chromedriver")?;
+        Self::connect(Some(driver), port, downloads).await
+    }
+
+    /// Another browser profile (its own cookies and storage: another user) on this browser's chromedriver:
+    /// several Chromiums share one driver. Close it (`run`, or drop) before this one.
+    pub async fn another_profile(&self) -> anyhow::Result<Browser> {
+        Self::connect(None, self.port, None).await
+    }
+
+    /// A new WebDriver session with a fresh profile on the chromedriver at `port` (`driver`: owned by it).
+    async fn connect(
+        mut driver: Option<Child>,
+        port: u16,
+        downloads: Option<&std::path::Path>,
+    ) -> anyhow::Result<Browser> {
         let profile = TempDir::new("chrome-profile");
         let caps = json!({
             "goog:chromeOptions": {
@@ -81,13 +98,16 @@ impl Browser {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => {
-                    let _ = driver.kill();
+                    if let Some(driver) = driver.as_mut() {
+                        let _ = driver.kill();
+                    }
                     bail!("chromedriver on {url} gave no session: {e}");
                 }
             }
         };
         Ok(Browser {
             driver,
+            port,
             client,
             _profile: profile,
         })
@@ -121,8 +141,10 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        if let Some(driver) = self.driver.as_mut() {
+            let _ = driver.kill();
+            let _ = driver.wait();
+        }
     }
 }
 

@@ -13,14 +13,18 @@ use super::lesson::{markdown_lite, personalize, Check, Lesson, LessonStep, Span,
 use super::web;
 use slipway::api::paths;
 
-/// In classroom mode (a learner signed in): the page's `local` verdict of step `step` (of `steps`), passed only
-/// when the class's server vouches for it, asking it a few times while it has not judged the step yet.
-/// Outside classroom mode: `local`.
-async fn classroom_verdict(local: Verdict, steps: usize, step: usize) -> Verdict {
+/// In classroom mode (a learner signed in): the page's `local` verdict of step `step` of lesson `lesson` (its
+/// stable id, the manifest's `id`), passed only when the class's server vouches for it, asking it a few times
+/// while it has not judged the step yet. Outside classroom mode, or for a lesson without an id: `local`.
+async fn classroom_verdict(local: Verdict, lesson: Option<String>, step: usize) -> Verdict {
     use super::lesson_vouch::{server_says, vouched, worth_asking_again, ASKS, ASK_EVERY_MS};
     if !matches!(super::session::member(), Some((_, slipway::api::Role::Learner))) || !local.passed {
         return local;
     }
+    // A lesson without an id is not one the class's server judges (a lesson given by URL).
+    let Some(lesson) = lesson else {
+        return local;
+    };
     let transport = super::session::page_transport();
     let companion = slipway::api::Companion::new(&transport, "");
     let mut said = Err(String::new());
@@ -28,8 +32,8 @@ async fn classroom_verdict(local: Verdict, steps: usize, step: usize) -> Verdict
         if ask > 0 {
             super::teacher::sleep_ms(ASK_EVERY_MS).await;
         }
-        said = match companion.my_progress().await {
-            Ok(progress) => Ok(server_says(&progress, steps, step)),
+        said = match companion.my_progress(Some(&lesson)).await {
+            Ok(progress) => Ok(server_says(&progress, &lesson, step)),
             Err(e) => Err(e.to_string()),
         };
         if !worth_asking_again(&local, &said) {
@@ -222,11 +226,11 @@ pub fn lesson_panel(props: &LessonPanelProps) -> Html {
                 checking.clone(),
                 preview.clone(),
             );
-            let (finished, steps) = (finished.clone(), lesson.steps.len());
+            let (finished, steps, id) = (finished.clone(), lesson.steps.len(), lesson.id.clone());
             checking.set(Some(index));
             wasm_bindgen_futures::spawn_local(async move {
                 let (verdict, url) = run_check(check, finished).await;
-                let verdict = classroom_verdict(step.advise(verdict, &user), steps, index).await;
+                let verdict = classroom_verdict(step.advise(verdict, &user), id, index).await;
                 if url.is_some() {
                     preview.set(url);
                 }

@@ -12,7 +12,7 @@ use slipway::lesson::Verdict;
 pub const ASKS: usize = 4;
 pub const ASK_EVERY_MS: i32 = 1_000;
 
-/// What the server said about step `step` of a lesson of `steps` steps.
+/// What the server said about one step of a lesson.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerSays {
     Passed,
@@ -23,10 +23,10 @@ pub enum ServerSays {
     CannotSee,
 }
 
-/// Read the learner's progress for step `step` (of a lesson with `steps` steps); `None` when the server
+/// Read the learner's progress for step `step` of lesson `lesson` (its stable id); `None` when the server
 /// judges no such lesson for them (a lesson given by URL), whose steps stay the page's to judge.
-pub fn server_says(progress: &MyProgress, steps: usize, step: usize) -> Option<ServerSays> {
-    let mark = progress.step(steps, step)?;
+pub fn server_says(progress: &MyProgress, lesson: &str, step: usize) -> Option<ServerSays> {
+    let mark = progress.step(lesson, step)?;
     Some(if mark.passed_at.is_some() {
         ServerSays::Passed
     } else if mark.vouched {
@@ -99,24 +99,32 @@ mod tests {
                 vouched: false,
             },
         ]);
-        assert_eq!(server_says(&mine, 3, 0), Some(ServerSays::Passed));
-        assert_eq!(server_says(&mine, 3, 1), Some(ServerSays::NotYet));
-        assert_eq!(server_says(&mine, 3, 2), Some(ServerSays::CannotSee));
-        assert_eq!(server_says(&mine, 3, 3), None);
+        assert_eq!(server_says(&mine, "python-web-app", 0), Some(ServerSays::Passed));
+        assert_eq!(server_says(&mine, "python-web-app", 1), Some(ServerSays::NotYet));
         assert_eq!(
-            server_says(&MyProgress::default(), 3, 0),
+            server_says(&mine, "python-web-app", 2),
+            Some(ServerSays::CannotSee)
+        );
+        assert_eq!(server_says(&mine, "python-web-app", 3), None);
+        assert_eq!(
+            server_says(&mine, "another-lesson", 0),
+            None,
+            "another lesson of as many steps is not this one"
+        );
+        assert_eq!(
+            server_says(&MyProgress::default(), "python-web-app", 0),
             None,
             "a lesson the server does not judge"
         );
 
         let pass = Verdict::pass("The image exists.");
-        assert!(vouched(pass.clone(), Ok(server_says(&mine, 3, 0))).passed);
+        assert!(vouched(pass.clone(), Ok(server_says(&mine, "python-web-app", 0))).passed);
         assert!(
-            vouched(pass.clone(), Ok(server_says(&mine, 3, 2))).passed,
+            vouched(pass.clone(), Ok(server_says(&mine, "python-web-app", 2))).passed,
             "the page's to judge"
         );
         assert!(vouched(pass.clone(), Ok(None)).passed);
-        let waiting = vouched(pass.clone(), Ok(server_says(&mine, 3, 1)));
+        let waiting = vouched(pass.clone(), Ok(server_says(&mine, "python-web-app", 1)));
         assert!(!waiting.passed);
         assert!(waiting
             .message
