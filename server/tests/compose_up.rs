@@ -228,3 +228,131 @@ async fn a_learner_runs_compose_up_ps_and_down_in_the_page() {
     let left = leftovers(&server);
     assert!(left.is_empty(), "left after down: {left:?}");
 }
+
+/// Two `web` containers serving their own hostnames, and a probe to ask the service's name from.
+const SCALED: &str = r#"name: sc
+services:
+  web:
+    image: busybox
+    labels:
+      tier: front
+    command: ["sh", "-c", "mkdir -p /w && hostname > /w/index.html && exec httpd -f -p 80 -h /w"]
+  probe:
+    image: busybox
+    depends_on: [web]
+    command:
+      - sh
+      - -c
+      - "for i in $$(seq 12); do until printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 web 80 | tail -n 1 | grep .; do sleep 0.2; done; done; echo probe-ready; exec sleep 600"
+"#;
+
+#[test]
+fn compose_labels_scale_ls_logs_and_stop_start_restart_run_as_compose_does() -> Result<()> {
+    let Some(server) = server("compose-scale", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let project = Project::new(&server, "compose-scale", SCALED)?;
+    project.ok(&["pull", "-q", "busybox"])?;
+    let up = project.ok(&["compose", "up", "-d", "--scale", "web=2"])?;
+    assert_eq!(
+        up.err,
+        "[+] Running 4/4\n ✔ Network sc_default    Created\n ✔ Container sc-web-1    Started\n \
+         ✔ Container sc-web-2    Started\n ✔ Container sc-probe-1  Started\n"
+    );
+    // Both containers answer on the service's name: the probe printed who answered, twelve times.
+    let asked = project.logs_until("sc-probe-1", |out| out.contains("probe-ready"))?;
+    let mut hosts: Vec<&str> = asked.lines().filter(|l| *l != "probe-ready").collect();
+    hosts.sort();
+    hosts.dedup();
+    ensure!(hosts.len() == 2, "web answered from {hosts:?}");
+    // Compose's labels, the service's own, in inspect and in `ps --filter label=`.
+    let labels = project
+        .ok(&["inspect", "-f", "{{json .Config.Labels}}", "sc-web-2"])?
+        .out;
+    for want in [
+        r#""com.docker.compose.project":"sc""#,
+        r#""com.docker.compose.service":"web""#,
+        r#""com.docker.compose.container-number":"2""#,
+        r#""com.docker.compose.oneoff":"False""#,
+        r#""tier":"front""#,
+    ] {
+        ensure!(labels.contains(want), "{want} is not in {labels}");
+    }
+    let web = project
+        .ok(&["ps", "-q", "--filter", "label=com.docker.compose.service=web"])?
+        .out;
+    ensure!(web.lines().count() == 2, "{web}");
+    let front = project
+        .ok(&[
+            "ps",
+            "-q",
+            "--filter",
+            "label=tier",
+            "--filter",
+            "label=com.docker.compose.project=sc",
+        ])?
+        .out;
+    ensure!(front.lines().count() == 2, "{front}");
+    // `ls` from anywhere: no compose file needed.
+    let ls = project.ok(&["compose", "ls"])?.out;
+    let root = project.dir.path().to_string_lossy().into_owned();
+    assert_eq!(
+        ls,
+        format!(
+            "NAME                STATUS              CONFIG FILES\nsc                  running(3)          {root}/compose.yaml\n"
+        )
+    );
+    assert_eq!(project.ok(&["compose", "ls", "-q"])?.out, "sc\n");
+    // Logs, prefixed as Compose prefixes them.
+    let logs = project.ok(&["compose", "logs", "probe"])?.out;
+    ensure!(
+        logs.lines().count() == 13 && logs.lines().all(|l| l.starts_with("probe-1  | ")),
+        "{logs}"
+    );
+    assert_eq!(
+        project
+            .ok(&["compose", "logs", "--no-log-prefix", "-n", "1", "probe"])?
+            .out,
+        "probe-ready\n"
+    );
+    let all = project.ok(&["compose", "logs", "-n", "1"])?.out;
+    assert_eq!(all, "probe-1  | probe-ready\n");
+    // Scaling down removes the highest number.
+    let down_one = project.ok(&["compose", "up", "-d", "--scale", "web=1"])?;
+    ensure!(
+        down_one.err.contains(" ✔ Container sc-web-1    Running\n")
+            && down_one.err.contains(" ✔ Container sc-web-2    Removed\n"),
+        "{down_one:?}"
+    );
+    // stop, start, restart.
+    let stop = project.ok(&["compose", "stop", "-t", "1"])?;
+    assert_eq!(
+        stop.err,
+        "[+] Stopping 2/2\n ✔ Container sc-probe-1  Stopped\n ✔ Container sc-web-1    Stopped\n"
+    );
+    assert_eq!(project.ok(&["compose", "ls"])?.out.lines().count(), 1);
+    ensure!(
+        project
+            .ok(&["compose", "ls", "-a"])?
+            .out
+            .contains("sc                  exited(2)"),
+        "ls -a shows the stopped project"
+    );
+    let start = project.ok(&["compose", "start", "web"])?;
+    assert_eq!(start.err, "[+] Running 1/1\n ✔ Container sc-web-1  Started\n");
+    let restart = project.ok(&["compose", "restart", "-t", "1"])?;
+    assert_eq!(
+        restart.err,
+        "[+] Restarting 2/2\n ✔ Container sc-web-1    Started\n ✔ Container sc-probe-1  Started\n"
+    );
+    let unknown = project.docker(&["compose", "logs", "nope"])?;
+    ensure!(
+        unknown.code == 1 && unknown.err == "no such service: nope\n",
+        "{unknown:?}"
+    );
+    project.ok(&["compose", "down", "-t", "1"])?;
+    assert_eq!(project.ok(&["compose", "ls", "-a"])?.out.lines().count(), 1);
+    let left = leftovers(&server);
+    ensure!(left.is_empty(), "left after down: {left:?}");
+    Ok(())
+}

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use super::compose_up;
 use super::context::CommandContext;
 use super::help;
 use super::outcome::{Outcome, Step};
 use super::parse::{parse_command, Invocation, Parsed};
 use super::spec::{Backend, CommandId, CommandSpec, Flag, COMPOSE_COMMANDS};
+use super::{compose_logs, compose_manage, compose_project, compose_up};
 use crate::compose::project::{load, Loaded, Options, ProjectFiles};
 use crate::compose::render::config_yaml;
 use crate::registry::Transport;
@@ -54,7 +54,8 @@ fn subcommand(inv: &Invocation) -> Result<Invocation, Outcome> {
         return Err(Outcome::failure(
             format!(
                 "slipway: 'docker compose {word}' is understood but not available yet: 'docker compose up -d', \
-                 'ps' and 'down' run a project here, and 'docker compose config' shows it as Compose reads it\n"
+                 'down', 'ps', 'logs', 'stop', 'start', 'restart' and 'ls' run a project here, and \
+                 'docker compose config' shows it as Compose reads it\n"
             ),
             1,
         ));
@@ -112,14 +113,25 @@ pub async fn run_project<T: Transport>(
     env: &BTreeMap<String, String>,
     working_dir: &str,
 ) -> Outcome {
+    // `ls` lists every project of the session from its containers' labels: no compose file is read.
+    if let Ok(sub) = subcommand(inv).map_err(drop) {
+        if sub.command.id == CommandId::ComposeLs {
+            return compose_project::ls(ctx, &sub).await;
+        }
+    }
     let (sub, loaded) = match loaded(inv, files, env, working_dir) {
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
+    let project = &loaded.project;
     let mut outcome = match sub.command.id {
-        CommandId::ComposeUp => compose_up::up(ctx, &sub, &loaded.project).await,
-        CommandId::ComposeDown => compose_up::down(ctx, &sub, &loaded.project).await,
-        CommandId::ComposePs => compose_up::ps(ctx, &sub, &loaded.project).await,
+        CommandId::ComposeUp => compose_up::up(ctx, &sub, &loaded).await,
+        CommandId::ComposeDown => compose_up::down(ctx, &sub, project).await,
+        CommandId::ComposePs => compose_up::ps(ctx, &sub, project).await,
+        CommandId::ComposeLogs => compose_logs::logs(ctx, &sub, project).await,
+        CommandId::ComposeStop | CommandId::ComposeStart | CommandId::ComposeRestart => {
+            compose_manage::manage(ctx, &sub, project).await
+        }
         _ => return config_outcome(&sub, &loaded),
     };
     outcome.stderr.insert_str(0, &warnings(&loaded.warnings));
@@ -249,11 +261,15 @@ mod tests {
         let help = answer("docker compose config --help").stdout;
         says(&help, "Usage:  docker compose config [OPTIONS] [SERVICE...]");
         assert!(matches!(plan_line("docker compose up -d"), Step::Compose(_)));
-        let later = answer("docker compose logs");
+        assert!(matches!(
+            plan_line("docker compose logs -f web"),
+            Step::Compose(_)
+        ));
+        let later = answer("docker compose build");
         assert_eq!(later.exit_code, 1);
         says(
             &later.stderr,
-            "'docker compose logs' is understood but not available yet",
+            "'docker compose build' is understood but not available yet",
         );
         let unknown = answer("docker compose upp").stderr;
         assert_eq!(unknown, "unknown docker command: \"compose upp\"\n");
