@@ -1,8 +1,9 @@
 //! `docker compose up -d`, `ps` and `down` through the real `slipway docker` in a project directory, against a
 //! real server with real runc (issue 16): two busybox services where one fetches the other's page by service
 //! name on the project's default network; a named volume that keeps its data across `down`/`up` and goes with
-//! `down -v`; Compose's progress lines and `ps` table; and after `down` nothing of the project left on the server.
-//! In the page, a learner types `docker compose up -d`, `docker compose ps` and `docker compose down`.
+//! `down -v`; Compose's progress lines and `ps` table; labels, `--scale` (both containers answering on the service's
+//! name), `ls`, `logs`, `stop`/`start`/`restart`; and after `down` nothing of the project left on the server.
+//! In the page, a learner types `docker compose up -d`, `ps`, `logs`, `ls` and `down`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -190,12 +191,13 @@ fn a_named_volume_keeps_its_data_across_down_and_up_and_goes_with_down_v() -> Re
     Ok(())
 }
 
-const PAGE_WEB: &str =
-    "services:\n  web:\n    image: busybox\n    command: [\"httpd\", \"-f\", \"-p\", \"80\"]\n";
+const PAGE_WEB: &str = "services:\n  web:\n    image: busybox\n    \
+    command: [\"sh\", \"-c\", \"echo hello-from-web; exec httpd -f -p 80\"]\n";
 
-/// The page's project is named `project` (its directory is `/project`): its containers are `project-web-1`.
+/// The page's project is named `project` (its directory is `/project`): its containers are `project-web-1`; its
+/// logs are prefixed `web-1  | ` and `ls` lists it with its file.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_learner_runs_compose_up_ps_and_down_in_the_page() {
+async fn a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page() {
     let Some(server) = server("compose-up-page", &dist_dir()).unwrap() else {
         return;
     };
@@ -204,7 +206,7 @@ async fn a_learner_runs_compose_up_ps_and_down_in_the_page() {
     let browser = Browser::start().await.unwrap();
     browser
         .run(
-            "a_learner_runs_compose_up_ps_and_down_in_the_page",
+            "a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page",
             |page| async move {
                 page.goto(&url).await?;
                 let up = page
@@ -217,6 +219,16 @@ async fn a_learner_runs_compose_up_ps_and_down_in_the_page() {
                 ensure!(
                     ps.contains("SERVICE") && ps.contains(" web ") && ps.contains("Up "),
                     "{ps}"
+                );
+                page.terminal_command("docker compose logs", "web-1  | hello-from-web")
+                    .await?;
+                let ls = page
+                    .terminal_command("docker compose ls", "/project/compose.yaml")
+                    .await?;
+                ensure!(
+                    ls.contains("NAME                STATUS              CONFIG FILES")
+                        && ls.contains("project             running(1)          /project/compose.yaml"),
+                    "{ls}"
                 );
                 page.terminal_command("docker compose down -t 1", "Network project_default  Removed")
                     .await?;
@@ -344,6 +356,13 @@ fn compose_labels_scale_ls_logs_and_stop_start_restart_run_as_compose_does() -> 
     assert_eq!(
         restart.err,
         "[+] Restarting 2/2\n ✔ Container sc-web-1    Started\n ✔ Container sc-probe-1  Started\n"
+    );
+    // `logs -f` follows every container until they have all exited.
+    project.ok(&["compose", "stop", "-t", "1"])?;
+    let followed = project.ok(&["compose", "logs", "-f", "-n", "1"])?.out;
+    ensure!(
+        followed.lines().count() == 1 && followed.starts_with("probe-1  | "),
+        "{followed}"
     );
     let unknown = project.docker(&["compose", "logs", "nope"])?;
     ensure!(

@@ -1,7 +1,8 @@
 //! `docker compose`: its flags (`-f`, `-p`, `--profile`, `--env-file`), its subcommands (the table's
 //! `COMPOSE_COMMANDS`), and `config` run on the project's files (the page's file tree, or the directory natively).
-//! `up`, `down` and `ps` run the project's containers on the companion ([`run_project`], `cli::compose_up`); the
-//! other subcommands are understood and refused until they are built (docs/compose.md).
+//! `up`, `down`, `ps` (`cli::compose_up`), `logs` (`cli::compose_logs`), `stop`, `start`, `restart`
+//! (`cli::compose_manage`) and `ls` (`cli::compose_project`) run on the companion ([`run_project`]); the other
+//! subcommands are understood and refused until they are built (docs/compose.md).
 
 use std::collections::BTreeMap;
 
@@ -76,8 +77,8 @@ pub fn plan(inv: Invocation) -> Step {
     }
 }
 
-/// Whether a `docker compose` line runs containers (`up`, `down`, `ps`): it needs the companion, `config` does
-/// not.
+/// Whether a `docker compose` line runs containers (`up`, `down`, `ps`, `logs`, `ls`, ...): it needs the
+/// companion, `config` does not.
 pub fn needs_companion(inv: &Invocation) -> bool {
     subcommand(inv).is_ok_and(|sub| sub.command.id != CommandId::ComposeConfig)
 }
@@ -105,7 +106,7 @@ pub fn run(
 }
 
 /// Run a `docker compose` line [`plan`] handed over, on the project's `files`, against the companion of `ctx`:
-/// `up`, `down` and `ps` ([`super::compose_up`]) as well as `config`.
+/// `ls` from the labels alone, the others on the project's files, `config` as well.
 pub async fn run_project<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
