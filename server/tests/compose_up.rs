@@ -1,8 +1,9 @@
 //! `docker compose up -d`, `ps` and `down` through the real `slipway docker` in a project directory, against a
 //! real server with real runc (issue 16): two busybox services where one fetches the other's page by service
 //! name on the project's default network; a named volume that keeps its data across `down`/`up` and goes with
-//! `down -v`; Compose's progress lines and `ps` table; and after `down` nothing of the project left on the server.
-//! In the page, a learner types `docker compose up -d`, `docker compose ps` and `docker compose down`.
+//! `down -v`; Compose's progress lines and `ps` table; labels, `--scale` (both containers answering on the service's
+//! name), `ls`, `logs`, `stop`/`start`/`restart`; and after `down` nothing of the project left on the server.
+//! In the page, a learner types `docker compose up -d`, `ps`, `logs`, `ls` and `down`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -190,12 +191,13 @@ fn a_named_volume_keeps_its_data_across_down_and_up_and_goes_with_down_v() -> Re
     Ok(())
 }
 
-const PAGE_WEB: &str =
-    "services:\n  web:\n    image: busybox\n    command: [\"httpd\", \"-f\", \"-p\", \"80\"]\n";
+const PAGE_WEB: &str = "services:\n  web:\n    image: busybox\n    \
+    command: [\"sh\", \"-c\", \"echo hello-from-web; exec httpd -f -p 80\"]\n";
 
-/// The page's project is named `project` (its directory is `/project`): its containers are `project-web-1`.
+/// The page's project is named `project` (its directory is `/project`): its containers are `project-web-1`; its
+/// logs are prefixed `web-1  | ` and `ls` lists it with its file.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_learner_runs_compose_up_ps_and_down_in_the_page() {
+async fn a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page() {
     let Some(server) = server("compose-up-page", &dist_dir()).unwrap() else {
         return;
     };
@@ -204,7 +206,7 @@ async fn a_learner_runs_compose_up_ps_and_down_in_the_page() {
     let browser = Browser::start().await.unwrap();
     browser
         .run(
-            "a_learner_runs_compose_up_ps_and_down_in_the_page",
+            "a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page",
             |page| async move {
                 page.goto(&url).await?;
                 let up = page
@@ -218,6 +220,16 @@ async fn a_learner_runs_compose_up_ps_and_down_in_the_page() {
                     ps.contains("SERVICE") && ps.contains(" web ") && ps.contains("Up "),
                     "{ps}"
                 );
+                page.terminal_command("docker compose logs", "web-1  | hello-from-web")
+                    .await?;
+                let ls = page
+                    .terminal_command("docker compose ls", "/project/compose.yaml")
+                    .await?;
+                ensure!(
+                    ls.contains("NAME                STATUS              CONFIG FILES")
+                        && ls.contains("project             running(1)          /project/compose.yaml"),
+                    "{ls}"
+                );
                 page.terminal_command("docker compose down -t 1", "Network project_default  Removed")
                     .await?;
                 Ok(())
@@ -227,4 +239,139 @@ async fn a_learner_runs_compose_up_ps_and_down_in_the_page() {
         .unwrap();
     let left = leftovers(&server);
     assert!(left.is_empty(), "left after down: {left:?}");
+}
+
+/// Two `web` containers serving their own hostnames, and a probe to ask the service's name from.
+const SCALED: &str = r#"name: sc
+services:
+  web:
+    image: busybox
+    labels:
+      tier: front
+    command: ["sh", "-c", "mkdir -p /w && hostname > /w/index.html && exec httpd -f -p 80 -h /w"]
+  probe:
+    image: busybox
+    depends_on: [web]
+    command:
+      - sh
+      - -c
+      - "for i in $$(seq 12); do until printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 web 80 | tail -n 1 | grep .; do sleep 0.2; done; done; echo probe-ready; exec sleep 600"
+"#;
+
+#[test]
+fn compose_labels_scale_ls_logs_and_stop_start_restart_run_as_compose_does() -> Result<()> {
+    let Some(server) = server("compose-scale", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let project = Project::new(&server, "compose-scale", SCALED)?;
+    project.ok(&["pull", "-q", "busybox"])?;
+    let up = project.ok(&["compose", "up", "-d", "--scale", "web=2"])?;
+    assert_eq!(
+        up.err,
+        "[+] Running 4/4\n ✔ Network sc_default    Created\n ✔ Container sc-web-1    Started\n \
+         ✔ Container sc-web-2    Started\n ✔ Container sc-probe-1  Started\n"
+    );
+    // Both containers answer on the service's name: the probe printed who answered, twelve times.
+    let asked = project.logs_until("sc-probe-1", |out| out.contains("probe-ready"))?;
+    let mut hosts: Vec<&str> = asked.lines().filter(|l| *l != "probe-ready").collect();
+    hosts.sort();
+    hosts.dedup();
+    ensure!(hosts.len() == 2, "web answered from {hosts:?}");
+    // Compose's labels, the service's own, in inspect and in `ps --filter label=`.
+    let labels = project
+        .ok(&["inspect", "-f", "{{json .Config.Labels}}", "sc-web-2"])?
+        .out;
+    for want in [
+        r#""com.docker.compose.project":"sc""#,
+        r#""com.docker.compose.service":"web""#,
+        r#""com.docker.compose.container-number":"2""#,
+        r#""com.docker.compose.oneoff":"False""#,
+        r#""tier":"front""#,
+    ] {
+        ensure!(labels.contains(want), "{want} is not in {labels}");
+    }
+    let web = project
+        .ok(&["ps", "-q", "--filter", "label=com.docker.compose.service=web"])?
+        .out;
+    ensure!(web.lines().count() == 2, "{web}");
+    let front = project
+        .ok(&[
+            "ps",
+            "-q",
+            "--filter",
+            "label=tier",
+            "--filter",
+            "label=com.docker.compose.project=sc",
+        ])?
+        .out;
+    ensure!(front.lines().count() == 2, "{front}");
+    // `ls` from anywhere: no compose file needed.
+    let ls = project.ok(&["compose", "ls"])?.out;
+    let root = project.dir.path().to_string_lossy().into_owned();
+    assert_eq!(
+        ls,
+        format!(
+            "NAME                STATUS              CONFIG FILES\nsc                  running(3)          {root}/compose.yaml\n"
+        )
+    );
+    assert_eq!(project.ok(&["compose", "ls", "-q"])?.out, "sc\n");
+    // Logs, prefixed as Compose prefixes them.
+    let logs = project.ok(&["compose", "logs", "probe"])?.out;
+    ensure!(
+        logs.lines().count() == 13 && logs.lines().all(|l| l.starts_with("probe-1  | ")),
+        "{logs}"
+    );
+    assert_eq!(
+        project
+            .ok(&["compose", "logs", "--no-log-prefix", "-n", "1", "probe"])?
+            .out,
+        "probe-ready\n"
+    );
+    let all = project.ok(&["compose", "logs", "-n", "1"])?.out;
+    assert_eq!(all, "probe-1  | probe-ready\n");
+    // Scaling down removes the highest number.
+    let down_one = project.ok(&["compose", "up", "-d", "--scale", "web=1"])?;
+    ensure!(
+        down_one.err.contains(" ✔ Container sc-web-1    Running\n")
+            && down_one.err.contains(" ✔ Container sc-web-2    Removed\n"),
+        "{down_one:?}"
+    );
+    // stop, start, restart.
+    let stop = project.ok(&["compose", "stop", "-t", "1"])?;
+    assert_eq!(
+        stop.err,
+        "[+] Stopping 2/2\n ✔ Container sc-probe-1  Stopped\n ✔ Container sc-web-1    Stopped\n"
+    );
+    assert_eq!(project.ok(&["compose", "ls"])?.out.lines().count(), 1);
+    ensure!(
+        project
+            .ok(&["compose", "ls", "-a"])?
+            .out
+            .contains("sc                  exited(2)"),
+        "ls -a shows the stopped project"
+    );
+    let start = project.ok(&["compose", "start", "web"])?;
+    assert_eq!(start.err, "[+] Running 1/1\n ✔ Container sc-web-1  Started\n");
+    let restart = project.ok(&["compose", "restart", "-t", "1"])?;
+    assert_eq!(
+        restart.err,
+        "[+] Restarting 2/2\n ✔ Container sc-web-1    Started\n ✔ Container sc-probe-1  Started\n"
+    );
+    // `logs -f` follows every container until they have all exited.
+    project.ok(&["compose", "stop", "-t", "1"])?;
+    let followed = project.ok(&["compose", "logs", "-f", "-n", "1"])?.out;
+    ensure!(
+        followed.lines().count() == 1 && followed.starts_with("probe-1  | "),
+        "{followed}"
+    );
+    let unknown = project.docker(&["compose", "logs", "nope"])?;
+    ensure!(
+        unknown.code == 1 && unknown.err == "no such service: nope\n",
+        "{unknown:?}"
+    );
+    project.ok(&["compose", "down", "-t", "1"])?;
+    assert_eq!(project.ok(&["compose", "ls", "-a"])?.out.lines().count(), 1);
+    let left = leftovers(&server);
+    ensure!(left.is_empty(), "left after down: {left:?}");
+    Ok(())
 }

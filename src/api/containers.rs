@@ -44,6 +44,10 @@ pub struct RunOptions {
     pub network_aliases: Vec<String>,
     /// `-v NAME:/path[:ro]`, `-v /path`, `--mount type=volume,...` (the server adds the image's `VOLUME`s).
     pub volumes: Vec<super::VolumeMount>,
+    /// `--label KEY=VALUE` (`-l`): the container's own labels, over the image's (`docker inspect`'s
+    /// `Config.Labels`); Compose sets `com.docker.compose.*` ones and finds a project's containers by them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// The session that owns the container: the server takes it from the session header
     /// ([`super::SESSION_HEADER`]), never from the body.
     #[serde(skip)]
@@ -158,6 +162,9 @@ pub struct ContainerSummary {
     /// Running, its processes frozen (`docker pause`): `docker ps` shows `Up 3 minutes (Paused)`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub paused: bool,
+    /// The labels it was created with (`docker ps --filter label=K[=V]`, Compose's projects).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -345,6 +352,7 @@ mod tests {
             ports_mode: PortsMode::Shared,
             preview: "00112233445566778899aabbccddeeff".into(),
             paused: false,
+            labels: BTreeMap::from([("com.docker.compose.project".into(), "app".into())]),
         }
     }
 

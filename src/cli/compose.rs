@@ -1,16 +1,17 @@
 //! `docker compose`: its flags (`-f`, `-p`, `--profile`, `--env-file`), its subcommands (the table's
 //! `COMPOSE_COMMANDS`), and `config` run on the project's files (the page's file tree, or the directory natively).
-//! `up`, `down` and `ps` run the project's containers on the companion ([`run_project`], `cli::compose_up`); the
-//! other subcommands are understood and refused until they are built (docs/compose.md).
+//! `up`, `down`, `ps` (`cli::compose_up`), `logs` (`cli::compose_logs`), `stop`, `start`, `restart`
+//! (`cli::compose_manage`) and `ls` (`cli::compose_project`) run on the companion ([`run_project`]); the other
+//! subcommands are understood and refused until they are built (docs/compose.md).
 
 use std::collections::BTreeMap;
 
-use super::compose_up;
 use super::context::CommandContext;
 use super::help;
 use super::outcome::{Outcome, Step};
 use super::parse::{parse_command, Invocation, Parsed};
 use super::spec::{Backend, CommandId, CommandSpec, Flag, COMPOSE_COMMANDS};
+use super::{compose_logs, compose_manage, compose_project, compose_up};
 use crate::compose::project::{load, Loaded, Options, ProjectFiles};
 use crate::compose::render::config_yaml;
 use crate::registry::Transport;
@@ -54,7 +55,8 @@ fn subcommand(inv: &Invocation) -> Result<Invocation, Outcome> {
         return Err(Outcome::failure(
             format!(
                 "slipway: 'docker compose {word}' is understood but not available yet: 'docker compose up -d', \
-                 'ps' and 'down' run a project here, and 'docker compose config' shows it as Compose reads it\n"
+                 'down', 'ps', 'logs', 'stop', 'start', 'restart' and 'ls' run a project here, and \
+                 'docker compose config' shows it as Compose reads it\n"
             ),
             1,
         ));
@@ -75,8 +77,8 @@ pub fn plan(inv: Invocation) -> Step {
     }
 }
 
-/// Whether a `docker compose` line runs containers (`up`, `down`, `ps`): it needs the companion, `config` does
-/// not.
+/// Whether a `docker compose` line runs containers (`up`, `down`, `ps`, `logs`, `ls`, ...): it needs the
+/// companion, `config` does not.
 pub fn needs_companion(inv: &Invocation) -> bool {
     subcommand(inv).is_ok_and(|sub| sub.command.id != CommandId::ComposeConfig)
 }
@@ -104,7 +106,7 @@ pub fn run(
 }
 
 /// Run a `docker compose` line [`plan`] handed over, on the project's `files`, against the companion of `ctx`:
-/// `up`, `down` and `ps` ([`super::compose_up`]) as well as `config`.
+/// `ls` from the labels alone, the others on the project's files, `config` as well.
 pub async fn run_project<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
@@ -112,14 +114,25 @@ pub async fn run_project<T: Transport>(
     env: &BTreeMap<String, String>,
     working_dir: &str,
 ) -> Outcome {
+    // `ls` lists every project of the session from its containers' labels: no compose file is read.
+    if let Ok(sub) = subcommand(inv).map_err(drop) {
+        if sub.command.id == CommandId::ComposeLs {
+            return compose_project::ls(ctx, &sub).await;
+        }
+    }
     let (sub, loaded) = match loaded(inv, files, env, working_dir) {
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
+    let project = &loaded.project;
     let mut outcome = match sub.command.id {
-        CommandId::ComposeUp => compose_up::up(ctx, &sub, &loaded.project).await,
-        CommandId::ComposeDown => compose_up::down(ctx, &sub, &loaded.project).await,
-        CommandId::ComposePs => compose_up::ps(ctx, &sub, &loaded.project).await,
+        CommandId::ComposeUp => compose_up::up(ctx, &sub, &loaded).await,
+        CommandId::ComposeDown => compose_up::down(ctx, &sub, project).await,
+        CommandId::ComposePs => compose_up::ps(ctx, &sub, project).await,
+        CommandId::ComposeLogs => compose_logs::logs(ctx, &sub, project).await,
+        CommandId::ComposeStop | CommandId::ComposeStart | CommandId::ComposeRestart => {
+            compose_manage::manage(ctx, &sub, project).await
+        }
         _ => return config_outcome(&sub, &loaded),
     };
     outcome.stderr.insert_str(0, &warnings(&loaded.warnings));
@@ -249,11 +262,15 @@ mod tests {
         let help = answer("docker compose config --help").stdout;
         says(&help, "Usage:  docker compose config [OPTIONS] [SERVICE...]");
         assert!(matches!(plan_line("docker compose up -d"), Step::Compose(_)));
-        let later = answer("docker compose logs");
+        assert!(matches!(
+            plan_line("docker compose logs -f web"),
+            Step::Compose(_)
+        ));
+        let later = answer("docker compose build");
         assert_eq!(later.exit_code, 1);
         says(
             &later.stderr,
-            "'docker compose logs' is understood but not available yet",
+            "'docker compose build' is understood but not available yet",
         );
         let unknown = answer("docker compose upp").stderr;
         assert_eq!(unknown, "unknown docker command: \"compose upp\"\n");

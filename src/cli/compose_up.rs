@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use super::compose_project::{self, Member};
 use super::context::{CommandContext, Printer, Stream};
 use super::outcome::Outcome;
 use super::parse::Invocation;
@@ -13,14 +14,15 @@ use crate::api::{
     NetworkCreate, PortMapping, RemoveQuery, RunOptions, StopQuery, VolumeCreate, VolumeMount,
 };
 use crate::compose::model::{MountType, Project, Service};
+use crate::compose::project::Loaded;
 use crate::image::Reference;
 use crate::registry::Transport;
 
 /// Compose's lines for what it did, printed as one block (`[+] Running N/N`, then one line per resource).
-struct Progress {
-    /// `Running`, or `Pulling` for images.
-    title: &'static str,
-    lines: Vec<(String, String)>,
+pub(super) struct Progress {
+    /// `Running`, or `Pulling` for images (`Stopping`, `Restarting`).
+    pub(super) title: &'static str,
+    pub(super) lines: Vec<(String, String)>,
 }
 
 impl Default for Progress {
@@ -33,11 +35,11 @@ impl Default for Progress {
 }
 
 impl Progress {
-    fn done(&mut self, what: String, state: &str) {
+    pub(super) fn done(&mut self, what: String, state: &str) {
         self.lines.push((what, state.to_string()));
     }
 
-    fn render(&self) -> String {
+    pub(super) fn render(&self) -> String {
         if self.lines.is_empty() {
             return String::new();
         }
@@ -57,7 +59,7 @@ impl Progress {
 }
 
 /// The services of `project` the line names (all enabled ones without names), dependencies first.
-fn ordered(project: &Project, named: &[String]) -> Vec<Service> {
+pub(super) fn ordered(project: &Project, named: &[String]) -> Vec<Service> {
     let mut wanted: Vec<String> = if named.is_empty() {
         project
             .services
@@ -207,38 +209,29 @@ fn volume_name(project: &Project, key: &str) -> String {
         .unwrap_or_else(|| key.to_string())
 }
 
-/// The session's containers that belong to `project` (named `PROJECT-SERVICE-N` or by `container_name`), with
-/// the service each runs.
-async fn project_containers<T: Transport>(
+/// The session's containers that belong to `project` (by its `com.docker.compose.project` label; one-off `run`
+/// containers left out), with the service each runs.
+pub(super) async fn project_containers<T: Transport>(
     companion: &Companion<'_, T>,
     project: &Project,
 ) -> Result<Vec<(String, ContainerSummary)>, CompanionError> {
-    let rows = companion.containers(true).await?;
-    let mut found = Vec::new();
-    for row in rows {
-        let service = project.services.values().find(|s| match &s.container_name {
-            Some(name) => *name == row.name,
-            None => row
-                .name
-                .strip_prefix(&format!("{}-{}-", project.name, s.name))
-                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())),
-        });
-        if let Some(service) = service {
-            found.push((service.name.clone(), row));
-        }
-    }
-    found.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-    Ok(found)
+    Ok(compose_project::members(companion, &project.name)
+        .await?
+        .into_iter()
+        .filter(|m| !m.oneoff)
+        .map(|m| (m.service, m.row))
+        .collect())
 }
 
-fn failed(progress: &Progress, message: String) -> Outcome {
+pub(super) fn failed(progress: &Progress, message: String) -> Outcome {
     let mut stderr = progress.render();
     stderr.push_str(&format!("Error response from daemon: {message}\n"));
     Outcome::failure(stderr, 1)
 }
 
-/// `docker compose up -d [SERVICE...]`.
-pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
+/// `docker compose up -d [--scale SERVICE=N] [SERVICE...]`.
+pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loaded: &Loaded) -> Outcome {
+    let project = &loaded.project;
     if !inv.flags.is_set(Flag::DETACH) {
         return Outcome::failure(
             "slipway: 'docker compose up' without -d would attach to the containers' output: that is not built \
@@ -248,6 +241,10 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, pro
         );
     }
     let services = ordered(project, &inv.args);
+    let scales = match scales(project, &services, inv.flags.values(Flag::SCALE)) {
+        Ok(scales) => scales,
+        Err(why) => return Outcome::failure(format!("{why}\n"), 1),
+    };
     if let Some(why) = services.iter().find_map(unsupported) {
         return Outcome::failure(format!("{why}\n"), 1);
     }
@@ -260,23 +257,27 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, pro
     if let Err(e) = create_missing(&companion, wanted(project, &services), &mut progress).await {
         return failed(&progress, e.to_string());
     }
-    let existing = match project_containers(&companion, project).await {
+    let existing = match compose_project::members(&companion, &project.name).await {
         Ok(rows) => rows,
         Err(e) => return failed(&progress, e.to_string()),
     };
-    for service in &services {
-        let name = service.container_name(&project.name, 1);
-        let row = existing.iter().find(|(_, r)| r.name == name).map(|(_, r)| r);
-        let state = match row {
-            Some(r) if r.status == ContainerStatus::Running => Ok("Running"),
-            Some(r) => companion.start(&r.id).await.map(|()| "Started"),
-            None => create_started(&companion, project, service)
-                .await
-                .map(|()| "Started"),
-        };
-        match state {
-            Ok(state) => progress.done(format!("Container {name}"), state),
-            Err(e) => return failed(&progress, e.to_string()),
+    let files = compose_project::config_files(project, &loaded.files);
+    for (service, scale) in services.iter().zip(scales) {
+        let mine: Vec<&Member> = existing
+            .iter()
+            .filter(|m| !m.oneoff && m.service == service.name)
+            .collect();
+        if let Err(e) = converge(
+            &companion,
+            project,
+            service,
+            (scale, &files),
+            &mine,
+            &mut progress,
+        )
+        .await
+        {
+            return failed(&progress, e.to_string());
         }
     }
     let mut outcome = pulled;
@@ -284,15 +285,82 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, pro
     outcome
 }
 
-/// Create the container of `service`, connect it to its other networks, then start it.
+/// How many containers each of `services` runs: `--scale SERVICE=N` over the file's `scale:`, else 1.
+fn scales(project: &Project, services: &[Service], flags: &[String]) -> Result<Vec<u64>, String> {
+    let mut asked = std::collections::BTreeMap::new();
+    for value in flags {
+        let (name, n) = value
+            .split_once('=')
+            .ok_or_else(|| format!("invalid scale specifier: {value:?}"))?;
+        let n: u64 = n
+            .parse()
+            .map_err(|_| format!("invalid scale specifier: {value:?}"))?;
+        if !project.services.contains_key(name) {
+            return Err(format!("no such service: {name}"));
+        }
+        asked.insert(name.to_string(), n);
+    }
+    services
+        .iter()
+        .map(|s| {
+            let n = asked.get(&s.name).copied().or(s.scale).unwrap_or(1);
+            if n > 1 && s.container_name.is_some() {
+                return Err(format!(
+                    "services.scale: can't set container_name and {} as container name must be unique",
+                    s.name
+                ));
+            }
+            Ok(n)
+        })
+        .collect()
+}
+
+/// Bring `service` to `scale` containers (`files`: its config-files label): numbers 1..=scale running (left
+/// `Running`, or `Started`, or created), higher numbers stopped and removed (Compose scales down from the top).
+async fn converge<T: Transport>(
+    companion: &Companion<'_, T>,
+    project: &Project,
+    service: &Service,
+    (scale, files): (u64, &str),
+    mine: &[&Member],
+    progress: &mut Progress,
+) -> Result<(), CompanionError> {
+    for n in 1..=scale {
+        let name = service.container_name(&project.name, n);
+        let row = mine
+            .iter()
+            .find(|m| m.number == n || m.row.name == name)
+            .map(|m| &m.row);
+        let state = match row {
+            Some(r) if r.status == ContainerStatus::Running => "Running",
+            Some(r) => companion.start(&r.id).await.map(|()| "Started")?,
+            None => {
+                let labels = compose_project::container_labels(project, service, n, false, files);
+                create_started(companion, project, service, (n, labels)).await?;
+                "Started"
+            }
+        };
+        progress.done(format!("Container {name}"), state);
+    }
+    let mut extra: Vec<&&Member> = mine.iter().filter(|m| m.number > scale).collect();
+    extra.sort_by_key(|m| std::cmp::Reverse(m.number));
+    for m in extra {
+        companion.remove(&m.row.id, &RemoveQuery { force: true }).await?;
+        progress.done(format!("Container {}", m.row.name), "Removed");
+    }
+    Ok(())
+}
+
+/// Create container `n` of `service` with its `labels`, connect it to its other networks, then start it.
 async fn create_started<T: Transport>(
     companion: &Companion<'_, T>,
     project: &Project,
     service: &Service,
+    (n, labels): (u64, std::collections::BTreeMap<String, String>),
 ) -> Result<(), CompanionError> {
-    let created = companion
-        .create(&create_request(project, service, 1), false)
-        .await?;
+    let mut request = create_request(project, service, n);
+    request.options.labels = labels;
+    let created = companion.create(&request, false).await?;
     for (network, aliases) in network_names(project, service).into_iter().skip(1) {
         let connect = NetworkConnect {
             container: created.id.clone(),
@@ -582,6 +650,16 @@ mod tests {
         let db = create_request(&p, &p.services["db"], 1);
         assert_eq!(db.options.volumes[0].source, "app_data");
         assert_eq!(db.options.env, vec!["A=b".to_string()]);
+        assert_eq!(scales(&p, &ordered(&p, &[]), &[]), Ok(vec![1, 1]));
+        assert_eq!(scales(&p, &ordered(&p, &[]), &["web=3".into()]), Ok(vec![1, 3]));
+        assert_eq!(
+            scales(&p, &ordered(&p, &[]), &["web".into()]),
+            Err("invalid scale specifier: \"web\"".into())
+        );
+        assert_eq!(
+            scales(&p, &ordered(&p, &[]), &["nope=2".into()]),
+            Err("no such service: nope".into())
+        );
         let mut progress = Progress::default();
         progress.done("Network app_default".into(), "Created");
         progress.done("Container app-web-1".into(), "Started");

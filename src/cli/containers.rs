@@ -22,7 +22,7 @@ pub fn is_interactive_run(inv: &Invocation) -> bool {
 }
 
 /// Which of the terminal's streams a chunk of output goes to (a TTY's output is stdout).
-fn stream_of(chunk: &LogChunk) -> Stream {
+pub(super) fn stream_of(chunk: &LogChunk) -> Stream {
     match chunk.stream {
         LogStream::Stderr => Stream::Stderr,
         LogStream::Stdout | LogStream::Tty => Stream::Stdout,
@@ -33,20 +33,20 @@ fn stream_of(chunk: &LogChunk) -> Stream {
 /// (`2026-11-28T05:05:13.123456789Z `). A chunk may end mid-line; the next line of the same stream is stamped
 /// when it starts.
 #[derive(Debug)]
-struct Timestamps {
+pub(super) struct Timestamps {
     on: bool,
     at_line_start: [bool; 2],
 }
 
 impl Timestamps {
-    fn new(on: bool) -> Self {
+    pub(super) fn new(on: bool) -> Self {
         Timestamps {
             on,
             at_line_start: [true; 2],
         }
     }
 
-    fn stamp(&mut self, chunk: &LogChunk) -> String {
+    pub(super) fn stamp(&mut self, chunk: &LogChunk) -> String {
         if !self.on {
             return chunk.data.clone();
         }
@@ -157,6 +157,7 @@ pub fn create_request(inv: &Invocation) -> Result<CreateContainer, RunFlagError>
             network: value(Flag::NETWORK),
             network_aliases: flags.values(Flag::NETWORK_ALIAS).to_vec(),
             volumes: super::mounts::mounts_of(inv)?,
+            labels: super::build::labels(flags.values(Flag::LABEL)),
             ..RunOptions::default()
         },
     })
@@ -465,14 +466,85 @@ pub async fn ps<T: Transport>(transport: &T, base: &str, inv: &Invocation, now: 
         Ok(last) => last,
         Err(e) => return Outcome::failure(format!("{e}\n"), 125),
     };
+    let filters = match label_filters(inv.flags.values(Flag::FILTER)) {
+        Ok(filters) => filters,
+        Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+    };
     match list(transport, base, inv.flags.is_set(Flag::ALL) || last.is_some()).await {
         Ok(mut rows) => {
+            rows.retain(|r| filters.iter().all(|f| f.matches(&r.labels)));
             rows.truncate(last.unwrap_or(usize::MAX));
             let (quiet, no_trunc) = (inv.flags.is_set(Flag::QUIET), inv.flags.is_set(Flag::NO_TRUNC));
             Outcome::success(ps_table(&rows, now, quiet, no_trunc))
         }
         Err(e) => Outcome::failure(e.to_string(), 1),
     }
+}
+
+/// One `--filter label=KEY[=VALUE]` of `docker ps`: the label is there (with that value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelFilter {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl LabelFilter {
+    pub fn matches(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
+        labels
+            .get(&self.key)
+            .is_some_and(|v| self.value.as_ref().is_none_or(|want| want == v))
+    }
+}
+
+/// Why a `docker ps --filter` is refused, in docker's words.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    #[error(
+        "invalid argument \"{0}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"
+    )]
+    Format(String),
+    #[error("Error response from daemon: invalid filter '{0}'")]
+    Unknown(String),
+    #[error("slipway: docker ps filters by label here (--filter label=KEY[=VALUE]), not by {0}")]
+    NotHere(String),
+}
+
+/// `--filter` values: only `label=` ones are applied here (every filter must match, as docker does).
+pub fn label_filters(values: &[String]) -> Result<Vec<LabelFilter>, FilterError> {
+    const DOCKERS: &[&str] = &[
+        "id",
+        "name",
+        "status",
+        "exited",
+        "ancestor",
+        "before",
+        "since",
+        "volume",
+        "network",
+        "publish",
+        "expose",
+        "health",
+        "isolation",
+        "is-task",
+    ];
+    values
+        .iter()
+        .map(|v| match v.split_once('=') {
+            None => Err(FilterError::Format(v.clone())),
+            Some(("label", rest)) => Ok(match rest.split_once('=') {
+                Some((k, val)) => LabelFilter {
+                    key: k.to_string(),
+                    value: Some(val.to_string()),
+                },
+                None => LabelFilter {
+                    key: rest.to_string(),
+                    value: None,
+                },
+            }),
+            Some((key, _)) if DOCKERS.contains(&key) => Err(FilterError::NotHere(key.to_string())),
+            Some((key, _)) => Err(FilterError::Unknown(key.to_string())),
+        })
+        .collect()
 }
 
 /// `ps -n`/`--last` given something other than a number, as pflag words it.
@@ -604,7 +676,7 @@ mod tests {
     #[test]
     fn run_flags_become_the_create_body() {
         let words = crate::cli::words::split_words(
-            "docker run --rm -p 8000:8000 -e A=1 -m 64m --cpus 0.5 --pids-limit 32 -w /app --name web user/app python3 app.py",
+            "docker run --rm -p 8000:8000 -e A=1 -m 64m --cpus 0.5 --pids-limit 32 -w /app -l team=web --label solo --name web user/app python3 app.py",
         )
         .unwrap();
         let crate::cli::parse::Parsed::Run(inv) = crate::cli::parse::parse(&words).unwrap() else {
@@ -627,6 +699,37 @@ mod tests {
         assert_eq!(options.pids_limit, Some(32));
         assert_eq!(options.name.as_deref(), Some("web"));
         assert_eq!(options.workdir.as_deref(), Some("/app"));
+        let labels: Vec<(&str, &str)> = options
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(labels, [("solo", ""), ("team", "web")]);
+    }
+
+    #[test]
+    fn ps_filters_by_label_as_docker_does() {
+        let filters = label_filters(&["label=team".into(), "label=tier=front".into()]).unwrap();
+        let labels = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let both = labels(&[("team", "a"), ("tier", "front")]);
+        assert!(filters.iter().all(|f| f.matches(&both)));
+        assert!(!filters[1].matches(&labels(&[("tier", "back")])));
+        assert!(!filters[0].matches(&labels(&[("tier", "front")])));
+        let e = |v: &str| label_filters(&[v.to_string()]).unwrap_err().to_string();
+        assert_eq!(
+            e("label"),
+            "invalid argument \"label\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"
+        );
+        assert_eq!(
+            e("colour=red"),
+            "Error response from daemon: invalid filter 'colour'"
+        );
+        assert!(e("status=exited").contains("not by status"));
     }
 
     #[test]
@@ -659,6 +762,7 @@ mod tests {
             ports_mode: Default::default(),
             preview: String::new(),
             paused: false,
+            labels: Default::default(),
         }];
         let table = ps_table(&rows, 130, false, false);
         let mut lines = table.lines();

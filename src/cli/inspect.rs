@@ -485,6 +485,7 @@ mod tests {
                 ports_mode: Default::default(),
                 preview: String::new(),
                 paused,
+                labels: Default::default(),
             },
             args: vec!["sleep".into(), "60".into()],
             options: RunOptions::default(),

@@ -29,7 +29,7 @@ flag_names! {
     PLATFORM = "platform", PROFILE = "profile", PROFILES = "profiles", PROGRESS = "progress",
     PROJECT_DIRECTORY = "project-directory", PROJECT_NAME = "project-name", PUBLISH = "publish", PULL = "pull",
     QUIET = "quiet", RM = "rm", SERVICES = "services", SIGNAL = "signal", SINCE = "since", SIZE = "size", TAG = "tag", TAIL = "tail", TARGET = "target", TIME = "time",
-    BUILD = "build", RMI = "rmi",
+    BUILD = "build", RMI = "rmi", SCALE = "scale", NO_LOG_PREFIX = "no-log-prefix", NO_COLOR = "no-color",
     TIMESTAMPS = "timestamps", TTY = "tty", TYPE = "type", USER = "user", USERNAME = "username",
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
@@ -163,6 +163,13 @@ pub enum CommandId {
     ComposeUp,
     ComposeDown,
     ComposePs,
+    /// `docker compose ls`: the session's projects, from their containers' labels (no compose file needed).
+    ComposeLs,
+    /// `docker compose logs|stop|start|restart` (`cli::compose_manage`).
+    ComposeLogs,
+    ComposeStop,
+    ComposeStart,
+    ComposeRestart,
     /// A `docker compose` subcommand understood but not built yet (`logs`, `exec`, ...).
     ComposeLater,
 }
@@ -295,7 +302,7 @@ const PRUNE_FORCE: FlagSpec = flag(Flag::FORCE, Some('f'), "Do not prompt for co
 
 /// The flags `docker create` and `docker run` share (`run` adds `-d`).
 #[rustfmt::skip]
-const CREATE_FLAGS: [FlagSpec; 18] = [
+const CREATE_FLAGS: [FlagSpec; 19] = [
     INTERACTIVE, TTY,
     flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
     opt(Flag::NAME, None, "Assign a name to the container"),
@@ -311,12 +318,13 @@ const CREATE_FLAGS: [FlagSpec; 18] = [
     opt(Flag::NETWORK_ALIAS, None, "Add network-scoped alias for the container"),
     opt(Flag::VOLUME, Some('v'), "Bind mount a volume"),
     opt(Flag::MOUNT, None, "Attach a filesystem mount to the container"),
+    opt(Flag::LABEL, Some('l'), "Set meta data on a container"),
     HELP,
 ];
 
 /// `first`, then `rest`: `docker run`'s flags are `-d` and `docker create`'s.
-const fn with_first(first: FlagSpec, rest: [FlagSpec; 18]) -> [FlagSpec; 19] {
-    let mut all = [first; 19];
+const fn with_first(first: FlagSpec, rest: [FlagSpec; 19]) -> [FlagSpec; 20] {
+    let mut all = [first; 20];
     let mut i = 0;
     while i < rest.len() {
         all[i + 1] = rest[i];
@@ -325,7 +333,7 @@ const fn with_first(first: FlagSpec, rest: [FlagSpec; 18]) -> [FlagSpec; 19] {
     all
 }
 
-const RUN_FLAGS: [FlagSpec; 19] = with_first(
+const RUN_FLAGS: [FlagSpec; 20] = with_first(
     flag(
         Flag::DETACH,
         Some('d'),
@@ -565,7 +573,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ContainerLs, Companion, &["container", "ls"], &[&["ps"], &["container", "list"], &["container", "ps"]],
         Exactly(0), "[OPTIONS]", "List containers", &[
         flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
-        FILTER.refused("docker ps lists every container of the session here"),
+        FILTER,
         FORMAT.refused("docker ps prints its table here"),
         opt(Flag::LAST, Some('n'), "Show n last created containers (includes all states)"),
         flag(Flag::LATEST, Some('l'), "Show the latest created container (includes all states)"),
@@ -658,6 +666,7 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         flag(Flag::DETACH, Some('d'), "Detached mode: Run containers in the background"),
         flag(Flag::BUILD, None, "Build images before starting containers")
             .refused("compose up does not build here yet: build the image with 'docker build -t PROJECT-SERVICE .'"),
+        opt(Flag::SCALE, None, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present."),
         HELP,
     ]),
     command(ComposeDown, Page, &["compose", "down"], &[], AtLeast(0), "[OPTIONS] [SERVICES]",
@@ -674,10 +683,39 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         flag(Flag::QUIET, Some('q'), "Only display IDs"),
         HELP,
     ]),
-    command(ComposeLater, NotYet, &["compose", "logs"], &[
-        &["compose", "build"], &["compose", "pull"],
-        &["compose", "push"], &["compose", "exec"], &["compose", "run"], &["compose", "restart"],
-        &["compose", "stop"], &["compose", "start"], &["compose", "ls"], &["compose", "top"],
+    command(ComposeLs, Page, &["compose", "ls"], &[], Exactly(0), "[OPTIONS]", "List running compose projects", &[
+        flag(Flag::ALL, Some('a'), "Show all stopped Compose projects"),
+        flag(Flag::QUIET, Some('q'), "Only display project names"),
+        opt(Flag::FILTER, None, "Filter output based on conditions provided")
+            .refused("docker compose ls lists every project of the session here"),
+        opt(Flag::FORMAT, None, "Format the output. Values: [table | json]")
+            .only("table", "docker compose ls prints its table here"),
+        HELP,
+    ]),
+    command(ComposeLogs, Page, &["compose", "logs"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]",
+        "View output from containers", &[
+        flag(Flag::FOLLOW, Some('f'), "Follow log output"),
+        opt(Flag::TAIL, Some('n'), "Number of lines to show from the end of the logs for each container"),
+        flag(Flag::TIMESTAMPS, Some('t'), "Show timestamps"),
+        flag(Flag::NO_LOG_PREFIX, None, "Don't print prefix in logs"),
+        flag(Flag::NO_COLOR, None, "Produce monochrome output"),
+        opt(Flag::SINCE, None, "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+            .refused("logs are not filtered by time here: use --tail"),
+        HELP,
+    ]),
+    command(ComposeStop, Page, &["compose", "stop"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]", "Stop services", &[
+        opt(Flag::TIMEOUT, Some('t'), "Specify a shutdown timeout in seconds"),
+        HELP,
+    ]),
+    command(ComposeStart, Page, &["compose", "start"], &[], AtLeast(0), "[SERVICE...]", "Start services", &[HELP]),
+    command(ComposeRestart, Page, &["compose", "restart"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]",
+        "Restart service containers", &[
+        opt(Flag::TIMEOUT, Some('t'), "Specify a shutdown timeout in seconds"),
+        HELP,
+    ]),
+    command(ComposeLater, NotYet, &["compose", "build"], &[
+        &["compose", "pull"], &["compose", "push"], &["compose", "exec"], &["compose", "run"],
+        &["compose", "top"],
     ], AtLeast(0), "[OPTIONS] [SERVICE...]", "Run the project's containers (not built yet)", &[HELP]),
 ];
 

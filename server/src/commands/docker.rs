@@ -351,9 +351,15 @@ fn compose_here(
         .enable_all()
         .build()?;
     let session = runtime.block_on(live_session(&transport, base));
+    // `docker compose logs -f` prints each line as it comes.
+    let print = |stream: Stream, line: &str| match stream {
+        Stream::Stdout => println!("{line}"),
+        Stream::Stderr => eprintln!("{line}"),
+    };
     let ctx = CommandContext {
         session: Some(&session),
         now: super::build::unix_now(),
+        progress: Some(&print),
         ..CommandContext::new(&transport, base, registry_host, credentials)
     };
     let files = DirFiles(dir);

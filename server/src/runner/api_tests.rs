@@ -575,6 +575,38 @@ async fn sessions_see_only_their_containers_and_have_a_quota() {
     assert_clean(&env, &id);
 }
 
+#[tokio::test]
+async fn labels_are_bounded_and_shown_to_their_owner_only() {
+    let env = super::tests::test_env();
+    let addr = serve(&env).await;
+    let huge = "x".repeat(70 << 10);
+    for labels in [serde_json::json!({"big": huge}), serde_json::json!({"": "v"})] {
+        let body = serde_json::json!({"image": "busybox", "labels": labels});
+        let (status, answer) = http_as(addr, Some("alice"), "POST", "/api/containers", Some(body)).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        assert!(answer.contains("label"), "{answer}");
+    }
+    let run = serde_json::json!({"image": "busybox", "cmd": ["sleep", "100"],
+        "labels": {"com.docker.compose.project": "app", "tier": "front"}});
+    let id = started(addr, Some("alice"), run).await;
+    let (_, ps) = http_as(addr, Some("alice"), "GET", "/api/containers", None).await;
+    assert_eq!(json(&ps)[0]["labels"]["com.docker.compose.project"], "app");
+    let (_, inspect) = http_as(addr, Some("alice"), "GET", &format!("/api/containers/{id}"), None).await;
+    assert_eq!(json(&inspect)["config"]["labels"]["tier"], "front");
+    let (_, theirs) = http_as(addr, Some("bob"), "GET", "/api/containers?all=true", None).await;
+    assert_eq!(json(&theirs), serde_json::json!([]));
+    let (status, _) = http_as(
+        addr,
+        Some("alice"),
+        "DELETE",
+        &format!("/api/containers/{id}?force=true"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_clean(&env, &id);
+}
+
 /// The status a WebSocket handshake was refused with (the upgrade must fail).
 async fn ws_refusal(url: &str) -> StatusCode {
     match tokio_tungstenite::connect_async(url).await {

@@ -123,6 +123,7 @@ impl Container {
             preview: self.preview_token.clone(),
             // Only the runner knows (`Runner::summary_of`).
             paused: false,
+            labels: self.opts.labels.clone(),
         }
     }
 
@@ -217,6 +218,23 @@ struct Held {
     slot: Option<super::Slot>,
 }
 
+/// At most this many bytes of labels (keys and values) on one container: they live in the server's memory.
+const LABEL_BYTES: usize = 64 << 10;
+
+/// `--label`s within [`LABEL_BYTES`], with keys that are not empty (dockerd refuses an empty key too).
+fn check_labels(opts: &RunOptions) -> Result<(), RunnerError> {
+    if opts.labels.keys().any(String::is_empty) {
+        return Err(RunnerError::Refused("invalid label: the key is empty".into()));
+    }
+    let bytes: usize = opts.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if bytes > LABEL_BYTES {
+        return Err(RunnerError::Refused(format!(
+            "the container's labels take {bytes} bytes: at most {LABEL_BYTES} are kept here"
+        )));
+    }
+    Ok(())
+}
+
 impl Runner {
     /// The operator's bounds on `-p`: how many, and which host ports.
     fn check_publish(&self, opts: &RunOptions) -> Result<(), RunnerError> {
@@ -231,6 +249,7 @@ impl Runner {
     ) -> Result<Arc<Container>, RunnerError> {
         // Refused before the image is resolved or unpacked, and long before any listener is opened.
         self.check_publish(&opts)?;
+        check_labels(&opts)?;
         let slot = self.reserve_slot(&opts.session)?;
         let creating = self.creating.clone().read_owned().await;
         let this = self.clone();

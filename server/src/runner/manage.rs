@@ -260,6 +260,7 @@ fn container_config(c: &Container, resolved: &ResolvedImage, image_id: String) -
             .clone()
             .unwrap_or_default()
             .into_iter()
+            .chain(opts.labels.clone())
             .collect::<BTreeMap<_, _>>(),
         ..ContainerConfig::default()
     }

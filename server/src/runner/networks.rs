@@ -209,7 +209,18 @@ impl Names for Endpoints {
             .filter(|e| e.up && e.dns_names().iter().any(|n| n == name))
             .map(|e| e.ip)
             .collect();
-        (!found.is_empty()).then_some(found)
+        if found.is_empty() {
+            return None;
+        }
+        // In turn, as Docker's resolver shuffles its answer: the containers of a scaled service all get asked.
+        // (A counter would not do: a client asks A and AAAA, and every second answer would start alike.)
+        let mut found = found;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as usize);
+        let start = (nanos / 1000) % found.len();
+        found.rotate_left(start);
+        Some(found)
     }
 }
 

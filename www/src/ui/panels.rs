@@ -8,7 +8,8 @@ use yew::prelude::*;
 
 use super::explorer_state::ExplorerState;
 use super::panels_state::{
-    image_cells, load_registry, registry_cells, PanelAction, PanelList, RegistryEntry,
+    container_cells, group_containers, image_cells, load_registry, registry_cells, PanelAction, PanelList,
+    RegistryEntry,
 };
 use super::session::PageSession;
 use slipway::api::ContainerSummary;
@@ -199,17 +200,31 @@ pub fn containers_panel(props: &PanelProps) -> Html {
         });
     }
     let now = (js_sys::Date::now() / 1000.0) as u64;
+    let cells = move |c: &ContainerSummary| container_cells(c, now);
+    let body = match &*list {
+        PanelList::Loaded(all) if !all.is_empty() => html! {
+            { for group_containers(all.clone()).into_iter().map(|group| {
+                let loaded = PanelList::Loaded(group.containers);
+                match group.project {
+                    None => rows(&loaded, "Containers", "", cells, |_| Html::default()),
+                    // A compose project: its name, then each service's containers.
+                    Some(project) => html! {
+                        <>
+                            <h3 class="panel-group">{ format!("{project} (compose)") }</h3>
+                            { rows(&loaded, &format!("Compose project {project}"), "", cells, |_| Html::default()) }
+                        </>
+                    },
+                }
+            }) }
+        },
+        other => rows(other, "Containers", "No containers yet: try docker run busybox echo hello", cells, |_| {
+            Html::default()
+        }),
+    };
     html! {
         <section class="panel" aria-labelledby="containers-title">
             <h2 id="containers-title">{ "Containers" }</h2>
-            { rows(&list, "Containers", "No containers yet: try docker run busybox echo hello", |c| {
-                let mut status = containers::status_text(c, now);
-                let ports = containers::ports_text(c);
-                if !ports.is_empty() {
-                    status = format!("{status} · {ports}");
-                }
-                [c.name.clone(), c.image.clone(), status]
-            }, |_| Html::default()) }
+            { body }
         </section>
     }
 }

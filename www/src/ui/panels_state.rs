@@ -2,7 +2,11 @@
 //! and reloads when the terminal changed the store. Also what the Registry panel lists, read with the core
 //! registry client (so it is tested natively).
 
+use std::collections::BTreeMap;
+
+use slipway::api::ContainerSummary;
 use slipway::cli::format::{human_duration, human_size};
+use slipway::cli::{compose_project, containers};
 use slipway::image::local_store::{LocalImage, ManifestParts, LOCAL_PREFIX};
 use slipway::image::parse_rfc3339;
 use slipway::registry::{Client, ClientError, Transport};
@@ -93,6 +97,62 @@ pub fn image_cells(image: &LocalImage, now: u64) -> [String; 4] {
     ]
 }
 
+/// One block of the Containers panel: the containers of one compose project (by their
+/// `com.docker.compose.project` label), or (`project` None) those of no project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerGroup {
+    pub project: Option<String>,
+    pub containers: Vec<ContainerSummary>,
+}
+
+/// The session's containers grouped for the panel: those of no project first (as listed), then each compose
+/// project by name, its containers by service and number (`web-1`, `web-2`, `db-1` sorted by name).
+pub fn group_containers(rows: Vec<ContainerSummary>) -> Vec<ContainerGroup> {
+    let mut loose = Vec::new();
+    let mut projects: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
+    for row in rows {
+        match row.labels.get(compose_project::PROJECT).cloned() {
+            Some(project) => projects.entry(project).or_default().push(row),
+            None => loose.push(row),
+        }
+    }
+    let mut groups = Vec::new();
+    if !loose.is_empty() {
+        groups.push(ContainerGroup {
+            project: None,
+            containers: loose,
+        });
+    }
+    groups.extend(projects.into_iter().map(|(project, mut containers)| {
+        containers.sort_by(|a, b| a.name.cmp(&b.name));
+        ContainerGroup {
+            project: Some(project),
+            containers,
+        }
+    }));
+    groups
+}
+
+/// A container's row: its name (in a project, the service and number, `web-1`), its image, and its state with
+/// its published ports as `docker ps` words them.
+pub fn container_cells(c: &ContainerSummary, now: u64) -> [String; 3] {
+    let mut status = containers::status_text(c, now);
+    let ports = containers::ports_text(c);
+    if !ports.is_empty() {
+        status = format!("{status} · {ports}");
+    }
+    let name = match (
+        c.labels.get(compose_project::SERVICE),
+        c.labels.get(compose_project::NUMBER),
+    ) {
+        (Some(service), Some(n)) if c.labels.get(compose_project::ONEOFF).is_none_or(|o| o != "True") => {
+            format!("{service}-{n}")
+        }
+        _ => c.name.clone(),
+    };
+    [name, c.image.clone(), status]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +169,46 @@ mod tests {
         let failed = list.reduce(PanelAction::Failed("HTTP 502".into()));
         assert_eq!(failed.clone().reduce(PanelAction::Refresh), PanelList::Loading);
         assert_eq!(failed, PanelList::Failed("HTTP 502".into()));
+    }
+
+    #[test]
+    fn containers_are_grouped_by_compose_project_with_their_services() {
+        let row = |name: &str, labels: &[(&str, &str)]| -> ContainerSummary {
+            let mut row: ContainerSummary = serde_json::from_value(serde_json::json!({
+                "id": format!("{name}-id"), "name": name, "image": "busybox", "command": "sh", "created": 0,
+                "status": "running", "exit_code": null, "ports": [{"host": 8080, "container": 80}],
+            }))
+            .unwrap();
+            row.labels = labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            row
+        };
+        let web = |n: &str| {
+            row(
+                &format!("app-web-{n}"),
+                &[
+                    (compose_project::PROJECT, "app"),
+                    (compose_project::SERVICE, "web"),
+                    (compose_project::NUMBER, n),
+                ],
+            )
+        };
+        let groups = group_containers(vec![web("2"), row("loose", &[]), web("1")]);
+        let projects: Vec<Option<&str>> = groups.iter().map(|g| g.project.as_deref()).collect();
+        assert_eq!(projects, [None, Some("app")]);
+        let names: Vec<String> = groups[1]
+            .containers
+            .iter()
+            .map(|c| container_cells(c, 10)[0].clone())
+            .collect();
+        assert_eq!(names, ["web-1", "web-2"]);
+        assert_eq!(
+            container_cells(&groups[1].containers[0], 10)[2],
+            "Up 10 seconds · 127.0.0.1:8080->80/tcp"
+        );
+        assert_eq!(container_cells(&groups[0].containers[0], 10)[0], "loose");
     }
 
     #[test]
