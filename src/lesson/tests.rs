@@ -211,14 +211,9 @@ fn the_compose_lesson_parses_its_files_exist_and_its_name_is_a_link() {
         let file = root.join(url.trim_start_matches('/'));
         assert!(file.is_file(), "{name}: {} is missing", file.display());
     }
-    // Every command the steps offer is one the interpreter reads (no typo a learner would copy). `--scale` is
-    // being built beside this lesson (issue 16's compose commands): until it is merged the interpreter refuses it.
-    let pending = ["docker compose up -d --scale web=2"];
+    // Every command the steps offer is one the interpreter reads (no typo a learner would copy).
     for step in &lesson.steps {
         let command = step.command.as_deref().unwrap();
-        if pending.contains(&command) {
-            continue;
-        }
         let words: Vec<String> = command.split_whitespace().map(String::from).collect();
         assert!(
             !matches!(crate::cli::interpret::plan_words(&words), crate::cli::outcome::Step::Done(ref o) if o.exit_code != 0),
