@@ -11,6 +11,7 @@ mod commands;
 mod compose;
 mod compose_up;
 mod connections;
+mod cp_export;
 mod dist;
 mod dockerfile;
 mod embeds;
