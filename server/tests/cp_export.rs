@@ -133,6 +133,27 @@ fn docker_cp_copies_both_ways_and_stays_inside_the_container_and_the_project() -
     ensure!(out.code == 1 && out.err.contains("leaves the project"), "{out:?}");
     ensure!(!here.join("../above").exists());
 
+    // docker export: the whole root filesystem as a tar, into a project file or on stdout (not a terminal here).
+    cli.ok_in(here, &["export", "-o", "rootfs.tar", "web"])?;
+    let names = tar_names(&std::fs::read(here.join("rootfs.tar"))?)?;
+    for name in ["bin/busybox", "app/sub/one.txt", "app/app.py", "etc/hostname"] {
+        ensure!(
+            names.iter().any(|n| n.trim_end_matches('/') == name),
+            "{name} in {names:?}"
+        );
+    }
+    let piped = cli.docker_in(here, &["export", "web"])?;
+    ensure!(
+        piped.code == 0 && piped.out.contains("bin/busybox"),
+        "export to a pipe: {piped:?}"
+    );
+    cli.fails_in(
+        here,
+        &["export", "-o", "x.tar", "ghost"],
+        1,
+        "Error response from daemon: No such container: ghost\n",
+    )?;
+
     // A stopped container (the link above would keep `web` from starting again: the layer unpacker refuses it):
     // copied into and out of; started again, it finds the file.
     cli.ok(&["run", "--name", "still", "busybox", "mkdir", "/app"])?;
@@ -142,6 +163,15 @@ fn docker_cp_copies_both_ways_and_stays_inside_the_container_and_the_project() -
     assert_eq!(cli.ok(&["start", "still"])?, "still\n");
     assert_eq!(cli.ok(&["diff", "still"])?, "A /app\nA /app/again.py\n");
     Ok(())
+}
+
+/// The entry names of a tar.
+fn tar_names(tar: &[u8]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in tar::Archive::new(tar).entries()? {
+        names.push(String::from_utf8_lossy(&entry?.path_bytes()).into_owned());
+    }
+    Ok(names)
 }
 
 /// Until `what` can be copied out (the container has made it).
@@ -208,6 +238,15 @@ async fn docker_cp_in_the_page_puts_the_file_in_the_tree() -> Result<()> {
                 .await?;
                 page.terminal_command("docker diff web", "A /tmp/copied-hostname")
                     .await?;
+                page.terminal_command("docker export -o web.tar web", "").await?;
+                page.by_name("Open web.tar").await?;
+                keys(&page, &format!("docker export web{ENTER}")).await?;
+                page.wait_for_text(
+                    "Terminal output",
+                    "docker's refusal to write a tar to a terminal",
+                    |t| t.contains("cowardly refusing to save to a terminal. Use the -o flag or redirect"),
+                )
+                .await?;
                 keys(&page, &format!("docker cp web:/etc/hostname -{ENTER}")).await?;
                 page.wait_for_text("Terminal output", "the refusal of a tar on the terminal", |t| {
                     t.contains("which this terminal cannot")

@@ -386,6 +386,14 @@ impl<'a, T: Transport> Companion<'a, T> {
         Ok(self.send(self.request(Method::Get, &path)).await?.body)
     }
 
+    /// `GET /api/containers/{id}/export`: its whole root filesystem as a tar (`docker export`).
+    pub async fn export(&self, id: &str) -> Result<Vec<u8>, CompanionError> {
+        Ok(self
+            .send(self.request(Method::Get, &paths::container_export(id)))
+            .await?
+            .body)
+    }
+
     /// `GET /api/containers/{id}/archive/stat`: what a path of the container is.
     pub async fn stat_path(&self, id: &str, query: &ArchiveQuery) -> Result<PathStat, CompanionError> {
         let path = format!("{}{}", paths::container_archive_stat(id), query_string(query));

@@ -50,6 +50,8 @@ pub const CONTAINER_CHANGES: &str = "/api/containers/{id}/changes";
 pub const CONTAINER_ARCHIVE: &str = "/api/containers/{id}/archive";
 /// `GET ?path=` ([`super::ArchiveQuery`]): what a path of the container is ([`super::PathStat`]).
 pub const CONTAINER_ARCHIVE_STAT: &str = "/api/containers/{id}/archive/stat";
+/// `GET`: the container's whole root filesystem as a tar (`docker export`).
+pub const CONTAINER_EXPORT: &str = "/api/containers/{id}/export";
 /// `POST`: remove the session's stopped containers ([`super::PruneAnswer`]), `docker container prune`.
 pub const CONTAINERS_PRUNE: &str = "/api/containers/prune";
 /// WebSocket: the container's TTY or stdio ([`super::AttachFrame`]).
@@ -243,6 +245,10 @@ pub fn container_archive(id: &str) -> String {
 
 pub fn container_archive_stat(id: &str) -> String {
     with_id(CONTAINER_ARCHIVE_STAT, id)
+}
+
+pub fn container_export(id: &str) -> String {
+    with_id(CONTAINER_EXPORT, id)
 }
 
 pub fn container_attach(id: &str) -> String {

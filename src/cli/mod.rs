@@ -13,6 +13,7 @@ pub mod context;
 pub mod cp;
 pub mod credentials;
 pub mod endpoints;
+pub mod export_load;
 pub mod format;
 pub mod help;
 pub mod image_info;

@@ -154,6 +154,7 @@ pub enum CommandId {
     ContainerCommit,
     /// `docker cp`, `export`, `load` (issue 17: between containers or images and the project's files).
     ContainerCp,
+    ContainerExport,
     Inspect,
     SystemDf,
     Version,
@@ -546,6 +547,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         flag(Flag::QUIET, Some('q'), "Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached"),
         HELP,
     ]).operands(Operands::Path),
+    command(ContainerExport, Companion, &["container", "export"], &[&["export"]], Exactly(1),
+        "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", &[
+        opt(Flag::OUTPUT, Some('o'), "Write to a file, instead of STDOUT"),
+        HELP,
+    ]),
     command(ContainerCommit, Companion, &["container", "commit"], &[&["commit"]], Between(1, 2),
         "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", &[
         opt(Flag::AUTHOR, Some('a'), "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")"),

@@ -76,6 +76,25 @@ pub fn routes() -> Router<Arc<Runner>> {
                 .layer(DefaultBodyLimit::max(MAX_COPY_BYTES as usize)),
         )
         .route(paths::CONTAINER_ARCHIVE_STAT, get(stat))
+        .route(paths::CONTAINER_EXPORT, get(export))
+}
+
+async fn export(
+    State(r): State<Arc<Runner>>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, CopyError> {
+    let c = r.get_in(Some(&session(&headers)), &id)?;
+    let (this, typed) = (r.clone(), id.clone());
+    let tar = tokio::task::spawn_blocking(move || {
+        this.with_rootfs(&c, false, |root| {
+            let shift = this.config.userns.unwrap_or(IdShift::NONE);
+            archive_root(root, &c.dir.join("etc"), shift).map_err(|e| e.named("/", &typed))
+        })
+    })
+    .await
+    .map_err(|e| io_ctx("export task")(std::io::Error::other(e)))??;
+    Ok(([(header::CONTENT_TYPE, "application/x-tar")], tar).into_response())
 }
 
 /// The caller's session, as [`super::api`] reads it.
@@ -335,7 +354,43 @@ fn archive_path(root: &File, etc: &Path, q: &api::ArchiveQuery, shift: IdShift) 
         .map_err(|e| Failure::Io(std::io::Error::other(e)))
 }
 
+/// The container's whole root filesystem as a tar, entries named from its root (`docker export`).
+fn archive_root(root: &File, etc: &Path, shift: IdShift) -> Result<Vec<u8>, Failure> {
+    let mut out = Archiver {
+        tar: TarWriter::new(Vec::new(), 0),
+        shift,
+        etc,
+        budget: Budget(1024),
+    };
+    let top = open_in_root(root, "", OFlags::RDONLY | OFlags::DIRECTORY)?;
+    out.children(&top, "", "")?;
+    out.tar
+        .finish()
+        .map_err(|e| Failure::Io(std::io::Error::other(e)))
+}
+
 impl Archiver<'_> {
+    /// Everything in the open directory `dir`, named below `archive_name` (`""`: at the top).
+    fn children(&mut self, dir: &OwnedFd, archive_name: &str, rel: &str) -> Result<(), Failure> {
+        let mut names = Vec::new();
+        for entry in rustix::fs::Dir::read_from(dir)? {
+            let entry = entry?;
+            let child = entry.file_name().to_bytes();
+            if child != b"." && child != b".." {
+                names.push(String::from_utf8_lossy(child).into_owned());
+            }
+        }
+        names.sort();
+        let below = |parent: &str, child: &str| match parent.is_empty() {
+            true => child.to_string(),
+            false => format!("{parent}/{child}"),
+        };
+        for child in names {
+            self.entry_at(dir, &child, &below(archive_name, &child), &below(rel, &child))?;
+        }
+        Ok(())
+    }
+
     /// One entry, `name` in `dir` (`""`: `dir` itself), written as `archive_name`; a directory with its tree.
     /// `rel` is its path in the container as far as known (for the runtime's files).
     fn entry_at(&mut self, dir: &OwnedFd, name: &str, archive_name: &str, rel: &str) -> Result<(), Failure> {
@@ -362,19 +417,7 @@ impl Archiver<'_> {
                     OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                     Mode::empty(),
                 )?;
-                let mut names = Vec::new();
-                for entry in rustix::fs::Dir::read_from(&opened)? {
-                    let entry = entry?;
-                    let child = entry.file_name().to_bytes();
-                    if child != b"." && child != b".." {
-                        names.push(String::from_utf8_lossy(child).into_owned());
-                    }
-                }
-                names.sort();
-                for child in names {
-                    let child_rel = format!("{rel}/{child}");
-                    self.entry_at(&opened, &child, &format!("{archive_name}/{child}"), &child_rel)?;
-                }
+                self.children(&opened, archive_name, rel)?;
             }
             FileType::RegularFile => {
                 let mut file = match runtime_file(rel, self.etc) {
