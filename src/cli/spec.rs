@@ -35,7 +35,7 @@ flag_names! {
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
     RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure", AUTHOR = "author",
     CHANGE = "change", MESSAGE = "message",
-    FOLLOW_LINK = "follow-link", ARCHIVE = "archive",
+    FOLLOW_LINK = "follow-link", ARCHIVE = "archive", PAUSE = "pause",
 }
 
 impl Flag {
@@ -557,6 +557,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         opt(Flag::AUTHOR, Some('a'), "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")"),
         opt(Flag::CHANGE, Some('c'), "Apply Dockerfile instruction to the created image"),
         opt(Flag::MESSAGE, Some('m'), "Commit message"),
+        flag(Flag::PAUSE, Some('p'), "Pause container during commit (default true)"),
         HELP,
     ]),
     command(SystemPrune, Companion, &["system", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused data", &[
