@@ -357,6 +357,8 @@ fn only_the_servers_command_line_uses_the_interpreter() {
     let front_ends = [
         server.join("commands/docker.rs"),
         server.join("commands/build.rs"),
+        // `slipway docker cp`'s working directory as the project.
+        server.join("commands/project_dir.rs"),
     ];
     let mut pending = vec![server.clone()];
     let mut read = 0;

@@ -51,7 +51,13 @@ impl<'s> Cli<'s> {
     }
 
     pub(crate) fn docker(&self, args: &[&str]) -> Result<Ran> {
+        self.docker_in(Path::new("."), args)
+    }
+
+    /// A command run in `dir` (`docker cp`'s local paths are below it).
+    pub(crate) fn docker_in(&self, dir: &Path, args: &[&str]) -> Result<Ran> {
         let output = Command::new(slipway_bin())
+            .current_dir(dir)
             .args(["docker", "--host", &self.server.url])
             .args(args)
             .env("SLIPWAY_SESSION", &self.session)

@@ -474,6 +474,9 @@ fn commit_makes_an_image_of_a_containers_changes_that_runs() -> Result<()> {
     std::thread::sleep(std::time::Duration::from_millis(500));
     cli.ok(&["commit", "live", "learner1/live"])?;
     assert_eq!(cli.ok(&["run", "--rm", "learner1/live", "cat", "/up"])?, "up\n");
+    // `--pause=false` (docker's `-p`, default true): committed without freezing it.
+    cli.ok(&["commit", "--pause=false", "live", "learner1/live2"])?;
+    assert_eq!(cli.ok(&["run", "--rm", "learner1/live2", "cat", "/up"])?, "up\n");
     assert_eq!(
         cli.ok(&["inspect", "-f", "{{.State.Status}}", "live"])?,
         "running\n"

@@ -13,6 +13,7 @@ mod compose;
 mod compose_lesson;
 mod compose_up;
 mod connections;
+mod cp_export;
 mod dist;
 mod dockerfile;
 mod embeds;

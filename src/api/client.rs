@@ -384,6 +384,36 @@ impl<'a, T: Transport> Companion<'a, T> {
             .await
     }
 
+    /// `GET /api/containers/{id}/archive`: a tar of a path in the container (`docker cp CONTAINER:PATH ...`).
+    pub async fn archive(&self, id: &str, query: &ArchiveQuery) -> Result<Vec<u8>, CompanionError> {
+        let path = format!("{}{}", paths::container_archive(id), query_string(query));
+        Ok(self.send(self.request(Method::Get, &path)).await?.body)
+    }
+
+    /// `GET /api/containers/{id}/export`: its whole root filesystem as a tar (`docker export`).
+    pub async fn export(&self, id: &str) -> Result<Vec<u8>, CompanionError> {
+        Ok(self
+            .send(self.request(Method::Get, &paths::container_export(id)))
+            .await?
+            .body)
+    }
+
+    /// `GET /api/containers/{id}/archive/stat`: what a path of the container is.
+    pub async fn stat_path(&self, id: &str, query: &ArchiveQuery) -> Result<PathStat, CompanionError> {
+        let path = format!("{}{}", paths::container_archive_stat(id), query_string(query));
+        self.json(Method::Get, &path, None::<&()>).await
+    }
+
+    /// `PUT /api/containers/{id}/archive`: extract `tar` into a directory of the container (`docker cp ...
+    /// CONTAINER:PATH`).
+    pub async fn extract(&self, id: &str, query: &ExtractQuery, tar: Vec<u8>) -> Result<(), CompanionError> {
+        let path = format!("{}{}", paths::container_archive(id), query_string(query));
+        let request = self.request(Method::Put, &path);
+        self.send(request.header("Content-Type", "application/x-tar").body(tar))
+            .await
+            .map(drop)
+    }
+
     /// `GET /api/stats`: the session's containers' use of their limits over about a second.
     pub async fn stats(&self, query: &StatsQuery) -> Result<Vec<StatsRow>, CompanionError> {
         let path = format!("{}{}", paths::STATS, query_string(query));

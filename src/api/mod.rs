@@ -10,6 +10,7 @@ mod changes;
 pub mod classroom;
 mod client;
 mod containers;
+mod copy;
 mod embed;
 mod error;
 mod exec;
@@ -34,6 +35,7 @@ pub use containers::{
     CreateQuery, Created, KillQuery, ListQuery, LogChunk, LogFormat, LogStream, LogsQuery, PortMapping,
     PortsMode, PruneAnswer, RemoveQuery, RenameQuery, RunOptions, StopQuery, TopAnswer,
 };
+pub use copy::{ArchiveQuery, ExtractQuery, PathStat, MAX_COPY_BYTES};
 pub use embed::EmbedBudget;
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};

@@ -45,6 +45,13 @@ pub const CONTAINER_UPDATE: &str = "/api/containers/{id}/update";
 pub const CONTAINER_COMMIT: &str = "/api/containers/{id}/commit";
 /// `GET`: the changes in the container's writable layer ([`super::Change`]), `docker diff`.
 pub const CONTAINER_CHANGES: &str = "/api/containers/{id}/changes";
+/// `GET ?path=&follow=` ([`super::ArchiveQuery`]): a tar of a path in the container; `PUT ?path=&keep_ids=`
+/// ([`super::ExtractQuery`]) with a tar body: extract it into a directory of the container (`docker cp`).
+pub const CONTAINER_ARCHIVE: &str = "/api/containers/{id}/archive";
+/// `GET ?path=` ([`super::ArchiveQuery`]): what a path of the container is ([`super::PathStat`]).
+pub const CONTAINER_ARCHIVE_STAT: &str = "/api/containers/{id}/archive/stat";
+/// `GET`: the container's whole root filesystem as a tar (`docker export`).
+pub const CONTAINER_EXPORT: &str = "/api/containers/{id}/export";
 /// `POST`: remove the session's stopped containers ([`super::PruneAnswer`]), `docker container prune`.
 pub const CONTAINERS_PRUNE: &str = "/api/containers/prune";
 /// WebSocket: the container's TTY or stdio ([`super::AttachFrame`]).
@@ -230,6 +237,18 @@ pub fn container_commit(id: &str) -> String {
 
 pub fn container_changes(id: &str) -> String {
     with_id(CONTAINER_CHANGES, id)
+}
+
+pub fn container_archive(id: &str) -> String {
+    with_id(CONTAINER_ARCHIVE, id)
+}
+
+pub fn container_archive_stat(id: &str) -> String {
+    with_id(CONTAINER_ARCHIVE_STAT, id)
+}
+
+pub fn container_export(id: &str) -> String {
+    with_id(CONTAINER_EXPORT, id)
 }
 
 pub fn container_attach(id: &str) -> String {

@@ -46,8 +46,10 @@ async fn commit_image<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocatio
     let container = &inv.args[0];
     let inspected = companion.inspect(container).await.map_err(|e| e.to_string())?;
     let repository = ctx.local_repository(&target);
-    // docker's default `--pause`: the container's files hold still while they are read.
-    let pause = inspected.state.status == ContainerStatus::Running && !inspected.summary.paused;
+    // docker's default `--pause`: the container's files hold still while they are read; `--pause=false` reads
+    // them as the container goes on writing.
+    let wanted = inv.flags.value(Flag::PAUSE) != Some("false");
+    let pause = wanted && inspected.state.status == ContainerStatus::Running && !inspected.summary.paused;
     if pause {
         companion.pause(container).await.map_err(|e| e.to_string())?;
     }

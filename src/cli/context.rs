@@ -56,6 +56,8 @@ pub struct CommandContext<'a, T: Transport> {
     pub prompter: Option<&'a dyn Prompter>,
     /// The user name `docker login` offers when no login is stored (the lesson's user name field).
     pub suggested_user: Option<&'a str>,
+    /// The project's files (`docker cp`): the page's file tree, natively the working directory.
+    pub files: Option<&'a dyn super::project_files::ProjectFiles>,
 }
 
 /// A line typed at the terminal in answer to a command's question (`docker login`'s `Username: ` and
@@ -100,6 +102,7 @@ impl<'a, T: Transport> CommandContext<'a, T> {
             via_proxy: false,
             prompter: None,
             suggested_user: None,
+            files: None,
         }
     }
 

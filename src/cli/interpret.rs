@@ -103,6 +103,8 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::Search => catalog::search(ctx, inv).await,
         CommandId::ManifestInspect => catalog::manifest_inspect(ctx, inv).await,
         CommandId::ContainerCommit => commit::commit(ctx, inv).await,
+        CommandId::ContainerCp => super::cp::cp(ctx, inv).await,
+        CommandId::ContainerExport => super::export_load::export(ctx, inv).await,
         CommandId::ImagePrune => manage::image_prune(ctx, inv).await,
         CommandId::Inspect => inspect::inspect(ctx, inv).await,
         CommandId::ContainerPort => ports::port(ctx.transport, ctx.base, inv).await,

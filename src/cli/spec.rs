@@ -35,6 +35,7 @@ flag_names! {
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
     RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure", AUTHOR = "author",
     CHANGE = "change", MESSAGE = "message",
+    FOLLOW_LINK = "follow-link", ARCHIVE = "archive", PAUSE = "pause",
 }
 
 impl Flag {
@@ -151,6 +152,9 @@ pub enum CommandId {
     Search,
     ManifestInspect,
     ContainerCommit,
+    /// `docker cp`, `export`, `load` (issue 17: between containers or images and the project's files).
+    ContainerCp,
+    ContainerExport,
     Inspect,
     SystemDf,
     Version,
@@ -542,11 +546,26 @@ pub const COMMANDS: &[CommandSpec] = &[
         flag(Flag::ALL, Some('a'), "Remove all unused volumes, not just anonymous ones"),
         PRUNE_FILTER, PRUNE_FORCE, HELP,
     ]),
+    // Issue 17: the project's files and the companion (`cli::cp`).
+    command(ContainerCp, Companion, &["container", "cp"], &[&["cp"]], Exactly(2),
+        "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tdocker cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+        "Copy files/folders between a container and the local filesystem", &[
+        flag(Flag::ARCHIVE, Some('a'), "Archive mode (copy all uid/gid information)"),
+        flag(Flag::FOLLOW_LINK, Some('L'), "Always follow symbol link in SRC_PATH"),
+        flag(Flag::QUIET, Some('q'), "Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached"),
+        HELP,
+    ]).operands(Operands::Path),
+    command(ContainerExport, Companion, &["container", "export"], &[&["export"]], Exactly(1),
+        "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive", &[
+        opt(Flag::OUTPUT, Some('o'), "Write to a file, instead of STDOUT"),
+        HELP,
+    ]),
     command(ContainerCommit, Companion, &["container", "commit"], &[&["commit"]], Between(1, 2),
         "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", &[
         opt(Flag::AUTHOR, Some('a'), "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")"),
         opt(Flag::CHANGE, Some('c'), "Apply Dockerfile instruction to the created image"),
         opt(Flag::MESSAGE, Some('m'), "Commit message"),
+        flag(Flag::PAUSE, Some('p'), "Pause container during commit (default true)"),
         HELP,
     ]),
     command(SystemPrune, Companion, &["system", "prune"], &[], Exactly(0), "[OPTIONS]", "Remove unused data", &[

@@ -102,6 +102,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
+            let project = super::project_dir::WorkingDir(std::env::current_dir()?);
             let ctx = CommandContext {
                 transport: &transport,
                 base: &base,
@@ -119,6 +120,8 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 // Docker asks for missing credentials only when stdin is a terminal.
                 prompter,
                 suggested_user: None,
+                // `docker cp`: the working directory is the project.
+                files: Some(&project),
             };
             runtime.block_on(run_command(&ctx, &inv))
         }

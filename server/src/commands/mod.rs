@@ -5,4 +5,5 @@ pub mod class_login;
 pub mod classroom;
 pub mod docker;
 pub mod dockerfile;
+pub mod project_dir;
 pub mod session_file;

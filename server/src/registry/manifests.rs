@@ -102,6 +102,14 @@ pub async fn put(
     let content_type = request.header(header::CONTENT_TYPE).map(str::to_string);
     let bytes = read_limited(body, store.limits.max_manifest_size).await?;
     let checked = manifest::check(content_type.as_deref(), &bytes)?;
+    let extra_tags = request
+        .tags
+        .iter()
+        .map(|tag| match Reference::parse(tag)? {
+            Reference::Tag(tag) => Ok(tag),
+            Reference::Digest(_) => Err(RegistryError::TagInvalid(tag.clone())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let (digest, tag) = match &reference {
         Reference::Digest(expected) => {
             let actual = digest_of(Algorithm::of(expected)?, &bytes);
@@ -112,7 +120,7 @@ pub async fn put(
             }
             (actual, None)
         }
-        Reference::Tag(tag) => (digest_of(Algorithm::Sha256, &bytes), Some(tag.clone())),
+        Reference::Tag(tag) => (digest_by_tag(store, repo, &bytes), Some(tag.clone())),
     };
     let entry = ManifestEntry {
         digest: digest.clone(),
@@ -121,6 +129,7 @@ pub async fn put(
     };
     let target = repo.clone();
     let subject = checked.subject.clone();
+    let tags: Vec<String> = tag.into_iter().chain(extra_tags.iter().cloned()).collect();
     blocking(store, move |store| {
         for blob in &checked.blobs {
             if store.repo_blob_size(&target, blob).is_none() {
@@ -134,7 +143,17 @@ pub async fn put(
         }
         let descriptor = checked.referrer_descriptor(&entry.digest, entry.size);
         let referrer = checked.subject.as_ref().map(|s| (s, &descriptor));
-        store.put_manifest(&target, &entry, &bytes, tag.as_deref(), referrer)
+        store.put_manifest(
+            &target,
+            &entry,
+            &bytes,
+            tags.first().map(String::as_str),
+            referrer,
+        )?;
+        for tag in tags.iter().skip(1) {
+            store.put_manifest(&target, &entry, &bytes, Some(tag), None)?;
+        }
+        Ok(())
     })
     .await?;
     let mut headers = vec![
@@ -145,7 +164,40 @@ pub async fn put(
     if let Some(subject) = subject {
         headers.push((HeaderName::from_static("oci-subject"), subject.to_string()));
     }
-    Ok(respond(StatusCode::CREATED, headers, Body::empty()))
+    let mut response = respond(StatusCode::CREATED, headers, Body::empty());
+    // Distribution Spec 1.1: one `OCI-Tag` per tag of the query applied (tags are header-safe by their syntax).
+    for tag in extra_tags {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&tag) {
+            response
+                .headers_mut()
+                .append(HeaderName::from_static("oci-tag"), value);
+        }
+    }
+    Ok(response)
+}
+
+/// The digest a manifest pushed by tag is named by: sha256, unless the repository already holds these bytes
+/// under their sha512 digest (pushed by that digest first), which it keeps.
+fn digest_by_tag(store: &Store, repo: &RepoName, bytes: &[u8]) -> Digest {
+    let sha256 = digest_of(Algorithm::Sha256, bytes);
+    if store.manifest(repo, &sha256).is_some() {
+        return sha256;
+    }
+    let sha512 = digest_of(Algorithm::Sha512, bytes);
+    match store.manifest(repo, &sha512) {
+        Some(_) => sha512,
+        None => sha256,
+    }
+}
+
+/// Every `tag=` value of a raw query string, in order (Distribution Spec 1.1's `PUT
+/// /v2/<name>/manifests/<digest>?tag=a&tag=b`).
+pub(crate) fn query_tags(query: &str) -> Vec<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("tag="))
+        .map(str::to_string)
+        .collect()
 }
 
 pub async fn delete(store: &Arc<Store>, repo: &RepoName, reference: &str) -> Result<Response, RegistryError> {

@@ -211,6 +211,8 @@ pub(crate) struct Request {
     pub method: Method,
     pub params: HashMap<String, String>,
     pub headers: HeaderMap,
+    /// Every `tag=` of the query, in order (`params` keeps one value per name): a manifest `PUT` tags each.
+    pub tags: Vec<String>,
 }
 
 impl Request {
@@ -223,15 +225,20 @@ async fn dispatch(
     State(shared): State<Shared>,
     UrlPath(rest): UrlPath<String>,
     method: Method,
-    Query(params): Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     own_store_only: Option<Extension<gate::OwnStoreOnly>>,
     body: Body,
 ) -> Response {
+    // As axum's `Query` reads it (a malformed query: no parameters), and the repeated `tag=` besides.
+    let params = Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
     let request = Request {
         method,
         params,
         headers,
+        tags: manifests::query_tags(uri.query().unwrap_or_default()),
     };
     let result = route(shared, &rest, request, own_store_only.is_none(), body).await;
     with_api_version(result.unwrap_or_else(IntoResponse::into_response))

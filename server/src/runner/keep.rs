@@ -103,7 +103,7 @@ impl Runner {
     }
 
     /// Mount a stopped container's rootfs again over its image's layers and its kept changes. Blocking.
-    fn remount(&self, c: &Container) -> Result<(), RunnerError> {
+    pub(crate) fn remount(&self, c: &Container) -> Result<(), RunnerError> {
         let kept = c.dir.join(KEPT);
         if !kept.is_file() {
             return Err(RunnerError::Refused(format!(
@@ -225,7 +225,7 @@ impl Runner {
 }
 
 /// Unmount and remove the writable layer (its tmpfs, or its dirs on the disk).
-fn release_writable(dir: &Path) {
+pub(crate) fn release_writable(dir: &Path) {
     let rw = dir.join("rw");
     if let Err(e) = overlay::unmount(&rw) {
         tracing::warn!(dir = %rw.display(), error = %e, "unmounting the writable layer");

@@ -189,6 +189,13 @@ impl Container {
         self.status_tx.send_replace(Status::Created);
     }
 
+    /// A claim of [`Container::claim_start_again`] for something else than a start (`docker cp` of the stopped
+    /// container) is over: still exited, as before.
+    pub(crate) fn end_claim(&self) {
+        self.starting_again
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// A start again that could not mount its rootfs: still exited, saying why.
     pub(crate) fn exit_unstarted(&self, error: String) {
         self.update(|s| s.error = Some(error));

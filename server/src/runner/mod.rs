@@ -8,6 +8,7 @@
 pub mod admission;
 pub mod api;
 pub mod cgroups;
+pub mod copy;
 pub mod diff;
 pub mod dns;
 pub mod exec;

@@ -20,6 +20,7 @@ pub(crate) mod peers;
 mod proxy;
 mod read_only;
 mod restart;
+mod tag_query;
 mod upstream;
 
 use std::io::{BufRead, BufReader};

@@ -48,6 +48,7 @@ browser_only! {
     mod notices;
     mod offline;
     mod panels;
+    mod project_files;
     mod resizer;
     pub mod runner;
     mod session;

@@ -164,6 +164,7 @@ impl PageSession {
             via_proxy: true,
             prompter: None,
             suggested_user: None,
+            files: None,
         }
     }
 

@@ -327,6 +327,11 @@ impl Console {
         ctx.foreground = Some(&foreground);
         ctx.prompter = Some(&prompter);
         ctx.suggested_user = Some(login_user.as_str()).filter(|user| !user.trim().is_empty());
+        // `docker cp`: the project's files, and the file tree shows what lands there.
+        let files = self.project.borrow().clone().map(super::project_files::PageFiles);
+        ctx.files = files
+            .as_ref()
+            .map(|f| f as &dyn slipway::cli::project_files::ProjectFiles);
         let outcome = run_command(&ctx, inv).await;
         session.save_credentials();
         Some(outcome)
