@@ -22,6 +22,7 @@ mod lesson_origin;
 mod lifetimes;
 mod more_commands;
 mod networks;
+mod page_weight;
 mod ports;
 mod previews;
 mod quotas;
