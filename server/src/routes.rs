@@ -70,11 +70,24 @@ pub fn app(state: Arc<AppState>) -> Router {
     );
     let teacher_only = axum::middleware::from_fn_with_state(class, crate::classroom::teacher_only);
     let session_gate = axum::middleware::from_fn_with_state(state.sessions.clone(), crate::sessions::gate);
+    let budgets = Arc::new(crate::embed_budget::EmbedBudgets::new(
+        state.site_names.embed_budget(),
+        state.sessions.clone(),
+    ));
+    let embed_pages = Router::new()
+        .route(
+            paths::EMBED_SESSION,
+            axum::routing::post(crate::embed_budget::register),
+        )
+        .with_state(budgets.clone());
+    let page_budget = axum::middleware::from_fn_with_state(budgets, crate::embed_budget::enforce);
     api.with_state(state.clone())
         .merge(sessions)
         .merge(registry)
         .merge(containers)
+        .merge(embed_pages)
         .merge(web.with_state(state))
+        .layer(page_budget)
         .layer(observe)
         .layer(teacher_only)
         .layer(after_the_end)
@@ -95,7 +108,12 @@ fn app_files<S: Clone + Send + Sync + 'static>(dist: &std::path::Path) -> Router
         .precompressed_br()
         .precompressed_gzip()
         .fallback(index);
+    // The docs embeds' runner frame is a page of its own: the `embed-runner` module, not the app (www/embed-runner.html).
+    let runner = ServeFile::new(dist.join("embed-runner.html"))
+        .precompressed_br()
+        .precompressed_gzip();
     Router::new()
+        .route_service(paths::EMBED_RUNNER, runner)
         .fallback_service(files)
         // Inside the compression layer: it sees the header and does not add a second one.
         .layer(SetResponseHeaderLayer::if_not_present(
