@@ -42,8 +42,11 @@ mod native {
     const resources = performance.getEntriesByType('resource');
     const transfer = nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0);
     const wasm = resources.find(r => /slipway-web-.*_bg\.wasm$/.test(r.name));
+    // What the prompt waited for: the files whose answer ended before its mark (not what loads after, on use).
+    const before = resources.filter(r => r.responseEnd <= prompt.startTime);
+    const at_prompt = nav.transferSize + before.reduce((sum, r) => sum + r.transferSize, 0);
     return { render_ms: mark.startTime, prompt_ms: prompt.startTime, transfer: transfer, requests: resources.length + 1,
-             wasm_encoded: wasm ? wasm.encodedBodySize : 0 };
+             wasm_encoded: wasm ? wasm.encodedBodySize : 0, at_prompt: at_prompt, at_prompt_requests: before.length + 1 };
     "#;
 
     #[tokio::main]
@@ -62,6 +65,7 @@ mod native {
         let runs = 10;
         let (mut render, mut prompt, mut transfer, mut requests) = (Vec::new(), Vec::new(), Vec::new(), 0);
         let mut wasm_encoded = 0;
+        let (mut at_prompt, mut at_prompt_requests) = (Vec::new(), 0);
         for _ in 0..runs {
             let browser = Browser::start().await?;
             let url = server.url.clone();
@@ -87,6 +91,8 @@ mod native {
             transfer.push(value["transfer"].as_f64().unwrap_or(f64::NAN));
             requests = value["requests"].as_u64().unwrap_or(0);
             wasm_encoded = value["wasm_encoded"].as_u64().unwrap_or(0);
+            at_prompt.push(value["at_prompt"].as_f64().unwrap_or(f64::NAN));
+            at_prompt_requests = value["at_prompt_requests"].as_u64().unwrap_or(0);
         }
         println!("| metric | value |\n| --- | --- |");
         println!("| release wasm, raw | {} KiB |", wasm_bytes.len() / 1024);
@@ -109,6 +115,10 @@ mod native {
         println!(
             "| first-load transfer (bytes on the wire, {requests} requests) | {:.0} KiB |",
             median(&mut transfer) / 1024.0
+        );
+        println!(
+            "| bytes on the wire before the prompt ({at_prompt_requests} requests) | {:.0} KiB |",
+            median(&mut at_prompt) / 1024.0
         );
         println!(
             "| navigation → first render, median of {runs} (min–max) | {:.0} ms ({:.0}–{:.0}) |",

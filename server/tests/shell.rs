@@ -128,7 +128,7 @@ async fn page_renders_and_reports_the_companion_connected() {
                     unnamed == serde_json::json!([]),
                     "controls without an accessible name: {unnamed}"
                 );
-                page.click("Check the companion again").await?;
+                page.click("Recheck the companion").await?;
                 page.wait_for_text("Companion status", &expected, |t| t == expected)
                     .await?;
                 Ok(())

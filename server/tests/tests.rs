@@ -2,6 +2,7 @@
 //! (`CARGO_BIN_EXE_slipway`), the page Trunk built in headless Chromium, containers under runc.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod a11y;
 mod base_images;
 mod build;
 mod classroom;
