@@ -41,7 +41,12 @@ mod native {
     const nav = performance.getEntriesByType('navigation')[0];
     const resources = performance.getEntriesByType('resource');
     const transfer = nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0);
-    return { render_ms: mark.startTime, prompt_ms: prompt.startTime, transfer: transfer, requests: resources.length + 1 };
+    const wasm = resources.find(r => /slipway-web-.*_bg\.wasm$/.test(r.name));
+    // What the prompt waited for: the files whose answer ended before its mark (not what loads after, on use).
+    const before = resources.filter(r => r.responseEnd <= prompt.startTime);
+    const at_prompt = nav.transferSize + before.reduce((sum, r) => sum + r.transferSize, 0);
+    return { render_ms: mark.startTime, prompt_ms: prompt.startTime, transfer: transfer, requests: resources.length + 1,
+             wasm_encoded: wasm ? wasm.encodedBodySize : 0, at_prompt: at_prompt, at_prompt_requests: before.length + 1 };
     "#;
 
     #[tokio::main]
@@ -49,13 +54,18 @@ mod native {
         let dist = dist_dir();
         let wasm = std::fs::read_dir(&dist)?
             .filter_map(Result::ok)
-            .find(|e| e.file_name().to_string_lossy().ends_with(".wasm"))
+            .find(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with("slipway-web-") && name.ends_with("_bg.wasm")
+            })
             .ok_or_else(|| anyhow::anyhow!("no .wasm in {}", dist.display()))?;
         let wasm_bytes = std::fs::read(wasm.path())?;
 
         let server = Server::start()?;
         let runs = 10;
         let (mut render, mut prompt, mut transfer, mut requests) = (Vec::new(), Vec::new(), Vec::new(), 0);
+        let mut wasm_encoded = 0;
+        let (mut at_prompt, mut at_prompt_requests) = (Vec::new(), 0);
         for _ in 0..runs {
             let browser = Browser::start().await?;
             let url = server.url.clone();
@@ -80,13 +90,35 @@ mod native {
             prompt.push(value["prompt_ms"].as_f64().unwrap_or(f64::NAN));
             transfer.push(value["transfer"].as_f64().unwrap_or(f64::NAN));
             requests = value["requests"].as_u64().unwrap_or(0);
+            wasm_encoded = value["wasm_encoded"].as_u64().unwrap_or(0);
+            at_prompt.push(value["at_prompt"].as_f64().unwrap_or(f64::NAN));
+            at_prompt_requests = value["at_prompt_requests"].as_u64().unwrap_or(0);
         }
         println!("| metric | value |\n| --- | --- |");
         println!("| release wasm, raw | {} KiB |", wasm_bytes.len() / 1024);
         println!("| release wasm, gzip -9 | {} KiB |", gzip_len(&wasm_bytes) / 1024);
+        // The build's precompressed copies (scripts/precompress.mjs), which the server sends as they are.
+        let brotli = std::fs::metadata(format!("{}.br", wasm.path().display())).map_or(0, |m| m.len());
+        println!(
+            "| release wasm, brotli 11 (the build's `.br`) | {} KiB |",
+            brotli / 1024
+        );
+        let encoding = match wasm_encoded {
+            n if n == brotli => "br",
+            n if n as usize == wasm_bytes.len() => "identity",
+            _ => "gzip",
+        };
+        println!(
+            "| the wasm as Chromium received it | {} KiB ({encoding}) |",
+            wasm_encoded / 1024
+        );
         println!(
             "| first-load transfer (bytes on the wire, {requests} requests) | {:.0} KiB |",
             median(&mut transfer) / 1024.0
+        );
+        println!(
+            "| bytes on the wire before the prompt ({at_prompt_requests} requests) | {:.0} KiB |",
+            median(&mut at_prompt) / 1024.0
         );
         println!(
             "| navigation → first render, median of {runs} (min–max) | {:.0} ms ({:.0}–{:.0}) |",

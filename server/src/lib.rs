@@ -10,6 +10,7 @@ pub mod collector;
 pub mod commands;
 pub mod connections;
 pub mod dispatch;
+pub mod embed_budget;
 pub mod guard;
 pub mod image_dirs;
 pub mod observed;

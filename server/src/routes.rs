@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use slipway::api::{paths, ErrorBody, RegistryInfo, RuntimeInfo, ServerInfo};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// What every handler may read: fixed at start.
@@ -34,11 +35,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route(paths::INFO, get(info))
         .route(paths::EMBED_BUDGET, get(embed_budget));
     let web = if state.dist_dir.join("index.html").is_file() {
-        let index = ServeFile::new(state.dist_dir.join("index.html"));
-        // Only the app's files are compressed: registry blobs must go out byte for byte (digests, Range).
-        Router::new()
-            .fallback_service(ServeDir::new(&state.dist_dir).fallback(index))
-            .layer(tower_http::compression::CompressionLayer::new())
+        app_files(&state.dist_dir)
     } else {
         Router::new().fallback(app_not_built)
     };
@@ -73,17 +70,57 @@ pub fn app(state: Arc<AppState>) -> Router {
     );
     let teacher_only = axum::middleware::from_fn_with_state(class, crate::classroom::teacher_only);
     let session_gate = axum::middleware::from_fn_with_state(state.sessions.clone(), crate::sessions::gate);
+    let budgets = Arc::new(crate::embed_budget::EmbedBudgets::new(
+        state.site_names.embed_budget(),
+        state.sessions.clone(),
+    ));
+    let embed_pages = Router::new()
+        .route(
+            paths::EMBED_SESSION,
+            axum::routing::post(crate::embed_budget::register),
+        )
+        .with_state(budgets.clone());
+    let page_budget = axum::middleware::from_fn_with_state(budgets, crate::embed_budget::enforce);
     api.with_state(state.clone())
         .merge(sessions)
         .merge(registry)
         .merge(containers)
+        .merge(embed_pages)
         .merge(web.with_state(state))
+        .layer(page_budget)
         .layer(observe)
         .layer(teacher_only)
         .layer(after_the_end)
         .layer(session_gate)
         .layer(front_door)
         .layer(TraceLayer::new_for_http())
+}
+
+/// The app Trunk built. The build writes `NAME.br` and `NAME.gz` beside its files (scripts/precompress.mjs): they go
+/// out as they are to a browser that accepts them (brotli first), with `Content-Encoding` set; any other file is
+/// gzipped per request. Every answer says it varies with `Accept-Encoding`, for caches between. Only the app's files
+/// are compressed: registry blobs must go out byte for byte (digests, Range).
+fn app_files<S: Clone + Send + Sync + 'static>(dist: &std::path::Path) -> Router<S> {
+    let index = ServeFile::new(dist.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let files = ServeDir::new(dist)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(index);
+    // The docs embeds' runner frame is a page of its own: the `embed-runner` module, not the app (www/embed-runner.html).
+    let runner = ServeFile::new(dist.join("embed-runner.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    Router::new()
+        .route_service(paths::EMBED_RUNNER, runner)
+        .fallback_service(files)
+        // Inside the compression layer: it sees the header and does not add a second one.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        ))
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Json<ServerInfo> {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail};
 use serde_json::{json, Value};
 
+use crate::support::axe::axe_violations;
 use crate::support::browser::{Browser, Page};
 use crate::support::server::{dist_dir, with_busybox, Server, StaticServer};
 use crate::support::{repo_root, TempDir};
@@ -278,24 +279,6 @@ async fn a_docs_page_on_another_site_runs_its_blocks_in_order_and_never_sees_the
         })
         .await
         .unwrap();
-}
-
-/// The axe-core check of the page as it is: serious and critical violations.
-async fn axe_violations(page: &Page) -> anyhow::Result<Vec<String>> {
-    let axe = std::fs::read_to_string(repo_root().join("tools/node_modules/axe-core/axe.min.js"))
-        .map_err(|e| anyhow!("axe-core from tools/ (cd tools && npm ci): {e}"))?;
-    page.client.execute(&axe, vec![]).await?;
-    let found = page
-        .client
-        .execute_async(
-            "var done = arguments[arguments.length - 1]; \
-             axe.run(document).then(r => done(r.passes.length === 0 ? ['axe checked nothing'] : \
-               r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical') \
-               .map(v => v.id + ': ' + v.nodes.map(n => n.html).join(' | '))));",
-            vec![],
-        )
-        .await?;
-    Ok(serde_json::from_value(found)?)
 }
 
 /// The background of block `id`'s Run button.

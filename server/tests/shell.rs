@@ -128,7 +128,7 @@ async fn page_renders_and_reports_the_companion_connected() {
                     unnamed == serde_json::json!([]),
                     "controls without an accessible name: {unnamed}"
                 );
-                page.click("Check the companion again").await?;
+                page.click("Recheck the companion").await?;
                 page.wait_for_text("Companion status", &expected, |t| t == expected)
                     .await?;
                 Ok(())
@@ -166,10 +166,11 @@ async fn page_says_the_companion_is_unreachable_without_one() {
 #[tokio::test(flavor = "multi_thread")]
 async fn page_check_fails_when_the_wasm_does_not_load() {
     let broken = TempDir::new("dist-without-wasm");
+    // Nor its precompressed copies (`.wasm.br`, `.wasm.gz`): the server would send those instead.
     for entry in std::fs::read_dir(dist_dir()).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name();
-        if entry.file_type().unwrap().is_file() && !name.to_string_lossy().ends_with(".wasm") {
+        if entry.file_type().unwrap().is_file() && !name.to_string_lossy().contains(".wasm") {
             std::fs::copy(entry.path(), broken.path().join(&name)).unwrap();
         }
     }

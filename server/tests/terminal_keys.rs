@@ -91,8 +91,8 @@ async fn a_containers_colours_reach_the_screen_and_its_tty_follows_the_pane() {
             let before = stty_size(&page, 0).await?;
             anyhow::ensure!(before.0 >= 5 && before.1 >= 20, "{before:?}");
             // Bigger text: fewer cells fit the pane, and the container's TTY is told.
-            page.click("Larger text").await?;
-            page.click("Larger text").await?;
+            page.click("A+ larger text").await?;
+            page.click("A+ larger text").await?;
             let started = Instant::now();
             let mut answers = 1;
             let after = loop {

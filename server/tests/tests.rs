@@ -2,6 +2,7 @@
 //! (`CARGO_BIN_EXE_slipway`), the page Trunk built in headless Chromium, containers under runc.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod a11y;
 mod base_images;
 mod build;
 mod classroom;
@@ -25,6 +26,7 @@ mod lesson_origin;
 mod lifetimes;
 mod more_commands;
 mod networks;
+mod page_weight;
 mod ports;
 mod previews;
 mod quotas;

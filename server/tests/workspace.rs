@@ -261,7 +261,7 @@ async fn upload_a_zip_and_use_the_page_by_keyboard_at_768_px() {
                     after.parse::<i32>()? == before.parse::<i32>()? - 16,
                     "{before} -> {after}"
                 );
-                page.click("Larger text").await?;
+                page.click("A+ larger text").await?;
                 page.wait_for_text("Text size", "16 px", |t| t == "16 px").await?;
                 page.click("Switch to the light theme").await?;
                 let app = page.client.find(fantoccini::Locator::Id("slipway-app")).await?;

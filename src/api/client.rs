@@ -258,6 +258,11 @@ impl<'a, T: Transport> Companion<'a, T> {
         self.json(Method::Get, paths::INFO, None::<&()>).await
     }
 
+    /// `POST /api/embed/session`: this session is a docs page's runner frame's, held to the page's budget.
+    pub async fn embed_session(&self) -> Result<EmbedBudget, CompanionError> {
+        self.json(Method::Post, paths::EMBED_SESSION, None::<&()>).await
+    }
+
     /// `POST /api/classroom/join`: sign in to the class with a join code.
     pub async fn join(&self, request: &JoinRequest) -> Result<SignedIn, CompanionError> {
         self.json(Method::Post, paths::CLASSROOM_JOIN, Some(request))

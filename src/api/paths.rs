@@ -99,6 +99,9 @@ pub const CLASSROOM_JOIN: &str = "/api/classroom/join";
 pub const EMBED_RUNNER: &str = "/embed/runner";
 /// `GET`: the budget of one runner frame's session ([`super::EmbedBudget`]); no session needed.
 pub const EMBED_BUDGET: &str = "/embed/budget";
+/// `POST` with the session header: the runner frame's session is one docs page load's, whose containers and
+/// build steps the server counts against [`EMBED_BUDGET`] and refuses past it; answers the budget.
+pub const EMBED_SESSION: &str = "/api/embed/session";
 /// The teacher's page: 403 for learners and clients not signed in.
 pub const TEACHER: &str = "/teacher";
 /// `GET`, teachers only: the class's [`super::ClassSnapshot`] (a row per learner, a funnel per lesson).

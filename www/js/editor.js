@@ -65,6 +65,8 @@ function create(parent, options) {
     extensions.push(StreamLanguage.define(yaml), syntaxHighlighting(highlightStyle), lintGutter());
   }
   const view = new EditorView({ parent, state: EditorState.create({ doc: options.doc || "", extensions }) });
+  // A long file scrolls: the scroller is a keyboard stop of its own (axe: scrollable-region-focusable).
+  view.scrollDOM.tabIndex = 0;
   const handle = {
     view,
     getDoc: () => view.state.doc.toString(),

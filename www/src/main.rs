@@ -2,11 +2,7 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    // The docs embeds' hidden runner frame (static/blocks.js): the interpreter without the UI.
-    let path = web_sys::window().and_then(|w| w.location().pathname().ok());
-    if path.as_deref() == Some(slipway::api::paths::EMBED_RUNNER) {
-        return slipway_web::ui::runner::start();
-    }
+    // The docs embeds' runner frame (`/embed/runner`) is a module of its own: `embed-runner`.
     slipway_web::ui::app::start();
 }
 

@@ -63,7 +63,7 @@ async fn build_panel_and_layer_explorer_in_the_page() {
                 anyhow::ensure!(meta.contains(reason), "{meta}");
             }
 
-            page.click("Explore learner1/app:v1").await?;
+            page.click("Explore layers of learner1/app:v1").await?;
             let layers = page
                 .wait_for_text("Image layers", "both layers", |t| {
                     t.contains("2. COPY b.txt /app/")
@@ -122,7 +122,7 @@ async fn build_panel_and_layer_explorer_in_the_page() {
             let meta = step_meta(&page, "[2/2] COPY b.txt /app/").await?;
             anyhow::ensure!(meta.contains("cache miss: b.txt changed"), "{meta}");
 
-            page.click("Explore learner1/app:v2").await?;
+            page.click("Explore layers of learner1/app:v2").await?;
             let files = page
                 .wait_for_text("Files of layer 2", "the rebuilt layer", |t| t.contains("b.txt"))
                 .await?;
@@ -186,7 +186,7 @@ async fn a_pushed_tag_opens_in_the_layer_explorer_from_the_registry_panel() {
                     t.contains("learner1/hello:v1")
                 })
                 .await?;
-                page.click("Explore pushed learner1/hello:v1").await?;
+                page.click("Explore layers of pushed learner1/hello:v1").await?;
                 let layers = page
                     .wait_for_text("Image layers", "the COPY layer", |t| {
                         t.contains("1. COPY hello.txt /greetings/")

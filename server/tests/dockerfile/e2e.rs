@@ -170,7 +170,7 @@ async fn editor_outline_jumps_and_the_page_settings_reach_it() {
 
             let size = "return getComputedStyle(document.querySelector('.cm-content')).fontSize;";
             let before = run_js(&page, size, vec![]).await?;
-            page.click("Larger text").await?;
+            page.click("A+ larger text").await?;
             let shown = page.text_of("Text size").await?;
             wait_js(&page, size, vec![], json!(shown.replace(' ', ""))).await?;
             anyhow::ensure!(json!(shown.replace(' ', "")) != before, "font size stayed {before}");

@@ -5,6 +5,7 @@
 // Each area uses a part of the harness: not every helper is used everywhere.
 #![allow(dead_code)]
 
+pub mod axe;
 pub mod browser;
 pub mod distribution;
 pub mod project;

@@ -69,7 +69,7 @@ fn companion_indicator() -> Html {
             // The title repeats the text: the top bar cuts it short when the window is narrow.
             <span id="companion-status" class={class} role="status" aria-live="polite"
                   aria-label="Companion status" title={status.text()}>{ status.text() }</span>
-            <button type="button" onclick={recheck} aria-label="Check the companion again">{ "Recheck" }</button>
+            <button type="button" onclick={recheck} aria-label="Recheck the companion">{ "Recheck" }</button>
         </div>
     }
 }
@@ -456,10 +456,10 @@ fn top_bar(props: &TopBarProps) -> Html {
             if !props.embed { <span class="tagline">{ "learn Docker by doing it" }</span> }
             <div class="controls" role="toolbar" aria-label="Page controls">
                 <button type="button" onclick={dispatch(SettingsAction::FontSmaller)}
-                        aria-label="Smaller text">{ "A−" }</button>
+                        aria-label="A− smaller text">{ "A−" }</button>
                 <span class="font-size" aria-label="Text size">{ format!("{} px", settings.font_px) }</span>
                 <button type="button" onclick={dispatch(SettingsAction::FontBigger)}
-                        aria-label="Larger text">{ "A+" }</button>
+                        aria-label="A+ larger text">{ "A+" }</button>
                 <button type="button" onclick={dispatch(SettingsAction::ToggleTheme)}
                         aria-label={format!("Switch to the {} theme", settings.theme.other().name())}>
                     { if settings.theme == super::workspace::Theme::Dark { "☀ Light" } else { "☾ Dark" } }
@@ -492,7 +492,7 @@ fn editor_row(panes: Panes, store_revision: u32) -> Option<Html> {
             <div class="editor-row">
                 if panes.editor { <EditorPane /> }
                 if panes.side {
-                <aside class="side" aria-label="Side panels">
+                <aside class="side" aria-label="Side panels" tabindex="0">
                     <super::build_panel::BuildPanel />
                     <super::panels::ImagesPanel revision={store_revision} />
                     <super::panels::ContainersPanel revision={store_revision} />

@@ -2,7 +2,7 @@
 //! For Dockerfiles: highlighting, diagnostics as you type (underline, gutter marker, hover text), a list of them
 //! and an outline that both jump to the line. Parsing and checking stay in Rust (`editor_model`, tested natively).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -82,6 +82,14 @@ pub(super) fn code_mirror(props: &CodeMirrorProps) -> Html {
     *onchange.borrow_mut() = props.onchange.clone();
     let settings = use_context::<Settings>().unwrap_or_default();
     let dark = settings.theme == Theme::Dark;
+    // What the view must show once it exists: props can change while CodeMirror's bundle loads.
+    let latest = use_mut_ref(Latest::default);
+    *latest.borrow_mut() = Latest {
+        marks: (props.language != "plain").then(|| props.marks.clone()),
+        readonly: props.readonly,
+        dark,
+        font_px: settings.font_px,
+    };
     {
         let (host, live, onchange) = (host.clone(), live.clone(), onchange.clone());
         let (doc, label, language, read_only) = (
@@ -91,6 +99,7 @@ pub(super) fn code_mirror(props: &CodeMirrorProps) -> Html {
             props.readonly,
         );
         let font_px = settings.font_px;
+        let latest = latest.clone();
         // Only the first render's text counts: later ones are the editor's own edits coming back.
         use_effect_with((), move |_| {
             let options = to_js(&CreateOptions {
@@ -101,8 +110,10 @@ pub(super) fn code_mirror(props: &CodeMirrorProps) -> Html {
                 dark,
                 font_px,
             });
-            mount(&host, &live, options, onchange);
+            let gone = Rc::new(Cell::new(false));
+            mount_when_loaded(host, live.clone(), options, onchange, latest, gone.clone());
             move || {
+                gone.set(true);
                 if let Some(l) = live.borrow_mut().take() {
                     l.handle.dispose();
                 }
@@ -141,6 +152,95 @@ pub(super) fn code_mirror(props: &CodeMirrorProps) -> Html {
         );
     }
     html! { <div class="code-editor" ref={host}></div> }
+}
+
+/// The props the view follows after it is created.
+#[derive(Default)]
+struct Latest {
+    marks: Option<Rc<Vec<CodeMark>>>,
+    readonly: bool,
+    dark: bool,
+    font_px: u8,
+}
+
+/// CodeMirror's bundle (`www/js/editor.js`, ~115 KiB gzipped): not in the page's first load, fetched when the
+/// first editor mounts (the terminal's prompt never waits for it; docs/performance.md).
+const EDITOR_SCRIPT: &str = "/vendor/editor.js";
+
+thread_local! {
+    /// The bundle's one load, shared by every editor of the page (None again after a failed load: retried).
+    static EDITOR_SCRIPT_LOAD: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
+}
+
+fn editor_script_loaded() -> bool {
+    web_sys::window().is_some_and(|w| js_sys::Reflect::has(&w, &"SlipwayEditor".into()).unwrap_or(false))
+}
+
+/// Resolves once `window.SlipwayEditor` exists: adds the bundle's `<script>` to the page the first time.
+fn load_editor_script() -> js_sys::Promise {
+    EDITOR_SCRIPT_LOAD.with(|slot| {
+        slot.borrow_mut()
+            .get_or_insert_with(|| {
+                js_sys::Promise::new(&mut |resolve, reject| {
+                    let added = web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| Some((d.create_element("script").ok()?, d.body()?)))
+                        .and_then(|(script, body)| {
+                            script.set_attribute("src", EDITOR_SCRIPT).ok()?;
+                            script.add_event_listener_with_callback("load", &resolve).ok()?;
+                            script.add_event_listener_with_callback("error", &reject).ok()?;
+                            body.append_child(&script).ok()
+                        });
+                    if added.is_none() {
+                        let _ = reject.call0(&JsValue::NULL);
+                    }
+                })
+            })
+            .clone()
+    })
+}
+
+/// Create the view now if the bundle is there, else show that it loads, load it and create the view then
+/// (unless the editor was closed meanwhile: `gone`), in step with the props of the moment.
+fn mount_when_loaded(
+    host: NodeRef,
+    live: Rc<RefCell<Option<Live>>>,
+    options: JsValue,
+    onchange: Rc<RefCell<Callback<String>>>,
+    latest: Rc<RefCell<Latest>>,
+    gone: Rc<Cell<bool>>,
+) {
+    if editor_script_loaded() {
+        return mount(&host, &live, options, onchange);
+    }
+    let Some(parent) = host.cast::<web_sys::Element>() else {
+        return;
+    };
+    parent.set_attribute("aria-busy", "true").ok();
+    parent.set_text_content(Some("Loading the editor…"));
+    wasm_bindgen_futures::spawn_local(async move {
+        let loaded = wasm_bindgen_futures::JsFuture::from(load_editor_script()).await;
+        if gone.get() {
+            return;
+        }
+        parent.remove_attribute("aria-busy").ok();
+        parent.set_text_content(None);
+        if loaded.is_err() {
+            EDITOR_SCRIPT_LOAD.with(|slot| slot.borrow_mut().take());
+            parent.set_text_content(Some("The code editor failed to load: reload the page to try again."));
+            return;
+        }
+        mount(&host, &live, options, onchange);
+        let latest = latest.borrow();
+        if let Some(l) = live.borrow().as_ref() {
+            if let Some(marks) = &latest.marks {
+                l.handle.set_diagnostics(&to_js(&**marks));
+            }
+            l.handle.set_read_only(latest.readonly);
+            l.handle.set_theme(latest.dark);
+            l.handle.set_font_size(u32::from(latest.font_px));
+        }
+    });
 }
 
 fn mount(

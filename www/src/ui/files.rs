@@ -350,7 +350,7 @@ pub fn editor_pane() -> Html {
         };
         html! {
             <span class={classes!("tab", selected.then_some("selected"))}>
-                <button type="button" role="tab" aria-selected={selected.to_string()} title={path.clone()}
+                <button type="button" aria-current={selected.then_some("true")} title={path.clone()}
                         aria-label={format!("Tab {path}")} onclick={open}>{ name }</button>
                 <button type="button" class="icon" aria-label={format!("Close {path}")} onclick={close}>{ "×" }</button>
             </span>
@@ -396,7 +396,7 @@ pub fn editor_pane() -> Html {
     html! {
         <section class="pane editor" aria-labelledby="editor-title">
             <h2 id="editor-title" class="visually-hidden">{ "Editor" }</h2>
-            <div class="tabs" role="tablist" aria-label="Open files">{ for tabs }</div>
+            <div class="tabs" role="group" aria-label="Open files">{ for tabs }</div>
             { body }
         </section>
     }

@@ -125,7 +125,7 @@ pub fn images_panel(props: &PanelProps) -> Html {
         };
         html! {
             <>
-                <button type="button" class="explore" aria-label={format!("Explore {}", image.name())}
+                <button type="button" class="explore" aria-label={format!("Explore layers of {}", image.name())}
                         onclick={explore}>{ "Explore layers" }</button>
                 <button type="button" class="panel-download" onclick={download}
                         aria-label={format!("Download {}", image.name())}>{ "Download" }</button>
@@ -166,7 +166,7 @@ pub fn registry_panel(props: &PanelProps) -> Html {
     let explorer = use_reducer(ExplorerState::default);
     let explore = |entry: &RegistryEntry| {
         let (explorer, repository, tag) = (explorer.clone(), entry.repository.clone(), entry.tag.clone());
-        let label = format!("Explore pushed {repository}:{tag}");
+        let label = format!("Explore layers of pushed {repository}:{tag}");
         let onclick =
             Callback::from(move |_| super::explorer::open_pushed(&explorer, repository.clone(), tag.clone()));
         html! {

@@ -20,9 +20,7 @@ use super::store::{BUILD_CACHE, IMAGE_STORE};
 use slipway::cli::build::BuildEnv;
 use slipway::cli::context::Stream;
 use slipway::cli::interpret::{plan_line, run_command};
-use slipway::api::EmbedBudget;
 use slipway::cli::outcome::{Outcome, Step};
-use slipway::cli::spec::CommandId;
 use slipway::layer::{FileTree, Meta};
 
 /// What the docs page asks: run one block.
@@ -60,31 +58,15 @@ thread_local! {
     static PARENT_ORIGIN: RefCell<String> = const { RefCell::new(String::new()) };
     /// The files every block has sent so far: the build context of `docker build .` lines.
     static CONTEXT: RefCell<FileTree> = RefCell::new(FileTree::new());
-    /// The page's budget (`slipway serve --embed-containers`, `--embed-build-minutes`) and what it used.
-    static BUDGET: RefCell<Spent> = RefCell::new(Spent::default());
 }
 
-#[derive(Default)]
-struct Spent {
-    budget: EmbedBudget,
-    containers: u32,
-    build_ms: f64,
-}
-
-/// Why the page may not start another container or build, if it may not.
-fn over_budget(build: bool) -> Option<Outcome> {
-    BUDGET.with(|b| {
-        let b = b.borrow();
-        let why = match (build, b.budget.containers, b.budget.build_minutes) {
-            (false, Some(max), _) if b.containers >= max => format!("{max} containers"),
-            (true, _, Some(max)) if b.build_ms >= f64::from(max) * 60_000.0 => format!("{max} build minutes"),
-            _ => return None,
-        };
-        Some(Outcome::failure(
-            format!("slipway: this page's budget of {why} is used up (the server's --embed-* flags): open the block in the full playground to go on\n"),
-            1,
-        ))
-    })
+/// Names the frame's session as this page load's to the server, which counts its containers and build steps
+/// against the page's budget (`slipway serve --embed-containers`, `--embed-build-minutes`) and refuses past it
+/// with a message the block shows. Before each block: a session the server renewed is named again.
+async fn hold_to_the_page_budget(session: &PageSession) {
+    let _ = slipway::api::Companion::new(session.transport(), "")
+        .embed_session()
+        .await;
 }
 
 /// The runner's entry: listen to the parent page, tell it we are ready.
@@ -106,11 +88,7 @@ pub fn start() {
     let _ = window.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
     listener.forget();
     wasm_bindgen_futures::spawn_local(async {
-        let budget = super::web::get_ok(slipway::api::paths::EMBED_BUDGET).await;
-        if let Some(budget) = budget.ok().and_then(|text| serde_json::from_str(&text).ok()) {
-            BUDGET.with(|b| b.borrow_mut().budget = budget);
-        }
-        super::session::ensure_page_session().await;
+        hold_to_the_page_budget(&PageSession::for_command().await).await;
         post(&Answer::new("ready", ""));
     });
 }
@@ -214,6 +192,7 @@ async fn run_block(request: &RunRequest) -> (i32, Option<usize>) {
         say(&request.id, Stream::Stderr, &why);
         return (1, None);
     }
+    hold_to_the_page_budget(&PageSession::for_command().await).await;
     for (number, line) in block_lines(&request.kind, &request.id, request.tag.as_deref(), &request.text) {
         let outcome = run_line(&request.id, &line).await;
         say(&request.id, Stream::Stdout, &outcome.stdout);
@@ -237,18 +216,10 @@ async fn run_line(id: &str, line: &str) -> Outcome {
             1,
         ),
         Step::Companion(inv) => {
-            let starts = matches!(inv.command.id, CommandId::ContainerRun | CommandId::ContainerCreate);
-            if let Some(refused) = over_budget(false).filter(|_| starts) {
-                return refused;
-            }
             let session = PageSession::for_command().await;
             let progress = |stream: Stream, text: &str| say(id, stream, &format!("{text}\n"));
             let ctx = session.context(Some(&progress));
-            let outcome = run_command(&ctx, &inv).await;
-            if starts {
-                BUDGET.with(|b| b.borrow_mut().containers += 1);
-            }
-            outcome
+            run_command(&ctx, &inv).await
         }
         Step::Compose(inv) => {
             let tree = CONTEXT.with(|t| t.borrow().clone());
@@ -257,15 +228,7 @@ async fn run_line(id: &str, line: &str) -> Outcome {
             let ctx = session.context(Some(&progress));
             super::compose_model::run_on_tree(&ctx, &inv, &tree).await
         }
-        Step::Build(inv) => {
-            if let Some(refused) = over_budget(true) {
-                return refused;
-            }
-            let began = js_sys::Date::now();
-            let outcome = build(id, &inv).await;
-            BUDGET.with(|b| b.borrow_mut().build_ms += js_sys::Date::now() - began);
-            outcome
-        }
+        Step::Build(inv) => build(id, &inv).await,
     }
 }
 
