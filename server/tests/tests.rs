@@ -4,6 +4,7 @@
 
 mod base_images;
 mod build;
+mod build_mounts;
 mod classroom;
 mod classroom_progress;
 mod classroom_scenario;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::cache::{hex, CacheStore, PlaceRecord};
 use super::context::{apply_dockerignore, context_size};
 use super::layers::{copy_layer, workdir_layer, CopyPlan};
+use super::mounts::{MountSources, RunExtras};
 use super::pack::{placeholder, LayerPacker, PendingLayer, PendingLayers};
 use super::progress::{Event, MissReason};
 use super::resolve::{BaseResolver, Platform, ResolvedImage};
@@ -74,8 +75,13 @@ impl Step {
     }
 }
 
-/// A layer step's `created_by`, the files its key depends on, and its tree (made here) or RUN argv.
-type LayerStepOutput = (String, PlaceRecord, Option<FileTree>, Option<Vec<String>>);
+/// A layer step's `created_by`, the files its key depends on, and its tree (made here) or RUN argv and mounts.
+type LayerStepOutput = (
+    String,
+    PlaceRecord,
+    Option<FileTree>,
+    Option<(Vec<String>, RunExtras)>,
+);
 
 /// What the build knows once the Dockerfile is parsed and the bases are resolved.
 struct Plan {
@@ -603,9 +609,9 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                         st.key = key;
                         return Ok(false);
                     }
-                    (None, Some(argv)) => {
+                    (None, Some((argv, extras))) => {
                         self.settle(pending, st, options).await?;
-                        self.run_step(id, st, argv, options).await?
+                        self.run_step(id, st, argv, extras, options).await?
                     }
                     (None, None) => unreachable!("a layer step has a tree or a command"),
                 };
@@ -688,13 +694,21 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                     "RUN {} # buildkit",
                     super::history::run_command_string(&st.build_args, &argv)
                 );
+                let sources = MountSources {
+                    ctx,
+                    df,
+                    states,
+                    escape,
+                    line,
+                };
+                let mut extras = self.run_extras(run, st, &sources, options).await?;
                 // A RUN layer lives on the server that ran it: the step's key names that server (its place does
-                // not, so a miss on another server can say why).
+                // not, so a miss on another server can say why); the mounts and network are part of it too.
                 let made_on = PlaceRecord {
                     server: Some(self.executor.server().to_owned()),
-                    ..PlaceRecord::default()
+                    files: std::mem::take(&mut extras.key.files),
                 };
-                (created_by, made_on, None, Some(argv))
+                (created_by, made_on, None, Some((argv, extras)))
             }
             _ => unreachable!("layer_step only gets layer instructions"),
         })

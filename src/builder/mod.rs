@@ -13,6 +13,7 @@ mod context;
 mod engine;
 pub mod history;
 mod layers;
+mod mounts;
 mod pack;
 mod progress;
 mod resolve;
@@ -31,6 +32,7 @@ pub use cache::DirCache;
 pub use cache::{CacheStore, CachedLayer, CachedStep, MemoryCache, PlaceRecord};
 pub use context::{apply_dockerignore, context_size};
 pub use engine::Builder;
+pub use mounts::{parse_mount, Mount, MountKind, Secrets};
 pub use pack::{InlinePacker, LayerPacker, PackFuture, Packed};
 pub use progress::{Event, MissReason, PlainRenderer};
 pub use resolve::{registry_repository, BaseResolver, NoRegistry, Platform, RegistryResolver, ResolvedImage};
@@ -100,6 +102,12 @@ pub enum BuildError {
     Layer(#[from] crate::layer::LayerError),
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),
+    /// A step asks for what needs an entitlement (`network.host`, `security.insecure`): BuildKit's words.
+    #[error("{0} is not allowed")]
+    NotAllowed(&'static str),
+    /// A value BuildKit refuses as the build runs (its words, e.g. `secret X not found: not found`).
+    #[error("{0}")]
+    Unsupported(String),
     /// `# check=error=true` and BuildKit's checks warned (the rules, sorted).
     #[error("lint violation found for rules: {0}")]
     LintViolation(String),
@@ -165,6 +173,8 @@ pub struct BuildOptions {
     pub created: u64,
     /// gzip level of layers made here.
     pub gzip_level: u32,
+    /// `--secret id=...`: what `RUN --mount=type=secret` reads; never in a layer, the config or the cache key.
+    pub secrets: Secrets,
 }
 
 impl Default for BuildOptions {
@@ -182,6 +192,7 @@ impl Default for BuildOptions {
             epoch: 0,
             created: 0,
             gzip_level: 6,
+            secrets: Secrets::default(),
         }
     }
 }

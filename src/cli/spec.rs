@@ -35,6 +35,7 @@ flag_names! {
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
     RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure", AUTHOR = "author",
     CHANGE = "change", MESSAGE = "message",
+    SECRET = "secret",
 }
 
 impl Flag {
@@ -364,6 +365,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         opt(Flag::PLATFORM, None, "Set target platform for build"),
         opt(Flag::PROGRESS, None, "Set type of progress output (\"auto\", \"plain\", \"tty\", \"quiet\")"),
         opt(Flag::LABEL, None, "Set metadata for an image"),
+        opt(Flag::SECRET, None, "Secret to expose to the build (format: \"id=mysecret[,src=/local/secret]\")"),
         flag(Flag::QUIET, Some('q'), "Suppress the build output and print image ID on success"),
         flag(Flag::CHECK, None, "Shorthand for \"--call=check\""),
         flag(Flag::PULL, None, "Always attempt to pull all referenced images")

@@ -34,6 +34,7 @@ pub mod runc;
 pub mod seccomp;
 pub mod spec;
 pub mod step;
+mod step_mounts;
 pub mod system;
 pub mod tty;
 pub mod unpack;
