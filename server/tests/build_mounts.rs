@@ -287,3 +287,143 @@ async fn host_network_insecure_and_ssh_are_refused() -> anyhow::Result<()> {
     server.stop()?;
     Ok(())
 }
+
+/// An image index with linux/amd64 and linux/arm64 pushed to the embedded registry: `docker pull` takes the
+/// server's platform, `--platform` the other, a platform the index lacks fails in docker's words; a build's
+/// `FROM --platform` picks the same way.
+#[tokio::test]
+async fn a_pull_of_an_index_takes_the_servers_platform_or_the_one_asked_for() -> anyhow::Result<()> {
+    use slipway::builder::Platform;
+    use slipway::cli::parse::{parse, Parsed};
+    use slipway::layer::{FileTree, LayerOptions, Meta};
+
+    let server = start("platforms").await?;
+    let http = crate::registry::client::Reqwest::new();
+    let session = named_session(&server.url, "docker-build");
+    let transport = slipway::api::SessionTransport::new(&http, session, &server.url);
+    let credentials = std::cell::RefCell::new(slipway::cli::credentials::CredentialStore::default());
+    let ctx = slipway::cli::context::CommandContext {
+        session: Some(session),
+        ..slipway::cli::context::CommandContext::new(&transport, &server.url, "", &credentials)
+    };
+    let registry = ctx.local_client();
+    let opts = slipway::registry::PushOptions::default();
+    let mut entries = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let mut tree = FileTree::new();
+        tree.insert_file("arch", arch.as_bytes().to_vec(), Meta::file())?;
+        let (layer, info) = tree.to_layer(&LayerOptions { mtime: 0, level: 6 })?;
+        let config = serde_json::to_vec(&serde_json::json!({
+            "architecture": arch, "os": "linux", "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [info.diff_id.to_string()]},
+        }))?;
+        let config_digest = format!("sha256:{:x}", sha2::Sha256::digest(&config));
+        registry
+            .push_blob(
+                "learner1/multi",
+                info.digest.as_ref(),
+                &layer,
+                &opts,
+                &mut |_, _| {},
+            )
+            .await?;
+        registry
+            .push_blob("learner1/multi", &config_digest, &config, &opts, &mut |_, _| {})
+            .await?;
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": info.digest.to_string(), "size": layer.len()}],
+        }))?;
+        let digest = format!("sha256:{:x}", sha2::Sha256::digest(&manifest));
+        registry
+            .push_manifest(
+                "learner1/multi",
+                &digest,
+                "application/vnd.oci.image.manifest.v1+json",
+                &manifest,
+            )
+            .await?;
+        entries.push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": manifest.len(),
+            "platform": {"os": "linux", "architecture": arch},
+        }));
+    }
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries,
+    }))?;
+    // v2 for the build: a tag not pulled into the session's local store, so FROM reads the index.
+    for tag in ["v1", "v2"] {
+        registry
+            .push_manifest(
+                "learner1/multi",
+                tag,
+                "application/vnd.oci.image.index.v1+json",
+                &index,
+            )
+            .await?;
+    }
+
+    let pull = |line: &'static str| {
+        let ctx = &ctx;
+        async move {
+            let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+            let Ok(Parsed::Run(inv)) = parse(&words) else {
+                panic!("{line} does not parse");
+            };
+            slipway::cli::transfer::pull(ctx, &inv).await
+        }
+    };
+    let arch_of = |reference: &str| {
+        let local = ctx.local_repository(&slipway::image::Reference::parse(reference).unwrap());
+        let registry = &registry;
+        async move {
+            let manifest = registry.pull_manifest(&local, "v1").await.unwrap();
+            let manifest: serde_json::Value = serde_json::from_slice(&manifest.bytes).unwrap();
+            let config = registry
+                .pull_blob(&local, manifest["config"]["digest"].as_str().unwrap())
+                .await
+                .unwrap();
+            let config: serde_json::Value = serde_json::from_slice(&config).unwrap();
+            config["architecture"].as_str().unwrap().to_string()
+        }
+    };
+    let host = Platform::default().architecture;
+    let other = if host == "amd64" { "arm64" } else { "amd64" };
+    let out = pull("docker pull learner1/multi:v1").await;
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    assert_eq!(arch_of("learner1/multi:v1").await, host);
+    let line = if other == "arm64" {
+        "docker pull --platform linux/arm64 learner1/multi:v1"
+    } else {
+        "docker pull --platform linux/amd64 learner1/multi:v1"
+    };
+    let out = pull(line).await;
+    assert_eq!(out.exit_code, 0, "{}", out.stderr);
+    assert_eq!(arch_of("learner1/multi:v1").await, other);
+    let out = pull("docker pull --platform linux/arm/v7 learner1/multi:v1").await;
+    assert_ne!(out.exit_code, 0);
+    assert!(
+        out.stderr
+            .contains("no matching manifest for linux/arm/v7 in the manifest list entries"),
+        "{}",
+        out.stderr
+    );
+
+    let cache = MemoryCache::new();
+    let tree = context(&[(
+        "Dockerfile",
+        "FROM --platform=linux/arm/v7 learner1/multi:v2\nCOPY Dockerfile /\n",
+    )]);
+    let built = docker_build(&server, &cache, "docker build -t learner1/on-arm:v1 .", &tree).await;
+    assert_eq!(built.exit_code, 1);
+    assert!(
+        built.stderr.contains(
+            "failed to resolve source metadata for docker.io/learner1/multi:v2: no match for platform in manifest sha256:"
+        ),
+        "{}",
+        built.stderr
+    );
+    server.stop()?;
+    Ok(())
+}

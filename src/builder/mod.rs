@@ -35,7 +35,10 @@ pub use engine::Builder;
 pub use mounts::{parse_mount, Mount, MountKind, Secrets};
 pub use pack::{InlinePacker, LayerPacker, PackFuture, Packed};
 pub use progress::{Event, MissReason, PlainRenderer};
-pub use resolve::{registry_repository, BaseResolver, NoRegistry, Platform, RegistryResolver, ResolvedImage};
+pub use resolve::{
+    registry_repository, BaseResolver, NoMatchingManifest, NoRegistry, Platform, RegistryResolver,
+    ResolvedImage,
+};
 pub use rootfs::{apply_layer, resolve_owner, LayerRef, Rootfs};
 pub use run::{CompanionExecutor, NoCompanion, RunExecutor, StepOutcome, StepRequest};
 pub use sink::{BuiltImage, ImageSink, MemorySink, RegistrySink};
@@ -121,6 +124,9 @@ pub enum BaseError {
     /// Neither the session's local images nor the registry have it.
     #[error("failed to resolve source metadata for {0}: not found")]
     NotFound(String),
+    /// An index without the stage's platform (BuildKit's words).
+    #[error("failed to resolve source metadata for {name}: {message}")]
+    NoMatchingPlatform { name: String, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(

@@ -409,8 +409,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ImagePull, Companion, &["image", "pull"], &[&["pull"]], Exactly(1),
         "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", &[
         flag(Flag::ALL_TAGS, Some('a'), "Download all tagged images in the repository").refused(ALL_TAGS_REFUSED),
-        opt(Flag::PLATFORM, None, "Set platform if server is multi-platform capable")
-            .only("linux/amd64", "images are pulled for linux/amd64, the platform containers run on here"),
+        opt(Flag::PLATFORM, None, "Set platform if server is multi-platform capable"),
         QUIET, HELP,
     ]).operands(Operands::Images),
     command(ImageSave, Page, &["image", "save"], &[&["save"]], AtLeast(1),
