@@ -51,7 +51,7 @@ pub use progress::{
     MyProgress, MyProgressQuery, ResetRequest, StepMark, ONLINE_SECONDS,
 };
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
-pub use steps::{StepEvent, StepLayer, StepRequest, StepResult, NDJSON};
+pub use steps::{StepEvent, StepLayer, StepMount, StepRequest, StepResult, NDJSON};
 pub use volumes::{VolumeCreate, VolumeInfo, VolumeMount, VolumePruneAnswer, VolumePruneQuery};
 
 use serde::Serialize;

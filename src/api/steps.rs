@@ -39,10 +39,65 @@ pub struct StepRequest {
     /// (docs/local-images.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
+    /// `RUN --mount`: what the step sees besides its layers; nothing of it goes into the step's layer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<StepMount>,
+    /// `RUN --network=none`: the step has no network (`None`: the server's default for steps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     /// The session running the build: the server takes it from the session header ([`super::SESSION_HEADER`]),
     /// never from the body; steps count against its quota.
     #[serde(skip)]
     pub session: String,
+}
+
+/// One `RUN --mount` as the server mounts it (the builder has resolved ids, targets and sources).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum StepMount {
+    /// `type=cache`: a directory of the session's kept between builds (by `id`), counted in its disk quota.
+    Cache {
+        target: String,
+        id: String,
+        /// `shared`, `private` or `locked`.
+        sharing: String,
+        /// Of the directory when it is made (BuildKit's defaults: 0755, 0:0).
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        read_only: bool,
+    },
+    /// `type=secret`: `data` as a read-only file at `target`, and/or as the variable `env` of the step.
+    Secret {
+        target: Option<String>,
+        env: Option<String>,
+        data: Vec<u8>,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    /// `type=bind`: `path` inside the layer blob `layer` (a tar the builder made of the source and uploaded to
+    /// the step's repository); `read_only: false` lets the step write, and its writes are dropped.
+    Bind {
+        target: String,
+        layer: String,
+        path: String,
+        read_only: bool,
+    },
+    /// `type=tmpfs`: an empty tmpfs, `size` bytes at most.
+    Tmpfs { target: String, size: Option<u64> },
+}
+
+impl StepMount {
+    /// Where the mount appears in the step (`None`: an env-only secret).
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            StepMount::Cache { target, .. }
+            | StepMount::Bind { target, .. }
+            | StepMount::Tmpfs { target, .. } => Some(target),
+            StepMount::Secret { target, .. } => target.as_deref(),
+        }
+    }
 }
 
 /// The layer a successful step made.

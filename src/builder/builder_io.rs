@@ -116,11 +116,17 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         id: usize,
         st: &StageState,
         argv: Vec<String>,
+        extras: super::mounts::RunExtras,
         options: &BuildOptions,
     ) -> Result<LayerRef, BuildError> {
-        let layers: Vec<LayerRef> = st.rootfs.layers().cloned().collect();
+        let mut layers: Vec<LayerRef> = st.rootfs.layers().cloned().collect();
+        let stacked = layers.iter().map(|l| l.descriptor.digest().to_string()).collect();
+        // The bind mounts' sources go up with the step's layers; they are not stacked.
+        layers.extend(extras.bind_layers);
         let request = StepRequest {
-            layers: layers.iter().map(|l| l.descriptor.digest().to_string()).collect(),
+            layers: stacked,
+            mounts: extras.mounts,
+            network: extras.network,
             env: st.run_env(),
             workdir: Some(st.workdir()),
             user: st.inner().user().clone().filter(|u| !u.is_empty()),

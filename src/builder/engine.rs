@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::cache::{hex, CacheStore, PlaceRecord};
 use super::context::{apply_dockerignore, context_size};
 use super::layers::{copy_layer, workdir_layer, CopyPlan};
+use super::mounts::{MountSources, RunExtras};
 use super::pack::{placeholder, LayerPacker, PendingLayer, PendingLayers};
 use super::progress::{Event, MissReason};
 use super::resolve::{BaseResolver, Platform, ResolvedImage};
@@ -74,8 +75,16 @@ impl Step {
     }
 }
 
-/// A layer step's `created_by`, the files its key depends on, and its tree (made here) or RUN argv.
-type LayerStepOutput = (String, PlaceRecord, Option<FileTree>, Option<Vec<String>>);
+/// The entry of a layer step's files that marks a linked COPY/ADD (its value: the workdir and owner it used).
+const LINK_KEY: &str = "--link";
+
+/// A layer step's `created_by`, the files its key depends on, and its tree (made here) or RUN argv and mounts.
+type LayerStepOutput = (
+    String,
+    PlaceRecord,
+    Option<FileTree>,
+    Option<(Vec<String>, RunExtras)>,
+);
 
 /// What the build knows once the Dockerfile is parsed and the bases are resolved.
 struct Plan {
@@ -546,11 +555,24 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
     ) -> Result<bool, BuildError> {
         let Scope { options, pending, .. } = *scope;
         let (created_by, files, mut tree, run) = self.layer_step_output(step, st, states, scope).await?;
-        let mut parts = vec!["step".to_owned(), st.key.clone(), created_by.clone()];
+        // A linked COPY's layer does not depend on what is below it: its key leaves the chain out (a rebase
+        // reuses it), and the chain goes on from both.
+        let linked = files.files.contains_key(LINK_KEY);
+        let below = if linked {
+            LINK_KEY.to_owned()
+        } else {
+            st.key.clone()
+        };
+        let mut parts = vec!["step".to_owned(), below, created_by.clone()];
         parts.extend(files.server.iter().map(|server| format!("server\0{server}")));
         parts.extend(files.files.iter().map(|(p, sum)| format!("{p}\0{sum}")));
         let part_refs: Vec<&str> = parts.iter().map(String::as_str).collect();
         let key = hex(&part_refs);
+        let chained = if linked {
+            hex(&["linked", &st.key, &key])
+        } else {
+            key.clone()
+        };
         let place = format!("place/{}", hex(&["place", &st.key, &created_by]));
         // Keys chain, so after a rebuilt step they are new anyway; a key seen before (a file changed back) hits.
         let (hit, gone) = if options.no_cache {
@@ -600,12 +622,12 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                             job,
                         });
                         st.changed = Some(MissReason::PreviousStepChanged);
-                        st.key = key;
+                        st.key = chained;
                         return Ok(false);
                     }
-                    (None, Some(argv)) => {
+                    (None, Some((argv, extras))) => {
                         self.settle(pending, st, options).await?;
-                        self.run_step(id, st, argv, options).await?
+                        self.run_step(id, st, argv, extras, options).await?
                     }
                     (None, None) => unreachable!("a layer step has a tree or a command"),
                 };
@@ -616,7 +638,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         };
         st.commit_layer(options.created, &created_by, &layer.diff_id)?;
         st.rootfs.push(layer, tree.map(Arc::new));
-        st.key = key;
+        st.key = chained;
         Ok(cached)
     }
 
@@ -646,7 +668,13 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                     Some(spec) => Some(self.owner(spec, st).await?),
                     None => None,
                 };
-                let base = st.rootfs.merged();
+                // `--link`: onto an empty directory (no parent's owner or mode inherited, no whiteouts), so the
+                // layer is the same bytes whatever the base (BuildKit's linked copy).
+                let base = if plan.link {
+                    FileTree::new()
+                } else {
+                    st.rootfs.merged()
+                };
                 let (tree, files) = copy_layer(
                     &plan,
                     source.as_ref().unwrap_or(ctx),
@@ -656,6 +684,14 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                     line,
                 )?;
                 let mut files = files;
+                if plan.link {
+                    // What the linked layer depends on besides its sources: where relative paths start, and
+                    // the owner `--chown` resolved to.
+                    let owner = owner.map(|(u, g)| format!("{u}:{g}")).unwrap_or_default();
+                    files
+                        .files
+                        .insert(LINK_KEY.into(), format!("{}\0{owner}", st.workdir()));
+                }
                 if let Some(from) = &plan.from {
                     if let Some(key) = source_key(from, df, states) {
                         files.files.insert(format!("--from={from}"), key);
@@ -688,13 +724,21 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                     "RUN {} # buildkit",
                     super::history::run_command_string(&st.build_args, &argv)
                 );
+                let sources = MountSources {
+                    ctx,
+                    df,
+                    states,
+                    escape,
+                    line,
+                };
+                let mut extras = self.run_extras(run, st, &sources, options).await?;
                 // A RUN layer lives on the server that ran it: the step's key names that server (its place does
-                // not, so a miss on another server can say why).
+                // not, so a miss on another server can say why); the mounts and network are part of it too.
                 let made_on = PlaceRecord {
                     server: Some(self.executor.server().to_owned()),
-                    ..PlaceRecord::default()
+                    files: std::mem::take(&mut extras.key.files),
                 };
-                (created_by, made_on, None, Some(argv))
+                (created_by, made_on, None, Some((argv, extras)))
             }
             _ => unreachable!("layer_step only gets layer instructions"),
         })

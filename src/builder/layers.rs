@@ -27,6 +27,8 @@ pub struct CopyPlan {
     pub parents: bool,
     pub exclude: Vec<String>,
     pub unpack: Option<bool>,
+    /// `--link`: the layer is made as if onto an empty directory, whatever is below it.
+    pub link: bool,
 }
 
 impl CopyPlan {
@@ -52,6 +54,7 @@ impl CopyPlan {
                 parents: c.parents,
                 exclude: all(&c.exclude)?,
                 unpack: None,
+                link: c.link,
             },
             Instruction::Add(a) => {
                 if a.checksum.is_some() && !a.files.sources.iter().any(|s| is_url(&s.value)) {
@@ -72,6 +75,7 @@ impl CopyPlan {
                     parents: false,
                     exclude: all(&a.exclude)?,
                     unpack: a.unpack,
+                    link: a.link,
                 }
             }
             _ => unreachable!("a copy plan is made from COPY or ADD"),

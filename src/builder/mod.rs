@@ -13,6 +13,7 @@ mod context;
 mod engine;
 pub mod history;
 mod layers;
+mod mounts;
 mod pack;
 mod progress;
 mod resolve;
@@ -31,9 +32,13 @@ pub use cache::DirCache;
 pub use cache::{CacheStore, CachedLayer, CachedStep, MemoryCache, PlaceRecord};
 pub use context::{apply_dockerignore, context_size};
 pub use engine::Builder;
+pub use mounts::{parse_mount, Mount, MountKind, Secrets};
 pub use pack::{InlinePacker, LayerPacker, PackFuture, Packed};
 pub use progress::{Event, MissReason, PlainRenderer};
-pub use resolve::{registry_repository, BaseResolver, NoRegistry, Platform, RegistryResolver, ResolvedImage};
+pub use resolve::{
+    registry_repository, BaseResolver, NoMatchingManifest, NoRegistry, Platform, RegistryResolver,
+    ResolvedImage,
+};
 pub use rootfs::{apply_layer, resolve_owner, LayerRef, Rootfs};
 pub use run::{CompanionExecutor, NoCompanion, RunExecutor, StepOutcome, StepRequest};
 pub use sink::{BuiltImage, ImageSink, MemorySink, RegistrySink};
@@ -100,6 +105,12 @@ pub enum BuildError {
     Layer(#[from] crate::layer::LayerError),
     #[error(transparent)]
     Image(#[from] crate::image::ImageError),
+    /// A step asks for what needs an entitlement (`network.host`, `security.insecure`): BuildKit's words.
+    #[error("{0} is not allowed")]
+    NotAllowed(&'static str),
+    /// A value BuildKit refuses as the build runs (its words, e.g. `secret X not found: not found`).
+    #[error("{0}")]
+    Unsupported(String),
     /// `# check=error=true` and BuildKit's checks warned (the rules, sorted).
     #[error("lint violation found for rules: {0}")]
     LintViolation(String),
@@ -113,6 +124,9 @@ pub enum BaseError {
     /// Neither the session's local images nor the registry have it.
     #[error("failed to resolve source metadata for {0}: not found")]
     NotFound(String),
+    /// An index without the stage's platform (BuildKit's words).
+    #[error("failed to resolve source metadata for {name}: {message}")]
+    NoMatchingPlatform { name: String, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
@@ -165,6 +179,8 @@ pub struct BuildOptions {
     pub created: u64,
     /// gzip level of layers made here.
     pub gzip_level: u32,
+    /// `--secret id=...`: what `RUN --mount=type=secret` reads; never in a layer, the config or the cache key.
+    pub secrets: Secrets,
 }
 
 impl Default for BuildOptions {
@@ -182,6 +198,7 @@ impl Default for BuildOptions {
             epoch: 0,
             created: 0,
             gzip_level: 6,
+            secrets: Secrets::default(),
         }
     }
 }

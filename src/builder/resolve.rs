@@ -2,7 +2,7 @@
 //! implementation over the registry client (the session's local repository first, then the registry, as
 //! `docs/local-images.md` says).
 
-use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
+use oci_spec::image::{ImageConfiguration, ImageManifest};
 
 use super::rootfs::LayerRef;
 use super::{BaseError, BuildError};
@@ -18,11 +18,18 @@ pub struct Platform {
     pub variant: Option<String>,
 }
 
+/// The platform containers run on here: the host's natively (`linux/amd64` or `linux/arm64`); in the page, which
+/// has no host to ask, `linux/amd64`.
 impl Default for Platform {
     fn default() -> Self {
+        let architecture = match std::env::consts::ARCH {
+            "aarch64" => "arm64",
+            "arm" => "arm",
+            _ => "amd64",
+        };
         Platform {
             os: "linux".into(),
-            architecture: "amd64".into(),
+            architecture: architecture.into(),
             variant: None,
         }
     }
@@ -48,6 +55,45 @@ impl Platform {
         }
     }
 }
+
+impl Platform {
+    /// containerd's normalized form, as docker prints it in errors: `linux/arm64` is `linux/arm64/v8`.
+    pub fn normalized(&self) -> String {
+        match (self.architecture.as_str(), &self.variant) {
+            ("arm64", None) => format!("{}/arm64/v8", self.os),
+            _ => self.to_string(),
+        }
+    }
+
+    /// Whether an index entry's `platform` (OCI JSON: `os`, `architecture`, `variant`) is this one (arm64's
+    /// `v8` is its default variant).
+    pub fn matches(&self, entry: &serde_json::Value) -> bool {
+        let arch = entry["architecture"].as_str().unwrap_or_default();
+        let norm = |v: Option<&str>| match (v, arch) {
+            (None, "arm64") => Some("v8".to_owned()),
+            (v, _) => v.map(str::to_owned),
+        };
+        let variant_ok = (self.variant.is_none() && arch != "arm64")
+            || norm(entry["variant"].as_str()) == norm(self.variant.as_deref());
+        entry["os"].as_str() == Some(self.os.as_str()) && arch == self.architecture && variant_ok
+    }
+
+    /// The digest of `index`'s manifest for this platform, or docker's error when it has none.
+    pub fn choose(&self, index: &serde_json::Value) -> Result<String, NoMatchingManifest> {
+        index["manifests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| self.matches(&m["platform"]))
+            .and_then(|m| m["digest"].as_str().map(str::to_owned))
+            .ok_or_else(|| NoMatchingManifest(self.normalized()))
+    }
+}
+
+/// An index without the platform asked for: docker's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no matching manifest for {0} in the manifest list entries")]
+pub struct NoMatchingManifest(pub String);
 
 impl std::fmt::Display for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -113,11 +159,15 @@ pub fn registry_repository(reference: &Reference) -> String {
     }
 }
 
+/// The code of the error an index without the build's platform gives (not a missing image).
+const NO_PLATFORM: &str = "NO_MATCHING_PLATFORM";
+
 fn not_found(e: &ClientError) -> bool {
-    matches!(
-        e,
-        ClientError::Registry { status: 404, .. } | ClientError::Unexpected { status: 404, .. }
-    )
+    match e {
+        ClientError::Registry { code, .. } if code == NO_PLATFORM => false,
+        ClientError::Registry { status: 404, .. } | ClientError::Unexpected { status: 404, .. } => true,
+        _ => false,
+    }
 }
 
 impl<T: Transport> RegistryResolver<'_, T> {
@@ -135,26 +185,13 @@ impl<T: Transport> RegistryResolver<'_, T> {
         let top_digest = pulled.digest.clone();
         let value: serde_json::Value = serde_json::from_slice(&pulled.bytes).unwrap_or_default();
         if value.get("manifests").is_some() {
-            let index: ImageIndex = serde_json::from_slice(&pulled.bytes).map_err(|e| bad(repository, e))?;
-            let chosen = index
-                .manifests()
-                .iter()
-                .find(|m| {
-                    m.platform().as_ref().is_some_and(|p| {
-                        p.os().to_string() == platform.os
-                            && p.architecture().to_string() == platform.architecture
-                            && (platform.variant.is_none() || p.variant() == &platform.variant)
-                    })
-                })
-                .ok_or_else(|| ClientError::Registry {
-                    status: 404,
-                    code: "MANIFEST_UNKNOWN".into(),
-                    message: format!("no match for platform {platform} in manifest {top_digest}"),
-                })?;
-            pulled = self
-                .client
-                .pull_manifest(repository, chosen.digest().as_ref())
-                .await?;
+            // BuildKit's words (`docker pull` says docker's, `NoMatchingManifest`).
+            let chosen = platform.choose(&value).map_err(|_| ClientError::Registry {
+                status: 404,
+                code: NO_PLATFORM.into(),
+                message: format!("no match for platform in manifest {top_digest}: not found"),
+            })?;
+            pulled = self.client.pull_manifest(repository, &chosen).await?;
         }
         let manifest: ImageManifest =
             serde_json::from_slice(&pulled.bytes).map_err(|e| bad(repository, e))?;
@@ -215,12 +252,18 @@ impl<T: Transport> BaseResolver for RegistryResolver<'_, T> {
         self.resolve_in(&registry_repository(reference), reference, platform)
             .await
             .map_err(|e| {
-                let source = if not_found(&e) {
-                    BaseError::NotFound(
+                let source = match e {
+                    ClientError::Registry { code, message, .. } if code == NO_PLATFORM => {
+                        BaseError::NoMatchingPlatform {
+                            name: reference.name()
+                                + &reference.tag().map(|t| format!(":{t}")).unwrap_or_default(),
+                            message,
+                        }
+                    }
+                    e if not_found(&e) => BaseError::NotFound(
                         reference.name() + &reference.tag().map(|t| format!(":{t}")).unwrap_or_default(),
-                    )
-                } else {
-                    e.into()
+                    ),
+                    e => e.into(),
                 };
                 base_error(reference, source)
             })
@@ -239,5 +282,44 @@ pub(super) fn base_error(reference: &Reference, source: BaseError) -> BuildError
     BuildError::Base {
         image: reference.familiar(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod platform_tests {
+    use super::*;
+
+    #[test]
+    fn an_index_gives_the_platform_asked_for_or_dockers_error() {
+        let index = serde_json::json!({"manifests": [
+            {"digest": "sha256:amd", "platform": {"os": "linux", "architecture": "amd64"}},
+            {"digest": "sha256:arm", "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+            {"digest": "sha256:v7", "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}},
+        ]});
+        let pick = |p: &str| Platform::parse(p).unwrap().choose(&index);
+        assert_eq!(pick("linux/amd64").unwrap(), "sha256:amd");
+        assert_eq!(pick("linux/arm64").unwrap(), "sha256:arm");
+        assert_eq!(pick("linux/arm64/v8").unwrap(), "sha256:arm");
+        assert_eq!(pick("linux/arm/v7").unwrap(), "sha256:v7");
+        assert_eq!(
+            pick("linux/arm/v6").unwrap_err().to_string(),
+            "no matching manifest for linux/arm/v6 in the manifest list entries"
+        );
+        let amd_only = serde_json::json!({"manifests": [
+            {"digest": "sha256:amd", "platform": {"os": "linux", "architecture": "amd64"}}]});
+        assert_eq!(
+            Platform::parse("linux/arm64")
+                .unwrap()
+                .choose(&amd_only)
+                .unwrap_err()
+                .to_string(),
+            "no matching manifest for linux/arm64/v8 in the manifest list entries"
+        );
+        let host = Platform::default();
+        assert_eq!(host.os, "linux");
+        assert!(
+            ["amd64", "arm64", "arm"].contains(&host.architecture.as_str()),
+            "{host}"
+        );
     }
 }

@@ -556,3 +556,58 @@ fn onbuild_triggers_of_a_base_stage_run_in_the_stage_built_on_it() {
     assert!(log.contains("[stage-1 1/2] ONBUILD COPY app.py /"), "{log}");
     assert_eq!(image.layers.len(), 1);
 }
+
+/// `COPY --link` makes its layer as if onto an empty directory: the same bytes on two bases that differ
+/// where it copies (a plain COPY inherits the base's `/app` owner there), and a rebase reuses it from the cache.
+#[test]
+fn a_linked_copy_is_the_same_layer_whatever_the_base() {
+    let ctx = context(&[("one.txt", "1\n"), ("two.txt", "2\n"), ("app.py", "print(1)\n")]);
+    let df = |link: &str| {
+        format!(
+            "FROM scratch AS one\nCOPY --chown=1000:1000 one.txt /app/\n\
+             FROM scratch AS two\nCOPY two.txt /etc/\n\
+             FROM one AS a\nCOPY {link}app.py /app/\n\
+             FROM two AS b\nCOPY {link}app.py /app/\n"
+        )
+    };
+    let top = |dockerfile: &str, target: &str, cache: &MemoryCache| {
+        let (image, log) = build_with(cache, &ctx, dockerfile, |o| o.target = Some(target.into()));
+        let image = image.unwrap_or_else(|e| panic!("{e}\n{log}"));
+        let layer = image.layers.last().unwrap().clone();
+        (
+            layer.descriptor.digest().to_string(),
+            layer.diff_id.to_string(),
+            log,
+        )
+    };
+    let linked = df("--link ");
+    let cache = MemoryCache::new();
+    let (on_one, diff_one, _) = top(&linked, "a", &cache);
+    let (on_two, diff_two, log) = top(&linked, "b", &cache);
+    assert_eq!((&on_one, &diff_one), (&on_two, &diff_two));
+    let lines: Vec<&str> = log.lines().collect();
+    let copy = lines
+        .iter()
+        .position(|l| l.ends_with("COPY --link app.py /app/"))
+        .unwrap();
+    assert!(
+        lines[copy + 1].ends_with(" CACHED"),
+        "a rebase reuses the linked layer: {log}"
+    );
+    let plain = df("");
+    let (plain_one, _, _) = top(&plain, "a", &MemoryCache::new());
+    let (plain_two, _, _) = top(&plain, "b", &MemoryCache::new());
+    assert_ne!(plain_one, plain_two, "without --link the base shows in the layer");
+    let history = |target: &str| {
+        let (image, _) = build_with(&MemoryCache::new(), &ctx, &linked, |o| {
+            o.target = Some(target.into())
+        });
+        config_json(&image.unwrap())["history"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["created_by"]
+            .clone()
+    };
+    assert_eq!(history("a"), "COPY app.py /app/ # buildkit");
+}

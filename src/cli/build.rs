@@ -10,7 +10,8 @@ use super::parse::Invocation;
 use super::spec::Flag;
 use crate::builder::{
     plain_progress, BaseResolver, BothSinks, BuildError, BuildOptions, BuiltImage, CacheStore, CompanionLink,
-    Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, Platform, RunExecutor, StoreSink, Workshop,
+    Event, ImageSink, KeyValueStore, LocalStore, NoCompanion, Platform, RunExecutor, Secrets, StoreSink,
+    Workshop,
 };
 use crate::dockerfile::ignore::Dockerignore;
 use crate::dockerfile::lint::{LintOptions, Report};
@@ -69,6 +70,11 @@ pub enum BuildRequestError {
     },
     #[error("failed to solve: failed to read dockerfile: open {0}: no such file or directory")]
     NoDockerfile(String),
+    /// `--secret` that buildx refuses (its words).
+    #[error("{0}")]
+    Secret(String),
+    #[error("failed to read secret {id}: open {path}: no such file or directory")]
+    SecretFile { id: String, path: String },
     #[error(transparent)]
     Platform(#[from] crate::builder::BuildError),
     #[error(transparent)]
@@ -105,6 +111,65 @@ pub fn labels(values: &[String]) -> BTreeMap<String, String> {
             None => (l.clone(), String::new()),
         })
         .collect()
+}
+
+/// `--secret` values (buildx's `parseSecret`: `id=`, `src=`/`source=`, `env=`, `type=file|env`) to the bytes
+/// they name: `src` is a file of the project's tree, `env` a variable of the client's environment (the page has
+/// none); with neither, the variable named like the id if set, else the file named like it.
+pub fn secrets(values: &[String], tree: &FileTree) -> Result<Secrets, BuildRequestError> {
+    let mut out = Secrets::default();
+    for value in values {
+        let (mut id, mut src, mut env, mut typ) = (String::new(), None, None, None);
+        for field in value.split(',') {
+            let Some((key, v)) = field.split_once('=') else {
+                return Err(BuildRequestError::Secret(format!(
+                    "invalid field '{field}' must be a key=value pair"
+                )));
+            };
+            match key.to_ascii_lowercase().as_str() {
+                "type" if v == "file" || v == "env" => typ = Some(v.to_owned()),
+                "type" => {
+                    return Err(BuildRequestError::Secret(format!(
+                        "unsupported secret type \"{v}\""
+                    )))
+                }
+                "id" => id = v.to_owned(),
+                "source" | "src" => src = Some(v.to_owned()),
+                "env" => env = Some(v.to_owned()),
+                _ => {
+                    return Err(BuildRequestError::Secret(format!(
+                        "unexpected key '{key}' in '{field}'"
+                    )))
+                }
+            }
+        }
+        if typ.as_deref() == Some("env") && env.is_none() {
+            env = src.take();
+        }
+        if id.is_empty() {
+            id = src.as_deref().or(env.as_deref()).unwrap_or_default().to_owned();
+        }
+        if src.is_none() && env.is_none() {
+            match std::env::var(&id) {
+                Ok(_) => env = Some(id.clone()),
+                Err(_) => src = Some(id.clone()),
+            }
+        }
+        let data = match (src, env) {
+            (Some(path), _) => match tree.get(path.trim_start_matches("./")) {
+                Some(Node::File { data, .. }) => data.to_vec(),
+                _ => return Err(BuildRequestError::SecretFile { id, path }),
+            },
+            // Not set: the build goes on without it, and a step that requires it fails with BuildKit's words.
+            (None, Some(var)) => match std::env::var(&var) {
+                Ok(v) => v.into_bytes(),
+                Err(_) => continue,
+            },
+            (None, None) => continue,
+        };
+        out.0.insert(id, data);
+    }
+    Ok(out)
 }
 
 /// `docker build` flags to a request; the Dockerfile is read from `tree` (`-f` relative to the tree's root,
@@ -170,6 +235,7 @@ pub fn parse_request(inv: &Invocation, tree: &FileTree) -> Result<BuildRequest, 
             labels,
             no_cache: flags.is_set(Flag::NO_CACHE),
             platform,
+            secrets: secrets(flags.values(Flag::SECRET), tree)?,
             ..BuildOptions::default()
         },
         context_dir,

@@ -36,6 +36,7 @@ flag_names! {
     RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure", AUTHOR = "author",
     CHANGE = "change", MESSAGE = "message",
     FOLLOW_LINK = "follow-link", ARCHIVE = "archive", PAUSE = "pause",
+    SECRET = "secret",
 }
 
 impl Flag {
@@ -376,6 +377,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         opt(Flag::PLATFORM, None, "Set target platform for build"),
         opt(Flag::PROGRESS, None, "Set type of progress output (\"auto\", \"plain\", \"tty\", \"quiet\")"),
         opt(Flag::LABEL, None, "Set metadata for an image"),
+        opt(Flag::SECRET, None, "Secret to expose to the build (format: \"id=mysecret[,src=/local/secret]\")"),
         flag(Flag::QUIET, Some('q'), "Suppress the build output and print image ID on success"),
         flag(Flag::CHECK, None, "Shorthand for \"--call=check\""),
         flag(Flag::PULL, None, "Always attempt to pull all referenced images")
@@ -419,8 +421,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ImagePull, Companion, &["image", "pull"], &[&["pull"]], Exactly(1),
         "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", &[
         flag(Flag::ALL_TAGS, Some('a'), "Download all tagged images in the repository").refused(ALL_TAGS_REFUSED),
-        opt(Flag::PLATFORM, None, "Set platform if server is multi-platform capable")
-            .only("linux/amd64", "images are pulled for linux/amd64, the platform containers run on here"),
+        opt(Flag::PLATFORM, None, "Set platform if server is multi-platform capable"),
         QUIET, HELP,
     ]).operands(Operands::Images),
     command(ImageSave, Page, &["image", "save"], &[&["save"]], AtLeast(1),

@@ -9,6 +9,7 @@ use super::format::human_size_with_precision;
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
+use crate::builder::Platform;
 use crate::image::local_store::ManifestParts;
 use crate::image::{Reference, ReferenceError};
 use crate::registry::{Client, ClientError, PushOptions, Transport};
@@ -114,13 +115,8 @@ async fn transfer_blob<T: Transport>(
 
 /// From an index, the linux/amd64 image (else the first one listed).
 pub fn pick_platform(index: &Value) -> Option<String> {
-    let manifests = index["manifests"].as_array()?;
-    let matches = |m: &&Value| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64";
-    manifests
-        .iter()
-        .find(matches)
-        .or_else(|| manifests.first())
-        .and_then(|m| m["digest"].as_str().map(str::to_string))
+    index["manifests"].as_array()?;
+    Platform::default().choose(index).ok()
 }
 
 /// Why a pull failed, in the daemon's words (printed after `Error response from daemon: `).
@@ -134,14 +130,28 @@ pub enum PullError {
     Denied(String),
     #[error("{0}: the registry sent a manifest that is not an image")]
     NotAnImage(String),
+    /// `--platform` (or the server's platform) is not in the image's index: docker's words.
+    #[error(transparent)]
+    NoMatchingManifest(#[from] crate::builder::NoMatchingManifest),
     #[error(transparent)]
     Registry(#[from] ClientError),
 }
 
-/// Pull `name` into the local store, printing docker's lines on `stream`.
+/// Pull `name` into the local store for the server's platform, printing docker's lines on `stream`.
 pub async fn pull_image<T: Transport>(
     ctx: &CommandContext<'_, T>,
     name: &str,
+    out: &mut Printer<'_>,
+    stream: Stream,
+) -> Result<(), PullError> {
+    pull_image_for(ctx, name, &Platform::default(), out, stream).await
+}
+
+/// [`pull_image`] for `platform` (`docker pull --platform`): an index gives its manifest for it.
+pub async fn pull_image_for<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    name: &str,
+    platform: &Platform,
     out: &mut Printer<'_>,
     stream: Stream,
 ) -> Result<(), PullError> {
@@ -168,7 +178,7 @@ pub async fn pull_image<T: Transport>(
     let shown_digest = manifest.digest.clone();
     if manifest.media_type.contains("index") || manifest.media_type.contains("list") {
         let index: Value = serde_json::from_slice(&manifest.bytes).unwrap_or_default();
-        let chosen = pick_platform(&index).ok_or_else(denied)?;
+        let chosen = platform.choose(&index)?;
         manifest = source.pull_manifest(repo, &chosen).await?;
     }
     let parts =
@@ -235,7 +245,12 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
     if let Err(e) = Reference::parse(&inv.args[0]) {
         return out.fail(&e.to_string(), 1);
     }
-    match pull_image(ctx, &inv.args[0], &mut out, Stream::Stdout).await {
+    let platform = match inv.flags.value(Flag::PLATFORM).map(Platform::parse) {
+        None => Platform::default(),
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return out.fail(&e.to_string(), 1),
+    };
+    match pull_image_for(ctx, &inv.args[0], &platform, &mut out, Stream::Stdout).await {
         Ok(()) => {
             if let Ok(reference) = Reference::parse(&inv.args[0]) {
                 out.line(Stream::Stdout, &reference.with_default_tag().to_string());

@@ -35,6 +35,7 @@ pub mod runc;
 pub mod seccomp;
 pub mod spec;
 pub mod step;
+mod step_mounts;
 pub mod system;
 pub mod tty;
 pub mod unpack;
@@ -555,7 +556,7 @@ impl Runner {
     /// The server's disk budget, counting the runner's unpacked layers and RUN-step blobs.
     pub fn disk_budget(&self) -> Option<&crate::registry::quota::DiskBudget> {
         let budget = &self.registry.as_ref()?.disk;
-        for sub in ["layers", "blobs", "volumes", "c"] {
+        for sub in ["layers", "blobs", "volumes", "cache-mounts", "c"] {
             budget.add_root(&self.config.data_dir.join(sub));
         }
         Some(budget)

@@ -61,6 +61,8 @@ pub struct PreparedStep {
     mtime: Option<u64>,
     /// Its place in the builders' queue, taken when the step was asked for.
     turn: Waiting,
+    /// Paths runc creates as mount points for the step's `--mount`s: left out of its layer.
+    mount_points: Vec<String>,
 }
 
 impl PreparedStep {
@@ -88,6 +90,7 @@ impl Runner {
     /// container (quota). Nothing runs yet.
     pub async fn prepare_step(self: &Arc<Self>, step: RunStep) -> Result<PreparedStep, RunnerError> {
         let target = self.step_repository(&step)?;
+        self.check_step_mounts(&step)?;
         let argv = match (&step.exec, &step.command) {
             (Some(argv), _) if !argv.is_empty() => argv.clone(),
             (_, Some(cmd)) => {
@@ -136,6 +139,7 @@ impl Runner {
             memory: step.memory,
             pids_limit: step.pids_limit,
             session: step.session.clone(),
+            network: step.network.clone(),
             ..RunOptions::default()
         };
         let container = self
@@ -147,11 +151,21 @@ impl Runner {
                 (creating, slot),
             )
             .await?;
+        let mount_points = match super::step_mounts::mount_blocking(self, &container, step.mounts).await {
+            Ok(points) => points,
+            Err(e) => {
+                self.forget(&container.id);
+                let dir = container.dir.clone();
+                let _ = tokio::task::spawn_blocking(move || cleanup_dir(&dir)).await;
+                return Err(e);
+            }
+        };
         Ok(PreparedStep {
             container,
             target,
             mtime: step.mtime,
             turn,
+            mount_points,
         })
     }
 
@@ -162,6 +176,7 @@ impl Runner {
             target,
             mtime,
             turn,
+            mount_points,
         } = step;
         // The builder is held until the step's container is gone, its layer captured.
         let _builder = turn.admitted().await;
@@ -186,8 +201,9 @@ impl Runner {
             let upper = c.dir.join("rw/upper");
             let blobs = self.step_blobs_dir();
             let tmp = blobs.join(format!(".tmp-{}", c.id));
+            let created: Vec<String> = c.placeholders.iter().cloned().chain(mount_points).collect();
             let opts = DiffOptions {
-                placeholders: diff::effective_placeholders(&upper, &c.placeholders, &c.lowers),
+                placeholders: diff::effective_placeholders(&upper, &created, &c.lowers),
                 mtime,
                 shift: self.config.userns,
             };

@@ -6,6 +6,6 @@ mod explorer;
 mod golden;
 pub(crate) mod layout;
 mod page;
-mod peers;
+pub(crate) mod peers;
 mod servers;
 mod workers;

@@ -18,7 +18,7 @@ use crate::support::TempDir;
 
 /// What these tests need (root, runc, busybox-static and the peer tools): `scripts/setup.sh --test` installs it,
 /// so a missing piece fails the test loudly rather than skipping it (there is no opt-out for the peers).
-fn require_prerequisites(tools: &[&str]) {
+pub(crate) fn require_prerequisites(tools: &[&str]) {
     use crate::support::prerequisite::{on_path, runner_missing, RUNNER_FIX};
     if let Some(why) = runner_missing() {
         panic!("this test cannot run here: {why}. {RUNNER_FIX}");
@@ -34,7 +34,7 @@ fn require_prerequisites(tools: &[&str]) {
 /// The busybox base image in a fresh data dir, imported into its registry as `busybox:latest` (what `slipway
 /// serve` does with base images at start, per docs/local-images.md; done here so the test does not depend on
 /// when that lands).
-fn busybox_data(label: &str) -> anyhow::Result<TempDir> {
+pub(crate) fn busybox_data(label: &str) -> anyhow::Result<TempDir> {
     let data = TempDir::new(label);
     with_busybox(&data)?;
     let layout = std::fs::read_dir(data.path().join("base-images"))?
@@ -150,7 +150,7 @@ async fn layout_image_round_trips_through_skopeo_and_runs() -> anyhow::Result<()
     Ok(())
 }
 
-fn context(files: &[(&str, &str)]) -> FileTree {
+pub(crate) fn context(files: &[(&str, &str)]) -> FileTree {
     let mut tree = FileTree::new();
     for (path, data) in files {
         tree.insert_file(path, data.as_bytes().to_vec(), Meta::file())
@@ -159,7 +159,7 @@ fn context(files: &[(&str, &str)]) -> FileTree {
     tree
 }
 
-async fn docker_build(
+pub(crate) async fn docker_build(
     server: &Server,
     cache: &MemoryCache,
     line: &str,
