@@ -15,6 +15,7 @@ mod dist;
 mod dockerfile;
 mod embeds;
 mod front_door;
+mod health;
 mod hostile;
 mod layout;
 mod lesson;

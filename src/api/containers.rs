@@ -44,6 +44,10 @@ pub struct RunOptions {
     pub network_aliases: Vec<String>,
     /// `-v NAME:/path[:ro]`, `-v /path`, `--mount type=volume,...` (the server adds the image's `VOLUME`s).
     pub volumes: Vec<super::VolumeMount>,
+    /// `--health-*`, `--no-healthcheck`, compose's `healthcheck:`: over the image's `HEALTHCHECK`.
+    pub healthcheck: Option<super::HealthConfig>,
+    /// `--restart`, compose's `restart:`: applied by the server when the process exits.
+    pub restart: super::RestartPolicy,
     /// The session that owns the container: the server takes it from the session header
     /// ([`super::SESSION_HEADER`]), never from the body.
     #[serde(skip)]
@@ -158,6 +162,12 @@ pub struct ContainerSummary {
     /// Running, its processes frozen (`docker pause`): `docker ps` shows `Up 3 minutes (Paused)`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub paused: bool,
+    /// Its healthcheck's status while it runs with one (`Up 5 seconds (healthy)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<super::HealthStatus>,
+    /// Exited, and its restart policy starts it again after the backoff: `Restarting (1) 2 seconds ago`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub restarting: bool,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -206,6 +216,12 @@ pub struct ContainerInspect {
     /// Its endpoints on user networks (`NetworkSettings.Networks`); empty on the default network.
     #[serde(default)]
     pub networks: Vec<super::ContainerEndpoint>,
+    /// `State.Health`: with a healthcheck only.
+    #[serde(default)]
+    pub health_state: Option<super::HealthState>,
+    /// How often its restart policy restarted it since it was last started by hand (`RestartCount`).
+    #[serde(default)]
+    pub restart_count: u32,
 }
 
 /// What `docker inspect` shows as a container's `Config` (and its `Image`): the image's config with the
@@ -345,6 +361,8 @@ mod tests {
             ports_mode: PortsMode::Shared,
             preview: "00112233445566778899aabbccddeeff".into(),
             paused: false,
+            health: None,
+            restarting: false,
         }
     }
 
@@ -418,6 +436,8 @@ mod tests {
                 ..ContainerConfig::default()
             }),
             networks: Vec::new(),
+            health_state: None,
+            restart_count: 2,
         };
         let json = round_trip(&inspect);
         assert_eq!(

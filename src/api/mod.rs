@@ -13,6 +13,7 @@ mod containers;
 mod embed;
 mod error;
 mod exec;
+mod health;
 mod images;
 pub mod info;
 mod networks;
@@ -37,6 +38,9 @@ pub use containers::{
 pub use embed::EmbedBudget;
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
+pub use health::{
+    HealthConfig, HealthResult, HealthState, HealthStatus, RestartName, RestartPolicy, RestartPolicyError,
+};
 pub use images::ImageRow;
 pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
 pub use networks::{

@@ -29,6 +29,7 @@ pub mod parse;
 pub mod ports;
 pub mod resources;
 pub mod spec;
+pub mod supervision;
 pub mod system;
 pub mod transfer;
 pub mod volumes;

@@ -35,6 +35,10 @@ flag_names! {
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
     RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure", AUTHOR = "author",
     CHANGE = "change", MESSAGE = "message",
+    HEALTH_CMD = "health-cmd", HEALTH_INTERVAL = "health-interval", HEALTH_TIMEOUT = "health-timeout",
+    HEALTH_RETRIES = "health-retries", HEALTH_START_PERIOD = "health-start-period",
+    HEALTH_START_INTERVAL = "health-start-interval", NO_HEALTHCHECK = "no-healthcheck",
+    WAIT = "wait", WAIT_TIMEOUT = "wait-timeout",
 }
 
 impl Flag {
@@ -295,7 +299,7 @@ const PRUNE_FORCE: FlagSpec = flag(Flag::FORCE, Some('f'), "Do not prompt for co
 
 /// The flags `docker create` and `docker run` share (`run` adds `-d`).
 #[rustfmt::skip]
-const CREATE_FLAGS: [FlagSpec; 18] = [
+const CREATE_FLAGS: [FlagSpec; 26] = [
     INTERACTIVE, TTY,
     flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
     opt(Flag::NAME, None, "Assign a name to the container"),
@@ -311,12 +315,20 @@ const CREATE_FLAGS: [FlagSpec; 18] = [
     opt(Flag::NETWORK_ALIAS, None, "Add network-scoped alias for the container"),
     opt(Flag::VOLUME, Some('v'), "Bind mount a volume"),
     opt(Flag::MOUNT, None, "Attach a filesystem mount to the container"),
+    opt(Flag::HEALTH_CMD, None, "Command to run to check health"),
+    opt(Flag::HEALTH_INTERVAL, None, "Time between running the check (ms|s|m|h) (default 0s)"),
+    opt(Flag::HEALTH_RETRIES, None, "Consecutive failures needed to report unhealthy"),
+    opt(Flag::HEALTH_START_INTERVAL, None, "Time between running the check during the start period (ms|s|m|h) (default 0s)"),
+    opt(Flag::HEALTH_START_PERIOD, None, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)"),
+    opt(Flag::HEALTH_TIMEOUT, None, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)"),
+    flag(Flag::NO_HEALTHCHECK, None, "Disable any container-specified HEALTHCHECK"),
+    opt(Flag::RESTART, None, "Restart policy to apply when a container exits (default \"no\")"),
     HELP,
 ];
 
 /// `first`, then `rest`: `docker run`'s flags are `-d` and `docker create`'s.
-const fn with_first(first: FlagSpec, rest: [FlagSpec; 18]) -> [FlagSpec; 19] {
-    let mut all = [first; 19];
+const fn with_first(first: FlagSpec, rest: [FlagSpec; 26]) -> [FlagSpec; 27] {
+    let mut all = [first; 27];
     let mut i = 0;
     while i < rest.len() {
         all[i + 1] = rest[i];
@@ -325,7 +337,7 @@ const fn with_first(first: FlagSpec, rest: [FlagSpec; 18]) -> [FlagSpec; 19] {
     all
 }
 
-const RUN_FLAGS: [FlagSpec; 19] = with_first(
+const RUN_FLAGS: [FlagSpec; 27] = with_first(
     flag(
         Flag::DETACH,
         Some('d'),
@@ -565,7 +577,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ContainerLs, Companion, &["container", "ls"], &[&["ps"], &["container", "list"], &["container", "ps"]],
         Exactly(0), "[OPTIONS]", "List containers", &[
         flag(Flag::ALL, Some('a'), "Show all containers (default shows just running)"),
-        FILTER.refused("docker ps lists every container of the session here"),
+        FILTER,
         FORMAT.refused("docker ps prints its table here"),
         opt(Flag::LAST, Some('n'), "Show n last created containers (includes all states)"),
         flag(Flag::LATEST, Some('l'), "Show the latest created container (includes all states)"),
@@ -658,6 +670,8 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         flag(Flag::DETACH, Some('d'), "Detached mode: Run containers in the background"),
         flag(Flag::BUILD, None, "Build images before starting containers")
             .refused("compose up does not build here yet: build the image with 'docker build -t PROJECT-SERVICE .'"),
+        flag(Flag::WAIT, None, "Wait for services to be running|healthy. Implies detached mode."),
+        opt(Flag::WAIT_TIMEOUT, None, "Maximum duration in seconds to wait for the project to be running|healthy"),
         HELP,
     ]),
     command(ComposeDown, Page, &["compose", "down"], &[], AtLeast(0), "[OPTIONS] [SERVICES]",

@@ -138,6 +138,8 @@ async fn inspect(
         state: c.state(),
         log_followers: c.io.logs.followers(),
         config: r.inspect_config(&c).await,
+        health_state: c.health.state(),
+        restart_count: c.restarts.count(),
         networks: r.networks.container_endpoints(&c.id),
     }))
 }
