@@ -2,23 +2,30 @@
 //! server and real runc: a check that turns healthy, one that turns unhealthy and one that times out, as `docker
 //! ps` (`Up 2 seconds (healthy)`, `--filter health=`) and `docker inspect` (`State.Health`) show them; `--restart
 //! on-failure:N` restarts a failing container N times then gives up; `always` restarts with Docker's growing
-//! backoff (`Restarting (1) 1 second ago`) until `docker stop`, which never restarts. After each test no process,
-//! cgroup or mount of the containers is left.
+//! backoff (`Restarting (1) 1 second ago`) until `docker stop`, which never restarts. `docker compose up` waits
+//! for `depends_on: service_healthy` and `service_completed_successfully` (and fails in Compose's words), and
+//! `up --wait` for every service. After each test no process, cgroup or mount of the containers is left.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
 
-use crate::commands::{server, Cli};
+use crate::commands::{server, Cli, Ran};
 use crate::networks::leftovers;
-use crate::support::server::Server;
+use crate::support::server::{slipway_bin, Server};
+use crate::support::TempDir;
 
 /// Poll `docker ARGS` until `done` holds for its stdout (`secs` at most); that stdout.
-fn until(cli: &Cli, args: &[&str], secs: u64, done: impl Fn(&str) -> bool) -> Result<String> {
+fn until(
+    run: &dyn Fn(&[&str]) -> Result<String>,
+    args: &[&str],
+    secs: u64,
+    done: impl Fn(&str) -> bool,
+) -> Result<String> {
     let start = Instant::now();
     loop {
-        let out = cli.ok(args)?;
+        let out = run(args)?;
         if done(&out) {
             return Ok(out);
         }
@@ -41,21 +48,33 @@ fn ps_row(cli: &Cli, name: &str) -> Result<String> {
         .to_string())
 }
 
-/// What the server still holds of its containers: processes, mounts, and containers' cgroups below
-/// `/sys/fs/cgroup/*/slipway/o-*/`.
-fn all_left(server: &Server) -> Vec<String> {
-    let mut left = leftovers(server);
-    for ctrl in ["memory", "pids", "cpu,cpuacct", "freezer", ""] {
-        let slipway = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway");
-        for owner in std::fs::read_dir(&slipway).into_iter().flatten().flatten() {
-            for c in std::fs::read_dir(owner.path()).into_iter().flatten().flatten() {
-                if c.path().is_dir() {
-                    left.push(format!("cgroup {}", c.path().display()));
+/// What the server still holds of containers `ids` (full ids) once they are removed: processes, mounts, and
+/// their cgroups below `/sys/fs/cgroup/*/slipway/o-*/`, looked at for 3 s while the reaping ends.
+fn all_left(server: &Server, ids: &[String]) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let mut left = leftovers(server);
+        for ctrl in ["memory", "pids", "cpu,cpuacct", "freezer", ""] {
+            let slipway = Path::new("/sys/fs/cgroup").join(ctrl).join("slipway");
+            for owner in std::fs::read_dir(&slipway).into_iter().flatten().flatten() {
+                for id in ids.iter().filter(|id| owner.path().join(id).exists()) {
+                    left.push(format!("cgroup {}/{id}", owner.path().display()));
                 }
             }
         }
+        if left.is_empty() || start.elapsed() > Duration::from_secs(3) {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
-    left
+}
+
+/// The full ids of the session's containers.
+fn ids(run: &dyn Fn(&[&str]) -> Result<String>) -> Result<Vec<String>> {
+    Ok(run(&["ps", "-a", "-q", "--no-trunc"])?
+        .lines()
+        .map(String::from)
+        .collect())
 }
 
 #[test]
@@ -119,7 +138,7 @@ fn healthchecks_turn_healthy_unhealthy_or_time_out_as_ps_and_inspect_show() -> R
     ])?;
     let good = ps_row(&cli, "good")?;
     ensure!(good.contains("(health: starting)"), "{good}");
-    until(&cli, &["ps"], 15, |ps| {
+    until(&|a| cli.ok(a), &["ps"], 15, |ps| {
         ps.lines()
             .any(|l| l.ends_with(" good") && l.contains(" (healthy) "))
             && ps
@@ -178,8 +197,9 @@ fn healthchecks_turn_healthy_unhealthy_or_time_out_as_ps_and_inspect_show() -> R
     ensure!(state("good", "{{.State.Health.Status}}")? == "unhealthy\n");
     let row = ps_row(&cli, "good")?;
     ensure!(row.contains(" Exited (137) ") && !row.contains("health"), "{row}");
+    let gone = ids(&|a| cli.ok(a))?;
     cli.ok(&["rm", "-f", "good", "bad", "slow"])?;
-    let left = all_left(&server);
+    let left = all_left(&server, &gone);
     ensure!(left.is_empty(), "left after rm: {left:?}");
     Ok(())
 }
@@ -212,7 +232,7 @@ fn restart_policies_restart_with_backoff_give_up_after_n_and_never_after_stop() 
         "echo run; exit 3",
     ])?;
     let count = "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}";
-    until(&cli, &["inspect", "-f", count, "flaky"], 15, |s| {
+    until(&|a| cli.ok(a), &["inspect", "-f", count, "flaky"], 15, |s| {
         s == "2 exited 3\n"
     })?;
     // It gave up: no third restart comes.
@@ -236,13 +256,13 @@ fn restart_policies_restart_with_backoff_give_up_after_n_and_never_after_stop() 
         "-c",
         "exit 1",
     ])?;
-    let ps = until(&cli, &["ps"], 20, |ps| {
+    let ps = until(&|a| cli.ok(a), &["ps"], 20, |ps| {
         ps.lines()
             .any(|l| l.ends_with(" loop") && l.contains(" Restarting (1) "))
     })?;
     ensure!(ps.contains("Restarting (1) "), "{ps}");
     let restarting = "{{.State.Status}} {{.State.Restarting}} {{.State.Running}}";
-    until(&cli, &["inspect", "-f", restarting, "loop"], 10, |s| {
+    until(&|a| cli.ok(a), &["inspect", "-f", restarting, "loop"], 10, |s| {
         s == "restarting true true\n"
     })?;
     cli.ok(&["stop", "-t", "1", "loop"])?;
@@ -270,13 +290,229 @@ fn restart_policies_restart_with_backoff_give_up_after_n_and_never_after_stop() 
         .ok(&["inspect", "-f", count, "keeper"])?
         .starts_with("0 exited "));
     cli.ok(&["start", "loop"])?;
-    until(&cli, &["inspect", "-f", "{{.RestartCount}}", "loop"], 10, |s| {
-        s != "0\n"
-    })?;
+    until(
+        &|a| cli.ok(a),
+        &["inspect", "-f", "{{.RestartCount}}", "loop"],
+        10,
+        |s| s != "0\n",
+    )?;
+    let gone = ids(&|a| cli.ok(a))?;
     cli.ok(&["rm", "-f", "flaky", "loop", "keeper"])?;
     std::thread::sleep(Duration::from_millis(500));
-    let left = all_left(&server);
+    let left = all_left(&server, &gone);
     ensure!(left.is_empty(), "left after rm: {left:?}");
     ensure!(cli.ok(&["ps", "-a", "-q"])?.is_empty());
+    Ok(())
+}
+
+/// `slipway docker ARGS` for one session in a project directory holding `compose.yaml`.
+struct Compose<'s> {
+    server: &'s Server,
+    session: String,
+    dir: TempDir,
+}
+
+impl<'s> Compose<'s> {
+    fn new(server: &'s Server, name: &str, compose: &str) -> Result<Compose<'s>> {
+        let dir = TempDir::new(name);
+        std::fs::write(dir.path().join("compose.yaml"), compose)?;
+        Ok(Compose {
+            server,
+            session: server.session()?,
+            dir,
+        })
+    }
+
+    /// `docker compose ARGS`.
+    fn run(&self, args: &[&str]) -> Result<Ran> {
+        self.docker(&[&["compose"], args].concat())
+    }
+
+    /// `docker ARGS` that must succeed: its stdout.
+    fn ok(&self, args: &[&str]) -> Result<String> {
+        let ran = self.docker(args)?;
+        ensure!(ran.code == 0, "docker {}: {ran:?}", args.join(" "));
+        Ok(ran.out)
+    }
+
+    fn docker(&self, args: &[&str]) -> Result<Ran> {
+        let output = std::process::Command::new(slipway_bin())
+            .args(["docker", "--host", &self.server.url])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("SLIPWAY_SESSION", &self.session)
+            .env("SLIPWAY_AUTH_FILE", self.dir.path().join("auth.json"))
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        Ok(Ran {
+            code: output.status.code().unwrap_or(-1),
+            out: String::from_utf8_lossy(&output.stdout).into_owned(),
+            err: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+}
+
+const DEPENDS: &str = r#"name: app
+services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "sleep 2; touch /ready; exec sleep 600"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/ready"]
+      interval: 300ms
+      start_period: 30s
+      start_interval: 300ms
+  init:
+    image: busybox
+    command: ["sh", "-c", "exit 0"]
+  web:
+    image: busybox
+    command: ["sleep", "600"]
+    depends_on:
+      db: {condition: service_healthy}
+      init: {condition: service_completed_successfully}
+"#;
+
+const FAILING: &str = r#"name: bad
+services:
+  db:
+    image: busybox
+    command: ["sleep", "600"]
+    healthcheck: {test: ["CMD-SHELL", "exit 1"], interval: 200ms, retries: 2}
+  web:
+    image: busybox
+    command: ["sleep", "600"]
+    depends_on: {db: {condition: service_healthy}}
+"#;
+
+const INIT_FAILS: &str = r#"name: once
+services:
+  init:
+    image: busybox
+    command: ["sh", "-c", "exit 3"]
+  web:
+    image: busybox
+    command: ["sleep", "600"]
+    depends_on: {init: {condition: service_completed_successfully}}
+"#;
+
+#[test]
+fn compose_up_waits_for_healthy_and_completed_dependencies_and_fails_as_compose_does() -> Result<()> {
+    let Some(server) = server("health-compose", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let app = Compose::new(&server, "health-compose-app", DEPENDS)?;
+    app.ok(&["pull", "-q", "busybox"])?;
+    let up = app.run(&["up", "-d"])?;
+    ensure!(up.code == 0, "{up:?}");
+    assert_eq!(
+        up.err,
+        "[+] Running 4/4\n ✔ Network app_default   Created\n ✔ Container app-db-1    Healthy\n \
+         ✔ Container app-init-1  Exited\n ✔ Container app-web-1   Started\n"
+    );
+    // The dependent started only once the dependency was healthy (2 s after its start).
+    let started = |name: &str| -> Result<i64> {
+        let text = app.ok(&["inspect", "-f", "{{.State.StartedAt}}", name])?;
+        slipway::image::parse_rfc3339(text.trim()).ok_or_else(|| anyhow::anyhow!("{text}"))
+    };
+    let (db, web) = (started("app-db-1")?, started("app-web-1")?);
+    ensure!(web - db >= 2, "web started at {web}, db at {db}");
+    let ps = app.run(&["ps"])?.out;
+    ensure!(
+        ps.lines()
+            .any(|l| l.starts_with("app-db-1 ") && l.contains(" (healthy)")),
+        "{ps}"
+    );
+    let mut gone = ids(&|a| app.ok(a))?;
+    ensure!(app.run(&["down", "-t", "1"])?.code == 0);
+
+    let bad = Compose::new(&server, "health-compose-bad", FAILING)?;
+    let up = bad.run(&["up", "-d"])?;
+    ensure!(up.code == 1, "{up:?}");
+    ensure!(
+        up.err.ends_with(
+            " ✘ Container bad-db-1   Error\ndependency failed to start: container bad-db-1 is unhealthy\n"
+        ),
+        "{up:?}"
+    );
+    ensure!(!bad.ok(&["ps", "-a"])?.contains("bad-web-1"));
+    gone.extend(ids(&|a| bad.ok(a))?);
+    ensure!(bad.run(&["down", "-t", "1"])?.code == 0);
+
+    let once = Compose::new(&server, "health-compose-once", INIT_FAILS)?;
+    let up = once.run(&["up", "-d"])?;
+    ensure!(
+        up.code == 1
+            && up.err.ends_with(
+                " ✘ Container once-init-1  Error\nservice \"init\" didn't complete successfully: exit 3\n"
+            ),
+        "{up:?}"
+    );
+    gone.extend(ids(&|a| once.ok(a))?);
+    ensure!(once.run(&["down", "-t", "1"])?.code == 0);
+    let left = all_left(&server, &gone);
+    ensure!(left.is_empty(), "left after down: {left:?}");
+    Ok(())
+}
+
+const WAITED: &str = r#"name: w
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "sleep 1; touch /ok; exec sleep 600"]
+    healthcheck: {test: ["CMD", "test", "-f", "/ok"], interval: 200ms, start_period: 10s}
+    restart: always
+  plain:
+    image: busybox
+    command: ["sleep", "600"]
+  flaky:
+    image: busybox
+    command: ["sh", "-c", "exit 1"]
+    restart: on-failure:1
+    profiles: [flaky]
+"#;
+
+#[test]
+fn compose_up_wait_waits_for_every_service_and_restart_applies() -> Result<()> {
+    let Some(server) = server("health-wait", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let app = Compose::new(&server, "health-wait-app", WAITED)?;
+    app.ok(&["pull", "-q", "busybox"])?;
+    let up = app.run(&["up", "--wait"])?;
+    ensure!(up.code == 0, "{up:?}");
+    assert_eq!(
+        up.err,
+        "[+] Running 3/3\n ✔ Network w_default    Created\n ✔ Container w-web-1    Healthy\n \
+         ✔ Container w-plain-1  Healthy\n"
+    );
+    let policy = app.ok(&["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", "w-web-1"])?;
+    ensure!(policy == "always\n", "{policy}");
+    // Compose's `restart:` is the server's restart policy.
+    let up = app.run(&["--profile", "flaky", "up", "-d"])?;
+    ensure!(up.code == 0, "{up:?}");
+    let count = "{{.RestartCount}} {{.State.Status}}";
+    until(&|a| app.ok(a), &["inspect", "-f", count, "w-flaky-1"], 10, |s| {
+        s == "1 exited\n"
+    })?;
+    // --wait gives up after --wait-timeout in Compose's words.
+    let mut gone = ids(&|a| app.ok(a))?;
+    ensure!(app.run(&["--profile", "flaky", "down", "-t", "1"])?.code == 0);
+    let never = Compose::new(
+        &server,
+        "health-wait-never",
+        "name: n\nservices:\n  s:\n    image: busybox\n    command: [\"sleep\", \"600\"]\n    \
+         healthcheck: {test: [\"CMD-SHELL\", \"exit 1\"], interval: 30s}\n",
+    )?;
+    let up = never.run(&["up", "--wait", "--wait-timeout", "1"])?;
+    ensure!(
+        up.code == 1 && up.err.ends_with("application not healthy after 1s\n"),
+        "{up:?}"
+    );
+    gone.extend(ids(&|a| never.ok(a))?);
+    ensure!(never.run(&["down", "-t", "1"])?.code == 0);
+    let left = all_left(&server, &gone);
+    ensure!(left.is_empty(), "left after down: {left:?}");
     Ok(())
 }

@@ -225,6 +225,30 @@ impl RestartPolicy {
     }
 }
 
+/// The query of `POST /api/containers/{id}/await`: wait until the container runs without a healthcheck, its
+/// healthcheck settles (healthy or unhealthy) or it exits (and no restart is pending).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AwaitQuery {
+    /// Seconds to wait at most (the server waits 30 at most per call).
+    pub timeout: u64,
+}
+
+/// The answer to `POST /api/containers/{id}/await`: where the container stands when the condition settled or
+/// the time ran out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwaitAnswer {
+    /// Whether the condition settled (else the time ran out).
+    pub settled: bool,
+    pub status: super::ContainerStatus,
+    pub exit_code: Option<i32>,
+    /// Whether it runs a healthcheck.
+    pub healthcheck: bool,
+    pub health: Option<HealthStatus>,
+    /// How long the server waited, in milliseconds.
+    pub waited_ms: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::round_trip;
@@ -307,5 +331,14 @@ mod tests {
             }],
         });
         assert_eq!(HealthStatus::Starting.ps_word(), "health: starting");
+        assert_eq!(round_trip(&AwaitQuery { timeout: 20 })["timeout"], 20);
+        round_trip(&AwaitAnswer {
+            settled: true,
+            status: super::super::ContainerStatus::Running,
+            exit_code: None,
+            healthcheck: true,
+            health: Some(HealthStatus::Healthy),
+            waited_ms: 1200,
+        });
     }
 }

@@ -39,7 +39,8 @@ pub use embed::EmbedBudget;
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
 pub use health::{
-    HealthConfig, HealthResult, HealthState, HealthStatus, RestartName, RestartPolicy, RestartPolicyError,
+    AwaitAnswer, AwaitQuery, HealthConfig, HealthResult, HealthState, HealthStatus, RestartName,
+    RestartPolicy, RestartPolicyError,
 };
 pub use images::ImageRow;
 pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};

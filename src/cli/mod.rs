@@ -8,6 +8,7 @@ pub mod commit;
 pub mod complete;
 pub mod compose;
 pub mod compose_up;
+pub mod compose_wait;
 pub mod containers;
 pub mod context;
 pub mod credentials;

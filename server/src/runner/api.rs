@@ -88,6 +88,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .route(paths::STEPS, post(step))
         .merge(super::networks_api::routes())
         .merge(super::volumes_api::routes())
+        .merge(super::health_api::routes())
         .with_state(runner)
 }
 

@@ -500,6 +500,20 @@ impl Runner {
                 |sock, stdio| async move { self.runc.create(&c.id, &c.dir, sock.as_deref(), stdio).await },
             )
             .await?;
+        // Created but not started (a stop that came meanwhile, a port that cannot be published): its init is
+        // our child, and is reaped here since no monitor will.
+        self.start_created(c, pid).await.inspect_err(|_| {
+            if let Some(p) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            }
+            tokio::spawn(super::io::reap(pid));
+        })?;
+        Ok(pid)
+    }
+
+    /// The rest of [`Runner::launch`] once the runtime created the container's init `pid`: networks, published
+    /// ports, then `runc start`.
+    async fn start_created(self: &Arc<Self>, c: &Arc<Container>, pid: i32) -> Result<(), RunnerError> {
         if let (ContainerNetwork::Outbound { slirp4netns }, true) =
             (&self.config.network, self.wants_outbound(c))
         {
@@ -529,7 +543,7 @@ impl Runner {
             let _ = self.runc.delete(&c.id).await;
             return Err(e.into());
         }
-        Ok(pid)
+        Ok(())
     }
 
     /// Reap the init process (we are its subreaper), enforcing the wall-clock limit, then clean up.

@@ -13,6 +13,7 @@ pub mod dns;
 pub mod exec;
 pub mod fixture;
 pub mod health;
+pub mod health_api;
 pub mod images;
 pub mod io;
 pub mod keep;
