@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Result};
 
 use crate::commands::{server, Cli, Ran};
+use crate::compose_up::Project;
 use crate::networks::leftovers;
-use crate::support::server::{slipway_bin, Server};
-use crate::support::TempDir;
+use crate::support::server::Server;
 
 /// Poll `docker ARGS` until `done` holds for its stdout (`secs` at most); that stdout.
 fn until(
@@ -305,52 +305,14 @@ fn restart_policies_restart_with_backoff_give_up_after_n_and_never_after_stop() 
     Ok(())
 }
 
-/// `slipway docker ARGS` for one session in a project directory holding `compose.yaml`.
-struct Compose<'s> {
-    server: &'s Server,
-    session: String,
-    dir: TempDir,
+/// `docker compose ARGS` in a project.
+fn compose(project: &Project, args: &[&str]) -> Result<Ran> {
+    project.docker(&[&["compose"], args].concat())
 }
 
-impl<'s> Compose<'s> {
-    fn new(server: &'s Server, name: &str, compose: &str) -> Result<Compose<'s>> {
-        let dir = TempDir::new(name);
-        std::fs::write(dir.path().join("compose.yaml"), compose)?;
-        Ok(Compose {
-            server,
-            session: server.session()?,
-            dir,
-        })
-    }
-
-    /// `docker compose ARGS`.
-    fn run(&self, args: &[&str]) -> Result<Ran> {
-        self.docker(&[&["compose"], args].concat())
-    }
-
-    /// `docker ARGS` that must succeed: its stdout.
-    fn ok(&self, args: &[&str]) -> Result<String> {
-        let ran = self.docker(args)?;
-        ensure!(ran.code == 0, "docker {}: {ran:?}", args.join(" "));
-        Ok(ran.out)
-    }
-
-    fn docker(&self, args: &[&str]) -> Result<Ran> {
-        let output = std::process::Command::new(slipway_bin())
-            .args(["docker", "--host", &self.server.url])
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("SLIPWAY_SESSION", &self.session)
-            .env("SLIPWAY_AUTH_FILE", self.dir.path().join("auth.json"))
-            .env_remove("COMPOSE_PROJECT_NAME")
-            .stdin(std::process::Stdio::null())
-            .output()?;
-        Ok(Ran {
-            code: output.status.code().unwrap_or(-1),
-            out: String::from_utf8_lossy(&output.stdout).into_owned(),
-            err: String::from_utf8_lossy(&output.stderr).into_owned(),
-        })
-    }
+/// `docker ARGS` in a project's session that must succeed: its stdout.
+fn ok(project: &Project, args: &[&str]) -> Result<String> {
+    project.ok(args).map(|ran| ran.out)
 }
 
 const DEPENDS: &str = r#"name: app
@@ -402,9 +364,9 @@ fn compose_up_waits_for_healthy_and_completed_dependencies_and_fails_as_compose_
     let Some(server) = server("health-compose", Path::new("/nonexistent"))? else {
         return Ok(());
     };
-    let app = Compose::new(&server, "health-compose-app", DEPENDS)?;
-    app.ok(&["pull", "-q", "busybox"])?;
-    let up = app.run(&["up", "-d"])?;
+    let app = Project::new(&server, "health-compose-app", DEPENDS)?;
+    ok(&app, &["pull", "-q", "busybox"])?;
+    let up = compose(&app, &["up", "-d"])?;
     ensure!(up.code == 0, "{up:?}");
     assert_eq!(
         up.err,
@@ -413,22 +375,22 @@ fn compose_up_waits_for_healthy_and_completed_dependencies_and_fails_as_compose_
     );
     // The dependent started only once the dependency was healthy (2 s after its start).
     let started = |name: &str| -> Result<i64> {
-        let text = app.ok(&["inspect", "-f", "{{.State.StartedAt}}", name])?;
+        let text = ok(&app, &["inspect", "-f", "{{.State.StartedAt}}", name])?;
         slipway::image::parse_rfc3339(text.trim()).ok_or_else(|| anyhow::anyhow!("{text}"))
     };
     let (db, web) = (started("app-db-1")?, started("app-web-1")?);
     ensure!(web - db >= 2, "web started at {web}, db at {db}");
-    let ps = app.run(&["ps"])?.out;
+    let ps = compose(&app, &["ps"])?.out;
     ensure!(
         ps.lines()
             .any(|l| l.starts_with("app-db-1 ") && l.contains(" (healthy)")),
         "{ps}"
     );
-    let mut gone = ids(&|a| app.ok(a))?;
-    ensure!(app.run(&["down", "-t", "1"])?.code == 0);
+    let mut gone = ids(&|a| ok(&app, a))?;
+    ensure!(compose(&app, &["down", "-t", "1"])?.code == 0);
 
-    let bad = Compose::new(&server, "health-compose-bad", FAILING)?;
-    let up = bad.run(&["up", "-d"])?;
+    let bad = Project::new(&server, "health-compose-bad", FAILING)?;
+    let up = compose(&bad, &["up", "-d"])?;
     ensure!(up.code == 1, "{up:?}");
     ensure!(
         up.err.ends_with(
@@ -436,12 +398,12 @@ fn compose_up_waits_for_healthy_and_completed_dependencies_and_fails_as_compose_
         ),
         "{up:?}"
     );
-    ensure!(!bad.ok(&["ps", "-a"])?.contains("bad-web-1"));
-    gone.extend(ids(&|a| bad.ok(a))?);
-    ensure!(bad.run(&["down", "-t", "1"])?.code == 0);
+    ensure!(!ok(&bad, &["ps", "-a"])?.contains("bad-web-1"));
+    gone.extend(ids(&|a| ok(&bad, a))?);
+    ensure!(compose(&bad, &["down", "-t", "1"])?.code == 0);
 
-    let once = Compose::new(&server, "health-compose-once", INIT_FAILS)?;
-    let up = once.run(&["up", "-d"])?;
+    let once = Project::new(&server, "health-compose-once", INIT_FAILS)?;
+    let up = compose(&once, &["up", "-d"])?;
     ensure!(
         up.code == 1
             && up.err.ends_with(
@@ -449,8 +411,8 @@ fn compose_up_waits_for_healthy_and_completed_dependencies_and_fails_as_compose_
             ),
         "{up:?}"
     );
-    gone.extend(ids(&|a| once.ok(a))?);
-    ensure!(once.run(&["down", "-t", "1"])?.code == 0);
+    gone.extend(ids(&|a| ok(&once, a))?);
+    ensure!(compose(&once, &["down", "-t", "1"])?.code == 0);
     let left = all_left(&server, &gone);
     ensure!(left.is_empty(), "left after down: {left:?}");
     Ok(())
@@ -478,40 +440,46 @@ fn compose_up_wait_waits_for_every_service_and_restart_applies() -> Result<()> {
     let Some(server) = server("health-wait", Path::new("/nonexistent"))? else {
         return Ok(());
     };
-    let app = Compose::new(&server, "health-wait-app", WAITED)?;
-    app.ok(&["pull", "-q", "busybox"])?;
-    let up = app.run(&["up", "--wait"])?;
+    let app = Project::new(&server, "health-wait-app", WAITED)?;
+    ok(&app, &["pull", "-q", "busybox"])?;
+    let up = compose(&app, &["up", "--wait"])?;
     ensure!(up.code == 0, "{up:?}");
     assert_eq!(
         up.err,
         "[+] Running 3/3\n ✔ Network w_default    Created\n ✔ Container w-web-1    Healthy\n \
          ✔ Container w-plain-1  Healthy\n"
     );
-    let policy = app.ok(&["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", "w-web-1"])?;
+    let policy = ok(
+        &app,
+        &["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", "w-web-1"],
+    )?;
     ensure!(policy == "always\n", "{policy}");
     // Compose's `restart:` is the server's restart policy.
-    let up = app.run(&["--profile", "flaky", "up", "-d"])?;
+    let up = compose(&app, &["--profile", "flaky", "up", "-d"])?;
     ensure!(up.code == 0, "{up:?}");
     let count = "{{.RestartCount}} {{.State.Status}}";
-    until(&|a| app.ok(a), &["inspect", "-f", count, "w-flaky-1"], 10, |s| {
-        s == "1 exited\n"
-    })?;
+    until(
+        &|a| ok(&app, a),
+        &["inspect", "-f", count, "w-flaky-1"],
+        10,
+        |s| s == "1 exited\n",
+    )?;
     // --wait gives up after --wait-timeout in Compose's words.
-    let mut gone = ids(&|a| app.ok(a))?;
-    ensure!(app.run(&["--profile", "flaky", "down", "-t", "1"])?.code == 0);
-    let never = Compose::new(
+    let mut gone = ids(&|a| ok(&app, a))?;
+    ensure!(compose(&app, &["--profile", "flaky", "down", "-t", "1"])?.code == 0);
+    let never = Project::new(
         &server,
         "health-wait-never",
         "name: n\nservices:\n  s:\n    image: busybox\n    command: [\"sleep\", \"600\"]\n    \
          healthcheck: {test: [\"CMD-SHELL\", \"exit 1\"], interval: 30s}\n",
     )?;
-    let up = never.run(&["up", "--wait", "--wait-timeout", "1"])?;
+    let up = compose(&never, &["up", "--wait", "--wait-timeout", "1"])?;
     ensure!(
         up.code == 1 && up.err.ends_with("application not healthy after 1s\n"),
         "{up:?}"
     );
-    gone.extend(ids(&|a| never.ok(a))?);
-    ensure!(never.run(&["down", "-t", "1"])?.code == 0);
+    gone.extend(ids(&|a| ok(&never, a))?);
+    ensure!(compose(&never, &["down", "-t", "1"])?.code == 0);
     let left = all_left(&server, &gone);
     ensure!(left.is_empty(), "left after down: {left:?}");
     Ok(())
