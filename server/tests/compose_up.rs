@@ -19,14 +19,14 @@ use crate::support::server::{dist_dir, slipway_bin, Server};
 use crate::support::TempDir;
 
 /// A Compose project directory with `compose.yaml`, and `slipway docker compose` run in it for one session.
-struct Project<'s> {
+pub(crate) struct Project<'s> {
     server: &'s Server,
     session: String,
     dir: TempDir,
 }
 
 impl<'s> Project<'s> {
-    fn new(server: &'s Server, name: &str, compose: &str) -> Result<Project<'s>> {
+    pub(crate) fn new(server: &'s Server, name: &str, compose: &str) -> Result<Project<'s>> {
         let dir = TempDir::new(name);
         std::fs::write(dir.path().join("compose.yaml"), compose)?;
         Ok(Project {
@@ -36,7 +36,7 @@ impl<'s> Project<'s> {
         })
     }
 
-    fn docker(&self, args: &[&str]) -> Result<Ran> {
+    pub(crate) fn docker(&self, args: &[&str]) -> Result<Ran> {
         let output = Command::new(slipway_bin())
             .args(["docker", "--host", &self.server.url])
             .args(args)
@@ -53,7 +53,7 @@ impl<'s> Project<'s> {
         })
     }
 
-    fn ok(&self, args: &[&str]) -> Result<Ran> {
+    pub(crate) fn ok(&self, args: &[&str]) -> Result<Ran> {
         let ran = self.docker(args)?;
         ensure!(ran.code == 0, "docker {}: {ran:?}", args.join(" "));
         Ok(ran)

@@ -20,6 +20,7 @@ mod dist;
 mod dockerfile;
 mod embeds;
 mod front_door;
+mod health;
 mod hostile;
 mod layout;
 mod lesson;

@@ -450,6 +450,13 @@ impl<'a, T: Transport> Companion<'a, T> {
             .await
     }
 
+    /// `POST /api/containers/{id}/await`: where the container stands once its healthcheck settled (or it runs,
+    /// or exited), or when `query.timeout` seconds ran out.
+    pub async fn await_container(&self, id: &str, query: &AwaitQuery) -> Result<AwaitAnswer, CompanionError> {
+        let path = format!("{}{}", paths::container_await(id), query_string(query));
+        self.json(Method::Post, &path, None::<&()>).await
+    }
+
     /// `POST /api/containers/{id}/wait`: the state once the container exited.
     pub async fn wait(&self, id: &str) -> Result<ContainerState, CompanionError> {
         self.json(Method::Post, &paths::container_wait(id), None::<&()>)

@@ -48,6 +48,10 @@ pub struct RunOptions {
     /// `Config.Labels`); Compose sets `com.docker.compose.*` ones and finds a project's containers by them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// `--health-*`, `--no-healthcheck`, compose's `healthcheck:`: over the image's `HEALTHCHECK`.
+    pub healthcheck: Option<super::HealthConfig>,
+    /// `--restart`, compose's `restart:`: applied by the server when the process exits.
+    pub restart: super::RestartPolicy,
     /// The session that owns the container: the server takes it from the session header
     /// ([`super::SESSION_HEADER`]), never from the body.
     #[serde(skip)]
@@ -165,6 +169,12 @@ pub struct ContainerSummary {
     /// The labels it was created with (`docker ps --filter label=K[=V]`, Compose's projects).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Its healthcheck's status while it runs with one (`Up 5 seconds (healthy)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<super::HealthStatus>,
+    /// Exited, and its restart policy starts it again after the backoff: `Restarting (1) 2 seconds ago`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub restarting: bool,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -213,6 +223,12 @@ pub struct ContainerInspect {
     /// Its endpoints on user networks (`NetworkSettings.Networks`); empty on the default network.
     #[serde(default)]
     pub networks: Vec<super::ContainerEndpoint>,
+    /// `State.Health`: with a healthcheck only.
+    #[serde(default)]
+    pub health_state: Option<super::HealthState>,
+    /// How often its restart policy restarted it since it was last started by hand (`RestartCount`).
+    #[serde(default)]
+    pub restart_count: u32,
 }
 
 /// What `docker inspect` shows as a container's `Config` (and its `Image`): the image's config with the
@@ -353,6 +369,8 @@ mod tests {
             preview: "00112233445566778899aabbccddeeff".into(),
             paused: false,
             labels: BTreeMap::from([("com.docker.compose.project".into(), "app".into())]),
+            health: None,
+            restarting: false,
         }
     }
 
@@ -426,6 +444,8 @@ mod tests {
                 ..ContainerConfig::default()
             }),
             networks: Vec::new(),
+            health_state: None,
+            restart_count: 2,
         };
         let json = round_trip(&inspect);
         assert_eq!(

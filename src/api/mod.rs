@@ -14,6 +14,7 @@ mod copy;
 mod embed;
 mod error;
 mod exec;
+mod health;
 mod images;
 pub mod info;
 mod networks;
@@ -39,6 +40,10 @@ pub use copy::{ArchiveQuery, ExtractQuery, PathStat, MAX_COPY_BYTES};
 pub use embed::EmbedBudget;
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
+pub use health::{
+    AwaitAnswer, AwaitQuery, HealthConfig, HealthResult, HealthState, HealthStatus, RestartName,
+    RestartPolicy, RestartPolicyError,
+};
 pub use images::ImageRow;
 pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
 pub use networks::{

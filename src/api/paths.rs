@@ -27,6 +27,9 @@ pub const CONTAINER_STOP: &str = "/api/containers/{id}/stop";
 pub const CONTAINER_KILL: &str = "/api/containers/{id}/kill";
 pub const CONTAINER_WAIT: &str = "/api/containers/{id}/wait";
 pub const CONTAINER_LOGS: &str = "/api/containers/{id}/logs";
+/// `POST ?timeout=` ([`super::AwaitQuery`]): wait until the container's healthcheck settles, or
+/// until it runs (`docker compose up`'s `depends_on` and `--wait`).
+pub const CONTAINER_AWAIT: &str = "/api/containers/{id}/await";
 /// `POST`: freeze every process of the container (`docker pause`).
 pub const CONTAINER_PAUSE: &str = "/api/containers/{id}/pause";
 /// `POST`: thaw them (`docker unpause`).
@@ -204,6 +207,10 @@ pub fn container_kill(id: &str) -> String {
 
 pub fn container_wait(id: &str) -> String {
     with_id(CONTAINER_WAIT, id)
+}
+
+pub fn container_await(id: &str) -> String {
+    with_id(CONTAINER_AWAIT, id)
 }
 
 pub fn container_logs(id: &str) -> String {

@@ -167,6 +167,8 @@ mod tests {
             ports_mode: PortsMode::Host,
             preview: String::new(),
             paused: false,
+            health: None,
+            restarting: false,
             labels: BTreeMap::from([
                 (PROJECT.to_string(), project.to_string()),
                 (CONFIG_FILES.to_string(), format!("/project/{project}.yaml")),

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::compose_project::{self, Member};
+use super::compose_wait::{wait_for, Budget, Condition};
 use super::context::{CommandContext, Printer, Stream};
 use super::outcome::Outcome;
 use super::parse::Invocation;
@@ -39,6 +40,14 @@ impl Progress {
         self.lines.push((what, state.to_string()));
     }
 
+    /// The line of `what` says `state` now (added when it has none).
+    fn set(&mut self, what: String, state: &str) {
+        match self.lines.iter_mut().find(|(w, _)| *w == what) {
+            Some(line) => line.1 = state.to_string(),
+            None => self.done(what, state),
+        }
+    }
+
     pub(super) fn render(&self) -> String {
         if self.lines.is_empty() {
             return String::new();
@@ -50,9 +59,11 @@ impl Progress {
             .max()
             .unwrap_or(0);
         let n = self.lines.len();
-        let mut out = format!("[+] {} {n}/{n}\n", self.title);
+        let ok = self.lines.iter().filter(|(_, s)| s != "Error").count();
+        let mut out = format!("[+] {} {ok}/{n}\n", self.title);
         for (what, state) in &self.lines {
-            out.push_str(&format!(" ✔ {what:width$}  {state}\n"));
+            let mark = if state == "Error" { '✘' } else { '✔' };
+            out.push_str(&format!(" {mark} {what:width$}  {state}\n"));
         }
         out
     }
@@ -172,6 +183,8 @@ fn create_request(project: &Project, service: &Service, n: u64) -> CreateContain
             network,
             network_aliases: aliases,
             volumes,
+            healthcheck: super::compose_wait::healthcheck_of(service),
+            restart: super::compose_wait::restart_of(service),
             ..RunOptions::default()
         },
     }
@@ -232,7 +245,11 @@ pub(super) fn failed(progress: &Progress, message: String) -> Outcome {
 /// `docker compose up -d [--scale SERVICE=N] [SERVICE...]`.
 pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loaded: &Loaded) -> Outcome {
     let project = &loaded.project;
-    if !inv.flags.is_set(Flag::DETACH) {
+    let budget = match super::compose_wait::budget_of(inv) {
+        Ok(budget) => budget,
+        Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+    };
+    if !inv.flags.is_set(Flag::DETACH) && !inv.flags.is_set(Flag::WAIT) {
         return Outcome::failure(
             "slipway: 'docker compose up' without -d would attach to the containers' output: that is not built \
              yet here; run 'docker compose up -d', then 'docker compose logs' or 'docker logs NAME'\n"
@@ -267,6 +284,9 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
             .iter()
             .filter(|m| !m.oneoff && m.service == service.name)
             .collect();
+        if let Err(e) = dependencies(&companion, project, service, &mut progress).await {
+            return dependency_failed(&mut progress, e);
+        }
         if let Err(e) = converge(
             &companion,
             project,
@@ -278,6 +298,11 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
         .await
         {
             return failed(&progress, e.to_string());
+        }
+    }
+    if inv.flags.is_set(Flag::WAIT) {
+        if let Err(e) = wait_every(&companion, project, &services, budget, &mut progress).await {
+            return dependency_failed(&mut progress, e);
         }
     }
     let mut outcome = pulled;
@@ -349,6 +374,68 @@ async fn converge<T: Transport>(
         progress.done(format!("Container {}", m.row.name), "Removed");
     }
     Ok(())
+}
+
+/// `up --wait`: every service's first container running (healthy when it has a healthcheck), or exited 0 for a
+/// one-shot service others wait for to complete (Compose's `getDependencyCondition`), within `budget`.
+async fn wait_every<T: Transport>(
+    companion: &Companion<'_, T>,
+    project: &Project,
+    services: &[Service],
+    mut budget: Budget,
+    progress: &mut Progress,
+) -> Result<(), (String, String)> {
+    for service in services {
+        let name = service.container_name(&project.name, 1);
+        let completes = project.services.values().any(|s| {
+            s.depends_on
+                .get(&service.name)
+                .is_some_and(|d| Condition::of_dependency(&d.condition) == Some(Condition::Completed))
+        });
+        let condition = match completes {
+            true => Condition::Completed,
+            false => Condition::RunningOrHealthy,
+        };
+        match wait_for(companion, &name, &service.name, condition, &mut budget).await {
+            Ok(state) => progress.set(format!("Container {name}"), state),
+            Err(e) => return Err((name, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Wait for the conditions of `service`'s dependencies (`service_healthy`, `service_completed_successfully`):
+/// their lines say `Healthy` or `Exited` then; the failing container's name and Compose's error otherwise.
+async fn dependencies<T: Transport>(
+    companion: &Companion<'_, T>,
+    project: &Project,
+    service: &Service,
+    progress: &mut Progress,
+) -> Result<(), (String, String)> {
+    for (dependency, d) in &service.depends_on {
+        let (Some(condition), Some(dep)) = (
+            Condition::of_dependency(&d.condition),
+            project.services.get(dependency),
+        ) else {
+            continue;
+        };
+        let name = dep.container_name(&project.name, 1);
+        progress.set(format!("Container {name}"), "Waiting");
+        let mut budget = Budget::unlimited();
+        match wait_for(companion, &name, dependency, condition, &mut budget).await {
+            Ok(state) => progress.set(format!("Container {name}"), state),
+            Err(e) => return Err((name, e)),
+        }
+    }
+    Ok(())
+}
+
+/// A wait that failed: the container's line says `Error`, and Compose's message follows the block.
+fn dependency_failed(progress: &mut Progress, (name, message): (String, String)) -> Outcome {
+    progress.set(format!("Container {name}"), "Error");
+    let mut stderr = progress.render();
+    stderr.push_str(&format!("{message}\n"));
+    Outcome::failure(stderr, 1)
 }
 
 /// Create container `n` of `service` with its `labels`, connect it to its other networks, then start it.

@@ -76,6 +76,9 @@ pub enum RunFlagError {
     /// A flag that takes a number.
     #[error("invalid argument \"{text}\" for \"--{flag}\" flag")]
     Number { text: String, flag: &'static str },
+    /// A `--health-*` or `--restart` value docker refuses.
+    #[error(transparent)]
+    Health(#[from] super::supervision::FlagError),
 }
 
 /// `-p 8000:8000`, `-p 8000`; docker's "ip:" forms are not supported on the companion.
@@ -158,6 +161,8 @@ pub fn create_request(inv: &Invocation) -> Result<CreateContainer, RunFlagError>
             network_aliases: flags.values(Flag::NETWORK_ALIAS).to_vec(),
             volumes: super::mounts::mounts_of(inv)?,
             labels: super::build::labels(flags.values(Flag::LABEL)),
+            healthcheck: super::supervision::healthcheck(inv)?,
+            restart: super::supervision::restart_policy(inv)?,
             ..RunOptions::default()
         },
     })
@@ -466,13 +471,24 @@ pub async fn ps<T: Transport>(transport: &T, base: &str, inv: &Invocation, now: 
         Ok(last) => last,
         Err(e) => return Outcome::failure(format!("{e}\n"), 125),
     };
-    let filters = match label_filters(inv.flags.values(Flag::FILTER)) {
+    // `health=` filters are read by the supervision code (their own values); every other one must be `label=`.
+    let (health, others): (Vec<String>, Vec<String>) = inv
+        .flags
+        .values(Flag::FILTER)
+        .iter()
+        .cloned()
+        .partition(|v| v.starts_with("health="));
+    let filters = match label_filters(&others) {
         Ok(filters) => filters,
+        Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+    };
+    let healthy = match super::supervision::ps_filter(&health) {
+        Ok(keep) => keep,
         Err(e) => return Outcome::failure(format!("{e}\n"), 1),
     };
     match list(transport, base, inv.flags.is_set(Flag::ALL) || last.is_some()).await {
         Ok(mut rows) => {
-            rows.retain(|r| filters.iter().all(|f| f.matches(&r.labels)));
+            rows.retain(|r| filters.iter().all(|f| f.matches(&r.labels)) && healthy(r));
             rows.truncate(last.unwrap_or(usize::MAX));
             let (quiet, no_trunc) = (inv.flags.is_set(Flag::QUIET), inv.flags.is_set(Flag::NO_TRUNC));
             Outcome::success(ps_table(&rows, now, quiet, no_trunc))
@@ -505,11 +521,11 @@ pub enum FilterError {
     Format(String),
     #[error("Error response from daemon: invalid filter '{0}'")]
     Unknown(String),
-    #[error("slipway: docker ps filters by label here (--filter label=KEY[=VALUE]), not by {0}")]
+    #[error("slipway: docker ps filters by label and health here (--filter label=KEY[=VALUE], health=STATE), not by {0}")]
     NotHere(String),
 }
 
-/// `--filter` values: only `label=` ones are applied here (every filter must match, as docker does).
+/// `--filter` values other than `health=`: only `label=` ones are applied here (every filter must match, as docker does).
 pub fn label_filters(values: &[String]) -> Result<Vec<LabelFilter>, FilterError> {
     const DOCKERS: &[&str] = &[
         "id",
@@ -592,11 +608,16 @@ pub async fn list<T: Transport>(
         })
 }
 
-/// docker's STATUS column: `Up 3 minutes`, `Exited (0) 2 seconds ago`, `Created`.
+/// docker's STATUS column: `Up 3 minutes`, `Up 5 seconds (healthy)`, `Exited (0) 2 seconds ago`,
+/// `Restarting (1) 2 seconds ago`, `Created` (moby's `State.String`).
 pub fn status_text(row: &ContainerSummary, now: u64) -> String {
     let age = super::format::human_duration(now.saturating_sub(row.created));
     match row.status {
         ContainerStatus::Running if row.paused => format!("Up {age} (Paused)"),
+        _ if row.restarting => format!("Restarting ({}) {age} ago", row.exit_code.unwrap_or(-1)),
+        ContainerStatus::Running if row.health.is_some() => {
+            format!("Up {age} ({})", row.health.map_or("", |h| h.ps_word()))
+        }
         ContainerStatus::Running => format!("Up {age}"),
         ContainerStatus::Exited => format!("Exited ({}) {age} ago", row.exit_code.unwrap_or(-1)),
         ContainerStatus::Created => "Created".to_string(),
@@ -645,9 +666,29 @@ pub async fn each_container<T: Transport>(transport: &T, base: &str, inv: &Invoc
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
+
+    /// An exited container's row, created at 100.
+    pub(in crate::cli) fn summary_row() -> ContainerSummary {
+        ContainerSummary {
+            id: "0123456789abcdef".into(),
+            name: "web".into(),
+            image: "user/app".into(),
+            command: "python3 -m http.server 8000".into(),
+            created: 100,
+            status: ContainerStatus::Exited,
+            exit_code: Some(0),
+            ports: vec![],
+            ports_mode: Default::default(),
+            preview: String::new(),
+            paused: false,
+            health: None,
+            restarting: false,
+            labels: Default::default(),
+        }
+    }
 
     #[test]
     fn timestamps_start_every_line_of_each_stream() {
@@ -750,20 +791,7 @@ mod tests {
 
     #[test]
     fn ps_table_uses_dockers_columns_and_statuses() {
-        let rows = vec![ContainerSummary {
-            id: "0123456789abcdef".into(),
-            name: "web".into(),
-            image: "user/app".into(),
-            command: "python3 -m http.server 8000".into(),
-            created: 100,
-            status: ContainerStatus::Exited,
-            exit_code: Some(0),
-            ports: vec![],
-            ports_mode: Default::default(),
-            preview: String::new(),
-            paused: false,
-            labels: Default::default(),
-        }];
+        let rows = vec![summary_row()];
         let table = ps_table(&rows, 130, false, false);
         let mut lines = table.lines();
         let header = lines.next().unwrap();
@@ -780,5 +808,29 @@ mod tests {
             ..rows[0].clone()
         };
         assert_eq!(status_text(&paused, 280), "Up 3 minutes (Paused)");
+        let up = |health| ContainerSummary {
+            status: ContainerStatus::Running,
+            health: Some(health),
+            ..rows[0].clone()
+        };
+        use crate::api::HealthStatus;
+        assert_eq!(
+            status_text(&up(HealthStatus::Healthy), 105),
+            "Up 5 seconds (healthy)"
+        );
+        assert_eq!(
+            status_text(&up(HealthStatus::Starting), 105),
+            "Up 5 seconds (health: starting)"
+        );
+        assert_eq!(
+            status_text(&up(HealthStatus::Unhealthy), 105),
+            "Up 5 seconds (unhealthy)"
+        );
+        let restarting = ContainerSummary {
+            exit_code: Some(1),
+            restarting: true,
+            ..rows[0].clone()
+        };
+        assert_eq!(status_text(&restarting, 102), "Restarting (1) 2 seconds ago");
     }
 }

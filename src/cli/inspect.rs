@@ -14,6 +14,7 @@ use super::images::{find, list_local};
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
+use super::supervision;
 use crate::api::{Companion, CompanionError, ContainerInspect, ContainerStatus};
 use crate::image::rfc3339;
 use crate::registry::Transport;
@@ -43,6 +44,18 @@ impl Node {
             Node::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
+    }
+
+    /// An object with `key: value` added after its field `after` (first when None or missing).
+    pub fn with_field(self, after: Option<&str>, key: &str, value: Node) -> Node {
+        let Node::Object(mut fields) = self else {
+            return self;
+        };
+        let at = after
+            .and_then(|a| fields.iter().position(|(k, _)| k == a))
+            .map_or(0, |i| i + 1);
+        fields.insert(at, (key.to_string(), value));
+        Node::Object(fields)
     }
 
     fn is_scalar(&self) -> bool {
@@ -294,9 +307,11 @@ fn time_or_zero(unix: Option<u64>) -> String {
 pub fn container_node(c: &ContainerInspect) -> Node {
     use serde_json::json;
     let state = &c.state;
-    let running = state.status == ContainerStatus::Running;
+    let restarting = c.summary.restarting;
+    let running = state.status == ContainerStatus::Running || restarting;
     let paused = running && c.summary.paused;
     let status = match state.status {
+        _ if restarting => "restarting",
         ContainerStatus::Created => "created",
         ContainerStatus::Running if paused => "paused",
         ContainerStatus::Running => "running",
@@ -317,6 +332,14 @@ pub fn container_node(c: &ContainerInspect) -> Node {
     if !exposed.is_empty() {
         config_json["ExposedPorts"] = exposed.into();
     }
+    let state_json = json!({
+        "Status": status, "Running": running, "Paused": paused, "Restarting": restarting,
+        "OOMKilled": state.oom_killed, "Dead": false,
+        "Pid": if running && !restarting { state.pid.unwrap_or(0) } else { 0 },
+        "ExitCode": state.exit_code.unwrap_or(0), "Error": state.error.clone().unwrap_or_default(),
+        "StartedAt": time_or_zero(state.started_at), "FinishedAt": time_or_zero(state.finished_at),
+    });
+
     let order = [
         "Hostname",
         "Domainname",
@@ -346,31 +369,29 @@ pub fn container_node(c: &ContainerInspect) -> Node {
         field("Args", json!(c.args.get(1..).unwrap_or_default())),
         (
             "State".into(),
-            ordered(
-                json!({
-                    "Status": status, "Running": running, "Paused": paused, "Restarting": false,
-                    "OOMKilled": state.oom_killed, "Dead": false, "Pid": if running { state.pid.unwrap_or(0) } else { 0 },
-                    "ExitCode": state.exit_code.unwrap_or(0), "Error": state.error.clone().unwrap_or_default(),
-                    "StartedAt": time_or_zero(state.started_at), "FinishedAt": time_or_zero(state.finished_at),
-                }),
-                &[
-                    "Status",
-                    "Running",
-                    "Paused",
-                    "Restarting",
-                    "OOMKilled",
-                    "Dead",
-                    "Pid",
-                    "ExitCode",
-                    "Error",
-                    "StartedAt",
-                    "FinishedAt",
-                ],
+            with_health(
+                ordered(
+                    state_json,
+                    &[
+                        "Status",
+                        "Running",
+                        "Paused",
+                        "Restarting",
+                        "OOMKilled",
+                        "Dead",
+                        "Pid",
+                        "ExitCode",
+                        "Error",
+                        "StartedAt",
+                        "FinishedAt",
+                    ],
+                ),
+                c,
             ),
         ),
         field("Image", json!(config.image_id)),
         field("Name", json!(format!("/{}", c.summary.name))),
-        field("RestartCount", json!(0)),
+        field("RestartCount", json!(c.restart_count)),
         (
             "HostConfig".into(),
             ordered(
@@ -379,9 +400,14 @@ pub fn container_node(c: &ContainerInspect) -> Node {
                     "NanoCpus": config.nano_cpus, "PidsLimit": config.pids_limit,
                 }),
                 &["AutoRemove", "Memory", "NanoCpus", "PidsLimit"],
+            )
+            .with_field(
+                None,
+                "RestartPolicy",
+                Node::of(&supervision::docker_restart_policy(&c.options.restart)),
             ),
         ),
-        ("Config".into(), ordered(config_json, &order)),
+        ("Config".into(), with_healthcheck(ordered(config_json, &order), c)),
         (
             "NetworkSettings".into(),
             Node::of(&super::endpoints::network_settings(
@@ -390,6 +416,30 @@ pub fn container_node(c: &ContainerInspect) -> Node {
             )),
         ),
     ])
+}
+
+/// `Config` with dockerd's `Healthcheck` after `Cmd`, when the container has one.
+fn with_healthcheck(config: Node, c: &ContainerInspect) -> Node {
+    match &c.options.healthcheck {
+        Some(h) => config.with_field(
+            Some("Cmd"),
+            "Healthcheck",
+            Node::of(&supervision::docker_healthcheck(h)),
+        ),
+        None => config,
+    }
+}
+
+/// `State` with dockerd's `Health` last, when the container has a healthcheck.
+fn with_health(state: Node, c: &ContainerInspect) -> Node {
+    match &c.health_state {
+        Some(h) => state.with_field(
+            Some("FinishedAt"),
+            "Health",
+            Node::of(&supervision::docker_health(h)),
+        ),
+        None => state,
+    }
 }
 
 /// What one name is, for `docker inspect`.
@@ -467,11 +517,11 @@ pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::api::{ContainerConfig, ContainerState, ContainerSummary, RunOptions};
 
-    fn container(status: ContainerStatus, paused: bool) -> ContainerInspect {
+    pub(in crate::cli) fn container(status: ContainerStatus, paused: bool) -> ContainerInspect {
         ContainerInspect {
             summary: ContainerSummary {
                 id: "0123456789abcdef".into(),
@@ -486,6 +536,8 @@ mod tests {
                 preview: String::new(),
                 paused,
                 labels: Default::default(),
+                health: None,
+                restarting: false,
             },
             args: vec!["sleep".into(), "60".into()],
             options: RunOptions::default(),
@@ -509,6 +561,8 @@ mod tests {
                 ..ContainerConfig::default()
             }),
             networks: Vec::new(),
+            health_state: None,
+            restart_count: 0,
         }
     }
 

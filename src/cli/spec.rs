@@ -37,6 +37,10 @@ flag_names! {
     CHANGE = "change", MESSAGE = "message",
     FOLLOW_LINK = "follow-link", ARCHIVE = "archive", PAUSE = "pause",
     SECRET = "secret",
+    HEALTH_CMD = "health-cmd", HEALTH_INTERVAL = "health-interval", HEALTH_TIMEOUT = "health-timeout",
+    HEALTH_RETRIES = "health-retries", HEALTH_START_PERIOD = "health-start-period",
+    HEALTH_START_INTERVAL = "health-start-interval", NO_HEALTHCHECK = "no-healthcheck",
+    WAIT = "wait", WAIT_TIMEOUT = "wait-timeout",
 }
 
 impl Flag {
@@ -307,7 +311,7 @@ const PRUNE_FORCE: FlagSpec = flag(Flag::FORCE, Some('f'), "Do not prompt for co
 
 /// The flags `docker create` and `docker run` share (`run` adds `-d`).
 #[rustfmt::skip]
-const CREATE_FLAGS: [FlagSpec; 19] = [
+const CREATE_FLAGS: [FlagSpec; 27] = [
     INTERACTIVE, TTY,
     flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
     opt(Flag::NAME, None, "Assign a name to the container"),
@@ -324,12 +328,20 @@ const CREATE_FLAGS: [FlagSpec; 19] = [
     opt(Flag::VOLUME, Some('v'), "Bind mount a volume"),
     opt(Flag::MOUNT, None, "Attach a filesystem mount to the container"),
     opt(Flag::LABEL, Some('l'), "Set meta data on a container"),
+    opt(Flag::HEALTH_CMD, None, "Command to run to check health"),
+    opt(Flag::HEALTH_INTERVAL, None, "Time between running the check (ms|s|m|h) (default 0s)"),
+    opt(Flag::HEALTH_RETRIES, None, "Consecutive failures needed to report unhealthy"),
+    opt(Flag::HEALTH_START_INTERVAL, None, "Time between running the check during the start period (ms|s|m|h) (default 0s)"),
+    opt(Flag::HEALTH_START_PERIOD, None, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)"),
+    opt(Flag::HEALTH_TIMEOUT, None, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)"),
+    flag(Flag::NO_HEALTHCHECK, None, "Disable any container-specified HEALTHCHECK"),
+    opt(Flag::RESTART, None, "Restart policy to apply when a container exits (default \"no\")"),
     HELP,
 ];
 
 /// `first`, then `rest`: `docker run`'s flags are `-d` and `docker create`'s.
-const fn with_first(first: FlagSpec, rest: [FlagSpec; 19]) -> [FlagSpec; 20] {
-    let mut all = [first; 20];
+const fn with_first(first: FlagSpec, rest: [FlagSpec; 27]) -> [FlagSpec; 28] {
+    let mut all = [first; 28];
     let mut i = 0;
     while i < rest.len() {
         all[i + 1] = rest[i];
@@ -338,7 +350,7 @@ const fn with_first(first: FlagSpec, rest: [FlagSpec; 19]) -> [FlagSpec; 20] {
     all
 }
 
-const RUN_FLAGS: [FlagSpec; 20] = with_first(
+const RUN_FLAGS: [FlagSpec; 28] = with_first(
     flag(
         Flag::DETACH,
         Some('d'),
@@ -687,6 +699,8 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         flag(Flag::BUILD, None, "Build images before starting containers")
             .refused("compose up does not build here yet: build the image with 'docker build -t PROJECT-SERVICE .'"),
         opt(Flag::SCALE, None, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present."),
+        flag(Flag::WAIT, None, "Wait for services to be running|healthy. Implies detached mode."),
+        opt(Flag::WAIT_TIMEOUT, None, "Maximum duration in seconds to wait for the project to be running|healthy"),
         HELP,
     ]),
     command(ComposeDown, Page, &["compose", "down"], &[], AtLeast(0), "[OPTIONS] [SERVICES]",

@@ -89,6 +89,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .merge(super::networks_api::routes())
         .merge(super::volumes_api::routes())
         .merge(super::copy::routes())
+        .merge(super::health_api::routes())
         .with_state(runner)
 }
 
@@ -139,6 +140,8 @@ async fn inspect(
         state: c.state(),
         log_followers: c.io.logs.followers(),
         config: r.inspect_config(&c).await,
+        health_state: c.health.state(),
+        restart_count: c.restarts.count(),
         networks: r.networks.container_endpoints(&c.id),
     }))
 }

@@ -75,6 +75,25 @@ impl Runner {
         c: &Arc<Container>,
         opts: ExecOptions,
     ) -> Result<Arc<Exec>, RunnerError> {
+        let (exec, pid) = self.start_exec(c, opts, self.config.max_log_bytes).await?;
+        self.execs.insert(exec.clone());
+        let e = exec.clone();
+        tokio::spawn(async move {
+            let code = super::io::reap(pid).await;
+            e.io.finish().await;
+            e.exit.send_replace(Some(code.unwrap_or(255)));
+        });
+        Ok(exec)
+    }
+
+    /// [`Runner::exec`]'s process, started but neither listed nor reaped (a healthcheck probe reaps its own):
+    /// the exec and its host pid; its output kept up to `max_log_bytes`.
+    pub(crate) async fn start_exec(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+        opts: ExecOptions,
+        max_log_bytes: usize,
+    ) -> Result<(Arc<Exec>, i32), RunnerError> {
         if c.state().status != Status::Running {
             return Err(RunnerError::Conflict(format!(
                 "container {} is not running",
@@ -120,7 +139,7 @@ impl Runner {
             id: id.clone(),
             container: c.clone(),
             args: opts.cmd.clone(),
-            io: ProcessIo::new(self.config.max_log_bytes),
+            io: ProcessIo::new(max_log_bytes),
             exit: watch::channel(None).0,
         });
         let name = format!("exec-{}", &id[..12]);
@@ -133,14 +152,6 @@ impl Runner {
             })
             .await;
         let _ = std::fs::remove_file(&process_file);
-        let pid = launched?;
-        self.execs.insert(exec.clone());
-        let e = exec.clone();
-        tokio::spawn(async move {
-            let code = super::io::reap(pid).await;
-            e.io.finish().await;
-            e.exit.send_replace(Some(code.unwrap_or(255)));
-        });
-        Ok(exec)
+        Ok((exec, launched?))
     }
 }

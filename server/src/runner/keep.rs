@@ -70,6 +70,15 @@ impl Runner {
     /// `docker start` of a stopped container: a new writable layer holding its kept changes, the same spec,
     /// its output appended to the last run's.
     pub async fn start_again(self: &Arc<Self>, c: &Arc<Container>) -> Result<(), RunnerError> {
+        c.restarts.manual_start();
+        self.start_again_by_policy(c).await
+    }
+
+    /// [`Runner::start_again`] without starting the restart count again: a restart by policy (`restart.rs`).
+    pub(crate) async fn start_again_by_policy(
+        self: &Arc<Self>,
+        c: &Arc<Container>,
+    ) -> Result<(), RunnerError> {
         // In a task of its own: a dropped request must not leave a remounted container that never runs.
         let (this, c) = (self.clone(), c.clone());
         tokio::spawn(async move { this.start_again_now(&c).await })

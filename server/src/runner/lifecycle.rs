@@ -57,6 +57,10 @@ pub struct Container {
     starting_again: std::sync::atomic::AtomicBool,
     /// The limits `docker update` changed (`resources.rs`), over [`Container::opts`]'.
     updated_limits: Mutex<slipway::api::UpdateLimits>,
+    /// Its healthcheck's state (`health.rs`).
+    pub(crate) health: super::Health,
+    /// Its restart policy's state (`restart.rs`).
+    pub(crate) restarts: super::Restarts,
 }
 
 /// The server's count of container exits, for [`Container::exit_order`].
@@ -124,6 +128,8 @@ impl Container {
             // Only the runner knows (`Runner::summary_of`).
             paused: false,
             labels: self.opts.labels.clone(),
+            health: self.health.status().filter(|_| state.status == Status::Running),
+            restarting: self.restarts.is_restarting(),
         }
     }
 
@@ -196,7 +202,8 @@ impl Container {
             .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// A start again that could not mount its rootfs: still exited, saying why.
+    /// A start again that could not mount its rootfs (or a restart by policy that could not start): still
+    /// exited, saying why.
     pub(crate) fn exit_unstarted(&self, error: String) {
         self.update(|s| s.error = Some(error));
         self.starting_again
@@ -257,18 +264,22 @@ impl Runner {
         // Refused before the image is resolved or unpacked, and long before any listener is opened.
         self.check_publish(&opts)?;
         check_labels(&opts)?;
+        Self::check_supervision(&opts)?;
         let slot = self.reserve_slot(&opts.session)?;
         let creating = self.creating.clone().read_owned().await;
         let this = self.clone();
         let image_ref = image.to_string();
         let session = opts.session.clone();
-        let (resolved, lowers) = tokio::task::spawn_blocking(move || {
+        let (resolved, lowers, image_health) = tokio::task::spawn_blocking(move || {
             let resolved = this.images.resolve_for(&session, &image_ref)?;
             let lowers = this.unpack_layers(&resolved.layers)?;
-            Ok::<_, RunnerError>((resolved, lowers))
+            let health = this.image_healthcheck(&resolved);
+            Ok::<_, RunnerError>((resolved, lowers, health))
         })
         .await
         .map_err(|e| io_ctx("unpack task")(std::io::Error::other(e)))??;
+        let mut opts = opts;
+        opts.healthcheck = Self::merged_healthcheck(opts.healthcheck.as_ref(), image_health);
         let held = Held {
             creating,
             slot: Some(slot),
@@ -416,6 +427,8 @@ impl Runner {
             owner_cgroup: Mutex::new(Some(owner_cgroup)),
             starting_again: std::sync::atomic::AtomicBool::new(false),
             updated_limits: Mutex::default(),
+            health: Default::default(),
+            restarts: Default::default(),
         });
         if let Err(e) = self.insert(container.clone(), slot) {
             cleanup_dir(&dir);
@@ -474,6 +487,7 @@ impl Runner {
             false => Some(self.start_turn(c).await?),
         };
         Self::check_created(c)?;
+        c.restarts.manual_start();
         self.run_process(c).await
     }
 
@@ -490,6 +504,8 @@ impl Runner {
                 });
                 let (this, c2) = (self.clone(), c.clone());
                 tokio::spawn(async move { this.monitor(c2, pid).await });
+                c.restarts.running();
+                self.watch_health(c);
                 Ok(())
             }
             Err(e) => {
@@ -510,6 +526,20 @@ impl Runner {
                 |sock, stdio| async move { self.runc.create(&c.id, &c.dir, sock.as_deref(), stdio).await },
             )
             .await?;
+        // Created but not started (a stop that came meanwhile, a port that cannot be published): its init is
+        // our child, and is reaped here since no monitor will.
+        self.start_created(c, pid).await.inspect_err(|_| {
+            if let Some(p) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            }
+            tokio::spawn(super::io::reap(pid));
+        })?;
+        Ok(pid)
+    }
+
+    /// The rest of [`Runner::launch`] once the runtime created the container's init `pid`: networks, published
+    /// ports, then `runc start`.
+    async fn start_created(self: &Arc<Self>, c: &Arc<Container>, pid: i32) -> Result<(), RunnerError> {
         if let (ContainerNetwork::Outbound { slirp4netns }, true) =
             (&self.config.network, self.wants_outbound(c))
         {
@@ -539,7 +569,7 @@ impl Runner {
             let _ = self.runc.delete(&c.id).await;
             return Err(e.into());
         }
-        Ok(pid)
+        Ok(())
     }
 
     /// Reap the init process (we are its subreaper), enforcing the wall-clock limit, then clean up.
@@ -591,6 +621,7 @@ impl Runner {
             let (this, c2) = (self.clone(), c.clone());
             let _ = tokio::task::spawn_blocking(move || this.park(&c2)).await;
         }
+        self.after_exit(c, code.unwrap_or(255), timed_out);
         let order = EXITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         c.exit_order.store(order, std::sync::atomic::Ordering::Relaxed);
         c.update(|s| {
@@ -618,6 +649,7 @@ impl Runner {
 
     /// `docker stop`: SIGTERM, then SIGKILL after `grace`.
     pub async fn stop(&self, c: &Arc<Container>, grace: Option<Duration>) -> Result<State, RunnerError> {
+        c.restarts.cancel();
         if c.state().status != Status::Running {
             return Ok(c.state());
         }
@@ -641,6 +673,9 @@ impl Runner {
         if signal.is_empty() || !signal.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(RunnerError::Conflict(format!("invalid signal {signal:?}")));
         }
+        if ["KILL", "9", "TERM", "15"].contains(&signal) {
+            c.restarts.cancel();
+        }
         self.runc.kill(&c.id, signal, false).await?;
         // As dockerd does for SIGKILL: answer once the container has exited, so a `docker rm` right after
         // `docker kill` finds it stopped (the monitor reaps it within milliseconds; bounded in case it cannot).
@@ -652,6 +687,9 @@ impl Runner {
 
     /// `docker rm [-f]`.
     pub async fn remove(&self, c: &Arc<Container>, force: bool) -> Result<(), RunnerError> {
+        if c.state().status != Status::Running || force {
+            c.restarts.cancel();
+        }
         match c.state().status {
             Status::Running if !force => {
                 return Err(RunnerError::Conflict(format!(

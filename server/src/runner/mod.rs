@@ -13,6 +13,8 @@ pub mod diff;
 pub mod dns;
 pub mod exec;
 pub mod fixture;
+pub mod health;
+pub mod health_api;
 pub mod images;
 pub mod io;
 pub mod keep;
@@ -31,6 +33,7 @@ pub mod preview_token;
 pub mod proxy;
 pub mod registry_source;
 pub mod resources;
+pub mod restart;
 pub mod runc;
 pub mod seccomp;
 pub mod spec;
@@ -50,9 +53,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 pub use api::router;
+pub use health::Health;
 pub use images::{ImageSource, OciLayoutSource};
 pub use lifecycle::{Container, Status};
 pub use registry_source::RegistryImageSource;
+pub use restart::Restarts;
 pub use spec::{Limits, RunOptions};
 pub use step::{RunStep, StepResult};
 
@@ -412,7 +417,7 @@ impl Runner {
             .values()
             .filter(|c| session.is_none_or(|s| c.session == s) && c.image != lifecycle::BUILD_STEP_IMAGE)
             .map(|c| self.summary_of(c))
-            .filter(|s| all || s.status == Status::Running)
+            .filter(|s| all || s.status == Status::Running || s.restarting)
             .collect();
         rows.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
         rows
