@@ -154,8 +154,7 @@ fn count_in(page: &str) -> Result<u64> {
 }
 
 /// The lesson as a learner follows it in the page, opened by its name (`?lesson=compose-app`): each step's
-/// command by its "Type it" button and Enter, each check passing, the app read in the lesson's preview. The scale
-/// step (`--scale web=2`) is built on another branch and left out here until it is merged.
+/// command by its "Type it" button and Enter, each check passing, the app read in the lesson's preview.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_learner_follows_the_compose_lesson_in_the_page() {
     use crate::lesson::{check_passes, step_done, type_it};
@@ -200,6 +199,18 @@ async fn a_learner_follows_the_compose_lesson_in_the_page() {
                 check_passes(&page, 6, "6. Start again: the count is kept").await?;
                 let kept = count_in(&page.frame_text("App preview").await?)?;
                 ensure!(kept > first, "the count went from {first} to {kept}");
+
+                page.click("7. Scale out the web service").await?;
+                let scaled = type_it(
+                    &page,
+                    "docker compose up -d --scale web=2",
+                    "Container counter-web-2",
+                )
+                .await?;
+                ensure!(scaled.contains("Container counter-web-1"), "{scaled}");
+                step_done(&page, 7).await?;
+                let ps = type_it(&page, "docker compose ps", "counter-web-2").await?;
+                ensure!(ps.contains("(healthy)"), "redis's healthcheck is shown: {ps}");
 
                 page.click("8. Clean up").await?;
                 type_it(&page, "docker compose down -v", "Volume counter_cache-data").await?;
