@@ -46,25 +46,7 @@ async fn commit_image<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocatio
     let container = &inv.args[0];
     let inspected = companion.inspect(container).await.map_err(|e| e.to_string())?;
     let repository = ctx.local_repository(&target);
-    // docker's default `--pause`: the container's files hold still while they are read; `--pause=false` reads
-    // them as the container goes on writing.
-    let wanted = inv.flags.value(Flag::PAUSE) != Some("false");
-    let pause = wanted && inspected.state.status == ContainerStatus::Running && !inspected.summary.paused;
-    if pause {
-        companion.pause(container).await.map_err(|e| e.to_string())?;
-    }
-    let layer = companion
-        .commit(
-            container,
-            &CommitQuery {
-                repository: repository.clone(),
-            },
-        )
-        .await;
-    if pause {
-        let _ = companion.unpause(container).await;
-    }
-    let layer = layer.map_err(|e| e.to_string())?;
+    let layer = capture_layer(&companion, inv, &inspected, &repository).await?;
 
     let base = Reference::parse(&inspected.summary.image)
         .map_err(|e| format!("the image of container {container}: {e}"))?
@@ -148,6 +130,35 @@ async fn commit_image<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocatio
         .await
         .map_err(daemon)?;
     Ok(config_digest)
+}
+
+/// The container's changes as a layer in `repository`, paused while they are read unless `--pause=false`.
+async fn capture_layer<T: Transport>(
+    companion: &Companion<'_, T>,
+    inv: &Invocation,
+    inspected: &ContainerInspect,
+    repository: &str,
+) -> Result<crate::api::StepLayer, String> {
+    let container = &inv.args[0];
+    // docker's default `--pause`: the container's files hold still while they are read; `--pause=false` reads
+    // them as the container goes on writing.
+    let wanted = inv.flags.value(Flag::PAUSE) != Some("false");
+    let pause = wanted && inspected.state.status == ContainerStatus::Running && !inspected.summary.paused;
+    if pause {
+        companion.pause(container).await.map_err(|e| e.to_string())?;
+    }
+    let layer = companion
+        .commit(
+            container,
+            &CommitQuery {
+                repository: repository.to_string(),
+            },
+        )
+        .await;
+    if pause {
+        let _ = companion.unpause(container).await;
+    }
+    layer.map_err(|e| e.to_string())
 }
 
 /// dockerd's history entry for a commit: the container's command.
