@@ -37,10 +37,13 @@ for (const path of files(root)) {
     },
   });
   const gzip = gzipSync(bytes, { level: 9 });
-  // The file's own time on both: Last-Modified (and so caching) is the same whatever the encoding.
+  // One whole-second time on the file and both copies: Last-Modified (and so caching) is the same whatever the
+  // encoding (utimes rounds sub-second times, which could put the copies a second apart).
+  const second = Math.floor(stat.mtimeMs / 1000);
+  utimesSync(path, second, second);
   for (const [suffix, data] of [[".br", brotli], [".gz", gzip]]) {
     writeFileSync(path + suffix, data);
-    utimesSync(path + suffix, stat.atime, stat.mtime);
+    utimesSync(path + suffix, second, second);
   }
   [count, raw, br, gz] = [count + 1, raw + bytes.length, br + brotli.length, gz + gzip.length];
 }
