@@ -12,6 +12,8 @@
   var blocks = [];
   var byId = {};
   var runner = null; // a Promise of the frame's window once it said "ready"
+  var ready = false;
+  var starting = null; // the block whose Run started the runner: told how far the load is
   var waiting = {}; // block id -> {onOutput, resolve}
   var queue = Promise.resolve();
   var finished = {}; // block id -> Promise of its exit code (dependencies run once)
@@ -162,7 +164,10 @@
         try { msg = JSON.parse(event.data); } catch (e) { return; }
         if (msg.slipway === "ready") {
           clearTimeout(timer);
+          ready = true;
           resolve(frame.contentWindow);
+        } else if (msg.slipway === "loading") {
+          if (starting && !ready) status(starting, loading(msg));
         } else if (waiting[msg.id]) {
           if (msg.slipway === "output") waiting[msg.id].output(msg.stream, msg.text);
           if (msg.slipway === "done") waiting[msg.id].done(msg);
@@ -171,6 +176,15 @@
       document.body.appendChild(frame);
     });
     return runner;
+  }
+
+  // The first Run's words while the runner frame loads: its wasm's bytes (a fraction when the total is known),
+  // then the session (www/embed-runner-start.js).
+  function loading(msg) {
+    if (msg.stage === "session") return "Starting a session\u2026";
+    var mb = function (n) { return (n / 1048576).toFixed(1) + " MB"; };
+    if (msg.total) return "Loading the runner\u2026 " + Math.floor((100 * msg.loaded) / msg.total) + "% of " + mb(msg.total);
+    return "Loading the runner\u2026" + (msg.loaded ? " " + mb(msg.loaded) : "");
   }
 
   function files(block) {
@@ -221,13 +235,18 @@
   function execute(block) {
     unmark(block);
     block.out.textContent = "";
-    status(block, runner ? "Running\u2026" : "Starting Slipway\u2026");
+    var doing = block.kind === "dockerfile" ? "Building\u2026" : "Running\u2026";
+    status(block, ready ? doing : "Loading the runner\u2026");
     block.run.disabled = true;
     var output = el("pre", { "data-slipway-stdout": block.id, tabindex: "0" });
     var details = null;
     // One block at a time in the page's session.
-    var step = queue.then(function () { return Promise.all([start(), files(block)]); }).then(function (both) {
-      status(block, "Running\u2026");
+    var step = queue.then(function () {
+      if (!ready) starting = block;
+      return Promise.all([start(), files(block)]);
+    }).then(function (both) {
+      starting = null;
+      status(block, doing);
       return new Promise(function (resolve) {
         waiting[block.id] = {
           output: function (stream, chunk) {

@@ -45,9 +45,34 @@ mod native {
     // What the prompt waited for: the files whose answer ended before its mark (not what loads after, on use).
     const before = resources.filter(r => r.responseEnd <= prompt.startTime);
     const at_prompt = nav.transferSize + before.reduce((sum, r) => sum + r.transferSize, 0);
+    // The waterfall: each request's start and end (ms from navigation) and bytes on the wire, in start order.
+    const waterfall = [nav].concat(resources).map(r => [r.name.replace(location.origin, '').slice(0, 60),
+      Math.round(r.startTime), Math.round(r.responseEnd), r.transferSize, r.responseEnd <= prompt.startTime]);
     return { render_ms: mark.startTime, prompt_ms: prompt.startTime, transfer: transfer, requests: resources.length + 1,
-             wasm_encoded: wasm ? wasm.encodedBodySize : 0, at_prompt: at_prompt, at_prompt_requests: before.length + 1 };
+             wasm_encoded: wasm ? wasm.encodedBodySize : 0, at_prompt: at_prompt, at_prompt_requests: before.length + 1,
+             waterfall: waterfall };
     "#;
+
+    /// The last cold load's requests: what the prompt waited for (answer ended before its mark) and what not.
+    fn print_waterfall(waterfall: &serde_json::Value, prompt_ms: f64) {
+        println!("Waterfall of the last load (prompt at {prompt_ms:.0} ms):\n");
+        println!("| request | start ms | end ms | bytes on the wire | before the prompt |\n| --- | ---: | ---: | ---: | --- |");
+        for row in waterfall.as_array().into_iter().flatten() {
+            println!(
+                "| `{}` | {} | {} | {} | {} |",
+                row[0].as_str().unwrap_or_default(),
+                row[1],
+                row[2],
+                row[3],
+                if row[4] == serde_json::Value::Bool(true) {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+        }
+        println!();
+    }
 
     #[tokio::main]
     pub async fn main() -> anyhow::Result<()> {
@@ -66,6 +91,7 @@ mod native {
         let (mut render, mut prompt, mut transfer, mut requests) = (Vec::new(), Vec::new(), Vec::new(), 0);
         let mut wasm_encoded = 0;
         let (mut at_prompt, mut at_prompt_requests) = (Vec::new(), 0);
+        let mut waterfall = serde_json::Value::Null;
         for _ in 0..runs {
             let browser = Browser::start().await?;
             let url = server.url.clone();
@@ -93,7 +119,9 @@ mod native {
             wasm_encoded = value["wasm_encoded"].as_u64().unwrap_or(0);
             at_prompt.push(value["at_prompt"].as_f64().unwrap_or(f64::NAN));
             at_prompt_requests = value["at_prompt_requests"].as_u64().unwrap_or(0);
+            waterfall = value["waterfall"].clone();
         }
+        print_waterfall(&waterfall, prompt.last().copied().unwrap_or(f64::NAN));
         println!("| metric | value |\n| --- | --- |");
         println!("| release wasm, raw | {} KiB |", wasm_bytes.len() / 1024);
         println!("| release wasm, gzip -9 | {} KiB |", gzip_len(&wasm_bytes) / 1024);

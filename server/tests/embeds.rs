@@ -395,3 +395,71 @@ async fn a_page_gets_the_containers_its_operator_budgets_and_no_more() {
         .await
         .unwrap();
 }
+
+/// Issue 18: the first Run says how far the runner frame's load is, in the block's `aria-live` region: the
+/// runner's wasm as it arrives (bytes, or a fraction when the total is known), the session, then the build.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_run_shows_the_runner_loading_then_the_session_then_the_build() {
+    let server = companion(&[]);
+    let (_site, _dir, url) = cross_site_page(&server).await.unwrap();
+    let browser = Browser::start().await.unwrap();
+    browser
+        .run("embeds_first_run_progress", |page| async move {
+            page.goto(&url).await?;
+            wait_enhanced(&page, 4).await?;
+            // Every status line the block shows, as the page shows it (a transient one included).
+            page.client
+                .execute(
+                    "var out = document.querySelector('[data-slipway-output=\"app-image\"]'); \
+                     window.seen = []; \
+                     new MutationObserver(function () { \
+                       var p = out.querySelector('p'); var t = p && p.textContent; \
+                       if (t && window.seen[window.seen.length - 1] !== t) window.seen.push(t); \
+                     }).observe(out, { subtree: true, childList: true, characterData: true }); \
+                     return out.getAttribute('aria-live');",
+                    vec![],
+                )
+                .await
+                .map(|live| assert_eq!(live, json!("polite")))?;
+            page.click("Run the app's Dockerfile").await?;
+            wait_output(&page, "app-image", "the Dockerfile block built", |t| {
+                t.contains("Done.")
+            })
+            .await?;
+            let seen = page.client.execute("return window.seen;", vec![]).await?;
+            let seen: Vec<String> = serde_json::from_value(seen)?;
+            let at = |what: &str| seen.iter().position(|s| s.starts_with(what));
+            let (Some(loading), Some(session), Some(building), Some(done)) = (
+                at("Loading the runner\u{2026}"),
+                at("Starting a session\u{2026}"),
+                at("Building\u{2026}"),
+                at("Done."),
+            ) else {
+                bail!("a stage is missing: {seen:?}");
+            };
+            assert!(
+                loading < session && session < building && building < done,
+                "{seen:?}"
+            );
+            // The wasm's bytes as they came (brotli on the wire: no total, so megabytes).
+            assert!(
+                seen.iter().any(|s| {
+                    let rest = s.trim_start_matches("Loading the runner\u{2026} ");
+                    rest != s && (rest.ends_with(" MB"))
+                }),
+                "{seen:?}"
+            );
+            // A second Run, the runner up: straight to the build.
+            page.client.execute("window.seen = [];", vec![]).await?;
+            page.click("Run the app's Dockerfile").await?;
+            wait_output(&page, "app-image", "the second build", |t| t.contains("Done.")).await?;
+            let seen = page.client.execute("return window.seen;", vec![]).await?;
+            assert!(
+                !seen.to_string().contains("Loading") && seen.to_string().contains("Building"),
+                "{seen}"
+            );
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
