@@ -145,6 +145,8 @@ pub struct ServeArgs {
     pub fair_shares: FairShareArgs,
     #[command(flatten)]
     pub embeds: EmbedArgs,
+    #[command(flatten)]
+    pub fetch: crate::fetch::FetchArgs,
 }
 
 /// What one docs page's runnable blocks may use (docs/embedding.md): counted by the runner frame per page load,

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod connections;
 pub mod dispatch;
 pub mod embed_budget;
+pub mod fetch;
 pub mod guard;
 pub mod image_dirs;
 pub mod observed;

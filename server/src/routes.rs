@@ -28,6 +28,8 @@ pub struct AppState {
     pub sessions: Arc<crate::sessions::Sessions>,
     /// The class (`slipway serve --classroom`): sessions come from signing in with a join code.
     pub classroom: Option<Arc<crate::classroom::Classroom>>,
+    /// `ADD <url>`'s fetches (`--fetch-allow`).
+    pub fetcher: Arc<crate::fetch::Fetcher>,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -86,6 +88,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(registry)
         .merge(containers)
         .merge(embed_pages)
+        .merge(crate::fetch::router(state.fetcher.clone()))
         .merge(web.with_state(state))
         .layer(page_budget)
         .layer(observe)
@@ -189,6 +192,7 @@ mod tests {
             site_names: Default::default(),
             sessions: Default::default(),
             classroom: None,
+            fetcher: Default::default(),
         })
     }
 

@@ -90,6 +90,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<()> {
         site_names,
         sessions,
         classroom,
+        fetcher: Arc::new(args.fetch.fetcher(vec![addr, preview_addr])),
     });
     // Tests and scripts read the first line to learn the port when --addr asks for port 0, and may close the pipe
     // then: one write, and a closed stdout is no reason to stop serving (`println!` would panic).

@@ -5,6 +5,7 @@
 mod a11y;
 mod base_images;
 mod build;
+mod build_add_url;
 mod build_mounts;
 mod classroom;
 mod classroom_limits;

@@ -14,6 +14,7 @@ mod copy;
 mod embed;
 mod error;
 mod exec;
+mod fetch;
 mod health;
 mod images;
 pub mod info;
@@ -40,6 +41,7 @@ pub use copy::{ArchiveQuery, ExtractQuery, PathStat, MAX_COPY_BYTES};
 pub use embed::EmbedBudget;
 pub use error::ErrorBody;
 pub use exec::{ExecCreated, ExecOptions, ExecState};
+pub use fetch::{FetchRequest, Fetched};
 pub use health::{
     AwaitAnswer, AwaitQuery, HealthConfig, HealthResult, HealthState, HealthStatus, RestartName,
     RestartPolicy, RestartPolicyError,

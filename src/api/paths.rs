@@ -68,6 +68,9 @@ pub const EXEC_WAIT: &str = "/api/execs/{id}/wait";
 pub const EXEC_ATTACH: &str = "/api/execs/{id}/attach";
 /// `POST`: run one RUN step of a build ([`super::StepRequest`]).
 pub const STEPS: &str = "/api/steps";
+/// `POST` ([`super::FetchRequest`]): a URL of `ADD <url>`, fetched by the companion through its allowlist; the
+/// answer's body is the file.
+pub const FETCH: &str = "/api/fetch";
 
 // Sessions and attach tickets (issue 14): the companion issues both.
 /// `POST`: a new session ([`super::SessionIssued`]); no session header needed.
@@ -159,6 +162,7 @@ pub fn needs_session(path: &str) -> bool {
     let acts = path.starts_with(CONTAINERS)
         || path.starts_with(EXECS)
         || path == STEPS
+        || path == FETCH
         || path.starts_with(NETWORKS)
         || path.starts_with(VOLUMES)
         || path == IMAGES
@@ -377,6 +381,7 @@ mod tests {
         );
         assert_eq!(attach_of_ticket(&exec_attach_ticket("e1")), exec_attach("e1"));
         assert!(needs_session(CONTAINERS) && needs_session(&container_logs("a")) && needs_session(STEPS));
+        assert!(needs_session(FETCH));
         assert!(
             needs_session(&exec("e")) && needs_session(IMAGES) && needs_session(&exec_attach_ticket("e"))
         );

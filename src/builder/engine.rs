@@ -675,9 +675,18 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                 } else {
                     st.rootfs.merged()
                 };
+                // COPY refuses URLs before anything is fetched (`copy_layer`).
+                let remote = match plan.is_add {
+                    true => {
+                        self.fetch_remote(&plan.sources, plan.checksum.as_deref(), line)
+                            .await?
+                    }
+                    false => Vec::new(),
+                };
                 let (tree, files) = copy_layer(
                     &plan,
                     source.as_ref().unwrap_or(ctx),
+                    &remote,
                     &base,
                     &st.workdir(),
                     owner,

@@ -1,8 +1,9 @@
 //! Layers made without a kernel: COPY and ADD (with `--chown`, `--chmod`, `--exclude`, `--parents`, heredoc
-//! sources and ADD's local archive extraction) and WORKDIR's directory.
+//! sources, ADD's local archive extraction and its fetched URLs, `add_url.rs`) and WORKDIR's directory.
 
 use std::collections::BTreeMap;
 
+use super::add_url::{add_remote, remote_keys, RemoteFile};
 use super::cache::{checksums_below, PlaceRecord};
 use super::rootfs::Rootfs;
 use super::steps::expand;
@@ -29,6 +30,8 @@ pub struct CopyPlan {
     pub unpack: Option<bool>,
     /// `--link`: the layer is made as if onto an empty directory, whatever is below it.
     pub link: bool,
+    /// `ADD --checksum`, parsed (`sha256:...`).
+    pub checksum: Option<String>,
 }
 
 impl CopyPlan {
@@ -55,18 +58,24 @@ impl CopyPlan {
                 exclude: all(&c.exclude)?,
                 unpack: None,
                 link: c.link,
+                checksum: None,
             },
             Instruction::Add(a) => {
-                if a.checksum.is_some() && !a.files.sources.iter().any(|s| is_url(&s.value)) {
+                let sources = all(&a.files.sources)?;
+                super::add_url::refuse_git(&sources, a.keep_git_dir, line)?;
+                if a.checksum.is_some() && !sources.iter().any(|s| is_url(s)) {
                     return Err(BuildError::Instruction {
                         line,
                         message: "checksum can't be specified for non-HTTP(S) sources".into(),
                     });
                 }
+                let checksum = opt(&a.checksum)?
+                    .map(|c| super::add_url::parse_checksum(&c, line))
+                    .transpose()?;
                 CopyPlan {
                     is_add: true,
                     line,
-                    sources: all(&a.files.sources)?,
+                    sources,
                     contents: a.files.contents.clone(),
                     dest: ex(&a.files.dest.value)?,
                     from: None,
@@ -76,6 +85,7 @@ impl CopyPlan {
                     exclude: all(&a.exclude)?,
                     unpack: a.unpack,
                     link: a.link,
+                    checksum,
                 }
             }
             _ => unreachable!("a copy plan is made from COPY or ADD"),
@@ -107,7 +117,7 @@ impl CopyPlan {
 }
 
 fn is_url(s: &str) -> bool {
-    s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@")
+    super::add_url::is_http(s) || super::add_url::is_git(s)
 }
 
 /// `--chmod` as BuildKit accepts it (octal).
@@ -153,6 +163,7 @@ fn without_excluded(source: &FileTree, patterns: &[String], roots: &[String]) ->
 pub fn copy_layer(
     plan: &CopyPlan,
     source: &FileTree,
+    remote: &[RemoteFile],
     base: &FileTree,
     workdir: &str,
     owner: Option<(u32, u32)>,
@@ -162,22 +173,20 @@ pub fn copy_layer(
         chown: owner,
         chmod: plan.chmod.as_deref().map(|c| parse_chmod(c, line)).transpose()?,
     };
-    if let Some(url) = plan.sources.iter().find(|s| is_url(s)) {
-        let message = if plan.is_add {
-            format!("ADD {url}: remote sources are not supported by Slipway's builder yet; download the file into the context")
-        } else {
-            "source can't be a URL for COPY".to_owned()
-        };
+    if !plan.is_add && plan.sources.iter().any(|s| is_url(s)) {
+        let message = "source can't be a URL for COPY".to_owned();
         return Err(BuildError::Instruction { line, message });
     }
+    // ADD's URLs are fetched and placed by `add_url`; the rest come from the context or a stage.
+    let locals: Vec<&String> = plan.sources.iter().filter(|s| !is_url(s)).collect();
     let mut matched = Vec::new();
-    for src in &plan.sources {
+    for src in &locals {
         matched.extend(source_matches(source, src)?);
     }
     let source = without_excluded(source, &plan.exclude, &matched);
     let mut layer = FileTree::new();
     let mut plain: Vec<&str> = Vec::new();
-    for src in &plan.sources {
+    for src in locals {
         let archive = match (plan.is_add && plan.unpack != Some(false), source.get(src)) {
             (true, Some(Node::File { data, .. })) if looks_like_archive(data) => Some(data.clone()),
             _ => None,
@@ -210,7 +219,9 @@ pub fn copy_layer(
         }
         copy_into(&docs, &names, &plan.dest, workdir, &options, base, &mut layer)?;
     }
-    let files = if plan.from.is_none() {
+    let count = plan.sources.len() + plan.contents.len();
+    add_remote(&plan.dest, count, remote, base, workdir, &options, &mut layer)?;
+    let mut files = if plan.from.is_none() {
         PlaceRecord {
             files: checksums_below(&source, &matched),
             server: None,
@@ -218,6 +229,7 @@ pub fn copy_layer(
     } else {
         PlaceRecord::default()
     };
+    files.files.extend(remote_keys(remote));
     Ok((layer, files))
 }
 

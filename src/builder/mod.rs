@@ -6,6 +6,7 @@
 //! The config and `history` follow BuildKit's Dockerfile front end field by field (`docs/building.md` lists
 //! the deliberate differences).
 
+pub mod add_url;
 mod builder_io;
 mod cache;
 mod checks;

@@ -36,6 +36,13 @@ pub trait RunExecutor {
 
     /// Whether the server still has a layer a cached RUN step made (its data may have been wiped since).
     async fn has_layer(&self, layer: &LayerRef) -> Result<bool, BuildError>;
+
+    /// `ADD <url>`: the file, fetched by the companion through its allowlist (`POST /api/fetch`); the error is
+    /// the reason, for the build's output. Without a companion there is nothing to fetch through.
+    async fn fetch(&self, url: &str) -> Result<crate::api::Fetched, String> {
+        let _ = url;
+        Err("fetching a URL needs the Slipway companion server, which is not connected".into())
+    }
 }
 
 /// No companion: RUN fails and says what it needs; builds without RUN still work.
@@ -166,6 +173,14 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
 
     fn server(&self) -> &str {
         &self.base
+    }
+
+    async fn fetch(&self, url: &str) -> Result<crate::api::Fetched, String> {
+        let companion = Companion::new(self.transport, &self.base);
+        companion.fetch(url).await.map_err(|e| match e {
+            CompanionError::Refused { message, .. } => message,
+            other => other.to_string(),
+        })
     }
 
     async fn has_layer(&self, layer: &LayerRef) -> Result<bool, BuildError> {

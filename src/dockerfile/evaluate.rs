@@ -1,7 +1,7 @@
 //! The errors BuildKit stops on once it evaluates the stages (`dockerfile2llb`), after parsing succeeded: a base
 //! name that expands to nothing, fails to expand or is no valid image reference, a word of an instruction that
-//! fails to expand (`${x:i}`, `${X:?msg}` with X unset, `${}`, an unmatched quote), an invalid EXPOSE port and a
-//! circular dependency between stages. Every stage is evaluated, as `docker build --check` does.
+//! fails to expand (`${x:i}`, `${X:?msg}` with X unset, `${}`, an unmatched quote), an invalid EXPOSE port, a
+//! variable in `COPY --from` and a circular dependency between stages (a stage copying from itself included). Every stage is evaluated, as `docker build --check` does.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +32,7 @@ pub(crate) fn check(
             base_name(&lex, f, &globals, st.span, st.base_stage.is_some())?;
         }
     }
+    copy_from_words(&lex, commands)?;
     circular(commands, graph)?;
     let mut stage_env: Vec<BTreeMap<String, String>> = Vec::new();
     for st in &graph.stages {
@@ -182,6 +183,32 @@ fn base_name(
         };
         at(format!("failed to parse stage name {}: {why}", go_quote(&base)))
     })
+}
+
+/// `COPY --from=$X`: BuildKit's `toCommand` expands the value with no variables at all and refuses it when that
+/// changes anything (a variable, quotes, an escape), or fails with the expansion's own error.
+fn copy_from_words(lex: &Lexer, commands: &[Command]) -> Result<(), Error> {
+    for c in commands {
+        let Instruction::Copy(copy) = &c.instruction else {
+            continue;
+        };
+        let Some(from) = &copy.from else { continue };
+        let at = |message: String| Error::Instruction {
+            message,
+            span: c.span,
+        };
+        let expanded = lex
+            .process(&from.value, &BTreeMap::new())
+            .map_err(|e| at(e.to_string()))?;
+        if expanded.result != from.value {
+            return Err(at(
+                "variable expansion is not supported for --from, define a new stage with FROM using \
+                 ARG from global scope as a workaround"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `COPY --from` and `RUN --mount=from=` edges that close a circle (BuildKit's `validateCircularDependency`):

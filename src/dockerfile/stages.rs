@@ -209,7 +209,8 @@ impl StageGraph {
                     Instruction::Copy(cp) => {
                         if let Some(f) = &cp.from {
                             let v = expand(escape, &f.value, &globals).result;
-                            if let Some(t) = graph.find(&v).filter(|&t| t != s) {
+                            // A stage copying from itself is an edge too: BuildKit reports the circle.
+                            if let Some(t) = graph.find(&v) {
                                 edges.push(Edge {
                                     stage: t,
                                     kind: EdgeKind::CopyFrom,
@@ -221,7 +222,7 @@ impl StageGraph {
                     Instruction::Run(r) => {
                         for m in &r.mounts {
                             if let Some(from) = mount_from(&m.value) {
-                                if let Some(t) = graph.find(&from).filter(|&t| t != s) {
+                                if let Some(t) = graph.find(&from) {
                                     edges.push(Edge {
                                         stage: t,
                                         kind: EdgeKind::MountFrom,

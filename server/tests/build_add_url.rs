@@ -1,0 +1,253 @@
+//! `ADD <url>` end to end: the interpreter's `docker build` against a real `slipway serve` that fetches from a
+//! local HTTP server of the test's (127.0.0.1, allowed with `--fetch-allow`); the built image is read back from
+//! the session's local store to check the file BuildKit would have made (name, mode, owner, mtime), and each
+//! refusal says what BuildKit or the server's operator would need.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use sha2::Digest;
+use slipway::builder::MemoryCache;
+
+use crate::build::peers::{context, docker_build};
+use crate::support::server::{named_session, Server};
+
+const HELLO: &str = "hello from the web\n";
+/// 784111777 seconds since the epoch.
+const MODIFIED: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+
+/// The remote host: a file with `Last-Modified`, a redirect to a host name the server is not told to allow, a
+/// file over the size limit (with and without `Content-Length`) and a gzip-encoded answer.
+async fn remote_host() -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let big = || vec![b'x'; 2 << 20];
+    let app = Router::new()
+        .route(
+            "/files/hello.txt",
+            get(|| async { ([(header::LAST_MODIFIED, MODIFIED)], HELLO) }),
+        )
+        .route("/", get(|| async { "the root\n" }))
+        .route(
+            "/redirect",
+            get(move || async move {
+                let to = format!("http://localhost:{}/files/hello.txt", addr.port());
+                (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+            }),
+        )
+        .route("/big", get(move || async move { big() }))
+        .route(
+            "/big-chunked",
+            get(move || async move {
+                let chunks = (0..64).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 64 << 10]));
+                axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+            }),
+        )
+        .route(
+            "/bomb.gz",
+            get(|| async { ([(header::CONTENT_ENCODING, "gzip")], vec![0x1f, 0x8b, 0, 0]) }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+fn sha256(data: &[u8]) -> String {
+    format!("sha256:{:x}", sha2::Sha256::digest(data))
+}
+
+/// One tar entry of a layer: path → (mode, uid, gid, mtime, content).
+type Entry = (u32, u64, u64, u64, Vec<u8>);
+
+/// GET `path` of the session's local repository `learner1/NAME` (a manifest or a blob).
+async fn local(server: &Server, name: &str, path: &str) -> anyhow::Result<bytes::Bytes> {
+    let session = named_session(&server.url, "docker-build");
+    let key = slipway::image::local_store::session_key(Some(session));
+    let url = format!("{}/v2/slipway-local/{key}/learner1/{name}/{path}", server.url);
+    let answer = reqwest::Client::new()
+        .get(url)
+        .header(slipway::api::SESSION_HEADER, session)
+        .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .await?;
+    Ok(answer.error_for_status()?.bytes().await?)
+}
+
+/// The layers of `learner1/NAME:v1` of the `docker-build` session, each as its entries by path.
+async fn layers(
+    server: &Server,
+    name: &str,
+) -> anyhow::Result<Vec<std::collections::BTreeMap<String, Entry>>> {
+    let manifest: serde_json::Value = serde_json::from_slice(&local(server, name, "manifests/v1").await?)?;
+    let mut out = Vec::new();
+    for layer in manifest["layers"].as_array().into_iter().flatten() {
+        let digest = layer["digest"].as_str().unwrap_or_default();
+        let gzipped = local(server, name, &format!("blobs/{digest}")).await?;
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(&gzipped[..]).read_to_end(&mut tar)?;
+        let mut entries = std::collections::BTreeMap::new();
+        for entry in tar::Archive::new(&tar[..]).entries()? {
+            let mut entry = entry?;
+            let path = entry.path()?.to_string_lossy().trim_end_matches('/').to_string();
+            let h = entry.header().clone();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data)?;
+            entries.insert(path, (h.mode()?, h.uid()?, h.gid()?, h.mtime()?, data));
+        }
+        out.push(entries);
+    }
+    Ok(out)
+}
+
+/// A build of `dockerfile` as `learner1/NAME:v1` with a fresh cache: (exit code, everything it printed).
+async fn build(server: &Server, name: &str, dockerfile: &str) -> (i32, String) {
+    build_with(server, &MemoryCache::new(), name, dockerfile).await
+}
+
+async fn build_with(server: &Server, cache: &MemoryCache, name: &str, dockerfile: &str) -> (i32, String) {
+    let tree = context(&[("Dockerfile", dockerfile)]);
+    let line = format!("docker build -t learner1/{name}:v1 .");
+    let outcome = docker_build(server, cache, &line, &tree).await;
+    (outcome.exit_code, format!("{}{}", outcome.stdout, outcome.stderr))
+}
+
+/// A right checksum builds, and the file is where and as BuildKit puts it: named after the URL's path (or
+/// `__unnamed__`), 0600 and root's unless `--chmod`/`--chown`, its mtime the answer's `Last-Modified`; a
+/// second build of the same file is CACHED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_of_a_url_with_its_checksum_is_in_the_layer_as_buildkit_makes_it() -> anyhow::Result<()> {
+    let remote = remote_host().await?;
+    let allow = format!("127.0.0.1:{}", remote.port());
+    let server = Server::start_with(Path::new("/nonexistent"), &["--fetch-allow", &allow])?;
+    let base = format!("http://{remote}");
+    let dockerfile = format!(
+        "FROM scratch\n\
+         ADD --checksum={sum} {base}/files/hello.txt /app/\n\
+         ADD --chmod=644 --chown=1000:1000 {base}/files/hello.txt /app/renamed.txt\n\
+         ADD {base}/ /app/\n",
+        sum = sha256(HELLO.as_bytes())
+    );
+    let cache = MemoryCache::new();
+    let (code, output) = build_with(&server, &cache, "fetched", &dockerfile).await;
+    assert_eq!(code, 0, "{output}");
+    let layers = layers(&server, "fetched").await?;
+    assert_eq!(layers.len(), 3, "{layers:?}");
+    let (mode, uid, gid, mtime, data) = &layers[0]["app/hello.txt"];
+    assert_eq!((*mode & 0o7777, *uid, *gid, *mtime), (0o600, 0, 0, 784_111_777));
+    assert_eq!(data, HELLO.as_bytes());
+    let (mode, uid, gid, _, data) = &layers[1]["app/renamed.txt"];
+    assert_eq!((*mode & 0o7777, *uid, *gid), (0o644, 1000, 1000));
+    assert_eq!(data, HELLO.as_bytes());
+    let (mode, _, _, mtime, data) = &layers[2]["app/__unnamed__"];
+    assert_eq!(
+        (*mode & 0o7777, *mtime),
+        (0o600, 0),
+        "no Last-Modified: the epoch"
+    );
+    assert_eq!(data, b"the root\n");
+
+    let (code, again) = build_with(&server, &cache, "fetched", &dockerfile).await;
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(again.matches("CACHED").count(), 3, "{again}");
+    server.stop()?;
+    Ok(())
+}
+
+/// A wrong checksum fails with BuildKit's words; a host not allowed, a redirect to one, an answer over the size
+/// limit (announced or streamed) and a compressed answer are refused by the server, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_of_a_url_is_refused_on_a_wrong_checksum_and_outside_the_allowlist() -> anyhow::Result<()> {
+    let remote = remote_host().await?;
+    let allow = format!("127.0.0.1:{}", remote.port());
+    let server = Server::start_with(
+        Path::new("/nonexistent"),
+        &["--fetch-allow", &allow, "--fetch-max-bytes", "1048576"],
+    )?;
+    let base = format!("http://{remote}");
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let (code, output) = build(
+        &server,
+        "wrong",
+        &format!("FROM scratch\nADD --checksum={wrong} {base}/files/hello.txt /app/\n"),
+    )
+    .await;
+    assert_ne!(code, 0);
+    let expected = format!(
+        "digest mismatch for {base}/files/hello.txt: {} (expected: {wrong})",
+        sha256(HELLO.as_bytes())
+    );
+    assert!(output.contains(&expected), "{output}");
+
+    let refused = [
+        (
+            format!("http://localhost:{}/files/hello.txt", remote.port()),
+            format!(
+                "localhost:{}: the server's operator has not allowed this host",
+                remote.port()
+            ),
+        ),
+        (
+            format!("{base}/redirect"),
+            format!(
+                "redirected to localhost:{}, which the server's operator has not allowed",
+                remote.port()
+            ),
+        ),
+        (
+            format!("{base}/big"),
+            "larger than this server's limit of 1048576 bytes".into(),
+        ),
+        (
+            format!("{base}/big-chunked"),
+            "larger than this server's limit of 1048576 bytes".into(),
+        ),
+        (
+            format!("{base}/bomb.gz"),
+            "the answer is compressed (Content-Encoding: gzip)".into(),
+        ),
+    ];
+    for (url, message) in refused {
+        let (code, output) = build(&server, "refused", &format!("FROM scratch\nADD {url} /app/\n")).await;
+        assert_ne!(code, 0, "{url}: {output}");
+        assert!(output.contains(&message), "{url}: {output}");
+        assert!(
+            output.contains("--fetch-allow") || !message.contains("allowed"),
+            "{output}"
+        );
+    }
+    server.stop()?;
+    Ok(())
+}
+
+/// Without `--fetch-allow` nothing is fetched and the message names the flag; allowed by host alone, the
+/// server's own listener stays out of reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_of_a_url_needs_the_operators_allowlist_and_never_reaches_the_server_itself() -> anyhow::Result<()>
+{
+    let remote = remote_host().await?;
+    let closed = Server::start_with(Path::new("/nonexistent"), &[])?;
+    let url = format!("http://{remote}/files/hello.txt");
+    let (code, output) = build(&closed, "closed", &format!("FROM scratch\nADD {url} /app/\n")).await;
+    assert_ne!(code, 0);
+    assert!(output.contains("this server fetches no URLs for ADD"), "{output}");
+    assert!(
+        output.contains("slipway serve --fetch-allow HOST[:PORT]"),
+        "{output}"
+    );
+    closed.stop()?;
+
+    let open = Server::start_with(Path::new("/nonexistent"), &["--fetch-allow", "127.0.0.1"])?;
+    let own = format!("{}/api/info", open.url);
+    let (code, output) = build(&open, "own", &format!("FROM scratch\nADD {own} /app/\n")).await;
+    assert_ne!(code, 0);
+    assert!(output.contains("is this server's own listener"), "{output}");
+    // The remote host on another port of the same address is allowed by the same entry.
+    let (code, output) = build(&open, "other", &format!("FROM scratch\nADD {url} /app/\n")).await;
+    assert_eq!(code, 0, "{output}");
+    open.stop()?;
+    Ok(())
+}
