@@ -209,6 +209,7 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, p
         lines: Vec::new(),
     };
     let mut pulling: BTreeMap<String, String> = BTreeMap::new();
+    let mut must_build = Vec::new();
     for service in named(project, &inv.args) {
         let name = service.name.clone();
         let Some(image) = service.image.clone() else {
@@ -228,13 +229,27 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, p
         }
         pulling.insert(image.clone(), name.clone());
         let mut out = Printer::new(ctx).quiet();
-        if let Err(e) = super::transfer::pull_image(ctx, &image, &mut out, Stream::Stdout).await {
-            progress.done(name, "Error");
-            return failed(&progress, inv, format!("Error response from daemon: {e}"));
+        match super::transfer::pull_image(ctx, &image, &mut out, Stream::Stdout).await {
+            Ok(()) => progress.done(name, "Pulled"),
+            // An image the project builds need not be in a registry yet: Compose warns and goes on.
+            Err(_) if service.build.is_some() => {
+                progress.done(name.clone(), "Warning");
+                must_build.push(name);
+            }
+            Err(e) => {
+                progress.done(name, "Error");
+                return failed(&progress, inv, format!("Error response from daemon: {e}"));
+            }
         }
-        progress.done(name, "Pulled");
     }
-    quiet_or(&progress, inv)
+    let mut outcome = quiet_or(&progress, inv);
+    if !must_build.is_empty() {
+        outcome.stderr.push_str(&format!(
+            "WARNING: Some service image(s) must be built from source by running:\n    docker compose build {}\n",
+            must_build.join(" ")
+        ));
+    }
+    outcome
 }
 
 /// `docker compose push [-q] [SERVICE...]`: the image of each service that has both `build:` and `image:`
