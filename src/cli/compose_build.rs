@@ -371,19 +371,8 @@ pub async fn remove_images<T: Transport>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::compose_up::tests::project;
     use super::*;
-    use crate::compose::project::{load, Options};
-
-    fn project(yaml: &str) -> Project {
-        let mut files = BTreeMap::new();
-        files.insert("compose.yaml".to_string(), yaml.to_string());
-        let opts = Options {
-            project_name: Some("app".into()),
-            working_dir: "/project".into(),
-            ..Options::default()
-        };
-        load(&files, &opts).expect("loads").project
-    }
 
     const FILE: &str = "services:\n  web:\n    build: .\n  api:\n    image: me/api:1\n    build:\n      \
                         context: ./api\n      dockerfile: api.Dockerfile\n      args: {A: '1', B: '2'}\n      \

@@ -696,12 +696,13 @@ fn ps_table(rows: &[&(String, ContainerSummary)], now: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::compose::project::{load, Options};
     use std::collections::BTreeMap;
 
-    fn project(yaml: &str) -> Project {
+    /// The project `app` of a `compose.yaml`, in `/project`.
+    pub(in crate::cli) fn project(yaml: &str) -> Project {
         let mut files = BTreeMap::new();
         files.insert("compose.yaml".to_string(), yaml.to_string());
         let opts = Options {
