@@ -36,6 +36,13 @@ impl<'s> Project<'s> {
         })
     }
 
+    /// Write a file of the project (`web/Dockerfile`), its folders made.
+    pub(crate) fn write(&self, path: &str, text: &str) -> Result<()> {
+        let file = self.dir.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap_or(self.dir.path()))?;
+        Ok(std::fs::write(file, text)?)
+    }
+
     pub(crate) fn docker(&self, args: &[&str]) -> Result<Ran> {
         let output = Command::new(slipway_bin())
             .args(["docker", "--host", &self.server.url])
@@ -60,7 +67,7 @@ impl<'s> Project<'s> {
     }
 
     /// `docker logs NAME` until `done` says its output is complete (10 s at most).
-    fn logs_until(&self, name: &str, done: impl Fn(&str) -> bool) -> Result<String> {
+    pub(crate) fn logs_until(&self, name: &str, done: impl Fn(&str) -> bool) -> Result<String> {
         let start = Instant::now();
         loop {
             let out = self.ok(&["logs", name])?.out;

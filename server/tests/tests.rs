@@ -13,6 +13,7 @@ mod classroom_progress;
 mod classroom_scenario;
 mod commands;
 mod compose;
+mod compose_build;
 mod compose_lesson;
 mod compose_up;
 mod connections;

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use super::compose_build::{self, ImageBuilder};
 use super::context::CommandContext;
 use super::help;
 use super::outcome::{Outcome, Step};
@@ -106,13 +107,26 @@ pub fn run(
 }
 
 /// Run a `docker compose` line [`plan`] handed over, on the project's `files`, against the companion of `ctx`:
-/// `ls` from the labels alone, the others on the project's files, `config` as well.
+/// `ls` from the labels alone, the others on the project's files, `config` as well. Nothing is built (a line
+/// that needs a build says so): [`run_project_building`] builds.
 pub async fn run_project<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
     files: &dyn ProjectFiles,
     env: &BTreeMap<String, String>,
     working_dir: &str,
+) -> Outcome {
+    run_project_building(ctx, inv, files, (env, working_dir), None).await
+}
+
+/// [`run_project`], with `builder` running the `docker build` lines of `build`, `up --build` and `up` when an
+/// image is missing (`cli::compose_build`).
+pub async fn run_project_building<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+    files: &dyn ProjectFiles,
+    (env, working_dir): (&BTreeMap<String, String>, &str),
+    builder: Option<&dyn ImageBuilder>,
 ) -> Outcome {
     // `ls` lists every project of the session from its containers' labels: no compose file is read.
     if let Ok(sub) = subcommand(inv).map_err(drop) {
@@ -126,8 +140,20 @@ pub async fn run_project<T: Transport>(
     };
     let project = &loaded.project;
     let mut outcome = match sub.command.id {
-        CommandId::ComposeUp => compose_up::up(ctx, &sub, &loaded).await,
-        CommandId::ComposeDown => compose_up::down(ctx, &sub, project).await,
+        CommandId::ComposeUp => {
+            let built = compose_build::before_up(ctx, &sub, project, builder).await;
+            then(built, compose_up::up(ctx, &sub, &loaded)).await
+        }
+        CommandId::ComposeDown => match sub.flags.value(Flag::RMI) {
+            Some(rmi) => {
+                let down = compose_up::down(ctx, &sub, project).await;
+                then(down, compose_build::remove_images(ctx, project, rmi)).await
+            }
+            None => compose_up::down(ctx, &sub, project).await,
+        },
+        CommandId::ComposeBuild => compose_build::build(project, &sub, builder).await,
+        CommandId::ComposePull => compose_build::pull(ctx, &sub, project).await,
+        CommandId::ComposePush => compose_build::push(ctx, &sub, project).await,
         CommandId::ComposePs => compose_up::ps(ctx, &sub, project).await,
         CommandId::ComposeLogs => compose_logs::logs(ctx, &sub, project).await,
         CommandId::ComposeStop | CommandId::ComposeStart | CommandId::ComposeRestart => {
@@ -136,6 +162,17 @@ pub async fn run_project<T: Transport>(
         _ => return config_outcome(&sub, &loaded),
     };
     outcome.stderr.insert_str(0, &warnings(&loaded.warnings));
+    outcome
+}
+
+/// `first`, then (when it worked) what `next` prints after it.
+async fn then(first: Outcome, next: impl std::future::Future<Output = Outcome>) -> Outcome {
+    if first.exit_code != 0 {
+        return first;
+    }
+    let mut outcome = next.await;
+    outcome.stdout.insert_str(0, &first.stdout);
+    outcome.stderr.insert_str(0, &first.stderr);
     outcome
 }
 
@@ -158,7 +195,11 @@ fn loaded(
     };
     // `config web` keeps only the named services (and what they need); `up web` starts them with theirs.
     let services = match sub.command.id {
-        CommandId::ComposeConfig | CommandId::ComposeUp => sub.args.clone(),
+        CommandId::ComposeConfig
+        | CommandId::ComposeUp
+        | CommandId::ComposeBuild
+        | CommandId::ComposePull
+        | CommandId::ComposePush => sub.args.clone(),
         _ => Vec::new(),
     };
     let opts = Options {
@@ -266,12 +307,13 @@ mod tests {
             plan_line("docker compose logs -f web"),
             Step::Compose(_)
         ));
-        let later = answer("docker compose build");
+        let later = answer("docker compose top");
         assert_eq!(later.exit_code, 1);
         says(
             &later.stderr,
-            "'docker compose build' is understood but not available yet",
+            "'docker compose top' is understood but not available yet",
         );
+        assert!(matches!(plan_line("docker compose build"), Step::Compose(_)));
         let unknown = answer("docker compose upp").stderr;
         assert_eq!(unknown, "unknown docker command: \"compose upp\"\n");
         let bad = answer("docker compose config --bogus");

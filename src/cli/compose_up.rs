@@ -103,7 +103,7 @@ fn visit(project: &Project, name: &str, seen: &mut BTreeSet<String>, order: &mut
 }
 
 /// The image a service runs: its `image`, else the one `build:` makes (`PROJECT-SERVICE`).
-fn image_of(project: &Project, service: &Service) -> String {
+pub(super) fn image_of(project: &Project, service: &Service) -> String {
     service
         .image
         .clone()
@@ -547,12 +547,12 @@ async fn pull_missing<T: Transport>(
             continue;
         }
         if service.image.is_none() {
+            // `cli::compose_build::before_up` built every missing image unless the line said `--no-build`.
             return Outcome::failure(
                 format!(
-                    "slipway: service \"{}\" is built from its Dockerfile: compose up does not build here yet; \
-                     build it first with 'docker build -t {image} {}'\n",
-                    service.name,
-                    service.build.as_ref().map_or(".", |b| b.context.as_str())
+                    "slipway: service \"{}\" has no image {image} yet and --no-build was given: build it with \
+                     'docker compose build {}'\n",
+                    service.name, service.name
                 ),
                 1,
             );
@@ -696,12 +696,13 @@ fn ps_table(rows: &[&(String, ContainerSummary)], now: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::compose::project::{load, Options};
     use std::collections::BTreeMap;
 
-    fn project(yaml: &str) -> Project {
+    /// The project `app` of a `compose.yaml`, in `/project`.
+    pub(in crate::cli) fn project(yaml: &str) -> Project {
         let mut files = BTreeMap::new();
         files.insert("compose.yaml".to_string(), yaml.to_string());
         let opts = Options {

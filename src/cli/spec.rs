@@ -41,6 +41,7 @@ flag_names! {
     HEALTH_RETRIES = "health-retries", HEALTH_START_PERIOD = "health-start-period",
     HEALTH_START_INTERVAL = "health-start-interval", NO_HEALTHCHECK = "no-healthcheck",
     WAIT = "wait", WAIT_TIMEOUT = "wait-timeout",
+    NO_BUILD = "no-build", IGNORE_BUILDABLE = "ignore-buildable", PUSH = "push",
 }
 
 impl Flag {
@@ -179,6 +180,10 @@ pub enum CommandId {
     ComposeStop,
     ComposeStart,
     ComposeRestart,
+    /// `docker compose build|pull|push` (`cli::compose_build`).
+    ComposeBuild,
+    ComposePull,
+    ComposePush,
     /// A `docker compose` subcommand understood but not built yet (`logs`, `exec`, ...).
     ComposeLater,
 }
@@ -696,8 +701,10 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
     command(ComposeUp, Page, &["compose", "up"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]",
         "Create and start containers", &[
         flag(Flag::DETACH, Some('d'), "Detached mode: Run containers in the background"),
-        flag(Flag::BUILD, None, "Build images before starting containers")
-            .refused("compose up does not build here yet: build the image with 'docker build -t PROJECT-SERVICE .'"),
+        flag(Flag::BUILD, None, "Build images before starting containers"),
+        flag(Flag::NO_BUILD, None, "Don't build an image, even if it's policy"),
+        opt(Flag::PULL, None, "Pull image before running (\"always\"|\"missing\"|\"never\")")
+            .only("missing", "compose up pulls only the images the session does not have here"),
         opt(Flag::SCALE, None, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present."),
         flag(Flag::WAIT, None, "Wait for services to be running|healthy. Implies detached mode."),
         opt(Flag::WAIT_TIMEOUT, None, "Maximum duration in seconds to wait for the project to be running|healthy"),
@@ -707,8 +714,7 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         "Stop and remove containers, networks", &[
         flag(Flag::VOLUMES, Some('v'), "Remove named volumes declared in the \"volumes\" section of the Compose file and anonymous volumes attached to containers"),
         opt(Flag::TIMEOUT, Some('t'), "Specify a shutdown timeout in seconds"),
-        opt(Flag::RMI, None, "Remove images used by services. \"local\" remove only images that don't have a custom tag (\"local\"|\"all\")")
-            .refused("compose down leaves the images here: remove them with 'docker rmi'"),
+        opt(Flag::RMI, None, "Remove images used by services. \"local\" remove only images that don't have a custom tag (\"local\"|\"all\")"),
         HELP,
     ]),
     command(ComposePs, Page, &["compose", "ps"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]",
@@ -747,10 +753,29 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         opt(Flag::TIMEOUT, Some('t'), "Specify a shutdown timeout in seconds"),
         HELP,
     ]),
-    command(ComposeLater, NotYet, &["compose", "build"], &[
-        &["compose", "pull"], &["compose", "push"], &["compose", "exec"], &["compose", "run"],
-        &["compose", "top"],
-    ], AtLeast(0), "[OPTIONS] [SERVICE...]", "Run the project's containers (not built yet)", &[HELP]),
+    command(ComposeBuild, Page, &["compose", "build"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]",
+        "Build or rebuild services", &[
+        opt(Flag::BUILD_ARG, None, "Set build-time variables for services"),
+        flag(Flag::NO_CACHE, None, "Do not use cache when building the image"),
+        flag(Flag::PULL, None, "Always attempt to pull a newer version of the image")
+            .refused("FROM images are resolved from the registry as the build starts"),
+        flag(Flag::PUSH, None, "Push service images")
+            .refused("push them after the build with 'docker compose push'"),
+        flag(Flag::QUIET, Some('q'), "Don't print anything to STDOUT"),
+        HELP,
+    ]),
+    command(ComposePull, Page, &["compose", "pull"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]",
+        "Pull service images", &[
+        flag(Flag::IGNORE_BUILDABLE, None, "Ignore images that can be built"),
+        flag(Flag::QUIET, Some('q'), "Pull without printing progress information"),
+        HELP,
+    ]),
+    command(ComposePush, Page, &["compose", "push"], &[], AtLeast(0), "[OPTIONS] [SERVICE...]",
+        "Push service images", &[
+        flag(Flag::QUIET, Some('q'), "Push without printing progress information"),
+        HELP,
+    ]),
+    command(ComposeLater, NotYet, &["compose", "exec"], &[&["compose", "run"], &["compose", "top"]], AtLeast(0), "[OPTIONS] [SERVICE...]", "Run the project's containers (not built yet)", &[HELP]),
 ];
 
 impl CommandSpec {

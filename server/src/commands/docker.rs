@@ -158,8 +158,24 @@ fn finish(
 /// session's local store of the companion at `base`, the step cache in slipway's cache directory.
 fn build(
     base: &str,
-    mut inv: slipway::cli::parse::Invocation,
+    inv: slipway::cli::parse::Invocation,
     sessions: &SessionFile,
+) -> anyhow::Result<Outcome> {
+    let reqwest = ReqwestTransport::new(reqwest::Client::new());
+    let transport = sessions.transport(&reqwest, base);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let session = runtime.block_on(live_session(&transport, base));
+    runtime.block_on(build_with(&transport, base, &session, inv))
+}
+
+/// [`build`] on a transport and session already there (`docker compose build` runs it once per service).
+async fn build_with<T: slipway::registry::Transport>(
+    transport: &T,
+    base: &str,
+    session: &str,
+    mut inv: slipway::cli::parse::Invocation,
 ) -> anyhow::Result<Outcome> {
     let context_dir = PathBuf::from(inv.args.first().cloned().unwrap_or_else(|| ".".into()));
     let tree = super::build::read_context(&context_dir)?;
@@ -178,12 +194,6 @@ fn build(
         inv.flags.set(Flag::FILE, inside.to_string_lossy().into_owned());
     }
     inv.args = vec![".".into()];
-    let reqwest = ReqwestTransport::new(reqwest::Client::new());
-    let transport = sessions.transport(&reqwest, base);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let session = runtime.block_on(live_session(&transport, base));
     let cache = slipway::builder::DirCache::new(super::build::default_cache_dir());
     let started = std::time::Instant::now();
     let clock = move || started.elapsed().as_millis() as u64;
@@ -193,9 +203,9 @@ fn build(
         streamed.borrow_mut().push_str(chunk);
     };
     let env = slipway::cli::build::BuildEnv {
-        transport: &transport,
+        transport,
         base,
-        session: Some(&session),
+        session: Some(session),
         cache: &cache,
         packer: &slipway::builder::InlinePacker,
         clock: &clock,
@@ -204,7 +214,7 @@ fn build(
         source_date_epoch: slipway::builder::BuildOptions::source_date_epoch(),
         events: &|_| {},
     };
-    let mut outcome = runtime.block_on(slipway::cli::build::build(&env, &inv, &tree));
+    let mut outcome = slipway::cli::build::build(&env, &inv, &tree).await;
     // The progress was streamed as it came: print only what follows it.
     if let Some(rest) = outcome.stderr.strip_prefix(streamed.borrow().as_str()) {
         outcome.stderr = rest.to_string();
@@ -366,7 +376,37 @@ fn compose_here(
         ..CommandContext::new(&transport, base, registry_host, credentials)
     };
     let files = DirFiles(dir);
-    Ok(runtime.block_on(slipway::cli::compose::run_project(
-        &ctx, inv, &files, &env, &shown,
+    let builder = NativeBuilder {
+        transport: &transport,
+        base,
+        session: &session,
+    };
+    Ok(runtime.block_on(slipway::cli::compose::run_project_building(
+        &ctx,
+        inv,
+        &files,
+        (&env, &shown),
+        Some(&builder),
     )))
+}
+
+/// `docker compose`'s builds natively: each `docker build` line as `slipway docker build` runs it, from the
+/// project directory (the current one).
+struct NativeBuilder<'a, T> {
+    transport: &'a T,
+    base: &'a str,
+    session: &'a str,
+}
+
+impl<T: slipway::registry::Transport> slipway::cli::compose_build::ImageBuilder for NativeBuilder<'_, T> {
+    fn build<'b>(
+        &'b self,
+        inv: &'b slipway::cli::parse::Invocation,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + 'b>> {
+        Box::pin(async move {
+            build_with(self.transport, self.base, self.session, inv.clone())
+                .await
+                .unwrap_or_else(|e| Outcome::failure(format!("ERROR: {e:#}\n"), 1))
+        })
+    }
 }

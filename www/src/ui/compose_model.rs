@@ -57,13 +57,16 @@ pub async fn run_on_tree<T: Transport>(
     compose::run_project(ctx, inv, &TreeFiles(tree), &BTreeMap::new(), PAGE_PROJECT_DIR).await
 }
 
-/// Run a `docker compose` line on the page's project against the companion of `ctx` (`up`, `down`, `ps`).
+/// Run a `docker compose` line on the page's project against the companion of `ctx` (`up`, `down`, `ps`), its
+/// builds (`build`, `up --build`) by `builder`.
 pub async fn run_on_companion<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
     project: &Project,
+    builder: Option<&dyn slipway::cli::compose_build::ImageBuilder>,
 ) -> Outcome {
-    compose::run_project(ctx, inv, &PageFiles(project), &BTreeMap::new(), PAGE_PROJECT_DIR).await
+    let env = BTreeMap::new();
+    compose::run_project_building(ctx, inv, &PageFiles(project), (&env, PAGE_PROJECT_DIR), builder).await
 }
 
 /// One problem the compose editor shows.

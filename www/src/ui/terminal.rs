@@ -351,7 +351,11 @@ impl Console {
         let session = PageSession::for_command().await;
         let progress = self.progress_sink();
         let ctx = session.context(Some(&progress));
-        Some(super::compose_model::run_on_companion(&ctx, inv, &project).await)
+        let builder = PageBuilder {
+            console: self.clone(),
+            tree: project.context_tree(),
+        };
+        Some(super::compose_model::run_on_companion(&ctx, inv, &project, Some(&builder)).await)
     }
 
     /// `docker run -it` or `docker exec` in the page: start the process (a run pulls first, like `docker
@@ -586,6 +590,26 @@ fn crlf(bytes: &[u8]) -> Vec<u8> {
         out.push(b);
     }
     out
+}
+
+/// `docker compose build` and `up --build` in the page: each service's `docker build` line run as the
+/// terminal runs `docker build`, on the project's files.
+struct PageBuilder {
+    console: Rc<Console>,
+    tree: slipway::layer::FileTree,
+}
+
+impl slipway::cli::compose_build::ImageBuilder for PageBuilder {
+    fn build<'b>(
+        &'b self,
+        inv: &'b Invocation,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + 'b>> {
+        Box::pin(async move {
+            build_in_page(&self.console, inv, &self.tree)
+                .await
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// `docker build` in the page (through the companion, or without it for COPY-only builds): the builder streams
