@@ -1,4 +1,4 @@
-//! `docker compose exec` against a real server with real runc (issue 16): a command in a service's running
+//! `docker compose exec` and `top` against a real server with real runc (issue 16): a command in a service's running
 //! container reading its file and environment, `-T` with the command's exit code passed through, `-e`/`-w`/`-u`,
 //! `-d`, `--index`, and Compose's words for a service with no running container. Attached commands start as the
 //! page starts them (`slipway::cli::compose::attach_project`) and the test reads the attach WebSocket as the page's
@@ -204,6 +204,23 @@ async fn compose_exec_runs_in_the_services_container_and_passes_its_exit_code_th
             Ok(ran) => bail!("{words:?} attached: {ran:?}"),
         }
     }
+    // `top`: Compose's one table, the service and its container's number first (cmd/compose/top.go).
+    let top = project.ok(&["compose", "top"])?.out;
+    let lines: Vec<&str> = top.lines().collect();
+    ensure!(
+        lines.first().map(|l| l.split_whitespace().collect::<Vec<_>>())
+            == Some(vec![
+                "SERVICE", "#", "UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"
+            ]),
+        "{top}"
+    );
+    ensure!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("web      1  ") && l.ends_with("sleep 600")),
+        "{top}"
+    );
+    ensure!(project.ok(&["compose", "top", "once"])?.out.is_empty());
     let refused = project.docker(&["compose", "exec", "--privileged", "web", "true"])?;
     ensure!(
         refused.code != 0 && refused.err.contains("extended privileges"),

@@ -176,6 +176,7 @@ pub async fn run_project<T: Transport>(
             1,
         ),
         CommandId::ComposeExec => compose_exec::detached(ctx, &sub, project).await,
+        CommandId::ComposeTop => compose_exec::top(ctx, &sub, project).await,
         CommandId::ComposeRun => compose_run::detached(ctx, &sub, &loaded).await,
         _ => return config_outcome(&sub, &loaded),
     };

@@ -1,4 +1,4 @@
-//! `docker compose exec`: a command in a running container of a service, found by the project's labels as
+//! `docker compose exec` and `top`. `exec`: a command in a running container of a service, found by the project's labels as
 //! Compose finds it (`pkg/compose/containers.go`, `getSpecifiedContainer`), with a TTY unless `-T`. Attached, the
 //! terminal connects to the process as for `docker exec -it` (`cli::attach`); with `-d` it only starts. See
 //! docs/compose.md.
@@ -9,7 +9,7 @@ use super::context::CommandContext;
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
-use crate::api::{paths, Companion, ContainerStatus, ExecOptions};
+use crate::api::{paths, Companion, ContainerStatus, ExecOptions, TopAnswer};
 use crate::compose::model::Project;
 use crate::registry::Transport;
 
@@ -114,6 +114,69 @@ pub(super) async fn target_of<T: Transport>(
     }
 }
 
+/// `docker compose top [SERVICE...]`: one table of every running container's processes, as Compose's `runTop`
+/// prints it (`cmd/compose/top.go`): `SERVICE`, `#` (the container's number), then `docker top`'s columns with
+/// `CMD` last, containers by name, written with Go's tabwriter (at least 4 wide, 2 apart); nothing without
+/// processes.
+pub async fn top<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
+    let companion = Companion::new(ctx.transport, ctx.base);
+    let found = match members(&companion, &project.name).await {
+        Ok(found) => found,
+        Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+    };
+    let mut tables = Vec::new();
+    for m in found
+        .iter()
+        .filter(|m| !m.oneoff && m.row.status == ContainerStatus::Running)
+    {
+        if !inv.args.is_empty() && !inv.args.contains(&m.service) {
+            continue;
+        }
+        match companion.top(&m.row.id).await {
+            Ok(answer) => tables.push((m.service.clone(), m.number, answer)),
+            Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+        }
+    }
+    Outcome::success(top_table(&tables))
+}
+
+/// Compose's `collectTop` and `topPrint`: the columns in the order met, `CMD` moved last, `-` where a
+/// container has no such column.
+fn top_table(tables: &[(String, u64, TopAnswer)]) -> String {
+    let mut header: Vec<String> = vec!["SERVICE".into(), "#".into()];
+    for (_, _, answer) in tables {
+        for title in &answer.titles {
+            if !header.contains(title) {
+                header.push(title.clone());
+            }
+        }
+    }
+    if let Some(at) = header.iter().position(|h| h == "CMD") {
+        let cmd = header.remove(at);
+        header.push(cmd);
+    }
+    let mut rows = vec![header.clone()];
+    for (service, number, answer) in tables {
+        for process in &answer.processes {
+            let cell = |title: &String| match title.as_str() {
+                "SERVICE" => service.clone(),
+                "#" => number.to_string(),
+                _ => answer
+                    .titles
+                    .iter()
+                    .position(|t| t == title)
+                    .and_then(|i| process.get(i).cloned())
+                    .unwrap_or_else(|| "-".into()),
+            };
+            rows.push(header.iter().map(cell).collect());
+        }
+    }
+    if rows.len() == 1 {
+        return String::new();
+    }
+    super::format::tabwrite_padded(&rows, 4, 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +220,36 @@ mod tests {
             target(&found, "nope", 0).unwrap_err(),
             "service \"nope\" is not running"
         );
+    }
+
+    #[test]
+    fn top_is_one_table_with_the_service_and_number_first_and_cmd_last() {
+        let answer = |pids: &[&str]| TopAnswer {
+            titles: ["UID", "PID", "CMD", "TIME"].map(String::from).to_vec(),
+            processes: pids
+                .iter()
+                .map(|p| {
+                    vec![
+                        "root".into(),
+                        p.to_string(),
+                        "sleep 600".into(),
+                        "00:00:00".into(),
+                    ]
+                })
+                .collect(),
+        };
+        let tables = vec![
+            ("db".to_string(), 1, answer(&["101"])),
+            ("web".to_string(), 2, answer(&["202", "203"])),
+        ];
+        assert_eq!(
+            top_table(&tables),
+            "SERVICE  #   UID   PID  TIME      CMD\n\
+             db       1   root  101  00:00:00  sleep 600\n\
+             web      2   root  202  00:00:00  sleep 600\n\
+             web      2   root  203  00:00:00  sleep 600\n"
+        );
+        assert_eq!(top_table(&[]), "");
     }
 
     #[test]

@@ -181,9 +181,10 @@ pub enum CommandId {
     ComposeStop,
     ComposeStart,
     ComposeRestart,
-    /// `docker compose exec` (`cli::compose_exec`) and `run` (`cli::compose_run`).
+    /// `docker compose exec` and `top` (`cli::compose_exec`), `run` (`cli::compose_run`).
     ComposeExec,
     ComposeRun,
+    ComposeTop,
     /// A `docker compose` subcommand understood but not built yet (`logs`, `exec`, ...).
     ComposeLater,
 }
@@ -787,8 +788,10 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         INTERACTIVE.always("docker compose run keeps STDIN open"),
         HELP,
     ]).flags_before_arguments(),
+    command(ComposeTop, Page, &["compose", "top"], &[], AtLeast(0), "[SERVICES...]", "Display the running processes",
+        &[HELP]),
     command(ComposeLater, NotYet, &["compose", "build"], &[
-        &["compose", "pull"], &["compose", "push"], &["compose", "top"],
+        &["compose", "pull"], &["compose", "push"],
     ], AtLeast(0), "[OPTIONS] [SERVICE...]", "Run the project's containers (not built yet)", &[HELP]),
 ];
 
