@@ -20,9 +20,9 @@ use crate::support::TempDir;
 
 /// A Compose project directory with `compose.yaml`, and `slipway docker compose` run in it for one session.
 pub(crate) struct Project<'s> {
-    server: &'s Server,
-    session: String,
-    dir: TempDir,
+    pub(crate) server: &'s Server,
+    pub(crate) session: String,
+    pub(crate) dir: TempDir,
 }
 
 impl<'s> Project<'s> {

@@ -14,6 +14,7 @@ mod classroom_scenario;
 mod commands;
 mod compose;
 mod compose_build;
+mod compose_exec;
 mod compose_lesson;
 mod compose_up;
 mod connections;

@@ -6,13 +6,14 @@
 
 use std::collections::BTreeMap;
 
+use super::attach::AttachTarget;
 use super::compose_build::{self, ImageBuilder};
 use super::context::CommandContext;
 use super::help;
 use super::outcome::{Outcome, Step};
 use super::parse::{parse_command, Invocation, Parsed};
-use super::spec::{Backend, CommandId, CommandSpec, Flag, COMPOSE_COMMANDS};
-use super::{compose_logs, compose_manage, compose_project, compose_up};
+use super::spec::{CommandId, CommandSpec, Flag, COMPOSE_COMMANDS};
+use super::{compose_exec, compose_logs, compose_manage, compose_project, compose_run, compose_up};
 use crate::compose::project::{load, Loaded, Options, ProjectFiles};
 use crate::compose::render::config_yaml;
 use crate::registry::Transport;
@@ -39,7 +40,7 @@ fn usage() -> String {
 
 /// The subcommand of a `docker compose` invocation, parsed (its `global` flags are compose's own), or what to
 /// print instead (help, an unknown subcommand, a flag error, a subcommand not built yet).
-fn subcommand(inv: &Invocation) -> Result<Invocation, Outcome> {
+pub(crate) fn subcommand(inv: &Invocation) -> Result<Invocation, Outcome> {
     let Some(word) = inv.args.first() else {
         return Err(Outcome::success(usage()));
     };
@@ -52,16 +53,6 @@ fn subcommand(inv: &Invocation) -> Result<Invocation, Outcome> {
             1,
         ));
     };
-    if command.backend == Backend::NotYet {
-        return Err(Outcome::failure(
-            format!(
-                "slipway: 'docker compose {word}' is understood but not available yet: 'docker compose up -d', \
-                 'down', 'ps', 'logs', 'stop', 'start', 'restart' and 'ls' run a project here, and \
-                 'docker compose config' shows it as Compose reads it\n"
-            ),
-            1,
-        ));
-    }
     match parse_command(inv.flags.clone(), command, typed, &inv.args[1..]) {
         Ok(Parsed::Run(sub)) => Ok(sub),
         Ok(Parsed::Help(Some(c))) => Err(Outcome::success(help::command_help(c))),
@@ -82,6 +73,39 @@ pub fn plan(inv: Invocation) -> Step {
 /// companion, `config` does not.
 pub fn needs_companion(inv: &Invocation) -> bool {
     subcommand(inv).is_ok_and(|sub| sub.command.id != CommandId::ComposeConfig)
+}
+
+/// Whether a `docker compose` line attaches the terminal to a process (`exec` and `run` without `-d`): the
+/// page runs it with [`attach_project`], as it runs `docker exec -it` and `docker run -it`.
+pub fn attaches(inv: &Invocation) -> bool {
+    subcommand(inv).is_ok_and(|sub| sub_attaches(&sub))
+}
+
+fn sub_attaches(sub: &Invocation) -> bool {
+    matches!(sub.command.id, CommandId::ComposeExec | CommandId::ComposeRun)
+        && !sub.flags.is_set(Flag::DETACH)
+}
+
+/// Whether the process a line [`attaches`] to has a TTY (`exec` and `run` without `-T`): without one the
+/// terminal turns its `\n` into `\r\n` itself.
+pub fn attach_tty(inv: &Invocation) -> bool {
+    subcommand(inv).is_ok_and(|sub| !sub.flags.is_set(Flag::NO_TTY))
+}
+
+/// Start what a line that [`attaches`] runs, on the project's `files` against the companion of `ctx`: where the
+/// terminal attaches to it, or what to print instead.
+pub async fn attach_project<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+    files: &dyn ProjectFiles,
+    env: &BTreeMap<String, String>,
+    working_dir: &str,
+) -> Result<AttachTarget, Outcome> {
+    let (sub, loaded) = loaded(inv, files, env, working_dir)?;
+    match sub.command.id {
+        CommandId::ComposeRun => compose_run::attached(ctx, &sub, &loaded).await,
+        _ => compose_exec::attached(ctx, &sub, &loaded.project).await,
+    }
 }
 
 /// Run a `docker compose` line [`plan`] handed over, on the project's `files`, without a companion: `config`
@@ -159,6 +183,17 @@ pub async fn run_project_building<T: Transport>(
         CommandId::ComposeStop | CommandId::ComposeStart | CommandId::ComposeRestart => {
             compose_manage::manage(ctx, &sub, project).await
         }
+        CommandId::ComposeExec | CommandId::ComposeRun if sub_attaches(&sub) => Outcome::failure(
+            format!(
+                "slipway: 'docker {}' attaches to the container: attached sessions run in the Slipway page's \
+                 terminal only; here, run it detached (-d)\n",
+                sub.typed.join(" ")
+            ),
+            1,
+        ),
+        CommandId::ComposeExec => compose_exec::detached(ctx, &sub, project).await,
+        CommandId::ComposeTop => compose_exec::top(ctx, &sub, project).await,
+        CommandId::ComposeRun => compose_run::detached(ctx, &sub, &loaded).await,
         _ => return config_outcome(&sub, &loaded),
     };
     outcome.stderr.insert_str(0, &warnings(&loaded.warnings));
@@ -200,6 +235,8 @@ fn loaded(
         | CommandId::ComposeBuild
         | CommandId::ComposePull
         | CommandId::ComposePush => sub.args.clone(),
+        // `run web` enables the service it runs (and what it needs), as Compose's `toProject` does.
+        CommandId::ComposeRun => sub.args[..1].to_vec(),
         _ => Vec::new(),
     };
     let opts = Options {
@@ -307,12 +344,7 @@ mod tests {
             plan_line("docker compose logs -f web"),
             Step::Compose(_)
         ));
-        let later = answer("docker compose top");
-        assert_eq!(later.exit_code, 1);
-        says(
-            &later.stderr,
-            "'docker compose top' is understood but not available yet",
-        );
+        assert!(matches!(plan_line("docker compose top"), Step::Compose(_)));
         assert!(matches!(plan_line("docker compose build"), Step::Compose(_)));
         let unknown = answer("docker compose upp").stderr;
         assert_eq!(unknown, "unknown docker command: \"compose upp\"\n");

@@ -150,11 +150,12 @@ pub async fn ls<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::api::PortsMode;
 
-    fn row(name: &str, project: &str, status: ContainerStatus) -> ContainerSummary {
+    /// A `docker ps` row of `project`'s (the other compose modules' tests build theirs with it).
+    pub(crate) fn row(name: &str, project: &str, status: ContainerStatus) -> ContainerSummary {
         ContainerSummary {
             id: format!("{name}-id"),
             name: name.into(),

@@ -19,6 +19,9 @@ use crate::compose::project::Loaded;
 use crate::image::Reference;
 use crate::registry::Transport;
 
+/// Compose's warning for a network `down` leaves because a container still uses it.
+const IN_USE: &str = "Resource is still in use";
+
 /// Compose's lines for what it did, printed as one block (`[+] Running N/N`, then one line per resource).
 pub(super) struct Progress {
     /// `Running`, or `Pulling` for images (`Stopping`, `Restarting`).
@@ -62,7 +65,11 @@ impl Progress {
         let ok = self.lines.iter().filter(|(_, s)| s != "Error").count();
         let mut out = format!("[+] {} {ok}/{n}\n", self.title);
         for (what, state) in &self.lines {
-            let mark = if state == "Error" { '✘' } else { '✔' };
+            let mark = match state.as_str() {
+                "Error" => '✘',
+                IN_USE => '!',
+                _ => '✔',
+            };
             out.push_str(&format!(" {mark} {what:width$}  {state}\n"));
         }
         out
@@ -111,7 +118,7 @@ pub(super) fn image_of(project: &Project, service: &Service) -> String {
 }
 
 /// Why a service cannot run here yet, in the words the terminal shows.
-fn unsupported(service: &Service) -> Option<String> {
+pub(super) fn unsupported(service: &Service) -> Option<String> {
     if service.volumes.iter().any(|m| m.kind != MountType::Volume) {
         return Some(format!(
             "service \"{}\": only named and anonymous volumes are mounted by compose here (bind and tmpfs \
@@ -133,7 +140,7 @@ fn unsupported(service: &Service) -> Option<String> {
 }
 
 /// What `POST /api/containers` is asked for the `n`th container of `service`, on its first network.
-fn create_request(project: &Project, service: &Service, n: u64) -> CreateContainer {
+pub(super) fn create_request(project: &Project, service: &Service, n: u64) -> CreateContainer {
     let networks: Vec<(String, Vec<String>)> = network_names(project, service);
     let (network, aliases) = networks
         .first()
@@ -192,7 +199,7 @@ fn create_request(project: &Project, service: &Service, n: u64) -> CreateContain
 
 /// The service's networks as the server names them, each with the names the container answers to there (the
 /// service's name first, as Compose adds it).
-fn network_names(project: &Project, service: &Service) -> Vec<(String, Vec<String>)> {
+pub(super) fn network_names(project: &Project, service: &Service) -> Vec<(String, Vec<String>)> {
     service
         .networks
         .iter()
@@ -213,7 +220,7 @@ fn network_name(project: &Project, key: &str) -> String {
         .unwrap_or_else(|| format!("{}_{key}", project.name))
 }
 
-fn volume_name(project: &Project, key: &str) -> String {
+pub(super) fn volume_name(project: &Project, key: &str) -> String {
     project
         .volumes
         .get(key)
@@ -223,15 +230,16 @@ fn volume_name(project: &Project, key: &str) -> String {
 }
 
 /// The session's containers that belong to `project` (by its `com.docker.compose.project` label; one-off `run`
-/// containers left out), with the service each runs.
+/// containers only with `oneoffs`), with the service each runs.
 pub(super) async fn project_containers<T: Transport>(
     companion: &Companion<'_, T>,
     project: &Project,
+    oneoffs: bool,
 ) -> Result<Vec<(String, ContainerSummary)>, CompanionError> {
     Ok(compose_project::members(companion, &project.name)
         .await?
         .into_iter()
-        .filter(|m| !m.oneoff)
+        .filter(|m| oneoffs || !m.oneoff)
         .map(|m| (m.service, m.row))
         .collect())
 }
@@ -342,7 +350,7 @@ fn scales(project: &Project, services: &[Service], flags: &[String]) -> Result<V
 
 /// Bring `service` to `scale` containers (`files`: its config-files label): numbers 1..=scale running (left
 /// `Running`, or `Started`, or created), higher numbers stopped and removed (Compose scales down from the top).
-async fn converge<T: Transport>(
+pub(super) async fn converge<T: Transport>(
     companion: &Companion<'_, T>,
     project: &Project,
     service: &Service,
@@ -406,7 +414,7 @@ async fn wait_every<T: Transport>(
 
 /// Wait for the conditions of `service`'s dependencies (`service_healthy`, `service_completed_successfully`):
 /// their lines say `Healthy` or `Exited` then; the failing container's name and Compose's error otherwise.
-async fn dependencies<T: Transport>(
+pub(super) async fn dependencies<T: Transport>(
     companion: &Companion<'_, T>,
     project: &Project,
     service: &Service,
@@ -431,7 +439,7 @@ async fn dependencies<T: Transport>(
 }
 
 /// A wait that failed: the container's line says `Error`, and Compose's message follows the block.
-fn dependency_failed(progress: &mut Progress, (name, message): (String, String)) -> Outcome {
+pub(super) fn dependency_failed(progress: &mut Progress, (name, message): (String, String)) -> Outcome {
     progress.set(format!("Container {name}"), "Error");
     let mut stderr = progress.render();
     stderr.push_str(&format!("{message}\n"));
@@ -459,7 +467,7 @@ async fn create_started<T: Transport>(
 }
 
 /// A network or named volume `up` creates when it is missing (external ones are used, never made).
-struct Wanted {
+pub(super) struct Wanted {
     name: String,
     external: bool,
     /// `Some(internal)` for a network, `None` for a volume.
@@ -467,7 +475,7 @@ struct Wanted {
 }
 
 /// The networks and named volumes the services use.
-fn wanted(project: &Project, services: &[Service]) -> Vec<Wanted> {
+pub(super) fn wanted(project: &Project, services: &[Service]) -> Vec<Wanted> {
     let networks: BTreeSet<&String> = services.iter().flat_map(|s| s.networks.keys()).collect();
     let volumes: BTreeSet<&String> = services
         .iter()
@@ -493,7 +501,7 @@ fn wanted(project: &Project, services: &[Service]) -> Vec<Wanted> {
 }
 
 /// Create what `wanted` lists and the session does not have yet (` ✔ Network app_default  Created`).
-async fn create_missing<T: Transport>(
+pub(super) async fn create_missing<T: Transport>(
     companion: &Companion<'_, T>,
     wanted: Vec<Wanted>,
     progress: &mut Progress,
@@ -524,7 +532,7 @@ async fn create_missing<T: Transport>(
 }
 
 /// Pull the images the session's store does not have yet (` ✔ web Pulled`).
-async fn pull_missing<T: Transport>(
+pub(super) async fn pull_missing<T: Transport>(
     ctx: &CommandContext<'_, T>,
     project: &Project,
     services: &[Service],
@@ -586,7 +594,9 @@ pub async fn down<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, p
     };
     let companion = Companion::new(ctx.transport, ctx.base);
     let mut progress = Progress::default();
-    let rows = match project_containers(&companion, project).await {
+    // One-off `run` containers too with --remove-orphans, as Compose's `down` takes them (pkg/compose/down.go).
+    let orphans = inv.flags.is_set(Flag::REMOVE_ORPHANS);
+    let rows = match project_containers(&companion, project, orphans).await {
         Ok(rows) => rows,
         Err(e) => return failed(&progress, e.to_string()),
     };
@@ -629,13 +639,23 @@ async fn remove_resources<T: Transport>(
     volumes: bool,
     progress: &mut Progress,
 ) -> Result<(), CompanionError> {
-    let networks: BTreeSet<String> = companion.networks().await?.into_iter().map(|n| n.name).collect();
+    let networks = companion.networks().await?;
     for (key, network) in &project.networks {
         let name = network_name(project, key);
-        if !network.external && networks.contains(&name) {
-            companion.remove_network(&name).await?;
-            progress.done(format!("Network {name}"), "Removed");
+        let Some(found) = networks
+            .iter()
+            .find(|n| n.name == name)
+            .filter(|_| !network.external)
+        else {
+            continue;
+        };
+        // A container of another project, or a one-off `run` left running, holds it: Compose's warning.
+        if !found.containers.is_empty() {
+            progress.done(format!("Network {name}"), IN_USE);
+            continue;
         }
+        companion.remove_network(&name).await?;
+        progress.done(format!("Network {name}"), "Removed");
     }
     if !volumes {
         return Ok(());
@@ -655,11 +675,12 @@ async fn remove_resources<T: Transport>(
 /// PORTS).
 pub async fn ps<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
     let companion = Companion::new(ctx.transport, ctx.base);
-    let rows = match project_containers(&companion, project).await {
+    let all = inv.flags.is_set(Flag::ALL);
+    // One-off `run` containers too with -a, as Compose's `Ps` takes them (`oneOffInclude`).
+    let rows = match project_containers(&companion, project, all).await {
         Ok(rows) => rows,
         Err(e) => return Outcome::failure(format!("{e}\n"), 1),
     };
-    let all = inv.flags.is_set(Flag::ALL);
     let shown: Vec<&(String, ContainerSummary)> = rows
         .iter()
         .filter(|(_, r)| all || r.status == ContainerStatus::Running)

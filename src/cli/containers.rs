@@ -82,7 +82,7 @@ pub enum RunFlagError {
 }
 
 /// `-p 8000:8000`, `-p 8000`; docker's "ip:" forms are not supported on the companion.
-fn publish_spec(spec: &str) -> Result<PortMapping, RunFlagError> {
+pub(super) fn publish_spec(spec: &str) -> Result<PortMapping, RunFlagError> {
     let spec = spec.strip_suffix("/tcp").unwrap_or(spec);
     let parse = |p: &str| p.parse::<u16>().map_err(|_| RunFlagError::Port(spec.to_string()));
     Ok(match spec.split_once(':') {

@@ -11,6 +11,11 @@ pub fn tabwrite(rows: &[Vec<String>]) -> String {
 
 /// [`tabwrite`] with another minimum cell width (`docker top` writes with 20).
 pub fn tabwrite_min(rows: &[Vec<String>], min_width: usize) -> String {
+    tabwrite_padded(rows, min_width, 3)
+}
+
+/// [`tabwrite_min`] with another padding between columns (`docker compose top` writes with 2).
+pub fn tabwrite_padded(rows: &[Vec<String>], min_width: usize, padding: usize) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -20,7 +25,7 @@ pub fn tabwrite_min(rows: &[Vec<String>], min_width: usize) -> String {
                 .map(|cell| cell.chars().count())
                 .max()
                 .unwrap_or(0);
-            (widest + 3).max(min_width)
+            (widest + padding).max(min_width)
         })
         .collect();
     rows.iter()

@@ -42,6 +42,8 @@ flag_names! {
     HEALTH_START_INTERVAL = "health-start-interval", NO_HEALTHCHECK = "no-healthcheck",
     WAIT = "wait", WAIT_TIMEOUT = "wait-timeout",
     NO_BUILD = "no-build", IGNORE_BUILDABLE = "ignore-buildable", PUSH = "push",
+    NO_TTY = "no-tty", INDEX = "index", PRIVILEGED = "privileged", NO_DEPS = "no-deps",
+    SERVICE_PORTS = "service-ports", REMOVE_ORPHANS = "remove-orphans",
 }
 
 impl Flag {
@@ -184,8 +186,10 @@ pub enum CommandId {
     ComposeBuild,
     ComposePull,
     ComposePush,
-    /// A `docker compose` subcommand understood but not built yet (`logs`, `exec`, ...).
-    ComposeLater,
+    /// `docker compose exec` and `top` (`cli::compose_exec`), `run` (`cli::compose_run`).
+    ComposeExec,
+    ComposeRun,
+    ComposeTop,
 }
 
 /// What runs a command.
@@ -378,7 +382,7 @@ pub const GLOBAL_FLAGS: &[FlagSpec] = &[
 ];
 
 use Arity::{AtLeast, AtMost, Between, Exactly};
-use Backend::{Companion, Interpreter, NotYet, Page};
+use Backend::{Companion, Interpreter, Page};
 use CommandId::*;
 
 // One entry per command, laid out by hand: id, backend, path, aliases, arity, usage, summary, then its flags.
@@ -714,6 +718,7 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         "Stop and remove containers, networks", &[
         flag(Flag::VOLUMES, Some('v'), "Remove named volumes declared in the \"volumes\" section of the Compose file and anonymous volumes attached to containers"),
         opt(Flag::TIMEOUT, Some('t'), "Specify a shutdown timeout in seconds"),
+        flag(Flag::REMOVE_ORPHANS, None, "Remove containers for services not defined in the Compose file"),
         opt(Flag::RMI, None, "Remove images used by services. \"local\" remove only images that don't have a custom tag (\"local\"|\"all\")"),
         HELP,
     ]),
@@ -775,7 +780,42 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         flag(Flag::QUIET, Some('q'), "Push without printing progress information"),
         HELP,
     ]),
-    command(ComposeLater, NotYet, &["compose", "exec"], &[&["compose", "run"], &["compose", "top"]], AtLeast(0), "[OPTIONS] [SERVICE...]", "Run the project's containers (not built yet)", &[HELP]),
+    // Compose's own flags (cmd/compose/exec.go): `-i` and `-t` are hidden there and on by default.
+    command(ComposeExec, Page, &["compose", "exec"], &[], AtLeast(2), "[OPTIONS] SERVICE COMMAND [ARGS...]",
+        "Execute a command in a running container", &[
+        flag(Flag::DETACH, Some('d'), "Detached mode: Run command in the background"),
+        ENV,
+        opt(Flag::INDEX, None, "Index of the container if service has multiple replicas"),
+        flag(Flag::PRIVILEGED, None, "Give extended privileges to the process")
+            .refused("containers here never get extended privileges"),
+        opt(Flag::USER, Some('u'), "Run the command as this user"),
+        flag(Flag::NO_TTY, Some('T'), "Disable pseudo-TTY allocation. By default 'docker compose exec' allocates a TTY."),
+        opt(Flag::WORKDIR, Some('w'), "Path to workdir directory for this command"),
+        INTERACTIVE.always("docker compose exec keeps STDIN open"),
+        TTY.always("docker compose exec allocates a TTY unless -T is given"),
+        HELP,
+    ]).flags_before_arguments(),
+    // cmd/compose/run.go's flags that run here; the others are unknown flags.
+    command(ComposeRun, Page, &["compose", "run"], &[], AtLeast(1), "[OPTIONS] SERVICE [COMMAND] [ARGS...]",
+        "Run a one-off command on a service", &[
+        flag(Flag::DETACH, Some('d'), "Run container in background and print container ID"),
+        ENV,
+        opt(Flag::LABEL, Some('l'), "Add or override a label"),
+        flag(Flag::RM, None, "Automatically remove the container when it exits"),
+        flag(Flag::NO_TTY, Some('T'), "Disable pseudo-TTY allocation (default: auto-detected)"),
+        opt(Flag::NAME, None, "Assign a name to the container"),
+        opt(Flag::USER, Some('u'), "Run as specified username or uid"),
+        opt(Flag::WORKDIR, Some('w'), "Working directory inside the container"),
+        opt(Flag::ENTRYPOINT, None, "Override the entrypoint of the image"),
+        flag(Flag::NO_DEPS, None, "Don't start linked services"),
+        opt(Flag::VOLUME, Some('v'), "Bind mount a volume"),
+        opt(Flag::PUBLISH, Some('p'), "Publish a container's port(s) to the host"),
+        flag(Flag::SERVICE_PORTS, None, "Run command with all service's ports enabled and mapped to the host"),
+        INTERACTIVE.always("docker compose run keeps STDIN open"),
+        HELP,
+    ]).flags_before_arguments(),
+    command(ComposeTop, Page, &["compose", "top"], &[], AtLeast(0), "[SERVICES...]", "Display the running processes",
+        &[HELP]),
 ];
 
 impl CommandSpec {

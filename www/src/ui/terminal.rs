@@ -21,6 +21,7 @@ use super::terminal_state::{Effect, TerminalAction, TerminalState, INTERRUPTED};
 use super::xterm::{self, XtermHandle};
 use crate::fetch::CommandAbort;
 use slipway::builder::LocalStore;
+use slipway::cli::attach::AttachTarget;
 use slipway::cli::build::BuildEnv;
 use slipway::cli::complete::complete;
 use slipway::cli::context::{Prompter, Stream};
@@ -351,11 +352,22 @@ impl Console {
         let session = PageSession::for_command().await;
         let progress = self.progress_sink();
         let ctx = session.context(Some(&progress));
-        let builder = PageBuilder {
-            console: self.clone(),
-            tree: project.context_tree(),
-        };
-        Some(super::compose_model::run_on_companion(&ctx, inv, &project, Some(&builder)).await)
+        if !slipway::cli::compose::attaches(inv) {
+            let builder = PageBuilder {
+                console: self.clone(),
+                tree: project.context_tree(),
+            };
+            return Some(
+                super::compose_model::run_on_companion(&ctx, inv, &project, Some(&builder)).await,
+            );
+        }
+        // `docker compose exec`: the terminal attaches to the process, as for `docker exec -it`.
+        let started = super::compose_model::attach_on_companion(&ctx, inv, &project).await;
+        self.command_done();
+        match started {
+            Ok(target) => self.open_attach(target, slipway::cli::compose::attach_tty(inv)),
+            Err(outcome) => Some(outcome),
+        }
     }
 
     /// `docker run -it` or `docker exec` in the page: start the process (a run pulls first, like `docker
@@ -373,12 +385,15 @@ impl Console {
             slipway::cli::attach::start(&ctx, &inv, Some(size)).await
         };
         self.command_done();
-        let target = match started {
-            Ok(target) => target,
-            Err(outcome) => return Some(outcome),
-        };
+        match started {
+            Ok(target) => self.open_attach(target, inv.flags.is_set(Flag::TTY)),
+            Err(outcome) => Some(outcome),
+        }
+    }
+
+    /// Hand the terminal to a started process (`tty`: it has one) over the attach WebSocket until it exits.
+    fn open_attach(self: &Rc<Self>, target: AttachTarget, tty: bool) -> Option<Outcome> {
         // Without a TTY nothing turns the process's `\n` into `\r\n` (the TTY's onlcr): the terminal must.
-        let tty = inv.flags.is_set(Flag::TTY);
         let on_event: Rc<dyn Fn(AttachEvent)> = {
             let console = self.clone();
             Rc::new(move |event| match event {
