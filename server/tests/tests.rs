@@ -12,6 +12,7 @@ mod classroom_progress;
 mod classroom_scenario;
 mod commands;
 mod compose;
+mod compose_attach;
 mod compose_lesson;
 mod compose_up;
 mod connections;

@@ -11,7 +11,7 @@ use super::help;
 use super::outcome::{Outcome, Step};
 use super::parse::{parse_command, Invocation, Parsed};
 use super::spec::{Backend, CommandId, CommandSpec, Flag, COMPOSE_COMMANDS};
-use super::{compose_logs, compose_manage, compose_project, compose_up};
+use super::{compose_attach, compose_logs, compose_manage, compose_project, compose_up};
 use crate::compose::project::{load, Loaded, Options, ProjectFiles};
 use crate::compose::render::config_yaml;
 use crate::registry::Transport;
@@ -126,7 +126,7 @@ pub async fn run_project<T: Transport>(
     };
     let project = &loaded.project;
     let mut outcome = match sub.command.id {
-        CommandId::ComposeUp => compose_up::up(ctx, &sub, &loaded).await,
+        CommandId::ComposeUp => compose_attach::up(ctx, &sub, &loaded).await,
         CommandId::ComposeDown => compose_up::down(ctx, &sub, project).await,
         CommandId::ComposePs => compose_up::ps(ctx, &sub, project).await,
         CommandId::ComposeLogs => compose_logs::logs(ctx, &sub, project).await,

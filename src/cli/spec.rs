@@ -41,6 +41,7 @@ flag_names! {
     HEALTH_RETRIES = "health-retries", HEALTH_START_PERIOD = "health-start-period",
     HEALTH_START_INTERVAL = "health-start-interval", NO_HEALTHCHECK = "no-healthcheck",
     WAIT = "wait", WAIT_TIMEOUT = "wait-timeout",
+    ABORT_ON_CONTAINER_EXIT = "abort-on-container-exit", EXIT_CODE_FROM = "exit-code-from", NO_ATTACH = "no-attach",
 }
 
 impl Flag {
@@ -701,6 +702,12 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         opt(Flag::SCALE, None, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present."),
         flag(Flag::WAIT, None, "Wait for services to be running|healthy. Implies detached mode."),
         opt(Flag::WAIT_TIMEOUT, None, "Maximum duration in seconds to wait for the project to be running|healthy"),
+        flag(Flag::ABORT_ON_CONTAINER_EXIT, None, "Stops all containers if any container was stopped. Incompatible with -d"),
+        opt(Flag::EXIT_CODE_FROM, None, "Return the exit code of the selected service container. Implies --abort-on-container-exit"),
+        opt(Flag::ATTACH, None, "Restrict attaching to the specified services. Incompatible with --attach-dependencies."),
+        opt(Flag::NO_ATTACH, None, "Do not attach (stream logs) to the specified services"),
+        flag(Flag::NO_COLOR, None, "Produce monochrome output"),
+        flag(Flag::NO_LOG_PREFIX, None, "Don't print prefix in logs"),
         HELP,
     ]),
     command(ComposeDown, Page, &["compose", "down"], &[], AtLeast(0), "[OPTIONS] [SERVICES]",
