@@ -318,11 +318,18 @@ fn ctrl_c_stops_an_attached_up_gracefully_and_a_second_one_kills() -> Result<()>
     Ok(())
 }
 
-const PAGE_TICKER: &str = "services:\n  web:\n    image: busybox\n    \
-    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do echo tick-from-web; sleep 0.3; done\"]\n";
+const PAGE_TICKER: &str = r#"services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do echo tick-from-web; sleep 0.3; done"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+"#;
 
 /// In the page: `docker compose up` typed in the terminal shows the prefixed output as it comes, Ctrl-C prints
-/// Compose's `Gracefully stopping...` and the stopped container, and the prompt comes back.
+/// Compose's `Gracefully stopping...` and the stopped container, and the prompt comes back; then the Containers
+/// panel shows the service healthy after `up --wait`.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_learner_stops_an_attached_compose_up_with_ctrl_c_in_the_page() {
     on_a_compose_page(
@@ -353,6 +360,14 @@ async fn a_learner_stops_an_attached_compose_up_with_ctrl_c_in_the_page() {
                 .terminal_command("docker compose ps -a", "project-web-1")
                 .await?;
             ensure!(ps.contains("Exited (0)"), "{ps}");
+            // The Containers panel shows each container's health beside its state, as `ps` does: `up --wait`
+            // ends once the healthcheck says healthy, and the panel refreshes after it.
+            page.terminal_command("docker compose up --wait", "Container project-web-1  Healthy")
+                .await?;
+            page.wait_for_text("Containers", "web-1 healthy in the panel", |t| {
+                t.contains("project (compose)") && t.contains("web-1") && t.contains("(healthy)")
+            })
+            .await?;
             page.terminal_command("docker compose down -t 1", "Network project_default  Removed")
                 .await?;
             Ok(())
