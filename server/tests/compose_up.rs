@@ -43,16 +43,22 @@ impl<'s> Project<'s> {
         Ok(std::fs::write(file, text)?)
     }
 
-    pub(crate) fn docker(&self, args: &[&str]) -> Result<Ran> {
-        let output = Command::new(slipway_bin())
+    /// `slipway docker ARGS` in the project's directory for its session, stdin not a terminal; not started.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(slipway_bin());
+        command
             .args(["docker", "--host", &self.server.url])
             .args(args)
             .current_dir(self.dir.path())
             .env("SLIPWAY_SESSION", &self.session)
             .env("SLIPWAY_AUTH_FILE", self.dir.path().join("auth.json"))
             .env_remove("COMPOSE_PROJECT_NAME")
-            .stdin(Stdio::null())
-            .output()?;
+            .stdin(Stdio::null());
+        command
+    }
+
+    pub(crate) fn docker(&self, args: &[&str]) -> Result<Ran> {
+        let output = self.command(args).output()?;
         Ok(Ran {
             code: output.status.code().unwrap_or(-1),
             out: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -103,11 +109,6 @@ fn compose_up_starts_services_that_reach_each_other_by_service_name_and_down_lea
         return Ok(());
     };
     let project = Project::new(&server, "compose-up-app", WEB_AND_CLIENT)?;
-    let refused = project.docker(&["compose", "up"])?;
-    ensure!(
-        refused.code == 1 && refused.err.contains("without -d"),
-        "{refused:?}"
-    );
     let up = project.ok(&["compose", "up", "-d"])?;
     assert_eq!(
         up.err,
@@ -205,43 +206,58 @@ const PAGE_WEB: &str = "services:\n  web:\n    image: busybox\n    \
 /// logs are prefixed `web-1  | ` and `ls` lists it with its file.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page() {
-    let Some(server) = server("compose-up-page", &dist_dir()).unwrap() else {
+    on_a_compose_page(
+        "a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page",
+        "compose-up-page",
+        PAGE_WEB,
+        |page| async move {
+            let up = page
+                .terminal_command("docker compose up -d", "Container project-web-1  Started")
+                .await?;
+            ensure!(up.contains(" ✔ Network project_default  Created"), "{up}");
+            let ps = page
+                .terminal_command("docker compose ps", "project-web-1 ")
+                .await?;
+            ensure!(
+                ps.contains("SERVICE") && ps.contains(" web ") && ps.contains("Up "),
+                "{ps}"
+            );
+            page.terminal_command("docker compose logs", "web-1  | hello-from-web")
+                .await?;
+            let ls = page
+                .terminal_command("docker compose ls", "/project/compose.yaml")
+                .await?;
+            ensure!(
+                ls.contains("NAME                STATUS              CONFIG FILES")
+                    && ls.contains("project             running(1)          /project/compose.yaml"),
+                "{ls}"
+            );
+            page.terminal_command("docker compose down -t 1", "Network project_default  Removed")
+                .await?;
+            Ok(())
+        },
+    )
+    .await;
+}
+
+/// Run `steps` in headless Chromium on the page of a server with busybox (`label` names its data directory),
+/// opened on a project of one `compose.yaml`, at its share link; afterwards nothing of it may be left on the server.
+pub(crate) async fn on_a_compose_page<F, Fut>(name: &str, label: &str, compose: &str, steps: F)
+where
+    F: FnOnce(crate::support::browser::Page) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let Some(server) = server(label, &dist_dir()).unwrap() else {
         return;
     };
-    let project = PageProject::from_files([("compose.yaml", ProjectFile::new(PAGE_WEB))]).unwrap();
+    let project = PageProject::from_files([("compose.yaml", ProjectFile::new(compose))]).unwrap();
     let url = project.share_link(&format!("{}/", server.url));
     let browser = Browser::start().await.unwrap();
     browser
-        .run(
-            "a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page",
-            |page| async move {
-                page.goto(&url).await?;
-                let up = page
-                    .terminal_command("docker compose up -d", "Container project-web-1  Started")
-                    .await?;
-                ensure!(up.contains(" ✔ Network project_default  Created"), "{up}");
-                let ps = page
-                    .terminal_command("docker compose ps", "project-web-1 ")
-                    .await?;
-                ensure!(
-                    ps.contains("SERVICE") && ps.contains(" web ") && ps.contains("Up "),
-                    "{ps}"
-                );
-                page.terminal_command("docker compose logs", "web-1  | hello-from-web")
-                    .await?;
-                let ls = page
-                    .terminal_command("docker compose ls", "/project/compose.yaml")
-                    .await?;
-                ensure!(
-                    ls.contains("NAME                STATUS              CONFIG FILES")
-                        && ls.contains("project             running(1)          /project/compose.yaml"),
-                    "{ls}"
-                );
-                page.terminal_command("docker compose down -t 1", "Network project_default  Removed")
-                    .await?;
-                Ok(())
-            },
-        )
+        .run(name, |page| async move {
+            page.goto(&url).await?;
+            steps(page).await
+        })
         .await
         .unwrap();
     let left = leftovers(&server);

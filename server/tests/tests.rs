@@ -13,6 +13,7 @@ mod classroom_progress;
 mod classroom_scenario;
 mod commands;
 mod compose;
+mod compose_attach;
 mod compose_build;
 mod compose_exec;
 mod compose_lesson;

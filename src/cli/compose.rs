@@ -13,7 +13,9 @@ use super::help;
 use super::outcome::{Outcome, Step};
 use super::parse::{parse_command, Invocation, Parsed};
 use super::spec::{CommandId, CommandSpec, Flag, COMPOSE_COMMANDS};
-use super::{compose_exec, compose_logs, compose_manage, compose_project, compose_run, compose_up};
+use super::{
+    compose_attach, compose_exec, compose_logs, compose_manage, compose_project, compose_run, compose_up,
+};
 use crate::compose::project::{load, Loaded, Options, ProjectFiles};
 use crate::compose::render::config_yaml;
 use crate::registry::Transport;
@@ -166,7 +168,7 @@ pub async fn run_project_building<T: Transport>(
     let mut outcome = match sub.command.id {
         CommandId::ComposeUp => {
             let built = compose_build::before_up(ctx, &sub, project, builder).await;
-            then(built, compose_up::up(ctx, &sub, &loaded)).await
+            then(built, compose_attach::up(ctx, &sub, &loaded)).await
         }
         CommandId::ComposeDown => match sub.flags.value(Flag::RMI) {
             Some(rmi) => {

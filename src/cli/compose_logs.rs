@@ -20,7 +20,7 @@ use crate::compose::model::Project;
 use crate::registry::Transport;
 
 /// Compose's colours for the prefixes, in the order it hands them out (then again, intense).
-const COLOURS: [&str; 10] = [
+pub(super) const COLOURS: [&str; 10] = [
     "36", "33", "32", "35", "34", "36;1", "33;1", "32;1", "35;1", "34;1",
 ];
 
@@ -61,14 +61,14 @@ impl Prefixes {
 }
 
 /// One container's output cut into whole lines (a chunk may end mid-line), each prefixed.
-struct Lines {
+pub(super) struct Lines {
     prefix: String,
     stamps: Timestamps,
     pending: [String; 2],
 }
 
 impl Lines {
-    fn new(prefix: String, timestamps: bool) -> Lines {
+    pub(super) fn new(prefix: String, timestamps: bool) -> Lines {
         Lines {
             prefix,
             stamps: Timestamps::new(timestamps),
@@ -77,7 +77,7 @@ impl Lines {
     }
 
     /// The whole lines `chunk` completes, each with its stream.
-    fn push(&mut self, chunk: &LogChunk) -> Vec<(Stream, String)> {
+    pub(super) fn push(&mut self, chunk: &LogChunk) -> Vec<(Stream, String)> {
         let stream = stream_of(chunk);
         let pending = &mut self.pending[usize::from(stream == Stream::Stderr)];
         pending.push_str(&self.stamps.stamp(chunk));
@@ -93,7 +93,7 @@ impl Lines {
     }
 
     /// What is left after the output ended without a newline.
-    fn rest(&mut self) -> Vec<(Stream, String)> {
+    pub(super) fn rest(&mut self) -> Vec<(Stream, String)> {
         let prefix = &self.prefix;
         [Stream::Stdout, Stream::Stderr]
             .into_iter()
@@ -105,13 +105,13 @@ impl Lines {
 }
 
 /// One container's follow, run alongside the others.
-type Following<'a> = Pin<Box<dyn Future<Output = Result<(), CompanionError>> + 'a>>;
+pub(super) type Following<'a> = Pin<Box<dyn Future<Output = Result<(), CompanionError>> + 'a>>;
 
 /// Several futures polled together until all are done (the page has no threads: one task follows every
 /// container).
-struct JoinAll<'a> {
-    futures: Vec<Option<Following<'a>>>,
-    first_error: Option<CompanionError>,
+pub(super) struct JoinAll<'a> {
+    pub(super) futures: Vec<Option<Following<'a>>>,
+    pub(super) first_error: Option<CompanionError>,
 }
 
 impl Future for JoinAll<'_> {

@@ -3,7 +3,10 @@
 //! lines (`[+] Stopping 2/2`, ` ✔ Container app-web-1  Stopped`). See docs/compose.md.
 
 use super::compose_project::{members, Member};
+use std::collections::BTreeSet;
+
 use super::compose_up::{failed, ordered, Progress};
+use super::compose_wait::{wait_for, Budget, Condition};
 use super::context::CommandContext;
 use super::outcome::Outcome;
 use super::parse::Invocation;
@@ -41,6 +44,15 @@ pub(super) async fn selected<T: Transport>(
     inv: &Invocation,
 ) -> Result<Vec<Member>, Outcome> {
     let named = named_services(project, inv)?;
+    of_services(companion, project, &named).await
+}
+
+/// The project's (not one-off) containers of `named` services (all without names), dependencies first.
+async fn of_services<T: Transport>(
+    companion: &Companion<'_, T>,
+    project: &Project,
+    named: &[String],
+) -> Result<Vec<Member>, Outcome> {
     let all = members(companion, &project.name)
         .await
         .map_err(|e| Outcome::failure(format!("{e}\n"), 1))?;
@@ -60,6 +72,59 @@ pub(super) async fn selected<T: Transport>(
     Ok(out)
 }
 
+/// The services `restart` acts on, as Compose's `restart` picks them (`pkg/compose/restart.go`): the named
+/// ones (all without names) and every service that depends on one of them with `restart: true`, and on those in
+/// turn.
+pub(super) fn with_restarted_dependents(project: &Project, named: &[String]) -> Vec<String> {
+    if named.is_empty() {
+        return Vec::new();
+    }
+    let mut out: BTreeSet<String> = named.iter().cloned().collect();
+    loop {
+        let more: Vec<String> = project
+            .services
+            .values()
+            .filter(|s| !out.contains(&s.name))
+            .filter(|s| s.depends_on.iter().any(|(d, dep)| dep.restart && out.contains(d)))
+            .map(|s| s.name.clone())
+            .collect();
+        if more.is_empty() {
+            return out.into_iter().collect();
+        }
+        out.extend(more);
+    }
+}
+
+/// Before `service` restarts: the conditions of its `restart: true` dependencies restarted just before
+/// (`service_healthy`, `service_completed_successfully`), as Compose's `restart` waits for them; else the
+/// failing container and Compose's words.
+async fn dependencies_ready<T: Transport>(
+    companion: &Companion<'_, T>,
+    project: &Project,
+    service: &str,
+    restarted: &BTreeSet<String>,
+) -> Result<(), (String, String)> {
+    let Some(config) = project.services.get(service) else {
+        return Ok(());
+    };
+    for (dependency, d) in &config.depends_on {
+        let condition = Condition::of_dependency(&d.condition);
+        let (true, Some(condition), Some(dep)) = (
+            d.restart && restarted.contains(dependency),
+            condition,
+            project.services.get(dependency),
+        ) else {
+            continue;
+        };
+        let name = dep.container_name(&project.name, 1);
+        let mut budget = Budget::unlimited();
+        wait_for(companion, &name, dependency, condition, &mut budget)
+            .await
+            .map_err(|why| (name, why))?;
+    }
+    Ok(())
+}
+
 /// `docker compose stop|start|restart [-t N] [SERVICE...]`.
 pub async fn manage<T: Transport>(
     ctx: &CommandContext<'_, T>,
@@ -71,11 +136,18 @@ pub async fn manage<T: Transport>(
         Err(outcome) => return outcome,
     };
     let companion = Companion::new(ctx.transport, ctx.base);
-    let mut targets = match selected(&companion, project, inv).await {
+    let id = inv.command.id;
+    let mut named = match named_services(project, inv) {
+        Ok(named) => named,
+        Err(outcome) => return outcome,
+    };
+    if id == CommandId::ComposeRestart {
+        named = with_restarted_dependents(project, &named);
+    }
+    let mut targets = match of_services(&companion, project, &named).await {
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
-    let id = inv.command.id;
     let title = match id {
         CommandId::ComposeStop => "Stopping",
         CommandId::ComposeRestart => "Restarting",
@@ -89,8 +161,15 @@ pub async fn manage<T: Transport>(
         title,
         ..Progress::default()
     };
+    let mut restarted = BTreeSet::new();
     for m in &targets {
         let (row, name) = (&m.row, format!("Container {}", m.row.name));
+        if id == CommandId::ComposeRestart {
+            if let Err(e) = dependencies_ready(&companion, project, &m.service, &restarted).await {
+                return super::compose_up::dependency_failed(&mut progress, e);
+            }
+            restarted.insert(m.service.clone());
+        }
         let done = match id {
             CommandId::ComposeStop if row.status != ContainerStatus::Running => Ok("Stopped"),
             CommandId::ComposeStop => companion

@@ -250,21 +250,14 @@ pub(super) fn failed(progress: &Progress, message: String) -> Outcome {
     Outcome::failure(stderr, 1)
 }
 
-/// `docker compose up -d [--scale SERVICE=N] [SERVICE...]`.
+/// `docker compose up -d [--scale SERVICE=N] [SERVICE...]` (attached, `cli::compose_attach` follows the output
+/// after it).
 pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loaded: &Loaded) -> Outcome {
     let project = &loaded.project;
     let budget = match super::compose_wait::budget_of(inv) {
         Ok(budget) => budget,
         Err(e) => return Outcome::failure(format!("{e}\n"), 1),
     };
-    if !inv.flags.is_set(Flag::DETACH) && !inv.flags.is_set(Flag::WAIT) {
-        return Outcome::failure(
-            "slipway: 'docker compose up' without -d would attach to the containers' output: that is not built \
-             yet here; run 'docker compose up -d', then 'docker compose logs' or 'docker logs NAME'\n"
-                .into(),
-            1,
-        );
-    }
     let services = ordered(project, &inv.args);
     let scales = match scales(project, &services, inv.flags.values(Flag::SCALE)) {
         Ok(scales) => scales,

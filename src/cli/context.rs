@@ -23,6 +23,11 @@ pub enum Stream {
 /// Where progress lines go while a command runs.
 pub type ProgressSink<'a> = &'a dyn Fn(Stream, &str);
 
+/// The learner's Ctrl-C, for a command that stops its own work when pressed (attached `docker compose up`):
+/// each call gives a future that resolves at the next Ctrl-C. A command that never calls it is ended by Ctrl-C
+/// as before (the page drops it, a native process dies of SIGINT).
+pub type InterruptSource<'a> = &'a dyn Fn() -> Pin<Box<dyn Future<Output = ()> + 'a>>;
+
 /// Where a layer's status line goes when the screen can redraw it (the page, a TTY): `(stream, key, line)`,
 /// the line replacing the earlier one with the same key (docker's per-layer progress bars).
 pub type StatusSink<'a> = &'a dyn Fn(Stream, &str, &str);
@@ -58,6 +63,8 @@ pub struct CommandContext<'a, T: Transport> {
     pub suggested_user: Option<&'a str>,
     /// The project's files (`docker cp`): the page's file tree, natively the working directory.
     pub files: Option<&'a dyn super::project_files::ProjectFiles>,
+    /// The learner's Ctrl-C ([`InterruptSource`]); `None` where it cannot be caught.
+    pub interrupt: Option<InterruptSource<'a>>,
 }
 
 /// A line typed at the terminal in answer to a command's question (`docker login`'s `Username: ` and
@@ -103,6 +110,7 @@ impl<'a, T: Transport> CommandContext<'a, T> {
             prompter: None,
             suggested_user: None,
             files: None,
+            interrupt: None,
         }
     }
 

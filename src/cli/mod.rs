@@ -7,6 +7,7 @@ pub mod changes;
 pub mod commit;
 pub mod complete;
 pub mod compose;
+pub mod compose_attach;
 pub mod compose_build;
 pub mod compose_exec;
 pub mod compose_logs;

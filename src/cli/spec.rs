@@ -44,6 +44,7 @@ flag_names! {
     NO_BUILD = "no-build", IGNORE_BUILDABLE = "ignore-buildable", PUSH = "push",
     NO_TTY = "no-tty", INDEX = "index", PRIVILEGED = "privileged", NO_DEPS = "no-deps",
     SERVICE_PORTS = "service-ports", REMOVE_ORPHANS = "remove-orphans",
+    ABORT_ON_CONTAINER_EXIT = "abort-on-container-exit", EXIT_CODE_FROM = "exit-code-from", NO_ATTACH = "no-attach",
 }
 
 impl Flag {
@@ -712,6 +713,12 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         opt(Flag::SCALE, None, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present."),
         flag(Flag::WAIT, None, "Wait for services to be running|healthy. Implies detached mode."),
         opt(Flag::WAIT_TIMEOUT, None, "Maximum duration in seconds to wait for the project to be running|healthy"),
+        flag(Flag::ABORT_ON_CONTAINER_EXIT, None, "Stops all containers if any container was stopped. Incompatible with -d"),
+        opt(Flag::EXIT_CODE_FROM, None, "Return the exit code of the selected service container. Implies --abort-on-container-exit"),
+        opt(Flag::ATTACH, None, "Restrict attaching to the specified services. Incompatible with --attach-dependencies."),
+        opt(Flag::NO_ATTACH, None, "Do not attach (stream logs) to the specified services"),
+        flag(Flag::NO_COLOR, None, "Produce monochrome output"),
+        flag(Flag::NO_LOG_PREFIX, None, "Don't print prefix in logs"),
         HELP,
     ]),
     command(ComposeDown, Page, &["compose", "down"], &[], AtLeast(0), "[OPTIONS] [SERVICES]",

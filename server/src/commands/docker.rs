@@ -122,6 +122,8 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 suggested_user: None,
                 // `docker cp`: the working directory is the project.
                 files: Some(&project),
+                // Ctrl-C ends the process: no command here catches it.
+                interrupt: None,
             };
             runtime.block_on(run_command(&ctx, &inv))
         }
@@ -343,6 +345,13 @@ impl slipway::compose::ProjectFiles for DirFiles {
     }
 }
 
+/// The next SIGINT (a terminal's Ctrl-C), caught: the command that asked for it decides what it ends.
+fn next_ctrl_c<'a>() -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
 /// `docker compose` natively: the project is the current directory, variables come from the environment, the
 /// containers run on the companion at `base`.
 fn compose_here(
@@ -373,6 +382,8 @@ fn compose_here(
         session: Some(&session),
         now: super::build::unix_now(),
         progress: Some(&print),
+        // Attached `docker compose up` stops its containers on Ctrl-C (SIGINT), as Compose does.
+        interrupt: Some(&next_ctrl_c),
         ..CommandContext::new(&transport, base, registry_host, credentials)
     };
     let files = DirFiles(dir);

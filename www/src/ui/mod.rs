@@ -4,6 +4,7 @@ pub mod build_view;
 pub mod compose_model;
 pub mod editor_model;
 pub mod explorer_state;
+pub mod interrupts;
 pub mod layer_pool_state;
 pub mod lesson;
 pub mod lesson_vouch;

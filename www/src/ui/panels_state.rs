@@ -172,7 +172,8 @@ mod tests {
     }
 
     #[test]
-    fn containers_are_grouped_by_compose_project_with_their_services() {
+    fn containers_are_grouped_by_compose_project_with_their_services_and_health() {
+        use slipway::api::HealthStatus;
         let row = |name: &str, labels: &[(&str, &str)]| -> ContainerSummary {
             let mut row: ContainerSummary = serde_json::from_value(serde_json::json!({
                 "id": format!("{name}-id"), "name": name, "image": "busybox", "command": "sh", "created": 0,
@@ -209,6 +210,17 @@ mod tests {
             "Up 10 seconds · 127.0.0.1:8080->80/tcp"
         );
         assert_eq!(container_cells(&groups[0].containers[0], 10)[0], "loose");
+        // Health beside the state, as `docker compose ps` shows it.
+        let mut db = web("1");
+        for (health, shown) in [
+            (HealthStatus::Healthy, "Up 10 seconds (healthy)"),
+            (HealthStatus::Unhealthy, "Up 10 seconds (unhealthy)"),
+            (HealthStatus::Starting, "Up 10 seconds (health: starting)"),
+        ] {
+            db.health = Some(health);
+            let status = container_cells(&db, 10)[2].clone();
+            assert_eq!(status, format!("{shown} · 127.0.0.1:8080->80/tcp"));
+        }
     }
 
     #[test]

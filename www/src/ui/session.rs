@@ -165,6 +165,7 @@ impl PageSession {
             prompter: None,
             suggested_user: None,
             files: None,
+            interrupt: None,
         }
     }
 

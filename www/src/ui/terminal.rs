@@ -13,6 +13,7 @@ use yew::prelude::*;
 
 use super::attach::{AttachEvent, AttachSocket};
 use super::files::ProjectHandle;
+use super::interrupts::Interrupts;
 use super::offline::companion_online;
 use super::pending_answer::PendingAnswer;
 use super::session::PageSession;
@@ -78,6 +79,8 @@ struct Console {
     cancel_pending: Cell<bool>,
     /// The answer to the question the running command asked (`docker login`'s prompts), once typed.
     answer: PendingAnswer,
+    /// Ctrl-C for a command that catches it (attached `docker compose up`) instead of being dropped.
+    interrupts: Interrupts,
     /// The latest props (their callbacks) and the project (build context, Tab completion of paths).
     props: RefCell<TerminalProps>,
     project: RefCell<Option<ProjectHandle>>,
@@ -237,6 +240,7 @@ impl Console {
                 });
             }
             Effect::Answer(answer) => self.answer.give(answer),
+            Effect::Cancel if self.interrupts.caught() => self.interrupts.press(),
             Effect::Cancel if self.run_starting.get() => self.cancel_pending.set(true),
             Effect::Cancel => self.abort(),
             Effect::Save(save) => self.run_abortable(async move {
@@ -264,6 +268,7 @@ impl Console {
         *self.requests.borrow_mut() = Some(CommandAbort::begin());
         self.foreground.borrow_mut().take();
         self.cancel_pending.set(false);
+        self.interrupts.reset();
         let console = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let ended = Abortable::new(command, registration).await;
@@ -350,8 +355,14 @@ impl Console {
             return Some(slipway::cli::offline::needs_companion(inv));
         }
         let session = PageSession::for_command().await;
-        let progress = self.progress_sink();
-        let ctx = session.context(Some(&progress));
+        let (progress, status) = (self.progress_sink(), self.status_sink());
+        // Attached `up` stops its containers at Ctrl-C and prints what it does.
+        let first_ask = || self.dispatch(TerminalAction::CatchesInterrupt);
+        let next = || Box::pin(self.interrupts.next(&first_ask)) as Pin<Box<dyn Future<Output = ()> + '_>>;
+        let mut ctx = session.context(Some(&progress));
+        // A terminal: `logs` and attached `up` colour each container's prefix.
+        ctx.status = Some(&status);
+        ctx.interrupt = Some(&next);
         if !slipway::cli::compose::attaches(inv) {
             let builder = PageBuilder {
                 console: self.clone(),
@@ -517,6 +528,7 @@ fn open_console(
         run_starting: Cell::new(false),
         cancel_pending: Cell::new(false),
         answer: PendingAnswer::default(),
+        interrupts: Interrupts::default(),
         props: RefCell::new(props),
         project: RefCell::new(project),
         transcript,

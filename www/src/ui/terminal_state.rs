@@ -25,6 +25,9 @@ pub struct TerminalState {
     pub attached: Option<String>,
     /// Ctrl-C was pressed for the command in flight; its answer is no longer shown.
     interrupted: bool,
+    /// The command in flight stops its own work at Ctrl-C (attached `docker compose up`): each Ctrl-C is echoed
+    /// and handed to it, and what it prints then is shown.
+    catches_interrupt: bool,
     /// Lines pasted, or typed while a command ran, still to run one after another as each command ends (a
     /// shell reads them in turn); a question the command asks takes the first one, as a terminal's input
     /// queue would give it.
@@ -77,6 +80,8 @@ pub enum TerminalAction {
     Finished(Outcome),
     /// The running `docker run -it` started container NAME; its TTY now owns the terminal.
     Attached(String),
+    /// The running command handles Ctrl-C itself (attached `docker compose up` stops its containers).
+    CatchesInterrupt,
     /// The attached container exited (or the connection ended): the prompt comes back.
     Detached(Outcome),
     /// A class notice (the teacher's broadcast, an idle warning, ...): a marked line above the prompt, never
@@ -118,6 +123,7 @@ impl TerminalState {
             finished: Vec::new(),
             attached: None,
             interrupted: false,
+            catches_interrupt: false,
             lines_ahead: VecDeque::new(),
             line_ahead: String::new(),
             question: None,
@@ -213,6 +219,7 @@ impl TerminalState {
             }
             TerminalAction::Ask { .. } => {}
             TerminalAction::Finished(outcome) => return self.finish(outcome),
+            TerminalAction::CatchesInterrupt => self.catches_interrupt = self.busy,
             TerminalAction::Notice(text) if self.busy || self.attached.is_some() => {
                 self.notices_ahead.push(text)
             }
@@ -249,6 +256,13 @@ impl TerminalState {
 
     /// A key while a command runs: Ctrl-C stops it, a question takes the keys, the rest is typed ahead.
     fn key_while_busy(&mut self, key: Key) -> Vec<Effect> {
+        if key == Key::Interrupt && self.catches_interrupt {
+            self.lines_ahead.clear();
+            self.line_ahead.clear();
+            // The terminal's echo; the command's answer follows on the same row (`^CGracefully stopping...`).
+            self.write("^C");
+            return vec![Effect::Cancel];
+        }
         if key == Key::Interrupt {
             if self.interrupted {
                 return Vec::new();
@@ -424,6 +438,7 @@ impl TerminalState {
             return Vec::new();
         }
         self.busy = false;
+        self.catches_interrupt = false;
         self.question = None;
         let exit_code = if self.interrupted {
             // Docker prints nothing more after ^C (echoed when pressed); the shell's `$?` says how it ended.

@@ -43,6 +43,33 @@ fn container_commands_wait_for_the_companion() {
 }
 
 #[test]
+fn a_command_that_catches_ctrl_c_gets_each_one_and_its_output_still_shows() {
+    let mut s = TerminalState::default();
+    typed(&mut s, "docker compose up");
+    s.reduce(TerminalAction::CatchesInterrupt);
+    s.take_output();
+    assert_eq!(s.reduce(TerminalAction::Input("\x03".into())), [Effect::Cancel]);
+    // The echo, and on the same row what the command says then (a real terminal shows `^CGracefully...`).
+    s.reduce(TerminalAction::Progress(
+        Stream::Stdout,
+        "Gracefully stopping...".into(),
+    ));
+    assert_eq!(s.take_output(), "^CGracefully stopping...\r\n");
+    // A second Ctrl-C goes to it too (Compose kills then).
+    assert_eq!(s.reduce(TerminalAction::Input("\x03".into())), [Effect::Cancel]);
+    s.reduce(TerminalAction::Finished(Outcome::failure(
+        String::new(),
+        INTERRUPTED,
+    )));
+    assert_eq!(s.finished, [("docker compose up".to_string(), INTERRUPTED)]);
+    // The next command is dropped by Ctrl-C as before, unless it asks too.
+    typed(&mut s, "docker run busybox sleep 600");
+    s.take_output();
+    assert_eq!(s.reduce(TerminalAction::Input("\x03".into())), [Effect::Cancel]);
+    assert_eq!(s.take_output(), "^C\r\n");
+}
+
+#[test]
 fn ctrl_c_cancels_the_running_command_once_and_ends_it_with_130() {
     let mut s = TerminalState::default();
     typed(&mut s, "docker run busybox sleep 600");
