@@ -4,6 +4,7 @@
 
 mod a11y;
 mod base_images;
+mod binds;
 mod build;
 mod build_mounts;
 mod classroom;

@@ -350,7 +350,12 @@ impl Console {
         }
         let session = PageSession::for_command().await;
         let progress = self.progress_sink();
-        let ctx = session.context(Some(&progress));
+        let mut ctx = session.context(Some(&progress));
+        // Binds of the project's files (`- .:/code`) are packed from the file tree.
+        let files = self.project.borrow().clone().map(super::project_files::PageFiles);
+        ctx.files = files
+            .as_ref()
+            .map(|f| f as &dyn slipway::cli::project_files::ProjectFiles);
         Some(super::compose_model::run_on_companion(&ctx, inv, &project).await)
     }
 
@@ -365,6 +370,11 @@ impl Console {
             let (progress, status) = (self.progress_sink(), self.status_sink());
             let mut ctx = session.context(Some(&progress));
             ctx.status = Some(&status);
+            // `docker run -it -v ./src:/app`: binds are packed from the file tree.
+            let files = self.project.borrow().clone().map(super::project_files::PageFiles);
+            ctx.files = files
+                .as_ref()
+                .map(|f| f as &dyn slipway::cli::project_files::ProjectFiles);
             let size = [self.term.rows(), self.term.cols()];
             slipway::cli::attach::start(&ctx, &inv, Some(size)).await
         };
