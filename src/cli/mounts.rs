@@ -200,6 +200,9 @@ pub async fn project_binds<T: Transport>(
         };
         let host = || MountFlagError::HostBind(format!("{}:{}", m.source, m.target)).to_string();
         let files = ctx.files.ok_or_else(host)?;
+        if m.source.starts_with('~') {
+            return Err(host());
+        }
         let path = bind_path(&files.root(), &m.source).ok_or_else(host)?;
         let (blob, digest, file) = pack_bind(files, &path.rel, &path.shown)?;
         let repository = ctx.local_repository(&Reference::parse(BIND_REPOSITORY).map_err(|e| e.to_string())?);
