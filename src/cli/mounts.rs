@@ -246,7 +246,10 @@ pub async fn resolved_mounts<T: Transport>(
         Err(e) => Err(super::outcome::Outcome::failure(
             format!(
                 "docker: {e}\n\nRun 'docker {} --help' for more information\n",
-                super::containers::verb(inv)
+                match inv.command.id {
+                    super::spec::CommandId::ContainerCreate => "create",
+                    _ => "run",
+                }
             ),
             125,
         )),
