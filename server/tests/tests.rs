@@ -4,6 +4,7 @@
 
 mod a11y;
 mod base_images;
+mod binds;
 mod build;
 mod build_add_url;
 mod build_mounts;

@@ -59,7 +59,10 @@ pub use progress::{
 };
 pub use sessions::{AttachTicket, SessionIssued, TicketQuery};
 pub use steps::{StepEvent, StepLayer, StepMount, StepRequest, StepResult, NDJSON};
-pub use volumes::{VolumeCreate, VolumeInfo, VolumeMount, VolumePruneAnswer, VolumePruneQuery};
+pub use volumes::{
+    ProjectBind, VolumeCreate, VolumeInfo, VolumeMount, VolumePruneAnswer, VolumePruneQuery, BIND_FILE_NAME,
+    MAX_BIND_BYTES,
+};
 
 use serde::Serialize;
 

@@ -6,16 +6,39 @@ use serde::{Deserialize, Serialize};
 use super::{paths, Companion, CompanionError};
 use crate::registry::{Method, Transport};
 
-/// A volume mounted into a container: `-v NAME:/path[:ro]`, `-v /path` (anonymous), `--mount type=volume,...`.
+/// A volume mounted into a container: `-v NAME:/path[:ro]`, `-v /path` (anonymous), `--mount type=volume,...`;
+/// or a bind of the project's own files (`-v ./src:/app`, `--mount type=bind`, compose `- .:/code`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct VolumeMount {
-    /// The volume's name; empty: a new anonymous volume (the server names it).
+    /// The volume's name; empty: a new anonymous volume (the server names it). For a bind: the path as the
+    /// learner typed it (`./src`), shown by inspect.
     pub source: String,
     /// The absolute path in the container.
     pub target: String,
     pub read_only: bool,
+    /// A bind of the project's files instead of a volume (`docs/volumes.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<ProjectBind>,
 }
+
+/// The project's folder or file a bind mounts: packed by the client as a layer blob (a deterministic tar, gzip)
+/// and uploaded into the session's local store, where the runner finds it by digest. Always mounted read-only:
+/// a container's writes would not come back to the page's files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectBind {
+    /// The layer blob's digest (`sha256:...`), linked in the session's local store.
+    pub digest: String,
+    /// A single file rather than a folder: the blob holds it as [`BIND_FILE_NAME`].
+    pub file: bool,
+}
+
+/// The name of a bound single file inside its blob.
+pub const BIND_FILE_NAME: &str = "file";
+
+/// The most bytes of files a bind of the project's files may carry.
+pub const MAX_BIND_BYTES: u64 = 64 << 20;
 
 /// The body of `POST /api/volumes` (`docker volume create [NAME]`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -91,6 +114,16 @@ mod tests {
             source: "data".into(),
             target: "/data".into(),
             read_only: true,
+            bind: None,
+        });
+        round_trip(&VolumeMount {
+            source: "./src".into(),
+            target: "/app".into(),
+            read_only: true,
+            bind: Some(ProjectBind {
+                digest: format!("sha256:{}", "a".repeat(64)),
+                file: true,
+            }),
         });
         round_trip(&VolumeInfo {
             name: "data".into(),

@@ -11,7 +11,7 @@ use super::attach::AttachTarget;
 use super::compose_project::{self, container_labels};
 use super::compose_up::{self as up, Progress};
 use super::context::{CommandContext, Stream};
-use super::mounts::volume_flag;
+use super::mounts::{apply_compose_binds, project_binds, volume_flag, ComposeBinds};
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
@@ -83,7 +83,7 @@ fn one_off_request(
     }
     for text in flags.values(Flag::VOLUME) {
         let mut mount = volume_flag(text).map_err(|e| e.to_string())?;
-        if !mount.source.is_empty() {
+        if !mount.source.is_empty() && mount.bind.is_none() {
             mount.source = up::volume_name(project, &mount.source);
         }
         options.volumes.push(mount);
@@ -116,13 +116,13 @@ fn flags_conflict(inv: &Invocation) -> bool {
 }
 
 /// Start what `service` depends on (unless `--no-deps`), as `up -d` would, waiting for their conditions:
-/// Compose's `[+] Creating N/N` block.
+/// Compose's `[+] Creating N/N` block, and the binds of the project's files packed for them and the one-off.
 async fn dependencies<T: Transport>(
     ctx: &CommandContext<'_, T>,
     loaded: &Loaded,
     service: &Service,
     no_deps: bool,
-) -> Result<String, Outcome> {
+) -> Result<(String, ComposeBinds), Outcome> {
     let project = &loaded.project;
     let needed: Vec<Service> = match no_deps {
         true => vec![service.clone()],
@@ -131,10 +131,13 @@ async fn dependencies<T: Transport>(
     if let Some(why) = needed.iter().find_map(up::unsupported) {
         return Err(Outcome::failure(format!("{why}\n"), 1));
     }
-    let pulled = up::pull_missing(ctx, project, &needed).await;
+    let mut pulled = up::pull_missing(ctx, project, &needed).await;
     if pulled.exit_code != 0 {
         return Err(pulled);
     }
+    let binds = up::pack_binds(ctx, project, &needed, &mut pulled.stderr)
+        .await
+        .map_err(|e| Outcome::failure(format!("{}{e}\n", pulled.stderr), 1))?;
     let companion = Companion::new(ctx.transport, ctx.base);
     let mut progress = Progress {
         title: "Creating",
@@ -156,7 +159,8 @@ async fn dependencies<T: Transport>(
             return Err(up::dependency_failed(&mut progress, e));
         }
         let scale = dep.scale.unwrap_or(1);
-        if let Err(e) = up::converge(&companion, project, dep, (scale, &files), &mine, &mut progress).await {
+        let settings = (scale, files.as_str(), &binds);
+        if let Err(e) = up::converge(&companion, project, dep, settings, &mine, &mut progress).await {
             return Err(up::failed(&progress, e.to_string()));
         }
     }
@@ -165,7 +169,7 @@ async fn dependencies<T: Transport>(
             return Err(up::dependency_failed(&mut progress, e));
         }
     }
-    Ok(format!("{}{}", pulled.stderr, progress.render()))
+    Ok((format!("{}{}", pulled.stderr, progress.render()), binds))
 }
 
 /// Create the one-off container of a `compose run` line (its dependencies started first) and start it: its id
@@ -179,7 +183,17 @@ async fn started<T: Transport>(
     let said = |why: String| Outcome::failure(format!("{why}\n"), 1);
     let service = service_of(project, inv).map_err(said)?;
     let mut request = one_off_request(project, service, inv).map_err(said)?;
-    let printed = dependencies(ctx, loaded, service, inv.flags.is_set(Flag::NO_DEPS)).await?;
+    let (printed, binds) = dependencies(ctx, loaded, service, inv.flags.is_set(Flag::NO_DEPS)).await?;
+    apply_compose_binds(&service.name, &mut request.options.volumes, &binds);
+    // The line's own `-v ./x:/y` binds, packed as `docker run` packs them.
+    let mut typed: Vec<_> = request
+        .options
+        .volumes
+        .extract_if(.., |m| m.bind.as_ref().is_some_and(|b| b.digest.is_empty()))
+        .collect();
+    let notes = project_binds(ctx, &mut typed).await.map_err(said)?;
+    request.options.volumes.extend(typed);
+    let printed = notes.iter().fold(printed, |all, note| format!("{all}{note}\n"));
     let companion = Companion::new(ctx.transport, ctx.base);
     let daemon =
         |e: CompanionError| Outcome::failure(format!("{printed}Error response from daemon: {e}\n"), 1);

@@ -12,7 +12,7 @@ use super::parse::Invocation;
 use super::spec::Flag;
 use crate::api::{
     Companion, CompanionError, ContainerStatus, ContainerSummary, CreateContainer, NetworkConnect,
-    NetworkCreate, PortMapping, RemoveQuery, RunOptions, StopQuery, VolumeCreate, VolumeMount,
+    NetworkCreate, PortMapping, ProjectBind, RemoveQuery, RunOptions, StopQuery, VolumeCreate, VolumeMount,
 };
 use crate::compose::model::{MountType, Project, Service};
 use crate::compose::project::Loaded;
@@ -118,11 +118,29 @@ pub(super) fn image_of(project: &Project, service: &Service) -> String {
 }
 
 /// Why a service cannot run here yet, in the words the terminal shows.
+/// Pack and upload the binds of the project's files that `services` mount (`- .:/code`), each service's
+/// notes (a bind mounted read-only) appended to `said`.
+pub(super) async fn pack_binds<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    project: &Project,
+    services: &[Service],
+    said: &mut String,
+) -> Result<super::mounts::ComposeBinds, String> {
+    let mut binds = super::mounts::ComposeBinds::new();
+    for service in services {
+        let mounts = create_request(project, service, 1).options.volumes;
+        for note in super::mounts::compose_binds(ctx, &service.name, mounts, &mut binds).await? {
+            said.push_str(&format!("{note}\n"));
+        }
+    }
+    Ok(binds)
+}
+
 pub(super) fn unsupported(service: &Service) -> Option<String> {
-    if service.volumes.iter().any(|m| m.kind != MountType::Volume) {
+    if service.volumes.iter().any(|m| m.kind == MountType::Tmpfs) {
         return Some(format!(
-            "service \"{}\": only named and anonymous volumes are mounted by compose here (bind and tmpfs \
-             mounts are not)",
+            "service \"{}\": named and anonymous volumes and binds of the project's files are mounted by \
+             compose here (tmpfs mounts are not)",
             service.name
         ));
     }
@@ -151,13 +169,17 @@ pub(super) fn create_request(project: &Project, service: &Service, n: u64) -> Cr
         .volumes
         .iter()
         .map(|m| VolumeMount {
-            source: m
-                .source
-                .as_ref()
-                .map(|s| volume_name(project, s))
-                .unwrap_or_default(),
+            source: match m.kind {
+                MountType::Bind => m.source.clone().unwrap_or_default(),
+                _ => m
+                    .source
+                    .as_ref()
+                    .map(|s| volume_name(project, s))
+                    .unwrap_or_default(),
+            },
             target: m.target.clone(),
             read_only: m.read_only,
+            bind: (m.kind == MountType::Bind).then(ProjectBind::default),
         })
         .collect();
     let limits = service.limits.clone().unwrap_or_default();
@@ -266,10 +288,14 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
     if let Some(why) = services.iter().find_map(unsupported) {
         return Outcome::failure(format!("{why}\n"), 1);
     }
-    let pulled = pull_missing(ctx, project, &services).await;
+    let mut pulled = pull_missing(ctx, project, &services).await;
     if pulled.exit_code != 0 {
         return pulled;
     }
+    let binds = match pack_binds(ctx, project, &services, &mut pulled.stderr).await {
+        Ok(binds) => binds,
+        Err(e) => return Outcome::failure(format!("{}{e}\n", pulled.stderr), 1),
+    };
     let companion = Companion::new(ctx.transport, ctx.base);
     let mut progress = Progress::default();
     if let Err(e) = create_missing(&companion, wanted(project, &services), &mut progress).await {
@@ -292,7 +318,7 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
             &companion,
             project,
             service,
-            (scale, &files),
+            (scale, &files, &binds),
             &mine,
             &mut progress,
         )
@@ -347,7 +373,7 @@ pub(super) async fn converge<T: Transport>(
     companion: &Companion<'_, T>,
     project: &Project,
     service: &Service,
-    (scale, files): (u64, &str),
+    (scale, files, binds): (u64, &str, &super::mounts::ComposeBinds),
     mine: &[&Member],
     progress: &mut Progress,
 ) -> Result<(), CompanionError> {
@@ -362,7 +388,7 @@ pub(super) async fn converge<T: Transport>(
             Some(r) => companion.start(&r.id).await.map(|()| "Started")?,
             None => {
                 let labels = compose_project::container_labels(project, service, n, false, files);
-                create_started(companion, project, service, (n, labels)).await?;
+                create_started(companion, project, service, (n, labels), binds).await?;
                 "Started"
             }
         };
@@ -445,9 +471,11 @@ async fn create_started<T: Transport>(
     project: &Project,
     service: &Service,
     (n, labels): (u64, std::collections::BTreeMap<String, String>),
+    binds: &super::mounts::ComposeBinds,
 ) -> Result<(), CompanionError> {
     let mut request = create_request(project, service, n);
     request.options.labels = labels;
+    super::mounts::apply_compose_binds(&service.name, &mut request.options.volumes, binds);
     let created = companion.create(&request, false).await?;
     for (network, aliases) in network_names(project, service).into_iter().skip(1) {
         let connect = NetworkConnect {
@@ -472,7 +500,8 @@ pub(super) fn wanted(project: &Project, services: &[Service]) -> Vec<Wanted> {
     let networks: BTreeSet<&String> = services.iter().flat_map(|s| s.networks.keys()).collect();
     let volumes: BTreeSet<&String> = services
         .iter()
-        .flat_map(|s| s.volumes.iter().filter_map(|m| m.source.as_ref()))
+        .flat_map(|s| s.volumes.iter().filter(|m| m.kind == MountType::Volume))
+        .filter_map(|m| m.source.as_ref())
         .collect();
     let mut out: Vec<Wanted> = networks
         .into_iter()

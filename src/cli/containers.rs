@@ -8,7 +8,7 @@ use super::parse::Invocation;
 use super::spec::{CommandId, Flag};
 use crate::api::{
     Companion, CompanionError, ContainerStatus, ContainerSummary, CreateContainer, KillQuery, LogChunk,
-    LogStream, LogsQuery, PortMapping, RemoveQuery, RunOptions, StopQuery,
+    LogStream, LogsQuery, PortMapping, RemoveQuery, RunOptions, StopQuery, VolumeMount,
 };
 use crate::registry::transport::Transport;
 
@@ -173,10 +173,10 @@ pub fn create_request(inv: &Invocation) -> Result<CreateContainer, RunFlagError>
 pub async fn run<T: Transport>(
     transport: &T,
     base: &str,
-    inv: &Invocation,
+    (inv, mounts): (&Invocation, Option<&[VolumeMount]>),
     foreground: Option<&dyn Fn(&str)>,
 ) -> Outcome {
-    let id = match create_started(transport, base, inv, None).await {
+    let id = match create_started(transport, base, (inv, mounts), None).await {
         Ok(created) => created.id,
         Err(failed) => return failed,
     };
@@ -217,18 +217,19 @@ pub fn verb(inv: &Invocation) -> &'static str {
 pub async fn create_started<T: Transport>(
     transport: &T,
     base: &str,
-    inv: &Invocation,
+    (inv, mounts): (&Invocation, Option<&[VolumeMount]>),
     console_size: Option<[u16; 2]>,
 ) -> Result<Created, Outcome> {
-    create_container(transport, base, inv, console_size, true).await
+    create_container(transport, base, (inv, mounts), console_size, true).await
 }
 
 /// Create the container of a `docker run` (and start it, with `start`) or a `docker create`; a failure is
-/// docker's message with exit code 125.
+/// docker's message with exit code 125. `mounts`: the flags' mounts with the project's binds packed
+/// ([`super::mounts::resolved_mounts`]).
 pub async fn create_container<T: Transport>(
     transport: &T,
     base: &str,
-    inv: &Invocation,
+    (inv, mounts): (&Invocation, Option<&[VolumeMount]>),
     console_size: Option<[u16; 2]>,
     start: bool,
 ) -> Result<Created, Outcome> {
@@ -239,6 +240,9 @@ pub async fn create_container<T: Transport>(
             125,
         )
     })?;
+    if let Some(mounts) = mounts {
+        request.options.volumes = mounts.to_vec();
+    }
     if is_interactive_run(inv) || !start {
         // Nobody waits to remove it afterwards: the companion does (`--rm`).
         request.options.auto_remove = inv.flags.is_set(Flag::RM);

@@ -408,7 +408,11 @@ fn after_pull(
 pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
     let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
-    let ran = containers::run(ctx.transport, ctx.base, inv, ctx.foreground).await;
+    let mounts = match super::mounts::resolved_mounts(ctx, inv, &mut out).await {
+        Ok(mounts) => mounts,
+        Err(failed) => return after_pull(out.done(), failed, None, inv),
+    };
+    let ran = containers::run(ctx.transport, ctx.base, (inv, mounts.as_deref()), ctx.foreground).await;
     let mut outcome = after_pull(out.done(), ran, pull_error, inv);
     super::ports::after_detached_run(ctx, inv, &mut outcome).await;
     outcome
@@ -418,10 +422,17 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
 pub async fn create_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
     let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
-    let created = match containers::create_container(ctx.transport, ctx.base, inv, None, false).await {
-        Ok(created) => Outcome::success(format!("{}\n", created.id)),
-        Err(failed) => failed,
+    let mounts = match super::mounts::resolved_mounts(ctx, inv, &mut out).await {
+        Ok(mounts) => mounts,
+        Err(failed) => return after_pull(out.done(), failed, None, inv),
     };
+    let created =
+        match containers::create_container(ctx.transport, ctx.base, (inv, mounts.as_deref()), None, false)
+            .await
+        {
+            Ok(created) => Outcome::success(format!("{}\n", created.id)),
+            Err(failed) => failed,
+        };
     after_pull(out.done(), created, pull_error, inv)
 }
 
@@ -434,7 +445,11 @@ pub async fn start_interactive<T: Transport>(
 ) -> Result<(containers::Created, Outcome), Outcome> {
     let mut out = Printer::new(ctx);
     let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
-    match containers::create_started(ctx.transport, ctx.base, inv, console_size).await {
+    let mounts = match super::mounts::resolved_mounts(ctx, inv, &mut out).await {
+        Ok(mounts) => mounts,
+        Err(failed) => return Err(after_pull(out.done(), failed, None, inv)),
+    };
+    match containers::create_started(ctx.transport, ctx.base, (inv, mounts.as_deref()), console_size).await {
         Ok(created) => Ok((created, out.done())),
         Err(failed) => Err(after_pull(out.done(), failed, pull_error, inv)),
     }

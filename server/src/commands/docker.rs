@@ -378,12 +378,15 @@ fn compose_here(
         Stream::Stdout => println!("{line}"),
         Stream::Stderr => eprintln!("{line}"),
     };
+    // Binds of the project's files (`- .:/code`) are packed from the working directory.
+    let project = super::project_dir::WorkingDir(dir.clone());
     let ctx = CommandContext {
         session: Some(&session),
         now: super::build::unix_now(),
         progress: Some(&print),
         // Attached `docker compose up` stops its containers on Ctrl-C (SIGINT), as Compose does.
         interrupt: Some(&next_ctrl_c),
+        files: Some(&project),
         ..CommandContext::new(&transport, base, registry_host, credentials)
     };
     let files = DirFiles(dir);

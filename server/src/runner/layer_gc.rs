@@ -97,7 +97,7 @@ impl Runner {
             let in_use: HashSet<PathBuf> = self
                 .table()
                 .values()
-                .flat_map(|c| c.lowers.iter().cloned())
+                .flat_map(|c| c.lowers.iter().cloned().chain(self.bind_dirs(c)))
                 .collect();
             self.layers
                 .take_unused(&in_use, grace)

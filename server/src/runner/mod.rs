@@ -7,6 +7,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod binds;
 pub mod cgroups;
 pub mod copy;
 pub mod diff;

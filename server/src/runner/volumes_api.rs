@@ -120,7 +120,13 @@ impl Runner {
         let mut ids: Vec<String> = self
             .table()
             .values()
-            .filter(|c| c.session == session && c.opts.volumes.iter().any(|m| m.source == name))
+            .filter(|c| c.session == session)
+            .filter(|c| {
+                c.opts
+                    .volumes
+                    .iter()
+                    .any(|m| m.bind.is_none() && m.source == name)
+            })
             .map(|c| c.id.clone())
             .collect();
         ids.sort();
@@ -160,6 +166,7 @@ impl Runner {
                     source,
                     target,
                     read_only,
+                    bind: None,
                 });
             }
         }
@@ -184,7 +191,8 @@ impl Runner {
             if !targets.insert(m.target.clone()) {
                 return Err(VolumeError::Invalid(format!("Duplicate mount point: {}", m.target)).into());
             }
-            if m.source.contains('/') || m.source.starts_with('.') || m.source.starts_with('~') {
+            let path = m.source.contains('/') || m.source.starts_with('.') || m.source.starts_with('~');
+            if m.bind.is_none() && path {
                 return Err(VolumeError::HostBind(m.source.clone()).into());
             }
         }
@@ -194,7 +202,14 @@ impl Runner {
                 return Err(VolumeError::Quota { used, quota }.into());
             }
         }
+        let session = opts.session.clone();
         for m in &mut opts.volumes {
+            if let Some(bind) = &m.bind {
+                // Always read-only: a container's writes would not come back to the page's files.
+                m.read_only = true;
+                self.unpack_bind(&session, bind)?;
+                continue;
+            }
             let anonymous = m.source.is_empty();
             if anonymous {
                 m.source = super::random_id();
@@ -226,16 +241,26 @@ impl Runner {
             .map_or(u64::MAX, |q| q.saturating_sub(self.volumes.usage(&opts.session)));
         let mut mounts = spec.mounts().clone().unwrap_or_default();
         for m in &opts.volumes {
-            self.volumes
-                .copy_up(&opts.session, &m.source, rootfs, &m.target, budget)?;
-            let mode = if m.read_only { "ro" } else { "rw" };
+            let source = match &m.bind {
+                Some(bind) => self.bind_source(bind)?,
+                None => {
+                    self.volumes
+                        .copy_up(&opts.session, &m.source, rootfs, &m.target, budget)?;
+                    self.volumes.data(&opts.session, &m.source)
+                }
+            };
+            let mode = if m.read_only || m.bind.is_some() {
+                "ro"
+            } else {
+                "rw"
+            };
             let options = ["rbind", "rprivate", "nosuid", "nodev", mode]
                 .map(String::from)
                 .to_vec();
             let mount = MountBuilder::default()
                 .destination(&m.target)
                 .typ("bind")
-                .source(self.volumes.data(&opts.session, &m.source))
+                .source(source)
                 .options(options)
                 .build()
                 .map_err(|e| RunnerError::Spec(e.into()))?;
@@ -247,7 +272,7 @@ impl Runner {
 
     /// `docker run --rm`: the container's anonymous volumes go with it (named ones stay).
     pub(crate) fn remove_anonymous_volumes(&self, c: &Container) {
-        for m in &c.opts.volumes {
+        for m in c.opts.volumes.iter().filter(|m| m.bind.is_none()) {
             let unused = self.volume_users(&c.session, &m.source).is_empty();
             if unused && self.volumes.is_anonymous(&c.session, &m.source) {
                 if let Err(e) = self.volumes.remove(&c.session, &m.source) {

@@ -363,6 +363,11 @@ impl Console {
         // A terminal: `logs` and attached `up` colour each container's prefix.
         ctx.status = Some(&status);
         ctx.interrupt = Some(&next);
+        // Binds of the project's files (`- .:/code`) are packed from the file tree.
+        let files = self.project.borrow().clone().map(super::project_files::PageFiles);
+        ctx.files = files
+            .as_ref()
+            .map(|f| f as &dyn slipway::cli::project_files::ProjectFiles);
         if !slipway::cli::compose::attaches(inv) {
             let builder = PageBuilder {
                 console: self.clone(),
@@ -392,6 +397,11 @@ impl Console {
             let (progress, status) = (self.progress_sink(), self.status_sink());
             let mut ctx = session.context(Some(&progress));
             ctx.status = Some(&status);
+            // `docker run -it -v ./src:/app`: binds are packed from the file tree.
+            let files = self.project.borrow().clone().map(super::project_files::PageFiles);
+            ctx.files = files
+                .as_ref()
+                .map(|f| f as &dyn slipway::cli::project_files::ProjectFiles);
             let size = [self.term.rows(), self.term.cols()];
             slipway::cli::attach::start(&ctx, &inv, Some(size)).await
         };
