@@ -240,3 +240,34 @@ async fn docker_attach_types_into_a_running_shell_and_ctrl_p_ctrl_q_detaches() -
     ensure!(run(&["rm", "-f", "shell", "idle"])?.0 == 0);
     Ok(())
 }
+
+/// `docker inspect` of a published container: `NetworkSettings.Ports` where the port listens (host mode on a
+/// loopback server: `127.0.0.1`), `HostConfig.PortBindings` as `-p` asked; `{}` once stopped (docker 28).
+#[test]
+fn docker_inspect_shows_a_published_containers_ports() -> Result<()> {
+    let Some(server) = server("cli-more-ports", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    cli.ok(&["pull", "-q", "busybox"])?;
+    cli.ok(&[
+        "run", "-d", "--name", "web", "-p", "8080", "busybox", "sleep", "300",
+    ])?;
+    let ports = cli.ok(&["inspect", "-f", "{{json .NetworkSettings.Ports}}", "web"])?;
+    let port = cli.ok(&["port", "web", "8080"])?;
+    let host_port = port.trim_end().rsplit(':').next().unwrap_or_default().to_string();
+    assert_eq!(
+        ports,
+        format!("{{\"8080/tcp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"{host_port}\"}}]}}\n")
+    );
+    assert_eq!(
+        cli.ok(&["inspect", "-f", "{{json .HostConfig.PortBindings}}", "web"])?,
+        "{\"8080/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"\"}]}\n"
+    );
+    cli.ok(&["stop", "-t", "0", "web"])?;
+    assert_eq!(
+        cli.ok(&["inspect", "-f", "{{json .NetworkSettings.Ports}}", "web"])?,
+        "{}\n"
+    );
+    Ok(())
+}
