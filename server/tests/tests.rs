@@ -12,6 +12,7 @@ mod classroom;
 mod classroom_limits;
 mod classroom_progress;
 mod classroom_scenario;
+mod cli_more;
 mod commands;
 mod compose;
 mod compose_attach;

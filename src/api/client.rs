@@ -520,10 +520,21 @@ impl<'a, T: Transport> Companion<'a, T> {
     /// `POST .../attach-ticket` ([`paths::container_attach_ticket`] or [`paths::exec_attach_ticket`]), then the
     /// attach WebSocket's path with that ticket, to open within the ticket's life.
     pub async fn attach_path(&self, ticket_path: &str) -> Result<String, CompanionError> {
+        self.attach_path_with(ticket_path, TicketQuery::default()).await
+    }
+
+    /// [`Self::attach_path`] with the rest of `query` (`docker attach`'s options) beside the ticket.
+    pub async fn attach_path_with(
+        &self,
+        ticket_path: &str,
+        mut query: TicketQuery,
+    ) -> Result<String, CompanionError> {
         let ticket: AttachTicket = self.json(Method::Post, ticket_path, None::<&()>).await?;
-        Ok(attach_path_for(
-            &paths::attach_of_ticket(ticket_path),
-            &ticket.ticket,
+        query.ticket = Some(ticket.ticket);
+        Ok(format!(
+            "{}{}",
+            paths::attach_of_ticket(ticket_path),
+            query_string(&query)
         ))
     }
 
@@ -557,6 +568,7 @@ impl<'a, T: Transport> Companion<'a, T> {
 pub fn attach_path_for(path: &str, ticket: &str) -> String {
     let query = TicketQuery {
         ticket: Some(ticket.to_string()),
+        ..TicketQuery::default()
     };
     format!("{path}{}", query_string(&query))
 }

@@ -26,7 +26,7 @@ mod sessions;
 mod steps;
 mod volumes;
 
-pub use attach::AttachFrame;
+pub use attach::{AttachFrame, DetachKeys, DEFAULT_DETACH_KEYS};
 pub use changes::{
     Change, ChangeKind, CommitQuery, RestartQuery, StatsQuery, StatsRow, SystemInfo, UpdateLimits,
 };
@@ -120,7 +120,8 @@ mod tests {
         assert_eq!(query_string(&StopQuery { t: Some(3) }), "?t=3");
         assert_eq!(
             query_string(&TicketQuery {
-                ticket: Some("page-1f/x y".into())
+                ticket: Some("page-1f/x y".into()),
+                ..TicketQuery::default()
             }),
             "?ticket=page-1f%2Fx%20y"
         );

@@ -26,6 +26,14 @@ pub struct AttachTicket {
 #[serde(default, deny_unknown_fields)]
 pub struct TicketQuery {
     pub ticket: Option<String>,
+    /// `docker attach`: only what the process writes from now on (`docker run -it` replays what it wrote
+    /// before the socket opened).
+    pub new_output: bool,
+    /// `docker attach --detach-keys` (docker's spelling, `ctrl-p,ctrl-q`): typing them ends the attach with a
+    /// [`super::AttachFrame::Detached`] frame and leaves the process running ([`super::DetachKeys`]).
+    pub detach_keys: Option<String>,
+    /// `docker attach --no-stdin`: input frames are dropped.
+    pub no_stdin: bool,
 }
 
 #[cfg(test)]
@@ -47,7 +55,8 @@ mod tests {
         assert_eq!(json["ticket"], "t");
         assert_eq!(
             super::super::query_string(&TicketQuery {
-                ticket: Some("a b".into())
+                ticket: Some("a b".into()),
+                ..TicketQuery::default()
             }),
             "?ticket=a%20b"
         );

@@ -7,7 +7,10 @@ use super::context::CommandContext;
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::{CommandId, Flag};
-use crate::api::{paths, AttachFrame, Companion, CompanionError, ExecOptions};
+use crate::api::{
+    paths, AttachFrame, Companion, CompanionError, ContainerStatus, DetachKeys, ExecOptions, TicketQuery,
+    DEFAULT_DETACH_KEYS,
+};
 use crate::registry::transport::Transport;
 
 /// A started process to attach the terminal to.
@@ -27,6 +30,9 @@ pub async fn start<T: Transport>(
     inv: &Invocation,
     console_size: Option<[u16; 2]>,
 ) -> Result<AttachTarget, Outcome> {
+    if inv.command.id == CommandId::ContainerAttach {
+        return attach_running(ctx, inv).await;
+    }
     if inv.command.id == CommandId::ContainerExec {
         let id = exec_create(ctx, inv).await?;
         return Ok(AttachTarget {
@@ -44,6 +50,56 @@ pub async fn start<T: Transport>(
     Ok(AttachTarget {
         container,
         path: ticketed(ctx, &paths::container_attach_ticket(&created.id)).await?,
+    })
+}
+
+/// `docker attach [--detach-keys K] [--no-stdin] CONTAINER` (docker/cli `cli/command/container/attach.go`): a
+/// running container only, as the CLI checks before it attaches; only what it writes from now on; the detach
+/// keys (docker's default Ctrl-P Ctrl-Q) end the attach with `read escape sequence`.
+async fn attach_running<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+) -> Result<AttachTarget, Outcome> {
+    let companion = Companion::new(ctx.transport, ctx.base);
+    let failed = |message: String| Outcome::failure(format!("{message}\n"), 1);
+    let c = companion
+        .inspect(&inv.args[0])
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if c.summary.restarting {
+        return Err(failed(
+            "You cannot attach to a restarting container, wait until it is running".into(),
+        ));
+    }
+    if c.state.status != ContainerStatus::Running {
+        return Err(failed(
+            "You cannot attach to a stopped container, start it first".into(),
+        ));
+    }
+    if c.summary.paused {
+        return Err(failed(
+            "You cannot attach to a paused container, unpause it first".into(),
+        ));
+    }
+    let keys = inv.flags.value(Flag::DETACH_KEYS).unwrap_or(DEFAULT_DETACH_KEYS);
+    if DetachKeys::parse(keys).is_err() {
+        return Err(failed(format!(
+            "Error response from daemon: Invalid detach keys ({keys}) provided"
+        )));
+    }
+    let query = TicketQuery {
+        ticket: None,
+        new_output: true,
+        detach_keys: Some(keys.to_string()),
+        no_stdin: inv.flags.is_set(Flag::NO_STDIN),
+    };
+    let path = companion
+        .attach_path_with(&paths::container_attach_ticket(&c.summary.id), query)
+        .await
+        .map_err(|e| Outcome::failure(format!("docker: {e}"), 126))?;
+    Ok(AttachTarget {
+        container: inv.args[0].clone(),
+        path,
     })
 }
 
@@ -97,23 +153,30 @@ pub fn attaches(inv: &Invocation) -> bool {
     match inv.command.id {
         CommandId::ContainerRun => containers::is_interactive_run(inv),
         CommandId::ContainerExec => is_attached_exec(inv),
+        CommandId::ContainerAttach => true,
         _ => false,
     }
 }
+
+/// What docker prints when the detach keys end an attach (moby `term.EscapeError`).
+pub const DETACHED: &str = "read escape sequence\n";
 
 /// The text frame that sets the TTY's size.
 pub fn resize_control(cols: u16, rows: u16) -> String {
     AttachFrame::Resize { cols, rows }.to_text()
 }
 
-/// The outcome an exit frame ([`AttachFrame::Exit`]) ends the session with; `None` for any other text.
+/// The outcome an exit frame ([`AttachFrame::Exit`]) ends the session with, or a detach
+/// ([`AttachFrame::Detached`]: docker's CLI returns its escape proxy's error, `read escape sequence`, exit 1);
+/// `None` for any other text.
 pub fn exit_outcome(frame: &str) -> Option<Outcome> {
-    let Some(AttachFrame::Exit {
-        exit_code,
-        oom_killed,
-    }) = AttachFrame::from_text(frame)
-    else {
-        return None;
+    let (exit_code, oom_killed) = match AttachFrame::from_text(frame)? {
+        AttachFrame::Exit {
+            exit_code,
+            oom_killed,
+        } => (exit_code, oom_killed),
+        AttachFrame::Detached => return Some(Outcome::failure(DETACHED.into(), 1)),
+        _ => return None,
     };
     let mut outcome = Outcome {
         exit_code: exit_code.unwrap_or(125),
@@ -142,6 +205,10 @@ mod tests {
         let oom = exit_outcome(r#"{"exit":{"exit_code":137,"oom_killed":true}}"#).unwrap();
         assert!(oom.stderr.contains("out of memory"));
         assert_eq!(exit_outcome("hello"), None);
+        assert_eq!(
+            exit_outcome(r#""detached""#),
+            Some(Outcome::failure(DETACHED.into(), 1))
+        );
         assert_eq!(exit_outcome(r#"{"resize":{"cols":1,"rows":1}}"#), None);
     }
 }

@@ -1,12 +1,18 @@
 //! `docker export [-o FILE] CONTAINER` (docker/cli `cli/command/container/export.go`): the container's whole
-//! root filesystem as a tar, into a file of the project or (natively) on stdout; never onto a terminal.
+//! root filesystem as a tar, into a file of the project or (natively) on stdout; never onto a terminal. And
+//! `docker save [-o FILE] IMAGE` as `slipway docker` runs it (the page's own save is a download,
+//! `src/cli/offline.rs`): the image's `docker load` tar ([`crate::builder::archive`]), written the same way.
 
 use super::context::CommandContext;
 use super::cp::local_path;
+use super::images::find;
 use super::outcome::Outcome;
 use super::parse::Invocation;
+use super::project_files::ProjectFiles;
 use super::spec::Flag;
 use crate::api::Companion;
+use crate::builder::{archive, StoreError};
+use crate::image::Reference;
 use crate::layer::{FileTree, Meta};
 use crate::registry::Transport;
 
@@ -39,6 +45,68 @@ async fn export_to<T: Transport>(
         .export(container)
         .await
         .map_err(|e| e.to_string())?;
+    write_output(files, output, tar)
+}
+
+/// `docker save [-o FILE] IMAGE`: one image per archive, as the page saves.
+pub async fn save<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let output = inv.flags.value(Flag::OUTPUT);
+    let saved = async {
+        let Some(files) = ctx.files else {
+            return Err("docker save needs the project's files: run it with slipway docker".to_string());
+        };
+        if output.is_none() && ctx.status.is_some() {
+            return Err(TO_A_TERMINAL.into());
+        }
+        if inv.args.len() > 1 {
+            return Err(
+                "slipway: docker save writes one image per archive here: save them one at a time".into(),
+            );
+        }
+        let tar = image_archive(ctx, &inv.args[0])
+            .await
+            .map_err(|e| format!("Error response from daemon: {e}"))?;
+        write_output(files, output, tar)
+    };
+    match saved.await {
+        Ok(()) => Outcome::default(),
+        Err(message) => Outcome::failure(format!("{message}\n"), 1),
+    }
+}
+
+/// The `docker load` tar of the session's image `name` (of a multi-platform one, its linux/amd64 image, as
+/// docker save on that platform takes).
+pub async fn image_archive<T: Transport>(ctx: &CommandContext<'_, T>, name: &str) -> Result<Vec<u8>, String> {
+    let found = find(ctx, name).await.map_err(|e| e.to_string())?;
+    let client = ctx.local_client();
+    let mut manifest = found.manifest;
+    let value: serde_json::Value = serde_json::from_slice(&manifest).unwrap_or_default();
+    if let Some(list) = value["manifests"].as_array() {
+        let chosen = list
+            .iter()
+            .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64")
+            .and_then(|m| m["digest"].as_str())
+            .ok_or_else(|| format!("{name} has no linux/amd64 image"))?;
+        manifest = client
+            .pull_manifest(&found.repository, chosen)
+            .await
+            .map_err(|e| e.to_string())?
+            .bytes;
+    }
+    let reference = Reference::parse(&found.image.name()).map_err(|e| e.to_string())?;
+    let fetch = async |digest: &str| {
+        client
+            .pull_blob(&found.repository, digest)
+            .await
+            .map_err(|e| StoreError::Refused(e.to_string()))
+    };
+    archive(&reference, manifest, fetch)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// A tar into the project's file `output`, or onto stdout without one.
+fn write_output(files: &dyn ProjectFiles, output: Option<&str>, tar: Vec<u8>) -> Result<(), String> {
     let Some(output) = output else {
         return files.stdout_tar(&tar);
     };

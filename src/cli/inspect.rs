@@ -405,7 +405,8 @@ pub fn container_node(c: &ContainerInspect) -> Node {
                 None,
                 "RestartPolicy",
                 Node::of(&supervision::docker_restart_policy(&c.options.restart)),
-            ),
+            )
+            .with_field(None, "PortBindings", port_bindings(c)),
         ),
         ("Config".into(), with_healthcheck(ordered(config_json, &order), c)),
         (
@@ -413,9 +414,53 @@ pub fn container_node(c: &ContainerInspect) -> Node {
             Node::of(&super::endpoints::network_settings(
                 &c.networks,
                 c.options.network.as_deref(),
-            )),
+            ))
+            .with_field(None, "Ports", network_ports(c, running)),
         ),
     ])
+}
+
+/// `HostConfig.PortBindings`: what `-p` asked for, `{"8000/tcp": [{"HostIp": "", "HostPort": "8000"}]}`
+/// (`HostPort` empty for `-p 8000`: any free port), `{}` without `-p`.
+fn port_bindings(c: &ContainerInspect) -> Node {
+    let mut bindings: std::collections::BTreeMap<String, Vec<serde_json::Value>> = Default::default();
+    for p in &c.options.publish {
+        let host = if p.host == 0 {
+            String::new()
+        } else {
+            p.host.to_string()
+        };
+        bindings
+            .entry(format!("{}/tcp", p.container))
+            .or_default()
+            .push(serde_json::json!({"HostIp": "", "HostPort": host}));
+    }
+    Node::of(&bindings)
+}
+
+/// `NetworkSettings.Ports` of a running container: each published port where it listens (the address as
+/// `docker port` shows it), an exposed port that is not published as `null`; `{}` once it has stopped (its
+/// network is gone), as docker shows it.
+fn network_ports(c: &ContainerInspect, running: bool) -> Node {
+    let mut ports: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+    if running {
+        let exposed = c.config.iter().flat_map(|config| config.exposed_ports.iter());
+        for port in exposed {
+            ports.insert(port.clone(), serde_json::Value::Null);
+        }
+        let host_ip = c.summary.ports_mode.host_ip();
+        for p in &c.summary.ports {
+            let key = format!("{}/tcp", p.container);
+            let binding = serde_json::json!({"HostIp": host_ip, "HostPort": p.host.to_string()});
+            match ports.get_mut(&key) {
+                Some(serde_json::Value::Array(list)) => list.push(binding),
+                _ => {
+                    ports.insert(key, serde_json::Value::Array(vec![binding]));
+                }
+            }
+        }
+    }
+    Node::of(&ports)
 }
 
 /// `Config` with dockerd's `Healthcheck` after `Cmd`, when the container has one.
@@ -604,6 +649,64 @@ pub(super) mod tests {
             config.starts_with("{\"Hostname\":"),
             "in docker's order: {config}"
         );
+    }
+
+    #[test]
+    fn published_and_exposed_ports_are_shown_as_docker_shows_them() {
+        use crate::api::{PortMapping, PortsMode};
+        let mut c = container(ContainerStatus::Running, false);
+        c.options.publish = vec![
+            PortMapping {
+                host: 8000,
+                container: 8000,
+            },
+            PortMapping {
+                host: 0,
+                container: 9000,
+            },
+        ];
+        c.summary.ports = vec![
+            PortMapping {
+                host: 8000,
+                container: 8000,
+            },
+            PortMapping {
+                host: 32768,
+                container: 9000,
+            },
+        ];
+        c.summary.ports_mode = PortsMode::Shared;
+        if let Some(config) = c.config.as_mut() {
+            config.exposed_ports = vec!["80/tcp".into(), "8000/tcp".into(), "9000/tcp".into()];
+        }
+        let node = container_node(&c);
+        assert_eq!(
+            render("{{json .NetworkSettings.Ports}}", &node).unwrap(),
+            r#"{"80/tcp":null,"8000/tcp":[{"HostIp":"0.0.0.0","HostPort":"8000"}],"9000/tcp":[{"HostIp":"0.0.0.0","HostPort":"32768"}]}"#
+        );
+        assert_eq!(
+            render("{{json .HostConfig.PortBindings}}", &node).unwrap(),
+            r#"{"8000/tcp":[{"HostIp":"","HostPort":"8000"}],"9000/tcp":[{"HostIp":"","HostPort":""}]}"#
+        );
+        let text = docker_json(&vec![node]);
+        let (ports, networks) = (
+            text.find("\"Ports\"").unwrap(),
+            text.find("\"Networks\"").unwrap(),
+        );
+        assert!(ports < networks, "{text}");
+        let (bindings, restart) = (
+            text.find("\"PortBindings\"").unwrap(),
+            text.find("\"RestartPolicy\"").unwrap(),
+        );
+        assert!(bindings < restart, "docker's order: {text}");
+
+        c.summary.status = ContainerStatus::Exited;
+        c.state.status = ContainerStatus::Exited;
+        let stopped = container_node(&c);
+        assert_eq!(render("{{json .NetworkSettings.Ports}}", &stopped).unwrap(), "{}");
+        assert!(render("{{json .HostConfig.PortBindings}}", &stopped)
+            .unwrap()
+            .contains("8000/tcp"));
     }
 
     #[test]

@@ -58,12 +58,9 @@ pub fn plan_words(words: &[String]) -> Step {
             "Client:\n Version:    Slipway {}\n",
             crate::VERSION
         ))),
-        (_, CommandId::ImageSave) => Step::Done(Outcome::failure(
-            "slipway: 'docker save' runs in the Slipway page's terminal (a browser download); on the command \
-             line use `slipway build --output type=docker,dest=FILE`\n"
-                .into(),
-            1,
-        )),
+        // The page saves into a download before it plans a line (`cli::offline::plan_save`); natively the
+        // companion's copy of the image is written into a file.
+        (_, CommandId::ImageSave) => Step::Companion(inv),
         _ => Step::Done(Outcome::failure(
             format!(
                 "slipway: 'docker {}' is understood but not available yet: it needs the workspace's terminal work, \
@@ -105,6 +102,8 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::ContainerCommit => commit::commit(ctx, inv).await,
         CommandId::ContainerCp => super::cp::cp(ctx, inv).await,
         CommandId::ContainerExport => super::export_load::export(ctx, inv).await,
+        CommandId::ImageLoad => super::load::load(ctx, inv).await,
+        CommandId::ImageSave => super::export_load::save(ctx, inv).await,
         CommandId::ImagePrune => manage::image_prune(ctx, inv).await,
         CommandId::Inspect => inspect::inspect(ctx, inv).await,
         CommandId::ContainerPort => ports::port(ctx.transport, ctx.base, inv).await,

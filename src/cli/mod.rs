@@ -28,6 +28,7 @@ pub mod image_info;
 pub mod images;
 pub mod inspect;
 pub mod interpret;
+pub mod load;
 pub mod login;
 pub mod manage;
 pub mod mounts;

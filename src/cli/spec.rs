@@ -45,6 +45,7 @@ flag_names! {
     NO_TTY = "no-tty", INDEX = "index", PRIVILEGED = "privileged", NO_DEPS = "no-deps",
     SERVICE_PORTS = "service-ports", REMOVE_ORPHANS = "remove-orphans",
     ABORT_ON_CONTAINER_EXIT = "abort-on-container-exit", EXIT_CODE_FROM = "exit-code-from", NO_ATTACH = "no-attach",
+    INPUT = "input", NO_STDIN = "no-stdin", SIG_PROXY = "sig-proxy", DETACH_KEYS = "detach-keys", UNTIL = "until",
 }
 
 impl Flag {
@@ -131,6 +132,8 @@ pub enum CommandId {
     ContainerKill,
     ContainerRm,
     ContainerExec,
+    /// `docker attach` (`cli::attach`): the terminal onto a running container's TTY or output.
+    ContainerAttach,
     ContainerCreate,
     ContainerStart,
     ContainerWait,
@@ -164,6 +167,8 @@ pub enum CommandId {
     /// `docker cp`, `export`, `load` (issue 17: between containers or images and the project's files).
     ContainerCp,
     ContainerExport,
+    /// `docker load` (`cli::load`): a `docker save` tar from the project's files into the session's images.
+    ImageLoad,
     Inspect,
     SystemDf,
     Version,
@@ -583,6 +588,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         opt(Flag::OUTPUT, Some('o'), "Write to a file, instead of STDOUT"),
         HELP,
     ]),
+    command(ImageLoad, Companion, &["image", "load"], &[&["load"]], Exactly(0),
+        "[OPTIONS]", "Load an image from a tar archive or STDIN", &[
+        opt(Flag::INPUT, Some('i'), "Read from tar archive file, instead of STDIN"),
+        opt(Flag::PLATFORM, None, "Load only the given platform(s). Formatted as a comma-separated list of \"os[/arch[/variant]]\" (e.g., \"linux/amd64,linux/arm64/v8\").")
+            .refused("an archive holds one image per tag here: its linux image is loaded"),
+        flag(Flag::QUIET, Some('q'), "Suppress the load output"),
+        HELP,
+    ]),
     command(ContainerCommit, Companion, &["container", "commit"], &[&["commit"]], Between(1, 2),
         "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", &[
         opt(Flag::AUTHOR, Some('a'), "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")"),
@@ -653,6 +666,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         opt(Flag::USER, Some('u'), "Username or UID (format: \"<name|uid>[:<group|gid>]\")"),
         HELP,
     ]).flags_before_arguments(),
+    command(ContainerAttach, Companion, &["container", "attach"], &[&["attach"]], Exactly(1),
+        "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container", &[
+        opt(Flag::DETACH_KEYS, None, "Override the key sequence for detaching a container"),
+        flag(Flag::NO_STDIN, None, "Do not attach STDIN"),
+        flag(Flag::SIG_PROXY, None, "Proxy all received signals to the process (default true)")
+            .only("true", "Ctrl-C goes to the container here (its TTY's, or SIGINT without one): detach with Ctrl-P Ctrl-Q"),
+        HELP,
+    ]),
     command(Inspect, Companion, &["inspect"], &[], AtLeast(1),
         "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on Docker objects", &[
         FORMAT_F,

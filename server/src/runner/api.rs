@@ -426,7 +426,8 @@ async fn attach(
     if grant.target != container_target(&c.id) {
         return Err(SessionError::BadTicket.into_response());
     }
-    Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(c, socket)))
+    let mode = AttachMode::of(&q).map_err(IntoResponse::into_response)?;
+    Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(c, socket, mode)))
 }
 
 /// Something with a process to attach to: a container or an exec.
@@ -467,56 +468,116 @@ impl Attachable for Exec {
     }
 }
 
-/// Output as binary frames (replaying what was already written); binary frames in are input; text frames are
-/// [`AttachFrame`] controls (`resize`, `eof`; any other text is input). A final `exit` frame reports the exit.
-async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket) {
+/// How an attach goes, from its query: `docker attach` asks for new output only, detach keys, no stdin.
+struct AttachMode {
+    replay: bool,
+    detach: Option<api::DetachKeys>,
+    stdin: bool,
+}
+
+impl AttachMode {
+    /// Bad detach keys: docker's error, as a 400 before the upgrade.
+    fn of(q: &api::TicketQuery) -> Result<AttachMode, (StatusCode, Json<ErrorBody>)> {
+        let detach = q
+            .detach_keys
+            .as_deref()
+            .map(api::DetachKeys::parse)
+            .transpose()
+            .map_err(|_| {
+                let keys = q.detach_keys.clone().unwrap_or_default();
+                let body = ErrorBody::new(format!("Invalid detach keys ({keys}) provided"));
+                (StatusCode::BAD_REQUEST, Json(body))
+            })?;
+        Ok(AttachMode {
+            replay: !q.new_output,
+            detach,
+            stdin: !q.no_stdin,
+        })
+    }
+}
+
+/// Output as binary frames (replaying what was already written unless `docker attach` asked for new output
+/// only); binary frames in are input; text frames are [`AttachFrame`] controls (`resize`, `eof`; any other text
+/// is input). A final `exit` frame reports the exit; typing the detach keys ends the attach with `detached`
+/// instead, the process left running.
+async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket, mut mode: AttachMode) {
     let (mut sink, mut stream) = socket.split();
     let (past, rx, closed) = target.io().logs.snapshot(None);
     let mut follower = Follower::new(target.io().logs.clone(), rx, past.last().map(|ch| ch.seq));
+    let past = if mode.replay { past } else { Vec::new() };
     let out_target = target.clone();
+    let (detached_tx, detached_rx) = tokio::sync::oneshot::channel::<()>();
     let out = tokio::spawn(async move {
-        for ch in past {
-            if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
-                return;
+        let streamed = async {
+            for ch in past {
+                if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
+                    return;
+                }
             }
-        }
-        if !closed {
-            while let Some(chunks) = follower.next().await {
-                for ch in chunks {
-                    if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
-                        return;
+            if !closed {
+                while let Some(chunks) = follower.next().await {
+                    for ch in chunks {
+                        if sink.send(Message::Binary(Bytes::from(ch.data))).await.is_err() {
+                            return;
+                        }
                     }
                 }
             }
+            let exit = out_target.exit().await;
+            let _ = sink.send(Message::Text(exit.to_text().into())).await;
+        };
+        let detached = tokio::select! {
+            _ = streamed => false,
+            signal = detached_rx => signal.is_ok(),
+        };
+        if detached {
+            let _ = sink
+                .send(Message::Text(AttachFrame::Detached.to_text().into()))
+                .await;
         }
-        let exit = out_target.exit().await;
-        let _ = sink.send(Message::Text(exit.to_text().into())).await;
         let _ = sink.close().await;
     });
+    let mut detached_tx = Some(detached_tx);
     let failed = loop {
         let msg = match stream.next().await {
             Some(Ok(msg)) => msg,
             Some(Err(e)) => break Some(e),
             None => break None,
         };
-        match msg {
-            Message::Binary(bytes) => {
-                let _ = target.io().write_input(bytes.to_vec()).await;
-            }
+        let input = match msg {
+            Message::Binary(bytes) => bytes.to_vec(),
             Message::Text(text) => match AttachFrame::from_text(&text) {
                 // A terminal that is not laid out yet measures 0: keep the size the TTY has.
                 Some(AttachFrame::Resize { cols, rows }) if cols > 0 && rows > 0 => {
                     let _ = target.io().resize(cols, rows);
+                    continue;
                 }
-                Some(AttachFrame::Resize { .. }) => {}
-                Some(AttachFrame::Eof) => target.io().close_input(),
-                // Only the server sends `exit`: from the client it is text like any other.
-                Some(AttachFrame::Exit { .. }) | None => {
-                    let _ = target.io().write_input(text.as_bytes().to_vec()).await;
+                Some(AttachFrame::Resize { .. }) => continue,
+                Some(AttachFrame::Eof) => {
+                    target.io().close_input();
+                    continue;
                 }
+                // Only the server sends `exit` and `detached`: from the client they are text like any other.
+                Some(AttachFrame::Exit { .. } | AttachFrame::Detached) | None => text.as_bytes().to_vec(),
             },
             Message::Close(_) => break None,
-            _ => {}
+            _ => continue,
+        };
+        if !mode.stdin {
+            continue;
+        }
+        let (input, detach) = match mode.detach.as_mut() {
+            Some(keys) => keys.feed(&input),
+            None => (input, false),
+        };
+        if !input.is_empty() {
+            let _ = target.io().write_input(input).await;
+        }
+        if detach {
+            if let Some(tx) = detached_tx.take() {
+                let _ = tx.send(());
+            }
+            break None;
         }
     };
     match failed {
@@ -590,7 +651,8 @@ async fn exec_attach(
     if grant.target != exec_target(&exec.id) {
         return Err(SessionError::BadTicket.into_response());
     }
-    Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(exec, socket)))
+    let mode = AttachMode::of(&q).map_err(IntoResponse::into_response)?;
+    Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(exec, socket, mode)))
 }
 
 /// An attach WebSocket takes messages up to `--max-websocket-message` (axum's default is 64 MiB).

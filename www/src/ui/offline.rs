@@ -5,10 +5,9 @@
 use super::session::PageSession;
 use super::state::{CompanionAction, CompanionStatus};
 use super::store::IMAGE_STORE;
-use slipway::builder::{archive, LocalStore, StoreError};
-use slipway::cli::images::{find, list_local};
+use slipway::builder::{LocalStore, StoreError};
+use slipway::cli::images::list_local;
 use slipway::image::local_store::LocalImage;
-use slipway::image::Reference;
 
 /// Whether the companion answers `/api/info` as Slipway (asked each time: it may come and go).
 pub async fn companion_online() -> bool {
@@ -41,34 +40,7 @@ pub async fn save_image(name: &str, online: bool) -> Result<Vec<u8>, String> {
         Err(e) => return Err(e.to_string()),
     }
     let session = PageSession::new();
-    let ctx = session.context(None);
-    let found = find(&ctx, name).await.map_err(|e| e.to_string())?;
-    let client = ctx.local_client();
-    let mut manifest = found.manifest;
-    // A multi-platform image (pulled): the linux/amd64 manifest, as docker save on that platform takes.
-    let value: serde_json::Value = serde_json::from_slice(&manifest).unwrap_or_default();
-    if let Some(list) = value["manifests"].as_array() {
-        let chosen = list
-            .iter()
-            .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64")
-            .and_then(|m| m["digest"].as_str())
-            .ok_or_else(|| format!("{name} has no linux/amd64 image"))?;
-        manifest = client
-            .pull_manifest(&found.repository, chosen)
-            .await
-            .map_err(|e| e.to_string())?
-            .bytes;
-    }
-    let reference = Reference::parse(&found.image.name()).map_err(|e| e.to_string())?;
-    let fetch = async |digest: &str| {
-        client
-            .pull_blob(&found.repository, digest)
-            .await
-            .map_err(|e| StoreError::Refused(e.to_string()))
-    };
-    archive(&reference, manifest, fetch)
-        .await
-        .map_err(|e| e.to_string())
+    slipway::cli::export_load::image_archive(&session.context(None), name).await
 }
 
 /// `docker save` into a download named `file`.
