@@ -3,12 +3,8 @@
 //! `slipway build --oci-layout` binary; `buildah bud` of the same Dockerfile beside it when installed.
 //! Run with `scripts/bench.sh build`. Prints a Markdown table for docs/performance.md.
 
-#[cfg(not(target_arch = "wasm32"))]
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-include!("native_main.rs");
-native_bench_main!();
+include!("common/main.rs");
+native_bench!();
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {

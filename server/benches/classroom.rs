@@ -13,18 +13,14 @@
 //! `learners=N failures=F lesson_p95_s=X interactive_p95_ms=Y`.
 //! Run with `scripts/bench.sh classroom [LEARNERS]`.
 
-#[cfg(not(target_arch = "wasm32"))]
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 // Only its memory and CPU readings are used here.
 #[cfg(not(target_arch = "wasm32"))]
 #[allow(dead_code)]
 #[path = "hostile/leftovers.rs"]
 mod leftovers;
 
-include!("native_main.rs");
-native_bench_main!();
+include!("common/main.rs");
+native_bench!();
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -332,10 +328,7 @@ mod native {
             failures,
             peak_rss,
             cpu: cpu_seconds(pid) - cpu,
-            load: std::fs::read_to_string("/proc/loadavg")
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
+            load: super::common::loadavg(),
             wall: started.elapsed().as_secs_f64(),
         }
     }
@@ -483,9 +476,7 @@ mod native {
             "## Classroom: {learners} learners and 2 hostile ones, starts spread over {} s ({} cores, load before {})",
             spread.as_secs(),
             std::thread::available_parallelism().map_or(0, |n| n.get()),
-            std::fs::read_to_string("/proc/loadavg")
-                .unwrap_or_default()
-                .trim()
+            super::common::loadavg()
         );
         let prober = format!("learner{}", learners + 3);
         // One learner alone first: it warms the server (the base image's first unpack) and is the solo reference.

@@ -7,12 +7,8 @@
 //! its bridge, published ports and firewall rules never touch the host's. Run with `scripts/bench.sh compose`;
 //! prints a Markdown table for docs/performance.md.
 
-#[cfg(not(target_arch = "wasm32"))]
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-include!("native_main.rs");
-native_bench_main!();
+include!("common/main.rs");
+native_bench!();
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -208,8 +204,7 @@ t.sort(); print(f'{t[50]*1000:.2f} {t[90]*1000:.2f}')";
     }
 
     fn load() -> String {
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
+        super::common::loadavg()
             .split_whitespace()
             .next()
             .unwrap_or("?")

@@ -5,12 +5,8 @@
 //! included). The iframe embed: bytes and time to the app's first render in its frame. Median of 5 loads each.
 //! Run with `scripts/bench.sh embeds` (it builds the app first). Prints a Markdown table for docs/performance.md.
 
-#[cfg(not(target_arch = "wasm32"))]
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-include!("native_main.rs");
-native_bench_main!();
+include!("common/main.rs");
+native_bench!();
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {

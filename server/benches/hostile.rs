@@ -7,10 +7,6 @@
 //! after the collector). Run with `scripts/bench.sh hostile`; paste the tables into docs/performance.md.
 
 #[cfg(not(target_arch = "wasm32"))]
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-#[cfg(not(target_arch = "wasm32"))]
 #[path = "hostile/attacks.rs"]
 mod attacks;
 
@@ -18,8 +14,8 @@ mod attacks;
 #[path = "hostile/leftovers.rs"]
 mod leftovers;
 
-include!("native_main.rs");
-native_bench_main!();
+include!("common/main.rs");
+native_bench!();
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -278,9 +274,7 @@ mod native {
         println!(
             "Honest lesson, {RUNS} passes each (median seconds), `slipway docker` against `slipway serve` \
              (load {}):\n",
-            std::fs::read_to_string("/proc/loadavg")
-                .unwrap_or_default()
-                .trim()
+            super::common::loadavg()
         );
         let mut header = String::from("| phase |");
         for step in STEPS {

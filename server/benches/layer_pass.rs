@@ -5,15 +5,11 @@
 //! docs/performance.md and the ratios it is read for.
 
 #[cfg(not(target_arch = "wasm32"))]
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-#[cfg(not(target_arch = "wasm32"))]
 #[path = "layer_pass_browser.rs"]
 mod browser;
 
-include!("native_main.rs");
-native_bench_main!();
+include!("common/main.rs");
+native_bench!();
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -135,11 +131,7 @@ mod native {
             gz.len() as f64 / 1e6,
             100.0 * gz.len() as f64 / info.tar_size as f64
         );
-        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-        println!(
-            "load average at start: {}\n",
-            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-        );
+        println!("load average at start: {}\n", super::common::load_average());
         println!("| what | MB/s (wall) | MB per CPU-second |\n| --- | ---: | ---: |");
         // Each row prints at once (a long run shows progress) and is kept for the ratios at the end.
         let rows = std::cell::RefCell::new(Vec::<(String, f64, f64)>::new());

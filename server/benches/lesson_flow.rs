@@ -3,15 +3,11 @@
 //! the same run. Run with `scripts/bench.sh lesson`; prints a Markdown table for docs/performance.md.
 
 #[cfg(not(target_arch = "wasm32"))]
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-#[cfg(not(target_arch = "wasm32"))]
 #[path = "lesson_flow/peers.rs"]
 mod peers;
 
-include!("native_main.rs");
-native_bench_main!();
+include!("common/main.rs");
+native_bench!();
 
 /// The lesson's steps, in order; each side times the ones it has (`None` where it has no such step).
 #[cfg(not(target_arch = "wasm32"))]
@@ -163,14 +159,13 @@ mod native {
     #[tokio::main]
     pub async fn main() -> anyhow::Result<()> {
         let work = TempDir::new("bench-lesson");
-        let load_before = std::fs::read_to_string("/proc/loadavg")?;
+        let load_before = super::common::load_average();
         let (ours_cold, ours_warm, overhead) = slipway_side(work.path()).await?;
         let (theirs_cold, theirs_warm) = peers::podman_side(work.path()).await?;
-        let load_after = std::fs::read_to_string("/proc/loadavg")?;
+        let load_after = super::common::load_average();
         println!(
             "Load average (1, 5, 15 min) before: {}; after: {}.\n",
-            short(&load_before),
-            short(&load_after)
+            load_before, load_after
         );
         println!("| step (seconds) | slipway cold | slipway warm | podman cold | podman warm |");
         println!("| --- | ---: | ---: | ---: | ---: |");
@@ -209,9 +204,5 @@ mod native {
             bail!("no comparable steps were timed");
         }
         Ok(())
-    }
-
-    fn short(loadavg: &str) -> String {
-        loadavg.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     }
 }

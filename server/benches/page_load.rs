@@ -2,12 +2,8 @@
 //! to the app's first render in headless Chromium on loopback (median of 10 cold loads, fresh profile each).
 //! Run with `scripts/bench.sh` (it builds the app first). Prints a Markdown table for docs/performance.md.
 
-#[cfg(not(target_arch = "wasm32"))]
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-include!("native_main.rs");
-native_bench_main!();
+include!("common/main.rs");
+native_bench!();
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {

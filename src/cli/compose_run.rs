@@ -186,13 +186,11 @@ async fn started<T: Transport>(
     let (printed, binds) = dependencies(ctx, loaded, service, inv.flags.is_set(Flag::NO_DEPS)).await?;
     apply_compose_binds(&service.name, &mut request.options.volumes, &binds);
     // The line's own `-v ./x:/y` binds, packed as `docker run` packs them.
-    let mut typed: Vec<_> = request
-        .options
-        .volumes
-        .extract_if(.., |m| m.bind.as_ref().is_some_and(|b| b.digest.is_empty()))
-        .collect();
+    let (mut typed, packed): (Vec<_>, Vec<_>) = std::mem::take(&mut request.options.volumes)
+        .into_iter()
+        .partition(|m| m.bind.as_ref().is_some_and(|b| b.digest.is_empty()));
     let notes = project_binds(ctx, &mut typed).await.map_err(said)?;
-    request.options.volumes.extend(typed);
+    request.options.volumes = packed.into_iter().chain(typed).collect();
     let printed = notes.iter().fold(printed, |all, note| format!("{all}{note}\n"));
     let companion = Companion::new(ctx.transport, ctx.base);
     let daemon =

@@ -48,6 +48,7 @@ browser_only! {
     mod link_prompt;
     mod notices;
     mod offline;
+    mod page_build;
     mod panels;
     mod project_files;
     mod resizer;

@@ -13,11 +13,8 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use super::offline::companion_online;
 use super::runner_lines::{block_lines, failure_line};
 use super::session::PageSession;
-use super::store::{BUILD_CACHE, IMAGE_STORE};
-use slipway::cli::build::BuildEnv;
 use slipway::cli::context::Stream;
 use slipway::cli::interpret::{plan_line, run_command};
 use slipway::cli::outcome::{Outcome, Step};
@@ -234,35 +231,15 @@ async fn run_line(id: &str, line: &str) -> Outcome {
 
 /// `docker build` on the shared context, its progress streamed to the block as it comes.
 async fn build(id: &str, inv: &slipway::cli::parse::Invocation) -> Outcome {
-    let session = PageSession::for_command().await;
-    let online = companion_online().await;
     let tree = CONTEXT.with(|t| t.borrow().clone());
-    let clock = || js_sys::Date::now() as u64;
-    let streamed = RefCell::new(String::new());
     let stream = |chunk: &str| {
-        streamed.borrow_mut().push_str(chunk);
         post(&Answer {
             stream: Some("progress"),
             text: Some(chunk),
             ..Answer::new("output", id)
         });
     };
-    let token = session.token();
-    let env = BuildEnv {
-        transport: session.transport(),
-        base: "",
-        session: Some(&token),
-        cache: &BUILD_CACHE,
-        packer: &super::layer_pool::WorkerPacker,
-        clock: &clock,
-        stream: &stream,
-        now: (js_sys::Date::now() / 1000.0) as u64,
-        source_date_epoch: None,
-        events: &|_| {},
-    };
-    let mut outcome = slipway::cli::build::build_keeping(&env, inv, &tree, &IMAGE_STORE, online).await;
-    if let Some(ending) = outcome.stderr.strip_prefix(streamed.borrow().as_str()) {
-        outcome.stderr = ending.to_string();
-    }
-    outcome
+    super::page_build::build(inv, &tree, &stream, &|_| {})
+        .await
+        .unstreamed()
 }

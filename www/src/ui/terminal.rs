@@ -17,13 +17,12 @@ use super::interrupts::Interrupts;
 use super::offline::companion_online;
 use super::pending_answer::PendingAnswer;
 use super::session::PageSession;
-use super::store::{BUILD_CACHE, IMAGE_STORE};
+use super::store::IMAGE_STORE;
 use super::terminal_state::{Effect, TerminalAction, TerminalState, INTERRUPTED};
 use super::xterm::{self, XtermHandle};
 use crate::fetch::CommandAbort;
 use slipway::builder::LocalStore;
 use slipway::cli::attach::AttachTarget;
-use slipway::cli::build::BuildEnv;
 use slipway::cli::complete::complete;
 use slipway::cli::context::{Prompter, Stream};
 use slipway::cli::interpret::run_command;
@@ -656,13 +655,8 @@ async fn build_in_page(
     inv: &Invocation,
     tree: &slipway::layer::FileTree,
 ) -> Option<Outcome> {
-    let session = PageSession::for_command().await;
-    let online = companion_online().await;
-    let clock = || js_sys::Date::now() as u64;
     let pending = RefCell::new(String::new());
-    let streamed = RefCell::new(String::new());
     let stream = |chunk: &str| {
-        streamed.borrow_mut().push_str(chunk);
         // Whole lines only: a chunk may end mid-line.
         let mut pending = pending.borrow_mut();
         pending.push_str(chunk);
@@ -674,31 +668,13 @@ async fn build_in_page(
             ));
         }
     };
-    let token = session.token();
     let live = super::build_panel::LiveBuild::begin();
-    let env = BuildEnv {
-        transport: session.transport(),
-        base: "",
-        session: Some(&token),
-        cache: &BUILD_CACHE,
-        packer: &super::layer_pool::WorkerPacker,
-        clock: &clock,
-        stream: &stream,
-        now: (js_sys::Date::now() / 1000.0) as u64,
-        // A page has no environment: `--build-arg SOURCE_DATE_EPOCH=N` pins the time, as with BuildKit.
-        source_date_epoch: None,
-        events: &|e| live.event(e),
-    };
-    // The image goes to the page's own store too (and only there while the companion is unreachable).
-    let mut outcome = slipway::cli::build::build_keeping(&env, inv, tree, &IMAGE_STORE, online).await;
-    live.finish(&outcome);
+    let built = super::page_build::build(inv, tree, &stream, &|e| live.event(e)).await;
+    live.finish(&built.outcome);
     let rest = pending.borrow().clone();
     if !rest.is_empty() {
         console.dispatch(TerminalAction::Progress(Stream::Stderr, rest));
     }
-    // What was streamed is already on the screen; keep only the ending (the error, or `-q`'s image ID).
-    if let Some(ending) = outcome.stderr.strip_prefix(streamed.borrow().as_str()) {
-        outcome.stderr = ending.to_string();
-    }
-    Some(outcome)
+    // What was streamed is already on the screen; keep only the ending.
+    Some(built.unstreamed())
 }
