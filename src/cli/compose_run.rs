@@ -359,9 +359,8 @@ mod tests {
             service_of(&p, &sub("docker compose run nope")).unwrap_err(),
             "no such service: nope"
         );
-        assert!(service_of(&p, &sub("docker compose run db"))
-            .unwrap_err()
-            .contains("bind and tmpfs"));
+        // A bind of the project's files is mounted (packed as `docker run -v ./x:/x` packs it).
+        assert_eq!(service_of(&p, &sub("docker compose run db")).unwrap().name, "db");
     }
 
     #[test]
