@@ -2,6 +2,7 @@
 //! local HTTP server of the test's (127.0.0.1, allowed with `--fetch-allow`); the built image is read back from
 //! the session's local store to check the file BuildKit would have made (name, mode, owner, mtime), and each
 //! refusal says what BuildKit or the server's operator would need.
+//! The last test does the same in the page (Chromium), typing the build in its terminal.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -249,5 +250,63 @@ async fn add_of_a_url_needs_the_operators_allowlist_and_never_reaches_the_server
     let (code, output) = build(&open, "other", &format!("FROM scratch\nADD {url} /app/\n")).await;
     assert_eq!(code, 0, "{output}");
     open.stop()?;
+    Ok(())
+}
+
+/// In the page: a project whose Dockerfile ADDs a file of the test's HTTP server with `--checksum`, built by
+/// typing `docker build -t user/app:v1 .` in the terminal (the page fetches through the companion, which allows
+/// that host with `--fetch-allow`): the step runs and names the image, a second build is CACHED, and a Dockerfile
+/// with a wrong checksum (`-f Dockerfile.wrong`) fails with BuildKit's mismatch text.
+#[tokio::test(flavor = "multi_thread")]
+async fn add_of_a_url_with_its_checksum_builds_in_the_page() -> anyhow::Result<()> {
+    use crate::support::browser::Browser;
+    use crate::support::project::{Project, ProjectFile};
+    let remote = remote_host().await?;
+    let allow = format!("127.0.0.1:{}", remote.port());
+    let dist = crate::support::server::dist_dir();
+    let server = Server::start_with(&dist, &["--fetch-allow", &allow])?;
+    let file_url = format!("http://{remote}/files/hello.txt");
+    let (right, wrong) = (sha256(HELLO.as_bytes()), sha256(b"something else"));
+    let add = |sum: &str| format!("FROM scratch\nADD --checksum={sum} {file_url} /app/\n");
+    let project = Project::from_files([
+        ("Dockerfile", ProjectFile::new(add(&right))),
+        ("Dockerfile.wrong", ProjectFile::new(add(&wrong))),
+    ])?;
+    let page_url = project.share_link(&format!("{}/", server.url));
+    let mismatch = format!("digest mismatch for {file_url}: {right} (expected: {wrong})");
+    let browser = Browser::start().await?;
+    browser
+        .run(
+            "add_of_a_url_with_its_checksum_builds_in_the_page",
+            |page| async move {
+                page.goto(&page_url).await?;
+                page.wait_for_text("Companion status", "a connection", |t| {
+                    t.starts_with("companion connected")
+                })
+                .await?;
+                let line = "docker build -t user/app:v1 .";
+                let built = page.terminal_command(line, "naming to").await?;
+                anyhow::ensure!(
+                    built.contains(&format!("ADD --checksum={right} {file_url} /app/"))
+                        && built.contains("user/app:v1"),
+                    "{built}"
+                );
+                let again = page.terminal_command(line, "naming to").await?;
+                anyhow::ensure!(again.contains("CACHED"), "{again}");
+                let before = page.text_of("Terminal output").await?.len();
+                page.type_into(
+                    "Terminal input",
+                    "docker build -f Dockerfile.wrong -t user/wrong:v1 .\u{E007}",
+                )
+                .await?;
+                page.wait_for_text("Terminal output", "the checksum mismatch", |t| {
+                    t.get(before..).is_some_and(|new| new.contains(&mismatch))
+                })
+                .await
+                .map(drop)
+            },
+        )
+        .await?;
+    server.stop()?;
     Ok(())
 }

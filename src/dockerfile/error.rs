@@ -106,7 +106,7 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let lower = word.to_ascii_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let d = levenshtein(&lower, &c.to_ascii_lowercase());
+        let d = levenshtein(&lower, &c.to_ascii_lowercase(), true);
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
@@ -116,8 +116,45 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     (d > 0 && d <= limit).then(|| c.to_string())
 }
 
-/// Edit distance where swapping two neighbours counts as one edit (optimal string alignment).
-fn levenshtein(a: &str, b: &str) -> usize {
+/// BuildKit's `suggest.Search` (`util/suggest`), used for unknown instructions: the first candidate at a
+/// Levenshtein distance under 3 that no later one beats (none when a candidate matches exactly); without
+/// `case_sensitive` compared in lower case and returned in upper case for an all upper-case word, else lower case.
+pub fn buildkit_suggestion<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    case_sensitive: bool,
+) -> Option<String> {
+    let fold = |s: &str| {
+        if case_sensitive {
+            s.to_string()
+        } else {
+            s.to_lowercase()
+        }
+    };
+    let val = fold(word);
+    let mut best: Option<(usize, String)> = None;
+    for c in candidates {
+        let opt = fold(c);
+        if opt == val {
+            return None;
+        }
+        let d = levenshtein(&val, &opt, false);
+        if d < best.as_ref().map_or(3, |(bd, _)| *bd) {
+            best = Some((d, opt));
+        }
+    }
+    let (_, m) = best?;
+    Some(
+        if case_sensitive || word != word.to_uppercase() || word == word.to_lowercase() {
+            m
+        } else {
+            m.to_uppercase()
+        },
+    )
+}
+
+/// Edit distance; with `transpositions`, swapping two neighbours counts as one edit (optimal string alignment).
+fn levenshtein(a: &str, b: &str, transpositions: bool) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let w = b.len() + 1;
@@ -131,7 +168,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
                 let mut v = (d[(i - 1) * w + j] + 1)
                     .min(d[i * w + j - 1] + 1)
                     .min(d[(i - 1) * w + j - 1] + cost);
-                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                if transpositions && i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                     v = v.min(d[(i - 2) * w + j - 2] + 1);
                 }
                 v
@@ -153,5 +190,24 @@ mod tests {
         assert_eq!(suggest("WORKDIRR", words).as_deref(), Some("WORKDIR"));
         assert_eq!(suggest("BANANA", words), None);
         assert_eq!(suggest("FROM", words), None);
+    }
+
+    /// Cases read in BuildKit's `util/suggest/error.go`: distance under 3, casing of the word, no transpositions.
+    #[test]
+    fn buildkit_suggestions_follow_util_suggest() {
+        let words = ["FROM", "RUN", "ADD", "COPY", "USER", "WORKDIR"];
+        let s = |w: &str| buildkit_suggestion(w, words, false);
+        assert_eq!(s("WORKDIRR").as_deref(), Some("WORKDIR"));
+        assert_eq!(s("FORM").as_deref(), Some("FROM"));
+        assert_eq!(s("form").as_deref(), Some("from"));
+        assert_eq!(s("Form").as_deref(), Some("from"));
+        assert_eq!(s("useradd"), None, "distance 3 is too far");
+        assert_eq!(
+            s("cd").as_deref(),
+            Some("add"),
+            "distance 2 suggests, whatever the length"
+        );
+        assert_eq!(s("run"), None);
+        assert_eq!(buildkit_suggestion("Run", ["run"], true).as_deref(), Some("run"));
     }
 }

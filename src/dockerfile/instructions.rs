@@ -1,7 +1,7 @@
 //! The typed layer: every instruction with its flags and arguments checked the way BuildKit's
 //! `instructions.Parse` checks them. Values stay unexpanded; expansion happens when a stage is evaluated.
 
-use super::error::{suggest, Error};
+use super::error::{buildkit_suggestion, Error};
 use super::flags::{parse_duration, FlagType as T, Flags};
 use super::span::Span;
 use super::syntax::{parse_heredoc, Node, Word};
@@ -221,7 +221,7 @@ pub fn parse_node(node: &Node) -> Result<Command, Error> {
         _ => {
             return Err(Error::UnknownInstruction {
                 keyword: node.keyword.value.clone(),
-                suggestion: suggest(&node.keyword.value, KEYWORDS),
+                suggestion: buildkit_suggestion(&node.keyword.value, KEYWORDS, false),
                 span: node.keyword.span,
             })
         }

@@ -2,6 +2,7 @@
 //! editor in the page are tested with the server, `server/tests/dockerfile/`).
 
 mod conformance;
+mod corpus;
 mod expand;
 mod golden;
 mod model;
