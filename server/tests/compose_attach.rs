@@ -335,7 +335,7 @@ async fn a_learner_stops_an_attached_compose_up_with_ctrl_c_in_the_page() {
     on_a_compose_page(
         "a_learner_stops_an_attached_compose_up_with_ctrl_c_in_the_page",
         "compose-attach-page",
-        PAGE_TICKER,
+        &[("compose.yaml", PAGE_TICKER)],
         |page| async move {
             let before = page.text_of("Terminal output").await?.len();
             keys(&page, &format!("docker compose up{ENTER}")).await?;

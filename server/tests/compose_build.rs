@@ -11,11 +11,8 @@ use std::path::Path;
 use anyhow::{ensure, Result};
 
 use crate::commands::server;
-use crate::compose_up::Project;
+use crate::compose_up::{on_a_compose_page, Project};
 use crate::networks::leftovers;
-use crate::support::browser::Browser;
-use crate::support::project::{Project as PageProject, ProjectFile};
-use crate::support::server::dist_dir;
 
 const SHOP: &str = r#"name: shop
 services:
@@ -196,42 +193,29 @@ const PAGE_DOCKERFILE: &str = "FROM busybox\nRUN mkdir -p /w && echo built-in-th
 /// A learner's project with `build: .` beside its Dockerfile, brought up from the page's terminal.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_learner_brings_up_a_built_service_with_up_build_in_the_page() {
-    let Some(server) = server("compose-build-page", &dist_dir()).unwrap() else {
-        return;
-    };
-    let project = PageProject::from_files([
-        ("compose.yaml", ProjectFile::new(PAGE_BUILT)),
-        ("Dockerfile", ProjectFile::new(PAGE_DOCKERFILE)),
-    ])
-    .unwrap();
-    let url = project.share_link(&format!("{}/", server.url));
-    let browser = Browser::start().await.unwrap();
-    browser
-        .run(
-            "a_learner_brings_up_a_built_service_with_up_build_in_the_page",
-            |page| async move {
-                page.goto(&url).await?;
-                let up = page
-                    .terminal_command("docker compose up -d --build", "Container project-web-1  Started")
-                    .await?;
-                ensure!(up.contains(" ✔ Service web  Built"), "{up}");
-                let ps = page
-                    .terminal_command("docker compose ps", "project-web-1 ")
-                    .await?;
-                ensure!(
-                    ps.contains(" project-web ") && ps.contains(" web ") && ps.contains("Up "),
-                    "{ps}"
-                );
-                page.terminal_command(
-                    "docker compose down --rmi local -t 1",
-                    "Image project-web  Removed",
-                )
+    on_a_compose_page(
+        "a_learner_brings_up_a_built_service_with_up_build_in_the_page",
+        "compose-build-page",
+        &[("compose.yaml", PAGE_BUILT), ("Dockerfile", PAGE_DOCKERFILE)],
+        |page| async move {
+            let up = page
+                .terminal_command("docker compose up -d --build", "Container project-web-1  Started")
                 .await?;
-                Ok(())
-            },
-        )
-        .await
-        .unwrap();
-    let left = leftovers(&server);
-    assert!(left.is_empty(), "left after down: {left:?}");
+            ensure!(up.contains(" ✔ Service web  Built"), "{up}");
+            let ps = page
+                .terminal_command("docker compose ps", "project-web-1 ")
+                .await?;
+            ensure!(
+                ps.contains(" project-web ") && ps.contains(" web ") && ps.contains("Up "),
+                "{ps}"
+            );
+            page.terminal_command(
+                "docker compose down --rmi local -t 1",
+                "Image project-web  Removed",
+            )
+            .await?;
+            Ok(())
+        },
+    )
+    .await;
 }

@@ -22,12 +22,9 @@ use slipway::cli::outcome::{Outcome, Step};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::commands::server;
-use crate::compose_up::Project;
+use crate::compose_up::{on_a_compose_page, Project};
 use crate::networks::leftovers;
 use crate::registry::client::Reqwest;
-use crate::support::browser::Browser;
-use crate::support::project::{Project as PageProject, ProjectFile};
-use crate::support::server::dist_dir;
 
 const EXEC_APP: &str = r#"name: ex
 services:
@@ -330,49 +327,40 @@ const PAGE_APP: &str = "services:\n  web:\n    image: busybox\n    command: [\"s
 /// back; `docker compose run --rm web ...` shows the one-off's output and leaves no container.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_learner_execs_a_shell_and_runs_a_one_off_in_the_page() {
-    let Some(server) = server("compose-exec-page", &dist_dir()).unwrap() else {
-        return;
-    };
-    let project = PageProject::from_files([("compose.yaml", ProjectFile::new(PAGE_APP))]).unwrap();
-    let url = project.share_link(&format!("{}/", server.url));
-    let browser = Browser::start().await.unwrap();
-    browser
-        .run(
-            "a_learner_execs_a_shell_and_runs_a_one_off_in_the_page",
-            |page| async move {
-                page.goto(&url).await?;
-                page.terminal_command("docker compose up -d", "Container project-web-1  Started")
-                    .await?;
-                page.type_into("Terminal input", "docker compose exec web sh\u{E007}")
-                    .await?;
-                page.wait_for_text("Terminal output", "the exec shell's prompt", |t| {
-                    t.contains("/ #")
-                })
+    on_a_compose_page(
+        "a_learner_execs_a_shell_and_runs_a_one_off_in_the_page",
+        "compose-exec-page",
+        &[("compose.yaml", PAGE_APP)],
+        |page| async move {
+            page.terminal_command("docker compose up -d", "Container project-web-1  Started")
                 .await?;
-                let input = page.by_name("Terminal input").await?;
-                input.send_keys("echo hi-$((40+2))\u{E007}").await?;
-                page.wait_for_text("Terminal output", "the shell's answer", |t| {
-                    t.lines().any(|l| l == "hi-42")
-                })
+            page.type_into("Terminal input", "docker compose exec web sh\u{E007}")
                 .await?;
-                input.send_keys("exit\u{E007}").await?;
-                page.wait_gone("attached to project-web-1 (Ctrl-D or exit to leave)")
-                    .await?;
-                page.wait_terminal_idle().await?;
-                // A one-off with a TTY: its output in the terminal, and --rm leaves nothing of it.
-                page.terminal_command("docker compose run --rm web sh -c 'echo hi-$((40+2))'", "hi-42")
-                    .await?;
-                let all = page
-                    .terminal_command("docker compose ps -a", "project-web-1")
-                    .await?;
-                ensure!(!all.contains("project-web-run-"), "{all}");
-                page.terminal_command("docker compose down -t 1", "Network project_default  Removed")
-                    .await?;
-                Ok(())
-            },
-        )
-        .await
-        .unwrap();
-    let left = leftovers(&server);
-    assert!(left.is_empty(), "left after down: {left:?}");
+            page.wait_for_text("Terminal output", "the exec shell's prompt", |t| {
+                t.contains("/ #")
+            })
+            .await?;
+            let input = page.by_name("Terminal input").await?;
+            input.send_keys("echo hi-$((40+2))\u{E007}").await?;
+            page.wait_for_text("Terminal output", "the shell's answer", |t| {
+                t.lines().any(|l| l == "hi-42")
+            })
+            .await?;
+            input.send_keys("exit\u{E007}").await?;
+            page.wait_gone("attached to project-web-1 (Ctrl-D or exit to leave)")
+                .await?;
+            page.wait_terminal_idle().await?;
+            // A one-off with a TTY: its output in the terminal, and --rm leaves nothing of it.
+            page.terminal_command("docker compose run --rm web sh -c 'echo hi-$((40+2))'", "hi-42")
+                .await?;
+            let all = page
+                .terminal_command("docker compose ps -a", "project-web-1")
+                .await?;
+            ensure!(!all.contains("project-web-run-"), "{all}");
+            page.terminal_command("docker compose down -t 1", "Network project_default  Removed")
+                .await?;
+            Ok(())
+        },
+    )
+    .await;
 }

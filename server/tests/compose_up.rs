@@ -209,7 +209,7 @@ async fn a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page() {
     on_a_compose_page(
         "a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page",
         "compose-up-page",
-        PAGE_WEB,
+        &[("compose.yaml", PAGE_WEB)],
         |page| async move {
             let up = page
                 .terminal_command("docker compose up -d", "Container project-web-1  Started")
@@ -241,8 +241,9 @@ async fn a_learner_runs_compose_up_ps_logs_ls_and_down_in_the_page() {
 }
 
 /// Run `steps` in headless Chromium on the page of a server with busybox (`label` names its data directory),
-/// opened on a project of one `compose.yaml`, at its share link; afterwards nothing of it may be left on the server.
-pub(crate) async fn on_a_compose_page<F, Fut>(name: &str, label: &str, compose: &str, steps: F)
+/// opened on a project of `files` (path, text; a `compose.yaml` among them), at its share link; afterwards nothing
+/// of it may be left on the server.
+pub(crate) async fn on_a_compose_page<F, Fut>(name: &str, label: &str, files: &[(&str, &str)], steps: F)
 where
     F: FnOnce(crate::support::browser::Page) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
@@ -250,7 +251,8 @@ where
     let Some(server) = server(label, &dist_dir()).unwrap() else {
         return;
     };
-    let project = PageProject::from_files([("compose.yaml", ProjectFile::new(compose))]).unwrap();
+    let project =
+        PageProject::from_files(files.iter().map(|&(path, text)| (path, ProjectFile::new(text)))).unwrap();
     let url = project.share_link(&format!("{}/", server.url));
     let browser = Browser::start().await.unwrap();
     browser
