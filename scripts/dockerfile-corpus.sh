@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetches the real-project Dockerfile corpus (tests/dockerfile/corpus.rs) from Debian's archive: the packages the
-# `package:` lines of tests/golden/dockerfile-corpus/*/PROVENANCE name are downloaded with `apt-get download` (no
+# `package:` lines of tests/golden/dockerfile-corpus/GROUP/NAME/PROVENANCE name are downloaded with `apt-get download` (no
 # install, no dependencies) and only their Dockerfiles and copyright files are extracted, into
 # $SLIPWAY_DOCKERFILE_CORPUS (default /var/tmp/slipway-dockerfile-corpus, outside the clone) as PACKAGE/root/...
 # with the version found in PACKAGE/version. A package already there is reused, so a second run does nothing.
@@ -14,8 +14,10 @@ mkdir -p "$cache"
 if (($#)); then
     packages=("$@")
 else
-    mapfile -t packages < <(sed -n 's/^package: //p' tests/golden/dockerfile-corpus/*/PROVENANCE | sort -u)
+    mapfile -t packages < <(sed -n 's/^package: //p' tests/golden/dockerfile-corpus/*/*/PROVENANCE | sort -u)
 fi
+((${#packages[@]})) || { echo "no package: lines in tests/golden/dockerfile-corpus/*/*/PROVENANCE" >&2; exit 1; }
+rm -rf "$cache"/.fetch-*  # what an interrupted run left
 updated=no
 for pkg in "${packages[@]}"; do
     [[ -s "$cache/$pkg/version" ]] && continue
@@ -28,7 +30,8 @@ for pkg in "${packages[@]}"; do
         fi
         (cd "$work" && apt-get download -qq "$pkg")
     fi
-    deb=$(ls "$work"/*.deb)
+    debs=("$work"/*.deb)
+    deb=${debs[0]}
     mkdir "$work/root"
     dpkg-deb --fsys-tarfile "$deb" |
         tar -x -C "$work/root" --wildcards '*/Dockerfile*' "./usr/share/doc/$pkg/copyright"
