@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 source scripts/env.sh
 step() { printf '\n==> %s\n' "$*"; }
+step "the real-project Dockerfile corpus from Debian's packages (tests/dockerfile/corpus.rs)"
+scripts/dockerfile-corpus.sh
 step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy (host)"

@@ -1,8 +1,10 @@
-//! Real projects' Dockerfiles (official images, Compose samples): each must parse and show exactly the
-//! BuildKit warnings derived from BuildKit's rule code (`tests/golden/dockerfile-corpus/README.md`).
-//! The Dockerfiles are read from `../shared/conformance/dockerfile-corpus` (never copied here); this tree holds
-//! each one's provenance (repository, path, commit, licence, sha256) and expected warnings.
-//! `UPDATE_GOLDEN=1` rewrites the expected `lint.txt` files (review the diff: they must match BuildKit's code).
+//! Real projects' Dockerfiles as Debian ships them (Rust's CI images, charliecloud's examples, Ansible's test
+//! images, ...) and, as a group of their own, the edge-case fixtures of openshift/imagebuilder: each must parse and
+//! show exactly the BuildKit warnings derived from BuildKit's rule code (`tests/golden/dockerfile-corpus/README.md`).
+//! The Dockerfiles are never in this tree: `scripts/dockerfile-corpus.sh` (run by `scripts/test.sh`) downloads the
+//! Debian packages and extracts them into a cache outside the clone; this tree holds each one's provenance
+//! (package, path, upstream, licence, sha256) and expected outcome.
+//! `UPDATE_GOLDEN=1` rewrites the expected `lint.txt` / `error.txt` files (review the diff against BuildKit's code).
 
 use std::path::{Path, PathBuf};
 
@@ -10,20 +12,33 @@ use sha2::{Digest, Sha256};
 use slipway::dockerfile::lint::{self, rules, LintOptions};
 use slipway::dockerfile::{parse_with_args, render};
 
-fn expected_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/dockerfile-corpus")
+/// The variable naming the cache `scripts/dockerfile-corpus.sh` fills (the same default there).
+const CACHE_VAR: &str = "SLIPWAY_DOCKERFILE_CORPUS";
+const FETCH: &str =
+    "run `scripts/dockerfile-corpus.sh` (scripts/test.sh does) to download the Debian packages";
+
+fn expected_root(group: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/dockerfile-corpus")
+        .join(group)
 }
 
-/// The Dockerfiles beside the clone; without them the test fails and says where they belong.
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/dockerfile-corpus");
-    let missing = (!dir.is_dir()).then(|| format!("the Dockerfile corpus is not at {}", dir.display()));
-    let fix = "Put the `shared` folder (with conformance/dockerfile-corpus) beside the clone";
-    crate::support::prerequisite::available("dockerfile-corpus", missing, fix).then_some(dir)
+/// The extracted packages; without them the test fails and says what to run (it never skips).
+fn cache() -> PathBuf {
+    let dir = std::env::var_os(CACHE_VAR).map_or_else(
+        || PathBuf::from("/var/tmp/slipway-dockerfile-corpus"),
+        PathBuf::from,
+    );
+    assert!(
+        dir.is_dir(),
+        "the Dockerfile corpus cache {} is missing: {FETCH}",
+        dir.display()
+    );
+    dir
 }
 
-fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(expected_root())
+fn cases(group: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(expected_root(group))
         .expect("corpus expectations directory")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.join("PROVENANCE").is_file())
@@ -57,24 +72,57 @@ fn outcome(src: &str) -> (&'static str, String) {
     }
 }
 
-fn check_case(corpus: &Path, case: &Path, update: bool) -> Option<String> {
-    let name = case.file_name()?.to_string_lossy().to_string();
-    let provenance = std::fs::read_to_string(case.join("PROVENANCE")).expect("PROVENANCE");
-    for key in ["repository", "path", "commit", "licence"] {
-        field(&provenance, key);
-    }
-    let Ok(src) = std::fs::read_to_string(corpus.join(&name).join("Dockerfile")) else {
-        return Some(format!("{name}: no Dockerfile in {}", corpus.display()));
-    };
-    let sha = format!("{:x}", Sha256::digest(src.as_bytes()));
-    if sha != field(&provenance, "sha256") {
-        return Some(format!(
-            "{name}: the Dockerfile is not the version PROVENANCE names (sha256 {sha})"
+/// The Dockerfile's bytes from the cache, checked against the sha256 PROVENANCE names.
+fn dockerfile(cache: &Path, name: &str, provenance: &str) -> Result<String, String> {
+    let package = field(provenance, "package");
+    let version = std::fs::read_to_string(cache.join(package).join("version")).map_err(|_| {
+        format!(
+            "{name}: Debian's {package} is not in {}: {FETCH}",
+            cache.display()
+        )
+    })?;
+    let version = version.trim();
+    let path = field(provenance, "path");
+    let file = cache
+        .join(package)
+        .join("root")
+        .join(path.trim_start_matches('/'));
+    let bytes = std::fs::read(&file).map_err(|_| {
+        format!(
+            "{name}: Debian's {package} {version} has no {path} (the package changed; PROVENANCE names {})",
+            field(provenance, "version")
+        )
+    })?;
+    let sha = format!("{:x}", Sha256::digest(&bytes));
+    if sha != field(provenance, "sha256") {
+        return Err(format!(
+            "{name}: {path} differs from the bytes PROVENANCE names (sha256 {sha}): Debian's {package} changed \
+             (version {version} found, PROVENANCE names {})",
+            field(provenance, "version")
         ));
     }
+    String::from_utf8(bytes).map_err(|_| format!("{name}: {path} is not UTF-8"))
+}
+
+fn check_case(cache: &Path, case: &Path, update: bool) -> Option<String> {
+    let name = case.file_name()?.to_string_lossy().to_string();
+    let provenance = std::fs::read_to_string(case.join("PROVENANCE")).expect("PROVENANCE");
+    for key in ["upstream", "licence"] {
+        field(&provenance, key);
+    }
+    let src = match dockerfile(cache, &name, &provenance) {
+        Ok(src) => src,
+        Err(e) => return Some(e),
+    };
     let (file, got) = outcome(&src);
     let path = case.join(file);
     if update {
+        let other = if file == "lint.txt" {
+            "error.txt"
+        } else {
+            "lint.txt"
+        };
+        let _ = std::fs::remove_file(case.join(other));
         std::fs::write(&path, &got).expect("write the expected outcome");
         return None;
     }
@@ -86,21 +134,35 @@ fn check_case(corpus: &Path, case: &Path, update: bool) -> Option<String> {
     (want != got).then(|| format!("{name} {file}:\n--- want (BuildKit)\n{want}--- got\n{got}"))
 }
 
-#[test]
-fn real_dockerfiles_parse_and_warn_as_buildkit_does() {
-    let Some(corpus) = corpus() else { return };
+/// Checks every case of one group (a folder of `tests/golden/dockerfile-corpus`), at least `min` of them.
+fn check_group(group: &str, min: usize) {
+    let cache = cache();
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    let cases = cases();
-    assert!(cases.len() >= 30, "the corpus has {} Dockerfiles", cases.len());
+    let cases = cases(group);
+    assert!(
+        cases.len() >= min,
+        "the {group} corpus has {} Dockerfiles",
+        cases.len()
+    );
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|c| check_case(&corpus, c, update))
+        .filter_map(|c| check_case(&cache, c, update))
         .collect();
     assert!(
         failures.is_empty(),
-        "{} of {} corpus files differ:\n{}",
+        "{} of {} {group} corpus files differ:\n{}",
         failures.len(),
         cases.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn real_dockerfiles_parse_and_warn_as_buildkit_does() {
+    check_group("projects", 60);
+}
+
+#[test]
+fn imagebuilder_fixtures_parse_and_warn_as_buildkit_does() {
+    check_group("imagebuilder", 20);
 }
