@@ -144,7 +144,7 @@ pub async fn pull_image<T: Transport>(
     out: &mut Printer<'_>,
     stream: Stream,
 ) -> Result<(), PullError> {
-    pull_image_for(ctx, name, &Platform::default(), out, stream).await
+    pull_image_for(ctx, name, &ctx.host_platform(), out, stream).await
 }
 
 /// [`pull_image`] for `platform` (`docker pull --platform`): an index gives its manifest for it.
@@ -246,7 +246,7 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
         return out.fail(&e.to_string(), 1);
     }
     let platform = match inv.flags.value(Flag::PLATFORM).map(Platform::parse) {
-        None => Platform::default(),
+        None => ctx.host_platform(),
         Some(Ok(p)) => p,
         Some(Err(e)) => return out.fail(&e.to_string(), 1),
     };
