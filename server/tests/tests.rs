@@ -35,6 +35,7 @@ mod lifetimes;
 mod more_commands;
 mod networks;
 mod page_weight;
+mod platforms;
 mod ports;
 mod previews;
 mod quotas;
