@@ -1,7 +1,8 @@
 //! `docker export [-o FILE] CONTAINER` (docker/cli `cli/command/container/export.go`): the container's whole
 //! root filesystem as a tar, into a file of the project or (natively) on stdout; never onto a terminal. And
-//! `docker save [-o FILE] IMAGE` as `slipway docker` runs it (the page's own save is a download,
-//! `src/cli/offline.rs`): the image's `docker load` tar ([`crate::builder::archive`]), written the same way.
+//! `docker save [-o FILE] IMAGE` as `slipway docker` runs it: the image's `docker load` tar
+//! ([`crate::builder::archive`]), written the same way; the page takes the archive from its own store or the
+//! companion (`src/cli/offline.rs` plans the line) and writes it with [`save_into_project`].
 
 use super::context::CommandContext;
 use super::cp::local_path;
@@ -10,7 +11,7 @@ use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::project_files::ProjectFiles;
 use super::spec::Flag;
-use crate::api::Companion;
+use crate::api::{Companion, MAX_COPY_BYTES};
 use crate::builder::{archive, StoreError};
 use crate::image::Reference;
 use crate::layer::{FileTree, Meta};
@@ -103,6 +104,20 @@ pub async fn image_archive<T: Transport>(ctx: &CommandContext<'_, T>, name: &str
     archive(&reference, manifest, fetch)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// The page's `docker save -o FILE` (and `> FILE`): the image's archive `tar` into the project's file `path`
+/// (the file tree shows it; `docker load -i FILE` reads it back). An archive over [`MAX_COPY_BYTES`], the most
+/// a command writes into the project (`docker cp`, `docker export`), is refused before anything is written.
+pub fn save_into_project(files: &dyn ProjectFiles, path: &str, tar: Vec<u8>) -> Result<(), String> {
+    if tar.len() as u64 > MAX_COPY_BYTES {
+        return Err(format!(
+            "slipway: the archive is {} bytes, over the {} MiB a file of the project may hold: save a smaller image (or natively, slipway docker save -o {path})",
+            tar.len(),
+            MAX_COPY_BYTES >> 20
+        ));
+    }
+    write_output(files, Some(path), tar)
 }
 
 /// A tar into the project's file `output`, or onto stdout without one.
