@@ -13,6 +13,7 @@ mod classroom_limits;
 mod classroom_progress;
 mod classroom_scenario;
 mod cli_more;
+mod cli_page;
 mod commands;
 mod compose;
 mod compose_attach;

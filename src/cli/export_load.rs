@@ -141,3 +141,57 @@ fn write_output(files: &dyn ProjectFiles, output: Option<&str>, tar: Vec<u8>) ->
         .map_err(|e| e.to_string())?;
     files.write(&dir, &tree)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// A project of one folder, `out`, recording what is written.
+    #[derive(Default)]
+    struct Written(RefCell<Vec<(String, Vec<String>)>>);
+
+    impl ProjectFiles for Written {
+        fn root(&self) -> String {
+            "/project".into()
+        }
+        fn kind(&self, path: &str) -> Option<bool> {
+            (path.is_empty() || path == "out").then_some(true)
+        }
+        fn read(&self, _: &str, _: &str, _: bool) -> Result<FileTree, String> {
+            unreachable!()
+        }
+        fn write(&self, dir: &str, tree: &FileTree) -> Result<(), String> {
+            let names = tree.iter().map(|(path, _)| path.to_string()).collect();
+            self.0.borrow_mut().push((dir.to_string(), names));
+            Ok(())
+        }
+        fn stdin_tar(&self) -> Result<Vec<u8>, String> {
+            unreachable!()
+        }
+        fn stdout_tar(&self, _: &[u8]) -> Result<(), String> {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn a_save_into_the_project_is_refused_past_its_bound() {
+        let files = Written::default();
+        save_into_project(&files, "out/app.tar", vec![0; 1024]).unwrap();
+        assert_eq!(
+            files.0.borrow().as_slice(),
+            [("out".to_string(), vec!["app.tar".to_string()])]
+        );
+        assert_eq!(
+            save_into_project(&files, "nowhere/app.tar", vec![0; 10]).unwrap_err(),
+            "open /project/nowhere/app.tar: no such file or directory"
+        );
+        let refused = save_into_project(&files, "big.tar", vec![0; MAX_COPY_BYTES as usize + 1]).unwrap_err();
+        assert!(
+            refused.contains("over the 256 MiB a file of the project may hold"),
+            "{refused}"
+        );
+        assert_eq!(files.0.borrow().len(), 1, "nothing more was written");
+    }
+}
