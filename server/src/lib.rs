@@ -15,6 +15,7 @@ pub mod fetch;
 pub mod guard;
 pub mod image_dirs;
 pub mod observed;
+pub mod platform;
 pub mod previews;
 pub mod registry;
 pub mod routes;

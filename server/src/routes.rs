@@ -136,6 +136,7 @@ async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) 
         },
         preview: state.site_names.preview().cloned(),
         classroom: state.classroom.as_ref().map(|c| c.info()),
+        platform: Some(crate::platform::host()),
     })
 }
 
@@ -231,6 +232,11 @@ mod tests {
             RuntimeInfo::Unavailable {
                 reason: "test".into()
             }
+        );
+        assert_eq!(
+            info.platform,
+            Some(crate::platform::host()),
+            "the host's platform, as docker's daemon names it"
         );
     }
 

@@ -323,7 +323,20 @@ impl<'a, T: Transport> Companion<'a, T> {
 
     /// `POST /api/containers`: create a container, and start it when `start` (`docker run`).
     pub async fn create(&self, container: &CreateContainer, start: bool) -> Result<Created, CompanionError> {
-        let path = format!("{}{}", paths::CONTAINERS, query_string(&CreateQuery { start }));
+        let query = CreateQuery {
+            start,
+            ..CreateQuery::default()
+        };
+        self.create_with(container, &query).await
+    }
+
+    /// `POST /api/containers` with the whole query (`--platform`).
+    pub async fn create_with(
+        &self,
+        container: &CreateContainer,
+        query: &CreateQuery,
+    ) -> Result<Created, CompanionError> {
+        let path = format!("{}{}", paths::CONTAINERS, query_string(query));
         self.json(Method::Post, &path, Some(container)).await
     }
 

@@ -91,11 +91,15 @@ impl<'de> Deserialize<'de> for CreateContainer {
 }
 
 /// The query of `POST /api/containers`.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct CreateQuery {
     /// `docker run`: create and start in one call.
     pub start: bool,
+    /// `--platform OS/ARCH[/VARIANT]` (docker's `platform` query parameter): the image must be of it, else the
+    /// answer is 404 with moby's `image with reference X was found but does not match the specified platform`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 /// The answer to `POST /api/containers`.
@@ -106,6 +110,10 @@ pub struct Created {
     pub name: String,
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// dockerd's `Warnings` (the CLI prints each as `WARNING: ...` on stderr): an image of another platform
+    /// than the host's, created without `--platform`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Where a container's published ports are (`slipway serve --ports`, `docs/runner-api.md`).
@@ -428,6 +436,7 @@ mod tests {
             id: "abc".into(),
             name: "web".into(),
             ports: summary().ports,
+            warnings: vec!["The requested image's platform (linux/arm64) does not match".into()],
         });
         let inspect = ContainerInspect {
             summary: summary(),
@@ -483,7 +492,10 @@ mod tests {
 
     #[test]
     fn queries_round_trip() {
-        round_trip(&CreateQuery { start: true });
+        round_trip(&CreateQuery {
+            start: true,
+            platform: Some("linux/arm64".into()),
+        });
         round_trip(&ListQuery { all: true });
         round_trip(&StopQuery { t: Some(3) });
         round_trip(&KillQuery {

@@ -17,6 +17,118 @@ pub struct ServerInfo {
     /// with a join code ([`super::paths::CLASSROOM_JOIN`]), never from [`super::paths::SESSIONS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classroom: Option<super::ClassroomInfo>,
+    /// The platform its containers run on (absent from a companion older than this field: the page then
+    /// assumes `linux/amd64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformInfo>,
+}
+
+/// A platform as containerd's `platforms.Format` prints it: `linux/amd64`, `linux/arm64`, `linux/arm/v7`. As the
+/// companion's own ([`ServerInfo::platform`]) it is moby's `maximumSpec()`: the host's OS and Go architecture
+/// name (`amd64`, where `docker info` says `x86_64`), with the CPU's variant (`v3` for an x86-64-v3 CPU, `v8` on
+/// arm64).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformInfo {
+    pub os: String,
+    pub architecture: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl PlatformInfo {
+    /// `OS/ARCH[/VARIANT]` as containerd's `platforms.Parse` reads it (normalized: `linux/arm64/v8` is
+    /// `linux/arm64`, `linux/x86_64` is `linux/amd64`, `linux/arm` is `linux/arm/v7`); `None` when malformed.
+    pub fn parse(text: &str) -> Option<PlatformInfo> {
+        let parts: Vec<&str> = text.trim().split('/').collect();
+        let (os, architecture, variant) = match parts.as_slice() {
+            [os, arch] => (os, arch, None),
+            [os, arch, variant] if !variant.is_empty() => (os, arch, Some(variant.to_string())),
+            _ => return None,
+        };
+        if os.is_empty() || architecture.is_empty() {
+            return None;
+        }
+        Some(
+            PlatformInfo {
+                os: os.to_lowercase(),
+                architecture: architecture.to_lowercase(),
+                variant,
+            }
+            .normalized(),
+        )
+    }
+
+    /// containerd's `platforms.Normalize`: Go's architecture names and each one's default variant left out.
+    pub fn normalized(&self) -> PlatformInfo {
+        let variant = self.variant.as_deref().unwrap_or_default();
+        let (architecture, variant) = match (self.architecture.as_str(), variant) {
+            ("x86_64" | "x86-64" | "amd64", "v1") => ("amd64", ""),
+            ("x86_64" | "x86-64" | "amd64", v) => ("amd64", v),
+            ("aarch64" | "arm64", "8" | "v8" | "v8.0") => ("arm64", ""),
+            ("aarch64" | "arm64", v) => ("arm64", v),
+            ("armhf", _) => ("arm", "v7"),
+            ("armel", _) => ("arm", "v6"),
+            ("arm", "" | "7") => ("arm", "v7"),
+            ("arm", v @ ("5" | "6" | "8")) => return self.with("arm", &format!("v{v}")),
+            ("i386", v) => ("386", v),
+            (arch, v) => (arch, v),
+        };
+        self.with(architecture, variant)
+    }
+
+    fn with(&self, architecture: &str, variant: &str) -> PlatformInfo {
+        PlatformInfo {
+            os: self.os.clone(),
+            architecture: architecture.to_string(),
+            variant: (!variant.is_empty()).then(|| variant.to_string()),
+        }
+    }
+
+    /// Whether an image of platform `image` is one `self` takes, as moby's `OnlyPlatformWithFallback(self)`
+    /// matches it: the same OS and architecture, and the image's variant one this variant runs (an x86-64-v3 CPU
+    /// runs `v2` images; `arm/v7` runs `arm/v6`). An image config without a variant matches on OS and
+    /// architecture alone (most configs name none).
+    pub fn accepts(&self, image: &PlatformInfo) -> bool {
+        let (want, got) = (self.normalized(), image.normalized());
+        if want.os != got.os || want.architecture != got.architecture {
+            return false;
+        }
+        let level = |v: &str| v.trim_start_matches('v').parse::<u32>().ok();
+        match (want.variant.as_deref(), got.variant.as_deref()) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(w), Some(g)) => match (level(w), level(g)) {
+                (Some(w), Some(g)) => g <= w,
+                _ => w == g,
+            },
+        }
+    }
+
+    /// moby's warning when a container is created without `--platform` from an image of another platform than
+    /// the host's (`self`): `daemon/create.go`.
+    pub fn mismatch_warning(&self, image: &PlatformInfo) -> String {
+        format!(
+            "The requested image's platform ({image}) does not match the detected host platform ({self}) and no specific platform was requested"
+        )
+    }
+
+    /// moby's `GetImage` refusal when the image a reference names is not of the platform asked for
+    /// (`daemon/images/image.go`; a not-found error, so the docker CLI pulls and tries again).
+    pub fn mismatch_error(&self, reference: &str, image: &PlatformInfo) -> String {
+        format!(
+            "image with reference {reference} was found but does not match the specified platform: wanted {self}, actual: {image}"
+        )
+    }
+}
+
+impl std::fmt::Display for PlatformInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The preview listener: containers' web apps are served there, on an origin other than the app's, so a
@@ -160,6 +272,34 @@ mod tests {
             host: Some("https://preview.example.org/".into()),
         };
         assert_eq!(origin.origin("http:", "x"), "https://preview.example.org");
+    }
+
+    #[test]
+    fn platforms_parse_and_match_as_containerd_and_moby_do() {
+        let p = |text: &str| PlatformInfo::parse(text).unwrap();
+        assert_eq!(p("linux/arm64/v8").to_string(), "linux/arm64");
+        assert_eq!(p("linux/x86_64").to_string(), "linux/amd64");
+        assert_eq!(p("linux/arm").to_string(), "linux/arm/v7");
+        assert_eq!(p("linux/amd64/v1").to_string(), "linux/amd64");
+        assert!(PlatformInfo::parse("linux").is_none() && PlatformInfo::parse("/amd64").is_none());
+        let host = p("linux/amd64/v3");
+        assert!(host.accepts(&p("linux/amd64")) && host.accepts(&p("linux/amd64/v2")));
+        assert!(!host.accepts(&p("linux/amd64/v4")) && !host.accepts(&p("linux/arm64")));
+        assert!(p("linux/arm64").accepts(&p("linux/arm64/v8")));
+        assert!(!p("linux/amd64").accepts(&p("linux/amd64/v2")));
+        assert_eq!(
+            host.mismatch_warning(&p("linux/arm64")),
+            "The requested image's platform (linux/arm64) does not match the detected host platform (linux/amd64/v3) and no specific platform was requested"
+        );
+        assert_eq!(
+            p("linux/arm64").mismatch_error("alpine", &p("linux/amd64")),
+            "image with reference alpine was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64"
+        );
+        let info: ServerInfo = serde_json::from_str(
+            r#"{"name":"slipway","version":"0","runtime":{"unavailable":{"reason":"x"}},"registry":{}}"#,
+        )
+        .unwrap();
+        assert_eq!(info.platform, None, "an older companion's info still reads");
     }
 
     #[test]

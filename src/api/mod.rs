@@ -47,7 +47,7 @@ pub use health::{
     RestartPolicy, RestartPolicyError,
 };
 pub use images::ImageRow;
-pub use info::{PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
+pub use info::{PlatformInfo, PreviewInfo, RegistryInfo, RuntimeInfo, ServerInfo};
 pub use networks::{
     ContainerEndpoint, NetworkConnect, NetworkCreate, NetworkCreated, NetworkDisconnect, NetworkEndpoint,
     NetworkInfo, NetworkPruneAnswer, DEFAULT_NETWORK, NO_NETWORK,

@@ -42,6 +42,9 @@ pub struct BuildEnv<'a, T: Transport, C: CacheStore> {
     pub source_date_epoch: Option<u64>,
     /// Receives every progress event as it happens, `-q` or not (the page's Build panel); may ignore them.
     pub events: &'a dyn Fn(&Event),
+    /// The companion's platform, what FROM takes from an index without `--platform`; `None`: this machine's
+    /// ([`Platform::default`]).
+    pub platform: Option<&'a Platform>,
 }
 
 /// A parsed `docker build` command line.
@@ -338,6 +341,9 @@ fn prepare<T: Transport, C: CacheStore>(
     let (mut request, context) = parse_request(inv, tree)
         .and_then(|r| subtree(tree, &r.context_dir).map(|c| (r, c)))
         .map_err(|e| Outcome::failure(format!("ERROR: {e}\n"), 1))?;
+    if let (None, Some(host)) = (inv.flags.value(Flag::PLATFORM), env.platform) {
+        request.options.platform = host.clone();
+    }
     if inv.flags.is_set(Flag::CHECK) {
         return Err(check(&request.options, &context));
     }

@@ -7,8 +7,8 @@ use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::{CommandId, Flag};
 use crate::api::{
-    Companion, CompanionError, ContainerStatus, ContainerSummary, CreateContainer, KillQuery, LogChunk,
-    LogStream, LogsQuery, PortMapping, RemoveQuery, RunOptions, StopQuery, VolumeMount,
+    Companion, CompanionError, ContainerStatus, ContainerSummary, CreateContainer, CreateQuery, KillQuery,
+    LogChunk, LogStream, LogsQuery, PortMapping, RemoveQuery, RunOptions, StopQuery, VolumeMount,
 };
 use crate::registry::transport::Transport;
 
@@ -176,17 +176,33 @@ pub async fn run<T: Transport>(
     (inv, mounts): (&Invocation, Option<&[VolumeMount]>),
     foreground: Option<&dyn Fn(&str)>,
 ) -> Outcome {
-    let id = match create_started(transport, base, (inv, mounts), None).await {
-        Ok(created) => created.id,
+    let created = match create_started(transport, base, (inv, mounts), None).await {
+        Ok(created) => created,
         Err(failed) => return failed,
     };
+    let (id, warned) = (&created.id, warnings(&created));
     if inv.flags.is_set(Flag::DETACH) {
-        return Outcome::success(format!("{id}\n"));
+        return Outcome {
+            stdout: format!("{id}\n"),
+            stderr: warned,
+            exit_code: 0,
+        };
     }
     if let Some(foreground) = foreground {
-        foreground(&id);
+        foreground(id);
     }
-    wait_and_collect(transport, base, inv, &id).await
+    let mut outcome = wait_and_collect(transport, base, inv, id).await;
+    outcome.stderr.insert_str(0, &warned);
+    outcome
+}
+
+/// The daemon's warnings about a new container, as the docker CLI prints them on stderr (`WARNING: ...`).
+pub fn warnings(created: &Created) -> String {
+    created
+        .warnings
+        .iter()
+        .map(|w| format!("WARNING: {w}\n"))
+        .collect()
 }
 
 /// Ctrl-C on a foreground `docker run` (no `-t`): docker's CLI forwards SIGINT to the container (`--sig-proxy`),
@@ -250,8 +266,22 @@ pub async fn create_container<T: Transport>(
     if inv.flags.is_set(Flag::TTY) {
         request.options.console_size = console_size;
     }
-    match Companion::new(transport, base).create(&request, start).await {
+    let query = CreateQuery {
+        start,
+        platform: inv.flags.value(Flag::PLATFORM).map(str::to_string),
+    };
+    match Companion::new(transport, base)
+        .create_with(&request, &query)
+        .await
+    {
         Ok(created) => Ok(created),
+        // With `--platform` the image was looked for (and pulled) first: the daemon's words alone.
+        Err(refused @ CompanionError::Refused { status: 404, .. }) if query.platform.is_some() => {
+            Err(Outcome::failure(
+                format!("docker: {refused}\n\nRun 'docker {verb} --help' for more information"),
+                125,
+            ))
+        }
         Err(refused @ CompanionError::Refused { status: 404, .. }) => {
             let image = &inv.args[0];
             let tagged = if image.contains(':') || image.contains('@') {

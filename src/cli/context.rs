@@ -9,6 +9,7 @@ use std::pin::Pin;
 
 use super::credentials::CredentialStore;
 use super::outcome::Outcome;
+use crate::builder::Platform;
 use crate::image::local_store;
 use crate::image::Reference;
 use crate::registry::{Client, Transport};
@@ -65,6 +66,21 @@ pub struct CommandContext<'a, T: Transport> {
     pub files: Option<&'a dyn super::project_files::ProjectFiles>,
     /// The learner's Ctrl-C ([`InterruptSource`]); `None` where it cannot be caught.
     pub interrupt: Option<InterruptSource<'a>>,
+    /// The platform the companion's containers run on, as its `/api/info` reports it (the page asks it once);
+    /// `None`: this machine's own ([`Platform::default`]: the host's natively, `linux/amd64` in the page).
+    pub platform: Option<&'a Platform>,
+}
+
+/// The platform pulls and builds take from an index for a host of platform `info`: its OS and architecture,
+/// without the CPU variant an amd64 or arm64 host reports (index entries rarely name one; arm64's `v8` is
+/// implied), with 32-bit arm's (`arm/v7`).
+pub fn pull_platform(info: &crate::api::PlatformInfo) -> Platform {
+    let info = info.normalized();
+    Platform {
+        variant: info.variant.filter(|_| info.architecture == "arm"),
+        os: info.os,
+        architecture: info.architecture,
+    }
 }
 
 /// A line typed at the terminal in answer to a command's question (`docker login`'s `Username: ` and
@@ -111,7 +127,13 @@ impl<'a, T: Transport> CommandContext<'a, T> {
             suggested_user: None,
             files: None,
             interrupt: None,
+            platform: None,
         }
+    }
+
+    /// The platform pulls and builds pick from an index when none is asked for ([`Self::platform`]).
+    pub fn host_platform(&self) -> Platform {
+        self.platform.cloned().unwrap_or_default()
     }
 
     pub fn session_key(&self) -> String {

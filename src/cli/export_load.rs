@@ -1,7 +1,8 @@
 //! `docker export [-o FILE] CONTAINER` (docker/cli `cli/command/container/export.go`): the container's whole
 //! root filesystem as a tar, into a file of the project or (natively) on stdout; never onto a terminal. And
-//! `docker save [-o FILE] IMAGE` as `slipway docker` runs it (the page's own save is a download,
-//! `src/cli/offline.rs`): the image's `docker load` tar ([`crate::builder::archive`]), written the same way.
+//! `docker save [-o FILE] IMAGE` as `slipway docker` runs it: the image's `docker load` tar
+//! ([`crate::builder::archive`]), written the same way; the page takes the archive from its own store or the
+//! companion (`src/cli/offline.rs` plans the line) and writes it with [`save_into_project`].
 
 use super::context::CommandContext;
 use super::cp::local_path;
@@ -10,7 +11,7 @@ use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::project_files::ProjectFiles;
 use super::spec::Flag;
-use crate::api::Companion;
+use crate::api::{Companion, MAX_COPY_BYTES};
 use crate::builder::{archive, StoreError};
 use crate::image::Reference;
 use crate::layer::{FileTree, Meta};
@@ -105,6 +106,20 @@ pub async fn image_archive<T: Transport>(ctx: &CommandContext<'_, T>, name: &str
         .map_err(|e| e.to_string())
 }
 
+/// The page's `docker save -o FILE` (and `> FILE`): the image's archive `tar` into the project's file `path`
+/// (the file tree shows it; `docker load -i FILE` reads it back). An archive over [`MAX_COPY_BYTES`], the most
+/// a command writes into the project (`docker cp`, `docker export`), is refused before anything is written.
+pub fn save_into_project(files: &dyn ProjectFiles, path: &str, tar: Vec<u8>) -> Result<(), String> {
+    if tar.len() as u64 > MAX_COPY_BYTES {
+        return Err(format!(
+            "slipway: the archive is {} bytes, over the {} MiB a file of the project may hold: save a smaller image (or natively, slipway docker save -o {path})",
+            tar.len(),
+            MAX_COPY_BYTES >> 20
+        ));
+    }
+    write_output(files, Some(path), tar)
+}
+
 /// A tar into the project's file `output`, or onto stdout without one.
 fn write_output(files: &dyn ProjectFiles, output: Option<&str>, tar: Vec<u8>) -> Result<(), String> {
     let Some(output) = output else {
@@ -125,4 +140,58 @@ fn write_output(files: &dyn ProjectFiles, output: Option<&str>, tar: Vec<u8>) ->
     tree.insert_file(&name, tar, Meta::root(0o644))
         .map_err(|e| e.to_string())?;
     files.write(&dir, &tree)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// A project of one folder, `out`, recording what is written.
+    #[derive(Default)]
+    struct Written(RefCell<Vec<(String, Vec<String>)>>);
+
+    impl ProjectFiles for Written {
+        fn root(&self) -> String {
+            "/project".into()
+        }
+        fn kind(&self, path: &str) -> Option<bool> {
+            (path.is_empty() || path == "out").then_some(true)
+        }
+        fn read(&self, _: &str, _: &str, _: bool) -> Result<FileTree, String> {
+            unreachable!()
+        }
+        fn write(&self, dir: &str, tree: &FileTree) -> Result<(), String> {
+            let names = tree.iter().map(|(path, _)| path.to_string()).collect();
+            self.0.borrow_mut().push((dir.to_string(), names));
+            Ok(())
+        }
+        fn stdin_tar(&self) -> Result<Vec<u8>, String> {
+            unreachable!()
+        }
+        fn stdout_tar(&self, _: &[u8]) -> Result<(), String> {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn a_save_into_the_project_is_refused_past_its_bound() {
+        let files = Written::default();
+        save_into_project(&files, "out/app.tar", vec![0; 1024]).unwrap();
+        assert_eq!(
+            files.0.borrow().as_slice(),
+            [("out".to_string(), vec!["app.tar".to_string()])]
+        );
+        assert_eq!(
+            save_into_project(&files, "nowhere/app.tar", vec![0; 10]).unwrap_err(),
+            "open /project/nowhere/app.tar: no such file or directory"
+        );
+        let refused = save_into_project(&files, "big.tar", vec![0; MAX_COPY_BYTES as usize + 1]).unwrap_err();
+        assert!(
+            refused.contains("over the 256 MiB a file of the project may hold"),
+            "{refused}"
+        );
+        assert_eq!(files.0.borrow().len(), 1, "nothing more was written");
+    }
 }

@@ -33,15 +33,16 @@ pub async fn run_offline<S: KeyValueStore>(store: &LocalStore<'_, S>, inv: &Invo
     }
 }
 
-/// `docker save` as the page runs it: one image, into a download named `file`.
+/// `docker save` as the page runs it: one image, into the project's file `path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaveRequest {
     pub image: String,
-    /// The download's name: the last part of the path given (a page cannot choose a directory).
-    pub file: String,
+    /// The file as given (`-o out/app.tar`, `> app.tar`), relative to the project's root
+    /// ([`super::export_load::save_into_project`]).
+    pub path: String,
 }
 
-/// A `docker save` line (with `-o FILE`, or redirected with `> FILE`) as a request, the error docker gives, or
+/// A `docker save` line (with `-o FILE`, or redirected with `> FILE`: both write the project's file) as a request, the error docker gives, or
 /// `None` for any other line (and for `--help` and parse errors, answered as usual).
 pub fn plan_save(line: &str) -> Option<Result<SaveRequest, Outcome>> {
     let mut words = split_words(line).ok()?;
@@ -86,16 +87,9 @@ pub fn plan_save(line: &str) -> Option<Result<SaveRequest, Outcome>> {
             1,
         )));
     }
-    let file = path.rsplit('/').next().unwrap_or_default().to_owned();
-    if file.is_empty() || file == "." || file == ".." {
-        return Some(Err(Outcome::failure(
-            format!("failed to save image: invalid output path {path:?}: name a file\n"),
-            1,
-        )));
-    }
     Some(Ok(SaveRequest {
         image: inv.args[0].clone(),
-        file,
+        path,
     }))
 }
 
@@ -112,10 +106,10 @@ mod tests {
     use crate::cli::interpret::plan_line;
     use crate::cli::outcome::Step;
 
-    fn request(image: &str, file: &str) -> Option<Result<SaveRequest, Outcome>> {
+    fn request(image: &str, path: &str) -> Option<Result<SaveRequest, Outcome>> {
         Some(Ok(SaveRequest {
             image: image.into(),
-            file: file.into(),
+            path: path.into(),
         }))
     }
 
@@ -127,7 +121,7 @@ mod tests {
         );
         assert_eq!(
             plan_save("docker save --output=out/app.tar app"),
-            request("app", "app.tar")
+            request("app", "out/app.tar")
         );
         assert_eq!(
             plan_save("docker save learner1/app:v1 > app.tar"),

@@ -326,8 +326,9 @@ const PRUNE_FORCE: FlagSpec = flag(Flag::FORCE, Some('f'), "Do not prompt for co
 
 /// The flags `docker create` and `docker run` share (`run` adds `-d`).
 #[rustfmt::skip]
-const CREATE_FLAGS: [FlagSpec; 27] = [
+const CREATE_FLAGS: [FlagSpec; 28] = [
     INTERACTIVE, TTY,
+    opt(Flag::PLATFORM, None, "Set platform if server is multi-platform capable"),
     flag(Flag::RM, None, "Automatically remove the container and its associated anonymous volumes when it exits"),
     opt(Flag::NAME, None, "Assign a name to the container"),
     opt(Flag::PUBLISH, Some('p'), "Publish a container's port(s) to the host"),
@@ -355,8 +356,8 @@ const CREATE_FLAGS: [FlagSpec; 27] = [
 ];
 
 /// `first`, then `rest`: `docker run`'s flags are `-d` and `docker create`'s.
-const fn with_first(first: FlagSpec, rest: [FlagSpec; 27]) -> [FlagSpec; 28] {
-    let mut all = [first; 28];
+const fn with_first(first: FlagSpec, rest: [FlagSpec; 28]) -> [FlagSpec; 29] {
+    let mut all = [first; 29];
     let mut i = 0;
     while i < rest.len() {
         all[i + 1] = rest[i];
@@ -365,7 +366,7 @@ const fn with_first(first: FlagSpec, rest: [FlagSpec; 27]) -> [FlagSpec; 28] {
     all
 }
 
-const RUN_FLAGS: [FlagSpec; 28] = with_first(
+const RUN_FLAGS: [FlagSpec; 29] = with_first(
     flag(
         Flag::DETACH,
         Some('d'),

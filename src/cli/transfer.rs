@@ -9,6 +9,7 @@ use super::format::human_size_with_precision;
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
+use crate::api::PlatformInfo;
 use crate::builder::Platform;
 use crate::image::local_store::ManifestParts;
 use crate::image::{Reference, ReferenceError};
@@ -144,7 +145,7 @@ pub async fn pull_image<T: Transport>(
     out: &mut Printer<'_>,
     stream: Stream,
 ) -> Result<(), PullError> {
-    pull_image_for(ctx, name, &Platform::default(), out, stream).await
+    pull_image_for(ctx, name, &ctx.host_platform(), out, stream).await
 }
 
 /// [`pull_image`] for `platform` (`docker pull --platform`): an index gives its manifest for it.
@@ -246,7 +247,7 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
         return out.fail(&e.to_string(), 1);
     }
     let platform = match inv.flags.value(Flag::PLATFORM).map(Platform::parse) {
-        None => Platform::default(),
+        None => ctx.host_platform(),
         Some(Ok(p)) => p,
         Some(Err(e)) => return out.fail(&e.to_string(), 1),
     };
@@ -352,19 +353,27 @@ pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
     }
 }
 
-/// `docker run`'s pull: when the session's local store lacks the image, say so and pull it (progress on
-/// stderr, as docker prints it). The pull's error, if it failed.
+/// `docker run`'s pull: when the session's local store lacks the image (or, with `--platform`, holds it for
+/// another platform: moby's not-found that makes the CLI pull), say so and pull it (progress on stderr, as
+/// docker prints it). The pull's error, if it failed.
 async fn pull_if_missing<T: Transport>(
     ctx: &CommandContext<'_, T>,
     image: &str,
+    platform: Option<&PlatformInfo>,
     out: &mut Printer<'_>,
 ) -> Option<PullError> {
     let reference = Reference::parse(image).map(Reference::with_default_tag).ok()?;
     let local = ctx.local_client();
-    let present = local
-        .pull_manifest(&ctx.local_repository(&reference), &reference.tag_or_digest())
-        .await
-        .is_ok();
+    let repository = ctx.local_repository(&reference);
+    let present = match local.pull_manifest(&repository, &reference.tag_or_digest()).await {
+        Err(_) => false,
+        Ok(_) if platform.is_none() => true,
+        // An image whose platform cannot be read is left to the runner to judge.
+        Ok(manifest) => match local_platform(&local, &repository, &manifest.bytes).await {
+            Some(found) => platform.is_some_and(|wanted| wanted.accepts(&found)),
+            None => true,
+        },
+    };
     if present {
         return None;
     }
@@ -372,10 +381,30 @@ async fn pull_if_missing<T: Transport>(
         Stream::Stderr,
         &format!("Unable to find image '{}' locally", reference.familiar()),
     );
+    let pull_platform = match platform {
+        Some(wanted) => Platform::parse(&wanted.to_string()).unwrap_or_default(),
+        None => ctx.host_platform(),
+    };
     // The name now carries its tag: `docker run` says no "Using default tag".
-    pull_image(ctx, &reference.to_string(), out, Stream::Stderr)
+    pull_image_for(ctx, &reference.to_string(), &pull_platform, out, Stream::Stderr)
         .await
         .err()
+}
+
+/// The platform of a local image manifest's config (`None` for an index, or what cannot be read).
+async fn local_platform<T: Transport>(
+    local: &Client<&T>,
+    repository: &str,
+    manifest: &[u8],
+) -> Option<PlatformInfo> {
+    let parts = ManifestParts::parse(manifest)?;
+    let config = local.pull_blob(repository, &parts.config_digest).await.ok()?;
+    let config: Value = serde_json::from_slice(&config).ok()?;
+    Some(PlatformInfo {
+        os: config["os"].as_str()?.to_string(),
+        architecture: config["architecture"].as_str()?.to_string(),
+        variant: config["variant"].as_str().map(str::to_string),
+    })
 }
 
 /// The pull's output followed by the run's; when the runner did not know the image either, the pull's error is
@@ -388,26 +417,62 @@ fn after_pull(
 ) -> Outcome {
     match pull_error {
         Some(e) if ran.exit_code == 125 && ran.stderr.starts_with("Unable to find image") => {
-            outcome.stderr.push_str(&format!(
-                "docker: Error response from daemon: {e}\n\nRun 'docker {} --help' for more information\n",
-                containers::verb(inv)
-            ));
-            outcome.exit_code = 125;
+            failed_pull(outcome, &e, inv)
         }
         _ => {
             outcome.stdout.push_str(&ran.stdout);
             outcome.stderr.push_str(&ran.stderr);
             outcome.exit_code = ran.exit_code;
+            outcome
         }
     }
+}
+
+/// The pull's output, then its error as `docker run` reports it (exit 125).
+fn failed_pull(mut outcome: Outcome, e: &PullError, inv: &Invocation) -> Outcome {
+    outcome.stderr.push_str(&format!(
+        "docker: Error response from daemon: {e}\n\nRun 'docker {} --help' for more information\n",
+        containers::verb(inv)
+    ));
+    outcome.exit_code = 125;
     outcome
+}
+
+/// What a `docker run`/`create` does before creating: `--platform` read as docker's CLI reads it (a malformed
+/// one ends the command), then the pull of a missing image. `Ok` holds the pull's error when the runner may
+/// still know the image (its base-image layouts); with `--platform` a failed pull ends the command, as docker's
+/// does.
+async fn pull_first<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+    out: &mut Printer<'_>,
+) -> Result<Option<PullError>, Outcome> {
+    let platform = match inv.flags.value(Flag::PLATFORM) {
+        None => None,
+        Some(text) => Some(PlatformInfo::parse(text).ok_or_else(|| {
+            Outcome::failure(
+                format!(
+                    "docker: error parsing specified platform: {text:?}: unknown operating system or architecture: invalid argument\n\nRun 'docker {} --help' for more information\n",
+                    containers::verb(inv)
+                ),
+                125,
+            )
+        })?),
+    };
+    match pull_if_missing(ctx, &inv.args[0], platform.as_ref(), out).await {
+        Some(e) if platform.is_some() => Err(failed_pull(std::mem::take(&mut out.outcome), &e, inv)),
+        pulled => Ok(pulled),
+    }
 }
 
 /// `docker run`: when the image is not in the local store, say so and pull it first (docker's lines on
 /// stderr), then run. A failed pull still tries the run: the runner also knows its base-image layouts.
 pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
-    let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
+    let pull_error = match pull_first(ctx, inv, &mut out).await {
+        Ok(pulled) => pulled,
+        Err(failed) => return failed,
+    };
     let mounts = match super::mounts::resolved_mounts(ctx, inv, &mut out).await {
         Ok(mounts) => mounts,
         Err(failed) => return after_pull(out.done(), failed, None, inv),
@@ -421,7 +486,10 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
 /// `docker create`: pull like `docker run`, then create the container and print its id.
 pub async fn create_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
-    let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
+    let pull_error = match pull_first(ctx, inv, &mut out).await {
+        Ok(pulled) => pulled,
+        Err(failed) => return failed,
+    };
     let mounts = match super::mounts::resolved_mounts(ctx, inv, &mut out).await {
         Ok(mounts) => mounts,
         Err(failed) => return after_pull(out.done(), failed, None, inv),
@@ -430,7 +498,11 @@ pub async fn create_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv
         match containers::create_container(ctx.transport, ctx.base, (inv, mounts.as_deref()), None, false)
             .await
         {
-            Ok(created) => Outcome::success(format!("{}\n", created.id)),
+            Ok(created) => Outcome {
+                stdout: format!("{}\n", created.id),
+                stderr: containers::warnings(&created),
+                exit_code: 0,
+            },
             Err(failed) => failed,
         };
     after_pull(out.done(), created, pull_error, inv)
@@ -444,13 +516,18 @@ pub async fn start_interactive<T: Transport>(
     console_size: Option<[u16; 2]>,
 ) -> Result<(containers::Created, Outcome), Outcome> {
     let mut out = Printer::new(ctx);
-    let pull_error = pull_if_missing(ctx, &inv.args[0], &mut out).await;
+    let pull_error = pull_first(ctx, inv, &mut out).await?;
     let mounts = match super::mounts::resolved_mounts(ctx, inv, &mut out).await {
         Ok(mounts) => mounts,
         Err(failed) => return Err(after_pull(out.done(), failed, None, inv)),
     };
     match containers::create_started(ctx.transport, ctx.base, (inv, mounts.as_deref()), console_size).await {
-        Ok(created) => Ok((created, out.done())),
+        Ok(created) => {
+            for warning in &created.warnings {
+                out.progress(Stream::Stderr, &format!("WARNING: {warning}"));
+            }
+            Ok((created, out.done()))
+        }
         Err(failed) => Err(after_pull(out.done(), failed, pull_error, inv)),
     }
 }

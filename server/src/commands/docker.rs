@@ -124,6 +124,8 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 files: Some(&project),
                 // Ctrl-C ends the process: no command here catches it.
                 interrupt: None,
+                // This machine's: `slipway docker` runs beside its companion.
+                platform: None,
             };
             runtime.block_on(run_command(&ctx, &inv))
         }
@@ -215,6 +217,7 @@ async fn build_with<T: slipway::registry::Transport>(
         now: super::build::unix_now(),
         source_date_epoch: slipway::builder::BuildOptions::source_date_epoch(),
         events: &|_| {},
+        platform: None,
     };
     let mut outcome = slipway::cli::build::build(&env, &inv, &tree).await;
     // The progress was streamed as it came: print only what follows it.

@@ -1,4 +1,4 @@
-//! Images as the registry stores them, read back whole: a tag or digest → (index → linux/amd64) manifest →
+//! Images as the registry stores them, read back whole: a tag or digest → (index → the server's platform's) manifest →
 //! config and layers. Used by `GET /api/images` (the session's `docker images`) and by the runner's image source.
 
 use std::sync::Arc;
@@ -56,7 +56,7 @@ fn descriptor_digest(value: &serde_json::Value, of: &Digest) -> Result<(Digest, 
 }
 
 /// The image `reference` (a tag, or a `sha256:` digest) names in `repo`, or `None` when the repository does not
-/// have it. An index resolves to its linux/amd64 manifest (else its only one).
+/// have it. An index resolves to the manifest of the server's platform (else its only one).
 pub fn read_image(
     store: &Store,
     repo: &RepoName,
@@ -78,8 +78,10 @@ pub fn read_image(
     let mut manifest_digest = digest.clone();
     if entry.media_type == OCI_INDEX || entry.media_type == DOCKER_LIST {
         let children = manifest["manifests"].as_array().cloned().unwrap_or_default();
+        let host = crate::platform::host();
         let platform = |d: &serde_json::Value| {
-            d["platform"]["os"] == "linux" && d["platform"]["architecture"] == "amd64"
+            d["platform"]["os"] == host.os.as_str()
+                && d["platform"]["architecture"] == host.architecture.as_str()
         };
         let chosen = children
             .iter()
@@ -89,7 +91,12 @@ pub fn read_image(
             } else {
                 None
             })
-            .ok_or_else(|| malformed(&digest, "the index has no linux/amd64 image"))?;
+            .ok_or_else(|| {
+                malformed(
+                    &digest,
+                    format!("the index has no {}/{} image", host.os, host.architecture),
+                )
+            })?;
         manifest_digest = descriptor_digest(chosen, &digest)?.0;
         if store.manifest(repo, &manifest_digest).is_none() {
             return Ok(None);

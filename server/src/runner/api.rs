@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::Extension;
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
-use slipway::api::{self, paths, AttachFrame, ErrorBody, StepEvent, NDJSON};
+use slipway::api::{self, paths, AttachFrame, ErrorBody, PlatformInfo, StepEvent, NDJSON};
 
 use crate::api_json::ApiJson;
 use crate::sessions::{SessionError, Sessions};
@@ -26,7 +26,9 @@ impl RunnerError {
     /// The HTTP status this error is answered with.
     fn status(&self) -> StatusCode {
         match self {
-            RunnerError::NotFound(_) | RunnerError::Image(ImageError::NotFound(_)) => StatusCode::NOT_FOUND,
+            RunnerError::NotFound(_)
+            | RunnerError::PlatformMismatch(_)
+            | RunnerError::Image(ImageError::NotFound(_)) => StatusCode::NOT_FOUND,
             RunnerError::Image(ImageError::BlobNotFound(_)) => StatusCode::NOT_FOUND,
             RunnerError::Conflict(_) | RunnerError::Refused(_) => StatusCode::CONFLICT,
             RunnerError::TooMany(_) | RunnerError::ServerFull(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -109,7 +111,14 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<api::Created>)> {
     let mut options = req.options;
     options.session = session(&headers);
-    let c = r.create(&req.image, options).await?;
+    let platform = match q.platform.as_deref().map(|p| (p, PlatformInfo::parse(p))) {
+        None => None,
+        Some((_, Some(platform))) => Some(platform),
+        Some((text, None)) => return Err(RunnerError::Spec(super::spec::SpecError::Invalid(
+            format!("error parsing specified platform: {text:?}: unknown operating system or architecture: invalid argument"),
+        ))),
+    };
+    let (c, warnings) = r.create_on(&req.image, options, platform).await?;
     if q.start {
         if let Err(e) = r.start(&c).await {
             let _ = r.remove(&c, true).await;
@@ -123,6 +132,7 @@ async fn create(
             id: c.id.clone(),
             name: c.name.clone(),
             ports: summary.ports,
+            warnings,
         }),
     ))
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oci_spec::image::ImageConfiguration;
+use slipway::api::PlatformInfo;
 use tokio::sync::watch;
 
 use super::admission::Permit;
@@ -235,6 +236,38 @@ struct Held {
 /// At most this many bytes of labels (keys and values) on one container: they live in the server's memory.
 const LABEL_BYTES: usize = 64 << 10;
 
+/// The platform of an image's config (`os`, `architecture`, `variant`).
+fn platform_of(config: &ImageConfiguration) -> PlatformInfo {
+    PlatformInfo {
+        os: config.os().to_string(),
+        architecture: config.architecture().to_string(),
+        variant: config.variant().clone(),
+    }
+}
+
+/// moby's platform checks at create (`daemon/create.go`, `daemon/images/image.go`): with `--platform`, an
+/// image of another platform is not the one asked for; without, one the host cannot run is a warning.
+fn platform_check(
+    reference: &str,
+    config: &ImageConfiguration,
+    wanted: Option<&PlatformInfo>,
+) -> Result<Vec<String>, RunnerError> {
+    let image = platform_of(config);
+    match wanted {
+        Some(wanted) if !wanted.accepts(&image) => Err(RunnerError::PlatformMismatch(
+            wanted.mismatch_error(reference, &image),
+        )),
+        Some(_) => Ok(Vec::new()),
+        None => {
+            let host = crate::platform::host();
+            Ok((!host.accepts(&image))
+                .then(|| host.mismatch_warning(&image))
+                .into_iter()
+                .collect())
+        }
+    }
+}
+
 /// `--label`s within [`LABEL_BYTES`], with keys that are not empty (dockerd refuses an empty key too).
 fn check_labels(opts: &RunOptions) -> Result<(), RunnerError> {
     if opts.labels.keys().any(String::is_empty) {
@@ -261,6 +294,19 @@ impl Runner {
         image: &str,
         opts: RunOptions,
     ) -> Result<Arc<Container>, RunnerError> {
+        Ok(self.create_on(image, opts, None).await?.0)
+    }
+
+    /// [`Runner::create`] with `docker create --platform`: an image of another platform is refused in moby's
+    /// words (a not-found error, so the docker CLI pulls the platform asked for and tries again). Without
+    /// `platform`, an image the host cannot run comes with dockerd's warning; it is created all the same (and
+    /// its first exec fails with `exec format error`: no emulation here).
+    pub async fn create_on(
+        self: &Arc<Self>,
+        image: &str,
+        opts: RunOptions,
+        platform: Option<PlatformInfo>,
+    ) -> Result<(Arc<Container>, Vec<String>), RunnerError> {
         // Refused before the image is resolved or unpacked, and long before any listener is opened.
         self.check_publish(&opts)?;
         check_labels(&opts)?;
@@ -270,11 +316,12 @@ impl Runner {
         let this = self.clone();
         let image_ref = image.to_string();
         let session = opts.session.clone();
-        let (resolved, lowers, image_health) = tokio::task::spawn_blocking(move || {
+        let (resolved, lowers, image_health, warnings) = tokio::task::spawn_blocking(move || {
             let resolved = this.images.resolve_for(&session, &image_ref)?;
+            let warnings = platform_check(&image_ref, &resolved.config, platform.as_ref())?;
             let lowers = this.unpack_layers(&resolved.layers)?;
             let health = this.image_healthcheck(&resolved);
-            Ok::<_, RunnerError>((resolved, lowers, health))
+            Ok::<_, RunnerError>((resolved, lowers, health, warnings))
         })
         .await
         .map_err(|e| io_ctx("unpack task")(std::io::Error::other(e)))??;
@@ -284,8 +331,10 @@ impl Runner {
             creating,
             slot: Some(slot),
         };
-        self.create_holding(image, &resolved.config, lowers, opts, held)
-            .await
+        let container = self
+            .create_holding(image, &resolved.config, lowers, opts, held)
+            .await?;
+        Ok((container, warnings))
     }
 
     /// Create a container from an image config and unpacked layer dirs (bottom first). `creating` is the

@@ -78,6 +78,9 @@ pub enum RunnerError {
     Runtime(#[from] runc::RuncError),
     #[error("No such container: {0}")]
     NotFound(String),
+    /// `docker create --platform P` of an image of another platform: moby's words, a not-found error (404).
+    #[error("{0}")]
+    PlatformMismatch(String),
     /// A refusal in dockerd's own words (`container ID is not running`), answered 409.
     #[error("{0}")]
     Refused(String),

@@ -197,6 +197,7 @@ async fn docker_build_with_events(
         // Reproducible, as BuildKit's builds with SOURCE_DATE_EPOCH are.
         source_date_epoch: Some(0),
         events,
+        platform: None,
     };
     build(&env, &inv, tree).await
 }

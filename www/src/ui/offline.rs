@@ -1,8 +1,10 @@
 //! The page with or without its companion (wasm only): whether `/api/info` answers as a Slipway companion,
-//! the image list from the companion or from the page's own store, and `docker save` as a browser download
-//! (from the page's store, else from the companion's local repository).
+//! the image list from the companion or from the page's own store, and `docker save` (from the page's store,
+//! else from the companion's local repository) into the project's files or, from the Images panel, a download.
 
+use super::project_files::PageFiles;
 use super::session::PageSession;
+use slipway::cli::outcome::Outcome;
 use super::state::{CompanionAction, CompanionStatus};
 use super::store::IMAGE_STORE;
 use slipway::builder::{LocalStore, StoreError};
@@ -43,7 +45,25 @@ pub async fn save_image(name: &str, online: bool) -> Result<Vec<u8>, String> {
     slipway::cli::export_load::image_archive(&session.context(None), name).await
 }
 
-/// `docker save` into a download named `file`.
+/// The terminal's `docker save -o FILE IMAGE` (or `> FILE`): the archive into the project's file FILE, as
+/// `docker load -i FILE` reads it back; a page without a project (an embed's runner) downloads it instead.
+pub async fn save_into(name: &str, path: &str, files: Option<&PageFiles>) -> Outcome {
+    let online = companion_online().await;
+    let tar = match save_image(name, online).await {
+        Ok(tar) => tar,
+        Err(e) => return Outcome::failure(format!("Error response from daemon: {e}\n"), 1),
+    };
+    let written = match files {
+        Some(files) => slipway::cli::export_load::save_into_project(files, path, tar),
+        None => super::web::download(path.rsplit('/').next().unwrap_or(path), &tar, "application/x-tar"),
+    };
+    match written {
+        Ok(()) => Outcome::default(),
+        Err(e) => Outcome::failure(format!("{e}\n"), 1),
+    }
+}
+
+/// `docker save` into a download named `file` (the Images panel's button).
 pub async fn download_image(name: &str, file: &str) -> Result<(), String> {
     let online = companion_online().await;
     let bytes = save_image(name, online).await?;

@@ -54,6 +54,7 @@ pub async fn build(inv: &Invocation, tree: &FileTree, stream: &dyn Fn(&str), eve
         // A page has no environment: `--build-arg SOURCE_DATE_EPOCH=N` pins the time, as with BuildKit.
         source_date_epoch: None,
         events,
+        platform: session.platform(),
     };
     let outcome = slipway::cli::build::build_keeping(&env, inv, tree, &IMAGE_STORE, online).await;
     PageBuild {

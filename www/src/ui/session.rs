@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use crate::fetch::Fetch;
 use slipway::api::SessionTransport;
+use slipway::builder::Platform;
 use slipway::cli::context::{CommandContext, ProgressSink};
 use slipway::cli::credentials::CredentialStore;
 
@@ -32,6 +33,25 @@ thread_local! {
             .and_then(|text| CredentialStore::from_json(&text).ok())
             .unwrap_or_default(),
     ));
+}
+
+thread_local! {
+    /// The platform the companion's containers run on (its `/api/info`), asked once by the first command.
+    static HOST_PLATFORM: RefCell<Option<Platform>> = const { RefCell::new(None) };
+}
+
+/// The companion's platform for this tab's commands: asked of `/api/info` the first time, then kept. A
+/// companion that does not answer, or names none (older than the field), leaves the page's default,
+/// `linux/amd64`, and is asked again by the next command.
+async fn host_platform() -> Option<Platform> {
+    if let Some(known) = HOST_PLATFORM.with(|p| p.borrow().clone()) {
+        return Some(known);
+    }
+    let transport = page_transport();
+    let info = slipway::api::Companion::new(&transport, "").info().await.ok()?;
+    let platform = slipway::cli::context::pull_platform(&info.platform?);
+    HOST_PLATFORM.with(|p| *p.borrow_mut() = Some(platform.clone()));
+    Some(platform)
 }
 
 thread_local! {
@@ -117,6 +137,8 @@ pub struct PageSession {
     token: String,
     registry_host: String,
     credentials: Rc<RefCell<CredentialStore>>,
+    /// The companion's platform when known ([`host_platform`]).
+    platform: Option<Platform>,
 }
 
 impl PageSession {
@@ -130,7 +152,11 @@ impl PageSession {
     /// a command names its local repositories after it before its first request.
     pub async fn for_command() -> Self {
         ensure_page_session().await;
-        PageSession::with_fetch(&Fetch::COMMAND)
+        let platform = host_platform().await;
+        PageSession {
+            platform,
+            ..PageSession::with_fetch(&Fetch::COMMAND)
+        }
     }
 
     fn with_fetch(fetch: &'static Fetch) -> Self {
@@ -143,6 +169,7 @@ impl PageSession {
             token,
             registry_host,
             credentials: CREDENTIALS.with(Rc::clone),
+            platform: HOST_PLATFORM.with(|p| p.borrow().clone()),
         }
     }
 
@@ -166,7 +193,13 @@ impl PageSession {
             suggested_user: None,
             files: None,
             interrupt: None,
+            platform: self.platform.as_ref(),
         }
+    }
+
+    /// The companion's platform, when known: what a build takes from an index without `--platform`.
+    pub fn platform(&self) -> Option<&Platform> {
+        self.platform.as_ref()
     }
 
     /// The session token ([`slipway::api::SESSION_HEADER`]).

@@ -242,15 +242,15 @@ impl Console {
             Effect::Cancel if self.interrupts.caught() => self.interrupts.press(),
             Effect::Cancel if self.run_starting.get() => self.cancel_pending.set(true),
             Effect::Cancel => self.abort(),
-            Effect::Save(save) => self.run_abortable(async move {
-                Some(match save {
-                    Err(outcome) => outcome,
-                    Ok(save) => match super::offline::download_image(&save.image, &save.file).await {
-                        Ok(()) => Outcome::default(),
-                        Err(e) => Outcome::failure(format!("Error response from daemon: {e}\n"), 1),
-                    },
+            Effect::Save(save) => {
+                let files = self.project.borrow().clone().map(super::project_files::PageFiles);
+                self.run_abortable(async move {
+                    Some(match save {
+                        Err(outcome) => outcome,
+                        Ok(save) => super::offline::save_into(&save.image, &save.path, files.as_ref()).await,
+                    })
                 })
-            }),
+            }
             Effect::ToContainer(data) => {
                 if let Some(socket) = self.socket.borrow().as_ref() {
                     socket.send(data.as_bytes());

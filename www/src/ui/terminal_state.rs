@@ -102,7 +102,7 @@ pub enum Effect {
     Answer(String),
     /// Keys for the attached container's TTY, unchanged (Ctrl-C is its `\x03`).
     ToContainer(String),
-    /// `docker save`: the page makes the download (or answers docker's error), then says how it went
+    /// `docker save`: the page writes the project's file (or answers docker's error), then says how it went
     /// (`Finished`).
     Save(Result<slipway::cli::offline::SaveRequest, Outcome>),
 }
