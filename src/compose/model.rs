@@ -15,6 +15,9 @@ pub struct Project {
     pub volumes: BTreeMap<String, Volume>,
     /// The active profiles (`--profile`, `COMPOSE_PROFILES`).
     pub active_profiles: Vec<String>,
+    /// Services of the files left out because the line named others (`up web`): Compose's
+    /// `DisabledServiceNames`, whose containers are not orphans.
+    pub disabled_services: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
