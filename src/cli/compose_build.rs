@@ -191,7 +191,13 @@ pub async fn before_up<T: Transport>(
     }
     let mut wanted = Vec::new();
     for service in ordered(project, &inv.args) {
-        if service.build.is_some() && (always || !present(ctx, &image_of(project, &service)).await) {
+        // `pull_policy: build` (or `--pull build`, `--build`) builds it every time, as `--build` does.
+        let policy = match super::compose_up::pull_policy_of(inv, &service) {
+            Ok(policy) => policy,
+            Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+        };
+        let rebuild = always || policy == "build";
+        if service.build.is_some() && (rebuild || !present(ctx, &image_of(project, &service)).await) {
             wanted.push(service);
         }
     }

@@ -331,7 +331,7 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
     if let Some(why) = services.iter().find_map(unsupported) {
         return Outcome::failure(format!("{why}\n"), 1);
     }
-    let mut pulled = pull_missing(ctx, project, &services).await;
+    let mut pulled = pull_missing(ctx, inv, project, &services).await;
     if pulled.exit_code != 0 {
         return pulled;
     }
@@ -674,9 +674,28 @@ pub(super) async fn create_missing<T: Transport>(
     Ok(())
 }
 
-/// Pull the images the session's store does not have yet (` ✔ web Pulled`).
+/// The pull policy of `service` for this line, as Compose's `createOptions.Apply` settles it: `--pull` over the
+/// file's `pull_policy` (`missing` without either), and `--build` makes it `build` for a service with `build:`.
+pub(super) fn pull_policy_of(inv: &Invocation, service: &Service) -> Result<String, String> {
+    let mut policy = service.pull_policy.clone().unwrap_or_else(|| "missing".into());
+    if let Some(flag) = inv.flags.value(Flag::PULL) {
+        if !crate::compose::service::PULL_POLICIES.contains(&flag) {
+            return Err(format!("invalid --pull option {flag:?}"));
+        }
+        policy = flag.to_string();
+    }
+    if inv.flags.is_set(Flag::BUILD) && service.build.is_some() {
+        policy = "build".into();
+    }
+    Ok(policy)
+}
+
+/// Pull the images of `services` as their pull policy says (Compose's `pullRequiredImages`): `missing` (and
+/// `if_not_present`) the images the session's store does not have yet, `always` every service's `image:`,
+/// `never` and `build` none, a missing image then failing as the daemon's create does (` ✔ web Pulled`).
 pub(super) async fn pull_missing<T: Transport>(
     ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
     project: &Project,
     services: &[Service],
 ) -> Outcome {
@@ -690,12 +709,26 @@ pub(super) async fn pull_missing<T: Transport>(
         let Ok(reference) = Reference::parse(&image).map(Reference::with_default_tag) else {
             return Outcome::failure(format!("invalid reference format: {image}\n"), 1);
         };
+        let policy = match pull_policy_of(inv, service) {
+            Ok(policy) => policy,
+            Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+        };
         let present = local
             .pull_manifest(&ctx.local_repository(&reference), &reference.tag_or_digest())
             .await
             .is_ok();
-        if present {
-            continue;
+        match policy.as_str() {
+            "always" if service.image.is_some() => {}
+            _ if present => continue,
+            "never" | "build" if service.image.is_some() => {
+                let mut stderr = progress.render();
+                stderr.push_str(&format!(
+                    "Error response from daemon: No such image: {}\n",
+                    reference.familiar()
+                ));
+                return Outcome::failure(stderr, 1);
+            }
+            _ => {}
         }
         if service.image.is_none() {
             // `cli::compose_build::before_up` built every missing image unless the line said `--no-build`.

@@ -41,6 +41,8 @@ pub struct Service {
     /// Network name -> aliases on it.
     pub networks: BTreeMap<String, Option<ServiceNetwork>>,
     pub ports: Vec<Port>,
+    /// `pull_policy`: `always`, `never`, `missing` (`if_not_present`), `build`.
+    pub pull_policy: Option<String>,
     pub restart: Option<String>,
     pub scale: Option<u64>,
     pub stdin_open: Option<bool>,
