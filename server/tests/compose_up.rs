@@ -417,7 +417,7 @@ fn drawn_rows(written: &str) -> Vec<String> {
             '\x1b' => {
                 let mut sequence = String::new();
                 chars.next_if_eq(&'[');
-                while let Some(c) = chars.next() {
+                for c in chars.by_ref() {
                     sequence.push(c);
                     if c.is_ascii_alphabetic() {
                         break;
