@@ -219,3 +219,40 @@ async fn a_learner_brings_up_a_built_service_with_up_build_in_the_page() {
     )
     .await;
 }
+
+const PULL_ALWAYS: &str =
+    "name: pp\nservices:\n  web:\n    image: busybox\n    pull_policy: always\n    command: [sleep, '600']\n";
+
+/// The pull policy as Compose applies it: `up --pull never` without the image fails as the daemon's create does,
+/// `pull_policy: always` pulls an image the session has, `--pull missing` (over the file's policy) pulls nothing
+/// then, and a value Compose does not know is refused in its words.
+#[test]
+fn up_pulls_as_the_pull_flag_and_pull_policy_say() -> Result<()> {
+    let Some(server) = server("compose-pull-policy", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let project = Project::new(&server, "compose-pull-policy", PULL_ALWAYS)?;
+    let never = project.docker(&["compose", "up", "-d", "--pull", "never"])?;
+    assert_eq!(
+        (never.code, never.err.as_str()),
+        (1, "Error response from daemon: No such image: busybox:latest\n")
+    );
+    let wrong = project.docker(&["compose", "up", "-d", "--pull", "sometimes"])?;
+    assert_eq!(
+        (wrong.code, wrong.err.as_str()),
+        (1, "invalid --pull option \"sometimes\"\n")
+    );
+    project.ok(&["pull", "-q", "busybox"])?;
+    let always = project.ok(&["compose", "up", "-d"])?;
+    assert_eq!(
+        always.err,
+        "[+] Pulling 1/1\n ✔ web  Pulled\n[+] Running 2/2\n ✔ Network pp_default  Created\n \
+         ✔ Container pp-web-1  Started\n"
+    );
+    let missing = project.ok(&["compose", "up", "-d", "--pull", "missing"])?;
+    assert_eq!(missing.err, "[+] Running 1/1\n ✔ Container pp-web-1  Running\n");
+    project.ok(&["compose", "down", "-t", "1"])?;
+    let left = leftovers(&server);
+    ensure!(left.is_empty(), "left after down: {left:?}");
+    Ok(())
+}

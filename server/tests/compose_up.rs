@@ -400,3 +400,151 @@ fn compose_labels_scale_ls_logs_and_stop_start_restart_run_as_compose_does() -> 
     ensure!(left.is_empty(), "left after down: {left:?}");
     Ok(())
 }
+
+/// A database that turns healthy after two seconds, and a web service that waits for it.
+const WAITS: &str = "name: wt\nservices:\n  db:\n    image: busybox\n    \
+    command: [sh, -c, 'sleep 2 && touch /ready && exec sleep 600']\n    \
+    healthcheck: {test: test -e /ready, interval: 1s, retries: 20}\n  web:\n    image: busybox\n    \
+    depends_on: {db: {condition: service_healthy}}\n    command: [sleep, '600']\n";
+
+/// The rows a terminal shows once `written` (with its cursor moves and line rewrites) is drawn.
+fn drawn_rows(written: &str) -> Vec<String> {
+    let mut rows: Vec<String> = vec![String::new()];
+    let mut at = 0usize;
+    let mut chars = written.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => {
+                let mut sequence = String::new();
+                chars.next_if_eq(&'[');
+                for c in chars.by_ref() {
+                    sequence.push(c);
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+                let n: usize = sequence[..sequence.len() - 1].parse().unwrap_or(1);
+                match sequence.chars().last() {
+                    Some('A') => at = at.saturating_sub(n),
+                    Some('B') => at = (at + n).min(rows.len() - 1),
+                    Some('K') => rows[at].clear(),
+                    _ => {}
+                }
+            }
+            '\r' => {}
+            '\n' => {
+                at += 1;
+                if at == rows.len() {
+                    rows.push(String::new());
+                }
+            }
+            c => rows[at].push(c),
+        }
+    }
+    rows
+}
+
+/// On a terminal (a pseudo-terminal `script` holds, as a learner's shell would), `up -d` shows the container it
+/// waits for as Compose's TTY writer does, ` ⠋ Container wt-db-1  Waiting`, then rewrites that row in place:
+/// ` ✔ Container wt-db-1  Healthy`, the block counting `3/3` at the end.
+#[test]
+fn on_a_terminal_compose_up_shows_waiting_then_rewrites_it_healthy() -> Result<()> {
+    let Some(server) = server("compose-waiting", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let project = Project::new(&server, "compose-waiting", WAITS)?;
+    project.ok(&["pull", "-q", "busybox"])?;
+    let line = format!(
+        "{} docker --host {} compose up -d",
+        slipway_bin().display(),
+        server.url
+    );
+    let output = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .current_dir(project.dir.path())
+        .env("SLIPWAY_SESSION", &project.session)
+        .env("SLIPWAY_AUTH_FILE", project.dir.path().join("auth.json"))
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .stdin(Stdio::null())
+        .output()?;
+    let written = String::from_utf8_lossy(&output.stdout).into_owned();
+    ensure!(output.status.success(), "{written}");
+    // While it waited, the row was rewritten so: Compose's spinner, not counted as done.
+    ensure!(
+        written.contains("\x1b[2K ⠋ Container wt-db-1   Waiting\r")
+            && written.contains("\x1b[2K[+] Running 1/2\r"),
+        "no Waiting row: {written:?}"
+    );
+    let rows = drawn_rows(&written);
+    let screen: Vec<&str> = rows
+        .iter()
+        .map(String::as_str)
+        .filter(|r| !r.is_empty())
+        .collect();
+    assert_eq!(
+        screen,
+        [
+            "[+] Running 3/3",
+            " ✔ Network wt_default  Created",
+            " ✔ Container wt-db-1   Healthy",
+            " ✔ Container wt-web-1  Started",
+        ]
+    );
+    project.ok(&["compose", "down", "-t", "1"])?;
+    let left = leftovers(&server);
+    ensure!(left.is_empty(), "left after down: {left:?}");
+    Ok(())
+}
+
+const WITH_OLD: &str = "name: or\nservices:\n  web:\n    image: busybox\n    command: [sleep, '600']\n  \
+    old:\n    image: busybox\n    command: [sleep, '600']\n";
+const WITHOUT_OLD: &str = "name: or\nservices:\n  web:\n    image: busybox\n    command: [sleep, '600']\n";
+
+/// A service taken out of the file leaves an orphan: `up` warns about it in Compose's words, `down` leaves it,
+/// `down --remove-orphans` removes it (and `up --remove-orphans` does too).
+#[test]
+fn orphans_are_warned_about_by_up_and_removed_with_remove_orphans() -> Result<()> {
+    let Some(server) = server("compose-orphans", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let project = Project::new(&server, "compose-orphans", WITH_OLD)?;
+    project.ok(&["pull", "-q", "busybox"])?;
+    project.ok(&["compose", "up", "-d"])?;
+    project.write("compose.yaml", WITHOUT_OLD)?;
+    let up = project.ok(&["compose", "up", "-d"])?;
+    assert_eq!(
+        up.err,
+        "WARN[0000] Found orphan containers ([or-old-1]) for this project. If you removed or renamed this \
+         service in your compose file, you can run this command with the --remove-orphans flag to clean it \
+         up.\n[+] Running 1/1\n ✔ Container or-web-1  Running\n"
+    );
+    // `up web` names one service: the others of the file are not orphans.
+    project.write("compose.yaml", WITH_OLD)?;
+    let named = project.ok(&["compose", "up", "-d", "web"])?;
+    ensure!(!named.err.contains("orphan"), "{named:?}");
+    project.write("compose.yaml", WITHOUT_OLD)?;
+    let down = project.ok(&["compose", "down", "-t", "1"])?;
+    assert_eq!(
+        down.err,
+        "[+] Running 2/2\n ✔ Container or-web-1  Removed\n ! Network or_default  Resource is still in use\n"
+    );
+    let down = project.ok(&["compose", "down", "-t", "1", "--remove-orphans"])?;
+    assert_eq!(
+        down.err,
+        "[+] Running 2/2\n ✔ Container or-old-1  Removed\n ✔ Network or_default  Removed\n"
+    );
+    ensure!(project.ok(&["ps", "-aq"])?.out.is_empty());
+    // `up --remove-orphans` removes them before it starts the rest.
+    project.write("compose.yaml", WITH_OLD)?;
+    project.ok(&["compose", "up", "-d"])?;
+    project.write("compose.yaml", WITHOUT_OLD)?;
+    let up = project.ok(&["compose", "up", "-d", "--remove-orphans"])?;
+    assert_eq!(
+        up.err,
+        "[+] Running 2/2\n ✔ Container or-old-1  Removed\n ✔ Container or-web-1  Running\n"
+    );
+    project.ok(&["compose", "down", "-t", "1"])?;
+    let left = leftovers(&server);
+    ensure!(left.is_empty(), "left after down: {left:?}");
+    Ok(())
+}

@@ -165,9 +165,16 @@ pub async fn run_project_building<T: Transport>(
         Err(outcome) => return outcome,
     };
     let project = &loaded.project;
+    let mut warned = warnings(&loaded.warnings);
     let mut outcome = match sub.command.id {
         CommandId::ComposeUp => {
-            let built = compose_build::before_up(ctx, &sub, project, builder).await;
+            let mut built = compose_build::before_up(ctx, &sub, project, builder).await;
+            if built.exit_code == 0 {
+                // On a terminal `up` draws its block as it goes: what comes before it is shown now.
+                built.stderr.insert_str(0, &std::mem::take(&mut warned));
+                compose_up::show_first(ctx, &mut built);
+                warned = std::mem::take(&mut built.stderr);
+            }
             then(built, compose_attach::up(ctx, &sub, &loaded)).await
         }
         CommandId::ComposeDown => match sub.flags.value(Flag::RMI) {
@@ -198,7 +205,7 @@ pub async fn run_project_building<T: Transport>(
         CommandId::ComposeRun => compose_run::detached(ctx, &sub, &loaded).await,
         _ => return config_outcome(&sub, &loaded),
     };
-    outcome.stderr.insert_str(0, &warnings(&loaded.warnings));
+    outcome.stderr.insert_str(0, &warned);
     outcome
 }
 

@@ -443,6 +443,28 @@ mod tests {
     #[test]
     fn the_flags_are_checked_as_compose_checks_them() {
         let p = project();
+        // The pull policy: `--pull` over the file's `pull_policy`, `--build` making it `build`.
+        let pulled = super::super::compose_up::tests::project(
+            "services:\n  web:\n    image: busybox\n    pull_policy: always\n  db:\n    build: .\n",
+        );
+        let policy = |line: &str, service: &str| {
+            super::super::compose_up::pull_policy_of(&up(line), &pulled.services[service])
+        };
+        assert_eq!(policy("docker compose up", "web").as_deref(), Ok("always"));
+        assert_eq!(policy("docker compose up", "db").as_deref(), Ok("missing"));
+        assert_eq!(
+            policy("docker compose up --pull never", "web").as_deref(),
+            Ok("never")
+        );
+        assert_eq!(policy("docker compose up --build", "db").as_deref(), Ok("build"));
+        assert_eq!(
+            policy("docker compose up --build", "web").as_deref(),
+            Ok("always")
+        );
+        assert_eq!(
+            policy("docker compose up --pull sometimes", "web"),
+            Err("invalid --pull option \"sometimes\"".to_string())
+        );
         let cascade = Cascade::of(&up("docker compose up --exit-code-from web"), &p).unwrap();
         assert!(cascade.abort);
         assert_eq!(cascade.exit_code_from.as_deref(), Some("web"));

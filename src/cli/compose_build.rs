@@ -129,7 +129,7 @@ async fn build_services(
 ) -> Outcome {
     let mut progress = Progress {
         title: "Building",
-        lines: Vec::new(),
+        ..Progress::default()
     };
     let mut stderr = String::new();
     for service in services.iter().filter(|s| s.build.is_some()) {
@@ -191,7 +191,13 @@ pub async fn before_up<T: Transport>(
     }
     let mut wanted = Vec::new();
     for service in ordered(project, &inv.args) {
-        if service.build.is_some() && (always || !present(ctx, &image_of(project, &service)).await) {
+        // `pull_policy: build` (or `--pull build`, `--build`) builds it every time, as `--build` does.
+        let policy = match super::compose_up::pull_policy_of(inv, &service) {
+            Ok(policy) => policy,
+            Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+        };
+        let rebuild = always || policy == "build";
+        if service.build.is_some() && (rebuild || !present(ctx, &image_of(project, &service)).await) {
             wanted.push(service);
         }
     }
@@ -206,7 +212,7 @@ pub async fn before_up<T: Transport>(
 pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
     let mut progress = Progress {
         title: "Pulling",
-        lines: Vec::new(),
+        ..Progress::default()
     };
     let mut pulling: BTreeMap<String, String> = BTreeMap::new();
     let mut must_build = Vec::new();
@@ -258,7 +264,7 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, p
 pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
     let mut progress = Progress {
         title: "Pushing",
-        lines: Vec::new(),
+        ..Progress::default()
     };
     let quiet_ctx = CommandContext {
         progress: None,
@@ -292,7 +298,7 @@ fn layer_status(line: &str) -> Option<(&str, &str)> {
     (id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some((id, status))
 }
 
-fn quiet_or(progress: &Progress, inv: &Invocation) -> Outcome {
+fn quiet_or(progress: &Progress<'_>, inv: &Invocation) -> Outcome {
     Outcome {
         stderr: match inv.flags.is_set(Flag::QUIET) {
             true => String::new(),
@@ -302,7 +308,7 @@ fn quiet_or(progress: &Progress, inv: &Invocation) -> Outcome {
     }
 }
 
-fn failed(progress: &Progress, inv: &Invocation, message: String) -> Outcome {
+fn failed(progress: &Progress<'_>, inv: &Invocation, message: String) -> Outcome {
     let mut out = quiet_or(progress, inv);
     out.stderr.push_str(&format!("{message}\n"));
     out.exit_code = 1;

@@ -121,17 +121,17 @@ async fn dependencies<T: Transport>(
     ctx: &CommandContext<'_, T>,
     loaded: &Loaded,
     service: &Service,
-    no_deps: bool,
+    inv: &Invocation,
 ) -> Result<(String, ComposeBinds), Outcome> {
     let project = &loaded.project;
-    let needed: Vec<Service> = match no_deps {
+    let needed: Vec<Service> = match inv.flags.is_set(Flag::NO_DEPS) {
         true => vec![service.clone()],
         false => up::ordered(project, std::slice::from_ref(&service.name)),
     };
     if let Some(why) = needed.iter().find_map(up::unsupported) {
         return Err(Outcome::failure(format!("{why}\n"), 1));
     }
-    let mut pulled = up::pull_missing(ctx, project, &needed).await;
+    let mut pulled = up::pull_missing(ctx, inv, project, &needed).await;
     if pulled.exit_code != 0 {
         return Err(pulled);
     }
@@ -164,7 +164,7 @@ async fn dependencies<T: Transport>(
             return Err(up::failed(&progress, e.to_string()));
         }
     }
-    if !no_deps {
+    if !inv.flags.is_set(Flag::NO_DEPS) {
         if let Err(e) = up::dependencies(&companion, project, service, &mut progress).await {
             return Err(up::dependency_failed(&mut progress, e));
         }
@@ -183,7 +183,7 @@ async fn started<T: Transport>(
     let said = |why: String| Outcome::failure(format!("{why}\n"), 1);
     let service = service_of(project, inv).map_err(said)?;
     let mut request = one_off_request(project, service, inv).map_err(said)?;
-    let (printed, binds) = dependencies(ctx, loaded, service, inv.flags.is_set(Flag::NO_DEPS)).await?;
+    let (printed, binds) = dependencies(ctx, loaded, service, inv).await?;
     apply_compose_binds(&service.name, &mut request.options.volumes, &binds);
     // The line's own `-v ./x:/y` binds, packed as `docker run` packs them.
     let (mut typed, packed): (Vec<_>, Vec<_>) = std::mem::take(&mut request.options.volumes)

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::compose_project::{self, Member};
 use super::compose_wait::{wait_for, Budget, Condition};
-use super::context::{CommandContext, Printer, Stream};
+use super::context::{CommandContext, Printer, StatusSink, Stream};
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
@@ -23,35 +23,65 @@ use crate::registry::Transport;
 const IN_USE: &str = "Resource is still in use";
 
 /// Compose's lines for what it did, printed as one block (`[+] Running N/N`, then one line per resource).
-pub(super) struct Progress {
+/// On a terminal (`live`: the page's, a native TTY) the block is drawn as it changes, each line rewritten in
+/// place as Compose's TTY writer (`pkg/progress/tty.go`) redraws it, transient states (`Waiting`, `Creating`)
+/// included; `render` then prints nothing more. Elsewhere it is printed once, at the end.
+pub(super) struct Progress<'s> {
     /// `Running`, or `Pulling` for images (`Stopping`, `Restarting`).
     pub(super) title: &'static str,
     pub(super) lines: Vec<(String, String)>,
+    pub(super) live: Option<StatusSink<'s>>,
 }
 
-impl Default for Progress {
+impl Default for Progress<'_> {
     fn default() -> Self {
         Progress {
             title: "Running",
             lines: Vec::new(),
+            live: None,
         }
     }
 }
 
-impl Progress {
-    pub(super) fn done(&mut self, what: String, state: &str) {
-        self.lines.push((what, state.to_string()));
-    }
+/// The states Compose's events mark as still working (`progress.Working`): a spinner, not counted as done.
+const WORKING: [&str; 5] = ["Waiting", "Creating", "Starting", "Stopping", "Removing"];
 
-    /// The line of `what` says `state` now (added when it has none).
-    fn set(&mut self, what: String, state: &str) {
-        match self.lines.iter_mut().find(|(w, _)| *w == what) {
-            Some(line) => line.1 = state.to_string(),
-            None => self.done(what, state),
+impl<'s> Progress<'s> {
+    /// A `Running` block drawn live when the context has a terminal that redraws lines.
+    pub(super) fn on_screen<T: Transport>(ctx: &CommandContext<'s, T>) -> Self {
+        Progress {
+            live: ctx.status,
+            ..Progress::default()
         }
     }
 
-    pub(super) fn render(&self) -> String {
+    pub(super) fn done(&mut self, what: String, state: &str) {
+        self.lines.push((what, state.to_string()));
+        self.draw();
+    }
+
+    /// The line of `what` says `state` now (added when it has none).
+    pub(super) fn set(&mut self, what: String, state: &str) {
+        match self.lines.iter_mut().find(|(w, _)| *w == what) {
+            Some(line) => line.1 = state.to_string(),
+            None => self.lines.push((what, state.to_string())),
+        }
+        self.draw();
+    }
+
+    /// Redraw every line (a longer name pads them all again), each keyed to its row.
+    fn draw(&self) {
+        let Some(sink) = self.live else { return };
+        for (n, line) in self.block().lines().enumerate() {
+            let key = match n {
+                0 => self.title.to_string(),
+                _ => format!("{}:{}", self.title, self.lines[n - 1].0),
+            };
+            sink(Stream::Stderr, &key, line);
+        }
+    }
+
+    fn block(&self) -> String {
         if self.lines.is_empty() {
             return String::new();
         }
@@ -62,17 +92,30 @@ impl Progress {
             .max()
             .unwrap_or(0);
         let n = self.lines.len();
-        let ok = self.lines.iter().filter(|(_, s)| s != "Error").count();
+        let ok = self
+            .lines
+            .iter()
+            .filter(|(_, s)| s != "Error" && !WORKING.contains(&s.as_str()))
+            .count();
         let mut out = format!("[+] {} {ok}/{n}\n", self.title);
         for (what, state) in &self.lines {
             let mark = match state.as_str() {
                 "Error" => '✘',
                 IN_USE => '!',
+                s if WORKING.contains(&s) => '⠋',
                 _ => '✔',
             };
             out.push_str(&format!(" {mark} {what:width$}  {state}\n"));
         }
         out
+    }
+
+    /// The block as printed at the end (nothing when it was drawn live).
+    pub(super) fn render(&self) -> String {
+        match self.live {
+            Some(_) => String::new(),
+            None => self.block(),
+        }
     }
 }
 
@@ -266,7 +309,7 @@ pub(super) async fn project_containers<T: Transport>(
         .collect())
 }
 
-pub(super) fn failed(progress: &Progress, message: String) -> Outcome {
+pub(super) fn failed(progress: &Progress<'_>, message: String) -> Outcome {
     let mut stderr = progress.render();
     stderr.push_str(&format!("Error response from daemon: {message}\n"));
     Outcome::failure(stderr, 1)
@@ -288,7 +331,7 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
     if let Some(why) = services.iter().find_map(unsupported) {
         return Outcome::failure(format!("{why}\n"), 1);
     }
-    let mut pulled = pull_missing(ctx, project, &services).await;
+    let mut pulled = pull_missing(ctx, inv, project, &services).await;
     if pulled.exit_code != 0 {
         return pulled;
     }
@@ -297,14 +340,25 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
         Err(e) => return Outcome::failure(format!("{}{e}\n", pulled.stderr), 1),
     };
     let companion = Companion::new(ctx.transport, ctx.base);
-    let mut progress = Progress::default();
+    let existing = match compose_project::members(&companion, &project.name).await {
+        Ok(rows) => rows,
+        Err(e) => return Outcome::failure(format!("{}{e}\n", pulled.stderr), 1),
+    };
+    let orphans: Vec<&Member> = existing.iter().filter(|m| orphaned(project, m)).collect();
+    let removing = inv.flags.is_set(Flag::REMOVE_ORPHANS);
+    if !orphans.is_empty() && !removing {
+        pulled.stderr.push_str(&orphan_warning(&orphans));
+    }
+    show_first(ctx, &mut pulled);
+    let mut progress = Progress::on_screen(ctx);
     if let Err(e) = create_missing(&companion, wanted(project, &services), &mut progress).await {
         return failed(&progress, e.to_string());
     }
-    let existing = match compose_project::members(&companion, &project.name).await {
-        Ok(rows) => rows,
-        Err(e) => return failed(&progress, e.to_string()),
-    };
+    if removing {
+        if let Err(e) = remove_orphans(&companion, &orphans, None, &mut progress).await {
+            return failed(&progress, e.to_string());
+        }
+    }
     let files = compose_project::config_files(project, &loaded.files);
     for (service, scale) in services.iter().zip(scales) {
         let mine: Vec<&Member> = existing
@@ -335,6 +389,71 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
     let mut outcome = pulled;
     outcome.stderr.push_str(&progress.render());
     outcome
+}
+
+/// A container of the project Compose calls an orphan (`isOrphaned` in its `containers.go`): one of a service
+/// the files do not define (any more), or a one-off `run` container that has exited.
+pub(super) fn orphaned(project: &Project, member: &Member) -> bool {
+    if member.oneoff {
+        return member.row.status == ContainerStatus::Exited;
+    }
+    !project.services.contains_key(&member.service) && !project.disabled_services.contains(&member.service)
+}
+
+/// Compose's warning when `up` finds orphans and was not told `--remove-orphans` (`pkg/compose/create.go`;
+/// the names as Go prints a list of strings).
+fn orphan_warning(orphans: &[&Member]) -> String {
+    let names: Vec<&str> = orphans.iter().map(|m| m.row.name.as_str()).collect();
+    format!(
+        "WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in \
+         your compose file, you can run this command with the --remove-orphans flag to clean it up.\n",
+        names.join(" ")
+    )
+}
+
+/// Stop (within `timeout` seconds) and remove `orphans`: ` ✔ Container app-old-1  Removed`.
+async fn remove_orphans<T: Transport>(
+    companion: &Companion<'_, T>,
+    orphans: &[&Member],
+    timeout: Option<u64>,
+    progress: &mut Progress<'_>,
+) -> Result<(), CompanionError> {
+    for m in orphans {
+        remove_container(companion, &m.row, timeout, progress).await?;
+    }
+    Ok(())
+}
+
+/// Stop `row` when it runs (SIGKILL after `timeout` seconds), then remove it.
+async fn remove_container<T: Transport>(
+    companion: &Companion<'_, T>,
+    row: &ContainerSummary,
+    timeout: Option<u64>,
+    progress: &mut Progress<'_>,
+) -> Result<(), CompanionError> {
+    let what = format!("Container {}", row.name);
+    if row.status == ContainerStatus::Running {
+        progress.set(what.clone(), "Stopping");
+        companion.stop(&row.id, &StopQuery { t: timeout }).await?;
+    }
+    progress.set(what.clone(), "Removing");
+    companion.remove(&row.id, &RemoveQuery { force: true }).await?;
+    progress.set(what, "Removed");
+    Ok(())
+}
+
+/// On a terminal that draws `up`'s block as it goes, what comes before the block (the pulls, the builds,
+/// Compose's warnings) is shown first, as it is printed there; `outcome` keeps only its exit code.
+pub(super) fn show_first<T: Transport>(ctx: &CommandContext<'_, T>, outcome: &mut Outcome) {
+    let (Some(_), Some(sink)) = (ctx.status, ctx.progress) else {
+        return;
+    };
+    for (stream, text) in [
+        (Stream::Stdout, &mut outcome.stdout),
+        (Stream::Stderr, &mut outcome.stderr),
+    ] {
+        std::mem::take(text).lines().for_each(|line| sink(stream, line));
+    }
 }
 
 /// How many containers each of `services` runs: `--scale SERVICE=N` over the file's `scale:`, else 1.
@@ -375,7 +494,7 @@ pub(super) async fn converge<T: Transport>(
     service: &Service,
     (scale, files, binds): (u64, &str, &super::mounts::ComposeBinds),
     mine: &[&Member],
-    progress: &mut Progress,
+    progress: &mut Progress<'_>,
 ) -> Result<(), CompanionError> {
     for n in 1..=scale {
         let name = service.container_name(&project.name, n);
@@ -387,12 +506,13 @@ pub(super) async fn converge<T: Transport>(
             Some(r) if r.status == ContainerStatus::Running => "Running",
             Some(r) => companion.start(&r.id).await.map(|()| "Started")?,
             None => {
+                progress.set(format!("Container {name}"), "Creating");
                 let labels = compose_project::container_labels(project, service, n, false, files);
                 create_started(companion, project, service, (n, labels), binds).await?;
                 "Started"
             }
         };
-        progress.done(format!("Container {name}"), state);
+        progress.set(format!("Container {name}"), state);
     }
     let mut extra: Vec<&&Member> = mine.iter().filter(|m| m.number > scale).collect();
     extra.sort_by_key(|m| std::cmp::Reverse(m.number));
@@ -410,7 +530,7 @@ async fn wait_every<T: Transport>(
     project: &Project,
     services: &[Service],
     mut budget: Budget,
-    progress: &mut Progress,
+    progress: &mut Progress<'_>,
 ) -> Result<(), (String, String)> {
     for service in services {
         let name = service.container_name(&project.name, 1);
@@ -423,6 +543,7 @@ async fn wait_every<T: Transport>(
             true => Condition::Completed,
             false => Condition::RunningOrHealthy,
         };
+        progress.set(format!("Container {name}"), "Waiting");
         match wait_for(companion, &name, &service.name, condition, &mut budget).await {
             Ok(state) => progress.set(format!("Container {name}"), state),
             Err(e) => return Err((name, e)),
@@ -437,7 +558,7 @@ pub(super) async fn dependencies<T: Transport>(
     companion: &Companion<'_, T>,
     project: &Project,
     service: &Service,
-    progress: &mut Progress,
+    progress: &mut Progress<'_>,
 ) -> Result<(), (String, String)> {
     for (dependency, d) in &service.depends_on {
         let (Some(condition), Some(dep)) = (
@@ -458,7 +579,7 @@ pub(super) async fn dependencies<T: Transport>(
 }
 
 /// A wait that failed: the container's line says `Error`, and Compose's message follows the block.
-pub(super) fn dependency_failed(progress: &mut Progress, (name, message): (String, String)) -> Outcome {
+pub(super) fn dependency_failed(progress: &mut Progress<'_>, (name, message): (String, String)) -> Outcome {
     progress.set(format!("Container {name}"), "Error");
     let mut stderr = progress.render();
     stderr.push_str(&format!("{message}\n"));
@@ -526,7 +647,7 @@ pub(super) fn wanted(project: &Project, services: &[Service]) -> Vec<Wanted> {
 pub(super) async fn create_missing<T: Transport>(
     companion: &Companion<'_, T>,
     wanted: Vec<Wanted>,
-    progress: &mut Progress,
+    progress: &mut Progress<'_>,
 ) -> Result<(), CompanionError> {
     let networks: BTreeSet<String> = companion.networks().await?.into_iter().map(|n| n.name).collect();
     let volumes: BTreeSet<String> = companion.volumes().await?.into_iter().map(|v| v.name).collect();
@@ -553,9 +674,28 @@ pub(super) async fn create_missing<T: Transport>(
     Ok(())
 }
 
-/// Pull the images the session's store does not have yet (` ✔ web Pulled`).
+/// The pull policy of `service` for this line, as Compose's `createOptions.Apply` settles it: `--pull` over the
+/// file's `pull_policy` (`missing` without either), and `--build` makes it `build` for a service with `build:`.
+pub(super) fn pull_policy_of(inv: &Invocation, service: &Service) -> Result<String, String> {
+    let mut policy = service.pull_policy.clone().unwrap_or_else(|| "missing".into());
+    if let Some(flag) = inv.flags.value(Flag::PULL) {
+        if !crate::compose::service::PULL_POLICIES.contains(&flag) {
+            return Err(format!("invalid --pull option {flag:?}"));
+        }
+        policy = flag.to_string();
+    }
+    if inv.flags.is_set(Flag::BUILD) && service.build.is_some() {
+        policy = "build".into();
+    }
+    Ok(policy)
+}
+
+/// Pull the images of `services` as their pull policy says (Compose's `pullRequiredImages`): `missing` (and
+/// `if_not_present`) the images the session's store does not have yet, `always` every service's `image:`,
+/// `never` and `build` none, a missing image then failing as the daemon's create does (` ✔ web Pulled`).
 pub(super) async fn pull_missing<T: Transport>(
     ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
     project: &Project,
     services: &[Service],
 ) -> Outcome {
@@ -569,12 +709,26 @@ pub(super) async fn pull_missing<T: Transport>(
         let Ok(reference) = Reference::parse(&image).map(Reference::with_default_tag) else {
             return Outcome::failure(format!("invalid reference format: {image}\n"), 1);
         };
+        let policy = match pull_policy_of(inv, service) {
+            Ok(policy) => policy,
+            Err(e) => return Outcome::failure(format!("{e}\n"), 1),
+        };
         let present = local
             .pull_manifest(&ctx.local_repository(&reference), &reference.tag_or_digest())
             .await
             .is_ok();
-        if present {
-            continue;
+        match policy.as_str() {
+            "always" if service.image.is_some() => {}
+            _ if present => continue,
+            "never" | "build" if service.image.is_some() => {
+                let mut stderr = progress.render();
+                stderr.push_str(&format!(
+                    "Error response from daemon: No such image: {}\n",
+                    reference.familiar()
+                ));
+                return Outcome::failure(stderr, 1);
+            }
+            _ => {}
         }
         if service.image.is_none() {
             // `cli::compose_build::before_up` built every missing image unless the line said `--no-build`.
@@ -617,26 +771,29 @@ pub async fn down<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, p
     let companion = Companion::new(ctx.transport, ctx.base);
     let mut progress = Progress::default();
     // One-off `run` containers too with --remove-orphans, as Compose's `down` takes them (pkg/compose/down.go).
-    let orphans = inv.flags.is_set(Flag::REMOVE_ORPHANS);
-    let rows = match project_containers(&companion, project, orphans).await {
-        Ok(rows) => rows,
+    let removing = inv.flags.is_set(Flag::REMOVE_ORPHANS);
+    let members = match compose_project::members(&companion, &project.name).await {
+        Ok(members) => members,
         Err(e) => return failed(&progress, e.to_string()),
     };
+    let members: Vec<&Member> = members.iter().filter(|m| removing || !m.oneoff).collect();
     // Dependents first: the reverse of the order `up` starts them in.
     let order = ordered(project, &[]);
     for service in order.iter().rev() {
-        for (_, row) in rows.iter().filter(|(s, _)| *s == service.name) {
-            if row.status == ContainerStatus::Running {
-                if let Err(e) = companion.stop(&row.id, &StopQuery { t: timeout }).await {
-                    return failed(&progress, e.to_string());
-                }
-            }
-            let removed = companion.remove(&row.id, &RemoveQuery { force: true }).await;
-            if let Err(e) = removed {
+        for m in members.iter().filter(|m| m.service == service.name) {
+            if let Err(e) = remove_container(&companion, &m.row, timeout, &mut progress).await {
                 return failed(&progress, e.to_string());
             }
-            progress.done(format!("Container {}", row.name), "Removed");
         }
+    }
+    // Then, with --remove-orphans, the containers of services the files no longer define.
+    let orphans: Vec<&Member> = members
+        .iter()
+        .copied()
+        .filter(|m| removing && !m.oneoff && orphaned(project, m))
+        .collect();
+    if let Err(e) = remove_orphans(&companion, &orphans, timeout, &mut progress).await {
+        return failed(&progress, e.to_string());
     }
     if let Err(e) = remove_resources(
         &companion,
@@ -659,7 +816,7 @@ async fn remove_resources<T: Transport>(
     companion: &Companion<'_, T>,
     project: &Project,
     volumes: bool,
-    progress: &mut Progress,
+    progress: &mut Progress<'_>,
 ) -> Result<(), CompanionError> {
     let networks = companion.networks().await?;
     for (key, network) in &project.networks {
@@ -798,5 +955,46 @@ pub(super) mod tests {
             progress.render(),
             "[+] Running 2/2\n ✔ Network app_default  Created\n ✔ Container app-web-1  Started\n"
         );
+    }
+
+    #[test]
+    fn on_a_terminal_the_block_is_redrawn_as_compose_waits() {
+        let drawn = std::cell::RefCell::new(Vec::<(String, String)>::new());
+        let sink = |_: Stream, key: &str, line: &str| drawn.borrow_mut().push((key.into(), line.into()));
+        let mut progress = Progress {
+            live: Some(&sink),
+            ..Progress::default()
+        };
+        progress.done("Container app-db-1".into(), "Started");
+        progress.set("Container app-db-1".into(), "Waiting");
+        // The screen as the keyed lines leave it after each step.
+        let screen = |drawn: &[(String, String)]| {
+            let mut rows: Vec<(String, String)> = Vec::new();
+            for (key, line) in drawn {
+                match rows.iter_mut().find(|(k, _)| k == key) {
+                    Some(row) => row.1 = line.clone(),
+                    None => rows.push((key.clone(), line.clone())),
+                }
+            }
+            rows.into_iter().map(|(_, line)| line + "\n").collect::<String>()
+        };
+        assert_eq!(
+            screen(&drawn.borrow()),
+            "[+] Running 0/1\n ⠋ Container app-db-1  Waiting\n"
+        );
+        progress.set("Container app-db-1".into(), "Healthy");
+        progress.set("Container app-web-1".into(), "Creating");
+        progress.set("Container app-web-1".into(), "Started");
+        assert_eq!(
+            screen(&drawn.borrow()),
+            "[+] Running 2/2\n ✔ Container app-db-1   Healthy\n ✔ Container app-web-1  Started\n"
+        );
+        // Drawn already: nothing more is printed at the end.
+        assert_eq!(progress.render(), "");
+        let keys: Vec<&str> = ["Running", "Running:Container app-db-1"].to_vec();
+        assert!(drawn
+            .borrow()
+            .iter()
+            .all(|(k, _)| keys.contains(&k.as_str()) || k.ends_with("app-web-1")));
     }
 }

@@ -730,8 +730,8 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         flag(Flag::DETACH, Some('d'), "Detached mode: Run containers in the background"),
         flag(Flag::BUILD, None, "Build images before starting containers"),
         flag(Flag::NO_BUILD, None, "Don't build an image, even if it's policy"),
-        opt(Flag::PULL, None, "Pull image before running (\"always\"|\"missing\"|\"never\")")
-            .only("missing", "compose up pulls only the images the session does not have here"),
+        opt(Flag::PULL, None, "Pull image before running (\"always\"|\"missing\"|\"never\"|\"build\")"),
+        flag(Flag::REMOVE_ORPHANS, None, "Remove containers for services not defined in the Compose file"),
         opt(Flag::SCALE, None, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present."),
         flag(Flag::WAIT, None, "Wait for services to be running|healthy. Implies detached mode."),
         opt(Flag::WAIT_TIMEOUT, None, "Maximum duration in seconds to wait for the project to be running|healthy"),

@@ -15,6 +15,9 @@ pub struct Project {
     pub volumes: BTreeMap<String, Volume>,
     /// The active profiles (`--profile`, `COMPOSE_PROFILES`).
     pub active_profiles: Vec<String>,
+    /// Services of the files left out because the line named others (`up web`): Compose's
+    /// `DisabledServiceNames`, whose containers are not orphans.
+    pub disabled_services: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -38,6 +41,8 @@ pub struct Service {
     /// Network name -> aliases on it.
     pub networks: BTreeMap<String, Option<ServiceNetwork>>,
     pub ports: Vec<Port>,
+    /// `pull_policy`: `always`, `never`, `missing` (`if_not_present`), `build`.
+    pub pull_policy: Option<String>,
     pub restart: Option<String>,
     pub scale: Option<u64>,
     pub stdin_open: Option<bool>,

@@ -643,6 +643,12 @@ fn select(c: &mut Checker, project: &mut Project, named: &[String]) {
         }
         keep.push(name);
     }
+    project.disabled_services = project
+        .services
+        .keys()
+        .filter(|name| !keep.contains(name))
+        .cloned()
+        .collect();
     project.services.retain(|name, _| keep.contains(name));
     let profiles: Vec<String> = project
         .services

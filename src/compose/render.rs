@@ -155,6 +155,7 @@ fn service(svc: &Service) -> Y {
             "ports",
             (!svc.ports.is_empty()).then(|| Y::Seq(svc.ports.iter().map(port).collect())),
         )
+        .opt("pull_policy", svc.pull_policy.as_deref().map(s))
         .opt("restart", svc.restart.as_deref().map(s))
         .opt("scale", svc.scale.map(raw))
         .opt("stdin_open", svc.stdin_open.map(raw))

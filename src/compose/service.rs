@@ -24,6 +24,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "networks",
     "ports",
     "profiles",
+    "pull_policy",
     "restart",
     "scale",
     "stdin_open",
@@ -87,7 +88,6 @@ pub const LATER_SERVICE_KEYS: &[&str] = &[
     "pre_stop",
     "privileged",
     "provider",
-    "pull_policy",
     "read_only",
     "runtime",
     "secrets",
@@ -139,6 +139,7 @@ pub fn service(c: &mut Checker, entry: &Entry) -> (Service, EnvFiles) {
                 s.ports = items.iter().flat_map(|p| ports(c, p, &at)).collect();
             }
             "profiles" => s.profiles = c.strings(n, &at),
+            "pull_policy" => s.pull_policy = pull_policy(c, n, &at),
             "restart" => s.restart = restart(c, n, &at),
             "scale" => s.scale = c.integer(n, &at),
             "stdin_open" => s.stdin_open = c.boolean(n, &at),
@@ -430,6 +431,22 @@ fn service_networks(c: &mut Checker, n: &Node, at: &str) -> BTreeMap<String, Opt
         out.insert(e.key.clone(), Some(net));
     }
     out
+}
+
+/// The Compose Specification's `pull_policy` values (its JSON schema's enum).
+pub const PULL_POLICIES: [&str; 5] = ["always", "never", "if_not_present", "build", "missing"];
+
+fn pull_policy(c: &mut Checker, n: &Node, at: &str) -> Option<String> {
+    let policy = c.string(n, at)?;
+    if PULL_POLICIES.contains(&policy.as_str()) {
+        return Some(policy);
+    }
+    let list: Vec<String> = PULL_POLICIES.iter().map(|p| format!("{p:?}")).collect();
+    c.error(
+        n.pos,
+        format!("{at} must be one of the following: {}", list.join(", ")),
+    );
+    None
 }
 
 fn restart(c: &mut Checker, n: &Node, at: &str) -> Option<String> {

@@ -373,6 +373,7 @@ fn invalid_files_get_line_column_and_composes_wording() {
         ("services:\n  web:\n    image: a\n    privileged: true\n", "compose.yaml:4:5: services.web.privileged is valid Compose but not supported by Slipway yet (see docs/compose.md)"),
         ("services:\n  web:\n    image: a\n    healthcheck:\n      interval: soon\n", "compose.yaml:5:17: services.web.healthcheck.interval: invalid duration \"soon\""),
         ("services:\n  web:\n    image: a\n    ports: [\"80:http\"]\n", "compose.yaml:4:13: services.web.ports: invalid containerPort: http"),
+        ("services:\n  web:\n    image: a\n    pull_policy: sometimes\n", "compose.yaml:4:18: services.web.pull_policy must be one of the following: \"always\", \"never\", \"if_not_present\", \"build\", \"missing\""),
         ("services:\n  web:\n    image: a\n    restart: sometimes\n", "compose.yaml:4:14: invalid restart policy: unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure' or 'unless-stopped'"),
         ("services:\n  web:\n    image: a\n   bad: x\n", "compose.yaml:4:7: yaml: line 4: did not find expected key"),
         ("services:\n  web:\n    image: a\n    image: b\n", "compose.yaml:4:5: yaml: line 4: mapping key \"image\" already defined"),

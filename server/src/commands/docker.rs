@@ -376,17 +376,23 @@ fn compose_here(
         .enable_all()
         .build()?;
     let session = runtime.block_on(live_session(&transport, base));
-    // `docker compose logs -f` prints each line as it comes.
-    let print = |stream: Stream, line: &str| match stream {
-        Stream::Stdout => println!("{line}"),
-        Stream::Stderr => eprintln!("{line}"),
+    // `docker compose logs -f` prints each line as it comes; on a terminal `up` redraws its block in place as
+    // Compose's TTY writer does (the screen then counts every row, to find a redrawn one).
+    let on_terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    let screen = TerminalLines::default();
+    let print = |stream: Stream, line: &str| match (on_terminal, stream) {
+        (true, _) => screen.print(stream, None, line),
+        (false, Stream::Stdout) => println!("{line}"),
+        (false, Stream::Stderr) => eprintln!("{line}"),
     };
+    let redraw = |stream: Stream, key: &str, line: &str| screen.print(stream, Some(key), line);
     // Binds of the project's files (`- .:/code`) are packed from the working directory.
     let project = super::project_dir::WorkingDir(dir.clone());
     let ctx = CommandContext {
         session: Some(&session),
         now: super::build::unix_now(),
         progress: Some(&print),
+        status: on_terminal.then_some(&redraw as &dyn Fn(Stream, &str, &str)),
         // Attached `docker compose up` stops its containers on Ctrl-C (SIGINT), as Compose does.
         interrupt: Some(&next_ctrl_c),
         files: Some(&project),
