@@ -61,6 +61,10 @@ fn sha256(data: &[u8]) -> String {
     format!("sha256:{:x}", sha2::Sha256::digest(data))
 }
 
+fn sha512(data: &[u8]) -> String {
+    format!("sha512:{:x}", sha2::Sha512::digest(data))
+}
+
 /// One tar entry of a layer: path → (mode, uid, gid, mtime, content).
 type Entry = (u32, u64, u64, u64, Vec<u8>);
 
@@ -116,7 +120,7 @@ async fn build_with(server: &Server, cache: &MemoryCache, name: &str, dockerfile
     (outcome.exit_code, format!("{}{}", outcome.stdout, outcome.stderr))
 }
 
-/// A right checksum builds, and the file is where and as BuildKit puts it: named after the URL's path (or
+/// A right checksum builds (`sha512:` hashed with sha512, as go-digest does), and the file is where and as BuildKit puts it: named after the URL's path (or
 /// `__unnamed__`), 0600 and root's unless `--chmod`/`--chown`, its mtime the answer's `Last-Modified`; a
 /// second build of the same file is CACHED.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,9 +132,10 @@ async fn add_of_a_url_with_its_checksum_is_in_the_layer_as_buildkit_makes_it() -
     let dockerfile = format!(
         "FROM scratch\n\
          ADD --checksum={sum} {base}/files/hello.txt /app/\n\
-         ADD --chmod=644 --chown=1000:1000 {base}/files/hello.txt /app/renamed.txt\n\
+         ADD --chmod=644 --chown=1000:1000 --checksum={sum512} {base}/files/hello.txt /app/renamed.txt\n\
          ADD {base}/ /app/\n",
-        sum = sha256(HELLO.as_bytes())
+        sum = sha256(HELLO.as_bytes()),
+        sum512 = sha512(HELLO.as_bytes()),
     );
     let cache = MemoryCache::new();
     let (code, output) = build_with(&server, &cache, "fetched", &dockerfile).await;

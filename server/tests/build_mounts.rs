@@ -99,6 +99,20 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+/// `docker build` by `line` in the `docker-build` session, which must succeed, and the image `learner1/NAME:v1`
+/// it made.
+async fn build_ok(
+    server: &Server,
+    cache: &MemoryCache,
+    line: &str,
+    tree: &slipway::layer::FileTree,
+    name: &str,
+) -> anyhow::Result<Image> {
+    let out = docker_build(server, cache, line, tree).await;
+    anyhow::ensure!(out.exit_code == 0, "{line}: {}", out.stderr);
+    read_image(server, name).await
+}
+
 async fn start(label: &str) -> anyhow::Result<Server> {
     require_prerequisites(&["runc"]);
     let data = busybox_data(label)?;
@@ -117,19 +131,17 @@ async fn a_cache_mount_is_kept_between_builds_and_left_out_of_the_layer() -> any
          RUN --mount=type=cache,target=/root/.cache/pip --mount=type=tmpfs,target=scratch,size=1m \\\n\
          echo run >> /root/.cache/pip/log && echo t > scratch/f && wc -l < /root/.cache/pip/log > /app/count\n",
     )]);
-    let first = docker_build(&server, &cache, "docker build -t learner1/cache:v1 .", &tree).await;
-    assert_eq!(first.exit_code, 0, "{}", first.stderr);
-    let image = read_image(&server, "cache").await?;
-    assert_eq!(image.file("app/count").as_deref().map(str::trim), Some("1"));
-    let second = docker_build(
+    let image = build_ok(
         &server,
         &cache,
-        "docker build --no-cache -t learner1/cache:v1 .",
+        "docker build -t learner1/cache:v1 .",
         &tree,
+        "cache",
     )
-    .await;
-    assert_eq!(second.exit_code, 0, "{}", second.stderr);
-    let image = read_image(&server, "cache").await?;
+    .await?;
+    assert_eq!(image.file("app/count").as_deref().map(str::trim), Some("1"));
+    let line = "docker build --no-cache -t learner1/cache:v1 .";
+    let image = build_ok(&server, &cache, line, &tree, "cache").await?;
     assert_eq!(image.file("app/count").as_deref().map(str::trim), Some("2"));
     for layer in image.built() {
         assert!(
@@ -140,6 +152,70 @@ async fn a_cache_mount_is_kept_between_builds_and_left_out_of_the_layer() -> any
             layer.keys().collect::<Vec<_>>()
         );
     }
+    server.stop()?;
+    Ok(())
+}
+
+/// `--mount=type=cache,from=STAGE|IMAGE,source=PATH`: a new cache starts with the files of that stage's (or
+/// image's) PATH, as BuildKit's cache made on top of its source; what the step adds stays in that cache for the
+/// next build; a cache of the same target without `from` is another one (BuildKit keys it by id and source);
+/// nothing of it is in a layer.
+#[tokio::test]
+async fn a_cache_seeded_from_a_stage_starts_with_its_files() -> anyhow::Result<()> {
+    let server = start("mount-cache-from").await?;
+    let cache = MemoryCache::new();
+    let tree = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox AS deps\nRUN mkdir -p /deps && echo wheel > /deps/a.whl\n\
+             FROM busybox\nARG N=1\n\
+             RUN --mount=type=cache,target=/seeded,from=deps,source=/deps \\\n\
+             echo $N >> /seeded/log && ls /seeded > /seen && cat /seeded/log > /runs\n\
+             RUN --mount=type=cache,target=/etc-copy,from=busybox,source=/etc ls /etc-copy/passwd > /from-image\n",
+        ),
+        (
+            "plain/Dockerfile",
+            "FROM busybox\nRUN --mount=type=cache,target=/seeded ls -A /seeded > /seen\n",
+        ),
+    ]);
+    let image = build_ok(
+        &server,
+        &cache,
+        "docker build -t learner1/seeded:v1 .",
+        &tree,
+        "seeded",
+    )
+    .await?;
+    assert_eq!(
+        image.file("seen").as_deref(),
+        Some("a.whl\nlog\n"),
+        "the first run sees the stage's files"
+    );
+    assert_eq!(image.file("runs").as_deref(), Some("1\n"));
+    assert_eq!(image.file("from-image").as_deref(), Some("/etc-copy/passwd\n"));
+    for path in ["seeded", "etc-copy", "deps"] {
+        assert!(
+            !image
+                .built()
+                .iter()
+                .any(|l| l.keys().any(|k| k.starts_with(path))),
+            "{path} is in a layer"
+        );
+    }
+    let line = "docker build --build-arg N=2 -t learner1/seeded:v1 .";
+    let image = build_ok(&server, &cache, line, &tree, "seeded").await?;
+    assert_eq!(
+        image.file("runs").as_deref(),
+        Some("1\n2\n"),
+        "the seeded cache is kept"
+    );
+    let line = "docker build -t learner1/plain:v1 plain";
+    let image = build_ok(&server, &cache, line, &tree, "plain").await?;
+    assert_eq!(
+        image.file("seen").as_deref(),
+        Some(""),
+        "a cache without from is another one"
+    );
     server.stop()?;
     Ok(())
 }

@@ -66,6 +66,11 @@ pub enum StepMount {
         uid: u32,
         gid: u32,
         read_only: bool,
+        /// `from=`: the layer blob (uploaded with the step's layers, as a bind mount's) a new cache starts with;
+        /// the cache is then a different one for each seed (BuildKit keys it by id and source). `mode`/`uid`/`gid`
+        /// are then the seed's top directory's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<String>,
     },
     /// `type=secret`: `data` as a read-only file at `target`, and/or as the variable `env` of the step.
     Secret {

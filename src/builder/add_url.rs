@@ -145,6 +145,18 @@ pub fn parse_checksum(text: &str, line: usize) -> Result<String, BuildError> {
     Ok(text.to_owned())
 }
 
+/// The digest of `body` in the algorithm of `checksum` (a parsed `--checksum`), as `go-digest`'s
+/// `Algorithm.FromBytes` makes it: `sha384:`/`sha512:` hash with that algorithm; `sha256` is `sha256` given.
+fn digest_as(checksum: &str, body: &[u8], sha256: &str) -> String {
+    use sha2::Digest as _;
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    match checksum.split_once(':').map(|(a, _)| a) {
+        Some("sha384") => format!("sha384:{}", hex(&sha2::Sha384::digest(body))),
+        Some("sha512") => format!("sha512:{}", hex(&sha2::Sha512::digest(body))),
+        _ => sha256.to_owned(),
+    }
+}
+
 /// Seconds since the epoch of an HTTP date (Go's `http.ParseTime`: IMF-fixdate, RFC 850, asctime).
 pub fn http_date(text: &str) -> Option<u64> {
     const MONTHS: [&str; 12] = [
@@ -193,10 +205,11 @@ impl<R: super::BaseResolver, X: RunExecutor, C: super::CacheStore> Builder<'_, R
                 })?;
             let digest = crate::layer::sha256(&fetched.body).to_string();
             if let Some(expected) = checksum {
-                if digest != expected {
+                let got = digest_as(expected, &fetched.body, &digest);
+                if got != expected {
                     return Err(BuildError::Instruction {
                         line,
-                        message: format!("digest mismatch for {url}: {digest} (expected: {expected})"),
+                        message: format!("digest mismatch for {url}: {got} (expected: {expected})"),
                     });
                 }
             }
@@ -301,6 +314,17 @@ mod tests {
             err(&format!("sha256:{}", "A".repeat(64))),
             "line 1: invalid checksum digest format"
         );
+    }
+
+    /// Values of `printf hello | sha384sum` and `sha512sum`.
+    #[test]
+    fn sha384_and_sha512_checksums_hash_with_their_algorithm() {
+        let sha384 = "sha384:59e1748777448c69de6b800d7a33bbfb9ff1b463e44354c3553bcdb9c666fa90125a3c79f90397bdf5f6a13de828684f";
+        let sha512 = "sha512:9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043";
+        assert_eq!(digest_as(sha384, b"hello", "sha256:x"), sha384);
+        assert_eq!(digest_as(sha512, b"hello", "sha256:x"), sha512);
+        assert_eq!(digest_as("sha256:ab", b"hello", "sha256:x"), "sha256:x");
+        assert!(parse_checksum(sha384, 1).is_ok() && parse_checksum(sha512, 1).is_ok());
     }
 
     #[test]

@@ -54,6 +54,18 @@ pub(super) fn check(
     )
 }
 
+/// The warnings of BuildKit's rules as a build's end lists them ([`super::progress::warnings_summary`]):
+/// `linter.LintFormatShort`, `Rule: message (line N)` at the instruction's first line.
+pub(super) fn warning_lines(report: &Report) -> Vec<String> {
+    report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == lint::Severity::Warning)
+        .filter(|d| lint::rules::rule(d.rule).is_some_and(|r| r.buildkit))
+        .map(|d| format!("{}: {} (line {})", d.rule, d.message, d.line))
+        .collect()
+}
+
 /// `# check=error=true`: BuildKit's `lint violation found for rules: A, B` when any of its rules warned.
 pub(super) fn refuse_violations(report: &Report) -> Result<(), BuildError> {
     if !report.check.error {

@@ -1,7 +1,7 @@
 //! Orchestration: parse, pick the target, resolve bases, then run each needed stage's instructions in order,
 //! with the cache and the progress events, and export the target through an [`ImageSink`].
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -173,15 +173,32 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         self.emit(Event::Done { id, millis });
     }
 
-    /// Builds the target stage of `options.dockerfile` from `context` and writes it to `sink`.
+    /// Builds the target stage of `options.dockerfile` from `context` and writes it to `sink`; the warnings of
+    /// its checks come last ([`Event::Warnings`]), also when it fails after them, as buildx prints them.
     pub async fn build<S: ImageSink>(
         &self,
         context: &FileTree,
         options: &BuildOptions,
         sink: &S,
     ) -> Result<BuiltImage, BuildError> {
+        let warnings = RefCell::new(Vec::new());
+        let built = self.build_target(context, options, sink, &warnings).await;
+        let lines = warnings.take();
+        if !lines.is_empty() {
+            self.emit(Event::Warnings { lines });
+        }
+        built
+    }
+
+    async fn build_target<S: ImageSink>(
+        &self,
+        context: &FileTree,
+        options: &BuildOptions,
+        sink: &S,
+        warnings: &RefCell<Vec<String>>,
+    ) -> Result<BuiltImage, BuildError> {
         let ids = Cell::new(0);
-        let mut plan = self.plan(&ids, context, options).await?;
+        let mut plan = self.plan(&ids, context, options, warnings).await?;
         let pending = PendingLayers::default();
         let count = plan.df.stages.stages.len();
         let mut states: Vec<Option<StageState>> = vec![None; count];
@@ -209,6 +226,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         ids: &Cell<usize>,
         context: &FileTree,
         options: &BuildOptions,
+        warnings: &RefCell<Vec<String>>,
     ) -> Result<Plan, BuildError> {
         let (id, t) = self.start(
             ids,
@@ -246,6 +264,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
             .resolve_bases(ids, &df, &reachable, &globals, options)
             .await?;
         let report = super::checks::check(&df, context, options, super::checks::base_platforms(&df, &bases));
+        *warnings.borrow_mut() = super::checks::warning_lines(&report);
         super::checks::refuse_violations(&report)?;
         let (id, t) = self.start(ids, "[internal] load .dockerignore".into());
         let ignore_size = match context.get(".dockerignore") {

@@ -15,7 +15,7 @@ use crate::api::StepMount;
 use crate::dockerfile::instructions::Run;
 use crate::dockerfile::Dockerfile;
 use crate::image::{layer_descriptor, Reference};
-use crate::layer::{FileTree, LayerOptions, Node};
+use crate::layer::{FileTree, LayerOptions, Meta, Node};
 
 /// `type=` of a mount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +137,7 @@ pub fn ram_in_bytes(value: &str) -> Option<u64> {
     Some((number * (1u64 << shift) as f64) as u64)
 }
 
+/// BuildKit's `allKeys` of `parseMount`, in its order (the first of equally close keys is suggested).
 const ALL_KEYS: &[&str] = &[
     "type",
     "from",
@@ -146,17 +147,17 @@ const ALL_KEYS: &[&str] = &[
     "id",
     "sharing",
     "required",
+    "size",
     "mode",
     "uid",
     "gid",
     "src",
     "dst",
+    "destination",
     "ro",
     "rw",
     "readwrite",
     "env",
-    "size",
-    "destination",
 ];
 
 /// Parses one `--mount` value; `expand` expands each value (the stage's variables), as BuildKit's expander.
@@ -260,7 +261,7 @@ fn set_field(m: &mut Mount, key: &str, field: &str, value: String, ro_auto: &mut
         "uid" => m.uid = Some(parse_u32("uid", &value, 10)?),
         "gid" => m.gid = Some(parse_u32("gid", &value, 10)?),
         _ => {
-            let hint = crate::dockerfile::error::suggest(key, ALL_KEYS.iter().copied())
+            let hint = crate::dockerfile::error::buildkit_suggestion(key, ALL_KEYS.iter().copied(), true)
                 .map(|s| format!(" (did you mean {s}?)"))
                 .unwrap_or_default();
             return Err(refuse(format!("unexpected key '{key}' in '{field}'{hint}")));
@@ -533,23 +534,28 @@ impl<R: BaseResolver, X: RunExecutor, C: super::CacheStore> super::Builder<'_, R
             },
             MountKind::Cache => {
                 let target = target()?;
-                if m.from.is_some() {
-                    return Err(BuildError::Instruction {
-                        line,
-                        message:
-                            "RUN --mount=type=cache,from=...: seeding a cache from a stage or image is not \
-                                  supported here yet; leave from= out (the cache starts empty)"
-                                .into(),
-                    });
+                let (mut mode, mut uid, mut gid) =
+                    (m.mode.unwrap_or(0o755), m.uid.unwrap_or(0), m.gid.unwrap_or(0));
+                let mut seed = None;
+                if let Some(from) = m.from.as_deref() {
+                    let (layer, root) = self.cache_seed(m, from, sources, options).await?;
+                    (mode, uid, gid) = (root.mode, root.uid, root.gid);
+                    seed = Some(layer.descriptor.digest().to_string());
+                    extras
+                        .key
+                        .files
+                        .insert(format!("--mount {index} seed"), layer.diff_id.to_string());
+                    extras.bind_layers.push(layer);
                 }
                 StepMount::Cache {
                     id: m.id.clone().unwrap_or_else(|| target.clone()),
                     target,
                     sharing: m.sharing.clone().unwrap_or_else(|| "shared".into()),
-                    mode: m.mode.unwrap_or(0o755),
-                    uid: m.uid.unwrap_or(0),
-                    gid: m.gid.unwrap_or(0),
+                    mode,
+                    uid,
+                    gid,
                     read_only: m.read_only,
+                    seed,
                 }
             }
             MountKind::Bind => {
@@ -605,6 +611,44 @@ impl<R: BaseResolver, X: RunExecutor, C: super::CacheStore> super::Builder<'_, R
             self.load(&mut rootfs).await?;
         }
         Ok(rootfs.merged())
+    }
+
+    /// The files a new cache starts with when `from=` is given, packed as a layer blob, and the owner and mode
+    /// of its top directory. BuildKit's `dispatchRunMounts` mounts the cache made on top of that stage or image
+    /// (`getRefCacheDir`: a cache keyed by its id and that source) at `source` (default `/`); with no `source`
+    /// but `mode`/`uid`/`gid`, at `/cache` made with them in the source (`setCacheUIDGID`).
+    async fn cache_seed(
+        &self,
+        m: &Mount,
+        from: &str,
+        sources: &MountSources<'_>,
+        options: &BuildOptions,
+    ) -> Result<(LayerRef, Meta), BuildError> {
+        let at = at_line(sources.line);
+        let mut tree = self.bind_source(Some(from), sources, options).await?;
+        let mut source = clean_path(m.source.as_deref().unwrap_or("/"));
+        let mut made = None;
+        if source == "/" && (m.mode.is_some() || m.uid.is_some() || m.gid.is_some()) {
+            let meta = Meta {
+                mode: m.mode.unwrap_or(0o755),
+                uid: m.uid.unwrap_or(0),
+                gid: m.gid.unwrap_or(0),
+                mtime: None,
+            };
+            if !matches!(tree.get("cache"), Some(Node::Dir { .. })) {
+                tree.insert("cache", Node::Dir { meta })
+                    .map_err(|e| at(e.to_string()))?;
+            }
+            (source, made) = ("/cache".to_string(), Some(meta));
+        }
+        let root = match tree.get(source.trim_start_matches('/')) {
+            Some(Node::Dir { meta }) => *meta,
+            Some(_) => return Err(at(format!("cache mount source \"{source}\" is not a directory"))),
+            None => Meta::root(0o755),
+        };
+        let (tree, _) = source_tree(&tree, &source).map_err(&at)?;
+        let layer = self.pack_now(tree, options).await?;
+        Ok((layer, made.unwrap_or(root)))
     }
 
     /// A tree packed as a layer blob now (a bind mount's source).

@@ -67,6 +67,25 @@ pub enum Event {
     Done { id: usize, millis: u64 },
     /// The step failed.
     Error { id: usize, message: String },
+    /// The end of a build whose checks warned (also when it failed after them): each warning of BuildKit's
+    /// rules as its `Short` text, `Rule: message (line N)` (`linter.LintFormatShort`).
+    Warnings { lines: Vec<String> },
+}
+
+/// A build's warnings after its progress, as buildx's `printWarnings` (`commands/build.go`) prints them: a blank
+/// line, ` N warnings found (use docker --debug to expand):` (`1 warning found` for one; buildx colours it
+/// yellow, left out here) and ` - Rule: message (line N)` per warning. Nothing without warnings.
+pub fn warnings_summary(lines: &[String]) -> String {
+    let count = match lines.len() {
+        0 => return String::new(),
+        1 => "1 warning".to_string(),
+        n => format!("{n} warnings"),
+    };
+    let mut out = format!("\n {count} found (use docker --debug to expand):\n");
+    for line in lines {
+        out.push_str(&format!(" - {line}\n"));
+    }
+    out
 }
 
 /// Renders events as BuildKit's plain progress does; a blank line separates steps.
@@ -105,6 +124,7 @@ impl PlainRenderer {
                 millis % 1000 / 100
             )),
             Event::Error { id, message } => self.out.push_str(&format!("#{id} ERROR: {message}\n")),
+            Event::Warnings { lines } => self.out.push_str(&warnings_summary(lines)),
         }
     }
 
@@ -143,6 +163,31 @@ mod tests {
         assert_eq!(
             r.text(),
             "#5 [2/4] COPY requirements.txt /app/\n#5 CACHED\n\n#6 [3/4] COPY app.py /app/\n#6 cache miss: app.py changed\n#6 DONE 0.1s\n"
+        );
+    }
+
+    #[test]
+    fn warnings_end_the_output_as_buildx_prints_them() {
+        let mut r = PlainRenderer::new();
+        r.event(&Event::Warnings { lines: vec![] });
+        assert_eq!(r.take(), "");
+        r.event(&Event::Warnings {
+            lines: vec![
+                "MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label (line 2)"
+                    .into(),
+            ],
+        });
+        assert_eq!(
+            r.take(),
+            "\n 1 warning found (use docker --debug to expand):\n - MaintainerDeprecated: Maintainer instruction is \
+             deprecated in favor of using label (line 2)\n"
+        );
+        r.event(&Event::Warnings {
+            lines: vec!["A: a (line 1)".into(), "B: b (line 3)".into()],
+        });
+        assert_eq!(
+            r.take(),
+            "\n 2 warnings found (use docker --debug to expand):\n - A: a (line 1)\n - B: b (line 3)\n"
         );
     }
 }

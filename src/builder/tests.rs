@@ -611,3 +611,44 @@ fn a_linked_copy_is_the_same_layer_whatever_the_base() {
     };
     assert_eq!(history("a"), "COPY app.py /app/ # buildkit");
 }
+
+/// A build lists its BuildKit warnings at its end as buildx does (not the learner rules), also when it fails
+/// after its checks; a `# check=` directive BuildKit cannot parse fails it before anything runs.
+#[test]
+fn a_build_ends_with_its_warnings_and_stops_on_a_bad_check_directive() {
+    let ctx = context(&[("app.py", "print('hi')\n")]);
+    let df = "FROM scratch\nMAINTAINER jane\nCOPY app.py /app/\nCMD python3 /app/app.py\n";
+    let (image, log) = build_with(&MemoryCache::new(), &ctx, df, |_| {});
+    assert!(image.is_ok(), "{log}");
+    assert!(
+        log.ends_with(
+            "\n 2 warnings found (use docker --debug to expand):\n \
+             - MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label (line 2)\n \
+             - JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior related to \
+             OS signals (line 4)\n"
+        ),
+        "{log}"
+    );
+    let (failed, log) = build_with(
+        &MemoryCache::new(),
+        &ctx,
+        &format!("# check=error=true\n{df}"),
+        |_| {},
+    );
+    assert!(matches!(failed, Err(BuildError::LintViolation(_))), "{failed:?}");
+    assert!(log.contains(" 2 warnings found"), "{log}");
+    let (clean, log) = build_with(
+        &MemoryCache::new(),
+        &ctx,
+        "FROM scratch\nCOPY app.py /app/\n",
+        |_| {},
+    );
+    assert!(clean.is_ok() && !log.contains("warning"), "{log}");
+    let (bad, _) = build_with(&MemoryCache::new(), &ctx, &format!("# check=skip\n{df}"), |_| {});
+    assert_eq!(
+        bad.err().map(|e| e.to_string()).as_deref(),
+        Some(
+            "dockerfile parse error on line 1: failed to parse check options: invalid check option \"skip\""
+        )
+    );
+}

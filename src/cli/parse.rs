@@ -132,20 +132,9 @@ impl CliError {
     }
 }
 
-/// Levenshtein distance, for "did you mean".
+/// Levenshtein distance, for "did you mean" (the Dockerfile front end's, one implementation).
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
+    crate::dockerfile::error::levenshtein(a, b)
 }
 
 /// The closest candidate within a distance that scales with the word's length, as cobra suggests.

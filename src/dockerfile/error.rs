@@ -101,24 +101,11 @@ impl Error {
     }
 }
 
-/// Closest candidate to `word` by edit distance (case-insensitive), if close enough to be a likely typo.
-pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let lower = word.to_ascii_lowercase();
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        let d = levenshtein(&lower, &c.to_ascii_lowercase(), true);
-        if best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    let (d, c) = best?;
-    let limit = (word.chars().count() / 3).max(1) + usize::from(word.chars().count() > 4);
-    (d > 0 && d <= limit).then(|| c.to_string())
-}
-
-/// BuildKit's `suggest.Search` (`util/suggest`), used for unknown instructions: the first candidate at a
-/// Levenshtein distance under 3 that no later one beats (none when a candidate matches exactly); without
-/// `case_sensitive` compared in lower case and returned in upper case for an all upper-case word, else lower case.
+/// BuildKit's `suggest.Search`/`WrapError` (`util/suggest/error.go`), the one "did you mean" rule of the front
+/// end: the first candidate at a Levenshtein distance under 3 that no later one beats (none when a candidate
+/// matches exactly); without `case_sensitive` compared in lower case and returned in upper case for an all
+/// upper-case word, else lower case. BuildKit passes `false` for instructions only; unknown flags
+/// (`BFlags.Parse`), `--mount` keys, `--target` stages, UndefinedVar and UndefinedArgInFrom are case-sensitive.
 pub fn buildkit_suggestion<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -138,7 +125,7 @@ pub fn buildkit_suggestion<'a>(
         if opt == val {
             return None;
         }
-        let d = levenshtein(&val, &opt, false);
+        let d = levenshtein(&val, &opt);
         if d < best.as_ref().map_or(3, |(bd, _)| *bd) {
             best = Some((d, opt));
         }
@@ -153,44 +140,27 @@ pub fn buildkit_suggestion<'a>(
     )
 }
 
-/// Edit distance; with `transpositions`, swapping two neighbours counts as one edit (optimal string alignment).
-fn levenshtein(a: &str, b: &str, transpositions: bool) -> usize {
+/// Levenshtein distance in characters (`agext/levenshtein`'s default: insertions, deletions and substitutions
+/// cost 1; a transposition is two edits).
+pub fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        for j in 0..=b.len() {
-            d[i * w + j] = if i == 0 || j == 0 {
-                i + j
-            } else {
-                let cost = usize::from(a[i - 1] != b[j - 1]);
-                let mut v = (d[(i - 1) * w + j] + 1)
-                    .min(d[i * w + j - 1] + 1)
-                    .min(d[(i - 1) * w + j - 1] + cost);
-                if transpositions && i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                    v = v.min(d[(i - 2) * w + j - 2] + 1);
-                }
-                v
-            };
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diag + usize::from(ca != cb));
+            diag = above;
         }
     }
-    d[a.len() * w + b.len()]
+    row[b.len()]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggests_close_words_only() {
-        let words = ["FROM", "RUN", "COPY", "WORKDIR"];
-        assert_eq!(suggest("FORM", words).as_deref(), Some("FROM"));
-        assert_eq!(suggest("cpy", words).as_deref(), Some("COPY"));
-        assert_eq!(suggest("WORKDIRR", words).as_deref(), Some("WORKDIR"));
-        assert_eq!(suggest("BANANA", words), None);
-        assert_eq!(suggest("FROM", words), None);
-    }
 
     /// Cases read in BuildKit's `util/suggest/error.go`: distance under 3, casing of the word, no transpositions.
     #[test]
@@ -209,5 +179,28 @@ mod tests {
         );
         assert_eq!(s("run"), None);
         assert_eq!(buildkit_suggestion("Run", ["run"], true).as_deref(), Some("run"));
+        // Case-sensitive, as for flags, variables and stages: a different case is an edit.
+        assert_eq!(buildkit_suggestion("FROM", ["from"], true), None);
+        assert_eq!(
+            buildkit_suggestion("From", ["from"], true).as_deref(),
+            Some("from")
+        );
+        // Words of one or two letters: anything within two edits.
+        assert_eq!(buildkit_suggestion("a", ["ab", "b"], true).as_deref(), Some("ab"));
+        assert_eq!(
+            buildkit_suggestion("x", ["APP_HOME", "A"], true).as_deref(),
+            Some("A")
+        );
+        assert_eq!(
+            buildkit_suggestion("ab", ["ba"], true).as_deref(),
+            Some("ba"),
+            "a swap is two edits"
+        );
+        assert_eq!(buildkit_suggestion("abc", ["bac"], true).as_deref(), Some("bac"));
+        assert_eq!(
+            buildkit_suggestion("abcd", ["badc"], true),
+            None,
+            "two swaps are four edits"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::error::{suggest, Error};
+use super::error::{buildkit_suggestion, Error};
 use super::syntax::Word;
 
 /// How a flag takes its value.
@@ -42,7 +42,7 @@ impl Flags {
             let Some(&(decl, ty)) = declared.iter().find(|(n, _)| *n == name) else {
                 return Err(Error::UnknownFlag {
                     flag: name.to_string(),
-                    suggestion: suggest(name, declared.iter().map(|(n, _)| *n)),
+                    suggestion: buildkit_suggestion(name, declared.iter().map(|(n, _)| *n), true),
                     span: w.span,
                 });
             };

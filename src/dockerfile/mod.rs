@@ -60,13 +60,14 @@ pub fn parse_with_args(
     })
 }
 
-/// The errors BuildKit stops on once it evaluates the stages of a parsed Dockerfile (a blank or invalid base
-/// name, a word that fails to expand, an invalid EXPOSE port, a circular stage dependency). `docker build
+/// The errors BuildKit stops on once it evaluates the stages of a parsed Dockerfile (a `# check=` directive it
+/// cannot parse, a blank or invalid base name, a word that fails to expand, an invalid EXPOSE port, a circular stage dependency). `docker build
 /// --check` prints them after the warnings, so [`lint::check`] runs this too.
 pub fn evaluate(
     df: &Dockerfile,
     build_args: &std::collections::BTreeMap<String, String>,
 ) -> Result<(), Error> {
+    lint::CheckConfig::of(df)?;
     evaluate::check(&df.commands, &df.stages, df.syntax.escape, build_args)
         .map_err(|e| at_instruction_start(e, &df.syntax.nodes))
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::error::{suggest, Error};
+use super::error::{buildkit_suggestion, Error};
 use super::instructions::{Command, Instruction};
 use super::shell::{Expansion, Lexer};
 use super::span::Span;
@@ -253,11 +253,13 @@ impl StageGraph {
         name.parse::<usize>().ok().filter(|&i| i < self.stages.len())
     }
 
+    /// The stage a FROM builds on: a name of an earlier stage as written. BuildKit's `addState` looks the base
+    /// up in its map of lower-cased stage names without lower-casing it (`statesByName[BaseName]`), so
+    /// `FROM Build` is the image `Build` (an invalid reference), not the stage `build`.
     fn find_before(&self, name: &str, before: usize) -> Option<usize> {
-        let lower = name.to_ascii_lowercase();
         self.stages[..before]
             .iter()
-            .find(|s| s.name.as_deref() == Some(lower.as_str()))
+            .find(|s| s.name.as_deref() == Some(name))
             .map(|s| s.index)
     }
 
@@ -272,7 +274,11 @@ impl StageGraph {
                 .map(|s| s.index)
                 .ok_or_else(|| TargetError::NotFound {
                     name: t.to_owned(),
-                    suggestion: suggest(t, self.stages.iter().filter_map(|s| s.name.as_deref())),
+                    suggestion: buildkit_suggestion(
+                        t,
+                        self.stages.iter().filter_map(|s| s.name.as_deref()),
+                        true,
+                    ),
                 }),
         }
     }
@@ -303,4 +309,32 @@ pub fn mount_from(spec: &str) -> Option<String> {
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| k.trim().eq_ignore_ascii_case("from"))
         .map(|(_, v)| v.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--target` as BuildKit's `resolveTarget`: found case-insensitively, suggested case-sensitively by
+    /// `util/suggest` (within two edits, also for short names).
+    #[test]
+    fn an_unknown_target_is_suggested_as_buildkit_does() {
+        let df = crate::dockerfile::parse("FROM alpine:3.19 AS build\nFROM alpine:3.19 AS ab\n").unwrap();
+        assert_eq!(df.stages.target(Some("BUILD")).unwrap(), 0);
+        let suggestion = |t: &str| match df.stages.target(Some(t)) {
+            Err(TargetError::NotFound { suggestion, .. }) => suggestion,
+            other => panic!("{t}: {other:?}"),
+        };
+        assert_eq!(suggestion("bld").as_deref(), Some("build"));
+        assert_eq!(suggestion("b").as_deref(), Some("ab"));
+        assert_eq!(suggestion("xyz"), None);
+    }
+
+    /// `FROM Build` is not the stage `build`: BuildKit's `addState` looks the base up as written.
+    #[test]
+    fn a_base_is_a_stage_only_as_written() {
+        let df = crate::dockerfile::parse("FROM alpine:3.19 AS build\nFROM build\nFROM Build\n").unwrap();
+        assert_eq!(df.stages.stages[1].base_stage, Some(0));
+        assert_eq!(df.stages.stages[2].base_stage, None);
+    }
 }

@@ -3,7 +3,8 @@
 //! goes into the step's layer: the mount points runc had to create are placeholders the capture leaves out.
 //!
 //! - `cache`: a directory of the session's under `DATA/cache-mounts/OWNER/` (OWNER a hash of the session, as for
-//!   volumes), named by a hash of the cache id, kept between builds, counted with the session's volumes against
+//!   volumes), named by a hash of the cache id (and of its seed: `from=` makes a new cache start with the files
+//!   of a layer blob the builder made of that stage's `source`, as BuildKit's cache on top of a ref), kept between builds, counted with the session's volumes against
 //!   its disk quota (checked before the step). Steps of one session run one at a time (one builder per owner),
 //!   so `sharing=shared|private|locked` all see the one directory.
 //! - `secret`: a read-only file in the step's container directory (removed with it), and/or a variable of the
@@ -149,13 +150,28 @@ impl Runner {
                 uid,
                 gid,
                 read_only,
+                seed,
                 ..
             } => {
                 let store = caches(self);
-                let name = cache_name(id);
+                let name = match seed {
+                    None => cache_name(id),
+                    Some(seed) => cache_name(&format!("{id}\n{seed}")),
+                };
                 let data = store.data(&c.session, &name);
                 if !store.exists(&c.session, &name) {
                     store.create(&c.session, &name, false)?;
+                    if let Some(seed) = seed {
+                        let blob = self.images.blob_for(&c.session, seed)?;
+                        let file = std::fs::File::open(&blob).map_err(io_ctx("opening a cache's seed"))?;
+                        super::unpack::unpack_layer(
+                            file,
+                            &data,
+                            self.config.unpack_limits,
+                            shift,
+                            Some(seed),
+                        )?;
+                    }
                     chown(&data, *uid, *gid)?;
                     chmod(&data, *mode)?;
                 }

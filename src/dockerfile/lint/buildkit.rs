@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{LintOptions, Sink};
-use crate::dockerfile::error::suggest;
+use crate::dockerfile::error::buildkit_suggestion;
 use crate::dockerfile::evaluate::expanded_words;
 use crate::dockerfile::ignore::clean;
 use crate::dockerfile::instructions::{ArgDef, Command, Instruction};
@@ -491,7 +491,7 @@ fn from_args(f: &crate::dockerfile::instructions::From, globals: &GlobalScope, s
                 && !globals.declared.contains(name)
                 && !PREDEFINED_ARGS.contains(&name.as_str())
             {
-                let hint = suggest(name, globals.declared.iter().map(String::as_str))
+                let hint = buildkit_suggestion(name, globals.declared.iter().map(String::as_str), true)
                     .map(|s| format!(" (did you mean {s}?)"))
                     .unwrap_or_default();
                 undeclared = true;
@@ -545,7 +545,7 @@ impl StageScope {
                 )
                 || (self.external && IMAGE_ENV.contains(&name.as_str()));
             if is_var_name(name) && !known {
-                let hint = suggest(name, self.declared.iter().map(String::as_str))
+                let hint = buildkit_suggestion(name, self.declared.iter().map(String::as_str), true)
                     .map(|s| format!(" (did you mean ${s}?)"))
                     .unwrap_or_default();
                 sink.report(

@@ -13,6 +13,7 @@ use serde::Serialize;
 pub use rules::{Rule, Severity, RULES};
 
 use super::ignore::Dockerignore;
+use super::shell::go_quote;
 use super::span::Span;
 use super::{Dockerfile, Error};
 
@@ -53,28 +54,52 @@ pub struct CheckConfig {
 }
 
 impl CheckConfig {
-    /// Reads `skip=A,B;error=true`.
-    pub fn parse(value: &str) -> CheckConfig {
+    /// Reads `skip=A,B;error=true` as BuildKit's `linter.ParseLintOptions` does: at most three `;` parts (a
+    /// fourth stays in the third), each `key=value` with the key as written (`skip`, `error`, `experimental`;
+    /// Slipway has no experimental rules, so that one is read and changes nothing), `skip=all` only as the whole
+    /// value, `error` a Go `strconv.ParseBool`. The error is BuildKit's, without the `failed to parse check
+    /// options: ` its caller adds.
+    pub fn parse(value: &str) -> Result<CheckConfig, String> {
         let mut c = CheckConfig::default();
-        for part in value.split(';') {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(c);
+        }
+        for part in value.splitn(3, ';') {
             let Some((k, v)) = part.split_once('=') else {
-                continue;
+                return Err(format!("invalid check option {}", go_quote(part)));
             };
-            match k.trim().to_ascii_lowercase().as_str() {
-                "skip" => {
-                    for r in v.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-                        if r.eq_ignore_ascii_case("all") {
-                            c.skip_all = true;
-                        } else {
-                            c.skip.insert(r.to_string());
+            match k.trim() {
+                "skip" if v.trim() == "all" => c.skip_all = true,
+                "skip" => c.skip = v.split(',').map(|r| r.trim().to_string()).collect(),
+                "experimental" => {}
+                "error" => {
+                    c.error = match v.trim() {
+                        "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
+                        "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
+                        other => {
+                            return Err(format!(
+                            "failed to parse check option {}: strconv.ParseBool: parsing {}: invalid syntax",
+                            go_quote(part),
+                            go_quote(other)
+                        ))
                         }
                     }
                 }
-                "error" => c.error = v.trim().eq_ignore_ascii_case("true"),
-                _ => {}
+                k => return Err(format!("invalid check option {}", go_quote(k))),
             }
         }
-        c
+        Ok(c)
+    }
+
+    /// The file's `# check=` directive, or BuildKit's `failed to parse check options: ...` (its
+    /// `newRuleLinter`, before any stage is evaluated), at the directive.
+    pub fn of(df: &Dockerfile) -> Result<CheckConfig, Error> {
+        let Some(d) = df.syntax.directives.iter().find(|d| d.name == "check") else {
+            return Ok(CheckConfig::default());
+        };
+        CheckConfig::parse(&d.value)
+            .map_err(|e| Error::syntax(format!("failed to parse check options: {e}"), d.span))
     }
 
     fn enabled(&self, rule: &str) -> bool {
@@ -118,7 +143,8 @@ impl Sink<'_> {
             let line = format!("#{c}");
             let (name, value, _) = super::syntax::match_directive(&line)?;
             name.eq_ignore_ascii_case("check")
-                .then(|| CheckConfig::parse(value.split(' ').next().unwrap_or_default()))
+                .then(|| CheckConfig::parse(value.split(' ').next().unwrap_or_default()).ok())
+                .flatten()
         });
     }
 
@@ -147,11 +173,17 @@ impl Sink<'_> {
 
 /// Runs every check on a parsed Dockerfile.
 pub fn check(df: &Dockerfile, opts: &LintOptions) -> Report {
-    let config = df
-        .syntax
-        .directive("check")
-        .map(CheckConfig::parse)
-        .unwrap_or_default();
+    let config = match CheckConfig::of(df) {
+        Ok(config) => config,
+        // BuildKit fails before it checks anything.
+        Err(e) => {
+            return Report {
+                diagnostics: vec![error_diagnostic(&e)],
+                check: CheckConfig::default(),
+                error: Some(e),
+            }
+        }
+    };
     let mut sink = Sink {
         config: &config,
         local: None,

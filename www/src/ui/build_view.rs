@@ -184,6 +184,8 @@ impl BuildView {
                     row.miss = Some(miss_text(&reason));
                 }
             }
+            // The terminal prints the end summary (`N warnings found`); the step list has no row for it.
+            Event::Warnings { .. } => {}
             Event::Bytes { id, bytes } => {
                 if let Some(row) = self.row(id) {
                     row.bytes += bytes;
