@@ -1,7 +1,8 @@
-//! `docker inspect NAME|ID...`: containers (the companion's inspect answer) and images (the local store) as
-//! docker 28 prints them, a JSON array with the fields a course uses, and `--format` Go templates for the simple
-//! paths (`{{.State.Status}}`, `{{json .Config}}`, `{{index .Config.Labels "k"}}`). A template that needs more
-//! of Go's templates is refused with a clear error: it never prints a value docker would not.
+//! `docker inspect NAME|ID...`: containers (the companion's inspect answer), images (the local store), networks
+//! and volumes, looked up in docker's order and printed as docker 28 prints them: a JSON array with the fields a
+//! course uses, or `--format` Go templates for the simple paths (`{{.State.Status}}`, `{{json .Config}}`,
+//! `{{index .Config.Labels "k"}}`). A template that needs more of Go's templates is refused with a clear error: it
+//! never prints a value docker would not.
 
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
@@ -493,28 +494,64 @@ enum Found {
     Missing(String),
 }
 
-async fn inspect_one<T: Transport>(ctx: &CommandContext<'_, T>, name: &str, kind: Option<&str>) -> Found {
-    if kind != Some("image") {
-        match Companion::new(ctx.transport, ctx.base).inspect(name).await {
-            Ok(c) if c.config.is_some() => return Found::Object(container_node(&c)),
-            Ok(c) => {
-                return Found::Missing(format!(
-                    "Error: the image of container {} is gone here: its configuration cannot be shown",
-                    c.summary.name
-                ))
+/// The kinds `docker inspect` looks a name up as, in docker's order (docker/cli `cli/command/system/inspect.go`;
+/// swarm's kinds and plugins have no place here).
+const KINDS: &[&str] = &["container", "image", "network", "volume"];
+
+/// What looking a name up as one kind gave: the object, none of that kind (what docker prints when the kind was
+/// asked for; without `--type` it goes on to the next kind), or an error that ends the look-up.
+enum Lookup {
+    Object(Node),
+    Absent(String),
+    Failed(String),
+}
+
+fn absent_or_failed(e: CompanionError) -> Lookup {
+    match e {
+        CompanionError::Refused { status: 404, .. } => Lookup::Absent(e.to_string()),
+        e => Lookup::Failed(e.to_string()),
+    }
+}
+
+async fn look_up<T: Transport>(ctx: &CommandContext<'_, T>, name: &str, kind: &str) -> Lookup {
+    let companion = Companion::new(ctx.transport, ctx.base);
+    match kind {
+        "container" => match companion.inspect(name).await {
+            Ok(c) if c.config.is_some() => Lookup::Object(container_node(&c)),
+            Ok(c) => Lookup::Failed(format!(
+                "Error: the image of container {} is gone here: its configuration cannot be shown",
+                c.summary.name
+            )),
+            Err(e) => absent_or_failed(e),
+        },
+        "image" => match find(ctx, name).await {
+            Ok(found) => {
+                let all = list_local(ctx).await.unwrap_or_default();
+                Lookup::Object(Node::of(&inspect_json(&found, &all)))
             }
-            Err(CompanionError::Refused { status: 404, .. }) if kind.is_none() => {}
-            Err(e) => return Found::Missing(e.to_string()),
+            Err(e) => Lookup::Absent(format!("Error: {e}")),
+        },
+        "network" => match companion.network(name).await {
+            Ok(network) => Lookup::Object(super::networks::network_node(&network)),
+            Err(e) => absent_or_failed(e),
+        },
+        _ => match companion.volume(name).await {
+            Ok(volume) => Lookup::Object(super::volumes::volume_node(&volume)),
+            Err(e) => absent_or_failed(e),
+        },
+    }
+}
+
+/// `name` looked up as `kind`, or as each kind in docker's order until one has it.
+async fn inspect_one<T: Transport>(ctx: &CommandContext<'_, T>, name: &str, kind: Option<&str>) -> Found {
+    for each in KINDS.iter().filter(|k| kind.is_none_or(|wanted| wanted == **k)) {
+        match look_up(ctx, name, each).await {
+            Lookup::Object(node) => return Found::Object(node),
+            Lookup::Absent(_) if kind.is_none() => {}
+            Lookup::Absent(error) | Lookup::Failed(error) => return Found::Missing(error),
         }
     }
-    match find(ctx, name).await {
-        Ok(found) => {
-            let all = list_local(ctx).await.unwrap_or_default();
-            Found::Object(Node::of(&inspect_json(&found, &all)))
-        }
-        Err(_) if kind.is_none() => Found::Missing(format!("Error: No such object: {name}")),
-        Err(e) => Found::Missing(format!("Error: {e}")),
-    }
+    Found::Missing(format!("Error: No such object: {name}"))
 }
 
 /// The objects as docker prints them (a JSON array, or each through `template`), then `errors`, exit code 1 if
@@ -544,10 +581,10 @@ pub fn report(objects: &[Node], mut errors: Vec<String>, template: Option<&str>)
     out
 }
 
-/// `docker inspect [--type container|image] [-f TEMPLATE] NAME|ID...`.
+/// `docker inspect [--type container|image|network|volume] [-f TEMPLATE] NAME|ID...`.
 pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let kind = inv.flags.value(Flag::TYPE);
-    if let Some(other) = kind.filter(|k| !matches!(*k, "container" | "image")) {
+    if let Some(other) = kind.filter(|k| !KINDS.contains(k)) {
         return Outcome::failure(format!("{other:?} is not a valid value for --type\n"), 1);
     }
     let mut objects = Vec::new();
