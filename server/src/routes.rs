@@ -40,7 +40,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         app_files(&state.dist_dir)
     } else {
         Router::new().fallback(app_not_built)
-    };
+    }
+    .layer(axum::middleware::from_fn(not_the_apps));
     let containers = match &state.runner {
         Some(runner) => crate::runner::router(runner.clone()),
         None => Router::new()
@@ -124,6 +125,23 @@ fn app_files<S: Clone + Send + Sync + 'static>(dist: &std::path::Path) -> Router
             HeaderValue::from_static("accept-encoding"),
         ))
         .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// The registry's paths (the OCI distribution spec's, served by [`crate::registry::router`]).
+const REGISTRY_PATHS: &str = "/v2/";
+
+/// The app's files answer every path but the API's and the registry's: an unknown path there is dockerd's JSON
+/// 404 (or the registry's error), never the app's `index.html`, which a client would read as an answer.
+async fn not_the_apps(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    let below = |prefix: &str| path.starts_with(prefix) || path == prefix.trim_end_matches('/');
+    if below(paths::API) {
+        return (StatusCode::NOT_FOUND, Json(ErrorBody::new("page not found"))).into_response();
+    }
+    if below(REGISTRY_PATHS) {
+        return crate::registry::RegistryError::NotFound(path.to_string()).into_response();
+    }
+    next.run(request).await
 }
 
 async fn info(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Json<ServerInfo> {
@@ -256,7 +274,28 @@ mod tests {
         let router = app(state(dist.clone()));
         assert_eq!(get(router.clone(), "/").await.2, "<p>app</p>");
         assert_eq!(get(router.clone(), "/app.js").await.2, "1");
-        assert_eq!(get(router, "/lesson/1").await.2, "<p>app</p>");
+        assert_eq!(get(router.clone(), "/lesson/1").await.2, "<p>app</p>");
+        // Below the API and the registry, an unknown path is a JSON error, never the app's page.
+        for uri in ["/api/nope", "/api", "/api/containers/a/b:c", "/v2/nope/x"] {
+            let (status, headers, body) = get(router.clone(), uri).await;
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{uri}: {status}"
+            );
+            assert!(
+                headers[header::CONTENT_TYPE]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("application/json"),
+                "{uri}"
+            );
+            assert!(!body.contains("<p>app</p>"), "{uri}: {body}");
+        }
+        let (status, _, body) = get(router, "/api/nope").await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::NOT_FOUND, r#"{"message":"page not found"}"#)
+        );
         std::fs::remove_dir_all(dist).unwrap();
     }
 }

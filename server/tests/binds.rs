@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use slipway::api::{CreateContainer, ProjectBind, RunOptions, VolumeMount};
 
-use crate::commands::{created_id, Cli, Ran};
+use crate::commands::{created_id, Cli};
 use crate::networks::leftovers;
-use crate::support::server::{dist_dir, slipway_bin, with_busybox_in_registry, Server};
+use crate::support::server::{dist_dir, with_busybox_in_registry, Server};
 use crate::support::TempDir;
 
 /// `n` bytes gzip cannot shrink (xorshift), so the blob is as large as the file.
@@ -144,6 +144,7 @@ fn project_binds_mount_read_only_count_in_the_quota_and_leave_nothing() -> Resul
     std::fs::remove_dir_all(dir.join("big"))?;
 
     another_session_cannot_mount_the_blob(&server, dir)?;
+    binds_are_the_servers_alone_and_any_container_user_reads_them(&a, &server, dir)?;
     compose_binds_the_project_directory(&a, dir)?;
 
     // The unpacked directories go once no container uses them (the layer grace is 1 s here).
@@ -169,36 +170,18 @@ fn project_binds_mount_read_only_count_in_the_quota_and_leave_nothing() -> Resul
     Ok(())
 }
 
-/// `slipway docker ARGS` in `dir` for the session `token`.
-fn docker_as(server: &Server, token: &str, dir: &Path, args: &[&str]) -> Result<Ran> {
-    let home = TempDir::new("binds-home");
-    let output = Command::new(slipway_bin())
-        .current_dir(dir)
-        .args(["docker", "--host", &server.url])
-        .args(args)
-        .env("SLIPWAY_SESSION", token)
-        .env("SLIPWAY_AUTH_FILE", home.path().join("auth.json"))
-        .stdin(Stdio::null())
-        .output()?;
-    Ok(Ran {
-        code: output.status.code().unwrap_or(-1),
-        out: String::from_utf8_lossy(&output.stdout).into_owned(),
-        err: String::from_utf8_lossy(&output.stderr).into_owned(),
-    })
-}
-
 /// A session's container with a bind; the same create request by the API works for that session and is
 /// refused for another, as for an unknown digest.
 fn another_session_cannot_mount_the_blob(server: &Server, dir: &Path) -> Result<()> {
-    let owner = server.session()?;
-    let created = docker_as(
-        server,
-        &owner,
-        dir,
-        &["create", "-v", "./src:/app:ro", "busybox", "true"],
-    )?;
+    let owner = Cli::new(server)?;
+    let created = owner.docker_in(dir, &["create", "-v", "./src:/app:ro", "busybox", "true"])?;
     let id = created_id(&created.out).with_context(|| format!("{created:?}"))?;
-    let (status, body) = api(server, &owner, None, &slipway::api::paths::container(&id))?;
+    let (status, body) = api(
+        server,
+        owner.session(),
+        None,
+        &slipway::api::paths::container(&id),
+    )?;
     ensure!(status == 200, "{status} {body}");
     let inspected: slipway::api::ContainerInspect = serde_json::from_str(&body)?;
     let bind: ProjectBind = inspected.options.volumes[0].bind.clone().context("the bind")?;
@@ -216,7 +199,12 @@ fn another_session_cannot_mount_the_blob(server: &Server, dir: &Path) -> Result<
             ..RunOptions::default()
         },
     };
-    let (status, body) = api(server, &owner, Some(&request), slipway::api::paths::CONTAINERS)?;
+    let (status, body) = api(
+        server,
+        owner.session(),
+        Some(&request),
+        slipway::api::paths::CONTAINERS,
+    )?;
     ensure!(status == 201, "the owner names its own blob: {status} {body}");
     let second: slipway::api::Created = serde_json::from_str(&body)?;
     let (status, body) = api(
@@ -229,8 +217,75 @@ fn another_session_cannot_mount_the_blob(server: &Server, dir: &Path) -> Result<
         status == 400 && body.contains("are not in the session's store"),
         "{status} {body}"
     );
-    let removed = docker_as(server, &owner, dir, &["rm", "-f", &id, &second.id])?;
+    let removed = owner.docker_in(dir, &["rm", "-f", &id, &second.id])?;
     ensure!(removed.code == 0, "{removed:?}");
+    Ok(())
+}
+
+/// The unpacked project is out of other host users' reach (the layer store is 0700), while a container's
+/// non-root user still reads it through the bind.
+fn binds_are_the_servers_alone_and_any_container_user_reads_them(
+    a: &Cli,
+    server: &Server,
+    dir: &Path,
+) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    for user in ["1000", "1000:1000", "nobody"] {
+        let ran = a.docker_in(
+            dir,
+            &[
+                "run",
+                "--rm",
+                "--user",
+                user,
+                "-v",
+                "./src:/app",
+                "busybox",
+                "cat",
+                "/app/x",
+                "/app/deep/y",
+            ],
+        )?;
+        ensure!(
+            ran.code == 0 && ran.out == "from the project\ndeeper\n",
+            "--user {user}: {ran:?}"
+        );
+    }
+    let created = a.docker_in(dir, &["create", "-v", "./src:/app:ro", "busybox", "true"])?;
+    let id = created_id(&created.out).with_context(|| format!("{created:?}"))?;
+    let runner = server.data.path().join("runner");
+    let layers = runner.join("layers");
+    let mode = std::fs::metadata(&layers)?.permissions().mode() & 0o777;
+    ensure!(mode == 0o700, "the layer store is {mode:o}");
+    let unpacked = std::fs::read_dir(&layers)?
+        .flatten()
+        .map(|e| e.path().join("x"))
+        .find(|x| std::fs::read(x).is_ok_and(|text| text == b"from the project\n"))
+        .context("the bind's unpacked directory")?;
+    // Another host user (nobody: 65534) reaches the runner's directory but not the project's files below it.
+    let as_nobody = |args: &[&std::ffi::OsStr]| -> Result<std::process::Output> {
+        let mut command = Command::new(args[0]);
+        command
+            .args(&args[1..])
+            .uid(65534)
+            .gid(65534)
+            .stdin(Stdio::null());
+        Ok(command.output()?)
+    };
+    let listed = as_nobody(&["ls".as_ref(), runner.as_os_str()])?;
+    ensure!(
+        listed.status.success(),
+        "nobody lists {}: {listed:?}",
+        runner.display()
+    );
+    let read = as_nobody(&["cat".as_ref(), unpacked.as_os_str()])?;
+    ensure!(
+        !read.status.success() && String::from_utf8_lossy(&read.stderr).contains("Permission denied"),
+        "nobody reads {}: {read:?}",
+        unpacked.display()
+    );
+    ensure!(a.docker(&["rm", &id])?.code == 0);
     Ok(())
 }
 
@@ -265,20 +320,17 @@ async fn the_pages_project_binds_into_a_container() -> Result<()> {
     let Some(server) = crate::commands::server("binds-page", &dist_dir())? else {
         return Ok(());
     };
-    let url = server.url.clone();
-    let browser = crate::support::browser::Browser::start().await?;
-    browser
-        .run("the_pages_project_binds_into_a_container", |page| async move {
-            page.goto(&url).await?;
-            let listed = page
-                .terminal_command("docker run --rm -v ./:/app busybox ls /app", "app.py")
-                .await?;
-            ensure!(
-                listed.contains("Dockerfile") && listed.contains("requirements.txt"),
-                "{listed}"
-            );
-            ensure!(listed.contains("is bound read-only at /app"), "{listed}");
-            Ok(())
-        })
-        .await
+    let name = "the_pages_project_binds_into_a_container";
+    crate::support::browser::on_the_page(name, &server.url, |page| async move {
+        let listed = page
+            .terminal_command("docker run --rm -v ./:/app busybox ls /app", "app.py")
+            .await?;
+        ensure!(
+            listed.contains("Dockerfile") && listed.contains("requirements.txt"),
+            "{listed}"
+        );
+        ensure!(listed.contains("is bound read-only at /app"), "{listed}");
+        Ok(())
+    })
+    .await
 }

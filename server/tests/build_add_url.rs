@@ -264,7 +264,6 @@ async fn add_of_a_url_needs_the_operators_allowlist_and_never_reaches_the_server
 /// with a wrong checksum (`-f Dockerfile.wrong`) fails with BuildKit's mismatch text.
 #[tokio::test(flavor = "multi_thread")]
 async fn add_of_a_url_with_its_checksum_builds_in_the_page() -> anyhow::Result<()> {
-    use crate::support::browser::Browser;
     use crate::support::project::{Project, ProjectFile};
     let remote = remote_host().await?;
     let allow = format!("127.0.0.1:{}", remote.port());
@@ -279,39 +278,34 @@ async fn add_of_a_url_with_its_checksum_builds_in_the_page() -> anyhow::Result<(
     ])?;
     let page_url = project.share_link(&format!("{}/", server.url));
     let mismatch = format!("digest mismatch for {file_url}: {right} (expected: {wrong})");
-    let browser = Browser::start().await?;
-    browser
-        .run(
-            "add_of_a_url_with_its_checksum_builds_in_the_page",
-            |page| async move {
-                page.goto(&page_url).await?;
-                page.wait_for_text("Companion status", "a connection", |t| {
-                    t.starts_with("companion connected")
-                })
-                .await?;
-                let line = "docker build -t user/app:v1 .";
-                let built = page.terminal_command(line, "naming to").await?;
-                anyhow::ensure!(
-                    built.contains(&format!("ADD --checksum={right} {file_url} /app/"))
-                        && built.contains("user/app:v1"),
-                    "{built}"
-                );
-                let again = page.terminal_command(line, "naming to").await?;
-                anyhow::ensure!(again.contains("CACHED"), "{again}");
-                let before = page.text_of("Terminal output").await?.len();
-                page.type_into(
-                    "Terminal input",
-                    "docker build -f Dockerfile.wrong -t user/wrong:v1 .\u{E007}",
-                )
-                .await?;
-                page.wait_for_text("Terminal output", "the checksum mismatch", |t| {
-                    t.get(before..).is_some_and(|new| new.contains(&mismatch))
-                })
-                .await
-                .map(drop)
-            },
+    let name = "add_of_a_url_with_its_checksum_builds_in_the_page";
+    crate::support::browser::on_the_page(name, &page_url, |page| async move {
+        page.wait_for_text("Companion status", "a connection", |t| {
+            t.starts_with("companion connected")
+        })
+        .await?;
+        let line = "docker build -t user/app:v1 .";
+        let built = page.terminal_command(line, "naming to").await?;
+        anyhow::ensure!(
+            built.contains(&format!("ADD --checksum={right} {file_url} /app/"))
+                && built.contains("user/app:v1"),
+            "{built}"
+        );
+        let again = page.terminal_command(line, "naming to").await?;
+        anyhow::ensure!(again.contains("CACHED"), "{again}");
+        let before = page.text_of("Terminal output").await?.len();
+        page.type_into(
+            "Terminal input",
+            "docker build -f Dockerfile.wrong -t user/wrong:v1 .\u{E007}",
         )
         .await?;
+        page.wait_for_text("Terminal output", "the checksum mismatch", |t| {
+            t.get(before..).is_some_and(|new| new.contains(&mismatch))
+        })
+        .await
+        .map(drop)
+    })
+    .await?;
     server.stop()?;
     Ok(())
 }

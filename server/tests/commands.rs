@@ -50,6 +50,11 @@ impl<'s> Cli<'s> {
         })
     }
 
+    /// The session token its commands carry.
+    pub(crate) fn session(&self) -> &str {
+        &self.session
+    }
+
     pub(crate) fn docker(&self, args: &[&str]) -> Result<Ran> {
         self.docker_in(Path::new("."), args)
     }

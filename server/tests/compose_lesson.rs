@@ -6,14 +6,13 @@
 //! leaves nothing. In the page: a learner follows the lesson, typing each step's command with its "Type it" button.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::commands::Ran;
+use crate::compose_up::Project;
 use crate::networks::leftovers;
-use crate::support::server::{slipway_bin, with_python_and_redis, Server};
+use crate::support::server::{with_python_and_redis, Server};
 use crate::support::TempDir;
 
 /// The lesson's project files, as the page loads them.
@@ -36,29 +35,9 @@ fn lesson_server(label: &str, dist: &Path) -> Result<Option<Server>> {
     Ok(Some(Server::start_in(data, dist, &[])?))
 }
 
-/// `slipway docker ARGS` in the project directory `dir` for `session`; fails unless it exits 0.
-fn docker(server: &Server, session: &str, dir: &Path, args: &[&str]) -> Result<Ran> {
-    let output = Command::new(slipway_bin())
-        .args(["docker", "--host", &server.url])
-        .args(args)
-        .current_dir(dir)
-        .env("SLIPWAY_SESSION", session)
-        .env("SLIPWAY_AUTH_FILE", dir.join(".auth.json"))
-        .env_remove("COMPOSE_PROJECT_NAME")
-        .stdin(Stdio::null())
-        .output()?;
-    let ran = Ran {
-        code: output.status.code().unwrap_or(-1),
-        out: String::from_utf8_lossy(&output.stdout).into_owned(),
-        err: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    ensure!(ran.code == 0, "docker {}: {ran:?}", args.join(" "));
-    Ok(ran)
-}
-
 /// The page of the web container published on the host, once it answers 200 (redis may still be starting).
-async fn visits(server: &Server, session: &str, dir: &Path) -> Result<u64> {
-    let port = docker(server, session, dir, &["port", "counter-web-1", "8000"])?.out;
+async fn visits(project: &Project<'_>) -> Result<u64> {
+    let port = project.ok(&["port", "counter-web-1", "8000"])?.out;
     let port = port
         .lines()
         .next()
@@ -89,15 +68,13 @@ async fn the_lesson_project_counts_visits_in_redis_and_keeps_them_across_down_an
     let Some(server) = lesson_server("compose-lesson", Path::new("/nonexistent"))? else {
         return Ok(());
     };
-    let session = server.session()?;
-    let project = TempDir::new("compose-lesson-project");
-    let dir = project.path();
+    let project = Project::new(&server, "compose-lesson-project", "")?;
     for (name, text) in lesson_files() {
-        std::fs::write(dir.join(name), text)?;
+        project.write(name, &text)?;
     }
     // The redis image as `slipway base-images` made it, under the official image's tags and with its settings.
-    docker(&server, &session, dir, &["pull", "-q", "redis:7"])?;
-    let inspect = docker(&server, &session, dir, &["image", "inspect", "redis:7"])?.out;
+    project.ok(&["pull", "-q", "redis:7"])?;
+    let inspect = project.ok(&["image", "inspect", "redis:7"])?.out;
     let image: serde_json::Value = serde_json::from_str(&inspect)?;
     let config = &image[0]["Config"];
     assert_eq!(config["Cmd"], serde_json::json!(["redis-server"]), "{inspect}");
@@ -105,8 +82,8 @@ async fn the_lesson_project_counts_visits_in_redis_and_keeps_them_across_down_an
     ensure!(config["ExposedPorts"]["6379/tcp"].is_object(), "{inspect}");
     ensure!(config["Volumes"]["/data"].is_object(), "{inspect}");
 
-    docker(&server, &session, dir, &["build", "-q", "-t", "counter-web", "."])?;
-    let up = docker(&server, &session, dir, &["compose", "up", "-d"])?;
+    project.ok(&["build", "-q", "-t", "counter-web", "."])?;
+    let up = project.ok(&["compose", "up", "-d"])?;
     for line in [
         " ✔ Network counter_default",
         " ✔ Volume \"counter_cache-data\"",
@@ -116,8 +93,8 @@ async fn the_lesson_project_counts_visits_in_redis_and_keeps_them_across_down_an
         ensure!(up.err.contains(line), "{line:?} missing: {up:?}");
     }
     // Another container reaches redis by its service name: redis listens on every address, protected mode off.
-    let first = visits(&server, &session, dir).await?;
-    let second = visits(&server, &session, dir).await?;
+    let first = visits(&project).await?;
+    let second = visits(&project).await?;
     assert_eq!(second, first + 1);
     let ping = [
         "run",
@@ -129,15 +106,15 @@ async fn the_lesson_project_counts_visits_in_redis_and_keeps_them_across_down_an
         "-h",
         "cache",
     ];
-    let ping = docker(&server, &session, dir, &[&ping[..], &["get", "visits"]].concat())?;
+    let ping = project.ok(&[&ping[..], &["get", "visits"]].concat())?;
     assert_eq!(ping.out, format!("{second}\n"));
 
-    docker(&server, &session, dir, &["compose", "down", "-t", "5"])?;
-    docker(&server, &session, dir, &["compose", "up", "-d"])?;
-    let kept = visits(&server, &session, dir).await?;
+    project.ok(&["compose", "down", "-t", "5"])?;
+    project.ok(&["compose", "up", "-d"])?;
+    let kept = visits(&project).await?;
     assert_eq!(kept, second + 1, "the count in the volume survives down and up");
 
-    let gone = docker(&server, &session, dir, &["compose", "down", "-v", "-t", "1"])?;
+    let gone = project.ok(&["compose", "down", "-v", "-t", "1"])?;
     ensure!(gone.err.contains(" ✔ Volume counter_cache-data"), "{gone:?}");
     let left = leftovers(&server);
     ensure!(left.is_empty(), "left after down -v: {left:?}");
@@ -163,63 +140,58 @@ async fn a_learner_follows_the_compose_lesson_in_the_page() {
         return;
     };
     let url = format!("{}/?lesson=compose-app", server.url);
-    let browser = crate::support::browser::Browser::start().await.unwrap();
-    browser
-        .run(
-            "a_learner_follows_the_compose_lesson_in_the_page",
-            |page| async move {
-                page.goto(&url).await?;
-                page.by_name("Open compose.yaml").await?;
-                let services = type_it(&page, "docker compose config --services", "web").await?;
-                ensure!(services.contains("cache"), "{services}");
-                step_done(&page, 1).await?;
+    let name = "a_learner_follows_the_compose_lesson_in_the_page";
+    crate::support::browser::on_the_page(name, &url, |page| async move {
+        page.by_name("Open compose.yaml").await?;
+        let services = type_it(&page, "docker compose config --services", "web").await?;
+        ensure!(services.contains("cache"), "{services}");
+        step_done(&page, 1).await?;
 
-                page.click("2. Build the web image").await?;
-                type_it(&page, "docker build -t counter-web .", "naming to").await?;
-                check_passes(&page, 2, "2. Build the web image").await?;
+        page.click("2. Build the web image").await?;
+        type_it(&page, "docker build -t counter-web .", "naming to").await?;
+        check_passes(&page, 2, "2. Build the web image").await?;
 
-                page.click("3. Start the whole app").await?;
-                let up = type_it(&page, "docker compose up -d", "Container counter-web-1").await?;
-                ensure!(up.contains("Volume \"counter_cache-data\""), "{up}");
-                check_passes(&page, 3, "3. Start the whole app").await?;
-                let first = count_in(&page.frame_text("App preview").await?)?;
+        page.click("3. Start the whole app").await?;
+        let up = type_it(&page, "docker compose up -d", "Container counter-web-1").await?;
+        ensure!(up.contains("Volume \"counter_cache-data\""), "{up}");
+        check_passes(&page, 3, "3. Start the whole app").await?;
+        let first = count_in(&page.frame_text("App preview").await?)?;
 
-                page.click("4. See the project's containers").await?;
-                let ps = type_it(&page, "docker compose ps", "counter-cache-1").await?;
-                ensure!(ps.contains("counter-web-1") && ps.contains(" cache "), "{ps}");
-                // `up -d` created the web container once redis's healthcheck said healthy.
-                ensure!(ps.contains("(healthy)"), "{ps}");
-                step_done(&page, 4).await?;
+        page.click("4. See the project's containers").await?;
+        let ps = type_it(&page, "docker compose ps", "counter-cache-1").await?;
+        ensure!(ps.contains("counter-web-1") && ps.contains(" cache "), "{ps}");
+        // `up -d` created the web container once redis's healthcheck said healthy.
+        ensure!(ps.contains("(healthy)"), "{ps}");
+        step_done(&page, 4).await?;
 
-                page.click("5. Stop everything").await?;
-                type_it(&page, "docker compose down", "Network counter_default").await?;
-                step_done(&page, 5).await?;
+        page.click("5. Stop everything").await?;
+        type_it(&page, "docker compose down", "Network counter_default").await?;
+        step_done(&page, 5).await?;
 
-                // Up again: the count goes on from the volume (it grew with each visit of the checks and previews).
-                page.click("6. Start again: the count is kept").await?;
-                type_it(&page, "docker compose up -d", "Container counter-web-1").await?;
-                check_passes(&page, 6, "6. Start again: the count is kept").await?;
-                let kept = count_in(&page.frame_text("App preview").await?)?;
-                ensure!(kept > first, "the count went from {first} to {kept}");
+        // Up again: the count goes on from the volume (it grew with each visit of the checks and previews).
+        page.click("6. Start again: the count is kept").await?;
+        type_it(&page, "docker compose up -d", "Container counter-web-1").await?;
+        check_passes(&page, 6, "6. Start again: the count is kept").await?;
+        let kept = count_in(&page.frame_text("App preview").await?)?;
+        ensure!(kept > first, "the count went from {first} to {kept}");
 
-                page.click("7. Scale out the web service").await?;
-                let scaled = type_it(
-                    &page,
-                    "docker compose up -d --scale web=2",
-                    "Container counter-web-2",
-                )
-                .await?;
-                ensure!(scaled.contains("Container counter-web-1"), "{scaled}");
-                step_done(&page, 7).await?;
-
-                page.click("8. Clean up").await?;
-                type_it(&page, "docker compose down -v", "Volume counter_cache-data").await?;
-                step_done(&page, 8).await?;
-                Ok(())
-            },
+        page.click("7. Scale out the web service").await?;
+        let scaled = type_it(
+            &page,
+            "docker compose up -d --scale web=2",
+            "Container counter-web-2",
         )
-        .await
-        .unwrap();
+        .await?;
+        ensure!(scaled.contains("Container counter-web-1"), "{scaled}");
+        step_done(&page, 7).await?;
+
+        page.click("8. Clean up").await?;
+        type_it(&page, "docker compose down -v", "Volume counter_cache-data").await?;
+        step_done(&page, 8).await?;
+        Ok(())
+    })
+    .await
+    .unwrap();
     let left = leftovers(&server);
     assert!(left.is_empty(), "left after down -v: {left:?}");
 }

@@ -13,7 +13,6 @@ use anyhow::{ensure, Result};
 
 use crate::commands::{server, Ran};
 use crate::networks::leftovers;
-use crate::support::browser::Browser;
 use crate::support::project::{Project as PageProject, ProjectFile};
 use crate::support::server::{dist_dir, slipway_bin, Server};
 use crate::support::TempDir;
@@ -254,12 +253,7 @@ where
     let project =
         PageProject::from_files(files.iter().map(|&(path, text)| (path, ProjectFile::new(text)))).unwrap();
     let url = project.share_link(&format!("{}/", server.url));
-    let browser = Browser::start().await.unwrap();
-    browser
-        .run(name, |page| async move {
-            page.goto(&url).await?;
-            steps(page).await
-        })
+    crate::support::browser::on_the_page(name, &url, steps)
         .await
         .unwrap();
     let left = leftovers(&server);

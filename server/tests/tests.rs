@@ -3,6 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod a11y;
+mod api_paths;
 mod base_images;
 mod binds;
 mod build;

@@ -172,9 +172,23 @@ pub fn needs_session(path: &str) -> bool {
     acts && !path.ends_with("/attach")
 }
 
-/// `template` with its `{id}` filled in.
+/// `template` with its `{id}` filled in, percent-encoded: one path segment whatever the id holds (docker's names
+/// never need it, but what a learner types may: `docker inspect learner/box:v1` asks for a container first).
 fn with_id(template: &str, id: &str) -> String {
-    template.replacen("{id}", id, 1)
+    template.replacen("{id}", &segment(id), 1)
+}
+
+/// `text` as one path segment: every byte but RFC 3986's unreserved characters percent-encoded.
+fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 pub fn volume(name: &str) -> String {
@@ -364,6 +378,9 @@ mod tests {
     #[test]
     fn paths_fill_in_the_routes_patterns() {
         assert_eq!(container("web"), "/api/containers/web");
+        assert_eq!(container("learner/box:v1"), "/api/containers/learner%2Fbox%3Av1");
+        assert_eq!(volume("a b/ü"), "/api/volumes/a%20b%2F%C3%BC");
+        assert_eq!(container_top("a_b-1.c~"), "/api/containers/a_b-1.c~/top");
         assert_eq!(container_attach("abc"), "/api/containers/abc/attach");
         assert_eq!(exec_attach("e1"), "/api/execs/e1/attach");
         assert_eq!(container_pause("web"), "/api/containers/web/pause");

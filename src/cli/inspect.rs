@@ -1,23 +1,18 @@
-//! `docker inspect NAME|ID...`: containers (the companion's inspect answer) and images (the local store) as
-//! docker 28 prints them, a JSON array with the fields a course uses, and `--format` Go templates for the simple
-//! paths (`{{.State.Status}}`, `{{json .Config}}`, `{{index .Config.Labels "k"}}`). A template that needs more
-//! of Go's templates is refused with a clear error: it never prints a value docker would not.
+//! What `docker inspect` prints ([`super::inspect_kinds`] looks the names up): docker 28's objects, a JSON array
+//! with the fields a course uses, or `--format` Go templates for the simple paths (`{{.State.Status}}`, `{{json .Config}}`,
+//! `{{index .Config.Labels "k"}}`). A template that needs more of Go's templates is refused with a clear error: it
+//! never prints a value docker would not.
 
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
-use super::context::CommandContext;
 use super::format::fill_actions;
-use super::image_info::{docker_json, inspect_json};
-use super::images::{find, list_local};
+use super::image_info::docker_json;
 use super::outcome::Outcome;
-use super::parse::Invocation;
-use super::spec::Flag;
 use super::supervision;
-use crate::api::{Companion, CompanionError, ContainerInspect, ContainerStatus};
+use crate::api::{ContainerInspect, ContainerStatus};
 use crate::image::rfc3339;
-use crate::registry::Transport;
 
 /// A JSON value whose objects keep their fields in order (docker prints its structs' fields in their order).
 #[derive(Debug, Clone, PartialEq)]
@@ -487,36 +482,6 @@ fn with_health(state: Node, c: &ContainerInspect) -> Node {
     }
 }
 
-/// What one name is, for `docker inspect`.
-enum Found {
-    Object(Node),
-    Missing(String),
-}
-
-async fn inspect_one<T: Transport>(ctx: &CommandContext<'_, T>, name: &str, kind: Option<&str>) -> Found {
-    if kind != Some("image") {
-        match Companion::new(ctx.transport, ctx.base).inspect(name).await {
-            Ok(c) if c.config.is_some() => return Found::Object(container_node(&c)),
-            Ok(c) => {
-                return Found::Missing(format!(
-                    "Error: the image of container {} is gone here: its configuration cannot be shown",
-                    c.summary.name
-                ))
-            }
-            Err(CompanionError::Refused { status: 404, .. }) if kind.is_none() => {}
-            Err(e) => return Found::Missing(e.to_string()),
-        }
-    }
-    match find(ctx, name).await {
-        Ok(found) => {
-            let all = list_local(ctx).await.unwrap_or_default();
-            Found::Object(Node::of(&inspect_json(&found, &all)))
-        }
-        Err(_) if kind.is_none() => Found::Missing(format!("Error: No such object: {name}")),
-        Err(e) => Found::Missing(format!("Error: {e}")),
-    }
-}
-
 /// The objects as docker prints them (a JSON array, or each through `template`), then `errors`, exit code 1 if
 /// there are any (`docker inspect`, `network inspect`, `volume inspect`).
 pub fn report(objects: &[Node], mut errors: Vec<String>, template: Option<&str>) -> Outcome {
@@ -542,23 +507,6 @@ pub fn report(objects: &[Node], mut errors: Vec<String>, template: Option<&str>)
         out.exit_code = 1;
     }
     out
-}
-
-/// `docker inspect [--type container|image] [-f TEMPLATE] NAME|ID...`.
-pub async fn inspect<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
-    let kind = inv.flags.value(Flag::TYPE);
-    if let Some(other) = kind.filter(|k| !matches!(*k, "container" | "image")) {
-        return Outcome::failure(format!("{other:?} is not a valid value for --type\n"), 1);
-    }
-    let mut objects = Vec::new();
-    let mut errors = Vec::new();
-    for name in &inv.args {
-        match inspect_one(ctx, name, kind).await {
-            Found::Object(node) => objects.push(node),
-            Found::Missing(error) => errors.push(error),
-        }
-    }
-    report(&objects, errors, inv.flags.value(Flag::FORMAT))
 }
 
 #[cfg(test)]

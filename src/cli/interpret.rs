@@ -8,8 +8,8 @@ use super::parse::{parse, Invocation, Parsed};
 use super::spec::{Backend, CommandId, Flag};
 use super::words::split_words;
 use super::{
-    attach, catalog, changes, commit, compose, containers, help, image_info, images, inspect, login, manage,
-    ports, resources, system, transfer,
+    attach, catalog, changes, commit, compose, containers, help, image_info, images, inspect_kinds, login,
+    manage, ports, resources, system, transfer,
 };
 use crate::registry::transport::Transport;
 
@@ -105,7 +105,7 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::ImageLoad => super::load::load(ctx, inv).await,
         CommandId::ImageSave => super::export_load::save(ctx, inv).await,
         CommandId::ImagePrune => manage::image_prune(ctx, inv).await,
-        CommandId::Inspect => inspect::inspect(ctx, inv).await,
+        CommandId::Inspect => inspect_kinds::inspect(ctx, inv).await,
         CommandId::ContainerPort => ports::port(ctx.transport, ctx.base, inv).await,
         CommandId::Login => login::login(ctx, inv).await,
         CommandId::Logout => login::logout(ctx, inv),

@@ -27,6 +27,7 @@ pub mod help;
 pub mod image_info;
 pub mod images;
 pub mod inspect;
+pub mod inspect_kinds;
 pub mod interpret;
 pub mod load;
 pub mod login;

@@ -131,13 +131,13 @@ async fn prune<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> O
 
 /// `docker network inspect [-f TEMPLATE] NETWORK...`.
 async fn inspect<'a, T: Transport>(companion: &'a Companion<'_, T>, inv: &'a Invocation) -> Outcome {
-    let fetch = |name: &'a str| async move {
-        companion
-            .network(name)
-            .await
-            .map(|o| Node::of(&NetworkObject::of(&o)))
-    };
+    let fetch = |name: &'a str| async move { companion.network(name).await.map(|o| network_node(&o)) };
     super::objects::inspect_each(&inv.args, inv.flags.value(Flag::FORMAT), "network", fetch).await
+}
+
+/// docker's network object (`docker network inspect`, `docker inspect`).
+pub fn network_node(network: &NetworkInfo) -> Node {
+    Node::of(&NetworkObject::of(network))
 }
 
 /// docker's network object, its fields in docker's order.

@@ -85,13 +85,13 @@ async fn prune<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> O
 }
 
 async fn inspect<'a, T: Transport>(companion: &'a Companion<'_, T>, inv: &'a Invocation) -> Outcome {
-    let fetch = |name: &'a str| async move {
-        companion
-            .volume(name)
-            .await
-            .map(|o| Node::of(&VolumeObject::of(&o)))
-    };
+    let fetch = |name: &'a str| async move { companion.volume(name).await.map(|o| volume_node(&o)) };
     super::objects::inspect_each(&inv.args, inv.flags.value(Flag::FORMAT), "volume", fetch).await
+}
+
+/// docker's volume object (`docker volume inspect`, `docker inspect`).
+pub fn volume_node(volume: &VolumeInfo) -> Node {
+    Node::of(&VolumeObject::of(volume))
 }
 
 /// docker's volume object, its fields in docker's order. The mount point is Docker's usual path, nominal here:

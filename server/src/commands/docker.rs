@@ -14,6 +14,8 @@ use slipway::cli::outcome::{Outcome, Step};
 use slipway::cli::spec::Flag;
 
 use super::class_login::ClassLogin;
+use slipway::api::SessionTransport;
+
 use super::session_file::{default_auth_file, live_session, write_private, SessionFile};
 use crate::registry::upstream::ReqwestTransport;
 
@@ -82,17 +84,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
             ),
             1,
         ),
-        Step::Companion(inv) => {
-            let http = reqwest::Client::builder()
-                .connect_timeout(std::time::Duration::from_secs(10))
-                .build()?;
-            let reqwest = ReqwestTransport::new(http);
-            // The session header for the companion only: other registries, reached directly, never see the token.
-            let transport = sessions.transport(&reqwest, &base);
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let session = runtime.block_on(live_session(&transport, &base));
+        Step::Companion(inv) => on_the_companion(&base, &sessions, |transport, runtime, session| {
             let screen = TerminalLines::default();
             let print = |stream: Stream, line: &str| screen.print(stream, None, line);
             let redraw = |stream: Stream, key: &str, line: &str| screen.print(stream, Some(key), line);
@@ -104,7 +96,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 .unwrap_or(0);
             let project = super::project_dir::WorkingDir(std::env::current_dir()?);
             let ctx = CommandContext {
-                transport: &transport,
+                transport,
                 base: &base,
                 registry_host: &registry_host,
                 session: Some(&session),
@@ -127,8 +119,8 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 // This machine's: `slipway docker` runs beside its companion.
                 platform: None,
             };
-            runtime.block_on(run_command(&ctx, &inv))
-        }
+            Ok(runtime.block_on(run_command(&ctx, &inv)))
+        })?,
     };
     finish(outcome, &credentials, &stored, &auth_file)
 }
@@ -165,13 +157,33 @@ fn build(
     inv: slipway::cli::parse::Invocation,
     sessions: &SessionFile,
 ) -> anyhow::Result<Outcome> {
-    let reqwest = ReqwestTransport::new(reqwest::Client::new());
+    on_the_companion(base, sessions, |transport, runtime, session| {
+        runtime.block_on(build_with(transport, base, &session, inv))
+    })
+}
+
+/// Run `command` against the companion at `base`: with the transport that adds the session `sessions` keeps for
+/// it (the session header for the companion only: other registries, reached directly, never see the token), a
+/// runtime to drive it, and that session, renewed first when it expired.
+fn on_the_companion<R>(
+    base: &str,
+    sessions: &SessionFile,
+    command: impl FnOnce(
+        &SessionTransport<'_, ReqwestTransport>,
+        &tokio::runtime::Runtime,
+        String,
+    ) -> anyhow::Result<R>,
+) -> anyhow::Result<R> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let reqwest = ReqwestTransport::new(http);
     let transport = sessions.transport(&reqwest, base);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let session = runtime.block_on(live_session(&transport, base));
-    runtime.block_on(build_with(&transport, base, &session, inv))
+    command(&transport, &runtime, session)
 }
 
 /// [`build`] on a transport and session already there (`docker compose build` runs it once per service).
@@ -370,47 +382,43 @@ fn compose_here(
     if !slipway::cli::compose::needs_companion(inv) {
         return Ok(slipway::cli::compose::run(inv, &DirFiles(dir), &env, &shown));
     }
-    let reqwest = ReqwestTransport::new(reqwest::Client::new());
-    let transport = sessions.transport(&reqwest, base);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let session = runtime.block_on(live_session(&transport, base));
-    // `docker compose logs -f` prints each line as it comes; on a terminal `up` redraws its block in place as
-    // Compose's TTY writer does (the screen then counts every row, to find a redrawn one).
-    let on_terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
-    let screen = TerminalLines::default();
-    let print = |stream: Stream, line: &str| match (on_terminal, stream) {
-        (true, _) => screen.print(stream, None, line),
-        (false, Stream::Stdout) => println!("{line}"),
-        (false, Stream::Stderr) => eprintln!("{line}"),
-    };
-    let redraw = |stream: Stream, key: &str, line: &str| screen.print(stream, Some(key), line);
-    // Binds of the project's files (`- .:/code`) are packed from the working directory.
-    let project = super::project_dir::WorkingDir(dir.clone());
-    let ctx = CommandContext {
-        session: Some(&session),
-        now: super::build::unix_now(),
-        progress: Some(&print),
-        status: on_terminal.then_some(&redraw as &dyn Fn(Stream, &str, &str)),
-        // Attached `docker compose up` stops its containers on Ctrl-C (SIGINT), as Compose does.
-        interrupt: Some(&next_ctrl_c),
-        files: Some(&project),
-        ..CommandContext::new(&transport, base, registry_host, credentials)
-    };
-    let files = DirFiles(dir);
-    let builder = NativeBuilder {
-        transport: &transport,
-        base,
-        session: &session,
-    };
-    Ok(runtime.block_on(slipway::cli::compose::run_project_building(
-        &ctx,
-        inv,
-        &files,
-        (&env, &shown),
-        Some(&builder),
-    )))
+    on_the_companion(base, sessions, |transport, runtime, session| {
+        // `docker compose logs -f` prints each line as it comes; on a terminal `up` redraws its block in place as
+        // Compose's TTY writer does (the screen then counts every row, to find a redrawn one).
+        let on_terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let screen = TerminalLines::default();
+        let print = |stream: Stream, line: &str| match (on_terminal, stream) {
+            (true, _) => screen.print(stream, None, line),
+            (false, Stream::Stdout) => println!("{line}"),
+            (false, Stream::Stderr) => eprintln!("{line}"),
+        };
+        let redraw = |stream: Stream, key: &str, line: &str| screen.print(stream, Some(key), line);
+        // Binds of the project's files (`- .:/code`) are packed from the working directory.
+        let project = super::project_dir::WorkingDir(dir.clone());
+        let ctx = CommandContext {
+            session: Some(&session),
+            now: super::build::unix_now(),
+            progress: Some(&print),
+            status: on_terminal.then_some(&redraw as &dyn Fn(Stream, &str, &str)),
+            // Attached `docker compose up` stops its containers on Ctrl-C (SIGINT), as Compose does.
+            interrupt: Some(&next_ctrl_c),
+            files: Some(&project),
+            ..CommandContext::new(transport, base, registry_host, credentials)
+        };
+        let files = DirFiles(dir);
+        let builder = NativeBuilder {
+            transport,
+            base,
+            session: &session,
+        };
+        Ok(runtime.block_on(slipway::cli::compose::run_project_building(
+            &ctx,
+            inv,
+            &files,
+            (&env, &shown),
+            Some(&builder),
+        )))
+    })
 }
 
 /// `docker compose`'s builds natively: each `docker build` line as `slipway docker build` runs it, from the

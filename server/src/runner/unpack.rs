@@ -576,9 +576,13 @@ pub struct LayerStore {
 }
 
 impl LayerStore {
+    /// The store's directory is the server's alone (0700, also when an older server left it 0755): the layers
+    /// hold learners' files (their images' layers, binds of their projects), which other host users must not read.
+    /// Containers still see them: the server mounts their overlays, and runc opens bind sources as the server
+    /// before it enters the container's user namespace.
     pub fn new(root: PathBuf, limits: UnpackLimits, shift: IdShift) -> io::Result<Self> {
         fs::create_dir_all(&root)?;
-        fs::set_permissions(&root, fs::Permissions::from_mode(0o755))?;
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o700))?;
         Ok(LayerStore {
             root,
             limits,

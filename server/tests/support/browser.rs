@@ -139,6 +139,23 @@ impl Browser {
     }
 }
 
+/// Run `steps` in a fresh headless Chromium on the page at `url`, opened first (as [`Browser::run`]: artifacts on
+/// failure); what a page test starts with.
+pub async fn on_the_page<F, Fut>(name: &str, url: &str, steps: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let url = url.to_string();
+    Browser::start()
+        .await?
+        .run(name, |page| async move {
+            page.goto(&url).await?;
+            steps(page).await
+        })
+        .await
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         if let Some(driver) = self.driver.as_mut() {
