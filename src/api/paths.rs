@@ -10,6 +10,10 @@ pub const API: &str = "/api/";
 pub const INFO: &str = "/api/info";
 /// `GET ?all=` ([`super::StatsQuery`]): the session's containers' [`super::StatsRow`]s, `docker stats`.
 pub const STATS: &str = "/api/stats";
+/// `GET ?since=&until=&filters=` ([`super::EventsQuery`]): the session's `docker events`, NDJSON
+/// [`super::EventMessage`]s, followed until `until` (or until the client goes) unless `until` is past. `POST` a
+/// [`super::EventMessage`] of type `image`: an event of the page's own image store, recorded in the session's.
+pub const EVENTS: &str = "/api/events";
 /// `GET`: `docker info`'s figures, the session's containers counted ([`super::SystemInfo`]).
 pub const SYSTEM: &str = "/api/system";
 /// `GET`: the session's local images ([`super::ImageRow`]).

@@ -21,6 +21,7 @@ pub mod context;
 pub mod cp;
 pub mod credentials;
 pub mod endpoints;
+pub mod events;
 pub mod export_load;
 pub mod format;
 pub mod help;

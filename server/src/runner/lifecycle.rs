@@ -434,6 +434,7 @@ impl Runner {
             cleanup_dir(&dir);
             return Err(e);
         }
+        self.container_event(&container, "create", &[]);
         if let Err(e) = self.join_network(&container, &network) {
             self.forget(&container.id);
             cleanup_dir(&dir);
@@ -502,6 +503,8 @@ impl Runner {
                     s.pid = Some(pid);
                     s.started_at = Some(now());
                 });
+                self.mount_events(c);
+                self.container_event(c, "start", &[]);
                 let (this, c2) = (self.clone(), c.clone());
                 tokio::spawn(async move { this.monitor(c2, pid).await });
                 c.restarts.running();
@@ -622,6 +625,7 @@ impl Runner {
             let _ = tokio::task::spawn_blocking(move || this.park(&c2)).await;
         }
         self.after_exit(c, code.unwrap_or(255), timed_out);
+        self.die_event(c, code.unwrap_or(255));
         let order = EXITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         c.exit_order.store(order, std::sync::atomic::Ordering::Relaxed);
         c.update(|s| {
@@ -653,12 +657,17 @@ impl Runner {
         if c.state().status != Status::Running {
             return Ok(c.state());
         }
-        let _ = self.runc.kill(&c.id, "TERM", false).await;
+        if self.runc.kill(&c.id, "TERM", false).await.is_ok() {
+            self.container_event(c, "kill", &[("signal", "15".into())]);
+        }
         let grace = grace.unwrap_or(self.config.stop_grace);
         if tokio::time::timeout(grace, c.wait()).await.is_err() {
             let _ = self.runc.kill(&c.id, "KILL", true).await;
+            self.container_event(c, "kill", &[("signal", "9".into())]);
         }
-        Ok(c.wait().await)
+        let state = c.wait().await;
+        self.container_event(c, "stop", &[]);
+        Ok(state)
     }
 
     /// `docker kill -s SIGNAL`.
@@ -677,6 +686,7 @@ impl Runner {
             c.restarts.cancel();
         }
         self.runc.kill(&c.id, signal, false).await?;
+        self.container_event(c, "kill", &[("signal", super::events::signal_number(signal))]);
         // As dockerd does for SIGKILL: answer once the container has exited, so a `docker rm` right after
         // `docker kill` finds it stopped (the monitor reaps it within milliseconds; bounded in case it cannot).
         if signal == "KILL" || signal == "9" {
