@@ -657,13 +657,13 @@ impl Runner {
         if c.state().status != Status::Running {
             return Ok(c.state());
         }
-        if self.runc.kill(&c.id, "TERM", false).await.is_ok() {
-            self.container_event(c, "kill", &[("signal", "15".into())]);
-        }
+        // Each `kill` event before its signal: the `die` the signal causes comes after it.
+        self.container_event(c, "kill", &[("signal", "15".into())]);
+        let _ = self.runc.kill(&c.id, "TERM", false).await;
         let grace = grace.unwrap_or(self.config.stop_grace);
         if tokio::time::timeout(grace, c.wait()).await.is_err() {
-            let _ = self.runc.kill(&c.id, "KILL", true).await;
             self.container_event(c, "kill", &[("signal", "9".into())]);
+            let _ = self.runc.kill(&c.id, "KILL", true).await;
         }
         let state = c.wait().await;
         self.container_event(c, "stop", &[]);
@@ -685,8 +685,8 @@ impl Runner {
         if ["KILL", "9", "TERM", "15"].contains(&signal) {
             c.restarts.cancel();
         }
-        self.runc.kill(&c.id, signal, false).await?;
         self.container_event(c, "kill", &[("signal", super::events::signal_number(signal))]);
+        self.runc.kill(&c.id, signal, false).await?;
         // As dockerd does for SIGKILL: answer once the container has exited, so a `docker rm` right after
         // `docker kill` finds it stopped (the monitor reaps it within milliseconds; bounded in case it cannot).
         if signal == "KILL" || signal == "9" {
