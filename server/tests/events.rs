@@ -298,3 +298,89 @@ fn a_sessions_events_are_bounded_and_only_image_events_come_from_the_client() ->
     assert!(kept.iter().all(|l| l.starts_with("image tag ")));
     Ok(())
 }
+
+/// The learner types `docker events` in the page's terminal: the events so far with `--since`/`--until`, then
+/// a following `docker events` that prints a line as it happens and stops on Ctrl-C.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_learner_reads_and_follows_events_in_the_pages_terminal() {
+    use crate::terminal_keys::{keys, on_a_page_with_busybox, CTRL_C, ENTER};
+    on_a_page_with_busybox(
+        "the_learner_reads_and_follows_events_in_the_pages_terminal",
+        "term-events",
+        |page, url| async move {
+            page.goto(&url).await?;
+            page.terminal_command("docker run --name hello busybox echo hi", "hi")
+                .await?;
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            let before = page.text_of("Terminal output").await?.len();
+            let past = "docker events --since 5m --until 0s --filter type=container";
+            let new = page.terminal_command(past, "container die").await?;
+            let lines: Vec<String> = new
+                .lines()
+                .filter(|l| l.contains(" container "))
+                .map(str::to_string)
+                .collect();
+            let rest: Vec<String> = lines.iter().map(|l| without_time(l)).collect::<Result<_>>()?;
+            let id = rest
+                .first()
+                .and_then(|l| l.split(' ').nth(2))
+                .unwrap_or_default()
+                .to_string();
+            ensure!(id.len() == 64, "{new}");
+            let attrs = "image=busybox, name=hello";
+            assert_eq!(
+                rest[..2],
+                [
+                    format!("container create {id} ({attrs})"),
+                    format!("container start {id} ({attrs})")
+                ]
+            );
+            ensure!(
+                rest[2].starts_with(&format!("container die {id} (execDuration=")),
+                "{new}"
+            );
+            ensure!(rest[2].ends_with(&format!(", exitCode=0, {attrs})")), "{new}");
+            ensure!(page.text_of("Terminal output").await?.len() > before);
+
+            // Following: a line as the container starts again (started from outside the page), then Ctrl-C.
+            let before = page.text_of("Terminal output").await?.len();
+            keys(&page, &format!("docker events --filter event=start{ENTER}")).await?;
+            page.wait_for_text("Terminal output", "the command line", |t| {
+                t.get(before..).is_some_and(|n| n.contains("event=start"))
+            })
+            .await?;
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            let session = page
+                .client
+                .execute("return sessionStorage.getItem('slipway-session');", vec![])
+                .await?;
+            let started = Command::new(slipway_bin())
+                .args(["docker", "--host", &url, "start", "hello"])
+                .env("SLIPWAY_SESSION", session.as_str().unwrap_or_default())
+                .stdin(Stdio::null())
+                .output()?;
+            ensure!(started.status.success(), "{started:?}");
+            page.wait_for_text(
+                "Terminal output",
+                "the start event, printed as it happened",
+                |t| {
+                    t.get(before..)
+                        .is_some_and(|n| n.contains(&format!("container start {id} ({attrs})")))
+                },
+            )
+            .await?;
+            let input = page.by_name("Terminal input").await?;
+            ensure!(
+                input.attr("aria-busy").await?.as_deref() == Some("true"),
+                "still following"
+            );
+            keys(&page, CTRL_C).await?;
+            page.wait_for_text("Terminal output", "^C and a new prompt", |t| t.ends_with("^C\n$"))
+                .await?;
+            page.wait_terminal_idle().await?;
+            page.terminal_command("docker ps -a", "hello").await?;
+            Ok(())
+        },
+    )
+    .await;
+}

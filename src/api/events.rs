@@ -13,6 +13,7 @@ use crate::registry::{Method, Transport};
 /// The object an event is about (moby's `events.Actor`): its ID and attributes (a container's are its labels,
 /// `image` and `name`, plus what the action adds, such as `exitCode` for `die`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EventActor {
     #[serde(rename = "ID")]
     pub id: String,
@@ -28,6 +29,7 @@ fn is_zero(n: &i64) -> bool {
 /// One event: a line of `GET /api/events`, in the field order and spelling of moby's `events.Message`, so
 /// `docker events --format '{{json .}}'` prints what docker 28 prints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EventMessage {
     /// Deprecated (API 1.22), still sent by docker 28 for container and image events: the action.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -525,7 +527,10 @@ mod tests {
         );
         assert!(!f(&["container=db"]).include(&start));
         assert!(!f(&["type=image"]).include(&start));
-        assert!(f(&["image=busybox:latest"]).include(&start) == false);
+        assert!(
+            !f(&["image=busybox:latest"]).include(&start),
+            "values are not stripped"
+        );
         assert!(f(&["image=busybox"]).include(&start));
         assert!(f(&["label=tier", "label=tier=front"]).include(&start));
         assert!(!f(&["label=tier=back"]).include(&start));
@@ -557,33 +562,23 @@ mod tests {
     #[test]
     fn times_are_read_as_dockers_get_timestamp_and_parse_timestamps() {
         let now = 1_796_659_200;
-        assert_eq!(get_timestamp("10m", now).unwrap(), "1796658600");
-        assert_eq!(get_timestamp("0s", now).unwrap(), "1796659200");
-        assert_eq!(get_timestamp("1h30m", now).unwrap(), (now - 5400).to_string());
-        assert_eq!(
-            get_timestamp("-1m", now).unwrap(),
-            (now + 60).to_string(),
-            "a negative duration: the future"
-        );
-        assert_eq!(get_timestamp("0", now).unwrap(), "0");
-        assert_eq!(get_timestamp("1796659200.5", now).unwrap(), "1796659200.5");
-        assert_eq!(
-            get_timestamp("2026-12-07T16:00:00Z", now).unwrap(),
-            "1796659200.000000000"
-        );
-        assert_eq!(
-            get_timestamp("2026-12-07T16:00:00.25Z", now).unwrap(),
-            "1796659200.250000000"
-        );
-        assert_eq!(
-            get_timestamp("2026-12-07T17:00:00+01:00", now).unwrap(),
-            "1796659200.000000000"
-        );
-        assert_eq!(get_timestamp("2026-12-07", now).unwrap(), "1796601600.000000000");
-        assert_eq!(
-            get_timestamp("2026-12-07T16", now).unwrap(),
-            "1796659200.000000000"
-        );
+        let minus = |secs: i64| (now - secs).to_string();
+        for (typed, sent) in [
+            ("10m", minus(600)),
+            ("0s", minus(0)),
+            ("1h30m", minus(5400)),
+            // A negative duration: the future.
+            ("-1m", minus(-60)),
+            ("0", "0".into()),
+            ("1796659200.5", "1796659200.5".into()),
+            ("2026-12-07T16:00:00Z", "1796659200.000000000".into()),
+            ("2026-12-07T16:00:00.25Z", "1796659200.250000000".into()),
+            ("2026-12-07T17:00:00+01:00", "1796659200.000000000".into()),
+            ("2026-12-07", "1796601600.000000000".into()),
+            ("2026-12-07T16", "1796659200.000000000".into()),
+        ] {
+            assert_eq!(get_timestamp(typed, now).unwrap(), sent, "{typed}");
+        }
         assert_eq!(
             get_timestamp("yesterday", now).unwrap_err(),
             "failed to parse value as time or duration: \"yesterday\""

@@ -172,6 +172,7 @@ pub fn needs_session(path: &str) -> bool {
         || path == IMAGES
         || path == SYSTEM
         || path == STATS
+        || path == EVENTS
         || path.starts_with("/v2/slipway-local/");
     acts && !path.ends_with("/attach")
 }
@@ -385,7 +386,7 @@ mod tests {
         );
         assert_eq!(attach_of_ticket(&exec_attach_ticket("e1")), exec_attach("e1"));
         assert!(needs_session(CONTAINERS) && needs_session(&container_logs("a")) && needs_session(STEPS));
-        assert!(needs_session(FETCH));
+        assert!(needs_session(FETCH) && needs_session(EVENTS));
         assert!(
             needs_session(&exec("e")) && needs_session(IMAGES) && needs_session(&exec_attach_ticket("e"))
         );

@@ -295,11 +295,11 @@ fn bad_request(message: String) -> Response {
 }
 
 /// A wire time, as moby's `eventTime`: absent is `None`.
-fn event_time(value: Option<&str>) -> Result<Option<i128>, Response> {
-    match value.filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => api::parse_timestamp(v).map(Some).map_err(bad_request),
-    }
+fn event_time(value: Option<&str>) -> Result<Option<i128>, String> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(api::parse_timestamp)
+        .transpose()
 }
 
 /// `GET /api/events`: the kept events the query asks for, then (unless `until` is past) the new ones as they
@@ -310,8 +310,8 @@ async fn stream(
     Query(q): Query<api::EventsQuery>,
 ) -> Result<Response, Response> {
     let session = super::api::session(&headers);
-    let since = event_time(q.since.as_deref())?;
-    let until = event_time(q.until.as_deref())?;
+    let since = event_time(q.since.as_deref()).map_err(bad_request)?;
+    let until = event_time(q.until.as_deref()).map_err(bad_request)?;
     if let Some(until) = until {
         if until < since.unwrap_or(0) {
             return Err(bad_request(format!(
