@@ -10,7 +10,7 @@ use super::inspect::{render, Node};
 use super::outcome::Outcome;
 use super::parse::Invocation;
 use super::spec::Flag;
-use crate::api::{get_timestamp, Companion, EventActor, EventFilters, EventMessage, EventsQuery};
+use crate::api::{get_timestamp, Companion, EventFilters, EventMessage, EventsQuery};
 use crate::registry::Transport;
 
 /// How each event is printed: docker's line, or a Go template over the message (`json` is `{{json .}}`).
@@ -134,18 +134,6 @@ pub async fn events<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation)
         Some(e) => out.fail(&e, 1),
         None => out.done(),
     }
-}
-
-/// Record an image event of the session's store as dockerd's `LogImageEvent(id, name, action)` makes it: the
-/// interpreter knows which command changed the store, the companion only sees manifests come and go. A
-/// companion that cannot record it changes nothing of the command's outcome.
-pub async fn record_image<T: Transport>(ctx: &CommandContext<'_, T>, action: &str, id: &str, name: &str) {
-    let actor = EventActor {
-        id: id.to_string(),
-        attributes: [("name".to_string(), name.to_string())].into(),
-    };
-    let event = EventMessage::new("image", action, actor, 0);
-    let _ = Companion::new(ctx.transport, ctx.base).record_event(&event).await;
 }
 
 #[cfg(test)]

@@ -353,7 +353,7 @@ pub async fn tag<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) ->
     };
     match copy_local(ctx, &found, &target).await {
         Ok(()) => {
-            super::events::record_image(ctx, "tag", &found.image.id, &target.familiar()).await;
+            super::image_events::record_image(ctx, "tag", &found.image.id, &target.familiar()).await;
             out.done()
         }
         Err(e) => out.fail(&format!("Error response from daemon: {e}"), 1),
@@ -444,11 +444,11 @@ pub async fn remove<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation)
                 continue;
             }
             out.line(Stream::Stdout, &format!("Untagged: {}", image.name()));
-            super::events::record_image(ctx, "untag", &image.id, &image.id).await;
+            super::image_events::record_image(ctx, "untag", &image.id, &image.id).await;
         }
         if by_id || others.is_empty() {
             out.line(Stream::Stdout, &format!("Deleted: {}", found.image.id));
-            super::events::record_image(ctx, "delete", &found.image.id, &found.image.id).await;
+            super::image_events::record_image(ctx, "delete", &found.image.id, &found.image.id).await;
         }
     }
     out.done()

@@ -25,6 +25,7 @@ pub mod events;
 pub mod export_load;
 pub mod format;
 pub mod help;
+pub mod image_events;
 pub mod image_info;
 pub mod images;
 pub mod inspect;

@@ -255,7 +255,7 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
             if let Ok(reference) = Reference::parse(&inv.args[0]).map(Reference::with_default_tag) {
                 out.line(Stream::Stdout, &reference.to_string());
                 let (id, name) = (reference.familiar(), reference.familiar_name());
-                super::events::record_image(ctx, "pull", &id, &name).await;
+                super::image_events::record_image(ctx, "pull", &id, &name).await;
             }
             out.done()
         }

@@ -89,7 +89,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .merge(super::networks_api::routes())
         .merge(super::volumes_api::routes())
         .merge(super::copy::routes())
-        .merge(super::events::routes())
+        .merge(super::events_api::routes())
         .merge(super::health_api::routes())
         .with_state(runner)
 }
@@ -370,7 +370,7 @@ async fn logs(
 }
 
 /// A stream fed by a task through a channel (no extra crate).
-pub(super) fn async_stream<F, Fut>(f: F) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>>
+fn async_stream<F, Fut>(f: F) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>>
 where
     F: FnOnce(tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,

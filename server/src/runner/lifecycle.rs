@@ -685,7 +685,7 @@ impl Runner {
         if ["KILL", "9", "TERM", "15"].contains(&signal) {
             c.restarts.cancel();
         }
-        self.container_event(c, "kill", &[("signal", super::events::signal_number(signal))]);
+        self.kill_event(c, signal);
         self.runc.kill(&c.id, signal, false).await?;
         // As dockerd does for SIGKILL: answer once the container has exited, so a `docker rm` right after
         // `docker kill` finds it stopped (the monitor reaps it within milliseconds; bounded in case it cannot).

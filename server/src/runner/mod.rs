@@ -13,6 +13,7 @@ pub mod copy;
 pub mod diff;
 pub mod dns;
 pub mod events;
+pub mod events_api;
 pub mod exec;
 pub mod fixture;
 pub mod health;
