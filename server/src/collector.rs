@@ -99,6 +99,7 @@ async fn remove_expired_sessions_containers(runner: &Runner, sessions: &Sessions
             }
         }
     }
+    runner.events.forget_sessions(|session| sessions.is_live(session));
     let networks = runner
         .networks
         .remove_orphans(|session| sessions.is_live(session));

@@ -192,7 +192,7 @@ impl<'a, T: Transport> Companion<'a, T> {
         Companion { transport, base }
     }
 
-    fn request(&self, method: Method, path_and_query: &str) -> HttpRequest {
+    pub(super) fn request(&self, method: Method, path_and_query: &str) -> HttpRequest {
         HttpRequest::new(method, format!("{}{path_and_query}", self.base))
     }
 
@@ -234,7 +234,7 @@ impl<'a, T: Transport> Companion<'a, T> {
     }
 
     /// A streamed call: each complete NDJSON line of a 2xx answer goes to `on_line` as it arrives.
-    async fn stream_lines(
+    pub(super) async fn stream_lines(
         &self,
         request: HttpRequest,
         on_line: &mut dyn FnMut(&str),

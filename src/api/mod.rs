@@ -13,6 +13,7 @@ mod containers;
 mod copy;
 mod embed;
 mod error;
+mod events;
 mod exec;
 mod fetch;
 mod health;
@@ -40,6 +41,10 @@ pub use containers::{
 pub use copy::{ArchiveQuery, ExtractQuery, PathStat, MAX_COPY_BYTES};
 pub use embed::EmbedBudget;
 pub use error::ErrorBody;
+pub use events::{
+    get_timestamp, parse_go_duration, parse_timestamp, EventActor, EventFilters, EventMessage, EventsQuery,
+    FilterFormatError,
+};
 pub use exec::{ExecCreated, ExecOptions, ExecState};
 pub use fetch::{FetchRequest, Fetched};
 pub use health::{

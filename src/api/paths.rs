@@ -10,6 +10,10 @@ pub const API: &str = "/api/";
 pub const INFO: &str = "/api/info";
 /// `GET ?all=` ([`super::StatsQuery`]): the session's containers' [`super::StatsRow`]s, `docker stats`.
 pub const STATS: &str = "/api/stats";
+/// `GET ?since=&until=&filters=` ([`super::EventsQuery`]): the session's `docker events`, NDJSON
+/// [`super::EventMessage`]s, followed until `until` (or until the client goes) unless `until` is past. `POST` a
+/// [`super::EventMessage`] of type `image`: an event of the page's own image store, recorded in the session's.
+pub const EVENTS: &str = "/api/events";
 /// `GET`: `docker info`'s figures, the session's containers counted ([`super::SystemInfo`]).
 pub const SYSTEM: &str = "/api/system";
 /// `GET`: the session's local images ([`super::ImageRow`]).
@@ -168,6 +172,7 @@ pub fn needs_session(path: &str) -> bool {
         || path == IMAGES
         || path == SYSTEM
         || path == STATS
+        || path == EVENTS
         || path.starts_with("/v2/slipway-local/");
     acts && !path.ends_with("/attach")
 }
@@ -398,7 +403,7 @@ mod tests {
         );
         assert_eq!(attach_of_ticket(&exec_attach_ticket("e1")), exec_attach("e1"));
         assert!(needs_session(CONTAINERS) && needs_session(&container_logs("a")) && needs_session(STEPS));
-        assert!(needs_session(FETCH));
+        assert!(needs_session(FETCH) && needs_session(EVENTS));
         assert!(
             needs_session(&exec("e")) && needs_session(IMAGES) && needs_session(&exec_attach_ticket("e"))
         );

@@ -352,7 +352,10 @@ pub async fn tag<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) ->
         Err(e) => return out.fail(&format!("Error response from daemon: {e}"), 1),
     };
     match copy_local(ctx, &found, &target).await {
-        Ok(()) => out.done(),
+        Ok(()) => {
+            super::image_events::record_image(ctx, "tag", &found.image.id, &target.familiar()).await;
+            out.done()
+        }
         Err(e) => out.fail(&format!("Error response from daemon: {e}"), 1),
     }
 }
@@ -441,9 +444,11 @@ pub async fn remove<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation)
                 continue;
             }
             out.line(Stream::Stdout, &format!("Untagged: {}", image.name()));
+            super::image_events::record_image(ctx, "untag", &image.id, &image.id).await;
         }
         if by_id || others.is_empty() {
             out.line(Stream::Stdout, &format!("Deleted: {}", found.image.id));
+            super::image_events::record_image(ctx, "delete", &found.image.id, &found.image.id).await;
         }
     }
     out.done()

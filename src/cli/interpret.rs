@@ -92,6 +92,7 @@ pub async fn run_command<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invoca
         CommandId::ContainerRestart => changes::restart(ctx, inv).await,
         CommandId::ContainerDiff => changes::diff(ctx, inv).await,
         CommandId::SystemInfo => system::info(ctx, inv).await,
+        CommandId::SystemEvents => super::events::events(ctx, inv).await,
         CommandId::Version => system::version(ctx, inv).await,
         CommandId::ContextLs => system::context_ls(ctx, inv),
         CommandId::ContainerStats => resources::stats(ctx, inv).await,

@@ -173,6 +173,8 @@ pub enum CommandId {
     SystemDf,
     Version,
     SystemInfo,
+    /// `docker events` (`cli::events`): the session's events from the companion, followed until Ctrl-C.
+    SystemEvents,
     Help,
     /// `docker compose`: its subcommands are in [`COMPOSE_COMMANDS`].
     Compose,
@@ -693,6 +695,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         &[FORMAT_F, HELP]),
     command(SystemInfo, Companion, &["system", "info"], &[&["info"]], Exactly(0), "[OPTIONS]",
         "Display system-wide information", &[FORMAT_F, HELP]),
+    command(SystemEvents, Companion, &["system", "events"], &[&["events"]], Exactly(0), "[OPTIONS]",
+        "Get real time events from the server", &[
+        FILTER,
+        FORMAT,
+        opt(Flag::SINCE, None, "Show all events created since timestamp"),
+        opt(Flag::UNTIL, None, "Stream events until this timestamp"),
+        HELP,
+    ]),
     command(ContextLs, Companion, &["context", "ls"], &[&["context", "list"]], Exactly(0), "[OPTIONS]",
         "List contexts", &[FORMAT, flag(Flag::QUIET, Some('q'), "Only show context names"), HELP]),
     command(Help, Interpreter, &["help"], &[], AtMost(2), "[COMMAND]", "Help about any command", &[]),

@@ -253,8 +253,10 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
     };
     match pull_image_for(ctx, &inv.args[0], &platform, &mut out, Stream::Stdout).await {
         Ok(()) => {
-            if let Ok(reference) = Reference::parse(&inv.args[0]) {
-                out.line(Stream::Stdout, &reference.with_default_tag().to_string());
+            if let Ok(reference) = Reference::parse(&inv.args[0]).map(Reference::with_default_tag) {
+                out.line(Stream::Stdout, &reference.to_string());
+                let (id, name) = (reference.familiar(), reference.familiar_name());
+                super::image_events::record_image(ctx, "pull", &id, &name).await;
             }
             out.done()
         }

@@ -91,6 +91,7 @@ pub fn router(runner: Arc<Runner>) -> Router {
         .merge(super::networks_api::routes())
         .merge(super::volumes_api::routes())
         .merge(super::copy::routes())
+        .merge(super::events_api::routes())
         .merge(super::health_api::routes())
         .with_state(runner)
 }

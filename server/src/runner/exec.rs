@@ -77,11 +77,22 @@ impl Runner {
     ) -> Result<Arc<Exec>, RunnerError> {
         let (exec, pid) = self.start_exec(c, opts, self.config.max_log_bytes).await?;
         self.execs.insert(exec.clone());
-        let e = exec.clone();
+        // dockerd's exec events: the command after the action's colon, the exec's id as `execID`.
+        let exec_id = || ("execID", exec.id.clone());
+        let command = exec.args.join(" ");
+        self.container_event(c, &format!("exec_create: {command}"), &[exec_id()]);
+        self.container_event(c, &format!("exec_start: {command}"), &[exec_id()]);
+        let (e, this) = (exec.clone(), self.clone());
         tokio::spawn(async move {
             let code = super::io::reap(pid).await;
             e.io.finish().await;
-            e.exit.send_replace(Some(code.unwrap_or(255)));
+            let code = code.unwrap_or(255);
+            this.container_event(
+                &e.container,
+                "exec_die",
+                &[("execID", e.id.clone()), ("exitCode", code.to_string())],
+            );
+            e.exit.send_replace(Some(code));
         });
         Ok(exec)
     }

@@ -483,6 +483,7 @@ impl Runner {
             cleanup_dir(&dir);
             return Err(e);
         }
+        self.container_event(&container, "create", &[]);
         if let Err(e) = self.join_network(&container, &network) {
             self.forget(&container.id);
             cleanup_dir(&dir);
@@ -551,6 +552,8 @@ impl Runner {
                     s.pid = Some(pid);
                     s.started_at = Some(now());
                 });
+                self.mount_events(c);
+                self.container_event(c, "start", &[]);
                 let (this, c2) = (self.clone(), c.clone());
                 tokio::spawn(async move { this.monitor(c2, pid).await });
                 c.restarts.running();
@@ -671,6 +674,7 @@ impl Runner {
             let _ = tokio::task::spawn_blocking(move || this.park(&c2)).await;
         }
         self.after_exit(c, code.unwrap_or(255), timed_out);
+        self.die_event(c, code.unwrap_or(255));
         let order = EXITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         c.exit_order.store(order, std::sync::atomic::Ordering::Relaxed);
         c.update(|s| {
@@ -702,12 +706,17 @@ impl Runner {
         if c.state().status != Status::Running {
             return Ok(c.state());
         }
+        // Each `kill` event before its signal: the `die` the signal causes comes after it.
+        self.container_event(c, "kill", &[("signal", "15".into())]);
         let _ = self.runc.kill(&c.id, "TERM", false).await;
         let grace = grace.unwrap_or(self.config.stop_grace);
         if tokio::time::timeout(grace, c.wait()).await.is_err() {
+            self.container_event(c, "kill", &[("signal", "9".into())]);
             let _ = self.runc.kill(&c.id, "KILL", true).await;
         }
-        Ok(c.wait().await)
+        let state = c.wait().await;
+        self.container_event(c, "stop", &[]);
+        Ok(state)
     }
 
     /// `docker kill -s SIGNAL`.
@@ -725,6 +734,7 @@ impl Runner {
         if ["KILL", "9", "TERM", "15"].contains(&signal) {
             c.restarts.cancel();
         }
+        self.kill_event(c, signal);
         self.runc.kill(&c.id, signal, false).await?;
         // As dockerd does for SIGKILL: answer once the container has exited, so a `docker rm` right after
         // `docker kill` finds it stopped (the monitor reaps it within milliseconds; bounded in case it cannot).

@@ -64,6 +64,7 @@ impl Runner {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(c.id.clone());
+        self.container_event(c, "pause", &[]);
         Ok(())
     }
 
@@ -77,6 +78,7 @@ impl Runner {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&c.id);
+        self.container_event(c, "unpause", &[]);
         Ok(())
     }
 
@@ -96,7 +98,8 @@ impl Runner {
                 "Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
             )));
         }
-        if self.name_of(c) == new {
+        let old = self.name_of(c);
+        if old == new {
             return Err(RunnerError::Refused(
                 "Renaming a container with the same name as its current name".into(),
             ));
@@ -119,6 +122,7 @@ impl Runner {
         drop(table);
         // Its networks' resolvers answer to the new name from now on, as Docker's do.
         self.networks.rename(&c.id, new);
+        self.container_event(c, "rename", &[("oldName", format!("/{old}"))]);
         Ok(())
     }
 

@@ -12,6 +12,8 @@ pub mod cgroups;
 pub mod copy;
 pub mod diff;
 pub mod dns;
+pub mod events;
+pub mod events_api;
 pub mod exec;
 pub mod fixture;
 pub mod health;
@@ -242,6 +244,8 @@ pub struct Runner {
     pub networks: networks::Networks,
     /// The sessions' volumes on disk ([`volumes`]).
     pub volumes: volumes::Volumes,
+    /// The sessions' `docker events` ([`events`]).
+    pub events: events::EventLog,
 }
 
 /// A container slot, taken by `create` before the image is resolved or any layer unpacked and counted like a
@@ -353,6 +357,7 @@ impl Runner {
             stopped_steps: Mutex::default(),
             networks,
             volumes,
+            events: events::EventLog::default(),
             owners,
             builders,
             starts,
@@ -541,7 +546,10 @@ impl Runner {
     pub(crate) fn forget(&self, id: &str) {
         self.execs.remove_container(id);
         self.networks.forget(id);
-        self.table().remove(id);
+        let gone = self.table().remove(id);
+        if let Some(c) = gone {
+            self.container_event(&c, "destroy", &[]);
+        }
         self.forget_names_and_pauses(id);
     }
 

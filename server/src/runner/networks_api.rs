@@ -62,12 +62,13 @@ async fn create(
     headers: HeaderMap,
     ApiJson(request): ApiJson<api::NetworkCreate>,
 ) -> ApiResult<(StatusCode, Json<api::NetworkCreated>)> {
-    let session = session(&headers);
+    let (session, owner) = (session(&headers), session(&headers));
     let this = r.clone();
     // A namespace, `ip` and two binds: blocking work, off the async workers.
     let network = tokio::task::spawn_blocking(move || this.networks.create(&session, &request, now()))
         .await
         .map_err(|e| io_ctx("network task")(std::io::Error::other(e)))??;
+    r.network_event(&owner, "create", (&network.id, &network.name), None);
     Ok((
         StatusCode::CREATED,
         Json(api::NetworkCreated {
@@ -95,7 +96,10 @@ async fn remove(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    r.networks.remove(&session(&headers), &id)?;
+    let session = session(&headers);
+    let network = r.networks.get(&session, &id)?;
+    r.networks.remove(&session, &id)?;
+    r.network_event(&session, "destroy", (&network.id, &network.name), None);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -133,6 +137,7 @@ async fn connect(
             return Err(e.into());
         }
     }
+    r.network_event(&session, "connect", (&network.id, &network.name), Some(&c.id));
     Ok(Json(()))
 }
 
@@ -146,10 +151,14 @@ async fn disconnect(
     let network = r.networks.get(&session, &id)?;
     let c = r.get_in(Some(&session), &request.container)?;
     let name = r.name_of(&c);
-    let this = r.clone();
+    let (this, ids) = (
+        r.clone(),
+        (network.id.clone(), network.name.clone(), c.id.clone()),
+    );
     tokio::task::spawn_blocking(move || this.networks.leave(&network, &c.id, &name))
         .await
         .map_err(|e| io_ctx("network task")(std::io::Error::other(e)))??;
+    r.network_event(&session, "disconnect", (&ids.0, &ids.1), Some(&ids.2));
     Ok(Json(()))
 }
 

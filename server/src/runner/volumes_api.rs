@@ -59,6 +59,7 @@ async fn create(
     };
     blocking(move || {
         r.volumes.create(&session, &name, false)?;
+        r.volume_event(&session, "create", &name, &[]);
         Ok((StatusCode::CREATED, Json(r.volume_info(&session, &name))))
     })
     .await
@@ -90,7 +91,12 @@ async fn remove(
         }
         .into());
     }
-    blocking(move || Ok(r.volumes.remove(&session, &name)?)).await?;
+    blocking(move || {
+        r.volumes.remove(&session, &name)?;
+        r.volume_event(&session, "destroy", &name, &[]);
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -106,6 +112,7 @@ async fn prune(
             let unused = r.volume_users(&session, &name).is_empty();
             if unused && (q.all || r.volumes.is_anonymous(&session, &name)) {
                 answer.space_reclaimed += r.volumes.remove(&session, &name)?;
+                r.volume_event(&session, "destroy", &name, &[]);
                 answer.volumes_deleted.push(name);
             }
         }
