@@ -59,11 +59,6 @@ impl<'s> Cli<'s> {
         self.docker_in(Path::new("."), args)
     }
 
-    /// The session token its commands run in.
-    pub(crate) fn session(&self) -> &str {
-        &self.session
-    }
-
     /// A command run in `dir` (`docker cp`'s local paths are below it).
     pub(crate) fn docker_in(&self, dir: &Path, args: &[&str]) -> Result<Ran> {
         let output = Command::new(slipway_bin())
