@@ -97,9 +97,12 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let session = session(&headers);
-    let network = r.networks.get(&session, &id)?;
+    // Looked up first for its event, but `remove`'s error comes first (`bridge` is pre-defined, not unknown).
+    let network = r.networks.get(&session, &id);
     r.networks.remove(&session, &id)?;
-    r.network_event(&session, "destroy", (&network.id, &network.name), None);
+    if let Ok(network) = network {
+        r.network_event(&session, "destroy", (&network.id, &network.name), None);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
