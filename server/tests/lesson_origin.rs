@@ -212,6 +212,9 @@ async fn a_lesson_link_asks_before_it_replaces_changed_files() {
 
                 // The same link again, answered the other way: the lesson opens with its files.
                 page.goto(&lesson_url).await?;
+                // As a learner answers once the page has come up (its terminal takes commands): a click while
+                // it still lays itself out can land beside the button.
+                page.wait_terminal_idle().await?;
                 page.click("Open the lesson").await?;
                 page.by_name(LESSON_TITLE).await?;
                 page.wait_gone("Open the link?").await?;
@@ -231,6 +234,7 @@ async fn a_lesson_link_asks_before_it_replaces_changed_files() {
                 // Opened as a new page (the link differs from this one only in its fragment).
                 page.goto("about:blank").await?;
                 page.goto(&link).await?;
+                page.wait_terminal_idle().await?;
                 let asked = page.text_of("Open the link?").await?;
                 anyhow::ensure!(asked.contains("a shared project (1 file)"), "{asked}");
                 let text = page.value_of("Dockerfile editor").await?;
