@@ -467,17 +467,27 @@ async fn pull_first<T: Transport>(
     }
 }
 
+/// What `docker run`, `create` and `run -it` do before their request: the image pulled when it is missing, then
+/// the mounts resolved (the project's binds packed). Err is the command's whole outcome.
+async fn pull_and_mount<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+    out: &mut Printer<'_>,
+) -> Result<(Option<PullError>, Option<Vec<crate::api::VolumeMount>>), Outcome> {
+    let pull_error = pull_first(ctx, inv, out).await?;
+    let mounts = super::mounts::resolved_mounts(ctx, inv, out)
+        .await
+        .map_err(|failed| after_pull(std::mem::take(&mut out.outcome), failed, None, inv))?;
+    Ok((pull_error, mounts))
+}
+
 /// `docker run`: when the image is not in the local store, say so and pull it first (docker's lines on
 /// stderr), then run. A failed pull still tries the run: the runner also knows its base-image layouts.
 pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
-    let pull_error = match pull_first(ctx, inv, &mut out).await {
-        Ok(pulled) => pulled,
+    let (pull_error, mounts) = match pull_and_mount(ctx, inv, &mut out).await {
+        Ok(ready) => ready,
         Err(failed) => return failed,
-    };
-    let mounts = match super::mounts::resolved_mounts(ctx, inv, &mut out).await {
-        Ok(mounts) => mounts,
-        Err(failed) => return after_pull(out.done(), failed, None, inv),
     };
     let ran = containers::run(ctx.transport, ctx.base, (inv, mounts.as_deref()), ctx.foreground).await;
     let mut outcome = after_pull(out.done(), ran, pull_error, inv);
@@ -488,13 +498,9 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
 /// `docker create`: pull like `docker run`, then create the container and print its id.
 pub async fn create_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     let mut out = Printer::new(ctx);
-    let pull_error = match pull_first(ctx, inv, &mut out).await {
-        Ok(pulled) => pulled,
+    let (pull_error, mounts) = match pull_and_mount(ctx, inv, &mut out).await {
+        Ok(ready) => ready,
         Err(failed) => return failed,
-    };
-    let mounts = match super::mounts::resolved_mounts(ctx, inv, &mut out).await {
-        Ok(mounts) => mounts,
-        Err(failed) => return after_pull(out.done(), failed, None, inv),
     };
     let created =
         match containers::create_container(ctx.transport, ctx.base, (inv, mounts.as_deref()), None, false)
@@ -518,11 +524,7 @@ pub async fn start_interactive<T: Transport>(
     console_size: Option<[u16; 2]>,
 ) -> Result<(containers::Created, Outcome), Outcome> {
     let mut out = Printer::new(ctx);
-    let pull_error = pull_first(ctx, inv, &mut out).await?;
-    let mounts = match super::mounts::resolved_mounts(ctx, inv, &mut out).await {
-        Ok(mounts) => mounts,
-        Err(failed) => return Err(after_pull(out.done(), failed, None, inv)),
-    };
+    let (pull_error, mounts) = pull_and_mount(ctx, inv, &mut out).await?;
     match containers::create_started(ctx.transport, ctx.base, (inv, mounts.as_deref()), console_size).await {
         Ok(created) => {
             for warning in &created.warnings {
