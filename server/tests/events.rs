@@ -516,6 +516,24 @@ fn top_update_cp_export_commit_restart_networks_volumes_and_images_are_dockers_e
     let volumes = so_far(&cli, &["-f", "type=volume", "-f", "event=create"])?;
     assert_eq!(volumes, ["volume create data (driver=local)"]);
 
+    // A user network: connected as its container starts (not when a stopped one is connected), released at exit.
+    let back = cli.ok(&["network", "create", "back"])?;
+    let back = back.trim();
+    let later = cli.ok(&["create", "--name", "later", "busybox", "true"])?;
+    let later = later.trim();
+    cli.ok(&["network", "connect", "back", "later"])?;
+    cli.ok(&["start", "later"])?;
+    cli.ok(&["wait", "later"])?;
+    let on_back = format!("{back} (container={later}, name=back, type=bridge)");
+    assert_eq!(
+        so_far(&cli, &["-f", "type=network", "-f", "network=back"])?,
+        [
+            format!("network create {back} (name=back, type=bridge)"),
+            format!("network connect {on_back}"),
+            format!("network disconnect {on_back}"),
+        ]
+    );
+
     // The image store's events, as the interpreter saw each command change it.
     let busybox_id = cli.ok(&["image", "inspect", "-f", "{{.Id}}", "busybox"])?;
     let busybox_id = busybox_id.trim();

@@ -146,7 +146,10 @@ async fn connect(
             return Err(e.into());
         }
     }
-    r.network_event(&session, "connect", (&network.id, &network.name), Some(&c.id));
+    // dockerd's `ConnectToNetwork` logs `connect` for a running container only: a stopped one connects at start.
+    if pid.is_some() {
+        r.network_event(&session, "connect", (&network.id, &network.name), Some(&c.id));
+    }
     Ok(Json(()))
 }
 
