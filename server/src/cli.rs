@@ -76,7 +76,8 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = RuntimeChoice::Auto)]
     pub runtime: RuntimeChoice,
     /// Container state and the unpacked-layer cache. Every parent must be world-searchable (o+x): container
-    /// root runs as an unprivileged host uid (user namespace) and must reach its bind mounts.
+    /// root runs as an unprivileged host uid (user namespace) and must reach its bind mounts. The directory
+    /// itself is made `root:<containers' root group>` 0710: other host users reach nothing below it.
     #[arg(long, env = "SLIPWAY_RUNNER_DIR", default_value = "/var/lib/slipway/runner")]
     pub runner_dir: PathBuf,
     /// OCI image layout directories to run images from (repeatable), searched after the session's local store

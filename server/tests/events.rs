@@ -101,7 +101,12 @@ fn a_run_stop_and_rm_are_dockers_events_in_order_filtered_and_formatted_as_docke
         .len(),
         7
     );
-    assert!(events(&cli, &[&past[..], &["-f", "type=network"]].concat())?.is_empty());
+    let networks = events(&cli, &[&past[..], &["-f", "type=network"]].concat())?;
+    let actions: Vec<&str> = networks.iter().filter_map(|l| l.split(' ').nth(1)).collect();
+    ensure!(
+        actions == ["connect", "disconnect"],
+        "the default bridge: {networks:#?}"
+    );
     assert!(events(&cli, &[&past[..], &["-f", "label=tier=back"]].concat())?.is_empty());
 
     // --format: a template over the message's Go fields; json is docker 28's message, legacy fields included.
@@ -383,4 +388,276 @@ async fn the_learner_reads_and_follows_events_in_the_pages_terminal() {
         },
     )
     .await;
+}
+
+/// A `docker CMD` run in `dir` (the project's files natively) that must succeed: its stdout.
+fn ok_in(cli: &Cli, dir: &Path, args: &[&str]) -> Result<String> {
+    let ran = cli.docker_in(dir, args)?;
+    ensure!(ran.code == 0, "docker {args:?}: {ran:?}");
+    Ok(ran.out)
+}
+
+/// The event lines (without times) of the session so far.
+fn so_far(cli: &Cli, filter: &[&str]) -> Result<Vec<String>> {
+    next_second();
+    events(cli, &[&["--since", "10m", "--until", "0s"][..], filter].concat())
+}
+
+/// The events dockerd 28 logs beside the life cycle (moby `daemon/top_unix.go` `top`, `daemon/update.go`
+/// `update`, `daemon/archive_unix.go` `archive-path`/`extract-to-dir`, `daemon/export.go` `export`,
+/// `daemon/commit.go` `commit` after the image's `tag`, `daemon/restart.go` `restart` after the stop's and the
+/// start's own, `daemon/container_operations.go` a network's `connect` before `start` and `disconnect` after
+/// `die`, the volume service's `create` of a `run -v` volume, `daemon/prune.go` a pruned network's `destroy`,
+/// the image store's `push`, `save`, `load`, and a build's `tag`), through the real CLI, server and runc.
+#[test]
+fn top_update_cp_export_commit_restart_networks_volumes_and_images_are_dockers_events() -> Result<()> {
+    let Some(server) = server("events-more", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    let dir = crate::support::TempDir::new("events-more-project");
+    let dir = dir.path();
+    cli.ok(&["pull", "-q", "busybox"])?;
+    let run: Vec<&str> = "run -d --name box -v data:/data busybox sleep 300"
+        .split(' ')
+        .collect();
+    let id = cli.ok(&run)?;
+    let id = id.trim();
+    let bridge: serde_json::Value = serde_json::from_str(&cli.ok(&["network", "inspect", "bridge"])?)?;
+    let bridge = bridge[0]["Id"].as_str().context("the bridge's Id")?.to_string();
+    let attrs = "image=busybox, name=box";
+    let connect = format!("network connect {bridge} (container={id}, name=bridge, type=bridge)");
+    assert_eq!(
+        so_far(&cli, &["-f", "type=container", "-f", "type=network", "-f", "type=volume"])?,
+        [
+            "volume create data (driver=local)".to_string(),
+            format!("container create {id} ({attrs})"),
+            connect.clone(),
+            format!("volume mount data (container={id}, destination=/data, driver=local, propagation=, read/write=true)"),
+            format!("container start {id} ({attrs})"),
+        ]
+    );
+
+    cli.ok(&["top", "box"])?;
+    cli.ok(&["update", "-m", "64m", "box"])?;
+    ok_in(&cli, dir, &["cp", "box:/etc/hostname", "hostname"])?;
+    std::fs::write(dir.join("note.txt"), "hi\n")?;
+    ok_in(&cli, dir, &["cp", "note.txt", "box:/tmp/"])?;
+    ok_in(&cli, dir, &["export", "-o", "box.tar", "box"])?;
+    let image = cli.ok(&["commit", "-m", "a note", "box", "learner/snap:v1"])?;
+    let image = image.trim();
+    cli.ok(&["restart", "-t", "1", "box"])?;
+    let actions: Vec<String> = so_far(&cli, &["-f", "type=container"])?
+        .iter()
+        .filter_map(|l| l.split(' ').nth(1).map(str::to_string))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "start",
+            "top",
+            "update",
+            "archive-path",
+            "extract-to-dir",
+            "export",
+            // commit pauses a running container meanwhile, as dockerd's `containerPause` logs it.
+            "pause",
+            "unpause",
+            "commit",
+            "kill",
+            "kill",
+            "die",
+            "stop",
+            "start",
+            "restart"
+        ]
+    );
+    let commit = so_far(&cli, &["-f", "event=commit"])?;
+    assert_eq!(
+        commit,
+        [format!(
+            "container commit {id} (comment=a note, image=busybox, imageID={image}, imageRef=learner/snap:v1, name=box)"
+        )]
+    );
+    let tagged = so_far(&cli, &["-f", "type=image", "-f", "event=tag"])?;
+    assert_eq!(tagged, [format!("image tag {image} (name=learner/snap:v1)")]);
+    let disconnect = format!("network disconnect {bridge} (container={id}, name=bridge, type=bridge)");
+    assert_eq!(
+        so_far(&cli, &["-f", "type=network"])?,
+        [connect.clone(), disconnect.clone(), connect.clone()],
+        "connected at each start, released at the exit"
+    );
+
+    // A pruned network's destroy; a volume that already exists is not created again; `--network none` is on no
+    // network here (dockerd logs a `connect` to its `none` network: not recorded).
+    cli.ok(&["rm", "-f", "box"])?;
+    let net = cli.ok(&["network", "create", "spare"])?;
+    cli.ok(&["network", "prune", "-f"])?;
+    cli.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/data",
+        "--network",
+        "none",
+        "busybox",
+        "true",
+    ])?;
+    let networks = so_far(&cli, &["-f", "type=network"])?;
+    ensure!(
+        networks.ends_with(&[
+            disconnect,
+            format!("network create {} (name=spare, type=bridge)", net.trim()),
+            format!("network destroy {} (name=spare, type=bridge)", net.trim()),
+        ]),
+        "no network for --network none: {networks:#?}"
+    );
+    let volumes = so_far(&cli, &["-f", "type=volume", "-f", "event=create"])?;
+    assert_eq!(volumes, ["volume create data (driver=local)"]);
+
+    // A user network: connected as its container starts (not when a stopped one is connected), released at exit.
+    let back = cli.ok(&["network", "create", "back"])?;
+    let back = back.trim();
+    let later = cli.ok(&["create", "--name", "later", "busybox", "true"])?;
+    let later = later.trim();
+    cli.ok(&["network", "connect", "back", "later"])?;
+    cli.ok(&["start", "later"])?;
+    cli.ok(&["wait", "later"])?;
+    let on_back = format!("{back} (container={later}, name=back, type=bridge)");
+    assert_eq!(
+        so_far(&cli, &["-f", "type=network", "-f", "network=back"])?,
+        [
+            format!("network create {back} (name=back, type=bridge)"),
+            format!("network connect {on_back}"),
+            format!("network disconnect {on_back}"),
+        ]
+    );
+
+    // The image store's events, as the interpreter saw each command change it.
+    let busybox_id = cli.ok(&["image", "inspect", "-f", "{{.Id}}", "busybox"])?;
+    let busybox_id = busybox_id.trim();
+    ok_in(&cli, dir, &["save", "-o", "busybox.tar", "busybox"])?;
+    ok_in(&cli, dir, &["load", "-q", "-i", "busybox.tar"])?;
+    cli.ok(&["tag", "busybox", "learner/pushed:v1"])?;
+    cli.ok(&["push", "-q", "learner/pushed:v1"])?;
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nLABEL made=here\n")?;
+    ok_in(&cli, dir, &["build", "-q", "-t", "learner/built:v1", "."])?;
+    let built = cli.ok(&["image", "inspect", "-f", "{{.Id}}", "learner/built:v1"])?;
+    let images = so_far(&cli, &["-f", "type=image"])?;
+    let want = [
+        format!("image save {busybox_id} (name={busybox_id})"),
+        format!("image load {busybox_id} (name={busybox_id})"),
+        format!("image tag {busybox_id} (name=learner/pushed:v1)"),
+        "image push learner/pushed:v1 (name=learner/pushed)".to_string(),
+        format!("image tag {} (name=learner/built:v1)", built.trim()),
+    ];
+    ensure!(images.ends_with(&want), "{images:#?}");
+    Ok(())
+}
+
+/// Waits until the session's kept events hold a line containing `text`: the lines.
+async fn until_event(cli: &Cli<'_>, filter: &[&str], text: &str) -> Result<Vec<String>> {
+    let start = Instant::now();
+    loop {
+        let lines = tokio::task::block_in_place(|| so_far(cli, filter))?;
+        if lines.iter().any(|l| l.contains(text)) {
+            return Ok(lines);
+        }
+        ensure!(
+            start.elapsed() < Duration::from_secs(60),
+            "no {text:?} in {lines:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// `attach` as the attach WebSocket opens (`daemon/attach.go`), `resize` with `height`/`width` as a TTY takes a
+/// size (`daemon/resize.go`), `health_status: healthy|unhealthy` as the check's status changes
+/// (`daemon/health.go` `handleProbeResult`), `oom` before the `die` of a container its memory limit killed
+/// (`daemon/monitor.go`).
+#[tokio::test(flavor = "multi_thread")]
+async fn attach_resize_health_status_and_oom_are_dockers_events() -> Result<()> {
+    use futures_util::SinkExt;
+    use slipway::api::{paths, AttachFrame, Companion, SessionTransport};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let Some(server) = tokio::task::block_in_place(|| server("events-attach", Path::new("/nonexistent")))?
+    else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    let run = |args: &[&str]| tokio::task::block_in_place(|| cli.ok(args));
+    run(&["pull", "-q", "busybox"])?;
+    let id = run(&["run", "-dit", "--name", "shell", "busybox", "sh"])?;
+    let id = id.trim();
+    let http = crate::registry::client::Reqwest::new();
+    let transport = SessionTransport::new(&http, cli.session(), &server.url);
+    let path = Companion::new(&transport, &server.url)
+        .attach_path(&paths::container_attach_ticket(id))
+        .await?;
+    let url = format!("{}{}", server.url.replacen("http", "ws", 1), path);
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await?;
+    let resize = AttachFrame::Resize { cols: 100, rows: 30 }.to_text();
+    socket.send(Message::Text(resize.into())).await?;
+    let attrs = "image=busybox, name=shell";
+    let lines = until_event(&cli, &["-f", "container=shell"], "container resize").await?;
+    socket.close(None).await?;
+    let tail: Vec<&str> = lines.iter().map(String::as_str).skip(2).collect();
+    assert_eq!(
+        tail,
+        [
+            format!("container attach {id} ({attrs})"),
+            format!("container resize {id} (height=30, image=busybox, name=shell, width=100)"),
+        ]
+    );
+
+    // Healthy at the first passing probe, unhealthy once one fails (one retry).
+    run(&[
+        "run",
+        "-d",
+        "--name",
+        "doc",
+        "--health-cmd",
+        "test ! -e /tmp/bad",
+        "--health-interval",
+        "1s",
+        "--health-retries",
+        "1",
+        "busybox",
+        "sleep",
+        "300",
+    ])?;
+    let health = ["-f", "container=doc", "-f", "event=health_status"];
+    until_event(&cli, &health, "health_status: healthy").await?;
+    run(&["exec", "-d", "doc", "touch", "/tmp/bad"])?;
+    let lines = until_event(&cli, &health, "health_status: unhealthy").await?;
+    let actions: Vec<&str> = lines.iter().filter_map(|l| l.split(" (").next()).collect();
+    ensure!(
+        actions.len() == 2
+            && actions[0].starts_with("container health_status: healthy ")
+            && actions[1].starts_with("container health_status: unhealthy "),
+        "{lines:#?}"
+    );
+
+    // A memory hog past its own limit: `oom`, then its `die` (137).
+    let hog = tokio::task::block_in_place(|| {
+        cli.docker(&[
+            "run",
+            "--name",
+            "hog",
+            "-m",
+            "16m",
+            "busybox",
+            "sh",
+            "-c",
+            "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived",
+        ])
+    })?;
+    ensure!(hog.code == 137 && !hog.out.contains("survived"), "{hog:?}");
+    let lines = tokio::task::block_in_place(|| so_far(&cli, &["-f", "container=hog"]))?;
+    let actions: Vec<&str> = lines.iter().filter_map(|l| l.split(' ').nth(1)).collect();
+    ensure!(actions == ["create", "start", "oom", "die"], "{lines:#?}");
+    ensure!(lines[3].contains("exitCode=137"), "{lines:#?}");
+    Ok(())
 }

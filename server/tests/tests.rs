@@ -41,6 +41,7 @@ mod page_weight;
 mod platforms;
 mod ports;
 mod previews;
+mod private_dirs;
 mod quotas;
 mod registry;
 mod runner;

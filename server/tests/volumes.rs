@@ -204,3 +204,68 @@ fn copy_up_from_the_image(a: &Cli) -> Result<()> {
     assert_eq!(volume_names(a)?, before, "rm -v removed it");
     Ok(())
 }
+
+/// `docker inspect`'s `Mounts`, `HostConfig.Binds` and `HostConfig.Mounts` of a container made with `-v` and
+/// `--mount`, through the real server (which names the anonymous volume and keeps the flags as typed): moby's
+/// `container.MountPoint` and `mount.Mount` fields, as dockerd 28 fills them (`Mode` `z` for a named local
+/// volume given no mode, `ro` as typed, empty for an anonymous one).
+#[test]
+fn inspect_shows_mounts_binds_and_host_config_mounts_as_docker_does() -> Result<()> {
+    let Some(server) = crate::commands::server("inspect-mounts", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    cli.ok(&["pull", "-q", "busybox"])?;
+    cli.ok(&[
+        "create",
+        "--name",
+        "m",
+        "-v",
+        "data:/data",
+        "-v",
+        "logs:/logs:ro",
+        "-v",
+        "/cache",
+        "--mount",
+        "type=volume,src=db,dst=/db,readonly",
+        "busybox",
+        "true",
+    ])?;
+    let binds = cli.ok(&["inspect", "-f", "{{json .HostConfig.Binds}}", "m"])?;
+    assert_eq!(binds, "[\"data:/data\",\"logs:/logs:ro\"]\n");
+    let mounts = cli.ok(&["inspect", "-f", "{{json .HostConfig.Mounts}}", "m"])?;
+    assert_eq!(
+        mounts,
+        "[{\"Type\":\"volume\",\"Source\":\"db\",\"Target\":\"/db\",\"ReadOnly\":true}]\n"
+    );
+    let points: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["inspect", "-f", "{{json .Mounts}}", "m"])?)?;
+    let anonymous = points[2]["Name"].as_str().unwrap_or_default().to_string();
+    ensure!(anonymous.len() == 64, "{points}");
+    let point = |name: &str, destination: &str, mode: &str, rw: bool| {
+        serde_json::json!({
+            "Type": "volume", "Name": name, "Source": format!("/var/lib/docker/volumes/{name}/_data"),
+            "Destination": destination, "Driver": "local", "Mode": mode, "RW": rw, "Propagation": ""
+        })
+    };
+    assert_eq!(
+        points,
+        serde_json::json!([
+            point("data", "/data", "z", true),
+            point("logs", "/logs", "ro", false),
+            point(&anonymous, "/cache", "", true),
+            point("db", "/db", "z", false),
+        ])
+    );
+    // Without mounts: `Binds` null, no `HostConfig.Mounts`, `Mounts` empty.
+    cli.ok(&["create", "--name", "bare", "busybox", "true"])?;
+    let bare = cli.ok(&["inspect", "bare"])?;
+    let bare: serde_json::Value = serde_json::from_str(&bare)?;
+    ensure!(
+        bare[0]["HostConfig"]["Binds"].is_null()
+            && bare[0]["HostConfig"].get("Mounts").is_none()
+            && bare[0]["Mounts"] == serde_json::json!([]),
+        "{bare}"
+    );
+    Ok(())
+}

@@ -44,6 +44,13 @@ pub struct RunOptions {
     pub network_aliases: Vec<String>,
     /// `-v NAME:/path[:ro]`, `-v /path`, `--mount type=volume,...` (the server adds the image's `VOLUME`s).
     pub volumes: Vec<super::VolumeMount>,
+    /// The `-v SOURCE:TARGET[:MODE]` values as typed (`docker inspect`'s `HostConfig.Binds`); an anonymous
+    /// `-v /path` is not one, as docker's CLI sends it in `Config.Volumes`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub binds: Vec<String>,
+    /// The `--mount` values as typed (`docker inspect`'s `HostConfig.Mounts`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<String>,
     /// `--label KEY=VALUE` (`-l`): the container's own labels, over the image's (`docker inspect`'s
     /// `Config.Labels`); Compose sets `com.docker.compose.*` ones and finds a project's containers by them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

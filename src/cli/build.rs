@@ -258,15 +258,31 @@ pub async fn build<T: Transport, C: CacheStore>(
         Err(outcome) => return outcome,
     };
     let link = companion_link(env, &request);
-    run_build(
-        env,
-        &request,
-        &context,
-        &link.resolver(),
-        &link.executor(),
-        &link.sink(),
-    )
-    .await
+    let sink = Tagging {
+        sink: link.sink(),
+        transport: env.transport,
+        base: env.base,
+    };
+    run_build(env, &request, &context, &link.resolver(), &link.executor(), &sink).await
+}
+
+/// The companion's image store took a build's image: a `tag` event per name, as BuildKit's moby exporter
+/// names each through the image service's `TagImage` (`naming to ...`).
+struct Tagging<'a, S: ImageSink, T: Transport> {
+    sink: S,
+    transport: &'a T,
+    base: &'a str,
+}
+
+impl<S: ImageSink, T: Transport> ImageSink for Tagging<'_, S, T> {
+    async fn write(&self, image: &BuiltImage, tags: &[crate::image::Reference]) -> Result<(), BuildError> {
+        self.sink.write(image, tags).await?;
+        for tag in tags {
+            let companion = crate::api::Companion::new(self.transport, self.base);
+            super::image_events::record_image_at(companion, "tag", &image.id(), &tag.familiar()).await;
+        }
+        Ok(())
+    }
 }
 
 /// `docker build` in the page: as [`build`], and the image is also kept in the page's own store (`keep`).
@@ -297,15 +313,12 @@ pub async fn build_keeping<T: Transport, C: CacheStore, S: KeyValueStore>(
         sink: StoreSink { store, created },
         refused: RefCell::new(None),
     };
-    let mut outcome = run_build(
-        env,
-        &request,
-        &context,
-        &link.resolver(),
-        &link.executor(),
-        &BothSinks(&link.sink(), &kept),
-    )
-    .await;
+    let sink = Tagging {
+        sink: BothSinks(&link.sink(), &kept),
+        transport: env.transport,
+        base: env.base,
+    };
+    let mut outcome = run_build(env, &request, &context, &link.resolver(), &link.executor(), &sink).await;
     if let Some(e) = kept.refused.into_inner() {
         outcome.stderr.push_str(&format!(
             "WARNING: the image is in the companion's local store only: {e}\n"

@@ -23,12 +23,23 @@ use crate::registry::{PushOptions, Transport};
 /// `docker commit`: prints the new image's id (`sha256:…`).
 pub async fn commit<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
     match commit_image(ctx, inv).await {
-        Ok(id) => Outcome::success(format!("{id}\n")),
+        Ok((id, container, target)) => {
+            // dockerd's `CreateImageFromContainer`: the tag's image event, then the container's `commit`.
+            let image_ref = target.familiar();
+            super::image_events::record_image(ctx, "tag", &id, &image_ref).await;
+            let message = inv.flags.value(Flag::MESSAGE).unwrap_or_default();
+            super::image_events::record_commit(ctx, &container, [message, &id, &image_ref]).await;
+            Outcome::success(format!("{id}\n"))
+        }
         Err(e) => Outcome::failure(format!("{e}\n"), 1),
     }
 }
 
-async fn commit_image<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Result<String, String> {
+/// The new image's id, the container's full id and the image's name.
+async fn commit_image<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+) -> Result<(String, String, Reference), String> {
     let Some(name) = inv.args.get(1) else {
         return Err(
             "docker commit here needs a REPOSITORY[:TAG]: the session's images all have a name (an untagged \
@@ -129,7 +140,7 @@ async fn commit_image<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocatio
         )
         .await
         .map_err(daemon)?;
-    Ok(config_digest)
+    Ok((config_digest, inspected.summary.id, target))
 }
 
 /// The container's changes as a layer in `repository`, paused while they are read unless `--pause=false`.

@@ -160,6 +160,8 @@ pub fn create_request(inv: &Invocation) -> Result<CreateContainer, RunFlagError>
             network: value(Flag::NETWORK),
             network_aliases: flags.values(Flag::NETWORK_ALIAS).to_vec(),
             volumes: super::mounts::mounts_of(inv)?,
+            binds: super::mounts::binds_of(inv),
+            mounts: flags.values(Flag::MOUNT).to_vec(),
             labels: super::build::labels(flags.values(Flag::LABEL)),
             healthcheck: super::supervision::healthcheck(inv)?,
             restart: super::supervision::restart_policy(inv)?,

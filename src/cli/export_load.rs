@@ -67,7 +67,12 @@ pub async fn save<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
         let tar = image_archive(ctx, &inv.args[0])
             .await
             .map_err(|e| format!("Error response from daemon: {e}"))?;
-        write_output(files, output, tar)
+        write_output(files, output, tar)?;
+        // The graph-driver store's `save` (image/tarexport/save.go): the image ID as ID and name.
+        if let Ok(found) = find(ctx, &inv.args[0]).await {
+            super::image_events::record_image(ctx, "save", &found.image.id, &found.image.id).await;
+        }
+        Ok(())
     };
     match saved.await {
         Ok(()) => Outcome::default(),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::format::fill_actions;
 use super::image_info::docker_json;
+use super::inspect_mounts;
 use super::outcome::Outcome;
 use super::supervision;
 use crate::api::{ContainerInspect, ContainerStatus};
@@ -387,21 +388,10 @@ pub fn container_node(c: &ContainerInspect) -> Node {
         field("Image", json!(config.image_id)),
         field("Name", json!(format!("/{}", c.summary.name))),
         field("RestartCount", json!(c.restart_count)),
+        ("HostConfig".into(), host_config(c, &config)),
         (
-            "HostConfig".into(),
-            ordered(
-                json!({
-                    "AutoRemove": c.options.auto_remove, "Memory": config.memory,
-                    "NanoCpus": config.nano_cpus, "PidsLimit": config.pids_limit,
-                }),
-                &["AutoRemove", "Memory", "NanoCpus", "PidsLimit"],
-            )
-            .with_field(
-                None,
-                "RestartPolicy",
-                Node::of(&supervision::docker_restart_policy(&c.options.restart)),
-            )
-            .with_field(None, "PortBindings", port_bindings(c)),
+            "Mounts".into(),
+            Node::of(&inspect_mounts::mount_points(&c.options)),
         ),
         ("Config".into(), with_healthcheck(ordered(config_json, &order), c)),
         (
@@ -413,6 +403,31 @@ pub fn container_node(c: &ContainerInspect) -> Node {
             .with_field(None, "Ports", network_ports(c, running)),
         ),
     ])
+}
+
+/// `HostConfig`, in docker's order: `Binds`, `PortBindings`, `RestartPolicy`, `AutoRemove`, the limits, `Mounts`
+/// (when `--mount` asked for some).
+fn host_config(c: &ContainerInspect, config: &crate::api::ContainerConfig) -> Node {
+    let limits = [
+        ("AutoRemove", serde_json::json!(c.options.auto_remove)),
+        ("Memory", serde_json::json!(config.memory)),
+        ("NanoCpus", serde_json::json!(config.nano_cpus)),
+        ("PidsLimit", serde_json::json!(config.pids_limit)),
+    ];
+    let mut fields: Vec<(String, Node)> = vec![
+        ("Binds".into(), Node::of(&inspect_mounts::binds(&c.options))),
+        ("PortBindings".into(), port_bindings(c)),
+        (
+            "RestartPolicy".into(),
+            Node::of(&supervision::docker_restart_policy(&c.options.restart)),
+        ),
+    ];
+    fields.extend(limits.iter().map(|(k, v)| (k.to_string(), Node::of(v))));
+    let mounts = inspect_mounts::host_mounts(&c.options);
+    if !mounts.is_empty() {
+        fields.push(("Mounts".into(), Node::of(&mounts)));
+    }
+    Node::Object(fields)
 }
 
 /// `HostConfig.PortBindings`: what `-p` asked for, `{"8000/tcp": [{"HostIp": "", "HostPort": "8000"}]}`

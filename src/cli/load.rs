@@ -201,6 +201,9 @@ async fn import<T: Transport>(
             .map_err(daemon)?;
         out.push_str(&format!("Loaded image: {shown}\n"));
     }
+    // The graph-driver store's `load` (image/tarexport/load.go): the image ID as ID and name; its tags added
+    // with no `tag` event.
+    super::image_events::record_image(ctx, "load", &id, &id).await;
     Ok(())
 }
 

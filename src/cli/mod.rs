@@ -30,6 +30,7 @@ pub mod image_info;
 pub mod images;
 pub mod inspect;
 pub mod inspect_kinds;
+pub mod inspect_mounts;
 pub mod interpret;
 pub mod load;
 pub mod login;

@@ -133,6 +133,13 @@ pub fn mounts_of(inv: &Invocation) -> Result<Vec<VolumeMount>, MountFlagError> {
     volumes.chain(mounts).collect()
 }
 
+/// The `-v` values with a source (a volume's name or the project's files), as docker's CLI sends them in
+/// `HostConfig.Binds`.
+pub fn binds_of(inv: &Invocation) -> Vec<String> {
+    let values = inv.flags.values(Flag::VOLUME).iter();
+    values.filter(|v| v.contains(':')).cloned().collect()
+}
+
 /// The repository of the session's local store that holds the binds' blobs (`slipway-local/KEY/slipway/binds`).
 const BIND_REPOSITORY: &str = "slipway/binds";
 

@@ -335,10 +335,15 @@ pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
     if let Err(e) = config.await {
         return out.fail(&e.to_string(), 1);
     }
-    match remote
+    let pushed = remote
         .push_manifest(repo, &tag, &manifest.media_type, &manifest.bytes)
-        .await
-    {
+        .await;
+    if pushed.is_ok() {
+        // distribution's push: `LogImageEvent(FamiliarString(ref), FamiliarName(ref), "push")`.
+        let (id, name) = (reference.familiar(), reference.familiar_name());
+        super::image_events::record_image(ctx, "push", &id, &name).await;
+    }
+    match pushed {
         // `--quiet` prints only the name pushed, as docker does.
         Ok(_) if inv.flags.is_set(Flag::QUIET) => {
             out.line(Stream::Stdout, &reference.to_string());

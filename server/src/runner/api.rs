@@ -199,6 +199,7 @@ async fn update(
 ) -> ApiResult<Json<serde_json::Value>> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
     r.update_limits(&c, limits).await?;
+    r.container_event(&c, "update", &[]);
     Ok(Json(serde_json::json!({ "Warnings": [] })))
 }
 
@@ -312,7 +313,9 @@ async fn top(
     Path(id): Path<String>,
 ) -> ApiResult<Json<api::TopAnswer>> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
-    Ok(Json(r.top(&c).await?))
+    let top = r.top(&c).await?;
+    r.container_event(&c, "top", &[]);
+    Ok(Json(top))
 }
 
 async fn prune(State(r): State<Arc<Runner>>, headers: HeaderMap) -> Json<api::PruneAnswer> {
@@ -437,7 +440,14 @@ async fn attach(
     if grant.target != container_target(&c.id) {
         return Err(SessionError::BadTicket.into_response());
     }
-    let mode = AttachMode::of(&q).map_err(IntoResponse::into_response)?;
+    let mut mode = AttachMode::of(&q).map_err(IntoResponse::into_response)?;
+    // dockerd's `ContainerAttach` and `ContainerResize` (a TTY's size changed: `height`, `width`).
+    r.container_event(&c, "attach", &[]);
+    let (r2, c2) = (r.clone(), c.clone());
+    mode.resized = Some(Box::new(move |cols, rows| {
+        let size = [("height", rows.to_string()), ("width", cols.to_string())];
+        r2.container_event(&c2, "resize", &size);
+    }));
     Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(c, socket, mode)))
 }
 
@@ -484,6 +494,8 @@ struct AttachMode {
     replay: bool,
     detach: Option<api::DetachKeys>,
     stdin: bool,
+    /// Told each size the TTY took (`cols`, `rows`): a container's `resize` event.
+    resized: Option<Box<dyn Fn(u16, u16) + Send>>,
 }
 
 impl AttachMode {
@@ -503,6 +515,7 @@ impl AttachMode {
             replay: !q.new_output,
             detach,
             stdin: !q.no_stdin,
+            resized: None,
         })
     }
 }
@@ -560,7 +573,9 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket, mut mo
             Message::Text(text) => match AttachFrame::from_text(&text) {
                 // A terminal that is not laid out yet measures 0: keep the size the TTY has.
                 Some(AttachFrame::Resize { cols, rows }) if cols > 0 && rows > 0 => {
-                    let _ = target.io().resize(cols, rows);
+                    if let (Ok(()), Some(resized)) = (target.io().resize(cols, rows), &mode.resized) {
+                        resized(cols, rows);
+                    }
                     continue;
                 }
                 Some(AttachFrame::Resize { .. }) => continue,

@@ -85,15 +85,17 @@ async fn export(
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, CopyError> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
-    let (this, typed) = (r.clone(), id.clone());
+    let (this, typed, c2) = (r.clone(), id.clone(), c.clone());
     let tar = tokio::task::spawn_blocking(move || {
-        this.with_rootfs(&c, false, |root| {
+        this.with_rootfs(&c2, false, |root| {
             let shift = this.config.userns.unwrap_or(IdShift::NONE);
-            archive_root(root, &c.dir.join("etc"), shift).map_err(|e| e.named("/", &typed))
+            archive_root(root, &c2.dir.join("etc"), shift).map_err(|e| e.named("/", &typed))
         })
     })
     .await
     .map_err(|e| io_ctx("export task")(std::io::Error::other(e)))??;
+    // dockerd's `ContainerExport`, `containerArchivePath` and `containerExtractToDir` each log one event.
+    r.container_event(&c, "export", &[]);
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], tar).into_response())
 }
 
@@ -128,6 +130,7 @@ async fn archive(
 ) -> Result<Response, CopyError> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
     let tar = r.copy_out(&c, &id, &q).await?;
+    r.container_event(&c, "archive-path", &[]);
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], tar).into_response())
 }
 
@@ -140,6 +143,7 @@ async fn extract(
 ) -> Result<StatusCode, CopyError> {
     let c = r.get_in(Some(&session(&headers)), &id)?;
     r.copy_in(&c, &id, &q, body).await?;
+    r.container_event(&c, "extract-to-dir", &[]);
     Ok(StatusCode::NO_CONTENT)
 }
 

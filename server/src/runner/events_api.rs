@@ -112,15 +112,34 @@ async fn stream(
 /// Actions of the page's image store the interpreter records (docker's image events).
 const IMAGE_ACTIONS: &[&str] = &["pull", "push", "tag", "untag", "delete", "save", "load", "import"];
 
-/// `POST /api/events`: an image event of the session's own store, as the interpreter saw it happen.
+/// Attributes of a `container commit` the interpreter gives (it made the image); the rest are the container's.
+const COMMIT_ATTRIBUTES: &[&str] = &["comment", "imageID", "imageRef"];
+
+/// `POST /api/events`: an image event of the session's own store, as the interpreter saw it happen; or a
+/// `container commit` of one of the session's containers (the companion adds the container's attributes).
 async fn record(
     State(r): State<Arc<Runner>>,
     headers: HeaderMap,
     ApiJson(message): ApiJson<EventMessage>,
 ) -> Result<(StatusCode, Json<EventMessage>), Response> {
+    if message.kind == "container" && message.action == "commit" {
+        let c = r
+            .get_in(Some(&session(&headers)), &message.actor.id)
+            .map_err(IntoResponse::into_response)?;
+        let given = &message.actor.attributes;
+        let extra: Vec<(&str, String)> = COMMIT_ATTRIBUTES
+            .iter()
+            .map(|k| (*k, given.get(*k).cloned().unwrap_or_default()))
+            .collect();
+        if extra.iter().map(|(_, v)| v.len()).sum::<usize>() > MAX_BYTES / 4 {
+            return Err(bad_request(format!("an event of at most {MAX_BYTES} bytes")));
+        }
+        r.container_event(&c, "commit", &extra);
+        return Ok((StatusCode::CREATED, Json(message)));
+    }
     if message.kind != "image" || !IMAGE_ACTIONS.contains(&message.action.as_str()) {
         return Err(bad_request(format!(
-            "only image events ({}) are recorded by the client",
+            "only image events ({}) and a container's commit are recorded by the client",
             IMAGE_ACTIONS.join(", ")
         )));
     }

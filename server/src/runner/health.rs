@@ -210,7 +210,12 @@ impl Runner {
             if !current() {
                 return;
             }
+            let before = c.health.status();
             c.health.record(result, config, probe_start < start_period);
+            // moby's `handleProbeResult`: an event when the status changes.
+            if let Some(now) = c.health.status().filter(|now| Some(*now) != before) {
+                self.container_event(c, &format!("health_status: {}", now.word()), &[]);
+            }
         }
     }
 

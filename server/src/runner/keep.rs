@@ -147,10 +147,13 @@ impl Runner {
             self.stop(c, grace).await?;
         }
         match c.state().status {
-            Status::Created => self.start(c).await,
-            Status::Running => Ok(()),
-            Status::Exited => self.start_again(c).await,
+            Status::Created => self.start(c).await?,
+            Status::Running => {}
+            Status::Exited => self.start_again(c).await?,
         }
+        // dockerd's `containerRestart`: after the stop's and the start's own events.
+        self.container_event(c, "restart", &[]);
+        Ok(())
     }
 
     /// `docker diff`: the changes in the container's writable layer (running, or kept when it stopped), in

@@ -552,6 +552,8 @@ impl Runner {
                     s.pid = Some(pid);
                     s.started_at = Some(now());
                 });
+                // dockerd's order: networks connected, volumes mounted, then the start.
+                self.container_networks_event(c, "connect");
                 self.mount_events(c);
                 self.container_event(c, "start", &[]);
                 let (this, c2) = (self.clone(), c.clone());
@@ -674,7 +676,15 @@ impl Runner {
             let _ = tokio::task::spawn_blocking(move || this.park(&c2)).await;
         }
         self.after_exit(c, code.unwrap_or(255), timed_out);
+        // dockerd logs `oom` as containerd reports the kill in the container's cgroup, before its `die`.
+        if oom {
+            self.container_event(c, "oom", &[]);
+        }
         self.die_event(c, code.unwrap_or(255));
+        // A process that ran had its networks connected: released after its `die`, before `stop`/`destroy`.
+        if error.is_none() {
+            self.container_networks_event(c, "disconnect");
+        }
         let order = EXITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         c.exit_order.store(order, std::sync::atomic::Ordering::Relaxed);
         c.update(|s| {

@@ -314,6 +314,15 @@ fn default_name(id: &str) -> String {
     )
 }
 
+/// Make `dir` reachable by the server and by container root only: owned by root, its group the host gid of
+/// the containers' root (`shift`), mode 0710 (no listing, and nothing at all for other host users). Set again
+/// at every start: an older server left these 0755 and volumes' 0711.
+pub(crate) fn private_dir(dir: &std::path::Path, shift: unpack::IdShift) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::os::unix::fs::chown(dir, Some(0), Some(shift.to_host(0)))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o710))
+}
+
 /// One row of `docker ps`: the protocol's.
 pub use slipway::api::ContainerSummary as Summary;
 
@@ -325,10 +334,12 @@ impl Runner {
             let dir = data.join(sub);
             std::fs::create_dir_all(&dir).map_err(io_ctx(format!("creating {}", dir.display())))?;
         }
-        // The container's root (an unprivileged uid with a user namespace) must traverse to its bind mounts.
-        use std::os::unix::fs::PermissionsExt;
+        // Container root (an unprivileged host uid in a user namespace) must traverse to its rootfs and binds;
+        // nobody else may: the runner's root and `c/` are `root:<container root's group>` 0710.
+        let shift = config.userns.unwrap_or(unpack::IdShift::NONE);
         for sub in ["", "c"] {
-            let _ = std::fs::set_permissions(data.join(sub), std::fs::Permissions::from_mode(0o755));
+            private_dir(&data.join(sub), shift)
+                .map_err(io_ctx(format!("securing {}", data.join(sub).display())))?;
         }
         // runc create/start exit before the container does; its init is re-parented to us so we can reap it.
         rustix::process::set_child_subreaper(Some(rustix::process::getpid()))

@@ -518,20 +518,20 @@ impl Networks {
     }
 
     /// `docker network prune`: the session's networks no container (running or not) is on.
-    pub fn prune(&self, session: &str) -> Vec<String> {
+    pub fn prune(&self, session: &str) -> Vec<(String, String)> {
         let mut table = self.table();
         let unused: Vec<String> = table
             .values()
             .filter(|n| n.session == session && n.endpoints.lock().is_empty())
             .map(|n| n.id.clone())
             .collect();
-        let mut names: Vec<String> = unused
+        let mut gone: Vec<(String, String)> = unused
             .iter()
             .filter_map(|id| table.remove(id))
-            .map(|n| n.name.clone())
+            .map(|n| (n.id.clone(), n.name.clone()))
             .collect();
-        names.sort();
-        names
+        gone.sort_by(|a, b| a.1.cmp(&b.1));
+        gone
     }
 
     /// Put a container on `network` with an address; `etc` is its `/etc` files' directory (its resolv.conf then

@@ -107,8 +107,14 @@ async fn remove(
 }
 
 async fn prune(State(r): State<Arc<Runner>>, headers: HeaderMap) -> Json<api::NetworkPruneAnswer> {
+    let session = session(&headers);
+    let pruned = r.networks.prune(&session);
+    // dockerd's `NetworksPrune` deletes each through `deleteNetwork`, which logs its `destroy`.
+    for (id, name) in &pruned {
+        r.network_event(&session, "destroy", (id, name), None);
+    }
     Json(api::NetworkPruneAnswer {
-        networks_deleted: r.networks.prune(&session(&headers)),
+        networks_deleted: pruned.into_iter().map(|(_, name)| name).collect(),
     })
 }
 
@@ -140,7 +146,10 @@ async fn connect(
             return Err(e.into());
         }
     }
-    r.network_event(&session, "connect", (&network.id, &network.name), Some(&c.id));
+    // dockerd's `ConnectToNetwork` logs `connect` for a running container only: a stopped one connects at start.
+    if pid.is_some() {
+        r.network_event(&session, "connect", (&network.id, &network.name), Some(&c.id));
+    }
     Ok(Json(()))
 }
 
@@ -204,6 +213,28 @@ impl Runner {
             .await
             .map_err(|e| io_ctx("network task")(std::io::Error::other(e)))??;
         Ok(())
+    }
+
+    /// `connect` (at start) or `disconnect` (at exit) of each network the container is on, as dockerd's
+    /// `connectToNetwork` and `releaseNetwork` log them: its user networks, else the default `bridge` (a
+    /// container of `--network none` is on none here). A RUN step's container makes none.
+    pub(crate) fn container_networks_event(&self, c: &Container, action: &str) {
+        if c.image == super::lifecycle::BUILD_STEP_IMAGE || c.opts.network.as_deref() == Some(NO_NETWORK) {
+            return;
+        }
+        let on: Vec<(String, String)> = self
+            .networks
+            .endpoints_of(&c.id)
+            .iter()
+            .map(|(n, _)| (n.id.clone(), n.name.clone()))
+            .collect();
+        if on.is_empty() {
+            let bridge = predefined(&c.session, DEFAULT_NETWORK);
+            self.network_event(&c.session, action, (&bridge.id, &bridge.name), Some(&c.id));
+        }
+        for (id, name) in &on {
+            self.network_event(&c.session, action, (id, name), Some(&c.id));
+        }
     }
 
     /// Whether the container gets slirp4netns's outbound network: the operator turned it on and the container

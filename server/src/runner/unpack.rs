@@ -493,8 +493,9 @@ pub const SET_ID_BITS: u32 = 0o6000;
 /// a container can neither read nor forge it, and overlayfs copies it up with the file.
 const LAYER_MODE_XATTR: &str = "trusted.slipway.layer-mode";
 
-/// Unpacked layers live in host directories that other host users can traverse (container root must reach them),
-/// owned by shifted container ids: a set-uid file there could be run as set-uid by any host user. Containers run
+/// Unpacked layers are owned by shifted container ids, below the runner's 0710 directory (container root reaches
+/// them by its group, other host users do not): were it reachable, a set-uid file could be run as set-uid by any
+/// host user. Containers run
 /// with `no_new_privileges`, so the bits do nothing inside one anyway; they are stripped on disk and the layer's
 /// mode is kept in an xattr (with the owner, host ids) so a RUN step's diff can give a copied-up file its bits back.
 fn record_layer_mode(path: &Path, mode: u32, uid: u32, gid: u32) -> io::Result<()> {

@@ -6,7 +6,7 @@
 //! container using volumes is created, and while copying up). See `docs/volumes.md`.
 
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use sha2::Digest;
@@ -149,7 +149,7 @@ impl Volumes {
         let data = self.data(session, name);
         std::fs::create_dir_all(&data).map_err(io_ctx(format!("creating volume {name}")))?;
         for dir in [&self.root, &self.owner_dir(session), &self.dir(session, name)] {
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711));
+            super::private_dir(dir, self.shift).map_err(io_ctx(format!("securing volume {name}")))?;
         }
         let root = self.shift.to_host(0);
         std::os::unix::fs::lchown(&data, Some(root), Some(root)).map_err(io_ctx("chown volume"))?;

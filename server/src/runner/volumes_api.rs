@@ -228,7 +228,12 @@ impl Runner {
                 ))
                 .into());
             }
+            let existed = self.volumes.exists(&opts.session, &m.source);
             self.volumes.create(&opts.session, &m.source, anonymous)?;
+            // The volume service's `Create` logs it, whoever asked: `docker volume create` or a container.
+            if !existed {
+                self.volume_event(&opts.session, "create", &m.source, &[]);
+            }
         }
         Ok(())
     }
