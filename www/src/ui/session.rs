@@ -79,6 +79,24 @@ fn keep_session(token: &str) {
     }
 }
 
+/// Take the session and logins another module of the page holds (the page's and its engine's wasm each keep
+/// their own): a token either renewed, and the credentials `docker login` changed, are the tab's from now on.
+pub fn adopt(token: &str, credentials: &str) {
+    if token != page_session() {
+        keep_session(token);
+    }
+    let store = CredentialStore::from_json(credentials).unwrap_or_default();
+    CREDENTIALS.with(|c| *c.borrow_mut() = store);
+    if let Some(s) = storage() {
+        let _ = s.set_item(CREDENTIALS_KEY, credentials);
+    }
+}
+
+/// The tab's `docker login` credentials as JSON (what [`adopt`] takes).
+pub fn credentials_json() -> String {
+    CREDENTIALS.with(|c| c.borrow().to_json())
+}
+
 /// Keep a classroom sign-in: the member's session is the tab's from now on (a reload keeps it), and who they
 /// are, for the terminal's greeting.
 pub fn keep_sign_in(signed_in: &slipway::api::SignedIn) {
