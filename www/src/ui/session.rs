@@ -92,6 +92,17 @@ pub fn adopt(token: &str, credentials: &str) {
     }
 }
 
+/// The tab's session and logins as the page's modules last kept them (`sessionStorage`, which the page and its
+/// engine both write: a command Ctrl-C'd after its engine renewed the session gave no answer to take it from),
+/// adopted here too: what a command takes to the engine.
+pub fn latest() -> (String, String) {
+    let stored = |key| storage().and_then(|s| s.get_item(key).ok().flatten());
+    let token = stored(SESSION_KEY).unwrap_or_else(page_session);
+    let credentials = stored(CREDENTIALS_KEY).unwrap_or_else(credentials_json);
+    adopt(&token, &credentials);
+    (token, credentials)
+}
+
 /// The tab's `docker login` credentials as JSON (what [`adopt`] takes).
 pub fn credentials_json() -> String {
     CREDENTIALS.with(|c| c.borrow().to_json())

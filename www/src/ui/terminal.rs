@@ -221,6 +221,8 @@ impl Console {
                 Err(_aborted) => {
                     // The engine drops its command and stops a foreground `docker run`'s container.
                     super::engine::abort().await;
+                    // What the engine renewed before Ctrl-C (the panels' next requests use it).
+                    super::session::latest();
                     Outcome::failure(String::new(), INTERRUPTED)
                 }
             };
@@ -232,10 +234,11 @@ impl Console {
     /// Run the submitted line in the engine, with the page's session, project and terminal.
     async fn in_engine(self: &Rc<Self>) -> Option<Outcome> {
         let line = self.state.borrow().running().unwrap_or_default().to_string();
+        let (token, credentials) = super::session::latest();
         let request = RunRequest {
             line,
-            token: super::session::page_session(),
-            credentials: super::session::credentials_json(),
+            token,
+            credentials,
             login_user: self.props.borrow().login_user.clone(),
             size: [self.term.rows(), self.term.cols()],
             project: self.project.borrow().as_ref().map(|p| p.project.clone()),
