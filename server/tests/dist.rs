@@ -54,3 +54,29 @@ fn only_the_archive_worker_links_zip() {
         assert!(!contains(&wasm, b"zip-2."), "{module}'s wasm links the zip crate");
     }
 }
+
+/// The engine split (docs/architecture.md, "The engine"): the interpreter's run of a command (`docker run`'s
+/// pull), the builder's failure, the Dockerfile check and Compose's schema check are in the engine's wasm, which
+/// the page loads after its prompt, and none of them is in the page's own module. Each marker is a message only
+/// that code prints; the engine's module must have them, or the check could not tell.
+#[test]
+fn the_interpreter_builder_and_checks_are_in_the_engine_not_the_page() {
+    let engine = std::fs::read(dist_dir().join("engine_bg.wasm")).expect("read the engine's wasm");
+    let page = std::fs::read(wasm_module("slipway-web")).expect("read the app's wasm");
+    for marker in [
+        &b"Unable to find image"[..],
+        b"failed to solve",
+        b"unknown instruction",
+        b"Additional property",
+    ] {
+        let what = String::from_utf8_lossy(marker);
+        assert!(
+            contains(&engine, marker),
+            "the engine's wasm lacks {what:?}: the check is blind"
+        );
+        assert!(
+            !contains(&page, marker),
+            "the page's wasm has {what:?}: it belongs to the engine"
+        );
+    }
+}

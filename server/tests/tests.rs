@@ -27,6 +27,7 @@ mod cp_export;
 mod dist;
 mod dockerfile;
 mod embeds;
+mod engine;
 mod events;
 mod front_door;
 mod health;

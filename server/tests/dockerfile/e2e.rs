@@ -344,7 +344,7 @@ async fn editor_parse_and_check_time_in_the_browser() {
                         .execute(
                             "const e = document.querySelector('.dockerfile-editor');
                              const t = window.SlipwayEditor.of(e.querySelector('.cm-content')).getDoc();
-                             return window.wasmBindings.slipway_lint_mean_ms(t, arguments[0]);",
+                             return window.slipwayEngine.then(engine => engine.slipway_lint_mean_ms(t, arguments[0]));",
                             vec![json!(loop_runs)],
                         )
                         .await?

@@ -1,5 +1,6 @@
 //! The Build panel: each step of the page's build live (waiting, running, CACHED, done, error), with the
-//! cache-miss reason, duration, bytes and a failed step's output; it stays until the next build.
+//! cache-miss reason, duration, bytes and a failed step's output; it stays until the next build. The engine runs
+//! the build and sends the view (`ui::engine_api`, callback `build`).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -7,7 +8,6 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::build_view::{BuildView, BuildViewAction, StepRow, StepState};
-use slipway::builder::Event;
 use slipway::image::units::progress_size;
 
 impl Reducible for BuildView {
@@ -31,22 +31,9 @@ fn dispatch(action: BuildViewAction) {
     });
 }
 
-/// One build's link to the panel: clears it at the start, forwards every event, then says how it ended.
-pub struct LiveBuild(());
-
-impl LiveBuild {
-    pub fn begin() -> Self {
-        dispatch(BuildViewAction::Begin);
-        LiveBuild(())
-    }
-
-    pub fn event(&self, event: &Event) {
-        dispatch(BuildViewAction::Event(event.clone()));
-    }
-
-    pub fn finish(self, outcome: &slipway::cli::outcome::Outcome) {
-        dispatch(BuildViewAction::finished(outcome));
-    }
+/// A build the terminal runs (in the engine, `ui::engine_run`): the panel shows its view after each event.
+pub fn show(view: BuildView) {
+    dispatch(BuildViewAction::Show(view));
 }
 
 fn seconds(millis: u64) -> String {

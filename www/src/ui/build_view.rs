@@ -5,7 +5,7 @@ use slipway::builder::{Event, MissReason};
 use slipway::cli::outcome::Outcome;
 
 /// Where a step is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StepState {
     /// Planned, not started.
     Waiting,
@@ -32,7 +32,7 @@ impl StepState {
 }
 
 /// One step of the build as the panel shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepRow {
     /// BuildKit's vertex number (`#5`); `None` while only planned.
     pub id: Option<usize>,
@@ -52,7 +52,7 @@ pub struct StepRow {
 /// Output lines kept per step: the end of a long RUN log is what explains a failure.
 pub const KEPT_LINES: usize = 200;
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct BuildView {
     pub steps: Vec<StepRow>,
     pub running: bool,
@@ -71,6 +71,8 @@ pub enum BuildViewAction {
     Finished {
         error: Option<String>,
     },
+    /// The whole view, as the engine that runs the build has it (`ui::engine_api`, callback `build`).
+    Show(BuildView),
 }
 
 impl BuildViewAction {
@@ -120,6 +122,7 @@ impl BuildView {
                 }
             }
             BuildViewAction::Event(event) => self.event(event),
+            BuildViewAction::Show(view) => return view,
         }
         self
     }

@@ -1,19 +1,37 @@
 //! The editor for compose files (wasm): YAML highlighting, Compose's diagnostics as you type (underline, gutter
 //! marker, a list with line and column) and an outline of the services, both jumping to the line. The checks are
-//! the core's (`slipway::compose`), wrapped in `compose_model` (tested natively).
+//! the core's (`slipway::compose`), wrapped in `compose_model` (tested natively), run by the page's engine.
 
 use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::compose_model::{ComposeEditorAction, ComposeEditorState, EXPLANATION};
-use super::editor::{problems_list, CodeMirror, Problem};
+use super::compose_model::{ComposeCheck, ComposeEditorAction, ComposeEditorState, EXPLANATION};
+use super::editor::{problems_list, recheck_when_loaded, CodeMirror};
+use super::editor_model::Listed;
+use super::engine_api::export;
+
+/// The engine's check of a compose file, once it has loaded.
+fn engine_check(name: &str, text: &str) -> Option<ComposeCheck> {
+    let json = super::engine::check(export::COMPOSE_CHECK, &[name, text])?;
+    serde_json::from_str(&json).ok()
+}
 
 impl Reducible for ComposeEditorState {
     type Action = ComposeEditorAction;
 
     fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
-        Rc::new(ComposeEditorState::reduce(&self, action))
+        let text = match action {
+            ComposeEditorAction::JumpTo(line) => return Rc::new(self.jumped(line)),
+            ComposeEditorAction::Recheck if self.checked => return self,
+            ComposeEditorAction::Recheck => self.text.clone(),
+            ComposeEditorAction::Edit(text) => text,
+        };
+        let check = engine_check(&self.name, &text);
+        Rc::new(ComposeEditorState {
+            jump_to: self.jump_to,
+            ..ComposeEditorState::with_check(&self.name, &text, check)
+        })
     }
 }
 
@@ -32,7 +50,13 @@ pub struct ComposeEditorProps {
 #[function_component(ComposeEditor)]
 pub fn compose_editor(props: &ComposeEditorProps) -> Html {
     let (name, initial) = (props.name.clone(), props.initial.clone());
-    let state = use_reducer(move || ComposeEditorState::new(&name, &initial));
+    let state = use_reducer(move || ComposeEditorState::with_check(&name, &initial, engine_check(&name, &initial)));
+    {
+        let (checked, state) = (state.checked, state.clone());
+        use_effect_with((), move |_| {
+            recheck_when_loaded(checked, Callback::from(move |()| state.dispatch(ComposeEditorAction::Recheck)))
+        });
+    }
     let onchange = {
         let (state, onchange) = (state.clone(), props.onchange.clone());
         Callback::from(move |text: String| {
@@ -49,15 +73,14 @@ pub fn compose_editor(props: &ComposeEditorProps) -> Html {
         <div class={classes!("dockerfile-editor", "compose-editor")}>
             <CodeMirror initial={props.initial.clone()} label={props.label.clone()} language="compose"
                         readonly={props.readonly} {onchange} marks={state.marks.clone()} jump={state.jump_to} />
-            { problems_list(state.check.diagnostics.iter().map(|d| Problem {
+            { problems_list(state.check.diagnostics.iter().map(|d| Listed {
                 line: d.line,
                 column: d.column,
-                class: "diag-error",
                 severity: "error".to_string(),
-                rule: "compose",
+                rule: "compose".to_string(),
                 message: d.message.clone(),
-                explanation: EXPLANATION,
-            }), &jump) }
+                explanation: EXPLANATION.to_string(),
+            }), state.checked, &jump) }
             <nav class="editor-outline" aria-label="Outline">
                 <h3>{ "Services" }</h3>
                 <ul>

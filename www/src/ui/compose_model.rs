@@ -80,15 +80,15 @@ pub async fn attach_on_companion<T: Transport>(
 }
 
 /// One problem the compose editor shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ComposeDiagnostic {
     pub line: usize,
     pub column: usize,
     pub message: String,
 }
 
-/// What the compose editor shows for `text`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// What the compose editor shows for `text` (the engine answers it: `engine_api::export::COMPOSE_CHECK`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ComposeCheck {
     pub diagnostics: Vec<ComposeDiagnostic>,
     /// Each service and the line it is defined on.
@@ -123,7 +123,10 @@ pub const EXPLANATION: &str =
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComposeEditorState {
     pub name: String,
+    pub text: String,
     pub check: ComposeCheck,
+    /// Whether the text was checked (in the page: the engine may not have loaded yet).
+    pub checked: bool,
     pub marks: Rc<Vec<CodeMark>>,
     pub jump_to: Option<Jump>,
 }
@@ -132,32 +135,47 @@ pub struct ComposeEditorState {
 pub enum ComposeEditorAction {
     Edit(String),
     JumpTo(usize),
+    /// Check the text again (the engine has loaded).
+    Recheck,
 }
 
 impl ComposeEditorState {
+    /// The state of `text` checked here (natively; the page asks its engine: [`ComposeEditorState::with_check`]).
     pub fn new(name: &str, text: &str) -> Self {
-        let check = ComposeCheck::of(name, text);
+        Self::with_check(name, text, Some(ComposeCheck::of(name, text)))
+    }
+
+    /// The state of `text` with its check (`None`: not checked yet).
+    pub fn with_check(name: &str, text: &str, check: Option<ComposeCheck>) -> Self {
+        let checked = check.is_some();
+        let check = check.unwrap_or_default();
         ComposeEditorState {
             name: name.to_string(),
+            text: text.to_string(),
             marks: Rc::new(marks(text, &check.diagnostics)),
             check,
+            checked,
             jump_to: None,
         }
     }
 
+    /// The cursor asked to `line`.
+    pub fn jumped(&self, line: usize) -> Self {
+        ComposeEditorState {
+            jump_to: Some(Jump::after(self.jump_to, line)),
+            ..self.clone()
+        }
+    }
+
     pub fn reduce(&self, action: ComposeEditorAction) -> Self {
-        match action {
-            ComposeEditorAction::Edit(text) => ComposeEditorState {
-                jump_to: self.jump_to,
-                ..ComposeEditorState::new(&self.name, &text)
-            },
-            ComposeEditorAction::JumpTo(line) => ComposeEditorState {
-                jump_to: Some(Jump {
-                    line,
-                    seq: self.jump_to.map_or(0, |j| j.seq.wrapping_add(1)),
-                }),
-                ..self.clone()
-            },
+        let text = match action {
+            ComposeEditorAction::JumpTo(line) => return self.jumped(line),
+            ComposeEditorAction::Edit(text) => text,
+            ComposeEditorAction::Recheck => self.text.clone(),
+        };
+        ComposeEditorState {
+            jump_to: self.jump_to,
+            ..ComposeEditorState::new(&self.name, &text)
         }
     }
 }
@@ -182,11 +200,10 @@ pub fn marks(text: &str, diagnostics: &[ComposeDiagnostic]) -> Vec<CodeMark> {
             CodeMark {
                 from,
                 to: from + utf16(&word).max(1),
-                severity: "error",
-                rule: "compose",
+                severity: "error".into(),
+                rule: "compose".into(),
                 message: d.message.clone(),
-                explanation:
-                    "Docker Compose refuses this file (docs/compose.md lists what Slipway supports).",
+                explanation: EXPLANATION.into(),
             }
         })
         .collect()

@@ -1,6 +1,7 @@
 //! The code editor (wasm): CodeMirror 6 through the thin `window.SlipwayEditor` wrapper (`www/js/editor.js`).
 //! For Dockerfiles: highlighting, diagnostics as you type (underline, gutter marker, hover text), a list of them
-//! and an outline that both jump to the line. Parsing and checking stay in Rust (`editor_model`, tested natively).
+//! and an outline that both jump to the line. Parsing and checking stay in Rust (`editor_model`, tested natively),
+//! in the page's engine (`ui::engine`): an editor opened before it has loaded checks its text once it has.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -8,9 +9,9 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
-use super::editor_model::{CodeMark, EditorAction, EditorState, Jump};
+use super::editor_model::{CodeMark, DockerfileCheck, EditorAction, EditorState, Jump, Listed};
+use super::engine_api::export;
 use super::workspace::{Settings, Theme};
-use slipway::dockerfile::lint::Severity;
 
 #[wasm_bindgen]
 extern "C" {
@@ -272,6 +273,12 @@ fn mount(
     }
 }
 
+/// The engine's check of a Dockerfile, once it has loaded.
+fn engine_check(text: &str) -> Option<DockerfileCheck> {
+    let json = super::engine::check(export::LINT, &[text])?;
+    serde_json::from_str(&json).ok()
+}
+
 impl Reducible for EditorState {
     type Action = EditorAction;
 
@@ -279,10 +286,14 @@ impl Reducible for EditorState {
     fn reduce(self: Rc<Self>, action: Self::Action) -> Rc<Self> {
         let perf = web_sys::window().and_then(|w| w.performance());
         let start = perf.as_ref().map(|p| p.now());
-        let mut next = match action {
-            EditorAction::Edit(text) => self.edited(text),
-            jump => return Rc::new((*self).clone().reduce(jump)),
+        let text = match action {
+            EditorAction::Edit(text) => text,
+            EditorAction::Recheck if !self.checked => self.text.clone(),
+            EditorAction::Recheck => return self,
+            EditorAction::JumpTo(line) => return Rc::new((*self).clone().jumped(line)),
         };
+        let check = engine_check(&text);
+        let mut next = EditorState::with_check(text, check, self.jump_to);
         if let (Some(p), Some(start)) = (perf, start) {
             next.check_ms = Some(p.now() - start);
         }
@@ -290,24 +301,15 @@ impl Reducible for EditorState {
     }
 }
 
-/// Parse + check alone, timed precisely in the page: runs `dockerfile::lint::lint` `runs` times on `text` and
-/// returns the mean in milliseconds (one `performance.now()` pair around the loop, so its 0.1 ms resolution
-/// divides by `runs`). The editor's `data-check-ms` times its whole update once; this is for comparing with the
-/// native bench. Called by the browser test as `window.wasmBindings.slipway_lint_mean_ms(text, runs)`.
-#[wasm_bindgen]
-pub fn slipway_lint_mean_ms(text: &str, runs: u32) -> f64 {
-    use slipway::dockerfile::lint::{lint, LintOptions};
-    let Some(clock) = web_sys::window().and_then(|w| w.performance()) else {
-        return f64::NAN;
-    };
-    let opts = LintOptions::default();
-    let runs = runs.max(1);
-    let start = clock.now();
-    for _ in 0..runs {
-        // The result is dropped inside the loop, as the editor drops the previous one.
-        drop(std::hint::black_box(lint(std::hint::black_box(text), &opts)));
+/// Check again once the engine has loaded, when the editor opened before it.
+pub(super) fn recheck_when_loaded(checked: bool, recheck: Callback<()>) {
+    if !checked {
+        wasm_bindgen_futures::spawn_local(async move {
+            if super::engine::ready().await {
+                recheck.emit(());
+            }
+        });
     }
-    (clock.now() - start) / f64::from(runs)
 }
 
 #[derive(Properties, PartialEq)]
@@ -324,37 +326,27 @@ pub struct EditorProps {
     pub label: AttrValue,
 }
 
-fn severity_class(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "diag-error",
-        Severity::Warning => "diag-warning",
-        Severity::Info => "diag-info",
-    }
-}
-
-/// One row of an editor's list of problems.
-pub(super) struct Problem {
-    pub line: usize,
-    pub column: usize,
-    /// `diag-error`, `diag-warning`, `diag-info`.
-    pub class: &'static str,
-    pub severity: String,
-    pub rule: &'static str,
-    pub message: String,
-    pub explanation: &'static str,
-}
-
 /// The list of problems under an editor, each jumping to its line (the Dockerfile and compose editors share it).
-pub(super) fn problems_list(problems: impl Iterator<Item = Problem>, jump: &dyn Fn(usize) -> Callback<MouseEvent>) -> Html {
-    let problems: Vec<Problem> = problems.collect();
+/// Until the text is `checked` (the engine loads), the list says so rather than "No problems".
+pub(super) fn problems_list(
+    problems: impl Iterator<Item = Listed>,
+    checked: bool,
+    jump: &dyn Fn(usize) -> Callback<MouseEvent>,
+) -> Html {
+    let problems: Vec<Listed> = problems.collect();
     let count = problems.len();
+    let title = match (checked, count) {
+        (false, _) => "Checking…".to_string(),
+        (true, 0) => "No problems".to_string(),
+        (true, _) => format!("Problems ({count})"),
+    };
     html! {
-        <section class="editor-problems" aria-label="Problems">
-            <h3>{ if count == 0 { "No problems".to_string() } else { format!("Problems ({count})") } }</h3>
+        <section class="editor-problems" aria-label="Problems" aria-busy={(!checked).to_string()}>
+            <h3>{ title }</h3>
             <ul class="editor-diagnostics">
                 { for problems.into_iter().map(|d| html! {
-                    <li data-line={d.line.to_string()} data-rule={d.rule}>
-                        <button type="button" class={classes!("diagnostic", d.class)}
+                    <li data-line={d.line.to_string()} data-rule={d.rule.clone()}>
+                        <button type="button" class={classes!("diagnostic", format!("diag-{}", d.severity))}
                                 onclick={jump(d.line)} title={d.explanation}>
                             <span class="diag-pos">{ format!("{}:{}", d.line, d.column) }</span>
                             <span class="diag-severity">{ d.severity }</span>
@@ -371,7 +363,16 @@ pub(super) fn problems_list(problems: impl Iterator<Item = Problem>, jump: &dyn 
 #[function_component(DockerfileEditor)]
 pub fn dockerfile_editor(props: &EditorProps) -> Html {
     let initial = props.initial.clone();
-    let state = use_reducer(move || EditorState::new(&initial));
+    let state = use_reducer(move || {
+        let check = engine_check(&initial);
+        EditorState::with_check(initial.to_string(), check, None)
+    });
+    {
+        let (checked, state) = (state.checked, state.clone());
+        use_effect_with((), move |_| {
+            recheck_when_loaded(checked, Callback::from(move |()| state.dispatch(EditorAction::Recheck)))
+        });
+    }
     let marks = state.marks.clone();
     let onchange = {
         let state = state.clone();
@@ -389,15 +390,7 @@ pub fn dockerfile_editor(props: &EditorProps) -> Html {
         <div class="dockerfile-editor" data-check-ms={state.check_ms.map(|ms| format!("{ms:.3}"))}>
             <CodeMirror initial={props.initial.clone()} label={props.label.clone()} language="dockerfile"
                         readonly={props.readonly} {onchange} {marks} jump={state.jump_to} />
-            { problems_list(state.diagnostics.iter().map(|d| Problem {
-                line: d.line,
-                column: d.column,
-                class: severity_class(d.severity),
-                severity: d.severity.to_string(),
-                rule: d.rule,
-                message: d.message.clone(),
-                explanation: d.explanation,
-            }), &jump) }
+            { problems_list(state.diagnostics.iter().cloned(), state.checked, &jump) }
             <nav class="editor-outline" aria-label="Outline">
                 <h3>{ "Outline" }</h3>
                 <ul>

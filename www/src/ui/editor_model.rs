@@ -3,24 +3,73 @@
 
 use std::rc::Rc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use slipway::dockerfile::lint::{self, Diagnostic, LintOptions, Severity};
+use slipway::dockerfile::lint::{self, Diagnostic, LintOptions};
 use slipway::dockerfile::{parse, Dockerfile};
 
 /// One entry of the outline: a stage (depth 0) or an instruction (depth 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutlineItem {
     pub line: usize,
     pub depth: u8,
     pub label: String,
 }
 
+/// One problem as the editor lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    pub line: usize,
+    pub column: usize,
+    /// `error`, `warning` or `info`.
+    pub severity: String,
+    pub rule: String,
+    pub message: String,
+    pub explanation: String,
+}
+
+/// The check of a Dockerfile, as the engine answers it (`engine_api::export::LINT`): the diagnostics, where
+/// CodeMirror draws them, and the outline, all from one parse.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DockerfileCheck {
+    pub diagnostics: Vec<Listed>,
+    pub marks: Vec<CodeMark>,
+    pub outline: Vec<OutlineItem>,
+}
+
+impl DockerfileCheck {
+    /// Parse and check `text` once.
+    pub fn of(text: &str) -> Self {
+        let (diagnostics, outline) = match parse(text) {
+            Ok(df) => (
+                lint::check(&df, &LintOptions::default()).diagnostics,
+                outline(&df),
+            ),
+            Err(e) => (vec![lint::error_diagnostic(&e)], Vec::new()),
+        };
+        DockerfileCheck {
+            marks: code_marks(text, &diagnostics),
+            diagnostics: diagnostics
+                .into_iter()
+                .map(|d| Listed {
+                    line: d.line,
+                    column: d.column,
+                    severity: d.severity.to_string(),
+                    rule: d.rule.to_string(),
+                    message: d.message,
+                    explanation: d.explanation.to_string(),
+                })
+                .collect(),
+            outline,
+        }
+    }
+}
+
 /// What the editor shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EditorState {
     pub text: String,
-    pub diagnostics: Vec<Diagnostic>,
+    pub diagnostics: Vec<Listed>,
     /// The diagnostics placed for CodeMirror, computed with them (so the timed check includes it).
     pub marks: Rc<Vec<CodeMark>>,
     pub outline: Vec<OutlineItem>,
@@ -28,6 +77,8 @@ pub struct EditorState {
     pub jump_to: Option<Jump>,
     /// How long the last parse + check took, in milliseconds, when a clock was available (the browser's).
     pub check_ms: Option<f64>,
+    /// Whether the text was checked (in the page: the engine may not have loaded yet).
+    pub checked: bool,
 }
 
 /// A request to move the cursor to `line`; `seq` tells a second click on the same line from the first.
@@ -37,109 +88,114 @@ pub struct Jump {
     pub seq: u32,
 }
 
+impl Jump {
+    /// A jump to `line` after `previous` (a second click on the same line moves the cursor again).
+    pub fn after(previous: Option<Jump>, line: usize) -> Jump {
+        let seq = previous.map_or(0, |j| j.seq.wrapping_add(1));
+        Jump { line, seq }
+    }
+}
+
 /// What can happen in the editor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditorAction {
     Edit(String),
     JumpTo(usize),
+    /// Check the text again (the engine has loaded).
+    Recheck,
 }
 
 impl EditorState {
+    /// The state of `text` checked here (natively; the page asks its engine: [`EditorState::with_check`]).
     pub fn new(text: &str) -> Self {
-        Self::checked(text.to_string(), None)
+        Self::with_check(text.to_string(), Some(DockerfileCheck::of(text)), None)
     }
 
-    /// Parses and checks once; the diagnostics and the outline come from the same parse.
-    fn checked(text: String, jump_to: Option<Jump>) -> Self {
-        let (diagnostics, outline) = match parse(&text) {
-            Ok(df) => (
-                lint::check(&df, &LintOptions::default()).diagnostics,
-                outline(&df),
-            ),
-            Err(e) => (vec![lint::error_diagnostic(&e)], Vec::new()),
-        };
-        let mut s = EditorState {
+    /// The state of `text` with its check (`None`: not checked yet). Built from the new text alone: nothing of
+    /// a previous text, diagnostics or outline is copied (Yew's reducer holds the old state behind an `Rc`, so
+    /// taking it by value would clone all of it on every keystroke only to throw it away).
+    pub fn with_check(text: String, check: Option<DockerfileCheck>, jump_to: Option<Jump>) -> Self {
+        let checked = check.is_some();
+        let check = check.unwrap_or_default();
+        EditorState {
             text,
-            diagnostics,
-            marks: Rc::default(),
-            outline,
+            diagnostics: check.diagnostics,
+            marks: Rc::new(check.marks),
+            outline: check.outline,
             jump_to,
             check_ms: None,
-        };
-        s.marks = Rc::new(s.code_marks());
-        s
-    }
-
-    /// The state after the learner's edit, built from the new text alone: nothing of the previous text,
-    /// diagnostics or outline is copied (Yew's reducer holds the old state behind an `Rc`, so taking it by value
-    /// would clone all of it on every keystroke only to throw it away).
-    pub fn edited(&self, text: String) -> Self {
-        Self::checked(text, self.jump_to)
-    }
-
-    pub fn reduce(mut self, action: EditorAction) -> Self {
-        match action {
-            EditorAction::Edit(text) => self = self.edited(text),
-            EditorAction::JumpTo(line) => {
-                let seq = self.jump_to.map_or(0, |j| j.seq.wrapping_add(1));
-                self.jump_to = Some(Jump { line, seq });
-            }
+            checked,
         }
+    }
+
+    /// The state after the learner's edit, checked here.
+    pub fn edited(&self, text: String) -> Self {
+        let check = DockerfileCheck::of(&text);
+        Self::with_check(text, Some(check), self.jump_to)
+    }
+
+    /// The cursor asked to `line`.
+    pub fn jumped(mut self, line: usize) -> Self {
+        self.jump_to = Some(Jump::after(self.jump_to, line));
         self
     }
 
-    /// Where CodeMirror draws each diagnostic: UTF-16 offsets into the text (what JavaScript strings count).
-    pub fn code_marks(&self) -> Vec<CodeMark> {
-        if self.diagnostics.is_empty() {
-            return Vec::new(); // no need to index the text's lines
+    pub fn reduce(self, action: EditorAction) -> Self {
+        match action {
+            EditorAction::Edit(text) => self.edited(text),
+            EditorAction::Recheck => self.edited(self.text.clone()),
+            EditorAction::JumpTo(line) => self.jumped(line),
         }
-        let starts = line_starts_utf16(&self.text);
-        let lines: Vec<&str> = self.text.split('\n').collect();
-        // 1-based (line, column in characters) → UTF-16 offset; past the end clamps to the line's end.
-        let offset = |line: usize, column: usize| -> u32 {
-            let Some(text) = lines.get(line.saturating_sub(1)) else {
-                return starts.last().copied().unwrap_or(0);
-            };
-            let within: usize = text
-                .chars()
-                .take(column.saturating_sub(1))
-                .map(char::len_utf16)
-                .sum();
-            starts[line.saturating_sub(1)] + u32::try_from(within).unwrap_or(u32::MAX)
-        };
-        self.diagnostics
-            .iter()
-            .map(|d| {
-                let from = offset(d.span.line.max(1), d.span.column.max(1));
-                let end_line = d.span.end_line.max(d.span.line);
-                let to = offset(end_line.max(1), d.span.end_column.max(1));
-                CodeMark {
-                    from,
-                    // A diagnostic at a point still underlines one character.
-                    to: if to > from { to } else { from + 1 },
-                    severity: match d.severity {
-                        Severity::Error => "error",
-                        Severity::Warning => "warning",
-                        Severity::Info => "info",
-                    },
-                    rule: d.rule,
-                    message: d.message.clone(),
-                    explanation: d.explanation,
-                }
-            })
-            .collect()
     }
 }
 
+/// Where CodeMirror draws each diagnostic: UTF-16 offsets into the text (what JavaScript strings count).
+fn code_marks(text: &str, diagnostics: &[Diagnostic]) -> Vec<CodeMark> {
+    if diagnostics.is_empty() {
+        return Vec::new(); // no need to index the text's lines
+    }
+    let starts = line_starts_utf16(text);
+    let lines: Vec<&str> = text.split('\n').collect();
+    // 1-based (line, column in characters) → UTF-16 offset; past the end clamps to the line's end.
+    let offset = |line: usize, column: usize| -> u32 {
+        let Some(text) = lines.get(line.saturating_sub(1)) else {
+            return starts.last().copied().unwrap_or(0);
+        };
+        let within: usize = text
+            .chars()
+            .take(column.saturating_sub(1))
+            .map(char::len_utf16)
+            .sum();
+        starts[line.saturating_sub(1)] + u32::try_from(within).unwrap_or(u32::MAX)
+    };
+    diagnostics
+        .iter()
+        .map(|d| {
+            let from = offset(d.span.line.max(1), d.span.column.max(1));
+            let end_line = d.span.end_line.max(d.span.line);
+            let to = offset(end_line.max(1), d.span.end_column.max(1));
+            CodeMark {
+                from,
+                // A diagnostic at a point still underlines one character.
+                to: if to > from { to } else { from + 1 },
+                severity: d.severity.to_string(),
+                rule: d.rule.to_string(),
+                message: d.message.clone(),
+                explanation: d.explanation.to_string(),
+            }
+        })
+        .collect()
+}
+
 /// A diagnostic as CodeMirror's lint extension draws it (`www/js/editor.js` reads these fields).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeMark {
     pub from: u32,
     pub to: u32,
-    pub severity: &'static str,
-    pub rule: &'static str,
+    pub severity: String,
+    pub rule: String,
     pub message: String,
-    pub explanation: &'static str,
+    pub explanation: String,
 }
 
 /// The UTF-16 offset where each line starts, plus the text's length at the end.
@@ -220,7 +276,7 @@ mod tests {
     #[test]
     fn typo_gets_an_error_mark_on_its_word_and_goes_away_when_fixed() {
         let s = EditorState::new("FROM alpine:3.19\nRUNN echo hi\nUSER app\n");
-        let marks = s.code_marks();
+        let marks = s.marks.clone();
         let typo = marks
             .iter()
             .find(|m| {
@@ -234,7 +290,7 @@ mod tests {
             "FROM alpine:3.19\nRUN echo hi\nUSER app\n".into(),
         ));
         assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
-        assert!(s.code_marks().is_empty());
+        assert!(s.marks.is_empty());
         assert_eq!(s.outline.len(), 3);
     }
 
@@ -267,6 +323,17 @@ mod tests {
         assert_eq!(s.jump_to.map(|j| j.line), Some(2));
         assert!(s.diagnostics.is_empty(), "{:?}", s.diagnostics);
         assert_eq!(s.outline.len(), 3);
+    }
+
+    #[test]
+    fn the_check_crosses_to_the_page_as_json_unchanged() {
+        let check = DockerfileCheck::of("FROM a:1\nRUNN x\n");
+        let json = serde_json::to_string(&check).unwrap();
+        let back: DockerfileCheck = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, check);
+        let s = EditorState::with_check("FROM a:1\nRUNN x\n".into(), Some(back), None);
+        assert!(s.diagnostics[0].message.contains("RUNN"), "{:?}", s.diagnostics);
+        assert!(s.checked && !EditorState::with_check(String::new(), None, None).checked);
     }
 
     #[test]

@@ -226,6 +226,19 @@ fn packed(data: &JsValue) -> Result<Packed, LayerError> {
     Ok((Uint8Array::new(&gz).to_vec(), info))
 }
 
+/// The engine's pool reports here (`ui::engine`): the bar below shows it.
+pub fn show_progress(done: u64, total: u64, active: bool) {
+    let listener = POOL.with(|pool| pool.listener.borrow().clone());
+    if let Some(listener) = listener {
+        listener(done, total, active);
+    }
+}
+
+/// In the engine: tell `listener` how the layer pass goes (the page's bar, through `engine_api::export::ON_LAYER_PROGRESS`).
+pub fn set_listener(listener: Rc<dyn Fn(u64, u64, bool)>) {
+    POOL.with(|pool| *pool.listener.borrow_mut() = Some(listener));
+}
+
 /// The bar of the layer pass: tar bytes gzipped and hashed over the layers of the current build.
 #[function_component(LayerProgress)]
 pub fn layer_progress() -> Html {

@@ -3,6 +3,7 @@
 pub mod build_view;
 pub mod compose_model;
 pub mod editor_model;
+pub mod engine_api;
 pub mod explorer_state;
 pub mod interrupts;
 pub mod layer_pool_state;
@@ -40,6 +41,8 @@ browser_only! {
     mod build_panel;
     mod compose_editor;
     pub mod editor;
+    mod engine;
+    pub mod engine_run;
     mod explorer;
     pub mod files;
     mod layer_pool;

@@ -2,13 +2,13 @@
 //! the image list from the companion or from the page's own store, and `docker save` (from the page's store,
 //! else from the companion's local repository) into the project's files or, from the Images panel, a download.
 
-use super::project_files::PageFiles;
 use super::session::PageSession;
 use slipway::cli::outcome::Outcome;
 use super::state::{CompanionAction, CompanionStatus};
 use super::store::IMAGE_STORE;
 use slipway::builder::{LocalStore, StoreError};
 use slipway::cli::images::list_local;
+use slipway::cli::project_files::ProjectFiles;
 use slipway::image::local_store::LocalImage;
 
 /// Whether the companion answers `/api/info` as Slipway (asked each time: it may come and go).
@@ -47,7 +47,7 @@ pub async fn save_image(name: &str, online: bool) -> Result<Vec<u8>, String> {
 
 /// The terminal's `docker save -o FILE IMAGE` (or `> FILE`): the archive into the project's file FILE, as
 /// `docker load -i FILE` reads it back; a page without a project (an embed's runner) downloads it instead.
-pub async fn save_into(name: &str, path: &str, files: Option<&PageFiles>) -> Outcome {
+pub async fn save_into(name: &str, path: &str, files: Option<&dyn ProjectFiles>) -> Outcome {
     let online = companion_online().await;
     let tar = match save_image(name, online).await {
         Ok(tar) => tar,

@@ -98,7 +98,7 @@ pub fn images_panel(props: &PanelProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let file = slipway::cli::offline::tar_name(&image.repository, &image.tag);
                 download_note.set(Some(
-                    match super::offline::download_image(&image.name(), &file).await {
+                    match super::engine::download_image(&image.name(), &file).await {
                         Ok(()) => (false, format!("Downloaded {} as {file}.", image.name())),
                         Err(why) => (true, format!("Could not download {}: {why}", image.name())),
                     },

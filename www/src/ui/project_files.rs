@@ -1,14 +1,35 @@
-//! The page's project as `docker cp` reaches it (`slipway::cli::project_files::ProjectFiles`): files copied out of a
-//! container are added to the file tree (an upload, so they show and are saved like any other), files copied
-//! in are read from it. The project holds no links: a link copied out is left out.
+//! The page's project as `docker cp` reaches it (`slipway::cli::project_files::ProjectFiles`), in the engine:
+//! the copy of the project the command was sent with. Files copied in are read from it; files copied out of a
+//! container are recorded as [`ProjectWrite`]s, which the page applies to its file tree (an upload, so they
+//! show and are saved like any other). The project holds no links: a link copied out is left out.
+
+use std::cell::RefCell;
 
 use slipway::cli::project_files::ProjectFiles;
 use slipway::layer::{FileTree, Meta, Node};
 
-use super::files::ProjectHandle;
-use super::workspace::ProjectAction;
+use super::engine_api::ProjectWrite;
+use super::project::{Project, ProjectFile};
 
-pub struct PageFiles(pub ProjectHandle);
+/// The project a command was sent with, and what the command wrote into it.
+pub struct PageFiles {
+    project: Project,
+    written: RefCell<Vec<ProjectWrite>>,
+}
+
+impl PageFiles {
+    pub fn new(project: Project) -> Self {
+        PageFiles {
+            project,
+            written: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// What the command wrote, for the page to apply.
+    pub fn take_writes(&self) -> Vec<ProjectWrite> {
+        std::mem::take(&mut *self.written.borrow_mut())
+    }
+}
 
 /// Where the project is in the terminal's words (`docker compose` names it so too).
 pub const PROJECT_ROOT: &str = "/project";
@@ -19,7 +40,7 @@ impl ProjectFiles for PageFiles {
     }
 
     fn kind(&self, path: &str) -> Option<bool> {
-        let project = &self.0.project;
+        let project = &self.project;
         if path.is_empty() || project.is_folder(path) {
             Some(true)
         } else {
@@ -28,7 +49,7 @@ impl ProjectFiles for PageFiles {
     }
 
     fn read(&self, path: &str, name: &str, _follow: bool) -> Result<FileTree, String> {
-        let project = &self.0.project;
+        let project = &self.project;
         let mut tree = FileTree::new();
         let bad = |e: slipway::layer::LayerError| e.to_string();
         if let Some(file) = project.files.get(path) {
@@ -60,17 +81,18 @@ impl ProjectFiles for PageFiles {
 
     fn write(&self, dir: &str, tree: &FileTree) -> Result<(), String> {
         let mut files = Vec::new();
+        let mut written = self.written.borrow_mut();
         for (path, node) in tree.iter() {
             match node {
-                Node::File { data, .. } => files.push((path.to_string(), data.to_vec())),
-                Node::Dir { .. } if !self.0.project.is_folder(&join(dir, path)) => {
-                    self.0.dispatch(ProjectAction::NewFolder(join(dir, path)))
+                Node::File { data, .. } => files.push((path.to_string(), ProjectFile::new(data.to_vec()))),
+                Node::Dir { .. } if !self.project.is_folder(&join(dir, path)) => {
+                    written.push(ProjectWrite::NewFolder(join(dir, path)))
                 }
                 _ => {}
             }
         }
         if !files.is_empty() {
-            self.0.dispatch(ProjectAction::Upload {
+            written.push(ProjectWrite::Upload {
                 folder: dir.to_string(),
                 files,
             });

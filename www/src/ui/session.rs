@@ -79,6 +79,35 @@ fn keep_session(token: &str) {
     }
 }
 
+/// Take the session and logins another module of the page holds (the page's and its engine's wasm each keep
+/// their own): a token either renewed, and the credentials `docker login` changed, are the tab's from now on.
+pub fn adopt(token: &str, credentials: &str) {
+    if token != page_session() {
+        keep_session(token);
+    }
+    let store = CredentialStore::from_json(credentials).unwrap_or_default();
+    CREDENTIALS.with(|c| *c.borrow_mut() = store);
+    if let Some(s) = storage() {
+        let _ = s.set_item(CREDENTIALS_KEY, credentials);
+    }
+}
+
+/// The tab's session and logins as the page's modules last kept them (`sessionStorage`, which the page and its
+/// engine both write: a command Ctrl-C'd after its engine renewed the session gave no answer to take it from),
+/// adopted here too: what a command takes to the engine.
+pub fn latest() -> (String, String) {
+    let stored = |key| storage().and_then(|s| s.get_item(key).ok().flatten());
+    let token = stored(SESSION_KEY).unwrap_or_else(page_session);
+    let credentials = stored(CREDENTIALS_KEY).unwrap_or_else(credentials_json);
+    adopt(&token, &credentials);
+    (token, credentials)
+}
+
+/// The tab's `docker login` credentials as JSON (what [`adopt`] takes).
+pub fn credentials_json() -> String {
+    CREDENTIALS.with(|c| c.borrow().to_json())
+}
+
 /// Keep a classroom sign-in: the member's session is the tab's from now on (a reload keeps it), and who they
 /// are, for the terminal's greeting.
 pub fn keep_sign_in(signed_in: &slipway::api::SignedIn) {

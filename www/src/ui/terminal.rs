@@ -1,33 +1,26 @@
-//! The terminal pane: xterm.js draws it, the reducer in `terminal_state` decides what it shows, and the shared
-//! interpreter runs the commands. Attached to a container (`run -it`, `exec -it`), xterm's bytes go straight to
+//! The terminal pane: xterm.js draws it, the reducer in `terminal_state` decides what it shows, and the page's
+//! engine (`ui::engine`, loaded after the prompt) runs the commands. Attached to a container (`run -it`, `exec -it`), xterm's bytes go straight to
 //! the container's TTY and back.
 
 use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use futures_util::future::{AbortHandle, Abortable};
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsValue;
 use yew::prelude::*;
 
 use super::attach::{AttachEvent, AttachSocket};
+use super::engine_api::{callback, AttachTo, ProjectWrite, RunRequest, RunResponse};
 use super::files::ProjectHandle;
 use super::interrupts::Interrupts;
-use super::offline::companion_online;
 use super::pending_answer::PendingAnswer;
-use super::session::PageSession;
-use super::store::IMAGE_STORE;
 use super::terminal_state::{Effect, TerminalAction, TerminalState, INTERRUPTED};
+use super::workspace::ProjectAction;
 use super::xterm::{self, XtermHandle};
-use crate::fetch::CommandAbort;
-use slipway::builder::LocalStore;
-use slipway::cli::attach::AttachTarget;
 use slipway::cli::complete::complete;
-use slipway::cli::context::{Prompter, Stream};
-use slipway::cli::interpret::run_command;
+use slipway::cli::context::Stream;
 use slipway::cli::outcome::{Outcome, Step};
-use slipway::cli::parse::Invocation;
 use slipway::cli::spec::{CommandId, Flag};
 
 #[derive(Properties, PartialEq, Clone)]
@@ -66,12 +59,8 @@ struct Console {
     term: XtermHandle,
     /// The attach WebSocket of the running `docker run -it` / `docker exec`, while there is one.
     socket: RefCell<Option<AttachSocket>>,
-    /// Aborts the command in flight (Ctrl-C).
+    /// Aborts the command in flight (Ctrl-C): the page's wait for it, then the engine's command.
     abort: RefCell<Option<AbortHandle>>,
-    /// Closes the command's HTTP requests on Ctrl-C (dropping its future does not).
-    requests: RefCell<Option<CommandAbort>>,
-    /// The container a foreground `docker run` waits for, and whether it was `--rm`.
-    foreground: RefCell<Option<(String, bool)>>,
     /// A foreground `docker run` has not said its container yet: Ctrl-C waits for it (`cancel_pending`), or
     /// the container it is starting would be left running.
     run_starting: Cell<bool>,
@@ -87,24 +76,6 @@ struct Console {
     transcript: NodeRef,
     rerender: Callback<()>,
     _handlers: RefCell<Vec<Box<dyn std::any::Any>>>,
-}
-
-/// The page terminal's side of [`Prompter`]: the reducer shows the question and gathers the typed answer;
-/// Ctrl-C drops the waiting command, as it does any command.
-struct TerminalPrompter<'c>(&'c Rc<Console>);
-
-impl Prompter for TerminalPrompter<'_> {
-    fn ask<'p>(&'p self, text: &'p str, echo: bool) -> Pin<Box<dyn Future<Output = Option<String>> + 'p>> {
-        let console = self.0;
-        Box::pin(async move {
-            console.answer.reset();
-            console.dispatch(TerminalAction::Ask {
-                text: text.to_string(),
-                echo,
-            });
-            Some(console.answer.wait().await)
-        })
-    }
 }
 
 impl Console {
@@ -155,10 +126,6 @@ impl Console {
         if let Some(abort) = abort {
             abort.abort();
         }
-        let requests = self.requests.borrow_mut().take();
-        if let Some(requests) = requests {
-            requests.abort();
-        }
     }
 
     /// Images, containers or the registry may have changed (the panels refresh).
@@ -193,31 +160,16 @@ impl Console {
 
     fn start(self: &Rc<Self>, effect: Effect) {
         match effect {
-            Effect::Run(Step::Build(inv)) => {
-                let tree = self
-                    .project
-                    .borrow()
-                    .as_ref()
-                    .map(|p| p.project.context_tree())
-                    .unwrap_or_default();
-                let console = self.clone();
-                self.run_abortable(async move { build_in_page(&console, &inv, &tree).await });
-            }
             Effect::Run(Step::Companion(inv)) => {
                 let foreground_run =
                     inv.command.id == CommandId::ContainerRun && !inv.flags.is_set(Flag::DETACH);
                 self.run_starting.set(foreground_run);
                 let console = self.clone();
-                self.run_abortable(async move { console.companion_command(&inv).await });
+                self.run_abortable(async move { console.in_engine().await });
             }
-            Effect::Run(Step::Compose(inv)) => {
-                let project = self.project.borrow().as_ref().map(|p| p.project.clone());
+            Effect::Run(Step::Build(_) | Step::Compose(_) | Step::Attach(_)) | Effect::Save(_) => {
                 let console = self.clone();
-                self.run_abortable(async move { console.compose(&inv, project).await });
-            }
-            Effect::Run(Step::Attach(inv)) => {
-                let console = self.clone();
-                self.run_abortable(async move { console.attach(inv).await });
+                self.run_abortable(async move { console.in_engine().await });
             }
             Effect::Run(Step::Done(_)) => {}
             Effect::Complete(before) => {
@@ -242,15 +194,6 @@ impl Console {
             Effect::Cancel if self.interrupts.caught() => self.interrupts.press(),
             Effect::Cancel if self.run_starting.get() => self.cancel_pending.set(true),
             Effect::Cancel => self.abort(),
-            Effect::Save(save) => {
-                let files = self.project.borrow().clone().map(super::project_files::PageFiles);
-                self.run_abortable(async move {
-                    Some(match save {
-                        Err(outcome) => outcome,
-                        Ok(save) => super::offline::save_into(&save.image, &save.path, files.as_ref()).await,
-                    })
-                })
-            }
             Effect::ToContainer(data) => {
                 if let Some(socket) = self.socket.borrow().as_ref() {
                     socket.send(data.as_bytes());
@@ -264,26 +207,22 @@ impl Console {
     fn run_abortable(self: &Rc<Self>, command: impl std::future::Future<Output = Option<Outcome>> + 'static) {
         let (handle, registration) = AbortHandle::new_pair();
         *self.abort.borrow_mut() = Some(handle);
-        *self.requests.borrow_mut() = Some(CommandAbort::begin());
-        self.foreground.borrow_mut().take();
         self.cancel_pending.set(false);
         self.interrupts.reset();
         let console = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let ended = Abortable::new(command, registration).await;
             console.abort.borrow_mut().take();
-            console.requests.borrow_mut().take();
             console.run_starting.set(false);
             let outcome = match ended {
                 Ok(Some(outcome)) => outcome,
                 // Attached: the container's exit gives the prompt back (`Detached`).
                 Ok(None) => return,
                 Err(_aborted) => {
-                    let foreground = console.foreground.borrow_mut().take();
-                    if let Some((id, remove)) = foreground {
-                        let session = PageSession::new();
-                        slipway::cli::containers::interrupt(session.transport(), "", &id, remove).await;
-                    }
+                    // The engine drops its command and stops a foreground `docker run`'s container.
+                    super::engine::abort().await;
+                    // What the engine renewed before Ctrl-C (the panels' next requests use it).
+                    super::session::latest();
                     Outcome::failure(String::new(), INTERRUPTED)
                 }
             };
@@ -292,127 +231,61 @@ impl Console {
         });
     }
 
-    /// Where a running command's progress lines go: the terminal, as they happen.
-    fn progress_sink(self: &Rc<Self>) -> impl Fn(Stream, &str) + '_ {
-        move |stream, line| self.dispatch(TerminalAction::Progress(stream, line.to_string()))
-    }
-
-    /// Where a layer's status line goes: redrawn in place in the terminal (docker's progress bars).
-    fn status_sink(self: &Rc<Self>) -> impl Fn(Stream, &str, &str) + '_ {
-        move |stream, key, line| {
-            self.dispatch(TerminalAction::Status {
-                stream,
-                key: key.to_string(),
-                line: line.to_string(),
-            })
-        }
-    }
-
-    async fn companion_command(self: &Rc<Self>, inv: &Invocation) -> Option<Outcome> {
-        if !companion_online().await {
-            // Offline: `docker images` from the page's own store, the rest say why not.
-            let now = (js_sys::Date::now() / 1000.0) as u64;
-            let store = LocalStore { kv: &IMAGE_STORE };
-            return Some(slipway::cli::offline::run_offline(&store, inv, now).await);
-        }
-        let session = PageSession::for_command().await;
-        let (progress, status) = (self.progress_sink(), self.status_sink());
-        let remove = inv.flags.is_set(Flag::RM);
-        let foreground = |id: &str| {
-            *self.foreground.borrow_mut() = Some((id.to_string(), remove));
-            self.run_starting.set(false);
-            if self.cancel_pending.get() {
-                self.abort();
+    /// Run the submitted line in the engine, with the page's session, project and terminal.
+    async fn in_engine(self: &Rc<Self>) -> Option<Outcome> {
+        let line = self.state.borrow().running().unwrap_or_default().to_string();
+        let (token, credentials) = super::session::latest();
+        let request = RunRequest {
+            line,
+            token,
+            credentials,
+            login_user: self.props.borrow().login_user.clone(),
+            size: [self.term.rows(), self.term.cols()],
+            project: self.project.borrow().as_ref().map(|p| p.project.clone()),
+        };
+        let callbacks = Callbacks::new(self);
+        let answer = super::engine::run(&request, &callbacks.object).await;
+        drop(callbacks);
+        let response: RunResponse = match answer {
+            Ok(response) => response,
+            Err(why) => return Some(Outcome::failure(format!("slipway: {why}\n"), 1)),
+        };
+        super::session::adopt(&response.token, &response.credentials);
+        self.apply_writes(response.writes);
+        match (response.ended, response.attach) {
+            (_, Some(to)) => {
+                self.command_done();
+                self.open_attach(to)
             }
-        };
-        let prompter = TerminalPrompter(self);
-        let login_user = self.props.borrow().login_user.clone();
-        let mut ctx = session.context(Some(&progress));
-        ctx.status = Some(&status);
-        ctx.foreground = Some(&foreground);
-        ctx.prompter = Some(&prompter);
-        ctx.suggested_user = Some(login_user.as_str()).filter(|user| !user.trim().is_empty());
-        // `docker cp`: the project's files, and the file tree shows what lands there.
-        let files = self.project.borrow().clone().map(super::project_files::PageFiles);
-        ctx.files = files
-            .as_ref()
-            .map(|f| f as &dyn slipway::cli::project_files::ProjectFiles);
-        let outcome = run_command(&ctx, inv).await;
-        session.save_credentials();
-        Some(outcome)
-    }
-
-    /// `docker compose` on the page's project: `config` in the page, `up`/`down`/`ps` on the companion.
-    async fn compose(self: &Rc<Self>, inv: &Invocation, project: Option<super::project::Project>) -> Option<Outcome> {
-        let Some(project) = project else {
-            return Some(Outcome::failure("no configuration file provided: not found\n".into(), 1));
-        };
-        if !slipway::cli::compose::needs_companion(inv) {
-            return Some(super::compose_model::run_in_page(inv, &project));
-        }
-        if !companion_online().await {
-            return Some(slipway::cli::offline::needs_companion(inv));
-        }
-        let session = PageSession::for_command().await;
-        let (progress, status) = (self.progress_sink(), self.status_sink());
-        // Attached `up` stops its containers at Ctrl-C and prints what it does.
-        let first_ask = || self.dispatch(TerminalAction::CatchesInterrupt);
-        let next = || Box::pin(self.interrupts.next(&first_ask)) as Pin<Box<dyn Future<Output = ()> + '_>>;
-        let mut ctx = session.context(Some(&progress));
-        // A terminal: `logs` and attached `up` colour each container's prefix.
-        ctx.status = Some(&status);
-        ctx.interrupt = Some(&next);
-        // Binds of the project's files (`- .:/code`) are packed from the file tree.
-        let files = self.project.borrow().clone().map(super::project_files::PageFiles);
-        ctx.files = files
-            .as_ref()
-            .map(|f| f as &dyn slipway::cli::project_files::ProjectFiles);
-        if !slipway::cli::compose::attaches(inv) {
-            let builder = PageBuilder {
-                console: self.clone(),
-                tree: project.context_tree(),
-            };
-            return Some(
-                super::compose_model::run_on_companion(&ctx, inv, &project, Some(&builder)).await,
-            );
-        }
-        // `docker compose exec`: the terminal attaches to the process, as for `docker exec -it`.
-        let started = super::compose_model::attach_on_companion(&ctx, inv, &project).await;
-        self.command_done();
-        match started {
-            Ok(target) => self.open_attach(target, slipway::cli::compose::attach_tty(inv)),
-            Err(outcome) => Some(outcome),
+            (ended, None) => {
+                let ended = ended.unwrap_or_default();
+                Some(Outcome {
+                    stdout: ended.stdout,
+                    stderr: ended.stderr,
+                    exit_code: ended.exit_code,
+                })
+            }
         }
     }
 
-    /// `docker run -it` or `docker exec` in the page: start the process (a run pulls first, like `docker
-    /// run`), then hand the terminal to it over the attach WebSocket until it exits.
-    async fn attach(self: &Rc<Self>, inv: Invocation) -> Option<Outcome> {
-        if !companion_online().await {
-            return Some(slipway::cli::offline::needs_companion(&inv));
-        }
-        let session = PageSession::for_command().await;
-        let started = {
-            let (progress, status) = (self.progress_sink(), self.status_sink());
-            let mut ctx = session.context(Some(&progress));
-            ctx.status = Some(&status);
-            // `docker run -it -v ./src:/app`: binds are packed from the file tree.
-            let files = self.project.borrow().clone().map(super::project_files::PageFiles);
-            ctx.files = files
-                .as_ref()
-                .map(|f| f as &dyn slipway::cli::project_files::ProjectFiles);
-            let size = [self.term.rows(), self.term.cols()];
-            slipway::cli::attach::start(&ctx, &inv, Some(size)).await
-        };
-        self.command_done();
-        match started {
-            Ok(target) => self.open_attach(target, inv.flags.is_set(Flag::TTY)),
-            Err(outcome) => Some(outcome),
+    /// What the command wrote into the project (`docker cp` out of a container, `docker save -o`): the file tree
+    /// shows it, the workspace saves it.
+    fn apply_writes(&self, writes: Vec<ProjectWrite>) {
+        let Some(project) = self.project.borrow().clone() else { return };
+        for write in writes {
+            project.dispatch(match write {
+                ProjectWrite::NewFolder(path) => ProjectAction::NewFolder(path),
+                ProjectWrite::Upload { folder, files } => ProjectAction::Upload {
+                    folder,
+                    files: files.into_iter().map(|(path, file)| (path, file.data)).collect(),
+                },
+            });
         }
     }
 
     /// Hand the terminal to a started process (`tty`: it has one) over the attach WebSocket until it exits.
-    fn open_attach(self: &Rc<Self>, target: AttachTarget, tty: bool) -> Option<Outcome> {
+    fn open_attach(self: &Rc<Self>, target: AttachTo) -> Option<Outcome> {
+        let tty = target.tty;
         // Without a TTY nothing turns the process's `\n` into `\r\n` (the TTY's onlcr): the terminal must.
         let on_event: Rc<dyn Fn(AttachEvent)> = {
             let console = self.clone();
@@ -466,6 +339,8 @@ pub fn terminal(props: &TerminalProps) -> Html {
             if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
                 let _ = performance.mark("slipway-prompt-ready");
             }
+            // The commands' engine, now the prompt is up: not awaited (a command typed before it arrives waits).
+            super::engine::prefetch();
             move || {
                 if let Some(console) = console.borrow_mut().take() {
                     console.socket.borrow_mut().take();
@@ -532,8 +407,6 @@ fn open_console(
         term,
         socket: RefCell::new(None),
         abort: RefCell::new(None),
-        requests: RefCell::new(None),
-        foreground: RefCell::new(None),
         run_starting: Cell::new(false),
         cancel_pending: Cell::new(false),
         answer: PendingAnswer::default(),
@@ -628,53 +501,81 @@ fn crlf(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `docker compose build` and `up --build` in the page: each service's `docker build` line run as the
-/// terminal runs `docker build`, on the project's files.
-struct PageBuilder {
-    console: Rc<Console>,
-    tree: slipway::layer::FileTree,
+/// The page's side of a command running in the engine (`engine_api::callback`): its progress into the terminal,
+/// its questions to the reducer, Ctrl-C to a command that catches it, its build to the Build panel. Alive while
+/// the command runs; dropped, the engine's calls find nothing (and are ignored).
+struct Callbacks {
+    object: JsValue,
+    _closures: Vec<Box<dyn std::any::Any>>,
 }
 
-impl slipway::cli::compose_build::ImageBuilder for PageBuilder {
-    fn build<'b>(
-        &'b self,
-        inv: &'b Invocation,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + 'b>> {
-        Box::pin(async move {
-            build_in_page(&self.console, inv, &self.tree)
-                .await
-                .unwrap_or_default()
-        })
+fn stream_of(name: &str) -> Stream {
+    if name == "stdout" {
+        Stream::Stdout
+    } else {
+        Stream::Stderr
     }
 }
 
-/// `docker build` in the page (through the companion, or without it for COPY-only builds): the builder streams
-/// BuildKit's plain progress into the terminal line by line.
-async fn build_in_page(
-    console: &Rc<Console>,
-    inv: &Invocation,
-    tree: &slipway::layer::FileTree,
-) -> Option<Outcome> {
-    let pending = RefCell::new(String::new());
-    let stream = |chunk: &str| {
-        // Whole lines only: a chunk may end mid-line.
-        let mut pending = pending.borrow_mut();
-        pending.push_str(chunk);
-        while let Some(end) = pending.find('\n') {
-            let line: String = pending.drain(..=end).collect();
-            console.dispatch(TerminalAction::Progress(
-                Stream::Stderr,
-                line.trim_end_matches('\n').to_string(),
-            ));
+impl Callbacks {
+    fn new(console: &Rc<Console>) -> Self {
+        let object = js_sys::Object::new();
+        let mut closures: Vec<Box<dyn std::any::Any>> = Vec::new();
+        let mut add = |name: &str, f: JsValue, keep: Box<dyn std::any::Any>| {
+            let _ = js_sys::Reflect::set(&object, &name.into(), &f);
+            closures.push(keep);
+        };
+        let c = console.clone();
+        let progress = Closure::<dyn Fn(String, String)>::new(move |stream: String, line: String| {
+            c.dispatch(TerminalAction::Progress(stream_of(&stream), line))
+        });
+        add(callback::PROGRESS, progress.as_ref().clone(), Box::new(progress));
+        let c = console.clone();
+        let status = Closure::<dyn Fn(String, String, String)>::new(move |stream: String, key, line| {
+            c.dispatch(TerminalAction::Status {
+                stream: stream_of(&stream),
+                key,
+                line,
+            })
+        });
+        add(callback::STATUS, status.as_ref().clone(), Box::new(status));
+        let c = console.clone();
+        let foreground = Closure::<dyn Fn(String)>::new(move |_id: String| {
+            c.run_starting.set(false);
+            if c.cancel_pending.get() {
+                c.abort();
+            }
+        });
+        add(callback::FOREGROUND, foreground.as_ref().clone(), Box::new(foreground));
+        let c = console.clone();
+        let ask = Closure::<dyn Fn(String, bool) -> js_sys::Promise>::new(move |text: String, echo: bool| {
+            let c = c.clone();
+            wasm_bindgen_futures::future_to_promise(async move {
+                c.answer.reset();
+                c.dispatch(TerminalAction::Ask { text, echo });
+                Ok(JsValue::from(c.answer.wait().await))
+            })
+        });
+        add(callback::ASK, ask.as_ref().clone(), Box::new(ask));
+        let c = console.clone();
+        let interrupt = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
+            let c = c.clone();
+            wasm_bindgen_futures::future_to_promise(async move {
+                let first_ask = || c.dispatch(TerminalAction::CatchesInterrupt);
+                c.interrupts.next(&first_ask).await;
+                Ok(JsValue::UNDEFINED)
+            })
+        });
+        add(callback::INTERRUPT, interrupt.as_ref().clone(), Box::new(interrupt));
+        let build = Closure::<dyn Fn(String)>::new(move |view: String| {
+            if let Ok(view) = serde_json::from_str(&view) {
+                super::build_panel::show(view);
+            }
+        });
+        add(callback::BUILD, build.as_ref().clone(), Box::new(build));
+        Callbacks {
+            object: object.into(),
+            _closures: closures,
         }
-    };
-    let live = super::build_panel::LiveBuild::begin();
-    let built = super::page_build::build(inv, tree, &stream, &|e| live.event(e)).await;
-    live.finish(&built.outcome);
-    let rest = pending.borrow().clone();
-    if !rest.is_empty() {
-        console.dispatch(TerminalAction::Progress(Stream::Stderr, rest));
     }
-    // What was streamed is already on the screen; keep only the ending.
-    Some(built.unstreamed())
 }

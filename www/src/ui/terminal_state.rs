@@ -402,6 +402,11 @@ impl TerminalState {
         effects
     }
 
+    /// The line of the command in flight.
+    pub fn running(&self) -> Option<&str> {
+        self.running.as_deref()
+    }
+
     fn submit(&mut self, line: String) -> Vec<Effect> {
         if line.trim() == "clear" {
             self.write("\x1b[H\x1b[2J\x1b[3J");
