@@ -571,7 +571,12 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
     ) -> Result<Platform, BuildError> {
         match &df.commands[from_index].instruction {
             Instruction::From(f) => match &f.platform {
-                Some(p) => Platform::parse(&expand_global(df.syntax.escape, &p.value, globals).result),
+                // `FROM --platform=linux`: containerd's `platforms.Parse` completes one part from the builder's
+                // own platform, which is the build's unless `--platform` named another.
+                Some(p) => Platform::parse_on(
+                    &expand_global(df.syntax.escape, &p.value, globals).result,
+                    &options.platform,
+                ),
                 None => Ok(options.platform.clone()),
             },
             _ => Ok(options.platform.clone()),
