@@ -165,6 +165,9 @@ pub async fn run_project_building<T: Transport>(
         Err(outcome) => return outcome,
     };
     let project = &loaded.project;
+    if let Err(e) = compose_up::ProgressMode::of(&sub) {
+        return Outcome::failure(format!("{e}\n"), 1);
+    }
     let mut warned = warnings(&loaded.warnings);
     let mut outcome = match sub.command.id {
         CommandId::ComposeUp => {

@@ -34,7 +34,7 @@ flag_names! {
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
     RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure", AUTHOR = "author",
-    CHANGE = "change", MESSAGE = "message",
+    CHANGE = "change", MESSAGE = "message", ANSI = "ansi",
     FOLLOW_LINK = "follow-link", ARCHIVE = "archive", PAUSE = "pause",
     SECRET = "secret",
     HEALTH_CMD = "health-cmd", HEALTH_INTERVAL = "health-interval", HEALTH_TIMEOUT = "health-timeout",
@@ -713,6 +713,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         opt(Flag::ENV_FILE, None, "Specify an alternate environment file"),
         opt(Flag::PROJECT_DIRECTORY, None, "Specify an alternate working directory")
             .refused("the project directory is the project's root here: name files under it with -f"),
+        opt(Flag::PROGRESS, None, "Set type of progress output (auto, tty, plain, json, quiet)"),
+        opt(Flag::ANSI, None, "Control when to print ANSI control characters (\"never\"|\"always\"|\"auto\")"),
         HELP,
     ]).flags_before_arguments(),
 ];
