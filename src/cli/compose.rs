@@ -205,7 +205,10 @@ pub async fn run_project_building<T: Transport>(
         ),
         CommandId::ComposeExec => compose_exec::detached(ctx, &sub, project).await,
         CommandId::ComposeTop => compose_exec::top(ctx, &sub, project).await,
-        CommandId::ComposeRun => compose_run::detached(ctx, &sub, &loaded).await,
+        CommandId::ComposeRun => {
+            let built = compose_run::build_first(ctx, &sub, project, builder).await;
+            then(built, compose_run::detached(ctx, &sub, &loaded)).await
+        }
         _ => return config_outcome(&sub, &loaded),
     };
     outcome.stderr.insert_str(0, &warned);
