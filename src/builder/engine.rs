@@ -694,7 +694,15 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                         self.settle(pending, st, options).await?;
                         self.run_step(id, st, argv, extras, options).await?
                     }
-                    (None, None) => unreachable!("a layer step has a tree or a command"),
+                    // Only an `ADD --checksum` step found cached before its fetch has neither; its layer went
+                    // away since (never rebuilt from the unfetched file).
+                    (None, None) => {
+                        return Err(BuildError::Instruction {
+                            line: step.command.line,
+                            message: "the cached layer of this ADD went away during the build: build again"
+                                .into(),
+                        })
+                    }
                 };
                 self.remember(&key, &place, &files, &layer).await;
                 st.changed = Some(MissReason::PreviousStepChanged);
@@ -755,22 +763,25 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                         let known: Vec<RemoteFile> = (plan.sources.iter().filter(|s| is_http(s)))
                             .map(|url| RemoteFile::known(url, sum))
                             .collect();
-                        let (tree, files) = made.layer(st, &known)?;
+                        let (_, files) = made.layer(st, &known)?;
                         let (key, _) = step_key(&st.key, &plan.created_by(), &files);
                         let hit = self.usable_cached_layer(&key).await?.0.is_some();
-                        hit.then_some((tree, files))
+                        hit.then_some(files)
                     }
                     _ => None,
                 };
-                let (tree, files) = match (known, plan.is_add) {
-                    (Some(made), _) => made,
-                    (None, true) => {
+                // Found cached: no tree (the unfetched file is never packed).
+                if let Some(files) = known {
+                    return Ok((plan.created_by(), files, None, None));
+                }
+                let (tree, files) = match plan.is_add {
+                    true => {
                         let remote = self
                             .fetch_remote(&plan.sources, plan.checksum.as_deref(), line)
                             .await?;
                         made.layer(st, &remote)?
                     }
-                    (None, false) => made.layer(st, &[])?,
+                    false => made.layer(st, &[])?,
                 };
                 (plan.created_by(), files, Some(tree), None)
             }
