@@ -182,6 +182,8 @@ struct Answer {
     body: Vec<u8>,
     last_modified: Option<HeaderValue>,
     etag: Option<HeaderValue>,
+    /// The host answered `304 Not Modified` to the request's `If-None-Match`.
+    not_modified: bool,
 }
 
 pub fn router(fetcher: Arc<Fetcher>) -> Router {
@@ -197,9 +199,15 @@ async fn fetch(
     let session = crate::registry::local::session_token(&headers)
         .map(|t| crate::sessions::token_hash(&t))
         .unwrap_or_default();
-    match fetcher.get(&session, &request.url).await {
+    match fetcher
+        .get(&session, &request.url, request.if_none_match.as_deref())
+        .await
+    {
         Ok(answer) => {
             let mut response = answer.body.into_response();
+            if answer.not_modified {
+                *response.status_mut() = StatusCode::NOT_MODIFIED;
+            }
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
@@ -268,7 +276,7 @@ impl Fetcher {
         Ok(())
     }
 
-    async fn get(&self, session: &str, url: &str) -> Result<Answer, FetchError> {
+    async fn get(&self, session: &str, url: &str, if_none_match: Option<&str>) -> Result<Answer, FetchError> {
         if self.limits.allow.is_empty() {
             return Err(FetchError::NoneAllowed);
         }
@@ -283,7 +291,7 @@ impl Fetcher {
                 .acquire()
                 .await
                 .map_err(|e| FetchError::Upstream(e.to_string()))?;
-            self.follow(url).await
+            self.follow(url, if_none_match).await
         })
         .await
         .map_err(|_| FetchError::Timeout(seconds))?
@@ -333,8 +341,9 @@ impl Fetcher {
         }
     }
 
-    /// GET `url`, following redirects to allowed hosts only, each hop connecting to the addresses checked.
-    async fn follow(&self, mut url: reqwest::Url) -> Result<Answer, FetchError> {
+    /// GET `url`, following redirects to allowed hosts only, each hop connecting to the addresses checked;
+    /// `If-None-Match` is sent when the builder has a copy with that `ETag`.
+    async fn follow(&self, mut url: reqwest::Url, if_none_match: Option<&str>) -> Result<Answer, FetchError> {
         for hop in 0..=MAX_REDIRECTS {
             let (host, port, named) = self.allowed(&url, hop > 0)?;
             let addresses = self.addresses(&host, port, named).await?;
@@ -345,14 +354,19 @@ impl Fetcher {
                 client = client.resolve_to_addrs(&host, &addresses);
             }
             let client = client.build().map_err(|e| FetchError::Upstream(e.to_string()))?;
-            let response = client
+            let mut request = client
                 .get(url.clone())
                 .header(header::ACCEPT_ENCODING, "identity")
-                .header(header::USER_AGENT, format!("slipway/{}", slipway::VERSION))
+                .header(header::USER_AGENT, format!("slipway/{}", slipway::VERSION));
+            if let Some(etag) = if_none_match {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            let response = request
                 .send()
                 .await
                 .map_err(|e| FetchError::Upstream(upstream_error(&e)))?;
-            if response.status().is_redirection() {
+            // 304 is in the 3xx range but ends the walk: the builder's copy is current.
+            if response.status().is_redirection() && response.status() != reqwest::StatusCode::NOT_MODIFIED {
                 let location = response
                     .headers()
                     .get(header::LOCATION)
@@ -371,6 +385,14 @@ impl Fetcher {
     /// The body of a final answer, within the size limit.
     async fn read(&self, mut response: reqwest::Response) -> Result<Answer, FetchError> {
         let status = response.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Answer {
+                body: Vec::new(),
+                last_modified: None,
+                etag: response.headers().get(header::ETAG).cloned(),
+                not_modified: true,
+            });
+        }
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
@@ -402,6 +424,7 @@ impl Fetcher {
             body,
             last_modified,
             etag,
+            not_modified: false,
         })
     }
 }
@@ -486,7 +509,7 @@ mod tests {
     async fn no_allowlist_refuses_everything_and_sessions_have_a_rate() {
         let none = fetcher(&[], &[]);
         assert!(matches!(
-            none.get("s", "https://example.com/a").await,
+            none.get("s", "https://example.com/a", None).await,
             Err(FetchError::NoneAllowed)
         ));
         let f = fetcher(&["127.0.0.1"], &[]);

@@ -309,3 +309,83 @@ async fn add_of_a_url_with_its_checksum_builds_in_the_page() -> anyhow::Result<(
     server.stop()?;
     Ok(())
 }
+
+/// A host that counts what it is asked: `/counted.txt` sends `ETag: "v1"` and answers `If-None-Match: "v1"`
+/// with `304 Not Modified`. The counters: (full answers, 304 answers).
+async fn counting_host() -> anyhow::Result<(SocketAddr, std::sync::Arc<[std::sync::atomic::AtomicUsize; 2]>)>
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let counts = std::sync::Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let seen = counts.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new().route(
+        "/counted.txt",
+        get(move |headers: axum::http::HeaderMap| async move {
+            let asked = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+            if asked == Some("\"v1\"") {
+                seen[1].fetch_add(1, Ordering::SeqCst);
+                return (StatusCode::NOT_MODIFIED, [(header::ETAG, "\"v1\"")]).into_response();
+            }
+            seen[0].fetch_add(1, Ordering::SeqCst);
+            (
+                [(header::ETAG, "\"v1\""), (header::LAST_MODIFIED, MODIFIED)],
+                HELLO,
+            )
+                .into_response()
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((addr, counts))
+}
+
+/// As BuildKit's http source: an `ADD --checksum` step that is cached is keyed by its checksum and fetches
+/// nothing (the host is asked once for two builds); without a checksum, the second build asks with
+/// `If-None-Match` the `ETag` the host sent, and the host's `304` reuses the cached step (the file as before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_of_a_url_is_not_fetched_again_when_its_checksum_or_etag_says_it_is_cached() -> anyhow::Result<()>
+{
+    use std::sync::atomic::Ordering;
+    let (remote, counts) = counting_host().await?;
+    let allow = format!("127.0.0.1:{}", remote.port());
+    let server = Server::start_with(Path::new("/nonexistent"), &["--fetch-allow", &allow])?;
+    let url = format!("http://{remote}/counted.txt");
+    let count = || (counts[0].load(Ordering::SeqCst), counts[1].load(Ordering::SeqCst));
+
+    let summed = format!(
+        "FROM scratch\nADD --checksum={} {url} /app/\n",
+        sha256(HELLO.as_bytes())
+    );
+    let cache = MemoryCache::new();
+    let (code, first) = build_with(&server, &cache, "summed", &summed).await;
+    assert_eq!(code, 0, "{first}");
+    assert_eq!(count(), (1, 0), "{first}");
+    let (code, again) = build_with(&server, &cache, "summed", &summed).await;
+    assert_eq!(code, 0, "{again}");
+    assert!(again.contains("CACHED"), "{again}");
+    assert_eq!(
+        count(),
+        (1, 0),
+        "a cached step with a checksum fetches nothing: {again}"
+    );
+
+    let plain = format!("FROM scratch\nADD {url} /app/\n");
+    let cache = MemoryCache::new();
+    let (code, first) = build_with(&server, &cache, "etagged", &plain).await;
+    assert_eq!(code, 0, "{first}");
+    assert_eq!(count(), (2, 0), "{first}");
+    let (code, again) = build_with(&server, &cache, "etagged", &plain).await;
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(
+        count(),
+        (2, 1),
+        "the second build asks with If-None-Match: {again}"
+    );
+    assert!(again.contains("CACHED"), "{again}");
+    let layers = layers(&server, "etagged").await?;
+    let (mode, _, _, mtime, data) = &layers[0]["app/counted.txt"];
+    assert_eq!((*mode & 0o7777, *mtime), (0o600, 784_111_777));
+    assert_eq!(data, HELLO.as_bytes());
+    server.stop()?;
+    Ok(())
+}

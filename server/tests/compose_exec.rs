@@ -364,3 +364,86 @@ async fn a_learner_execs_a_shell_and_runs_a_one_off_in_the_page() {
     )
     .await;
 }
+
+const RUN_FLAGS_APP: &str = r#"name: rf
+services:
+  web:
+    build: ./web
+    command: ["cat", "/v"]
+  absent:
+    image: learner1/absent:v1
+  probe:
+    image: busybox
+"#;
+
+/// `docker compose run`'s flags as Compose v2 has them (`cmd/compose/run.go`): `--build` builds the service's
+/// image first (again after its Dockerfile changed), `--pull never` fails on a missing image as the daemon does
+/// and an unknown policy is Compose's error, `--use-aliases` makes the one-off answer on its service's name, and `--cap-add`/`--cap-drop` are refused saying why (the runner's capabilities
+/// are Docker's defaults); the attached form of `--build` (the page's terminal) says to build first.
+#[tokio::test(flavor = "multi_thread")]
+async fn compose_run_build_pull_use_aliases_and_caps_answer_as_compose_or_say_why() -> Result<()> {
+    let Some(server) = server("compose-run-flags", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let project = Project::new(&server, "compose-run-flags", RUN_FLAGS_APP)?;
+    project.ok(&["pull", "-q", "busybox"])?;
+    project.write("web/Dockerfile", "FROM busybox\nRUN echo v1 > /v\n")?;
+    let first = project.ok(&["compose", "run", "-d", "-T", "--build", "web"])?;
+    ensure!(first.err.contains("Built"), "{first:?}");
+    let logs = project.logs_until(first.out.trim(), |out| out.contains("v1"))?;
+    assert_eq!(logs, "v1\n");
+    project.write("web/Dockerfile", "FROM busybox\nRUN echo v2 > /v\n")?;
+    let again = project.ok(&["compose", "run", "-d", "-T", "--build", "web"])?;
+    let logs = project.logs_until(again.out.trim(), |out| out.contains("v2"))?;
+    assert_eq!(logs, "v2\n", "--build built the changed Dockerfile");
+
+    let never = project.docker(&["compose", "run", "-d", "--pull", "never", "absent"])?;
+    ensure!(
+        never.code == 1
+            && never
+                .err
+                .ends_with("Error response from daemon: No such image: learner1/absent:v1\n"),
+        "{never:?}"
+    );
+    let bogus = project.docker(&["compose", "run", "-d", "--pull", "sometimes", "probe"])?;
+    ensure!(
+        bogus.code == 1 && bogus.err == "invalid --pull option \"sometimes\"\n",
+        "{bogus:?}"
+    );
+
+    let serve = "mkdir -p /w && echo aliased > /w/index.html && exec httpd -f -p 80 -h /w";
+    project.ok(&[
+        "compose",
+        "run",
+        "-d",
+        "--use-aliases",
+        "probe",
+        "sh",
+        "-c",
+        serve,
+    ])?;
+    let fetch = "for i in $(seq 50); do wget -qO- http://probe/ && exit 0; sleep 0.2; done; exit 1";
+    let (out, code) = attached(&project, &["run", "--rm", "-T", "probe", "sh", "-c", fetch])
+        .await?
+        .map_err(|o| anyhow!("{o:?}"))?;
+    assert_eq!(
+        (out.as_str(), code),
+        ("aliased\n", 0),
+        "the one-off answers on its service's name"
+    );
+
+    for flag in ["--cap-add", "--cap-drop"] {
+        let refused = project.docker(&["compose", "run", "-d", flag, "NET_ADMIN", "probe"])?;
+        ensure!(
+            refused.code != 0 && refused.err.contains("Docker's default capabilities"),
+            "{refused:?}"
+        );
+    }
+    let attached_build = attached(&project, &["run", "--build", "-T", "web"]).await?;
+    let Err(said) = attached_build else {
+        bail!("an attached --build ran: {attached_build:?}")
+    };
+    ensure!(said.stderr.contains("builds only when detached"), "{said:?}");
+    project.ok(&["compose", "down", "--remove-orphans"])?;
+    Ok(())
+}

@@ -542,3 +542,56 @@ fn orphans_are_warned_about_by_up_and_removed_with_remove_orphans() -> Result<()
     ensure!(left.is_empty(), "left after down: {left:?}");
     Ok(())
 }
+
+/// Compose's plain progress (`--progress plain`, or `--ansi never`): one line per event as its plain writer
+/// prints it (`pkg/progress/plain.go`: `fmt.Fprintln("", ID, "", StatusText)`), in the order Compose emits
+/// them (`pkg/compose/create.go`, `convergence.go`, `start.go`, `stop.go`, `down.go`); `quiet` prints none; a
+/// value Compose does not know is its error, and `json` is refused (not built).
+#[test]
+fn plain_progress_prints_composes_events_one_per_line() -> Result<()> {
+    let Some(server) = server("compose-plain", Path::new("/nonexistent"))? else {
+        return Ok(());
+    };
+    let project = Project::new(
+        &server,
+        "compose-plain",
+        "name: plain\nservices:\n  web:\n    image: busybox\n    command: [sleep, \"600\"]\n",
+    )?;
+    let up = project.ok(&["compose", "--progress", "plain", "up", "-d"])?;
+    assert_eq!(
+        up.err,
+        " web  Pulling\n web  Pulled\n Network plain_default  Creating\n Network plain_default  Created\n \
+         Container plain-web-1  Creating\n Container plain-web-1  Created\n Container plain-web-1  Starting\n \
+         Container plain-web-1  Started\n"
+    );
+    let stop = project.ok(&["compose", "--ansi", "never", "stop"])?;
+    assert_eq!(
+        stop.err,
+        " Container plain-web-1  Stopping\n Container plain-web-1  Stopped\n"
+    );
+    let start = project.ok(&["compose", "--progress=plain", "start"])?;
+    assert_eq!(
+        start.err,
+        " Container plain-web-1  Starting\n Container plain-web-1  Started\n"
+    );
+    let failed = project.docker(&["compose", "--progress", "fancy", "down"])?;
+    assert_eq!(
+        (failed.code, failed.err.as_str()),
+        (1, "unsupported --progress value \"fancy\"\n")
+    );
+    let json = project.docker(&["compose", "--progress", "json", "down"])?;
+    ensure!(
+        json.code == 1 && json.err.contains("--progress json is not supported here"),
+        "{json:?}"
+    );
+    let down = project.ok(&["compose", "--progress", "plain", "down"])?;
+    assert_eq!(
+        down.err,
+        " Container plain-web-1  Stopping\n Container plain-web-1  Stopped\n Container plain-web-1  Removing\n \
+         Container plain-web-1  Removed\n Network plain_default  Removing\n Network plain_default  Removed\n"
+    );
+    let quiet_up = project.ok(&["compose", "--progress", "quiet", "up", "-d"])?;
+    assert_eq!(quiet_up.err, "");
+    project.ok(&["compose", "down"])?;
+    Ok(())
+}

@@ -285,3 +285,80 @@ fn runs_per_platform(
     )?;
     Ok(())
 }
+
+/// `--platform` of one part, as containerd's `platforms.Parse` reads it: an OS alone (`linux`) takes the
+/// companion's architecture, an architecture alone (`arm64`, `x86_64`) the OS linux; for `docker pull`, `run`
+/// and `build` (and `FROM --platform=linux` in the Dockerfile) alike. A part that is neither is refused in the
+/// daemon's words (`platforms.Parse`'s, behind `Error response from daemon:` for a pull).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_platform_of_one_part_is_completed_as_containerd_parses_it() -> Result<()> {
+    let Some(server) = tokio::task::block_in_place(|| server("platforms-one", Path::new("/nonexistent")))?
+    else {
+        return Ok(());
+    };
+    push_images(&server).await?;
+    tokio::task::block_in_place(|| one_part_platforms(&server))
+}
+
+fn one_part_platforms(server: &crate::support::server::Server) -> Result<()> {
+    let cli = Cli::new(server)?;
+    let host = Platform::default().architecture;
+    let (other, _) = foreign();
+    let alias = if other == "amd64" { "x86_64" } else { "aarch64" };
+    let pulled = cli.docker(&["pull", "--platform", alias, "learner1/multi:v1"])?;
+    ensure!(pulled.code == 0, "{pulled:?}");
+    let run = |platform: &str| {
+        cli.docker(&[
+            "run",
+            "--rm",
+            "--platform",
+            platform,
+            "learner1/multi:v1",
+            "cat",
+            "/arch",
+        ])
+    };
+    let foreign_run = run(other)?;
+    ensure!(
+        foreign_run.code == 0 && foreign_run.out == format!("{other}\n") && foreign_run.err.is_empty(),
+        "the image pulled for `{alias}` is linux/{other}: {foreign_run:?}"
+    );
+    let linux = run("linux")?;
+    ensure!(
+        linux.code == 0
+            && linux.out == format!("{host}\n")
+            && linux
+                .err
+                .starts_with("Unable to find image 'learner1/multi:v1' locally\n"),
+        "`linux` is the companion's linux/{host}: {linux:?}"
+    );
+
+    let dir = crate::support::TempDir::new("platforms-one-build");
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        // The test's images carry no history: the stage is copied from into busybox.
+        "FROM --platform=linux learner1/multi:v1 AS picked\nFROM busybox\nCOPY --from=picked /arch /seen\n",
+    )?;
+    let built = cli.docker_in(
+        dir.path(),
+        &["build", "--platform", "linux", "-t", "learner1/seen:v1", "."],
+    )?;
+    ensure!(built.code == 0, "{built:?}");
+    ensure!(
+        cli.ok(&["run", "--rm", "learner1/seen:v1", "cat", "/seen"])? == format!("{host}\n"),
+        "FROM --platform=linux is the companion's platform"
+    );
+
+    cli.fails(
+        &["pull", "--platform", "nope", "learner1/multi:v1"],
+        1,
+        "Error response from daemon: \"nope\": unknown operating system or architecture: invalid argument\n",
+    )?;
+    let refused = cli.docker_in(dir.path(), &["build", "--platform", "nope", "."])?;
+    ensure!(
+        refused.code == 1
+            && refused.err == "ERROR: \"nope\": unknown operating system or architecture: invalid argument\n",
+        "{refused:?}"
+    );
+    Ok(())
+}

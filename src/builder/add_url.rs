@@ -25,6 +25,41 @@ pub struct RemoteFile {
     pub digest: String,
     /// `Last-Modified` as the host sent it (part of the cache key, as in BuildKit's).
     pub last_modified: Option<String>,
+    /// What the step's cache key takes from this URL (BuildKit's http `CacheKey`): the `--checksum` when one
+    /// is given (so a cached step needs no fetch), else the content digest and `Last-Modified`.
+    pub key: String,
+}
+
+impl RemoteFile {
+    /// The file of `url` as far as the cache key knows it before fetching: its `--checksum` (no data yet).
+    pub fn known(url: &str, checksum: &str) -> RemoteFile {
+        RemoteFile {
+            url: url.to_owned(),
+            name: url_file_name(url),
+            data: Vec::new(),
+            mtime: 0,
+            digest: checksum.to_owned(),
+            last_modified: None,
+            key: checksum.to_owned(),
+        }
+    }
+}
+
+/// What the build cache remembers of a URL whose host sent an `ETag` (BuildKit's http metadata), under
+/// `fetched/HEX(url)`; the body is kept under `fetched-body/HEX(digest)`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct SavedFetch {
+    etag: String,
+    digest: String,
+    last_modified: Option<String>,
+}
+
+fn saved_key(url: &str) -> String {
+    format!("fetched/{}", super::cache::hex(&["fetched", url]))
+}
+
+fn body_key(digest: &str) -> String {
+    format!("fetched-body/{}", super::cache::hex(&["fetched-body", digest]))
 }
 
 /// Whether a source is an HTTP(S) URL (BuildKit's `isHTTPSource`).
@@ -196,8 +231,7 @@ impl<R: super::BaseResolver, X: RunExecutor, C: super::CacheStore> Builder<'_, R
         let mut files = Vec::new();
         for url in sources.iter().filter(|s| is_http(s)) {
             let fetched = self
-                .executor
-                .fetch(url)
+                .fetch_cached(url)
                 .await
                 .map_err(|message| BuildError::Instruction {
                     line,
@@ -213,16 +247,61 @@ impl<R: super::BaseResolver, X: RunExecutor, C: super::CacheStore> Builder<'_, R
                     });
                 }
             }
+            let modified = fetched.last_modified.clone().unwrap_or_default();
             files.push(RemoteFile {
                 url: url.clone(),
                 name: url_file_name(url),
                 mtime: fetched.last_modified.as_deref().and_then(http_date).unwrap_or(0),
                 data: fetched.body,
+                key: checksum.map_or_else(|| format!("{digest}\0{modified}"), str::to_owned),
                 digest,
                 last_modified: fetched.last_modified,
             });
         }
         Ok(files)
+    }
+
+    /// `url` fetched, asking with `If-None-Match` when the build cache kept a copy whose host sent an `ETag`
+    /// (BuildKit's `resolveMetadata`): a `304` answers with the kept copy. A copy with an `ETag` is kept.
+    async fn fetch_cached(&self, url: &str) -> Result<crate::api::Fetched, String> {
+        let saved: Option<SavedFetch> = match self.cache.get(&saved_key(url)).await {
+            Some(bytes) => serde_json::from_slice(&bytes).ok(),
+            None => None,
+        };
+        if let Some(saved) = saved {
+            let fetched = self.executor.fetch(url, Some(&saved.etag)).await?;
+            if !fetched.not_modified {
+                self.keep_fetched(url, &fetched).await;
+                return Ok(fetched);
+            }
+            if let Some(body) = self.cache.get(&body_key(&saved.digest)).await {
+                if crate::layer::sha256(&body).to_string() == saved.digest {
+                    return Ok(crate::api::Fetched {
+                        body,
+                        last_modified: saved.last_modified,
+                        etag: Some(saved.etag),
+                        not_modified: false,
+                    });
+                }
+            }
+        }
+        // Nothing kept (or the kept body is gone): an unconditional fetch.
+        let fetched = self.executor.fetch(url, None).await?;
+        self.keep_fetched(url, &fetched).await;
+        Ok(fetched)
+    }
+
+    async fn keep_fetched(&self, url: &str, fetched: &crate::api::Fetched) {
+        let Some(etag) = &fetched.etag else { return };
+        let saved = SavedFetch {
+            etag: etag.clone(),
+            digest: crate::layer::sha256(&fetched.body).to_string(),
+            last_modified: fetched.last_modified.clone(),
+        };
+        self.cache.put(&body_key(&saved.digest), &fetched.body).await;
+        if let Ok(bytes) = serde_json::to_vec(&saved) {
+            self.cache.put(&saved_key(url), &bytes).await;
+        }
     }
 }
 
@@ -255,14 +334,12 @@ pub fn add_remote(
 }
 
 /// What the step's cache key takes from each URL: BuildKit's http cache key is the file name, mode, owner,
-/// content digest and `Last-Modified` (the name, mode and owner are in the instruction already).
+/// and the `--checksum`, or else the content digest and `Last-Modified` (the name, mode and owner are in the
+/// instruction already).
 pub fn remote_keys(files: &[RemoteFile]) -> BTreeMap<String, String> {
     files
         .iter()
-        .map(|f| {
-            let modified = f.last_modified.clone().unwrap_or_default();
-            (format!("url\0{}", f.url), format!("{}\0{modified}", f.digest))
-        })
+        .map(|f| (format!("url\0{}", f.url), f.key.clone()))
         .collect()
 }
 

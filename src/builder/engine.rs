@@ -5,6 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::add_url::{is_http, RemoteFile};
 use super::cache::{hex, CacheStore, PlaceRecord};
 use super::context::{apply_dockerignore, context_size};
 use super::layers::{copy_layer, workdir_layer, CopyPlan};
@@ -85,6 +86,56 @@ type LayerStepOutput = (
     Option<FileTree>,
     Option<(Vec<String>, RunExtras)>,
 );
+
+/// What a COPY/ADD layer is made from, besides the fetched URLs.
+struct CopyMade<'a> {
+    plan: &'a CopyPlan,
+    source: &'a FileTree,
+    base: &'a FileTree,
+    owner: Option<(u32, u32)>,
+    df: &'a Dockerfile,
+    states: &'a [Option<StageState>],
+}
+
+impl CopyMade<'_> {
+    /// The layer's tree and the files its key depends on.
+    fn layer(&self, st: &StageState, remote: &[RemoteFile]) -> Result<(FileTree, PlaceRecord), BuildError> {
+        let plan = self.plan;
+        let workdir = st.workdir();
+        let (tree, mut files) = copy_layer(
+            plan,
+            self.source,
+            remote,
+            self.base,
+            &workdir,
+            self.owner,
+            plan.line,
+        )?;
+        if plan.link {
+            // What the linked layer depends on besides its sources: where relative paths start, and the owner
+            // `--chown` resolved to.
+            let owner = self.owner.map(|(u, g)| format!("{u}:{g}")).unwrap_or_default();
+            files.files.insert(LINK_KEY.into(), format!("{workdir}\0{owner}"));
+        }
+        if let Some(from) = &plan.from {
+            if let Some(key) = source_key(from, self.df, self.states) {
+                files.files.insert(format!("--from={from}"), key);
+            }
+        }
+        Ok((tree, files))
+    }
+}
+
+/// A layer step's cache key (on the chain `below`, unless the step is linked), and whether it is linked.
+fn step_key(below: &str, created_by: &str, files: &PlaceRecord) -> (String, bool) {
+    let linked = files.files.contains_key(LINK_KEY);
+    let below = if linked { LINK_KEY } else { below };
+    let mut parts = vec!["step".to_owned(), below.to_owned(), created_by.to_owned()];
+    parts.extend(files.server.iter().map(|server| format!("server\0{server}")));
+    parts.extend(files.files.iter().map(|(p, sum)| format!("{p}\0{sum}")));
+    let part_refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    (hex(&part_refs), linked)
+}
 
 /// What the build knows once the Dockerfile is parsed and the bases are resolved.
 struct Plan {
@@ -520,7 +571,12 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
     ) -> Result<Platform, BuildError> {
         match &df.commands[from_index].instruction {
             Instruction::From(f) => match &f.platform {
-                Some(p) => Platform::parse(&expand_global(df.syntax.escape, &p.value, globals).result),
+                // `FROM --platform=linux`: containerd's `platforms.Parse` completes one part from the builder's
+                // own platform, which is the build's unless `--platform` named another.
+                Some(p) => Platform::parse_on(
+                    &expand_global(df.syntax.escape, &p.value, globals).result,
+                    &options.platform,
+                ),
                 None => Ok(options.platform.clone()),
             },
             _ => Ok(options.platform.clone()),
@@ -576,17 +632,7 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
         let (created_by, files, mut tree, run) = self.layer_step_output(step, st, states, scope).await?;
         // A linked COPY's layer does not depend on what is below it: its key leaves the chain out (a rebase
         // reuses it), and the chain goes on from both.
-        let linked = files.files.contains_key(LINK_KEY);
-        let below = if linked {
-            LINK_KEY.to_owned()
-        } else {
-            st.key.clone()
-        };
-        let mut parts = vec!["step".to_owned(), below, created_by.clone()];
-        parts.extend(files.server.iter().map(|server| format!("server\0{server}")));
-        parts.extend(files.files.iter().map(|(p, sum)| format!("{p}\0{sum}")));
-        let part_refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-        let key = hex(&part_refs);
+        let (key, linked) = step_key(&st.key, &created_by, &files);
         let chained = if linked {
             hex(&["linked", &st.key, &key])
         } else {
@@ -648,7 +694,15 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                         self.settle(pending, st, options).await?;
                         self.run_step(id, st, argv, extras, options).await?
                     }
-                    (None, None) => unreachable!("a layer step has a tree or a command"),
+                    // Only an `ADD --checksum` step found cached before its fetch has neither; its layer went
+                    // away since (never rebuilt from the unfetched file).
+                    (None, None) => {
+                        return Err(BuildError::Instruction {
+                            line: step.command.line,
+                            message: "the cached layer of this ADD went away during the build: build again"
+                                .into(),
+                        })
+                    }
                 };
                 self.remember(&key, &place, &files, &layer).await;
                 st.changed = Some(MissReason::PreviousStepChanged);
@@ -694,37 +748,41 @@ impl<R: BaseResolver, X: RunExecutor, C: CacheStore> Builder<'_, R, X, C> {
                 } else {
                     st.rootfs.merged()
                 };
-                // COPY refuses URLs before anything is fetched (`copy_layer`).
-                let remote = match plan.is_add {
-                    true => {
-                        self.fetch_remote(&plan.sources, plan.checksum.as_deref(), line)
-                            .await?
-                    }
-                    false => Vec::new(),
-                };
-                let (tree, files) = copy_layer(
-                    &plan,
-                    source.as_ref().unwrap_or(ctx),
-                    &remote,
-                    &base,
-                    &st.workdir(),
+                let made = CopyMade {
+                    plan: &plan,
+                    source: source.as_ref().unwrap_or(ctx),
+                    base: &base,
                     owner,
-                    line,
-                )?;
-                let mut files = files;
-                if plan.link {
-                    // What the linked layer depends on besides its sources: where relative paths start, and
-                    // the owner `--chown` resolved to.
-                    let owner = owner.map(|(u, g)| format!("{u}:{g}")).unwrap_or_default();
-                    files
-                        .files
-                        .insert(LINK_KEY.into(), format!("{}\0{owner}", st.workdir()));
-                }
-                if let Some(from) = &plan.from {
-                    if let Some(key) = source_key(from, df, states) {
-                        files.files.insert(format!("--from={from}"), key);
+                    df,
+                    states,
+                };
+                // `ADD --checksum`: keyed by the checksum, so a cached step fetches nothing (BuildKit's http
+                // `CacheKey`); COPY refuses URLs before anything is fetched (`copy_layer`).
+                let known = match (&plan.checksum, plan.is_add && !options.no_cache) {
+                    (Some(sum), true) => {
+                        let known: Vec<RemoteFile> = (plan.sources.iter().filter(|s| is_http(s)))
+                            .map(|url| RemoteFile::known(url, sum))
+                            .collect();
+                        let (_, files) = made.layer(st, &known)?;
+                        let (key, _) = step_key(&st.key, &plan.created_by(), &files);
+                        let hit = self.usable_cached_layer(&key).await?.0.is_some();
+                        hit.then_some(files)
                     }
+                    _ => None,
+                };
+                // Found cached: no tree (the unfetched file is never packed).
+                if let Some(files) = known {
+                    return Ok((plan.created_by(), files, None, None));
                 }
+                let (tree, files) = match plan.is_add {
+                    true => {
+                        let remote = self
+                            .fetch_remote(&plan.sources, plan.checksum.as_deref(), line)
+                            .await?;
+                        made.layer(st, &remote)?
+                    }
+                    false => made.layer(st, &[])?,
+                };
                 (plan.created_by(), files, Some(tree), None)
             }
             Instruction::Workdir { path } => {

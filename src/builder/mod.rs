@@ -62,6 +62,9 @@ pub enum BuildError {
     Instruction { line: usize, message: String },
     #[error("invalid platform {0:?}: expected os/arch, e.g. linux/amd64")]
     Platform(String),
+    /// One part that is neither an OS nor an architecture: containerd's `platforms.Parse` words.
+    #[error("{0:?}: unknown operating system or architecture: invalid argument")]
+    UnknownPlatform(String),
     #[error("{0}: needs a registry to resolve images, and this build has none")]
     NeedsRegistry(String),
     #[error("RUN {0}: RUN steps need the Slipway companion server, which is not connected (builds without RUN work without it)")]

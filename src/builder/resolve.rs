@@ -35,12 +35,97 @@ impl Default for Platform {
     }
 }
 
+/// containerd's `knownOS` (`platforms/database.go`).
+const KNOWN_OS: [&str; 18] = [
+    "aix",
+    "android",
+    "darwin",
+    "dragonfly",
+    "freebsd",
+    "hurd",
+    "illumos",
+    "ios",
+    "js",
+    "linux",
+    "nacl",
+    "netbsd",
+    "openbsd",
+    "plan9",
+    "solaris",
+    "wasip1",
+    "windows",
+    "zos",
+];
+
+/// containerd's `knownArch`, after `normalizeArch` (`x86_64` is `amd64`, `aarch64` `arm64`, ...).
+const KNOWN_ARCH: [&str; 25] = [
+    "386",
+    "amd64",
+    "amd64p32",
+    "arm",
+    "armbe",
+    "arm64",
+    "arm64be",
+    "ppc64",
+    "ppc64le",
+    "loong64",
+    "mips",
+    "mipsle",
+    "mips64",
+    "mips64le",
+    "mips64p32",
+    "mips64p32le",
+    "ppc",
+    "riscv",
+    "riscv64",
+    "s390",
+    "s390x",
+    "sparc",
+    "sparc64",
+    "wasm",
+    "wasm32",
+];
+
 impl Platform {
-    /// `linux/amd64`, `linux/arm64/v8`, `linux/arm/v7`.
+    /// `linux/amd64`, `linux/arm64/v8`, `linux/arm/v7`, or one part as containerd's `platforms.Parse` reads
+    /// it, the rest from this machine's platform ([`Platform::parse_on`]).
     pub fn parse(text: &str) -> Result<Platform, BuildError> {
+        Platform::parse_on(text, &Platform::default())
+    }
+
+    /// As [`Platform::parse`], one part completed from `host` (the companion's platform, where images run): a
+    /// known OS (`linux`) takes the host's architecture, a known architecture (`arm64`, `x86_64`) the OS
+    /// `linux`; anything else is containerd's `unknown operating system or architecture`.
+    pub fn parse_on(text: &str, host: &Platform) -> Result<Platform, BuildError> {
         let parts: Vec<&str> = text.trim().split('/').collect();
         let bad = || BuildError::Platform(text.to_owned());
         match parts.as_slice() {
+            [one] => {
+                let one = one.to_ascii_lowercase();
+                let os = if one == "macos" {
+                    "darwin".to_owned()
+                } else {
+                    one.clone()
+                };
+                if KNOWN_OS.contains(&os.as_str()) {
+                    return Ok(Platform { os, ..host.clone() });
+                }
+                let arch = match one.as_str() {
+                    "x86_64" | "x86-64" => "amd64",
+                    "aarch64" => "arm64",
+                    "armhf" | "armel" => "arm",
+                    "i386" => "386",
+                    other => other,
+                };
+                match KNOWN_ARCH.contains(&arch) {
+                    true => Ok(Platform {
+                        os: "linux".into(),
+                        architecture: arch.into(),
+                        variant: None,
+                    }),
+                    false => Err(BuildError::UnknownPlatform(text.to_owned())),
+                }
+            }
             [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
                 os: os.to_string(),
                 architecture: arch.to_string(),
@@ -288,6 +373,24 @@ pub(super) fn base_error(reference: &Reference, source: BaseError) -> BuildError
 #[cfg(test)]
 mod platform_tests {
     use super::*;
+
+    /// containerd's `platforms.Parse` with one part: a known OS takes the host's architecture, a known
+    /// architecture (or Go's alias of one) the OS linux, anything else is refused in its words.
+    #[test]
+    fn one_part_is_completed_from_the_host_as_containerd_does() {
+        let arm = Platform::parse("linux/arm64/v8").unwrap();
+        let on_arm = |text: &str| Platform::parse_on(text, &arm).map(|p| p.to_string());
+        assert_eq!(on_arm("linux").unwrap(), "linux/arm64/v8");
+        assert_eq!(on_arm("Windows").unwrap(), "windows/arm64/v8");
+        assert_eq!(on_arm("amd64").unwrap(), "linux/amd64");
+        assert_eq!(on_arm("x86_64").unwrap(), "linux/amd64");
+        assert_eq!(on_arm("aarch64").unwrap(), "linux/arm64");
+        assert_eq!(
+            on_arm("nope").unwrap_err().to_string(),
+            "\"nope\": unknown operating system or architecture: invalid argument"
+        );
+        assert_eq!(on_arm("linux/386").unwrap(), "linux/386");
+    }
 
     #[test]
     fn an_index_gives_the_platform_asked_for_or_dockers_error() {

@@ -38,9 +38,11 @@ pub trait RunExecutor {
     async fn has_layer(&self, layer: &LayerRef) -> Result<bool, BuildError>;
 
     /// `ADD <url>`: the file, fetched by the companion through its allowlist (`POST /api/fetch`); the error is
-    /// the reason, for the build's output. Without a companion there is nothing to fetch through.
-    async fn fetch(&self, url: &str) -> Result<crate::api::Fetched, String> {
-        let _ = url;
+    /// the reason, for the build's output. With `if_none_match` (the `ETag` of the copy the build cache has), a
+    /// host's `304` comes back as [`crate::api::Fetched::not_modified`]. Without a companion there is nothing
+    /// to fetch through.
+    async fn fetch(&self, url: &str, if_none_match: Option<&str>) -> Result<crate::api::Fetched, String> {
+        let _ = (url, if_none_match);
         Err("fetching a URL needs the Slipway companion server, which is not connected".into())
     }
 }
@@ -175,9 +177,9 @@ impl<T: Transport> RunExecutor for CompanionExecutor<'_, T> {
         &self.base
     }
 
-    async fn fetch(&self, url: &str) -> Result<crate::api::Fetched, String> {
+    async fn fetch(&self, url: &str, if_none_match: Option<&str>) -> Result<crate::api::Fetched, String> {
         let companion = Companion::new(self.transport, &self.base);
-        companion.fetch(url).await.map_err(|e| match e {
+        companion.fetch(url, if_none_match).await.map_err(|e| match e {
             CompanionError::Refused { message, .. } => message,
             other => other.to_string(),
         })

@@ -354,8 +354,14 @@ fn prepare<T: Transport, C: CacheStore>(
     let (mut request, context) = parse_request(inv, tree)
         .and_then(|r| subtree(tree, &r.context_dir).map(|c| (r, c)))
         .map_err(|e| Outcome::failure(format!("ERROR: {e}\n"), 1))?;
-    if let (None, Some(host)) = (inv.flags.value(Flag::PLATFORM), env.platform) {
-        request.options.platform = host.clone();
+    // `--platform linux`: one part, completed from the companion's platform (containerd's `platforms.Parse`).
+    match (inv.flags.value(Flag::PLATFORM), env.platform) {
+        (None, Some(host)) => request.options.platform = host.clone(),
+        (Some(text), Some(host)) => {
+            request.options.platform =
+                Platform::parse_on(text, host).map_err(|e| Outcome::failure(format!("ERROR: {e}\n"), 1))?;
+        }
+        _ => {}
     }
     if inv.flags.is_set(Flag::CHECK) {
         return Err(check(&request.options, &context));

@@ -165,6 +165,9 @@ pub async fn run_project_building<T: Transport>(
         Err(outcome) => return outcome,
     };
     let project = &loaded.project;
+    if let Err(e) = compose_up::ProgressMode::of(&sub) {
+        return Outcome::failure(format!("{e}\n"), 1);
+    }
     let mut warned = warnings(&loaded.warnings);
     let mut outcome = match sub.command.id {
         CommandId::ComposeUp => {
@@ -202,7 +205,10 @@ pub async fn run_project_building<T: Transport>(
         ),
         CommandId::ComposeExec => compose_exec::detached(ctx, &sub, project).await,
         CommandId::ComposeTop => compose_exec::top(ctx, &sub, project).await,
-        CommandId::ComposeRun => compose_run::detached(ctx, &sub, &loaded).await,
+        CommandId::ComposeRun => {
+            let built = compose_run::build_first(ctx, &sub, project, builder).await;
+            then(built, compose_run::detached(ctx, &sub, &loaded)).await
+        }
         _ => return config_outcome(&sub, &loaded),
     };
     outcome.stderr.insert_str(0, &warned);

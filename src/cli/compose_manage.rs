@@ -158,8 +158,8 @@ pub async fn manage<T: Transport>(
         targets.reverse();
     }
     let mut progress = Progress {
-        title,
-        ..Progress::default()
+        live: None,
+        ..Progress::for_line(ctx, inv, title)
     };
     let mut restarted = BTreeSet::new();
     for m in &targets {
@@ -169,6 +169,17 @@ pub async fn manage<T: Transport>(
                 return super::compose_up::dependency_failed(&mut progress, e);
             }
             restarted.insert(m.service.clone());
+        }
+        // Compose's working event before each (`Stopping`, `Starting`, `Restarting`), seen in plain mode.
+        match id {
+            CommandId::ComposeStop if row.status == ContainerStatus::Running => {
+                progress.set(name.clone(), "Stopping")
+            }
+            CommandId::ComposeStart if row.status != ContainerStatus::Running => {
+                progress.set(name.clone(), "Starting")
+            }
+            CommandId::ComposeRestart => progress.set(name.clone(), "Restarting"),
+            _ => {}
         }
         let done = match id {
             CommandId::ComposeStop if row.status != ContainerStatus::Running => Ok("Stopped"),
@@ -184,7 +195,7 @@ pub async fn manage<T: Transport>(
                 .map(|()| "Started"),
         };
         match done {
-            Ok(state) => progress.done(name, state),
+            Ok(state) => progress.set(name, state),
             Err(e) => return failed(&progress, e.to_string()),
         }
     }

@@ -65,11 +65,12 @@ pub async fn members<T: Transport>(
     companion: &Companion<'_, T>,
     project: &str,
 ) -> Result<Vec<Member>, CompanionError> {
+    let ours = super::ps_filters::PsFilter::label(PROJECT, project);
     let mut found: Vec<Member> = companion
         .containers(true)
         .await?
         .into_iter()
-        .filter(|r| r.labels.get(PROJECT).is_some_and(|p| p == project))
+        .filter(|r| ours.keeps(r))
         .map(|row| Member {
             service: row.labels.get(SERVICE).cloned().unwrap_or_default(),
             number: row.labels.get(NUMBER).and_then(|n| n.parse().ok()).unwrap_or(0),

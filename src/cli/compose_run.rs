@@ -45,7 +45,9 @@ fn one_off_request(
     let mut request = up::create_request(project, service, 1);
     let options = &mut request.options;
     // Compose gives a one-off the service's aliases only with `--use-aliases`, and no restart policy.
-    options.network_aliases.clear();
+    if !flags.is_set(Flag::USE_ALIASES) {
+        options.network_aliases.clear();
+    }
     options.restart = Default::default();
     options.tty = !flags.is_set(Flag::NO_TTY);
     options.interactive = true;
@@ -233,6 +235,31 @@ async fn started<T: Transport>(
     Ok((created.id, name, printed))
 }
 
+/// What a `compose run` builds first (Compose's `run.go`: `--build` rebuilds the service's image, and its
+/// dependencies' unless `--no-deps`; a missing image of a service with `build:` is built too), as `up` does it.
+pub async fn build_first<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
+    project: &Project,
+    builder: Option<&dyn super::compose_build::ImageBuilder>,
+) -> Outcome {
+    let mut services = inv.clone();
+    services.args.truncate(1);
+    if inv.flags.is_set(Flag::NO_DEPS) {
+        // Only the service's own image: `before_up` takes the named services with what they depend on.
+        let Some(service) = project.services.get(&inv.args[0]) else {
+            return Outcome::default();
+        };
+        let mut alone = project.clone();
+        alone.services.retain(|name, _| *name == service.name);
+        if let Some(own) = alone.services.get_mut(&service.name) {
+            own.depends_on.clear();
+        }
+        return super::compose_build::before_up(ctx, &services, &alone, builder).await;
+    }
+    super::compose_build::before_up(ctx, &services, project, builder).await
+}
+
 /// `docker compose run -d ...`: the one-off started, its id printed (as `docker start` prints what it started).
 pub async fn detached<T: Transport>(
     ctx: &CommandContext<'_, T>,
@@ -256,6 +283,16 @@ pub async fn attached<T: Transport>(
     inv: &Invocation,
     loaded: &Loaded,
 ) -> Result<AttachTarget, Outcome> {
+    if inv.flags.is_set(Flag::BUILD) {
+        // The terminal's attached run has no builder at hand: say how instead of running an old image.
+        return Err(Outcome::failure(
+            format!(
+                "slipway: 'docker compose run --build' builds only when detached here (-d); build first with                  'docker compose build {}'\n",
+                inv.args[0]
+            ),
+            1,
+        ));
+    }
     let (id, container, printed) = started(ctx, inv, loaded).await?;
     if let Some(progress) = ctx.progress {
         for line in printed.lines() {

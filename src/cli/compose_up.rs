@@ -31,6 +31,10 @@ pub(super) struct Progress<'s> {
     pub(super) title: &'static str,
     pub(super) lines: Vec<(String, String)>,
     pub(super) live: Option<StatusSink<'s>>,
+    /// `--progress plain` or `--ansi never`: Compose's plain writer, one line per event instead of the block.
+    pub(super) plain: Option<String>,
+    /// `--progress quiet`: no lines at all.
+    pub(super) quiet: bool,
 }
 
 impl Default for Progress<'_> {
@@ -39,6 +43,41 @@ impl Default for Progress<'_> {
             title: "Running",
             lines: Vec::new(),
             live: None,
+            plain: None,
+            quiet: false,
+        }
+    }
+}
+
+/// How `docker compose --progress`/`--ansi` have Compose print its progress (`cmd/compose/compose.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProgressMode {
+    /// The block: drawn live on a terminal, else printed once at the end.
+    Block,
+    /// Compose's plain writer (`pkg/progress/plain.go`): ` Container app-web-1  Created` per event.
+    Plain,
+    /// `--progress quiet`: nothing.
+    Quiet,
+}
+
+impl ProgressMode {
+    /// The mode of a `docker compose` line (its own flags are the subcommand's `global`), or Compose's error
+    /// for a value it does not know; `--progress json` is refused (not built).
+    pub(crate) fn of(inv: &Invocation) -> Result<ProgressMode, String> {
+        let ansi = inv.global.value(Flag::ANSI);
+        match ansi {
+            None | Some("never" | "always" | "auto") => {}
+            Some(other) => return Err(format!("unsupported --ansi value {other:?}")),
+        }
+        match inv.global.value(Flag::PROGRESS) {
+            None | Some("auto") if ansi == Some("never") => Ok(ProgressMode::Plain),
+            None | Some("auto" | "tty") => Ok(ProgressMode::Block),
+            Some("plain") => Ok(ProgressMode::Plain),
+            Some("quiet") => Ok(ProgressMode::Quiet),
+            Some("json") => Err(
+                "slipway: docker compose --progress json is not supported here: use plain, tty, auto or quiet".into(),
+            ),
+            Some(other) => Err(format!("unsupported --progress value {other:?}")),
         }
     }
 }
@@ -47,26 +86,45 @@ impl Default for Progress<'_> {
 const WORKING: [&str; 5] = ["Waiting", "Creating", "Starting", "Stopping", "Removing"];
 
 impl<'s> Progress<'s> {
-    /// A `Running` block drawn live when the context has a terminal that redraws lines.
-    pub(super) fn on_screen<T: Transport>(ctx: &CommandContext<'s, T>) -> Self {
+    /// A block titled `title` for a `docker compose` line: live on a terminal, or in the line's
+    /// [`ProgressMode`] (plain lines, or nothing).
+    pub(super) fn for_line<T: Transport>(
+        ctx: &CommandContext<'s, T>,
+        inv: &Invocation,
+        title: &'static str,
+    ) -> Self {
+        let mode = ProgressMode::of(inv).unwrap_or(ProgressMode::Block);
         Progress {
-            live: ctx.status,
+            title,
+            live: ctx.status.filter(|_| mode == ProgressMode::Block),
+            plain: (mode != ProgressMode::Block).then(String::new),
+            quiet: mode == ProgressMode::Quiet,
             ..Progress::default()
         }
     }
 
     pub(super) fn done(&mut self, what: String, state: &str) {
+        self.event(&what, state);
         self.lines.push((what, state.to_string()));
         self.draw();
     }
 
     /// The line of `what` says `state` now (added when it has none).
     pub(super) fn set(&mut self, what: String, state: &str) {
+        self.event(&what, state);
         match self.lines.iter_mut().find(|(w, _)| *w == what) {
             Some(line) => line.1 = state.to_string(),
             None => self.lines.push((what, state.to_string())),
         }
         self.draw();
+    }
+
+    /// Compose's plain writer prints each event as `fmt.Fprintln("", ID, "", StatusText)`: a space, the
+    /// resource, two spaces (the empty text between), the state.
+    fn event(&mut self, what: &str, state: &str) {
+        if let (Some(printed), false) = (&mut self.plain, self.quiet) {
+            printed.push_str(&format!(" {what}  {state}\n"));
+        }
     }
 
     /// Redraw every line (a longer name pads them all again), each keyed to its row.
@@ -110,11 +168,12 @@ impl<'s> Progress<'s> {
         out
     }
 
-    /// The block as printed at the end (nothing when it was drawn live).
+    /// The block as printed at the end (nothing when it was drawn live); in plain mode the events' lines.
     pub(super) fn render(&self) -> String {
-        match self.live {
-            Some(_) => String::new(),
-            None => self.block(),
+        match (&self.plain, self.live) {
+            (Some(printed), _) => printed.clone(),
+            (None, Some(_)) => String::new(),
+            (None, None) => self.block(),
         }
     }
 }
@@ -350,7 +409,7 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
         pulled.stderr.push_str(&orphan_warning(&orphans));
     }
     show_first(ctx, &mut pulled);
-    let mut progress = Progress::on_screen(ctx);
+    let mut progress = Progress::for_line(ctx, inv, "Running");
     if let Err(e) = create_missing(&companion, wanted(project, &services), &mut progress).await {
         return failed(&progress, e.to_string());
     }
@@ -435,6 +494,7 @@ async fn remove_container<T: Transport>(
     if row.status == ContainerStatus::Running {
         progress.set(what.clone(), "Stopping");
         companion.stop(&row.id, &StopQuery { t: timeout }).await?;
+        progress.set(what.clone(), "Stopped");
     }
     progress.set(what.clone(), "Removing");
     companion.remove(&row.id, &RemoveQuery { force: true }).await?;
@@ -509,6 +569,9 @@ pub(super) async fn converge<T: Transport>(
                 progress.set(format!("Container {name}"), "Creating");
                 let labels = compose_project::container_labels(project, service, n, false, files);
                 create_started(companion, project, service, (n, labels), binds).await?;
+                // Compose's events between: the container created, then starting (one request here).
+                progress.set(format!("Container {name}"), "Created");
+                progress.set(format!("Container {name}"), "Starting");
                 "Started"
             }
         };
@@ -659,14 +722,16 @@ pub(super) async fn create_missing<T: Transport>(
                     internal,
                     ..NetworkCreate::default()
                 };
+                progress.set(format!("Network {}", w.name), "Creating");
                 companion.create_network(&request).await?;
-                progress.done(format!("Network {}", w.name), "Created");
+                progress.set(format!("Network {}", w.name), "Created");
             }
             None if !w.external && !volumes.contains(&w.name) => {
+                progress.set(format!("Volume \"{}\"", w.name), "Creating");
                 companion
                     .create_volume(&VolumeCreate { name: w.name.clone() })
                     .await?;
-                progress.done(format!("Volume \"{}\"", w.name), "Created");
+                progress.set(format!("Volume \"{}\"", w.name), "Created");
             }
             _ => {}
         }
@@ -700,8 +765,8 @@ pub(super) async fn pull_missing<T: Transport>(
     services: &[Service],
 ) -> Outcome {
     let mut progress = Progress {
-        title: "Pulling",
-        ..Progress::default()
+        live: None,
+        ..Progress::for_line(ctx, inv, "Pulling")
     };
     let local = ctx.local_client();
     for service in services {
@@ -742,12 +807,13 @@ pub(super) async fn pull_missing<T: Transport>(
             );
         }
         let mut out = Printer::new(ctx).quiet();
+        progress.set(service.name.clone(), "Pulling");
         if let Err(e) = super::transfer::pull_image(ctx, &image, &mut out, Stream::Stdout).await {
             let mut stderr = progress.render();
             stderr.push_str(&format!("Error response from daemon: {e}\n"));
             return Outcome::failure(stderr, 1);
         }
-        progress.done(service.name.clone(), "Pulled");
+        progress.set(service.name.clone(), "Pulled");
     }
     Outcome {
         stderr: progress.render(),
@@ -769,7 +835,10 @@ pub async fn down<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, p
         }
     };
     let companion = Companion::new(ctx.transport, ctx.base);
-    let mut progress = Progress::default();
+    let mut progress = Progress {
+        live: None,
+        ..Progress::for_line(ctx, inv, "Running")
+    };
     // One-off `run` containers too with --remove-orphans, as Compose's `down` takes them (pkg/compose/down.go).
     let removing = inv.flags.is_set(Flag::REMOVE_ORPHANS);
     let members = match compose_project::members(&companion, &project.name).await {
@@ -833,8 +902,9 @@ async fn remove_resources<T: Transport>(
             progress.done(format!("Network {name}"), IN_USE);
             continue;
         }
+        progress.set(format!("Network {name}"), "Removing");
         companion.remove_network(&name).await?;
-        progress.done(format!("Network {name}"), "Removed");
+        progress.set(format!("Network {name}"), "Removed");
     }
     if !volumes {
         return Ok(());
@@ -843,8 +913,9 @@ async fn remove_resources<T: Transport>(
     for (key, volume) in &project.volumes {
         let name = volume_name(project, key);
         if !volume.external && existing.contains(&name) {
+            progress.set(format!("Volume {name}"), "Removing");
             companion.remove_volume(&name).await?;
-            progress.done(format!("Volume {name}"), "Removed");
+            progress.set(format!("Volume {name}"), "Removed");
         }
     }
     Ok(())
@@ -954,6 +1025,45 @@ pub(super) mod tests {
         assert_eq!(
             progress.render(),
             "[+] Running 2/2\n ✔ Network app_default  Created\n ✔ Container app-web-1  Started\n"
+        );
+    }
+
+    /// `--progress plain` / `--ansi never`: Compose's plain writer, one line per event
+    /// (`fmt.Fprintln("", ID, "", StatusText)`), never the block; `quiet` prints nothing; an unknown value is
+    /// Compose's error.
+    #[test]
+    fn plain_progress_prints_each_event_as_compose_does() {
+        let parsed = |line: &str| {
+            let words: Vec<String> = line.split(' ').map(str::to_string).collect();
+            let Ok(crate::cli::parse::Parsed::Run(inv)) = crate::cli::parse::parse(&words) else {
+                panic!("{line}")
+            };
+            crate::cli::compose::subcommand(&inv).expect("a compose subcommand")
+        };
+        let mode = |line: &str| ProgressMode::of(&parsed(line));
+        assert_eq!(mode("compose --progress plain up"), Ok(ProgressMode::Plain));
+        assert_eq!(mode("compose --ansi never up"), Ok(ProgressMode::Plain));
+        assert_eq!(
+            mode("compose --ansi never --progress tty up"),
+            Ok(ProgressMode::Block)
+        );
+        assert_eq!(mode("compose --progress quiet down"), Ok(ProgressMode::Quiet));
+        assert_eq!(mode("compose up"), Ok(ProgressMode::Block));
+        assert_eq!(
+            mode("compose --progress fancy up"),
+            Err("unsupported --progress value \"fancy\"".into())
+        );
+        assert!(mode("compose --progress json up").is_err());
+        let mut progress = Progress {
+            plain: Some(String::new()),
+            ..Progress::default()
+        };
+        progress.set("Container app-web-1".into(), "Creating");
+        progress.set("Container app-web-1".into(), "Created");
+        progress.done("Network app_default".into(), "Removed");
+        assert_eq!(
+            progress.render(),
+            " Container app-web-1  Creating\n Container app-web-1  Created\n Network app_default  Removed\n"
         );
     }
 

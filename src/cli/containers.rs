@@ -507,96 +507,19 @@ pub async fn ps<T: Transport>(transport: &T, base: &str, inv: &Invocation, now: 
         Ok(last) => last,
         Err(e) => return Outcome::failure(format!("{e}\n"), 125),
     };
-    // `health=` filters are read by the supervision code (their own values); every other one must be `label=`.
-    let (health, others): (Vec<String>, Vec<String>) = inv
-        .flags
-        .values(Flag::FILTER)
-        .iter()
-        .cloned()
-        .partition(|v| v.starts_with("health="));
-    let filters = match label_filters(&others) {
-        Ok(filters) => filters,
-        Err(e) => return Outcome::failure(format!("{e}\n"), 1),
-    };
-    let healthy = match super::supervision::ps_filter(&health) {
-        Ok(keep) => keep,
+    let filter = match super::ps_filters::PsFilter::parse(inv.flags.values(Flag::FILTER)) {
+        Ok(filter) => filter,
         Err(e) => return Outcome::failure(format!("{e}\n"), 1),
     };
     match list(transport, base, inv.flags.is_set(Flag::ALL) || last.is_some()).await {
         Ok(mut rows) => {
-            rows.retain(|r| filters.iter().all(|f| f.matches(&r.labels)) && healthy(r));
+            rows.retain(|r| filter.keeps(r));
             rows.truncate(last.unwrap_or(usize::MAX));
             let (quiet, no_trunc) = (inv.flags.is_set(Flag::QUIET), inv.flags.is_set(Flag::NO_TRUNC));
             Outcome::success(ps_table(&rows, now, quiet, no_trunc))
         }
         Err(e) => Outcome::failure(e.to_string(), 1),
     }
-}
-
-/// One `--filter label=KEY[=VALUE]` of `docker ps`: the label is there (with that value).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelFilter {
-    pub key: String,
-    pub value: Option<String>,
-}
-
-impl LabelFilter {
-    pub fn matches(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
-        labels
-            .get(&self.key)
-            .is_some_and(|v| self.value.as_ref().is_none_or(|want| want == v))
-    }
-}
-
-/// Why a `docker ps --filter` is refused, in docker's words.
-#[derive(Debug, thiserror::Error)]
-pub enum FilterError {
-    #[error(
-        "invalid argument \"{0}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"
-    )]
-    Format(String),
-    #[error("Error response from daemon: invalid filter '{0}'")]
-    Unknown(String),
-    #[error("slipway: docker ps filters by label and health here (--filter label=KEY[=VALUE], health=STATE), not by {0}")]
-    NotHere(String),
-}
-
-/// `--filter` values other than `health=`: only `label=` ones are applied here (every filter must match, as docker does).
-pub fn label_filters(values: &[String]) -> Result<Vec<LabelFilter>, FilterError> {
-    const DOCKERS: &[&str] = &[
-        "id",
-        "name",
-        "status",
-        "exited",
-        "ancestor",
-        "before",
-        "since",
-        "volume",
-        "network",
-        "publish",
-        "expose",
-        "health",
-        "isolation",
-        "is-task",
-    ];
-    values
-        .iter()
-        .map(|v| match v.split_once('=') {
-            None => Err(FilterError::Format(v.clone())),
-            Some(("label", rest)) => Ok(match rest.split_once('=') {
-                Some((k, val)) => LabelFilter {
-                    key: k.to_string(),
-                    value: Some(val.to_string()),
-                },
-                None => LabelFilter {
-                    key: rest.to_string(),
-                    value: None,
-                },
-            }),
-            Some((key, _)) if DOCKERS.contains(&key) => Err(FilterError::NotHere(key.to_string())),
-            Some((key, _)) => Err(FilterError::Unknown(key.to_string())),
-        })
-        .collect()
 }
 
 /// `ps -n`/`--last` given something other than a number, as pflag words it.
@@ -782,31 +705,6 @@ pub(super) mod tests {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         assert_eq!(labels, [("solo", ""), ("team", "web")]);
-    }
-
-    #[test]
-    fn ps_filters_by_label_as_docker_does() {
-        let filters = label_filters(&["label=team".into(), "label=tier=front".into()]).unwrap();
-        let labels = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let both = labels(&[("team", "a"), ("tier", "front")]);
-        assert!(filters.iter().all(|f| f.matches(&both)));
-        assert!(!filters[1].matches(&labels(&[("tier", "back")])));
-        assert!(!filters[0].matches(&labels(&[("tier", "front")])));
-        let e = |v: &str| label_filters(&[v.to_string()]).unwrap_err().to_string();
-        assert_eq!(
-            e("label"),
-            "invalid argument \"label\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"
-        );
-        assert_eq!(
-            e("colour=red"),
-            "Error response from daemon: invalid filter 'colour'"
-        );
-        assert!(e("status=exited").contains("not by status"));
     }
 
     #[test]

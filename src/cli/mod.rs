@@ -43,6 +43,7 @@ pub mod outcome;
 pub mod parse;
 pub mod ports;
 pub mod project_files;
+pub mod ps_filters;
 pub mod resources;
 pub mod spec;
 pub mod supervision;

@@ -34,7 +34,8 @@ flag_names! {
     VERBOSE = "verbose", VERSION = "version", VOLUMES = "volumes", WORKDIR = "workdir",
     CHECK = "check", TIMEOUT = "timeout", NO_STREAM = "no-stream", MEMORY_SWAP = "memory-swap",
     RESTART = "restart", CPU_SHARES = "cpu-shares", LIMIT = "limit", INSECURE = "insecure", AUTHOR = "author",
-    CHANGE = "change", MESSAGE = "message",
+    CHANGE = "change", MESSAGE = "message", ANSI = "ansi", USE_ALIASES = "use-aliases", CAP_ADD = "cap-add",
+    CAP_DROP = "cap-drop",
     FOLLOW_LINK = "follow-link", ARCHIVE = "archive", PAUSE = "pause",
     SECRET = "secret",
     HEALTH_CMD = "health-cmd", HEALTH_INTERVAL = "health-interval", HEALTH_TIMEOUT = "health-timeout",
@@ -713,6 +714,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         opt(Flag::ENV_FILE, None, "Specify an alternate environment file"),
         opt(Flag::PROJECT_DIRECTORY, None, "Specify an alternate working directory")
             .refused("the project directory is the project's root here: name files under it with -f"),
+        opt(Flag::PROGRESS, None, "Set type of progress output (auto, tty, plain, json, quiet)"),
+        opt(Flag::ANSI, None, "Control when to print ANSI control characters (\"never\"|\"always\"|\"auto\")"),
         HELP,
     ]).flags_before_arguments(),
 ];
@@ -850,6 +853,13 @@ pub const COMPOSE_COMMANDS: &[CommandSpec] = &[
         opt(Flag::VOLUME, Some('v'), "Bind mount a volume"),
         opt(Flag::PUBLISH, Some('p'), "Publish a container's port(s) to the host"),
         flag(Flag::SERVICE_PORTS, None, "Run command with all service's ports enabled and mapped to the host"),
+        flag(Flag::BUILD, None, "Build image before starting container"),
+        opt(Flag::PULL, None, "Pull image before running (\"always\"|\"missing\"|\"never\")"),
+        flag(Flag::USE_ALIASES, None, "Use the service's network useAliases in the network(s) the container connects to"),
+        opt(Flag::CAP_ADD, None, "Add Linux capabilities")
+            .refused("containers here run with Docker's default capabilities, which a line cannot change"),
+        opt(Flag::CAP_DROP, None, "Drop Linux capabilities")
+            .refused("containers here run with Docker's default capabilities, which a line cannot change"),
         INTERACTIVE.always("docker compose run keeps STDIN open"),
         HELP,
     ]).flags_before_arguments(),

@@ -1,11 +1,11 @@
 //! `docker run --health-* --no-healthcheck --restart`: the create request's healthcheck and restart policy, as
-//! the docker CLI builds them (`cli/command/container/opts.go`), and the health filter of `docker ps`.
+//! the docker CLI builds them (`cli/command/container/opts.go`), (the health filter of `docker ps` is `cli::ps_filters`).
 
 use serde::Serialize;
 
 use super::parse::Invocation;
 use super::spec::Flag;
-use crate::api::{ContainerSummary, HealthConfig, HealthState, RestartPolicy};
+use crate::api::{HealthConfig, HealthState, RestartPolicy};
 use crate::image::rfc3339_nanos;
 
 /// A `--health-*` or `--restart` value docker refuses, in its words.
@@ -81,34 +81,6 @@ pub fn restart_policy(inv: &Invocation) -> Result<RestartPolicy, FlagError> {
         return Err(FlagError("Conflicting options: --restart and --rm".into()));
     }
     Ok(policy)
-}
-
-/// `docker ps --filter health=starting|healthy|unhealthy|none`: which rows are kept, or docker's error for
-/// a filter this `ps` does not apply.
-pub fn ps_filter(filters: &[String]) -> Result<impl Fn(&ContainerSummary) -> bool, String> {
-    let mut wanted: Vec<String> = Vec::new();
-    for filter in filters {
-        match filter.split_once('=') {
-            Some(("health", value)) if ["starting", "healthy", "unhealthy", "none"].contains(&value) => {
-                wanted.push(value.to_string())
-            }
-            Some(("health", value)) => {
-                return Err(format!(
-                    "Error response from daemon: Unrecognised filter value for health: {value}"
-                ))
-            }
-            Some((key, _)) => {
-                return Err(format!(
-                    "slipway: docker ps --filter {key}=... is not applied here: only health=... is"
-                ))
-            }
-            None => return Err(format!("bad format of filter (expected name=value): {filter}")),
-        }
-    }
-    Ok(move |row: &ContainerSummary| {
-        let status = row.health.map_or("none", |h| h.word());
-        wanted.is_empty() || wanted.iter().any(|w| w == status)
-    })
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -296,12 +268,5 @@ mod tests {
                 .to_string(),
             "Conflicting options: --restart and --rm"
         );
-        let keep = ps_filter(&["health=healthy".into()]).unwrap();
-        let mut row = crate::cli::containers::tests::summary_row();
-        assert!(!keep(&row));
-        row.health = Some(crate::api::HealthStatus::Healthy);
-        assert!(keep(&row));
-        assert!(ps_filter(&["health=ok".into()]).is_err());
-        assert!(ps_filter(&["name=web".into()]).is_err());
     }
 }

@@ -246,9 +246,18 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -
     if let Err(e) = Reference::parse(&inv.args[0]) {
         return out.fail(&e.to_string(), 1);
     }
-    let platform = match inv.flags.value(Flag::PLATFORM).map(Platform::parse) {
-        None => ctx.host_platform(),
+    let host = ctx.host_platform();
+    let platform = match inv
+        .flags
+        .value(Flag::PLATFORM)
+        .map(|p| Platform::parse_on(p, &host))
+    {
+        None => host,
         Some(Ok(p)) => p,
+        // The daemon parses it (`platforms.Parse`) and answers 400.
+        Some(Err(e @ crate::builder::BuildError::UnknownPlatform(_))) => {
+            return out.fail(&format!("Error response from daemon: {e}"), 1)
+        }
         Some(Err(e)) => return out.fail(&e.to_string(), 1),
     };
     match pull_image_for(ctx, &inv.args[0], &platform, &mut out, Stream::Stdout).await {
@@ -472,6 +481,19 @@ async fn pull_first<T: Transport>(
     }
 }
 
+/// `--platform linux` (one part) as the daemon's `platforms.Parse` completes it from its own platform: the
+/// command goes on with the whole `OS/ARCH` (a part that is neither an OS nor an architecture is left for
+/// [`pull_first`] to refuse).
+fn whole_platform<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Invocation {
+    let mut inv = inv.clone();
+    if let Some(text) = inv.flags.value(Flag::PLATFORM).filter(|p| !p.contains('/')) {
+        if let Ok(whole) = Platform::parse_on(text, &ctx.host_platform()) {
+            inv.flags.set(Flag::PLATFORM, whole.to_string());
+        }
+    }
+    inv
+}
+
 /// What `docker run`, `create` and `run -it` do before their request: the image pulled when it is missing, then
 /// the mounts resolved (the project's binds packed). Err is the command's whole outcome.
 async fn pull_and_mount<T: Transport>(
@@ -489,6 +511,7 @@ async fn pull_and_mount<T: Transport>(
 /// `docker run`: when the image is not in the local store, say so and pull it first (docker's lines on
 /// stderr), then run. A failed pull still tries the run: the runner also knows its base-image layouts.
 pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let inv = &whole_platform(ctx, inv);
     let mut out = Printer::new(ctx);
     let (pull_error, mounts) = match pull_and_mount(ctx, inv, &mut out).await {
         Ok(ready) => ready,
@@ -502,6 +525,7 @@ pub async fn run_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &
 
 /// `docker create`: pull like `docker run`, then create the container and print its id.
 pub async fn create_pulling_first<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> Outcome {
+    let inv = &whole_platform(ctx, inv);
     let mut out = Printer::new(ctx);
     let (pull_error, mounts) = match pull_and_mount(ctx, inv, &mut out).await {
         Ok(ready) => ready,
@@ -528,6 +552,7 @@ pub async fn start_interactive<T: Transport>(
     inv: &Invocation,
     console_size: Option<[u16; 2]>,
 ) -> Result<(containers::Created, Outcome), Outcome> {
+    let inv = &whole_platform(ctx, inv);
     let mut out = Printer::new(ctx);
     let (pull_error, mounts) = pull_and_mount(ctx, inv, &mut out).await?;
     match containers::create_started(ctx.transport, ctx.base, (inv, mounts.as_deref()), console_size).await {

@@ -23,7 +23,7 @@ pub enum Error {
         suggestion: Option<String>,
         span: Span,
     },
-    #[error("unknown flag: {flag}{}", did_you_mean(suggestion))]
+    #[error("unknown flag: --{flag}{}", did_you_mean(suggestion))]
     UnknownFlag {
         flag: String,
         suggestion: Option<String>,

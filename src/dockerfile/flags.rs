@@ -48,14 +48,14 @@ impl Flags {
             };
             if ty != FlagType::Strings && out.values.contains_key(decl) {
                 return Err(Error::Flag {
-                    message: format!("duplicate flag specified: {name}"),
+                    message: format!("duplicate flag specified: --{name}"),
                     span: w.span,
                 });
             }
             let value = match (ty, value) {
                 (FlagType::Bool, Some("")) | (FlagType::String | FlagType::Strings, None) => {
                     return Err(Error::Flag {
-                        message: format!("missing a value on flag: {name}"),
+                        message: format!("missing a value on flag: --{name}"),
                         span: w.span,
                     })
                 }
@@ -65,7 +65,7 @@ impl Flags {
                     Some(_) => {
                         return Err(Error::Flag {
                             message: format!(
-                                "expecting boolean value for flag {name}, not: {}",
+                                "expecting boolean value for flag --{name}, not: {}",
                                 v.unwrap_or_default()
                             ),
                             span: w.span,
@@ -202,7 +202,7 @@ mod tests {
         assert!(f.bool("link"));
         assert_eq!(f.strings("exclude").len(), 2);
         let e = Flags::parse(&[w("--form=x")], &decl).expect_err("unknown flag");
-        assert_eq!(e.to_string(), "unknown flag: form (did you mean from?)");
+        assert_eq!(e.to_string(), "unknown flag: --form (did you mean from?)");
         assert!(Flags::parse(&[w("--from")], &decl).is_err());
         assert!(Flags::parse(&[w("--link=maybe")], &decl).is_err());
         assert!(Flags::parse(&[w("--from=a"), w("--from=b")], &decl).is_err());

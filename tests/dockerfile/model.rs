@@ -120,13 +120,13 @@ fn what_buildkit_rejects_we_reject() {
     let cases = [
         (
             "FROM a\nRUN --mount=type=cache --networks=none x\n",
-            "unknown flag: networks (did you mean network?)",
+            "unknown flag: --networks (did you mean network?)",
         ),
         (
             "FROM a\nCOPY --link=maybe a b\n",
-            "expecting boolean value for flag link, not: maybe",
+            "expecting boolean value for flag --link, not: maybe",
         ),
-        ("FROM a\nCOPY --from a b\n", "missing a value on flag: from"),
+        ("FROM a\nCOPY --from a b\n", "missing a value on flag: --from"),
         (
             "FROM a\nRUN --network=bridge x\n",
             "unsupported network mode \"bridge\"",
