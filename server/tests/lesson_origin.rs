@@ -231,6 +231,16 @@ async fn a_lesson_link_asks_before_it_replaces_changed_files() {
                 let link = page.value_of("Share link").await?;
                 page.click("Open Dockerfile").await?;
                 page.type_into("Dockerfile editor", mine).await?;
+                // As a learner leaves once the editor shows what they typed (under a full suite's load the keys
+                // may still be on their way when the next command comes).
+                let typed = std::time::Instant::now();
+                while page.value_of("Dockerfile editor").await? != mine {
+                    anyhow::ensure!(
+                        typed.elapsed() < std::time::Duration::from_secs(20),
+                        "the editor never showed the typed file"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
                 // Opened as a new page (the link differs from this one only in its fragment).
                 page.goto("about:blank").await?;
                 page.goto(&link).await?;

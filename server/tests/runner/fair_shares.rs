@@ -138,7 +138,8 @@ async fn one_learners_fork_bomb_leaves_anothers_docker_run_under_1_s() -> Result
     let (a, b) = (server.session_client()?, server.session_client()?);
     // B's work on a quiet server first: what B gets beside A's hog is compared with it.
     let quiet = neighbours_work(&b, &server).await?;
-    // A burns both cores (two spinning shells, `--cpus 2`), then forks without end.
+    // A burns both cores (two spinning shells, `--cpus 2`), then forks without end. Its own burner slows its bomb
+    // on a machine busy with other tests: the cap is given three minutes to be reached.
     let burner = json!({"image": "busybox", "cpus": 2.0,
         "cmd": ["sh", "-c", "for i in 1 2; do (while :; do :; done) & done; wait"]});
     let burner = run_detached(&a, &server, burner).await?;
@@ -148,7 +149,7 @@ async fn one_learners_fork_bomb_leaves_anothers_docker_run_under_1_s() -> Result
     let at_cap = Instant::now();
     while read_number(&pids, "pids.current")? < 100 {
         ensure!(
-            at_cap.elapsed() < Duration::from_secs(60),
+            at_cap.elapsed() < Duration::from_secs(180),
             "the bomb never reached A's cap"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
