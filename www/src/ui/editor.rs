@@ -181,22 +181,7 @@ fn editor_script_loaded() -> bool {
 fn load_editor_script() -> js_sys::Promise {
     EDITOR_SCRIPT_LOAD.with(|slot| {
         slot.borrow_mut()
-            .get_or_insert_with(|| {
-                js_sys::Promise::new(&mut |resolve, reject| {
-                    let added = web_sys::window()
-                        .and_then(|w| w.document())
-                        .and_then(|d| Some((d.create_element("script").ok()?, d.body()?)))
-                        .and_then(|(script, body)| {
-                            script.set_attribute("src", EDITOR_SCRIPT).ok()?;
-                            script.add_event_listener_with_callback("load", &resolve).ok()?;
-                            script.add_event_listener_with_callback("error", &reject).ok()?;
-                            body.append_child(&script).ok()
-                        });
-                    if added.is_none() {
-                        let _ = reject.call0(&JsValue::NULL);
-                    }
-                })
-            })
+            .get_or_insert_with(|| super::web::load_script(EDITOR_SCRIPT))
             .clone()
     })
 }

@@ -17,28 +17,10 @@ thread_local! {
     static START: RefCell<Option<Promise>> = const { RefCell::new(None) };
 }
 
-/// A `<script>` added to the page, in order with the others (`async = false`); resolves once it ran.
-fn script(document: &web_sys::Document, src: &str) -> Promise {
-    Promise::new(&mut |resolve, reject| {
-        let Ok(element) = document.create_element("script") else {
-            let _ = reject.call1(&JsValue::NULL, &"no script element".into());
-            return;
-        };
-        let _ = element.set_attribute("src", src);
-        let _ = Reflect::set(&element, &"async".into(), &false.into());
-        let _ = Reflect::set(&element, &"onload".into(), &resolve);
-        let _ = Reflect::set(&element, &"onerror".into(), &reject);
-        if let Some(head) = document.head() {
-            let _ = head.append_child(&element);
-        }
-    })
-}
-
 /// The two scripts' loads, adding what is not on the page yet.
 fn scripts() -> Option<(Promise, Promise)> {
-    let document = web_sys::window()?.document()?;
     let added = |slot: &'static std::thread::LocalKey<RefCell<Option<Promise>>>, src: &str| {
-        slot.with(|s| s.borrow_mut().get_or_insert_with(|| script(&document, src)).clone())
+        slot.with(|s| s.borrow_mut().get_or_insert_with(|| super::web::load_script(src)).clone())
     };
     Some((added(&SCRIPT, ENGINE_SCRIPT), added(&START, ENGINE_START)))
 }

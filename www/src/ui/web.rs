@@ -94,6 +94,26 @@ pub fn forget_link() {
     }
 }
 
+/// A `<script src>` added to the page, run in order with the others the page adds (`async = false`): resolves
+/// once it ran, rejects when it did not load (the engine's scripts, the editor's bundle).
+pub fn load_script(src: &str) -> js_sys::Promise {
+    js_sys::Promise::new(&mut |resolve, reject| {
+        let added = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| Some((d.create_element("script").ok()?, d.head()?)))
+            .and_then(|(script, head)| {
+                script.set_attribute("src", src).ok()?;
+                js_sys::Reflect::set(&script, &"async".into(), &false.into()).ok()?;
+                script.add_event_listener_with_callback("load", &resolve).ok()?;
+                script.add_event_listener_with_callback("error", &reject).ok()?;
+                head.append_child(&script).ok()
+            });
+        if added.is_none() {
+            let _ = reject.call1(&JsValue::NULL, &"no document to add a script to".into());
+        }
+    })
+}
+
 /// Puts `text` on the clipboard when the browser allows it (it needs a secure context or localhost).
 pub fn copy_to_clipboard(text: &str) {
     let clipboard = window().navigator().clipboard();
