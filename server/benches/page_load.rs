@@ -44,12 +44,34 @@ mod native {
     const before = resources.filter(r => r.responseEnd <= prompt.startTime);
     const at_prompt = nav.transferSize + before.reduce((sum, r) => sum + r.transferSize, 0);
     // The waterfall: each request's start and end (ms from navigation) and bytes on the wire, in start order.
+    const at = name => { const m = performance.getEntriesByName(name)[0]; return m ? m.startTime : null; };
+    const phases = { html: nav.responseEnd, dom: nav.domContentLoadedEventEnd, wasm: wasm ? wasm.responseEnd : null,
+      start: at('slipway-wasm-start'), workspace: at('slipway-workspace-read'), session: at('slipway-session-ready'),
+      render: mark.startTime, prompt: prompt.startTime };
     const waterfall = [nav].concat(resources).map(r => [r.name.replace(location.origin, '').slice(0, 60),
       Math.round(r.startTime), Math.round(r.responseEnd), r.transferSize, r.responseEnd <= prompt.startTime]);
     return { render_ms: mark.startTime, prompt_ms: prompt.startTime, engine_ms: engine.startTime, transfer: transfer, requests: resources.length + 1,
              wasm_encoded: wasm ? wasm.encodedBodySize : 0, at_prompt: at_prompt, at_prompt_requests: before.length + 1,
-             waterfall: waterfall };
+             waterfall: waterfall, phases: phases };
     "#;
+
+    /// The steps between navigation and the prompt, in order: `(key in READ_LOAD_JS's phases, what it is)`.
+    const PHASES: [(&str, &str); 8] = [
+        ("html", "index.html received"),
+        ("dom", "DOMContentLoaded (the blocking scripts in <head> ran)"),
+        ("wasm", "the page's wasm received"),
+        (
+            "start",
+            "the wasm runs: `start()` entered (compiled, instantiated)",
+        ),
+        ("workspace", "the saved workspace read (IndexedDB, localStorage)"),
+        (
+            "session",
+            "the companion's session ready (`POST /api/sessions`, `GET /api/containers`)",
+        ),
+        ("render", "the app's first render"),
+        ("prompt", "the terminal's prompt drawn and taking keys"),
+    ];
 
     /// The last cold load's requests: what the prompt waited for (answer ended before its mark) and what not.
     fn print_waterfall(waterfall: &serde_json::Value, prompt_ms: f64) {
@@ -91,6 +113,7 @@ mod native {
         let mut wasm_encoded = 0;
         let (mut at_prompt, mut at_prompt_requests) = (Vec::new(), 0);
         let mut waterfall = serde_json::Value::Null;
+        let mut phases: Vec<Vec<f64>> = vec![Vec::new(); PHASES.len()];
         for _ in 0..runs {
             let browser = Browser::start().await?;
             let url = server.url.clone();
@@ -122,8 +145,20 @@ mod native {
             at_prompt.push(value["at_prompt"].as_f64().unwrap_or(f64::NAN));
             at_prompt_requests = value["at_prompt_requests"].as_u64().unwrap_or(0);
             waterfall = value["waterfall"].clone();
+            for ((key, _), times) in PHASES.iter().zip(phases.iter_mut()) {
+                times.push(value["phases"][key].as_f64().unwrap_or(f64::NAN));
+            }
         }
         print_waterfall(&waterfall, prompt.last().copied().unwrap_or(f64::NAN));
+        println!("Where the time to the prompt goes (ms from navigation, median of {runs} cold loads):\n");
+        println!("| step | at, ms | after the step before, ms |\n| --- | ---: | ---: |");
+        let mut before = 0.0;
+        for ((_, what), times) in PHASES.iter().zip(phases.iter_mut()) {
+            let at = median(times);
+            println!("| {what} | {at:.0} | {:.0} |", at - before);
+            before = at;
+        }
+        println!();
         println!("| metric | value |\n| --- | --- |");
         println!("| release wasm, raw | {} KiB |", wasm_bytes.len() / 1024);
         println!("| release wasm, gzip -9 | {} KiB |", gzip_len(&wasm_bytes) / 1024);

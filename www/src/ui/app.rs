@@ -246,9 +246,7 @@ fn use_start(state: &AppState) {
     let (plan, lesson, project) = (state.plan.clone(), state.lesson.clone(), state.project.clone());
     use_effect_with((), move |_| {
         // The page-load benchmark reads this mark: navigation start to the app's first render.
-        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-            let _ = performance.mark("slipway-first-render");
-        }
+        web::mark("slipway-first-render");
         // A share link waiting for an answer keeps its fragment: a reload asks again.
         if web::location_hash().starts_with(share::SHARE_PREFIX) && plan.pending.is_none() {
             web::clear_hash();
@@ -637,6 +635,7 @@ pub fn app() -> Html {
 
 /// Mount the app on `#app`, replacing the loading placeholder that `index.html` shows until the wasm runs.
 pub fn start() {
+    web::mark("slipway-wasm-start");
     let document = web_sys::window()
         .and_then(|w| w.document())
         .expect("a browser document");
@@ -659,7 +658,9 @@ pub fn start() {
             }
         }
         STARTUP_WORKSPACE.with(|s| *s.borrow_mut() = saved);
+        web::mark("slipway-workspace-read");
         super::session::ensure_page_session().await;
+        web::mark("slipway-session-ready");
         if web::location_pathname() == slipway::api::paths::TEACHER {
             return super::teacher::mount(root).await;
         }

@@ -336,9 +336,7 @@ pub fn terminal(props: &TerminalProps) -> Html {
                 *console.borrow_mut() = Some(opened);
             }
             // The page-load benchmark reads this mark: the prompt is drawn and takes keys.
-            if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-                let _ = performance.mark("slipway-prompt-ready");
-            }
+            super::web::mark("slipway-prompt-ready");
             // The commands' engine, now the prompt is up: not awaited (a command typed before it arrives waits).
             super::engine::prefetch();
             move || {

@@ -22,6 +22,13 @@ fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
+/// A `performance.mark` the page-load benchmark reads (`server/benches/page_load.rs`): where the start's time goes.
+pub fn mark(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(name);
+    }
+}
+
 pub fn local_get(key: &str) -> Option<String> {
     storage()?.get_item(key).ok().flatten()
 }
