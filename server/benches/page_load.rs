@@ -64,7 +64,8 @@ mod native {
             "start",
             "the wasm runs: `start()` entered (compiled, instantiated)",
         ),
-        ("workspace", "the saved workspace read (IndexedDB, localStorage)"),
+        // These two run side by side: the later one's second column is the wait beyond the first.
+        ("workspace", "the saved workspace read (IndexedDB)"),
         (
             "session",
             "the companion's session ready (`POST /api/sessions`, `GET /api/containers`)",

@@ -640,9 +640,19 @@ pub fn start() {
         .and_then(|w| w.document())
         .expect("a browser document");
     let root = document.get_element_by_id("app").expect("index.html has #app");
-    // The saved workspace first (IndexedDB answers asynchronously), then the page.
+    // The saved workspace (IndexedDB answers asynchronously) and the tab's session with the companion, side by
+    // side (neither needs the other), then the page.
     wasm_bindgen_futures::spawn_local(async move {
-        let indexed = super::store::load_workspace().await.ok().flatten();
+        let session = async {
+            super::session::ensure_page_session().await;
+            web::mark("slipway-session-ready");
+        };
+        let workspace = async {
+            let indexed = super::store::load_workspace().await.ok().flatten();
+            web::mark("slipway-workspace-read");
+            indexed
+        };
+        let (indexed, ()) = futures_util::future::join(workspace, session).await;
         let local = web::local_get(SAVED_KEY);
         let from_local = local.is_some();
         let saved = super::workspace::newest_saved(indexed.clone(), local);
@@ -658,9 +668,6 @@ pub fn start() {
             }
         }
         STARTUP_WORKSPACE.with(|s| *s.borrow_mut() = saved);
-        web::mark("slipway-workspace-read");
-        super::session::ensure_page_session().await;
-        web::mark("slipway-session-ready");
         if web::location_pathname() == slipway::api::paths::TEACHER {
             return super::teacher::mount(root).await;
         }
