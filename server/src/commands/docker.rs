@@ -95,6 +95,7 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
             let project = super::project_dir::WorkingDir(std::env::current_dir()?);
+            let platform = runtime.block_on(companion_platform(transport, &base));
             let ctx = CommandContext {
                 transport,
                 base: &base,
@@ -116,8 +117,8 @@ pub fn docker(args: DockerArgs) -> anyhow::Result<i32> {
                 files: Some(&project),
                 // Ctrl-C ends the process: no command here catches it.
                 interrupt: None,
-                // This machine's: `slipway docker` runs beside its companion.
-                platform: None,
+                // The companion's, as docker pulls for its daemon's (`--host` may name another machine).
+                platform: platform.as_ref(),
             };
             Ok(runtime.block_on(run_command(&ctx, &inv)))
         })?,
@@ -186,6 +187,17 @@ fn on_the_companion<R>(
     command(&transport, &runtime, session)
 }
 
+/// The platform the companion's containers run on (its `/api/info`), as the page asks it: docker pulls and
+/// builds for its daemon's platform, and `--host` may name a companion on another machine. `None` (this
+/// machine's) when the companion names none.
+async fn companion_platform<T: slipway::registry::Transport>(
+    transport: &T,
+    base: &str,
+) -> Option<slipway::builder::Platform> {
+    let info = slipway::api::Companion::new(transport, base).info().await.ok()?;
+    Some(slipway::cli::context::pull_platform(&info.platform?))
+}
+
 /// [`build`] on a transport and session already there (`docker compose build` runs it once per service).
 async fn build_with<T: slipway::registry::Transport>(
     transport: &T,
@@ -213,6 +225,7 @@ async fn build_with<T: slipway::registry::Transport>(
     let cache = slipway::builder::DirCache::new(super::build::default_cache_dir());
     let started = std::time::Instant::now();
     let clock = move || started.elapsed().as_millis() as u64;
+    let platform = companion_platform(transport, base).await;
     let streamed = RefCell::new(String::new());
     let stream = |chunk: &str| {
         eprint!("{chunk}");
@@ -229,7 +242,7 @@ async fn build_with<T: slipway::registry::Transport>(
         now: super::build::unix_now(),
         source_date_epoch: slipway::builder::BuildOptions::source_date_epoch(),
         events: &|_| {},
-        platform: None,
+        platform: platform.as_ref(),
     };
     let mut outcome = slipway::cli::build::build(&env, &inv, &tree).await;
     // The progress was streamed as it came: print only what follows it.
@@ -395,8 +408,10 @@ fn compose_here(
         let redraw = |stream: Stream, key: &str, line: &str| screen.print(stream, Some(key), line);
         // Binds of the project's files (`- .:/code`) are packed from the working directory.
         let project = super::project_dir::WorkingDir(dir.clone());
+        let platform = runtime.block_on(companion_platform(transport, base));
         let ctx = CommandContext {
             session: Some(&session),
+            platform: platform.as_ref(),
             now: super::build::unix_now(),
             progress: Some(&print),
             status: on_terminal.then_some(&redraw as &dyn Fn(Stream, &str, &str)),
@@ -439,5 +454,58 @@ impl<T: slipway::registry::Transport> slipway::cli::compose_build::ImageBuilder 
                 .await
                 .unwrap_or_else(|e| Outcome::failure(format!("ERROR: {e:#}\n"), 1))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slipway::api::{PlatformInfo, RegistryInfo, RuntimeInfo, ServerInfo};
+    use slipway::registry::transport::{HttpRequest, HttpResponse, TransportError};
+
+    /// A companion whose every answer is its `/api/info` naming `platform`.
+    struct InfoOf(Option<PlatformInfo>);
+
+    impl slipway::registry::Transport for InfoOf {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            assert!(
+                request.url.ends_with(slipway::api::paths::INFO),
+                "{}",
+                request.url
+            );
+            let info = ServerInfo {
+                name: "slipway".into(),
+                version: "0".into(),
+                runtime: RuntimeInfo::Unavailable {
+                    reason: "a unit test".into(),
+                },
+                registry: RegistryInfo {
+                    storage: String::new(),
+                },
+                preview: None,
+                classroom: None,
+                platform: self.0.clone(),
+            };
+            Ok(HttpResponse {
+                status: 200,
+                headers: vec![],
+                body: serde_json::to_vec(&info).expect("ServerInfo serializes"),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn pulls_and_builds_take_the_companions_platform_not_this_machines() {
+        let arm = InfoOf(PlatformInfo::parse("linux/arm64/v8"));
+        let platform = companion_platform(&arm, "http://companion:8080").await.unwrap();
+        assert_eq!(
+            (platform.os.as_str(), platform.architecture.as_str()),
+            ("linux", "arm64")
+        );
+        // A companion older than the field names none: this machine's platform, as before.
+        assert_eq!(
+            companion_platform(&InfoOf(None), "http://companion:8080").await,
+            None
+        );
     }
 }
