@@ -209,6 +209,15 @@ async fn a_learner_brings_up_a_built_service_with_up_build_in_the_page() {
                 ps.contains(" project-web ") && ps.contains(" web ") && ps.contains("Up "),
                 "{ps}"
             );
+            // An attached one-off built first: the build's lines, then the one-off's output (upper-cased, so
+            // that the build's own RUN line cannot be mistaken for it).
+            let ran = page
+                .terminal_command(
+                    "docker compose run --build --rm web sh -c 'tr a-z A-Z < /w/index.html'",
+                    "BUILT-IN-THE-PAGE",
+                )
+                .await?;
+            ensure!(ran.contains(" ✔ Service web  Built"), "{ran}");
             page.terminal_command(
                 "docker compose down --rmi local -t 1",
                 "Image project-web  Removed",

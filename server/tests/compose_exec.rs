@@ -68,8 +68,10 @@ async fn attached(
         ..CommandContext::new(&transport, url, host, &credentials)
     };
     let dir = project.dir.path().to_string_lossy().into_owned();
-    let target = match slipway::cli::compose::attach_project(&ctx, &inv, &files, &BTreeMap::new(), &dir).await
-    {
+    // No builder: the page's terminal builds with its own (`compose_build::` has the page's `run --build`).
+    let env = BTreeMap::new();
+    let started = slipway::cli::compose::attach_project(&ctx, &inv, &files, &env, &dir, None);
+    let target = match started.await {
         Ok(target) => target,
         Err(said) => return Ok(Err(said)),
     };
@@ -443,7 +445,11 @@ async fn compose_run_build_pull_use_aliases_and_caps_answer_as_compose_or_say_wh
     let Err(said) = attached_build else {
         bail!("an attached --build ran: {attached_build:?}")
     };
-    ensure!(said.stderr.contains("builds only when detached"), "{said:?}");
+    ensure!(
+        said.stderr
+            .contains("building a service's image needs the project's files"),
+        "{said:?}"
+    );
     project.ok(&["compose", "down", "--remove-orphans"])?;
     Ok(())
 }

@@ -94,18 +94,19 @@ pub fn attach_tty(inv: &Invocation) -> bool {
     subcommand(inv).is_ok_and(|sub| !sub.flags.is_set(Flag::NO_TTY))
 }
 
-/// Start what a line that [`attaches`] runs, on the project's `files` against the companion of `ctx`: where the
-/// terminal attaches to it, or what to print instead.
+/// Start what a line that [`attaches`] runs, on the project's `files` against the companion of `ctx` (what `run`
+/// builds first by `builder`): where the terminal attaches to it, or what to print instead.
 pub async fn attach_project<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
     files: &dyn ProjectFiles,
     env: &BTreeMap<String, String>,
     working_dir: &str,
+    builder: Option<&dyn compose_build::ImageBuilder>,
 ) -> Result<AttachTarget, Outcome> {
     let (sub, loaded) = loaded(inv, files, env, working_dir)?;
     match sub.command.id {
-        CommandId::ComposeRun => compose_run::attached(ctx, &sub, &loaded).await,
+        CommandId::ComposeRun => compose_run::attached(ctx, &sub, &loaded, builder).await,
         _ => compose_exec::attached(ctx, &sub, &loaded.project).await,
     }
 }

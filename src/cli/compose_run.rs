@@ -276,22 +276,23 @@ pub async fn detached<T: Transport>(
     }
 }
 
-/// `docker compose run ...` attached: the one-off started (the dependencies' block printed through the
-/// context's progress), and where the terminal attaches to it.
+/// `docker compose run ...` attached: what it builds first ([`build_first`], by `builder`; its output printed
+/// through the context's progress), the one-off started (the dependencies' block printed the same way), and
+/// where the terminal attaches to it.
 pub async fn attached<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
     loaded: &Loaded,
+    builder: Option<&dyn super::compose_build::ImageBuilder>,
 ) -> Result<AttachTarget, Outcome> {
-    if inv.flags.is_set(Flag::BUILD) {
-        // The terminal's attached run has no builder at hand: say how instead of running an old image.
-        return Err(Outcome::failure(
-            format!(
-                "slipway: 'docker compose run --build' builds only when detached here (-d); build first with                  'docker compose build {}'\n",
-                inv.args[0]
-            ),
-            1,
-        ));
+    let built = build_first(ctx, inv, &loaded.project, builder).await;
+    if built.exit_code != 0 {
+        return Err(built);
+    }
+    if let Some(progress) = ctx.progress {
+        for (stream, text) in [(Stream::Stderr, &built.stderr), (Stream::Stdout, &built.stdout)] {
+            text.lines().for_each(|line| progress(stream, line));
+        }
     }
     let (id, container, printed) = started(ctx, inv, loaded).await?;
     if let Some(progress) = ctx.progress {

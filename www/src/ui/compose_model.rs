@@ -69,14 +69,16 @@ pub async fn run_on_companion<T: Transport>(
     compose::run_project_building(ctx, inv, &PageFiles(project), (&env, PAGE_PROJECT_DIR), builder).await
 }
 
-/// Start a `docker compose exec` on the page's project against the companion of `ctx`: where the terminal
-/// attaches to it.
+/// Start a `docker compose exec` or attached `run` on the page's project against the companion of `ctx` (what
+/// `run` builds first by `builder`): where the terminal attaches to it.
 pub async fn attach_on_companion<T: Transport>(
     ctx: &CommandContext<'_, T>,
     inv: &Invocation,
     project: &Project,
+    builder: Option<&dyn slipway::cli::compose_build::ImageBuilder>,
 ) -> Result<slipway::cli::attach::AttachTarget, Outcome> {
-    compose::attach_project(ctx, inv, &PageFiles(project), &BTreeMap::new(), PAGE_PROJECT_DIR).await
+    let files = PageFiles(project);
+    compose::attach_project(ctx, inv, &files, &BTreeMap::new(), PAGE_PROJECT_DIR, builder).await
 }
 
 /// One problem the compose editor shows.

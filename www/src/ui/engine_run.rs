@@ -249,15 +249,16 @@ async fn compose(host: &Host, files: Option<&dyn ProjectFiles>, inv: &Invocation
     ctx.interrupt = Some(&next);
     // Binds of the project's files (`- .:/code`) are packed from the file tree.
     ctx.files = files;
+    let builder = PageBuilder {
+        host,
+        tree: project.context_tree(),
+    };
     if !slipway::cli::compose::attaches(inv) {
-        let builder = PageBuilder {
-            host,
-            tree: project.context_tree(),
-        };
         return Ok(super::compose_model::run_on_companion(&ctx, inv, project, Some(&builder)).await);
     }
-    // `docker compose exec`: the terminal attaches to the process, as for `docker exec -it`.
-    let started = super::compose_model::attach_on_companion(&ctx, inv, project).await;
+    // `docker compose exec` and attached `run` (built first with `--build`): the terminal attaches to the
+    // process, as for `docker exec -it`.
+    let started = super::compose_model::attach_on_companion(&ctx, inv, project, Some(&builder)).await;
     let tty = slipway::cli::compose::attach_tty(inv);
     match started {
         Ok(target) => Err(attach_to(target, tty)),
