@@ -85,10 +85,10 @@ async fn the_lesson_project_counts_visits_in_redis_and_keeps_them_across_down_an
     project.ok(&["build", "-q", "-t", "counter-web", "."])?;
     let up = project.ok(&["compose", "up", "-d"])?;
     for line in [
-        " ✔ Network counter_default",
-        " ✔ Volume \"counter_cache-data\"",
-        " ✔ Container counter-cache-1",
-        " ✔ Container counter-web-1",
+        " Network counter_default  Created\n",
+        " Volume \"counter_cache-data\"  Created\n",
+        " Container counter-cache-1  Started\n",
+        " Container counter-web-1  Started\n",
     ] {
         ensure!(up.err.contains(line), "{line:?} missing: {up:?}");
     }
@@ -115,7 +115,10 @@ async fn the_lesson_project_counts_visits_in_redis_and_keeps_them_across_down_an
     assert_eq!(kept, second + 1, "the count in the volume survives down and up");
 
     let gone = project.ok(&["compose", "down", "-v", "-t", "1"])?;
-    ensure!(gone.err.contains(" ✔ Volume counter_cache-data"), "{gone:?}");
+    ensure!(
+        gone.err.contains(" Volume counter_cache-data  Removed\n"),
+        "{gone:?}"
+    );
     let left = leftovers(&server);
     ensure!(left.is_empty(), "left after down -v: {left:?}");
     Ok(())

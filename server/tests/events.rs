@@ -257,7 +257,11 @@ fn docker_events_follows_until_ctrl_c_or_until_its_until() -> Result<()> {
     ensure!(status.success(), "{status:?}");
     let lines = bounded.lines.lock().unwrap().clone();
     let actions: Vec<&str> = lines.iter().filter_map(|l| l.split(' ').nth(2)).collect();
-    ensure!(actions == ["create", "start", "die", "destroy"], "{lines:#?}");
+    // `docker run` without `-d` attaches before it starts, as docker's CLI does.
+    ensure!(
+        actions == ["create", "attach", "start", "die", "destroy"],
+        "{lines:#?}"
+    );
     Ok(())
 }
 
@@ -333,18 +337,20 @@ async fn the_learner_reads_and_follows_events_in_the_pages_terminal() {
                 .to_string();
             ensure!(id.len() == 64, "{new}");
             let attrs = "image=busybox, name=hello";
+            // The page's `docker run` follows the container from its start: attached first, as docker's CLI.
             assert_eq!(
-                rest[..2],
+                rest[..3],
                 [
                     format!("container create {id} ({attrs})"),
+                    format!("container attach {id} ({attrs})"),
                     format!("container start {id} ({attrs})")
                 ]
             );
             ensure!(
-                rest[2].starts_with(&format!("container die {id} (execDuration=")),
+                rest[3].starts_with(&format!("container die {id} (execDuration=")),
                 "{new}"
             );
-            ensure!(rest[2].ends_with(&format!(", exitCode=0, {attrs})")), "{new}");
+            ensure!(rest[3].ends_with(&format!(", exitCode=0, {attrs})")), "{new}");
             ensure!(page.text_of("Terminal output").await?.len() > before);
 
             // Following: a line as the container starts again (started from outside the page), then Ctrl-C.
@@ -398,7 +404,7 @@ fn ok_in(cli: &Cli, dir: &Path, args: &[&str]) -> Result<String> {
 }
 
 /// The event lines (without times) of the session so far.
-fn so_far(cli: &Cli, filter: &[&str]) -> Result<Vec<String>> {
+pub(crate) fn so_far(cli: &Cli, filter: &[&str]) -> Result<Vec<String>> {
     next_second();
     events(cli, &[&["--since", "10m", "--until", "0s"][..], filter].concat())
 }
@@ -557,7 +563,7 @@ fn top_update_cp_export_commit_restart_networks_volumes_and_images_are_dockers_e
 }
 
 /// Waits until the session's kept events hold a line containing `text`: the lines.
-async fn until_event(cli: &Cli<'_>, filter: &[&str], text: &str) -> Result<Vec<String>> {
+pub(crate) async fn until_event(cli: &Cli<'_>, filter: &[&str], text: &str) -> Result<Vec<String>> {
     let start = Instant::now();
     loop {
         let lines = tokio::task::block_in_place(|| so_far(cli, filter))?;
@@ -657,7 +663,10 @@ async fn attach_resize_health_status_and_oom_are_dockers_events() -> Result<()> 
     ensure!(hog.code == 137 && !hog.out.contains("survived"), "{hog:?}");
     let lines = tokio::task::block_in_place(|| so_far(&cli, &["-f", "container=hog"]))?;
     let actions: Vec<&str> = lines.iter().filter_map(|l| l.split(' ').nth(1)).collect();
-    ensure!(actions == ["create", "start", "oom", "die"], "{lines:#?}");
-    ensure!(lines[3].contains("exitCode=137"), "{lines:#?}");
+    ensure!(
+        actions == ["create", "attach", "start", "oom", "die"],
+        "{lines:#?}"
+    );
+    ensure!(lines[4].contains("exitCode=137"), "{lines:#?}");
     Ok(())
 }

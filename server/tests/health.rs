@@ -370,8 +370,12 @@ fn compose_up_waits_for_healthy_and_completed_dependencies_and_fails_as_compose_
     ensure!(up.code == 0, "{up:?}");
     assert_eq!(
         up.err,
-        "[+] Running 4/4\n ✔ Network app_default   Created\n ✔ Container app-db-1    Healthy\n \
-         ✔ Container app-init-1  Exited\n ✔ Container app-web-1   Started\n"
+        " Network app_default  Creating\n Network app_default  Created\n Container app-db-1  Creating\n \
+         Container app-db-1  Created\n Container app-db-1  Starting\n Container app-db-1  Started\n \
+         Container app-init-1  Creating\n Container app-init-1  Created\n Container app-init-1  Starting\n \
+         Container app-init-1  Started\n Container app-db-1  Waiting\n Container app-db-1  Healthy\n \
+         Container app-init-1  Waiting\n Container app-init-1  Exited\n Container app-web-1  Creating\n \
+         Container app-web-1  Created\n Container app-web-1  Starting\n Container app-web-1  Started\n"
     );
     // The dependent started only once the dependency was healthy (2 s after its start).
     let started = |name: &str| -> Result<i64> {
@@ -394,7 +398,7 @@ fn compose_up_waits_for_healthy_and_completed_dependencies_and_fails_as_compose_
     ensure!(up.code == 1, "{up:?}");
     ensure!(
         up.err.ends_with(
-            " ✘ Container bad-db-1   Error\ndependency failed to start: container bad-db-1 is unhealthy\n"
+            " Container bad-db-1  Error\ndependency failed to start: container bad-db-1 is unhealthy\n"
         ),
         "{up:?}"
     );
@@ -407,7 +411,7 @@ fn compose_up_waits_for_healthy_and_completed_dependencies_and_fails_as_compose_
     ensure!(
         up.code == 1
             && up.err.ends_with(
-                " ✘ Container once-init-1  Error\nservice \"init\" didn't complete successfully: exit 3\n"
+                " Container once-init-1  Error\nservice \"init\" didn't complete successfully: exit 3\n"
             ),
         "{up:?}"
     );
@@ -446,8 +450,11 @@ fn compose_up_wait_waits_for_every_service_and_restart_applies() -> Result<()> {
     ensure!(up.code == 0, "{up:?}");
     assert_eq!(
         up.err,
-        "[+] Running 3/3\n ✔ Network w_default    Created\n ✔ Container w-web-1    Healthy\n \
-         ✔ Container w-plain-1  Healthy\n"
+        " Network w_default  Creating\n Network w_default  Created\n Container w-web-1  Creating\n \
+         Container w-web-1  Created\n Container w-web-1  Starting\n Container w-web-1  Started\n \
+         Container w-plain-1  Creating\n Container w-plain-1  Created\n Container w-plain-1  Starting\n \
+         Container w-plain-1  Started\n Container w-web-1  Waiting\n Container w-web-1  Healthy\n \
+         Container w-plain-1  Waiting\n Container w-plain-1  Healthy\n"
     );
     let policy = ok(
         &app,

@@ -29,6 +29,7 @@ mod dockerfile;
 mod embeds;
 mod engine;
 mod events;
+mod events_attach;
 mod front_door;
 mod health;
 mod hostile;

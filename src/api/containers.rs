@@ -103,6 +103,11 @@ impl<'de> Deserialize<'de> for CreateContainer {
 pub struct CreateQuery {
     /// `docker run`: create and start in one call.
     pub start: bool,
+    /// With `start`: the client follows the container from its start (`docker run` without `-d`: the attach
+    /// WebSocket of `-i`/`-t`, else its output), as docker's CLI attaches before it starts it. The container's
+    /// `attach` event is recorded then, between its `create` and its `start`, as dockerd records them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attach: bool,
     /// `--platform OS/ARCH[/VARIANT]` (docker's `platform` query parameter): the image must be of it, else the
     /// answer is 404 with moby's `image with reference X was found but does not match the specified platform`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -501,6 +506,7 @@ mod tests {
     fn queries_round_trip() {
         round_trip(&CreateQuery {
             start: true,
+            attach: true,
             platform: Some("linux/arm64".into()),
         });
         round_trip(&ListQuery { all: true });

@@ -166,7 +166,7 @@ pub async fn run_project_building<T: Transport>(
         Err(outcome) => return outcome,
     };
     let project = &loaded.project;
-    if let Err(e) = compose_up::ProgressMode::of(&sub) {
+    if let Err(e) = compose_up::ProgressMode::of(&sub, ctx.status.is_some()) {
         return Outcome::failure(format!("{e}\n"), 1);
     }
     let mut warned = warnings(&loaded.warnings);
@@ -184,11 +184,14 @@ pub async fn run_project_building<T: Transport>(
         CommandId::ComposeDown => match sub.flags.value(Flag::RMI) {
             Some(rmi) => {
                 let down = compose_up::down(ctx, &sub, project).await;
-                then(down, compose_build::remove_images(ctx, project, rmi)).await
+                then(down, compose_build::remove_images(ctx, &sub, project, rmi)).await
             }
             None => compose_up::down(ctx, &sub, project).await,
         },
-        CommandId::ComposeBuild => compose_build::build(project, &sub, builder).await,
+        CommandId::ComposeBuild => {
+            let mode = compose_up::ProgressMode::of_line(ctx, &sub);
+            compose_build::build(project, &sub, builder, mode).await
+        }
         CommandId::ComposePull => compose_build::pull(ctx, &sub, project).await,
         CommandId::ComposePush => compose_build::push(ctx, &sub, project).await,
         CommandId::ComposePs => compose_up::ps(ctx, &sub, project).await,

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 
 use super::compose_logs::{short_name, Following, JoinAll, Lines, Prefixes, COLOURS};
 use super::compose_project::{members, Member};
-use super::compose_up::{ordered, Progress};
+use super::compose_up::{ordered, Progress, ProgressMode};
 use super::context::{CommandContext, InterruptSource, Stream};
 use super::outcome::{Outcome, INTERRUPTED};
 use super::parse::Invocation;
@@ -134,6 +134,7 @@ pub async fn up<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, loa
         shared: &shared,
         show: &show,
         stop_list: &stop_list,
+        progress: ProgressMode::of_line(ctx, inv),
         printed: &printed,
     };
     let result = attached.run(&targets, &names, look, ctx.interrupt).await;
@@ -233,6 +234,8 @@ struct Attached<'a, 'c, T: Transport> {
     shared: &'a Shared,
     show: &'a dyn Fn(Stream, &str),
     stop_list: &'a [(String, String)],
+    /// How the line prints Compose's progress (the stop's).
+    progress: ProgressMode,
     /// Per container id, the last chunk printed before this `up` (not shown again).
     printed: &'a BTreeMap<String, u64>,
 }
@@ -308,15 +311,26 @@ impl<'a, 'c, T: Transport> Attached<'a, 'c, T> {
         })
     }
 
-    /// Stop (or with `kill`, kill) the project's containers, dependents first, then print Compose's block.
+    /// Stop (or with `kill`, kill) the project's containers, dependents first, then print Compose's block (or
+    /// its plain lines).
     fn stop_all(&self, kill: bool) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
-        let (companion, show, list) = (self.companion, self.show, self.stop_list);
+        let (companion, show, list, mode) = (self.companion, self.show, self.stop_list, self.progress);
         Box::pin(async move {
-            let mut progress = Progress {
-                title: if kill { "Killing" } else { "Stopping" },
-                ..Progress::default()
+            let title = if kill { "Killing" } else { "Stopping" };
+            let mut progress = Progress::in_mode(title, mode);
+            // Plain lines are shown as they come: a stop a second Ctrl-C cuts short has said what it began.
+            let flush = |progress: &mut Progress<'_>| {
+                progress
+                    .take_printed()
+                    .lines()
+                    .for_each(|line| show(Stream::Stderr, line))
             };
             for (id, name) in list {
+                if !kill {
+                    // Compose's working event first (`stopContainers`), seen in plain mode.
+                    progress.set(format!("Container {name}"), "Stopping");
+                    flush(&mut progress);
+                }
                 let done = match kill {
                     true => companion.kill(id, &KillQuery::default()).await.map(|()| "Killed"),
                     false => companion
@@ -326,10 +340,11 @@ impl<'a, 'c, T: Transport> Attached<'a, 'c, T> {
                 };
                 // One that had exited already is stopped all the same (Compose lists it so); not killed.
                 match done {
-                    Ok(state) => progress.done(format!("Container {name}"), state),
-                    Err(_) if !kill => progress.done(format!("Container {name}"), "Stopped"),
+                    Ok(state) => progress.set(format!("Container {name}"), state),
+                    Err(_) if !kill => progress.set(format!("Container {name}"), "Stopped"),
                     Err(_) => {}
                 }
+                flush(&mut progress);
             }
             progress
                 .render()

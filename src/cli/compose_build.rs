@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use super::compose_up::{image_of, ordered, Progress};
+use super::compose_up::{image_of, ordered, Progress, ProgressMode};
 use super::context::{CommandContext, Printer, Stream};
 use super::outcome::Outcome;
 use super::parse::{parse, Invocation, Parsed};
@@ -125,12 +125,8 @@ async fn build_services(
     project: &Project,
     services: &[Service],
     (line_args, no_cache, quiet): (&[String], bool, bool),
-    builder: Option<&dyn ImageBuilder>,
+    (builder, mut progress): (Option<&dyn ImageBuilder>, Progress<'_>),
 ) -> Outcome {
-    let mut progress = Progress {
-        title: "Building",
-        ..Progress::default()
-    };
     let mut stderr = String::new();
     for service in services.iter().filter(|s| s.build.is_some()) {
         let Some(builder) = builder else {
@@ -161,8 +157,13 @@ async fn build_services(
     }
 }
 
-/// `docker compose build [--no-cache] [--build-arg K=V] [-q] [SERVICE...]`.
-pub async fn build(project: &Project, inv: &Invocation, builder: Option<&dyn ImageBuilder>) -> Outcome {
+/// `docker compose build [--no-cache] [--build-arg K=V] [-q] [SERVICE...]`, its lines printed in `mode`.
+pub(super) async fn build(
+    project: &Project,
+    inv: &Invocation,
+    builder: Option<&dyn ImageBuilder>,
+    mode: ProgressMode,
+) -> Outcome {
     let services = named(project, &inv.args);
     let flags = &inv.flags;
     let options = (
@@ -170,7 +171,8 @@ pub async fn build(project: &Project, inv: &Invocation, builder: Option<&dyn Ima
         flags.is_set(Flag::NO_CACHE),
         flags.is_set(Flag::QUIET),
     );
-    build_services(project, &services, options, builder).await
+    let progress = Progress::in_mode("Building", mode);
+    build_services(project, &services, options, (builder, progress)).await
 }
 
 /// Before `up` starts anything: with `--build` every service of the line that has `build:` is built, else
@@ -204,16 +206,14 @@ pub async fn before_up<T: Transport>(
     if wanted.is_empty() {
         return Outcome::default();
     }
-    build_services(project, &wanted, (&[], false, false), builder).await
+    let progress = Progress::at_the_end(ctx, inv, "Building");
+    build_services(project, &wanted, (&[], false, false), (builder, progress)).await
 }
 
 /// `docker compose pull [-q] [--ignore-buildable] [SERVICE...]`: each service's `image:` into the session's
 /// store, with Compose's lines (` ✔ cache  Pulled`, ` ✔ web  Skipped - No image to be pulled`).
 pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
-    let mut progress = Progress {
-        title: "Pulling",
-        ..Progress::default()
-    };
+    let mut progress = Progress::at_the_end(ctx, inv, "Pulling");
     let mut pulling: BTreeMap<String, String> = BTreeMap::new();
     let mut must_build = Vec::new();
     for service in named(project, &inv.args) {
@@ -262,10 +262,7 @@ pub async fn pull<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, p
 /// (others are `Skipped`, as Compose skips them), one line per layer as Compose prints docker's
 /// (` ✔ Pushing localhost:8080/me/web:1: 3f1c0a9b2d4e  Pushed`).
 pub async fn push<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, project: &Project) -> Outcome {
-    let mut progress = Progress {
-        title: "Pushing",
-        ..Progress::default()
-    };
+    let mut progress = Progress::at_the_end(ctx, inv, "Pushing");
     let quiet_ctx = CommandContext {
         progress: None,
         status: None,
@@ -339,6 +336,7 @@ pub fn images_to_remove(project: &Project, rmi: &str) -> Result<Vec<String>, Str
 /// has, removed (` ✔ Image app-web  Removed`).
 pub async fn remove_images<T: Transport>(
     ctx: &CommandContext<'_, T>,
+    inv: &Invocation,
     project: &Project,
     rmi: &str,
 ) -> Outcome {
@@ -346,7 +344,7 @@ pub async fn remove_images<T: Transport>(
         Ok(images) => images,
         Err(why) => return Outcome::failure(format!("{why}\n"), 1),
     };
-    let mut progress = Progress::default();
+    let mut progress = Progress::at_the_end(ctx, inv, "Running");
     let quiet_ctx = CommandContext {
         progress: None,
         status: None,
@@ -360,14 +358,16 @@ pub async fn remove_images<T: Transport>(
         let Ok(Parsed::Run(line)) = parse(&words) else {
             continue;
         };
+        // Compose's working event first (`removeImage` in `pkg/compose/down.go`), seen in plain mode.
+        progress.set(format!("Image {image}"), "Removing");
         let removed = super::images::remove(&quiet_ctx, &line).await;
         if removed.exit_code != 0 {
-            progress.done(format!("Image {image}"), "Error");
+            progress.set(format!("Image {image}"), "Error");
             let mut stderr = progress.render();
             stderr.push_str(&removed.stderr);
             return Outcome::failure(stderr, 1);
         }
-        progress.done(format!("Image {image}"), "Removed");
+        progress.set(format!("Image {image}"), "Removed");
     }
     Outcome {
         stderr: progress.render(),
@@ -441,7 +441,7 @@ mod tests {
     }
 
     #[test]
-    fn build_prints_composes_block_after_the_builds() {
+    fn build_prints_composes_lines_after_the_builds() {
         let p = project(FILE);
         let recorder = Recorder(Default::default());
         let line = |words: &str| match crate::cli::interpret::plan_line(words) {
@@ -459,16 +459,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         };
-        let out = crate::builder::block_on(build(&p, &line("docker compose build"), Some(&recorder)));
+        let built = |words: &str, builder: Option<&dyn ImageBuilder>, mode: ProgressMode| {
+            crate::builder::block_on(build(&p, &line(words), builder, mode))
+        };
+        // On a terminal (Compose's TTY writer) the block; piped (its plain writer) one line per service.
+        let out = built("docker compose build", Some(&recorder), ProgressMode::Tty);
         assert_eq!(
             out.stderr,
             "[+] Building 2/2\n ✔ Service api  Built\n ✔ Service web  Built\n"
         );
         assert_eq!(*recorder.0.borrow(), ["me/api:1", "app-web"]);
-        let quiet =
-            crate::builder::block_on(build(&p, &line("docker compose build -q web"), Some(&recorder)));
+        let piped = built("docker compose build", Some(&recorder), ProgressMode::Plain);
+        assert_eq!(piped.stderr, " Service api  Built\n Service web  Built\n");
+        let quiet = built(
+            "docker compose build -q web",
+            Some(&recorder),
+            ProgressMode::Plain,
+        );
         assert_eq!(quiet, Outcome::default());
-        let none = crate::builder::block_on(build(&p, &line("docker compose build"), None));
+        let none = built("docker compose build", None, ProgressMode::Plain);
         assert_eq!((none.stderr.as_str(), none.exit_code), (NO_BUILDER, 1));
     }
 }

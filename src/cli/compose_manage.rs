@@ -157,10 +157,7 @@ pub async fn manage<T: Transport>(
         // Dependents first, as Compose stops them.
         targets.reverse();
     }
-    let mut progress = Progress {
-        live: None,
-        ..Progress::for_line(ctx, inv, title)
-    };
+    let mut progress = Progress::at_the_end(ctx, inv, title);
     let mut restarted = BTreeSet::new();
     for m in &targets {
         let (row, name) = (&m.row, format!("Container {}", m.row.name));

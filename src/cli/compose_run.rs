@@ -141,10 +141,7 @@ async fn dependencies<T: Transport>(
         .await
         .map_err(|e| Outcome::failure(format!("{}{e}\n", pulled.stderr), 1))?;
     let companion = Companion::new(ctx.transport, ctx.base);
-    let mut progress = Progress {
-        title: "Creating",
-        ..Progress::default()
-    };
+    let mut progress = Progress::at_the_end(ctx, inv, "Creating");
     if let Err(e) = up::create_missing(&companion, up::wanted(project, &needed), &mut progress).await {
         return Err(up::failed(&progress, e.to_string()));
     }

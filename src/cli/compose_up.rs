@@ -22,16 +22,18 @@ use crate::registry::Transport;
 /// Compose's warning for a network `down` leaves because a container still uses it.
 const IN_USE: &str = "Resource is still in use";
 
-/// Compose's lines for what it did, printed as one block (`[+] Running N/N`, then one line per resource).
-/// On a terminal (`live`: the page's, a native TTY) the block is drawn as it changes, each line rewritten in
-/// place as Compose's TTY writer (`pkg/progress/tty.go`) redraws it, transient states (`Waiting`, `Creating`)
-/// included; `render` then prints nothing more. Elsewhere it is printed once, at the end.
+/// Compose's lines for what it did. On a terminal (the page's, a native TTY) one block (`[+] Running N/N`, then
+/// one line per resource): with `live` drawn as it changes, each line rewritten in place as Compose's TTY writer
+/// (`pkg/progress/tty.go`) redraws it, transient states (`Waiting`, `Creating`) included, `render` then printing
+/// nothing more; without it (`--progress tty` off a terminal, or a step the page shows when it is done) printed
+/// once, at the end. Off a terminal (`plain`) one line per event, as Compose's plain writer prints them.
 pub(super) struct Progress<'s> {
     /// `Running`, or `Pulling` for images (`Stopping`, `Restarting`).
     pub(super) title: &'static str,
     pub(super) lines: Vec<(String, String)>,
     pub(super) live: Option<StatusSink<'s>>,
-    /// `--progress plain` or `--ansi never`: Compose's plain writer, one line per event instead of the block.
+    /// Compose's plain writer, one line per event instead of the block: `--progress plain`, `--ansi never`, or
+    /// the default `auto` off a terminal.
     pub(super) plain: Option<String>,
     /// `--progress quiet`: no lines at all.
     pub(super) quiet: bool,
@@ -49,21 +51,24 @@ impl Default for Progress<'_> {
     }
 }
 
-/// How `docker compose --progress`/`--ansi` have Compose print its progress (`cmd/compose/compose.go`).
+/// How `docker compose --progress`/`--ansi` have Compose print its progress (`cmd/compose/compose.go`, its
+/// `PersistentPreRunE`; `pkg/progress/writer.go`'s `NewWriter`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ProgressMode {
-    /// The block: drawn live on a terminal, else printed once at the end.
-    Block,
+    /// Compose's TTY writer: the block, drawn live on a terminal (else printed once at the end).
+    Tty,
     /// Compose's plain writer (`pkg/progress/plain.go`): ` Container app-web-1  Created` per event.
     Plain,
-    /// `--progress quiet`: nothing.
+    /// `--progress quiet` (or `none`): nothing.
     Quiet,
 }
 
 impl ProgressMode {
-    /// The mode of a `docker compose` line (its own flags are the subcommand's `global`), or Compose's error
-    /// for a value it does not know; `--progress json` is refused (not built).
-    pub(crate) fn of(inv: &Invocation) -> Result<ProgressMode, String> {
+    /// The mode of a `docker compose` line (its own flags are the subcommand's `global`) whose output goes to a
+    /// terminal or not, or Compose's error for a value it does not know or a pair it refuses; `--progress json`
+    /// is refused (not built). `auto`, the default, is the TTY writer only on a terminal: piped, Compose prints
+    /// plain lines.
+    pub(crate) fn of(inv: &Invocation, terminal: bool) -> Result<ProgressMode, String> {
         let ansi = inv.global.value(Flag::ANSI);
         match ansi {
             None | Some("never" | "always" | "auto") => {}
@@ -71,14 +76,28 @@ impl ProgressMode {
         }
         match inv.global.value(Flag::PROGRESS) {
             None | Some("auto") if ansi == Some("never") => Ok(ProgressMode::Plain),
-            None | Some("auto" | "tty") => Ok(ProgressMode::Block),
+            None | Some("auto") if terminal => Ok(ProgressMode::Tty),
+            None | Some("auto") => Ok(ProgressMode::Plain),
+            Some("tty") if ansi == Some("never") => {
+                Err("can't use --progress tty while ANSI support is disabled".into())
+            }
+            Some("tty") => Ok(ProgressMode::Tty),
+            Some("plain") if ansi == Some("always") => {
+                Err("can't use --progress plain while ANSI support is forced".into())
+            }
             Some("plain") => Ok(ProgressMode::Plain),
-            Some("quiet") => Ok(ProgressMode::Quiet),
+            Some("quiet" | "none") => Ok(ProgressMode::Quiet),
             Some("json") => Err(
                 "slipway: docker compose --progress json is not supported here: use plain, tty, auto or quiet".into(),
             ),
             Some(other) => Err(format!("unsupported --progress value {other:?}")),
         }
+    }
+
+    /// The mode of a line run in `ctx` (a terminal when it has a status sink); a line whose values Compose
+    /// refuses was refused before it ran ([`super::compose::run_project`]).
+    pub(super) fn of_line<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation) -> ProgressMode {
+        ProgressMode::of(inv, ctx.status.is_some()).unwrap_or(ProgressMode::Tty)
     }
 }
 
@@ -86,20 +105,39 @@ impl ProgressMode {
 const WORKING: [&str; 5] = ["Waiting", "Creating", "Starting", "Stopping", "Removing"];
 
 impl<'s> Progress<'s> {
-    /// A block titled `title` for a `docker compose` line: live on a terminal, or in the line's
-    /// [`ProgressMode`] (plain lines, or nothing).
+    /// The progress of a `docker compose` line, titled `title`: in the line's [`ProgressMode`] on the context's
+    /// terminal (its status sink) or off one, drawn live when that mode is the TTY writer's.
     pub(super) fn for_line<T: Transport>(
         ctx: &CommandContext<'s, T>,
         inv: &Invocation,
         title: &'static str,
     ) -> Self {
-        let mode = ProgressMode::of(inv).unwrap_or(ProgressMode::Block);
+        let mode = ProgressMode::of_line(ctx, inv);
+        Progress {
+            live: ctx.status.filter(|_| mode == ProgressMode::Tty),
+            ..Progress::in_mode(title, mode)
+        }
+    }
+
+    /// A progress in `mode` that is never drawn live.
+    pub(super) fn in_mode(title: &'static str, mode: ProgressMode) -> Self {
         Progress {
             title,
-            live: ctx.status.filter(|_| mode == ProgressMode::Block),
-            plain: (mode != ProgressMode::Block).then(String::new),
+            plain: (mode != ProgressMode::Tty).then(String::new),
             quiet: mode == ProgressMode::Quiet,
             ..Progress::default()
+        }
+    }
+
+    /// [`Self::for_line`], never drawn live: on a terminal its block is printed once, when the step is done.
+    pub(super) fn at_the_end<T: Transport>(
+        ctx: &CommandContext<'s, T>,
+        inv: &Invocation,
+        title: &'static str,
+    ) -> Self {
+        Progress {
+            live: None,
+            ..Progress::for_line(ctx, inv, title)
         }
     }
 
@@ -166,6 +204,12 @@ impl<'s> Progress<'s> {
             out.push_str(&format!(" {mark} {what:width$}  {state}\n"));
         }
         out
+    }
+
+    /// In plain mode, the events' lines not taken yet, for a caller that prints them as they come (as Compose's
+    /// plain writer does); `render` then gives only those after them.
+    pub(super) fn take_printed(&mut self) -> String {
+        self.plain.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The block as printed at the end (nothing when it was drawn live); in plain mode the events' lines.
@@ -564,7 +608,11 @@ pub(super) async fn converge<T: Transport>(
             .map(|m| &m.row);
         let state = match row {
             Some(r) if r.status == ContainerStatus::Running => "Running",
-            Some(r) => companion.start(&r.id).await.map(|()| "Started")?,
+            Some(r) => {
+                // Compose's working event first (`startService`), seen in plain mode.
+                progress.set(format!("Container {name}"), "Starting");
+                companion.start(&r.id).await.map(|()| "Started")?
+            }
             None => {
                 progress.set(format!("Container {name}"), "Creating");
                 let labels = compose_project::container_labels(project, service, n, false, files);
@@ -764,10 +812,7 @@ pub(super) async fn pull_missing<T: Transport>(
     project: &Project,
     services: &[Service],
 ) -> Outcome {
-    let mut progress = Progress {
-        live: None,
-        ..Progress::for_line(ctx, inv, "Pulling")
-    };
+    let mut progress = Progress::at_the_end(ctx, inv, "Pulling");
     let local = ctx.local_client();
     for service in services {
         let image = image_of(project, service);
@@ -835,10 +880,7 @@ pub async fn down<T: Transport>(ctx: &CommandContext<'_, T>, inv: &Invocation, p
         }
     };
     let companion = Companion::new(ctx.transport, ctx.base);
-    let mut progress = Progress {
-        live: None,
-        ..Progress::for_line(ctx, inv, "Running")
-    };
+    let mut progress = Progress::at_the_end(ctx, inv, "Running");
     // One-off `run` containers too with --remove-orphans, as Compose's `down` takes them (pkg/compose/down.go).
     let removing = inv.flags.is_set(Flag::REMOVE_ORPHANS);
     let members = match compose_project::members(&companion, &project.name).await {
@@ -1028,9 +1070,9 @@ pub(super) mod tests {
         );
     }
 
-    /// `--progress plain` / `--ansi never`: Compose's plain writer, one line per event
-    /// (`fmt.Fprintln("", ID, "", StatusText)`), never the block; `quiet` prints nothing; an unknown value is
-    /// Compose's error.
+    /// `--progress plain` / `--ansi never`, and the default `auto` off a terminal: Compose's plain writer, one
+    /// line per event (`fmt.Fprintln("", ID, "", StatusText)`), never the block; `auto` on a terminal and `tty`
+    /// anywhere: the block; `quiet` prints nothing; an unknown value, or a pair Compose refuses, is its error.
     #[test]
     fn plain_progress_prints_each_event_as_compose_does() {
         let parsed = |line: &str| {
@@ -1040,20 +1082,40 @@ pub(super) mod tests {
             };
             crate::cli::compose::subcommand(&inv).expect("a compose subcommand")
         };
-        let mode = |line: &str| ProgressMode::of(&parsed(line));
-        assert_eq!(mode("compose --progress plain up"), Ok(ProgressMode::Plain));
-        assert_eq!(mode("compose --ansi never up"), Ok(ProgressMode::Plain));
+        let piped = |line: &str| ProgressMode::of(&parsed(line), false);
+        let on_a_terminal = |line: &str| ProgressMode::of(&parsed(line), true);
+        assert_eq!(piped("compose up"), Ok(ProgressMode::Plain));
+        assert_eq!(piped("compose --progress auto up"), Ok(ProgressMode::Plain));
+        assert_eq!(on_a_terminal("compose up"), Ok(ProgressMode::Tty));
+        assert_eq!(piped("compose --progress tty up"), Ok(ProgressMode::Tty));
         assert_eq!(
-            mode("compose --ansi never --progress tty up"),
-            Ok(ProgressMode::Block)
+            on_a_terminal("compose --progress plain up"),
+            Ok(ProgressMode::Plain)
         );
-        assert_eq!(mode("compose --progress quiet down"), Ok(ProgressMode::Quiet));
-        assert_eq!(mode("compose up"), Ok(ProgressMode::Block));
+        assert_eq!(on_a_terminal("compose --ansi never up"), Ok(ProgressMode::Plain));
+        assert_eq!(piped("compose --ansi always up"), Ok(ProgressMode::Plain));
         assert_eq!(
-            mode("compose --progress fancy up"),
+            on_a_terminal("compose --ansi never --progress tty up"),
+            Err("can't use --progress tty while ANSI support is disabled".into())
+        );
+        assert_eq!(
+            piped("compose --ansi always --progress plain up"),
+            Err("can't use --progress plain while ANSI support is forced".into())
+        );
+        assert_eq!(piped("compose --progress quiet down"), Ok(ProgressMode::Quiet));
+        assert_eq!(
+            on_a_terminal("compose --progress none down"),
+            Ok(ProgressMode::Quiet)
+        );
+        assert_eq!(
+            piped("compose --progress fancy up"),
             Err("unsupported --progress value \"fancy\"".into())
         );
-        assert!(mode("compose --progress json up").is_err());
+        assert_eq!(
+            piped("compose --ansi sometimes up"),
+            Err("unsupported --ansi value \"sometimes\"".into())
+        );
+        assert!(piped("compose --progress json up").is_err());
         let mut progress = Progress {
             plain: Some(String::new()),
             ..Progress::default()

@@ -270,6 +270,8 @@ pub async fn create_container<T: Transport>(
     }
     let query = CreateQuery {
         start,
+        // `docker run` without `-d` attaches before it starts, as docker's CLI does (`run.go`).
+        attach: start && !inv.flags.is_set(Flag::DETACH),
         platform: inv.flags.value(Flag::PLATFORM).map(str::to_string),
     };
     match Companion::new(transport, base)

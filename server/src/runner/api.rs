@@ -120,6 +120,14 @@ async fn create(
         ))),
     };
     let (c, warnings) = r.create_on(&req.image, options, platform).await?;
+    if q.start && q.attach {
+        // Docker's CLI attaches to what it runs, then starts it: dockerd's `attach` comes between the `create`
+        // and the `start`. The page opens the attach WebSocket of a `-i`/`-t` container only once it runs.
+        r.container_event(&c, "attach", &[]);
+        let later = c.opts.tty || c.opts.interactive;
+        c.attach_recorded
+            .store(later, std::sync::atomic::Ordering::SeqCst);
+    }
     if q.start {
         if let Err(e) = r.start(&c).await {
             let _ = r.remove(&c, true).await;
@@ -441,8 +449,11 @@ async fn attach(
         return Err(SessionError::BadTicket.into_response());
     }
     let mut mode = AttachMode::of(&q).map_err(IntoResponse::into_response)?;
-    // dockerd's `ContainerAttach` and `ContainerResize` (a TTY's size changed: `height`, `width`).
-    r.container_event(&c, "attach", &[]);
+    // dockerd's `ContainerAttach` (unless recorded before the start: `create`) and `ContainerResize` (a TTY's
+    // size changed: `height`, `width`).
+    if !c.attach_recorded.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        r.container_event(&c, "attach", &[]);
+    }
     let (r2, c2) = (r.clone(), c.clone());
     mode.resized = Some(Box::new(move |cols, rows| {
         let size = [("height", rows.to_string()), ("width", cols.to_string())];

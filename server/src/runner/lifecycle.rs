@@ -48,6 +48,9 @@ pub struct Container {
     pub(crate) exit_order: std::sync::atomic::AtomicU64,
     /// Told when an attach session ends: see [`ATTACH_GRACE`].
     pub(crate) attach_ended: tokio::sync::Notify,
+    /// Its `attach` event was recorded at its start, for the attach WebSocket a `docker run -i`/`-t` client
+    /// opens after it (`api.rs`): that first attach records none again.
+    pub(crate) attach_recorded: std::sync::atomic::AtomicBool,
     /// The container's preview token (`crate::previews`): its web app is reached with it, on the preview origin.
     pub preview_token: String,
     /// Its cgroups path, under its owner's parent cgroup (`/slipway/o-.../ID`, [`super::cgroups`]).
@@ -471,6 +474,7 @@ impl Runner {
             lowers,
             exit_order: std::sync::atomic::AtomicU64::new(0),
             attach_ended: tokio::sync::Notify::new(),
+            attach_recorded: std::sync::atomic::AtomicBool::new(false),
             preview_token: super::preview_token::new_token(),
             cgroup,
             owner_cgroup: Mutex::new(Some(owner_cgroup)),
