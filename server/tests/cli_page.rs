@@ -118,3 +118,53 @@ async fn docker_attach_types_into_a_detached_shell_and_ctrl_p_ctrl_q_leaves_it()
     )
     .await
 }
+
+/// Ctrl-P Ctrl-Q leaves `docker run -it` without a word (docker/cli's `run.go` returns nil on the escape) and
+/// `docker exec -it` with `read escape sequence`; both processes keep running, and `--detach-keys` names others.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_p_ctrl_q_detaches_run_it_and_exec_it_and_the_shells_run_on() -> Result<()> {
+    in_the_page(
+        "ctrl_p_ctrl_q_detaches_run_it_and_exec_it_and_the_shells_run_on",
+        "detach-page",
+        |page| async move {
+            keys(&page, &format!("docker run -it --name box busybox sh{ENTER}")).await?;
+            page.wait_for_text("Terminal output", "the shell's prompt", |t| t.contains("/ #"))
+                .await?;
+            let before = page.text_of("Terminal output").await?.len();
+            keys(&page, CTRL_P_CTRL_Q).await?;
+            page.wait_gone("attached to box (Ctrl-D or exit to leave)")
+                .await?;
+            page.wait_terminal_idle().await?;
+            let after = page.text_of("Terminal output").await?;
+            let said = after.get(before..).unwrap_or_default();
+            ensure!(!said.contains("read escape sequence"), "{said:?}");
+            page.terminal_command("docker inspect -f {{.State.Running}} box", "true")
+                .await?;
+
+            keys(
+                &page,
+                &format!("docker exec -it --detach-keys ctrl-x box sh{ENTER}"),
+            )
+            .await?;
+            let started = std::time::Instant::now();
+            while page.text_of("Terminal output").await?.matches("/ #").count() < 2 {
+                ensure!(
+                    started.elapsed() < WAIT,
+                    "the exec's shell never showed its prompt"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            keys(&page, "\u{E009}x\u{E000}").await?;
+            page.wait_for_text("Terminal output", "docker's detach message", |t| {
+                t.contains("read escape sequence")
+            })
+            .await?;
+            page.wait_terminal_idle().await?;
+            page.terminal_command("docker inspect -f {{.State.Running}} box", "true")
+                .await?;
+            page.terminal_command("docker rm -f box", "box").await?;
+            Ok(())
+        },
+    )
+    .await
+}

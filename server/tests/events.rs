@@ -670,3 +670,74 @@ async fn attach_resize_health_status_and_oom_are_dockers_events() -> Result<()> 
     ensure!(lines[4].contains("exitCode=137"), "{lines:#?}");
     Ok(())
 }
+
+/// The detach keys (Ctrl-P Ctrl-Q) end an attach with `detach` (`daemon/attach.go`: the attach's copy ended by
+/// the client's escape) and an exec's with `exec_detach` and its `execID` (`daemon/exec.go`); the processes keep
+/// running. Through the protocol's client, as the page's terminal attaches.
+#[tokio::test(flavor = "multi_thread")]
+async fn detach_keys_end_an_attach_with_detach_and_an_exec_with_exec_detach() -> Result<()> {
+    use futures_util::{SinkExt, StreamExt};
+    use slipway::api::{AttachFrame, SessionTransport};
+    use slipway::cli::outcome::Step;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let Some(server) = tokio::task::block_in_place(|| server("events-detach", Path::new("/nonexistent")))?
+    else {
+        return Ok(());
+    };
+    let cli = Cli::new(&server)?;
+    let run = |args: &[&str]| tokio::task::block_in_place(|| cli.ok(args));
+    run(&["pull", "-q", "busybox"])?;
+    let id = run(&["run", "-dit", "--name", "shell", "busybox", "sh"])?;
+    let id = id.trim();
+    let http = crate::registry::client::Reqwest::new();
+    let transport = SessionTransport::new(&http, cli.session(), &server.url);
+    let credentials = std::cell::RefCell::new(slipway::cli::credentials::CredentialStore::default());
+    let ctx = slipway::cli::context::CommandContext {
+        session: Some(cli.session()),
+        ..slipway::cli::context::CommandContext::new(&transport, &server.url, "", &credentials)
+    };
+    for line in ["docker attach shell", "docker exec -it shell sh"] {
+        let Step::Attach(inv) = slipway::cli::interpret::plan_line(line) else {
+            anyhow::bail!("{line} attaches the terminal");
+        };
+        let Ok(target) = slipway::cli::attach::start(&ctx, &inv, None).await else {
+            anyhow::bail!("{line} was refused");
+        };
+        let url = format!("{}{}", server.url.replacen("http", "ws", 1), target.path);
+        let (mut socket, _) = tokio_tungstenite::connect_async(&url).await?;
+        socket.send(Message::Binary(vec![0x10, 0x11].into())).await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match tokio::time::timeout_at(deadline, socket.next()).await? {
+                Some(Ok(Message::Text(text)))
+                    if AttachFrame::from_text(&text) == Some(AttachFrame::Detached) =>
+                {
+                    break
+                }
+                Some(Ok(_)) => {}
+                other => anyhow::bail!("{line}: no detached frame: {other:?}"),
+            }
+        }
+    }
+    let lines = until_event(&cli, &["-f", "container=shell"], "exec_detach").await?;
+    let attrs = "image=busybox, name=shell";
+    ensure!(
+        lines
+            .iter()
+            .any(|l| l.ends_with(&format!("container detach {id} ({attrs})"))),
+        "{lines:#?}"
+    );
+    let exec_detach = lines.iter().find(|l| l.contains("container exec_detach "));
+    let exec_detach = exec_detach.map(String::as_str).unwrap_or_default();
+    ensure!(
+        exec_detach.contains(&format!("exec_detach {id} (execID="))
+            && exec_detach.ends_with(&format!(", {attrs})")),
+        "{lines:#?}"
+    );
+    // Detached, not ended: the shell still runs.
+    let running = run(&["inspect", "-f", "{{.State.Running}}", "shell"])?;
+    ensure!(running.trim() == "true", "{running:?}");
+    run(&["rm", "-f", "shell"])?;
+    Ok(())
+}

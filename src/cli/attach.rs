@@ -21,6 +21,9 @@ pub struct AttachTarget {
     /// [`paths::container_attach`] or [`paths::exec_attach`] with a one-time ticket in its query (a browser
     /// WebSocket cannot send the session header): open it at once, the ticket lives seconds.
     pub path: String,
+    /// The detach keys end it without a word and exit 0 (`docker run -it`: docker/cli's `run.go` returns nil on
+    /// the escape), not with `read escape sequence` and 1 (`docker attach`, `docker exec -it`).
+    pub quiet_detach: bool,
 }
 
 /// Start what a [`super::outcome::Step::Attach`] line runs: `docker run -it` (pulling first, like `docker
@@ -33,11 +36,18 @@ pub async fn start<T: Transport>(
     if inv.command.id == CommandId::ContainerAttach {
         return attach_running(ctx, inv).await;
     }
+    // Checked before anything starts: bad keys leave no process behind.
+    let detach_keys = detach_keys(inv)?;
+    let query = TicketQuery {
+        detach_keys,
+        ..TicketQuery::default()
+    };
     if inv.command.id == CommandId::ContainerExec {
         let id = exec_create(ctx, inv).await?;
         return Ok(AttachTarget {
             container: inv.args[0].clone(),
-            path: ticketed(ctx, &paths::exec_attach_ticket(&id)).await?,
+            path: ticketed(ctx, &paths::exec_attach_ticket(&id), query).await?,
+            quiet_detach: false,
         });
     }
     let (created, _printed_through_progress) =
@@ -49,8 +59,26 @@ pub async fn start<T: Transport>(
     };
     Ok(AttachTarget {
         container,
-        path: ticketed(ctx, &paths::container_attach_ticket(&created.id)).await?,
+        path: ticketed(ctx, &paths::container_attach_ticket(&created.id), query).await?,
+        quiet_detach: true,
     })
+}
+
+/// The detach keys of `docker run -it` and `docker exec -it` (`--detach-keys`, else docker's Ctrl-P Ctrl-Q):
+/// only with a TTY and stdin, as dockerd's escape proxy reads them from a TTY's input (moby
+/// `container/stream/attach.go`); docker's error for keys it cannot read.
+fn detach_keys(inv: &Invocation) -> Result<Option<String>, Outcome> {
+    if !(inv.flags.is_set(Flag::TTY) && inv.flags.is_set(Flag::INTERACTIVE)) {
+        return Ok(None);
+    }
+    let keys = inv.flags.value(Flag::DETACH_KEYS).unwrap_or(DEFAULT_DETACH_KEYS);
+    match DetachKeys::parse(keys) {
+        Ok(_) => Ok(Some(keys.to_string())),
+        Err(_) => Err(Outcome::failure(
+            format!("Error response from daemon: Invalid detach keys ({keys}) provided\n"),
+            1,
+        )),
+    }
 }
 
 /// `docker attach [--detach-keys K] [--no-stdin] CONTAINER` (docker/cli `cli/command/container/attach.go`): a
@@ -100,13 +128,18 @@ async fn attach_running<T: Transport>(
     Ok(AttachTarget {
         container: inv.args[0].clone(),
         path,
+        quiet_detach: false,
     })
 }
 
-/// The attach path with a fresh ticket from `ticket_path`.
-async fn ticketed<T: Transport>(ctx: &CommandContext<'_, T>, ticket_path: &str) -> Result<String, Outcome> {
+/// The attach path with a fresh ticket from `ticket_path`, the rest of `query` beside it.
+async fn ticketed<T: Transport>(
+    ctx: &CommandContext<'_, T>,
+    ticket_path: &str,
+    query: TicketQuery,
+) -> Result<String, Outcome> {
     Companion::new(ctx.transport, ctx.base)
-        .attach_path(ticket_path)
+        .attach_path_with(ticket_path, query)
         .await
         .map_err(|e| Outcome::failure(format!("docker: {e}"), 126))
 }

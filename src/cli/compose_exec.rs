@@ -109,7 +109,11 @@ pub(super) async fn target_of<T: Transport>(
     container: String,
 ) -> Result<AttachTarget, Outcome> {
     match companion.attach_path(ticket_path).await {
-        Ok(path) => Ok(AttachTarget { container, path }),
+        Ok(path) => Ok(AttachTarget {
+            container,
+            path,
+            quiet_detach: false,
+        }),
         Err(e) => Err(Outcome::failure(format!("{e}\n"), 126)),
     }
 }

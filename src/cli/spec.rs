@@ -358,23 +358,34 @@ const CREATE_FLAGS: [FlagSpec; 28] = [
     HELP,
 ];
 
-/// `first`, then `rest`: `docker run`'s flags are `-d` and `docker create`'s.
-const fn with_first(first: FlagSpec, rest: [FlagSpec; 28]) -> [FlagSpec; 29] {
-    let mut all = [first; 29];
+/// `first`, then `rest`: `docker run`'s flags are `-d`, `--detach-keys` and `docker create`'s.
+const fn with_first(first: [FlagSpec; 2], rest: [FlagSpec; 28]) -> [FlagSpec; 30] {
+    let mut all = [first[0]; 30];
+    all[1] = first[1];
     let mut i = 0;
     while i < rest.len() {
-        all[i + 1] = rest[i];
+        all[i + 2] = rest[i];
         i += 1;
     }
     all
 }
 
-const RUN_FLAGS: [FlagSpec; 29] = with_first(
-    flag(
-        Flag::DETACH,
-        Some('d'),
-        "Run container in background and print container ID",
-    ),
+/// `docker run --detach-keys` and `docker exec --detach-keys`: what ends an `-it` attach, the process left running.
+const DETACH_KEYS: FlagSpec = opt(
+    Flag::DETACH_KEYS,
+    None,
+    "Override the key sequence for detaching a container",
+);
+
+const RUN_FLAGS: [FlagSpec; 30] = with_first(
+    [
+        flag(
+            Flag::DETACH,
+            Some('d'),
+            "Run container in background and print container ID",
+        ),
+        DETACH_KEYS,
+    ],
     CREATE_FLAGS,
 );
 
@@ -666,13 +677,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(ContainerExec, Companion, &["container", "exec"], &[&["exec"]], AtLeast(2),
         "[OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", &[
         flag(Flag::DETACH, Some('d'), "Detached mode: run command in the background"),
-        INTERACTIVE, TTY, ENV, WORKDIR,
+        DETACH_KEYS, INTERACTIVE, TTY, ENV, WORKDIR,
         opt(Flag::USER, Some('u'), "Username or UID (format: \"<name|uid>[:<group|gid>]\")"),
         HELP,
     ]).flags_before_arguments(),
     command(ContainerAttach, Companion, &["container", "attach"], &[&["attach"]], Exactly(1),
         "[OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container", &[
-        opt(Flag::DETACH_KEYS, None, "Override the key sequence for detaching a container"),
+        DETACH_KEYS,
         flag(Flag::NO_STDIN, None, "Do not attach STDIN"),
         flag(Flag::SIG_PROXY, None, "Proxy all received signals to the process (default true)")
             .only("true", "Ctrl-C goes to the container here (its TTY's, or SIGINT without one): detach with Ctrl-P Ctrl-Q"),

@@ -459,6 +459,9 @@ async fn attach(
         let size = [("height", rows.to_string()), ("width", cols.to_string())];
         r2.container_event(&c2, "resize", &size);
     }));
+    // dockerd's attach logs `detach` when the client's detach keys end it (`daemon/attach.go`).
+    let (r3, c3) = (r.clone(), c.clone());
+    mode.detached = Some(Box::new(move || r3.container_event(&c3, "detach", &[])));
     Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(c, socket, mode)))
 }
 
@@ -507,6 +510,8 @@ struct AttachMode {
     stdin: bool,
     /// Told each size the TTY took (`cols`, `rows`): a container's `resize` event.
     resized: Option<Box<dyn Fn(u16, u16) + Send>>,
+    /// Told when the detach keys end the attach: a container's `detach` event, an exec's `exec_detach`.
+    detached: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl AttachMode {
@@ -527,6 +532,7 @@ impl AttachMode {
             detach,
             stdin: !q.no_stdin,
             resized: None,
+            detached: None,
         })
     }
 }
@@ -614,6 +620,9 @@ async fn attach_session<T: Attachable>(target: Arc<T>, socket: WebSocket, mut mo
             if let Some(tx) = detached_tx.take() {
                 let _ = tx.send(());
             }
+            if let Some(detached) = mode.detached.take() {
+                detached();
+            }
             break None;
         }
     };
@@ -688,7 +697,12 @@ async fn exec_attach(
     if grant.target != exec_target(&exec.id) {
         return Err(SessionError::BadTicket.into_response());
     }
-    let mode = AttachMode::of(&q).map_err(IntoResponse::into_response)?;
+    let mut mode = AttachMode::of(&q).map_err(IntoResponse::into_response)?;
+    // dockerd's exec start logs `exec_detach` (with its `execID`) when the detach keys end it (`daemon/exec.go`).
+    let (r2, e2) = (r.clone(), exec.clone());
+    mode.detached = Some(Box::new(move || {
+        r2.container_event(&e2.container, "exec_detach", &[("execID", e2.id.clone())])
+    }));
     Ok(limited(ws, &r).on_upgrade(move |socket| attach_session(exec, socket, mode)))
 }
 

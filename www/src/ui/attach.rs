@@ -7,7 +7,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
-use slipway::cli::attach::{exit_outcome, resize_control};
+use slipway::api::AttachFrame;
+use slipway::cli::attach::{exit_outcome, resize_control, DETACHED};
 use slipway::cli::outcome::Outcome;
 
 /// What the attached session tells the terminal.
@@ -16,6 +17,8 @@ pub enum AttachEvent {
     Output(Vec<u8>),
     /// The container exited (its exit frame) or the connection ended; said once.
     Ended(Outcome),
+    /// The detach keys ended the attach, the process left running; said once instead of `Ended`.
+    Detached,
 }
 
 /// An open attach WebSocket and the handlers it calls: they live exactly as long as it. Drop it outside its
@@ -53,9 +56,13 @@ impl AttachSocket {
                 let data = e.data();
                 if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
                     on_event(AttachEvent::Output(js_sys::Uint8Array::new(buffer).to_vec()));
-                } else if let Some(outcome) = data.as_string().as_deref().and_then(exit_outcome) {
-                    if !ended.replace(true) {
-                        on_event(AttachEvent::Ended(outcome));
+                } else if let Some(frame) = data.as_string() {
+                    let event = match AttachFrame::from_text(&frame) {
+                        Some(AttachFrame::Detached) => Some(AttachEvent::Detached),
+                        _ => exit_outcome(&frame).map(AttachEvent::Ended),
+                    };
+                    if let Some(event) = event.filter(|_| !ended.replace(true)) {
+                        on_event(event);
                     }
                 }
             })
@@ -99,5 +106,15 @@ impl Drop for AttachSocket {
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
         let _ = self.socket.close();
+    }
+}
+
+/// What a detach prints: nothing and 0 after `docker run -it` (docker/cli's `run.go` returns nil on the escape),
+/// `read escape sequence` and 1 after `docker attach` and `docker exec -it` (the escape proxy's error).
+pub fn detached_outcome(quiet: bool) -> Outcome {
+    if quiet {
+        Outcome::default()
+    } else {
+        Outcome::failure(DETACHED.into(), 1)
     }
 }

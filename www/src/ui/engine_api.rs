@@ -90,6 +90,8 @@ pub struct AttachTo {
     pub path: String,
     /// It has a TTY (else the terminal turns `\n` into `\r\n`).
     pub tty: bool,
+    /// The detach keys end it without a word, exit 0 (`docker run -it`), not with `read escape sequence`.
+    pub quiet_detach: bool,
 }
 
 /// A change a command made to the project (`docker cp` out of a container, `docker save -o`).

@@ -271,6 +271,7 @@ fn attach_to(target: slipway::cli::attach::AttachTarget, tty: bool) -> AttachTo 
         container: target.container,
         path: target.path,
         tty,
+        quiet_detach: target.quiet_detach,
     }
 }
 

@@ -285,14 +285,18 @@ impl Console {
 
     /// Hand the terminal to a started process (`tty`: it has one) over the attach WebSocket until it exits.
     fn open_attach(self: &Rc<Self>, target: AttachTo) -> Option<Outcome> {
-        let tty = target.tty;
+        let (tty, quiet_detach) = (target.tty, target.quiet_detach);
         // Without a TTY nothing turns the process's `\n` into `\r\n` (the TTY's onlcr): the terminal must.
         let on_event: Rc<dyn Fn(AttachEvent)> = {
             let console = self.clone();
             Rc::new(move |event| match event {
                 AttachEvent::Output(bytes) if tty => console.term.write_bytes(bytes),
                 AttachEvent::Output(bytes) => console.term.write_bytes(crlf(&bytes)),
-                AttachEvent::Ended(outcome) => {
+                AttachEvent::Ended(_) | AttachEvent::Detached => {
+                    let outcome = match event {
+                        AttachEvent::Ended(outcome) => outcome,
+                        _ => super::attach::detached_outcome(quiet_detach),
+                    };
                     console.dispatch(TerminalAction::Detached(outcome));
                     console.command_done();
                     // Freed after this handler returns: the socket owns the handler running now.
