@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 source scripts/env.sh
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (%s UTC)\n' "$*" "$(date -u +%T)"; }
 step "the real-project Dockerfile corpus from Debian's packages (tests/dockerfile/corpus.rs)"
 scripts/dockerfile-corpus.sh
 step "cargo fmt --check"
@@ -20,3 +20,4 @@ step "cargo test --workspace"
 cargo test --workspace
 step "wasm tests in headless Chromium (the builder's digests equal the native ones)"
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" cargo test --target wasm32-unknown-unknown -p slipway --lib wasm
+step "every check and test passed"
