@@ -195,7 +195,9 @@ async fn an_attached_container_sees_the_terminal_size_as_the_window_and_the_bord
             let splitter = page.by_name("Resize the editor and the terminal").await?;
             splitter.send_keys(&"\u{E015}".repeat(5)).await?;
             let shorter = wait_cells(&page, "fewer rows", |(_, r)| r < narrower.1).await?;
-            ensure!(shorter.0 == narrower.0, "{narrower:?} -> {shorter:?}");
+            // The columns stay, give or take the viewport's scrollbar (two cells), which appears when the
+            // shorter terminal's output overflows it.
+            ensure!(shorter.0.abs_diff(narrower.0) <= 2, "{narrower:?} -> {shorter:?}");
             let seen = container_sees(&page, seen, shorter, "after the row border moved").await?;
 
             // The same border dragged with the mouse, 160 px up: the terminal gets taller.
