@@ -104,16 +104,7 @@ async fn docker_attach_types_into_a_detached_shell_and_ctrl_p_ctrl_q_leaves_it()
                 t.lines().any(|l| l.trim() == "hi-42")
             })
             .await?;
-            keys(&page, CTRL_P_CTRL_Q).await?;
-            page.wait_for_text("Terminal output", "docker's detach message", |t| {
-                t.contains("read escape sequence")
-            })
-            .await?;
-            page.wait_terminal_idle().await?;
-            page.terminal_command("docker inspect -f {{.State.Running}} box", "true")
-                .await?;
-            page.terminal_command("docker rm -f box", "box").await?;
-            Ok(())
+            leave_box_running(&page, CTRL_P_CTRL_Q).await
         },
     )
     .await
@@ -154,17 +145,23 @@ async fn ctrl_p_ctrl_q_detaches_run_it_and_exec_it_and_the_shells_run_on() -> Re
                 );
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
-            keys(&page, "\u{E009}x\u{E000}").await?;
-            page.wait_for_text("Terminal output", "docker's detach message", |t| {
-                t.contains("read escape sequence")
-            })
-            .await?;
-            page.wait_terminal_idle().await?;
-            page.terminal_command("docker inspect -f {{.State.Running}} box", "true")
-                .await?;
-            page.terminal_command("docker rm -f box", "box").await?;
-            Ok(())
+            leave_box_running(&page, "\u{E009}x\u{E000}").await
         },
     )
     .await
+}
+
+/// Types `detach` into the terminal attached to `box`: docker's detach message, the prompt back, `box` still
+/// running (then removed).
+async fn leave_box_running(page: &Page, detach: &str) -> Result<()> {
+    keys(page, detach).await?;
+    page.wait_for_text("Terminal output", "docker's detach message", |t| {
+        t.contains("read escape sequence")
+    })
+    .await?;
+    page.wait_terminal_idle().await?;
+    page.terminal_command("docker inspect -f {{.State.Running}} box", "true")
+        .await?;
+    page.terminal_command("docker rm -f box", "box").await?;
+    Ok(())
 }

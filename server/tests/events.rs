@@ -578,6 +578,14 @@ pub(crate) async fn until_event(cli: &Cli<'_>, filter: &[&str], text: &str) -> R
     }
 }
 
+/// `docker run -dit --name shell busybox sh` (busybox pulled first): its id.
+fn run_shell(cli: &Cli<'_>) -> Result<String> {
+    tokio::task::block_in_place(|| {
+        cli.ok(&["pull", "-q", "busybox"])?;
+        cli.ok(&["run", "-dit", "--name", "shell", "busybox", "sh"])
+    })
+}
+
 /// `attach` as the attach WebSocket opens (`daemon/attach.go`), `resize` with `height`/`width` as a TTY takes a
 /// size (`daemon/resize.go`), `health_status: healthy|unhealthy` as the check's status changes
 /// (`daemon/health.go` `handleProbeResult`), `oom` before the `die` of a container its memory limit killed
@@ -594,8 +602,7 @@ async fn attach_resize_health_status_and_oom_are_dockers_events() -> Result<()> 
     };
     let cli = Cli::new(&server)?;
     let run = |args: &[&str]| tokio::task::block_in_place(|| cli.ok(args));
-    run(&["pull", "-q", "busybox"])?;
-    let id = run(&["run", "-dit", "--name", "shell", "busybox", "sh"])?;
+    let id = run_shell(&cli)?;
     let id = id.trim();
     let http = crate::registry::client::Reqwest::new();
     let transport = SessionTransport::new(&http, cli.session(), &server.url);
@@ -687,8 +694,7 @@ async fn detach_keys_end_an_attach_with_detach_and_an_exec_with_exec_detach() ->
     };
     let cli = Cli::new(&server)?;
     let run = |args: &[&str]| tokio::task::block_in_place(|| cli.ok(args));
-    run(&["pull", "-q", "busybox"])?;
-    let id = run(&["run", "-dit", "--name", "shell", "busybox", "sh"])?;
+    let id = run_shell(&cli)?;
     let id = id.trim();
     let http = crate::registry::client::Reqwest::new();
     let transport = SessionTransport::new(&http, cli.session(), &server.url);

@@ -71,9 +71,14 @@ fn detach_keys(inv: &Invocation) -> Result<Option<String>, Outcome> {
     if !(inv.flags.is_set(Flag::TTY) && inv.flags.is_set(Flag::INTERACTIVE)) {
         return Ok(None);
     }
+    checked_keys(inv).map(Some)
+}
+
+/// `--detach-keys` (else docker's Ctrl-P Ctrl-Q) when moby's `term.ToBytes` reads it, else dockerd's error.
+fn checked_keys(inv: &Invocation) -> Result<String, Outcome> {
     let keys = inv.flags.value(Flag::DETACH_KEYS).unwrap_or(DEFAULT_DETACH_KEYS);
     match DetachKeys::parse(keys) {
-        Ok(_) => Ok(Some(keys.to_string())),
+        Ok(_) => Ok(keys.to_string()),
         Err(_) => Err(Outcome::failure(
             format!("Error response from daemon: Invalid detach keys ({keys}) provided\n"),
             1,
@@ -109,16 +114,10 @@ async fn attach_running<T: Transport>(
             "You cannot attach to a paused container, unpause it first".into(),
         ));
     }
-    let keys = inv.flags.value(Flag::DETACH_KEYS).unwrap_or(DEFAULT_DETACH_KEYS);
-    if DetachKeys::parse(keys).is_err() {
-        return Err(failed(format!(
-            "Error response from daemon: Invalid detach keys ({keys}) provided"
-        )));
-    }
     let query = TicketQuery {
         ticket: None,
         new_output: true,
-        detach_keys: Some(keys.to_string()),
+        detach_keys: Some(checked_keys(inv)?),
         no_stdin: inv.flags.is_set(Flag::NO_STDIN),
     };
     let path = companion
@@ -203,11 +202,18 @@ pub fn resize_control(cols: u16, rows: u16) -> String {
 /// ([`AttachFrame::Detached`]: docker's CLI returns its escape proxy's error, `read escape sequence`, exit 1);
 /// `None` for any other text.
 pub fn exit_outcome(frame: &str) -> Option<Outcome> {
+    target_outcome(frame, false)
+}
+
+/// [`exit_outcome`] of a session whose detach is quiet ([`AttachTarget::quiet_detach`], `docker run -it`): the
+/// detach keys end it without a word, exit 0.
+pub fn target_outcome(frame: &str, quiet_detach: bool) -> Option<Outcome> {
     let (exit_code, oom_killed) = match AttachFrame::from_text(frame)? {
         AttachFrame::Exit {
             exit_code,
             oom_killed,
         } => (exit_code, oom_killed),
+        AttachFrame::Detached if quiet_detach => return Some(Outcome::default()),
         AttachFrame::Detached => return Some(Outcome::failure(DETACHED.into(), 1)),
         _ => return None,
     };
@@ -242,6 +248,8 @@ mod tests {
             exit_outcome(r#""detached""#),
             Some(Outcome::failure(DETACHED.into(), 1))
         );
+        // `docker run -it` detaches without a word.
+        assert_eq!(target_outcome(r#""detached""#, true), Some(Outcome::default()));
         assert_eq!(exit_outcome(r#"{"resize":{"cols":1,"rows":1}}"#), None);
     }
 }

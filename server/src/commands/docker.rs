@@ -159,7 +159,8 @@ fn build(
     sessions: &SessionFile,
 ) -> anyhow::Result<Outcome> {
     on_the_companion(base, sessions, |transport, runtime, session| {
-        runtime.block_on(build_with(transport, base, &session, inv))
+        let platform = runtime.block_on(companion_platform(transport, base));
+        runtime.block_on(build_with(transport, base, &session, platform.as_ref(), inv))
     })
 }
 
@@ -198,11 +199,13 @@ async fn companion_platform<T: slipway::registry::Transport>(
     Some(slipway::cli::context::pull_platform(&info.platform?))
 }
 
-/// [`build`] on a transport and session already there (`docker compose build` runs it once per service).
+/// [`build`] on a transport, session and the companion's platform already there (`docker compose build` runs it
+/// once per service).
 async fn build_with<T: slipway::registry::Transport>(
     transport: &T,
     base: &str,
     session: &str,
+    platform: Option<&slipway::builder::Platform>,
     mut inv: slipway::cli::parse::Invocation,
 ) -> anyhow::Result<Outcome> {
     let context_dir = PathBuf::from(inv.args.first().cloned().unwrap_or_else(|| ".".into()));
@@ -225,7 +228,6 @@ async fn build_with<T: slipway::registry::Transport>(
     let cache = slipway::builder::DirCache::new(super::build::default_cache_dir());
     let started = std::time::Instant::now();
     let clock = move || started.elapsed().as_millis() as u64;
-    let platform = companion_platform(transport, base).await;
     let streamed = RefCell::new(String::new());
     let stream = |chunk: &str| {
         eprint!("{chunk}");
@@ -242,7 +244,7 @@ async fn build_with<T: slipway::registry::Transport>(
         now: super::build::unix_now(),
         source_date_epoch: slipway::builder::BuildOptions::source_date_epoch(),
         events: &|_| {},
-        platform: platform.as_ref(),
+        platform,
     };
     let mut outcome = slipway::cli::build::build(&env, &inv, &tree).await;
     // The progress was streamed as it came: print only what follows it.
@@ -425,6 +427,7 @@ fn compose_here(
             transport,
             base,
             session: &session,
+            platform: platform.as_ref(),
         };
         Ok(runtime.block_on(slipway::cli::compose::run_project_building(
             &ctx,
@@ -442,6 +445,8 @@ struct NativeBuilder<'a, T> {
     transport: &'a T,
     base: &'a str,
     session: &'a str,
+    /// The companion's, asked once for the whole line.
+    platform: Option<&'a slipway::builder::Platform>,
 }
 
 impl<T: slipway::registry::Transport> slipway::cli::compose_build::ImageBuilder for NativeBuilder<'_, T> {
@@ -450,9 +455,15 @@ impl<T: slipway::registry::Transport> slipway::cli::compose_build::ImageBuilder 
         inv: &'b slipway::cli::parse::Invocation,
     ) -> Pin<Box<dyn Future<Output = Outcome> + 'b>> {
         Box::pin(async move {
-            build_with(self.transport, self.base, self.session, inv.clone())
-                .await
-                .unwrap_or_else(|e| Outcome::failure(format!("ERROR: {e:#}\n"), 1))
+            build_with(
+                self.transport,
+                self.base,
+                self.session,
+                self.platform,
+                inv.clone(),
+            )
+            .await
+            .unwrap_or_else(|e| Outcome::failure(format!("ERROR: {e:#}\n"), 1))
         })
     }
 }

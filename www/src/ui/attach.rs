@@ -7,8 +7,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
-use slipway::api::AttachFrame;
-use slipway::cli::attach::{exit_outcome, resize_control, DETACHED};
+use super::engine_api::AttachTo;
+use slipway::cli::attach::{resize_control, target_outcome};
 use slipway::cli::outcome::Outcome;
 
 /// What the attached session tells the terminal.
@@ -17,8 +17,6 @@ pub enum AttachEvent {
     Output(Vec<u8>),
     /// The container exited (its exit frame) or the connection ended; said once.
     Ended(Outcome),
-    /// The detach keys ended the attach, the process left running; said once instead of `Ended`.
-    Detached,
 }
 
 /// An open attach WebSocket and the handlers it calls: they live exactly as long as it. Drop it outside its
@@ -34,7 +32,8 @@ impl AttachSocket {
     /// Open `path` (`cli::attach::AttachTarget::path`, with its one-time ticket: no session token in the URL)
     /// on the page's own origin at once, size the TTY to `cols`×`rows` once connected, and tell `on_event` what
     /// happens.
-    pub fn open(path: &str, cols: u16, rows: u16, on_event: Rc<dyn Fn(AttachEvent)>) -> Result<Self, String> {
+    pub fn open(target: &AttachTo, cols: u16, rows: u16, on_event: Rc<dyn Fn(AttachEvent)>) -> Result<Self, String> {
+        let (path, quiet_detach) = (&target.path, target.quiet_detach);
         let location = web_sys::window().ok_or("no window")?.location();
         let scheme = match location.protocol().unwrap_or_default().as_str() {
             "https:" => "wss:",
@@ -56,13 +55,9 @@ impl AttachSocket {
                 let data = e.data();
                 if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
                     on_event(AttachEvent::Output(js_sys::Uint8Array::new(buffer).to_vec()));
-                } else if let Some(frame) = data.as_string() {
-                    let event = match AttachFrame::from_text(&frame) {
-                        Some(AttachFrame::Detached) => Some(AttachEvent::Detached),
-                        _ => exit_outcome(&frame).map(AttachEvent::Ended),
-                    };
-                    if let Some(event) = event.filter(|_| !ended.replace(true)) {
-                        on_event(event);
+                } else if let Some(outcome) = data.as_string().and_then(|f| target_outcome(&f, quiet_detach)) {
+                    if !ended.replace(true) {
+                        on_event(AttachEvent::Ended(outcome));
                     }
                 }
             })
@@ -106,15 +101,5 @@ impl Drop for AttachSocket {
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
         let _ = self.socket.close();
-    }
-}
-
-/// What a detach prints: nothing and 0 after `docker run -it` (docker/cli's `run.go` returns nil on the escape),
-/// `read escape sequence` and 1 after `docker attach` and `docker exec -it` (the escape proxy's error).
-pub fn detached_outcome(quiet: bool) -> Outcome {
-    if quiet {
-        Outcome::default()
-    } else {
-        Outcome::failure(DETACHED.into(), 1)
     }
 }

@@ -285,18 +285,14 @@ impl Console {
 
     /// Hand the terminal to a started process (`tty`: it has one) over the attach WebSocket until it exits.
     fn open_attach(self: &Rc<Self>, target: AttachTo) -> Option<Outcome> {
-        let (tty, quiet_detach) = (target.tty, target.quiet_detach);
+        let tty = target.tty;
         // Without a TTY nothing turns the process's `\n` into `\r\n` (the TTY's onlcr): the terminal must.
         let on_event: Rc<dyn Fn(AttachEvent)> = {
             let console = self.clone();
             Rc::new(move |event| match event {
                 AttachEvent::Output(bytes) if tty => console.term.write_bytes(bytes),
                 AttachEvent::Output(bytes) => console.term.write_bytes(crlf(&bytes)),
-                AttachEvent::Ended(_) | AttachEvent::Detached => {
-                    let outcome = match event {
-                        AttachEvent::Ended(outcome) => outcome,
-                        _ => super::attach::detached_outcome(quiet_detach),
-                    };
+                AttachEvent::Ended(outcome) => {
                     console.dispatch(TerminalAction::Detached(outcome));
                     console.command_done();
                     // Freed after this handler returns: the socket owns the handler running now.
@@ -307,7 +303,7 @@ impl Console {
                 }
             })
         };
-        match AttachSocket::open(&target.path, self.term.cols(), self.term.rows(), on_event) {
+        match AttachSocket::open(&target, self.term.cols(), self.term.rows(), on_event) {
             Ok(opened) => {
                 *self.socket.borrow_mut() = Some(opened);
                 self.dispatch(TerminalAction::Attached(target.container));
